@@ -1,0 +1,99 @@
+// Database, Statement, Transaction: a thin RAII layer over one SQLite connection.
+//
+// <sqlite3.h> stays out of this header. Every statement is prepared and bound; there is no way to
+// splice a value into SQL text. A Database is opened in WAL mode with foreign keys on, FULL
+// synchronous commits (a committed command survives power loss) and a busy timeout, and the schema
+// migrations (migrations.cpp) are applied before Open returns.
+//
+// Thread-safety: a Database and its Statements belong to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace rectrack::storage {
+
+class Statement;
+
+class Database {
+ public:
+  // Opens or creates `path` (":memory:" for a private in-memory database) and migrates its
+  // schema to the newest version. Errors: IOError naming the path and SQLite's message;
+  // Corruption when the file's schema is newer than this binary knows.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs SQL that takes no parameters (DDL, transaction control). Never for user data.
+  Status Exec(const char* sql);
+  // Prepares one statement. REQUIRES: the Database outlives the Statement.
+  Result<Statement> Prepare(std::string_view sql);
+
+  int schema_version() const { return schema_version_; }
+  const std::string& path() const { return path_; }
+  sqlite3* handle() { return db_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  int schema_version_ = 0;
+};
+
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  ~Statement();
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindNull(int index);
+  // Advances: true when a row is available, false when done; IOError/Conflict on failure
+  // (a constraint violation is Conflict).
+  Result<bool> Step();
+  // Steps to completion, for statements that return no rows.
+  Status Run();
+  // Makes the statement ready to run again; bindings are cleared.
+  void Reset();
+
+  std::string ColumnText(int index) const;  // "" for NULL
+  int64_t ColumnInt(int index) const;
+  bool ColumnIsNull(int index) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+};
+
+// A transaction that rolls back in its destructor unless Commit() succeeded.
+class Transaction {
+ public:
+  // kWrite takes the write lock at once (BEGIN IMMEDIATE), so a command that validates and then
+  // writes never sees the database change under it. kRead is a consistent snapshot (BEGIN).
+  enum class Mode { kRead, kWrite };
+  static Result<Transaction> Begin(Database& db, Mode mode);
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+
+  Status Commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;  // null once committed, rolled back or moved from
+};
+
+}  // namespace rectrack::storage

@@ -1,0 +1,74 @@
+// EventStore: the append-only, hash-chained event log, the single source of truth of rectrack.
+//
+// Every change to a body, inspection, recommendation (and later action) is one EventRow. Rows are
+// never updated or deleted: triggers refuse UPDATE and DELETE on the table, and each row carries
+// SHA-256(previous row's hash, this row's content), so an edit made behind rectrack's back (with the
+// sqlite3 shell, say, after dropping the triggers) is found by Verify().
+//
+// The store knows nothing of workflows or recommendations: it stores, chains and returns rows.
+// Thread-safety: as the Database it wraps, one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/database.h"
+
+namespace rectrack::storage {
+
+// What an event is about. Persisted as its number: numbers are never reused.
+enum class SubjectKind : int {
+  kBody = 1,
+  kInspection = 2,
+  kRecommendation = 3,
+  kAction = 4,
+};
+const char* SubjectKindName(SubjectKind kind);  // "body", "inspection", ...
+
+struct EventRow {
+  int64_t seq = 0;  // 1, 2, 3, ... in append order; assigned by Append
+  SubjectKind kind = SubjectKind::kRecommendation;
+  std::string subject_id;
+  std::string transition;  // "define" for bodies/inspections, else the workflow transition name
+  std::string effective;   // YYYY-MM-DD: when it happened in the world
+  std::string recorded;    // RFC 3339 UTC instant: when rectrack learnt it
+  std::string actor;       // who recorded it (user, token holder, "import:file")
+  std::string role;        // the workflow role it was recorded under
+  std::string body;        // the body the actor acted for; "" for none
+  std::string note;
+  std::string payload;     // JSON object text, hashed byte for byte
+  std::string prev_hash;   // hex; 64 zeros for the first event. Assigned by Append
+  std::string hash;        // hex SHA-256; assigned by Append
+};
+
+// The chain hash of `row` given row.prev_hash: SHA-256 over every field but `hash`, each
+// length-prefixed so no two different rows share an input.
+std::string ChainHash(const EventRow& row);
+
+struct VerifyReport {
+  int64_t events = 0;
+  std::string head_hash;  // publish this to detect truncation of the log's tail later
+};
+
+class EventStore {
+ public:
+  explicit EventStore(Database* db) : db_(db) {}
+
+  // Rows with seq > after_seq in seq order. Call inside a transaction for a consistent snapshot.
+  Result<std::vector<EventRow>> LoadSince(int64_t after_seq);
+  // Appends `rows` in order after the current last row, filling in seq, prev_hash and hash.
+  // REQUIRES: inside a kWrite transaction; on error nothing is visible once it rolls back.
+  Status Append(std::vector<EventRow>& rows);
+  // Walks the whole chain from the first row: OK with a report, or Corruption naming the first
+  // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)").
+  Result<VerifyReport> Verify();
+  int64_t LastSeq();
+
+ private:
+  Database* db_;
+};
+
+}  // namespace rectrack::storage

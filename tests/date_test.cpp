@@ -1,0 +1,55 @@
+#include "common/date.h"
+
+#include <gtest/gtest.h>
+
+namespace rectrack {
+namespace {
+
+TEST(DateTest, ParsesStrictIsoDatesOnly) {
+  ASSERT_TRUE(Date::Parse("2025-03-31"));
+  EXPECT_EQ(Date::Parse("2025-03-31")->ToString(), "2025-03-31");
+  EXPECT_TRUE(Date::Parse("2024-02-29"));   // leap year
+  EXPECT_FALSE(Date::Parse("2023-02-29"));  // not a leap year
+  EXPECT_FALSE(Date::Parse("2024-09-31"));
+  EXPECT_FALSE(Date::Parse("2024-13-01"));
+  EXPECT_FALSE(Date::Parse("2024-3-31"));
+  EXPECT_FALSE(Date::Parse("31/03/2024"));
+  EXPECT_FALSE(Date::Parse("2024-03-31T00:00"));
+  EXPECT_FALSE(Date::Parse(""));
+  EXPECT_FALSE(Date::Parse("0000-01-01"));
+}
+
+TEST(DateTest, MonthEndsAndOrdering) {
+  EXPECT_EQ(Date::LastDayOfMonth(2024, 2).ToString(), "2024-02-29");
+  EXPECT_EQ(Date::LastDayOfMonth(2023, 2).ToString(), "2023-02-28");
+  EXPECT_EQ(Date::LastDayOfMonth(2023, 12).ToString(), "2023-12-31");
+  EXPECT_LT(*Date::Parse("2025-03-31"), *Date::Parse("2025-04-01"));
+  EXPECT_EQ(Date::Parse("2025-03-31")->AddDays(1).ToString(), "2025-04-01");
+}
+
+TEST(DateTest, FinancialYearsAndQuartersFollowTheUkConvention) {
+  Date d = *Date::Parse("2024-08-15");
+  EXPECT_EQ(d.FinancialYearLabel(), "2024-25");
+  EXPECT_EQ(d.QuarterLabel(), "Q2 24/25");
+  EXPECT_EQ(Date::Parse("2025-03-31")->FinancialYearLabel(), "2024-25");
+  EXPECT_EQ(Date::Parse("2025-03-31")->QuarterLabel(), "Q4 24/25");
+  EXPECT_EQ(Date::Parse("2024-04-01")->QuarterLabel(), "Q1 24/25");
+  EXPECT_EQ(Date::Parse("2024-12-31")->QuarterLabel(), "Q3 24/25");
+  EXPECT_EQ(Date::Parse("2025-04-01")->FinancialYearLabel(), "2025-26");
+  EXPECT_EQ(Date::Parse("2099-06-01")->QuarterLabel(), "Q1 99/00");
+  EXPECT_EQ(d.FinancialYearStart().ToString(), "2024-04-01");
+  EXPECT_EQ(d.FinancialYearEnd().ToString(), "2025-03-31");
+  EXPECT_EQ(Date::Parse("2023-03-01")->ShortMonthYear(), "Mar-23");
+  EXPECT_EQ(Date::Parse("2025-03-06")->MonthYear(), "March 2025");
+}
+
+TEST(DateTest, MonthNames) {
+  EXPECT_EQ(MonthFromName("March"), 3u);
+  EXPECT_EQ(MonthFromName("dec"), 12u);
+  EXPECT_EQ(MonthFromName("Sept"), 9u);
+  EXPECT_FALSE(MonthFromName("Spring"));
+  EXPECT_FALSE(MonthFromName("Ma"));
+}
+
+}  // namespace
+}  // namespace rectrack

@@ -74,8 +74,10 @@ class Statement {
  private:
   friend class Database;
   Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  void NoteBind(int index, int rc);
   sqlite3_stmt* stmt_;
   sqlite3* db_;
+  Status bind_status_;  // the first failed Bind since the last Reset; Step reports it
 };
 
 // A transaction that rolls back in its destructor unless Commit() succeeded.

@@ -65,6 +65,7 @@ class EventStore {
   // Walks the whole chain from the first row: OK with a report, or Corruption naming the first
   // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)").
   Result<VerifyReport> Verify();
+  // The seq of the last row: 0 for an empty log, -1 when the database cannot be read.
   int64_t LastSeq();
 
  private:

@@ -1,0 +1,128 @@
+#include "engine/annex.h"
+
+#include <algorithm>
+
+namespace rectrack {
+namespace {
+
+// A body's closure: the body's voice moving the recommendation from an open to a closed state.
+bool IsBodyClosure(const TimelineEntry& e, const Workflow& wf) {
+  return e.voice == "body" && !e.from_state.empty() && wf.IsOpen(e.from_state) &&
+         !wf.IsOpen(e.to_state);
+}
+
+bool IsReopening(const TimelineEntry& e, const Workflow& wf) {
+  return !e.from_state.empty() && !wf.IsOpen(e.from_state) && wf.IsOpen(e.to_state);
+}
+
+std::string BodyShortName(const Ledger& ledger, const std::string& id) {
+  const Body* body = ledger.FindBody(id);
+  return body ? body->short_name : id;
+}
+
+std::string FirstField(const TimelineEntry& e, const char* name) {
+  auto it = e.fields.find(name);
+  return it == e.fields.end() || it->second.empty() ? "" : it->second.front();
+}
+
+std::string JoinAnd(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+std::string ReopenReason(const TimelineEntry& reopening, const Ledger& ledger) {
+  std::string outcome = FirstField(reopening, "outcome");
+  const Inspection* in = ledger.FindInspection(FirstField(reopening, "in"));
+  if (outcome.empty() || !in) {
+    return "reopened by the inspectorate in " + reopening.effective.MonthYear();
+  }
+  std::replace(outcome.begin(), outcome.end(), '_', ' ');
+  const std::string report = in->short_title.empty() ? "the report '" + in->title + "'"
+                                                     : "the " + in->short_title + " report";
+  return "reopened following an assessment of '" + outcome + "' in " + report + " published in " +
+         in->published.MonthYear();
+}
+
+AnnexRow RowFor(const RecommendationView& view, const Ledger& ledger, std::string note) {
+  const Inspection* inspection = ledger.FindInspection(view.def.inspection);
+  return AnnexRow{view.id,
+                  inspection ? inspection->title : view.def.inspection,
+                  inspection ? inspection->published.ShortMonthYear() : "",
+                  view.def.text,
+                  "",
+                  std::move(note)};
+}
+
+}  // namespace
+
+std::string HistoryNote(const RecommendationView& view, const Ledger& ledger,
+                        const Workflow& wf) {
+  if (!view.open && !view.superseded_by.empty()) {
+    return std::string("This remains closed but superseded by new recommendation") +
+           (view.superseded_by.size() > 1 ? "s " : " ") + JoinAnd(view.superseded_by);
+  }
+  const auto& timeline = view.timeline;
+  auto reopening = std::find_if(timeline.rbegin(), timeline.rend(),
+                                [&](const TimelineEntry& e) { return IsReopening(e, wf); });
+  if (reopening == timeline.rend()) return "";
+  auto closure = std::find_if(reopening, timeline.rend(),
+                              [&](const TimelineEntry& e) { return IsBodyClosure(e, wf); });
+  if (closure == timeline.rend()) return "";
+  const std::string closer = BodyShortName(ledger, closure->body);
+  const std::string reason = ReopenReason(*reopening, ledger);
+  if (view.open) return "This was closed by the " + closer + " but " + reason;
+  return "This was closed by the " + closer + ", " + reason + ", and closed again";
+}
+
+Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& wf, const std::string& body,
+                               Date as_of) {
+  const Body* owner = ledger.FindBody(body);
+  if (!owner) return Status::NotFound("no body '" + body + "'");
+  AnnexReport report;
+  report.body = body;
+  report.body_name = owner->name;
+  report.as_of = as_of;
+  report.financial_year = as_of.FinancialYearLabel();
+  const Date year_start = as_of.FinancialYearStart();
+
+  std::vector<std::pair<Date, AnnexRow>> open, closed;  // keyed by publication for ordering
+  for (const auto& [id, item] : ledger.items()) {
+    if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
+    const auto& owners = item.def().owners;
+    if (std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
+    auto view = ledger.Project(item, as_of);
+    if (!view.ok()) continue;
+    const Inspection* inspection = ledger.FindInspection(view->def.inspection);
+    const Date published = inspection ? inspection->published : view->issued;
+    const std::string note = HistoryNote(*view, ledger, wf);
+    if (view->open) open.emplace_back(published, RowFor(*view, ledger, note));
+
+    auto last_closure = std::find_if(
+        view->timeline.rbegin(), view->timeline.rend(), [&](const TimelineEntry& e) {
+          return IsBodyClosure(e, wf) && e.effective >= year_start;
+        });
+    if (last_closure == view->timeline.rend()) continue;
+    AnnexRow row = RowFor(*view, ledger, note);
+    row.quarter = last_closure->effective.QuarterLabel();
+    if (last_closure->body != body) {
+      // A joint recommendation closed by a co-owner: say who, since the table is this body's.
+      const std::string who = "Closed by the " + BodyShortName(ledger, last_closure->body);
+      row.note = row.note.empty() ? who : who + ". " + row.note;
+    }
+    closed.emplace_back(published, std::move(row));
+  }
+  auto by_publication = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+  };
+  std::sort(open.begin(), open.end(), by_publication);
+  std::sort(closed.begin(), closed.end(), by_publication);
+  for (auto& [date, row] : open) report.open.push_back(std::move(row));
+  for (auto& [date, row] : closed) report.closed.push_back(std::move(row));
+  return report;
+}
+
+}  // namespace rectrack

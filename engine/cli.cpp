@@ -1,0 +1,311 @@
+#include "engine/cli.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "engine/engine.h"
+#include "engine/importer.h"
+#include "engine/render.h"
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage = R"(usage: rectrack COMMAND [options]
+
+Commands:
+  import FILE...                  apply import files (YAML), all in one transaction
+  list                            recommendations as at a date
+       [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
+       [--format table|json|csv]
+  show ID [--as-of D] [--format text|json]
+                                  one recommendation: state, milestones, links, timeline
+  record ID TRANSITION [--effective D] [--by BODY] [--role ROLE] [--note TEXT]
+       [--field NAME=VALUE]...    fire a workflow transition (e.g. close, assess)
+  report annex --body B [--as-of D] [--format md|csv|json|html]
+                                  Annex A: open and closed-in-year tables for a body
+  verify                          check the hash chain of the whole event log
+  workflow                        print the loaded workflow's states and transitions
+
+Options for every command:
+  --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
+  --workflow FILE  workflow YAML (default: the bundled workflows/recommendation.yaml)
+  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z)
+  --actor NAME     who is recording (default cli:$USER)
+Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
+)";
+
+// Options that take a value, and flags that do not.
+const std::set<std::string> kValued = {"db",   "workflow", "clock", "actor", "as-of", "body",
+                                       "state", "format",   "effective", "by", "role", "note",
+                                       "field"};
+const std::set<std::string> kFlags = {"open", "closed", "overdue", "help"};
+const std::set<std::string> kGlobal = {"db", "workflow", "clock", "actor", "help"};
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+
+  bool Has(const std::string& name) const { return options.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second.back();
+  }
+};
+
+Result<Args> Parse(const std::vector<std::string>& argv) {
+  Args args;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() > 2 && a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2), value;
+      bool inline_value = false;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        inline_value = true;
+      }
+      if (kFlags.count(name) && !inline_value) {
+        args.options[name].push_back("");
+      } else if (kValued.count(name)) {
+        if (!inline_value) {
+          if (i + 1 >= argv.size()) return Status::InvalidArgument("--" + name + " needs a value");
+          value = argv[++i];
+        }
+        args.options[name].push_back(value);
+      } else {
+        return Status::InvalidArgument("unknown option --" + name);
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const std::string& cmd) {
+  for (const auto& [name, values] : args.options) {
+    if (!kGlobal.count(name) && !allowed.count(name)) {
+      return Status::InvalidArgument("'" + cmd + "' does not take --" + name);
+    }
+  }
+  return Status();
+}
+
+Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& name) {
+  if (!args.Has(name)) return std::optional<Date>();
+  auto date = Date::Parse(args.Get(name));
+  if (!date) {
+    return Status::InvalidArgument("--" + name + " must be a date YYYY-MM-DD, not '" +
+                                   args.Get(name) + "'");
+  }
+  return std::optional<Date>(date);
+}
+
+Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,
+                           const std::string& fallback) {
+  std::string format = args.Get("format", fallback);
+  if (!allowed.count(format)) {
+    std::string list;
+    for (const auto& f : allowed) list += (list.empty() ? "" : "|") + f;
+    return Status::InvalidArgument("--format must be " + list + ", not '" + format + "'");
+  }
+  return format;
+}
+
+// Where the bundled workflow and demo data are: $RECTRACK_DATA_DIR, else share/rectrack beside
+// an installed binary, else the source tree the binary was built from.
+std::string DataDir() {
+  if (const char* env = std::getenv("RECTRACK_DATA_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share" / "rectrack";
+    if (fs::exists(installed / "workflows" / "recommendation.yaml", ec)) return installed;
+  }
+  return RECTRACK_SOURCE_DATA_DIR;
+}
+
+std::string DefaultActor() {
+  const char* user = std::getenv("USER");
+  return std::string("cli:") + (user && *user ? user : "unknown");
+}
+
+Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
+  if (!args.Has("clock")) return std::unique_ptr<Clock>(new SystemClock());
+  auto start = ParseInstant(args.Get("clock"));
+  if (!start) {
+    return Status::InvalidArgument("--clock must be 2025-03-31 or 2025-03-31T09:00:00Z, not '" +
+                                   args.Get("clock") + "'");
+  }
+  return std::unique_ptr<Clock>(new ShiftedClock(*start, 1.0));
+}
+
+// Usage mistakes are caught before the database is opened, so a typo never creates a stray
+// rectrack.db, and they exit with status 2.
+Status CheckUsage(const Args& args) {
+  static const std::map<std::string, std::set<std::string>> kCommandOptions = {
+      {"import", {}},
+      {"list", {"as-of", "body", "state", "open", "closed", "overdue", "format"}},
+      {"show", {"as-of", "format"}},
+      {"record", {"effective", "by", "role", "note", "field"}},
+      {"report", {"body", "as-of", "format"}},
+      {"verify", {}},
+      {"workflow", {}}};
+  const std::string& cmd = args.positional[0];
+  auto known = kCommandOptions.find(cmd);
+  if (known == kCommandOptions.end()) return Status::InvalidArgument("unknown command '" + cmd + "'");
+  return OnlyOptions(args, known->second, cmd);
+}
+
+Status RunCommand(const Args& args, std::ostream& out) {
+  const std::string cmd = args.positional.empty() ? "" : args.positional[0];
+  const std::vector<std::string> rest(args.positional.begin() + (cmd.empty() ? 0 : 1),
+                                      args.positional.end());
+  ASSIGN_OR_RETURN(std::unique_ptr<Clock> clock, MakeClock(args));
+  const char* env_db = std::getenv("RECTRACK_DB");
+  Engine::Options options;
+  options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
+  options.workflow_path = args.Get("workflow", DataDir() + "/workflows/recommendation.yaml");
+  options.clock = clock.get();
+
+  ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  const std::string actor = args.Get("actor", DefaultActor());
+
+  if (cmd == "import") {
+    if (rest.empty()) return Status::InvalidArgument("import needs at least one FILE");
+    std::vector<Command> commands;
+    for (const auto& file : rest) {
+      ASSIGN_OR_RETURN(auto parsed, ParseImportFile(file, engine->workflow()));
+      commands.insert(commands.end(), parsed.begin(), parsed.end());
+    }
+    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply(commands, actor));
+    out << "imported " << rest.size() << (rest.size() == 1 ? " file: " : " files: ")
+        << report.appended << " events appended, " << report.unchanged << " unchanged\n";
+    return Status();
+  }
+  if (cmd == "list") {
+    if (!rest.empty()) return Status::InvalidArgument("list takes no positional arguments");
+    if (args.Has("open") && args.Has("closed")) {
+      return Status::InvalidArgument("give --open or --closed, not both");
+    }
+    ListQuery q;
+    q.as_of = list_as_of;
+    q.body = args.Get("body");
+    q.state = args.Get("state");
+    if (!q.state.empty() && !engine->workflow().FindState(q.state)) {
+      return Status::InvalidArgument("unknown state '" + q.state + "'");
+    }
+    if (args.Has("open")) q.open = true;
+    if (args.Has("closed")) q.open = false;
+    q.overdue_only = args.Has("overdue");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
+    auto views = engine->List(q);
+    out << (format == "json" ? ListAsJson(views) : format == "csv" ? ListAsCsv(views)
+                                                                   : ListAsTable(views));
+    return Status();
+  }
+  if (cmd == "show") {
+    if (rest.size() != 1) return Status::InvalidArgument("show needs exactly one ID");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "json"}, "text"));
+    ASSIGN_OR_RETURN(RecommendationView view, engine->Show(rest[0], list_as_of));
+    out << (format == "json" ? ShowAsJson(view) : ShowAsText(view));
+    return Status();
+  }
+  if (cmd == "record") {
+    if (rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
+    RecordEvent e;
+    e.subject_id = rest[0];
+    e.transition = rest[1];
+    ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
+    e.body = args.Get("by");
+    e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
+    e.note = args.Get("note");
+    if (args.Has("field")) {
+      for (const auto& kv : args.options.at("field")) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+        }
+        e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
+      }
+    }
+    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply({e}, actor));
+    if (report.appended == 0) {
+      out << "unchanged: the same event is already recorded\n";
+    } else {
+      ASSIGN_OR_RETURN(RecommendationView view, engine->Show(e.subject_id, std::nullopt));
+      out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
+          << view.state << "\n";
+    }
+    return Status();
+  }
+  if (cmd == "report") {
+    if (rest.size() != 1 || rest[0] != "annex") {
+      return Status::InvalidArgument("report needs a kind: report annex --body B");
+    }
+    if (!args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"md", "csv", "json", "html"}, "md"));
+    ASSIGN_OR_RETURN(AnnexReport report, engine->Annex(args.Get("body"), list_as_of));
+    out << (format == "json"  ? AnnexAsJson(report)
+            : format == "csv" ? AnnexAsCsv(report)
+            : format == "html" ? AnnexAsHtml(report)
+                               : AnnexAsMarkdown(report));
+    return Status();
+  }
+  if (cmd == "verify") {
+    ASSIGN_OR_RETURN(VerifyResult result, engine->Verify());
+    out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+        << engine->workflow().source() << "\nhead " << result.head_hash << "\n";
+    return Status();
+  }
+  // workflow
+  const Workflow& wf = engine->workflow();
+  out << "workflow " << wf.name() << " (" << wf.source() << ")\nstates:\n";
+  for (const auto& s : wf.states()) {
+    out << "  " << s.name << (s.open ? " [open]" : " [closed]") << "  " << s.description << "\n";
+  }
+  out << "transitions:\n";
+  for (const auto& t : wf.transitions()) {
+    std::string roles, from;
+    for (const auto& r : t.roles) roles += (roles.empty() ? "" : ",") + r;
+    std::set<std::string> froms;
+    for (const auto& c : t.cases) froms.insert(c.from.begin(), c.from.end());
+    for (const auto& f : froms) from += (from.empty() ? "" : ",") + f;
+    out << "  " << t.name << "  by " << roles << (t.creates ? "  (creates)" : "  from " + from)
+        << "\n";
+  }
+  return Status();
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = Parse(argv);
+  if (!args.ok()) {
+    err << "rectrack: " << args.status().message() << "\n\n" << kUsage;
+    return 2;
+  }
+  if (args->Has("help") || args->positional.empty() || args->positional[0] == "help") {
+    (args->positional.empty() && !args->Has("help") ? err : out) << kUsage;
+    return args->positional.empty() && !args->Has("help") ? 2 : 0;
+  }
+  if (Status usage = CheckUsage(*args); !usage.ok()) {
+    err << "rectrack: " << usage.message() << "\n\n" << kUsage;
+    return 2;
+  }
+  Status status = RunCommand(*args, out);
+  if (status.ok()) return 0;
+  err << "rectrack: error: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace rectrack

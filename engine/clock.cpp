@@ -1,0 +1,51 @@
+#include "engine/clock.h"
+
+#include <cstdio>
+
+namespace rectrack {
+
+namespace chr = std::chrono;
+
+Date Clock::Today() const {
+  auto days = chr::floor<chr::days>(Now()).time_since_epoch().count();
+  return Date::FromDaysSinceEpoch(static_cast<int>(days));
+}
+
+std::string Clock::NowRfc3339() const {
+  auto now = chr::floor<chr::seconds>(Now());
+  auto day = chr::floor<chr::days>(now);
+  chr::hh_mm_ss hms(now - day);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02dZ",
+                Date::FromDaysSinceEpoch(static_cast<int>(day.time_since_epoch().count()))
+                    .ToString()
+                    .c_str(),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+ShiftedClock::ShiftedClock(TimePoint start, double rate)
+    : start_(start), real_start_(chr::steady_clock::now()), rate_(rate) {}
+
+Clock::TimePoint ShiftedClock::Now() const {
+  auto real = chr::steady_clock::now() - real_start_;
+  return start_ + chr::duration_cast<chr::system_clock::duration>(real * rate_);
+}
+
+std::optional<Clock::TimePoint> ParseInstant(std::string_view text) {
+  auto date = Date::Parse(text.substr(0, 10));
+  if (!date) return std::nullopt;
+  auto midnight = chr::sys_days(chr::days(date->days_since_epoch()));
+  if (text.size() == 10) return midnight;
+  int h, m, s;
+  char tail;
+  if (text.size() != 20 || text[10] != 'T' ||
+      std::sscanf(std::string(text.substr(11)).c_str(), "%2d:%2d:%2d%c", &h, &m, &s, &tail) != 4 ||
+      tail != 'Z' || h > 23 || m > 59 || s > 59 || h < 0 || m < 0 || s < 0) {
+    return std::nullopt;
+  }
+  return midnight + chr::hours(h) + chr::minutes(m) + chr::seconds(s);
+}
+
+}  // namespace rectrack

@@ -1,0 +1,328 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/annex.h"
+#include "engine/deadline_text.h"
+#include "engine/event_codec.h"
+#include "engine/ledger.h"
+#include "storage/database.h"
+#include "storage/event_store.h"
+
+namespace rectrack {
+namespace {
+
+const std::set<std::string> kInspectionKinds = {"thematic", "area", "invitation", "follow_up"};
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+Status CheckId(const std::string& id, const char* what) {
+  if (IsValidId(id)) return Status();
+  return Status::InvalidArgument(std::string("bad ") + what + " id '" + id +
+                                 "': use 1-64 letters, digits, '.', '_' or '-'");
+}
+
+}  // namespace
+
+// Builds the event a command asks for against a staging Ledger, or nullopt when the command asks
+// for nothing new. Kept out of Engine's header: it is the write path's private vocabulary.
+class CommandBuilder {
+ public:
+  CommandBuilder(const Workflow& wf, const Ledger& world, Date today)
+      : wf_(wf), world_(world), today_(today) {}
+
+  using Built = Result<std::optional<Event>>;
+
+  Built operator()(const DefineBody& c) const {
+    const Body& b = c.body;
+    RETURN_IF_ERROR(CheckId(b.id, "body"));
+    if (b.name.empty()) return Status::InvalidArgument("body '" + b.id + "' needs a name");
+    Body def = b;
+    if (def.short_name.empty()) def.short_name = def.id;
+    if (const Body* existing = world_.FindBody(b.id)) {
+      if (*existing == def) return std::optional<Event>();
+      return Status::Conflict("body '" + b.id + "' is already defined as '" + existing->name +
+                              "'; a definition cannot be changed");
+    }
+    Event e = NewEvent(SubjectKind::kBody, b.id, kDefineTransition, today_);
+    e.body_def = def;
+    return std::optional<Event>(std::move(e));
+  }
+
+  Built operator()(const DefineInspection& c) const {
+    Inspection def = c.inspection;
+    RETURN_IF_ERROR(CheckId(def.id, "inspection"));
+    if (def.title.empty()) return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
+    if (def.kind.empty()) def.kind = def.follow_up_of.empty() ? "thematic" : "follow_up";
+    if (!kInspectionKinds.count(def.kind)) {
+      return Status::InvalidArgument("inspection '" + def.id + "': kind '" + def.kind +
+                                     "' is not one of thematic, area, invitation, follow_up");
+    }
+    if (def.published > today_) {
+      return Status::InvalidArgument("inspection '" + def.id + "' is published " +
+                                     def.published.ToString() + ", after today (" +
+                                     today_.ToString() + ")");
+    }
+    if (!def.follow_up_of.empty()) {
+      const Inspection* parent = world_.FindInspection(def.follow_up_of);
+      if (!parent || def.follow_up_of == def.id) {
+        return Status::Unprocessable("inspection '" + def.id + "' follows up '" +
+                                     def.follow_up_of + "', which is not a known inspection");
+      }
+      if (parent->published > def.published) {
+        return Status::Unprocessable("inspection '" + def.id + "' is published before '" +
+                                     parent->id + "', which it follows up");
+      }
+    }
+    if (const Inspection* existing = world_.FindInspection(def.id)) {
+      if (*existing == def) return std::optional<Event>();
+      return Status::Conflict("inspection '" + def.id +
+                              "' is already defined differently; a definition cannot be changed");
+    }
+    Event e = NewEvent(SubjectKind::kInspection, def.id, kDefineTransition, def.published);
+    e.inspection_def = def;
+    return std::optional<Event>(std::move(e));
+  }
+
+  Built operator()(const DefineRecommendation& c) const {
+    RETURN_IF_ERROR(CheckId(c.id, "recommendation"));
+    RecommendationDef def = c.def;
+    const Inspection* inspection = world_.FindInspection(def.inspection);
+    if (!inspection) {
+      return Status::Unprocessable("recommendation '" + c.id + "': no inspection '" +
+                                   def.inspection + "'");
+    }
+    if (def.owners.empty()) {
+      return Status::InvalidArgument("recommendation '" + c.id + "' needs at least one owner");
+    }
+    std::set<std::string> seen;
+    for (const auto& owner : def.owners) {
+      if (!world_.FindBody(owner)) {
+        return Status::Unprocessable("recommendation '" + c.id + "': no body '" + owner + "'");
+      }
+      if (!seen.insert(owner).second) {
+        return Status::InvalidArgument("recommendation '" + c.id + "' names owner '" + owner +
+                                       "' twice");
+      }
+    }
+    if (def.text.empty()) return Status::InvalidArgument("recommendation '" + c.id + "' needs text");
+    if (def.milestones.empty()) {
+      auto read = MilestonesFromText(def.text);
+      if (!read.ok()) return read.status().WithContext("recommendation '" + c.id + "'");
+      for (const auto& m : *read) def.milestones.push_back({m.label, m.due});
+    }
+    std::set<std::string> labels;
+    for (const auto& m : def.milestones) {
+      if (!IsValidId(m.label) || !labels.insert(m.label).second) {
+        return Status::InvalidArgument("recommendation '" + c.id + "': milestone label '" +
+                                       m.label + "' is not a unique id");
+      }
+    }
+    const Date issued = c.issued.value_or(inspection->published);
+    if (issued < inspection->published || issued > today_) {
+      return Status::InvalidArgument("recommendation '" + c.id + "': issued " + issued.ToString() +
+                                     " must be between its inspection's publication (" +
+                                     inspection->published.ToString() + ") and today");
+    }
+    if (const Item* existing = world_.FindItem(c.id)) {
+      if (existing->def() == def && (!c.issued || existing->issued() == issued)) {
+        return std::optional<Event>();
+      }
+      return Status::Conflict("recommendation '" + c.id +
+                              "' already exists with a different definition; a definition "
+                              "cannot be changed");
+    }
+    Event e = NewEvent(SubjectKind::kRecommendation, c.id, wf_.creating().name, issued);
+    e.note = c.note;
+    e.recommendation_def = std::move(def);
+    return std::optional<Event>(std::move(e));
+  }
+
+  Built operator()(const RecordEvent& c) const {
+    const Item* item = world_.FindItem(c.subject_id);
+    if (!item) return Status::NotFound("no recommendation '" + c.subject_id + "'");
+    const Transition* t = wf_.FindTransition(c.transition);
+    if (!t || t->creates) {
+      std::vector<std::string> names;
+      for (const auto& tr : wf_.transitions()) {
+        if (!tr.creates) names.push_back(tr.name);
+      }
+      return Status::InvalidArgument("unknown transition '" + c.transition + "' (workflow '" +
+                                     wf_.name() + "' has: " + Join(names) + ")");
+    }
+    const Date effective = c.effective.value_or(today_);
+    if (effective > today_) {
+      return Status::InvalidArgument("effective date " + effective.ToString() +
+                                     " is in the future (today is " + today_.ToString() + ")");
+    }
+    Event e = NewEvent(SubjectKind::kRecommendation, c.subject_id, c.transition, effective);
+    e.role = c.role;
+    e.body = c.body;
+    e.note = c.note;
+    e.fields = c.fields;
+    for (const Event& existing : item->events) {
+      if (existing.SameContent(e)) return std::optional<Event>();
+    }
+    return std::optional<Event>(std::move(e));
+  }
+
+ private:
+  Event NewEvent(SubjectKind kind, const std::string& id, const std::string& transition,
+                 Date effective) const {
+    Event e;
+    e.kind = kind;
+    e.subject_id = id;
+    e.transition = transition;
+    e.effective = effective;
+    // Definitions are the inspectorate's word: the role that may create items.
+    e.role = wf_.creating().roles.front();
+    return e;
+  }
+
+  const Workflow& wf_;
+  const Ledger& world_;
+  Date today_;
+};
+
+Engine::Engine(Workflow workflow, const Clock* clock)
+    : workflow_(std::move(workflow)), clock_(clock), ledger_(new Ledger(&workflow_)) {}
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
+  if (!options.clock) return Status::InvalidArgument("Engine::Open needs a clock");
+  ASSIGN_OR_RETURN(Workflow workflow, Workflow::LoadFile(options.workflow_path));
+  if (workflow.subject() != "recommendation") {
+    return Status::InvalidArgument(options.workflow_path +
+                                   ": expected a workflow whose subject is recommendation");
+  }
+  std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
+  ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(options.db_path));
+  engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*engine->db_,
+                                                        storage::Transaction::Mode::kRead));
+  RETURN_IF_ERROR(engine->CatchUp());
+  RETURN_IF_ERROR(tx.Commit());
+  return engine;
+}
+
+Status Engine::CatchUp() {
+  ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
+  if (rows.empty()) return Status();
+  Ledger layer(&workflow_, ledger_.get());
+  for (const auto& row : rows) {
+    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+    Status s = layer.Add(std::move(event));
+    if (!s.ok()) {
+      return Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
+                                ") does not replay through workflow " + workflow_.source() +
+                                ": " + s.message());
+    }
+  }
+  std::move(layer).MergeInto(*ledger_);
+  last_seq_ = rows.back().seq;
+  return Status();
+}
+
+Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
+  RETURN_IF_ERROR(CatchUp());
+
+  Ledger staged(&workflow_, ledger_.get());
+  const CommandBuilder build(workflow_, staged, clock_->Today());
+  const std::string recorded = clock_->NowRfc3339();
+  std::vector<Event> events;
+  ApplyReport report;
+  for (const Command& command : commands) {
+    const std::string where = std::visit([](const auto& c) { return c.where; }, command);
+    auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
+    auto built = std::visit(build, command);
+    if (!built.ok()) return context(built.status());
+    if (!built->has_value()) {
+      ++report.unchanged;
+      continue;
+    }
+    Event event = std::move(**built);
+    event.seq = last_seq_ + static_cast<int64_t>(events.size()) + 1;
+    event.recorded = recorded;
+    event.actor = actor;
+    Status added = staged.Add(event);
+    if (!added.ok()) return context(added.WithContext(event.subject_id));
+    events.push_back(std::move(event));
+  }
+  if (events.empty()) return report;
+
+  std::vector<storage::EventRow> rows;
+  rows.reserve(events.size());
+  for (const Event& e : events) rows.push_back(EncodeEvent(e, workflow_));
+  RETURN_IF_ERROR(store_->Append(rows));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    // We hold the write lock and caught up first, so the store must agree with our numbering.
+    if (rows[i].seq != events[i].seq) {
+      return Status::Corruption("event numbering diverged from the database");
+    }
+    report.seqs.push_back(rows[i].seq);
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  std::move(staged).MergeInto(*ledger_);
+  last_seq_ = rows.back().seq;
+  report.appended = static_cast<int>(rows.size());
+  return report;
+}
+
+std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
+  const Date as_of = q.as_of.value_or(clock_->Today());
+  std::vector<RecommendationView> out;
+  for (const auto& [id, item] : ledger_->items()) {
+    if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
+    const auto& owners = item.def().owners;
+    if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
+      continue;
+    }
+    auto view = ledger_->Project(item, as_of);
+    if (!view.ok()) continue;  // replayed at load, so this cannot fail for stored items
+    if (!q.state.empty() && view->state != q.state) continue;
+    if (q.open && view->open != *q.open) continue;
+    if (q.overdue_only && !view->overdue) continue;
+    out.push_back(std::move(*view));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
+  });
+  return out;
+}
+
+Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of) const {
+  const Item* item = ledger_->FindItem(id);
+  if (!item) return Status::NotFound("no recommendation '" + id + "'");
+  return ledger_->Project(*item, as_of.value_or(clock_->Today()));
+}
+
+Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
+  return BuildAnnex(*ledger_, workflow_, body, as_of.value_or(clock_->Today()));
+}
+
+Result<VerifyResult> Engine::Verify() {
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
+  return VerifyResult{report.events, report.head_hash};
+}
+
+std::vector<Body> Engine::Bodies() const {
+  std::vector<Body> out;
+  for (const auto& [id, body] : ledger_->bodies()) out.push_back(body);
+  return out;
+}
+
+std::vector<Inspection> Engine::Inspections() const {
+  std::vector<Inspection> out;
+  for (const auto& [id, inspection] : ledger_->inspections()) out.push_back(inspection);
+  return out;
+}
+
+}  // namespace rectrack

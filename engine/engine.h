@@ -1,0 +1,146 @@
+// Engine: the one way in. Every change (CLI, import, later HTTP) is a list of Commands applied
+// by Apply(): each command goes through the workflow, then all of them are appended to the event
+// log in one BEGIN IMMEDIATE transaction, or none are. Every query is answered from the log's
+// in-memory replay, as the world was at the end of an as-of date (by effective dates).
+//
+// Typical use:
+//   ASSIGN_OR_RETURN(auto engine, Engine::Open({.db_path = "rectrack.db", ...}));
+//   ASSIGN_OR_RETURN(ApplyReport r, engine->Apply(commands, "cli:alice"));
+//   auto views = engine->List({.body = "CPS", .as_of = *Date::Parse("2025-03-31")});
+//
+// Thread-safety: not thread-safe; callers serialise access (the server keeps one Engine per
+// process behind a strand or mutex).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/clock.h"
+#include "engine/model.h"
+#include "engine/workflow.h"
+
+namespace rectrack {
+
+// --- Commands: what callers ask the engine to do. `where` ("file:line:col", "" for none) is put
+// in front of any error the command causes.
+struct DefineBody {
+  Body body;
+  std::string where;
+};
+struct DefineInspection {
+  Inspection inspection;
+  std::string where;
+};
+// Creates a recommendation by firing the workflow's creating transition ("issue"). Milestones are
+// read from the text when def.milestones is empty. `issued` defaults to the inspection's date.
+struct DefineRecommendation {
+  std::string id;
+  RecommendationDef def;
+  std::optional<Date> issued;
+  std::string note;
+  std::string where;
+};
+// Fires a workflow transition on an existing recommendation.
+struct RecordEvent {
+  std::string subject_id;
+  std::string transition;
+  std::optional<Date> effective;  // default: today by the engine's clock
+  std::string role;               // a workflow role
+  std::string body;               // the body the actor acts for ("" for none)
+  std::string note;
+  Fields fields;
+  std::string where;
+};
+using Command = std::variant<DefineBody, DefineInspection, DefineRecommendation, RecordEvent>;
+
+struct ApplyReport {
+  int appended = 0;  // events written
+  int unchanged = 0;  // commands that asked for nothing new (already defined / recorded)
+  std::vector<int64_t> seqs;  // seqs of the appended events
+};
+
+struct ListQuery {
+  std::optional<Date> as_of;  // default: today
+  std::string body;           // owner body; "" for all
+  std::string state;          // "" for all
+  std::optional<bool> open;   // nullopt for both
+  bool overdue_only = false;
+};
+
+struct AnnexRow {
+  std::string id;
+  std::string inspection;  // title
+  std::string published;   // "Mar-23"
+  std::string text;
+  std::string quarter;     // closed table only: "Q2 24/25"
+  std::string note;
+};
+
+struct AnnexReport {
+  std::string body;
+  std::string body_name;
+  Date as_of;
+  std::string financial_year;  // "2024-25"
+  std::vector<AnnexRow> open;
+  std::vector<AnnexRow> closed;
+};
+
+struct VerifyResult {
+  int64_t events = 0;
+  std::string head_hash;
+};
+
+class Ledger;
+namespace storage {
+class Database;
+class EventStore;
+}  // namespace storage
+
+class Engine {
+ public:
+  struct Options {
+    std::string db_path;        // ":memory:" for a private database
+    std::string workflow_path;  // the recommendation workflow YAML
+    const Clock* clock = nullptr;  // REQUIRES: non-null and outlives the Engine
+  };
+
+  // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
+  // file and the problem; a log that no longer replays through the workflow is Corruption.
+  static Result<std::unique_ptr<Engine>> Open(const Options& options);
+  ~Engine();
+
+  // Applies `commands` in order, all or nothing, under one write transaction. Commands that ask
+  // for nothing new (a body already defined identically, an event already recorded with the same
+  // content) are counted as unchanged, so applying the same import twice writes nothing. On any
+  // error nothing is written and the error says which command ("file:line:col: ...") and why.
+  Result<ApplyReport> Apply(const std::vector<Command>& commands, const std::string& actor);
+
+  std::vector<RecommendationView> List(const ListQuery& query) const;
+  Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of) const;
+  // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.
+  Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
+  // Walks the hash chain of the whole log; Corruption names the first bad event.
+  Result<VerifyResult> Verify();
+
+  std::vector<Body> Bodies() const;
+  std::vector<Inspection> Inspections() const;
+  const Workflow& workflow() const { return workflow_; }
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  Engine(Workflow workflow, const Clock* clock);
+  Status CatchUp();  // replays events other processes appended since we last looked
+
+  Workflow workflow_;
+  const Clock* clock_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<Ledger> ledger_;
+  int64_t last_seq_ = 0;
+};
+
+}  // namespace rectrack

@@ -1,0 +1,144 @@
+#include "engine/event_codec.h"
+
+#include <boost/json.hpp>
+
+namespace rectrack {
+namespace json = boost::json;
+
+namespace {
+
+json::array ToArray(const std::vector<std::string>& values) {
+  json::array out;
+  for (const auto& v : values) out.emplace_back(v);
+  return out;
+}
+
+std::string Text(const json::object& obj, const char* key) {
+  const json::value* v = obj.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::vector<std::string> Strings(const json::value& v) {
+  std::vector<std::string> out;
+  if (v.is_string()) {
+    out.emplace_back(v.get_string());
+  } else if (v.is_array()) {
+    for (const auto& item : v.get_array()) {
+      if (item.is_string()) out.emplace_back(item.get_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
+  // Definitions live under "define" so decoding needs no knowledge of the workflow.
+  json::object payload;
+  json::object define;
+  if (e.body_def) {
+    define["name"] = e.body_def->name;
+    define["short_name"] = e.body_def->short_name;
+  } else if (e.inspection_def) {
+    const Inspection& i = *e.inspection_def;
+    define["title"] = i.title;
+    define["short_title"] = i.short_title;
+    define["published"] = i.published.ToString();
+    define["kind"] = i.kind;
+    define["follow_up_of"] = i.follow_up_of;
+  } else if (e.recommendation_def) {
+    const RecommendationDef& r = *e.recommendation_def;
+    define["inspection"] = r.inspection;
+    define["owners"] = ToArray(r.owners);
+    define["text"] = r.text;
+    json::array milestones;
+    for (const auto& m : r.milestones) {
+      milestones.push_back(json::object{{"label", m.label}, {"due", m.due.ToString()}});
+    }
+    define["milestones"] = std::move(milestones);
+  }
+  if (!define.empty()) payload["define"] = std::move(define);
+  // Fields are a std::map, so their order is their name order.
+  json::object fields;
+  for (const auto& [name, values] : e.fields) {
+    const FieldSpec* spec = workflow.FindField(name);
+    if (spec && !spec->list && values.size() == 1) {
+      fields[name] = values[0];
+    } else {
+      fields[name] = ToArray(values);
+    }
+  }
+  if (!fields.empty()) payload["fields"] = std::move(fields);
+
+  storage::EventRow row;
+  row.kind = e.kind;
+  row.subject_id = e.subject_id;
+  row.transition = e.transition;
+  row.effective = e.effective.ToString();
+  row.recorded = e.recorded;
+  row.actor = e.actor;
+  row.role = e.role;
+  row.body = e.body;
+  row.note = e.note;
+  row.payload = json::serialize(payload);
+  return row;
+}
+
+Result<Event> DecodeEvent(const storage::EventRow& row) {
+  const std::string where = "event " + std::to_string(row.seq);
+  auto effective = Date::Parse(row.effective);
+  if (!effective) return Status::Corruption(where + ": bad effective date '" + row.effective + "'");
+  Event e;
+  e.seq = row.seq;
+  e.kind = row.kind;
+  e.subject_id = row.subject_id;
+  e.transition = row.transition;
+  e.effective = *effective;
+  e.recorded = row.recorded;
+  e.actor = row.actor;
+  e.role = row.role;
+  e.body = row.body;
+  e.note = row.note;
+
+  json::error_code ec;
+  json::value parsed = json::parse(row.payload, ec);
+  if (ec || !parsed.is_object()) {
+    return Status::Corruption(where + ": payload is not a JSON object");
+  }
+  const json::object& payload = parsed.get_object();
+  if (const json::value* fields = payload.if_contains("fields"); fields && fields->is_object()) {
+    for (const auto& [name, value] : fields->get_object()) {
+      e.fields[std::string(name)] = Strings(value);
+    }
+  }
+  const json::value* define_value = payload.if_contains("define");
+  if (!define_value) return e;
+  if (!define_value->is_object()) return Status::Corruption(where + ": bad definition");
+  const json::object& define = define_value->get_object();
+  if (row.kind == SubjectKind::kBody) {
+    e.body_def = Body{row.subject_id, Text(define, "name"), Text(define, "short_name")};
+  } else if (row.kind == SubjectKind::kInspection) {
+    auto published = Date::Parse(Text(define, "published"));
+    if (!published) return Status::Corruption(where + ": bad published date");
+    e.inspection_def = Inspection{row.subject_id,        Text(define, "title"),
+                                  Text(define, "short_title"), *published,
+                                  Text(define, "kind"), Text(define, "follow_up_of")};
+  } else {
+    RecommendationDef def;
+    def.inspection = Text(define, "inspection");
+    if (const json::value* owners = define.if_contains("owners")) def.owners = Strings(*owners);
+    def.text = Text(define, "text");
+    if (const json::value* ms = define.if_contains("milestones"); ms && ms->is_array()) {
+      for (const auto& m : ms->get_array()) {
+        if (!m.is_object()) return Status::Corruption(where + ": bad milestone");
+        auto due = Date::Parse(Text(m.get_object(), "due"));
+        if (!due) return Status::Corruption(where + ": bad milestone due date");
+        def.milestones.push_back({Text(m.get_object(), "label"), *due});
+      }
+    }
+    e.recommendation_def = std::move(def);
+  }
+  return e;
+}
+
+}  // namespace rectrack

@@ -1,0 +1,22 @@
+#include "engine/model.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rectrack {
+
+bool IsValidId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+bool Event::SameContent(const Event& other) const {
+  return kind == other.kind && subject_id == other.subject_id && transition == other.transition &&
+         effective == other.effective && role == other.role && body == other.body &&
+         note == other.note && fields == other.fields && body_def == other.body_def &&
+         inspection_def == other.inspection_def &&
+         recommendation_def == other.recommendation_def;
+}
+
+}  // namespace rectrack

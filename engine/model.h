@@ -1,0 +1,119 @@
+// The domain of rectrack: bodies, inspections, recommendations, the events of their lives, and
+// the views derived from those events at a given date.
+//
+// Definitions (Body, Inspection, RecommendationDef) are what an import or the API states once.
+// Event is one decoded row of the log. RecommendationView is what the world looked like for one
+// recommendation at the end of an as-of date, derived by replaying its events (ledger.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/date.h"
+#include "engine/workflow.h"
+#include "storage/event_store.h"
+
+namespace rectrack {
+
+using storage::SubjectKind;
+
+// Ids are short: 1-64 of letters, digits, '.', '_', '-'.
+bool IsValidId(std::string_view id);
+
+struct Body {
+  std::string id;          // "CPS"
+  std::string name;        // "Crown Prosecution Service"
+  std::string short_name;  // as prose names it: "the CPS"; defaults to the id
+  bool operator==(const Body&) const = default;
+};
+
+struct Inspection {
+  std::string id;
+  std::string title;
+  std::string short_title;  // as notes name it: "domestic abuse follow-up"; optional
+  Date published;
+  std::string kind;          // thematic | area | invitation | follow_up
+  std::string follow_up_of;  // id of the inspection this one follows up; "" for none
+  bool operator==(const Inspection&) const = default;
+};
+
+struct MilestoneDef {
+  std::string label;
+  Date due;
+  bool operator==(const MilestoneDef&) const = default;
+};
+
+struct RecommendationDef {
+  std::string inspection;
+  std::vector<std::string> owners;  // body ids, at least one
+  std::string text;
+  std::vector<MilestoneDef> milestones;  // given, or read from the text
+  bool operator==(const RecommendationDef&) const = default;
+};
+
+// One event of the log. Exactly one of the *_def members is set for definition events ("define"
+// for bodies and inspections; the workflow's creating transition for recommendations).
+struct Event {
+  int64_t seq = 0;
+  SubjectKind kind = SubjectKind::kRecommendation;
+  std::string subject_id;
+  std::string transition;
+  Date effective;
+  std::string recorded;
+  std::string actor;
+  std::string role;
+  std::string body;  // the body the actor acted for, "" for none
+  std::string note;
+  Fields fields;
+  std::optional<Body> body_def;
+  std::optional<Inspection> inspection_def;
+  std::optional<RecommendationDef> recommendation_def;
+
+  // Same content, ignoring seq and recorded: used to make imports idempotent.
+  bool SameContent(const Event& other) const;
+};
+
+inline constexpr const char* kDefineTransition = "define";
+
+struct MilestoneView {
+  std::string label;
+  Date due;           // after any extensions effective by the as-of date
+  Date original_due;  // as issued
+  bool met = false;
+  std::optional<Date> met_on;
+  bool overdue = false;  // due before the as-of date, not met, recommendation open
+};
+
+struct TimelineEntry {
+  int64_t seq = 0;
+  Date effective;
+  std::string recorded;
+  std::string transition;
+  std::string voice;  // "body" or "inspectorate": who speaks, per the role's acts_for
+  std::string actor;
+  std::string role;
+  std::string body;
+  std::string note;
+  Fields fields;
+  std::string from_state;  // "" for the creating event
+  std::string to_state;
+};
+
+struct RecommendationView {
+  std::string id;
+  RecommendationDef def;
+  Date as_of;
+  Date issued;
+  std::string state;
+  bool open = true;
+  bool overdue = false;
+  std::vector<MilestoneView> milestones;
+  std::vector<std::string> superseded_by;  // new recommendations that replace this one
+  std::vector<std::string> supersedes;     // older recommendations this one replaces
+  std::vector<TimelineEntry> timeline;     // effective order
+  int64_t version = 0;                     // seq of the newest event counted
+};
+
+}  // namespace rectrack

@@ -1,0 +1,295 @@
+// Text renderings: terminal tables, CSV, Markdown and HTML. Every function is a pure function of
+// its view, so the CLI and the server print the same bytes for the same state.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/render.h"
+
+namespace rectrack {
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+constexpr size_t kTextWidth = 100;
+constexpr const char* kLabelIndent = "  ";
+constexpr size_t kLabelWidth = 15;
+
+// "31 March 2025", as the annual report writes a date.
+std::string LongDate(const Date& date) { return std::to_string(date.day()) + " " + date.MonthYear(); }
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+std::string Plural(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Columns are measured in code points, not bytes, so names with accents still line up.
+size_t DisplayWidth(const std::string& s) {
+  return std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; });
+}
+
+std::string OneLine(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
+    out += (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+  }
+  return out;
+}
+
+// Pads every column but the last to its widest cell; no line ends in spaces.
+std::string Align(const Rows& rows, const std::string& indent) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - DisplayWidth(row[i]) + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  }
+  return out;
+}
+
+// Word-wraps `text` so it can follow a label; continuation lines start under the first word.
+std::string Wrap(const std::string& text, size_t indent) {
+  const size_t width = kTextWidth > indent + 20 ? kTextWidth - indent : 20;
+  std::string out;
+  size_t line = 0;
+  size_t pos = 0;
+  const std::string flat = OneLine(text);
+  while (pos < flat.size()) {
+    size_t start = flat.find_first_not_of(' ', pos);
+    if (start == std::string::npos) break;
+    size_t end = flat.find(' ', start);
+    if (end == std::string::npos) end = flat.size();
+    const std::string word = flat.substr(start, end - start);
+    if (line > 0 && line + 1 + DisplayWidth(word) > width) {
+      out += "\n" + std::string(indent, ' ');
+      line = 0;
+    } else if (line > 0) {
+      out += ' ';
+      ++line;
+    }
+    out += word;
+    line += DisplayWidth(word);
+    pos = end;
+  }
+  return out;
+}
+
+std::string Labelled(const std::string& label, const std::string& value) {
+  std::string head = kLabelIndent + label;
+  head += std::string(kLabelWidth > label.size() ? kLabelWidth - label.size() : 1, ' ');
+  return head + Wrap(value, DisplayWidth(head)) + "\n";
+}
+
+std::string NextDue(const RecommendationView& view) {
+  const MilestoneView* next = nullptr;
+  for (const MilestoneView& m : view.milestones) {
+    if (!m.met && (!next || m.due < next->due)) next = &m;
+  }
+  return next ? next->due.ToString() : "-";
+}
+
+std::string CsvLine(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + CsvField(fields[i]);
+  return line + "\n";
+}
+
+std::string Voice(const TimelineEntry& entry) {
+  if (entry.voice != "body") return entry.voice;
+  return entry.body.empty() ? "body" : "body " + entry.body;
+}
+
+std::string FieldsText(const Fields& fields) {
+  std::vector<std::string> parts;
+  for (const auto& [name, values] : fields) parts.push_back(name + "=" + Join(values, ","));
+  return Join(parts, " ");
+}
+
+// --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
+
+std::string AnnexTitle(const AnnexReport& r) {
+  return "Annex A: " + (r.body_name.empty() ? r.body : r.body_name + " (" + r.body + ")");
+}
+std::string AsAtLine(const AnnexReport& r) {
+  return "As at " + LongDate(r.as_of) + " (financial year " + r.financial_year + ")";
+}
+std::string OpenHeading(const AnnexReport& r) {
+  return "Table of open recommendations as at " + LongDate(r.as_of);
+}
+std::string ClosedHeading(const AnnexReport& r) {
+  return Plural(r.closed.size(), "recommendation") + " closed by the " + r.body + " in " +
+         r.financial_year;
+}
+
+std::string MdCell(const std::string& s) {
+  std::string out;
+  for (char c : OneLine(s)) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+std::string MdTable(const std::vector<AnnexRow>& rows, bool closed) {
+  if (rows.empty()) return "None.\n";
+  std::string out = closed ? "| Inspection | Published | Recommendation | Quarter closed | Note |\n"
+                             "|---|---|---|---|---|\n"
+                           : "| Inspection | Published | Recommendation | Note |\n|---|---|---|---|\n";
+  for (const AnnexRow& row : rows) {
+    out += "| " + MdCell(row.inspection) + " | " + MdCell(row.published) + " | " +
+           MdCell(row.text) + " | ";
+    if (closed) out += MdCell(row.quarter) + " | ";
+    out += MdCell(row.note) + " |\n";
+  }
+  return out;
+}
+
+std::string HtmlTable(const std::string& caption, const std::vector<AnnexRow>& rows, bool closed) {
+  std::vector<std::string> heads = {"Inspection", "Published", "Recommendation"};
+  if (closed) heads.push_back("Quarter closed");
+  heads.push_back("Note");
+  std::string out = "<table>\n<caption>" + HtmlEscape(caption) + "</caption>\n<thead><tr>";
+  for (const std::string& h : heads) out += "<th>" + h + "</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  if (rows.empty()) {
+    out += "<tr><td colspan=\"" + std::to_string(heads.size()) + "\">None.</td></tr>\n";
+  }
+  for (const AnnexRow& row : rows) {
+    std::vector<std::string> cells = {row.inspection, row.published, row.text};
+    if (closed) cells.push_back(row.quarter);
+    cells.push_back(row.note);
+    out += "<tr>";
+    for (const std::string& c : cells) out += "<td>" + HtmlEscape(c) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</tbody>\n</table>\n";
+}
+
+}  // namespace
+
+std::string CsvField(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string HtmlEscape(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string ListAsTable(const std::vector<RecommendationView>& views) {
+  Rows rows = {{"ID", "INSPECTION", "OWNERS", "STATE", "OVERDUE", "NEXT DUE"}};
+  for (const RecommendationView& v : views) {
+    rows.push_back({v.id, v.def.inspection, Join(v.def.owners, ","), v.state,
+                    v.overdue ? "yes" : "", NextDue(v)});
+  }
+  return Align(rows, "") + Plural(views.size(), "recommendation") + "\n";
+}
+
+std::string ListAsCsv(const std::vector<RecommendationView>& views) {
+  std::string out =
+      CsvLine({"id", "inspection", "owners", "state", "open", "overdue", "milestones", "text"});
+  for (const RecommendationView& v : views) {
+    std::vector<std::string> milestones;
+    for (const MilestoneView& m : v.milestones) {
+      milestones.push_back(m.label + ":" + m.due.ToString() + (m.met ? ":met" : ""));
+    }
+    out += CsvLine({v.id, v.def.inspection, Join(v.def.owners, ";"), v.state,
+                    v.open ? "true" : "false", v.overdue ? "true" : "false",
+                    Join(milestones, ";"), v.def.text});
+  }
+  return out;
+}
+
+std::string ShowAsText(const RecommendationView& v) {
+  std::string out = v.id + "\n";
+  out += Labelled("inspection", v.def.inspection);
+  out += Labelled("owners", Join(v.def.owners, ", "));
+  out += Labelled("state", v.state + (v.open ? " (open)" : " (closed)"));
+  out += Labelled("overdue", v.overdue ? "yes" : "no");
+  out += Labelled("issued", v.issued.ToString());
+  out += Labelled("as at", v.as_of.ToString());
+  if (!v.superseded_by.empty()) out += Labelled("superseded by", Join(v.superseded_by, ", "));
+  if (!v.supersedes.empty()) out += Labelled("supersedes", Join(v.supersedes, ", "));
+  out += Labelled("text", v.def.text);
+
+  out += "\nMilestones\n";
+  if (v.milestones.empty()) out += "  none\n";
+  Rows milestones;
+  for (const MilestoneView& m : v.milestones) {
+    std::vector<std::string> row = {m.label, "due " + m.due.ToString()};
+    row.push_back(m.original_due != m.due ? "originally " + m.original_due.ToString() : "");
+    row.push_back(m.met ? (m.met_on ? "met " + m.met_on->ToString() : "met") : "");
+    row.push_back(m.overdue ? "OVERDUE" : "");
+    milestones.push_back(std::move(row));
+  }
+  out += Align(milestones, "  ");
+
+  out += "\nTimeline\n";
+  Rows timeline;
+  for (const TimelineEntry& e : v.timeline) {
+    std::string details = FieldsText(e.fields);
+    if (!e.note.empty()) details += (details.empty() ? "\"" : "  \"") + OneLine(e.note) + "\"";
+    timeline.push_back({e.effective.ToString(), Voice(e), e.transition,
+                        (e.from_state.empty() ? "" : e.from_state + " ") + "-> " + e.to_state,
+                        details});
+  }
+  out += Align(timeline, "  ");
+  return out;
+}
+
+std::string AnnexAsMarkdown(const AnnexReport& r) {
+  std::string out = "# " + AnnexTitle(r) + "\n\n" + AsAtLine(r) + "\n\n";
+  out += "## " + OpenHeading(r) + "\n\n" + MdTable(r.open, false) + "\n";
+  out += "## " + ClosedHeading(r) + "\n\n" + MdTable(r.closed, true);
+  return out;
+}
+
+std::string AnnexAsCsv(const AnnexReport& r) {
+  std::string out = CsvLine({"table", "id", "inspection", "published", "text", "quarter", "note"});
+  for (const AnnexRow& row : r.open) {
+    out += CsvLine({"open", row.id, row.inspection, row.published, row.text, "", row.note});
+  }
+  for (const AnnexRow& row : r.closed) {
+    out += CsvLine(
+        {"closed", row.id, row.inspection, row.published, row.text, row.quarter, row.note});
+  }
+  return out;
+}
+
+std::string AnnexAsHtml(const AnnexReport& r) {
+  const std::string title = HtmlEscape(AnnexTitle(r));
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<title>" + title + "</title>\n</head>\n<body>\n";
+  out += "<h1>" + title + "</h1>\n<p>" + HtmlEscape(AsAtLine(r)) + "</p>\n";
+  out += HtmlTable(OpenHeading(r), r.open, false);
+  out += HtmlTable(ClosedHeading(r), r.closed, true);
+  return out + "</body>\n</html>\n";
+}
+
+}  // namespace rectrack

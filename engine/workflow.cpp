@@ -1,0 +1,153 @@
+// The workflow interpreter: finds things by name and decides transitions. Loading lives in
+// workflow_loader.cpp.
+#include "engine/workflow.h"
+
+#include <algorithm>
+
+#include "common/date.h"
+
+namespace rectrack {
+namespace {
+
+template <typename T>
+const T* FindByName(const std::vector<T>& items, std::string_view name) {
+  for (const auto& item : items) {
+    if (item.name == name) return &item;
+  }
+  return nullptr;
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string JoinOrNone(const std::vector<std::string>& names) {
+  if (names.empty()) return "nothing";
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool Matches(const Case& c, const Fields& fields) {
+  for (const auto& [field, values] : c.when) {
+    auto it = fields.find(field);
+    if (it == fields.end() || it->second.size() != 1 || !Contains(values, it->second[0])) {
+      return false;
+    }
+  }
+  for (const auto& field : c.present) {
+    if (!fields.count(field)) return false;
+  }
+  for (const auto& field : c.absent) {
+    if (fields.count(field)) return false;
+  }
+  return true;
+}
+
+std::string DescribeFields(const Fields& fields) {
+  std::string out;
+  for (const auto& [name, values] : fields) {
+    out += (out.empty() ? "" : ", ") + name + "=" + JoinOrNone(values);
+  }
+  return out.empty() ? "no fields" : out;
+}
+
+}  // namespace
+
+bool Transition::Takes(std::string_view field) const {
+  return Contains(required, field) || Contains(optional, field);
+}
+
+bool Transition::AllowsRole(std::string_view role) const { return Contains(roles, role); }
+
+const StateSpec* Workflow::FindState(std::string_view name) const {
+  return FindByName(states_, name);
+}
+const RoleSpec* Workflow::FindRole(std::string_view name) const { return FindByName(roles_, name); }
+const FieldSpec* Workflow::FindField(std::string_view name) const {
+  return FindByName(fields_, name);
+}
+const Transition* Workflow::FindTransition(std::string_view name) const {
+  return FindByName(transitions_, name);
+}
+
+bool Workflow::IsOpen(std::string_view state) const {
+  const StateSpec* spec = FindState(state);
+  return spec && spec->open;
+}
+
+Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
+  for (const auto& [name, values] : fields) {
+    if (!t.Takes(name)) {
+      std::vector<std::string> takes = t.required;
+      takes.insert(takes.end(), t.optional.begin(), t.optional.end());
+      return Status::InvalidArgument("'" + t.name + "' takes no field '" + name +
+                                     "' (it takes: " + JoinOrNone(takes) + ")");
+    }
+    const FieldSpec& spec = *FindField(name);
+    if (!spec.list && values.size() != 1) {
+      return Status::InvalidArgument("field '" + name + "' of '" + t.name +
+                                     "' takes exactly one value");
+    }
+    if (spec.list && values.empty()) {
+      return Status::InvalidArgument("field '" + name + "' of '" + t.name +
+                                     "' is an empty list; leave it out instead");
+    }
+    for (const auto& value : values) {
+      if (spec.type == FieldType::kDate && !Date::Parse(value)) {
+        return Status::InvalidArgument("field '" + name + "': '" + value +
+                                       "' is not a date (YYYY-MM-DD)");
+      }
+      if (spec.type == FieldType::kEnum && !Contains(spec.values, value)) {
+        return Status::InvalidArgument("field '" + name + "': '" + value +
+                                       "' is not one of: " + JoinOrNone(spec.values));
+      }
+      if (spec.type != FieldType::kText && value.empty()) {
+        return Status::InvalidArgument("field '" + name + "' is empty");
+      }
+    }
+  }
+  for (const auto& name : t.required) {
+    if (!fields.count(name)) {
+      return Status::InvalidArgument("'" + t.name + "' needs field '" + name + "'");
+    }
+  }
+  return Status();
+}
+
+std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_view role) const {
+  std::vector<std::string> out;
+  for (const auto& t : transitions_) {
+    if (t.creates || !t.AllowsRole(role)) continue;
+    if (std::any_of(t.cases.begin(), t.cases.end(),
+                    [&](const Case& c) { return Contains(c.from, state); })) {
+      out.push_back(t.name);
+    }
+  }
+  return out;
+}
+
+Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
+                                     std::string_view role, const Fields& fields) const {
+  const std::string allowed = JoinOrNone(Allowed(state, role));
+  const std::string context = "it is '" + std::string(state) + "'; as " + std::string(role) +
+                              " you may: " + allowed;
+  if (!t.AllowsRole(role)) {
+    return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name +
+                                    "' (" + JoinOrNone(t.roles) + " may); " + context);
+  }
+  bool from_matched = false;
+  for (const auto& c : t.cases) {
+    if (!Contains(c.from, state)) continue;
+    from_matched = true;
+    if (Matches(c, fields)) return c.to ? *c.to : std::string(state);
+  }
+  if (!from_matched) {
+    return Status::Conflict("'" + t.name + "' is not allowed: " + context);
+  }
+  return Status::Conflict("'" + t.name + "' with " + DescribeFields(fields) +
+                          " is not allowed from '" + std::string(state) + "'; as " +
+                          std::string(role) + " you may: " + allowed);
+}
+
+}  // namespace rectrack

@@ -1,0 +1,128 @@
+// Workflow: a lifecycle read from YAML (workflows/*.yaml) and the interpreter that decides what a
+// transition does from a given state.
+//
+// The file names states (each open or closed), roles, typed fields and transitions. A transition
+// has roles that may fire it, required and optional fields, effects on milestones and links, and
+// one or more cases: {from states, guards on fields, target state}. The first matching case
+// decides; a case without a target leaves the state unchanged. Exactly one transition `creates`
+// the item. Load() refuses any file that is malformed or inconsistent (unknown state, role or
+// field, unreachable state, duplicate transition or case, bad guard) with "file:line:col: what".
+//
+// The interpreter knows nothing of recommendations: the same code runs any workflow over any
+// subject kind. References named by fields (inspections, milestones, ...) are checked by the
+// engine, which knows the world; the workflow checks shapes and the state machine.
+//
+// Thread-safety: immutable after Load; safe to share between threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rectrack {
+
+// Field values of one event: every value is a list of strings; a scalar field holds exactly one.
+using Fields = std::map<std::string, std::vector<std::string>>;
+
+enum class FieldType { kText, kDate, kEnum, kMilestone, kInspection, kRecommendation, kBody };
+
+struct FieldSpec {
+  std::string name;
+  FieldType type = FieldType::kText;
+  bool list = false;
+  std::vector<std::string> values;  // kEnum only
+  std::string description;
+};
+
+struct StateSpec {
+  std::string name;
+  bool open = true;
+  std::string description;
+};
+
+struct RoleSpec {
+  std::string name;
+  bool acts_for_owner = false;  // may act only on items owned by the body it acts for
+  std::string description;
+};
+
+struct Case {
+  std::vector<std::string> from;
+  std::map<std::string, std::vector<std::string>> when;  // field -> any of these values
+  std::vector<std::string> present;                       // fields that must be given
+  std::vector<std::string> absent;                        // fields that must not be given
+  std::optional<std::string> to;                          // nullopt: stays where it is
+  std::string where;                                      // "file:line:col" of the case
+};
+
+// What a transition does besides moving the state; each names the fields it reads.
+struct Effects {
+  std::string mark_met;          // field naming a milestone that is now met
+  std::string set_due_milestone;  // field naming the milestone whose due date changes ...
+  std::string set_due_date;       // ... and the field with its new date
+  std::string supersede;         // field listing the recommendations that replace this one
+};
+
+struct Transition {
+  std::string name;
+  bool creates = false;
+  std::vector<std::string> roles;
+  std::vector<std::string> required;
+  std::vector<std::string> optional;
+  std::vector<Case> cases;
+  Effects effects;
+
+  bool Takes(std::string_view field) const;
+  bool AllowsRole(std::string_view role) const;
+};
+
+class Workflow {
+ public:
+  static Result<Workflow> LoadFile(const std::string& path);
+  // `source` names the text in error messages (usually its file path).
+  static Result<Workflow> Parse(std::string_view yaml, const std::string& source);
+
+  const std::string& name() const { return name_; }
+  const std::string& subject() const { return subject_; }  // "recommendation", "action", ...
+  const std::string& source() const { return source_; }
+
+  const StateSpec* FindState(std::string_view name) const;
+  const RoleSpec* FindRole(std::string_view name) const;
+  const FieldSpec* FindField(std::string_view name) const;
+  const Transition* FindTransition(std::string_view name) const;
+  const Transition& creating() const { return transitions_[creating_index_]; }
+  const std::vector<StateSpec>& states() const { return states_; }
+  const std::vector<Transition>& transitions() const { return transitions_; }
+  bool IsOpen(std::string_view state) const;
+
+  // Checks `fields` against what `t` takes: no unknown or missing field, scalars hold one value,
+  // dates parse, enum values are allowed. InvalidArgument saying which field and why.
+  Status CheckFields(const Transition& t, const Fields& fields) const;
+
+  // The state `role` reaches by firing `t` from `state` with `fields` (already checked).
+  // PermissionDenied when the role may never fire `t`; Conflict when `t` is not allowed from
+  // `state` or no case matches these fields. Both messages name the state, the role and the
+  // transitions the role may fire from there.
+  Result<std::string> Decide(std::string_view state, const Transition& t, std::string_view role,
+                             const Fields& fields) const;
+
+  // Names of the transitions `role` may fire from `state`, in file order.
+  std::vector<std::string> Allowed(std::string_view state, std::string_view role) const;
+
+ private:
+  friend class WorkflowLoader;
+  std::string name_;
+  std::string subject_;
+  std::string source_;
+  std::vector<StateSpec> states_;
+  std::vector<RoleSpec> roles_;
+  std::vector<FieldSpec> fields_;
+  std::vector<Transition> transitions_;
+  size_t creating_index_ = 0;
+};
+
+}  // namespace rectrack

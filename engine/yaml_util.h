@@ -1,0 +1,39 @@
+// Small helpers for reading YAML strictly with positions. yaml-cpp's exceptions never leave the
+// functions that use these helpers: they turn every problem into "file:line:col: what".
+// Private to the engine library.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rectrack::yaml {
+
+// "file:line:col" of a node, 1-based as editors show it.
+std::string Where(const std::string& source, const YAML::Node& node);
+Status Error(const std::string& source, const YAML::Node& node, const std::string& what);
+
+// Parses a whole document; InvalidArgument with position on malformed YAML.
+Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source);
+Result<std::string> ReadFile(const std::string& path);
+
+// Visits a mapping's entries in file order, refusing duplicate keys and keys outside `allowed`
+// (when non-empty). `what` names the mapping in errors ("transition", "state 'closed'").
+Status ForEachEntry(const std::string& source, const YAML::Node& map, const std::string& what,
+                    const std::set<std::string>& allowed,
+                    const std::function<Status(const std::string& key, const YAML::Node& key_node,
+                                               const YAML::Node& value)>& visit);
+
+Result<std::string> Scalar(const std::string& source, const YAML::Node& node,
+                           const std::string& what);
+Result<bool> Bool(const std::string& source, const YAML::Node& node, const std::string& what);
+// A sequence of scalars; a lone scalar is accepted as a one-element list when `allow_scalar`.
+Result<std::vector<std::string>> ScalarList(const std::string& source, const YAML::Node& node,
+                                            const std::string& what, bool allow_scalar = false);
+
+}  // namespace rectrack::yaml

@@ -1,0 +1,211 @@
+#include "storage/database.h"
+
+#include <sqlite3.h>
+
+#include <cctype>
+#include <utility>
+
+#include "storage/migrations.h"
+
+namespace rectrack::storage {
+namespace {
+
+// SQL quoted in an error message: long migration scripts would bury the actual error.
+std::string Abbreviate(std::string_view sql) {
+  constexpr size_t kMaxChars = 60;
+  std::string out;
+  for (char c : sql) {
+    if (out.size() >= kMaxChars) return out + "...";
+    const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(space ? ' ' : c);
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// A constraint violation (UNIQUE, NOT NULL, the append-only triggers) is the caller's conflict,
+// not a broken database, so it maps to Conflict; anything else is an I/O failure.
+Status SqliteError(sqlite3* db, int rc, const std::string& what) {
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = what + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
+                    " (code " + std::to_string(extended) + ")";
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::Conflict(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+// Runs one PRAGMA and returns its first column, e.g. the journal mode SQLite actually chose.
+Result<std::string> QueryPragma(Database& db, const char* sql) {
+  ASSIGN_OR_RETURN(Statement stmt, db.Prepare(sql));
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  std::string value = has_row ? stmt.ColumnText(0) : "";
+  while (has_row) {
+    ASSIGN_OR_RETURN(has_row, stmt.Step());
+  }
+  return value;
+}
+
+Status Configure(Database& db) {
+  // The busy timeout goes first so that switching to WAL also waits for a concurrent opener.
+  RETURN_IF_ERROR(db.Exec("PRAGMA busy_timeout = 5000"));
+  ASSIGN_OR_RETURN(std::string mode, QueryPragma(db, "PRAGMA journal_mode = WAL"));
+  // An in-memory database reports "memory" and cannot use WAL; it has no readers to protect.
+  const bool in_memory = db.path() == ":memory:" || db.path().empty();
+  if (!in_memory && mode != "wal") {
+    return Status::IOError("cannot switch to WAL journal mode (journal mode is '" + mode + "')");
+  }
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+  RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  return Status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+  const std::string where = "cannot open database '" + path + "'";
+  sqlite3* handle = nullptr;
+  // FULLMUTEX costs little and turns a thread-safety slip into contention rather than corruption.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+    sqlite3_close_v2(handle);  // a handle is allocated even when opening fails
+    return Status::IOError(where + ": " + msg);
+  }
+  sqlite3_extended_result_codes(handle, 1);
+  std::unique_ptr<Database> db(new Database(handle, path));
+  RETURN_IF_ERROR(Configure(*db).WithContext(where));
+  int version = 0;
+  RETURN_IF_ERROR(Migrate(*db, &version).WithContext(where));
+  db->schema_version_ = version;
+  return db;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Status Database::Exec(const char* sql) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "cannot run '" + Abbreviate(sql) + "'");
+  return Status();
+}
+
+Result<Statement> Database::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, &tail);
+  if (rc != SQLITE_OK) {
+    return SqliteError(db_, rc, "cannot prepare '" + Abbreviate(sql) + "'");
+  }
+  Statement result(stmt, db_);
+  // Only the first statement would ever run; refuse rather than silently drop the rest.
+  for (const char* p = tail; p != nullptr && p < sql.data() + sql.size(); ++p) {
+    if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
+      return Status::IOError("cannot prepare '" + Abbreviate(sql) +
+                             "': it holds more than one statement");
+    }
+  }
+  if (stmt == nullptr) {
+    return Status::IOError("cannot prepare '" + Abbreviate(sql) + "': it holds no statement");
+  }
+  return result;
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)),
+      db_(other.db_),
+      bind_status_(std::move(other.bind_status_)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    db_ = other.db_;
+    bind_status_ = std::move(other.bind_status_);
+  }
+  return *this;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+void Statement::NoteBind(int index, int rc) {
+  if (rc == SQLITE_OK || !bind_status_.ok()) return;
+  bind_status_ = SqliteError(db_, rc,
+                             "cannot bind parameter " + std::to_string(index) + " of '" +
+                                 Abbreviate(sqlite3_sql(stmt_)) + "'");
+}
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  NoteBind(index, sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                      SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  NoteBind(index, sqlite3_bind_int64(stmt_, index, value));
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  NoteBind(index, sqlite3_bind_null(stmt_, index));
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  // Running with a parameter left unbound would store NULL where the caller meant a value.
+  if (!bind_status_.ok()) return bind_status_;
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, rc, "cannot run '" + Abbreviate(sqlite3_sql(stmt_)) + "'");
+}
+
+Status Statement::Run() {
+  bool has_row = true;
+  while (has_row) {
+    ASSIGN_OR_RETURN(has_row, Step());
+  }
+  return Status();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_status_ = Status();
+}
+
+std::string Statement::ColumnText(int index) const {
+  // sqlite3_column_text before sqlite3_column_bytes, so the length is that of the UTF-8 text.
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  if (text == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
+int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+bool Statement::ColumnIsNull(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+Result<Transaction> Transaction::Begin(Database& db, Mode mode) {
+  RETURN_IF_ERROR(db.Exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
+  return Transaction(&db);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+
+Transaction::~Transaction() {
+  // Nothing to report to from a destructor; a failed ROLLBACK leaves the transaction to be
+  // discarded when the connection closes, which is the same outcome.
+  if (db_ != nullptr) db_->Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (db_ == nullptr) return Status::IOError("cannot commit: the transaction is no longer open");
+  // On failure db_ stays set, so the destructor rolls back whatever COMMIT left open.
+  RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  db_ = nullptr;
+  return Status();
+}
+
+}  // namespace rectrack::storage

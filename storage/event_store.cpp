@@ -1,0 +1,209 @@
+#include "storage/event_store.h"
+
+#include <openssl/evp.h>
+
+#include <string_view>
+#include <utility>
+
+namespace rectrack::storage {
+namespace {
+
+const std::string kZeroHash(64, '0');
+
+constexpr char kColumns[] =
+    "seq, kind, subject_id, transition, effective, recorded, actor, role, body, note, payload, "
+    "prev_hash, hash";
+
+EventRow ReadRow(const Statement& stmt) {
+  EventRow row;
+  row.seq = stmt.ColumnInt(0);
+  row.kind = static_cast<SubjectKind>(stmt.ColumnInt(1));
+  row.subject_id = stmt.ColumnText(2);
+  row.transition = stmt.ColumnText(3);
+  row.effective = stmt.ColumnText(4);
+  row.recorded = stmt.ColumnText(5);
+  row.actor = stmt.ColumnText(6);
+  row.role = stmt.ColumnText(7);
+  row.body = stmt.ColumnText(8);
+  row.note = stmt.ColumnText(9);
+  row.payload = stmt.ColumnText(10);
+  row.prev_hash = stmt.ColumnText(11);
+  row.hash = stmt.ColumnText(12);
+  return row;
+}
+
+void AppendField(std::string* out, std::string_view field) {
+  out->append(std::to_string(field.size()));
+  out->push_back(':');
+  out->append(field);
+  out->push_back('\n');
+}
+
+// "recommendation da23-r2 'close', effective 2024-08-15": enough for a person to find the row.
+std::string Describe(const EventRow& row) {
+  return std::string(SubjectKindName(row.kind)) + " " + row.subject_id + " '" + row.transition +
+         "', effective " + row.effective;
+}
+
+std::string Missing(int64_t first, int64_t last) {
+  if (first == last) return "event " + std::to_string(first) + " is missing";
+  return "events " + std::to_string(first) + " to " + std::to_string(last) + " are missing";
+}
+
+// The first problem with `row` given the row before it (null for the first row), or OK.
+Status CheckRow(const EventRow& row, const EventRow* prev) {
+  const std::string name = "event " + std::to_string(row.seq);
+  const int64_t expected_seq = prev == nullptr ? 1 : prev->seq + 1;
+  if (row.seq != expected_seq) {
+    if (row.seq < expected_seq) {
+      return Status::Corruption(name + " is out of sequence: expected event " +
+                                std::to_string(expected_seq));
+    }
+    if (prev == nullptr) {
+      return Status::Corruption(name + " is the first event: " + Missing(1, row.seq - 1));
+    }
+    return Status::Corruption(name + " follows event " + std::to_string(prev->seq) + ": " +
+                              Missing(expected_seq, row.seq - 1));
+  }
+  if (prev == nullptr && row.prev_hash != kZeroHash) {
+    return Status::Corruption(name + " does not start the chain: its prev_hash is not 64 zeros");
+  }
+  if (prev != nullptr && row.prev_hash != prev->hash) {
+    return Status::Corruption(name + " does not link to event " + std::to_string(prev->seq));
+  }
+  if (ChainHash(row) != row.hash) {
+    return Status::Corruption(name + " (" + Describe(row) +
+                              "): its content does not match its hash; it was changed after it "
+                              "was written");
+  }
+  return Status();
+}
+
+}  // namespace
+
+const char* SubjectKindName(SubjectKind kind) {
+  switch (kind) {
+    case SubjectKind::kBody:
+      return "body";
+    case SubjectKind::kInspection:
+      return "inspection";
+    case SubjectKind::kRecommendation:
+      return "recommendation";
+    case SubjectKind::kAction:
+      return "action";
+  }
+  // A number read from a database written by a newer rectrack, or tampered with.
+  return "unknown";
+}
+
+std::string ChainHash(const EventRow& row) {
+  const std::string seq = std::to_string(row.seq);
+  const std::string kind = std::to_string(static_cast<int>(row.kind));
+  std::string input;
+  for (const std::string* field :
+       {&row.prev_hash, &seq, &kind, &row.subject_id, &row.transition, &row.effective,
+        &row.recorded, &row.actor, &row.role, &row.body, &row.note, &row.payload}) {
+    AppendField(&input, *field);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  // EVP_Digest fails only when OpenSSL cannot allocate; "" then matches no stored hash and
+  // Append refuses it.
+  if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha256(), nullptr) != 1) {
+    return "";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * digest_size);
+  for (unsigned int i = 0; i < digest_size; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return hex;
+}
+
+Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
+                                                " FROM events WHERE seq > ? ORDER BY seq"));
+  stmt.Bind(1, after_seq);
+  std::vector<EventRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) break;
+    rows.push_back(ReadRow(stmt));
+  }
+  return rows;
+}
+
+int64_t EventStore::LastSeq() {
+  auto stmt = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
+  if (!stmt.ok()) return -1;
+  Result<bool> has_row = stmt->Step();
+  if (!has_row.ok() || !*has_row) return -1;
+  return stmt->ColumnInt(0);
+}
+
+Status EventStore::Append(std::vector<EventRow>& rows) {
+  if (rows.empty()) return Status();
+  int64_t last_seq = 0;
+  std::string last_hash = kZeroHash;
+  {
+    ASSIGN_OR_RETURN(Statement last,
+                     db_->Prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(bool has_row, last.Step());
+    if (has_row) {
+      last_seq = last.ColumnInt(0);
+      last_hash = last.ColumnText(1);
+    }
+  }
+  ASSIGN_OR_RETURN(Statement insert,
+                   db_->Prepare(std::string("INSERT INTO events (") + kColumns +
+                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  for (EventRow& row : rows) {
+    row.seq = last_seq + 1;
+    row.prev_hash = last_hash;
+    row.hash = ChainHash(row);
+    const std::string where =
+        "cannot append event " + std::to_string(row.seq) + " (" + Describe(row) + ")";
+    if (row.hash.empty()) return Status::IOError(where + ": SHA-256 failed");
+    insert.Reset();
+    insert.Bind(1, row.seq)
+        .Bind(2, static_cast<int64_t>(row.kind))
+        .Bind(3, row.subject_id)
+        .Bind(4, row.transition)
+        .Bind(5, row.effective)
+        .Bind(6, row.recorded)
+        .Bind(7, row.actor)
+        .Bind(8, row.role)
+        .Bind(9, row.body)
+        .Bind(10, row.note)
+        .Bind(11, row.payload)
+        .Bind(12, row.prev_hash)
+        .Bind(13, row.hash);
+    RETURN_IF_ERROR(insert.Run().WithContext(where));
+    last_seq = row.seq;
+    last_hash = row.hash;
+  }
+  return Status();
+}
+
+Result<VerifyReport> EventStore::Verify() {
+  // One statement reads one snapshot, so rows appended meanwhile cannot tear the walk.
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(std::string("SELECT ") + kColumns + " FROM events ORDER BY seq"));
+  VerifyReport report;
+  report.head_hash = kZeroHash;
+  EventRow prev;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) break;
+    EventRow row = ReadRow(stmt);
+    RETURN_IF_ERROR(CheckRow(row, report.events == 0 ? nullptr : &prev));
+    ++report.events;
+    report.head_hash = row.hash;
+    prev = std::move(row);
+  }
+  return report;
+}
+
+}  // namespace rectrack::storage

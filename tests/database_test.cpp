@@ -1,0 +1,234 @@
+#include "storage/database.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+
+namespace rectrack::storage {
+namespace {
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    path_ = ::testing::TempDir() + "rectrack_database_test_" + std::to_string(getpid()) + "_" +
+            std::to_string(counter++) + ".db";
+    RemoveFiles();
+  }
+  void TearDown() override { RemoveFiles(); }
+
+  void RemoveFiles() {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::remove((path_ + suffix).c_str());
+    }
+  }
+
+  static std::unique_ptr<Database> OpenOrDie(const std::string& path) {
+    auto db = Database::Open(path);
+    EXPECT_TRUE(db.ok()) << db.status().message();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+
+  static int64_t CountRows(Database& db, const char* table) {
+    auto stmt = db.Prepare(std::string("SELECT COUNT(*) FROM ") + table);
+    EXPECT_TRUE(stmt.ok()) << stmt.status().message();
+    auto has_row = stmt->Step();
+    EXPECT_TRUE(has_row.ok() && *has_row);
+    return stmt->ColumnInt(0);
+  }
+
+  std::string path_;
+};
+
+TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtVersionOne) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->schema_version(), 1);
+  EXPECT_EQ(db->path(), ":memory:");
+  auto stmt = db->Prepare("SELECT name FROM sqlite_master WHERE type = ? ORDER BY name");
+  ASSERT_TRUE(stmt.ok()) << stmt.status().message();
+  stmt->Bind(1, "trigger");
+  std::vector<std::string> triggers;
+  while (*stmt->Step()) triggers.push_back(stmt->ColumnText(0));
+  EXPECT_EQ(triggers, (std::vector<std::string>{"events_no_delete", "events_no_update"}));
+  EXPECT_EQ(CountRows(*db, "events"), 0);
+}
+
+TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
+  {
+    auto db = OpenOrDie(path_);
+    ASSERT_NE(db, nullptr);
+    auto mode = db->Prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(mode.ok() && *mode->Step());
+    EXPECT_EQ(mode->ColumnText(0), "wal");
+    ASSERT_TRUE(db->Exec("CREATE TABLE notes (text TEXT NOT NULL)").ok());
+    auto insert = db->Prepare("INSERT INTO notes (text) VALUES (?)");
+    ASSERT_TRUE(insert.ok());
+    ASSERT_TRUE(insert->Bind(1, "kept").Run().ok());
+  }
+  auto db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->schema_version(), 1);
+  auto select = db->Prepare("SELECT text FROM notes");
+  ASSERT_TRUE(select.ok());
+  ASSERT_TRUE(*select->Step());
+  EXPECT_EQ(select->ColumnText(0), "kept");
+}
+
+TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
+  {
+    auto db = OpenOrDie(path_);
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(db->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto db = Database::Open(path_);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kCorruption);
+  EXPECT_NE(db.status().message().find(path_), std::string::npos) << db.status().message();
+  EXPECT_NE(db.status().message().find("database schema version 99 is newer than this rectrack "
+                                       "(knows 1)"),
+            std::string::npos)
+      << db.status().message();
+}
+
+TEST_F(DatabaseTest, OpenInMissingDirectoryFailsWithIOErrorNamingPath) {
+  const std::string path = ::testing::TempDir() + "no_such_dir_rectrack/x.db";
+  auto db = Database::Open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kIOError);
+  EXPECT_EQ(db.status().message().rfind("cannot open database '" + path + "': ", 0), 0u)
+      << db.status().message();
+}
+
+TEST_F(DatabaseTest, TransactionDestroyedWithoutCommitRollsBack) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (x INTEGER)").ok());
+  {
+    auto txn = Transaction::Begin(*db, Transaction::Mode::kWrite);
+    ASSERT_TRUE(txn.ok()) << txn.status().message();
+    ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1)").ok());
+    EXPECT_EQ(CountRows(*db, "t"), 1);
+  }
+  EXPECT_EQ(CountRows(*db, "t"), 0);
+  // The connection is back in autocommit mode: a new transaction can begin.
+  EXPECT_TRUE(Transaction::Begin(*db, Transaction::Mode::kRead).ok());
+}
+
+TEST_F(DatabaseTest, TransactionCommitKeepsChangesAndDestructorDoesNotUndoThem) {
+  auto db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (x INTEGER)").ok());
+  {
+    auto txn = Transaction::Begin(*db, Transaction::Mode::kWrite);
+    ASSERT_TRUE(txn.ok()) << txn.status().message();
+    ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1)").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+    EXPECT_FALSE(txn->Commit().ok());  // already finished
+  }
+  EXPECT_EQ(CountRows(*db, "t"), 1);
+  db.reset();
+  db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(CountRows(*db, "t"), 1);
+}
+
+TEST_F(DatabaseTest, MovedTransactionRollsBackOnlyOnce) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (x INTEGER)").ok());
+  auto txn = Transaction::Begin(*db, Transaction::Mode::kWrite);
+  ASSERT_TRUE(txn.ok());
+  Transaction moved(std::move(*txn));
+  ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1)").ok());
+  EXPECT_TRUE(moved.Commit().ok());
+  EXPECT_EQ(CountRows(*db, "t"), 1);
+}
+
+TEST_F(DatabaseTest, NestedBeginFailsWithIOError) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  auto outer = Transaction::Begin(*db, Transaction::Mode::kWrite);
+  ASSERT_TRUE(outer.ok());
+  auto inner = Transaction::Begin(*db, Transaction::Mode::kWrite);
+  ASSERT_FALSE(inner.ok());
+  EXPECT_EQ(inner.status().code(), Code::kIOError);
+  EXPECT_NE(inner.status().message().find("BEGIN IMMEDIATE"), std::string::npos);
+}
+
+TEST_F(DatabaseTest, StepMapsUniqueViolationToConflict) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (name TEXT UNIQUE)").ok());
+  auto insert = db->Prepare("INSERT INTO t (name) VALUES (?)");
+  ASSERT_TRUE(insert.ok());
+  ASSERT_TRUE(insert->Bind(1, "a").Run().ok());
+  insert->Reset();
+  Result<bool> second = insert->Bind(1, "a").Step();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kConflict);
+  EXPECT_NE(second.status().message().find("UNIQUE constraint failed: t.name"), std::string::npos)
+      << second.status().message();
+  EXPECT_NE(second.status().message().find("INSERT INTO t"), std::string::npos);
+}
+
+TEST_F(DatabaseTest, StepReportsOtherFailuresAsIOErrorWithExtendedCode) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  auto select = db->Prepare("SELECT abs(?)");
+  ASSERT_TRUE(select.ok());
+  Result<bool> step = select->Bind(1, INT64_MIN).Step();  // abs() overflows
+  ASSERT_FALSE(step.ok());
+  EXPECT_EQ(step.status().code(), Code::kIOError);
+  EXPECT_NE(step.status().message().find("integer overflow (code "), std::string::npos)
+      << step.status().message();
+}
+
+TEST_F(DatabaseTest, BindRoundTripsTextIntegersAndNull) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  auto select = db->Prepare("SELECT ?, ?, ?");
+  ASSERT_TRUE(select.ok());
+  const std::string with_nul("a\0b", 3);
+  select->Bind(1, with_nul).Bind(2, int64_t{1} << 40).BindNull(3);
+  ASSERT_TRUE(*select->Step());
+  EXPECT_EQ(select->ColumnText(0), with_nul);
+  EXPECT_EQ(select->ColumnInt(1), int64_t{1} << 40);
+  EXPECT_TRUE(select->ColumnIsNull(2));
+  EXPECT_FALSE(select->ColumnIsNull(0));
+  EXPECT_EQ(select->ColumnText(2), "");
+  EXPECT_FALSE(*select->Step());
+}
+
+TEST_F(DatabaseTest, BindOutOfRangeIsReportedByStep) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  auto select = db->Prepare("SELECT ?");
+  ASSERT_TRUE(select.ok());
+  Result<bool> step = select->Bind(2, "x").Step();
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(step.status().message().find("cannot bind parameter 2"), std::string::npos)
+      << step.status().message();
+  select->Reset();
+  EXPECT_TRUE(select->Bind(1, "x").Step().ok());
+}
+
+TEST_F(DatabaseTest, PrepareAndExecReportBadSql) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  auto bad = db->Prepare("SELEC 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kIOError);
+  EXPECT_NE(bad.status().message().find("cannot prepare 'SELEC 1'"), std::string::npos);
+  EXPECT_FALSE(db->Prepare("SELECT 1; SELECT 2").ok());
+  EXPECT_TRUE(db->Prepare("SELECT 1;").ok());
+  Status exec = db->Exec("DROP TABLE no_such_table");
+  EXPECT_EQ(exec.code(), Code::kIOError);
+  EXPECT_NE(exec.message().find("no such table: no_such_table"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rectrack::storage

@@ -1,0 +1,251 @@
+#include "engine/importer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace rectrack {
+namespace {
+
+const Workflow& Recommendation() {
+  static const Workflow kWorkflow = [] {
+    auto wf = Workflow::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml");
+    EXPECT_TRUE(wf.ok()) << wf.status().message();
+    return std::move(wf).value();
+  }();
+  return kWorkflow;
+}
+
+Result<std::vector<Command>> Parse(const std::string& yaml) {
+  return ParseImport(yaml, "t.yaml", Recommendation());
+}
+
+// The message of a parse that must fail with InvalidArgument.
+std::string ErrorOf(const std::string& yaml) {
+  auto result = Parse(yaml);
+  if (result.ok()) return "(parsed)";
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument) << result.status().message();
+  return result.status().message();
+}
+
+Date D(const char* iso) { return *Date::Parse(iso); }
+
+constexpr const char* kExample = R"(bodies:
+  - {id: CPS, name: Crown Prosecution Service, short_name: the CPS}
+  - {id: NPCC, name: National Police Chiefs' Council}
+inspections:
+  - {id: da23, title: "The service from the CPS to victims of domestic abuse", published: 2023-03-01, kind: thematic}
+  - {id: da25, title: "FOLLOW-UP: domestic abuse", short_title: "domestic abuse follow-up", published: 2025-03-06, follow_up_of: da23}
+recommendations:
+  - id: da23-r2
+    inspection: da23
+    owners: [CPS, NPCC]
+    text: "By July 2023, the CPS to mark communications"
+    milestones: [{label: implemented, due: 2023-07-31}]
+    issued: 2023-03-02
+    note: "from the report"
+  - id: da23-r4
+    inspection: da23
+    owners: CPS
+    text: "By December 2023, the CPS to request information"
+events:
+  - {rec: da23-r2, do: close, effective: 2024-08-15, by: CPS, note: "Closed by the CPS"}
+  - {rec: da23-r4, do: assess, effective: 2025-03-06, outcome: not_achieved, in: da25, superseded_by: [da25-n1]}
+  - {rec: da23-r2, do: update, effective: 2024-01-01, by: CPS, role: inspectorate, evidence: plan.pdf}
+)";
+
+TEST(ImporterTest, ExampleParsesIntoCommands) {
+  auto result = Parse(kExample);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  const std::vector<Command>& cmds = *result;
+  ASSERT_EQ(cmds.size(), 9u);
+
+  const auto& cps = std::get<DefineBody>(cmds[0]);
+  EXPECT_EQ(cps.body, (Body{"CPS", "Crown Prosecution Service", "the CPS"}));
+  EXPECT_EQ(cps.where, "t.yaml:2:5");
+  const auto& npcc = std::get<DefineBody>(cmds[1]);
+  EXPECT_EQ(npcc.body.short_name, "NPCC");  // defaults to the id
+  EXPECT_EQ(npcc.where, "t.yaml:3:5");
+
+  const auto& da23 = std::get<DefineInspection>(cmds[2]).inspection;
+  EXPECT_EQ(da23.id, "da23");
+  EXPECT_EQ(da23.published, D("2023-03-01"));
+  EXPECT_EQ(da23.kind, "thematic");
+  EXPECT_EQ(da23.follow_up_of, "");
+  const auto& da25 = std::get<DefineInspection>(cmds[3]).inspection;
+  EXPECT_EQ(da25.short_title, "domestic abuse follow-up");
+  EXPECT_EQ(da25.follow_up_of, "da23");
+  EXPECT_EQ(da25.kind, "follow_up");  // implied by follow_up_of
+
+  const auto& r2 = std::get<DefineRecommendation>(cmds[4]);
+  EXPECT_EQ(r2.id, "da23-r2");
+  EXPECT_EQ(r2.where, "t.yaml:8:5");
+  EXPECT_EQ(r2.def.inspection, "da23");
+  EXPECT_EQ(r2.def.owners, (std::vector<std::string>{"CPS", "NPCC"}));
+  EXPECT_EQ(r2.def.text, "By July 2023, the CPS to mark communications");
+  EXPECT_EQ(r2.def.milestones, (std::vector<MilestoneDef>{{"implemented", D("2023-07-31")}}));
+  EXPECT_EQ(r2.issued, D("2023-03-02"));
+  EXPECT_EQ(r2.note, "from the report");
+  const auto& r4 = std::get<DefineRecommendation>(cmds[5]);
+  EXPECT_EQ(r4.def.owners, std::vector<std::string>{"CPS"});  // a lone scalar
+  EXPECT_TRUE(r4.def.milestones.empty());  // read from the text by the engine
+  EXPECT_FALSE(r4.issued.has_value());
+
+  const auto& close = std::get<RecordEvent>(cmds[6]);
+  EXPECT_EQ(close.where, "t.yaml:20:5");
+  EXPECT_EQ(close.subject_id, "da23-r2");
+  EXPECT_EQ(close.transition, "close");
+  EXPECT_EQ(close.effective, D("2024-08-15"));
+  EXPECT_EQ(close.role, "body_lead");  // `by` speaks for a body
+  EXPECT_EQ(close.body, "CPS");
+  EXPECT_EQ(close.note, "Closed by the CPS");
+  EXPECT_TRUE(close.fields.empty());
+
+  const auto& assess = std::get<RecordEvent>(cmds[7]);
+  EXPECT_EQ(assess.role, "inspectorate");  // no `by`: the inspectorate speaks
+  EXPECT_EQ(assess.body, "");
+  EXPECT_EQ(assess.fields, (Fields{{"outcome", {"not_achieved"}},
+                                   {"in", {"da25"}},
+                                   {"superseded_by", {"da25-n1"}}}));
+
+  const auto& update = std::get<RecordEvent>(cmds[8]);
+  EXPECT_EQ(update.role, "inspectorate");  // explicit role wins
+  EXPECT_EQ(update.body, "CPS");
+  EXPECT_EQ(update.fields, (Fields{{"evidence", {"plan.pdf"}}}));  // list field from a scalar
+}
+
+TEST(ImporterTest, AllSectionsAreOptional) {
+  auto result = Parse("bodies: []\nevents:\n");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_TRUE(result->empty());
+}
+
+TEST(ImporterTest, UnknownTopLevelKey) {
+  EXPECT_EQ(ErrorOf("bodies: []\nactions: []\n").rfind("t.yaml:2:1: unknown key 'actions'", 0),
+            0u);
+}
+
+TEST(ImporterTest, UnknownEntryKey) {
+  const std::string msg = ErrorOf("bodies:\n  - {id: CPS, name: X, colour: red}\n");
+  EXPECT_EQ(msg.rfind("t.yaml:2:24: unknown key 'colour' in body", 0), 0u) << msg;
+  EXPECT_EQ(ErrorOf("recommendations:\n  - id: r1\n    inspection: i\n    owners: [CPS]\n"
+                    "    text: t\n    milestones: [{label: a, due: 2024-01-01, when: x}]\n")
+                .rfind("t.yaml:6:46: unknown key 'when' in milestone", 0),
+            0u);
+}
+
+TEST(ImporterTest, BadId) {
+  EXPECT_EQ(ErrorOf("inspections:\n  - {id: da 23, title: T, published: 2023-03-01}\n"),
+            "t.yaml:2:10: 'id' must be an id (1-64 of letters, digits, '.', '_', '-'), not "
+            "'da 23'");
+  const std::string owner =
+      ErrorOf("recommendations:\n  - {id: r1, inspection: i, owners: [CPS, \"C S\"], text: t}\n");
+  EXPECT_EQ(owner.rfind("t.yaml:2:43: 'owners' must be an id", 0), 0u) << owner;
+  const std::string rec = ErrorOf("events:\n  - {rec: r/1, do: close, effective: 2024-01-01}\n");
+  EXPECT_EQ(rec.rfind("t.yaml:2:11: 'rec' must be an id", 0), 0u) << rec;
+  const std::string parent = ErrorOf(
+      "inspections:\n  - {id: a, title: T, published: 2023-03-01, follow_up_of: \"\"}\n");
+  EXPECT_NE(parent.find("'follow_up_of' must be an id"), std::string::npos) << parent;
+}
+
+TEST(ImporterTest, BadDate) {
+  EXPECT_EQ(ErrorOf("inspections:\n  - {id: da23, title: T, published: 2023-3-1}\n"),
+            "t.yaml:2:37: 'published' must be a date YYYY-MM-DD, not '2023-3-1'");
+  const std::string msg = ErrorOf("events:\n  - {rec: r1, do: close, effective: 2023-02-29}\n");
+  EXPECT_EQ(msg.rfind("t.yaml:2:37: 'effective' must be a date", 0), 0u) << msg;
+}
+
+TEST(ImporterTest, MissingRequiredKey) {
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS}\n"), "t.yaml:2:5: missing 'name' in body");
+  EXPECT_EQ(ErrorOf("recommendations:\n  - {id: r1, inspection: i, text: t}\n"),
+            "t.yaml:2:5: missing 'owners' in recommendation");
+  EXPECT_EQ(ErrorOf("inspections:\n  - {id: a, title: T}\n"),
+            "t.yaml:2:5: missing 'published' in inspection");
+}
+
+TEST(ImporterTest, EventsMustSayWhen) {
+  EXPECT_EQ(ErrorOf("events:\n  - {rec: r1, do: close, by: CPS}\n"),
+            "t.yaml:2:5: missing 'effective' in event");
+}
+
+TEST(ImporterTest, UnknownEventKey) {
+  EXPECT_EQ(ErrorOf("events:\n  - {rec: r1, do: close, effective: 2024-01-01, foo: 1}\n"),
+            "t.yaml:2:49: unknown key 'foo' in event (not a field of workflow 'recommendation')");
+}
+
+TEST(ImporterTest, NestedMapFieldValue) {
+  const std::string msg = ErrorOf(
+      "events:\n  - {rec: r1, do: assess, effective: 2024-01-01, outcome: {a: b}, in: x}\n");
+  EXPECT_EQ(msg.rfind("t.yaml:2:59: 'outcome' must be a value or a list of values", 0), 0u)
+      << msg;
+  const std::string in_list = ErrorOf(
+      "events:\n  - {rec: r1, do: close, effective: 2024-01-01, evidence: [a, {b: c}]}\n");
+  EXPECT_NE(in_list.find("'evidence'"), std::string::npos) << in_list;
+}
+
+TEST(ImporterTest, MalformedYaml) {
+  const std::string msg = ErrorOf("bodies: [\n  {id: CPS, name: X}\n");
+  EXPECT_EQ(msg.rfind("t.yaml:", 0), 0u) << msg;
+  EXPECT_NE(msg.find("malformed YAML"), std::string::npos) << msg;
+}
+
+TEST(ImporterTest, EmptyFileAndNonMappingRoot) {
+  const std::string expected =
+      "t.yaml:1:1: an import file must be a mapping with bodies, inspections, recommendations, "
+      "events";
+  EXPECT_EQ(ErrorOf(""), expected);
+  EXPECT_EQ(ErrorOf("# only a comment\n"), expected);
+  EXPECT_EQ(ErrorOf("- a\n- b\n"), expected);
+  EXPECT_EQ(ErrorOf("just text\n"), expected);
+}
+
+TEST(ImporterTest, DuplicateKey) {
+  EXPECT_EQ(ErrorOf("bodies: []\nbodies: []\n").rfind("t.yaml:2:1: duplicate key 'bodies'", 0),
+            0u);
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: X, id: SFO}\n"),
+            "t.yaml:2:24: duplicate key 'id' in body");
+}
+
+TEST(ImporterTest, WrongShapes) {
+  EXPECT_EQ(ErrorOf("bodies: {id: CPS}\n"), "t.yaml:1:9: 'bodies' must be a list");
+  EXPECT_EQ(ErrorOf("bodies:\n  - CPS\n"), "t.yaml:2:5: each entry of 'bodies' must be a mapping");
+  EXPECT_EQ(ErrorOf("inspections:\n  - {id: a, title: T, published: 2023-03-01, kind: odd}\n"),
+            "t.yaml:2:52: 'kind' must be thematic, area, invitation or follow_up, not 'odd'");
+  EXPECT_EQ(ErrorOf("recommendations:\n  - {id: r1, inspection: i, owners: [], text: t}\n"),
+            "t.yaml:2:37: 'owners' must name a body");
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"\"}\n"), "t.yaml:2:21: 'name' must not be empty");
+}
+
+TEST(ImporterTest, MilestoneLabelsAreUniqueIds) {
+  const std::string head = "recommendations:\n  - id: r1\n    inspection: i\n    owners: [CPS]\n"
+                           "    text: t\n    milestones:\n";
+  EXPECT_EQ(ErrorOf(head + "      - {label: a, due: 2024-01-01}\n      - {label: a, due: "
+                           "2024-02-01}\n"),
+            "t.yaml:8:17: milestone 'a' given twice");
+  const std::string bad = ErrorOf(head + "      - {label: \"a b\", due: 2024-01-01}\n");
+  EXPECT_EQ(bad.rfind("t.yaml:7:17: 'label' must be an id", 0), 0u) << bad;
+}
+
+TEST(ImporterTest, FileReadsAndNamesItsPath) {
+  auto missing = ParseImportFile("/nonexistent/import.yaml", Recommendation());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+
+  const std::string path = ::testing::TempDir() + "/importer_test.yaml";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("bodies:\n  - {id: CPS}\n", f);
+    std::fclose(f);
+  }
+  auto bad = ParseImportFile(path, Recommendation());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), path + ":2:5: missing 'name' in body");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace rectrack

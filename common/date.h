@@ -32,9 +32,9 @@ class Date {
   int days_since_epoch() const { return days_; }
   Date AddDays(int n) const { return Date(days_ + n); }
 
-  std::string ToString() const;         // "2025-03-31"
-  std::string MonthYear() const;        // "March 2025"
-  std::string ShortMonthYear() const;   // "Mar-23", as Annex A writes a publication month
+  std::string ToString() const;        // "2025-03-31"
+  std::string MonthYear() const;       // "March 2025"
+  std::string ShortMonthYear() const;  // "Mar-23", as Annex A writes a publication month
 
   // The financial year containing this date: its first day (1 April) and label ("2024-25").
   Date FinancialYearStart() const;

@@ -31,9 +31,15 @@ class Status {
  public:
   Status() = default;  // OK
 
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
-  static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
-  static Status PermissionDenied(std::string msg) { return {Code::kPermissionDenied, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
+  static Status Unauthenticated(std::string msg) {
+    return {Code::kUnauthenticated, std::move(msg)};
+  }
+  static Status PermissionDenied(std::string msg) {
+    return {Code::kPermissionDenied, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status Conflict(std::string msg) { return {Code::kConflict, std::move(msg)}; }
   static Status Unprocessable(std::string msg) { return {Code::kUnprocessable, std::move(msg)}; }
@@ -59,7 +65,7 @@ class Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(data_).ok());
   }
@@ -87,15 +93,15 @@ class [[nodiscard]] Result {
 #define RECTRACK_CONCAT(a, b) RECTRACK_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` (a Status) is not OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::rectrack::Status rectrack_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::rectrack::Status rectrack_status_ = (expr);        \
     if (!rectrack_status_.ok()) return rectrack_status_; \
   } while (0)
 
 // Evaluates `rexpr` (a Result<T>); on error returns its Status, else moves the value into `lhs`.
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                        \
-  auto RECTRACK_CONCAT(rectrack_result_, __LINE__) = (rexpr);               \
-  if (!RECTRACK_CONCAT(rectrack_result_, __LINE__).ok())                    \
-    return RECTRACK_CONCAT(rectrack_result_, __LINE__).status();            \
+#define ASSIGN_OR_RETURN(lhs, rexpr)                             \
+  auto RECTRACK_CONCAT(rectrack_result_, __LINE__) = (rexpr);    \
+  if (!RECTRACK_CONCAT(rectrack_result_, __LINE__).ok())         \
+    return RECTRACK_CONCAT(rectrack_result_, __LINE__).status(); \
   lhs = std::move(RECTRACK_CONCAT(rectrack_result_, __LINE__)).value()

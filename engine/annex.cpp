@@ -59,8 +59,7 @@ AnnexRow RowFor(const RecommendationView& view, const Ledger& ledger, std::strin
 
 }  // namespace
 
-std::string HistoryNote(const RecommendationView& view, const Ledger& ledger,
-                        const Workflow& wf) {
+std::string HistoryNote(const RecommendationView& view, const Ledger& ledger, const Workflow& wf) {
   if (!view.open && !view.superseded_by.empty()) {
     return std::string("This remains closed but superseded by new recommendation") +
            (view.superseded_by.size() > 1 ? "s " : " ") + JoinAnd(view.superseded_by);
@@ -102,9 +101,8 @@ Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& wf, const s
     if (view->open) open.emplace_back(published, RowFor(*view, ledger, note));
 
     auto last_closure = std::find_if(
-        view->timeline.rbegin(), view->timeline.rend(), [&](const TimelineEntry& e) {
-          return IsBodyClosure(e, wf) && e.effective >= year_start;
-        });
+        view->timeline.rbegin(), view->timeline.rend(),
+        [&](const TimelineEntry& e) { return IsBodyClosure(e, wf) && e.effective >= year_start; });
     if (last_closure == view->timeline.rend()) continue;
     AnnexRow row = RowFor(*view, ledger, note);
     row.quarter = last_closure->effective.QuarterLabel();

@@ -42,9 +42,9 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 )";
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {"db",   "workflow", "clock", "actor", "as-of", "body",
-                                       "state", "format",   "effective", "by", "role", "note",
-                                       "field"};
+const std::set<std::string> kValued = {"db",   "workflow", "clock",  "actor",     "as-of",
+                                       "body", "state",    "format", "effective", "by",
+                                       "role", "note",     "field"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help"};
 const std::set<std::string> kGlobal = {"db", "workflow", "clock", "actor", "help"};
 
@@ -160,8 +160,27 @@ Status CheckUsage(const Args& args) {
       {"workflow", {}}};
   const std::string& cmd = args.positional[0];
   auto known = kCommandOptions.find(cmd);
-  if (known == kCommandOptions.end()) return Status::InvalidArgument("unknown command '" + cmd + "'");
+  if (known == kCommandOptions.end())
+    return Status::InvalidArgument("unknown command '" + cmd + "'");
   return OnlyOptions(args, known->second, cmd);
+}
+
+Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
+  out << "workflow " << wf.name() << " (" << wf.source() << ")\nstates:\n";
+  for (const auto& s : wf.states()) {
+    out << "  " << s.name << (s.open ? " [open]" : " [closed]") << "  " << s.description << "\n";
+  }
+  out << "transitions:\n";
+  for (const auto& t : wf.transitions()) {
+    std::string roles, from;
+    for (const auto& r : t.roles) roles += (roles.empty() ? "" : ",") + r;
+    std::set<std::string> froms;
+    for (const auto& c : t.cases) froms.insert(c.from.begin(), c.from.end());
+    for (const auto& f : froms) from += (from.empty() ? "" : ",") + f;
+    out << "  " << t.name << "  by " << roles << (t.creates ? "  (creates)" : "  from " + from)
+        << "\n";
+  }
+  return Status();
 }
 
 Status RunCommand(const Args& args, std::ostream& out) {
@@ -176,6 +195,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.clock = clock.get();
 
   ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
+  if (cmd == "workflow") {  // needs no database
+    ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(options.workflow_path));
+    return PrintWorkflow(wf, out);
+  }
 
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
   const std::string actor = args.Get("actor", DefaultActor());
@@ -209,8 +232,9 @@ Status RunCommand(const Args& args, std::ostream& out) {
     q.overdue_only = args.Has("overdue");
     ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
     auto views = engine->List(q);
-    out << (format == "json" ? ListAsJson(views) : format == "csv" ? ListAsCsv(views)
-                                                                   : ListAsTable(views));
+    out << (format == "json"  ? ListAsJson(views)
+            : format == "csv" ? ListAsCsv(views)
+                              : ListAsTable(views));
     return Status();
   }
   if (cmd == "show") {
@@ -255,34 +279,16 @@ Status RunCommand(const Args& args, std::ostream& out) {
     if (!args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
     ASSIGN_OR_RETURN(std::string format, Format(args, {"md", "csv", "json", "html"}, "md"));
     ASSIGN_OR_RETURN(AnnexReport report, engine->Annex(args.Get("body"), list_as_of));
-    out << (format == "json"  ? AnnexAsJson(report)
-            : format == "csv" ? AnnexAsCsv(report)
+    out << (format == "json"   ? AnnexAsJson(report)
+            : format == "csv"  ? AnnexAsCsv(report)
             : format == "html" ? AnnexAsHtml(report)
                                : AnnexAsMarkdown(report));
     return Status();
   }
-  if (cmd == "verify") {
-    ASSIGN_OR_RETURN(VerifyResult result, engine->Verify());
-    out << "OK: " << result.events << " events, hash chain intact, every event replays through "
-        << engine->workflow().source() << "\nhead " << result.head_hash << "\n";
-    return Status();
-  }
-  // workflow
-  const Workflow& wf = engine->workflow();
-  out << "workflow " << wf.name() << " (" << wf.source() << ")\nstates:\n";
-  for (const auto& s : wf.states()) {
-    out << "  " << s.name << (s.open ? " [open]" : " [closed]") << "  " << s.description << "\n";
-  }
-  out << "transitions:\n";
-  for (const auto& t : wf.transitions()) {
-    std::string roles, from;
-    for (const auto& r : t.roles) roles += (roles.empty() ? "" : ",") + r;
-    std::set<std::string> froms;
-    for (const auto& c : t.cases) froms.insert(c.from.begin(), c.from.end());
-    for (const auto& f : froms) from += (from.empty() ? "" : ",") + f;
-    out << "  " << t.name << "  by " << roles << (t.creates ? "  (creates)" : "  from " + from)
-        << "\n";
-  }
+  // verify
+  ASSIGN_OR_RETURN(VerifyResult result, engine->Verify());
+  out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+      << engine->workflow().source() << "\nhead " << result.head_hash << "\n";
   return Status();
 }
 

@@ -16,12 +16,11 @@ std::string Clock::NowRfc3339() const {
   auto day = chr::floor<chr::days>(now);
   chr::hh_mm_ss hms(now - day);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02dZ",
-                Date::FromDaysSinceEpoch(static_cast<int>(day.time_since_epoch().count()))
-                    .ToString()
-                    .c_str(),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
+  std::snprintf(
+      buf, sizeof buf, "%sT%02d:%02d:%02dZ",
+      Date::FromDaysSinceEpoch(static_cast<int>(day.time_since_epoch().count())).ToString().c_str(),
+      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+      static_cast<int>(hms.seconds().count()));
   return buf;
 }
 

@@ -57,7 +57,8 @@ class CommandBuilder {
   Built operator()(const DefineInspection& c) const {
     Inspection def = c.inspection;
     RETURN_IF_ERROR(CheckId(def.id, "inspection"));
-    if (def.title.empty()) return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
+    if (def.title.empty())
+      return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
     if (def.kind.empty()) def.kind = def.follow_up_of.empty() ? "thematic" : "follow_up";
     if (!kInspectionKinds.count(def.kind)) {
       return Status::InvalidArgument("inspection '" + def.id + "': kind '" + def.kind +
@@ -71,8 +72,8 @@ class CommandBuilder {
     if (!def.follow_up_of.empty()) {
       const Inspection* parent = world_.FindInspection(def.follow_up_of);
       if (!parent || def.follow_up_of == def.id) {
-        return Status::Unprocessable("inspection '" + def.id + "' follows up '" +
-                                     def.follow_up_of + "', which is not a known inspection");
+        return Status::Unprocessable("inspection '" + def.id + "' follows up '" + def.follow_up_of +
+                                     "', which is not a known inspection");
       }
       if (parent->published > def.published) {
         return Status::Unprocessable("inspection '" + def.id + "' is published before '" +
@@ -110,7 +111,8 @@ class CommandBuilder {
                                        "' twice");
       }
     }
-    if (def.text.empty()) return Status::InvalidArgument("recommendation '" + c.id + "' needs text");
+    if (def.text.empty())
+      return Status::InvalidArgument("recommendation '" + c.id + "' needs text");
     if (def.milestones.empty()) {
       auto read = MilestonesFromText(def.text);
       if (!read.ok()) return read.status().WithContext("recommendation '" + c.id + "'");
@@ -204,8 +206,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
   ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(options.db_path));
   engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
-  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*engine->db_,
-                                                        storage::Transaction::Mode::kRead));
+  ASSIGN_OR_RETURN(auto tx,
+                   storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
   return engine;
@@ -220,8 +222,8 @@ Status Engine::CatchUp() {
     Status s = layer.Add(std::move(event));
     if (!s.ok()) {
       return Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
-                                ") does not replay through workflow " + workflow_.source() +
-                                ": " + s.message());
+                                ") does not replay through workflow " + workflow_.source() + ": " +
+                                s.message());
     }
   }
   std::move(layer).MergeInto(*ledger_);

@@ -58,8 +58,8 @@ struct RecordEvent {
 using Command = std::variant<DefineBody, DefineInspection, DefineRecommendation, RecordEvent>;
 
 struct ApplyReport {
-  int appended = 0;  // events written
-  int unchanged = 0;  // commands that asked for nothing new (already defined / recorded)
+  int appended = 0;           // events written
+  int unchanged = 0;          // commands that asked for nothing new (already defined / recorded)
   std::vector<int64_t> seqs;  // seqs of the appended events
 };
 
@@ -76,7 +76,7 @@ struct AnnexRow {
   std::string inspection;  // title
   std::string published;   // "Mar-23"
   std::string text;
-  std::string quarter;     // closed table only: "Q2 24/25"
+  std::string quarter;  // closed table only: "Q2 24/25"
   std::string note;
 };
 
@@ -103,8 +103,8 @@ class EventStore;
 class Engine {
  public:
   struct Options {
-    std::string db_path;        // ":memory:" for a private database
-    std::string workflow_path;  // the recommendation workflow YAML
+    std::string db_path;           // ":memory:" for a private database
+    std::string workflow_path;     // the recommendation workflow YAML
     const Clock* clock = nullptr;  // REQUIRES: non-null and outlives the Engine
   };
 

@@ -120,9 +120,9 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
   } else if (row.kind == SubjectKind::kInspection) {
     auto published = Date::Parse(Text(define, "published"));
     if (!published) return Status::Corruption(where + ": bad published date");
-    e.inspection_def = Inspection{row.subject_id,        Text(define, "title"),
-                                  Text(define, "short_title"), *published,
-                                  Text(define, "kind"), Text(define, "follow_up_of")};
+    e.inspection_def =
+        Inspection{row.subject_id, Text(define, "title"), Text(define, "short_title"),
+                   *published,     Text(define, "kind"),  Text(define, "follow_up_of")};
   } else {
     RecommendationDef def;
     def.inspection = Text(define, "inspection");

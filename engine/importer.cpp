@@ -57,7 +57,9 @@ class ImportParser {
   Status EachItem(const Entry& top, const std::string& key, Fn parse) {
     auto it = top.find(key);
     if (it == top.end() || it->second.IsNull()) return Status();
-    if (!it->second.IsSequence()) return yaml::Error(source_, it->second, "'" + key + "' must be a list");
+    if (!it->second.IsSequence()) {
+      return yaml::Error(source_, it->second, "'" + key + "' must be a list");
+    }
     for (const YAML::Node& item : it->second) {
       if (!item.IsMap()) {
         return yaml::Error(source_, item, "each entry of '" + key + "' must be a mapping");
@@ -70,12 +72,12 @@ class ImportParser {
   Result<Entry> Collect(const YAML::Node& item, const std::string& what,
                         const std::set<std::string>& allowed) {
     Entry entry;
-    RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, item, what, allowed,
-        [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
-          entry[key] = value;
-          return Status();
-        }));
+    RETURN_IF_ERROR(
+        yaml::ForEachEntry(source_, item, what, allowed,
+                           [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                             entry[key] = value;
+                             return Status();
+                           }));
     return entry;
   }
 
@@ -146,9 +148,9 @@ class ImportParser {
 
   Status ParseInspection(const YAML::Node& item) {
     static const std::set<std::string> kKinds = {"thematic", "area", "invitation", "follow_up"};
-    ASSIGN_OR_RETURN(Entry e, Collect(item, "inspection",
-                                      {"id", "title", "short_title", "published", "kind",
-                                       "follow_up_of"}));
+    ASSIGN_OR_RETURN(Entry e,
+                     Collect(item, "inspection",
+                             {"id", "title", "short_title", "published", "kind", "follow_up_of"}));
     RETURN_IF_ERROR(Require(e, item, "inspection", {"id", "title", "published"}));
     DefineInspection cmd;
     cmd.where = yaml::Where(source_, item);
@@ -162,9 +164,9 @@ class ImportParser {
     if (!e.count("kind")) {
       in.kind = in.follow_up_of.empty() ? "thematic" : "follow_up";
     } else if (!kKinds.count(in.kind)) {
-      return yaml::Error(source_, e.at("kind"),
-                         "'kind' must be thematic, area, invitation or follow_up, not '" +
-                             in.kind + "'");
+      return yaml::Error(
+          source_, e.at("kind"),
+          "'kind' must be thematic, area, invitation or follow_up, not '" + in.kind + "'");
     }
     commands_.push_back(std::move(cmd));
     return Status();
@@ -189,9 +191,9 @@ class ImportParser {
   }
 
   Status ParseRecommendation(const YAML::Node& item) {
-    ASSIGN_OR_RETURN(Entry e, Collect(item, "recommendation",
-                                      {"id", "inspection", "owners", "text", "milestones",
-                                       "issued", "note"}));
+    ASSIGN_OR_RETURN(
+        Entry e, Collect(item, "recommendation",
+                         {"id", "inspection", "owners", "text", "milestones", "issued", "note"}));
     RETURN_IF_ERROR(Require(e, item, "recommendation", {"id", "inspection", "owners", "text"}));
     DefineRecommendation cmd;
     cmd.where = yaml::Where(source_, item);

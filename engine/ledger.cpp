@@ -53,8 +53,8 @@ Status Ledger::Add(Event event) {
     candidate.kind = event.kind;
   }
   const Event added = event;
-  auto pos = std::upper_bound(candidate.events.begin(), candidate.events.end(), event,
-                              EffectiveOrder);
+  auto pos =
+      std::upper_bound(candidate.events.begin(), candidate.events.end(), event, EffectiveOrder);
   candidate.events.insert(pos, std::move(event));
   if (!candidate.events.front().recommendation_def) {
     if (!existing) return Status::NotFound("no recommendation '" + candidate.id + "'");
@@ -88,8 +88,7 @@ void Ledger::Index(const Item& item) {
 
 Result<RecommendationView> Ledger::Project(const Item& item, Date as_of) const {
   if (item.issued() > as_of) {
-    return Status::NotFound("'" + item.id + "' was not issued until " +
-                            item.issued().ToString());
+    return Status::NotFound("'" + item.id + "' was not issued until " + item.issued().ToString());
   }
   ASSIGN_OR_RETURN(RecommendationView view, Replay(item, as_of));
   auto it = superseding_.find(item.id);
@@ -143,8 +142,8 @@ Status Ledger::CheckReference(const FieldSpec& spec, const std::string& value, c
       if (!known) {
         std::string labels;
         for (const auto& m : view.milestones) labels += (labels.empty() ? "" : ", ") + m.label;
-        return Status::Unprocessable(field + "no milestone '" + value + "' (it has: " +
-                                     (labels.empty() ? "none" : labels) + ")");
+        return Status::Unprocessable(field + "no milestone '" + value +
+                                     "' (it has: " + (labels.empty() ? "none" : labels) + ")");
       }
       return Status();
     }
@@ -162,14 +161,23 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
     if (e.effective > as_of) break;
     const std::string what = Describe(e);
     const Transition* t = wf.FindTransition(e.transition);
-    if (!t) return Status::InvalidArgument(what + ": the workflow has no transition '" +
-                                           e.transition + "'");
+    if (!t)
+      return Status::InvalidArgument(what + ": the workflow has no transition '" + e.transition +
+                                     "'");
     const RoleSpec* role = wf.FindRole(e.role);
     if (!role) return Status::InvalidArgument(what + ": the workflow has no role '" + e.role + "'");
-    TimelineEntry entry{e.seq,  e.effective, e.recorded, e.transition,
+    TimelineEntry entry{e.seq,
+                        e.effective,
+                        e.recorded,
+                        e.transition,
                         role->acts_for_owner ? "body" : "inspectorate",
-                        e.actor, e.role,      e.body,     e.note,
-                        e.fields, view.state, ""};
+                        e.actor,
+                        e.role,
+                        e.body,
+                        e.note,
+                        e.fields,
+                        view.state,
+                        ""};
     if (view.state.empty()) {
       if (!t->creates || !e.recommendation_def) {
         return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
@@ -198,7 +206,8 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
       }
       for (const auto& [name, values] : e.fields) {
         for (const auto& value : values) {
-          RETURN_IF_ERROR(CheckReference(*wf.FindField(name), value, item, e, view).WithContext(what));
+          RETURN_IF_ERROR(
+              CheckReference(*wf.FindField(name), value, item, e, view).WithContext(what));
         }
       }
       auto next = wf.Decide(view.state, *t, e.role, e.fields);

@@ -15,8 +15,7 @@ bool Event::SameContent(const Event& other) const {
   return kind == other.kind && subject_id == other.subject_id && transition == other.transition &&
          effective == other.effective && role == other.role && body == other.body &&
          note == other.note && fields == other.fields && body_def == other.body_def &&
-         inspection_def == other.inspection_def &&
-         recommendation_def == other.recommendation_def;
+         inspection_def == other.inspection_def && recommendation_def == other.recommendation_def;
 }
 
 }  // namespace rectrack

@@ -44,18 +44,12 @@ json::object ListObject(const RecommendationView& v) {
 json::object TimelineObject(const TimelineEntry& e) {
   json::object fields;
   for (const auto& [name, values] : e.fields) fields[name] = Strings(values);
-  return json::object{{"seq", e.seq},
-                      {"effective", e.effective.ToString()},
-                      {"recorded", e.recorded},
-                      {"do", e.transition},
-                      {"voice", e.voice},
-                      {"actor", e.actor},
-                      {"role", e.role},
-                      {"body", e.body},
-                      {"note", e.note},
-                      {"fields", std::move(fields)},
-                      {"from", e.from_state},
-                      {"to", e.to_state}};
+  return json::object{{"seq", e.seq},           {"effective", e.effective.ToString()},
+                      {"recorded", e.recorded}, {"do", e.transition},
+                      {"voice", e.voice},       {"actor", e.actor},
+                      {"role", e.role},         {"body", e.body},
+                      {"note", e.note},         {"fields", std::move(fields)},
+                      {"from", e.from_state},   {"to", e.to_state}};
 }
 
 json::array AnnexRows(const std::vector<AnnexRow>& rows, bool closed) {

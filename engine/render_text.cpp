@@ -16,7 +16,9 @@ constexpr const char* kLabelIndent = "  ";
 constexpr size_t kLabelWidth = 15;
 
 // "31 March 2025", as the annual report writes a date.
-std::string LongDate(const Date& date) { return std::to_string(date.day()) + " " + date.MonthYear(); }
+std::string LongDate(const Date& date) {
+  return std::to_string(date.day()) + " " + date.MonthYear();
+}
 
 std::string Join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
@@ -96,6 +98,8 @@ std::string Labelled(const std::string& label, const std::string& value) {
 }
 
 std::string NextDue(const RecommendationView& view) {
+  // A closed recommendation owes nothing, even if a milestone was never reported met.
+  if (!view.open) return "-";
   const MilestoneView* next = nullptr;
   for (const MilestoneView& m : view.milestones) {
     if (!m.met && (!next || m.due < next->due)) next = &m;
@@ -144,9 +148,10 @@ std::string MdCell(const std::string& s) {
 
 std::string MdTable(const std::vector<AnnexRow>& rows, bool closed) {
   if (rows.empty()) return "None.\n";
-  std::string out = closed ? "| Inspection | Published | Recommendation | Quarter closed | Note |\n"
-                             "|---|---|---|---|---|\n"
-                           : "| Inspection | Published | Recommendation | Note |\n|---|---|---|---|\n";
+  std::string out = closed
+                        ? "| Inspection | Published | Recommendation | Quarter closed | Note |\n"
+                          "|---|---|---|---|---|\n"
+                        : "| Inspection | Published | Recommendation | Note |\n|---|---|---|---|\n";
   for (const AnnexRow& row : rows) {
     out += "| " + MdCell(row.inspection) + " | " + MdCell(row.published) + " | " +
            MdCell(row.text) + " | ";
@@ -191,12 +196,23 @@ std::string HtmlEscape(const std::string& value) {
   out.reserve(value.size());
   for (char c : value) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -220,8 +236,8 @@ std::string ListAsCsv(const std::vector<RecommendationView>& views) {
       milestones.push_back(m.label + ":" + m.due.ToString() + (m.met ? ":met" : ""));
     }
     out += CsvLine({v.id, v.def.inspection, Join(v.def.owners, ";"), v.state,
-                    v.open ? "true" : "false", v.overdue ? "true" : "false",
-                    Join(milestones, ";"), v.def.text});
+                    v.open ? "true" : "false", v.overdue ? "true" : "false", Join(milestones, ";"),
+                    v.def.text});
   }
   return out;
 }
@@ -242,11 +258,11 @@ std::string ShowAsText(const RecommendationView& v) {
   if (v.milestones.empty()) out += "  none\n";
   Rows milestones;
   for (const MilestoneView& m : v.milestones) {
-    std::vector<std::string> row = {m.label, "due " + m.due.ToString()};
-    row.push_back(m.original_due != m.due ? "originally " + m.original_due.ToString() : "");
-    row.push_back(m.met ? (m.met_on ? "met " + m.met_on->ToString() : "met") : "");
-    row.push_back(m.overdue ? "OVERDUE" : "");
-    milestones.push_back(std::move(row));
+    std::string status = m.overdue ? "OVERDUE" : "not met";
+    if (m.met) status = m.met_on ? "met " + m.met_on->ToString() : "met";
+    milestones.push_back(
+        {m.label, "by " + m.due.ToString(), status,
+         m.original_due != m.due ? "originally " + m.original_due.ToString() : ""});
   }
   out += Align(milestones, "  ");
 
@@ -276,8 +292,8 @@ std::string AnnexAsCsv(const AnnexReport& r) {
     out += CsvLine({"open", row.id, row.inspection, row.published, row.text, "", row.note});
   }
   for (const AnnexRow& row : r.closed) {
-    out += CsvLine(
-        {"closed", row.id, row.inspection, row.published, row.text, row.quarter, row.note});
+    out +=
+        CsvLine({"closed", row.id, row.inspection, row.published, row.text, row.quarter, row.note});
   }
   return out;
 }

@@ -130,11 +130,11 @@ std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_v
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
                                      std::string_view role, const Fields& fields) const {
   const std::string allowed = JoinOrNone(Allowed(state, role));
-  const std::string context = "it is '" + std::string(state) + "'; as " + std::string(role) +
-                              " you may: " + allowed;
+  const std::string context =
+      "it is '" + std::string(state) + "'; as " + std::string(role) + " you may: " + allowed;
   if (!t.AllowsRole(role)) {
-    return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name +
-                                    "' (" + JoinOrNone(t.roles) + " may); " + context);
+    return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name + "' (" +
+                                    JoinOrNone(t.roles) + " may); " + context);
   }
   bool from_matched = false;
   for (const auto& c : t.cases) {

@@ -53,18 +53,18 @@ struct RoleSpec {
 struct Case {
   std::vector<std::string> from;
   std::map<std::string, std::vector<std::string>> when;  // field -> any of these values
-  std::vector<std::string> present;                       // fields that must be given
-  std::vector<std::string> absent;                        // fields that must not be given
-  std::optional<std::string> to;                          // nullopt: stays where it is
-  std::string where;                                      // "file:line:col" of the case
+  std::vector<std::string> present;                      // fields that must be given
+  std::vector<std::string> absent;                       // fields that must not be given
+  std::optional<std::string> to;                         // nullopt: stays where it is
+  std::string where;                                     // "file:line:col" of the case
 };
 
 // What a transition does besides moving the state; each names the fields it reads.
 struct Effects {
-  std::string mark_met;          // field naming a milestone that is now met
+  std::string mark_met;           // field naming a milestone that is now met
   std::string set_due_milestone;  // field naming the milestone whose due date changes ...
   std::string set_due_date;       // ... and the field with its new date
-  std::string supersede;         // field listing the recommendations that replace this one
+  std::string supersede;          // field listing the recommendations that replace this one
 };
 
 struct Transition {

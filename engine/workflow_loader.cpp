@@ -19,12 +19,13 @@ class WorkflowLoader {
   Result<Workflow> Load(const YAML::Node& root) {
     if (!root.IsMap()) return yaml::Error(source_, root, "a workflow file must be a mapping");
     std::map<std::string, YAML::Node> top;
-    RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, root, "workflow", {"workflow", "subject", "roles", "states", "fields", "transitions"},
-        [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
-          top[key] = value;
-          return Status();
-        }));
+    RETURN_IF_ERROR(
+        yaml::ForEachEntry(source_, root, "workflow",
+                           {"workflow", "subject", "roles", "states", "fields", "transitions"},
+                           [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                             top[key] = value;
+                             return Status();
+                           }));
     for (const char* key : {"workflow", "subject", "roles", "states", "transitions"}) {
       if (!top.count(key)) return yaml::Error(source_, root, std::string("missing '") + key + "'");
     }
@@ -44,8 +45,8 @@ class WorkflowLoader {
  private:
   Status LoadRoles(const YAML::Node& node) {
     return yaml::ForEachEntry(
-        source_, node, "roles", {}, [&](const std::string& name, const YAML::Node& key,
-                                        const YAML::Node& value) -> Status {
+        source_, node, "roles", {},
+        [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) -> Status {
           RETURN_IF_ERROR(CheckName(key, name, "role"));
           RoleSpec role{name, false, ""};
           if (!value.IsNull()) {
@@ -70,8 +71,8 @@ class WorkflowLoader {
 
   Status LoadStates(const YAML::Node& node) {
     RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, node, "states", {}, [&](const std::string& name, const YAML::Node& key,
-                                         const YAML::Node& value) -> Status {
+        source_, node, "states", {},
+        [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) -> Status {
           RETURN_IF_ERROR(CheckName(key, name, "state"));
           StateSpec state{name, true, ""};
           bool has_open = false;
@@ -99,13 +100,16 @@ class WorkflowLoader {
 
   Status LoadFields(const YAML::Node& node) {
     static const std::map<std::string, FieldType> kTypes = {
-        {"text", FieldType::kText},           {"date", FieldType::kDate},
-        {"enum", FieldType::kEnum},           {"milestone", FieldType::kMilestone},
-        {"inspection", FieldType::kInspection}, {"recommendation", FieldType::kRecommendation},
+        {"text", FieldType::kText},
+        {"date", FieldType::kDate},
+        {"enum", FieldType::kEnum},
+        {"milestone", FieldType::kMilestone},
+        {"inspection", FieldType::kInspection},
+        {"recommendation", FieldType::kRecommendation},
         {"body", FieldType::kBody}};
     return yaml::ForEachEntry(
-        source_, node, "fields", {}, [&](const std::string& name, const YAML::Node& key,
-                                         const YAML::Node& value) -> Status {
+        source_, node, "fields", {},
+        [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) -> Status {
           RETURN_IF_ERROR(CheckName(key, name, "field"));
           FieldSpec field{name, FieldType::kText, false, {}, ""};
           bool has_type = false;
@@ -134,8 +138,8 @@ class WorkflowLoader {
               }));
           if (!has_type) return yaml::Error(source_, key, "field '" + name + "' needs a type");
           if ((field.type == FieldType::kEnum) != !field.values.empty()) {
-            return yaml::Error(source_, key,
-                               "field '" + name + "': values are required for, and only for, enums");
+            return yaml::Error(
+                source_, key, "field '" + name + "': values are required for, and only for, enums");
           }
           wf_.fields_.push_back(field);
           return Status();
@@ -151,9 +155,9 @@ class WorkflowLoader {
       RETURN_IF_ERROR(LoadTransition(item, &t));
       auto [it, inserted] = first_seen.emplace(t.name, yaml::Where(source_, item));
       if (!inserted) {
-        return yaml::Error(source_, item,
-                           "duplicate transition '" + t.name + "' (first defined at " +
-                               it->second + ")");
+        return yaml::Error(
+            source_, item,
+            "duplicate transition '" + t.name + "' (first defined at " + it->second + ")");
       }
       if (t.creates) {
         ++creating;
@@ -205,7 +209,8 @@ class WorkflowLoader {
     if (t->roles.empty()) return yaml::Error(source_, item, what + " needs roles");
     for (const auto& f : t->required) {
       if (std::count(t->optional.begin(), t->optional.end(), f)) {
-        return yaml::Error(source_, item, what + ": field '" + f + "' is both required and optional");
+        return yaml::Error(source_, item,
+                           what + ": field '" + f + "' is both required and optional");
       }
     }
     const bool flat = parts.count("from") || parts.count("to") || parts.count("when") ||
@@ -216,10 +221,12 @@ class WorkflowLoader {
     if (t->creates) {
       if (parts.count("cases") || parts.count("from") || parts.count("when") ||
           parts.count("present") || parts.count("absent") || !parts.count("to")) {
-        return yaml::Error(source_, item, what + " creates the item: give only `to`, no from/cases");
+        return yaml::Error(source_, item,
+                           what + " creates the item: give only `to`, no from/cases");
       }
       ASSIGN_OR_RETURN(std::string to, yaml::Scalar(source_, parts["to"], "to"));
-      if (!wf_.FindState(to)) return yaml::Error(source_, parts["to"], "unknown state '" + to + "'");
+      if (!wf_.FindState(to))
+        return yaml::Error(source_, parts["to"], "unknown state '" + to + "'");
       t->cases.push_back(Case{{}, {}, {}, {}, to, yaml::Where(source_, item)});
     } else if (parts.count("cases")) {
       const YAML::Node& cases = parts["cases"];
@@ -228,12 +235,12 @@ class WorkflowLoader {
       }
       for (const auto& c : cases) {
         Parts case_parts;
-        RETURN_IF_ERROR(yaml::ForEachEntry(
-            source_, c, "case", {"from", "to", "when", "present", "absent"},
-            [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
-              case_parts[k] = v;
-              return Status();
-            }));
+        RETURN_IF_ERROR(
+            yaml::ForEachEntry(source_, c, "case", {"from", "to", "when", "present", "absent"},
+                               [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
+                                 case_parts[k] = v;
+                                 return Status();
+                               }));
         RETURN_IF_ERROR(LoadCase(*t, c, case_parts));
       }
     } else {
@@ -250,11 +257,13 @@ class WorkflowLoader {
     if (!parts.count("from")) return yaml::Error(source_, at, what + " needs `from` states");
     ASSIGN_OR_RETURN(c.from, yaml::ScalarList(source_, parts["from"], "from", true));
     for (const auto& s : c.from) {
-      if (!wf_.FindState(s)) return yaml::Error(source_, parts["from"], "unknown state '" + s + "'");
+      if (!wf_.FindState(s))
+        return yaml::Error(source_, parts["from"], "unknown state '" + s + "'");
     }
     if (parts.count("to")) {
       ASSIGN_OR_RETURN(std::string to, yaml::Scalar(source_, parts["to"], "to"));
-      if (!wf_.FindState(to)) return yaml::Error(source_, parts["to"], "unknown state '" + to + "'");
+      if (!wf_.FindState(to))
+        return yaml::Error(source_, parts["to"], "unknown state '" + to + "'");
       c.to = to;
     }
     if (parts.count("when")) {
@@ -266,10 +275,12 @@ class WorkflowLoader {
               return yaml::Error(source_, key,
                                  "bad guard: " + what + " takes no field '" + field + "'");
             }
-            if (spec->type != FieldType::kEnum) {
+            if (spec->type != FieldType::kEnum || spec->list) {
               return yaml::Error(source_, key,
-                                 "bad guard: only enum fields can be matched by value ('" + field +
-                                     "' is not an enum; use present/absent)");
+                                 "bad guard: only single-valued enum fields can be matched by "
+                                 "value ('" +
+                                     field + "' is " + (spec->list ? "a list" : "not an enum") +
+                                     "; use present/absent)");
             }
             ASSIGN_OR_RETURN(auto values, yaml::ScalarList(source_, v, field, true));
             for (const auto& value : values) {
@@ -299,6 +310,10 @@ class WorkflowLoader {
         return yaml::Error(source_, at, "bad guard: '" + field + "' is both present and absent");
       }
     }
+    // Guards are sets: sort them so that [x, y] and [y, x] compare equal below.
+    for (auto& [field, values] : c.when) std::sort(values.begin(), values.end());
+    std::sort(c.present.begin(), c.present.end());
+    std::sort(c.absent.begin(), c.absent.end());
     // A case with the same guards as an earlier one over a common state is never reached.
     for (const auto& earlier : t.cases) {
       bool overlap = std::any_of(c.from.begin(), c.from.end(), [&](const std::string& s) {
@@ -322,12 +337,14 @@ class WorkflowLoader {
       const FieldSpec* spec = wf_.FindField(f);
       if (!spec || !t->Takes(f) || spec->type != type || spec->list != list) {
         return yaml::Error(source_, v,
-                           std::string("effect ") + role + " needs a field of the transition of the "
-                           "right type, not '" + f + "'");
+                           std::string("effect ") + role +
+                               " needs a field of the transition of the "
+                               "right type, not '" +
+                               f + "'");
       }
       return f;
     };
-    return yaml::ForEachEntry(
+    RETURN_IF_ERROR(yaml::ForEachEntry(
         source_, node, "effects", {"mark_met", "set_due", "supersede"},
         [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> Status {
           if (k == "mark_met") {
@@ -351,7 +368,11 @@ class WorkflowLoader {
                 });
           }
           return Status();
-        });
+        }));
+    if (t->effects.set_due_milestone.empty() != t->effects.set_due_date.empty()) {
+      return yaml::Error(source_, node, "effect set_due needs both milestone and due");
+    }
+    return Status();
   }
 
   Status CheckReachable() {
@@ -371,9 +392,9 @@ class WorkflowLoader {
     }
     for (const auto& s : wf_.states_) {
       if (!reached.count(s.name)) {
-        return yaml::Error(source_, state_nodes_[s.name],
-                           "state '" + s.name + "' is unreachable from '" +
-                               *wf_.creating().cases[0].to + "'");
+        return yaml::Error(
+            source_, state_nodes_[s.name],
+            "state '" + s.name + "' is unreachable from '" + *wf_.creating().cases[0].to + "'");
       }
     }
     return Status();

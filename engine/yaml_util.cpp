@@ -36,10 +36,10 @@ Result<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
-Status ForEachEntry(const std::string& source, const YAML::Node& map, const std::string& what,
-                    const std::set<std::string>& allowed,
-                    const std::function<Status(const std::string&, const YAML::Node&,
-                                               const YAML::Node&)>& visit) {
+Status ForEachEntry(
+    const std::string& source, const YAML::Node& map, const std::string& what,
+    const std::set<std::string>& allowed,
+    const std::function<Status(const std::string&, const YAML::Node&, const YAML::Node&)>& visit) {
   if (!map.IsMap()) return Error(source, map, what + " must be a mapping");
   std::set<std::string> seen;
   for (const auto& entry : map) {

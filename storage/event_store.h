@@ -2,8 +2,8 @@
 //
 // Every change to a body, inspection, recommendation (and later action) is one EventRow. Rows are
 // never updated or deleted: triggers refuse UPDATE and DELETE on the table, and each row carries
-// SHA-256(previous row's hash, this row's content), so an edit made behind rectrack's back (with the
-// sqlite3 shell, say, after dropping the triggers) is found by Verify().
+// SHA-256(previous row's hash, this row's content), so an edit made behind rectrack's back (with
+// the sqlite3 shell, say, after dropping the triggers) is found by Verify().
 //
 // The store knows nothing of workflows or recommendations: it stores, chains and returns rows.
 // Thread-safety: as the Database it wraps, one thread at a time.
@@ -39,9 +39,9 @@ struct EventRow {
   std::string role;        // the workflow role it was recorded under
   std::string body;        // the body the actor acted for; "" for none
   std::string note;
-  std::string payload;     // JSON object text, hashed byte for byte
-  std::string prev_hash;   // hex; 64 zeros for the first event. Assigned by Append
-  std::string hash;        // hex SHA-256; assigned by Append
+  std::string payload;    // JSON object text, hashed byte for byte
+  std::string prev_hash;  // hex; 64 zeros for the first event. Assigned by Append
+  std::string hash;       // hex SHA-256; assigned by Append
 };
 
 // The chain hash of `row` given row.prev_hash: SHA-256 over every field but `hash`, each

@@ -12,7 +12,8 @@ namespace {
 
 const Workflow& Recommendation() {
   static const Workflow kWorkflow = [] {
-    auto wf = Workflow::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml");
+    auto wf =
+        Workflow::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml");
     EXPECT_TRUE(wf.ok()) << wf.status().message();
     return std::move(wf).value();
   }();
@@ -91,7 +92,7 @@ TEST(ImporterTest, ExampleParsesIntoCommands) {
   EXPECT_EQ(r2.note, "from the report");
   const auto& r4 = std::get<DefineRecommendation>(cmds[5]);
   EXPECT_EQ(r4.def.owners, std::vector<std::string>{"CPS"});  // a lone scalar
-  EXPECT_TRUE(r4.def.milestones.empty());  // read from the text by the engine
+  EXPECT_TRUE(r4.def.milestones.empty());                     // read from the text by the engine
   EXPECT_FALSE(r4.issued.has_value());
 
   const auto& close = std::get<RecordEvent>(cmds[6]);
@@ -107,9 +108,9 @@ TEST(ImporterTest, ExampleParsesIntoCommands) {
   const auto& assess = std::get<RecordEvent>(cmds[7]);
   EXPECT_EQ(assess.role, "inspectorate");  // no `by`: the inspectorate speaks
   EXPECT_EQ(assess.body, "");
-  EXPECT_EQ(assess.fields, (Fields{{"outcome", {"not_achieved"}},
-                                   {"in", {"da25"}},
-                                   {"superseded_by", {"da25-n1"}}}));
+  EXPECT_EQ(
+      assess.fields,
+      (Fields{{"outcome", {"not_achieved"}}, {"in", {"da25"}}, {"superseded_by", {"da25-n1"}}}));
 
   const auto& update = std::get<RecordEvent>(cmds[8]);
   EXPECT_EQ(update.role, "inspectorate");  // explicit role wins
@@ -124,8 +125,7 @@ TEST(ImporterTest, AllSectionsAreOptional) {
 }
 
 TEST(ImporterTest, UnknownTopLevelKey) {
-  EXPECT_EQ(ErrorOf("bodies: []\nactions: []\n").rfind("t.yaml:2:1: unknown key 'actions'", 0),
-            0u);
+  EXPECT_EQ(ErrorOf("bodies: []\nactions: []\n").rfind("t.yaml:2:1: unknown key 'actions'", 0), 0u);
 }
 
 TEST(ImporterTest, UnknownEntryKey) {
@@ -146,8 +146,8 @@ TEST(ImporterTest, BadId) {
   EXPECT_EQ(owner.rfind("t.yaml:2:43: 'owners' must be an id", 0), 0u) << owner;
   const std::string rec = ErrorOf("events:\n  - {rec: r/1, do: close, effective: 2024-01-01}\n");
   EXPECT_EQ(rec.rfind("t.yaml:2:11: 'rec' must be an id", 0), 0u) << rec;
-  const std::string parent = ErrorOf(
-      "inspections:\n  - {id: a, title: T, published: 2023-03-01, follow_up_of: \"\"}\n");
+  const std::string parent =
+      ErrorOf("inspections:\n  - {id: a, title: T, published: 2023-03-01, follow_up_of: \"\"}\n");
   EXPECT_NE(parent.find("'follow_up_of' must be an id"), std::string::npos) << parent;
 }
 
@@ -179,10 +179,9 @@ TEST(ImporterTest, UnknownEventKey) {
 TEST(ImporterTest, NestedMapFieldValue) {
   const std::string msg = ErrorOf(
       "events:\n  - {rec: r1, do: assess, effective: 2024-01-01, outcome: {a: b}, in: x}\n");
-  EXPECT_EQ(msg.rfind("t.yaml:2:59: 'outcome' must be a value or a list of values", 0), 0u)
-      << msg;
-  const std::string in_list = ErrorOf(
-      "events:\n  - {rec: r1, do: close, effective: 2024-01-01, evidence: [a, {b: c}]}\n");
+  EXPECT_EQ(msg.rfind("t.yaml:2:59: 'outcome' must be a value or a list of values", 0), 0u) << msg;
+  const std::string in_list =
+      ErrorOf("events:\n  - {rec: r1, do: close, effective: 2024-01-01, evidence: [a, {b: c}]}\n");
   EXPECT_NE(in_list.find("'evidence'"), std::string::npos) << in_list;
 }
 
@@ -203,8 +202,7 @@ TEST(ImporterTest, EmptyFileAndNonMappingRoot) {
 }
 
 TEST(ImporterTest, DuplicateKey) {
-  EXPECT_EQ(ErrorOf("bodies: []\nbodies: []\n").rfind("t.yaml:2:1: duplicate key 'bodies'", 0),
-            0u);
+  EXPECT_EQ(ErrorOf("bodies: []\nbodies: []\n").rfind("t.yaml:2:1: duplicate key 'bodies'", 0), 0u);
   EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: X, id: SFO}\n"),
             "t.yaml:2:24: duplicate key 'id' in body");
 }
@@ -216,12 +214,14 @@ TEST(ImporterTest, WrongShapes) {
             "t.yaml:2:52: 'kind' must be thematic, area, invitation or follow_up, not 'odd'");
   EXPECT_EQ(ErrorOf("recommendations:\n  - {id: r1, inspection: i, owners: [], text: t}\n"),
             "t.yaml:2:37: 'owners' must name a body");
-  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"\"}\n"), "t.yaml:2:21: 'name' must not be empty");
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"\"}\n"),
+            "t.yaml:2:21: 'name' must not be empty");
 }
 
 TEST(ImporterTest, MilestoneLabelsAreUniqueIds) {
-  const std::string head = "recommendations:\n  - id: r1\n    inspection: i\n    owners: [CPS]\n"
-                           "    text: t\n    milestones:\n";
+  const std::string head =
+      "recommendations:\n  - id: r1\n    inspection: i\n    owners: [CPS]\n"
+      "    text: t\n    milestones:\n";
   EXPECT_EQ(ErrorOf(head + "      - {label: a, due: 2024-01-01}\n      - {label: a, due: "
                            "2024-02-01}\n"),
             "t.yaml:8:17: milestone 'a' given twice");

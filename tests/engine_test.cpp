@@ -1,0 +1,418 @@
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/importer.h"
+#include "storage/database.h"
+
+extern char** environ;
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kWorkflow = std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml";
+const std::string kDemo = std::string(RECTRACK_SOURCE_DIR) + "/demo/domestic-abuse.yaml";
+
+Date D(const char* iso) { return *Date::Parse(iso); }
+
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
+  TimePoint Now() const override { return now_; }
+
+ private:
+  TimePoint now_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("engine_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_path_ = (dir_ / "rectrack.db").string();
+    engine_ = OpenEngine();
+  }
+  void TearDown() override {
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<Engine> OpenEngine() {
+    auto engine = Engine::Open({db_path_, kWorkflow, &clock_});
+    EXPECT_TRUE(engine.ok()) << engine.status().message();
+    return engine.ok() ? std::move(engine).value() : nullptr;
+  }
+
+  std::vector<Command> Parse(const std::string& yaml) {
+    auto commands = ParseImport(yaml, "t.yaml", engine_->workflow());
+    EXPECT_TRUE(commands.ok()) << commands.status().message();
+    return commands.ok() ? *commands : std::vector<Command>{};
+  }
+
+  void ImportDemo() {
+    auto commands = ParseImportFile(kDemo, engine_->workflow());
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    auto report = engine_->Apply(*commands, "test");
+    ASSERT_TRUE(report.ok()) << report.status().message();
+  }
+
+  Result<ApplyReport> Record(const std::string& id, const std::string& transition,
+                             const char* effective, const std::string& body = "",
+                             Fields fields = {}) {
+    RecordEvent e;
+    e.subject_id = id;
+    e.transition = transition;
+    e.effective = D(effective);
+    e.body = body;
+    e.role = body.empty() ? "inspectorate" : "body_lead";
+    e.fields = std::move(fields);
+    return engine_->Apply({e}, "test");
+  }
+
+  std::string State(const std::string& id, const char* as_of) {
+    auto view = engine_->Show(id, D(as_of));
+    return view.ok() ? view->state : "error: " + view.status().message();
+  }
+
+  int64_t EventCount() {
+    auto v = engine_->Verify();
+    EXPECT_TRUE(v.ok()) << v.status().message();
+    return v.ok() ? v->events : -1;
+  }
+
+  FixedClock clock_{"2026-11-22T10:00:00Z"};
+  fs::path dir_;
+  std::string db_path_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, ImportingTheSameFileTwiceChangesNothingTheSecondTime) {
+  auto commands = ParseImportFile(kDemo, engine_->workflow());
+  ASSERT_TRUE(commands.ok());
+  auto first = engine_->Apply(*commands, "test");
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_GT(first->appended, 20);
+  const int64_t events = EventCount();
+  auto second = engine_->Apply(*commands, "test");
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->appended, 0);
+  EXPECT_EQ(second->unchanged, static_cast<int>(commands->size()));
+  EXPECT_EQ(EventCount(), events);
+}
+
+TEST_F(EngineTest, ABadEventInTheMiddleOfAnImportLeavesTheDatabaseUnchanged) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  auto commands = Parse(R"(
+bodies:
+  - {id: SFO, name: Serious Fraud Office}
+events:
+  - {rec: da25-n1, do: update, effective: 2025-06-01, by: CPS, note: fine}
+  - {rec: da23-r4, do: close, effective: 2025-06-02, by: CPS}
+  - {rec: da25-n2, do: update, effective: 2025-06-03, by: CPS, note: never written}
+)");
+  auto result = engine_->Apply(commands, "test");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kConflict);
+  EXPECT_NE(result.status().message().find("t.yaml:6:5: da23-r4"), std::string::npos)
+      << result.status().message();
+  EXPECT_NE(result.status().message().find("it is 'superseded'"), std::string::npos);
+  EXPECT_EQ(EventCount(), before);
+  // Nothing leaked into memory either, and a fresh process sees the same.
+  EXPECT_EQ(engine_->Bodies().size(), 1u);
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-12-01"))->timeline.size(), 1u);
+  engine_ = OpenEngine();
+  EXPECT_EQ(engine_->Bodies().size(), 1u);
+  EXPECT_EQ(EventCount(), before);
+}
+
+TEST_F(EngineTest, AsOfFollowsTheRecommendationThroughCloseAndReopen) {
+  ImportDemo();
+  EXPECT_EQ(State("da23-r2", "2023-03-01"), "issued");
+  EXPECT_EQ(State("da23-r2", "2024-08-14"), "issued");
+  EXPECT_EQ(State("da23-r2", "2024-08-15"), "closed");
+  EXPECT_EQ(State("da23-r2", "2025-03-05"), "closed");
+  EXPECT_EQ(State("da23-r2", "2025-03-06"), "reopened");
+  auto view = engine_->Show("da23-r2", D("2025-03-31"));
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(view->open);
+  EXPECT_TRUE(view->overdue);
+  ASSERT_EQ(view->timeline.size(), 4u);
+  EXPECT_EQ(view->timeline[2].voice, "body");
+  EXPECT_EQ(view->timeline[3].voice, "inspectorate");
+  EXPECT_EQ(view->timeline[3].from_state, "closed");
+  EXPECT_EQ(view->timeline[3].to_state, "reopened");
+  auto before = engine_->Show("da23-r2", D("2024-09-01"));
+  EXPECT_FALSE(before->open);
+  EXPECT_FALSE(before->overdue);  // closed, so not overdue even though July 2023 has passed
+  auto missing = engine_->Show("da23-r2", D("2023-02-28"));
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+}
+
+TEST_F(EngineTest, SupersedingLinksBothWaysFromItsEffectiveDate) {
+  ImportDemo();
+  EXPECT_EQ(State("da23-r4", "2025-03-05"), "closed");
+  auto old_rec = engine_->Show("da23-r4", D("2025-03-06"));
+  ASSERT_TRUE(old_rec.ok());
+  EXPECT_EQ(old_rec->state, "superseded");
+  EXPECT_FALSE(old_rec->open);
+  EXPECT_EQ(old_rec->superseded_by, std::vector<std::string>{"da25-n1"});
+  auto new_rec = engine_->Show("da25-n1", D("2025-03-06"));
+  ASSERT_TRUE(new_rec.ok());
+  EXPECT_EQ(new_rec->supersedes, std::vector<std::string>{"da23-r4"});
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-03-05")).status().code(), Code::kNotFound);
+}
+
+TEST_F(EngineTest, AMilestoneIsOverdueFromTheDayAfterItIsDue) {
+  ImportDemo();
+  auto on_the_day = engine_->Show("da25-n1", D("2025-12-31"));
+  EXPECT_FALSE(on_the_day->overdue);
+  auto day_after = engine_->Show("da25-n1", D("2026-01-01"));
+  EXPECT_TRUE(day_after->overdue);
+  EXPECT_TRUE(day_after->milestones.at(0).overdue);
+  // A met milestone is not overdue.
+  auto r3 = engine_->Show("da23-r3", D("2024-01-15"));
+  ASSERT_EQ(r3->milestones.size(), 2u);
+  EXPECT_EQ(r3->milestones[0].label, "communicated");
+  EXPECT_TRUE(r3->milestones[0].met);
+  EXPECT_FALSE(r3->milestones[0].overdue);
+  EXPECT_FALSE(r3->milestones[1].overdue);
+  EXPECT_TRUE(engine_->Show("da23-r3", D("2024-04-01"))->milestones[1].overdue);
+}
+
+TEST_F(EngineTest, ExtendMovesTheDueDateAndKeepsTheOriginalInHistory) {
+  ImportDemo();
+  auto extended = Record("da25-n1", "extend", "2025-11-01", "",
+                         {{"milestone", {"due"}}, {"due", {"2026-06-30"}}, {"reason", {"pilot"}}});
+  ASSERT_TRUE(extended.ok()) << extended.status().message();
+  auto view = engine_->Show("da25-n1", D("2026-03-01"));
+  EXPECT_EQ(view->milestones[0].due, D("2026-06-30"));
+  EXPECT_EQ(view->milestones[0].original_due, D("2025-12-31"));
+  EXPECT_FALSE(view->overdue);
+  // Before the extension took effect the old date stood.
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-10-31"))->milestones[0].due, D("2025-12-31"));
+  // Only the inspectorate extends.
+  auto by_body = Record("da25-n2", "extend", "2025-11-01", "CPS",
+                        {{"milestone", {"due"}}, {"due", {"2026-06-30"}}, {"reason", {"x"}}});
+  EXPECT_EQ(by_body.status().code(), Code::kPermissionDenied);
+}
+
+TEST_F(EngineTest, ABackDatedEventTakesItsPlaceInHistory) {
+  ImportDemo();
+  // Recorded now, effective before the closure of 15 August 2024: accepted, and as-of sees it.
+  ASSERT_TRUE(Record("da23-r2", "update", "2024-07-01", "CPS").ok());
+  auto view = engine_->Show("da23-r2", D("2024-07-01"));
+  EXPECT_EQ(view->timeline.back().transition, "update");
+  EXPECT_EQ(view->state, "issued");
+}
+
+TEST_F(EngineTest, ABackDatedEventThatBreaksLaterHistoryIsRefused) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  // A second close before the real one would make the real close (closed -> close) invalid.
+  auto result = Record("da23-r2", "close", "2024-08-01", "CPS");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Code::kConflict);
+  EXPECT_NE(result.status().message().find("'close' effective 2024-08-15"), std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(EventCount(), before);
+}
+
+TEST_F(EngineTest, EventsBeforeIssueOrInTheFutureAreRefused) {
+  ImportDemo();
+  auto early = Record("da25-n1", "update", "2025-01-01", "CPS");
+  EXPECT_EQ(early.status().code(), Code::kConflict);
+  EXPECT_NE(early.status().message().find("before the recommendation was issued (2025-03-06)"),
+            std::string::npos)
+      << early.status().message();
+  auto future = Record("da25-n1", "update", "2027-01-01", "CPS");
+  EXPECT_EQ(future.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(future.status().message().find("in the future"), std::string::npos);
+}
+
+TEST_F(EngineTest, MissingReferencesAreRefusedWithWhatIsMissing) {
+  ImportDemo();
+  auto no_rec = Record("da99-r1", "update", "2025-01-01", "CPS");
+  EXPECT_EQ(no_rec.status().code(), Code::kNotFound);
+  auto no_transition = Record("da25-n1", "approve", "2025-06-01");
+  EXPECT_EQ(no_transition.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(no_transition.status().message().find("has: update, close, assess"), std::string::npos);
+  auto no_inspection =
+      Record("da25-n1", "assess", "2025-06-01", "", {{"outcome", {"achieved"}}, {"in", {"nope"}}});
+  EXPECT_EQ(no_inspection.status().code(), Code::kUnprocessable);
+  EXPECT_NE(no_inspection.status().message().find("no inspection 'nope'"), std::string::npos);
+  auto no_successor =
+      Record("da23-r2", "supersede", "2025-06-01", "", {{"superseded_by", {"da25-n9"}}});
+  EXPECT_EQ(no_successor.status().code(), Code::kUnprocessable);
+  auto self = Record("da23-r2", "supersede", "2025-06-01", "", {{"superseded_by", {"da23-r2"}}});
+  EXPECT_EQ(self.status().code(), Code::kUnprocessable);
+  auto unknown_owner = engine_->Apply(Parse(R"(
+recommendations:
+  - {id: x1, inspection: da23, owners: [NOBODY], text: "By March 2024, to do it."}
+)"),
+                                      "test");
+  EXPECT_EQ(unknown_owner.status().code(), Code::kUnprocessable);
+  EXPECT_NE(unknown_owner.status().message().find("t.yaml:3:5"), std::string::npos);
+}
+
+TEST_F(EngineTest, ABodyLeadActsOnlyForABodyThatOwnsTheRecommendation) {
+  ImportDemo();
+  ASSERT_TRUE(engine_
+                  ->Apply(Parse(R"(
+bodies:
+  - {id: SFO, name: Serious Fraud Office}
+  - {id: NPCC, name: "National Police Chiefs' Council"}
+recommendations:
+  - {id: j1, inspection: da23, owners: [NPCC, CPS], text: "By 30 September 2024, agree."}
+)"),
+                          "test")
+                  .ok());
+  EXPECT_EQ(Record("da25-n1", "close", "2025-06-01", "SFO").status().code(),
+            Code::kPermissionDenied);
+  EXPECT_TRUE(Record("j1", "update", "2024-05-01", "NPCC").ok());
+  EXPECT_TRUE(Record("j1", "close", "2024-06-01", "CPS").ok());
+  EXPECT_EQ(State("j1", "2024-06-01"), "closed");
+}
+
+TEST_F(EngineTest, DefinitionsCannotBeChangedSilently) {
+  ImportDemo();
+  auto renamed = engine_->Apply(Parse("bodies:\n  - {id: CPS, name: Crown Prosecutors}\n"), "t");
+  EXPECT_EQ(renamed.status().code(), Code::kConflict);
+  auto retexted = engine_->Apply(Parse(R"(
+recommendations:
+  - {id: da25-n1, inspection: da25, owners: [CPS], text: "By December 2025, something else."}
+)"),
+                                 "t");
+  EXPECT_EQ(retexted.status().code(), Code::kConflict);
+}
+
+TEST_F(EngineTest, ATextNamingAnImpossibleDateIsRefused) {
+  ImportDemo();
+  auto result = engine_->Apply(Parse(R"(
+recommendations:
+  - {id: x1, inspection: da23, owners: [CPS], text: "By 31 September 2024, to do it."}
+)"),
+                               "test");
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("By 31 September 2024"), std::string::npos)
+      << result.status().message();
+}
+
+TEST_F(EngineTest, ListFiltersByBodyStateOpennessAndOverdue) {
+  ImportDemo();
+  ListQuery q;
+  q.as_of = D("2025-03-31");
+  EXPECT_EQ(engine_->List(q).size(), 8u);
+  q.open = true;
+  EXPECT_EQ(engine_->List(q).size(), 3u);
+  q.overdue_only = true;
+  auto overdue = engine_->List(q);
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].id, "da23-r2");
+  q = ListQuery{};
+  q.as_of = D("2025-03-31");
+  q.state = "superseded";
+  EXPECT_EQ(engine_->List(q).size(), 2u);
+  q.state = "";
+  q.body = "SFO";
+  EXPECT_TRUE(engine_->List(q).empty());
+  q.body = "";
+  q.as_of = D("2024-01-01");
+  EXPECT_EQ(engine_->List(q).size(), 6u);  // the follow-up's two were not issued yet
+}
+
+TEST_F(EngineTest, StateSurvivesReopeningTheDatabase) {
+  ImportDemo();
+  auto before = engine_->Show("da23-r2", D("2025-03-31"));
+  engine_ = OpenEngine();
+  auto after = engine_->Show("da23-r2", D("2025-03-31"));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, before->state);
+  EXPECT_EQ(after->timeline.size(), before->timeline.size());
+  EXPECT_EQ(after->version, before->version);
+}
+
+TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
+  ImportDemo();
+  auto other = OpenEngine();
+  ASSERT_TRUE(Record("da25-n1", "update", "2025-06-01", "CPS").ok());
+  // `other` has not seen that update; its write catches up first and numbers after it.
+  RecordEvent e{"da25-n2", "update", D("2025-06-02"), "body_lead", "CPS", "", {}, ""};
+  auto result = other->Apply({e}, "other");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(other->Show("da25-n1", D("2025-06-30"))->timeline.size(), 2u);
+  auto verify = other->Verify();
+  ASSERT_TRUE(verify.ok()) << verify.status().message();
+}
+
+TEST_F(EngineTest, ALogThatNoLongerReplaysIsReportedAsCorruptionAtOpen) {
+  ImportDemo();
+  engine_.reset();
+  {
+    auto db = storage::Database::Open(db_path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DROP TRIGGER events_no_update").ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE events SET transition='vanish' WHERE seq=15").ok());
+  }
+  auto reopened = Engine::Open({db_path_, kWorkflow, &clock_});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), Code::kCorruption);
+  EXPECT_NE(reopened.status().message().find("event 15"), std::string::npos)
+      << reopened.status().message();
+}
+
+// Kills `rectrack import` at assorted instants: the database must hold the whole import or none
+// of it, and its chain must verify.
+TEST_F(EngineTest, KillingAnImportAtAnyInstantLeavesAllOrNothing) {
+  engine_.reset();
+  const std::string big = (dir_ / "big.yaml").string();
+  {
+    std::ofstream out(big);
+    out << "bodies:\n  - {id: CPS, name: Crown Prosecution Service}\n"
+        << "inspections:\n  - {id: i1, title: Big, published: 2024-01-10}\n"
+        << "recommendations:\n";
+    for (int i = 0; i < 3000; ++i) {
+      out << "  - {id: r" << i << ", inspection: i1, owners: [CPS], text: \"By March 2025, "
+          << "step " << i << ".\"}\n";
+    }
+  }
+  const int64_t expected = 2 + 3000;
+  int saw_none = 0, saw_all = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    fs::remove(db_path_);
+    fs::remove(db_path_ + "-wal");
+    fs::remove(db_path_ + "-shm");
+    std::vector<std::string> args = {RECTRACK_BINARY, "--db", db_path_, "import", big};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid;
+    ASSERT_EQ(posix_spawn(&pid, RECTRACK_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+    ::usleep(static_cast<useconds_t>(20000 * attempt + 5000));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    auto engine = Engine::Open({db_path_, kWorkflow, &clock_});
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    auto verify = (*engine)->Verify();
+    ASSERT_TRUE(verify.ok()) << verify.status().message();
+    EXPECT_TRUE(verify->events == 0 || verify->events == expected) << verify->events;
+    (verify->events == 0 ? saw_none : saw_all)++;
+  }
+  EXPECT_EQ(saw_none + saw_all, 6);
+}
+
+}  // namespace
+}  // namespace rectrack

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "engine/engine.h"
+#include "engine/http/config.h"
+#include "engine/http/server.h"
 #include "engine/importer.h"
 #include "engine/render.h"
 
@@ -20,6 +22,8 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage = R"(usage: rectrack COMMAND [options]
 
 Commands:
+  serve [--listen 127.0.0.1:8080] [--config rectrack.yaml] [--threads N] [--public-read]
+                                  the HTTP API (see docs/api.md); stops on SIGINT/SIGTERM
   import FILE...                  apply import files (YAML), all in one transaction
   list                            recommendations as at a date
        [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
@@ -30,6 +34,9 @@ Commands:
        [--field NAME=VALUE]...    fire a workflow transition (e.g. close, assess)
   report annex --body B [--as-of D] [--format md|csv|json|html]
                                   Annex A: open and closed-in-year tables for a body
+  token create --role ROLE [--body B] [--expires D] [--label TEXT]
+                                  mint an API token (shown once, stored hashed)
+  token list | token revoke ID
   verify                          check the hash chain of the whole event log
   workflow                        print the loaded workflow's states and transitions
 
@@ -42,10 +49,10 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 )";
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {"db",   "workflow", "clock",  "actor",     "as-of",
-                                       "body", "state",    "format", "effective", "by",
-                                       "role", "note",     "field"};
-const std::set<std::string> kFlags = {"open", "closed", "overdue", "help"};
+const std::set<std::string> kValued = {
+    "db", "workflow", "clock", "actor", "as-of",   "body",  "state",  "format", "effective",
+    "by", "role",     "note",  "field", "expires", "label", "listen", "config", "threads"};
+const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db", "workflow", "clock", "actor", "help"};
 
 struct Args {
@@ -156,6 +163,8 @@ Status CheckUsage(const Args& args) {
       {"show", {"as-of", "format"}},
       {"record", {"effective", "by", "role", "note", "field"}},
       {"report", {"body", "as-of", "format"}},
+      {"token", {"role", "body", "expires", "label"}},
+      {"serve", {"listen", "config", "threads", "public-read"}},
       {"verify", {}},
       {"workflow", {}}};
   const std::string& cmd = args.positional[0];
@@ -183,6 +192,41 @@ Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
   return Status();
 }
 
+Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>& rest,
+                std::ostream& out) {
+  const std::string action = rest.empty() ? "" : rest[0];
+  if (action == "create" && rest.size() == 1) {
+    if (!args.Has("role")) return Status::InvalidArgument("token create needs --role");
+    ASSIGN_OR_RETURN(auto expires, OptionalDate(args, "expires"));
+    ASSIGN_OR_RETURN(auto created, engine.CreateToken(args.Get("role"), args.Get("body"), expires,
+                                                      args.Get("label")));
+    out << created.second << "\n";
+    out << "token " << created.first.id << ": role " << created.first.role
+        << (created.first.body.empty() ? "" : " for " + created.first.body)
+        << (created.first.expires.empty() ? "" : ", expires after " + created.first.expires)
+        << ". The secret above is shown only now.\n";
+    return Status();
+  }
+  if (action == "revoke" && rest.size() == 2) {
+    RETURN_IF_ERROR(engine.RevokeToken(rest[1]));
+    out << "revoked token " << rest[1] << "\n";
+    return Status();
+  }
+  if (action == "list" && rest.size() == 1) {
+    ASSIGN_OR_RETURN(auto tokens, engine.Tokens());
+    for (const auto& t : tokens) {
+      out << t.id << "  " << t.role << (t.body.empty() ? "" : " " + t.body) << "  created "
+          << t.created << (t.expires.empty() ? "" : "  expires " + t.expires)
+          << (t.revoked.empty() ? "" : "  REVOKED " + t.revoked)
+          << (t.label.empty() ? "" : "  " + t.label) << "\n";
+    }
+    return Status();
+  }
+  return Status::InvalidArgument(
+      "usage: token create --role ROLE [--body B] [--expires D] | "
+      "token list | token revoke ID");
+}
+
 Status RunCommand(const Args& args, std::ostream& out) {
   const std::string cmd = args.positional.empty() ? "" : args.positional[0];
   const std::vector<std::string> rest(args.positional.begin() + (cmd.empty() ? 0 : 1),
@@ -200,7 +244,33 @@ Status RunCommand(const Args& args, std::ostream& out) {
     return PrintWorkflow(wf, out);
   }
 
+  http::ServeConfig serve;
+  if (cmd == "serve") {
+    if (!rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
+    if (args.Has("config")) RETURN_IF_ERROR(http::LoadConfigFile(args.Get("config"), &serve));
+    RETURN_IF_ERROR(http::ApplyEnvironment(
+        &serve, [](const char* name) -> const char* { return std::getenv(name); }));
+    if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
+    if (args.Has("threads")) {
+      const std::string n = args.Get("threads");
+      if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(n) < 1) {
+        return Status::InvalidArgument("--threads must be from 1 to 99");
+      }
+      serve.server.threads = std::stoi(n);
+    }
+    if (args.Has("public-read")) serve.api.public_read = true;
+    if (!args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
+    if (!args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
+  }
+
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  if (cmd == "serve") {
+    http::Api api(engine.get(), serve.api);
+    return http::Serve(api, serve.server, [&](const std::string& where) {
+      out << "rectrack serving " << options.db_path << " on http://" << where << std::endl;
+    });
+  }
   const std::string actor = args.Get("actor", DefaultActor());
 
   if (cmd == "import") {
@@ -285,6 +355,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
                                : AnnexAsMarkdown(report));
     return Status();
   }
+  if (cmd == "token") return RunToken(*engine, args, rest, out);
   // verify
   ASSIGN_OR_RETURN(VerifyResult result, engine->Verify());
   out << "OK: " << result.events << " events, hash chain intact, every event replays through "

@@ -206,11 +206,24 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
   ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(options.db_path));
   engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
+  engine->tokens_ = std::make_unique<storage::TokenStore>(engine->db_.get());
   ASSIGN_OR_RETURN(auto tx,
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
   return engine;
+}
+
+Status Engine::Refresh() {
+  ASSIGN_OR_RETURN(storage::Statement stmt, db_->Prepare("PRAGMA data_version"));
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  const int64_t version = has_row ? stmt.ColumnInt(0) : -1;
+  if (version == data_version_) return Status();
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  RETURN_IF_ERROR(CatchUp());
+  RETURN_IF_ERROR(tx.Commit());
+  data_version_ = version;
+  return Status();
 }
 
 Status Engine::CatchUp() {
@@ -313,6 +326,64 @@ Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
   return VerifyResult{report.events, report.head_hash};
+}
+
+Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
+    const std::string& role, const std::string& body, std::optional<Date> expires,
+    const std::string& label) {
+  const RoleSpec* spec = workflow_.FindRole(role);
+  if (!spec) {
+    std::vector<std::string> roles;
+    for (const auto& r : workflow_.roles()) roles.push_back(r.name);
+    return Status::InvalidArgument("unknown role '" + role + "' (the workflow has: " + Join(roles) +
+                                   ")");
+  }
+  const bool defines = workflow_.creating().AllowsRole(role);
+  if (spec->acts_for_owner && body.empty()) {
+    return Status::InvalidArgument("a " + role + " token needs --body");
+  }
+  if (defines && !body.empty()) {
+    return Status::InvalidArgument("a " + role + " token is not scoped to a body");
+  }
+  if (!body.empty() && !ledger_->FindBody(body)) {
+    return Status::NotFound("no body '" + body + "'");
+  }
+  if (expires && *expires < clock_->Today()) {
+    return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
+  }
+  storage::TokenRecord record;
+  record.role = role;
+  record.body = body;
+  record.label = label;
+  record.created = clock_->NowRfc3339();
+  record.expires = expires ? expires->ToString() : "";
+  return tokens_->Create(std::move(record));
+}
+
+Status Engine::RevokeToken(const std::string& id) {
+  return tokens_->Revoke(id, clock_->NowRfc3339());
+}
+
+Result<std::vector<storage::TokenRecord>> Engine::Tokens() { return tokens_->List(); }
+
+Result<Principal> Engine::Authenticate(const std::string& secret) {
+  auto record = tokens_->FindBySecret(secret);
+  const Status rejected = Status::Unauthenticated("unknown, revoked or expired token");
+  if (!record.ok()) {
+    return record.status().code() == Code::kNotFound ? rejected : record.status();
+  }
+  if (!record->revoked.empty()) return rejected;
+  if (!record->expires.empty() && record->expires < clock_->Today().ToString()) return rejected;
+  return Principal{record->id, record->role, record->body};
+}
+
+bool Engine::MaySee(const Principal& principal, const std::vector<std::string>& owners) const {
+  return principal.body.empty() ||
+         std::find(owners.begin(), owners.end(), principal.body) != owners.end();
+}
+
+bool Engine::MayDefine(const Principal& principal) const {
+  return workflow_.creating().AllowsRole(principal.role);
 }
 
 std::vector<Body> Engine::Bodies() const {

@@ -22,6 +22,7 @@
 #include "engine/clock.h"
 #include "engine/model.h"
 #include "engine/workflow.h"
+#include "storage/token_store.h"
 
 namespace rectrack {
 
@@ -89,6 +90,13 @@ struct AnnexReport {
   std::vector<AnnexRow> closed;
 };
 
+// Who is calling, as established from a bearer token.
+struct Principal {
+  std::string token_id;
+  std::string role;  // a workflow role
+  std::string body;  // the body a body-scoped role acts for and sees; "" for none
+};
+
 struct VerifyResult {
   int64_t events = 0;
   std::string head_hash;
@@ -119,12 +127,33 @@ class Engine {
   // error nothing is written and the error says which command ("file:line:col: ...") and why.
   Result<ApplyReport> Apply(const std::vector<Command>& commands, const std::string& actor);
 
+  // Catches up with events other processes committed since this Engine last looked (cheap when
+  // there are none: one PRAGMA data_version). Long-running servers call it before each request.
+  Status Refresh();
+
   std::vector<RecommendationView> List(const ListQuery& query) const;
   Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of) const;
   // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.
   Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
   // Walks the hash chain of the whole log; Corruption names the first bad event.
   Result<VerifyResult> Verify();
+
+  // Bearer tokens. CreateToken returns the stored record and the secret, which is not kept.
+  // The role must be a workflow role; a role that acts for an owner needs a known body, a role
+  // that may create recommendations takes none, any other may be narrowed to one body.
+  Result<std::pair<storage::TokenRecord, std::string>> CreateToken(const std::string& role,
+                                                                   const std::string& body,
+                                                                   std::optional<Date> expires,
+                                                                   const std::string& label);
+  Status RevokeToken(const std::string& id);
+  Result<std::vector<storage::TokenRecord>> Tokens();
+  // Unauthenticated for an unknown, revoked or expired secret (one message for all three).
+  Result<Principal> Authenticate(const std::string& secret);
+  // Whether `principal` may see recommendations owned by `owners`.
+  bool MaySee(const Principal& principal, const std::vector<std::string>& owners) const;
+  // Whether `principal` may define bodies, inspections and recommendations (and import).
+  bool MayDefine(const Principal& principal) const;
+  int64_t last_seq() const { return last_seq_; }
 
   std::vector<Body> Bodies() const;
   std::vector<Inspection> Inspections() const;
@@ -139,8 +168,10 @@ class Engine {
   const Clock* clock_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::EventStore> store_;
+  std::unique_ptr<storage::TokenStore> tokens_;
   std::unique_ptr<Ledger> ledger_;
   int64_t last_seq_ = 0;
+  int64_t data_version_ = -1;
 };
 
 }  // namespace rectrack

@@ -96,6 +96,7 @@ class Workflow {
   const Transition* FindTransition(std::string_view name) const;
   const Transition& creating() const { return transitions_[creating_index_]; }
   const std::vector<StateSpec>& states() const { return states_; }
+  const std::vector<RoleSpec>& roles() const { return roles_; }
   const std::vector<Transition>& transitions() const { return transitions_; }
   bool IsOpen(std::string_view state) const;
 

@@ -1,6 +1,6 @@
 #include "storage/event_store.h"
 
-#include <openssl/evp.h>
+#include "storage/crypto.h"
 
 #include <string_view>
 #include <utility>
@@ -105,23 +105,10 @@ std::string ChainHash(const EventRow& row) {
         &row.recorded, &row.actor, &row.role, &row.body, &row.note, &row.payload}) {
     AppendField(&input, *field);
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  // EVP_Digest fails only when OpenSSL cannot allocate; "" then matches no stored hash and
+  // Sha256Hex returns "" only when OpenSSL cannot allocate; "" then matches no stored hash and
   // Append refuses it.
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha256(), nullptr) != 1) {
-    return "";
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * digest_size);
-  for (unsigned int i = 0; i < digest_size; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
+  return Sha256Hex(input);
 }
-
 Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
                                                 " FROM events WHERE seq > ? ORDER BY seq"));

@@ -38,6 +38,19 @@ BEGIN
   SELECT RAISE(ABORT, 'events are append-only');
 END;
 )sql",
+    // 2: bearer tokens, stored only as SHA-256 of the secret.
+    R"sql(
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  label TEXT NOT NULL DEFAULT '',
+  created TEXT NOT NULL,
+  expires TEXT NOT NULL DEFAULT '',
+  revoked TEXT NOT NULL DEFAULT ''
+);
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

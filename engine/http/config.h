@@ -1,0 +1,28 @@
+// The configuration of `rectrack serve`: defaults, then a YAML file (--config), then RECTRACK_*
+// environment variables, then command-line flags, each overriding the one before.
+//
+// File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
+// max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
+// db, workflow; the variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "engine/http/api.h"
+#include "engine/http/server.h"
+
+namespace rectrack::http {
+
+struct ServeConfig {
+  ServerOptions server;
+  ApiOptions api;
+  std::string db;        // "" leaves the CLI's default
+  std::string workflow;  // "" leaves the CLI's default
+};
+
+Status LoadConfigFile(const std::string& path, ServeConfig* config);
+// Reads RECTRACK_<KEY> variables through `getenv` (injectable for tests).
+Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*));
+
+}  // namespace rectrack::http

@@ -1,0 +1,320 @@
+#include "engine/http/server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace rectrack::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Session;
+
+// What every session shares: the API, the limits, the live sessions and the rate buckets.
+class Shared {
+ public:
+  Shared(Api& api, const ServerOptions& options) : api(api), options(options) {}
+
+  Api& api;
+  const ServerOptions options;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> connections{0};
+
+  void Register(const std::shared_ptr<Session>& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.insert(s);
+  }
+  void Unregister(Session* s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      auto locked = it->lock();
+      it = (!locked || locked.get() == s) ? sessions_.erase(it) : std::next(it);
+    }
+  }
+  std::vector<std::shared_ptr<Session>> Live() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::shared_ptr<Session>> out;
+    for (const auto& w : sessions_) {
+      if (auto s = w.lock()) out.push_back(s);
+    }
+    return out;
+  }
+
+  // A fixed window per minute: simple, and enough to stop one client starving the others.
+  bool Allow(const std::string& client) {
+    if (options.rate_per_minute <= 0) return true;
+    const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (minute != window_) {
+      window_ = minute;
+      counts_.clear();
+    }
+    return ++counts_[client] <= options.rate_per_minute;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  long long window_ = -1;
+  std::unordered_map<std::string, int> counts_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.connections;
+  }
+  ~Session() {
+    --shared_.connections;
+    shared_.Unregister(this);
+  }
+
+  void Start() {
+    shared_.Register(shared_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // Closes the connection if it is waiting for a request; one in progress finishes first.
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->stream_.socket().close();
+    });
+  }
+
+  // Answers one response and closes: used when the server is full.
+  void Refuse(Response response) {
+    busy_ = true;
+    Write(std::move(response), false);
+  }
+
+ private:
+  void Read() {
+    busy_ = false;
+    if (shared_.stopping) return Close();
+    parser_.emplace();
+    parser_->body_limit(shared_.options.max_body_bytes);
+    parser_->header_limit(shared_.options.max_header_bytes);
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    busy_ = true;
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::bad_descriptor ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Write(Api::Problem(413, "the request body is larger than " +
+                                         std::to_string(shared_.options.max_body_bytes) + " bytes"),
+                   false);
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Write(
+          Api::Problem(431, "the request header is larger than " +
+                                std::to_string(shared_.options.max_header_bytes) + " bytes"),
+          false);
+    }
+    if (ec) return Write(Api::Problem(400, "malformed HTTP request: " + ec.message()), false);
+
+    auto req = parser_->release();
+    Request request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[name] = std::string(field.value());
+    }
+    request.body = std::move(req.body());
+    const bool keep_alive = req.keep_alive() && !shared_.stopping;
+    std::string client = request.Header("authorization");
+    if (client.empty()) {
+      beast::error_code ignored;
+      client = stream_.socket().remote_endpoint(ignored).address().to_string();
+    }
+    if (!shared_.Allow(client)) {
+      Response r =
+          Api::Problem(429, "more than " + std::to_string(shared_.options.rate_per_minute) +
+                                " requests a minute");
+      r.headers.emplace_back("Retry-After", "60");
+      return Write(std::move(r), keep_alive);
+    }
+    Response response = shared_.api.Handle(request);
+    if (req.method() == bhttp::verb::head) response.body.clear();
+    Write(std::move(response), keep_alive);
+  }
+
+  void Write(Response response, bool keep_alive) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(bhttp::field::server, "rectrack");
+    if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->Close();
+          self->Read();
+        });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Shared& shared_;
+  bool busy_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, Shared& shared) : ioc_(ioc), acceptor_(ioc), shared_(shared) {}
+
+  Status Open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IOError("cannot listen on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status();
+  }
+  tcp::endpoint local() const { return acceptor_.local_endpoint(); }
+
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec,
+                                                                               tcp::socket socket) {
+      if (ec) {
+        if (ec == net::error::operation_aborted) return;
+      } else {
+        auto session = std::make_shared<Session>(std::move(socket), self->shared_);
+        if (self->shared_.connections > self->shared_.options.max_connections) {
+          session->Refuse(Api::Problem(503, "too many connections"));
+        } else {
+          session->Start();
+        }
+      }
+      if (!self->shared_.stopping) self->Accept();
+    });
+  }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared& shared_;
+};
+
+}  // namespace
+
+Status ParseListen(const std::string& listen, ServerOptions* options) {
+  std::string host, port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find("]:");
+    if (close == std::string::npos) return Status::InvalidArgument("bad --listen '" + listen + "'");
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument("--listen needs HOST:PORT");
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  if (host.empty()) host = "127.0.0.1";
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return Status::InvalidArgument("--listen: bad port '" + port + "'");
+  }
+  options->address = host;
+  options->port = static_cast<uint16_t>(std::stoi(port));
+  return Status();
+}
+
+Status Serve(Api& api, const ServerOptions& options,
+             const std::function<void(const std::string&)>& on_listening) {
+  net::io_context ioc(options.threads);
+  Shared shared(api, options);
+  auto listener = std::make_shared<Listener>(ioc, shared);
+  const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
+  RETURN_IF_ERROR(listener->Open(endpoint));
+  listener->Accept();
+  const tcp::endpoint bound = listener->local();
+  const std::string where =
+      bound.address().is_v6()
+          ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
+          : bound.address().to_string() + ":" + std::to_string(bound.port());
+
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain(ioc);
+  const auto deadline = std::make_shared<std::chrono::steady_clock::time_point>(
+      std::chrono::steady_clock::time_point::max());
+  std::function<void()> wait_for_drain = [&] {
+    if (shared.connections == 0 || std::chrono::steady_clock::now() > *deadline) {
+      ioc.stop();
+      return;
+    }
+    for (auto& session : shared.Live()) session->CloseIfIdle();
+    drain.expires_after(std::chrono::milliseconds(50));
+    drain.async_wait([&](beast::error_code) { wait_for_drain(); });
+  };
+  signals.async_wait([&](beast::error_code ec, int) {
+    if (ec) return;
+    shared.stopping = true;
+    listener->Stop();
+    *deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
+    wait_for_drain();
+  });
+
+  on_listening(where);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  return Status();
+}
+
+}  // namespace rectrack::http

@@ -19,6 +19,7 @@ chr::year_month_day Ymd(int days) { return chr::year_month_day(chr::sys_days(chr
 }  // namespace
 
 std::optional<Date> Date::FromYmd(int year, unsigned month, unsigned day) {
+  if (year < kMinYear || year > kMaxYear) return std::nullopt;
   chr::year_month_day ymd{chr::year(year), chr::month(month), chr::day(day)};
   if (!ymd.ok()) return std::nullopt;
   return Date(chr::sys_days(ymd).time_since_epoch().count());
@@ -34,9 +35,7 @@ std::optional<Date> Date::Parse(std::string_view s) {
     for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (s[i] - '0');
     return v;
   };
-  int year = num(0, 4);
-  if (year < 1900) return std::nullopt;
-  return FromYmd(year, static_cast<unsigned>(num(5, 2)), static_cast<unsigned>(num(8, 2)));
+  return FromYmd(num(0, 4), static_cast<unsigned>(num(5, 2)), static_cast<unsigned>(num(8, 2)));
 }
 
 Date Date::LastDayOfMonth(int year, unsigned month) {

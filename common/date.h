@@ -15,14 +15,18 @@ namespace rectrack {
 
 class Date {
  public:
+  // Every Date rectrack makes or reads lies in these years, so whatever is written decodes.
+  static constexpr int kMinYear = 1900;
+  static constexpr int kMaxYear = 9999;
+
   Date() = default;  // 1970-01-01
 
-  // Strict ISO 8601 "YYYY-MM-DD" (years 1900-9999); nullopt for anything else, including
-  // impossible days such as 2023-02-29.
+  // Strict ISO 8601 "YYYY-MM-DD" (years kMinYear-kMaxYear); nullopt for anything else,
+  // including impossible days such as 2023-02-29.
   static std::optional<Date> Parse(std::string_view iso);
-  // nullopt when the day does not exist.
+  // nullopt when the day does not exist or the year is outside kMinYear-kMaxYear.
   static std::optional<Date> FromYmd(int year, unsigned month, unsigned day);
-  // REQUIRES: 1 <= month <= 12.
+  // REQUIRES: 1 <= month <= 12 and kMinYear <= year <= kMaxYear.
   static Date LastDayOfMonth(int year, unsigned month);
   static Date FromDaysSinceEpoch(int days) { return Date(days); }
 

@@ -82,7 +82,9 @@ Result<Args> Parse(const std::vector<std::string>& argv) {
         args.options[name].push_back("");
       } else if (kValued.count(name)) {
         if (!inline_value) {
-          if (i + 1 >= argv.size()) return Status::InvalidArgument("--" + name + " needs a value");
+          if (i + 1 >= argv.size() || argv[i + 1].rfind("--", 0) == 0) {
+            return Status::InvalidArgument("--" + name + " needs a value");
+          }
           value = argv[++i];
         }
         args.options[name].push_back(value);
@@ -118,7 +120,7 @@ Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& na
 Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,
                            const std::string& fallback) {
   std::string format = args.Get("format", fallback);
-  if (!allowed.count(format)) {
+  if (!allowed.count(format) && !(format.empty() && !args.Has("format"))) {
     std::string list;
     for (const auto& f : allowed) list += (list.empty() ? "" : "|") + f;
     return Status::InvalidArgument("--format must be " + list + ", not '" + format + "'");
@@ -148,30 +150,79 @@ Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
   if (!args.Has("clock")) return std::unique_ptr<Clock>(new SystemClock());
   auto start = ParseInstant(args.Get("clock"));
   if (!start) {
-    return Status::InvalidArgument("--clock must be 2025-03-31 or 2025-03-31T09:00:00Z, not '" +
-                                   args.Get("clock") + "'");
+    return Status::InvalidArgument(
+        "--clock must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" +
+        args.Get("clock") + "'");
   }
   return std::unique_ptr<Clock>(new ShiftedClock(*start, 1.0));
 }
 
-// Usage mistakes are caught before the database is opened, so a typo never creates a stray
-// rectrack.db, and they exit with status 2.
+// What each command takes. Usage mistakes are caught from this table before the database is
+// opened, so a typo never creates a stray rectrack.db, and they exit with status 2.
+struct CommandSpec {
+  std::set<std::string> options;
+  size_t min_args;
+  size_t max_args;
+  std::set<std::string> formats;
+  bool creates_database;  // only commands that write may create a database
+};
+
+const std::map<std::string, CommandSpec>& Commands() {
+  static const std::map<std::string, CommandSpec> kCommands = {
+      {"import", {{}, 1, 1000, {}, true}},
+      {"list",
+       {{"as-of", "body", "state", "open", "closed", "overdue", "format"},
+        0,
+        0,
+        {"table", "json", "csv"},
+        false}},
+      {"show", {{"as-of", "format"}, 1, 1, {"text", "json"}, false}},
+      {"record", {{"effective", "by", "role", "note", "field"}, 2, 2, {}, true}},
+      {"report", {{"body", "as-of", "format"}, 1, 1, {"md", "csv", "json", "html"}, false}},
+      {"token", {{"role", "body", "expires", "label"}, 1, 2, {}, true}},
+      {"serve", {{"listen", "config", "threads", "public-read"}, 0, 0, {}, true}},
+      {"verify", {{}, 0, 0, {}, false}},
+      {"workflow", {{}, 0, 0, {}, false}},
+  };
+  return kCommands;
+}
+
 Status CheckUsage(const Args& args) {
-  static const std::map<std::string, std::set<std::string>> kCommandOptions = {
-      {"import", {}},
-      {"list", {"as-of", "body", "state", "open", "closed", "overdue", "format"}},
-      {"show", {"as-of", "format"}},
-      {"record", {"effective", "by", "role", "note", "field"}},
-      {"report", {"body", "as-of", "format"}},
-      {"token", {"role", "body", "expires", "label"}},
-      {"serve", {"listen", "config", "threads", "public-read"}},
-      {"verify", {}},
-      {"workflow", {}}};
   const std::string& cmd = args.positional[0];
-  auto known = kCommandOptions.find(cmd);
-  if (known == kCommandOptions.end())
-    return Status::InvalidArgument("unknown command '" + cmd + "'");
-  return OnlyOptions(args, known->second, cmd);
+  auto known = Commands().find(cmd);
+  if (known == Commands().end()) return Status::InvalidArgument("unknown command '" + cmd + "'");
+  const CommandSpec& spec = known->second;
+  RETURN_IF_ERROR(OnlyOptions(args, spec.options, cmd));
+  const size_t given = args.positional.size() - 1;
+  if (given < spec.min_args || given > spec.max_args) {
+    return Status::InvalidArgument("'" + cmd + "' takes " +
+                                   (spec.min_args == spec.max_args
+                                        ? std::to_string(spec.min_args)
+                                        : std::to_string(spec.min_args) + " or more") +
+                                   " argument(s), not " + std::to_string(given));
+  }
+  if (!spec.formats.empty()) RETURN_IF_ERROR(Format(args, spec.formats, "").status());
+  for (const char* name : {"as-of", "effective", "expires"}) {
+    RETURN_IF_ERROR(OptionalDate(args, name).status());
+  }
+  if (args.Has("open") && args.Has("closed")) {
+    return Status::InvalidArgument("give --open or --closed, not both");
+  }
+  if (args.Has("field")) {
+    for (const auto& kv : args.options.at("field")) {
+      if (kv.find('=') == std::string::npos || kv.front() == '=') {
+        return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+      }
+    }
+  }
+  if (cmd == "report" && (args.positional[1] != "annex" || !args.Has("body"))) {
+    return Status::InvalidArgument("usage: report annex --body B [--as-of D] [--format F]");
+  }
+  if (args.Has("db") && (args.Get("db").empty() || args.Get("db") == ":memory:")) {
+    return Status::InvalidArgument("--db needs a file: nothing would be kept in '" +
+                                   args.Get("db") + "'");
+  }
+  return Status();
 }
 
 Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
@@ -237,6 +288,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
   options.workflow_path = args.Get("workflow", DataDir() + "/workflows/recommendation.yaml");
   options.clock = clock.get();
+  options.create_if_missing = Commands().at(cmd).creates_database;
 
   ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
   if (cmd == "workflow") {  // needs no database
@@ -262,6 +314,13 @@ Status RunCommand(const Args& args, std::ostream& out) {
     if (args.Has("public-read")) serve.api.public_read = true;
     if (!args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
     if (!args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
+  }
+
+  if (cmd == "verify") {
+    ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(options));
+    out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+        << options.workflow_path << "\nhead " << result.head_hash << "\n";
+    return Status();
   }
 
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
@@ -293,6 +352,11 @@ Status RunCommand(const Args& args, std::ostream& out) {
     ListQuery q;
     q.as_of = list_as_of;
     q.body = args.Get("body");
+    const std::vector<Body> bodies = engine->Bodies();
+    if (!q.body.empty() &&
+        std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == q.body; })) {
+      return Status::NotFound("no body '" + q.body + "'");
+    }
     q.state = args.Get("state");
     if (!q.state.empty() && !engine->workflow().FindState(q.state)) {
       return Status::InvalidArgument("unknown state '" + q.state + "'");
@@ -356,11 +420,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
     return Status();
   }
   if (cmd == "token") return RunToken(*engine, args, rest, out);
-  // verify
-  ASSIGN_OR_RETURN(VerifyResult result, engine->Verify());
-  out << "OK: " << result.events << " events, hash chain intact, every event replays through "
-      << engine->workflow().source() << "\nhead " << result.head_hash << "\n";
-  return Status();
+  return Status::InvalidArgument("unknown command '" + cmd + "'");
 }
 
 }  // namespace

@@ -6,8 +6,24 @@ namespace rectrack {
 
 namespace chr = std::chrono;
 
+namespace {
+
+// UK civil time: GMT, or BST (GMT+1) from 01:00 UTC on the last Sunday of March to 01:00 UTC on
+// the last Sunday of October (Summer Time Order 2002). Deadlines are UK calendar days.
+Clock::TimePoint UkCivil(Clock::TimePoint utc) {
+  const chr::year year = chr::year_month_day(chr::floor<chr::days>(utc)).year();
+  auto last_sunday = [&](chr::month m) {
+    return chr::sys_days(chr::year_month_weekday_last(year, m, chr::Sunday[chr::last])) +
+           chr::hours(1);
+  };
+  const bool summer = utc >= last_sunday(chr::March) && utc < last_sunday(chr::October);
+  return summer ? utc + chr::hours(1) : utc;
+}
+
+}  // namespace
+
 Date Clock::Today() const {
-  auto days = chr::floor<chr::days>(Now()).time_since_epoch().count();
+  auto days = chr::floor<chr::days>(UkCivil(Now())).time_since_epoch().count();
   return Date::FromDaysSinceEpoch(static_cast<int>(days));
 }
 
@@ -34,7 +50,8 @@ Clock::TimePoint ShiftedClock::Now() const {
 
 std::optional<Clock::TimePoint> ParseInstant(std::string_view text) {
   auto date = Date::Parse(text.substr(0, 10));
-  if (!date) return std::nullopt;
+  // system_clock counts nanoseconds from 1970 in 64 bits: it cannot hold dates past 2262.
+  if (!date || date->year() < 1970 || date->year() > 2200) return std::nullopt;
   auto midnight = chr::sys_days(chr::days(date->days_since_epoch()));
   if (text.size() == 10) return midnight;
   int h, m, s;

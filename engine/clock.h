@@ -20,7 +20,7 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
 
-  Date Today() const;              // the UTC calendar day of Now()
+  Date Today() const;              // the calendar day of Now() in the UK (GMT or BST)
   std::string NowRfc3339() const;  // "2025-03-31T09:00:00Z"
 };
 
@@ -42,7 +42,8 @@ class ShiftedClock : public Clock {
   double rate_;
 };
 
-// "2025-03-31T09:00:00Z" or a plain date "2025-03-31" (midnight UTC); nullopt otherwise.
+// "2025-03-31T09:00:00Z" or a plain date "2025-03-31" (midnight UTC), years 1970-2200;
+// nullopt otherwise.
 std::optional<Clock::TimePoint> ParseInstant(std::string_view text);
 
 }  // namespace rectrack

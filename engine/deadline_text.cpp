@@ -107,6 +107,8 @@ class Scanner {
       size_t y = SkipComma(i + 1);
       std::optional<int> year = YearAt(y);
       if (!year) return {};
+      // Day 1 always exists, so FromYmd fails only for a year rectrack cannot hold.
+      if (!Date::FromYmd(*year, *month, 1)) return {Outcome::kNoSuchDay, y, {}};
       return {Outcome::kDate, y, Date::LastDayOfMonth(*year, *month)};
     }
     // A bare year is only a deadline when the text says "end of" it.
@@ -181,6 +183,8 @@ std::string LabelFrom(const std::string& word) {
   for (char c : word) {
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-') label += c;
   }
+  // Labels are ids (at most 64 characters); keep room for a "-N" suffix.
+  if (label.size() > 48) label.resize(48);
   return label;
 }
 

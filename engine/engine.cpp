@@ -113,7 +113,7 @@ class CommandBuilder {
     }
     if (def.text.empty())
       return Status::InvalidArgument("recommendation '" + c.id + "' needs text");
-    if (def.milestones.empty()) {
+    if (!c.milestones_given) {
       auto read = MilestonesFromText(def.text);
       if (!read.ok()) return read.status().WithContext("recommendation '" + c.id + "'");
       for (const auto& m : *read) def.milestones.push_back({m.label, m.due});
@@ -167,8 +167,10 @@ class CommandBuilder {
     e.body = c.body;
     e.note = c.note;
     e.fields = c.fields;
-    for (const Event& existing : item->events) {
-      if (existing.SameContent(e)) return std::optional<Event>();
+    if (c.skip_if_recorded) {
+      for (const Event& existing : item->events) {
+        if (existing.SameContent(e)) return std::optional<Event>();
+      }
     }
     return std::optional<Event>(std::move(e));
   }
@@ -204,7 +206,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                                    ": expected a workflow whose subject is recommendation");
   }
   std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
-  ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(options.db_path));
+  ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(
+                                    options.db_path, options.create_if_missing
+                                                         ? storage::Database::OpenMode::kCreate
+                                                         : storage::Database::OpenMode::kExisting));
   engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
   engine->tokens_ = std::make_unique<storage::TokenStore>(engine->db_.get());
   ASSIGN_OR_RETURN(auto tx,
@@ -384,6 +389,20 @@ bool Engine::MaySee(const Principal& principal, const std::vector<std::string>& 
 
 bool Engine::MayDefine(const Principal& principal) const {
   return workflow_.creating().AllowsRole(principal.role);
+}
+
+Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
+  {
+    ASSIGN_OR_RETURN(
+        auto db, storage::Database::Open(options.db_path, storage::Database::OpenMode::kExisting));
+    storage::EventStore store(db.get());
+    ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db, storage::Transaction::Mode::kRead));
+    RETURN_IF_ERROR(store.Verify().status());
+  }
+  Options existing = options;
+  existing.create_if_missing = false;
+  ASSIGN_OR_RETURN(auto engine, Open(existing));
+  return engine->Verify();
 }
 
 std::vector<Body> Engine::Bodies() const {

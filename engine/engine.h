@@ -37,10 +37,11 @@ struct DefineInspection {
   std::string where;
 };
 // Creates a recommendation by firing the workflow's creating transition ("issue"). Milestones are
-// read from the text when def.milestones is empty. `issued` defaults to the inspection's date.
+// read from the text unless milestones_given. `issued` defaults to the inspection's date.
 struct DefineRecommendation {
   std::string id;
   RecommendationDef def;
+  bool milestones_given = false;  // true: def.milestones is the whole list, even when empty
   std::optional<Date> issued;
   std::string note;
   std::string where;
@@ -54,6 +55,9 @@ struct RecordEvent {
   std::string body;               // the body the actor acts for ("" for none)
   std::string note;
   Fields fields;
+  // Imports set this: an event identical to one already recorded (same transition, effective
+  // date, role, body, note, fields) is skipped, so importing a file twice changes nothing.
+  bool skip_if_recorded = false;
   std::string where;
 };
 using Command = std::variant<DefineBody, DefineInspection, DefineRecommendation, RecordEvent>;
@@ -111,9 +115,10 @@ class EventStore;
 class Engine {
  public:
   struct Options {
-    std::string db_path;           // ":memory:" for a private database
-    std::string workflow_path;     // the recommendation workflow YAML
-    const Clock* clock = nullptr;  // REQUIRES: non-null and outlives the Engine
+    std::string db_path;            // ":memory:" for a private database
+    std::string workflow_path;      // the recommendation workflow YAML
+    const Clock* clock = nullptr;   // REQUIRES: non-null and outlives the Engine
+    bool create_if_missing = true;  // false: NotFound when there is no database yet
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -137,6 +142,10 @@ class Engine {
   Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
   // Walks the hash chain of the whole log; Corruption names the first bad event.
   Result<VerifyResult> Verify();
+  // Checks a database without trusting it: walks the hash chain first (so an edited row is
+  // named as such, even one that would also break replay), then opens it, which replays every
+  // event through the workflow. Never creates a database.
+  static Result<VerifyResult> VerifyDatabase(const Options& options);
 
   // Bearer tokens. CreateToken returns the stored record and the secret, which is not kept.
   // The role must be a workflow role; a role that acts for an owner needs a known body, a role

@@ -213,6 +213,7 @@ class ImportParser {
     }
     ASSIGN_OR_RETURN(cmd.def.text, Text(e, "text", true));
     if (e.count("milestones")) {
+      cmd.milestones_given = true;  // `milestones: []` says "none": the text is not read
       RETURN_IF_ERROR(ParseMilestones(e.at("milestones"), cmd.def.milestones));
     }
     ASSIGN_OR_RETURN(cmd.issued, OptionalDate(e, "issued"));
@@ -235,6 +236,7 @@ class ImportParser {
   Status ParseEvent(const YAML::Node& item) {
     static const std::set<std::string> kFixed = {"rec", "do", "effective", "by", "role", "note"};
     RecordEvent cmd;
+    cmd.skip_if_recorded = true;
     cmd.where = yaml::Where(source_, item);
     Entry e;
     RETURN_IF_ERROR(yaml::ForEachEntry(

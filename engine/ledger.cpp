@@ -44,26 +44,47 @@ Status Ledger::Add(Event event) {
     inspections_[event.subject_id] = *event.inspection_def;
     return Status();
   }
-  const Item* existing = FindItem(event.subject_id);
-  Item candidate;
-  if (existing) {
-    candidate = *existing;
-  } else {
-    candidate.id = event.subject_id;
-    candidate.kind = event.kind;
+  // Work on this layer's copy of the item, copying it from the base on first touch.
+  auto mine = items_.find(event.subject_id);
+  if (mine == items_.end()) {
+    const Item* base_item = base_ ? base_->FindItem(event.subject_id) : nullptr;
+    Item fresh;
+    if (base_item) {
+      fresh = *base_item;
+    } else {
+      fresh.id = event.subject_id;
+      fresh.kind = event.kind;
+    }
+    mine = items_.emplace(event.subject_id, std::move(fresh)).first;
   }
+  Item& item = mine->second;
+  const bool appends = item.events.empty() || !EffectiveOrder(event, item.events.back());
+  if (appends && (item.events.empty() || item.tail)) {
+    // The common case: the event comes last in effective order, so one step from the cached
+    // end-of-history view validates it. Step changes nothing when it fails.
+    if (!item.tail) item.tail.emplace();
+    Status stepped = Step(item, event, *item.tail);
+    if (!stepped.ok()) {
+      if (item.events.empty()) items_.erase(mine);
+      return stepped;
+    }
+    item.events.push_back(std::move(event));
+    return Status();
+  }
+  // A back-dated event: replay the whole history with the event in its place.
+  Item candidate = item;
   const Event added = event;
   auto pos =
       std::upper_bound(candidate.events.begin(), candidate.events.end(), event, EffectiveOrder);
   candidate.events.insert(pos, std::move(event));
   if (!candidate.events.front().recommendation_def) {
-    if (!existing) return Status::NotFound("no recommendation '" + candidate.id + "'");
     return Status::Conflict(Describe(added) + " comes before the recommendation was issued (" +
-                            existing->issued().ToString() + ")");
+                            item.issued().ToString() + ")");
   }
   auto replayed = Replay(candidate, kEndOfTime);
   if (!replayed.ok()) return replayed.status();
-  items_[candidate.id] = std::move(candidate);
+  candidate.tail = std::move(*replayed);
+  item = std::move(candidate);
   return Status();
 }
 
@@ -153,101 +174,113 @@ Status Ledger::CheckReference(const FieldSpec& spec, const std::string& value, c
 }
 
 Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
-  const Workflow& wf = *workflow_;
   RecommendationView view;
-  view.id = item.id;
-  view.as_of = as_of;
   for (const Event& e : item.events) {
     if (e.effective > as_of) break;
-    const std::string what = Describe(e);
-    const Transition* t = wf.FindTransition(e.transition);
-    if (!t)
-      return Status::InvalidArgument(what + ": the workflow has no transition '" + e.transition +
-                                     "'");
-    const RoleSpec* role = wf.FindRole(e.role);
-    if (!role) return Status::InvalidArgument(what + ": the workflow has no role '" + e.role + "'");
-    TimelineEntry entry{e.seq,
-                        e.effective,
-                        e.recorded,
-                        e.transition,
-                        role->acts_for_owner ? "body" : "inspectorate",
-                        e.actor,
-                        e.role,
-                        e.body,
-                        e.note,
-                        e.fields,
-                        view.state,
-                        ""};
-    if (view.state.empty()) {
-      if (!t->creates || !e.recommendation_def) {
-        return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
-      }
-      if (!t->AllowsRole(e.role)) {
-        return Status::PermissionDenied(what + ": role '" + e.role + "' may not '" + t->name + "'");
-      }
-      view.def = *e.recommendation_def;
-      view.issued = e.effective;
-      for (const auto& m : view.def.milestones) {
-        view.milestones.push_back({m.label, m.due, m.due, false, std::nullopt, false});
-      }
-      view.state = *t->cases.front().to;
-    } else {
-      if (t->creates) return Status::Conflict(what + ": '" + item.id + "' already exists");
-      RETURN_IF_ERROR(wf.CheckFields(*t, e.fields).WithContext(what));
-      if (role->acts_for_owner) {
-        const auto& owners = view.def.owners;
-        if (std::find(owners.begin(), owners.end(), e.body) == owners.end()) {
-          return Status::PermissionDenied(
-              what + ": a " + e.role + " acts only for a body that owns the recommendation, and " +
-              (e.body.empty() ? std::string("no body was given") : "'" + e.body + "' does not"));
-        }
-      } else if (!e.body.empty()) {
-        return Status::InvalidArgument(what + ": role '" + e.role + "' does not act for a body");
-      }
-      for (const auto& [name, values] : e.fields) {
-        for (const auto& value : values) {
-          RETURN_IF_ERROR(
-              CheckReference(*wf.FindField(name), value, item, e, view).WithContext(what));
-        }
-      }
-      auto next = wf.Decide(view.state, *t, e.role, e.fields);
-      if (!next.ok()) return next.status().WithContext(what);
-      const Effects& fx = t->effects;
-      auto field = [&](const std::string& name) -> const std::vector<std::string>* {
-        auto it = e.fields.find(name);
-        return name.empty() || it == e.fields.end() ? nullptr : &it->second;
-      };
-      auto milestone = [&](const std::string& label) {
-        return std::find_if(view.milestones.begin(), view.milestones.end(),
-                            [&](const MilestoneView& m) { return m.label == label; });
-      };
-      if (auto met = field(fx.mark_met)) {
-        auto m = milestone(met->front());
-        m->met = true;
-        m->met_on = e.effective;
-      }
-      if (auto label = field(fx.set_due_milestone), due = field(fx.set_due_date); label && due) {
-        milestone(label->front())->due = *Date::Parse(due->front());
-      }
-      if (auto targets = field(fx.supersede)) {
-        for (const auto& target : *targets) {
-          if (!std::count(view.superseded_by.begin(), view.superseded_by.end(), target)) {
-            view.superseded_by.push_back(target);
-          }
-        }
-      }
-      view.state = *next;
-    }
-    entry.to_state = view.state;
-    view.timeline.push_back(std::move(entry));
-    view.version = std::max(view.version, e.seq);
+    RETURN_IF_ERROR(Step(item, e, view));
   }
-  view.open = wf.IsOpen(view.state);
+  Finish(as_of, view);
+  return view;
+}
+
+void Ledger::Finish(Date as_of, RecommendationView& view) const {
+  view.as_of = as_of;
+  view.open = workflow_->IsOpen(view.state);
+  view.overdue = false;
   for (auto& m : view.milestones) {
     m.overdue = view.open && !m.met && m.due < as_of;
     view.overdue = view.overdue || m.overdue;
   }
-  return view;
+}
+
+Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) const {
+  const Workflow& wf = *workflow_;
+  const std::string what = Describe(e);
+  const Transition* t = wf.FindTransition(e.transition);
+  if (!t) {
+    return Status::InvalidArgument(what + ": the workflow has no transition '" + e.transition +
+                                   "'");
+  }
+  const RoleSpec* role = wf.FindRole(e.role);
+  if (!role) return Status::InvalidArgument(what + ": the workflow has no role '" + e.role + "'");
+  TimelineEntry entry{e.seq,
+                      e.effective,
+                      e.recorded,
+                      e.transition,
+                      role->acts_for_owner ? "body" : "inspectorate",
+                      e.actor,
+                      e.role,
+                      e.body,
+                      e.note,
+                      e.fields,
+                      view.state,
+                      ""};
+  if (view.state.empty()) {
+    if (!t->creates || !e.recommendation_def) {
+      return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
+    }
+    if (!t->AllowsRole(e.role)) {
+      return Status::PermissionDenied(what + ": role '" + e.role + "' may not '" + t->name + "'");
+    }
+    view.id = item.id;
+    view.def = *e.recommendation_def;
+    view.issued = e.effective;
+    for (const auto& m : view.def.milestones) {
+      view.milestones.push_back({m.label, m.due, m.due, false, std::nullopt, false});
+    }
+    view.state = *t->cases.front().to;
+  } else {
+    // Every check comes before the first change, so a refused event leaves `view` as it was.
+    if (t->creates) return Status::Conflict(what + ": '" + item.id + "' already exists");
+    RETURN_IF_ERROR(wf.CheckFields(*t, e.fields).WithContext(what));
+    if (role->acts_for_owner) {
+      const auto& owners = view.def.owners;
+      if (std::find(owners.begin(), owners.end(), e.body) == owners.end()) {
+        return Status::PermissionDenied(
+            what + ": a " + e.role + " acts only for a body that owns the recommendation, and " +
+            (e.body.empty() ? std::string("no body was given") : "'" + e.body + "' does not"));
+      }
+    } else if (!e.body.empty()) {
+      return Status::InvalidArgument(what + ": role '" + e.role + "' does not act for a body");
+    }
+    for (const auto& [name, values] : e.fields) {
+      for (const auto& value : values) {
+        RETURN_IF_ERROR(
+            CheckReference(*wf.FindField(name), value, item, e, view).WithContext(what));
+      }
+    }
+    auto next = wf.Decide(view.state, *t, e.role, e.fields);
+    if (!next.ok()) return next.status().WithContext(what);
+    const Effects& fx = t->effects;
+    auto field = [&](const std::string& name) -> const std::vector<std::string>* {
+      auto it = e.fields.find(name);
+      return name.empty() || it == e.fields.end() ? nullptr : &it->second;
+    };
+    auto milestone = [&](const std::string& label) {
+      return std::find_if(view.milestones.begin(), view.milestones.end(),
+                          [&](const MilestoneView& m) { return m.label == label; });
+    };
+    if (auto met = field(fx.mark_met)) {
+      auto m = milestone(met->front());
+      m->met = true;
+      m->met_on = e.effective;
+    }
+    if (auto label = field(fx.set_due_milestone), due = field(fx.set_due_date); label && due) {
+      milestone(label->front())->due = *Date::Parse(due->front());
+    }
+    if (auto targets = field(fx.supersede)) {
+      for (const auto& target : *targets) {
+        if (!std::count(view.superseded_by.begin(), view.superseded_by.end(), target)) {
+          view.superseded_by.push_back(target);
+        }
+      }
+    }
+    view.state = *next;
+  }
+  entry.to_state = view.state;
+  view.timeline.push_back(std::move(entry));
+  view.version = std::max(view.version, e.seq);
+  return Status();
 }
 
 }  // namespace rectrack

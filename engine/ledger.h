@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct Item {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
   std::vector<Event> events;  // sorted by (effective, seq); the first is the creating event
+  // The item replayed through all its events (before Finish): adding an event that comes last
+  // in effective order is then one Step, not a whole replay. A value: a staging layer's copy
+  // must never change the base's.
+  std::optional<RecommendationView> tail;
 
   const Event& creation() const { return events.front(); }
   Date issued() const { return events.front().effective; }
@@ -62,6 +67,11 @@ class Ledger {
   // Replays `item` up to the end of `as_of`, checking every event against the workflow and the
   // world. Used for both validation (as_of far in the future) and projection.
   Result<RecommendationView> Replay(const Item& item, Date as_of) const;
+  // Applies one event to `view`, checking it against the workflow and the world first; on error
+  // `view` is unchanged and the message names the event.
+  Status Step(const Item& item, const Event& event, RecommendationView& view) const;
+  // Sets the as-of date and what depends on it (open, overdue).
+  void Finish(Date as_of, RecommendationView& view) const;
   Status CheckReference(const FieldSpec& spec, const std::string& value, const Item& item,
                         const Event& event, const RecommendationView& view) const;
   void Index(const Item& item);

@@ -102,9 +102,7 @@ Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
         return Status::InvalidArgument("field '" + name + "': '" + value +
                                        "' is not one of: " + JoinOrNone(spec.values));
       }
-      if (spec.type != FieldType::kText && value.empty()) {
-        return Status::InvalidArgument("field '" + name + "' is empty");
-      }
+      if (value.empty()) return Status::InvalidArgument("field '" + name + "' is empty");
     }
   }
   for (const auto& name : t.required) {

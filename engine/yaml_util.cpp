@@ -1,5 +1,6 @@
 #include "engine/yaml_util.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -17,7 +18,11 @@ Status Error(const std::string& source, const YAML::Node& node, const std::strin
 
 Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source) {
   try {
-    return YAML::Load(std::string(text));
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    if (documents.size() > 1) {
+      return Error(source, documents[1], "a file holds one YAML document; found a second");
+    }
+    return documents.empty() ? YAML::Node() : documents[0];
   } catch (const YAML::Exception& e) {
     std::string where = source;
     if (!e.mark.is_null()) {
@@ -28,6 +33,14 @@ Result<YAML::Node> ParseDocument(std::string_view text, const std::string& sourc
 }
 
 Result<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::NotFound("'" + path + "' is not a readable file");
+  }
+  if (std::filesystem::file_size(path, ec) > kMaxFileBytes) {
+    return Status::InvalidArgument("'" + path + "' is larger than " +
+                                   std::to_string(kMaxFileBytes >> 20) + " MiB");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read '" + path + "'");
   std::ostringstream text;

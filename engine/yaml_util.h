@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string>
@@ -18,8 +19,13 @@ namespace rectrack::yaml {
 std::string Where(const std::string& source, const YAML::Node& node);
 Status Error(const std::string& source, const YAML::Node& node, const std::string& what);
 
-// Parses a whole document; InvalidArgument with position on malformed YAML.
+// Parses text holding at most one document; InvalidArgument with position on malformed YAML or
+// a second document.
 Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source);
+
+// Files rectrack reads (workflows, imports, config) are text of human size.
+inline constexpr uintmax_t kMaxFileBytes = 64ull << 20;
+// NotFound for a missing or non-regular file; InvalidArgument above kMaxFileBytes.
 Result<std::string> ReadFile(const std::string& path);
 
 // Visits a mapping's entries in file order, refusing duplicate keys and keys outside `allowed`

@@ -1,5 +1,7 @@
 #include "storage/database.h"
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include <cctype>
@@ -61,11 +63,19 @@ Status Configure(Database& db) {
 
 }  // namespace
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMode mode) {
   const std::string where = "cannot open database '" + path + "'";
+  if (path.empty()) return Status::InvalidArgument("the database path is empty");
+  if (mode == OpenMode::kExisting && path != ":memory:") {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return Status::NotFound("no database at '" + path + "' (rectrack import creates one)");
+    }
+  }
   sqlite3* handle = nullptr;
   // FULLMUTEX costs little and turns a thread-safety slip into contention rather than corruption.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                    (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);

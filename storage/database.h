@@ -25,10 +25,13 @@ class Statement;
 
 class Database {
  public:
-  // Opens or creates `path` (":memory:" for a private in-memory database) and migrates its
-  // schema to the newest version. Errors: IOError naming the path and SQLite's message;
-  // Corruption when the file's schema is newer than this binary knows.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  enum class OpenMode { kCreate, kExisting };
+  // Opens `path` (":memory:" for a private in-memory database), creating it in kCreate mode,
+  // and migrates its schema to the newest version. Errors: NotFound for a missing file in
+  // kExisting mode; IOError naming the path and SQLite's message; Corruption when the file's
+  // schema is newer than this binary knows or the file belongs to another application.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                OpenMode mode = OpenMode::kCreate);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -77,6 +77,18 @@ Status Migrate(Database& db, int* version) {
   // The common case, an up-to-date database, needs no write lock.
   ASSIGN_OR_RETURN(int current, ReadVersion(db));
   RETURN_IF_ERROR(CheckKnown(current));
+  if (current == 0) {
+    // Version 0 with tables of its own is some other application's database: leave it alone.
+    ASSIGN_OR_RETURN(
+        Statement tables,
+        db.Prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"));
+    ASSIGN_OR_RETURN(bool has_row, tables.Step());
+    if (has_row && tables.ColumnInt(0) > 0) {
+      return Status::Corruption(
+          "it is not a rectrack database (it has tables but no rectrack "
+          "schema version)");
+    }
+  }
   while (current < kKnownVersions) {
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db, Transaction::Mode::kWrite));
     // Re-read under the write lock: another process may have migrated since the first read.

@@ -192,7 +192,7 @@ TEST_F(AnnexTest, ErrorsSayWhatAndWhereAndExitNonZero) {
   EXPECT_EQ(unknown_body.status, 1);
   EXPECT_NE(unknown_body.out.find("no body 'XYZ'"), std::string::npos) << unknown_body.out;
   CliRun bad_date = Rectrack(db_ + "list --as-of 2025-02-30");
-  EXPECT_EQ(bad_date.status, 1);
+  EXPECT_EQ(bad_date.status, 2);  // a usage error: caught before the database is opened
   EXPECT_NE(bad_date.out.find("--as-of must be a date YYYY-MM-DD, not '2025-02-30'"),
             std::string::npos);
   CliRun refused = Rectrack(db_ + "record da23-r4 close --by CPS --effective 2025-04-01");
@@ -203,6 +203,40 @@ TEST_F(AnnexTest, ErrorsSayWhatAndWhereAndExitNonZero) {
   CliRun bad_option = Rectrack(db_ + "list --colour");
   EXPECT_EQ(bad_option.status, 2);
   EXPECT_NE(bad_option.out.find("unknown option --colour"), std::string::npos);
+}
+
+TEST_F(AnnexTest, UsageErrorsAndReadsNeverCreateADatabase) {
+  const fs::path elsewhere = dir_ / "empty";
+  fs::create_directories(elsewhere);
+  const std::string missing = (elsewhere / "typo.db").string();
+  for (const std::string& args :
+       {"list extra", "show", "report annex", "list --format bogus", "list --open --closed",
+        "record x update --field met", "import"}) {
+    CliRun run = Rectrack("--db " + missing + " " + args);
+    EXPECT_EQ(run.status, 2) << args << ": " << run.out;
+  }
+  for (const std::string& args : {"verify", "list", "show da23-r1", "report annex --body CPS"}) {
+    CliRun run = Rectrack("--db " + missing + " " + args);
+    EXPECT_EQ(run.status, 1) << args << ": " << run.out;
+    EXPECT_NE(run.out.find("no database at"), std::string::npos) << run.out;
+  }
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_EQ(Rectrack("--db :memory: list").status, 2);
+  EXPECT_EQ(Rectrack(db_ + "list --body NOPE").status, 1);
+}
+
+TEST_F(AnnexTest, VerifyNamesTheEditedEventEvenWhenTheEditBreaksReplay) {
+  if (std::system("command -v sqlite3 >/dev/null") != 0) GTEST_SKIP() << "sqlite3 shell missing";
+  const std::string db_file = (dir_ / "rectrack.db").string();
+  // Event 5 defines da23-r2; giving it to another owner breaks the CPS's later close, too.
+  std::string edit = "sqlite3 " + db_file +
+                     " \"DROP TRIGGER events_no_update; UPDATE events SET "
+                     "payload=replace(payload,'CPS','SFO') WHERE seq=5\"";
+  ASSERT_EQ(std::system(edit.c_str()), 0);
+  CliRun bad = Rectrack(db_ + "verify");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("event 5 ("), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("does not match its hash"), std::string::npos) << bad.out;
 }
 
 TEST_F(AnnexTest, VerifyCatchesARowEditedWithTheSqliteShell) {

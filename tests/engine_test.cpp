@@ -310,6 +310,73 @@ recommendations:
       << result.status().message();
 }
 
+TEST_F(EngineTest, AYearRectrackCannotHoldIsRefusedNotStored) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  for (const char* text : {"By March 0000 to do it.", "By 1 March 1850 to do it."}) {
+    auto result = engine_->Apply(
+        Parse(std::string("recommendations:\n  - {id: x1, inspection: da23, owners: [CPS], "
+                          "text: \"") +
+              text + "\"}\n"),
+        "test");
+    EXPECT_EQ(result.status().code(), Code::kInvalidArgument) << text;
+  }
+  EXPECT_EQ(EventCount(), before);
+  engine_ = OpenEngine();  // and the database still opens
+  ASSERT_NE(engine_, nullptr);
+}
+
+TEST_F(EngineTest, AnEmptyMilestoneListMeansNoneEvenWhenTheTextNamesADate) {
+  ImportDemo();
+  ASSERT_TRUE(engine_
+                  ->Apply(Parse(R"(
+recommendations:
+  - {id: x1, inspection: da23, owners: [CPS], milestones: [],
+     text: "The guidance issued by 3 May 2023 letters is to be followed."}
+  - {id: x2, inspection: da23, owners: [CPS],
+     text: "The guidance issued by 3 May 2023 letters is to be followed."}
+)"),
+                          "test")
+                  .ok());
+  EXPECT_TRUE(engine_->Show("x1", D("2025-01-01"))->milestones.empty());
+  EXPECT_EQ(engine_->Show("x2", D("2025-01-01"))->milestones.size(), 1u);
+}
+
+TEST_F(EngineTest, RecordingTheSameNoteTwiceKeepsBothButImportsSkipRepeats) {
+  ImportDemo();
+  ASSERT_TRUE(Record("da25-n1", "update", "2025-06-01", "CPS").ok());
+  ASSERT_EQ(Record("da25-n1", "update", "2025-06-01", "CPS")->appended, 1);
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-06-30"))->timeline.size(), 3u);
+  const std::string yaml =
+      "events:\n  - {rec: da25-n2, do: update, effective: 2025-06-01, by: CPS, note: x}\n";
+  ASSERT_EQ(engine_->Apply(Parse(yaml), "t")->appended, 1);
+  EXPECT_EQ(engine_->Apply(Parse(yaml), "t")->appended, 0);
+}
+
+TEST_F(EngineTest, AnEmptyReasonIsNoReason) {
+  ImportDemo();
+  auto result = Record("da25-n1", "withdraw", "2025-06-01", "", {{"reason", {""}}});
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("field 'reason' is empty"), std::string::npos);
+}
+
+TEST_F(EngineTest, ManyEventsOnOneRecommendationAppendOneStepAtATime) {
+  ImportDemo();
+  std::string yaml = "events:\n";
+  for (int i = 0; i < 3000; ++i) {
+    yaml += "  - {rec: da25-n1, do: update, effective: 2025-06-01, by: CPS, note: n" +
+            std::to_string(i) + "}\n";
+  }
+  auto result = engine_->Apply(Parse(yaml), "t");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->appended, 3000);
+  engine_ = OpenEngine();
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-06-30"))->timeline.size(), 3001u);
+  // A back-dated event still goes through a whole replay and lands in its place.
+  ASSERT_TRUE(Record("da25-n1", "update", "2025-04-01", "CPS").ok());
+  EXPECT_EQ(engine_->Show("da25-n1", D("2025-04-30"))->timeline.size(), 2u);
+}
+
 TEST_F(EngineTest, ListFiltersByBodyStateOpennessAndOverdue) {
   ImportDemo();
   ListQuery q;

@@ -489,6 +489,7 @@ Response Api::Route(const Request& req) {
     if (!owners.ok()) return bad(owners.status());
     c.def.owners = *owners;
     if (const json::value* ms = o.if_contains("milestones")) {
+      c.milestones_given = true;
       if (!ms->is_array()) return Problem(400, "'milestones' must be a list of {label, due}");
       for (const auto& m : ms->as_array()) {
         if (!m.is_object()) return Problem(400, "'milestones' must be a list of {label, due}");

@@ -405,6 +405,29 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   return engine->Verify();
 }
 
+std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::string& body,
+                                    int64_t after_seq, size_t limit) const {
+  std::vector<FeedEntry> out;
+  for (const auto& [id, item] : ledger_->items()) {
+    const auto& owners = item.def().owners;
+    if (!MaySee(principal, owners)) continue;
+    if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
+    if (!item.tail) continue;  // every stored item has one; a staging copy might not
+    const Inspection* inspection = ledger_->FindInspection(item.def().inspection);
+    // The timeline at the end of time carries each event's from and to states.
+    const std::vector<TimelineEntry>& timeline = item.tail->timeline;
+    for (const TimelineEntry& entry : timeline) {
+      if (entry.seq <= after_seq) continue;
+      out.push_back(FeedEntry{id, item.def().inspection, inspection ? inspection->title : "",
+                              owners, item.def().text, entry});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FeedEntry& a, const FeedEntry& b) { return a.event.seq > b.event.seq; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 std::vector<Body> Engine::Bodies() const {
   std::vector<Body> out;
   for (const auto& [id, body] : ledger_->bodies()) out.push_back(body);

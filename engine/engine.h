@@ -101,6 +101,16 @@ struct Principal {
   std::string body;  // the body a body-scoped role acts for and sees; "" for none
 };
 
+// One recommendation event for feeds and streams: the timeline entry with what it is about.
+struct FeedEntry {
+  std::string recommendation;  // id
+  std::string inspection;      // inspection id
+  std::string inspection_title;
+  std::vector<std::string> owners;
+  std::string text;
+  TimelineEntry event;  // includes seq, effective, recorded, voice, from/to states
+};
+
 struct VerifyResult {
   int64_t events = 0;
   std::string head_hash;
@@ -163,6 +173,11 @@ class Engine {
   // Whether `principal` may define bodies, inspections and recommendations (and import).
   bool MayDefine(const Principal& principal) const;
   int64_t last_seq() const { return last_seq_; }
+
+  // Recommendation events with seq > after_seq that `principal` may see, owned by `body` when it
+  // is not "", newest first, at most `limit` of them.
+  std::vector<FeedEntry> Feed(const Principal& principal, const std::string& body,
+                              int64_t after_seq, size_t limit) const;
 
   std::vector<Body> Bodies() const;
   std::vector<Inspection> Inspections() const;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "engine/importer.h"
 #include "engine/render.h"
@@ -244,9 +245,137 @@ Response Api::Problem(int status, const std::string& detail) {
   return r;
 }
 
+std::variant<Principal, Response> Api::Authenticate(const Request& req, bool read) {
+  Principal who;
+  const std::string auth = req.Header("authorization");
+  if (auth.empty()) {
+    if (!(options_.public_read && read)) return Problem(401, "send Authorization: Bearer <token>");
+    who.role = "reader";
+    return who;
+  }
+  if (auth.rfind("Bearer ", 0) != 0) return Problem(401, "use the Bearer authorization scheme");
+  auto principal = engine_->Authenticate(auth.substr(7));
+  if (!principal.ok()) return FromStatus(principal.status());
+  return *principal;
+}
+
+std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
+  auto target = ParseTarget(req.target);
+  if (!target.ok()) return Problem(400, target.status().message());
+  if (Status s = OnlyParams(*target, {"body"}); !s.ok()) return Problem(400, s.message());
+  StreamRequest stream;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
+    auto authenticated = Authenticate(req, true);
+    if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
+    stream.who = std::get<Principal>(authenticated);
+    stream.after_seq = engine_->last_seq();
+  }
+  stream.body = target->query.count("body") ? target->query.at("body") : "";
+  if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
+    return Problem(403, "this token sees only " + stream.who.body);
+  }
+  // Resuming: a client that saw event N asks for what came after it.
+  if (const std::string last = req.Header("last-event-id"); !last.empty()) {
+    if (last.size() > 18 || last.find_first_not_of("0123456789") != std::string::npos) {
+      return Problem(400, "Last-Event-ID must be an event number");
+    }
+    stream.after_seq = std::stoll(last);
+  }
+  if (++streams_ > options_.max_streams) {
+    --streams_;
+    return Problem(503,
+                   "too many open streams (at most " + std::to_string(options_.max_streams) + ")");
+  }
+  return stream;
+}
+
+std::string Api::StreamFrames(const StreamRequest& stream, int64_t* after_seq) {
+  std::vector<FeedEntry> entries;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // All of them: a capped batch would skip events between it and the newest.
+    entries =
+        engine_->Feed(stream.who, stream.body, *after_seq, std::numeric_limits<size_t>::max());
+  }
+  std::string frames;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    const TimelineEntry& e = it->event;
+    json::object fields;
+    for (const auto& [name, values] : e.fields) {
+      json::array list;
+      for (const auto& v : values) list.emplace_back(v);
+      fields[name] = std::move(list);
+    }
+    json::array owners;
+    for (const auto& o : it->owners) owners.emplace_back(o);
+    json::object data{{"seq", e.seq},
+                      {"recommendation", it->recommendation},
+                      {"inspection", it->inspection},
+                      {"owners", std::move(owners)},
+                      {"do", e.transition},
+                      {"effective", e.effective.ToString()},
+                      {"recorded", e.recorded},
+                      {"voice", e.voice},
+                      {"body", e.body},
+                      {"from", e.from_state},
+                      {"to", e.to_state},
+                      {"note", e.note},
+                      {"fields", std::move(fields)}};
+    frames += "id: " + std::to_string(e.seq) +
+              "\nevent: recommendation\ndata: " + json::serialize(data) + "\n\n";
+    *after_seq = std::max(*after_seq, e.seq);
+  }
+  return frames;
+}
+
+int Api::Subscribe(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  listeners_[++next_listener_] = std::move(listener);
+  return next_listener_;
+}
+
+void Api::Unsubscribe(int id) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  listeners_.erase(id);
+}
+
+void Api::NotifyIfGrown(int64_t before) {
+  int64_t now;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    now = engine_->last_seq();
+  }
+  if (now == before) return;
+  std::vector<std::function<void()>> listeners;
+  {
+    std::lock_guard<std::mutex> lock(listeners_mutex_);
+    for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
+  }
+  for (const auto& listener : listeners) listener();
+}
+
+void Api::Poll() {
+  int64_t before;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    before = engine_->last_seq();
+    if (!engine_->Refresh().ok()) return;  // the next request reports the error
+  }
+  NotifyIfGrown(before);
+}
+
 Response Api::Handle(const Request& request) {
+  int64_t before;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    before = engine_->last_seq();
+  }
   try {
-    return Route(request);
+    Response response = Route(request);
+    NotifyIfGrown(before);
+    return response;
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
     return Problem(500, std::string("internal error: ") + e.what());
@@ -268,20 +397,9 @@ Response Api::Route(const Request& req) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
 
-  // Who is asking.
-  Principal who;
-  const std::string auth = req.Header("authorization");
-  if (auth.empty()) {
-    if (!(options_.public_read && req.method == "GET")) {
-      return Problem(401, "send Authorization: Bearer <token>");
-    }
-    who.role = "reader";
-  } else {
-    if (auth.rfind("Bearer ", 0) != 0) return Problem(401, "use the Bearer authorization scheme");
-    auto principal = engine_->Authenticate(auth.substr(7));
-    if (!principal.ok()) return FromStatus(principal.status());
-    who = *principal;
-  }
+  auto authenticated = Authenticate(req, req.method == "GET");
+  if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
+  const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
   const std::string& resource = parts[0];
 

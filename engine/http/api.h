@@ -13,10 +13,13 @@
 // Thread-safety: Handle() may be called from many threads; engine access is serialised inside.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "engine/engine.h"
@@ -43,6 +46,14 @@ struct ApiOptions {
   size_t max_page = 1000;  // largest `limit` a list request may ask for
   size_t default_page = 100;
   bool public_read = false;  // when true, GETs without a token read as an unscoped reader
+  int max_streams = 64;      // concurrent GET /api/v1/stream connections
+};
+
+// An accepted GET /api/v1/stream: who is listening, to which body, from which event on.
+struct StreamRequest {
+  Principal who;
+  std::string body;
+  int64_t after_seq = 0;
 };
 
 class Api {
@@ -52,16 +63,37 @@ class Api {
 
   Response Handle(const Request& request);
 
+  // GET /api/v1/stream (server-sent events). OpenStream authenticates and checks the request
+  // like Handle would, counting it against max_streams; a Response means refused. Each accepted
+  // stream must be closed with CloseStream. StreamFrames returns the SSE frames ("id:", "event:",
+  // "data:") for events after *after_seq that the stream may see, oldest first, and advances it.
+  std::variant<StreamRequest, Response> OpenStream(const Request& request);
+  std::string StreamFrames(const StreamRequest& stream, int64_t* after_seq);
+  void CloseStream() { --streams_; }
+
+  // Listeners are called (on the thread that noticed) after the log grew, by a write through
+  // this Api or, seen by Poll(), by another process.
+  int Subscribe(std::function<void()> listener);
+  void Unsubscribe(int id);
+  void Poll();
+
   // Problem response for `status` with `detail`; used by the server for errors found before a
   // request reaches the API (too large, malformed, too many connections).
   static Response Problem(int status, const std::string& detail);
 
  private:
   Response Route(const Request& request);
+  // Who sent `request`, or the 401 to answer. REQUIRES: mutex_ held.
+  std::variant<Principal, Response> Authenticate(const Request& request, bool read);
+  void NotifyIfGrown(int64_t before);
 
   Engine* engine_;
   ApiOptions options_;
   std::mutex mutex_;  // guards engine_
+  std::atomic<int> streams_{0};
+  std::mutex listeners_mutex_;
+  std::map<int, std::function<void()>> listeners_;
+  int next_listener_ = 0;
 };
 
 }  // namespace rectrack::http

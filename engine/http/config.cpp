@@ -47,6 +47,10 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->server.max_header_bytes, number(1024, 1 << 20));
   } else if (key == "timeout_seconds") {
     ASSIGN_OR_RETURN(c->server.timeout_seconds, number(1, 3600));
+  } else if (key == "heartbeat_seconds") {
+    ASSIGN_OR_RETURN(c->server.heartbeat_seconds, number(1, 3600));
+  } else if (key == "max_streams") {
+    ASSIGN_OR_RETURN(c->api.max_streams, number(1, 100000));
   } else if (key == "rate_per_minute") {
     ASSIGN_OR_RETURN(c->server.rate_per_minute, number(0, 1000000));
   } else {
@@ -55,11 +59,18 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
   return Status();
 }
 
-const char* kKeys[] = {"listen",          "db",
-                       "workflow",        "public_read",
-                       "threads",         "max_connections",
-                       "max_body_bytes",  "max_header_bytes",
-                       "timeout_seconds", "rate_per_minute"};
+const char* kKeys[] = {"listen",
+                       "db",
+                       "workflow",
+                       "public_read",
+                       "threads",
+                       "max_connections",
+                       "max_body_bytes",
+                       "max_header_bytes",
+                       "timeout_seconds",
+                       "rate_per_minute",
+                       "heartbeat_seconds",
+                       "max_streams"};
 
 }  // namespace
 

@@ -78,10 +78,12 @@ class Shared {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+  Session(tcp::socket&& socket, Shared& shared)
+      : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(shared) {
     ++shared_.connections;
   }
   ~Session() {
+    EndStream();
     --shared_.connections;
     shared_.Unregister(this);
   }
@@ -94,7 +96,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection if it is waiting for a request; one in progress finishes first.
   void CloseIfIdle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->stream_.socket().close();
+      if (self->busy_) return;
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+      self->heartbeat_.cancel();
     });
   }
 
@@ -160,6 +165,10 @@ class Session : public std::enable_shared_from_this<Session> {
       r.headers.emplace_back("Retry-After", "60");
       return Write(std::move(r), keep_alive);
     }
+    if (req.method() == bhttp::verb::get &&
+        request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
+      return StartStream(request);
+    }
     Response response = shared_.api.Handle(request);
     if (req.method() == bhttp::verb::head) response.body.clear();
     Write(std::move(response), keep_alive);
@@ -184,6 +193,72 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  // Server-sent events: the header once, then frames whenever the log grows, and a comment
+  // line as heartbeat. The connection is never read again; a failed write ends the stream.
+  void StartStream(const Request& request) {
+    auto opened = shared_.api.OpenStream(request);
+    if (auto* refusal = std::get_if<Response>(&opened)) return Write(std::move(*refusal), false);
+    subscription_ = std::get<StreamRequest>(opened);
+    stream_seq_ = subscription_->after_seq;
+    std::weak_ptr<Session> weak = shared_from_this();
+    listener_ = shared_.api.Subscribe([weak] {
+      if (auto self = weak.lock()) {
+        net::post(self->stream_.get_executor(), [self] { self->Pump(); });
+      }
+    });
+    busy_ = false;  // an open stream may be closed at shutdown
+    WriteRaw(
+        "HTTP/1.1 200 OK\r\nServer: rectrack\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+        "retry: 2000\n\n" +
+        shared_.api.StreamFrames(*subscription_, &stream_seq_));
+    Heartbeat();
+  }
+
+  void Pump() {
+    if (!subscription_) return;
+    if (writing_) {
+      pending_ = true;
+      return;
+    }
+    std::string frames = shared_.api.StreamFrames(*subscription_, &stream_seq_);
+    if (!frames.empty()) WriteRaw(std::move(frames));
+  }
+
+  void Heartbeat() {
+    heartbeat_.expires_after(std::chrono::seconds(shared_.options.heartbeat_seconds));
+    heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->subscription_) return self->EndStream();
+      if (!self->writing_) self->WriteRaw(": heartbeat\n\n");
+      self->Heartbeat();
+    });
+  }
+
+  void WriteRaw(std::string bytes) {
+    writing_ = true;
+    out_ = std::move(bytes);
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    net::async_write(stream_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->EndStream();
+                       self->stream_.expires_never();
+                       if (self->pending_) {
+                         self->pending_ = false;
+                         self->Pump();
+                       }
+                     });
+  }
+
+  void EndStream() {
+    if (!subscription_) return;
+    subscription_.reset();
+    shared_.api.Unsubscribe(listener_);
+    shared_.api.CloseStream();
+    heartbeat_.cancel();
+    Close();
+  }
+
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -191,6 +266,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer heartbeat_;
+  std::optional<StreamRequest> subscription_;  // set while this connection is an event stream
+  int64_t stream_seq_ = 0;
+  int listener_ = 0;
+  bool writing_ = false;
+  bool pending_ = false;
+  std::string out_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Shared& shared_;
@@ -287,12 +369,25 @@ Status Serve(Api& api, const ServerOptions& options,
           ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
           : bound.address().to_string() + ":" + std::to_string(bound.port());
 
+  // Other processes (the CLI) may commit too; one cheap PRAGMA a second notices it.
+  net::steady_timer poll_timer(ioc);
+  std::function<void()> poll_loop = [&] {
+    poll_timer.expires_after(std::chrono::milliseconds(options.poll_milliseconds));
+    poll_timer.async_wait([&](beast::error_code ec) {
+      if (ec || shared.stopping) return;
+      api.Poll();
+      poll_loop();
+    });
+  };
+  poll_loop();
+
+  // Shutdown: stop accepting, let requests in flight finish, close idle connections and
+  // streams, and stop when none is left or the grace period is over.
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   net::steady_timer drain(ioc);
-  const auto deadline = std::make_shared<std::chrono::steady_clock::time_point>(
-      std::chrono::steady_clock::time_point::max());
+  auto deadline = std::chrono::steady_clock::time_point::max();
   std::function<void()> wait_for_drain = [&] {
-    if (shared.connections == 0 || std::chrono::steady_clock::now() > *deadline) {
+    if (shared.connections == 0 || std::chrono::steady_clock::now() > deadline) {
       ioc.stop();
       return;
     }
@@ -304,7 +399,8 @@ Status Serve(Api& api, const ServerOptions& options,
     if (ec) return;
     shared.stopping = true;
     listener->Stop();
-    *deadline =
+    poll_timer.cancel();
+    deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
     wait_for_drain();
   });

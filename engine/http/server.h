@@ -4,8 +4,10 @@
 // request under header and body size limits and a timeout, hands it to Api::Handle, and writes
 // the response, keeping the connection alive when the client asks. Limits: at most
 // `max_connections` at once (more are answered 503 and closed) and `rate_per_minute` requests per
-// client (bearer token, else address; more are answered 429 with Retry-After). SIGINT and SIGTERM
-// stop accepting, let requests in flight finish, close idle connections and return.
+// client (bearer token, else address; more are answered 429 with Retry-After). GET
+// /api/v1/stream switches the connection to server-sent events, woken by every commit. SIGINT
+// and SIGTERM stop accepting, let requests in flight finish, close idle connections and streams
+// and return.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,8 @@ struct ServerOptions {
   int timeout_seconds = 30;    // a whole request must arrive within this; also the idle limit
   int rate_per_minute = 6000;  // per client; 0 disables
   int shutdown_grace_seconds = 10;
+  int heartbeat_seconds = 15;    // comment lines on idle event streams keep proxies from closing
+  int poll_milliseconds = 1000;  // how often to look for other processes' commits (one PRAGMA)
 };
 
 // Parses "127.0.0.1:8080", "[::1]:8080" or ":8080" into options.address/port.

@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libyaml-cpp-dev libssl-dev
   googletest libgtest-dev
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
+  python3-feedparser python3-icalendar  # real parsers for the feed tests
 )
 
 missing=()

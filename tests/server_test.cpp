@@ -393,6 +393,57 @@ TEST_F(StreamTest, StreamsBeyondTheCapAreRefusedAndShutdownClosesOpenStreams) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// The python3 that has Debian's feedparser and icalendar (a pyenv python3 may not).
+std::string FeedPython() {
+  for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+    std::string probe = std::string(candidate) + " -c 'import feedparser, icalendar' 2>/dev/null";
+    if (std::system(probe.c_str()) == 0) return candidate;
+  }
+  return "";
+}
+
+TEST_F(ServerTest, TheAtomAndCalendarFeedsParseWithRealParsers) {
+  const std::string python = FeedPython();
+  if (python.empty()) GTEST_SKIP() << "python3-feedparser/python3-icalendar missing (install-deps)";
+  const std::string reader = FirstLine(RunCli("--db " + db_ + " token create --role reader"));
+  Start();
+  Connection c(port_);
+  // Readers and calendar apps pass the token in the URL.
+  Reply atom = c.Request("GET", "/feed.atom?token=" + reader, "");
+  ASSERT_EQ(atom.status, 200) << atom.body;
+  EXPECT_NE(atom.head.find("application/atom+xml"), std::string::npos);
+  Reply ics = c.Request("GET", "/calendar.ics?body=CPS&token=" + reader, "");
+  ASSERT_EQ(ics.status, 200) << ics.body;
+  for (auto [kind, body, count] : {std::tuple{"atom", atom.body, 22}, {"ics", ics.body, 3}}) {
+    const std::string file = (dir_ / (std::string("feed.") + kind)).string();
+    FILE* f = std::fopen(file.c_str(), "wb");
+    std::fwrite(body.data(), 1, body.size(), f);
+    std::fclose(f);
+    const std::string check = python + " " + RECTRACK_SOURCE_DIR + "/tests/feeds_check.py " + kind +
+                              " " + file + " " + std::to_string(count);
+    EXPECT_EQ(std::system(check.c_str()), 0) << check;
+  }
+  EXPECT_EQ(c.Request("GET", "/feed.atom?token=rt_wrong", "").status, 401);
+}
+
+TEST_F(ServerTest, MetricsCountRequestsAndRecommendations) {
+  Start();
+  Connection c(port_);
+  ASSERT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
+  Reply m = c.Request("GET", "/metrics", inspectorate_);
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("rectrack_http_requests_total{route=\"/api/v1/bodies\",status=\"200\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("rectrack_recommendations_open{body=\"CPS\"} 3"), std::string::npos);
+  EXPECT_NE(m.body.find("rectrack_recommendations_overdue{body=\"CPS\"} 3"), std::string::npos);
+  EXPECT_NE(m.body.find("rectrack_events_total 25"), std::string::npos);
+  EXPECT_NE(m.body.find("rectrack_http_request_duration_seconds_bucket{route=\"/api/v1/bodies\","
+                        "le=\"+Inf\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(c.Request("GET", "/metrics", "").status, 401);
+}
+
 TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {
   const std::string config = (dir_ / "rectrack.yaml").string();
   FILE* f = std::fopen(config.c_str(), "w");

@@ -5,12 +5,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <limits>
 
+#include "engine/http/feeds.h"
+#include "engine/http/openapi.h"
+#include "engine/http/target.h"
 #include "engine/importer.h"
 #include "engine/render.h"
 
 namespace rectrack::http {
+
 namespace {
 
 namespace json = boost::json;
@@ -86,11 +91,6 @@ Response Json(int status, std::string body) {
   r.body = std::move(body);
   return r;
 }
-
-struct Target {
-  std::string path;
-  std::map<std::string, std::string> query;
-};
 
 Result<Target> ParseTarget(const std::string& target) {
   auto parsed = urls::parse_origin_form(target);
@@ -245,9 +245,15 @@ Response Api::Problem(int status, const std::string& detail) {
   return r;
 }
 
-std::variant<Principal, Response> Api::Authenticate(const Request& req, bool read) {
+std::variant<Principal, Response> Api::Authenticate(const Request& req, bool read,
+                                                    const std::string& query_token) {
   Principal who;
   const std::string auth = req.Header("authorization");
+  if (auth.empty() && !query_token.empty()) {
+    auto principal = engine_->Authenticate(query_token);
+    if (!principal.ok()) return FromStatus(principal.status());
+    return *principal;
+  }
   if (auth.empty()) {
     if (!(options_.public_read && read)) return Problem(401, "send Authorization: Bearer <token>");
     who.role = "reader";
@@ -267,7 +273,7 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
-    auto authenticated = Authenticate(req, true);
+    auto authenticated = Authenticate(req, true, "");
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     stream.who = std::get<Principal>(authenticated);
     stream.after_seq = engine_->last_seq();
@@ -372,14 +378,144 @@ Response Api::Handle(const Request& request) {
     std::lock_guard<std::mutex> lock(mutex_);
     before = engine_->last_seq();
   }
+  const auto start = std::chrono::steady_clock::now();
+  Response response;
   try {
-    Response response = Route(request);
+    response = Route(request);
     NotifyIfGrown(before);
-    return response;
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
-    return Problem(500, std::string("internal error: ") + e.what());
+    response = Problem(500, std::string("internal error: ") + e.what());
   }
+  metrics_.Record(RouteLabel(request.target), response.status,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return response;
+}
+
+Response Api::RouteGet(const Request& req, const Target& t, const std::vector<std::string>& parts,
+                       const Principal& who) {
+  if (t.path == "/feed.atom" || t.path == "/calendar.ics") return FeedResponse(req, t, who);
+  const std::string& resource = parts[0];
+  if (parts.size() == 1 && resource == "bodies") {
+    if (Status s = OnlyParams(t, {}); !s.ok()) return Problem(400, s.message());
+    json::array out;
+    for (const Body& b : engine_->Bodies()) {
+      out.push_back({{"id", b.id}, {"name", b.name}, {"short_name", b.short_name}});
+    }
+    return Json(200, json::serialize(out));
+  }
+  if (parts.size() == 1 && resource == "inspections") {
+    if (Status s = OnlyParams(t, {}); !s.ok()) return Problem(400, s.message());
+    json::array out;
+    for (const Inspection& i : engine_->Inspections()) {
+      out.push_back({{"id", i.id},
+                     {"title", i.title},
+                     {"short_title", i.short_title},
+                     {"published", i.published.ToString()},
+                     {"kind", i.kind},
+                     {"follow_up_of", i.follow_up_of}});
+    }
+    return Json(200, json::serialize(out));
+  }
+  if (parts.size() == 1 && resource == "recommendations") {
+    if (Status s =
+            OnlyParams(t, {"body", "state", "open", "overdue", "as_of", "q", "limit", "cursor"});
+        !s.ok()) {
+      return Problem(400, s.message());
+    }
+    ListQuery q;
+    auto as_of = DateParam(t, "as_of");
+    auto open = BoolParam(t, "open");
+    auto overdue = BoolParam(t, "overdue");
+    for (const Status& s : {as_of.status(), open.status(), overdue.status()}) {
+      if (!s.ok()) return Problem(400, s.message());
+    }
+    q.as_of = *as_of;
+    q.open = *open;
+    q.overdue_only = overdue->value_or(false);
+    q.body = t.query.count("body") ? t.query.at("body") : "";
+    q.state = t.query.count("state") ? t.query.at("state") : "";
+    if (!q.state.empty() && !engine_->workflow().FindState(q.state)) {
+      return Problem(400, "unknown state '" + q.state + "'");
+    }
+    size_t limit = options_.default_page;
+    if (t.query.count("limit")) {
+      const std::string& text = t.query.at("limit");
+      if (text.empty() || text.size() > 6 ||
+          !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); }) ||
+          std::stoul(text) == 0 || std::stoul(text) > options_.max_page) {
+        return Problem(400,
+                       "limit must be a number from 1 to " + std::to_string(options_.max_page));
+      }
+      limit = std::stoul(text);
+    }
+    std::vector<RecommendationView> views = engine_->List(q);
+    const std::string text_query = t.query.count("q") ? t.query.at("q") : "";
+    std::erase_if(views, [&](const RecommendationView& v) {
+      return !engine_->MaySee(who, v.def.owners) ||
+             (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
+              !ContainsFolded(v.id, text_query));
+    });
+    size_t start = 0;
+    if (t.query.count("cursor")) {
+      const std::string& cursor = t.query.at("cursor");
+      auto it = std::find_if(views.begin(), views.end(),
+                             [&](const RecommendationView& v) { return v.id == cursor; });
+      if (it == views.end()) return Problem(400, "cursor '" + cursor + "' is not in this list");
+      start = static_cast<size_t>(it - views.begin()) + 1;
+    }
+    const size_t end = std::min(views.size(), start + limit);
+    std::vector<RecommendationView> page(views.begin() + static_cast<long>(start),
+                                         views.begin() + static_cast<long>(end));
+    std::string next =
+        end < views.size() ? json::serialize(json::string(views[end - 1].id)) : "null";
+    return Json(200, "{\"items\":" + ListAsJson(page) + ",\"next_cursor\":" + next + "}");
+  }
+  if (parts.size() == 2 && resource == "recommendations") {
+    if (Status s = OnlyParams(t, {"as_of"}); !s.ok()) return Problem(400, s.message());
+    auto as_of = DateParam(t, "as_of");
+    if (!as_of.ok()) return Problem(400, as_of.status().message());
+    auto view = engine_->Show(parts[1], *as_of);
+    if (!view.ok()) return FromStatus(view.status());
+    if (!engine_->MaySee(who, view->def.owners)) {
+      return Problem(404, "no recommendation '" + parts[1] + "'");
+    }
+    Response r = Json(200, ShowAsJson(*view));
+    r.headers.emplace_back("ETag", RecommendationEtag(*view));
+    return r;
+  }
+  if (parts.size() == 2 && resource == "reports" && parts[1] == "annex") {
+    if (Status s = OnlyParams(t, {"body", "as_of", "format"}); !s.ok()) {
+      return Problem(400, s.message());
+    }
+    if (!t.query.count("body")) return Problem(400, "body is required");
+    const std::string& body = t.query.at("body");
+    if (!who.body.empty() && who.body != body) {
+      return Problem(403, "this token sees only " + who.body);
+    }
+    auto as_of = DateParam(t, "as_of");
+    if (!as_of.ok()) return Problem(400, as_of.status().message());
+    const std::string format = t.query.count("format") ? t.query.at("format") : "json";
+    auto report = engine_->Annex(body, *as_of);
+    if (!report.ok()) return FromStatus(report.status());
+    Response r;
+    if (format == "json") {
+      r.body = AnnexAsJson(*report);
+    } else if (format == "csv") {
+      r.content_type = "text/csv; charset=utf-8";
+      r.body = AnnexAsCsv(*report);
+    } else if (format == "md") {
+      r.content_type = "text/markdown; charset=utf-8";
+      r.body = AnnexAsMarkdown(*report);
+    } else if (format == "html") {
+      r.content_type = "text/html; charset=utf-8";
+      r.body = AnnexAsHtml(*report);
+    } else {
+      return Problem(400, "format must be json, csv, md or html");
+    }
+    return r;
+  }
+  return Problem(404, "no route GET " + t.path);
 }
 
 Response Api::Route(const Request& req) {
@@ -390,151 +526,72 @@ Response Api::Route(const Request& req) {
     if (req.method != "GET" && req.method != "HEAD") return Problem(405, "use GET");
     return Json(200, "{\"status\":\"ok\"}");
   }
-  if (t.path.rfind(kApi, 0) != 0) return Problem(404, "no route " + t.path);
-  const std::vector<std::string> parts = Split(t.path.substr(std::string(kApi).size()));
-  if (parts.empty()) return Problem(404, "no route " + t.path);
+  if (t.path == "/openapi.yaml") {
+    if (req.method != "GET" && req.method != "HEAD") return Problem(405, "use GET");
+    Response r;
+    r.content_type = "application/yaml";
+    r.body = OpenApiDocument();
+    return r;
+  }
+  // Feed readers and calendar apps cannot send headers, so feeds also take ?token=.
+  const bool feed = t.path == "/feed.atom" || t.path == "/calendar.ics";
+  const bool metrics = t.path == "/metrics";
+  std::vector<std::string> parts;
+  if (t.path.rfind(kApi, 0) == 0) parts = Split(t.path.substr(std::string(kApi).size()));
+  if (parts.empty() && !feed && !metrics) return Problem(404, "no route " + t.path);
+  if ((feed || metrics) && req.method != "GET") return Problem(405, "use GET");
 
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
+  if (metrics) {
+    auto authenticated = Authenticate(req, true, "");
+    if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
+    return MetricsResponse();
+  }
 
-  auto authenticated = Authenticate(req, req.method == "GET");
+  auto authenticated = Authenticate(req, req.method == "GET",
+                                    feed && t.query.count("token") ? t.query.at("token") : "");
   if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
   const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
-  const std::string& resource = parts[0];
 
   if (req.method == "GET") {
-    if (parts.size() == 1 && resource == "bodies") {
-      if (Status s = OnlyParams(t, {}); !s.ok()) return Problem(400, s.message());
-      json::array out;
-      for (const Body& b : engine_->Bodies()) {
-        out.push_back({{"id", b.id}, {"name", b.name}, {"short_name", b.short_name}});
-      }
-      return Json(200, json::serialize(out));
-    }
-    if (parts.size() == 1 && resource == "inspections") {
-      if (Status s = OnlyParams(t, {}); !s.ok()) return Problem(400, s.message());
-      json::array out;
-      for (const Inspection& i : engine_->Inspections()) {
-        out.push_back({{"id", i.id},
-                       {"title", i.title},
-                       {"short_title", i.short_title},
-                       {"published", i.published.ToString()},
-                       {"kind", i.kind},
-                       {"follow_up_of", i.follow_up_of}});
-      }
-      return Json(200, json::serialize(out));
-    }
-    if (parts.size() == 1 && resource == "recommendations") {
-      if (Status s =
-              OnlyParams(t, {"body", "state", "open", "overdue", "as_of", "q", "limit", "cursor"});
-          !s.ok()) {
-        return Problem(400, s.message());
-      }
-      ListQuery q;
-      auto as_of = DateParam(t, "as_of");
-      auto open = BoolParam(t, "open");
-      auto overdue = BoolParam(t, "overdue");
-      for (const Status& s : {as_of.status(), open.status(), overdue.status()}) {
-        if (!s.ok()) return Problem(400, s.message());
-      }
-      q.as_of = *as_of;
-      q.open = *open;
-      q.overdue_only = overdue->value_or(false);
-      q.body = t.query.count("body") ? t.query.at("body") : "";
-      q.state = t.query.count("state") ? t.query.at("state") : "";
-      if (!q.state.empty() && !engine_->workflow().FindState(q.state)) {
-        return Problem(400, "unknown state '" + q.state + "'");
-      }
-      size_t limit = options_.default_page;
-      if (t.query.count("limit")) {
-        const std::string& text = t.query.at("limit");
-        if (text.empty() || text.size() > 6 ||
-            !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); }) ||
-            std::stoul(text) == 0 || std::stoul(text) > options_.max_page) {
-          return Problem(400,
-                         "limit must be a number from 1 to " + std::to_string(options_.max_page));
+    // Every GET is a function of the log, the day and who asks, so an answer can be reused
+    // until the log grows or the day turns.
+    const std::string key = who.role + "|" + who.body + "|" + req.target;
+    const std::string generation =
+        std::to_string(engine_->last_seq()) + "-" + engine_->clock().Today().ToString();
+    Response response;
+    auto hit = cache_.find(key);
+    if (hit != cache_.end() && hit->second.first == generation) {
+      response = hit->second.second;
+    } else {
+      response = RouteGet(req, t, parts, who);
+      if (response.status == 200) {
+        if (std::none_of(response.headers.begin(), response.headers.end(),
+                         [](const auto& h) { return h.first == "ETag"; })) {
+          response.headers.emplace_back(
+              "ETag", "\"" + generation + "-" +
+                          std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
         }
-        limit = std::stoul(text);
+        if (cache_.size() >= kCacheEntries) cache_.clear();
+        cache_[key] = {generation, response};
       }
-      std::vector<RecommendationView> views = engine_->List(q);
-      const std::string text_query = t.query.count("q") ? t.query.at("q") : "";
-      std::erase_if(views, [&](const RecommendationView& v) {
-        return !engine_->MaySee(who, v.def.owners) ||
-               (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
-                !ContainsFolded(v.id, text_query));
-      });
-      size_t start = 0;
-      if (t.query.count("cursor")) {
-        const std::string& cursor = t.query.at("cursor");
-        auto it = std::find_if(views.begin(), views.end(),
-                               [&](const RecommendationView& v) { return v.id == cursor; });
-        if (it == views.end()) return Problem(400, "cursor '" + cursor + "' is not in this list");
-        start = static_cast<size_t>(it - views.begin()) + 1;
-      }
-      const size_t end = std::min(views.size(), start + limit);
-      std::vector<RecommendationView> page(views.begin() + static_cast<long>(start),
-                                           views.begin() + static_cast<long>(end));
-      std::string next =
-          end < views.size() ? json::serialize(json::string(views[end - 1].id)) : "null";
-      return Json(200, "{\"items\":" + ListAsJson(page) + ",\"next_cursor\":" + next + "}");
     }
-    if (parts.size() == 2 && resource == "recommendations") {
-      if (Status s = OnlyParams(t, {"as_of"}); !s.ok()) return Problem(400, s.message());
-      auto as_of = DateParam(t, "as_of");
-      if (!as_of.ok()) return Problem(400, as_of.status().message());
-      auto view = engine_->Show(parts[1], *as_of);
-      if (!view.ok()) return FromStatus(view.status());
-      if (!engine_->MaySee(who, view->def.owners)) {
-        return Problem(404, "no recommendation '" + parts[1] + "'");
+    for (const auto& [name, value] : response.headers) {
+      if (name == "ETag" && value == req.Header("if-none-match")) {
+        Response not_modified;
+        not_modified.status = 304;
+        not_modified.content_type.clear();
+        not_modified.headers.emplace_back("ETag", value);
+        return not_modified;
       }
-      const std::string etag = RecommendationEtag(*view);
-      if (req.Header("if-none-match") == etag) {
-        Response r;
-        r.status = 304;
-        r.content_type.clear();
-        r.headers.emplace_back("ETag", etag);
-        return r;
-      }
-      Response r = Json(200, ShowAsJson(*view));
-      r.headers.emplace_back("ETag", etag);
-      return r;
     }
-    if (parts.size() == 2 && resource == "reports" && parts[1] == "annex") {
-      if (Status s = OnlyParams(t, {"body", "as_of", "format"}); !s.ok()) {
-        return Problem(400, s.message());
-      }
-      if (!t.query.count("body")) return Problem(400, "body is required");
-      const std::string& body = t.query.at("body");
-      if (!who.body.empty() && who.body != body) {
-        return Problem(403, "this token sees only " + who.body);
-      }
-      auto as_of = DateParam(t, "as_of");
-      if (!as_of.ok()) return Problem(400, as_of.status().message());
-      const std::string format = t.query.count("format") ? t.query.at("format") : "json";
-      auto report = engine_->Annex(body, *as_of);
-      if (!report.ok()) return FromStatus(report.status());
-      Response r;
-      if (format == "json") {
-        r.body = AnnexAsJson(*report);
-      } else if (format == "csv") {
-        r.content_type = "text/csv; charset=utf-8";
-        r.body = AnnexAsCsv(*report);
-      } else if (format == "md") {
-        r.content_type = "text/markdown; charset=utf-8";
-        r.body = AnnexAsMarkdown(*report);
-      } else if (format == "html") {
-        r.content_type = "text/html; charset=utf-8";
-        r.body = AnnexAsHtml(*report);
-      } else {
-        return Problem(400, "format must be json, csv, md or html");
-      }
-      return r;
-    }
-    return Problem(404, "no route GET " + t.path);
+    return response;
   }
 
   if (req.method != "POST") return Problem(405, "use GET or POST");
+  const std::string& resource = parts[0];
   if (!t.query.empty()) return Problem(400, "POST takes no query parameters");
 
   if (parts.size() == 1 && resource == "import") {

@@ -23,8 +23,11 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/http/metrics.h"
 
 namespace rectrack::http {
+
+struct Target;  // a parsed request target (api.cpp)
 
 struct Request {
   std::string method;                          // "GET", "POST", ...
@@ -83,14 +86,24 @@ class Api {
 
  private:
   Response Route(const Request& request);
+  Response RouteGet(const Request& request, const Target& target,
+                    const std::vector<std::string>& parts, const Principal& who);
   // Who sent `request`, or the 401 to answer. REQUIRES: mutex_ held.
-  std::variant<Principal, Response> Authenticate(const Request& request, bool read);
+  std::variant<Principal, Response> Authenticate(const Request& request, bool read,
+                                                 const std::string& query_token);
+  Response FeedResponse(const Request& request, const Target& target, const Principal& who);
+  Response MetricsResponse();
   void NotifyIfGrown(int64_t before);
 
   Engine* engine_;
   ApiOptions options_;
   std::mutex mutex_;  // guards engine_
   std::atomic<int> streams_{0};
+  Metrics metrics_;
+  std::pair<std::string, std::string> gauges_;  // (generation, rendered gauges); mutex_
+  // GET answers by "role|body|target": (generation, response). Guarded by mutex_.
+  static constexpr size_t kCacheEntries = 4096;
+  std::map<std::string, std::pair<std::string, Response>> cache_;
   std::mutex listeners_mutex_;
   std::map<int, std::function<void()>> listeners_;
   int next_listener_ = 0;

@@ -12,18 +12,18 @@
 namespace rectrack::http {
 
 struct AtomOptions {
-  std::string feed_id;    // stable URI naming this feed, e.g. "urn:rectrack:feed:CPS"
-  std::string title;      // "rectrack: CPS"
-  std::string self_url;   // absolute or root-relative URL of the feed itself
-  std::string base_url;   // prefix for entry links, e.g. "http://127.0.0.1:8080"
-  std::string updated;    // RFC 3339; used when there are no entries
+  std::string feed_id;   // stable URI naming this feed, e.g. "urn:rectrack:feed:CPS"
+  std::string title;     // "rectrack: CPS"
+  std::string self_url;  // absolute or root-relative URL of the feed itself
+  std::string base_url;  // prefix for entry links, e.g. "http://127.0.0.1:8080"
+  std::string updated;   // RFC 3339; used when there are no entries
 };
 // REQUIRES: entries newest first (Engine::Feed's order).
 std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options);
 
 struct CalendarItem {
   std::string recommendation;
-  std::string label;        // milestone label
+  std::string label;  // milestone label
   Date due;
   std::string inspection_title;
   std::vector<std::string> owners;
@@ -31,11 +31,11 @@ struct CalendarItem {
   bool overdue = false;
 };
 struct CalendarOptions {
-  std::string name;         // X-WR-CALNAME
-  std::string uid_domain;   // UIDs are "<rec>.<label>@<uid_domain>"
-  std::string dtstamp;      // RFC 5545 UTC form: 20250331T090000Z
+  std::string name;        // X-WR-CALNAME
+  std::string uid_domain;  // UIDs are "<rec>.<label>@<uid_domain>"
+  std::string dtstamp;     // RFC 5545 UTC form: 20250331T090000Z
   std::string base_url;
-  int reminder_days = 7;    // VALARM trigger before the due day
+  int reminder_days = 7;  // VALARM trigger before the due day
 };
 std::string ICalendar(const std::vector<CalendarItem>& items, const CalendarOptions& options);
 

@@ -1,0 +1,113 @@
+// The subscription side of the API: the Atom feed, the iCalendar feed and /metrics. Kept apart
+// from api.cpp, which handles the JSON resources.
+#include <algorithm>
+#include <map>
+
+#include "engine/http/api.h"
+#include "engine/http/feeds.h"
+#include "engine/http/target.h"
+
+namespace rectrack::http {
+namespace {
+
+constexpr size_t kFeedEntries = 200;
+
+std::string CompactUtc(std::string rfc3339) {  // 2025-03-31T09:00:00Z -> 20250331T090000Z
+  std::erase_if(rfc3339, [](char c) { return c == '-' || c == ':'; });
+  return rfc3339;
+}
+
+}  // namespace
+
+Response Api::FeedResponse(const Request& req, const Target& t, const Principal& who) {
+  for (const auto& [key, value] : t.query) {
+    if (key != "body" && key != "token")
+      return Problem(400, "unknown query parameter '" + key + "'");
+  }
+  std::string body = t.query.count("body") ? t.query.at("body") : "";
+  if (!who.body.empty()) {
+    if (!body.empty() && body != who.body) return Problem(403, "this token sees only " + who.body);
+    body = who.body;
+  }
+  const std::vector<Body> bodies = engine_->Bodies();
+  if (!body.empty() &&
+      std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; })) {
+    return Problem(404, "no body '" + body + "'");
+  }
+  const std::string host = req.Header("host");
+  const std::string base = host.empty() ? "" : "http://" + host;
+  Response r;
+  if (t.path == "/feed.atom") {
+    AtomOptions options;
+    options.feed_id = "urn:rectrack:feed:" + (body.empty() ? std::string("all") : body);
+    options.title = "rectrack: " + (body.empty() ? std::string("all recommendations") : body);
+    options.self_url = base + "/feed.atom" + (body.empty() ? "" : "?body=" + body);
+    options.base_url = base;
+    options.updated = engine_->clock().NowRfc3339();
+    r.content_type = "application/atom+xml; charset=utf-8";
+    r.body = AtomFeed(engine_->Feed(who, body, 0, kFeedEntries), options);
+    return r;
+  }
+  ListQuery query;
+  query.body = body;
+  query.open = true;
+  std::map<std::string, std::string> titles;
+  for (const Inspection& i : engine_->Inspections()) titles[i.id] = i.title;
+  std::vector<CalendarItem> items;
+  for (const RecommendationView& view : engine_->List(query)) {
+    if (!engine_->MaySee(who, view.def.owners)) continue;
+    const std::string& title = titles[view.def.inspection];
+    for (const MilestoneView& m : view.milestones) {
+      if (m.met) continue;
+      items.push_back(
+          CalendarItem{view.id, m.label, m.due, title, view.def.owners, view.def.text, m.overdue});
+    }
+  }
+  CalendarOptions options;
+  options.name = "rectrack: " + (body.empty() ? std::string("all deadlines") : body + " deadlines");
+  options.uid_domain = "rectrack";
+  options.dtstamp = CompactUtc(engine_->clock().NowRfc3339());
+  options.base_url = base;
+  r.content_type = "text/calendar; charset=utf-8";
+  r.body = ICalendar(items, options);
+  return r;
+}
+
+Response Api::MetricsResponse() {
+  const std::string generation =
+      std::to_string(engine_->last_seq()) + "-" + engine_->clock().Today().ToString();
+  if (gauges_.first != generation) {
+    std::map<std::string, std::pair<int, int>> counts;  // body -> (open, overdue)
+    for (const Body& b : engine_->Bodies()) counts[b.id];
+    ListQuery query;
+    query.open = true;
+    for (const RecommendationView& view : engine_->List(query)) {
+      for (const auto& owner : view.def.owners) {
+        ++counts[owner].first;
+        if (view.overdue) ++counts[owner].second;
+      }
+    }
+    std::string g =
+        "# HELP rectrack_recommendations_open Recommendations open today, by owner body.\n"
+        "# TYPE rectrack_recommendations_open gauge\n";
+    for (const auto& [body, c] : counts) {
+      g += "rectrack_recommendations_open{body=\"" + body + "\"} " + std::to_string(c.first) + "\n";
+    }
+    g += "# HELP rectrack_recommendations_overdue Open recommendations with a milestone overdue.\n"
+         "# TYPE rectrack_recommendations_overdue gauge\n";
+    for (const auto& [body, c] : counts) {
+      g += "rectrack_recommendations_overdue{body=\"" + body + "\"} " + std::to_string(c.second) +
+           "\n";
+    }
+    g += "# HELP rectrack_events_total Events in the log.\n# TYPE rectrack_events_total counter\n"
+         "rectrack_events_total " +
+         std::to_string(engine_->last_seq()) + "\n";
+    gauges_ = {generation, g};
+  }
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render() + gauges_.second;
+  return r;
+}
+
+}  // namespace rectrack::http

@@ -1,9 +1,10 @@
 # The two commands of the README:
-#   make run   installs what is missing, builds rectrack (Release) and runs the demo
+#   make run   installs what is missing, builds rectrack (Release), loads the demo and serves it
 #   make test  installs what is missing, builds everything and runs every test through ctest
 BUILD_DIR ?= build
 JOBS ?= 2
 DEMO_DB ?= $(BUILD_DIR)/demo.db
+LISTEN ?= 127.0.0.1:8080
 RECTRACK := $(BUILD_DIR)/engine/rectrack
 
 .PHONY: run test deps configure build clean format
@@ -23,15 +24,24 @@ run: configure
 	@echo "== Importing the demo into $(DEMO_DB)"
 	$(RECTRACK) --db $(DEMO_DB) import demo/domestic-abuse.yaml demo/more-bodies.yaml
 	@echo
-	@echo "== Annex A for the CPS as at 31 March 2025"
+	@echo "== Annex A for the CPS as at 31 March 2025 (also: rectrack report annex --body CPS --as-of 2025-03-31)"
 	@$(RECTRACK) --db $(DEMO_DB) report annex --body CPS --as-of 2025-03-31
 	@echo
-	@echo "== Overdue today"
-	@$(RECTRACK) --db $(DEMO_DB) list --overdue
-	@echo
-	@$(RECTRACK) --db $(DEMO_DB) verify
-	@echo
-	@echo "Try: export RECTRACK_DB=$(DEMO_DB); $(RECTRACK) show da23-r2 --as-of 2025-03-31"
+	@INSPECTORATE=$$($(RECTRACK) --db $(DEMO_DB) token create --role inspectorate --label demo | head -1); \
+	CPS_LEAD=$$($(RECTRACK) --db $(DEMO_DB) token create --role body_lead --body CPS --label demo | head -1); \
+	READER=$$($(RECTRACK) --db $(DEMO_DB) token create --role reader --label demo | head -1); \
+	echo "== Demo tokens (shown once; stored only as hashes)"; \
+	echo "   inspectorate:  $$INSPECTORATE"; \
+	echo "   CPS body lead: $$CPS_LEAD"; \
+	echo "   reader:        $$READER"; \
+	echo; \
+	echo "Try:"; \
+	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/recommendations?open=true&body=CPS'"; \
+	echo "   curl 'http://$(LISTEN)/feed.atom?token=$$READER'"; \
+	echo "   curl -N -H 'Authorization: Bearer $$READER' http://$(LISTEN)/api/v1/stream"; \
+	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n1/events"; \
+	echo; \
+	exec $(RECTRACK) --db $(DEMO_DB) serve --listen $(LISTEN)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)

@@ -85,6 +85,12 @@ int HttpStatus(const Status& s) {
 
 Response FromStatus(const Status& s) { return Api::Problem(HttpStatus(s), s.message()); }
 
+Response NotAllowed(const std::string& allow) {
+  Response r = Api::Problem(405, "this route answers " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
 Response Json(int status, std::string body) {
   Response r;
   r.status = status;
@@ -99,6 +105,7 @@ Result<Target> ParseTarget(const std::string& target) {
   t.path = std::string(parsed->path());
   for (auto param : parsed->params()) {
     std::string key(param.key);
+    if (key.empty() && param.value.empty()) continue;  // "?" alone or a trailing "&"
     if (t.query.count(key))
       return Status::InvalidArgument("query parameter '" + key + "' repeated");
     t.query[key] = std::string(param.value);
@@ -259,7 +266,9 @@ std::variant<Principal, Response> Api::Authenticate(const Request& req, bool rea
     who.role = "reader";
     return who;
   }
-  if (auth.rfind("Bearer ", 0) != 0) return Problem(401, "use the Bearer authorization scheme");
+  if (auth.size() < 7 || Lower(auth.substr(0, 7)) != "bearer ") {
+    return Problem(401, "use the Bearer authorization scheme");
+  }
   auto principal = engine_->Authenticate(auth.substr(7));
   if (!principal.ok()) return FromStatus(principal.status());
   return *principal;
@@ -433,6 +442,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     q.as_of = *as_of;
     q.open = *open;
     q.overdue_only = overdue->value_or(false);
+    const bool not_overdue = *overdue == std::optional<bool>(false);
     q.body = t.query.count("body") ? t.query.at("body") : "";
     q.state = t.query.count("state") ? t.query.at("state") : "";
     if (!q.state.empty() && !engine_->workflow().FindState(q.state)) {
@@ -452,7 +462,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     std::vector<RecommendationView> views = engine_->List(q);
     const std::string text_query = t.query.count("q") ? t.query.at("q") : "";
     std::erase_if(views, [&](const RecommendationView& v) {
-      return !engine_->MaySee(who, v.def.owners) ||
+      return !engine_->MaySee(who, v.def.owners) || (not_overdue && v.overdue) ||
              (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
               !ContainsFolded(v.id, text_query));
     });
@@ -475,11 +485,13 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     if (Status s = OnlyParams(t, {"as_of"}); !s.ok()) return Problem(400, s.message());
     auto as_of = DateParam(t, "as_of");
     if (!as_of.ok()) return Problem(400, as_of.status().message());
-    auto view = engine_->Show(parts[1], *as_of);
-    if (!view.ok()) return FromStatus(view.status());
-    if (!engine_->MaySee(who, view->def.owners)) {
+    // Whether the caller may see it comes first, so a 404 says nothing about others' items.
+    auto today = engine_->Show(parts[1], std::nullopt);
+    if (!today.ok() || !engine_->MaySee(who, today->def.owners)) {
       return Problem(404, "no recommendation '" + parts[1] + "'");
     }
+    auto view = engine_->Show(parts[1], *as_of);
+    if (!view.ok()) return FromStatus(view.status());
     Response r = Json(200, ShowAsJson(*view));
     r.headers.emplace_back("ETag", RecommendationEtag(*view));
     return r;
@@ -518,16 +530,24 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
   return Problem(404, "no route GET " + t.path);
 }
 
-Response Api::Route(const Request& req) {
+Response Api::Route(const Request& original) {
+  // HEAD is GET without a body (the server drops the body).
+  Request head_as_get;
+  const bool head = original.method == "HEAD";
+  if (head) {
+    head_as_get = original;
+    head_as_get.method = "GET";
+  }
+  const Request& req = head ? head_as_get : original;
   auto target = ParseTarget(req.target);
   if (!target.ok()) return Problem(400, target.status().message());
   const Target& t = *target;
   if (t.path == "/healthz") {
-    if (req.method != "GET" && req.method != "HEAD") return Problem(405, "use GET");
+    if (req.method != "GET") return NotAllowed("GET, HEAD");
     return Json(200, "{\"status\":\"ok\"}");
   }
   if (t.path == "/openapi.yaml") {
-    if (req.method != "GET" && req.method != "HEAD") return Problem(405, "use GET");
+    if (req.method != "GET") return NotAllowed("GET, HEAD");
     Response r;
     r.content_type = "application/yaml";
     r.body = OpenApiDocument();
@@ -539,7 +559,7 @@ Response Api::Route(const Request& req) {
   std::vector<std::string> parts;
   if (t.path.rfind(kApi, 0) == 0) parts = Split(t.path.substr(std::string(kApi).size()));
   if (parts.empty() && !feed && !metrics) return Problem(404, "no route " + t.path);
-  if ((feed || metrics) && req.method != "GET") return Problem(405, "use GET");
+  if ((feed || metrics) && req.method != "GET") return NotAllowed("GET, HEAD");
 
   std::lock_guard<std::mutex> lock(mutex_);
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
@@ -590,13 +610,13 @@ Response Api::Route(const Request& req) {
     return response;
   }
 
-  if (req.method != "POST") return Problem(405, "use GET or POST");
+  if (req.method != "POST") return NotAllowed("GET, HEAD, POST");
   const std::string& resource = parts[0];
   if (!t.query.empty()) return Problem(400, "POST takes no query parameters");
 
   if (parts.size() == 1 && resource == "import") {
     if (!engine_->MayDefine(who)) return Problem(403, "role '" + who.role + "' may not import");
-    const std::string type = req.Header("content-type");
+    const std::string type = Lower(req.Header("content-type"));
     if (type.rfind("application/yaml", 0) != 0 && type.rfind("text/yaml", 0) != 0 &&
         type.rfind("application/x-yaml", 0) != 0) {
       return Problem(415, "send the import file with Content-Type: application/yaml");
@@ -609,7 +629,7 @@ Response Api::Route(const Request& req) {
                                                   {"unchanged", report->unchanged}}));
   }
 
-  if (req.Header("content-type").rfind("application/json", 0) != 0) {
+  if (Lower(req.Header("content-type")).rfind("application/json", 0) != 0) {
     return Problem(415, "send Content-Type: application/json");
   }
   auto body = ParseJsonObject(req);

@@ -17,14 +17,15 @@ namespace rectrack {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,   // malformed input: bad YAML/JSON/date/id (HTTP 400)
-  kUnauthenticated,   // no or unknown credentials (401)
-  kPermissionDenied,  // a role or body may not do this (403)
-  kNotFound,          // a referenced thing does not exist (404)
-  kConflict,          // the workflow does not allow this now, or a lost update (409)
-  kUnprocessable,     // well-formed but breaks a rule, e.g. a missing reference (422)
-  kCorruption,        // stored data fails its own checks (hash chain, replay) (500)
-  kIOError,           // the database or file system failed (500)
+  kInvalidArgument,     // malformed input: bad YAML/JSON/date/id (HTTP 400)
+  kUnauthenticated,     // no or unknown credentials (401)
+  kPermissionDenied,    // a role or body may not do this (403)
+  kNotFound,            // a referenced thing does not exist (404)
+  kConflict,            // the workflow does not allow this now (409)
+  kFailedPrecondition,  // the caller's version is stale: a lost update was prevented (412)
+  kUnprocessable,       // well-formed but breaks a rule, e.g. a missing reference (422)
+  kCorruption,          // stored data fails its own checks (hash chain, replay) (500)
+  kIOError,             // the database or file system failed (500)
 };
 
 class Status {
@@ -42,6 +43,9 @@ class Status {
   }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status Conflict(std::string msg) { return {Code::kConflict, std::move(msg)}; }
+  static Status FailedPrecondition(std::string msg) {
+    return {Code::kFailedPrecondition, std::move(msg)};
+  }
   static Status Unprocessable(std::string msg) { return {Code::kUnprocessable, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }

@@ -157,6 +157,15 @@ class CommandBuilder {
       return Status::InvalidArgument("unknown transition '" + c.transition + "' (workflow '" +
                                      wf_.name() + "' has: " + Join(names) + ")");
     }
+    if (c.expected_version) {
+      int64_t version = 0;
+      for (const Event& e : item->events) version = std::max(version, e.seq);
+      if (version != *c.expected_version) {
+        return Status::FailedPrecondition(
+            "'" + c.subject_id + "' is at version " + std::to_string(version) + ", not " +
+            std::to_string(*c.expected_version) + ": it changed since you read it");
+      }
+    }
     const Date effective = c.effective.value_or(today_);
     if (effective > today_) {
       return Status::InvalidArgument("effective date " + effective.ToString() +
@@ -250,49 +259,88 @@ Status Engine::CatchUp() {
 }
 
 Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
-  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
-  RETURN_IF_ERROR(CatchUp());
+  return std::move(ApplyAll({WriteBatch{commands, actor}}).front());
+}
 
-  Ledger staged(&workflow_, ledger_.get());
-  const CommandBuilder build(workflow_, staged, clock_->Today());
+std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {
+  std::vector<Result<ApplyReport>> results(batches.size(), Status::IOError("not applied"));
+  auto fail_all = [&](const Status& s) {
+    for (auto& r : results) r = s;
+    return results;
+  };
+  auto tx = storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite);
+  if (!tx.ok()) return fail_all(tx.status());
+  if (Status s = CatchUp(); !s.ok()) return fail_all(s);
+
+  // Each batch is staged in its own layer over the group's, so a failing batch leaves no trace.
+  Ledger group(&workflow_, ledger_.get());
   const std::string recorded = clock_->NowRfc3339();
+  const Date today = clock_->Today();
   std::vector<Event> events;
-  ApplyReport report;
-  for (const Command& command : commands) {
-    const std::string where = std::visit([](const auto& c) { return c.where; }, command);
-    auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
-    auto built = std::visit(build, command);
-    if (!built.ok()) return context(built.status());
-    if (!built->has_value()) {
-      ++report.unchanged;
+  std::vector<std::pair<size_t, size_t>> spans(batches.size());  // [first, last) into events
+  for (size_t i = 0; i < batches.size(); ++i) {
+    Ledger layer(&workflow_, &group);
+    const CommandBuilder build(workflow_, layer, today);
+    ApplyReport report;
+    std::vector<Event> mine;
+    Status failed;
+    for (const Command& command : batches[i].commands) {
+      const std::string where = std::visit([](const auto& c) { return c.where; }, command);
+      auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
+      auto built = std::visit(build, command);
+      if (!built.ok()) {
+        failed = context(built.status());
+        break;
+      }
+      if (!built->has_value()) {
+        ++report.unchanged;
+        continue;
+      }
+      Event event = std::move(**built);
+      event.seq = last_seq_ + static_cast<int64_t>(events.size() + mine.size()) + 1;
+      event.recorded = recorded;
+      event.actor = batches[i].actor;
+      if (Status added = layer.Add(event); !added.ok()) {
+        failed = context(added.WithContext(event.subject_id));
+        break;
+      }
+      mine.push_back(std::move(event));
+    }
+    if (!failed.ok()) {
+      results[i] = failed;
       continue;
     }
-    Event event = std::move(**built);
-    event.seq = last_seq_ + static_cast<int64_t>(events.size()) + 1;
-    event.recorded = recorded;
-    event.actor = actor;
-    Status added = staged.Add(event);
-    if (!added.ok()) return context(added.WithContext(event.subject_id));
-    events.push_back(std::move(event));
+    std::move(layer).MergeInto(group);
+    spans[i] = {events.size(), events.size() + mine.size()};
+    for (Event& e : mine) {
+      report.seqs.push_back(e.seq);
+      events.push_back(std::move(e));
+    }
+    report.appended = static_cast<int>(report.seqs.size());
+    results[i] = report;
   }
-  if (events.empty()) return report;
+  if (events.empty()) return results;
 
   std::vector<storage::EventRow> rows;
   rows.reserve(events.size());
   for (const Event& e : events) rows.push_back(EncodeEvent(e, workflow_));
-  RETURN_IF_ERROR(store_->Append(rows));
-  for (size_t i = 0; i < rows.size(); ++i) {
+  Status written = store_->Append(rows);
+  for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
     // We hold the write lock and caught up first, so the store must agree with our numbering.
     if (rows[i].seq != events[i].seq) {
-      return Status::Corruption("event numbering diverged from the database");
+      written = Status::Corruption("event numbering diverged from the database");
     }
-    report.seqs.push_back(rows[i].seq);
   }
-  RETURN_IF_ERROR(tx.Commit());
-  std::move(staged).MergeInto(*ledger_);
+  if (written.ok()) written = tx->Commit();
+  if (!written.ok()) {
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok()) results[i] = written;
+    }
+    return results;
+  }
+  std::move(group).MergeInto(*ledger_);
   last_seq_ = rows.back().seq;
-  report.appended = static_cast<int>(rows.size());
-  return report;
+  return results;
 }
 
 std::vector<RecommendationView> Engine::List(const ListQuery& q) const {

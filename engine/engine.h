@@ -58,9 +58,18 @@ struct RecordEvent {
   // Imports set this: an event identical to one already recorded (same transition, effective
   // date, role, body, note, fields) is skipped, so importing a file twice changes nothing.
   bool skip_if_recorded = false;
+  // When set, the recommendation must still be at this version (the seq of its newest event),
+  // else FailedPrecondition: how an HTTP If-Match prevents lost updates.
+  std::optional<int64_t> expected_version;
   std::string where;
 };
 using Command = std::variant<DefineBody, DefineInspection, DefineRecommendation, RecordEvent>;
+
+// One caller's commands, applied all or nothing, as one of several in ApplyAll.
+struct WriteBatch {
+  std::vector<Command> commands;
+  std::string actor;
+};
 
 struct ApplyReport {
   int appended = 0;           // events written
@@ -141,6 +150,10 @@ class Engine {
   // content) are counted as unchanged, so applying the same import twice writes nothing. On any
   // error nothing is written and the error says which command ("file:line:col: ...") and why.
   Result<ApplyReport> Apply(const std::vector<Command>& commands, const std::string& actor);
+  // Group commit: applies each batch all or nothing, as Apply would one after another, but
+  // writes every batch that succeeds in one transaction (one fsync for all of them). A batch
+  // that fails affects no other; results[i] is batch i's report or error.
+  std::vector<Result<ApplyReport>> ApplyAll(const std::vector<WriteBatch>& batches);
 
   // Catches up with events other processes committed since this Engine last looked (cheap when
   // there are none: one PRAGMA data_version). Long-running servers call it before each request.

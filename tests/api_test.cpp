@@ -448,9 +448,10 @@ TEST_F(ApiTest, IfMatchWithAStaleETagIs412AndWithTheCurrentOneSucceeds) {
   const std::string new_tag = HeaderOf(first, "ETag");
   EXPECT_NE(new_tag, old_tag);
   const int64_t before = Events();
-  EXPECT_TRUE(
-      IsProblem(Post(events, R"({"do":"update","note":"two"})", kCpsLead, {{"if-match", old_tag}}),
-                412, "'da25-n1' has changed since that version (now " + new_tag + ")"));
+  EXPECT_TRUE(IsProblem(
+      Post(events, R"({"do":"update","note":"two"})", kCpsLead, {{"if-match", old_tag}}), 412,
+      "'da25-n1' is at version " + new_tag.substr(1, new_tag.find('-') - 1) + ", not " +
+          old_tag.substr(1, old_tag.find('-') - 1) + ": it changed since you read it"));
   EXPECT_EQ(Events(), before);
   EXPECT_EQ(
       Post(events, R"({"do":"update","note":"two"})", kCpsLead, {{"if-match", new_tag}}).status,

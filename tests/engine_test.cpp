@@ -483,3 +483,48 @@ TEST_F(EngineTest, KillingAnImportAtAnyInstantLeavesAllOrNothing) {
 
 }  // namespace
 }  // namespace rectrack
+
+namespace rectrack {
+namespace {
+
+TEST_F(EngineTest, AGroupCommitKeepsEachBatchAllOrNothingAndWritesTheRestTogether) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  auto update = [](const char* rec, const char* note) {
+    RecordEvent e{rec,  "update", D("2025-06-01"), "body_lead",  "CPS",
+                  note, {},       false,           std::nullopt, ""};
+    return e;
+  };
+  RecordEvent bad = update("da23-r4", "superseded: not allowed");
+  bad.transition = "close";
+  std::vector<WriteBatch> batches = {
+      {{update("da25-n1", "a")}, "one"},
+      {{update("da25-n2", "b"), bad}, "two"},  // fails as a whole
+      {{update("da25-n1", "c")}, "three"},
+  };
+  auto results = engine_->ApplyAll(batches);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].status().code(), Code::kConflict);
+  ASSERT_TRUE(results[2].ok());
+  EXPECT_EQ(results[0]->seqs, std::vector<int64_t>{before + 1});
+  EXPECT_EQ(results[2]->seqs, std::vector<int64_t>{before + 2});
+  EXPECT_EQ(EventCount(), before + 2);
+  EXPECT_EQ(engine_->Show("da25-n2", D("2025-06-30"))->timeline.size(), 1u);
+  auto n1 = engine_->Show("da25-n1", D("2025-06-30"));
+  ASSERT_EQ(n1->timeline.size(), 3u);
+  EXPECT_EQ(n1->timeline[2].actor, "three");
+}
+
+TEST_F(EngineTest, AnExpectedVersionThatIsStaleIsAFailedPrecondition) {
+  ImportDemo();
+  const int64_t version = engine_->Show("da25-n1", std::nullopt)->version;
+  RecordEvent e{"da25-n1", "update", D("2025-06-01"), "body_lead", "CPS",
+                "x",       {},       false,           version,     ""};
+  ASSERT_TRUE(engine_->Apply({e}, "t").ok());
+  auto stale = engine_->Apply({e}, "t");
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace rectrack

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -442,6 +443,31 @@ TEST_F(ServerTest, MetricsCountRequestsAndRecommendations) {
                         "le=\"+Inf\"} 1"),
             std::string::npos);
   EXPECT_EQ(c.Request("GET", "/metrics", "").status, 401);
+}
+
+TEST_F(ServerTest, ConcurrentWritersAreGroupedAndEveryWriteLandsOnce) {
+  Start({"RECTRACK_THREADS=4", "RECTRACK_RATE_PER_MINUTE=0"});
+  constexpr int kClients = 16, kEach = 10;
+  std::vector<std::thread> clients;
+  std::atomic<int> created{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Connection c(port_);
+      for (int k = 0; k < kEach; ++k) {
+        const std::string rec = (i + k) % 2 ? "da25-n1" : "da25-n2";
+        Reply r = c.Request("POST", "/api/v1/recommendations/" + rec + "/events", cps_,
+                            "{\"do\":\"update\",\"note\":\"c" + std::to_string(i) + "-" +
+                                std::to_string(k) + "\"}");
+        if (r.status == 201) ++created;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(created.load(), kClients * kEach);
+  const std::string verify = RunCli("--db " + db_ + " verify");
+  EXPECT_NE(verify.find("OK: " + std::to_string(25 + kClients * kEach) + " events"),
+            std::string::npos)
+      << verify;
 }
 
 TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {

@@ -76,6 +76,8 @@ int HttpStatus(const Status& s) {
       return 404;
     case Code::kConflict:
       return 409;
+    case Code::kFailedPrecondition:
+      return 412;
     case Code::kUnprocessable:
       return 422;
     default:
@@ -345,6 +347,33 @@ std::string Api::StreamFrames(const StreamRequest& stream, int64_t* after_seq) {
   return frames;
 }
 
+Result<ApplyReport> Api::Write(std::vector<Command> commands, const std::string& actor) {
+  Writer me{WriteBatch{std::move(commands), actor}, std::nullopt, {}};
+  std::unique_lock<std::mutex> lock(writers_mutex_);
+  writers_.push_back(&me);
+  me.cv.wait(lock, [&] { return me.result.has_value() || writers_.front() == &me; });
+  if (me.result) return std::move(*me.result);
+  // This writer leads: it commits everyone queued so far in one transaction, then wakes them.
+  const std::vector<Writer*> group(writers_.begin(), writers_.end());
+  lock.unlock();
+  std::vector<WriteBatch> batches;
+  batches.reserve(group.size());
+  for (Writer* w : group) batches.push_back(std::move(w->batch));
+  std::vector<Result<ApplyReport>> results;
+  {
+    std::lock_guard<std::mutex> engine_lock(mutex_);
+    results = engine_->ApplyAll(batches);
+  }
+  lock.lock();
+  for (size_t i = 0; i < group.size(); ++i) {
+    group[i]->result = std::move(results[i]);
+    writers_.pop_front();
+    if (group[i] != &me) group[i]->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return std::move(*me.result);
+}
+
 int Api::Subscribe(std::function<void()> listener) {
   std::lock_guard<std::mutex> lock(listeners_mutex_);
   listeners_[++next_listener_] = std::move(listener);
@@ -561,7 +590,7 @@ Response Api::Route(const Request& original) {
   if (parts.empty() && !feed && !metrics) return Problem(404, "no route " + t.path);
   if ((feed || metrics) && req.method != "GET") return NotAllowed("GET, HEAD");
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
   if (metrics) {
     auto authenticated = Authenticate(req, true, "");
@@ -623,7 +652,9 @@ Response Api::Route(const Request& original) {
     }
     auto commands = ParseImport(req.body, "request body", engine_->workflow());
     if (!commands.ok()) return Problem(400, commands.status().message());
-    auto report = engine_->Apply(*commands, actor);
+    lock.unlock();
+    auto report = Write(std::move(*commands), actor);
+    lock.lock();
     if (!report.ok()) return FromStatus(report.status());
     return Json(200, json::serialize(json::object{{"appended", report->appended},
                                                   {"unchanged", report->unchanged}}));
@@ -709,11 +740,11 @@ Response Api::Route(const Request& original) {
     if (!current.ok() || !engine_->MaySee(who, current->def.owners)) {
       return Problem(404, "no recommendation '" + parts[1] + "'");
     }
+    // Checked by the engine inside the write transaction, so no other write can slip between.
     if (const std::string match = req.Header("if-match"); !match.empty() && match != "*") {
-      if (EtagVersion(match) != current->version) {
-        return Problem(412, "'" + parts[1] + "' has changed since that version (now " +
-                                RecommendationEtag(*current) + ")");
-      }
+      const long long version = EtagVersion(match);
+      if (version < 0) return Problem(400, "If-Match must be an ETag this server gave");
+      c.expected_version = version;
     }
     auto transition = StringMember(o, "do", true);
     auto note = StringMember(o, "note", false);
@@ -747,7 +778,9 @@ Response Api::Route(const Request& original) {
     return Problem(404, "no route POST " + t.path);
   }
 
-  auto report = engine_->Apply({command}, actor);
+  lock.unlock();
+  auto report = Write({command}, actor);
+  lock.lock();
   if (!report.ok()) return FromStatus(report.status());
   if (resource == "inspections") {
     Response r = Json(report->appended ? 201 : 200, json::serialize(o));

@@ -14,9 +14,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -94,6 +97,10 @@ class Api {
   Response FeedResponse(const Request& request, const Target& target, const Principal& who);
   Response MetricsResponse();
   void NotifyIfGrown(int64_t before);
+  // Group commit, as leveldb's DBImpl::Write: writers queue; the one at the front commits the
+  // commands of everyone queued in one transaction and hands each its own result.
+  // REQUIRES: mutex_ not held.
+  Result<ApplyReport> Write(std::vector<Command> commands, const std::string& actor);
 
   Engine* engine_;
   ApiOptions options_;
@@ -104,6 +111,13 @@ class Api {
   // GET answers by "role|body|target": (generation, response). Guarded by mutex_.
   static constexpr size_t kCacheEntries = 4096;
   std::map<std::string, std::pair<std::string, Response>> cache_;
+  struct Writer {
+    WriteBatch batch;
+    std::optional<Result<ApplyReport>> result;
+    std::condition_variable cv;
+  };
+  std::mutex writers_mutex_;  // guards writers_; never held while taking mutex_
+  std::deque<Writer*> writers_;
   std::mutex listeners_mutex_;
   std::map<int, std::function<void()>> listeners_;
   int next_listener_ = 0;

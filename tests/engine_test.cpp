@@ -416,7 +416,12 @@ TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
   auto other = OpenEngine();
   ASSERT_TRUE(Record("da25-n1", "update", "2025-06-01", "CPS").ok());
   // `other` has not seen that update; its write catches up first and numbers after it.
-  RecordEvent e{"da25-n2", "update", D("2025-06-02"), "body_lead", "CPS", "", {}, ""};
+  RecordEvent e;
+  e.subject_id = "da25-n2";
+  e.transition = "update";
+  e.effective = D("2025-06-02");
+  e.role = "body_lead";
+  e.body = "CPS";
   auto result = other->Apply({e}, "other");
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(other->Show("da25-n1", D("2025-06-30"))->timeline.size(), 2u);

@@ -4,8 +4,8 @@
 #include <map>
 
 #include "engine/http/api.h"
+#include "engine/http/api_util.h"
 #include "engine/http/feeds.h"
-#include "engine/http/target.h"
 
 namespace rectrack::http {
 namespace {

@@ -1,0 +1,56 @@
+// Helpers shared by the API's translation units: request parsing, JSON members, statuses.
+// Private to engine/http; the only header besides server.cpp's includes that sees Boost.JSON.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/http/api.h"
+
+namespace rectrack::http {
+
+namespace json = boost::json;
+
+inline constexpr const char* kApi = "/api/v1/";
+
+// A parsed request target.
+struct Target {
+  std::string path;                          // percent-decoded
+  std::map<std::string, std::string> query;  // decoded; each key at most once
+};
+
+// Statuses: the reason phrase, an engine Status as HTTP (InvalidArgument -> 422: malformed
+// input is caught by the adapter first and answered 400), and problem responses.
+const char* Reason(int status);
+int HttpStatus(const Status& s);
+Response FromStatus(const Status& s);
+Response NotAllowed(const std::string& allow);
+Response Json(int status, std::string body);
+
+// Request targets and query parameters; errors are InvalidArgument saying which parameter.
+Result<Target> ParseTarget(const std::string& target);
+Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed);
+Result<std::optional<Date>> DateParam(const Target& t, const char* name);
+Result<std::optional<bool>> BoolParam(const Target& t, const char* name);
+
+// JSON bodies: members of the right type, with errors naming the member.
+Result<json::object> ParseJsonObject(const Request& req);
+Result<std::string> StringMember(const json::object& o, const char* key, bool required);
+Result<std::vector<std::string>> StringList(const json::value& v, const std::string& key);
+Result<Date> DateMember(const json::object& o, const char* key);
+Status OnlyMembers(const json::object& o, std::initializer_list<const char*> allowed);
+
+std::vector<std::string> Split(const std::string& path);  // "/a/b/" -> {"a", "b"}
+std::string Lower(std::string s);
+bool ContainsFolded(const std::string& haystack, const std::string& needle);
+// A recommendation's ETag is "<version>-<as-of date>"; EtagVersion reads the version back
+// (-1 when the tag is not one of ours).
+std::string RecommendationEtag(const RecommendationView& v);
+long long EtagVersion(const std::string& tag);
+
+}  // namespace rectrack::http

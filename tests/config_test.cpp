@@ -1,0 +1,86 @@
+#include "engine/http/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+namespace rectrack::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> fake_env;
+const char* FakeGetenv(const char* name) {
+  auto it = fake_env.find(name);
+  return it == fake_env.end() ? nullptr : it->second.c_str();
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_env.clear();
+    path_ =
+        (fs::path(::testing::TempDir()) / ("config_test_" + std::to_string(::getpid()) + ".yaml"))
+            .string();
+  }
+  void TearDown() override { fs::remove(path_); }
+  void Write(const char* text) {
+    FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs(text, f);
+    std::fclose(f);
+  }
+  std::string path_;
+};
+
+TEST_F(ConfigTest, DefaultsAreLoopbackAndBounded) {
+  ServeConfig c;
+  EXPECT_EQ(c.server.address, "127.0.0.1");
+  EXPECT_GT(c.server.max_connections, 0);
+  EXPECT_GT(c.server.rate_per_minute, 0);
+  EXPECT_FALSE(c.api.public_read);
+}
+
+TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {
+  Write(
+      "listen: \"127.0.0.1:9001\"\nthreads: 3\nmax_streams: 5\npublic_read: true\n"
+      "db: /tmp/x.db\n");
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
+  EXPECT_EQ(c.server.port, 9001);
+  EXPECT_EQ(c.server.threads, 3);
+  EXPECT_EQ(c.api.max_streams, 5);
+  EXPECT_TRUE(c.api.public_read);
+  EXPECT_EQ(c.db, "/tmp/x.db");
+  fake_env = {{"RECTRACK_THREADS", "4"}, {"RECTRACK_LISTEN", "[::1]:9002"}};
+  ASSERT_TRUE(ApplyEnvironment(&c, FakeGetenv).ok());
+  EXPECT_EQ(c.server.threads, 4);
+  EXPECT_EQ(c.server.address, "::1");
+  EXPECT_EQ(c.server.port, 9002);
+  EXPECT_EQ(c.api.max_streams, 5);  // untouched by the environment
+}
+
+TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {
+  Write("threads: 3\nthreads_per_core: 2\n");
+  ServeConfig c;
+  Status s = LoadConfigFile(path_, &c);
+  EXPECT_NE(s.message().find(":2:1: unknown key 'threads_per_core'"), std::string::npos)
+      << s.message();
+  Write("threads: lots\n");
+  s = LoadConfigFile(path_, &c);
+  EXPECT_NE(s.message().find(":1:10: threads must be a whole number, not 'lots'"),
+            std::string::npos)
+      << s.message();
+  fake_env = {{"RECTRACK_RATE_PER_MINUTE", "-5"}};
+  s = ApplyEnvironment(&c, FakeGetenv);
+  EXPECT_NE(s.message().find("RECTRACK_RATE_PER_MINUTE: rate_per_minute must be a whole number"),
+            std::string::npos)
+      << s.message();
+  EXPECT_FALSE(LoadConfigFile(path_ + ".missing", &c).ok());
+}
+
+}  // namespace
+}  // namespace rectrack::http

@@ -37,12 +37,15 @@ Commands:
   token create --role ROLE [--body B] [--expires D] [--label TEXT]
                                   mint an API token (shown once, stored hashed)
   token list | token revoke ID
+  rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
+                                  that recommendation from its issue to D, as the rules say
   verify                          check the hash chain of the whole event log
   workflow                        print the loaded workflow's states and transitions
 
 Options for every command:
   --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
   --workflow FILE  workflow YAML (default: the bundled workflows/recommendation.yaml)
+  --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
   --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z)
   --actor NAME     who is recording (default cli:$USER)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
@@ -51,9 +54,9 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
     "db", "workflow", "clock", "actor", "as-of",   "body",  "state",  "format", "effective",
-    "by", "role",     "note",  "field", "expires", "label", "listen", "config", "threads"};
+    "by", "role",     "note",  "field", "expires", "label", "listen", "config", "threads",  "rules"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
-const std::set<std::string> kGlobal = {"db", "workflow", "clock", "actor", "help"};
+const std::set<std::string> kGlobal = {"db", "workflow", "rules", "clock", "actor", "help"};
 
 struct Args {
   std::vector<std::string> positional;
@@ -182,6 +185,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"token", {{"role", "body", "expires", "label"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read"}, 0, 0, {}, true}},
       {"verify", {{}, 0, 0, {}, false}},
+      {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},
   };
   return kCommands;
@@ -243,6 +247,41 @@ Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
   return Status();
 }
 
+Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
+                  std::optional<Date> as_of, std::ostream& out) {
+  if (!rest.empty()) {
+    ASSIGN_OR_RETURN(auto alerts, engine.Alerts(rest[0], as_of));
+    for (const AlertInstance& a : alerts) {
+      std::string to;
+      for (const auto& who : a.to) to += (to.empty() ? "" : ",") + who;
+      out << a.due.ToString() << "  " << a.kind
+          << (a.milestone.empty() ? "" : "  milestone " + a.milestone)
+          << (a.occurrence ? "  #" + std::to_string(a.occurrence + 1) : "") << "  to " << to
+          << "\n";
+    }
+    out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
+    return Status();
+  }
+  const Rules& rules = *engine.rules();
+  out << "alerts:\n";
+  for (const AlertRule& r : rules.alerts()) {
+    std::string when;
+    for (const Offset& o : r.before_due) when += (when.empty() ? "" : ", ") + o.text;
+    if (!r.before_due.empty()) when += " before due";
+    if (r.after_due) when = r.after_due->text + " after due";
+    if (r.repeat) when += ", every " + r.repeat->text + " while overdue";
+    if (!r.after_event.empty()) {
+      when = r.offset->text + " after " + r.after_event + (r.until.empty() ? "" : " unless " + r.until);
+    }
+    out << "  " << r.kind << ": " << when << "  (" << r.where << ")\n";
+  }
+  for (const auto& [name, calendar] : rules.calendars()) {
+    out << "calendar " << name << ": " << calendar.covers_from().ToString() << " to "
+        << calendar.covers_to().ToString() << "\n";
+  }
+  return Status();
+}
+
 Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>& rest,
                 std::ostream& out) {
   const std::string action = rest.empty() ? "" : rest[0];
@@ -287,6 +326,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   Engine::Options options;
   options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
   options.workflow_path = args.Get("workflow", DataDir() + "/workflows/recommendation.yaml");
+  options.rules_dir = args.Get("rules", DataDir() + "/rules");
   options.clock = clock.get();
   options.create_if_missing = Commands().at(cmd).creates_database;
 
@@ -420,6 +460,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
     return Status();
   }
   if (cmd == "token") return RunToken(*engine, args, rest, out);
+  if (cmd == "rules") return PrintRules(*engine, rest, list_as_of, out);
   return Status::InvalidArgument("unknown command '" + cmd + "'");
 }
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <set>
 
+#include "common/text.h"
 #include "engine/annex.h"
 #include "engine/deadline_text.h"
 #include "engine/event_codec.h"
 #include "engine/ledger.h"
+#include "storage/crypto.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
 
@@ -38,7 +40,19 @@ class CommandBuilder {
 
   using Built = Result<std::optional<Event>>;
 
+  // What is stored must be valid UTF-8 (the log is JSON): checked once, here, for every text
+  // a command carries, so no adapter can let a bad byte through.
+  static Status CheckText(const std::vector<std::string>& texts) {
+    for (const auto& text : texts) {
+      if (!IsValidUtf8(text)) {
+        return Status::InvalidArgument("text is not valid UTF-8: '" + SanitizeUtf8(text) + "'");
+      }
+    }
+    return Status();
+  }
+
   Built operator()(const DefineBody& c) const {
+    RETURN_IF_ERROR(CheckText({c.body.id, c.body.name, c.body.short_name}));
     const Body& b = c.body;
     RETURN_IF_ERROR(CheckId(b.id, "body"));
     if (b.name.empty()) return Status::InvalidArgument("body '" + b.id + "' needs a name");
@@ -56,6 +70,7 @@ class CommandBuilder {
 
   Built operator()(const DefineInspection& c) const {
     Inspection def = c.inspection;
+    RETURN_IF_ERROR(CheckText({def.id, def.title, def.short_title, def.kind, def.follow_up_of}));
     RETURN_IF_ERROR(CheckId(def.id, "inspection"));
     if (def.title.empty())
       return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
@@ -91,6 +106,9 @@ class CommandBuilder {
   }
 
   Built operator()(const DefineRecommendation& c) const {
+    RETURN_IF_ERROR(CheckText({c.id, c.def.inspection, c.def.text, c.note}));
+    RETURN_IF_ERROR(CheckText(c.def.owners));
+    for (const auto& m : c.def.milestones) RETURN_IF_ERROR(CheckText({m.label}));
     RETURN_IF_ERROR(CheckId(c.id, "recommendation"));
     RecommendationDef def = c.def;
     const Inspection* inspection = world_.FindInspection(def.inspection);
@@ -146,6 +164,11 @@ class CommandBuilder {
   }
 
   Built operator()(const RecordEvent& c) const {
+    RETURN_IF_ERROR(CheckText({c.subject_id, c.transition, c.role, c.body, c.note}));
+    for (const auto& [name, values] : c.fields) {
+      RETURN_IF_ERROR(CheckText({name}));
+      RETURN_IF_ERROR(CheckText(values));
+    }
     const Item* item = world_.FindItem(c.subject_id);
     if (!item) return Status::NotFound("no recommendation '" + c.subject_id + "'");
     const Transition* t = wf_.FindTransition(c.transition);
@@ -215,6 +238,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                                    ": expected a workflow whose subject is recommendation");
   }
   std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
+  if (!options.rules_dir.empty()) {
+    ASSIGN_OR_RETURN(engine->rules_, Rules::LoadDir(options.rules_dir, engine->workflow_));
+  }
   ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(
                                     options.db_path, options.create_if_missing
                                                          ? storage::Database::OpenMode::kCreate
@@ -229,10 +255,17 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 }
 
 Status Engine::Refresh() {
-  ASSIGN_OR_RETURN(storage::Statement stmt, db_->Prepare("PRAGMA data_version"));
+  if (!data_version_stmt_) {
+    ASSIGN_OR_RETURN(data_version_stmt_, db_->Prepare("PRAGMA data_version"));
+  }
+  storage::Statement& stmt = *data_version_stmt_;
+  stmt.Reset();
   ASSIGN_OR_RETURN(bool has_row, stmt.Step());
   const int64_t version = has_row ? stmt.ColumnInt(0) : -1;
+  stmt.Reset();
   if (version == data_version_) return Status();
+  // Another process committed: it may have revoked a token, so forget the ones we know.
+  known_tokens_.clear();
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(CatchUp());
   RETURN_IF_ERROR(tx.Commit());
@@ -414,17 +447,26 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
 }
 
 Status Engine::RevokeToken(const std::string& id) {
+  known_tokens_.clear();
   return tokens_->Revoke(id, clock_->NowRfc3339());
 }
 
 Result<std::vector<storage::TokenRecord>> Engine::Tokens() { return tokens_->List(); }
 
 Result<Principal> Engine::Authenticate(const std::string& secret) {
-  auto record = tokens_->FindBySecret(secret);
-  const Status rejected = Status::Unauthenticated("unknown, revoked or expired token");
-  if (!record.ok()) {
-    return record.status().code() == Code::kNotFound ? rejected : record.status();
+  // Tokens seen since the database last changed are kept in memory (by the secret's hash, never
+  // the secret), so a busy client costs one hash, not a query, per request.
+  const std::string key = storage::Sha256Hex(secret);
+  auto known = known_tokens_.find(key);
+  if (known == known_tokens_.end()) {
+    auto found = tokens_->FindBySecret(secret);
+    if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
+    if (known_tokens_.size() >= 10000) known_tokens_.clear();  // bound memory under guessing
+    known = known_tokens_.emplace(key, found.ok() ? std::optional(*found) : std::nullopt).first;
   }
+  const std::optional<storage::TokenRecord>& record = known->second;
+  const Status rejected = Status::Unauthenticated("unknown, revoked or expired token");
+  if (!record) return rejected;
   if (!record->revoked.empty()) return rejected;
   if (!record->expires.empty() && record->expires < clock_->Today().ToString()) return rejected;
   return Principal{record->id, record->role, record->body};
@@ -474,6 +516,13 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
             [](const FeedEntry& a, const FeedEntry& b) { return a.event.seq > b.event.seq; });
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+Result<std::vector<AlertInstance>> Engine::Alerts(const std::string& id,
+                                                  std::optional<Date> as_of) const {
+  if (!rules_) return Status::FailedPrecondition("no rules are loaded (--rules DIR)");
+  ASSIGN_OR_RETURN(RecommendationView view, Show(id, as_of));
+  return AlertsFor(view, *rules_, workflow_, view.issued, view.as_of);
 }
 
 std::vector<Body> Engine::Bodies() const {

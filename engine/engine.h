@@ -12,6 +12,7 @@
 // process behind a strand or mutex).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "common/status.h"
 #include "engine/clock.h"
 #include "engine/model.h"
+#include "engine/rules.h"
 #include "engine/workflow.h"
 #include "storage/token_store.h"
 
@@ -138,6 +140,7 @@ class Engine {
     std::string workflow_path;      // the recommendation workflow YAML
     const Clock* clock = nullptr;   // REQUIRES: non-null and outlives the Engine
     bool create_if_missing = true;  // false: NotFound when there is no database yet
+    std::string rules_dir;          // deadline and alert rules (rules/); "" for none
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -195,6 +198,12 @@ class Engine {
   std::vector<Body> Bodies() const;
   std::vector<Inspection> Inspections() const;
   const Workflow& workflow() const { return workflow_; }
+  // The loaded rules, or null when Options::rules_dir was empty.
+  const Rules* rules() const { return rules_ ? &*rules_ : nullptr; }
+  // The alerts of recommendation `id` falling due from its issue to the end of `as_of`
+  // (default today). FailedPrecondition when no rules are loaded.
+  Result<std::vector<AlertInstance>> Alerts(const std::string& id,
+                                            std::optional<Date> as_of) const;
   const Clock& clock() const { return *clock_; }
 
  private:
@@ -202,6 +211,7 @@ class Engine {
   Status CatchUp();  // replays events other processes appended since we last looked
 
   Workflow workflow_;
+  std::optional<Rules> rules_;
   const Clock* clock_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::EventStore> store_;
@@ -209,6 +219,10 @@ class Engine {
   std::unique_ptr<Ledger> ledger_;
   int64_t last_seq_ = 0;
   int64_t data_version_ = -1;
+  std::optional<storage::Statement> data_version_stmt_;
+  // Token lookups by SHA-256 of the secret (nullopt: no such token); cleared when the database
+  // changes under us or a token is revoked here.
+  std::map<std::string, std::optional<storage::TokenRecord>> known_tokens_;
 };
 
 }  // namespace rectrack

@@ -348,7 +348,7 @@ TEST_F(ApiTest, MalformedRequestsAre400) {
         IsProblem(Get(list + "limit=" + limit), 400, "limit must be a number from 1 to 1000"))
         << limit;
   }
-  EXPECT_TRUE(IsProblem(Get(list + "cursor=nope"), 400, "cursor 'nope' is not in this list"));
+  EXPECT_TRUE(IsProblem(Get(list + "cursor=nope"), 400, "cursor 'nope' names no recommendation"));
   EXPECT_TRUE(IsProblem(Get(list + "open=yes"), 400, "open must be true or false"));
   EXPECT_TRUE(IsProblem(Get(list + "state=pending"), 400, "unknown state 'pending'"));
   EXPECT_TRUE(IsProblem(Get(list + "body=CPS&body=SFO"), 400, "query parameter 'body' repeated"));

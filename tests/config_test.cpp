@@ -40,7 +40,7 @@ TEST_F(ConfigTest, DefaultsAreLoopbackAndBounded) {
   ServeConfig c;
   EXPECT_EQ(c.server.address, "127.0.0.1");
   EXPECT_GT(c.server.max_connections, 0);
-  EXPECT_GT(c.server.rate_per_minute, 0);
+  EXPECT_GT(c.api.rate_per_minute, 0);
   EXPECT_FALSE(c.api.public_read);
 }
 

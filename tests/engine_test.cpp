@@ -326,6 +326,27 @@ TEST_F(EngineTest, AYearRectrackCannotHoldIsRefusedNotStored) {
   ASSERT_NE(engine_, nullptr);
 }
 
+TEST_F(EngineTest, TextThatIsNotUtf8IsRefusedAndTheLogStaysReadable) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  auto result = engine_->Apply(
+      Parse("inspections:\n  - {id: x1, title: \"bad \xff bytes\", published: 2024-01-01}\n"),
+      "test");
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("not valid UTF-8"), std::string::npos);
+  RecordEvent e;
+  e.subject_id = "da25-n1";
+  e.transition = "update";
+  e.effective = D("2025-06-02");
+  e.role = "body_lead";
+  e.body = "CPS";
+  e.note = "caf\xc3";  // a sequence cut short
+  EXPECT_EQ(engine_->Apply({e}, "t").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(EventCount(), before);
+  engine_ = OpenEngine();
+  ASSERT_NE(engine_, nullptr);
+}
+
 TEST_F(EngineTest, AnEmptyMilestoneListMeansNoneEvenWhenTheTextNamesADate) {
   ImportDemo();
   ASSERT_TRUE(engine_

@@ -46,6 +46,7 @@ class Connection {
   }
   ~Connection() { ::close(fd_); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
   void Send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
 
@@ -105,6 +106,21 @@ class Connection {
   bool connected_ = false;
   std::string buffer_;
 };
+
+// Reads from `c` until `needle` has arrived or `seconds` pass; returns what arrived.
+std::string ReadUntil(int fd, const std::string& needle, int seconds) {
+  std::string got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
 
 std::string RunCli(const std::string& args) {
   std::string out;
@@ -309,21 +325,6 @@ TEST_F(ServerTest, SigtermWithAnIdleConnectionOpenStopsPromptlyAndCleanly) {
   EXPECT_TRUE(idle.ClosedByPeer());
 }
 
-// Reads from `c` until `needle` has arrived or `seconds` pass; returns what arrived.
-std::string ReadUntil(int fd, const std::string& needle, int seconds) {
-  std::string got;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  return got;
-}
-
 class StreamTest : public ServerTest {
  protected:
   // Opens GET /api/v1/stream on a raw socket and returns the socket.
@@ -468,6 +469,128 @@ TEST_F(ServerTest, ConcurrentWritersAreGroupedAndEveryWriteLandsOnce) {
   EXPECT_NE(verify.find("OK: " + std::to_string(25 + kClients * kEach) + " events"),
             std::string::npos)
       << verify;
+}
+
+TEST_F(ServerTest, ATransferEncodingNotEndingInChunkedIsRefusedAndNothingIsSmuggled) {
+  Start();
+  Connection c(port_);
+  c.Send(
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+      "GET /api/v1/bodies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+      inspectorate_ + "\r\n\r\n");
+  EXPECT_EQ(c.Read().status, 400);
+  EXPECT_TRUE(c.ClosedByPeer());  // the smuggled GET is never answered
+}
+
+TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
+  Start();
+  Connection c(port_);
+  Reply get = c.Request("GET", "/api/v1/bodies", inspectorate_);
+  c.Send("HEAD /api/v1/bodies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
+         "\r\n\r\n");
+  // A HEAD reply has no body whatever its Content-Length: read only the head.
+  std::string head = ReadUntil(c.fd(), "\r\n\r\n", 5);
+  EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size())), std::string::npos)
+      << head;
+}
+
+TEST_F(ServerTest, MadeUpTokensDoNotEscapeTheRateLimit) {
+  Start({"RECTRACK_RATE_PER_MINUTE=5"});
+  Connection c(port_);
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (c.Request("GET", "/api/v1/bodies", "rt_guess" + std::to_string(i)).status == 429) {
+      ++limited;
+    }
+  }
+  EXPECT_EQ(limited, 3);
+}
+
+TEST_F(ServerTest, FeedLinksFollowTheHostTheyWereAskedOn) {
+  const std::string reader = FirstLine(RunCli("--db " + db_ + " token create --role reader"));
+  Start();
+  Connection c(port_);
+  for (const std::string host : {"evil.example", "rectrack.internal:8080"}) {
+    c.Send("GET /feed.atom?token=" + reader + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    Reply r = c.Read();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("href=\"http://" + host + "/feed.atom"), std::string::npos) << host;
+    if (host != "evil.example") EXPECT_EQ(r.body.find("evil.example"), std::string::npos);
+  }
+}
+
+TEST_F(ServerTest, ACursorStillPagesAfterItsItemLeftTheList) {
+  Start();
+  Connection c(port_);
+  Reply first = c.Request("GET", "/api/v1/recommendations?open=true&limit=1", inspectorate_);
+  ASSERT_EQ(first.status, 200);
+  const size_t at = first.body.find("\"next_cursor\":\"");
+  ASSERT_NE(at, std::string::npos) << first.body;
+  const std::string cursor = first.body.substr(at + 15, first.body.find('"', at + 15) - at - 15);
+  ASSERT_EQ(c.Request("POST", "/api/v1/recommendations/" + cursor + "/events", inspectorate_,
+                      R"({"do":"withdraw","reason":"test"})")
+                .status,
+            201);
+  EXPECT_EQ(
+      c.Request("GET", "/api/v1/recommendations?open=true&limit=1&cursor=" + cursor, inspectorate_)
+          .status,
+      200);
+}
+
+TEST_F(ServerTest, IfMatchTakesAListAndNeverMatchesAWeakTag) {
+  Start();
+  Connection c(port_);
+  Reply now = c.Request("GET", "/api/v1/recommendations/da25-n1", cps_);
+  const size_t at = now.head.find("ETag: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string tag = now.head.substr(at + 6, now.head.find("\r\n", at) - at - 6);
+  auto post = [&](const std::string& if_match) {
+    c.Send(
+        "POST /api/v1/recommendations/da25-n1/events HTTP/1.1\r\nHost: x\r\nAuthorization: "
+        "Bearer " +
+        cps_ + "\r\nContent-Type: application/json\r\nIf-Match: " + if_match +
+        "\r\nContent-Length: 15\r\n\r\n{\"do\":\"update\"}");
+    return c.Read().status;
+  };
+  EXPECT_EQ(post("W/" + tag), 412);
+  EXPECT_EQ(post("\"1\""), 400);
+  EXPECT_EQ(post("\"1-2025-01-01\", " + tag), 201);
+}
+
+TEST_F(ServerTest, SigtermWithAClientThatNeverReadsStillExitsCleanly) {
+  Start({"RECTRACK_SHUTDOWN_GRACE_SECONDS=1"});
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string burst;
+  for (int i = 0; i < 500; ++i) burst += "GET /openapi.yaml HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  ::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Stop(), 0);  // it used to destroy the sessions' shared state first and crash
+  ::close(fd);
+}
+
+TEST_F(StreamTest, AClosedStreamFreesItsSlotAtOnceAndAFutureLastEventIdIsClamped) {
+  Start({"RECTRACK_MAX_STREAMS=1"});
+  int first = OpenStream(inspectorate_);
+  ASSERT_NE(ReadUntil(first, "retry: 2000", 5).find("retry: 2000"), std::string::npos);
+  ::shutdown(first, SHUT_RDWR);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int second = OpenStream(inspectorate_, "999999999");
+  ASSERT_NE(ReadUntil(second, "retry: 2000", 5).find("HTTP/1.1 200"), std::string::npos);
+  Connection c(port_);
+  ASSERT_EQ(c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                      R"({"do":"update","note":"after clamp"})")
+                .status,
+            201);
+  EXPECT_NE(ReadUntil(second, "after clamp", 5).find("after clamp"), std::string::npos);
 }
 
 TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {

@@ -146,11 +146,19 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     });
     size_t start = 0;
     if (t.query.count("cursor")) {
+      // The cursor is a position in the list's order (issue date, id), so a page still follows
+      // even when the item it names has since left the list.
       const std::string& cursor = t.query.at("cursor");
-      auto it = std::find_if(views.begin(), views.end(),
-                             [&](const RecommendationView& v) { return v.id == cursor; });
-      if (it == views.end()) return Problem(400, "cursor '" + cursor + "' is not in this list");
-      start = static_cast<size_t>(it - views.begin()) + 1;
+      auto at = engine_->Show(cursor, std::nullopt);
+      if (!at.ok() || !engine_->MaySee(who, at->def.owners)) {
+        return Problem(400, "cursor '" + cursor + "' names no recommendation");
+      }
+      const auto after = std::make_pair(at->issued, cursor);
+      start = static_cast<size_t>(std::find_if(views.begin(), views.end(),
+                                               [&](const RecommendationView& v) {
+                                                 return std::make_pair(v.issued, v.id) > after;
+                                               }) -
+                                  views.begin());
     }
     const size_t end = std::min(views.size(), start + limit);
     std::vector<RecommendationView> page(views.begin() + static_cast<long>(start),
@@ -249,6 +257,17 @@ Response Api::Route(const Request& original) {
 
   auto authenticated = Authenticate(req, req.method == "GET",
                                     feed && t.query.count("token") ? t.query.at("token") : "");
+  // Requests are counted per token once we know it is one, else per address, so neither
+  // rotating made-up tokens nor guessing escapes the limit.
+  const Principal* known = std::get_if<Principal>(&authenticated);
+  const std::string client =
+      known && !known->token_id.empty() ? "token:" + known->token_id : "address:" + req.remote;
+  if (!rate_.Allow(client)) {
+    Response r = Problem(
+        429, "more than " + std::to_string(options_.rate_per_minute) + " requests a minute");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
   if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
   const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
@@ -256,7 +275,11 @@ Response Api::Route(const Request& original) {
   if (req.method == "GET") {
     // Every GET is a function of the log, the day and who asks, so an answer can be reused
     // until the log grows or the day turns.
-    const std::string key = who.role + "|" + who.body + "|" + req.target;
+    // The key is the parsed query, so "?a=1&" and "?a=1" share an entry; feeds link to the Host
+    // they were asked on, so for them the Host is part of the key.
+    std::string key = who.role + "|" + who.body + "|" + t.path + "?";
+    for (const auto& [name, value] : t.query) key += name + "=" + value + "&";
+    if (feed) key += "|" + req.Header("host");
     const std::string generation =
         std::to_string(engine_->last_seq()) + "-" + engine_->clock().Today().ToString();
     Response response;
@@ -272,7 +295,12 @@ Response Api::Route(const Request& original) {
               "ETag", "\"" + generation + "-" +
                           std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
         }
-        if (cache_.size() >= kCacheEntries) cache_.clear();
+        // Bounded in bytes: when full, start again (every entry is cheap to recompute).
+        if (cache_bytes_ + response.body.size() > kCacheBytes) {
+          cache_.clear();
+          cache_bytes_ = 0;
+        }
+        cache_bytes_ += response.body.size();
         cache_[key] = {generation, response};
       }
     }
@@ -309,7 +337,8 @@ Response Api::Route(const Request& original) {
                                                   {"unchanged", report->unchanged}}));
   }
 
-  if (Lower(req.Header("content-type")).rfind("application/json", 0) != 0) {
+  if (const std::string type = Lower(req.Header("content-type"));
+      type != "application/json" && type.rfind("application/json;", 0) != 0) {
     return Problem(415, "send Content-Type: application/json");
   }
   auto body = ParseJsonObject(req);
@@ -391,9 +420,14 @@ Response Api::Route(const Request& original) {
     }
     // Checked by the engine inside the write transaction, so no other write can slip between.
     if (const std::string match = req.Header("if-match"); !match.empty() && match != "*") {
-      const long long version = EtagVersion(match);
-      if (version < 0) return Problem(400, "If-Match must be an ETag this server gave");
-      c.expected_version = version;
+      auto versions = IfMatchVersions(match);
+      if (!versions) return Problem(400, "If-Match must list ETags this server gave");
+      // Any listed version may match; the engine re-checks the one we pick inside the write.
+      const bool current_listed =
+          std::count(versions->begin(), versions->end(), current->version) > 0;
+      c.expected_version = current_listed      ? current->version
+                           : versions->empty() ? -1  // only weak tags: they never match
+                                               : versions->front();
     }
     auto transition = StringMember(o, "do", true);
     auto note = StringMember(o, "note", false);

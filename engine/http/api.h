@@ -37,6 +37,7 @@ struct Request {
   std::string target;                          // origin-form: "/api/v1/recommendations?open=true"
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  std::string remote;  // the client's address, for limits on requests without a valid token
 
   std::string Header(const std::string& lower_name) const;
 };
@@ -51,8 +52,9 @@ struct Response {
 struct ApiOptions {
   size_t max_page = 1000;  // largest `limit` a list request may ask for
   size_t default_page = 100;
-  bool public_read = false;  // when true, GETs without a token read as an unscoped reader
-  int max_streams = 64;      // concurrent GET /api/v1/stream connections
+  bool public_read = false;    // when true, GETs without a token read as an unscoped reader
+  int max_streams = 64;        // concurrent GET /api/v1/stream connections
+  int rate_per_minute = 6000;  // per token, or per address without a valid one; 0 disables
 };
 
 // An accepted GET /api/v1/stream: who is listening, to which body, from which event on.
@@ -60,6 +62,20 @@ struct StreamRequest {
   Principal who;
   std::string body;
   int64_t after_seq = 0;
+};
+
+// A fixed window per minute per client: simple, and enough to stop one client starving others.
+// Thread-safe.
+class RateLimiter {
+ public:
+  explicit RateLimiter(int per_minute) : per_minute_(per_minute) {}
+  bool Allow(const std::string& client);
+
+ private:
+  const int per_minute_;
+  std::mutex mutex_;
+  long long window_ = -1;
+  std::map<std::string, int> counts_;
 };
 
 class Api {
@@ -109,7 +125,9 @@ class Api {
   Metrics metrics_;
   std::pair<std::string, std::string> gauges_;  // (generation, rendered gauges); mutex_
   // GET answers by "role|body|target": (generation, response). Guarded by mutex_.
-  static constexpr size_t kCacheEntries = 4096;
+  static constexpr size_t kCacheBytes = 64 << 20;
+  size_t cache_bytes_ = 0;
+  RateLimiter rate_{options_.rate_per_minute};
   std::map<std::string, std::pair<std::string, Response>> cache_;
   struct Writer {
     WriteBatch batch;

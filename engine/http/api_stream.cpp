@@ -29,7 +29,8 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     if (last.size() > 18 || last.find_first_not_of("0123456789") != std::string::npos) {
       return Problem(400, "Last-Event-ID must be an event number");
     }
-    stream.after_seq = std::stoll(last);
+    // Not beyond the newest event: a stream waiting for event 10^9 would stay silent.
+    stream.after_seq = std::min<int64_t>(std::stoll(last), stream.after_seq);
   }
   if (++streams_ > options_.max_streams) {
     --streams_;

@@ -1,9 +1,12 @@
 #include "engine/http/api_util.h"
 
+#include "common/text.h"
+
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 namespace rectrack::http {
 
@@ -37,6 +40,8 @@ const char* Reason(int status) {
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Content";
+    case 431:
+      return "Request Header Fields Too Large";
     case 429:
       return "Too Many Requests";
     case 503:
@@ -89,11 +94,17 @@ Response Json(int status, std::string body) {
 Result<Target> ParseTarget(const std::string& target) {
   auto parsed = urls::parse_origin_form(target);
   if (!parsed) return Status::InvalidArgument("malformed request target");
+  if (!IsValidUtf8(std::string(parsed->path()))) {
+    return Status::InvalidArgument("the request path is not valid UTF-8");
+  }
   Target t;
   t.path = std::string(parsed->path());
   for (auto param : parsed->params()) {
     std::string key(param.key);
     if (key.empty() && param.value.empty()) continue;  // "?" alone or a trailing "&"
+    if (!IsValidUtf8(key) || !IsValidUtf8(std::string(param.value))) {
+      return Status::InvalidArgument("a query parameter is not valid UTF-8");
+    }
     if (t.query.count(key))
       return Status::InvalidArgument("query parameter '" + key + "' repeated");
     t.query[key] = std::string(param.value);
@@ -209,17 +220,42 @@ std::string RecommendationEtag(const RecommendationView& v) {
   return "\"" + std::to_string(v.version) + "-" + v.as_of.ToString() + "\"";
 }
 
-// The version named by an If-Match tag ("12-2025-03-31" -> 12); -1 when unreadable.
-long long EtagVersion(const std::string& tag) {
-  std::string t = tag;
-  if (t.rfind("W/", 0) == 0) t = t.substr(2);
-  if (t.size() < 2 || t.front() != '"') return -1;
-  size_t dash = t.find('-');
-  try {
-    return std::stoll(t.substr(1, dash == std::string::npos ? std::string::npos : dash - 1));
-  } catch (...) {
-    return -1;
+std::optional<std::vector<long long>> IfMatchVersions(const std::string& header) {
+  std::vector<long long> versions;
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    if (i >= header.size()) break;
+    const bool weak = header.compare(i, 2, "W/") == 0;
+    if (weak) i += 2;
+    if (i >= header.size() || header[i] != '"') return std::nullopt;
+    const size_t close = header.find('"', i + 1);
+    if (close == std::string::npos) return std::nullopt;
+    const std::string tag = header.substr(i + 1, close - i - 1);
+    i = close + 1;
+    // A recommendation's tag is exactly "<version>-<YYYY-MM-DD>"; weak tags never match.
+    const size_t dash = tag.find('-');
+    if (dash == std::string::npos || dash == 0 || dash > 18 ||
+        tag.find_first_not_of("0123456789") != dash || !Date::Parse(tag.substr(dash + 1))) {
+      return std::nullopt;
+    }
+    if (!weak) versions.push_back(std::stoll(tag.substr(0, dash)));
   }
+  if (versions.empty() && header.find('"') == std::string::npos) return std::nullopt;
+  return versions;
+}
+
+bool RateLimiter::Allow(const std::string& client) {
+  if (per_minute_ <= 0) return true;
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (minute != window_ || counts_.size() > 100000) {  // a new minute, or a flood of clients
+    window_ = minute;
+    counts_.clear();
+  }
+  return ++counts_[client] <= per_minute_;
 }
 
 std::string Request::Header(const std::string& lower_name) const {

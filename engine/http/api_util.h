@@ -48,9 +48,9 @@ Status OnlyMembers(const json::object& o, std::initializer_list<const char*> all
 std::vector<std::string> Split(const std::string& path);  // "/a/b/" -> {"a", "b"}
 std::string Lower(std::string s);
 bool ContainsFolded(const std::string& haystack, const std::string& needle);
-// A recommendation's ETag is "<version>-<as-of date>"; EtagVersion reads the version back
-// (-1 when the tag is not one of ours).
+// A recommendation's ETag is "<version>-<as-of date>". IfMatchVersions reads an If-Match list
+// (RFC 9110): the versions of its strong tags (weak ones never match); nullopt when malformed.
 std::string RecommendationEtag(const RecommendationView& v);
-long long EtagVersion(const std::string& tag);
+std::optional<std::vector<long long>> IfMatchVersions(const std::string& header);
 
 }  // namespace rectrack::http

@@ -49,10 +49,12 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->server.timeout_seconds, number(1, 3600));
   } else if (key == "heartbeat_seconds") {
     ASSIGN_OR_RETURN(c->server.heartbeat_seconds, number(1, 3600));
+  } else if (key == "shutdown_grace_seconds") {
+    ASSIGN_OR_RETURN(c->server.shutdown_grace_seconds, number(0, 3600));
   } else if (key == "max_streams") {
     ASSIGN_OR_RETURN(c->api.max_streams, number(1, 100000));
   } else if (key == "rate_per_minute") {
-    ASSIGN_OR_RETURN(c->server.rate_per_minute, number(0, 1000000));
+    ASSIGN_OR_RETURN(c->api.rate_per_minute, number(0, 1000000));
   } else {
     return Status::InvalidArgument("unknown setting '" + key + "'");
   }
@@ -70,7 +72,8 @@ const char* kKeys[] = {"listen",
                        "timeout_seconds",
                        "rate_per_minute",
                        "heartbeat_seconds",
-                       "max_streams"};
+                       "max_streams",
+                       "shutdown_grace_seconds"};
 
 }  // namespace
 

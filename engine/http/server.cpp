@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -55,25 +56,9 @@ class Shared {
     return out;
   }
 
-  // A fixed window per minute: simple, and enough to stop one client starving the others.
-  bool Allow(const std::string& client) {
-    if (options.rate_per_minute <= 0) return true;
-    const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (minute != window_) {
-      window_ = minute;
-      counts_.clear();
-    }
-    return ++counts_[client] <= options.rate_per_minute;
-  }
-
  private:
   std::mutex mutex_;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
-  long long window_ = -1;
-  std::unordered_map<std::string, int> counts_;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -143,6 +128,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return Write(Api::Problem(400, "malformed HTTP request: " + ec.message()), false);
 
     auto req = parser_->release();
+    // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's end
+    // unknowable; reading on would take the body for the next request.
+    if (req.count(bhttp::field::transfer_encoding) && !req.chunked()) {
+      return Write(Api::Problem(400, "Transfer-Encoding must end with chunked"), false);
+    }
     Request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -153,37 +143,28 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
     const bool keep_alive = req.keep_alive() && !shared_.stopping;
-    std::string client = request.Header("authorization");
-    if (client.empty()) {
-      beast::error_code ignored;
-      client = stream_.socket().remote_endpoint(ignored).address().to_string();
-    }
-    if (!shared_.Allow(client)) {
-      Response r =
-          Api::Problem(429, "more than " + std::to_string(shared_.options.rate_per_minute) +
-                                " requests a minute");
-      r.headers.emplace_back("Retry-After", "60");
-      return Write(std::move(r), keep_alive);
-    }
+    beast::error_code ignored;
+    request.remote = stream_.socket().remote_endpoint(ignored).address().to_string();
     if (req.method() == bhttp::verb::get &&
         request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
       return StartStream(request);
     }
-    Response response = shared_.api.Handle(request);
-    if (req.method() == bhttp::verb::head) response.body.clear();
-    Write(std::move(response), keep_alive);
+    Write(shared_.api.Handle(request), keep_alive, req.method() == bhttp::verb::head);
   }
 
-  void Write(Response response, bool keep_alive) {
+  // `head`: answer with the headers a GET would have, Content-Length included, and no body.
+  void Write(Response response, bool keep_alive, bool head = false) {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(response.status));
     res->set(bhttp::field::server, "rectrack");
     if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res->set(name, value);
-    res->body() = std::move(response.body);
+    const size_t length = response.body.size();
+    if (!head) res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (head) res->content_length(length);
     stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
     bhttp::async_write(
         stream_, *res,
@@ -207,12 +188,23 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     });
     busy_ = false;  // an open stream may be closed at shutdown
+    WatchForClose();
     WriteRaw(
         "HTTP/1.1 200 OK\r\nServer: rectrack\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
         "retry: 2000\n\n" +
         shared_.api.StreamFrames(*subscription_, &stream_seq_));
     Heartbeat();
+  }
+
+  // A stream is never read for requests, but a pending read learns at once when the client
+  // goes away, so its slot under max_streams is freed then, not at the next failed heartbeat.
+  void WatchForClose() {
+    stream_.socket().async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->EndStream();
+          self->WatchForClose();
+        });
   }
 
   void Pump() {
@@ -273,6 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;
   bool pending_ = false;
   std::string out_;
+  std::array<char, 512> discard_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Shared& shared_;
@@ -357,8 +350,10 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 
 Status Serve(Api& api, const ServerOptions& options,
              const std::function<void(const std::string&)>& on_listening) {
-  net::io_context ioc(options.threads);
+  // `shared` is declared first so it outlives the io_context: destroying the io_context destroys
+  // pending handlers, and with them sessions that still use `shared`.
   Shared shared(api, options);
+  net::io_context ioc(options.threads);
   auto listener = std::make_shared<Listener>(ioc, shared);
   const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
   RETURN_IF_ERROR(listener->Open(endpoint));

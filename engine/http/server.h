@@ -3,8 +3,8 @@
 // A fixed number of threads run one io_context. Each connection is a Session that reads a
 // request under header and body size limits and a timeout, hands it to Api::Handle, and writes
 // the response, keeping the connection alive when the client asks. Limits: at most
-// `max_connections` at once (more are answered 503 and closed) and `rate_per_minute` requests per
-// client (bearer token, else address; more are answered 429 with Retry-After). GET
+// `max_connections` at once (more are answered 503 and closed); requests per minute are limited
+// by the Api (ApiOptions::rate_per_minute). GET
 // /api/v1/stream switches the connection to server-sent events, woken by every commit. SIGINT
 // and SIGTERM stop accepting, let requests in flight finish, close idle connections and streams
 // and return.
@@ -26,8 +26,7 @@ struct ServerOptions {
   int max_connections = 256;
   uint64_t max_body_bytes = 8 * 1024 * 1024;  // imports are the largest bodies
   uint32_t max_header_bytes = 16 * 1024;
-  int timeout_seconds = 30;    // a whole request must arrive within this; also the idle limit
-  int rate_per_minute = 6000;  // per client; 0 disables
+  int timeout_seconds = 30;  // a whole request must arrive within this; also the idle limit
   int shutdown_grace_seconds = 10;
   int heartbeat_seconds = 15;    // comment lines on idle event streams keep proxies from closing
   int poll_milliseconds = 1000;  // how often to look for other processes' commits (one PRAGMA)

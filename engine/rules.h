@@ -1,0 +1,112 @@
+// Rules: when rectrack should tell people about a recommendation, read from rules/*.yaml, with
+// working-day calendars from rules/calendars/*.yaml (bank holidays as data).
+//
+// An alert rule has a kind and one anchor:
+//   - offsets relative to each milestone's due date (before_due; after_due, optionally repeating
+//     while overdue): an instance is alive on its date if the recommendation is open then and
+//     the milestone not yet met;
+//   - one offset after an event of the recommendation (after_event: close, offset: 6 months):
+//     alive if no `until` event (e.g. assess) has happened between the anchor and its date.
+// Rules are data: the C++ names no alert kind. LoadDir() refuses a malformed or inconsistent rules
+// directory with "file:line:col: what" (unknown key, bad offset, unknown calendar, unknown
+// transition in after_event/until, working days past the calendar's coverage).
+//
+// Thread-safety: immutable after Load; safe to share.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/date.h"
+#include "common/status.h"
+#include "engine/model.h"
+#include "engine/workflow.h"
+
+namespace rectrack {
+
+struct Offset {
+  enum class Unit { kDays, kMonths, kWorkingDays };
+  int amount = 0;  // >= 0
+  Unit unit = Unit::kDays;
+  std::string text;  // as written: "20 working days"
+};
+
+// Parses "30 days", "1 day", "6 months", "1 month", "20 working days", "1 working day".
+Result<Offset> ParseOffset(std::string_view text);
+
+class Calendar {
+ public:
+  const std::string& name() const { return name_; }
+  // Outside the calendar's coverage no holidays are known: only the weekend counts.
+  bool IsWorkingDay(Date day) const;
+  // `day` moved by `n` working days (n may be negative); the start day itself is not counted.
+  // InvalidArgument when the result or a day crossed lies outside the calendar's coverage.
+  Result<Date> AddWorkingDays(Date day, int n) const;
+  Date covers_from() const { return from_; }
+  Date covers_to() const { return to_; }
+
+ private:
+  friend class RulesLoader;
+  std::string name_;
+  std::set<int> weekend_;  // 0 = Monday ... 6 = Sunday
+  std::set<Date> holidays_;
+  Date from_, to_;
+};
+
+struct AlertRule {
+  std::string kind;
+  // Exactly one of the two anchors:
+  std::vector<Offset> before_due;  // each gives one alert before the due date
+  std::optional<Offset> after_due;
+  std::optional<Offset> repeat;    // after_due only: again every `repeat` while overdue
+  std::string after_event;         // a transition name
+  std::optional<Offset> offset;    // with after_event
+  std::string until;               // a transition name that ends the alert's life
+  std::vector<std::string> to;     // audiences: "owners", "inspectorate", or a body id
+  std::string where;               // file:line:col of the rule
+};
+
+class Rules {
+ public:
+  // Reads every *.yaml directly in `dir` (alert rules) and in `dir`/calendars (calendars).
+  // REQUIRES: `workflow` names the transitions rules may refer to.
+  static Result<Rules> LoadDir(const std::string& dir, const Workflow& workflow);
+
+  const std::vector<AlertRule>& alerts() const { return alerts_; }
+  const Calendar* calendar() const;  // the calendar working-day offsets use; may be null
+  const std::map<std::string, Calendar>& calendars() const { return calendars_; }
+
+  // `day` moved by `offset` forwards (sign +1) or backwards (-1). Months keep the day of month,
+  // or take the month's last day when it has fewer days (31 January + 1 month = 28/29 February).
+  Result<Date> Shift(Date day, const Offset& offset, int sign) const;
+
+ private:
+  friend class RulesLoader;
+  std::vector<AlertRule> alerts_;
+  std::map<std::string, Calendar> calendars_;
+  std::string calendar_;
+};
+
+// One alert as it falls due: the key that names it for ever, so it is raised once.
+struct AlertInstance {
+  std::string kind;
+  std::string recommendation;
+  std::string milestone;  // "" for event-anchored alerts
+  int occurrence = 0;     // 0, then 1, 2 ... for repeats
+  Date due;
+  std::vector<std::string> to;
+  std::string dedupe_key;  // "<rec>/<milestone or e<event seq>>/<kind>/<occurrence>"
+};
+
+// The alerts of `view` that fall due in [from, to], in due order. Liveness is judged at each
+// instance's own date from view.timeline (open then? milestone met by then?), using the due
+// dates as of view.as_of. REQUIRES: view.as_of >= to. Repeats stop at `to`, so a long-overdue
+// milestone yields finitely many.
+std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules& rules,
+                                     const Workflow& workflow, Date from, Date to);
+
+}  // namespace rectrack

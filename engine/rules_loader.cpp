@@ -1,0 +1,387 @@
+// Reads and validates a rules directory: calendars (dir/calendars/*.yaml) first, then alert
+// rules (dir/*.yaml, in name order). Every check that needs no recommendation is made here, once,
+// and every refusal says "file:line:col: what".
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "engine/rules.h"
+#include "engine/yaml_util.h"
+
+namespace rectrack {
+namespace {
+
+constexpr int kMaxOffset = 10000;
+
+const char* const kWeekdays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                 "friday", "saturday", "sunday"};
+
+// The regular *.yaml files directly in `dir`, in name order; none when `dir` does not exist.
+std::vector<std::string> YamlFilesIn(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && it->path().extension() == ".yaml") {
+      out.push_back(it->path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Result<Offset> ParseOffset(std::string_view text) {
+  const Status bad = Status::InvalidArgument("bad offset '" + std::string(text) +
+                                             "' (use N days, N months or N working days)");
+  const size_t space = text.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 5) return bad;
+  if (space > 1 && text[0] == '0') return bad;  // no leading zeros
+  int amount = 0;
+  for (char ch : text.substr(0, space)) {
+    if (!std::isdigit(static_cast<unsigned char>(ch))) return bad;
+    amount = amount * 10 + (ch - '0');
+  }
+  if (amount > kMaxOffset) return bad;
+  const std::string_view unit = text.substr(space + 1);
+  Offset offset;
+  if (unit == "day" || unit == "days") {
+    offset.unit = Offset::Unit::kDays;
+  } else if (unit == "month" || unit == "months") {
+    offset.unit = Offset::Unit::kMonths;
+  } else if (unit == "working day" || unit == "working days") {
+    offset.unit = Offset::Unit::kWorkingDays;
+  } else {
+    return bad;
+  }
+  offset.amount = amount;
+  offset.text = std::string(text);
+  return offset;
+}
+
+class RulesLoader {
+ public:
+  explicit RulesLoader(const Workflow& workflow) : workflow_(workflow) {}
+
+  Result<Rules> Load(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return Status::NotFound("rules directory '" + dir + "' does not exist or is not a directory");
+    }
+    for (const auto& path : YamlFilesIn(std::filesystem::path(dir) / "calendars")) {
+      RETURN_IF_ERROR(LoadFile(path, &RulesLoader::LoadCalendar));
+    }
+    for (const auto& path : YamlFilesIn(dir)) {
+      RETURN_IF_ERROR(LoadFile(path, &RulesLoader::LoadAlertFile));
+    }
+    RETURN_IF_ERROR(CheckWorkingDayOffsets());
+    return std::move(rules_);
+  }
+
+ private:
+  using Parts = std::map<std::string, YAML::Node>;  // key -> value, for keys that were given
+  using FileLoader = Status (RulesLoader::*)(const std::string&, const YAML::Node&);
+
+  Status LoadFile(const std::string& path, FileLoader load) {
+    ASSIGN_OR_RETURN(std::string text, yaml::ReadFile(path));
+    ASSIGN_OR_RETURN(YAML::Node root, yaml::ParseDocument(text, path));
+    try {
+      return (this->*load)(path, root);
+    } catch (const YAML::Exception& e) {
+      return Status::InvalidArgument(path + ": malformed rules: " + e.msg);
+    }
+  }
+
+  // The entries of mapping `node` (keys limited to `allowed`), refusing a missing `required` key.
+  Result<Parts> Collect(const std::string& src, const YAML::Node& node, const std::string& what,
+                        const std::set<std::string>& allowed,
+                        const std::vector<std::string>& required) {
+    Parts parts;
+    RETURN_IF_ERROR(
+        yaml::ForEachEntry(src, node, what, allowed,
+                           [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                             parts[key] = value;
+                             return Status();
+                           }));
+    for (const auto& key : required) {
+      if (!parts.count(key)) return yaml::Error(src, node, what + ": missing '" + key + "'");
+    }
+    return parts;
+  }
+
+  Result<std::string> Name(const std::string& src, const YAML::Node& node,
+                           const std::string& what) {
+    ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, node, what));
+    bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+    if (!ok) return yaml::Error(src, node, "bad " + what + " name '" + name + "'");
+    return name;
+  }
+
+  Result<Date> DateAt(const std::string& src, const YAML::Node& node, const std::string& what) {
+    ASSIGN_OR_RETURN(std::string text, yaml::Scalar(src, node, what));
+    auto date = Date::Parse(text);
+    if (!date)
+      return yaml::Error(src, node, what + " must be a date YYYY-MM-DD, not '" + text + "'");
+    return *date;
+  }
+
+  Status LoadCalendar(const std::string& src, const YAML::Node& root) {
+    if (!root.IsMap()) return yaml::Error(src, root, "a calendar file must be a mapping");
+    ASSIGN_OR_RETURN(Parts top, Collect(src, root, "calendar file",
+                                        {"calendar", "weekend", "covers", "holidays"},
+                                        {"calendar", "weekend", "covers"}));
+    Calendar cal;
+    ASSIGN_OR_RETURN(cal.name_, Name(src, top["calendar"], "calendar"));
+    auto [first, inserted] = calendar_where_.emplace(cal.name_, yaml::Where(src, top["calendar"]));
+    if (!inserted) {
+      return yaml::Error(
+          src, top["calendar"],
+          "duplicate calendar '" + cal.name_ + "' (first defined at " + first->second + ")");
+    }
+    const YAML::Node& weekend = top["weekend"];
+    if (!weekend.IsSequence()) return yaml::Error(src, weekend, "weekend must be a list");
+    for (const auto& day : weekend) {
+      ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, day, "weekend"));
+      auto it = std::find(std::begin(kWeekdays), std::end(kWeekdays), name);
+      if (it == std::end(kWeekdays)) {
+        return yaml::Error(src, day, "unknown weekday '" + name + "' (use monday ... sunday)");
+      }
+      if (!cal.weekend_.insert(static_cast<int>(it - std::begin(kWeekdays))).second) {
+        return yaml::Error(src, day, "weekday '" + name + "' is listed twice");
+      }
+    }
+    if (cal.weekend_.size() == 7) return yaml::Error(src, weekend, "a week needs a working day");
+    ASSIGN_OR_RETURN(Parts covers,
+                     Collect(src, top["covers"], "covers", {"from", "to"}, {"from", "to"}));
+    ASSIGN_OR_RETURN(cal.from_, DateAt(src, covers["from"], "covers.from"));
+    ASSIGN_OR_RETURN(cal.to_, DateAt(src, covers["to"], "covers.to"));
+    if (cal.to_ < cal.from_) {
+      return yaml::Error(src, covers["to"], "covers.to is before covers.from");
+    }
+    if (top.count("holidays")) {
+      const YAML::Node& holidays = top["holidays"];
+      if (!holidays.IsSequence()) return yaml::Error(src, holidays, "holidays must be a list");
+      for (const auto& item : holidays) {
+        ASSIGN_OR_RETURN(Parts holiday,
+                         Collect(src, item, "holiday", {"date", "name"}, {"date", "name"}));
+        ASSIGN_OR_RETURN(Date date, DateAt(src, holiday["date"], "holiday date"));
+        ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, holiday["name"], "holiday name"));
+        if (name.empty()) return yaml::Error(src, holiday["name"], "a holiday needs a name");
+        if (date < cal.from_ || date > cal.to_) {
+          return yaml::Error(src, holiday["date"],
+                             "holiday " + date.ToString() + " is outside what the calendar " +
+                                 "covers (" + cal.from_.ToString() + " to " + cal.to_.ToString() +
+                                 ")");
+        }
+        if (!cal.holidays_.insert(date).second) {
+          return yaml::Error(src, holiday["date"],
+                             "holiday " + date.ToString() + " is listed twice");
+        }
+      }
+    }
+    rules_.calendars_.emplace(cal.name_, std::move(cal));
+    return Status();
+  }
+
+  Status LoadAlertFile(const std::string& src, const YAML::Node& root) {
+    if (!root.IsMap()) return yaml::Error(src, root, "a rules file must be a mapping");
+    ASSIGN_OR_RETURN(Parts top, Collect(src, root, "rules file", {"calendar", "alerts"}, {}));
+    if (top.count("calendar")) {
+      const YAML::Node& node = top["calendar"];
+      ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, node, "calendar"));
+      if (!rules_.calendars_.count(name)) {
+        std::vector<std::string> known;
+        for (const auto& [n, cal] : rules_.calendars_) known.push_back(n);
+        return yaml::Error(
+            src, node,
+            "unknown calendar '" + name + "' (loaded from calendars/: " + JoinNames(known) + ")");
+      }
+      if (!calendar_choice_.empty()) {
+        return yaml::Error(src, node,
+                           "the calendar is already chosen at " + calendar_choice_ +
+                               ": name it in one rules file only");
+      }
+      calendar_choice_ = yaml::Where(src, node);
+      rules_.calendar_ = name;
+    }
+    if (top.count("alerts")) {
+      const YAML::Node& alerts = top["alerts"];
+      if (!alerts.IsSequence()) return yaml::Error(src, alerts, "alerts must be a list");
+      for (const auto& item : alerts) RETURN_IF_ERROR(LoadAlert(src, item));
+    }
+    return Status();
+  }
+
+  Status LoadAlert(const std::string& src, const YAML::Node& item) {
+    Parts parts;
+    std::vector<std::pair<std::string, YAML::Node>> anchors;  // in file order, with key nodes
+    RETURN_IF_ERROR(yaml::ForEachEntry(
+        src, item, "alert",
+        {"kind", "to", "before_due", "after_due", "repeat", "after_event", "offset", "until"},
+        [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+          parts[key] = value;
+          if (key == "before_due" || key == "after_due" || key == "after_event") {
+            anchors.emplace_back(key, key_node);
+          }
+          return Status();
+        }));
+    if (!parts.count("kind")) return yaml::Error(src, item, "an alert needs a kind");
+    AlertRule rule;
+    rule.where = yaml::Where(src, item);
+    ASSIGN_OR_RETURN(rule.kind, Name(src, parts["kind"], "alert kind"));
+    auto [first, inserted] = kind_where_.emplace(rule.kind, rule.where);
+    if (!inserted) {
+      return yaml::Error(
+          src, parts["kind"],
+          "duplicate alert kind '" + rule.kind + "' (first defined at " + first->second + ")");
+    }
+    const std::string what = "alert '" + rule.kind + "'";
+    if (!parts.count("to")) return yaml::Error(src, item, what + " needs `to`");
+    RETURN_IF_ERROR(LoadAudiences(src, parts["to"], what, &rule.to));
+    if (anchors.empty()) {
+      return yaml::Error(src, item,
+                         what + " needs one anchor: before_due, after_due or after_event");
+    }
+    if (anchors.size() > 1) {
+      return yaml::Error(src, anchors[1].second,
+                         what + " has two anchors (" + anchors[0].first + " and " +
+                             anchors[1].first + "): give one");
+    }
+    const std::string& anchor = anchors[0].first;
+    static const std::pair<std::string, std::string> kGoesWith[] = {
+        {"repeat", "after_due"}, {"offset", "after_event"}, {"until", "after_event"}};
+    for (const auto& [key, goes_with] : kGoesWith) {
+      if (parts.count(key) && anchor != goes_with) {
+        return yaml::Error(src, parts[key],
+                           what + ": " + key + " goes with " + goes_with + ", not " + anchor);
+      }
+    }
+    if (anchor == "before_due") {
+      const YAML::Node& node = parts["before_due"];
+      if (node.IsScalar()) {
+        ASSIGN_OR_RETURN(Offset offset, OffsetAt(src, node, "before_due"));
+        rule.before_due.push_back(offset);
+      } else if (node.IsSequence() && node.size() > 0) {
+        for (const auto& entry : node) {
+          ASSIGN_OR_RETURN(Offset offset, OffsetAt(src, entry, "before_due"));
+          for (const auto& earlier : rule.before_due) {
+            if (earlier.text == offset.text) {
+              return yaml::Error(src, entry, "offset '" + offset.text + "' is listed twice");
+            }
+          }
+          rule.before_due.push_back(offset);
+        }
+      } else {
+        return yaml::Error(src, node, what + ": before_due must be a non-empty list of offsets");
+      }
+    } else if (anchor == "after_due") {
+      ASSIGN_OR_RETURN(rule.after_due, OffsetAt(src, parts["after_due"], "after_due"));
+      if (parts.count("repeat")) {
+        ASSIGN_OR_RETURN(rule.repeat, OffsetAt(src, parts["repeat"], "repeat"));
+        if (rule.repeat->amount == 0) {
+          return yaml::Error(src, parts["repeat"], what + ": repeat must be more than 0");
+        }
+      }
+    } else {
+      ASSIGN_OR_RETURN(rule.after_event, TransitionAt(src, parts["after_event"], "after_event"));
+      if (!parts.count("offset")) {
+        return yaml::Error(src, item, what + ": after_event needs an offset");
+      }
+      ASSIGN_OR_RETURN(rule.offset, OffsetAt(src, parts["offset"], "offset"));
+      if (parts.count("until")) {
+        ASSIGN_OR_RETURN(rule.until, TransitionAt(src, parts["until"], "until"));
+      }
+    }
+    rules_.alerts_.push_back(std::move(rule));
+    return Status();
+  }
+
+  Status LoadAudiences(const std::string& src, const YAML::Node& node, const std::string& what,
+                       std::vector<std::string>* to) {
+    ASSIGN_OR_RETURN(*to, yaml::ScalarList(src, node, "to", true));
+    if (to->empty()) return yaml::Error(src, node, what + ": `to` needs at least one audience");
+    for (size_t i = 0; i < to->size(); ++i) {
+      const std::string& who = (*to)[i];
+      if (who != "owners" && who != "inspectorate" && !IsValidId(who)) {
+        return yaml::Error(
+            src, node,
+            what + ": bad audience '" + who + "' (use owners, inspectorate or a body id)");
+      }
+      if (std::find(to->begin(), to->begin() + i, who) != to->begin() + i) {
+        return yaml::Error(src, node, what + ": audience '" + who + "' is listed twice");
+      }
+    }
+    return Status();
+  }
+
+  Result<Offset> OffsetAt(const std::string& src, const YAML::Node& node, const std::string& what) {
+    ASSIGN_OR_RETURN(std::string text, yaml::Scalar(src, node, what));
+    auto offset = ParseOffset(text);
+    if (!offset.ok()) return yaml::Error(src, node, offset.status().message());
+    if (offset->unit == Offset::Unit::kWorkingDays) {
+      working_days_.push_back({yaml::Where(src, node), *offset});
+    }
+    return *offset;
+  }
+
+  Result<std::string> TransitionAt(const std::string& src, const YAML::Node& node,
+                                   const std::string& what) {
+    ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, node, what));
+    if (!workflow_.FindTransition(name)) {
+      std::vector<std::string> known;
+      for (const auto& t : workflow_.transitions()) known.push_back(t.name);
+      return yaml::Error(src, node,
+                         "unknown transition '" + name + "' in " + what + " (workflow '" +
+                             workflow_.name() + "' has: " + JoinNames(known) + ")");
+    }
+    return name;
+  }
+
+  // Working-day offsets need the chosen calendar, and must fit in the days it covers.
+  Status CheckWorkingDayOffsets() {
+    if (working_days_.empty()) return Status();
+    const Calendar* cal = rules_.calendar();
+    if (!cal) {
+      const auto& [where, offset] = working_days_.front();
+      return Status::InvalidArgument(where + ": '" + offset.text +
+                                     "' needs a calendar: name one with `calendar:` in a rules "
+                                     "file");
+    }
+    int covered = 0;
+    for (Date d = cal->covers_from(); d <= cal->covers_to(); d = d.AddDays(1)) {
+      covered += cal->IsWorkingDay(d) ? 1 : 0;
+    }
+    for (const auto& [where, offset] : working_days_) {
+      if (offset.amount > covered) {
+        return Status::InvalidArgument(where + ": '" + offset.text + "' is more than calendar '" +
+                                       cal->name() + "' covers (" + std::to_string(covered) +
+                                       " working days)");
+      }
+    }
+    return Status();
+  }
+
+  const Workflow& workflow_;
+  Rules rules_;
+  std::map<std::string, std::string> calendar_where_;         // calendar name -> where defined
+  std::map<std::string, std::string> kind_where_;             // alert kind -> where defined
+  std::string calendar_choice_;                               // where `calendar:` was given
+  std::vector<std::pair<std::string, Offset>> working_days_;  // where, offset
+};
+
+Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow) {
+  return RulesLoader(workflow).Load(dir);
+}
+
+}  // namespace rectrack

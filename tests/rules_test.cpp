@@ -1,0 +1,437 @@
+// Tests of rules: offsets, the shipped rules and calendar, working days and month arithmetic, the
+// loader's refusals (each with its file:line:col), and the alerts of hand-built recommendations.
+#include "engine/rules.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+using Names = std::vector<std::string>;
+
+const std::string kSourceDir = RECTRACK_SOURCE_DIR;
+
+Date D(const char* iso) { return *Date::Parse(iso); }
+
+Workflow ShippedWorkflow() {
+  auto wf = Workflow::LoadFile(kSourceDir + "/workflows/recommendation.yaml");
+  EXPECT_TRUE(wf.ok()) << wf.status().message();
+  return std::move(wf).value();
+}
+
+// A fresh directory under the system's temp dir, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "rules_test.XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(dir_); }
+  void Write(const std::string& rel, const std::string& text) const {
+    fs::create_directories((fs::path(dir_) / rel).parent_path());
+    std::ofstream(fs::path(dir_) / rel) << text;
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+class RulesTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto rules = Rules::LoadDir(kSourceDir + "/rules", wf_);
+    ASSERT_TRUE(rules.ok()) << rules.status().message();
+    rules_ = std::move(rules).value();
+    ASSERT_NE(rules_.calendar(), nullptr);
+  }
+  const Calendar& cal() const { return *rules_.calendar(); }
+  Date Shift(const char* day, const char* offset, int sign = 1) const {
+    auto moved = rules_.Shift(D(day), *ParseOffset(offset), sign);
+    EXPECT_TRUE(moved.ok()) << moved.status().message();
+    return moved.ok() ? *moved : Date();
+  }
+
+  Workflow wf_ = ShippedWorkflow();
+  Rules rules_;
+};
+
+TEST(ParseOffsetTest, ReadsTheThreeUnits) {
+  auto o = ParseOffset("20 working days");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->amount, 20);
+  EXPECT_EQ(o->unit, Offset::Unit::kWorkingDays);
+  EXPECT_EQ(o->text, "20 working days");
+  EXPECT_EQ(ParseOffset("1 day")->unit, Offset::Unit::kDays);
+  EXPECT_EQ(ParseOffset("6 months")->unit, Offset::Unit::kMonths);
+  EXPECT_EQ(ParseOffset("1 month")->amount, 1);
+  EXPECT_EQ(ParseOffset("1 working day")->amount, 1);
+  EXPECT_EQ(ParseOffset("0 days")->amount, 0);
+  EXPECT_EQ(ParseOffset("10000 days")->amount, 10000);
+}
+
+TEST(ParseOffsetTest, RefusesAnythingElse) {
+  auto bad = ParseOffset("3 weeks");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(),
+            "bad offset '3 weeks' (use N days, N months or N working days)");
+  for (const char* text : {"", "30", "days", "30  days", " 30 days", "30 days ", "30 Days",
+                           "-1 days", "+1 days", "10001 days", "030 days", "1.5 days",
+                           "20 workingdays", "20 working  days", "99999999999 days"}) {
+    EXPECT_FALSE(ParseOffset(text).ok()) << "'" << text << "'";
+  }
+}
+
+TEST_F(RulesTest, ShippedRulesLoad) {
+  Names kinds;
+  for (const auto& a : rules_.alerts()) kinds.push_back(a.kind);
+  EXPECT_EQ(kinds,
+            (Names{"due_soon", "overdue", "escalation", "verification_due", "response_due"}));
+  const AlertRule& soon = rules_.alerts()[0];
+  ASSERT_EQ(soon.before_due.size(), 2u);
+  EXPECT_EQ(soon.before_due[1].text, "7 days");
+  EXPECT_EQ(soon.where, kSourceDir + "/rules/alerts.yaml:10:5");
+  EXPECT_EQ(rules_.alerts()[1].repeat->amount, 30);
+  EXPECT_EQ(rules_.alerts()[3].until, "assess");
+  EXPECT_EQ(rules_.alerts()[3].offset->unit, Offset::Unit::kMonths);
+  EXPECT_EQ(rules_.alerts()[4].to, Names{"owners"});
+  EXPECT_EQ(cal().name(), "england-and-wales");
+  EXPECT_EQ(cal().covers_from(), D("2020-01-01"));
+  EXPECT_EQ(cal().covers_to(), D("2030-12-31"));
+}
+
+TEST_F(RulesTest, CalendarKnowsHolidaysAndWeekends) {
+  for (const char* day : {"2025-12-25", "2025-12-26", "2026-12-28", "2025-12-20", "2025-12-21",
+                          "2026-01-01", "1970-01-03"}) {
+    EXPECT_FALSE(cal().IsWorkingDay(D(day))) << day;
+  }
+  // 1970-01-01, day 0 of the epoch, was a Thursday; outside the coverage only weekends count.
+  for (const char* day : {"2026-12-29", "2025-12-19", "2025-12-22", "1970-01-01"}) {
+    EXPECT_TRUE(cal().IsWorkingDay(D(day))) << day;
+  }
+}
+
+TEST_F(RulesTest, AddWorkingDaysSkipsWeekendsAndHolidays) {
+  // From Friday 19 December 2025: Mon 22 - Wed 24 (3), Christmas and Boxing Day, the weekend,
+  // Mon 29 - Wed 31 (6), New Year's Day, Fri 2 (7), then 13 more weekdays: Wed 21 January.
+  EXPECT_EQ(*cal().AddWorkingDays(D("2025-12-19"), 20), D("2026-01-21"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2025-12-19"), 0), D("2025-12-19"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2025-12-20"), 1), D("2025-12-22"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2025-12-29"), -1), D("2025-12-24"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2026-01-05"), -3), D("2025-12-30"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2026-01-21"), -20), D("2025-12-19"));
+  EXPECT_EQ(*cal().AddWorkingDays(D("2026-12-24"), 2), D("2026-12-30"));
+  for (auto [day, n] : {std::pair{"2030-12-20", 20}, {"2020-01-02", -5}, {"2030-12-31", 1}}) {
+    auto out = cal().AddWorkingDays(D(day), n);
+    ASSERT_FALSE(out.ok()) << day << " " << n;
+    EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(out.status().message().find("england-and-wales"), std::string::npos);
+  }
+}
+
+TEST_F(RulesTest, ShiftByDaysMonthsAndWorkingDays) {
+  EXPECT_EQ(Shift("2024-01-31", "1 month"), D("2024-02-29"));
+  EXPECT_EQ(Shift("2023-01-31", "1 month"), D("2023-02-28"));
+  EXPECT_EQ(Shift("2025-03-31", "1 month", -1), D("2025-02-28"));
+  EXPECT_EQ(Shift("2024-03-31", "1 month", -1), D("2024-02-29"));
+  EXPECT_EQ(Shift("2024-02-29", "12 months"), D("2025-02-28"));
+  EXPECT_EQ(Shift("2024-02-29", "48 months"), D("2028-02-29"));
+  EXPECT_EQ(Shift("2024-02-29", "1 month"), D("2024-03-29"));
+  EXPECT_EQ(Shift("2023-11-30", "3 months"), D("2024-02-29"));
+  EXPECT_EQ(Shift("2025-01-15", "13 months", -1), D("2023-12-15"));
+  EXPECT_EQ(Shift("2024-08-15", "6 months"), D("2025-02-15"));
+  EXPECT_EQ(Shift("2024-02-28", "1 day"), D("2024-02-29"));
+  EXPECT_EQ(Shift("2025-03-01", "1 day", -1), D("2025-02-28"));
+  EXPECT_EQ(Shift("2023-07-31", "0 days"), D("2023-07-31"));
+  EXPECT_EQ(Shift("2025-12-19", "20 working days"), D("2026-01-21"));
+  EXPECT_EQ(Shift("2026-01-21", "20 working days", -1), D("2025-12-19"));
+  EXPECT_FALSE(rules_.Shift(D("9999-12-01"), *ParseOffset("1 month"), 1).ok());
+  EXPECT_FALSE(rules_.Shift(D("2030-12-31"), *ParseOffset("1 working day"), 1).ok());
+}
+
+TEST(RulesLoadTest, MissingDirIsNotFoundAndEmptyDirLoadsNothing) {
+  const Workflow wf = ShippedWorkflow();
+  auto missing = Rules::LoadDir("/nonexistent/rules", wf);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  TempDir tmp;
+  auto empty = Rules::LoadDir(tmp.dir(), wf);
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_TRUE(empty->alerts().empty());
+  EXPECT_EQ(empty->calendar(), nullptr);
+  EXPECT_FALSE(empty->Shift(D("2025-01-01"), *ParseOffset("1 working day"), 1).ok());
+}
+
+// A small valid rules directory; each case below changes one file and expects one refusal.
+const std::string kCalendar =                       // line
+    "calendar: test\n"                              // 1
+    "weekend: [saturday, sunday]\n"                 // 2
+    "covers: {from: 2025-01-01, to: 2025-12-31}\n"  // 3
+    "holidays:\n"                                   // 4
+    "  - {date: 2025-12-25, name: Christmas}\n";    // 5
+const std::string kAlerts =                         //
+    "calendar: test\n"                              // 1
+    "alerts:\n"                                     // 2
+    "  - kind: soon\n"                              // 3
+    "    before_due: [7 days]\n"                    // 4
+    "    to: [owners]\n";                           // 5
+const std::string kVerify =                         // appended to kAlerts, from line 6
+    "  - kind: verify\n"                            // 6
+    "    after_event: close\n"                      // 7
+    "    offset: 6 months\n"                        // 8
+    "    until: assess\n"                           // 9
+    "    to: [inspectorate]\n";                     // 10
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// Each case writes one file over the valid directory; the error names that file first.
+struct LoadErrorCase {
+  std::string where;  // "alerts.yaml:4:5": the file written and the position of the error
+  std::string text;   // the file's new text
+  Names words;
+};
+
+TEST(RulesLoadTest, RefusesBadRulesWithPositions) {
+  const Workflow wf = ShippedWorkflow();
+  const std::string a = "alerts.yaml:", c = "calendars/cal.yaml:";
+  const std::vector<LoadErrorCase> cases = {
+      {a + "4:5", Replace(kAlerts, "before_due", "befor_due"), {"unknown key 'befor_due'"}},
+      {a + "2:1", Replace(kAlerts, "alerts:", "alert:"), {"unknown key 'alert'"}},
+      {a + "4:26",
+       Replace(kAlerts, "[7 days]", "[7 days, 3 weeks]"),
+       {"bad offset '3 weeks' (use N days, N months or N working days)"}},
+      {a + "4:26", Replace(kAlerts, "[7 days]", "[7 days, 7 days]"), {"'7 days' is listed twice"}},
+      {a + "9:12",
+       kAlerts + Replace(kVerify, "until: assess", "until: asses"),
+       {"unknown transition 'asses' in until", "assess"}},
+      {a + "7:18",
+       kAlerts + Replace(kVerify, "after_event: close", "after_event: shut"),
+       {"unknown transition 'shut' in after_event"}},
+      {a + "6:5",
+       kAlerts + Replace(kVerify, "    offset: 6 months\n", ""),
+       {"after_event needs an offset"}},
+      {a + "5:5",
+       Replace(kAlerts, "    to:", "    after_due: 1 day\n    to:"),
+       {"two anchors (before_due and after_due)"}},
+      {a + "3:5",
+       Replace(kAlerts, "    before_due: [7 days]\n", ""),
+       {"alert 'soon' needs one anchor"}},
+      {a + "5:13",
+       Replace(kAlerts, "    to:", "    repeat: 30 days\n    to:"),
+       {"repeat goes with after_due"}},
+      {a + "5:13",
+       Replace(kAlerts, "before_due: [7 days]", "after_due: 1 day\n    repeat: 0 days"),
+       {"repeat must be more than 0"}},
+      {a + "5:9", Replace(kAlerts, "[owners]", "[]"), {"at least one audience"}},
+      {a + "5:9", Replace(kAlerts, "[owners]", "[owners, 'a b']"), {"bad audience 'a b'"}},
+      {a + "6:11",
+       kAlerts + "  - kind: soon\n    after_due: 1 day\n    to: [owners]\n",
+       {"duplicate alert kind 'soon'", "alerts.yaml:3:5"}},
+      {"more.yaml:2:12",
+       "alerts:\n  - {kind: soon, after_due: 1 day, to: [owners]}\n",
+       {"duplicate alert kind 'soon'"}},
+      {a + "1:11",
+       Replace(kAlerts, "calendar: test", "calendar: uk"),
+       {"unknown calendar 'uk'", "test"}},
+      {"more.yaml:1:11", "calendar: test\n", {"already chosen at", "alerts.yaml:1:11"}},
+      {a + "3:18",
+       Replace(Replace(kAlerts, "calendar: test\n", ""), "7 days", "5 working days"),
+       {"'5 working days' needs a calendar"}},
+      {a + "4:18",
+       Replace(kAlerts, "7 days", "300 working days"),
+       {"more than calendar 'test' covers"}},
+      {a + "6:1", Replace(kAlerts, "[owners]", "[owners"), {"malformed YAML"}},
+      {c + "5:12",
+       Replace(kCalendar, "2025-12-25", "2026-12-25"),
+       {"holiday 2026-12-25 is outside", "2025-01-01 to 2025-12-31"}},
+      {c + "6:12", kCalendar + "  - {date: 2025-12-25, name: Again}\n", {"listed twice"}},
+      {c + "5:12", Replace(kCalendar, "2025-12-25", "2025-02-30"), {"must be a date"}},
+      {c + "2:21", Replace(kCalendar, "sunday", "sundy"), {"unknown weekday 'sundy'"}},
+      {c + "3:32",
+       Replace(kCalendar, "to: 2025-12-31", "to: 2024-12-31"),
+       {"covers.to is before covers.from"}},
+      {c + "1:1", Replace(kCalendar, "weekend: [saturday, sunday]\n", ""), {"missing 'weekend'"}},
+      {"calendars/zz.yaml:1:11", kCalendar, {"duplicate calendar 'test'", "cal.yaml:1:11"}},
+  };
+  for (const auto& bad : cases) {
+    SCOPED_TRACE(bad.where + " " + bad.words[0]);
+    TempDir tmp;
+    tmp.Write("calendars/cal.yaml", kCalendar);
+    tmp.Write("alerts.yaml", kAlerts);
+    tmp.Write(bad.where.substr(0, bad.where.find(':')), bad.text);
+    auto loaded = Rules::LoadDir(tmp.dir(), wf);
+    ASSERT_FALSE(loaded.ok());
+    const std::string& msg = loaded.status().message();
+    EXPECT_EQ(loaded.status().code(), Code::kInvalidArgument) << msg;
+    EXPECT_EQ(msg.rfind(tmp.dir() + "/" + bad.where + ": ", 0), 0u) << msg;
+    for (const auto& w : bad.words)
+      EXPECT_NE(msg.find(w), std::string::npos) << w << " in: " << msg;
+  }
+}
+
+// A recommendation "r1" with milestone "due" (2023-07-31) and the given timeline.
+struct Ev {
+  const char* effective;
+  const char* transition;
+  const char* to_state;
+};
+RecommendationView View(const std::vector<Ev>& events, std::optional<Date> met_on = {},
+                        const char* due = "2023-07-31") {
+  RecommendationView v;
+  v.id = "r1";
+  v.as_of = D("2030-01-01");
+  v.milestones.push_back({"due", D(due), D(due), met_on.has_value(), met_on, false});
+  std::string state;
+  int64_t seq = 0;
+  for (const auto& e : events) {
+    v.timeline.push_back(
+        {++seq, D(e.effective), "", e.transition, "body", "", "", "", "", {}, state, e.to_state});
+    state = e.to_state;
+  }
+  return v;
+}
+
+class AlertsForTest : public RulesTest {
+ protected:
+  // Instances of `kind` in [from, to], as "date#occurrence".
+  Names Of(const RecommendationView& v, const std::string& kind, const char* from = "2023-01-01",
+           const char* to = "2025-03-31") const {
+    Names out;
+    for (const auto& a : AlertsFor(v, rules_, wf_, D(from), D(to))) {
+      if (a.kind == kind) out.push_back(a.due.ToString() + "#" + std::to_string(a.occurrence));
+    }
+    return out;
+  }
+  static Names Overdue(const std::vector<int>& ks) {  // every 30 days from 2023-08-01
+    Names out;
+    for (int k : ks)
+      out.push_back(D("2023-08-01").AddDays(30 * k).ToString() + "#" + std::to_string(k));
+    return out;
+  }
+  static std::vector<int> Range(int first, int last) {
+    std::vector<int> out;
+    for (int k = first; k <= last; ++k) out.push_back(k);
+    return out;
+  }
+};
+
+TEST_F(AlertsForTest, OpenAllAlong) {
+  const auto v = View({{"2023-03-01", "issue", "issued"}});
+  const auto all = AlertsFor(v, rules_, wf_, D("2023-01-01"), D("2025-03-31"));
+  EXPECT_EQ(Of(v, "due_soon"), (Names{"2023-07-01#0", "2023-07-24#1"}));
+  // The day after the due date, then every 30 days up to 31 March 2025: 608 days, 21 alerts.
+  const Names overdue = Of(v, "overdue");
+  ASSERT_EQ(overdue.size(), 21u);
+  EXPECT_EQ(overdue.front(), "2023-08-01#0");
+  EXPECT_EQ(overdue.back(), "2025-03-23#20");
+  EXPECT_EQ(overdue, Overdue(Range(0, 20)));
+  EXPECT_EQ(Of(v, "escalation"), Names{"2023-10-29#0"});
+  EXPECT_EQ(Of(v, "response_due"), Names{"2023-03-29#0"});  // 20 working days after issue
+  EXPECT_TRUE(Of(v, "verification_due").empty());
+  ASSERT_EQ(all.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end(),
+                             [](const auto& a, const auto& b) { return a.due < b.due; }));
+  EXPECT_EQ(all.front().kind, "response_due");
+  EXPECT_EQ(all.front().dedupe_key, "r1/e1/response_due/0");
+  EXPECT_EQ(all.front().milestone, "");
+  EXPECT_EQ(all[1].dedupe_key, "r1/due/due_soon/0");
+  EXPECT_EQ(all[1].to, Names{"owners"});
+  EXPECT_EQ(all[1].recommendation, "r1");
+}
+
+TEST_F(AlertsForTest, NothingAfterTheMilestoneIsMet) {
+  const auto met = View({{"2023-03-01", "issue", "issued"}}, D("2023-10-01"));
+  EXPECT_EQ(Of(met, "due_soon").size(), 2u);
+  EXPECT_EQ(Of(met, "overdue"), Overdue({0, 1, 2}));
+  EXPECT_TRUE(Of(met, "escalation").empty());
+  const auto early = View({{"2023-03-01", "issue", "issued"}}, D("2023-07-24"));
+  EXPECT_EQ(Of(early, "due_soon"), Names{"2023-07-01#0"});  // met on the day: no alert
+  EXPECT_TRUE(Of(early, "overdue").empty());
+}
+
+TEST_F(AlertsForTest, NotYetIssuedIsNotAlive) {
+  const auto v = View({{"2023-07-10", "issue", "issued"}});
+  EXPECT_EQ(Of(v, "due_soon"), Names{"2023-07-24#1"});
+}
+
+TEST_F(AlertsForTest, ClosedStopsAlertsAndReopenResumesThem) {
+  const std::vector<Ev> closed = {{"2023-03-01", "issue", "issued"},
+                                  {"2024-08-15", "close", "closed"}};
+  EXPECT_EQ(Of(View(closed), "overdue"), Overdue(Range(0, 12)));  // 2024-07-26 the last
+  auto reopened = closed;
+  reopened.push_back({"2025-03-06", "assess", "reopened"});
+  const auto v = View(reopened);
+  auto expected = Overdue(Range(0, 12));
+  expected.push_back("2025-03-23#20");
+  EXPECT_EQ(Of(v, "overdue"), expected);
+  EXPECT_EQ(Of(v, "escalation"), Names{"2023-10-29#0"});
+  // Closed 15 August 2024, assessed only on 6 March 2025: verification was due on 15 February.
+  EXPECT_EQ(Of(v, "verification_due"), Names{"2025-02-15#0"});
+  for (const auto& a : AlertsFor(v, rules_, wf_, D("2025-02-15"), D("2025-02-15"))) {
+    EXPECT_EQ(a.dedupe_key, "r1/e2/verification_due/0");
+    EXPECT_EQ(a.to, Names{"inspectorate"});
+  }
+}
+
+TEST_F(AlertsForTest, VerificationDueUnlessAssessedFirst) {
+  auto with_assess = [&](const char* day) {
+    return View({{"2023-03-01", "issue", "issued"},
+                 {"2024-08-15", "close", "closed"},
+                 {day, "assess", "verified"}});
+  };
+  EXPECT_TRUE(Of(with_assess("2024-12-01"), "verification_due").empty());
+  EXPECT_TRUE(Of(with_assess("2025-02-15"), "verification_due").empty());
+  EXPECT_EQ(Of(with_assess("2025-02-16"), "verification_due"), Names{"2025-02-15#0"});
+}
+
+TEST_F(AlertsForTest, ResponseDueUnlessUpdated) {
+  auto v = [&](std::vector<Ev> more) {
+    more.insert(more.begin(), {"2025-12-19", "issue", "issued"});
+    return Of(View(more, {}, "2027-01-01"), "response_due", "2025-01-01", "2026-12-31");
+  };
+  EXPECT_EQ(v({}), Names{"2026-01-21#0"});  // over Christmas and New Year
+  EXPECT_TRUE(v({{"2026-01-21", "update", "issued"}}).empty());
+  EXPECT_TRUE(v({{"2025-12-19", "update", "issued"}}).empty());  // same day, after the issue
+  EXPECT_EQ(v({{"2026-01-22", "update", "issued"}}), Names{"2026-01-21#0"});
+}
+
+TEST_F(AlertsForTest, DedupeKeysAreStableAndUnique) {
+  auto v = View({{"2025-02-11", "issue", "issued"}, {"2025-06-02", "update", "issued"}}, {},
+                "2025-07-31");
+  v.milestones.push_back({"implemented", D("2026-03-31"), D("2026-03-31"), false, {}, false});
+  const auto all = AlertsFor(v, rules_, wf_, D("2025-01-01"), D("2026-12-31"));
+  std::set<std::string> keys;
+  for (const auto& a : all) keys.insert(a.dedupe_key);
+  EXPECT_EQ(keys.size(), all.size());
+  EXPECT_TRUE(keys.count("r1/due/overdue/0"));
+  EXPECT_TRUE(keys.count("r1/implemented/overdue/0"));
+  EXPECT_TRUE(keys.count("r1/implemented/due_soon/1"));
+  // The same instances, with the same keys, whether asked for at once or in two windows.
+  auto first = AlertsFor(v, rules_, wf_, D("2025-01-01"), D("2025-12-31"));
+  const auto second = AlertsFor(v, rules_, wf_, D("2026-01-01"), D("2026-12-31"));
+  first.insert(first.end(), second.begin(), second.end());
+  ASSERT_EQ(first.size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(first[i].dedupe_key, all[i].dedupe_key);
+    EXPECT_EQ(first[i].due, all[i].due);
+  }
+}
+
+}  // namespace
+}  // namespace rectrack

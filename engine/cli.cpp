@@ -52,9 +52,10 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 )";
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {
-    "db", "workflow", "clock", "actor", "as-of",   "body",  "state",  "format", "effective",
-    "by", "role",     "note",  "field", "expires", "label", "listen", "config", "threads",  "rules"};
+const std::set<std::string> kValued = {"db",     "workflow", "clock",   "actor",     "as-of",
+                                       "body",   "state",    "format",  "effective", "by",
+                                       "role",   "note",     "field",   "expires",   "label",
+                                       "listen", "config",   "threads", "rules"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db", "workflow", "rules", "clock", "actor", "help"};
 
@@ -271,7 +272,8 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
     if (r.after_due) when = r.after_due->text + " after due";
     if (r.repeat) when += ", every " + r.repeat->text + " while overdue";
     if (!r.after_event.empty()) {
-      when = r.offset->text + " after " + r.after_event + (r.until.empty() ? "" : " unless " + r.until);
+      when = r.offset->text + " after " + r.after_event +
+             (r.until.empty() ? "" : " unless " + r.until);
     }
     out << "  " << r.kind << ": " << when << "  (" << r.where << ")\n";
   }

@@ -202,8 +202,7 @@ class Engine {
   const Rules* rules() const { return rules_ ? &*rules_ : nullptr; }
   // The alerts of recommendation `id` falling due from its issue to the end of `as_of`
   // (default today). FailedPrecondition when no rules are loaded.
-  Result<std::vector<AlertInstance>> Alerts(const std::string& id,
-                                            std::optional<Date> as_of) const;
+  Result<std::vector<AlertInstance>> Alerts(const std::string& id, std::optional<Date> as_of) const;
   const Clock& clock() const { return *clock_; }
 
  private:

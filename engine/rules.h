@@ -62,12 +62,12 @@ struct AlertRule {
   // Exactly one of the two anchors:
   std::vector<Offset> before_due;  // each gives one alert before the due date
   std::optional<Offset> after_due;
-  std::optional<Offset> repeat;    // after_due only: again every `repeat` while overdue
-  std::string after_event;         // a transition name
-  std::optional<Offset> offset;    // with after_event
-  std::string until;               // a transition name that ends the alert's life
-  std::vector<std::string> to;     // audiences: "owners", "inspectorate", or a body id
-  std::string where;               // file:line:col of the rule
+  std::optional<Offset> repeat;  // after_due only: again every `repeat` while overdue
+  std::string after_event;       // a transition name
+  std::optional<Offset> offset;  // with after_event
+  std::string until;             // a transition name that ends the alert's life
+  std::vector<std::string> to;   // audiences: "owners", "inspectorate", or a body id
+  std::string where;             // file:line:col of the rule
 };
 
 class Rules {

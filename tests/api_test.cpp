@@ -133,7 +133,7 @@ class ApiTest : public ::testing::Test {
   }
 
   std::unique_ptr<Engine> OpenEngine(const Clock* clock) {
-    auto engine = Engine::Open({db_path_, kWorkflow, clock});
+    auto engine = Engine::Open({db_path_, kWorkflow, clock, true, ""});
     EXPECT_TRUE(engine.ok()) << engine.status().message();
     return engine.ok() ? std::move(engine).value() : nullptr;
   }

@@ -50,7 +50,7 @@ class EngineTest : public ::testing::Test {
   }
 
   std::unique_ptr<Engine> OpenEngine() {
-    auto engine = Engine::Open({db_path_, kWorkflow, &clock_});
+    auto engine = Engine::Open({db_path_, kWorkflow, &clock_, true, ""});
     EXPECT_TRUE(engine.ok()) << engine.status().message();
     return engine.ok() ? std::move(engine).value() : nullptr;
   }
@@ -459,7 +459,7 @@ TEST_F(EngineTest, ALogThatNoLongerReplaysIsReportedAsCorruptionAtOpen) {
     ASSERT_TRUE((*db)->Exec("DROP TRIGGER events_no_update").ok());
     ASSERT_TRUE((*db)->Exec("UPDATE events SET transition='vanish' WHERE seq=15").ok());
   }
-  auto reopened = Engine::Open({db_path_, kWorkflow, &clock_});
+  auto reopened = Engine::Open({db_path_, kWorkflow, &clock_, true, ""});
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), Code::kCorruption);
   EXPECT_NE(reopened.status().message().find("event 15"), std::string::npos)
@@ -497,7 +497,7 @@ TEST_F(EngineTest, KillingAnImportAtAnyInstantLeavesAllOrNothing) {
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    auto engine = Engine::Open({db_path_, kWorkflow, &clock_});
+    auto engine = Engine::Open({db_path_, kWorkflow, &clock_, true, ""});
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     auto verify = (*engine)->Verify();
     ASSERT_TRUE(verify.ok()) << verify.status().message();

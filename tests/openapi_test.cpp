@@ -38,7 +38,7 @@ class OpenApiTest : public ::testing::Test {
     fs::create_directories(dir_);
     auto engine = Engine::Open({(dir_ / "r.db").string(),
                                 std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml",
-                                &clock_});
+                                &clock_, true, ""});
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     engine_ = std::move(engine).value();
     auto commands = ParseImportFile(std::string(RECTRACK_SOURCE_DIR) + "/demo/domestic-abuse.yaml",

@@ -209,13 +209,12 @@ TEST_F(AnnexTest, UsageErrorsAndReadsNeverCreateADatabase) {
   const fs::path elsewhere = dir_ / "empty";
   fs::create_directories(elsewhere);
   const std::string missing = (elsewhere / "typo.db").string();
-  for (const std::string& args :
-       {"list extra", "show", "report annex", "list --format bogus", "list --open --closed",
-        "record x update --field met", "import"}) {
+  for (const char* args : {"list extra", "show", "report annex", "list --format bogus",
+                           "list --open --closed", "record x update --field met", "import"}) {
     CliRun run = Rectrack("--db " + missing + " " + args);
     EXPECT_EQ(run.status, 2) << args << ": " << run.out;
   }
-  for (const std::string& args : {"verify", "list", "show da23-r1", "report annex --body CPS"}) {
+  for (const char* args : {"verify", "list", "show da23-r1", "report annex --body CPS"}) {
     CliRun run = Rectrack("--db " + missing + " " + args);
     EXPECT_EQ(run.status, 1) << args << ": " << run.out;
     EXPECT_NE(run.out.find("no database at"), std::string::npos) << run.out;

@@ -148,7 +148,7 @@ class ApiTest : public ::testing::Test {
   static Request Make(const std::string& method, const std::string& target,
                       const std::string& body = "", const std::string& type = "",
                       std::map<std::string, std::string> headers = {}) {
-    Request req{method, target, std::move(headers), body};
+    Request req{method, target, std::move(headers), body, "127.0.0.1"};
     if (!type.empty()) req.headers["content-type"] = type;
     return req;
   }

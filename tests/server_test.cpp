@@ -482,6 +482,22 @@ TEST_F(ServerTest, ATransferEncodingNotEndingInChunkedIsRefusedAndNothingIsSmugg
   EXPECT_TRUE(c.ClosedByPeer());  // the smuggled GET is never answered
 }
 
+TEST_F(ServerTest, AMemberGivenTwiceIsRefusedNotSilentlyTheLastOne) {
+  Start();
+  Connection c(port_);
+  for (const char* body :
+       {R"({"do":"update","do":"withdraw"})", R"({"do":"update","note":"a","note" : "b"})"}) {
+    Reply r = c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_, body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_NE(r.body.find("is given twice"), std::string::npos) << r.body;
+  }
+  // Equal keys in different objects, and strings that merely look like keys, are fine.
+  EXPECT_EQ(c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                      R"({"do":"update","note":"\"do\": and {\"do\":1}"})")
+                .status,
+            201);
+}
+
 TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
   Start();
   Connection c(port_);

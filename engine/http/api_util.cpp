@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
 
 namespace rectrack::http {
 
@@ -140,11 +141,46 @@ Result<std::optional<bool>> BoolParam(const Target& t, const char* name) {
   return Status::InvalidArgument(std::string(name) + " must be true or false");
 }
 
+namespace {
+
+// Boost.JSON 1.81 keeps the last of duplicate members silently; `{"do":"update","do":"withdraw"}`
+// must not mean withdraw. REQUIRES: `text` is valid JSON (so strings and nesting are well formed).
+// Keys are compared as written (an escaped and an unescaped spelling count as different).
+std::optional<std::string> DuplicateMember(std::string_view text) {
+  std::vector<std::optional<std::set<std::string>>> open;  // a set per object, nullopt per array
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '{') {
+      open.emplace_back(std::set<std::string>());
+    } else if (c == '[') {
+      open.emplace_back(std::nullopt);
+    } else if (c == '}' || c == ']') {
+      open.pop_back();
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+      size_t next = end + 1;
+      while (next < text.size() && std::isspace(static_cast<unsigned char>(text[next]))) ++next;
+      if (next < text.size() && text[next] == ':' && !open.empty() && open.back()) {
+        std::string key(text.substr(i + 1, end - i - 1));
+        if (!open.back()->insert(key).second) return key;
+      }
+      i = end;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<json::object> ParseJsonObject(const Request& req) {
   json::error_code ec;
   json::value v = json::parse(req.body, ec);
   if (ec) return Status::InvalidArgument("malformed JSON: " + ec.message());
   if (!v.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
+  if (auto key = DuplicateMember(req.body)) {
+    return Status::InvalidArgument("member '" + *key + "' is given twice");
+  }
   return std::move(v.as_object());
 }
 

@@ -1,5 +1,6 @@
 #include "engine/cli.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -147,7 +148,12 @@ std::string DataDir() {
 
 std::string DefaultActor() {
   const char* user = std::getenv("USER");
-  return std::string("cli:") + (user && *user ? user : "unknown");
+  if (user && *user) return std::string("cli:") + user;
+  // Services and containers often run without $USER; the account name still says who.
+  if (const passwd* account = ::getpwuid(::geteuid()); account && account->pw_name) {
+    return std::string("cli:") + account->pw_name;
+  }
+  return "cli:uid" + std::to_string(::geteuid());
 }
 
 Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {

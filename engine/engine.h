@@ -128,10 +128,6 @@ struct VerifyResult {
 };
 
 class Ledger;
-namespace storage {
-class Database;
-class EventStore;
-}  // namespace storage
 
 class Engine {
  public:

@@ -1,15 +1,16 @@
-// Engine: the one way in. Every change (CLI, import, later HTTP) is a list of Commands applied
-// by Apply(): each command goes through the workflow, then all of them are appended to the event
-// log in one BEGIN IMMEDIATE transaction, or none are. Every query is answered from the log's
-// in-memory replay, as the world was at the end of an as-of date (by effective dates).
+// Engine: the one way in. Every change (CLI, import, HTTP) is a list of Commands applied by
+// Apply(): each command goes through the workflow, then all of them are appended to the event
+// log in one BEGIN IMMEDIATE transaction, or none are (ApplyAll does the same for several
+// callers at once, each on its own). Every query is answered from the log's in-memory replay, as
+// the world was at the end of an as-of date (by effective dates).
 //
 // Typical use:
 //   ASSIGN_OR_RETURN(auto engine, Engine::Open({.db_path = "rectrack.db", ...}));
 //   ASSIGN_OR_RETURN(ApplyReport r, engine->Apply(commands, "cli:alice"));
 //   auto views = engine->List({.body = "CPS", .as_of = *Date::Parse("2025-03-31")});
 //
-// Thread-safety: not thread-safe; callers serialise access (the server keeps one Engine per
-// process behind a strand or mutex).
+// Thread-safety: not thread-safe; callers serialise access (the HTTP Api keeps one Engine behind
+// a mutex).
 #pragma once
 
 #include <map>

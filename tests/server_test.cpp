@@ -498,6 +498,26 @@ TEST_F(ServerTest, AMemberGivenTwiceIsRefusedNotSilentlyTheLastOne) {
             201);
 }
 
+TEST_F(ServerTest, AnEscapedKeyIsStillTheSameKey) {
+  Start();
+  Connection c(port_);
+  Reply r = c.Request("POST", "/api/v1/recommendations/da25-n1/events", inspectorate_,
+                      R"({"do":"update","d\u006f":"withdraw","reason":"x"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+}
+
+TEST_F(ServerTest, AQueryValueThatLooksLikeTwoParametersIsNotConfusedInTheCache) {
+  Start();
+  Connection c(port_);
+  const std::string list = "/api/v1/recommendations?as_of=2025-03-31&body=";
+  EXPECT_NE(c.Request("GET", list + "CPS&q=r2", inspectorate_).body.find("da23-r2"),
+            std::string::npos);
+  // The body here is literally "CPS&q=r2": no such body owns anything.
+  Reply odd = c.Request("GET", list + "CPS%26q%3Dr2", inspectorate_);
+  EXPECT_EQ(odd.status, 200);
+  EXPECT_EQ(odd.body.find("da23-r2"), std::string::npos) << odd.body;
+}
+
 TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
   Start();
   Connection c(port_);
@@ -593,6 +613,23 @@ TEST_F(ServerTest, SigtermWithAClientThatNeverReadsStillExitsCleanly) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(Stop(), 0);  // it used to destroy the sessions' shared state first and crash
   ::close(fd);
+}
+
+TEST_F(StreamTest, RevokingTheTokenEndsItsOpenStream) {
+  const std::string created =
+      RunCli("--db " + db_ + " token create --role reader --label streaming");
+  const std::string secret = FirstLine(created);
+  const size_t at = created.find("token ");
+  const std::string id = created.substr(at + 6, 12);
+  Start({"RECTRACK_HEARTBEAT_SECONDS=1"});
+  int fd = OpenStream(secret);
+  ASSERT_NE(ReadUntil(fd, "retry: 2000", 5).find("retry: 2000"), std::string::npos);
+  RunCli("--db " + db_ + " token revoke " + id);
+  RunCli("--db " + db_ + " record da25-n1 update --by CPS --note after-revoke");
+  const std::string got = ReadUntil(fd, "after-revoke", 4);
+  EXPECT_EQ(got.find("after-revoke"), std::string::npos) << got;
+  char byte;
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0) << "the stream should have been closed";
 }
 
 TEST_F(StreamTest, AClosedStreamFreesItsSlotAtOnceAndAFutureLastEventIdIsClamped) {

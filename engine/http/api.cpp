@@ -45,9 +45,12 @@ Result<ApplyReport> Api::Write(std::vector<Command> commands, const std::string&
   batches.reserve(group.size());
   for (Writer* w : group) batches.push_back(std::move(w->batch));
   std::vector<Result<ApplyReport>> results;
-  {
+  try {
     std::lock_guard<std::mutex> engine_lock(mutex_);
     results = engine_->ApplyAll(batches);
+  } catch (const std::exception& e) {
+    // Whatever happens, every queued writer gets an answer and the queue moves on.
+    results.assign(group.size(), Status::IOError(std::string("write failed: ") + e.what()));
   }
   lock.lock();
   for (size_t i = 0; i < group.size(); ++i) {
@@ -251,6 +254,13 @@ Response Api::Route(const Request& original) {
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
   if (metrics) {
     auto authenticated = Authenticate(req, true, "");
+    const Principal* known = std::get_if<Principal>(&authenticated);
+    if (!rate_.Allow(known && !known->token_id.empty() ? "token:" + known->token_id
+                                                       : "address:" + req.remote)) {
+      Response r = Problem(429, "too many requests a minute");
+      r.headers.emplace_back("Retry-After", "60");
+      return r;
+    }
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     return MetricsResponse();
   }
@@ -278,7 +288,14 @@ Response Api::Route(const Request& original) {
     // The key is the parsed query, so "?a=1&" and "?a=1" share an entry; feeds link to the Host
     // they were asked on, so for them the Host is part of the key.
     std::string key = who.role + "|" + who.body + "|" + t.path + "?";
-    for (const auto& [name, value] : t.query) key += name + "=" + value + "&";
+    auto escaped = [](const std::string& text) {  // so "a=b&c" in a value cannot pose as two
+      std::string out;
+      for (char ch : text) {
+        out += ch == '%' ? "%25" : ch == '&' ? "%26" : ch == '=' ? "%3D" : std::string(1, ch);
+      }
+      return out;
+    };
+    for (const auto& [name, value] : t.query) key += escaped(name) + "=" + escaped(value) + "&";
     if (feed) key += "|" + req.Header("host");
     const std::string generation =
         std::to_string(engine_->last_seq()) + "-" + engine_->clock().Today().ToString();
@@ -295,12 +312,17 @@ Response Api::Route(const Request& original) {
               "ETag", "\"" + generation + "-" +
                           std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
         }
-        // Bounded in bytes: when full, start again (every entry is cheap to recompute).
-        if (cache_bytes_ + response.body.size() > kCacheBytes) {
+        // Bounded in bytes (keys included: a long query makes a long key); when full, start
+        // again, since every entry is cheap to recompute.
+        const size_t size = key.size() + response.body.size() + 512;
+        if (auto old = cache_.find(key); old != cache_.end()) {
+          cache_bytes_ -= std::min(cache_bytes_, key.size() + old->second.second.body.size() + 512);
+        }
+        if (cache_bytes_ + size > kCacheBytes) {
           cache_.clear();
           cache_bytes_ = 0;
         }
-        cache_bytes_ += response.body.size();
+        cache_bytes_ += size;
         cache_[key] = {generation, response};
       }
     }

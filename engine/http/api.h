@@ -60,6 +60,7 @@ struct ApiOptions {
 // An accepted GET /api/v1/stream: who is listening, to which body, from which event on.
 struct StreamRequest {
   Principal who;
+  std::string secret;  // the bearer token, re-checked on every push: revoking it ends the stream
   std::string body;
   int64_t after_seq = 0;
 };
@@ -88,9 +89,10 @@ class Api {
   // GET /api/v1/stream (server-sent events). OpenStream authenticates and checks the request
   // like Handle would, counting it against max_streams; a Response means refused. Each accepted
   // stream must be closed with CloseStream. StreamFrames returns the SSE frames ("id:", "event:",
-  // "data:") for events after *after_seq that the stream may see, oldest first, and advances it.
+  // "data:") for events after *after_seq that the stream may see, oldest first, and advances it;
+  // nullopt once the stream's token is no longer valid (revoked, expired): end the stream then.
   std::variant<StreamRequest, Response> OpenStream(const Request& request);
-  std::string StreamFrames(const StreamRequest& stream, int64_t* after_seq);
+  std::optional<std::string> StreamFrames(const StreamRequest& stream, int64_t* after_seq);
   void CloseStream() { --streams_; }
 
   // Listeners are called (on the thread that noticed) after the log grew, by a write through

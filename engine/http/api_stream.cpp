@@ -16,8 +16,17 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
     auto authenticated = Authenticate(req, true, "");
+    const Principal* known = std::get_if<Principal>(&authenticated);
+    if (!rate_.Allow(known && !known->token_id.empty() ? "token:" + known->token_id
+                                                       : "address:" + req.remote)) {
+      Response r = Problem(429, "too many requests a minute");
+      r.headers.emplace_back("Retry-After", "60");
+      return r;
+    }
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     stream.who = std::get<Principal>(authenticated);
+    const std::string auth = req.Header("authorization");
+    if (auth.size() > 7) stream.secret = auth.substr(7);
     stream.after_seq = engine_->last_seq();
   }
   stream.body = target->query.count("body") ? target->query.at("body") : "";
@@ -40,10 +49,16 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   return stream;
 }
 
-std::string Api::StreamFrames(const StreamRequest& stream, int64_t* after_seq) {
+std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, int64_t* after_seq) {
   std::vector<FeedEntry> entries;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!stream.secret.empty()) {
+      // Tokens revoked by another process are noticed once Refresh sees its commit.
+      if (!engine_->Refresh().ok() || !engine_->Authenticate(stream.secret).ok()) {
+        return std::nullopt;
+      }
+    }
     // All of them: a capped batch would skip events between it and the newest.
     entries =
         engine_->Feed(stream.who, stream.body, *after_seq, std::numeric_limits<size_t>::max());

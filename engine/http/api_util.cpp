@@ -145,7 +145,6 @@ namespace {
 
 // Boost.JSON 1.81 keeps the last of duplicate members silently; `{"do":"update","do":"withdraw"}`
 // must not mean withdraw. REQUIRES: `text` is valid JSON (so strings and nesting are well formed).
-// Keys are compared as written (an escaped and an unescaped spelling count as different).
 std::optional<std::string> DuplicateMember(std::string_view text) {
   std::vector<std::optional<std::set<std::string>>> open;  // a set per object, nullopt per array
   for (size_t i = 0; i < text.size(); ++i) {
@@ -162,7 +161,11 @@ std::optional<std::string> DuplicateMember(std::string_view text) {
       size_t next = end + 1;
       while (next < text.size() && std::isspace(static_cast<unsigned char>(text[next]))) ++next;
       if (next < text.size() && text[next] == ':' && !open.empty() && open.back()) {
-        std::string key(text.substr(i + 1, end - i - 1));
+        // Compare decoded keys: "d\u006f" is "do".
+        json::error_code ec;
+        json::value decoded = json::parse(text.substr(i, end - i + 1), ec);
+        std::string key = !ec && decoded.is_string() ? std::string(decoded.as_string())
+                                                     : std::string(text.substr(i + 1, end - i - 1));
         if (!open.back()->insert(key).second) return key;
       }
       i = end;
@@ -287,10 +290,12 @@ bool RateLimiter::Allow(const std::string& client) {
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (minute != window_ || counts_.size() > 100000) {  // a new minute, or a flood of clients
+  if (minute != window_) {
     window_ = minute;
     counts_.clear();
   }
+  // A flood of new clients (addresses are cheap) is refused, not allowed to reset the others.
+  if (counts_.size() >= 100000 && !counts_.count(client)) return false;
   return ++counts_[client] <= per_minute_;
 }
 

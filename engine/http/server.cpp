@@ -193,7 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
         "HTTP/1.1 200 OK\r\nServer: rectrack\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
         "retry: 2000\n\n" +
-        shared_.api.StreamFrames(*subscription_, &stream_seq_));
+        shared_.api.StreamFrames(*subscription_, &stream_seq_).value_or(""));
     Heartbeat();
   }
 
@@ -213,15 +213,20 @@ class Session : public std::enable_shared_from_this<Session> {
       pending_ = true;
       return;
     }
-    std::string frames = shared_.api.StreamFrames(*subscription_, &stream_seq_);
-    if (!frames.empty()) WriteRaw(std::move(frames));
+    auto frames = shared_.api.StreamFrames(*subscription_, &stream_seq_);
+    if (!frames) return EndStream();  // the token was revoked or expired
+    if (!frames->empty()) WriteRaw(std::move(*frames));
   }
 
   void Heartbeat() {
     heartbeat_.expires_after(std::chrono::seconds(shared_.options.heartbeat_seconds));
     heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || !self->subscription_) return self->EndStream();
-      if (!self->writing_) self->WriteRaw(": heartbeat\n\n");
+      if (!self->writing_) {
+        auto frames = self->shared_.api.StreamFrames(*self->subscription_, &self->stream_seq_);
+        if (!frames) return self->EndStream();  // the token was revoked or expired
+        self->WriteRaw(frames->empty() ? ": heartbeat\n\n" : std::move(*frames));
+      }
       self->Heartbeat();
     });
   }

@@ -12,6 +12,23 @@ namespace rectrack::http {
 
 std::variant<Principal, Response> Api::Authenticate(const Request& req, bool read,
                                                     const std::string& query_token) {
+  auto identified = Identify(req, read, query_token);
+  // Requests are counted per token once we know it is one, else per address, so neither
+  // rotating made-up tokens nor guessing escapes the limit.
+  const Principal* known = std::get_if<Principal>(&identified);
+  const std::string client =
+      known && !known->token_id.empty() ? "token:" + known->token_id : "address:" + req.remote;
+  if (!rate_.Allow(client)) {
+    Response r = Problem(
+        429, "more than " + std::to_string(options_.rate_per_minute) + " requests a minute");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
+  return identified;
+}
+
+std::variant<Principal, Response> Api::Identify(const Request& req, bool read,
+                                                const std::string& query_token) {
   Principal who;
   const std::string auth = req.Header("authorization");
   if (auth.empty() && !query_token.empty()) {
@@ -254,30 +271,12 @@ Response Api::Route(const Request& original) {
   if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
   if (metrics) {
     auto authenticated = Authenticate(req, true, "");
-    const Principal* known = std::get_if<Principal>(&authenticated);
-    if (!rate_.Allow(known && !known->token_id.empty() ? "token:" + known->token_id
-                                                       : "address:" + req.remote)) {
-      Response r = Problem(429, "too many requests a minute");
-      r.headers.emplace_back("Retry-After", "60");
-      return r;
-    }
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     return MetricsResponse();
   }
 
   auto authenticated = Authenticate(req, req.method == "GET",
                                     feed && t.query.count("token") ? t.query.at("token") : "");
-  // Requests are counted per token once we know it is one, else per address, so neither
-  // rotating made-up tokens nor guessing escapes the limit.
-  const Principal* known = std::get_if<Principal>(&authenticated);
-  const std::string client =
-      known && !known->token_id.empty() ? "token:" + known->token_id : "address:" + req.remote;
-  if (!rate_.Allow(client)) {
-    Response r = Problem(
-        429, "more than " + std::to_string(options_.rate_per_minute) + " requests a minute");
-    r.headers.emplace_back("Retry-After", "60");
-    return r;
-  }
   if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
   const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;

@@ -109,9 +109,13 @@ class Api {
   Response Route(const Request& request);
   Response RouteGet(const Request& request, const Target& target,
                     const std::vector<std::string>& parts, const Principal& who);
-  // Who sent `request`, or the 401 to answer. REQUIRES: mutex_ held.
+  // Who sent `request`, or the 401 (or 429, past the rate limit) to answer. Every route that
+  // needs a token goes through here, so every one is metered. REQUIRES: mutex_ held.
   std::variant<Principal, Response> Authenticate(const Request& request, bool read,
                                                  const std::string& query_token);
+  // Authenticate without the rate limit.
+  std::variant<Principal, Response> Identify(const Request& request, bool read,
+                                             const std::string& query_token);
   Response FeedResponse(const Request& request, const Target& target, const Principal& who);
   Response MetricsResponse();
   void NotifyIfGrown(int64_t before);

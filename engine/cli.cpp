@@ -5,11 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "engine/engine.h"
+#include "engine/http/alerting.h"
 #include "engine/http/config.h"
 #include "engine/http/server.h"
 #include "engine/importer.h"
@@ -24,7 +26,8 @@ constexpr const char* kUsage = R"(usage: rectrack COMMAND [options]
 
 Commands:
   serve [--listen 127.0.0.1:8080] [--config rectrack.yaml] [--threads N] [--public-read]
-                                  the HTTP API (see docs/api.md); stops on SIGINT/SIGTERM
+       [--clock-rate N]           the HTTP API (see docs/api.md), and the alert scheduler and
+                                  deliveries (docs/alerts.md); stops on SIGINT/SIGTERM
   import FILE...                  apply import files (YAML), all in one transaction
   list                            recommendations as at a date
        [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
@@ -40,6 +43,9 @@ Commands:
   token list | token revoke ID
   rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
                                   that recommendation from its issue to D, as the rules say
+  alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
+       [--format table|json]      alerts raised by `serve`; with ID, one alert, its deliveries
+                                  and every attempt
   verify                          check the hash chain of the whole event log
   workflow                        print the loaded workflow's states and transitions
 
@@ -47,16 +53,17 @@ Options for every command:
   --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
   --workflow FILE  workflow YAML (default: the bundled workflows/recommendation.yaml)
   --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
-  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z)
+  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z); with serve,
+                   --clock-rate N makes that clock run N times faster (default 1)
   --actor NAME     who is recording (default cli:$USER)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
 )";
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {"db",     "workflow", "clock",   "actor",     "as-of",
-                                       "body",   "state",    "format",  "effective", "by",
-                                       "role",   "note",     "field",   "expires",   "label",
-                                       "listen", "config",   "threads", "rules"};
+const std::set<std::string> kValued = {
+    "db",     "workflow",  "clock",  "actor",   "as-of", "body",  "state",
+    "format", "effective", "by",     "role",    "note",  "field", "expires",
+    "label",  "listen",    "config", "threads", "rules", "kind",  "clock-rate"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db", "workflow", "rules", "clock", "actor", "help"};
 
@@ -157,14 +164,27 @@ std::string DefaultActor() {
 }
 
 Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
-  if (!args.Has("clock")) return std::unique_ptr<Clock>(new SystemClock());
+  if (!args.Has("clock")) {
+    if (args.Has("clock-rate")) return Status::InvalidArgument("--clock-rate needs --clock");
+    return std::unique_ptr<Clock>(new SystemClock());
+  }
   auto start = ParseInstant(args.Get("clock"));
   if (!start) {
     return Status::InvalidArgument(
         "--clock must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" +
         args.Get("clock") + "'");
   }
-  return std::unique_ptr<Clock>(new ShiftedClock(*start, 1.0));
+  double rate = 1.0;
+  if (args.Has("clock-rate")) {
+    const std::string text = args.Get("clock-rate");
+    char* end = nullptr;
+    rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end || !(rate >= 0 && rate <= 1e6)) {
+      return Status::InvalidArgument("--clock-rate must be a number from 0 to 1000000, not '" +
+                                     text + "'");
+    }
+  }
+  return std::unique_ptr<Clock>(new ShiftedClock(*start, rate));
 }
 
 // What each command takes. Usage mistakes are caught from this table before the database is
@@ -190,7 +210,8 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"record", {{"effective", "by", "role", "note", "field"}, 2, 2, {}, true}},
       {"report", {{"body", "as-of", "format"}, 1, 1, {"md", "csv", "json", "html"}, false}},
       {"token", {{"role", "body", "expires", "label"}, 1, 2, {}, true}},
-      {"serve", {{"listen", "config", "threads", "public-read"}, 0, 0, {}, true}},
+      {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
+      {"alerts", {{"body", "state", "kind", "format"}, 0, 1, {"table", "json"}, false}},
       {"verify", {{}, 0, 0, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},
@@ -290,6 +311,63 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
   return Status();
 }
 
+Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::string>& rest,
+                   const std::string& format, std::ostream& out) {
+  storage::AlertStore& store = engine.alert_store();
+  if (!rest.empty()) {
+    ASSIGN_OR_RETURN(storage::AlertRecord alert, store.Find(rest[0]));
+    ASSIGN_OR_RETURN(std::string state, store.StateOf(alert.id));
+    ASSIGN_OR_RETURN(auto deliveries, store.Deliveries(alert.id));
+    ASSIGN_OR_RETURN(auto attempts, store.Attempts(alert.id));
+    if (format == "json") {
+      out << alert.payload << "\n";
+      return Status();
+    }
+    out << "alert " << alert.id << ": " << alert.kind << " for " << alert.recommendation
+        << (alert.milestone.empty() ? "" : " milestone " + alert.milestone) << ", due " << alert.due
+        << ", raised " << alert.raised << (alert.late ? " (late)" : "") << ", " << state << "\n";
+    for (const auto& d : deliveries) {
+      out << "  " << d.subscription << " (" << d.channel << " " << d.target << "): " << d.state
+          << ", " << d.attempts << " attempt(s)"
+          << (d.state == "pending" ? ", next " + d.next_attempt : "") << "\n";
+      for (const auto& a : attempts) {
+        if (a.subscription != d.subscription) continue;
+        out << "    #" << a.attempt << " " << a.started << " -> "
+            << (a.finished.empty() ? "(unfinished)" : a.finished) << "  status " << a.status
+            << (a.error.empty() ? "" : "  " + a.error) << "\n";
+      }
+    }
+    return Status();
+  }
+  storage::AlertFilter filter;
+  filter.body = args.Get("body");
+  filter.state = args.Get("state");
+  filter.kind = args.Get("kind");
+  filter.limit = std::numeric_limits<size_t>::max();
+  static const std::set<std::string> kStates = {"", "pending", "delivered", "failed",
+                                                "unsubscribed"};
+  if (!kStates.count(filter.state)) {
+    return Status::InvalidArgument("--state must be pending, delivered, failed or unsubscribed");
+  }
+  ASSIGN_OR_RETURN(auto alerts, store.List(filter));
+  if (format == "json") {
+    out << "[";
+    for (size_t i = 0; i < alerts.size(); ++i) out << (i ? ",\n" : "") << alerts[i].payload;
+    out << "]\n";
+    return Status();
+  }
+  for (const auto& a : alerts) {
+    ASSIGN_OR_RETURN(std::string state, store.StateOf(a.id));
+    std::string owners;
+    for (const auto& o : a.owners) owners += (owners.empty() ? "" : ",") + o;
+    out << a.id << "  " << a.due << "  " << a.kind << "  " << a.recommendation
+        << (a.milestone.empty() ? "" : " " + a.milestone) << "  " << owners << "  " << state
+        << (a.late ? "  late" : "") << "\n";
+  }
+  out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
+  return Status();
+}
+
 Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>& rest,
                 std::ostream& out) {
   const std::string action = rest.empty() ? "" : rest[0];
@@ -374,9 +452,22 @@ Status RunCommand(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
   if (cmd == "serve") {
     http::Api api(engine.get(), serve.api);
-    return http::Serve(api, serve.server, [&](const std::string& where) {
-      out << "rectrack serving " << options.db_path << " on http://" << where << std::endl;
+    std::unique_ptr<http::Alerting> alerting;
+    if (engine->rules()) {
+      serve.alerting.db_path = options.db_path;
+      if (serve.alerting.link_base.empty()) {
+        serve.alerting.link_base =
+            "http://" + serve.server.address + ":" + std::to_string(serve.server.port);
+      }
+      ASSIGN_OR_RETURN(alerting, http::Alerting::Start(api, *engine, serve.alerting));
+    }
+    Status served = http::Serve(api, serve.server, [&](const std::string& where) {
+      out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
+          << clock->Today().ToString() << ", " << engine->QueuedRecommendations()
+          << " recommendations with alerts to come)" << std::endl;
     });
+    alerting.reset();
+    return served;
   }
   const std::string actor = args.Get("actor", DefaultActor());
 
@@ -469,6 +560,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
   }
   if (cmd == "token") return RunToken(*engine, args, rest, out);
   if (cmd == "rules") return PrintRules(*engine, rest, list_as_of, out);
+  if (cmd == "alerts") {
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
+    return PrintAlerts(*engine, args, rest, format, out);
+  }
   return Status::InvalidArgument("unknown command '" + cmd + "'");
 }
 

@@ -27,8 +27,17 @@ Date Clock::Today() const {
   return Date::FromDaysSinceEpoch(static_cast<int>(days));
 }
 
-std::string Clock::NowRfc3339() const {
-  auto now = chr::floor<chr::seconds>(Now());
+Clock::TimePoint UkDayStart(Date day) {
+  const Clock::TimePoint midnight = chr::sys_days(chr::days(day.days_since_epoch()));
+  // BST starts and ends at 01:00 UTC, so at 23:00 UTC the day before the offset is settled.
+  const Clock::TimePoint bst_start = midnight - chr::hours(1);
+  return UkCivil(bst_start) != bst_start ? bst_start : midnight;
+}
+
+std::string Clock::NowRfc3339() const { return FormatInstant(Now()); }
+
+std::string FormatInstant(Clock::TimePoint t) {
+  auto now = chr::floor<chr::seconds>(t);
   auto day = chr::floor<chr::days>(now);
   chr::hh_mm_ss hms(now - day);
   char buf[32];

@@ -19,6 +19,8 @@ class Clock {
   using TimePoint = std::chrono::system_clock::time_point;
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
+  // How many clock seconds pass per real second (1 for the system clock): timers divide by it.
+  virtual double Rate() const { return 1.0; }
 
   Date Today() const;              // the calendar day of Now() in the UK (GMT or BST)
   std::string NowRfc3339() const;  // "2025-03-31T09:00:00Z"
@@ -35,12 +37,18 @@ class ShiftedClock : public Clock {
  public:
   ShiftedClock(TimePoint start, double rate);
   TimePoint Now() const override;
+  double Rate() const override { return rate_; }
 
  private:
   TimePoint start_;
   std::chrono::steady_clock::time_point real_start_;
   double rate_;
 };
+
+// The instant `day` begins in the UK (00:00 GMT, or 00:00 BST = 23:00 UTC the day before).
+Clock::TimePoint UkDayStart(Date day);
+// RFC 3339 in UTC, to the second: "2025-03-31T09:00:00Z".
+std::string FormatInstant(Clock::TimePoint t);
 
 // "2025-03-31T09:00:00Z" or a plain date "2025-03-31" (midnight UTC), years 1970-2200;
 // nullopt otherwise.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "engine/alert_queue.h"
 #include "engine/annex.h"
 #include "engine/deadline_text.h"
 #include "engine/event_codec.h"
@@ -247,6 +248,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                                                          : storage::Database::OpenMode::kExisting));
   engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
   engine->tokens_ = std::make_unique<storage::TokenStore>(engine->db_.get());
+  engine->alert_store_ = std::make_unique<storage::AlertStore>(engine->db_.get());
+  {
+    storage::AlertFilter newest;
+    newest.newest_first = true;
+    newest.limit = 1;
+    ASSIGN_OR_RETURN(auto alerts, engine->alert_store_->List(newest));
+    if (!alerts.empty()) engine->last_alert_seq_ = alerts.front().seq;
+  }
   ASSIGN_OR_RETURN(auto tx,
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(engine->CatchUp());
@@ -288,6 +297,9 @@ Status Engine::CatchUp() {
   }
   std::move(layer).MergeInto(*ledger_);
   last_seq_ = rows.back().seq;
+  for (const auto& row : rows) {
+    if (alert_queue_ && row.kind == SubjectKind::kRecommendation) changed_.insert(row.subject_id);
+  }
   return Status();
 }
 
@@ -373,6 +385,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
   }
   std::move(group).MergeInto(*ledger_);
   last_seq_ = rows.back().seq;
+  for (const Event& e : events) NoteChanged(e);
   return results;
 }
 

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "engine/model.h"
 #include "engine/rules.h"
 #include "engine/workflow.h"
+#include "storage/alert_store.h"
 #include "storage/token_store.h"
 
 namespace rectrack {
@@ -128,7 +130,14 @@ struct VerifyResult {
   std::string head_hash;
 };
 
+// How `rectrack serve` raises alerts (Engine::StartAlerts).
+struct AlertOptions {
+  // The recommendation link in an alert is link_base + "/api/v1/recommendations/<id>".
+  std::string link_base = "http://127.0.0.1:8080";
+};
+
 class Ledger;
+class AlertQueue;
 
 class Engine {
  public:
@@ -202,9 +211,41 @@ class Engine {
   Result<std::vector<AlertInstance>> Alerts(const std::string& id, std::optional<Date> as_of) const;
   const Clock& clock() const { return *clock_; }
 
+  // --- The alert scheduler (engine_alerts.cpp). An alert is raised once, when it falls due: a
+  // row in the outbox (storage/alert_store.h) with one pending delivery per subscription whose
+  // body is in its audience (subscriptions disabled by their receiver are skipped).
+  //
+  // Builds the queue of the day each recommendation's next alert falls due, from the log and
+  // the outbox's watermark (the day through which everything was raised): after downtime, the
+  // alerts that fell due meanwhile are raised once each, flagged late. From then on every
+  // committed change to a recommendation (here or, seen by Refresh, by another process) queues
+  // it to be looked at again. FailedPrecondition without rules.
+  Status StartAlerts(const AlertOptions& options);
+  // Raises, in one write transaction, the alerts of every recommendation queued for today or
+  // before, and advances the watermark. Returns the new alerts in the order raised. Looks at
+  // nothing else: an idle call costs one heap peek.
+  Result<std::vector<storage::AlertRecord>> RaiseDueAlerts();
+  // The day RaiseDueAlerts next has work: today when changes are waiting, nullopt when nothing
+  // is queued (or alerts were not started).
+  std::optional<Date> NextAlertDay();
+  size_t QueuedRecommendations() const;
+  // The seq of the newest alert in the outbox (0 for none), as this Engine last saw it.
+  int64_t last_alert_seq() const { return last_alert_seq_; }
+  // The outbox, for listing alerts and their deliveries. REQUIRES: the Engine outlives its use.
+  storage::AlertStore& alert_store() { return *alert_store_; }
+  std::string alert_link(const std::string& recommendation) const;
+
  private:
   Engine(Workflow workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
+  void NoteChanged(const Event& event);  // queues a changed recommendation's alerts
+  // The first day after `after` on which an alert of `view` falls due, if any within ten years.
+  std::optional<Date> NextAlertDayOf(const RecommendationView& view, Date after) const;
+  // RaiseDueAlerts' transaction: `work` maps recommendation ids to "look at the whole history".
+  Result<std::vector<storage::AlertRecord>> Raise(std::map<std::string, bool> work, Date today);
+  Result<storage::AlertRecord> MakeAlert(const AlertInstance& instance,
+                                         const RecommendationView& view, Date today,
+                                         const std::string& raised) const;
 
   Workflow workflow_;
   std::optional<Rules> rules_;
@@ -212,7 +253,15 @@ class Engine {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<storage::TokenStore> tokens_;
+  std::unique_ptr<storage::AlertStore> alert_store_;
   std::unique_ptr<Ledger> ledger_;
+  // Alerts: null until StartAlerts. `changed_` are recommendations committed since the last
+  // RaiseDueAlerts, looked at over their whole history (a back-dated import may make an old
+  // alert matter now); queued ones only since the watermark.
+  std::unique_ptr<AlertQueue> alert_queue_;
+  std::set<std::string> changed_;
+  AlertOptions alert_options_;
+  int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;
   int64_t data_version_ = -1;
   std::optional<storage::Statement> data_version_stmt_;

@@ -3,6 +3,7 @@
 #include "engine/rules.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 namespace rectrack {
@@ -133,7 +134,7 @@ std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules
   std::vector<AlertInstance> out;
   auto emit = [&](const AlertRule& rule, const std::string& milestone, const std::string& anchor,
                   int occurrence, Date due) {
-    out.push_back({rule.kind, view.id, milestone, occurrence, due, rule.to,
+    out.push_back({rule.kind, view.id, milestone, occurrence, due, rule.to, anchor,
                    view.id + "/" + anchor + "/" + rule.kind + "/" + std::to_string(occurrence)});
   };
   auto in_window = [&](Date day) { return from <= day && day <= to; };
@@ -184,6 +185,61 @@ std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules
            std::tie(b.due, b.kind, b.milestone, b.occurrence, b.dedupe_key);
   });
   return out;
+}
+
+std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const Rules& rules,
+                                         const Workflow& workflow, Date from, Date today) {
+  std::vector<AlertInstance> due = AlertsFor(view, rules, workflow, from, today);
+  // Latest of each series; `due` is in due order, so a later instance overwrites an earlier one.
+  std::map<std::pair<std::string, std::string>, AlertInstance> latest;
+  for (auto& instance : due) latest[{instance.anchor, instance.kind}] = std::move(instance);
+  const History history(view, workflow);
+  std::vector<AlertInstance> out;
+  for (auto& [series, instance] : latest) {
+    const AlertRule* rule = nullptr;
+    for (const auto& r : rules.alerts()) {
+      if (r.kind == instance.kind) rule = &r;
+    }
+    if (!rule) continue;
+    bool matters = false;
+    if (!instance.milestone.empty()) {
+      for (const auto& m : view.milestones) {
+        if (m.label != instance.milestone) continue;
+        matters = history.MilestoneAlive(m, today) && (rule->before_due.empty() || today <= m.due);
+      }
+    } else {
+      for (size_t i = 0; i < view.timeline.size(); ++i) {
+        if ("e" + std::to_string(view.timeline[i].seq) == instance.anchor) {
+          matters = !history.EndedBy(i, rule->until, today);
+        }
+      }
+    }
+    if (matters) out.push_back(std::move(instance));
+  }
+  std::sort(out.begin(), out.end(), [](const AlertInstance& a, const AlertInstance& b) {
+    return std::tie(a.due, a.dedupe_key) < std::tie(b.due, b.dedupe_key);
+  });
+  return out;
+}
+
+std::vector<std::string> AudienceOf(const AlertInstance& instance,
+                                    const std::vector<std::string>& owners) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& who) {
+    if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(who);
+  };
+  for (const auto& who : instance.to) {
+    if (who == "owners") {
+      for (const auto& owner : owners) add(owner);
+    } else {
+      add(who);
+    }
+  }
+  return out;
+}
+
+bool Subscription::Wants(const std::string& kind) const {
+  return kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
 }  // namespace rectrack

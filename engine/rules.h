@@ -70,6 +70,20 @@ struct AlertRule {
   std::string where;             // file:line:col of the rule
 };
 
+// Who is told: alerts whose audience includes `body` (a body id, or "inspectorate"), of the
+// listed kinds, go to one channel: a webhook (URL and signing secret) or an email address.
+struct Subscription {
+  std::string id;
+  std::string body;
+  std::vector<std::string> kinds;  // empty: every kind
+  std::string webhook;             // URL; or
+  std::string email;               // address
+  std::string secret;              // the webhook's signing secret (from `secret` or `secret_env`)
+  std::string where;               // file:line:col
+
+  bool Wants(const std::string& kind) const;
+};
+
 class Rules {
  public:
   // Reads every *.yaml directly in `dir` (alert rules) and in `dir`/calendars (calendars).
@@ -79,6 +93,7 @@ class Rules {
   const std::vector<AlertRule>& alerts() const { return alerts_; }
   const Calendar* calendar() const;  // the calendar working-day offsets use; may be null
   const std::map<std::string, Calendar>& calendars() const { return calendars_; }
+  const std::vector<Subscription>& subscriptions() const { return subscriptions_; }
 
   // `day` moved by `offset` forwards (sign +1) or backwards (-1). Months keep the day of month,
   // or take the month's last day when it has fewer days (31 January + 1 month = 28/29 February).
@@ -87,6 +102,7 @@ class Rules {
  private:
   friend class RulesLoader;
   std::vector<AlertRule> alerts_;
+  std::vector<Subscription> subscriptions_;
   std::map<std::string, Calendar> calendars_;
   std::string calendar_;
 };
@@ -99,7 +115,8 @@ struct AlertInstance {
   int occurrence = 0;     // 0, then 1, 2 ... for repeats
   Date due;
   std::vector<std::string> to;
-  std::string dedupe_key;  // "<rec>/<milestone or e<event seq>>/<kind>/<occurrence>"
+  std::string anchor;      // the milestone's label, or "e<seq>" of the anchoring event
+  std::string dedupe_key;  // "<rec>/<anchor>/<kind>/<occurrence>"
 };
 
 // The alerts of `view` that fall due in [from, to], in due order. Liveness is judged at each
@@ -108,5 +125,17 @@ struct AlertInstance {
 // milestone yields finitely many.
 std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules& rules,
                                      const Workflow& workflow, Date from, Date to);
+
+// The alerts to raise on `today` for instances falling due in [from, today]: of each series
+// (same recommendation, milestone or anchor, kind), only the latest, and only while it still
+// matters today (milestone unmet and recommendation open; anchor not ended; a due-soon warning
+// not past its milestone's due date). After downtime, this is what raises a missed alert once,
+// not once per missed repetition. REQUIRES: view.as_of >= today.
+std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const Rules& rules,
+                                         const Workflow& workflow, Date from, Date today);
+
+// The audience of `instance` as body ids and "inspectorate": "owners" becomes the owners.
+std::vector<std::string> AudienceOf(const AlertInstance& instance,
+                                    const std::vector<std::string>& owners);
 
 }  // namespace rectrack

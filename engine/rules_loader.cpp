@@ -3,6 +3,7 @@
 // and every refusal says "file:line:col: what".
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -84,6 +85,7 @@ class RulesLoader {
       RETURN_IF_ERROR(LoadFile(path, &RulesLoader::LoadAlertFile));
     }
     RETURN_IF_ERROR(CheckWorkingDayOffsets());
+    RETURN_IF_ERROR(CheckSubscriptionKinds());
     return std::move(rules_);
   }
 
@@ -196,7 +198,8 @@ class RulesLoader {
 
   Status LoadAlertFile(const std::string& src, const YAML::Node& root) {
     if (!root.IsMap()) return yaml::Error(src, root, "a rules file must be a mapping");
-    ASSIGN_OR_RETURN(Parts top, Collect(src, root, "rules file", {"calendar", "alerts"}, {}));
+    ASSIGN_OR_RETURN(Parts top,
+                     Collect(src, root, "rules file", {"calendar", "alerts", "subscriptions"}, {}));
     if (top.count("calendar")) {
       const YAML::Node& node = top["calendar"];
       ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, node, "calendar"));
@@ -219,6 +222,90 @@ class RulesLoader {
       const YAML::Node& alerts = top["alerts"];
       if (!alerts.IsSequence()) return yaml::Error(src, alerts, "alerts must be a list");
       for (const auto& item : alerts) RETURN_IF_ERROR(LoadAlert(src, item));
+    }
+    if (top.count("subscriptions")) {
+      const YAML::Node& subs = top["subscriptions"];
+      if (!subs.IsSequence()) return yaml::Error(src, subs, "subscriptions must be a list");
+      for (const auto& item : subs) RETURN_IF_ERROR(LoadSubscription(src, item));
+    }
+    return Status();
+  }
+
+  Status LoadSubscription(const std::string& src, const YAML::Node& item) {
+    ASSIGN_OR_RETURN(Parts parts,
+                     Collect(src, item, "subscription",
+                             {"id", "body", "kinds", "webhook", "secret", "secret_env", "email"},
+                             {"id", "body"}));
+    Subscription sub;
+    sub.where = yaml::Where(src, item);
+    ASSIGN_OR_RETURN(sub.id, Name(src, parts["id"], "subscription"));
+    auto [first, inserted] = subscription_where_.emplace(sub.id, sub.where);
+    if (!inserted) {
+      return yaml::Error(
+          src, parts["id"],
+          "duplicate subscription '" + sub.id + "' (first defined at " + first->second + ")");
+    }
+    const std::string what = "subscription '" + sub.id + "'";
+    ASSIGN_OR_RETURN(sub.body, yaml::Scalar(src, parts["body"], "body"));
+    if (sub.body != "inspectorate" && !IsValidId(sub.body)) {
+      return yaml::Error(src, parts["body"],
+                         what + ": bad body '" + sub.body + "' (a body id or inspectorate)");
+    }
+    if (parts.count("kinds")) {
+      ASSIGN_OR_RETURN(sub.kinds, yaml::ScalarList(src, parts["kinds"], "kinds", true));
+      for (const auto& kind : sub.kinds)
+        kinds_used_.push_back({yaml::Where(src, parts["kinds"]), kind});
+    }
+    if (parts.count("webhook") == parts.count("email")) {
+      return yaml::Error(src, item, what + " needs one channel: webhook or email");
+    }
+    if (parts.count("webhook")) {
+      ASSIGN_OR_RETURN(sub.webhook, yaml::Scalar(src, parts["webhook"], "webhook"));
+      if (sub.webhook.rfind("http://", 0) != 0 && sub.webhook.rfind("https://", 0) != 0) {
+        return yaml::Error(src, parts["webhook"],
+                           what + ": webhook must be an http:// or https:// URL");
+      }
+      if (parts.count("secret") == parts.count("secret_env")) {
+        return yaml::Error(src, item, what + " needs one of secret or secret_env");
+      }
+      if (parts.count("secret")) {
+        ASSIGN_OR_RETURN(sub.secret, yaml::Scalar(src, parts["secret"], "secret"));
+      } else {
+        ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, parts["secret_env"], "secret_env"));
+        const char* value = std::getenv(name.c_str());
+        if (!value || !*value) {
+          return yaml::Error(src, parts["secret_env"],
+                             what + ": environment variable " + name + " is not set");
+        }
+        sub.secret = value;
+      }
+      if (sub.secret.size() < 16) {
+        return yaml::Error(src, item, what + ": the secret must have at least 16 characters");
+      }
+    } else {
+      if (parts.count("secret") || parts.count("secret_env")) {
+        return yaml::Error(src, item, what + ": a secret goes with a webhook, not an email");
+      }
+      ASSIGN_OR_RETURN(sub.email, yaml::Scalar(src, parts["email"], "email"));
+      const size_t at = sub.email.find('@');
+      const bool plain = sub.email.find_first_of(" \t\r\n<>,;") == std::string::npos;
+      if (at == std::string::npos || at == 0 || at + 1 == sub.email.size() || !plain) {
+        return yaml::Error(src, parts["email"], what + ": bad email address '" + sub.email + "'");
+      }
+    }
+    rules_.subscriptions_.push_back(std::move(sub));
+    return Status();
+  }
+
+  // Subscriptions may name kinds defined in a later file, so they are checked at the end.
+  Status CheckSubscriptionKinds() {
+    for (const auto& [where, kind] : kinds_used_) {
+      if (!kind_where_.count(kind)) {
+        std::vector<std::string> known;
+        for (const auto& [k, w] : kind_where_) known.push_back(k);
+        return Status::InvalidArgument(where + ": unknown alert kind '" + kind +
+                                       "' (the rules define: " + JoinNames(known) + ")");
+      }
     }
     return Status();
   }
@@ -374,10 +461,12 @@ class RulesLoader {
 
   const Workflow& workflow_;
   Rules rules_;
-  std::map<std::string, std::string> calendar_where_;         // calendar name -> where defined
-  std::map<std::string, std::string> kind_where_;             // alert kind -> where defined
-  std::string calendar_choice_;                               // where `calendar:` was given
-  std::vector<std::pair<std::string, Offset>> working_days_;  // where, offset
+  std::map<std::string, std::string> calendar_where_;            // calendar name -> where defined
+  std::map<std::string, std::string> kind_where_;                // alert kind -> where defined
+  std::map<std::string, std::string> subscription_where_;        // subscription id -> where
+  std::vector<std::pair<std::string, std::string>> kinds_used_;  // where, kind
+  std::string calendar_choice_;                                  // where `calendar:` was given
+  std::vector<std::pair<std::string, Offset>> working_days_;     // where, offset
 };
 
 Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow) {

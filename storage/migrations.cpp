@@ -51,6 +51,70 @@ CREATE TABLE tokens (
   revoked TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // 3: the durable alert outbox (alert_store.h). Alerts are append-only; owners and audience
+    // are JSON arrays of strings. Times are RFC 3339 UTC text ("2025-03-31T09:00:00Z"), which
+    // orders correctly as text; '' in claimed_until means no claim. subscription_state.disabled
+    // is when the receiver disabled the subscription.
+    R"sql(
+CREATE TABLE alerts (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  dedupe_key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  recommendation TEXT NOT NULL,
+  milestone TEXT NOT NULL DEFAULT '',
+  occurrence INTEGER NOT NULL DEFAULT 0,
+  due TEXT NOT NULL,
+  raised TEXT NOT NULL,
+  late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),
+  owners TEXT NOT NULL DEFAULT '[]',
+  audience TEXT NOT NULL DEFAULT '[]',
+  payload TEXT NOT NULL
+);
+CREATE INDEX alerts_by_recommendation ON alerts (recommendation);
+CREATE TRIGGER alerts_no_update BEFORE UPDATE ON alerts
+BEGIN
+  SELECT RAISE(ABORT, 'alerts are append-only');
+END;
+CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
+BEGIN
+  SELECT RAISE(ABORT, 'alerts are append-only');
+END;
+CREATE TABLE deliveries (
+  alert_id TEXT NOT NULL REFERENCES alerts (id),
+  subscription TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  target TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt TEXT NOT NULL,
+  claimed_until TEXT NOT NULL DEFAULT '',
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (alert_id, subscription)
+);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt);
+CREATE TABLE delivery_attempts (
+  alert_id TEXT NOT NULL,
+  subscription TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started TEXT NOT NULL,
+  finished TEXT NOT NULL DEFAULT '',
+  status INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (alert_id, subscription, attempt),
+  FOREIGN KEY (alert_id, subscription) REFERENCES deliveries (alert_id, subscription)
+);
+CREATE TABLE subscription_state (
+  subscription TEXT PRIMARY KEY,
+  disabled TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE scheduler_state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

@@ -46,14 +46,15 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtTheNewestVersion) {
   auto db = OpenOrDie(":memory:");
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 2);
+  EXPECT_EQ(db->schema_version(), 3);
   EXPECT_EQ(db->path(), ":memory:");
   auto stmt = db->Prepare("SELECT name FROM sqlite_master WHERE type = ? ORDER BY name");
   ASSERT_TRUE(stmt.ok()) << stmt.status().message();
   stmt->Bind(1, "trigger");
   std::vector<std::string> triggers;
   while (*stmt->Step()) triggers.push_back(stmt->ColumnText(0));
-  EXPECT_EQ(triggers, (std::vector<std::string>{"events_no_delete", "events_no_update"}));
+  EXPECT_EQ(triggers, (std::vector<std::string>{"alerts_no_delete", "alerts_no_update",
+                                                "events_no_delete", "events_no_update"}));
   EXPECT_EQ(CountRows(*db, "events"), 0);
 }
 
@@ -71,7 +72,7 @@ TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
   }
   auto db = OpenOrDie(path_);
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 2);
+  EXPECT_EQ(db->schema_version(), 3);
   auto select = db->Prepare("SELECT text FROM notes");
   ASSERT_TRUE(select.ok());
   ASSERT_TRUE(*select->Step());
@@ -89,7 +90,7 @@ TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_NE(db.status().message().find(path_), std::string::npos) << db.status().message();
   EXPECT_NE(db.status().message().find("database schema version 99 is newer than this rectrack "
-                                       "(knows 2)"),
+                                       "(knows 3)"),
             std::string::npos)
       << db.status().message();
 }

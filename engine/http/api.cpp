@@ -281,6 +281,10 @@ Response Api::Route(const Request& original) {
   const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
 
+  if (!parts.empty() && parts[0] == "alerts") {
+    if (req.method != "GET") return NotAllowed("GET, HEAD");
+    return AlertsResponse(t, parts, who);
+  }
   if (req.method == "GET") {
     // Every GET is a function of the log, the day and who asks, so an answer can be reused
     // until the log grows or the day turns.
@@ -296,8 +300,9 @@ Response Api::Route(const Request& original) {
     };
     for (const auto& [name, value] : t.query) key += escaped(name) + "=" + escaped(value) + "&";
     if (feed) key += "|" + req.Header("host");
-    const std::string generation =
-        std::to_string(engine_->last_seq()) + "-" + engine_->clock().Today().ToString();
+    const std::string generation = std::to_string(engine_->last_seq()) + "-" +
+                                   std::to_string(engine_->last_alert_seq()) + "-" +
+                                   engine_->clock().Today().ToString();
     Response response;
     auto hit = cache_.find(key);
     if (hit != cache_.end() && hit->second.first == generation) {

@@ -57,12 +57,21 @@ struct ApiOptions {
   int rate_per_minute = 6000;  // per token, or per address without a valid one; 0 disables
 };
 
-// An accepted GET /api/v1/stream: who is listening, to which body, from which event on.
+// Where a stream is: the newest event and alert it has sent (or skipped as not its business).
+// Frame ids are "<event>" while no alert exists, else "<event>.<alert>"; Last-Event-ID takes
+// either form back.
+struct StreamCursor {
+  int64_t event = 0;
+  int64_t alert = 0;
+  std::string Id() const;
+};
+
+// An accepted GET /api/v1/stream: who is listening, to which body, from where on.
 struct StreamRequest {
   Principal who;
   std::string secret;  // the bearer token, re-checked on every push: revoking it ends the stream
   std::string body;
-  int64_t after_seq = 0;
+  StreamCursor after;
 };
 
 // A fixed window per minute per client: simple, and enough to stop one client starving others.
@@ -89,10 +98,11 @@ class Api {
   // GET /api/v1/stream (server-sent events). OpenStream authenticates and checks the request
   // like Handle would, counting it against max_streams; a Response means refused. Each accepted
   // stream must be closed with CloseStream. StreamFrames returns the SSE frames ("id:", "event:",
-  // "data:") for events after *after_seq that the stream may see, oldest first, and advances it;
-  // nullopt once the stream's token is no longer valid (revoked, expired): end the stream then.
+  // "data:") for events (event: recommendation) and alerts (event: alert) after *cursor that the
+  // stream may see, oldest first, and advances it; nullopt once the stream's token is no longer
+  // valid (revoked, expired): end the stream then.
   std::variant<StreamRequest, Response> OpenStream(const Request& request);
-  std::optional<std::string> StreamFrames(const StreamRequest& stream, int64_t* after_seq);
+  std::optional<std::string> StreamFrames(const StreamRequest& stream, StreamCursor* cursor);
   void CloseStream() { --streams_; }
 
   // Listeners are called (on the thread that noticed) after the log grew, by a write through
@@ -100,6 +110,10 @@ class Api {
   int Subscribe(std::function<void()> listener);
   void Unsubscribe(int id);
   void Poll();
+  // Runs `fn` with the engine, serialised with requests: how the alert scheduler gets at it.
+  void WithEngine(const std::function<void(Engine&)>& fn);
+  // Wakes the listeners after alerts were raised (streams send them).
+  void NotifyAlerts();
 
   // Problem response for `status` with `detail`; used by the server for errors found before a
   // request reaches the API (too large, malformed, too many connections).
@@ -118,6 +132,11 @@ class Api {
                                              const std::string& query_token);
   Response FeedResponse(const Request& request, const Target& target, const Principal& who);
   Response MetricsResponse();
+  // GET /api/v1/alerts and /api/v1/alerts/{id} (api_alerts.cpp). Not cached: delivery states
+  // change without the log growing. REQUIRES: mutex_ held.
+  Response AlertsResponse(const Target& target, const std::vector<std::string>& parts,
+                          const Principal& who);
+  void NotifyListeners();
   void NotifyIfGrown(int64_t before);
   // Group commit, as leveldb's DBImpl::Write: writers queue; the one at the front commits the
   // commands of everyone queued in one transaction and hands each its own result.

@@ -45,7 +45,17 @@ Response Api::FeedResponse(const Request& req, const Target& t, const Principal&
     options.base_url = base;
     options.updated = engine_->clock().NowRfc3339();
     r.content_type = "application/atom+xml; charset=utf-8";
-    r.body = AtomFeed(engine_->Feed(who, body, 0, kFeedEntries), options);
+    std::vector<storage::AlertRecord> alerts;
+    storage::AlertFilter filter;
+    filter.body = body;
+    filter.newest_first = true;
+    filter.limit = kFeedEntries;
+    if (auto listed = engine_->alert_store().List(filter); listed.ok()) {
+      for (auto& a : *listed) {
+        if (engine_->MaySee(who, a.owners)) alerts.push_back(std::move(a));
+      }
+    }
+    r.body = AtomFeed(engine_->Feed(who, body, 0, kFeedEntries), options, alerts);
     return r;
   }
   ListQuery query;

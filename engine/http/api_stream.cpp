@@ -20,19 +20,26 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     stream.who = std::get<Principal>(authenticated);
     const std::string auth = req.Header("authorization");
     if (auth.size() > 7) stream.secret = auth.substr(7);
-    stream.after_seq = engine_->last_seq();
+    stream.after = {engine_->last_seq(), engine_->last_alert_seq()};
   }
   stream.body = target->query.count("body") ? target->query.at("body") : "";
   if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
     return Problem(403, "this token sees only " + stream.who.body);
   }
-  // Resuming: a client that saw event N asks for what came after it.
+  // Resuming: a client that saw frame "E" or "E.A" asks for what came after it.
   if (const std::string last = req.Header("last-event-id"); !last.empty()) {
-    if (last.size() > 18 || last.find_first_not_of("0123456789") != std::string::npos) {
-      return Problem(400, "Last-Event-ID must be an event number");
+    const size_t dot = last.find('.');
+    const std::string event = last.substr(0, dot);
+    const std::string alert = dot == std::string::npos ? "0" : last.substr(dot + 1);
+    auto number = [](const std::string& s) {
+      return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!number(event) || !number(alert)) {
+      return Problem(400, "Last-Event-ID must be an event number, or EVENT.ALERT as sent in id:");
     }
-    // Not beyond the newest event: a stream waiting for event 10^9 would stay silent.
-    stream.after_seq = std::min<int64_t>(std::stoll(last), stream.after_seq);
+    // Not beyond the newest: a stream waiting for event 10^9 would stay silent.
+    stream.after.event = std::min<int64_t>(std::stoll(event), stream.after.event);
+    stream.after.alert = std::min<int64_t>(std::stoll(alert), stream.after.alert);
   }
   if (++streams_ > options_.max_streams) {
     --streams_;
@@ -42,8 +49,14 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   return stream;
 }
 
-std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, int64_t* after_seq) {
+std::string StreamCursor::Id() const {
+  return std::to_string(event) + (alert ? "." + std::to_string(alert) : "");
+}
+
+std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, StreamCursor* cursor) {
   std::vector<FeedEntry> entries;
+  std::vector<storage::AlertRecord> alerts;
+  int64_t alerts_seen = cursor->alert;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stream.secret.empty()) {
@@ -54,7 +67,20 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, int64_
     }
     // All of them: a capped batch would skip events between it and the newest.
     entries =
-        engine_->Feed(stream.who, stream.body, *after_seq, std::numeric_limits<size_t>::max());
+        engine_->Feed(stream.who, stream.body, cursor->event, std::numeric_limits<size_t>::max());
+    if (engine_->last_alert_seq() > cursor->alert) {
+      storage::AlertFilter filter;
+      filter.body = stream.body;
+      filter.after_seq = cursor->alert;
+      filter.limit = std::numeric_limits<size_t>::max();
+      auto listed = engine_->alert_store().List(filter);
+      if (listed.ok()) {
+        for (auto& a : *listed) {
+          alerts_seen = std::max(alerts_seen, a.seq);  // seen, even when not shown
+          if (engine_->MaySee(stream.who, a.owners)) alerts.push_back(std::move(a));
+        }
+      }
+    }
   }
   std::string frames;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
@@ -80,10 +106,16 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, int64_
                       {"to", e.to_state},
                       {"note", e.note},
                       {"fields", std::move(fields)}};
-    frames += "id: " + std::to_string(e.seq) +
-              "\nevent: recommendation\ndata: " + json::serialize(data) + "\n\n";
-    *after_seq = std::max(*after_seq, e.seq);
+    cursor->event = std::max(cursor->event, e.seq);
+    frames +=
+        "id: " + cursor->Id() + "\nevent: recommendation\ndata: " + json::serialize(data) + "\n\n";
   }
+  for (const auto& a : alerts) {
+    cursor->alert = a.seq;
+    // The alert's delivered document; its `data` is what webhooks receive.
+    frames += "id: " + cursor->Id() + "\nevent: alert\ndata: " + a.payload + "\n\n";
+  }
+  cursor->alert = alerts_seen;
   return frames;
 }
 
@@ -104,7 +136,17 @@ void Api::NotifyIfGrown(int64_t before) {
     std::lock_guard<std::mutex> lock(mutex_);
     now = engine_->last_seq();
   }
-  if (now == before) return;
+  if (now != before) NotifyListeners();
+}
+
+void Api::NotifyAlerts() { NotifyListeners(); }
+
+void Api::WithEngine(const std::function<void(Engine&)>& fn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fn(*engine_);
+}
+
+void Api::NotifyListeners() {
   std::vector<std::function<void()>> listeners;
   {
     std::lock_guard<std::mutex> lock(listeners_mutex_);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <functional>
 #include <map>
 
@@ -55,6 +56,40 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->api.max_streams, number(1, 100000));
   } else if (key == "rate_per_minute") {
     ASSIGN_OR_RETURN(c->api.rate_per_minute, number(0, 1000000));
+  } else if (key == "public_url") {
+    if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("public_url must start with http:// or https://");
+    }
+    c->alerting.link_base = value;
+    while (!c->alerting.link_base.empty() && c->alerting.link_base.back() == '/') {
+      c->alerting.link_base.pop_back();
+    }
+  } else if (key == "webhook_allow") {
+    std::vector<std::string> hosts;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string::npos) comma = value.size();
+      std::string host = value.substr(start, comma - start);
+      host.erase(0, host.find_first_not_of(" \t"));
+      host.erase(host.find_last_not_of(" \t") + 1);
+      if (!host.empty()) hosts.push_back(host);
+      start = comma + 1;
+    }
+    c->alerting.delivery.allow = AllowList(hosts);
+  } else if (key == "webhook_timeout_seconds") {
+    ASSIGN_OR_RETURN(long long seconds, number(1, 60));
+    c->alerting.delivery.timeout = std::chrono::seconds(seconds);
+  } else if (key == "smtp_relay") {
+    ServerOptions probe;
+    RETURN_IF_ERROR(ParseListen(value, &probe).WithContext("smtp_relay (host:port)"));
+    c->alerting.smtp_relay = value;
+  } else if (key == "smtp_from") {
+    if (value.find('@') == std::string::npos ||
+        value.find_first_of(" \r\n<>") != std::string::npos) {
+      return Status::InvalidArgument("smtp_from must be an email address");
+    }
+    c->alerting.smtp_from = value;
   } else {
     return Status::InvalidArgument("unknown setting '" + key + "'");
   }
@@ -73,7 +108,12 @@ const char* kKeys[] = {"listen",
                        "rate_per_minute",
                        "heartbeat_seconds",
                        "max_streams",
-                       "shutdown_grace_seconds"};
+                       "shutdown_grace_seconds",
+                       "public_url",
+                       "webhook_allow",
+                       "webhook_timeout_seconds",
+                       "smtp_relay",
+                       "smtp_from"};
 
 }  // namespace
 
@@ -84,7 +124,15 @@ Status LoadConfigFile(const std::string& path, ServeConfig* config) {
   return yaml::ForEachEntry(
       path, root, "config", {std::begin(kKeys), std::end(kKeys)},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& value) -> Status {
-        ASSIGN_OR_RETURN(std::string scalar, yaml::Scalar(path, value, key));
+        std::string scalar;
+        if (key == "webhook_allow" && value.IsSequence()) {  // a list, or "a, b" as in the env
+          for (const auto& item : value) {
+            ASSIGN_OR_RETURN(std::string host, yaml::Scalar(path, item, key));
+            scalar += (scalar.empty() ? "" : ",") + host;
+          }
+        } else {
+          ASSIGN_OR_RETURN(scalar, yaml::Scalar(path, value, key));
+        }
         return Set(config, key, scalar).WithContext(yaml::Where(path, value));
       });
 }

@@ -3,12 +3,15 @@
 //
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
-// db, workflow; the variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
+// db, workflow; for alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go
+// to: a list, or "a, b"), webhook_timeout_seconds, smtp_relay (host:port), smtp_from. The
+// variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
 #pragma once
 
 #include <string>
 
 #include "common/status.h"
+#include "engine/http/alerting.h"
 #include "engine/http/api.h"
 #include "engine/http/server.h"
 
@@ -19,6 +22,7 @@ struct ServeConfig {
   ApiOptions api;
   std::string db;        // "" leaves the CLI's default
   std::string workflow;  // "" leaves the CLI's default
+  AlertingOptions alerting;
 };
 
 Status LoadConfigFile(const std::string& path, ServeConfig* config);

@@ -247,10 +247,12 @@ std::string EventDescription(const CalendarItem& item) {
 
 }  // namespace
 
-std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options) {
+std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options,
+                     const std::vector<storage::AlertRecord>& alerts) {
   // RFC 3339 UTC instants in one format compare as strings.
   std::string updated;
   for (const FeedEntry& f : entries) updated = std::max(updated, EntryUpdated(f.event));
+  for (const auto& a : alerts) updated = std::max(updated, a.raised);
   if (updated.empty()) updated = options.updated;
   if (updated.empty()) updated = "1970-01-01T00:00:00Z";
 
@@ -264,7 +266,7 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
          "\"/>\n";
   out += "  <author><name>rectrack</name></author>\n";
   out += "  <generator>rectrack</generator>\n";
-  for (const FeedEntry& f : entries) {
+  auto event_entry = [&](const FeedEntry& f) {
     const TimelineEntry& e = f.event;
     const std::string when = Xml(EntryUpdated(e));
     out += "  <entry>\n";
@@ -279,6 +281,35 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
     out += "    <summary type=\"text\">" + Xml(EntrySummary(f)) + "</summary>\n";
     out += "    <content type=\"text\">" + Xml(f.text) + "</content>\n";
     out += "  </entry>\n";
+  };
+  auto alert_entry = [&](const storage::AlertRecord& a) {
+    const std::string what = a.recommendation + (a.milestone.empty() ? "" : " " + a.milestone);
+    std::string owners;
+    for (const auto& o : a.owners) owners += (owners.empty() ? "" : ", ") + o;
+    out += "  <entry>\n";
+    out += "    <id>urn:rectrack:alert:" + Xml(a.id) + "</id>\n";
+    out += "    <title type=\"text\">" + Xml("Alert " + a.kind + ": " + what) + "</title>\n";
+    out += "    <updated>" + Xml(a.raised) + "</updated>\n";
+    out += "    <published>" + Xml(a.raised) + "</published>\n";
+    out +=
+        "    <link href=\"" + Xml(RecommendationUrl(options.base_url, a.recommendation)) + "\"/>\n";
+    out += "    <category term=\"alert:" + Xml(a.kind) + "\"/>\n";
+    const std::string summary = a.kind + " alert for " + what + " (" + owners + "), due " + a.due +
+                                (a.late ? "; raised late, after rectrack was down" : "");
+    out += "    <summary type=\"text\">" + Xml(summary) + "</summary>\n";
+    out += "    <content type=\"text\">" +
+           Xml(summary + ". Alert " + a.id + ", raised " + a.raised) + "</content>\n";
+    out += "  </entry>\n";
+  };
+  // Merge by time, newest first; an event and an alert at the same instant: the alert first.
+  size_t i = 0, j = 0;
+  while (i < entries.size() || j < alerts.size()) {
+    if (j < alerts.size() &&
+        (i == entries.size() || alerts[j].raised >= EntryUpdated(entries[i].event))) {
+      alert_entry(alerts[j++]);
+    } else {
+      event_entry(entries[i++]);
+    }
   }
   out += "</feed>\n";
   return out;

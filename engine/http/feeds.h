@@ -1,5 +1,6 @@
 // Feeds a person or a system can subscribe to, rendered from engine data:
-// - Atom (RFC 4287): one entry per recommendation event, newest first, with stable ids;
+// - Atom (RFC 4287): one entry per recommendation event and per alert, newest first, with
+//   stable ids;
 // - iCalendar (RFC 5545): open milestones as all-day events with a reminder, stable UIDs.
 // Pure functions: no I/O, no engine access, so they are easy to test against real parsers.
 #pragma once
@@ -18,8 +19,10 @@ struct AtomOptions {
   std::string base_url;  // prefix for entry links, e.g. "http://127.0.0.1:8080"
   std::string updated;   // RFC 3339; used when there are no entries
 };
-// REQUIRES: entries newest first (Engine::Feed's order).
-std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options);
+// Events and alerts merged newest first. REQUIRES: entries newest first (Engine::Feed's order),
+// alerts too (by seq, which follows the time raised).
+std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options,
+                     const std::vector<storage::AlertRecord>& alerts = {});
 
 struct CalendarItem {
   std::string recommendation;

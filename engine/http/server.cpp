@@ -180,7 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto opened = shared_.api.OpenStream(request);
     if (auto* refusal = std::get_if<Response>(&opened)) return Write(std::move(*refusal), false);
     subscription_ = std::get<StreamRequest>(opened);
-    stream_seq_ = subscription_->after_seq;
+    stream_seq_ = subscription_->after;
     std::weak_ptr<Session> weak = shared_from_this();
     listener_ = shared_.api.Subscribe([weak] {
       if (auto self = weak.lock()) {
@@ -265,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   net::steady_timer heartbeat_;
   std::optional<StreamRequest> subscription_;  // set while this connection is an event stream
-  int64_t stream_seq_ = 0;
+  StreamCursor stream_seq_;
   int listener_ = 0;
   bool writing_ = false;
   bool pending_ = false;

@@ -1,0 +1,49 @@
+// AlertQueue: for each recommendation, the day its next alert falls due, earliest first. It is
+// what lets `rectrack serve` sleep until the next alert instead of scanning every recommendation
+// on a period: the scheduler looks only at the head.
+//
+// A binary heap with lazy deletion: Set() pushes a new entry and marks older entries of the same
+// recommendation stale; stale entries are dropped when they reach the head, and the heap is
+// rebuilt when they outnumber the live ones. About 50 bytes per recommendation plus its id.
+//
+// Thread-safety: none; the Engine serialises access.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/date.h"
+
+namespace rectrack {
+
+class AlertQueue {
+ public:
+  // Queues `id` for `day`, replacing any earlier entry for it.
+  void Set(const std::string& id, Date day);
+  void Erase(const std::string& id);
+  std::optional<Date> Earliest();
+  // Removes and returns, earliest first, every recommendation queued for `day` or before.
+  std::vector<std::string> PopThrough(Date day);
+  size_t size() const { return live_; }
+
+ private:
+  struct Entry {
+    int day;
+    uint32_t index;
+  };
+  static bool Later(const Entry& a, const Entry& b) { return a.day > b.day; }
+  void DropStaleHead();
+  void Compact();
+
+  static constexpr int kNone = INT32_MIN;
+  std::vector<Entry> heap_;
+  std::vector<int> day_of_;  // by index; kNone when not queued
+  std::vector<std::string> ids_;
+  std::unordered_map<std::string, uint32_t> index_;
+  size_t live_ = 0;
+};
+
+}  // namespace rectrack

@@ -1,0 +1,206 @@
+// The alert scheduler's half of the Engine: the queue of when each recommendation's next alert
+// falls due, and raising due alerts into the outbox. See engine.h for the contract.
+#include <boost/json.hpp>
+
+#include "engine/alert_queue.h"
+#include "engine/engine.h"
+#include "engine/ledger.h"
+#include "storage/database.h"
+
+namespace rectrack {
+
+namespace json = boost::json;
+
+namespace {
+
+// How far ahead the queue looks for a recommendation's next alert: a first window that holds
+// almost every next alert, then a long one for far-off milestones.
+constexpr int kNearDays = 400;
+constexpr int kFarDays = 3660;
+
+json::array Strings(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& s : items) out.emplace_back(s);
+  return out;
+}
+
+}  // namespace
+
+std::string Engine::alert_link(const std::string& recommendation) const {
+  return alert_options_.link_base + "/api/v1/recommendations/" + recommendation;
+}
+
+std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date after) const {
+  for (int horizon : {kNearDays, kFarDays}) {
+    const Date to = after.AddDays(horizon);
+    if (to.year() > Date::kMaxYear) break;
+    auto next = AlertsFor(view, *rules_, workflow_, after.AddDays(1), to);
+    if (!next.empty()) return next.front().due;
+  }
+  return std::nullopt;
+}
+
+Status Engine::StartAlerts(const AlertOptions& options) {
+  if (!rules_) return Status::FailedPrecondition("alerts need rules (--rules DIR)");
+  alert_options_ = options;
+  alert_queue_ = std::make_unique<AlertQueue>();
+  changed_.clear();
+  ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
+  const Date today = clock_->Today();
+  // Before the first pass nothing was raised: every recommendation is looked at from its issue.
+  std::optional<Date> watermark = Date::Parse(through);
+  for (const auto& [id, item] : ledger_->items()) {
+    if (item.kind != SubjectKind::kRecommendation || !item.tail) continue;
+    const RecommendationView& view = *item.tail;
+    const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
+    if (auto day = NextAlertDayOf(view, after)) alert_queue_->Set(id, *day);
+  }
+  return Status();
+}
+
+void Engine::NoteChanged(const Event& event) {
+  if (alert_queue_ && event.kind == SubjectKind::kRecommendation) {
+    changed_.insert(event.subject_id);
+  }
+}
+
+std::optional<Date> Engine::NextAlertDay() {
+  if (!alert_queue_) return std::nullopt;
+  if (!changed_.empty()) return clock_->Today();
+  return alert_queue_->Earliest();
+}
+
+size_t Engine::QueuedRecommendations() const { return alert_queue_ ? alert_queue_->size() : 0; }
+
+Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
+                                               const RecommendationView& view, Date today,
+                                               const std::string& raised) const {
+  storage::AlertRecord alert;
+  alert.dedupe_key = instance.dedupe_key;
+  alert.id = storage::AlertIdFor(alert.dedupe_key);
+  alert.kind = instance.kind;
+  alert.recommendation = view.id;
+  alert.milestone = instance.milestone;
+  alert.occurrence = instance.occurrence;
+  alert.due = instance.due.ToString();
+  alert.raised = raised;
+  alert.late = instance.due < today;
+  alert.owners = view.def.owners;
+  alert.audience = AudienceOf(instance, view.def.owners);
+
+  json::object inspection{{"id", view.def.inspection}};
+  if (const Inspection* found = ledger_->FindInspection(view.def.inspection)) {
+    inspection["title"] = found->title;
+  }
+  json::value milestone = nullptr;
+  int days_overdue = 0;
+  for (const auto& m : view.milestones) {
+    if (m.label != instance.milestone) continue;
+    milestone = json::object{{"label", m.label}, {"due", m.due.ToString()}};
+    days_overdue = std::max(0, today.days_since_epoch() - m.due.days_since_epoch());
+  }
+  json::object data{
+      {"id", alert.id},
+      {"kind", alert.kind},
+      {"recommendation", view.id},
+      {"text", view.def.text},
+      {"state", view.state},
+      {"inspection", std::move(inspection)},
+      {"owners", Strings(alert.owners)},
+      {"audience", Strings(alert.audience)},
+      {"milestone", std::move(milestone)},
+      {"due", alert.due},
+      {"days_overdue", days_overdue},
+      {"occurrence", alert.occurrence},
+      {"late", alert.late},
+      {"raised", raised},
+      {"link", alert_link(view.id)},
+  };
+  alert.payload = json::serialize(
+      json::object{{"type", "alert." + alert.kind}, {"timestamp", raised}, {"data", data}});
+  return alert;
+}
+
+Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
+  if (!alert_queue_) return Status::FailedPrecondition("alerts were not started");
+  const Date today = clock_->Today();
+  std::optional<Date> earliest = alert_queue_->Earliest();
+  if (changed_.empty() && (!earliest || *earliest > today))
+    return std::vector<storage::AlertRecord>{};
+
+  // Each recommendation once: changed ones over their whole history, due ones since the mark.
+  std::map<std::string, bool> work;  // id -> whole history
+  for (const auto& id : alert_queue_->PopThrough(today)) work[id] = false;
+  for (const auto& id : changed_) work[id] = true;
+  auto raised = Raise(work, today);
+  if (!raised.ok()) {
+    // Nothing was raised: every popped recommendation is due again (changed_ is kept).
+    for (const auto& [id, whole] : work) {
+      if (!whole) alert_queue_->Set(id, today);
+    }
+  }
+  return raised;
+}
+
+Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bool> work,
+                                                        Date today) {
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
+  RETURN_IF_ERROR(CatchUp());  // a commit elsewhere may have changed what is due
+  for (const auto& id : changed_) work[id] = true;
+  ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
+  ASSIGN_OR_RETURN(std::set<std::string> disabled, alert_store_->DisabledSubscriptions());
+  const std::optional<Date> watermark = Date::Parse(through);
+
+  const std::string raised = clock_->NowRfc3339();
+  std::vector<storage::AlertRecord> out;
+  std::map<std::string, std::optional<Date>> next;  // requeue after commit
+  for (const auto& [id, whole] : work) {
+    const Item* item = ledger_->FindItem(id);
+    if (!item || !item->tail) continue;
+    const RecommendationView& view = *item->tail;
+    Date from = view.issued;
+    if (!whole && watermark && watermark->AddDays(1) > from) from = watermark->AddDays(1);
+    std::vector<AlertInstance> due = AlertsToRaise(view, *rules_, workflow_, from, today);
+    if (!due.empty()) {
+      ASSIGN_OR_RETURN(std::set<std::string> known, alert_store_->KeysFor(id));
+      for (const AlertInstance& instance : due) {
+        if (known.count(instance.dedupe_key)) continue;
+        ASSIGN_OR_RETURN(storage::AlertRecord alert, MakeAlert(instance, view, today, raised));
+        std::vector<storage::DeliveryRecord> deliveries;
+        for (const Subscription& sub : rules_->subscriptions()) {
+          if (disabled.count(sub.id) || !sub.Wants(alert.kind)) continue;
+          if (std::find(alert.audience.begin(), alert.audience.end(), sub.body) ==
+              alert.audience.end()) {
+            continue;
+          }
+          storage::DeliveryRecord d;
+          d.alert_id = alert.id;
+          d.subscription = sub.id;
+          d.channel = sub.webhook.empty() ? "email" : "webhook";
+          d.target = sub.webhook.empty() ? sub.email : sub.webhook;
+          deliveries.push_back(std::move(d));
+        }
+        ASSIGN_OR_RETURN(bool inserted, alert_store_->Raise(alert, deliveries));
+        if (inserted) out.push_back(std::move(alert));
+      }
+    }
+    next[id] = NextAlertDayOf(view, today);
+  }
+  if (!watermark || *watermark < today) {
+    RETURN_IF_ERROR(alert_store_->SetProcessedThrough(today.ToString()));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  changed_.clear();
+  for (const auto& [id, day] : next) {
+    if (day) alert_queue_->Set(id, *day);
+  }
+  // Raise() assigns seq on insert; read them back in raise order.
+  for (auto& alert : out) {
+    ASSIGN_OR_RETURN(storage::AlertRecord stored, alert_store_->Find(alert.id));
+    alert.seq = stored.seq;
+    last_alert_seq_ = std::max(last_alert_seq_, alert.seq);
+  }
+  return out;
+}
+
+}  // namespace rectrack

@@ -1,0 +1,254 @@
+// The alert scheduler in the Engine: the queue, raising once, catch-up after downtime, re-arming
+// after a commit, deliveries per subscription, and what survives a restart. Real SQLite files;
+// a clock the test moves.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "engine/alert_queue.h"
+#include "engine/engine.h"
+#include "engine/importer.h"
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = RECTRACK_SOURCE_DIR;
+
+Date D(const char* iso) { return *Date::Parse(iso); }
+
+class MovableClock : public Clock {
+ public:
+  explicit MovableClock(const char* instant) : now_(*ParseInstant(instant)) {}
+  TimePoint Now() const override { return now_; }
+  void Set(const char* instant) { now_ = *ParseInstant(instant); }
+
+ private:
+  TimePoint now_;
+};
+
+TEST(AlertQueueTest, EarliestFirstAndSetReplaces) {
+  AlertQueue q;
+  q.Set("b", D("2025-03-02"));
+  q.Set("a", D("2025-03-01"));
+  q.Set("c", D("2025-03-05"));
+  q.Set("a", D("2025-03-04"));  // replaces a's entry
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_EQ(*q.Earliest(), D("2025-03-02"));
+  EXPECT_EQ(q.PopThrough(D("2025-03-04")), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(q.size(), 1u);
+  q.Erase("c");
+  EXPECT_FALSE(q.Earliest().has_value());
+  EXPECT_TRUE(q.PopThrough(D("2030-01-01")).empty());
+}
+
+TEST(AlertQueueTest, ManyReplacementsStayBounded) {
+  AlertQueue q;
+  for (int i = 0; i < 100000; ++i) q.Set("r" + std::to_string(i % 10), D("2025-01-01").AddDays(i));
+  EXPECT_EQ(q.size(), 10u);
+  EXPECT_EQ(*q.Earliest(), D("2025-01-01").AddDays(99990));
+  EXPECT_EQ(q.PopThrough(D("2400-01-01")).size(), 10u);
+}
+
+TEST(UkDayStartTest, GmtAndBst) {
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-01-15"))), "2025-01-15T00:00:00Z");
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-07-01"))), "2025-06-30T23:00:00Z");
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-03-30"))), "2025-03-30T00:00:00Z");  // BST from 01:00
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-03-31"))), "2025-03-30T23:00:00Z");
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-10-26"))), "2025-10-25T23:00:00Z");  // BST until 01:00
+  EXPECT_EQ(FormatInstant(UkDayStart(D("2025-10-27"))), "2025-10-27T00:00:00Z");
+}
+
+constexpr const char* kData = R"(
+bodies:
+  - {id: CPS, name: Crown Prosecution Service}
+  - {id: SFO, name: Serious Fraud Office}
+inspections:
+  - {id: i1, title: Casework, published: 2025-01-06}
+recommendations:
+  - {id: r1, inspection: i1, owners: [CPS], text: "By 31 March 2025, the CPS to do one thing."}
+  - {id: s1, inspection: i1, owners: [SFO], text: "By 30 June 2025, the SFO to do another."}
+events:
+  - {rec: r1, do: update, effective: 2025-01-20, by: CPS, note: "started"}
+  - {rec: s1, do: update, effective: 2025-01-20, by: SFO, note: "started"}
+)";
+
+class AlertsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("alerts_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "rules");
+    fs::copy(kSource + "/rules", dir_ / "rules", fs::copy_options::recursive);
+    std::ofstream(dir_ / "rules" / "subscriptions.yaml") << R"(
+subscriptions:
+  - {id: cps-hook, body: CPS, kinds: [overdue, escalation], webhook: "http://127.0.0.1:9/h", secret: "0123456789abcdef0123"}
+  - {id: insp-mail, body: inspectorate, email: alerts@hmcpsi.example}
+)";
+    engine_ = Open();
+    ASSERT_NE(engine_, nullptr);
+    auto commands = ParseImport(kData, "t.yaml", engine_->workflow());
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+  }
+  void TearDown() override {
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<Engine> Open() {
+    auto engine =
+        Engine::Open({(dir_ / "rectrack.db").string(), kSource + "/workflows/recommendation.yaml",
+                      &clock_, true, (dir_ / "rules").string()});
+    EXPECT_TRUE(engine.ok()) << engine.status().message();
+    return engine.ok() ? std::move(engine).value() : nullptr;
+  }
+
+  // Raises what is due and returns "rec/milestone/kind/occurrence[ late]" for each.
+  std::vector<std::string> Raise() {
+    auto raised = engine_->RaiseDueAlerts();
+    EXPECT_TRUE(raised.ok()) << raised.status().message();
+    std::vector<std::string> out;
+    if (!raised.ok()) return out;
+    for (const auto& a : *raised) {
+      EXPECT_EQ(a.id, storage::AlertIdFor(a.dedupe_key));
+      out.push_back(a.dedupe_key + (a.late ? " late" : ""));
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  MovableClock clock_{"2025-01-21T12:00:00Z"};
+  std::unique_ptr<Engine> engine_;
+};
+
+using V = std::vector<std::string>;
+
+TEST_F(AlertsTest, RaisesEachAlertOnceOnItsDay) {
+  ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
+  EXPECT_TRUE(Raise().empty());
+  // response_due is 20 working days after issue (6 Jan), but both recorded an update: ended.
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-01"));  // r1: 30 days before 31 March
+  clock_.Set("2025-03-01T00:00:01Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));
+  EXPECT_TRUE(Raise().empty()) << "raised twice";
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-24"));
+  clock_.Set("2025-03-24T08:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/due_soon/1"}));
+  clock_.Set("2025-04-01T00:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/overdue/0"}));
+  auto listed = engine_->alert_store().List({});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[2].owners, (V{"CPS"}));
+  EXPECT_NE((*listed)[2].payload.find("\"link\":\"http://rt.example/api/v1/recommendations/r1\""),
+            std::string::npos)
+      << (*listed)[2].payload;
+  EXPECT_NE((*listed)[2].payload.find("\"type\":\"alert.overdue\""), std::string::npos);
+}
+
+TEST_F(AlertsTest, DeliveriesGoToMatchingSubscriptionsOnly) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-03-01T09:00:00Z");
+  Raise();  // due_soon: CPS's hook wants overdue and escalation only
+  clock_.Set("2025-04-01T09:00:00Z");
+  V raised = Raise();
+  ASSERT_EQ(raised, (V{"r1/due/overdue/0"}));
+  storage::AlertFilter overdue_only;
+  overdue_only.kind = "overdue";
+  auto overdue = engine_->alert_store().List(overdue_only);
+  ASSERT_TRUE(overdue.ok() && overdue->size() == 1u);
+  auto deliveries = engine_->alert_store().Deliveries((*overdue)[0].id);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  EXPECT_EQ((*deliveries)[0].subscription, "cps-hook");
+  EXPECT_EQ((*deliveries)[0].channel, "webhook");
+  storage::AlertFilter soon_only;
+  soon_only.kind = "due_soon";
+  auto soon = engine_->alert_store().List(soon_only);
+  ASSERT_TRUE(soon.ok() && !soon->empty());
+  EXPECT_EQ(*engine_->alert_store().StateOf((*soon)[0].id), "unsubscribed");
+}
+
+TEST_F(AlertsTest, AfterDowntimeEachSeriesIsRaisedOnceAndLate) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-04-01T09:00:00Z");
+  // Down since 21 January: due_soon (1 and 24 March) no longer matter once the day has passed;
+  // the overdue alert of today does.
+  EXPECT_EQ(Raise(), (V{"r1/due/overdue/0"}));
+  engine_.reset();
+  clock_.Set("2025-08-15T09:00:00Z");  // down again for four months
+  engine_ = Open();
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  // r1: overdue repeats on 1 May, 31 May, 30 June, 30 July: only the latest, late; escalation
+  // (90 days after 31 March = 29 June), late. s1: due 30 June: overdue 1 July and 31 July,
+  // only the latest, late (its due-soon warnings have passed).
+  EXPECT_EQ(Raise(),
+            (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  EXPECT_TRUE(Raise().empty());
+  // A restart the same day raises nothing again.
+  engine_.reset();
+  engine_ = Open();
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  EXPECT_TRUE(Raise().empty());
+  clock_.Set("2025-08-29T09:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/overdue/5"}));  // s1 repeats from 1 July: 30 August
+}
+
+TEST_F(AlertsTest, ACommitReArmsOnlyThatRecommendation) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-04-01T09:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/overdue/0"}));
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-05-01"));
+  RecordEvent close;
+  close.subject_id = "r1";
+  close.transition = "close";
+  close.role = "body_lead";
+  close.body = "CPS";
+  close.note = "done";
+  ASSERT_TRUE(engine_->Apply({close}, "test").ok());
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-04-01")) << "a commit must be looked at today";
+  EXPECT_TRUE(Raise().empty());
+  // r1 is closed: no more overdue; its next is verification_due six months after the close.
+  // s1's first alert is due_soon on 31 May.
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-05-31"));
+  clock_.Set("2025-10-01T09:00:00Z");
+  V raised = Raise();
+  EXPECT_NE(std::find(raised.begin(), raised.end(), "r1/e8/verification_due/0"), raised.end())
+      << ::testing::PrintToString(raised);
+}
+
+TEST_F(AlertsTest, ABackDatedImportRaisesWhatMattersNow) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-04-10T09:00:00Z");
+  Raise();
+  // An old recommendation arrives now: its overdue alerts of 2024 are collapsed to the latest.
+  auto commands = ParseImport(R"(
+recommendations:
+  - {id: old1, inspection: i1, owners: [CPS], issued: 2025-01-06, text: "By 31 January 2025, the CPS to act."}
+)",
+                              "late.yaml", engine_->workflow());
+  ASSERT_TRUE(commands.ok()) << commands.status().message();
+  ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+  V raised = Raise();
+  // Overdue from 1 Feb, again 3 Mar, 2 Apr: the latest only. Escalation is not due until May.
+  EXPECT_EQ(raised, (V{"old1/e8/response_due/0 late", "old1/due/overdue/2 late"}));
+}
+
+TEST_F(AlertsTest, NotStartedMeansNothingQueued) {
+  EXPECT_FALSE(engine_->NextAlertDay().has_value());
+  EXPECT_FALSE(engine_->RaiseDueAlerts().ok());
+  auto no_rules = Engine::Open({(dir_ / "other.db").string(),
+                                kSource + "/workflows/recommendation.yaml", &clock_, true, ""});
+  ASSERT_TRUE(no_rules.ok());
+  EXPECT_EQ((*no_rules)->StartAlerts({}).code(), Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace rectrack

@@ -5,6 +5,12 @@ BUILD_DIR ?= build
 JOBS ?= 2
 DEMO_DB ?= $(BUILD_DIR)/demo.db
 LISTEN ?= 127.0.0.1:8080
+# The demo server runs as if it were 1 December 2025, an hour per second: alerts are due on
+# first start (due-soon warnings for December deadlines, overdue recommendations) and more fall
+# due while you watch. DEMO_CLOCK= make run uses the real clock.
+DEMO_CLOCK ?= 2025-12-01T08:00:00Z
+DEMO_CLOCK_RATE ?= 3600
+CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOCK_RATE))
 RECTRACK := $(BUILD_DIR)/engine/rectrack
 
 .PHONY: run test deps configure build clean format
@@ -39,9 +45,11 @@ run: configure
 	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/recommendations?open=true&body=CPS'"; \
 	echo "   curl 'http://$(LISTEN)/feed.atom?token=$$READER'"; \
 	echo "   curl -N -H 'Authorization: Bearer $$READER' http://$(LISTEN)/api/v1/stream"; \
+	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/alerts?body=CPS'"; \
+	echo "   $(RECTRACK) --db $(DEMO_DB) alerts"; \
 	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n1/events"; \
 	echo; \
-	exec $(RECTRACK) --db $(DEMO_DB) serve --listen $(LISTEN)
+	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) serve --listen $(LISTEN)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)

@@ -275,6 +275,12 @@ Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
   return Status();
 }
 
+std::string Joined(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
 Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
                   std::optional<Date> as_of, std::ostream& out) {
   if (!rest.empty()) {
@@ -300,7 +306,7 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
     if (r.repeat) when += ", every " + r.repeat->text + " while overdue";
     if (!r.after_event.empty()) {
       when = r.offset->text + " after " + r.after_event +
-             (r.until.empty() ? "" : " unless " + r.until);
+             (r.until.empty() ? "" : " unless " + Joined(r.until, " or "));
     }
     out << "  " << r.kind << ": " << when << "  (" << r.where << ")\n";
   }
@@ -463,8 +469,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
     }
     Status served = http::Serve(api, serve.server, [&](const std::string& where) {
       out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
-          << clock->Today().ToString() << ", " << engine->QueuedRecommendations()
-          << " recommendations with alerts to come)" << std::endl;
+          << clock->Today().ToString() << ")" << std::endl;
     });
     alerting.reset();
     return served;

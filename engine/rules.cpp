@@ -110,13 +110,14 @@ class History {
 
   // Whether an event named `until` comes after timeline entry `anchor` (later in effective
   // order; on the same day, later in the timeline) and is effective by `day`.
-  bool EndedBy(size_t anchor, const std::string& until, Date day) const {
+  bool EndedBy(size_t anchor, const std::vector<std::string>& until, Date day) const {
     if (until.empty()) return false;
     const TimelineEntry& a = view_.timeline[anchor];
     for (size_t j = 0; j < view_.timeline.size(); ++j) {
       const TimelineEntry& e = view_.timeline[j];
       const bool after = e.effective > a.effective || (e.effective == a.effective && j > anchor);
-      if (e.transition == until && after && e.effective <= day) return true;
+      const bool ends = std::find(until.begin(), until.end(), e.transition) != until.end();
+      if (ends && after && e.effective <= day) return true;
     }
     return false;
   }

@@ -7,6 +7,7 @@
 //     the milestone not yet met;
 //   - one offset after an event of the recommendation (after_event: close, offset: 6 months):
 //     alive if no `until` event (e.g. assess) has happened between the anchor and its date.
+//     `until` is one transition or a list of them.
 // Rules are data: the C++ names no alert kind. LoadDir() refuses a malformed or inconsistent rules
 // directory with "file:line:col: what" (unknown key, bad offset, unknown calendar, unknown
 // transition in after_event/until, working days past the calendar's coverage).
@@ -62,12 +63,12 @@ struct AlertRule {
   // Exactly one of the two anchors:
   std::vector<Offset> before_due;  // each gives one alert before the due date
   std::optional<Offset> after_due;
-  std::optional<Offset> repeat;  // after_due only: again every `repeat` while overdue
-  std::string after_event;       // a transition name
-  std::optional<Offset> offset;  // with after_event
-  std::string until;             // a transition name that ends the alert's life
-  std::vector<std::string> to;   // audiences: "owners", "inspectorate", or a body id
-  std::string where;             // file:line:col of the rule
+  std::optional<Offset> repeat;    // after_due only: again every `repeat` while overdue
+  std::string after_event;         // a transition name
+  std::optional<Offset> offset;    // with after_event
+  std::vector<std::string> until;  // transitions that end the alert's life (any of them)
+  std::vector<std::string> to;     // audiences: "owners", "inspectorate", or a body id
+  std::string where;               // file:line:col of the rule
 };
 
 // Who is told: alerts whose audience includes `body` (a body id, or "inspectorate"), of the

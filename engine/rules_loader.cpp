@@ -387,7 +387,17 @@ class RulesLoader {
       }
       ASSIGN_OR_RETURN(rule.offset, OffsetAt(src, parts["offset"], "offset"));
       if (parts.count("until")) {
-        ASSIGN_OR_RETURN(rule.until, TransitionAt(src, parts["until"], "until"));
+        const YAML::Node& until = parts["until"];
+        if (until.IsSequence()) {
+          if (until.size() == 0) return yaml::Error(src, until, what + ": until is an empty list");
+          for (const auto& item : until) {
+            ASSIGN_OR_RETURN(std::string name, TransitionAt(src, item, "until"));
+            rule.until.push_back(name);
+          }
+        } else {
+          ASSIGN_OR_RETURN(std::string name, TransitionAt(src, until, "until"));
+          rule.until.push_back(name);
+        }
       }
     }
     rules_.alerts_.push_back(std::move(rule));

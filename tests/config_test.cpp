@@ -82,5 +82,34 @@ TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {
   EXPECT_FALSE(LoadConfigFile(path_ + ".missing", &c).ok());
 }
 
+TEST_F(ConfigTest, AlertSettings) {
+  Write(
+      "webhook_allow: [hooks.cps.example, \"127.0.0.1:9000\"]\nwebhook_timeout_seconds: 3\n"
+      "smtp_relay: \"127.0.0.1:2525\"\nsmtp_from: rectrack@hmcpsi.example\n"
+      "public_url: https://rectrack.example/\n");
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
+  EXPECT_TRUE(c.alerting.delivery.allow.Check("https://hooks.cps.example/x").ok());
+  EXPECT_TRUE(c.alerting.delivery.allow.Check("http://127.0.0.1:9000/x").ok());
+  EXPECT_FALSE(c.alerting.delivery.allow.Check("http://127.0.0.1:9001/x").ok());
+  EXPECT_FALSE(c.alerting.delivery.allow.Check("http://169.254.169.254/").ok());
+  EXPECT_EQ(c.alerting.delivery.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.alerting.smtp_relay, "127.0.0.1:2525");
+  EXPECT_EQ(c.alerting.smtp_from, "rectrack@hmcpsi.example");
+  EXPECT_EQ(c.alerting.link_base, "https://rectrack.example");
+  fake_env = {{"RECTRACK_WEBHOOK_ALLOW", "a.example, b.example"}};
+  ASSERT_TRUE(ApplyEnvironment(&c, FakeGetenv).ok());
+  EXPECT_TRUE(c.alerting.delivery.allow.Check("http://b.example/").ok());
+  EXPECT_FALSE(c.alerting.delivery.allow.Check("https://hooks.cps.example/x").ok());
+  ServeConfig defaults;
+  EXPECT_FALSE(defaults.alerting.delivery.allow.Check("http://127.0.0.1/").ok())
+      << "webhooks must be refused until allowed";
+  for (const char* bad : {"webhook_timeout_seconds: 0\n", "smtp_relay: nowhere\n",
+                          "smtp_from: \"a b\"\n", "public_url: ftp://x\n"}) {
+    Write(bad);
+    EXPECT_FALSE(LoadConfigFile(path_, &c).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace rectrack::http

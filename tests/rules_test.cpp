@@ -103,7 +103,8 @@ TEST_F(RulesTest, ShippedRulesLoad) {
   EXPECT_EQ(soon.before_due[1].text, "7 days");
   EXPECT_EQ(soon.where, kSourceDir + "/rules/alerts.yaml:10:5");
   EXPECT_EQ(rules_.alerts()[1].repeat->amount, 30);
-  EXPECT_EQ(rules_.alerts()[3].until, "assess");
+  EXPECT_EQ(rules_.alerts()[3].until,
+            (std::vector<std::string>{"assess", "reopen", "supersede", "withdraw"}));
   EXPECT_EQ(rules_.alerts()[3].offset->unit, Offset::Unit::kMonths);
   EXPECT_EQ(rules_.alerts()[4].to, Names{"owners"});
   EXPECT_EQ(cal().name(), "england-and-wales");

@@ -50,8 +50,9 @@ EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& fro
   }
   std::string milestone;
   if (auto it = data.find("milestone"); it != data.end() && it->value().is_object()) {
+    const std::string label = Field(it->value().as_object(), "label");
     milestone =
-        Field(it->value().as_object(), "label") + " due " + Field(it->value().as_object(), "due");
+        (label == "due" ? "" : label + " ") + "due " + Field(it->value().as_object(), "due");
   }
   EmailMessage m;
   m.relay = relay;

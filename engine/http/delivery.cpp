@@ -732,10 +732,13 @@ struct Deliverer::Impl {
     if (!outcome.retry_after.empty()) {
       result.retry_after = ParseRetryAfter(outcome.retry_after, std::chrono::system_clock::now());
     }
-    if (outcome.ec) {
-      result.error = Describe(outcome.stage, outcome.ec);
-    } else if (outcome.status >= 200 && outcome.status < 300) {
+    if (outcome.status >= 200 && outcome.status < 300) {
+      // The status line is the receiver's answer: a 2xx whose body we could not read in full
+      // (too large, cut short) still means it has the alert, and sending it again would
+      // duplicate it.
       result.delivered = true;
+    } else if (outcome.ec) {
+      result.error = Describe(outcome.stage, outcome.ec);
     } else {
       result.gone = outcome.status == 410;
       result.error = "HTTP " + std::to_string(outcome.status);

@@ -8,9 +8,9 @@ namespace rectrack::http {
 std::string RouteLabel(const std::string& target) {
   const std::string path = target.substr(0, target.find('?'));
   static const char* kFixed[] = {
-      "/healthz",       "/metrics",       "/openapi.yaml",        "/feed.atom",
-      "/calendar.ics",  "/api/v1/bodies", "/api/v1/inspections",  "/api/v1/recommendations",
-      "/api/v1/import", "/api/v1/stream", "/api/v1/reports/annex"};
+      "/healthz",       "/metrics",       "/openapi.yaml",         "/feed.atom",
+      "/calendar.ics",  "/api/v1/bodies", "/api/v1/inspections",   "/api/v1/recommendations",
+      "/api/v1/import", "/api/v1/stream", "/api/v1/reports/annex", "/api/v1/alerts"};
   for (const char* fixed : kFixed) {
     if (path == fixed) return path;
   }
@@ -20,6 +20,10 @@ std::string RouteLabel(const std::string& target) {
     const size_t slash = rest.find('/');
     if (slash == std::string::npos) return prefix + "{id}";
     if (rest.substr(slash) == "/events") return prefix + "{id}/events";
+  }
+  const std::string alerts = "/api/v1/alerts/";
+  if (path.rfind(alerts, 0) == 0 && path.find('/', alerts.size()) == std::string::npos) {
+    return alerts + "{alert_id}";
   }
   return "other";  // unknown paths share one label: clients cannot inflate the label set
 }

@@ -135,9 +135,6 @@ def check_ics(path, count, expect):
             check(isinstance(trigger, datetime.timedelta) and trigger <= datetime.timedelta(0),
                   "%s: TRIGGER %r" % (where, trigger))
         check(bool(str(ev.get("SUMMARY", ""))), "%s: no SUMMARY" % where)
-    for i, e in enumerate(events):
-        where = "event entry %d" % i
-        contents = e.get("content", [])
         if i >= len(expect):
             continue
         want = expect[i]

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -459,19 +460,25 @@ Status RunCommand(const Args& args, std::ostream& out) {
   if (cmd == "serve") {
     http::Api api(engine.get(), serve.api);
     std::unique_ptr<http::Alerting> alerting;
-    if (engine->rules()) {
-      serve.alerting.db_path = options.db_path;
-      if (serve.alerting.link_base.empty()) {
-        serve.alerting.link_base =
-            "http://" + serve.server.address + ":" + std::to_string(serve.server.port);
-      }
-      ASSIGN_OR_RETURN(alerting, http::Alerting::Start(api, *engine, serve.alerting));
-    }
+    Status alerting_failed;
     Status served = http::Serve(api, serve.server, [&](const std::string& where) {
+      // Alerts link to the address actually bound (port 0 picks one) unless public_url says.
+      if (engine->rules()) {
+        serve.alerting.db_path = options.db_path;
+        if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
+        auto started = http::Alerting::Start(api, *engine, serve.alerting);
+        if (!started.ok()) {
+          alerting_failed = started.status();
+          std::raise(SIGTERM);  // stops the server before it serves anything
+          return;
+        }
+        alerting = std::move(started).value();
+      }
       out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
           << clock->Today().ToString() << ")" << std::endl;
     });
     alerting.reset();
+    RETURN_IF_ERROR(alerting_failed);
     return served;
   }
   const std::string actor = args.Get("actor", DefaultActor());

@@ -180,7 +180,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
           d.target = sub.webhook.empty() ? sub.email : sub.webhook;
           deliveries.push_back(std::move(d));
         }
-        ASSIGN_OR_RETURN(bool inserted, alert_store_->Raise(alert, deliveries));
+        ASSIGN_OR_RETURN(bool inserted, alert_store_->Raise(alert, deliveries, &alert.seq));
         if (inserted) out.push_back(std::move(alert));
       }
     }
@@ -194,12 +194,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
   for (const auto& [id, day] : next) {
     if (day) alert_queue_->Set(id, *day);
   }
-  // Raise() assigns seq on insert; read them back in raise order.
-  for (auto& alert : out) {
-    ASSIGN_OR_RETURN(storage::AlertRecord stored, alert_store_->Find(alert.id));
-    alert.seq = stored.seq;
-    last_alert_seq_ = std::max(last_alert_seq_, alert.seq);
-  }
+  for (const auto& alert : out) last_alert_seq_ = std::max(last_alert_seq_, alert.seq);
   return out;
 }
 

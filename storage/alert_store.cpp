@@ -277,7 +277,7 @@ std::string AlertIdFor(const std::string& dedupe_key) {
 }
 
 Result<bool> AlertStore::Raise(const AlertRecord& alert,
-                               const std::vector<DeliveryRecord>& deliveries) {
+                               const std::vector<DeliveryRecord>& deliveries, int64_t* seq) {
   const std::string where = "cannot raise alert '" + alert.dedupe_key + "'";
   // Without the caller's transaction a crash between the statements below would leave an alert
   // with only some of its deliveries, and the dedupe key would stop it ever being raised again.
@@ -325,6 +325,7 @@ Result<bool> AlertStore::Raise(const AlertRecord& alert,
   Result<bool> inserted = insert.Step();
   if (!inserted.ok()) return inserted.status().WithContext(where);
   if (!*inserted) return false;  // raised before: nothing changes
+  if (seq) *seq = insert.ColumnInt(0);
   RETURN_IF_ERROR(insert.Run().WithContext(where));
 
   ASSIGN_OR_RETURN(Statement add,

@@ -85,8 +85,10 @@ class AlertStore {
   // (IOError) rather than risk an alert stored without its deliveries. alert.id and alert.seq,
   // and each delivery's alert_id and state fields, are ignored. InvalidArgument, before anything
   // is written, for an empty key or a subscription that is empty or given twice; any later
-  // failure leaves partial rows that the caller's rollback removes.
-  Result<bool> Raise(const AlertRecord& alert, const std::vector<DeliveryRecord>& deliveries);
+  // failure leaves partial rows that the caller's rollback removes. When inserted and `seq` is
+  // given, *seq is the new alert's seq.
+  Result<bool> Raise(const AlertRecord& alert, const std::vector<DeliveryRecord>& deliveries,
+                     int64_t* seq = nullptr);
   // Dedupe keys already raised for `recommendation`.
   Result<std::set<std::string>> KeysFor(const std::string& recommendation);
   Result<std::vector<AlertRecord>> List(const AlertFilter& filter);

@@ -5,10 +5,11 @@
 namespace rectrack {
 
 void AlertQueue::Set(const std::string& id, Date day) {
-  auto [it, inserted] = index_.try_emplace(id, static_cast<uint32_t>(ids_.size()));
-  if (inserted) {
+  auto it = index_.find(id);
+  if (it == index_.end()) {
     ids_.push_back(id);
     day_of_.push_back(kNone);
+    it = index_.emplace(ids_.back(), static_cast<uint32_t>(ids_.size() - 1)).first;
   }
   const uint32_t index = it->second;
   if (day_of_[index] == kNone) ++live_;
@@ -49,6 +50,29 @@ std::vector<std::string> AlertQueue::PopThrough(Date day) {
     --live_;
     out.push_back(ids_[index]);
   }
+  return out;
+}
+
+std::vector<std::string> AlertQueue::PeekThrough(Date day) const {
+  // The heap's entries for `day` or before form a subtree at its root: walk just that.
+  std::vector<std::string> out;
+  std::vector<uint32_t> seen;  // indexes already listed (a recommendation set twice, same day)
+  std::vector<size_t> todo;
+  if (!heap_.empty()) todo.push_back(0);
+  while (!todo.empty()) {
+    const size_t at = todo.back();
+    todo.pop_back();
+    const Entry& e = heap_[at];
+    if (e.day > day.days_since_epoch()) continue;
+    if (e.day == day_of_[e.index]) seen.push_back(e.index);
+    for (size_t child : {2 * at + 1, 2 * at + 2}) {
+      if (child < heap_.size()) todo.push_back(child);
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  out.reserve(seen.size());
+  for (uint32_t index : seen) out.push_back(ids_[index]);
   return out;
 }
 

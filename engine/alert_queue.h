@@ -4,15 +4,17 @@
 //
 // A binary heap with lazy deletion: Set() pushes a new entry and marks older entries of the same
 // recommendation stale; stale entries are dropped when they reach the head, and the heap is
-// rebuilt when they outnumber the live ones. About 120 bytes per queued recommendation with a
-// short id (measured in bench/alerts_bench.cpp): the id is held twice, in ids_ and index_.
+// rebuilt when they outnumber the live ones. Each id is held once (ids_, a deque so that the
+// views index_ keys by stay put); bench/alerts_bench.cpp measures the bytes per recommendation.
 //
 // Thread-safety: none; the Engine serialises access.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +30,9 @@ class AlertQueue {
   std::optional<Date> Earliest();
   // Removes and returns, earliest first, every recommendation queued for `day` or before.
   std::vector<std::string> PopThrough(Date day);
+  // The same recommendations as PopThrough(day) would return, in no particular order, leaving
+  // the queue as it is.
+  std::vector<std::string> PeekThrough(Date day) const;
   size_t size() const { return live_; }
 
  private:
@@ -42,8 +47,8 @@ class AlertQueue {
   static constexpr int kNone = INT32_MIN;
   std::vector<Entry> heap_;
   std::vector<int> day_of_;  // by index; kNone when not queued
-  std::vector<std::string> ids_;
-  std::unordered_map<std::string, uint32_t> index_;
+  std::deque<std::string> ids_;
+  std::unordered_map<std::string_view, uint32_t> index_;  // views into ids_
   size_t live_ = 0;
 };
 

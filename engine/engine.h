@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -228,6 +229,13 @@ class Engine {
   // The day RaiseDueAlerts next has work: today when changes are waiting, nullopt when nothing
   // is queued (or alerts were not started).
   std::optional<Date> NextAlertDay();
+  // Prepares, ahead of time, the alerts RaiseDueAlerts will raise on `day` (the queue's next
+  // day), so that at the start of that day it only has to write them: the scheduler calls it
+  // shortly before. Staged alerts carry the start of `day` as their raise time. A recommendation
+  // that changes in between is not taken from the stage but looked at afresh when raised.
+  // Nothing is written; calling it again for the same day does nothing.
+  Status StageAlerts(Date day);
+  std::optional<Date> staged_day() const;
   size_t QueuedRecommendations() const;
   // The seq of the newest alert in the outbox (0 for none), as this Engine last saw it.
   int64_t last_alert_seq() const { return last_alert_seq_; }
@@ -241,6 +249,24 @@ class Engine {
   void NoteChanged(const Event& event);  // queues a changed recommendation's alerts
   // The first day after `after` on which an alert of `view` falls due, if any within ten years.
   std::optional<Date> NextAlertDayOf(const RecommendationView& view, Date after) const;
+  // One recommendation's alerts to raise on a day, ready to write, and its next alert day.
+  struct PendingAlerts {
+    std::vector<storage::AlertRecord> alerts;
+    std::vector<std::vector<storage::DeliveryRecord>> deliveries;  // per alert
+    std::optional<Date> next;
+  };
+  struct StagedDay {
+    Date day;
+    std::string watermark;  // AlertStore::ProcessedThrough() when staged
+    std::unordered_map<std::string, PendingAlerts> recommendations;
+  };
+  // What recommendation `view` raises on `today`: over its whole history, or since the day after
+  // `watermark`. Reads the outbox (the alerts it already has). `disabled` are subscriptions not
+  // to deliver to.
+  Result<PendingAlerts> PendingFor(const RecommendationView& view, bool whole,
+                                   std::optional<Date> watermark, Date today,
+                                   const std::string& raised,
+                                   const std::set<std::string>& disabled) const;
   // RaiseDueAlerts' transaction: `work` maps recommendation ids to "look at the whole history".
   Result<std::vector<storage::AlertRecord>> Raise(std::map<std::string, bool> work, Date today);
   Result<storage::AlertRecord> MakeAlert(const AlertInstance& instance,
@@ -260,6 +286,7 @@ class Engine {
   // alert matter now); queued ones only since the watermark.
   std::unique_ptr<AlertQueue> alert_queue_;
   std::set<std::string> changed_;
+  std::optional<StagedDay> staged_;
   AlertOptions alert_options_;
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "engine/alert_queue.h"
+#include "engine/clock.h"
 #include "engine/engine.h"
 #include "engine/ledger.h"
 #include "storage/database.h"
@@ -13,10 +14,8 @@ namespace json = boost::json;
 
 namespace {
 
-// How far ahead the queue looks for a recommendation's next alert: a first window that holds
-// almost every next alert, then a long one for far-off milestones.
-constexpr int kNearDays = 400;
-constexpr int kFarDays = 3660;
+// How far ahead the queue looks for a recommendation's next alert.
+constexpr int kHorizonDays = 3660;
 
 json::array Strings(const std::vector<std::string>& items) {
   json::array out;
@@ -31,13 +30,11 @@ std::string Engine::alert_link(const std::string& recommendation) const {
 }
 
 std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date after) const {
-  for (int horizon : {kNearDays, kFarDays}) {
-    const Date to = after.AddDays(horizon);
-    if (to.year() > Date::kMaxYear) break;
-    auto next = AlertsFor(view, *rules_, workflow_, after.AddDays(1), to);
-    if (!next.empty()) return next.front().due;
-  }
-  return std::nullopt;
+  static const Date kLastDay = Date::LastDayOfMonth(Date::kMaxYear, 12);
+  if (after >= kLastDay) return std::nullopt;
+  const int room = kLastDay.days_since_epoch() - after.days_since_epoch();
+  return rectrack::NextAlertDay(view, *rules_, workflow_, after,
+                                after.AddDays(std::min(kHorizonDays, room)));
 }
 
 Status Engine::StartAlerts(const AlertOptions& options) {
@@ -45,6 +42,7 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   alert_options_ = options;
   alert_queue_ = std::make_unique<AlertQueue>();
   changed_.clear();
+  staged_.reset();
   ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   const Date today = clock_->Today();
   // Before the first pass nothing was raised: every recommendation is looked at from its issue.
@@ -134,12 +132,82 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   for (const auto& id : changed_) work[id] = true;
   auto raised = Raise(work, today);
   if (!raised.ok()) {
-    // Nothing was raised: every popped recommendation is due again (changed_ is kept).
+    // Nothing was raised: every popped recommendation is due again (changed_ is kept). The
+    // stage may have been half consumed: the next attempt computes afresh.
+    staged_.reset();
     for (const auto& [id, whole] : work) {
       if (!whole) alert_queue_->Set(id, today);
     }
   }
   return raised;
+}
+
+Result<Engine::PendingAlerts> Engine::PendingFor(const RecommendationView& view, bool whole,
+                                                 std::optional<Date> watermark, Date today,
+                                                 const std::string& raised,
+                                                 const std::set<std::string>& disabled) const {
+  PendingAlerts out;
+  Date from = view.issued;
+  if (!whole && watermark && watermark->AddDays(1) > from) from = watermark->AddDays(1);
+  std::vector<AlertInstance> due = AlertsToRaise(view, *rules_, workflow_, from, today);
+  if (!due.empty()) {
+    ASSIGN_OR_RETURN(std::set<std::string> known, alert_store_->KeysFor(view.id));
+    for (const AlertInstance& instance : due) {
+      if (known.count(instance.dedupe_key)) continue;
+      ASSIGN_OR_RETURN(storage::AlertRecord alert, MakeAlert(instance, view, today, raised));
+      std::vector<storage::DeliveryRecord> deliveries;
+      for (const Subscription& sub : rules_->subscriptions()) {
+        if (disabled.count(sub.id) || !sub.Wants(alert.kind)) continue;
+        if (std::find(alert.audience.begin(), alert.audience.end(), sub.body) ==
+            alert.audience.end()) {
+          continue;
+        }
+        storage::DeliveryRecord d;
+        d.alert_id = alert.id;
+        d.subscription = sub.id;
+        d.channel = sub.webhook.empty() ? "email" : "webhook";
+        d.target = sub.webhook.empty() ? sub.email : sub.webhook;
+        deliveries.push_back(std::move(d));
+      }
+      out.alerts.push_back(std::move(alert));
+      out.deliveries.push_back(std::move(deliveries));
+    }
+  }
+  out.next = NextAlertDayOf(view, today);
+  return out;
+}
+
+Status Engine::StageAlerts(Date day) {
+  if (!alert_queue_) return Status::FailedPrecondition("alerts were not started");
+  if (staged_ && staged_->day == day) return Status();
+  staged_.reset();
+  // Read in one snapshot, so that the outbox's keys and the watermark agree.
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
+  ASSIGN_OR_RETURN(std::set<std::string> disabled, alert_store_->DisabledSubscriptions());
+  const std::optional<Date> watermark = Date::Parse(through);
+  StagedDay stage{day, through, {}};
+  const std::string raised = FormatInstant(UkDayStart(day));
+  for (const auto& id : alert_queue_->PeekThrough(day)) {
+    if (changed_.count(id)) continue;  // looked at over its whole history when raised
+    const Item* item = ledger_->FindItem(id);
+    if (!item || !item->tail) continue;
+    ASSIGN_OR_RETURN(PendingAlerts pending,
+                     PendingFor(*item->tail, false, watermark, day, raised, disabled));
+    stage.recommendations.emplace(id, std::move(pending));
+  }
+  RETURN_IF_ERROR(tx.Commit());  // a read transaction: ends the snapshot
+  staged_ = std::move(stage);
+  // Move the log into the database file now, so that the write at the start of the day neither
+  // triggers a checkpoint nor queues behind one's disk writes. Best effort: a busy reader only
+  // makes it do less.
+  (void)db_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  return Status();
+}
+
+std::optional<Date> Engine::staged_day() const {
+  if (!staged_) return std::nullopt;
+  return staged_->day;
 }
 
 Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bool> work,
@@ -150,47 +218,43 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
   ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   ASSIGN_OR_RETURN(std::set<std::string> disabled, alert_store_->DisabledSubscriptions());
   const std::optional<Date> watermark = Date::Parse(through);
+  // The stage holds for recommendations unchanged since, if nothing was raised meanwhile.
+  StagedDay* stage =
+      staged_ && staged_->day == today && staged_->watermark == through ? &*staged_ : nullptr;
 
   const std::string raised = clock_->NowRfc3339();
   std::vector<storage::AlertRecord> out;
   std::map<std::string, std::optional<Date>> next;  // requeue after commit
   for (const auto& [id, whole] : work) {
-    const Item* item = ledger_->FindItem(id);
-    if (!item || !item->tail) continue;
-    const RecommendationView& view = *item->tail;
-    Date from = view.issued;
-    if (!whole && watermark && watermark->AddDays(1) > from) from = watermark->AddDays(1);
-    std::vector<AlertInstance> due = AlertsToRaise(view, *rules_, workflow_, from, today);
-    if (!due.empty()) {
-      ASSIGN_OR_RETURN(std::set<std::string> known, alert_store_->KeysFor(id));
-      for (const AlertInstance& instance : due) {
-        if (known.count(instance.dedupe_key)) continue;
-        ASSIGN_OR_RETURN(storage::AlertRecord alert, MakeAlert(instance, view, today, raised));
-        std::vector<storage::DeliveryRecord> deliveries;
-        for (const Subscription& sub : rules_->subscriptions()) {
-          if (disabled.count(sub.id) || !sub.Wants(alert.kind)) continue;
-          if (std::find(alert.audience.begin(), alert.audience.end(), sub.body) ==
-              alert.audience.end()) {
-            continue;
-          }
-          storage::DeliveryRecord d;
-          d.alert_id = alert.id;
-          d.subscription = sub.id;
-          d.channel = sub.webhook.empty() ? "email" : "webhook";
-          d.target = sub.webhook.empty() ? sub.email : sub.webhook;
-          deliveries.push_back(std::move(d));
-        }
-        ASSIGN_OR_RETURN(bool inserted, alert_store_->Raise(alert, deliveries, &alert.seq));
-        if (inserted) out.push_back(std::move(alert));
-      }
+    PendingAlerts computed;
+    PendingAlerts* pending = nullptr;
+    if (stage && !whole) {
+      auto it = stage->recommendations.find(id);
+      if (it != stage->recommendations.end()) pending = &it->second;
     }
-    next[id] = NextAlertDayOf(view, today);
+    if (!pending) {
+      const Item* item = ledger_->FindItem(id);
+      if (!item || !item->tail) continue;
+      ASSIGN_OR_RETURN(computed,
+                       PendingFor(*item->tail, whole, watermark, today, raised, disabled));
+      pending = &computed;
+    }
+    for (size_t i = 0; i < pending->alerts.size(); ++i) {
+      storage::AlertRecord& alert = pending->alerts[i];
+      std::vector<storage::DeliveryRecord>& deliveries = pending->deliveries[i];
+      // A receiver may have disabled its subscription since the stage was made.
+      std::erase_if(deliveries, [&](const auto& d) { return disabled.count(d.subscription) > 0; });
+      ASSIGN_OR_RETURN(bool inserted, alert_store_->Raise(alert, deliveries, &alert.seq));
+      if (inserted) out.push_back(std::move(alert));  // the stage is not used again
+    }
+    next[id] = pending->next;
   }
   if (!watermark || *watermark < today) {
     RETURN_IF_ERROR(alert_store_->SetProcessedThrough(today.ToString()));
   }
   RETURN_IF_ERROR(tx.Commit());
   changed_.clear();
+  if (stage) staged_.reset();  // used; a later raise the same day looks afresh
   for (const auto& [id, day] : next) {
     if (day) alert_queue_->Set(id, *day);
   }

@@ -188,6 +188,60 @@ std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules
   return out;
 }
 
+std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& rules,
+                                 const Workflow& workflow, Date after, Date limit) {
+  // The same walk as AlertsFor, keeping only the best day so far, which also bounds the rest.
+  const History history(view, workflow);
+  std::optional<Date> best;
+  auto bound = [&] { return best ? std::min(*best, limit) : limit; };
+  auto consider = [&](Date day, auto&& alive) {
+    if (after < day && day <= bound() && (!best || day < *best) && alive()) best = day;
+  };
+  for (const AlertRule& rule : rules.alerts()) {
+    if (!rule.before_due.empty()) {
+      for (const auto& m : view.milestones) {
+        for (const Offset& offset : rule.before_due) {
+          auto day = rules.Shift(m.due, offset, -1);
+          if (day.ok()) consider(*day, [&] { return history.MilestoneAlive(m, *day); });
+        }
+      }
+    } else if (rule.after_due) {
+      for (const auto& m : view.milestones) {
+        auto first = rules.Shift(m.due, *rule.after_due, +1);
+        if (!first.ok()) continue;
+        // Repeats in days are equally spaced: start at the first one after `after`.
+        int k = 0;
+        if (rule.repeat && rule.repeat->unit == Offset::Unit::kDays && rule.repeat->amount > 0 &&
+            *first <= after) {
+          k = (after.days_since_epoch() - first->days_since_epoch()) / rule.repeat->amount + 1;
+        }
+        Date previous = *first;
+        for (;; ++k) {
+          Date day = *first;
+          if (k > 0) {
+            Offset step = *rule.repeat;
+            step.amount = k * rule.repeat->amount;
+            auto next = rules.Shift(*first, step, +1);
+            if (!next.ok() || *next <= previous) break;
+            day = previous = *next;
+          }
+          if (day > bound()) break;
+          consider(day, [&] { return history.MilestoneAlive(m, day); });
+          if (!rule.repeat) break;
+        }
+      }
+    } else if (!rule.after_event.empty() && rule.offset) {
+      for (size_t i = 0; i < view.timeline.size(); ++i) {
+        const TimelineEntry& e = view.timeline[i];
+        if (e.transition != rule.after_event) continue;
+        auto day = rules.Shift(e.effective, *rule.offset, +1);
+        if (day.ok()) consider(*day, [&] { return !history.EndedBy(i, rule.until, *day); });
+      }
+    }
+  }
+  return best;
+}
+
 std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const Rules& rules,
                                          const Workflow& workflow, Date from, Date today) {
   std::vector<AlertInstance> due = AlertsFor(view, rules, workflow, from, today);

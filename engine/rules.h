@@ -127,6 +127,12 @@ struct AlertInstance {
 std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules& rules,
                                      const Workflow& workflow, Date from, Date to);
 
+// The due date of the earliest alert of `view` in (after, limit], as AlertsFor would give it
+// first, without building any instance: what the scheduler's queue needs for each
+// recommendation. REQUIRES: view.as_of >= limit.
+std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& rules,
+                                 const Workflow& workflow, Date after, Date limit);
+
 // The alerts to raise on `today` for instances falling due in [from, today]: of each series
 // (same recommendation, milestone or anchor, kind), only the latest, and only while it still
 // matters today (milestone unmet and recommendation open; anchor not ended; a due-soon warning

@@ -6,9 +6,13 @@
 namespace rectrack::storage {
 
 std::string Sha256Hex(std::string_view data) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on every digest, which
+  // costs more than hashing a short key. Never freed; it lives as long as the process.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (sha256 == nullptr) return "";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) return "";
+  if (EVP_Digest(data.data(), data.size(), digest, &size, sha256, nullptr) != 1) return "";
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(2 * size);

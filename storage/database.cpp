@@ -91,7 +91,20 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+void Database::Recycle(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (idle_.size() >= kMaxIdle) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  idle_.emplace(sqlite3_sql(stmt), stmt);
+}
 
 Status Database::Exec(const char* sql) {
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
@@ -100,13 +113,24 @@ Status Database::Exec(const char* sql) {
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  // Trailing separators would make the text differ from sqlite3_sql(), the key a recycled
+  // statement is kept under.
+  while (!sql.empty() &&
+         (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
+    sql.remove_suffix(1);
+  if (auto it = idle_.find(sql); it != idle_.end()) {
+    Statement recycled(it->second, this);
+    idle_.erase(it);
+    return recycled;
+  }
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, &tail);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
   if (rc != SQLITE_OK) {
     return SqliteError(db_, rc, "cannot prepare '" + Abbreviate(sql) + "'");
   }
-  Statement result(stmt, db_);
+  Statement result(stmt, this);
   // Only the first statement would ever run; refuse rather than silently drop the rest.
   for (const char* p = tail; p != nullptr && p < sql.data() + sql.size(); ++p) {
     if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
@@ -122,24 +146,28 @@ Result<Statement> Database::Prepare(std::string_view sql) {
 
 Statement::Statement(Statement&& other) noexcept
     : stmt_(std::exchange(other.stmt_, nullptr)),
-      db_(other.db_),
+      owner_(other.owner_),
       bind_status_(std::move(other.bind_status_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     stmt_ = std::exchange(other.stmt_, nullptr);
-    db_ = other.db_;
+    owner_ = other.owner_;
     bind_status_ = std::move(other.bind_status_);
   }
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { Release(); }
+
+void Statement::Release() {
+  if (stmt_ != nullptr) owner_->Recycle(std::exchange(stmt_, nullptr));
+}
 
 void Statement::NoteBind(int index, int rc) {
   if (rc == SQLITE_OK || !bind_status_.ok()) return;
-  bind_status_ = SqliteError(db_, rc,
+  bind_status_ = SqliteError(owner_->handle(), rc,
                              "cannot bind parameter " + std::to_string(index) + " of '" +
                                  Abbreviate(sqlite3_sql(stmt_)) + "'");
 }
@@ -166,7 +194,7 @@ Result<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteError(db_, rc, "cannot run '" + Abbreviate(sqlite3_sql(stmt_)) + "'");
+  return SqliteError(owner_->handle(), rc, "cannot run '" + Abbreviate(sqlite3_sql(stmt_)) + "'");
 }
 
 Status Statement::Run() {

@@ -5,14 +5,21 @@
 // synchronous commits (a committed command survives power loss) and a busy timeout, and the schema
 // migrations (migrations.cpp) are applied before Open returns.
 //
+// Prepared statements are recycled: when a Statement goes away, the Database keeps it (reset,
+// bindings cleared) and the next Prepare of the same SQL text takes it back instead of compiling
+// the SQL again. The same few statements run on every write, and compiling them cost more than
+// running them.
+//
 // Thread-safety: a Database and its Statements belong to one thread at a time.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/status.h"
 
@@ -38,7 +45,8 @@ class Database {
 
   // Runs SQL that takes no parameters (DDL, transaction control). Never for user data.
   Status Exec(const char* sql);
-  // Prepares one statement. REQUIRES: the Database outlives the Statement.
+  // Prepares one statement, or hands back a recycled one for the same text.
+  // REQUIRES: the Database outlives the Statement.
   Result<Statement> Prepare(std::string_view sql);
 
   int schema_version() const { return schema_version_; }
@@ -46,10 +54,22 @@ class Database {
   sqlite3* handle() { return db_; }
 
  private:
+  friend class Statement;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // At most this many idle statements are kept; SQL built from a request's filters comes in a
+  // bounded number of shapes, but a bound keeps it so.
+  static constexpr size_t kMaxIdle = 64;
+
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  void Recycle(sqlite3_stmt* stmt);
+
   sqlite3* db_;
   std::string path_;
   int schema_version_ = 0;
+  std::unordered_multimap<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> idle_;
 };
 
 class Statement {
@@ -76,10 +96,11 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  Statement(sqlite3_stmt* stmt, Database* owner) : stmt_(stmt), owner_(owner) {}
   void NoteBind(int index, int rc);
+  void Release();
   sqlite3_stmt* stmt_;
-  sqlite3* db_;
+  Database* owner_;
   Status bind_status_;  // the first failed Bind since the last Reset; Step reports it
 };
 

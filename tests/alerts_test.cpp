@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -52,6 +53,30 @@ TEST(AlertQueueTest, ManyReplacementsStayBounded) {
   EXPECT_EQ(q.size(), 10u);
   EXPECT_EQ(*q.Earliest(), D("2025-01-01").AddDays(99990));
   EXPECT_EQ(q.PopThrough(D("2400-01-01")).size(), 10u);
+}
+
+TEST(AlertQueueTest, PeekThroughListsWhatPopThroughWouldTake) {
+  AlertQueue q;
+  std::mt19937 random(7);
+  for (int i = 0; i < 5000; ++i) {
+    const std::string id = "r" + std::to_string(random() % 700);
+    if (random() % 10 == 0) {
+      q.Erase(id);
+    } else {
+      q.Set(id, D("2025-01-01").AddDays(static_cast<int>(random() % 60)));
+    }
+  }
+  for (int day = 0; day < 70; day += 3) {
+    const Date through = D("2025-01-01").AddDays(day);
+    auto peeked = q.PeekThrough(through);
+    const size_t size = q.size();
+    AlertQueue copy = q;
+    auto popped = copy.PopThrough(through);
+    EXPECT_EQ(q.size(), size) << "PeekThrough changed the queue";
+    std::sort(peeked.begin(), peeked.end());
+    std::sort(popped.begin(), popped.end());
+    EXPECT_EQ(peeked, popped) << through.ToString();
+  }
 }
 
 TEST(UkDayStartTest, GmtAndBst) {
@@ -239,6 +264,66 @@ recommendations:
   V raised = Raise();
   // Overdue from 1 Feb, again 3 Mar, 2 Apr: the latest only. Escalation is not due until May.
   EXPECT_EQ(raised, (V{"old1/e8/response_due/0 late", "old1/due/overdue/2 late"}));
+}
+
+TEST_F(AlertsTest, StagedAlertsAreWrittenAtTheStartOfTheirDay) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-02-28T23:59:58Z");
+  EXPECT_TRUE(Raise().empty());
+  ASSERT_EQ(*engine_->NextAlertDay(), D("2025-03-01"));
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-03-01")).ok());
+  EXPECT_EQ(engine_->staged_day(), D("2025-03-01"));
+  EXPECT_TRUE(Raise().empty()) << "staged alerts are not due before their day";
+  clock_.Set("2025-03-01T00:00:03Z");
+  auto raised = engine_->RaiseDueAlerts();
+  ASSERT_TRUE(raised.ok()) << raised.status().message();
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].dedupe_key, "r1/due/due_soon/0");
+  // Taken from the stage: raised at the start of the day, as staged, not 3 s later.
+  EXPECT_EQ((*raised)[0].raised, "2025-03-01T00:00:00Z");
+  EXPECT_FALSE(engine_->staged_day().has_value()) << "a stage is used once";
+  auto stored = engine_->alert_store().Find((*raised)[0].id);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  EXPECT_EQ(stored->payload, (*raised)[0].payload);
+  EXPECT_EQ(stored->seq, (*raised)[0].seq);
+  EXPECT_TRUE(Raise().empty());
+}
+
+TEST_F(AlertsTest, AStagedRecommendationThatChangesIsLookedAtAfresh) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-03-31T12:00:00Z");
+  Raise();  // the due-soon warnings
+  ASSERT_EQ(*engine_->NextAlertDay(), D("2025-04-01"));
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-04-01")).ok());  // r1's overdue/0, to cps-hook
+  RecordEvent close;
+  close.subject_id = "r1";
+  close.transition = "close";
+  close.role = "body_lead";
+  close.body = "CPS";
+  close.note = "done on the last day";
+  ASSERT_TRUE(engine_->Apply({close}, "test").ok());
+  EXPECT_TRUE(Raise().empty());
+  clock_.Set("2025-04-01T00:00:01Z");
+  EXPECT_TRUE(Raise().empty()) << "the staged overdue alert of a closed recommendation was raised";
+}
+
+TEST_F(AlertsTest, AStagedDeliveryToADisabledSubscriptionIsDropped) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-03-31T12:00:00Z");
+  Raise();
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-04-01")).ok());
+  ASSERT_TRUE(engine_->alert_store()
+                  .DisableSubscription("cps-hook", "2025-03-31T13:00:00Z", "410 from the receiver")
+                  .ok());
+  clock_.Set("2025-04-01T00:00:01Z");
+  auto raised = engine_->RaiseDueAlerts();
+  ASSERT_TRUE(raised.ok()) << raised.status().message();
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].dedupe_key, "r1/due/overdue/0");
+  EXPECT_EQ((*raised)[0].raised, "2025-03-31T23:00:00Z");  // UK midnight in summer time
+  auto deliveries = engine_->alert_store().Deliveries((*raised)[0].id);
+  ASSERT_TRUE(deliveries.ok());
+  EXPECT_TRUE(deliveries->empty());
 }
 
 TEST_F(AlertsTest, NotStartedMeansNothingQueued) {

@@ -1,6 +1,7 @@
 #include "storage/database.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -229,6 +230,42 @@ TEST_F(DatabaseTest, PrepareAndExecReportBadSql) {
   Status exec = db->Exec("DROP TABLE no_such_table");
   EXPECT_EQ(exec.code(), Code::kIOError);
   EXPECT_NE(exec.message().find("no such table: no_such_table"), std::string::npos);
+}
+
+TEST_F(DatabaseTest, StatementsAreRecycledResetAndWithoutBindings) {
+  auto db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (n INTEGER)").ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1), (2), (3)").ok());
+  auto live_statements = [&] {
+    int n = 0;
+    for (sqlite3_stmt* s = sqlite3_next_stmt(db->handle(), nullptr); s != nullptr;
+         s = sqlite3_next_stmt(db->handle(), s)) {
+      ++n;
+    }
+    return n;
+  };
+  const int before = live_statements();
+  {
+    auto select = db->Prepare("SELECT n FROM t WHERE n >= ? ORDER BY n");
+    ASSERT_TRUE(select.ok());
+    ASSERT_TRUE(*select->Bind(1, int64_t{2}).Step());  // left mid-result
+    EXPECT_EQ(select->ColumnInt(0), 2);
+  }
+  EXPECT_EQ(live_statements(), before + 1);  // kept, not finalized
+  // A statement left mid-result holds no read transaction once recycled: a write lock is free.
+  auto other = Database::Open(path_);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Exec("BEGIN IMMEDIATE; INSERT INTO t VALUES (4); COMMIT").ok());
+  {
+    auto again = db->Prepare("SELECT n FROM t WHERE n >= ? ORDER BY n  ;\n");
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(live_statements(), before + 1);                    // the same one, handed back
+    EXPECT_FALSE(*again->Step()) << "the old binding was kept";  // NULL matches nothing
+    again->Reset();
+    ASSERT_TRUE(*again->Bind(1, int64_t{1}).Step());  // from the first row again
+    EXPECT_EQ(again->ColumnInt(0), 1);
+  }
 }
 
 }  // namespace

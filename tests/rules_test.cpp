@@ -434,5 +434,46 @@ TEST_F(AlertsForTest, DedupeKeysAreStableAndUnique) {
   }
 }
 
+// NextAlertDay is AlertsFor's first due date, found without building instances. Checked over
+// every day of four years for views that exercise each kind of rule, closing and reopening,
+// met milestones and two milestones.
+TEST_F(AlertsForTest, NextAlertDayIsTheFirstOfAlertsFor) {
+  std::vector<RecommendationView> views = {
+      View({{"2023-03-01", "issue", "issued"}}),
+      View({{"2023-03-01", "issue", "issued"}}, D("2023-10-01")),
+      View({{"2023-07-10", "issue", "issued"}}),
+      View({{"2023-03-01", "issue", "issued"},
+            {"2024-08-15", "close", "closed"},
+            {"2025-03-06", "assess", "reopened"}}),
+      View({{"2023-03-01", "issue", "issued"},
+            {"2024-08-15", "close", "closed"},
+            {"2025-02-16", "assess", "verified"}}),
+      View({{"2025-12-19", "issue", "issued"}, {"2026-01-22", "update", "issued"}}, {},
+           "2027-01-01"),
+  };
+  auto two = View({{"2025-02-11", "issue", "issued"}, {"2025-06-02", "update", "issued"}}, {},
+                  "2025-07-31");
+  two.milestones.push_back({"implemented", D("2026-03-31"), D("2026-03-31"), false, {}, false});
+  views.push_back(two);
+  int found = 0;
+  for (size_t i = 0; i < views.size(); ++i) {
+    for (Date after = D("2023-01-01"); after <= D("2026-12-31"); after = after.AddDays(1)) {
+      for (int horizon : {1, 45, 400}) {
+        const Date limit = after.AddDays(horizon);
+        const auto all = AlertsFor(views[i], rules_, wf_, after.AddDays(1), limit);
+        const std::optional<Date> next = NextAlertDay(views[i], rules_, wf_, after, limit);
+        ASSERT_EQ(next.has_value(), !all.empty())
+            << "view " << i << " after " << after.ToString() << " horizon " << horizon;
+        if (next) {
+          ASSERT_EQ(*next, all.front().due)
+              << "view " << i << " after " << after.ToString() << " horizon " << horizon;
+          ++found;
+        }
+      }
+    }
+  }
+  EXPECT_GT(found, 1000);
+}
+
 }  // namespace
 }  // namespace rectrack

@@ -21,6 +21,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr auto kLongestSleep = chr::hours(1);  // a backstop; commits and alerts wake us sooner
+// How long (real time) before the start of an alert day its alerts are prepared (StageAlerts).
+constexpr auto kStageLead = chr::seconds(2);
 
 // Real time until clock instant `when`, for a clock running `rate` times faster than real time.
 chr::milliseconds RealDelay(const Clock& clock, Clock::TimePoint when) {
@@ -124,6 +126,7 @@ struct Alerting::Impl {
     do {
       std::vector<storage::AlertRecord> raised;
       std::optional<Date> next;
+      bool staged = false;
       Status failed;
       api.WithEngine([&](Engine& e) {
         failed = e.Refresh();
@@ -135,6 +138,16 @@ struct Alerting::Impl {
           failed = r.status();
         }
         next = e.NextAlertDay();
+        // Shortly before the next alert day, prepare its alerts, so that at its start only
+        // the writing is left. A failure here is not one: the alerts are computed when raised.
+        if (failed.ok() && next && *next > clock.Today() && e.staged_day() != next &&
+            RealDelay(clock, UkDayStart(*next)) <= kStageLead) {
+          Status s = e.StageAlerts(*next);
+          if (!s.ok())
+            std::cerr << "rectrack: alerts: preparing " << next->ToString() << ": " << s.message()
+                      << std::endl;
+        }
+        staged = next && e.staged_day() == next;
       });
       auto delay = chr::duration_cast<chr::milliseconds>(kLongestSleep);
       if (!failed.ok()) {
@@ -142,8 +155,10 @@ struct Alerting::Impl {
                   << std::endl;
         delay = chr::seconds(5);
       } else if (next) {
-        delay = std::max(RealDelay(clock, UkDayStart(*next)),
-                         chr::milliseconds(raised.empty() ? 50 : 0));
+        const auto until_start = RealDelay(clock, UkDayStart(*next));
+        delay = std::max(until_start, chr::milliseconds(raised.empty() ? 50 : 0));
+        // Wake early once, to prepare the day's alerts.
+        if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
       }
       if (!raised.empty()) {
         api.NotifyAlerts();

@@ -298,7 +298,7 @@ Status Engine::CatchUp() {
   std::move(layer).MergeInto(*ledger_);
   last_seq_ = rows.back().seq;
   for (const auto& row : rows) {
-    if (alert_queue_ && row.kind == SubjectKind::kRecommendation) changed_.insert(row.subject_id);
+    if (row.kind == SubjectKind::kRecommendation) NoteChanged(row.subject_id);
   }
   return Status();
 }

@@ -247,6 +247,7 @@ class Engine {
   Engine(Workflow workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
   void NoteChanged(const Event& event);  // queues a changed recommendation's alerts
+  void NoteChanged(const std::string& recommendation);
   // The first day after `after` on which an alert of `view` falls due, if any within ten years.
   std::optional<Date> NextAlertDayOf(const RecommendationView& view, Date after) const;
   // One recommendation's alerts to raise on a day, ready to write, and its next alert day.

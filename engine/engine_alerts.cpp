@@ -57,9 +57,14 @@ Status Engine::StartAlerts(const AlertOptions& options) {
 }
 
 void Engine::NoteChanged(const Event& event) {
-  if (alert_queue_ && event.kind == SubjectKind::kRecommendation) {
-    changed_.insert(event.subject_id);
-  }
+  if (event.kind == SubjectKind::kRecommendation) NoteChanged(event.subject_id);
+}
+
+void Engine::NoteChanged(const std::string& recommendation) {
+  if (!alert_queue_) return;
+  changed_.insert(recommendation);
+  // What was staged for it no longer holds, also after changed_ is cleared by a raise today.
+  if (staged_) staged_->recommendations.erase(recommendation);
 }
 
 std::optional<Date> Engine::NextAlertDay() {

@@ -307,6 +307,28 @@ TEST_F(AlertsTest, AStagedRecommendationThatChangesIsLookedAtAfresh) {
   EXPECT_TRUE(Raise().empty()) << "the staged overdue alert of a closed recommendation was raised";
 }
 
+TEST_F(AlertsTest, AChangeRaisedBeforeTheStagedDayStillSetsTheStageAside) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-03-31T12:00:00Z");
+  Raise();
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-04-01")).ok());  // r1's overdue/0
+  RecordEvent update;
+  update.subject_id = "r1";
+  update.transition = "update";
+  update.role = "body_lead";
+  update.body = "CPS";
+  update.note = "nearly there";
+  ASSERT_TRUE(engine_->Apply({update}, "test").ok());
+  EXPECT_TRUE(Raise().empty());  // looks at r1 today, which clears the set of changes
+  clock_.Set("2025-04-01T00:00:01Z");
+  auto raised = engine_->RaiseDueAlerts();
+  ASSERT_TRUE(raised.ok()) << raised.status().message();
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].dedupe_key, "r1/due/overdue/0");
+  // Computed afresh when raised, not taken from the stage made before the update.
+  EXPECT_EQ((*raised)[0].raised, "2025-04-01T00:00:01Z");
+}
+
 TEST_F(AlertsTest, AStagedDeliveryToADisabledSubscriptionIsDropped) {
   ASSERT_TRUE(engine_->StartAlerts({}).ok());
   clock_.Set("2025-03-31T12:00:00Z");

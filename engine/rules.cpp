@@ -129,23 +129,23 @@ class History {
 
 }  // namespace
 
-std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules& rules,
-                                     const Workflow& workflow, Date from, Date to) {
-  const History history(view, workflow);
-  std::vector<AlertInstance> out;
-  auto emit = [&](const AlertRule& rule, const std::string& milestone, const std::string& anchor,
-                  int occurrence, Date due) {
-    out.push_back({rule.kind, view.id, milestone, occurrence, due, rule.to, anchor,
-                   view.id + "/" + anchor + "/" + rule.kind + "/" + std::to_string(occurrence)});
-  };
-  auto in_window = [&](Date day) { return from <= day && day <= to; };
+namespace {
+
+// Walks the alert instances of `view` that are alive on their day, for days from `from` up to
+// `limit()`, calling visit(rule, anchor, milestone, occurrence, day). `limit` is asked again as
+// the walk goes, so a caller looking for the earliest day can narrow it. `anchor` is the
+// milestone's label, or "" with `event` the timeline index for event-anchored rules.
+template <typename Limit, typename Visit>
+void WalkInstances(const RecommendationView& view, const Rules& rules, const History& history,
+                   Date from, Limit limit, Visit visit) {
+  auto in_window = [&](Date day) { return from <= day && day <= limit(); };
   for (const AlertRule& rule : rules.alerts()) {
     if (!rule.before_due.empty()) {
       for (const auto& m : view.milestones) {
         for (size_t i = 0; i < rule.before_due.size(); ++i) {
           auto day = rules.Shift(m.due, rule.before_due[i], -1);
           if (day.ok() && in_window(*day) && history.MilestoneAlive(m, *day)) {
-            emit(rule, m.label, m.label, static_cast<int>(i), *day);
+            visit(rule, &m, size_t{0}, static_cast<int>(i), *day);
           }
         }
       }
@@ -153,68 +153,14 @@ std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules
       for (const auto& m : view.milestones) {
         auto first = rules.Shift(m.due, *rule.after_due, +1);
         if (!first.ok()) continue;
-        // Each repeat is counted from the first alert, so month repeats keep their day.
-        Date previous = *first;
-        for (int k = 0;; ++k) {
-          Date day = *first;
-          if (k > 0) {
-            Offset step = *rule.repeat;
-            step.amount = k * rule.repeat->amount;
-            auto next = rules.Shift(*first, step, +1);
-            if (!next.ok() || *next <= previous) break;
-            day = previous = *next;
-          }
-          if (day > to) break;
-          if (in_window(day) && history.MilestoneAlive(m, day))
-            emit(rule, m.label, m.label, k, day);
-          if (!rule.repeat) break;
-        }
-      }
-    } else if (!rule.after_event.empty() && rule.offset) {
-      for (size_t i = 0; i < view.timeline.size(); ++i) {
-        const TimelineEntry& e = view.timeline[i];
-        if (e.transition != rule.after_event) continue;
-        auto day = rules.Shift(e.effective, *rule.offset, +1);
-        if (day.ok() && in_window(*day) && !history.EndedBy(i, rule.until, *day)) {
-          emit(rule, "", "e" + std::to_string(e.seq), 0, *day);
-        }
-      }
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const AlertInstance& a, const AlertInstance& b) {
-    return std::tie(a.due, a.kind, a.milestone, a.occurrence, a.dedupe_key) <
-           std::tie(b.due, b.kind, b.milestone, b.occurrence, b.dedupe_key);
-  });
-  return out;
-}
-
-std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& rules,
-                                 const Workflow& workflow, Date after, Date limit) {
-  // The same walk as AlertsFor, keeping only the best day so far, which also bounds the rest.
-  const History history(view, workflow);
-  std::optional<Date> best;
-  auto bound = [&] { return best ? std::min(*best, limit) : limit; };
-  auto consider = [&](Date day, auto&& alive) {
-    if (after < day && day <= bound() && (!best || day < *best) && alive()) best = day;
-  };
-  for (const AlertRule& rule : rules.alerts()) {
-    if (!rule.before_due.empty()) {
-      for (const auto& m : view.milestones) {
-        for (const Offset& offset : rule.before_due) {
-          auto day = rules.Shift(m.due, offset, -1);
-          if (day.ok()) consider(*day, [&] { return history.MilestoneAlive(m, *day); });
-        }
-      }
-    } else if (rule.after_due) {
-      for (const auto& m : view.milestones) {
-        auto first = rules.Shift(m.due, *rule.after_due, +1);
-        if (!first.ok()) continue;
-        // Repeats in days are equally spaced: start at the first one after `after`.
+        // Repeats in days are equally spaced: start at the first one in the window.
         int k = 0;
         if (rule.repeat && rule.repeat->unit == Offset::Unit::kDays && rule.repeat->amount > 0 &&
-            *first <= after) {
-          k = (after.days_since_epoch() - first->days_since_epoch()) / rule.repeat->amount + 1;
+            *first < from) {
+          const int step = rule.repeat->amount;
+          k = (from.days_since_epoch() - first->days_since_epoch() + step - 1) / step;
         }
+        // Each repeat is counted from the first alert, so month repeats keep their day.
         Date previous = *first;
         for (;; ++k) {
           Date day = *first;
@@ -225,8 +171,8 @@ std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& ru
             if (!next.ok() || *next <= previous) break;
             day = previous = *next;
           }
-          if (day > bound()) break;
-          consider(day, [&] { return history.MilestoneAlive(m, day); });
+          if (day > limit()) break;
+          if (in_window(day) && history.MilestoneAlive(m, day)) visit(rule, &m, size_t{0}, k, day);
           if (!rule.repeat) break;
         }
       }
@@ -235,10 +181,45 @@ std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& ru
         const TimelineEntry& e = view.timeline[i];
         if (e.transition != rule.after_event) continue;
         auto day = rules.Shift(e.effective, *rule.offset, +1);
-        if (day.ok()) consider(*day, [&] { return !history.EndedBy(i, rule.until, *day); });
+        if (day.ok() && in_window(*day) && !history.EndedBy(i, rule.until, *day)) {
+          visit(rule, static_cast<const MilestoneView*>(nullptr), i, 0, *day);
+        }
       }
     }
   }
+}
+
+}  // namespace
+
+std::vector<AlertInstance> AlertsFor(const RecommendationView& view, const Rules& rules,
+                                     const Workflow& workflow, Date from, Date to) {
+  std::vector<AlertInstance> out;
+  WalkInstances(
+      view, rules, History(view, workflow), from, [&] { return to; },
+      [&](const AlertRule& rule, const MilestoneView* m, size_t event, int occurrence, Date due) {
+        const std::string milestone = m ? m->label : "";
+        const std::string anchor = m ? m->label : "e" + std::to_string(view.timeline[event].seq);
+        out.push_back(
+            {rule.kind, view.id, milestone, occurrence, due, rule.to, anchor,
+             view.id + "/" + anchor + "/" + rule.kind + "/" + std::to_string(occurrence)});
+      });
+  std::sort(out.begin(), out.end(), [](const AlertInstance& a, const AlertInstance& b) {
+    return std::tie(a.due, a.kind, a.milestone, a.occurrence, a.dedupe_key) <
+           std::tie(b.due, b.kind, b.milestone, b.occurrence, b.dedupe_key);
+  });
+  return out;
+}
+
+std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& rules,
+                                 const Workflow& workflow, Date after, Date limit) {
+  // The best day so far bounds the rest of the walk.
+  std::optional<Date> best;
+  WalkInstances(
+      view, rules, History(view, workflow), after.AddDays(1),
+      [&] { return best ? std::min(*best, limit) : limit; },
+      [&](const AlertRule&, const MilestoneView*, size_t, int, Date day) {
+        if (!best || day < *best) best = day;
+      });
   return best;
 }
 

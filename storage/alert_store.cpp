@@ -556,12 +556,13 @@ Status AlertStore::Finish(const std::string& alert_id, const std::string& subscr
     RETURN_IF_ERROR(log.Run().WithContext(where));
   }
   // Delivered is final, and a report of delivery is a fact that always stands. Any other
-  // outcome moves only a pending delivery, and only from its newest attempt: the outcome of an
-  // attempt whose claim expired and was taken over is logged but must not release the newer
-  // claim, and a delivery failed by DisableSubscription is not revived.
-  const bool applies =
-      current_state != "delivered" &&
-      (state == "delivered" || (current_state == "pending" && attempt == attempts));
+  // outcome applies only from the newest attempt: the outcome of an attempt whose claim expired
+  // and was taken over is logged but must not release the newer claim. It moves a pending
+  // delivery; a delivery failed by DisableSubscription while this attempt was in flight is not
+  // revived, but a final failure of its own (a 410 of its own) is what its status then shows.
+  const bool applies = current_state != "delivered" &&
+                       (state == "delivered" ||
+                        (attempt == attempts && (current_state == "pending" || state == "failed")));
   if (applies) {
     ASSIGN_OR_RETURN(
         Statement update,

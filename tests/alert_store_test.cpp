@@ -661,6 +661,22 @@ TEST_F(AlertStoreTest, DisablingWhileInFlightIsNotUndoneByTheAttemptsOutcome) {
   EXPECT_EQ((*store_->Attempts(AlertIdFor("k1")))[0].error, "err");
 }
 
+// Two attempts to one receiver in flight, both answered 410: whichever is recorded second finds
+// its delivery already failed by the first's disabling, and still shows its own 410.
+TEST_F(AlertStoreTest, AFinalFailureInFlightAtDisablingIsItsStatus) {
+  ASSERT_TRUE(RaiseOne(MakeAlert("k1"), {"s1"}));
+  ASSERT_EQ(Claim(kRaised, "2025-03-31T09:05:00Z").size(), 1u);
+  ASSERT_TRUE(store_->DisableSubscription("s1", "2025-03-31T09:00:01Z", "410 to another").ok());
+  ASSERT_TRUE(store_
+                  ->Finish(AlertIdFor("k1"), "s1", 410, "HTTP 410 Gone: subscription disabled",
+                           "2025-03-31T09:00:02Z", "failed", "")
+                  .ok());
+  DeliveryRecord d = DeliveryOf("k1", "s1");
+  EXPECT_EQ(d.state, "failed");
+  EXPECT_EQ(d.last_status, 410);
+  EXPECT_EQ(d.last_error, "HTTP 410 Gone: subscription disabled");
+}
+
 TEST_F(AlertStoreTest, ProcessedThroughRoundTripsAndJoinsCallersTransaction) {
   EXPECT_EQ(*store_->ProcessedThrough(), "");
   ASSERT_TRUE(store_->SetProcessedThrough("2025-03-30").ok());

@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <tuple>
 #include <set>
 
 #include "common/text.h"
@@ -66,6 +68,120 @@ class CommandBuilder {
     }
     Event e = NewEvent(SubjectKind::kBody, b.id, kDefineTransition, today_);
     e.body_def = def;
+    return std::optional<Event>(std::move(e));
+  }
+
+  Built operator()(const DefineUnit& c) const {
+    const Unit& u = c.unit;
+    RETURN_IF_ERROR(CheckText({u.id, u.body, u.name, u.kind}));
+    RETURN_IF_ERROR(CheckId(u.id, "unit"));
+    if (u.name.empty()) return Status::InvalidArgument("unit '" + u.id + "' needs a name");
+    if (!world_.FindBody(u.body)) {
+      return Status::Unprocessable("unit '" + u.id + "': no body '" + u.body + "'");
+    }
+    if (const Unit* existing = world_.FindUnit(u.id)) {
+      if (*existing == u) return std::optional<Event>();
+      return Status::Conflict("unit '" + u.id + "' is already defined as '" + existing->name +
+                              "' of " + existing->body + "; a definition cannot be changed");
+    }
+    Event e = NewEvent(SubjectKind::kUnit, u.id, kDefineTransition, today_);
+    e.unit_def = u;
+    return std::optional<Event>(std::move(e));
+  }
+
+  Built operator()(const DefineAction& c) const {
+    const Workflow* awf = world_.WorkflowOf(SubjectKind::kAction);
+    if (!awf) return Status::FailedPrecondition("no action workflow is loaded");
+    ActionDef def = c.def;
+    RETURN_IF_ERROR(CheckText({c.id, def.recommendation, def.title, def.body, def.unit,
+                               def.milestone, c.role, c.body, c.unit, c.note}));
+    RETURN_IF_ERROR(CheckId(c.id, "action"));
+    const std::string what = "action '" + c.id + "'";
+    const Item* rec = world_.FindItem(def.recommendation);
+    if (!rec || rec->kind != SubjectKind::kRecommendation) {
+      return Status::Unprocessable(what + ": no recommendation '" + def.recommendation + "'");
+    }
+    const auto& owners = rec->def().owners;
+    if (def.body.empty()) {
+      if (owners.size() != 1) {
+        return Status::InvalidArgument(what + " needs a body: '" + rec->id + "' is owned by " +
+                                       Join(owners));
+      }
+      def.body = owners.front();
+    }
+    if (std::find(owners.begin(), owners.end(), def.body) == owners.end()) {
+      return Status::Unprocessable(what + ": body '" + def.body + "' does not own '" + rec->id +
+                                   "' (its owners: " + Join(owners) + ")");
+    }
+    if (!def.unit.empty()) {
+      const Unit* unit = world_.FindUnit(def.unit);
+      if (!unit) return Status::Unprocessable(what + ": no unit '" + def.unit + "'");
+      if (unit->body != def.body) {
+        return Status::Unprocessable(what + ": unit '" + def.unit + "' belongs to " + unit->body +
+                                     ", not " + def.body);
+      }
+    }
+    if (def.title.empty()) return Status::InvalidArgument(what + " needs a title");
+    if (!def.milestone.empty()) {
+      const auto& ms = rec->def().milestones;
+      if (std::none_of(ms.begin(), ms.end(),
+                       [&](const MilestoneDef& m) { return m.label == def.milestone; })) {
+        std::vector<std::string> labels;
+        for (const auto& m : ms) labels.push_back(m.label);
+        return Status::Unprocessable(what + ": '" + rec->id + "' has no milestone '" +
+                                     def.milestone + "' (it has: " +
+                                     (labels.empty() ? "none" : Join(labels)) + ")");
+      }
+    }
+    const Date planned = c.planned.value_or(today_);
+    if (planned < rec->issued() || planned > today_) {
+      return Status::InvalidArgument(what + ": planned " + planned.ToString() +
+                                     " must be between its recommendation's issue (" +
+                                     rec->issued().ToString() + ") and today");
+    }
+    std::string role = c.role;
+    if (role.empty()) {
+      for (const auto& r : awf->creating().roles) {
+        const RoleSpec* spec = awf->FindRole(r);
+        if (spec && !spec->acts_for_owner) {
+          role = r;
+          break;
+        }
+      }
+      if (role.empty()) role = awf->creating().roles.front();
+    }
+    const RoleSpec* spec = awf->FindRole(role);
+    if (!spec) return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'");
+    if (spec->acts_for_owner) {
+      if (c.body != def.body) {
+        return Status::PermissionDenied(what + ": a " + role + " of " +
+                                        (c.body.empty() ? std::string("no body") : c.body) +
+                                        " cannot plan an action owned by " + def.body);
+      }
+      if (!c.unit.empty() && c.unit != def.unit) {
+        return Status::PermissionDenied(what + ": a " + role + " of unit '" + c.unit +
+                                        "' plans only its unit's actions");
+      }
+    } else if (!c.body.empty() || !c.unit.empty()) {
+      return Status::InvalidArgument(what + ": role '" + role + "' does not act for a body");
+    }
+    if (const Item* existing = world_.FindItem(c.id)) {
+      if (existing->kind == SubjectKind::kAction && existing->action() == def &&
+          (!c.planned || existing->issued() == planned)) {
+        return std::optional<Event>();
+      }
+      return Status::Conflict(existing->kind == SubjectKind::kAction
+                                  ? "action '" + c.id +
+                                        "' already exists with a different definition; a "
+                                        "definition cannot be changed"
+                                  : "'" + c.id + "' is already the id of a recommendation");
+    }
+    Event e = NewEvent(SubjectKind::kAction, c.id, awf->creating().name, planned);
+    e.role = role;
+    e.body = c.body;
+    e.unit = c.unit;
+    e.note = c.note;
+    e.action_def = std::move(def);
     return std::optional<Event>(std::move(e));
   }
 
@@ -151,6 +267,9 @@ class CommandBuilder {
                                      inspection->published.ToString() + ") and today");
     }
     if (const Item* existing = world_.FindItem(c.id)) {
+      if (existing->kind != SubjectKind::kRecommendation) {
+        return Status::Conflict("'" + c.id + "' is already the id of an action");
+      }
       if (existing->def() == def && (!c.issued || existing->issued() == issued)) {
         return std::optional<Event>();
       }
@@ -165,21 +284,26 @@ class CommandBuilder {
   }
 
   Built operator()(const RecordEvent& c) const {
-    RETURN_IF_ERROR(CheckText({c.subject_id, c.transition, c.role, c.body, c.note}));
+    RETURN_IF_ERROR(CheckText({c.subject_id, c.transition, c.role, c.body, c.unit, c.note}));
     for (const auto& [name, values] : c.fields) {
       RETURN_IF_ERROR(CheckText({name}));
       RETURN_IF_ERROR(CheckText(values));
     }
     const Item* item = world_.FindItem(c.subject_id);
-    if (!item) return Status::NotFound("no recommendation '" + c.subject_id + "'");
-    const Transition* t = wf_.FindTransition(c.transition);
+    if (!item || (c.kind && item->kind != *c.kind)) {
+      return Status::NotFound(std::string("no ") +
+                              (c.kind ? SubjectKindName(*c.kind) : "recommendation or action") +
+                              " '" + c.subject_id + "'");
+    }
+    const Workflow& wf = *world_.WorkflowOf(item->kind);  // the item replayed, so it has one
+    const Transition* t = wf.FindTransition(c.transition);
     if (!t || t->creates) {
       std::vector<std::string> names;
-      for (const auto& tr : wf_.transitions()) {
+      for (const auto& tr : wf.transitions()) {
         if (!tr.creates) names.push_back(tr.name);
       }
       return Status::InvalidArgument("unknown transition '" + c.transition + "' (workflow '" +
-                                     wf_.name() + "' has: " + Join(names) + ")");
+                                     wf.name() + "' has: " + Join(names) + ")");
     }
     if (c.expected_version) {
       int64_t version = 0;
@@ -195,9 +319,10 @@ class CommandBuilder {
       return Status::InvalidArgument("effective date " + effective.ToString() +
                                      " is in the future (today is " + today_.ToString() + ")");
     }
-    Event e = NewEvent(SubjectKind::kRecommendation, c.subject_id, c.transition, effective);
+    Event e = NewEvent(item->kind, c.subject_id, c.transition, effective);
     e.role = c.role;
     e.body = c.body;
+    e.unit = c.unit;
     e.note = c.note;
     e.fields = c.fields;
     if (c.skip_if_recorded) {
@@ -226,8 +351,33 @@ class CommandBuilder {
   Date today_;
 };
 
-Engine::Engine(Workflow workflow, const Clock* clock)
-    : workflow_(std::move(workflow)), clock_(clock), ledger_(new Ledger(&workflow_)) {}
+Engine::Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock)
+    : workflow_(std::move(workflow)),
+      action_workflow_(std::move(action_workflow)),
+      clock_(clock),
+      ledger_(new Ledger(&workflow_, action_workflow_ ? &*action_workflow_ : nullptr)) {}
+
+namespace {
+
+// The action workflow shares the recommendation workflow's roles: a token carries one role for
+// both, so each role must mean the same in both files.
+Status CheckActionRoles(const Workflow& recommendations, const Workflow& actions) {
+  for (const RoleSpec& role : actions.roles()) {
+    const RoleSpec* same = recommendations.FindRole(role.name);
+    if (!same) {
+      return Status::InvalidArgument(actions.source() + ": role '" + role.name +
+                                     "' is not a role of " + recommendations.source());
+    }
+    if (same->acts_for_owner != role.acts_for_owner) {
+      return Status::InvalidArgument(actions.source() + ": role '" + role.name +
+                                     "' must act for the owner here exactly when it does in " +
+                                     recommendations.source());
+    }
+  }
+  return Status();
+}
+
+}  // namespace
 
 Engine::~Engine() = default;
 
@@ -238,7 +388,23 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
     return Status::InvalidArgument(options.workflow_path +
                                    ": expected a workflow whose subject is recommendation");
   }
-  std::unique_ptr<Engine> engine(new Engine(std::move(workflow), options.clock));
+  std::optional<Workflow> action_workflow;
+  std::string action_path = options.action_workflow_path;
+  if (action_path.empty()) {
+    std::error_code ec;
+    auto beside = std::filesystem::path(options.workflow_path).parent_path() / "action.yaml";
+    if (std::filesystem::exists(beside, ec)) action_path = beside.string();
+  }
+  if (!action_path.empty()) {
+    ASSIGN_OR_RETURN(action_workflow, Workflow::LoadFile(action_path));
+    if (action_workflow->subject() != "action") {
+      return Status::InvalidArgument(action_path +
+                                     ": expected a workflow whose subject is action");
+    }
+    RETURN_IF_ERROR(CheckActionRoles(workflow, *action_workflow));
+  }
+  std::unique_ptr<Engine> engine(
+      new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_, Rules::LoadDir(options.rules_dir, engine->workflow_));
   }
@@ -285,7 +451,7 @@ Status Engine::Refresh() {
 Status Engine::CatchUp() {
   ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
   if (rows.empty()) return Status();
-  Ledger layer(&workflow_, ledger_.get());
+  Ledger layer(ledger_.get());
   for (const auto& row : rows) {
     ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
     Status s = layer.Add(std::move(event));
@@ -318,13 +484,13 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
   if (Status s = CatchUp(); !s.ok()) return fail_all(s);
 
   // Each batch is staged in its own layer over the group's, so a failing batch leaves no trace.
-  Ledger group(&workflow_, ledger_.get());
+  Ledger group(ledger_.get());
   const std::string recorded = clock_->NowRfc3339();
   const Date today = clock_->Today();
   std::vector<Event> events;
   std::vector<std::pair<size_t, size_t>> spans(batches.size());  // [first, last) into events
   for (size_t i = 0; i < batches.size(); ++i) {
-    Ledger layer(&workflow_, &group);
+    Ledger layer(&group);
     const CommandBuilder build(workflow_, layer, today);
     ApplyReport report;
     std::vector<Event> mine;
@@ -345,7 +511,9 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
       event.seq = last_seq_ + static_cast<int64_t>(events.size() + mine.size()) + 1;
       event.recorded = recorded;
       event.actor = batches[i].actor;
-      if (Status added = layer.Add(event); !added.ok()) {
+      Status added = layer.CheckGuard(event);
+      if (added.ok()) added = layer.Add(event);
+      if (!added.ok()) {
         failed = context(added.WithContext(event.subject_id));
         break;
       }
@@ -368,7 +536,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
 
   std::vector<storage::EventRow> rows;
   rows.reserve(events.size());
-  for (const Event& e : events) rows.push_back(EncodeEvent(e, workflow_));
+  for (const Event& e : events) rows.push_back(EncodeEvent(e, *group.WorkflowOf(e.kind)));
   Status written = store_->Append(rows);
   for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
     // We hold the write lock and caught up first, so the store must agree with our numbering.
@@ -413,8 +581,98 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
 
 Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of) const {
   const Item* item = ledger_->FindItem(id);
-  if (!item) return Status::NotFound("no recommendation '" + id + "'");
+  if (!item || item->kind != SubjectKind::kRecommendation) {
+    return Status::NotFound("no recommendation '" + id + "'");
+  }
   return ledger_->Project(*item, as_of.value_or(clock_->Today()));
+}
+
+Result<RecommendationView> Engine::ShowAction(const std::string& id,
+                                              std::optional<Date> as_of) const {
+  const Item* item = ledger_->FindItem(id);
+  if (!item || item->kind != SubjectKind::kAction) return Status::NotFound("no action '" + id + "'");
+  return ledger_->Project(*item, as_of.value_or(clock_->Today()));
+}
+
+std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const {
+  const Date as_of = q.as_of.value_or(clock_->Today());
+  std::vector<RecommendationView> out;
+  auto consider = [&](const Item& item) {
+    if (item.kind != SubjectKind::kAction || item.issued() > as_of) return;
+    const ActionDef& a = item.action();
+    if (!q.body.empty() && a.body != q.body) return;
+    if (!q.unit.empty() && a.unit != q.unit) return;
+    if (!q.recommendation.empty() && a.recommendation != q.recommendation) return;
+    auto view = ledger_->Project(item, as_of);
+    if (!view.ok()) return;
+    if (q.open && view->open != *q.open) return;
+    if (q.overdue_only && !view->overdue) return;
+    out.push_back(std::move(*view));
+  };
+  if (!q.recommendation.empty()) {
+    for (const auto& id : ledger_->ActionsOf(q.recommendation)) {
+      if (const Item* item = ledger_->FindItem(id)) consider(*item);
+    }
+  } else {
+    for (const auto& [id, item] : ledger_->items()) consider(item);
+  }
+  auto key = [](const RecommendationView& v) {
+    // Undated actions sort after every dated one.
+    const Date due = v.milestones.empty() ? *Date::FromYmd(9999, 12, 31) : v.milestones[0].due;
+    return std::tie(v.action->recommendation, due, v.id);
+  };
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
+    const auto ka = key(a), kb = key(b);
+    return ka < kb;
+  });
+  return out;
+}
+
+bool FurtherBehind(const UnitProgress& a, const UnitProgress& b) {
+  if (a.overdue != b.overdue) return a.overdue > b.overdue;
+  if (a.open != b.open) return a.open > b.open;
+  // Smaller share closed first: a.closed / a.total < b.closed / b.total, without division.
+  const long lhs = static_cast<long>(a.closed) * b.total();
+  const long rhs = static_cast<long>(b.closed) * a.total();
+  if (lhs != rhs) return lhs < rhs;
+  return a.name < b.name;
+}
+
+Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<Date> as_of) const {
+  const Body* b = ledger_->FindBody(body);
+  if (!b) return Status::NotFound("no body '" + body + "'");
+  ProgressReport report;
+  report.body = body;
+  report.body_name = b->name;
+  report.as_of = as_of.value_or(clock_->Today());
+  std::map<std::string, UnitProgress> totals;
+  auto name_of = [&](const std::string& unit) {
+    const Unit* u = unit.empty() ? nullptr : ledger_->FindUnit(unit);
+    return u ? u->name : b->name;
+  };
+  for (const RecommendationView& rec : List({.as_of = report.as_of, .body = body})) {
+    RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
+    progress.all.name = b->name;
+    std::map<std::string, UnitProgress> units;
+    for (const RecommendationView& action :
+         ListActions({.as_of = report.as_of, .body = body, .recommendation = rec.id})) {
+      const std::string& unit = action.action->unit;
+      for (UnitProgress* p : {&units[unit], &totals[unit], &progress.all}) {
+        if (p != &progress.all) {
+          p->unit = unit;
+          p->name = name_of(unit);
+        }
+        (action.open ? p->open : p->closed) += 1;
+        if (action.overdue) p->overdue += 1;
+      }
+    }
+    for (auto& [unit, p] : units) progress.units.push_back(std::move(p));
+    std::sort(progress.units.begin(), progress.units.end(), FurtherBehind);
+    report.recommendations.push_back(std::move(progress));
+  }
+  for (auto& [unit, p] : totals) report.units.push_back(std::move(p));
+  std::sort(report.units.begin(), report.units.end(), FurtherBehind);
+  return report;
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
@@ -429,7 +687,7 @@ Result<VerifyResult> Engine::Verify() {
 
 Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
     const std::string& role, const std::string& body, std::optional<Date> expires,
-    const std::string& label) {
+    const std::string& label, const std::string& unit) {
   const RoleSpec* spec = workflow_.FindRole(role);
   if (!spec) {
     std::vector<std::string> roles;
@@ -447,12 +705,23 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
   if (!body.empty() && !ledger_->FindBody(body)) {
     return Status::NotFound("no body '" + body + "'");
   }
+  if (!unit.empty()) {
+    if (!spec->acts_for_owner) {
+      return Status::InvalidArgument("a " + role + " token is not scoped to a unit");
+    }
+    const Unit* u = ledger_->FindUnit(unit);
+    if (!u) return Status::NotFound("no unit '" + unit + "'");
+    if (u->body != body) {
+      return Status::InvalidArgument("unit '" + unit + "' belongs to " + u->body + ", not " + body);
+    }
+  }
   if (expires && *expires < clock_->Today()) {
     return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
   }
   storage::TokenRecord record;
   record.role = role;
   record.body = body;
+  record.unit = unit;
   record.label = label;
   record.created = clock_->NowRfc3339();
   record.expires = expires ? expires->ToString() : "";
@@ -482,7 +751,7 @@ Result<Principal> Engine::Authenticate(const std::string& secret) {
   if (!record) return rejected;
   if (!record->revoked.empty()) return rejected;
   if (!record->expires.empty() && record->expires < clock_->Today().ToString()) return rejected;
-  return Principal{record->id, record->role, record->body};
+  return Principal{record->id, record->role, record->body, record->unit};
 }
 
 bool Engine::MaySee(const Principal& principal, const std::vector<std::string>& owners) const {
@@ -512,6 +781,7 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
                                     int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
   for (const auto& [id, item] : ledger_->items()) {
+    if (item.kind != SubjectKind::kRecommendation) continue;
     const auto& owners = item.def().owners;
     if (!MaySee(principal, owners)) continue;
     if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
@@ -541,6 +811,14 @@ Result<std::vector<AlertInstance>> Engine::Alerts(const std::string& id,
 std::vector<Body> Engine::Bodies() const {
   std::vector<Body> out;
   for (const auto& [id, body] : ledger_->bodies()) out.push_back(body);
+  return out;
+}
+
+std::vector<Unit> Engine::Units(const std::string& body) const {
+  std::vector<Unit> out;
+  for (const auto& [id, unit] : ledger_->units()) {
+    if (body.empty() || unit.body == body) out.push_back(unit);
+  }
   return out;
 }
 

@@ -38,6 +38,11 @@ struct DefineBody {
   Body body;
   std::string where;
 };
+// Declares a unit of a body (a CPS Area, a directorate), which may then own actions.
+struct DefineUnit {
+  Unit unit;
+  std::string where;
+};
 struct DefineInspection {
   Inspection inspection;
   std::string where;
@@ -52,7 +57,19 @@ struct DefineRecommendation {
   std::string note;
   std::string where;
 };
-// Fires a workflow transition on an existing recommendation.
+// Creates an action under a recommendation by firing the action workflow's creating transition
+// ("plan"). The body defaults to the recommendation's owner when it has only one.
+struct DefineAction {
+  std::string id;
+  ActionDef def;
+  std::optional<Date> planned;  // effective date of the plan; default today
+  std::string role;             // default: the creating transition's first role not acting for a body
+  std::string body;             // the body the actor acts for ("" for none)
+  std::string unit;             // the unit of that body the actor acts for ("" for the whole body)
+  std::string note;
+  std::string where;
+};
+// Fires a workflow transition on an existing recommendation or action.
 struct RecordEvent {
   std::string subject_id;
   std::string transition;
@@ -68,8 +85,11 @@ struct RecordEvent {
   // else FailedPrecondition: how an HTTP If-Match prevents lost updates.
   std::optional<int64_t> expected_version;
   std::string where;
+  std::string unit;                 // the unit of `body` the actor acts for ("" for all of it)
+  std::optional<SubjectKind> kind;  // recommendation or action; nullopt: whichever the id names
 };
-using Command = std::variant<DefineBody, DefineInspection, DefineRecommendation, RecordEvent>;
+using Command = std::variant<DefineBody, DefineUnit, DefineInspection, DefineRecommendation,
+                             DefineAction, RecordEvent>;
 
 // One caller's commands, applied all or nothing, as one of several in ApplyAll.
 struct WriteBatch {
@@ -90,6 +110,47 @@ struct ListQuery {
   std::optional<bool> open;   // nullopt for both
   bool overdue_only = false;
 };
+
+struct ActionQuery {
+  std::optional<Date> as_of;   // default: today
+  std::string body;            // owning body; "" for all
+  std::string unit;            // owning unit; "" for all
+  std::string recommendation;  // "" for all
+  std::optional<bool> open;    // nullopt for both
+  bool overdue_only = false;
+};
+
+// How far a unit (or the body as a whole, unit "") has got with its actions.
+struct UnitProgress {
+  std::string unit;  // "" for actions owned by the body as a whole
+  std::string name;  // the unit's name, or the body's
+  int closed = 0;    // in a closed state of the action workflow (done or dropped)
+  int open = 0;
+  int overdue = 0;   // open and past their due date; counted in open too
+  int total() const { return closed + open; }
+};
+
+struct RecommendationProgress {
+  std::string id;
+  std::string text;
+  std::string state;
+  bool open = true;
+  UnitProgress all;                 // every action of the recommendation
+  std::vector<UnitProgress> units;  // furthest behind first
+};
+
+// `rectrack report progress`: per recommendation of a body, its actions by owning unit.
+struct ProgressReport {
+  std::string body;
+  std::string body_name;
+  Date as_of;
+  std::vector<RecommendationProgress> recommendations;  // in issue order
+  std::vector<UnitProgress> units;                      // the body's totals, furthest behind first
+};
+
+// Orders units furthest behind first: most overdue, then most open, then the smallest share
+// closed, then by name.
+bool FurtherBehind(const UnitProgress& a, const UnitProgress& b);
 
 struct AnnexRow {
   std::string id;
@@ -114,6 +175,7 @@ struct Principal {
   std::string token_id;
   std::string role;  // a workflow role
   std::string body;  // the body a body-scoped role acts for and sees; "" for none
+  std::string unit;  // the unit of `body` a unit-scoped lead acts for; "" for the whole body
 };
 
 // One recommendation event for feeds and streams: the timeline entry with what it is about.
@@ -148,6 +210,9 @@ class Engine {
     const Clock* clock = nullptr;   // REQUIRES: non-null and outlives the Engine
     bool create_if_missing = true;  // false: NotFound when there is no database yet
     std::string rules_dir;          // deadline and alert rules (rules/); "" for none
+    // The action workflow YAML. "": action.yaml beside workflow_path when there is one, else
+    // actions are not available.
+    std::string action_workflow_path;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -171,6 +236,11 @@ class Engine {
 
   std::vector<RecommendationView> List(const ListQuery& query) const;
   Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of) const;
+  // Actions, ordered by recommendation, then due date (undated last), then id.
+  std::vector<RecommendationView> ListActions(const ActionQuery& query) const;
+  Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of) const;
+  // NotFound for an unknown body.
+  Result<ProgressReport> Progress(const std::string& body, std::optional<Date> as_of) const;
   // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.
   Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
   // Walks the hash chain of the whole log; Corruption names the first bad event.
@@ -183,10 +253,12 @@ class Engine {
   // Bearer tokens. CreateToken returns the stored record and the secret, which is not kept.
   // The role must be a workflow role; a role that acts for an owner needs a known body, a role
   // that may create recommendations takes none, any other may be narrowed to one body.
+  // `unit` narrows a body lead's token to one unit of its body.
   Result<std::pair<storage::TokenRecord, std::string>> CreateToken(const std::string& role,
                                                                    const std::string& body,
                                                                    std::optional<Date> expires,
-                                                                   const std::string& label);
+                                                                   const std::string& label,
+                                                                   const std::string& unit = "");
   Status RevokeToken(const std::string& id);
   Result<std::vector<storage::TokenRecord>> Tokens();
   // Unauthenticated for an unknown, revoked or expired secret (one message for all three).
@@ -203,8 +275,14 @@ class Engine {
                               int64_t after_seq, size_t limit) const;
 
   std::vector<Body> Bodies() const;
+  // The units of `body` ("" for every body), by id.
+  std::vector<Unit> Units(const std::string& body) const;
   std::vector<Inspection> Inspections() const;
   const Workflow& workflow() const { return workflow_; }
+  // The action workflow, or null when none was loaded.
+  const Workflow* action_workflow() const {
+    return action_workflow_ ? &*action_workflow_ : nullptr;
+  }
   // The loaded rules, or null when Options::rules_dir was empty.
   const Rules* rules() const { return rules_ ? &*rules_ : nullptr; }
   // The alerts of recommendation `id` falling due from its issue to the end of `as_of`
@@ -244,7 +322,7 @@ class Engine {
   std::string alert_link(const std::string& recommendation) const;
 
  private:
-  Engine(Workflow workflow, const Clock* clock);
+  Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
   void NoteChanged(const Event& event);  // queues a changed recommendation's alerts
   void NoteChanged(const std::string& recommendation);
@@ -275,6 +353,7 @@ class Engine {
                                          const std::string& raised) const;
 
   Workflow workflow_;
+  std::optional<Workflow> action_workflow_;
   std::optional<Rules> rules_;
   const Clock* clock_;
   std::unique_ptr<storage::Database> db_;

@@ -46,6 +46,18 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
     define["published"] = i.published.ToString();
     define["kind"] = i.kind;
     define["follow_up_of"] = i.follow_up_of;
+  } else if (e.unit_def) {
+    define["body"] = e.unit_def->body;
+    define["name"] = e.unit_def->name;
+    define["kind"] = e.unit_def->kind;
+  } else if (e.action_def) {
+    const ActionDef& a = *e.action_def;
+    define["recommendation"] = a.recommendation;
+    define["title"] = a.title;
+    define["body"] = a.body;
+    define["unit"] = a.unit;
+    define["due"] = a.due ? a.due->ToString() : "";
+    define["milestone"] = a.milestone;
   } else if (e.recommendation_def) {
     const RecommendationDef& r = *e.recommendation_def;
     define["inspection"] = r.inspection;
@@ -69,6 +81,9 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
     }
   }
   if (!fields.empty()) payload["fields"] = std::move(fields);
+  // The unit an actor acted for has no column of its own: rows from before units keep their
+  // bytes (and so their hashes), and a row names a unit only when there is one.
+  if (!e.unit.empty()) payload["unit"] = e.unit;
 
   storage::EventRow row;
   row.kind = e.kind;
@@ -111,6 +126,7 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
       e.fields[std::string(name)] = Strings(value);
     }
   }
+  e.unit = Text(payload, "unit");
   const json::value* define_value = payload.if_contains("define");
   if (!define_value) return e;
   if (!define_value->is_object()) return Status::Corruption(where + ": bad definition");
@@ -123,6 +139,17 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
     e.inspection_def =
         Inspection{row.subject_id, Text(define, "title"), Text(define, "short_title"),
                    *published,     Text(define, "kind"),  Text(define, "follow_up_of")};
+  } else if (row.kind == SubjectKind::kUnit) {
+    e.unit_def = Unit{row.subject_id, Text(define, "body"), Text(define, "name"),
+                      Text(define, "kind")};
+  } else if (row.kind == SubjectKind::kAction) {
+    ActionDef def{Text(define, "recommendation"), Text(define, "title"), Text(define, "body"),
+                  Text(define, "unit"), std::nullopt, Text(define, "milestone")};
+    if (const std::string due = Text(define, "due"); !due.empty()) {
+      def.due = Date::Parse(due);
+      if (!def.due) return Status::Corruption(where + ": bad action due date");
+    }
+    e.action_def = std::move(def);
   } else {
     RecommendationDef def;
     def.inspection = Text(define, "inspection");

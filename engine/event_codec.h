@@ -11,7 +11,8 @@
 
 namespace rectrack {
 
-// REQUIRES: the event's fields are known to `workflow` (list fields encode as JSON arrays).
+// REQUIRES: the event's fields are known to `workflow`, the workflow of the event's subject
+// (list fields encode as JSON arrays).
 storage::EventRow EncodeEvent(const Event& event, const Workflow& workflow);
 // Corruption when the row's payload or dates do not decode.
 Result<Event> DecodeEvent(const storage::EventRow& row);

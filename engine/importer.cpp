@@ -16,7 +16,8 @@ namespace rectrack {
 namespace {
 
 constexpr const char* kRootShape =
-    "an import file must be a mapping with bodies, inspections, recommendations, events";
+    "an import file must be a mapping with bodies, units, inspections, recommendations, actions, "
+    "events";
 constexpr const char* kIdRule = "1-64 of letters, digits, '.', '_', '-'";
 
 // The keys of one list entry, each with its value node, in a map so required keys can be checked
@@ -25,8 +26,8 @@ using Entry = std::map<std::string, YAML::Node>;
 
 class ImportParser {
  public:
-  ImportParser(std::string source, const Workflow& workflow)
-      : source_(std::move(source)), workflow_(workflow) {}
+  ImportParser(std::string source, const Workflow& workflow, const Workflow* action_workflow)
+      : source_(std::move(source)), workflow_(workflow), action_workflow_(action_workflow) {}
 
   Result<std::vector<Command>> Parse(const YAML::Node& root) {
     if (!root.IsMap()) {
@@ -37,17 +38,24 @@ class ImportParser {
     }
     Entry top;
     RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, root, "import file", {"bodies", "inspections", "recommendations", "events"},
+        source_, root, "import file",
+        {"bodies", "units", "inspections", "recommendations", "actions", "events"},
         [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
           top[key] = value;
           return Status();
         }));
     // Definitions go first whatever order the file lists them in: events refer to them.
     RETURN_IF_ERROR(EachItem(top, "bodies", [&](const YAML::Node& n) { return ParseBody(n); }));
+    RETURN_IF_ERROR(EachItem(top, "units", [&](const YAML::Node& n) { return ParseUnit(n); }));
     RETURN_IF_ERROR(
         EachItem(top, "inspections", [&](const YAML::Node& n) { return ParseInspection(n); }));
     RETURN_IF_ERROR(EachItem(top, "recommendations",
                              [&](const YAML::Node& n) { return ParseRecommendation(n); }));
+    if (top.count("actions") && !top.at("actions").IsNull() && !action_workflow_) {
+      return yaml::Error(source_, top.at("actions"),
+                         "'actions' needs the action workflow, and none is loaded");
+    }
+    RETURN_IF_ERROR(EachItem(top, "actions", [&](const YAML::Node& n) { return ParseAction(n); }));
     RETURN_IF_ERROR(EachItem(top, "events", [&](const YAML::Node& n) { return ParseEvent(n); }));
     return std::move(commands_);
   }
@@ -146,6 +154,45 @@ class ImportParser {
     return Status();
   }
 
+  Status ParseUnit(const YAML::Node& item) {
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "unit", {"id", "body", "name", "kind"}));
+    RETURN_IF_ERROR(Require(e, item, "unit", {"id", "body", "name"}));
+    DefineUnit cmd;
+    cmd.where = yaml::Where(source_, item);
+    ASSIGN_OR_RETURN(cmd.unit.id, Id(e, "id"));
+    ASSIGN_OR_RETURN(cmd.unit.body, Id(e, "body"));
+    ASSIGN_OR_RETURN(cmd.unit.name, Text(e, "name", true));
+    ASSIGN_OR_RETURN(cmd.unit.kind, Text(e, "kind"));
+    commands_.push_back(std::move(cmd));
+    return Status();
+  }
+
+  Status ParseAction(const YAML::Node& item) {
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "action",
+                                      {"id", "rec", "title", "body", "unit", "due", "milestone",
+                                       "planned", "by", "by_unit", "role", "note"}));
+    RETURN_IF_ERROR(Require(e, item, "action", {"id", "rec", "title", "planned"}));
+    DefineAction cmd;
+    cmd.where = yaml::Where(source_, item);
+    ASSIGN_OR_RETURN(cmd.id, Id(e, "id"));
+    ASSIGN_OR_RETURN(cmd.def.recommendation, Id(e, "rec"));
+    ASSIGN_OR_RETURN(cmd.def.title, Text(e, "title", true));
+    ASSIGN_OR_RETURN(cmd.def.body, Id(e, "body"));
+    ASSIGN_OR_RETURN(cmd.def.unit, Id(e, "unit"));
+    ASSIGN_OR_RETURN(cmd.def.due, OptionalDate(e, "due"));
+    ASSIGN_OR_RETURN(cmd.def.milestone, Id(e, "milestone"));
+    ASSIGN_OR_RETURN(cmd.planned, OptionalDate(e, "planned"));
+    ASSIGN_OR_RETURN(cmd.body, Id(e, "by"));
+    ASSIGN_OR_RETURN(cmd.unit, Id(e, "by_unit"));
+    ASSIGN_OR_RETURN(cmd.note, Text(e, "note"));
+    if (!cmd.body.empty()) cmd.role = "body_lead";
+    if (e.count("role")) {
+      ASSIGN_OR_RETURN(cmd.role, Text(e, "role", true));
+    }
+    commands_.push_back(std::move(cmd));
+    return Status();
+  }
+
   Status ParseInspection(const YAML::Node& item) {
     static const std::set<std::string> kKinds = {"thematic", "area", "invitation", "follow_up"};
     ASSIGN_OR_RETURN(Entry e,
@@ -234,10 +281,18 @@ class ImportParser {
   }
 
   Status ParseEvent(const YAML::Node& item) {
-    static const std::set<std::string> kFixed = {"rec", "do", "effective", "by", "role", "note"};
+    static const std::set<std::string> kFixed = {"rec",  "action", "do",  "effective",
+                                                 "by",   "unit",   "role", "note"};
     RecordEvent cmd;
     cmd.skip_if_recorded = true;
     cmd.where = yaml::Where(source_, item);
+    // An event is about a recommendation (`rec`) or an action (`action`); its other keys are
+    // fields of that one's workflow.
+    const bool is_action = item.IsMap() && item["action"].IsDefined();
+    if (is_action && !action_workflow_) {
+      return yaml::Error(source_, item, "an action's event needs the action workflow");
+    }
+    const Workflow& wf = is_action ? *action_workflow_ : workflow_;
     Entry e;
     RETURN_IF_ERROR(yaml::ForEachEntry(
         source_, item, "event", {},
@@ -246,17 +301,26 @@ class ImportParser {
             e[key] = value;
             return Status();
           }
-          if (!workflow_.FindField(key)) {
+          if (!wf.FindField(key)) {
             return yaml::Error(source_, key_node,
                                "unknown key '" + key + "' in event (not a field of workflow '" +
-                                   workflow_.name() + "')");
+                                   wf.name() + "')");
           }
           ASSIGN_OR_RETURN(cmd.fields[key], FieldValue(key, value));
           return Status();
         }));
+    if (e.count("rec") && e.count("action")) {
+      return yaml::Error(source_, item, "an event names either 'rec' or 'action', not both");
+    }
+    if (!is_action && e.count("unit")) {
+      return yaml::Error(source_, e.at("unit"), "'unit' is for an action's events");
+    }
     // History must say when: an import without dates would stamp every event with today.
-    RETURN_IF_ERROR(Require(e, item, "event", {"rec", "do", "effective"}));
-    ASSIGN_OR_RETURN(cmd.subject_id, Id(e, "rec"));
+    RETURN_IF_ERROR(
+        Require(e, item, "event", {is_action ? "action" : "rec", "do", "effective"}));
+    cmd.kind = is_action ? SubjectKind::kAction : SubjectKind::kRecommendation;
+    ASSIGN_OR_RETURN(cmd.subject_id, Id(e, is_action ? "action" : "rec"));
+    ASSIGN_OR_RETURN(cmd.unit, Id(e, "unit"));
     ASSIGN_OR_RETURN(cmd.transition, Text(e, "do", true));
     ASSIGN_OR_RETURN(cmd.effective, OptionalDate(e, "effective"));
     ASSIGN_OR_RETURN(cmd.body, Id(e, "by"));
@@ -271,16 +335,18 @@ class ImportParser {
 
   std::string source_;
   const Workflow& workflow_;
+  const Workflow* action_workflow_;
   std::vector<Command> commands_;
 };
 
 }  // namespace
 
 Result<std::vector<Command>> ParseImport(std::string_view yaml, const std::string& source,
-                                         const Workflow& workflow) {
+                                         const Workflow& workflow,
+                                         const Workflow* action_workflow) {
   ASSIGN_OR_RETURN(YAML::Node root, yaml::ParseDocument(yaml, source));
   try {
-    return ImportParser(source, workflow).Parse(root);
+    return ImportParser(source, workflow, action_workflow).Parse(root);
   } catch (const YAML::Exception& e) {
     std::string where = source;
     if (!e.mark.is_null()) {
@@ -290,9 +356,10 @@ Result<std::vector<Command>> ParseImport(std::string_view yaml, const std::strin
   }
 }
 
-Result<std::vector<Command>> ParseImportFile(const std::string& path, const Workflow& workflow) {
+Result<std::vector<Command>> ParseImportFile(const std::string& path, const Workflow& workflow,
+                                             const Workflow* action_workflow) {
   ASSIGN_OR_RETURN(std::string text, yaml::ReadFile(path));
-  return ParseImport(text, path, workflow);
+  return ParseImport(text, path, workflow, action_workflow);
 }
 
 }  // namespace rectrack

@@ -23,6 +23,53 @@ const Body* Ledger::FindBody(std::string_view id) const {
   return base_ ? base_->FindBody(id) : nullptr;
 }
 
+const Unit* Ledger::FindUnit(std::string_view id) const {
+  auto it = units_.find(std::string(id));
+  if (it != units_.end()) return &it->second;
+  return base_ ? base_->FindUnit(id) : nullptr;
+}
+
+std::vector<std::string> Ledger::ActionsOf(const std::string& id) const {
+  std::set<std::string> ids;
+  if (base_) {
+    for (auto& a : base_->ActionsOf(id)) ids.insert(std::move(a));
+    // A staging layer is small and not indexed: look at its own items.
+    for (const auto& [action_id, item] : items_) {
+      if (item.kind == SubjectKind::kAction && item.action().recommendation == id) {
+        ids.insert(action_id);
+      }
+    }
+  } else if (auto it = actions_of_.find(id); it != actions_of_.end()) {
+    ids = it->second;
+  }
+  return {ids.begin(), ids.end()};
+}
+
+Status Ledger::CheckGuard(const Event& event) const {
+  const Item* item = FindItem(event.subject_id);
+  const Workflow* wf = WorkflowOf(event.kind);
+  const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
+  if (!item || !t || !t->guard.actions_closed) return Status();
+  if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();
+  std::string open;
+  int count = 0;
+  for (const std::string& id : ActionsOf(item->id)) {
+    const Item* action = FindItem(id);
+    if (!action) continue;
+    auto view = Project(*action, event.effective);
+    if (!view.ok() || !view->open) continue;  // NotFound: not yet planned at that date
+    open += std::string(count++ ? ", " : "") + id + " (" + view->state + ")";
+  }
+  if (count == 0) return Status();
+  std::string message = Describe(event) + ": " + std::to_string(count) +
+                        (count == 1 ? " action is" : " actions are") + " still open: " + open +
+                        "; close them first";
+  if (!t->guard.unless.empty()) {
+    message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
+  }
+  return Status::Conflict(message);
+}
+
 const Inspection* Ledger::FindInspection(std::string_view id) const {
   auto it = inspections_.find(std::string(id));
   if (it != inspections_.end()) return &it->second;
@@ -43,6 +90,14 @@ Status Ledger::Add(Event event) {
   if (event.inspection_def) {
     inspections_[event.subject_id] = *event.inspection_def;
     return Status();
+  }
+  if (event.unit_def) {
+    units_[event.subject_id] = *event.unit_def;
+    return Status();
+  }
+  if (event.kind == SubjectKind::kAction && !action_workflow_) {
+    return Status::FailedPrecondition(Describe(event) +
+                                      ": no action workflow is loaded, so no action can be recorded");
   }
   // Work on this layer's copy of the item, copying it from the base on first touch.
   auto mine = items_.find(event.subject_id);
@@ -77,8 +132,9 @@ Status Ledger::Add(Event event) {
   auto pos =
       std::upper_bound(candidate.events.begin(), candidate.events.end(), event, EffectiveOrder);
   candidate.events.insert(pos, std::move(event));
-  if (!candidate.events.front().recommendation_def) {
-    return Status::Conflict(Describe(added) + " comes before the recommendation was issued (" +
+  if (!candidate.events.front().recommendation_def && !candidate.events.front().action_def) {
+    return Status::Conflict(Describe(added) + " comes before the " +
+                            SubjectKindName(item.kind) + " was created (" +
                             item.issued().ToString() + ")");
   }
   auto replayed = Replay(candidate, kEndOfTime);
@@ -91,6 +147,7 @@ Status Ledger::Add(Event event) {
 void Ledger::MergeInto(Ledger& base) && {
   for (auto& [id, body] : bodies_) base.bodies_[id] = std::move(body);
   for (auto& [id, inspection] : inspections_) base.inspections_[id] = std::move(inspection);
+  for (auto& [id, unit] : units_) base.units_[id] = std::move(unit);
   for (auto& [id, item] : items_) {
     Item& merged = base.items_[id] = std::move(item);
     base.Index(merged);
@@ -98,6 +155,10 @@ void Ledger::MergeInto(Ledger& base) && {
 }
 
 void Ledger::Index(const Item& item) {
+  if (item.kind == SubjectKind::kAction) {
+    actions_of_[item.action().recommendation].insert(item.id);
+    return;
+  }
   for (const Event& e : item.events) {
     const Transition* t = workflow_->FindTransition(e.transition);
     if (!t || t->effects.supersede.empty()) continue;
@@ -192,7 +253,7 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
 
 void Ledger::Finish(Date as_of, RecommendationView& view) const {
   view.as_of = as_of;
-  view.open = workflow_->IsOpen(view.state);
+  view.open = WorkflowOf(view.kind)->IsOpen(view.state);
   view.overdue = false;
   for (auto& m : view.milestones) {
     m.overdue = view.open && !m.met && m.due < as_of;
@@ -200,8 +261,49 @@ void Ledger::Finish(Date as_of, RecommendationView& view) const {
   }
 }
 
+Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
+                      RecommendationView& view) const {
+  const std::string what = Describe(e);
+  const Transition* t = wf.FindTransition(e.transition);
+  const bool is_action = item.kind == SubjectKind::kAction;
+  if (!t->creates || !(is_action ? e.action_def.has_value() : e.recommendation_def.has_value())) {
+    return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
+  }
+  if (!t->AllowsRole(e.role)) {
+    return Status::PermissionDenied(what + ": role '" + e.role + "' may not '" + t->name + "'");
+  }
+  view.id = item.id;
+  view.kind = item.kind;
+  view.issued = e.effective;
+  if (is_action) {
+    // Whether the recommendation, body, unit and milestone fit was checked when the action was
+    // planned (Engine); the log only has to name a recommendation that exists.
+    const ActionDef& a = *e.action_def;
+    const Item* parent = FindItem(a.recommendation);
+    if (!parent || parent->kind != SubjectKind::kRecommendation) {
+      return Status::Unprocessable(what + ": no recommendation '" + a.recommendation + "'");
+    }
+    view.def.inspection = parent->def().inspection;
+    view.def.owners = {a.body};
+    view.def.text = a.title;
+    if (a.due) view.def.milestones.push_back({kActionDue, *a.due});
+    view.action = ActionInfo{a.recommendation, a.unit, a.milestone};
+  } else {
+    view.def = *e.recommendation_def;
+  }
+  for (const auto& m : view.def.milestones) {
+    view.milestones.push_back({m.label, m.due, m.due, false, std::nullopt, false});
+  }
+  view.state = *t->cases.front().to;
+  return Status();
+}
+
 Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) const {
-  const Workflow& wf = *workflow_;
+  const Workflow* workflow = WorkflowOf(item.kind);
+  if (!workflow) {
+    return Status::FailedPrecondition(Describe(e) + ": no action workflow is loaded");
+  }
+  const Workflow& wf = *workflow;
   const std::string what = Describe(e);
   const Transition* t = wf.FindTransition(e.transition);
   if (!t) {
@@ -221,21 +323,10 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
                       e.note,
                       e.fields,
                       view.state,
-                      ""};
+                      "",
+                      e.unit};
   if (view.state.empty()) {
-    if (!t->creates || !e.recommendation_def) {
-      return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
-    }
-    if (!t->AllowsRole(e.role)) {
-      return Status::PermissionDenied(what + ": role '" + e.role + "' may not '" + t->name + "'");
-    }
-    view.id = item.id;
-    view.def = *e.recommendation_def;
-    view.issued = e.effective;
-    for (const auto& m : view.def.milestones) {
-      view.milestones.push_back({m.label, m.due, m.due, false, std::nullopt, false});
-    }
-    view.state = *t->cases.front().to;
+    RETURN_IF_ERROR(Create(item, e, wf, view));
   } else {
     // Every check comes before the first change, so a refused event leaves `view` as it was.
     if (t->creates) return Status::Conflict(what + ": '" + item.id + "' already exists");
@@ -244,10 +335,20 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
       const auto& owners = view.def.owners;
       if (std::find(owners.begin(), owners.end(), e.body) == owners.end()) {
         return Status::PermissionDenied(
-            what + ": a " + e.role + " acts only for a body that owns the recommendation, and " +
+            what + ": a " + e.role + " acts only for a body that owns the " +
+            SubjectKindName(item.kind) + ", and " +
             (e.body.empty() ? std::string("no body was given") : "'" + e.body + "' does not"));
       }
-    } else if (!e.body.empty()) {
+      // A lead scoped to a unit acts only on that unit's actions, never on the body's own.
+      if (!e.unit.empty() && (!view.action || view.action->unit != e.unit)) {
+        return Status::PermissionDenied(
+            what + ": a " + e.role + " of unit '" + e.unit + "' acts only on its unit's actions" +
+            (view.action ? std::string(", and '") + item.id + "' is owned by " +
+                               (view.action->unit.empty() ? "the body as a whole"
+                                                          : "unit '" + view.action->unit + "'")
+                         : std::string(", and '") + item.id + "' is a recommendation"));
+      }
+    } else if (!e.body.empty() || !e.unit.empty()) {
       return Status::InvalidArgument(what + ": role '" + e.role + "' does not act for a body");
     }
     for (const auto& [name, values] : e.fields) {
@@ -272,8 +373,19 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
       m->met = true;
       m->met_on = e.effective;
     }
-    if (auto label = field(fx.set_due_milestone), due = field(fx.set_due_date); label && due) {
-      milestone(label->front())->due = *Date::Parse(due->front());
+    if (auto due = field(fx.set_due_date)) {
+      const Date date = *Date::Parse(due->front());
+      if (auto label = field(fx.set_due_milestone)) {
+        milestone(label->front())->due = date;
+      } else if (fx.set_due_milestone.empty()) {
+        // An item with a due date of its own (an action): a first date is set, a later one moves.
+        auto own = milestone(kActionDue);
+        if (own == view.milestones.end()) {
+          view.milestones.push_back({kActionDue, date, date, false, std::nullopt, false});
+        } else {
+          own->due = date;
+        }
+      }
     }
     if (auto targets = field(fx.supersede)) {
       for (const auto& target : *targets) {

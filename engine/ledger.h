@@ -1,5 +1,5 @@
-// Ledger: the world as replayed from the event log, held in memory: bodies, inspections and each
-// recommendation's events in effective order. It is both the projection the queries read and the
+// Ledger: the world as replayed from the event log, held in memory: bodies, their units,
+// inspections and each recommendation's and action's events in effective order. It is both the projection the queries read and the
 // validator of new events: adding an event to a recommendation re-plays that recommendation's
 // whole history through the workflow with the event in its effective-date place, so a back-dated
 // event is accepted only if every event after it still makes sense.
@@ -7,6 +7,9 @@
 // A Ledger may be a staging layer over a base Ledger: lookups fall through to the base, changes
 // stay in the layer until MergeInto(). That is how Engine::Apply validates a whole import before
 // anything is written, without copying the world.
+//
+// Recommendations run through the recommendation workflow, actions through the action workflow;
+// everything else (replay, as-of, overdue milestones) is the same code for both.
 //
 // Thread-safety: none; the Engine serialises access.
 #pragma once
@@ -34,19 +37,41 @@ struct Item {
 
   const Event& creation() const { return events.front(); }
   Date issued() const { return events.front().effective; }
+  // REQUIRES: a recommendation.
   const RecommendationDef& def() const { return *events.front().recommendation_def; }
+  // REQUIRES: an action.
+  const ActionDef& action() const { return *events.front().action_def; }
+  // The bodies that own it: a recommendation's owners, an action's one body.
+  std::vector<std::string> owners() const {
+    return kind == SubjectKind::kAction ? std::vector<std::string>{action().body} : def().owners;
+  }
 };
 
 class Ledger {
  public:
-  // REQUIRES: `workflow` (and `base`, when given) outlive this Ledger.
-  explicit Ledger(const Workflow* workflow, const Ledger* base = nullptr)
-      : workflow_(workflow), base_(base) {}
+  // The world. `action_workflow` may be null: then no action can be recorded.
+  // REQUIRES: the workflows outlive this Ledger.
+  Ledger(const Workflow* workflow, const Workflow* action_workflow)
+      : workflow_(workflow), action_workflow_(action_workflow), base_(nullptr) {}
+  // A staging layer over `base`. REQUIRES: `base` outlives this Ledger.
+  explicit Ledger(const Ledger* base)
+      : workflow_(base->workflow_), action_workflow_(base->action_workflow_), base_(base) {}
 
   const Body* FindBody(std::string_view id) const;
+  const Unit* FindUnit(std::string_view id) const;
   const Inspection* FindInspection(std::string_view id) const;
   const Item* FindItem(std::string_view id) const;
+  // Ids of the actions under recommendation `id`, in id order.
+  std::vector<std::string> ActionsOf(const std::string& id) const;
+  // The workflow that `kind`'s events run through; null for an action without an action workflow.
+  const Workflow* WorkflowOf(SubjectKind kind) const {
+    return kind == SubjectKind::kAction ? action_workflow_ : workflow_;
+  }
 
+  // The guard of the transition `event` fires (workflow.h), against the world as it is: Conflict
+  // naming the open actions when it does not hold. Called for new events only: a guard is the
+  // rule when an event is recorded, not a condition every later replay must meet again.
+  Status CheckGuard(const Event& event) const;
   // Adds one event. Definition events must be new ids (the Engine decides about duplicates).
   // Recommendation events are validated by replaying the item; on error the Ledger is unchanged
   // and the message names the event that no longer fits ("'assess' effective 2025-03-06: ...").
@@ -60,6 +85,7 @@ class Ledger {
 
   // Only the base's own contents; a staging layer's lists hold just its changes.
   const std::map<std::string, Body>& bodies() const { return bodies_; }
+  const std::map<std::string, Unit>& units() const { return units_; }
   const std::map<std::string, Inspection>& inspections() const { return inspections_; }
   const std::map<std::string, Item>& items() const { return items_; }
 
@@ -72,17 +98,24 @@ class Ledger {
   Status Step(const Item& item, const Event& event, RecommendationView& view) const;
   // Sets the as-of date and what depends on it (open, overdue).
   void Finish(Date as_of, RecommendationView& view) const;
+  // Step's creating event.
+  Status Create(const Item& item, const Event& event, const Workflow& wf,
+                RecommendationView& view) const;
   Status CheckReference(const FieldSpec& spec, const std::string& value, const Item& item,
                         const Event& event, const RecommendationView& view) const;
   void Index(const Item& item);
 
   const Workflow* workflow_;
+  const Workflow* action_workflow_;
   const Ledger* base_;
   std::map<std::string, Body> bodies_;
+  std::map<std::string, Unit> units_;
   std::map<std::string, Inspection> inspections_;
   std::map<std::string, Item> items_;
   // target id -> ids of items whose events name it as superseding them (any date).
   std::map<std::string, std::set<std::string>> superseding_;
+  // recommendation id -> ids of its actions.
+  std::map<std::string, std::set<std::string>> actions_of_;
 };
 
 }  // namespace rectrack

@@ -29,6 +29,16 @@ struct Body {
   bool operator==(const Body&) const = default;
 };
 
+// A part of a body that owns actions: one of the CPS's 14 geographic Areas ("CPS South West"), a
+// headquarters directorate, a casework unit.
+struct Unit {
+  std::string id;    // "cps-sw"
+  std::string body;  // the body it belongs to: "CPS"
+  std::string name;  // "CPS South West"
+  std::string kind;  // free text: "area", "directorate", ...; optional
+  bool operator==(const Unit&) const = default;
+};
+
 struct Inspection {
   std::string id;
   std::string title;
@@ -53,6 +63,18 @@ struct RecommendationDef {
   bool operator==(const RecommendationDef&) const = default;
 };
 
+// An action a body set itself under a recommendation (its action plan), created by the action
+// workflow's creating transition ("plan").
+struct ActionDef {
+  std::string recommendation;  // the recommendation it answers
+  std::string title;
+  std::string body;             // the owning body: one of the recommendation's owners
+  std::string unit;             // the owning unit of that body; "" for the body as a whole
+  std::optional<Date> due;      // none: no date was set
+  std::string milestone;        // label of the recommendation's milestone it serves; optional
+  bool operator==(const ActionDef&) const = default;
+};
+
 // One event of the log. Exactly one of the *_def members is set for definition events ("define"
 // for bodies and inspections; the workflow's creating transition for recommendations).
 struct Event {
@@ -65,17 +87,22 @@ struct Event {
   std::string actor;
   std::string role;
   std::string body;  // the body the actor acted for, "" for none
+  std::string unit;  // the unit of that body the actor acted for, "" for the whole body
   std::string note;
   Fields fields;
   std::optional<Body> body_def;
+  std::optional<Unit> unit_def;
   std::optional<Inspection> inspection_def;
   std::optional<RecommendationDef> recommendation_def;
+  std::optional<ActionDef> action_def;
 
   // Same content, ignoring seq and recorded: used to make imports idempotent.
   bool SameContent(const Event& other) const;
 };
 
 inline constexpr const char* kDefineTransition = "define";
+// The label of an action's due date among its view's milestones.
+inline constexpr const char* kActionDue = "due";
 
 struct MilestoneView {
   std::string label;
@@ -99,10 +126,23 @@ struct TimelineEntry {
   Fields fields;
   std::string from_state;  // "" for the creating event
   std::string to_state;
+  std::string unit;  // the unit of `body` the actor acted for; "" for the whole body
 };
 
+// What makes an action's view an action's: see RecommendationView.
+struct ActionInfo {
+  std::string recommendation;
+  std::string unit;       // "" for the body as a whole
+  std::string milestone;  // the recommendation milestone it serves; "" for none
+};
+
+// The view of a recommendation, or of an action (kind kAction): an action is read the same way,
+// with def.owners its one owning body, def.text its title, def.inspection its recommendation's
+// inspection, and at most one milestone, "due", its due date (extended by `reschedule`).
 struct RecommendationView {
   std::string id;
+  SubjectKind kind = SubjectKind::kRecommendation;
+  std::optional<ActionInfo> action;  // set for actions only
   RecommendationDef def;
   Date as_of;
   Date issued;

@@ -65,6 +65,17 @@ struct Effects {
   std::string set_due_milestone;  // field naming the milestone whose due date changes ...
   std::string set_due_date;       // ... and the field with its new date
   std::string supersede;          // field listing the recommendations that replace this one
+  // For an item with one due date of its own (an action), set_due may name only the date field:
+  // the item's due date becomes that date.
+};
+
+// A condition on the rest of the world that must hold for a transition to be recorded, checked
+// when the event is recorded (not when old events are replayed). The one kind so far:
+// `actions: closed`: every action of the recommendation is closed as at the event's effective
+// date, unless the event gives the `unless` field (a text saying why, kept in the history).
+struct Guard {
+  bool actions_closed = false;
+  std::string unless;  // field that overrides the guard; "" for none
 };
 
 struct Transition {
@@ -75,6 +86,7 @@ struct Transition {
   std::vector<std::string> optional;
   std::vector<Case> cases;
   Effects effects;
+  Guard guard;
 
   bool Takes(std::string_view field) const;
   bool AllowsRole(std::string_view role) const;

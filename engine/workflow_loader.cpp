@@ -180,8 +180,8 @@ class WorkflowLoader {
     Parts parts;
     RETURN_IF_ERROR(yaml::ForEachEntry(
         source_, item, "transition",
-        {"name", "creates", "roles", "required", "optional", "cases", "effects", "from", "to",
-         "when", "present", "absent", "description"},
+        {"name", "creates", "roles", "required", "optional", "cases", "effects", "guard", "from",
+         "to", "when", "present", "absent", "description"},
         [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> Status {
           if (k == "name") {
             ASSIGN_OR_RETURN(t->name, yaml::Scalar(source_, v, k));
@@ -247,6 +247,39 @@ class WorkflowLoader {
       RETURN_IF_ERROR(LoadCase(*t, item, parts));
     }
     if (parts.count("effects")) RETURN_IF_ERROR(LoadEffects(parts["effects"], t));
+    if (parts.count("guard")) RETURN_IF_ERROR(LoadGuard(parts["guard"], t));
+    return Status();
+  }
+
+  Status LoadGuard(const YAML::Node& node, Transition* t) {
+    const std::string what = "transition '" + t->name + "': guard";
+    if (wf_.subject_ != "recommendation") {
+      return yaml::Error(source_, node, what + ": only a recommendation workflow has guards");
+    }
+    bool actions_given = false;
+    RETURN_IF_ERROR(yaml::ForEachEntry(
+        source_, node, "guard", {"actions", "unless"},
+        [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> Status {
+          ASSIGN_OR_RETURN(std::string value, yaml::Scalar(source_, v, k));
+          if (k == "actions") {
+            if (value != "closed") {
+              return yaml::Error(source_, v, what + ": actions must be 'closed', not '" + value + "'");
+            }
+            t->guard.actions_closed = actions_given = true;
+          } else {
+            const FieldSpec* spec = wf_.FindField(value);
+            if (!spec || spec->type != FieldType::kText || spec->list ||
+                !std::count(t->optional.begin(), t->optional.end(), value)) {
+              return yaml::Error(source_, v,
+                                 what + ": unless needs an optional text field of the "
+                                        "transition, not '" +
+                                     value + "'");
+            }
+            t->guard.unless = value;
+          }
+          return Status();
+        }));
+    if (!actions_given) return yaml::Error(source_, node, what + " needs `actions: closed`");
     return Status();
   }
 
@@ -369,8 +402,15 @@ class WorkflowLoader {
           }
           return Status();
         }));
-    if (t->effects.set_due_milestone.empty() != t->effects.set_due_date.empty()) {
-      return yaml::Error(source_, node, "effect set_due needs both milestone and due");
+    // An action has one due date of its own, so its set_due needs only the date.
+    const bool needs_milestone = wf_.subject_ != "action";
+    if (t->effects.set_due_date.empty() ||
+        (needs_milestone && t->effects.set_due_milestone.empty())) {
+      if (!t->effects.set_due_date.empty() || !t->effects.set_due_milestone.empty()) {
+        return yaml::Error(source_, node,
+                           needs_milestone ? "effect set_due needs both milestone and due"
+                                           : "effect set_due needs due");
+      }
     }
     return Status();
   }

@@ -91,6 +91,8 @@ const char* SubjectKindName(SubjectKind kind) {
       return "recommendation";
     case SubjectKind::kAction:
       return "action";
+    case SubjectKind::kUnit:
+      return "unit";
   }
   // A number read from a database written by a newer rectrack, or tampered with.
   return "unknown";

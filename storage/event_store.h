@@ -25,6 +25,7 @@ enum class SubjectKind : int {
   kInspection = 2,
   kRecommendation = 3,
   kAction = 4,
+  kUnit = 5,
 };
 const char* SubjectKindName(SubjectKind kind);  // "body", "inspection", ...
 

@@ -115,6 +115,10 @@ CREATE TABLE scheduler_state (
   value TEXT NOT NULL
 );
 )sql",
+    // 4: a body lead's token may be scoped to one unit of its body ('' for the whole body).
+    R"sql(
+ALTER TABLE tokens ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

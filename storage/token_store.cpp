@@ -5,11 +5,12 @@
 namespace rectrack::storage {
 namespace {
 
-constexpr const char* kColumns = "id, role, body, label, created, expires, revoked";
+constexpr const char* kColumns = "id, role, body, unit, label, created, expires, revoked";
 
 TokenRecord ReadRecord(const Statement& stmt) {
-  return TokenRecord{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnText(3),
-                     stmt.ColumnText(4), stmt.ColumnText(5), stmt.ColumnText(6)};
+  return TokenRecord{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                     stmt.ColumnText(3), stmt.ColumnText(4), stmt.ColumnText(5),
+                     stmt.ColumnText(6), stmt.ColumnText(7)};
 }
 
 }  // namespace
@@ -22,15 +23,16 @@ Result<std::pair<TokenRecord, std::string>> TokenStore::Create(TokenRecord recor
   record.id = hash.substr(0, 12);
   record.revoked.clear();
   ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT INTO tokens (id, hash, role, body, label, created, "
-                                "expires) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                   db_->Prepare("INSERT INTO tokens (id, hash, role, body, unit, label, "
+                                "created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
   stmt.Bind(1, record.id)
       .Bind(2, hash)
       .Bind(3, record.role)
       .Bind(4, record.body)
-      .Bind(5, record.label)
-      .Bind(6, record.created)
-      .Bind(7, record.expires);
+      .Bind(5, record.unit)
+      .Bind(6, record.label)
+      .Bind(7, record.created)
+      .Bind(8, record.expires);
   RETURN_IF_ERROR(stmt.Run());
   return std::make_pair(std::move(record), secret);
 }

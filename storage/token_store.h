@@ -17,6 +17,7 @@ struct TokenRecord {
   std::string id;  // first 12 hex digits of the hash: names the token in lists and revocation
   std::string role;
   std::string body;     // "" when the role is not scoped to a body
+  std::string unit;     // a unit of `body` the token is narrowed to; "" for the whole body
   std::string label;    // who or what holds it
   std::string created;  // RFC 3339
   std::string expires;  // YYYY-MM-DD: valid up to the end of that day; "" for never
@@ -28,7 +29,7 @@ class TokenStore {
   explicit TokenStore(Database* db) : db_(db) {}
 
   // Mints a random secret ("rt_" + 43 base64url characters), stores its hash with `record`'s
-  // role, body, label, created and expires, and returns the stored record and the secret.
+  // role, body, unit, label, created and expires, and returns the stored record and the secret.
   Result<std::pair<TokenRecord, std::string>> Create(TokenRecord record);
   // The record whose hash matches `secret`, revoked or not (the caller judges validity);
   // NotFound when no token has that secret.

@@ -47,7 +47,7 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtTheNewestVersion) {
   auto db = OpenOrDie(":memory:");
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 3);
+  EXPECT_EQ(db->schema_version(), 4);
   EXPECT_EQ(db->path(), ":memory:");
   auto stmt = db->Prepare("SELECT name FROM sqlite_master WHERE type = ? ORDER BY name");
   ASSERT_TRUE(stmt.ok()) << stmt.status().message();
@@ -73,7 +73,7 @@ TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
   }
   auto db = OpenOrDie(path_);
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 3);
+  EXPECT_EQ(db->schema_version(), 4);
   auto select = db->Prepare("SELECT text FROM notes");
   ASSERT_TRUE(select.ok());
   ASSERT_TRUE(*select->Step());
@@ -91,7 +91,7 @@ TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_NE(db.status().message().find(path_), std::string::npos) << db.status().message();
   EXPECT_NE(db.status().message().find("database schema version 99 is newer than this rectrack "
-                                       "(knows 3)"),
+                                       "(knows 4)"),
             std::string::npos)
       << db.status().message();
 }

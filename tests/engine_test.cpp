@@ -234,7 +234,7 @@ TEST_F(EngineTest, EventsBeforeIssueOrInTheFutureAreRefused) {
   ImportDemo();
   auto early = Record("da25-n1", "update", "2025-01-01", "CPS");
   EXPECT_EQ(early.status().code(), Code::kConflict);
-  EXPECT_NE(early.status().message().find("before the recommendation was issued (2025-03-06)"),
+  EXPECT_NE(early.status().message().find("before the recommendation was created (2025-03-06)"),
             std::string::npos)
       << early.status().message();
   auto future = Record("da25-n1", "update", "2027-01-01", "CPS");

@@ -125,7 +125,7 @@ TEST(ImporterTest, AllSectionsAreOptional) {
 }
 
 TEST(ImporterTest, UnknownTopLevelKey) {
-  EXPECT_EQ(ErrorOf("bodies: []\nactions: []\n").rfind("t.yaml:2:1: unknown key 'actions'", 0), 0u);
+  EXPECT_EQ(ErrorOf("bodies: []\nplans: []\n").rfind("t.yaml:2:1: unknown key 'plans'", 0), 0u);
 }
 
 TEST(ImporterTest, UnknownEntryKey) {
@@ -193,8 +193,8 @@ TEST(ImporterTest, MalformedYaml) {
 
 TEST(ImporterTest, EmptyFileAndNonMappingRoot) {
   const std::string expected =
-      "t.yaml:1:1: an import file must be a mapping with bodies, inspections, recommendations, "
-      "events";
+      "t.yaml:1:1: an import file must be a mapping with bodies, units, inspections, "
+      "recommendations, actions, events";
   EXPECT_EQ(ErrorOf(""), expected);
   EXPECT_EQ(ErrorOf("# only a comment\n"), expected);
   EXPECT_EQ(ErrorOf("- a\n- b\n"), expected);

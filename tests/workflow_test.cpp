@@ -346,7 +346,7 @@ TEST_F(ShippedWorkflowTest, CheckFieldsRefusesAnUnknownFieldNamingItAndWhatTheTr
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_EQ(s.message(), "'assess' takes no field 'reason' (it takes: outcome, in, superseded_by)");
   s = wf_->CheckFields(T("close"), {{"met", {"M1"}}});
-  EXPECT_EQ(s.message(), "'close' takes no field 'met' (it takes: evidence)");
+  EXPECT_EQ(s.message(), "'close' takes no field 'met' (it takes: evidence, override)");
 }
 
 TEST_F(ShippedWorkflowTest, CheckFieldsRefusesAMissingRequiredField) {

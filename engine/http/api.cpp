@@ -353,7 +353,8 @@ Response Api::Route(const Request& original) {
         type.rfind("application/x-yaml", 0) != 0) {
       return Problem(415, "send the import file with Content-Type: application/yaml");
     }
-    auto commands = ParseImport(req.body, "request body", engine_->workflow());
+    auto commands = ParseImport(req.body, "request body", engine_->workflow(),
+                                engine_->action_workflow());
     if (!commands.ok()) return Problem(400, commands.status().message());
     lock.unlock();
     auto report = Write(std::move(*commands), actor);

@@ -487,7 +487,8 @@ Status RunCommand(const Args& args, std::ostream& out) {
     if (rest.empty()) return Status::InvalidArgument("import needs at least one FILE");
     std::vector<Command> commands;
     for (const auto& file : rest) {
-      ASSIGN_OR_RETURN(auto parsed, ParseImportFile(file, engine->workflow(), engine->action_workflow()));
+      ASSIGN_OR_RETURN(auto parsed,
+                       ParseImportFile(file, engine->workflow(), engine->action_workflow()));
       commands.insert(commands.end(), parsed.begin(), parsed.end());
     }
     ASSIGN_OR_RETURN(ApplyReport report, engine->Apply(commands, actor));

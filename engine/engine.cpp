@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <tuple>
 #include <set>
+#include <tuple>
 
 #include "common/text.h"
 #include "engine/alert_queue.h"
@@ -128,9 +128,9 @@ class CommandBuilder {
                        [&](const MilestoneDef& m) { return m.label == def.milestone; })) {
         std::vector<std::string> labels;
         for (const auto& m : ms) labels.push_back(m.label);
-        return Status::Unprocessable(what + ": '" + rec->id + "' has no milestone '" +
-                                     def.milestone + "' (it has: " +
-                                     (labels.empty() ? "none" : Join(labels)) + ")");
+        return Status::Unprocessable(
+            what + ": '" + rec->id + "' has no milestone '" + def.milestone +
+            "' (it has: " + (labels.empty() ? "none" : Join(labels)) + ")");
       }
     }
     const Date planned = c.planned.value_or(today_);
@@ -151,7 +151,8 @@ class CommandBuilder {
       if (role.empty()) role = awf->creating().roles.front();
     }
     const RoleSpec* spec = awf->FindRole(role);
-    if (!spec) return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'");
+    if (!spec)
+      return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'");
     if (spec->acts_for_owner) {
       if (c.body != def.body) {
         return Status::PermissionDenied(what + ": a " + role + " of " +
@@ -398,8 +399,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   if (!action_path.empty()) {
     ASSIGN_OR_RETURN(action_workflow, Workflow::LoadFile(action_path));
     if (action_workflow->subject() != "action") {
-      return Status::InvalidArgument(action_path +
-                                     ": expected a workflow whose subject is action");
+      return Status::InvalidArgument(action_path + ": expected a workflow whose subject is action");
     }
     RETURN_IF_ERROR(CheckActionRoles(workflow, *action_workflow));
   }
@@ -590,7 +590,8 @@ Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Dat
 Result<RecommendationView> Engine::ShowAction(const std::string& id,
                                               std::optional<Date> as_of) const {
   const Item* item = ledger_->FindItem(id);
-  if (!item || item->kind != SubjectKind::kAction) return Status::NotFound("no action '" + id + "'");
+  if (!item || item->kind != SubjectKind::kAction)
+    return Status::NotFound("no action '" + id + "'");
   return ledger_->Project(*item, as_of.value_or(clock_->Today()));
 }
 

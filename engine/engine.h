@@ -63,9 +63,9 @@ struct DefineAction {
   std::string id;
   ActionDef def;
   std::optional<Date> planned;  // effective date of the plan; default today
-  std::string role;             // default: the creating transition's first role not acting for a body
-  std::string body;             // the body the actor acts for ("" for none)
-  std::string unit;             // the unit of that body the actor acts for ("" for the whole body)
+  std::string role;  // default: the creating transition's first role not acting for a body
+  std::string body;  // the body the actor acts for ("" for none)
+  std::string unit;  // the unit of that body the actor acts for ("" for the whole body)
   std::string note;
   std::string where;
 };
@@ -126,7 +126,7 @@ struct UnitProgress {
   std::string name;  // the unit's name, or the body's
   int closed = 0;    // in a closed state of the action workflow (done or dropped)
   int open = 0;
-  int overdue = 0;   // open and past their due date; counted in open too
+  int overdue = 0;  // open and past their due date; counted in open too
   int total() const { return closed + open; }
 };
 

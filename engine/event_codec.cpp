@@ -140,11 +140,11 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
         Inspection{row.subject_id, Text(define, "title"), Text(define, "short_title"),
                    *published,     Text(define, "kind"),  Text(define, "follow_up_of")};
   } else if (row.kind == SubjectKind::kUnit) {
-    e.unit_def = Unit{row.subject_id, Text(define, "body"), Text(define, "name"),
-                      Text(define, "kind")};
+    e.unit_def =
+        Unit{row.subject_id, Text(define, "body"), Text(define, "name"), Text(define, "kind")};
   } else if (row.kind == SubjectKind::kAction) {
     ActionDef def{Text(define, "recommendation"), Text(define, "title"), Text(define, "body"),
-                  Text(define, "unit"), std::nullopt, Text(define, "milestone")};
+                  Text(define, "unit"),           std::nullopt,          Text(define, "milestone")};
     if (const std::string due = Text(define, "due"); !due.empty()) {
       def.due = Date::Parse(due);
       if (!def.due) return Status::Corruption(where + ": bad action due date");

@@ -281,8 +281,8 @@ class ImportParser {
   }
 
   Status ParseEvent(const YAML::Node& item) {
-    static const std::set<std::string> kFixed = {"rec",  "action", "do",  "effective",
-                                                 "by",   "unit",   "role", "note"};
+    static const std::set<std::string> kFixed = {"rec", "action", "do",   "effective",
+                                                 "by",  "unit",   "role", "note"};
     RecordEvent cmd;
     cmd.skip_if_recorded = true;
     cmd.where = yaml::Where(source_, item);
@@ -302,9 +302,9 @@ class ImportParser {
             return Status();
           }
           if (!wf.FindField(key)) {
-            return yaml::Error(source_, key_node,
-                               "unknown key '" + key + "' in event (not a field of workflow '" +
-                                   wf.name() + "')");
+            return yaml::Error(
+                source_, key_node,
+                "unknown key '" + key + "' in event (not a field of workflow '" + wf.name() + "')");
           }
           ASSIGN_OR_RETURN(cmd.fields[key], FieldValue(key, value));
           return Status();
@@ -316,8 +316,7 @@ class ImportParser {
       return yaml::Error(source_, e.at("unit"), "'unit' is for an action's events");
     }
     // History must say when: an import without dates would stamp every event with today.
-    RETURN_IF_ERROR(
-        Require(e, item, "event", {is_action ? "action" : "rec", "do", "effective"}));
+    RETURN_IF_ERROR(Require(e, item, "event", {is_action ? "action" : "rec", "do", "effective"}));
     cmd.kind = is_action ? SubjectKind::kAction : SubjectKind::kRecommendation;
     ASSIGN_OR_RETURN(cmd.subject_id, Id(e, is_action ? "action" : "rec"));
     ASSIGN_OR_RETURN(cmd.unit, Id(e, "unit"));

@@ -1,10 +1,10 @@
 // The import file format (docs/import-format.md) read into engine Commands.
 //
 // The file is YAML with up to six top-level lists, applied in this order: bodies, units,
-// inspections, recommendations, actions, events. Every command carries "file:line:col" of its entry, so an error found
-// later by the engine (a disallowed transition, a missing reference) still names the line.
-// Parsing checks shapes only (unknown keys, bad ids, bad dates, wrong types); meaning is checked
-// by Engine::Apply, all or nothing.
+// inspections, recommendations, actions, events. Every command carries "file:line:col" of its
+// entry, so an error found later by the engine (a disallowed transition, a missing reference) still
+// names the line. Parsing checks shapes only (unknown keys, bad ids, bad dates, wrong types);
+// meaning is checked by Engine::Apply, all or nothing.
 #pragma once
 
 #include <string>

@@ -96,8 +96,8 @@ Status Ledger::Add(Event event) {
     return Status();
   }
   if (event.kind == SubjectKind::kAction && !action_workflow_) {
-    return Status::FailedPrecondition(Describe(event) +
-                                      ": no action workflow is loaded, so no action can be recorded");
+    return Status::FailedPrecondition(
+        Describe(event) + ": no action workflow is loaded, so no action can be recorded");
   }
   // Work on this layer's copy of the item, copying it from the base on first touch.
   auto mine = items_.find(event.subject_id);
@@ -133,9 +133,8 @@ Status Ledger::Add(Event event) {
       std::upper_bound(candidate.events.begin(), candidate.events.end(), event, EffectiveOrder);
   candidate.events.insert(pos, std::move(event));
   if (!candidate.events.front().recommendation_def && !candidate.events.front().action_def) {
-    return Status::Conflict(Describe(added) + " comes before the " +
-                            SubjectKindName(item.kind) + " was created (" +
-                            item.issued().ToString() + ")");
+    return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
+                            " was created (" + item.issued().ToString() + ")");
   }
   auto replayed = Replay(candidate, kEndOfTime);
   if (!replayed.ok()) return replayed.status();

@@ -1,8 +1,9 @@
 // Ledger: the world as replayed from the event log, held in memory: bodies, their units,
-// inspections and each recommendation's and action's events in effective order. It is both the projection the queries read and the
-// validator of new events: adding an event to a recommendation re-plays that recommendation's
-// whole history through the workflow with the event in its effective-date place, so a back-dated
-// event is accepted only if every event after it still makes sense.
+// inspections and each recommendation's and action's events in effective order. It is both the
+// projection the queries read and the validator of new events: adding an event to a recommendation
+// re-plays that recommendation's whole history through the workflow with the event in its
+// effective-date place, so a back-dated event is accepted only if every event after it still makes
+// sense.
 //
 // A Ledger may be a staging layer over a base Ledger: lookups fall through to the base, changes
 // stay in the layer until MergeInto(). That is how Engine::Apply validates a whole import before

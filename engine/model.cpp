@@ -14,9 +14,10 @@ bool IsValidId(std::string_view id) {
 bool Event::SameContent(const Event& other) const {
   return kind == other.kind && subject_id == other.subject_id && transition == other.transition &&
          effective == other.effective && role == other.role && body == other.body &&
-         unit == other.unit && note == other.note && fields == other.fields && body_def == other.body_def &&
-         inspection_def == other.inspection_def && recommendation_def == other.recommendation_def &&
-         unit_def == other.unit_def && action_def == other.action_def;
+         unit == other.unit && note == other.note && fields == other.fields &&
+         body_def == other.body_def && inspection_def == other.inspection_def &&
+         recommendation_def == other.recommendation_def && unit_def == other.unit_def &&
+         action_def == other.action_def;
 }
 
 }  // namespace rectrack

@@ -68,10 +68,10 @@ struct RecommendationDef {
 struct ActionDef {
   std::string recommendation;  // the recommendation it answers
   std::string title;
-  std::string body;             // the owning body: one of the recommendation's owners
-  std::string unit;             // the owning unit of that body; "" for the body as a whole
-  std::optional<Date> due;      // none: no date was set
-  std::string milestone;        // label of the recommendation's milestone it serves; optional
+  std::string body;         // the owning body: one of the recommendation's owners
+  std::string unit;         // the owning unit of that body; "" for the body as a whole
+  std::optional<Date> due;  // none: no date was set
+  std::string milestone;    // label of the recommendation's milestone it serves; optional
   bool operator==(const ActionDef&) const = default;
 };
 

@@ -17,11 +17,36 @@ std::string ListAsTable(const std::vector<RecommendationView>& views);
 std::string ListAsCsv(const std::vector<RecommendationView>& views);
 std::string ListAsJson(const std::vector<RecommendationView>& views);
 
-// `rectrack show`. Text: state, owners, milestones, links, then the timeline of both voices.
-// JSON: the list object plus "timeline": [{seq, effective, recorded, do, voice, actor, role,
-// body, note, fields, from, to}].
-std::string ShowAsText(const RecommendationView& view);
-std::string ShowAsJson(const RecommendationView& view);
+// `rectrack show`. Text: state, owners, milestones, links, its actions, then the timeline of
+// both voices. JSON: the list object plus "actions" (as ActionsAsJson's items) and "timeline":
+// [{seq, effective, recorded, do, voice, actor, role, body, unit, note, fields, from, to}].
+// `actions` are the recommendation's actions as at the same date.
+std::string ShowAsText(const RecommendationView& view,
+                       const std::vector<RecommendationView>& actions = {});
+std::string ShowAsJson(const RecommendationView& view,
+                       const std::vector<RecommendationView>& actions = {});
+
+// `rectrack actions`. JSON: an array of objects with id, recommendation, title, body, unit,
+// milestone, state, open, overdue, due and original_due ("" when it has no due date), planned,
+// as_of.
+std::string ActionsAsTable(const std::vector<RecommendationView>& actions);
+std::string ActionsAsCsv(const std::vector<RecommendationView>& actions);
+std::string ActionsAsJson(const std::vector<RecommendationView>& actions);
+// `rectrack show ACTION`. JSON: the actions object plus "timeline" as ShowAsJson's.
+std::string ActionAsText(const RecommendationView& action);
+std::string ActionAsJson(const RecommendationView& action);
+
+// Units. JSON: an array of {id, body, name, kind}.
+std::string UnitsAsTable(const std::vector<Unit>& units);
+std::string UnitsAsJson(const std::vector<Unit>& units);
+
+// `rectrack report progress`. JSON: {"body","body_name","as_of","units":[P],
+// "recommendations":[{id,text,state,open,"all":P,"units":[P]}]} where P is
+// {unit, name, closed, open, overdue, total}; units furthest behind first.
+std::string ProgressAsText(const ProgressReport& report);
+std::string ProgressAsMarkdown(const ProgressReport& report);
+std::string ProgressAsCsv(const ProgressReport& report);
+std::string ProgressAsJson(const ProgressReport& report);
 
 // `rectrack report annex`. JSON: {"body","as_of","financial_year","open":[{id,inspection,
 // published,text,note}],"closed":[{id,inspection,published,text,quarter,note}]}.

@@ -44,12 +44,54 @@ json::object ListObject(const RecommendationView& v) {
 json::object TimelineObject(const TimelineEntry& e) {
   json::object fields;
   for (const auto& [name, values] : e.fields) fields[name] = Strings(values);
-  return json::object{{"seq", e.seq},           {"effective", e.effective.ToString()},
-                      {"recorded", e.recorded}, {"do", e.transition},
-                      {"voice", e.voice},       {"actor", e.actor},
-                      {"role", e.role},         {"body", e.body},
-                      {"note", e.note},         {"fields", std::move(fields)},
-                      {"from", e.from_state},   {"to", e.to_state}};
+  return json::object{{"seq", e.seq},
+                      {"effective", e.effective.ToString()},
+                      {"recorded", e.recorded},
+                      {"do", e.transition},
+                      {"voice", e.voice},
+                      {"actor", e.actor},
+                      {"role", e.role},
+                      {"body", e.body},
+                      {"unit", e.unit},
+                      {"note", e.note},
+                      {"fields", std::move(fields)},
+                      {"from", e.from_state},
+                      {"to", e.to_state}};
+}
+
+json::object ActionObject(const RecommendationView& v) {
+  const MilestoneView* due = v.milestones.empty() ? nullptr : &v.milestones.front();
+  const ActionInfo info = v.action.value_or(ActionInfo{});
+  return json::object{{"id", v.id},
+                      {"recommendation", info.recommendation},
+                      {"title", v.def.text},
+                      {"body", v.def.owners.empty() ? "" : v.def.owners.front()},
+                      {"unit", info.unit},
+                      {"milestone", info.milestone},
+                      {"state", v.state},
+                      {"open", v.open},
+                      {"overdue", v.overdue},
+                      {"due", due ? due->due.ToString() : ""},
+                      {"original_due", due ? due->original_due.ToString() : ""},
+                      {"planned", v.issued.ToString()},
+                      {"as_of", v.as_of.ToString()}};
+}
+
+json::array Timeline(const RecommendationView& v) {
+  json::array timeline;
+  for (const TimelineEntry& e : v.timeline) timeline.push_back(TimelineObject(e));
+  return timeline;
+}
+
+json::object ProgressObject(const UnitProgress& p) {
+  return json::object{{"unit", p.unit}, {"name", p.name},       {"closed", p.closed},
+                      {"open", p.open}, {"overdue", p.overdue}, {"total", p.total()}};
+}
+
+json::array ProgressArray(const std::vector<UnitProgress>& units) {
+  json::array out;
+  for (const UnitProgress& p : units) out.push_back(ProgressObject(p));
+  return out;
 }
 
 json::array AnnexRows(const std::vector<AnnexRow>& rows, bool closed) {
@@ -74,11 +116,51 @@ std::string ListAsJson(const std::vector<RecommendationView>& views) {
   return json::serialize(out);
 }
 
-std::string ShowAsJson(const RecommendationView& view) {
+std::string ShowAsJson(const RecommendationView& view,
+                       const std::vector<RecommendationView>& actions) {
   json::object out = ListObject(view);
-  json::array timeline;
-  for (const TimelineEntry& e : view.timeline) timeline.push_back(TimelineObject(e));
-  out["timeline"] = std::move(timeline);
+  json::array listed;
+  for (const RecommendationView& a : actions) listed.push_back(ActionObject(a));
+  out["actions"] = std::move(listed);
+  out["timeline"] = Timeline(view);
+  return json::serialize(out);
+}
+
+std::string ActionsAsJson(const std::vector<RecommendationView>& actions) {
+  json::array out;
+  for (const RecommendationView& a : actions) out.push_back(ActionObject(a));
+  return json::serialize(out);
+}
+
+std::string ActionAsJson(const RecommendationView& action) {
+  json::object out = ActionObject(action);
+  out["timeline"] = Timeline(action);
+  return json::serialize(out);
+}
+
+std::string UnitsAsJson(const std::vector<Unit>& units) {
+  json::array out;
+  for (const Unit& u : units) {
+    out.push_back(json::object{{"id", u.id}, {"body", u.body}, {"name", u.name}, {"kind", u.kind}});
+  }
+  return json::serialize(out);
+}
+
+std::string ProgressAsJson(const ProgressReport& report) {
+  json::array recommendations;
+  for (const RecommendationProgress& r : report.recommendations) {
+    recommendations.push_back(json::object{{"id", r.id},
+                                           {"text", r.text},
+                                           {"state", r.state},
+                                           {"open", r.open},
+                                           {"all", ProgressObject(r.all)},
+                                           {"units", ProgressArray(r.units)}});
+  }
+  json::object out{{"body", report.body},
+                   {"body_name", report.body_name},
+                   {"as_of", report.as_of.ToString()},
+                   {"units", ProgressArray(report.units)},
+                   {"recommendations", std::move(recommendations)}};
   return json::serialize(out);
 }
 

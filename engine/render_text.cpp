@@ -115,13 +115,42 @@ std::string CsvLine(const std::vector<std::string>& fields) {
 
 std::string Voice(const TimelineEntry& entry) {
   if (entry.voice != "body") return entry.voice;
-  return entry.body.empty() ? "body" : "body " + entry.body;
+  if (entry.body.empty()) return "body";
+  return "body " + entry.body + (entry.unit.empty() ? "" : "/" + entry.unit);
+}
+
+// An action's owning unit, or its body when the body as a whole owns it.
+std::string UnitOf(const RecommendationView& action) {
+  if (action.action && !action.action->unit.empty()) return action.action->unit;
+  return action.def.owners.empty() ? "" : action.def.owners.front();
+}
+
+std::string DueOf(const RecommendationView& action) {
+  return action.milestones.empty() ? "-" : action.milestones.front().due.ToString();
 }
 
 std::string FieldsText(const Fields& fields) {
   std::vector<std::string> parts;
   for (const auto& [name, values] : fields) parts.push_back(name + "=" + Join(values, ","));
   return Join(parts, " ");
+}
+
+std::string TimelineText(const RecommendationView& v) {
+  Rows timeline;
+  for (const TimelineEntry& e : v.timeline) {
+    std::string details = FieldsText(e.fields);
+    if (!e.note.empty()) details += (details.empty() ? "\"" : "  \"") + OneLine(e.note) + "\"";
+    timeline.push_back({e.effective.ToString(), Voice(e), e.transition,
+                        (e.from_state.empty() ? "" : e.from_state + " ") + "-> " + e.to_state,
+                        details});
+  }
+  return Align(timeline, "  ");
+}
+
+std::string ProgressCell(const UnitProgress& p) {
+  return std::to_string(p.closed) + "/" + std::to_string(p.total()) + " closed, " +
+         std::to_string(p.open) + " open" +
+         (p.overdue ? ", " + std::to_string(p.overdue) + " overdue" : "");
 }
 
 // --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
@@ -242,7 +271,8 @@ std::string ListAsCsv(const std::vector<RecommendationView>& views) {
   return out;
 }
 
-std::string ShowAsText(const RecommendationView& v) {
+std::string ShowAsText(const RecommendationView& v,
+                       const std::vector<RecommendationView>& actions) {
   std::string out = v.id + "\n";
   out += Labelled("inspection", v.def.inspection);
   out += Labelled("owners", Join(v.def.owners, ", "));
@@ -266,16 +296,17 @@ std::string ShowAsText(const RecommendationView& v) {
   }
   out += Align(milestones, "  ");
 
-  out += "\nTimeline\n";
-  Rows timeline;
-  for (const TimelineEntry& e : v.timeline) {
-    std::string details = FieldsText(e.fields);
-    if (!e.note.empty()) details += (details.empty() ? "\"" : "  \"") + OneLine(e.note) + "\"";
-    timeline.push_back({e.effective.ToString(), Voice(e), e.transition,
-                        (e.from_state.empty() ? "" : e.from_state + " ") + "-> " + e.to_state,
-                        details});
+  if (!actions.empty()) {
+    out += "\nActions\n";
+    Rows rows;
+    for (const RecommendationView& a : actions) {
+      rows.push_back(
+          {a.id, UnitOf(a), a.state, a.overdue ? "OVERDUE" : "", DueOf(a), OneLine(a.def.text)});
+    }
+    out += Align(rows, "  ");
   }
-  out += Align(timeline, "  ");
+
+  out += "\nTimeline\n" + TimelineText(v);
   return out;
 }
 
@@ -306,6 +337,117 @@ std::string AnnexAsHtml(const AnnexReport& r) {
   out += HtmlTable(OpenHeading(r), r.open, false);
   out += HtmlTable(ClosedHeading(r), r.closed, true);
   return out + "</body>\n</html>\n";
+}
+
+}  // namespace rectrack
+
+namespace rectrack {
+
+std::string ActionsAsTable(const std::vector<RecommendationView>& actions) {
+  Rows rows = {{"ID", "RECOMMENDATION", "OWNER", "STATE", "OVERDUE", "DUE", "TITLE"}};
+  for (const RecommendationView& a : actions) {
+    rows.push_back({a.id, a.action ? a.action->recommendation : "", UnitOf(a), a.state,
+                    a.overdue ? "yes" : "", DueOf(a), OneLine(a.def.text)});
+  }
+  return Align(rows, "") + Plural(actions.size(), "action") + "\n";
+}
+
+std::string ActionsAsCsv(const std::vector<RecommendationView>& actions) {
+  std::string out = CsvLine({"id", "recommendation", "body", "unit", "state", "open", "overdue",
+                             "due", "original_due", "milestone", "title"});
+  for (const RecommendationView& a : actions) {
+    const MilestoneView* due = a.milestones.empty() ? nullptr : &a.milestones.front();
+    const ActionInfo info = a.action.value_or(ActionInfo{});
+    out += CsvLine({a.id, info.recommendation, a.def.owners.empty() ? "" : a.def.owners.front(),
+                    info.unit, a.state, a.open ? "true" : "false", a.overdue ? "true" : "false",
+                    due ? due->due.ToString() : "", due ? due->original_due.ToString() : "",
+                    info.milestone, a.def.text});
+  }
+  return out;
+}
+
+std::string ActionAsText(const RecommendationView& a) {
+  const ActionInfo info = a.action.value_or(ActionInfo{});
+  std::string out = a.id + "\n";
+  out += Labelled("recommendation", info.recommendation);
+  out += Labelled("body", a.def.owners.empty() ? "" : a.def.owners.front());
+  out += Labelled("unit", info.unit.empty() ? "(the body as a whole)" : info.unit);
+  if (!info.milestone.empty()) out += Labelled("milestone", info.milestone);
+  out += Labelled("state", a.state + (a.open ? " (open)" : " (closed)"));
+  std::string due = DueOf(a);
+  if (!a.milestones.empty() && a.milestones.front().original_due != a.milestones.front().due) {
+    due += " (originally " + a.milestones.front().original_due.ToString() + ")";
+  }
+  out += Labelled("due", due);
+  out += Labelled("overdue", a.overdue ? "yes" : "no");
+  out += Labelled("planned", a.issued.ToString());
+  out += Labelled("as at", a.as_of.ToString());
+  out += Labelled("title", a.def.text);
+  out += "\nTimeline\n" + TimelineText(a);
+  return out;
+}
+
+std::string UnitsAsTable(const std::vector<Unit>& units) {
+  Rows rows = {{"ID", "BODY", "KIND", "NAME"}};
+  for (const Unit& u : units) rows.push_back({u.id, u.body, u.kind, u.name});
+  return Align(rows, "") + Plural(units.size(), "unit") + "\n";
+}
+
+std::string ProgressAsText(const ProgressReport& r) {
+  std::string out = "Progress of " + r.body_name + " (" + r.body + ") on its actions, as at " +
+                    r.as_of.ToString() + "\n\nBy unit, furthest behind first\n";
+  Rows units = {{"UNIT", "CLOSED", "OPEN", "OVERDUE", "NAME"}};
+  for (const UnitProgress& p : r.units) {
+    units.push_back({p.unit.empty() ? r.body : p.unit, std::to_string(p.closed),
+                     std::to_string(p.open), std::to_string(p.overdue), p.name});
+  }
+  out += r.units.empty() ? "  no actions\n" : Align(units, "  ");
+  for (const RecommendationProgress& rec : r.recommendations) {
+    out += "\n" + rec.id + "  " + rec.state + "  " + ProgressCell(rec.all) + "\n";
+    out += "  " + Wrap(rec.text, 2) + "\n";
+    Rows rows;
+    for (const UnitProgress& p : rec.units) {
+      rows.push_back({p.unit.empty() ? r.body : p.unit, ProgressCell(p)});
+    }
+    out += rows.empty() ? "  no actions\n" : Align(rows, "    ");
+  }
+  return out;
+}
+
+std::string ProgressAsMarkdown(const ProgressReport& r) {
+  std::string out = "# Progress of " + r.body_name + " on its actions\n\nAs at " +
+                    LongDate(r.as_of) + "\n\n## By unit, furthest behind first\n\n";
+  if (r.units.empty()) out += "No actions.\n";
+  if (!r.units.empty()) out += "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";
+  for (const UnitProgress& p : r.units) {
+    out += "| " + MdCell(p.name) + " | " + std::to_string(p.closed) + " | " +
+           std::to_string(p.open) + " | " + std::to_string(p.overdue) + " |\n";
+  }
+  for (const RecommendationProgress& rec : r.recommendations) {
+    out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n";
+    if (rec.units.empty()) {
+      out += "No actions.\n";
+      continue;
+    }
+    out += "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";
+    for (const UnitProgress& p : rec.units) {
+      out += "| " + MdCell(p.name) + " | " + std::to_string(p.closed) + " | " +
+             std::to_string(p.open) + " | " + std::to_string(p.overdue) + " |\n";
+    }
+  }
+  return out;
+}
+
+std::string ProgressAsCsv(const ProgressReport& r) {
+  std::string out =
+      CsvLine({"recommendation", "state", "unit", "name", "closed", "open", "overdue"});
+  for (const RecommendationProgress& rec : r.recommendations) {
+    for (const UnitProgress& p : rec.units) {
+      out += CsvLine({rec.id, rec.state, p.unit, p.name, std::to_string(p.closed),
+                      std::to_string(p.open), std::to_string(p.overdue)});
+    }
+  }
+  return out;
 }
 
 }  // namespace rectrack

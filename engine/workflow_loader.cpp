@@ -263,7 +263,8 @@ class WorkflowLoader {
           ASSIGN_OR_RETURN(std::string value, yaml::Scalar(source_, v, k));
           if (k == "actions") {
             if (value != "closed") {
-              return yaml::Error(source_, v, what + ": actions must be 'closed', not '" + value + "'");
+              return yaml::Error(source_, v,
+                                 what + ": actions must be 'closed', not '" + value + "'");
             }
             t->guard.actions_closed = actions_given = true;
           } else {
@@ -271,8 +272,9 @@ class WorkflowLoader {
             if (!spec || spec->type != FieldType::kText || spec->list ||
                 !std::count(t->optional.begin(), t->optional.end(), value)) {
               return yaml::Error(source_, v,
-                                 what + ": unless needs an optional text field of the "
-                                        "transition, not '" +
+                                 what +
+                                     ": unless needs an optional text field of the "
+                                     "transition, not '" +
                                      value + "'");
             }
             t->guard.unless = value;

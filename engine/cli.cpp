@@ -34,13 +34,24 @@ Commands:
        [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
        [--format table|json|csv]
   show ID [--as-of D] [--format text|json]
-                                  one recommendation: state, milestones, links, timeline
-  record ID TRANSITION [--effective D] [--by BODY] [--role ROLE] [--note TEXT]
-       [--field NAME=VALUE]...    fire a workflow transition (e.g. close, assess)
+                                  one recommendation (state, milestones, links, its actions,
+                                  timeline) or one action
+  actions                         actions as at a date, by recommendation and due date
+       [--as-of D] [--body B] [--unit U] [--rec ID] [--open|--closed] [--overdue]
+       [--format table|json|csv]
+  units [--body B] [--format table|json]
+                                  the units (Areas, directorates) that own actions
+  record ID TRANSITION [--effective D] [--by BODY [--unit U]] [--role ROLE] [--note TEXT]
+       [--field NAME=VALUE]...    fire a workflow transition on a recommendation (close,
+                                  assess, ...) or an action (start, close, drop, ...)
   report annex --body B [--as-of D] [--format md|csv|json|html]
                                   Annex A: open and closed-in-year tables for a body
-  token create --role ROLE [--body B] [--expires D] [--label TEXT]
-                                  mint an API token (shown once, stored hashed)
+  report progress --body B [--as-of D] [--format text|md|csv|json]
+                                  per recommendation, its actions closed/open/overdue by unit,
+                                  the units furthest behind first
+  token create --role ROLE [--body B [--unit U]] [--expires D] [--label TEXT]
+                                  mint an API token (shown once, stored hashed); --unit narrows
+                                  a body lead to one unit's actions
   token list | token revoke ID
   rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
                                   that recommendation from its issue to D, as the rules say
@@ -48,11 +59,13 @@ Commands:
        [--format table|json]      alerts raised by `serve`; with ID, one alert, its deliveries
                                   and every attempt
   verify                          check the hash chain of the whole event log
-  workflow                        print the loaded workflow's states and transitions
+  workflow                        print the loaded workflows' states and transitions
 
 Options for every command:
   --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
   --workflow FILE  workflow YAML (default: the bundled workflows/recommendation.yaml)
+  --action-workflow FILE
+                   action workflow YAML (default: action.yaml beside the workflow)
   --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
   --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z); with serve,
                    --clock-rate N makes that clock run N times faster (default 1)
@@ -62,11 +75,12 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
-    "db",     "workflow",  "clock",  "actor",   "as-of", "body",  "state",
-    "format", "effective", "by",     "role",    "note",  "field", "expires",
-    "label",  "listen",    "config", "threads", "rules", "kind",  "clock-rate"};
+    "db",        "workflow", "clock", "actor", "as-of",      "body",    "state", "format",
+    "effective", "by",       "role",  "note",  "field",      "expires", "label", "listen",
+    "config",    "threads",  "rules", "kind",  "clock-rate", "unit",    "rec",   "action-workflow"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
-const std::set<std::string> kGlobal = {"db", "workflow", "rules", "clock", "actor", "help"};
+const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
+                                       "actor", "help"};
 
 struct Args {
   std::vector<std::string> positional;
@@ -208,9 +222,16 @@ const std::map<std::string, CommandSpec>& Commands() {
         {"table", "json", "csv"},
         false}},
       {"show", {{"as-of", "format"}, 1, 1, {"text", "json"}, false}},
-      {"record", {{"effective", "by", "role", "note", "field"}, 2, 2, {}, true}},
-      {"report", {{"body", "as-of", "format"}, 1, 1, {"md", "csv", "json", "html"}, false}},
-      {"token", {{"role", "body", "expires", "label"}, 1, 2, {}, true}},
+      {"actions",
+       {{"as-of", "body", "unit", "rec", "open", "closed", "overdue", "format"},
+        0,
+        0,
+        {"table", "json", "csv"},
+        false}},
+      {"units", {{"body", "format"}, 0, 0, {"table", "json"}, false}},
+      {"record", {{"effective", "by", "unit", "role", "note", "field"}, 2, 2, {}, true}},
+      {"report", {{"body", "as-of", "format"}, 1, 1, {"text", "md", "csv", "json", "html"}, false}},
+      {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
       {"alerts", {{"body", "state", "kind", "format"}, 0, 1, {"table", "json"}, false}},
       {"verify", {{}, 0, 0, {}, false}},
@@ -248,8 +269,19 @@ Status CheckUsage(const Args& args) {
       }
     }
   }
-  if (cmd == "report" && (args.positional[1] != "annex" || !args.Has("body"))) {
-    return Status::InvalidArgument("usage: report annex --body B [--as-of D] [--format F]");
+  if (cmd == "report") {
+    const std::string& kind = args.positional[1];
+    if ((kind != "annex" && kind != "progress") || !args.Has("body")) {
+      return Status::InvalidArgument(
+          "usage: report annex|progress --body B [--as-of D] [--format F]");
+    }
+    const std::string format = args.Get("format");
+    if (kind == "annex" && format == "text") {
+      return Status::InvalidArgument("report annex takes --format md, csv, json or html");
+    }
+    if (kind == "progress" && format == "html") {
+      return Status::InvalidArgument("report progress takes --format text, md, csv or json");
+    }
   }
   if (args.Has("db") && (args.Get("db").empty() || args.Get("db") == ":memory:")) {
     return Status::InvalidArgument("--db needs a file: nothing would be kept in '" +
@@ -382,10 +414,11 @@ Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>
     if (!args.Has("role")) return Status::InvalidArgument("token create needs --role");
     ASSIGN_OR_RETURN(auto expires, OptionalDate(args, "expires"));
     ASSIGN_OR_RETURN(auto created, engine.CreateToken(args.Get("role"), args.Get("body"), expires,
-                                                      args.Get("label")));
+                                                      args.Get("label"), args.Get("unit")));
     out << created.second << "\n";
     out << "token " << created.first.id << ": role " << created.first.role
         << (created.first.body.empty() ? "" : " for " + created.first.body)
+        << (created.first.unit.empty() ? "" : " unit " + created.first.unit)
         << (created.first.expires.empty() ? "" : ", expires after " + created.first.expires)
         << ". The secret above is shown only now.\n";
     return Status();
@@ -398,15 +431,16 @@ Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>
   if (action == "list" && rest.size() == 1) {
     ASSIGN_OR_RETURN(auto tokens, engine.Tokens());
     for (const auto& t : tokens) {
-      out << t.id << "  " << t.role << (t.body.empty() ? "" : " " + t.body) << "  created "
-          << t.created << (t.expires.empty() ? "" : "  expires " + t.expires)
+      out << t.id << "  " << t.role << (t.body.empty() ? "" : " " + t.body)
+          << (t.unit.empty() ? "" : "/" + t.unit) << "  created " << t.created
+          << (t.expires.empty() ? "" : "  expires " + t.expires)
           << (t.revoked.empty() ? "" : "  REVOKED " + t.revoked)
           << (t.label.empty() ? "" : "  " + t.label) << "\n";
     }
     return Status();
   }
   return Status::InvalidArgument(
-      "usage: token create --role ROLE [--body B] [--expires D] | "
+      "usage: token create --role ROLE [--body B [--unit U]] [--expires D] | "
       "token list | token revoke ID");
 }
 
@@ -419,6 +453,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   Engine::Options options;
   options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
   options.workflow_path = args.Get("workflow", DataDir() + "/workflows/recommendation.yaml");
+  options.action_workflow_path = args.Get("action-workflow");
   options.rules_dir = args.Get("rules", DataDir() + "/rules");
   options.clock = clock.get();
   options.create_if_missing = Commands().at(cmd).creates_database;
@@ -426,7 +461,17 @@ Status RunCommand(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
   if (cmd == "workflow") {  // needs no database
     ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(options.workflow_path));
-    return PrintWorkflow(wf, out);
+    RETURN_IF_ERROR(PrintWorkflow(wf, out));
+    std::string action_path = options.action_workflow_path;
+    if (action_path.empty()) {
+      std::error_code ec;
+      const fs::path beside = fs::path(options.workflow_path).parent_path() / "action.yaml";
+      if (fs::exists(beside, ec)) action_path = beside.string();
+    }
+    if (action_path.empty()) return Status();
+    ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
+    out << "\n";
+    return PrintWorkflow(actions, out);
   }
 
   http::ServeConfig serve;
@@ -526,8 +571,63 @@ Status RunCommand(const Args& args, std::ostream& out) {
   if (cmd == "show") {
     if (rest.size() != 1) return Status::InvalidArgument("show needs exactly one ID");
     ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "json"}, "text"));
-    ASSIGN_OR_RETURN(RecommendationView view, engine->Show(rest[0], list_as_of));
-    out << (format == "json" ? ShowAsJson(view) : ShowAsText(view));
+    const auto kind = engine->KindOf(rest[0]);
+    if (!kind) return Status::NotFound("no recommendation or action '" + rest[0] + "'");
+    if (*kind == SubjectKind::kAction) {
+      ASSIGN_OR_RETURN(RecommendationView action, engine->ShowAction(rest[0], list_as_of));
+      out << (format == "json" ? ActionAsJson(action) : ActionAsText(action));
+      return Status();
+    }
+    ASSIGN_OR_RETURN(RecommendationView rec, engine->Show(rest[0], list_as_of));
+    const RecommendationView* view = &rec;
+    const auto actions = engine->ListActions({.as_of = view->as_of, .recommendation = view->id});
+    out << (format == "json" ? ShowAsJson(*view, actions) : ShowAsText(*view, actions));
+    return Status();
+  }
+  if (cmd == "actions") {
+    if (args.Has("open") && args.Has("closed")) {
+      return Status::InvalidArgument("give --open or --closed, not both");
+    }
+    if (!engine->action_workflow()) {
+      return Status::FailedPrecondition("no action workflow is loaded (--action-workflow FILE)");
+    }
+    ActionQuery q;
+    q.as_of = list_as_of;
+    q.body = args.Get("body");
+    q.unit = args.Get("unit");
+    q.recommendation = args.Get("rec");
+    const std::vector<Body> bodies = engine->Bodies();
+    if (!q.body.empty() &&
+        std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == q.body; })) {
+      return Status::NotFound("no body '" + q.body + "'");
+    }
+    const std::vector<Unit> units = engine->Units("");
+    if (!q.unit.empty() &&
+        std::none_of(units.begin(), units.end(), [&](const Unit& u) { return u.id == q.unit; })) {
+      return Status::NotFound("no unit '" + q.unit + "'");
+    }
+    if (!q.recommendation.empty()) RETURN_IF_ERROR(engine->Show(q.recommendation, {}).status());
+    if (args.Has("open")) q.open = true;
+    if (args.Has("closed")) q.open = false;
+    q.overdue_only = args.Has("overdue");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
+    auto views = engine->ListActions(q);
+    out << (format == "json"  ? ActionsAsJson(views)
+            : format == "csv" ? ActionsAsCsv(views)
+                              : ActionsAsTable(views));
+    return Status();
+  }
+  if (cmd == "units") {
+    const std::string body = args.Get("body");
+    if (!body.empty()) {
+      const std::vector<Body> bodies = engine->Bodies();
+      if (std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; })) {
+        return Status::NotFound("no body '" + body + "'");
+      }
+    }
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
+    const auto units = engine->Units(body);
+    out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));
     return Status();
   }
   if (cmd == "record") {
@@ -537,6 +637,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
     e.transition = rest[1];
     ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
     e.body = args.Get("by");
+    e.unit = args.Get("unit");
+    if (!e.unit.empty() && e.body.empty()) {
+      return Status::InvalidArgument("--unit U goes with --by BODY, the body the unit is part of");
+    }
     e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
     e.note = args.Get("note");
     if (args.Has("field")) {
@@ -552,15 +656,27 @@ Status RunCommand(const Args& args, std::ostream& out) {
     if (report.appended == 0) {
       out << "unchanged: the same event is already recorded\n";
     } else {
-      ASSIGN_OR_RETURN(RecommendationView view, engine->Show(e.subject_id, std::nullopt));
+      auto view = engine->KindOf(e.subject_id) == SubjectKind::kAction
+                      ? engine->ShowAction(e.subject_id, std::nullopt)
+                      : engine->Show(e.subject_id, std::nullopt);
+      if (!view.ok()) return view.status();
       out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
-          << view.state << "\n";
+          << view->state << "\n";
     }
+    return Status();
+  }
+  if (cmd == "report" && rest.size() == 1 && rest[0] == "progress") {
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "md", "csv", "json"}, "text"));
+    ASSIGN_OR_RETURN(ProgressReport report, engine->Progress(args.Get("body"), list_as_of));
+    out << (format == "json"  ? ProgressAsJson(report)
+            : format == "csv" ? ProgressAsCsv(report)
+            : format == "md"  ? ProgressAsMarkdown(report)
+                              : ProgressAsText(report));
     return Status();
   }
   if (cmd == "report") {
     if (rest.size() != 1 || rest[0] != "annex") {
-      return Status::InvalidArgument("report needs a kind: report annex --body B");
+      return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
     }
     if (!args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
     ASSIGN_OR_RETURN(std::string format, Format(args, {"md", "csv", "json", "html"}, "md"));

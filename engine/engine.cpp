@@ -587,6 +587,11 @@ Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Dat
   return ledger_->Project(*item, as_of.value_or(clock_->Today()));
 }
 
+std::optional<SubjectKind> Engine::KindOf(const std::string& id) const {
+  const Item* item = ledger_->FindItem(id);
+  return item ? std::optional(item->kind) : std::nullopt;
+}
+
 Result<RecommendationView> Engine::ShowAction(const std::string& id,
                                               std::optional<Date> as_of) const {
   const Item* item = ledger_->FindItem(id);
@@ -669,6 +674,8 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     }
     for (auto& [unit, p] : units) progress.units.push_back(std::move(p));
     std::sort(progress.units.begin(), progress.units.end(), FurtherBehind);
+    // A closed recommendation without actions has nothing to report; an open one has: no plan.
+    if (progress.all.total() == 0 && !rec.open) continue;
     report.recommendations.push_back(std::move(progress));
   }
   for (auto& [unit, p] : totals) report.units.push_back(std::move(p));

@@ -236,6 +236,8 @@ class Engine {
 
   std::vector<RecommendationView> List(const ListQuery& query) const;
   Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of) const;
+  // What `id` names: a recommendation, an action, or (nullopt) neither.
+  std::optional<SubjectKind> KindOf(const std::string& id) const;
   // Actions, ordered by recommendation, then due date (undated last), then id.
   std::vector<RecommendationView> ListActions(const ActionQuery& query) const;
   Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of) const;

@@ -403,13 +403,14 @@ std::string ProgressAsText(const ProgressReport& r) {
   }
   out += r.units.empty() ? "  no actions\n" : Align(units, "  ");
   for (const RecommendationProgress& rec : r.recommendations) {
-    out += "\n" + rec.id + "  " + rec.state + "  " + ProgressCell(rec.all) + "\n";
+    out += "\n" + rec.id + "  " + rec.state +
+           (rec.all.total() ? "  " + ProgressCell(rec.all) : std::string()) + "\n";
     out += "  " + Wrap(rec.text, 2) + "\n";
     Rows rows;
     for (const UnitProgress& p : rec.units) {
       rows.push_back({p.unit.empty() ? r.body : p.unit, ProgressCell(p)});
     }
-    out += rows.empty() ? "  no actions\n" : Align(rows, "    ");
+    out += rows.empty() ? "    no actions planned\n" : Align(rows, "    ");
   }
   return out;
 }
@@ -426,7 +427,7 @@ std::string ProgressAsMarkdown(const ProgressReport& r) {
   for (const RecommendationProgress& rec : r.recommendations) {
     out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n";
     if (rec.units.empty()) {
-      out += "No actions.\n";
+      out += "No actions planned.\n";
       continue;
     }
     out += "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";

@@ -28,17 +28,20 @@ run: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS) --target rectrack
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@echo "== Importing the demo into $(DEMO_DB)"
-	$(RECTRACK) --db $(DEMO_DB) import demo/domestic-abuse.yaml demo/more-bodies.yaml
+	$(RECTRACK) --db $(DEMO_DB) import demo/domestic-abuse.yaml demo/more-bodies.yaml \
+		demo/cps-south-west.yaml
 	@echo
 	@echo "== Annex A for the CPS as at 31 March 2025 (also: rectrack report annex --body CPS --as-of 2025-03-31)"
 	@$(RECTRACK) --db $(DEMO_DB) report annex --body CPS --as-of 2025-03-31
 	@echo
 	@INSPECTORATE=$$($(RECTRACK) --db $(DEMO_DB) token create --role inspectorate --label demo | head -1); \
 	CPS_LEAD=$$($(RECTRACK) --db $(DEMO_DB) token create --role body_lead --body CPS --label demo | head -1); \
+	SW_LEAD=$$($(RECTRACK) --db $(DEMO_DB) token create --role body_lead --body CPS --unit cps-sw --label demo | head -1); \
 	READER=$$($(RECTRACK) --db $(DEMO_DB) token create --role reader --label demo | head -1); \
 	echo "== Demo tokens (shown once; stored only as hashes)"; \
 	echo "   inspectorate:  $$INSPECTORATE"; \
 	echo "   CPS body lead: $$CPS_LEAD"; \
+	echo "   CPS South West Area lead (its actions only): $$SW_LEAD"; \
 	echo "   reader:        $$READER"; \
 	echo; \
 	echo "Try:"; \
@@ -47,6 +50,7 @@ run: configure
 	echo "   curl -N -H 'Authorization: Bearer $$READER' http://$(LISTEN)/api/v1/stream"; \
 	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/alerts?body=CPS'"; \
 	echo "   $(RECTRACK) --db $(DEMO_DB) alerts"; \
+	echo "   $(RECTRACK) --db $(DEMO_DB) report progress --body CPS --as-of 2023-06-30"; \
 	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n1/events"; \
 	echo; \
 	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) serve --listen $(LISTEN)

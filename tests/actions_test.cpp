@@ -1,8 +1,12 @@
 // Actions and units: the action workflow, the close guard, unit-scoped leads, as-of, import, the
 // progress report, and the CPS South West example end to end. Real SQLite in a temp directory.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -531,6 +535,80 @@ TEST_F(ActionsTest, ActionsDoNotChangeAnnexA) {
     EXPECT_EQ(AnnexAsJson(*with_actions), AnnexAsJson(*plain)) << as_of;
     EXPECT_FALSE(with_actions->open.empty());
   }
+}
+
+// --- The command line, as a user runs it
+
+struct CliRun {
+  int status;
+  std::string out;
+};
+
+CliRun Rectrack(const std::string& args) {
+  std::string command = std::string(RECTRACK_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  CliRun run{-1, ""};
+  if (!pipe) return run;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
+  int status = ::pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST_F(ActionsTest, CommandLineListsActionsReportsProgressAndKeepsUnitLeadsToTheirUnit) {
+  const std::string db = "--db " + (dir_ / "cli.db").string() + " --clock 2025-11-22 ";
+  CliRun imported = Rectrack(db + "import " + kSouthWest);
+  ASSERT_EQ(imported.status, 0) << imported.out;
+
+  CliRun csv = Rectrack(db + "actions --body CPS --overdue --as-of 2023-06-30 --format csv");
+  ASSERT_EQ(csv.status, 0) << csv.out;
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
+            "id,recommendation,body,unit,state,open,overdue,due,original_due,milestone,title");
+  EXPECT_NE(csv.out.find("\nsw22-i1-a2,sw22-i1,CPS,cps-sw-crown,in_progress,true,true,2023-03-31,"),
+            std::string::npos)
+      << csv.out;
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 3) << csv.out;
+
+  CliRun progress = Rectrack(db + "report progress --body CPS --as-of 2023-06-30 --format json");
+  ASSERT_EQ(progress.status, 0) << progress.out;
+  const boost::json::object report = boost::json::parse(progress.out).as_object();
+  EXPECT_EQ(report.at("units").as_array().at(0).at("unit").as_string(), "cps-sw-crown");
+  CliRun text = Rectrack(db + "report progress --body CPS --as-of 2023-06-30");
+  EXPECT_NE(text.out.find("sw22-i1  issued  1/4 closed, 3 open, 1 overdue"), std::string::npos)
+      << text.out;
+
+  CliRun show = Rectrack(db + "show sw22-i2 --as-of 2023-06-30");
+  EXPECT_NE(show.out.find("\nActions\n  sw22-i2-a1  cps-sw        done"), std::string::npos)
+      << show.out;
+  CliRun action = Rectrack(db + "show sw22-i2-a4 --format json");
+  ASSERT_EQ(action.status, 0) << action.out;
+  EXPECT_EQ(boost::json::parse(action.out).at("original_due").as_string(), "2023-04-30");
+
+  CliRun own = Rectrack(db + "record sw22-i2-a3 start --by CPS --unit cps-sw-crown");
+  EXPECT_EQ(own.status, 0) << own.out;
+  EXPECT_NE(own.out.find("sw22-i2-a3 is now in_progress"), std::string::npos) << own.out;
+  CliRun other = Rectrack(db + "record sw22-i2-a5 close --by CPS --unit cps-sw-crown");
+  EXPECT_EQ(other.status, 1);
+  EXPECT_NE(other.out.find("acts only on its unit's actions"), std::string::npos) << other.out;
+  CliRun guarded = Rectrack(db + "record sw22-i2 close --by CPS");
+  EXPECT_EQ(guarded.status, 1);
+  EXPECT_NE(guarded.out.find("3 actions are still open"), std::string::npos) << guarded.out;
+  CliRun overridden =
+      Rectrack(db + "record sw22-i2 close --by CPS --field 'override=Moved to the national plan'");
+  EXPECT_EQ(overridden.status, 0) << overridden.out;
+
+  EXPECT_EQ(Rectrack(db + "report progress").status, 2);
+  EXPECT_EQ(Rectrack(db + "report progress --body CPS --format html").status, 2);
+  CliRun unknown_unit = Rectrack(db + "actions --unit nope");
+  EXPECT_EQ(unknown_unit.status, 1);
+  EXPECT_NE(unknown_unit.out.find("no unit 'nope'"), std::string::npos);
+  CliRun nothing = Rectrack(db + "show nope");
+  EXPECT_NE(nothing.out.find("no recommendation or action 'nope'"), std::string::npos);
+  CliRun units = Rectrack(db + "units --body CPS");
+  EXPECT_NE(units.out.find("cps-sw        CPS   area           CPS South West"), std::string::npos)
+      << units.out;
 }
 
 }  // namespace

@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
-#include <tuple>
 
-#include "common/text.h"
 #include "engine/alert_queue.h"
 #include "engine/annex.h"
-#include "engine/deadline_text.h"
+#include "engine/command_builder.h"
 #include "engine/event_codec.h"
 #include "engine/ledger.h"
 #include "storage/crypto.h"
@@ -18,339 +16,13 @@
 namespace rectrack {
 namespace {
 
-const std::set<std::string> kInspectionKinds = {"thematic", "area", "invitation", "follow_up"};
-
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 
-Status CheckId(const std::string& id, const char* what) {
-  if (IsValidId(id)) return Status();
-  return Status::InvalidArgument(std::string("bad ") + what + " id '" + id +
-                                 "': use 1-64 letters, digits, '.', '_' or '-'");
-}
-
 }  // namespace
-
-// Builds the event a command asks for against a staging Ledger, or nullopt when the command asks
-// for nothing new. Kept out of Engine's header: it is the write path's private vocabulary.
-class CommandBuilder {
- public:
-  CommandBuilder(const Workflow& wf, const Ledger& world, Date today)
-      : wf_(wf), world_(world), today_(today) {}
-
-  using Built = Result<std::optional<Event>>;
-
-  // What is stored must be valid UTF-8 (the log is JSON): checked once, here, for every text
-  // a command carries, so no adapter can let a bad byte through.
-  static Status CheckText(const std::vector<std::string>& texts) {
-    for (const auto& text : texts) {
-      if (!IsValidUtf8(text)) {
-        return Status::InvalidArgument("text is not valid UTF-8: '" + SanitizeUtf8(text) + "'");
-      }
-    }
-    return Status();
-  }
-
-  Built operator()(const DefineBody& c) const {
-    RETURN_IF_ERROR(CheckText({c.body.id, c.body.name, c.body.short_name}));
-    const Body& b = c.body;
-    RETURN_IF_ERROR(CheckId(b.id, "body"));
-    if (b.name.empty()) return Status::InvalidArgument("body '" + b.id + "' needs a name");
-    Body def = b;
-    if (def.short_name.empty()) def.short_name = def.id;
-    if (const Body* existing = world_.FindBody(b.id)) {
-      if (*existing == def) return std::optional<Event>();
-      return Status::Conflict("body '" + b.id + "' is already defined as '" + existing->name +
-                              "'; a definition cannot be changed");
-    }
-    Event e = NewEvent(SubjectKind::kBody, b.id, kDefineTransition, today_);
-    e.body_def = def;
-    return std::optional<Event>(std::move(e));
-  }
-
-  Built operator()(const DefineUnit& c) const {
-    const Unit& u = c.unit;
-    RETURN_IF_ERROR(CheckText({u.id, u.body, u.name, u.kind}));
-    RETURN_IF_ERROR(CheckId(u.id, "unit"));
-    if (u.name.empty()) return Status::InvalidArgument("unit '" + u.id + "' needs a name");
-    if (!world_.FindBody(u.body)) {
-      return Status::Unprocessable("unit '" + u.id + "': no body '" + u.body + "'");
-    }
-    if (const Unit* existing = world_.FindUnit(u.id)) {
-      if (*existing == u) return std::optional<Event>();
-      return Status::Conflict("unit '" + u.id + "' is already defined as '" + existing->name +
-                              "' of " + existing->body + "; a definition cannot be changed");
-    }
-    Event e = NewEvent(SubjectKind::kUnit, u.id, kDefineTransition, today_);
-    e.unit_def = u;
-    return std::optional<Event>(std::move(e));
-  }
-
-  Built operator()(const DefineAction& c) const {
-    const Workflow* awf = world_.WorkflowOf(SubjectKind::kAction);
-    if (!awf) return Status::FailedPrecondition("no action workflow is loaded");
-    ActionDef def = c.def;
-    RETURN_IF_ERROR(CheckText({c.id, def.recommendation, def.title, def.body, def.unit,
-                               def.milestone, c.role, c.body, c.unit, c.note}));
-    RETURN_IF_ERROR(CheckId(c.id, "action"));
-    const std::string what = "action '" + c.id + "'";
-    const Item* rec = world_.FindItem(def.recommendation);
-    if (!rec || rec->kind != SubjectKind::kRecommendation) {
-      return Status::Unprocessable(what + ": no recommendation '" + def.recommendation + "'");
-    }
-    const auto& owners = rec->def().owners;
-    if (def.body.empty()) {
-      if (owners.size() != 1) {
-        return Status::InvalidArgument(what + " needs a body: '" + rec->id + "' is owned by " +
-                                       Join(owners));
-      }
-      def.body = owners.front();
-    }
-    if (std::find(owners.begin(), owners.end(), def.body) == owners.end()) {
-      return Status::Unprocessable(what + ": body '" + def.body + "' does not own '" + rec->id +
-                                   "' (its owners: " + Join(owners) + ")");
-    }
-    if (!def.unit.empty()) {
-      const Unit* unit = world_.FindUnit(def.unit);
-      if (!unit) return Status::Unprocessable(what + ": no unit '" + def.unit + "'");
-      if (unit->body != def.body) {
-        return Status::Unprocessable(what + ": unit '" + def.unit + "' belongs to " + unit->body +
-                                     ", not " + def.body);
-      }
-    }
-    if (def.title.empty()) return Status::InvalidArgument(what + " needs a title");
-    if (!def.milestone.empty()) {
-      const auto& ms = rec->def().milestones;
-      if (std::none_of(ms.begin(), ms.end(),
-                       [&](const MilestoneDef& m) { return m.label == def.milestone; })) {
-        std::vector<std::string> labels;
-        for (const auto& m : ms) labels.push_back(m.label);
-        return Status::Unprocessable(
-            what + ": '" + rec->id + "' has no milestone '" + def.milestone +
-            "' (it has: " + (labels.empty() ? "none" : Join(labels)) + ")");
-      }
-    }
-    const Date planned = c.planned.value_or(today_);
-    if (planned < rec->issued() || planned > today_) {
-      return Status::InvalidArgument(what + ": planned " + planned.ToString() +
-                                     " must be between its recommendation's issue (" +
-                                     rec->issued().ToString() + ") and today");
-    }
-    std::string role = c.role;
-    if (role.empty()) {
-      for (const auto& r : awf->creating().roles) {
-        const RoleSpec* spec = awf->FindRole(r);
-        if (spec && !spec->acts_for_owner) {
-          role = r;
-          break;
-        }
-      }
-      if (role.empty()) role = awf->creating().roles.front();
-    }
-    const RoleSpec* spec = awf->FindRole(role);
-    if (!spec)
-      return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'");
-    if (spec->acts_for_owner) {
-      if (c.body != def.body) {
-        return Status::PermissionDenied(what + ": a " + role + " of " +
-                                        (c.body.empty() ? std::string("no body") : c.body) +
-                                        " cannot plan an action owned by " + def.body);
-      }
-      if (!c.unit.empty() && c.unit != def.unit) {
-        return Status::PermissionDenied(what + ": a " + role + " of unit '" + c.unit +
-                                        "' plans only its unit's actions");
-      }
-    } else if (!c.body.empty() || !c.unit.empty()) {
-      return Status::InvalidArgument(what + ": role '" + role + "' does not act for a body");
-    }
-    if (const Item* existing = world_.FindItem(c.id)) {
-      if (existing->kind == SubjectKind::kAction && existing->action() == def &&
-          (!c.planned || existing->issued() == planned)) {
-        return std::optional<Event>();
-      }
-      return Status::Conflict(existing->kind == SubjectKind::kAction
-                                  ? "action '" + c.id +
-                                        "' already exists with a different definition; a "
-                                        "definition cannot be changed"
-                                  : "'" + c.id + "' is already the id of a recommendation");
-    }
-    Event e = NewEvent(SubjectKind::kAction, c.id, awf->creating().name, planned);
-    e.role = role;
-    e.body = c.body;
-    e.unit = c.unit;
-    e.note = c.note;
-    e.action_def = std::move(def);
-    return std::optional<Event>(std::move(e));
-  }
-
-  Built operator()(const DefineInspection& c) const {
-    Inspection def = c.inspection;
-    RETURN_IF_ERROR(CheckText({def.id, def.title, def.short_title, def.kind, def.follow_up_of}));
-    RETURN_IF_ERROR(CheckId(def.id, "inspection"));
-    if (def.title.empty())
-      return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
-    if (def.kind.empty()) def.kind = def.follow_up_of.empty() ? "thematic" : "follow_up";
-    if (!kInspectionKinds.count(def.kind)) {
-      return Status::InvalidArgument("inspection '" + def.id + "': kind '" + def.kind +
-                                     "' is not one of thematic, area, invitation, follow_up");
-    }
-    if (def.published > today_) {
-      return Status::InvalidArgument("inspection '" + def.id + "' is published " +
-                                     def.published.ToString() + ", after today (" +
-                                     today_.ToString() + ")");
-    }
-    if (!def.follow_up_of.empty()) {
-      const Inspection* parent = world_.FindInspection(def.follow_up_of);
-      if (!parent || def.follow_up_of == def.id) {
-        return Status::Unprocessable("inspection '" + def.id + "' follows up '" + def.follow_up_of +
-                                     "', which is not a known inspection");
-      }
-      if (parent->published > def.published) {
-        return Status::Unprocessable("inspection '" + def.id + "' is published before '" +
-                                     parent->id + "', which it follows up");
-      }
-    }
-    if (const Inspection* existing = world_.FindInspection(def.id)) {
-      if (*existing == def) return std::optional<Event>();
-      return Status::Conflict("inspection '" + def.id +
-                              "' is already defined differently; a definition cannot be changed");
-    }
-    Event e = NewEvent(SubjectKind::kInspection, def.id, kDefineTransition, def.published);
-    e.inspection_def = def;
-    return std::optional<Event>(std::move(e));
-  }
-
-  Built operator()(const DefineRecommendation& c) const {
-    RETURN_IF_ERROR(CheckText({c.id, c.def.inspection, c.def.text, c.note}));
-    RETURN_IF_ERROR(CheckText(c.def.owners));
-    for (const auto& m : c.def.milestones) RETURN_IF_ERROR(CheckText({m.label}));
-    RETURN_IF_ERROR(CheckId(c.id, "recommendation"));
-    RecommendationDef def = c.def;
-    const Inspection* inspection = world_.FindInspection(def.inspection);
-    if (!inspection) {
-      return Status::Unprocessable("recommendation '" + c.id + "': no inspection '" +
-                                   def.inspection + "'");
-    }
-    if (def.owners.empty()) {
-      return Status::InvalidArgument("recommendation '" + c.id + "' needs at least one owner");
-    }
-    std::set<std::string> seen;
-    for (const auto& owner : def.owners) {
-      if (!world_.FindBody(owner)) {
-        return Status::Unprocessable("recommendation '" + c.id + "': no body '" + owner + "'");
-      }
-      if (!seen.insert(owner).second) {
-        return Status::InvalidArgument("recommendation '" + c.id + "' names owner '" + owner +
-                                       "' twice");
-      }
-    }
-    if (def.text.empty())
-      return Status::InvalidArgument("recommendation '" + c.id + "' needs text");
-    if (!c.milestones_given) {
-      auto read = MilestonesFromText(def.text);
-      if (!read.ok()) return read.status().WithContext("recommendation '" + c.id + "'");
-      for (const auto& m : *read) def.milestones.push_back({m.label, m.due});
-    }
-    std::set<std::string> labels;
-    for (const auto& m : def.milestones) {
-      if (!IsValidId(m.label) || !labels.insert(m.label).second) {
-        return Status::InvalidArgument("recommendation '" + c.id + "': milestone label '" +
-                                       m.label + "' is not a unique id");
-      }
-    }
-    const Date issued = c.issued.value_or(inspection->published);
-    if (issued < inspection->published || issued > today_) {
-      return Status::InvalidArgument("recommendation '" + c.id + "': issued " + issued.ToString() +
-                                     " must be between its inspection's publication (" +
-                                     inspection->published.ToString() + ") and today");
-    }
-    if (const Item* existing = world_.FindItem(c.id)) {
-      if (existing->kind != SubjectKind::kRecommendation) {
-        return Status::Conflict("'" + c.id + "' is already the id of an action");
-      }
-      if (existing->def() == def && (!c.issued || existing->issued() == issued)) {
-        return std::optional<Event>();
-      }
-      return Status::Conflict("recommendation '" + c.id +
-                              "' already exists with a different definition; a definition "
-                              "cannot be changed");
-    }
-    Event e = NewEvent(SubjectKind::kRecommendation, c.id, wf_.creating().name, issued);
-    e.note = c.note;
-    e.recommendation_def = std::move(def);
-    return std::optional<Event>(std::move(e));
-  }
-
-  Built operator()(const RecordEvent& c) const {
-    RETURN_IF_ERROR(CheckText({c.subject_id, c.transition, c.role, c.body, c.unit, c.note}));
-    for (const auto& [name, values] : c.fields) {
-      RETURN_IF_ERROR(CheckText({name}));
-      RETURN_IF_ERROR(CheckText(values));
-    }
-    const Item* item = world_.FindItem(c.subject_id);
-    if (!item || (c.kind && item->kind != *c.kind)) {
-      return Status::NotFound(std::string("no ") +
-                              (c.kind ? SubjectKindName(*c.kind) : "recommendation or action") +
-                              " '" + c.subject_id + "'");
-    }
-    const Workflow& wf = *world_.WorkflowOf(item->kind);  // the item replayed, so it has one
-    const Transition* t = wf.FindTransition(c.transition);
-    if (!t || t->creates) {
-      std::vector<std::string> names;
-      for (const auto& tr : wf.transitions()) {
-        if (!tr.creates) names.push_back(tr.name);
-      }
-      return Status::InvalidArgument("unknown transition '" + c.transition + "' (workflow '" +
-                                     wf.name() + "' has: " + Join(names) + ")");
-    }
-    if (c.expected_version) {
-      int64_t version = 0;
-      for (const Event& e : item->events) version = std::max(version, e.seq);
-      if (version != *c.expected_version) {
-        return Status::FailedPrecondition(
-            "'" + c.subject_id + "' is at version " + std::to_string(version) + ", not " +
-            std::to_string(*c.expected_version) + ": it changed since you read it");
-      }
-    }
-    const Date effective = c.effective.value_or(today_);
-    if (effective > today_) {
-      return Status::InvalidArgument("effective date " + effective.ToString() +
-                                     " is in the future (today is " + today_.ToString() + ")");
-    }
-    Event e = NewEvent(item->kind, c.subject_id, c.transition, effective);
-    e.role = c.role;
-    e.body = c.body;
-    e.unit = c.unit;
-    e.note = c.note;
-    e.fields = c.fields;
-    if (c.skip_if_recorded) {
-      for (const Event& existing : item->events) {
-        if (existing.SameContent(e)) return std::optional<Event>();
-      }
-    }
-    return std::optional<Event>(std::move(e));
-  }
-
- private:
-  Event NewEvent(SubjectKind kind, const std::string& id, const std::string& transition,
-                 Date effective) const {
-    Event e;
-    e.kind = kind;
-    e.subject_id = id;
-    e.transition = transition;
-    e.effective = effective;
-    // Definitions are the inspectorate's word: the role that may create items.
-    e.role = wf_.creating().roles.front();
-    return e;
-  }
-
-  const Workflow& wf_;
-  const Ledger& world_;
-  Date today_;
-};
 
 Engine::Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock)
     : workflow_(std::move(workflow)),
@@ -491,14 +163,13 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
   std::vector<std::pair<size_t, size_t>> spans(batches.size());  // [first, last) into events
   for (size_t i = 0; i < batches.size(); ++i) {
     Ledger layer(&group);
-    const CommandBuilder build(workflow_, layer, today);
     ApplyReport report;
     std::vector<Event> mine;
     Status failed;
     for (const Command& command : batches[i].commands) {
       const std::string where = std::visit([](const auto& c) { return c.where; }, command);
       auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
-      auto built = std::visit(build, command);
+      auto built = BuildEvent(command, workflow_, layer, today);
       if (!built.ok()) {
         failed = context(built.status());
         break;
@@ -585,102 +256,6 @@ Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Dat
     return Status::NotFound("no recommendation '" + id + "'");
   }
   return ledger_->Project(*item, as_of.value_or(clock_->Today()));
-}
-
-std::optional<SubjectKind> Engine::KindOf(const std::string& id) const {
-  const Item* item = ledger_->FindItem(id);
-  return item ? std::optional(item->kind) : std::nullopt;
-}
-
-Result<RecommendationView> Engine::ShowAction(const std::string& id,
-                                              std::optional<Date> as_of) const {
-  const Item* item = ledger_->FindItem(id);
-  if (!item || item->kind != SubjectKind::kAction)
-    return Status::NotFound("no action '" + id + "'");
-  return ledger_->Project(*item, as_of.value_or(clock_->Today()));
-}
-
-std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const {
-  const Date as_of = q.as_of.value_or(clock_->Today());
-  std::vector<RecommendationView> out;
-  auto consider = [&](const Item& item) {
-    if (item.kind != SubjectKind::kAction || item.issued() > as_of) return;
-    const ActionDef& a = item.action();
-    if (!q.body.empty() && a.body != q.body) return;
-    if (!q.unit.empty() && a.unit != q.unit) return;
-    if (!q.recommendation.empty() && a.recommendation != q.recommendation) return;
-    auto view = ledger_->Project(item, as_of);
-    if (!view.ok()) return;
-    if (q.open && view->open != *q.open) return;
-    if (q.overdue_only && !view->overdue) return;
-    out.push_back(std::move(*view));
-  };
-  if (!q.recommendation.empty()) {
-    for (const auto& id : ledger_->ActionsOf(q.recommendation)) {
-      if (const Item* item = ledger_->FindItem(id)) consider(*item);
-    }
-  } else {
-    for (const auto& [id, item] : ledger_->items()) consider(item);
-  }
-  auto key = [](const RecommendationView& v) {
-    // Undated actions sort after every dated one.
-    const Date due = v.milestones.empty() ? *Date::FromYmd(9999, 12, 31) : v.milestones[0].due;
-    return std::tie(v.action->recommendation, due, v.id);
-  };
-  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
-    const auto ka = key(a), kb = key(b);
-    return ka < kb;
-  });
-  return out;
-}
-
-bool FurtherBehind(const UnitProgress& a, const UnitProgress& b) {
-  if (a.overdue != b.overdue) return a.overdue > b.overdue;
-  if (a.open != b.open) return a.open > b.open;
-  // Smaller share closed first: a.closed / a.total < b.closed / b.total, without division.
-  const long lhs = static_cast<long>(a.closed) * b.total();
-  const long rhs = static_cast<long>(b.closed) * a.total();
-  if (lhs != rhs) return lhs < rhs;
-  return a.name < b.name;
-}
-
-Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<Date> as_of) const {
-  const Body* b = ledger_->FindBody(body);
-  if (!b) return Status::NotFound("no body '" + body + "'");
-  ProgressReport report;
-  report.body = body;
-  report.body_name = b->name;
-  report.as_of = as_of.value_or(clock_->Today());
-  std::map<std::string, UnitProgress> totals;
-  auto name_of = [&](const std::string& unit) {
-    const Unit* u = unit.empty() ? nullptr : ledger_->FindUnit(unit);
-    return u ? u->name : b->name;
-  };
-  for (const RecommendationView& rec : List({.as_of = report.as_of, .body = body})) {
-    RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
-    progress.all.name = b->name;
-    std::map<std::string, UnitProgress> units;
-    for (const RecommendationView& action :
-         ListActions({.as_of = report.as_of, .body = body, .recommendation = rec.id})) {
-      const std::string& unit = action.action->unit;
-      for (UnitProgress* p : {&units[unit], &totals[unit], &progress.all}) {
-        if (p != &progress.all) {
-          p->unit = unit;
-          p->name = name_of(unit);
-        }
-        (action.open ? p->open : p->closed) += 1;
-        if (action.overdue) p->overdue += 1;
-      }
-    }
-    for (auto& [unit, p] : units) progress.units.push_back(std::move(p));
-    std::sort(progress.units.begin(), progress.units.end(), FurtherBehind);
-    // A closed recommendation without actions has nothing to report; an open one has: no plan.
-    if (progress.all.total() == 0 && !rec.open) continue;
-    report.recommendations.push_back(std::move(progress));
-  }
-  for (auto& [unit, p] : totals) report.units.push_back(std::move(p));
-  std::sort(report.units.begin(), report.units.end(), FurtherBehind);
-  return report;
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
@@ -819,14 +394,6 @@ Result<std::vector<AlertInstance>> Engine::Alerts(const std::string& id,
 std::vector<Body> Engine::Bodies() const {
   std::vector<Body> out;
   for (const auto& [id, body] : ledger_->bodies()) out.push_back(body);
-  return out;
-}
-
-std::vector<Unit> Engine::Units(const std::string& body) const {
-  std::vector<Unit> out;
-  for (const auto& [id, unit] : ledger_->units()) {
-    if (body.empty() || unit.body == body) out.push_back(unit);
-  }
   return out;
 }
 

@@ -78,7 +78,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   std::unique_ptr<Engine> engine(
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   if (!options.rules_dir.empty()) {
-    ASSIGN_OR_RETURN(engine->rules_, Rules::LoadDir(options.rules_dir, engine->workflow_));
+    ASSIGN_OR_RETURN(engine->rules_, Rules::LoadDir(options.rules_dir, engine->workflow_,
+                                                    engine->action_workflow()));
   }
   ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(
                                     options.db_path, options.create_if_missing
@@ -136,7 +137,9 @@ Status Engine::CatchUp() {
   std::move(layer).MergeInto(*ledger_);
   last_seq_ = rows.back().seq;
   for (const auto& row : rows) {
-    if (row.kind == SubjectKind::kRecommendation) NoteChanged(row.subject_id);
+    if (row.kind == SubjectKind::kRecommendation || row.kind == SubjectKind::kAction) {
+      NoteChanged(row.subject_id);
+    }
   }
   return Status();
 }
@@ -387,8 +390,10 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
 Result<std::vector<AlertInstance>> Engine::Alerts(const std::string& id,
                                                   std::optional<Date> as_of) const {
   if (!rules_) return Status::FailedPrecondition("no rules are loaded (--rules DIR)");
-  ASSIGN_OR_RETURN(RecommendationView view, Show(id, as_of));
-  return AlertsFor(view, *rules_, workflow_, view.issued, view.as_of);
+  const Item* item = ledger_->FindItem(id);
+  const bool action = item && item->kind == SubjectKind::kAction;
+  ASSIGN_OR_RETURN(RecommendationView view, action ? ShowAction(id, as_of) : Show(id, as_of));
+  return AlertsFor(view, *rules_, *ledger_->WorkflowOf(view.kind), view.issued, view.as_of);
 }
 
 std::vector<Body> Engine::Bodies() const {

@@ -287,8 +287,8 @@ class Engine {
   }
   // The loaded rules, or null when Options::rules_dir was empty.
   const Rules* rules() const { return rules_ ? &*rules_ : nullptr; }
-  // The alerts of recommendation `id` falling due from its issue to the end of `as_of`
-  // (default today). FailedPrecondition when no rules are loaded.
+  // The alerts of recommendation (or action) `id` falling due from its issue (or plan) to the end
+  // of `as_of` (default today). FailedPrecondition when no rules are loaded.
   Result<std::vector<AlertInstance>> Alerts(const std::string& id, std::optional<Date> as_of) const;
   const Clock& clock() const { return *clock_; }
 

@@ -1,5 +1,8 @@
-// The alert scheduler's half of the Engine: the queue of when each recommendation's next alert
-// falls due, and raising due alerts into the outbox. See engine.h for the contract.
+// The alert scheduler's half of the Engine: the queue of when each recommendation's (and each
+// action's) next alert falls due, and raising due alerts into the outbox. See engine.h for the
+// contract. An action is scheduled like a recommendation, by the rules for actions and through
+// the action workflow; its alerts carry its id where a recommendation's carry the
+// recommendation's.
 #include <boost/json.hpp>
 
 #include "engine/alert_queue.h"
@@ -23,6 +26,10 @@ json::array Strings(const std::vector<std::string>& items) {
   return out;
 }
 
+bool Alerted(SubjectKind kind) {
+  return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
+}
+
 }  // namespace
 
 std::string Engine::alert_link(const std::string& recommendation) const {
@@ -33,7 +40,7 @@ std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date 
   static const Date kLastDay = Date::LastDayOfMonth(Date::kMaxYear, 12);
   if (after >= kLastDay) return std::nullopt;
   const int room = kLastDay.days_since_epoch() - after.days_since_epoch();
-  return rectrack::NextAlertDay(view, *rules_, workflow_, after,
+  return rectrack::NextAlertDay(view, *rules_, *ledger_->WorkflowOf(view.kind), after,
                                 after.AddDays(std::min(kHorizonDays, room)));
 }
 
@@ -45,10 +52,11 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   staged_.reset();
   ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   const Date today = clock_->Today();
-  // Before the first pass nothing was raised: every recommendation is looked at from its issue.
+  // Before the first pass nothing was raised: every recommendation (and action) is looked at from
+  // its issue (or plan).
   std::optional<Date> watermark = Date::Parse(through);
   for (const auto& [id, item] : ledger_->items()) {
-    if (item.kind != SubjectKind::kRecommendation || !item.tail) continue;
+    if (!Alerted(item.kind) || !item.tail) continue;
     const RecommendationView& view = *item.tail;
     const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
     if (auto day = NextAlertDayOf(view, after)) alert_queue_->Set(id, *day);
@@ -57,7 +65,7 @@ Status Engine::StartAlerts(const AlertOptions& options) {
 }
 
 void Engine::NoteChanged(const Event& event) {
-  if (event.kind == SubjectKind::kRecommendation) NoteChanged(event.subject_id);
+  if (Alerted(event.kind)) NoteChanged(event.subject_id);
 }
 
 void Engine::NoteChanged(const std::string& recommendation) {
@@ -89,7 +97,8 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
   alert.raised = raised;
   alert.late = instance.due < today;
   alert.owners = view.def.owners;
-  alert.audience = AudienceOf(instance, view.def.owners);
+  const std::string unit = view.action ? view.action->unit : "";
+  alert.audience = AudienceOf(instance, view.def.owners, unit);
 
   json::object inspection{{"id", view.def.inspection}};
   if (const Inspection* found = ledger_->FindInspection(view.def.inspection)) {
@@ -102,10 +111,14 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
     milestone = json::object{{"label", m.label}, {"due", m.due.ToString()}};
     days_overdue = std::max(0, today.days_since_epoch() - m.due.days_since_epoch());
   }
+  // An action's alert names the action, and the recommendation it answers; its link is that
+  // recommendation's.
+  const std::string recommendation = view.action ? view.action->recommendation : view.id;
   json::object data{
       {"id", alert.id},
       {"kind", alert.kind},
-      {"recommendation", view.id},
+      {"subject", view.action ? "action" : "recommendation"},
+      {"recommendation", recommendation},
       {"text", view.def.text},
       {"state", view.state},
       {"inspection", std::move(inspection)},
@@ -117,8 +130,12 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
       {"occurrence", alert.occurrence},
       {"late", alert.late},
       {"raised", raised},
-      {"link", alert_link(view.id)},
+      {"link", alert_link(recommendation)},
   };
+  if (view.action) {
+    data["action"] = view.id;
+    data["unit"] = unit.empty() ? json::value(nullptr) : json::value(unit);
+  }
   alert.payload = json::serialize(
       json::object{{"type", "alert." + alert.kind}, {"timestamp", raised}, {"data", data}});
   return alert;
@@ -154,7 +171,8 @@ Result<Engine::PendingAlerts> Engine::PendingFor(const RecommendationView& view,
   PendingAlerts out;
   Date from = view.issued;
   if (!whole && watermark && watermark->AddDays(1) > from) from = watermark->AddDays(1);
-  std::vector<AlertInstance> due = AlertsToRaise(view, *rules_, workflow_, from, today);
+  std::vector<AlertInstance> due =
+      AlertsToRaise(view, *rules_, *ledger_->WorkflowOf(view.kind), from, today);
   if (!due.empty()) {
     ASSIGN_OR_RETURN(std::set<std::string> known, alert_store_->KeysFor(view.id));
     for (const AlertInstance& instance : due) {
@@ -162,9 +180,7 @@ Result<Engine::PendingAlerts> Engine::PendingFor(const RecommendationView& view,
       ASSIGN_OR_RETURN(storage::AlertRecord alert, MakeAlert(instance, view, today, raised));
       std::vector<storage::DeliveryRecord> deliveries;
       for (const Subscription& sub : rules_->subscriptions()) {
-        if (disabled.count(sub.id) || !sub.Wants(alert.kind)) continue;
-        if (std::find(alert.audience.begin(), alert.audience.end(), sub.body) ==
-            alert.audience.end()) {
+        if (disabled.count(sub.id) || !sub.Wants(alert.kind) || !sub.Hears(alert.audience)) {
           continue;
         }
         storage::DeliveryRecord d;

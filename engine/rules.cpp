@@ -1,5 +1,5 @@
-// Working-day calendars, offsets applied to dates, and the alerts a recommendation's history
-// gives. Loading lives in rules_loader.cpp.
+// Working-day calendars, offsets applied to dates, and the alerts a recommendation's (or an
+// action's) history gives. Loading lives in rules_loader.cpp.
 #include "engine/rules.h"
 
 #include <algorithm>
@@ -140,6 +140,7 @@ void WalkInstances(const RecommendationView& view, const Rules& rules, const His
                    Date from, Limit limit, Visit visit) {
   auto in_window = [&](Date day) { return from <= day && day <= limit(); };
   for (const AlertRule& rule : rules.alerts()) {
+    if (rule.subject != view.kind) continue;
     if (!rule.before_due.empty()) {
       for (const auto& m : view.milestones) {
         for (size_t i = 0; i < rule.before_due.size(); ++i) {
@@ -234,7 +235,7 @@ std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const R
   for (auto& [series, instance] : latest) {
     const AlertRule* rule = nullptr;
     for (const auto& r : rules.alerts()) {
-      if (r.kind == instance.kind) rule = &r;
+      if (r.kind == instance.kind && r.subject == view.kind) rule = &r;
     }
     if (!rule) continue;
     bool matters = false;
@@ -259,14 +260,17 @@ std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const R
 }
 
 std::vector<std::string> AudienceOf(const AlertInstance& instance,
-                                    const std::vector<std::string>& owners) {
+                                    const std::vector<std::string>& owners,
+                                    const std::string& unit) {
   std::vector<std::string> out;
   auto add = [&](const std::string& who) {
     if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(who);
   };
   for (const auto& who : instance.to) {
-    if (who == "owners") {
+    if (who == "owners" || (who == "unit" && unit.empty())) {
       for (const auto& owner : owners) add(owner);
+    } else if (who == "unit") {
+      add(kUnitAudiencePrefix + unit);
     } else {
       add(who);
     }
@@ -276,6 +280,11 @@ std::vector<std::string> AudienceOf(const AlertInstance& instance,
 
 bool Subscription::Wants(const std::string& kind) const {
   return kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+bool Subscription::Hears(const std::vector<std::string>& audience) const {
+  const std::string who = unit.empty() ? body : kUnitAudiencePrefix + unit;
+  return std::find(audience.begin(), audience.end(), who) != audience.end();
 }
 
 }  // namespace rectrack

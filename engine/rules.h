@@ -1,5 +1,5 @@
-// Rules: when rectrack should tell people about a recommendation, read from rules/*.yaml, with
-// working-day calendars from rules/calendars/*.yaml (bank holidays as data).
+// Rules: when rectrack should tell people about a recommendation or an action, read from
+// rules/*.yaml, with working-day calendars from rules/calendars/*.yaml (bank holidays as data).
 //
 // An alert rule has a kind and one anchor:
 //   - offsets relative to each milestone's due date (before_due; after_due, optionally repeating
@@ -8,9 +8,13 @@
 //   - one offset after an event of the recommendation (after_event: close, offset: 6 months):
 //     alive if no `until` event (e.g. assess) has happened between the anchor and its date.
 //     `until` is one transition or a list of them.
+// A rule applies to one subject: recommendations (the default) or actions (`subject: action`).
+// An action is walked like a recommendation with one milestone, "due", its due date; its
+// after_event and until transitions are the action workflow's.
 // Rules are data: the C++ names no alert kind. LoadDir() refuses a malformed or inconsistent rules
 // directory with "file:line:col: what" (unknown key, bad offset, unknown calendar, unknown
-// transition in after_event/until, working days past the calendar's coverage).
+// transition in after_event/until, working days past the calendar's coverage, an audience `unit`
+// on a rule that is not for actions).
 //
 // Thread-safety: immutable after Load; safe to share.
 #pragma once
@@ -60,6 +64,7 @@ class Calendar {
 
 struct AlertRule {
   std::string kind;
+  SubjectKind subject = SubjectKind::kRecommendation;  // the items it applies to
   // Exactly one of the two anchors:
   std::vector<Offset> before_due;  // each gives one alert before the due date
   std::optional<Offset> after_due;
@@ -67,15 +72,22 @@ struct AlertRule {
   std::string after_event;         // a transition name
   std::optional<Offset> offset;    // with after_event
   std::vector<std::string> until;  // transitions that end the alert's life (any of them)
-  std::vector<std::string> to;     // audiences: "owners", "inspectorate", or a body id
-  std::string where;               // file:line:col of the rule
+  // Audiences: "owners", "inspectorate", a body id, or (actions only) "unit": the action's
+  // owning unit, or its body when the body as a whole owns it.
+  std::vector<std::string> to;
+  std::string where;  // file:line:col of the rule
 };
 
-// Who is told: alerts whose audience includes `body` (a body id, or "inspectorate"), of the
-// listed kinds, go to one channel: a webhook (URL and signing secret) or an email address.
+// How an alert's audience names a unit: "unit:cps-sw" (body ids cannot contain ':').
+inline constexpr const char* kUnitAudiencePrefix = "unit:";
+
+// Who is told: alerts whose audience includes `body` (a body id, or "inspectorate"), or, for a
+// subscription that names a unit of that body, alerts addressed to that unit ("unit:<id>"), of
+// the listed kinds, go to one channel: a webhook (URL and signing secret) or an email address.
 struct Subscription {
   std::string id;
   std::string body;
+  std::string unit;                // "" for the body's alerts; else only that unit's
   std::vector<std::string> kinds;  // empty: every kind
   std::string webhook;             // URL; or
   std::string email;               // address
@@ -83,13 +95,18 @@ struct Subscription {
   std::string where;               // file:line:col
 
   bool Wants(const std::string& kind) const;
+  // Whether an alert with this audience (AudienceOf) is addressed to this subscription.
+  bool Hears(const std::vector<std::string>& audience) const;
 };
 
 class Rules {
  public:
   // Reads every *.yaml directly in `dir` (alert rules) and in `dir`/calendars (calendars).
-  // REQUIRES: `workflow` names the transitions rules may refer to.
-  static Result<Rules> LoadDir(const std::string& dir, const Workflow& workflow);
+  // REQUIRES: `workflow` names the transitions recommendation rules may refer to,
+  // `action_workflow` (may be null: then action rules may not name transitions) those of
+  // action rules.
+  static Result<Rules> LoadDir(const std::string& dir, const Workflow& workflow,
+                               const Workflow* action_workflow = nullptr);
 
   const std::vector<AlertRule>& alerts() const { return alerts_; }
   const Calendar* calendar() const;  // the calendar working-day offsets use; may be null
@@ -111,16 +128,17 @@ class Rules {
 // One alert as it falls due: the key that names it for ever, so it is raised once.
 struct AlertInstance {
   std::string kind;
-  std::string recommendation;
-  std::string milestone;  // "" for event-anchored alerts
-  int occurrence = 0;     // 0, then 1, 2 ... for repeats
+  std::string recommendation;  // the recommendation's id, or the action's
+  std::string milestone;       // "" for event-anchored alerts; "due" for an action's due date
+  int occurrence = 0;          // 0, then 1, 2 ... for repeats
   Date due;
   std::vector<std::string> to;
   std::string anchor;      // the milestone's label, or "e<seq>" of the anchoring event
   std::string dedupe_key;  // "<rec>/<anchor>/<kind>/<occurrence>"
 };
 
-// The alerts of `view` that fall due in [from, to], in due order. Liveness is judged at each
+// The alerts of `view` that fall due in [from, to], in due order, by the rules for its subject
+// (view.kind). REQUIRES: `workflow` is the workflow of view.kind. Liveness is judged at each
 // instance's own date from view.timeline (open then? milestone met by then?), using the due
 // dates as of view.as_of. REQUIRES: view.as_of >= to. Repeats stop at `to`, so a long-overdue
 // milestone yields finitely many.
@@ -141,8 +159,10 @@ std::optional<Date> NextAlertDay(const RecommendationView& view, const Rules& ru
 std::vector<AlertInstance> AlertsToRaise(const RecommendationView& view, const Rules& rules,
                                          const Workflow& workflow, Date from, Date today);
 
-// The audience of `instance` as body ids and "inspectorate": "owners" becomes the owners.
+// The audience of `instance` as body ids, "inspectorate" and "unit:<id>": "owners" becomes the
+// owners, "unit" the owning `unit` ("unit:<unit>"), or the owners when `unit` is "".
 std::vector<std::string> AudienceOf(const AlertInstance& instance,
-                                    const std::vector<std::string>& owners);
+                                    const std::vector<std::string>& owners,
+                                    const std::string& unit = "");
 
 }  // namespace rectrack

@@ -71,7 +71,8 @@ Result<Offset> ParseOffset(std::string_view text) {
 
 class RulesLoader {
  public:
-  explicit RulesLoader(const Workflow& workflow) : workflow_(workflow) {}
+  RulesLoader(const Workflow& workflow, const Workflow* action_workflow)
+      : workflow_(workflow), action_workflow_(action_workflow) {}
 
   Result<Rules> Load(const std::string& dir) {
     std::error_code ec;
@@ -232,10 +233,10 @@ class RulesLoader {
   }
 
   Status LoadSubscription(const std::string& src, const YAML::Node& item) {
-    ASSIGN_OR_RETURN(Parts parts,
-                     Collect(src, item, "subscription",
-                             {"id", "body", "kinds", "webhook", "secret", "secret_env", "email"},
-                             {"id", "body"}));
+    ASSIGN_OR_RETURN(Parts parts, Collect(src, item, "subscription",
+                                          {"id", "body", "unit", "kinds", "webhook", "secret",
+                                           "secret_env", "email"},
+                                          {"id", "body"}));
     Subscription sub;
     sub.where = yaml::Where(src, item);
     ASSIGN_OR_RETURN(sub.id, Name(src, parts["id"], "subscription"));
@@ -250,6 +251,16 @@ class RulesLoader {
     if (sub.body != "inspectorate" && !IsValidId(sub.body)) {
       return yaml::Error(src, parts["body"],
                          what + ": bad body '" + sub.body + "' (a body id or inspectorate)");
+    }
+    if (parts.count("unit")) {
+      ASSIGN_OR_RETURN(sub.unit, yaml::Scalar(src, parts["unit"], "unit"));
+      if (!IsValidId(sub.unit)) {
+        return yaml::Error(src, parts["unit"], what + ": bad unit '" + sub.unit + "'");
+      }
+      if (sub.body == "inspectorate") {
+        return yaml::Error(src, parts["unit"],
+                           what + ": a unit belongs to a body, not to the inspectorate");
+      }
     }
     if (parts.count("kinds")) {
       ASSIGN_OR_RETURN(sub.kinds, yaml::ScalarList(src, parts["kinds"], "kinds", true));
@@ -315,7 +326,8 @@ class RulesLoader {
     std::vector<std::pair<std::string, YAML::Node>> anchors;  // in file order, with key nodes
     RETURN_IF_ERROR(yaml::ForEachEntry(
         src, item, "alert",
-        {"kind", "to", "before_due", "after_due", "repeat", "after_event", "offset", "until"},
+        {"kind", "subject", "to", "before_due", "after_due", "repeat", "after_event", "offset",
+         "until"},
         [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
           parts[key] = value;
           if (key == "before_due" || key == "after_due" || key == "after_event") {
@@ -334,8 +346,18 @@ class RulesLoader {
           "duplicate alert kind '" + rule.kind + "' (first defined at " + first->second + ")");
     }
     const std::string what = "alert '" + rule.kind + "'";
+    if (parts.count("subject")) {
+      ASSIGN_OR_RETURN(std::string subject, yaml::Scalar(src, parts["subject"], "subject"));
+      if (subject == "action") {
+        rule.subject = SubjectKind::kAction;
+      } else if (subject != "recommendation") {
+        return yaml::Error(
+            src, parts["subject"],
+            what + ": unknown subject '" + subject + "' (use recommendation or action)");
+      }
+    }
     if (!parts.count("to")) return yaml::Error(src, item, what + " needs `to`");
-    RETURN_IF_ERROR(LoadAudiences(src, parts["to"], what, &rule.to));
+    RETURN_IF_ERROR(LoadAudiences(src, parts["to"], what, rule.subject, &rule.to));
     if (anchors.empty()) {
       return yaml::Error(src, item,
                          what + " needs one anchor: before_due, after_due or after_event");
@@ -381,7 +403,10 @@ class RulesLoader {
         }
       }
     } else {
-      ASSIGN_OR_RETURN(rule.after_event, TransitionAt(src, parts["after_event"], "after_event"));
+      ASSIGN_OR_RETURN(const Workflow* workflow,
+                       WorkflowFor(src, parts["after_event"], what, rule.subject));
+      ASSIGN_OR_RETURN(rule.after_event,
+                       TransitionAt(src, parts["after_event"], "after_event", *workflow));
       if (!parts.count("offset")) {
         return yaml::Error(src, item, what + ": after_event needs an offset");
       }
@@ -391,11 +416,11 @@ class RulesLoader {
         if (until.IsSequence()) {
           if (until.size() == 0) return yaml::Error(src, until, what + ": until is an empty list");
           for (const auto& item : until) {
-            ASSIGN_OR_RETURN(std::string name, TransitionAt(src, item, "until"));
+            ASSIGN_OR_RETURN(std::string name, TransitionAt(src, item, "until", *workflow));
             rule.until.push_back(name);
           }
         } else {
-          ASSIGN_OR_RETURN(std::string name, TransitionAt(src, until, "until"));
+          ASSIGN_OR_RETURN(std::string name, TransitionAt(src, until, "until", *workflow));
           rule.until.push_back(name);
         }
       }
@@ -405,15 +430,19 @@ class RulesLoader {
   }
 
   Status LoadAudiences(const std::string& src, const YAML::Node& node, const std::string& what,
-                       std::vector<std::string>* to) {
+                       SubjectKind subject, std::vector<std::string>* to) {
     ASSIGN_OR_RETURN(*to, yaml::ScalarList(src, node, "to", true));
     if (to->empty()) return yaml::Error(src, node, what + ": `to` needs at least one audience");
     for (size_t i = 0; i < to->size(); ++i) {
       const std::string& who = (*to)[i];
+      if (who == "unit" && subject != SubjectKind::kAction) {
+        return yaml::Error(src, node,
+                           what + ": audience 'unit' is for actions only (add subject: action)");
+      }
       if (who != "owners" && who != "inspectorate" && !IsValidId(who)) {
-        return yaml::Error(
-            src, node,
-            what + ": bad audience '" + who + "' (use owners, inspectorate or a body id)");
+        return yaml::Error(src, node,
+                           what + ": bad audience '" + who +
+                               "' (use owners, inspectorate, unit (actions) or a body id)");
       }
       if (std::find(to->begin(), to->begin() + i, who) != to->begin() + i) {
         return yaml::Error(src, node, what + ": audience '" + who + "' is listed twice");
@@ -432,15 +461,28 @@ class RulesLoader {
     return *offset;
   }
 
+  // The workflow whose transitions a rule for `subject` names.
+  Result<const Workflow*> WorkflowFor(const std::string& src, const YAML::Node& node,
+                                      const std::string& what, SubjectKind subject) {
+    if (subject != SubjectKind::kAction) return &workflow_;
+    if (!action_workflow_) {
+      return yaml::Error(src, node,
+                         what +
+                             ": after_event on actions needs the action workflow, and none "
+                             "is loaded");
+    }
+    return action_workflow_;
+  }
+
   Result<std::string> TransitionAt(const std::string& src, const YAML::Node& node,
-                                   const std::string& what) {
+                                   const std::string& what, const Workflow& workflow) {
     ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, node, what));
-    if (!workflow_.FindTransition(name)) {
+    if (!workflow.FindTransition(name)) {
       std::vector<std::string> known;
-      for (const auto& t : workflow_.transitions()) known.push_back(t.name);
+      for (const auto& t : workflow.transitions()) known.push_back(t.name);
       return yaml::Error(src, node,
                          "unknown transition '" + name + "' in " + what + " (workflow '" +
-                             workflow_.name() + "' has: " + JoinNames(known) + ")");
+                             workflow.name() + "' has: " + JoinNames(known) + ")");
     }
     return name;
   }
@@ -470,6 +512,7 @@ class RulesLoader {
   }
 
   const Workflow& workflow_;
+  const Workflow* action_workflow_;  // may be null
   Rules rules_;
   std::map<std::string, std::string> calendar_where_;            // calendar name -> where defined
   std::map<std::string, std::string> kind_where_;                // alert kind -> where defined
@@ -479,8 +522,9 @@ class RulesLoader {
   std::vector<std::pair<std::string, Offset>> working_days_;     // where, offset
 };
 
-Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow) {
-  return RulesLoader(workflow).Load(dir);
+Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow,
+                             const Workflow* action_workflow) {
+  return RulesLoader(workflow, action_workflow).Load(dir);
 }
 
 }  // namespace rectrack

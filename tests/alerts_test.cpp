@@ -348,6 +348,153 @@ TEST_F(AlertsTest, AStagedDeliveryToADisabledSubscriptionIsDropped) {
   EXPECT_TRUE(deliveries->empty());
 }
 
+// Actions under r1, owned by CPS South West: their due dates feed the same scheduler, by the
+// action rules of rules/alerts.yaml (due soon 14 days before, to the unit; overdue the day
+// after, to the unit and the body).
+TEST_F(AlertsTest, ActionsAlertTheirUnitAndBodyUntilClosedAndFollowAReschedule) {
+  engine_.reset();
+  std::ofstream(dir_ / "rules" / "units.yaml") << R"(
+subscriptions:
+  - {id: sw-hook, body: CPS, unit: cps-sw, webhook: "http://127.0.0.1:9/sw", secret: "0123456789abcdef0123"}
+  - {id: cps-actions, body: CPS, kinds: [action_overdue], email: actions@cps.example}
+)";
+  engine_ = Open();
+  ASSERT_NE(engine_, nullptr);
+  ASSERT_NE(engine_->action_workflow(), nullptr);
+  auto import = [&](const char* yaml) {
+    auto commands =
+        ParseImport(yaml, "actions.yaml", engine_->workflow(), engine_->action_workflow());
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    auto applied = engine_->Apply(*commands, "test");
+    ASSERT_TRUE(applied.ok()) << applied.status().message();
+  };
+  import(R"(
+units:
+  - {id: cps-sw, body: CPS, name: CPS South West}
+actions:
+  - {id: r1-a1, rec: r1, unit: cps-sw, planned: 2025-01-20, by: CPS, due: 2025-05-31,
+     title: Train the Area's lawyers}
+)");
+  // Planned before the scheduler starts: in its first queue.
+  ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
+  EXPECT_EQ(engine_->QueuedRecommendations(), 3u);  // r1, s1, r1-a1
+  EXPECT_TRUE(Raise().empty());
+  // Planned after: noted as changed.
+  import(R"(
+actions:
+  - {id: r1-a2, rec: r1, unit: cps-sw, planned: 2025-01-21, by: CPS, due: 2025-04-30,
+     title: Agree a casework quality plan}
+)");
+  EXPECT_TRUE(Raise().empty());
+  EXPECT_EQ(engine_->QueuedRecommendations(), 4u);
+
+  auto actions_only = [](V keys) {
+    std::erase_if(keys, [](const std::string& k) { return k.rfind("r1-a", 0) != 0; });
+    return keys;
+  };
+  auto deliveries_of = [&](const std::string& alert_id) {
+    V subs;
+    auto deliveries = engine_->alert_store().Deliveries(alert_id);
+    EXPECT_TRUE(deliveries.ok());
+    if (deliveries.ok()) {
+      for (const auto& d : *deliveries) subs.push_back(d.subscription);
+    }
+    std::sort(subs.begin(), subs.end());
+    return subs;
+  };
+  auto find = [&](const std::string& key) {
+    auto alert = engine_->alert_store().Find(storage::AlertIdFor(key));
+    EXPECT_TRUE(alert.ok()) << key << ": " << alert.status().message();
+    return alert.ok() ? *alert : storage::AlertRecord{};
+  };
+
+  clock_.Set("2025-04-15T12:00:00Z");
+  EXPECT_TRUE(actions_only(Raise()).empty()) << "a day early";
+  clock_.Set("2025-04-16T00:00:01Z");  // 14 days before 30 April
+  EXPECT_EQ(actions_only(Raise()), (V{"r1-a2/due/action_due_soon/0"}));
+  const storage::AlertRecord soon = find("r1-a2/due/action_due_soon/0");
+  EXPECT_EQ(soon.recommendation, "r1-a2");  // the action's id, in the recommendation column
+  EXPECT_EQ(soon.milestone, "due");
+  EXPECT_EQ(soon.owners, V{"CPS"});
+  EXPECT_EQ(soon.audience, V{"unit:cps-sw"});
+  for (const char* part :
+       {"\"type\":\"alert.action_due_soon\"", "\"subject\":\"action\"", "\"recommendation\":\"r1\"",
+        "\"action\":\"r1-a2\"", "\"unit\":\"cps-sw\"", "\"text\":\"Agree a casework quality plan\"",
+        "\"link\":\"http://rt.example/api/v1/recommendations/r1\""}) {
+    EXPECT_NE(soon.payload.find(part), std::string::npos) << part << " in " << soon.payload;
+  }
+  // To the unit only: not CPS's hook (wrong kinds and not in the audience), not the body's.
+  EXPECT_EQ(deliveries_of(soon.id), V{"sw-hook"});
+
+  clock_.Set("2025-05-01T08:00:00Z");  // the day after 30 April
+  EXPECT_EQ(actions_only(Raise()), (V{"r1-a2/due/action_overdue/0"}));
+  const storage::AlertRecord overdue = find("r1-a2/due/action_overdue/0");
+  EXPECT_EQ(overdue.audience, (V{"unit:cps-sw", "CPS"}));
+  EXPECT_EQ(deliveries_of(overdue.id), (V{"cps-actions", "sw-hook"}));
+
+  // Closed: no more overdue alerts. Rescheduled: r1-a1's alerts move with its due date.
+  clock_.Set("2025-05-02T08:00:00Z");
+  import(R"(
+events:
+  - {action: r1-a2, do: close, effective: 2025-05-02, by: CPS, note: Agreed}
+  - {action: r1-a1, do: reschedule, effective: 2025-05-02, by: CPS, due: 2025-07-31,
+     reason: Trainers not free until July}
+)");
+  EXPECT_TRUE(actions_only(Raise()).empty());
+  for (const char* day : {"2025-05-17T08:00:00Z", "2025-05-31T08:00:00Z", "2025-06-01T08:00:00Z",
+                          "2025-06-30T08:00:00Z", "2025-07-16T08:00:00Z"}) {
+    clock_.Set(day);
+    EXPECT_TRUE(actions_only(Raise()).empty()) << day;
+  }
+  clock_.Set("2025-07-17T08:00:00Z");  // 14 days before the new due date
+  EXPECT_EQ(actions_only(Raise()), (V{"r1-a1/due/action_due_soon/0"}));
+  clock_.Set("2025-08-01T08:00:00Z");
+  EXPECT_EQ(actions_only(Raise()), (V{"r1-a1/due/action_overdue/0"}));
+
+  // `rectrack rules ID` for an action: its alerts by the action rules only.
+  auto alerts = engine_->Alerts("r1-a1", D("2025-12-31"));
+  ASSERT_TRUE(alerts.ok()) << alerts.status().message();
+  V keys;
+  for (const auto& a : *alerts) keys.push_back(a.dedupe_key + "@" + a.due.ToString());
+  EXPECT_EQ(keys,
+            (V{"r1-a1/due/action_due_soon/0@2025-07-17", "r1-a1/due/action_overdue/0@2025-08-01",
+               "r1-a1/due/action_overdue/1@2025-08-31", "r1-a1/due/action_overdue/2@2025-09-30",
+               "r1-a1/due/action_overdue/3@2025-10-30", "r1-a1/due/action_overdue/4@2025-11-29",
+               "r1-a1/due/action_overdue/5@2025-12-29"}));
+  EXPECT_EQ(engine_->Alerts("nope", {}).status().code(), Code::kNotFound);
+}
+
+TEST_F(AlertsTest, AStagedActionThatIsClosedRaisesNothing) {
+  auto import = [&](const char* yaml) {
+    auto commands =
+        ParseImport(yaml, "actions.yaml", engine_->workflow(), engine_->action_workflow());
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    auto applied = engine_->Apply(*commands, "test");
+    ASSERT_TRUE(applied.ok()) << applied.status().message();
+  };
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  import(R"(
+units:
+  - {id: cps-sw, body: CPS, name: CPS South West}
+actions:
+  - {id: r1-a1, rec: r1, unit: cps-sw, planned: 2025-01-21, by: CPS, due: 2025-02-28,
+     title: Train the Area's lawyers}
+)");
+  EXPECT_TRUE(Raise().empty());
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-02-14"));  // 14 days before 28 February
+  clock_.Set("2025-02-13T23:59:58Z");
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-02-14")).ok());
+  import(R"(
+events:
+  - {action: r1-a1, do: close, effective: 2025-02-13, by: CPS, note: Done early}
+)");
+  EXPECT_TRUE(Raise().empty());
+  clock_.Set("2025-02-14T00:00:01Z");
+  EXPECT_TRUE(Raise().empty()) << "the staged due-soon alert of a closed action was raised";
+  clock_.Set("2025-03-01T09:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));  // and no action_overdue
+}
+
 TEST_F(AlertsTest, NotStartedMeansNothingQueued) {
   EXPECT_FALSE(engine_->NextAlertDay().has_value());
   EXPECT_FALSE(engine_->RaiseDueAlerts().ok());

@@ -29,6 +29,12 @@ Workflow ShippedWorkflow() {
   return std::move(wf).value();
 }
 
+Workflow ShippedActionWorkflow() {
+  auto wf = Workflow::LoadFile(kSourceDir + "/workflows/action.yaml");
+  EXPECT_TRUE(wf.ok()) << wf.status().message();
+  return std::move(wf).value();
+}
+
 // A fresh directory under the system's temp dir, removed at the end of the test.
 class TempDir {
  public:
@@ -50,7 +56,7 @@ class TempDir {
 class RulesTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto rules = Rules::LoadDir(kSourceDir + "/rules", wf_);
+    auto rules = Rules::LoadDir(kSourceDir + "/rules", wf_, &action_wf_);
     ASSERT_TRUE(rules.ok()) << rules.status().message();
     rules_ = std::move(rules).value();
     ASSERT_NE(rules_.calendar(), nullptr);
@@ -63,6 +69,7 @@ class RulesTest : public testing::Test {
   }
 
   Workflow wf_ = ShippedWorkflow();
+  Workflow action_wf_ = ShippedActionWorkflow();
   Rules rules_;
 };
 
@@ -96,8 +103,17 @@ TEST(ParseOffsetTest, RefusesAnythingElse) {
 TEST_F(RulesTest, ShippedRulesLoad) {
   Names kinds;
   for (const auto& a : rules_.alerts()) kinds.push_back(a.kind);
-  EXPECT_EQ(kinds,
-            (Names{"due_soon", "overdue", "escalation", "verification_due", "response_due"}));
+  EXPECT_EQ(kinds, (Names{"due_soon", "overdue", "escalation", "verification_due", "response_due",
+                          "action_due_soon", "action_overdue"}));
+  for (size_t i = 0; i < rules_.alerts().size(); ++i) {
+    EXPECT_EQ(rules_.alerts()[i].subject,
+              i < 5 ? SubjectKind::kRecommendation : SubjectKind::kAction)
+        << rules_.alerts()[i].kind;
+  }
+  EXPECT_EQ(rules_.alerts()[5].before_due[0].text, "14 days");
+  EXPECT_EQ(rules_.alerts()[5].to, Names{"unit"});
+  EXPECT_EQ(rules_.alerts()[6].after_due->text, "1 day");
+  EXPECT_EQ(rules_.alerts()[6].to, (Names{"unit", "owners"}));
   const AlertRule& soon = rules_.alerts()[0];
   ASSERT_EQ(soon.before_due.size(), 2u);
   EXPECT_EQ(soon.before_due[1].text, "7 days");
@@ -284,6 +300,133 @@ TEST(RulesLoadTest, RefusesBadRulesWithPositions) {
     for (const auto& w : bad.words)
       EXPECT_NE(msg.find(w), std::string::npos) << w << " in: " << msg;
   }
+}
+
+// An action rule appended to kAlerts, from line 6.
+const std::string kActionRule =    //
+    "  - kind: act\n"              // 6
+    "    subject: action\n"        // 7
+    "    after_event: plan\n"      // 8
+    "    offset: 30 days\n"        // 9
+    "    until: [start, close]\n"  // 10
+    "    to: [unit, owners]\n";    // 11
+
+Result<Rules> LoadWith(const std::string& alerts, const Workflow& wf, const Workflow* action_wf,
+                       const std::string& more = "") {
+  TempDir tmp;
+  tmp.Write("calendars/cal.yaml", kCalendar);
+  tmp.Write("alerts.yaml", alerts);
+  if (!more.empty()) tmp.Write("more.yaml", more);
+  auto loaded = Rules::LoadDir(tmp.dir(), wf, action_wf);
+  if (!loaded.ok()) {
+    // Without the temporary directory, so that positions compare.
+    std::string msg = loaded.status().message();
+    if (msg.rfind(tmp.dir() + "/", 0) == 0) msg = msg.substr(tmp.dir().size() + 1);
+    return Status::InvalidArgument(msg);
+  }
+  return loaded;
+}
+
+TEST(RulesLoadTest, ActionRulesNameTheActionWorkflowsTransitions) {
+  const Workflow wf = ShippedWorkflow();
+  const Workflow action_wf = ShippedActionWorkflow();
+  auto loaded = LoadWith(kAlerts + kActionRule, wf, &action_wf);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->alerts().size(), 2u);
+  EXPECT_EQ(loaded->alerts()[0].subject, SubjectKind::kRecommendation);  // the default
+  const AlertRule& act = loaded->alerts()[1];
+  EXPECT_EQ(act.subject, SubjectKind::kAction);
+  EXPECT_EQ(act.after_event, "plan");
+  EXPECT_EQ(act.until, (Names{"start", "close"}));
+  EXPECT_EQ(act.to, (Names{"unit", "owners"}));
+  // `subject: recommendation` may be said out loud.
+  auto explicit_rec =
+      LoadWith(Replace(kAlerts, "    to:", "    subject: recommendation\n    to:"), wf, nullptr);
+  ASSERT_TRUE(explicit_rec.ok()) << explicit_rec.status().message();
+  EXPECT_EQ(explicit_rec->alerts()[0].subject, SubjectKind::kRecommendation);
+  // Due-date rules for actions need no action workflow; event rules do.
+  auto due_only = LoadWith(
+      kAlerts + "  - {kind: act, subject: action, after_due: 1 day, to: [unit]}\n", wf, nullptr);
+  ASSERT_TRUE(due_only.ok()) << due_only.status().message();
+  EXPECT_EQ(due_only->alerts()[1].subject, SubjectKind::kAction);
+}
+
+TEST(RulesLoadTest, RefusesBadSubjectsAndUnitsWithPositions) {
+  const Workflow wf = ShippedWorkflow();
+  const Workflow action_wf = ShippedActionWorkflow();
+  struct Case {
+    std::string where;
+    std::string alerts;
+    Names words;
+    bool with_action_workflow = true;
+    std::string more{};
+  };
+  const std::vector<Case> cases = {
+      {"alerts.yaml:7:14",
+       kAlerts + Replace(kActionRule, "subject: action", "subject: actions"),
+       {"alert 'act': unknown subject 'actions' (use recommendation or action)"}},
+      {"alerts.yaml:8:18",
+       kAlerts + Replace(kActionRule, "after_event: plan", "after_event: issue"),
+       {"unknown transition 'issue' in after_event", "workflow 'action' has:", "reschedule"}},
+      {"alerts.yaml:10:20",
+       kAlerts + Replace(kActionRule, "[start, close]", "[start, assess]"),
+       {"unknown transition 'assess' in until", "workflow 'action'"}},
+      {"alerts.yaml:5:9",
+       Replace(kAlerts, "[owners]", "[unit]"),
+       {"alert 'soon': audience 'unit' is for actions only (add subject: action)"}},
+      {"alerts.yaml:8:18",
+       kAlerts + kActionRule,
+       {"alert 'act': after_event on actions needs the action workflow"},
+       false},
+      {"more.yaml:2:40",
+       kAlerts,
+       {"subscription 's1': a unit belongs to a body, not to the inspectorate"},
+       true,
+       "subscriptions:\n  - {id: s1, body: inspectorate, unit: cps-sw, email: a@b.example}\n"},
+      {"more.yaml:2:31",
+       kAlerts,
+       {"subscription 's1': bad unit 'a b'"},
+       true,
+       "subscriptions:\n  - {id: s1, body: CPS, unit: 'a b', email: a@b.example}\n"},
+  };
+  for (const auto& bad : cases) {
+    SCOPED_TRACE(bad.where + " " + bad.words[0]);
+    auto loaded =
+        LoadWith(bad.alerts, wf, bad.with_action_workflow ? &action_wf : nullptr, bad.more);
+    ASSERT_FALSE(loaded.ok());
+    const std::string& msg = loaded.status().message();
+    EXPECT_EQ(msg.rfind(bad.where + ": ", 0), 0u) << msg;
+    for (const auto& w : bad.words)
+      EXPECT_NE(msg.find(w), std::string::npos) << w << " in: " << msg;
+  }
+}
+
+TEST(RulesLoadTest, UnitSubscriptionsHearTheirUnitOnly) {
+  const Workflow wf = ShippedWorkflow();
+  auto loaded = LoadWith(kAlerts, wf, nullptr,
+                         "subscriptions:\n"
+                         "  - {id: sw, body: CPS, unit: cps-sw, email: sw@cps.example}\n"
+                         "  - {id: cps, body: CPS, email: hq@cps.example}\n");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->subscriptions().size(), 2u);
+  const Subscription& sw = loaded->subscriptions()[0];
+  const Subscription& cps = loaded->subscriptions()[1];
+  EXPECT_EQ(sw.unit, "cps-sw");
+  EXPECT_EQ(cps.unit, "");
+  EXPECT_TRUE(sw.Hears({"unit:cps-sw"}));
+  EXPECT_FALSE(sw.Hears({"CPS"}));
+  EXPECT_FALSE(sw.Hears({"unit:cps-yh", "inspectorate"}));
+  EXPECT_TRUE(cps.Hears({"unit:cps-sw", "CPS"}));
+  EXPECT_FALSE(cps.Hears({"unit:cps-sw"}));
+}
+
+TEST(AudienceOfTest, UnitIsTheOwningUnitOrElseTheBody) {
+  AlertInstance instance;
+  instance.to = {"unit", "owners", "inspectorate"};
+  EXPECT_EQ(AudienceOf(instance, {"CPS"}, "cps-sw"), (Names{"unit:cps-sw", "CPS", "inspectorate"}));
+  EXPECT_EQ(AudienceOf(instance, {"CPS"}, ""), (Names{"CPS", "inspectorate"}));
+  instance.to = {"owners"};
+  EXPECT_EQ(AudienceOf(instance, {"CPS", "SFO"}, "cps-sw"), (Names{"CPS", "SFO"}));
 }
 
 // A recommendation "r1" with milestone "due" (2023-07-31) and the given timeline.
@@ -473,6 +616,59 @@ TEST_F(AlertsForTest, NextAlertDayIsTheFirstOfAlertsFor) {
     }
   }
   EXPECT_GT(found, 1000);
+}
+
+// An action "a1" of unit cps-sw under r1, due `due`, with the given timeline.
+RecommendationView ActionView(const std::vector<Ev>& events, const char* due = "2025-06-30") {
+  RecommendationView v = View(events, {}, due);
+  v.id = "a1";
+  v.kind = SubjectKind::kAction;
+  v.action = ActionInfo{"r1", "cps-sw", ""};
+  v.def.owners = {"CPS"};
+  return v;
+}
+
+TEST_F(AlertsForTest, ActionsHaveTheirOwnRules) {
+  auto of = [&](const RecommendationView& v, const std::string& kind) {
+    Names out;
+    for (const auto& a : AlertsFor(v, rules_, action_wf_, D("2025-01-01"), D("2025-09-30"))) {
+      if (a.kind == kind) out.push_back(a.due.ToString() + "#" + std::to_string(a.occurrence));
+    }
+    return out;
+  };
+  const auto open = ActionView({{"2025-01-10", "plan", "planned"}});
+  const auto all = AlertsFor(open, rules_, action_wf_, D("2025-01-01"), D("2025-09-30"));
+  // Only the action rules: 14 days before, then the day after and every 30 days.
+  for (const auto& a : all) EXPECT_EQ(a.kind.rfind("action_", 0), 0u) << a.kind;
+  EXPECT_EQ(of(open, "action_due_soon"), Names{"2025-06-16#0"});
+  EXPECT_EQ(of(open, "action_overdue"),
+            (Names{"2025-07-01#0", "2025-07-31#1", "2025-08-30#2", "2025-09-29#3"}));
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().dedupe_key, "a1/due/action_due_soon/0");
+  EXPECT_EQ(all.front().recommendation, "a1");
+  EXPECT_EQ(all.front().milestone, "due");
+  EXPECT_EQ(AudienceOf(all.front(), open.def.owners, open.action->unit), Names{"unit:cps-sw"});
+  EXPECT_EQ(AudienceOf(all[1], open.def.owners, open.action->unit), (Names{"unit:cps-sw", "CPS"}));
+  // Closed (done) on 15 July: nothing after; reopened on 1 September: overdue again.
+  const auto done =
+      ActionView({{"2025-01-10", "plan", "planned"}, {"2025-07-15", "close", "done"}});
+  EXPECT_EQ(of(done, "action_overdue"), Names{"2025-07-01#0"});
+  const auto reopened = ActionView({{"2025-01-10", "plan", "planned"},
+                                    {"2025-07-15", "close", "done"},
+                                    {"2025-09-01", "reopen", "in_progress"}});
+  EXPECT_EQ(of(reopened, "action_overdue"), (Names{"2025-07-01#0", "2025-09-29#3"}));
+  // A recommendation gets none of the action rules' alerts.
+  const auto rec = View({{"2025-01-10", "issue", "issued"}}, {}, "2025-06-30");
+  for (const auto& a : AlertsFor(rec, rules_, wf_, D("2025-01-01"), D("2025-09-30"))) {
+    EXPECT_EQ(a.kind.rfind("action_", 0), std::string::npos) << a.kind;
+  }
+  // NextAlertDay and AlertsToRaise follow the same rules.
+  EXPECT_EQ(NextAlertDay(open, rules_, action_wf_, D("2025-01-10"), D("2025-12-31")),
+            D("2025-06-16"));
+  EXPECT_EQ(NextAlertDay(done, rules_, action_wf_, D("2025-07-01"), D("2025-12-31")), std::nullopt);
+  const auto raise = AlertsToRaise(open, rules_, action_wf_, D("2025-01-10"), D("2025-08-01"));
+  ASSERT_EQ(raise.size(), 1u);
+  EXPECT_EQ(raise[0].dedupe_key, "a1/due/action_overdue/1");
 }
 
 }  // namespace

@@ -65,8 +65,14 @@ EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& fro
               (milestone.empty() ? "" : " (" + milestone + ")") + (alert.late ? " [late]" : "");
   std::string owners;
   for (const auto& o : alert.owners) owners += (owners.empty() ? "" : ", ") + o;
-  m.body = "Alert " + alert.id + ": " + alert.kind + "\n\nRecommendation: " + alert.recommendation +
-           "\nOwners: " + owners + "\n" +
+  // An action's alert names the action, its unit and the recommendation it answers.
+  std::string about = "Recommendation: " + alert.recommendation;
+  if (Field(data, "subject") == "action") {
+    about = "Action: " + alert.recommendation +
+            "\nRecommendation: " + Field(data, "recommendation") +
+            (Field(data, "unit").empty() ? "" : "\nUnit: " + Field(data, "unit"));
+  }
+  m.body = "Alert " + alert.id + ": " + alert.kind + "\n\n" + about + "\nOwners: " + owners + "\n" +
            (milestone.empty() ? "" : "Milestone: " + milestone + "\n") + "Alert due: " + alert.due +
            "\nDays overdue: " + Field(data, "days_overdue") + "\nRaised: " + alert.raised +
            (alert.late ? " (late: it fell due while rectrack was down)" : "") + "\n\n" +

@@ -20,8 +20,9 @@ std::string CompactUtc(std::string rfc3339) {  // 2025-03-31T09:00:00Z -> 202503
 }  // namespace
 
 Response Api::FeedResponse(const Request& req, const Target& t, const Principal& who) {
+  const bool calendar = t.path != "/feed.atom";
   for (const auto& [key, value] : t.query) {
-    if (key != "body" && key != "token")
+    if (key != "body" && key != "token" && !(key == "unit" && calendar))
       return Problem(400, "unknown query parameter '" + key + "'");
   }
   std::string body = t.query.count("body") ? t.query.at("body") : "";
@@ -33,6 +34,14 @@ Response Api::FeedResponse(const Request& req, const Target& t, const Principal&
   if (!body.empty() &&
       std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; })) {
     return Problem(404, "no body '" + body + "'");
+  }
+  // The calendar of one unit: its actions only. A unit outside the body asked for (or the body a
+  // token sees) is not found there.
+  const std::string unit = calendar && t.query.count("unit") ? t.query.at("unit") : "";
+  std::map<std::string, std::string> unit_names;  // id -> "CPS South West (cps-sw)"
+  for (const Unit& u : engine_->Units(body)) unit_names[u.id] = u.name + " (" + u.id + ")";
+  if (!unit.empty() && !unit_names.count(unit)) {
+    return Problem(404, "no unit '" + unit + "'" + (body.empty() ? "" : " in " + body));
   }
   const std::string host = req.Header("host");
   const std::string base = host.empty() ? "" : "http://" + host;
@@ -58,23 +67,43 @@ Response Api::FeedResponse(const Request& req, const Target& t, const Principal&
     r.body = AtomFeed(engine_->Feed(who, body, 0, kFeedEntries), options, alerts);
     return r;
   }
-  ListQuery query;
-  query.body = body;
-  query.open = true;
   std::map<std::string, std::string> titles;
   for (const Inspection& i : engine_->Inspections()) titles[i.id] = i.title;
   std::vector<CalendarItem> items;
-  for (const RecommendationView& view : engine_->List(query)) {
-    if (!engine_->MaySee(who, view.def.owners)) continue;
+  if (unit.empty()) {
+    ListQuery query;
+    query.body = body;
+    query.open = true;
+    for (const RecommendationView& view : engine_->List(query)) {
+      if (!engine_->MaySee(who, view.def.owners)) continue;
+      const std::string& title = titles[view.def.inspection];
+      for (const MilestoneView& m : view.milestones) {
+        if (m.met) continue;
+        items.push_back(CalendarItem{view.id, m.label, m.due, title, view.def.owners, view.def.text,
+                                     m.overdue});
+      }
+    }
+  }
+  // Open actions with a due date: the body's (every unit's and its own), or the unit's.
+  ActionQuery actions;
+  actions.body = body;
+  actions.unit = unit;
+  actions.open = true;
+  for (const RecommendationView& view : engine_->ListActions(actions)) {
+    if (!engine_->MaySee(who, view.def.owners) || !view.action) continue;
     const std::string& title = titles[view.def.inspection];
     for (const MilestoneView& m : view.milestones) {
       if (m.met) continue;
-      items.push_back(
-          CalendarItem{view.id, m.label, m.due, title, view.def.owners, view.def.text, m.overdue});
+      items.push_back(CalendarItem{
+          view.action->recommendation, m.label, m.due, title, view.def.owners, view.def.text,
+          m.overdue, view.id,
+          unit_names.count(view.action->unit) ? unit_names[view.action->unit] : view.action->unit});
     }
   }
   CalendarOptions options;
-  options.name = "rectrack: " + (body.empty() ? std::string("all deadlines") : body + " deadlines");
+  const std::string scope = !unit.empty() ? unit : body;
+  options.name =
+      "rectrack: " + (scope.empty() ? std::string("all deadlines") : scope + " deadlines");
   options.uid_domain = "rectrack";
   options.dtstamp = CompactUtc(engine_->clock().NowRfc3339());
   options.base_url = base;

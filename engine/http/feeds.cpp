@@ -239,6 +239,10 @@ std::string IcsDate(const Date& d) {
 
 std::string EventDescription(const CalendarItem& item) {
   std::vector<std::string> parts;
+  if (!item.action.empty()) {
+    parts.push_back("Action " + item.action + " under recommendation " + item.recommendation);
+    if (!item.unit.empty()) parts.push_back("Unit: " + item.unit);
+  }
   if (!item.inspection_title.empty()) parts.push_back("Inspection: " + item.inspection_title);
   if (!item.owners.empty()) parts.push_back("Owners: " + Join(item.owners, ", "));
   if (!item.text.empty()) parts.push_back(item.text);
@@ -328,11 +332,17 @@ std::string ICalendar(const std::vector<CalendarItem>& items, const CalendarOpti
   line("METHOD:PUBLISH");
   line("X-WR-CALNAME:" + IcsText(options.name));
   for (const CalendarItem& item : items) {
-    // "da23-r2 due", or "iqa25-r1 designed due" when a milestone has a name of its own.
+    // "da23-r2 due", or "iqa25-r1 designed due" when a milestone has a name of its own; "action
+    // sw22-i1-a2 due" for an action.
+    const bool action = !item.action.empty();
     const std::string what =
-        item.recommendation + (item.label == "due" ? "" : " " + item.label) + " due";
+        action ? "action " + item.action + " due"
+               : item.recommendation + (item.label == "due" ? "" : " " + item.label) + " due";
+    const std::string uid = action
+                                ? item.action + ".due@actions." + options.uid_domain
+                                : item.recommendation + "." + item.label + "@" + options.uid_domain;
     line("BEGIN:VEVENT");
-    line("UID:" + IcsText(item.recommendation + "." + item.label + "@" + options.uid_domain));
+    line("UID:" + IcsText(uid));
     line("DTSTAMP:" + dtstamp);
     line("DTSTART;VALUE=DATE:" + IcsDate(item.due));
     line("DTEND;VALUE=DATE:" + IcsDate(item.due.AddDays(1)));

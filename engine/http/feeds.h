@@ -1,7 +1,8 @@
 // Feeds a person or a system can subscribe to, rendered from engine data:
 // - Atom (RFC 4287): one entry per recommendation event and per alert, newest first, with
 //   stable ids;
-// - iCalendar (RFC 5545): open milestones as all-day events with a reminder, stable UIDs.
+// - iCalendar (RFC 5545): open milestones, and open actions' due dates, as all-day events with a
+//   reminder, stable UIDs.
 // Pure functions: no I/O, no engine access, so they are easy to test against real parsers.
 #pragma once
 
@@ -24,19 +25,24 @@ struct AtomOptions {
 std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& options,
                      const std::vector<storage::AlertRecord>& alerts = {});
 
+// A milestone of a recommendation, or (action set) an action's due date.
 struct CalendarItem {
-  std::string recommendation;
-  std::string label;  // milestone label
+  std::string recommendation;  // for an action, the recommendation it answers
+  std::string label;           // milestone label; "due" for an action
   Date due;
   std::string inspection_title;
   std::vector<std::string> owners;
-  std::string text;
+  std::string text;  // the recommendation's text, or the action's title
   bool overdue = false;
+  std::string action{};  // the action's id; "" for a milestone
+  std::string unit{};    // the action's owning unit, as named; "" for the body as a whole
 };
 struct CalendarOptions {
-  std::string name;        // X-WR-CALNAME
-  std::string uid_domain;  // UIDs are "<rec>.<label>@<uid_domain>"
-  std::string dtstamp;     // RFC 5545 UTC form: 20250331T090000Z
+  std::string name;  // X-WR-CALNAME
+  // UIDs are "<rec>.<label>@<uid_domain>" for milestones, "<action>.due@actions.<uid_domain>"
+  // for actions: never the same.
+  std::string uid_domain;
+  std::string dtstamp;  // RFC 5545 UTC form: 20250331T090000Z
   std::string base_url;
   int reminder_days = 7;  // VALARM trigger before the due day
 };

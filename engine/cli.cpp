@@ -341,7 +341,8 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
       when = r.offset->text + " after " + r.after_event +
              (r.until.empty() ? "" : " unless " + Joined(r.until, " or "));
     }
-    out << "  " << r.kind << ": " << when << "  (" << r.where << ")\n";
+    out << "  " << r.kind << (r.subject == SubjectKind::kAction ? " (actions)" : "") << ": " << when
+        << "  (" << r.where << ")\n";
   }
   for (const auto& [name, calendar] : rules.calendars()) {
     out << "calendar " << name << ": " << calendar.covers_from().ToString() << " to "

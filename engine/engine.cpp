@@ -367,18 +367,20 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
                                     int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
   for (const auto& [id, item] : ledger_->items()) {
-    if (item.kind != SubjectKind::kRecommendation) continue;
-    const auto& owners = item.def().owners;
+    if (!item.tail) continue;  // every stored item has one; a staging copy might not
+    const std::vector<std::string> owners = item.owners();
     if (!MaySee(principal, owners)) continue;
     if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
-    if (!item.tail) continue;  // every stored item has one; a staging copy might not
-    const Inspection* inspection = ledger_->FindInspection(item.def().inspection);
+    const bool is_action = item.kind == SubjectKind::kAction;
+    const std::string& recommendation = is_action ? item.action().recommendation : id;
+    const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
+    const Inspection* inspection = ledger_->FindInspection(def.inspection);
     // The timeline at the end of time carries each event's from and to states.
-    const std::vector<TimelineEntry>& timeline = item.tail->timeline;
-    for (const TimelineEntry& entry : timeline) {
+    for (const TimelineEntry& entry : item.tail->timeline) {
       if (entry.seq <= after_seq) continue;
-      out.push_back(FeedEntry{id, item.def().inspection, inspection ? inspection->title : "",
-                              owners, item.def().text, entry});
+      out.push_back(FeedEntry{recommendation, def.inspection, inspection ? inspection->title : "",
+                              owners, def.text, entry, is_action ? id : "",
+                              is_action ? item.action().unit : ""});
     }
   }
   std::sort(out.begin(), out.end(),

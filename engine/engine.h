@@ -178,7 +178,9 @@ struct Principal {
   std::string unit;  // the unit of `body` a unit-scoped lead acts for; "" for the whole body
 };
 
-// One recommendation event for feeds and streams: the timeline entry with what it is about.
+// One recommendation or action event for feeds and streams: the timeline entry with what it is
+// about. For an action's event, `action` is its id and the rest describe the action: its
+// recommendation, owning body, title.
 struct FeedEntry {
   std::string recommendation;  // id
   std::string inspection;      // inspection id
@@ -186,6 +188,8 @@ struct FeedEntry {
   std::vector<std::string> owners;
   std::string text;
   TimelineEntry event;  // includes seq, effective, recorded, voice, from/to states
+  std::string action;   // "" for a recommendation's event
+  std::string unit;     // the action's owning unit; "" for none
 };
 
 struct VerifyResult {
@@ -271,8 +275,8 @@ class Engine {
   bool MayDefine(const Principal& principal) const;
   int64_t last_seq() const { return last_seq_; }
 
-  // Recommendation events with seq > after_seq that `principal` may see, owned by `body` when it
-  // is not "", newest first, at most `limit` of them.
+  // Recommendation and action events with seq > after_seq that `principal` may see, owned by
+  // `body` when it is not "", newest first, at most `limit` of them.
   std::vector<FeedEntry> Feed(const Principal& principal, const std::string& body,
                               int64_t after_seq, size_t limit) const;
 

@@ -491,6 +491,20 @@ TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   EXPECT_TRUE(engine_->Verify().ok());
 }
 
+TEST_F(ActionsTest, TheFeedCarriesActionEventsToWhoMaySeeTheirBody) {
+  ImportSmall();
+  ASSERT_TRUE(Act("a-sw", "start", "2025-02-01", "body_lead", "CPS", "sw").ok());
+  const auto feed = engine_->Feed(Principal{"", "reader", ""}, "CPS", 0, 100);
+  ASSERT_FALSE(feed.empty());
+  EXPECT_EQ(feed.front().action, "a-sw");  // newest first
+  EXPECT_EQ(feed.front().recommendation, "r1");
+  EXPECT_EQ(feed.front().unit, "sw");
+  EXPECT_EQ(feed.front().text, "Champions");
+  EXPECT_EQ(feed.front().event.transition, "start");
+  EXPECT_EQ(feed.front().event.unit, "sw");
+  EXPECT_TRUE(engine_->Feed(Principal{"", "body_lead", "SFO"}, "", 0, 100).empty());
+}
+
 TEST_F(ActionsTest, ProgressPutsTheUnitsFurthestBehindFirst) {
   ImportSouthWest();
   auto report = engine_->Progress("CPS", D("2023-06-30"));

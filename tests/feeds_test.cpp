@@ -275,6 +275,25 @@ TEST(AtomFeedTest, FeedparserReadsEveryEntryAndTheAwkwardTextRoundTrips) {
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << atom;
 }
 
+TEST(AtomFeedTest, AnActionsEventNamesTheActionAndLinksToIt) {
+  SKIP_WITHOUT_CHECKER();
+  TimelineEntry close = Event(50, "2023-02-10", "2023-02-10T09:00:00Z", "close", "body", "CPS",
+                              "in_progress", "done");
+  close.unit = "cps-sw-rasso";
+  FeedEntry action{"sw22-i2", "asi22-sw",   "Area inspection", {"CPS"}, "Disclosure workshops",
+                   close,     "sw22-i2-a2", "cps-sw-rasso"};
+  const std::string atom = AtomFeed({action}, Atom());
+  json::array expect = {
+      {{"id", "urn:rectrack:event:50"},
+       {"title", "action sw22-i2-a2 of sw22-i2: close (in_progress -> done) by CPS/cps-sw-rasso"},
+       {"link", kBase + "/api/v1/actions/sw22-i2-a2"},
+       {"category", "action:close"},
+       {"content", "Disclosure workshops"}},
+  };
+  const CheckRun run = Check("atom", atom, 1, expect);
+  EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << atom;
+}
+
 TEST(AtomFeedTest, EscapesMarkupAndStripsControlCharacters) {
   const std::string atom = AtomFeed(Entries(), Atom());
   EXPECT_EQ(atom.rfind("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n", 0), 0u);

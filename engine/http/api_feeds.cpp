@@ -61,7 +61,11 @@ Response Api::FeedResponse(const Request& req, const Target& t, const Principal&
     filter.limit = kFeedEntries;
     if (auto listed = engine_->alert_store().List(filter); listed.ok()) {
       for (auto& a : *listed) {
-        if (engine_->MaySee(who, a.owners)) alerts.push_back(std::move(a));
+        if (!engine_->MaySee(who, a.owners)) continue;
+        if (engine_->KindOf(a.recommendation) == SubjectKind::kAction) {
+          options.actions.insert(a.recommendation);
+        }
+        alerts.push_back(std::move(a));
       }
     }
     r.body = AtomFeed(engine_->Feed(who, body, 0, kFeedEntries), options, alerts);

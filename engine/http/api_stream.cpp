@@ -95,6 +95,8 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
     for (const auto& o : it->owners) owners.emplace_back(o);
     json::object data{{"seq", e.seq},
                       {"recommendation", it->recommendation},
+                      {"action", it->action},
+                      {"unit", it->unit},
                       {"inspection", it->inspection},
                       {"owners", std::move(owners)},
                       {"do", e.transition},
@@ -102,13 +104,15 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
                       {"recorded", e.recorded},
                       {"voice", e.voice},
                       {"body", e.body},
+                      {"actor_unit", e.unit},
                       {"from", e.from_state},
                       {"to", e.to_state},
                       {"note", e.note},
                       {"fields", std::move(fields)}};
     cursor->event = std::max(cursor->event, e.seq);
-    frames +=
-        "id: " + cursor->Id() + "\nevent: recommendation\ndata: " + json::serialize(data) + "\n\n";
+    frames += "id: " + cursor->Id() +
+              "\nevent: " + (it->action.empty() ? "recommendation" : "action") +
+              "\ndata: " + json::serialize(data) + "\n\n";
   }
   for (const auto& a : alerts) {
     cursor->alert = a.seq;

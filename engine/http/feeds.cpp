@@ -115,6 +115,10 @@ std::string RecommendationUrl(const std::string& base_url, const std::string& id
   return base_url + "/api/v1/recommendations/" + PathSegment(id);
 }
 
+std::string ActionUrl(const std::string& base_url, const std::string& id) {
+  return base_url + "/api/v1/actions/" + PathSegment(id);
+}
+
 // --- Atom.
 
 std::string Xml(std::string_view s) {
@@ -146,7 +150,7 @@ std::string Xml(std::string_view s) {
 // Who spoke: the inspectorate, or the body the actor acted for.
 std::string Speaker(const TimelineEntry& e) {
   if (e.voice == "inspectorate") return "the inspectorate";
-  if (!e.body.empty()) return e.body;
+  if (!e.body.empty()) return e.body + (e.unit.empty() ? "" : "/" + e.unit);
   if (e.voice == "body") return "the body";
   return e.actor.empty() ? "rectrack" : e.actor;
 }
@@ -159,7 +163,9 @@ std::string StateChange(const TimelineEntry& e) {
 }
 
 std::string EntryTitle(const FeedEntry& f) {
-  return f.recommendation + ": " + f.event.transition + " (" + StateChange(f.event) + ") by " +
+  const std::string what =
+      f.action.empty() ? f.recommendation : "action " + f.action + " of " + f.recommendation;
+  return what + ": " + f.event.transition + " (" + StateChange(f.event) + ") by " +
          Speaker(f.event);
 }
 
@@ -279,9 +285,12 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
     out += "    <updated>" + when + "</updated>\n";
     out += "    <published>" + when + "</published>\n";
     // No type: readers take an untyped alternate link as the entry's page and open it.
-    out +=
-        "    <link href=\"" + Xml(RecommendationUrl(options.base_url, f.recommendation)) + "\"/>\n";
-    out += "    <category term=\"" + Xml(e.transition) + "\"/>\n";
+    const std::string link = f.action.empty()
+                                 ? RecommendationUrl(options.base_url, f.recommendation)
+                                 : ActionUrl(options.base_url, f.action);
+    out += "    <link href=\"" + Xml(link) + "\"/>\n";
+    out += "    <category term=\"" +
+           Xml(f.action.empty() ? e.transition : "action:" + e.transition) + "\"/>\n";
     out += "    <summary type=\"text\">" + Xml(EntrySummary(f)) + "</summary>\n";
     out += "    <content type=\"text\">" + Xml(f.text) + "</content>\n";
     out += "  </entry>\n";
@@ -295,8 +304,10 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
     out += "    <title type=\"text\">" + Xml("Alert " + a.kind + ": " + what) + "</title>\n";
     out += "    <updated>" + Xml(a.raised) + "</updated>\n";
     out += "    <published>" + Xml(a.raised) + "</published>\n";
-    out +=
-        "    <link href=\"" + Xml(RecommendationUrl(options.base_url, a.recommendation)) + "\"/>\n";
+    const std::string link = options.actions.count(a.recommendation)
+                                 ? ActionUrl(options.base_url, a.recommendation)
+                                 : RecommendationUrl(options.base_url, a.recommendation);
+    out += "    <link href=\"" + Xml(link) + "\"/>\n";
     out += "    <category term=\"alert:" + Xml(a.kind) + "\"/>\n";
     const std::string summary = a.kind + " alert for " + what + " (" + owners + "), due " + a.due +
                                 (a.late ? "; raised late, after rectrack was down" : "");

@@ -165,7 +165,7 @@ TEST(RenderTest, ShowAsJsonAddsTheTimeline) {
   std::set<std::string> keys;
   for (const auto& kv : close) keys.insert(std::string(kv.key()));
   EXPECT_EQ(keys, (std::set<std::string>{"seq", "effective", "recorded", "do", "voice", "actor",
-                                         "role", "body", "note", "fields", "from", "to"}));
+                                         "role", "body", "unit", "note", "fields", "from", "to"}));
   EXPECT_EQ(close.at("seq").as_int64(), 2);
   EXPECT_EQ(close.at("effective").as_string(), "2024-08-15");
   EXPECT_EQ(close.at("do").as_string(), "close");

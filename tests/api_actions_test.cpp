@@ -425,7 +425,8 @@ TEST_F(ApiActionsTest, AnActionAsAtADate) {
   EXPECT_EQ(state_at("2022-09-30"), "planned");
   EXPECT_EQ(state_at("2022-12-31"), "in_progress");
   EXPECT_EQ(state_at("2023-03-01"), "done");
-  EXPECT_TRUE(IsProblem(Get(a2 + "?as_of=2022-09-01"), 404, "not issued until 2022-09-15"));
+  EXPECT_TRUE(IsProblem(Get(a2 + "?as_of=2022-09-01"), 404,
+                        "'sw22-i2-a2' was not planned until 2022-09-15"));
   // The reschedule moved sw22-i2-a4's due date on 2023-04-20; the original date stays.
   json::value before = ParseJson(Get("/api/v1/actions/sw22-i2-a4?as_of=2023-03-31").body);
   json::value after = ParseJson(Get("/api/v1/actions/sw22-i2-a4?as_of=2023-05-01").body);

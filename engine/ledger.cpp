@@ -169,7 +169,9 @@ void Ledger::Index(const Item& item) {
 
 Result<RecommendationView> Ledger::Project(const Item& item, Date as_of) const {
   if (item.issued() > as_of) {
-    return Status::NotFound("'" + item.id + "' was not issued until " + item.issued().ToString());
+    return Status::NotFound("'" + item.id + "' was not " +
+                            (item.kind == SubjectKind::kAction ? "planned" : "issued") + " until " +
+                            item.issued().ToString());
   }
   RecommendationView view;
   if (item.tail && item.events.back().effective <= as_of) {

@@ -41,10 +41,12 @@ class OpenApiTest : public ::testing::Test {
                                 &clock_, true, ""});
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     engine_ = std::move(engine).value();
-    auto commands = ParseImportFile(std::string(RECTRACK_SOURCE_DIR) + "/demo/domestic-abuse.yaml",
-                                    engine_->workflow());
-    ASSERT_TRUE(commands.ok());
-    ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+    for (const char* demo : {"/demo/domestic-abuse.yaml", "/demo/cps-south-west.yaml"}) {
+      auto commands = ParseImportFile(std::string(RECTRACK_SOURCE_DIR) + demo, engine_->workflow(),
+                                      engine_->action_workflow());
+      ASSERT_TRUE(commands.ok()) << commands.status().message();
+      ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+    }
     token_ = engine_->CreateToken("inspectorate", "", std::nullopt, "test")->second;
     api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
   }
@@ -62,7 +64,9 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
   int checked = 0;
   for (const auto& path : doc["paths"]) {
     std::string target = path.first.as<std::string>();
-    if (auto at = target.find("{id}"); at != std::string::npos) target.replace(at, 4, "da25-n1");
+    if (auto at = target.find("{id}"); at != std::string::npos) {
+      target.replace(at, 4, target.rfind("/api/v1/actions/", 0) == 0 ? "sw22-i1-a1" : "da25-n1");
+    }
     const bool alert_path = target.find("{alert_id}") != std::string::npos;
     if (alert_path) target.replace(target.find("{alert_id}"), 10, "alrt_none");
     for (const auto& operation : path.second) {
@@ -80,7 +84,9 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
         ++checked;
         continue;
       }
-      if (target == "/api/v1/reports/annex") req.target += "?body=CPS";
+      if (target == "/api/v1/reports/annex" || target == "/api/v1/reports/progress") {
+        req.target += "?body=CPS";
+      }
       Response r = api_->Handle(req);
       EXPECT_NE(r.status, 405) << method << " " << target;
       const bool no_route = r.status == 404 && r.body.find("no route") != std::string::npos;
@@ -95,16 +101,32 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 17);  // 15 paths; inspections and recommendations also take POST
+  EXPECT_EQ(checked, 24);  // 21 paths; inspections, recommendations and units also take POST
 }
 
 TEST_F(OpenApiTest, EveryRouteTheServerKnowsIsDocumented) {
   const YAML::Node doc = YAML::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/docs/openapi.yaml");
-  for (const char* target :
-       {"/healthz", "/metrics", "/openapi.yaml", "/feed.atom", "/calendar.ics", "/api/v1/bodies",
-        "/api/v1/inspections", "/api/v1/recommendations", "/api/v1/recommendations/x",
-        "/api/v1/recommendations/x/events", "/api/v1/import", "/api/v1/stream",
-        "/api/v1/reports/annex", "/api/v1/alerts", "/api/v1/alerts/x"}) {
+  for (const char* target : {"/healthz",
+                             "/metrics",
+                             "/openapi.yaml",
+                             "/feed.atom",
+                             "/calendar.ics",
+                             "/api/v1/bodies",
+                             "/api/v1/inspections",
+                             "/api/v1/recommendations",
+                             "/api/v1/recommendations/x",
+                             "/api/v1/recommendations/x/events",
+                             "/api/v1/import",
+                             "/api/v1/stream",
+                             "/api/v1/reports/annex",
+                             "/api/v1/alerts",
+                             "/api/v1/alerts/x",
+                             "/api/v1/units",
+                             "/api/v1/actions",
+                             "/api/v1/actions/x",
+                             "/api/v1/actions/x/events",
+                             "/api/v1/recommendations/x/actions",
+                             "/api/v1/reports/progress"}) {
     const std::string label = RouteLabel(target);
     ASSERT_NE(label, "other") << target;
     EXPECT_TRUE(doc["paths"][label]) << label << " is not in docs/openapi.yaml";

@@ -103,6 +103,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
                        const Principal& who) {
   if (t.path == "/feed.atom" || t.path == "/calendar.ics") return FeedResponse(req, t, who);
   const std::string& resource = parts[0];
+  if (auto answered = ActionsGet(*engine_, t, parts, who)) return std::move(*answered);
   if (parts.size() == 1 && resource == "bodies") {
     if (Status s = OnlyParams(t, {}); !s.ok()) return Problem(400, s.message());
     json::array out;
@@ -198,7 +199,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     }
     auto view = engine_->Show(parts[1], *as_of);
     if (!view.ok()) return FromStatus(view.status());
-    Response r = Json(200, ShowAsJson(*view));
+    Response r = Json(200, ShowAsJson(*view, VisibleActions(*engine_, who, parts[1], view->as_of)));
     r.headers.emplace_back("ETag", RecommendationEtag(*view));
     return r;
   }
@@ -290,7 +291,7 @@ Response Api::Route(const Request& original) {
     // until the log grows or the day turns.
     // The key is the parsed query, so "?a=1&" and "?a=1" share an entry; feeds link to the Host
     // they were asked on, so for them the Host is part of the key.
-    std::string key = who.role + "|" + who.body + "|" + t.path + "?";
+    std::string key = who.role + "|" + who.body + "|" + who.unit + "|" + t.path + "?";
     auto escaped = [](const std::string& text) {  // so "a=b&c" in a value cannot pose as two
       std::string out;
       for (char ch : text) {
@@ -353,8 +354,8 @@ Response Api::Route(const Request& original) {
         type.rfind("application/x-yaml", 0) != 0) {
       return Problem(415, "send the import file with Content-Type: application/yaml");
     }
-    auto commands = ParseImport(req.body, "request body", engine_->workflow(),
-                                engine_->action_workflow());
+    auto commands =
+        ParseImport(req.body, "request body", engine_->workflow(), engine_->action_workflow());
     if (!commands.ok()) return Problem(400, commands.status().message());
     lock.unlock();
     auto report = Write(std::move(*commands), actor);
@@ -438,52 +439,29 @@ Response Api::Route(const Request& original) {
     }
     subject = c.id;
     command = std::move(c);
-  } else if (parts.size() == 3 && resource == "recommendations" && parts[2] == "events") {
-    RecordEvent c;
-    c.subject_id = parts[1];
-    auto current = engine_->Show(parts[1], std::nullopt);
+  } else if (parts.size() == 1 && resource == "units") {
+    auto made = UnitCommand(*engine_, who, o);
+    if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
+    subject = std::get<DefineUnit>(std::get<Command>(made)).unit.id;
+    command = std::move(std::get<Command>(made));
+  } else if (parts.size() == 3 && resource == "recommendations" && parts[2] == "actions") {
+    auto made = ActionCommand(*engine_, who, parts[1], o);
+    if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
+    subject = std::get<DefineAction>(std::get<Command>(made)).id;
+    command = std::move(std::get<Command>(made));
+  } else if (parts.size() == 3 && (resource == "recommendations" || resource == "actions") &&
+             parts[2] == "events") {
+    const bool action = resource == "actions";
+    auto current = action ? engine_->ShowAction(parts[1], std::nullopt)
+                          : engine_->Show(parts[1], std::nullopt);
     if (!current.ok() || !engine_->MaySee(who, current->def.owners)) {
-      return Problem(404, "no recommendation '" + parts[1] + "'");
+      return Problem(404,
+                     std::string(action ? "no action '" : "no recommendation '") + parts[1] + "'");
     }
-    // Checked by the engine inside the write transaction, so no other write can slip between.
-    if (const std::string match = req.Header("if-match"); !match.empty() && match != "*") {
-      auto versions = IfMatchVersions(match);
-      if (!versions) return Problem(400, "If-Match must list ETags this server gave");
-      // Any listed version may match; the engine re-checks the one we pick inside the write.
-      const bool current_listed =
-          std::count(versions->begin(), versions->end(), current->version) > 0;
-      c.expected_version = current_listed      ? current->version
-                           : versions->empty() ? -1  // only weak tags: they never match
-                                               : versions->front();
-    }
-    auto transition = StringMember(o, "do", true);
-    auto note = StringMember(o, "note", false);
-    for (const Status& s : {transition.status(), note.status()}) {
-      if (!s.ok()) return bad(s);
-    }
-    c.transition = *transition;
-    c.note = *note;
-    if (o.contains("effective")) {
-      auto effective = DateMember(o, "effective");
-      if (!effective.ok()) return bad(effective.status());
-      c.effective = *effective;
-    }
-    for (const auto& member : o) {
-      std::string key(member.key());
-      if (key == "do" || key == "note" || key == "effective") continue;
-      if (key == "role" || key == "by") {
-        return Problem(400, "'" + key + "' comes from your token, not the request");
-      }
-      auto values = StringList(member.value(), key);
-      if (!values.ok()) return bad(values.status());
-      c.fields[key] = *values;
-    }
-    c.role = who.role;
-    // A body-scoped role acts for its body; other roles act for none.
-    const RoleSpec* spec = engine_->workflow().FindRole(who.role);
-    c.body = spec && spec->acts_for_owner ? who.body : "";
-    subject = c.subject_id;
-    command = std::move(c);
+    auto made = EventCommand(*engine_, who, req, o, *current);
+    if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
+    subject = parts[1];
+    command = std::move(std::get<Command>(made));
   } else {
     return Problem(404, "no route POST " + t.path);
   }
@@ -492,14 +470,32 @@ Response Api::Route(const Request& original) {
   auto report = Write({command}, actor);
   lock.lock();
   if (!report.ok()) return FromStatus(report.status());
+  const int status = report->appended ? 201 : 200;
   if (resource == "inspections") {
-    Response r = Json(report->appended ? 201 : 200, json::serialize(o));
+    Response r = Json(status, json::serialize(o));
     r.headers.emplace_back("Location", std::string(kApi) + "inspections");
+    return r;
+  }
+  if (resource == "units") {
+    const Unit& unit = std::get<DefineUnit>(command).unit;
+    Response r =
+        Json(status,
+             json::serialize(json::object{
+                 {"id", unit.id}, {"body", unit.body}, {"name", unit.name}, {"kind", unit.kind}}));
+    r.headers.emplace_back("Location", std::string(kApi) + "units?body=" + unit.body);
+    return r;
+  }
+  if (resource == "actions" || (parts.size() == 3 && parts[2] == "actions")) {
+    auto action = engine_->ShowAction(subject, std::nullopt);
+    if (!action.ok()) return FromStatus(action.status());
+    Response r = Json(status, ActionAsJson(*action));
+    r.headers.emplace_back("ETag", RecommendationEtag(*action));
+    r.headers.emplace_back("Location", std::string(kApi) + "actions/" + subject);
     return r;
   }
   auto view = engine_->Show(subject, std::nullopt);
   if (!view.ok()) return FromStatus(view.status());
-  Response r = Json(report->appended ? 201 : 200, ShowAsJson(*view));
+  Response r = Json(status, ShowAsJson(*view, VisibleActions(*engine_, who, subject, view->as_of)));
   r.headers.emplace_back("ETag", RecommendationEtag(*view));
   r.headers.emplace_back("Location", std::string(kApi) + "recommendations/" + subject);
   return r;

@@ -2,12 +2,13 @@
 // server (server.h) is a thin shell and tests can call it directly.
 //
 // Routes (all under /api/v1 unless noted; see docs/api.md and /openapi.yaml):
-//   GET  /healthz                                  no token needed
-//   GET  bodies | inspections |
-//   recommendations?body=&state=&open=&overdue=&as_of=&q=&limit=&cursor= GET
-//   recommendations/{id}?as_of=               ETag; If-None-Match -> 304 POST inspections |
-//   recommendations | recommendations/{id}/events | import GET
-//   reports/annex?body=&as_of=&format=json|csv|md|html
+//   GET  /healthz (no token needed); bodies; inspections; units?body=
+//   GET  recommendations?body=&state=&open=&overdue=&as_of=&q=&limit=&cursor=
+//   GET  recommendations/{id}?as_of= (with its actions; ETag, If-None-Match -> 304)
+//   GET  actions?body=&unit=&recommendation=&open=&overdue=&as_of=; actions/{id}?as_of= (ETag)
+//   GET  reports/annex?body=&as_of=&format=json|csv|md|html; reports/progress?body=&as_of=&format=
+//   POST inspections; recommendations; units; import
+//   POST recommendations/{id}/events; recommendations/{id}/actions; actions/{id}/events (If-Match)
 // Errors are RFC 9457 application/problem+json with a precise detail.
 //
 // Thread-safety: Handle() may be called from many threads; engine access is serialised inside.

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "engine/http/api.h"
@@ -52,5 +53,24 @@ bool ContainsFolded(const std::string& haystack, const std::string& needle);
 // (RFC 9110): the versions of its strong tags (weak ones never match); nullopt when malformed.
 std::string RecommendationEtag(const RecommendationView& v);
 std::optional<std::vector<long long>> IfMatchVersions(const std::string& header);
+
+// Units, actions and progress (api_actions.cpp). ActionsGet answers GET units, actions,
+// actions/{id} and reports/progress, nullopt for any other route. The *Command functions read a
+// POST body into the command to write, or the refusal to answer; role, body and unit come from
+// `who`. EventCommand fires on `current`, a recommendation or an action (RecordEvent::kind is
+// its kind). VisibleActions: the actions of `recommendation` as at `as_of` that `who` may see
+// (its body's, when scoped). REQUIRES: the Api's mutex held.
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const std::string& recommendation, Date as_of);
+std::optional<Response> ActionsGet(const Engine& engine, const Target& t,
+                                   const std::vector<std::string>& parts, const Principal& who);
+std::variant<Command, Response> UnitCommand(const Engine& engine, const Principal& who,
+                                            const json::object& o);
+std::variant<Command, Response> ActionCommand(const Engine& engine, const Principal& who,
+                                              const std::string& recommendation,
+                                              const json::object& o);
+std::variant<Command, Response> EventCommand(const Engine& engine, const Principal& who,
+                                             const Request& req, const json::object& o,
+                                             const RecommendationView& current);
 
 }  // namespace rectrack::http

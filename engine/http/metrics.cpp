@@ -8,9 +8,10 @@ namespace rectrack::http {
 std::string RouteLabel(const std::string& target) {
   const std::string path = target.substr(0, target.find('?'));
   static const char* kFixed[] = {
-      "/healthz",       "/metrics",       "/openapi.yaml",         "/feed.atom",
-      "/calendar.ics",  "/api/v1/bodies", "/api/v1/inspections",   "/api/v1/recommendations",
-      "/api/v1/import", "/api/v1/stream", "/api/v1/reports/annex", "/api/v1/alerts"};
+      "/healthz",       "/metrics",        "/openapi.yaml",           "/feed.atom",
+      "/calendar.ics",  "/api/v1/bodies",  "/api/v1/inspections",     "/api/v1/recommendations",
+      "/api/v1/import", "/api/v1/stream",  "/api/v1/reports/annex",   "/api/v1/alerts",
+      "/api/v1/units",  "/api/v1/actions", "/api/v1/reports/progress"};
   for (const char* fixed : kFixed) {
     if (path == fixed) return path;
   }
@@ -20,6 +21,14 @@ std::string RouteLabel(const std::string& target) {
     const size_t slash = rest.find('/');
     if (slash == std::string::npos) return prefix + "{id}";
     if (rest.substr(slash) == "/events") return prefix + "{id}/events";
+    if (rest.substr(slash) == "/actions") return prefix + "{id}/actions";
+  }
+  const std::string actions = "/api/v1/actions/";
+  if (path.rfind(actions, 0) == 0) {
+    const std::string rest = path.substr(actions.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos) return actions + "{id}";
+    if (rest.substr(slash) == "/events") return actions + "{id}/events";
   }
   const std::string alerts = "/api/v1/alerts/";
   if (path.rfind(alerts, 0) == 0 && path.find('/', alerts.size()) == std::string::npos) {

@@ -1,0 +1,727 @@
+// The HTTP API for units and actions (Api::Handle over a real SQLite file holding the demo
+// imports, CPS South West's action plan among them): the authorization matrix for actions,
+// unit-scoped leads on recommendations, the close guard and its override, not-found and
+// malformed requests, as_of, units, the progress report; and one round trip over a real socket.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "engine/http/api.h"
+#include "engine/importer.h"
+
+extern char** environ;
+
+namespace rectrack::http {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+const std::string kSource = RECTRACK_SOURCE_DIR;
+const std::string kWorkflow = kSource + "/workflows/recommendation.yaml";
+constexpr const char* kJson = "application/json";
+
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
+  TimePoint Now() const override { return now_; }
+
+ private:
+  TimePoint now_;
+};
+
+// Who sends a request. kSwLead's token is narrowed to unit cps-sw, kCrownLead's to cps-sw-crown
+// (another unit of the same body).
+enum Who { kInspectorate, kCpsLead, kSwLead, kCrownLead, kSfoLead, kReader, kWhoCount };
+const char* const kWhoNames[] = {"Inspectorate", "CpsLead", "SwLead",
+                                 "CrownLead",    "SfoLead", "Reader"};
+
+std::string HeaderOf(const Response& r, const std::string& name) {
+  for (const auto& [key, value] : r.headers) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+json::value ParseJson(const std::string& text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) ADD_FAILURE() << "not JSON: " << text;
+  return v;
+}
+
+std::string Str(const json::value& v, const char* key) {
+  return std::string(v.as_object().at(key).as_string());
+}
+
+::testing::AssertionResult IsProblem(const Response& r, int status, const std::string& detail) {
+  auto fail = [&]() { return ::testing::AssertionFailure() << r.status << " " << r.body << ": "; };
+  if (r.status != status) return fail() << "expected status " << status;
+  if (r.content_type != "application/problem+json") return fail() << "type " << r.content_type;
+  json::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("detail")) return fail() << "no detail";
+  if (std::string(v.as_object().at("detail").as_string()).find(detail) == std::string::npos) {
+    return fail() << "detail lacks '" << detail << "'";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+using IdSet = std::set<std::string>;
+
+class ApiActionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = fs::path(::testing::TempDir()) /
+           ("api_actions_test_" + std::to_string(::getpid()) + "_" + name);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_path_ = (dir_ / "rectrack.db").string();
+    auto engine = Engine::Open({db_path_, kWorkflow, &clock_, true, "", ""});
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    engine_ = std::move(engine).value();
+    ASSERT_NE(engine_->action_workflow(), nullptr);
+    for (const char* demo :
+         {"/demo/domestic-abuse.yaml", "/demo/more-bodies.yaml", "/demo/cps-south-west.yaml"}) {
+      auto commands =
+          ParseImportFile(kSource + demo, engine_->workflow(), engine_->action_workflow());
+      ASSERT_TRUE(commands.ok()) << commands.status().message();
+      auto report = engine_->Apply(*commands, "test");
+      ASSERT_TRUE(report.ok()) << report.status().message();
+    }
+    NewToken(kInspectorate, "inspectorate", "", "");
+    NewToken(kCpsLead, "body_lead", "CPS", "");
+    NewToken(kSwLead, "body_lead", "CPS", "cps-sw");
+    NewToken(kCrownLead, "body_lead", "CPS", "cps-sw-crown");
+    NewToken(kSfoLead, "body_lead", "SFO", "");
+    NewToken(kReader, "reader", "", "");
+    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
+  }
+  void TearDown() override {
+    api_.reset();
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void NewToken(Who who, const char* role, const char* body, const char* unit) {
+    auto created = engine_->CreateToken(role, body, std::nullopt, kWhoNames[who], unit);
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    token_ids_[who] = created->first.id;
+    secrets_[who] = created->second;
+  }
+
+  Response Send(const std::string& method, const std::string& target, const std::string& body,
+                Who who, std::map<std::string, std::string> headers = {}) {
+    Request req{method, target, std::move(headers), body, "127.0.0.1"};
+    if (!body.empty()) req.headers["content-type"] = kJson;
+    req.headers["authorization"] = "Bearer " + secrets_[who];
+    return api_->Handle(req);
+  }
+  Response Get(const std::string& target, Who who = kReader,
+               std::map<std::string, std::string> headers = {}) {
+    return Send("GET", target, "", who, std::move(headers));
+  }
+  Response Post(const std::string& target, const std::string& body, Who who = kInspectorate,
+                std::map<std::string, std::string> headers = {}) {
+    return Send("POST", target, body, who, std::move(headers));
+  }
+
+  // The ids of a JSON array answer (units, actions); expects 200.
+  std::vector<std::string> Ids(const std::string& target, Who who = kReader) {
+    Response r = Get(target, who);
+    EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+    std::vector<std::string> ids;
+    if (r.status != 200) return ids;
+    json::value v = ParseJson(r.body);
+    if (!v.is_array()) {
+      ADD_FAILURE() << target << ": not an array: " << r.body;
+      return ids;
+    }
+    for (const auto& item : v.as_array()) {
+      if (!item.is_object() || !item.as_object().contains("id")) {
+        ADD_FAILURE() << target << ": an item without an id: " << r.body;
+        return ids;
+      }
+      ids.push_back(Str(item, "id"));
+    }
+    return ids;
+  }
+  IdSet IdsOf(const std::string& target, Who who = kReader) {
+    auto ids = Ids(target, who);
+    return IdSet(ids.begin(), ids.end());
+  }
+
+  int64_t Events() {
+    auto v = engine_->Verify();
+    EXPECT_TRUE(v.ok()) << v.status().message();
+    return v.ok() ? v->events : -1;
+  }
+
+  FixedClock clock_{"2026-11-22T10:00:00Z"};
+  fs::path dir_;
+  std::string db_path_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Api> api_;
+  std::array<std::string, kWhoCount> secrets_;
+  std::array<std::string, kWhoCount> token_ids_;
+};
+
+// --- 1. The authorization matrix: who may plan, start, close and comment on an action.
+
+struct ActionRoute {
+  const char* name;
+  const char* target;
+  const char* body;
+  std::array<int, kWhoCount> expect;  // indexed by Who
+};
+
+// sw22-i1-a4 is owned by unit cps-sw of CPS and still planned. The SFO lead may not see CPS's
+// actions or recommendations, so it gets 404; the reader's role may do nothing (403); the
+// inspectorate plans and comments but does not start or close a body's actions.
+// clang-format off
+const ActionRoute kRoutes[] = {
+    {"Plan", "/api/v1/recommendations/sw22-i1/actions",
+     R"({"id":"sw22-i1-a9","title":"Refresher training","unit":"cps-sw","due":"2027-03-31"})",
+     {201, 201, 201, 403, 404, 403}},
+    {"Start", "/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})",
+     {403, 201, 201, 403, 404, 403}},
+    {"Close", "/api/v1/actions/sw22-i1-a4/events",
+     R"({"do":"close","evidence":["committee-minutes.pdf"]})", {403, 201, 201, 403, 404, 403}},
+    {"Comment", "/api/v1/actions/sw22-i1-a4/events", R"({"do":"comment","note":"seen"})",
+     {201, 201, 201, 403, 404, 403}},
+};
+// clang-format on
+
+struct MatrixCase {
+  size_t route;
+  Who who;
+};
+
+class ApiActionsMatrixTest : public ApiActionsTest,
+                             public ::testing::WithParamInterface<MatrixCase> {};
+
+TEST_P(ApiActionsMatrixTest, AnswersAsTheRoleBodyAndUnitAllow) {
+  const ActionRoute& route = kRoutes[GetParam().route];
+  const Who who = GetParam().who;
+  const int expected = route.expect[who];
+  const int64_t before = Events();
+  Response r = Post(route.target, route.body, who);
+  if (expected < 400) {
+    ASSERT_EQ(r.status, expected) << r.body;
+    EXPECT_EQ(Events(), before + 1);
+    json::value action = ParseJson(r.body);
+    const std::string id = Str(action, "id");
+    EXPECT_EQ(HeaderOf(r, "Location"), "/api/v1/actions/" + id);
+    EXPECT_FALSE(HeaderOf(r, "ETag").empty());
+    const json::value& last = action.at("timeline").as_array().back();
+    EXPECT_EQ(Str(last, "actor"), "token:" + token_ids_[who]);
+    EXPECT_EQ(Str(last, "role"), who == kInspectorate ? "inspectorate" : "body_lead");
+    EXPECT_EQ(Str(last, "body"), who == kInspectorate ? "" : "CPS");
+    EXPECT_EQ(Str(last, "unit"), who == kSwLead ? "cps-sw" : "");
+    return;
+  }
+  const char* detail = expected == 404 ? "no " : "";
+  EXPECT_TRUE(IsProblem(r, expected, detail));
+  EXPECT_EQ(Events(), before) << "a refused write changed the log";
+}
+
+std::vector<MatrixCase> AllCases() {
+  std::vector<MatrixCase> cases;
+  for (size_t route = 0; route < std::size(kRoutes); ++route) {
+    for (int who = 0; who < kWhoCount; ++who) cases.push_back({route, static_cast<Who>(who)});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(ActionRoutes, ApiActionsMatrixTest, ::testing::ValuesIn(AllCases()),
+                         [](const ::testing::TestParamInfo<MatrixCase>& info) {
+                           return std::string(kRoutes[info.param.route].name) + "_" +
+                                  kWhoNames[info.param.who];
+                         });
+
+TEST_F(ApiActionsTest, TheRefusalsSayWhy) {
+  EXPECT_TRUE(IsProblem(Post("/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})", kCrownLead),
+                        403,
+                        "acts only on its unit's actions, and 'sw22-i1-a4' is owned by "
+                        "unit 'cps-sw'"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/sw22-i1/actions",
+                             R"({"id":"x-a1","title":"T","unit":"cps-sw"})", kCrownLead),
+                        403, "plans only its unit's actions"));
+  EXPECT_TRUE(
+      IsProblem(Post("/api/v1/actions/sw22-i1-a4/events", R"({"do":"close"})"), 403, "may not"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})", kSfoLead),
+                        404, "no action 'sw22-i1-a4'"));
+}
+
+TEST_F(ApiActionsTest, AUnitLeadMayNotActOnTheBodysOwnActions) {
+  // sw22-i3-a3 belongs to CPS as a whole.
+  const std::string events = "/api/v1/actions/sw22-i3-a3/events";
+  const int64_t before = Events();
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","note":"n"})", kSwLead), 403,
+                        "owned by the body as a whole"));
+  EXPECT_EQ(Events(), before);
+  EXPECT_EQ(Post(events, R"({"do":"update","note":"n"})", kCpsLead).status, 201);
+}
+
+// --- 2. Unit-scoped leads and recommendations.
+
+TEST_F(ApiActionsTest, AUnitScopedLeadMayNotActOnARecommendation) {
+  const int64_t before = Events();
+  for (const char* body : {R"({"do":"close","override":"all done"})", R"({"do":"update"})"}) {
+    EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/sw22-i2/events", body, kSwLead), 403,
+                          "'sw22-i2' is a recommendation"))
+        << body;
+  }
+  EXPECT_EQ(Events(), before);
+  // It still reads its body's recommendations.
+  EXPECT_EQ(Get("/api/v1/recommendations/sw22-i2", kSwLead).status, 200);
+  EXPECT_EQ(Post("/api/v1/recommendations/sw22-i2/events", R"({"do":"update"})", kCpsLead).status,
+            201);
+}
+
+// --- 3. The close guard.
+
+TEST_F(ApiActionsTest, CloseWithOpenActionsIs409NamingThemAndAnOverrideIsRecorded) {
+  const std::string events = "/api/v1/recommendations/sw22-i1/events";
+  const int64_t before = Events();
+  Response refused = Post(events, R"({"do":"close","note":"done"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(refused, 409, "3 actions are still open"));
+  for (const char* open : {"sw22-i1-a2 (in_progress)", "sw22-i1-a3 (in_progress)",
+                           "sw22-i1-a4 (planned)", "give 'override'"}) {
+    EXPECT_TRUE(IsProblem(refused, 409, open)) << open;
+  }
+  EXPECT_EQ(refused.body.find("sw22-i1-a1"), std::string::npos) << "a1 is done";
+  EXPECT_EQ(Events(), before);
+
+  Response closed =
+      Post(events, R"({"do":"close","override":"the rest moves to the national plan"})", kCpsLead);
+  ASSERT_EQ(closed.status, 201) << closed.body;
+  json::value view = ParseJson(closed.body);
+  EXPECT_EQ(Str(view, "state"), "closed");
+  const json::value& last = view.at("timeline").as_array().back();
+  EXPECT_EQ(Str(last, "do"), "close");
+  EXPECT_EQ(last.at("fields").at("override"),
+            json::value(json::array{"the rest moves to the national plan"}));
+  // The answer carries the recommendation's actions, still open.
+  EXPECT_EQ(view.at("actions").as_array().size(), 4u);
+}
+
+TEST_F(ApiActionsTest, CloseSucceedsOnceTheActionsAreClosed) {
+  for (const char* id : {"sw22-i1-a2", "sw22-i1-a3", "sw22-i1-a4"}) {
+    ASSERT_EQ(Post(std::string("/api/v1/actions/") + id + "/events", R"({"do":"close"})", kCpsLead)
+                  .status,
+              201)
+        << id;
+  }
+  EXPECT_EQ(Post("/api/v1/recommendations/sw22-i1/events", R"({"do":"close"})", kCpsLead).status,
+            201);
+}
+
+// --- 4. Not found.
+
+TEST_F(ApiActionsTest, UnknownActionsAndKindMismatchesAre404) {
+  const int64_t before = Events();
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/nope"), 404, "no action 'nope'"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/actions/nope/events", R"({"do":"comment"})"), 404,
+                        "no action 'nope'"));
+  // An action's id on the recommendation routes, and a recommendation's on the action routes.
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/recommendations/sw22-i1-a1"), 404, "no recommendation 'sw22-i1-a1'"));
+  EXPECT_TRUE(
+      IsProblem(Post("/api/v1/recommendations/sw22-i1-a4/events", R"({"do":"start"})", kCpsLead),
+                404, "no recommendation 'sw22-i1-a4'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/sw22-i1"), 404, "no action 'sw22-i1'"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/actions/sw22-i1/events", R"({"do":"update"})", kCpsLead), 404,
+                        "no action 'sw22-i1'"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/nope/actions", R"({"id":"a","title":"t"})"),
+                        404, "no recommendation 'nope'"));
+  // Another body's action is not found either, so its existence is not revealed.
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/sw22-i1-a1", kSfoLead), 404, "no action"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/sw22-i1-a1?as_of=2020-01-01", kSfoLead), 404,
+                        "no action 'sw22-i1-a1'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/units?body=XYZ"), 404, "no body 'XYZ'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=XYZ"), 404, "no body 'XYZ'"));
+  EXPECT_EQ(Events(), before);
+}
+
+// --- 5. Malformed requests.
+
+TEST_F(ApiActionsTest, BadDatesJsonAndParametersAre400) {
+  const std::string plan = "/api/v1/recommendations/sw22-i1/actions";
+  const std::string events = "/api/v1/actions/sw22-i1-a4/events";
+  const int64_t before = Events();
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","due":"2027-02-30"})"), 400,
+                        "'due' must be a date YYYY-MM-DD, not '2027-02-30'"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","planned":"soon"})"), 400,
+                        "'planned' must be a date YYYY-MM-DD, not 'soon'"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a"})"), 400, "'title' is required"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","colour":"red"})"), 400,
+                        "unknown member 'colour'"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":7})"), 400, "'title' must be a string"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":)"), 400, "malformed JSON: "));
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"start","effective":"2026-13-01"})", kCpsLead), 400,
+                        "'effective' must be a date YYYY-MM-DD, not '2026-13-01'"));
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do": )", kCpsLead), 400, "malformed JSON: "));
+  EXPECT_TRUE(IsProblem(Post(events, "[]", kCpsLead), 400, "must be a JSON object"));
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"start","unit":"cps-sw"})", kCpsLead), 400,
+                        "'unit' comes from your token, not the request"));
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"start"})", kCpsLead, {{"if-match", "nonsense"}}),
+                        400, "If-Match must list ETags this server gave"));
+  EXPECT_TRUE(
+      IsProblem(Post("/api/v1/units", R"({"id":"u","body":"CPS"})"), 400, "'name' is required"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?as_of=2025-13-01"), 400,
+                        "as_of must be a date YYYY-MM-DD, not '2025-13-01'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/sw22-i1-a1?as_of=yesterday"), 400,
+                        "as_of must be a date YYYY-MM-DD, not 'yesterday'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?open=yes"), 400, "open must be true or false"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?state=done"), 400, "unknown query parameter 'state'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/units?x=1"), 400, "unknown query parameter 'x'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress"), 400, "body is required"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS&format=pdf"), 400,
+                        "format must be json, md or csv"));
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/reports/progress?body=CPS&as_of=x"), 400, "as_of must be a date"));
+  EXPECT_EQ(Events(), before);
+}
+
+TEST_F(ApiActionsTest, WellFormedPlansThatBreakARuleAre422) {
+  const std::string plan = "/api/v1/recommendations/sw22-i1/actions";
+  const int64_t before = Events();
+  EXPECT_TRUE(
+      IsProblem(Post(plan, R"({"id":"a","title":"t","unit":"nope"})"), 422, "no unit 'nope'"));
+  EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","milestone":"m9"})"), 422,
+                        "has no milestone 'm9'"));
+  EXPECT_TRUE(
+      IsProblem(Post("/api/v1/actions/sw22-i2-a4/events", R"({"do":"reschedule"})", kCpsLead), 422,
+                "needs field"));
+  EXPECT_EQ(Events(), before);
+}
+
+// --- 6. Reading actions: as_of, ETags, filters, visibility.
+
+TEST_F(ApiActionsTest, AnActionAsAtADate) {
+  const std::string a2 = "/api/v1/actions/sw22-i2-a2";
+  auto state_at = [&](const std::string& date) {
+    Response r = Get(a2 + "?as_of=" + date, kCpsLead);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? Str(ParseJson(r.body), "state") : "";
+  };
+  EXPECT_EQ(state_at("2022-09-30"), "planned");
+  EXPECT_EQ(state_at("2022-12-31"), "in_progress");
+  EXPECT_EQ(state_at("2023-03-01"), "done");
+  EXPECT_TRUE(IsProblem(Get(a2 + "?as_of=2022-09-01"), 404,
+                        "'sw22-i2-a2' was not planned until 2022-09-15"));
+  // The reschedule moved sw22-i2-a4's due date on 2023-04-20; the original date stays.
+  json::value before = ParseJson(Get("/api/v1/actions/sw22-i2-a4?as_of=2023-03-31").body);
+  json::value after = ParseJson(Get("/api/v1/actions/sw22-i2-a4?as_of=2023-05-01").body);
+  EXPECT_EQ(Str(before, "due"), "2023-04-30");
+  EXPECT_EQ(Str(after, "due"), "2023-09-30");
+  EXPECT_EQ(Str(after, "original_due"), "2023-04-30");
+  EXPECT_EQ(Str(after, "as_of"), "2023-05-01");
+  EXPECT_EQ(Str(after, "recommendation"), "sw22-i2");
+  EXPECT_EQ(Str(after, "unit"), "cps-sw");
+}
+
+TEST_F(ApiActionsTest, ETagsAndIfMatchOnActions) {
+  const std::string action = "/api/v1/actions/sw22-i1-a4";
+  Response first = Get(action, kSwLead);
+  ASSERT_EQ(first.status, 200);
+  const std::string tag = HeaderOf(first, "ETag");
+  EXPECT_NE(tag, HeaderOf(Get(action + "?as_of=2023-01-01", kSwLead), "ETag"));
+  EXPECT_EQ(Get(action, kSwLead, {{"if-none-match", tag}}).status, 304);
+  Response started = Post(action + "/events", R"({"do":"start"})", kSwLead, {{"if-match", tag}});
+  ASSERT_EQ(started.status, 201) << started.body;
+  EXPECT_EQ(Str(ParseJson(started.body), "state"), "in_progress");
+  const int64_t before = Events();
+  EXPECT_TRUE(IsProblem(
+      Post(action + "/events", R"({"do":"update","note":"x"})", kSwLead, {{"if-match", tag}}), 412,
+      "it changed since you read it"));
+  EXPECT_EQ(Events(), before);
+  EXPECT_EQ(Get(action, kSwLead, {{"if-none-match", tag}}).status, 200);
+  EXPECT_EQ(Post(action + "/events", R"({"do":"update","note":"x"})", kSwLead,
+                 {{"if-match", HeaderOf(started, "ETag")}})
+                .status,
+            201);
+}
+
+TEST_F(ApiActionsTest, ListFiltersAndBodyScoping) {
+  const IdSet all = IdsOf("/api/v1/actions");
+  EXPECT_EQ(all.size(), 13u);
+  EXPECT_EQ(IdsOf("/api/v1/actions", kCpsLead), all);
+  EXPECT_EQ(IdsOf("/api/v1/actions", kSwLead), all);  // a unit lead reads its whole body
+  EXPECT_TRUE(IdsOf("/api/v1/actions", kSfoLead).empty());
+  EXPECT_TRUE(IdsOf("/api/v1/actions?body=CPS", kSfoLead).empty());
+  EXPECT_EQ(IdsOf("/api/v1/actions?recommendation=sw22-i1"),
+            (IdSet{"sw22-i1-a1", "sw22-i1-a2", "sw22-i1-a3", "sw22-i1-a4"}));
+  EXPECT_EQ(IdsOf("/api/v1/actions?unit=cps-sw-crown"), (IdSet{"sw22-i1-a2", "sw22-i2-a3"}));
+  EXPECT_EQ(IdsOf("/api/v1/actions?unit=cps-sw&recommendation=sw22-i2&open=true"),
+            (IdSet{"sw22-i2-a4", "sw22-i2-a5"}));
+  EXPECT_EQ(IdsOf("/api/v1/actions?as_of=2022-12-31&recommendation=sw22-i2&open=false"),
+            (IdSet{"sw22-i2-a1"}));
+  const IdSet overdue = IdsOf("/api/v1/actions?overdue=true&as_of=2023-06-30");
+  // sw22-i1-a3 falls due that very day, so it is not overdue yet.
+  EXPECT_EQ(overdue, (IdSet{"sw22-i1-a2", "sw22-i2-a3"}));
+  const IdSet not_overdue = IdsOf("/api/v1/actions?overdue=false&as_of=2023-06-30");
+  EXPECT_EQ(not_overdue.size() + overdue.size(), 13u);
+  for (const auto& id : overdue) EXPECT_FALSE(not_overdue.count(id)) << id;
+  EXPECT_TRUE(IdsOf("/api/v1/actions?as_of=2022-01-01").empty());
+}
+
+TEST_F(ApiActionsTest, ARecommendationShowsTheActionsItsReaderMaySee) {
+  // Without actions the list is empty; with them, as at the same date.
+  json::value da = ParseJson(Get("/api/v1/recommendations/da25-n1").body);
+  EXPECT_TRUE(da.at("actions").as_array().empty());
+  json::value now = ParseJson(Get("/api/v1/recommendations/sw22-i2").body);
+  EXPECT_EQ(now.at("actions").as_array().size(), 5u);
+  json::value then = ParseJson(Get("/api/v1/recommendations/sw22-i2?as_of=2022-12-31").body);
+  for (const auto& a : then.at("actions").as_array()) {
+    EXPECT_EQ(Str(a, "as_of"), "2022-12-31");
+    if (Str(a, "id") == "sw22-i2-a2") {
+      EXPECT_EQ(Str(a, "state"), "in_progress");
+    }
+  }
+  // A recommendation of two bodies: each body's lead sees its own body's actions only.
+  ASSERT_EQ(Post("/api/v1/recommendations",
+                 R"({"id":"j26-r1","inspection":"da25","owners":["CPS","SFO"],)"
+                 R"("text":"By March 2027, work together."})")
+                .status,
+            201);
+  ASSERT_EQ(Post("/api/v1/recommendations/j26-r1/actions",
+                 R"({"id":"j26-cps","title":"CPS part","body":"CPS"})", kCpsLead)
+                .status,
+            201);
+  ASSERT_EQ(Post("/api/v1/recommendations/j26-r1/actions", R"({"id":"j26-sfo","title":"SFO part"})",
+                 kSfoLead)
+                .status,
+            201);
+  auto actions_of = [&](Who who) {
+    IdSet ids;
+    Response r = Get("/api/v1/recommendations/j26-r1", who);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json::value view = ParseJson(r.body);
+    for (const auto& a : view.at("actions").as_array()) ids.insert(Str(a, "id"));
+    return ids;
+  };
+  EXPECT_EQ(actions_of(kReader), (IdSet{"j26-cps", "j26-sfo"}));
+  EXPECT_EQ(actions_of(kCpsLead), (IdSet{"j26-cps"}));
+  EXPECT_EQ(actions_of(kSfoLead), (IdSet{"j26-sfo"}));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions/j26-sfo", kCpsLead), 404, "no action 'j26-sfo'"));
+}
+
+TEST_F(ApiActionsTest, APlannedActionAnswersWithItsJson) {
+  Response r = Post("/api/v1/recommendations/sw22-i1/actions",
+                    R"({"id":"sw22-i1-a9","title":"Refresher training","unit":"cps-sw-crown",)"
+                    R"("due":"2027-03-31","planned":"2026-11-01","note":"agreed"})",
+                    kCrownLead);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::value a = ParseJson(r.body);
+  EXPECT_EQ(Str(a, "id"), "sw22-i1-a9");
+  EXPECT_EQ(Str(a, "recommendation"), "sw22-i1");
+  EXPECT_EQ(Str(a, "body"), "CPS");
+  EXPECT_EQ(Str(a, "unit"), "cps-sw-crown");
+  EXPECT_EQ(Str(a, "due"), "2027-03-31");
+  EXPECT_EQ(Str(a, "state"), "planned");
+  EXPECT_EQ(Str(a, "planned"), "2026-11-01");
+  EXPECT_EQ(Str(a.at("timeline").as_array().at(0), "note"), "agreed");
+  // The same plan again writes nothing; a different one under the same id is a conflict.
+  const int64_t before = Events();
+  EXPECT_EQ(Post("/api/v1/recommendations/sw22-i1/actions",
+                 R"({"id":"sw22-i1-a9","title":"Refresher training","unit":"cps-sw-crown",)"
+                 R"("due":"2027-03-31","planned":"2026-11-01","note":"agreed"})",
+                 kCrownLead)
+                .status,
+            200);
+  EXPECT_TRUE(
+      IsProblem(Post("/api/v1/recommendations/sw22-i1/actions",
+                     R"({"id":"sw22-i1-a9","title":"Other","unit":"cps-sw-crown"})", kCrownLead),
+                409, "a definition cannot be changed"));
+  EXPECT_EQ(Events(), before);
+}
+
+// --- 7. Units.
+
+TEST_F(ApiActionsTest, UnitsAreListedAndDefinedByWhoMayDefine) {
+  const IdSet cps = {"cps-cw",      "cps-hq-ops",   "cps-sw", "cps-sw-crown",
+                     "cps-sw-mags", "cps-sw-rasso", "cps-yh"};
+  EXPECT_EQ(IdsOf("/api/v1/units?body=CPS"), cps);
+  EXPECT_EQ(IdsOf("/api/v1/units", kSfoLead), cps);
+  EXPECT_TRUE(IdsOf("/api/v1/units?body=SFO").empty());
+  json::value units = ParseJson(Get("/api/v1/units?body=CPS").body);
+  const json::value& sw = units.as_array().at(2);
+  EXPECT_EQ(sw, json::parse(R"({"id":"cps-sw","body":"CPS","name":"CPS South West",)"
+                            R"("kind":"area"})"));
+
+  const std::string unit = R"({"id":"sfo-cases","body":"SFO","name":"SFO case teams"})";
+  const int64_t before = Events();
+  for (Who who : {kCpsLead, kSwLead, kSfoLead, kReader}) {
+    EXPECT_TRUE(IsProblem(Post("/api/v1/units", unit, who), 403, "may not")) << kWhoNames[who];
+  }
+  EXPECT_EQ(Events(), before);
+  Response made = Post("/api/v1/units", unit);
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(ParseJson(made.body), json::parse(R"({"id":"sfo-cases","body":"SFO",)"
+                                              R"("name":"SFO case teams","kind":""})"));
+  EXPECT_EQ(Post("/api/v1/units", unit).status, 200);
+  EXPECT_EQ(IdsOf("/api/v1/units?body=SFO"), (IdSet{"sfo-cases"}));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/units", R"({"id":"u1","body":"XYZ","name":"U"})"), 422,
+                        "no body 'XYZ'"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/units", R"({"id":"sfo-cases","body":"SFO","name":"Other"})"),
+                        409, "a definition cannot be changed"));
+}
+
+// --- 8. The progress report.
+
+TEST_F(ApiActionsTest, TheProgressReportInJsonMarkdownAndCsv) {
+  const std::string target = "/api/v1/reports/progress?body=CPS&as_of=2023-06-30";
+  Response r = Get(target, kSwLead);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  json::value report = ParseJson(r.body);
+  EXPECT_EQ(Str(report, "body"), "CPS");
+  EXPECT_EQ(Str(report, "as_of"), "2023-06-30");
+  int closed = 0, open = 0, overdue = 0;
+  for (const auto& u : report.at("units").as_array()) {
+    closed += static_cast<int>(u.at("closed").as_int64());
+    open += static_cast<int>(u.at("open").as_int64());
+    overdue += static_cast<int>(u.at("overdue").as_int64());
+  }
+  // At 2023-06-30: a1s of i1 and i2, i2-a2, i3-a1, i3-a2, i3-a4 are done; two are overdue.
+  EXPECT_EQ(closed, 6);
+  EXPECT_EQ(open, 7);
+  EXPECT_EQ(overdue, 2);
+  // Furthest behind first: the Crown Court unit has two overdue actions.
+  EXPECT_EQ(Str(report.at("units").as_array().at(0), "unit"), "cps-sw-crown");
+  bool found = false;
+  for (const auto& rec : report.at("recommendations").as_array()) {
+    if (Str(rec, "id") != "sw22-i1") continue;
+    found = true;
+    EXPECT_EQ(rec.at("all").at("total").as_int64(), 4);
+  }
+  EXPECT_TRUE(found);
+  Response md = Get(target + "&format=md", kCpsLead);
+  EXPECT_EQ(md.status, 200);
+  EXPECT_EQ(md.content_type, "text/markdown; charset=utf-8");
+  EXPECT_NE(md.body.find("CPS South West"), std::string::npos) << md.body;
+  Response csv = Get(target + "&format=csv");
+  EXPECT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  EXPECT_NE(csv.body.find("cps-sw-crown"), std::string::npos) << csv.body;
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS", kSfoLead), 403,
+                        "this token sees only SFO"));
+  EXPECT_EQ(Get("/api/v1/reports/progress?body=SFO", kSfoLead).status, 200);
+}
+
+// --- 9. Over a real socket: `rectrack serve` on 127.0.0.1 plans and closes an action.
+
+// Sends one request on a fresh connection and returns (status, body).
+std::pair<int, std::string> HttpRequest(int port, const std::string& method,
+                                        const std::string& target, const std::string& token,
+                                        const std::string& body = "") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Authorization: Bearer " +
+                    token + "\r\n";
+  if (!body.empty()) {
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string got;
+  std::array<char, 4096> chunk;
+  ssize_t n;
+  while ((n = ::recv(fd, chunk.data(), chunk.size(), 0)) > 0) got.append(chunk.data(), n);
+  ::close(fd);
+  if (got.size() < 12) return {0, got};
+  const size_t end = got.find("\r\n\r\n");
+  return {std::atoi(got.substr(9, 3).c_str()), end == std::string::npos ? "" : got.substr(end + 4)};
+}
+
+TEST_F(ApiActionsTest, OverARealSocket) {
+  // The server is another process over the same database; our tokens are in it.
+  api_.reset();
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  std::vector<std::string> args = {RECTRACK_BINARY, "--db",  db_path_,   "--clock",
+                                   "2026-11-22",    "serve", "--listen", "127.0.0.1:0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, RECTRACK_BINARY, &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string line;
+  pollfd p{out[0], POLLIN, 0};
+  char c;
+  while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0 &&
+         ::read(out[0], &c, 1) == 1) {
+    line += c;
+  }
+  ::close(out[0]);
+  const auto at = line.rfind(':');
+  const int port = at == std::string::npos ? 0 : std::atoi(line.c_str() + at + 1);
+  if (port > 0) {
+    auto planned =
+        HttpRequest(port, "POST", "/api/v1/recommendations/sw22-i1/actions", secrets_[kSwLead],
+                    R"({"id":"sock-a1","title":"Over the wire","unit":"cps-sw-crown"})");
+    EXPECT_EQ(planned.first, 403) << planned.second;  // not its unit
+    // Without a unit, a unit lead's action is its unit's.
+    planned = HttpRequest(port, "POST", "/api/v1/recommendations/sw22-i1/actions",
+                          secrets_[kSwLead], R"({"id":"sock-a1","title":"Over the wire"})");
+    EXPECT_EQ(planned.first, 201) << planned.second;
+    EXPECT_NE(planned.second.find("\"unit\":\"cps-sw\""), std::string::npos) << planned.second;
+    auto closed = HttpRequest(port, "POST", "/api/v1/actions/sock-a1/events", secrets_[kSwLead],
+                              R"({"do":"close"})");
+    EXPECT_EQ(closed.first, 201) << closed.second;
+    auto read = HttpRequest(port, "GET", "/api/v1/actions/sock-a1", secrets_[kReader]);
+    EXPECT_EQ(read.first, 200) << read.second;
+    EXPECT_NE(read.second.find("\"state\":\"done\""), std::string::npos) << read.second;
+    auto units = HttpRequest(port, "GET", "/api/v1/units?body=CPS", secrets_[kReader]);
+    EXPECT_EQ(units.first, 200);
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 200 && ::waitpid(pid, &status, WNOHANG) != pid; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (i == 199) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  ASSERT_GT(port, 0) << "server did not start: " << line;
+}
+
+}  // namespace
+}  // namespace rectrack::http

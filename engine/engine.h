@@ -325,7 +325,9 @@ class Engine {
   int64_t last_alert_seq() const { return last_alert_seq_; }
   // The outbox, for listing alerts and their deliveries. REQUIRES: the Engine outlives its use.
   storage::AlertStore& alert_store() { return *alert_store_; }
-  std::string alert_link(const std::string& recommendation) const;
+  // Where an alert about `id` links to: the recommendation's or the action's API resource.
+  std::string alert_link(const std::string& id,
+                         SubjectKind kind = SubjectKind::kRecommendation) const;
 
  private:
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);

@@ -32,8 +32,9 @@ bool Alerted(SubjectKind kind) {
 
 }  // namespace
 
-std::string Engine::alert_link(const std::string& recommendation) const {
-  return alert_options_.link_base + "/api/v1/recommendations/" + recommendation;
+std::string Engine::alert_link(const std::string& id, SubjectKind kind) const {
+  return alert_options_.link_base +
+         (kind == SubjectKind::kAction ? "/api/v1/actions/" : "/api/v1/recommendations/") + id;
 }
 
 std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date after) const {
@@ -111,8 +112,8 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
     milestone = json::object{{"label", m.label}, {"due", m.due.ToString()}};
     days_overdue = std::max(0, today.days_since_epoch() - m.due.days_since_epoch());
   }
-  // An action's alert names the action, and the recommendation it answers; its link is that
-  // recommendation's.
+  // An action's alert names the action, and the recommendation it answers; its link is the
+  // action's.
   const std::string recommendation = view.action ? view.action->recommendation : view.id;
   json::object data{
       {"id", alert.id},
@@ -130,7 +131,7 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
       {"occurrence", alert.occurrence},
       {"late", alert.late},
       {"raised", raised},
-      {"link", alert_link(recommendation)},
+      {"link", alert_link(view.id, view.kind)},
   };
   if (view.action) {
     data["action"] = view.id;

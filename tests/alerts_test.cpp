@@ -420,7 +420,7 @@ actions:
   for (const char* part :
        {"\"type\":\"alert.action_due_soon\"", "\"subject\":\"action\"", "\"recommendation\":\"r1\"",
         "\"action\":\"r1-a2\"", "\"unit\":\"cps-sw\"", "\"text\":\"Agree a casework quality plan\"",
-        "\"link\":\"http://rt.example/api/v1/recommendations/r1\""}) {
+        "\"link\":\"http://rt.example/api/v1/actions/r1-a2\""}) {
     EXPECT_NE(soon.payload.find(part), std::string::npos) << part << " in " << soon.payload;
   }
   // To the unit only: not CPS's hook (wrong kinds and not in the audience), not the body's.

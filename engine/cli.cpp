@@ -581,7 +581,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
     }
     ASSIGN_OR_RETURN(RecommendationView rec, engine->Show(rest[0], list_as_of));
     const RecommendationView* view = &rec;
-    const auto actions = engine->ListActions({.as_of = view->as_of, .recommendation = view->id});
+    ActionQuery of_recommendation;
+    of_recommendation.as_of = view->as_of;
+    of_recommendation.recommendation = view->id;
+    const auto actions = engine->ListActions(of_recommendation);
     out << (format == "json" ? ShowAsJson(*view, actions) : ShowAsText(*view, actions));
     return Status();
   }

@@ -43,15 +43,14 @@ std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const 
   } else {
     for (const auto& [id, item] : ledger_->items()) consider(item);
   }
+  // By recommendation, then due date (undated actions after every dated one), then id.
   auto key = [](const RecommendationView& v) {
-    // Undated actions sort after every dated one.
-    const Date due = v.milestones.empty() ? *Date::FromYmd(9999, 12, 31) : v.milestones[0].due;
-    return std::tie(v.action->recommendation, due, v.id);
+    const std::optional<Date> due =
+        v.milestones.empty() ? std::nullopt : std::optional(v.milestones[0].due);
+    return std::make_tuple(std::cref(v.action->recommendation), !due.has_value(),
+                           due.value_or(Date()), std::cref(v.id));
   };
-  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
-    const auto ka = key(a), kb = key(b);
-    return ka < kb;
-  });
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
   return out;
 }
 
@@ -77,12 +76,15 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     const Unit* u = unit.empty() ? nullptr : ledger_->FindUnit(unit);
     return u ? u->name : b->name;
   };
-  for (const RecommendationView& rec : List({.as_of = report.as_of, .body = body})) {
+  ListQuery recommendations;
+  recommendations.as_of = report.as_of;
+  recommendations.body = body;
+  for (const RecommendationView& rec : List(recommendations)) {
     RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
     progress.all.name = b->name;
     std::map<std::string, UnitProgress> units;
     for (const RecommendationView& action :
-         ListActions({.as_of = report.as_of, .body = body, .recommendation = rec.id})) {
+         ListActions(ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false})) {
       const std::string& unit = action.action->unit;
       for (UnitProgress* p : {&units[unit], &totals[unit], &progress.all}) {
         if (p != &progress.all) {

@@ -26,6 +26,11 @@ const std::string kSouthWest = kSource + "/demo/cps-south-west.yaml";
 
 Date D(const char* iso) { return *Date::Parse(iso); }
 
+ActionQuery Query(const char* as_of, std::string body = "", std::string unit = "",
+                  std::optional<bool> open = std::nullopt, bool overdue_only = false) {
+  return ActionQuery{D(as_of), std::move(body), std::move(unit), "", open, overdue_only};
+}
+
 class FixedClock : public Clock {
  public:
   explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
@@ -446,13 +451,12 @@ TEST_F(ActionsTest, TokensMayBeNarrowedToAUnitOfTheirBody) {
 
 TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   ImportSouthWest();
-  const auto open = engine_->ListActions({.as_of = D("2023-06-30"), .body = "CPS", .open = true});
+  const auto open = engine_->ListActions(Query("2023-06-30", "CPS", "", true));
   std::vector<std::string> ids;
   for (const auto& a : open) ids.push_back(a.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"sw22-i1-a2", "sw22-i1-a3", "sw22-i1-a4", "sw22-i2-a3",
                                            "sw22-i2-a4", "sw22-i2-a5", "sw22-i3-a3"}));
-  const auto overdue =
-      engine_->ListActions({.as_of = D("2023-06-30"), .body = "CPS", .overdue_only = true});
+  const auto overdue = engine_->ListActions(Query("2023-06-30", "CPS", "", std::nullopt, true));
   ids.clear();
   for (const auto& a : overdue) ids.push_back(a.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"sw22-i1-a2", "sw22-i2-a3"}));
@@ -463,7 +467,7 @@ TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   EXPECT_FALSE(engine_->ShowAction("sw22-i2-a2", D("2023-01-31"))->overdue);
   EXPECT_TRUE(engine_->ShowAction("sw22-i2-a2", D("2023-02-01"))->overdue);
   EXPECT_EQ(engine_->ShowAction("sw22-i2-a2", D("2023-02-10"))->state, "done");
-  const auto unit = engine_->ListActions({.as_of = D("2023-06-30"), .unit = "cps-sw-crown"});
+  const auto unit = engine_->ListActions(Query("2023-06-30", "", "cps-sw-crown"));
   EXPECT_EQ(unit.size(), 2u);
 
   // The VCL issue was closed with an override while the national pilot ran on.
@@ -483,11 +487,11 @@ TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   EXPECT_EQ(report->appended, 0);
 
   // The whole log replays to the same views after a reopen, and its chain holds.
-  const std::string before = ActionsAsJson(engine_->ListActions({.as_of = D("2023-06-30")}));
+  const std::string before = ActionsAsJson(engine_->ListActions(Query("2023-06-30")));
   engine_.reset();
   engine_ = Open();
   ASSERT_NE(engine_, nullptr);
-  EXPECT_EQ(ActionsAsJson(engine_->ListActions({.as_of = D("2023-06-30")})), before);
+  EXPECT_EQ(ActionsAsJson(engine_->ListActions(Query("2023-06-30"))), before);
   EXPECT_TRUE(engine_->Verify().ok());
 }
 

@@ -85,8 +85,8 @@ struct RecordEvent {
   // else FailedPrecondition: how an HTTP If-Match prevents lost updates.
   std::optional<int64_t> expected_version;
   std::string where;
-  std::string unit;                 // the unit of `body` the actor acts for ("" for all of it)
-  std::optional<SubjectKind> kind;  // recommendation or action; nullopt: whichever the id names
+  std::string unit = "";  // the unit of `body` the actor acts for ("" for all of it)
+  std::optional<SubjectKind> kind = std::nullopt;  // nullopt: whichever the id names
 };
 using Command = std::variant<DefineBody, DefineUnit, DefineInspection, DefineRecommendation,
                              DefineAction, RecordEvent>;
@@ -173,9 +173,9 @@ struct AnnexReport {
 // Who is calling, as established from a bearer token.
 struct Principal {
   std::string token_id;
-  std::string role;  // a workflow role
-  std::string body;  // the body a body-scoped role acts for and sees; "" for none
-  std::string unit;  // the unit of `body` a unit-scoped lead acts for; "" for the whole body
+  std::string role;       // a workflow role
+  std::string body;       // the body a body-scoped role acts for and sees; "" for none
+  std::string unit = "";  // the unit of `body` a unit-scoped lead acts for; "" for the whole body
 };
 
 // One recommendation or action event for feeds and streams: the timeline entry with what it is
@@ -187,9 +187,9 @@ struct FeedEntry {
   std::string inspection_title;
   std::vector<std::string> owners;
   std::string text;
-  TimelineEntry event;  // includes seq, effective, recorded, voice, from/to states
-  std::string action;   // "" for a recommendation's event
-  std::string unit;     // the action's owning unit; "" for none
+  TimelineEntry event;      // includes seq, effective, recorded, voice, from/to states
+  std::string action = "";  // "" for a recommendation's event
+  std::string unit = "";    // the action's owning unit; "" for none
 };
 
 struct VerifyResult {
@@ -216,7 +216,7 @@ class Engine {
     std::string rules_dir;          // deadline and alert rules (rules/); "" for none
     // The action workflow YAML. "": action.yaml beside workflow_path when there is one, else
     // actions are not available.
-    std::string action_workflow_path;
+    std::string action_workflow_path = "";
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the

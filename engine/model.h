@@ -126,7 +126,7 @@ struct TimelineEntry {
   Fields fields;
   std::string from_state;  // "" for the creating event
   std::string to_state;
-  std::string unit;  // the unit of `body` the actor acted for; "" for the whole body
+  std::string unit = "";  // the unit of `body` the actor acted for; "" for the whole body
 };
 
 // What makes an action's view an action's: see RecommendationView.

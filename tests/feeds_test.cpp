@@ -597,7 +597,8 @@ class FixedClock : public Clock {
 class CalendarApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto engine = Engine::Open({":memory:", kSource + "/workflows/recommendation.yaml", &clock_});
+    auto engine =
+        Engine::Open({":memory:", kSource + "/workflows/recommendation.yaml", &clock_, true, ""});
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     engine_ = std::move(engine).value();
     ASSERT_NE(engine_->action_workflow(), nullptr);

@@ -15,12 +15,12 @@
 namespace rectrack::http {
 
 struct AtomOptions {
-  std::string feed_id;            // stable URI naming this feed, e.g. "urn:rectrack:feed:CPS"
-  std::string title;              // "rectrack: CPS"
-  std::string self_url;           // absolute or root-relative URL of the feed itself
-  std::string base_url;           // prefix for entry links, e.g. "http://127.0.0.1:8080"
-  std::string updated;            // RFC 3339; used when there are no entries
-  std::set<std::string> actions;  // ids among the alerts' subjects that are actions
+  std::string feed_id;                 // stable URI naming this feed, e.g. "urn:rectrack:feed:CPS"
+  std::string title;                   // "rectrack: CPS"
+  std::string self_url;                // absolute or root-relative URL of the feed itself
+  std::string base_url;                // prefix for entry links, e.g. "http://127.0.0.1:8080"
+  std::string updated;                 // RFC 3339; used when there are no entries
+  std::set<std::string> actions = {};  // ids among the alerts' subjects that are actions
 };
 // Events and alerts merged newest first. REQUIRES: entries newest first (Engine::Feed's order),
 // alerts too (by seq, which follows the time raised).

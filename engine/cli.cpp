@@ -463,12 +463,9 @@ Status RunCommand(const Args& args, std::ostream& out) {
   if (cmd == "workflow") {  // needs no database
     ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(options.workflow_path));
     RETURN_IF_ERROR(PrintWorkflow(wf, out));
-    std::string action_path = options.action_workflow_path;
-    if (action_path.empty()) {
-      std::error_code ec;
-      const fs::path beside = fs::path(options.workflow_path).parent_path() / "action.yaml";
-      if (fs::exists(beside, ec)) action_path = beside.string();
-    }
+    const std::string action_path = options.action_workflow_path.empty()
+                                        ? DefaultActionWorkflowPath(options.workflow_path)
+                                        : options.action_workflow_path;
     if (action_path.empty()) return Status();
     ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
     out << "\n";
@@ -550,9 +547,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
     ListQuery q;
     q.as_of = list_as_of;
     q.body = args.Get("body");
-    const std::vector<Body> bodies = engine->Bodies();
-    if (!q.body.empty() &&
-        std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == q.body; })) {
+    if (!q.body.empty() && !engine->HasBody(q.body)) {
       return Status::NotFound("no body '" + q.body + "'");
     }
     q.state = args.Get("state");
@@ -600,14 +595,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
     q.body = args.Get("body");
     q.unit = args.Get("unit");
     q.recommendation = args.Get("rec");
-    const std::vector<Body> bodies = engine->Bodies();
-    if (!q.body.empty() &&
-        std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == q.body; })) {
+    if (!q.body.empty() && !engine->HasBody(q.body)) {
       return Status::NotFound("no body '" + q.body + "'");
     }
-    const std::vector<Unit> units = engine->Units("");
-    if (!q.unit.empty() &&
-        std::none_of(units.begin(), units.end(), [&](const Unit& u) { return u.id == q.unit; })) {
+    if (!q.unit.empty() && !engine->FindUnit(q.unit)) {
       return Status::NotFound("no unit '" + q.unit + "'");
     }
     if (!q.recommendation.empty()) RETURN_IF_ERROR(engine->Show(q.recommendation, {}).status());
@@ -623,12 +614,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   }
   if (cmd == "units") {
     const std::string body = args.Get("body");
-    if (!body.empty()) {
-      const std::vector<Body> bodies = engine->Bodies();
-      if (std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; })) {
-        return Status::NotFound("no body '" + body + "'");
-      }
-    }
+    if (!body.empty() && !engine->HasBody(body)) return Status::NotFound("no body '" + body + "'");
     ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
     const auto units = engine->Units(body);
     out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));

@@ -165,6 +165,16 @@ class CommandBuilder {
                                         "definition cannot be changed"
                                   : "'" + c.id + "' is already the id of a recommendation");
     }
+    // A closed recommendation takes no new actions: reopen it first.
+    for (const Date when : {planned, today_}) {
+      auto state = world_.Project(*rec, when);
+      if (state.ok() && !state->open) {
+        return Status::Conflict(what + ": '" + rec->id + "' is " + state->state + " as at " +
+                                when.ToString() +
+                                ", and a closed recommendation takes no new "
+                                "actions");
+      }
+    }
     Event e = NewEvent(SubjectKind::kAction, c.id, awf->creating().name, planned);
     e.role = role;
     e.body = c.body;

@@ -24,6 +24,12 @@ std::string Join(const std::vector<std::string>& names) {
 
 }  // namespace
 
+std::string DefaultActionWorkflowPath(const std::string& workflow_path) {
+  std::error_code ec;
+  const auto beside = std::filesystem::path(workflow_path).parent_path() / "action.yaml";
+  return std::filesystem::exists(beside, ec) ? beside.string() : "";
+}
+
 Engine::Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock)
     : workflow_(std::move(workflow)),
       action_workflow_(std::move(action_workflow)),
@@ -62,12 +68,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                                    ": expected a workflow whose subject is recommendation");
   }
   std::optional<Workflow> action_workflow;
-  std::string action_path = options.action_workflow_path;
-  if (action_path.empty()) {
-    std::error_code ec;
-    auto beside = std::filesystem::path(options.workflow_path).parent_path() / "action.yaml";
-    if (std::filesystem::exists(beside, ec)) action_path = beside.string();
-  }
+  const std::string action_path = options.action_workflow_path.empty()
+                                      ? DefaultActionWorkflowPath(options.workflow_path)
+                                      : options.action_workflow_path;
   if (!action_path.empty()) {
     ASSIGN_OR_RETURN(action_workflow, Workflow::LoadFile(action_path));
     if (action_workflow->subject() != "action") {
@@ -168,6 +171,9 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
     Ledger layer(&group);
     ApplyReport report;
     std::vector<Event> mine;
+    // Guards look at the batch as a whole: an import may list a recommendation's close before
+    // the events that close its actions.
+    std::vector<std::pair<size_t, std::string>> guarded;  // index into mine, where
     Status failed;
     for (const Command& command : batches[i].commands) {
       const std::string where = std::visit([](const auto& c) { return c.where; }, command);
@@ -185,13 +191,19 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
       event.seq = last_seq_ + static_cast<int64_t>(events.size() + mine.size()) + 1;
       event.recorded = recorded;
       event.actor = batches[i].actor;
-      Status added = layer.CheckGuard(event);
-      if (added.ok()) added = layer.Add(event);
-      if (!added.ok()) {
+      if (Status added = layer.Add(event); !added.ok()) {
         failed = context(added.WithContext(event.subject_id));
         break;
       }
+      guarded.emplace_back(mine.size(), where);
       mine.push_back(std::move(event));
+    }
+    for (size_t g = 0; failed.ok() && g < guarded.size(); ++g) {
+      const auto& [index, where] = guarded[g];
+      if (Status s = layer.CheckGuard(mine[index]); !s.ok()) {
+        s = s.WithContext(mine[index].subject_id);
+        failed = where.empty() ? s : s.WithContext(where);
+      }
     }
     if (!failed.ok()) {
       results[i] = failed;

@@ -203,6 +203,10 @@ struct AlertOptions {
   std::string link_base = "http://127.0.0.1:8080";
 };
 
+// The action workflow used when none is named: action.yaml beside `workflow_path`, or "" when
+// there is none (then actions are not available).
+std::string DefaultActionWorkflowPath(const std::string& workflow_path);
+
 class Ledger;
 class AlertQueue;
 
@@ -281,6 +285,9 @@ class Engine {
                               int64_t after_seq, size_t limit) const;
 
   std::vector<Body> Bodies() const;
+  bool HasBody(const std::string& id) const;
+  // The unit `id`, or nullopt.
+  std::optional<Unit> FindUnit(const std::string& id) const;
   // The units of `body` ("" for every body), by id.
   std::vector<Unit> Units(const std::string& body) const;
   std::vector<Inspection> Inspections() const;

@@ -106,6 +106,13 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
   return report;
 }
 
+bool Engine::HasBody(const std::string& id) const { return ledger_->FindBody(id) != nullptr; }
+
+std::optional<Unit> Engine::FindUnit(const std::string& id) const {
+  const Unit* unit = ledger_->FindUnit(id);
+  return unit ? std::optional(*unit) : std::nullopt;
+}
+
 std::vector<Unit> Engine::Units(const std::string& body) const {
   std::vector<Unit> out;
   for (const auto& [id, unit] : ledger_->units()) {

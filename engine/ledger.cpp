@@ -51,18 +51,34 @@ Status Ledger::CheckGuard(const Event& event) const {
   const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
   if (!item || !t || !t->guard.actions_closed) return Status();
   if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();
-  std::string open;
-  int count = 0;
+  // An action counts if it was open at the event's effective date or is open now: back-dating a
+  // close to before the plan was made does not get round the guard.
+  std::string named;
+  int open = 0, unnamed = 0;
   for (const std::string& id : ActionsOf(item->id)) {
     const Item* action = FindItem(id);
-    if (!action) continue;
-    auto view = Project(*action, event.effective);
-    if (!view.ok() || !view->open) continue;  // NotFound: not yet planned at that date
-    open += std::string(count++ ? ", " : "") + id + " (" + view->state + ")";
+    if (!action || !action->tail) continue;
+    auto then = Project(*action, event.effective);  // NotFound: not yet planned at that date
+    const bool open_then = then.ok() && then->open;
+    const bool open_now = action_workflow_->IsOpen(action->tail->state);
+    if (!open_then && !open_now) continue;
+    ++open;
+    // An actor acting for one owner is told which of its own body's actions are open, and only
+    // how many of the other owners' are.
+    if (!event.body.empty() && action->action().body != event.body) {
+      ++unnamed;
+      continue;
+    }
+    named += std::string(named.empty() ? "" : ", ") + id + " (" +
+             (open_then ? then->state : action->tail->state) + ")";
   }
-  if (count == 0) return Status();
-  std::string message = Describe(event) + ": " + std::to_string(count) +
-                        (count == 1 ? " action is" : " actions are") + " still open: " + open +
+  if (open == 0) return Status();
+  if (unnamed) {
+    named += std::string(named.empty() ? "" : ", and ") + std::to_string(unnamed) + " of " +
+             (unnamed == 1 ? "another owner" : "other owners");
+  }
+  std::string message = Describe(event) + ": " + std::to_string(open) +
+                        (open == 1 ? " action is" : " actions are") + " still open: " + named +
                         "; close them first";
   if (!t->guard.unless.empty()) {
     message += ", or give '" + t->guard.unless + "' saying why it closes anyway";

@@ -69,9 +69,11 @@ class Ledger {
     return kind == SubjectKind::kAction ? action_workflow_ : workflow_;
   }
 
-  // The guard of the transition `event` fires (workflow.h), against the world as it is: Conflict
-  // naming the open actions when it does not hold. Called for new events only: a guard is the
-  // rule when an event is recorded, not a condition every later replay must meet again.
+  // The guard of the transition `event` fires (workflow.h), against the world as it is (the
+  // event already added or not): Conflict naming the open actions when it does not hold. An
+  // action counts if it was open at the event's effective date or is open now. Called for new
+  // events only: a guard is the rule when an event is recorded, not a condition every later
+  // replay must meet again.
   Status CheckGuard(const Event& event) const;
   // Adds one event. Definition events must be new ids (the Engine decides about duplicates).
   // Recommendation events are validated by replaying the item; on error the Ledger is unchanged

@@ -416,25 +416,21 @@ std::string ProgressAsText(const ProgressReport& r) {
 }
 
 std::string ProgressAsMarkdown(const ProgressReport& r) {
-  std::string out = "# Progress of " + r.body_name + " on its actions\n\nAs at " +
-                    LongDate(r.as_of) + "\n\n## By unit, furthest behind first\n\n";
-  if (r.units.empty()) out += "No actions.\n";
-  if (!r.units.empty()) out += "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";
-  for (const UnitProgress& p : r.units) {
-    out += "| " + MdCell(p.name) + " | " + std::to_string(p.closed) + " | " +
-           std::to_string(p.open) + " | " + std::to_string(p.overdue) + " |\n";
-  }
-  for (const RecommendationProgress& rec : r.recommendations) {
-    out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n";
-    if (rec.units.empty()) {
-      out += "No actions planned.\n";
-      continue;
-    }
-    out += "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";
-    for (const UnitProgress& p : rec.units) {
+  auto table = [](const std::vector<UnitProgress>& units, const char* none) {
+    if (units.empty()) return std::string(none) + "\n";
+    std::string out = "| Unit | Closed | Open | Overdue |\n|---|---|---|---|\n";
+    for (const UnitProgress& p : units) {
       out += "| " + MdCell(p.name) + " | " + std::to_string(p.closed) + " | " +
              std::to_string(p.open) + " | " + std::to_string(p.overdue) + " |\n";
     }
+    return out;
+  };
+  std::string out = "# Progress of " + r.body_name + " on its actions\n\nAs at " +
+                    LongDate(r.as_of) + "\n\n## By unit, furthest behind first\n\n" +
+                    table(r.units, "No actions.");
+  for (const RecommendationProgress& rec : r.recommendations) {
+    out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n" +
+           table(rec.units, "No actions planned.");
   }
   return out;
 }
@@ -443,6 +439,8 @@ std::string ProgressAsCsv(const ProgressReport& r) {
   std::string out =
       CsvLine({"recommendation", "state", "unit", "name", "closed", "open", "overdue"});
   for (const RecommendationProgress& rec : r.recommendations) {
+    // An open recommendation without actions is a row of its own: no plan is news too.
+    if (rec.units.empty()) out += CsvLine({rec.id, rec.state, "", "", "0", "0", "0"});
     for (const UnitProgress& p : rec.units) {
       out += CsvLine({rec.id, rec.state, p.unit, p.name, std::to_string(p.closed),
                       std::to_string(p.open), std::to_string(p.overdue)});

@@ -382,15 +382,103 @@ TEST_F(ActionsTest, ClosingARecommendationWithOpenActionsNeedsAnOverrideReason) 
             std::vector<std::string>{"guidance is a national task"});
 }
 
-TEST_F(ActionsTest, TheGuardLooksAtActionsAsAtTheCloseEffectiveDate) {
+TEST_F(ActionsTest, TheGuardCountsActionsOpenAtTheCloseDateOrNow) {
   ImportSmall();
-  // The actions were planned on 20 January: a close effective before then has none open.
+  // The actions were planned on 20 January: back-dating the close to before then does not get
+  // round them while they are open now.
+  auto back_dated = Act("r1", "close", "2025-01-15", "body_lead", "CPS");
+  EXPECT_EQ(back_dated.status().code(), Code::kConflict);
+  EXPECT_NE(back_dated.status().message().find("3 actions are still open"), std::string::npos)
+      << back_dated.status().message();
+  ASSERT_TRUE(Act("a-sw", "close", "2025-03-01", "body_lead", "CPS").ok());
+  ASSERT_TRUE(Act("a-yh", "close", "2025-03-01", "body_lead", "CPS").ok());
+  ASSERT_TRUE(Act("a-cps", "close", "2025-03-01", "body_lead", "CPS").ok());
+  // All closed now, but open on 1 February: a close effective then is refused ...
+  auto open_then = Act("r1", "close", "2025-02-01", "body_lead", "CPS");
+  EXPECT_NE(open_then.status().message().find("a-sw (planned)"), std::string::npos)
+      << open_then.status().message();
+  // ... and one effective after they closed, or before any was planned, is not.
   EXPECT_TRUE(Act("r1", "close", "2025-01-15", "body_lead", "CPS").ok());
-  // And the guard is the rule when an event is recorded: reopening the database replays it.
+  // The guard is the rule when an event is recorded: reopening the database replays the log.
   engine_.reset();
   engine_ = Open();
   ASSERT_NE(engine_, nullptr);
   EXPECT_EQ(engine_->Show("r1", std::nullopt)->state, "closed");
+}
+
+TEST_F(ActionsTest, TheGuardLooksAtAnImportAsAWhole) {
+  ImportSmall();
+  // The close comes first in the file, the events closing the actions after it.
+  auto report = engine_->Apply(Parse(R"(
+events:
+  - {rec: r1, do: close, effective: 2025-04-01, by: CPS}
+  - {action: a-sw, do: close, effective: 2025-03-01, by: CPS}
+  - {action: a-yh, do: drop, effective: 2025-03-01, by: CPS, reason: merged}
+  - {action: a-cps, do: close, effective: 2025-03-02, by: CPS}
+)"),
+                               "test");
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->appended, 4);
+  // A file that leaves one open is refused as a whole, naming the close's line.
+  engine_.reset();
+  fs::remove(dir_ / "rectrack.db");
+  engine_ = Open();
+  ImportSmall();
+  const int64_t seq = engine_->last_seq();
+  auto refused = engine_->Apply(Parse(R"(
+events:
+  - {rec: r1, do: close, effective: 2025-04-01, by: CPS}
+  - {action: a-sw, do: close, effective: 2025-03-01, by: CPS}
+)"),
+                                "test");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message().rfind("t.yaml:3:5: r1: 'close' effective 2025-04-01: 2 "
+                                             "actions are still open",
+                                             0),
+            0u)
+      << refused.status().message();
+  EXPECT_EQ(engine_->last_seq(), seq);
+}
+
+TEST_F(ActionsTest, AClosedRecommendationTakesNoNewActions) {
+  ImportSmall();
+  ASSERT_TRUE(
+      Act("r1", "close", "2025-03-01", "body_lead", "CPS", "", {{"override", {"plan superseded"}}})
+          .ok());
+  auto report = engine_->Apply(
+      Parse("actions: [{id: late, rec: r1, title: T, planned: 2025-02-01}]"), "test");
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(
+      report.status().message().find(
+          "'r1' is closed as at 2025-11-22, and a closed recommendation takes no new actions"),
+      std::string::npos)
+      << report.status().message();
+  // Importing the actions it already has is still a no-op.
+  ImportSmall();
+}
+
+TEST_F(ActionsTest, AJointOwnersLeadIsToldOnlyHowManyOfTheOtherOwnersActionsAreOpen) {
+  ASSERT_TRUE(engine_
+                  ->Apply(Parse(R"(
+bodies:
+  - {id: CPS, name: Crown Prosecution Service}
+  - {id: NPCC, name: "National Police Chiefs' Council"}
+inspections:
+  - {id: i1, title: Case files, published: 2025-01-10}
+recommendations:
+  - {id: r1, inspection: i1, owners: [NPCC, CPS], text: A joint standard., milestones: []}
+actions:
+  - {id: cps-1, rec: r1, body: CPS, title: Draft, planned: 2025-01-20}
+  - {id: npcc-1, rec: r1, body: NPCC, title: Consult forces, planned: 2025-01-20}
+)"),
+                          "test")
+                  .ok());
+  auto refused = Act("r1", "close", "2025-03-01", "body_lead", "CPS");
+  EXPECT_NE(refused.status().message().find(
+                "2 actions are still open: cps-1 (planned), and 1 of another owner"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(refused.status().message().find("npcc-1"), std::string::npos);
 }
 
 TEST_F(ActionsTest, ActionDefinitionsAreCheckedAgainstTheWorld) {

@@ -460,6 +460,30 @@ TEST_F(ApiActionsTest, ETagsAndIfMatchOnActions) {
             201);
 }
 
+TEST_F(ApiActionsTest, ARecommendationsETagChangesWhenOneOfItsActionsDoes) {
+  const std::string rec = "/api/v1/recommendations/sw22-i1";
+  Response first = Get(rec, kCpsLead);
+  ASSERT_EQ(first.status, 200);
+  const std::string tag = HeaderOf(first, "ETag");
+  EXPECT_EQ(Get(rec, kCpsLead, {{"if-none-match", tag}}).status, 304);
+  ASSERT_EQ(Post("/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})", kSwLead).status, 201);
+  // The recommendation's own version is the same, but the actions it shows are not.
+  Response after = Get(rec, kCpsLead, {{"if-none-match", tag}});
+  EXPECT_EQ(after.status, 200);
+  EXPECT_NE(HeaderOf(after, "ETag"), tag);
+  // If-Match compares the recommendation's own version: the old tag still guards it.
+  EXPECT_EQ(
+      Post(rec + "/events", R"({"do":"update","note":"x"})", kCpsLead, {{"if-match", tag}}).status,
+      201);
+}
+
+TEST_F(ApiActionsTest, UnknownFiltersAreNotFound) {
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=nope", kInspectorate), 404, "no unit 'nope'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?body=NOPE", kInspectorate), 404, "no body 'NOPE'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?recommendation=sw22-i1-a1", kInspectorate), 404,
+                        "no recommendation 'sw22-i1-a1'"));
+}
+
 TEST_F(ApiActionsTest, ListFiltersAndBodyScoping) {
   const IdSet all = IdsOf("/api/v1/actions");
   EXPECT_EQ(all.size(), 13u);

@@ -568,7 +568,7 @@ TEST(ICalendarTest, ActionsAreAllDayEventsWithTheirOwnUids) {
       {{"uid", "sw22-i1-a2.due@actions.rectrack.example"},
        {"summary", "OVERDUE: action sw22-i1-a2 due"},
        {"dtstart", "2023-03-31"},
-       {"url", kBase + "/api/v1/recommendations/sw22-i1"},
+       {"url", kBase + "/api/v1/actions/sw22-i1-a2"},
        {"trigger_days", 7},
        {"description_contains",
         json::array{"Action sw22-i1-a2 under recommendation sw22-i1",

@@ -199,8 +199,9 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
     }
     auto view = engine_->Show(parts[1], *as_of);
     if (!view.ok()) return FromStatus(view.status());
-    Response r = Json(200, ShowAsJson(*view, VisibleActions(*engine_, who, parts[1], view->as_of)));
-    r.headers.emplace_back("ETag", RecommendationEtag(*view));
+    const auto actions = VisibleActions(*engine_, who, parts[1], view->as_of);
+    Response r = Json(200, ShowAsJson(*view, actions));
+    r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
     return r;
   }
   if (parts.size() == 2 && resource == "reports" && parts[1] == "annex") {
@@ -495,8 +496,9 @@ Response Api::Route(const Request& original) {
   }
   auto view = engine_->Show(subject, std::nullopt);
   if (!view.ok()) return FromStatus(view.status());
-  Response r = Json(status, ShowAsJson(*view, VisibleActions(*engine_, who, subject, view->as_of)));
-  r.headers.emplace_back("ETag", RecommendationEtag(*view));
+  const auto actions = VisibleActions(*engine_, who, subject, view->as_of);
+  Response r = Json(status, ShowAsJson(*view, actions));
+  r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
   r.headers.emplace_back("Location", std::string(kApi) + "recommendations/" + subject);
   return r;
 }

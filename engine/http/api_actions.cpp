@@ -37,14 +37,10 @@ std::optional<Response> ActionsGet(const Engine& engine, const Target& t,
     auto it = t.query.find(name);
     return it == t.query.end() ? std::string() : it->second;
   };
-  auto known_body = [&](const std::string& body) {
-    const std::vector<Body> bodies = engine.Bodies();
-    return std::any_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; });
-  };
   if (parts.size() == 1 && resource == "units") {
     if (Status s = OnlyParams(t, {"body"}); !s.ok()) return Api::Problem(400, s.message());
     const std::string body = param("body");
-    if (!body.empty() && !known_body(body)) return Api::Problem(404, "no body '" + body + "'");
+    if (!body.empty() && !engine.HasBody(body)) return Api::Problem(404, "no body '" + body + "'");
     return Json(200, UnitsAsJson(engine.Units(body)));
   }
   if (parts.size() == 1 && resource == "actions") {
@@ -63,6 +59,17 @@ std::optional<Response> ActionsGet(const Engine& engine, const Target& t,
     q.body = param("body");
     q.unit = param("unit");
     q.recommendation = param("recommendation");
+    // Unknown names are 404s, as in the CLI, not empty lists that hide a typo.
+    if (!q.body.empty() && !engine.HasBody(q.body)) {
+      return Api::Problem(404, "no body '" + q.body + "'");
+    }
+    if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
+      return Api::Problem(404, "no unit '" + q.unit + "'");
+    }
+    if (!q.recommendation.empty() &&
+        engine.KindOf(q.recommendation) != SubjectKind::kRecommendation) {
+      return Api::Problem(404, "no recommendation '" + q.recommendation + "'");
+    }
     q.open = *open;
     q.overdue_only = overdue->value_or(false);
     std::vector<RecommendationView> actions = Visible(engine, who, q);

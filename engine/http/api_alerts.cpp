@@ -31,8 +31,15 @@ json::object AlertObject(const storage::AlertRecord& a, const std::string& state
       {"owners", Strings(a.owners)},
       {"audience", Strings(a.audience)},
       {"state", state}};
+  // `recommendation` is the subject the alert is about: for an action's alert, the action (its
+  // recommendation is in data.recommendation). `subject` says which.
+  out["subject"] = "recommendation";
   if (payload.is_object() && payload.as_object().contains("data")) {
-    out["data"] = payload.as_object()["data"];
+    const json::value& data = payload.as_object()["data"];
+    if (data.is_object() && data.as_object().contains("subject")) {
+      out["subject"] = data.as_object().at("subject");
+    }
+    out["data"] = data;
   }
   return out;
 }

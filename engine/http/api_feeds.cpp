@@ -30,11 +30,7 @@ Response Api::FeedResponse(const Request& req, const Target& t, const Principal&
     if (!body.empty() && body != who.body) return Problem(403, "this token sees only " + who.body);
     body = who.body;
   }
-  const std::vector<Body> bodies = engine_->Bodies();
-  if (!body.empty() &&
-      std::none_of(bodies.begin(), bodies.end(), [&](const Body& b) { return b.id == body; })) {
-    return Problem(404, "no body '" + body + "'");
-  }
+  if (!body.empty() && !engine_->HasBody(body)) return Problem(404, "no body '" + body + "'");
   // The calendar of one unit: its actions only. A unit outside the body asked for (or the body a
   // token sees) is not found there.
   const std::string unit = calendar && t.query.count("unit") ? t.query.at("unit") : "";

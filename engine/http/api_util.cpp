@@ -255,8 +255,12 @@ bool ContainsFolded(const std::string& haystack, const std::string& needle) {
   return Lower(haystack).find(Lower(needle)) != std::string::npos;
 }
 
-std::string RecommendationEtag(const RecommendationView& v) {
-  return "\"" + std::to_string(v.version) + "-" + v.as_of.ToString() + "\"";
+std::string RecommendationEtag(const RecommendationView& v,
+                               const std::vector<RecommendationView>& actions) {
+  int64_t newest_action = 0;
+  for (const RecommendationView& a : actions) newest_action = std::max(newest_action, a.version);
+  return "\"" + std::to_string(v.version) + "-" + v.as_of.ToString() +
+         (newest_action ? "." + std::to_string(newest_action) : "") + "\"";
 }
 
 std::optional<std::vector<long long>> IfMatchVersions(const std::string& header) {
@@ -272,10 +276,17 @@ std::optional<std::vector<long long>> IfMatchVersions(const std::string& header)
     if (close == std::string::npos) return std::nullopt;
     const std::string tag = header.substr(i + 1, close - i - 1);
     i = close + 1;
-    // A recommendation's tag is exactly "<version>-<YYYY-MM-DD>"; weak tags never match.
+    // A recommendation's tag is exactly "<version>-<YYYY-MM-DD>", with ".<version>" of its
+    // newest action when it has actions; weak tags never match.
     const size_t dash = tag.find('-');
+    const size_t dot = tag.find('.');
+    const std::string date = tag.substr(dash + 1, dot == std::string::npos ? dot : dot - dash - 1);
     if (dash == std::string::npos || dash == 0 || dash > 18 ||
-        tag.find_first_not_of("0123456789") != dash || !Date::Parse(tag.substr(dash + 1))) {
+        tag.find_first_not_of("0123456789") != dash || !Date::Parse(date) ||
+        (dot != std::string::npos &&
+         (dot + 1 == tag.size() ||
+          tag.find_first_not_of("0123456789", dot + 1) != std::string::npos ||
+          tag.size() - dot > 19))) {
       return std::nullopt;
     }
     if (!weak) versions.push_back(std::stoll(tag.substr(0, dash)));

@@ -49,9 +49,12 @@ Status OnlyMembers(const json::object& o, std::initializer_list<const char*> all
 std::vector<std::string> Split(const std::string& path);  // "/a/b/" -> {"a", "b"}
 std::string Lower(std::string s);
 bool ContainsFolded(const std::string& haystack, const std::string& needle);
-// A recommendation's ETag is "<version>-<as-of date>". IfMatchVersions reads an If-Match list
-// (RFC 9110): the versions of its strong tags (weak ones never match); nullopt when malformed.
-std::string RecommendationEtag(const RecommendationView& v);
+// A recommendation's ETag is "<version>-<as-of date>", plus ".<version>" of the newest of the
+// `actions` shown with it, so a change to any of them changes the tag. IfMatchVersions reads an
+// If-Match list (RFC 9110): the (recommendation) versions of its strong tags (weak ones never
+// match); nullopt when malformed.
+std::string RecommendationEtag(const RecommendationView& v,
+                               const std::vector<RecommendationView>& actions = {});
 std::optional<std::vector<long long>> IfMatchVersions(const std::string& header);
 
 // Units, actions and progress (api_actions.cpp). ActionsGet answers GET units, actions,

@@ -359,7 +359,9 @@ std::string ICalendar(const std::vector<CalendarItem>& items, const CalendarOpti
     line("DTEND;VALUE=DATE:" + IcsDate(item.due.AddDays(1)));
     line("SUMMARY:" + IcsText((item.overdue ? "OVERDUE: " : "") + what));
     line("DESCRIPTION:" + IcsText(EventDescription(item)));
-    line("URL:" + CleanLine(RecommendationUrl(options.base_url, item.recommendation)));
+    line("URL:" + CleanLine(item.action.empty()
+                                ? RecommendationUrl(options.base_url, item.recommendation)
+                                : ActionUrl(options.base_url, item.action)));
     line("TRANSP:TRANSPARENT");
     line("BEGIN:VALARM");
     line("ACTION:DISPLAY");

@@ -1,18 +1,16 @@
 // Actions and units: the action workflow, the close guard, unit-scoped leads, as-of, import, the
 // progress report, and the CPS South West example end to end. Real SQLite in a temp directory.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "engine/engine.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "tests/test_support.h"
 
 namespace rectrack {
 namespace {
@@ -30,15 +28,6 @@ ActionQuery Query(const char* as_of, std::string body = "", std::string unit = "
                   std::optional<bool> open = std::nullopt, bool overdue_only = false) {
   return ActionQuery{D(as_of), std::move(body), std::move(unit), "", open, overdue_only};
 }
-
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
-  TimePoint Now() const override { return now_; }
-
- private:
-  TimePoint now_;
-};
 
 class ActionsTest : public ::testing::Test {
  protected:
@@ -644,24 +633,6 @@ TEST_F(ActionsTest, ActionsDoNotChangeAnnexA) {
 }
 
 // --- The command line, as a user runs it
-
-struct CliRun {
-  int status;
-  std::string out;
-};
-
-CliRun Rectrack(const std::string& args) {
-  std::string command = std::string(RECTRACK_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  CliRun run{-1, ""};
-  if (!pipe) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 TEST_F(ActionsTest, CommandLineListsActionsReportsProgressAndKeepsUnitLeadsToTheirUnit) {
   const std::string db = "--db " + (dir_ / "cli.db").string() + " --clock 2025-11-22 ";

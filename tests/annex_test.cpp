@@ -1,17 +1,18 @@
 // The domestic-abuse example of domain.md end to end through the `rectrack` binary: import the
 // demo, then check both Annex A tables for the CPS, as at 31 March 2025 and at other dates.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 
+#include "tests/test_support.h"
+
 namespace {
 
+using rectrack::CliRun;
+using rectrack::Rectrack;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -19,26 +20,6 @@ const std::string kSource = RECTRACK_SOURCE_DIR;
 const std::string kRenderedReopenNote =
     "This was closed by the CPS but reopened following an assessment of 'not achieved' in the "
     "domestic abuse follow-up report published in March 2025";
-
-struct CliRun {
-  int status;
-  std::string out;
-};
-
-// Runs the rectrack binary with `args` (shell-quoted by the caller where needed); captures stdout
-// and stderr together.
-CliRun Rectrack(const std::string& args) {
-  std::string command = std::string(RECTRACK_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  CliRun run{-1, ""};
-  if (!pipe) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 class AnnexTest : public ::testing::Test {
  protected:

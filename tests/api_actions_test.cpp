@@ -22,6 +22,7 @@
 
 #include "engine/http/api.h"
 #include "engine/importer.h"
+#include "tests/test_support.h"
 
 extern char** environ;
 
@@ -34,15 +35,6 @@ namespace json = boost::json;
 const std::string kSource = RECTRACK_SOURCE_DIR;
 const std::string kWorkflow = kSource + "/workflows/recommendation.yaml";
 constexpr const char* kJson = "application/json";
-
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
-  TimePoint Now() const override { return now_; }
-
- private:
-  TimePoint now_;
-};
 
 // Who sends a request. kSwLead's token is narrowed to unit cps-sw, kCrownLead's to cps-sw-crown
 // (another unit of the same body).

@@ -2,6 +2,7 @@
 // imports: the authorization matrix, read scoping, every error class, list filters and
 // pagination, ETags, the annex report, public reads and idempotent imports.
 #include "engine/http/api.h"
+#include "tests/test_support.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -28,15 +29,6 @@ const std::string kWorkflow = kSource + "/workflows/recommendation.yaml";
 constexpr const char* kJson = "application/json";
 constexpr const char* kYaml = "application/yaml";
 constexpr size_t kAllRecs = 12;  // 8 in domestic-abuse.yaml, 4 in more-bodies.yaml
-
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
-  TimePoint Now() const override { return now_; }
-
- private:
-  TimePoint now_;
-};
 
 // Who sends a request. kExpired's token expires at the end of 2026-11-22; it is sent to an Api
 // over a second Engine whose clock reads 2026-11-23.

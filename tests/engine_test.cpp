@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "tests/test_support.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,15 +24,6 @@ const std::string kWorkflow = std::string(RECTRACK_SOURCE_DIR) + "/workflows/rec
 const std::string kDemo = std::string(RECTRACK_SOURCE_DIR) + "/demo/domestic-abuse.yaml";
 
 Date D(const char* iso) { return *Date::Parse(iso); }
-
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
-  TimePoint Now() const override { return now_; }
-
- private:
-  TimePoint now_;
-};
 
 class EngineTest : public ::testing::Test {
  protected:

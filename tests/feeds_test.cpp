@@ -3,6 +3,7 @@
 // twice: here, byte by byte, and by real parsers (feedparser, icalendar) through
 // tests/feeds_check.py.
 #include "engine/http/feeds.h"
+#include "tests/test_support.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -582,15 +583,6 @@ TEST(ICalendarTest, ActionsAreAllDayEventsWithTheirOwnUids) {
   const CheckRun run = Check("ics", ics, 3, expect);
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << ics;
 }
-
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(const char* instant) : now_(*ParseInstant(instant)) {}
-  TimePoint Now() const override { return now_; }
-
- private:
-  TimePoint now_;
-};
 
 // GET /calendar.ics through the Api (no sockets) over demo/cps-south-west.yaml on 30 June 2023,
 // plus an SFO action, to see which actions each calendar holds.

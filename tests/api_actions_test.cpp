@@ -469,6 +469,23 @@ TEST_F(ApiActionsTest, ARecommendationsETagChangesWhenOneOfItsActionsDoes) {
       201);
 }
 
+TEST_F(ApiActionsTest, MetricsCountOpenAndOverdueActionsByBodyAndUnit) {
+  Response m = Get("/metrics", kInspectorate);
+  ASSERT_EQ(m.status, 200) << m.body;
+  // As at today (the test clock), every open dated action of the plan is overdue.
+  EXPECT_NE(m.body.find("rectrack_actions_open{body=\"CPS\",unit=\"cps-sw-crown\"} 2\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("rectrack_actions_overdue{body=\"CPS\",unit=\"cps-sw-crown\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("rectrack_actions_open{body=\"CPS\",unit=\"\"} 1\n"), std::string::npos);
+  ASSERT_EQ(Post("/api/v1/actions/sw22-i2-a3/events", R"({"do":"close"})", kCrownLead).status, 201);
+  m = Get("/metrics", kInspectorate);
+  EXPECT_NE(m.body.find("rectrack_actions_open{body=\"CPS\",unit=\"cps-sw-crown\"} 1\n"),
+            std::string::npos)
+      << m.body;
+}
+
 TEST_F(ApiActionsTest, UnknownFiltersAreNotFound) {
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=nope", kInspectorate), 404, "no unit 'nope'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?body=NOPE", kInspectorate), 404, "no body 'NOPE'"));

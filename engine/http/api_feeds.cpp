@@ -138,6 +138,28 @@ Response Api::MetricsResponse() {
       g += "rectrack_recommendations_overdue{body=\"" + body + "\"} " + std::to_string(c.second) +
            "\n";
     }
+    // Actions by owning body and unit ("" for the body as a whole).
+    std::map<std::pair<std::string, std::string>, std::pair<int, int>> actions;
+    ActionQuery open_actions;
+    open_actions.open = true;
+    for (const RecommendationView& a : engine_->ListActions(open_actions)) {
+      auto& c = actions[{a.def.owners.front(), a.action->unit}];
+      ++c.first;
+      if (a.overdue) ++c.second;
+    }
+    auto action_lines = [&](const char* name, const char* help, bool overdue) {
+      std::string out =
+          std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+      for (const auto& [owner, c] : actions) {
+        out += std::string(name) + "{body=\"" + owner.first + "\",unit=\"" + owner.second + "\"} " +
+               std::to_string(overdue ? c.second : c.first) + "\n";
+      }
+      return out;
+    };
+    g += action_lines("rectrack_actions_open",
+                      "Actions open today, by owning body and unit (\"\" for the whole body).",
+                      false);
+    g += action_lines("rectrack_actions_overdue", "Open actions past their due date.", true);
     g += "# HELP rectrack_events_total Events in the log.\n# TYPE rectrack_events_total counter\n"
          "rectrack_events_total " +
          std::to_string(engine_->last_seq()) + "\n";

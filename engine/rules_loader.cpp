@@ -146,12 +146,8 @@ class RulesLoader {
                                         {"calendar", "weekend", "covers"}));
     Calendar cal;
     ASSIGN_OR_RETURN(cal.name_, Name(src, top["calendar"], "calendar"));
-    auto [first, inserted] = calendar_where_.emplace(cal.name_, yaml::Where(src, top["calendar"]));
-    if (!inserted) {
-      return yaml::Error(
-          src, top["calendar"],
-          "duplicate calendar '" + cal.name_ + "' (first defined at " + first->second + ")");
-    }
+    RETURN_IF_ERROR(FirstDefinition(calendar_where_, cal.name_, yaml::Where(src, top["calendar"]),
+                                    src, top["calendar"], "calendar"));
     const YAML::Node& weekend = top["weekend"];
     if (!weekend.IsSequence()) return yaml::Error(src, weekend, "weekend must be a list");
     for (const auto& day : weekend) {
@@ -232,6 +228,18 @@ class RulesLoader {
     return Status();
   }
 
+  // Records that `name` is defined `at`; a second definition is an error at `node` naming the
+  // first.
+  Status FirstDefinition(std::map<std::string, std::string>& where, const std::string& name,
+                         const std::string& at, const std::string& src, const YAML::Node& node,
+                         const char* what) {
+    auto [first, inserted] = where.emplace(name, at);
+    if (inserted) return Status();
+    return yaml::Error(src, node,
+                       std::string("duplicate ") + what + " '" + name + "' (first defined at " +
+                           first->second + ")");
+  }
+
   Status LoadSubscription(const std::string& src, const YAML::Node& item) {
     ASSIGN_OR_RETURN(Parts parts, Collect(src, item, "subscription",
                                           {"id", "body", "unit", "kinds", "webhook", "secret",
@@ -240,12 +248,8 @@ class RulesLoader {
     Subscription sub;
     sub.where = yaml::Where(src, item);
     ASSIGN_OR_RETURN(sub.id, Name(src, parts["id"], "subscription"));
-    auto [first, inserted] = subscription_where_.emplace(sub.id, sub.where);
-    if (!inserted) {
-      return yaml::Error(
-          src, parts["id"],
-          "duplicate subscription '" + sub.id + "' (first defined at " + first->second + ")");
-    }
+    RETURN_IF_ERROR(
+        FirstDefinition(subscription_where_, sub.id, sub.where, src, parts["id"], "subscription"));
     const std::string what = "subscription '" + sub.id + "'";
     ASSIGN_OR_RETURN(sub.body, yaml::Scalar(src, parts["body"], "body"));
     if (sub.body != "inspectorate" && !IsValidId(sub.body)) {
@@ -339,12 +343,8 @@ class RulesLoader {
     AlertRule rule;
     rule.where = yaml::Where(src, item);
     ASSIGN_OR_RETURN(rule.kind, Name(src, parts["kind"], "alert kind"));
-    auto [first, inserted] = kind_where_.emplace(rule.kind, rule.where);
-    if (!inserted) {
-      return yaml::Error(
-          src, parts["kind"],
-          "duplicate alert kind '" + rule.kind + "' (first defined at " + first->second + ")");
-    }
+    RETURN_IF_ERROR(
+        FirstDefinition(kind_where_, rule.kind, rule.where, src, parts["kind"], "alert kind"));
     const std::string what = "alert '" + rule.kind + "'";
     if (parts.count("subject")) {
       ASSIGN_OR_RETURN(std::string subject, yaml::Scalar(src, parts["subject"], "subject"));

@@ -22,6 +22,7 @@
 
 #include "engine/http/api.h"
 #include "engine/importer.h"
+#include "tests/api_support.h"
 #include "tests/test_support.h"
 
 extern char** environ;
@@ -41,37 +42,6 @@ constexpr const char* kJson = "application/json";
 enum Who { kInspectorate, kCpsLead, kSwLead, kCrownLead, kSfoLead, kReader, kWhoCount };
 const char* const kWhoNames[] = {"Inspectorate", "CpsLead", "SwLead",
                                  "CrownLead",    "SfoLead", "Reader"};
-
-std::string HeaderOf(const Response& r, const std::string& name) {
-  for (const auto& [key, value] : r.headers) {
-    if (key == name) return value;
-  }
-  return "";
-}
-
-json::value ParseJson(const std::string& text) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) ADD_FAILURE() << "not JSON: " << text;
-  return v;
-}
-
-std::string Str(const json::value& v, const char* key) {
-  return std::string(v.as_object().at(key).as_string());
-}
-
-::testing::AssertionResult IsProblem(const Response& r, int status, const std::string& detail) {
-  auto fail = [&]() { return ::testing::AssertionFailure() << r.status << " " << r.body << ": "; };
-  if (r.status != status) return fail() << "expected status " << status;
-  if (r.content_type != "application/problem+json") return fail() << "type " << r.content_type;
-  json::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("detail")) return fail() << "no detail";
-  if (std::string(v.as_object().at("detail").as_string()).find(detail) == std::string::npos) {
-    return fail() << "detail lacks '" << detail << "'";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 using IdSet = std::set<std::string>;
 

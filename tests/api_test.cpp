@@ -2,7 +2,6 @@
 // imports: the authorization matrix, read scoping, every error class, list filters and
 // pagination, ETags, the annex report, public reads and idempotent imports.
 #include "engine/http/api.h"
-#include "tests/test_support.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,6 +16,8 @@
 #include <tuple>
 
 #include "engine/importer.h"
+#include "tests/api_support.h"
+#include "tests/test_support.h"
 
 namespace rectrack::http {
 namespace {
@@ -35,45 +36,6 @@ constexpr size_t kAllRecs = 12;  // 8 in domestic-abuse.yaml, 4 in more-bodies.y
 enum Who { kInspectorate, kCpsLead, kSfoLead, kReader, kNoToken, kRevoked, kExpired, kWhoCount };
 const char* const kWhoNames[] = {"Inspectorate", "CpsLead", "SfoLead", "Reader",
                                  "NoToken",      "Revoked", "Expired"};
-
-std::string HeaderOf(const Response& r, const std::string& name) {
-  for (const auto& [key, value] : r.headers) {
-    if (key == name) return value;
-  }
-  return "";
-}
-
-json::value ParseJson(const std::string& text) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) ADD_FAILURE() << "not JSON: " << text;
-  return v;
-}
-
-std::string Str(const json::value& v, const char* key) {
-  return std::string(v.as_object().at(key).as_string());
-}
-
-// Whether `r` is an RFC 9457 problem for `status` whose detail contains `detail`.
-::testing::AssertionResult IsProblem(const Response& r, int status, const std::string& detail) {
-  auto fail = [&]() { return ::testing::AssertionFailure() << r.status << " " << r.body << ": "; };
-  if (r.status != status) return fail() << "expected status " << status;
-  if (r.content_type != "application/problem+json") return fail() << "type " << r.content_type;
-  json::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (ec || !v.is_object()) return fail() << "not a JSON object";
-  const json::object& o = v.as_object();
-  for (const char* key : {"type", "title", "detail"}) {
-    if (!o.contains(key) || !o.at(key).is_string()) return fail() << "no string '" << key << "'";
-  }
-  if (!o.contains("status") || !o.at("status").is_int64() || o.at("status").as_int64() != status) {
-    return fail() << "'status' member differs from the HTTP status";
-  }
-  if (std::string(o.at("detail").as_string()).find(detail) == std::string::npos) {
-    return fail() << "detail lacks '" << detail << "'";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // Runs the rectrack binary; stdout only.
 std::string Cli(const std::string& args) {

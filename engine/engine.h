@@ -339,7 +339,12 @@ class Engine {
  private:
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
-  void NoteChanged(const Event& event);  // queues a changed recommendation's alerts
+  // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
+  void NoteChanged(const Event& event);
+  // Whether `event` may make an alert of its item fall due earlier than queued, or at all: a
+  // creation, a back-dated event, a change of state or milestones, an anchor of some rule.
+  // Otherwise (a progress note) the item need not be looked at again.
+  bool MayBringAlertsForward(const Event& event) const;
   void NoteChanged(const std::string& recommendation);
   // The first day after `after` on which an alert of `view` falls due, if any within ten years.
   std::optional<Date> NextAlertDayOf(const RecommendationView& view, Date after) const;

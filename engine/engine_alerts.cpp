@@ -65,8 +65,35 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   return Status();
 }
 
+bool Engine::MayBringAlertsForward(const Event& e) const {
+  const Item* item = ledger_->FindItem(e.subject_id);
+  if (!item || !item->tail || e.recommendation_def || e.action_def) return true;
+  // Back-dated (not last in effective order): the states of later events may have moved.
+  const std::vector<TimelineEntry>& timeline = item->tail->timeline;
+  if (timeline.empty() || timeline.back().seq != e.seq) return true;
+  const TimelineEntry& entry = timeline.back();
+  if (entry.from_state != entry.to_state) return true;  // opens or closes series
+  const Workflow* wf = ledger_->WorkflowOf(e.kind);
+  const Transition* t = wf ? wf->FindTransition(e.transition) : nullptr;
+  if (!t) return true;
+  const Effects& fx = t->effects;
+  for (const std::string* field :
+       {&fx.mark_met, &fx.set_due_milestone, &fx.set_due_date, &fx.supersede}) {
+    if (!field->empty() && e.fields.count(*field)) return true;  // milestones changed
+  }
+  for (const AlertRule& rule : rules_->alerts()) {
+    if (rule.subject == e.kind && rule.after_event == e.transition) return true;  // an anchor
+  }
+  // What is left can only end a series (an `until` transition), and a series that ended raises
+  // nothing more: the queue's day for it may now be too early, never too late.
+  return false;
+}
+
 void Engine::NoteChanged(const Event& event) {
-  if (Alerted(event.kind)) NoteChanged(event.subject_id);
+  if (!alert_queue_ || !Alerted(event.kind)) return;
+  if (MayBringAlertsForward(event)) return NoteChanged(event.subject_id);
+  // A progress note: nothing new can fall due, but what was staged may have ended.
+  if (staged_) staged_->recommendations.erase(event.subject_id);
 }
 
 void Engine::NoteChanged(const std::string& recommendation) {

@@ -329,6 +329,53 @@ TEST_F(AlertsTest, AChangeRaisedBeforeTheStagedDayStillSetsTheStageAside) {
   EXPECT_EQ((*raised)[0].raised, "2025-04-01T00:00:01Z");
 }
 
+TEST_F(AlertsTest, AProgressNoteIsNotLookedAtAgainButEndsWhatItEnds) {
+  auto commands = ParseImport(R"(
+recommendations:
+  - {id: n1, inspection: i1, owners: [CPS], issued: 2025-01-21, text: "By 30 June 2026, the CPS to act."}
+)",
+                              "new.yaml", engine_->workflow());
+  ASSERT_TRUE(commands.ok()) << commands.status().message();
+  ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-02-17T12:00:00Z");
+  EXPECT_TRUE(Raise().empty());
+  // n1's response_due: 20 working days after its issue, unless the CPS records something.
+  ASSERT_EQ(*engine_->NextAlertDay(), D("2025-02-18"));
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-02-18")).ok());
+  RecordEvent update;
+  update.subject_id = "n1";
+  update.transition = "update";
+  update.role = "body_lead";
+  update.body = "CPS";
+  update.note = "plan agreed";
+  ASSERT_TRUE(engine_->Apply({update}, "test").ok());
+  // A note changes no state, milestone or anchor: nothing can fall due sooner, so n1 is not
+  // looked at again today ...
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-02-18"));
+  // ... but the note ends n1's response_due, so the staged alert is not raised.
+  clock_.Set("2025-02-18T00:00:01Z");
+  EXPECT_TRUE(Raise().empty());
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-01")) << "r1's due_soon is next";
+}
+
+TEST_F(AlertsTest, AnUpdateThatMeetsAMilestoneIsLookedAtAgain) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  clock_.Set("2025-03-01T09:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));
+  RecordEvent met;
+  met.subject_id = "r1";
+  met.transition = "update";
+  met.role = "body_lead";
+  met.body = "CPS";
+  met.fields["met"] = {"due"};
+  ASSERT_TRUE(engine_->Apply({met}, "test").ok());
+  EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-01")) << "a milestone met must be looked at";
+  EXPECT_TRUE(Raise().empty());
+  clock_.Set("2025-04-01T09:00:00Z");
+  EXPECT_TRUE(Raise().empty()) << "a met milestone is not overdue";
+}
+
 TEST_F(AlertsTest, AStagedDeliveryToADisabledSubscriptionIsDropped) {
   ASSERT_TRUE(engine_->StartAlerts({}).ok());
   clock_.Set("2025-03-31T12:00:00Z");

@@ -167,7 +167,7 @@ class CommandBuilder {
     }
     // A closed recommendation takes no new actions: reopen it first.
     for (const Date when : {planned, today_}) {
-      auto state = world_.Project(*rec, when);
+      auto state = world_.Project(*rec, when, Detail::kHead);
       if (state.ok() && !state->open) {
         return Status::Conflict(what + ": '" + rec->id + "' is " + state->state + " as at " +
                                 when.ToString() +

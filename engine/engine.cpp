@@ -265,12 +265,23 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
   return out;
 }
 
-Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of) const {
+Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of,
+                                        Detail detail) const {
   const Item* item = ledger_->FindItem(id);
   if (!item || item->kind != SubjectKind::kRecommendation) {
     return Status::NotFound("no recommendation '" + id + "'");
   }
-  return ledger_->Project(*item, as_of.value_or(clock_->Today()));
+  return ledger_->Project(*item, as_of.value_or(clock_->Today()), detail);
+}
+
+std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq) const {
+  const Item* item = ledger_->FindItem(id);
+  if (!item || !item->tail) return std::nullopt;
+  const auto& timeline = item->tail->timeline;
+  auto it = std::find_if(timeline.rbegin(), timeline.rend(),
+                         [&](const TimelineEntry& e) { return e.seq == seq; });
+  if (it == timeline.rend()) return std::nullopt;
+  return *it;
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {

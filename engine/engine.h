@@ -118,6 +118,7 @@ struct ActionQuery {
   std::string recommendation;  // "" for all
   std::optional<bool> open;    // nullopt for both
   bool overdue_only = false;
+  Detail detail = Detail::kFull;
 };
 
 // How far a unit (or the body as a whole, unit "") has got with its actions.
@@ -243,12 +244,17 @@ class Engine {
   Status Refresh();
 
   std::vector<RecommendationView> List(const ListQuery& query) const;
-  Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of) const;
+  Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of,
+                                  Detail detail = Detail::kFull) const;
   // What `id` names: a recommendation, an action, or (nullopt) neither.
   std::optional<SubjectKind> KindOf(const std::string& id) const;
   // Actions, ordered by recommendation, then due date (undated last), then id.
   std::vector<RecommendationView> ListActions(const ActionQuery& query) const;
-  Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of) const;
+  Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of,
+                                        Detail detail = Detail::kFull) const;
+  // The timeline entry of event `seq` of recommendation or action `id` (its from and to states as
+  // the whole history has them), or nullopt. Cheap for the newest events.
+  std::optional<TimelineEntry> Recorded(const std::string& id, int64_t seq) const;
   // NotFound for an unknown body.
   Result<ProgressReport> Progress(const std::string& body, std::optional<Date> as_of) const;
   // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.

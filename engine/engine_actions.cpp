@@ -13,12 +13,12 @@ std::optional<SubjectKind> Engine::KindOf(const std::string& id) const {
   return item ? std::optional(item->kind) : std::nullopt;
 }
 
-Result<RecommendationView> Engine::ShowAction(const std::string& id,
-                                              std::optional<Date> as_of) const {
+Result<RecommendationView> Engine::ShowAction(const std::string& id, std::optional<Date> as_of,
+                                              Detail detail) const {
   const Item* item = ledger_->FindItem(id);
   if (!item || item->kind != SubjectKind::kAction)
     return Status::NotFound("no action '" + id + "'");
-  return ledger_->Project(*item, as_of.value_or(clock_->Today()));
+  return ledger_->Project(*item, as_of.value_or(clock_->Today()), detail);
 }
 
 std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const {
@@ -30,7 +30,7 @@ std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const 
     if (!q.body.empty() && a.body != q.body) return;
     if (!q.unit.empty() && a.unit != q.unit) return;
     if (!q.recommendation.empty() && a.recommendation != q.recommendation) return;
-    auto view = ledger_->Project(item, as_of);
+    auto view = ledger_->Project(item, as_of, q.detail);
     if (!view.ok()) return;
     if (q.open && view->open != *q.open) return;
     if (q.overdue_only && !view->overdue) return;
@@ -83,8 +83,8 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
     progress.all.name = b->name;
     std::map<std::string, UnitProgress> units;
-    for (const RecommendationView& action :
-         ListActions(ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false})) {
+    for (const RecommendationView& action : ListActions(
+             ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false, Detail::kHead})) {
       const std::string& unit = action.action->unit;
       for (UnitProgress* p : {&units[unit], &totals[unit], &progress.all}) {
         if (p != &progress.all) {

@@ -58,7 +58,8 @@ Status Ledger::CheckGuard(const Event& event) const {
   for (const std::string& id : ActionsOf(item->id)) {
     const Item* action = FindItem(id);
     if (!action || !action->tail) continue;
-    auto then = Project(*action, event.effective);  // NotFound: not yet planned at that date
+    // NotFound: not yet planned at that date.
+    auto then = Project(*action, event.effective, Detail::kHead);
     const bool open_then = then.ok() && then->open;
     const bool open_now = action_workflow_->IsOpen(action->tail->state);
     if (!open_then && !open_now) continue;
@@ -183,7 +184,7 @@ void Ledger::Index(const Item& item) {
   }
 }
 
-Result<RecommendationView> Ledger::Project(const Item& item, Date as_of) const {
+Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail detail) const {
   if (item.issued() > as_of) {
     return Status::NotFound("'" + item.id + "' was not " +
                             (item.kind == SubjectKind::kAction ? "planned" : "issued") + " until " +
@@ -192,10 +193,15 @@ Result<RecommendationView> Ledger::Project(const Item& item, Date as_of) const {
   RecommendationView view;
   if (item.tail && item.events.back().effective <= as_of) {
     // Every event counts: the cached end-of-history view is the answer, once dated.
-    view = *item.tail;
+    if (detail == Detail::kFull) {
+      view = *item.tail;
+    } else {
+      static_cast<RecommendationHead&>(view) = *item.tail;
+    }
     Finish(as_of, view);
   } else {
     ASSIGN_OR_RETURN(view, Replay(item, as_of));
+    if (detail == Detail::kHead) view.timeline.clear();
   }
   auto it = superseding_.find(item.id);
   if (it != superseding_.end()) {

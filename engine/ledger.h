@@ -84,7 +84,8 @@ class Ledger {
   void MergeInto(Ledger& base) &&;
 
   // The recommendation as it was at the end of `as_of`. NotFound when it was not yet issued.
-  Result<RecommendationView> Project(const Item& item, Date as_of) const;
+  Result<RecommendationView> Project(const Item& item, Date as_of,
+                                     Detail detail = Detail::kFull) const;
 
   // Only the base's own contents; a staging layer's lists hold just its changes.
   const std::map<std::string, Body>& bodies() const { return bodies_; }

@@ -139,7 +139,9 @@ struct ActionInfo {
 // The view of a recommendation, or of an action (kind kAction): an action is read the same way,
 // with def.owners its one owning body, def.text its title, def.inspection its recommendation's
 // inspection, and at most one milestone, "due", its due date (extended by `reschedule`).
-struct RecommendationView {
+// RecommendationHead is all of it but the timeline: what a list shows, and cheap to copy however
+// long the history.
+struct RecommendationHead {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
   std::optional<ActionInfo> action;  // set for actions only
@@ -152,8 +154,15 @@ struct RecommendationView {
   std::vector<MilestoneView> milestones;
   std::vector<std::string> superseded_by;  // new recommendations that replace this one
   std::vector<std::string> supersedes;     // older recommendations this one replaces
-  std::vector<TimelineEntry> timeline;     // effective order
   int64_t version = 0;                     // seq of the newest event counted
 };
+
+struct RecommendationView : RecommendationHead {
+  std::vector<TimelineEntry> timeline;  // effective order
+};
+
+// How much of a view a query builds: all of it, or (kHead) an empty timeline, which costs the
+// item's state only.
+enum class Detail { kFull, kHead };
 
 }  // namespace rectrack

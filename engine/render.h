@@ -3,6 +3,7 @@
 // Boost.JSON stays inside render_json.cpp.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,13 @@ std::string ActionsAsJson(const std::vector<RecommendationView>& actions);
 // `rectrack show ACTION`. JSON: the actions object plus "timeline" as ShowAsJson's.
 std::string ActionAsText(const RecommendationView& action);
 std::string ActionAsJson(const RecommendationView& action);
+
+// What the API answers when an event is recorded: ShowAsJson (an action: ActionAsJson) with
+// "event", the timeline entry recorded (null when nothing new was recorded), in place of the
+// whole "timeline", so the answer does not grow with the history. `item` needs no timeline.
+std::string RecordedAsJson(const RecommendationView& item,
+                           const std::optional<TimelineEntry>& event,
+                           const std::vector<RecommendationView>& actions = {});
 
 // Units. JSON: an array of {id, body, name, kind}.
 std::string UnitsAsTable(const std::vector<Unit>& units);

@@ -138,6 +138,22 @@ std::string ActionAsJson(const RecommendationView& action) {
   return json::serialize(out);
 }
 
+std::string RecordedAsJson(const RecommendationView& item,
+                           const std::optional<TimelineEntry>& event,
+                           const std::vector<RecommendationView>& actions) {
+  json::object out;
+  if (item.kind == SubjectKind::kAction) {
+    out = ActionObject(item);
+  } else {
+    out = ListObject(item);
+    json::array listed;
+    for (const RecommendationView& a : actions) listed.push_back(ActionObject(a));
+    out["actions"] = std::move(listed);
+  }
+  out["event"] = event ? json::value(TimelineObject(*event)) : json::value(nullptr);
+  return json::serialize(out);
+}
+
 std::string UnitsAsJson(const std::vector<Unit>& units) {
   json::array out;
   for (const Unit& u : units) {

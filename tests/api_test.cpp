@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <tuple>
@@ -239,13 +243,80 @@ TEST_F(ApiTest, AnEventRecordsTheRoleBodyAndActorOfTheToken) {
   EXPECT_EQ(HeaderOf(r, "Location"), "/api/v1/recommendations/cfq24-r1");
   json::value view = ParseJson(r.body);
   EXPECT_EQ(Str(view, "state"), "closed");
-  const json::value& last = view.at("timeline").as_array().back();
+  // The event recorded, not the whole timeline: the answer does not grow with the history.
+  EXPECT_FALSE(view.as_object().contains("timeline"));
+  const json::value& last = view.at("event");
   EXPECT_EQ(Str(last, "do"), "close");
+  EXPECT_EQ(Str(last, "from"), "issued");
+  EXPECT_EQ(Str(last, "to"), "closed");
+  EXPECT_EQ(last.at("seq").as_int64(), Events());
+  EXPECT_EQ(HeaderOf(r, "ETag"), "\"" + std::to_string(Events()) + "-2026-11-22\"");
   EXPECT_EQ(Str(last, "role"), "body_lead");
   EXPECT_EQ(Str(last, "body"), "CPS");
   EXPECT_EQ(Str(last, "voice"), "body");
   EXPECT_EQ(Str(last, "actor"), "token:" + token_ids_[kCpsLead]);
   EXPECT_EQ(Str(last, "effective"), "2026-11-22");
+}
+
+TEST_F(ApiTest, WritesQueuedWhileAGroupCommitsShareTheNextTransaction) {
+  auto request = [&](int i) {
+    Request r = Make("POST", "/api/v1/recommendations/da25-n1/events",
+                     R"({"do":"update","note":"note )" + std::to_string(i) + R"("})", kJson);
+    r.headers["authorization"] = "Bearer " + secrets_[kCpsLead];
+    return r;
+  };
+  const int64_t before = Events();
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool first_answered = false, release = false;
+  std::vector<int> statuses;
+  // The writer thread answers the first write and is held there, as by a slow client, while
+  // twenty more arrive: they must all go into the next transaction.
+  api_->HandleAsync(request(0), [&](Response r) {
+    std::unique_lock<std::mutex> lock(mutex);
+    statuses.push_back(r.status);
+    first_answered = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return first_answered; }));
+  }
+  for (int i = 1; i <= 20; ++i) {
+    api_->HandleAsync(request(i), [&](Response r) {
+      std::lock_guard<std::mutex> lock(mutex);
+      statuses.push_back(r.status);
+      changed.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    EXPECT_EQ(statuses.size(), 1u) << "answered before the writer was free";
+    release = true;
+    changed.notify_all();
+    ASSERT_TRUE(
+        changed.wait_for(lock, std::chrono::seconds(10), [&] { return statuses.size() == 21; }));
+  }
+  EXPECT_EQ(statuses, std::vector<int>(21, 201));
+  EXPECT_EQ(Events(), before + 21);
+  const std::string metrics = Get("/metrics").body;
+  EXPECT_NE(metrics.find("\nrectrack_write_groups_total 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nrectrack_grouped_writes_total 21\n"), std::string::npos) << metrics;
+}
+
+TEST_F(ApiTest, TheApiCommitsAndAnswersQueuedWritesWhenItIsDestroyed) {
+  const int64_t before = Events();
+  std::atomic<int> created{0};
+  for (int i = 0; i < 10; ++i) {
+    Request r = Make("POST", "/api/v1/recommendations/da25-n1/events",
+                     R"({"do":"update","note":"late"})", kJson);
+    r.headers["authorization"] = "Bearer " + secrets_[kCpsLead];
+    api_->HandleAsync(r, [&](Response answer) { created += answer.status == 201; });
+  }
+  api_.reset();
+  EXPECT_EQ(created, 10);
+  EXPECT_EQ(Events(), before + 10);
 }
 
 // --- 2. Read scoping.

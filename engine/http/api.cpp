@@ -49,54 +49,117 @@ std::variant<Principal, Response> Api::Identify(const Request& req, bool read,
   return *principal;
 }
 
-Result<ApplyReport> Api::Write(std::vector<Command> commands, const std::string& actor) {
-  Writer me{WriteBatch{std::move(commands), actor}, std::nullopt, {}};
-  std::unique_lock<std::mutex> lock(writers_mutex_);
-  writers_.push_back(&me);
-  me.cv.wait(lock, [&] { return me.result.has_value() || writers_.front() == &me; });
-  if (me.result) return std::move(*me.result);
-  // This writer leads: it commits everyone queued so far in one transaction, then wakes them.
-  const std::vector<Writer*> group(writers_.begin(), writers_.end());
-  lock.unlock();
-  std::vector<WriteBatch> batches;
-  batches.reserve(group.size());
-  for (Writer* w : group) batches.push_back(std::move(w->batch));
-  std::vector<Result<ApplyReport>> results;
-  try {
-    std::lock_guard<std::mutex> engine_lock(mutex_);
-    results = engine_->ApplyAll(batches);
-  } catch (const std::exception& e) {
-    // Whatever happens, every queued writer gets an answer and the queue moves on.
-    results.assign(group.size(), Status::IOError(std::string("write failed: ") + e.what()));
+Api::~Api() {
+  {
+    std::lock_guard<std::mutex> lock(writers_mutex_);
+    stopping_ = true;
   }
-  lock.lock();
-  for (size_t i = 0; i < group.size(); ++i) {
-    group[i]->result = std::move(results[i]);
-    writers_.pop_front();
-    if (group[i] != &me) group[i]->cv.notify_one();
-  }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
-  return std::move(*me.result);
+  writers_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
 }
 
-Response Api::Handle(const Request& request) {
+void Api::Enqueue(WriteJob job) {
+  std::lock_guard<std::mutex> lock(writers_mutex_);
+  writes_.push_back(std::move(job));
+  if (!writer_.joinable()) writer_ = std::thread([this] { RunWriter(); });
+  writers_cv_.notify_all();
+}
+
+void Api::RunWriter() {
+  std::unique_lock<std::mutex> lock(writers_mutex_);
+  for (;;) {
+    writers_cv_.wait(lock, [&] { return stopping_ || !writes_.empty(); });
+    if (writes_.empty()) return;  // stopping, and every job answered
+    // Everyone who queued while the last group was committing goes in this one.
+    std::vector<WriteJob> group;
+    while (!writes_.empty() && group.size() < kMaxGroup) {
+      group.push_back(std::move(writes_.front()));
+      writes_.pop_front();
+    }
+    committing_ = true;
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    committing_ = false;
+    writers_cv_.notify_all();  // Drain
+  }
+}
+
+void Api::Drain() {
+  std::unique_lock<std::mutex> lock(writers_mutex_);
+  writers_cv_.wait(lock, [&] { return writes_.empty() && !committing_; });
+}
+
+void Api::CommitGroup(std::vector<WriteJob>& group) {
+  std::vector<Response> answers(group.size());
+  bool grown = false;
+  {
+    std::lock_guard<std::mutex> engine_lock(mutex_);
+    const int64_t before = engine_->last_seq();
+    std::vector<WriteBatch> batches;
+    batches.reserve(group.size());
+    for (WriteJob& job : group) batches.push_back(std::move(job.batch));
+    std::vector<Result<ApplyReport>> results;
+    try {
+      results = engine_->ApplyAll(batches);
+    } catch (const std::exception& e) {
+      // Whatever happens, every queued writer gets an answer and the queue moves on.
+      results.assign(group.size(), Status::IOError(std::string("write failed: ") + e.what()));
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      try {
+        answers[i] = group[i].answer(results[i]);
+      } catch (const std::exception& e) {
+        answers[i] = Problem(500, std::string("internal error: ") + e.what());
+      }
+    }
+    grown = engine_->last_seq() > before;
+  }
+  metrics_.RecordGroup(group.size());
+  if (grown) NotifyListeners();
+  for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(answers[i]));
+}
+
+void Api::HandleAsync(const Request& request, std::function<void(Response)> done) {
   int64_t before;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     before = engine_->last_seq();
   }
   const auto start = std::chrono::steady_clock::now();
-  Response response;
+  auto finish = [this, label = RouteLabel(request.target), start,
+                 done = std::move(done)](Response response) {
+    metrics_.Record(
+        label, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    done(std::move(response));
+  };
+  std::variant<Response, WriteJob> routed;
   try {
-    response = Route(request);
-    NotifyIfGrown(before);
+    routed = Route(request);
+    NotifyIfGrown(before);  // a GET may have caught up with another process's commits
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
-    response = Problem(500, std::string("internal error: ") + e.what());
+    routed = Problem(500, std::string("internal error: ") + e.what());
   }
-  metrics_.Record(RouteLabel(request.target), response.status,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return response;
+  if (auto* response = std::get_if<Response>(&routed)) return finish(std::move(*response));
+  WriteJob& job = std::get<WriteJob>(routed);
+  job.done = std::move(finish);
+  Enqueue(std::move(job));
+}
+
+Response Api::Handle(const Request& request) {
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<Response> response;
+  HandleAsync(request, [&](Response r) {
+    std::lock_guard<std::mutex> lock(mutex);
+    response = std::move(r);
+    answered.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mutex);
+  answered.wait(lock, [&] { return response.has_value(); });
+  return std::move(*response);
 }
 
 Response Api::RouteGet(const Request& req, const Target& t, const std::vector<std::string>& parts,
@@ -238,7 +301,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
   return Problem(404, "no route GET " + t.path);
 }
 
-Response Api::Route(const Request& original) {
+std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   // HEAD is GET without a body (the server drops the body).
   Request head_as_get;
   const bool head = original.method == "HEAD";
@@ -358,12 +421,14 @@ Response Api::Route(const Request& original) {
     auto commands =
         ParseImport(req.body, "request body", engine_->workflow(), engine_->action_workflow());
     if (!commands.ok()) return Problem(400, commands.status().message());
-    lock.unlock();
-    auto report = Write(std::move(*commands), actor);
-    lock.lock();
-    if (!report.ok()) return FromStatus(report.status());
-    return Json(200, json::serialize(json::object{{"appended", report->appended},
-                                                  {"unchanged", report->unchanged}}));
+    return WriteJob{WriteBatch{std::move(*commands), actor},
+                    [](const Result<ApplyReport>& report) {
+                      if (!report.ok()) return FromStatus(report.status());
+                      return Json(200,
+                                  json::serialize(json::object{{"appended", report->appended},
+                                                               {"unchanged", report->unchanged}}));
+                    },
+                    nullptr};
   }
 
   if (const std::string type = Lower(req.Header("content-type"));
@@ -453,8 +518,8 @@ Response Api::Route(const Request& original) {
   } else if (parts.size() == 3 && (resource == "recommendations" || resource == "actions") &&
              parts[2] == "events") {
     const bool action = resource == "actions";
-    auto current = action ? engine_->ShowAction(parts[1], std::nullopt)
-                          : engine_->Show(parts[1], std::nullopt);
+    auto current = action ? engine_->ShowAction(parts[1], std::nullopt, Detail::kHead)
+                          : engine_->Show(parts[1], std::nullopt, Detail::kHead);
     if (!current.ok() || !engine_->MaySee(who, current->def.owners)) {
       return Problem(404,
                      std::string(action ? "no action '" : "no recommendation '") + parts[1] + "'");
@@ -467,40 +532,52 @@ Response Api::Route(const Request& original) {
     return Problem(404, "no route POST " + t.path);
   }
 
-  lock.unlock();
-  auto report = Write({command}, actor);
-  lock.lock();
-  if (!report.ok()) return FromStatus(report.status());
-  const int status = report->appended ? 201 : 200;
-  if (resource == "inspections") {
-    Response r = Json(status, json::serialize(o));
-    r.headers.emplace_back("Location", std::string(kApi) + "inspections");
+  // Answered once committed: a definition with what was defined, an event with the item as a
+  // list shows it and the event (the whole timeline is one GET away, at Location).
+  const bool event = parts.size() == 3 && parts[2] == "events";
+  const bool planned = parts.size() == 3 && parts[2] == "actions";
+  std::string echo = resource == "inspections" ? json::serialize(o) : "";
+  std::optional<Unit> unit;
+  if (resource == "units") unit = std::get<DefineUnit>(command).unit;
+  auto answer = [this, who, resource, event, planned, subject, unit,
+                 echo = std::move(echo)](const Result<ApplyReport>& report) -> Response {
+    if (!report.ok()) return FromStatus(report.status());
+    const int status = report->appended ? 201 : 200;
+    if (resource == "inspections") {
+      Response r = Json(status, echo);
+      r.headers.emplace_back("Location", std::string(kApi) + "inspections");
+      return r;
+    }
+    if (unit) {
+      Response r = Json(
+          status,
+          json::serialize(json::object{
+              {"id", unit->id}, {"body", unit->body}, {"name", unit->name}, {"kind", unit->kind}}));
+      r.headers.emplace_back("Location", std::string(kApi) + "units?body=" + unit->body);
+      return r;
+    }
+    const bool action = resource == "actions" || planned;
+    auto item =
+        action ? engine_->ShowAction(subject, std::nullopt, event ? Detail::kHead : Detail::kFull)
+               : engine_->Show(subject, std::nullopt, event ? Detail::kHead : Detail::kFull);
+    if (!item.ok()) return FromStatus(item.status());
+    const auto actions = action ? std::vector<RecommendationView>{}
+                                : VisibleActions(*engine_, who, subject, item->as_of);
+    std::string body;
+    if (event) {
+      std::optional<TimelineEntry> recorded;
+      if (!report->seqs.empty()) recorded = engine_->Recorded(subject, report->seqs.front());
+      body = RecordedAsJson(*item, recorded, actions);
+    } else {
+      body = action ? ActionAsJson(*item) : ShowAsJson(*item, actions);
+    }
+    Response r = Json(status, std::move(body));
+    r.headers.emplace_back("ETag", RecommendationEtag(*item, actions));
+    r.headers.emplace_back(
+        "Location", std::string(kApi) + (action ? "actions/" : "recommendations/") + subject);
     return r;
-  }
-  if (resource == "units") {
-    const Unit& unit = std::get<DefineUnit>(command).unit;
-    Response r =
-        Json(status,
-             json::serialize(json::object{
-                 {"id", unit.id}, {"body", unit.body}, {"name", unit.name}, {"kind", unit.kind}}));
-    r.headers.emplace_back("Location", std::string(kApi) + "units?body=" + unit.body);
-    return r;
-  }
-  if (resource == "actions" || (parts.size() == 3 && parts[2] == "actions")) {
-    auto action = engine_->ShowAction(subject, std::nullopt);
-    if (!action.ok()) return FromStatus(action.status());
-    Response r = Json(status, ActionAsJson(*action));
-    r.headers.emplace_back("ETag", RecommendationEtag(*action));
-    r.headers.emplace_back("Location", std::string(kApi) + "actions/" + subject);
-    return r;
-  }
-  auto view = engine_->Show(subject, std::nullopt);
-  if (!view.ok()) return FromStatus(view.status());
-  const auto actions = VisibleActions(*engine_, who, subject, view->as_of);
-  Response r = Json(status, ShowAsJson(*view, actions));
-  r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
-  r.headers.emplace_back("Location", std::string(kApi) + "recommendations/" + subject);
-  return r;
+  };
+  return WriteJob{WriteBatch{{std::move(command)}, actor}, std::move(answer), nullptr};
 }
 
 }  // namespace rectrack::http

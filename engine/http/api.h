@@ -11,7 +11,14 @@
 //   POST recommendations/{id}/events; recommendations/{id}/actions; actions/{id}/events (If-Match)
 // Errors are RFC 9457 application/problem+json with a precise detail.
 //
-// Thread-safety: Handle() may be called from many threads; engine access is serialised inside.
+// Writes are grouped: a POST is checked and turned into commands on the caller's thread, then
+// queued for the Api's writer thread, which commits everything queued in one transaction (one
+// fsync) and answers each. HandleAsync returns at once for a write, so a server with two I/O
+// threads can have many writes in one group; every queued write is committed and answered,
+// also when the Api is destroyed.
+//
+// Thread-safety: Handle() and HandleAsync() may be called from many threads; engine access is
+// serialised inside.
 #pragma once
 
 #include <atomic>
@@ -22,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -93,8 +101,19 @@ class Api {
  public:
   // REQUIRES: `engine` outlives the Api.
   Api(Engine* engine, ApiOptions options) : engine_(engine), options_(options) {}
+  // Commits and answers every write still queued, then stops the writer thread.
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
 
+  // Answers `request` by calling `done` once: on this thread, before returning, for anything
+  // but a write; on the writer thread once a write is committed or refused. `done` must not
+  // block: the writer answers a whole group in turn.
+  void HandleAsync(const Request& request, std::function<void(Response)> done);
+  // HandleAsync, waiting for the answer.
   Response Handle(const Request& request);
+  // Waits until every write queued so far has been committed and answered.
+  void Drain();
 
   // GET /api/v1/stream (server-sent events). OpenStream authenticates and checks the request
   // like Handle would, counting it against max_streams; a Response means refused. Each accepted
@@ -121,7 +140,15 @@ class Api {
   static Response Problem(int status, const std::string& detail);
 
  private:
-  Response Route(const Request& request);
+  // A POST's commands and how to answer once they are committed or refused: `answer` runs on
+  // the writer thread with mutex_ held, `done` (HandleAsync's) after it is released.
+  struct WriteJob {
+    WriteBatch batch;
+    std::function<Response(const Result<ApplyReport>&)> answer;
+    std::function<void(Response)> done;
+  };
+  // The answer, or for a write the job to queue. REQUIRES: mutex_ not held.
+  std::variant<Response, WriteJob> Route(const Request& request);
   Response RouteGet(const Request& request, const Target& target,
                     const std::vector<std::string>& parts, const Principal& who);
   // Who sent `request`, or the 401 (or 429, past the rate limit) to answer. Every route that
@@ -139,10 +166,12 @@ class Api {
                           const Principal& who);
   void NotifyListeners();
   void NotifyIfGrown(int64_t before);
-  // Group commit, as leveldb's DBImpl::Write: writers queue; the one at the front commits the
-  // commands of everyone queued in one transaction and hands each its own result.
-  // REQUIRES: mutex_ not held.
-  Result<ApplyReport> Write(std::vector<Command> commands, const std::string& actor);
+  // Group commit: Enqueue adds a job (starting the writer thread on first use); RunWriter takes
+  // everything queued, up to kMaxGroup, commits it in one transaction and answers each job.
+  void Enqueue(WriteJob job);
+  void RunWriter();
+  void CommitGroup(std::vector<WriteJob>& group);
+  static constexpr size_t kMaxGroup = 512;
 
   Engine* engine_;
   ApiOptions options_;
@@ -155,13 +184,12 @@ class Api {
   size_t cache_bytes_ = 0;
   RateLimiter rate_{options_.rate_per_minute};
   std::map<std::string, std::pair<std::string, Response>> cache_;
-  struct Writer {
-    WriteBatch batch;
-    std::optional<Result<ApplyReport>> result;
-    std::condition_variable cv;
-  };
-  std::mutex writers_mutex_;  // guards writers_; never held while taking mutex_
-  std::deque<Writer*> writers_;
+  std::mutex writers_mutex_;  // guards the five below; never held while taking mutex_
+  std::condition_variable writers_cv_;
+  std::deque<WriteJob> writes_;
+  bool committing_ = false;  // a group taken from writes_ is not answered yet
+  bool stopping_ = false;
+  std::thread writer_;
   std::mutex listeners_mutex_;
   std::map<int, std::function<void()>> listeners_;
   int next_listener_ = 0;

@@ -11,9 +11,11 @@ namespace rectrack::http {
 
 namespace {
 
-// The actions of `query` that `who` may see: a body-scoped token sees its body's.
+// The actions of `query` that `who` may see: a body-scoped token sees its body's. Without their
+// timelines: a list shows none.
 std::vector<RecommendationView> Visible(const Engine& engine, const Principal& who,
-                                        const ActionQuery& query) {
+                                        ActionQuery query) {
+  query.detail = Detail::kHead;
   std::vector<RecommendationView> actions = engine.ListActions(query);
   std::erase_if(actions,
                 [&](const RecommendationView& a) { return !engine.MaySee(who, a.def.owners); });
@@ -146,7 +148,7 @@ std::variant<Command, Response> ActionCommand(const Engine& engine, const Princi
                                               const json::object& o) {
   const Workflow* actions = engine.action_workflow();
   if (!actions) return Api::Problem(404, "actions are not enabled: no action workflow is loaded");
-  auto rec = engine.Show(recommendation, std::nullopt);
+  auto rec = engine.Show(recommendation, std::nullopt, Detail::kHead);
   if (!rec.ok() || !engine.MaySee(who, rec->def.owners)) {
     return Api::Problem(404, "no recommendation '" + recommendation + "'");
   }

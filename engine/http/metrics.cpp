@@ -48,6 +48,12 @@ void Metrics::Record(const std::string& route, int status, double seconds) {
   h.sum += seconds;
 }
 
+void Metrics::RecordGroup(size_t writes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++groups_;
+  grouped_writes_ += static_cast<long long>(writes);
+}
+
 std::string Metrics::Render() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out =
@@ -73,6 +79,17 @@ std::string Metrics::Render() const {
     out += label + "_sum{route=\"" + route + "\"} " + number + "\n";
     out += label + "_count{route=\"" + route + "\"} " + std::to_string(h.count) + "\n";
   }
+  // Writes per transaction is the ratio of the two: how much grouping saves.
+  out +=
+      "# HELP rectrack_write_groups_total Write transactions (group commits) of the API.\n"
+      "# TYPE rectrack_write_groups_total counter\n"
+      "rectrack_write_groups_total " +
+      std::to_string(groups_) +
+      "\n"
+      "# HELP rectrack_grouped_writes_total Writes (POSTs) committed in those transactions.\n"
+      "# TYPE rectrack_grouped_writes_total counter\n"
+      "rectrack_grouped_writes_total " +
+      std::to_string(grouped_writes_) + "\n";
   return out;
 }
 

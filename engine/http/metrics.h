@@ -18,6 +18,8 @@ std::string RouteLabel(const std::string& target);
 class Metrics {
  public:
   void Record(const std::string& route, int status, double seconds);
+  // One group commit of `writes` writes (POSTs), however many of them succeeded.
+  void RecordGroup(size_t writes);
   // The counters and histograms, as Prometheus text.
   std::string Render() const;
 
@@ -32,6 +34,8 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, long long> requests_;
   std::map<std::string, Histogram> latency_;
+  long long groups_ = 0;
+  long long grouped_writes_ = 0;
 };
 
 }  // namespace rectrack::http

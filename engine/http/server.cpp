@@ -149,7 +149,16 @@ class Session : public std::enable_shared_from_this<Session> {
         request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
       return StartStream(request);
     }
-    Write(shared_.api.Handle(request), keep_alive, req.method() == bhttp::verb::head);
+    // A write is answered from the Api's writer thread once its group is committed; the
+    // session stays busy (and alive, held by the callback) until then.
+    const bool head = req.method() == bhttp::verb::head;
+    shared_.api.HandleAsync(
+        request, [self = shared_from_this(), keep_alive, head](Response response) {
+          net::dispatch(self->stream_.get_executor(),
+                        [self, keep_alive, head, response = std::move(response)]() mutable {
+                          self->Write(std::move(response), keep_alive, head);
+                        });
+        });
   }
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
@@ -410,6 +419,9 @@ Status Serve(Api& api, const ServerOptions& options,
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  // Writes still queued are committed; their answers go to the stopped io_context, which
+  // destroys them (and their sessions) with the rest of its handlers.
+  api.Drain();
   return Status();
 }
 

@@ -22,6 +22,28 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
+// A ledger savepoint that rolls back when it goes out of scope unless released: nothing
+// half-applied survives an error return or an exception.
+class LedgerSavepoint {
+ public:
+  explicit LedgerSavepoint(Ledger& ledger) : ledger_(ledger), mark_(ledger.Savepoint()) {}
+  ~LedgerSavepoint() {
+    if (!released_) ledger_.RollbackTo(mark_);
+  }
+  LedgerSavepoint(const LedgerSavepoint&) = delete;
+  LedgerSavepoint& operator=(const LedgerSavepoint&) = delete;
+  // Keeps the changes. The ledger forgets how to undo them: REQUIRES: the outermost savepoint.
+  void Release() {
+    released_ = true;
+    ledger_.Release();
+  }
+
+ private:
+  Ledger& ledger_;
+  const Ledger::Mark mark_;
+  bool released_ = false;
+};
+
 }  // namespace
 
 std::string DefaultActionWorkflowPath(const std::string& workflow_path) {
@@ -127,17 +149,17 @@ Status Engine::Refresh() {
 Status Engine::CatchUp() {
   ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
   if (rows.empty()) return Status();
-  Ledger layer(ledger_.get());
+  LedgerSavepoint all(*ledger_);
   for (const auto& row : rows) {
-    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
-    Status s = layer.Add(std::move(event));
+    auto event = DecodeEvent(row);
+    Status s = event.ok() ? ledger_->Add(std::move(*event)) : event.status();
     if (!s.ok()) {
       return Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
                                 ") does not replay through workflow " + workflow_.source() + ": " +
                                 s.message());
     }
   }
-  std::move(layer).MergeInto(*ledger_);
+  all.Release();
   last_seq_ = rows.back().seq;
   for (const auto& row : rows) {
     if (row.kind == SubjectKind::kRecommendation || row.kind == SubjectKind::kAction) {
@@ -161,14 +183,16 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
   if (!tx.ok()) return fail_all(tx.status());
   if (Status s = CatchUp(); !s.ok()) return fail_all(s);
 
-  // Each batch is staged in its own layer over the group's, so a failing batch leaves no trace.
-  Ledger group(ledger_.get());
+  // Each batch is applied to the ledger in place, after a savepoint of its own, so a failing
+  // batch leaves no trace; the group's savepoint undoes them all if the commit fails.
+  Ledger& ledger = *ledger_;
+  LedgerSavepoint group(ledger);
   const std::string recorded = clock_->NowRfc3339();
   const Date today = clock_->Today();
   std::vector<Event> events;
   std::vector<std::pair<size_t, size_t>> spans(batches.size());  // [first, last) into events
   for (size_t i = 0; i < batches.size(); ++i) {
-    Ledger layer(&group);
+    const Ledger::Mark batch = ledger.Savepoint();
     ApplyReport report;
     std::vector<Event> mine;
     // Guards look at the batch as a whole: an import may list a recommendation's close before
@@ -178,7 +202,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
     for (const Command& command : batches[i].commands) {
       const std::string where = std::visit([](const auto& c) { return c.where; }, command);
       auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
-      auto built = BuildEvent(command, workflow_, layer, today);
+      auto built = BuildEvent(command, workflow_, ledger, today);
       if (!built.ok()) {
         failed = context(built.status());
         break;
@@ -191,7 +215,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
       event.seq = last_seq_ + static_cast<int64_t>(events.size() + mine.size()) + 1;
       event.recorded = recorded;
       event.actor = batches[i].actor;
-      if (Status added = layer.Add(event); !added.ok()) {
+      if (Status added = ledger.Add(event); !added.ok()) {
         failed = context(added.WithContext(event.subject_id));
         break;
       }
@@ -200,16 +224,16 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
     }
     for (size_t g = 0; failed.ok() && g < guarded.size(); ++g) {
       const auto& [index, where] = guarded[g];
-      if (Status s = layer.CheckGuard(mine[index]); !s.ok()) {
+      if (Status s = ledger.CheckGuard(mine[index]); !s.ok()) {
         s = s.WithContext(mine[index].subject_id);
         failed = where.empty() ? s : s.WithContext(where);
       }
     }
     if (!failed.ok()) {
+      ledger.RollbackTo(batch);
       results[i] = failed;
       continue;
     }
-    std::move(layer).MergeInto(group);
     spans[i] = {events.size(), events.size() + mine.size()};
     for (Event& e : mine) {
       report.seqs.push_back(e.seq);
@@ -222,7 +246,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
 
   std::vector<storage::EventRow> rows;
   rows.reserve(events.size());
-  for (const Event& e : events) rows.push_back(EncodeEvent(e, *group.WorkflowOf(e.kind)));
+  for (const Event& e : events) rows.push_back(EncodeEvent(e, *ledger.WorkflowOf(e.kind)));
   Status written = store_->Append(rows);
   for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
     // We hold the write lock and caught up first, so the store must agree with our numbering.
@@ -235,9 +259,9 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
     for (size_t i = 0; i < results.size(); ++i) {
       if (results[i].ok()) results[i] = written;
     }
-    return results;
+    return results;  // the group's savepoint undoes every batch
   }
-  std::move(group).MergeInto(*ledger_);
+  group.Release();
   last_seq_ = rows.back().seq;
   for (const Event& e : events) NoteChanged(e);
   return results;
@@ -390,7 +414,7 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
                                     int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
   for (const auto& [id, item] : ledger_->items()) {
-    if (!item.tail) continue;  // every stored item has one; a staging copy might not
+    if (!item.tail) continue;  // every stored item has one
     const std::vector<std::string> owners = item.owners();
     if (!MaySee(principal, owners)) continue;
     if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;

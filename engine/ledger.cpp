@@ -19,30 +19,18 @@ bool EffectiveOrder(const Event& a, const Event& b) {
 
 const Body* Ledger::FindBody(std::string_view id) const {
   auto it = bodies_.find(std::string(id));
-  if (it != bodies_.end()) return &it->second;
-  return base_ ? base_->FindBody(id) : nullptr;
+  return it == bodies_.end() ? nullptr : &it->second;
 }
 
 const Unit* Ledger::FindUnit(std::string_view id) const {
   auto it = units_.find(std::string(id));
-  if (it != units_.end()) return &it->second;
-  return base_ ? base_->FindUnit(id) : nullptr;
+  return it == units_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> Ledger::ActionsOf(const std::string& id) const {
-  std::set<std::string> ids;
-  if (base_) {
-    for (auto& a : base_->ActionsOf(id)) ids.insert(std::move(a));
-    // A staging layer is small and not indexed: look at its own items.
-    for (const auto& [action_id, item] : items_) {
-      if (item.kind == SubjectKind::kAction && item.action().recommendation == id) {
-        ids.insert(action_id);
-      }
-    }
-  } else if (auto it = actions_of_.find(id); it != actions_of_.end()) {
-    ids = it->second;
-  }
-  return {ids.begin(), ids.end()};
+  auto it = actions_of_.find(id);
+  if (it == actions_of_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 Status Ledger::CheckGuard(const Event& event) const {
@@ -89,58 +77,76 @@ Status Ledger::CheckGuard(const Event& event) const {
 
 const Inspection* Ledger::FindInspection(std::string_view id) const {
   auto it = inspections_.find(std::string(id));
-  if (it != inspections_.end()) return &it->second;
-  return base_ ? base_->FindInspection(id) : nullptr;
+  return it == inspections_.end() ? nullptr : &it->second;
 }
 
 const Item* Ledger::FindItem(std::string_view id) const {
   auto it = items_.find(std::string(id));
-  if (it != items_.end()) return &it->second;
-  return base_ ? base_->FindItem(id) : nullptr;
+  return it == items_.end() ? nullptr : &it->second;
+}
+
+template <typename T>
+void Ledger::Define(std::map<std::string, T>& map, const std::string& id, const T& value) {
+  auto it = map.find(id);
+  std::optional<T> before;
+  if (it != map.end()) before = it->second;
+  undo_.push_back([&map, id, before = std::move(before)] {
+    if (before) {
+      map[id] = *before;
+    } else {
+      map.erase(id);
+    }
+  });
+  map[id] = value;
 }
 
 Status Ledger::Add(Event event) {
   if (event.body_def) {
-    bodies_[event.subject_id] = *event.body_def;
+    Define(bodies_, event.subject_id, *event.body_def);
     return Status();
   }
   if (event.inspection_def) {
-    inspections_[event.subject_id] = *event.inspection_def;
+    Define(inspections_, event.subject_id, *event.inspection_def);
     return Status();
   }
   if (event.unit_def) {
-    units_[event.subject_id] = *event.unit_def;
+    Define(units_, event.subject_id, *event.unit_def);
     return Status();
   }
   if (event.kind == SubjectKind::kAction && !action_workflow_) {
     return Status::FailedPrecondition(
         Describe(event) + ": no action workflow is loaded, so no action can be recorded");
   }
-  // Work on this layer's copy of the item, copying it from the base on first touch.
-  auto mine = items_.find(event.subject_id);
-  if (mine == items_.end()) {
-    const Item* base_item = base_ ? base_->FindItem(event.subject_id) : nullptr;
+  const std::string id = event.subject_id;
+  auto found = items_.find(id);
+  if (found == items_.end()) {
+    // A new item: its creating event is its first, and one step validates it.
     Item fresh;
-    if (base_item) {
-      fresh = *base_item;
-    } else {
-      fresh.id = event.subject_id;
-      fresh.kind = event.kind;
-    }
-    mine = items_.emplace(event.subject_id, std::move(fresh)).first;
+    fresh.id = id;
+    fresh.kind = event.kind;
+    fresh.tail.emplace();
+    RETURN_IF_ERROR(Step(fresh, event, *fresh.tail));
+    fresh.events.push_back(std::move(event));
+    Item& item = items_.emplace(id, std::move(fresh)).first->second;
+    undo_.push_back([this, id] { items_.erase(id); });
+    Index(item, item.events.back());
+    return Status();
   }
-  Item& item = mine->second;
-  const bool appends = item.events.empty() || !EffectiveOrder(event, item.events.back());
-  if (appends && (item.events.empty() || item.tail)) {
+  Item& item = found->second;
+  if (!EffectiveOrder(event, item.events.back())) {
     // The common case: the event comes last in effective order, so one step from the cached
-    // end-of-history view validates it. Step changes nothing when it fails.
-    if (!item.tail) item.tail.emplace();
-    Status stepped = Step(item, event, *item.tail);
-    if (!stepped.ok()) {
-      if (item.events.empty()) items_.erase(mine);
-      return stepped;
-    }
+    // end-of-history view validates it. Step changes nothing when it fails. Undoing it restores
+    // the state before (a copy of the head, without the timeline) and drops the entry.
+    RecommendationHead before = *item.tail;
+    RETURN_IF_ERROR(Step(item, event, *item.tail));
     item.events.push_back(std::move(event));
+    undo_.push_back([this, id, before = std::move(before)] {
+      Item& undone = items_.at(id);
+      undone.events.pop_back();
+      undone.tail->timeline.pop_back();
+      static_cast<RecommendationHead&>(*undone.tail) = before;
+    });
+    Index(item, item.events.back());
     return Status();
   }
   // A back-dated event: replay the whole history with the event in its place.
@@ -156,32 +162,37 @@ Status Ledger::Add(Event event) {
   auto replayed = Replay(candidate, kEndOfTime);
   if (!replayed.ok()) return replayed.status();
   candidate.tail = std::move(*replayed);
+  undo_.push_back(
+      [this, id, before = std::move(item)]() mutable { items_.at(id) = std::move(before); });
   item = std::move(candidate);
+  Index(item, added);
   return Status();
 }
 
-void Ledger::MergeInto(Ledger& base) && {
-  for (auto& [id, body] : bodies_) base.bodies_[id] = std::move(body);
-  for (auto& [id, inspection] : inspections_) base.inspections_[id] = std::move(inspection);
-  for (auto& [id, unit] : units_) base.units_[id] = std::move(unit);
-  for (auto& [id, item] : items_) {
-    Item& merged = base.items_[id] = std::move(item);
-    base.Index(merged);
+void Ledger::RollbackTo(Mark mark) {
+  while (undo_.size() > mark) {
+    undo_.back()();
+    undo_.pop_back();
   }
 }
 
-void Ledger::Index(const Item& item) {
-  if (item.kind == SubjectKind::kAction) {
-    actions_of_[item.action().recommendation].insert(item.id);
-    return;
-  }
-  for (const Event& e : item.events) {
-    const Transition* t = workflow_->FindTransition(e.transition);
-    if (!t || t->effects.supersede.empty()) continue;
-    auto it = e.fields.find(t->effects.supersede);
-    if (it == e.fields.end()) continue;
-    for (const auto& target : it->second) superseding_[target].insert(item.id);
-  }
+void Ledger::Index(const Item& item, const Event& event) {
+  auto link = [this](std::map<std::string, std::set<std::string>>& index, const std::string& key,
+                     const std::string& value) {
+    if (!index[key].insert(value).second) return;
+    undo_.push_back([&index, key, value] {
+      auto it = index.find(key);
+      it->second.erase(value);
+      if (it->second.empty()) index.erase(it);
+    });
+  };
+  if (event.action_def) link(actions_of_, event.action_def->recommendation, item.id);
+  if (item.kind == SubjectKind::kAction) return;
+  const Transition* t = workflow_->FindTransition(event.transition);
+  if (!t || t->effects.supersede.empty()) return;
+  auto it = event.fields.find(t->effects.supersede);
+  if (it == event.fields.end()) return;
+  for (const auto& target : it->second) link(superseding_, target, item.id);
 }
 
 Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail detail) const {

@@ -5,9 +5,11 @@
 // effective-date place, so a back-dated event is accepted only if every event after it still makes
 // sense.
 //
-// A Ledger may be a staging layer over a base Ledger: lookups fall through to the base, changes
-// stay in the layer until MergeInto(). That is how Engine::Apply validates a whole import before
-// anything is written, without copying the world.
+// Changes can be undone back to a savepoint, newest first, as with SQL's SAVEPOINT: that is how
+// Engine::Apply validates a whole import, or a group of writes, in place and leaves no trace of a
+// batch that fails or a commit that does not happen, without copying the world or even the
+// items it touches. Undoing an appended event costs as much as the item's current state, not its
+// history.
 //
 // Recommendations run through the recommendation workflow, actions through the action workflow;
 // everything else (replay, as-of, overdue milestones) is the same code for both.
@@ -15,6 +17,7 @@
 // Thread-safety: none; the Engine serialises access.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,8 +35,7 @@ struct Item {
   SubjectKind kind = SubjectKind::kRecommendation;
   std::vector<Event> events;  // sorted by (effective, seq); the first is the creating event
   // The item replayed through all its events (before Finish): adding an event that comes last
-  // in effective order is then one Step, not a whole replay. A value: a staging layer's copy
-  // must never change the base's.
+  // in effective order is then one Step, not a whole replay.
   std::optional<RecommendationView> tail;
 
   const Event& creation() const { return events.front(); }
@@ -53,10 +55,9 @@ class Ledger {
   // The world. `action_workflow` may be null: then no action can be recorded.
   // REQUIRES: the workflows outlive this Ledger.
   Ledger(const Workflow* workflow, const Workflow* action_workflow)
-      : workflow_(workflow), action_workflow_(action_workflow), base_(nullptr) {}
-  // A staging layer over `base`. REQUIRES: `base` outlives this Ledger.
-  explicit Ledger(const Ledger* base)
-      : workflow_(base->workflow_), action_workflow_(base->action_workflow_), base_(base) {}
+      : workflow_(workflow), action_workflow_(action_workflow) {}
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
 
   const Body* FindBody(std::string_view id) const;
   const Unit* FindUnit(std::string_view id) const;
@@ -80,14 +81,19 @@ class Ledger {
   // and the message names the event that no longer fits ("'assess' effective 2025-03-06: ...").
   Status Add(Event event);
 
-  // Moves this staging layer's changes into `base`. REQUIRES: `base` is this layer's base.
-  void MergeInto(Ledger& base) &&;
+  // Savepoints. Every successful Add since Savepoint() can be undone by RollbackTo (newest
+  // first); Release() keeps every change and forgets how to undo them. Savepoints nest: a
+  // rollback to an outer one undoes the inner ones' changes too. REQUIRES: `mark` was returned
+  // by Savepoint() since the last Release(), and no rollback has gone past it.
+  using Mark = size_t;
+  Mark Savepoint() const { return undo_.size(); }
+  void RollbackTo(Mark mark);
+  void Release() { undo_.clear(); }
 
   // The recommendation as it was at the end of `as_of`. NotFound when it was not yet issued.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
 
-  // Only the base's own contents; a staging layer's lists hold just its changes.
   const std::map<std::string, Body>& bodies() const { return bodies_; }
   const std::map<std::string, Unit>& units() const { return units_; }
   const std::map<std::string, Inspection>& inspections() const { return inspections_; }
@@ -107,11 +113,15 @@ class Ledger {
                 RecommendationView& view) const;
   Status CheckReference(const FieldSpec& spec, const std::string& value, const Item& item,
                         const Event& event, const RecommendationView& view) const;
-  void Index(const Item& item);
+  // Records in the indexes what `event`, just added to `item`, links (a superseding
+  // recommendation, an action's recommendation), with how to undo it.
+  void Index(const Item& item, const Event& event);
+  // Keeps the previous value of `map[id]` (or its absence) to undo, then sets it.
+  template <typename T>
+  void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
 
   const Workflow* workflow_;
   const Workflow* action_workflow_;
-  const Ledger* base_;
   std::map<std::string, Body> bodies_;
   std::map<std::string, Unit> units_;
   std::map<std::string, Inspection> inspections_;
@@ -120,6 +130,8 @@ class Ledger {
   std::map<std::string, std::set<std::string>> superseding_;
   // recommendation id -> ids of its actions.
   std::map<std::string, std::set<std::string>> actions_of_;
+  // Since the last Release(), oldest first: each reverses one change.
+  std::vector<std::function<void()>> undo_;
 };
 
 }  // namespace rectrack

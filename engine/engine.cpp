@@ -128,6 +128,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 }
 
 Status Engine::Refresh() {
+  if (prepared_) return Status();
   if (!data_version_stmt_) {
     ASSIGN_OR_RETURN(data_version_stmt_, db_->Prepare("PRAGMA data_version"));
   }
@@ -174,23 +175,40 @@ Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const st
 }
 
 std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {
-  std::vector<Result<ApplyReport>> results(batches.size(), Status::IOError("not applied"));
+  Prepared group = PrepareAll(batches);
+  const Status committed = CommitPrepared(*group);
+  return FinishPrepared(std::move(group), committed);
+}
+
+struct Engine::PreparedGroup {
+  std::optional<storage::Transaction> tx;  // open, with the rows written; none when not needed
+  std::vector<Event> events;               // to show once durable, in seq order
+  std::vector<Result<ApplyReport>> results;
+  bool durable = false;  // committed
+};
+
+void Engine::PreparedGroupDeleter::operator()(PreparedGroup* group) const { delete group; }
+
+Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
+  Prepared group(new PreparedGroup);
+  std::vector<Result<ApplyReport>>& results = group->results;
+  results.assign(batches.size(), Status::IOError("not applied"));
   auto fail_all = [&](const Status& s) {
     for (auto& r : results) r = s;
-    return results;
+    return std::move(group);
   };
   auto tx = storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite);
   if (!tx.ok()) return fail_all(tx.status());
   if (Status s = CatchUp(); !s.ok()) return fail_all(s);
 
   // Each batch is applied to the ledger in place, after a savepoint of its own, so a failing
-  // batch leaves no trace; the group's savepoint undoes them all if the commit fails.
+  // batch leaves no trace. At the end the group's savepoint undoes them all: queries must not see
+  // the events until they are durable (FinishPrepared applies them again).
   Ledger& ledger = *ledger_;
-  LedgerSavepoint group(ledger);
+  LedgerSavepoint all(ledger);
   const std::string recorded = clock_->NowRfc3339();
   const Date today = clock_->Today();
-  std::vector<Event> events;
-  std::vector<std::pair<size_t, size_t>> spans(batches.size());  // [first, last) into events
+  std::vector<Event>& events = group->events;
   for (size_t i = 0; i < batches.size(); ++i) {
     const Ledger::Mark batch = ledger.Savepoint();
     ApplyReport report;
@@ -234,7 +252,6 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
       results[i] = failed;
       continue;
     }
-    spans[i] = {events.size(), events.size() + mine.size()};
     for (Event& e : mine) {
       report.seqs.push_back(e.seq);
       events.push_back(std::move(e));
@@ -242,7 +259,7 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
     report.appended = static_cast<int>(report.seqs.size());
     results[i] = report;
   }
-  if (events.empty()) return results;
+  if (events.empty()) return group;  // nothing to write: the transaction ends unused
 
   std::vector<storage::EventRow> rows;
   rows.reserve(events.size());
@@ -254,16 +271,53 @@ std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>&
       written = Status::Corruption("event numbering diverged from the database");
     }
   }
-  if (written.ok()) written = tx->Commit();
   if (!written.ok()) {
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (results[i].ok()) results[i] = written;
+    events.clear();
+    for (auto& r : results) {
+      if (r.ok()) r = written;
     }
-    return results;  // the group's savepoint undoes every batch
+    return group;
   }
-  group.Release();
-  last_seq_ = rows.back().seq;
-  for (const Event& e : events) NoteChanged(e);
+  group->tx.emplace(std::move(*tx));
+  prepared_ = true;
+  return group;
+}
+
+Status Engine::CommitPrepared(PreparedGroup& group) {
+  if (!group.tx) return Status();
+  RETURN_IF_ERROR(group.tx->Commit());
+  group.durable = true;
+  return Status();
+}
+
+std::vector<Result<ApplyReport>> Engine::FinishPrepared(Prepared group, Status committed) {
+  prepared_ = false;
+  std::vector<Result<ApplyReport>> results = std::move(group->results);
+  if (group->events.empty()) return results;
+  if (committed.ok()) {
+    // The same events on the same world as PrepareAll validated them on: they fit again.
+    for (const Event& e : group->events) {
+      if (Status s = ledger_->Add(e); !s.ok()) {
+        committed = Status::Corruption("event " + std::to_string(e.seq) +
+                                       " was committed but no longer applies: " + s.message());
+        break;
+      }
+    }
+  }
+  if (!committed.ok()) {
+    if (group->durable) {
+      // Durable, but not all shown: keep the numbering with the database; the error tells.
+      last_seq_ = group->events.back().seq;
+    }
+    ledger_->Release();
+    for (auto& r : results) {
+      if (r.ok()) r = committed;
+    }
+    return results;
+  }
+  ledger_->Release();
+  last_seq_ = group->events.back().seq;
+  for (const Event& e : group->events) NoteChanged(e);
   return results;
 }
 

@@ -239,8 +239,27 @@ class Engine {
   // that fails affects no other; results[i] is batch i's report or error.
   std::vector<Result<ApplyReport>> ApplyAll(const std::vector<WriteBatch>& batches);
 
+  // ApplyAll in three steps, so that a server can let readers in while a group's commit becomes
+  // durable. PrepareAll does everything ApplyAll does up to the commit (the rows are written in
+  // an open transaction), leaving the world as queries see it unchanged. CommitPrepared makes
+  // the rows durable; it touches only that transaction, so the queries and Refresh (which does
+  // nothing meanwhile) may be called from other threads while it runs, but nothing that writes
+  // or begins a transaction. FinishPrepared (with CommitPrepared's status) then shows the events
+  // to queries and returns each batch's result. REQUIRES: the three in this order, for one
+  // group at a time; while a group is prepared, nothing else but queries and Refresh.
+  struct PreparedGroup;
+  struct PreparedGroupDeleter {
+    void operator()(PreparedGroup* group) const;
+  };
+  using Prepared = std::unique_ptr<PreparedGroup, PreparedGroupDeleter>;
+  Prepared PrepareAll(const std::vector<WriteBatch>& batches);
+  Status CommitPrepared(PreparedGroup& group);
+  std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
+
   // Catches up with events other processes committed since this Engine last looked (cheap when
   // there are none: one PRAGMA data_version). Long-running servers call it before each request.
+  // Does nothing while a group is prepared: no other process can commit then, and what they
+  // committed before, PrepareAll caught up with.
   Status Refresh();
 
   std::vector<RecommendationView> List(const ListQuery& query) const;
@@ -396,6 +415,7 @@ class Engine {
   AlertOptions alert_options_;
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;
+  bool prepared_ = false;  // a group is between PrepareAll and FinishPrepared
   int64_t data_version_ = -1;
   std::optional<storage::Statement> data_version_stmt_;
   // Token lookups by SHA-256 of the secret (nullopt: no such token); cleared when the database

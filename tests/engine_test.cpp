@@ -390,6 +390,59 @@ TEST_F(EngineTest, ManyEventsOnOneRecommendationAppendOneStepAtATime) {
   EXPECT_EQ(engine_->Show("da25-n1", D("2025-04-30"))->timeline.size(), 2u);
 }
 
+TEST_F(EngineTest, APreparedGroupIsSeenOnlyOnceItIsDurable) {
+  ImportDemo();
+  const int64_t seq = engine_->last_seq();
+  RecordEvent close;
+  close.subject_id = "da25-n1";
+  close.transition = "close";
+  close.role = "body_lead";
+  close.body = "CPS";
+  RecordEvent refused = close;
+  refused.transition = "reopen";  // not from issued
+  Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}, {{refused}, "b"}});
+  // Written in the open transaction, but queries still see the world before it.
+  EXPECT_EQ(engine_->last_seq(), seq);
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued");
+  EXPECT_TRUE(engine_->Refresh().ok()) << "Refresh must leave a prepared group alone";
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued");
+  ASSERT_TRUE(engine_->CommitPrepared(*group).ok());
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued") << "shown before FinishPrepared";
+  auto results = engine_->FinishPrepared(std::move(group), Status());
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_TRUE(results[0].ok()) << results[0].status().message();
+  EXPECT_EQ(results[0]->seqs, std::vector<int64_t>{seq + 1});
+  EXPECT_FALSE(results[1].ok());
+  EXPECT_EQ(engine_->last_seq(), seq + 1);
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "closed");
+  EXPECT_EQ(EventCount(), seq + 1);
+  // And the next write is numbered on.
+  ASSERT_TRUE(Record("da25-n2", "update", "2026-11-22", "CPS").ok());
+  EXPECT_EQ(EventCount(), seq + 2);
+}
+
+TEST_F(EngineTest, APreparedGroupWhoseCommitFailsLeavesNoTrace) {
+  ImportDemo();
+  const int64_t seq = engine_->last_seq();
+  RecordEvent close;
+  close.subject_id = "da25-n1";
+  close.transition = "close";
+  close.role = "body_lead";
+  close.body = "CPS";
+  Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}});
+  // As if the fsync had failed: the transaction is rolled back, every batch fails with it.
+  auto results = engine_->FinishPrepared(std::move(group), Status::IOError("disk full"));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok());
+  EXPECT_EQ(results[0].status().message(), "disk full");
+  EXPECT_EQ(engine_->last_seq(), seq);
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued");
+  EXPECT_EQ(EventCount(), seq);
+  ASSERT_TRUE(Record("da25-n1", "close", "2026-11-22", "CPS").ok());
+  EXPECT_EQ(EventCount(), seq + 1);
+  EXPECT_EQ(State("da25-n1", "2026-11-22"), "closed");
+}
+
 TEST_F(EngineTest, ListFiltersByBodyStateOpennessAndOverdue) {
   ImportDemo();
   ListQuery q;

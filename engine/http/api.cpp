@@ -76,36 +76,52 @@ void Api::RunWriter() {
       group.push_back(std::move(writes_.front()));
       writes_.pop_front();
     }
-    committing_ = true;
+    group_in_hand_ = true;
     lock.unlock();
     CommitGroup(group);
     lock.lock();
-    committing_ = false;
+    group_in_hand_ = false;
     writers_cv_.notify_all();  // Drain
   }
 }
 
 void Api::Drain() {
   std::unique_lock<std::mutex> lock(writers_mutex_);
-  writers_cv_.wait(lock, [&] { return writes_.empty() && !committing_; });
+  writers_cv_.wait(lock, [&] { return writes_.empty() && !group_in_hand_; });
 }
 
 void Api::CommitGroup(std::vector<WriteJob>& group) {
   std::vector<Response> answers(group.size());
   bool grown = false;
+  std::vector<WriteBatch> batches;
+  batches.reserve(group.size());
+  for (WriteJob& job : group) batches.push_back(std::move(job.batch));
+  std::vector<Result<ApplyReport>> results;
+  try {
+    Engine::Prepared prepared;
+    int64_t before;
+    {
+      std::lock_guard<std::mutex> engine_lock(mutex_);
+      before = engine_->last_seq();
+      prepared = engine_->PrepareAll(batches);
+      commit_in_flight_ = true;
+    }
+    // The fsync, without the engine: requests are read, checked and queued meanwhile (they
+    // still see the world before this group), which is what makes the next group large.
+    const Status committed = engine_->CommitPrepared(*prepared);
+    std::lock_guard<std::mutex> engine_lock(mutex_);
+    commit_in_flight_ = false;
+    results = engine_->FinishPrepared(std::move(prepared), committed);
+    grown = engine_->last_seq() > before;
+  } catch (const std::exception& e) {
+    // Whatever happens, every queued writer gets an answer and the queue moves on.
+    std::lock_guard<std::mutex> engine_lock(mutex_);
+    commit_in_flight_ = false;
+    results.assign(group.size(), Status::IOError(std::string("write failed: ") + e.what()));
+  }
+  commit_landed_.notify_all();  // WithEngine
   {
     std::lock_guard<std::mutex> engine_lock(mutex_);
-    const int64_t before = engine_->last_seq();
-    std::vector<WriteBatch> batches;
-    batches.reserve(group.size());
-    for (WriteJob& job : group) batches.push_back(std::move(job.batch));
-    std::vector<Result<ApplyReport>> results;
-    try {
-      results = engine_->ApplyAll(batches);
-    } catch (const std::exception& e) {
-      // Whatever happens, every queued writer gets an answer and the queue moves on.
-      results.assign(group.size(), Status::IOError(std::string("write failed: ") + e.what()));
-    }
     for (size_t i = 0; i < group.size(); ++i) {
       try {
         answers[i] = group[i].answer(results[i]);
@@ -113,7 +129,6 @@ void Api::CommitGroup(std::vector<WriteJob>& group) {
         answers[i] = Problem(500, std::string("internal error: ") + e.what());
       }
     }
-    grown = engine_->last_seq() > before;
   }
   metrics_.RecordGroup(group.size());
   if (grown) NotifyListeners();
@@ -142,10 +157,11 @@ void Api::HandleAsync(const Request& request, std::function<void(Response)> done
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
     routed = Problem(500, std::string("internal error: ") + e.what());
   }
-  if (auto* response = std::get_if<Response>(&routed)) return finish(std::move(*response));
-  WriteJob& job = std::get<WriteJob>(routed);
-  job.done = std::move(finish);
-  Enqueue(std::move(job));
+  if (auto* job = std::get_if<WriteJob>(&routed)) {
+    job->done = std::move(finish);
+    return Enqueue(std::move(*job));
+  }
+  finish(std::move(std::get<Response>(routed)));
 }
 
 Response Api::Handle(const Request& request) {

@@ -175,7 +175,11 @@ class Api {
 
   Engine* engine_;
   ApiOptions options_;
-  std::mutex mutex_;  // guards engine_
+  std::mutex mutex_;  // guards engine_ and commit_in_flight_
+  // Set while a group's commit is made durable without mutex_ (Engine::CommitPrepared): then
+  // the engine answers queries only; WithEngine waits on `commit_landed_` for it to end.
+  bool commit_in_flight_ = false;
+  std::condition_variable commit_landed_;
   std::atomic<int> streams_{0};
   Metrics metrics_;
   std::pair<std::string, std::string> gauges_;  // (generation, rendered gauges); mutex_
@@ -187,7 +191,7 @@ class Api {
   std::mutex writers_mutex_;  // guards the five below; never held while taking mutex_
   std::condition_variable writers_cv_;
   std::deque<WriteJob> writes_;
-  bool committing_ = false;  // a group taken from writes_ is not answered yet
+  bool group_in_hand_ = false;  // a group taken from writes_ is not answered yet
   bool stopping_ = false;
   std::thread writer_;
   std::mutex listeners_mutex_;

@@ -146,7 +146,9 @@ void Api::NotifyIfGrown(int64_t before) {
 void Api::NotifyAlerts() { NotifyListeners(); }
 
 void Api::WithEngine(const std::function<void(Engine&)>& fn) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  // `fn` may write (alerts, deliveries): not while a group's commit is in flight.
+  commit_landed_.wait(lock, [&] { return !commit_in_flight_; });
   fn(*engine_);
 }
 

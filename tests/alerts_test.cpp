@@ -135,6 +135,16 @@ subscriptions:
     return engine.ok() ? std::move(engine).value() : nullptr;
   }
 
+  // An event recorded by the CPS's body lead.
+  static RecordEvent ByCpsLead(const std::string& id, const std::string& transition) {
+    RecordEvent e;
+    e.subject_id = id;
+    e.transition = transition;
+    e.role = "body_lead";
+    e.body = "CPS";
+    return e;
+  }
+
   // Raises what is due and returns "rec/milestone/kind/occurrence[ late]" for each.
   std::vector<std::string> Raise() {
     auto raised = engine_->RaiseDueAlerts();
@@ -231,11 +241,7 @@ TEST_F(AlertsTest, ACommitReArmsOnlyThatRecommendation) {
   clock_.Set("2025-04-01T09:00:00Z");
   EXPECT_EQ(Raise(), (V{"r1/due/overdue/0"}));
   EXPECT_EQ(*engine_->NextAlertDay(), D("2025-05-01"));
-  RecordEvent close;
-  close.subject_id = "r1";
-  close.transition = "close";
-  close.role = "body_lead";
-  close.body = "CPS";
+  RecordEvent close = ByCpsLead("r1", "close");
   close.note = "done";
   ASSERT_TRUE(engine_->Apply({close}, "test").ok());
   EXPECT_EQ(*engine_->NextAlertDay(), D("2025-04-01")) << "a commit must be looked at today";
@@ -295,11 +301,7 @@ TEST_F(AlertsTest, AStagedRecommendationThatChangesIsLookedAtAfresh) {
   Raise();  // the due-soon warnings
   ASSERT_EQ(*engine_->NextAlertDay(), D("2025-04-01"));
   ASSERT_TRUE(engine_->StageAlerts(D("2025-04-01")).ok());  // r1's overdue/0, to cps-hook
-  RecordEvent close;
-  close.subject_id = "r1";
-  close.transition = "close";
-  close.role = "body_lead";
-  close.body = "CPS";
+  RecordEvent close = ByCpsLead("r1", "close");
   close.note = "done on the last day";
   ASSERT_TRUE(engine_->Apply({close}, "test").ok());
   EXPECT_TRUE(Raise().empty());
@@ -312,11 +314,7 @@ TEST_F(AlertsTest, AChangeRaisedBeforeTheStagedDayStillSetsTheStageAside) {
   clock_.Set("2025-03-31T12:00:00Z");
   Raise();
   ASSERT_TRUE(engine_->StageAlerts(D("2025-04-01")).ok());  // r1's overdue/0
-  RecordEvent update;
-  update.subject_id = "r1";
-  update.transition = "update";
-  update.role = "body_lead";
-  update.body = "CPS";
+  RecordEvent update = ByCpsLead("r1", "update");
   update.note = "nearly there";
   ASSERT_TRUE(engine_->Apply({update}, "test").ok());
   EXPECT_TRUE(Raise().empty());  // looks at r1 today, which clears the set of changes
@@ -343,11 +341,7 @@ recommendations:
   // n1's response_due: 20 working days after its issue, unless the CPS records something.
   ASSERT_EQ(*engine_->NextAlertDay(), D("2025-02-18"));
   ASSERT_TRUE(engine_->StageAlerts(D("2025-02-18")).ok());
-  RecordEvent update;
-  update.subject_id = "n1";
-  update.transition = "update";
-  update.role = "body_lead";
-  update.body = "CPS";
+  RecordEvent update = ByCpsLead("n1", "update");
   update.note = "plan agreed";
   ASSERT_TRUE(engine_->Apply({update}, "test").ok());
   // A note changes no state, milestone or anchor: nothing can fall due sooner, so n1 is not
@@ -363,11 +357,7 @@ TEST_F(AlertsTest, AnUpdateThatMeetsAMilestoneIsLookedAtAgain) {
   ASSERT_TRUE(engine_->StartAlerts({}).ok());
   clock_.Set("2025-03-01T09:00:00Z");
   EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));
-  RecordEvent met;
-  met.subject_id = "r1";
-  met.transition = "update";
-  met.role = "body_lead";
-  met.body = "CPS";
+  RecordEvent met = ByCpsLead("r1", "update");
   met.fields["met"] = {"due"};
   ASSERT_TRUE(engine_->Apply({met}, "test").ok());
   EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-01")) << "a milestone met must be looked at";

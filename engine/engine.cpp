@@ -149,25 +149,24 @@ Status Engine::Refresh() {
 
 Status Engine::CatchUp() {
   ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
-  if (rows.empty()) return Status();
-  LedgerSavepoint all(*ledger_);
+  // The ledger holds exactly the events through last_seq_: one that does not replay stops the
+  // catch-up there, and is met again (and reported) by the next one.
+  Status replayed;
   for (const auto& row : rows) {
     auto event = DecodeEvent(row);
-    Status s = event.ok() ? ledger_->Add(std::move(*event)) : event.status();
-    if (!s.ok()) {
-      return Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
-                                ") does not replay through workflow " + workflow_.source() + ": " +
-                                s.message());
+    replayed = event.ok() ? ledger_->Add(std::move(*event), Ledger::Undo::kSkip) : event.status();
+    if (!replayed.ok()) {
+      replayed = Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
+                                    ") does not replay through workflow " + workflow_.source() +
+                                    ": " + replayed.message());
+      break;
     }
-  }
-  all.Release();
-  last_seq_ = rows.back().seq;
-  for (const auto& row : rows) {
+    last_seq_ = row.seq;
     if (row.kind == SubjectKind::kRecommendation || row.kind == SubjectKind::kAction) {
       NoteChanged(row.subject_id);
     }
   }
-  return Status();
+  return replayed;
 }
 
 Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
@@ -184,7 +183,6 @@ struct Engine::PreparedGroup {
   std::optional<storage::Transaction> tx;  // open, with the rows written; none when not needed
   std::vector<Event> events;               // to show once durable, in seq order
   std::vector<Result<ApplyReport>> results;
-  bool durable = false;  // committed
 };
 
 void Engine::PreparedGroupDeleter::operator()(PreparedGroup* group) const { delete group; }
@@ -285,37 +283,31 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
 
 Status Engine::CommitPrepared(PreparedGroup& group) {
   if (!group.tx) return Status();
-  RETURN_IF_ERROR(group.tx->Commit());
-  group.durable = true;
-  return Status();
+  return group.tx->Commit();
 }
 
 std::vector<Result<ApplyReport>> Engine::FinishPrepared(Prepared group, Status committed) {
   prepared_ = false;
   std::vector<Result<ApplyReport>> results = std::move(group->results);
   if (group->events.empty()) return results;
-  if (committed.ok()) {
-    // The same events on the same world as PrepareAll validated them on: they fit again.
-    for (const Event& e : group->events) {
-      if (Status s = ledger_->Add(e); !s.ok()) {
-        committed = Status::Corruption("event " + std::to_string(e.seq) +
-                                       " was committed but no longer applies: " + s.message());
-        break;
-      }
+  // The same events on the same world as PrepareAll validated them on, so they fit again. If
+  // they did not (or an exception came), the ledger stays as it was and last_seq_ with it: the
+  // next write's catch-up meets the committed events again and reports what is wrong.
+  LedgerSavepoint shown(*ledger_);
+  for (size_t i = 0; committed.ok() && i < group->events.size(); ++i) {
+    const Event& e = group->events[i];
+    if (Status s = ledger_->Add(e); !s.ok()) {
+      committed = Status::Corruption("event " + std::to_string(e.seq) +
+                                     " was committed but does not apply: " + s.message());
     }
   }
   if (!committed.ok()) {
-    if (group->durable) {
-      // Durable, but not all shown: keep the numbering with the database; the error tells.
-      last_seq_ = group->events.back().seq;
-    }
-    ledger_->Release();
     for (auto& r : results) {
       if (r.ok()) r = committed;
     }
     return results;
   }
-  ledger_->Release();
+  shown.Release();
   last_seq_ = group->events.back().seq;
   for (const Event& e : group->events) NoteChanged(e);
   return results;

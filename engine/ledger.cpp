@@ -90,7 +90,7 @@ void Ledger::Define(std::map<std::string, T>& map, const std::string& id, const 
   auto it = map.find(id);
   std::optional<T> before;
   if (it != map.end()) before = it->second;
-  undo_.push_back([&map, id, before = std::move(before)] {
+  Remember([&map, id, before = std::move(before)] {
     if (before) {
       map[id] = *before;
     } else {
@@ -100,7 +100,8 @@ void Ledger::Define(std::map<std::string, T>& map, const std::string& id, const 
   map[id] = value;
 }
 
-Status Ledger::Add(Event event) {
+Status Ledger::Add(Event event, Undo undo) {
+  recording_ = undo == Undo::kRecord;
   if (event.body_def) {
     Define(bodies_, event.subject_id, *event.body_def);
     return Status();
@@ -128,7 +129,7 @@ Status Ledger::Add(Event event) {
     RETURN_IF_ERROR(Step(fresh, event, *fresh.tail));
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
-    undo_.push_back([this, id] { items_.erase(id); });
+    Remember([this, id] { items_.erase(id); });
     Index(item, item.events.back());
     return Status();
   }
@@ -137,15 +138,18 @@ Status Ledger::Add(Event event) {
     // The common case: the event comes last in effective order, so one step from the cached
     // end-of-history view validates it. Step changes nothing when it fails. Undoing it restores
     // the state before (a copy of the head, without the timeline) and drops the entry.
-    RecommendationHead before = *item.tail;
+    std::optional<RecommendationHead> before;
+    if (recording_) before = *item.tail;
     RETURN_IF_ERROR(Step(item, event, *item.tail));
     item.events.push_back(std::move(event));
-    undo_.push_back([this, id, before = std::move(before)] {
-      Item& undone = items_.at(id);
-      undone.events.pop_back();
-      undone.tail->timeline.pop_back();
-      static_cast<RecommendationHead&>(*undone.tail) = before;
-    });
+    if (before) {
+      Remember([this, id, before = std::move(*before)] {
+        Item& undone = items_.at(id);
+        undone.events.pop_back();
+        undone.tail->timeline.pop_back();
+        static_cast<RecommendationHead&>(*undone.tail) = before;
+      });
+    }
     Index(item, item.events.back());
     return Status();
   }
@@ -162,8 +166,11 @@ Status Ledger::Add(Event event) {
   auto replayed = Replay(candidate, kEndOfTime);
   if (!replayed.ok()) return replayed.status();
   candidate.tail = std::move(*replayed);
-  undo_.push_back(
-      [this, id, before = std::move(item)]() mutable { items_.at(id) = std::move(before); });
+  if (recording_) {
+    undo_.reserve(undo_.size() + 1);  // so that nothing throws once `item` is moved from
+    undo_.push_back(
+        [this, id, before = std::move(item)]() mutable { items_.at(id) = std::move(before); });
+  }
   item = std::move(candidate);
   Index(item, added);
   return Status();
@@ -180,7 +187,7 @@ void Ledger::Index(const Item& item, const Event& event) {
   auto link = [this](std::map<std::string, std::set<std::string>>& index, const std::string& key,
                      const std::string& value) {
     if (!index[key].insert(value).second) return;
-    undo_.push_back([&index, key, value] {
+    Remember([&index, key, value] {
       auto it = index.find(key);
       it->second.erase(value);
       if (it->second.empty()) index.erase(it);

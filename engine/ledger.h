@@ -79,12 +79,15 @@ class Ledger {
   // Adds one event. Definition events must be new ids (the Engine decides about duplicates).
   // Recommendation events are validated by replaying the item; on error the Ledger is unchanged
   // and the message names the event that no longer fits ("'assess' effective 2025-03-06: ...").
-  Status Add(Event event);
+  // kSkip records nothing to undo: for replaying the log, which is kept event by event and
+  // would otherwise hold a copy of each item's state per event until Release().
+  enum class Undo { kRecord, kSkip };
+  Status Add(Event event, Undo undo = Undo::kRecord);
 
-  // Savepoints. Every successful Add since Savepoint() can be undone by RollbackTo (newest
-  // first); Release() keeps every change and forgets how to undo them. Savepoints nest: a
-  // rollback to an outer one undoes the inner ones' changes too. REQUIRES: `mark` was returned
-  // by Savepoint() since the last Release(), and no rollback has gone past it.
+  // Savepoints. Every successful Add (with kRecord) since Savepoint() can be undone by
+  // RollbackTo (newest first); Release() keeps every change and forgets how to undo them.
+  // Savepoints nest: a rollback to an outer one undoes the inner ones' changes too. REQUIRES:
+  // `mark` was returned by Savepoint() since the last Release(), and no rollback has gone past it.
   using Mark = size_t;
   Mark Savepoint() const { return undo_.size(); }
   void RollbackTo(Mark mark);
@@ -119,6 +122,11 @@ class Ledger {
   // Keeps the previous value of `map[id]` (or its absence) to undo, then sets it.
   template <typename T>
   void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
+  // Records how to undo a change, unless the Add in progress was asked not to.
+  void Remember(std::function<void()> undo) {
+    if (recording_) undo_.push_back(std::move(undo));
+  }
+  bool recording_ = true;  // during Add: its Undo argument
 
   const Workflow* workflow_;
   const Workflow* action_workflow_;

@@ -132,7 +132,13 @@ void Api::CommitGroup(std::vector<WriteJob>& group) {
   }
   metrics_.RecordGroup(group.size());
   if (grown) NotifyListeners();
-  for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(answers[i]));
+  for (size_t i = 0; i < group.size(); ++i) {
+    try {
+      group[i].done(std::move(answers[i]));
+    } catch (const std::exception&) {
+      // One session's failure to take its answer must not cost the others theirs.
+    }
+  }
 }
 
 void Api::HandleAsync(const Request& request, std::function<void(Response)> done) {

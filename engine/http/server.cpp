@@ -9,9 +9,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -38,27 +38,27 @@ class Shared {
 
   void Register(const std::shared_ptr<Session>& s) {
     std::lock_guard<std::mutex> lock(mutex_);
-    sessions_.insert(s);
+    sessions_.emplace(s.get(), s);
   }
+  // Called by the session's destructor. Takes no strong reference under the lock: dropping one
+  // there could destroy another session, whose destructor would take the lock again.
   void Unregister(Session* s) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      auto locked = it->lock();
-      it = (!locked || locked.get() == s) ? sessions_.erase(it) : std::next(it);
-    }
+    sessions_.erase(s);
   }
+  // The caller drops the references after the lock is released.
   std::vector<std::shared_ptr<Session>> Live() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::shared_ptr<Session>> out;
-    for (const auto& w : sessions_) {
-      if (auto s = w.lock()) out.push_back(s);
+    for (const auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) out.push_back(std::move(s));
     }
     return out;
   }
 
  private:
   std::mutex mutex_;
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
 class Session : public std::enable_shared_from_this<Session> {

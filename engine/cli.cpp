@@ -17,6 +17,7 @@
 #include "engine/http/server.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "storage/checkpointer.h"
 
 namespace rectrack {
 namespace {
@@ -501,6 +502,14 @@ Status RunCommand(const Args& args, std::ostream& out) {
 
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
   if (cmd == "serve") {
+    // Checkpoints move the log into the database file off the write path; a commit still does
+    // it itself if the log ever grows past 40 MB (10,000 pages) without them.
+    std::unique_ptr<storage::Checkpointer> checkpointer;
+    if (options.db_path != ":memory:") {
+      RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
+      ASSIGN_OR_RETURN(checkpointer, storage::Checkpointer::Start(options.db_path,
+                                                                  std::chrono::milliseconds(100)));
+    }
     http::Api api(engine.get(), serve.api);
     std::unique_ptr<http::Alerting> alerting;
     Status alerting_failed;

@@ -127,6 +127,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   return engine;
 }
 
+Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(pages); }
+
 Status Engine::Refresh() {
   if (prepared_) return Status();
   if (!data_version_stmt_) {

@@ -303,6 +303,9 @@ class Engine {
   // Whether `principal` may define bodies, inspections and recommendations (and import).
   bool MayDefine(const Principal& principal) const;
   int64_t last_seq() const { return last_seq_; }
+  // How many log pages a commit may leave before checkpointing them itself: `rectrack serve`
+  // raises it to a backstop and checkpoints from a thread of its own (storage/checkpointer.h).
+  Status SetAutoCheckpoint(int pages);
 
   // Recommendation and action events with seq > after_seq that `principal` may see, owned by
   // `body` when it is not "", newest first, at most `limit` of them.

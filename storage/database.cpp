@@ -232,6 +232,12 @@ Result<Transaction> Transaction::Begin(Database& db, Mode mode) {
 
 Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
+Status Database::SetAutoCheckpoint(int pages) {
+  if (pages < 0) return Status::InvalidArgument("wal_autocheckpoint cannot be negative");
+  const std::string sql = "PRAGMA wal_autocheckpoint = " + std::to_string(pages);
+  return Exec(sql.c_str());
+}
+
 Transaction::~Transaction() {
   // Nothing to report to from a destructor; a failed ROLLBACK leaves the transaction to be
   // discarded when the connection closes, which is the same outcome.

@@ -45,6 +45,9 @@ class Database {
 
   // Runs SQL that takes no parameters (DDL, transaction control). Never for user data.
   Status Exec(const char* sql);
+  // How many log pages a commit may leave before it checkpoints them itself (SQLite's
+  // wal_autocheckpoint; 0 never). Raise it when a Checkpointer does the work.
+  Status SetAutoCheckpoint(int pages);
   // Prepares one statement, or hands back a recycled one for the same text.
   // REQUIRES: the Database outlives the Statement.
   Result<Statement> Prepare(std::string_view sql);

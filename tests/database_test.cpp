@@ -5,8 +5,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <thread>
+
+#include "storage/checkpointer.h"
 
 namespace rectrack::storage {
 namespace {
@@ -266,6 +271,40 @@ TEST_F(DatabaseTest, StatementsAreRecycledResetAndWithoutBindings) {
     ASSERT_TRUE(*again->Bind(1, int64_t{1}).Step());  // from the first row again
     EXPECT_EQ(again->ColumnInt(0), 1);
   }
+}
+
+TEST_F(DatabaseTest, ACheckpointerMovesTheLogIntoTheFileSoCommitsNeedNot) {
+  auto db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->SetAutoCheckpoint(0).ok());  // no commit checkpoints
+  ASSERT_TRUE(db->Exec("CREATE TABLE blobs (b BLOB)").ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(db->Exec("INSERT INTO blobs VALUES (randomblob(4000))").ok());
+  }
+  // Everything is still in the log: the database file holds the schema only.
+  const auto before = std::filesystem::file_size(path_);
+  EXPECT_LT(before, 100u * 4000u);
+  auto checkpointer = Checkpointer::Start(path_, std::chrono::milliseconds(10));
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().message();
+  for (int i = 0; i < 500 && (*checkpointer)->last_checkpointed() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT((*checkpointer)->rounds(), 0);
+  EXPECT_GT((*checkpointer)->last_checkpointed(), 100);
+  EXPECT_GE(std::filesystem::file_size(path_), 100u * 4000u) << "the rows are in the file now";
+  EXPECT_EQ(CountRows(*db, "blobs"), 100);
+}
+
+TEST_F(DatabaseTest, ACheckpointerStopsAtOnceAndNeedsADatabase) {
+  EXPECT_EQ(Checkpointer::Start(path_, std::chrono::milliseconds(10)).status().code(),
+            Code::kNotFound);
+  auto db = OpenOrDie(path_);
+  ASSERT_NE(db, nullptr);
+  auto checkpointer = Checkpointer::Start(path_, std::chrono::hours(1));
+  ASSERT_TRUE(checkpointer.ok());
+  const auto start = std::chrono::steady_clock::now();
+  checkpointer->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -471,6 +471,63 @@ TEST_F(ServerTest, ConcurrentWritersAreGroupedAndEveryWriteLandsOnce) {
       << verify;
 }
 
+TEST_F(ServerTest, StormsOfWritersLeavingAtOnceThenSigtermStopCleanlyAndLoseNoAnsweredWrite) {
+  Start({"RECTRACK_RATE_PER_MINUTE=0"});
+  constexpr int kClients = 64, kRounds = 4;
+  std::atomic<int> created{0};
+  for (int round = 0; round < kRounds; ++round) {
+    // Writers come and go together: many sessions end at once, on both I/O threads, some
+    // while their last write is still being committed.
+    std::atomic<bool> leave{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.emplace_back([&, i] {
+        Connection c(port_);
+        for (int k = 0; !leave && k < 1000; ++k) {
+          const std::string body = "{\"do\":\"update\",\"note\":\"s" + std::to_string(i) + "\"}";
+          Reply r = c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_, body);
+          if (r.status != 201) break;
+          ++created;
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    leave = true;
+    for (auto& t : clients) t.join();
+    Connection probe(port_);
+    ASSERT_EQ(probe.Request("GET", "/healthz", "").status, 200) << "round " << round;
+  }
+  // Then SIGTERM during a last storm: writes in flight are committed and answered, and the
+  // server exits by itself.
+  std::atomic<bool> leave{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      Connection c(port_);
+      for (int k = 0; !leave && k < 1000; ++k) {
+        Reply r = c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                            "{\"do\":\"update\",\"note\":\"last\"}");
+        if (r.status != 201) break;  // the server is going away
+        ++created;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  leave = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(created.load(), kClients);
+  const std::string verify = RunCli("--db " + db_ + " verify");
+  const auto at = verify.find("OK: ");
+  ASSERT_NE(at, std::string::npos) << verify;
+  const long events = std::stol(verify.substr(at + 4));
+  EXPECT_GE(events, 25 + created.load()) << "an answered write was lost";
+  // Each round's clients may leave one write each committed but unanswered.
+  EXPECT_LE(events, 25 + created.load() + (kRounds + 1) * kClients);
+}
+
 TEST_F(ServerTest, ATransferEncodingNotEndingInChunkedIsRefusedAndNothingIsSmuggled) {
   Start();
   Connection c(port_);

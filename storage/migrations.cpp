@@ -119,6 +119,43 @@ CREATE TABLE scheduler_state (
     R"sql(
 ALTER TABLE tokens ADD COLUMN unit TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: events.hash is no longer UNIQUE. Each hash is checked along the chain (Verify), and a
+    // unique index costs every append a write to a random page of it. SQLite cannot drop a
+    // constraint, so the table is rebuilt (its rows, index and append-only triggers as before).
+    R"sql(
+CREATE TABLE events_new (
+  seq INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  subject_id TEXT NOT NULL,
+  transition TEXT NOT NULL,
+  effective TEXT NOT NULL,
+  recorded TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  body TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  payload TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO events_new (seq, kind, subject_id, transition, effective, recorded, actor, role, body,
+                        note, payload, prev_hash, hash)
+  SELECT seq, kind, subject_id, transition, effective, recorded, actor, role, body, note, payload,
+         prev_hash, hash FROM events;
+DROP TRIGGER events_no_update;
+DROP TRIGGER events_no_delete;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_by_subject ON events (kind, subject_id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "storage/checkpointer.h"
+#include "storage/event_store.h"
 
 namespace rectrack::storage {
 namespace {
@@ -52,7 +53,7 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtTheNewestVersion) {
   auto db = OpenOrDie(":memory:");
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 4);
+  EXPECT_EQ(db->schema_version(), 5);
   EXPECT_EQ(db->path(), ":memory:");
   auto stmt = db->Prepare("SELECT name FROM sqlite_master WHERE type = ? ORDER BY name");
   ASSERT_TRUE(stmt.ok()) << stmt.status().message();
@@ -78,7 +79,7 @@ TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
   }
   auto db = OpenOrDie(path_);
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 4);
+  EXPECT_EQ(db->schema_version(), 5);
   auto select = db->Prepare("SELECT text FROM notes");
   ASSERT_TRUE(select.ok());
   ASSERT_TRUE(*select->Step());
@@ -96,7 +97,7 @@ TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_NE(db.status().message().find(path_), std::string::npos) << db.status().message();
   EXPECT_NE(db.status().message().find("database schema version 99 is newer than this rectrack "
-                                       "(knows 4)"),
+                                       "(knows 5)"),
             std::string::npos)
       << db.status().message();
 }
@@ -271,6 +272,69 @@ TEST_F(DatabaseTest, StatementsAreRecycledResetAndWithoutBindings) {
     ASSERT_TRUE(*again->Bind(1, int64_t{1}).Step());  // from the first row again
     EXPECT_EQ(again->ColumnInt(0), 1);
   }
+}
+
+TEST_F(DatabaseTest, Migration5DropsTheUniqueIndexOnHashKeepingEventsAndTriggers) {
+  auto unique_indexes = [](Database& db) {
+    auto stmt = db.Prepare("SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\"");
+    EXPECT_TRUE(stmt.ok() && *stmt->Step());
+    return stmt->ColumnInt(0);
+  };
+  std::string chain_head;
+  {
+    auto db = OpenOrDie(path_);
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(unique_indexes(*db), 0);
+    // Back to version 4's events table, with a chain of three events in it.
+    ASSERT_TRUE(db->Exec("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; "
+                         "DROP TABLE events; "
+                         "CREATE TABLE events (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, "
+                         "subject_id TEXT NOT NULL, transition TEXT NOT NULL, effective TEXT NOT "
+                         "NULL, recorded TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, "
+                         "body TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '', payload "
+                         "TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL UNIQUE); "
+                         "CREATE INDEX events_by_subject ON events (kind, subject_id); "
+                         "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT "
+                         "RAISE(ABORT, 'events are append-only'); END; "
+                         "CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT "
+                         "RAISE(ABORT, 'events are append-only'); END; "
+                         "PRAGMA user_version = 4")
+                    .ok());
+    EXPECT_EQ(unique_indexes(*db), 1);
+    auto txn = Transaction::Begin(*db, Transaction::Mode::kWrite);
+    ASSERT_TRUE(txn.ok());
+    std::vector<EventRow> rows(3);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i].subject_id = "r" + std::to_string(i);
+      rows[i].transition = "issue";
+      rows[i].effective = "2025-01-06";
+      rows[i].recorded = "2025-01-06T09:00:00Z";
+      rows[i].actor = "test";
+      rows[i].role = "inspectorate";
+      rows[i].payload = "{}";
+    }
+    ASSERT_TRUE(EventStore(db.get()).Append(rows).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+    auto report = EventStore(db.get()).Verify();
+    ASSERT_TRUE(report.ok());
+    chain_head = report->head_hash;
+  }
+  auto db = OpenOrDie(path_);  // migrates 4 -> 5
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->schema_version(), 5);
+  EXPECT_EQ(unique_indexes(*db), 0);
+  EXPECT_EQ(CountRows(*db, "events"), 3);
+  auto report = EventStore(db.get()).Verify();
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->events, 3);
+  EXPECT_EQ(report->head_hash, chain_head);
+  EXPECT_FALSE(db->Exec("UPDATE events SET note = 'x'").ok()) << "still append-only";
+  EXPECT_FALSE(db->Exec("DELETE FROM events").ok()) << "still append-only";
+  auto by_subject = db->Prepare(
+      "SELECT count(*) FROM pragma_index_list('events') WHERE name = "
+      "'events_by_subject'");
+  ASSERT_TRUE(by_subject.ok() && *by_subject->Step());
+  EXPECT_EQ(by_subject->ColumnInt(0), 1);
 }
 
 TEST_F(DatabaseTest, ACheckpointerMovesTheLogIntoTheFileSoCommitsNeedNot) {

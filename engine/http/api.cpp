@@ -393,7 +393,11 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     Response response;
     auto hit = cache_.find(key);
     if (hit != cache_.end() && hit->second.first == generation) {
-      response = hit->second.second;
+      // Copied without the lock: a large answer (a list is hundreds of KB) does not hold up
+      // the other threads while it is copied. The entry lives on with the shared pointer.
+      const std::shared_ptr<const Response> cached = hit->second.second;
+      lock.unlock();
+      response = *cached;
     } else {
       response = RouteGet(req, t, parts, who);
       if (response.status == 200) {
@@ -407,14 +411,15 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
         // again, since every entry is cheap to recompute.
         const size_t size = key.size() + response.body.size() + 512;
         if (auto old = cache_.find(key); old != cache_.end()) {
-          cache_bytes_ -= std::min(cache_bytes_, key.size() + old->second.second.body.size() + 512);
+          cache_bytes_ -=
+              std::min(cache_bytes_, key.size() + old->second.second->body.size() + 512);
         }
         if (cache_bytes_ + size > kCacheBytes) {
           cache_.clear();
           cache_bytes_ = 0;
         }
         cache_bytes_ += size;
-        cache_[key] = {generation, response};
+        cache_[key] = {generation, std::make_shared<const Response>(response)};
       }
     }
     for (const auto& [name, value] : response.headers) {

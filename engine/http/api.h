@@ -26,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -187,7 +188,7 @@ class Api {
   static constexpr size_t kCacheBytes = 64 << 20;
   size_t cache_bytes_ = 0;
   RateLimiter rate_{options_.rate_per_minute};
-  std::map<std::string, std::pair<std::string, Response>> cache_;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Response>>> cache_;
   std::mutex writers_mutex_;  // guards the five below; never held while taking mutex_
   std::condition_variable writers_cv_;
   std::deque<WriteJob> writes_;

@@ -475,10 +475,10 @@ TEST_F(ServerTest, StormsOfWritersLeavingAtOnceThenSigtermStopCleanlyAndLoseNoAn
   Start({"RECTRACK_RATE_PER_MINUTE=0"});
   constexpr int kClients = 64, kRounds = 4;
   std::atomic<int> created{0};
-  for (int round = 0; round < kRounds; ++round) {
-    // Writers come and go together: many sessions end at once, on both I/O threads, some
-    // while their last write is still being committed.
-    std::atomic<bool> leave{false};
+  std::atomic<bool> leave{false};
+  // kClients writers on connections of their own, until `leave` or the server goes away.
+  auto storm = [&] {
+    leave = false;
     std::vector<std::thread> clients;
     for (int i = 0; i < kClients; ++i) {
       clients.emplace_back([&, i] {
@@ -492,27 +492,20 @@ TEST_F(ServerTest, StormsOfWritersLeavingAtOnceThenSigtermStopCleanlyAndLoseNoAn
       });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    return clients;
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    // Writers leave together: many sessions end at once, on both I/O threads, some while their
+    // last write is still being committed.
+    auto clients = storm();
     leave = true;
     for (auto& t : clients) t.join();
     Connection probe(port_);
     ASSERT_EQ(probe.Request("GET", "/healthz", "").status, 200) << "round " << round;
   }
-  // Then SIGTERM during a last storm: writes in flight are committed and answered, and the
-  // server exits by itself.
-  std::atomic<bool> leave{false};
-  std::vector<std::thread> clients;
-  for (int i = 0; i < kClients; ++i) {
-    clients.emplace_back([&] {
-      Connection c(port_);
-      for (int k = 0; !leave && k < 1000; ++k) {
-        Reply r = c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
-                            "{\"do\":\"update\",\"note\":\"last\"}");
-        if (r.status != 201) break;  // the server is going away
-        ++created;
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Then SIGTERM during a storm: writes in flight are committed and answered, and the server
+  // exits by itself.
+  auto clients = storm();
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Stop(), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -524,7 +517,7 @@ TEST_F(ServerTest, StormsOfWritersLeavingAtOnceThenSigtermStopCleanlyAndLoseNoAn
   ASSERT_NE(at, std::string::npos) << verify;
   const long events = std::stol(verify.substr(at + 4));
   EXPECT_GE(events, 25 + created.load()) << "an answered write was lost";
-  // Each round's clients may leave one write each committed but unanswered.
+  // Each storm's writers may leave one write each committed but unanswered.
   EXPECT_LE(events, 25 + created.load() + (kRounds + 1) * kClients);
 }
 

@@ -73,6 +73,16 @@ class EngineTest : public ::testing::Test {
     return engine_->Apply({e}, "test");
   }
 
+  // The CPS lead's close of `id`, effective today.
+  static RecordEvent CpsLeadCloses(const std::string& id) {
+    RecordEvent close;
+    close.subject_id = id;
+    close.transition = "close";
+    close.role = "body_lead";
+    close.body = "CPS";
+    return close;
+  }
+
   std::string State(const std::string& id, const char* as_of) {
     auto view = engine_->Show(id, D(as_of));
     return view.ok() ? view->state : "error: " + view.status().message();
@@ -393,11 +403,7 @@ TEST_F(EngineTest, ManyEventsOnOneRecommendationAppendOneStepAtATime) {
 TEST_F(EngineTest, APreparedGroupIsSeenOnlyOnceItIsDurable) {
   ImportDemo();
   const int64_t seq = engine_->last_seq();
-  RecordEvent close;
-  close.subject_id = "da25-n1";
-  close.transition = "close";
-  close.role = "body_lead";
-  close.body = "CPS";
+  const RecordEvent close = CpsLeadCloses("da25-n1");
   RecordEvent refused = close;
   refused.transition = "reopen";  // not from issued
   Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}, {{refused}, "b"}});
@@ -424,11 +430,7 @@ TEST_F(EngineTest, APreparedGroupIsSeenOnlyOnceItIsDurable) {
 TEST_F(EngineTest, APreparedGroupWhoseCommitFailsLeavesNoTrace) {
   ImportDemo();
   const int64_t seq = engine_->last_seq();
-  RecordEvent close;
-  close.subject_id = "da25-n1";
-  close.transition = "close";
-  close.role = "body_lead";
-  close.body = "CPS";
+  const RecordEvent close = CpsLeadCloses("da25-n1");
   Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}});
   // As if the fsync had failed: the transaction is rolled back, every batch fails with it.
   auto results = engine_->FinishPrepared(std::move(group), Status::IOError("disk full"));

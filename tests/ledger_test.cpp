@@ -18,6 +18,14 @@ const std::string kSource = RECTRACK_SOURCE_DIR;
 
 Date D(const char* iso) { return *Date::Parse(iso); }
 
+// A body, an inspection and one recommendation, r1, issued 6 January 2025.
+constexpr const char* kOneRecommendation = R"(
+bodies: [{id: CPS, name: Crown Prosecution Service}]
+inspections: [{id: i1, title: An inspection, published: 2025-01-06}]
+recommendations:
+  - {id: r1, inspection: i1, owners: [CPS], text: "By 31 March 2025, the CPS to act."}
+)";
+
 class LedgerTest : public ::testing::Test {
  protected:
   // Adds the events `commands` ask for, numbered on from the last; stops at the first error.
@@ -101,11 +109,8 @@ TEST_F(LedgerTest, RollingBackEachDemoFileLeavesTheWorldAsItWas) {
 }
 
 TEST_F(LedgerTest, ABackDatedEventIsUndoneToTheHistoryBeforeIt) {
+  ASSERT_TRUE(ApplyYaml(kOneRecommendation).ok());
   ASSERT_TRUE(ApplyYaml(R"(
-bodies: [{id: CPS, name: Crown Prosecution Service}]
-inspections: [{id: i1, title: An inspection, published: 2025-01-06}]
-recommendations:
-  - {id: r1, inspection: i1, owners: [CPS], text: "By 31 March 2025, the CPS to act."}
 events:
   - {rec: r1, do: update, effective: 2025-03-01, by: CPS, note: "later"}
   - {rec: r1, do: close, effective: 2025-03-20, by: CPS}
@@ -129,13 +134,7 @@ events:
 }
 
 TEST_F(LedgerTest, SavepointsNest) {
-  ASSERT_TRUE(ApplyYaml(R"(
-bodies: [{id: CPS, name: Crown Prosecution Service}]
-inspections: [{id: i1, title: An inspection, published: 2025-01-06}]
-recommendations:
-  - {id: r1, inspection: i1, owners: [CPS], text: "By 31 March 2025, the CPS to act."}
-)")
-                  .ok());
+  ASSERT_TRUE(ApplyYaml(kOneRecommendation).ok());
   ledger_->Release();
   const std::string start = World();
   const Ledger::Mark outer = ledger_->Savepoint();
@@ -174,13 +173,7 @@ TEST_F(LedgerTest, ARedefinitionIsUndoneToThePreviousDefinition) {
 }
 
 TEST_F(LedgerTest, ARefusedEventChangesNothingAndLeavesNothingToUndo) {
-  ASSERT_TRUE(ApplyYaml(R"(
-bodies: [{id: CPS, name: Crown Prosecution Service}]
-inspections: [{id: i1, title: An inspection, published: 2025-01-06}]
-recommendations:
-  - {id: r1, inspection: i1, owners: [CPS], text: "By 31 March 2025, the CPS to act."}
-)")
-                  .ok());
+  ASSERT_TRUE(ApplyYaml(kOneRecommendation).ok());
   ledger_->Release();
   const std::string before = World();
   const Ledger::Mark mark = ledger_->Savepoint();

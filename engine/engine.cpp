@@ -416,10 +416,10 @@ Status Engine::RevokeToken(const std::string& id) {
 
 Result<std::vector<storage::TokenRecord>> Engine::Tokens() { return tokens_->List(); }
 
-Result<Principal> Engine::Authenticate(const std::string& secret) {
+Result<Principal> Engine::Authenticate(const std::string& secret, std::string secret_hash) {
   // Tokens seen since the database last changed are kept in memory (by the secret's hash, never
   // the secret), so a busy client costs one hash, not a query, per request.
-  const std::string key = storage::Sha256Hex(secret);
+  const std::string key = secret_hash.empty() ? storage::Sha256Hex(secret) : std::move(secret_hash);
   auto known = known_tokens_.find(key);
   if (known == known_tokens_.end()) {
     auto found = tokens_->FindBySecret(secret);

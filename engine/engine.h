@@ -10,7 +10,8 @@
 //   auto views = engine->List({.body = "CPS", .as_of = *Date::Parse("2025-03-31")});
 //
 // Thread-safety: not thread-safe; callers serialise access (the HTTP Api keeps one Engine behind
-// a mutex).
+// a mutex). The exceptions: workflow(), action_workflow() and MayDefine() read only what is fixed
+// when the engine opens, and may be called from any thread at any time.
 #pragma once
 
 #include <map>
@@ -297,7 +298,9 @@ class Engine {
   Status RevokeToken(const std::string& id);
   Result<std::vector<storage::TokenRecord>> Tokens();
   // Unauthenticated for an unknown, revoked or expired secret (one message for all three).
-  Result<Principal> Authenticate(const std::string& secret);
+  // `secret_hash` is storage::Sha256Hex(secret) when the caller has it (a server hashes before
+  // taking its lock); empty, it is computed here.
+  Result<Principal> Authenticate(const std::string& secret, std::string secret_hash = "");
   // Whether `principal` may see recommendations owned by `owners`.
   bool MaySee(const Principal& principal, const std::vector<std::string>& owners) const;
   // Whether `principal` may define bodies, inspections and recommendations (and import).

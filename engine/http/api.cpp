@@ -7,12 +7,14 @@
 #include "engine/http/openapi.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "storage/crypto.h"
 
 namespace rectrack::http {
 
 std::variant<Principal, Response> Api::Authenticate(const Request& req, bool read,
-                                                    const std::string& query_token) {
-  auto identified = Identify(req, read, query_token);
+                                                    const std::string& query_token,
+                                                    const std::string& presented_hash) {
+  auto identified = Identify(req, read, query_token, presented_hash);
   // Requests are counted per token once we know it is one, else per address, so neither
   // rotating made-up tokens nor guessing escapes the limit.
   const Principal* known = std::get_if<Principal>(&identified);
@@ -27,12 +29,27 @@ std::variant<Principal, Response> Api::Authenticate(const Request& req, bool rea
   return identified;
 }
 
+namespace {
+
+bool IsBearer(const std::string& auth) {
+  return auth.size() >= 7 && Lower(auth.substr(0, 7)) == "bearer ";
+}
+
+}  // namespace
+
+std::string Api::PresentedHash(const Request& req, const std::string& query_token) {
+  const std::string auth = req.Header("authorization");
+  if (auth.empty()) return query_token.empty() ? "" : storage::Sha256Hex(query_token);
+  return IsBearer(auth) ? storage::Sha256Hex(auth.substr(7)) : "";
+}
+
 std::variant<Principal, Response> Api::Identify(const Request& req, bool read,
-                                                const std::string& query_token) {
+                                                const std::string& query_token,
+                                                const std::string& presented_hash) {
   Principal who;
   const std::string auth = req.Header("authorization");
   if (auth.empty() && !query_token.empty()) {
-    auto principal = engine_->Authenticate(query_token);
+    auto principal = engine_->Authenticate(query_token, presented_hash);
     if (!principal.ok()) return FromStatus(principal.status());
     return *principal;
   }
@@ -41,10 +58,8 @@ std::variant<Principal, Response> Api::Identify(const Request& req, bool read,
     who.role = "reader";
     return who;
   }
-  if (auth.size() < 7 || Lower(auth.substr(0, 7)) != "bearer ") {
-    return Problem(401, "use the Bearer authorization scheme");
-  }
-  auto principal = engine_->Authenticate(auth.substr(7));
+  if (!IsBearer(auth)) return Problem(401, "use the Bearer authorization scheme");
+  auto principal = engine_->Authenticate(auth.substr(7), presented_hash);
   if (!principal.ok()) return FromStatus(principal.status());
   return *principal;
 }
@@ -142,11 +157,6 @@ void Api::CommitGroup(std::vector<WriteJob>& group) {
 }
 
 void Api::HandleAsync(const Request& request, std::function<void(Response)> done) {
-  int64_t before;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    before = engine_->last_seq();
-  }
   const auto start = std::chrono::steady_clock::now();
   auto finish = [this, label = RouteLabel(request.target), start,
                  done = std::move(done)](Response response) {
@@ -157,8 +167,9 @@ void Api::HandleAsync(const Request& request, std::function<void(Response)> done
   };
   std::variant<Response, WriteJob> routed;
   try {
-    routed = Route(request);
-    NotifyIfGrown(before);  // a GET may have caught up with another process's commits
+    bool caught_up = false;
+    routed = Route(request, caught_up);
+    if (caught_up) NotifyListeners();
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
     routed = Problem(500, std::string("internal error: ") + e.what());
@@ -323,7 +334,7 @@ Response Api::RouteGet(const Request& req, const Target& t, const std::vector<st
   return Problem(404, "no route GET " + t.path);
 }
 
-std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
+std::variant<Response, Api::WriteJob> Api::Route(const Request& original, bool& caught_up) {
   // HEAD is GET without a body (the server drops the body).
   Request head_as_get;
   const bool head = original.method == "HEAD";
@@ -354,16 +365,19 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   if (parts.empty() && !feed && !metrics) return Problem(404, "no route " + t.path);
   if ((feed || metrics) && req.method != "GET") return NotAllowed("GET, HEAD");
 
+  const std::string query_token = feed && t.query.count("token") ? t.query.at("token") : "";
+  const std::string presented_hash = PresentedHash(req, query_token);
   std::unique_lock<std::mutex> lock(mutex_);
-  if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
+  auto refreshed = Refresh();
+  if (!refreshed.ok()) return FromStatus(refreshed.status());
+  caught_up = *refreshed;
   if (metrics) {
-    auto authenticated = Authenticate(req, true, "");
+    auto authenticated = Authenticate(req, true, "", presented_hash);
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     return MetricsResponse();
   }
 
-  auto authenticated = Authenticate(req, req.method == "GET",
-                                    feed && t.query.count("token") ? t.query.at("token") : "");
+  auto authenticated = Authenticate(req, req.method == "GET", query_token, presented_hash);
   if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
   const Principal who = std::get<Principal>(authenticated);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
@@ -437,6 +451,9 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   if (req.method != "POST") return NotAllowed("GET, HEAD, POST");
   const std::string& resource = parts[0];
   if (!t.query.empty()) return Problem(400, "POST takes no query parameters");
+  // Parsing the body needs only the workflows, which never change once the engine is open: it
+  // runs without the lock, so a large import does not hold up every other request.
+  lock.unlock();
 
   if (parts.size() == 1 && resource == "import") {
     if (!engine_->MayDefine(who)) return Problem(403, "role '" + who.role + "' may not import");
@@ -464,6 +481,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   }
   auto body = ParseJsonObject(req);
   if (!body.ok()) return Problem(400, body.status().message());
+  lock.lock();
   const json::object& o = *body;
   Command command;
   std::string subject;

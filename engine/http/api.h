@@ -148,17 +148,26 @@ class Api {
     std::function<Response(const Result<ApplyReport>&)> answer;
     std::function<void(Response)> done;
   };
-  // The answer, or for a write the job to queue. REQUIRES: mutex_ not held.
-  std::variant<Response, WriteJob> Route(const Request& request);
+  // The answer, or for a write the job to queue. Sets `caught_up` when the engine caught up
+  // with another process's commits meanwhile (listeners are to be woken). REQUIRES: mutex_ not
+  // held.
+  std::variant<Response, WriteJob> Route(const Request& request, bool& caught_up);
   Response RouteGet(const Request& request, const Target& target,
                     const std::vector<std::string>& parts, const Principal& who);
   // Who sent `request`, or the 401 (or 429, past the rate limit) to answer. Every route that
   // needs a token goes through here, so every one is metered. REQUIRES: mutex_ held.
+  // `presented_hash` is PresentedHash(request, query_token).
   std::variant<Principal, Response> Authenticate(const Request& request, bool read,
-                                                 const std::string& query_token);
+                                                 const std::string& query_token,
+                                                 const std::string& presented_hash);
   // Authenticate without the rate limit.
   std::variant<Principal, Response> Identify(const Request& request, bool read,
-                                             const std::string& query_token);
+                                             const std::string& query_token,
+                                             const std::string& presented_hash);
+  // The SHA-256 of the secret `request` presents (its Bearer token, else `query_token`), or ""
+  // when it presents none. Needs no lock: routes hash before taking mutex_, so the hashing does
+  // not hold up the engine.
+  static std::string PresentedHash(const Request& request, const std::string& query_token);
   Response FeedResponse(const Request& request, const Target& target, const Principal& who);
   Response MetricsResponse();
   // GET /api/v1/alerts and /api/v1/alerts/{id} (api_alerts.cpp). Not cached: delivery states
@@ -166,7 +175,9 @@ class Api {
   Response AlertsResponse(const Target& target, const std::vector<std::string>& parts,
                           const Principal& who);
   void NotifyListeners();
-  void NotifyIfGrown(int64_t before);
+  // Engine::Refresh, and whether it caught up with another process's commits: then the
+  // listeners are to be woken once mutex_ is released. REQUIRES: mutex_ held.
+  Result<bool> Refresh();
   // Group commit: Enqueue adds a job (starting the writer thread on first use); RunWriter takes
   // everything queued, up to kMaxGroup, commits it in one transaction and answers each job.
   void Enqueue(WriteJob job);

@@ -12,16 +12,21 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   if (!target.ok()) return Problem(400, target.status().message());
   if (Status s = OnlyParams(*target, {"body"}); !s.ok()) return Problem(400, s.message());
   StreamRequest stream;
+  bool caught_up = false;
   {
+    const std::string presented_hash = PresentedHash(req, "");
     std::lock_guard<std::mutex> lock(mutex_);
-    if (Status fresh = engine_->Refresh(); !fresh.ok()) return FromStatus(fresh);
-    auto authenticated = Authenticate(req, true, "");
+    auto refreshed = Refresh();
+    if (!refreshed.ok()) return FromStatus(refreshed.status());
+    caught_up = *refreshed;
+    auto authenticated = Authenticate(req, true, "", presented_hash);
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
     stream.who = std::get<Principal>(authenticated);
     const std::string auth = req.Header("authorization");
     if (auth.size() > 7) stream.secret = auth.substr(7);
     stream.after = {engine_->last_seq(), engine_->last_alert_seq()};
   }
+  if (caught_up) NotifyListeners();
   stream.body = target->query.count("body") ? target->query.at("body") : "";
   if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
     return Problem(403, "this token sees only " + stream.who.body);
@@ -134,13 +139,10 @@ void Api::Unsubscribe(int id) {
   listeners_.erase(id);
 }
 
-void Api::NotifyIfGrown(int64_t before) {
-  int64_t now;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    now = engine_->last_seq();
-  }
-  if (now != before) NotifyListeners();
+Result<bool> Api::Refresh() {
+  const int64_t before = engine_->last_seq();
+  RETURN_IF_ERROR(engine_->Refresh());
+  return engine_->last_seq() != before;
 }
 
 void Api::NotifyAlerts() { NotifyListeners(); }
@@ -162,13 +164,12 @@ void Api::NotifyListeners() {
 }
 
 void Api::Poll() {
-  int64_t before;
+  Result<bool> caught_up = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    before = engine_->last_seq();
-    if (!engine_->Refresh().ok()) return;  // the next request reports the error
+    caught_up = Refresh();  // an error is the next request's to report
   }
-  NotifyIfGrown(before);
+  if (caught_up.ok() && *caught_up) NotifyListeners();
 }
 
 }  // namespace rectrack::http

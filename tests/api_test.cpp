@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -601,6 +602,35 @@ TEST_F(ApiTest, AnUnchangedRecommendationIs304AndAWriteChangesItsETag) {
   EXPECT_NE(HeaderOf(after, "ETag"), tag);
   EXPECT_EQ(ParseJson(after.body).at("timeline").as_array().size(), events_before + 1);
   EXPECT_EQ(Get(rec, kCpsLead, {{"if-none-match", HeaderOf(after, "ETag")}}).status, 304);
+}
+
+TEST_F(ApiTest, ACachedAnswerIsSharedWithEachRequestNotCopied) {
+  Request list = Make("GET", "/api/v1/recommendations?open=true");
+  list.headers["authorization"] = "Bearer " + secrets_[kReader];
+  auto answer = [&] {
+    std::promise<Response> answered;
+    api_->HandleAsync(list, [&](Response r) { answered.set_value(std::move(r)); });
+    return answered.get_future().get();
+  };
+  const Response first = answer();
+  const Response second = answer();
+  ASSERT_EQ(first.status, 200);
+  ASSERT_TRUE(first.shared_body && second.shared_body);
+  EXPECT_TRUE(first.body.empty());
+  EXPECT_EQ(first.shared_body.get(), second.shared_body.get()) << "one copy of the bytes";
+  // Api::Handle hands back a body of its own, the same bytes.
+  const Response handled = api_->Handle(list);
+  EXPECT_FALSE(handled.shared_body);
+  EXPECT_EQ(handled.body, *first.shared_body);
+  // A write makes a new answer; the old one stays whole for whoever still sends it.
+  const std::string before = *first.shared_body;
+  ASSERT_EQ(
+      Post("/api/v1/recommendations/da25-n1/events", R"({"do":"update","note":"n"})", kCpsLead)
+          .status,
+      201);
+  const Response after = answer();
+  EXPECT_NE(after.shared_body.get(), first.shared_body.get());
+  EXPECT_EQ(*first.shared_body, before);
 }
 
 // --- 6. The annex report.

@@ -192,6 +192,10 @@ Response Api::Handle(const Request& request) {
   });
   std::unique_lock<std::mutex> lock(mutex);
   answered.wait(lock, [&] { return response.has_value(); });
+  if (response->shared_body) {
+    response->body = *response->shared_body;
+    response->shared_body.reset();
+  }
   return std::move(*response);
 }
 
@@ -404,38 +408,41 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original, bool& 
     const std::string generation = std::to_string(engine_->last_seq()) + "-" +
                                    std::to_string(engine_->last_alert_seq()) + "-" +
                                    engine_->clock().Today().ToString();
-    Response response;
+    std::shared_ptr<const Response> answer;
     auto hit = cache_.find(key);
     if (hit != cache_.end() && hit->second.first == generation) {
-      // Copied without the lock: a large answer (a list is hundreds of KB) does not hold up
-      // the other threads while it is copied. The entry lives on with the shared pointer.
-      const std::shared_ptr<const Response> cached = hit->second.second;
-      lock.unlock();
-      response = *cached;
+      answer = hit->second.second;
     } else {
-      response = RouteGet(req, t, parts, who);
-      if (response.status == 200) {
-        if (std::none_of(response.headers.begin(), response.headers.end(),
-                         [](const auto& h) { return h.first == "ETag"; })) {
-          response.headers.emplace_back(
-              "ETag", "\"" + generation + "-" +
-                          std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
-        }
-        // Bounded in bytes (keys included: a long query makes a long key); when full, start
-        // again, since every entry is cheap to recompute.
-        const size_t size = key.size() + response.body.size() + 512;
-        if (auto old = cache_.find(key); old != cache_.end()) {
-          cache_bytes_ -=
-              std::min(cache_bytes_, key.size() + old->second.second->body.size() + 512);
-        }
-        if (cache_bytes_ + size > kCacheBytes) {
-          cache_.clear();
-          cache_bytes_ = 0;
-        }
-        cache_bytes_ += size;
-        cache_[key] = {generation, std::make_shared<const Response>(response)};
+      Response fresh = RouteGet(req, t, parts, who);
+      if (fresh.status != 200) return fresh;
+      if (std::none_of(fresh.headers.begin(), fresh.headers.end(),
+                       [](const auto& h) { return h.first == "ETag"; })) {
+        fresh.headers.emplace_back(
+            "ETag", "\"" + generation + "-" +
+                        std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
       }
+      // Bounded in bytes (keys included: a long query makes a long key); when full, start
+      // again, since every entry is cheap to recompute.
+      const size_t size = key.size() + fresh.body.size() + 512;
+      if (auto old = cache_.find(key); old != cache_.end()) {
+        cache_bytes_ -= std::min(cache_bytes_, key.size() + old->second.second->body.size() + 512);
+      }
+      if (cache_bytes_ + size > kCacheBytes) {
+        cache_.clear();
+        cache_bytes_ = 0;
+      }
+      cache_bytes_ += size;
+      answer = std::make_shared<const Response>(std::move(fresh));
+      cache_[key] = {generation, answer};
     }
+    // The rest without the lock: the entry lives on with `answer`, and its body is shared, not
+    // copied, with the session that sends it.
+    lock.unlock();
+    Response response;
+    response.status = answer->status;
+    response.content_type = answer->content_type;
+    response.headers = answer->headers;
+    response.shared_body = std::shared_ptr<const std::string>(answer, &answer->body);
     for (const auto& [name, value] : response.headers) {
       if (name == "ETag" && value == req.Header("if-none-match")) {
         Response not_modified;

@@ -57,6 +57,11 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (ETag, Location, ...)
+  // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
+  // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
+  std::shared_ptr<const std::string> shared_body;
+
+  const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
 
 struct ApiOptions {

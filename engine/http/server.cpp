@@ -26,6 +26,35 @@ using tcp = net::ip::tcp;
 
 class Session;
 
+// A response body that shares its bytes (a cached answer) instead of owning a copy: the Beast
+// body concept over a shared, immutable string.
+struct SharedStringBody {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+
+    void init(beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (sent_ || !body_ || body_->empty()) return boost::none;
+      sent_ = true;
+      return std::make_pair(net::const_buffer(body_->data(), body_->size()), false);
+    }
+
+   private:
+    const value_type& body_;
+    bool sent_ = false;
+  };
+};
+
 // What every session shares: the API, the limits, the live sessions and the rate buckets.
 class Shared {
  public:
@@ -163,14 +192,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
   void Write(Response response, bool keep_alive, bool head = false) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    auto res = std::make_shared<bhttp::response<SharedStringBody>>();
     res->version(11);
     res->result(static_cast<unsigned>(response.status));
     res->set(bhttp::field::server, "rectrack");
     if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res->set(name, value);
-    const size_t length = response.body.size();
-    if (!head) res->body() = std::move(response.body);
+    if (!response.shared_body) {
+      response.shared_body = std::make_shared<const std::string>(std::move(response.body));
+    }
+    const size_t length = response.shared_body->size();
+    if (!head) res->body() = std::move(response.shared_body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
     if (head) res->content_length(length);

@@ -631,6 +631,32 @@ TEST_F(ApiTest, ACachedAnswerIsSharedWithEachRequestNotCopied) {
   const Response after = answer();
   EXPECT_NE(after.shared_body.get(), first.shared_body.get());
   EXPECT_EQ(*first.shared_body, before);
+  // Answers that are not cached keep their own body: a 304, and an error.
+  list.headers["if-none-match"] = HeaderOf(after, "ETag");
+  const Response not_modified = answer();
+  EXPECT_EQ(not_modified.status, 304);
+  EXPECT_FALSE(not_modified.shared_body);
+  list.target = "/api/v1/recommendations?open=maybe";
+  const Response refused = answer();
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_FALSE(refused.shared_body);
+  EXPECT_NE(refused.body.find("open"), std::string::npos) << refused.body;
+}
+
+TEST_F(ApiTest, ARequestThatTakesInAnotherProcesssCommitWakesTheListenersWhateverItsAnswer) {
+  std::atomic<int> woken{0};
+  const int listener = api_->Subscribe([&] { ++woken; });
+  // later_api_ has an engine of its own on the same file: another process, as far as api_ knows.
+  Request write = Make("POST", "/api/v1/recommendations/da25-n1/events",
+                       R"({"do":"update","note":"n"})", kJson);
+  write.headers["authorization"] = "Bearer " + secrets_[kCpsLead];
+  ASSERT_EQ(later_api_->Handle(write).status, 201);
+  EXPECT_EQ(woken, 0);
+  EXPECT_EQ(Get("/api/v1/bodies", kNoToken).status, 401);  // refused, yet it took the commit in
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(Get("/api/v1/bodies", kNoToken).status, 401);
+  EXPECT_EQ(woken, 1) << "nothing new the second time";
+  api_->Unsubscribe(listener);
 }
 
 // --- 6. The annex report.

@@ -133,9 +133,12 @@ struct Alerting::Impl {
       std::vector<storage::AlertRecord> raised;
       std::optional<Date> next;
       bool staged = false;
+      bool caught_up = false;  // with another process's commits: the streams are to hear of them
       Status failed;
       api.WithEngine([&](Engine& e) {
+        const int64_t before = e.last_seq();
         failed = e.Refresh();
+        caught_up = e.last_seq() != before;
         if (!failed.ok()) return;
         auto r = e.RaiseDueAlerts();
         if (r.ok()) {
@@ -166,10 +169,8 @@ struct Alerting::Impl {
         // Wake early once, to prepare the day's alerts.
         if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
       }
-      if (!raised.empty()) {
-        api.NotifyAlerts();
-        Wake(dispatcher_cv, dispatcher_woken);
-      }
+      if (!raised.empty() || caught_up) api.NotifyAlerts();
+      if (!raised.empty()) Wake(dispatcher_cv, dispatcher_woken);
       if (!Sleep(scheduler_cv, scheduler_woken, delay)) return;
     } while (true);
   }

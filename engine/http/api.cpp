@@ -166,14 +166,14 @@ void Api::HandleAsync(const Request& request, std::function<void(Response)> done
     done(std::move(response));
   };
   std::variant<Response, WriteJob> routed;
+  bool caught_up = false;
   try {
-    bool caught_up = false;
     routed = Route(request, caught_up);
-    if (caught_up) NotifyListeners();
   } catch (const std::exception& e) {
     // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
     routed = Problem(500, std::string("internal error: ") + e.what());
   }
+  if (caught_up) NotifyListeners();
   if (auto* job = std::get_if<WriteJob>(&routed)) {
     job->done = std::move(finish);
     return Enqueue(std::move(*job));
@@ -372,9 +372,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original, bool& 
   const std::string query_token = feed && t.query.count("token") ? t.query.at("token") : "";
   const std::string presented_hash = PresentedHash(req, query_token);
   std::unique_lock<std::mutex> lock(mutex_);
-  auto refreshed = Refresh();
-  if (!refreshed.ok()) return FromStatus(refreshed.status());
-  caught_up = *refreshed;
+  if (Status refreshed = Refresh(caught_up); !refreshed.ok()) return FromStatus(refreshed);
   if (metrics) {
     auto authenticated = Authenticate(req, true, "", presented_hash);
     if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);

@@ -60,8 +60,6 @@ struct Response {
   // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
   // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
   std::shared_ptr<const std::string> shared_body;
-
-  const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
 
 struct ApiOptions {
@@ -138,7 +136,8 @@ class Api {
   void Poll();
   // Runs `fn` with the engine, serialised with requests: how the alert scheduler gets at it.
   void WithEngine(const std::function<void(Engine&)>& fn);
-  // Wakes the listeners after alerts were raised (streams send them).
+  // Wakes the listeners after alerts were raised, or `WithEngine` took in another process's
+  // commits (streams send both).
   void NotifyAlerts();
 
   // Problem response for `status` with `detail`; used by the server for errors found before a
@@ -153,9 +152,9 @@ class Api {
     std::function<Response(const Result<ApplyReport>&)> answer;
     std::function<void(Response)> done;
   };
-  // The answer, or for a write the job to queue. Sets `caught_up` when the engine caught up
-  // with another process's commits meanwhile (listeners are to be woken). REQUIRES: mutex_ not
-  // held.
+  // The answer, or for a write the job to queue. Sets `caught_up` when the engine took in
+  // another process's commits meanwhile, whatever the answer (listeners are to be woken).
+  // REQUIRES: mutex_ not held.
   std::variant<Response, WriteJob> Route(const Request& request, bool& caught_up);
   Response RouteGet(const Request& request, const Target& target,
                     const std::vector<std::string>& parts, const Principal& who);
@@ -180,9 +179,10 @@ class Api {
   Response AlertsResponse(const Target& target, const std::vector<std::string>& parts,
                           const Principal& who);
   void NotifyListeners();
-  // Engine::Refresh, and whether it caught up with another process's commits: then the
-  // listeners are to be woken once mutex_ is released. REQUIRES: mutex_ held.
-  Result<bool> Refresh();
+  // Engine::Refresh. Sets `caught_up` when the engine took in another process's commits, also
+  // when it then failed on one: the listeners are to be woken once mutex_ is released.
+  // REQUIRES: mutex_ held.
+  Status Refresh(bool& caught_up);
   // Group commit: Enqueue adds a job (starting the writer thread on first use); RunWriter takes
   // everything queued, up to kMaxGroup, commits it in one transaction and answers each job.
   void Enqueue(WriteJob job);

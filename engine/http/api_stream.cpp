@@ -13,20 +13,26 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   if (Status s = OnlyParams(*target, {"body"}); !s.ok()) return Problem(400, s.message());
   StreamRequest stream;
   bool caught_up = false;
+  std::optional<Response> refused;
   {
     const std::string presented_hash = PresentedHash(req, "");
     std::lock_guard<std::mutex> lock(mutex_);
-    auto refreshed = Refresh();
-    if (!refreshed.ok()) return FromStatus(refreshed.status());
-    caught_up = *refreshed;
-    auto authenticated = Authenticate(req, true, "", presented_hash);
-    if (auto* refusal = std::get_if<Response>(&authenticated)) return std::move(*refusal);
-    stream.who = std::get<Principal>(authenticated);
-    const std::string auth = req.Header("authorization");
-    if (auth.size() > 7) stream.secret = auth.substr(7);
-    stream.after = {engine_->last_seq(), engine_->last_alert_seq()};
+    if (Status refreshed = Refresh(caught_up); !refreshed.ok()) {
+      refused = FromStatus(refreshed);
+    } else {
+      auto authenticated = Authenticate(req, true, "", presented_hash);
+      if (auto* refusal = std::get_if<Response>(&authenticated)) {
+        refused = std::move(*refusal);
+      } else {
+        stream.who = std::get<Principal>(authenticated);
+        const std::string auth = req.Header("authorization");
+        if (auth.size() > 7) stream.secret = auth.substr(7);
+        stream.after = {engine_->last_seq(), engine_->last_alert_seq()};
+      }
+    }
   }
   if (caught_up) NotifyListeners();
+  if (refused) return std::move(*refused);
   stream.body = target->query.count("body") ? target->query.at("body") : "";
   if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
     return Problem(403, "this token sees only " + stream.who.body);
@@ -62,11 +68,20 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
   std::vector<FeedEntry> entries;
   std::vector<storage::AlertRecord> alerts;
   int64_t alerts_seen = cursor->alert;
+  bool caught_up = false;
+  // The other streams are woken for what this one's Refresh took in, whatever happens next.
+  struct WakeOthers {
+    Api* api;
+    const bool& caught_up;
+    ~WakeOthers() {
+      if (caught_up) api->NotifyListeners();
+    }
+  } wake_others{this, caught_up};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stream.secret.empty()) {
       // Tokens revoked by another process are noticed once Refresh sees its commit.
-      if (!engine_->Refresh().ok() || !engine_->Authenticate(stream.secret).ok()) {
+      if (!Refresh(caught_up).ok() || !engine_->Authenticate(stream.secret).ok()) {
         return std::nullopt;
       }
     }
@@ -139,10 +154,11 @@ void Api::Unsubscribe(int id) {
   listeners_.erase(id);
 }
 
-Result<bool> Api::Refresh() {
+Status Api::Refresh(bool& caught_up) {
   const int64_t before = engine_->last_seq();
-  RETURN_IF_ERROR(engine_->Refresh());
-  return engine_->last_seq() != before;
+  Status refreshed = engine_->Refresh();
+  caught_up = caught_up || engine_->last_seq() != before;
+  return refreshed;
 }
 
 void Api::NotifyAlerts() { NotifyListeners(); }
@@ -164,12 +180,12 @@ void Api::NotifyListeners() {
 }
 
 void Api::Poll() {
-  Result<bool> caught_up = false;
+  bool caught_up = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    caught_up = Refresh();  // an error is the next request's to report
+    (void)Refresh(caught_up);  // an error is the next request's to report
   }
-  if (caught_up.ok() && *caught_up) NotifyListeners();
+  if (caught_up) NotifyListeners();
 }
 
 }  // namespace rectrack::http

@@ -193,10 +193,11 @@ class ServerTest : public ::testing::Test {
     ASSERT_GT(port_, 0) << line;
   }
 
-  // SIGTERM, then wait up to 10 s; returns the exit status (-1 if it had to be killed).
-  int Stop() {
+  // `signal` (SIGTERM, or SIGINT as Ctrl-C sends), then wait up to 10 s; returns the exit
+  // status (-1 if it had to be killed).
+  int Stop(int signal = SIGTERM) {
     if (pid_ <= 0) return 0;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, signal);
     int status = 0;
     for (int i = 0; i < 200; ++i) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -325,6 +326,28 @@ TEST_F(ServerTest, SigtermWithAnIdleConnectionOpenStopsPromptlyAndCleanly) {
   EXPECT_TRUE(idle.ClosedByPeer());
 }
 
+TEST_F(ServerTest, SigintStopsCleanlyLikeSigterm) {
+  Start();
+  Connection c(port_);
+  ASSERT_EQ(c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                      R"({"do":"update","note":"before Ctrl-C"})")
+                .status,
+            201);
+  EXPECT_EQ(Stop(SIGINT), 0);
+  EXPECT_NE(RunCli("--db " + db_ + " verify").find("OK: 26 events"), std::string::npos);
+}
+
+TEST_F(ServerTest, AnIdleKeptAliveConnectionIsClosedAfterTheTimeout) {
+  Start({"RECTRACK_TIMEOUT_SECONDS=1"});
+  Connection c(port_);
+  ASSERT_EQ(c.Request("GET", "/healthz", "").status, 200);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedByPeer());  // the client's own read gives up after 5 s
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(500));
+  EXPECT_LT(waited, std::chrono::seconds(4));
+}
+
 class StreamTest : public ServerTest {
  protected:
   // Opens GET /api/v1/stream on a raw socket and returns the socket.
@@ -444,6 +467,42 @@ TEST_F(ServerTest, MetricsCountRequestsAndRecommendations) {
                         "le=\"+Inf\"} 1"),
             std::string::npos);
   EXPECT_EQ(c.Request("GET", "/metrics", "").status, 401);
+}
+
+TEST_F(StreamTest, AnswersGivenBeforeRoutingAndStreamsAreCountedInTheMetricsToo) {
+  Start({"RECTRACK_MAX_BODY_BYTES=2048"});
+  {
+    Connection c(port_);
+    c.Send("THIS IS NOT HTTP\r\n\r\n");
+    EXPECT_EQ(c.Read().status, 400);
+  }
+  {
+    Connection c(port_);
+    EXPECT_EQ(c.Request("POST", "/api/v1/import", inspectorate_, std::string(5000, '#'),
+                        "application/yaml")
+                  .status,
+              413);
+  }
+  ASSERT_GE(OpenStream(inspectorate_), 0);
+  ASSERT_GE(OpenStream("rt_not_a_token"), 0);
+  const auto count = [](const std::string& metrics, const std::string& route, int status) {
+    const std::string line = "rectrack_http_requests_total{route=\"" + route + "\",status=\"" +
+                             std::to_string(status) + "\"} ";
+    const size_t at = metrics.find(line);
+    return at == std::string::npos ? 0 : std::atoi(metrics.c_str() + at + line.size());
+  };
+  std::string metrics;
+  for (int i = 0; i < 50 && (count(metrics, "/api/v1/stream", 200) == 0 ||
+                             count(metrics, "/api/v1/stream", 401) == 0);
+       ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Connection c(port_);
+    metrics = c.Request("GET", "/metrics", inspectorate_).body;
+  }
+  EXPECT_EQ(count(metrics, "unread", 400), 1) << metrics;  // the request line was not HTTP
+  EXPECT_EQ(count(metrics, "/api/v1/import", 413), 1) << metrics;
+  EXPECT_EQ(count(metrics, "/api/v1/stream", 200), 1) << metrics;
+  EXPECT_EQ(count(metrics, "/api/v1/stream", 401), 1) << metrics;
 }
 
 TEST_F(ServerTest, ConcurrentWritersAreGroupedAndEveryWriteLandsOnce) {

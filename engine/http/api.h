@@ -136,6 +136,10 @@ class Api {
   void Poll();
   // Runs `fn` with the engine, serialised with requests: how the alert scheduler gets at it.
   void WithEngine(const std::function<void(Engine&)>& fn);
+  // Counts in /metrics an answer the server gave itself: to a request it refused before routing
+  // it (`target` if its request line was read; "" when not, counted under the route "unread"),
+  // or a stream's opening.
+  void CountServerAnswer(const std::string& target, int status);
   // Wakes the listeners after alerts were raised, or `WithEngine` took in another process's
   // commits (streams send both).
   void NotifyAlerts();

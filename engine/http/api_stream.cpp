@@ -161,6 +161,10 @@ Status Api::Refresh(bool& caught_up) {
   return refreshed;
 }
 
+void Api::CountServerAnswer(const std::string& target, int status) {
+  metrics_.Count(target.empty() ? "unread" : RouteLabel(target), status);
+}
+
 void Api::NotifyAlerts() { NotifyListeners(); }
 
 void Api::WithEngine(const std::function<void(Engine&)>& fn) {

@@ -48,6 +48,11 @@ void Metrics::Record(const std::string& route, int status, double seconds) {
   h.sum += seconds;
 }
 
+void Metrics::Count(const std::string& route, int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{route, status}];
+}
+
 void Metrics::RecordGroup(size_t writes) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++groups_;

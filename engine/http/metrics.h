@@ -18,6 +18,9 @@ std::string RouteLabel(const std::string& target);
 class Metrics {
  public:
   void Record(const std::string& route, int status, double seconds);
+  // An answer counted by route and status only, not in the latency histogram: one the server
+  // gave before a request was routed (refused, malformed, too large), or a stream's opening.
+  void Count(const std::string& route, int status);
   // One group commit of `writes` writes (POSTs), however many of them succeeded.
   void RecordGroup(size_t writes);
   // The counters and histograms, as Prometheus text.

@@ -120,7 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers one response and closes: used when the server is full.
   void Refuse(Response response) {
     busy_ = true;
-    Write(std::move(response), false);
+    Decline(std::move(response));
   }
 
  private:
@@ -144,24 +144,23 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == bhttp::error::body_limit) {
-      return Write(Api::Problem(413, "the request body is larger than " +
-                                         std::to_string(shared_.options.max_body_bytes) + " bytes"),
-                   false);
+      return Decline(Api::Problem(413, "the request body is larger than " +
+                                           std::to_string(shared_.options.max_body_bytes) +
+                                           " bytes"));
     }
     if (ec == bhttp::error::header_limit) {
-      return Write(
-          Api::Problem(431, "the request header is larger than " +
-                                std::to_string(shared_.options.max_header_bytes) + " bytes"),
-          false);
+      return Decline(Api::Problem(431, "the request header is larger than " +
+                                           std::to_string(shared_.options.max_header_bytes) +
+                                           " bytes"));
     }
-    if (ec) return Write(Api::Problem(400, "malformed HTTP request: " + ec.message()), false);
+    if (ec) return Decline(Api::Problem(400, "malformed HTTP request: " + ec.message()));
 
-    auto req = parser_->release();
     // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's end
     // unknowable; reading on would take the body for the next request.
-    if (req.count(bhttp::field::transfer_encoding) && !req.chunked()) {
-      return Write(Api::Problem(400, "Transfer-Encoding must end with chunked"), false);
+    if (parser_->get().count(bhttp::field::transfer_encoding) && !parser_->get().chunked()) {
+      return Decline(Api::Problem(400, "Transfer-Encoding must end with chunked"));
     }
+    auto req = parser_->release();
     Request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -188,6 +187,15 @@ class Session : public std::enable_shared_from_this<Session> {
                           self->Write(std::move(response), keep_alive, head);
                         });
         });
+  }
+
+  // Answers a request the Api never saw (refused, malformed, too large), counts the answer in
+  // /metrics under the request's route as far as it was read, and closes.
+  void Decline(Response response) {
+    std::string target;
+    if (parser_) target = std::string(parser_->get().target());  // empty until the line is read
+    shared_.api.CountServerAnswer(target, response.status);
+    Write(std::move(response), false);
   }
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
@@ -219,7 +227,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // line as heartbeat. The connection is never read again; a failed write ends the stream.
   void StartStream(const Request& request) {
     auto opened = shared_.api.OpenStream(request);
-    if (auto* refusal = std::get_if<Response>(&opened)) return Write(std::move(*refusal), false);
+    if (auto* refusal = std::get_if<Response>(&opened)) {
+      shared_.api.CountServerAnswer(request.target, refusal->status);
+      return Write(std::move(*refusal), false);
+    }
+    shared_.api.CountServerAnswer(request.target, 200);
     subscription_ = std::get<StreamRequest>(opened);
     stream_seq_ = subscription_->after;
     std::weak_ptr<Session> weak = shared_from_this();

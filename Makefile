@@ -56,7 +56,7 @@ run: configure
 	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) serve --listen $(LISTEN)
 
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+	RECTRACK_REQUIRE_TOOLS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -206,7 +206,8 @@ TEST_F(AnnexTest, UsageErrorsAndReadsNeverCreateADatabase) {
 }
 
 TEST_F(AnnexTest, VerifyNamesTheEditedEventEvenWhenTheEditBreaksReplay) {
-  if (std::system("command -v sqlite3 >/dev/null") != 0) GTEST_SKIP() << "sqlite3 shell missing";
+  RECTRACK_SKIP_IF_MISSING(
+      std::system("command -v sqlite3 >/dev/null") != 0 ? "the sqlite3 shell is missing" : "");
   const std::string db_file = (dir_ / "rectrack.db").string();
   // Event 5 defines da23-r2; giving it to another owner breaks the CPS's later close, too.
   std::string edit = "sqlite3 " + db_file +
@@ -224,7 +225,8 @@ TEST_F(AnnexTest, VerifyCatchesARowEditedWithTheSqliteShell) {
   ASSERT_EQ(ok.status, 0) << ok.out;
   EXPECT_NE(ok.out.find("OK: 25 events"), std::string::npos) << ok.out;
   const std::string db_file = (dir_ / "rectrack.db").string();
-  if (std::system("command -v sqlite3 >/dev/null") != 0) GTEST_SKIP() << "sqlite3 shell missing";
+  RECTRACK_SKIP_IF_MISSING(
+      std::system("command -v sqlite3 >/dev/null") != 0 ? "the sqlite3 shell is missing" : "");
   std::string edit = "sqlite3 " + db_file +
                      " \"DROP TRIGGER events_no_update; UPDATE events SET note='Closed' "
                      "WHERE seq=15\"";

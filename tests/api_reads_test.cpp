@@ -73,6 +73,60 @@ TEST_F(ApiTest, CursorPaginationVisitsEveryItemOnce) {
   }
 }
 
+TEST_F(ApiTest, ARecommendationAsOfADateShowsItsStateMilestonesLinksAndTimelineThen) {
+  const std::string rec = "/api/v1/recommendations/da23-r4";
+  const json::value before_close = ParseJson(Get(rec + "?as_of=2024-12-31").body);
+  EXPECT_EQ(Str(before_close, "state"), "issued");
+  EXPECT_TRUE(before_close.at("open").as_bool());
+  EXPECT_TRUE(before_close.at("overdue").as_bool());
+  const json::value& milestone = before_close.at("milestones").at(0);
+  EXPECT_EQ(Str(milestone, "due"), "2023-12-31");  // "By December 2023" in the text
+  EXPECT_TRUE(milestone.at("overdue").as_bool());
+  EXPECT_EQ(before_close.at("timeline").as_array().size(), 1u);
+  EXPECT_TRUE(before_close.at("superseded_by").as_array().empty());
+
+  const json::value closed = ParseJson(Get(rec + "?as_of=2025-02-28").body);
+  EXPECT_EQ(Str(closed, "state"), "closed");
+  EXPECT_FALSE(closed.at("open").as_bool());
+  EXPECT_FALSE(closed.at("milestones").at(0).at("overdue").as_bool());
+  EXPECT_EQ(Str(closed.at("timeline").at(1), "do"), "close");
+  EXPECT_EQ(closed.at("timeline").as_array().size(), 2u);
+
+  const json::value today = ParseJson(Get(rec).body);
+  EXPECT_EQ(Str(today, "state"), "superseded");
+  EXPECT_EQ(Str(today, "as_of"), "2026-11-22");
+  EXPECT_EQ(today.at("superseded_by"), json::parse(R"(["da25-n1"])"));
+  const json::value& assessed = today.at("timeline").at(2);
+  EXPECT_EQ(Str(assessed, "from"), "closed");
+  EXPECT_EQ(Str(assessed, "to"), "superseded");
+  EXPECT_EQ(assessed.at("fields").at("outcome"), json::parse(R"(["not_achieved"])"));
+  EXPECT_EQ(ParseJson(Get("/api/v1/recommendations/da25-n1").body).at("supersedes"),
+            json::parse(R"(["da23-r4"])"));
+}
+
+TEST_F(ApiTest, BodiesAndInspectionsListWhatWasDefined) {
+  const json::value bodies = ParseJson(Get("/api/v1/bodies").body);
+  bool cps = false;
+  for (const json::value& body : bodies.as_array()) {
+    if (Str(body, "id") == "CPS") {
+      cps = true;
+      EXPECT_EQ(Str(body, "name"), "Crown Prosecution Service");
+    }
+  }
+  EXPECT_TRUE(cps);
+  const json::value inspections = ParseJson(Get("/api/v1/inspections").body);
+  bool follow_up = false;
+  for (const json::value& inspection : inspections.as_array()) {
+    if (Str(inspection, "id") == "da25") {
+      follow_up = true;
+      EXPECT_EQ(Str(inspection, "published"), "2025-03-06");
+      EXPECT_EQ(Str(inspection, "kind"), "follow_up");
+      EXPECT_EQ(Str(inspection, "follow_up_of"), "da23");
+    }
+  }
+  EXPECT_TRUE(follow_up);
+}
+
 // --- 2. ETags and the GET cache.
 
 TEST_F(ApiTest, AnUnchangedRecommendationIs304AndAWriteChangesItsETag) {

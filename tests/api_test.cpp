@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/crypto.h"
+#include "storage/database.h"
 #include "tests/api_fixture.h"
 #include "tests/api_support.h"
 
@@ -182,6 +184,28 @@ TEST_F(ApiTest, TheApiCommitsAndAnswersQueuedWritesWhenItIsDestroyed) {
   api_.reset();
   EXPECT_EQ(created, 10);
   EXPECT_EQ(Events(), before + 10);
+}
+
+TEST_F(ApiTest, ATokenIsStoredOnlyAsTheHashOfItsSecret) {
+  auto db = storage::Database::Open(db_path_);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto rows = (*db)->Prepare(
+      "SELECT hash, id || role || body || label || created || expires || revoked || unit "
+      "FROM tokens");
+  ASSERT_TRUE(rows.ok());
+  int matched = 0;
+  for (;;) {
+    auto row = rows->Step();
+    ASSERT_TRUE(row.ok());
+    if (!*row) break;
+    for (const std::string& secret : secrets_) {
+      if (secret.empty()) continue;  // kNoToken has none
+      EXPECT_EQ(rows->ColumnText(1).find(secret), std::string::npos);
+      EXPECT_NE(rows->ColumnText(0), secret);
+      matched += rows->ColumnText(0) == storage::Sha256Hex(secret);
+    }
+  }
+  EXPECT_EQ(matched, 6) << "each of the six tokens, by the SHA-256 of its secret";
 }
 
 // --- 2. Read scoping.

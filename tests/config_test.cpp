@@ -63,6 +63,19 @@ TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {
   EXPECT_EQ(c.api.max_streams, 5);  // untouched by the environment
 }
 
+TEST_F(ConfigTest, TheDeployExampleLoadsAndBindsToLoopback) {
+  ServeConfig c;
+  const Status loaded =
+      LoadConfigFile(std::string(RECTRACK_SOURCE_DIR) + "/deploy/rectrack.example.yaml", &c);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  EXPECT_EQ(c.db, "/var/lib/rectrack/rectrack.db");
+  EXPECT_EQ(c.server.address, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.api.rate_per_minute, 600);
+  EXPECT_EQ(c.server.timeout_seconds, 30);
+  EXPECT_FALSE(c.api.public_read);
+}
+
 TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {
   Write("threads: 3\nthreads_per_core: 2\n");
   ServeConfig c;

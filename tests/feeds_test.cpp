@@ -153,10 +153,7 @@ std::string CheckerUnavailable() {
          "python3-feedparser and python3-icalendar)";
 }
 
-#define SKIP_WITHOUT_CHECKER()                                                     \
-  do {                                                                             \
-    if (std::string why = CheckerUnavailable(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
+#define SKIP_WITHOUT_CHECKER() RECTRACK_SKIP_IF_MISSING(CheckerUnavailable())
 
 struct CheckRun {
   int exit_code = -1;

@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "tests/test_support.h"
+
 extern char** environ;
 
 namespace {
@@ -429,7 +431,7 @@ std::string FeedPython() {
 
 TEST_F(ServerTest, TheAtomAndCalendarFeedsParseWithRealParsers) {
   const std::string python = FeedPython();
-  if (python.empty()) GTEST_SKIP() << "python3-feedparser/python3-icalendar missing (install-deps)";
+  RECTRACK_SKIP_IF_MISSING(python.empty() ? "no python3 with feedparser and icalendar" : "");
   const std::string reader = FirstLine(RunCli("--db " + db_ + " token create --role reader"));
   Start();
   Connection c(port_);

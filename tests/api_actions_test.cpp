@@ -7,9 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,9 +21,8 @@
 #include "engine/http/api.h"
 #include "engine/importer.h"
 #include "tests/api_support.h"
+#include "tests/serve_process.h"
 #include "tests/test_support.h"
-
-extern char** environ;
 
 namespace rectrack::http {
 namespace {
@@ -674,31 +671,8 @@ std::pair<int, std::string> HttpRequest(int port, const std::string& method,
 TEST_F(ApiActionsTest, OverARealSocket) {
   // The server is another process over the same database; our tokens are in it.
   api_.reset();
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::vector<std::string> args = {RECTRACK_BINARY, "--db",  db_path_,   "--clock",
-                                   "2026-11-22",    "serve", "--listen", "127.0.0.1:0"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, RECTRACK_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  std::string line;
-  pollfd p{out[0], POLLIN, 0};
-  char c;
-  while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0 &&
-         ::read(out[0], &c, 1) == 1) {
-    line += c;
-  }
-  ::close(out[0]);
-  const auto at = line.rfind(':');
-  const int port = at == std::string::npos ? 0 : std::atoi(line.c_str() + at + 1);
+  ServeProcess server({"--db", db_path_, "--clock", "2026-11-22"});
+  const int port = server.port();
   if (port > 0) {
     auto planned =
         HttpRequest(port, "POST", "/api/v1/recommendations/sw22-i1/actions", secrets_[kSwLead],
@@ -718,16 +692,8 @@ TEST_F(ApiActionsTest, OverARealSocket) {
     auto units = HttpRequest(port, "GET", "/api/v1/units?body=CPS", secrets_[kReader]);
     EXPECT_EQ(units.first, 200);
   }
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200 && ::waitpid(pid, &status, WNOHANG) != pid; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (i == 199) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
-  }
-  ASSERT_GT(port, 0) << "server did not start: " << line;
+  EXPECT_EQ(server.Stop(), 0);
+  ASSERT_GT(port, 0) << "server did not start: " << server.first_line();
 }
 
 }  // namespace

@@ -9,19 +9,19 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <thread>
-#include "tests/test_support.h"
 
-extern char** environ;
+#include "tests/serve_process.h"
+#include "tests/test_support.h"
 
 namespace rectrack::server_test {
 
@@ -158,65 +158,20 @@ class ServerTest : public ::testing::Test {
 
   static std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-  // Starts `rectrack serve` on a free port with extra RECTRACK_* settings; waits for its
-  // "serving ... on http://127.0.0.1:PORT" line.
+  // Starts `rectrack serve` on a free port with extra RECTRACK_* settings.
   void Start(const std::vector<std::string>& settings = {}) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    env_strings.insert(env_strings.end(), settings.begin(), settings.end());
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = {RECTRACK_BINARY, "--db",     db_,
-                                     "serve",         "--listen", "127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawn(&pid_, RECTRACK_BINARY, &actions, nullptr, argv.data(), envp.data()), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    char c;
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0 &&
-           ::read(out[0], &c, 1) == 1) {
-      line += c;
-    }
-    ::close(out[0]);
-    auto at = line.rfind(':');
-    ASSERT_NE(at, std::string::npos) << "server did not start: " << line;
-    port_ = std::atoi(line.c_str() + at + 1);
-    ASSERT_GT(port_, 0) << line;
+    server_ = std::make_unique<ServeProcess>(std::vector<std::string>{"--db", db_}, settings);
+    port_ = server_->port();
+    ASSERT_GT(port_, 0) << "server did not start: " << server_->first_line();
   }
 
   // `signal` (SIGTERM, or SIGINT as Ctrl-C sends), then wait up to 10 s; returns the exit
   // status (-1 if it had to be killed).
-  int Stop(int signal = SIGTERM) {
-    if (pid_ <= 0) return 0;
-    ::kill(pid_, signal);
-    int status = 0;
-    for (int i = 0; i < 200; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return -1;
-  }
+  int Stop(int signal = SIGTERM) { return server_ ? server_->Stop(signal) : 0; }
 
   fs::path dir_;
   std::string db_, inspectorate_, cps_;
-  pid_t pid_ = 0;
+  std::unique_ptr<ServeProcess> server_;
   int port_ = 0;
 };
 

@@ -124,16 +124,8 @@ inline std::string ReadUntil(int fd, const std::string& needle, int seconds) {
   return got;
 }
 
-inline std::string RunCli(const std::string& args) {
-  std::string out;
-  FILE* pipe = ::popen((std::string(RECTRACK_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  ::pclose(pipe);
-  return out;
-}
+// The CLI's stdout and stderr together (test_support.h's Rectrack).
+inline std::string RunCli(const std::string& args) { return Rectrack(args).out; }
 
 class ServerTest : public ::testing::Test {
  protected:

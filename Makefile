@@ -11,7 +11,7 @@ LISTEN ?= 127.0.0.1:8080
 DEMO_CLOCK ?= 2025-12-01T08:00:00Z
 DEMO_CLOCK_RATE ?= 3600
 CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOCK_RATE))
-RECTRACK := $(BUILD_DIR)/engine/rectrack
+RECTRACK := $(BUILD_DIR)/cli/rectrack
 
 .PHONY: run test deps configure build clean format
 

@@ -20,7 +20,7 @@
 //  3. times Engine::Open (replaying the log) and Engine::StartAlerts (rebuilding the queue), and
 //     the growth of live heap bytes (glibc mallinfo2) and of RSS across StartAlerts, divided by
 //     QueuedRecommendations();
-//  4. starts the real scheduler (http::Alerting::Start behind an http::Api, with the shipped
+//  4. starts the real scheduler (alerts::Alerting::Start over an EngineHost, with the shipped
 //     rules/, which have no subscriptions) on a clock running at rate 1 from D0 12:00, and
 //     measures the process's CPU time and the threads' context switches over S idle seconds;
 //  5. K times: moves the clock to 2 s before the UK start of the next day the queue has work
@@ -56,10 +56,10 @@
 #include <tuple>
 #include <vector>
 
+#include "alerts/alerting.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
-#include "engine/http/alerting.h"
-#include "engine/http/api.h"
+#include "engine/host.h"
 
 namespace rectrack {
 namespace {
@@ -526,21 +526,21 @@ int Run(const Options& o) {
   std::deque<std::unique_ptr<Clock>> clocks;  // every clock the engine has seen stays alive
   clocks.push_back(std::make_unique<ShiftedClock>(Noon(today), 1.0));
   clock.Set(clocks.back().get());
-  http::Api api(engine.get(), {});
+  EngineHost host(engine.get());
   std::mutex notified_mutex;
   std::optional<Steady::time_point> notified;
   bool armed = false;
-  const int listener = api.Subscribe([&] {
+  const int listener = host.Subscribe([&] {
     const auto now = Steady::now();
     std::lock_guard<std::mutex> lock(notified_mutex);
     if (armed && !notified) notified = now;
   });
-  http::AlertingOptions alerting_options;
+  alerts::AlertingOptions alerting_options;
   alerting_options.db_path = db_path;
   alerting_options.link_base = "http://127.0.0.1:8080";
-  Say("http::Alerting::Start (StartAlerts again, then the scheduler and dispatcher threads)");
+  Say("alerts::Alerting::Start (StartAlerts again, then the scheduler and dispatcher threads)");
   started = Steady::now();
-  auto alerting = http::Alerting::Start(api, *engine, alerting_options);
+  auto alerting = alerts::Alerting::Start(host, alerting_options);
   const double alerting_start_s = Seconds(Steady::now() - started);
   if (!alerting.ok()) Die("Alerting::Start: " + alerting.status().message());
 
@@ -569,7 +569,7 @@ int Run(const Options& o) {
   const auto lead = chr::seconds(2);
   for (int i = 0; i < o.latency_days; ++i) {
     std::optional<Date> next;
-    api.WithEngine([&](Engine& e) { next = e.NextAlertDay(); });
+    (void)host.Update([&](Engine& e) { next = e.NextAlertDay(); });
     if (!next) break;
     LatencyRow row;
     row.day = *next;
@@ -584,7 +584,7 @@ int Run(const Options& o) {
     const auto t1 = Steady::now();
     const Steady::time_point due = t0 + (t1 - t0) / 2 + lead;  // the clock's real start, +-ns
     clock.Set(clocks.back().get());
-    api.NotifyAlerts();  // wakes the scheduler, as a commit would: it sleeps until `due` now
+    host.Notify();  // wakes the scheduler, as a commit would: it sleeps until `due` now
     {
       std::lock_guard<std::mutex> lock(notified_mutex);
       armed = true;
@@ -592,7 +592,7 @@ int Run(const Options& o) {
     Say("Latency " + std::to_string(i + 1) + "/" + std::to_string(o.latency_days) +
         ": alerts due " + next->ToString() + " (UK midnight), 2 s from now");
     std::this_thread::sleep_until(due - chr::milliseconds(200));
-    api.WithEngine([&](Engine& e) { row.staged = e.staged_day() == row.day; });
+    (void)host.Update([&](Engine& e) { row.staged = e.staged_day() == row.day; });
     std::optional<Steady::time_point> seen;
     while (Steady::now() < due + chr::seconds(60)) {
       if (reader.MaxSeq() > before) {
@@ -665,7 +665,7 @@ int Run(const Options& o) {
             << " |\n"
             << "| Open + StartAlerts | " << Fmt("%.2f", open_s + start_s) << " s | "
             << Fmt("%.1f", (open_s + start_s) / select_s) << " |\n"
-            << "| http::Alerting::Start (StartAlerts again, threads) | "
+            << "| alerts::Alerting::Start (StartAlerts again, threads) | "
             << Fmt("%.2f", alerting_start_s) << " s | " << Fmt("%.2f", alerting_start_s / select_s)
             << " |\n\n";
   std::cout << "**Memory**\n\n| what | value |\n|---|---:|\n"
@@ -679,7 +679,7 @@ int Run(const Options& o) {
             << "| peak RSS of the process (VmHWM) | " << Fmt("%.0f", hwm_kb / 1024.0)
             << " MiB |\n\n";
   std::cout
-      << "**Idle** (http::Alerting running at clock rate 1 from " << kToday
+      << "**Idle** (alerts::Alerting running at clock rate 1 from " << kToday
       << " 12:00; the next alert day, " << first_day->ToString() << ", begins "
       << Fmt("%.0f",
              chr::duration<double, std::ratio<3600>>(UkDayStart(*first_day) - Noon(today)).count())

@@ -5,7 +5,7 @@
 #   make build && bench/run.sh
 #
 # Environment:
-#   RECTRACK       the binary (default build/engine/rectrack under the repository root)
+#   RECTRACK       the binary (default build/cli/rectrack under the repository root)
 #   BENCH_SECONDS  length of each wrk run and of the SQLite loop (default 10)
 #   BENCH_BODY     the body whose open list is read and whose lead writes (default CPS)
 #   BENCH_KEEP=1   keep the temporary directory (database, wrk output, nginx.conf) for a look
@@ -19,7 +19,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 seconds="${BENCH_SECONDS:-10}"
 body="${BENCH_BODY:-CPS}"
-rectrack="${RECTRACK:-$root/build/engine/rectrack}"
+rectrack="${RECTRACK:-$root/build/cli/rectrack}"
 # A relative path is taken from the current directory when it names a file there, else from the
 # repository root.
 case "$rectrack" in

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/strings.h"
 #include "common/text.h"
 #include "engine/deadline_text.h"
 
@@ -10,12 +11,6 @@ namespace rectrack {
 namespace {
 
 const std::set<std::string> kInspectionKinds = {"thematic", "area", "invitation", "follow_up"};
-
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 Status CheckId(const std::string& id, const char* what) {
   if (IsValidId(id)) return Status();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/strings.h"
 #include "engine/alert_queue.h"
 #include "engine/annex.h"
 #include "engine/command_builder.h"
@@ -15,12 +16,6 @@
 
 namespace rectrack {
 namespace {
-
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 // A ledger savepoint that rolls back when it goes out of scope unless released: nothing
 // half-applied survives an error return or an exception.
@@ -43,6 +38,9 @@ class LedgerSavepoint {
   const Ledger::Mark mark_;
   bool released_ = false;
 };
+
+// Names an event's stored kind in the log's verification messages.
+std::string NameKind(int kind) { return SubjectKindName(kind); }
 
 }  // namespace
 
@@ -164,7 +162,8 @@ Status Engine::CatchUp() {
       break;
     }
     last_seq_ = row.seq;
-    if (row.kind == SubjectKind::kRecommendation || row.kind == SubjectKind::kAction) {
+    const auto kind = static_cast<SubjectKind>(row.kind);
+    if (kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction) {
       NoteChanged(row.subject_id);
     }
   }
@@ -362,7 +361,7 @@ Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> a
 
 Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
+  ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify(NameKind));
   return VerifyResult{report.events, report.head_hash};
 }
 
@@ -416,7 +415,7 @@ Status Engine::RevokeToken(const std::string& id) {
 
 Result<std::vector<storage::TokenRecord>> Engine::Tokens() { return tokens_->List(); }
 
-Result<Principal> Engine::Authenticate(const std::string& secret, std::string secret_hash) {
+Result<Principal> Engine::Authenticate(const std::string& secret, std::string secret_hash) const {
   // Tokens seen since the database last changed are kept in memory (by the secret's hash, never
   // the secret), so a busy client costs one hash, not a query, per request.
   const std::string key = secret_hash.empty() ? storage::Sha256Hex(secret) : std::move(secret_hash);
@@ -450,7 +449,7 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
         auto db, storage::Database::Open(options.db_path, storage::Database::OpenMode::kExisting));
     storage::EventStore store(db.get());
     ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db, storage::Transaction::Mode::kRead));
-    RETURN_IF_ERROR(store.Verify().status());
+    RETURN_IF_ERROR(store.Verify(NameKind).status());
   }
   Options existing = options;
   existing.create_if_missing = false;

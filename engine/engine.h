@@ -1,17 +1,19 @@
-// Engine: the one way in. Every change (CLI, import, HTTP) is a list of Commands applied by
-// Apply(): each command goes through the workflow, then all of them are appended to the event
-// log in one BEGIN IMMEDIATE transaction, or none are (ApplyAll does the same for several
-// callers at once, each on its own). Every query is answered from the log's in-memory replay, as
-// the world was at the end of an as-of date (by effective dates).
+// Engine: the one way in. Every change (CLI, import, HTTP, web) is a list of Commands
+// (commands.h) applied by Apply(): each command goes through the workflow, then all of them are
+// appended to the event log in one BEGIN IMMEDIATE transaction, or none are (ApplyAll does the
+// same for several callers at once, each on its own). Every query is answered from the log's
+// in-memory replay, as the world was at the end of an as-of date (by effective dates).
 //
 // Typical use:
 //   ASSIGN_OR_RETURN(auto engine, Engine::Open({.db_path = "rectrack.db", ...}));
 //   ASSIGN_OR_RETURN(ApplyReport r, engine->Apply(commands, "cli:alice"));
 //   auto views = engine->List({.body = "CPS", .as_of = *Date::Parse("2025-03-31")});
 //
-// Thread-safety: not thread-safe; callers serialise access (the HTTP Api keeps one Engine behind
-// a mutex). The exceptions: workflow(), action_workflow() and MayDefine() read only what is fixed
-// when the engine opens, and may be called from any thread at any time.
+// Thread-safety: not thread-safe; a process that serves many threads puts its Engine in an
+// EngineHost (host.h), which serialises access and runs the group commit. Const methods may fill
+// caches (token lookups), so they too need the host's lock. The exceptions: workflow(),
+// action_workflow() and MayDefine() read only what is fixed when the engine opens, and may be
+// called from any thread at any time.
 #pragma once
 
 #include <map>
@@ -25,7 +27,10 @@
 
 #include "common/status.h"
 #include "engine/clock.h"
+#include "engine/commands.h"
 #include "engine/model.h"
+#include "engine/principal.h"
+#include "engine/reports.h"
 #include "engine/rules.h"
 #include "engine/workflow.h"
 #include "storage/alert_store.h"
@@ -33,170 +38,12 @@
 
 namespace rectrack {
 
-// --- Commands: what callers ask the engine to do. `where` ("file:line:col", "" for none) is put
-// in front of any error the command causes.
-struct DefineBody {
-  Body body;
-  std::string where;
-};
-// Declares a unit of a body (a CPS Area, a directorate), which may then own actions.
-struct DefineUnit {
-  Unit unit;
-  std::string where;
-};
-struct DefineInspection {
-  Inspection inspection;
-  std::string where;
-};
-// Creates a recommendation by firing the workflow's creating transition ("issue"). Milestones are
-// read from the text unless milestones_given. `issued` defaults to the inspection's date.
-struct DefineRecommendation {
-  std::string id;
-  RecommendationDef def;
-  bool milestones_given = false;  // true: def.milestones is the whole list, even when empty
-  std::optional<Date> issued;
-  std::string note;
-  std::string where;
-};
-// Creates an action under a recommendation by firing the action workflow's creating transition
-// ("plan"). The body defaults to the recommendation's owner when it has only one.
-struct DefineAction {
-  std::string id;
-  ActionDef def;
-  std::optional<Date> planned;  // effective date of the plan; default today
-  std::string role;  // default: the creating transition's first role not acting for a body
-  std::string body;  // the body the actor acts for ("" for none)
-  std::string unit;  // the unit of that body the actor acts for ("" for the whole body)
-  std::string note;
-  std::string where;
-};
-// Fires a workflow transition on an existing recommendation or action.
-struct RecordEvent {
-  std::string subject_id;
-  std::string transition;
-  std::optional<Date> effective;  // default: today by the engine's clock
-  std::string role;               // a workflow role
-  std::string body;               // the body the actor acts for ("" for none)
-  std::string note;
-  Fields fields;
-  // Imports set this: an event identical to one already recorded (same transition, effective
-  // date, role, body, note, fields) is skipped, so importing a file twice changes nothing.
-  bool skip_if_recorded = false;
-  // When set, the recommendation must still be at this version (the seq of its newest event),
-  // else FailedPrecondition: how an HTTP If-Match prevents lost updates.
-  std::optional<int64_t> expected_version;
-  std::string where;
-  std::string unit = "";  // the unit of `body` the actor acts for ("" for all of it)
-  std::optional<SubjectKind> kind = std::nullopt;  // nullopt: whichever the id names
-};
-using Command = std::variant<DefineBody, DefineUnit, DefineInspection, DefineRecommendation,
-                             DefineAction, RecordEvent>;
-
-// One caller's commands, applied all or nothing, as one of several in ApplyAll.
-struct WriteBatch {
-  std::vector<Command> commands;
-  std::string actor;
-};
-
-struct ApplyReport {
-  int appended = 0;           // events written
-  int unchanged = 0;          // commands that asked for nothing new (already defined / recorded)
-  std::vector<int64_t> seqs;  // seqs of the appended events
-};
-
-struct ListQuery {
-  std::optional<Date> as_of;  // default: today
-  std::string body;           // owner body; "" for all
-  std::string state;          // "" for all
-  std::optional<bool> open;   // nullopt for both
-  bool overdue_only = false;
-};
-
-struct ActionQuery {
-  std::optional<Date> as_of;   // default: today
-  std::string body;            // owning body; "" for all
-  std::string unit;            // owning unit; "" for all
-  std::string recommendation;  // "" for all
-  std::optional<bool> open;    // nullopt for both
-  bool overdue_only = false;
-  Detail detail = Detail::kFull;
-};
-
-// How far a unit (or the body as a whole, unit "") has got with its actions.
-struct UnitProgress {
-  std::string unit;  // "" for actions owned by the body as a whole
-  std::string name;  // the unit's name, or the body's
-  int closed = 0;    // in a closed state of the action workflow (done or dropped)
-  int open = 0;
-  int overdue = 0;  // open and past their due date; counted in open too
-  int total() const { return closed + open; }
-};
-
-struct RecommendationProgress {
-  std::string id;
-  std::string text;
-  std::string state;
-  bool open = true;
-  UnitProgress all;                 // every action of the recommendation
-  std::vector<UnitProgress> units;  // furthest behind first
-};
-
-// `rectrack report progress`: per recommendation of a body, its actions by owning unit.
-struct ProgressReport {
-  std::string body;
-  std::string body_name;
-  Date as_of;
-  std::vector<RecommendationProgress> recommendations;  // in issue order
-  std::vector<UnitProgress> units;                      // the body's totals, furthest behind first
-};
-
-// Orders units furthest behind first: most overdue, then most open, then the smallest share
-// closed, then by name.
-bool FurtherBehind(const UnitProgress& a, const UnitProgress& b);
-
-struct AnnexRow {
-  std::string id;
-  std::string inspection;  // title
-  std::string published;   // "Mar-23"
-  std::string text;
-  std::string quarter;  // closed table only: "Q2 24/25"
-  std::string note;
-};
-
-struct AnnexReport {
-  std::string body;
-  std::string body_name;
-  Date as_of;
-  std::string financial_year;  // "2024-25"
-  std::vector<AnnexRow> open;
-  std::vector<AnnexRow> closed;
-};
-
-// Who is calling, as established from a bearer token.
-struct Principal {
-  std::string token_id;
-  std::string role;       // a workflow role
-  std::string body;       // the body a body-scoped role acts for and sees; "" for none
-  std::string unit = "";  // the unit of `body` a unit-scoped lead acts for; "" for the whole body
-};
-
-// One recommendation or action event for feeds and streams: the timeline entry with what it is
-// about. For an action's event, `action` is its id and the rest describe the action: its
-// recommendation, owning body, title.
-struct FeedEntry {
-  std::string recommendation;  // id
-  std::string inspection;      // inspection id
-  std::string inspection_title;
-  std::vector<std::string> owners;
-  std::string text;
-  TimelineEntry event;      // includes seq, effective, recorded, voice, from/to states
-  std::string action = "";  // "" for a recommendation's event
-  std::string unit = "";    // the action's owning unit; "" for none
-};
-
-struct VerifyResult {
-  int64_t events = 0;
-  std::string head_hash;
+// An alert, how its deliveries went, and each delivery's attempts (Engine::FindAlert).
+struct AlertDetail {
+  storage::AlertRecord alert;
+  std::string state;  // as Engine::AlertState
+  std::vector<storage::DeliveryRecord> deliveries;
+  std::vector<storage::AttemptRecord> attempts;
 };
 
 // How `rectrack serve` raises alerts (Engine::StartAlerts).
@@ -211,6 +58,9 @@ std::string DefaultActionWorkflowPath(const std::string& workflow_path);
 
 class Ledger;
 class AlertQueue;
+namespace storage {
+class EventStore;
+}
 
 class Engine {
  public:
@@ -239,23 +89,6 @@ class Engine {
   // writes every batch that succeeds in one transaction (one fsync for all of them). A batch
   // that fails affects no other; results[i] is batch i's report or error.
   std::vector<Result<ApplyReport>> ApplyAll(const std::vector<WriteBatch>& batches);
-
-  // ApplyAll in three steps, so that a server can let readers in while a group's commit becomes
-  // durable. PrepareAll does everything ApplyAll does up to the commit (the rows are written in
-  // an open transaction), leaving the world as queries see it unchanged. CommitPrepared makes
-  // the rows durable; it touches only that transaction, so the queries and Refresh (which does
-  // nothing meanwhile) may be called from other threads while it runs, but nothing that writes
-  // or begins a transaction. FinishPrepared (with CommitPrepared's status) then shows the events
-  // to queries and returns each batch's result. REQUIRES: the three in this order, for one
-  // group at a time; while a group is prepared, nothing else but queries and Refresh.
-  struct PreparedGroup;
-  struct PreparedGroupDeleter {
-    void operator()(PreparedGroup* group) const;
-  };
-  using Prepared = std::unique_ptr<PreparedGroup, PreparedGroupDeleter>;
-  Prepared PrepareAll(const std::vector<WriteBatch>& batches);
-  Status CommitPrepared(PreparedGroup& group);
-  std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
 
   // Catches up with events other processes committed since this Engine last looked (cheap when
   // there are none: one PRAGMA data_version). Long-running servers call it before each request.
@@ -300,7 +133,7 @@ class Engine {
   // Unauthenticated for an unknown, revoked or expired secret (one message for all three).
   // `secret_hash` is storage::Sha256Hex(secret) when the caller has it (a server hashes before
   // taking its lock); empty, it is computed here.
-  Result<Principal> Authenticate(const std::string& secret, std::string secret_hash = "");
+  Result<Principal> Authenticate(const std::string& secret, std::string secret_hash = "") const;
   // Whether `principal` may see recommendations owned by `owners`.
   bool MaySee(const Principal& principal, const std::vector<std::string>& owners) const;
   // Whether `principal` may define bodies, inspections and recommendations (and import).
@@ -361,13 +194,40 @@ class Engine {
   size_t QueuedRecommendations() const;
   // The seq of the newest alert in the outbox (0 for none), as this Engine last saw it.
   int64_t last_alert_seq() const { return last_alert_seq_; }
-  // The outbox, for listing alerts and their deliveries. REQUIRES: the Engine outlives its use.
+  // Alerts in the outbox matching `filter`, as `rectrack alerts` and GET /api/v1/alerts list them.
+  Result<std::vector<storage::AlertRecord>> ListAlerts(const storage::AlertFilter& filter) const;
+  // One alert with its deliveries and each delivery's attempts; NotFound for an unknown id.
+  Result<AlertDetail> FindAlert(const std::string& id) const;
+  // "pending", "delivered", "failed" or "unsubscribed": how an alert's deliveries went.
+  Result<std::string> AlertState(const std::string& id) const;
+  // The outbox itself, for tests and benchmarks that inspect or seed it. Adapters use the three
+  // methods above. REQUIRES: the Engine outlives its use.
   storage::AlertStore& alert_store() { return *alert_store_; }
   // Where an alert about `id` links to: the recommendation's or the action's API resource.
   std::string alert_link(const std::string& id,
                          SubjectKind kind = SubjectKind::kRecommendation) const;
 
  private:
+  friend class EngineHost;       // drives the group commit through the three steps below
+  friend struct EngineTestPeer;  // tests/engine_test.cpp tests the three steps themselves
+
+  // ApplyAll in three steps, so that EngineHost can let readers in while a group's commit
+  // becomes durable. PrepareAll does everything ApplyAll does up to the commit (the rows are
+  // written in an open transaction), leaving the world as queries see it unchanged. CommitPrepared
+  // makes the rows durable; it touches only that transaction, so the queries and Refresh (which
+  // does nothing meanwhile) may be called from other threads while it runs, but nothing that writes
+  // or begins a transaction. FinishPrepared (with CommitPrepared's status) then shows the events
+  // to queries and returns each batch's result. REQUIRES: the three in this order, for one
+  // group at a time; while a group is prepared, nothing else but queries and Refresh.
+  struct PreparedGroup;
+  struct PreparedGroupDeleter {
+    void operator()(PreparedGroup* group) const;
+  };
+  using Prepared = std::unique_ptr<PreparedGroup, PreparedGroupDeleter>;
+  Prepared PrepareAll(const std::vector<WriteBatch>& batches);
+  Status CommitPrepared(PreparedGroup& group);
+  std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
+
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
@@ -426,7 +286,7 @@ class Engine {
   std::optional<storage::Statement> data_version_stmt_;
   // Token lookups by SHA-256 of the secret (nullopt: no such token); cleared when the database
   // changes under us or a token is revoked here.
-  std::map<std::string, std::optional<storage::TokenRecord>> known_tokens_;
+  mutable std::map<std::string, std::optional<storage::TokenRecord>> known_tokens_;
 };
 
 }  // namespace rectrack

@@ -311,4 +311,22 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
   return out;
 }
 
+Result<std::vector<storage::AlertRecord>> Engine::ListAlerts(
+    const storage::AlertFilter& filter) const {
+  return alert_store_->List(filter);
+}
+
+Result<AlertDetail> Engine::FindAlert(const std::string& id) const {
+  AlertDetail detail;
+  ASSIGN_OR_RETURN(detail.alert, alert_store_->Find(id));
+  ASSIGN_OR_RETURN(detail.state, alert_store_->StateOf(id));
+  ASSIGN_OR_RETURN(detail.deliveries, alert_store_->Deliveries(id));
+  ASSIGN_OR_RETURN(detail.attempts, alert_store_->Attempts(id));
+  return detail;
+}
+
+Result<std::string> Engine::AlertState(const std::string& id) const {
+  return alert_store_->StateOf(id);
+}
+
 }  // namespace rectrack

@@ -86,7 +86,7 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
   if (!e.unit.empty()) payload["unit"] = e.unit;
 
   storage::EventRow row;
-  row.kind = e.kind;
+  row.kind = static_cast<int>(e.kind);
   row.subject_id = e.subject_id;
   row.transition = e.transition;
   row.effective = e.effective.ToString();
@@ -103,9 +103,12 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
   const std::string where = "event " + std::to_string(row.seq);
   auto effective = Date::Parse(row.effective);
   if (!effective) return Status::Corruption(where + ": bad effective date '" + row.effective + "'");
+  if (SubjectKindName(row.kind) == "unknown") {
+    return Status::Corruption(where + ": unknown kind " + std::to_string(row.kind));
+  }
   Event e;
   e.seq = row.seq;
-  e.kind = row.kind;
+  e.kind = static_cast<SubjectKind>(row.kind);
   e.subject_id = row.subject_id;
   e.transition = row.transition;
   e.effective = *effective;
@@ -131,18 +134,18 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
   if (!define_value) return e;
   if (!define_value->is_object()) return Status::Corruption(where + ": bad definition");
   const json::object& define = define_value->get_object();
-  if (row.kind == SubjectKind::kBody) {
+  if (e.kind == SubjectKind::kBody) {
     e.body_def = Body{row.subject_id, Text(define, "name"), Text(define, "short_name")};
-  } else if (row.kind == SubjectKind::kInspection) {
+  } else if (e.kind == SubjectKind::kInspection) {
     auto published = Date::Parse(Text(define, "published"));
     if (!published) return Status::Corruption(where + ": bad published date");
     e.inspection_def =
         Inspection{row.subject_id, Text(define, "title"), Text(define, "short_title"),
                    *published,     Text(define, "kind"),  Text(define, "follow_up_of")};
-  } else if (row.kind == SubjectKind::kUnit) {
+  } else if (e.kind == SubjectKind::kUnit) {
     e.unit_def =
         Unit{row.subject_id, Text(define, "body"), Text(define, "name"), Text(define, "kind")};
-  } else if (row.kind == SubjectKind::kAction) {
+  } else if (e.kind == SubjectKind::kAction) {
     ActionDef def{Text(define, "recommendation"), Text(define, "title"), Text(define, "body"),
                   Text(define, "unit"),           std::nullopt,          Text(define, "milestone")};
     if (const std::string due = Text(define, "due"); !due.empty()) {

@@ -20,4 +20,24 @@ bool Event::SameContent(const Event& other) const {
          action_def == other.action_def;
 }
 
+const char* SubjectKindName(SubjectKind kind) {
+  switch (kind) {
+    case SubjectKind::kBody:
+      return "body";
+    case SubjectKind::kInspection:
+      return "inspection";
+    case SubjectKind::kRecommendation:
+      return "recommendation";
+    case SubjectKind::kAction:
+      return "action";
+    case SubjectKind::kUnit:
+      return "unit";
+  }
+  return "unknown";
+}
+
+std::string SubjectKindName(int stored) {
+  return SubjectKindName(static_cast<SubjectKind>(stored));
+}
+
 }  // namespace rectrack

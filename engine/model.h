@@ -13,11 +13,22 @@
 
 #include "common/date.h"
 #include "engine/workflow.h"
-#include "storage/event_store.h"
 
 namespace rectrack {
 
-using storage::SubjectKind;
+// What an event is about. Persisted as its number (storage keeps the number and does not
+// interpret it): numbers are never reused.
+enum class SubjectKind : int {
+  kBody = 1,
+  kInspection = 2,
+  kRecommendation = 3,
+  kAction = 4,
+  kUnit = 5,
+};
+const char* SubjectKindName(SubjectKind kind);  // "body", "inspection", ...
+// SubjectKindName of a stored number: "unknown" for one this binary does not know (written by a
+// newer rectrack, or tampered with).
+std::string SubjectKindName(int stored);
 
 // Ids are short: 1-64 of letters, digits, '.', '_', '-'.
 bool IsValidId(std::string_view id);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
 #include "engine/render.h"
 
 namespace rectrack {
@@ -18,12 +19,6 @@ constexpr size_t kLabelWidth = 15;
 // "31 March 2025", as the annual report writes a date.
 std::string LongDate(const Date& date) {
   return std::to_string(date.day()) + " " + date.MonthYear();
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
-  return out;
 }
 
 std::string Plural(size_t n, const std::string& noun) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/strings.h"
 #include "engine/rules.h"
 #include "engine/yaml_util.h"
 
@@ -31,12 +32,6 @@ std::vector<std::string> YamlFilesIn(const std::filesystem::path& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "none" : out;
 }
 
 }  // namespace
@@ -203,9 +198,9 @@ class RulesLoader {
       if (!rules_.calendars_.count(name)) {
         std::vector<std::string> known;
         for (const auto& [n, cal] : rules_.calendars_) known.push_back(n);
-        return yaml::Error(
-            src, node,
-            "unknown calendar '" + name + "' (loaded from calendars/: " + JoinNames(known) + ")");
+        return yaml::Error(src, node,
+                           "unknown calendar '" + name +
+                               "' (loaded from calendars/: " + Join(known, ", ", "none") + ")");
       }
       if (!calendar_choice_.empty()) {
         return yaml::Error(src, node,
@@ -319,7 +314,7 @@ class RulesLoader {
         std::vector<std::string> known;
         for (const auto& [k, w] : kind_where_) known.push_back(k);
         return Status::InvalidArgument(where + ": unknown alert kind '" + kind +
-                                       "' (the rules define: " + JoinNames(known) + ")");
+                                       "' (the rules define: " + Join(known, ", ", "none") + ")");
       }
     }
     return Status();
@@ -482,7 +477,7 @@ class RulesLoader {
       for (const auto& t : workflow.transitions()) known.push_back(t.name);
       return yaml::Error(src, node,
                          "unknown transition '" + name + "' in " + what + " (workflow '" +
-                             workflow.name() + "' has: " + JoinNames(known) + ")");
+                             workflow.name() + "' has: " + Join(known, ", ", "none") + ")");
     }
     return name;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/date.h"
+#include "common/strings.h"
 
 namespace rectrack {
 namespace {
@@ -19,13 +20,6 @@ const T* FindByName(const std::vector<T>& items, std::string_view name) {
 
 bool Contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string JoinOrNone(const std::vector<std::string>& names) {
-  if (names.empty()) return "nothing";
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 bool Matches(const Case& c, const Fields& fields) {
@@ -47,7 +41,7 @@ bool Matches(const Case& c, const Fields& fields) {
 std::string DescribeFields(const Fields& fields) {
   std::string out;
   for (const auto& [name, values] : fields) {
-    out += (out.empty() ? "" : ", ") + name + "=" + JoinOrNone(values);
+    out += (out.empty() ? "" : ", ") + name + "=" + Join(values, ", ", "nothing");
   }
   return out.empty() ? "no fields" : out;
 }
@@ -82,7 +76,7 @@ Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
       std::vector<std::string> takes = t.required;
       takes.insert(takes.end(), t.optional.begin(), t.optional.end());
       return Status::InvalidArgument("'" + t.name + "' takes no field '" + name +
-                                     "' (it takes: " + JoinOrNone(takes) + ")");
+                                     "' (it takes: " + Join(takes, ", ", "nothing") + ")");
     }
     const FieldSpec& spec = *FindField(name);
     if (!spec.list && values.size() != 1) {
@@ -100,7 +94,7 @@ Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
       }
       if (spec.type == FieldType::kEnum && !Contains(spec.values, value)) {
         return Status::InvalidArgument("field '" + name + "': '" + value +
-                                       "' is not one of: " + JoinOrNone(spec.values));
+                                       "' is not one of: " + Join(spec.values, ", ", "nothing"));
       }
       if (value.empty()) return Status::InvalidArgument("field '" + name + "' is empty");
     }
@@ -127,12 +121,12 @@ std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_v
 
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
                                      std::string_view role, const Fields& fields) const {
-  const std::string allowed = JoinOrNone(Allowed(state, role));
+  const std::string allowed = Join(Allowed(state, role), ", ", "nothing");
   const std::string context =
       "it is '" + std::string(state) + "'; as " + std::string(role) + " you may: " + allowed;
   if (!t.AllowsRole(role)) {
     return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name + "' (" +
-                                    JoinOrNone(t.roles) + " may); " + context);
+                                    Join(t.roles, ", ", "nothing") + " may); " + context);
   }
   bool from_matched = false;
   for (const auto& c : t.cases) {

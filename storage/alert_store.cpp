@@ -1,6 +1,6 @@
 #include "storage/alert_store.h"
 
-#include <sqlite3.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -48,166 +48,25 @@ int64_t ToInt64(size_t n) {
 }
 
 // Owners and audience are stored as JSON arrays of strings (["CPX","inspectorate"]), so any body
-// id round-trips and SQL can search them with json_each. The encoder escapes '"', '\' and
-// control characters and passes every other byte through; the decoder reads any JSON array of
-// strings, \u escapes (and surrogate pairs) included.
+// id round-trips and SQL can search them with json_each.
 std::string EncodeStrings(const std::vector<std::string>& values) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (char c : values[i]) {
-      const auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(c);
-      } else if (u < 0x20) {
-        out.append("\\u00");
-        out.push_back(kHex[u >> 4]);
-        out.push_back(kHex[u & 0xf]);
-      } else {
-        out.push_back(c);
-      }
-    }
-    out.push_back('"');
-  }
-  out.push_back(']');
-  return out;
+  boost::json::array array;
+  for (const std::string& value : values) array.emplace_back(value);
+  return boost::json::serialize(array);
 }
 
-class StringArrayParser {
- public:
-  explicit StringArrayParser(std::string_view text) : text_(text) {}
-
-  std::optional<std::vector<std::string>> Parse() {
-    std::vector<std::string> out;
-    SkipSpace();
-    if (!Consume('[')) return std::nullopt;
-    SkipSpace();
-    if (!Consume(']')) {
-      while (true) {
-        SkipSpace();
-        std::optional<std::string> value = ParseString();
-        if (!value) return std::nullopt;
-        out.push_back(std::move(*value));
-        SkipSpace();
-        if (Consume(']')) break;
-        if (!Consume(',')) return std::nullopt;
-      }
-    }
-    SkipSpace();
-    if (pos_ != text_.size()) return std::nullopt;
-    return out;
+// nullopt unless `text` is a JSON array of strings.
+std::optional<std::vector<std::string>> DecodeStrings(std::string_view text) {
+  boost::system::error_code ec;
+  const boost::json::value value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const boost::json::value& item : value.get_array()) {
+    if (!item.is_string()) return std::nullopt;
+    out.emplace_back(item.get_string());
   }
-
- private:
-  void SkipSpace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool Consume(char c) {
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  std::optional<uint32_t> Hex4() {
-    if (text_.size() - pos_ < 4) return std::nullopt;
-    uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_++];
-      value <<= 4;
-      if (c >= '0' && c <= '9') {
-        value |= static_cast<uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        value |= static_cast<uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        value |= static_cast<uint32_t>(c - 'A' + 10);
-      } else {
-        return std::nullopt;
-      }
-    }
-    return value;
-  }
-  static void AppendUtf8(std::string* out, uint32_t cp) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-      out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-  }
-  std::optional<std::string> ParseString() {
-    if (!Consume('"')) return std::nullopt;
-    std::string out;
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) return std::nullopt;
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) return std::nullopt;
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out.push_back(e);
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'u': {
-          std::optional<uint32_t> cp = Hex4();
-          if (!cp) return std::nullopt;
-          if (*cp >= 0xd800 && *cp < 0xdc00) {
-            if (!Consume('\\') || !Consume('u')) return std::nullopt;
-            std::optional<uint32_t> low = Hex4();
-            if (!low || *low < 0xdc00 || *low >= 0xe000) return std::nullopt;
-            *cp = 0x10000 + ((*cp - 0xd800) << 10) + (*low - 0xdc00);
-          } else if (*cp >= 0xdc00 && *cp < 0xe000) {
-            return std::nullopt;
-          }
-          AppendUtf8(&out, *cp);
-          break;
-        }
-        default:
-          return std::nullopt;
-      }
-    }
-    return std::nullopt;  // unterminated
-  }
-
-  std::string_view text_;
-  size_t pos_ = 0;
-};
+  return out;
+}
 
 Result<AlertRecord> ReadAlert(const Statement& stmt) {
   AlertRecord alert;
@@ -224,8 +83,8 @@ Result<AlertRecord> ReadAlert(const Statement& stmt) {
   const std::string owners = stmt.ColumnText(10);
   const std::string audience = stmt.ColumnText(11);
   alert.payload = stmt.ColumnText(12);
-  auto decoded_owners = StringArrayParser(owners).Parse();
-  auto decoded_audience = StringArrayParser(audience).Parse();
+  auto decoded_owners = DecodeStrings(owners);
+  auto decoded_audience = DecodeStrings(audience);
   if (!decoded_owners || !decoded_audience) {
     return Status::Corruption("alert " + std::to_string(alert.seq) + " (" + alert.id + "): its " +
                               (decoded_owners ? "audience" : "owners") +
@@ -281,7 +140,7 @@ Result<bool> AlertStore::Raise(const AlertRecord& alert,
   const std::string where = "cannot raise alert '" + alert.dedupe_key + "'";
   // Without the caller's transaction a crash between the statements below would leave an alert
   // with only some of its deliveries, and the dedupe key would stop it ever being raised again.
-  if (sqlite3_get_autocommit(db_->handle()) != 0) {
+  if (!db_->InTransaction()) {
     return Status::IOError(where + ": no transaction is open (the caller must hold one)");
   }
   // Everything that can be refused is checked before the first write, so a failure below is an
@@ -324,8 +183,8 @@ Result<bool> AlertStore::Raise(const AlertRecord& alert,
       .Bind(12, alert.payload);
   // Not RETURNING: it builds a temporary table on every run, which cost more than the insert.
   RETURN_IF_ERROR(insert.Run().WithContext(where));
-  if (sqlite3_changes(db_->handle()) == 0) return false;  // raised before: nothing changes
-  if (seq) *seq = sqlite3_last_insert_rowid(db_->handle());
+  if (db_->Changes() == 0) return false;  // raised before: nothing changes
+  if (seq) *seq = db_->LastInsertRowid();
 
   ASSIGN_OR_RETURN(Statement add,
                    db_->Prepare("INSERT INTO deliveries (alert_id, subscription, channel, target, "

@@ -31,25 +31,4 @@ Result<std::string> RandomBytes(size_t n) {
   return out;
 }
 
-std::string Base64Url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(bytes[k]); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(v >> shift) & 63]);
-  }
-  if (bytes.size() - i == 1) {
-    unsigned v = byte(i) << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (bytes.size() - i == 2) {
-    unsigned v = byte(i) << 16 | byte(i + 1) << 8;
-    for (int shift : {18, 12, 6}) out.push_back(kAlphabet[(v >> shift) & 63]);
-  }
-  return out;
-}
-
 }  // namespace rectrack::storage

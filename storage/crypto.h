@@ -13,7 +13,4 @@ namespace rectrack::storage {
 std::string Sha256Hex(std::string_view data);
 // `n` bytes from the operating system's CSPRNG (RAND_bytes); IOError when it is unavailable.
 Result<std::string> RandomBytes(size_t n);
-// RFC 4648 base64url without padding.
-std::string Base64Url(std::string_view bytes);
-
 }  // namespace rectrack::storage

@@ -232,6 +232,12 @@ Result<Transaction> Transaction::Begin(Database& db, Mode mode) {
 
 Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
+bool Database::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+
+int64_t Database::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
+
 Status Database::SetAutoCheckpoint(int pages) {
   if (pages < 0) return Status::InvalidArgument("wal_autocheckpoint cannot be negative");
   const std::string sql = "PRAGMA wal_autocheckpoint = " + std::to_string(pages);

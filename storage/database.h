@@ -52,8 +52,16 @@ class Database {
   // REQUIRES: the Database outlives the Statement.
   Result<Statement> Prepare(std::string_view sql);
 
+  // Whether a transaction is open on this connection.
+  bool InTransaction() const;
+  // Rows changed by the most recent INSERT, UPDATE or DELETE on this connection.
+  int64_t Changes() const;
+  // The rowid of the most recent successful INSERT on this connection.
+  int64_t LastInsertRowid() const;
+
   int schema_version() const { return schema_version_; }
   const std::string& path() const { return path_; }
+  // The raw connection, for storage's own tests only; code uses the methods above.
   sqlite3* handle() { return db_; }
 
  private:

@@ -17,7 +17,7 @@ constexpr char kColumns[] =
 EventRow ReadRow(const Statement& stmt) {
   EventRow row;
   row.seq = stmt.ColumnInt(0);
-  row.kind = static_cast<SubjectKind>(stmt.ColumnInt(1));
+  row.kind = static_cast<int>(stmt.ColumnInt(1));
   row.subject_id = stmt.ColumnText(2);
   row.transition = stmt.ColumnText(3);
   row.effective = stmt.ColumnText(4);
@@ -40,9 +40,9 @@ void AppendField(std::string* out, std::string_view field) {
 }
 
 // "recommendation da23-r2 'close', effective 2024-08-15": enough for a person to find the row.
-std::string Describe(const EventRow& row) {
-  return std::string(SubjectKindName(row.kind)) + " " + row.subject_id + " '" + row.transition +
-         "', effective " + row.effective;
+std::string Describe(const EventRow& row, const KindNamer& name_kind) {
+  const std::string kind = name_kind ? name_kind(row.kind) : "kind " + std::to_string(row.kind);
+  return kind + " " + row.subject_id + " '" + row.transition + "', effective " + row.effective;
 }
 
 std::string Missing(int64_t first, int64_t last) {
@@ -51,7 +51,7 @@ std::string Missing(int64_t first, int64_t last) {
 }
 
 // The first problem with `row` given the row before it (null for the first row), or OK.
-Status CheckRow(const EventRow& row, const EventRow* prev) {
+Status CheckRow(const EventRow& row, const EventRow* prev, const KindNamer& name_kind) {
   const std::string name = "event " + std::to_string(row.seq);
   const int64_t expected_seq = prev == nullptr ? 1 : prev->seq + 1;
   if (row.seq != expected_seq) {
@@ -72,7 +72,7 @@ Status CheckRow(const EventRow& row, const EventRow* prev) {
     return Status::Corruption(name + " does not link to event " + std::to_string(prev->seq));
   }
   if (ChainHash(row) != row.hash) {
-    return Status::Corruption(name + " (" + Describe(row) +
+    return Status::Corruption(name + " (" + Describe(row, name_kind) +
                               "): its content does not match its hash; it was changed after it "
                               "was written");
   }
@@ -81,26 +81,9 @@ Status CheckRow(const EventRow& row, const EventRow* prev) {
 
 }  // namespace
 
-const char* SubjectKindName(SubjectKind kind) {
-  switch (kind) {
-    case SubjectKind::kBody:
-      return "body";
-    case SubjectKind::kInspection:
-      return "inspection";
-    case SubjectKind::kRecommendation:
-      return "recommendation";
-    case SubjectKind::kAction:
-      return "action";
-    case SubjectKind::kUnit:
-      return "unit";
-  }
-  // A number read from a database written by a newer rectrack, or tampered with.
-  return "unknown";
-}
-
 std::string ChainHash(const EventRow& row) {
   const std::string seq = std::to_string(row.seq);
-  const std::string kind = std::to_string(static_cast<int>(row.kind));
+  const std::string kind = std::to_string(row.kind);
   std::string input;
   for (const std::string* field :
        {&row.prev_hash, &seq, &kind, &row.subject_id, &row.transition, &row.effective,
@@ -152,9 +135,11 @@ Status EventStore::Append(std::vector<EventRow>& rows) {
     row.seq = last_seq + 1;
     row.prev_hash = last_hash;
     row.hash = ChainHash(row);
-    const std::string where =
-        "cannot append event " + std::to_string(row.seq) + " (" + Describe(row) + ")";
-    if (row.hash.empty()) return Status::IOError(where + ": SHA-256 failed");
+    // Built only on failure: this is the write path of every event.
+    auto where = [&row] {
+      return "cannot append event " + std::to_string(row.seq) + " (" + Describe(row, nullptr) + ")";
+    };
+    if (row.hash.empty()) return Status::IOError(where() + ": SHA-256 failed");
     insert.Reset();
     insert.Bind(1, row.seq)
         .Bind(2, static_cast<int64_t>(row.kind))
@@ -169,14 +154,14 @@ Status EventStore::Append(std::vector<EventRow>& rows) {
         .Bind(11, row.payload)
         .Bind(12, row.prev_hash)
         .Bind(13, row.hash);
-    RETURN_IF_ERROR(insert.Run().WithContext(where));
+    if (Status s = insert.Run(); !s.ok()) return s.WithContext(where());
     last_seq = row.seq;
     last_hash = row.hash;
   }
   return Status();
 }
 
-Result<VerifyReport> EventStore::Verify() {
+Result<VerifyReport> EventStore::Verify(const KindNamer& name_kind) {
   // One statement reads one snapshot, so rows appended meanwhile cannot tear the walk.
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare(std::string("SELECT ") + kColumns + " FROM events ORDER BY seq"));
@@ -187,7 +172,7 @@ Result<VerifyReport> EventStore::Verify() {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) break;
     EventRow row = ReadRow(stmt);
-    RETURN_IF_ERROR(CheckRow(row, report.events == 0 ? nullptr : &prev));
+    RETURN_IF_ERROR(CheckRow(row, report.events == 0 ? nullptr : &prev, name_kind));
     ++report.events;
     report.head_hash = row.hash;
     prev = std::move(row);

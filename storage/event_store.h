@@ -5,11 +5,13 @@
 // SHA-256(previous row's hash, this row's content), so an edit made behind rectrack's back (with
 // the sqlite3 shell, say, after dropping the triggers) is found by Verify().
 //
-// The store knows nothing of workflows or recommendations: it stores, chains and returns rows.
+// The store knows nothing of workflows or recommendations: it stores, chains and returns rows
+// (an event's kind is a number it does not interpret).
 // Thread-safety: as the Database it wraps, one thread at a time.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,19 +21,13 @@
 
 namespace rectrack::storage {
 
-// What an event is about. Persisted as its number: numbers are never reused.
-enum class SubjectKind : int {
-  kBody = 1,
-  kInspection = 2,
-  kRecommendation = 3,
-  kAction = 4,
-  kUnit = 5,
-};
-const char* SubjectKindName(SubjectKind kind);  // "body", "inspection", ...
+// How a caller names an event's `kind` in messages ("recommendation"); the store only keeps the
+// number.
+using KindNamer = std::function<std::string(int kind)>;
 
 struct EventRow {
   int64_t seq = 0;  // 1, 2, 3, ... in append order; assigned by Append
-  SubjectKind kind = SubjectKind::kRecommendation;
+  int kind = 0;     // what it is about, as the engine numbers it (engine/model.h); never reused
   std::string subject_id;
   std::string transition;  // "define" for bodies/inspections, else the workflow transition name
   std::string effective;   // YYYY-MM-DD: when it happened in the world
@@ -64,8 +60,9 @@ class EventStore {
   // REQUIRES: inside a kWrite transaction; on error nothing is visible once it rolls back.
   Status Append(std::vector<EventRow>& rows);
   // Walks the whole chain from the first row: OK with a report, or Corruption naming the first
-  // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)").
-  Result<VerifyReport> Verify();
+  // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)",
+  // the kind named by `name_kind`, or "kind 3" without it).
+  Result<VerifyReport> Verify(const KindNamer& name_kind = nullptr);
   // The seq of the last row: 0 for an empty log, -1 when the database cannot be read.
   int64_t LastSeq();
 

@@ -1,5 +1,6 @@
 #include "storage/token_store.h"
 
+#include "common/strings.h"
 #include "storage/crypto.h"
 
 namespace rectrack::storage {

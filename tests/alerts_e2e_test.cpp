@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace {
@@ -42,6 +44,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using rectrack::Lower;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kSecret = "0123456789abcdef0123";  // not whsec_: used as raw bytes
@@ -75,11 +78,6 @@ void WriteFile(const fs::path& path, const std::string& text) {
 }
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string Str(const json::object& o, const char* key) {
   auto it = o.find(key);

@@ -18,8 +18,9 @@
 #include <set>
 #include <thread>
 
-#include "engine/http/api.h"
+#include "engine/host.h"
 #include "engine/importer.h"
+#include "http/api.h"
 #include "tests/api_support.h"
 #include "tests/serve_process.h"
 #include "tests/test_support.h"
@@ -70,10 +71,12 @@ class ApiActionsTest : public ::testing::Test {
     NewToken(kCrownLead, "body_lead", "CPS", "cps-sw-crown");
     NewToken(kSfoLead, "body_lead", "SFO", "");
     NewToken(kReader, "reader", "", "");
-    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
+    host_ = std::make_unique<EngineHost>(engine_.get());
+    api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
   }
   void TearDown() override {
     api_.reset();
+    host_.reset();
     engine_.reset();
     fs::remove_all(dir_);
   }
@@ -136,6 +139,7 @@ class ApiActionsTest : public ::testing::Test {
   fs::path dir_;
   std::string db_path_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineHost> host_;
   std::unique_ptr<Api> api_;
   std::array<std::string, kWhoCount> secrets_;
   std::array<std::string, kWhoCount> token_ids_;
@@ -671,6 +675,7 @@ std::pair<int, std::string> HttpRequest(int port, const std::string& method,
 TEST_F(ApiActionsTest, OverARealSocket) {
   // The server is another process over the same database; our tokens are in it.
   api_.reset();
+  host_.reset();
   ServeProcess server({"--db", db_path_, "--clock", "2026-11-22"});
   const int port = server.port();
   if (port > 0) {

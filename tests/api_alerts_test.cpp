@@ -9,8 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
-#include "engine/http/api.h"
+#include "engine/host.h"
 #include "engine/importer.h"
+#include "http/api.h"
 
 namespace rectrack::http {
 namespace {
@@ -51,12 +52,13 @@ class ApiAlertsTest : public ::testing::Test {
       ASSERT_TRUE(created.ok()) << created.status().message();
       tokens_[name] = created->second;
     }
-    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
+    host_ = std::make_unique<EngineHost>(engine_.get());
+    api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
     // Streams opened before the alerts are raised see them arrive.
     stream_ = std::get<StreamRequest>(api_->OpenStream(Get("/api/v1/stream", "reader")));
     cursor_ = stream_.after;
     Status started;
-    api_->WithEngine([&](Engine& e) {
+    (void)host_->Update([&](Engine& e) {
       started = e.StartAlerts({"http://rt.example"});
       if (started.ok()) started = e.RaiseDueAlerts().status();
     });
@@ -65,6 +67,7 @@ class ApiAlertsTest : public ::testing::Test {
   void TearDown() override {
     api_->CloseStream();
     api_.reset();
+    host_.reset();
     engine_.reset();
     fs::remove_all(dir_);
   }
@@ -88,6 +91,7 @@ class ApiAlertsTest : public ::testing::Test {
   FixedClock clock_;
   fs::path dir_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineHost> host_;
   std::unique_ptr<Api> api_;
   std::map<std::string, std::string> tokens_;
   StreamRequest stream_;

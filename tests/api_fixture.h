@@ -17,8 +17,9 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "engine/http/api.h"
+#include "engine/host.h"
 #include "engine/importer.h"
+#include "http/api.h"
 #include "tests/api_support.h"
 #include "tests/test_support.h"
 
@@ -77,12 +78,16 @@ class ApiTest : public ::testing::Test {
     NewToken(kExpired, "inspectorate", "", *Date::Parse("2026-11-22"));
     later_engine_ = OpenEngine(&later_clock_);
     ASSERT_NE(later_engine_, nullptr);
-    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
-    later_api_ = std::make_unique<Api>(later_engine_.get(), ApiOptions{});
+    host_ = std::make_unique<EngineHost>(engine_.get());
+    api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
+    later_host_ = std::make_unique<EngineHost>(later_engine_.get());
+    later_api_ = std::make_unique<Api>(later_host_.get(), ApiOptions{});
   }
   void TearDown() override {
     api_.reset();
+    host_.reset();
     later_api_.reset();
+    later_host_.reset();
     engine_.reset();
     later_engine_.reset();
     fs::remove_all(dir_);
@@ -145,7 +150,9 @@ class ApiTest : public ::testing::Test {
   fs::path dir_;
   std::string db_path_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineHost> host_;
   std::unique_ptr<Engine> later_engine_;
+  std::unique_ptr<EngineHost> later_host_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<Api> later_api_;
   std::array<std::string, kWhoCount> secrets_;

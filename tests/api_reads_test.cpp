@@ -1,7 +1,7 @@
 // The HTTP API as a function (Api::Handle, no sockets) for reads: list filters and pagination,
 // ETags and the GET cache, the annex report, health and public reads, and edge cases found in
 // review. The fixture is tests/api_fixture.h.
-#include "engine/http/api.h"
+#include "http/api.h"
 
 #include <gtest/gtest.h>
 
@@ -190,7 +190,7 @@ TEST_F(ApiTest, ACachedAnswerIsSharedWithEachRequestNotCopied) {
 
 TEST_F(ApiTest, ARequestThatTakesInAnotherProcesssCommitWakesTheListenersWhateverItsAnswer) {
   std::atomic<int> woken{0};
-  const int listener = api_->Subscribe([&] { ++woken; });
+  const int listener = host_->Subscribe([&] { ++woken; });
   // later_api_ has an engine of its own on the same file: another process, as far as api_ knows.
   Request write = Make("POST", "/api/v1/recommendations/da25-n1/events",
                        R"({"do":"update","note":"n"})", kJson);
@@ -201,7 +201,7 @@ TEST_F(ApiTest, ARequestThatTakesInAnotherProcesssCommitWakesTheListenersWhateve
   EXPECT_EQ(woken, 1);
   EXPECT_EQ(Get("/api/v1/bodies", kNoToken).status, 401);
   EXPECT_EQ(woken, 1) << "nothing new the second time";
-  api_->Unsubscribe(listener);
+  host_->Unsubscribe(listener);
 }
 
 // --- 3. The annex report.
@@ -241,7 +241,7 @@ TEST_F(ApiTest, HealthzNeedsNoTokenAndPublicReadOpensOnlyGets) {
   EXPECT_EQ(ParseJson(health.body), json::value({{"status", "ok"}}));
   EXPECT_TRUE(IsProblem(Get("/api/v1/recommendations", kNoToken), 401, "Bearer <token>"));
 
-  Api open(engine_.get(), ApiOptions{.public_read = true});
+  Api open(host_.get(), ApiOptions{.public_read = true});
   Response list = open.Handle(Make("GET", "/api/v1/recommendations"));
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(ParseJson(list.body).at("items").as_array().size(), kAllRecs);

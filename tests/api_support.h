@@ -7,7 +7,7 @@
 #include <boost/json.hpp>
 #include <string>
 
-#include "engine/http/api.h"
+#include "http/api.h"
 
 namespace rectrack::http {
 

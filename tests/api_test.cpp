@@ -2,7 +2,7 @@
 // imports, for writes and access: the authorization matrix, group commit, read scoping, every
 // error class and idempotent imports. Reads (lists, ETags and the cache, reports) are in
 // api_reads_test.cpp; the fixture is tests/api_fixture.h.
-#include "engine/http/api.h"
+#include "http/api.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/http/config.h"
+#include "cli/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <map>
 
-namespace rectrack::http {
+namespace rectrack::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -125,4 +125,4 @@ TEST_F(ConfigTest, AlertSettings) {
 }
 
 }  // namespace
-}  // namespace rectrack::http
+}  // namespace rectrack::cli

@@ -1,7 +1,7 @@
-// Delivery (engine/http/delivery.h) over real sockets on 127.0.0.1: scripted webhook receivers
+// Delivery (alerts/delivery.h) over real sockets on 127.0.0.1: scripted webhook receivers
 // and a scripted SMTP relay, each a thread with a blocking Asio acceptor. Every read and write in
 // a receiver is bounded in time, and every receiver stops by itself when the test ends.
-#include "engine/http/delivery.h"
+#include "alerts/delivery.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -19,7 +19,7 @@
 #include <mutex>
 #include <thread>
 
-namespace rectrack::http {
+namespace rectrack::alerts {
 namespace {
 
 namespace net = boost::asio;
@@ -773,4 +773,4 @@ TEST(EmailTest, SilentRelayTimesOut) {
 }
 
 }  // namespace
-}  // namespace rectrack::http
+}  // namespace rectrack::alerts

@@ -16,6 +16,22 @@
 extern char** environ;
 
 namespace rectrack {
+
+// The group commit's three steps are private to the Engine and its EngineHost; these tests
+// drive them directly.
+struct EngineTestPeer {
+  static Engine::Prepared PrepareAll(Engine& engine, const std::vector<WriteBatch>& batches) {
+    return engine.PrepareAll(batches);
+  }
+  static Status CommitPrepared(Engine& engine, Engine::PreparedGroup& group) {
+    return engine.CommitPrepared(group);
+  }
+  static std::vector<Result<ApplyReport>> FinishPrepared(Engine& engine, Engine::Prepared group,
+                                                         Status committed) {
+    return engine.FinishPrepared(std::move(group), committed);
+  }
+};
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -406,15 +422,15 @@ TEST_F(EngineTest, APreparedGroupIsSeenOnlyOnceItIsDurable) {
   const RecordEvent close = CpsLeadCloses("da25-n1");
   RecordEvent refused = close;
   refused.transition = "reopen";  // not from issued
-  Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}, {{refused}, "b"}});
+  auto group = EngineTestPeer::PrepareAll(*engine_, {{{close}, "a"}, {{refused}, "b"}});
   // Written in the open transaction, but queries still see the world before it.
   EXPECT_EQ(engine_->last_seq(), seq);
   EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued");
   EXPECT_TRUE(engine_->Refresh().ok()) << "Refresh must leave a prepared group alone";
   EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued");
-  ASSERT_TRUE(engine_->CommitPrepared(*group).ok());
+  ASSERT_TRUE(EngineTestPeer::CommitPrepared(*engine_, *group).ok());
   EXPECT_EQ(State("da25-n1", "2026-11-22"), "issued") << "shown before FinishPrepared";
-  auto results = engine_->FinishPrepared(std::move(group), Status());
+  auto results = EngineTestPeer::FinishPrepared(*engine_, std::move(group), Status());
   ASSERT_EQ(results.size(), 2u);
   ASSERT_TRUE(results[0].ok()) << results[0].status().message();
   EXPECT_EQ(results[0]->seqs, std::vector<int64_t>{seq + 1});
@@ -431,9 +447,10 @@ TEST_F(EngineTest, APreparedGroupWhoseCommitFailsLeavesNoTrace) {
   ImportDemo();
   const int64_t seq = engine_->last_seq();
   const RecordEvent close = CpsLeadCloses("da25-n1");
-  Engine::Prepared group = engine_->PrepareAll({{{close}, "a"}});
+  auto group = EngineTestPeer::PrepareAll(*engine_, {{{close}, "a"}});
   // As if the fsync had failed: the transaction is rolled back, every batch fails with it.
-  auto results = engine_->FinishPrepared(std::move(group), Status::IOError("disk full"));
+  auto results =
+      EngineTestPeer::FinishPrepared(*engine_, std::move(group), Status::IOError("disk full"));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_FALSE(results[0].ok());
   EXPECT_EQ(results[0].status().message(), "disk full");

@@ -2,7 +2,7 @@
 // quotes, commas, semicolons, line breaks, a control character, long multi-byte UTF-8) and checked
 // twice: here, byte by byte, and by real parsers (feedparser, icalendar) through
 // tests/feeds_check.py.
-#include "engine/http/feeds.h"
+#include "http/feeds.h"
 #include "tests/test_support.h"
 
 #include <gtest/gtest.h>
@@ -19,8 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/http/api.h"
+#include "engine/host.h"
 #include "engine/importer.h"
+#include "http/api.h"
 
 namespace rectrack::http {
 namespace {
@@ -619,7 +620,8 @@ actions:
       ASSERT_TRUE(created.ok()) << created.status().message();
       *who = created->second;
     }
-    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
+    host_ = std::make_unique<EngineHost>(engine_.get());
+    api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
   }
 
   Response Get(const std::string& target, const std::string& token) {
@@ -637,6 +639,7 @@ actions:
 
   FixedClock clock_{"2023-06-30T10:00:00Z"};
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineHost> host_;
   std::unique_ptr<Api> api_;
   std::string reader_, cps_, sfo_;
 };

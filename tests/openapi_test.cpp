@@ -9,9 +9,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/http/api.h"
-#include "engine/http/metrics.h"
+#include "engine/host.h"
 #include "engine/importer.h"
+#include "http/api.h"
+#include "http/metrics.h"
 
 namespace rectrack::http {
 namespace {
@@ -48,13 +49,15 @@ class OpenApiTest : public ::testing::Test {
       ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
     }
     token_ = engine_->CreateToken("inspectorate", "", std::nullopt, "test")->second;
-    api_ = std::make_unique<Api>(engine_.get(), ApiOptions{});
+    host_ = std::make_unique<EngineHost>(engine_.get());
+    api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   FixedClock clock_;
   fs::path dir_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineHost> host_;
   std::unique_ptr<Api> api_;
   std::string token_;
 };

@@ -20,6 +20,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/strings.h"
 #include "tests/serve_process.h"
 #include "tests/test_support.h"
 
@@ -93,10 +94,6 @@ class Connection {
   }
 
  private:
-  static std::string Lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
   bool Fill() {
     std::array<char, 4096> chunk;
     ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);

@@ -1,0 +1,341 @@
+#include "alerts/alerting.h"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "engine/engine.h"
+#include "storage/alert_store.h"
+#include "storage/database.h"
+
+namespace rectrack::alerts {
+
+namespace chr = std::chrono;
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto kLongestSleep = chr::hours(1);  // a backstop; commits and alerts wake us sooner
+// How long (real time) before the start of an alert day its alerts are prepared (StageAlerts).
+constexpr auto kStageLead = chr::seconds(2);
+
+// Real time until clock instant `when`, for a clock running `rate` times faster than real time.
+chr::milliseconds RealDelay(const Clock& clock, Clock::TimePoint when) {
+  const auto delta = when - clock.Now();
+  if (delta <= Clock::TimePoint::duration::zero()) return chr::milliseconds(0);
+  const double rate = clock.Rate();
+  if (rate <= 0) return chr::duration_cast<chr::milliseconds>(kLongestSleep);
+  const double ms = chr::duration<double, std::milli>(delta).count() / rate;
+  const double longest = chr::duration<double, std::milli>(kLongestSleep).count();
+  return chr::milliseconds(static_cast<long long>(std::min(ms, longest)) + 1);
+}
+
+std::string Field(const json::object& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return "";
+  if (it->value().is_string()) return std::string(it->value().as_string());
+  if (it->value().is_int64()) return std::to_string(it->value().as_int64());
+  return "";
+}
+
+EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& from,
+                       const std::string& to, const std::string& relay) {
+  json::object data;
+  json::value doc = json::parse(alert.payload, {}, {});
+  if (doc.is_object() && doc.as_object()["data"].is_object()) {
+    data = doc.as_object()["data"].as_object();
+  }
+  std::string milestone;
+  if (auto it = data.find("milestone"); it != data.end() && it->value().is_object()) {
+    const std::string label = Field(it->value().as_object(), "label");
+    milestone =
+        (label == "due" ? "" : label + " ") + "due " + Field(it->value().as_object(), "due");
+  }
+  EmailMessage m;
+  m.relay = relay;
+  m.from = from;
+  m.to = to;
+  m.message_id = "<" + alert.id + "@rectrack>";
+  m.subject = "[rectrack] " + alert.kind + ": " + alert.recommendation +
+              (milestone.empty() ? "" : " (" + milestone + ")") + (alert.late ? " [late]" : "");
+  std::string owners;
+  for (const auto& o : alert.owners) owners += (owners.empty() ? "" : ", ") + o;
+  // An action's alert names the action, its unit and the recommendation it answers.
+  std::string about = "Recommendation: " + alert.recommendation;
+  if (Field(data, "subject") == "action") {
+    about = "Action: " + alert.recommendation +
+            "\nRecommendation: " + Field(data, "recommendation") +
+            (Field(data, "unit").empty() ? "" : "\nUnit: " + Field(data, "unit"));
+  }
+  m.body = "Alert " + alert.id + ": " + alert.kind + "\n\n" + about + "\nOwners: " + owners + "\n" +
+           (milestone.empty() ? "" : "Milestone: " + milestone + "\n") + "Alert due: " + alert.due +
+           "\nDays overdue: " + Field(data, "days_overdue") + "\nRaised: " + alert.raised +
+           (alert.late ? " (late: it fell due while rectrack was down)" : "") + "\n\n" +
+           Field(data, "text") + "\n\n" + Field(data, "link") + "\n";
+  return m;
+}
+
+}  // namespace
+
+struct Alerting::Impl {
+  EngineHost& host;
+  const Clock& clock;
+  const Rules& rules;
+  AlertingOptions options;
+
+  std::mutex mutex;
+  std::condition_variable scheduler_cv, dispatcher_cv;
+  bool stopping = false;
+  bool scheduler_woken = false;
+  bool dispatcher_woken = false;
+  struct Completion {
+    storage::DeliveryRecord delivery;
+    AttemptResult result;
+  };
+  std::deque<Completion> completions;  // guarded by mutex
+  size_t in_flight = 0;                // dispatcher thread only
+  int listener = 0;
+  std::mt19937_64 random{std::random_device{}()};
+
+  std::thread scheduler, dispatcher;
+  // Last: destroyed first, while what its callbacks touch is still alive.
+  std::unique_ptr<Deliverer> deliverer;
+
+  Impl(EngineHost& h, const Clock& c, const Rules& r, const AlertingOptions& o)
+      : host(h), clock(c), rules(r), options(o) {}
+
+  void Wake(std::condition_variable& cv, bool& flag) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      flag = true;
+    }
+    cv.notify_one();
+  }
+
+  // Sleeps for `delay` or until woken or stopping; false when stopping.
+  bool Sleep(std::condition_variable& cv, bool& flag, chr::milliseconds delay,
+             bool completions_wake = false) {
+    std::unique_lock<std::mutex> lock(mutex);
+    cv.wait_for(lock, delay,
+                [&] { return stopping || flag || (completions_wake && !completions.empty()); });
+    flag = false;
+    return !stopping;
+  }
+
+  void RunScheduler() {
+    do {
+      std::vector<storage::AlertRecord> raised;
+      std::optional<Date> next;
+      bool staged = false;
+      Status failed;
+      // The host takes in other processes' commits first (and wakes the streams for them).
+      Status refreshed = host.Update([&](Engine& e) {
+        auto r = e.RaiseDueAlerts();
+        if (r.ok()) {
+          raised = std::move(*r);
+        } else {
+          failed = r.status();
+        }
+        next = e.NextAlertDay();
+        // Shortly before the next alert day, prepare its alerts, so that at its start only
+        // the writing is left. A failure here is not one: the alerts are computed when raised.
+        if (failed.ok() && next && *next > clock.Today() && e.staged_day() != next &&
+            RealDelay(clock, UkDayStart(*next)) <= kStageLead) {
+          Status s = e.StageAlerts(*next);
+          if (!s.ok())
+            std::cerr << "rectrack: alerts: preparing " << next->ToString() << ": " << s.message()
+                      << std::endl;
+        }
+        staged = next && e.staged_day() == next;
+      });
+      if (!refreshed.ok()) failed = refreshed;
+      auto delay = chr::duration_cast<chr::milliseconds>(kLongestSleep);
+      if (!failed.ok()) {
+        std::cerr << "rectrack: alerts: " << failed.message() << " (trying again in 5 s)"
+                  << std::endl;
+        delay = chr::seconds(5);
+      } else if (next) {
+        const auto until_start = RealDelay(clock, UkDayStart(*next));
+        delay = std::max(until_start, chr::milliseconds(raised.empty() ? 50 : 0));
+        // Wake early once, to prepare the day's alerts.
+        if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
+      }
+      if (!raised.empty()) host.Notify();  // streams send alerts too
+      if (!raised.empty()) Wake(dispatcher_cv, dispatcher_woken);
+      if (!Sleep(scheduler_cv, scheduler_woken, delay)) return;
+    } while (true);
+  }
+
+  const Subscription* FindSubscription(const std::string& id) const {
+    for (const auto& s : rules.subscriptions()) {
+      if (s.id == id) return &s;
+    }
+    return nullptr;
+  }
+
+  void Record(storage::AlertStore& store, const Completion& c) {
+    const std::string now = clock.NowRfc3339();
+    const auto& d = c.delivery;
+    const AttemptResult& r = c.result;
+    Status s;
+    if (r.delivered) {
+      s = store.Finish(d.alert_id, d.subscription, r.status, "", now, "delivered", "");
+    } else if (r.gone) {
+      s = store.Finish(d.alert_id, d.subscription, r.status, "HTTP 410 Gone: subscription disabled",
+                       now, "failed", "");
+      if (s.ok()) {
+        s = store.DisableSubscription(d.subscription, now,
+                                      "the receiver answered 410 Gone to alert " + d.alert_id);
+      }
+    } else {
+      const double unit = std::uniform_real_distribution<double>(0, 1)(random);
+      auto delay = RetryDelay(d.attempts, r.retry_after, unit);
+      if (delay) {
+        s = store.Finish(d.alert_id, d.subscription, r.status, r.error, now, "pending",
+                         FormatInstant(clock.Now() + *delay));
+      } else {
+        s = store.Finish(d.alert_id, d.subscription, r.status,
+                         r.error + " (gave up after " + std::to_string(d.attempts) + " attempts)",
+                         now, "failed", "");
+      }
+    }
+    if (!s.ok())
+      std::cerr << "rectrack: alerts: recording a delivery: " << s.message() << std::endl;
+  }
+
+  void Send(storage::AlertStore& store, const storage::DeliveryRecord& d) {
+    auto done = [this, d](AttemptResult result) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        completions.push_back({d, std::move(result)});
+      }
+      dispatcher_cv.notify_one();
+    };
+    const Subscription* sub = FindSubscription(d.subscription);
+    auto alert = store.Find(d.alert_id);
+    ++in_flight;
+    if (!sub || !alert.ok()) {
+      AttemptResult r;
+      r.error = !sub ? "subscription '" + d.subscription + "' is no longer in the rules"
+                     : alert.status().message();
+      return done(r);
+    }
+    if (!sub->webhook.empty()) {
+      WebhookMessage m;
+      m.url = sub->webhook;
+      m.secret = sub->secret;
+      m.id = alert->id;
+      // Receivers check webhook-timestamp against their own clock: real time, even in a demo.
+      m.timestamp = std::to_string(
+          chr::duration_cast<chr::seconds>(chr::system_clock::now().time_since_epoch()).count());
+      m.body = alert->payload;
+      deliverer->Send(std::move(m), done);
+    } else if (options.smtp_relay.empty()) {
+      AttemptResult r;
+      r.error = "no smtp_relay is configured for email subscriptions";
+      done(r);
+    } else {
+      deliverer->Send(MakeEmail(*alert, options.smtp_from, sub->email, options.smtp_relay), done);
+    }
+  }
+
+  void RunDispatcher() {
+    auto db = storage::Database::Open(options.db_path, storage::Database::OpenMode::kExisting);
+    if (!db.ok()) {
+      std::cerr << "rectrack: alerts: cannot deliver: " << db.status().message() << std::endl;
+      return;
+    }
+    storage::AlertStore store(db->get());
+    // A claim outlives an attempt, so a delivery in flight when the process died is sent again
+    // soon after a restart (same webhook-id), never twice at once.
+    const auto claim = chr::duration<double>(options.delivery.timeout + chr::seconds(5)) *
+                       std::max(clock.Rate(), 1.0);
+    do {
+      std::deque<Completion> done;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        done.swap(completions);
+      }
+      for (const auto& c : done) {
+        Record(store, c);
+        --in_flight;
+      }
+      const size_t room = options.delivery.max_in_flight > in_flight
+                              ? options.delivery.max_in_flight - in_flight
+                              : 0;
+      if (room > 0) {
+        const Clock::TimePoint now = clock.Now();
+        auto claimed = store.ClaimDue(
+            FormatInstant(now),
+            FormatInstant(now + chr::duration_cast<Clock::TimePoint::duration>(claim)), room);
+        if (!claimed.ok()) {
+          std::cerr << "rectrack: alerts: " << claimed.status().message() << std::endl;
+        } else {
+          for (const auto& d : *claimed) Send(store, d);
+        }
+      }
+      auto delay = chr::duration_cast<chr::milliseconds>(kLongestSleep);
+      if (auto next = store.NextAttempt(); next.ok() && next->has_value()) {
+        if (auto when = ParseInstant(**next)) {
+          delay = RealDelay(clock, *when);
+          // Due but claimed (in flight here, or by a process that died): look again shortly.
+          if (delay.count() == 0) delay = chr::milliseconds(1000);
+        }
+      }
+      if (!Sleep(dispatcher_cv, dispatcher_woken, delay, true)) return;
+    } while (true);
+  }
+};
+
+Alerting::Alerting(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
+                                                  const AlertingOptions& options) {
+  // The rules and the clock are fixed once the engine is open: kept for the threads.
+  const Rules* rules = nullptr;
+  const Clock* clock = nullptr;
+  RETURN_IF_ERROR(host.Read([&](const Engine& e) {
+    rules = e.rules();
+    clock = &e.clock();
+  }));
+  if (!rules) return Status::FailedPrecondition("alerts need rules (--rules DIR)");
+  for (const Subscription& sub : rules->subscriptions()) {
+    if (!sub.webhook.empty()) {
+      RETURN_IF_ERROR(options.delivery.allow.Check(sub.webhook).WithContext(sub.where));
+    } else if (options.smtp_relay.empty()) {
+      return Status::InvalidArgument(sub.where + ": subscription '" + sub.id +
+                                     "' sends email, but no smtp_relay is configured");
+    }
+  }
+  Status started;
+  RETURN_IF_ERROR(host.Update([&](Engine& e) { started = e.StartAlerts({options.link_base}); }));
+  RETURN_IF_ERROR(started);
+  auto impl = std::make_unique<Impl>(host, *clock, *rules, options);
+  impl->deliverer = std::make_unique<Deliverer>(options.delivery);
+  Impl* raw = impl.get();
+  impl->listener = host.Subscribe([raw] { raw->Wake(raw->scheduler_cv, raw->scheduler_woken); });
+  impl->scheduler = std::thread([raw] { raw->RunScheduler(); });
+  impl->dispatcher = std::thread([raw] { raw->RunDispatcher(); });
+  return std::unique_ptr<Alerting>(new Alerting(std::move(impl)));
+}
+
+Alerting::~Alerting() {
+  impl_->host.Unsubscribe(impl_->listener);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->scheduler_cv.notify_all();
+  impl_->dispatcher_cv.notify_all();
+  if (impl_->scheduler.joinable()) impl_->scheduler.join();
+  if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+  impl_->deliverer.reset();
+}
+
+}  // namespace rectrack::alerts

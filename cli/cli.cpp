@@ -1,0 +1,501 @@
+#include "cli/cli.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "alerts/alerting.h"
+#include "cli/cli_args.h"
+#include "cli/config.h"
+#include "common/strings.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "engine/importer.h"
+#include "engine/render.h"
+#include "http/server.h"
+#include "storage/checkpointer.h"
+
+namespace rectrack {
+namespace {
+
+using cli::Args;
+using cli::Commands;
+using cli::Format;
+using cli::OptionalDate;
+
+namespace fs = std::filesystem;
+
+// Where the bundled workflow and demo data are: $RECTRACK_DATA_DIR, else share/rectrack beside
+// an installed binary, else the source tree the binary was built from.
+std::string DataDir() {
+  if (const char* env = std::getenv("RECTRACK_DATA_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share" / "rectrack";
+    if (fs::exists(installed / "workflows" / "recommendation.yaml", ec)) return installed;
+  }
+  return RECTRACK_SOURCE_DATA_DIR;
+}
+
+std::string DefaultActor() {
+  const char* user = std::getenv("USER");
+  if (user && *user) return std::string("cli:") + user;
+  // Services and containers often run without $USER; the account name still says who.
+  if (const passwd* account = ::getpwuid(::geteuid()); account && account->pw_name) {
+    return std::string("cli:") + account->pw_name;
+  }
+  return "cli:uid" + std::to_string(::geteuid());
+}
+
+Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
+  if (!args.Has("clock")) {
+    if (args.Has("clock-rate")) return Status::InvalidArgument("--clock-rate needs --clock");
+    return std::unique_ptr<Clock>(new SystemClock());
+  }
+  auto start = ParseInstant(args.Get("clock"));
+  if (!start) {
+    return Status::InvalidArgument(
+        "--clock must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" +
+        args.Get("clock") + "'");
+  }
+  double rate = 1.0;
+  if (args.Has("clock-rate")) {
+    const std::string text = args.Get("clock-rate");
+    char* end = nullptr;
+    rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end || !(rate >= 0 && rate <= 1e6)) {
+      return Status::InvalidArgument("--clock-rate must be a number from 0 to 1000000, not '" +
+                                     text + "'");
+    }
+  }
+  return std::unique_ptr<Clock>(new ShiftedClock(*start, rate));
+}
+
+Status PrintWorkflow(const Workflow& wf, std::ostream& out) {
+  out << "workflow " << wf.name() << " (" << wf.source() << ")\nstates:\n";
+  for (const auto& s : wf.states()) {
+    out << "  " << s.name << (s.open ? " [open]" : " [closed]") << "  " << s.description << "\n";
+  }
+  out << "transitions:\n";
+  for (const auto& t : wf.transitions()) {
+    std::string roles, from;
+    for (const auto& r : t.roles) roles += (roles.empty() ? "" : ",") + r;
+    std::set<std::string> froms;
+    for (const auto& c : t.cases) froms.insert(c.from.begin(), c.from.end());
+    for (const auto& f : froms) from += (from.empty() ? "" : ",") + f;
+    out << "  " << t.name << "  by " << roles << (t.creates ? "  (creates)" : "  from " + from)
+        << "\n";
+  }
+  return Status();
+}
+
+Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
+                  std::optional<Date> as_of, std::ostream& out) {
+  if (!rest.empty()) {
+    ASSIGN_OR_RETURN(auto alerts, engine.Alerts(rest[0], as_of));
+    for (const AlertInstance& a : alerts) {
+      std::string to;
+      for (const auto& who : a.to) to += (to.empty() ? "" : ",") + who;
+      out << a.due.ToString() << "  " << a.kind
+          << (a.milestone.empty() ? "" : "  milestone " + a.milestone)
+          << (a.occurrence ? "  #" + std::to_string(a.occurrence + 1) : "") << "  to " << to
+          << "\n";
+    }
+    out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
+    return Status();
+  }
+  const Rules& rules = *engine.rules();
+  out << "alerts:\n";
+  for (const AlertRule& r : rules.alerts()) {
+    std::string when;
+    for (const Offset& o : r.before_due) when += (when.empty() ? "" : ", ") + o.text;
+    if (!r.before_due.empty()) when += " before due";
+    if (r.after_due) when = r.after_due->text + " after due";
+    if (r.repeat) when += ", every " + r.repeat->text + " while overdue";
+    if (!r.after_event.empty()) {
+      when = r.offset->text + " after " + r.after_event +
+             (r.until.empty() ? "" : " unless " + Join(r.until, " or "));
+    }
+    out << "  " << r.kind << (r.subject == SubjectKind::kAction ? " (actions)" : "") << ": " << when
+        << "  (" << r.where << ")\n";
+  }
+  for (const auto& [name, calendar] : rules.calendars()) {
+    out << "calendar " << name << ": " << calendar.covers_from().ToString() << " to "
+        << calendar.covers_to().ToString() << "\n";
+  }
+  return Status();
+}
+
+Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::string>& rest,
+                   const std::string& format, std::ostream& out) {
+  if (!rest.empty()) {
+    ASSIGN_OR_RETURN(AlertDetail detail, engine.FindAlert(rest[0]));
+    const storage::AlertRecord& alert = detail.alert;
+    const std::string& state = detail.state;
+    const auto& deliveries = detail.deliveries;
+    const auto& attempts = detail.attempts;
+    if (format == "json") {
+      out << alert.payload << "\n";
+      return Status();
+    }
+    out << "alert " << alert.id << ": " << alert.kind << " for " << alert.recommendation
+        << (alert.milestone.empty() ? "" : " milestone " + alert.milestone) << ", due " << alert.due
+        << ", raised " << alert.raised << (alert.late ? " (late)" : "") << ", " << state << "\n";
+    for (const auto& d : deliveries) {
+      out << "  " << d.subscription << " (" << d.channel << " " << d.target << "): " << d.state
+          << ", " << d.attempts << " attempt(s)"
+          << (d.state == "pending" ? ", next " + d.next_attempt : "") << "\n";
+      for (const auto& a : attempts) {
+        if (a.subscription != d.subscription) continue;
+        out << "    #" << a.attempt << " " << a.started << " -> "
+            << (a.finished.empty() ? "(unfinished)" : a.finished) << "  status " << a.status
+            << (a.error.empty() ? "" : "  " + a.error) << "\n";
+      }
+    }
+    return Status();
+  }
+  storage::AlertFilter filter;
+  filter.body = args.Get("body");
+  filter.state = args.Get("state");
+  filter.kind = args.Get("kind");
+  filter.limit = std::numeric_limits<size_t>::max();
+  static const std::set<std::string> kStates = {"", "pending", "delivered", "failed",
+                                                "unsubscribed"};
+  if (!kStates.count(filter.state)) {
+    return Status::InvalidArgument("--state must be pending, delivered, failed or unsubscribed");
+  }
+  ASSIGN_OR_RETURN(auto alerts, engine.ListAlerts(filter));
+  if (format == "json") {
+    out << "[";
+    for (size_t i = 0; i < alerts.size(); ++i) out << (i ? ",\n" : "") << alerts[i].payload;
+    out << "]\n";
+    return Status();
+  }
+  for (const auto& a : alerts) {
+    ASSIGN_OR_RETURN(std::string state, engine.AlertState(a.id));
+    out << a.id << "  " << a.due << "  " << a.kind << "  " << a.recommendation
+        << (a.milestone.empty() ? "" : " " + a.milestone) << "  " << Join(a.owners, ",") << "  "
+        << state << (a.late ? "  late" : "") << "\n";
+  }
+  out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
+  return Status();
+}
+
+Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>& rest,
+                std::ostream& out) {
+  const std::string action = rest.empty() ? "" : rest[0];
+  if (action == "create" && rest.size() == 1) {
+    if (!args.Has("role")) return Status::InvalidArgument("token create needs --role");
+    ASSIGN_OR_RETURN(auto expires, OptionalDate(args, "expires"));
+    ASSIGN_OR_RETURN(auto created, engine.CreateToken(args.Get("role"), args.Get("body"), expires,
+                                                      args.Get("label"), args.Get("unit")));
+    out << created.second << "\n";
+    out << "token " << created.first.id << ": role " << created.first.role
+        << (created.first.body.empty() ? "" : " for " + created.first.body)
+        << (created.first.unit.empty() ? "" : " unit " + created.first.unit)
+        << (created.first.expires.empty() ? "" : ", expires after " + created.first.expires)
+        << ". The secret above is shown only now.\n";
+    return Status();
+  }
+  if (action == "revoke" && rest.size() == 2) {
+    RETURN_IF_ERROR(engine.RevokeToken(rest[1]));
+    out << "revoked token " << rest[1] << "\n";
+    return Status();
+  }
+  if (action == "list" && rest.size() == 1) {
+    ASSIGN_OR_RETURN(auto tokens, engine.Tokens());
+    for (const auto& t : tokens) {
+      out << t.id << "  " << t.role << (t.body.empty() ? "" : " " + t.body)
+          << (t.unit.empty() ? "" : "/" + t.unit) << "  created " << t.created
+          << (t.expires.empty() ? "" : "  expires " + t.expires)
+          << (t.revoked.empty() ? "" : "  REVOKED " + t.revoked)
+          << (t.label.empty() ? "" : "  " + t.label) << "\n";
+    }
+    return Status();
+  }
+  return Status::InvalidArgument(
+      "usage: token create --role ROLE [--body B [--unit U]] [--expires D] | "
+      "token list | token revoke ID");
+}
+
+Status RunCommand(const Args& args, std::ostream& out) {
+  const std::string cmd = args.positional.empty() ? "" : args.positional[0];
+  const std::vector<std::string> rest(args.positional.begin() + (cmd.empty() ? 0 : 1),
+                                      args.positional.end());
+  ASSIGN_OR_RETURN(std::unique_ptr<Clock> clock, MakeClock(args));
+  const char* env_db = std::getenv("RECTRACK_DB");
+  Engine::Options options;
+  options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
+  options.workflow_path = args.Get("workflow", DataDir() + "/workflows/recommendation.yaml");
+  options.action_workflow_path = args.Get("action-workflow");
+  options.rules_dir = args.Get("rules", DataDir() + "/rules");
+  options.clock = clock.get();
+  options.create_if_missing = Commands().at(cmd).creates_database;
+
+  ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
+  if (cmd == "workflow") {  // needs no database
+    ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(options.workflow_path));
+    RETURN_IF_ERROR(PrintWorkflow(wf, out));
+    const std::string action_path = options.action_workflow_path.empty()
+                                        ? DefaultActionWorkflowPath(options.workflow_path)
+                                        : options.action_workflow_path;
+    if (action_path.empty()) return Status();
+    ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
+    out << "\n";
+    return PrintWorkflow(actions, out);
+  }
+
+  cli::ServeConfig serve;
+  if (cmd == "serve") {
+    if (!rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
+    if (args.Has("config")) RETURN_IF_ERROR(cli::LoadConfigFile(args.Get("config"), &serve));
+    RETURN_IF_ERROR(cli::ApplyEnvironment(
+        &serve, [](const char* name) -> const char* { return std::getenv(name); }));
+    if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
+    if (args.Has("threads")) {
+      const std::string n = args.Get("threads");
+      if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(n) < 1) {
+        return Status::InvalidArgument("--threads must be from 1 to 99");
+      }
+      serve.server.threads = std::stoi(n);
+    }
+    if (args.Has("public-read")) serve.api.public_read = true;
+    if (!args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
+    if (!args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
+  }
+
+  if (cmd == "verify") {
+    ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(options));
+    out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+        << options.workflow_path << "\nhead " << result.head_hash << "\n";
+    return Status();
+  }
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  if (cmd == "serve") {
+    // Checkpoints move the log into the database file off the write path; a commit still does
+    // it itself if the log ever grows past 40 MB (10,000 pages) without them.
+    std::unique_ptr<storage::Checkpointer> checkpointer;
+    if (options.db_path != ":memory:") {
+      RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
+      ASSIGN_OR_RETURN(checkpointer, storage::Checkpointer::Start(options.db_path,
+                                                                  std::chrono::milliseconds(100)));
+    }
+    EngineHost host(engine.get());
+    http::Api api(&host, serve.api);
+    std::unique_ptr<alerts::Alerting> alerting;
+    Status alerting_failed;
+    Status served = http::Serve(host, api, serve.server, [&](const std::string& where) {
+      // Alerts link to the address actually bound (port 0 picks one) unless public_url says.
+      if (engine->rules()) {
+        serve.alerting.db_path = options.db_path;
+        if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
+        auto started = alerts::Alerting::Start(host, serve.alerting);
+        if (!started.ok()) {
+          alerting_failed = started.status();
+          std::raise(SIGTERM);  // stops the server before it serves anything
+          return;
+        }
+        alerting = std::move(started).value();
+      }
+      out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
+          << clock->Today().ToString() << ")" << std::endl;
+    });
+    alerting.reset();
+    RETURN_IF_ERROR(alerting_failed);
+    return served;
+  }
+  const std::string actor = args.Get("actor", DefaultActor());
+
+  if (cmd == "import") {
+    if (rest.empty()) return Status::InvalidArgument("import needs at least one FILE");
+    std::vector<Command> commands;
+    for (const auto& file : rest) {
+      ASSIGN_OR_RETURN(auto parsed,
+                       ParseImportFile(file, engine->workflow(), engine->action_workflow()));
+      commands.insert(commands.end(), parsed.begin(), parsed.end());
+    }
+    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply(commands, actor));
+    out << "imported " << rest.size() << (rest.size() == 1 ? " file: " : " files: ")
+        << report.appended << " events appended, " << report.unchanged << " unchanged\n";
+    return Status();
+  }
+  if (cmd == "list") {
+    if (!rest.empty()) return Status::InvalidArgument("list takes no positional arguments");
+    if (args.Has("open") && args.Has("closed")) {
+      return Status::InvalidArgument("give --open or --closed, not both");
+    }
+    ListQuery q;
+    q.as_of = list_as_of;
+    q.body = args.Get("body");
+    if (!q.body.empty() && !engine->HasBody(q.body)) {
+      return Status::NotFound("no body '" + q.body + "'");
+    }
+    q.state = args.Get("state");
+    if (!q.state.empty() && !engine->workflow().FindState(q.state)) {
+      return Status::InvalidArgument("unknown state '" + q.state + "'");
+    }
+    if (args.Has("open")) q.open = true;
+    if (args.Has("closed")) q.open = false;
+    q.overdue_only = args.Has("overdue");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
+    auto views = engine->List(q);
+    out << (format == "json"  ? ListAsJson(views)
+            : format == "csv" ? ListAsCsv(views)
+                              : ListAsTable(views));
+    return Status();
+  }
+  if (cmd == "show") {
+    if (rest.size() != 1) return Status::InvalidArgument("show needs exactly one ID");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "json"}, "text"));
+    const auto kind = engine->KindOf(rest[0]);
+    if (!kind) return Status::NotFound("no recommendation or action '" + rest[0] + "'");
+    if (*kind == SubjectKind::kAction) {
+      ASSIGN_OR_RETURN(RecommendationView action, engine->ShowAction(rest[0], list_as_of));
+      out << (format == "json" ? ActionAsJson(action) : ActionAsText(action));
+      return Status();
+    }
+    ASSIGN_OR_RETURN(RecommendationView rec, engine->Show(rest[0], list_as_of));
+    const RecommendationView* view = &rec;
+    ActionQuery of_recommendation;
+    of_recommendation.as_of = view->as_of;
+    of_recommendation.recommendation = view->id;
+    const auto actions = engine->ListActions(of_recommendation);
+    out << (format == "json" ? ShowAsJson(*view, actions) : ShowAsText(*view, actions));
+    return Status();
+  }
+  if (cmd == "actions") {
+    if (args.Has("open") && args.Has("closed")) {
+      return Status::InvalidArgument("give --open or --closed, not both");
+    }
+    if (!engine->action_workflow()) {
+      return Status::FailedPrecondition("no action workflow is loaded (--action-workflow FILE)");
+    }
+    ActionQuery q;
+    q.as_of = list_as_of;
+    q.body = args.Get("body");
+    q.unit = args.Get("unit");
+    q.recommendation = args.Get("rec");
+    if (!q.body.empty() && !engine->HasBody(q.body)) {
+      return Status::NotFound("no body '" + q.body + "'");
+    }
+    if (!q.unit.empty() && !engine->FindUnit(q.unit)) {
+      return Status::NotFound("no unit '" + q.unit + "'");
+    }
+    if (!q.recommendation.empty()) RETURN_IF_ERROR(engine->Show(q.recommendation, {}).status());
+    if (args.Has("open")) q.open = true;
+    if (args.Has("closed")) q.open = false;
+    q.overdue_only = args.Has("overdue");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
+    auto views = engine->ListActions(q);
+    out << (format == "json"  ? ActionsAsJson(views)
+            : format == "csv" ? ActionsAsCsv(views)
+                              : ActionsAsTable(views));
+    return Status();
+  }
+  if (cmd == "units") {
+    const std::string body = args.Get("body");
+    if (!body.empty() && !engine->HasBody(body)) return Status::NotFound("no body '" + body + "'");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
+    const auto units = engine->Units(body);
+    out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));
+    return Status();
+  }
+  if (cmd == "record") {
+    if (rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
+    RecordEvent e;
+    e.subject_id = rest[0];
+    e.transition = rest[1];
+    ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
+    e.body = args.Get("by");
+    e.unit = args.Get("unit");
+    if (!e.unit.empty() && e.body.empty()) {
+      return Status::InvalidArgument("--unit U goes with --by BODY, the body the unit is part of");
+    }
+    e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
+    e.note = args.Get("note");
+    if (args.Has("field")) {
+      for (const auto& kv : args.options.at("field")) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+        }
+        e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
+      }
+    }
+    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply({e}, actor));
+    if (report.appended == 0) {
+      out << "unchanged: the same event is already recorded\n";
+    } else {
+      auto view = engine->KindOf(e.subject_id) == SubjectKind::kAction
+                      ? engine->ShowAction(e.subject_id, std::nullopt)
+                      : engine->Show(e.subject_id, std::nullopt);
+      if (!view.ok()) return view.status();
+      out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
+          << view->state << "\n";
+    }
+    return Status();
+  }
+  if (cmd == "report" && rest.size() == 1 && rest[0] == "progress") {
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "md", "csv", "json"}, "text"));
+    ASSIGN_OR_RETURN(ProgressReport report, engine->Progress(args.Get("body"), list_as_of));
+    out << (format == "json"  ? ProgressAsJson(report)
+            : format == "csv" ? ProgressAsCsv(report)
+            : format == "md"  ? ProgressAsMarkdown(report)
+                              : ProgressAsText(report));
+    return Status();
+  }
+  if (cmd == "report") {
+    if (rest.size() != 1 || rest[0] != "annex") {
+      return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
+    }
+    if (!args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"md", "csv", "json", "html"}, "md"));
+    ASSIGN_OR_RETURN(AnnexReport report, engine->Annex(args.Get("body"), list_as_of));
+    out << (format == "json"   ? AnnexAsJson(report)
+            : format == "csv"  ? AnnexAsCsv(report)
+            : format == "html" ? AnnexAsHtml(report)
+                               : AnnexAsMarkdown(report));
+    return Status();
+  }
+  if (cmd == "token") return RunToken(*engine, args, rest, out);
+  if (cmd == "rules") return PrintRules(*engine, rest, list_as_of, out);
+  if (cmd == "alerts") {
+    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
+    return PrintAlerts(*engine, args, rest, format, out);
+  }
+  return Status::InvalidArgument("unknown command '" + cmd + "'");
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  auto args = cli::ParseArgs(argv);
+  if (!args.ok()) {
+    err << "rectrack: " << args.status().message() << "\n\n" << cli::kUsage;
+    return 2;
+  }
+  if (args->Has("help") || args->positional.empty() || args->positional[0] == "help") {
+    (args->positional.empty() && !args->Has("help") ? err : out) << cli::kUsage;
+    return args->positional.empty() && !args->Has("help") ? 2 : 0;
+  }
+  if (Status usage = cli::CheckUsage(*args); !usage.ok()) {
+    err << "rectrack: " << usage.message() << "\n\n" << cli::kUsage;
+    return 2;
+  }
+  Status status = RunCommand(*args, out);
+  if (status.ok()) return 0;
+  err << "rectrack: error: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace rectrack

@@ -1,0 +1,208 @@
+#include "cli/cli_args.h"
+
+namespace rectrack::cli {
+
+const char* const kUsage = R"(usage: rectrack COMMAND [options]
+
+Commands:
+  serve [--listen 127.0.0.1:8080] [--config rectrack.yaml] [--threads N] [--public-read]
+       [--clock-rate N]           the HTTP API (see docs/api.md), and the alert scheduler and
+                                  deliveries (docs/alerts.md); stops on SIGINT/SIGTERM
+  import FILE...                  apply import files (YAML), all in one transaction
+  list                            recommendations as at a date
+       [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
+       [--format table|json|csv]
+  show ID [--as-of D] [--format text|json]
+                                  one recommendation (state, milestones, links, its actions,
+                                  timeline) or one action
+  actions                         actions as at a date, by recommendation and due date
+       [--as-of D] [--body B] [--unit U] [--rec ID] [--open|--closed] [--overdue]
+       [--format table|json|csv]
+  units [--body B] [--format table|json]
+                                  the units (Areas, directorates) that own actions
+  record ID TRANSITION [--effective D] [--by BODY [--unit U]] [--role ROLE] [--note TEXT]
+       [--field NAME=VALUE]...    fire a workflow transition on a recommendation (close,
+                                  assess, ...) or an action (start, close, drop, ...)
+  report annex --body B [--as-of D] [--format md|csv|json|html]
+                                  Annex A: open and closed-in-year tables for a body
+  report progress --body B [--as-of D] [--format text|md|csv|json]
+                                  per recommendation, its actions closed/open/overdue by unit,
+                                  the units furthest behind first
+  token create --role ROLE [--body B [--unit U]] [--expires D] [--label TEXT]
+                                  mint an API token (shown once, stored hashed); --unit narrows
+                                  a body lead to one unit's actions
+  token list | token revoke ID
+  rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
+                                  that recommendation from its issue to D, as the rules say
+  alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
+       [--format table|json]      alerts raised by `serve`; with ID, one alert, its deliveries
+                                  and every attempt
+  verify                          check the hash chain of the whole event log
+  workflow                        print the loaded workflows' states and transitions
+
+Options for every command:
+  --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
+  --workflow FILE  workflow YAML (default: the bundled workflows/recommendation.yaml)
+  --action-workflow FILE
+                   action workflow YAML (default: action.yaml beside the workflow)
+  --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
+  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z); with serve,
+                   --clock-rate N makes that clock run N times faster (default 1)
+  --actor NAME     who is recording (default cli:$USER)
+Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
+)";
+
+namespace {
+
+// Options that take a value, and flags that do not.
+const std::set<std::string> kValued = {
+    "db",        "workflow", "clock", "actor", "as-of",      "body",    "state", "format",
+    "effective", "by",       "role",  "note",  "field",      "expires", "label", "listen",
+    "config",    "threads",  "rules", "kind",  "clock-rate", "unit",    "rec",   "action-workflow"};
+const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
+const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
+                                       "actor", "help"};
+
+Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const std::string& cmd) {
+  for (const auto& [name, values] : args.options) {
+    if (!kGlobal.count(name) && !allowed.count(name)) {
+      return Status::InvalidArgument("'" + cmd + "' does not take --" + name);
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<Args> ParseArgs(const std::vector<std::string>& argv) {
+  Args args;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() > 2 && a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2), value;
+      bool inline_value = false;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        inline_value = true;
+      }
+      if (kFlags.count(name) && !inline_value) {
+        args.options[name].push_back("");
+      } else if (kValued.count(name)) {
+        if (!inline_value) {
+          if (i + 1 >= argv.size() || argv[i + 1].rfind("--", 0) == 0) {
+            return Status::InvalidArgument("--" + name + " needs a value");
+          }
+          value = argv[++i];
+        }
+        args.options[name].push_back(value);
+      } else {
+        return Status::InvalidArgument("unknown option --" + name);
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& name) {
+  if (!args.Has(name)) return std::optional<Date>();
+  auto date = Date::Parse(args.Get(name));
+  if (!date) {
+    return Status::InvalidArgument("--" + name + " must be a date YYYY-MM-DD, not '" +
+                                   args.Get(name) + "'");
+  }
+  return std::optional<Date>(date);
+}
+
+Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,
+                           const std::string& fallback) {
+  std::string format = args.Get("format", fallback);
+  if (!allowed.count(format) && !(format.empty() && !args.Has("format"))) {
+    std::string list;
+    for (const auto& f : allowed) list += (list.empty() ? "" : "|") + f;
+    return Status::InvalidArgument("--format must be " + list + ", not '" + format + "'");
+  }
+  return format;
+}
+
+const std::map<std::string, CommandSpec>& Commands() {
+  static const std::map<std::string, CommandSpec> kCommands = {
+      {"import", {{}, 1, 1000, {}, true}},
+      {"list",
+       {{"as-of", "body", "state", "open", "closed", "overdue", "format"},
+        0,
+        0,
+        {"table", "json", "csv"},
+        false}},
+      {"show", {{"as-of", "format"}, 1, 1, {"text", "json"}, false}},
+      {"actions",
+       {{"as-of", "body", "unit", "rec", "open", "closed", "overdue", "format"},
+        0,
+        0,
+        {"table", "json", "csv"},
+        false}},
+      {"units", {{"body", "format"}, 0, 0, {"table", "json"}, false}},
+      {"record", {{"effective", "by", "unit", "role", "note", "field"}, 2, 2, {}, true}},
+      {"report", {{"body", "as-of", "format"}, 1, 1, {"text", "md", "csv", "json", "html"}, false}},
+      {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
+      {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
+      {"alerts", {{"body", "state", "kind", "format"}, 0, 1, {"table", "json"}, false}},
+      {"verify", {{}, 0, 0, {}, false}},
+      {"rules", {{"as-of"}, 0, 1, {}, false}},
+      {"workflow", {{}, 0, 0, {}, false}},
+  };
+  return kCommands;
+}
+
+Status CheckUsage(const Args& args) {
+  const std::string& cmd = args.positional[0];
+  auto known = Commands().find(cmd);
+  if (known == Commands().end()) return Status::InvalidArgument("unknown command '" + cmd + "'");
+  const CommandSpec& spec = known->second;
+  RETURN_IF_ERROR(OnlyOptions(args, spec.options, cmd));
+  const size_t given = args.positional.size() - 1;
+  if (given < spec.min_args || given > spec.max_args) {
+    return Status::InvalidArgument("'" + cmd + "' takes " +
+                                   (spec.min_args == spec.max_args
+                                        ? std::to_string(spec.min_args)
+                                        : std::to_string(spec.min_args) + " or more") +
+                                   " argument(s), not " + std::to_string(given));
+  }
+  if (!spec.formats.empty()) RETURN_IF_ERROR(Format(args, spec.formats, "").status());
+  for (const char* name : {"as-of", "effective", "expires"}) {
+    RETURN_IF_ERROR(OptionalDate(args, name).status());
+  }
+  if (args.Has("open") && args.Has("closed")) {
+    return Status::InvalidArgument("give --open or --closed, not both");
+  }
+  if (args.Has("field")) {
+    for (const auto& kv : args.options.at("field")) {
+      if (kv.find('=') == std::string::npos || kv.front() == '=') {
+        return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+      }
+    }
+  }
+  if (cmd == "report") {
+    const std::string& kind = args.positional[1];
+    if ((kind != "annex" && kind != "progress") || !args.Has("body")) {
+      return Status::InvalidArgument(
+          "usage: report annex|progress --body B [--as-of D] [--format F]");
+    }
+    const std::string format = args.Get("format");
+    if (kind == "annex" && format == "text") {
+      return Status::InvalidArgument("report annex takes --format md, csv, json or html");
+    }
+    if (kind == "progress" && format == "html") {
+      return Status::InvalidArgument("report progress takes --format text, md, csv or json");
+    }
+  }
+  if (args.Has("db") && (args.Get("db").empty() || args.Get("db") == ":memory:")) {
+    return Status::InvalidArgument("--db needs a file: nothing would be kept in '" +
+                                   args.Get("db") + "'");
+  }
+  return Status();
+}
+
+}  // namespace rectrack::cli

@@ -1,0 +1,58 @@
+// The `rectrack` command line as data: the usage text, arguments parsed into options and
+// positionals, and the table of what each command takes, checked before any database is opened
+// (cli/cli.cpp runs the commands).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/date.h"
+#include "common/status.h"
+
+namespace rectrack::cli {
+
+extern const char* const kUsage;
+
+// One command line: `--name value`, `--name=value` and `--flag`, and the rest in order.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+
+  bool Has(const std::string& name) const { return options.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second.back();
+  }
+};
+
+// InvalidArgument for an unknown option, or one missing its value.
+Result<Args> ParseArgs(const std::vector<std::string>& argv);
+
+// What each command takes. Usage mistakes are caught from this table before the database is
+// opened, so a typo never creates a stray rectrack.db, and they exit with status 2.
+struct CommandSpec {
+  std::set<std::string> options;
+  size_t min_args;
+  size_t max_args;
+  std::set<std::string> formats;
+  bool creates_database;  // only commands that write may create a database
+};
+
+// Every command by name.
+const std::map<std::string, CommandSpec>& Commands();
+
+// InvalidArgument, saying what, for any usage mistake: an unknown command, an option it does not
+// take, the wrong number of arguments, a malformed date, format or field.
+Status CheckUsage(const Args& args);
+
+// The date option `name`, or nullopt when not given; InvalidArgument when not YYYY-MM-DD.
+Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& name);
+
+// --format, one of `allowed`, else `fallback`; InvalidArgument naming the choices.
+Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,
+                           const std::string& fallback);
+
+}  // namespace rectrack::cli

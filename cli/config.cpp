@@ -1,0 +1,150 @@
+#include "cli/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <map>
+
+#include "engine/yaml_util.h"
+
+namespace rectrack::cli {
+namespace {
+
+Result<long long> Number(const std::string& key, const std::string& text, long long min,
+                         long long max) {
+  if (text.empty() || text.size() > 12 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); })) {
+    return Status::InvalidArgument(key + " must be a whole number, not '" + text + "'");
+  }
+  long long v = std::stoll(text);
+  if (v < min || v > max) {
+    return Status::InvalidArgument(key + " must be from " + std::to_string(min) + " to " +
+                                   std::to_string(max));
+  }
+  return v;
+}
+
+// One setter per key, shared by the file and the environment so both accept the same values.
+Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
+  auto number = [&](long long min, long long max) { return Number(key, value, min, max); };
+  if (key == "listen") return http::ParseListen(value, &c->server);
+  if (key == "db") {
+    c->db = value;
+  } else if (key == "workflow") {
+    c->workflow = value;
+  } else if (key == "public_read") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument("public_read must be true or false");
+    }
+    c->api.public_read = value == "true";
+  } else if (key == "threads") {
+    ASSIGN_OR_RETURN(c->server.threads, number(1, 64));
+  } else if (key == "max_connections") {
+    ASSIGN_OR_RETURN(c->server.max_connections, number(1, 100000));
+  } else if (key == "max_body_bytes") {
+    ASSIGN_OR_RETURN(c->server.max_body_bytes, number(1024, 1LL << 30));
+  } else if (key == "max_header_bytes") {
+    ASSIGN_OR_RETURN(c->server.max_header_bytes, number(1024, 1 << 20));
+  } else if (key == "timeout_seconds") {
+    ASSIGN_OR_RETURN(c->server.timeout_seconds, number(1, 3600));
+  } else if (key == "heartbeat_seconds") {
+    ASSIGN_OR_RETURN(c->server.heartbeat_seconds, number(1, 3600));
+  } else if (key == "shutdown_grace_seconds") {
+    ASSIGN_OR_RETURN(c->server.shutdown_grace_seconds, number(0, 3600));
+  } else if (key == "max_streams") {
+    ASSIGN_OR_RETURN(c->api.max_streams, number(1, 100000));
+  } else if (key == "rate_per_minute") {
+    ASSIGN_OR_RETURN(c->api.rate_per_minute, number(0, 1000000));
+  } else if (key == "public_url") {
+    if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("public_url must start with http:// or https://");
+    }
+    c->alerting.link_base = value;
+    while (!c->alerting.link_base.empty() && c->alerting.link_base.back() == '/') {
+      c->alerting.link_base.pop_back();
+    }
+  } else if (key == "webhook_allow") {
+    std::vector<std::string> hosts;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string::npos) comma = value.size();
+      std::string host = value.substr(start, comma - start);
+      host.erase(0, host.find_first_not_of(" \t"));
+      host.erase(host.find_last_not_of(" \t") + 1);
+      if (!host.empty()) hosts.push_back(host);
+      start = comma + 1;
+    }
+    c->alerting.delivery.allow = alerts::AllowList(hosts);
+  } else if (key == "webhook_timeout_seconds") {
+    ASSIGN_OR_RETURN(long long seconds, number(1, 60));
+    c->alerting.delivery.timeout = std::chrono::seconds(seconds);
+  } else if (key == "smtp_relay") {
+    http::ServerOptions probe;
+    RETURN_IF_ERROR(http::ParseListen(value, &probe).WithContext("smtp_relay (host:port)"));
+    c->alerting.smtp_relay = value;
+  } else if (key == "smtp_from") {
+    if (value.find('@') == std::string::npos ||
+        value.find_first_of(" \r\n<>") != std::string::npos) {
+      return Status::InvalidArgument("smtp_from must be an email address");
+    }
+    c->alerting.smtp_from = value;
+  } else {
+    return Status::InvalidArgument("unknown setting '" + key + "'");
+  }
+  return Status();
+}
+
+const char* kKeys[] = {"listen",
+                       "db",
+                       "workflow",
+                       "public_read",
+                       "threads",
+                       "max_connections",
+                       "max_body_bytes",
+                       "max_header_bytes",
+                       "timeout_seconds",
+                       "rate_per_minute",
+                       "heartbeat_seconds",
+                       "max_streams",
+                       "shutdown_grace_seconds",
+                       "public_url",
+                       "webhook_allow",
+                       "webhook_timeout_seconds",
+                       "smtp_relay",
+                       "smtp_from"};
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, ServeConfig* config) {
+  ASSIGN_OR_RETURN(std::string text, yaml::ReadFile(path));
+  ASSIGN_OR_RETURN(YAML::Node root, yaml::ParseDocument(text, path));
+  if (root.IsNull()) return Status();
+  return yaml::ForEachEntry(
+      path, root, "config", {std::begin(kKeys), std::end(kKeys)},
+      [&](const std::string& key, const YAML::Node&, const YAML::Node& value) -> Status {
+        std::string scalar;
+        if (key == "webhook_allow" && value.IsSequence()) {  // a list, or "a, b" as in the env
+          for (const auto& item : value) {
+            ASSIGN_OR_RETURN(std::string host, yaml::Scalar(path, item, key));
+            scalar += (scalar.empty() ? "" : ",") + host;
+          }
+        } else {
+          ASSIGN_OR_RETURN(scalar, yaml::Scalar(path, value, key));
+        }
+        return Set(config, key, scalar).WithContext(yaml::Where(path, value));
+      });
+}
+
+Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*)) {
+  for (const char* key : kKeys) {
+    std::string name = "RECTRACK_";
+    for (const char* p = key; *p; ++p) name += static_cast<char>(std::toupper(*p));
+    const char* value = getenv(name.c_str());
+    if (value && *value) RETURN_IF_ERROR(Set(config, key, value).WithContext(name));
+  }
+  return Status();
+}
+
+}  // namespace rectrack::cli

@@ -1,0 +1,32 @@
+// The configuration of `rectrack serve`: defaults, then a YAML file (--config), then RECTRACK_*
+// environment variables, then command-line flags, each overriding the one before.
+//
+// File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
+// max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
+// db, workflow; for alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go
+// to: a list, or "a, b"), webhook_timeout_seconds, smtp_relay (host:port), smtp_from. The
+// variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
+#pragma once
+
+#include <string>
+
+#include "alerts/alerting.h"
+#include "common/status.h"
+#include "http/api.h"
+#include "http/server.h"
+
+namespace rectrack::cli {
+
+struct ServeConfig {
+  http::ServerOptions server;
+  http::ApiOptions api;
+  std::string db;        // "" leaves the CLI's default
+  std::string workflow;  // "" leaves the CLI's default
+  alerts::AlertingOptions alerting;
+};
+
+Status LoadConfigFile(const std::string& path, ServeConfig* config);
+// Reads RECTRACK_<KEY> variables through `getenv` (injectable for tests).
+Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*));
+
+}  // namespace rectrack::cli

@@ -1,0 +1,63 @@
+#include "common/strings.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace rectrack {
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep,
+                 std::string_view if_empty) {
+  if (items.empty()) return std::string(if_empty);
+  std::string out = items.front();
+  for (size_t i = 1; i < items.size(); ++i) {
+    out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  // OpenSSL's encoder: a vetted implementation, and already linked for SHA-256.
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  std::string in(text);
+  if (in.size() % 4 == 1) return std::nullopt;
+  while (in.size() % 4 != 0) in += '=';
+  if (in.empty()) return std::string();
+  std::string out(in.size() / 4 * 3 + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t padding = 0;
+  for (size_t i = in.size(); i > 0 && in[i - 1] == '=' && padding < 2; --i) ++padding;
+  // '=' anywhere but at the end is not base64 (EVP_DecodeBlock decodes it as 'A').
+  if (in.find('=') < in.size() - padding) return std::nullopt;
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
+std::string Base64Url(std::string_view bytes) {
+  std::string out = Base64Encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  std::replace(out.begin(), out.end(), '+', '-');
+  std::replace(out.begin(), out.end(), '/', '_');
+  return out;
+}
+
+}  // namespace rectrack

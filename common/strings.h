@@ -1,0 +1,25 @@
+// String helpers every library shares, one copy each: joining lists for messages, ASCII case
+// folding, and base64 (standard and URL-safe). Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rectrack {
+
+// "a, b, c" (or with `sep`); `if_empty` when `items` is empty.
+std::string Join(const std::vector<std::string>& items, std::string_view sep = ", ",
+                 std::string_view if_empty = "");
+// ASCII lower case; bytes >= 0x80 (UTF-8) are left as they are.
+std::string Lower(std::string_view text);
+
+// Base64 with the standard alphabet and padding (RFC 4648 section 4).
+std::string Base64Encode(std::string_view bytes);
+// nullopt when `text` is not base64; missing padding is tolerated.
+std::optional<std::string> Base64Decode(std::string_view text);
+// The URL- and filename-safe alphabet (RFC 4648 section 5), without padding.
+std::string Base64Url(std::string_view bytes);
+
+}  // namespace rectrack

@@ -1,0 +1,87 @@
+// Commands: what callers ask the engine to do, and what a write reports back. Every change
+// (CLI, import, HTTP, web) is a list of these, applied by Engine::Apply or through EngineHost.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/date.h"
+#include "engine/model.h"
+
+namespace rectrack {
+
+// Each command's `where` ("file:line:col", "" for none) is put
+// in front of any error the command causes.
+struct DefineBody {
+  Body body;
+  std::string where;
+};
+// Declares a unit of a body (a CPS Area, a directorate), which may then own actions.
+struct DefineUnit {
+  Unit unit;
+  std::string where;
+};
+struct DefineInspection {
+  Inspection inspection;
+  std::string where;
+};
+// Creates a recommendation by firing the workflow's creating transition ("issue"). Milestones are
+// read from the text unless milestones_given. `issued` defaults to the inspection's date.
+struct DefineRecommendation {
+  std::string id;
+  RecommendationDef def;
+  bool milestones_given = false;  // true: def.milestones is the whole list, even when empty
+  std::optional<Date> issued;
+  std::string note;
+  std::string where;
+};
+// Creates an action under a recommendation by firing the action workflow's creating transition
+// ("plan"). The body defaults to the recommendation's owner when it has only one.
+struct DefineAction {
+  std::string id;
+  ActionDef def;
+  std::optional<Date> planned;  // effective date of the plan; default today
+  std::string role;  // default: the creating transition's first role not acting for a body
+  std::string body;  // the body the actor acts for ("" for none)
+  std::string unit;  // the unit of that body the actor acts for ("" for the whole body)
+  std::string note;
+  std::string where;
+};
+// Fires a workflow transition on an existing recommendation or action.
+struct RecordEvent {
+  std::string subject_id;
+  std::string transition;
+  std::optional<Date> effective;  // default: today by the engine's clock
+  std::string role;               // a workflow role
+  std::string body;               // the body the actor acts for ("" for none)
+  std::string note;
+  Fields fields;
+  // Imports set this: an event identical to one already recorded (same transition, effective
+  // date, role, body, note, fields) is skipped, so importing a file twice changes nothing.
+  bool skip_if_recorded = false;
+  // When set, the recommendation must still be at this version (the seq of its newest event),
+  // else FailedPrecondition: how an HTTP If-Match prevents lost updates.
+  std::optional<int64_t> expected_version;
+  std::string where;
+  std::string unit = "";  // the unit of `body` the actor acts for ("" for all of it)
+  std::optional<SubjectKind> kind = std::nullopt;  // nullopt: whichever the id names
+};
+using Command = std::variant<DefineBody, DefineUnit, DefineInspection, DefineRecommendation,
+                             DefineAction, RecordEvent>;
+
+// One caller's commands, applied all or nothing, as one of several in ApplyAll.
+struct WriteBatch {
+  std::vector<Command> commands;
+  std::string actor;
+};
+
+struct ApplyReport {
+  int appended = 0;           // events written
+  int unchanged = 0;          // commands that asked for nothing new (already defined / recorded)
+  std::vector<int64_t> seqs;  // seqs of the appended events
+};
+
+}  // namespace rectrack

@@ -1,0 +1,141 @@
+// EngineHost: the one Engine of a process that many threads use at once (the HTTP API, the web
+// pages, the alert scheduler), and everything that sharing needs: the engine's lock, the
+// group-commit writer, read access under the lock, and the listeners woken when the log grows.
+// Adapters hold an EngineHost, never a bare Engine and a mutex of their own, so a second adapter
+// writes and reads exactly as the first does (leveldb keeps its writer queue inside
+// DBImpl::Write for the same reason).
+//
+// Writes: Submit() queues a batch of commands and returns at once. A writer thread takes
+// everything queued (up to kMaxGroup batches), applies each batch all or nothing, commits them
+// all in one transaction (one fsync), and answers each: first `committed` under the lock, with
+// the engine showing the group's events (read what the answer needs), then `then` after the lock
+// is released (hand the answer over). While the group's commit becomes durable the lock is
+// released, so readers go on (seeing the world before the group) and more writes queue up: that
+// is what makes the next group large. Every queued write is committed and answered, also when
+// the host is destroyed.
+//
+// Reads: Read(fn) runs fn with the engine under the lock, after taking in what other processes
+// committed since (Engine::Refresh); Update(fn) does the same with write access, after any
+// commit in flight has landed (the alert scheduler raises alerts through it).
+//
+// Listeners are called, on the thread that noticed and without the lock, after the log grew: by
+// a write through this host, or by another process's commit that Read, Update or Poll took in.
+//
+// Thread-safety: every method may be called from any thread, except from inside the callbacks
+// it runs (they hold the lock): a callback must not call back into the host.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+#include "engine/commands.h"
+
+namespace rectrack {
+
+class Engine;
+
+class EngineHost {
+ public:
+  // A batch to commit and how to answer once it is committed or refused. Both callbacks run on
+  // the writer thread and must not block: the writer answers a whole group in turn.
+  struct Write {
+    WriteBatch batch;
+    // With the lock held; the engine shows every event of the group. May be empty.
+    std::function<void(const Result<ApplyReport>&, const Engine&)> committed;
+    // After the lock is released. May be empty.
+    std::function<void()> then;
+  };
+
+  // REQUIRES: `engine` outlives the host, and nothing else uses it while the host exists.
+  explicit EngineHost(Engine* engine);
+  // Commits and answers every write still queued, then stops the writer thread.
+  ~EngineHost();
+  EngineHost(const EngineHost&) = delete;
+  EngineHost& operator=(const EngineHost&) = delete;
+
+  // Queues `write` for the writer thread (started on first use).
+  void Submit(Write write) EXCLUDES(writers_mutex_);
+  // Submit, waiting for the result.
+  Result<ApplyReport> Apply(WriteBatch batch) EXCLUDES(writers_mutex_, mutex_);
+  // Waits until every write submitted so far has been committed and answered.
+  void Drain() EXCLUDES(writers_mutex_);
+
+  // Takes in other processes' commits, then runs `fn(const Engine&)` under the lock. Returns the
+  // refresh's error without running `fn`. Listeners are woken once the lock is released if the
+  // refresh took anything in (also when it then failed).
+  template <typename Fn>
+  Status Read(Fn&& fn) EXCLUDES(mutex_) {
+    bool caught_up = false;
+    Status refreshed;
+    {
+      MutexLock lock(&mutex_);
+      refreshed = RefreshLocked(&caught_up);
+      if (refreshed.ok()) fn(static_cast<const Engine&>(*engine_));
+    }
+    if (caught_up) Notify();
+    return refreshed;
+  }
+  // Read with write access, once no group's commit is in flight: for work that writes outside
+  // the group commit (the alert scheduler's outbox). `fn` must not call Engine::Apply.
+  Status Update(const std::function<void(Engine&)>& fn) EXCLUDES(mutex_);
+  // Takes in other processes' commits and wakes the listeners if there were any (a server calls
+  // it every second or so, so streams hear of the CLI's writes without a request).
+  void Poll() EXCLUDES(mutex_);
+
+  // Listeners: called after the log grew (see above), or when Notify() is called. Subscribe
+  // returns an id for Unsubscribe; after Unsubscribe returns the listener is not called again
+  // unless a call was already under way on another thread.
+  int Subscribe(std::function<void()> listener) EXCLUDES(listeners_mutex_);
+  void Unsubscribe(int id) EXCLUDES(listeners_mutex_);
+  // Wakes every listener: for changes the host cannot see itself (alerts raised through Update).
+  void Notify() EXCLUDES(listeners_mutex_);
+
+  // Write transactions (groups) committed so far, and the batches they held: the ratio is how
+  // much grouping saves (/metrics shows both).
+  struct WriteCounts {
+    long long groups = 0;
+    long long batches = 0;
+  };
+  WriteCounts write_counts() const {
+    return {groups_.load(std::memory_order_relaxed), batches_.load(std::memory_order_relaxed)};
+  }
+
+  // How many batches one group commits at most.
+  static constexpr size_t kMaxGroup = 512;
+
+ private:
+  Status RefreshLocked(bool* caught_up) REQUIRES(mutex_);
+  void RunWriter() EXCLUDES(writers_mutex_);
+  void CommitGroup(std::vector<Write>& group) EXCLUDES(mutex_, writers_mutex_);
+
+  Engine* const engine_;
+  // Guards the engine. The engine is only touched with it held, except Engine::CommitPrepared,
+  // which the writer runs without it while commit_in_flight_ is set (readers may then query).
+  Mutex mutex_;
+  bool commit_in_flight_ GUARDED_BY(mutex_) = false;
+  CondVar commit_landed_{&mutex_};
+
+  Mutex writers_mutex_;  // never held while taking mutex_
+  CondVar writers_cv_{&writers_mutex_};
+  std::deque<Write> writes_ GUARDED_BY(writers_mutex_);
+  bool group_in_hand_ GUARDED_BY(writers_mutex_) = false;  // taken from writes_, not answered
+  bool stopping_ GUARDED_BY(writers_mutex_) = false;
+  std::thread writer_ GUARDED_BY(writers_mutex_);
+
+  std::atomic<long long> groups_{0};
+  std::atomic<long long> batches_{0};
+
+  Mutex listeners_mutex_;
+  std::map<int, std::function<void()>> listeners_ GUARDED_BY(listeners_mutex_);
+  int next_listener_ GUARDED_BY(listeners_mutex_) = 0;
+};
+
+}  // namespace rectrack

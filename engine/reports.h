@@ -1,0 +1,103 @@
+// Queries and reports: what callers ask the engine to read (lists of recommendations and actions
+// as at a date) and the reports it builds from the log (Annex A, progress, the feed of events,
+// the hash chain's verification). Plain data; Engine (engine.h) answers them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/date.h"
+#include "engine/model.h"
+
+namespace rectrack {
+
+struct ListQuery {
+  std::optional<Date> as_of;  // default: today
+  std::string body;           // owner body; "" for all
+  std::string state;          // "" for all
+  std::optional<bool> open;   // nullopt for both
+  bool overdue_only = false;
+};
+
+struct ActionQuery {
+  std::optional<Date> as_of;   // default: today
+  std::string body;            // owning body; "" for all
+  std::string unit;            // owning unit; "" for all
+  std::string recommendation;  // "" for all
+  std::optional<bool> open;    // nullopt for both
+  bool overdue_only = false;
+  Detail detail = Detail::kFull;
+};
+
+// How far a unit (or the body as a whole, unit "") has got with its actions.
+struct UnitProgress {
+  std::string unit;  // "" for actions owned by the body as a whole
+  std::string name;  // the unit's name, or the body's
+  int closed = 0;    // in a closed state of the action workflow (done or dropped)
+  int open = 0;
+  int overdue = 0;  // open and past their due date; counted in open too
+  int total() const { return closed + open; }
+};
+
+struct RecommendationProgress {
+  std::string id;
+  std::string text;
+  std::string state;
+  bool open = true;
+  UnitProgress all;                 // every action of the recommendation
+  std::vector<UnitProgress> units;  // furthest behind first
+};
+
+// `rectrack report progress`: per recommendation of a body, its actions by owning unit.
+struct ProgressReport {
+  std::string body;
+  std::string body_name;
+  Date as_of;
+  std::vector<RecommendationProgress> recommendations;  // in issue order
+  std::vector<UnitProgress> units;                      // the body's totals, furthest behind first
+};
+
+// Orders units furthest behind first: most overdue, then most open, then the smallest share
+// closed, then by name.
+bool FurtherBehind(const UnitProgress& a, const UnitProgress& b);
+
+struct AnnexRow {
+  std::string id;
+  std::string inspection;  // title
+  std::string published;   // "Mar-23"
+  std::string text;
+  std::string quarter;  // closed table only: "Q2 24/25"
+  std::string note;
+};
+
+struct AnnexReport {
+  std::string body;
+  std::string body_name;
+  Date as_of;
+  std::string financial_year;  // "2024-25"
+  std::vector<AnnexRow> open;
+  std::vector<AnnexRow> closed;
+};
+
+// One recommendation or action event for feeds and streams: the timeline entry with what it is
+// about. For an action's event, `action` is its id and the rest describe the action: its
+// recommendation, owning body, title.
+struct FeedEntry {
+  std::string recommendation;  // id
+  std::string inspection;      // inspection id
+  std::string inspection_title;
+  std::vector<std::string> owners;
+  std::string text;
+  TimelineEntry event;      // includes seq, effective, recorded, voice, from/to states
+  std::string action = "";  // "" for a recommendation's event
+  std::string unit = "";    // the action's owning unit; "" for none
+};
+
+struct VerifyResult {
+  int64_t events = 0;
+  std::string head_hash;
+};
+
+}  // namespace rectrack

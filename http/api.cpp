@@ -1,0 +1,300 @@
+#include "http/api.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/host.h"
+#include "engine/importer.h"
+#include "http/api_util.h"
+#include "storage/crypto.h"
+
+namespace rectrack::http {
+
+Api::Api(EngineHost* host, ApiOptions options)
+    : host_(host),
+      options_(options),
+      routes_(std::make_unique<RouteTable>(
+          ApiRoutes([this](const Engine& engine) { return MetricsResponse(engine); }))) {
+  // Workflows never change once the engine is open: keep them to parse POST bodies unlocked.
+  (void)host_->Read([&](const Engine& engine) {
+    workflow_ = &engine.workflow();
+    action_workflow_ = engine.action_workflow();
+  });
+}
+
+Api::~Api() { host_->Drain(); }
+
+std::variant<Principal, Response> Api::Authenticate(const Engine& engine, const Request& req,
+                                                    bool read, const std::string& query_token,
+                                                    const std::string& presented_hash) {
+  auto identified = Identify(engine, req, read, query_token, presented_hash);
+  // Requests are counted per token once we know it is one, else per address, so neither
+  // rotating made-up tokens nor guessing escapes the limit.
+  const Principal* known = std::get_if<Principal>(&identified);
+  const std::string client =
+      known && !known->token_id.empty() ? "token:" + known->token_id : "address:" + req.remote;
+  if (!rate_.Allow(client)) {
+    Response r = Problem(
+        429, "more than " + std::to_string(options_.rate_per_minute) + " requests a minute");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
+  return identified;
+}
+
+namespace {
+
+bool IsBearer(const std::string& auth) {
+  return auth.size() >= 7 && Lower(auth.substr(0, 7)) == "bearer ";
+}
+
+// The key of a GET answer in the cache: who asks (role and scope) and the parsed target, so
+// "?a=1&" and "?a=1" share an entry.
+std::string CacheKey(const Principal& who, const Target& t) {
+  std::string key = who.role + "|" + who.body + "|" + who.unit + "|" + t.path + "?";
+  auto escaped = [](const std::string& text) {  // so "a=b&c" in a value cannot pose as two
+    std::string out;
+    for (char ch : text) {
+      out += ch == '%' ? "%25" : ch == '&' ? "%26" : ch == '=' ? "%3D" : std::string(1, ch);
+    }
+    return out;
+  };
+  for (const auto& [name, value] : t.query) key += escaped(name) + "=" + escaped(value) + "&";
+  return key;
+}
+
+}  // namespace
+
+std::string Api::PresentedHash(const Request& req, const std::string& query_token) {
+  const std::string auth = req.Header("authorization");
+  if (auth.empty()) return query_token.empty() ? "" : storage::Sha256Hex(query_token);
+  return IsBearer(auth) ? storage::Sha256Hex(auth.substr(7)) : "";
+}
+
+std::variant<Principal, Response> Api::Identify(const Engine& engine, const Request& req, bool read,
+                                                const std::string& query_token,
+                                                const std::string& presented_hash) {
+  const std::string auth = req.Header("authorization");
+  if (auth.empty() && !query_token.empty()) {
+    auto principal = engine.Authenticate(query_token, presented_hash);
+    if (!principal.ok()) return FromStatus(principal.status());
+    return *principal;
+  }
+  if (auth.empty()) {
+    if (!(options_.public_read && read)) return Problem(401, "send Authorization: Bearer <token>");
+    Principal who;
+    who.role = "reader";
+    return who;
+  }
+  if (!IsBearer(auth)) return Problem(401, "use the Bearer authorization scheme");
+  auto principal = engine.Authenticate(auth.substr(7), presented_hash);
+  if (!principal.ok()) return FromStatus(principal.status());
+  return *principal;
+}
+
+void Api::HandleAsync(const Request& request, std::function<void(Response)> done) {
+  const auto start = std::chrono::steady_clock::now();
+  auto finish = [this, label = RouteLabel(request.target), start,
+                 done = std::move(done)](Response response) {
+    metrics_.Record(
+        label, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    done(std::move(response));
+  };
+  std::variant<Response, WriteJob> routed;
+  try {
+    routed = Route(request);
+  } catch (const std::exception& e) {
+    // Nothing below should throw; if it does, the client gets a 500 and the server lives on.
+    routed = Problem(500, std::string("internal error: ") + e.what());
+  }
+  auto* job = std::get_if<WriteJob>(&routed);
+  if (!job) return finish(std::move(std::get<Response>(routed)));
+  // Answered by the host's writer: the answer is made with its lock held, then handed over.
+  auto answer = std::make_shared<Response>();
+  host_->Submit({std::move(job->batch),
+                 [answer, make = std::move(job->answer)](const Result<ApplyReport>& report,
+                                                         const Engine& engine) {
+                   try {
+                     *answer = make(report, engine);
+                   } catch (const std::exception& e) {
+                     *answer = Problem(500, std::string("internal error: ") + e.what());
+                   }
+                 },
+                 [answer, finish = std::move(finish)]() mutable { finish(std::move(*answer)); }});
+}
+
+Response Api::Handle(const Request& request) {
+  Mutex mutex;
+  CondVar answered(&mutex);
+  std::optional<Response> response;
+  HandleAsync(request, [&](Response r) {
+    MutexLock lock(&mutex);
+    response = std::move(r);
+    answered.SignalAll();
+  });
+  MutexLock lock(&mutex);
+  while (!response) answered.Wait();
+  if (response->shared_body) {
+    response->body = *response->shared_body;
+    response->shared_body.reset();
+  }
+  return std::move(*response);
+}
+
+std::shared_ptr<const Response> Api::Cached(const Call& call, const http::Route& route) {
+  std::string key = CacheKey(call.who, call.target);
+  // Feeds link to the Host they were asked on, so for them the Host is part of the key.
+  if (route.access == Access::kFeed) key += "|" + call.request.Header("host");
+  const std::string generation = std::to_string(call.engine.last_seq()) + "-" +
+                                 std::to_string(call.engine.last_alert_seq()) + "-" +
+                                 call.engine.clock().Today().ToString();
+  {
+    MutexLock lock(&cache_mutex_);
+    auto hit = cache_.find(key);
+    if (hit != cache_.end() && hit->second.first == generation) return hit->second.second;
+  }
+  Response fresh = route.get(call);
+  if (fresh.status != 200) return std::make_shared<const Response>(std::move(fresh));
+  if (std::none_of(fresh.headers.begin(), fresh.headers.end(),
+                   [](const auto& h) { return h.first == "ETag"; })) {
+    fresh.headers.emplace_back(
+        "ETag",
+        "\"" + generation + "-" + std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
+  }
+  auto answer = std::make_shared<const Response>(std::move(fresh));
+  // Bounded in bytes (keys included: a long query makes a long key); when full, start again,
+  // since every entry is cheap to recompute.
+  const size_t size = key.size() + answer->body.size() + 512;
+  MutexLock lock(&cache_mutex_);
+  if (auto old = cache_.find(key); old != cache_.end()) {
+    cache_bytes_ -= std::min(cache_bytes_, key.size() + old->second.second->body.size() + 512);
+  }
+  if (cache_bytes_ + size > kCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  cache_bytes_ += size;
+  cache_[key] = {generation, answer};
+  return answer;
+}
+
+std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
+  // HEAD is GET without a body (the server drops the body).
+  Request head_as_get;
+  const bool head = original.method == "HEAD";
+  if (head) {
+    head_as_get = original;
+    head_as_get.method = "GET";
+  }
+  const Request& req = head ? head_as_get : original;
+  auto target = ParseTarget(req.target);
+  if (!target.ok()) return Problem(400, target.status().message());
+  const Target& t = *target;
+  std::vector<std::string> params;
+  bool path_known = false;
+  const http::Route* route = routes_->Find(req.method, t.path, &params, &path_known);
+  const bool api_path = t.path.rfind(kApi, 0) == 0;
+  if (!route && !api_path) {
+    if (path_known) return NotAllowed(routes_->Allowed(t.path));
+    return Problem(404, "no route " + t.path);
+  }
+  if (route && route->access == Access::kOpen) return route->open();
+
+  const std::string query_token =
+      route && route->access == Access::kFeed && t.query.count("token") ? t.query.at("token") : "";
+  const std::string presented_hash = PresentedHash(req, query_token);
+  // Under the lock: who asks, and for a GET the answer (for a POST, parsing comes next).
+  std::optional<Response> refused;
+  std::shared_ptr<const Response> answer;
+  Principal who;
+  Status refreshed = host_->Read([&](const Engine& engine) {
+    auto authenticated =
+        Authenticate(engine, req, req.method == "GET", query_token, presented_hash);
+    if (auto* refusal = std::get_if<Response>(&authenticated)) {
+      refused = std::move(*refusal);
+      return;
+    }
+    who = std::get<Principal>(authenticated);
+    if (!route) {
+      // Asked only once the caller is known, so an unknown route says nothing to strangers.
+      if (req.method != "GET" && req.method != "POST") {
+        refused = NotAllowed("GET, HEAD, POST");
+      } else if (path_known) {
+        refused = NotAllowed(routes_->Allowed(t.path));
+      } else {
+        refused = Problem(404, "no route " + req.method + " " + t.path);
+      }
+      return;
+    }
+    if (route->method == "POST" && !t.query.empty()) {
+      refused = Problem(400, "POST takes no query parameters");
+      return;
+    }
+    if (route->access == Access::kDefine && !engine.MayDefine(who)) {
+      refused = Problem(403, "role '" + who.role + "' may not import");
+      return;
+    }
+    if (route->method != "GET") return;
+    const Call call{req, t, params, who, engine, options_};
+    if (route->cached) {
+      answer = Cached(call, *route);
+    } else {
+      refused = route->get(call);
+    }
+  });
+  if (!refreshed.ok()) return FromStatus(refreshed);
+  if (refused) return std::move(*refused);
+  if (answer) {
+    // Without the lock: the entry lives on with `answer`, and its body is shared, not copied,
+    // with the session that sends it.
+    if (answer->status != 200) return *answer;
+    for (const auto& [name, value] : answer->headers) {
+      if (name == "ETag" && value == req.Header("if-none-match")) {
+        Response not_modified;
+        not_modified.status = 304;
+        not_modified.content_type.clear();
+        not_modified.headers.emplace_back("ETag", value);
+        return not_modified;
+      }
+    }
+    Response response;
+    response.status = answer->status;
+    response.content_type = answer->content_type;
+    response.headers = answer->headers;
+    response.shared_body = std::shared_ptr<const std::string>(answer, &answer->body);
+    return response;
+  }
+
+  // A POST. Its body is parsed without the lock (parsing needs only the workflows), so a large
+  // import does not hold up every other request; the command is then built under it.
+  PostBody body;
+  const std::string type = Lower(req.Header("content-type"));
+  if (route->body == BodyKind::kImport) {
+    if (type.rfind("application/yaml", 0) != 0 && type.rfind("text/yaml", 0) != 0 &&
+        type.rfind("application/x-yaml", 0) != 0) {
+      return Problem(415, "send the import file with Content-Type: application/yaml");
+    }
+    auto commands = ParseImport(req.body, "request body", *workflow_, action_workflow_);
+    if (!commands.ok()) return Problem(400, commands.status().message());
+    body.imported = std::move(*commands);
+  } else {
+    if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
+      return Problem(415, "send Content-Type: application/json");
+    }
+    auto object = ParseJsonObject(req);
+    if (!object.ok()) return Problem(400, object.status().message());
+    body.object = std::move(*object);
+  }
+  std::variant<Response, Plan> planned = Problem(500, "not planned");
+  refreshed = host_->Read([&](const Engine& engine) {
+    planned = route->post(Call{req, t, params, who, engine, options_}, body);
+  });
+  if (!refreshed.ok()) return FromStatus(refreshed);
+  if (auto* refusal = std::get_if<Response>(&planned)) return std::move(*refusal);
+  Plan& plan = std::get<Plan>(planned);
+  const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
+  return WriteJob{WriteBatch{std::move(plan.commands), actor}, std::move(plan.answer)};
+}
+
+}  // namespace rectrack::http

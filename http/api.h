@@ -1,0 +1,199 @@
+// Api: the HTTP API as a function from request to response, with no sockets in sight, so the
+// server (server.h) is a thin shell and tests can call it directly.
+//
+// Routes (all under /api/v1 unless noted; see docs/api.md and /openapi.yaml):
+//   GET  /healthz (no token needed); bodies; inspections; units?body=
+//   GET  recommendations?body=&state=&open=&overdue=&as_of=&q=&limit=&cursor=
+//   GET  recommendations/{id}?as_of= (with its actions; ETag, If-None-Match -> 304)
+//   GET  actions?body=&unit=&recommendation=&open=&overdue=&as_of=; actions/{id}?as_of= (ETag)
+//   GET  reports/annex?body=&as_of=&format=json|csv|md|html; reports/progress?body=&as_of=&format=
+//   POST inspections; recommendations; units; import
+//   POST recommendations/{id}/events; recommendations/{id}/actions; actions/{id}/events (If-Match)
+// Errors are RFC 9457 application/problem+json with a precise detail.
+//
+// Writes go through the EngineHost (engine/host.h): a POST is checked and turned into commands
+// on the caller's thread, then submitted to the host's group commit, which answers it once its
+// transaction is durable. HandleAsync returns at once for a write, so a server with two I/O
+// threads can have many writes in one group.
+//
+// Routes are a table (api_routes.cpp): method and path pattern -> handler, each handler a short
+// function of the request, the caller and the engine (read under the host's lock).
+//
+// Thread-safety: Handle() and HandleAsync() may be called from many threads.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+#include "engine/commands.h"
+#include "engine/principal.h"
+#include "http/metrics.h"
+
+namespace rectrack {
+
+class Engine;
+class EngineHost;
+class Workflow;
+
+namespace http {
+
+struct Target;     // a parsed request target (api_util.h)
+struct Call;       // a routed request (api_util.h)
+struct Route;      // one entry of the route table (api_util.h)
+class RouteTable;  // (api_util.h)
+
+struct Request {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // origin-form: "/api/v1/recommendations?open=true"
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string remote;  // the client's address, for limits on requests without a valid token
+
+  std::string Header(const std::string& lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (ETag, Location, ...)
+  // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
+  // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
+  std::shared_ptr<const std::string> shared_body;
+};
+
+struct ApiOptions {
+  size_t max_page = 1000;  // largest `limit` a list request may ask for
+  size_t default_page = 100;
+  bool public_read = false;    // when true, GETs without a token read as an unscoped reader
+  int max_streams = 64;        // concurrent GET /api/v1/stream connections
+  int rate_per_minute = 6000;  // per token, or per address without a valid one; 0 disables
+};
+
+// Where a stream is: the newest event and alert it has sent (or skipped as not its business).
+// Frame ids are "<event>" while no alert exists, else "<event>.<alert>"; Last-Event-ID takes
+// either form back.
+struct StreamCursor {
+  int64_t event = 0;
+  int64_t alert = 0;
+  std::string Id() const;
+};
+
+// An accepted GET /api/v1/stream: who is listening, to which body, from where on.
+struct StreamRequest {
+  Principal who;
+  std::string secret;  // the bearer token, re-checked on every push: revoking it ends the stream
+  std::string body;
+  StreamCursor after;
+};
+
+// A fixed window per minute per client: simple, and enough to stop one client starving others.
+// Thread-safe.
+class RateLimiter {
+ public:
+  explicit RateLimiter(int per_minute) : per_minute_(per_minute) {}
+  bool Allow(const std::string& client) EXCLUDES(mutex_);
+
+ private:
+  const int per_minute_;
+  Mutex mutex_;
+  long long window_ GUARDED_BY(mutex_) = -1;
+  std::map<std::string, int> counts_ GUARDED_BY(mutex_);
+};
+
+class Api {
+ public:
+  // REQUIRES: `host` outlives the Api.
+  Api(EngineHost* host, ApiOptions options);
+  // Waits until every write submitted so far is committed and answered.
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Answers `request` by calling `done` once: on this thread, before returning, for anything
+  // but a write; on the host's writer thread once a write is committed or refused. `done` must
+  // not block: the writer answers a whole group in turn.
+  void HandleAsync(const Request& request, std::function<void(Response)> done);
+  // HandleAsync, waiting for the answer.
+  Response Handle(const Request& request);
+
+  // GET /api/v1/stream (server-sent events). OpenStream authenticates and checks the request
+  // like Handle would, counting it against max_streams; a Response means refused. Each accepted
+  // stream must be closed with CloseStream. StreamFrames returns the SSE frames ("id:", "event:",
+  // "data:") for events (event: recommendation) and alerts (event: alert) after *cursor that the
+  // stream may see, oldest first, and advances it; nullopt once the stream's token is no longer
+  // valid (revoked, expired): end the stream then. A stream learns that there is something new
+  // from the host's listeners (EngineHost::Subscribe).
+  std::variant<StreamRequest, Response> OpenStream(const Request& request);
+  std::optional<std::string> StreamFrames(const StreamRequest& stream, StreamCursor* cursor);
+  void CloseStream() { --streams_; }
+
+  // Counts in /metrics an answer the server gave itself: to a request it refused before routing
+  // it (`target` if its request line was read; "" when not, counted under the route "unread"),
+  // or a stream's opening.
+  void CountServerAnswer(const std::string& target, int status);
+
+  // Problem response for `status` with `detail`; used by the server for errors found before a
+  // request reaches the API (too large, malformed, too many connections).
+  static Response Problem(int status, const std::string& detail);
+
+ private:
+  // A routed write: the commands to submit and how to answer once they are committed or
+  // refused (run by the host's writer with its lock held).
+  struct WriteJob {
+    WriteBatch batch;
+    std::function<Response(const Result<ApplyReport>&, const Engine&)> answer;
+  };
+  // The answer, or for a write the job to submit.
+  std::variant<Response, WriteJob> Route(const Request& request);
+  // Who sent `request`, or the 401 (or 429, past the rate limit) to answer. Every route that
+  // needs a token goes through here, so every one is metered. Runs under the host's lock.
+  // `presented_hash` is PresentedHash(request, query_token).
+  std::variant<Principal, Response> Authenticate(const Engine& engine, const Request& request,
+                                                 bool read, const std::string& query_token,
+                                                 const std::string& presented_hash);
+  // Authenticate without the rate limit.
+  std::variant<Principal, Response> Identify(const Engine& engine, const Request& request,
+                                             bool read, const std::string& query_token,
+                                             const std::string& presented_hash);
+  // The SHA-256 of the secret `request` presents (its Bearer token, else `query_token`), or ""
+  // when it presents none. Needs no lock: routes hash before taking the host's, so the hashing
+  // does not hold up the engine.
+  static std::string PresentedHash(const Request& request, const std::string& query_token);
+  // A GET answered from the cache, or by `handler` and cached: every GET is a function of the
+  // log, the day and who asks, so an answer is reused until the log grows or the day turns.
+  std::shared_ptr<const Response> Cached(const Call& call, const http::Route& route);
+  // GET /metrics: the request counters and the engine's gauges (cached per generation).
+  Response MetricsResponse(const Engine& engine);
+
+  EngineHost* const host_;
+  const ApiOptions options_;
+  std::unique_ptr<const RouteTable> routes_;
+  // Fixed once the engine is open, so POST bodies are parsed against them without the lock.
+  const Workflow* workflow_ = nullptr;
+  const Workflow* action_workflow_ = nullptr;
+  std::atomic<int> streams_{0};
+  Metrics metrics_;
+  RateLimiter rate_{options_.rate_per_minute};
+  // Taken inside the host's lock, never the other way round.
+  Mutex cache_mutex_;
+  // GET answers by "role|body|unit|target": (generation, response); bounded in bytes.
+  static constexpr size_t kCacheBytes = 64 << 20;
+  size_t cache_bytes_ GUARDED_BY(cache_mutex_) = 0;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Response>>> cache_
+      GUARDED_BY(cache_mutex_);
+  std::pair<std::string, std::string> gauges_ GUARDED_BY(cache_mutex_);  // (generation, text)
+};
+
+}  // namespace http
+}  // namespace rectrack

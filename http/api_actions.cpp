@@ -1,0 +1,298 @@
+// Units, actions and the progress report: GET /api/v1/units, /api/v1/actions,
+// /api/v1/actions/{id} and /api/v1/reports/progress, and the commands of POST /api/v1/units,
+// /api/v1/recommendations/{id}/actions and the events of both recommendations and actions.
+#include <algorithm>
+
+#include "engine/render.h"
+#include "http/api.h"
+#include "http/api_util.h"
+
+namespace rectrack::http {
+
+namespace {
+
+// The actions of `query` that `who` may see: a body-scoped token sees its body's. Without their
+// timelines: a list shows none.
+std::vector<RecommendationView> Visible(const Engine& engine, const Principal& who,
+                                        ActionQuery query) {
+  query.detail = Detail::kHead;
+  std::vector<RecommendationView> actions = engine.ListActions(query);
+  std::erase_if(actions,
+                [&](const RecommendationView& a) { return !engine.MaySee(who, a.def.owners); });
+  return actions;
+}
+
+}  // namespace
+
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const std::string& recommendation, Date as_of) {
+  ActionQuery query;
+  query.as_of = as_of;
+  query.recommendation = recommendation;
+  return Visible(engine, who, query);
+}
+
+Response GetUnits(const Call& call) {
+  if (Status s = OnlyParams(call.target, {"body"}); !s.ok()) return Api::Problem(400, s.message());
+  const std::string body = call.Query("body");
+  if (!body.empty() && !call.engine.HasBody(body)) {
+    return Api::Problem(404, "no body '" + body + "'");
+  }
+  return Json(200, UnitsAsJson(call.engine.Units(body)));
+}
+
+Response GetActions(const Call& call) {
+  const Target& t = call.target;
+  const Engine& engine = call.engine;
+  if (Status s = OnlyParams(t, {"body", "unit", "recommendation", "open", "overdue", "as_of"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  auto as_of = DateParam(t, "as_of");
+  auto open = BoolParam(t, "open");
+  auto overdue = BoolParam(t, "overdue");
+  for (const Status& s : {as_of.status(), open.status(), overdue.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  ActionQuery q;
+  q.as_of = *as_of;
+  q.body = call.Query("body");
+  q.unit = call.Query("unit");
+  q.recommendation = call.Query("recommendation");
+  // Unknown names are 404s, as in the CLI, not empty lists that hide a typo.
+  if (!q.body.empty() && !engine.HasBody(q.body)) {
+    return Api::Problem(404, "no body '" + q.body + "'");
+  }
+  if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
+    return Api::Problem(404, "no unit '" + q.unit + "'");
+  }
+  if (!q.recommendation.empty() &&
+      engine.KindOf(q.recommendation) != SubjectKind::kRecommendation) {
+    return Api::Problem(404, "no recommendation '" + q.recommendation + "'");
+  }
+  q.open = *open;
+  q.overdue_only = overdue->value_or(false);
+  std::vector<RecommendationView> actions = Visible(engine, call.who, q);
+  if (*overdue == std::optional<bool>(false)) {
+    std::erase_if(actions, [](const RecommendationView& a) { return a.overdue; });
+  }
+  return Json(200, ActionsAsJson(actions));
+}
+
+Response GetAction(const Call& call) {
+  const std::string& id = call.params[0];
+  if (Status s = OnlyParams(call.target, {"as_of"}); !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  auto as_of = DateParam(call.target, "as_of");
+  if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
+  // Whether the caller may see it comes first, so a 404 says nothing about others' actions.
+  auto today = call.engine.ShowAction(id, std::nullopt);
+  if (!today.ok() || !call.engine.MaySee(call.who, today->def.owners)) {
+    return Api::Problem(404, "no action '" + id + "'");
+  }
+  auto view = call.engine.ShowAction(id, *as_of);
+  if (!view.ok()) return FromStatus(view.status());
+  Response r = Json(200, ActionAsJson(*view));
+  r.headers.emplace_back("ETag", RecommendationEtag(*view));
+  return r;
+}
+
+Response GetProgress(const Call& call) {
+  if (Status s = OnlyParams(call.target, {"body", "as_of", "format"}); !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  const std::string body = call.Query("body");
+  if (body.empty()) return Api::Problem(400, "body is required");
+  if (!call.who.body.empty() && call.who.body != body) {
+    return Api::Problem(403, "this token sees only " + call.who.body);
+  }
+  auto as_of = DateParam(call.target, "as_of");
+  if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
+  const std::string format = call.target.query.count("format") ? call.Query("format") : "json";
+  if (format != "json" && format != "md" && format != "csv") {
+    return Api::Problem(400, "format must be json, md or csv");
+  }
+  auto report = call.engine.Progress(body, *as_of);
+  if (!report.ok()) return FromStatus(report.status());
+  Response r;
+  if (format == "json") {
+    r.body = ProgressAsJson(*report);
+  } else if (format == "md") {
+    r.content_type = "text/markdown; charset=utf-8";
+    r.body = ProgressAsMarkdown(*report);
+  } else {
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = ProgressAsCsv(*report);
+  }
+  return r;
+}
+
+std::variant<Response, Plan> PostUnit(const Call& call, const PostBody& body) {
+  const json::object& o = body.object;
+  if (!call.engine.MayDefine(call.who)) {
+    return Api::Problem(403, "role '" + call.who.role + "' may not do this");
+  }
+  if (Status s = OnlyMembers(o, {"id", "body", "name", "kind"}); !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  auto id = StringMember(o, "id", true);
+  auto owner = StringMember(o, "body", true);
+  auto name = StringMember(o, "name", true);
+  auto kind = StringMember(o, "kind", false);
+  for (const Status& s : {id.status(), owner.status(), name.status(), kind.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  const Unit unit{*id, *owner, *name, *kind};
+  return Plan{
+      {DefineUnit{unit, ""}}, [unit](const Result<ApplyReport>& report, const Engine&) {
+        if (!report.ok()) return FromStatus(report.status());
+        Response r = Json(
+            report->appended ? 201 : 200,
+            json::serialize(json::object{
+                {"id", unit.id}, {"body", unit.body}, {"name", unit.name}, {"kind", unit.kind}}));
+        r.headers.emplace_back("Location", std::string(kApi) + "units?body=" + unit.body);
+        return r;
+      }};
+}
+
+std::variant<Response, Plan> PostAction(const Call& call, const PostBody& post) {
+  const Engine& engine = call.engine;
+  const Principal& who = call.who;
+  const std::string& recommendation = call.params[0];
+  const json::object& o = post.object;
+  const Workflow* actions = engine.action_workflow();
+  if (!actions) return Api::Problem(404, "actions are not enabled: no action workflow is loaded");
+  auto rec = engine.Show(recommendation, std::nullopt, Detail::kHead);
+  if (!rec.ok() || !engine.MaySee(who, rec->def.owners)) {
+    return Api::Problem(404, "no recommendation '" + recommendation + "'");
+  }
+  if (Status s =
+          OnlyMembers(o, {"id", "title", "unit", "body", "due", "milestone", "planned", "note"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  DefineAction c;
+  auto id = StringMember(o, "id", true);
+  auto title = StringMember(o, "title", true);
+  auto unit = StringMember(o, "unit", false);
+  auto body = StringMember(o, "body", false);
+  auto milestone = StringMember(o, "milestone", false);
+  auto note = StringMember(o, "note", false);
+  for (const Status& s : {id.status(), title.status(), unit.status(), body.status(),
+                          milestone.status(), note.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  c.id = *id;
+  c.def = ActionDef{recommendation, *title, *body, *unit, std::nullopt, *milestone};
+  c.note = *note;
+  if (o.contains("due")) {
+    auto due = DateMember(o, "due");
+    if (!due.ok()) return Api::Problem(400, due.status().message());
+    c.def.due = *due;
+  }
+  if (o.contains("planned")) {
+    auto planned = DateMember(o, "planned");
+    if (!planned.ok()) return Api::Problem(400, planned.status().message());
+    c.planned = *planned;
+  }
+  // The role is the token's; a body-scoped role plans for its body (and unit, when it has one).
+  c.role = who.role;
+  const RoleSpec* spec = actions->FindRole(who.role);
+  const bool acts = spec && spec->acts_for_owner;
+  c.body = acts ? who.body : "";
+  c.unit = acts ? who.unit : "";
+  // Such a token can only plan for its own body, so that is the action's body by default (and
+  // a unit-scoped one's unit its unit), even under a recommendation of several bodies.
+  if (acts && c.def.body.empty()) c.def.body = who.body;
+  if (acts && c.def.unit.empty() && !o.contains("unit")) c.def.unit = who.unit;
+  const std::string subject = c.id;
+  return Plan{{std::move(c)},
+              [who, subject](const Result<ApplyReport>& report, const Engine& engine) {
+                if (!report.ok()) return FromStatus(report.status());
+                return ItemWritten(engine, who, subject, true, false, *report);
+              }};
+}
+
+namespace {
+
+// The event `o` asks to record on `current` (a recommendation or an action), or the refusal.
+std::variant<Command, Response> EventCommand(const Engine& engine, const Principal& who,
+                                             const Request& req, const json::object& o,
+                                             const RecommendationView& current) {
+  RecordEvent c;
+  c.subject_id = current.id;
+  c.kind = current.kind;  // so an action id on the recommendation route is not found
+  // Checked by the engine inside the write transaction, so no other write can slip between.
+  if (const std::string match = req.Header("if-match"); !match.empty() && match != "*") {
+    auto versions = IfMatchVersions(match);
+    if (!versions) return Api::Problem(400, "If-Match must list ETags this server gave");
+    // Any listed version may match; the engine re-checks the one we pick inside the write.
+    const bool current_listed = std::count(versions->begin(), versions->end(), current.version) > 0;
+    c.expected_version = current_listed      ? current.version
+                         : versions->empty() ? -1  // only weak tags: they never match
+                                             : versions->front();
+  }
+  auto transition = StringMember(o, "do", true);
+  auto note = StringMember(o, "note", false);
+  for (const Status& s : {transition.status(), note.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  c.transition = *transition;
+  c.note = *note;
+  if (o.contains("effective")) {
+    auto effective = DateMember(o, "effective");
+    if (!effective.ok()) return Api::Problem(400, effective.status().message());
+    c.effective = *effective;
+  }
+  for (const auto& member : o) {
+    std::string key(member.key());
+    if (key == "do" || key == "note" || key == "effective") continue;
+    if (key == "role" || key == "by" || key == "unit") {
+      return Api::Problem(400, "'" + key + "' comes from your token, not the request");
+    }
+    auto values = StringList(member.value(), key);
+    if (!values.ok()) return Api::Problem(400, values.status().message());
+    c.fields[key] = *values;
+  }
+  c.role = who.role;
+  // A body-scoped role acts for its body (and its unit, when the token has one); other roles
+  // act for none.
+  const Workflow* wf =
+      current.kind == SubjectKind::kAction ? engine.action_workflow() : &engine.workflow();
+  const RoleSpec* spec = wf ? wf->FindRole(who.role) : nullptr;
+  const bool acts = spec && spec->acts_for_owner;
+  c.body = acts ? who.body : "";
+  c.unit = acts ? who.unit : "";
+  return Command(std::move(c));
+}
+
+std::variant<Response, Plan> PostEvent(const Call& call, const PostBody& body, bool action) {
+  const std::string& id = call.params[0];
+  auto current = action ? call.engine.ShowAction(id, std::nullopt, Detail::kHead)
+                        : call.engine.Show(id, std::nullopt, Detail::kHead);
+  if (!current.ok() || !call.engine.MaySee(call.who, current->def.owners)) {
+    return Api::Problem(404,
+                        std::string(action ? "no action '" : "no recommendation '") + id + "'");
+  }
+  auto made = EventCommand(call.engine, call.who, call.request, body.object, *current);
+  if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
+  return Plan{
+      {std::move(std::get<Command>(made))},
+      [who = call.who, id, action](const Result<ApplyReport>& report, const Engine& engine) {
+        if (!report.ok()) return FromStatus(report.status());
+        return ItemWritten(engine, who, id, action, true, *report);
+      }};
+}
+
+}  // namespace
+
+std::variant<Response, Plan> PostRecommendationEvent(const Call& call, const PostBody& body) {
+  return PostEvent(call, body, false);
+}
+
+std::variant<Response, Plan> PostActionEvent(const Call& call, const PostBody& body) {
+  return PostEvent(call, body, true);
+}
+
+}  // namespace rectrack::http

@@ -1,0 +1,161 @@
+// GET /api/v1/alerts: the alert outbox, as the scheduler raised it, with each alert's delivery
+// state; GET /api/v1/alerts/{id} adds every delivery and its attempt log.
+#include <algorithm>
+
+#include "http/api.h"
+#include "http/api_util.h"
+
+namespace rectrack::http {
+namespace {
+
+constexpr size_t kMaxAlertPage = 1000;
+
+json::array Strings(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& s : items) out.emplace_back(s);
+  return out;
+}
+
+json::object AlertObject(const storage::AlertRecord& a, const std::string& state) {
+  json::value payload = json::parse(a.payload, {}, {});
+  json::object out{
+      {"seq", a.seq},
+      {"id", a.id},
+      {"kind", a.kind},
+      {"recommendation", a.recommendation},
+      {"milestone", a.milestone.empty() ? json::value(nullptr) : json::value(a.milestone)},
+      {"occurrence", a.occurrence},
+      {"due", a.due},
+      {"raised", a.raised},
+      {"late", a.late},
+      {"owners", Strings(a.owners)},
+      {"audience", Strings(a.audience)},
+      {"state", state}};
+  // `recommendation` is the subject the alert is about: for an action's alert, the action (its
+  // recommendation is in data.recommendation). `subject` says which.
+  out["subject"] = "recommendation";
+  if (payload.is_object() && payload.as_object().contains("data")) {
+    const json::value& data = payload.as_object()["data"];
+    if (data.is_object() && data.as_object().contains("subject")) {
+      out["subject"] = data.as_object().at("subject");
+    }
+    out["data"] = data;
+  }
+  return out;
+}
+
+// Whether `who` may see alert `a`: about what it owns, or addressed to its body.
+bool Visible(const Call& call, const storage::AlertRecord& a) {
+  return call.engine.MaySee(call.who, a.owners) ||
+         (!call.who.body.empty() &&
+          std::find(a.audience.begin(), a.audience.end(), call.who.body) != a.audience.end());
+}
+
+}  // namespace
+
+Response GetAlert(const Call& call) {
+  const Target& t = call.target;
+  if (Status s = OnlyParams(t, {}); !s.ok()) return Api::Problem(400, s.message());
+  const std::string& id = call.params[0];
+  auto found = call.engine.FindAlert(id);
+  if (!found.ok() && found.status().code() != Code::kNotFound) return FromStatus(found.status());
+  if (!found.ok() || !Visible(call, found->alert)) {
+    return Api::Problem(404, "no alert '" + id + "'");
+  }
+  json::object out = AlertObject(found->alert, found->state);
+  json::array list;
+  for (const auto& d : found->deliveries) {
+    json::array log;
+    for (const auto& a : found->attempts) {
+      if (a.subscription != d.subscription) continue;
+      log.push_back(
+          {{"attempt", a.attempt},
+           {"started", a.started},
+           {"finished", a.finished.empty() ? json::value(nullptr) : json::value(a.finished)},
+           {"status", a.status},
+           {"error", a.error}});
+    }
+    list.push_back({{"subscription", d.subscription},
+                    {"channel", d.channel},
+                    {"target", d.target},
+                    {"state", d.state},
+                    {"attempts", d.attempts},
+                    {"next_attempt",
+                     d.state == "pending" ? json::value(d.next_attempt) : json::value(nullptr)},
+                    {"last_status", d.last_status},
+                    {"last_error", d.last_error},
+                    {"log", std::move(log)}});
+  }
+  out["deliveries"] = std::move(list);
+  return Json(200, json::serialize(out));
+}
+
+Response GetAlerts(const Call& call) {
+  const Target& t = call.target;
+  const Principal& who = call.who;
+  if (Status s = OnlyParams(t, {"body", "state", "kind", "recommendation", "after", "limit"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  storage::AlertFilter filter;
+  auto param = [&](const char* name) { return t.query.count(name) ? t.query.at(name) : ""; };
+  filter.body = param("body");
+  filter.state = param("state");
+  filter.kind = param("kind");
+  filter.recommendation = param("recommendation");
+  if (!who.body.empty()) {
+    if (!filter.body.empty() && filter.body != who.body) {
+      return Api::Problem(403, "this token sees only " + who.body);
+    }
+    filter.body = who.body;
+  }
+  static const char* const kStates[] = {"pending", "delivered", "failed", "unsubscribed"};
+  if (!filter.state.empty() &&
+      std::find(std::begin(kStates), std::end(kStates), filter.state) == std::end(kStates)) {
+    return Api::Problem(400, "state must be pending, delivered, failed or unsubscribed, not '" +
+                                 filter.state + "'");
+  }
+  auto number = [](const std::string& s, size_t max_digits) {
+    return !s.empty() && s.size() <= max_digits &&
+           s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (t.query.count("after")) {
+    if (!number(param("after"), 18)) return Api::Problem(400, "after must be an alert seq number");
+    filter.after_seq = std::stoll(param("after"));
+  }
+  size_t limit = 100;
+  if (t.query.count("limit")) {
+    if (!number(param("limit"), 4) || std::stoul(param("limit")) == 0 ||
+        std::stoul(param("limit")) > kMaxAlertPage) {
+      return Api::Problem(400, "limit must be a number from 1 to " + std::to_string(kMaxAlertPage));
+    }
+    limit = std::stoul(param("limit"));
+  }
+  // Visibility is judged after the store's filter, so page by seq until the page is full.
+  json::array items;
+  int64_t last = filter.after_seq;
+  bool more = false;
+  filter.limit = limit + 1;
+  while (true) {
+    auto page = call.engine.ListAlerts(filter);
+    if (!page.ok()) return FromStatus(page.status());
+    for (const auto& a : *page) {
+      filter.after_seq = a.seq;
+      if (!Visible(call, a)) continue;
+      if (items.size() == limit) {
+        more = true;
+        break;
+      }
+      auto state = call.engine.AlertState(a.id);
+      if (!state.ok()) return FromStatus(state.status());
+      items.push_back(AlertObject(a, *state));
+      last = a.seq;
+    }
+    if (more || page->size() < filter.limit) break;
+  }
+  json::object out{{"items", std::move(items)},
+                   {"next_after", more ? json::value(last) : json::value(nullptr)}};
+  return Json(200, json::serialize(out));
+}
+
+}  // namespace rectrack::http

@@ -1,0 +1,208 @@
+// The subscription side of the API: the Atom feed, the iCalendar feed and /metrics. Kept apart
+// from api.cpp, which handles the JSON resources.
+#include <algorithm>
+#include <map>
+
+#include "engine/host.h"
+#include "http/api.h"
+#include "http/api_util.h"
+#include "http/feeds.h"
+
+namespace rectrack::http {
+namespace {
+
+constexpr size_t kFeedEntries = 200;
+
+std::string CompactUtc(std::string rfc3339) {  // 2025-03-31T09:00:00Z -> 20250331T090000Z
+  std::erase_if(rfc3339, [](char c) { return c == '-' || c == ':'; });
+  return rfc3339;
+}
+
+}  // namespace
+
+namespace {
+
+// The body a feed is about ("" for all): ?body=, or the token's body; a refusal when the token
+// sees another. Both feeds share the checks.
+std::variant<std::string, Response> FeedBody(const Call& call) {
+  const Target& t = call.target;
+  const bool calendar = t.path != "/feed.atom";
+  for (const auto& [key, value] : t.query) {
+    if (key != "body" && key != "token" && !(key == "unit" && calendar))
+      return Api::Problem(400, "unknown query parameter '" + key + "'");
+  }
+  std::string body = call.Query("body");
+  if (!call.who.body.empty()) {
+    if (!body.empty() && body != call.who.body) {
+      return Api::Problem(403, "this token sees only " + call.who.body);
+    }
+    body = call.who.body;
+  }
+  if (!body.empty() && !call.engine.HasBody(body)) {
+    return Api::Problem(404, "no body '" + body + "'");
+  }
+  return body;
+}
+
+// Links in feeds point at the server the request was sent to.
+std::string BaseUrl(const Call& call) {
+  const std::string host = call.request.Header("host");
+  return host.empty() ? "" : "http://" + host;
+}
+
+}  // namespace
+
+Response GetAtomFeed(const Call& call) {
+  auto scoped = FeedBody(call);
+  if (auto* refusal = std::get_if<Response>(&scoped)) return std::move(*refusal);
+  const std::string& body = std::get<std::string>(scoped);
+  const Engine& engine = call.engine;
+  const std::string base = BaseUrl(call);
+  AtomOptions options;
+  options.feed_id = "urn:rectrack:feed:" + (body.empty() ? std::string("all") : body);
+  options.title = "rectrack: " + (body.empty() ? std::string("all recommendations") : body);
+  options.self_url = base + "/feed.atom" + (body.empty() ? "" : "?body=" + body);
+  options.base_url = base;
+  options.updated = engine.clock().NowRfc3339();
+  std::vector<storage::AlertRecord> alerts;
+  storage::AlertFilter filter;
+  filter.body = body;
+  filter.newest_first = true;
+  filter.limit = kFeedEntries;
+  if (auto listed = engine.ListAlerts(filter); listed.ok()) {
+    for (auto& a : *listed) {
+      if (!engine.MaySee(call.who, a.owners)) continue;
+      if (engine.KindOf(a.recommendation) == SubjectKind::kAction) {
+        options.actions.insert(a.recommendation);
+      }
+      alerts.push_back(std::move(a));
+    }
+  }
+  Response r;
+  r.content_type = "application/atom+xml; charset=utf-8";
+  r.body = AtomFeed(engine.Feed(call.who, body, 0, kFeedEntries), options, alerts);
+  return r;
+}
+
+Response GetCalendar(const Call& call) {
+  auto scoped = FeedBody(call);
+  if (auto* refusal = std::get_if<Response>(&scoped)) return std::move(*refusal);
+  const std::string& body = std::get<std::string>(scoped);
+  const Engine& engine = call.engine;
+  const Principal& who = call.who;
+  // The calendar of one unit: its actions only. A unit outside the body asked for (or the body a
+  // token sees) is not found there.
+  const std::string unit = call.Query("unit");
+  std::map<std::string, std::string> unit_names;  // id -> "CPS South West (cps-sw)"
+  for (const Unit& u : engine.Units(body)) unit_names[u.id] = u.name + " (" + u.id + ")";
+  if (!unit.empty() && !unit_names.count(unit)) {
+    return Api::Problem(404, "no unit '" + unit + "'" + (body.empty() ? "" : " in " + body));
+  }
+  std::map<std::string, std::string> titles;
+  for (const Inspection& i : engine.Inspections()) titles[i.id] = i.title;
+  std::vector<CalendarItem> items;
+  if (unit.empty()) {
+    ListQuery query;
+    query.body = body;
+    query.open = true;
+    for (const RecommendationView& view : engine.List(query)) {
+      if (!engine.MaySee(who, view.def.owners)) continue;
+      const std::string& title = titles[view.def.inspection];
+      for (const MilestoneView& m : view.milestones) {
+        if (m.met) continue;
+        items.push_back(CalendarItem{view.id, m.label, m.due, title, view.def.owners, view.def.text,
+                                     m.overdue});
+      }
+    }
+  }
+  // Open actions with a due date: the body's (every unit's and its own), or the unit's.
+  ActionQuery actions;
+  actions.body = body;
+  actions.unit = unit;
+  actions.open = true;
+  for (const RecommendationView& view : engine.ListActions(actions)) {
+    if (!engine.MaySee(who, view.def.owners) || !view.action) continue;
+    const std::string& title = titles[view.def.inspection];
+    for (const MilestoneView& m : view.milestones) {
+      if (m.met) continue;
+      items.push_back(CalendarItem{
+          view.action->recommendation, m.label, m.due, title, view.def.owners, view.def.text,
+          m.overdue, view.id,
+          unit_names.count(view.action->unit) ? unit_names[view.action->unit] : view.action->unit});
+    }
+  }
+  CalendarOptions options;
+  const std::string scope = !unit.empty() ? unit : body;
+  options.name =
+      "rectrack: " + (scope.empty() ? std::string("all deadlines") : scope + " deadlines");
+  options.uid_domain = "rectrack";
+  options.dtstamp = CompactUtc(engine.clock().NowRfc3339());
+  options.base_url = BaseUrl(call);
+  Response r;
+  r.content_type = "text/calendar; charset=utf-8";
+  r.body = ICalendar(items, options);
+  return r;
+}
+
+Response Api::MetricsResponse(const Engine& engine) {
+  MutexLock lock(&cache_mutex_);
+  const std::string generation =
+      std::to_string(engine.last_seq()) + "-" + engine.clock().Today().ToString();
+  if (gauges_.first != generation) {
+    std::map<std::string, std::pair<int, int>> counts;  // body -> (open, overdue)
+    for (const Body& b : engine.Bodies()) counts[b.id];
+    ListQuery query;
+    query.open = true;
+    for (const RecommendationView& view : engine.List(query)) {
+      for (const auto& owner : view.def.owners) {
+        ++counts[owner].first;
+        if (view.overdue) ++counts[owner].second;
+      }
+    }
+    std::string g =
+        "# HELP rectrack_recommendations_open Recommendations open today, by owner body.\n"
+        "# TYPE rectrack_recommendations_open gauge\n";
+    for (const auto& [body, c] : counts) {
+      g += "rectrack_recommendations_open{body=\"" + body + "\"} " + std::to_string(c.first) + "\n";
+    }
+    g += "# HELP rectrack_recommendations_overdue Open recommendations with a milestone overdue.\n"
+         "# TYPE rectrack_recommendations_overdue gauge\n";
+    for (const auto& [body, c] : counts) {
+      g += "rectrack_recommendations_overdue{body=\"" + body + "\"} " + std::to_string(c.second) +
+           "\n";
+    }
+    // Actions by owning body and unit ("" for the body as a whole).
+    std::map<std::pair<std::string, std::string>, std::pair<int, int>> actions;
+    ActionQuery open_actions;
+    open_actions.open = true;
+    for (const RecommendationView& a : engine.ListActions(open_actions)) {
+      auto& c = actions[{a.def.owners.front(), a.action->unit}];
+      ++c.first;
+      if (a.overdue) ++c.second;
+    }
+    auto action_lines = [&](const char* name, const char* help, bool overdue) {
+      std::string out =
+          std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+      for (const auto& [owner, c] : actions) {
+        out += std::string(name) + "{body=\"" + owner.first + "\",unit=\"" + owner.second + "\"} " +
+               std::to_string(overdue ? c.second : c.first) + "\n";
+      }
+      return out;
+    };
+    g += action_lines("rectrack_actions_open",
+                      "Actions open today, by owning body and unit (\"\" for the whole body).",
+                      false);
+    g += action_lines("rectrack_actions_overdue", "Open actions past their due date.", true);
+    g += "# HELP rectrack_events_total Events in the log.\n# TYPE rectrack_events_total counter\n"
+         "rectrack_events_total " +
+         std::to_string(engine.last_seq()) + "\n";
+    gauges_ = {generation, g};
+  }
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  const EngineHost::WriteCounts writes = host_->write_counts();
+  r.body = metrics_.Render(writes.groups, writes.batches) + gauges_.second;
+  return r;
+}
+
+}  // namespace rectrack::http

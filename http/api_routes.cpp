@@ -1,0 +1,394 @@
+// The route table, and the routes of bodies, inspections, recommendations, Annex A and import.
+// Units, actions and progress are in api_actions.cpp, alerts in api_alerts.cpp, feeds and
+// metrics in api_feeds.cpp.
+#include <algorithm>
+
+#include "engine/render.h"
+#include "http/api.h"
+#include "http/api_util.h"
+#include "http/openapi.h"
+
+namespace rectrack::http {
+
+std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
+  auto healthz = [] { return Json(200, "{\"status\":\"ok\"}"); };
+  auto openapi = [] {
+    Response r;
+    r.content_type = "application/yaml";
+    r.body = OpenApiDocument();
+    return r;
+  };
+  auto metrics_get = [metrics = std::move(metrics)](const Call& call) {
+    return metrics(call.engine);
+  };
+  using A = Access;
+  using B = BodyKind;
+  // method, pattern, access, open, get, post, body, cached
+  return {
+      {"GET", "/healthz", A::kOpen, healthz, {}, {}, B::kNone, false},
+      {"GET", "/openapi.yaml", A::kOpen, openapi, {}, {}, B::kNone, false},
+      {"GET", "/metrics", A::kToken, {}, metrics_get, {}, B::kNone, false},
+      {"GET", "/feed.atom", A::kFeed, {}, GetAtomFeed, {}, B::kNone, true},
+      {"GET", "/calendar.ics", A::kFeed, {}, GetCalendar, {}, B::kNone, true},
+      {"GET", "bodies", A::kToken, {}, GetBodies, {}, B::kNone, true},
+      {"GET", "inspections", A::kToken, {}, GetInspections, {}, B::kNone, true},
+      {"POST", "inspections", A::kToken, {}, {}, PostInspection, B::kJson, false},
+      {"GET", "units", A::kToken, {}, GetUnits, {}, B::kNone, true},
+      {"POST", "units", A::kToken, {}, {}, PostUnit, B::kJson, false},
+      {"GET", "recommendations", A::kToken, {}, GetRecommendations, {}, B::kNone, true},
+      {"POST", "recommendations", A::kToken, {}, {}, PostRecommendation, B::kJson, false},
+      {"GET", "recommendations/{}", A::kToken, {}, GetRecommendation, {}, B::kNone, true},
+      {"POST",
+       "recommendations/{}/events",
+       A::kToken,
+       {},
+       {},
+       PostRecommendationEvent,
+       B::kJson,
+       false},
+      {"POST", "recommendations/{}/actions", A::kToken, {}, {}, PostAction, B::kJson, false},
+      {"GET", "actions", A::kToken, {}, GetActions, {}, B::kNone, true},
+      {"GET", "actions/{}", A::kToken, {}, GetAction, {}, B::kNone, true},
+      {"POST", "actions/{}/events", A::kToken, {}, {}, PostActionEvent, B::kJson, false},
+      {"GET", "reports/annex", A::kToken, {}, GetAnnex, {}, B::kNone, true},
+      {"GET", "reports/progress", A::kToken, {}, GetProgress, {}, B::kNone, true},
+      // Not cached: delivery states change without the log growing.
+      {"GET", "alerts", A::kToken, {}, GetAlerts, {}, B::kNone, false},
+      {"GET", "alerts/{}", A::kToken, {}, GetAlert, {}, B::kNone, false},
+      {"POST", "import", A::kDefine, {}, {}, PostImport, B::kImport, false},
+  };
+}
+
+// --- The table
+
+RouteTable::RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {
+  for (const Route& route : routes_) {
+    patterns_.push_back(route.pattern.front() == '/' ? Segments(route.pattern)
+                                                     : Segments(kApi + route.pattern));
+  }
+}
+
+std::vector<std::string> RouteTable::Segments(const std::string& path) {
+  if (path.rfind(kApi, 0) != 0) return {path};  // top-level routes match whole
+  std::vector<std::string> segments = Split(path.substr(std::string(kApi).size()));
+  segments.insert(segments.begin(), "api");
+  return segments;
+}
+
+bool RouteTable::Matches(const std::vector<std::string>& pattern,
+                         const std::vector<std::string>& segments,
+                         std::vector<std::string>* params) {
+  if (pattern.size() != segments.size()) return false;
+  std::vector<std::string> matched;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == "{}") {
+      matched.push_back(segments[i]);
+    } else if (pattern[i] != segments[i]) {
+      return false;
+    }
+  }
+  if (params) *params = std::move(matched);
+  return true;
+}
+
+const Route* RouteTable::Find(const std::string& method, const std::string& path,
+                              std::vector<std::string>* params, bool* path_known) const {
+  const std::vector<std::string> segments = Segments(path);
+  *path_known = false;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (!Matches(patterns_[i], segments, nullptr)) continue;
+    if (routes_[i].method != method) {
+      *path_known = true;
+      continue;
+    }
+    Matches(patterns_[i], segments, params);
+    return &routes_[i];
+  }
+  return nullptr;
+}
+
+std::string RouteTable::Allowed(const std::string& path) const {
+  const std::vector<std::string> segments = Segments(path);
+  std::vector<std::string> methods;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (!Matches(patterns_[i], segments, nullptr)) continue;
+    if (routes_[i].method == "GET") {
+      methods.insert(methods.end(), {"GET", "HEAD"});
+    } else {
+      methods.push_back(routes_[i].method);
+    }
+  }
+  return Join(methods);
+}
+
+std::string Call::Query(const char* name) const {
+  auto it = target.query.find(name);
+  return it == target.query.end() ? std::string() : it->second;
+}
+
+// --- Bodies, inspections, recommendations, Annex A
+
+Response GetBodies(const Call& call) {
+  if (Status s = OnlyParams(call.target, {}); !s.ok()) return Api::Problem(400, s.message());
+  json::array out;
+  for (const Body& b : call.engine.Bodies()) {
+    out.push_back({{"id", b.id}, {"name", b.name}, {"short_name", b.short_name}});
+  }
+  return Json(200, json::serialize(out));
+}
+
+Response GetInspections(const Call& call) {
+  if (Status s = OnlyParams(call.target, {}); !s.ok()) return Api::Problem(400, s.message());
+  json::array out;
+  for (const Inspection& i : call.engine.Inspections()) {
+    out.push_back({{"id", i.id},
+                   {"title", i.title},
+                   {"short_title", i.short_title},
+                   {"published", i.published.ToString()},
+                   {"kind", i.kind},
+                   {"follow_up_of", i.follow_up_of}});
+  }
+  return Json(200, json::serialize(out));
+}
+
+namespace {
+
+// ?limit=: a number from 1 to the largest page, or the default page.
+Result<size_t> PageLimit(const Call& call) {
+  if (!call.target.query.count("limit")) return call.options.default_page;
+  const std::string text = call.Query("limit");
+  if (text.empty() || text.size() > 6 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); }) ||
+      std::stoul(text) == 0 || std::stoul(text) > call.options.max_page) {
+    return Status::InvalidArgument("limit must be a number from 1 to " +
+                                   std::to_string(call.options.max_page));
+  }
+  return std::stoul(text);
+}
+
+}  // namespace
+
+Response GetRecommendations(const Call& call) {
+  const Target& t = call.target;
+  const Engine& engine = call.engine;
+  if (Status s =
+          OnlyParams(t, {"body", "state", "open", "overdue", "as_of", "q", "limit", "cursor"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  ListQuery q;
+  auto as_of = DateParam(t, "as_of");
+  auto open = BoolParam(t, "open");
+  auto overdue = BoolParam(t, "overdue");
+  auto limit = PageLimit(call);
+  for (const Status& s : {as_of.status(), open.status(), overdue.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  q.as_of = *as_of;
+  q.open = *open;
+  q.overdue_only = overdue->value_or(false);
+  const bool not_overdue = *overdue == std::optional<bool>(false);
+  q.body = call.Query("body");
+  q.state = call.Query("state");
+  if (!q.state.empty() && !engine.workflow().FindState(q.state)) {
+    return Api::Problem(400, "unknown state '" + q.state + "'");
+  }
+  if (!limit.ok()) return Api::Problem(400, limit.status().message());
+  std::vector<RecommendationView> views = engine.List(q);
+  const std::string text_query = call.Query("q");
+  std::erase_if(views, [&](const RecommendationView& v) {
+    return !engine.MaySee(call.who, v.def.owners) || (not_overdue && v.overdue) ||
+           (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
+            !ContainsFolded(v.id, text_query));
+  });
+  size_t start = 0;
+  if (t.query.count("cursor")) {
+    // The cursor is a position in the list's order (issue date, id), so a page still follows
+    // even when the item it names has since left the list.
+    const std::string cursor = call.Query("cursor");
+    auto at = engine.Show(cursor, std::nullopt);
+    if (!at.ok() || !engine.MaySee(call.who, at->def.owners)) {
+      return Api::Problem(400, "cursor '" + cursor + "' names no recommendation");
+    }
+    const auto after = std::make_pair(at->issued, cursor);
+    start = static_cast<size_t>(std::find_if(views.begin(), views.end(),
+                                             [&](const RecommendationView& v) {
+                                               return std::make_pair(v.issued, v.id) > after;
+                                             }) -
+                                views.begin());
+  }
+  const size_t end = std::min(views.size(), start + *limit);
+  std::vector<RecommendationView> page(views.begin() + static_cast<long>(start),
+                                       views.begin() + static_cast<long>(end));
+  std::string next = end < views.size() ? json::serialize(json::string(views[end - 1].id)) : "null";
+  return Json(200, "{\"items\":" + ListAsJson(page) + ",\"next_cursor\":" + next + "}");
+}
+
+Response GetRecommendation(const Call& call) {
+  const std::string& id = call.params[0];
+  if (Status s = OnlyParams(call.target, {"as_of"}); !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  auto as_of = DateParam(call.target, "as_of");
+  if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
+  // Whether the caller may see it comes first, so a 404 says nothing about others' items.
+  auto today = call.engine.Show(id, std::nullopt);
+  if (!today.ok() || !call.engine.MaySee(call.who, today->def.owners)) {
+    return Api::Problem(404, "no recommendation '" + id + "'");
+  }
+  auto view = call.engine.Show(id, *as_of);
+  if (!view.ok()) return FromStatus(view.status());
+  const auto actions = VisibleActions(call.engine, call.who, id, view->as_of);
+  Response r = Json(200, ShowAsJson(*view, actions));
+  r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
+  return r;
+}
+
+Response GetAnnex(const Call& call) {
+  if (Status s = OnlyParams(call.target, {"body", "as_of", "format"}); !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  if (!call.target.query.count("body")) return Api::Problem(400, "body is required");
+  const std::string body = call.Query("body");
+  if (!call.who.body.empty() && call.who.body != body) {
+    return Api::Problem(403, "this token sees only " + call.who.body);
+  }
+  auto as_of = DateParam(call.target, "as_of");
+  if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
+  const std::string format = call.target.query.count("format") ? call.Query("format") : "json";
+  auto report = call.engine.Annex(body, *as_of);
+  if (!report.ok()) return FromStatus(report.status());
+  Response r;
+  if (format == "json") {
+    r.body = AnnexAsJson(*report);
+  } else if (format == "csv") {
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = AnnexAsCsv(*report);
+  } else if (format == "md") {
+    r.content_type = "text/markdown; charset=utf-8";
+    r.body = AnnexAsMarkdown(*report);
+  } else if (format == "html") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = AnnexAsHtml(*report);
+  } else {
+    return Api::Problem(400, "format must be json, csv, md or html");
+  }
+  return r;
+}
+
+std::variant<Response, Plan> PostImport(const Call&, const PostBody& body) {
+  return Plan{body.imported, [](const Result<ApplyReport>& report, const Engine&) {
+                if (!report.ok()) return FromStatus(report.status());
+                return Json(200, json::serialize(json::object{{"appended", report->appended},
+                                                              {"unchanged", report->unchanged}}));
+              }};
+}
+
+std::variant<Response, Plan> PostInspection(const Call& call, const PostBody& body) {
+  const json::object& o = body.object;
+  if (!call.engine.MayDefine(call.who)) {
+    return Api::Problem(403, "role '" + call.who.role + "' may not do this");
+  }
+  if (Status s =
+          OnlyMembers(o, {"id", "title", "short_title", "published", "kind", "follow_up_of"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  auto id = StringMember(o, "id", true);
+  auto title = StringMember(o, "title", true);
+  auto short_title = StringMember(o, "short_title", false);
+  auto kind = StringMember(o, "kind", false);
+  auto follow = StringMember(o, "follow_up_of", false);
+  auto published = DateMember(o, "published");
+  for (const Status& s : {id.status(), title.status(), short_title.status(), kind.status(),
+                          follow.status(), published.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  DefineInspection c;
+  c.inspection = Inspection{*id, *title, *short_title, *published, *kind, *follow};
+  return Plan{{std::move(c)},
+              [echo = json::serialize(o)](const Result<ApplyReport>& report, const Engine&) {
+                if (!report.ok()) return FromStatus(report.status());
+                Response r = Json(report->appended ? 201 : 200, echo);
+                r.headers.emplace_back("Location", std::string(kApi) + "inspections");
+                return r;
+              }};
+}
+
+std::variant<Response, Plan> PostRecommendation(const Call& call, const PostBody& body) {
+  const json::object& o = body.object;
+  if (!call.engine.MayDefine(call.who)) {
+    return Api::Problem(403, "role '" + call.who.role + "' may not do this");
+  }
+  if (Status s =
+          OnlyMembers(o, {"id", "inspection", "owners", "text", "milestones", "issued", "note"});
+      !s.ok()) {
+    return Api::Problem(400, s.message());
+  }
+  DefineRecommendation c;
+  auto id = StringMember(o, "id", true);
+  auto inspection = StringMember(o, "inspection", true);
+  auto text = StringMember(o, "text", true);
+  auto note = StringMember(o, "note", false);
+  for (const Status& s : {id.status(), inspection.status(), text.status(), note.status()}) {
+    if (!s.ok()) return Api::Problem(400, s.message());
+  }
+  c.id = *id;
+  c.def.inspection = *inspection;
+  c.def.text = *text;
+  c.note = *note;
+  if (!o.contains("owners")) return Api::Problem(400, "'owners' is required");
+  auto owners = StringList(o.at("owners"), "owners");
+  if (!owners.ok()) return Api::Problem(400, owners.status().message());
+  c.def.owners = *owners;
+  if (const json::value* ms = o.if_contains("milestones")) {
+    c.milestones_given = true;
+    if (!ms->is_array()) return Api::Problem(400, "'milestones' must be a list of {label, due}");
+    for (const auto& m : ms->as_array()) {
+      if (!m.is_object()) return Api::Problem(400, "'milestones' must be a list of {label, due}");
+      auto label = StringMember(m.as_object(), "label", true);
+      auto due = DateMember(m.as_object(), "due");
+      if (!label.ok()) return Api::Problem(400, label.status().message());
+      if (!due.ok()) return Api::Problem(400, due.status().message());
+      c.def.milestones.push_back({*label, *due});
+    }
+  }
+  if (o.contains("issued")) {
+    auto issued = DateMember(o, "issued");
+    if (!issued.ok()) return Api::Problem(400, issued.status().message());
+    c.issued = *issued;
+  }
+  const std::string subject = c.id;
+  return Plan{{std::move(c)},
+              [who = call.who, subject](const Result<ApplyReport>& report, const Engine& engine) {
+                if (!report.ok()) return FromStatus(report.status());
+                return ItemWritten(engine, who, subject, false, false, *report);
+              }};
+}
+
+Response ItemWritten(const Engine& engine, const Principal& who, const std::string& subject,
+                     bool action, bool event, const ApplyReport& report) {
+  // An event is answered with the item as a list shows it and the event (the whole timeline is
+  // one GET away, at Location); a definition with the item.
+  const Detail detail = event ? Detail::kHead : Detail::kFull;
+  auto item = action ? engine.ShowAction(subject, std::nullopt, detail)
+                     : engine.Show(subject, std::nullopt, detail);
+  if (!item.ok()) return FromStatus(item.status());
+  const auto actions = action ? std::vector<RecommendationView>{}
+                              : VisibleActions(engine, who, subject, item->as_of);
+  std::string body;
+  if (event) {
+    std::optional<TimelineEntry> recorded;
+    if (!report.seqs.empty()) recorded = engine.Recorded(subject, report.seqs.front());
+    body = RecordedAsJson(*item, recorded, actions);
+  } else {
+    body = action ? ActionAsJson(*item) : ShowAsJson(*item, actions);
+  }
+  Response r = Json(report.appended ? 201 : 200, std::move(body));
+  r.headers.emplace_back("ETag", RecommendationEtag(*item, actions));
+  r.headers.emplace_back("Location",
+                         std::string(kApi) + (action ? "actions/" : "recommendations/") + subject);
+  return r;
+}
+
+}  // namespace rectrack::http

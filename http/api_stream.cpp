@@ -1,0 +1,136 @@
+// The push side of the API: the live event stream (its frames and who may open one).
+#include <algorithm>
+#include <limits>
+
+#include "engine/host.h"
+#include "http/api.h"
+#include "http/api_util.h"
+
+namespace rectrack::http {
+
+std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
+  auto target = ParseTarget(req.target);
+  if (!target.ok()) return Problem(400, target.status().message());
+  if (Status s = OnlyParams(*target, {"body"}); !s.ok()) return Problem(400, s.message());
+  StreamRequest stream;
+  std::optional<Response> refused;
+  const std::string presented_hash = PresentedHash(req, "");
+  Status refreshed = host_->Read([&](const Engine& engine) {
+    auto authenticated = Authenticate(engine, req, true, "", presented_hash);
+    if (auto* refusal = std::get_if<Response>(&authenticated)) {
+      refused = std::move(*refusal);
+      return;
+    }
+    stream.who = std::get<Principal>(authenticated);
+    const std::string auth = req.Header("authorization");
+    if (auth.size() > 7) stream.secret = auth.substr(7);
+    stream.after = {engine.last_seq(), engine.last_alert_seq()};
+  });
+  if (!refreshed.ok()) return FromStatus(refreshed);
+  if (refused) return std::move(*refused);
+  stream.body = target->query.count("body") ? target->query.at("body") : "";
+  if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
+    return Problem(403, "this token sees only " + stream.who.body);
+  }
+  // Resuming: a client that saw frame "E" or "E.A" asks for what came after it.
+  if (const std::string last = req.Header("last-event-id"); !last.empty()) {
+    const size_t dot = last.find('.');
+    const std::string event = last.substr(0, dot);
+    const std::string alert = dot == std::string::npos ? "0" : last.substr(dot + 1);
+    auto number = [](const std::string& s) {
+      return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!number(event) || !number(alert)) {
+      return Problem(400, "Last-Event-ID must be an event number, or EVENT.ALERT as sent in id:");
+    }
+    // Not beyond the newest: a stream waiting for event 10^9 would stay silent.
+    stream.after.event = std::min<int64_t>(std::stoll(event), stream.after.event);
+    stream.after.alert = std::min<int64_t>(std::stoll(alert), stream.after.alert);
+  }
+  if (++streams_ > options_.max_streams) {
+    --streams_;
+    return Problem(503,
+                   "too many open streams (at most " + std::to_string(options_.max_streams) + ")");
+  }
+  return stream;
+}
+
+std::string StreamCursor::Id() const {
+  return std::to_string(event) + (alert ? "." + std::to_string(alert) : "");
+}
+
+std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, StreamCursor* cursor) {
+  std::vector<FeedEntry> entries;
+  std::vector<storage::AlertRecord> alerts;
+  int64_t alerts_seen = cursor->alert;
+  bool valid = true;
+  Status refreshed = host_->Read([&](const Engine& engine) {
+    // Tokens revoked by another process are noticed once the host's refresh sees its commit.
+    if (!stream.secret.empty() && !engine.Authenticate(stream.secret).ok()) {
+      valid = false;
+      return;
+    }
+    // All of them: a capped batch would skip events between it and the newest.
+    entries =
+        engine.Feed(stream.who, stream.body, cursor->event, std::numeric_limits<size_t>::max());
+    if (engine.last_alert_seq() > cursor->alert) {
+      storage::AlertFilter filter;
+      filter.body = stream.body;
+      filter.after_seq = cursor->alert;
+      filter.limit = std::numeric_limits<size_t>::max();
+      auto listed = engine.ListAlerts(filter);
+      if (listed.ok()) {
+        for (auto& a : *listed) {
+          alerts_seen = std::max(alerts_seen, a.seq);  // seen, even when not shown
+          if (engine.MaySee(stream.who, a.owners)) alerts.push_back(std::move(a));
+        }
+      }
+    }
+  });
+  if (!valid || (!refreshed.ok() && !stream.secret.empty())) return std::nullopt;
+  std::string frames;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    const TimelineEntry& e = it->event;
+    json::object fields;
+    for (const auto& [name, values] : e.fields) {
+      json::array list;
+      for (const auto& v : values) list.emplace_back(v);
+      fields[name] = std::move(list);
+    }
+    json::array owners;
+    for (const auto& o : it->owners) owners.emplace_back(o);
+    json::object data{{"seq", e.seq},
+                      {"recommendation", it->recommendation},
+                      {"action", it->action},
+                      {"unit", it->unit},
+                      {"inspection", it->inspection},
+                      {"owners", std::move(owners)},
+                      {"do", e.transition},
+                      {"effective", e.effective.ToString()},
+                      {"recorded", e.recorded},
+                      {"voice", e.voice},
+                      {"body", e.body},
+                      {"actor_unit", e.unit},
+                      {"from", e.from_state},
+                      {"to", e.to_state},
+                      {"note", e.note},
+                      {"fields", std::move(fields)}};
+    cursor->event = std::max(cursor->event, e.seq);
+    frames += "id: " + cursor->Id() +
+              "\nevent: " + (it->action.empty() ? "recommendation" : "action") +
+              "\ndata: " + json::serialize(data) + "\n\n";
+  }
+  for (const auto& a : alerts) {
+    cursor->alert = a.seq;
+    // The alert's delivered document; its `data` is what webhooks receive.
+    frames += "id: " + cursor->Id() + "\nevent: alert\ndata: " + a.payload + "\n\n";
+  }
+  cursor->alert = alerts_seen;
+  return frames;
+}
+
+void Api::CountServerAnswer(const std::string& target, int status) {
+  metrics_.Count(target.empty() ? "unread" : RouteLabel(target), status);
+}
+
+}  // namespace rectrack::http

@@ -1,0 +1,324 @@
+#include "http/api_util.h"
+
+#include "common/text.h"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <set>
+
+namespace rectrack::http {
+
+namespace urls = boost::urls;
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+// An engine Status as an HTTP status. InvalidArgument from the engine means well-formed input
+// that breaks a rule (422); malformed input is caught here first and answered with 400.
+int HttpStatus(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 422;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kFailedPrecondition:
+      return 412;
+    case Code::kUnprocessable:
+      return 422;
+    default:
+      return 500;
+  }
+}
+
+Response FromStatus(const Status& s) { return Api::Problem(HttpStatus(s), s.message()); }
+
+Response NotAllowed(const std::string& allow) {
+  Response r = Api::Problem(405, "this route answers " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+Response Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Result<Target> ParseTarget(const std::string& target) {
+  auto parsed = urls::parse_origin_form(target);
+  if (!parsed) return Status::InvalidArgument("malformed request target");
+  if (!IsValidUtf8(std::string(parsed->path()))) {
+    return Status::InvalidArgument("the request path is not valid UTF-8");
+  }
+  Target t;
+  t.path = std::string(parsed->path());
+  for (auto param : parsed->params()) {
+    std::string key(param.key);
+    if (key.empty() && param.value.empty()) continue;  // "?" alone or a trailing "&"
+    if (!IsValidUtf8(key) || !IsValidUtf8(std::string(param.value))) {
+      return Status::InvalidArgument("a query parameter is not valid UTF-8");
+    }
+    if (t.query.count(key))
+      return Status::InvalidArgument("query parameter '" + key + "' repeated");
+    t.query[key] = std::string(param.value);
+  }
+  return t;
+}
+
+Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : t.query) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      return Status::InvalidArgument("unknown query parameter '" + key + "'");
+    }
+  }
+  return Status();
+}
+
+Result<std::optional<Date>> DateParam(const Target& t, const char* name) {
+  auto it = t.query.find(name);
+  if (it == t.query.end()) return std::optional<Date>();
+  auto date = Date::Parse(it->second);
+  if (!date) {
+    return Status::InvalidArgument(std::string(name) + " must be a date YYYY-MM-DD, not '" +
+                                   it->second + "'");
+  }
+  return std::optional<Date>(date);
+}
+
+Result<std::optional<bool>> BoolParam(const Target& t, const char* name) {
+  auto it = t.query.find(name);
+  if (it == t.query.end()) return std::optional<bool>();
+  if (it->second == "true") return std::optional<bool>(true);
+  if (it->second == "false") return std::optional<bool>(false);
+  return Status::InvalidArgument(std::string(name) + " must be true or false");
+}
+
+namespace {
+
+// Boost.JSON 1.81 keeps the last of duplicate members silently; `{"do":"update","do":"withdraw"}`
+// must not mean withdraw. REQUIRES: `text` is valid JSON (so strings and nesting are well formed).
+std::optional<std::string> DuplicateMember(std::string_view text) {
+  std::vector<std::optional<std::set<std::string>>> open;  // a set per object, nullopt per array
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '{') {
+      open.emplace_back(std::set<std::string>());
+    } else if (c == '[') {
+      open.emplace_back(std::nullopt);
+    } else if (c == '}' || c == ']') {
+      open.pop_back();
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+      size_t next = end + 1;
+      while (next < text.size() && std::isspace(static_cast<unsigned char>(text[next]))) ++next;
+      if (next < text.size() && text[next] == ':' && !open.empty() && open.back()) {
+        // Compare decoded keys: "d\u006f" is "do".
+        json::error_code ec;
+        json::value decoded = json::parse(text.substr(i, end - i + 1), ec);
+        std::string key = !ec && decoded.is_string() ? std::string(decoded.as_string())
+                                                     : std::string(text.substr(i + 1, end - i - 1));
+        if (!open.back()->insert(key).second) return key;
+      }
+      i = end;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<json::object> ParseJsonObject(const Request& req) {
+  json::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec) return Status::InvalidArgument("malformed JSON: " + ec.message());
+  if (!v.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
+  if (auto key = DuplicateMember(req.body)) {
+    return Status::InvalidArgument("member '" + *key + "' is given twice");
+  }
+  return std::move(v.as_object());
+}
+
+// Reads a string member; "" when absent. InvalidArgument when present with another type.
+Result<std::string> StringMember(const json::object& o, const char* key, bool required) {
+  const json::value* v = o.if_contains(key);
+  if (!v) {
+    if (required) return Status::InvalidArgument("'" + std::string(key) + "' is required");
+    return std::string();
+  }
+  if (!v->is_string())
+    return Status::InvalidArgument("'" + std::string(key) + "' must be a string");
+  return std::string(v->as_string());
+}
+
+Result<std::vector<std::string>> StringList(const json::value& v, const std::string& key) {
+  std::vector<std::string> out;
+  if (v.is_string()) {
+    out.emplace_back(v.as_string());
+    return out;
+  }
+  if (!v.is_array())
+    return Status::InvalidArgument("'" + key + "' must be a string or a list of strings");
+  for (const auto& item : v.as_array()) {
+    if (!item.is_string()) return Status::InvalidArgument("'" + key + "' must list strings");
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+Result<Date> DateMember(const json::object& o, const char* key) {
+  ASSIGN_OR_RETURN(std::string text, StringMember(o, key, true));
+  auto date = Date::Parse(text);
+  if (!date) {
+    return Status::InvalidArgument("'" + std::string(key) + "' must be a date YYYY-MM-DD, not '" +
+                                   text + "'");
+  }
+  return *date;
+}
+
+Status OnlyMembers(const json::object& o, std::initializer_list<const char*> allowed) {
+  for (const auto& member : o) {
+    std::string key(member.key());
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      return Status::InvalidArgument("unknown member '" + key + "'");
+    }
+  }
+  return Status();
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > start) parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+bool ContainsFolded(const std::string& haystack, const std::string& needle) {
+  return Lower(haystack).find(Lower(needle)) != std::string::npos;
+}
+
+std::string RecommendationEtag(const RecommendationView& v,
+                               const std::vector<RecommendationView>& actions) {
+  int64_t newest_action = 0;
+  for (const RecommendationView& a : actions) newest_action = std::max(newest_action, a.version);
+  return "\"" + std::to_string(v.version) + "-" + v.as_of.ToString() +
+         (newest_action ? "." + std::to_string(newest_action) : "") + "\"";
+}
+
+std::optional<std::vector<long long>> IfMatchVersions(const std::string& header) {
+  std::vector<long long> versions;
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    if (i >= header.size()) break;
+    const bool weak = header.compare(i, 2, "W/") == 0;
+    if (weak) i += 2;
+    if (i >= header.size() || header[i] != '"') return std::nullopt;
+    const size_t close = header.find('"', i + 1);
+    if (close == std::string::npos) return std::nullopt;
+    const std::string tag = header.substr(i + 1, close - i - 1);
+    i = close + 1;
+    // A recommendation's tag is exactly "<version>-<YYYY-MM-DD>", with ".<version>" of its
+    // newest action when it has actions; weak tags never match.
+    const size_t dash = tag.find('-');
+    const size_t dot = tag.find('.');
+    const std::string date = tag.substr(dash + 1, dot == std::string::npos ? dot : dot - dash - 1);
+    if (dash == std::string::npos || dash == 0 || dash > 18 ||
+        tag.find_first_not_of("0123456789") != dash || !Date::Parse(date) ||
+        (dot != std::string::npos &&
+         (dot + 1 == tag.size() ||
+          tag.find_first_not_of("0123456789", dot + 1) != std::string::npos ||
+          tag.size() - dot > 19))) {
+      return std::nullopt;
+    }
+    if (!weak) versions.push_back(std::stoll(tag.substr(0, dash)));
+  }
+  if (versions.empty() && header.find('"') == std::string::npos) return std::nullopt;
+  return versions;
+}
+
+bool RateLimiter::Allow(const std::string& client) {
+  if (per_minute_ <= 0) return true;
+  const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  MutexLock lock(&mutex_);
+  if (minute != window_) {
+    window_ = minute;
+    counts_.clear();
+  }
+  // A flood of new clients (addresses are cheap) is refused, not allowed to reset the others.
+  if (counts_.size() >= 100000 && !counts_.count(client)) return false;
+  return ++counts_[client] <= per_minute_;
+}
+
+std::string Request::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+Response Api::Problem(int status, const std::string& detail) {
+  json::object problem{
+      {"type", "about:blank"}, {"title", Reason(status)}, {"status", status}, {"detail", detail}};
+  Response r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = json::serialize(problem);
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"rectrack\"");
+  return r;
+}
+
+}  // namespace rectrack::http

@@ -1,0 +1,172 @@
+// Helpers shared by the API's translation units: request parsing, JSON members, statuses.
+// Private to http/; the only header besides server.cpp's includes that sees Boost.JSON.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/strings.h"
+#include "engine/engine.h"
+#include "http/api.h"
+
+namespace rectrack::http {
+
+namespace json = boost::json;
+
+inline constexpr const char* kApi = "/api/v1/";
+
+// A parsed request target.
+struct Target {
+  std::string path;                          // percent-decoded
+  std::map<std::string, std::string> query;  // decoded; each key at most once
+};
+
+// Statuses: the reason phrase, an engine Status as HTTP (InvalidArgument -> 422: malformed
+// input is caught by the adapter first and answered 400), and problem responses.
+const char* Reason(int status);
+int HttpStatus(const Status& s);
+Response FromStatus(const Status& s);
+Response NotAllowed(const std::string& allow);
+Response Json(int status, std::string body);
+
+// Request targets and query parameters; errors are InvalidArgument saying which parameter.
+Result<Target> ParseTarget(const std::string& target);
+Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed);
+Result<std::optional<Date>> DateParam(const Target& t, const char* name);
+Result<std::optional<bool>> BoolParam(const Target& t, const char* name);
+
+// JSON bodies: members of the right type, with errors naming the member.
+Result<json::object> ParseJsonObject(const Request& req);
+Result<std::string> StringMember(const json::object& o, const char* key, bool required);
+Result<std::vector<std::string>> StringList(const json::value& v, const std::string& key);
+Result<Date> DateMember(const json::object& o, const char* key);
+Status OnlyMembers(const json::object& o, std::initializer_list<const char*> allowed);
+
+std::vector<std::string> Split(const std::string& path);  // "/a/b/" -> {"a", "b"}
+bool ContainsFolded(const std::string& haystack, const std::string& needle);
+// A recommendation's ETag is "<version>-<as-of date>", plus ".<version>" of the newest of the
+// `actions` shown with it, so a change to any of them changes the tag. IfMatchVersions reads an
+// If-Match list (RFC 9110): the (recommendation) versions of its strong tags (weak ones never
+// match); nullopt when malformed.
+std::string RecommendationEtag(const RecommendationView& v,
+                               const std::vector<RecommendationView>& actions = {});
+std::optional<std::vector<long long>> IfMatchVersions(const std::string& header);
+
+// --- Routing (api_routes.cpp). A request the table matched: what the handler needs, read
+// under the host's lock (so `engine` may be queried), with the caller established.
+struct Call {
+  const Request& request;
+  const Target& target;
+  const std::vector<std::string>& params;  // the path segments the route's {} matched, in order
+  const Principal& who;
+  const Engine& engine;
+  const ApiOptions& options;
+
+  // The query parameter `name`, or "" when absent.
+  std::string Query(const char* name) const;
+};
+
+// What a POST writes, and how to answer once it is committed or refused (run by the host's
+// writer with its lock held).
+struct Plan {
+  std::vector<Command> commands;
+  std::function<Response(const Result<ApplyReport>&, const Engine&)> answer;
+};
+
+// A POST's body, parsed before the lock is taken: a JSON object, or an import file's commands.
+struct PostBody {
+  json::object object;
+  std::vector<Command> imported;
+};
+
+using OpenHandler = std::function<Response()>;
+using GetHandler = std::function<Response(const Call&)>;
+using PostHandler = std::function<std::variant<Response, Plan>(const Call&, const PostBody&)>;
+
+enum class Access {
+  kOpen,    // no token needed (/healthz, /openapi.yaml): answered without the engine's lock
+  kToken,   // a bearer token (or public_read for GETs)
+  kFeed,    // a bearer token or ?token=, for feed readers and calendars that send no headers
+  kDefine,  // a token whose role may define (import): refused before the body is read
+};
+enum class BodyKind { kNone, kJson, kImport };
+
+struct Route {
+  std::string method;   // "GET" (HEAD too) or "POST"
+  std::string pattern;  // "/healthz", or under /api/v1/ as "recommendations/{}/events"
+  Access access = Access::kToken;
+  OpenHandler open;  // for kOpen
+  GetHandler get;    // for other GETs
+  PostHandler post;  // for POSTs
+  BodyKind body = BodyKind::kNone;
+  bool cached = false;  // a GET answer the Api may reuse until the log grows or the day turns
+};
+
+// The routes, matched by method and path. Immutable once built; thread-safe.
+class RouteTable {
+ public:
+  explicit RouteTable(std::vector<Route> routes);
+  // The route for `method` and `path` (percent-decoded; HEAD is asked as GET), with the
+  // segments its {} matched in *params; nullptr when none. *path_known is set when a route of
+  // another method has that path.
+  const Route* Find(const std::string& method, const std::string& path,
+                    std::vector<std::string>* params, bool* path_known) const;
+  // The methods the routes of `path` answer ("GET, HEAD", "POST"), for a 405's Allow header.
+  std::string Allowed(const std::string& path) const;
+
+ private:
+  // The segments of `path` under /api/v1/ prefixed by "api", or the top-level path whole.
+  static std::vector<std::string> Segments(const std::string& path);
+  static bool Matches(const std::vector<std::string>& pattern,
+                      const std::vector<std::string>& segments, std::vector<std::string>* params);
+
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // routes_[i]'s pattern, as Segments
+};
+
+// The API's routes; `metrics` answers GET /metrics (it needs the Api's counters).
+std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics);
+
+// --- Handlers. GETs return the answer; POSTs the commands to write or a refusal. Each reads
+// only what it is given; all access checks happen in them or in the Api's authentication.
+// api_routes.cpp:
+Response GetBodies(const Call& call);
+Response GetInspections(const Call& call);
+Response GetRecommendations(const Call& call);
+Response GetRecommendation(const Call& call);
+Response GetAnnex(const Call& call);
+std::variant<Response, Plan> PostImport(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostInspection(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostRecommendation(const Call& call, const PostBody& body);
+// api_actions.cpp:
+Response GetUnits(const Call& call);
+Response GetActions(const Call& call);
+Response GetAction(const Call& call);
+Response GetProgress(const Call& call);
+std::variant<Response, Plan> PostUnit(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostAction(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostRecommendationEvent(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostActionEvent(const Call& call, const PostBody& body);
+// api_alerts.cpp:
+Response GetAlerts(const Call& call);
+Response GetAlert(const Call& call);
+// api_feeds.cpp:
+Response GetAtomFeed(const Call& call);
+Response GetCalendar(const Call& call);
+
+// The actions of `recommendation` as at `as_of` that `who` may see (its body's, when scoped).
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const std::string& recommendation, Date as_of);
+// The answer to a committed write about recommendation or action `subject`: the item (or, for
+// an event, the item and the event recorded), with its ETag and Location.
+Response ItemWritten(const Engine& engine, const Principal& who, const std::string& subject,
+                     bool action, bool event, const ApplyReport& report);
+
+}  // namespace rectrack::http

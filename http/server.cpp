@@ -1,0 +1,476 @@
+#include "http/server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/host.h"
+
+namespace rectrack::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Session;
+
+// A response body that shares its bytes (a cached answer) instead of owning a copy: the Beast
+// body concept over a shared, immutable string.
+struct SharedStringBody {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+
+    void init(beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (sent_ || !body_ || body_->empty()) return boost::none;
+      sent_ = true;
+      return std::make_pair(net::const_buffer(body_->data(), body_->size()), false);
+    }
+
+   private:
+    const value_type& body_;
+    bool sent_ = false;
+  };
+};
+
+// What every session shares: the API, the limits, the live sessions and the rate buckets.
+class Shared {
+ public:
+  Shared(EngineHost& host, Api& api, const ServerOptions& options)
+      : host(host), api(api), options(options) {}
+
+  EngineHost& host;
+  Api& api;
+  const ServerOptions options;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> connections{0};
+
+  void Register(const std::shared_ptr<Session>& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.emplace(s.get(), s);
+  }
+  // Called by the session's destructor. Takes no strong reference under the lock: dropping one
+  // there could destroy another session, whose destructor would take the lock again.
+  void Unregister(Session* s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.erase(s);
+  }
+  // The caller drops the references after the lock is released.
+  std::vector<std::shared_ptr<Session>> Live() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::shared_ptr<Session>> out;
+    for (const auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Shared& shared)
+      : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(shared) {
+    ++shared_.connections;
+  }
+  ~Session() {
+    EndStream();
+    --shared_.connections;
+    shared_.Unregister(this);
+  }
+
+  void Start() {
+    shared_.Register(shared_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // Closes the connection if it is waiting for a request; one in progress finishes first.
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->busy_) return;
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+      self->heartbeat_.cancel();
+    });
+  }
+
+  // Answers one response and closes: used when the server is full.
+  void Refuse(Response response) {
+    busy_ = true;
+    Decline(std::move(response));
+  }
+
+ private:
+  void Read() {
+    busy_ = false;
+    if (shared_.stopping) return Close();
+    parser_.emplace();
+    parser_->body_limit(shared_.options.max_body_bytes);
+    parser_->header_limit(shared_.options.max_header_bytes);
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    busy_ = true;
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::bad_descriptor ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Decline(Api::Problem(413, "the request body is larger than " +
+                                           std::to_string(shared_.options.max_body_bytes) +
+                                           " bytes"));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Decline(Api::Problem(431, "the request header is larger than " +
+                                           std::to_string(shared_.options.max_header_bytes) +
+                                           " bytes"));
+    }
+    if (ec) return Decline(Api::Problem(400, "malformed HTTP request: " + ec.message()));
+
+    // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's end
+    // unknowable; reading on would take the body for the next request.
+    if (parser_->get().count(bhttp::field::transfer_encoding) && !parser_->get().chunked()) {
+      return Decline(Api::Problem(400, "Transfer-Encoding must end with chunked"));
+    }
+    auto req = parser_->release();
+    Request request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[name] = std::string(field.value());
+    }
+    request.body = std::move(req.body());
+    const bool keep_alive = req.keep_alive() && !shared_.stopping;
+    beast::error_code ignored;
+    request.remote = stream_.socket().remote_endpoint(ignored).address().to_string();
+    if (req.method() == bhttp::verb::get &&
+        request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
+      return StartStream(request);
+    }
+    // A write is answered from the Api's writer thread once its group is committed; the
+    // session stays busy (and alive, held by the callback) until then.
+    const bool head = req.method() == bhttp::verb::head;
+    shared_.api.HandleAsync(
+        request, [self = shared_from_this(), keep_alive, head](Response response) {
+          net::dispatch(self->stream_.get_executor(),
+                        [self, keep_alive, head, response = std::move(response)]() mutable {
+                          self->Write(std::move(response), keep_alive, head);
+                        });
+        });
+  }
+
+  // Answers a request the Api never saw (refused, malformed, too large), counts the answer in
+  // /metrics under the request's route as far as it was read, and closes.
+  void Decline(Response response) {
+    std::string target;
+    if (parser_) target = std::string(parser_->get().target());  // empty until the line is read
+    shared_.api.CountServerAnswer(target, response.status);
+    Write(std::move(response), false);
+  }
+
+  // `head`: answer with the headers a GET would have, Content-Length included, and no body.
+  void Write(Response response, bool keep_alive, bool head = false) {
+    auto res = std::make_shared<bhttp::response<SharedStringBody>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(bhttp::field::server, "rectrack");
+    if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
+    if (!response.shared_body) {
+      response.shared_body = std::make_shared<const std::string>(std::move(response.body));
+    }
+    const size_t length = response.shared_body->size();
+    if (!head) res->body() = std::move(response.shared_body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    if (head) res->content_length(length);
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->Close();
+          self->Read();
+        });
+  }
+
+  // Server-sent events: the header once, then frames whenever the log grows, and a comment
+  // line as heartbeat. The connection is never read again; a failed write ends the stream.
+  void StartStream(const Request& request) {
+    auto opened = shared_.api.OpenStream(request);
+    if (auto* refusal = std::get_if<Response>(&opened)) {
+      shared_.api.CountServerAnswer(request.target, refusal->status);
+      return Write(std::move(*refusal), false);
+    }
+    shared_.api.CountServerAnswer(request.target, 200);
+    subscription_ = std::get<StreamRequest>(opened);
+    stream_seq_ = subscription_->after;
+    std::weak_ptr<Session> weak = shared_from_this();
+    listener_ = shared_.host.Subscribe([weak] {
+      if (auto self = weak.lock()) {
+        net::post(self->stream_.get_executor(), [self] { self->Pump(); });
+      }
+    });
+    busy_ = false;  // an open stream may be closed at shutdown
+    WatchForClose();
+    WriteRaw(
+        "HTTP/1.1 200 OK\r\nServer: rectrack\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+        "retry: 2000\n\n" +
+        shared_.api.StreamFrames(*subscription_, &stream_seq_).value_or(""));
+    Heartbeat();
+  }
+
+  // A stream is never read for requests, but a pending read learns at once when the client
+  // goes away, so its slot under max_streams is freed then, not at the next failed heartbeat.
+  void WatchForClose() {
+    stream_.socket().async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->EndStream();
+          self->WatchForClose();
+        });
+  }
+
+  void Pump() {
+    if (!subscription_) return;
+    if (writing_) {
+      pending_ = true;
+      return;
+    }
+    auto frames = shared_.api.StreamFrames(*subscription_, &stream_seq_);
+    if (!frames) return EndStream();  // the token was revoked or expired
+    if (!frames->empty()) WriteRaw(std::move(*frames));
+  }
+
+  void Heartbeat() {
+    heartbeat_.expires_after(std::chrono::seconds(shared_.options.heartbeat_seconds));
+    heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->subscription_) return self->EndStream();
+      if (!self->writing_) {
+        auto frames = self->shared_.api.StreamFrames(*self->subscription_, &self->stream_seq_);
+        if (!frames) return self->EndStream();  // the token was revoked or expired
+        self->WriteRaw(frames->empty() ? ": heartbeat\n\n" : std::move(*frames));
+      }
+      self->Heartbeat();
+    });
+  }
+
+  void WriteRaw(std::string bytes) {
+    writing_ = true;
+    out_ = std::move(bytes);
+    stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    net::async_write(stream_, net::buffer(out_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->EndStream();
+                       self->stream_.expires_never();
+                       if (self->pending_) {
+                         self->pending_ = false;
+                         self->Pump();
+                       }
+                     });
+  }
+
+  void EndStream() {
+    if (!subscription_) return;
+    subscription_.reset();
+    shared_.host.Unsubscribe(listener_);
+    shared_.api.CloseStream();
+    heartbeat_.cancel();
+    Close();
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  net::steady_timer heartbeat_;
+  std::optional<StreamRequest> subscription_;  // set while this connection is an event stream
+  StreamCursor stream_seq_;
+  int listener_ = 0;
+  bool writing_ = false;
+  bool pending_ = false;
+  std::string out_;
+  std::array<char, 512> discard_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Shared& shared_;
+  bool busy_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, Shared& shared) : ioc_(ioc), acceptor_(ioc), shared_(shared) {}
+
+  Status Open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IOError("cannot listen on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return Status();
+  }
+  tcp::endpoint local() const { return acceptor_.local_endpoint(); }
+
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec,
+                                                                               tcp::socket socket) {
+      if (ec) {
+        if (ec == net::error::operation_aborted) return;
+      } else {
+        auto session = std::make_shared<Session>(std::move(socket), self->shared_);
+        if (self->shared_.connections > self->shared_.options.max_connections) {
+          session->Refuse(Api::Problem(503, "too many connections"));
+        } else {
+          session->Start();
+        }
+      }
+      if (!self->shared_.stopping) self->Accept();
+    });
+  }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared& shared_;
+};
+
+}  // namespace
+
+Status ParseListen(const std::string& listen, ServerOptions* options) {
+  std::string host, port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find("]:");
+    if (close == std::string::npos) return Status::InvalidArgument("bad --listen '" + listen + "'");
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument("--listen needs HOST:PORT");
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  if (host.empty()) host = "127.0.0.1";
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return Status::InvalidArgument("--listen: bad port '" + port + "'");
+  }
+  options->address = host;
+  options->port = static_cast<uint16_t>(std::stoi(port));
+  return Status();
+}
+
+Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
+             const std::function<void(const std::string&)>& on_listening) {
+  // `shared` is declared first so it outlives the io_context: destroying the io_context destroys
+  // pending handlers, and with them sessions that still use `shared`.
+  Shared shared(host, api, options);
+  net::io_context ioc(options.threads);
+  auto listener = std::make_shared<Listener>(ioc, shared);
+  const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
+  RETURN_IF_ERROR(listener->Open(endpoint));
+  listener->Accept();
+  const tcp::endpoint bound = listener->local();
+  const std::string where =
+      bound.address().is_v6()
+          ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
+          : bound.address().to_string() + ":" + std::to_string(bound.port());
+
+  // Other processes (the CLI) may commit too; one cheap PRAGMA a second notices it.
+  net::steady_timer poll_timer(ioc);
+  std::function<void()> poll_loop = [&] {
+    poll_timer.expires_after(std::chrono::milliseconds(options.poll_milliseconds));
+    poll_timer.async_wait([&](beast::error_code ec) {
+      if (ec || shared.stopping) return;
+      host.Poll();
+      poll_loop();
+    });
+  };
+  poll_loop();
+
+  // Shutdown: stop accepting, let requests in flight finish, close idle connections and
+  // streams, and stop when none is left or the grace period is over.
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain(ioc);
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  std::function<void()> wait_for_drain = [&] {
+    if (shared.connections == 0 || std::chrono::steady_clock::now() > deadline) {
+      ioc.stop();
+      return;
+    }
+    for (auto& session : shared.Live()) session->CloseIfIdle();
+    drain.expires_after(std::chrono::milliseconds(50));
+    drain.async_wait([&](beast::error_code) { wait_for_drain(); });
+  };
+  signals.async_wait([&](beast::error_code ec, int) {
+    if (ec) return;
+    shared.stopping = true;
+    listener->Stop();
+    poll_timer.cancel();
+    deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
+    wait_for_drain();
+  });
+
+  on_listening(where);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  // Writes still queued are committed; their answers go to the stopped io_context, which
+  // destroys them (and their sessions) with the rest of its handlers.
+  host.Drain();
+  return Status();
+}
+
+}  // namespace rectrack::http

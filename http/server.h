@@ -1,0 +1,45 @@
+// Server: rectrack's HTTP/1.1 server (Boost.Beast over Asio), a thin shell around Api.
+//
+// A fixed number of threads run one io_context. Each connection is a Session that reads a
+// request under header and body size limits and a timeout, hands it to Api::Handle, and writes
+// the response, keeping the connection alive when the client asks. Limits: at most
+// `max_connections` at once (more are answered 503 and closed); requests per minute are limited
+// by the Api (ApiOptions::rate_per_minute). GET
+// /api/v1/stream switches the connection to server-sent events, woken by every commit. SIGINT
+// and SIGTERM stop accepting, let requests in flight finish, close idle connections and streams
+// and return.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "http/api.h"
+
+namespace rectrack::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";  // loopback unless told otherwise
+  uint16_t port = 8080;               // 0: any free port (printed when listening)
+  int threads = 2;
+  int max_connections = 256;
+  uint64_t max_body_bytes = 8 * 1024 * 1024;  // imports are the largest bodies
+  uint32_t max_header_bytes = 16 * 1024;
+  int timeout_seconds = 30;  // a whole request must arrive within this; also the idle limit
+  int shutdown_grace_seconds = 10;
+  int heartbeat_seconds = 15;    // comment lines on idle event streams keep proxies from closing
+  int poll_milliseconds = 1000;  // how often to look for other processes' commits (one PRAGMA)
+};
+
+// Parses "127.0.0.1:8080", "[::1]:8080" or ":8080" into options.address/port.
+Status ParseListen(const std::string& listen, ServerOptions* options);
+
+// Serves `api` until SIGINT/SIGTERM. `on_listening` is called once with the bound
+// "address:port" (useful with port 0). IOError when the address cannot be bound. While serving
+// it polls `host` for other processes' commits (streams hear of them), and drains its writes
+// before returning. REQUIRES: `api` is over `host`.
+Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
+             const std::function<void(const std::string&)>& on_listening);
+
+}  // namespace rectrack::http

@@ -3,13 +3,12 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <thread>
 
+#include "common/mutex.h"
 #include "engine/engine.h"
 #include "storage/alert_store.h"
 #include "storage/database.h"
@@ -89,17 +88,18 @@ struct Alerting::Impl {
   const Rules& rules;
   AlertingOptions options;
 
-  std::mutex mutex;
-  std::condition_variable scheduler_cv, dispatcher_cv;
-  bool stopping = false;
-  bool scheduler_woken = false;
-  bool dispatcher_woken = false;
+  Mutex mutex;
+  CondVar scheduler_cv{&mutex};
+  CondVar dispatcher_cv{&mutex};
+  bool stopping GUARDED_BY(mutex) = false;
+  bool scheduler_woken GUARDED_BY(mutex) = false;
+  bool dispatcher_woken GUARDED_BY(mutex) = false;
   struct Completion {
     storage::DeliveryRecord delivery;
     AttemptResult result;
   };
-  std::deque<Completion> completions;  // guarded by mutex
-  size_t in_flight = 0;                // dispatcher thread only
+  std::deque<Completion> completions GUARDED_BY(mutex);
+  size_t in_flight = 0;  // dispatcher thread only
   int listener = 0;
   std::mt19937_64 random{std::random_device{}()};
 
@@ -110,21 +110,38 @@ struct Alerting::Impl {
   Impl(EngineHost& h, const Clock& c, const Rules& r, const AlertingOptions& o)
       : host(h), clock(c), rules(r), options(o) {}
 
-  void Wake(std::condition_variable& cv, bool& flag) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      flag = true;
-    }
-    cv.notify_one();
+  void WakeScheduler() EXCLUDES(mutex) {
+    MutexLock lock(&mutex);
+    scheduler_woken = true;
+    scheduler_cv.Signal();
+  }
+  void WakeDispatcher() EXCLUDES(mutex) {
+    MutexLock lock(&mutex);
+    dispatcher_woken = true;
+    dispatcher_cv.Signal();
   }
 
-  // Sleeps for `delay` or until woken or stopping; false when stopping.
-  bool Sleep(std::condition_variable& cv, bool& flag, chr::milliseconds delay,
-             bool completions_wake = false) {
-    std::unique_lock<std::mutex> lock(mutex);
-    cv.wait_for(lock, delay,
-                [&] { return stopping || flag || (completions_wake && !completions.empty()); });
-    flag = false;
+  // Sleeps for `delay` or until woken (or, for the dispatcher, a delivery completes) or
+  // stopping; false when stopping.
+  bool SleepScheduler(chr::milliseconds delay) EXCLUDES(mutex) {
+    MutexLock lock(&mutex);
+    const auto due = chr::steady_clock::now() + delay;
+    for (auto now = chr::steady_clock::now(); !stopping && !scheduler_woken && now < due;
+         now = chr::steady_clock::now()) {
+      scheduler_cv.WaitFor(due - now);
+    }
+    scheduler_woken = false;
+    return !stopping;
+  }
+  bool SleepDispatcher(chr::milliseconds delay) EXCLUDES(mutex) {
+    MutexLock lock(&mutex);
+    const auto due = chr::steady_clock::now() + delay;
+    for (auto now = chr::steady_clock::now();
+         !stopping && !dispatcher_woken && completions.empty() && now < due;
+         now = chr::steady_clock::now()) {
+      dispatcher_cv.WaitFor(due - now);
+    }
+    dispatcher_woken = false;
     return !stopping;
   }
 
@@ -167,8 +184,8 @@ struct Alerting::Impl {
         if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
       }
       if (!raised.empty()) host.Notify();  // streams send alerts too
-      if (!raised.empty()) Wake(dispatcher_cv, dispatcher_woken);
-      if (!Sleep(scheduler_cv, scheduler_woken, delay)) return;
+      if (!raised.empty()) WakeDispatcher();
+      if (!SleepScheduler(delay)) return;
     } while (true);
   }
 
@@ -211,11 +228,9 @@ struct Alerting::Impl {
 
   void Send(storage::AlertStore& store, const storage::DeliveryRecord& d) {
     auto done = [this, d](AttemptResult result) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        completions.push_back({d, std::move(result)});
-      }
-      dispatcher_cv.notify_one();
+      MutexLock lock(&mutex);
+      completions.push_back({d, std::move(result)});
+      dispatcher_cv.Signal();
     };
     const Subscription* sub = FindSubscription(d.subscription);
     auto alert = store.Find(d.alert_id);
@@ -259,7 +274,7 @@ struct Alerting::Impl {
     do {
       std::deque<Completion> done;
       {
-        std::lock_guard<std::mutex> lock(mutex);
+        MutexLock lock(&mutex);
         done.swap(completions);
       }
       for (const auto& c : done) {
@@ -288,7 +303,7 @@ struct Alerting::Impl {
           if (delay.count() == 0) delay = chr::milliseconds(1000);
         }
       }
-      if (!Sleep(dispatcher_cv, dispatcher_woken, delay, true)) return;
+      if (!SleepDispatcher(delay)) return;
     } while (true);
   }
 };
@@ -319,7 +334,7 @@ Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
   auto impl = std::make_unique<Impl>(host, *clock, *rules, options);
   impl->deliverer = std::make_unique<Deliverer>(options.delivery);
   Impl* raw = impl.get();
-  impl->listener = host.Subscribe([raw] { raw->Wake(raw->scheduler_cv, raw->scheduler_woken); });
+  impl->listener = host.Subscribe([raw] { raw->WakeScheduler(); });
   impl->scheduler = std::thread([raw] { raw->RunScheduler(); });
   impl->dispatcher = std::thread([raw] { raw->RunDispatcher(); });
   return std::unique_ptr<Alerting>(new Alerting(std::move(impl)));
@@ -328,11 +343,11 @@ Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
 Alerting::~Alerting() {
   impl_->host.Unsubscribe(impl_->listener);
   {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
+    MutexLock lock(&impl_->mutex);
     impl_->stopping = true;
   }
-  impl_->scheduler_cv.notify_all();
-  impl_->dispatcher_cv.notify_all();
+  impl_->scheduler_cv.SignalAll();
+  impl_->dispatcher_cv.SignalAll();
   if (impl_->scheduler.joinable()) impl_->scheduler.join();
   if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
   impl_->deliverer.reset();

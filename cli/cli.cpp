@@ -226,11 +226,298 @@ Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>
       "token list | token revoke ID");
 }
 
+// What a command runs with: its arguments, the engine's options as the command line, the
+// environment and (for serve) the config file say, and where to print.
+struct Context {
+  const Args& args;
+  std::vector<std::string> rest;  // the positional arguments after the command's name
+  Engine::Options options;
+  const Clock& clock;
+  std::optional<Date> as_of;  // --as-of
+  std::ostream& out;
+};
+
+Status RunWorkflow(const Context& c) {  // needs no database
+  ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(c.options.workflow_path));
+  RETURN_IF_ERROR(PrintWorkflow(wf, c.out));
+  const std::string action_path = c.options.action_workflow_path.empty()
+                                      ? DefaultActionWorkflowPath(c.options.workflow_path)
+                                      : c.options.action_workflow_path;
+  if (action_path.empty()) return Status();
+  ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
+  c.out << "\n";
+  return PrintWorkflow(actions, c.out);
+}
+
+Status RunVerify(const Context& c) {
+  ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(c.options));
+  c.out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+        << c.options.workflow_path << "\nhead " << result.head_hash << "\n";
+  return Status();
+}
+
+// serve's settings: defaults, then --config, then RECTRACK_*, then flags (cli/config.h).
+Result<cli::ServeConfig> ServeSettings(const Context& c) {
+  const Args& args = c.args;
+  cli::ServeConfig serve;
+  if (args.Has("config")) RETURN_IF_ERROR(cli::LoadConfigFile(args.Get("config"), &serve));
+  RETURN_IF_ERROR(cli::ApplyEnvironment(
+      &serve, [](const char* name) -> const char* { return std::getenv(name); }));
+  if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
+  if (args.Has("threads")) {
+    const std::string n = args.Get("threads");
+    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(n) < 1) {
+      return Status::InvalidArgument("--threads must be from 1 to 99");
+    }
+    serve.server.threads = std::stoi(n);
+  }
+  if (args.Has("public-read")) serve.api.public_read = true;
+  return serve;
+}
+
+Status RunServe(const Context& c) {
+  if (!c.rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
+  ASSIGN_OR_RETURN(cli::ServeConfig serve, ServeSettings(c));
+  Engine::Options options = c.options;
+  if (!c.args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
+  if (!c.args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  // Checkpoints move the log into the database file off the write path; a commit still does
+  // it itself if the log ever grows past 40 MB (10,000 pages) without them.
+  std::unique_ptr<storage::Checkpointer> checkpointer;
+  if (options.db_path != ":memory:") {
+    RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
+    ASSIGN_OR_RETURN(checkpointer,
+                     storage::Checkpointer::Start(options.db_path, std::chrono::milliseconds(100)));
+  }
+  EngineHost host(engine.get());
+  http::Api api(&host, serve.api);
+  std::unique_ptr<alerts::Alerting> alerting;
+  Status alerting_failed;
+  Status served = http::Serve(host, api, serve.server, [&](const std::string& where) {
+    // Alerts link to the address actually bound (port 0 picks one) unless public_url says.
+    if (engine->rules()) {
+      serve.alerting.db_path = options.db_path;
+      if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
+      auto started = alerts::Alerting::Start(host, serve.alerting);
+      if (!started.ok()) {
+        alerting_failed = started.status();
+        std::raise(SIGTERM);  // stops the server before it serves anything
+        return;
+      }
+      alerting = std::move(started).value();
+    }
+    c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
+          << c.clock.Today().ToString() << ")" << std::endl;
+  });
+  alerting.reset();
+  RETURN_IF_ERROR(alerting_failed);
+  return served;
+}
+
+std::string Actor(const Context& c) { return c.args.Get("actor", DefaultActor()); }
+
+Status RunImport(Engine& engine, const Context& c) {
+  if (c.rest.empty()) return Status::InvalidArgument("import needs at least one FILE");
+  std::vector<Command> commands;
+  for (const auto& file : c.rest) {
+    ASSIGN_OR_RETURN(auto parsed,
+                     ParseImportFile(file, engine.workflow(), engine.action_workflow()));
+    commands.insert(commands.end(), parsed.begin(), parsed.end());
+  }
+  ASSIGN_OR_RETURN(ApplyReport report, engine.Apply(commands, Actor(c)));
+  c.out << "imported " << c.rest.size() << (c.rest.size() == 1 ? " file: " : " files: ")
+        << report.appended << " events appended, " << report.unchanged << " unchanged\n";
+  return Status();
+}
+
+// --open and --closed, at most one of them.
+Result<std::optional<bool>> Openness(const Args& args) {
+  if (args.Has("open") && args.Has("closed")) {
+    return Status::InvalidArgument("give --open or --closed, not both");
+  }
+  if (args.Has("open")) return std::optional<bool>(true);
+  if (args.Has("closed")) return std::optional<bool>(false);
+  return std::optional<bool>();
+}
+
+Status RunList(Engine& engine, const Context& c) {
+  if (!c.rest.empty()) return Status::InvalidArgument("list takes no positional arguments");
+  ListQuery q;
+  ASSIGN_OR_RETURN(q.open, Openness(c.args));
+  q.as_of = c.as_of;
+  q.body = c.args.Get("body");
+  if (!q.body.empty() && !engine.HasBody(q.body)) {
+    return Status::NotFound("no body '" + q.body + "'");
+  }
+  q.state = c.args.Get("state");
+  if (!q.state.empty() && !engine.workflow().FindState(q.state)) {
+    return Status::InvalidArgument("unknown state '" + q.state + "'");
+  }
+  q.overdue_only = c.args.Has("overdue");
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
+  auto views = engine.List(q);
+  c.out << (format == "json"  ? ListAsJson(views)
+            : format == "csv" ? ListAsCsv(views)
+                              : ListAsTable(views));
+  return Status();
+}
+
+Status RunShow(Engine& engine, const Context& c) {
+  if (c.rest.size() != 1) return Status::InvalidArgument("show needs exactly one ID");
+  const std::string& id = c.rest[0];
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"text", "json"}, "text"));
+  const auto kind = engine.KindOf(id);
+  if (!kind) return Status::NotFound("no recommendation or action '" + id + "'");
+  if (*kind == SubjectKind::kAction) {
+    ASSIGN_OR_RETURN(RecommendationView action, engine.ShowAction(id, c.as_of));
+    c.out << (format == "json" ? ActionAsJson(action) : ActionAsText(action));
+    return Status();
+  }
+  ASSIGN_OR_RETURN(RecommendationView view, engine.Show(id, c.as_of));
+  ActionQuery of_recommendation;
+  of_recommendation.as_of = view.as_of;
+  of_recommendation.recommendation = view.id;
+  const auto actions = engine.ListActions(of_recommendation);
+  c.out << (format == "json" ? ShowAsJson(view, actions) : ShowAsText(view, actions));
+  return Status();
+}
+
+Status RunActions(Engine& engine, const Context& c) {
+  ActionQuery q;
+  ASSIGN_OR_RETURN(q.open, Openness(c.args));
+  if (!engine.action_workflow()) {
+    return Status::FailedPrecondition("no action workflow is loaded (--action-workflow FILE)");
+  }
+  q.as_of = c.as_of;
+  q.body = c.args.Get("body");
+  q.unit = c.args.Get("unit");
+  q.recommendation = c.args.Get("rec");
+  if (!q.body.empty() && !engine.HasBody(q.body)) {
+    return Status::NotFound("no body '" + q.body + "'");
+  }
+  if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
+    return Status::NotFound("no unit '" + q.unit + "'");
+  }
+  if (!q.recommendation.empty()) RETURN_IF_ERROR(engine.Show(q.recommendation, {}).status());
+  q.overdue_only = c.args.Has("overdue");
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
+  auto views = engine.ListActions(q);
+  c.out << (format == "json"  ? ActionsAsJson(views)
+            : format == "csv" ? ActionsAsCsv(views)
+                              : ActionsAsTable(views));
+  return Status();
+}
+
+Status RunUnits(Engine& engine, const Context& c) {
+  const std::string body = c.args.Get("body");
+  if (!body.empty() && !engine.HasBody(body)) return Status::NotFound("no body '" + body + "'");
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json"}, "table"));
+  const auto units = engine.Units(body);
+  c.out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));
+  return Status();
+}
+
+Status RunRecord(Engine& engine, const Context& c) {
+  const Args& args = c.args;
+  if (c.rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
+  RecordEvent e;
+  e.subject_id = c.rest[0];
+  e.transition = c.rest[1];
+  ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
+  e.body = args.Get("by");
+  e.unit = args.Get("unit");
+  if (!e.unit.empty() && e.body.empty()) {
+    return Status::InvalidArgument("--unit U goes with --by BODY, the body the unit is part of");
+  }
+  e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
+  e.note = args.Get("note");
+  if (args.Has("field")) {
+    for (const auto& kv : args.options.at("field")) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+      }
+      e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
+    }
+  }
+  ASSIGN_OR_RETURN(ApplyReport report, engine.Apply({e}, Actor(c)));
+  if (report.appended == 0) {
+    c.out << "unchanged: the same event is already recorded\n";
+    return Status();
+  }
+  auto view = engine.KindOf(e.subject_id) == SubjectKind::kAction
+                  ? engine.ShowAction(e.subject_id, std::nullopt)
+                  : engine.Show(e.subject_id, std::nullopt);
+  if (!view.ok()) return view.status();
+  c.out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
+        << view->state << "\n";
+  return Status();
+}
+
+Status RunReport(Engine& engine, const Context& c) {
+  if (c.rest.size() == 1 && c.rest[0] == "progress") {
+    ASSIGN_OR_RETURN(std::string format, Format(c.args, {"text", "md", "csv", "json"}, "text"));
+    ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(c.args.Get("body"), c.as_of));
+    c.out << (format == "json"  ? ProgressAsJson(report)
+              : format == "csv" ? ProgressAsCsv(report)
+              : format == "md"  ? ProgressAsMarkdown(report)
+                                : ProgressAsText(report));
+    return Status();
+  }
+  if (c.rest.size() != 1 || c.rest[0] != "annex") {
+    return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
+  }
+  if (!c.args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"md", "csv", "json", "html"}, "md"));
+  ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
+  c.out << (format == "json"   ? AnnexAsJson(report)
+            : format == "csv"  ? AnnexAsCsv(report)
+            : format == "html" ? AnnexAsHtml(report)
+                               : AnnexAsMarkdown(report));
+  return Status();
+}
+
+Status RunTokenCommand(Engine& engine, const Context& c) {
+  return RunToken(engine, c.args, c.rest, c.out);
+}
+
+Status RunRules(Engine& engine, const Context& c) {
+  return PrintRules(engine, c.rest, c.as_of, c.out);
+}
+
+Status RunAlerts(Engine& engine, const Context& c) {
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json"}, "table"));
+  return PrintAlerts(engine, c.args, c.rest, format, c.out);
+}
+
+// How each command runs: on its own (no database, or a database it opens itself), or on the
+// engine opened for it. cli_args.cpp's Commands() says what each takes.
+struct Runner {
+  Status (*alone)(const Context&) = nullptr;
+  Status (*with_engine)(Engine&, const Context&) = nullptr;
+};
+
+const std::map<std::string, Runner>& Runners() {
+  static const std::map<std::string, Runner> kRunners = {
+      {"workflow", {RunWorkflow, nullptr}},  {"verify", {RunVerify, nullptr}},
+      {"serve", {RunServe, nullptr}},        {"import", {nullptr, RunImport}},
+      {"list", {nullptr, RunList}},          {"show", {nullptr, RunShow}},
+      {"actions", {nullptr, RunActions}},    {"units", {nullptr, RunUnits}},
+      {"record", {nullptr, RunRecord}},      {"report", {nullptr, RunReport}},
+      {"token", {nullptr, RunTokenCommand}}, {"rules", {nullptr, RunRules}},
+      {"alerts", {nullptr, RunAlerts}},
+  };
+  return kRunners;
+}
+
 Status RunCommand(const Args& args, std::ostream& out) {
   const std::string cmd = args.positional.empty() ? "" : args.positional[0];
-  const std::vector<std::string> rest(args.positional.begin() + (cmd.empty() ? 0 : 1),
-                                      args.positional.end());
+  auto runner = Runners().find(cmd);
+  if (runner == Runners().end()) return Status::InvalidArgument("unknown command '" + cmd + "'");
   ASSIGN_OR_RETURN(std::unique_ptr<Clock> clock, MakeClock(args));
+  ASSIGN_OR_RETURN(auto as_of, OptionalDate(args, "as-of"));
   const char* env_db = std::getenv("RECTRACK_DB");
   Engine::Options options;
   options.db_path = args.Get("db", env_db && *env_db ? env_db : "rectrack.db");
@@ -239,241 +526,13 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.rules_dir = args.Get("rules", DataDir() + "/rules");
   options.clock = clock.get();
   options.create_if_missing = Commands().at(cmd).creates_database;
-
-  ASSIGN_OR_RETURN(auto list_as_of, OptionalDate(args, "as-of"));
-  if (cmd == "workflow") {  // needs no database
-    ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(options.workflow_path));
-    RETURN_IF_ERROR(PrintWorkflow(wf, out));
-    const std::string action_path = options.action_workflow_path.empty()
-                                        ? DefaultActionWorkflowPath(options.workflow_path)
-                                        : options.action_workflow_path;
-    if (action_path.empty()) return Status();
-    ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
-    out << "\n";
-    return PrintWorkflow(actions, out);
-  }
-
-  cli::ServeConfig serve;
-  if (cmd == "serve") {
-    if (!rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
-    if (args.Has("config")) RETURN_IF_ERROR(cli::LoadConfigFile(args.Get("config"), &serve));
-    RETURN_IF_ERROR(cli::ApplyEnvironment(
-        &serve, [](const char* name) -> const char* { return std::getenv(name); }));
-    if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
-    if (args.Has("threads")) {
-      const std::string n = args.Get("threads");
-      if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(n) < 1) {
-        return Status::InvalidArgument("--threads must be from 1 to 99");
-      }
-      serve.server.threads = std::stoi(n);
-    }
-    if (args.Has("public-read")) serve.api.public_read = true;
-    if (!args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
-    if (!args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
-  }
-
-  if (cmd == "verify") {
-    ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(options));
-    out << "OK: " << result.events << " events, hash chain intact, every event replays through "
-        << options.workflow_path << "\nhead " << result.head_hash << "\n";
-    return Status();
-  }
-
+  const Context context{
+      args,    std::vector<std::string>(args.positional.begin() + 1, args.positional.end()),
+      options, *clock,
+      as_of,   out};
+  if (runner->second.alone) return runner->second.alone(context);
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
-  if (cmd == "serve") {
-    // Checkpoints move the log into the database file off the write path; a commit still does
-    // it itself if the log ever grows past 40 MB (10,000 pages) without them.
-    std::unique_ptr<storage::Checkpointer> checkpointer;
-    if (options.db_path != ":memory:") {
-      RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
-      ASSIGN_OR_RETURN(checkpointer, storage::Checkpointer::Start(options.db_path,
-                                                                  std::chrono::milliseconds(100)));
-    }
-    EngineHost host(engine.get());
-    http::Api api(&host, serve.api);
-    std::unique_ptr<alerts::Alerting> alerting;
-    Status alerting_failed;
-    Status served = http::Serve(host, api, serve.server, [&](const std::string& where) {
-      // Alerts link to the address actually bound (port 0 picks one) unless public_url says.
-      if (engine->rules()) {
-        serve.alerting.db_path = options.db_path;
-        if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
-        auto started = alerts::Alerting::Start(host, serve.alerting);
-        if (!started.ok()) {
-          alerting_failed = started.status();
-          std::raise(SIGTERM);  // stops the server before it serves anything
-          return;
-        }
-        alerting = std::move(started).value();
-      }
-      out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
-          << clock->Today().ToString() << ")" << std::endl;
-    });
-    alerting.reset();
-    RETURN_IF_ERROR(alerting_failed);
-    return served;
-  }
-  const std::string actor = args.Get("actor", DefaultActor());
-
-  if (cmd == "import") {
-    if (rest.empty()) return Status::InvalidArgument("import needs at least one FILE");
-    std::vector<Command> commands;
-    for (const auto& file : rest) {
-      ASSIGN_OR_RETURN(auto parsed,
-                       ParseImportFile(file, engine->workflow(), engine->action_workflow()));
-      commands.insert(commands.end(), parsed.begin(), parsed.end());
-    }
-    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply(commands, actor));
-    out << "imported " << rest.size() << (rest.size() == 1 ? " file: " : " files: ")
-        << report.appended << " events appended, " << report.unchanged << " unchanged\n";
-    return Status();
-  }
-  if (cmd == "list") {
-    if (!rest.empty()) return Status::InvalidArgument("list takes no positional arguments");
-    if (args.Has("open") && args.Has("closed")) {
-      return Status::InvalidArgument("give --open or --closed, not both");
-    }
-    ListQuery q;
-    q.as_of = list_as_of;
-    q.body = args.Get("body");
-    if (!q.body.empty() && !engine->HasBody(q.body)) {
-      return Status::NotFound("no body '" + q.body + "'");
-    }
-    q.state = args.Get("state");
-    if (!q.state.empty() && !engine->workflow().FindState(q.state)) {
-      return Status::InvalidArgument("unknown state '" + q.state + "'");
-    }
-    if (args.Has("open")) q.open = true;
-    if (args.Has("closed")) q.open = false;
-    q.overdue_only = args.Has("overdue");
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
-    auto views = engine->List(q);
-    out << (format == "json"  ? ListAsJson(views)
-            : format == "csv" ? ListAsCsv(views)
-                              : ListAsTable(views));
-    return Status();
-  }
-  if (cmd == "show") {
-    if (rest.size() != 1) return Status::InvalidArgument("show needs exactly one ID");
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "json"}, "text"));
-    const auto kind = engine->KindOf(rest[0]);
-    if (!kind) return Status::NotFound("no recommendation or action '" + rest[0] + "'");
-    if (*kind == SubjectKind::kAction) {
-      ASSIGN_OR_RETURN(RecommendationView action, engine->ShowAction(rest[0], list_as_of));
-      out << (format == "json" ? ActionAsJson(action) : ActionAsText(action));
-      return Status();
-    }
-    ASSIGN_OR_RETURN(RecommendationView rec, engine->Show(rest[0], list_as_of));
-    const RecommendationView* view = &rec;
-    ActionQuery of_recommendation;
-    of_recommendation.as_of = view->as_of;
-    of_recommendation.recommendation = view->id;
-    const auto actions = engine->ListActions(of_recommendation);
-    out << (format == "json" ? ShowAsJson(*view, actions) : ShowAsText(*view, actions));
-    return Status();
-  }
-  if (cmd == "actions") {
-    if (args.Has("open") && args.Has("closed")) {
-      return Status::InvalidArgument("give --open or --closed, not both");
-    }
-    if (!engine->action_workflow()) {
-      return Status::FailedPrecondition("no action workflow is loaded (--action-workflow FILE)");
-    }
-    ActionQuery q;
-    q.as_of = list_as_of;
-    q.body = args.Get("body");
-    q.unit = args.Get("unit");
-    q.recommendation = args.Get("rec");
-    if (!q.body.empty() && !engine->HasBody(q.body)) {
-      return Status::NotFound("no body '" + q.body + "'");
-    }
-    if (!q.unit.empty() && !engine->FindUnit(q.unit)) {
-      return Status::NotFound("no unit '" + q.unit + "'");
-    }
-    if (!q.recommendation.empty()) RETURN_IF_ERROR(engine->Show(q.recommendation, {}).status());
-    if (args.Has("open")) q.open = true;
-    if (args.Has("closed")) q.open = false;
-    q.overdue_only = args.Has("overdue");
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json", "csv"}, "table"));
-    auto views = engine->ListActions(q);
-    out << (format == "json"  ? ActionsAsJson(views)
-            : format == "csv" ? ActionsAsCsv(views)
-                              : ActionsAsTable(views));
-    return Status();
-  }
-  if (cmd == "units") {
-    const std::string body = args.Get("body");
-    if (!body.empty() && !engine->HasBody(body)) return Status::NotFound("no body '" + body + "'");
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
-    const auto units = engine->Units(body);
-    out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));
-    return Status();
-  }
-  if (cmd == "record") {
-    if (rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
-    RecordEvent e;
-    e.subject_id = rest[0];
-    e.transition = rest[1];
-    ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
-    e.body = args.Get("by");
-    e.unit = args.Get("unit");
-    if (!e.unit.empty() && e.body.empty()) {
-      return Status::InvalidArgument("--unit U goes with --by BODY, the body the unit is part of");
-    }
-    e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
-    e.note = args.Get("note");
-    if (args.Has("field")) {
-      for (const auto& kv : args.options.at("field")) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
-        }
-        e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
-      }
-    }
-    ASSIGN_OR_RETURN(ApplyReport report, engine->Apply({e}, actor));
-    if (report.appended == 0) {
-      out << "unchanged: the same event is already recorded\n";
-    } else {
-      auto view = engine->KindOf(e.subject_id) == SubjectKind::kAction
-                      ? engine->ShowAction(e.subject_id, std::nullopt)
-                      : engine->Show(e.subject_id, std::nullopt);
-      if (!view.ok()) return view.status();
-      out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
-          << view->state << "\n";
-    }
-    return Status();
-  }
-  if (cmd == "report" && rest.size() == 1 && rest[0] == "progress") {
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"text", "md", "csv", "json"}, "text"));
-    ASSIGN_OR_RETURN(ProgressReport report, engine->Progress(args.Get("body"), list_as_of));
-    out << (format == "json"  ? ProgressAsJson(report)
-            : format == "csv" ? ProgressAsCsv(report)
-            : format == "md"  ? ProgressAsMarkdown(report)
-                              : ProgressAsText(report));
-    return Status();
-  }
-  if (cmd == "report") {
-    if (rest.size() != 1 || rest[0] != "annex") {
-      return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
-    }
-    if (!args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"md", "csv", "json", "html"}, "md"));
-    ASSIGN_OR_RETURN(AnnexReport report, engine->Annex(args.Get("body"), list_as_of));
-    out << (format == "json"   ? AnnexAsJson(report)
-            : format == "csv"  ? AnnexAsCsv(report)
-            : format == "html" ? AnnexAsHtml(report)
-                               : AnnexAsMarkdown(report));
-    return Status();
-  }
-  if (cmd == "token") return RunToken(*engine, args, rest, out);
-  if (cmd == "rules") return PrintRules(*engine, rest, list_as_of, out);
-  if (cmd == "alerts") {
-    ASSIGN_OR_RETURN(std::string format, Format(args, {"table", "json"}, "table"));
-    return PrintAlerts(*engine, args, rest, format, out);
-  }
-  return Status::InvalidArgument("unknown command '" + cmd + "'");
+  return runner->second.with_engine(*engine, context);
 }
 
 }  // namespace

@@ -127,9 +127,12 @@ Result<std::string> Format(const Args& args, const std::set<std::string>& allowe
   return format;
 }
 
+// As many files as a command line holds: "1 or more" in messages.
+constexpr size_t kManyArgs = 1000;
+
 const std::map<std::string, CommandSpec>& Commands() {
   static const std::map<std::string, CommandSpec> kCommands = {
-      {"import", {{}, 1, 1000, {}, true}},
+      {"import", {{}, 1, kManyArgs, {}, true}},
       {"list",
        {{"as-of", "body", "state", "open", "closed", "overdue", "format"},
         0,
@@ -164,11 +167,15 @@ Status CheckUsage(const Args& args) {
   RETURN_IF_ERROR(OnlyOptions(args, spec.options, cmd));
   const size_t given = args.positional.size() - 1;
   if (given < spec.min_args || given > spec.max_args) {
-    return Status::InvalidArgument("'" + cmd + "' takes " +
-                                   (spec.min_args == spec.max_args
-                                        ? std::to_string(spec.min_args)
-                                        : std::to_string(spec.min_args) + " or more") +
-                                   " argument(s), not " + std::to_string(given));
+    const std::string range =
+        spec.min_args == spec.max_args ? std::to_string(spec.min_args)
+        : spec.max_args == spec.min_args + 1
+            ? std::to_string(spec.min_args) + " or " + std::to_string(spec.max_args)
+        : spec.max_args >= kManyArgs
+            ? std::to_string(spec.min_args) + " or more"
+            : std::to_string(spec.min_args) + " to " + std::to_string(spec.max_args);
+    return Status::InvalidArgument("'" + cmd + "' takes " + range + " argument(s), not " +
+                                   std::to_string(given));
   }
   if (!spec.formats.empty()) RETURN_IF_ERROR(Format(args, spec.formats, "").status());
   for (const char* name : {"as-of", "effective", "expires"}) {
@@ -182,6 +189,16 @@ Status CheckUsage(const Args& args) {
       if (kv.find('=') == std::string::npos || kv.front() == '=') {
         return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
       }
+    }
+  }
+  if (cmd == "token") {
+    // Checked here too, so a misspelt subcommand never creates a stray database.
+    const std::string& action = args.positional[1];
+    if (!((action == "create" && given == 1) || (action == "list" && given == 1) ||
+          (action == "revoke" && given == 2))) {
+      return Status::InvalidArgument(
+          "usage: token create --role ROLE [--body B [--unit U]] [--expires D] | "
+          "token list | token revoke ID");
     }
   }
   if (cmd == "report") {

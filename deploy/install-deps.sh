@@ -10,6 +10,7 @@ packages=(
   googletest libgtest-dev
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
   python3-feedparser python3-icalendar  # real parsers for the feed tests
+  clang  # the thread-safety analysis test (-Wthread-safety)
 )
 
 missing=()

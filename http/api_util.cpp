@@ -114,7 +114,8 @@ Result<Target> ParseTarget(const std::string& target) {
 }
 
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed) {
-  for (const auto& [key, value] : t.query) {
+  for (const auto& param : t.query) {
+    const std::string& key = param.first;
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       return Status::InvalidArgument("unknown query parameter '" + key + "'");
     }

@@ -38,7 +38,7 @@ std::string RouteLabel(const std::string& target) {
 }
 
 void Metrics::Record(const std::string& route, int status, double seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(&mutex_);
   ++requests_[{route, status}];
   Histogram& h = latency_[route];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
@@ -49,12 +49,12 @@ void Metrics::Record(const std::string& route, int status, double seconds) {
 }
 
 void Metrics::Count(const std::string& route, int status) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(&mutex_);
   ++requests_[{route, status}];
 }
 
 std::string Metrics::Render(long long write_groups, long long grouped_writes) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(&mutex_);
   std::string out =
       "# HELP rectrack_http_requests_total HTTP requests answered, by route and status.\n"
       "# TYPE rectrack_http_requests_total counter\n";

@@ -11,11 +11,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "engine/host.h"
 
 namespace rectrack::http {
@@ -69,19 +69,19 @@ class Shared {
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
 
-  void Register(const std::shared_ptr<Session>& s) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void Register(const std::shared_ptr<Session>& s) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
     sessions_.emplace(s.get(), s);
   }
   // Called by the session's destructor. Takes no strong reference under the lock: dropping one
   // there could destroy another session, whose destructor would take the lock again.
-  void Unregister(Session* s) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void Unregister(Session* s) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
     sessions_.erase(s);
   }
   // The caller drops the references after the lock is released.
-  std::vector<std::shared_ptr<Session>> Live() {
-    std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::shared_ptr<Session>> Live() EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
     std::vector<std::shared_ptr<Session>> out;
     for (const auto& [raw, weak] : sessions_) {
       if (auto s = weak.lock()) out.push_back(std::move(s));
@@ -90,8 +90,8 @@ class Shared {
   }
 
  private:
-  std::mutex mutex_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_;
+  Mutex mutex_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(mutex_);
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -12,27 +12,33 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& pat
 
 Checkpointer::~Checkpointer() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(&mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 int64_t Checkpointer::rounds() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(&mutex_);
   return rounds_;
 }
 
 int64_t Checkpointer::last_checkpointed() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(&mutex_);
   return last_;
 }
 
 void Checkpointer::Run() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!wake_.wait_for(lock, every_, [&] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(&mutex_);
+  for (;;) {
+    const auto due = std::chrono::steady_clock::now() + every_;
+    for (auto now = std::chrono::steady_clock::now(); !stopping_ && now < due;
+         now = std::chrono::steady_clock::now()) {
+      wake_.WaitFor(due - now);
+    }
+    if (stopping_) return;
+    lock.Unlock();
     // One row: busy, frames in the log, frames checkpointed (-1s when not in WAL mode).
     int64_t log = 0, checkpointed = 0;
     if (auto stmt = db_->Prepare("PRAGMA wal_checkpoint(PASSIVE)"); stmt.ok()) {
@@ -41,7 +47,7 @@ void Checkpointer::Run() {
         checkpointed = stmt->ColumnInt(2);
       }
     }
-    lock.lock();
+    lock.Lock();
     if (log > 0) {
       ++rounds_;
       last_ = checkpointed;

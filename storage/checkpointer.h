@@ -12,13 +12,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/database.h"
 
@@ -35,21 +34,21 @@ class Checkpointer {
 
   // Rounds that found the log holding frames, and how many of them the last such round had
   // copied into the database file (SQLite counts from the start of the current log).
-  int64_t rounds() const;
-  int64_t last_checkpointed() const;
+  int64_t rounds() const EXCLUDES(mutex_);
+  int64_t last_checkpointed() const EXCLUDES(mutex_);
 
  private:
   Checkpointer(std::unique_ptr<Database> db, std::chrono::milliseconds every)
       : db_(std::move(db)), every_(every) {}
-  void Run();
+  void Run() EXCLUDES(mutex_);
 
   std::unique_ptr<Database> db_;  // used by the thread only
   const std::chrono::milliseconds every_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  int64_t rounds_ = 0;
-  int64_t last_ = 0;
+  mutable Mutex mutex_;
+  CondVar wake_{&mutex_};
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  int64_t rounds_ GUARDED_BY(mutex_) = 0;
+  int64_t last_ GUARDED_BY(mutex_) = 0;
   std::thread thread_;
 };
 

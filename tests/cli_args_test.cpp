@@ -1,0 +1,339 @@
+#include "cli/cli_args.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/test_support.h"
+
+namespace rectrack::cli {
+namespace {
+
+class CliArgsTest : public ::testing::Test {
+ protected:
+  // Parses `argv`, failing the test when it does not parse.
+  static Args Parse(const std::vector<std::string>& argv) {
+    auto args = ParseArgs(argv);
+    EXPECT_TRUE(args.ok()) << args.status().message();
+    return args.ok() ? std::move(args).value() : Args();
+  }
+
+  // The message of CheckUsage for `argv`: "" when it is accepted; "<code> message" otherwise,
+  // so a test also sees that usage mistakes are InvalidArgument.
+  static std::string Usage(const std::vector<std::string>& argv) {
+    auto args = ParseArgs(argv);
+    if (!args.ok()) return "parse: " + args.status().message();
+    Status s = CheckUsage(*args);
+    if (s.ok()) return "";
+    if (s.code() != Code::kInvalidArgument) return "not InvalidArgument: " + s.message();
+    return s.message();
+  }
+
+  static std::string ParseError(const std::vector<std::string>& argv) {
+    auto args = ParseArgs(argv);
+    if (args.ok()) return "";
+    EXPECT_EQ(args.status().code(), Code::kInvalidArgument);
+    return args.status().message();
+  }
+
+  // Whether kUsage mentions `word` as a whole word (not inside a longer one).
+  static bool UsageMentions(const std::string& word) {
+    const std::string usage = kUsage;
+    auto is_word_char = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+    };
+    for (size_t at = usage.find(word); at != std::string::npos; at = usage.find(word, at + 1)) {
+      const bool starts = at == 0 || !is_word_char(usage[at - 1]) || word.rfind("--", 0) == 0;
+      const size_t end = at + word.size();
+      const bool ends = end == usage.size() || !is_word_char(usage[end]);
+      if (starts && ends) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(CliArgsTest, SeparateAndInlineValuesAreBothOptionValues) {
+  Args args = Parse({"list", "--as-of", "2025-03-31", "--body=CPS", "--format", "json"});
+  EXPECT_EQ(args.positional, std::vector<std::string>{"list"});
+  EXPECT_EQ(args.Get("as-of"), "2025-03-31");
+  EXPECT_EQ(args.Get("body"), "CPS");
+  EXPECT_EQ(args.Get("format"), "json");
+  EXPECT_EQ(args.options.size(), 3u);
+  EXPECT_FALSE(args.Has("state"));
+  EXPECT_EQ(args.Get("state"), "");
+  EXPECT_EQ(args.Get("state", "all"), "all");
+}
+
+TEST_F(CliArgsTest, AnInlineValueMayBeEmptyOrHoldEqualsSignsAndDashes) {
+  Args args = Parse({"record", "r1", "close", "--note=", "--field=evidence=a=b", "--label=--x"});
+  EXPECT_TRUE(args.Has("note"));
+  EXPECT_EQ(args.Get("note", "fallback"), "");
+  EXPECT_EQ(args.Get("field"), "evidence=a=b");
+  EXPECT_EQ(args.Get("label"), "--x");
+}
+
+TEST_F(CliArgsTest, FlagsTakeNoValueAndLeaveTheNextWordPositional) {
+  Args args = Parse({"list", "--open", "--overdue", "extra"});
+  EXPECT_TRUE(args.Has("open"));
+  EXPECT_TRUE(args.Has("overdue"));
+  EXPECT_FALSE(args.Has("closed"));
+  EXPECT_EQ(args.Get("open", "fallback"), "");
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"list", "extra"}));
+}
+
+TEST_F(CliArgsTest, RepeatedOptionsKeepEveryValueInOrderAndGetReturnsTheLast) {
+  Args args = Parse({"record", "--field", "evidence=a", "r1", "--field=evidence=b", "close",
+                     "--role", "inspectorate", "--role", "body_lead"});
+  EXPECT_EQ(args.options.at("field"), (std::vector<std::string>{"evidence=a", "evidence=b"}));
+  EXPECT_EQ(args.Get("role"), "body_lead");
+  EXPECT_EQ(args.options.at("role").size(), 2u);
+  // Positionals interleaved with options keep their order.
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"record", "r1", "close"}));
+}
+
+TEST_F(CliArgsTest, WordsThatAreNotLongOptionsArePositional) {
+  Args args = Parse({"import", "a.yaml", "-", "--", "-x", "b c.yaml"});
+  EXPECT_EQ(args.positional,
+            (std::vector<std::string>{"import", "a.yaml", "-", "--", "-x", "b c.yaml"}));
+  EXPECT_TRUE(args.options.empty());
+  EXPECT_TRUE(Parse({}).positional.empty());
+}
+
+TEST_F(CliArgsTest, AnUnknownOptionIsInvalidArgumentNamingIt) {
+  EXPECT_EQ(ParseError({"list", "--colour", "red"}), "unknown option --colour");
+  EXPECT_EQ(ParseError({"list", "--colour=red"}), "unknown option --colour");
+  EXPECT_EQ(ParseError({"list", "--As-Of", "2025-03-31"}), "unknown option --As-Of");
+  // A flag given a value is not the flag.
+  EXPECT_NE(ParseError({"list", "--open=yes"}), "");
+}
+
+TEST_F(CliArgsTest, AValuedOptionWithoutItsValueIsInvalidArgument) {
+  EXPECT_EQ(ParseError({"list", "--as-of"}), "--as-of needs a value");
+  // The next word is an option, not a value.
+  EXPECT_EQ(ParseError({"list", "--body", "--open"}), "--body needs a value");
+  EXPECT_EQ(ParseError({"record", "r1", "close", "--note", "--field=a=b"}), "--note needs a value");
+  // Every option the usage text shows with a value is one.
+  for (const char* name : {"db",         "workflow",  "action-workflow",
+                           "rules",      "clock",     "actor",
+                           "as-of",      "body",      "state",
+                           "format",     "effective", "by",
+                           "role",       "note",      "field",
+                           "expires",    "label",     "listen",
+                           "config",     "threads",   "kind",
+                           "clock-rate", "unit",      "rec"}) {
+    EXPECT_EQ(ParseError({"list", std::string("--") + name}),
+              std::string("--") + name + " needs a value");
+    EXPECT_EQ(ParseError({"list", std::string("--") + name, "v"}), "") << name;
+  }
+}
+
+TEST_F(CliArgsTest, CheckUsageAcceptsWellFormedCommands) {
+  const std::vector<std::vector<std::string>> good = {
+      {"import", "a.yaml"},
+      {"import", "a.yaml", "b.yaml", "c.yaml"},
+      {"list"},
+      {"list", "--as-of", "2025-03-31", "--body", "CPS", "--state", "issued", "--open", "--overdue",
+       "--format", "csv"},
+      {"show", "da23-r1", "--format=json", "--db", "x.db"},
+      {"actions", "--unit", "cps-sw", "--rec", "r1", "--closed", "--format", "table"},
+      {"units", "--body", "CPS", "--format", "json"},
+      {"record", "r1", "close", "--effective", "2025-03-20", "--by", "CPS", "--unit", "cps-sw",
+       "--field", "evidence=minutes", "--note", "done"},
+      {"report", "annex", "--body", "CPS", "--format", "html"},
+      {"report", "progress", "--body", "CPS", "--as-of", "2025-03-31", "--format", "text"},
+      {"token", "create", "--role", "reader", "--expires", "2026-01-01", "--label", "AGO"},
+      {"token", "list"},
+      {"token", "revoke", "0123456789ab"},
+      {"serve", "--listen", "127.0.0.1:0", "--threads", "2", "--public-read", "--clock-rate", "60"},
+      {"alerts"},
+      {"alerts", "a1", "--state", "failed", "--kind", "due_soon", "--format", "json"},
+      {"rules", "r1", "--as-of", "2025-03-31"},
+      {"verify", "--db", "x.db", "--actor", "me", "--clock", "2025-03-31", "--help"},
+      {"workflow", "--workflow", "w.yaml", "--action-workflow", "a.yaml", "--rules", "rules"},
+  };
+  for (const auto& argv : good) {
+    std::string line;
+    for (const auto& a : argv) line += a + " ";
+    EXPECT_EQ(Usage(argv), "") << line;
+  }
+}
+
+TEST_F(CliArgsTest, AnUnknownCommandIsInvalidArgument) {
+  EXPECT_EQ(Usage({"lsit"}), "unknown command 'lsit'");
+  EXPECT_EQ(Usage({"List"}), "unknown command 'List'");
+  EXPECT_EQ(Usage({"a.yaml", "import"}), "unknown command 'a.yaml'");
+}
+
+TEST_F(CliArgsTest, AnOptionTheCommandDoesNotTakeIsInvalidArgument) {
+  EXPECT_EQ(Usage({"verify", "--as-of", "2025-03-31"}), "'verify' does not take --as-of");
+  EXPECT_EQ(Usage({"list", "--unit", "cps-sw"}), "'list' does not take --unit");
+  EXPECT_EQ(Usage({"show", "r1", "--open"}), "'show' does not take --open");
+  EXPECT_EQ(Usage({"import", "a.yaml", "--format", "json"}), "'import' does not take --format");
+  EXPECT_EQ(Usage({"token", "list", "--public-read"}), "'token' does not take --public-read");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--listen", "x"}), "'record' does not take --listen");
+}
+
+TEST_F(CliArgsTest, TooFewOrTooManyArgumentsIsInvalidArgument) {
+  EXPECT_EQ(Usage({"show"}), "'show' takes 1 argument(s), not 0");
+  EXPECT_EQ(Usage({"show", "r1", "r2"}), "'show' takes 1 argument(s), not 2");
+  EXPECT_EQ(Usage({"list", "r1"}), "'list' takes 0 argument(s), not 1");
+  EXPECT_EQ(Usage({"record", "r1"}), "'record' takes 2 argument(s), not 1");
+  EXPECT_EQ(Usage({"record", "r1", "close", "now"}), "'record' takes 2 argument(s), not 3");
+  EXPECT_EQ(Usage({"import"}), "'import' takes 1 or more argument(s), not 0");
+  EXPECT_EQ(Usage({"report"}), "'report' takes 1 argument(s), not 0");
+  // Commands with a bounded range name it.
+  EXPECT_EQ(Usage({"token"}), "'token' takes 1 or 2 argument(s), not 0");
+  EXPECT_EQ(Usage({"token", "revoke", "id", "more"}), "'token' takes 1 or 2 argument(s), not 3");
+  EXPECT_EQ(Usage({"alerts", "a1", "a2"}), "'alerts' takes 0 or 1 argument(s), not 2");
+  EXPECT_EQ(Usage({"rules", "r1", "r2"}), "'rules' takes 0 or 1 argument(s), not 2");
+}
+
+// A misspelt subcommand is a usage mistake, caught before a database could be created.
+TEST_F(CliArgsTest, ATokenSubcommandThatDoesNotExistOrTakesNoSuchArgumentIsAUsageMistake) {
+  const std::string usage =
+      "usage: token create --role ROLE [--body B [--unit U]] [--expires D] | token list | "
+      "token revoke ID";
+  EXPECT_EQ(Usage({"token", "crate", "--role", "reader"}), usage);
+  EXPECT_EQ(Usage({"token", "list", "extra"}), usage);
+  EXPECT_EQ(Usage({"token", "revoke"}), usage);
+  EXPECT_EQ(Usage({"token", "create", "x"}), usage);
+}
+
+TEST_F(CliArgsTest, AMalformedDateIsInvalidArgumentNamingTheOption) {
+  EXPECT_EQ(Usage({"list", "--as-of", "31/03/2025"}),
+            "--as-of must be a date YYYY-MM-DD, not '31/03/2025'");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--effective", "2025-02-29"}),
+            "--effective must be a date YYYY-MM-DD, not '2025-02-29'");
+  EXPECT_EQ(Usage({"token", "create", "--role", "reader", "--expires", "tomorrow"}),
+            "--expires must be a date YYYY-MM-DD, not 'tomorrow'");
+  EXPECT_EQ(Usage({"list", "--as-of="}), "--as-of must be a date YYYY-MM-DD, not ''");
+}
+
+TEST_F(CliArgsTest, AFormatTheCommandDoesNotOfferIsInvalidArgumentListingTheChoices) {
+  EXPECT_EQ(Usage({"list", "--format", "xml"}), "--format must be csv|json|table, not 'xml'");
+  EXPECT_EQ(Usage({"show", "r1", "--format", "csv"}), "--format must be json|text, not 'csv'");
+  EXPECT_EQ(Usage({"units", "--format="}), "--format must be json|table, not ''");
+  // report annex and progress share one table but not every format.
+  EXPECT_EQ(Usage({"report", "annex", "--body", "CPS", "--format", "text"}),
+            "report annex takes --format md, csv, json or html");
+  EXPECT_EQ(Usage({"report", "progress", "--body", "CPS", "--format", "html"}),
+            "report progress takes --format text, md, csv or json");
+}
+
+TEST_F(CliArgsTest, OtherUsageMistakesAreInvalidArgument) {
+  EXPECT_EQ(Usage({"list", "--open", "--closed"}), "give --open or --closed, not both");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--field", "evidence"}),
+            "--field must be NAME=VALUE, not 'evidence'");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--field", "=x"}),
+            "--field must be NAME=VALUE, not '=x'");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--field", "a=1", "--field", "b"}),
+            "--field must be NAME=VALUE, not 'b'");
+  EXPECT_EQ(Usage({"record", "r1", "close", "--field", "note="}), "");  // an empty value is a value
+  const std::string report = "usage: report annex|progress --body B [--as-of D] [--format F]";
+  EXPECT_EQ(Usage({"report", "annex"}), report);
+  EXPECT_EQ(Usage({"report", "summary", "--body", "CPS"}), report);
+  EXPECT_EQ(Usage({"list", "--db", ":memory:"}),
+            "--db needs a file: nothing would be kept in ':memory:'");
+  EXPECT_EQ(Usage({"list", "--db="}), "--db needs a file: nothing would be kept in ''");
+}
+
+TEST_F(CliArgsTest, OptionalDateIsNulloptWhenAbsentAndTheDateWhenGiven) {
+  auto absent = OptionalDate(Parse({"list"}), "as-of");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  auto given = OptionalDate(Parse({"list", "--as-of", "2024-02-29"}), "as-of");
+  ASSERT_TRUE(given.ok()) << given.status().message();
+  ASSERT_TRUE(given->has_value());
+  EXPECT_EQ((*given)->ToString(), "2024-02-29");
+
+  // The last of repeated values counts.
+  auto last = OptionalDate(Parse({"list", "--as-of", "bad", "--as-of", "2025-01-01"}), "as-of");
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_EQ((*last)->ToString(), "2025-01-01");
+
+  auto bad = OptionalDate(Parse({"list", "--as-of", "2025-1-1"}), "as-of");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "--as-of must be a date YYYY-MM-DD, not '2025-1-1'");
+}
+
+TEST_F(CliArgsTest, FormatReturnsTheGivenChoiceOrTheFallback) {
+  const std::set<std::string> allowed = {"table", "json", "csv"};
+  auto fallback = Format(Parse({"list"}), allowed, "table");
+  ASSERT_TRUE(fallback.ok());
+  EXPECT_EQ(*fallback, "table");
+  auto given = Format(Parse({"list", "--format", "csv"}), allowed, "table");
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(*given, "csv");
+  // No --format and no fallback: "" (the command picks its own default).
+  auto none = Format(Parse({"list"}), allowed, "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, "");
+
+  auto bad = Format(Parse({"list", "--format", "JSON"}), allowed, "table");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "--format must be csv|json|table, not 'JSON'");
+  // Given but empty is not "not given".
+  auto empty = Format(Parse({"list", "--format="}), allowed, "");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "--format must be csv|json|table, not ''");
+}
+
+TEST_F(CliArgsTest, EveryCommandOptionAndFormatAppearsInTheUsageText) {
+  ASSERT_FALSE(Commands().empty());
+  for (const auto& [name, spec] : Commands()) {
+    EXPECT_TRUE(UsageMentions(name)) << "command '" << name << "' is not in kUsage";
+    EXPECT_NE(std::string(kUsage).find("\n  " + name + " "), std::string::npos)
+        << "command '" << name << "' has no line of its own in kUsage";
+    for (const std::string& option : spec.options) {
+      EXPECT_TRUE(UsageMentions("--" + option)) << name << " --" << option;
+    }
+    for (const std::string& format : spec.formats) {
+      EXPECT_TRUE(UsageMentions(format)) << name << " --format " << format;
+    }
+    EXPECT_LE(spec.min_args, spec.max_args) << name;
+  }
+  for (const char* global :
+       {"--db", "--workflow", "--action-workflow", "--rules", "--clock", "--actor"}) {
+    EXPECT_TRUE(UsageMentions(global)) << global;
+  }
+}
+
+TEST_F(CliArgsTest, OnlyCommandsThatWriteMayCreateADatabase) {
+  for (const char* writer : {"import", "record", "token", "serve"}) {
+    ASSERT_TRUE(Commands().count(writer)) << writer;
+    EXPECT_TRUE(Commands().at(writer).creates_database) << writer;
+  }
+  for (const char* reader :
+       {"list", "show", "actions", "units", "report", "alerts", "verify", "rules", "workflow"}) {
+    ASSERT_TRUE(Commands().count(reader)) << reader;
+    EXPECT_FALSE(Commands().at(reader).creates_database) << reader;
+  }
+}
+
+// The promise of Commands(), kept by the binary as a user runs it: a usage mistake exits with
+// status 2 and leaves no database behind.
+TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_usage_" + std::to_string(::getpid()) + ".db");
+  for (const char* mistake : {"lsit", "token crate --role reader", "token list extra",
+                              "token revoke", "list --format xml"}) {
+    fs::remove(db);
+    const CliRun run = Rectrack("--db " + db.string() + " " + mistake);
+    EXPECT_EQ(run.status, 2) << mistake << ": " << run.out;
+    EXPECT_FALSE(fs::exists(db)) << mistake << " created " << db;
+  }
+  fs::remove(db);
+}
+
+}  // namespace
+}  // namespace rectrack::cli

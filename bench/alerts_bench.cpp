@@ -625,7 +625,7 @@ int Run(const Options& o) {
     commits = CommitBaseline(
         (fs::path(dir) / ("commits-" + std::to_string(getpid()) + ".db")).string(), 50);
   }
-  api.Unsubscribe(listener);
+  host.Unsubscribe(listener);
   const long long hwm_kb = StatusKb("VmHWM:");
   engine.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db_path + suffix);

@@ -108,7 +108,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                                     options.db_path, options.create_if_missing
                                                          ? storage::Database::OpenMode::kCreate
                                                          : storage::Database::OpenMode::kExisting));
-  engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get());
+  engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get(), NameKind);
   engine->tokens_ = std::make_unique<storage::TokenStore>(engine->db_.get());
   engine->alert_store_ = std::make_unique<storage::AlertStore>(engine->db_.get());
   {
@@ -361,7 +361,7 @@ Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> a
 
 Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify(NameKind));
+  ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
   return VerifyResult{report.events, report.head_hash};
 }
 
@@ -447,9 +447,9 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   {
     ASSIGN_OR_RETURN(
         auto db, storage::Database::Open(options.db_path, storage::Database::OpenMode::kExisting));
-    storage::EventStore store(db.get());
+    storage::EventStore store(db.get(), NameKind);
     ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db, storage::Transaction::Mode::kRead));
-    RETURN_IF_ERROR(store.Verify(NameKind).status());
+    RETURN_IF_ERROR(store.Verify().status());
   }
   Options existing = options;
   existing.create_if_missing = false;

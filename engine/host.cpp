@@ -97,7 +97,11 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
     lock.Unlock();
     Status committed;
     try {
-      committed = engine_->CommitPrepared(*prepared);
+      // The one use of the engine without mutex_, through an unguarded copy of the pointer:
+      // while commit_in_flight_ is set, readers only query and nothing else writes
+      // (Engine::CommitPrepared's contract).
+      Engine* const unlocked = engine_;
+      committed = unlocked->CommitPrepared(*prepared);
     } catch (const std::exception& e) {
       committed = Status::IOError(std::string("write failed: ") + e.what());
     }
@@ -174,7 +178,13 @@ void EngineHost::Notify() {
     MutexLock lock(&listeners_mutex_);
     for (const auto& [id, listener] : listeners_) listeners.push_back(listener);
   }
-  for (const auto& listener : listeners) listener();
+  for (const auto& listener : listeners) {
+    try {
+      listener();
+    } catch (const std::exception&) {
+      // A listener's failure is its own; the others, and the writer that called, go on.
+    }
+  }
 }
 
 }  // namespace rectrack

@@ -83,6 +83,13 @@ class EngineHost {
     if (caught_up) Notify();
     return refreshed;
   }
+  // Read without taking in other processes' commits first: for a second look within one
+  // request that has just Read (a write's command is checked again inside its transaction).
+  template <typename Fn>
+  void ReadAsIs(Fn&& fn) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
+    fn(static_cast<const Engine&>(*engine_));
+  }
   // Read with write access, once no group's commit is in flight: for work that writes outside
   // the group commit (the alert scheduler's outbox). `fn` must not call Engine::Apply.
   Status Update(const std::function<void(Engine&)>& fn) EXCLUDES(mutex_);
@@ -90,9 +97,12 @@ class EngineHost {
   // it every second or so, so streams hear of the CLI's writes without a request).
   void Poll() EXCLUDES(mutex_);
 
-  // Listeners: called after the log grew (see above), or when Notify() is called. Subscribe
-  // returns an id for Unsubscribe; after Unsubscribe returns the listener is not called again
-  // unless a call was already under way on another thread.
+  // Listeners: called after the log grew (see above), or when Notify() is called, on the
+  // thread that noticed (the writer thread for a write) and without the host's lock; a listener
+  // must be quick and must not call Apply or Drain (the writer may be the caller). Subscribe
+  // returns an id for Unsubscribe; after Unsubscribe returns the listener is not called again,
+  // except by a Notify already under way on another thread. An exception a listener throws is
+  // dropped.
   int Subscribe(std::function<void()> listener) EXCLUDES(listeners_mutex_);
   void Unsubscribe(int id) EXCLUDES(listeners_mutex_);
   // Wakes every listener: for changes the host cannot see itself (alerts raised through Update).
@@ -116,9 +126,9 @@ class EngineHost {
   void RunWriter() EXCLUDES(writers_mutex_);
   void CommitGroup(std::vector<Write>& group) EXCLUDES(mutex_, writers_mutex_);
 
-  Engine* const engine_;
-  // Guards the engine. The engine is only touched with it held, except Engine::CommitPrepared,
-  // which the writer runs without it while commit_in_flight_ is set (readers may then query).
+  // The engine is only touched with mutex_ held (checked), except by CommitPrepared.
+  Engine* const engine_ PT_GUARDED_BY(mutex_);
+  // Guards the engine (engine_ below).
   Mutex mutex_;
   bool commit_in_flight_ GUARDED_BY(mutex_) = false;
   CondVar commit_landed_{&mutex_};

@@ -16,7 +16,7 @@ Api::Api(EngineHost* host, ApiOptions options)
       routes_(std::make_unique<RouteTable>(
           ApiRoutes([this](const Engine& engine) { return MetricsResponse(engine); }))) {
   // Workflows never change once the engine is open: keep them to parse POST bodies unlocked.
-  (void)host_->Read([&](const Engine& engine) {
+  host_->ReadAsIs([&](const Engine& engine) {
     workflow_ = &engine.workflow();
     action_workflow_ = engine.action_workflow();
   });
@@ -219,7 +219,9 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     if (!route) {
       // Asked only once the caller is known, so an unknown route says nothing to strangers.
       if (req.method != "GET" && req.method != "POST") {
-        refused = NotAllowed("GET, HEAD, POST");
+        // What the API answers as a whole; the alerts are read-only throughout.
+        refused =
+            NotAllowed(t.path.rfind("/api/v1/alerts", 0) == 0 ? "GET, HEAD" : "GET, HEAD, POST");
       } else if (path_known) {
         refused = NotAllowed(routes_->Allowed(t.path));
       } else {
@@ -287,10 +289,9 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     body.object = std::move(*object);
   }
   std::variant<Response, Plan> planned = Problem(500, "not planned");
-  refreshed = host_->Read([&](const Engine& engine) {
+  host_->ReadAsIs([&](const Engine& engine) {
     planned = route->post(Call{req, t, params, who, engine, options_}, body);
   });
-  if (!refreshed.ok()) return FromStatus(refreshed);
   if (auto* refusal = std::get_if<Response>(&planned)) return std::move(*refusal);
   Plan& plan = std::get<Plan>(planned);
   const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;

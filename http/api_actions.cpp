@@ -128,7 +128,7 @@ Response GetProgress(const Call& call) {
   return r;
 }
 
-std::variant<Response, Plan> PostUnit(const Call& call, const PostBody& body) {
+std::variant<Response, Plan> PostUnit(const Call& call, PostBody& body) {
   const json::object& o = body.object;
   if (!call.engine.MayDefine(call.who)) {
     return Api::Problem(403, "role '" + call.who.role + "' may not do this");
@@ -156,7 +156,7 @@ std::variant<Response, Plan> PostUnit(const Call& call, const PostBody& body) {
       }};
 }
 
-std::variant<Response, Plan> PostAction(const Call& call, const PostBody& post) {
+std::variant<Response, Plan> PostAction(const Call& call, PostBody& post) {
   const Engine& engine = call.engine;
   const Principal& who = call.who;
   const std::string& recommendation = call.params[0];
@@ -287,11 +287,11 @@ std::variant<Response, Plan> PostEvent(const Call& call, const PostBody& body, b
 
 }  // namespace
 
-std::variant<Response, Plan> PostRecommendationEvent(const Call& call, const PostBody& body) {
+std::variant<Response, Plan> PostRecommendationEvent(const Call& call, PostBody& body) {
   return PostEvent(call, body, false);
 }
 
-std::variant<Response, Plan> PostActionEvent(const Call& call, const PostBody& body) {
+std::variant<Response, Plan> PostActionEvent(const Call& call, PostBody& body) {
   return PostEvent(call, body, true);
 }
 

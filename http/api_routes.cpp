@@ -63,37 +63,45 @@ std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
 
 RouteTable::RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {
   for (const Route& route : routes_) {
-    patterns_.push_back(route.pattern.front() == '/' ? Segments(route.pattern)
-                                                     : Segments(kApi + route.pattern));
+    const std::string path = route.pattern.front() == '/' ? route.pattern : kApi + route.pattern;
+    std::vector<std::string> pattern;
+    for (std::string_view segment : Segments(path)) pattern.emplace_back(segment);
+    patterns_.push_back(std::move(pattern));
   }
 }
 
-std::vector<std::string> RouteTable::Segments(const std::string& path) {
-  if (path.rfind(kApi, 0) != 0) return {path};  // top-level routes match whole
-  std::vector<std::string> segments = Split(path.substr(std::string(kApi).size()));
-  segments.insert(segments.begin(), "api");
+std::vector<std::string_view> RouteTable::Segments(std::string_view path) {
+  const std::string_view api = kApi;
+  if (path.substr(0, api.size()) != api) return {path};  // top-level routes match whole
+  std::vector<std::string_view> segments = {"api"};
+  for (size_t start = api.size(); start <= path.size();) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) segments.push_back(path.substr(start, slash - start));  // "//" is one
+    start = slash + 1;
+  }
   return segments;
 }
 
 bool RouteTable::Matches(const std::vector<std::string>& pattern,
-                         const std::vector<std::string>& segments,
+                         const std::vector<std::string_view>& segments,
                          std::vector<std::string>* params) {
   if (pattern.size() != segments.size()) return false;
-  std::vector<std::string> matched;
   for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == "{}") {
-      matched.push_back(segments[i]);
-    } else if (pattern[i] != segments[i]) {
-      return false;
+    if (pattern[i] != "{}" && pattern[i] != segments[i]) return false;
+  }
+  if (params) {
+    params->clear();
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == "{}") params->emplace_back(segments[i]);
     }
   }
-  if (params) *params = std::move(matched);
   return true;
 }
 
 const Route* RouteTable::Find(const std::string& method, const std::string& path,
                               std::vector<std::string>* params, bool* path_known) const {
-  const std::vector<std::string> segments = Segments(path);
+  const std::vector<std::string_view> segments = Segments(path);
   *path_known = false;
   for (size_t i = 0; i < routes_.size(); ++i) {
     if (!Matches(patterns_[i], segments, nullptr)) continue;
@@ -108,7 +116,7 @@ const Route* RouteTable::Find(const std::string& method, const std::string& path
 }
 
 std::string RouteTable::Allowed(const std::string& path) const {
-  const std::vector<std::string> segments = Segments(path);
+  const std::vector<std::string_view> segments = Segments(path);
   std::vector<std::string> methods;
   for (size_t i = 0; i < routes_.size(); ++i) {
     if (!Matches(patterns_[i], segments, nullptr)) continue;
@@ -276,15 +284,16 @@ Response GetAnnex(const Call& call) {
   return r;
 }
 
-std::variant<Response, Plan> PostImport(const Call&, const PostBody& body) {
-  return Plan{body.imported, [](const Result<ApplyReport>& report, const Engine&) {
+std::variant<Response, Plan> PostImport(const Call&, PostBody& body) {
+  // Moved, not copied: this runs under the engine's lock, and an import may be large.
+  return Plan{std::move(body.imported), [](const Result<ApplyReport>& report, const Engine&) {
                 if (!report.ok()) return FromStatus(report.status());
                 return Json(200, json::serialize(json::object{{"appended", report->appended},
                                                               {"unchanged", report->unchanged}}));
               }};
 }
 
-std::variant<Response, Plan> PostInspection(const Call& call, const PostBody& body) {
+std::variant<Response, Plan> PostInspection(const Call& call, PostBody& body) {
   const json::object& o = body.object;
   if (!call.engine.MayDefine(call.who)) {
     return Api::Problem(403, "role '" + call.who.role + "' may not do this");
@@ -315,7 +324,7 @@ std::variant<Response, Plan> PostInspection(const Call& call, const PostBody& bo
               }};
 }
 
-std::variant<Response, Plan> PostRecommendation(const Call& call, const PostBody& body) {
+std::variant<Response, Plan> PostRecommendation(const Call& call, PostBody& body) {
   const json::object& o = body.object;
   if (!call.engine.MayDefine(call.who)) {
     return Api::Problem(403, "role '" + call.who.role + "' may not do this");

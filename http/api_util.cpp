@@ -235,18 +235,6 @@ Status OnlyMembers(const json::object& o, std::initializer_list<const char*> all
   return Status();
 }
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return parts;
-}
-
 bool ContainsFolded(const std::string& haystack, const std::string& needle) {
   return Lower(haystack).find(Lower(needle)) != std::string::npos;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -49,7 +50,6 @@ Result<std::vector<std::string>> StringList(const json::value& v, const std::str
 Result<Date> DateMember(const json::object& o, const char* key);
 Status OnlyMembers(const json::object& o, std::initializer_list<const char*> allowed);
 
-std::vector<std::string> Split(const std::string& path);  // "/a/b/" -> {"a", "b"}
 bool ContainsFolded(const std::string& haystack, const std::string& needle);
 // A recommendation's ETag is "<version>-<as-of date>", plus ".<version>" of the newest of the
 // `actions` shown with it, so a change to any of them changes the tag. IfMatchVersions reads an
@@ -88,7 +88,8 @@ struct PostBody {
 
 using OpenHandler = std::function<Response()>;
 using GetHandler = std::function<Response(const Call&)>;
-using PostHandler = std::function<std::variant<Response, Plan>(const Call&, const PostBody&)>;
+// A POST handler may move what it needs out of the body (an import's commands).
+using PostHandler = std::function<std::variant<Response, Plan>(const Call&, PostBody&)>;
 
 enum class Access {
   kOpen,    // no token needed (/healthz, /openapi.yaml): answered without the engine's lock
@@ -122,10 +123,12 @@ class RouteTable {
   std::string Allowed(const std::string& path) const;
 
  private:
-  // The segments of `path` under /api/v1/ prefixed by "api", or the top-level path whole.
-  static std::vector<std::string> Segments(const std::string& path);
+  // The segments of `path` under /api/v1/ prefixed by "api", or the top-level path whole;
+  // views into `path` (no copies: this runs on every request).
+  static std::vector<std::string_view> Segments(std::string_view path);
   static bool Matches(const std::vector<std::string>& pattern,
-                      const std::vector<std::string>& segments, std::vector<std::string>* params);
+                      const std::vector<std::string_view>& segments,
+                      std::vector<std::string>* params);
 
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> patterns_;  // routes_[i]'s pattern, as Segments
@@ -142,18 +145,18 @@ Response GetInspections(const Call& call);
 Response GetRecommendations(const Call& call);
 Response GetRecommendation(const Call& call);
 Response GetAnnex(const Call& call);
-std::variant<Response, Plan> PostImport(const Call& call, const PostBody& body);
-std::variant<Response, Plan> PostInspection(const Call& call, const PostBody& body);
-std::variant<Response, Plan> PostRecommendation(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostImport(const Call& call, PostBody& body);
+std::variant<Response, Plan> PostInspection(const Call& call, PostBody& body);
+std::variant<Response, Plan> PostRecommendation(const Call& call, PostBody& body);
 // api_actions.cpp:
 Response GetUnits(const Call& call);
 Response GetActions(const Call& call);
 Response GetAction(const Call& call);
 Response GetProgress(const Call& call);
-std::variant<Response, Plan> PostUnit(const Call& call, const PostBody& body);
-std::variant<Response, Plan> PostAction(const Call& call, const PostBody& body);
-std::variant<Response, Plan> PostRecommendationEvent(const Call& call, const PostBody& body);
-std::variant<Response, Plan> PostActionEvent(const Call& call, const PostBody& body);
+std::variant<Response, Plan> PostUnit(const Call& call, PostBody& body);
+std::variant<Response, Plan> PostAction(const Call& call, PostBody& body);
+std::variant<Response, Plan> PostRecommendationEvent(const Call& call, PostBody& body);
+std::variant<Response, Plan> PostActionEvent(const Call& call, PostBody& body);
 // api_alerts.cpp:
 Response GetAlerts(const Call& call);
 Response GetAlert(const Call& call);

@@ -136,8 +136,9 @@ Status EventStore::Append(std::vector<EventRow>& rows) {
     row.prev_hash = last_hash;
     row.hash = ChainHash(row);
     // Built only on failure: this is the write path of every event.
-    auto where = [&row] {
-      return "cannot append event " + std::to_string(row.seq) + " (" + Describe(row, nullptr) + ")";
+    auto where = [&] {
+      return "cannot append event " + std::to_string(row.seq) + " (" + Describe(row, name_kind_) +
+             ")";
     };
     if (row.hash.empty()) return Status::IOError(where() + ": SHA-256 failed");
     insert.Reset();
@@ -161,7 +162,7 @@ Status EventStore::Append(std::vector<EventRow>& rows) {
   return Status();
 }
 
-Result<VerifyReport> EventStore::Verify(const KindNamer& name_kind) {
+Result<VerifyReport> EventStore::Verify() {
   // One statement reads one snapshot, so rows appended meanwhile cannot tear the walk.
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare(std::string("SELECT ") + kColumns + " FROM events ORDER BY seq"));
@@ -172,7 +173,7 @@ Result<VerifyReport> EventStore::Verify(const KindNamer& name_kind) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) break;
     EventRow row = ReadRow(stmt);
-    RETURN_IF_ERROR(CheckRow(row, report.events == 0 ? nullptr : &prev, name_kind));
+    RETURN_IF_ERROR(CheckRow(row, report.events == 0 ? nullptr : &prev, name_kind_));
     ++report.events;
     report.head_hash = row.hash;
     prev = std::move(row);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -52,7 +53,9 @@ struct VerifyReport {
 
 class EventStore {
  public:
-  explicit EventStore(Database* db) : db_(db) {}
+  // `name_kind` names an event's kind in error messages ("kind 3" without it).
+  explicit EventStore(Database* db, KindNamer name_kind = nullptr)
+      : db_(db), name_kind_(std::move(name_kind)) {}
 
   // Rows with seq > after_seq in seq order. Call inside a transaction for a consistent snapshot.
   Result<std::vector<EventRow>> LoadSince(int64_t after_seq);
@@ -60,14 +63,14 @@ class EventStore {
   // REQUIRES: inside a kWrite transaction; on error nothing is visible once it rolls back.
   Status Append(std::vector<EventRow>& rows);
   // Walks the whole chain from the first row: OK with a report, or Corruption naming the first
-  // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)",
-  // the kind named by `name_kind`, or "kind 3" without it).
-  Result<VerifyReport> Verify(const KindNamer& name_kind = nullptr);
+  // row whose seq, link or hash does not match ("event 7 (recommendation da23-r2 close ...)").
+  Result<VerifyReport> Verify();
   // The seq of the last row: 0 for an empty log, -1 when the database cannot be read.
   int64_t LastSeq();
 
  private:
   Database* db_;
+  KindNamer name_kind_;
 };
 
 }  // namespace rectrack::storage

@@ -441,3 +441,22 @@ events:
 
 }  // namespace
 }  // namespace rectrack::http
+
+namespace rectrack::http {
+namespace {
+
+// A known path asked with a method it does not answer is a 405 naming the methods it does
+// (RFC 9110 §15.5.6), after the caller is known; an unknown path is a 404.
+TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405NamingWhatItAnswers) {
+  Response get_import = Get("/api/v1/import", kInspectorate);
+  EXPECT_TRUE(IsProblem(get_import, 405, "this route answers POST")) << get_import.body;
+  EXPECT_EQ(HeaderOf(get_import, "Allow"), "POST");
+  Response post_bodies = Post("/api/v1/bodies", "{}");
+  EXPECT_TRUE(IsProblem(post_bodies, 405, "this route answers GET, HEAD")) << post_bodies.body;
+  Response put_alerts = Send(Make("PUT", "/api/v1/alerts", "{}", kJson), kInspectorate);
+  EXPECT_TRUE(IsProblem(put_alerts, 405, "this route answers GET, HEAD")) << put_alerts.body;
+  EXPECT_TRUE(IsProblem(Get("/api/v1/import", kNoToken), 401, "")) << "405 before the token";
+}
+
+}  // namespace
+}  // namespace rectrack::http

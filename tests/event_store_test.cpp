@@ -45,7 +45,7 @@ class EventStoreTest : public ::testing::Test {
     auto db = Database::Open(path_);
     ASSERT_TRUE(db.ok()) << db.status().message();
     db_ = std::move(db).value();
-    store_ = std::make_unique<EventStore>(db_.get());
+    store_ = std::make_unique<EventStore>(db_.get(), NameKind);
   }
   void TearDown() override {
     store_.reset();
@@ -181,7 +181,7 @@ TEST_F(EventStoreTest, TriggersRefuseUpdateAndDelete) {
   Status deleted = del->Bind(1, int64_t{2}).Run();
   EXPECT_EQ(deleted.code(), Code::kConflict);
   EXPECT_NE(deleted.message().find("events are append-only"), std::string::npos);
-  EXPECT_TRUE(store_->Verify(NameKind).ok());
+  EXPECT_TRUE(store_->Verify().ok());
 }
 
 TEST_F(EventStoreTest, UncommittedAppendLeavesLastSeqUnchanged) {
@@ -194,21 +194,21 @@ TEST_F(EventStoreTest, UncommittedAppendLeavesLastSeqUnchanged) {
     EXPECT_EQ(store_->LastSeq(), 5);
   }
   EXPECT_EQ(store_->LastSeq(), 3);
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->events, 3);
 }
 
 TEST_F(EventStoreTest, VerifyAcceptsUntouchedLogAndReportsHead) {
   std::vector<EventRow> rows = AppendThree();
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->events, 3);
   EXPECT_EQ(report->head_hash, rows[2].hash);
 }
 
 TEST_F(EventStoreTest, VerifyAcceptsEmptyLog) {
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->events, 0);
   EXPECT_EQ(report->head_hash, kZeroHash);
@@ -218,7 +218,7 @@ TEST_F(EventStoreTest, VerifyNamesRowEditedBehindTriggers) {
   AppendThree();
   ASSERT_TRUE(db_->Exec("DROP TRIGGER events_no_update").ok());
   ASSERT_TRUE(db_->Exec("UPDATE events SET note = 'quietly closed' WHERE seq = 2").ok());
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kCorruption);
   EXPECT_EQ(report.status().message(),
@@ -230,7 +230,7 @@ TEST_F(EventStoreTest, VerifyNamesGapLeftByDeletedRow) {
   AppendThree();
   ASSERT_TRUE(db_->Exec("DROP TRIGGER events_no_delete").ok());
   ASSERT_TRUE(db_->Exec("DELETE FROM events WHERE seq = 2").ok());
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kCorruption);
   EXPECT_EQ(report.status().message(), "event 3 follows event 1: event 2 is missing");
@@ -240,7 +240,7 @@ TEST_F(EventStoreTest, VerifyNamesMissingFirstRows) {
   AppendThree();
   ASSERT_TRUE(db_->Exec("DROP TRIGGER events_no_delete").ok());
   ASSERT_TRUE(db_->Exec("DELETE FROM events WHERE seq < 3").ok());
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().message(), "event 3 is the first event: events 1 to 2 are missing");
 }
@@ -251,7 +251,7 @@ TEST_F(EventStoreTest, VerifyNamesRowWithRewrittenPrevHash) {
   auto update = db_->Prepare("UPDATE events SET prev_hash = ? WHERE seq = 3");
   ASSERT_TRUE(update.ok());
   ASSERT_TRUE(update->Bind(1, std::string(64, 'f')).Run().ok());
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), Code::kCorruption);
   EXPECT_EQ(report.status().message(), "event 3 does not link to event 2");
@@ -263,7 +263,7 @@ TEST_F(EventStoreTest, VerifyNamesFirstRowNotStartingChain) {
   auto update = db_->Prepare("UPDATE events SET prev_hash = ? WHERE seq = 1");
   ASSERT_TRUE(update.ok());
   ASSERT_TRUE(update->Bind(1, std::string(64, '1')).Run().ok());
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("event 1 does not start the chain"), std::string::npos)
       << report.status().message();
@@ -276,9 +276,9 @@ TEST_F(EventStoreTest, LogSurvivesReopenAndStillVerifies) {
   auto db = Database::Open(path_);
   ASSERT_TRUE(db.ok()) << db.status().message();
   db_ = std::move(db).value();
-  store_ = std::make_unique<EventStore>(db_.get());
+  store_ = std::make_unique<EventStore>(db_.get(), NameKind);
   EXPECT_EQ(store_->LastSeq(), 3);
-  auto report = store_->Verify(NameKind);
+  auto report = store_->Verify();
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->head_hash, rows[2].hash);
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace rectrack {
 namespace {
 
@@ -19,12 +21,7 @@ bool Has(const Names& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-std::string Join(const Names& names) {
-  if (names.empty()) return "nothing";
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+std::string Join(const Names& names) { return rectrack::Join(names, ", ", "nothing"); }
 
 // ---------------------------------------------------------------------------------------------
 // The shipped recommendation workflow, described here independently of the workflow object.

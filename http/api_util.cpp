@@ -99,7 +99,16 @@ Result<Target> ParseTarget(const std::string& target) {
     return Status::InvalidArgument("the request path is not valid UTF-8");
   }
   Target t;
-  t.path = std::string(parsed->path());
+  // Decoded, except that a '/' encoded inside a segment stays "%2F": ".../da25-n1%2Fevents" is
+  // one segment (an id that exists nowhere), never two (another route).
+  for (auto segment : parsed->encoded_segments()) {
+    std::string decoded = segment.decode();
+    for (size_t at = decoded.find('/'); at != std::string::npos; at = decoded.find('/', at + 3)) {
+      decoded.replace(at, 1, "%2F");
+    }
+    t.path += "/" + decoded;
+  }
+  if (t.path.empty()) t.path = "/";
   for (auto param : parsed->params()) {
     std::string key(param.key);
     if (key.empty() && param.value.empty()) continue;  // "?" alone or a trailing "&"

@@ -25,7 +25,7 @@ inline constexpr const char* kApi = "/api/v1/";
 
 // A parsed request target.
 struct Target {
-  std::string path;                          // percent-decoded
+  std::string path;  // percent-decoded, but a '/' encoded in a segment stays "%2F"
   std::map<std::string, std::string> query;  // decoded; each key at most once
 };
 

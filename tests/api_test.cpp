@@ -460,3 +460,27 @@ TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405NamingWhatItAnswers) {
 
 }  // namespace
 }  // namespace rectrack::http
+
+namespace rectrack::http {
+namespace {
+
+// An encoded '/' is part of the segment it is in: it cannot turn an id into a route (which would
+// record an event through GET-looking paths), while other encoded characters decode as usual.
+TEST_F(ApiTest, AnEncodedSlashStaysInsideItsSegment) {
+  const int64_t before = Events();
+  Response sneaked = Post("/api/v1/recommendations/da25-n1%2Fevents",
+                          R"({"do":"update","note":"through the id"})", kCpsLead);
+  EXPECT_NE(sneaked.status, 201) << sneaked.body;
+  EXPECT_GE(sneaked.status, 400) << sneaked.body;
+  EXPECT_EQ(Events(), before);
+  Response unseen = Get("/api/v1/recommendations/da25-n1%2F..%2Fda23-r1", kReader);
+  EXPECT_TRUE(IsProblem(unseen, 404, "no recommendation")) << unseen.body;
+  EXPECT_EQ(Get("/api/v1/recommendations/da25%2Dn1", kReader).status, 200);
+  EXPECT_EQ(
+      Post("/api/v1/recommendations/da25-n1/events", R"({"do":"update","note":"n"})", kCpsLead)
+          .status,
+      201);
+}
+
+}  // namespace
+}  // namespace rectrack::http

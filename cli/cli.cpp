@@ -14,6 +14,7 @@
 #include "alerts/alerting.h"
 #include "cli/cli_args.h"
 #include "cli/config.h"
+#include "cli/terminal.h"
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/host.h"
@@ -537,7 +538,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
 
 }  // namespace
 
-int RunCli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ostream& raw_err) {
+  // Everything printed passes through the filter (cli/terminal.h), results and errors alike.
+  cli::ControlEscapingBuf out_buf(raw_out), err_buf(raw_err);
+  std::ostream out(&out_buf), err(&err_buf);
   auto args = cli::ParseArgs(argv);
   if (!args.ok()) {
     err << "rectrack: " << args.status().message() << "\n\n" << cli::kUsage;

@@ -59,4 +59,24 @@ std::string SanitizeUtf8(std::string_view text) {
   return out;
 }
 
+size_t FindControl(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) return i;
+    // U+0080-U+009F are 0xC2 0x80-0x9F in UTF-8.
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f &&
+        static_cast<unsigned char>(text[i + 1]) >= 0x80) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string ControlName(std::string_view text, size_t at) {
+  unsigned code = static_cast<unsigned char>(text[at]);
+  if (code == 0xc2 && at + 1 < text.size()) code = static_cast<unsigned char>(text[at + 1]);
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return std::string("U+00") + kHex[code >> 4] + kHex[code & 0xf];
+}
+
 }  // namespace rectrack

@@ -11,4 +11,13 @@ bool IsValidUtf8(std::string_view text);
 // `text` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
 std::string SanitizeUtf8(std::string_view text);
 
+// Control characters other than tab and newline (the C0 controls, DEL, and the C1 controls
+// U+0080-U+009F) move a terminal's cursor, clear its screen or rename its window; rectrack
+// refuses them in what it stores and escapes them in what it prints.
+//
+// The byte offset of the first such control in `text`, or npos. REQUIRES: valid UTF-8.
+size_t FindControl(std::string_view text);
+// "U+001B": how messages name the control at `text[at]` (as FindControl found it).
+std::string ControlName(std::string_view text, size_t at);
+
 }  // namespace rectrack

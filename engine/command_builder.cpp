@@ -1,6 +1,7 @@
 #include "engine/command_builder.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <set>
 
 #include "common/strings.h"
@@ -26,19 +27,61 @@ class CommandBuilder {
 
   using Built = Result<std::optional<Event>>;
 
-  // What is stored must be valid UTF-8 (the log is JSON): checked once, here, for every text
-  // a command carries, so no adapter can let a bad byte through.
-  static Status CheckText(const std::vector<std::string>& texts) {
-    for (const auto& text : texts) {
-      if (!IsValidUtf8(text)) {
-        return Status::InvalidArgument("text is not valid UTF-8: '" + SanitizeUtf8(text) + "'");
+  // One text a command carries, the name errors give it, and its limit in bytes.
+  struct Text {
+    const char* field;
+    const std::string& value;
+    size_t limit = kMaxNameBytes;
+  };
+
+  // Every text a command carries is checked once, here, so no adapter can let a bad one
+  // through: valid UTF-8 (the log is JSON), no control character but tab and newline (they
+  // would reach terminals and documents), and within its limit (commands.h).
+  static Status CheckText(std::initializer_list<Text> texts) {
+    for (const Text& t : texts) {
+      const std::string field = t.field;
+      if (!IsValidUtf8(t.value)) {
+        return Status::InvalidArgument(field + " is not valid UTF-8 text: '" +
+                                       SanitizeUtf8(t.value.substr(0, 200)) + "'");
+      }
+      if (t.value.size() > t.limit) {
+        return Status::InvalidArgument(field + " is " + std::to_string(t.value.size()) +
+                                       " bytes long; at most " + std::to_string(t.limit) +
+                                       " are allowed");
+      }
+      if (const size_t at = FindControl(t.value); at != std::string::npos) {
+        return Status::InvalidArgument(
+            field + " holds the control character " + ControlName(t.value, at) + " at byte " +
+            std::to_string(at + 1) + "; only tab and newline are allowed");
+      }
+    }
+    return Status();
+  }
+
+  // The fields of an event: at most kMaxFields, each with at most kMaxFieldValues values.
+  static Status CheckFields(const Fields& fields) {
+    if (fields.size() > kMaxFields) {
+      return Status::InvalidArgument("an event takes at most " + std::to_string(kMaxFields) +
+                                     " fields, not " + std::to_string(fields.size()));
+    }
+    for (const auto& [name, values] : fields) {
+      RETURN_IF_ERROR(CheckText({{"a field's name", name}}));
+      if (values.size() > kMaxFieldValues) {
+        return Status::InvalidArgument("field '" + name + "' takes at most " +
+                                       std::to_string(kMaxFieldValues) + " values, not " +
+                                       std::to_string(values.size()));
+      }
+      const std::string what = "field '" + name + "'";
+      for (const auto& value : values) {
+        RETURN_IF_ERROR(CheckText({{what.c_str(), value, kMaxFieldValueBytes}}));
       }
     }
     return Status();
   }
 
   Built operator()(const DefineBody& c) const {
-    RETURN_IF_ERROR(CheckText({c.body.id, c.body.name, c.body.short_name}));
+    RETURN_IF_ERROR(CheckText(
+        {{"body id", c.body.id}, {"name", c.body.name}, {"short_name", c.body.short_name}}));
     const Body& b = c.body;
     RETURN_IF_ERROR(CheckId(b.id, "body"));
     if (b.name.empty()) return Status::InvalidArgument("body '" + b.id + "' needs a name");
@@ -56,7 +99,8 @@ class CommandBuilder {
 
   Built operator()(const DefineUnit& c) const {
     const Unit& u = c.unit;
-    RETURN_IF_ERROR(CheckText({u.id, u.body, u.name, u.kind}));
+    RETURN_IF_ERROR(
+        CheckText({{"unit id", u.id}, {"body", u.body}, {"name", u.name}, {"kind", u.kind}}));
     RETURN_IF_ERROR(CheckId(u.id, "unit"));
     if (u.name.empty()) return Status::InvalidArgument("unit '" + u.id + "' needs a name");
     if (!world_.FindBody(u.body)) {
@@ -76,8 +120,16 @@ class CommandBuilder {
     const Workflow* awf = world_.WorkflowOf(SubjectKind::kAction);
     if (!awf) return Status::FailedPrecondition("no action workflow is loaded");
     ActionDef def = c.def;
-    RETURN_IF_ERROR(CheckText({c.id, def.recommendation, def.title, def.body, def.unit,
-                               def.milestone, c.role, c.body, c.unit, c.note}));
+    RETURN_IF_ERROR(CheckText({{"action id", c.id},
+                               {"recommendation", def.recommendation},
+                               {"title", def.title, kMaxTextBytes},
+                               {"body", def.body},
+                               {"unit", def.unit},
+                               {"milestone", def.milestone},
+                               {"role", c.role},
+                               {"by", c.body},
+                               {"unit of the lead", c.unit},
+                               {"note", c.note, kMaxNoteBytes}}));
     RETURN_IF_ERROR(CheckId(c.id, "action"));
     const std::string what = "action '" + c.id + "'";
     const Item* rec = world_.FindItem(def.recommendation);
@@ -181,7 +233,11 @@ class CommandBuilder {
 
   Built operator()(const DefineInspection& c) const {
     Inspection def = c.inspection;
-    RETURN_IF_ERROR(CheckText({def.id, def.title, def.short_title, def.kind, def.follow_up_of}));
+    RETURN_IF_ERROR(CheckText({{"inspection id", def.id},
+                               {"title", def.title},
+                               {"short_title", def.short_title},
+                               {"kind", def.kind},
+                               {"follow_up_of", def.follow_up_of}}));
     RETURN_IF_ERROR(CheckId(def.id, "inspection"));
     if (def.title.empty())
       return Status::InvalidArgument("inspection '" + def.id + "' needs a title");
@@ -217,9 +273,12 @@ class CommandBuilder {
   }
 
   Built operator()(const DefineRecommendation& c) const {
-    RETURN_IF_ERROR(CheckText({c.id, c.def.inspection, c.def.text, c.note}));
-    RETURN_IF_ERROR(CheckText(c.def.owners));
-    for (const auto& m : c.def.milestones) RETURN_IF_ERROR(CheckText({m.label}));
+    RETURN_IF_ERROR(CheckText({{"recommendation id", c.id},
+                               {"inspection", c.def.inspection},
+                               {"text", c.def.text, kMaxTextBytes},
+                               {"note", c.note, kMaxNoteBytes}}));
+    for (const auto& owner : c.def.owners) RETURN_IF_ERROR(CheckText({{"owner", owner}}));
+    for (const auto& m : c.def.milestones) RETURN_IF_ERROR(CheckText({{"milestone", m.label}}));
     RETURN_IF_ERROR(CheckId(c.id, "recommendation"));
     RecommendationDef def = c.def;
     const Inspection* inspection = world_.FindInspection(def.inspection);
@@ -278,11 +337,13 @@ class CommandBuilder {
   }
 
   Built operator()(const RecordEvent& c) const {
-    RETURN_IF_ERROR(CheckText({c.subject_id, c.transition, c.role, c.body, c.unit, c.note}));
-    for (const auto& [name, values] : c.fields) {
-      RETURN_IF_ERROR(CheckText({name}));
-      RETURN_IF_ERROR(CheckText(values));
-    }
+    RETURN_IF_ERROR(CheckText({{"id", c.subject_id},
+                               {"transition", c.transition},
+                               {"role", c.role},
+                               {"by", c.body},
+                               {"unit", c.unit},
+                               {"note", c.note, kMaxNoteBytes}}));
+    RETURN_IF_ERROR(CheckFields(c.fields));
     const Item* item = world_.FindItem(c.subject_id);
     if (!item || (c.kind && item->kind != *c.kind)) {
       return Status::NotFound(std::string("no ") +

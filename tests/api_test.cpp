@@ -484,3 +484,21 @@ TEST_F(ApiTest, AnEncodedSlashStaysInsideItsSegment) {
 
 }  // namespace
 }  // namespace rectrack::http
+
+namespace rectrack::http {
+namespace {
+
+// The engine's limits and control-character rule reach API clients as 422s naming the field.
+TEST_F(ApiTest, AnOversizedNoteOrAControlCharacterIs422AndWritesNothing) {
+  const int64_t before = Events();
+  const std::string big = R"({"do":"update","note":")" + std::string(9000, 'n') + "\"}";
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/da25-n1/events", big, kCpsLead), 422,
+                        "note is 9000 bytes long; at most 8192 are allowed"));
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/da25-n1/events",
+                             R"({"do":"update","note":"\u001b[2J"})", kCpsLead),
+                        422, "note holds the control character U+001B"));
+  EXPECT_EQ(Events(), before);
+}
+
+}  // namespace
+}  // namespace rectrack::http

@@ -365,6 +365,77 @@ TEST_F(EngineTest, TextThatIsNotUtf8IsRefusedAndTheLogStaysReadable) {
   ASSERT_NE(engine_, nullptr);
 }
 
+// Control characters would reach terminals and documents: refused wherever a command carries
+// text, naming the field and the character; tab and newline are text.
+TEST_F(EngineTest, ControlCharactersOtherThanTabAndNewlineAreRefusedNamingTheField) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  RecordEvent e = CpsLeadCloses("da25-n1");
+  e.transition = "update";
+  e.effective = D("2025-06-02");
+  struct Case {
+    std::string note;
+    std::string control;  // "" when allowed
+  };
+  for (const Case& c : std::vector<Case>{{"clears \x1b[2Jthe screen", "U+001B"},
+                                         {"over\rwrites", "U+000D"},
+                                         {"bell\x07", "U+0007"},
+                                         {"del\x7f", "U+007F"},
+                                         {"csi \xc2\x9b"
+                                          "2J",
+                                          "U+009B"}}) {
+    e.note = c.note;
+    auto refused = engine_->Apply({e}, "t");
+    ASSERT_EQ(refused.status().code(), Code::kInvalidArgument) << c.control;
+    EXPECT_NE(refused.status().message().find("note holds the control character " + c.control),
+              std::string::npos)
+        << refused.status().message();
+  }
+  e.note = "";
+  e.fields["evidence"] = {"minutes\x1b]0;title\x07"};
+  auto field = engine_->Apply({e}, "t");
+  EXPECT_NE(field.status().message().find("field 'evidence' holds the control character U+001B"),
+            std::string::npos)
+      << field.status().message();
+  EXPECT_EQ(EventCount(), before);
+  e.fields.clear();
+  e.note = "line one\n\tindented, and a no-break\xc2\xa0space";
+  EXPECT_TRUE(engine_->Apply({e}, "t").ok());
+  EXPECT_EQ(EventCount(), before + 1);
+}
+
+// No client can make one event huge: every text has a limit in bytes, named when exceeded.
+TEST_F(EngineTest, TextOverItsLimitIsRefusedNamingTheFieldAndTheLimit) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  RecordEvent e = CpsLeadCloses("da25-n1");
+  e.transition = "update";
+  e.effective = D("2025-06-02");
+  e.note = std::string(kMaxNoteBytes + 1, 'n');
+  auto note = engine_->Apply({e}, "t");
+  EXPECT_EQ(note.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(note.status().message(), "note is 8193 bytes long; at most 8192 are allowed");
+  e.note = std::string(kMaxNoteBytes, 'n');
+  EXPECT_TRUE(engine_->Apply({e}, "t").ok()) << "the limit itself is allowed";
+  e.note.clear();
+  e.fields["evidence"] = std::vector<std::string>(kMaxFieldValues + 1, "a.pdf");
+  EXPECT_NE(engine_->Apply({e}, "t").status().message().find("at most 100 values"),
+            std::string::npos);
+  e.fields["evidence"] = {std::string(kMaxFieldValueBytes + 1, 'x')};
+  EXPECT_NE(engine_->Apply({e}, "t").status().message().find("field 'evidence' is 4097 bytes"),
+            std::string::npos);
+  DefineRecommendation big;
+  big.id = "x-big";
+  big.def.inspection = "da23";
+  big.def.owners = {"CPS"};
+  big.def.text = std::string(kMaxTextBytes + 1, 't');
+  auto text = engine_->Apply({big}, "t");
+  EXPECT_NE(text.status().message().find("text is 32769 bytes long; at most 32768"),
+            std::string::npos)
+      << text.status().message();
+  EXPECT_EQ(EventCount(), before + 1);
+}
+
 TEST_F(EngineTest, AnEmptyMilestoneListMeansNoneEvenWhenTheTextNamesADate) {
   ImportDemo();
   ASSERT_TRUE(engine_

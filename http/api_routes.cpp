@@ -18,7 +18,15 @@ std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
     r.body = OpenApiDocument();
     return r;
   };
+  // The gauges count every body's work: for the inspectorate or an unscoped token (a reader
+  // token made for monitoring), not for a body's token nor, under public_read, for anyone.
   auto metrics_get = [metrics = std::move(metrics)](const Call& call) {
+    if (call.who.token_id.empty()) {
+      return Api::Problem(401, "send Authorization: Bearer <token> (an unscoped token)");
+    }
+    if (!call.who.body.empty()) {
+      return Api::Problem(403, "metrics count every body's work: use an unscoped token");
+    }
     return metrics(call.engine);
   };
   using A = Access;

@@ -461,6 +461,17 @@ TEST_F(ApiActionsTest, MetricsCountOpenAndOverdueActionsByBodyAndUnit) {
       << m.body;
 }
 
+// The gauges count every body's work, so only an unscoped token reads them.
+TEST_F(ApiActionsTest, MetricsAreForUnscopedTokensOnly) {
+  EXPECT_EQ(Get("/metrics", kInspectorate).status, 200);
+  EXPECT_EQ(Get("/metrics", kReader).status, 200);
+  for (Who scoped : {kCpsLead, kSwLead, kSfoLead}) {
+    Response m = Get("/metrics", scoped);
+    EXPECT_TRUE(IsProblem(m, 403, "use an unscoped token")) << m.body;
+    EXPECT_EQ(m.body.find("rectrack_actions_open"), std::string::npos);
+  }
+}
+
 TEST_F(ApiActionsTest, UnknownFiltersAreNotFound) {
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=nope", kInspectorate), 404, "no unit 'nope'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?body=NOPE", kInspectorate), 404, "no body 'NOPE'"));
@@ -568,7 +579,10 @@ TEST_F(ApiActionsTest, UnitsAreListedAndDefinedByWhoMayDefine) {
   const IdSet cps = {"cps-cw",      "cps-hq-ops",   "cps-sw", "cps-sw-crown",
                      "cps-sw-mags", "cps-sw-rasso", "cps-yh"};
   EXPECT_EQ(IdsOf("/api/v1/units?body=CPS"), cps);
-  EXPECT_EQ(IdsOf("/api/v1/units", kSfoLead), cps);
+  // A body's token sees its own body's units only (it used to list every body's).
+  EXPECT_TRUE(IdsOf("/api/v1/units", kSfoLead).empty());
+  EXPECT_EQ(IdsOf("/api/v1/units", kCpsLead), cps);
+  EXPECT_TRUE(IsProblem(Get("/api/v1/units?body=CPS", kSfoLead), 403, "this token sees only SFO"));
   EXPECT_TRUE(IdsOf("/api/v1/units?body=SFO").empty());
   json::value units = ParseJson(Get("/api/v1/units?body=CPS").body);
   const json::value& sw = units.as_array().at(2);

@@ -246,6 +246,8 @@ TEST_F(ApiTest, HealthzNeedsNoTokenAndPublicReadOpensOnlyGets) {
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(ParseJson(list.body).at("items").as_array().size(), kAllRecs);
   EXPECT_EQ(open.Handle(Make("GET", "/api/v1/reports/annex?body=SFO")).status, 200);
+  // Metrics count every body's work and the service's traffic: not for the public.
+  EXPECT_TRUE(IsProblem(open.Handle(Make("GET", "/metrics")), 401, "an unscoped token"));
   const int64_t before = Events();
   Response write = open.Handle(
       Make("POST", "/api/v1/recommendations/da25-n1/events", R"({"do":"update"})", kJson));

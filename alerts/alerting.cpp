@@ -8,9 +8,12 @@
 #include <random>
 #include <thread>
 
+#include "common/date.h"
 #include "common/mutex.h"
+#include "common/strings.h"
 #include "engine/engine.h"
 #include "storage/alert_store.h"
+#include "storage/crypto.h"
 #include "storage/database.h"
 
 namespace rectrack::alerts {
@@ -43,6 +46,16 @@ std::string Field(const json::object& o, const char* key) {
   return "";
 }
 
+// Unique to the alert and the recipient (so a mail system's duplicate check never merges two
+// people's copies), the same on every retry, and under the sender's domain (RFC 5322 3.6.4).
+std::string MessageId(const std::string& alert_id, const std::string& from, const std::string& to) {
+  std::string domain =
+      from.substr(from.rfind('@') == std::string::npos ? from.size() : from.rfind('@') + 1);
+  std::erase_if(domain, [](char c) { return c == '>' || c == ' '; });
+  if (domain.empty()) domain = "localhost";
+  return "<" + alert_id + "@" + storage::Sha256Hex(Lower(to)).substr(0, 16) + "." + domain + ">";
+}
+
 EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& from,
                        const std::string& to, const std::string& relay) {
   json::object data;
@@ -56,15 +69,27 @@ EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& fro
     milestone =
         (label == "due" ? "" : label + " ") + "due " + Field(it->value().as_object(), "due");
   }
+  // How far ahead of the milestone a reminder is, so the 30- and 7-day ones read differently.
+  std::string ahead;
+  if (auto it = data.find("milestone"); it != data.end() && it->value().is_object()) {
+    const auto due = Date::Parse(Field(it->value().as_object(), "due"));
+    const auto on = Date::Parse(alert.due);
+    const int days = due && on ? due->days_since_epoch() - on->days_since_epoch() : 0;
+    if (days > 0) ahead = ", in " + std::to_string(days) + (days == 1 ? " day" : " days");
+  }
   EmailMessage m;
   m.relay = relay;
   m.from = from;
   m.to = to;
-  m.message_id = "<" + alert.id + "@rectrack>";
+  m.message_id = MessageId(alert.id, from, to);
   m.subject = "[rectrack] " + alert.kind + ": " + alert.recommendation +
-              (milestone.empty() ? "" : " (" + milestone + ")") + (alert.late ? " [late]" : "");
-  std::string owners;
-  for (const auto& o : alert.owners) owners += (owners.empty() ? "" : ", ") + o;
+              (milestone.empty() ? "" : " (" + milestone + ahead + ")") +
+              (alert.late ? " [late]" : "");
+  const std::string owners = Join(alert.owners);
+  long long days_overdue = 0;
+  if (auto it = data.find("days_overdue"); it != data.end() && it->value().is_int64()) {
+    days_overdue = it->value().as_int64();
+  }
   // An action's alert names the action, its unit and the recommendation it answers.
   std::string about = "Recommendation: " + alert.recommendation;
   if (Field(data, "subject") == "action") {
@@ -74,9 +99,12 @@ EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& fro
   }
   m.body = "Alert " + alert.id + ": " + alert.kind + "\n\n" + about + "\nOwners: " + owners + "\n" +
            (milestone.empty() ? "" : "Milestone: " + milestone + "\n") + "Alert due: " + alert.due +
-           "\nDays overdue: " + Field(data, "days_overdue") + "\nRaised: " + alert.raised +
-           (alert.late ? " (late: it fell due while rectrack was down)" : "") + "\n\n" +
-           Field(data, "text") + "\n\n" + Field(data, "link") + "\n";
+           (days_overdue > 0 ? "\nDays overdue: " + std::to_string(days_overdue) : "") +
+           "\nRaised: " + alert.raised +
+           (alert.late ? " (late: raised after the day it fell due, as when it fell due before "
+                         "rectrack's alerts started or while they were stopped)"
+                       : "") +
+           "\n\n" + Field(data, "text") + "\n\n" + Field(data, "link") + "\n";
   return m;
 }
 

@@ -56,16 +56,20 @@ std::string DefaultActor() {
   return "cli:uid" + std::to_string(::geteuid());
 }
 
+// --clock, else $RECTRACK_CLOCK (so a shell can run every command as if it were the demo
+// server's day), else the system clock.
 Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
-  if (!args.Has("clock")) {
+  const char* env = std::getenv("RECTRACK_CLOCK");
+  const std::string given = args.Has("clock") ? args.Get("clock") : env ? env : "";
+  if (given.empty()) {
     if (args.Has("clock-rate")) return Status::InvalidArgument("--clock-rate needs --clock");
     return std::unique_ptr<Clock>(new SystemClock());
   }
-  auto start = ParseInstant(args.Get("clock"));
+  auto start = ParseInstant(given);
   if (!start) {
     return Status::InvalidArgument(
-        "--clock must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" +
-        args.Get("clock") + "'");
+        std::string(args.Has("clock") ? "--clock" : "RECTRACK_CLOCK") +
+        " must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" + given + "'");
   }
   double rate = 1.0;
   if (args.Has("clock-rate")) {
@@ -527,6 +531,8 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.rules_dir = args.Get("rules", DataDir() + "/rules");
   options.clock = clock.get();
   options.create_if_missing = Commands().at(cmd).creates_database;
+  // Only serve delivers alerts: the other commands run without the webhooks' secrets.
+  options.resolve_secrets = cmd == "serve";
   const Context context{
       args,    std::vector<std::string>(args.positional.begin() + 1, args.positional.end()),
       options, *clock,

@@ -101,8 +101,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   std::unique_ptr<Engine> engine(
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   if (!options.rules_dir.empty()) {
-    ASSIGN_OR_RETURN(engine->rules_, Rules::LoadDir(options.rules_dir, engine->workflow_,
-                                                    engine->action_workflow()));
+    ASSIGN_OR_RETURN(engine->rules_,
+                     Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),
+                                    options.resolve_secrets));
   }
   ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(
                                     options.db_path, options.create_if_missing

@@ -73,6 +73,9 @@ class Engine {
     // The action workflow YAML. "": action.yaml beside workflow_path when there is one, else
     // actions are not available.
     std::string action_workflow_path = "";
+    // Read webhook secrets from the environment (Rules::LoadDir): only a process that
+    // delivers alerts (`serve`) needs them.
+    bool resolve_secrets = true;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the

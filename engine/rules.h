@@ -105,8 +105,12 @@ class Rules {
   // REQUIRES: `workflow` names the transitions recommendation rules may refer to,
   // `action_workflow` (may be null: then action rules may not name transitions) those of
   // action rules.
+  // `resolve_secrets`: read each webhook's `secret_env` now and refuse an unset one. A
+  // process that delivers nothing (every command but `serve`) passes false: its subscriptions
+  // then hold no secret, and a missing variable stops nothing.
   static Result<Rules> LoadDir(const std::string& dir, const Workflow& workflow,
-                               const Workflow* action_workflow = nullptr);
+                               const Workflow* action_workflow = nullptr,
+                               bool resolve_secrets = true);
 
   const std::vector<AlertRule>& alerts() const { return alerts_; }
   const Calendar* calendar() const;  // the calendar working-day offsets use; may be null

@@ -66,8 +66,8 @@ Result<Offset> ParseOffset(std::string_view text) {
 
 class RulesLoader {
  public:
-  RulesLoader(const Workflow& workflow, const Workflow* action_workflow)
-      : workflow_(workflow), action_workflow_(action_workflow) {}
+  RulesLoader(const Workflow& workflow, const Workflow* action_workflow, bool resolve_secrets)
+      : workflow_(workflow), action_workflow_(action_workflow), resolve_secrets_(resolve_secrets) {}
 
   Result<Rules> Load(const std::string& dir) {
     std::error_code ec;
@@ -282,14 +282,16 @@ class RulesLoader {
         ASSIGN_OR_RETURN(sub.secret, yaml::Scalar(src, parts["secret"], "secret"));
       } else {
         ASSIGN_OR_RETURN(std::string name, yaml::Scalar(src, parts["secret_env"], "secret_env"));
-        const char* value = std::getenv(name.c_str());
-        if (!value || !*value) {
-          return yaml::Error(src, parts["secret_env"],
-                             what + ": environment variable " + name + " is not set");
+        if (resolve_secrets_) {
+          const char* value = std::getenv(name.c_str());
+          if (!value || !*value) {
+            return yaml::Error(src, parts["secret_env"],
+                               what + ": environment variable " + name + " is not set");
+          }
+          sub.secret = value;
         }
-        sub.secret = value;
       }
-      if (sub.secret.size() < 16) {
+      if ((resolve_secrets_ || parts.count("secret")) && sub.secret.size() < 16) {
         return yaml::Error(src, item, what + ": the secret must have at least 16 characters");
       }
     } else {
@@ -509,17 +511,18 @@ class RulesLoader {
   const Workflow& workflow_;
   const Workflow* action_workflow_;  // may be null
   Rules rules_;
-  std::map<std::string, std::string> calendar_where_;            // calendar name -> where defined
-  std::map<std::string, std::string> kind_where_;                // alert kind -> where defined
-  std::map<std::string, std::string> subscription_where_;        // subscription id -> where
+  std::map<std::string, std::string> calendar_where_;      // calendar name -> where defined
+  std::map<std::string, std::string> kind_where_;          // alert kind -> where defined
+  std::map<std::string, std::string> subscription_where_;  // subscription id -> where
+  const bool resolve_secrets_;
   std::vector<std::pair<std::string, std::string>> kinds_used_;  // where, kind
   std::string calendar_choice_;                                  // where `calendar:` was given
   std::vector<std::pair<std::string, Offset>> working_days_;     // where, offset
 };
 
 Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow,
-                             const Workflow* action_workflow) {
-  return RulesLoader(workflow, action_workflow).Load(dir);
+                             const Workflow* action_workflow, bool resolve_secrets) {
+  return RulesLoader(workflow, action_workflow, resolve_secrets).Load(dir);
 }
 
 }  // namespace rectrack

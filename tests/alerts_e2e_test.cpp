@@ -934,6 +934,24 @@ TEST_F(AlertsE2eTest, RefusesToStartWithAnEmailSubscriptionButNoSmtpRelay) {
   EXPECT_NE(log.find("smtp_relay"), std::string::npos) << log;
 }
 
+// A webhook's secret is needed only to deliver: the read-only commands run without the
+// variable set, and serve, which delivers, refuses to start naming it.
+TEST_F(AlertsE2eTest, OnlyServeNeedsAWebhooksSecretVariable) {
+  ASSERT_NO_FATAL_FAILURE(Import());
+  ::unsetenv("RECTRACK_TEST_UNSET_SECRET");
+  WriteSubscriptions(
+      "  - {id: cps-hook, body: CPS, webhook: \"http://127.0.0.1:9/h\", "
+      "secret_env: RECTRACK_TEST_UNSET_SECRET}\n");
+  const std::string rules = Cli("rules");
+  EXPECT_EQ(rules.find("not set"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("due_soon"), std::string::npos) << rules;
+  EXPECT_NE(Cli("alerts").find("0 alerts"), std::string::npos);
+  EXPECT_NE(Cli("list --as-of 2025-04-10").find("r1"), std::string::npos);
+  auto [status, log] = StartExpectingFailure({"--clock", "2025-04-10T09:00:00Z"}, {});
+  EXPECT_EQ(status, 1) << log;
+  EXPECT_NE(log.find("RECTRACK_TEST_UNSET_SECRET is not set"), std::string::npos) << log;
+}
+
 TEST_F(AlertsE2eTest, TheLiveStreamCarriesAnAlertRaisedWhileConnected) {
   ASSERT_NO_FATAL_FAILURE(Import("2025-03-31"));
   // BST began on 30 March 2025: 1 April starts at 2025-03-31T23:00:00Z, when r1 falls overdue.
@@ -1015,6 +1033,15 @@ TEST_F(AlertsE2eTest, EmailAlertsGoThroughTheSmtpRelayNamingKindAndRecommendatio
     EXPECT_NE(subject.find(Str(data, "recommendation")), std::string::npos) << subject;
     EXPECT_NE(m.find("To: cps@example.org"), std::string::npos) << m;
     EXPECT_NE(m.find("rectrack@example.org"), std::string::npos) << m;
+    // The Message-ID is the alert's, under the sender's domain, distinct per recipient.
+    const std::string message_id = m.substr(at, m.find("\r\n", at) - at);
+    EXPECT_NE(message_id.find("." + std::string("example.org>")), std::string::npos) << message_id;
+    // Only an overdue alert says how many days; a reminder says how far ahead it is.
+    EXPECT_EQ(m.find("Days overdue: 0"), std::string::npos) << m;
+    const json::value& milestone = data.at("milestone");
+    if (Str(data, "kind") == "due_soon" && milestone.is_object()) {
+      EXPECT_NE(subject.find(", in "), std::string::npos) << subject;
+    }
   }
   EXPECT_EQ(seen, expected);
   for (const auto& id : expected) {

@@ -335,5 +335,30 @@ TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
   fs::remove(db);
 }
 
+// RECTRACK_CLOCK sets the command line's today when --clock is not given, as for the README's
+// tour beside the demo server; --clock still wins, and a malformed value is an error naming it.
+TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_clock_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  const std::string base = "--db " + db.string() + " ";
+  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
+            0);
+  // da23-r2 was closed by the CPS in August 2024 and reopened by the follow-up in March 2025.
+  ::setenv("RECTRACK_CLOCK", "2024-09-30", 1);  // the binary inherits it
+  const CliRun then = Rectrack(base + "show da23-r2");
+  EXPECT_NE(then.out.find("closed"), std::string::npos) << then.out;
+  EXPECT_EQ(then.out.find("reopened"), std::string::npos) << then.out;
+  const CliRun flag = Rectrack(base + "--clock 2025-04-01 show da23-r2");
+  EXPECT_NE(flag.out.find("reopened"), std::string::npos) << flag.out;
+  ::setenv("RECTRACK_CLOCK", "yesterday", 1);
+  const CliRun bad = Rectrack(base + "list");
+  ::unsetenv("RECTRACK_CLOCK");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("RECTRACK_CLOCK must be like 2025-03-31"), std::string::npos) << bad.out;
+  fs::remove(db);
+}
+
 }  // namespace
 }  // namespace rectrack::cli

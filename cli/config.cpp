@@ -46,6 +46,10 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->server.max_body_bytes, number(1024, 1LL << 30));
   } else if (key == "max_header_bytes") {
     ASSIGN_OR_RETURN(c->server.max_header_bytes, number(1024, 1 << 20));
+  } else if (key == "max_connections_per_address") {
+    ASSIGN_OR_RETURN(c->server.max_connections_per_address, number(1, 100000));
+  } else if (key == "header_timeout_seconds") {
+    ASSIGN_OR_RETURN(c->server.header_timeout_seconds, number(1, 3600));
   } else if (key == "timeout_seconds") {
     ASSIGN_OR_RETURN(c->server.timeout_seconds, number(1, 3600));
   } else if (key == "heartbeat_seconds") {
@@ -102,6 +106,8 @@ const char* kKeys[] = {"listen",
                        "public_read",
                        "threads",
                        "max_connections",
+                       "max_connections_per_address",
+                       "header_timeout_seconds",
                        "max_body_bytes",
                        "max_header_bytes",
                        "timeout_seconds",

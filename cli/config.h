@@ -2,6 +2,7 @@
 // environment variables, then command-line flags, each overriding the one before.
 //
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
+// max_connections_per_address, header_timeout_seconds,
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
 // db, workflow; for alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go
 // to: a list, or "a, b"), webhook_timeout_seconds, smtp_relay (host:port), smtp_from. The

@@ -146,6 +146,8 @@ class Api {
   // Problem response for `status` with `detail`; used by the server for errors found before a
   // request reaches the API (too large, malformed, too many connections).
   static Response Problem(int status, const std::string& detail);
+  // GET /healthz's answer; the server gives it too when it has no room for the connection.
+  static Response Healthz();
 
  private:
   // A routed write: the commands to submit and how to answer once they are committed or

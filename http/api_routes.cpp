@@ -11,7 +11,7 @@
 namespace rectrack::http {
 
 std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
-  auto healthz = [] { return Json(200, "{\"status\":\"ok\"}"); };
+  auto healthz = [] { return Api::Healthz(); };
   auto openapi = [] {
     Response r;
     r.content_type = "application/yaml";

@@ -308,6 +308,8 @@ std::string Request::Header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
+Response Api::Healthz() { return Json(200, "{\"status\":\"ok\"}"); }
+
 Response Api::Problem(int status, const std::string& detail) {
   json::object problem{
       {"type", "about:blank"}, {"title", Reason(status)}, {"status", status}, {"detail", detail}};

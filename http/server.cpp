@@ -69,6 +69,20 @@ class Shared {
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
 
+  // Counts a connection from `address` unless it already has max_connections_per_address.
+  bool AdmitAddress(const std::string& address) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
+    int& n = per_address_[address];
+    if (n >= options.max_connections_per_address) return false;
+    ++n;
+    return true;
+  }
+  void ReleaseAddress(const std::string& address) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
+    auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
+  }
+
   void Register(const std::shared_ptr<Session>& s) EXCLUDES(mutex_) {
     MutexLock lock(&mutex_);
     sessions_.emplace(s.get(), s);
@@ -92,6 +106,7 @@ class Shared {
  private:
   Mutex mutex_;
   std::map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(mutex_);
+  std::map<std::string, int> per_address_ GUARDED_BY(mutex_);  // open connections by address
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -99,11 +114,22 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, Shared& shared)
       : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(shared) {
     ++shared_.connections;
+    beast::error_code ignored;
+    address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
   }
   ~Session() {
     EndStream();
     --shared_.connections;
+    if (admitted_) shared_.ReleaseAddress(address_);
     shared_.Unregister(this);
+  }
+
+  const std::string& address() const { return address_; }
+
+  // Takes one of its address's connections (Shared::AdmitAddress); false when it has none left.
+  bool Admit() {
+    admitted_ = shared_.AdmitAddress(address_);
+    return admitted_;
   }
 
   void Start() {
@@ -121,10 +147,29 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Answers one response and closes: used when the server is full.
-  void Refuse(Response response) {
+  // A connection the server has no room for: it may still ask GET /healthz (so monitoring sees
+  // a live server while it is full), which is answered; anything else, or nothing within two
+  // seconds, gets `refusal`. Either way the connection then closes.
+  void TurnAway(Response refusal) {
     busy_ = true;
-    Decline(std::move(response));
+    parser_.emplace();
+    parser_->header_limit(4096);
+    // Not the stream's own timeout, which would close the socket: the refusal is still to send.
+    stream_.expires_never();
+    heartbeat_.expires_after(std::chrono::seconds(2));
+    heartbeat_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->stream_.cancel();
+    });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this(), refusal = std::move(refusal)](
+                                 beast::error_code ec, std::size_t) mutable {
+                               self->heartbeat_.cancel();
+                               const auto& req = self->parser_->get();
+                               const bool healthz = !ec && req.target() == "/healthz" &&
+                                                    (req.method() == bhttp::verb::get ||
+                                                     req.method() == bhttp::verb::head);
+                               self->Decline(healthz ? Api::Healthz() : std::move(refusal));
+                             });
   }
 
  private:
@@ -134,7 +179,34 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(shared_.options.max_body_bytes);
     parser_->header_limit(shared_.options.max_header_bytes);
+    // The next request's head must come soon: an idle or trickling connection holds a slot.
+    stream_.expires_after(std::chrono::seconds(
+        std::min(shared_.options.header_timeout_seconds, shared_.options.timeout_seconds)));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  // The head has arrived: read the body, if any, within timeout_seconds.
+  void OnHeader(beast::error_code ec) {
+    if (ec || parser_->is_done()) return OnRead(ec);
+    busy_ = true;
     stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+    const auto expect = parser_->get()[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      // RFC 9110 10.1.1: the client waits for this before it sends the body.
+      auto go_on =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      return bhttp::async_write(
+          stream_, *go_on, [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
+            if (ec) return self->Close();
+            self->ReadBody();
+          });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
@@ -175,8 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
     const bool keep_alive = req.keep_alive() && !shared_.stopping;
-    beast::error_code ignored;
-    request.remote = stream_.socket().remote_endpoint(ignored).address().to_string();
+    request.remote = address_;
     if (req.method() == bhttp::verb::get &&
         request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
       return StartStream(request);
@@ -332,6 +403,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Shared& shared_;
   bool busy_ = false;
+  std::string address_;    // the client's, for the per-address limit and the API's rate limit
+  bool admitted_ = false;  // counted against its address
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -358,11 +431,22 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (ec) {
         if (ec == net::error::operation_aborted) return;
       } else {
-        auto session = std::make_shared<Session>(std::move(socket), self->shared_);
-        if (self->shared_.connections > self->shared_.options.max_connections) {
-          session->Refuse(Api::Problem(503, "too many connections"));
+        const int limit = self->shared_.options.max_connections;
+        if (self->shared_.connections >= 2 * limit) {
+          // Far past the limit: not even a look at the request (the socket just closes).
+          beast::error_code ignored;
+          socket.close(ignored);
         } else {
-          session->Start();
+          auto session = std::make_shared<Session>(std::move(socket), self->shared_);
+          if (self->shared_.connections > limit) {
+            session->TurnAway(Api::Problem(503, "too many connections"));
+          } else if (!session->Admit()) {
+            session->TurnAway(Api::Problem(
+                503, "too many connections from " + session->address() + " (at most " +
+                         std::to_string(self->shared_.options.max_connections_per_address) + ")"));
+          } else {
+            session->Start();
+          }
         }
       }
       if (!self->shared_.stopping) self->Accept();

@@ -24,9 +24,15 @@ struct ServerOptions {
   uint16_t port = 8080;               // 0: any free port (printed when listening)
   int threads = 2;
   int max_connections = 256;
+  // One address may hold at most this many (others keep room when one client floods); beyond
+  // either limit a connection is answered 503, or 200 for GET /healthz.
+  int max_connections_per_address = 128;
   uint64_t max_body_bytes = 8 * 1024 * 1024;  // imports are the largest bodies
   uint32_t max_header_bytes = 16 * 1024;
-  int timeout_seconds = 30;  // a whole request must arrive within this; also the idle limit
+  int timeout_seconds = 30;  // a request's body must arrive within this
+  // A request's head (request line and headers) must arrive within this (or timeout_seconds, if
+  // less) of the connection opening or its last answer: an idle connection holds a slot.
+  int header_timeout_seconds = 10;
   int shutdown_grace_seconds = 10;
   int heartbeat_seconds = 15;    // comment lines on idle event streams keep proxies from closing
   int poll_milliseconds = 1000;  // how often to look for other processes' commits (one PRAGMA)

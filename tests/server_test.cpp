@@ -429,3 +429,50 @@ TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {
 
 }  // namespace
 }  // namespace rectrack::server_test
+
+namespace rectrack::server_test {
+namespace {
+
+// Idle connections cannot lock everyone out: one address holds at most its share, a connection
+// that sends nothing is closed after the header timeout, and /healthz answers even when full.
+TEST_F(ServerTest, IdleConnectionsFromOneAddressCannotLockOutTheRest) {
+  Start({"RECTRACK_MAX_CONNECTIONS=6", "RECTRACK_MAX_CONNECTIONS_PER_ADDRESS=3",
+         "RECTRACK_HEADER_TIMEOUT_SECONDS=1"});
+  std::vector<std::unique_ptr<Connection>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<Connection>(port_));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted and counted
+  Connection refused(port_);
+  Reply r = refused.Request("GET", "/api/v1/bodies", cps_);
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("too many connections from 127.0.0.1"), std::string::npos) << r.body;
+  Connection health(port_);
+  EXPECT_EQ(health.Request("GET", "/healthz", "").status, 200) << "healthz while full";
+  // Sending nothing, they are closed after the header timeout, and room comes back.
+  for (auto& c : idle) EXPECT_TRUE(c->ClosedByPeer());
+  Connection after(port_);
+  EXPECT_EQ(after.Request("GET", "/api/v1/bodies", cps_).status, 200);
+}
+
+// A client that asks before sending its body (curl does for large bodies) is told to go on.
+TEST_F(ServerTest, Expect100ContinueIsAnsweredBeforeTheBody) {
+  Start();
+  Connection c(port_);
+  const std::string body = R"({"do":"update","note":"after 100"})";
+  c.Send(
+      "POST /api/v1/recommendations/da25-n1/events HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      cps_ +
+      "\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  Reply go_on = c.Read();
+  EXPECT_EQ(go_on.status, 100) << go_on.head;
+  c.Send(body);
+  EXPECT_EQ(c.Read().status, 201);
+}
+
+}  // namespace
+}  // namespace rectrack::server_test

@@ -34,14 +34,10 @@ std::vector<RecommendationView> VisibleActions(const Engine& engine, const Princ
 
 Response GetUnits(const Call& call) {
   if (Status s = OnlyParams(call.target, {"body"}); !s.ok()) return Api::Problem(400, s.message());
-  std::string body = call.Query("body");
   // A body-scoped token sees its own body's units only, as it sees only its body's work.
-  if (!call.who.body.empty()) {
-    if (!body.empty() && body != call.who.body) {
-      return Api::Problem(403, "this token sees only " + call.who.body);
-    }
-    body = call.who.body;
-  }
+  auto scoped = ScopedBody(call);
+  if (auto* refusal = std::get_if<Response>(&scoped)) return std::move(*refusal);
+  const std::string& body = std::get<std::string>(scoped);
   if (!body.empty() && !call.engine.HasBody(body)) {
     return Api::Problem(404, "no body '" + body + "'");
   }

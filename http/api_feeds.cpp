@@ -31,13 +31,9 @@ std::variant<std::string, Response> FeedBody(const Call& call) {
     if (key != "body" && key != "token" && !(key == "unit" && calendar))
       return Api::Problem(400, "unknown query parameter '" + key + "'");
   }
-  std::string body = call.Query("body");
-  if (!call.who.body.empty()) {
-    if (!body.empty() && body != call.who.body) {
-      return Api::Problem(403, "this token sees only " + call.who.body);
-    }
-    body = call.who.body;
-  }
+  auto scoped = ScopedBody(call);
+  if (auto* refusal = std::get_if<Response>(&scoped)) return std::move(*refusal);
+  const std::string& body = std::get<std::string>(scoped);
   if (!body.empty() && !call.engine.HasBody(body)) {
     return Api::Problem(404, "no body '" + body + "'");
   }

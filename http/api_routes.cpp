@@ -137,6 +137,15 @@ std::string RouteTable::Allowed(const std::string& path) const {
   return Join(methods);
 }
 
+std::variant<std::string, Response> ScopedBody(const Call& call) {
+  std::string body = call.Query("body");
+  if (call.who.body.empty()) return body;
+  if (!body.empty() && body != call.who.body) {
+    return Api::Problem(403, "this token sees only " + call.who.body);
+  }
+  return call.who.body;
+}
+
 std::string Call::Query(const char* name) const {
   auto it = target.query.find(name);
   return it == target.query.end() ? std::string() : it->second;

@@ -137,6 +137,10 @@ class RouteTable {
 // The API's routes; `metrics` answers GET /metrics (it needs the Api's counters).
 std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics);
 
+// The body ?body= asks about ("" for all), narrowed to the caller's: a body-scoped token sees
+// its own body (that one when it asks for none, 403 when it asks for another).
+std::variant<std::string, Response> ScopedBody(const Call& call);
+
 // --- Handlers. GETs return the answer; POSTs the commands to write or a refusal. Each reads
 // only what it is given; all access checks happen in them or in the Api's authentication.
 // api_routes.cpp:

@@ -26,6 +26,7 @@ enum class Code {
   kUnprocessable,       // well-formed but breaks a rule, e.g. a missing reference (422)
   kCorruption,          // stored data fails its own checks (hash chain, replay) (500)
   kIOError,             // the database or file system failed (500)
+  kStorageFull,         // the disk (or the database's size limit) is full: nothing written (507)
 };
 
 class Status {
@@ -49,6 +50,7 @@ class Status {
   static Status Unprocessable(std::string msg) { return {Code::kUnprocessable, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
+  static Status StorageFull(std::string msg) { return {Code::kStorageFull, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -47,6 +47,8 @@ const char* Reason(int status) {
       return "Too Many Requests";
     case 503:
       return "Service Unavailable";
+    case 507:
+      return "Insufficient Storage";
     default:
       return "Internal Server Error";
   }
@@ -72,6 +74,8 @@ int HttpStatus(const Status& s) {
       return 412;
     case Code::kUnprocessable:
       return 422;
+    case Code::kStorageFull:
+      return 507;
     default:
       return 500;
   }

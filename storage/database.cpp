@@ -33,6 +33,12 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   std::string msg = what + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
                     " (code " + std::to_string(extended) + ")";
   if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::Conflict(std::move(msg));
+  // Said plainly, without the statement: the caller's transaction rolls back, and a person
+  // needs to know that nothing was written and why, not which INSERT it was.
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return Status::StorageFull("the storage is full (" + std::string(sqlite3_errstr(rc)) +
+                               "): nothing was written; free space and try again");
+  }
   return Status::IOError(std::move(msg));
 }
 

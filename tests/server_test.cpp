@@ -476,3 +476,61 @@ TEST_F(ServerTest, Expect100ContinueIsAnsweredBeforeTheBody) {
 
 }  // namespace
 }  // namespace rectrack::server_test
+
+namespace rectrack::server_test {
+namespace {
+
+// Fills the file system holding `dir` (a small tmpfs here) with a file until it is full.
+void FillUp(const fs::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const std::string block(4096, 'x');
+  while (std::fwrite(block.data(), 1, block.size(), f) == block.size()) {
+  }
+  std::fclose(f);
+}
+
+// A full disk refuses writes cleanly (507, saying so, nothing written, no SQL in the answer),
+// reads go on, and writes resume once there is room again. On a real small file system: a
+// tmpfs mounted for the test, which needs root (CI has it); elsewhere the test is skipped.
+TEST_F(ServerTest, AFullDiskRefusesWritesWith507ReadsGoOnAndWritesResume) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  const fs::path small = dir_ / "small";
+  fs::create_directories(small);
+  const std::string mount = "mount -t tmpfs -o size=2m tmpfs " + small.string();
+  if (std::system(mount.c_str()) != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { std::system(("umount -l " + path + " 2>/dev/null").c_str()); }
+  } unmount{small.string()};
+  fs::copy_file(db_, small / "rectrack.db");
+  db_ = (small / "rectrack.db").string();
+  Start({"RECTRACK_RATE_PER_MINUTE=0"});
+  Connection c(port_);
+  const std::string event = R"({"do":"update","note":"before the disk filled"})";
+  ASSERT_EQ(c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_, event).status, 201);
+
+  ASSERT_NO_FATAL_FAILURE(FillUp(small / "filler"));
+  Reply refused;
+  for (int i = 0; i < 200 && refused.status != 507; ++i) {  // the log may take a few first
+    refused = c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                        R"({"do":"update","note":")" + std::string(2000, 'n') + "\"}");
+    ASSERT_TRUE(refused.status == 201 || refused.status == 507) << refused.status << refused.body;
+  }
+  ASSERT_EQ(refused.status, 507) << refused.body;
+  EXPECT_NE(refused.body.find("storage is full"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("nothing was written"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.body.find("INSERT"), std::string::npos) << refused.body;
+  EXPECT_EQ(c.Request("GET", "/api/v1/recommendations/da25-n1", cps_).status, 200);
+
+  fs::remove(small / "filler");
+  EXPECT_EQ(c.Request("POST", "/api/v1/recommendations/da25-n1/events", cps_,
+                      R"({"do":"update","note":"after"})")
+                .status,
+            201);
+  EXPECT_EQ(Stop(), 0);
+  EXPECT_NE(RunCli("--db " + db_ + " verify").find("OK:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rectrack::server_test

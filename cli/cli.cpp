@@ -301,10 +301,12 @@ Status RunServe(const Context& c) {
   std::unique_ptr<alerts::Alerting> alerting;
   Status alerting_failed;
   Status served = http::Serve(host, api, serve.server, [&](const std::string& where) {
-    // Alerts link to the address actually bound (port 0 picks one) unless public_url says.
+    // Alerts and feeds link to the address actually bound (port 0 picks one) unless
+    // public_url says otherwise.
+    if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
+    api.SetPublicUrl(serve.alerting.link_base);
     if (engine->rules()) {
       serve.alerting.db_path = options.db_path;
-      if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
       auto started = alerts::Alerting::Start(host, serve.alerting);
       if (!started.ok()) {
         alerting_failed = started.status();

@@ -143,9 +143,7 @@ Response Api::Handle(const Request& request) {
 }
 
 std::shared_ptr<const Response> Api::Cached(const Call& call, const http::Route& route) {
-  std::string key = CacheKey(call.who, call.target);
-  // Feeds link to the Host they were asked on, so for them the Host is part of the key.
-  if (route.access == Access::kFeed) key += "|" + call.request.Header("host");
+  const std::string key = CacheKey(call.who, call.target);
   const std::string generation = std::to_string(call.engine.last_seq()) + "-" +
                                  std::to_string(call.engine.last_alert_seq()) + "-" +
                                  call.engine.clock().Today().ToString();

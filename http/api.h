@@ -78,6 +78,9 @@ struct ApiOptions {
   bool public_read = false;    // when true, GETs without a token read as an unscoped reader
   int max_streams = 64;        // concurrent GET /api/v1/stream connections
   int rate_per_minute = 6000;  // per token, or per address without a valid one; 0 disables
+  // Where people and feed readers reach this server ("https://rectrack.example"): the base of
+  // the links in feeds. Never taken from a request's Host header, which a client chooses.
+  std::string public_url = "";
 };
 
 // Where a stream is: the newest event and alert it has sent (or skipped as not its business).
@@ -138,6 +141,10 @@ class Api {
   std::optional<std::string> StreamFrames(const StreamRequest& stream, StreamCursor* cursor);
   void CloseStream() { --streams_; }
 
+  // Sets ApiOptions::public_url once the server knows the address it listens on.
+  // REQUIRES: called before the first request.
+  void SetPublicUrl(std::string url) { options_.public_url = std::move(url); }
+
   // Counts in /metrics an answer the server gave itself: to a request it refused before routing
   // it (`target` if its request line was read; "" when not, counted under the route "unread"),
   // or a stream's opening.
@@ -179,7 +186,7 @@ class Api {
   Response MetricsResponse(const Engine& engine);
 
   EngineHost* const host_;
-  const ApiOptions options_;
+  ApiOptions options_;  // fixed once serving: SetPublicUrl comes before the first request
   std::unique_ptr<const RouteTable> routes_;
   // Fixed once the engine is open, so POST bodies are parsed against them without the lock.
   const Workflow* workflow_ = nullptr;

@@ -40,11 +40,9 @@ std::variant<std::string, Response> FeedBody(const Call& call) {
   return body;
 }
 
-// Links in feeds point at the server the request was sent to.
-std::string BaseUrl(const Call& call) {
-  const std::string host = call.request.Header("host");
-  return host.empty() ? "" : "http://" + host;
-}
+// Links in feeds point at the configured public address (never at a Host header a client
+// chose: it would put its text in the feed, and each Host would cost a feed of its own).
+std::string BaseUrl(const Call& call) { return call.options.public_url; }
 
 }  // namespace
 

@@ -380,14 +380,14 @@ Status AllowList::Check(const std::string& url) const {
 
 std::string SignWebhook(const std::string& secret, const std::string& id,
                         const std::string& timestamp, const std::string& body) {
-  std::string key = secret;
+  // The key is what follows "whsec_", base64-decoded, as receivers decode it. Anything else
+  // (the rules refuse it at start) signs nothing: a signature made some other way would only
+  // fail every check, and be retried for a day.
   constexpr std::string_view kPrefix = "whsec_";
-  if (secret.compare(0, kPrefix.size(), kPrefix) == 0) {
-    // A "whsec_" secret that is not base64 after all is used as written.
-    if (auto decoded = Base64Decode(std::string_view(secret).substr(kPrefix.size()))) {
-      key = std::move(*decoded);
-    }
-  }
+  if (secret.compare(0, kPrefix.size(), kPrefix) != 0) return "";
+  const auto decoded = Base64Decode(std::string_view(secret).substr(kPrefix.size()));
+  if (!decoded || decoded->empty()) return "";
+  const std::string& key = *decoded;
   const std::string content = id + "." + timestamp + "." + body;
   static const unsigned char kEmptyKey = 0;  // HMAC() wants a non-null key even when empty
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -42,9 +42,8 @@ class AllowList {
   std::vector<std::string> entries_;
 };
 
-// "v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>". A secret "whsec_<base64>"
-// uses the decoded bytes as the key (the Standard Webhooks form); any other secret, or a
-// "whsec_" one that is not base64 after all, its bytes.
+// "v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>", the key being the base64 after
+// "whsec_" decoded (Standard Webhooks). "" for a secret not of that form (the rules refuse one).
 std::string SignWebhook(const std::string& secret, const std::string& id,
                         const std::string& timestamp, const std::string& body);
 

@@ -22,6 +22,7 @@
 #include "engine/render.h"
 #include "http/server.h"
 #include "storage/checkpointer.h"
+#include "storage/crypto.h"
 
 namespace rectrack {
 namespace {
@@ -252,6 +253,13 @@ Status RunWorkflow(const Context& c) {  // needs no database
   ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
   c.out << "\n";
   return PrintWorkflow(actions, c.out);
+}
+
+// 32 random bytes, the middle of what Standard Webhooks allows (24 to 64).
+Status RunWebhookSecret(const Context& c) {  // needs no database
+  ASSIGN_OR_RETURN(std::string key, storage::RandomBytes(32));
+  c.out << "whsec_" << Base64Encode(key) << "\n";
+  return Status();
 }
 
 Status RunVerify(const Context& c) {
@@ -514,7 +522,7 @@ const std::map<std::string, Runner>& Runners() {
       {"actions", {nullptr, RunActions}},    {"units", {nullptr, RunUnits}},
       {"record", {nullptr, RunRecord}},      {"report", {nullptr, RunReport}},
       {"token", {nullptr, RunTokenCommand}}, {"rules", {nullptr, RunRules}},
-      {"alerts", {nullptr, RunAlerts}},
+      {"alerts", {nullptr, RunAlerts}},      {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;
 }

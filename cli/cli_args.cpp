@@ -39,6 +39,8 @@ Commands:
                                   and every attempt
   verify                          check the hash chain of the whole event log
   workflow                        print the loaded workflows' states and transitions
+  webhook-secret                  print a new webhook signing secret (whsec_..., Standard
+                                  Webhooks) for a subscription's secret or secret_env
 
 Options for every command:
   --db FILE        database (default $RECTRACK_DB, else ./rectrack.db)
@@ -155,6 +157,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"verify", {{}, 0, 0, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},
+      {"webhook-secret", {{}, 0, 0, {}, false}},
   };
   return kCommands;
 }

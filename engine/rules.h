@@ -91,13 +91,17 @@ struct Subscription {
   std::vector<std::string> kinds;  // empty: every kind
   std::string webhook;             // URL; or
   std::string email;               // address
-  std::string secret;              // the webhook's signing secret (from `secret` or `secret_env`)
-  std::string where;               // file:line:col
+  std::string secret;  // the webhook's signing secret, whsec_... (`secret` or `secret_env`)
+  std::string where;   // file:line:col
 
   bool Wants(const std::string& kind) const;
   // Whether an alert with this audience (AudienceOf) is addressed to this subscription.
   bool Hears(const std::vector<std::string>& audience) const;
 };
+
+// Whether `secret` follows the Standard Webhooks convention: "whsec_" and the base64 of 24 to 64
+// random bytes, the key its receivers decode to check signatures. InvalidArgument saying so.
+Status CheckWebhookSecret(const std::string& secret);
 
 class Rules {
  public:

@@ -291,8 +291,11 @@ class RulesLoader {
           sub.secret = value;
         }
       }
-      if ((resolve_secrets_ || parts.count("secret")) && sub.secret.size() < 16) {
-        return yaml::Error(src, item, what + ": the secret must have at least 16 characters");
+      if (resolve_secrets_ || parts.count("secret")) {
+        if (Status s = CheckWebhookSecret(sub.secret); !s.ok()) {
+          return yaml::Error(src, parts.count("secret") ? parts["secret"] : parts["secret_env"],
+                             what + ": " + s.message());
+        }
       }
     } else {
       if (parts.count("secret") || parts.count("secret_env")) {
@@ -523,6 +526,17 @@ class RulesLoader {
 Result<Rules> Rules::LoadDir(const std::string& dir, const Workflow& workflow,
                              const Workflow* action_workflow, bool resolve_secrets) {
   return RulesLoader(workflow, action_workflow, resolve_secrets).Load(dir);
+}
+
+Status CheckWebhookSecret(const std::string& secret) {
+  const Status bad = Status::InvalidArgument(
+      "a webhook secret is whsec_ followed by the base64 of 24 to 64 random bytes, as Standard "
+      "Webhooks receivers expect ('rectrack webhook-secret' makes one)");
+  constexpr std::string_view kPrefix = "whsec_";
+  if (secret.compare(0, kPrefix.size(), kPrefix) != 0) return bad;
+  const auto key = Base64Decode(std::string_view(secret).substr(kPrefix.size()));
+  if (!key || key->size() < 24 || key->size() > 64) return bad;
+  return Status();
 }
 
 }  // namespace rectrack

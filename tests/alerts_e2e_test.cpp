@@ -47,7 +47,8 @@ using namespace std::chrono_literals;
 using rectrack::Lower;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr const char* kSecret = "0123456789abcdef0123";  // not whsec_: used as raw bytes
+// A Standard Webhooks secret: the key is the base64 after whsec_, decoded.
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 // Two CPS recommendations and one of the SFO, each updated (so no response_due alert). By the
 // bundled rules, on 2025-04-10 r1 is overdue since 1 April, r2 since 1 March (repeated 31
@@ -92,14 +93,20 @@ bool Contains(const json::value& list, const std::string& item) {
   return false;
 }
 
-// "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>", with OpenSSL called directly.
+// "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>", the key the base64 after "whsec_" decoded,
+// with OpenSSL called directly.
 std::string ExpectedSignature(const std::string& secret, const std::string& id,
                               const std::string& timestamp, const std::string& body) {
   const std::string content = id + "." + timestamp + "." + body;
+  const std::string b64 = secret.substr(6);
+  std::vector<unsigned char> key(b64.size());
+  int key_len = EVP_DecodeBlock(key.data(), reinterpret_cast<const unsigned char*>(b64.data()),
+                                static_cast<int>(b64.size()));
+  key_len -= static_cast<int>(std::count(b64.end() - 2, b64.end(), '='));
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &mac_len);
+  HMAC(EVP_sha256(), key.data(), key_len, reinterpret_cast<const unsigned char*>(content.data()),
+       content.size(), mac, &mac_len);
   std::vector<unsigned char> out(4 * ((mac_len + 2) / 3) + 1);
   const int n = EVP_EncodeBlock(out.data(), mac, static_cast<int>(mac_len));
   return "v1," + std::string(reinterpret_cast<const char*>(out.data()), static_cast<size_t>(n));

@@ -113,7 +113,7 @@ class AlertsTest : public ::testing::Test {
     fs::copy(kSource + "/rules", dir_ / "rules", fs::copy_options::recursive);
     std::ofstream(dir_ / "rules" / "subscriptions.yaml") << R"(
 subscriptions:
-  - {id: cps-hook, body: CPS, kinds: [overdue, escalation], webhook: "http://127.0.0.1:9/h", secret: "0123456789abcdef0123"}
+  - {id: cps-hook, body: CPS, kinds: [overdue, escalation], webhook: "http://127.0.0.1:9/h", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
   - {id: insp-mail, body: inspectorate, email: alerts@hmcpsi.example}
 )";
     engine_ = Open();
@@ -392,7 +392,7 @@ TEST_F(AlertsTest, ActionsAlertTheirUnitAndBodyUntilClosedAndFollowAReschedule) 
   engine_.reset();
   std::ofstream(dir_ / "rules" / "units.yaml") << R"(
 subscriptions:
-  - {id: sw-hook, body: CPS, unit: cps-sw, webhook: "http://127.0.0.1:9/sw", secret: "0123456789abcdef0123"}
+  - {id: sw-hook, body: CPS, unit: cps-sw, webhook: "http://127.0.0.1:9/sw", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
   - {id: cps-actions, body: CPS, kinds: [action_overdue], email: actions@cps.example}
 )";
   engine_ = Open();

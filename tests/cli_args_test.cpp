@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
+#include "engine/rules.h"
 #include "tests/test_support.h"
 
 namespace rectrack::cli {
@@ -358,6 +360,18 @@ TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("RECTRACK_CLOCK must be like 2025-03-31"), std::string::npos) << bad.out;
   fs::remove(db);
+}
+
+// `rectrack webhook-secret` makes a secret the rules accept, a new one each time.
+TEST(CliUsageTest, WebhookSecretPrintsANewStandardWebhooksSecret) {
+  const CliRun a = Rectrack("webhook-secret");
+  const CliRun b = Rectrack("webhook-secret");
+  ASSERT_EQ(a.status, 0) << a.out;
+  const std::string secret = a.out.substr(0, a.out.find('\n'));
+  EXPECT_EQ(secret.rfind("whsec_", 0), 0u) << secret;
+  EXPECT_TRUE(CheckWebhookSecret(secret).ok()) << secret;
+  EXPECT_EQ(Base64Decode(secret.substr(6))->size(), 32u);
+  EXPECT_NE(a.out, b.out);
 }
 
 }  // namespace

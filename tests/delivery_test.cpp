@@ -279,18 +279,15 @@ TEST(SignWebhookTest, StandardWebhooksReferenceVector) {
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 
-TEST(SignWebhookTest, OtherSecretsAreUsedAsBytes) {
-  const std::string content = "id.1.{}";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), "plain secret", 12, reinterpret_cast<const unsigned char*>(content.data()),
-       content.size(), mac, &mac_len);
-  std::vector<unsigned char> out(64);
-  const int n = EVP_EncodeBlock(out.data(), mac, static_cast<int>(mac_len));
-  EXPECT_EQ(SignWebhook("plain secret", "id", "1", "{}"),
-            "v1," + std::string(reinterpret_cast<const char*>(out.data()), static_cast<size_t>(n)));
+// A secret not of the whsec_ form signs nothing: signing with its raw bytes, as rectrack once
+// did, made signatures every Standard Webhooks receiver rejects.
+TEST(SignWebhookTest, OnlyWhsecSecretsSign) {
+  EXPECT_EQ(SignWebhook("plain secret of some length", "id", "1", "{}"), "");
+  EXPECT_EQ(SignWebhook("whsec_not base64!", "id", "1", "{}"), "");
+  EXPECT_EQ(SignWebhook("whsec_", "id", "1", "{}"), "");
   // A changed body, id or timestamp changes the signature.
   const std::string base = SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "a", "1", "{}");
+  EXPECT_EQ(base, IndependentSignature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "a.1.{}"));
   EXPECT_NE(base, SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "a", "1", "{} "));
   EXPECT_NE(base, SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "b", "1", "{}"));
   EXPECT_NE(base, SignWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "a", "2", "{}"));

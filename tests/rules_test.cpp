@@ -401,6 +401,34 @@ TEST(RulesLoadTest, RefusesBadSubjectsAndUnitsWithPositions) {
   }
 }
 
+// A webhook secret follows Standard Webhooks (whsec_ and the base64 of 24 to 64 bytes), or the
+// rules are refused at their line: receivers decode it, so anything else fails every delivery.
+TEST(RulesLoadTest, AWebhookSecretMustBeWhsecAndTheBase64Of24To64Bytes) {
+  const Workflow wf = ShippedWorkflow();
+  auto with = [&](const std::string& secret) {
+    return LoadWith(kAlerts, wf, nullptr,
+                    "subscriptions:\n  - {id: hook, body: CPS, webhook: \"https://h.example/x\", "
+                    "secret: \"" +
+                        secret + "\"}\n");
+  };
+  EXPECT_TRUE(with("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").ok());    // 24 bytes
+  EXPECT_TRUE(with("whsec_" + std::string(86, 'A') + "==").ok());      // 64 bytes
+  for (const std::string& bad : {std::string("0123456789abcdef0123"),  // no prefix
+                                 std::string("whsec_not base64 at all!"),
+                                 std::string("whsec_MfKQ9r8GKYqrTwjU"),  // 15 bytes
+                                 "whsec_" + std::string(88, 'A')}) {     // 66 bytes
+    auto loaded = with(bad);
+    ASSERT_FALSE(loaded.ok()) << bad;
+    const std::string& msg = loaded.status().message();
+    EXPECT_EQ(msg.rfind("more.yaml:2:", 0), 0u) << msg;
+    EXPECT_NE(msg.find("subscription 'hook': a webhook secret is whsec_ followed by the base64 "
+                       "of 24 to 64 random bytes"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("rectrack webhook-secret"), std::string::npos) << msg;
+  }
+}
+
 TEST(RulesLoadTest, UnitSubscriptionsHearTheirUnitOnly) {
   const Workflow wf = ShippedWorkflow();
   auto loaded = LoadWith(kAlerts, wf, nullptr,

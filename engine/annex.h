@@ -5,8 +5,10 @@
 
 #include <string>
 
-#include "engine/engine.h"
+#include "common/status.h"
 #include "engine/ledger.h"
+#include "engine/reports.h"
+#include "engine/workflow.h"
 
 namespace rectrack {
 

@@ -1,12 +1,13 @@
-// The write path's first step: turning a Command (engine.h) into the Event it asks for, checked
+// The write path's first step: turning a Command (commands.h) into the Event it asks for, checked
 // against the world as staged so far. Private to the engine library.
 #pragma once
 
 #include <optional>
 
 #include "common/status.h"
-#include "engine/engine.h"
+#include "engine/commands.h"
 #include "engine/ledger.h"
+#include "engine/workflow.h"
 
 namespace rectrack {
 

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "engine/engine.h"
+#include "engine/commands.h"
+#include "engine/workflow.h"
 
 namespace rectrack {
 

@@ -1,5 +1,5 @@
 // Rendering views and reports for people and programs: text tables, CSV (RFC 4180), JSON,
-// Markdown and HTML. The CLI prints these; the HTTP server will serve the same bytes.
+// Markdown and HTML. The CLI prints these; the HTTP API serves the same bytes.
 // Boost.JSON stays inside render_json.cpp.
 #pragma once
 
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
 #include "engine/model.h"
+#include "engine/reports.h"
 
 namespace rectrack {
 

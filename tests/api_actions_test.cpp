@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api.h"

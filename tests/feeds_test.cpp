@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api.h"

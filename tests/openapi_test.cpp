@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api.h"

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "engine/engine.h"
@@ -141,6 +142,41 @@ TEST_F(OpenApiTest, TheServedDocumentIsTheFileInTheRepository) {
   Response r = api_->Handle(Request{"GET", "/openapi.yaml", {}, "", "127.0.0.1"});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, ReadAll(std::string(RECTRACK_SOURCE_DIR) + "/docs/openapi.yaml"));
+}
+
+// What a client generator needs (issue 15 item 10, in part): every operation named by a unique
+// operationId, every one that needs a token says it may answer 401, and each response holds only
+// what OpenAPI 3 allows there, so that an unquoted comma in a flow mapping (which once split a
+// description into a stray key) is caught here.
+TEST(OpenApiDocumentTest, OperationsHaveUniqueIdsList401WhenAuthenticatedAndWellFormedResponses) {
+  const YAML::Node doc = YAML::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/docs/openapi.yaml");
+  std::set<std::string> ids;
+  int operations = 0;
+  for (const auto& path : doc["paths"]) {
+    const std::string where = path.first.as<std::string>();
+    for (const auto& operation : path.second) {
+      const std::string method = operation.first.as<std::string>();
+      if (method != "get" && method != "post") continue;
+      ++operations;
+      const YAML::Node op = operation.second;
+      ASSERT_TRUE(op["operationId"]) << method << " " << where;
+      EXPECT_TRUE(ids.insert(op["operationId"].as<std::string>()).second)
+          << "operationId repeated: " << op["operationId"].as<std::string>();
+      const bool open = op["security"] && op["security"].IsSequence() && op["security"].size() == 0;
+      ASSERT_TRUE(op["responses"]) << method << " " << where;
+      if (!open) EXPECT_TRUE(op["responses"]["401"]) << method << " " << where << " omits 401";
+      for (const auto& response : op["responses"]) {
+        for (const auto& key : response.second) {
+          const std::string k = key.first.as<std::string>();
+          EXPECT_TRUE(k == "description" || k == "content" || k == "headers" || k == "$ref" ||
+                      k == "links")
+              << method << " " << where << " " << response.first.as<std::string>()
+              << ": stray key '" << k << "'";
+        }
+      }
+    }
+  }
+  EXPECT_EQ(operations, 24);
 }
 
 }  // namespace

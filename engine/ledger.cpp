@@ -37,7 +37,9 @@ Status Ledger::CheckGuard(const Event& event) const {
   const Item* item = FindItem(event.subject_id);
   const Workflow* wf = WorkflowOf(event.kind);
   const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
-  if (!item || !t || !t->guard.actions_closed) return Status();
+  if (!item || !t) return Status();
+  if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
+  if (!t->guard.actions_closed) return Status();
   if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();
   // An action counts if it was open at the event's effective date or is open now: back-dating a
   // close to before the plan was made does not get round the guard.
@@ -73,6 +75,27 @@ Status Ledger::CheckGuard(const Event& event) const {
     message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
   }
   return Status::Conflict(message);
+}
+
+Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
+                                       const Event& event) const {
+  const RoleSpec* role = wf.FindRole(event.role);
+  if (!role || !role->acts_for_owner) return Status();  // the other voice may correct history
+  // The latest judgement recorded before this event (by seq: an import that lists a close
+  // before the assessment of it is in order), other than the issue.
+  const Event* judgement = nullptr;
+  for (const Event& e : item.events) {
+    if (e.seq >= event.seq || &e == &item.creation()) continue;
+    const RoleSpec* by = wf.FindRole(e.role);
+    if (by && by->acts_for_owner) continue;
+    if (!judgement || e.effective > judgement->effective) judgement = &e;
+  }
+  if (!judgement || !(event.effective < judgement->effective)) return Status();
+  return Status::Conflict(Describe(event) + ": it is dated before the " + judgement->role + "'s '" +
+                          judgement->transition + "' effective " + judgement->effective.ToString() +
+                          ", and a " + event.role + " may not record behind it; date it " +
+                          judgement->effective.ToString() + " or later (the " + judgement->role +
+                          " may correct the history)");
 }
 
 const Inspection* Ledger::FindInspection(std::string_view id) const {

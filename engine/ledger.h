@@ -103,6 +103,8 @@ class Ledger {
   const std::map<std::string, Item>& items() const { return items_; }
 
  private:
+  // Guard `not_before: judgement` (workflow.h).
+  Status CheckNotBeforeJudgement(const Item& item, const Workflow& wf, const Event& event) const;
   // Replays `item` up to the end of `as_of`, checking every event against the workflow and the
   // world. Used for both validation (as_of far in the future) and projection.
   Result<RecommendationView> Replay(const Item& item, Date as_of) const;

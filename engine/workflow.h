@@ -69,13 +69,18 @@ struct Effects {
   // the item's due date becomes that date.
 };
 
-// A condition on the rest of the world that must hold for a transition to be recorded, checked
-// when the event is recorded (not when old events are replayed). The one kind so far:
-// `actions: closed`: every action of the recommendation is closed as at the event's effective
-// date, unless the event gives the `unless` field (a text saying why, kept in the history).
+// Conditions on the rest of the world that must hold for a transition to be recorded, checked
+// when the event is recorded (not when old events are replayed):
+// - `actions: closed`: every action of the recommendation is closed as at the event's effective
+//   date, unless the event gives the `unless` field (a text saying why, kept in the history);
+// - `not_before: judgement`: recorded by a role that acts for an owner (a body's voice), the
+//   event may not be dated before the latest event already recorded in the other voice (the
+//   inspectorate's assessment, reopening, extension, ...; not the issue): a body cannot rewrite
+//   what was judged. The inspectorate's own events are not held back, so it can correct history.
 struct Guard {
   bool actions_closed = false;
-  std::string unless;  // field that overrides the guard; "" for none
+  std::string unless;  // field that overrides the actions guard; "" for none
+  bool not_before_judgement = false;
 };
 
 struct Transition {

@@ -257,8 +257,9 @@ class WorkflowLoader {
       return yaml::Error(source_, node, what + ": only a recommendation workflow has guards");
     }
     bool actions_given = false;
+    const YAML::Node* unless_at = nullptr;
     RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, node, "guard", {"actions", "unless"},
+        source_, node, "guard", {"actions", "unless", "not_before"},
         [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> Status {
           ASSIGN_OR_RETURN(std::string value, yaml::Scalar(source_, v, k));
           if (k == "actions") {
@@ -267,6 +268,12 @@ class WorkflowLoader {
                                  what + ": actions must be 'closed', not '" + value + "'");
             }
             t->guard.actions_closed = actions_given = true;
+          } else if (k == "not_before") {
+            if (value != "judgement") {
+              return yaml::Error(source_, v,
+                                 what + ": not_before must be 'judgement', not '" + value + "'");
+            }
+            t->guard.not_before_judgement = true;
           } else {
             const FieldSpec* spec = wf_.FindField(value);
             if (!spec || spec->type != FieldType::kText || spec->list ||
@@ -278,10 +285,17 @@ class WorkflowLoader {
                                      value + "'");
             }
             t->guard.unless = value;
+            unless_at = &v;
           }
           return Status();
         }));
-    if (!actions_given) return yaml::Error(source_, node, what + " needs `actions: closed`");
+    if (!actions_given && !t->guard.not_before_judgement) {
+      return yaml::Error(source_, node,
+                         what + " needs `actions: closed` or `not_before: judgement`");
+    }
+    if (unless_at && !actions_given) {
+      return yaml::Error(source_, node, what + ": unless goes with `actions: closed`");
+    }
     return Status();
   }
 

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "engine/engine.h"
 #include "engine/importer.h"
@@ -130,6 +131,10 @@ TEST(ActionWorkflowTest, ShippedFileLoadsAsAnActionWorkflow) {
   ASSERT_TRUE(rec.ok());
   EXPECT_TRUE(rec->FindTransition("close")->guard.actions_closed);
   EXPECT_EQ(rec->FindTransition("close")->guard.unless, "override");
+  // The body's voice may not be dated behind a judgement: close and update carry the guard.
+  EXPECT_TRUE(rec->FindTransition("close")->guard.not_before_judgement);
+  EXPECT_TRUE(rec->FindTransition("update")->guard.not_before_judgement);
+  EXPECT_FALSE(rec->FindTransition("assess")->guard.not_before_judgement);
 }
 
 constexpr const char* kMiniAction = R"(workflow: a
@@ -206,6 +211,31 @@ transitions:
   EXPECT_NE(LoadError(rec + "  - {name: close, from: [open], to: shut, roles: [lead],\n"
                             "     optional: [why], guard: {unless: why}}\n")
                 .find("needs `actions: closed`"),
+            std::string::npos);
+}
+
+// The guard's words are checked where they are written.
+TEST(RecommendationWorkflowTest, ANotBeforeGuardTakesOnlyJudgementAndUnlessNeedsTheActionsGuard) {
+  std::string shipped;
+  {
+    std::ifstream in(kWorkflow);
+    std::stringstream text;
+    text << in.rdbuf();
+    shipped = text.str();
+  }
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string yaml = shipped;
+    const size_t at = yaml.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) yaml.replace(at, from.size(), to);
+    return LoadError(yaml);
+  };
+  EXPECT_NE(replaced("guard: {not_before: judgement}", "guard: {not_before: yesterday}")
+                .find("not_before must be 'judgement', not 'yesterday'"),
+            std::string::npos);
+  EXPECT_NE(replaced("guard: {actions: closed, unless: override, not_before: judgement}",
+                     "guard: {unless: override, not_before: judgement}")
+                .find("unless goes with `actions: closed`"),
             std::string::npos);
 }
 

@@ -502,3 +502,19 @@ TEST_F(ApiTest, AnOversizedNoteOrAControlCharacterIs422AndWritesNothing) {
 
 }  // namespace
 }  // namespace rectrack::http
+
+namespace rectrack::http {
+namespace {
+
+// The defect as a body lead found it: back-dating a note marking da23-r2's milestone met, to
+// before the inspectorate judged it not achieved, was accepted (201). It is refused (409).
+TEST_F(ApiTest, ABodyLeadCannotBackDateBehindTheInspectoratesJudgement) {
+  const int64_t before = Events();
+  Response r = Post("/api/v1/recommendations/da23-r2/events",
+                    R"({"do":"update","met":"due","effective":"2023-07-01"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(r, 409, "may not record behind it")) << r.body;
+  EXPECT_EQ(Events(), before);
+}
+
+}  // namespace
+}  // namespace rectrack::http

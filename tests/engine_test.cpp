@@ -230,10 +230,34 @@ TEST_F(EngineTest, ExtendMovesTheDueDateAndKeepsTheOriginalInHistory) {
 TEST_F(EngineTest, ABackDatedEventTakesItsPlaceInHistory) {
   ImportDemo();
   // Recorded now, effective before the closure of 15 August 2024: accepted, and as-of sees it.
-  ASSERT_TRUE(Record("da23-r2", "update", "2024-07-01", "CPS").ok());
+  // (By the inspectorate: the CPS may not date a note behind the judgement of March 2025; see
+  // ABodyMayNotRecordBehindTheInspectoratesJudgement.)
+  ASSERT_TRUE(Record("da23-r2", "update", "2024-07-01").ok());
   auto view = engine_->Show("da23-r2", D("2024-07-01"));
   EXPECT_EQ(view->timeline.back().transition, "update");
   EXPECT_EQ(view->state, "issued");
+}
+
+// da23-r2 was due July 2023, closed by the CPS in August 2024 and found not achieved in March
+// 2025. A CPS note dated July 2023 marking its milestone met would take it off the overdue lists
+// of the years between: refused, naming the judgement; the inspectorate may still correct it.
+TEST_F(EngineTest, ABodyMayNotRecordBehindTheInspectoratesJudgement) {
+  ImportDemo();
+  const int64_t before = EventCount();
+  auto behind = Record("da23-r2", "update", "2023-07-01", "CPS", {{"met", {"due"}}});
+  ASSERT_EQ(behind.status().code(), Code::kConflict) << behind.status().message();
+  EXPECT_NE(behind.status().message().find(
+                "it is dated before the inspectorate's 'assess' effective 2025-03-06, and a "
+                "body_lead may not record behind it; date it 2025-03-06 or later"),
+            std::string::npos)
+      << behind.status().message();
+  EXPECT_EQ(EventCount(), before);
+  EXPECT_TRUE(engine_->Show("da23-r2", D("2024-03-31"))->overdue);
+  // On or after the judgement, the body's voice is heard as before.
+  EXPECT_TRUE(Record("da23-r2", "update", "2025-03-06", "CPS").ok());
+  // The inspectorate may correct the history.
+  EXPECT_TRUE(Record("da23-r2", "update", "2023-07-02", "", {{"met", {"due"}}}).ok());
+  EXPECT_EQ(EventCount(), before + 2);
 }
 
 TEST_F(EngineTest, ABackDatedEventThatBreaksLaterHistoryIsRefused) {

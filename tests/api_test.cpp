@@ -439,12 +439,6 @@ events:
             "token:" + token_ids_[kInspectorate]);
 }
 
-}  // namespace
-}  // namespace rectrack::http
-
-namespace rectrack::http {
-namespace {
-
 // A known path asked with a method it does not answer is a 405 naming the methods it does
 // (RFC 9110 §15.5.6), after the caller is known; an unknown path is a 404.
 TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405NamingWhatItAnswers) {
@@ -457,12 +451,6 @@ TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405NamingWhatItAnswers) {
   EXPECT_TRUE(IsProblem(put_alerts, 405, "this route answers GET, HEAD")) << put_alerts.body;
   EXPECT_TRUE(IsProblem(Get("/api/v1/import", kNoToken), 401, "")) << "405 before the token";
 }
-
-}  // namespace
-}  // namespace rectrack::http
-
-namespace rectrack::http {
-namespace {
 
 // An encoded '/' is part of the segment it is in: it cannot turn an id into a route (which would
 // record an event through GET-looking paths), while other encoded characters decode as usual.
@@ -482,12 +470,6 @@ TEST_F(ApiTest, AnEncodedSlashStaysInsideItsSegment) {
       201);
 }
 
-}  // namespace
-}  // namespace rectrack::http
-
-namespace rectrack::http {
-namespace {
-
 // The engine's limits and control-character rule reach API clients as 422s naming the field.
 TEST_F(ApiTest, AnOversizedNoteOrAControlCharacterIs422AndWritesNothing) {
   const int64_t before = Events();
@@ -499,12 +481,6 @@ TEST_F(ApiTest, AnOversizedNoteOrAControlCharacterIs422AndWritesNothing) {
                         422, "note holds the control character U+001B"));
   EXPECT_EQ(Events(), before);
 }
-
-}  // namespace
-}  // namespace rectrack::http
-
-namespace rectrack::http {
-namespace {
 
 // The defect as a body lead found it: back-dating a note marking da23-r2's milestone met, to
 // before the inspectorate judged it not achieved, was accepted (201). It is refused (409).

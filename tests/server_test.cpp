@@ -428,12 +428,6 @@ TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {
       << out;
 }
 
-}  // namespace
-}  // namespace rectrack::server_test
-
-namespace rectrack::server_test {
-namespace {
-
 // Idle connections cannot lock everyone out: one address holds at most its share, a connection
 // that sends nothing is closed after the header timeout, and /healthz answers even when full.
 TEST_F(ServerTest, IdleConnectionsFromOneAddressCannotLockOutTheRest) {
@@ -474,12 +468,6 @@ TEST_F(ServerTest, Expect100ContinueIsAnsweredBeforeTheBody) {
   c.Send(body);
   EXPECT_EQ(c.Read().status, 201);
 }
-
-}  // namespace
-}  // namespace rectrack::server_test
-
-namespace rectrack::server_test {
-namespace {
 
 // Fills the file system holding `dir` (a small tmpfs here) with a file until it is full.
 void FillUp(const fs::path& file) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include <iostream>
 #include "alerts/alerting.h"
 #include "cli/cli_args.h"
 #include "cli/config.h"
@@ -23,6 +24,8 @@
 #include "http/server.h"
 #include "storage/checkpointer.h"
 #include "storage/crypto.h"
+#include "web/accounts.h"
+#include "web/workspace.h"
 
 namespace rectrack {
 namespace {
@@ -306,26 +309,34 @@ Status RunServe(const Context& c) {
   }
   EngineHost host(engine.get());
   http::Api api(&host, serve.api);
+  // The web workspace: sessions are timed by the real clock, not a demo's fast one.
+  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, {}, nullptr));
+  ASSIGN_OR_RETURN(
+      auto workspace,
+      web::Workspace::Create(&host, accounts.get(), {serve.api.public_read, serve.secure_cookies}));
   std::unique_ptr<alerts::Alerting> alerting;
   Status alerting_failed;
-  Status served = http::Serve(host, api, serve.server, [&](const std::string& where) {
-    // Alerts and feeds link to the address actually bound (port 0 picks one) unless
-    // public_url says otherwise.
-    if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
-    api.SetPublicUrl(serve.alerting.link_base);
-    if (engine->rules()) {
-      serve.alerting.db_path = options.db_path;
-      auto started = alerts::Alerting::Start(host, serve.alerting);
-      if (!started.ok()) {
-        alerting_failed = started.status();
-        std::raise(SIGTERM);  // stops the server before it serves anything
-        return;
-      }
-      alerting = std::move(started).value();
-    }
-    c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
-          << c.clock.Today().ToString() << ")" << std::endl;
-  });
+  Status served = http::Serve(
+      host, api, serve.server,
+      [&](const std::string& where) {
+        // Alerts and feeds link to the address actually bound (port 0 picks one) unless
+        // public_url says otherwise.
+        if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
+        api.SetPublicUrl(serve.alerting.link_base);
+        if (engine->rules()) {
+          serve.alerting.db_path = options.db_path;
+          auto started = alerts::Alerting::Start(host, serve.alerting);
+          if (!started.ok()) {
+            alerting_failed = started.status();
+            std::raise(SIGTERM);  // stops the server before it serves anything
+            return;
+          }
+          alerting = std::move(started).value();
+        }
+        c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
+              << c.clock.Today().ToString() << ")" << std::endl;
+      },
+      workspace.get());
   alerting.reset();
   RETURN_IF_ERROR(alerting_failed);
   return served;
@@ -507,6 +518,48 @@ Status RunAlerts(Engine& engine, const Context& c) {
   return PrintAlerts(engine, c.args, c.rest, format, c.out);
 }
 
+// `user`: the people who sign in to the web workspace (web/accounts.h). A password is read
+// from the first line of standard input, so it never appears in a process list or history.
+Status RunUser(Engine& engine, const Context& c) {
+  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(c.options.db_path, {}, nullptr));
+  const std::string& action = c.rest[0];
+  const std::string by = DefaultActor();
+  auto read_password = [] {
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  };
+  if (action == "list") {
+    ASSIGN_OR_RETURN(auto list, accounts->List());
+    for (const storage::AccountRecord& a : list) {
+      c.out << a.email << "  " << a.role << (a.body.empty() ? "" : " of " + a.body)
+            << (a.unit.empty() ? "" : " (" + a.unit + ")")
+            << (a.disabled.empty() ? "" : "  disabled " + a.disabled) << "\n";
+    }
+    return Status();
+  }
+  if (action == "add") {
+    storage::AccountRecord record;
+    record.email = c.args.Get("email");
+    record.role = c.args.Get("role");
+    record.body = c.args.Get("body");
+    record.unit = c.args.Get("unit");
+    RETURN_IF_ERROR(engine.CheckScope("account", record.role, record.body, record.unit));
+    RETURN_IF_ERROR(accounts->Add(record, read_password(), by, ""));
+    c.out << "added " << Lower(record.email) << "\n";
+    return Status();
+  }
+  const std::string& email = c.rest[1];
+  if (action == "password") {
+    RETURN_IF_ERROR(accounts->SetPassword(email, read_password(), by, ""));
+  } else {
+    RETURN_IF_ERROR(accounts->SetDisabled(email, action == "disable", by, ""));
+  }
+  c.out << action << ": " << Lower(email) << "\n";
+  return Status();
+}
+
 // How each command runs: on its own (no database, or a database it opens itself), or on the
 // engine opened for it. cli_args.cpp's Commands() says what each takes.
 struct Runner {
@@ -516,13 +569,21 @@ struct Runner {
 
 const std::map<std::string, Runner>& Runners() {
   static const std::map<std::string, Runner> kRunners = {
-      {"workflow", {RunWorkflow, nullptr}},  {"verify", {RunVerify, nullptr}},
-      {"serve", {RunServe, nullptr}},        {"import", {nullptr, RunImport}},
-      {"list", {nullptr, RunList}},          {"show", {nullptr, RunShow}},
-      {"actions", {nullptr, RunActions}},    {"units", {nullptr, RunUnits}},
-      {"record", {nullptr, RunRecord}},      {"report", {nullptr, RunReport}},
-      {"token", {nullptr, RunTokenCommand}}, {"rules", {nullptr, RunRules}},
-      {"alerts", {nullptr, RunAlerts}},      {"webhook-secret", {RunWebhookSecret, nullptr}},
+      {"workflow", {RunWorkflow, nullptr}},
+      {"verify", {RunVerify, nullptr}},
+      {"serve", {RunServe, nullptr}},
+      {"import", {nullptr, RunImport}},
+      {"list", {nullptr, RunList}},
+      {"show", {nullptr, RunShow}},
+      {"actions", {nullptr, RunActions}},
+      {"units", {nullptr, RunUnits}},
+      {"record", {nullptr, RunRecord}},
+      {"report", {nullptr, RunReport}},
+      {"token", {nullptr, RunTokenCommand}},
+      {"rules", {nullptr, RunRules}},
+      {"user", {nullptr, RunUser}},
+      {"alerts", {nullptr, RunAlerts}},
+      {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;
 }

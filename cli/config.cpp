@@ -65,6 +65,7 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       return Status::InvalidArgument("public_url must start with http:// or https://");
     }
     c->alerting.link_base = value;
+    if (value.rfind("https://", 0) == 0) c->secure_cookies = true;
     while (!c->alerting.link_base.empty() && c->alerting.link_base.back() == '/') {
       c->alerting.link_base.pop_back();
     }

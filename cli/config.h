@@ -24,6 +24,9 @@ struct ServeConfig {
   std::string db;        // "" leaves the CLI's default
   std::string workflow;  // "" leaves the CLI's default
   alerts::AlertingOptions alerting;
+  // Mark the web workspace's session cookie Secure: set it when people reach the server over
+  // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.
+  bool secure_cookies = false;
 };
 
 Status LoadConfigFile(const std::string& path, ServeConfig* config);

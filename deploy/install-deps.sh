@@ -11,7 +11,12 @@ packages=(
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
   python3-feedparser python3-icalendar  # real parsers for the feed tests
   clang  # the thread-safety analysis test (-Wthread-safety)
+  libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
+  chromium chromium-driver python3-selenium  # the web workspace's browser tests
 )
+# Node builds the web workspace's stylesheet (sass over GOV.UK Frontend) and is never needed to
+# run rectrack; a machine that already has node and npm (e.g. from NodeSource) keeps them.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -19,10 +24,23 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+install_web_packages() {
+  # GOV.UK Frontend, sass and axe-core, at the versions package-lock.json pins.
+  local root
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  if [ ! -f "$root/node_modules/.package-lock.json" ] ||
+     [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  install_web_packages
+  exit 0
+fi
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "Installing missing packages: ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_web_packages

@@ -366,9 +366,8 @@ Result<VerifyResult> Engine::Verify() {
   return VerifyResult{report.events, report.head_hash};
 }
 
-Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
-    const std::string& role, const std::string& body, std::optional<Date> expires,
-    const std::string& label, const std::string& unit) {
+Status Engine::CheckScope(const std::string& what, const std::string& role, const std::string& body,
+                          const std::string& unit) const {
   const RoleSpec* spec = workflow_.FindRole(role);
   if (!spec) {
     std::vector<std::string> roles;
@@ -378,17 +377,17 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
   }
   const bool defines = workflow_.creating().AllowsRole(role);
   if (spec->acts_for_owner && body.empty()) {
-    return Status::InvalidArgument("a " + role + " token needs --body");
+    return Status::InvalidArgument("a " + role + " " + what + " needs --body");
   }
   if (defines && !body.empty()) {
-    return Status::InvalidArgument("a " + role + " token is not scoped to a body");
+    return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a body");
   }
   if (!body.empty() && !ledger_->FindBody(body)) {
     return Status::NotFound("no body '" + body + "'");
   }
   if (!unit.empty()) {
     if (!spec->acts_for_owner) {
-      return Status::InvalidArgument("a " + role + " token is not scoped to a unit");
+      return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a unit");
     }
     const Unit* u = ledger_->FindUnit(unit);
     if (!u) return Status::NotFound("no unit '" + unit + "'");
@@ -396,6 +395,13 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
       return Status::InvalidArgument("unit '" + unit + "' belongs to " + u->body + ", not " + body);
     }
   }
+  return Status();
+}
+
+Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
+    const std::string& role, const std::string& body, std::optional<Date> expires,
+    const std::string& label, const std::string& unit) {
+  RETURN_IF_ERROR(CheckScope("token", role, body, unit));
   if (expires && *expires < clock_->Today()) {
     return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
   }
@@ -467,6 +473,8 @@ std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::strin
     if (!MaySee(principal, owners)) continue;
     if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
     const bool is_action = item.kind == SubjectKind::kAction;
+    // A unit's lead hears of its own unit's actions only (access.h).
+    if (is_action && !principal.unit.empty() && item.action().unit != principal.unit) continue;
     const std::string& recommendation = is_action ? item.action().recommendation : id;
     const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
     const Inspection* inspection = ledger_->FindInspection(def.inspection);

@@ -132,6 +132,12 @@ class Engine {
                                                                    const std::string& label,
                                                                    const std::string& unit = "");
   Status RevokeToken(const std::string& id);
+  // Whether `role`, `body` and `unit` make a scope a token or an account (`what`) may have: a
+  // workflow role; a body (a known one) exactly when the role acts for an owner or is narrowed
+  // to one; a unit only of that body, for a role that acts for an owner. InvalidArgument or
+  // NotFound saying what is wrong.
+  Status CheckScope(const std::string& what, const std::string& role, const std::string& body,
+                    const std::string& unit) const;
   Result<std::vector<storage::TokenRecord>> Tokens();
   // Unauthenticated for an unknown, revoked or expired secret (one message for all three).
   // `secret_hash` is storage::Sha256Hex(secret) when the caller has it (a server hashes before

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/access.h"
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api_util.h"
@@ -292,7 +293,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   });
   if (auto* refusal = std::get_if<Response>(&planned)) return std::move(*refusal);
   Plan& plan = std::get<Plan>(planned);
-  const std::string actor = who.token_id.empty() ? "public" : "token:" + who.token_id;
+  const std::string actor = ActorOf(who);
   return WriteJob{WriteBatch{std::move(plan.commands), actor}, std::move(plan.answer)};
 }
 

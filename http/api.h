@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -70,6 +71,16 @@ struct Response {
   // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
   // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
   std::shared_ptr<const std::string> shared_body;
+};
+
+// Another front served by the same server beside the API: the web workspace (web/). The server
+// hands it every request whose path it claims. Handle may block its I/O thread (a form that
+// records something waits for its commit).
+class Front {
+ public:
+  virtual ~Front() = default;
+  virtual bool Claims(std::string_view path) const = 0;
+  virtual Response Handle(const Request& request) = 0;
 };
 
 struct ApiOptions {

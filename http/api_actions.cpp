@@ -3,34 +3,12 @@
 // /api/v1/recommendations/{id}/actions and the events of both recommendations and actions.
 #include <algorithm>
 
+#include "engine/access.h"
 #include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
 
 namespace rectrack::http {
-
-namespace {
-
-// The actions of `query` that `who` may see: a body-scoped token sees its body's. Without their
-// timelines: a list shows none.
-std::vector<RecommendationView> Visible(const Engine& engine, const Principal& who,
-                                        ActionQuery query) {
-  query.detail = Detail::kHead;
-  std::vector<RecommendationView> actions = engine.ListActions(query);
-  std::erase_if(actions,
-                [&](const RecommendationView& a) { return !engine.MaySee(who, a.def.owners); });
-  return actions;
-}
-
-}  // namespace
-
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const std::string& recommendation, Date as_of) {
-  ActionQuery query;
-  query.as_of = as_of;
-  query.recommendation = recommendation;
-  return Visible(engine, who, query);
-}
 
 Response GetUnits(const Call& call) {
   if (Status s = OnlyParams(call.target, {"body"}); !s.ok()) return Api::Problem(400, s.message());
@@ -75,7 +53,8 @@ Response GetActions(const Call& call) {
   }
   q.open = *open;
   q.overdue_only = overdue->value_or(false);
-  std::vector<RecommendationView> actions = Visible(engine, call.who, q);
+  q.detail = Detail::kHead;  // a list shows no timelines
+  std::vector<RecommendationView> actions = VisibleActions(engine, call.who, q);
   if (*overdue == std::optional<bool>(false)) {
     std::erase_if(actions, [](const RecommendationView& a) { return a.overdue; });
   }
@@ -89,12 +68,7 @@ Response GetAction(const Call& call) {
   }
   auto as_of = DateParam(call.target, "as_of");
   if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
-  // Whether the caller may see it comes first, so a 404 says nothing about others' actions.
-  auto today = call.engine.ShowAction(id, std::nullopt);
-  if (!today.ok() || !call.engine.MaySee(call.who, today->def.owners)) {
-    return Api::Problem(404, "no action '" + id + "'");
-  }
-  auto view = call.engine.ShowAction(id, *as_of);
+  auto view = ShowVisible(call.engine, call.who, id, SubjectKind::kAction, *as_of);
   if (!view.ok()) return FromStatus(view.status());
   Response r = Json(200, ActionAsJson(*view));
   r.headers.emplace_back("ETag", RecommendationEtag(*view));
@@ -166,10 +140,9 @@ std::variant<Response, Plan> PostAction(const Call& call, PostBody& post) {
   const json::object& o = post.object;
   const Workflow* actions = engine.action_workflow();
   if (!actions) return Api::Problem(404, "actions are not enabled: no action workflow is loaded");
-  auto rec = engine.Show(recommendation, std::nullopt, Detail::kHead);
-  if (!rec.ok() || !engine.MaySee(who, rec->def.owners)) {
-    return Api::Problem(404, "no recommendation '" + recommendation + "'");
-  }
+  auto rec = ShowVisible(engine, who, recommendation, SubjectKind::kRecommendation, std::nullopt,
+                         Detail::kHead);
+  if (!rec.ok()) return FromStatus(rec.status());
   if (Status s =
           OnlyMembers(o, {"id", "title", "unit", "body", "due", "milestone", "planned", "note"});
       !s.ok()) {
@@ -200,11 +173,8 @@ std::variant<Response, Plan> PostAction(const Call& call, PostBody& post) {
     c.planned = *planned;
   }
   // The role is the token's; a body-scoped role plans for its body (and unit, when it has one).
-  c.role = who.role;
-  const RoleSpec* spec = actions->FindRole(who.role);
-  const bool acts = spec && spec->acts_for_owner;
-  c.body = acts ? who.body : "";
-  c.unit = acts ? who.unit : "";
+  ActAs(who, actions, &c);
+  const bool acts = !c.body.empty();
   // Such a token can only plan for its own body, so that is the action's body by default (and
   // a unit-scoped one's unit its unit), even under a recommendation of several bodies.
   if (acts && c.def.body.empty()) c.def.body = who.body;
@@ -258,26 +228,19 @@ std::variant<Command, Response> EventCommand(const Engine& engine, const Princip
     if (!values.ok()) return Api::Problem(400, values.status().message());
     c.fields[key] = *values;
   }
-  c.role = who.role;
   // A body-scoped role acts for its body (and its unit, when the token has one); other roles
   // act for none.
-  const Workflow* wf =
-      current.kind == SubjectKind::kAction ? engine.action_workflow() : &engine.workflow();
-  const RoleSpec* spec = wf ? wf->FindRole(who.role) : nullptr;
-  const bool acts = spec && spec->acts_for_owner;
-  c.body = acts ? who.body : "";
-  c.unit = acts ? who.unit : "";
+  ActAs(who, current.kind == SubjectKind::kAction ? engine.action_workflow() : &engine.workflow(),
+        &c);
   return Command(std::move(c));
 }
 
 std::variant<Response, Plan> PostEvent(const Call& call, const PostBody& body, bool action) {
   const std::string& id = call.params[0];
-  auto current = action ? call.engine.ShowAction(id, std::nullopt, Detail::kHead)
-                        : call.engine.Show(id, std::nullopt, Detail::kHead);
-  if (!current.ok() || !call.engine.MaySee(call.who, current->def.owners)) {
-    return Api::Problem(404,
-                        std::string(action ? "no action '" : "no recommendation '") + id + "'");
-  }
+  auto current = ShowVisible(call.engine, call.who, id,
+                             action ? SubjectKind::kAction : SubjectKind::kRecommendation,
+                             std::nullopt, Detail::kHead);
+  if (!current.ok()) return FromStatus(current.status());
   auto made = EventCommand(call.engine, call.who, call.request, body.object, *current);
   if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
   return Plan{

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "engine/access.h"
 #include "engine/host.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -115,7 +116,7 @@ Response GetCalendar(const Call& call) {
   actions.unit = unit;
   actions.open = true;
   for (const RecommendationView& view : engine.ListActions(actions)) {
-    if (!engine.MaySee(who, view.def.owners) || !view.action) continue;
+    if (!MaySeeItem(engine, who, view) || !view.action) continue;
     const std::string& title = titles[view.def.inspection];
     for (const MilestoneView& m : view.milestones) {
       if (m.met) continue;

@@ -3,6 +3,7 @@
 // metrics in api_feeds.cpp.
 #include <algorithm>
 
+#include "engine/access.h"
 #include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -138,12 +139,9 @@ std::string RouteTable::Allowed(const std::string& path) const {
 }
 
 std::variant<std::string, Response> ScopedBody(const Call& call) {
-  std::string body = call.Query("body");
-  if (call.who.body.empty()) return body;
-  if (!body.empty() && body != call.who.body) {
-    return Api::Problem(403, "this token sees only " + call.who.body);
-  }
-  return call.who.body;
+  auto body = ScopeBody(call.who, call.Query("body"));
+  if (!body.ok()) return Api::Problem(403, "this token sees only " + call.who.body);
+  return *body;
 }
 
 std::string Call::Query(const char* name) const {
@@ -256,12 +254,7 @@ Response GetRecommendation(const Call& call) {
   }
   auto as_of = DateParam(call.target, "as_of");
   if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
-  // Whether the caller may see it comes first, so a 404 says nothing about others' items.
-  auto today = call.engine.Show(id, std::nullopt);
-  if (!today.ok() || !call.engine.MaySee(call.who, today->def.owners)) {
-    return Api::Problem(404, "no recommendation '" + id + "'");
-  }
-  auto view = call.engine.Show(id, *as_of);
+  auto view = ShowVisible(call.engine, call.who, id, SubjectKind::kRecommendation, *as_of);
   if (!view.ok()) return FromStatus(view.status());
   const auto actions = VisibleActions(call.engine, call.who, id, view->as_of);
   Response r = Json(200, ShowAsJson(*view, actions));

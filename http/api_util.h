@@ -168,9 +168,6 @@ Response GetAlert(const Call& call);
 Response GetAtomFeed(const Call& call);
 Response GetCalendar(const Call& call);
 
-// The actions of `recommendation` as at `as_of` that `who` may see (its body's, when scoped).
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const std::string& recommendation, Date as_of);
 // The answer to a committed write about recommendation or action `subject`: the item (or, for
 // an event, the item and the event recorded), with its ETag and Location.
 Response ItemWritten(const Engine& engine, const Principal& who, const std::string& subject,

@@ -60,12 +60,13 @@ struct SharedStringBody {
 // What every session shares: the API, the limits, the live sessions and the rate buckets.
 class Shared {
  public:
-  Shared(EngineHost& host, Api& api, const ServerOptions& options)
-      : host(host), api(api), options(options) {}
+  Shared(EngineHost& host, Api& api, const ServerOptions& options, Front* front)
+      : host(host), api(api), options(options), front(front) {}
 
   EngineHost& host;
   Api& api;
   const ServerOptions options;
+  Front* const front;  // null when only the API is served
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
 
@@ -251,6 +252,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req.method() == bhttp::verb::get &&
         request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
       return StartStream(request);
+    }
+    if (shared_.front &&
+        shared_.front->Claims(
+            std::string_view(request.target).substr(0, request.target.find('?')))) {
+      Response response;
+      try {
+        response = shared_.front->Handle(request);
+      } catch (const std::exception& e) {
+        response = Api::Problem(500, std::string("internal error: ") + e.what());
+      }
+      shared_.api.CountServerAnswer(request.target, response.status);
+      return Write(std::move(response), keep_alive, req.method() == bhttp::verb::head);
     }
     // A write is answered from the Api's writer thread once its group is committed; the
     // session stays busy (and alive, held by the callback) until then.
@@ -495,10 +508,10 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 }
 
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
-             const std::function<void(const std::string&)>& on_listening) {
+             const std::function<void(const std::string&)>& on_listening, Front* front) {
   // `shared` is declared first so it outlives the io_context: destroying the io_context destroys
   // pending handlers, and with them sessions that still use `shared`.
-  Shared shared(host, api, options);
+  Shared shared(host, api, options, front);
   net::io_context ioc(options.threads);
   auto listener = std::make_shared<Listener>(ioc, shared);
   const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);

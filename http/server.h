@@ -45,7 +45,8 @@ Status ParseListen(const std::string& listen, ServerOptions* options);
 // "address:port" (useful with port 0). IOError when the address cannot be bound. While serving
 // it polls `host` for other processes' commits (streams hear of them), and drains its writes
 // before returning. REQUIRES: `api` is over `host`.
+// `front`, when not null, answers the requests whose paths it claims (the web workspace).
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
-             const std::function<void(const std::string&)>& on_listening);
+             const std::function<void(const std::string&)>& on_listening, Front* front = nullptr);
 
 }  // namespace rectrack::http

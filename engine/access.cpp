@@ -1,0 +1,101 @@
+#include "engine/access.h"
+
+#include <algorithm>
+
+#include "engine/engine.h"
+#include "engine/workflow.h"
+
+namespace rectrack {
+
+bool MaySeeItem(const Engine& engine, const Principal& who, const RecommendationHead& item) {
+  if (!engine.MaySee(who, item.def.owners)) return false;
+  // A unit's lead follows its body's recommendations but sees only its own unit's actions.
+  if (item.kind == SubjectKind::kAction && !who.unit.empty()) {
+    return item.action && item.action->unit == who.unit;
+  }
+  return true;
+}
+
+Result<std::string> ScopeBody(const Principal& who, const std::string& asked) {
+  if (who.body.empty()) return asked;
+  if (!asked.empty() && asked != who.body) {
+    return Status::PermissionDenied("you see only " + who.body);
+  }
+  return who.body;
+}
+
+Result<RecommendationView> ShowVisible(const Engine& engine, const Principal& who,
+                                       const std::string& id, SubjectKind kind,
+                                       std::optional<Date> as_of, Detail detail) {
+  const bool action = kind == SubjectKind::kAction;
+  auto not_found = [&] {
+    return Status::NotFound(std::string(action ? "no action '" : "no recommendation '") + id + "'");
+  };
+  // Whether it may be seen comes first, and from today's view, so an as-of date before an
+  // action's unit changed cannot show another unit's work.
+  auto today = action ? engine.ShowAction(id, std::nullopt, Detail::kHead)
+                      : engine.Show(id, std::nullopt, Detail::kHead);
+  if (!today.ok() || !MaySeeItem(engine, who, *today)) return not_found();
+  return action ? engine.ShowAction(id, as_of, detail) : engine.Show(id, as_of, detail);
+}
+
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const ActionQuery& query) {
+  std::vector<RecommendationView> actions = engine.ListActions(query);
+  std::erase_if(actions, [&](const RecommendationView& a) { return !MaySeeItem(engine, who, a); });
+  return actions;
+}
+
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const std::string& recommendation, Date as_of) {
+  ActionQuery query;
+  query.as_of = as_of;
+  query.recommendation = recommendation;
+  query.detail =
+      Detail::kHead;  // a recommendation's page lists its actions without their timelines
+  return VisibleActions(engine, who, query);
+}
+
+namespace {
+
+bool ActsForOwner(const Workflow* workflow, const std::string& role) {
+  const RoleSpec* spec = workflow ? workflow->FindRole(role) : nullptr;
+  return spec && spec->acts_for_owner;
+}
+
+}  // namespace
+
+void ActAs(const Principal& who, const Workflow* workflow, RecordEvent* event) {
+  const bool acts = ActsForOwner(workflow, who.role);
+  event->role = who.role;
+  event->body = acts ? who.body : "";
+  event->unit = acts ? who.unit : "";
+}
+
+void ActAs(const Principal& who, const Workflow* workflow, DefineAction* action) {
+  const bool acts = ActsForOwner(workflow, who.role);
+  action->role = who.role;
+  action->body = acts ? who.body : "";
+  action->unit = acts ? who.unit : "";
+}
+
+std::string ActorOf(const Principal& who) {
+  if (!who.account.empty()) return "account:" + who.account;
+  if (!who.token_id.empty()) return "token:" + who.token_id;
+  return "public";
+}
+
+std::vector<std::string> OfferedTransitions(const Workflow& workflow, const Principal& who,
+                                            const RecommendationHead& item) {
+  if (ActsForOwner(&workflow, who.role)) {
+    const auto& owners = item.def.owners;
+    if (std::find(owners.begin(), owners.end(), who.body) == owners.end()) return {};
+    if (item.kind == SubjectKind::kAction && !who.unit.empty() &&
+        !(item.action && item.action->unit == who.unit)) {
+      return {};
+    }
+  }
+  return workflow.Allowed(item.state, who.role);
+}
+
+}  // namespace rectrack

@@ -1,0 +1,66 @@
+// Access: what a principal (a token or a signed-in person, principal.h) may see and what it acts
+// as. The JSON API and the web workspace both decide through these functions, so a body lead's
+// scope is one rule in one place, not a copy per adapter.
+//
+// The rules:
+// - an unscoped principal (inspectorate, an unscoped reader) sees every body's work;
+// - a body-scoped one sees the recommendations its body owns and that body's actions;
+// - a unit-scoped one (a CPS Area's lead) sees its body's recommendations and only its own
+//   unit's actions, and acts only on those;
+// - a role that acts for an owner (body_lead) records events for its body (and unit); other
+//   roles act for no body.
+//
+// Thread-safety: free functions over a const Engine; call them under the host's lock.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/commands.h"
+#include "engine/model.h"
+#include "engine/principal.h"
+#include "engine/reports.h"
+
+namespace rectrack {
+
+class Engine;
+class Workflow;
+
+// Whether `who` may see `item` (a recommendation or an action, as a view or list shows it).
+bool MaySeeItem(const Engine& engine, const Principal& who, const RecommendationHead& item);
+
+// The body a question from `who` is about: `asked` ("" for every body) when `who` may ask it,
+// its own body when it asks none. PermissionDenied naming its body when it asks about another.
+Result<std::string> ScopeBody(const Principal& who, const std::string& asked);
+
+// Recommendation (or, for kAction, action) `id` as at `as_of`, when `who` may see it. NotFound
+// ("no recommendation 'x'") both when there is none and when `who` may not see it, so the answer
+// says nothing about other bodies' work. Whether it may be seen is decided as today.
+Result<RecommendationView> ShowVisible(const Engine& engine, const Principal& who,
+                                       const std::string& id, SubjectKind kind,
+                                       std::optional<Date> as_of, Detail detail = Detail::kFull);
+
+// The actions of `recommendation` as at `as_of` that `who` may see.
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const std::string& recommendation, Date as_of);
+// ListActions(query), without what `who` may not see.
+std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
+                                               const ActionQuery& query);
+
+// Sets the role, body and unit `who` acts as on an item of `workflow` (null: none loaded).
+void ActAs(const Principal& who, const Workflow* workflow, RecordEvent* event);
+void ActAs(const Principal& who, const Workflow* workflow, DefineAction* action);
+
+// How the log names `who` as the actor of what it writes: "token:<id>", "account:<email>", or
+// "public" for an anonymous reader (who cannot write).
+std::string ActorOf(const Principal& who);
+
+// The transitions of `workflow` that `who` may fire on `item` now: those its role may fire from
+// the item's state, and, for a role that acts for an owner, only on its own body's (and unit's)
+// items. What the web offers as forms; the engine still checks each event when it is recorded.
+std::vector<std::string> OfferedTransitions(const Workflow& workflow, const Principal& who,
+                                            const RecommendationHead& item);
+
+}  // namespace rectrack

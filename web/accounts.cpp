@@ -1,0 +1,283 @@
+#include "web/accounts.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+
+#include "common/strings.h"
+#include "engine/clock.h"
+#include "storage/crypto.h"
+#include "storage/database.h"
+
+namespace rectrack::web {
+namespace {
+
+constexpr size_t kMinPassword = 10;
+constexpr size_t kMaxPassword = 256;
+
+// Argon2id at libsodium's "interactive" cost takes 64 MiB a hash: two at once bound what a
+// flood of sign-ins can make the server spend.
+class HashSlots {
+ public:
+  void Acquire() {
+    std::unique_lock lock(mutex_);
+    free_.wait(lock, [&] { return in_use_ < 2; });
+    ++in_use_;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mutex_);
+      --in_use_;
+    }
+    free_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable free_;
+  int in_use_ = 0;
+};
+
+HashSlots& Slots() {
+  static HashSlots slots;
+  return slots;
+}
+
+struct SlotGuard {
+  SlotGuard() { Slots().Acquire(); }
+  ~SlotGuard() { Slots().Release(); }
+};
+
+bool ValidEmail(const std::string& email) {
+  const size_t at = email.find('@');
+  return email.size() <= 254 && at != std::string::npos && at > 0 && at + 1 < email.size() &&
+         email.find('@', at + 1) == std::string::npos &&
+         std::none_of(email.begin(), email.end(),
+                      [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+}
+
+std::string Instant(int64_t seconds) {
+  return FormatInstant(Clock::TimePoint(std::chrono::seconds(seconds)));
+}
+
+}  // namespace
+
+Result<std::string> HashPassword(const std::string& password) {
+  if (sodium_init() < 0) return Status::IOError("libsodium cannot start");
+  if (password.size() < kMinPassword) {
+    return Status::InvalidArgument("a password needs at least " + std::to_string(kMinPassword) +
+                                   " characters");
+  }
+  if (password.size() > kMaxPassword) {
+    return Status::InvalidArgument("a password may have at most " + std::to_string(kMaxPassword) +
+                                   " bytes");
+  }
+  char out[crypto_pwhash_STRBYTES];
+  SlotGuard slot;
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Status::IOError("out of memory hashing a password");
+  }
+  return std::string(out);
+}
+
+bool VerifyPassword(const std::string& hash, const std::string& password) {
+  if (sodium_init() < 0 || hash.empty() || password.size() > kMaxPassword) return false;
+  SlotGuard slot;
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+bool SameSecret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Accounts::Accounts(std::unique_ptr<storage::Database> db, AccountOptions options,
+                   std::function<int64_t()> now)
+    : options_(options), now_(std::move(now)), db_(std::move(db)) {
+  store_ = std::make_unique<storage::AccountStore>(db_.get());
+}
+
+Accounts::~Accounts() = default;
+
+Result<std::unique_ptr<Accounts>> Accounts::Open(const std::string& db_path, AccountOptions options,
+                                                 std::function<int64_t()> now) {
+  if (sodium_init() < 0) return Status::IOError("libsodium cannot start");
+  if (!now) {
+    now = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
+  return std::unique_ptr<Accounts>(new Accounts(std::move(db), options, std::move(now)));
+}
+
+void Accounts::AuditLocked(const std::string& account, const std::string& what,
+                           const std::string& address, const std::string& detail) {
+  // The audit list is a record, not a control: a failure to write it does not refuse the act.
+  (void)store_->Audit({0, Instant(now_()), account, what, address, detail});
+}
+
+Status Accounts::Add(const storage::AccountRecord& account, const std::string& password,
+                     const std::string& by, const std::string& address) {
+  storage::AccountRecord record = account;
+  record.email = Lower(record.email);
+  if (!ValidEmail(record.email)) {
+    return Status::InvalidArgument("'" + account.email + "' is not an email address");
+  }
+  if (!password.empty()) {
+    ASSIGN_OR_RETURN(record.password_hash, HashPassword(password));
+  }
+  MutexLock lock(&mutex_);
+  record.created = Instant(now_());
+  RETURN_IF_ERROR(store_->Add(record));
+  std::string scope = record.role;
+  if (!record.body.empty()) scope += " of " + record.body;
+  if (!record.unit.empty()) scope += " (" + record.unit + ")";
+  AuditLocked(record.email, "account_added", address, "by " + by + ": " + scope);
+  return Status();
+}
+
+Status Accounts::SetPassword(const std::string& email, const std::string& password,
+                             const std::string& by, const std::string& address) {
+  ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  MutexLock lock(&mutex_);
+  RETURN_IF_ERROR(store_->SetPasswordHash(Lower(email), hash));
+  AuditLocked(Lower(email), "password_set", address, "by " + by);
+  return Status();
+}
+
+Status Accounts::SetDisabled(const std::string& email, bool disabled, const std::string& by,
+                             const std::string& address) {
+  MutexLock lock(&mutex_);
+  RETURN_IF_ERROR(store_->SetDisabled(Lower(email), disabled ? Instant(now_()) : ""));
+  AuditLocked(Lower(email), disabled ? "account_disabled" : "account_enabled", address, "by " + by);
+  return Status();
+}
+
+Result<std::vector<storage::AccountRecord>> Accounts::List() {
+  MutexLock lock(&mutex_);
+  return store_->List();
+}
+
+bool Accounts::ThrottledLocked(const std::string& key, int limit) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return false;
+  const int64_t since = now_() - options_.throttle_minutes * 60;
+  std::erase_if(it->second, [&](int64_t t) { return t < since; });
+  if (it->second.empty()) {
+    failures_.erase(it);
+    return false;
+  }
+  return static_cast<int>(it->second.size()) >= limit;
+}
+
+void Accounts::NoteFailureLocked(const std::string& key) {
+  if (failures_.size() >= kMaxThrottleKeys && !failures_.count(key)) {
+    // Full: forget the key whose newest failure is oldest.
+    auto oldest = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
+      return a.second.back() < b.second.back();
+    });
+    failures_.erase(oldest);
+  }
+  auto& times = failures_[key];
+  times.push_back(now_());
+  if (times.size() > 100) times.erase(times.begin());
+}
+
+Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::string& password,
+                                    const std::string& address) {
+  const std::string email = Lower(email_given);
+  const std::string account_key = "account:" + email;
+  const std::string address_key = "address:" + address;
+  std::optional<storage::AccountRecord> account;
+  {
+    MutexLock lock(&mutex_);
+    if (ThrottledLocked(account_key, options_.max_failures) ||
+        ThrottledLocked(address_key, options_.max_failures * 4)) {
+      AuditLocked(email, "sign_in_throttled", address, "");
+      return Status::Unprocessable("too many failed sign-ins: try again in " +
+                                   std::to_string(options_.throttle_minutes) + " minutes");
+    }
+    auto found = store_->Find(email);
+    if (found.ok()) account = *found;
+  }
+  // The password is checked without the lock (it takes a tenth of a second); an unknown account
+  // costs the same, so the time taken does not tell which emails have accounts.
+  static const std::string kDummy = [] {
+    auto hash = HashPassword("not a real password at all");
+    return hash.ok() ? *hash : std::string();
+  }();
+  const bool right = VerifyPassword(account ? account->password_hash : kDummy, password) &&
+                     account && !account->password_hash.empty() && account->disabled.empty();
+  MutexLock lock(&mutex_);
+  if (!right) {
+    NoteFailureLocked(account_key);
+    NoteFailureLocked(address_key);
+    AuditLocked(account ? email : "", "sign_in_failed", address,
+                account ? (account->disabled.empty() ? "" : "account disabled") : "as " + email);
+    return Status::Unauthenticated("wrong email or password");
+  }
+  failures_.erase(account_key);
+  ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(32));
+  ASSIGN_OR_RETURN(std::string csrf_random, storage::RandomBytes(32));
+  NewSession fresh;
+  fresh.id = Base64Url(random);
+  const int64_t now = now_();
+  const std::string csrf = Base64Url(csrf_random);
+  RETURN_IF_ERROR(store_->AddSession({storage::Sha256Hex(fresh.id), email, csrf, now, now}));
+  (void)store_->ExpireSessions(now - options_.idle_minutes * 60,
+                               now - int64_t{options_.absolute_hours} * 3600);
+  fresh.session = Session{Principal{"", account->role, account->body, account->unit, email}, csrf};
+  AuditLocked(email, "sign_in", address, "");
+  return fresh;
+}
+
+std::optional<Session> Accounts::Resume(const std::string& id) {
+  if (id.empty() || id.size() > 100) return std::nullopt;
+  const std::string hash = storage::Sha256Hex(id);
+  MutexLock lock(&mutex_);
+  auto found = store_->FindSession(hash);
+  if (!found.ok() || !*found) return std::nullopt;
+  const storage::SessionRecord& s = **found;
+  const int64_t now = now_();
+  if (s.last_seen < now - options_.idle_minutes * 60 ||
+      s.started < now - int64_t{options_.absolute_hours} * 3600) {
+    (void)store_->EndSession(hash);
+    return std::nullopt;
+  }
+  auto account = store_->Find(s.account);
+  if (!account.ok() || !account->disabled.empty()) return std::nullopt;
+  // A write a minute at most per session: the idle clock needs no finer grain.
+  if (now - s.last_seen >= 60) (void)store_->TouchSession(hash, now);
+  return Session{Principal{"", account->role, account->body, account->unit, account->email},
+                 s.csrf};
+}
+
+void Accounts::SignOut(const std::string& id, const std::string& address) {
+  const std::string hash = storage::Sha256Hex(id);
+  MutexLock lock(&mutex_);
+  auto found = store_->FindSession(hash);
+  if (!found.ok() || !*found) return;
+  (void)store_->EndSession(hash);
+  AuditLocked((*found)->account, "sign_out", address, "");
+}
+
+Status Accounts::SignOutEverywhere(const std::string& email, const std::string& address) {
+  MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(int ended, store_->EndSessions(Lower(email)));
+  AuditLocked(Lower(email), "sign_out_everywhere", address,
+              std::to_string(ended) + " session(s) ended");
+  return Status();
+}
+
+Result<std::vector<storage::AuditRecord>> Accounts::AuditList(size_t limit) {
+  MutexLock lock(&mutex_);
+  return store_->AuditList(limit);
+}
+
+}  // namespace rectrack::web

@@ -1,0 +1,117 @@
+// Accounts: the people who sign in to the web workspace, with a role and scope exactly like a
+// bearer token's (inspectorate; body_lead of a body, optionally of one unit; reader), and their
+// server-side sessions.
+//
+// - Passwords are stored as Argon2id strings (libsodium's crypto_pwhash_str); at most two are
+//   hashed at once, since each takes 64 MiB.
+// - A session id is 32 random bytes shown only to the browser (in its cookie); the database
+//   keeps its SHA-256. A session ends after `idle_minutes` without a request, `absolute_hours`
+//   after sign-in, at sign-out, or at "sign out everywhere".
+// - Sign-in is throttled: after `max_failures` failed attempts in `throttle_minutes` for one
+//   account, or four times as many from one address, further attempts are refused (without
+//   checking the password) until the window passes.
+// - Sign-ins, failures, sign-outs and account changes go to an audit list (AuditList).
+// - Passwords and session ids are never logged nor kept in clear.
+//
+// Accounts opens a connection of its own to the database, so sessions never wait for the
+// engine's lock. Thread-safety: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/status.h"
+#include "engine/principal.h"
+#include "storage/account_store.h"
+
+namespace rectrack::storage {
+class Database;
+}
+
+namespace rectrack::web {
+
+struct AccountOptions {
+  int idle_minutes = 30;
+  int absolute_hours = 12;
+  int max_failures = 5;
+  int throttle_minutes = 15;
+};
+
+// A signed-in browser: who, and the token its forms carry.
+struct Session {
+  Principal who;
+  std::string csrf;
+};
+
+// What a successful sign-in gives the browser.
+struct NewSession {
+  std::string id;  // the cookie's value; shown once, never stored
+  Session session;
+};
+
+// Argon2id string of `password`; InvalidArgument when it is shorter than 10 or longer than 256
+// bytes.
+Result<std::string> HashPassword(const std::string& password);
+bool VerifyPassword(const std::string& hash, const std::string& password);
+
+// Constant-time comparison of two secrets (CSRF tokens).
+bool SameSecret(const std::string& a, const std::string& b);
+
+class Accounts {
+ public:
+  // Opens `db_path` (created and migrated if need be). `now` gives unix seconds (a test clock).
+  static Result<std::unique_ptr<Accounts>> Open(const std::string& db_path, AccountOptions options,
+                                                std::function<int64_t()> now);
+  ~Accounts();
+
+  // Adds an account. The caller has checked the scope (Engine::CheckScope). `password` may be
+  // empty (no sign-in until one is set). Conflict when the email is taken; InvalidArgument for a
+  // malformed email or a password too short. `by` and `address` go to the audit list.
+  Status Add(const storage::AccountRecord& account, const std::string& password,
+             const std::string& by, const std::string& address) EXCLUDES(mutex_);
+  Status SetPassword(const std::string& email, const std::string& password, const std::string& by,
+                     const std::string& address) EXCLUDES(mutex_);
+  Status SetDisabled(const std::string& email, bool disabled, const std::string& by,
+                     const std::string& address) EXCLUDES(mutex_);
+  Result<std::vector<storage::AccountRecord>> List() EXCLUDES(mutex_);
+
+  // A new session for `email` when `password` is right and the account is enabled.
+  // Unauthenticated ("wrong email or password", the same for every cause) or, when throttled,
+  // ResourceExhausted-like Unprocessable saying when to try again.
+  Result<NewSession> SignIn(const std::string& email, const std::string& password,
+                            const std::string& address) EXCLUDES(mutex_);
+  // The live session whose id is `id`, or nullopt (unknown, expired, account disabled).
+  std::optional<Session> Resume(const std::string& id) EXCLUDES(mutex_);
+  void SignOut(const std::string& id, const std::string& address) EXCLUDES(mutex_);
+  // Ends every session of `email`.
+  Status SignOutEverywhere(const std::string& email, const std::string& address) EXCLUDES(mutex_);
+
+  Result<std::vector<storage::AuditRecord>> AuditList(size_t limit) EXCLUDES(mutex_);
+
+ private:
+  Accounts(std::unique_ptr<storage::Database> db, AccountOptions options,
+           std::function<int64_t()> now);
+  void AuditLocked(const std::string& account, const std::string& what, const std::string& address,
+                   const std::string& detail) REQUIRES(mutex_);
+  // Whether `key` ("account:x", "address:y") has had `limit` failures in the window.
+  bool ThrottledLocked(const std::string& key, int limit) REQUIRES(mutex_);
+  void NoteFailureLocked(const std::string& key) REQUIRES(mutex_);
+
+  const AccountOptions options_;
+  const std::function<int64_t()> now_;
+  Mutex mutex_;
+  std::unique_ptr<storage::Database> db_ GUARDED_BY(mutex_);
+  std::unique_ptr<storage::AccountStore> store_ GUARDED_BY(mutex_);
+  // Failed sign-ins per account and per address: times (unix seconds) within the window.
+  // Bounded: at most kMaxThrottleKeys keys; the oldest window is dropped first.
+  static constexpr size_t kMaxThrottleKeys = 100000;
+  std::map<std::string, std::vector<int64_t>> failures_ GUARDED_BY(mutex_);
+};
+
+}  // namespace rectrack::web

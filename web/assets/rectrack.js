@@ -1,0 +1,22 @@
+// Live updates for the web workspace, loaded as a file (the Content-Security-Policy allows no
+// inline script). Pages work without it; with it, a page learns of a change by polling the cheap
+// /live endpoint and says so, offering to reload.
+(function () {
+  var notice = document.querySelector('[data-live-generation]');
+  if (!notice) return;
+  var seen = notice.getAttribute('data-live-generation');
+  function check() {
+    var request = new XMLHttpRequest();
+    request.open('GET', '/live');
+    request.onload = function () {
+      if (request.status === 200 && request.responseText.trim() !== seen) {
+        notice.classList.add('rectrack-live--shown');
+        return;
+      }
+      setTimeout(check, 2000);
+    };
+    request.onerror = function () { setTimeout(check, 5000); };
+    request.send();
+  }
+  setTimeout(check, 2000);
+})();

@@ -1,0 +1,159 @@
+#include "web/forms.h"
+
+#include <algorithm>
+
+#include "engine/workflow.h"
+
+namespace rectrack::web {
+namespace {
+
+std::string Capitalised(std::string text) {
+  for (char& c : text) {
+    if (c == '_') c = ' ';
+  }
+  if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHead& item,
+                   const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
+  FormField f;
+  f.name = spec.name;
+  f.label = Capitalised(spec.name);
+  f.hint = spec.description;
+  f.required = required;
+  f.list = spec.list;
+  switch (spec.type) {
+    case FieldType::kText:
+      f.kind = FormField::Kind::kTextArea;
+      if (spec.list) f.hint += std::string(f.hint.empty() ? "" : ". ") + "One per line";
+      break;
+    case FieldType::kDate:
+      f.kind = FormField::Kind::kDate;
+      f.hint += std::string(f.hint.empty() ? "" : ". ") + "For example, 2025-03-31";
+      break;
+    case FieldType::kEnum:
+      f.kind = FormField::Kind::kChoice;
+      for (const std::string& v : spec.values) f.options.emplace_back(v, Capitalised(v));
+      break;
+    case FieldType::kMilestone:
+      f.kind = FormField::Kind::kChoice;
+      for (const MilestoneView& m : item.milestones) {
+        f.options.emplace_back(m.label, m.label + " (due " + m.due.ToString() + ")");
+      }
+      if (f.options.empty()) f.kind = FormField::Kind::kText;  // nothing to choose from
+      break;
+    case FieldType::kInspection:
+      f.kind = FormField::Kind::kChoice;
+      for (const Inspection& i : inspections) {
+        f.options.emplace_back(i.id,
+                               i.id + ": " + (i.short_title.empty() ? i.title : i.short_title));
+      }
+      break;
+    case FieldType::kBody:
+      f.kind = FormField::Kind::kChoice;
+      for (const Body& b : bodies) f.options.emplace_back(b.id, b.name);
+      break;
+    case FieldType::kRecommendation:
+      f.kind = spec.list ? FormField::Kind::kTextArea : FormField::Kind::kText;
+      f.hint += std::string(f.hint.empty() ? "" : ". ") +
+                (spec.list ? "Recommendation ids, one per line" : "A recommendation id");
+      break;
+  }
+  if (spec.list && f.kind == FormField::Kind::kChoice) {
+    // A list of choices is typed as values, one per line.
+    f.kind = FormField::Kind::kTextArea;
+    f.options.clear();
+  }
+  return f;
+}
+
+}  // namespace
+
+std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::string>& offered,
+                             const RecommendationHead& item,
+                             const std::vector<Inspection>& inspections,
+                             const std::vector<Body>& bodies) {
+  std::vector<Form> forms;
+  for (const std::string& name : offered) {
+    const Transition* t = workflow.FindTransition(name);
+    if (!t || t->creates) continue;
+    Form form;
+    form.transition = name;
+    form.label = Capitalised(name);
+    form.button = Capitalised(name);
+    for (const auto* names : {&t->required, &t->optional}) {
+      for (const std::string& field : *names) {
+        const FieldSpec* spec = workflow.FindField(field);
+        if (!spec) continue;
+        form.fields.push_back(FieldFor(*spec, names == &t->required, item, inspections, bodies));
+      }
+    }
+    FormField effective;
+    effective.name = "effective";
+    effective.label = "Effective date";
+    effective.hint = "When it happened, for example 2025-03-31. Leave empty for today";
+    effective.kind = FormField::Kind::kDate;
+    form.fields.push_back(effective);
+    FormField note;
+    note.name = "note";
+    note.label = "Note";
+    note.kind = FormField::Kind::kTextArea;
+    form.fields.push_back(note);
+    forms.push_back(std::move(form));
+  }
+  return forms;
+}
+
+std::vector<FieldError> ParseEventForm(const Workflow& workflow,
+                                       const std::map<std::string, std::string>& posted,
+                                       RecordEvent* event) {
+  std::vector<FieldError> errors;
+  auto value = [&](const std::string& name) {
+    auto it = posted.find(name);
+    return it == posted.end() ? std::string() : it->second;
+  };
+  const Transition* t = workflow.FindTransition(value("do"));
+  if (!t || t->creates) return {{"do", "choose something to record"}};
+  event->transition = t->name;
+  event->note = value("note");
+  if (const std::string effective = value("effective"); !effective.empty()) {
+    auto date = Date::Parse(effective);
+    if (!date) {
+      errors.push_back({"effective", "Effective date must be a date like 2025-03-31"});
+    } else {
+      event->effective = *date;
+    }
+  }
+  for (const auto* names : {&t->required, &t->optional}) {
+    for (const std::string& field : *names) {
+      const FieldSpec* spec = workflow.FindField(field);
+      std::string text = value(field);
+      std::vector<std::string> values;
+      if (spec && spec->list) {
+        size_t start = 0;
+        while (start <= text.size()) {
+          size_t end = text.find('\n', start);
+          if (end == std::string::npos) end = text.size();
+          std::string line = text.substr(start, end - start);
+          while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+          while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+          if (!line.empty()) values.push_back(line);
+          start = end + 1;
+        }
+      } else if (!text.empty()) {
+        values.push_back(text);
+      }
+      if (values.empty()) {
+        if (names == &t->required) {
+          errors.push_back({field, Capitalised(field) + " is required to " + t->name});
+        }
+        continue;
+      }
+      event->fields[field] = std::move(values);
+    }
+  }
+  return errors;
+}
+
+}  // namespace rectrack::web

@@ -1,0 +1,62 @@
+// Forms: the web workspace's "record something" forms, generated from the workflow YAML. Each
+// transition a person may fire becomes a form with the transition's required and optional
+// fields (text, a list of texts, a date, a choice of values, a milestone, an inspection, a
+// body), then its effective date and a note: a transition added to workflows/*.yaml appears in
+// the web without a change to the C++. ParseEventForm reads a posted form back into the event
+// the JSON API would record from the same values; the engine checks it the same way.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/commands.h"
+#include "engine/model.h"
+
+namespace rectrack {
+class Workflow;
+}
+
+namespace rectrack::web {
+
+struct FormField {
+  std::string name;  // the posted name: a workflow field, "effective" or "note"
+  std::string label;
+  std::string hint;
+  enum class Kind { kText, kTextArea, kDate, kChoice } kind = Kind::kText;
+  bool required = false;
+  bool list = false;  // a list field: one value per line of a text area
+  std::vector<std::pair<std::string, std::string>> options;  // kChoice: (value, label)
+};
+
+struct Form {
+  std::string transition;
+  std::string label;   // "Close", "Assess" ...
+  std::string button;  // the submit button's text
+  std::vector<FormField> fields;
+};
+
+// A posted value that could not be read, named by its field.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+// The forms of `offered` (transition names of `workflow`, in that order) for `item`.
+// `inspections` and `bodies` are the choices of inspection and body fields.
+std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::string>& offered,
+                             const RecommendationHead& item,
+                             const std::vector<Inspection>& inspections,
+                             const std::vector<Body>& bodies);
+
+// Reads the posted form (`posted`: name -> value) of transition posted["do"] into `event`
+// (transition, effective date, note, fields; not who acts). Returns the fields that could not
+// be read; empty when `event` is ready to record.
+std::vector<FieldError> ParseEventForm(const Workflow& workflow,
+                                       const std::map<std::string, std::string>& posted,
+                                       RecordEvent* event);
+
+}  // namespace rectrack::web

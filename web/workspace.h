@@ -1,0 +1,69 @@
+// Workspace: the web workspace for people: server-rendered pages in the GOV.UK Design System's
+// patterns, over the same engine host, access rules (engine/access.h) and commands as the JSON
+// API, served by the same server (http::Front).
+//
+// Pages (each bookmarkable, its filters in the URL):
+//   GET  /                      dashboard: per body, open, overdue, due in 30 days, awaiting
+//                               assessment, overdue actions by unit; each count a link
+//   GET  /recommendations       filter, sort, page, "as at"; ?format=csv downloads the list
+//   GET  /recommendations/{id}  text, owners, milestones, actions, timeline; the forms of the
+//                               transitions this person may fire, generated from the workflow
+//   POST /recommendations/{id}  records one of those transitions (post/redirect/get)
+//   GET  /actions, /actions/{id}, POST /actions/{id}
+//   GET  /inspections, /inspections/{id}
+//   GET  /reports/annex         Annex A for a body as at a date
+//   GET  /alerts                raised alerts and how their delivery went
+//   GET  /account               who you are; sign out everywhere
+//   GET  /admin/accounts, POST /admin/accounts; GET /admin/audit   (inspectorate)
+//   GET  /sign-in, POST /sign-in, POST /sign-out, POST /account/sign-out-everywhere
+//   GET  /live                  the log's position, polled by the page script
+//   GET  /assets/...            the compiled stylesheet and script
+//
+// Security: a session cookie (HttpOnly, SameSite=Lax, Secure when configured); a CSRF token in
+// every form, checked on every POST; a Content-Security-Policy without inline script; every
+// value escaped by the templates. Without a session only /sign-in and the assets answer (and,
+// when public_read is on, the read-only pages as an unscoped reader).
+//
+// Thread-safety: Handle may be called from many threads. A POST that records something waits
+// for its group commit on the calling thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/api.h"
+
+namespace rectrack {
+class EngineHost;
+}
+
+namespace rectrack::web {
+
+class Accounts;
+class Templates;
+
+struct WorkspaceOptions {
+  bool public_read = false;     // read-only pages without signing in
+  bool secure_cookies = false;  // mark the session cookie Secure (set when served over TLS)
+  size_t page_size = 50;        // rows of a list page
+};
+
+class Workspace : public http::Front {
+ public:
+  // REQUIRES: `host` and `accounts` outlive the Workspace. InvalidArgument when a template does
+  // not parse.
+  static Result<std::unique_ptr<Workspace>> Create(EngineHost* host, Accounts* accounts,
+                                                   WorkspaceOptions options);
+  ~Workspace() override;
+
+  bool Claims(std::string_view path) const override;
+  http::Response Handle(const http::Request& request) override;
+
+ private:
+  struct Impl;
+  explicit Workspace(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rectrack::web

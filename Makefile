@@ -12,6 +12,7 @@ DEMO_CLOCK ?= 2025-12-01T08:00:00Z
 DEMO_CLOCK_RATE ?= 3600
 CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOCK_RATE))
 RECTRACK := $(BUILD_DIR)/cli/rectrack
+DEMO_PASSWORD ?= demo-password-1
 
 .PHONY: run test deps configure build clean format
 
@@ -34,6 +35,15 @@ run: configure
 	@echo "== Annex A for the CPS as at 31 March 2025 (also: rectrack report annex --body CPS --as-of 2025-03-31)"
 	@$(RECTRACK) --db $(DEMO_DB) report annex --body CPS --as-of 2025-03-31
 	@echo
+	@echo "== Demo accounts for the web workspace (password for each: $(DEMO_PASSWORD))"
+	@for account in "staff@hmcpsi.example --role inspectorate" \
+	    "lead@cps.example --role body_lead --body CPS" \
+	    "sw-lead@cps.example --role body_lead --body CPS --unit cps-sw" \
+	    "lead@sfo.example --role body_lead --body SFO" \
+	    "reader@ago.example --role reader"; do \
+	  echo "$(DEMO_PASSWORD)" | $(RECTRACK) --db $(DEMO_DB) user add --email $$account | sed 's/^/   /'; \
+	done
+	@echo
 	@INSPECTORATE=$$($(RECTRACK) --db $(DEMO_DB) token create --role inspectorate --label demo | head -1); \
 	CPS_LEAD=$$($(RECTRACK) --db $(DEMO_DB) token create --role body_lead --body CPS --label demo | head -1); \
 	SW_LEAD=$$($(RECTRACK) --db $(DEMO_DB) token create --role body_lead --body CPS --unit cps-sw --label demo | head -1); \
@@ -44,7 +54,9 @@ run: configure
 	echo "   CPS South West Area lead (its actions only): $$SW_LEAD"; \
 	echo "   reader:        $$READER"; \
 	echo; \
-	echo "Try:"; \
+	echo "Open http://$(LISTEN)/ in a browser and sign in as one of the accounts above."; \
+	echo; \
+	echo "Or the API:"; \
 	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/recommendations?open=true&body=CPS'"; \
 	echo "   curl 'http://$(LISTEN)/feed.atom?token=$$READER'"; \
 	echo "   curl -N -H 'Authorization: Bearer $$READER' http://$(LISTEN)/api/v1/stream"; \

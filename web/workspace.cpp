@@ -30,6 +30,12 @@ constexpr std::string_view kPaths[] = {"/",        "/sign-in",         "/sign-ou
 
 Data List() { return Data(Data::type::list); }
 
+// Sets `name` only when `value` is not empty: a mustache section {{#name}} renders for any
+// string, even an empty one.
+void SetIf(Data& data, const std::string& name, const std::string& value) {
+  if (!value.empty()) data.set(name, value);
+}
+
 Data Bool(bool value) { return value ? Data(Data::type::bool_true) : Data(Data::type::bool_false); }
 
 void SecurityHeaders(Response* r) {
@@ -234,11 +240,11 @@ struct Workspace::Impl {
     const Workflow* wf = v.kind == SubjectKind::kAction ? action_workflow : workflow;
     row.set("state_class", StateClass(wf, v.state));
     if (v.overdue) row.set("overdue", Bool(true));
-    row.set("next_due", NextDue(v));
+    SetIf(row, "next_due", NextDue(v));
     row.set("issued", v.issued.ToString());
     if (v.action) {
       row.set("recommendation", v.action->recommendation);
-      row.set("unit", v.action->unit);
+      SetIf(row, "unit", v.action->unit);
     }
     return row;
   }
@@ -626,7 +632,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       data.set("caption", inspection_title);
       data.set("inspection", v.def.inspection);
       data.set("inspection_title", inspection_title);
-      data.set("follow_up_of", follow_up_of);
+      SetIf(data, "follow_up_of", follow_up_of);
     }
     auto links = [&](const char* name, const std::vector<std::string>& ids) {
       Data list = List();
@@ -678,10 +684,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       d.set("recorded", e.recorded);
       d.set("actor", e.actor);
       d.set("role", e.role);
-      d.set("body", e.body);
-      d.set("unit", e.unit);
+      SetIf(d, "body", e.body);
+      SetIf(d, "unit", e.unit);
       d.set("voice", e.voice);
-      d.set("note", e.note);
+      SetIf(d, "note", e.note);
       if (e.from_state != e.to_state) {
         d.set("from", e.from_state.empty() ? "new" : e.from_state);
         d.set("to", e.to_state);
@@ -719,7 +725,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         d.set("id", element_id);
         d.set("name", field.name);
         d.set("label", field.label);
-        d.set("hint", field.hint);
+        SetIf(d, "hint", field.hint);
         if (field.required) d.set("required", Bool(true));
         const std::string value =
             form.transition == failed && posted.count(field.name) ? posted.at(field.name) : "";
@@ -879,7 +885,7 @@ Response Workspace::Impl::Inspections(const Call& call) {
       d.set("title", i.title);
       d.set("published", i.published.ToString());
       d.set("kind", i.kind);
-      d.set("follow_up_of", i.follow_up_of);
+      SetIf(d, "follow_up_of", i.follow_up_of);
       rows.push_back(d);
     }
     data.set("rows", rows);
@@ -901,7 +907,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
         data.set("id", i.id);
         data.set("title", i.title);
         data.set("published", i.published.ToString());
-        data.set("follow_up_of", i.follow_up_of);
+        SetIf(data, "follow_up_of", i.follow_up_of);
       }
       if (i.follow_up_of == id) {
         Data d;
@@ -958,8 +964,8 @@ Response Workspace::Impl::Annex(const Call& call) {
         d.set("inspection", row.inspection);
         d.set("published", row.published);
         d.set("text", row.text);
-        d.set("quarter", row.quarter);
-        d.set("note", row.note);
+        SetIf(d, "quarter", row.quarter);
+        SetIf(d, "note", row.note);
         out.push_back(d);
       }
       return out;
@@ -1033,8 +1039,8 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
       Data d;
       d.set("email", a.email);
       d.set("role", a.role);
-      d.set("body", a.body);
-      d.set("unit", a.unit);
+      SetIf(d, "body", a.body);
+      SetIf(d, "unit", a.unit);
       d.set("created", a.created);
       if (!a.disabled.empty()) d.set("disabled", Bool(true));
       rows.push_back(d);
@@ -1105,10 +1111,10 @@ Response Workspace::Impl::Audit(const Call& call) {
     for (const storage::AuditRecord& a : *entries) {
       Data d;
       d.set("at", a.at);
-      d.set("account", a.account);
+      SetIf(d, "account", a.account);
       d.set("what", a.what);
-      d.set("address", a.address);
-      d.set("detail", a.detail);
+      SetIf(d, "address", a.address);
+      SetIf(d, "detail", a.detail);
       rows.push_back(d);
     }
   }

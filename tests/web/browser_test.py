@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""The web workspace in real Chromium (Debian's chromium and chromedriver, driven by Debian's
+python3-selenium), against a real `rectrack serve` on 127.0.0.1 over the demo data.
+
+The journeys of issue 14: a CPS lead signs in, follows the dashboard to an overdue
+recommendation, records progress, closes an action, is refused closing a recommendation with
+open actions (error summary) and closes it with an override; the inspectorate assesses it as not
+achieved and superseded, and a page already open learns of the change; a unit lead cannot see or
+act on another unit's action, a reader sees no forms; <script> in a note stays text; a POST
+without the CSRF token writes nothing; a session id stops working after sign-out; sign-in is
+throttled; every page passes axe-core (npm) with zero violations; and everything works with
+JavaScript disabled. Screenshots of each page go to $RECTRACK_SCREENSHOTS (default
+build/web-screenshots).
+
+Usage: browser_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when chromium,
+chromedriver or selenium is missing, unless RECTRACK_REQUIRE_TOOLS=1.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+BINARY, SOURCE = sys.argv[1], sys.argv[2]
+CLOCK = "2025-12-01T08:00:00Z"
+PASSWORD = "correct horse battery"
+SHOTS = os.environ.get("RECTRACK_SCREENSHOTS", os.path.join(os.path.dirname(BINARY), "..",
+                                                             "web-screenshots"))
+
+
+def skip(why):
+    if os.environ.get("RECTRACK_REQUIRE_TOOLS") == "1":
+        print("required tool missing: " + why)
+        sys.exit(1)
+    print("skipped: " + why)
+    sys.exit(77)
+
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    skip("python3-selenium is not installed")
+for tool in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+    if not os.path.exists(tool):
+        skip(tool + " is not installed (deploy/install-deps.sh installs it)")
+AXE = os.path.join(SOURCE, "node_modules", "axe-core", "axe.min.js")
+if not os.path.exists(AXE):
+    skip("axe-core is not installed (npm ci)")
+
+
+def rectrack(db, *args, stdin=None):
+    env = dict(os.environ, RECTRACK_CLOCK=CLOCK)
+    return subprocess.run([BINARY, "--db", db, *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=60, check=True).stdout
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="rectrack-web-")
+        self.db = os.path.join(self.dir, "web.db")
+        rectrack(self.db, "import", *[os.path.join(SOURCE, "demo", f) for f in
+                                      ("domestic-abuse.yaml", "more-bodies.yaml",
+                                       "cps-south-west.yaml")])
+        for email, scope in (("lead@cps.example", ["body_lead", "--body", "CPS"]),
+                             ("sw@cps.example", ["body_lead", "--body", "CPS", "--unit", "cps-sw"]),
+                             ("staff@hmcpsi.example", ["inspectorate"]),
+                             ("reader@ago.example", ["reader"])):
+            rectrack(self.db, "user", "add", "--email", email, "--role", *scope,
+                     stdin=PASSWORD + "\n")
+        self.process = subprocess.Popen(
+            [BINARY, "--db", self.db, "--clock", CLOCK, "serve", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
+        if not match:
+            self.process.kill()
+            raise RuntimeError("serve did not start: " + line)
+        self.url = match.group(1)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def timeline(self, item):
+        return json.loads(rectrack(self.db, "show", item, "--format", "json"))["timeline"]
+
+
+def browser(javascript=True):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1280,1600"):
+        options.add_argument(argument)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+class WebWorkspaceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        with open(AXE, encoding="utf-8") as f:
+            cls.axe = f.read()
+        os.makedirs(SHOTS, exist_ok=True)
+        cls.drivers = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for driver in cls.drivers:
+            driver.quit()
+        cls.server.stop()
+
+    def new_browser(self, javascript=True):
+        driver = browser(javascript)
+        self.drivers.append(driver)
+        return driver
+
+    def go(self, driver, path):
+        driver.get(self.server.url + path)
+
+    def sign_in(self, driver, email):
+        self.go(driver, "/sign-in")
+        driver.find_element(By.ID, "email").send_keys(email)
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+        self.assertIn("Dashboard", driver.title)
+
+    def check_page(self, driver, name):
+        """axe-core on the page as shown: zero violations of WCAG 2.x A and AA; a screenshot."""
+        driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+        self.assertEqual(len(driver.find_elements(By.TAG_NAME, "h1")), 1, name + ": one h1")
+        driver.execute_script(self.axe)
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',"
+            " 'wcag21aa', 'wcag22aa']}}).then(r => done(r.violations.map(v => v.id + ': ' +"
+            " v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))));")
+        self.assertEqual(result, [], name + ": axe violations")
+
+    def open_form(self, driver, transition):
+        summary = driver.find_element(
+            By.XPATH, "//details[.//input[@name='do' and @value='%s']]/summary" % transition)
+        details = summary.find_element(By.XPATH, "..")
+        if details.get_attribute("open") is None:
+            summary.click()
+        return details
+
+    def test_1_cps_lead_journey(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "lead@cps.example")
+        self.check_page(driver, "dashboard")
+        # The dashboard's overdue count leads to the overdue list.
+        driver.find_element(By.CSS_SELECTOR, "a[href='/recommendations?body=CPS&overdue=true']").click()
+        self.assertIn("overdue", driver.current_url)
+        self.check_page(driver, "recommendations-overdue")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertTrue(rows)
+        self.assertTrue(all("overdue" in row.text for row in rows))
+        driver.find_element(By.LINK_TEXT, "da23-r2").click()
+        self.check_page(driver, "recommendation")
+        details = self.open_form(driver, "update")
+        details.find_element(By.NAME, "note").send_keys("Training plan agreed <script>alert(1)</script>")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("recorded=update", driver.current_url)
+        self.assertIn("Training plan agreed <script>alert(1)</script>", driver.page_source.replace(
+            "&lt;", "<").replace("&gt;", ">"))
+        self.assertNotIn("<script>alert(1)</script>", driver.page_source)
+        last = self.server.timeline("da23-r2")[-1]
+        self.assertEqual(last["actor"], "account:lead@cps.example")
+        # An action: closed from its page.
+        self.go(driver, "/actions/sw22-i2-a4")
+        self.check_page(driver, "action")
+        details = self.open_form(driver, "close")
+        details.find_element(By.NAME, "evidence").send_keys("escalation-protocol.pdf")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("done", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        # Closing a recommendation whose actions are open is refused, with the error summary.
+        self.go(driver, "/recommendations/sw22-i2")
+        details = self.open_form(driver, "close")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
+        self.assertIn("open", summary.text)
+        self.assertTrue(driver.title.startswith("Error:"))
+        self.check_page(driver, "recommendation-error")
+        self.assertEqual(self.server.timeline("sw22-i2")[-1]["do"], "issue")
+        details = self.open_form(driver, "close")
+        details.find_element(By.NAME, "override").send_keys("the rest moves to the national plan")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("recorded=close", driver.current_url)
+        self.assertEqual(self.server.timeline("sw22-i2")[-1]["do"], "close")
+        for path, name in (("/actions", "actions"), ("/inspections", "inspections"),
+                           ("/inspections/asi22-sw", "inspection"),
+                           ("/reports/annex?body=CPS&as_at=2025-03-31", "annex"),
+                           ("/alerts", "alerts"), ("/account", "account")):
+            self.go(driver, path)
+            self.check_page(driver, name)
+        # CSV of exactly the filtered list.
+        cookie = driver.get_cookie("rectrack_session")["value"]
+        request = urllib.request.Request(self.server.url + "/recommendations?body=CPS&overdue=true&format=csv",
+                                         headers={"Cookie": "rectrack_session=" + cookie})
+        csv = urllib.request.urlopen(request, timeout=10).read().decode()
+        self.assertEqual(len(csv.strip().split("\r\n")) - 1, len(rows))
+
+    def test_2_inspectorate_assesses_and_open_page_hears(self):
+        watcher = self.new_browser()
+        self.sign_in(watcher, "reader@ago.example")
+        self.go(watcher, "/recommendations?body=CPS")
+        self.assertEqual(watcher.find_elements(By.CSS_SELECTOR, "form[method='post'] input[name='do']"), [])
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/recommendations/sw22-i3")
+        details = self.open_form(driver, "assess")
+        details.find_element(By.ID, "assess-outcome-not_achieved").click()
+        details.find_element(By.ID, "assess-in-asi22-sw").click()
+        details.find_element(By.NAME, "superseded_by").send_keys("da25-n1")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("recorded=assess", driver.current_url)
+        self.assertIn("superseded", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        self.go(driver, "/recommendations?state=superseded")
+        self.assertIn("sw22-i3", driver.page_source)
+        # The reader's open list page was told.
+        WebDriverWait(watcher, 15).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-live-generation]").is_displayed())
+        for path, name in (("/admin/accounts", "admin-accounts"), ("/admin/audit", "audit")):
+            self.go(driver, path)
+            self.check_page(driver, name)
+        self.assertIn("sign_in", driver.page_source)
+
+    def test_3_unit_lead_and_reader_limits(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "sw@cps.example")
+        self.go(driver, "/actions/sw22-i1-a2")  # the Crown Court unit's, not South West's
+        self.assertIn("Page not found", driver.page_source)
+        self.go(driver, "/actions")
+        self.assertNotIn("sw22-i1-a2", driver.page_source)
+        self.assertIn("sw22-i1-a4", driver.page_source)
+        # A form posted by hand to another unit's action is refused and writes nothing.
+        self.go(driver, "/actions/sw22-i1-a4")
+        csrf = driver.find_element(By.NAME, "csrf").get_attribute("value")
+        cookie = driver.get_cookie("rectrack_session")["value"]
+        before = len(self.server.timeline("sw22-i1-a2"))
+        status = self.post("/actions/sw22-i1-a2", {"csrf": csrf, "do": "update", "note": "x"}, cookie)
+        self.assertEqual(status, 404)
+        # Without the CSRF token, or with a wrong one, nothing is written either.
+        before_own = len(self.server.timeline("sw22-i1-a4"))
+        self.assertEqual(self.post("/actions/sw22-i1-a4", {"do": "update", "note": "x"}, cookie), 403)
+        self.assertEqual(self.post("/actions/sw22-i1-a4", {"csrf": "forged", "do": "update"}, cookie), 403)
+        self.assertEqual(len(self.server.timeline("sw22-i1-a2")), before)
+        self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
+        # After sign-out the session id is worthless.
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+        self.assertIn("Sign in", driver.title)
+        self.assertEqual(self.post("/actions/sw22-i1-a4", {"csrf": csrf, "do": "update"}, cookie), 303)
+        self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
+        self.check_page(driver, "sign-in")
+
+    def test_4_sign_in_throttled(self):
+        statuses = [self.post("/sign-in", {"email": "reader@ago.example", "password": "wrong password"})
+                    for _ in range(6)]
+        self.assertEqual(statuses[:5], [401] * 5)
+        self.assertEqual(statuses[5], 429)
+        # Even the right password waits out the window.
+        self.assertEqual(self.post("/sign-in", {"email": "reader@ago.example", "password": PASSWORD}), 429)
+
+    def test_5_without_javascript(self):
+        driver = self.new_browser(javascript=False)
+        self.sign_in(driver, "lead@cps.example")
+        self.go(driver, "/recommendations/da25-n2")
+        details = self.open_form(driver, "update")
+        details.find_element(By.NAME, "note").send_keys("recorded without JavaScript")
+        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("recorded=update", driver.current_url)
+        self.assertEqual(self.server.timeline("da25-n2")[-1]["note"], "recorded without JavaScript")
+        self.go(driver, "/recommendations?body=CPS&status=open&sort=due")
+        self.assertIn("recommendations", driver.find_element(By.ID, "count").text)
+
+    def post(self, path, fields, cookie=None):
+        data = urllib.parse.urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie:
+            headers["Cookie"] = "rectrack_session=" + cookie
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            return opener.open(urllib.request.Request(self.server.url + path, data=data,
+                                                      headers=headers), timeout=30).status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,225 @@
+// The web workspace's parts without a browser: forms generated from the workflow YAML, password
+// hashing, sessions (expiry, sign-out everywhere, throttling) on a real SQLite file, the CSRF
+// comparison. The pages themselves are tested in Chromium (tests/web/browser_test.py).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/workflow.h"
+#include "web/accounts.h"
+#include "web/forms.h"
+
+namespace rectrack::web {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The bundled workflow with one more transition, as an inspectorate would add one.
+Workflow WorkflowWithEscalate() {
+  std::string yaml = ReadFile(std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml");
+  yaml += R"(
+  - name: escalate     # added for this test: the C++ knows nothing of it
+    from: [issued, reopened]
+    roles: [inspectorate]
+    required: [reason]
+    optional: [due]
+)";
+  auto wf = Workflow::Parse(yaml, "test.yaml");
+  EXPECT_TRUE(wf.ok()) << wf.status().message();
+  return std::move(wf).value();
+}
+
+RecommendationHead Issued() {
+  RecommendationHead item;
+  item.id = "r1";
+  item.state = "issued";
+  item.def.owners = {"CPS"};
+  MilestoneView m;
+  m.label = "due";
+  m.due = *Date::Parse("2025-12-31");
+  item.milestones.push_back(m);
+  return item;
+}
+
+TEST(FormsTest, ATransitionAddedToTheWorkflowAppearsWithItsFields) {
+  const Workflow wf = WorkflowWithEscalate();
+  const RecommendationHead item = Issued();
+  const auto offered = wf.Allowed(item.state, "inspectorate");
+  ASSERT_NE(std::find(offered.begin(), offered.end(), "escalate"), offered.end());
+  const auto forms = BuildForms(wf, offered, item, {}, {});
+  auto form = std::find_if(forms.begin(), forms.end(),
+                           [](const Form& f) { return f.transition == "escalate"; });
+  ASSERT_NE(form, forms.end());
+  ASSERT_EQ(form->fields.size(), 4u);  // reason, due, then the effective date and the note
+  EXPECT_EQ(form->fields[0].name, "reason");
+  EXPECT_TRUE(form->fields[0].required);
+  EXPECT_EQ(form->fields[1].name, "due");
+  EXPECT_EQ(form->fields[1].kind, FormField::Kind::kDate);
+  EXPECT_FALSE(form->fields[1].required);
+  EXPECT_EQ(form->fields[2].name, "effective");
+  EXPECT_EQ(form->fields[3].name, "note");
+}
+
+TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
+  const Workflow wf = WorkflowWithEscalate();
+  const RecommendationHead item = Issued();
+  const auto forms = BuildForms(wf, {"assess", "update"}, item,
+                                {Inspection{"f1", "Follow-up", "", {}, "follow_up", ""}}, {});
+  ASSERT_EQ(forms.size(), 2u);
+  const FormField& outcome = forms[0].fields[0];
+  EXPECT_EQ(outcome.name, "outcome");
+  EXPECT_EQ(outcome.kind, FormField::Kind::kChoice);
+  ASSERT_EQ(outcome.options.size(), 3u);
+  EXPECT_EQ(outcome.options[2].first, "not_achieved");
+  EXPECT_EQ(forms[0].fields[1].options.at(0).first, "f1");   // `in`: the inspections
+  EXPECT_EQ(forms[1].fields[0].options.at(0).first, "due");  // `met`: the item's milestones
+}
+
+TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
+  const Workflow wf = WorkflowWithEscalate();
+  RecordEvent event;
+  auto errors = ParseEventForm(wf,
+                               {{"do", "assess"},
+                                {"outcome", "not_achieved"},
+                                {"in", "f1"},
+                                {"superseded_by", "r2\r\n\r\n r3 \n"},
+                                {"effective", "2025-04-01"},
+                                {"note", "n"}},
+                               &event);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(event.transition, "assess");
+  EXPECT_EQ(event.fields["superseded_by"], (std::vector<std::string>{"r2", "r3"}));
+  EXPECT_EQ(event.effective->ToString(), "2025-04-01");
+  RecordEvent bad;
+  errors = ParseEventForm(wf, {{"do", "escalate"}, {"effective", "31/03/2025"}}, &bad);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].field, "effective");
+  EXPECT_EQ(errors[1].field, "reason");
+  EXPECT_EQ(ParseEventForm(wf, {{"do", "issue"}}, &bad).at(0).field, "do");  // creates: never
+}
+
+TEST(PasswordTest, Argon2idHashesVerifyOnlyTheRightPassword) {
+  auto hash = HashPassword("correct horse battery");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(VerifyPassword(*hash, "correct horse battery"));
+  EXPECT_FALSE(VerifyPassword(*hash, "correct horse batterY"));
+  EXPECT_NE(*HashPassword("correct horse battery"), *hash);  // salted
+  EXPECT_FALSE(HashPassword("short").ok());
+}
+
+TEST(CsrfTest, SecretsCompareWhole) {
+  EXPECT_TRUE(SameSecret("abc", "abc"));
+  EXPECT_FALSE(SameSecret("abc", "abd"));
+  EXPECT_FALSE(SameSecret("abc", "ab"));
+  EXPECT_FALSE(SameSecret("", ""));  // a session always has one; an empty one matches nothing
+}
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("rectrack-accounts-" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(path_);
+    auto opened = Accounts::Open(path_.string(), {}, [this] { return now_.load(); });
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    accounts_ = std::move(opened).value();
+    storage::AccountRecord lead{"Lead@CPS.example", "body_lead", "CPS", "cps-sw", "", "", ""};
+    ASSERT_TRUE(accounts_->Add(lead, "correct horse battery", "test", "").ok());
+  }
+  void TearDown() override {
+    accounts_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
+  }
+  std::filesystem::path path_;
+  std::atomic<int64_t> now_{1'700'000'000};
+  std::unique_ptr<Accounts> accounts_;
+};
+
+TEST_F(AccountsTest, SignInGivesAFreshSessionWithTheAccountsScope) {
+  auto first = accounts_->SignIn("lead@cps.example", "correct horse battery", "127.0.0.1");
+  auto second = accounts_->SignIn("LEAD@cps.example", "correct horse battery", "127.0.0.1");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(first->id, second->id);
+  EXPECT_NE(first->session.csrf, second->session.csrf);
+  auto resumed = accounts_->Resume(first->id);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->who.account, "lead@cps.example");
+  EXPECT_EQ(resumed->who.unit, "cps-sw");
+  EXPECT_FALSE(accounts_->Resume(first->id + "x"));
+  EXPECT_EQ(accounts_->SignIn("lead@cps.example", "wrong password!", "127.0.0.1").status().code(),
+            Code::kUnauthenticated);
+}
+
+TEST_F(AccountsTest, SessionsEndWhenIdleAfterTheirMaximumAndEverywhere) {
+  auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(s.ok());
+  now_ += 29 * 60;
+  EXPECT_TRUE(accounts_->Resume(s->id));  // and that request keeps it alive
+  now_ += 29 * 60;
+  EXPECT_TRUE(accounts_->Resume(s->id));
+  now_ += 31 * 60;
+  EXPECT_FALSE(accounts_->Resume(s->id));  // idle too long
+
+  auto a = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  auto b = accounts_->SignIn("lead@cps.example", "correct horse battery", "b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  accounts_->SignOut(a->id, "a");
+  EXPECT_FALSE(accounts_->Resume(a->id));
+  EXPECT_TRUE(accounts_->Resume(b->id));
+  ASSERT_TRUE(accounts_->SignOutEverywhere("lead@cps.example", "b").ok());
+  EXPECT_FALSE(accounts_->Resume(b->id));
+
+  auto c = accounts_->SignIn("lead@cps.example", "correct horse battery", "c");
+  ASSERT_TRUE(c.ok());
+  const int64_t signed_in = now_;
+  while (now_ + 25 * 60 < signed_in + 12 * 3600) {  // a request every 25 minutes
+    now_ += 25 * 60;
+    ASSERT_TRUE(accounts_->Resume(c->id)) << (now_ - signed_in) / 60 << " minutes in";
+  }
+  now_ += 25 * 60;
+  EXPECT_FALSE(accounts_->Resume(c->id));  // 12 hours after sign-in, however busy
+}
+
+TEST_F(AccountsTest, FailedSignInsAreThrottledAndAudited) {
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(accounts_->SignIn("lead@cps.example", "wrong password!", "x").status().code(),
+              Code::kUnauthenticated);
+  }
+  EXPECT_EQ(accounts_->SignIn("lead@cps.example", "correct horse battery", "x").status().code(),
+            Code::kUnprocessable);
+  now_ += 16 * 60;
+  EXPECT_TRUE(accounts_->SignIn("lead@cps.example", "correct horse battery", "x").ok());
+  auto audit = accounts_->AuditList(100);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().what, "sign_in");
+  EXPECT_EQ(audit->back().what, "account_added");
+  EXPECT_EQ(std::count_if(audit->begin(), audit->end(),
+                          [](const auto& a) { return a.what == "sign_in_failed"; }),
+            5);
+}
+
+TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {
+  auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(accounts_->SetDisabled("lead@cps.example", true, "test", "").ok());
+  EXPECT_FALSE(accounts_->Resume(s->id));
+  EXPECT_FALSE(accounts_->SignIn("lead@cps.example", "correct horse battery", "a").ok());
+  EXPECT_EQ(accounts_->Add({"lead@cps.example", "reader", "", "", "", "", ""}, "", "t", "").code(),
+            Code::kConflict);
+  EXPECT_FALSE(accounts_->Add({"not an email", "reader", "", "", "", "", ""}, "", "t", "").ok());
+}
+
+}  // namespace
+}  // namespace rectrack::web

@@ -310,7 +310,9 @@ Status RunServe(const Context& c) {
   EngineHost host(engine.get());
   http::Api api(&host, serve.api);
   // The web workspace: sessions are timed by the real clock, not a demo's fast one.
-  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, {}, nullptr));
+  web::AccountOptions account_options;
+  account_options.second_factor_roles = serve.second_factor_roles;
+  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, account_options, nullptr));
   ASSIGN_OR_RETURN(
       auto workspace,
       web::Workspace::Create(&host, accounts.get(), {serve.api.public_read, serve.secure_cookies}));

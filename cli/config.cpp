@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "common/strings.h"
 #include "engine/yaml_util.h"
 
 namespace rectrack::cli {
@@ -70,18 +71,10 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       c->alerting.link_base.pop_back();
     }
   } else if (key == "webhook_allow") {
-    std::vector<std::string> hosts;
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t comma = value.find(',', start);
-      if (comma == std::string::npos) comma = value.size();
-      std::string host = value.substr(start, comma - start);
-      host.erase(0, host.find_first_not_of(" \t"));
-      host.erase(host.find_last_not_of(" \t") + 1);
-      if (!host.empty()) hosts.push_back(host);
-      start = comma + 1;
-    }
-    c->alerting.delivery.allow = alerts::AllowList(hosts);
+    c->alerting.delivery.allow = alerts::AllowList(SplitList(value));
+  } else if (key == "second_factor_roles") {
+    const std::vector<std::string> roles = SplitList(value);
+    c->second_factor_roles = std::set<std::string>(roles.begin(), roles.end());
   } else if (key == "webhook_timeout_seconds") {
     ASSIGN_OR_RETURN(long long seconds, number(1, 60));
     c->alerting.delivery.timeout = std::chrono::seconds(seconds);
@@ -120,7 +113,8 @@ const char* kKeys[] = {"listen",
                        "webhook_allow",
                        "webhook_timeout_seconds",
                        "smtp_relay",
-                       "smtp_from"};
+                       "smtp_from",
+                       "second_factor_roles"};
 
 }  // namespace
 

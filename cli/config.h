@@ -9,6 +9,7 @@
 // variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "alerts/alerting.h"
@@ -27,6 +28,8 @@ struct ServeConfig {
   // Mark the web workspace's session cookie Secure: set it when people reach the server over
   // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.
   bool secure_cookies = false;
+  // Roles whose web accounts must sign in with a second factor (TOTP), e.g. "inspectorate".
+  std::set<std::string> second_factor_roles;
 };
 
 Status LoadConfigFile(const std::string& path, ServeConfig* config);

@@ -14,6 +14,9 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
                  std::string_view if_empty = "");
 // ASCII lower case; bytes >= 0x80 (UTF-8) are left as they are.
 std::string Lower(std::string_view text);
+// The items of a `separator`-separated list, each trimmed of spaces and tabs, empty ones
+// dropped: "NPCC, CPS" -> {"NPCC", "CPS"}.
+std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 
 // Base64 with the standard alphabet and padding (RFC 4648 section 4).
 std::string Base64Encode(std::string_view bytes);

@@ -3,13 +3,14 @@
 namespace rectrack::storage {
 namespace {
 
-constexpr const char* kAccountColumns = "email, role, body, unit, password_hash, created, disabled";
-constexpr const char* kSessionColumns = "hash, account, csrf, started, last_seen";
+constexpr const char* kAccountColumns =
+    "email, role, body, unit, password_hash, created, disabled, totp_secret, totp_last_step";
+constexpr const char* kSessionColumns = "hash, account, csrf, started, last_seen, pending";
 
 AccountRecord ReadAccount(const Statement& stmt) {
   return AccountRecord{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2),
                        stmt.ColumnText(3), stmt.ColumnText(4), stmt.ColumnText(5),
-                       stmt.ColumnText(6)};
+                       stmt.ColumnText(6), stmt.ColumnText(7), stmt.ColumnInt(8)};
 }
 
 }  // namespace
@@ -21,14 +22,15 @@ Status AccountStore::Add(const AccountRecord& record) {
   if (taken) return Status::Conflict("an account for '" + record.email + "' already exists");
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO accounts (email, role, body, unit, password_hash, "
-                                "created, disabled) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+                                "created, disabled, totp_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
   stmt.Bind(1, record.email)
       .Bind(2, record.role)
       .Bind(3, record.body)
       .Bind(4, record.unit)
       .Bind(5, record.password_hash)
       .Bind(6, record.created)
-      .Bind(7, record.disabled);
+      .Bind(7, record.disabled)
+      .Bind(8, record.totp_secret);
   return stmt.Run();
 }
 
@@ -70,14 +72,30 @@ Status AccountStore::SetDisabled(const std::string& email, const std::string& wh
   return EndSessions(email).status();
 }
 
+Status AccountStore::SetTotpSecret(const std::string& email, const std::string& secret) {
+  RETURN_IF_ERROR(Find(email).status());
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("UPDATE accounts SET totp_secret = ?, "
+                                                "totp_last_step = 0 WHERE email = ?"));
+  stmt.Bind(1, secret).Bind(2, email);
+  return stmt.Run();
+}
+
+Status AccountStore::SetTotpLastStep(const std::string& email, int64_t step) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("UPDATE accounts SET totp_last_step = ? WHERE email = ?"));
+  stmt.Bind(1, step).Bind(2, email);
+  return stmt.Run();
+}
+
 Status AccountStore::AddSession(const SessionRecord& session) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("INSERT INTO sessions (") +
-                                                kSessionColumns + ") VALUES (?, ?, ?, ?, ?)"));
+                                                kSessionColumns + ") VALUES (?, ?, ?, ?, ?, ?)"));
   stmt.Bind(1, session.hash)
       .Bind(2, session.account)
       .Bind(3, session.csrf)
       .Bind(4, session.started)
-      .Bind(5, session.last_seen);
+      .Bind(5, session.last_seen)
+      .Bind(6, int64_t{session.pending ? 1 : 0});
   return stmt.Run();
 }
 
@@ -89,7 +107,7 @@ Result<std::optional<SessionRecord>> AccountStore::FindSession(const std::string
   if (!found) return std::optional<SessionRecord>();
   return std::optional<SessionRecord>(SessionRecord{stmt.ColumnText(0), stmt.ColumnText(1),
                                                     stmt.ColumnText(2), stmt.ColumnInt(3),
-                                                    stmt.ColumnInt(4)});
+                                                    stmt.ColumnInt(4), stmt.ColumnInt(5) != 0});
 }
 
 Status AccountStore::TouchSession(const std::string& hash, int64_t now) {

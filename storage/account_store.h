@@ -18,11 +18,13 @@ namespace rectrack::storage {
 struct AccountRecord {
   std::string email;  // lower case; names the account in the log ("account:<email>")
   std::string role;
-  std::string body;           // "" when the role is not scoped to a body
-  std::string unit;           // a unit of `body` the account is narrowed to; "" for the whole body
-  std::string password_hash;  // an Argon2id string; "" until a password is set
-  std::string created;        // RFC 3339
-  std::string disabled;       // RFC 3339 when disabled, else ""
+  std::string body;            // "" when the role is not scoped to a body
+  std::string unit;            // a unit of `body` the account is narrowed to; "" for the whole body
+  std::string password_hash;   // an Argon2id string; "" until a password is set
+  std::string created;         // RFC 3339
+  std::string disabled;        // RFC 3339 when disabled, else ""
+  std::string totp_secret;     // base32 TOTP secret (RFC 6238) when a second factor is set up
+  int64_t totp_last_step = 0;  // the newest time step a code was accepted for (no replays)
 };
 
 struct SessionRecord {
@@ -31,6 +33,7 @@ struct SessionRecord {
   std::string csrf;       // the token every form of this session carries
   int64_t started = 0;    // unix seconds
   int64_t last_seen = 0;  // unix seconds
+  bool pending = false;   // the password was right; the second factor is awaited
 };
 
 struct AuditRecord {
@@ -55,6 +58,9 @@ class AccountStore {
   Status SetPasswordHash(const std::string& email, const std::string& hash);
   // Marks the account disabled at `when` ("" enables it again) and ends its sessions.
   Status SetDisabled(const std::string& email, const std::string& when);
+  // Sets (or with "" removes) the account's TOTP secret; NotFound for an unknown email.
+  Status SetTotpSecret(const std::string& email, const std::string& secret);
+  Status SetTotpLastStep(const std::string& email, int64_t step);
 
   Status AddSession(const SessionRecord& session);
   // The session with this hash, or nullopt.

@@ -162,29 +162,33 @@ END;
     R"sql(
 DROP INDEX IF EXISTS events_by_subject;
 )sql",
-    // 7: people's accounts for the web workspace (passwords as Argon2id strings), their
-    // server-side sessions (only the SHA-256 of a session id is kept), and the audit list of
+    // 7: people's accounts for the web workspace (passwords as Argon2id strings, an optional
+    // TOTP secret), their server-side sessions (only the SHA-256 of a session id is kept;
+    // `pending` while a second factor is awaited), and the audit list of
     // sign-ins and account changes. None of it is part of the log: the log records what was
     // done, naming the account; these record who may sign in.
     R"sql(
-CREATE TABLE accounts (
+CREATE TABLE IF NOT EXISTS accounts (
   email TEXT PRIMARY KEY,
   role TEXT NOT NULL,
   body TEXT NOT NULL DEFAULT '',
   unit TEXT NOT NULL DEFAULT '',
   password_hash TEXT NOT NULL DEFAULT '',
   created TEXT NOT NULL,
-  disabled TEXT NOT NULL DEFAULT ''
+  disabled TEXT NOT NULL DEFAULT '',
+  totp_secret TEXT NOT NULL DEFAULT '',
+  totp_last_step INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
   hash TEXT PRIMARY KEY,
   account TEXT NOT NULL REFERENCES accounts (email),
   csrf TEXT NOT NULL,
   started INTEGER NOT NULL,
-  last_seen INTEGER NOT NULL
+  last_seen INTEGER NOT NULL,
+  pending INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX sessions_by_account ON sessions (account);
-CREATE TABLE audit (
+CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account);
+CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
   at TEXT NOT NULL,
   account TEXT NOT NULL,

@@ -156,19 +156,21 @@ struct ActionRoute {
 };
 
 // sw22-i1-a4 is owned by unit cps-sw of CPS and still planned. The SFO lead may not see CPS's
-// actions or recommendations, so it gets 404; the reader's role may do nothing (403); the
-// inspectorate plans and comments but does not start or close a body's actions.
+// actions or recommendations, nor the Crown Court unit's lead another unit's actions, so they
+// get 404 (the unit's lead may still plan under its body's recommendation, for its own unit
+// only); the reader's role may do nothing (403); the inspectorate plans and comments but does
+// not start or close a body's actions.
 // clang-format off
 const ActionRoute kRoutes[] = {
     {"Plan", "/api/v1/recommendations/sw22-i1/actions",
      R"({"id":"sw22-i1-a9","title":"Refresher training","unit":"cps-sw","due":"2027-03-31"})",
      {201, 201, 201, 403, 404, 403}},
     {"Start", "/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})",
-     {403, 201, 201, 403, 404, 403}},
+     {403, 201, 201, 404, 404, 403}},
     {"Close", "/api/v1/actions/sw22-i1-a4/events",
-     R"({"do":"close","evidence":["committee-minutes.pdf"]})", {403, 201, 201, 403, 404, 403}},
+     R"({"do":"close","evidence":["committee-minutes.pdf"]})", {403, 201, 201, 404, 404, 403}},
     {"Comment", "/api/v1/actions/sw22-i1-a4/events", R"({"do":"comment","note":"seen"})",
-     {201, 201, 201, 403, 404, 403}},
+     {201, 201, 201, 404, 404, 403}},
 };
 // clang-format on
 
@@ -224,10 +226,9 @@ INSTANTIATE_TEST_SUITE_P(ActionRoutes, ApiActionsMatrixTest, ::testing::ValuesIn
                          });
 
 TEST_F(ApiActionsTest, TheRefusalsSayWhy) {
+  // Another unit's action is not the unit lead's to see (issue 14), so not to act on either.
   EXPECT_TRUE(IsProblem(Post("/api/v1/actions/sw22-i1-a4/events", R"({"do":"start"})", kCrownLead),
-                        403,
-                        "acts only on its unit's actions, and 'sw22-i1-a4' is owned by "
-                        "unit 'cps-sw'"));
+                        404, "no action 'sw22-i1-a4'"));
   EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/sw22-i1/actions",
                              R"({"id":"x-a1","title":"T","unit":"cps-sw"})", kCrownLead),
                         403, "plans only its unit's actions"));
@@ -241,8 +242,8 @@ TEST_F(ApiActionsTest, AUnitLeadMayNotActOnTheBodysOwnActions) {
   // sw22-i3-a3 belongs to CPS as a whole.
   const std::string events = "/api/v1/actions/sw22-i3-a3/events";
   const int64_t before = Events();
-  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","note":"n"})", kSwLead), 403,
-                        "owned by the body as a whole"));
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","note":"n"})", kSwLead), 404,
+                        "no action 'sw22-i3-a3'"));
   EXPECT_EQ(Events(), before);
   EXPECT_EQ(Post(events, R"({"do":"update","note":"n"})", kCpsLead).status, 201);
 }
@@ -484,7 +485,9 @@ TEST_F(ApiActionsTest, ListFiltersAndBodyScoping) {
   const IdSet all = IdsOf("/api/v1/actions");
   EXPECT_EQ(all.size(), 13u);
   EXPECT_EQ(IdsOf("/api/v1/actions", kCpsLead), all);
-  EXPECT_EQ(IdsOf("/api/v1/actions", kSwLead), all);  // a unit lead reads its whole body
+  // A unit's lead sees its own unit's actions only (issue 14), not the body's nor other units'.
+  EXPECT_EQ(IdsOf("/api/v1/actions", kSwLead), IdsOf("/api/v1/actions?unit=cps-sw"));
+  EXPECT_EQ(IdsOf("/api/v1/actions?unit=cps-sw-crown", kSwLead), IdSet{});
   EXPECT_TRUE(IdsOf("/api/v1/actions", kSfoLead).empty());
   EXPECT_TRUE(IdsOf("/api/v1/actions?body=CPS", kSfoLead).empty());
   EXPECT_EQ(IdsOf("/api/v1/actions?recommendation=sw22-i1"),

@@ -117,6 +117,20 @@ TEST(PasswordTest, Argon2idHashesVerifyOnlyTheRightPassword) {
   EXPECT_FALSE(HashPassword("short").ok());
 }
 
+TEST(TotpTest, MatchesRfc6238) {
+  // RFC 6238 appendix B's SHA-1 key "12345678901234567890", in base32; its 8-digit codes end in
+  // these 6 digits.
+  const std::string secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+  EXPECT_EQ(TotpCode(secret, 59 / 30), "287082");
+  EXPECT_EQ(TotpCode(secret, 1111111109 / 30), "081804");
+  EXPECT_EQ(TotpCode(secret, 1234567890 / 30), "005924");
+  EXPECT_EQ(TotpCode(secret, 2000000000 / 30), "279037");
+  EXPECT_EQ(TotpCode("not base32!", 1), "");
+  auto fresh = NewTotpSecret();
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->size(), 32u);  // 20 bytes
+}
+
 TEST(CsrfTest, SecretsCompareWhole) {
   EXPECT_TRUE(SameSecret("abc", "abc"));
   EXPECT_FALSE(SameSecret("abc", "abd"));
@@ -208,6 +222,47 @@ TEST_F(AccountsTest, FailedSignInsAreThrottledAndAudited) {
   EXPECT_EQ(std::count_if(audit->begin(), audit->end(),
                           [](const auto& a) { return a.what == "sign_in_failed"; }),
             5);
+}
+
+TEST_F(AccountsTest, ASecondFactorIsAskedForOnceSetUpAndItsCodesWorkOnce) {
+  auto secret = NewTotpSecret();
+  ASSERT_TRUE(secret.ok());
+  const int64_t step = now_ / 30;
+  EXPECT_FALSE(accounts_->EnableTotp("lead@cps.example", *secret, "000000", "a").ok() &&
+               TotpCode(*secret, step) != "000000");
+  ASSERT_TRUE(
+      accounts_->EnableTotp("lead@cps.example", *secret, TotpCode(*secret, step), "a").ok());
+  auto half = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(half.ok());
+  EXPECT_TRUE(half->session.needs_code);
+  EXPECT_TRUE(accounts_->Resume(half->id)->needs_code);
+  // The setup's code is spent; a wrong one fails; the next step's is taken once.
+  EXPECT_FALSE(accounts_->ConfirmCode(half->id, TotpCode(*secret, step), "a").ok());
+  EXPECT_FALSE(accounts_->ConfirmCode(half->id, "12345", "a").ok());
+  auto full = accounts_->ConfirmCode(half->id, TotpCode(*secret, step + 1), "a");
+  ASSERT_TRUE(full.ok()) << full.status().message();
+  EXPECT_NE(full->id, half->id);
+  EXPECT_FALSE(accounts_->Resume(half->id));  // the half-signed-in id is gone
+  auto resumed = accounts_->Resume(full->id);
+  ASSERT_TRUE(resumed);
+  EXPECT_FALSE(resumed->needs_code);
+  EXPECT_TRUE(resumed->has_second_factor);
+  auto again = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(accounts_->ConfirmCode(again->id, TotpCode(*secret, step + 1), "a").ok());
+}
+
+TEST_F(AccountsTest, ARoleThatRequiresASecondFactorMustSetOneUp) {
+  accounts_.reset();
+  AccountOptions options;
+  options.second_factor_roles = {"body_lead"};
+  auto opened = Accounts::Open(path_.string(), options, [this] { return now_.load(); });
+  ASSERT_TRUE(opened.ok());
+  accounts_ = std::move(opened).value();
+  auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->session.must_enrol);
+  EXPECT_FALSE(s->session.needs_code);
 }
 
 TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {

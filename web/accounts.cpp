@@ -1,10 +1,12 @@
 #include "web/accounts.h"
 
+#include <openssl/hmac.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 
 #include "common/strings.h"
 #include "engine/clock.h"
@@ -62,7 +64,73 @@ std::string Instant(int64_t seconds) {
   return FormatInstant(Clock::TimePoint(std::chrono::seconds(seconds)));
 }
 
+constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+std::string Base32(std::string_view bytes) {
+  std::string out;
+  int bits = 0;
+  unsigned value = 0;
+  for (unsigned char c : bytes) {
+    value = (value << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out += kBase32[(value >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += kBase32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+std::optional<std::string> FromBase32(std::string_view text) {
+  std::string out;
+  int bits = 0;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c == '=' || c == ' ') continue;
+    const char* at = std::strchr(kBase32, std::toupper(static_cast<unsigned char>(c)));
+    if (!at || !*at) return std::nullopt;
+    value = (value << 5) | static_cast<unsigned>(at - kBase32);
+    bits += 5;
+    if (bits >= 8) {
+      out += static_cast<char>((value >> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+constexpr int64_t kTotpStep = 30;
+
 }  // namespace
+
+std::string TotpCode(const std::string& secret, int64_t step) {
+  auto key = FromBase32(secret);
+  if (!key || key->empty()) return "";
+  unsigned char counter[8];
+  for (int i = 7; i >= 0; --i) {
+    counter[i] = static_cast<unsigned char>(step & 0xff);
+    step >>= 8;
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha1(), key->data(), static_cast<int>(key->size()), counter, sizeof counter, mac,
+            &length) ||
+      length < 20) {
+    return "";
+  }
+  const int offset = mac[length - 1] & 0x0f;  // RFC 4226's dynamic truncation
+  const uint32_t binary = (uint32_t{mac[offset] & 0x7fu} << 24) |
+                          (uint32_t{mac[offset + 1]} << 16) | (uint32_t{mac[offset + 2]} << 8) |
+                          uint32_t{mac[offset + 3]};
+  std::string code = std::to_string(binary % 1000000);
+  return std::string(6 - code.size(), '0') + code;
+}
+
+Result<std::string> NewTotpSecret() {
+  ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(20));
+  return Base32(random);
+}
 
 Result<std::string> HashPassword(const std::string& password) {
   if (sodium_init() < 0) return Status::IOError("libsodium cannot start");
@@ -223,18 +291,106 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
     return Status::Unauthenticated("wrong email or password");
   }
   failures_.erase(account_key);
+  const bool pending = !account->totp_secret.empty();
+  ASSIGN_OR_RETURN(NewSession fresh, StartSessionLocked(*account, pending));
+  AuditLocked(email, pending ? "password_accepted" : "sign_in", address,
+              pending ? "awaiting the second factor" : "");
+  return fresh;
+}
+
+Result<NewSession> Accounts::StartSessionLocked(const storage::AccountRecord& account,
+                                                bool pending) {
   ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(32));
   ASSIGN_OR_RETURN(std::string csrf_random, storage::RandomBytes(32));
   NewSession fresh;
   fresh.id = Base64Url(random);
   const int64_t now = now_();
   const std::string csrf = Base64Url(csrf_random);
-  RETURN_IF_ERROR(store_->AddSession({storage::Sha256Hex(fresh.id), email, csrf, now, now}));
+  RETURN_IF_ERROR(
+      store_->AddSession({storage::Sha256Hex(fresh.id), account.email, csrf, now, now, pending}));
   (void)store_->ExpireSessions(now - options_.idle_minutes * 60,
                                now - int64_t{options_.absolute_hours} * 3600);
-  fresh.session = Session{Principal{"", account->role, account->body, account->unit, email}, csrf};
-  AuditLocked(email, "sign_in", address, "");
+  fresh.session = SessionFor(account, csrf, pending);
   return fresh;
+}
+
+Session Accounts::SessionFor(const storage::AccountRecord& account, const std::string& csrf,
+                             bool pending) const {
+  Session session{Principal{"", account.role, account.body, account.unit, account.email}, csrf};
+  session.needs_code = pending;
+  session.has_second_factor = !account.totp_secret.empty();
+  session.must_enrol =
+      !session.has_second_factor && options_.second_factor_roles.count(account.role) > 0;
+  return session;
+}
+
+bool Accounts::AcceptCodeLocked(const storage::AccountRecord& account, const std::string& code,
+                                int64_t* accepted_step) {
+  if (code.size() != 6 || account.totp_secret.empty()) return false;
+  const int64_t now_step = now_() / kTotpStep;
+  for (int64_t step = now_step - 1; step <= now_step + 1; ++step) {
+    if (step <= account.totp_last_step) continue;  // a code is good once
+    const std::string expected = TotpCode(account.totp_secret, step);
+    if (!expected.empty() && sodium_memcmp(expected.data(), code.data(), 6) == 0) {
+      (void)store_->SetTotpLastStep(account.email, step);
+      if (accepted_step) *accepted_step = step;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<NewSession> Accounts::ConfirmCode(const std::string& id, const std::string& code,
+                                         const std::string& address) {
+  const std::string hash = storage::Sha256Hex(id);
+  MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(auto session, store_->FindSession(hash));
+  if (!session || !session->pending) return Status::Unauthenticated("sign in again");
+  const std::string account_key = "account:" + session->account;
+  if (ThrottledLocked(account_key, options_.max_failures) ||
+      ThrottledLocked("address:" + address, options_.max_failures * 4)) {
+    AuditLocked(session->account, "sign_in_throttled", address, "");
+    return Status::Unprocessable("too many failed sign-ins: try again in " +
+                                 std::to_string(options_.throttle_minutes) + " minutes");
+  }
+  ASSIGN_OR_RETURN(storage::AccountRecord account, store_->Find(session->account));
+  if (!account.disabled.empty() || !AcceptCodeLocked(account, code)) {
+    NoteFailureLocked(account_key);
+    NoteFailureLocked("address:" + address);
+    AuditLocked(account.email, "second_factor_failed", address, "");
+    return Status::Unauthenticated("the code is wrong or has expired");
+  }
+  // A fresh id once fully signed in: the half-signed-in one is worth nothing now.
+  (void)store_->EndSession(hash);
+  ASSIGN_OR_RETURN(NewSession fresh, StartSessionLocked(account, false));
+  AuditLocked(account.email, "sign_in", address, "with a second factor");
+  return fresh;
+}
+
+Status Accounts::EnableTotp(const std::string& email, const std::string& secret,
+                            const std::string& code, const std::string& address) {
+  auto key = FromBase32(secret);
+  if (!key || key->size() < 16) return Status::InvalidArgument("the secret is malformed");
+  MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(storage::AccountRecord account, store_->Find(Lower(email)));
+  account.totp_secret = secret;
+  account.totp_last_step = 0;
+  int64_t used = 0;
+  if (!AcceptCodeLocked(account, code, &used)) {
+    return Status::InvalidArgument("the code does not match: check the authenticator's clock");
+  }
+  RETURN_IF_ERROR(store_->SetTotpSecret(account.email, secret));
+  RETURN_IF_ERROR(store_->SetTotpLastStep(account.email, used));  // the setup's code is spent
+  AuditLocked(account.email, "second_factor_enabled", address, "");
+  return Status();
+}
+
+Status Accounts::DisableTotp(const std::string& email, const std::string& by,
+                             const std::string& address) {
+  MutexLock lock(&mutex_);
+  RETURN_IF_ERROR(store_->SetTotpSecret(Lower(email), ""));
+  AuditLocked(Lower(email), "second_factor_disabled", address, "by " + by);
+  return Status();
 }
 
 std::optional<Session> Accounts::Resume(const std::string& id) {
@@ -254,8 +410,7 @@ std::optional<Session> Accounts::Resume(const std::string& id) {
   if (!account.ok() || !account->disabled.empty()) return std::nullopt;
   // A write a minute at most per session: the idle clock needs no finer grain.
   if (now - s.last_seen >= 60) (void)store_->TouchSession(hash, now);
-  return Session{Principal{"", account->role, account->body, account->unit, account->email},
-                 s.csrf};
+  return SessionFor(*account, s.csrf, s.pending);
 }
 
 void Accounts::SignOut(const std::string& id, const std::string& address) {

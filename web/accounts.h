@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,13 +42,25 @@ struct AccountOptions {
   int absolute_hours = 12;
   int max_failures = 5;
   int throttle_minutes = 15;
+  // Roles whose accounts must use a second factor (TOTP): until one is set up, such a session
+  // may only set it up (Session::must_enrol).
+  std::set<std::string> second_factor_roles = {};
 };
 
 // A signed-in browser: who, and the token its forms carry.
 struct Session {
   Principal who;
   std::string csrf;
+  bool needs_code = false;  // the password was right; the authenticator's code is awaited
+  bool must_enrol = false;  // the role requires a second factor and none is set up yet
+  bool has_second_factor = false;
 };
+
+// RFC 6238 TOTP: the 6-digit code of base32 `secret` at 30-second time step `step`
+// (HMAC-SHA1, as authenticator apps use). "" for a malformed secret.
+std::string TotpCode(const std::string& secret, int64_t step);
+// A new TOTP secret: 20 random bytes, base32 (RFC 4648, no padding).
+Result<std::string> NewTotpSecret();
 
 // What a successful sign-in gives the browser.
 struct NewSession {
@@ -86,6 +99,18 @@ class Accounts {
   // ResourceExhausted-like Unprocessable saying when to try again.
   Result<NewSession> SignIn(const std::string& email, const std::string& password,
                             const std::string& address) EXCLUDES(mutex_);
+  // Completes a sign-in that awaits its second factor: when `code` is the account's current
+  // TOTP code (or the one before or after, for clock drift; never one already used), the
+  // session is replaced by a fresh one, returned. Unauthenticated otherwise; throttled as
+  // SignIn is.
+  Result<NewSession> ConfirmCode(const std::string& id, const std::string& code,
+                                 const std::string& address) EXCLUDES(mutex_);
+  // Sets up TOTP for `email` with `secret` once `code` proves the authenticator has it.
+  Status EnableTotp(const std::string& email, const std::string& secret, const std::string& code,
+                    const std::string& address) EXCLUDES(mutex_);
+  Status DisableTotp(const std::string& email, const std::string& by, const std::string& address)
+      EXCLUDES(mutex_);
+
   // The live session whose id is `id`, or nullopt (unknown, expired, account disabled).
   std::optional<Session> Resume(const std::string& id) EXCLUDES(mutex_);
   void SignOut(const std::string& id, const std::string& address) EXCLUDES(mutex_);
@@ -102,6 +127,14 @@ class Accounts {
   // Whether `key` ("account:x", "address:y") has had `limit` failures in the window.
   bool ThrottledLocked(const std::string& key, int limit) REQUIRES(mutex_);
   void NoteFailureLocked(const std::string& key) REQUIRES(mutex_);
+  // Whether `code` is `account`'s TOTP code now (one step either side), not used before; if so,
+  // records its step as used.
+  bool AcceptCodeLocked(const storage::AccountRecord& account, const std::string& code,
+                        int64_t* accepted_step = nullptr) REQUIRES(mutex_);
+  Result<NewSession> StartSessionLocked(const storage::AccountRecord& account, bool pending)
+      REQUIRES(mutex_);
+  Session SessionFor(const storage::AccountRecord& account, const std::string& csrf,
+                     bool pending) const;
 
   const AccountOptions options_;
   const std::function<int64_t()> now_;

@@ -10,9 +10,11 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "engine/commands.h"
 #include "engine/model.h"
 
@@ -58,5 +60,11 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
 std::vector<FieldError> ParseEventForm(const Workflow& workflow,
                                        const std::map<std::string, std::string>& posted,
                                        RecordEvent* event);
+
+// The fields of a multipart/form-data body (a form with a file): name -> value, a file's
+// content as its value. `content_type` is the request's header, with its boundary.
+// InvalidArgument for a malformed body or a repeated field.
+Result<std::map<std::string, std::string>> ParseMultipart(std::string_view body,
+                                                          std::string_view content_type);
 
 }  // namespace rectrack::web

@@ -6,6 +6,7 @@
 #include "engine/access.h"
 #include "engine/engine.h"
 #include "engine/host.h"
+#include "engine/importer.h"
 #include "engine/render.h"
 #include "http/api_util.h"
 #include "web/accounts.h"
@@ -105,6 +106,17 @@ std::string CookieValue(const Request& req, const std::string& name) {
   return "";
 }
 
+// A report or list as a file to save: `name` is its file name.
+Response Download(const std::string& content_type, std::string body, const std::string& name) {
+  Response r;
+  r.content_type = content_type;
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  SecurityHeaders(&r);
+  return r;
+}
+
 std::string ScopeLabel(const Principal& who) {
   std::string label = who.role;
   if (!who.body.empty()) label += " of " + who.body;
@@ -134,10 +146,10 @@ std::string OwnersText(const std::vector<std::string>& owners) { return Join(own
 struct Call {
   const Request& req;
   http::Target target;
-  Params form;  // a POST's decoded fields
-  std::optional<Session> session;
+  Params form;                     // a POST's decoded fields
+  std::optional<Session> session;  // also a half-signed-in one (needs_code)
   Principal who;
-  bool signed_in = false;
+  bool signed_in = false;  // fully: the password and, when set up, the second factor
 
   std::string Query(const std::string& name) const {
     auto it = target.query.find(name);
@@ -187,7 +199,7 @@ struct Workspace::Impl {
     if (call.signed_in && action_workflow) add("/actions", "Actions", "actions");
     add("/inspections", "Inspections", "inspections");
     if (call.signed_in) {
-      add("/reports/annex", "Annex A", "annex");
+      add("/reports/annex", "Reports", "annex");
       add("/alerts", "Alerts", "alerts");
     }
     Data nav;
@@ -253,6 +265,9 @@ struct Workspace::Impl {
   Response SignInPage(const Call& call, int status, const std::string& error,
                       const std::string& email) const;
   Response SignIn(Call& call);
+  std::string SessionCookie(const std::string& id) const;
+  Response SignInCode(const Call& call);
+  Response SecondFactor(const Call& call);
   Response Dashboard(const Call& call);
   Response Recommendations(const Call& call);
   Response Item(const Call& call, const std::string& id, SubjectKind kind,
@@ -263,12 +278,19 @@ struct Workspace::Impl {
   Response Inspections(const Call& call);
   Response InspectionPage(const Call& call, const std::string& id);
   Response Annex(const Call& call);
+  Response Progress(const Call& call);
   Response Alerts(const Call& call);
   Response Account(const Call& call);
   Response AdminAccounts(const Call& call, std::vector<FieldError> errors = {},
                          const std::string& added = "", int status = 200);
   Response AddAccount(const Call& call);
   Response Audit(const Call& call);
+  Response Admin(const Call& call, std::vector<FieldError> errors = {},
+                 const std::string& done = "", const std::string& secret = "", int status = 200);
+  Response Import(const Call& call);
+  Response Define(const Call& call);
+  Response CreateToken(const Call& call);
+  Response RevokeToken(const Call& call);
   Response Asset(const std::string& path) const;
 };
 
@@ -304,11 +326,70 @@ Response Workspace::Impl::SignIn(Call& call) {
   if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
     next = "/";
   }
-  Response r = Redirect(next);
-  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + signed_in->id +
-                                           "; Path=/; HttpOnly; SameSite=Lax" +
-                                           (options.secure_cookies ? "; Secure" : ""));
+  Response r = signed_in->session.needs_code
+                   ? Redirect("/sign-in/code" + QueryString({{"next", next == "/" ? "" : next}}))
+                   : Redirect(next);
+  r.headers.emplace_back("Set-Cookie", SessionCookie(signed_in->id));
   return r;
+}
+
+std::string Workspace::Impl::SessionCookie(const std::string& id) const {
+  return std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Lax" +
+         (options.secure_cookies ? "; Secure" : "");
+}
+
+Response Workspace::Impl::SignInCode(const Call& call) {
+  if (!call.session || !call.session->needs_code) return Redirect("/sign-in");
+  auto page = [&](int status, const std::string& error) {
+    Data data;
+    SetIf(data, "error", error);
+    data.set("csrf", call.session->csrf);
+    data.set("next", call.target.query.count("next") ? call.Query("next") : call.Form("next"));
+    return Page(call, status, "sign_in_code", data, "Enter your code", "", !error.empty());
+  };
+  if (call.req.method != "POST") return page(200, "");
+  if (!SameSecret(call.Form("csrf"), call.session->csrf))
+    return page(403, "Reload the page and try again");
+  auto confirmed =
+      accounts->ConfirmCode(CookieValue(call.req, kCookie), call.Form("code"), call.req.remote);
+  if (!confirmed.ok()) {
+    const bool throttled = confirmed.status().code() == Code::kUnprocessable;
+    return page(throttled ? 429 : 401,
+                throttled ? "Too many failed attempts: " + confirmed.status().message()
+                          : "Enter the code your authenticator app shows now");
+  }
+  std::string next = call.Form("next");
+  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
+    next = "/";
+  }
+  Response r = Redirect(next);
+  r.headers.emplace_back("Set-Cookie", SessionCookie(confirmed->id));
+  return r;
+}
+
+Response Workspace::Impl::SecondFactor(const Call& call) {
+  Data data;
+  data.set("csrf", call.session->csrf);
+  if (call.session->must_enrol) data.set("must_enrol", Bool(true));
+  std::string secret = call.Form("secret");
+  if (call.req.method == "POST") {
+    Status enabled =
+        accounts->EnableTotp(call.who.account, secret, call.Form("code"), call.req.remote);
+    if (enabled.ok()) {
+      return Redirect("/account" + QueryString({{"done", "Your second factor is on"}}));
+    }
+    data.set("error", "Enter the code the app shows now (" + enabled.message() + ")");
+  } else {
+    auto fresh = NewTotpSecret();
+    if (!fresh.ok())
+      return Message(call, 500, "Sorry, there is a problem", fresh.status().message());
+    secret = *fresh;
+  }
+  data.set("secret", secret);
+  data.set("uri", "otpauth://totp/rectrack:" + call.who.account + "?secret=" + secret +
+                      "&issuer=rectrack&algorithm=SHA1&digits=6&period=30");
+  const bool error = call.req.method == "POST";
+  return Page(call, error ? 400 : 200, "second_factor", data, "Set up a second factor", "", error);
 }
 
 // --- Dashboard
@@ -939,6 +1020,7 @@ Response Workspace::Impl::Annex(const Call& call) {
   const std::string as_at = call.Query("as_at");
   std::optional<Date> as_of;
   Data data;
+  std::optional<Response> download;
   data.set("as_at", as_at);
   if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
     data.set("as_at_error", "As at must be a date like 2025-03-31");
@@ -950,6 +1032,15 @@ Response Workspace::Impl::Annex(const Call& call) {
     if (chosen.empty() || (!as_at.empty() && !as_of)) return;
     auto report = engine.Annex(chosen, as_of);
     if (!report.ok()) return;
+    const std::string file = "annex-a-" + report->body + "-" + report->as_of.ToString();
+    const std::string format = call.Query("format");
+    if (format == "csv") {
+      download = Download("text/csv; charset=utf-8", AnnexAsCsv(*report), file + ".csv");
+    } else if (format == "md") {
+      download = Download("text/markdown; charset=utf-8", AnnexAsMarkdown(*report), file + ".md");
+    } else if (format == "html") {
+      download = Download("text/html; charset=utf-8", AnnexAsHtml(*report), file + ".html");
+    }
     data.set("body_name", report->body_name);
     Data r;
     r.set("as_of", report->as_of.ToString());
@@ -972,10 +1063,81 @@ Response Workspace::Impl::Annex(const Call& call) {
     };
     r.set("open", rows(report->open));
     r.set("closed", rows(report->closed));
+    for (const char* format : {"csv", "md", "html"}) {
+      r.set(std::string(format) + "_href",
+            "/reports/annex" + QueryString({{"body", report->body},
+                                            {"as_at", report->as_of.ToString()},
+                                            {"format", format}}));
+    }
     data.set("report", r);
   });
+  if (download) return std::move(*download);
   return Page(call, as_of || as_at.empty() ? 200 : 400, "annex", data, "Annex A", "annex",
               !as_at.empty() && !as_of);
+}
+
+Response Workspace::Impl::Progress(const Call& call) {
+  auto body = ScopeBody(call.who, call.Query("body"));
+  if (!body.ok()) return NotFound(call);
+  const std::string as_at = call.Query("as_at");
+  std::optional<Date> as_of;
+  Data data;
+  std::optional<Response> download;
+  data.set("as_at", as_at);
+  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
+  if (bad_date) data.set("as_at_error", "As at must be a date like 2025-03-31");
+  auto counts = [](Data& d, const UnitProgress& u) {
+    d.set("closed", std::to_string(u.closed));
+    d.set("open", std::to_string(u.open));
+    d.set("overdue", std::to_string(u.overdue));
+  };
+  host->Read([&](const Engine& engine) {
+    std::string chosen = *body;
+    if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
+    data.set("bodies", BodyChoices(engine, call.who, chosen));
+    if (chosen.empty() || bad_date || !action_workflow) return;
+    auto report = engine.Progress(chosen, as_of);
+    if (!report.ok()) return;
+    const std::string file = "progress-" + report->body + "-" + report->as_of.ToString();
+    if (call.Query("format") == "csv") {
+      download = Download("text/csv; charset=utf-8", ProgressAsCsv(*report), file + ".csv");
+    } else if (call.Query("format") == "md") {
+      download =
+          Download("text/markdown; charset=utf-8", ProgressAsMarkdown(*report), file + ".md");
+    }
+    data.set("body_name", report->body_name);
+    Data r;
+    r.set("as_of", report->as_of.ToString());
+    Data units = List();
+    for (const UnitProgress& u : report->units) {
+      if (!call.who.unit.empty() && u.unit != call.who.unit) continue;
+      Data d;
+      d.set("name", u.name);
+      counts(d, u);
+      units.push_back(d);
+    }
+    r.set("units", units);
+    Data recommendations = List();
+    for (const RecommendationProgress& p : report->recommendations) {
+      Data d;
+      d.set("id", p.id);
+      d.set("text", p.text);
+      d.set("state", p.state);
+      counts(d, p.all);
+      recommendations.push_back(d);
+    }
+    r.set("recommendations", recommendations);
+    for (const char* format : {"csv", "md"}) {
+      r.set(std::string(format) + "_href",
+            "/reports/progress" + QueryString({{"body", report->body},
+                                               {"as_at", report->as_of.ToString()},
+                                               {"format", format}}));
+    }
+    data.set("report", r);
+  });
+  if (download) return std::move(*download);
+  return Page(call, bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
+              bad_date);
 }
 
 Response Workspace::Impl::Alerts(const Call& call) {
@@ -1023,6 +1185,8 @@ Response Workspace::Impl::Account(const Call& call) {
   data.set("email", call.who.account);
   data.set("scope", ScopeLabel(call.who));
   data.set("csrf", call.session->csrf);
+  if (call.session->has_second_factor) data.set("has_second_factor", Bool(true));
+  SetIf(data, "done", call.Query("done"));
   bool admin = false;
   host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
   if (admin) data.set("admin", Bool(true));
@@ -1122,6 +1286,147 @@ Response Workspace::Impl::Audit(const Call& call) {
   return Page(call, 200, "audit", data, "Audit list", "");
 }
 
+Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors,
+                                const std::string& done, const std::string& secret, int status) {
+  Data data;
+  data.set("csrf", call.session->csrf);
+  SetIf(data, "done", done.empty() ? call.Query("done") : done);
+  SetIf(data, "secret", secret);
+  if (!errors.empty()) SetIf(data, "import_text", call.Form("text"));
+  Data error_list = List();
+  for (const FieldError& e : errors) {
+    Data d;
+    d.set("field", e.field);
+    d.set("message", e.message);
+    error_list.push_back(d);
+  }
+  data.set("errors", error_list);
+  if (!errors.empty()) data.set("has_errors", Bool(true));
+  Data roles = List();
+  for (const RoleSpec& r : workflow->roles()) {
+    Data d;
+    d.set("name", r.name);
+    roles.push_back(d);
+  }
+  data.set("roles", roles);
+  Data tokens = List();
+  host->Update([&](Engine& engine) {
+    data.set("bodies", BodyChoices(engine, call.who, ""));
+    Data inspections = List();
+    for (const Inspection& i : engine.Inspections()) {
+      Data d;
+      d.set("id", i.id);
+      d.set("name", i.id + ": " + (i.short_title.empty() ? i.title : i.short_title));
+      inspections.push_back(d);
+    }
+    data.set("inspections", inspections);
+    auto list = engine.Tokens();
+    if (!list.ok()) return;
+    for (const storage::TokenRecord& t : *list) {
+      Data d;
+      d.set("id", t.id);
+      d.set("role", t.role);
+      SetIf(d, "body", t.body);
+      SetIf(d, "unit", t.unit);
+      SetIf(d, "label", t.label);
+      SetIf(d, "expires", t.expires);
+      SetIf(d, "revoked", t.revoked);
+      d.set("csrf", call.session->csrf);
+      tokens.push_back(d);
+    }
+  });
+  data.set("tokens", tokens);
+  return Page(call, status, "admin", data, "Administration", "", !errors.empty());
+}
+
+Response Workspace::Impl::Import(const Call& call) {
+  std::string text = call.Form("file");
+  std::string source = "the uploaded file";
+  if (text.empty()) {
+    text = call.Form("text");
+    source = "the pasted text";
+  }
+  if (text.empty())
+    return Admin(call, {{"import-file", "Choose a file to import, or paste its text"}}, "", "",
+                 400);
+  auto commands = ParseImport(text, source, *workflow, action_workflow);
+  if (!commands.ok()) {
+    return Admin(call, {{"import-file", commands.status().message()}}, "", "", 400);
+  }
+  auto written = host->Apply(WriteBatch{std::move(*commands), ActorOf(call.who)});
+  if (!written.ok()) {
+    return Admin(call, {{"import-file", written.status().message()}}, "", "",
+                 http::FromStatus(written.status()).status);
+  }
+  return Redirect(
+      "/admin" +
+      QueryString({{"done", "Imported: " + std::to_string(written->appended) + " events written, " +
+                                std::to_string(written->unchanged) + " already recorded"}}));
+}
+
+Response Workspace::Impl::Define(const Call& call) {
+  const std::string what = call.Form("what");
+  const std::string id = call.Form("id");
+  Command command;
+  std::string field = what + "-id";
+  if (what == "inspection") {
+    auto published = Date::Parse(call.Form("published"));
+    if (!published) {
+      return Admin(call, {{"inspection-published", "Published must be a date like 2025-03-06"}}, "",
+                   "", 400);
+    }
+    command = DefineInspection{Inspection{id, call.Form("title"), call.Form("short_title"),
+                                          *published, call.Form("kind"), call.Form("follow_up_of")},
+                               ""};
+  } else if (what == "recommendation") {
+    DefineRecommendation c;
+    c.id = id;
+    c.def.inspection = call.Form("inspection");
+    c.def.text = call.Form("text");
+    c.def.owners = SplitList(call.Form("owners"));
+    if (c.def.owners.empty()) {
+      return Admin(call, {{"recommendation-owners", "Name at least one owning body"}}, "", "", 400);
+    }
+    command = std::move(c);
+  } else if (what == "body") {
+    command = DefineBody{Body{id, call.Form("name"), ""}, ""};
+  } else if (what == "unit") {
+    command = DefineUnit{Unit{id, call.Form("body"), call.Form("name"), call.Form("kind")}, ""};
+  } else {
+    return NotFound(call);
+  }
+  if (id.empty()) return Admin(call, {{field, "Give it an id"}}, "", "", 400);
+  auto written = host->Apply(WriteBatch{{std::move(command)}, ActorOf(call.who)});
+  if (!written.ok()) {
+    return Admin(call, {{field, written.status().message()}}, "", "",
+                 http::FromStatus(written.status()).status);
+  }
+  if (what == "recommendation") return Redirect("/recommendations/" + id + "?recorded=issue");
+  if (what == "inspection") return Redirect("/inspections/" + id);
+  return Redirect("/admin" + QueryString({{"done", "Defined " + what + " " + id}}));
+}
+
+Response Workspace::Impl::CreateToken(const Call& call) {
+  Result<std::pair<storage::TokenRecord, std::string>> made = Status::IOError("not run");
+  host->Update([&](Engine& engine) {
+    made = engine.CreateToken(
+        call.Form("role"), call.Form("body"), std::nullopt,
+        call.Form("label").empty() ? "by " + call.who.account : call.Form("label"));
+  });
+  if (!made.ok()) return Admin(call, {{"token-role", made.status().message()}}, "", "", 400);
+  (void)accounts;  // the audit list is for accounts; a token's creation is in its own record
+  // Shown once, on this answer only (no redirect: the secret must not sit in a URL).
+  return Admin(call, {}, "Token " + made->first.id + " created for " + made->first.role,
+               made->second, 201);
+}
+
+Response Workspace::Impl::RevokeToken(const Call& call) {
+  Status revoked;
+  host->Update([&](Engine& engine) { revoked = engine.RevokeToken(call.Form("id")); });
+  if (!revoked.ok()) return Admin(call, {{"tokens", revoked.message()}}, "", "", 404);
+  return Redirect("/admin" + QueryString({{"done", "Token " + call.Form("id") + " revoked"}}));
+}
+
 Response Workspace::Impl::Asset(const std::string& path) const {
   const std::string name = path.substr(1);  // "assets/rectrack.css"
   for (const EmbeddedFile& file : EmbeddedFiles()) {
@@ -1153,6 +1458,10 @@ Response Workspace::Impl::Route(Call& call) {
     SecurityHeaders(&r);
     return r;
   }
+  if (path == "/sign-in/code") return SignInCode(call);
+  if (call.session && call.session->needs_code && path != "/sign-out") {
+    return Redirect("/sign-in/code");
+  }
   if (path == "/sign-in") {
     if (method == "GET") return call.signed_in ? Redirect("/") : SignInPage(call, 200, "", "");
     if (method == "POST") return SignIn(call);
@@ -1169,6 +1478,11 @@ Response Workspace::Impl::Route(Call& call) {
     }
   } else if (method != "GET") {
     return Message(call, 405, "Not allowed", "Use the pages' links and forms.");
+  }
+  // A role that must use a second factor may do nothing else until it is set up.
+  if (call.signed_in && call.session->must_enrol && path != "/account/second-factor" &&
+      path != "/sign-out") {
+    return Redirect("/account/second-factor");
   }
   const bool may_read = call.signed_in || options.public_read;
   const bool public_page = path == "/recommendations" || path == "/inspections" ||
@@ -1193,9 +1507,12 @@ Response Workspace::Impl::Route(Call& call) {
     if (path == "/inspections") return Inspections(call);
     if (auto id = tail("/inspections/")) return InspectionPage(call, *id);
     if (path == "/reports/annex") return Annex(call);
+    if (path == "/reports/progress") return Progress(call);
     if (path == "/alerts") return Alerts(call);
     if (path == "/account") return Account(call);
+    if (path == "/account/second-factor") return SecondFactor(call);
   } else {
+    if (path == "/account/second-factor") return SecondFactor(call);
     if (path == "/sign-out") {
       accounts->SignOut(CookieValue(call.req, kCookie), call.req.remote);
       Response r = Redirect("/sign-in");
@@ -1213,7 +1530,7 @@ Response Workspace::Impl::Route(Call& call) {
     if (auto id = tail("/recommendations/")) return Record(call, *id, SubjectKind::kRecommendation);
     if (auto id = tail("/actions/")) return Record(call, *id, SubjectKind::kAction);
   }
-  if (path.rfind("/admin/", 0) == 0) {
+  if (path == "/admin" || path.rfind("/admin/", 0) == 0) {
     bool admin = false;
     host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
     if (!admin) return NotFound(call);
@@ -1222,6 +1539,11 @@ Response Workspace::Impl::Route(Call& call) {
     }
     if (path == "/admin/accounts" && method == "POST") return AddAccount(call);
     if (path == "/admin/audit" && method == "GET") return Audit(call);
+    if (path == "/admin/import" && method == "POST") return Import(call);
+    if (path == "/admin/define" && method == "POST") return Define(call);
+    if (path == "/admin/tokens" && method == "POST") return CreateToken(call);
+    if (path == "/admin/tokens/revoke" && method == "POST") return RevokeToken(call);
+    if (path == "/admin" && method == "GET") return Admin(call);
   }
   return NotFound(call);
 }
@@ -1258,21 +1580,30 @@ Response Workspace::Handle(const Request& request) {
   if (!target.ok()) return Html(400, "bad request: " + HtmlEscape(target.status().message()));
   Call call{request, *target, {}, std::nullopt, Principal{"", "reader", "", "", ""}, false};
   if (request.method == "POST") {
-    if (request.body.size() > kMaxFormBytes) {
+    // An import file may be as large as the server takes (max_body_bytes); other forms are small.
+    const bool upload = call.target.path == "/admin/import";
+    if (!upload && request.body.size() > kMaxFormBytes) {
       return Html(413, "a form may send at most " + std::to_string(kMaxFormBytes) + " bytes");
     }
     const std::string type = Lower(request.Header("content-type"));
-    if (type.rfind("application/x-www-form-urlencoded", 0) != 0) {
-      return Html(415, "send the form as application/x-www-form-urlencoded");
+    if (type.rfind("multipart/form-data", 0) == 0) {
+      auto form = ParseMultipart(request.body, request.Header("content-type"));
+      if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
+      call.form = std::move(*form);
+    } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      auto form = http::ParseTarget("/?" + request.body);
+      if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
+      call.form = form->query;
+    } else {
+      return Html(415, "send the form as application/x-www-form-urlencoded or multipart/form-data");
     }
-    auto form = http::ParseTarget("/?" + request.body);
-    if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
-    call.form = form->query;
   }
   if (auto session = impl_->accounts->Resume(CookieValue(request, kCookie))) {
     call.session = session;
-    call.who = session->who;
-    call.signed_in = true;
+    if (!session->needs_code) {
+      call.who = session->who;
+      call.signed_in = true;
+    }
   }
   return impl_->Route(call);
 }

@@ -15,8 +15,12 @@ build/web-screenshots).
 Usage: browser_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when chromium,
 chromedriver or selenium is missing, unless RECTRACK_REQUIRE_TOOLS=1.
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import re
 import shutil
 import subprocess
@@ -65,7 +69,7 @@ def rectrack(db, *args, stdin=None):
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, *serve_flags):
         self.dir = tempfile.mkdtemp(prefix="rectrack-web-")
         self.db = os.path.join(self.dir, "web.db")
         rectrack(self.db, "import", *[os.path.join(SOURCE, "demo", f) for f in
@@ -74,11 +78,13 @@ class Server:
         for email, scope in (("lead@cps.example", ["body_lead", "--body", "CPS"]),
                              ("sw@cps.example", ["body_lead", "--body", "CPS", "--unit", "cps-sw"]),
                              ("staff@hmcpsi.example", ["inspectorate"]),
-                             ("reader@ago.example", ["reader"])):
+                             ("reader@ago.example", ["reader"]),
+                             ("lead@sfo.example", ["body_lead", "--body", "SFO"])):
             rectrack(self.db, "user", "add", "--email", email, "--role", *scope,
                      stdin=PASSWORD + "\n")
         self.process = subprocess.Popen(
-            [BINARY, "--db", self.db, "--clock", CLOCK, "serve", "--listen", "127.0.0.1:0"],
+            [BINARY, "--db", self.db, "--clock", CLOCK, "serve", "--listen", "127.0.0.1:0",
+             *serve_flags],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.process.stdout.readline()
         match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
@@ -97,6 +103,14 @@ class Server:
 
     def timeline(self, item):
         return json.loads(rectrack(self.db, "show", item, "--format", "json"))["timeline"]
+
+
+def totp(secret, step):
+    """RFC 6238, written here independently of rectrack's own."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
 def browser(javascript=True):
@@ -292,6 +306,95 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/recommendations?body=CPS&status=open&sort=due")
         self.assertIn("recommendations", driver.find_element(By.ID, "count").text)
 
+    def test_6_inspectorate_administers(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/admin")
+        self.check_page(driver, "admin")
+        # A bad import names its line and writes nothing.
+        before = rectrack(self.server.db, "list", "--format", "json")
+        driver.find_element(By.ID, "import-text").send_keys(
+            "inspections:\n  - {id: t1, title: Test, published: 2025-13-01}\n")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button").click()
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
+        self.assertIn(":2:", summary)  # line 2 of the pasted text
+        self.check_page(driver, "admin-error")
+        self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
+        # A good one, uploaded as a file.
+        upload = os.path.join(self.server.dir, "t1.yaml")
+        with open(upload, "w", encoding="utf-8") as f:
+            f.write("inspections:\n  - {id: t1, title: Test inspection, published: 2025-06-01}\n")
+        driver.find_element(By.ID, "import-text").clear()
+        driver.find_element(By.ID, "import-file").send_keys(upload)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button").click()
+        self.assertIn("Imported: 1 events written", driver.page_source)
+        # A recommendation defined by form; its deadline is read from its text.
+        form = driver.find_element(By.CSS_SELECTOR, "form input[name='what'][value='recommendation']")
+        form = form.find_element(By.XPATH, "..")
+        form.find_element(By.ID, "recommendation-id").send_keys("t1-r1")
+        form.find_element(By.XPATH, ".//option[@value='t1']").click()
+        form.find_element(By.ID, "recommendation-owners").send_keys("SFO")
+        form.find_element(By.ID, "recommendation-text").send_keys(
+            "By March 2026, the SFO should review its disclosure training.")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        self.assertIn("/recommendations/t1-r1", driver.current_url)
+        self.assertIn("2026-03-31", driver.page_source)
+        self.assertEqual(self.server.timeline("t1-r1")[0]["actor"], "account:staff@hmcpsi.example")
+        # An API token, shown once, then revoked.
+        self.go(driver, "/admin")
+        driver.find_element(By.ID, "token-label").send_keys("dashboard screen")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/tokens'] button").click()
+        secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
+        self.assertTrue(secret.startswith("rt_"))
+        api = urllib.request.Request(self.server.url + "/api/v1/bodies",
+                                     headers={"Authorization": "Bearer " + secret})
+        self.assertEqual(urllib.request.urlopen(api, timeout=10).status, 200)
+        driver.find_element(By.XPATH, "//tr[td[text()='dashboard screen']]//button").click()
+        self.assertIn("revoked", driver.page_source)
+        with self.assertRaises(urllib.error.HTTPError):
+            urllib.request.urlopen(api, timeout=10)
+        # Reports: downloads with their file names.
+        self.go(driver, "/reports/progress?body=CPS")
+        self.check_page(driver, "progress")
+        cookie = driver.get_cookie("rectrack_session")["value"]
+        answer = urllib.request.urlopen(urllib.request.Request(
+            self.server.url + "/reports/annex?body=CPS&as_at=2025-03-31&format=csv",
+            headers={"Cookie": "rectrack_session=" + cookie}), timeout=10)
+        self.assertIn('filename="annex-a-CPS-2025-03-31.csv"', answer.headers["Content-Disposition"])
+
+    def test_7_body_lead_has_no_admin(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "lead@cps.example")
+        for path in ("/admin", "/admin/accounts", "/admin/audit"):
+            self.go(driver, path)
+            self.assertIn("Page not found", driver.page_source, path)
+
+    def test_8_second_factor(self):
+        driver = self.new_browser()
+        self.sign_in(driver, "lead@sfo.example")
+        self.go(driver, "/account/second-factor")
+        self.check_page(driver, "second-factor")
+        secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
+        driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30))
+        driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button").click()
+        self.assertIn("Your second factor is on", driver.page_source)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+        # Now the password alone is not enough.
+        self.go(driver, "/sign-in")
+        driver.find_element(By.ID, "email").send_keys("lead@sfo.example")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+        self.assertIn("/sign-in/code", driver.current_url)
+        self.check_page(driver, "sign-in-code")
+        self.go(driver, "/recommendations")
+        self.assertIn("/sign-in/code", driver.current_url)
+        driver.find_element(By.ID, "code").send_keys("000000" if totp(secret, int(time.time()) // 30 + 1) != "000000" else "111111")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button").click()
+        self.assertIn("code", driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text)
+        driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30 + 1))
+        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button").click()
+        self.assertIn("Dashboard", driver.title)
+
     def post(self, path, fields, cookie=None):
         data = urllib.parse.urlencode(fields).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -308,6 +411,36 @@ class WebWorkspaceTest(unittest.TestCase):
                                                       headers=headers), timeout=30).status
         except urllib.error.HTTPError as e:
             return e.code
+
+
+class PublicTrackerTest(unittest.TestCase):
+    """With public_read on, recommendations and inspections can be read without signing in."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--public-read")
+        cls.driver = browser()
+        with open(AXE, encoding="utf-8") as f:
+            cls.axe = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        cls.server.stop()
+
+    def test_reads_without_sign_in_and_no_forms(self):
+        d = self.driver
+        d.get(self.server.url + "/recommendations?body=CPS")
+        self.assertIn("Recommendations", d.title)
+        self.assertIn("da23-r2", d.page_source)
+        d.get(self.server.url + "/recommendations/da23-r2")
+        self.assertIn("reopened", d.page_source)
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "input[name='do']"), [])
+        WebWorkspaceTest.check_page(self, d, "public-recommendation")
+        for path in ("/", "/alerts", "/actions", "/admin"):
+            d.get(self.server.url + path)
+            self.assertIn("Sign in", d.title, path)
+
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+#include <algorithm>
+
+#include "common/strings.h"
+#include "engine/access.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "web/workspace_impl.h"
+
+namespace rectrack::web {
+
+// --- Sign-in
+
+Response Workspace::Impl::SignInPage(const Call& call, int status, const std::string& error,
+                                     const std::string& email) const {
+  Data data;
+  if (!error.empty()) data.set("error", error);
+  data.set("email", email);
+  std::string next = call.target.query.count("next") ? call.Query("next") : call.Form("next");
+  data.set("next", next);
+  if (options.public_read) data.set("public_read", Bool(true));
+  return Page(call, status, "sign_in", data, "Sign in", "", !error.empty());
+}
+
+Response Workspace::Impl::SignIn(Call& call) {
+  const std::string email = call.Form("email");
+  const std::string password = call.Form("password");
+  if (email.empty() || password.empty()) {
+    return SignInPage(call, 400, "Enter your email address and password", email);
+  }
+  auto signed_in = accounts->SignIn(email, password, call.req.remote);
+  if (!signed_in.ok()) {
+    const bool throttled = signed_in.status().code() == Code::kUnprocessable;
+    return SignInPage(call, throttled ? 429 : 401,
+                      throttled ? "Too many failed attempts: " + signed_in.status().message()
+                                : "Enter a correct email address and password",
+                      email);
+  }
+  // Only a path on this site: a sign-in link cannot send people elsewhere.
+  const std::string next = LocalPath(call.Form("next"));
+  Response r = signed_in->session.needs_code
+                   ? Redirect("/sign-in/code" + QueryString({{"next", next == "/" ? "" : next}}))
+                   : Redirect(next);
+  r.headers.emplace_back("Set-Cookie", SessionCookie(signed_in->id));
+  return r;
+}
+
+std::string Workspace::Impl::SessionCookie(const std::string& id) const {
+  return std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Lax" +
+         (options.secure_cookies ? "; Secure" : "");
+}
+
+Response Workspace::Impl::SignInCode(const Call& call) {
+  if (!call.session || !call.session->needs_code) return Redirect("/sign-in");
+  auto page = [&](int status, const std::string& error) {
+    Data data;
+    SetIf(data, "error", error);
+    data.set("csrf", call.session->csrf);
+    data.set("next", call.target.query.count("next") ? call.Query("next") : call.Form("next"));
+    return Page(call, status, "sign_in_code", data, "Enter your code", "", !error.empty());
+  };
+  if (call.req.method != "POST") return page(200, "");
+  if (!SameSecret(call.Form("csrf"), call.session->csrf))
+    return page(403, "Reload the page and try again");
+  auto confirmed =
+      accounts->ConfirmCode(CookieValue(call.req, kCookie), call.Form("code"), call.req.remote);
+  if (!confirmed.ok()) {
+    const bool throttled = confirmed.status().code() == Code::kUnprocessable;
+    return page(throttled ? 429 : 401,
+                throttled ? "Too many failed attempts: " + confirmed.status().message()
+                          : "Enter the code your authenticator app shows now");
+  }
+  Response r = Redirect(LocalPath(call.Form("next")));
+  r.headers.emplace_back("Set-Cookie", SessionCookie(confirmed->id));
+  return r;
+}
+
+Response Workspace::Impl::SecondFactor(const Call& call) {
+  Data data;
+  data.set("csrf", call.session->csrf);
+  if (call.session->must_enrol) data.set("must_enrol", Bool(true));
+  std::string secret = call.Form("secret");
+  if (call.req.method == "POST") {
+    Status enabled =
+        accounts->EnableTotp(call.who.account, secret, call.Form("code"), call.req.remote);
+    if (enabled.ok()) {
+      return Redirect("/account" + QueryString({{"done", "Your second factor is on"}}));
+    }
+    data.set("error", "Enter the code the app shows now (" + enabled.message() + ")");
+  } else {
+    auto fresh = NewTotpSecret();
+    if (!fresh.ok())
+      return Message(call, 500, "Sorry, there is a problem", fresh.status().message());
+    secret = *fresh;
+  }
+  data.set("secret", secret);
+  data.set("uri", "otpauth://totp/rectrack:" + call.who.account + "?secret=" + secret +
+                      "&issuer=rectrack&algorithm=SHA1&digits=6&period=30");
+  const bool error = call.req.method == "POST";
+  return Page(call, error ? 400 : 200, "second_factor", data, "Set up a second factor", "", error);
+}
+
+// --- Account and administration
+
+Response Workspace::Impl::Account(const Call& call) {
+  Data data;
+  data.set("email", call.who.account);
+  data.set("scope", ScopeLabel(call.who));
+  data.set("csrf", call.session->csrf);
+  if (call.session->has_second_factor) data.set("has_second_factor", Bool(true));
+  SetIf(data, "done", call.Query("done"));
+  bool admin = false;
+  host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
+  if (admin) data.set("admin", Bool(true));
+  return Page(call, 200, "account", data, "Your account", "");
+}
+
+Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError> errors,
+                                        const std::string& added, int status) {
+  Data data;
+  auto accounts_list = accounts->List();
+  Data rows = List();
+  if (accounts_list.ok()) {
+    for (const storage::AccountRecord& a : *accounts_list) {
+      Data d;
+      d.set("email", a.email);
+      d.set("role", a.role);
+      SetIf(d, "body", a.body);
+      SetIf(d, "unit", a.unit);
+      d.set("created", a.created);
+      if (!a.disabled.empty()) d.set("disabled", Bool(true));
+      rows.push_back(d);
+    }
+  }
+  data.set("rows", rows);
+  data.set("csrf", call.session->csrf);
+  const bool failed = !errors.empty();
+  data.set("email", failed ? call.Form("email") : "");
+  Data roles = List();
+  for (const RoleSpec& r : workflow->roles()) {
+    Data d;
+    d.set("name", r.name);
+    if (failed && r.name == call.Form("role")) d.set("selected", Bool(true));
+    roles.push_back(d);
+  }
+  data.set("roles", roles);
+  host->ReadAsIs([&](const Engine& engine) {
+    data.set("bodies", BodyChoices(engine, call.who, failed ? call.Form("body") : ""));
+    Data units = List();
+    for (const Unit& u : engine.Units("")) {
+      Data d;
+      d.set("id", u.id);
+      d.set("name", u.name + " (" + u.body + ")");
+      if (failed && u.id == call.Form("unit")) d.set("selected", Bool(true));
+      units.push_back(d);
+    }
+    data.set("units", units);
+  });
+  Data error_list = List();
+  for (const FieldError& e : errors) {
+    Data d;
+    d.set("field", e.field);
+    d.set("message", e.message);
+    error_list.push_back(d);
+    data.set(e.field + "_error", e.message);
+  }
+  data.set("errors", error_list);
+  if (failed) data.set("has_errors", Bool(true));
+  if (!added.empty()) data.set("added", added);
+  return Page(call, status, "admin_accounts", data, "Accounts", "", failed);
+}
+
+Response Workspace::Impl::AddAccount(const Call& call) {
+  storage::AccountRecord record;
+  record.email = call.Form("email");
+  record.role = call.Form("role");
+  record.body = call.Form("body");
+  record.unit = call.Form("unit");
+  Status scope;
+  host->ReadAsIs([&](const Engine& engine) {
+    scope = engine.CheckScope("account", record.role, record.body, record.unit);
+  });
+  if (!scope.ok()) return AdminAccounts(call, {{"email", scope.message()}}, "", 400);
+  Status added = accounts->Add(record, call.Form("password"), call.who.account, call.req.remote);
+  if (!added.ok()) {
+    const bool password = added.message().find("password") != std::string::npos;
+    return AdminAccounts(call, {{password ? "password" : "email", added.message()}}, "",
+                         http::FromStatus(added).status);
+  }
+  return Redirect("/admin/accounts?added=" + record.email);
+}
+
+Response Workspace::Impl::Audit(const Call& call) {
+  Data data;
+  Data rows = List();
+  if (auto entries = accounts->AuditList(500); entries.ok()) {
+    for (const storage::AuditRecord& a : *entries) {
+      Data d;
+      d.set("at", a.at);
+      SetIf(d, "account", a.account);
+      d.set("what", a.what);
+      SetIf(d, "address", a.address);
+      SetIf(d, "detail", a.detail);
+      rows.push_back(d);
+    }
+  }
+  data.set("rows", rows);
+  return Page(call, 200, "audit", data, "Audit list", "");
+}
+
+}  // namespace rectrack::web

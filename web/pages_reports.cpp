@@ -1,0 +1,176 @@
+#include <algorithm>
+
+#include "common/strings.h"
+#include "engine/access.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "engine/render.h"
+#include "web/workspace_impl.h"
+
+namespace rectrack::web {
+
+Response Workspace::Impl::Annex(const Call& call) {
+  auto body = ScopeBody(call.who, call.Query("body"));
+  if (!body.ok()) return NotFound(call);
+  const std::string as_at = call.Query("as_at");
+  std::optional<Date> as_of;
+  Data data;
+  std::optional<Response> download;
+  data.set("as_at", as_at);
+  if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
+    data.set("as_at_error", "As at must be a date like 2025-03-31");
+  }
+  host->Read([&](const Engine& engine) {
+    std::string chosen = *body;
+    if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
+    data.set("bodies", BodyChoices(engine, call.who, chosen));
+    if (chosen.empty() || (!as_at.empty() && !as_of)) return;
+    auto report = engine.Annex(chosen, as_of);
+    if (!report.ok()) return;
+    const std::string file = "annex-a-" + report->body + "-" + report->as_of.ToString();
+    const std::string format = call.Query("format");
+    if (format == "csv") {
+      download = Download("text/csv; charset=utf-8", AnnexAsCsv(*report), file + ".csv");
+    } else if (format == "md") {
+      download = Download("text/markdown; charset=utf-8", AnnexAsMarkdown(*report), file + ".md");
+    } else if (format == "html") {
+      download = Download("text/html; charset=utf-8", AnnexAsHtml(*report), file + ".html");
+    }
+    data.set("body_name", report->body_name);
+    Data r;
+    r.set("as_of", report->as_of.ToString());
+    r.set("financial_year", report->financial_year);
+    r.set("body", report->body);
+    r.set("closed_count", std::to_string(report->closed.size()));
+    auto rows = [](const std::vector<AnnexRow>& in) {
+      Data out = List();
+      for (const AnnexRow& row : in) {
+        Data d;
+        d.set("id", row.id);
+        d.set("inspection", row.inspection);
+        d.set("published", row.published);
+        d.set("text", row.text);
+        SetIf(d, "quarter", row.quarter);
+        SetIf(d, "note", row.note);
+        out.push_back(d);
+      }
+      return out;
+    };
+    r.set("open", rows(report->open));
+    r.set("closed", rows(report->closed));
+    for (const char* format : {"csv", "md", "html"}) {
+      r.set(std::string(format) + "_href",
+            "/reports/annex" + QueryString({{"body", report->body},
+                                            {"as_at", report->as_of.ToString()},
+                                            {"format", format}}));
+    }
+    data.set("report", r);
+  });
+  if (download) return std::move(*download);
+  return Page(call, as_of || as_at.empty() ? 200 : 400, "annex", data, "Annex A", "annex",
+              !as_at.empty() && !as_of);
+}
+
+Response Workspace::Impl::Progress(const Call& call) {
+  auto body = ScopeBody(call.who, call.Query("body"));
+  if (!body.ok()) return NotFound(call);
+  const std::string as_at = call.Query("as_at");
+  std::optional<Date> as_of;
+  Data data;
+  std::optional<Response> download;
+  data.set("as_at", as_at);
+  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
+  if (bad_date) data.set("as_at_error", "As at must be a date like 2025-03-31");
+  auto counts = [](Data& d, const UnitProgress& u) {
+    d.set("closed", std::to_string(u.closed));
+    d.set("open", std::to_string(u.open));
+    d.set("overdue", std::to_string(u.overdue));
+  };
+  host->Read([&](const Engine& engine) {
+    std::string chosen = *body;
+    if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
+    data.set("bodies", BodyChoices(engine, call.who, chosen));
+    if (chosen.empty() || bad_date || !action_workflow) return;
+    auto report = engine.Progress(chosen, as_of);
+    if (!report.ok()) return;
+    const std::string file = "progress-" + report->body + "-" + report->as_of.ToString();
+    if (call.Query("format") == "csv") {
+      download = Download("text/csv; charset=utf-8", ProgressAsCsv(*report), file + ".csv");
+    } else if (call.Query("format") == "md") {
+      download =
+          Download("text/markdown; charset=utf-8", ProgressAsMarkdown(*report), file + ".md");
+    }
+    data.set("body_name", report->body_name);
+    Data r;
+    r.set("as_of", report->as_of.ToString());
+    Data units = List();
+    for (const UnitProgress& u : report->units) {
+      if (!call.who.unit.empty() && u.unit != call.who.unit) continue;
+      Data d;
+      d.set("name", u.name);
+      counts(d, u);
+      units.push_back(d);
+    }
+    r.set("units", units);
+    Data recommendations = List();
+    for (const RecommendationProgress& p : report->recommendations) {
+      Data d;
+      d.set("id", p.id);
+      d.set("text", p.text);
+      d.set("state", p.state);
+      counts(d, p.all);
+      recommendations.push_back(d);
+    }
+    r.set("recommendations", recommendations);
+    for (const char* format : {"csv", "md"}) {
+      r.set(std::string(format) + "_href",
+            "/reports/progress" + QueryString({{"body", report->body},
+                                               {"as_at", report->as_of.ToString()},
+                                               {"format", format}}));
+    }
+    data.set("report", r);
+  });
+  if (download) return std::move(*download);
+  return Page(call, bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
+              bad_date);
+}
+
+Response Workspace::Impl::Alerts(const Call& call) {
+  Data data;
+  host->Read([&](const Engine& engine) {
+    storage::AlertFilter filter;
+    filter.body = call.who.body;
+    filter.limit = 200;
+    filter.newest_first = true;
+    auto alerts = engine.ListAlerts(filter);
+    Data rows = List();
+    int count = 0;
+    if (alerts.ok()) {
+      for (const storage::AlertRecord& a : *alerts) {
+        if (!engine.MaySee(call.who, a.owners)) continue;
+        Data d;
+        d.set("raised", a.raised);
+        d.set("kind", a.kind);
+        if (a.late) d.set("late", Bool(true));
+        const bool action = engine.KindOf(a.recommendation) == SubjectKind::kAction;
+        d.set("href", std::string(action ? "/actions/" : "/recommendations/") + a.recommendation);
+        d.set("subject", a.recommendation + (a.milestone.empty() ? "" : " (" + a.milestone + ")"));
+        d.set("due", a.due);
+        d.set("audience", Join(a.audience, ", "));
+        auto alert_state = engine.AlertState(a.id);
+        const std::string state = alert_state.ok() ? *alert_state : "unknown";
+        d.set("state", state);
+        d.set("state_class", state == "failed"      ? "govuk-tag--red"
+                             : state == "delivered" ? "govuk-tag--green"
+                                                    : "govuk-tag--grey");
+        rows.push_back(d);
+        ++count;
+      }
+    }
+    data.set("rows", rows);
+    data.set("count", std::to_string(count));
+  });
+  return Page(call, 200, "alerts", data, "Alerts", "alerts");
+}
+
+}  // namespace rectrack::web

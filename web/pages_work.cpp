@@ -1,0 +1,632 @@
+#include <algorithm>
+
+#include "common/strings.h"
+#include "engine/access.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "engine/render.h"
+#include "web/workspace_impl.h"
+
+namespace rectrack::web {
+
+// --- Dashboard
+
+Response Workspace::Impl::Dashboard(const Call& call) {
+  Data data;
+  int64_t generation = 0;
+  host->Read([&](const Engine& engine) {
+    generation = engine.last_seq();
+    const Date today = engine.clock().Today();
+    data.set("today", today.ToString());
+    // The state a body's closure waits in for the inspectorate: the one `close` leads to.
+    std::string awaiting_state;
+    if (const Transition* close = workflow->FindTransition("close")) {
+      for (const Case& c : close->cases) {
+        if (c.to) awaiting_state = *c.to;
+      }
+    }
+    Data bodies = List();
+    for (const Body& b : engine.Bodies()) {
+      if (!call.who.body.empty() && b.id != call.who.body) continue;
+      ListQuery q;
+      q.body = b.id;
+      int open = 0, overdue = 0, due_soon = 0, awaiting = 0;
+      for (const RecommendationView& v : engine.List(q)) {
+        if (!MaySeeItem(engine, call.who, v)) continue;
+        if (v.open) ++open;
+        if (v.overdue) ++overdue;
+        const std::string next = NextDue(v);
+        if (v.open && !next.empty() && next <= today.AddDays(30).ToString() &&
+            next >= today.ToString()) {
+          ++due_soon;
+        }
+        if (v.state == awaiting_state) ++awaiting;
+      }
+      Data d;
+      d.set("id", b.id);
+      d.set("name", b.name);
+      d.set("short", b.short_name.empty() ? b.id : b.short_name);
+      d.set("open", std::to_string(open));
+      d.set("overdue", std::to_string(overdue));
+      d.set("due_soon", std::to_string(due_soon));
+      d.set("due_before", today.AddDays(31).ToString());
+      d.set("awaiting", std::to_string(awaiting));
+      d.set("awaiting_state", awaiting_state);
+      if (action_workflow) {
+        ActionQuery aq;
+        aq.body = b.id;
+        aq.open = true;
+        aq.detail = Detail::kHead;
+        std::map<std::string, std::pair<int, int>> by_unit;  // unit -> (open, overdue)
+        for (const RecommendationView& a : VisibleActions(engine, call.who, aq)) {
+          auto& counts = by_unit[a.action ? a.action->unit : ""];
+          ++counts.first;
+          if (a.overdue) ++counts.second;
+        }
+        Data units = List();
+        for (const auto& [unit, counts] : by_unit) {
+          Data u;
+          auto found = engine.FindUnit(unit);
+          u.set("name", unit.empty() ? b.name + " as a whole" : found ? found->name : unit);
+          u.set("unit", unit);
+          u.set("body", b.id);
+          u.set("open", std::to_string(counts.first));
+          u.set("overdue", std::to_string(counts.second));
+          units.push_back(u);
+        }
+        if (!by_unit.empty()) d.set("has_units", Bool(true));
+        d.set("units", units);
+      }
+      bodies.push_back(d);
+    }
+    data.set("bodies", bodies);
+  });
+  return Page(call, 200, "dashboard", data, "Dashboard", "dashboard", false, generation);
+}
+
+// --- The recommendations list
+
+Response Workspace::Impl::Recommendations(const Call& call) {
+  Data data;
+  const std::string body_asked = call.Query("body");
+  const std::string inspection = call.Query("inspection");
+  const std::string state = call.Query("state");
+  const std::string status = call.Query("status");
+  const bool overdue = call.Query("overdue") == "true";
+  const std::string q = call.Query("q");
+  const std::string due_before = call.Query("due_before");
+  const std::string as_at = call.Query("as_at");
+  const std::string sort = call.Query("sort").empty() ? "issued" : call.Query("sort");
+  const bool csv = call.Query("format") == "csv";
+  std::string error, error_field;
+  std::optional<Date> as_of, due_limit;
+  if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
+    error = "As at must be a date like 2025-03-31", error_field = "as_at";
+  }
+  if (!due_before.empty() && !(due_limit = Date::Parse(due_before))) {
+    error = "Due before must be a date like 2025-03-31", error_field = "due_before";
+  }
+  auto body = ScopeBody(call.who, body_asked);
+  if (!body.ok()) return NotFound(call);
+  size_t page = 1;
+  if (const std::string p = call.Query("page"); !p.empty()) {
+    if (p.size() > 6 || p.find_first_not_of("0123456789") != std::string::npos || p == "0") {
+      return NotFound(call);
+    }
+    page = std::stoul(p);
+  }
+  std::vector<RecommendationView> views;
+  int64_t generation = 0;
+  std::string today;
+  host->Read([&](const Engine& engine) {
+    generation = engine.last_seq();
+    today = engine.clock().Today().ToString();
+    ListQuery query;
+    query.as_of = as_of;
+    query.body = *body;
+    if (workflow->FindState(state)) query.state = state;
+    if (status == "open") query.open = true;
+    if (status == "closed") query.open = false;
+    query.overdue_only = overdue;
+    views = engine.List(query);
+    std::erase_if(views, [&](const RecommendationView& v) {
+      if (!MaySeeItem(engine, call.who, v)) return true;
+      if (!inspection.empty() && v.def.inspection != inspection) return true;
+      if (!q.empty() && !http::ContainsFolded(v.def.text, q) && !http::ContainsFolded(v.id, q)) {
+        return true;
+      }
+      if (due_limit) {
+        const std::string next = NextDue(v);
+        if (next.empty() || next >= due_limit->ToString()) return true;
+      }
+      return false;
+    });
+    data.set("bodies", BodyChoices(engine, call.who, *body));
+    Data inspections = List();
+    for (const Inspection& i : engine.Inspections()) {
+      Data d;
+      d.set("id", i.id);
+      d.set("name", i.short_title.empty() ? i.title : i.short_title);
+      if (i.id == inspection) d.set("selected", Bool(true));
+      inspections.push_back(d);
+    }
+    data.set("inspections", inspections);
+  });
+  auto key = [&](const RecommendationView& v) -> std::string {
+    if (sort == "id") return v.id;
+    if (sort == "state") return v.state + "|" + v.id;
+    if (sort == "due") {
+      const std::string next = NextDue(v);
+      return (next.empty() ? "9999" : next) + "|" + v.id;
+    }
+    return v.issued.ToString() + "|" + v.id;
+  };
+  std::stable_sort(views.begin(), views.end(),
+                   [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  if (csv) {
+    std::string out = "id,inspection,owners,state,open,overdue,next_due,issued,text\r\n";
+    for (const RecommendationView& v : views) {
+      out += CsvField(v.id) + "," + CsvField(v.def.inspection) + "," +
+             CsvField(OwnersText(v.def.owners)) + "," + CsvField(v.state) + "," +
+             (v.open ? "true" : "false") + "," + (v.overdue ? "true" : "false") + "," +
+             CsvField(NextDue(v)) + "," + CsvField(v.issued.ToString()) + "," +
+             CsvField(v.def.text) + "\r\n";
+    }
+    Response r;
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = std::move(out);
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"recommendations-" +
+                                                      (as_at.empty() ? today : as_at) + ".csv\"");
+    SecurityHeaders(&r);
+    return r;
+  }
+  Params filters{{"body", body_asked},
+                 {"inspection", inspection},
+                 {"state", state},
+                 {"status", status},
+                 {"overdue", overdue ? "true" : ""},
+                 {"q", q},
+                 {"due_before", due_before},
+                 {"as_at", as_at},
+                 {"sort", sort == "issued" ? "" : sort}};
+  Data states = List();
+  for (const StateSpec& s : workflow->states()) {
+    Data d;
+    d.set("name", s.name);
+    if (s.name == state) d.set("selected", Bool(true));
+    states.push_back(d);
+  }
+  data.set("states", states);
+  Data statuses = List();
+  for (auto [value, label] : std::vector<std::pair<std::string, std::string>>{
+           {"", "Open and closed"}, {"open", "Open"}, {"closed", "Closed"}}) {
+    Data d;
+    d.set("value", value);
+    d.set("label", label);
+    if (value == status) d.set("selected", Bool(true));
+    statuses.push_back(d);
+  }
+  data.set("statuses", statuses);
+  data.set("q", q);
+  data.set("due_before", due_before);
+  data.set("as_at", as_at);
+  data.set("sort", sort == "issued" ? "" : sort);
+  if (overdue) data.set("overdue", Bool(true));
+  if (!error.empty()) {
+    data.set("error", error);
+    data.set("error_field", error_field);
+    data.set(error_field + "_error", Bool(true));
+  }
+  data.set("count", std::to_string(views.size()));
+  data.set("count_noun", views.size() == 1 ? "recommendation" : "recommendations");
+  data.set("as_at_shown", as_at.empty() ? today : as_at);
+  Params csv_params = filters;
+  csv_params["format"] = "csv";
+  data.set("csv_href", "/recommendations" + QueryString(csv_params));
+  Data columns = List();
+  for (auto [column, label] :
+       std::vector<std::pair<std::string, std::string>>{{"id", "Recommendation"},
+                                                        {"", "Text"},
+                                                        {"", "Owners"},
+                                                        {"state", "State"},
+                                                        {"due", "Next due"},
+                                                        {"issued", "Issued"}}) {
+    Data d;
+    d.set("label", label);
+    if (!column.empty()) {
+      Params sorted = filters;
+      sorted["sort"] = column == "issued" ? "" : column;
+      d.set("href", "/recommendations" + QueryString(sorted));
+      d.set("aria_sort", column == sort ? "ascending" : "none");
+    }
+    columns.push_back(d);
+  }
+  data.set("columns", columns);
+  const size_t per_page = options.page_size;
+  const size_t pages = std::max<size_t>(1, (views.size() + per_page - 1) / per_page);
+  if (page > pages) return NotFound(call);
+  Data rows = List();
+  const std::string as_at_query = as_at.empty() ? "" : "?as_at=" + as_at;
+  for (size_t i = (page - 1) * per_page; i < std::min(views.size(), page * per_page); ++i) {
+    Data row = ItemRow(views[i]);
+    row.set("as_at_query", as_at_query);
+    rows.push_back(row);
+  }
+  data.set("rows", rows);
+  if (!views.empty()) data.set("has_rows", Bool(true));
+  if (pages > 1) {
+    Data pagination;
+    auto href = [&](size_t n) {
+      Params p = filters;
+      p["page"] = n == 1 ? "" : std::to_string(n);
+      return "/recommendations" + QueryString(p);
+    };
+    if (page > 1) pagination.set("previous", href(page - 1));
+    if (page < pages) pagination.set("next", href(page + 1));
+    Data numbers = List();
+    for (size_t n = 1; n <= pages; ++n) {
+      if (n != 1 && n != pages && (n + 2 < page || n > page + 2)) continue;
+      Data d;
+      d.set("number", std::to_string(n));
+      d.set("href", href(n));
+      if (n == page) d.set("current", Bool(true));
+      numbers.push_back(d);
+    }
+    pagination.set("pages", numbers);
+    data.set("pagination", pagination);
+  }
+  return Page(call, error.empty() ? 200 : 400, "recommendations", data, "Recommendations",
+              "recommendations", !error.empty(), generation);
+}
+
+// --- A recommendation's or an action's page, and its forms
+
+Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectKind kind,
+                               const std::vector<FieldError>& errors, const std::string& failed,
+                               const Params& posted, int status) {
+  const bool action = kind == SubjectKind::kAction;
+  const std::string as_at = call.Query("as_at");
+  std::optional<Date> as_of;
+  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
+  Data data;
+  bool found = false;
+  int64_t generation = 0;
+  host->Read([&](const Engine& engine) {
+    generation = engine.last_seq();
+    auto view = ShowVisible(engine, call.who, id, kind, as_of);
+    if (!view.ok()) return;
+    found = true;
+    const RecommendationView& v = *view;
+    const Workflow* wf = action ? action_workflow : workflow;
+    const std::string self = std::string(action ? "/actions/" : "/recommendations/") + v.id;
+    data.set("self", self);
+    data.set("kind_label", action ? "Action" : "Recommendation");
+    data.set("id", v.id);
+    data.set("text", v.def.text);
+    data.set("as_at", as_at);
+    data.set("as_at_shown", v.as_of.ToString());
+    if (bad_date) data.set("as_at_error", Bool(true));
+    data.set("state", v.state);
+    data.set("state_class", StateClass(wf, v.state));
+    if (v.overdue) data.set("overdue", Bool(true));
+    data.set("owner_label", action ? "Owning body" : "Owners");
+    data.set("owners", OwnersText(v.def.owners));
+    data.set("issued", v.issued.ToString());
+    std::string inspection_title;
+    std::string follow_up_of;
+    for (const Inspection& i : engine.Inspections()) {
+      if (i.id == v.def.inspection) inspection_title = i.title, follow_up_of = i.follow_up_of;
+    }
+    if (action) {
+      data.set("caption", "Action under recommendation " + v.action->recommendation);
+      data.set("recommendation", v.action->recommendation);
+      if (!v.action->unit.empty()) {
+        auto unit = engine.FindUnit(v.action->unit);
+        data.set("unit", unit ? unit->name : v.action->unit);
+      }
+    } else {
+      data.set("caption", inspection_title);
+      data.set("inspection", v.def.inspection);
+      data.set("inspection_title", inspection_title);
+      SetIf(data, "follow_up_of", follow_up_of);
+    }
+    auto links = [&](const char* name, const std::vector<std::string>& ids) {
+      Data list = List();
+      for (const std::string& other : ids) list.push_back(Data(other));
+      data.set(name, list);
+      if (!ids.empty()) data.set(std::string("has_") + name, Bool(true));
+    };
+    links("supersedes", v.supersedes);
+    links("superseded_by", v.superseded_by);
+    Data milestones = List();
+    for (const MilestoneView& m : v.milestones) {
+      Data d;
+      d.set("label", m.label);
+      d.set("due", m.due.ToString());
+      d.set("original_due", m.original_due.ToString());
+      if (m.met) {
+        d.set("met", Bool(true));
+        d.set("met_on", m.met_on ? m.met_on->ToString() : "");
+      } else if (m.overdue) {
+        d.set("overdue", Bool(true));
+      } else {
+        d.set("pending", Bool(true));
+      }
+      milestones.push_back(d);
+    }
+    data.set("milestones", milestones);
+    if (!v.milestones.empty()) data.set("has_milestones", Bool(true));
+    if (!action) {
+      const auto actions = VisibleActions(engine, call.who, v.id, v.as_of);
+      Data rows = List();
+      int closed = 0;
+      for (const RecommendationView& a : actions) {
+        Data row = ItemRow(a);
+        if (auto unit = engine.FindUnit(a.action->unit)) row.set("unit", unit->name);
+        if (!a.open) ++closed;
+        rows.push_back(row);
+      }
+      data.set("actions", rows);
+      data.set("actions_count", std::to_string(actions.size()));
+      data.set("actions_closed", std::to_string(closed));
+      if (!actions.empty()) data.set("has_actions", Bool(true));
+    }
+    Data timeline = List();
+    for (auto it = v.timeline.rbegin(); it != v.timeline.rend(); ++it) {
+      const TimelineEntry& e = *it;
+      Data d;
+      d.set("transition", e.transition);
+      d.set("effective", e.effective.ToString());
+      d.set("recorded", e.recorded);
+      d.set("actor", e.actor);
+      d.set("role", e.role);
+      SetIf(d, "body", e.body);
+      SetIf(d, "unit", e.unit);
+      d.set("voice", e.voice);
+      SetIf(d, "note", e.note);
+      if (e.from_state != e.to_state) {
+        d.set("from", e.from_state.empty() ? "new" : e.from_state);
+        d.set("to", e.to_state);
+      }
+      Data fields = List();
+      for (const auto& [name, values] : e.fields) {
+        Data f;
+        f.set("name", name);
+        f.set("value", Join(values, ", "));
+        fields.push_back(f);
+      }
+      if (!e.fields.empty()) d.set("has_fields", Bool(true));
+      d.set("fields", fields);
+      timeline.push_back(d);
+    }
+    data.set("timeline", timeline);
+    // Forms only on today's view: what may be recorded depends on the state now.
+    if (!call.signed_in || as_of || !wf) return;
+    auto today = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
+    const std::vector<Form> forms = BuildForms(*wf, OfferedTransitions(*wf, call.who, *today),
+                                               *today, engine.Inspections(), engine.Bodies());
+    Data form_list = List();
+    for (const Form& form : forms) {
+      Data f;
+      f.set("name", form.transition);
+      f.set("label", form.label);
+      f.set("button", form.button);
+      f.set("self", self + "?version=" + std::to_string(today->version));
+      f.set("csrf", call.session->csrf);
+      if (form.transition == failed) f.set("open", Bool(true));
+      Data fields = List();
+      for (const FormField& field : form.fields) {
+        Data d;
+        const std::string element_id = form.transition + "-" + field.name;
+        d.set("id", element_id);
+        d.set("name", field.name);
+        d.set("label", field.label);
+        SetIf(d, "hint", field.hint);
+        if (field.required) d.set("required", Bool(true));
+        const std::string value =
+            form.transition == failed && posted.count(field.name) ? posted.at(field.name) : "";
+        d.set("value", value);
+        if (field.kind == FormField::Kind::kTextArea) d.set("textarea", Bool(true));
+        if (field.kind == FormField::Kind::kDate) d.set("narrow", Bool(true));
+        if (field.kind == FormField::Kind::kChoice) {
+          Data radios = List();
+          for (const auto& [option, label] : field.options) {
+            Data o;
+            o.set("id", element_id + "-" + option);
+            o.set("name", field.name);
+            o.set("value", option);
+            o.set("label", label);
+            if (option == value) o.set("checked", Bool(true));
+            radios.push_back(o);
+          }
+          Data group;
+          group.set("options", radios);
+          d.set("radios", group);
+        }
+        for (const FieldError& e : errors) {
+          if (form.transition == failed && e.field == field.name) d.set("error", e.message);
+        }
+        fields.push_back(d);
+      }
+      f.set("fields", fields);
+      form_list.push_back(f);
+    }
+    data.set("forms", form_list);
+    if (!forms.empty()) data.set("has_forms", Bool(true));
+  });
+  if (!found) return NotFound(call);
+  Data error_list = List();
+  for (const FieldError& e : errors) {
+    Data d;
+    // The link goes to the field's input (a choice's first option), else to the form's note.
+    std::string target = failed + "-" + e.field;
+    if (e.field == "do" || e.field.empty()) target = failed + "-note";
+    d.set("field", target);
+    d.set("message", e.message);
+    error_list.push_back(d);
+  }
+  data.set("errors", error_list);
+  if (!errors.empty()) data.set("has_errors", Bool(true));
+  if (const std::string recorded = call.Query("recorded"); !recorded.empty()) {
+    data.set("recorded", recorded);
+  }
+  const std::string title = std::string(action ? "Action " : "Recommendation ") + id;
+  return Page(call, status, "item", data, title, action ? "actions" : "recommendations",
+              !errors.empty(), generation);
+}
+
+Response Workspace::Impl::Record(const Call& call, const std::string& id, SubjectKind kind) {
+  const bool action = kind == SubjectKind::kAction;
+  const Workflow* wf = action ? action_workflow : workflow;
+  if (!wf) return NotFound(call);
+  RecordEvent event;
+  event.subject_id = id;
+  event.kind = kind;
+  const std::string failed = call.Form("do");
+  std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
+  if (const std::string version = call.Query("version"); !version.empty()) {
+    if (version.size() < 19 && version.find_first_not_of("0123456789") == std::string::npos) {
+      event.expected_version = std::stoll(version);
+    }
+  }
+  // The same check the API makes: what may be seen may be written to, and nothing else.
+  bool visible = false;
+  host->Read([&](const Engine& engine) {
+    visible = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead).ok();
+  });
+  if (!visible) return NotFound(call);
+  if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
+  ActAs(call.who, wf, &event);
+  auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
+  if (!written.ok()) {
+    std::string message = written.status().message();
+    if (written.status().code() == Code::kFailedPrecondition) {
+      message = "It changed since you opened this page: check its history, then try again. (" +
+                message + ")";
+    }
+    const int status = http::FromStatus(written.status()).status;
+    return Item(call, id, kind, {{"do", message}}, failed, call.form, status);
+  }
+  return Redirect(std::string(action ? "/actions/" : "/recommendations/") + id +
+                  "?recorded=" + failed);
+}
+
+// --- Actions, inspections, Annex A, alerts
+
+Response Workspace::Impl::Actions(const Call& call) {
+  if (!action_workflow) return NotFound(call);
+  const std::string unit = call.Query("unit");
+  const std::string status = call.Query("status");
+  const bool overdue = call.Query("overdue") == "true";
+  auto body = ScopeBody(call.who, call.Query("body"));
+  if (!body.ok()) return NotFound(call);
+  Data data;
+  int64_t generation = 0;
+  host->Read([&](const Engine& engine) {
+    generation = engine.last_seq();
+    ActionQuery q;
+    q.body = *body;
+    q.unit = unit;
+    if (status == "open") q.open = true;
+    if (status == "closed") q.open = false;
+    q.overdue_only = overdue;
+    q.detail = Detail::kHead;
+    std::vector<RecommendationView> actions = VisibleActions(engine, call.who, q);
+    // A lead's own work first: the soonest due at the top, undated last.
+    std::stable_sort(actions.begin(), actions.end(), [](const auto& a, const auto& b) {
+      const std::string x = NextDue(a), y = NextDue(b);
+      return (x.empty() ? "9999" : x) < (y.empty() ? "9999" : y);
+    });
+    Data rows = List();
+    for (const RecommendationView& a : actions) {
+      Data row = ItemRow(a);
+      if (auto u = engine.FindUnit(a.action->unit)) row.set("unit", u->name);
+      rows.push_back(row);
+    }
+    data.set("rows", rows);
+    data.set("count", std::to_string(actions.size()));
+    if (!actions.empty()) data.set("has_rows", Bool(true));
+    Data units = List();
+    for (const Unit& u : engine.Units(*body)) {
+      if (!call.who.unit.empty() && u.id != call.who.unit) continue;
+      Data d;
+      d.set("id", u.id);
+      d.set("name", u.name);
+      if (u.id == unit) d.set("selected", Bool(true));
+      units.push_back(d);
+    }
+    data.set("units", units);
+  });
+  Data statuses = List();
+  for (auto [value, label] : std::vector<std::pair<std::string, std::string>>{
+           {"", "Open and closed"}, {"open", "Open"}, {"closed", "Closed"}}) {
+    Data d;
+    d.set("value", value);
+    d.set("label", label);
+    if (value == status) d.set("selected", Bool(true));
+    statuses.push_back(d);
+  }
+  data.set("statuses", statuses);
+  if (overdue) data.set("overdue", Bool(true));
+  return Page(call, 200, "actions", data, "Actions", "actions", false, generation);
+}
+
+Response Workspace::Impl::Inspections(const Call& call) {
+  Data data;
+  host->Read([&](const Engine& engine) {
+    Data rows = List();
+    for (const Inspection& i : engine.Inspections()) {
+      Data d;
+      d.set("id", i.id);
+      d.set("title", i.title);
+      d.set("published", i.published.ToString());
+      d.set("kind", i.kind);
+      SetIf(d, "follow_up_of", i.follow_up_of);
+      rows.push_back(d);
+    }
+    data.set("rows", rows);
+  });
+  return Page(call, 200, "inspections", data, "Inspections", "inspections");
+}
+
+Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id) {
+  Data data;
+  bool found = false;
+  std::string title;
+  host->Read([&](const Engine& engine) {
+    Data follow_ups = List();
+    bool has_follow_ups = false;
+    for (const Inspection& i : engine.Inspections()) {
+      if (i.id == id) {
+        found = true;
+        title = i.title;
+        data.set("id", i.id);
+        data.set("title", i.title);
+        data.set("published", i.published.ToString());
+        SetIf(data, "follow_up_of", i.follow_up_of);
+      }
+      if (i.follow_up_of == id) {
+        Data d;
+        d.set("id", i.id);
+        d.set("title", i.title);
+        follow_ups.push_back(d);
+        has_follow_ups = true;
+      }
+    }
+    data.set("follow_ups", follow_ups);
+    if (has_follow_ups) data.set("has_follow_ups", Bool(true));
+    Data rows = List();
+    int count = 0;
+    for (const RecommendationView& v : engine.List({})) {
+      if (v.def.inspection != id || !MaySeeItem(engine, call.who, v)) continue;
+      rows.push_back(ItemRow(v));
+      ++count;
+    }
+    data.set("rows", rows);
+    data.set("count", std::to_string(count));
+  });
+  if (!found) return NotFound(call);
+  return Page(call, 200, "inspection", data, title, "inspections");
+}
+
+}  // namespace rectrack::web

@@ -1,0 +1,145 @@
+// The web workspace's insides, shared by its files: the request as the pages see it (Call), the
+// pages (Workspace::Impl) and the helpers they use. Not a public header: only web/*.cpp include
+// it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/model.h"
+#include "engine/principal.h"
+#include "http/api.h"
+#include "http/api_util.h"
+#include "web/accounts.h"
+#include "web/forms.h"
+#include "web/templates.h"
+#include "web/workspace.h"
+
+namespace rectrack {
+class Engine;
+class EngineHost;
+class Workflow;
+}  // namespace rectrack
+
+namespace rectrack::web {
+
+using http::Request;
+using http::Response;
+using Params = std::map<std::string, std::string>;
+
+inline constexpr const char* kCookie = "rectrack_session";
+inline constexpr size_t kMaxFormBytes = 64 * 1024;
+
+// The paths the workspace answers; everything else is the API's.
+inline constexpr std::string_view kPaths[] = {
+    "/",        "/sign-in",     "/sign-out", "/account", "/live",  "/recommendations",
+    "/actions", "/inspections", "/reports",  "/alerts",  "/admin", "/assets"};
+
+// Helpers shared by the pages (workspace.cpp).
+Data List();
+Data Bool(bool value);
+// Sets `name` only when `value` is not empty: a mustache section {{#name}} renders for any
+// string, even an empty one.
+void SetIf(Data& data, const std::string& name, const std::string& value);
+// The headers every answer carries: a Content-Security-Policy without inline script, no framing,
+// no sniffing, no referrer beyond this site.
+void SecurityHeaders(Response* r);
+Response Html(int status, std::string body);
+// 303 See Other: post/redirect/get.
+Response Redirect(const std::string& location);
+// A report or list as a file to save: `name` is its file name.
+Response Download(const std::string& content_type, std::string body, const std::string& name);
+// A query string of `params` in a fixed order, each value percent-encoded; "" for none.
+std::string QueryString(const Params& params);
+std::string CookieValue(const Request& req, const std::string& name);
+std::string ScopeLabel(const Principal& who);
+// The GOV.UK tag colour of a state.
+std::string StateClass(const Workflow* workflow, const std::string& state);
+// The earliest unmet milestone's due date, "" for none.
+std::string NextDue(const RecommendationHead& item);
+std::string OwnersText(const std::vector<std::string>& owners);
+// Whether `next` is a path on this site (not "//host" nor "/\\host"), where a sign-in may go.
+std::string LocalPath(const std::string& next);
+
+// The request as the workspace sees it: its target, its form, who sent it.
+struct Call {
+  const Request& req;
+  http::Target target;
+  Params form;                     // a POST's decoded fields
+  std::optional<Session> session;  // also a half-signed-in one (needs_code)
+  Principal who;
+  bool signed_in = false;  // fully: the password and, when set up, the second factor
+
+  std::string Query(const std::string& name) const {
+    auto it = target.query.find(name);
+    return it == target.query.end() ? "" : it->second;
+  }
+  std::string Form(const std::string& name) const {
+    auto it = form.find(name);
+    return it == form.end() ? "" : it->second;
+  }
+};
+
+struct Workspace::Impl {
+  EngineHost* host;
+  Accounts* accounts;
+  WorkspaceOptions options;
+  Templates templates;
+  const Workflow* workflow = nullptr;
+  const Workflow* action_workflow = nullptr;
+
+  Response Route(Call& call);
+
+  // --- Layout and common parts (workspace.cpp)
+  Data Layout(const Call& call, const std::string& title, const std::string& current,
+              bool error = false) const;
+  // The page `name` with `data` in the layout; `generation` (the log's position) lets the page
+  // script notice changes.
+  Response Page(const Call& call, int status, const std::string& name, const Data& data,
+                const std::string& title, const std::string& current, bool error = false,
+                int64_t generation = -1) const;
+  Response Message(const Call& call, int status, const std::string& title,
+                   const std::string& message) const;
+  Response NotFound(const Call& call) const;
+  Data BodyChoices(const Engine& engine, const Principal& who, const std::string& selected) const;
+  Data ItemRow(const RecommendationHead& v) const;
+
+  // --- Pages: sign-in and accounts (pages_people.cpp); recommendations, actions and
+  // inspections (pages_work.cpp); reports and alerts (pages_reports.cpp); administration
+  // (pages_admin.cpp)
+  Response SignInPage(const Call& call, int status, const std::string& error,
+                      const std::string& email) const;
+  Response SignIn(Call& call);
+  std::string SessionCookie(const std::string& id) const;
+  Response SignInCode(const Call& call);
+  Response SecondFactor(const Call& call);
+  Response Dashboard(const Call& call);
+  Response Recommendations(const Call& call);
+  Response Item(const Call& call, const std::string& id, SubjectKind kind,
+                const std::vector<FieldError>& errors = {}, const std::string& failed = "",
+                const Params& posted = {}, int status = 200);
+  Response Record(const Call& call, const std::string& id, SubjectKind kind);
+  Response Actions(const Call& call);
+  Response Inspections(const Call& call);
+  Response InspectionPage(const Call& call, const std::string& id);
+  Response Annex(const Call& call);
+  Response Progress(const Call& call);
+  Response Alerts(const Call& call);
+  Response Account(const Call& call);
+  Response AdminAccounts(const Call& call, std::vector<FieldError> errors = {},
+                         const std::string& added = "", int status = 200);
+  Response AddAccount(const Call& call);
+  Response Audit(const Call& call);
+  Response Admin(const Call& call, std::vector<FieldError> errors = {},
+                 const std::string& done = "", const std::string& secret = "", int status = 200);
+  Response Import(const Call& call);
+  Response Define(const Call& call);
+  Response CreateToken(const Call& call);
+  Response RevokeToken(const Call& call);
+  Response Asset(const std::string& path) const;
+};
+
+}  // namespace rectrack::web

@@ -92,7 +92,9 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
                                 {"outcome", "not_achieved"},
                                 {"in", "f1"},
                                 {"superseded_by", "r2\r\n\r\n r3 \n"},
-                                {"effective", "2025-04-01"},
+                                {"effective-day", "1"},
+                                {"effective-month", "4"},
+                                {"effective-year", "2025"},
                                 {"note", "n"}},
                                &event);
   EXPECT_TRUE(errors.empty());
@@ -100,10 +102,31 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(event.fields["superseded_by"], (std::vector<std::string>{"r2", "r3"}));
   EXPECT_EQ(event.effective->ToString(), "2025-04-01");
   RecordEvent bad;
-  errors = ParseEventForm(wf, {{"do", "escalate"}, {"effective", "31/03/2025"}}, &bad);
-  ASSERT_EQ(errors.size(), 2u);
+  // A GOV.UK date input: a day that no month has, or a part missing, is not a date.
+  errors = ParseEventForm(wf,
+                          {{"do", "escalate"},
+                           {"effective-day", "31"},
+                           {"effective-month", "2"},
+                           {"effective-year", "2025"},
+                           {"due-day", "1"},
+                           {"due-year", "2026"}},
+                          &bad);
+  ASSERT_EQ(errors.size(), 3u);
   EXPECT_EQ(errors[0].field, "effective");
+  EXPECT_EQ(errors[0].message, "Effective date must be a real date");
   EXPECT_EQ(errors[1].field, "reason");
+  EXPECT_EQ(errors[2].field, "due");
+  RecordEvent dated;
+  errors = ParseEventForm(wf,
+                          {{"do", "escalate"},
+                           {"reason", "r"},
+                           {"due-day", "30"},
+                           {"due-month", "06"},
+                           {"due-year", "2026"}},
+                          &dated);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(dated.fields["due"], (std::vector<std::string>{"2026-06-30"}));
+  EXPECT_FALSE(dated.effective);
   EXPECT_EQ(ParseEventForm(wf, {{"do", "issue"}}, &bad).at(0).field, "do");  // creates: never
 }
 

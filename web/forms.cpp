@@ -1,6 +1,7 @@
 #include "web/forms.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/workflow.h"
 
@@ -30,7 +31,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
       break;
     case FieldType::kDate:
       f.kind = FormField::Kind::kDate;
-      f.hint += std::string(f.hint.empty() ? "" : ". ") + "For example, 2025-03-31";
+      f.hint += std::string(f.hint.empty() ? "" : ". ") + "For example, 31 3 2026";
       break;
     case FieldType::kEnum:
       f.kind = FormField::Kind::kChoice;
@@ -92,7 +93,7 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     FormField effective;
     effective.name = "effective";
     effective.label = "Effective date";
-    effective.hint = "When it happened, for example 2025-03-31. Leave empty for today";
+    effective.hint = "When it happened, for example 31 3 2025. Leave empty for today";
     effective.kind = FormField::Kind::kDate;
     form.fields.push_back(effective);
     FormField note;
@@ -104,6 +105,38 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
   }
   return forms;
 }
+
+namespace {
+
+// A GOV.UK date input's three fields, <name>-day, -month and -year: nullopt when all are empty,
+// else the date or an error naming the field by `label`.
+std::optional<Date> ReadDate(const std::map<std::string, std::string>& posted,
+                             const std::string& name, const std::string& label,
+                             std::vector<FieldError>* errors) {
+  auto part = [&](const char* suffix) {
+    auto it = posted.find(name + suffix);
+    std::string text = it == posted.end() ? "" : it->second;
+    while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+  };
+  const std::string day = part("-day"), month = part("-month"), year = part("-year");
+  if (day.empty() && month.empty() && year.empty()) return std::nullopt;
+  auto digits = [](const std::string& t, size_t min, size_t max) {
+    return t.size() >= min && t.size() <= max &&
+           t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(day, 1, 2) || !digits(month, 1, 2) || !digits(year, 4, 4)) {
+    errors->push_back({name, label + " must be a real date, with a day, a month and a year"});
+    return std::nullopt;
+  }
+  auto pad = [](const std::string& t) { return t.size() == 1 ? "0" + t : t; };
+  auto date = Date::Parse(year + "-" + pad(month) + "-" + pad(day));
+  if (!date) errors->push_back({name, label + " must be a real date"});
+  return date;
+}
+
+}  // namespace
 
 std::vector<FieldError> ParseEventForm(const Workflow& workflow,
                                        const std::map<std::string, std::string>& posted,
@@ -117,20 +150,20 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
   if (!t || t->creates) return {{"do", "choose something to record"}};
   event->transition = t->name;
   event->note = value("note");
-  if (const std::string effective = value("effective"); !effective.empty()) {
-    auto date = Date::Parse(effective);
-    if (!date) {
-      errors.push_back({"effective", "Effective date must be a date like 2025-03-31"});
-    } else {
-      event->effective = *date;
-    }
-  }
+  event->effective = ReadDate(posted, "effective", "Effective date", &errors);
   for (const auto* names : {&t->required, &t->optional}) {
     for (const std::string& field : *names) {
       const FieldSpec* spec = workflow.FindField(field);
       std::string text = value(field);
       std::vector<std::string> values;
-      if (spec && spec->list) {
+      if (spec && spec->type == FieldType::kDate && !spec->list) {
+        const size_t before = errors.size();
+        if (auto date = ReadDate(posted, field, Capitalised(field), &errors)) {
+          values.push_back(date->ToString());
+        } else if (errors.size() > before) {
+          continue;  // said why already
+        }
+      } else if (spec && spec->list) {
         size_t start = 0;
         while (start <= text.size()) {
           size_t end = text.find('\n', start);

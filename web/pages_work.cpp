@@ -291,6 +291,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   Data data;
   bool found = false;
   int64_t generation = 0;
+  std::map<std::string, std::string> anchors;  // "transition|field" -> the input to link to
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     auto view = ShowVisible(engine, call.who, id, kind, as_of);
@@ -423,11 +424,21 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         d.set("label", field.label);
         SetIf(d, "hint", field.hint);
         if (field.required) d.set("required", Bool(true));
-        const std::string value =
-            form.transition == failed && posted.count(field.name) ? posted.at(field.name) : "";
+        auto echoed = [&](const std::string& name) {  // what was posted, when re-shown
+          return form.transition == failed && posted.count(name) ? posted.at(name) : "";
+        };
+        const std::string value = echoed(field.name);
         d.set("value", value);
+        anchors[form.transition + "|" + field.name] = element_id;
         if (field.kind == FormField::Kind::kTextArea) d.set("textarea", Bool(true));
-        if (field.kind == FormField::Kind::kDate) d.set("narrow", Bool(true));
+        if (field.kind == FormField::Kind::kDate) {
+          Data date;
+          date.set("day", echoed(field.name + "-day"));
+          date.set("month", echoed(field.name + "-month"));
+          date.set("year", echoed(field.name + "-year"));
+          d.set("date", date);
+          anchors[form.transition + "|" + field.name] = element_id + "-day";
+        }
         if (field.kind == FormField::Kind::kChoice) {
           Data radios = List();
           for (const auto& [option, label] : field.options) {
@@ -442,6 +453,9 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
           Data group;
           group.set("options", radios);
           d.set("radios", group);
+          if (!field.options.empty()) {
+            anchors[form.transition + "|" + field.name] = element_id + "-" + field.options[0].first;
+          }
         }
         for (const FieldError& e : errors) {
           if (form.transition == failed && e.field == field.name) d.set("error", e.message);
@@ -458,9 +472,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   Data error_list = List();
   for (const FieldError& e : errors) {
     Data d;
-    // The link goes to the field's input (a choice's first option), else to the form's note.
-    std::string target = failed + "-" + e.field;
-    if (e.field == "do" || e.field.empty()) target = failed + "-note";
+    // The link goes to the field's input (a choice's first option, a date's day), else to the
+    // form's note.
+    auto anchor = anchors.find(failed + "|" + e.field);
+    const std::string target = anchor != anchors.end() ? anchor->second : failed + "-note";
     d.set("field", target);
     d.set("message", e.message);
     error_list.push_back(d);

@@ -51,6 +51,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     skip("python3-selenium is not installed")
@@ -147,6 +148,13 @@ class WebWorkspaceTest(unittest.TestCase):
         self.drivers.append(driver)
         return driver
 
+    def submit(self, driver, element):
+        """Clicks a button or link and waits for the page it leads to (a click returns before
+        the browser has navigated)."""
+        page = driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+
     def go(self, driver, path):
         driver.get(self.server.url + path)
 
@@ -154,7 +162,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/sign-in")
         driver.find_element(By.ID, "email").send_keys(email)
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button"))
         self.assertIn("Dashboard", driver.title)
 
     def check_page(self, driver, name):
@@ -182,17 +190,17 @@ class WebWorkspaceTest(unittest.TestCase):
         self.sign_in(driver, "lead@cps.example")
         self.check_page(driver, "dashboard")
         # The dashboard's overdue count leads to the overdue list.
-        driver.find_element(By.CSS_SELECTOR, "a[href='/recommendations?body=CPS&overdue=true']").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "a[href='/recommendations?body=CPS&overdue=true']"))
         self.assertIn("overdue", driver.current_url)
         self.check_page(driver, "recommendations-overdue")
         rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         self.assertTrue(rows)
         self.assertTrue(all("overdue" in row.text for row in rows))
-        driver.find_element(By.LINK_TEXT, "da23-r2").click()
+        self.submit(driver, driver.find_element(By.LINK_TEXT, "da23-r2"))
         self.check_page(driver, "recommendation")
         details = self.open_form(driver, "update")
         details.find_element(By.NAME, "note").send_keys("Training plan agreed <script>alert(1)</script>")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("recorded=update", driver.current_url)
         self.assertIn("Training plan agreed <script>alert(1)</script>", driver.page_source.replace(
             "&lt;", "<").replace("&gt;", ">"))
@@ -204,12 +212,12 @@ class WebWorkspaceTest(unittest.TestCase):
         self.check_page(driver, "action")
         details = self.open_form(driver, "close")
         details.find_element(By.NAME, "evidence").send_keys("escalation-protocol.pdf")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("done", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
         # Closing a recommendation whose actions are open is refused, with the error summary.
         self.go(driver, "/recommendations/sw22-i2")
         details = self.open_form(driver, "close")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
         self.assertIn("open", summary.text)
         self.assertTrue(driver.title.startswith("Error:"))
@@ -217,7 +225,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(self.server.timeline("sw22-i2")[-1]["do"], "issue")
         details = self.open_form(driver, "close")
         details.find_element(By.NAME, "override").send_keys("the rest moves to the national plan")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("recorded=close", driver.current_url)
         self.assertEqual(self.server.timeline("sw22-i2")[-1]["do"], "close")
         for path, name in (("/actions", "actions"), ("/inspections", "inspections"),
@@ -245,7 +253,7 @@ class WebWorkspaceTest(unittest.TestCase):
         details.find_element(By.ID, "assess-outcome-not_achieved").click()
         details.find_element(By.ID, "assess-in-asi22-sw").click()
         details.find_element(By.NAME, "superseded_by").send_keys("da25-n1")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("recorded=assess", driver.current_url)
         self.assertIn("superseded", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
         self.go(driver, "/recommendations?state=superseded")
@@ -280,7 +288,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(len(self.server.timeline("sw22-i1-a2")), before)
         self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
         # After sign-out the session id is worthless.
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button"))
         self.assertIn("Sign in", driver.title)
         self.assertEqual(self.post("/actions/sw22-i1-a4", {"csrf": csrf, "do": "update"}, cookie), 303)
         self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
@@ -300,9 +308,25 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/recommendations/da25-n2")
         details = self.open_form(driver, "update")
         details.find_element(By.NAME, "note").send_keys("recorded without JavaScript")
-        details.find_element(By.CSS_SELECTOR, "button").click()
+        # The GOV.UK date input: a day February never has is refused, linked to the day field,
+        # and what was typed is kept.
+        details.find_element(By.ID, "update-effective-day").send_keys("30")
+        details.find_element(By.ID, "update-effective-month").send_keys("2")
+        details.find_element(By.ID, "update-effective-year").send_keys("2026")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        link = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary a")
+        self.assertEqual(link.get_attribute("href").split("#")[1], "update-effective-day")
+        self.assertIn("must be a real date", link.text)
+        details = self.open_form(driver, "update")
+        self.assertEqual(details.find_element(By.NAME, "note").get_attribute("value"),
+                         "recorded without JavaScript")
+        for part, value in (("day", "1"), ("month", "12"), ("year", "2025")):
+            details.find_element(By.ID, "update-effective-" + part).clear()
+            details.find_element(By.ID, "update-effective-" + part).send_keys(value)
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("recorded=update", driver.current_url)
         self.assertEqual(self.server.timeline("da25-n2")[-1]["note"], "recorded without JavaScript")
+        self.assertEqual(self.server.timeline("da25-n2")[-1]["effective"], "2025-12-01")
         self.go(driver, "/recommendations?body=CPS&status=open&sort=due")
         self.assertIn("recommendations", driver.find_element(By.ID, "count").text)
 
@@ -315,7 +339,7 @@ class WebWorkspaceTest(unittest.TestCase):
         before = rectrack(self.server.db, "list", "--format", "json")
         driver.find_element(By.ID, "import-text").send_keys(
             "inspections:\n  - {id: t1, title: Test, published: 2025-13-01}\n")
-        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
         self.assertIn(":2:", summary)  # line 2 of the pasted text
         self.check_page(driver, "admin-error")
@@ -326,7 +350,7 @@ class WebWorkspaceTest(unittest.TestCase):
             f.write("inspections:\n  - {id: t1, title: Test inspection, published: 2025-06-01}\n")
         driver.find_element(By.ID, "import-text").clear()
         driver.find_element(By.ID, "import-file").send_keys(upload)
-        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         self.assertIn("Imported: 1 events written", driver.page_source)
         # A recommendation defined by form; its deadline is read from its text.
         form = driver.find_element(By.CSS_SELECTOR, "form input[name='what'][value='recommendation']")
@@ -336,20 +360,20 @@ class WebWorkspaceTest(unittest.TestCase):
         form.find_element(By.ID, "recommendation-owners").send_keys("SFO")
         form.find_element(By.ID, "recommendation-text").send_keys(
             "By March 2026, the SFO should review its disclosure training.")
-        form.find_element(By.CSS_SELECTOR, "button").click()
+        self.submit(driver, form.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("/recommendations/t1-r1", driver.current_url)
         self.assertIn("2026-03-31", driver.page_source)
         self.assertEqual(self.server.timeline("t1-r1")[0]["actor"], "account:staff@hmcpsi.example")
         # An API token, shown once, then revoked.
         self.go(driver, "/admin")
         driver.find_element(By.ID, "token-label").send_keys("dashboard screen")
-        driver.find_element(By.CSS_SELECTOR, "form[action='/admin/tokens'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/tokens'] button"))
         secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
         self.assertTrue(secret.startswith("rt_"))
         api = urllib.request.Request(self.server.url + "/api/v1/bodies",
                                      headers={"Authorization": "Bearer " + secret})
         self.assertEqual(urllib.request.urlopen(api, timeout=10).status, 200)
-        driver.find_element(By.XPATH, "//tr[td[text()='dashboard screen']]//button").click()
+        self.submit(driver, driver.find_element(By.XPATH, "//tr[td[text()='dashboard screen']]//button"))
         self.assertIn("revoked", driver.page_source)
         with self.assertRaises(urllib.error.HTTPError):
             urllib.request.urlopen(api, timeout=10)
@@ -376,23 +400,23 @@ class WebWorkspaceTest(unittest.TestCase):
         self.check_page(driver, "second-factor")
         secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
         driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30))
-        driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button"))
         self.assertIn("Your second factor is on", driver.page_source)
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button"))
         # Now the password alone is not enough.
         self.go(driver, "/sign-in")
         driver.find_element(By.ID, "email").send_keys("lead@sfo.example")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button"))
         self.assertIn("/sign-in/code", driver.current_url)
         self.check_page(driver, "sign-in-code")
         self.go(driver, "/recommendations")
         self.assertIn("/sign-in/code", driver.current_url)
         driver.find_element(By.ID, "code").send_keys("000000" if totp(secret, int(time.time()) // 30 + 1) != "000000" else "111111")
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
         self.assertIn("code", driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text)
         driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30 + 1))
-        driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
         self.assertIn("Dashboard", driver.title)
 
     def post(self, path, fields, cookie=None):

@@ -11,7 +11,7 @@ namespace rectrack::web {
 
 // --- Dashboard
 
-Response Workspace::Impl::Dashboard(const Call& call) {
+Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
   Data data;
   int64_t generation = 0;
   host->Read([&](const Engine& engine) {
@@ -81,12 +81,16 @@ Response Workspace::Impl::Dashboard(const Call& call) {
     }
     data.set("bodies", bodies);
   });
-  return Page(call, 200, "dashboard", data, "Dashboard", "dashboard", false, generation);
+  return Content{200, templates.Render("dashboard", data), false, generation, std::nullopt};
+}
+
+Response Workspace::Impl::Dashboard(const Call& call) {
+  return CachedPage(call, "Dashboard", "dashboard", [&] { return DashboardContent(call); });
 }
 
 // --- The recommendations list
 
-Response Workspace::Impl::Recommendations(const Call& call) {
+Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& call) {
   Data data;
   const std::string body_asked = call.Query("body");
   const std::string inspection = call.Query("inspection");
@@ -107,13 +111,24 @@ Response Workspace::Impl::Recommendations(const Call& call) {
     error = "Due before must be a date like 2025-03-31", error_field = "due_before";
   }
   auto body = ScopeBody(call.who, body_asked);
-  if (!body.ok()) return NotFound(call);
+  if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
   size_t page = 1;
   if (const std::string p = call.Query("page"); !p.empty()) {
     if (p.size() > 6 || p.find_first_not_of("0123456789") != std::string::npos || p == "0") {
-      return NotFound(call);
+      return Content{0, "", false, -1, NotFound(call)};
     }
     page = std::stoul(p);
+  }
+  // Rows a page: the default, or 10 to 200 when asked (?per_page=100).
+  size_t per_page = options.page_size;
+  const std::string per_page_asked = call.Query("per_page");
+  if (!per_page_asked.empty()) {
+    if (per_page_asked.size() > 3 ||
+        per_page_asked.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(per_page_asked) < 10 || std::stoul(per_page_asked) > 200) {
+      return Content{0, "", false, -1, NotFound(call)};
+    }
+    per_page = std::stoul(per_page_asked);
   }
   std::vector<RecommendationView> views;
   int64_t generation = 0;
@@ -178,9 +193,10 @@ Response Workspace::Impl::Recommendations(const Call& call) {
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"recommendations-" +
                                                       (as_at.empty() ? today : as_at) + ".csv\"");
     SecurityHeaders(&r);
-    return r;
+    return Content{0, "", false, -1, std::move(r)};
   }
-  Params filters{{"body", body_asked},
+  Params filters{{"per_page", per_page_asked},
+                 {"body", body_asked},
                  {"inspection", inspection},
                  {"state", state},
                  {"status", status},
@@ -242,9 +258,8 @@ Response Workspace::Impl::Recommendations(const Call& call) {
     columns.push_back(d);
   }
   data.set("columns", columns);
-  const size_t per_page = options.page_size;
   const size_t pages = std::max<size_t>(1, (views.size() + per_page - 1) / per_page);
-  if (page > pages) return NotFound(call);
+  if (page > pages) return Content{0, "", false, -1, NotFound(call)};
   Data rows = List();
   const std::string as_at_query = as_at.empty() ? "" : "?as_at=" + as_at;
   for (size_t i = (page - 1) * per_page; i < std::min(views.size(), page * per_page); ++i) {
@@ -275,8 +290,13 @@ Response Workspace::Impl::Recommendations(const Call& call) {
     pagination.set("pages", numbers);
     data.set("pagination", pagination);
   }
-  return Page(call, error.empty() ? 200 : 400, "recommendations", data, "Recommendations",
-              "recommendations", !error.empty(), generation);
+  return Content{error.empty() ? 200 : 400, templates.Render("recommendations", data),
+                 !error.empty(), generation, std::nullopt};
+}
+
+Response Workspace::Impl::Recommendations(const Call& call) {
+  return CachedPage(call, "Recommendations", "recommendations",
+                    [&] { return RecommendationsContent(call); });
 }
 
 // --- A recommendation's or an action's page, and its forms

@@ -1,5 +1,7 @@
 #include "web/templates.h"
 
+#include <memory>
+
 #include "web/embedded.h"
 
 namespace rectrack::web {
@@ -27,8 +29,12 @@ Result<Templates> Templates::Load() {
 std::string Templates::Render(const std::string& name, const Data& data) const {
   auto it = sources_.find(name);
   if (it == sources_.end()) return "";
-  kainjow::mustache::mustache compiled(it->second);
-  return compiled.render(data);
+  // Compiled once per thread: a compiled template keeps state while it renders, so threads do
+  // not share one, and compiling the layout for every request would cost more than rendering.
+  thread_local std::map<const std::string*, std::unique_ptr<kainjow::mustache::mustache>> compiled;
+  auto& slot = compiled[&it->second];
+  if (!slot) slot = std::make_unique<kainjow::mustache::mustache>(it->second);
+  return slot->render(data);
 }
 
 std::string Templates::Page(const std::string& name, const Data& data, Data layout) const {

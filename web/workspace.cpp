@@ -177,6 +177,69 @@ Response Workspace::Impl::Page(const Call& call, int status, const std::string& 
   return Html(status, templates.Page(name, data, layout));
 }
 
+Response Workspace::Impl::CachedPage(const Call& call, const std::string& title,
+                                     const std::string& current,
+                                     const std::function<Content()>& build) {
+  std::string generation;
+  host->Read([&](const Engine& engine) {
+    generation = std::to_string(engine.last_seq()) + "-" + std::to_string(engine.last_alert_seq()) +
+                 "-" + engine.clock().Today().ToString();
+  });
+  const std::string key =
+      call.who.role + "|" + call.who.body + "|" + call.who.unit + "|" + call.req.target;
+  std::shared_ptr<const Content> content;
+  {
+    MutexLock lock(&cache_mutex);
+    auto hit = cache.find(key);
+    if (hit != cache.end() && hit->second.first == generation) content = hit->second.second;
+  }
+  if (!content) {
+    Content fresh = build();
+    if (fresh.direct) return std::move(*fresh.direct);
+    // Kept under the generation read before it was built: it may be newer than that, never
+    // older, so an entry never shows less than its key promises.
+    content = std::make_shared<const Content>(std::move(fresh));
+    const size_t size = key.size() + content->html.size() + 256;
+    MutexLock lock(&cache_mutex);
+    if (cache_bytes + size > kCacheBytes) {
+      cache.clear();
+      cache_bytes = 0;
+    }
+    if (auto old = cache.find(key); old != cache.end()) {
+      cache_bytes -= std::min(cache_bytes, key.size() + old->second.second->html.size() + 256);
+    }
+    cache[key] = {generation, content};
+    cache_bytes += size;
+  }
+  // The layout around it differs by who is signed in (and their CSRF token), not by the
+  // content: each thread keeps the last few rendered, split where the content goes.
+  const std::string layout_key = call.who.account + "|" + (call.session ? call.session->csrf : "") +
+                                 "|" + title + "|" + current + "|" + (content->error ? "e" : "") +
+                                 "|" + std::to_string(content->generation);
+  thread_local std::map<std::string, std::pair<std::string, std::string>> layouts;
+  auto layout = layouts.find(layout_key);
+  if (layout == layouts.end()) {
+    if (layouts.size() >= 64) layouts.clear();
+    Data data = Layout(call, title, current, content->error);
+    if (content->generation >= 0) {
+      data.set("live_generation", std::to_string(content->generation));
+    }
+    static const std::string kMarker = "\x01rectrack-content\x01";
+    data.set("content", kMarker);
+    const std::string rendered = templates.Render("layout", data);
+    const size_t at = std::min(rendered.find(kMarker), rendered.size());
+    layout = layouts
+                 .emplace(layout_key, std::make_pair(rendered.substr(0, at),
+                                                     rendered.substr(std::min(at + kMarker.size(),
+                                                                              rendered.size()))))
+                 .first;
+  }
+  std::string page;
+  page.reserve(layout->second.first.size() + content->html.size() + layout->second.second.size());
+  page.append(layout->second.first).append(content->html).append(layout->second.second);
+  return Html(content->status, std::move(page));
+}
+
 Response Workspace::Impl::Message(const Call& call, int status, const std::string& title,
                                   const std::string& message) const {
   Data data;
@@ -334,7 +397,7 @@ Workspace::~Workspace() = default;
 Result<std::unique_ptr<Workspace>> Workspace::Create(EngineHost* host, Accounts* accounts,
                                                      WorkspaceOptions options) {
   ASSIGN_OR_RETURN(Templates templates, Templates::Load());
-  auto impl = std::make_unique<Impl>(Impl{host, accounts, options, std::move(templates)});
+  std::unique_ptr<Impl> impl(new Impl{host, accounts, options, std::move(templates)});
   host->ReadAsIs([&](const Engine& engine) {
     impl->workflow = &engine.workflow();
     impl->action_workflow = engine.action_workflow();

@@ -3,12 +3,15 @@
 // it.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "engine/model.h"
 #include "engine/principal.h"
 #include "http/api.h"
@@ -104,6 +107,23 @@ struct Workspace::Impl {
   Response Message(const Call& call, int status, const std::string& title,
                    const std::string& message) const;
   Response NotFound(const Call& call) const;
+
+  // A page's content (what goes in <main>), rendered once per state of the log, day and scope:
+  // the dashboard and the lists cost a pass over every recommendation, and most requests find
+  // nothing changed since the last. `direct` is an answer to give as it is (an error page, a
+  // download), never kept.
+  struct Content {
+    int status = 200;
+    std::string html;
+    bool error = false;
+    int64_t generation = -1;
+    std::optional<Response> direct;
+  };
+  // The page whose content `build` renders, from the cache when the log, the day and the
+  // alerts are as they were when it was kept for this scope (role, body, unit) and target;
+  // the layout (who is signed in, the CSRF token of the sign-out form) is rendered per request.
+  Response CachedPage(const Call& call, const std::string& title, const std::string& current,
+                      const std::function<Content()>& build);
   Data BodyChoices(const Engine& engine, const Principal& who, const std::string& selected) const;
   Data ItemRow(const RecommendationHead& v) const;
 
@@ -117,7 +137,9 @@ struct Workspace::Impl {
   Response SignInCode(const Call& call);
   Response SecondFactor(const Call& call);
   Response Dashboard(const Call& call);
+  Content DashboardContent(const Call& call);
   Response Recommendations(const Call& call);
+  Content RecommendationsContent(const Call& call);
   Response Item(const Call& call, const std::string& id, SubjectKind kind,
                 const std::vector<FieldError>& errors = {}, const std::string& failed = "",
                 const Params& posted = {}, int status = 200);
@@ -140,6 +162,13 @@ struct Workspace::Impl {
   Response CreateToken(const Call& call);
   Response RevokeToken(const Call& call);
   Response Asset(const std::string& path) const;
+
+  // CachedPage's entries: key -> (generation, content); bounded in bytes, cleared when full.
+  static constexpr size_t kCacheBytes = 32 << 20;
+  Mutex cache_mutex;
+  size_t cache_bytes GUARDED_BY(cache_mutex) = 0;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Content>>> cache
+      GUARDED_BY(cache_mutex);
 };
 
 }  // namespace rectrack::web

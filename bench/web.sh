@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The web workspace's pages under load (issue 14, item 8): the dashboard and a 100-row
+# recommendations page at 10,000 recommendations, signed in, with wrk at 16 connections, against
+# nginx serving the same bytes in the same run. Prints requests/s, p50 and p99 of each and the
+# ratio to nginx. Everything on 127.0.0.1, about a minute.
+#
+#   make build && bench/web.sh
+#
+# Environment: RECTRACK (the binary, default build/cli/rectrack), BENCH_SECONDS (each wrk run,
+# default 10), BENCH_KEEP=1 (keep the temporary directory). Needs wrk, nginx, curl and python3
+# (bench/run.sh installs them).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+seconds="${BENCH_SECONDS:-10}"
+rectrack="${RECTRACK:-$root/build/cli/rectrack}"
+[[ "$seconds" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BENCH_SECONDS must be 1-999" >&2; exit 1; }
+[ -x "$rectrack" ] || { echo "no rectrack binary at $rectrack (make build)" >&2; exit 1; }
+nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+for tool in wrk curl python3 "$nginx"; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench/web.sh needs $tool (bench/run.sh installs it)" >&2; exit 1; }
+done
+for var in $(compgen -e); do case "$var" in RECTRACK_*) unset "$var" ;; esac; done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/rectrack-web-bench.XXXXXX")"
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+db="$work/bench.db"
+python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
+"$rectrack" --db "$db" import "$work/data.yaml" >&2
+echo "bench password 1" | "$rectrack" --db "$db" user add --email bench@hmcpsi.example --role inspectorate >&2
+
+port="$(free_port)"
+RECTRACK_RATE_PER_MINUTE=0 RECTRACK_THREADS=2 "$rectrack" --db "$db" serve --listen "127.0.0.1:$port" \
+  >"$work/serve.out" 2>&1 &
+pids+=($!)
+base="http://127.0.0.1:$port"
+for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
+# serve raises the alerts that fell due across the generated history when it starts; wait until
+# it has (the count stops changing), so what is measured is pages, not the catch-up.
+alerts_raised() {
+  python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
+print(db.execute("SELECT count(*) FROM alerts").fetchone()[0])' "$db"
+}
+previous=-1
+for _ in $(seq 120); do
+  now="$(alerts_raised)"
+  [ "$now" = "$previous" ] && break
+  previous="$now"
+  sleep 1
+done
+echo "alerts raised at start: $previous" >&2
+curl -fsS -o /dev/null -c "$work/cookies" --data-urlencode email=bench@hmcpsi.example \
+  --data-urlencode "password=bench password 1" "$base/sign-in"
+cookie="rectrack_session=$(awk '$6 == "rectrack_session" { print $7 }' "$work/cookies")"
+[ "$cookie" != "rectrack_session=" ] || { echo "sign-in failed" >&2; exit 1; }
+
+mkdir -p "$work/www" "$work/nginx/tmp"
+pages=("/" "/recommendations?per_page=100")
+names=("dashboard" "recommendations-100")
+for i in "${!pages[@]}"; do
+  curl -fsS -H "Cookie: $cookie" -o "$work/www/${names[$i]}.html" "$base${pages[$i]}"
+done
+nginx_port="$(free_port)"
+user=""
+[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
+cat >"$work/nginx/nginx.conf" <<CONF
+$user
+daemon off;
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type text/html;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  server { listen 127.0.0.1:$nginx_port; root $work/www; }
+}
+CONF
+"$nginx" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/dashboard.html" 2>/dev/null && break; sleep 0.1; done
+
+run_wrk() {  # url [header] -> "rps p50_ms p99_ms"
+  local out
+  if [ $# -gt 1 ]; then
+    out="$(wrk -t2 -c16 -d"${seconds}s" --latency -H "$2" "$1")"
+  else
+    out="$(wrk -t2 -c16 -d"${seconds}s" --latency "$1")"
+  fi
+  awk 'function ms(v) { if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+                        if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+                        if (v ~ /s$/) { sub(/s$/, "", v); return v * 1000 } return v + 0 }
+       /^ *50% / { p50 = ms($2) } /^ *99% / { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
+       /Non-2xx/ { bad = 1 }
+       END { if (bad) print "non-2xx answers" > "/dev/stderr"; printf "%.0f %.2f %.2f\n", rps, p50, p99 }' <<<"$out"
+}
+
+printf '%-22s %8s %12s %10s %10s %12s %8s\n' page bytes rectrack/s p50_ms p99_ms nginx/s ratio
+for i in "${!pages[@]}"; do
+  bytes="$(stat -c %s "$work/www/${names[$i]}.html")"
+  read -r r_rps r_p50 r_p99 < <(run_wrk "$base${pages[$i]}" "Cookie: $cookie")
+  read -r n_rps _ _ < <(run_wrk "http://127.0.0.1:$nginx_port/${names[$i]}.html")
+  ratio="$(awk -v a="$r_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+  printf '%-22s %8s %12s %10s %10s %12s %8s\n' "${names[$i]}" "$bytes" "$r_rps" "$r_p50" "$r_p99" "$n_rps" "${ratio}x"
+done

@@ -1,7 +1,9 @@
 #include "cli/config.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <set>
 
 #include <cstdio>
 #include <cstring>
@@ -74,6 +76,8 @@ TEST_F(ConfigTest, TheDeployExampleLoadsAndBindsToLoopback) {
   EXPECT_EQ(c.api.rate_per_minute, 600);
   EXPECT_EQ(c.server.timeout_seconds, 30);
   EXPECT_FALSE(c.api.public_read);
+  EXPECT_EQ(c.second_factor_roles, (std::set<std::string>{"inspectorate"}));
+  EXPECT_TRUE(c.secure_cookies);  // its public_url is https://
 }
 
 TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {

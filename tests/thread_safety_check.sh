@@ -23,7 +23,7 @@ if clang++ "${flags[@]}" tests/data/thread_safety_probe.cpp 2>/dev/null; then
   exit 1
 fi
 
-dirs=(common storage engine http alerts cli)
+dirs=(common storage engine http alerts web cli)
 # Headers that declare annotated members, and the sources that use them or those headers.
 mapfile -t headers < <(grep -rlE 'GUARDED_BY|REQUIRES\(|EXCLUDES\(|common/mutex\.h' \
   --include='*.h' "${dirs[@]}")

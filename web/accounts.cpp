@@ -276,11 +276,12 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
   }
   // The password is checked without the lock (it takes a tenth of a second); an unknown account
   // costs the same, so the time taken does not tell which emails have accounts.
-  static const std::string kDummy = [] {
+  // A hash of no one's password, checked when the email has no account.
+  static const std::string kNoAccountHash = [] {
     auto hash = HashPassword("not a real password at all");
     return hash.ok() ? *hash : std::string();
   }();
-  const bool right = VerifyPassword(account ? account->password_hash : kDummy, password) &&
+  const bool right = VerifyPassword(account ? account->password_hash : kNoAccountHash, password) &&
                      account && !account->password_hash.empty() && account->disabled.empty();
   MutexLock lock(&mutex_);
   if (!right) {

@@ -9,6 +9,24 @@
 
 namespace rectrack::web {
 
+namespace {
+
+// The "open or closed" filter's choices, `selected` ("", "open" or "closed") chosen.
+Data StatusChoices(const std::string& selected) {
+  Data statuses = List();
+  for (auto [value, label] : std::vector<std::pair<std::string, std::string>>{
+           {"", "Open and closed"}, {"open", "Open"}, {"closed", "Closed"}}) {
+    Data d;
+    d.set("value", value);
+    d.set("label", label);
+    if (value == selected) d.set("selected", Bool(true));
+    statuses.push_back(d);
+  }
+  return statuses;
+}
+
+}  // namespace
+
 // --- Dashboard
 
 Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
@@ -213,16 +231,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     states.push_back(d);
   }
   data.set("states", states);
-  Data statuses = List();
-  for (auto [value, label] : std::vector<std::pair<std::string, std::string>>{
-           {"", "Open and closed"}, {"open", "Open"}, {"closed", "Closed"}}) {
-    Data d;
-    d.set("value", value);
-    d.set("label", label);
-    if (value == status) d.set("selected", Bool(true));
-    statuses.push_back(d);
-  }
-  data.set("statuses", statuses);
+  data.set("statuses", StatusChoices(status));
   data.set("q", q);
   data.set("due_before", due_before);
   data.set("as_at", as_at);
@@ -592,16 +601,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     }
     data.set("units", units);
   });
-  Data statuses = List();
-  for (auto [value, label] : std::vector<std::pair<std::string, std::string>>{
-           {"", "Open and closed"}, {"open", "Open"}, {"closed", "Closed"}}) {
-    Data d;
-    d.set("value", value);
-    d.set("label", label);
-    if (value == status) d.set("selected", Bool(true));
-    statuses.push_back(d);
-  }
-  data.set("statuses", statuses);
+  data.set("statuses", StatusChoices(status));
   if (overdue) data.set("overdue", Bool(true));
   return Page(call, 200, "actions", data, "Actions", "actions", false, generation);
 }

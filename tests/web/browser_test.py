@@ -51,6 +51,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
@@ -418,6 +419,39 @@ class WebWorkspaceTest(unittest.TestCase):
         driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30 + 1))
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
         self.assertIn("Dashboard", driver.title)
+
+    def tab_to(self, driver, matches, limit=80):
+        """Presses Tab until the focused element `matches` (a function of it); fails after
+        `limit` presses. Returns the element."""
+        for _ in range(limit):
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+            focused = driver.switch_to.active_element
+            if matches(focused):
+                return focused
+        self.fail("no focusable element matched within %d presses of Tab" % limit)
+
+    def test_9_keyboard_only(self):
+        """Sign in and record progress with the keyboard alone: Tab, typing, Enter."""
+        driver = self.new_browser()
+        self.go(driver, "/sign-in")
+        skip = self.tab_to(driver, lambda e: e.get_attribute("class") == "govuk-skip-link")
+        self.assertEqual(skip.text, "Skip to main content")
+        self.tab_to(driver, lambda e: e.get_attribute("id") == "email").send_keys("lead@cps.example")
+        self.tab_to(driver, lambda e: e.get_attribute("id") == "password").send_keys(PASSWORD)
+        page = driver.find_element(By.TAG_NAME, "html")
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+        self.assertIn("Dashboard", driver.title)
+        self.go(driver, "/recommendations/da25-n1")
+        summary = self.tab_to(driver, lambda e: e.tag_name == "summary" and e.text == "Update")
+        summary.send_keys(Keys.ENTER)  # opens the form
+        self.tab_to(driver, lambda e: e.get_attribute("id") == "update-note").send_keys("by keyboard")
+        button = self.tab_to(driver, lambda e: e.tag_name == "button" and e.text == "Update")
+        page = driver.find_element(By.TAG_NAME, "html")
+        button.send_keys(Keys.ENTER)
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+        self.assertIn("recorded=update", driver.current_url)
+        self.assertEqual(self.server.timeline("da25-n1")[-1]["note"], "by keyboard")
 
     def post(self, path, fields, cookie=None):
         data = urllib.parse.urlencode(fields).encode()

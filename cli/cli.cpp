@@ -313,9 +313,10 @@ Status RunServe(const Context& c) {
   web::AccountOptions account_options;
   account_options.second_factor_roles = serve.second_factor_roles;
   ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, account_options, nullptr));
-  ASSIGN_OR_RETURN(
-      auto workspace,
-      web::Workspace::Create(&host, accounts.get(), {serve.api.public_read, serve.secure_cookies}));
+  ASSIGN_OR_RETURN(auto workspace,
+                   web::Workspace::Create(&host, accounts.get(),
+                                          {serve.api.public_read, serve.secure_cookies, 50,
+                                           serve.alerting.link_base}));
   std::unique_ptr<alerts::Alerting> alerting;
   Status alerting_failed;
   Status served = http::Serve(
@@ -528,9 +529,19 @@ Status RunUser(Engine& engine, const Context& c) {
   const std::string by = DefaultActor();
   auto read_password = [] {
     std::string line;
+    if (::isatty(STDIN_FILENO)) return line;  // no one to type it unseen: a link instead
     std::getline(std::cin, line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;
+  };
+  // Prints a one-time set-password link for `email` (the token is shown only here).
+  auto print_link = [&](const std::string& email) -> Status {
+    ASSIGN_OR_RETURN(std::string token, accounts->CreatePasswordLink(email, by, ""));
+    std::string url = c.args.Get("url", "http://127.0.0.1:8080");
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    c.out << "set-password link for " << Lower(email) << " (works once, for 24 hours):\n  " << url
+          << "/set-password?token=" << token << "\n";
+    return Status();
   };
   if (action == "list") {
     ASSIGN_OR_RETURN(auto list, accounts->List());
@@ -548,11 +559,13 @@ Status RunUser(Engine& engine, const Context& c) {
     record.body = c.args.Get("body");
     record.unit = c.args.Get("unit");
     RETURN_IF_ERROR(engine.CheckScope("account", record.role, record.body, record.unit));
-    RETURN_IF_ERROR(accounts->Add(record, read_password(), by, ""));
+    const std::string password = read_password();
+    RETURN_IF_ERROR(accounts->Add(record, password, by, ""));
     c.out << "added " << Lower(record.email) << "\n";
-    return Status();
+    return password.empty() ? print_link(record.email) : Status();
   }
   const std::string& email = c.rest[1];
+  if (action == "link") return print_link(email);
   if (action == "password") {
     RETURN_IF_ERROR(accounts->SetPassword(email, read_password(), by, ""));
   } else {

@@ -32,10 +32,13 @@ Commands:
                                   mint an API token (shown once, stored hashed); --unit narrows
                                   a body lead to one unit's actions
   token list | token revoke ID
-  user add --email E --role ROLE [--body B [--unit U]]
+  user add --email E --role ROLE [--body B [--unit U]] [--url U]
                                   an account for the web workspace; its password is read from
-                                  standard input (at least 10 characters), stored as Argon2id
-  user list | user password EMAIL | user disable EMAIL | user enable EMAIL
+                                  standard input (at least 10 characters), stored as Argon2id;
+                                  given none, a one-time set-password link is printed (24 h,
+                                  on the server at U, default http://127.0.0.1:8080)
+  user list | user password EMAIL | user link EMAIL [--url U]
+       | user disable EMAIL | user enable EMAIL
   rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
                                   that recommendation from its issue to D, as the rules say
   alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
@@ -62,10 +65,10 @@ namespace {
 
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
-    "db",         "workflow",  "clock",  "actor",          "as-of",   "body",  "state",
-    "format",     "effective", "by",     "role",           "note",    "field", "expires",
-    "label",      "email",     "listen", "config",         "threads", "rules", "kind",
-    "clock-rate", "unit",      "rec",    "action-workflow"};
+    "url",     "db",         "workflow",  "clock",  "actor",          "as-of",   "body",
+    "state",   "format",     "effective", "by",     "role",           "note",    "field",
+    "expires", "label",      "email",     "listen", "config",         "threads", "rules",
+    "kind",    "clock-rate", "unit",      "rec",    "action-workflow"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -157,7 +160,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"record", {{"effective", "by", "unit", "role", "note", "field"}, 2, 2, {}, true}},
       {"report", {{"body", "as-of", "format"}, 1, 1, {"text", "md", "csv", "json", "html"}, false}},
       {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
-      {"user", {{"email", "role", "body", "unit"}, 1, 2, {}, true}},
+      {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
       {"alerts", {{"body", "state", "kind", "format"}, 0, 1, {"table", "json"}, false}},
       {"verify", {{}, 0, 0, {}, false}},
@@ -214,10 +217,13 @@ Status CheckUsage(const Args& args) {
     const std::string& action = args.positional[1];
     if (!((action == "add" && given == 1 && args.Has("email") && args.Has("role")) ||
           (action == "list" && given == 1) ||
-          ((action == "password" || action == "disable" || action == "enable") && given == 2))) {
+          ((action == "password" || action == "link" || action == "disable" ||
+            action == "enable") &&
+           given == 2))) {
       return Status::InvalidArgument(
           "usage: user add --email E --role ROLE [--body B [--unit U]] (password on stdin) | "
-          "user list | user password EMAIL (on stdin) | user disable EMAIL | user enable EMAIL");
+          "user list | user password EMAIL (on stdin) | user link EMAIL [--url U] | "
+          "user disable EMAIL | user enable EMAIL");
     }
   }
   if (cmd == "report") {

@@ -137,6 +137,31 @@ Status AccountStore::ExpireSessions(int64_t idle_before, int64_t started_before)
   return stmt.Run();
 }
 
+Status AccountStore::AddPasswordLink(const std::string& hash, const std::string& email,
+                                     int64_t expires) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("INSERT INTO password_links (hash, account, "
+                                                "expires) VALUES (?, ?, ?)"));
+  stmt.Bind(1, hash).Bind(2, email).Bind(3, expires);
+  return stmt.Run();
+}
+
+Result<std::optional<std::string>> AccountStore::TakePasswordLink(const std::string& hash,
+                                                                  int64_t now) {
+  ASSIGN_OR_RETURN(Statement find,
+                   db_->Prepare("SELECT account, expires FROM password_links WHERE hash = ?"));
+  find.Bind(1, hash);
+  ASSIGN_OR_RETURN(bool found, find.Step());
+  if (!found) return std::optional<std::string>();
+  std::string account = find.ColumnText(0);
+  const int64_t expires = find.ColumnInt(1);
+  ASSIGN_OR_RETURN(Statement remove,
+                   db_->Prepare("DELETE FROM password_links WHERE hash = ? OR expires < ?"));
+  remove.Bind(1, hash).Bind(2, now);
+  RETURN_IF_ERROR(remove.Run());
+  if (expires < now) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(account));
+}
+
 Status AccountStore::Audit(const AuditRecord& record) {
   ASSIGN_OR_RETURN(Statement stmt,
                    db_->Prepare("INSERT INTO audit (at, account, what, address, detail) "

@@ -72,6 +72,11 @@ class AccountStore {
   // Removes sessions idle since before `idle_before` or started before `started_before`.
   Status ExpireSessions(int64_t idle_before, int64_t started_before);
 
+  // One-time set-password links: stored by the SHA-256 of their token, until `expires` (unix
+  // seconds). TakePasswordLink returns the account of an unexpired link and deletes it.
+  Status AddPasswordLink(const std::string& hash, const std::string& email, int64_t expires);
+  Result<std::optional<std::string>> TakePasswordLink(const std::string& hash, int64_t now);
+
   Status Audit(const AuditRecord& record);
   // The newest `limit` entries, newest first.
   Result<std::vector<AuditRecord>> AuditList(size_t limit);

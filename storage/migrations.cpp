@@ -164,7 +164,8 @@ DROP INDEX IF EXISTS events_by_subject;
 )sql",
     // 7: people's accounts for the web workspace (passwords as Argon2id strings, an optional
     // TOTP secret), their server-side sessions (only the SHA-256 of a session id is kept;
-    // `pending` while a second factor is awaited), and the audit list of
+    // `pending` while a second factor is awaited), one-time set-password links (by the SHA-256
+    // of their token), and the audit list of
     // sign-ins and account changes. None of it is part of the log: the log records what was
     // done, naming the account; these record who may sign in.
     R"sql(
@@ -195,6 +196,11 @@ CREATE TABLE IF NOT EXISTS audit (
   what TEXT NOT NULL,
   address TEXT NOT NULL DEFAULT '',
   detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS password_links (
+  hash TEXT PRIMARY KEY,
+  account TEXT NOT NULL REFERENCES accounts (email),
+  expires INTEGER NOT NULL
 );
 )sql",
 };

@@ -288,6 +288,25 @@ TEST_F(AccountsTest, ARoleThatRequiresASecondFactorMustSetOneUp) {
   EXPECT_FALSE(s->session.needs_code);
 }
 
+TEST_F(AccountsTest, ASetPasswordLinkWorksOnceAndFor24Hours) {
+  auto session = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(session.ok());
+  auto link = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
+  ASSERT_TRUE(link.ok());
+  EXPECT_FALSE(accounts_->UsePasswordLink(*link, "short", "a").ok());  // the link stays good
+  ASSERT_TRUE(accounts_->UsePasswordLink(*link, "a brand new password", "a").ok());
+  EXPECT_FALSE(accounts_->Resume(session->id));  // every session of the account ended
+  EXPECT_TRUE(accounts_->SignIn("lead@cps.example", "a brand new password", "a").ok());
+  EXPECT_EQ(accounts_->UsePasswordLink(*link, "another new password", "a").code(),
+            Code::kUnauthenticated);  // spent
+  auto late = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
+  ASSERT_TRUE(late.ok());
+  now_ += 24 * 3600 + 1;
+  EXPECT_EQ(accounts_->UsePasswordLink(*late, "another new password", "a").code(),
+            Code::kUnauthenticated);  // expired
+  EXPECT_FALSE(accounts_->CreatePasswordLink("nobody@cps.example", "test", "").ok());
+}
+
 TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {
   auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
   ASSERT_TRUE(s.ok());

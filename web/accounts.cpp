@@ -227,6 +227,32 @@ Status Accounts::SetDisabled(const std::string& email, bool disabled, const std:
   return Status();
 }
 
+Result<std::string> Accounts::CreatePasswordLink(const std::string& email, const std::string& by,
+                                                 const std::string& address) {
+  ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(32));
+  const std::string token = Base64Url(random);
+  MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(storage::AccountRecord account, store_->Find(Lower(email)));
+  RETURN_IF_ERROR(
+      store_->AddPasswordLink(storage::Sha256Hex(token), account.email, now_() + 24 * 3600));
+  AuditLocked(account.email, "password_link_created", address, "by " + by);
+  return token;
+}
+
+Status Accounts::UsePasswordLink(const std::string& token, const std::string& password,
+                                 const std::string& address) {
+  // Checked first, so a password the rules refuse does not spend the link.
+  ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  MutexLock lock(&mutex_);
+  if (token.empty() || token.size() > 100) return Status::Unauthenticated("this link is not valid");
+  ASSIGN_OR_RETURN(auto account, store_->TakePasswordLink(storage::Sha256Hex(token), now_()));
+  if (!account) return Status::Unauthenticated("this link is not valid, or was used or expired");
+  RETURN_IF_ERROR(store_->SetPasswordHash(*account, hash));
+  (void)store_->EndSessions(*account);
+  AuditLocked(*account, "password_set", address, "with a one-time link");
+  return Status();
+}
+
 Result<std::vector<storage::AccountRecord>> Accounts::List() {
   MutexLock lock(&mutex_);
   return store_->List();

@@ -94,6 +94,16 @@ class Accounts {
                      const std::string& address) EXCLUDES(mutex_);
   Result<std::vector<storage::AccountRecord>> List() EXCLUDES(mutex_);
 
+  // A one-time link token with which `email` sets a password (for 24 hours); shown once, only
+  // its SHA-256 is stored. NotFound for an unknown email.
+  Result<std::string> CreatePasswordLink(const std::string& email, const std::string& by,
+                                         const std::string& address) EXCLUDES(mutex_);
+  // Sets the password of the link's account and spends the link; every session of the account
+  // ends. Unauthenticated for an unknown, spent or expired link; InvalidArgument for a password
+  // too short or too long (the link stays good then).
+  Status UsePasswordLink(const std::string& token, const std::string& password,
+                         const std::string& address) EXCLUDES(mutex_);
+
   // A new session for `email` when `password` is right and the account is enabled.
   // Unauthenticated ("wrong email or password", the same for every cause) or, when throttled,
   // ResourceExhausted-like Unprocessable saying when to try again.

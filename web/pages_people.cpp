@@ -74,6 +74,28 @@ Response Workspace::Impl::SignInCode(const Call& call) {
   return r;
 }
 
+Response Workspace::Impl::SetPassword(const Call& call) {
+  const std::string token = call.req.method == "POST" ? call.Form("token") : call.Query("token");
+  auto page = [&](int status, const std::string& error) {
+    Data data;
+    data.set("token", token);
+    SetIf(data, "error", error);
+    return Page(call, status, "set_password", data, "Set your password", "", !error.empty());
+  };
+  if (call.req.method != "POST") return page(200, "");
+  if (call.Form("password") != call.Form("confirm")) {
+    return page(400, "The two passwords are not the same");
+  }
+  Status set = accounts->UsePasswordLink(token, call.Form("password"), call.req.remote);
+  if (set.code() == Code::kUnauthenticated) {
+    return Message(call, 401, "This link does not work",
+                   "It was used already, has expired or was mistyped. Ask the inspectorate for "
+                   "a new one.");
+  }
+  if (!set.ok()) return page(400, "Enter a password of at least 10 characters");
+  return Redirect("/sign-in");
+}
+
 Response Workspace::Impl::SecondFactor(const Call& call) {
   Data data;
   data.set("csrf", call.session->csrf);
@@ -115,7 +137,8 @@ Response Workspace::Impl::Account(const Call& call) {
 }
 
 Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError> errors,
-                                        const std::string& added, int status) {
+                                        const std::string& added, int status,
+                                        const std::string& link) {
   Data data;
   auto accounts_list = accounts->List();
   Data rows = List();
@@ -166,6 +189,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   data.set("errors", error_list);
   if (failed) data.set("has_errors", Bool(true));
   if (!added.empty()) data.set("added", added);
+  SetIf(data, "link", link);
   return Page(call, status, "admin_accounts", data, "Accounts", "", failed);
 }
 
@@ -185,6 +209,13 @@ Response Workspace::Impl::AddAccount(const Call& call) {
     const bool password = added.message().find("password") != std::string::npos;
     return AdminAccounts(call, {{password ? "password" : "email", added.message()}}, "",
                          http::FromStatus(added).status);
+  }
+  if (call.Form("password").empty()) {
+    // No password given: a one-time link for the person to set one, shown once, here.
+    auto token = accounts->CreatePasswordLink(record.email, call.who.account, call.req.remote);
+    if (!token.ok()) return AdminAccounts(call, {{"email", token.status().message()}}, "", 500);
+    return AdminAccounts(call, {}, Lower(record.email), 201,
+                         options.public_url + "/set-password?token=" + *token);
   }
   return Redirect("/admin/accounts?added=" + record.email);
 }

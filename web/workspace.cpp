@@ -300,6 +300,8 @@ Response Workspace::Impl::Route(Call& call) {
     return r;
   }
   if (path == "/sign-in/code") return SignInCode(call);
+  // The link's token is the credential: no session, and no CSRF token (a forger cannot know it).
+  if (path == "/set-password") return SetPassword(call);
   if (call.session && call.session->needs_code && path != "/sign-out") {
     return Redirect("/sign-in/code");
   }

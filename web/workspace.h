@@ -16,6 +16,7 @@
 //   GET  /account               who you are; sign out everywhere
 //   GET  /admin/accounts, POST /admin/accounts; GET /admin/audit   (inspectorate)
 //   GET  /sign-in, POST /sign-in, POST /sign-out, POST /account/sign-out-everywhere
+//   GET  /set-password?token=, POST /set-password   (a one-time link, Accounts::CreatePasswordLink)
 //   GET  /live                  the log's position, polled by the page script
 //   GET  /assets/...            the compiled stylesheet and script
 //
@@ -47,6 +48,9 @@ struct WorkspaceOptions {
   bool public_read = false;     // read-only pages without signing in
   bool secure_cookies = false;  // mark the session cookie Secure (set when served over TLS)
   size_t page_size = 50;        // rows of a list page
+  // Where people reach this server ("https://rectrack.example"): the base of set-password links
+  // shown to the inspectorate; "" shows them as paths.
+  std::string public_url = "";
 };
 
 class Workspace : public http::Front {

@@ -37,9 +37,19 @@ inline constexpr const char* kCookie = "rectrack_session";
 inline constexpr size_t kMaxFormBytes = 64 * 1024;
 
 // The paths the workspace answers; everything else is the API's.
-inline constexpr std::string_view kPaths[] = {
-    "/",        "/sign-in",     "/sign-out", "/account", "/live",  "/recommendations",
-    "/actions", "/inspections", "/reports",  "/alerts",  "/admin", "/assets"};
+inline constexpr std::string_view kPaths[] = {"/",
+                                              "/sign-in",
+                                              "/sign-out",
+                                              "/account",
+                                              "/live",
+                                              "/set-password",
+                                              "/recommendations",
+                                              "/actions",
+                                              "/inspections",
+                                              "/reports",
+                                              "/alerts",
+                                              "/admin",
+                                              "/assets"};
 
 // Helpers shared by the pages (workspace.cpp).
 Data List();
@@ -136,6 +146,7 @@ struct Workspace::Impl {
   std::string SessionCookie(const std::string& id) const;
   Response SignInCode(const Call& call);
   Response SecondFactor(const Call& call);
+  Response SetPassword(const Call& call);
   Response Dashboard(const Call& call);
   Content DashboardContent(const Call& call);
   Response Recommendations(const Call& call);
@@ -151,8 +162,10 @@ struct Workspace::Impl {
   Response Progress(const Call& call);
   Response Alerts(const Call& call);
   Response Account(const Call& call);
+  // `link`: a set-password link to show once.
   Response AdminAccounts(const Call& call, std::vector<FieldError> errors = {},
-                         const std::string& added = "", int status = 200);
+                         const std::string& added = "", int status = 200,
+                         const std::string& link = "");
   Response AddAccount(const Call& call);
   Response Audit(const Call& call);
   Response Admin(const Call& call, std::vector<FieldError> errors = {},

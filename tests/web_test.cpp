@@ -82,6 +82,14 @@ TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
   EXPECT_EQ(outcome.options[2].first, "not_achieved");
   EXPECT_EQ(forms[0].fields[1].options.at(0).first, "f1");   // `in`: the inspections
   EXPECT_EQ(forms[1].fields[0].options.at(0).first, "due");  // `met`: the item's milestones
+  EXPECT_TRUE(forms[0].conditions.empty());
+  // update's guard (not_before: judgement) is said on its form; close's too, with its override.
+  ASSERT_EQ(forms[1].conditions.size(), 1u);
+  EXPECT_NE(forms[1].conditions[0].find("latest judgement"), std::string::npos);
+  const auto close = BuildForms(wf, {"close"}, item, {}, {});
+  ASSERT_EQ(close.at(0).conditions.size(), 2u);
+  EXPECT_EQ(close[0].conditions[0],
+            "Every action must be closed first, unless Override says why it closes anyway.");
 }
 
 TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {

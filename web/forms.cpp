@@ -83,6 +83,17 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     form.transition = name;
     form.label = Capitalised(name);
     form.button = Capitalised(name);
+    if (t->guard.actions_closed) {
+      form.conditions.push_back(
+          "Every action must be closed first" +
+          (t->guard.unless.empty()
+               ? std::string(".")
+               : ", unless " + Capitalised(t->guard.unless) + " says why it closes anyway."));
+    }
+    if (t->guard.not_before_judgement) {
+      form.conditions.push_back(
+          "A body may not date it before the inspectorate's latest judgement of this item.");
+    }
     for (const auto* names : {&t->required, &t->optional}) {
       for (const std::string& field : *names) {
         const FieldSpec* spec = workflow.FindField(field);

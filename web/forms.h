@@ -38,6 +38,9 @@ struct Form {
   std::string transition;
   std::string label;   // "Close", "Assess" ...
   std::string button;  // the submit button's text
+  // What the workflow's guards hold this transition to, in words ("" for none): said before a
+  // person fills the form, not only when it is refused.
+  std::vector<std::string> conditions;
   std::vector<FormField> fields;
 };
 

@@ -137,9 +137,23 @@ Response Workspace::Impl::Progress(const Call& call) {
 
 Response Workspace::Impl::Alerts(const Call& call) {
   Data data;
+  const std::string state = call.Query("state");
+  static const std::vector<std::string> kStates = {"", "pending", "delivered", "failed",
+                                                   "unsubscribed"};
+  if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) return NotFound(call);
+  Data states = List();
+  for (const std::string& s : kStates) {
+    Data d;
+    d.set("value", s);
+    d.set("label", s.empty() ? "Every delivery state" : s);
+    if (s == state) d.set("selected", Bool(true));
+    states.push_back(d);
+  }
+  data.set("states", states);
   host->Read([&](const Engine& engine) {
     storage::AlertFilter filter;
     filter.body = call.who.body;
+    filter.state = call.Query("state");
     filter.limit = 200;
     filter.newest_first = true;
     auto alerts = engine.ListAlerts(filter);

@@ -441,6 +441,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       f.set("name", form.transition);
       f.set("label", form.label);
       f.set("button", form.button);
+      Data conditions = List();
+      for (const std::string& condition : form.conditions) conditions.push_back(Data(condition));
+      f.set("conditions", conditions);
+      if (!form.conditions.empty()) f.set("has_conditions", Bool(true));
       f.set("self", self + "?version=" + std::to_string(today->version));
       f.set("csrf", call.session->csrf);
       if (form.transition == failed) f.set("open", Bool(true));

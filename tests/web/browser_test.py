@@ -218,6 +218,9 @@ class WebWorkspaceTest(unittest.TestCase):
         # Closing a recommendation whose actions are open is refused, with the error summary.
         self.go(driver, "/recommendations/sw22-i2")
         details = self.open_form(driver, "close")
+        # The workflow's guard is said on the form before anyone is refused by it.
+        self.assertIn("Every action must be closed first, unless Override says why",
+                      details.find_element(By.CSS_SELECTOR, ".govuk-inset-text").text)
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
         self.assertIn("open", summary.text)
@@ -235,6 +238,10 @@ class WebWorkspaceTest(unittest.TestCase):
                            ("/alerts", "alerts"), ("/account", "account")):
             self.go(driver, path)
             self.check_page(driver, name)
+        self.go(driver, "/alerts?state=unsubscribed")
+        self.assertIn("unsubscribed", driver.find_element(By.CSS_SELECTOR, "tbody").text)
+        self.go(driver, "/alerts?state=bogus")
+        self.assertIn("Page not found", driver.page_source)
         # CSV of exactly the filtered list.
         cookie = driver.get_cookie("rectrack_session")["value"]
         request = urllib.request.Request(self.server.url + "/recommendations?body=CPS&overdue=true&format=csv",

@@ -441,7 +441,10 @@ Response Workspace::Handle(const Request& request) {
       return Html(415, "send the form as application/x-www-form-urlencoded or multipart/form-data");
     }
   }
-  if (auto session = impl_->accounts->Resume(CookieValue(request, kCookie))) {
+  // The stylesheet and script are the same for everyone: no session is looked up for them.
+  const bool asset = call.target.path.rfind("/assets/", 0) == 0;
+  if (auto session =
+          asset ? std::nullopt : impl_->accounts->Resume(CookieValue(request, kCookie))) {
     call.session = session;
     if (!session->needs_code) {
       call.who = session->who;

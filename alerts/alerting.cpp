@@ -97,14 +97,17 @@ EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& fro
             "\nRecommendation: " + Field(data, "recommendation") +
             (Field(data, "unit").empty() ? "" : "\nUnit: " + Field(data, "unit"));
   }
-  m.body = "Alert " + alert.id + ": " + alert.kind + "\n\n" + about + "\nOwners: " + owners + "\n" +
-           (milestone.empty() ? "" : "Milestone: " + milestone + "\n") + "Alert due: " + alert.due +
-           (days_overdue > 0 ? "\nDays overdue: " + std::to_string(days_overdue) : "") +
-           "\nRaised: " + alert.raised +
-           (alert.late ? " (late: raised after the day it fell due, as when it fell due before "
-                         "rectrack's alerts started or while they were stopped)"
-                       : "") +
-           "\n\n" + Field(data, "text") + "\n\n" + Field(data, "link") + "\n";
+  m.body =
+      "Alert " + alert.id + ": " + alert.kind + "\n\n" + about + "\nOwners: " + owners + "\n" +
+      (milestone.empty() ? "" : "Milestone: " + milestone + "\n") + "Alert due: " + alert.due +
+      (days_overdue > 0 ? "\nDays overdue: " + std::to_string(days_overdue) : "") +
+      "\nRaised: " + alert.raised +
+      (alert.late ? " (late: raised after the day it fell due, as when it fell due before "
+                    "rectrack's alerts started or while they were stopped)"
+                  : "") +
+      "\n\n" + Field(data, "text") + "\n\n" +
+      (Field(data, "page").empty() ? "" : "Open it in rectrack: " + Field(data, "page") + "\n") +
+      "API: " + Field(data, "link") + "\n";
   return m;
 }
 

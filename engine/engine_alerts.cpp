@@ -159,6 +159,10 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
       {"late", alert.late},
       {"raised", raised},
       {"link", alert_link(view.id, view.kind)},
+      // The same item's page in the web workspace, for the people an email goes to.
+      {"page", alert_options_.link_base +
+                   (view.kind == SubjectKind::kAction ? "/actions/" : "/recommendations/") +
+                   view.id},
   };
   if (view.action) {
     data["action"] = view.id;

@@ -693,6 +693,8 @@ TEST_F(AlertsE2eTest, EveryAlertArrivesOnceSignedAndIsRecordedDelivered) {
     EXPECT_NE(Str(data, "link").find("/api/v1/recommendations/" + Str(data, "recommendation")),
               std::string::npos)
         << h.body;
+    EXPECT_TRUE(Str(data, "page").ends_with("/recommendations/" + Str(data, "recommendation")))
+        << h.body;
     EXPECT_EQ(Str(body.as_object(), "type"), "alert." + Str(data, "kind"));
     ASSERT_TRUE(outbox.count(h.id)) << h.id;
     EXPECT_EQ(body, json::value(outbox.at(h.id))) << "the body is the outbox payload";
@@ -1045,6 +1047,9 @@ TEST_F(AlertsE2eTest, EmailAlertsGoThroughTheSmtpRelayNamingKindAndRecommendatio
     EXPECT_NE(message_id.find("." + std::string("example.org>")), std::string::npos) << message_id;
     // Only an overdue alert says how many days; a reminder says how far ahead it is.
     EXPECT_EQ(m.find("Days overdue: 0"), std::string::npos) << m;
+    // People get the item's page in the web workspace, not only the API's resource.
+    EXPECT_NE(m.find("Open it in rectrack: http://"), std::string::npos) << m;
+    EXPECT_NE(m.find("/recommendations/" + Str(data, "recommendation")), std::string::npos) << m;
     const json::value& milestone = data.at("milestone");
     if (Str(data, "kind") == "due_soon" && milestone.is_object()) {
       EXPECT_NE(subject.find(", in "), std::string::npos) << subject;

@@ -196,7 +196,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   };
   std::stable_sort(views.begin(), views.end(),
                    [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  if (csv) {
+  if (csv && error.empty()) {  // a bad date is said on the page, not hidden in a file
     std::string out = "id,inspection,owners,state,open,overdue,next_due,issued,text\r\n";
     for (const RecommendationView& v : views) {
       out += CsvField(v.id) + "," + CsvField(v.def.inspection) + "," +
@@ -205,13 +205,10 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
              CsvField(NextDue(v)) + "," + CsvField(v.issued.ToString()) + "," +
              CsvField(v.def.text) + "\r\n";
     }
-    Response r;
-    r.content_type = "text/csv; charset=utf-8";
-    r.body = std::move(out);
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"recommendations-" +
-                                                      (as_at.empty() ? today : as_at) + ".csv\"");
-    SecurityHeaders(&r);
-    return Content{0, "", false, -1, std::move(r)};
+    // The file is named by a date parsed, never by the text of the query.
+    return Content{0, "", false, -1,
+                   Download("text/csv; charset=utf-8", std::move(out),
+                            "recommendations-" + (as_of ? as_of->ToString() : today) + ".csv")};
   }
   Params filters{{"per_page", per_page_asked},
                  {"body", body_asked},

@@ -130,6 +130,10 @@ std::string LocalPath(const std::string& next) {
   if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
     return "/";
   }
+  // It becomes a Location header: a decoded CR or LF must not start a header of its own.
+  for (unsigned char c : next) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return "/";
+  }
   return next;
 }
 

@@ -74,7 +74,8 @@ std::string StateClass(const Workflow* workflow, const std::string& state);
 // The earliest unmet milestone's due date, "" for none.
 std::string NextDue(const RecommendationHead& item);
 std::string OwnersText(const std::vector<std::string>& owners);
-// Whether `next` is a path on this site (not "//host" nor "/\\host"), where a sign-in may go.
+// `next` when it is a path on this site (not "//host" nor "/\\host", no control characters),
+// where a sign-in may go; "/" otherwise.
 std::string LocalPath(const std::string& next);
 
 // The request as the workspace sees it: its target, its form, who sent it.

@@ -52,7 +52,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     skip("python3-selenium is not installed")
@@ -115,6 +115,19 @@ def totp(secret, step):
     return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
+def wait_for_new_page(driver, old_page):
+    """Waits until `old_page` (the <html> element of the page before) has gone. Chromium reports
+    a gone element as stale, or, while the next page loads, as "not in the document": both mean
+    gone."""
+    def gone(_):
+        try:
+            old_page.is_enabled()
+            return False
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+    WebDriverWait(driver, 20).until(gone)
+
+
 def browser(javascript=True):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -154,7 +167,7 @@ class WebWorkspaceTest(unittest.TestCase):
         the browser has navigated)."""
         page = driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+        wait_for_new_page(driver, page)
 
     def go(self, driver, path):
         driver.get(self.server.url + path)
@@ -479,7 +492,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.tab_to(driver, lambda e: e.get_attribute("id") == "password").send_keys(PASSWORD)
         page = driver.find_element(By.TAG_NAME, "html")
         driver.switch_to.active_element.send_keys(Keys.ENTER)
-        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+        wait_for_new_page(driver, page)
         self.assertIn("Dashboard", driver.title)
         self.go(driver, "/recommendations/da25-n1")
         summary = self.tab_to(driver, lambda e: e.tag_name == "summary" and e.text == "Update")
@@ -488,9 +501,44 @@ class WebWorkspaceTest(unittest.TestCase):
         button = self.tab_to(driver, lambda e: e.tag_name == "button" and e.text == "Update")
         page = driver.find_element(By.TAG_NAME, "html")
         button.send_keys(Keys.ENTER)
-        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+        wait_for_new_page(driver, page)
         self.assertIn("recorded=update", driver.current_url)
         self.assertEqual(self.server.timeline("da25-n1")[-1]["note"], "by keyboard")
+
+    def test_4b_headers_cannot_be_injected(self):
+        # A sign-in's `next` with a CR LF in it goes home, and adds no header of its own.
+        status, headers = self.post_with_headers(
+            "/sign-in", {"email": "lead@cps.example", "password": PASSWORD,
+                         "next": "/recommendations\r\nX-Injected: yes"})
+        self.assertEqual(status, 303)
+        self.assertEqual(headers["Location"], "/")
+        self.assertIsNone(headers.get("X-Injected"))
+        cookie = re.search(r"rectrack_session=([^;]+)", headers["Set-Cookie"]).group(1)
+        # A download's file name comes from a parsed date: a bad one is an error page instead.
+        request = urllib.request.Request(
+            self.server.url + "/recommendations?format=csv&as_at=" +
+            urllib.parse.quote("2025-03-31\r\nX-Injected: yes"),
+            headers={"Cookie": "rectrack_session=" + cookie})
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(refused.exception.code, 400)
+        self.assertIsNone(refused.exception.headers.get("X-Injected"))
+        self.assertIn("text/html", refused.exception.headers["Content-Type"])
+
+    def post_with_headers(self, path, fields):
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        request = urllib.request.Request(
+            self.server.url + path, data=urllib.parse.urlencode(fields).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            answer = opener.open(request, timeout=30)
+            return answer.status, answer.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers
 
     def post(self, path, fields, cookie=None):
         data = urllib.parse.urlencode(fields).encode()

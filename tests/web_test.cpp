@@ -315,6 +315,18 @@ TEST_F(AccountsTest, ASetPasswordLinkWorksOnceAndFor24Hours) {
   EXPECT_FALSE(accounts_->CreatePasswordLink("nobody@cps.example", "test", "").ok());
 }
 
+TEST_F(AccountsTest, AnAccountDisabledByAnotherProcessLosesItsSessionsWithinSeconds) {
+  auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(accounts_->Resume(s->id));  // remembered now
+  // The command line is another process with its own connection: `rectrack user disable`.
+  auto cli = Accounts::Open(path_.string(), {}, [this] { return now_.load(); });
+  ASSERT_TRUE(cli.ok());
+  ASSERT_TRUE((*cli)->SetDisabled("lead@cps.example", true, "cli:test", "").ok());
+  now_ += 6;  // past the few seconds the server trusts what it remembers
+  EXPECT_FALSE(accounts_->Resume(s->id));
+}
+
 TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {
   auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
   ASSERT_TRUE(s.ok());

@@ -223,6 +223,7 @@ Status Accounts::SetDisabled(const std::string& email, bool disabled, const std:
                              const std::string& address) {
   MutexLock lock(&mutex_);
   RETURN_IF_ERROR(store_->SetDisabled(Lower(email), disabled ? Instant(now_()) : ""));
+  ForgetLocked(Lower(email));
   AuditLocked(Lower(email), disabled ? "account_disabled" : "account_enabled", address, "by " + by);
   return Status();
 }
@@ -249,6 +250,7 @@ Status Accounts::UsePasswordLink(const std::string& token, const std::string& pa
   if (!account) return Status::Unauthenticated("this link is not valid, or was used or expired");
   RETURN_IF_ERROR(store_->SetPasswordHash(*account, hash));
   (void)store_->EndSessions(*account);
+  ForgetLocked(*account);
   AuditLocked(*account, "password_set", address, "with a one-time link");
   return Status();
 }
@@ -389,6 +391,7 @@ Result<NewSession> Accounts::ConfirmCode(const std::string& id, const std::strin
   }
   // A fresh id once fully signed in: the half-signed-in one is worth nothing now.
   (void)store_->EndSession(hash);
+  recent_.erase(hash);
   ASSIGN_OR_RETURN(NewSession fresh, StartSessionLocked(account, false));
   AuditLocked(account.email, "sign_in", address, "with a second factor");
   return fresh;
@@ -408,6 +411,7 @@ Status Accounts::EnableTotp(const std::string& email, const std::string& secret,
   }
   RETURN_IF_ERROR(store_->SetTotpSecret(account.email, secret));
   RETURN_IF_ERROR(store_->SetTotpLastStep(account.email, used));  // the setup's code is spent
+  ForgetLocked(account.email);  // its sessions now show the second factor
   AuditLocked(account.email, "second_factor_enabled", address, "");
   return Status();
 }
@@ -416,6 +420,7 @@ Status Accounts::DisableTotp(const std::string& email, const std::string& by,
                              const std::string& address) {
   MutexLock lock(&mutex_);
   RETURN_IF_ERROR(store_->SetTotpSecret(Lower(email), ""));
+  ForgetLocked(Lower(email));
   AuditLocked(Lower(email), "second_factor_disabled", address, "by " + by);
   return Status();
 }
@@ -424,10 +429,23 @@ std::optional<Session> Accounts::Resume(const std::string& id) {
   if (id.empty() || id.size() > 100) return std::nullopt;
   const std::string hash = storage::Sha256Hex(id);
   MutexLock lock(&mutex_);
+  const int64_t now = now_();
+  if (auto hit = recent_.find(hash); hit != recent_.end()) {
+    Recent& r = hit->second;
+    if (now - r.checked < kRecheckSeconds && r.last_seen >= now - options_.idle_minutes * 60 &&
+        r.started >= now - int64_t{options_.absolute_hours} * 3600) {
+      // A write a minute at most per session: the idle clock needs no finer grain.
+      if (now - r.last_seen >= 60) {
+        (void)store_->TouchSession(hash, now);
+        r.last_seen = now;
+      }
+      return r.session;
+    }
+    recent_.erase(hit);
+  }
   auto found = store_->FindSession(hash);
   if (!found.ok() || !*found) return std::nullopt;
   const storage::SessionRecord& s = **found;
-  const int64_t now = now_();
   if (s.last_seen < now - options_.idle_minutes * 60 ||
       s.started < now - int64_t{options_.absolute_hours} * 3600) {
     (void)store_->EndSession(hash);
@@ -436,8 +454,20 @@ std::optional<Session> Accounts::Resume(const std::string& id) {
   auto account = store_->Find(s.account);
   if (!account.ok() || !account->disabled.empty()) return std::nullopt;
   // A write a minute at most per session: the idle clock needs no finer grain.
-  if (now - s.last_seen >= 60) (void)store_->TouchSession(hash, now);
-  return SessionFor(*account, s.csrf, s.pending);
+  int64_t last_seen = s.last_seen;
+  if (now - s.last_seen >= 60) {
+    (void)store_->TouchSession(hash, now);
+    last_seen = now;
+  }
+  Session session = SessionFor(*account, s.csrf, s.pending);
+  if (recent_.size() >= kMaxRecent) recent_.clear();
+  recent_[hash] = Recent{session, s.started, last_seen, now};
+  return session;
+}
+
+void Accounts::ForgetLocked(const std::string& email) {
+  std::erase_if(recent_,
+                [&](const auto& entry) { return entry.second.session.who.account == email; });
 }
 
 void Accounts::SignOut(const std::string& id, const std::string& address) {
@@ -446,12 +476,14 @@ void Accounts::SignOut(const std::string& id, const std::string& address) {
   auto found = store_->FindSession(hash);
   if (!found.ok() || !*found) return;
   (void)store_->EndSession(hash);
+  recent_.erase(hash);
   AuditLocked((*found)->account, "sign_out", address, "");
 }
 
 Status Accounts::SignOutEverywhere(const std::string& email, const std::string& address) {
   MutexLock lock(&mutex_);
   ASSIGN_OR_RETURN(int ended, store_->EndSessions(Lower(email)));
+  ForgetLocked(Lower(email));
   AuditLocked(Lower(email), "sign_out_everywhere", address,
               std::to_string(ended) + " session(s) ended");
   return Status();

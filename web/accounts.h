@@ -24,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/mutex.h"
@@ -146,6 +147,9 @@ class Accounts {
   Session SessionFor(const storage::AccountRecord& account, const std::string& csrf,
                      bool pending) const;
 
+  // Forgets what Resume remembers of `email`'s sessions (signed out, disabled, ...).
+  void ForgetLocked(const std::string& email) REQUIRES(mutex_);
+
   const AccountOptions options_;
   const std::function<int64_t()> now_;
   Mutex mutex_;
@@ -155,6 +159,19 @@ class Accounts {
   // Bounded: at most kMaxThrottleKeys keys; the oldest window is dropped first.
   static constexpr size_t kMaxThrottleKeys = 100000;
   std::map<std::string, std::vector<int64_t>> failures_ GUARDED_BY(mutex_);
+  // Sessions Resume found lately, by the hash of their id, so that a page's request need not
+  // ask SQLite each time. Every change made here forgets the account's entries at once; one made
+  // by another process (`rectrack user disable` from the command line) is seen within
+  // kRecheckSeconds.
+  struct Recent {
+    Session session;
+    int64_t started = 0;
+    int64_t last_seen = 0;  // as written to the database (once a minute at most)
+    int64_t checked = 0;    // when the database last confirmed it
+  };
+  static constexpr int64_t kRecheckSeconds = 5;
+  static constexpr size_t kMaxRecent = 10000;
+  std::unordered_map<std::string, Recent> recent_ GUARDED_BY(mutex_);
 };
 
 }  // namespace rectrack::web

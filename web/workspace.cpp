@@ -184,8 +184,11 @@ Response Workspace::Impl::Page(const Call& call, int status, const std::string& 
 Response Workspace::Impl::CachedPage(const Call& call, const std::string& title,
                                      const std::string& current,
                                      const std::function<Content()>& build) {
+  // The state asked about without catching up with other processes first: the server's own
+  // writes are in it at once, and `serve` catches up with the command line's every second
+  // (ServerOptions::poll_milliseconds), so a page is at most that late with them.
   std::string generation;
-  host->Read([&](const Engine& engine) {
+  host->ReadAsIs([&](const Engine& engine) {
     generation = std::to_string(engine.last_seq()) + "-" + std::to_string(engine.last_alert_seq()) +
                  "-" + engine.clock().Today().ToString();
   });

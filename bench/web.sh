@@ -13,6 +13,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 seconds="${BENCH_SECONDS:-10}"
 rectrack="${RECTRACK:-$root/build/cli/rectrack}"
 [[ "$seconds" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BENCH_SECONDS must be 1-999" >&2; exit 1; }
@@ -33,7 +35,6 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 db="$work/bench.db"
 python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
@@ -96,19 +97,16 @@ CONF
 pids+=($!)
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/dashboard.html" 2>/dev/null && break; sleep 0.1; done
 
-run_wrk() {  # url [header] -> "rps p50_ms p99_ms"
-  local out
+run_wrk() {  # url [header] -> "requests_per_s p50_ms p99_ms" (parse_wrk, bench/lib.sh)
+  local out="$work/wrk.out"
   if [ $# -gt 1 ]; then
-    out="$(wrk -t2 -c16 -d"${seconds}s" --latency -H "$2" "$1")"
+    wrk -t2 -c16 -d"${seconds}s" --latency -H "$2" "$1" >"$out"
   else
-    out="$(wrk -t2 -c16 -d"${seconds}s" --latency "$1")"
+    wrk -t2 -c16 -d"${seconds}s" --latency "$1" >"$out"
   fi
-  awk 'function ms(v) { if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
-                        if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
-                        if (v ~ /s$/) { sub(/s$/, "", v); return v * 1000 } return v + 0 }
-       /^ *50% / { p50 = ms($2) } /^ *99% / { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
-       /Non-2xx/ { bad = 1 }
-       END { if (bad) print "non-2xx answers" > "/dev/stderr"; printf "%.0f %.2f %.2f\n", rps, p50, p99 }' <<<"$out"
+  read -r rps p50 p99 _ errors < <(parse_wrk "$out")
+  [ "$errors" -eq 0 ] || echo "bench/web.sh: $errors failed requests to $1" >&2
+  echo "$rps $p50 $p99"
 }
 
 printf '%-22s %8s %12s %10s %10s %12s %8s\n' page bytes rectrack/s p50_ms p99_ms nginx/s ratio
@@ -116,6 +114,6 @@ for i in "${!pages[@]}"; do
   bytes="$(stat -c %s "$work/www/${names[$i]}.html")"
   read -r r_rps r_p50 r_p99 < <(run_wrk "$base${pages[$i]}" "Cookie: $cookie")
   read -r n_rps _ _ < <(run_wrk "http://127.0.0.1:$nginx_port/${names[$i]}.html")
-  ratio="$(awk -v a="$r_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+  ratio="$(ratio "$r_rps" "$n_rps")"
   printf '%-22s %8s %12s %10s %10s %12s %8s\n' "${names[$i]}" "$bytes" "$r_rps" "$r_p50" "$r_p99" "$n_rps" "${ratio}x"
 done

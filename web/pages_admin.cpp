@@ -17,15 +17,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   SetIf(data, "done", done.empty() ? call.Query("done") : done);
   SetIf(data, "secret", secret);
   if (!errors.empty()) SetIf(data, "import_text", call.Form("text"));
-  Data error_list = List();
-  for (const FieldError& e : errors) {
-    Data d;
-    d.set("field", e.field);
-    d.set("message", e.message);
-    error_list.push_back(d);
-  }
-  data.set("errors", error_list);
-  if (!errors.empty()) data.set("has_errors", Bool(true));
+  SetErrors(data, errors);
   Data roles = List();
   for (const RoleSpec& r : workflow->roles()) {
     Data d;

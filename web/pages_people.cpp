@@ -178,16 +178,8 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
     }
     data.set("units", units);
   });
-  Data error_list = List();
-  for (const FieldError& e : errors) {
-    Data d;
-    d.set("field", e.field);
-    d.set("message", e.message);
-    error_list.push_back(d);
-    data.set(e.field + "_error", e.message);
-  }
-  data.set("errors", error_list);
-  if (failed) data.set("has_errors", Bool(true));
+  SetErrors(data, errors);
+  for (const FieldError& e : errors) data.set(e.field + "_error", e.message);
   if (!added.empty()) data.set("added", added);
   SetIf(data, "link", link);
   return Page(call, status, "admin_accounts", data, "Accounts", "", failed);

@@ -9,23 +9,34 @@
 
 namespace rectrack::web {
 
-Response Workspace::Impl::Annex(const Call& call) {
+std::optional<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Call& call,
+                                                                       Data& data) const {
   auto body = ScopeBody(call.who, call.Query("body"));
-  if (!body.ok()) return NotFound(call);
-  const std::string as_at = call.Query("as_at");
-  std::optional<Date> as_of;
+  if (!body.ok()) return std::nullopt;
+  ReportAsk ask{*body, call.Query("as_at"), std::nullopt, false};
+  data.set("as_at", ask.as_at);
+  ask.bad_date = !ask.as_at.empty() && !(ask.as_of = Date::Parse(ask.as_at));
+  if (ask.bad_date) data.set("as_at_error", "As at must be a date like 2025-03-31");
+  return ask;
+}
+
+std::string Workspace::Impl::ReportBody(const Engine& engine, const Call& call,
+                                        const ReportAsk& ask, Data& data) const {
+  std::string chosen = ask.body;
+  if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
+  data.set("bodies", BodyChoices(engine, call.who, chosen));
+  return chosen;
+}
+
+Response Workspace::Impl::Annex(const Call& call) {
   Data data;
+  const auto ask = AskedReport(call, data);
+  if (!ask) return NotFound(call);
   std::optional<Response> download;
-  data.set("as_at", as_at);
-  if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
-    data.set("as_at_error", "As at must be a date like 2025-03-31");
-  }
   host->Read([&](const Engine& engine) {
-    std::string chosen = *body;
-    if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
-    data.set("bodies", BodyChoices(engine, call.who, chosen));
-    if (chosen.empty() || (!as_at.empty() && !as_of)) return;
-    auto report = engine.Annex(chosen, as_of);
+    const std::string chosen = ReportBody(engine, call, *ask, data);
+    if (chosen.empty() || ask->bad_date) return;
+    auto report = engine.Annex(chosen, ask->as_of);
     if (!report.ok()) return;
     const std::string file = "annex-a-" + report->body + "-" + report->as_of.ToString();
     const std::string format = call.Query("format");
@@ -67,31 +78,23 @@ Response Workspace::Impl::Annex(const Call& call) {
     data.set("report", r);
   });
   if (download) return std::move(*download);
-  return Page(call, as_of || as_at.empty() ? 200 : 400, "annex", data, "Annex A", "annex",
-              !as_at.empty() && !as_of);
+  return Page(call, ask->bad_date ? 400 : 200, "annex", data, "Annex A", "annex", ask->bad_date);
 }
 
 Response Workspace::Impl::Progress(const Call& call) {
-  auto body = ScopeBody(call.who, call.Query("body"));
-  if (!body.ok()) return NotFound(call);
-  const std::string as_at = call.Query("as_at");
-  std::optional<Date> as_of;
   Data data;
+  const auto ask = AskedReport(call, data);
+  if (!ask) return NotFound(call);
   std::optional<Response> download;
-  data.set("as_at", as_at);
-  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
-  if (bad_date) data.set("as_at_error", "As at must be a date like 2025-03-31");
   auto counts = [](Data& d, const UnitProgress& u) {
     d.set("closed", std::to_string(u.closed));
     d.set("open", std::to_string(u.open));
     d.set("overdue", std::to_string(u.overdue));
   };
   host->Read([&](const Engine& engine) {
-    std::string chosen = *body;
-    if (chosen.empty() && !engine.Bodies().empty()) chosen = engine.Bodies().front().id;
-    data.set("bodies", BodyChoices(engine, call.who, chosen));
-    if (chosen.empty() || bad_date || !action_workflow) return;
-    auto report = engine.Progress(chosen, as_of);
+    const std::string chosen = ReportBody(engine, call, *ask, data);
+    if (chosen.empty() || ask->bad_date || !action_workflow) return;
+    auto report = engine.Progress(chosen, ask->as_of);
     if (!report.ok()) return;
     const std::string file = "progress-" + report->body + "-" + report->as_of.ToString();
     if (call.Query("format") == "csv") {
@@ -131,8 +134,8 @@ Response Workspace::Impl::Progress(const Call& call) {
     data.set("report", r);
   });
   if (download) return std::move(*download);
-  return Page(call, bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
-              bad_date);
+  return Page(call, ask->bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
+              ask->bad_date);
 }
 
 Response Workspace::Impl::Alerts(const Call& call) {

@@ -499,19 +499,14 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     if (!forms.empty()) data.set("has_forms", Bool(true));
   });
   if (!found) return NotFound(call);
-  Data error_list = List();
+  // Each error links to its field's input (a choice's first option, a date's day), else to the
+  // form's note.
+  std::vector<FieldError> linked;
   for (const FieldError& e : errors) {
-    Data d;
-    // The link goes to the field's input (a choice's first option, a date's day), else to the
-    // form's note.
     auto anchor = anchors.find(failed + "|" + e.field);
-    const std::string target = anchor != anchors.end() ? anchor->second : failed + "-note";
-    d.set("field", target);
-    d.set("message", e.message);
-    error_list.push_back(d);
+    linked.push_back({anchor != anchors.end() ? anchor->second : failed + "-note", e.message});
   }
-  data.set("errors", error_list);
-  if (!errors.empty()) data.set("has_errors", Bool(true));
+  SetErrors(data, linked);
   if (const std::string recorded = call.Query("recorded"); !recorded.empty()) {
     data.set("recorded", recorded);
   }

@@ -126,6 +126,18 @@ std::string NextDue(const RecommendationHead& item) {
 
 std::string OwnersText(const std::vector<std::string>& owners) { return Join(owners, ", "); }
 
+void SetErrors(Data& data, const std::vector<FieldError>& errors) {
+  Data list = List();
+  for (const FieldError& e : errors) {
+    Data d;
+    d.set("field", e.field);
+    d.set("message", e.message);
+    list.push_back(d);
+  }
+  data.set("errors", list);
+  if (!errors.empty()) data.set("has_errors", Bool(true));
+}
+
 std::string LocalPath(const std::string& next) {
   if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
     return "/";
@@ -406,7 +418,7 @@ Workspace::~Workspace() = default;
 Result<std::unique_ptr<Workspace>> Workspace::Create(EngineHost* host, Accounts* accounts,
                                                      WorkspaceOptions options) {
   ASSIGN_OR_RETURN(Templates templates, Templates::Load());
-  std::unique_ptr<Impl> impl(new Impl{host, accounts, options, std::move(templates)});
+  auto impl = std::make_unique<Impl>(host, accounts, std::move(options), std::move(templates));
   host->ReadAsIs([&](const Engine& engine) {
     impl->workflow = &engine.workflow();
     impl->action_workflow = engine.action_workflow();

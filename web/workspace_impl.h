@@ -74,6 +74,8 @@ std::string StateClass(const Workflow* workflow, const std::string& state);
 // The earliest unmet milestone's due date, "" for none.
 std::string NextDue(const RecommendationHead& item);
 std::string OwnersText(const std::vector<std::string>& owners);
+// Sets the error summary's list ("errors": field to link to, message) and "has_errors".
+void SetErrors(Data& data, const std::vector<FieldError>& errors);
 // `next` when it is a path on this site (not "//host" nor "/\\host", no control characters),
 // where a sign-in may go; "/" otherwise.
 std::string LocalPath(const std::string& next);
@@ -98,6 +100,12 @@ struct Call {
 };
 
 struct Workspace::Impl {
+  Impl(EngineHost* host, Accounts* accounts, WorkspaceOptions options, Templates templates)
+      : host(host),
+        accounts(accounts),
+        options(std::move(options)),
+        templates(std::move(templates)) {}
+
   EngineHost* host;
   Accounts* accounts;
   WorkspaceOptions options;
@@ -159,6 +167,19 @@ struct Workspace::Impl {
   Response Actions(const Call& call);
   Response Inspections(const Call& call);
   Response InspectionPage(const Call& call, const std::string& id);
+  // What a report page (Annex A, progress) asks about: its body, scoped to who asks, and its
+  // "as at" date. Sets the page's date field (and its error) in `data`.
+  struct ReportAsk {
+    std::string body;  // "" until ReportBody picks one
+    std::string as_at;
+    std::optional<Date> as_of;
+    bool bad_date = false;
+  };
+  std::optional<ReportAsk> AskedReport(const Call& call, Data& data) const;
+  // The body the report is of (the one asked, else the first the caller may see), with the
+  // body choices set in `data`; "" when there is none. REQUIRES: under the host's lock.
+  std::string ReportBody(const Engine& engine, const Call& call, const ReportAsk& ask,
+                         Data& data) const;
   Response Annex(const Call& call);
   Response Progress(const Call& call);
   Response Alerts(const Call& call);

@@ -316,7 +316,7 @@ Status RunServe(const Context& c) {
   ASSIGN_OR_RETURN(auto workspace,
                    web::Workspace::Create(&host, accounts.get(),
                                           {serve.api.public_read, serve.secure_cookies, 50,
-                                           serve.alerting.link_base}));
+                                           serve.alerting.link_base, serve.gov_uk}));
   std::unique_ptr<alerts::Alerting> alerting;
   Status alerting_failed;
   Status served = http::Serve(

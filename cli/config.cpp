@@ -39,6 +39,11 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       return Status::InvalidArgument("public_read must be true or false");
     }
     c->api.public_read = value == "true";
+  } else if (key == "gov_uk" || key == "secure_cookies") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument(key + " must be true or false");
+    }
+    (key == "gov_uk" ? c->gov_uk : c->secure_cookies) = value == "true";
   } else if (key == "threads") {
     ASSIGN_OR_RETURN(c->server.threads, number(1, 64));
   } else if (key == "max_connections") {
@@ -98,6 +103,8 @@ const char* kKeys[] = {"listen",
                        "db",
                        "workflow",
                        "public_read",
+                       "gov_uk",
+                       "secure_cookies",
                        "threads",
                        "max_connections",
                        "max_connections_per_address",

@@ -4,9 +4,10 @@
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
 // max_connections_per_address, header_timeout_seconds,
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
-// db, workflow; for alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go
-// to: a list, or "a, b"), webhook_timeout_seconds, smtp_relay (host:port), smtp_from. The
-// variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
+// gov_uk (true|false), secure_cookies (true|false), db, workflow; for alerts: public_url (links in
+// alerts), webhook_allow (hosts webhooks may go to: a list, or "a, b"), webhook_timeout_seconds,
+// smtp_relay (host:port), smtp_from. The variable is RECTRACK_ and the key in capitals. Unknown
+// keys are errors.
 #pragma once
 
 #include <set>
@@ -30,6 +31,9 @@ struct ServeConfig {
   bool secure_cookies = false;
   // Roles whose web accounts must sign in with a second factor (TOTP), e.g. "inspectorate".
   std::set<std::string> second_factor_roles;
+  // The service runs on gov.uk: the web workspace uses GDS Transport (licensed for gov.uk
+  // services only) instead of the system font stack.
+  bool gov_uk = false;
 };
 
 Status LoadConfigFile(const std::string& path, ServeConfig* config);

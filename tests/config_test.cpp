@@ -44,18 +44,21 @@ TEST_F(ConfigTest, DefaultsAreLoopbackAndBounded) {
   EXPECT_GT(c.server.max_connections, 0);
   EXPECT_GT(c.api.rate_per_minute, 0);
   EXPECT_FALSE(c.api.public_read);
+  EXPECT_FALSE(c.gov_uk);  // the system font stack unless the service is on gov.uk
 }
 
 TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {
   Write(
       "listen: \"127.0.0.1:9001\"\nthreads: 3\nmax_streams: 5\npublic_read: true\n"
-      "db: /tmp/x.db\n");
+      "db: /tmp/x.db\ngov_uk: true\nsecure_cookies: true\n");
   ServeConfig c;
   ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
   EXPECT_EQ(c.server.port, 9001);
   EXPECT_EQ(c.server.threads, 3);
   EXPECT_EQ(c.api.max_streams, 5);
   EXPECT_TRUE(c.api.public_read);
+  EXPECT_TRUE(c.gov_uk);
+  EXPECT_TRUE(c.secure_cookies);
   EXPECT_EQ(c.db, "/tmp/x.db");
   fake_env = {{"RECTRACK_THREADS", "4"}, {"RECTRACK_LISTEN", "[::1]:9002"}};
   ASSERT_TRUE(ApplyEnvironment(&c, FakeGetenv).ok());

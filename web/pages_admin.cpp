@@ -143,15 +143,34 @@ Response Workspace::Impl::RevokeToken(const Call& call) {
   return Redirect("/admin" + QueryString({{"done", "Token " + call.Form("id") + " revoked"}}));
 }
 
+namespace {
+
+std::string AssetType(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".woff2")) return "font/woff2";
+  if (ends(".woff")) return "font/woff";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
 Response Workspace::Impl::Asset(const std::string& path) const {
   const std::string name = path.substr(1);  // "assets/rectrack.css"
   for (const EmbeddedFile& file : EmbeddedFiles()) {
     if (name != file.name) continue;
     Response r;
-    const bool css = name.size() > 4 && name.substr(name.size() - 4) == ".css";
-    r.content_type = css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+    r.content_type = AssetType(name);
     r.body.assign(reinterpret_cast<const char*>(file.data), file.size);
-    r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+    // GDS Transport's file names carry their version; the rest change with rectrack.
+    const bool font = name.rfind("assets/fonts/", 0) == 0;
+    r.headers.emplace_back("Cache-Control",
+                           font ? "public, max-age=31536000, immutable" : "public, max-age=3600");
     SecurityHeaders(&r);
     return r;
   }

@@ -151,6 +151,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
       SetIf(d, "unit", a.unit);
       d.set("created", a.created);
       if (!a.disabled.empty()) d.set("disabled", Bool(true));
+      if (Lower(a.email) == Lower(call.who.account)) d.set("self", Bool(true));
       rows.push_back(d);
     }
   }
@@ -181,6 +182,12 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   SetErrors(data, errors);
   for (const FieldError& e : errors) data.set(e.field + "_error", e.message);
   if (!added.empty()) data.set("added", added);
+  // After a change of status (post/redirect/get): which account, said by the server.
+  if (const std::string email = call.Query("disabled"); !email.empty()) {
+    data.set("status_changed", email + " is disabled and signed out everywhere");
+  } else if (const std::string email = call.Query("enabled"); !email.empty()) {
+    data.set("status_changed", email + " is enabled");
+  }
   SetIf(data, "link", link);
   return Page(call, status, "admin_accounts", data, "Accounts", "", failed);
 }
@@ -210,6 +217,25 @@ Response Workspace::Impl::AddAccount(const Call& call) {
                          options.public_url + "/set-password?token=" + *token);
   }
   return Redirect("/admin/accounts?added=" + record.email);
+}
+
+Response Workspace::Impl::SetAccountStatus(const Call& call) {
+  const std::string email = Lower(call.Form("email"));
+  const std::string to = call.Form("status");
+  if (to != "disabled" && to != "active") {
+    return AdminAccounts(call, {{"accounts", "Choose to disable or enable an account"}}, "", 400);
+  }
+  if (email == Lower(call.who.account)) {
+    return AdminAccounts(call, {{"accounts", "You cannot disable your own account"}}, "", 400);
+  }
+  Status changed =
+      accounts->SetDisabled(email, to == "disabled", call.who.account, call.req.remote);
+  if (!changed.ok()) {
+    return AdminAccounts(call, {{"accounts", changed.message()}}, "",
+                         http::FromStatus(changed).status);
+  }
+  return Redirect("/admin/accounts" +
+                  QueryString({{to == "disabled" ? "disabled" : "enabled", email}}));
 }
 
 Response Workspace::Impl::Audit(const Call& call) {

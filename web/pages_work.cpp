@@ -25,6 +25,38 @@ Data StatusChoices(const std::string& selected) {
   return statuses;
 }
 
+// A filter as the MoJ filter's "Selected filters" shows it: its heading and its value in words.
+struct SelectedFilter {
+  std::string key, heading, label;
+};
+
+// Sets "selected_filters" (a tag per filter set in `filters`, linking to `path` without it, from
+// the first page) and "has_selected", which the filter panel shows above its fields.
+void SetSelectedFilters(Data& data, const std::string& path, const Params& filters,
+                        const std::vector<SelectedFilter>& shown) {
+  Data selected = List();
+  bool any = false;
+  for (const SelectedFilter& s : shown) {
+    auto it = filters.find(s.key);
+    if (it == filters.end() || it->second.empty()) continue;
+    Params without = filters;
+    without.erase(s.key);
+    Data d;
+    d.set("heading", s.heading);
+    d.set("label", s.label.empty() ? it->second : s.label);
+    d.set("href", path + QueryString(without));
+    selected.push_back(d);
+    any = true;
+  }
+  data.set("selected_filters", selected);
+  data.set("clear_href", path);
+  if (any) data.set("has_selected", Bool(true));
+}
+
+std::string StatusLabel(const std::string& status) {
+  return status == "open" ? "Open" : status == "closed" ? "Closed" : status;
+}
+
 }  // namespace
 
 // --- Dashboard
@@ -150,7 +182,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   std::vector<RecommendationView> views;
   int64_t generation = 0;
-  std::string today;
+  std::string today, body_name, inspection_name;
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
@@ -175,12 +207,18 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
       return false;
     });
     data.set("bodies", BodyChoices(engine, call.who, *body));
+    for (const Body& b : engine.Bodies()) {
+      if (b.id == body_asked) body_name = b.name;
+    }
     Data inspections = List();
     for (const Inspection& i : engine.Inspections()) {
       Data d;
       d.set("id", i.id);
       d.set("name", i.short_title.empty() ? i.title : i.short_title);
-      if (i.id == inspection) d.set("selected", Bool(true));
+      if (i.id == inspection) {
+        d.set("selected", Bool(true));
+        inspection_name = i.short_title.empty() ? i.title : i.short_title;
+      }
       inspections.push_back(d);
     }
     data.set("inspections", inspections);
@@ -229,6 +267,15 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   data.set("states", states);
   data.set("statuses", StatusChoices(status));
+  SetSelectedFilters(data, "/recommendations", filters,
+                     {{"body", "Body", body_name},
+                      {"inspection", "Inspection", inspection_name},
+                      {"state", "State", ""},
+                      {"status", "Open or closed", StatusLabel(status)},
+                      {"overdue", "Overdue", "Overdue only"},
+                      {"q", "Text or id contains", ""},
+                      {"due_before", "Due before", ""},
+                      {"as_at", "As at", ""}});
   data.set("q", q);
   data.set("due_before", due_before);
   data.set("as_at", as_at);
@@ -423,6 +470,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         fields.push_back(f);
       }
       if (!e.fields.empty()) d.set("has_fields", Bool(true));
+      if (!e.fields.empty() || !e.note.empty()) d.set("has_description", Bool(true));
       d.set("fields", fields);
       timeline.push_back(d);
     }
@@ -562,6 +610,7 @@ Response Workspace::Impl::Actions(const Call& call) {
   if (!body.ok()) return NotFound(call);
   Data data;
   int64_t generation = 0;
+  std::string unit_name;
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     ActionQuery q;
@@ -592,13 +641,26 @@ Response Workspace::Impl::Actions(const Call& call) {
       Data d;
       d.set("id", u.id);
       d.set("name", u.name);
-      if (u.id == unit) d.set("selected", Bool(true));
+      if (u.id == unit) {
+        d.set("selected", Bool(true));
+        unit_name = u.name;
+      }
       units.push_back(d);
     }
     data.set("units", units);
   });
   data.set("statuses", StatusChoices(status));
   if (overdue) data.set("overdue", Bool(true));
+  SetIf(data, "body", call.Query("body"));
+  SetSelectedFilters(data, "/actions",
+                     {{"body", call.Query("body")},
+                      {"unit", unit},
+                      {"status", status},
+                      {"overdue", overdue ? "true" : ""}},
+                     {{"body", "Body", ""},
+                      {"unit", "Unit", unit_name},
+                      {"status", "Open or closed", StatusLabel(status)},
+                      {"overdue", "Overdue", "Overdue only"}});
   return Page(call, 200, "actions", data, "Actions", "actions", false, generation);
 }
 

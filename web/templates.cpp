@@ -14,13 +14,31 @@ Result<Templates> Templates::Load() {
     std::string name = file.name;
     if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + suffix.size()) continue;
     name = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    std::string source(reinterpret_cast<const char*>(file.data), file.size);
+    t.sources_[name] = std::string(reinterpret_cast<const char*>(file.data), file.size);
+  }
+  // A partial ("_name.mustache", used as {{>name}}) is written into the pages that use it once,
+  // here, rather than looked up at every render.
+  std::map<std::string, std::string> partials;
+  for (auto it = t.sources_.begin(); it != t.sources_.end();) {
+    if (it->first[0] != '_') {
+      ++it;
+      continue;
+    }
+    partials["{{>" + it->first.substr(1) + "}}"] = it->second;
+    it = t.sources_.erase(it);
+  }
+  for (auto& [name, source] : t.sources_) {
+    for (const auto& [tag, text] : partials) {
+      for (size_t at = source.find(tag); at != std::string::npos; at = source.find(tag, at)) {
+        source.replace(at, tag.size(), text);
+        at += text.size();
+      }
+    }
     kainjow::mustache::mustache compiled(source);
     if (!compiled.is_valid()) {
       return Status::InvalidArgument("web/templates/" + name + suffix + ": " +
                                      compiled.error_message());
     }
-    t.sources_[name] = std::move(source);
   }
   if (!t.sources_.count("layout")) return Status::InvalidArgument("no layout template built in");
   return t;

@@ -1,6 +1,7 @@
 // Templates: the pages' markup, web/templates/*.mustache, built into the binary (embedded.h)
 // and rendered by kainjow mustache, which escapes every {{value}} for HTML; only the layout's
-// {{{content}}} (a page already rendered) is inserted raw.
+// {{{content}}} (a page already rendered) is inserted raw. A template named "_name" is a
+// partial, written into every page that says {{>name}}.
 //
 // Thread-safety: immutable after Load; Render may be called from many threads (each call
 // compiles its own copy: kainjow's renderer keeps state while it renders).

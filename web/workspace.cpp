@@ -155,6 +155,7 @@ Data Workspace::Impl::Layout(const Call& call, const std::string& title, const s
                              bool error) const {
   Data layout;
   layout.set("title", title);
+  layout.set("stylesheet", options.gov_uk ? "rectrack-gov-uk.css" : "rectrack.css");
   if (error) layout.set("error_title", Bool(true));
   if (call.signed_in) {
     Data who;
@@ -234,7 +235,8 @@ Response Workspace::Impl::CachedPage(const Call& call, const std::string& title,
   // content: each thread keeps the last few rendered, split where the content goes.
   const std::string layout_key = call.who.account + "|" + (call.session ? call.session->csrf : "") +
                                  "|" + title + "|" + current + "|" + (content->error ? "e" : "") +
-                                 "|" + std::to_string(content->generation);
+                                 "|" + std::to_string(content->generation) +
+                                 (options.gov_uk ? "|gov.uk" : "");
   thread_local std::map<std::string, std::pair<std::string, std::string>> layouts;
   auto layout = layouts.find(layout_key);
   if (layout == layouts.end()) {
@@ -400,6 +402,7 @@ Response Workspace::Impl::Route(Call& call) {
       return AdminAccounts(call, {}, call.Query("added"));
     }
     if (path == "/admin/accounts" && method == "POST") return AddAccount(call);
+    if (path == "/admin/accounts/status" && method == "POST") return SetAccountStatus(call);
     if (path == "/admin/audit" && method == "GET") return Audit(call);
     if (path == "/admin/import" && method == "POST") return Import(call);
     if (path == "/admin/define" && method == "POST") return Define(call);

@@ -51,6 +51,9 @@ struct WorkspaceOptions {
   // Where people reach this server ("https://rectrack.example"): the base of set-password links
   // shown to the inspectorate; "" shows them as paths.
   std::string public_url = "";
+  // The service runs on gov.uk, so it may (and does) use GDS Transport, which is licensed for
+  // gov.uk services only; elsewhere pages use the system font stack.
+  bool gov_uk = false;
 };
 
 class Workspace : public http::Front {

@@ -189,6 +189,8 @@ struct Workspace::Impl {
                          const std::string& added = "", int status = 200,
                          const std::string& link = "");
   Response AddAccount(const Call& call);
+  // Disables (ending its sessions) or enables an account; not one's own.
+  Response SetAccountStatus(const Call& call);
   Response Audit(const Call& call);
   Response Admin(const Call& call, std::vector<FieldError> errors = {},
                  const std::string& done = "", const std::string& secret = "", int status = 200);

@@ -53,7 +53,7 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:
     skip("python3-selenium is not installed")
 for tool in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
@@ -71,7 +71,7 @@ def rectrack(db, *args, stdin=None):
 
 
 class Server:
-    def __init__(self, *serve_flags):
+    def __init__(self, *serve_flags, env=None):
         self.dir = tempfile.mkdtemp(prefix="rectrack-web-")
         self.db = os.path.join(self.dir, "web.db")
         rectrack(self.db, "import", *[os.path.join(SOURCE, "demo", f) for f in
@@ -87,7 +87,8 @@ class Server:
         self.process = subprocess.Popen(
             [BINARY, "--db", self.db, "--clock", CLOCK, "serve", "--listen", "127.0.0.1:0",
              *serve_flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, **(env or {})))
         line = self.process.stdout.readline()
         match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
         if not match:
@@ -209,9 +210,29 @@ class WebWorkspaceTest(unittest.TestCase):
         self.check_page(driver, "recommendations-overdue")
         rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         self.assertTrue(rows)
-        self.assertTrue(all("overdue" in row.text for row in rows))
+        self.assertTrue(all("overdue" in row.text.lower() for row in rows))
+        # The MoJ filter: the filters set are tags, the fields keep only what was asked, and
+        # removing a tag drops just that filter.
+        tags = [t.get_attribute("textContent").replace("Remove this filter: ", "")
+                for t in driver.find_elements(By.CSS_SELECTOR, ".moj-filter__tag")]
+        self.assertEqual(tags, ["Crown Prosecution Service", "Overdue only"])
+        self.assertEqual(Select(driver.find_element(By.ID, "status")).first_selected_option.get_attribute("value"), "")
+        self.assertEqual(Select(driver.find_element(By.ID, "state")).first_selected_option.get_attribute("value"), "")
+        self.assertEqual(Select(driver.find_element(By.ID, "body")).first_selected_option.get_attribute("value"), "CPS")
+        self.submit(driver, driver.find_element(By.PARTIAL_LINK_TEXT, "Overdue only"))
+        self.assertNotIn("overdue", driver.current_url)
+        self.assertIn("body=CPS", driver.current_url)
+        driver.back()
         self.submit(driver, driver.find_element(By.LINK_TEXT, "da23-r2"))
         self.check_page(driver, "recommendation")
+        # The history is the MoJ timeline, newest first, styled by its stylesheet; the pages
+        # are set in the system font stack (GDS Transport is for services on gov.uk only).
+        titles = driver.find_elements(By.CSS_SELECTOR, ".moj-timeline__item .moj-timeline__title")
+        self.assertTrue(titles[0].text.startswith("assess"), titles[0].text)
+        self.assertEqual(driver.execute_script(
+            "return getComputedStyle(document.querySelector('.moj-timeline__title')).fontWeight"), "700")
+        self.assertNotIn("GDS Transport",
+                         driver.execute_script("return getComputedStyle(document.querySelector('h1')).fontFamily"))
         details = self.open_form(driver, "update")
         details.find_element(By.NAME, "note").send_keys("Training plan agreed <script>alert(1)</script>")
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
@@ -436,6 +457,23 @@ class WebWorkspaceTest(unittest.TestCase):
         person.find_element(By.ID, "confirm").send_keys("yet another password")
         self.submit(person, person.find_element(By.CSS_SELECTOR, "main form button"))
         self.assertIn("This link does not work", person.page_source)
+        # The inspectorate disables the account from the web: its session ends at once.
+        self.go(person, "/")
+        self.assertIn("Dashboard", person.title)
+        self.go(driver, "/admin/accounts")
+        self.assertEqual(driver.find_elements(By.XPATH, "//tr[td[1]='staff@hmcpsi.example']//form"), [])
+        self.submit(driver, driver.find_element(By.XPATH, "//tr[td[1]='new@sfo.example']//button"))
+        self.assertIn("new@sfo.example is disabled", driver.find_element(By.CSS_SELECTOR, ".govuk-notification-banner").text)
+        self.check_page(driver, "admin-accounts-disabled")
+        self.go(person, "/recommendations")
+        self.assertIn("Sign in", person.title)
+        self.submit(driver, driver.find_element(By.XPATH, "//tr[td[1]='new@sfo.example']//button"))
+        self.assertIn("new@sfo.example is enabled", driver.page_source)
+        self.go(person, "/sign-in")
+        person.find_element(By.ID, "email").send_keys("new@sfo.example")
+        person.find_element(By.ID, "password").send_keys("my own good password")
+        self.submit(person, person.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button"))
+        self.assertIn("Dashboard", person.title)
 
     def test_7_body_lead_has_no_admin(self):
         driver = self.new_browser()
@@ -559,11 +597,12 @@ class WebWorkspaceTest(unittest.TestCase):
 
 
 class PublicTrackerTest(unittest.TestCase):
-    """With public_read on, recommendations and inspections can be read without signing in."""
+    """With public_read on, recommendations and inspections can be read without signing in.
+    This server says it runs on gov.uk, so its pages are set in GDS Transport."""
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server("--public-read")
+        cls.server = Server("--public-read", env={"RECTRACK_GOV_UK": "true"})
         cls.driver = browser()
         with open(AXE, encoding="utf-8") as f:
             cls.axe = f.read()
@@ -585,6 +624,16 @@ class PublicTrackerTest(unittest.TestCase):
         for path in ("/", "/alerts", "/actions", "/admin"):
             d.get(self.server.url + path)
             self.assertIn("Sign in", d.title, path)
+
+    def test_a_service_on_gov_uk_uses_gds_transport(self):
+        d = self.driver
+        d.get(self.server.url + "/recommendations")
+        family = d.execute_script("return getComputedStyle(document.querySelector('h1')).fontFamily")
+        self.assertTrue(family.startswith('"GDS Transport"'), family)
+        # The font files the stylesheet names are served, and the browser loads them.
+        loaded = d.execute_script(
+            "return document.fonts.load('19px \"GDS Transport\"').then(f => f.length)")
+        self.assertGreater(loaded, 0)
 
 
 

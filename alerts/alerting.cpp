@@ -57,7 +57,7 @@ std::string MessageId(const std::string& alert_id, const std::string& from, cons
 }
 
 EmailMessage MakeEmail(const storage::AlertRecord& alert, const std::string& from,
-                       const std::string& to, const std::string& relay) {
+                       const std::string& to, const SmtpRelay& relay) {
   json::object data;
   json::value doc = json::parse(alert.payload, {}, {});
   if (doc.is_object() && doc.as_object()["data"].is_object()) {
@@ -282,12 +282,12 @@ struct Alerting::Impl {
           chr::duration_cast<chr::seconds>(chr::system_clock::now().time_since_epoch()).count());
       m.body = alert->payload;
       deliverer->Send(std::move(m), done);
-    } else if (options.smtp_relay.empty()) {
+    } else if (options.smtp.url.empty()) {
       AttemptResult r;
-      r.error = "no smtp_relay is configured for email subscriptions";
+      r.error = "no smtp_url is configured for email subscriptions";
       done(r);
     } else {
-      deliverer->Send(MakeEmail(*alert, options.smtp_from, sub->email, options.smtp_relay), done);
+      deliverer->Send(MakeEmail(*alert, options.smtp_from, sub->email, options.smtp), done);
     }
   }
 
@@ -339,6 +339,21 @@ struct Alerting::Impl {
   }
 };
 
+EmailMessage TestEmail(const AlertingOptions& options, const std::string& to,
+                       const std::string& id) {
+  EmailMessage m;
+  m.relay = options.smtp;
+  m.from = options.smtp_from;
+  m.to = to;
+  m.message_id = MessageId(id, options.smtp_from, to);
+  m.subject = "[rectrack] test message — your SMTP settings work";
+  m.body =
+      "This is a test message from rectrack, sent with `rectrack alerts test-email`.\n"
+      "Email alerts to this address will come through the same relay (" +
+      options.smtp.url + ") — nothing else needs doing.\n";
+  return m;
+}
+
 Alerting::Alerting(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
@@ -354,9 +369,9 @@ Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
   for (const Subscription& sub : rules->subscriptions()) {
     if (!sub.webhook.empty()) {
       RETURN_IF_ERROR(options.delivery.allow.Check(sub.webhook).WithContext(sub.where));
-    } else if (options.smtp_relay.empty()) {
+    } else if (options.smtp.url.empty()) {
       return Status::InvalidArgument(sub.where + ": subscription '" + sub.id +
-                                     "' sends email, but no smtp_relay is configured");
+                                     "' sends email, but no smtp_url is configured");
     }
   }
   Status started;

@@ -25,9 +25,14 @@ struct AlertingOptions {
   std::string db_path;    // the database the Engine uses (the dispatcher opens its own connection)
   std::string link_base;  // e.g. "http://127.0.0.1:8080"
   DelivererOptions delivery;
-  std::string smtp_relay;  // "host:port"; "" when email subscriptions are not used
+  SmtpRelay smtp;  // url "" when email subscriptions are not used
   std::string smtp_from = "rectrack@localhost";
 };
+
+// What `rectrack alerts test-email` sends: a message that says it is a test, from
+// options.smtp_from to `to` through options.smtp, its Message-ID made from `id` as an alert's is.
+EmailMessage TestEmail(const AlertingOptions& options, const std::string& to,
+                       const std::string& id);
 
 class Alerting {
  public:

@@ -2,7 +2,8 @@
 // thread, so attempts share no locks. An Attempt carries the callback and a steady_timer for its
 // deadline; whichever comes first (the coroutine's result, the deadline, shutdown) runs the
 // callback (Attempt::Finish), and the others only clean up. Sockets are beast::tcp_stream with the
-// same deadline, so no single operation outlives it either.
+// same deadline, so no single operation outlives it either. An email's SMTP dialogue is
+// libcurl's (smtp.h), run on a worker thread whose result the coroutine awaits.
 #include "alerts/delivery.h"
 
 #include <openssl/evp.h>
@@ -16,11 +17,14 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_path.hpp>
 
 #include <algorithm>
 #include <array>
@@ -36,6 +40,7 @@
 #include <thread>
 #include <utility>
 
+#include "alerts/smtp.h"
 #include "common/strings.h"
 
 namespace rectrack::alerts {
@@ -45,6 +50,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
+namespace urls = boost::urls;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -78,53 +84,40 @@ struct HostPort {
   std::optional<uint16_t> port;
 };
 
-std::optional<uint16_t> ParsePort(std::string_view s) {
-  if (s.empty() || s.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || value == 0 || value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(value);
-}
-
-bool IsIpv6(const std::string& host) {
-  boost::system::error_code ec;
-  net::ip::make_address_v6(host, ec);
-  return !ec;
-}
-
-bool IsHostName(std::string_view host) {
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-  });
-}
-
-// "host", "host:port", "[v6]", "[v6]:port"; with `bare_ipv6` also "v6" without brackets (an
-// allow-list entry may be written so; a URL may not).
+// A host and optional port as Boost.URL reads an authority ("host", "host:port", "[v6]:port"),
+// without user information; nullopt for anything else. `bare_ipv6` also takes "::1" unbracketed,
+// as an allow-list entry may be written.
 std::optional<HostPort> ParseHostPort(std::string_view s, bool bare_ipv6) {
   HostPort out;
-  std::string_view rest;
-  if (!s.empty() && s.front() == '[') {
-    const size_t close = s.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    out.host = std::string(s.substr(1, close - 1));
-    out.ipv6 = true;
-    rest = s.substr(close + 1);
-  } else if (bare_ipv6 && std::count(s.begin(), s.end(), ':') > 1) {
-    out.host = std::string(s);
-    out.ipv6 = true;
-  } else {
-    const size_t colon = s.find(':');
-    out.host = std::string(s.substr(0, colon));
-    if (colon != std::string_view::npos) rest = s.substr(colon);
+  boost::system::error_code ec;
+  if (bare_ipv6 && std::count(s.begin(), s.end(), ':') > 1 && s.find('[') == s.npos) {
+    net::ip::make_address_v6(std::string(s), ec);
+    if (ec) return std::nullopt;
+    return HostPort{std::string(s), true, std::nullopt};
   }
-  if (!rest.empty()) {
-    if (rest.front() != ':') return std::nullopt;
-    out.port = ParsePort(rest.substr(1));
-    if (!out.port) return std::nullopt;
+  auto authority = urls::parse_authority(s);
+  if (!authority || authority->has_userinfo() || authority->host().empty() ||
+      authority->host_type() == urls::host_type::ipvfuture) {
+    return std::nullopt;
   }
-  if (out.ipv6 ? !IsIpv6(out.host) : !IsHostName(out.host)) return std::nullopt;
+  out.ipv6 = authority->host_type() == urls::host_type::ipv6;
+  out.host = out.ipv6 ? authority->host_ipv6_address().to_string()
+                      : std::string(authority->encoded_host());
+  const bool name_ok = std::all_of(out.host.begin(), out.host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == ':';
+  });
+  if (!name_ok) return std::nullopt;  // no encoded or odd names
+  if (authority->has_port()) {
+    const std::string_view digits = authority->port();
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
+        port > 65535) {
+      return std::nullopt;
+    }
+    out.port = static_cast<uint16_t>(port);
+  }
   return out;
 }
 
@@ -149,34 +142,41 @@ struct Url {
   }
 };
 
-// The URL is never quoted in messages: its query may carry a token.
-Result<Url> ParseUrl(const std::string& text) {
+// A URL of one of `schemes` with a host, read by Boost.URL; `what` names it in errors ("webhook
+// URL"). The URL is never quoted in messages: its query may carry a token.
+Result<std::pair<std::string, HostPort>> ParseServerUrl(
+    const std::string& text, const std::string& what, std::initializer_list<const char*> schemes) {
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) {
-      return Status::InvalidArgument(
-          "webhook URL contains a space, a control or a non-ASCII character");
+      return Status::InvalidArgument(what +
+                                     " contains a space, a control or a non-ASCII character");
     }
   }
-  const size_t sep = text.find("://");
-  const std::string scheme = Lower(text.substr(0, sep));
-  if (sep == std::string::npos || (scheme != "http" && scheme != "https")) {
-    return Status::InvalidArgument("webhook URL must start with http:// or https://");
+  auto url = urls::parse_uri(text);
+  std::string scheme = url ? Lower(std::string(url->scheme())) : "";
+  std::string names;
+  for (const char* s : schemes) names += (names.empty() ? "" : " or ") + std::string(s) + "://";
+  if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end() || !url->has_authority()) {
+    return Status::InvalidArgument(what + " must start with " + names);
   }
+  if (url->has_userinfo()) {
+    return Status::InvalidArgument(what + " must not contain user information (user@host)");
+  }
+  auto host = ParseHostPort(url->encoded_authority(), /*bare_ipv6=*/false);
+  if (!host) return Status::InvalidArgument(what + " has no valid host[:port]");
+  return std::make_pair(std::move(scheme), std::move(*host));
+}
+
+Result<Url> ParseUrl(const std::string& text) {
+  ASSIGN_OR_RETURN(auto parsed, ParseServerUrl(text, "webhook URL", {"http", "https"}));
   Url url;
-  url.https = scheme == "https";
-  const std::string rest = text.substr(sep + 3);
-  const size_t end = rest.find_first_of("/?#");
-  const std::string authority = rest.substr(0, end);
-  if (authority.find('@') != std::string::npos) {
-    return Status::InvalidArgument("webhook URL must not contain user information (user@host)");
-  }
-  auto host = ParseHostPort(authority, /*bare_ipv6=*/false);
-  if (!host) return Status::InvalidArgument("webhook URL has no valid host[:port]");
-  url.authority = *host;
-  url.port = host->port.value_or(url.https ? 443 : 80);
-  url.target = end == std::string::npos ? "" : rest.substr(end);
-  url.target = url.target.substr(0, url.target.find('#'));
+  url.https = parsed.first == "https";
+  url.authority = std::move(parsed.second);
+  url.port = url.authority.port.value_or(url.https ? 443 : 80);
+  auto view = urls::parse_uri(text);
+  url.target = std::string(view->encoded_path());
+  if (view->has_query()) url.target += "?" + std::string(view->encoded_query());
   if (url.target.empty() || url.target.front() != '/') url.target = "/" + url.target;
   return url;
 }
@@ -300,11 +300,7 @@ std::string MailData(const EmailMessage& m, std::chrono::system_clock::time_poin
     lines.clear();
     for (size_t i = 0; i < encoded.size(); i += 76) lines.push_back(encoded.substr(i, 76));
   }
-  for (const std::string& line : lines) {
-    if (!line.empty() && line.front() == '.') out += '.';
-    out += line + "\r\n";
-  }
-  out += ".\r\n";
+  for (const std::string& line : lines) out += line + "\r\n";
   return out;
 }
 
@@ -360,6 +356,41 @@ std::string Millis(std::chrono::milliseconds ms) { return std::to_string(ms.coun
 }  // namespace
 
 // ---- Pure functions ----
+
+Status CheckSmtpRelay(const SmtpRelay& relay) {
+  ASSIGN_OR_RETURN(auto parsed, ParseServerUrl(relay.url, "smtp_url", {"smtp", "smtps"}));
+  auto view = urls::parse_uri(relay.url);
+  if ((!view->encoded_path().empty() && view->encoded_path() != "/") || view->has_query() ||
+      view->has_fragment()) {
+    return Status::InvalidArgument(
+        "smtp_url must be smtp://host:port or smtps://host:port, "
+        "with nothing after the port");
+  }
+  if (relay.plain) {
+    const std::string host = HostKey(parsed.second.host);
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(host, ec);
+    if (parsed.first == "smtps") {
+      return Status::InvalidArgument("smtp_plain cannot be used with smtps:// (which is TLS)");
+    }
+    if (host != "localhost" && (ec || !address.is_loopback())) {
+      return Status::InvalidArgument(
+          "smtp_plain (no TLS) is only for a relay on this machine (localhost, 127.0.0.1 or ::1), "
+          "not '" +
+          parsed.second.host + "'");
+    }
+  }
+  if (relay.user.empty() != relay.password.empty()) {
+    return Status::InvalidArgument(relay.user.empty()
+                                       ? "an SMTP password is set without smtp_user"
+                                       : "smtp_user is set without a password (smtp_password_env "
+                                         "or smtp_password_file)");
+  }
+  if (HasControl(relay.user) || HasControl(relay.password)) {
+    return Status::InvalidArgument("the SMTP user or password contains a control character");
+  }
+  return Status();
+}
 
 Status AllowList::Check(const std::string& url) const {
   auto parsed = ParseUrl(url);
@@ -485,11 +516,6 @@ net::awaitable<HttpOutcome> Exchange(Stream& stream, Attempt& attempt,
 }
 
 // SMTP reply: the code and the text of its lines, joined by " ".
-struct SmtpReply {
-  int code = 0;
-  std::string text;
-  beast::error_code ec;  // transport failure or a malformed reply
-};
 
 }  // namespace
 
@@ -718,6 +744,17 @@ struct Deliverer::Impl {
 
   // ---- Email ----
 
+  // libcurl blocks, so each email's dialogue runs on a worker thread (no more than max_in_flight
+  // at once: the slots of Enqueue bound them) while its coroutine waits on `done`, which the
+  // worker cancels, through the io_context, when it has a result.
+  struct MailJob {
+    explicit MailJob(net::any_io_executor executor)
+        : done(std::move(executor), std::chrono::steady_clock::time_point::max()) {}
+    net::steady_timer done;
+    std::atomic<bool> cancelled{false};
+    AttemptResult result;  // written by the worker before it posts
+  };
+
   void StartEmail(EmailMessage message, Callback done) {
     if (stopping) return;  // sent by a callback during shutdown: dropped
     auto attempt = NewAttempt(std::move(done));
@@ -735,176 +772,34 @@ struct Deliverer::Impl {
     if (HasControl(message.message_id) || message.message_id.find(' ') != std::string::npos) {
       return refuse("the Message-ID contains a space, CR, LF or a control character");
     }
-    auto relay = ParseHostPort(message.relay, /*bare_ipv6=*/false);
-    if (!relay) return refuse("the SMTP relay '" + message.relay + "' is not host:port");
+    if (Status relay = CheckSmtpRelay(message.relay); !relay.ok()) return refuse(relay.message());
     std::string data = MailData(message, std::chrono::system_clock::now());
-    Enqueue(attempt,
-            [this, attempt, message = std::move(message), relay = std::move(*relay),
-             data = std::move(data)] { Spawn(attempt, Email(attempt, message, relay, data)); });
+    Enqueue(attempt, [this, attempt, message = std::move(message), data = std::move(data)] {
+      Spawn(attempt, Email(attempt, message, data));
+    });
   }
 
-  net::awaitable<SmtpReply> ReadReply(beast::tcp_stream& stream, std::string& buffer) {
-    SmtpReply reply;
-    size_t total = 0;
-    for (;;) {
-      auto [ec, n] = co_await net::async_read_until(
-          stream, net::dynamic_buffer(buffer, options.max_response_bytes), '\n', kNoThrow);
-      if (ec) {
-        reply.ec = ec == net::error::not_found ? net::error::message_size : ec;
-        co_return reply;
-      }
-      std::string line = buffer.substr(0, n);
-      buffer.erase(0, n);
-      total += n;
-      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-      const bool well_formed = line.size() >= 3 &&
-                               std::all_of(line.begin(), line.begin() + 3,
-                                           [](char c) { return c >= '0' && c <= '9'; }) &&
-                               (line.size() == 3 || line[3] == ' ' || line[3] == '-');
-      const int code = well_formed ? std::stoi(line.substr(0, 3)) : 0;
-      if (!well_formed || (reply.code != 0 && code != reply.code) ||
-          total > options.max_response_bytes) {
-        reply.ec = net::error::invalid_argument;
-        reply.text = "malformed SMTP reply";
-        co_return reply;
-      }
-      reply.code = code;
-      if (line.size() > 4) {
-        if (!reply.text.empty()) reply.text += ' ';
-        reply.text += line.substr(4);
-      }
-      if (line.size() == 3 || line[3] == ' ') co_return reply;
-    }
-  }
-
-  net::awaitable<void> Email(std::shared_ptr<Attempt> attempt, EmailMessage message, HostPort relay,
+  net::awaitable<void> Email(std::shared_ptr<Attempt> attempt, EmailMessage message,
                              std::string data) {
     if (attempt->finished) co_return;
-    auto executor = co_await net::this_coro::executor;
-    tcp::resolver resolver(executor);
-    beast::tcp_stream stream(executor);
-    attempt->abort = [&] {
-      resolver.cancel();
-      stream.close();
-    };
+    auto job = std::make_shared<MailJob>(co_await net::this_coro::executor);
+    attempt->abort = [job] { job->cancelled = true; };
     AbortGuard guard{*attempt};
-    const uint16_t port = relay.port.value_or(25);
-    const std::string where =
-        (relay.ipv6 ? "[" + relay.host + "]" : relay.host) + ":" + std::to_string(port);
-
-    std::vector<tcp::endpoint> endpoints;
-    boost::system::error_code literal_ec;
-    const auto literal = net::ip::make_address(relay.host, literal_ec);
-    if (!literal_ec) {
-      endpoints.emplace_back(literal, port);
-    } else {
-      attempt->stage = "resolve SMTP relay " + relay.host;
-      auto [ec, results] =
-          co_await resolver.async_resolve(relay.host, std::to_string(port), kNoThrow);
-      if (attempt->finished) co_return;
-      if (ec) co_return attempt->Finish(Failure(Describe(attempt->stage, ec)));
-      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    }
-    attempt->stage = "connect to SMTP relay " + where;
-    stream.expires_at(attempt->deadline);
-    {
-      auto [ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
-      (void)endpoint;
-      if (attempt->finished) co_return;
-      if (ec) co_return attempt->Finish(Failure(Describe(attempt->stage, ec)));
-    }
-
-    std::string buffer;
-    // Sends `line` (nothing for the greeting) and reads the reply; nullopt once the attempt is
-    // over (its callback has run).
-    auto step = [&](std::string stage,
-                    std::string line) -> net::awaitable<std::optional<SmtpReply>> {
-      attempt->stage = "SMTP " + stage;
-      if (!line.empty()) {
-        auto [ec, n] = co_await net::async_write(stream, net::buffer(line), kNoThrow);
-        (void)n;
-        if (attempt->finished) co_return std::nullopt;
-        if (ec) {
-          attempt->Finish(Failure(Describe(attempt->stage, ec), attempt->status));
-          co_return std::nullopt;
-        }
-      }
-      SmtpReply reply = co_await ReadReply(stream, buffer);
-      if (attempt->finished) co_return std::nullopt;
-      if (reply.ec) {
-        attempt->Finish(Failure(reply.text.empty() ? Describe(attempt->stage, reply.ec)
-                                                   : attempt->stage + ": " + reply.text,
-                                attempt->status));
-        co_return std::nullopt;
-      }
-      attempt->status = reply.code;
-      co_return reply;
-    };
-    auto fail = [&](const SmtpReply& reply) {
-      attempt->Finish(Failure(attempt->stage + ": " + std::to_string(reply.code) + " " + reply.text,
-                              reply.code));
-    };
-    auto expected = [](const SmtpReply& reply, std::initializer_list<int> codes) {
-      return std::find(codes.begin(), codes.end(), reply.code) != codes.end();
-    };
-
-    // A failure after the greeting still ends the session politely.
-    bool delivered = false;
-    do {
-      auto greeting = co_await step("greeting", "");
-      if (!greeting) co_return;
-      if (!expected(*greeting, {220})) {
-        fail(*greeting);
-        break;
-      }
-      auto hello = co_await step("EHLO", "EHLO rectrack\r\n");
-      if (!hello) co_return;
-      if (hello->code == 500 || hello->code == 502) {  // a server without ESMTP
-        hello = co_await step("HELO", "HELO rectrack\r\n");
-        if (!hello) co_return;
-      }
-      if (!expected(*hello, {250})) {
-        fail(*hello);
-        break;
-      }
-      auto mail = co_await step("MAIL FROM", "MAIL FROM:<" + message.from + ">\r\n");
-      if (!mail) co_return;
-      if (!expected(*mail, {250})) {
-        fail(*mail);
-        break;
-      }
-      auto rcpt = co_await step("RCPT TO", "RCPT TO:<" + message.to + ">\r\n");
-      if (!rcpt) co_return;
-      if (!expected(*rcpt, {250, 251})) {
-        fail(*rcpt);
-        break;
-      }
-      auto start = co_await step("DATA", "DATA\r\n");
-      if (!start) co_return;
-      if (!expected(*start, {354})) {
-        fail(*start);
-        break;
-      }
-      auto accepted = co_await step("message", data);
-      if (!accepted) co_return;
-      if (!expected(*accepted, {250})) {
-        fail(*accepted);
-        break;
-      }
-      delivered = true;
-    } while (false);
-    if (delivered) {
-      AttemptResult result;
-      result.delivered = true;
-      result.status = 250;
-      attempt->Finish(std::move(result));
-    }
-    // QUIT is a courtesy: its outcome changes nothing, and it runs under the same deadline.
-    std::string quit = "QUIT\r\n";
-    auto [ec, n] = co_await net::async_write(stream, net::buffer(quit), kNoThrow);
-    (void)n;
-    if (!ec) co_await ReadReply(stream, buffer);
+    attempt->stage = "SMTP";
+    if (!mailers) mailers = std::make_unique<net::thread_pool>(options.max_in_flight);
+    const auto left = std::max<std::chrono::milliseconds>(
+        1ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                 attempt->deadline - std::chrono::steady_clock::now()));
+    net::post(*mailers, [this, job, message = std::move(message), data = std::move(data), left] {
+      job->result = internal::SendMail(message, data, left, job->cancelled);
+      net::post(io, [job] { job->done.cancel(); });
+    });
+    co_await job->done.async_wait(kNoThrow);
+    attempt->Finish(std::move(job->result));
   }
+
+  // Declared last, so destroyed (its threads joined) first: its jobs post to `io`.
+  std::unique_ptr<net::thread_pool> mailers;
 };
 
 Deliverer::Deliverer(DelivererOptions options)

@@ -1,7 +1,9 @@
 // Delivery: sends one alert to one receiver, never blocking the caller. Webhooks follow the
 // Standard Webhooks convention (https://www.standardwebhooks.com): POST of the JSON payload with
 // headers webhook-id, webhook-timestamp and webhook-signature "v1,<base64 HMAC-SHA256 of
-// id.timestamp.body>". Email goes by plain SMTP to a configured relay (a local MTA).
+// id.timestamp.body>". Email goes to a configured SMTP relay through libcurl: TLS (STARTTLS on
+// smtp://, implicit on smtps://) with the certificate and host name verified, and AUTH when a user
+// is configured; in clear only when config says so, and only to a relay on this machine.
 //
 // A Deliverer runs its own io_context on its own thread, so a slow, dead or hostile receiver
 // holds up only its own attempt: every attempt has a deadline (connect + send + response), a cap
@@ -68,8 +70,25 @@ struct WebhookMessage {
   std::string body;       // JSON
 };
 
+// The SMTP relay email goes through.
+struct SmtpRelay {
+  // smtp://host:port (STARTTLS required unless `plain`) or smtps://host:port (TLS from the first
+  // byte). Without a port, 25 and 465.
+  std::string url;
+  std::string user;      // "" for no AUTH
+  std::string password;  // with `user`; never logged nor put in a delivery's error
+  std::string ca_file;   // PEM file of the CAs to trust; "" for the system's
+  // Send in clear, without STARTTLS: for a relay on this machine only (CheckSmtpRelay).
+  bool plain = false;
+};
+// OK, or InvalidArgument saying what is wrong: a URL (parsed by Boost.URL) that is not smtp:// or
+// smtps:// with a host and nothing after the port, user information in it, `plain` with smtps://
+// or to a host that is not localhost or a loopback address, a password without a user, or a user
+// without a password.
+Status CheckSmtpRelay(const SmtpRelay& relay);
+
 struct EmailMessage {
-  std::string relay;  // "host:port" of the SMTP relay (port 25 when omitted); no TLS, no AUTH
+  SmtpRelay relay;
   std::string from;
   std::string to;
   std::string subject;
@@ -79,12 +98,15 @@ struct EmailMessage {
 // Addresses with CR, LF, a space, '<', '>' or another control character, and subjects or
 // Message-IDs with CR, LF or a control character, are refused (an error, no connection): no
 // header or command injection. A non-ASCII subject is sent as RFC 2047 encoded-words, a body that
-// is not 7-bit text with short lines as base64; anything else as is, dot-stuffed, CRLF-terminated.
+// is not 7-bit text with short lines as base64; anything else as is, CRLF-terminated (libcurl
+// dot-stuffs it). The attempt's error names the relay's last reply ("535 5.7.8 ...") and what
+// failed: the certificate, STARTTLS not offered, AUTH refused, a recipient refused.
 
 struct AttemptResult {
   bool delivered = false;  // a 2xx answer, or SMTP accepted the message (250 after DATA)
   bool gone = false;       // HTTP 410: the receiver asks never to be called again
   int status = 0;          // HTTP status or last SMTP reply code; 0 when none came
+  std::string reply;       // email: the relay's last reply line ("250 2.0.0 queued as 42")
   std::optional<std::chrono::seconds> retry_after;
   std::string error;  // what went wrong, for the delivery log ("" when delivered)
 };

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -289,6 +290,8 @@ Result<cli::ServeConfig> ServeSettings(const Context& c) {
     serve.server.threads = std::stoi(n);
   }
   if (args.Has("public-read")) serve.api.public_read = true;
+  RETURN_IF_ERROR(cli::ResolveSmtpPassword(
+      &serve, [](const char* name) -> const char* { return std::getenv(name); }));
   return serve;
 }
 
@@ -516,9 +519,37 @@ Status RunRules(Engine& engine, const Context& c) {
   return PrintRules(engine, c.rest, c.as_of, c.out);
 }
 
-Status RunAlerts(Engine& engine, const Context& c) {
+// `alerts test-email --to ADDRESS`: one message through the configured relay (serve's settings:
+// --config, RECTRACK_*), and what the relay answered, so an operator can check them.
+Status RunTestEmail(const Context& c) {
+  ASSIGN_OR_RETURN(cli::ServeConfig serve, ServeSettings(c));
+  if (serve.alerting.smtp.url.empty()) {
+    return Status::InvalidArgument(
+        "no smtp_url is configured (in --config FILE, or RECTRACK_SMTP_URL)");
+  }
+  const std::string to = c.args.Get("to");
+  if (to.empty()) return Status::InvalidArgument("alerts test-email needs --to ADDRESS");
+  ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(8));
+  alerts::Deliverer deliverer(serve.alerting.delivery);
+  std::promise<alerts::AttemptResult> sent;
+  deliverer.Send(
+      alerts::TestEmail(serve.alerting, to, "test-" + storage::Sha256Hex(random).substr(0, 16)),
+      [&](alerts::AttemptResult r) { sent.set_value(std::move(r)); });
+  const alerts::AttemptResult result = sent.get_future().get();
+  if (!result.delivered) return Status::IOError("the test message was not sent: " + result.error);
+  c.out << "sent a test message to " << to << " through " << serve.alerting.smtp.url
+        << "; the relay answered: " << result.reply << "\n";
+  return Status();
+}
+
+Status RunAlerts(const Context& c) {
+  if (!c.rest.empty() && c.rest[0] == "test-email") return RunTestEmail(c);
+  if (c.args.Has("to") || c.args.Has("config")) {
+    return Status::InvalidArgument("--to and --config are for `alerts test-email`");
+  }
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json"}, "table"));
-  return PrintAlerts(engine, c.args, c.rest, format, c.out);
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(c.options));
+  return PrintAlerts(*engine, c.args, c.rest, format, c.out);
 }
 
 // `user`: the people who sign in to the web workspace (web/accounts.h). A password is read
@@ -597,7 +628,7 @@ const std::map<std::string, Runner>& Runners() {
       {"token", {nullptr, RunTokenCommand}},
       {"rules", {nullptr, RunRules}},
       {"user", {nullptr, RunUser}},
-      {"alerts", {nullptr, RunAlerts}},
+      {"alerts", {RunAlerts, nullptr}},
       {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;

@@ -44,6 +44,9 @@ Commands:
   alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
        [--format table|json]      alerts raised by `serve`; with ID, one alert, its deliveries
                                   and every attempt
+  alerts test-email --to ADDRESS [--config F]
+                                  send one message through the configured SMTP relay
+                                  (smtp_url ...) and print what the relay answered
   verify                          check the hash chain of the whole event log
   workflow                        print the loaded workflows' states and transitions
   webhook-secret                  print a new webhook signing secret (whsec_..., Standard
@@ -65,10 +68,10 @@ namespace {
 
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
-    "url",     "db",         "workflow",  "clock",  "actor",          "as-of",   "body",
-    "state",   "format",     "effective", "by",     "role",           "note",    "field",
-    "expires", "label",      "email",     "listen", "config",         "threads", "rules",
-    "kind",    "clock-rate", "unit",      "rec",    "action-workflow"};
+    "url",     "db",     "workflow",   "clock", "actor",  "as-of",          "body",
+    "state",   "format", "effective",  "by",    "role",   "note",           "field",
+    "expires", "label",  "email",      "to",    "listen", "config",         "threads",
+    "rules",   "kind",   "clock-rate", "unit",  "rec",    "action-workflow"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -162,7 +165,8 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
       {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
-      {"alerts", {{"body", "state", "kind", "format"}, 0, 1, {"table", "json"}, false}},
+      {"alerts",
+       {{"body", "state", "kind", "format", "to", "config"}, 0, 1, {"table", "json"}, false}},
       {"verify", {{}, 0, 0, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},

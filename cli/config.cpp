@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 
@@ -24,6 +25,16 @@ Result<long long> Number(const std::string& key, const std::string& text, long l
                                    std::to_string(max));
   }
   return v;
+}
+
+// The URL and plain flag checked together whenever either is set (the other may come later, so a
+// plain URL on another host is caught whichever key is read last).
+Status CheckSmtpUrl(const ServeConfig& c) {
+  if (c.alerting.smtp.url.empty()) return Status();
+  alerts::SmtpRelay relay = c.alerting.smtp;
+  relay.user.clear();  // the credentials are checked once resolved (ResolveSmtpPassword)
+  relay.password.clear();
+  return alerts::CheckSmtpRelay(relay);
 }
 
 // One setter per key, shared by the file and the environment so both accept the same values.
@@ -84,9 +95,26 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(long long seconds, number(1, 60));
     c->alerting.delivery.timeout = std::chrono::seconds(seconds);
   } else if (key == "smtp_relay") {
-    http::ServerOptions probe;
-    RETURN_IF_ERROR(http::ParseListen(value, &probe).WithContext("smtp_relay (host:port)"));
-    c->alerting.smtp_relay = value;
+    return Status::InvalidArgument(
+        "smtp_relay is replaced by smtp_url: smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT, "
+        "with smtp_plain: true for a relay on this machine without TLS (docs/alerts.md)");
+  } else if (key == "smtp_url") {
+    c->alerting.smtp.url = value;
+    RETURN_IF_ERROR(CheckSmtpUrl(*c));
+  } else if (key == "smtp_plain") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument("smtp_plain must be true or false");
+    }
+    c->alerting.smtp.plain = value == "true";
+    RETURN_IF_ERROR(CheckSmtpUrl(*c));
+  } else if (key == "smtp_user") {
+    c->alerting.smtp.user = value;
+  } else if (key == "smtp_password_env") {
+    c->smtp_password_env = value;
+  } else if (key == "smtp_password_file") {
+    c->smtp_password_file = value;
+  } else if (key == "smtp_ca_file") {
+    c->alerting.smtp.ca_file = value;
   } else if (key == "smtp_from") {
     if (value.find('@') == std::string::npos ||
         value.find_first_of(" \r\n<>") != std::string::npos) {
@@ -120,6 +148,12 @@ const char* kKeys[] = {"listen",
                        "webhook_allow",
                        "webhook_timeout_seconds",
                        "smtp_relay",
+                       "smtp_url",
+                       "smtp_plain",
+                       "smtp_user",
+                       "smtp_password_env",
+                       "smtp_password_file",
+                       "smtp_ca_file",
                        "smtp_from",
                        "second_factor_roles"};
 
@@ -153,6 +187,32 @@ Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*))
     if (value && *value) RETURN_IF_ERROR(Set(config, key, value).WithContext(name));
   }
   return Status();
+}
+
+Status ResolveSmtpPassword(ServeConfig* config, const char* (*getenv)(const char*)) {
+  alerts::SmtpRelay& smtp = config->alerting.smtp;
+  if (!config->smtp_password_env.empty() && !config->smtp_password_file.empty()) {
+    return Status::InvalidArgument("give smtp_password_env or smtp_password_file, not both");
+  }
+  if (!config->smtp_password_env.empty()) {
+    const char* value = getenv(config->smtp_password_env.c_str());
+    if (!value || !*value) {
+      return Status::InvalidArgument("smtp_password_env names " + config->smtp_password_env +
+                                     ", which is not set");
+    }
+    smtp.password = value;
+  } else if (!config->smtp_password_file.empty()) {
+    std::ifstream file(config->smtp_password_file, std::ios::binary);
+    std::string line;
+    if (!file || !std::getline(file, line)) {
+      return Status::InvalidArgument("smtp_password_file " + config->smtp_password_file +
+                                     " cannot be read");
+    }
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    smtp.password = line;
+  }
+  if (smtp.url.empty()) return Status();
+  return alerts::CheckSmtpRelay(smtp).WithContext("config");
 }
 
 }  // namespace rectrack::cli

@@ -6,8 +6,10 @@
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
 // gov_uk (true|false), secure_cookies (true|false), db, workflow; for alerts: public_url (links in
 // alerts), webhook_allow (hosts webhooks may go to: a list, or "a, b"), webhook_timeout_seconds,
-// smtp_relay (host:port), smtp_from. The variable is RECTRACK_ and the key in capitals. Unknown
-// keys are errors.
+// smtp_url (smtp://host:port with STARTTLS required, or smtps://host:port), smtp_plain (true: no
+// TLS, for a relay on this machine only), smtp_user, smtp_password_env or smtp_password_file,
+// smtp_ca_file, smtp_from. The variable is RECTRACK_ and the key in capitals. Unknown keys are
+// errors.
 #pragma once
 
 #include <set>
@@ -34,10 +36,18 @@ struct ServeConfig {
   // The service runs on gov.uk: the web workspace uses GDS Transport (licensed for gov.uk
   // services only) instead of the system font stack.
   bool gov_uk = false;
+  // Where the SMTP password comes from (never the YAML itself): an environment variable's name,
+  // or a file whose first line it is. ResolveSmtpPassword reads it into alerting.smtp.
+  std::string smtp_password_env;
+  std::string smtp_password_file;
 };
 
 Status LoadConfigFile(const std::string& path, ServeConfig* config);
 // Reads RECTRACK_<KEY> variables through `getenv` (injectable for tests).
 Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*));
+// Reads the SMTP password from smtp_password_env or smtp_password_file and checks the relay's
+// settings as a whole (alerts::CheckSmtpRelay): InvalidArgument naming what is wrong, such as an
+// unset variable or a user without a password.
+Status ResolveSmtpPassword(ServeConfig* config, const char* (*getenv)(const char*));
 
 }  // namespace rectrack::cli

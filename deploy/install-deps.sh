@@ -7,9 +7,11 @@ packages=(
   build-essential cmake ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libyaml-cpp-dev libssl-dev
+  libcurl4-openssl-dev  # email alerts: libcurl's SMTP with STARTTLS and AUTH
   googletest libgtest-dev
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
   python3-feedparser python3-icalendar  # real parsers for the feed tests
+  python3-aiosmtpd openssl  # real SMTP servers (STARTTLS, AUTH) for the email tests
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
   chromium chromium-driver python3-selenium  # the web workspace's browser tests

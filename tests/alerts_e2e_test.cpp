@@ -940,7 +940,7 @@ TEST_F(AlertsE2eTest, RefusesToStartWithAnEmailSubscriptionButNoSmtpRelay) {
   auto [status, log] = StartExpectingFailure({"--clock", "2025-04-10T09:00:00Z"}, {});
   EXPECT_EQ(status, 1) << log;
   EXPECT_NE(log.find("cps-mail"), std::string::npos) << log;
-  EXPECT_NE(log.find("smtp_relay"), std::string::npos) << log;
+  EXPECT_NE(log.find("smtp_url"), std::string::npos) << log;
 }
 
 // A webhook's secret is needed only to deliver: the read-only commands run without the
@@ -1017,9 +1017,11 @@ TEST_F(AlertsE2eTest, EmailAlertsGoThroughTheSmtpRelayNamingKindAndRecommendatio
   ASSERT_NO_FATAL_FAILURE(Import());
   SmtpRelay relay;
   WriteSubscriptions("  - {id: cps-mail, body: CPS, email: cps@example.org}\n");
-  ASSERT_NO_FATAL_FAILURE(Start(
-      {"--clock", "2025-04-10T09:00:00Z"},
-      {{"RECTRACK_SMTP_RELAY", relay.Address()}, {"RECTRACK_SMTP_FROM", "rectrack@example.org"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      Start({"--clock", "2025-04-10T09:00:00Z"},
+            {{"RECTRACK_SMTP_URL", "smtp://" + relay.Address()},
+             {"RECTRACK_SMTP_PLAIN", "true"},  // the test's relay offers no STARTTLS
+             {"RECTRACK_SMTP_FROM", "rectrack@example.org"}}));
   ASSERT_TRUE(relay.WaitForMessages(1, 15s)) << ServeLog();
   const auto outbox = Outbox();
   const std::set<std::string> expected = AlertsFor(outbox, "CPS");

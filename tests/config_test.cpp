@@ -105,7 +105,9 @@ TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {
 TEST_F(ConfigTest, AlertSettings) {
   Write(
       "webhook_allow: [hooks.cps.example, \"127.0.0.1:9000\"]\nwebhook_timeout_seconds: 3\n"
-      "smtp_relay: \"127.0.0.1:2525\"\nsmtp_from: rectrack@hmcpsi.example\n"
+      "smtp_url: \"smtps://mail.example:465\"\nsmtp_user: rectrack\n"
+      "smtp_password_env: RELAY_SECRET\nsmtp_ca_file: /etc/ca.pem\n"
+      "smtp_from: rectrack@hmcpsi.example\n"
       "public_url: https://rectrack.example/\n");
   ServeConfig c;
   ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
@@ -114,7 +116,18 @@ TEST_F(ConfigTest, AlertSettings) {
   EXPECT_FALSE(c.alerting.delivery.allow.Check("http://127.0.0.1:9001/x").ok());
   EXPECT_FALSE(c.alerting.delivery.allow.Check("http://169.254.169.254/").ok());
   EXPECT_EQ(c.alerting.delivery.timeout, std::chrono::seconds(3));
-  EXPECT_EQ(c.alerting.smtp_relay, "127.0.0.1:2525");
+  EXPECT_EQ(c.alerting.smtp.url, "smtps://mail.example:465");
+  EXPECT_EQ(c.alerting.smtp.user, "rectrack");
+  EXPECT_EQ(c.alerting.smtp.ca_file, "/etc/ca.pem");
+  EXPECT_FALSE(c.alerting.smtp.plain);
+  EXPECT_EQ(c.alerting.smtp.password, "");  // read from the environment, not the file
+  fake_env = {};
+  Status unset = ResolveSmtpPassword(&c, FakeGetenv);
+  EXPECT_NE(unset.message().find("RELAY_SECRET, which is not set"), std::string::npos)
+      << unset.message();
+  fake_env = {{"RELAY_SECRET", "s3cret"}};
+  ASSERT_TRUE(ResolveSmtpPassword(&c, FakeGetenv).ok());
+  EXPECT_EQ(c.alerting.smtp.password, "s3cret");
   EXPECT_EQ(c.alerting.smtp_from, "rectrack@hmcpsi.example");
   EXPECT_EQ(c.alerting.link_base, "https://rectrack.example");
   fake_env = {{"RECTRACK_WEBHOOK_ALLOW", "a.example, b.example"}};
@@ -124,11 +137,33 @@ TEST_F(ConfigTest, AlertSettings) {
   ServeConfig defaults;
   EXPECT_FALSE(defaults.alerting.delivery.allow.Check("http://127.0.0.1/").ok())
       << "webhooks must be refused until allowed";
-  for (const char* bad : {"webhook_timeout_seconds: 0\n", "smtp_relay: nowhere\n",
+  for (const char* bad : {"webhook_timeout_seconds: 0\n", "smtp_relay: \"127.0.0.1:25\"\n",
+                          "smtp_url: \"mail.example:25\"\n", "smtp_url: \"http://mail.example\"\n",
+                          "smtp_url: \"smtp://user@mail.example:587\"\n",
+                          "smtp_url: \"smtp://mail.example:587/path\"\n",
+                          "smtp_url: \"smtp://mail.example:587\"\nsmtp_plain: true\n",
+                          "smtp_plain: true\nsmtp_url: \"smtp://10.0.0.5:25\"\n",
+                          "smtp_url: \"smtps://localhost:465\"\nsmtp_plain: true\n",
                           "smtp_from: \"a b\"\n", "public_url: ftp://x\n"}) {
+    ServeConfig fresh;
     Write(bad);
-    EXPECT_FALSE(LoadConfigFile(path_, &c).ok()) << bad;
+    EXPECT_FALSE(LoadConfigFile(path_, &fresh).ok()) << bad;
   }
+  // Plain SMTP is for a relay on this machine.
+  for (const char* good : {"smtp_url: \"smtp://127.0.0.1:25\"\nsmtp_plain: true\n",
+                           "smtp_url: \"smtp://localhost:2525\"\nsmtp_plain: true\n",
+                           "smtp_url: \"smtp://[::1]:25\"\nsmtp_plain: true\n"}) {
+    ServeConfig fresh;
+    Write(good);
+    const Status loaded = LoadConfigFile(path_, &fresh);
+    EXPECT_TRUE(loaded.ok()) << good << loaded.message();
+  }
+  // A user needs a password, and a password a user.
+  ServeConfig user_only;
+  Write("smtp_url: \"smtp://mail.example:587\"\nsmtp_user: rectrack\n");
+  ASSERT_TRUE(LoadConfigFile(path_, &user_only).ok());
+  EXPECT_NE(ResolveSmtpPassword(&user_only, FakeGetenv).message().find("without a password"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -664,7 +664,8 @@ Receiver::Handler Smtp(SmtpScript script = {}) {
 
 EmailMessage Mail(const Receiver& relay) {
   EmailMessage m;
-  m.relay = "127.0.0.1:" + std::to_string(relay.port());
+  m.relay.url = "smtp://127.0.0.1:" + std::to_string(relay.port());
+  m.relay.plain = true;  // the scripted relay offers no STARTTLS
   m.from = "rectrack@example.org";
   m.to = "ops@example.org";
   m.subject = "Recommendation R-12 is due";
@@ -686,7 +687,7 @@ TEST(EmailTest, DeliveredThroughAScriptedRelay) {
   relay.Stop();
   const auto lines = relay.lines();
   ASSERT_EQ(lines.size(), 6u);
-  EXPECT_EQ(lines[0], "EHLO rectrack");
+  EXPECT_EQ(lines[0], "EHLO example.org");  // the sender's domain
   EXPECT_EQ(lines[1], "MAIL FROM:<rectrack@example.org>");
   EXPECT_EQ(lines[2], "RCPT TO:<ops@example.org>");
   EXPECT_EQ(lines[3], "DATA");
@@ -757,6 +758,48 @@ TEST(EmailTest, HeaderInjectionIsRefusedWithoutConnecting) {
   }
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(relay.connections(), 0);
+}
+
+// TLS is required unless config says plain: a relay that does not offer STARTTLS gets EHLO and
+// QUIT, never the sender, the recipient nor the message.
+TEST(EmailTest, NoStartTlsOfferedMeansNothingSentInClear) {
+  Receiver relay(Smtp());
+  Deliverer deliverer(Options());
+  EmailMessage m = Mail(relay);
+  m.relay.plain = false;
+  AttemptResult r = Send(deliverer, m).Get();
+  EXPECT_FALSE(r.delivered);
+  EXPECT_NE(r.error.find("does not offer STARTTLS"), std::string::npos) << r.error;
+  relay.Stop();
+  for (const std::string& line : relay.lines()) {
+    EXPECT_TRUE(line.rfind("EHLO", 0) == 0 || line.rfind("STARTTLS", 0) == 0 || line == "QUIT")
+        << line;
+  }
+}
+
+TEST(EmailTest, RelaySettingsAreChecked) {
+  auto check = [](std::string url, bool plain = false, std::string user = "",
+                  std::string password = "") {
+    return CheckSmtpRelay({std::move(url), std::move(user), std::move(password), "", plain});
+  };
+  EXPECT_TRUE(check("smtp://relay.example:587").ok());
+  EXPECT_TRUE(check("smtps://relay.example").ok());
+  EXPECT_TRUE(check("smtp://relay.example:587", false, "me", "secret").ok());
+  EXPECT_TRUE(check("smtp://127.0.0.1:25", true).ok());
+  EXPECT_TRUE(check("smtp://[::1]:25", true).ok());
+  EXPECT_TRUE(check("SMTP://LOCALHOST:25/", true).ok());
+  for (const char* bad : {"relay.example:25", "http://relay.example", "smtp://", "smtp://a b:25",
+                          "smtp://me:pw@relay.example:587", "smtp://relay.example:587/x",
+                          "smtp://relay.example:587?x=1", "smtp://relay.example:99999"}) {
+    EXPECT_FALSE(check(bad).ok()) << bad;
+  }
+  EXPECT_NE(check("smtp://relay.example:25", true).message().find("only for a relay on this"),
+            std::string::npos);
+  EXPECT_FALSE(check("smtp://10.1.2.3:25", true).ok());
+  EXPECT_FALSE(check("smtps://127.0.0.1:465", true).ok());
+  EXPECT_FALSE(check("smtp://relay.example:587", false, "me", "").ok());
+  EXPECT_FALSE(check("smtp://relay.example:587", false, "", "secret").ok());
+  EXPECT_FALSE(check("smtp://relay.example:587", false, "me\r\nMAIL", "x").ok());
 }
 
 TEST(EmailTest, SilentRelayTimesOut) {

@@ -126,7 +126,8 @@ class Deliverer {
   // Cancels attempts in flight and those waiting for a slot (their callbacks run with the error
   // "shutting down") and joins the thread. A Send() made by a callback during this is dropped:
   // its callback never runs. Returns promptly, except that a DNS lookup in progress is waited
-  // for (bounded by the system resolver's timeout). Destroying a Deliverer from one of its own
+  // for (bounded by the system resolver's timeout) and an email in flight takes up to about a
+  // second to notice (libcurl asks whether to go on once a second). Destroying a Deliverer from one of its own
   // callbacks is allowed but leaks its internals (the thread cannot join itself).
   ~Deliverer();
   Deliverer(const Deliverer&) = delete;

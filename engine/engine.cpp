@@ -464,32 +464,80 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   return engine->Verify();
 }
 
+namespace {
+
+// The event `seq` of `item` as `principal` may see it in the feed of `body` ("" for all), or
+// nullopt when it may not.
+std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
+                                     const Principal& principal, const std::string& body,
+                                     int64_t seq, const Item& item,
+                                     const std::function<bool(int64_t)>& known = nullptr) {
+  if (!item.tail) return std::nullopt;  // every stored item has one
+  const std::vector<std::string> owners = item.owners();
+  if (!engine.MaySee(principal, owners)) return std::nullopt;
+  if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) {
+    return std::nullopt;
+  }
+  const bool is_action = item.kind == SubjectKind::kAction;
+  // A unit's lead hears of its own unit's actions only (access.h).
+  if (is_action && !principal.unit.empty() && item.action().unit != principal.unit) {
+    return std::nullopt;
+  }
+  if (known && known(seq)) {
+    FeedEntry seen;
+    seen.event.seq = seq;
+    return seen;
+  }
+  // The timeline at the end of time carries each event's from and to states.
+  const auto& timeline = item.tail->timeline;
+  auto entry = std::find_if(timeline.rbegin(), timeline.rend(),
+                            [&](const TimelineEntry& e) { return e.seq == seq; });
+  if (entry == timeline.rend()) return std::nullopt;
+  const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
+  const Inspection* inspection = ledger.FindInspection(def.inspection);
+  return FeedEntry{is_action ? item.action().recommendation : item.id,
+                   def.inspection,
+                   inspection ? inspection->title : "",
+                   owners,
+                   def.text,
+                   *entry,
+                   is_action ? item.id : "",
+                   is_action ? item.action().unit : ""};
+}
+
+}  // namespace
+
 std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::string& body,
                                     int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
-  for (const auto& [id, item] : ledger_->items()) {
-    if (!item.tail) continue;  // every stored item has one
-    const std::vector<std::string> owners = item.owners();
-    if (!MaySee(principal, owners)) continue;
-    if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
-    const bool is_action = item.kind == SubjectKind::kAction;
-    // A unit's lead hears of its own unit's actions only (access.h).
-    if (is_action && !principal.unit.empty() && item.action().unit != principal.unit) continue;
-    const std::string& recommendation = is_action ? item.action().recommendation : id;
-    const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
-    const Inspection* inspection = ledger_->FindInspection(def.inspection);
-    // The timeline at the end of time carries each event's from and to states.
-    for (const TimelineEntry& entry : item.tail->timeline) {
-      if (entry.seq <= after_seq) continue;
-      out.push_back(FeedEntry{recommendation, def.inspection, inspection ? inspection->title : "",
-                              owners, def.text, entry, is_action ? id : "",
-                              is_action ? item.action().unit : ""});
-    }
+  const auto& events = ledger_->item_events();
+  for (auto it = events.rbegin(); it != events.rend() && it->first > after_seq; ++it) {
+    if (out.size() >= limit) break;
+    auto entry = FeedEntryOf(*this, *ledger_, principal, body, it->first, *it->second);
+    if (entry) out.push_back(std::move(*entry));
   }
-  std::sort(out.begin(), out.end(),
-            [](const FeedEntry& a, const FeedEntry& b) { return a.event.seq > b.event.seq; });
-  if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+Engine::FeedPage Engine::FeedAfter(const Principal& principal, const std::string& body,
+                                   int64_t after_seq, size_t limit,
+                                   const std::function<bool(int64_t)>& known) const {
+  FeedPage page;
+  page.scanned_to = after_seq;
+  const auto& events = ledger_->item_events();
+  auto it = std::upper_bound(events.begin(), events.end(), after_seq,
+                             [](int64_t seq, const auto& e) { return seq < e.first; });
+  size_t looked = 0;
+  const size_t max_looked = 4 * limit + 64;
+  for (; it != events.end() && page.entries.size() < limit && looked < max_looked; ++it, ++looked) {
+    auto entry = FeedEntryOf(*this, *ledger_, principal, body, it->first, *it->second, known);
+    if (entry) page.entries.push_back(std::move(*entry));
+    page.scanned_to = it->first;
+  }
+  page.more = it != events.end();
+  // Past the last item event, nothing but definitions: the cursor may move to the log's end.
+  if (!page.more) page.scanned_to = std::max(page.scanned_to, last_seq_);
+  return page;
 }
 
 Result<std::vector<AlertInstance>> Engine::Alerts(const std::string& id,

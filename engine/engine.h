@@ -16,6 +16,7 @@
 // called from any thread at any time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,8 +155,22 @@ class Engine {
 
   // Recommendation and action events with seq > after_seq that `principal` may see, owned by
   // `body` when it is not "", newest first, at most `limit` of them.
+  // Costs the events looked at, not the log: newest first from the end of the log.
   std::vector<FeedEntry> Feed(const Principal& principal, const std::string& body,
                               int64_t after_seq, size_t limit) const;
+  // The same events oldest first, for paging forward through the log (a live stream resuming):
+  // at most `limit` of them, and `scanned_to`, the seq up to which the log was looked at (events
+  // `principal` may not see included), so the next page starts after it. Looks at no more than
+  // 4 * limit + 64 events per call, so a page costs the same however few of them are visible.
+  struct FeedPage {
+    std::vector<FeedEntry> entries;
+    int64_t scanned_to = 0;
+    bool more = false;  // events after scanned_to remain
+  };
+  // `known(seq)` true: the caller has that event already (a live stream's shared frames), so
+  // its entry comes with only event.seq set, saving the copy of its texts.
+  FeedPage FeedAfter(const Principal& principal, const std::string& body, int64_t after_seq,
+                     size_t limit, const std::function<bool(int64_t)>& known = nullptr) const;
 
   std::vector<Body> Bodies() const;
   bool HasBody(const std::string& id) const;

@@ -207,6 +207,17 @@ void Ledger::RollbackTo(Mark mark) {
 }
 
 void Ledger::Index(const Item& item, const Event& event) {
+  // Events come in seq order (appended), but a rolled-back group may leave a gap refilled later.
+  auto by_seq = [](const std::pair<int64_t, const Item*>& entry, int64_t seq) {
+    return entry.first < seq;
+  };
+  const int64_t seq = event.seq;
+  item_events_.insert(std::lower_bound(item_events_.begin(), item_events_.end(), seq, by_seq),
+                      {seq, &item});
+  Remember([this, seq, by_seq] {
+    auto it = std::lower_bound(item_events_.begin(), item_events_.end(), seq, by_seq);
+    if (it != item_events_.end() && it->first == seq) item_events_.erase(it);
+  });
   auto link = [this](std::map<std::string, std::set<std::string>>& index, const std::string& key,
                      const std::string& value) {
     if (!index[key].insert(value).second) return;

@@ -101,6 +101,9 @@ class Ledger {
   const std::map<std::string, Unit>& units() const { return units_; }
   const std::map<std::string, Inspection>& inspections() const { return inspections_; }
   const std::map<std::string, Item>& items() const { return items_; }
+  // Every recommendation and action event, by seq: (seq, the item it belongs to). What the feed
+  // and the live streams read, so their cost is the events asked for, not the whole log.
+  const std::vector<std::pair<int64_t, const Item*>>& item_events() const { return item_events_; }
 
  private:
   // Guard `not_before: judgement` (workflow.h).
@@ -140,6 +143,8 @@ class Ledger {
   std::map<std::string, std::set<std::string>> superseding_;
   // recommendation id -> ids of its actions.
   std::map<std::string, std::set<std::string>> actions_of_;
+  // Sorted by seq; an Item's address is stable (a map node, assigned in place when replayed).
+  std::vector<std::pair<int64_t, const Item*>> item_events_;
   // Since the last Release(), oldest first: each reverses one change.
   std::vector<std::function<void()>> undo_;
 };

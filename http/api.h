@@ -100,6 +100,9 @@ struct ApiOptions {
 struct StreamCursor {
   int64_t event = 0;
   int64_t alert = 0;
+  // More is waiting than one call of StreamFrames returns: call it again once its frames are
+  // written (a stream resuming from far back pages through the log, never holding it all).
+  bool more = false;
   std::string Id() const;
 };
 
@@ -145,11 +148,12 @@ class Api {
   // like Handle would, counting it against max_streams; a Response means refused. Each accepted
   // stream must be closed with CloseStream. StreamFrames returns the SSE frames ("id:", "event:",
   // "data:") for events (event: recommendation) and alerts (event: alert) after *cursor that the
-  // stream may see, oldest first, and advances it; nullopt once the stream's token is no longer
-  // valid (revoked, expired): end the stream then. A stream learns that there is something new
-  // from the host's listeners (EngineHost::Subscribe).
+  // stream may see, oldest first, at most kStreamBatch events and as many alerts, and advances it;
+  // nullopt once the stream's token is no longer valid (revoked, expired): end the stream then. A
+  // stream learns that there is something new from the host's listeners (EngineHost::Subscribe).
   std::variant<StreamRequest, Response> OpenStream(const Request& request);
   std::optional<std::string> StreamFrames(const StreamRequest& stream, StreamCursor* cursor);
+  static constexpr size_t kStreamBatch = 256;
   void CloseStream() { --streams_; }
 
   // Sets ApiOptions::public_url once the server knows the address it listens on.
@@ -213,6 +217,12 @@ class Api {
   std::map<std::string, std::pair<std::string, std::shared_ptr<const Response>>> cache_
       GUARDED_BY(cache_mutex_);
   std::pair<std::string, std::string> gauges_ GUARDED_BY(cache_mutex_);  // (generation, text)
+  // The frames of recent events, rendered once and shared by every stream that may see them:
+  // seq -> "event: ...\ndata: ...\n\n" (the id line is each stream's own). The newest
+  // kSharedFrames; taken inside the host's lock, never the other way round.
+  static constexpr size_t kSharedFrames = 4096;
+  Mutex frames_mutex_;
+  std::map<int64_t, std::shared_ptr<const std::string>> frames_ GUARDED_BY(frames_mutex_);
 };
 
 }  // namespace http

@@ -1,6 +1,7 @@
 // The push side of the API: the live event stream (its frames and who may open one).
 #include <algorithm>
-#include <limits>
+#include <map>
+#include <memory>
 
 #include "engine/host.h"
 #include "http/api.h"
@@ -59,10 +60,56 @@ std::string StreamCursor::Id() const {
   return std::to_string(event) + (alert ? "." + std::to_string(alert) : "");
 }
 
+namespace {
+
+// "event: recommendation|action\ndata: {...}\n\n" for one event, whoever reads it.
+std::string EventFrame(const FeedEntry& entry) {
+  const TimelineEntry& e = entry.event;
+  json::object fields;
+  for (const auto& [name, values] : e.fields) {
+    json::array list;
+    for (const auto& v : values) list.emplace_back(v);
+    fields[name] = std::move(list);
+  }
+  json::array owners;
+  for (const auto& o : entry.owners) owners.emplace_back(o);
+  json::object data{{"seq", e.seq},
+                    {"recommendation", entry.recommendation},
+                    {"action", entry.action},
+                    {"unit", entry.unit},
+                    {"inspection", entry.inspection},
+                    {"owners", std::move(owners)},
+                    {"do", e.transition},
+                    {"effective", e.effective.ToString()},
+                    {"recorded", e.recorded},
+                    {"voice", e.voice},
+                    {"body", e.body},
+                    {"actor_unit", e.unit},
+                    {"from", e.from_state},
+                    {"to", e.to_state},
+                    {"note", e.note},
+                    {"fields", std::move(fields)}};
+  return std::string("event: ") + (entry.action.empty() ? "recommendation" : "action") +
+         "\ndata: " + json::serialize(data) + "\n\n";
+}
+
+}  // namespace
+
 std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, StreamCursor* cursor) {
   std::vector<FeedEntry> entries;
   std::vector<storage::AlertRecord> alerts;
+  // Frames other streams rendered already, found while the page was read.
+  std::map<int64_t, std::shared_ptr<const std::string>> shared;
+  auto known = [&](int64_t seq) {
+    MutexLock lock(&frames_mutex_);
+    auto it = frames_.find(seq);
+    if (it == frames_.end()) return false;
+    shared.emplace(seq, it->second);
+    return true;
+  };
   int64_t alerts_seen = cursor->alert;
+  int64_t events_seen = cursor->event;
+  bool more = false;
   bool valid = true;
   Status refreshed = host_->Read([&](const Engine& engine) {
     // Tokens revoked by another process are noticed once the host's refresh sees its commit.
@@ -70,16 +117,21 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
       valid = false;
       return;
     }
-    // All of them: a capped batch would skip events between it and the newest.
-    entries =
-        engine.Feed(stream.who, stream.body, cursor->event, std::numeric_limits<size_t>::max());
+    // A page at a time, oldest first: the cost of what is new, not of the log, and bounded
+    // memory for a stream resuming from far back.
+    Engine::FeedPage page =
+        engine.FeedAfter(stream.who, stream.body, cursor->event, kStreamBatch, known);
+    entries = std::move(page.entries);
+    events_seen = page.scanned_to;
+    more = page.more;
     if (engine.last_alert_seq() > cursor->alert) {
       storage::AlertFilter filter;
       filter.body = stream.body;
       filter.after_seq = cursor->alert;
-      filter.limit = std::numeric_limits<size_t>::max();
+      filter.limit = kStreamBatch;
       auto listed = engine.ListAlerts(filter);
       if (listed.ok()) {
+        if (listed->size() == kStreamBatch) more = true;
         for (auto& a : *listed) {
           alerts_seen = std::max(alerts_seen, a.seq);  // seen, even when not shown
           if (engine.MaySee(stream.who, a.owners)) alerts.push_back(std::move(a));
@@ -88,37 +140,20 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
     }
   });
   if (!valid || (!refreshed.ok() && !stream.secret.empty())) return std::nullopt;
+  // Rendered outside the host's lock; each new frame once, for every stream.
   std::string frames;
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    const TimelineEntry& e = it->event;
-    json::object fields;
-    for (const auto& [name, values] : e.fields) {
-      json::array list;
-      for (const auto& v : values) list.emplace_back(v);
-      fields[name] = std::move(list);
+  for (const FeedEntry& entry : entries) {
+    const int64_t seq = entry.event.seq;
+    auto it = shared.find(seq);
+    std::shared_ptr<const std::string> frame =
+        it != shared.end() ? it->second : std::make_shared<const std::string>(EventFrame(entry));
+    if (it == shared.end()) {
+      MutexLock lock(&frames_mutex_);
+      frames_.emplace(seq, frame);
+      while (frames_.size() > kSharedFrames) frames_.erase(frames_.begin());
     }
-    json::array owners;
-    for (const auto& o : it->owners) owners.emplace_back(o);
-    json::object data{{"seq", e.seq},
-                      {"recommendation", it->recommendation},
-                      {"action", it->action},
-                      {"unit", it->unit},
-                      {"inspection", it->inspection},
-                      {"owners", std::move(owners)},
-                      {"do", e.transition},
-                      {"effective", e.effective.ToString()},
-                      {"recorded", e.recorded},
-                      {"voice", e.voice},
-                      {"body", e.body},
-                      {"actor_unit", e.unit},
-                      {"from", e.from_state},
-                      {"to", e.to_state},
-                      {"note", e.note},
-                      {"fields", std::move(fields)}};
-    cursor->event = std::max(cursor->event, e.seq);
-    frames += "id: " + cursor->Id() +
-              "\nevent: " + (it->action.empty() ? "recommendation" : "action") +
-              "\ndata: " + json::serialize(data) + "\n\n";
+    cursor->event = std::max(cursor->event, seq);
+    frames += "id: " + cursor->Id() + "\n" + *frame;
   }
   for (const auto& a : alerts) {
     cursor->alert = a.seq;
@@ -126,6 +161,8 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
     frames += "id: " + cursor->Id() + "\nevent: alert\ndata: " + a.payload + "\n\n";
   }
   cursor->alert = alerts_seen;
+  cursor->event = std::max(cursor->event, events_seen);
+  cursor->more = more;
   return frames;
 }
 

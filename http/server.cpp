@@ -113,7 +113,10 @@ class Shared {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Shared& shared)
-      : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(shared) {
+      : stream_(std::move(socket)),
+        heartbeat_(stream_.get_executor()),
+        wake_(stream_.get_executor()),
+        shared_(shared) {
     ++shared_.connections;
     beast::error_code ignored;
     address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
@@ -323,10 +326,19 @@ class Session : public std::enable_shared_from_this<Session> {
     subscription_ = std::get<StreamRequest>(opened);
     stream_seq_ = subscription_->after;
     std::weak_ptr<Session> weak = shared_from_this();
+    // Commits come by the thousand a second under load; a stream wakes at most once per
+    // kStreamWakeMs and sends what they added together, so sixty streams do not take the lock
+    // sixty times per commit.
     listener_ = shared_.host.Subscribe([weak] {
-      if (auto self = weak.lock()) {
-        net::post(self->stream_.get_executor(), [self] { self->Pump(); });
-      }
+      auto self = weak.lock();
+      if (!self || self->wake_scheduled_.exchange(true)) return;
+      net::post(self->stream_.get_executor(), [self] {
+        self->wake_.expires_after(std::chrono::milliseconds(kStreamWakeMs));
+        self->wake_.async_wait([self](beast::error_code) {
+          self->wake_scheduled_ = false;
+          self->Pump();
+        });
+      });
     });
     busy_ = false;  // an open stream may be closed at shutdown
     WatchForClose();
@@ -381,7 +393,10 @@ class Session : public std::enable_shared_from_this<Session> {
                        self->writing_ = false;
                        if (ec) return self->EndStream();
                        self->stream_.expires_never();
-                       if (self->pending_) {
+                       // More from the log (a stream resuming from far back) goes once this
+                       // page is written: a reader too slow for the timeout is dropped, not
+                       // buffered for.
+                       if (self->pending_ || self->stream_seq_.more) {
                          self->pending_ = false;
                          self->Pump();
                        }
@@ -394,6 +409,7 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_.host.Unsubscribe(listener_);
     shared_.api.CloseStream();
     heartbeat_.cancel();
+    wake_.cancel();
     Close();
   }
 
@@ -405,6 +421,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   net::steady_timer heartbeat_;
+  static constexpr int kStreamWakeMs = 25;
+  net::steady_timer wake_;                     // a stream's next look at the log
+  std::atomic<bool> wake_scheduled_{false};    // set by the committing thread, so atomic
   std::optional<StreamRequest> subscription_;  // set while this connection is an event stream
   StreamCursor stream_seq_;
   int listener_ = 0;

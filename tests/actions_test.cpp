@@ -616,6 +616,41 @@ TEST_F(ActionsTest, TheFeedCarriesActionEventsToWhoMaySeeTheirBody) {
   EXPECT_TRUE(engine_->Feed(Principal{"", "body_lead", "SFO"}, "", 0, 100).empty());
 }
 
+// Paging forward (a stream resuming) gives the feed's events oldest first, every one once, and a
+// page looks at a bounded number of events even when few are visible; a rolled-back event
+// leaves no trace in the index.
+TEST_F(ActionsTest, FeedAfterPagesForwardThroughTheSameEvents) {
+  ImportSouthWest();
+  const Principal reader{"", "reader", ""};
+  auto newest_first = engine_->Feed(reader, "", 0, 1000);
+  ASSERT_GT(newest_first.size(), 6u);
+  std::vector<int64_t> expected;
+  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+    expected.push_back(it->event.seq);
+  }
+  std::vector<int64_t> paged;
+  Engine::FeedPage page;
+  int64_t after = 0;
+  do {
+    page = engine_->FeedAfter(reader, "", after, 3);
+    EXPECT_LE(page.entries.size(), 3u);
+    for (const FeedEntry& e : page.entries) paged.push_back(e.event.seq);
+    ASSERT_GT(page.scanned_to, after) << "a page must move on";
+    after = page.scanned_to;
+  } while (page.more);
+  EXPECT_EQ(paged, expected);
+  EXPECT_EQ(after, engine_->last_seq());
+  // A principal who sees nothing still moves through the log, a bounded stretch at a time.
+  const Principal sfo{"", "body_lead", "SFO"};
+  Engine::FeedPage nothing = engine_->FeedAfter(sfo, "", 0, 1);
+  EXPECT_TRUE(nothing.entries.empty());
+  EXPECT_GT(nothing.scanned_to, 0);
+  // A refused write adds nothing to the index.
+  const size_t before = engine_->Feed(reader, "", 0, 1000).size();
+  EXPECT_FALSE(Act("no-such-action", "start", "2025-02-01", "body_lead", "CPS", "sw").ok());
+  EXPECT_EQ(engine_->Feed(reader, "", 0, 1000).size(), before);
+}
+
 TEST_F(ActionsTest, ProgressPutsTheUnitsFurthestBehindFirst) {
   ImportSouthWest();
   auto report = engine_->Progress("CPS", D("2023-06-30"));

@@ -63,6 +63,7 @@ class ServeProcess {
   ~ServeProcess() { Stop(SIGKILL); }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& first_line() const { return first_line_; }
 
   // Sends `signal` (SIGTERM, or SIGINT as Ctrl-C does) and waits up to 10 s; returns the exit

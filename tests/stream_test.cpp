@@ -4,8 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "http/api.h"
 
 #include "tests/server_fixture.h"
 #include "tests/test_support.h"
@@ -125,6 +130,77 @@ TEST_F(StreamTest, AClosedStreamFreesItsSlotAtOnceAndAFutureLastEventIdIsClamped
                 .status,
             201);
   EXPECT_NE(ReadUntil(second, "after clamp", 5).find("after clamp"), std::string::npos);
+}
+
+// A log of `recommendations` synthetic recommendations (bench/generate.py, about three events
+// each) on top of the fixture's demo data.
+void ImportSynthetic(const std::string& db, const fs::path& dir, int recommendations) {
+  const std::string file = (dir / "synthetic.yaml").string();
+  const std::string generate = "/usr/bin/python3 " + std::string(RECTRACK_SOURCE_DIR) +
+                               "/bench/generate.py --recommendations " +
+                               std::to_string(recommendations) + " --inspections 50 " + file +
+                               " > /dev/null";
+  ASSERT_EQ(std::system(generate.c_str()), 0);
+  RunCli("--db " + db + " import " + file);
+}
+
+// The server's resident memory, from /proc (kB).
+long ResidentKb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Resuming from far back pages through the log: every event once, in order, across pages.
+TEST_F(StreamTest, ResumingFromTheStartPagesThroughTheWholeLogInOrder) {
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 300));
+  const std::string verified = RunCli("--db " + db_ + " verify");
+  const int64_t events = std::stoll(verified.substr(verified.find("OK: ") + 4));
+  Start();
+  int fd = OpenStream(inspectorate_, "0");
+  // The newest event is an item's (the import's last recommendation event). Alerts raised at
+  // start come as frames "id: EVENT.ALERT", "event: alert".
+  std::string got = ReadUntil(fd, "id: " + std::to_string(events), 30);
+  got += ReadUntil(fd, "\n\n", 2);
+  std::vector<int64_t> ids;
+  for (size_t at = got.find("\nid: "); at != std::string::npos; at = got.find("\nid: ", at + 1)) {
+    const size_t kind = got.find("\nevent: ", at + 1);
+    if (kind == std::string::npos || got.compare(kind + 8, 5, "alert") == 0) continue;
+    ids.push_back(std::stoll(got.substr(at + 5)));
+  }
+  ASSERT_FALSE(ids.empty()) << got.substr(0, 500);
+  EXPECT_EQ(ids.back(), events);
+  EXPECT_GT(ids.size(), 2 * http::Api::kStreamBatch) << "more than one page";
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << "at " << i;
+}
+
+// Streams resuming from the start of a long log, whose clients do not read, hold at most a
+// page each: the server's memory stays bounded and /healthz answers. (Before, each built the
+// whole history's frames in memory.)
+TEST_F(StreamTest, StreamsResumingFromTheStartOfALongLogKeepMemoryBounded) {
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 10000));
+  Start({"RECTRACK_MAX_STREAMS=16"});
+  Connection warm(port_);
+  ASSERT_EQ(warm.Request("GET", "/healthz", "", "").status, 200);
+  const long before = ResidentKb(server_->pid());
+  ASSERT_GT(before, 0);
+  for (int i = 0; i < 8; ++i) {
+    int fd = OpenStream(inspectorate_, "0");
+    const int small = 4096;  // a reader that reads nothing: its socket buffer fills at once
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Connection c(port_);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.Request("GET", "/healthz", "", "").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  const long grown = ResidentKb(server_->pid()) - before;
+  // About 30,000 events of about 600 bytes of frames: 18 MB a stream, 140 MB for eight, if each
+  // held the whole history.
+  EXPECT_LT(grown, 40 * 1024) << "kB grown with 8 resuming streams";
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ if [ -z "$inspectorate_token" ] || [ -z "$lead_token" ]; then die "token create 
 
 # --- b. rectrack serve -----------------------------------------------------------------------
 say "Starting rectrack serve (RECTRACK_RATE_PER_MINUTE=0, RECTRACK_THREADS=2)"
-RECTRACK_RATE_PER_MINUTE=0 RECTRACK_THREADS=2 \
+RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 \
   "$rectrack" --db "$db" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
 rectrack_pid=$!
 port=""

@@ -53,7 +53,7 @@ events="$("$rectrack" --db "$db" verify | sed -n 's/^OK: \([0-9]*\) events.*/\1/
 
 port="$(free_port)"
 base="http://127.0.0.1:$port"
-RECTRACK_MAX_STREAMS=200 RECTRACK_RATE_PER_MINUTE=0 "$rectrack" --db "$db" serve \
+RECTRACK_MAX_STREAMS=200 RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 "$rectrack" --db "$db" serve \
   --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
 serve_pid=$!
 for _ in $(seq 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -42,7 +42,7 @@ python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
 echo "bench password 1" | "$rectrack" --db "$db" user add --email bench@hmcpsi.example --role inspectorate >&2
 
 port="$(free_port)"
-RECTRACK_RATE_PER_MINUTE=0 RECTRACK_THREADS=2 "$rectrack" --db "$db" serve --listen "127.0.0.1:$port" \
+RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 "$rectrack" --db "$db" serve --listen "127.0.0.1:$port" \
   >"$work/serve.out" 2>&1 &
 pids+=($!)
 base="http://127.0.0.1:$port"

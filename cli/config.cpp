@@ -77,6 +77,8 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->api.max_streams, number(1, 100000));
   } else if (key == "rate_per_minute") {
     ASSIGN_OR_RETURN(c->api.rate_per_minute, number(0, 1000000));
+  } else if (key == "rate_bytes_per_minute") {
+    ASSIGN_OR_RETURN(c->api.rate_bytes_per_minute, number(0, 1LL << 40));
   } else if (key == "public_url") {
     if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
       return Status::InvalidArgument("public_url must start with http:// or https://");
@@ -141,6 +143,7 @@ const char* kKeys[] = {"listen",
                        "max_header_bytes",
                        "timeout_seconds",
                        "rate_per_minute",
+                       "rate_bytes_per_minute",
                        "heartbeat_seconds",
                        "max_streams",
                        "shutdown_grace_seconds",

@@ -3,13 +3,13 @@
 //
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
 // max_connections_per_address, header_timeout_seconds,
-// max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, public_read (true|false),
-// gov_uk (true|false), secure_cookies (true|false), db, workflow; for alerts: public_url (links in
-// alerts), webhook_allow (hosts webhooks may go to: a list, or "a, b"), webhook_timeout_seconds,
-// smtp_url (smtp://host:port with STARTTLS required, or smtps://host:port), smtp_plain (true: no
-// TLS, for a relay on this machine only), smtp_user, smtp_password_env or smtp_password_file,
-// smtp_ca_file, smtp_from. The variable is RECTRACK_ and the key in capitals. Unknown keys are
-// errors.
+// max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, rate_bytes_per_minute,
+// public_read (true|false), gov_uk (true|false), secure_cookies (true|false), db, workflow; for
+// alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go to: a list, or "a,
+// b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS required, or
+// smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only), smtp_user,
+// smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from. The variable is RECTRACK_ and
+// the key in capitals. Unknown keys are errors.
 #pragma once
 
 #include <set>

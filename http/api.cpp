@@ -31,16 +31,19 @@ std::variant<Principal, Response> Api::Authenticate(const Engine& engine, const 
   auto identified = Identify(engine, req, read, query_token, presented_hash);
   // Requests are counted per token once we know it is one, else per address, so neither
   // rotating made-up tokens nor guessing escapes the limit.
-  const Principal* known = std::get_if<Principal>(&identified);
-  const std::string client =
-      known && !known->token_id.empty() ? "token:" + known->token_id : "address:" + req.remote;
+  const std::string client = RateClient(std::get_if<Principal>(&identified), req);
   if (!rate_.Allow(client)) {
     Response r = Problem(
-        429, "more than " + std::to_string(options_.rate_per_minute) + " requests a minute");
+        429, "more than " + std::to_string(options_.rate_per_minute) + " requests, or " +
+                 std::to_string(options_.rate_bytes_per_minute) + " bytes of answers, a minute");
     r.headers.emplace_back("Retry-After", "60");
     return r;
   }
   return identified;
+}
+
+std::string Api::RateClient(const Principal* who, const Request& req) {
+  return who && !who->token_id.empty() ? "token:" + who->token_id : "address:" + req.remote;
 }
 
 namespace {
@@ -245,6 +248,9 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     }
   });
   if (!refreshed.ok()) return FromStatus(refreshed);
+  // What a reader makes the server send counts against its budget, as its requests do.
+  if (refused && !refused->body.empty()) rate_.Charge(RateClient(&who, req), refused->body.size());
+  if (answer) rate_.Charge(RateClient(&who, req), answer->body.size());
   if (refused) return std::move(*refused);
   if (answer) {
     // Without the lock: the entry lives on with `answer`, and its body is shared, not copied,

@@ -89,6 +89,9 @@ struct ApiOptions {
   bool public_read = false;    // when true, GETs without a token read as an unscoped reader
   int max_streams = 64;        // concurrent GET /api/v1/stream connections
   int rate_per_minute = 6000;  // per token, or per address without a valid one; 0 disables
+  // Bytes of answers a minute, per token or address the same way: what one reader may make the
+  // server send (a full list is a few MB); 0 disables.
+  long long rate_bytes_per_minute = 1LL << 30;
   // Where people and feed readers reach this server ("https://rectrack.example"): the base of
   // the links in feeds. Never taken from a request's Host header, which a client chooses.
   std::string public_url = "";
@@ -116,16 +119,29 @@ struct StreamRequest {
 
 // A fixed window per minute per client: simple, and enough to stop one client starving others.
 // Thread-safe.
+// Requests and answer bytes per client (a token, or an address) in the current minute. A client
+// over either budget is refused until the minute turns; 0 disables that budget.
 class RateLimiter {
  public:
-  explicit RateLimiter(int per_minute) : per_minute_(per_minute) {}
+  RateLimiter(int per_minute, long long bytes_per_minute)
+      : per_minute_(per_minute), bytes_per_minute_(bytes_per_minute) {}
+  // Counts one request; false when the client is over its requests or its bytes.
   bool Allow(const std::string& client) EXCLUDES(mutex_);
+  // Counts `bytes` of answer sent to the client (after Allow let the request in).
+  void Charge(const std::string& client, size_t bytes) EXCLUDES(mutex_);
 
  private:
+  struct Spent {
+    int requests = 0;
+    long long bytes = 0;
+  };
+  // Starts a new minute when the clock has moved on.
+  void TurnLocked() REQUIRES(mutex_);
   const int per_minute_;
+  const long long bytes_per_minute_;
   Mutex mutex_;
   long long window_ GUARDED_BY(mutex_) = -1;
-  std::map<std::string, int> counts_ GUARDED_BY(mutex_);
+  std::map<std::string, Spent> spent_ GUARDED_BY(mutex_);
 };
 
 class Api {
@@ -208,7 +224,9 @@ class Api {
   const Workflow* action_workflow_ = nullptr;
   std::atomic<int> streams_{0};
   Metrics metrics_;
-  RateLimiter rate_{options_.rate_per_minute};
+  RateLimiter rate_{options_.rate_per_minute, options_.rate_bytes_per_minute};
+  // The rate limiter's key for a request: its token, else its address.
+  static std::string RateClient(const Principal* who, const Request& request);
   // Taken inside the host's lock, never the other way round.
   Mutex cache_mutex_;
   // GET answers by "role|body|unit|target": (generation, response); bounded in bytes.

@@ -292,19 +292,35 @@ std::optional<std::vector<long long>> IfMatchVersions(const std::string& header)
   return versions;
 }
 
-bool RateLimiter::Allow(const std::string& client) {
-  if (per_minute_ <= 0) return true;
+void RateLimiter::TurnLocked() {
   const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  MutexLock lock(&mutex_);
   if (minute != window_) {
     window_ = minute;
-    counts_.clear();
+    spent_.clear();
   }
+}
+
+bool RateLimiter::Allow(const std::string& client) {
+  if (per_minute_ <= 0 && bytes_per_minute_ <= 0) return true;
+  MutexLock lock(&mutex_);
+  TurnLocked();
   // A flood of new clients (addresses are cheap) is refused, not allowed to reset the others.
-  if (counts_.size() >= 100000 && !counts_.count(client)) return false;
-  return ++counts_[client] <= per_minute_;
+  if (spent_.size() >= 100000 && !spent_.count(client)) return false;
+  Spent& spent = spent_[client];
+  ++spent.requests;
+  if (per_minute_ > 0 && spent.requests > per_minute_) return false;
+  return bytes_per_minute_ <= 0 || spent.bytes < bytes_per_minute_;
+}
+
+void RateLimiter::Charge(const std::string& client, size_t bytes) {
+  if (bytes_per_minute_ <= 0) return;
+  MutexLock lock(&mutex_);
+  TurnLocked();
+  if (auto it = spent_.find(client); it != spent_.end()) {
+    it->second.bytes += static_cast<long long>(bytes);
+  }
 }
 
 std::string Request::Header(const std::string& lower_name) const {

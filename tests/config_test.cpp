@@ -77,6 +77,7 @@ TEST_F(ConfigTest, TheDeployExampleLoadsAndBindsToLoopback) {
   EXPECT_EQ(c.server.address, "127.0.0.1");
   EXPECT_EQ(c.server.port, 8080);
   EXPECT_EQ(c.api.rate_per_minute, 600);
+  EXPECT_EQ(c.api.rate_bytes_per_minute, 268435456);
   EXPECT_EQ(c.server.timeout_seconds, 30);
   EXPECT_FALSE(c.api.public_read);
   EXPECT_EQ(c.second_factor_roles, (std::set<std::string>{"inspectorate"}));

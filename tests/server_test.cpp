@@ -114,6 +114,27 @@ TEST_F(ServerTest, RequestsBeyondTheRateAreRefused429WithRetryAfter) {
   EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
 }
 
+// The budget counts bytes too: a token fetching large answers is refused once it has been sent
+// rate_bytes_per_minute, however few requests that took; another token is not.
+TEST_F(ServerTest, AnswersBeyondTheByteBudgetAreRefused429) {
+  Start({"RECTRACK_RATE_PER_MINUTE=0", "RECTRACK_RATE_BYTES_PER_MINUTE=40000"});
+  Connection c(port_);
+  Reply first = c.Request("GET", "/api/v1/recommendations", cps_);
+  ASSERT_EQ(first.status, 200);
+  ASSERT_GT(first.body.size(), 1000u);
+  const size_t allowed = 40000 / first.body.size() + 1;  // the one that crosses the line is sent
+  size_t served = 1;
+  Reply r;
+  while (served < allowed + 5 &&
+         (r = c.Request("GET", "/api/v1/recommendations", cps_)).status == 200) {
+    ++served;
+  }
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(served, allowed);
+  EXPECT_NE(r.body.find("bytes"), std::string::npos) << r.body;
+  EXPECT_EQ(c.Request("GET", "/api/v1/recommendations", inspectorate_).status, 200);
+}
+
 TEST_F(ServerTest, SigtermWithAnIdleConnectionOpenStopsPromptlyAndCleanly) {
   Start();
   Connection idle(port_);

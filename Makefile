@@ -14,7 +14,13 @@ CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOC
 RECTRACK := $(BUILD_DIR)/cli/rectrack
 DEMO_PASSWORD ?= demo-password-1
 
-.PHONY: run test deps configure build clean format
+# ccache finds what another checkout of the same sources compiled (CI builds a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+SAN_DIR ?= build-asan
+FUZZ_SECONDS ?= 20
+
+.PHONY: run test deps configure build clean format sanitize fuzz
 
 deps:
 	@deploy/install-deps.sh
@@ -69,6 +75,31 @@ run: configure
 
 test: build
 	RECTRACK_REQUIRE_TOOLS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+# The sanitizer and fuzzing pass (issue 15): clang with AddressSanitizer and
+# UndefinedBehaviorSanitizer builds everything; every test but the browser's runs under them,
+# with each fuzz target's corpus; then each libFuzzer target runs FUZZ_SECONDS on its corpus.
+sanitize: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_FLAGS_RELEASE= -DRECTRACK_SANITIZE=address,undefined -DRECTRACK_FUZZ=ON >/dev/null
+	cmake --build $(SAN_DIR) -j$(JOBS)
+	RECTRACK_REQUIRE_TOOLS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -E '^(web_browser|thread_safety)'
+	$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target for FUZZ_SECONDS (longer: make fuzz FUZZ_SECONDS=600), from its seed corpus
+# (read only); what it finds new goes to $(SAN_DIR)/fuzz-corpus, a crash to $(SAN_DIR)/fuzz-crashes
+# (copy it into fuzz/corpus/<target>/ once fixed, so it stays a test).
+fuzz:
+	@for target in import workflow deadline_text target api; do \
+	  mkdir -p $(SAN_DIR)/fuzz-corpus/$$target $(SAN_DIR)/fuzz-crashes; \
+	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  $(SAN_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(SAN_DIR)/fuzz-crashes/$$target- -print_final_stats=1 \
+	    $(SAN_DIR)/fuzz-corpus/$$target fuzz/corpus/$$target >$(SAN_DIR)/fuzz-$$target.log 2>&1; \
+	  status=$$?; tail -n 8 $(SAN_DIR)/fuzz-$$target.log; [ $$status = 0 ] || exit 1; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -48,13 +48,13 @@ World& TheWorld() {
     }
     w->engine = std::move(engine).value();
     for (const char* file : {"domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml"}) {
-      auto commands = rectrack::ParseImportFile(rectrack::fuzz::Source() + "/demo/" + file,
-                                                w->engine->workflow(),
-                                                w->engine->action_workflow());
+      auto commands =
+          rectrack::ParseImportFile(rectrack::fuzz::Source() + "/demo/" + file,
+                                    w->engine->workflow(), w->engine->action_workflow());
       if (!commands.ok() || !w->engine->Apply(*commands, "fuzz").ok()) std::abort();
     }
-    for (auto [role, body] : {std::pair{"inspectorate", ""}, {"body_lead", "CPS"},
-                              {"reader", ""}}) {
+    for (auto [role, body] :
+         {std::pair{"inspectorate", ""}, {"body_lead", "CPS"}, {"reader", ""}}) {
       auto made = w->engine->CreateToken(role, body, std::nullopt, "fuzz");
       if (!made.ok()) std::abort();
       w->tokens[role] = made->second;

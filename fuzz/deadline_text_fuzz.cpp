@@ -7,8 +7,8 @@
 #include "engine/deadline_text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto milestones = rectrack::MilestonesFromText(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto milestones =
+      rectrack::MilestonesFromText(std::string_view(reinterpret_cast<const char*>(data), size));
   (void)milestones;
   return 0;
 }

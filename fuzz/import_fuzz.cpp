@@ -10,8 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const rectrack::Workflow& workflow = rectrack::fuzz::BundledWorkflow();
   static const rectrack::Workflow& actions = rectrack::fuzz::BundledActionWorkflow();
-  auto parsed = rectrack::ParseImport(
-      std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.yaml", workflow, &actions);
+  auto parsed = rectrack::ParseImport(std::string_view(reinterpret_cast<const char*>(data), size),
+                                      "fuzz.yaml", workflow, &actions);
   (void)parsed;
   return 0;
 }

@@ -12,6 +12,7 @@ packages=(
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
   python3-feedparser python3-icalendar  # real parsers for the feed tests
   python3-aiosmtpd openssl  # real SMTP servers (STARTTLS, AUTH) for the email tests
+  prometheus  # promtool checks /metrics in the tests (the server is never started)
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
   chromium chromium-driver python3-selenium  # the web workspace's browser tests

@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""The real clients rectrack says it serves, against a real `rectrack serve` on 127.0.0.1 over
+the demo data (issue 15):
+
+- Prometheus: `promtool check metrics` (Debian prometheus) on GET /metrics;
+- Standard Webhooks: the reference library (`standardwebhooks` on npm) verifies real deliveries
+  received by a local receiver, with the secret `rectrack webhook-secret` made;
+- iCalendar: ical.js (npm) parses GET /calendar.ics, beside python3-icalendar in feeds_test.
+
+Usage: clients_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when a client is missing,
+unless RECTRACK_REQUIRE_TOOLS=1.
+"""
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+BINARY, SOURCE = (os.path.abspath(sys.argv.pop(1)), os.path.abspath(sys.argv.pop(1))) \
+    if len(sys.argv) > 2 else (None, None)
+NODE_MODULES = os.path.join(SOURCE or ".", "node_modules")
+
+
+def skip(why):
+    if os.environ.get("RECTRACK_REQUIRE_TOOLS") == "1":
+        sys.exit("required tool missing: " + why)
+    print("skipped: " + why)
+    sys.exit(77)
+
+
+if not shutil.which("promtool"):
+    skip("promtool is not installed (Debian prometheus; deploy/install-deps.sh installs it)")
+if not shutil.which("node"):
+    skip("node is not installed")
+for package in ("standardwebhooks", "ical.js"):
+    if not os.path.isdir(os.path.join(NODE_MODULES, package)):
+        skip(package + " is not installed (npm ci)")
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Keeps each POST's headers and body."""
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def node(script, stdin):
+    return subprocess.run(["node", "-e", script], input=stdin, capture_output=True, text=True,
+                          timeout=60, cwd=SOURCE, env=dict(os.environ, NODE_PATH=NODE_MODULES))
+
+
+class ClientsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="rectrack-clients-")
+        cls.db = os.path.join(cls.dir, "clients.db")
+        cls.receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=cls.receiver.serve_forever, daemon=True).start()
+        hook = "http://127.0.0.1:%d/hook" % cls.receiver.server_address[1]
+        run = lambda *args, **kw: subprocess.run(  # noqa: E731
+            [BINARY, "--db", cls.db, *args], capture_output=True, text=True, timeout=120,
+            check=True, **kw).stdout
+        cls.secret = run("webhook-secret").strip()
+        rules = os.path.join(cls.dir, "rules")
+        shutil.copytree(os.path.join(SOURCE, "rules"), rules)
+        with open(os.path.join(rules, "subscriptions.yaml"), "w") as f:
+            f.write("subscriptions:\n  - {id: cps-hook, body: CPS, webhook: \"%s\", "
+                    "secret_env: HOOK_SECRET}\n" % hook)
+        run("import", *[os.path.join(SOURCE, "demo", f)
+                        for f in ("domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml")])
+        cls.token = run("token", "create", "--role", "inspectorate").splitlines()[0]
+        cls.server = subprocess.Popen(
+            [BINARY, "--db", cls.db, "--rules", rules, "--clock", "2025-12-01T08:00:00Z", "serve",
+             "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, HOOK_SECRET=cls.secret, RECTRACK_WEBHOOK_ALLOW="127.0.0.1"))
+        line = cls.server.stdout.readline()
+        match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
+        if not match:
+            cls.server.kill()
+            raise RuntimeError("serve did not start: " + line)
+        cls.base = match.group(1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=15)
+        cls.receiver.shutdown()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def get(self, path):
+        request = urllib.request.Request(self.base + path,
+                                         headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.read().decode()
+
+    def test_promtool_accepts_the_metrics(self):
+        metrics = self.get("/metrics")
+        self.assertIn("rectrack_recommendations_open", metrics)
+        checked = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+    def test_the_standard_webhooks_library_verifies_real_deliveries(self):
+        deadline = __import__("time").time() + 30
+        while len(Receiver.received) < 2 and __import__("time").time() < deadline:
+            __import__("time").sleep(0.2)
+        self.assertGreaterEqual(len(Receiver.received), 1, "no delivery arrived")
+        script = """
+const { Webhook } = require("standardwebhooks");
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const hook = new Webhook(input.secret.replace(/^whsec_/, ""));
+for (const d of input.deliveries) {
+  const payload = hook.verify(d.body, d.headers);  // throws unless the signature holds
+  if (!payload.type || !payload.data) throw new Error("no type or data");
+}
+const tampered = input.deliveries[0];
+let refused = false;
+try { hook.verify(tampered.body + " ", tampered.headers); } catch (e) { refused = true; }
+if (!refused) throw new Error("a changed body verified");
+console.log("verified " + input.deliveries.length);
+"""
+        deliveries = [{"headers": h, "body": b.decode()} for h, b in Receiver.received]
+        result = node(script, json.dumps({"secret": self.secret, "deliveries": deliveries}))
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("verified", result.stdout)
+
+    def test_ical_js_parses_the_calendar(self):
+        calendar = self.get("/calendar.ics?body=CPS")
+        script = """
+const ICAL = require("ical.js");
+const component = new ICAL.Component(ICAL.parse(require("fs").readFileSync(0, "utf8")));
+const events = component.getAllSubcomponents("vevent").map(e => new ICAL.Event(e));
+if (events.length === 0) throw new Error("no events");
+for (const e of events) {
+  if (!e.uid || !e.summary || !e.startDate) throw new Error("incomplete event " + e.uid);
+}
+console.log(events.length + " events");
+"""
+        result = node(script, calendar)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"^\d+ events")
+
+
+if __name__ == "__main__":
+    if not BINARY:
+        sys.exit(__doc__)
+    unittest.main(verbosity=2)

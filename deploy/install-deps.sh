@@ -45,5 +45,17 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "Installing missing packages: ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts a package's service on install (prometheus would listen on every interface); a
+# policy-rc.d that says no (exit 101), only for this install and only if there is none, stops it.
+policy_added=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  policy_added=1
+fi
+status=0
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+  status=$?
+[ -n "$policy_added" ] && $sudo rm -f /usr/sbin/policy-rc.d
+[ "$status" -eq 0 ] || exit "$status"
 install_web_packages

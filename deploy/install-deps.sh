@@ -11,6 +11,7 @@ packages=(
   googletest libgtest-dev
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators
   python3-feedparser python3-icalendar  # real parsers for the feed tests
+  python3-jsonschema python3-yaml  # answers validated against docs/openapi.yaml's schemas
   python3-aiosmtpd openssl  # real SMTP servers (STARTTLS, AUTH) for the email tests
   prometheus  # promtool checks /metrics in the tests (the server is never started)
   clang  # the thread-safety analysis test (-Wthread-safety)

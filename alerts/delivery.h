@@ -127,8 +127,8 @@ class Deliverer {
   // "shutting down") and joins the thread. A Send() made by a callback during this is dropped:
   // its callback never runs. Returns promptly, except that a DNS lookup in progress is waited
   // for (bounded by the system resolver's timeout) and an email in flight takes up to about a
-  // second to notice (libcurl asks whether to go on once a second). Destroying a Deliverer from one of its own
-  // callbacks is allowed but leaks its internals (the thread cannot join itself).
+  // second to notice (libcurl asks whether to go on once a second). Destroying a Deliverer from one
+  // of its own callbacks is allowed but leaks its internals (the thread cannot join itself).
   ~Deliverer();
   Deliverer(const Deliverer&) = delete;
   Deliverer& operator=(const Deliverer&) = delete;

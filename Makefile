@@ -95,7 +95,8 @@ fuzz:
 	@for target in import workflow deadline_text target api; do \
 	  mkdir -p $(SAN_DIR)/fuzz-corpus/$$target $(SAN_DIR)/fuzz-crashes; \
 	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
-	  $(SAN_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	  ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 \
+	  $(SAN_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(SAN_DIR)/fuzz-crashes/$$target- -print_final_stats=1 \
 	    $(SAN_DIR)/fuzz-corpus/$$target fuzz/corpus/$$target >$(SAN_DIR)/fuzz-$$target.log 2>&1; \
 	  status=$$?; tail -n 8 $(SAN_DIR)/fuzz-$$target.log; [ $$status = 0 ] || exit 1; \

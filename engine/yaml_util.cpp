@@ -16,7 +16,40 @@ Status Error(const std::string& source, const YAML::Node& node, const std::strin
   return Status::InvalidArgument(Where(source, node) + ": " + what);
 }
 
+namespace {
+
+// yaml-cpp 0.7 (Debian 12) never returns, and allocates without bound, when a document's first
+// token is ',' (",", "--- ,", "# note\n,"; found by fuzz/import_fuzz). Such a document is not
+// YAML anyway: refuse it before yaml-cpp sees it.
+Status CheckDocumentStarts(std::string_view text, const std::string& source) {
+  bool at_start = true;
+  size_t line_number = 0;
+  for (size_t begin = 0; begin <= text.size(); ++line_number) {
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    const std::string_view line = text.substr(begin, end - begin);
+    begin = end + 1;
+    size_t from = 0;  // after a document marker, what follows it on its line
+    if (line.rfind("---", 0) == 0 || line.rfind("...", 0) == 0) {
+      at_start = true;
+      from = 3;
+    }
+    if (!at_start) continue;
+    const size_t first = line.find_first_not_of(" \t\r", from);
+    if (first == std::string_view::npos || line[first] == '#' || line[first] == '%') continue;
+    if (line[first] == ',') {
+      return Status::InvalidArgument(source + ":" + std::to_string(line_number + 1) + ":" +
+                                     std::to_string(first + 1) +
+                                     ": malformed YAML: a document cannot begin with ','");
+    }
+    at_start = false;
+  }
+  return Status();
+}
+
+}  // namespace
+
 Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source) {
+  RETURN_IF_ERROR(CheckDocumentStarts(text, source));
   try {
     std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
     if (documents.size() > 1) {

@@ -128,6 +128,20 @@ TEST(ImporterTest, UnknownTopLevelKey) {
   EXPECT_EQ(ErrorOf("bodies: []\nplans: []\n").rfind("t.yaml:2:1: unknown key 'plans'", 0), 0u);
 }
 
+// yaml-cpp 0.7 never returns on a document that begins with ',' (found by fuzz/import_fuzz): it
+// is refused before the parser sees it, saying where.
+TEST(ImporterTest, ADocumentBeginningWithACommaIsRefusedNotParsedForever) {
+  EXPECT_EQ(ErrorOf(","), "t.yaml:1:1: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf(",:"), "t.yaml:1:1: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("# a note\n\n  , :"),
+            "t.yaml:3:3: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("--- ,"), "t.yaml:1:5: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("bodies: []\n---\n,"),
+            "t.yaml:3:1: malformed YAML: a document cannot begin with ','");
+  // A comma anywhere else is YAML's business.
+  EXPECT_TRUE(Parse("bodies:\n  - {id: CPS, name: \"a, b\"}\n").ok());
+}
+
 TEST(ImporterTest, UnknownEntryKey) {
   const std::string msg = ErrorOf("bodies:\n  - {id: CPS, name: X, colour: red}\n");
   EXPECT_EQ(msg.rfind("t.yaml:2:24: unknown key 'colour' in body", 0), 0u) << msg;

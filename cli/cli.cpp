@@ -301,6 +301,7 @@ Status RunServe(const Context& c) {
   Engine::Options options = c.options;
   if (!c.args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
   if (!c.args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
+  options.text_limits = serve.text_limits;
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
   // Checkpoints move the log into the database file off the write path; a commit still does
   // it itself if the log ever grows past 40 MB (10,000 pages) without them.
@@ -650,6 +651,8 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.create_if_missing = Commands().at(cmd).creates_database;
   // Only serve delivers alerts: the other commands run without the webhooks' secrets.
   options.resolve_secrets = cmd == "serve";
+  RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
+      &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{
       args,    std::vector<std::string>(args.positional.begin() + 1, args.positional.end()),
       options, *clock,

@@ -79,6 +79,12 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->api.rate_per_minute, number(0, 1000000));
   } else if (key == "rate_bytes_per_minute") {
     ASSIGN_OR_RETURN(c->api.rate_bytes_per_minute, number(0, 1LL << 40));
+  } else if (key == "max_note_bytes") {
+    ASSIGN_OR_RETURN(c->text_limits.note, number(100, 1 << 20));
+  } else if (key == "max_text_bytes") {
+    ASSIGN_OR_RETURN(c->text_limits.text, number(100, 1 << 20));
+  } else if (key == "max_field_bytes") {
+    ASSIGN_OR_RETURN(c->text_limits.field_value, number(100, 1 << 20));
   } else if (key == "public_url") {
     if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
       return Status::InvalidArgument("public_url must start with http:// or https://");
@@ -144,6 +150,9 @@ const char* kKeys[] = {"listen",
                        "timeout_seconds",
                        "rate_per_minute",
                        "rate_bytes_per_minute",
+                       "max_note_bytes",
+                       "max_text_bytes",
+                       "max_field_bytes",
                        "heartbeat_seconds",
                        "max_streams",
                        "shutdown_grace_seconds",
@@ -189,6 +198,19 @@ Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*))
     const char* value = getenv(name.c_str());
     if (value && *value) RETURN_IF_ERROR(Set(config, key, value).WithContext(name));
   }
+  return Status();
+}
+
+Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*)) {
+  ServeConfig config;
+  config.text_limits = *limits;
+  for (const char* key : {"max_note_bytes", "max_text_bytes", "max_field_bytes"}) {
+    std::string name = "RECTRACK_";
+    for (const char* p = key; *p; ++p) name += static_cast<char>(std::toupper(*p));
+    const char* value = getenv(name.c_str());
+    if (value && *value) RETURN_IF_ERROR(Set(&config, key, value).WithContext(name));
+  }
+  *limits = config.text_limits;
   return Status();
 }
 

@@ -4,6 +4,7 @@
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
 // max_connections_per_address, header_timeout_seconds,
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, rate_bytes_per_minute,
+// max_note_bytes, max_text_bytes, max_field_bytes (engine/commands.h: TextLimits),
 // public_read (true|false), gov_uk (true|false), secure_cookies (true|false), db, workflow; for
 // alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go to: a list, or "a,
 // b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS required, or
@@ -17,6 +18,7 @@
 
 #include "alerts/alerting.h"
 #include "common/status.h"
+#include "engine/commands.h"
 #include "http/api.h"
 #include "http/server.h"
 
@@ -28,6 +30,7 @@ struct ServeConfig {
   std::string db;        // "" leaves the CLI's default
   std::string workflow;  // "" leaves the CLI's default
   alerts::AlertingOptions alerting;
+  TextLimits text_limits;  // how much text one event may store
   // Mark the web workspace's session cookie Secure: set it when people reach the server over
   // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.
   bool secure_cookies = false;
@@ -45,6 +48,9 @@ struct ServeConfig {
 Status LoadConfigFile(const std::string& path, ServeConfig* config);
 // Reads RECTRACK_<KEY> variables through `getenv` (injectable for tests).
 Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*));
+// Every command's text limits from RECTRACK_MAX_NOTE_BYTES, RECTRACK_MAX_TEXT_BYTES and
+// RECTRACK_MAX_FIELD_BYTES (a CLI import is held to what the server holds a client to).
+Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*));
 // Reads the SMTP password from smtp_password_env or smtp_password_file and checks the relay's
 // settings as a whole (alerts::CheckSmtpRelay): InvalidArgument naming what is wrong, such as an
 // unset variable or a user without a password.

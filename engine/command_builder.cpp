@@ -22,8 +22,8 @@ Status CheckId(const std::string& id, const char* what) {
 // One operator() per kind of Command.
 class CommandBuilder {
  public:
-  CommandBuilder(const Workflow& wf, const Ledger& world, Date today)
-      : wf_(wf), world_(world), today_(today) {}
+  CommandBuilder(const Workflow& wf, const Ledger& world, Date today, const TextLimits& limits)
+      : wf_(wf), world_(world), today_(today), limits_(limits) {}
 
   using Built = Result<std::optional<Event>>;
 
@@ -37,7 +37,7 @@ class CommandBuilder {
   // Every text a command carries is checked once, here, so no adapter can let a bad one
   // through: valid UTF-8 (the log is JSON), no control character but tab and newline (they
   // would reach terminals and documents), and within its limit (commands.h).
-  static Status CheckText(std::initializer_list<Text> texts) {
+  Status CheckText(std::initializer_list<Text> texts) const {
     for (const Text& t : texts) {
       const std::string field = t.field;
       if (!IsValidUtf8(t.value)) {
@@ -59,7 +59,7 @@ class CommandBuilder {
   }
 
   // The fields of an event: at most kMaxFields, each with at most kMaxFieldValues values.
-  static Status CheckFields(const Fields& fields) {
+  Status CheckFields(const Fields& fields) const {
     if (fields.size() > kMaxFields) {
       return Status::InvalidArgument("an event takes at most " + std::to_string(kMaxFields) +
                                      " fields, not " + std::to_string(fields.size()));
@@ -73,7 +73,7 @@ class CommandBuilder {
       }
       const std::string what = "field '" + name + "'";
       for (const auto& value : values) {
-        RETURN_IF_ERROR(CheckText({{what.c_str(), value, kMaxFieldValueBytes}}));
+        RETURN_IF_ERROR(CheckText({{what.c_str(), value, limits_.field_value}}));
       }
     }
     return Status();
@@ -122,14 +122,14 @@ class CommandBuilder {
     ActionDef def = c.def;
     RETURN_IF_ERROR(CheckText({{"action id", c.id},
                                {"recommendation", def.recommendation},
-                               {"title", def.title, kMaxTextBytes},
+                               {"title", def.title, limits_.text},
                                {"body", def.body},
                                {"unit", def.unit},
                                {"milestone", def.milestone},
                                {"role", c.role},
                                {"by", c.body},
                                {"unit of the lead", c.unit},
-                               {"note", c.note, kMaxNoteBytes}}));
+                               {"note", c.note, limits_.note}}));
     RETURN_IF_ERROR(CheckId(c.id, "action"));
     const std::string what = "action '" + c.id + "'";
     const Item* rec = world_.FindItem(def.recommendation);
@@ -275,8 +275,8 @@ class CommandBuilder {
   Built operator()(const DefineRecommendation& c) const {
     RETURN_IF_ERROR(CheckText({{"recommendation id", c.id},
                                {"inspection", c.def.inspection},
-                               {"text", c.def.text, kMaxTextBytes},
-                               {"note", c.note, kMaxNoteBytes}}));
+                               {"text", c.def.text, limits_.text},
+                               {"note", c.note, limits_.note}}));
     for (const auto& owner : c.def.owners) RETURN_IF_ERROR(CheckText({{"owner", owner}}));
     for (const auto& m : c.def.milestones) RETURN_IF_ERROR(CheckText({{"milestone", m.label}}));
     RETURN_IF_ERROR(CheckId(c.id, "recommendation"));
@@ -342,7 +342,7 @@ class CommandBuilder {
                                {"role", c.role},
                                {"by", c.body},
                                {"unit", c.unit},
-                               {"note", c.note, kMaxNoteBytes}}));
+                               {"note", c.note, limits_.note}}));
     RETURN_IF_ERROR(CheckFields(c.fields));
     const Item* item = world_.FindItem(c.subject_id);
     if (!item || (c.kind && item->kind != *c.kind)) {
@@ -404,13 +404,14 @@ class CommandBuilder {
   const Workflow& wf_;
   const Ledger& world_;
   Date today_;
+  const TextLimits& limits_;
 };
 
 }  // namespace
 
 Result<std::optional<Event>> BuildEvent(const Command& command, const Workflow& workflow,
-                                        const Ledger& world, Date today) {
-  return std::visit(CommandBuilder(workflow, world, today), command);
+                                        const Ledger& world, Date today, const TextLimits& limits) {
+  return std::visit(CommandBuilder(workflow, world, today, limits), command);
 }
 
 }  // namespace rectrack

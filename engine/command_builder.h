@@ -15,8 +15,8 @@ namespace rectrack {
 // made identically, an event already recorded with the same content). Checks what the command
 // names against `world` (ids, references, who acts for whom, dates up to `today`); the workflow
 // itself is checked when the event is added to the Ledger. `workflow` is the recommendation
-// workflow; actions use world.WorkflowOf(kAction).
+// workflow; actions use world.WorkflowOf(kAction). Texts beyond `limits` are refused.
 Result<std::optional<Event>> BuildEvent(const Command& command, const Workflow& workflow,
-                                        const Ledger& world, Date today);
+                                        const Ledger& world, Date today, const TextLimits& limits);
 
 }  // namespace rectrack

@@ -13,16 +13,19 @@
 
 namespace rectrack {
 
-// How much text one command may store, in bytes of UTF-8: enough for any real recommendation (the
-// longest in HMCPSI's reports is under 2,000 characters) and note, and small enough that no
-// client can make one event, or a page that shows it, huge. More is refused, naming the field
-// and the limit.
-inline constexpr size_t kMaxNameBytes = 500;        // ids, names, titles, labels, roles
-inline constexpr size_t kMaxTextBytes = 32 * 1024;  // a recommendation's text, an action's title
-inline constexpr size_t kMaxNoteBytes = 8 * 1024;   // a note
-inline constexpr size_t kMaxFieldValueBytes = 4 * 1024;  // each value of a workflow field
-inline constexpr size_t kMaxFieldValues = 100;           // values of one field
-inline constexpr size_t kMaxFields = 50;                 // fields of one event
+// How much text one command may store, in bytes of UTF-8. The defaults are enough for any real
+// recommendation (the longest in HMCPSI's reports is under 2,000 characters) and note, and small
+// enough that no client can make one event, or a page that shows it, huge. More is refused,
+// naming the field and the limit. `serve` reads them from its config (max_note_bytes, ...), every
+// command from RECTRACK_MAX_NOTE_BYTES and the like (cli/config.h).
+inline constexpr size_t kMaxNameBytes = 500;  // ids, names, labels, roles: fixed, ids are keys
+struct TextLimits {
+  size_t text = 32 * 1024;        // a recommendation's text, an action's title
+  size_t note = 8 * 1024;         // a note
+  size_t field_value = 4 * 1024;  // each value of a workflow field (evidence, reason, ...)
+};
+inline constexpr size_t kMaxFieldValues = 100;  // values of one field
+inline constexpr size_t kMaxFields = 50;        // fields of one event
 
 // Each command's `where` ("file:line:col", "" for none) is put
 // in front of any error the command causes.

@@ -100,6 +100,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   }
   std::unique_ptr<Engine> engine(
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
+  engine->text_limits_ = options.text_limits;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
                      Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),
@@ -220,7 +221,7 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     for (const Command& command : batches[i].commands) {
       const std::string where = std::visit([](const auto& c) { return c.where; }, command);
       auto context = [&](const Status& s) { return where.empty() ? s : s.WithContext(where); };
-      auto built = BuildEvent(command, workflow_, ledger, today);
+      auto built = BuildEvent(command, workflow_, ledger, today, text_limits_);
       if (!built.ok()) {
         failed = context(built.status());
         break;

@@ -77,6 +77,7 @@ class Engine {
     // Read webhook secrets from the environment (Rules::LoadDir): only a process that
     // delivers alerts (`serve`) needs them.
     bool resolve_secrets = true;
+    TextLimits text_limits = {};  // how much text a command may store (commands.h)
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -303,6 +304,7 @@ class Engine {
   std::set<std::string> changed_;
   std::optional<StagedDay> staged_;
   AlertOptions alert_options_;
+  TextLimits text_limits_;
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;
   bool prepared_ = false;  // a group is between PrepareAll and FinishPrepared

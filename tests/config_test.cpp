@@ -79,9 +79,36 @@ TEST_F(ConfigTest, TheDeployExampleLoadsAndBindsToLoopback) {
   EXPECT_EQ(c.api.rate_per_minute, 600);
   EXPECT_EQ(c.api.rate_bytes_per_minute, 268435456);
   EXPECT_EQ(c.server.timeout_seconds, 30);
+  EXPECT_EQ(c.text_limits.note, 8192u);
+  EXPECT_EQ(c.text_limits.text, 32768u);
+  EXPECT_EQ(c.text_limits.field_value, 4096u);
   EXPECT_FALSE(c.api.public_read);
   EXPECT_EQ(c.second_factor_roles, (std::set<std::string>{"inspectorate"}));
   EXPECT_TRUE(c.secure_cookies);  // its public_url is https://
+}
+
+// serve reads the text limits from its file and the environment; every other command from the
+// environment alone.
+TEST_F(ConfigTest, TextLimitsFromTheFileAndTheEnvironment) {
+  Write("max_note_bytes: 2000\nmax_text_bytes: 50000\n");
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
+  EXPECT_EQ(c.text_limits.note, 2000u);
+  EXPECT_EQ(c.text_limits.text, 50000u);
+  EXPECT_EQ(c.text_limits.field_value, TextLimits{}.field_value);
+  fake_env = {{"RECTRACK_MAX_FIELD_BYTES", "1000"}};
+  ASSERT_TRUE(ApplyEnvironment(&c, FakeGetenv).ok());
+  EXPECT_EQ(c.text_limits.field_value, 1000u);
+
+  TextLimits limits;
+  fake_env = {{"RECTRACK_MAX_NOTE_BYTES", "300"}};
+  ASSERT_TRUE(ApplyTextLimitsEnvironment(&limits, FakeGetenv).ok());
+  EXPECT_EQ(limits.note, 300u);
+  EXPECT_EQ(limits.text, TextLimits{}.text);
+  fake_env = {{"RECTRACK_MAX_TEXT_BYTES", "99999999"}};
+  const Status s = ApplyTextLimitsEnvironment(&limits, FakeGetenv);
+  EXPECT_EQ(s.message(), "RECTRACK_MAX_TEXT_BYTES: max_text_bytes must be from 100 to 1048576");
+  EXPECT_EQ(limits.text, TextLimits{}.text) << "nothing changed by a refused setting";
 }
 
 TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {

@@ -435,29 +435,57 @@ TEST_F(EngineTest, TextOverItsLimitIsRefusedNamingTheFieldAndTheLimit) {
   RecordEvent e = CpsLeadCloses("da25-n1");
   e.transition = "update";
   e.effective = D("2025-06-02");
-  e.note = std::string(kMaxNoteBytes + 1, 'n');
+  e.note = std::string(TextLimits{}.note + 1, 'n');
   auto note = engine_->Apply({e}, "t");
   EXPECT_EQ(note.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(note.status().message(), "note is 8193 bytes long; at most 8192 are allowed");
-  e.note = std::string(kMaxNoteBytes, 'n');
+  e.note = std::string(TextLimits{}.note, 'n');
   EXPECT_TRUE(engine_->Apply({e}, "t").ok()) << "the limit itself is allowed";
   e.note.clear();
   e.fields["evidence"] = std::vector<std::string>(kMaxFieldValues + 1, "a.pdf");
   EXPECT_NE(engine_->Apply({e}, "t").status().message().find("at most 100 values"),
             std::string::npos);
-  e.fields["evidence"] = {std::string(kMaxFieldValueBytes + 1, 'x')};
+  e.fields["evidence"] = {std::string(TextLimits{}.field_value + 1, 'x')};
   EXPECT_NE(engine_->Apply({e}, "t").status().message().find("field 'evidence' is 4097 bytes"),
             std::string::npos);
   DefineRecommendation big;
   big.id = "x-big";
   big.def.inspection = "da23";
   big.def.owners = {"CPS"};
-  big.def.text = std::string(kMaxTextBytes + 1, 't');
+  big.def.text = std::string(TextLimits{}.text + 1, 't');
   auto text = engine_->Apply({big}, "t");
   EXPECT_NE(text.status().message().find("text is 32769 bytes long; at most 32768"),
             std::string::npos)
       << text.status().message();
   EXPECT_EQ(EventCount(), before + 1);
+}
+
+// The limits are the operator's (serve's config, RECTRACK_MAX_NOTE_BYTES): an engine opened with
+// smaller ones refuses what the defaults allow, and the log is untouched.
+TEST_F(EngineTest, TextLimitsComeFromTheEngineOptions) {
+  ImportDemo();
+  engine_.reset();
+  Engine::Options options{db_path_, kWorkflow, &clock_, true, ""};
+  options.text_limits.note = 100;
+  options.text_limits.field_value = 10;
+  auto opened = Engine::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  engine_ = std::move(opened).value();
+  const int64_t before = EventCount();
+  RecordEvent e = CpsLeadCloses("da25-n1");
+  e.transition = "update";
+  e.effective = D("2025-06-02");
+  e.note = std::string(101, 'n');
+  EXPECT_EQ(engine_->Apply({e}, "t").status().message(),
+            "note is 101 bytes long; at most 100 are allowed");
+  e.note = "short";
+  e.fields["evidence"] = {"policy-v2.pdf"};
+  EXPECT_NE(engine_->Apply({e}, "t").status().message().find("at most 10 are allowed"),
+            std::string::npos);
+  EXPECT_EQ(EventCount(), before);
+  e.fields.clear();
+  e.note = std::string(100, 'n');
+  EXPECT_TRUE(engine_->Apply({e}, "t").ok());
 }
 
 TEST_F(EngineTest, AnEmptyMilestoneListMeansNoneEvenWhenTheTextNamesADate) {

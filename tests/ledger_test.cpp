@@ -31,7 +31,7 @@ class LedgerTest : public ::testing::Test {
   // Adds the events `commands` ask for, numbered on from the last; stops at the first error.
   Status Apply(const std::vector<Command>& commands, Ledger::Undo undo = Ledger::Undo::kRecord) {
     for (const Command& command : commands) {
-      auto built = BuildEvent(command, workflow_, *ledger_, today_);
+      auto built = BuildEvent(command, workflow_, *ledger_, today_, TextLimits{});
       if (!built.ok()) return built.status();
       if (!built->has_value()) continue;
       Event event = std::move(**built);

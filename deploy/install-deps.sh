@@ -14,6 +14,7 @@ packages=(
   python3-jsonschema python3-yaml  # answers validated against docs/openapi.yaml's schemas
   python3-aiosmtpd openssl  # real SMTP servers (STARTTLS, AUTH) for the email tests
   prometheus  # promtool checks /metrics in the tests (the server is never started)
+  jing  # RELAX NG: /feed.atom checked against RFC 4287's grammar (tests/data/atom.rnc)
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
   chromium chromium-driver python3-selenium  # the web workspace's browser tests

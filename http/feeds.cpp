@@ -103,12 +103,14 @@ std::string PathSegment(std::string_view s) {
   return out;
 }
 
-std::string RecommendationUrl(const std::string& base_url, const std::string& id) {
-  return base_url + "/api/v1/recommendations/" + PathSegment(id);
+// An item's page in the web workspace (what a person who clicks is sent to: the API answers a
+// browser without a token 401), and its resource in the API (for programs).
+std::string PageUrl(const std::string& base_url, bool action, const std::string& id) {
+  return base_url + (action ? "/actions/" : "/recommendations/") + PathSegment(id);
 }
 
-std::string ActionUrl(const std::string& base_url, const std::string& id) {
-  return base_url + "/api/v1/actions/" + PathSegment(id);
+std::string ApiUrl(const std::string& base_url, bool action, const std::string& id) {
+  return base_url + (action ? "/api/v1/actions/" : "/api/v1/recommendations/") + PathSegment(id);
 }
 
 // --- Atom.
@@ -137,6 +139,14 @@ std::string Xml(std::string_view s) {
     }
   }
   return out;
+}
+
+// An entry's links: the page as the alternate (readers open it), the API resource as related.
+std::string AtomLinks(const std::string& base_url, bool action, const std::string& id) {
+  return "    <link rel=\"alternate\" type=\"text/html\" href=\"" +
+         Xml(PageUrl(base_url, action, id)) + "\"/>\n" +
+         "    <link rel=\"related\" type=\"application/json\" href=\"" +
+         Xml(ApiUrl(base_url, action, id)) + "\"/>\n";
 }
 
 // Who spoke: the inspectorate, or the body the actor acted for.
@@ -276,11 +286,8 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
     out += "    <title type=\"text\">" + Xml(EntryTitle(f)) + "</title>\n";
     out += "    <updated>" + when + "</updated>\n";
     out += "    <published>" + when + "</published>\n";
-    // No type: readers take an untyped alternate link as the entry's page and open it.
-    const std::string link = f.action.empty()
-                                 ? RecommendationUrl(options.base_url, f.recommendation)
-                                 : ActionUrl(options.base_url, f.action);
-    out += "    <link href=\"" + Xml(link) + "\"/>\n";
+    out += f.action.empty() ? AtomLinks(options.base_url, false, f.recommendation)
+                            : AtomLinks(options.base_url, true, f.action);
     out += "    <category term=\"" +
            Xml(f.action.empty() ? e.transition : "action:" + e.transition) + "\"/>\n";
     out += "    <summary type=\"text\">" + Xml(EntrySummary(f)) + "</summary>\n";
@@ -296,13 +303,11 @@ std::string AtomFeed(const std::vector<FeedEntry>& entries, const AtomOptions& o
     out += "    <title type=\"text\">" + Xml("Alert " + a.kind + ": " + what) + "</title>\n";
     out += "    <updated>" + Xml(a.raised) + "</updated>\n";
     out += "    <published>" + Xml(a.raised) + "</published>\n";
-    const std::string link = options.actions.count(a.recommendation)
-                                 ? ActionUrl(options.base_url, a.recommendation)
-                                 : RecommendationUrl(options.base_url, a.recommendation);
-    out += "    <link href=\"" + Xml(link) + "\"/>\n";
+    out +=
+        AtomLinks(options.base_url, options.actions.count(a.recommendation) > 0, a.recommendation);
     out += "    <category term=\"alert:" + Xml(a.kind) + "\"/>\n";
     const std::string summary = a.kind + " alert for " + what + " (" + owners + "), due " + a.due +
-                                (a.late ? "; raised late, after rectrack was down" : "");
+                                (a.late ? "; raised late, after the day it fell due" : "");
     out += "    <summary type=\"text\">" + Xml(summary) + "</summary>\n";
     out += "    <content type=\"text\">" +
            Xml(summary + ". Alert " + a.id + ", raised " + a.raised) + "</content>\n";
@@ -352,8 +357,8 @@ std::string ICalendar(const std::vector<CalendarItem>& items, const CalendarOpti
     line("SUMMARY:" + IcsText((item.overdue ? "OVERDUE: " : "") + what));
     line("DESCRIPTION:" + IcsText(EventDescription(item)));
     line("URL:" + CleanLine(item.action.empty()
-                                ? RecommendationUrl(options.base_url, item.recommendation)
-                                : ActionUrl(options.base_url, item.action)));
+                                ? PageUrl(options.base_url, false, item.recommendation)
+                                : PageUrl(options.base_url, true, item.action)));
     line("TRANSP:TRANSPARENT");
     line("BEGIN:VALARM");
     line("ACTION:DISPLAY");

@@ -5,7 +5,9 @@ the demo data (issue 15):
 - Prometheus: `promtool check metrics` (Debian prometheus) on GET /metrics;
 - Standard Webhooks: the reference library (`standardwebhooks` on npm) verifies real deliveries
   received by a local receiver, with the secret `rectrack webhook-secret` made;
-- iCalendar: ical.js (npm) parses GET /calendar.ics, beside python3-icalendar in feeds_test.
+- iCalendar: ical.js (npm) parses GET /calendar.ics, beside python3-icalendar in feeds_test;
+- Atom: jing (Debian) validates GET /feed.atom against RFC 4287's RELAX NG grammar
+  (tests/data/atom.rnc), and refuses a copy with one date broken (the check can fail).
 
 Usage: clients_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when a client is missing,
 unless RECTRACK_REQUIRE_TOOLS=1.
@@ -36,6 +38,8 @@ def skip(why):
 
 if not shutil.which("promtool"):
     skip("promtool is not installed (Debian prometheus; deploy/install-deps.sh installs it)")
+if not shutil.which("jing"):
+    skip("jing is not installed (Debian jing; deploy/install-deps.sh installs it)")
 if not shutil.which("node"):
     skip("node is not installed")
 for package in ("standardwebhooks", "ical.js"):
@@ -153,6 +157,26 @@ console.log(events.length + " events");
         result = node(script, calendar)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertRegex(result.stdout, r"^\d+ events")
+
+    def jing(self, document):
+        path = os.path.join(self.dir, "feed.xml")
+        with open(path, "w") as f:
+            f.write(document)
+        return subprocess.run(["jing", "-c", os.path.join(SOURCE, "tests", "data", "atom.rnc"),
+                               path], capture_output=True, text=True, timeout=120)
+
+    def test_jing_validates_the_atom_feed_against_rfc_4287(self):
+        for path in ("/feed.atom", "/feed.atom?body=CPS"):
+            feed = self.get(path)
+            self.assertGreater(feed.count("<entry>"), 2, path)
+            checked = self.jing(feed)
+            self.assertEqual(checked.returncode, 0, path + ": " + checked.stdout)
+        # The schema is really applied: a feed whose first date is not a date is refused.
+        broken = re.sub(r"<updated>[^<]*</updated>", "<updated>31 March 2025</updated>", feed,
+                        count=1)
+        checked = self.jing(broken)
+        self.assertNotEqual(checked.returncode, 0)
+        self.assertIn('element "updated" invalid', checked.stdout)
 
 
 if __name__ == "__main__":

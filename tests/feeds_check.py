@@ -69,6 +69,11 @@ def check_atom(path, count, expect):
         if "link" in want:
             check(e.get("link") == want["link"],
                   "%s: link %r, want %r" % (where, e.get("link"), want["link"]))
+        if "api_link" in want:
+            related = [l.get("href") for l in e.get("links", []) if l.get("rel") == "related"
+                       and l.get("type") == "application/json"]
+            check(related == [want["api_link"]],
+                  "%s: related links %r, want %r" % (where, related, want["api_link"]))
         if "category" in want:
             terms = [t.get("term") for t in e.get("tags", [])]
             check(terms == [want["category"]], "%s: categories %r" % (where, terms))

@@ -247,11 +247,14 @@ std::vector<std::string> Matches(const std::string& text, const std::string& pat
 TEST(AtomFeedTest, FeedparserReadsEveryEntryAndTheAwkwardTextRoundTrips) {
   SKIP_WITHOUT_CHECKER();
   const std::string atom = AtomFeed(Entries(), Atom());
-  const std::string link = kBase + "/api/v1/recommendations/da23-r2";
+  // A person clicking opens the page; a program finds the API resource as the related link.
+  const std::string link = kBase + "/recommendations/da23-r2";
+  const std::string api = kBase + "/api/v1/recommendations/da23-r2";
   json::array expect = {
       {{"id", "urn:rectrack:event:43"},
        {"title", "da23-r2: assess (closed -> reopened) by the inspectorate"},
        {"link", link},
+       {"api_link", api},
        {"category", "assess"},
        {"content", kLongTextClean},
        {"summary_contains", json::array{"Effective: 2025-03-06", "State: closed -> reopened",
@@ -286,7 +289,8 @@ TEST(AtomFeedTest, AnActionsEventNamesTheActionAndLinksToIt) {
   json::array expect = {
       {{"id", "urn:rectrack:event:50"},
        {"title", "action sw22-i2-a2 of sw22-i2: close (in_progress -> done) by CPS/cps-sw-rasso"},
-       {"link", kBase + "/api/v1/actions/sw22-i2-a2"},
+       {"link", kBase + "/actions/sw22-i2-a2"},
+       {"api_link", kBase + "/api/v1/actions/sw22-i2-a2"},
        {"category", "action:close"},
        {"content", "Disclosure workshops"}},
   };
@@ -373,7 +377,7 @@ TEST(ICalendarTest, IcalendarReadsEveryEventAndTheAwkwardTextRoundTrips) {
       {{"uid", "da23-r2.implemented@rectrack.example"},
        {"summary", "OVERDUE: da23-r2 implemented due"},
        {"dtstart", "2023-07-31"},
-       {"url", kBase + "/api/v1/recommendations/da23-r2"},
+       {"url", kBase + "/recommendations/da23-r2"},
        {"trigger_days", 7},
        {"description_contains", json::array{"Inspection: Domestic abuse, victims; <witnesses>",
                                             "Owners: CPS, NPCC", kLongTextClean}}},
@@ -385,7 +389,7 @@ TEST(ICalendarTest, IcalendarReadsEveryEventAndTheAwkwardTextRoundTrips) {
       {{"uid", "sfo24-r1.report@rectrack.example"},
        {"summary", "sfo24-r1 report due"},
        {"dtstart", "2025-12-31"},
-       {"url", kBase + "/api/v1/recommendations/sfo24-r1"}},
+       {"url", kBase + "/recommendations/sfo24-r1"}},
   };
   const CheckRun run = Check("ics", ics, 3, expect);
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << ics;
@@ -568,7 +572,7 @@ TEST(ICalendarTest, ActionsAreAllDayEventsWithTheirOwnUids) {
       {{"uid", "sw22-i1-a2.due@actions.rectrack.example"},
        {"summary", "OVERDUE: action sw22-i1-a2 due"},
        {"dtstart", "2023-03-31"},
-       {"url", kBase + "/api/v1/actions/sw22-i1-a2"},
+       {"url", kBase + "/actions/sw22-i1-a2"},
        {"trigger_days", 7},
        {"description_contains",
         json::array{"Action sw22-i1-a2 under recommendation sw22-i1",

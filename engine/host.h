@@ -121,6 +121,25 @@ class EngineHost {
   // How many batches one group commits at most.
   static constexpr size_t kMaxGroup = 512;
 
+  // One import file is parsed at a time, whoever sent it (the API or the web workspace): a large
+  // file takes seconds and hundreds of MB on the thread that received it, so a second is told to
+  // come back (503) rather than taking another I/O thread and as much memory again. The turn is
+  // held while the ImportTurn lives; `if (!turn)` means another import has it.
+  class ImportTurn {
+   public:
+    explicit ImportTurn(std::atomic<bool>* busy) : busy_(busy->exchange(true) ? nullptr : busy) {}
+    ~ImportTurn() {
+      if (busy_) busy_->store(false);
+    }
+    ImportTurn(const ImportTurn&) = delete;
+    ImportTurn& operator=(const ImportTurn&) = delete;
+    explicit operator bool() const { return busy_ != nullptr; }
+
+   private:
+    std::atomic<bool>* busy_;
+  };
+  ImportTurn TakeImportTurn() { return ImportTurn(&importing_); }
+
  private:
   Status RefreshLocked(bool* caught_up) REQUIRES(mutex_);
   void RunWriter() EXCLUDES(writers_mutex_);
@@ -142,6 +161,7 @@ class EngineHost {
 
   std::atomic<long long> groups_{0};
   std::atomic<long long> batches_{0};
+  std::atomic<bool> importing_{false};
 
   Mutex listeners_mutex_;
   std::map<int, std::function<void()>> listeners_ GUARDED_BY(listeners_mutex_);

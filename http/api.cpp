@@ -282,6 +282,12 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
         type.rfind("application/x-yaml", 0) != 0) {
       return Problem(415, "send the import file with Content-Type: application/yaml");
     }
+    const EngineHost::ImportTurn turn = host_->TakeImportTurn();
+    if (!turn) {
+      Response busy = Problem(503, "another import is being read; send this one again shortly");
+      busy.headers.emplace_back("Retry-After", "5");
+      return busy;
+    }
     auto commands = ParseImport(req.body, "request body", *workflow_, action_workflow_);
     if (!commands.ok()) return Problem(400, commands.status().message());
     body.imported = std::move(*commands);

@@ -439,6 +439,25 @@ events:
             "token:" + token_ids_[kInspectorate]);
 }
 
+// One import is read at a time (EngineHost::ImportTurn): while another holds the turn, an import
+// is 503 with Retry-After and writes nothing; once the turn is given back it goes through.
+TEST_F(ApiTest, AnImportWhileAnotherIsBeingReadIs503AndWritesNothing) {
+  const std::string yaml = "bodies:\n  - {id: NEW, name: A new body}\n";
+  const int64_t before = Events();
+  {
+    const EngineHost::ImportTurn other = host_->TakeImportTurn();
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(host_->TakeImportTurn()) << "one turn at a time";
+    Response busy = Send(Make("POST", "/api/v1/import", yaml, kYaml), kInspectorate);
+    EXPECT_TRUE(IsProblem(busy, 503, "another import is being read")) << busy.body;
+    EXPECT_EQ(HeaderOf(busy, "Retry-After"), "5");
+    EXPECT_EQ(Events(), before);
+  }
+  Response after = Send(Make("POST", "/api/v1/import", yaml, kYaml), kInspectorate);
+  EXPECT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(Events(), before + 1);
+}
+
 // A known path asked with a method it does not answer is a 405 naming the methods it does
 // (RFC 9110 §15.5.6), after the caller is known; an unknown path is a 404.
 TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405NamingWhatItAnswers) {

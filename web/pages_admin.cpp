@@ -65,6 +65,12 @@ Response Workspace::Impl::Import(const Call& call) {
   if (text.empty())
     return Admin(call, {{"import-file", "Choose a file to import, or paste its text"}}, "", "",
                  400);
+  const EngineHost::ImportTurn turn = host->TakeImportTurn();
+  if (!turn) {
+    return Admin(call,
+                 {{"import-file", "Another import is being read; send this one again shortly"}}, "",
+                 "", 503);
+  }
   auto commands = ParseImport(text, source, *workflow, action_workflow);
   if (!commands.ok()) {
     return Admin(call, {{"import-file", commands.status().message()}}, "", "", 400);

@@ -18,9 +18,10 @@ DEMO_PASSWORD ?= demo-password-1
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 SAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
 FUZZ_SECONDS ?= 20
 
-.PHONY: run test deps configure build clean format sanitize fuzz
+.PHONY: run test deps configure build clean format sanitize fuzz tsan check-all
 
 deps:
 	@deploy/install-deps.sh
@@ -88,11 +89,29 @@ sanitize: deps
 	  ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -E '^(web_browser|thread_safety)'
 	$(MAKE) --no-print-directory fuzz
 
+# ThreadSanitizer over the tests where threads meet: the HTTP server and its connections, live
+# streams, the engine host and its group commit, the alert scheduler, outbox and deliveries.
+TSAN_TARGETS := rectrack server_test stream_test host_test engine_test alerts_e2e_test \
+	alerts_test delivery_test
+TSAN_TESTS := ^(ServerTest|StreamTest|HostTest|EngineTest|AlertsE2eTest|AlertQueueTest|AlertsTest|WebhookTest|EmailTest)\.
+tsan: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CXX_FLAGS_RELEASE= -DRECTRACK_SANITIZE=thread >/dev/null
+	cmake --build $(TSAN_DIR) -j$(JOBS) --target $(TSAN_TARGETS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -R '$(TSAN_TESTS)'
+
+# Everything CI runs (.ci/run): every test, then the sanitizer and fuzzing pass, then
+# ThreadSanitizer. About 25 minutes with a warm ccache on 2 cores; an hour from cold.
+check-all: test
+	$(MAKE) --no-print-directory sanitize FUZZ_SECONDS=30
+	$(MAKE) --no-print-directory tsan
+
 # Each fuzz target for FUZZ_SECONDS (longer: make fuzz FUZZ_SECONDS=600), from its seed corpus
 # (read only); what it finds new goes to $(SAN_DIR)/fuzz-corpus, a crash to $(SAN_DIR)/fuzz-crashes
 # (copy it into fuzz/corpus/<target>/ once fixed, so it stays a test).
 fuzz:
-	@for target in import workflow deadline_text target api; do \
+	@for target in import workflow rules deadline_text target api; do \
 	  mkdir -p $(SAN_DIR)/fuzz-corpus/$$target $(SAN_DIR)/fuzz-crashes; \
 	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 \

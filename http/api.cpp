@@ -146,38 +146,40 @@ Response Api::Handle(const Request& request) {
   return std::move(*response);
 }
 
-std::shared_ptr<const Response> Api::Cached(const Call& call, const http::Route& route) {
-  const std::string key = CacheKey(call.who, call.target);
-  const std::string generation = std::to_string(call.engine.last_seq()) + "-" +
-                                 std::to_string(call.engine.last_alert_seq()) + "-" +
-                                 call.engine.clock().Today().ToString();
-  {
-    MutexLock lock(&cache_mutex_);
-    auto hit = cache_.find(key);
-    if (hit != cache_.end() && hit->second.first == generation) return hit->second.second;
-  }
-  Response fresh = route.get(call);
+std::shared_ptr<const Response> Api::CacheLookup(const Call& call, CacheSlot* slot) {
+  slot->key = CacheKey(call.who, call.target);
+  slot->generation = std::to_string(call.engine.last_seq()) + "-" +
+                     std::to_string(call.engine.last_alert_seq()) + "-" +
+                     call.engine.clock().Today().ToString();
+  MutexLock lock(&cache_mutex_);
+  auto hit = cache_.find(slot->key);
+  if (hit != cache_.end() && hit->second.first == slot->generation) return hit->second.second;
+  return nullptr;
+}
+
+std::shared_ptr<const Response> Api::CacheStore(const CacheSlot& slot, Response fresh) {
   if (fresh.status != 200) return std::make_shared<const Response>(std::move(fresh));
   if (std::none_of(fresh.headers.begin(), fresh.headers.end(),
                    [](const auto& h) { return h.first == "ETag"; })) {
     fresh.headers.emplace_back(
-        "ETag",
-        "\"" + generation + "-" + std::to_string(std::hash<std::string>{}(key) % 1000000) + "\"");
+        "ETag", "\"" + slot.generation + "-" +
+                    std::to_string(std::hash<std::string>{}(slot.key) % 1000000) + "\"");
   }
   auto answer = std::make_shared<const Response>(std::move(fresh));
   // Bounded in bytes (keys included: a long query makes a long key); when full, start again,
-  // since every entry is cheap to recompute.
-  const size_t size = key.size() + answer->body.size() + 512;
+  // since every entry is cheap to recompute. (An older generation stored after a newer one only
+  // costs the next request a recomputation: lookups match the generation exactly.)
+  const size_t size = slot.key.size() + answer->body.size() + 512;
   MutexLock lock(&cache_mutex_);
-  if (auto old = cache_.find(key); old != cache_.end()) {
-    cache_bytes_ -= std::min(cache_bytes_, key.size() + old->second.second->body.size() + 512);
+  if (auto old = cache_.find(slot.key); old != cache_.end()) {
+    cache_bytes_ -= std::min(cache_bytes_, slot.key.size() + old->second.second->body.size() + 512);
   }
   if (cache_bytes_ + size > kCacheBytes) {
     cache_.clear();
     cache_bytes_ = 0;
   }
   cache_bytes_ += size;
-  cache_[key] = {generation, answer};
+  cache_[slot.key] = {slot.generation, answer};
   return answer;
 }
 
@@ -208,6 +210,8 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   const std::string presented_hash = PresentedHash(req, query_token);
   // Under the lock: who asks, and for a GET the answer (for a POST, parsing comes next).
   std::optional<Response> refused;
+  std::optional<Response> fresh;  // a GET the cache did not have
+  CacheSlot slot;
   std::shared_ptr<const Response> answer;
   Principal who;
   Status refreshed = host_->Read([&](const Engine& engine) {
@@ -242,12 +246,22 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     if (route->method != "GET") return;
     const Call call{req, t, params, who, engine, options_};
     if (route->cached) {
-      answer = Cached(call, *route);
+      answer = CacheLookup(call, &slot);
+      if (!answer) fresh = route->get(call);
     } else {
       refused = route->get(call);
     }
   });
   if (!refreshed.ok()) return FromStatus(refreshed);
+  // Without the lock: what is left of rendering an answer, then the cache keeps it.
+  for (std::optional<Response>* done : {&fresh, &refused}) {
+    if (*done && (*done)->render) {
+      auto render = std::move((*done)->render);
+      (*done)->render = nullptr;
+      render(**done);
+    }
+  }
+  if (fresh) answer = CacheStore(slot, std::move(*fresh));
   // What a reader makes the server send counts against its budget, as its requests do.
   if (refused && !refused->body.empty()) rate_.Charge(RateClient(&who, req), refused->body.size());
   if (answer) rate_.Charge(RateClient(&who, req), answer->body.size());

@@ -71,6 +71,10 @@ struct Response {
   // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
   // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
   std::shared_ptr<const std::string> shared_body;
+  // Set by a handler whose body is costly to render (the Atom feed): it runs after the engine's
+  // lock is released, on what the handler copied, and fills `body`. Api::Route runs it and
+  // clears it; nothing outside the Api sees one.
+  std::function<void(Response&)> render;
 };
 
 // Another front served by the same server beside the API: the web workspace (web/). The server
@@ -212,7 +216,15 @@ class Api {
   static std::string PresentedHash(const Request& request, const std::string& query_token);
   // A GET answered from the cache, or by `handler` and cached: every GET is a function of the
   // log, the day and who asks, so an answer is reused until the log grows or the day turns.
-  std::shared_ptr<const Response> Cached(const Call& call, const http::Route& route);
+  // The GET cache: an answer is cached under its key for one generation of the engine (its last
+  // event and alert, and the day). Lookup runs under the host's lock; Store without it, so an
+  // answer is rendered outside the lock and then kept.
+  struct CacheSlot {
+    std::string key;
+    std::string generation;
+  };
+  std::shared_ptr<const Response> CacheLookup(const Call& call, CacheSlot* slot);
+  std::shared_ptr<const Response> CacheStore(const CacheSlot& slot, Response fresh);
   // GET /metrics: the request counters and the engine's gauges (cached per generation).
   Response MetricsResponse(const Engine& engine);
 

@@ -75,7 +75,11 @@ Response GetAtomFeed(const Call& call) {
   }
   Response r;
   r.content_type = "application/atom+xml; charset=utf-8";
-  r.body = AtomFeed(engine.Feed(call.who, body, 0, kFeedEntries), options, alerts);
+  // The entries are copied under the lock (at most kFeedEntries); the XML is written after it.
+  r.render = [entries = engine.Feed(call.who, body, 0, kFeedEntries), options = std::move(options),
+              alerts = std::move(alerts)](Response& done) {
+    done.body = AtomFeed(entries, options, alerts);
+  };
   return r;
 }
 

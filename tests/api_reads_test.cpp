@@ -149,6 +149,30 @@ TEST_F(ApiTest, AnUnchangedRecommendationIs304AndAWriteChangesItsETag) {
   EXPECT_EQ(Get(rec, kCpsLead, {{"if-none-match", HeaderOf(after, "ETag")}}).status, 304);
 }
 
+// The Atom feed is written after the engine's lock is released (Response::render), then cached
+// like any answer: the same ETag until a write, 304 to it, and the write's entry on top after.
+TEST_F(ApiTest, TheAtomFeedRenderedOutsideTheLockIsCachedAndFollowsWrites) {
+  Response first = Get("/feed.atom?body=CPS", kCpsLead);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.content_type, "application/atom+xml; charset=utf-8");
+  EXPECT_NE(first.body.find("<feed xmlns=\"http://www.w3.org/2005/Atom\">"), std::string::npos);
+  EXPECT_FALSE(first.render) << "rendered before it left the Api";
+  const std::string tag = HeaderOf(first, "ETag");
+  ASSERT_FALSE(tag.empty());
+  EXPECT_EQ(Get("/feed.atom?body=CPS", kCpsLead, {{"if-none-match", tag}}).status, 304);
+  ASSERT_EQ(Post("/api/v1/recommendations/da25-n1/events", R"({"do":"update","note":"feed me"})",
+                 kCpsLead)
+                .status,
+            201);
+  Response after = Get("/feed.atom?body=CPS", kCpsLead, {{"if-none-match", tag}});
+  ASSERT_EQ(after.status, 200);
+  EXPECT_NE(HeaderOf(after, "ETag"), tag);
+  const size_t entry = after.body.find("<entry>");
+  ASSERT_NE(entry, std::string::npos);
+  EXPECT_LT(after.body.find("da25-n1: update", entry), after.body.find("</entry>", entry))
+      << after.body.substr(entry, 600);
+}
+
 TEST_F(ApiTest, ACachedAnswerIsSharedWithEachRequestNotCopied) {
   Request list = Make("GET", "/api/v1/recommendations?open=true");
   list.headers["authorization"] = "Bearer " + secrets_[kReader];

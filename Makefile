@@ -19,9 +19,9 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 SAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 30
 
-.PHONY: run test deps configure build clean format sanitize fuzz tsan check-all
+.PHONY: run test deps configure build clean format sanitize asan fuzz tsan
 
 deps:
 	@deploy/install-deps.sh
@@ -77,17 +77,24 @@ run: configure
 test: build
 	RECTRACK_REQUIRE_TOOLS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
 
-# The sanitizer and fuzzing pass (issue 15): clang with AddressSanitizer and
-# UndefinedBehaviorSanitizer builds everything; every test but the browser's runs under them,
-# with each fuzz target's corpus; then each libFuzzer target runs FUZZ_SECONDS on its corpus.
-sanitize: deps
+# The sanitizer and fuzzing pass (issue 15; CI runs it after make test): AddressSanitizer and
+# UndefinedBehaviorSanitizer over every test, each libFuzzer target for FUZZ_SECONDS, then
+# ThreadSanitizer over the threaded tests. About 15 minutes with a warm ccache on 2 cores; 50
+# from cold.
+sanitize:
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory tsan
+
+# clang with AddressSanitizer and UndefinedBehaviorSanitizer builds everything; every test but
+# the browser's runs under them, with each fuzz target's corpus.
+asan: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE= -DRECTRACK_SANITIZE=address,undefined -DRECTRACK_FUZZ=ON >/dev/null
 	cmake --build $(SAN_DIR) -j$(JOBS)
 	RECTRACK_REQUIRE_TOOLS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -E '^(web_browser|thread_safety)'
-	$(MAKE) --no-print-directory fuzz
 
 # ThreadSanitizer over the tests where threads meet: the HTTP server and its connections, live
 # streams, the engine host and its group commit, the alert scheduler, outbox and deliveries.
@@ -95,17 +102,12 @@ TSAN_TARGETS := rectrack server_test stream_test host_test engine_test alerts_e2
 	alerts_test delivery_test
 TSAN_TESTS := ^(ServerTest|StreamTest|HostTest|EngineTest|AlertsE2eTest|AlertQueueTest|AlertsTest|WebhookTest|EmailTest)\.
 tsan: deps
+	@echo "== ThreadSanitizer"
 	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Release \
 	  -DCMAKE_CXX_FLAGS_RELEASE= -DRECTRACK_SANITIZE=thread >/dev/null
 	cmake --build $(TSAN_DIR) -j$(JOBS) --target $(TSAN_TARGETS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -R '$(TSAN_TESTS)'
-
-# Everything CI runs (.ci/run): every test, then the sanitizer and fuzzing pass, then
-# ThreadSanitizer. About 25 minutes with a warm ccache on 2 cores; an hour from cold.
-check-all: test
-	$(MAKE) --no-print-directory sanitize FUZZ_SECONDS=30
-	$(MAKE) --no-print-directory tsan
 
 # Each fuzz target for FUZZ_SECONDS (longer: make fuzz FUZZ_SECONDS=600), from its seed corpus
 # (read only); what it finds new goes to $(SAN_DIR)/fuzz-corpus, a crash to $(SAN_DIR)/fuzz-crashes

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Small answers against nginx (issue 19): the answers clients fetch most, where rectrack's fixed
+# cost per request (not copying bytes) decides. At 10,000 recommendations, each of
+#   page    GET /api/v1/recommendations?open=true&body=CPS  (the default page: 100 items)
+#   single  GET /api/v1/recommendations/{id}
+#   304     the same with If-None-Match: its ETag (nginx: its own ETag for the same file)
+#   healthz GET /healthz
+# with wrk at 16 and 64 connections, against nginx (2 workers) serving the same bytes in the same
+# run. Prints requests/s, p50 and p99 of each and the ratio to nginx (target: 0.8 or better).
+# Everything on 127.0.0.1, about a minute and a half.
+#
+#   make build && bench/small.sh
+#
+# Environment: RECTRACK (the binary, default build/cli/rectrack), BENCH_SECONDS (each wrk run,
+# default 5), BENCH_KEEP=1 (keep the temporary directory). Needs wrk, nginx, curl and python3
+# (bench/run.sh installs them).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+seconds="${BENCH_SECONDS:-5}"
+rectrack="${RECTRACK:-$root/build/cli/rectrack}"
+[[ "$seconds" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BENCH_SECONDS must be 1-999" >&2; exit 1; }
+[ -x "$rectrack" ] || { echo "no rectrack binary at $rectrack (make build)" >&2; exit 1; }
+nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+for tool in wrk curl python3 "$nginx"; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench/small.sh needs $tool (bench/run.sh installs it)" >&2; exit 1; }
+done
+for var in $(compgen -e); do case "$var" in RECTRACK_*) unset "$var" ;; esac; done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/rectrack-small-bench.XXXXXX")"
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+db="$work/bench.db"
+python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
+"$rectrack" --db "$db" import "$work/data.yaml" >&2
+token="$("$rectrack" --db "$db" token create --role reader --label bench | head -n 1)"
+auth="Authorization: Bearer $token"
+
+port="$(free_port)"
+RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 \
+  "$rectrack" --db "$db" serve --listen "127.0.0.1:$port" >"$work/serve.out" 2>&1 &
+pids+=($!)
+base="http://127.0.0.1:$port"
+for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
+# serve raises the alerts that fell due across the generated history when it starts (each one
+# a new generation of the GET cache): wait until the count stops changing.
+alerts_raised() {
+  python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
+print(db.execute("SELECT count(*) FROM alerts").fetchone()[0])' "$db"
+}
+previous=-1
+for _ in $(seq 120); do
+  now="$(alerts_raised)"
+  [ "$now" = "$previous" ] && break
+  previous="$now"
+  sleep 1
+done
+
+# The answers, saved where nginx serves them under the same paths (it ignores the query).
+mkdir -p "$work/www/api/v1/recommendations" "$work/nginx/tmp"
+page="/api/v1/recommendations?open=true&body=CPS"
+curl -fsS -H "$auth" -o "$work/www/api/v1/recommendations/index.json" "$base$page"
+id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["items"][0]["id"])' \
+  "$work/www/api/v1/recommendations/index.json")"
+single="/api/v1/recommendations/$id"
+curl -fsS -H "$auth" -D "$work/single.headers" -o "$work/www$single" "$base$single"
+etag="$(sed -n 's/^[Ee][Tt]ag: *\([^\r]*\).*/\1/p' "$work/single.headers")"
+curl -fsS -o "$work/www/healthz" "$base/healthz"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H "If-None-Match: $etag" "$base$single")" = 304 ] ||
+  { echo "rectrack does not answer 304 to its ETag" >&2; exit 1; }
+
+nginx_port="$(free_port)"
+user=""
+[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
+cat >"$work/nginx/nginx.conf" <<CONF
+$user
+daemon off;
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { }
+  default_type application/json;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $work/www;
+    location = /api/v1/recommendations { try_files /api/v1/recommendations/index.json =404; }
+    location / { try_files \$uri =404; }
+  }
+}
+CONF
+"$nginx" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" >/dev/null 2>&1 &
+pids+=($!)
+nbase="http://127.0.0.1:$nginx_port"
+for _ in $(seq 100); do curl -fsS -o /dev/null "$nbase/healthz" 2>/dev/null && break; sleep 0.1; done
+for path in "$page" "$single" /healthz; do
+  cmp -s <(curl -fsS -H "$auth" "$base$path") <(curl -fsS "$nbase$path") ||
+    { echo "nginx does not serve the bytes rectrack does for $path" >&2; exit 1; }
+done
+nginx_etag="$(curl -fsS -D - -o /dev/null "$nbase$single" | sed -n 's/^[Ee][Tt]ag: *\([^\r]*\).*/\1/p')"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $nginx_etag" "$nbase$single")" = 304 ] ||
+  { echo "nginx does not answer 304 to its ETag" >&2; exit 1; }
+
+run_wrk() {  # connections url [header...] -> "requests_per_s p50_ms p99_ms"
+  local connections="$1" url="$2" out="$work/wrk.out"
+  shift 2
+  local headers=()
+  for h in "$@"; do headers+=(-H "$h"); done
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency "${headers[@]}" "$url" >"$out"
+  read -r rps p50 p99 _ errors < <(parse_wrk "$out")
+  [ "$errors" -eq 0 ] || echo "bench/small.sh: $errors failed requests to $url" >&2
+  echo "$rps $p50 $p99"
+}
+
+echo "rectrack $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $(nproc) CPUs, 10,000 recommendations, wrk -t2 ${seconds}s each"
+printf '%-8s %6s %6s %11s %8s %8s %9s %7s\n' answer bytes conns rectrack/s p50_ms p99_ms nginx/s ratio
+for connections in 16 64; do
+  for answer in page single 304 healthz; do
+    case "$answer" in
+      page) path="$page"; r_extra=(); n_extra=() ;;
+      single) path="$single"; r_extra=(); n_extra=() ;;
+      304) path="$single"; r_extra=("If-None-Match: $etag"); n_extra=("If-None-Match: $nginx_etag") ;;
+      healthz) path=/healthz; r_extra=(); n_extra=() ;;
+    esac
+    bytes="$(curl -fsS -H "$auth" "${r_extra[@]/#/-H}" -o /dev/null -w '%{size_download}' "$base$path" || echo 0)"
+    read -r r_rps r_p50 r_p99 < <(run_wrk "$connections" "$base$path" "$auth" "${r_extra[@]}")
+    read -r n_rps _ _ < <(run_wrk "$connections" "$nbase$path" "$auth" "${n_extra[@]}")
+    printf '%-8s %6s %6s %11s %8s %8s %9s %6sx\n' "$answer" "$bytes" "$connections" "$r_rps" \
+      "$r_p50" "$r_p99" "$n_rps" "$(ratio "$r_rps" "$n_rps")"
+  done
+done

@@ -13,6 +13,7 @@
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
+#include "storage/wal_watch.h"
 
 namespace rectrack {
 namespace {
@@ -124,6 +125,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
+  engine->wal_watch_ = storage::WalWatch::Open(options.db_path);
   return engine;
 }
 
@@ -131,6 +133,18 @@ Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(page
 
 Status Engine::Refresh() {
   if (prepared_) return Status();
+  // No commit visible since the last look (most requests): nothing to ask SQLite. The copy is
+  // taken before asking, so a commit that lands after it is seen next time.
+  if (wal_watch_) {
+    if (!wal_watch_->Changed()) return Status();
+    wal_watch_->Mark();
+  }
+  Status refreshed = CatchUpIfChanged();
+  if (!refreshed.ok() && wal_watch_) wal_watch_->Forget();  // ask SQLite again next time
+  return refreshed;
+}
+
+Status Engine::CatchUpIfChanged() {
   if (!data_version_stmt_) {
     ASSIGN_OR_RETURN(data_version_stmt_, db_->Prepare("PRAGMA data_version"));
   }

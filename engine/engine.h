@@ -61,7 +61,8 @@ class Ledger;
 class AlertQueue;
 namespace storage {
 class EventStore;
-}
+class WalWatch;
+}  // namespace storage
 
 class Engine {
  public:
@@ -254,7 +255,8 @@ class Engine {
   std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
-  Status CatchUp();  // replays events other processes appended since we last looked
+  Status CatchUp();           // replays events other processes appended since we last looked
+  Status CatchUpIfChanged();  // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
   void NoteChanged(const Event& event);
   // Whether `event` may make an alert of its item fall due earlier than queued, or at all: a
@@ -310,6 +312,8 @@ class Engine {
   bool prepared_ = false;  // a group is between PrepareAll and FinishPrepared
   int64_t data_version_ = -1;
   std::optional<storage::Statement> data_version_stmt_;
+  // Lets Refresh skip asking SQLite when no commit can have happened (null: always ask).
+  std::unique_ptr<storage::WalWatch> wal_watch_;
   // Token lookups by SHA-256 of the secret (nullopt: no such token); cleared when the database
   // changes under us or a token is revoked here.
   mutable std::map<std::string, std::optional<storage::TokenRecord>> known_tokens_;

@@ -13,6 +13,7 @@
 
 #include "storage/checkpointer.h"
 #include "storage/event_store.h"
+#include "storage/wal_watch.h"
 
 namespace rectrack::storage {
 namespace {
@@ -368,6 +369,37 @@ TEST_F(DatabaseTest, ACheckpointerStopsAtOnceAndNeedsADatabase) {
   const auto start = std::chrono::steady_clock::now();
   checkpointer->reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// The WAL-index header changes with every commit, from any connection, and not with reads: what
+// lets a server skip asking SQLite on each request. Nothing to watch in memory.
+TEST_F(DatabaseTest, AWalWatchSeesEveryCommitOfAnyConnectionAndNoRead) {
+  EXPECT_EQ(WalWatch::Open(":memory:"), nullptr);
+  EXPECT_EQ(WalWatch::Open(path_ + ".missing"), nullptr);
+  auto mine = OpenOrDie(path_);
+  ASSERT_TRUE(mine);
+  ASSERT_TRUE(mine->Exec("CREATE TABLE t (x INTEGER)").ok());
+  auto watch = WalWatch::Open(path_);
+  ASSERT_NE(watch, nullptr);
+  EXPECT_TRUE(watch->Changed()) << "nothing marked yet";
+  watch->Mark();
+  EXPECT_FALSE(watch->Changed());
+  auto other = OpenOrDie(path_);  // another connection, as another process would have
+  ASSERT_TRUE(other);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(other->Exec("INSERT INTO t VALUES (1)").ok());
+    EXPECT_TRUE(watch->Changed()) << "commit " << i;
+    watch->Mark();
+    EXPECT_EQ(CountRows(*other, "t"), i + 1);
+    EXPECT_EQ(CountRows(*mine, "t"), i + 1);
+    EXPECT_FALSE(watch->Changed()) << "reads change nothing, at " << i;
+  }
+  ASSERT_TRUE(mine->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+  watch->Mark();
+  ASSERT_TRUE(other->Exec("INSERT INTO t VALUES (2)").ok());
+  EXPECT_TRUE(watch->Changed()) << "the first commit after the log started over";
+  watch->Forget();
+  EXPECT_TRUE(watch->Changed());
 }
 
 }  // namespace

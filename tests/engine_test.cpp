@@ -637,6 +637,29 @@ TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
   ASSERT_TRUE(verify.ok()) << verify.status().message();
 }
 
+// Refresh asks SQLite only when the WAL-index header moved (storage/wal_watch.h), and so must
+// still take in each of another engine's commits, one after another, the moment it is made.
+TEST_F(EngineTest, RefreshTakesInEachOfAnotherEnginesCommitsAtOnce) {
+  ImportDemo();
+  auto other = OpenEngine();
+  ASSERT_TRUE(engine_->Refresh().ok());
+  for (int i = 0; i < 20; ++i) {
+    const int64_t before = engine_->last_seq();
+    ASSERT_TRUE(engine_->Refresh().ok());
+    EXPECT_EQ(engine_->last_seq(), before) << "nothing new, at " << i;
+    RecordEvent e;
+    e.subject_id = "da25-n2";
+    e.transition = "update";
+    e.effective = D("2025-06-02");
+    e.role = "body_lead";
+    e.body = "CPS";
+    e.note = "note " + std::to_string(i);
+    ASSERT_TRUE(other->Apply({e}, "other").ok());
+    ASSERT_TRUE(engine_->Refresh().ok());
+    EXPECT_EQ(engine_->last_seq(), other->last_seq()) << "at " << i;
+  }
+}
+
 TEST_F(EngineTest, ALogThatNoLongerReplaysIsReportedAsCorruptionAtOpen) {
   ImportDemo();
   engine_.reset();

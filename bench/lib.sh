@@ -26,3 +26,58 @@ parse_wrk() {
     }' "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+
+# serve raises the alerts that fell due across the generated history when it starts (each one a
+# new generation of the GET cache): waits until the count in DB stops changing, up to 2 minutes,
+# and prints it.
+wait_for_start_alerts() {  # db
+  local previous=-1 now
+  for _ in $(seq 120); do
+    now="$(python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
+print(db.execute("SELECT count(*) FROM alerts").fetchone()[0])' "$1")"
+    [ "$now" = "$previous" ] && break
+    previous="$now"
+    sleep 1
+  done
+  echo "$previous"
+}
+
+# Starts nginx (2 workers, no access log, keep-alive without limit) serving ROOT on a free port
+# of 127.0.0.1, with DEFAULT_TYPE and any extra server-block lines; its files go in DIR. Prints
+# "PID PORT" once it answers PROBE_PATH.
+start_static_nginx() {  # nginx_binary dir root default_type probe_path [server lines]
+  local nginx="$1" dir="$2" root="$3" type="$4" probe="$5" extra="${6:-}" port user=""
+  port="$(free_port)"
+  mkdir -p "$dir/tmp"
+  [ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
+  cat >"$dir/nginx.conf" <<CONF
+$user
+daemon off;
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { }
+  default_type $type;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+    $extra
+  }
+}
+CONF
+  "$nginx" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >/dev/null 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port$probe" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "$pid $port"
+}

@@ -53,23 +53,10 @@ RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 \
 pids+=($!)
 base="http://127.0.0.1:$port"
 for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
-# serve raises the alerts that fell due across the generated history when it starts (each one
-# a new generation of the GET cache): wait until the count stops changing.
-alerts_raised() {
-  python3 -c 'import sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
-print(db.execute("SELECT count(*) FROM alerts").fetchone()[0])' "$db"
-}
-previous=-1
-for _ in $(seq 120); do
-  now="$(alerts_raised)"
-  [ "$now" = "$previous" ] && break
-  previous="$now"
-  sleep 1
-done
+wait_for_start_alerts "$db" >/dev/null
 
 # The answers, saved where nginx serves them under the same paths (it ignores the query).
-mkdir -p "$work/www/api/v1/recommendations" "$work/nginx/tmp"
+mkdir -p "$work/www/api/v1/recommendations"
 page="/api/v1/recommendations?open=true&body=CPS"
 curl -fsS -H "$auth" -o "$work/www/api/v1/recommendations/index.json" "$base$page"
 id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["items"][0]["id"])' \
@@ -81,36 +68,11 @@ curl -fsS -o "$work/www/healthz" "$base/healthz"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H "If-None-Match: $etag" "$base$single")" = 304 ] ||
   { echo "rectrack does not answer 304 to its ETag" >&2; exit 1; }
 
-nginx_port="$(free_port)"
-user=""
-[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-cat >"$work/nginx/nginx.conf" <<CONF
-$user
-daemon off;
-worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  types { }
-  default_type application/json;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    root $work/www;
-    location = /api/v1/recommendations { try_files /api/v1/recommendations/index.json =404; }
-    location / { try_files \$uri =404; }
-  }
-}
-CONF
-"$nginx" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" >/dev/null 2>&1 &
-pids+=($!)
+read -r nginx_pid nginx_port < <(start_static_nginx "$nginx" "$work/nginx" "$work/www" \
+  application/json /healthz \
+  'location = /api/v1/recommendations { try_files /api/v1/recommendations/index.json =404; }')
+pids+=("$nginx_pid")
 nbase="http://127.0.0.1:$nginx_port"
-for _ in $(seq 100); do curl -fsS -o /dev/null "$nbase/healthz" 2>/dev/null && break; sleep 0.1; done
 for path in "$page" "$single" /healthz; do
   cmp -s <(curl -fsS -H "$auth" "$base$path") <(curl -fsS "$nbase$path") ||
     { echo "nginx does not serve the bytes rectrack does for $path" >&2; exit 1; }

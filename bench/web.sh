@@ -47,55 +47,21 @@ RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 "
 pids+=($!)
 base="http://127.0.0.1:$port"
 for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
-# serve raises the alerts that fell due across the generated history when it starts; wait until
-# it has (the count stops changing), so what is measured is pages, not the catch-up.
-alerts_raised() {
-  python3 -c 'import sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
-print(db.execute("SELECT count(*) FROM alerts").fetchone()[0])' "$db"
-}
-previous=-1
-for _ in $(seq 120); do
-  now="$(alerts_raised)"
-  [ "$now" = "$previous" ] && break
-  previous="$now"
-  sleep 1
-done
-echo "alerts raised at start: $previous" >&2
+echo "alerts raised at start: $(wait_for_start_alerts "$db")" >&2
 curl -fsS -o /dev/null -c "$work/cookies" --data-urlencode email=bench@hmcpsi.example \
   --data-urlencode "password=bench password 1" "$base/sign-in"
 cookie="rectrack_session=$(awk '$6 == "rectrack_session" { print $7 }' "$work/cookies")"
 [ "$cookie" != "rectrack_session=" ] || { echo "sign-in failed" >&2; exit 1; }
 
-mkdir -p "$work/www" "$work/nginx/tmp"
+mkdir -p "$work/www"
 pages=("/" "/recommendations?per_page=100")
 names=("dashboard" "recommendations-100")
 for i in "${!pages[@]}"; do
   curl -fsS -H "Cookie: $cookie" -o "$work/www/${names[$i]}.html" "$base${pages[$i]}"
 done
-nginx_port="$(free_port)"
-user=""
-[ "$(id -u)" -eq 0 ] && user="user $(id -un) $(id -gn);"
-cat >"$work/nginx/nginx.conf" <<CONF
-$user
-daemon off;
-worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type text/html;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  server { listen 127.0.0.1:$nginx_port; root $work/www; }
-}
-CONF
-"$nginx" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/dashboard.html" 2>/dev/null && break; sleep 0.1; done
+read -r nginx_pid nginx_port < <(start_static_nginx "$nginx" "$work/nginx" "$work/www" text/html \
+  /dashboard.html)
+pids+=("$nginx_pid")
 
 run_wrk() {  # url [header] -> "requests_per_s p50_ms p99_ms" (parse_wrk, bench/lib.sh)
   local out="$work/wrk.out"

@@ -1,8 +1,13 @@
 #include "engine/yaml_util.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace rectrack::yaml {
 
@@ -19,43 +24,97 @@ Status Error(const std::string& source, const YAML::Node& node, const std::strin
 namespace {
 
 // yaml-cpp 0.7 (Debian 12) never returns, and allocates without bound, when a document's first
-// token is ',' (",", "--- ,", "# note\n,"; found by fuzz/import_fuzz). Such a document is not
-// YAML anyway: refuse it before yaml-cpp sees it.
+// token is ',', also after node properties (an anchor or a tag) and comments: ",", "--- ,",
+// "# note\n,", "&a ,", "!t,", "&a !t\n," (found by fuzz/import_fuzz). Such a document is not YAML
+// anyway: refuse it before yaml-cpp sees it.
 Status CheckDocumentStarts(std::string_view text, const std::string& source) {
-  bool at_start = true;
-  size_t line_number = 0;
-  for (size_t begin = 0; begin <= text.size(); ++line_number) {
-    const size_t end = std::min(text.find('\n', begin), text.size());
-    const std::string_view line = text.substr(begin, end - begin);
-    begin = end + 1;
-    size_t from = 0;  // after a document marker, what follows it on its line
-    if (line.rfind("---", 0) == 0 || line.rfind("...", 0) == 0) {
+  auto line_start = [&](size_t at) { return at == 0 || text[at - 1] == '\n'; };
+  auto skip_line = [&](size_t at) { return std::min(text.find('\n', at), text.size()); };
+  bool at_start = true;  // nothing but properties, comments and blanks yet in this document
+  size_t i = 0;
+  while (i < text.size()) {
+    if (line_start(i) && (text.compare(i, 3, "---") == 0 || text.compare(i, 3, "...") == 0)) {
       at_start = true;
-      from = 3;
+      i += 3;
+      continue;
     }
-    if (!at_start) continue;
-    const size_t first = line.find_first_not_of(" \t\r", from);
-    if (first == std::string_view::npos || line[first] == '#' || line[first] == '%') continue;
-    if (line[first] == ',') {
-      return Status::InvalidArgument(source + ":" + std::to_string(line_number + 1) + ":" +
-                                     std::to_string(first + 1) +
+    const char c = text[i];
+    if (c == '\n' || c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+    } else if (!at_start || c == '#' || (c == '%' && line_start(i))) {
+      i = skip_line(i);
+    } else if (c == '&' || c == '!') {
+      // A node property ends at a blank or ','; a verbatim tag "!<...>" may hold ','.
+      if (text.compare(i, 2, "!<") == 0) {
+        const size_t close = text.find('>', i);
+        i = close == std::string_view::npos ? text.size() : close + 1;
+      }
+      while (i < text.size() &&
+             std::string_view(" \t\r\n,").find(text[i]) == std::string_view::npos) {
+        ++i;
+      }
+    } else if (c == ',') {
+      const size_t line = std::count(text.begin(), text.begin() + i, '\n') + 1;
+      const size_t column =
+          i - (text.rfind('\n', i) == std::string_view::npos ? 0 : text.rfind('\n', i) + 1);
+      return Status::InvalidArgument(source + ":" + std::to_string(line) + ":" +
+                                     std::to_string(column + 1) +
                                      ": malformed YAML: a document cannot begin with ','");
+    } else {
+      at_start = false;
     }
-    at_start = false;
   }
   return Status();
 }
 
 }  // namespace
 
+// Where each document starts, and nothing else: counts documents without building them.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// A second document needs a "---" or "..." line after the first line; most files have none.
+bool MayHoldASecondDocument(std::string_view text) {
+  for (size_t at = text.find('\n'); at != std::string_view::npos; at = text.find('\n', at + 1)) {
+    if (text.compare(at + 1, 3, "---") == 0 || text.compare(at + 1, 3, "...") == 0) return true;
+  }
+  return false;
+}
+
 Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source) {
   RETURN_IF_ERROR(CheckDocumentStarts(text, source));
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      return Error(source, documents[1], "a file holds one YAML document; found a second");
+    const std::string owned(text);
+    // Never YAML::LoadAll: yaml-cpp 0.7's loop over documents never ends when a document's first
+    // token is one no rule consumes (yaml-cpp PR #1319). Here the parser is asked for at most two
+    // documents: the one wanted, and whether there is another.
+    if (MayHoldASecondDocument(text)) {
+      std::istringstream in(owned);
+      YAML::Parser parser(in);
+      DocumentStarts starts;
+      if (parser.HandleNextDocument(starts) && parser.HandleNextDocument(starts) &&
+          starts.starts.size() > 1) {
+        const YAML::Mark& second = starts.starts[1];
+        return Status::InvalidArgument(source + ":" + std::to_string(second.line + 1) + ":" +
+                                       std::to_string(second.column + 1) +
+                                       ": a file holds one YAML document; found a second");
+      }
     }
-    return documents.empty() ? YAML::Node() : documents[0];
+    return YAML::Load(owned);
   } catch (const YAML::Exception& e) {
     std::string where = source;
     if (!e.mark.is_null()) {

@@ -138,8 +138,23 @@ TEST(ImporterTest, ADocumentBeginningWithACommaIsRefusedNotParsedForever) {
   EXPECT_EQ(ErrorOf("--- ,"), "t.yaml:1:5: malformed YAML: a document cannot begin with ','");
   EXPECT_EQ(ErrorOf("bodies: []\n---\n,"),
             "t.yaml:3:1: malformed YAML: a document cannot begin with ','");
-  // A comma anywhere else is YAML's business.
+  // Nor after an anchor or a tag (the second input fuzz/import_fuzz found that never returns).
+  EXPECT_EQ(ErrorOf("&a ,"), "t.yaml:1:4: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("&a,"), "t.yaml:1:3: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("!t,"), "t.yaml:1:3: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf("--- &a !!str\n# c\n\t,"),
+            "t.yaml:3:2: malformed YAML: a document cannot begin with ','");
+  EXPECT_EQ(ErrorOf(std::string("&\x10\0:,$# x\nbodies: []\n", 22)),
+            "t.yaml:1:5: malformed YAML: a document cannot begin with ','");
+  // A second document is refused where it starts; a marker that ends the only one is fine.
+  EXPECT_EQ(ErrorOf("bodies: []\n---\nbodies: []\n"),
+            "t.yaml:2:1: a file holds one YAML document; found a second");
+  EXPECT_EQ(ErrorOf("--- \nbodies: []\n...\n"), "(parsed)");
+  // A comma anywhere else is YAML's business, a verbatim tag's included.
   EXPECT_TRUE(Parse("bodies:\n  - {id: CPS, name: \"a, b\"}\n").ok());
+  EXPECT_TRUE(Parse("bodies: &all\n  - {id: CPS, name: X}\n").ok());
+  EXPECT_EQ(ErrorOf("!<tag:yaml.org,2002:map> {bodies: []}").find("cannot begin"),
+            std::string::npos);
 }
 
 TEST(ImporterTest, UnknownEntryKey) {

@@ -20,6 +20,8 @@ export CCACHE_NOHASHDIR := true
 SAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 FUZZ_SECONDS ?= 30
+# The same seed each run makes a CI failure reproducible; FUZZ_SEED=0 picks a new one each time.
+FUZZ_SEED ?= 1
 
 .PHONY: run test deps configure build clean format sanitize asan fuzz tsan
 
@@ -117,7 +119,7 @@ fuzz:
 	  mkdir -p $(SAN_DIR)/fuzz-corpus/$$target $(SAN_DIR)/fuzz-crashes; \
 	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 \
-	  $(SAN_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+	  $(SAN_DIR)/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(SAN_DIR)/fuzz-crashes/$$target- -print_final_stats=1 \
 	    $(SAN_DIR)/fuzz-corpus/$$target fuzz/corpus/$$target >$(SAN_DIR)/fuzz-$$target.log 2>&1; \
 	  status=$$?; tail -n 8 $(SAN_DIR)/fuzz-$$target.log; [ $$status = 0 ] || exit 1; \

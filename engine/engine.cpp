@@ -125,7 +125,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
-  engine->wal_watch_ = storage::WalWatch::Open(options.db_path);
+  engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
   return engine;
 }
 

@@ -1,38 +1,34 @@
 #include "storage/wal_watch.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <cstring>
 
+#include "storage/database.h"
+
 namespace rectrack::storage {
 
-std::unique_ptr<WalWatch> WalWatch::Open(const std::string& db_path) {
-  if (db_path.empty() || db_path == ":memory:" || db_path.rfind("file:", 0) == 0) return nullptr;
-  const std::string shm = db_path + "-shm";
-  const int fd = ::open(shm.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  struct stat st;
-  void* map = MAP_FAILED;
-  const size_t length = 4096;
-  if (::fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(length)) {
-    map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+std::unique_ptr<WalWatch> WalWatch::Open(Database& db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
+      file->pMethods->xShmMap == nullptr) {
+    return nullptr;
   }
-  ::close(fd);  // the mapping stays
-  if (map == MAP_FAILED) return nullptr;
-  return std::unique_ptr<WalWatch>(new WalWatch(map, length));
+  // Region 0 of the WAL-index (32 KiB), as the pager maps it; not extended if there is none.
+  volatile void* region = nullptr;
+  if (file->pMethods->xShmMap(file, 0, 32768, 0, &region) != SQLITE_OK || region == nullptr) {
+    return nullptr;
+  }
+  return std::unique_ptr<WalWatch>(new WalWatch(region));
 }
-
-WalWatch::~WalWatch() { ::munmap(map_, length_); }
 
 void WalWatch::Copy(unsigned char* out) const {
   // Another process writes these bytes: read them once each, after every write this process
   // has seen (SQLite's writers order theirs with a memory barrier too).
   std::atomic_thread_fence(std::memory_order_acquire);
-  const volatile unsigned char* header = static_cast<const volatile unsigned char*>(map_);
+  const volatile unsigned char* header = static_cast<const volatile unsigned char*>(header_);
   for (size_t i = 0; i < kHeaderBytes; ++i) out[i] = header[i];
 }
 

@@ -1,7 +1,9 @@
 #include "storage/database.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -374,12 +376,13 @@ TEST_F(DatabaseTest, ACheckpointerStopsAtOnceAndNeedsADatabase) {
 // The WAL-index header changes with every commit, from any connection, and not with reads: what
 // lets a server skip asking SQLite on each request. Nothing to watch in memory.
 TEST_F(DatabaseTest, AWalWatchSeesEveryCommitOfAnyConnectionAndNoRead) {
-  EXPECT_EQ(WalWatch::Open(":memory:"), nullptr);
-  EXPECT_EQ(WalWatch::Open(path_ + ".missing"), nullptr);
+  auto memory = OpenOrDie(":memory:");
+  ASSERT_TRUE(memory);
+  EXPECT_EQ(WalWatch::Open(*memory), nullptr);
   auto mine = OpenOrDie(path_);
   ASSERT_TRUE(mine);
   ASSERT_TRUE(mine->Exec("CREATE TABLE t (x INTEGER)").ok());
-  auto watch = WalWatch::Open(path_);
+  auto watch = WalWatch::Open(*mine);
   ASSERT_NE(watch, nullptr);
   EXPECT_TRUE(watch->Changed()) << "nothing marked yet";
   watch->Mark();
@@ -399,6 +402,39 @@ TEST_F(DatabaseTest, AWalWatchSeesEveryCommitOfAnyConnectionAndNoRead) {
   ASSERT_TRUE(other->Exec("INSERT INTO t VALUES (2)").ok());
   EXPECT_TRUE(watch->Changed()) << "the first commit after the log started over";
   watch->Forget();
+  EXPECT_TRUE(watch->Changed());
+}
+
+// Watching must not cost SQLite its locks. A process that opens a WAL database finds out from the
+// lock on the -shm file's "DMS" byte (offset 128: SQLite's unix VFS) whether anyone has it open;
+// if no one has, it truncates the file and starts it afresh, and our next read of the mapping
+// dies of SIGBUS. (Closing any descriptor of a file drops all of a process's POSIX locks on it,
+// so opening the -shm file a second time to watch it did exactly that.)
+TEST_F(DatabaseTest, AWalWatchLeavesSqlitesLocksInPlaceForOtherProcesses) {
+  auto mine = OpenOrDie(path_);
+  ASSERT_TRUE(mine);
+  ASSERT_TRUE(mine->Exec("CREATE TABLE t (x INTEGER)").ok());
+  auto watch = WalWatch::Open(*mine);
+  ASSERT_NE(watch, nullptr);
+  watch->Mark();
+  const std::string shm = path_ + "-shm";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // another process: is the DMS byte held?
+    const int fd = ::open(shm.c_str(), O_RDONLY);
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    probe.l_start = 128;
+    probe.l_len = 1;
+    const bool held = fd >= 0 && ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    ::_exit(held ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "no process holds the -shm file's DMS lock";
+  ASSERT_TRUE(mine->Exec("INSERT INTO t VALUES (2)").ok());
   EXPECT_TRUE(watch->Changed());
 }
 

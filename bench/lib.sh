@@ -81,3 +81,33 @@ CONF
   done
   echo "$pid $port"
 }
+
+# The preamble of a script that measures the binary against nginx on 127.0.0.1 (web.sh,
+# small.sh): checks RECTRACK (default build/cli/rectrack), BENCH_SECONDS (default DEFAULT) and
+# the tools, clears RECTRACK_* settings so they cannot change what is measured, makes the
+# temporary directory $work, and on exit stops every pid in $pids and removes $work (kept with
+# BENCH_KEEP=1). Sets rectrack, seconds, nginx, work and pids.
+bench_start() {  # script_name default_seconds
+  local name="$1" tool var
+  seconds="${BENCH_SECONDS:-$2}"
+  rectrack="${RECTRACK:-$root/build/cli/rectrack}"
+  [[ "$seconds" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BENCH_SECONDS must be 1-999" >&2; exit 1; }
+  [ -x "$rectrack" ] || { echo "no rectrack binary at $rectrack (make build)" >&2; exit 1; }
+  nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+  for tool in wrk curl python3 "$nginx"; do
+    command -v "$tool" >/dev/null 2>&1 ||
+      { echo "bench/$name needs $tool (bench/run.sh installs it)" >&2; exit 1; }
+  done
+  for var in $(compgen -e); do case "$var" in RECTRACK_*) unset "$var" ;; esac; done
+  work="$(mktemp -d "${TMPDIR:-/tmp}/rectrack-$name.XXXXXX")"
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local status=$? pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$status"
+}

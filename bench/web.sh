@@ -15,26 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-seconds="${BENCH_SECONDS:-10}"
-rectrack="${RECTRACK:-$root/build/cli/rectrack}"
-[[ "$seconds" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BENCH_SECONDS must be 1-999" >&2; exit 1; }
-[ -x "$rectrack" ] || { echo "no rectrack binary at $rectrack (make build)" >&2; exit 1; }
-nginx="$(command -v nginx || echo /usr/sbin/nginx)"
-for tool in wrk curl python3 "$nginx"; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "bench/web.sh needs $tool (bench/run.sh installs it)" >&2; exit 1; }
-done
-for var in $(compgen -e); do case "$var" in RECTRACK_*) unset "$var" ;; esac; done
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/rectrack-web-bench.XXXXXX")"
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "${BENCH_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-  exit "$status"
-}
-trap cleanup EXIT
+bench_start web.sh 10
 
 db="$work/bench.db"
 python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2

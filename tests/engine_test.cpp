@@ -647,12 +647,9 @@ TEST_F(EngineTest, RefreshTakesInEachOfAnotherEnginesCommitsAtOnce) {
     const int64_t before = engine_->last_seq();
     ASSERT_TRUE(engine_->Refresh().ok());
     EXPECT_EQ(engine_->last_seq(), before) << "nothing new, at " << i;
-    RecordEvent e;
-    e.subject_id = "da25-n2";
+    RecordEvent e = CpsLeadCloses("da25-n2");
     e.transition = "update";
     e.effective = D("2025-06-02");
-    e.role = "body_lead";
-    e.body = "CPS";
     e.note = "note " + std::to_string(i);
     ASSERT_TRUE(other->Apply({e}, "other").ok());
     ASSERT_TRUE(engine_->Refresh().ok());

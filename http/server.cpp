@@ -1,8 +1,9 @@
 #include "http/server.h"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -28,34 +29,42 @@ using tcp = net::ip::tcp;
 
 class Session;
 
-// A response body that shares its bytes (a cached answer) instead of owning a copy: the Beast
-// body concept over a shared, immutable string.
-struct SharedStringBody {
-  using value_type = std::shared_ptr<const std::string>;
+}  // namespace
 
-  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+// Appends `value`, any CR, LF or NUL in it replaced by a space, so a header cannot end early.
+static void AppendFieldValue(std::string_view value, std::string* out) {
+  const size_t from = out->size();
+  out->append(value);
+  for (size_t i = from; i < out->size(); ++i) {
+    char& c = (*out)[i];
+    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
+  }
+}
 
-  class writer {
-   public:
-    using const_buffers_type = net::const_buffer;
-
-    template <bool isRequest, class Fields>
-    writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
-
-    void init(beast::error_code& ec) { ec = {}; }
-
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      if (sent_ || !body_ || body_->empty()) return boost::none;
-      sent_ = true;
-      return std::make_pair(net::const_buffer(body_->data(), body_->size()), false);
-    }
-
-   private:
-    const value_type& body_;
-    bool sent_ = false;
+// Written by hand into a buffer the session keeps: Beast's fields allocate once per field, and
+// its serializer costs more than the few lines it would write.
+void WriteResponseHead(const Response& response, bool keep_alive, size_t length, std::string* out) {
+  out->clear();
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+  out->append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
+  out->append(reason.data(), reason.size()).append("\r\nServer: rectrack\r\n");
+  const auto field = [out](std::string_view name, std::string_view value) {
+    AppendFieldValue(name, out);
+    out->append(": ");
+    AppendFieldValue(value, out);
+    out->append("\r\n");
   };
-};
+  if (!response.content_type.empty()) field("Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) field(name, value);
+  const int status = response.status;
+  if (status >= 200 && status != 204 && status != 304) {
+    field("Content-Length", std::to_string(length));
+  }
+  if (!keep_alive) out->append("Connection: close\r\n");
+  out->append("\r\n");
+}
+
+namespace {
 
 // What every session shares: the API, the limits, the live sessions and the rate buckets.
 class Shared {
@@ -155,6 +164,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // a live server while it is full), which is answered; anything else, or nothing within two
   // seconds, gets `refusal`. Either way the connection then closes.
   void TurnAway(Response refusal) {
+    // On the session's own thread: the accepting thread may be another.
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this(), refusal = std::move(refusal)]() mutable {
+                    self->Refuse(std::move(refusal));
+                  });
+  }
+
+ private:
+  void Refuse(Response refusal) {
     busy_ = true;
     parser_.emplace();
     parser_->header_limit(4096);
@@ -176,7 +194,6 @@ class Session : public std::enable_shared_from_this<Session> {
                              });
   }
 
- private:
   void Read() {
     busy_ = false;
     if (shared_.stopping) return Close();
@@ -290,28 +307,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
+  // The body is sent from where it lies (shared with the GET cache, or owned by the session).
   void Write(Response response, bool keep_alive, bool head = false) {
-    auto res = std::make_shared<bhttp::response<SharedStringBody>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(response.status));
-    res->set(bhttp::field::server, "rectrack");
-    if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) res->set(name, value);
-    if (!response.shared_body) {
-      response.shared_body = std::make_shared<const std::string>(std::move(response.body));
-    }
-    const size_t length = response.shared_body->size();
-    if (!head) res->body() = std::move(response.shared_body);
-    res->keep_alive(keep_alive);
-    res->prepare_payload();
-    if (head) res->content_length(length);
+    body_shared_ = std::move(response.shared_body);
+    body_owned_ = std::move(response.body);
+    const std::string_view body = body_shared_ ? *body_shared_ : body_owned_;
+    WriteResponseHead(response, keep_alive, body.size(), &head_);
+    const std::array<net::const_buffer, 2> buffers{
+        net::buffer(head_), head ? net::const_buffer() : net::buffer(body.data(), body.size())};
     stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
-    bhttp::async_write(
-        stream_, *res,
-        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-          if (ec || !keep_alive) return self->Close();
-          self->Read();
-        });
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                       self->body_shared_.reset();  // the cache may drop its entry
+                       if (ec || !keep_alive) return self->Close();
+                       self->Read();
+                     });
   }
 
   // Server-sent events: the header once, then frames whenever the log grows, and a comment
@@ -430,6 +440,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;
   bool pending_ = false;
   std::string out_;
+  std::string head_;                                // a response's status line and fields
+  std::string body_owned_;                          // its body, or
+  std::shared_ptr<const std::string> body_shared_;  // its body shared with the GET cache
   std::array<char, 512> discard_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -439,9 +452,45 @@ class Session : public std::enable_shared_from_this<Session> {
   bool admitted_ = false;  // counted against its address
 };
 
+// One io_context per thread, each run by its own thread (as nginx runs one event loop per worker):
+// a connection lives on one context from accept to close, so its handlers need no strand, and the
+// threads do not meet on one scheduler's lock for every operation. Connections are dealt out in
+// turn.
+class ContextPool {
+ public:
+  explicit ContextPool(int threads) {
+    for (int i = 0; i < std::max(threads, 1); ++i) {
+      // Hint 1: one thread runs each context (others still post to it: the writer, commits).
+      contexts_.push_back(std::make_unique<net::io_context>(1));
+      guards_.push_back(net::make_work_guard(*contexts_.back()));
+    }
+  }
+  net::io_context& first() { return *contexts_.front(); }
+  net::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }  // accept thread only
+
+  // Runs every context, the first on the calling thread, until Stop.
+  void Run() {
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < contexts_.size(); ++i) {
+      threads.emplace_back([context = contexts_[i].get()] { context->run(); });
+    }
+    contexts_.front()->run();
+    for (auto& t : threads) t.join();
+  }
+  void Stop() {
+    for (auto& context : contexts_) context->stop();
+  }
+
+ private:
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  size_t next_ = 0;
+};
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, Shared& shared) : ioc_(ioc), acceptor_(ioc), shared_(shared) {}
+  Listener(ContextPool& pool, Shared& shared)
+      : pool_(pool), acceptor_(pool.first()), shared_(shared) {}
 
   Status Open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -458,8 +507,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::endpoint local() const { return acceptor_.local_endpoint(); }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec,
-                                                                               tcp::socket socket) {
+    acceptor_.async_accept(pool_.next(), [self = shared_from_this()](beast::error_code ec,
+                                                                     tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted) return;
       } else {
@@ -493,7 +542,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
  private:
-  net::io_context& ioc_;
+  ContextPool& pool_;
   tcp::acceptor acceptor_;
   Shared& shared_;
 };
@@ -531,8 +580,9 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
   // `shared` is declared first so it outlives the io_context: destroying the io_context destroys
   // pending handlers, and with them sessions that still use `shared`.
   Shared shared(host, api, options, front);
-  net::io_context ioc(options.threads);
-  auto listener = std::make_shared<Listener>(ioc, shared);
+  ContextPool pool(options.threads);
+  net::io_context& ioc = pool.first();  // the listener, the poll, the signals and the drain
+  auto listener = std::make_shared<Listener>(pool, shared);
   const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
   RETURN_IF_ERROR(listener->Open(endpoint));
   listener->Accept();
@@ -561,7 +611,7 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
   auto deadline = std::chrono::steady_clock::time_point::max();
   std::function<void()> wait_for_drain = [&] {
     if (shared.connections == 0 || std::chrono::steady_clock::now() > deadline) {
-      ioc.stop();
+      pool.Stop();
       return;
     }
     for (auto& session : shared.Live()) session->CloseIfIdle();
@@ -579,10 +629,7 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
   });
 
   on_listening(where);
-  std::vector<std::thread> threads;
-  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& t : threads) t.join();
+  pool.Run();
   // Writes still queued are committed; their answers go to the stopped io_context, which
   // destroys them (and their sessions) with the rest of its handlers.
   host.Drain();

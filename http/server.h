@@ -1,6 +1,7 @@
 // Server: rectrack's HTTP/1.1 server (Boost.Beast over Asio), a thin shell around Api.
 //
-// A fixed number of threads run one io_context. Each connection is a Session that reads a
+// A fixed number of threads each run an io_context of their own; a connection stays on the one
+// it was accepted onto. Each connection is a Session that reads a
 // request under header and body size limits and a timeout, hands it to Api::Handle, and writes
 // the response, keeping the connection alive when the client asks. Limits: at most
 // `max_connections` at once (more are answered 503 and closed); requests per minute are limited
@@ -40,6 +41,12 @@ struct ServerOptions {
 
 // Parses "127.0.0.1:8080", "[::1]:8080" or ":8080" into options.address/port.
 Status ParseListen(const std::string& listen, ServerOptions* options);
+
+// Writes into `out` the status line and header fields the server sends before a body of `length`
+// bytes: Server, Content-Type, `response.headers`, Content-Length (not on 1xx, 204 and 304,
+// which never have a body: RFC 9110 8.6) and, unless `keep_alive`, Connection: close. A CR, LF
+// or NUL in a name or value is written as a space, so no header can end early or add another.
+void WriteResponseHead(const Response& response, bool keep_alive, size_t length, std::string* out);
 
 // Serves `api` until SIGINT/SIGTERM. `on_listening` is called once with the bound
 // "address:port" (useful with port 0). IOError when the address cannot be bound. While serving

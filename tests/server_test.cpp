@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/server.h"
 #include "tests/server_fixture.h"
 #include "tests/test_support.h"
 
@@ -351,6 +352,43 @@ TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
   EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
   EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size())), std::string::npos)
       << head;
+}
+
+TEST_F(ServerTest, A304HasNoBodyAndTheConnectionGoesOnAfterIt) {
+  Start();
+  Connection c(port_);
+  Reply get = c.Request("GET", "/api/v1/recommendations/da23-r2", cps_);
+  ASSERT_EQ(get.status, 200) << get.body;
+  const size_t at = get.head.find("ETag: ");
+  ASSERT_NE(at, std::string::npos) << get.head;
+  const std::string etag = get.head.substr(at + 6, get.head.find("\r\n", at) - at - 6);
+  c.Send("GET /api/v1/recommendations/da23-r2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         cps_ + "\r\nIf-None-Match: " + etag + "\r\n\r\n");
+  Reply not_modified = c.Read();
+  EXPECT_EQ(not_modified.status, 304) << not_modified.head;
+  EXPECT_EQ(Lower(not_modified.head).find("content-length"), std::string::npos)
+      << not_modified.head;
+  EXPECT_NE(not_modified.head.find("ETag: " + etag), std::string::npos) << not_modified.head;
+  // Nothing after the head: the next answer on the connection starts where the 304 ended.
+  Reply again = c.Request("GET", "/healthz", "");
+  EXPECT_EQ(again.status, 200) << again.head;
+  EXPECT_EQ(again.body, "{\"status\":\"ok\"}");
+}
+
+TEST(ResponseHeadTest, SaysWhatTheBodyIsAndNoFieldCanEndEarly) {
+  http::Response response;
+  response.status = 201;
+  response.headers.emplace_back("Location", "/a\r\nSet-Cookie: x=1");
+  std::string head;
+  http::WriteResponseHead(response, true, 12, &head);
+  EXPECT_EQ(head,
+            "HTTP/1.1 201 Created\r\nServer: rectrack\r\nContent-Type: application/json\r\n"
+            "Location: /a  Set-Cookie: x=1\r\nContent-Length: 12\r\n\r\n");
+  http::Response empty;
+  empty.status = 204;
+  empty.content_type.clear();
+  http::WriteResponseHead(empty, false, 0, &head);
+  EXPECT_EQ(head, "HTTP/1.1 204 No Content\r\nServer: rectrack\r\nConnection: close\r\n\r\n");
 }
 
 TEST_F(ServerTest, MadeUpTokensDoNotEscapeTheRateLimit) {

@@ -48,9 +48,21 @@ unsigned Date::month() const { return static_cast<unsigned>(Ymd(days_).month());
 unsigned Date::day() const { return static_cast<unsigned>(Ymd(days_).day()); }
 
 std::string Date::ToString() const {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", year(), month(), day());
-  return buf;
+  const int y = year();
+  if (y < 0 || y > 9999) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, month(), day());
+    return buf;
+  }
+  // By hand: it is in every cache key and ETag, and snprintf costs more than the date.
+  std::string out = "0000-00-00";
+  const auto digits = [&out](size_t end, unsigned value) {
+    for (size_t i = end; value > 0; value /= 10) out[--i] = static_cast<char>('0' + value % 10);
+  };
+  digits(4, static_cast<unsigned>(y));
+  digits(7, month());
+  digits(10, day());
+  return out;
 }
 
 std::string Date::MonthYear() const {

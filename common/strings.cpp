@@ -35,7 +35,8 @@ std::vector<std::string> SplitList(std::string_view text, char separator) {
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   return out;
 }
 

@@ -60,7 +60,7 @@ struct Request {
   std::string body;
   std::string remote;  // the client's address, for limits on requests without a valid token
 
-  std::string Header(const std::string& lower_name) const;
+  const std::string& Header(const std::string& lower_name) const;  // "" when absent
 };
 
 struct Response {

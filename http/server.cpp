@@ -263,19 +263,16 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = std::string(req.target());
     for (const auto& field : req) {
       std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
       request.headers[name] = std::string(field.value());
     }
     request.body = std::move(req.body());
     const bool keep_alive = req.keep_alive() && !shared_.stopping;
     request.remote = address_;
-    if (req.method() == bhttp::verb::get &&
-        request.target.substr(0, request.target.find('?')) == "/api/v1/stream") {
-      return StartStream(request);
-    }
-    if (shared_.front &&
-        shared_.front->Claims(
-            std::string_view(request.target).substr(0, request.target.find('?')))) {
+    const std::string_view path =
+        std::string_view(request.target).substr(0, request.target.find('?'));
+    if (req.method() == bhttp::verb::get && path == "/api/v1/stream") return StartStream(request);
+    if (shared_.front && shared_.front->Claims(path)) {
       Response response;
       try {
         response = shared_.front->Handle(request);

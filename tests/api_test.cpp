@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "http/api_util.h"
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "tests/api_fixture.h"
@@ -229,6 +230,45 @@ TEST_F(ApiTest, ABodyLeadReadsOnlyWhatItsBodyOwns) {
 }
 
 // --- 3. Every error class, with a precise detail.
+
+TEST(TargetTest, PlainTargetsAreReadAsTheFullParserReadsThem) {
+  const char* targets[] = {"/",
+                           "/healthz",
+                           "/api/v1/recommendations/",
+                           "/api/v1/recommendations?open=true&body=CPS",
+                           "/a?",
+                           "/a?&",
+                           "/a?&&b=1&",
+                           "/a?=x",
+                           "/a?x",
+                           "/a?a=b=c",
+                           "/a?a=1&a=2",
+                           "/a?a=&a",
+                           "/a?x=1,2:3",
+                           "/a?next=/b/c",
+                           "/a?x=1?y",
+                           "//a",
+                           "/a//b",
+                           "/a%2Fb",
+                           "/a?x=%41",
+                           "/a?x=a+b",
+                           "/a?x=\xff",
+                           "a"};
+  for (const char* text : targets) {
+    auto plain = ParseTarget(text);
+    auto full = ParseTargetInFull(text);
+    ASSERT_EQ(plain.ok(), full.ok()) << text;
+    if (!full.ok()) {
+      EXPECT_EQ(plain.status().message(), full.status().message()) << text;
+      continue;
+    }
+    EXPECT_EQ(plain->path, full->path) << text;
+    EXPECT_EQ(plain->query, full->query) << text;
+  }
+  auto repeated = ParseTarget("/a?a=1&a=2");
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_EQ(repeated.status().message(), "query parameter 'a' repeated");
+}
 
 TEST_F(ApiTest, MalformedRequestsAre400) {
   const std::string events = "/api/v1/recommendations/da25-n1/events";

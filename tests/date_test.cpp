@@ -19,6 +19,19 @@ TEST(DateTest, ParsesStrictIsoDatesOnly) {
   EXPECT_FALSE(Date::Parse("0000-01-01"));
 }
 
+TEST(DateTest, EveryDateWritesAsItParses) {
+  for (const char* text : {"1900-01-01", "1999-12-31", "2000-02-29", "2025-10-09", "9999-12-31"}) {
+    ASSERT_TRUE(Date::Parse(text)) << text;
+    EXPECT_EQ(Date::Parse(text)->ToString(), text);
+  }
+  // Every day of a leap year and the next, through the day count.
+  const Date start = *Date::Parse("2024-01-01");
+  for (int i = 0; i < 731; ++i) {
+    const Date d = start.AddDays(i);
+    EXPECT_EQ(Date::Parse(d.ToString()), d) << d.ToString();
+  }
+}
+
 TEST(DateTest, MonthEndsAndOrdering) {
   EXPECT_EQ(Date::LastDayOfMonth(2024, 2).ToString(), "2024-02-29");
   EXPECT_EQ(Date::LastDayOfMonth(2023, 2).ToString(), "2023-02-28");

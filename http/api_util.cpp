@@ -99,8 +99,9 @@ Response Json(int status, std::string body) {
 namespace {
 
 // A target ParseTarget reads itself: origin-form, at most one '?', and only unreserved
-// characters besides '/', '?', '&', '=', ',' and ':' (no '%' to decode, no '+', no "//", so
-// every parser agrees on what it means).
+// characters besides '/', '?', '&', '=', ',' and ':', and in the path no "//" and no segment
+// that starts with '.' (Boost.URL reads "/./" and dot segments specially): nothing to decode or
+// normalise, so every parser agrees on what it means.
 bool IsPlainTarget(std::string_view target) {
   if (target.empty() || target.front() != '/') return false;
   bool query = false;
@@ -113,6 +114,8 @@ bool IsPlainTarget(std::string_view target) {
       query = true;
     } else if (c == '/') {
       if (!query && previous == '/') return false;
+    } else if (c == '.' && !query && previous == '/') {
+      return false;
     } else if (!unreserved && c != '&' && c != '=' && c != ',' && c != ':') {
       return false;
     }

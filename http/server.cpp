@@ -66,6 +66,52 @@ void WriteResponseHead(const Response& response, bool keep_alive, size_t length,
 
 namespace {
 
+// Reads a request straight into an http::Request: Beast's parser (limits, framing, chunked
+// bodies, keep-alive) without Beast's fields container, which allocates once per header and would
+// be copied out of afterwards. A header given twice keeps its last value; names are lower case.
+class RequestReader : public bhttp::basic_parser<true> {
+ public:
+  Request request;
+  bhttp::verb method = bhttp::verb::unknown;
+  bool expect_continue = false;    // "Expect: 100-continue"
+  bool transfer_encoding = false;  // any Transfer-Encoding field
+
+ private:
+  void on_request_impl(bhttp::verb verb, beast::string_view method_string,
+                       beast::string_view target, int, beast::error_code&) override {
+    method = verb;
+    request.method.assign(method_string.data(), method_string.size());
+    request.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = bhttp::error::bad_method;  // never called: this parser reads requests
+  }
+  void on_field_impl(bhttp::field field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    std::string lower(name.data(), name.size());
+    for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (field == bhttp::field::expect) expect_continue = beast::iequals(value, "100-continue");
+    if (field == bhttp::field::transfer_encoding) transfer_encoding = true;
+    request.headers[std::move(lower)].assign(value.data(), value.size());
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    // Within the body limit: the parser refuses a longer Content-Length before this.
+    if (length) request.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
 // What every session shares: the API, the limits, the live sessions and the rate buckets.
 class Shared {
  public:
@@ -182,16 +228,16 @@ class Session : public std::enable_shared_from_this<Session> {
     heartbeat_.async_wait([weak = weak_from_this()](beast::error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->stream_.cancel();
     });
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this(), refusal = std::move(refusal)](
-                                 beast::error_code ec, std::size_t) mutable {
-                               self->heartbeat_.cancel();
-                               const auto& req = self->parser_->get();
-                               const bool healthz = !ec && req.target() == "/healthz" &&
-                                                    (req.method() == bhttp::verb::get ||
-                                                     req.method() == bhttp::verb::head);
-                               self->Decline(healthz ? Api::Healthz() : std::move(refusal));
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this(), refusal = std::move(refusal)](beast::error_code ec,
+                                                                  std::size_t) mutable {
+          self->heartbeat_.cancel();
+          const RequestReader& req = *self->parser_;
+          const bool healthz = !ec && req.request.target == "/healthz" &&
+                               (req.method == bhttp::verb::get || req.method == bhttp::verb::head);
+          self->Decline(healthz ? Api::Healthz() : std::move(refusal));
+        });
   }
 
   void Read() {
@@ -213,8 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || parser_->is_done()) return OnRead(ec);
     busy_ = true;
     stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
-    const auto expect = parser_->get()[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
+    if (parser_->expect_continue) {
       // RFC 9110 10.1.1: the client waits for this before it sends the body.
       auto go_on =
           std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -254,24 +299,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's end
     // unknowable; reading on would take the body for the next request.
-    if (parser_->get().count(bhttp::field::transfer_encoding) && !parser_->get().chunked()) {
+    if (parser_->transfer_encoding && !parser_->chunked()) {
       return Decline(Api::Problem(400, "Transfer-Encoding must end with chunked"));
     }
-    auto req = parser_->release();
-    Request request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      request.headers[name] = std::string(field.value());
-    }
-    request.body = std::move(req.body());
-    const bool keep_alive = req.keep_alive() && !shared_.stopping;
+    const bool keep_alive = parser_->keep_alive() && !shared_.stopping;
+    const bhttp::verb method = parser_->method;
+    Request request = std::move(parser_->request);
     request.remote = address_;
     const std::string_view path =
         std::string_view(request.target).substr(0, request.target.find('?'));
-    if (req.method() == bhttp::verb::get && path == "/api/v1/stream") return StartStream(request);
+    if (method == bhttp::verb::get && path == "/api/v1/stream") return StartStream(request);
     if (shared_.front && shared_.front->Claims(path)) {
       Response response;
       try {
@@ -280,11 +317,11 @@ class Session : public std::enable_shared_from_this<Session> {
         response = Api::Problem(500, std::string("internal error: ") + e.what());
       }
       shared_.api.CountServerAnswer(request.target, response.status);
-      return Write(std::move(response), keep_alive, req.method() == bhttp::verb::head);
+      return Write(std::move(response), keep_alive, method == bhttp::verb::head);
     }
     // A write is answered from the Api's writer thread once its group is committed; the
     // session stays busy (and alive, held by the callback) until then.
-    const bool head = req.method() == bhttp::verb::head;
+    const bool head = method == bhttp::verb::head;
     shared_.api.HandleAsync(
         request, [self = shared_from_this(), keep_alive, head](Response response) {
           net::dispatch(self->stream_.get_executor(),
@@ -298,7 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // /metrics under the request's route as far as it was read, and closes.
   void Decline(Response response) {
     std::string target;
-    if (parser_) target = std::string(parser_->get().target());  // empty until the line is read
+    if (parser_) target = parser_->request.target;  // empty until the line is read
     shared_.api.CountServerAnswer(target, response.status);
     Write(std::move(response), false);
   }
@@ -442,7 +479,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<const std::string> body_shared_;  // its body shared with the GET cache
   std::array<char, 512> discard_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestReader> parser_;
   Shared& shared_;
   bool busy_ = false;
   std::string address_;    // the client's, for the per-address limit and the API's rate limit

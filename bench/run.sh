@@ -361,3 +361,12 @@ rectrack_rel="${rectrack_given#"$root"/}"
   if at_least "$factor" 1.5; then steady=": the disk was not steady, so read the write ratios as rough."; fi
   echo "The baseline ranged from $lo to $hi commits/s during this run (x$factor)$steady"
 } | tee "$work/table.md"
+
+# The answers clients fetch most (the default page, one recommendation, a 304, /healthz: issue
+# 19) have their own script; it runs once this one's servers are stopped. BENCH_SMALL=0 skips it.
+if [ "${BENCH_SMALL:-1}" = 1 ]; then
+  if [ -n "$nginx_pid" ]; then stop_pid "$nginx_pid" nginx; fi
+  nginx_pid=""
+  echo
+  BENCH_SECONDS="${BENCH_SMALL_SECONDS:-5}" "$here/small.sh"
+fi

@@ -2,17 +2,20 @@
 # Small answers against nginx (issue 19): the answers clients fetch most, where rectrack's fixed
 # cost per request (not copying bytes) decides. At 10,000 recommendations, each of
 #   page    GET /api/v1/recommendations?open=true&body=CPS  (the default page: 100 items)
+#   list    the same with limit=1000 (bench/run.sh's large answer, here as a median too)
 #   single  GET /api/v1/recommendations/{id}
 #   304     the same with If-None-Match: its ETag (nginx: its own ETag for the same file)
 #   healthz GET /healthz
 # with wrk at 16 and 64 connections, against nginx (2 workers) serving the same bytes in the same
-# run. Prints requests/s, p50 and p99 of each and the ratio to nginx (target: 0.8 or better).
-# Everything on 127.0.0.1, about a minute and a half.
+# run. wrk shares the two cores with the servers, so one run's figure moves by a third: each pair
+# is measured BENCH_ROUNDS times, alternating, and the medians are compared. Prints requests/s,
+# p50 and p99 (of the median run) and the ratio to nginx (target: 0.8 or better). Everything on
+# 127.0.0.1, about four minutes.
 #
 #   make build && bench/small.sh
 #
 # Environment: RECTRACK (the binary, default build/cli/rectrack), BENCH_SECONDS (each wrk run,
-# default 5), BENCH_KEEP=1 (keep the temporary directory). Needs wrk, nginx, curl and python3
+# default 5), BENCH_ROUNDS (runs of each, default 3), BENCH_KEEP=1 (keep the temporary directory). Needs wrk, nginx, curl and python3
 # (bench/run.sh installs them).
 set -euo pipefail
 
@@ -40,6 +43,8 @@ wait_for_start_alerts "$db" >/dev/null
 mkdir -p "$work/www/api/v1/recommendations"
 page="/api/v1/recommendations?open=true&body=CPS"
 curl -fsS -H "$auth" -o "$work/www/api/v1/recommendations/index.json" "$base$page"
+list="$page&limit=1000"
+curl -fsS -H "$auth" -o "$work/www/list.json" "$base$list"  # nginx: /list.json
 id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["items"][0]["id"])' \
   "$work/www/api/v1/recommendations/index.json")"
 single="/api/v1/recommendations/$id"
@@ -54,8 +59,10 @@ read -r nginx_pid nginx_port < <(start_static_nginx "$nginx" "$work/nginx" "$wor
   'location = /api/v1/recommendations { try_files /api/v1/recommendations/index.json =404; }')
 pids+=("$nginx_pid")
 nbase="http://127.0.0.1:$nginx_port"
-for path in "$page" "$single" /healthz; do
-  cmp -s <(curl -fsS -H "$auth" "$base$path") <(curl -fsS "$nbase$path") ||
+for path in "$page" "$single" /healthz "$list"; do
+  npath="$path"
+  [ "$path" = "$list" ] && npath=/list.json
+  cmp -s <(curl -fsS -H "$auth" "$base$path") <(curl -fsS "$nbase$npath") ||
     { echo "nginx does not serve the bytes rectrack does for $path" >&2; exit 1; }
 done
 nginx_etag="$(curl -fsS -D - -o /dev/null "$nbase$single" | sed -n 's/^[Ee][Tt]ag: *\([^\r]*\).*/\1/p')"
@@ -73,19 +80,33 @@ run_wrk() {  # connections url [header...] -> "requests_per_s p50_ms p99_ms"
   echo "$rps $p50 $p99"
 }
 
-echo "rectrack $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $(nproc) CPUs, 10,000 recommendations, wrk -t2 ${seconds}s each"
+rounds="${BENCH_ROUNDS:-3}"
+median_run() {  # "rps p50 p99" lines on stdin -> the line with the median rps
+  sort -n -k1,1 | awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }'
+}
+
+echo "rectrack $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $(nproc) CPUs, 10,000 recommendations, wrk -t2 ${seconds}s each, median of $rounds"
 printf '%-8s %6s %6s %11s %8s %8s %9s %7s\n' answer bytes conns rectrack/s p50_ms p99_ms nginx/s ratio
 for connections in 16 64; do
-  for answer in page single 304 healthz; do
+  for answer in list page single 304 healthz; do
     case "$answer" in
+      list) path="$list"; r_extra=(); n_extra=() ;;
       page) path="$page"; r_extra=(); n_extra=() ;;
       single) path="$single"; r_extra=(); n_extra=() ;;
       304) path="$single"; r_extra=("If-None-Match: $etag"); n_extra=("If-None-Match: $nginx_etag") ;;
       healthz) path=/healthz; r_extra=(); n_extra=() ;;
     esac
     bytes="$(curl -fsS -H "$auth" "${r_extra[@]/#/-H}" -o /dev/null -w '%{size_download}' "$base$path" || echo 0)"
-    read -r r_rps r_p50 r_p99 < <(run_wrk "$connections" "$base$path" "$auth" "${r_extra[@]}")
-    read -r n_rps _ _ < <(run_wrk "$connections" "$nbase$path" "$auth" "${n_extra[@]}")
+    : >"$work/r.runs"
+    : >"$work/n.runs"
+    for _ in $(seq "$rounds"); do
+      run_wrk "$connections" "$base$path" "$auth" "${r_extra[@]}" >>"$work/r.runs"
+      npath="$path"
+      [ "$answer" = list ] && npath=/list.json
+      run_wrk "$connections" "$nbase$npath" "$auth" "${n_extra[@]}" >>"$work/n.runs"
+    done
+    read -r r_rps r_p50 r_p99 < <(median_run <"$work/r.runs")
+    read -r n_rps _ _ < <(median_run <"$work/n.runs")
     printf '%-8s %6s %6s %11s %8s %8s %9s %6sx\n' "$answer" "$bytes" "$connections" "$r_rps" \
       "$r_p50" "$r_p99" "$n_rps" "$(ratio "$r_rps" "$n_rps")"
   done

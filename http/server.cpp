@@ -175,6 +175,9 @@ class Session : public std::enable_shared_from_this<Session> {
     ++shared_.connections;
     beast::error_code ignored;
     address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
+    // Every answer goes out in whole writes: Nagle's algorithm would hold a large answer's last
+    // segment until the client's (delayed, up to 40 ms) ACK of the one before.
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
   }
   ~Session() {
     EndStream();

@@ -2,8 +2,10 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -55,7 +57,14 @@ void WriteResponseHead(const Response& response, bool keep_alive, size_t length,
     out->append("\r\n");
   };
   if (!response.content_type.empty()) field("Content-Type", response.content_type);
-  for (const auto& [name, value] : response.headers) field(name, value);
+  for (const auto& [name, value] : response.headers) {
+    // The framing is the server's alone: a handler's copy would contradict it.
+    if (beast::iequals(name, "Content-Length") || beast::iequals(name, "Transfer-Encoding") ||
+        beast::iequals(name, "Connection")) {
+      continue;
+    }
+    field(name, value);
+  }
   const int status = response.status;
   if (status >= 200 && status != 204 && status != 304) {
     field("Content-Length", std::to_string(length));
@@ -97,8 +106,10 @@ class RequestReader : public bhttp::basic_parser<true> {
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          beast::error_code&) override {
-    // Within the body limit: the parser refuses a longer Content-Length before this.
-    if (length) request.body.reserve(static_cast<size_t>(*length));
+    // Within the body limit (the parser refuses a longer Content-Length before this), and no
+    // more than 64 KiB before the bytes arrive: a client that only announces a body does not
+    // get the server to set its memory aside.
+    if (length) request.body.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 65536)));
   }
   size_t on_body_impl(beast::string_view body, beast::error_code&) override {
     request.body.append(body.data(), body.size());
@@ -116,7 +127,11 @@ class RequestReader : public bhttp::basic_parser<true> {
 class Shared {
  public:
   Shared(EngineHost& host, Api& api, const ServerOptions& options, Front* front)
-      : host(host), api(api), options(options), front(front) {}
+      : host(host),
+        api(api),
+        options(options),
+        front(front),
+        blocking(static_cast<size_t>(std::max(options.blocking_threads, 1))) {}
 
   EngineHost& host;
   Api& api;
@@ -124,6 +139,9 @@ class Shared {
   Front* const front;  // null when only the API is served
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
+  // Where requests that may block run (Session::OnRead), off the I/O threads. Joined by Serve
+  // before the I/O threads' contexts are destroyed, since its tasks post back to them.
+  net::thread_pool blocking;
 
   // Counts a connection from `address` unless it already has max_connections_per_address.
   bool AdmitAddress(const std::string& address) EXCLUDES(mutex_) {
@@ -312,26 +330,42 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view path =
         std::string_view(request.target).substr(0, request.target.find('?'));
     if (method == bhttp::verb::get && path == "/api/v1/stream") return StartStream(request);
-    if (shared_.front && shared_.front->Claims(path)) {
-      Response response;
-      try {
-        response = shared_.front->Handle(request);
-      } catch (const std::exception& e) {
-        response = Api::Problem(500, std::string("internal error: ") + e.what());
-      }
-      shared_.api.CountServerAnswer(request.target, response.status);
-      return Write(std::move(response), keep_alive, method == bhttp::verb::head);
-    }
-    // A write is answered from the Api's writer thread once its group is committed; the
-    // session stays busy (and alive, held by the callback) until then.
     const bool head = method == bhttp::verb::head;
-    shared_.api.HandleAsync(
-        request, [self = shared_from_this(), keep_alive, head](Response response) {
-          net::dispatch(self->stream_.get_executor(),
-                        [self, keep_alive, head, response = std::move(response)]() mutable {
-                          self->Write(std::move(response), keep_alive, head);
-                        });
-        });
+    auto answer = [self = shared_from_this(), keep_alive, head](Response response) {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, keep_alive, head, response = std::move(response)]() mutable {
+                      self->Write(std::move(response), keep_alive, head);
+                    });
+    };
+    // This thread serves every connection dealt to it, so a request that may block it (a web
+    // form waits for its commit; an import is parsed, megabytes of YAML, before it is
+    // submitted) is handled on the blocking pool; reads, the bulk, stay here. The session stays
+    // busy, and alive (held by `answer`), until its answer is written.
+    const bool may_block = method != bhttp::verb::get && method != bhttp::verb::head;
+    auto handle = [self = shared_from_this(), request = std::move(request),
+                   answer = std::move(answer)]() mutable {
+      self->Handle(request, std::move(answer));
+    };
+    if (may_block) return net::post(shared_.blocking, std::move(handle));
+    handle();
+  }
+
+  // The front's or the API's answer to `request`, handed to `answer` (on any thread: a write is
+  // answered from the host's writer thread once its group is committed).
+  void Handle(const Request& request, std::function<void(Response)> answer) {
+    const std::string_view path =
+        std::string_view(request.target).substr(0, request.target.find('?'));
+    if (!shared_.front || !shared_.front->Claims(path)) {
+      return shared_.api.HandleAsync(request, std::move(answer));
+    }
+    Response response;
+    try {
+      response = shared_.front->Handle(request);
+    } catch (const std::exception& e) {
+      response = Api::Problem(500, std::string("internal error: ") + e.what());
+    }
+    shared_.api.CountServerAnswer(request.target, response.status);
+    answer(std::move(response));
   }
 
   // Answers a request the Api never saw (refused, malformed, too large), counts the answer in
@@ -348,6 +382,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(Response response, bool keep_alive, bool head = false) {
     body_shared_ = std::move(response.shared_body);
     body_owned_ = std::move(response.body);
+    // These never carry a body (RFC 9110 8.6; the head says none), so none is sent.
+    const int status = response.status;
+    if (status < 200 || status == 204 || status == 304) {
+      body_shared_.reset();
+      body_owned_.clear();
+    }
     const std::string_view body = body_shared_ ? *body_shared_ : body_owned_;
     WriteResponseHead(response, keep_alive, body.size(), &head_);
     const std::array<net::const_buffer, 2> buffers{
@@ -356,6 +396,7 @@ class Session : public std::enable_shared_from_this<Session> {
     net::async_write(stream_, buffers,
                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                        self->body_shared_.reset();  // the cache may drop its entry
+                       self->body_owned_ = std::string();
                        if (ec || !keep_alive) return self->Close();
                        self->Read();
                      });
@@ -667,6 +708,7 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
 
   on_listening(where);
   pool.Run();
+  shared.blocking.join();  // its answers go to the stopped contexts, which destroy them
   // Writes still queued are committed; their answers go to the stopped io_context, which
   // destroys them (and their sessions) with the rest of its handlers.
   host.Drain();

@@ -24,6 +24,10 @@ struct ServerOptions {
   std::string address = "127.0.0.1";  // loopback unless told otherwise
   uint16_t port = 8080;               // 0: any free port (printed when listening)
   int threads = 2;
+  // Requests that may block a thread (writes: a web form waits for its commit, an import is
+  // parsed before it is submitted) run on this many other threads, so the I/O threads go on
+  // answering reads meanwhile.
+  int blocking_threads = 4;
   int max_connections = 256;
   // One address may hold at most this many (others keep room when one client floods); beyond
   // either limit a connection is answered 503, or 200 for GET /healthz.

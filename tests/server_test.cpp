@@ -354,6 +354,44 @@ TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
       << head;
 }
 
+// Each I/O thread serves the connections dealt to it; an import (megabytes of YAML to parse)
+// runs on another thread, so no connection waits for it.
+TEST_F(ServerTest, AnImportBeingReadHoldsUpNoOtherConnection) {
+  Start();
+  std::string yaml =
+      "inspections:\n  - {id: big, title: A large import, published: 2025-01-01}\n"
+      "recommendations:\n";
+  for (int i = 0; yaml.size() < 1500000; ++i) {
+    yaml += "  - {id: big-r" + std::to_string(i) +
+            ", inspection: big, owners: [CPS], text: \"The CPS to review item " +
+            std::to_string(i) + " of the plan and report on it\"}\n";
+  }
+  Connection import(port_);
+  const auto sent = std::chrono::steady_clock::now();
+  import.Send("POST /api/v1/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
+              "\r\nContent-Type: application/yaml\r\nContent-Length: " +
+              std::to_string(yaml.size()) + "\r\n\r\n" + yaml);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // New connections are dealt to every I/O thread in turn, the import's included.
+  for (int i = 0; i < 4; ++i) {
+    Connection c(port_);
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(c.Request("GET", "/healthz", "").status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(500))
+        << "connection " << i << " waited for the import";
+  }
+  char byte;
+  const bool still_reading = ::recv(import.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0;
+  const std::string answer = ReadUntil(import.fd(), "\r\n\r\n", 120);
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer.substr(0, 300);
+  // Otherwise the import was too quick to tell anything.
+  EXPECT_TRUE(still_reading) << "the import took only "
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - sent)
+                                    .count()
+                             << " ms";
+}
+
 TEST_F(ServerTest, A304HasNoBodyAndTheConnectionGoesOnAfterIt) {
   Start();
   Connection c(port_);

@@ -63,8 +63,11 @@ std::string AnnexAsCsv(const AnnexReport& report);
 std::string AnnexAsJson(const AnnexReport& report);
 std::string AnnexAsHtml(const AnnexReport& report);
 
-// RFC 4180 field quoting; HTML text escaping. Exposed for tests and other renderers.
+// RFC 4180 field quoting (a field that a spreadsheet would take for a formula starts with an
+// apostrophe), and a record of such fields ending in LF; HTML text escaping.
+// Exposed for tests and other renderers.
 std::string CsvField(const std::string& value);
+std::string CsvLine(const std::vector<std::string>& fields);
 std::string HtmlEscape(const std::string& value);
 
 }  // namespace rectrack

@@ -102,12 +102,6 @@ std::string NextDue(const RecommendationView& view) {
   return next ? next->due.ToString() : "-";
 }
 
-std::string CsvLine(const std::vector<std::string>& fields) {
-  std::string line;
-  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + CsvField(fields[i]);
-  return line + "\n";
-}
-
 std::string Voice(const TimelineEntry& entry) {
   if (entry.voice != "body") return entry.voice;
   if (entry.body.empty()) return "body";
@@ -209,10 +203,23 @@ std::string HtmlTable(const std::string& caption, const std::vector<AnnexRow>& r
 }  // namespace
 
 std::string CsvField(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  // A field a spreadsheet would run as a formula ("=HYPERLINK(...)", "+1+cmd|...") is written
+  // with a leading apostrophe, which spreadsheets show as text (OWASP's advice on CSV injection).
+  const bool formula =
+      !value.empty() && std::string_view("=+-@\t\r").find(value[0]) != std::string_view::npos;
+  const std::string text = formula ? "'" + value : value;
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";
-  for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
+}
+
+std::string CsvLine(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + CsvField(fields[i]);
+  // Records end with LF, not RFC 4180's CRLF: the command line prints CSV to terminals, where a
+  // CR is escaped (cli/terminal.h), and every CSV reader takes LF.
+  return line + "\n";
 }
 
 std::string HtmlEscape(const std::string& value) {

@@ -25,10 +25,13 @@ Response GetUnits(const Call& call) {
 Response GetActions(const Call& call) {
   const Target& t = call.target;
   const Engine& engine = call.engine;
-  if (Status s = OnlyParams(t, {"body", "unit", "recommendation", "open", "overdue", "as_of"});
+  if (Status s = OnlyParams(
+          t, {"body", "unit", "recommendation", "open", "overdue", "as_of", "format", "bom"});
       !s.ok()) {
     return Api::Problem(400, s.message());
   }
+  auto format = ListFormatParams(t);
+  if (!format.ok()) return Api::Problem(400, format.status().message());
   auto as_of = DateParam(t, "as_of");
   auto open = BoolParam(t, "open");
   auto overdue = BoolParam(t, "overdue");
@@ -57,6 +60,10 @@ Response GetActions(const Call& call) {
   std::vector<RecommendationView> actions = VisibleActions(engine, call.who, q);
   if (*overdue == std::optional<bool>(false)) {
     std::erase_if(actions, [](const RecommendationView& a) { return a.overdue; });
+  }
+  if (format->csv) {
+    const Date day = q.as_of.value_or(engine.clock().Today());
+    return CsvFile(ActionsAsCsv(actions), "actions-" + day.ToString() + ".csv", format->bom);
   }
   return Json(200, ActionsAsJson(actions));
 }

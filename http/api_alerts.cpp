@@ -1,7 +1,9 @@
 // GET /api/v1/alerts: the alert outbox, as the scheduler raised it, with each alert's delivery
 // state; GET /api/v1/alerts/{id} adds every delivery and its attempt log.
 #include <algorithm>
+#include <limits>
 
+#include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
 
@@ -51,6 +53,29 @@ bool Visible(const Call& call, const storage::AlertRecord& a) {
           std::find(a.audience.begin(), a.audience.end(), call.who.body) != a.audience.end());
 }
 
+// One alert as a CSV record, from the object the JSON list shows (the same fields, the lists
+// joined by ';').
+std::string AlertCsvLine(const json::object& alert) {
+  const auto text = [&](const char* key) -> std::string {
+    const json::value& v = alert.at(key);
+    if (v.is_string()) return std::string(v.as_string());
+    if (v.is_null()) return "";
+    if (v.is_bool()) return v.as_bool() ? "true" : "false";
+    if (v.is_array()) {
+      std::string joined;
+      for (const auto& item : v.as_array()) {
+        if (!joined.empty()) joined += ";";
+        if (item.is_string()) joined += std::string(item.as_string());
+      }
+      return joined;
+    }
+    return json::serialize(v);
+  };
+  return CsvLine({text("seq"), text("id"), text("kind"), text("subject"), text("recommendation"),
+                  text("milestone"), text("occurrence"), text("due"), text("raised"), text("late"),
+                  text("owners"), text("audience"), text("state")});
+}
+
 }  // namespace
 
 Response GetAlert(const Call& call) {
@@ -94,10 +119,13 @@ Response GetAlert(const Call& call) {
 Response GetAlerts(const Call& call) {
   const Target& t = call.target;
   const Principal& who = call.who;
-  if (Status s = OnlyParams(t, {"body", "state", "kind", "recommendation", "after", "limit"});
+  if (Status s = OnlyParams(
+          t, {"body", "state", "kind", "recommendation", "after", "limit", "format", "bom"});
       !s.ok()) {
     return Api::Problem(400, s.message());
   }
+  auto format = ListFormatParams(t);
+  if (!format.ok()) return Api::Problem(400, format.status().message());
   storage::AlertFilter filter;
   auto param = [&](const char* name) { return t.query.count(name) ? t.query.at(name) : ""; };
   filter.body = param("body");
@@ -124,7 +152,8 @@ Response GetAlerts(const Call& call) {
     if (!number(param("after"), 18)) return Api::Problem(400, "after must be an alert seq number");
     filter.after_seq = std::stoll(param("after"));
   }
-  size_t limit = 100;
+  // As CSV, every visible alert: one page as large as the filter can match.
+  size_t limit = format->csv ? std::numeric_limits<size_t>::max() - 1 : 100;
   if (t.query.count("limit")) {
     if (!number(param("limit"), 4) || std::stoul(param("limit")) == 0 ||
         std::stoul(param("limit")) > kMaxAlertPage) {
@@ -134,9 +163,13 @@ Response GetAlerts(const Call& call) {
   }
   // Visibility is judged after the store's filter, so page by seq until the page is full.
   json::array items;
+  std::string csv =
+      format->csv ? CsvLine({"seq", "id", "kind", "subject", "recommendation", "milestone",
+                             "occurrence", "due", "raised", "late", "owners", "audience", "state"})
+                  : "";
   int64_t last = filter.after_seq;
   bool more = false;
-  filter.limit = limit + 1;
+  filter.limit = format->csv ? kMaxAlertPage : limit + 1;
   while (true) {
     auto page = call.engine.ListAlerts(filter);
     if (!page.ok()) return FromStatus(page.status());
@@ -149,10 +182,18 @@ Response GetAlerts(const Call& call) {
       }
       auto state = call.engine.AlertState(a.id);
       if (!state.ok()) return FromStatus(state.status());
-      items.push_back(AlertObject(a, *state));
+      if (format->csv) {
+        csv += AlertCsvLine(AlertObject(a, *state));
+      } else {
+        items.push_back(AlertObject(a, *state));
+      }
       last = a.seq;
     }
     if (more || page->size() < filter.limit) break;
+  }
+  if (format->csv) {
+    return CsvFile(std::move(csv), "alerts-" + call.engine.clock().Today().ToString() + ".csv",
+                   format->bom);
   }
   json::object out{{"items", std::move(items)},
                    {"next_after", more ? json::value(last) : json::value(nullptr)}};

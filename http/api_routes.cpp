@@ -194,11 +194,13 @@ Result<size_t> PageLimit(const Call& call) {
 Response GetRecommendations(const Call& call) {
   const Target& t = call.target;
   const Engine& engine = call.engine;
-  if (Status s =
-          OnlyParams(t, {"body", "state", "open", "overdue", "as_of", "q", "limit", "cursor"});
+  if (Status s = OnlyParams(t, {"body", "state", "open", "overdue", "as_of", "q", "limit", "cursor",
+                                "format", "bom"});
       !s.ok()) {
     return Api::Problem(400, s.message());
   }
+  auto format = ListFormatParams(t);
+  if (!format.ok()) return Api::Problem(400, format.status().message());
   ListQuery q;
   auto as_of = DateParam(t, "as_of");
   auto open = BoolParam(t, "open");
@@ -224,6 +226,10 @@ Response GetRecommendations(const Call& call) {
            (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
             !ContainsFolded(v.id, text_query));
   });
+  if (format->csv) {
+    const Date day = q.as_of.value_or(engine.clock().Today());
+    return CsvFile(ListAsCsv(views), "recommendations-" + day.ToString() + ".csv", format->bom);
+  }
   size_t start = 0;
   if (t.query.count("cursor")) {
     // The cursor is a position in the list's order (issue date, id), so a page still follows

@@ -216,6 +216,31 @@ Result<std::optional<bool>> BoolParam(const Target& t, const char* name) {
   return Status::InvalidArgument(std::string(name) + " must be true or false");
 }
 
+Result<ListFormat> ListFormatParams(const Target& t) {
+  ListFormat format;
+  const auto it = t.query.find("format");
+  if (it != t.query.end() && it->second != "json" && it->second != "csv") {
+    return Status::InvalidArgument("format must be json or csv, not '" + it->second + "'");
+  }
+  format.csv = it != t.query.end() && it->second == "csv";
+  ASSIGN_OR_RETURN(const std::optional<bool> bom, BoolParam(t, "bom"));
+  if (bom && !format.csv) return Status::InvalidArgument("bom goes only with format=csv");
+  format.bom = bom.value_or(false);
+  if (format.csv && (t.query.count("limit") || t.query.count("cursor") || t.query.count("after"))) {
+    return Status::InvalidArgument(
+        "format=csv is the whole list: leave out limit, cursor and after");
+  }
+  return format;
+}
+
+Response CsvFile(std::string csv, const std::string& name, bool bom) {
+  Response r;
+  r.content_type = "text/csv; charset=utf-8; header=present";
+  r.body = bom ? "\xEF\xBB\xBF" + std::move(csv) : std::move(csv);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  return r;
+}
+
 namespace {
 
 // Boost.JSON 1.81 keeps the last of duplicate members silently; `{"do":"update","do":"withdraw"}`

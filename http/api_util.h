@@ -47,6 +47,16 @@ Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed);
 Result<std::optional<Date>> DateParam(const Target& t, const char* name);
 Result<std::optional<bool>> BoolParam(const Target& t, const char* name);
 
+// A list route's `format` (json, the default, or csv: the whole filtered list, not a page) and,
+// with csv, `bom` (true: a UTF-8 byte order mark first, which Excel needs to read UTF-8).
+struct ListFormat {
+  bool csv = false;
+  bool bom = false;
+};
+Result<ListFormat> ListFormatParams(const Target& t);
+// `csv` (RFC 4180, a header row first) as a file to save named `name`.
+Response CsvFile(std::string csv, const std::string& name, bool bom);
+
 // JSON bodies: members of the right type, with errors naming the member.
 Result<json::object> ParseJsonObject(const Request& req);
 Result<std::string> StringMember(const json::object& o, const char* key, bool required);

@@ -230,6 +230,28 @@ TEST_F(ApiTest, ARequestThatTakesInAnotherProcesssCommitWakesTheListenersWhateve
 
 // --- 3. The annex report.
 
+TEST_F(ApiTest, ListsComeAsCsvWholeAndSayWhatIsWrongWithTheirFormat) {
+  Response csv = Get("/api/v1/recommendations?body=CPS&format=csv", kCpsLead);
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8; header=present");
+  EXPECT_EQ(csv.body.rfind("id,inspection,owners,state,open,overdue,milestones,text\n", 0), 0u);
+  EXPECT_NE(csv.body.find("\nda23-r2,da23,CPS,"), std::string::npos) << csv.body;
+  Response bom = Get("/api/v1/actions?format=csv&bom=true", kCpsLead);
+  ASSERT_EQ(bom.status, 200) << bom.body;
+  EXPECT_EQ(bom.body.rfind("\xEF\xBB\xBFid,recommendation,", 0), 0u) << bom.body;
+  for (const auto& [target, detail] :
+       {std::pair<std::string, std::string>{"/api/v1/recommendations?format=xml",
+                                            "format must be json or csv, not 'xml'"},
+        {"/api/v1/recommendations?bom=true", "bom goes only with format=csv"},
+        {"/api/v1/recommendations?format=csv&bom=yes", "bom must be true or false"},
+        {"/api/v1/recommendations?format=csv&limit=5", "format=csv is the whole list"},
+        {"/api/v1/alerts?format=csv&after=3", "format=csv is the whole list"},
+        {"/api/v1/actions?format=pdf", "format must be json or csv"}}) {
+    Response r = Get(target, kCpsLead);
+    EXPECT_TRUE(IsProblem(r, 400, detail)) << target << ": " << r.body;
+  }
+}
+
 TEST_F(ApiTest, TheAnnexMatchesTheCliInEveryFormat) {
   const std::string target = "/api/v1/reports/annex?body=CPS&as_of=2025-03-31";
   const std::string cli = "--db " + db_path_ + " --clock 2026-11-22 report annex --body CPS " +

@@ -12,7 +12,9 @@ the demo data (issue 15):
 Usage: clients_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when a client is missing,
 unless RECTRACK_REQUIRE_TOOLS=1.
 """
+import csv
 import http.server
+import io
 import json
 import os
 import re
@@ -110,6 +112,55 @@ class ClientsTest(unittest.TestCase):
                                          headers={"Authorization": "Bearer " + self.token})
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.read().decode()
+
+    def fetch(self, path):
+        request = urllib.request.Request(self.base + path,
+                                         headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.headers, answer.read()
+
+    def test_python_csv_reads_every_list_whole(self):
+        # The JSON lists, every page of them.
+        ids, cursor = [], None
+        while True:
+            page = json.loads(self.get("/api/v1/recommendations?limit=2" +
+                                       ("&cursor=" + cursor if cursor else "")))
+            ids += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertGreater(len(ids), 2, "more than one page")
+        headers, raw = self.fetch("/api/v1/recommendations?format=csv&bom=true")
+        self.assertTrue(raw.startswith(b"\xef\xbb\xbf"), "a byte order mark for Excel")
+        self.assertTrue(headers["Content-Type"].startswith("text/csv; charset=utf-8"))
+        self.assertEqual(headers["Content-Disposition"],
+                         'attachment; filename="recommendations-2025-12-01.csv"')
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        self.assertEqual([row["id"] for row in rows], ids)
+        self.assertTrue(all(row["text"] for row in rows))
+        by_id = {row["id"]: row for row in rows}
+        one = json.loads(self.get("/api/v1/recommendations/" + ids[0]))
+        self.assertEqual(by_id[ids[0]]["text"], one["text"])
+        self.assertEqual(by_id[ids[0]]["state"], one["state"])
+
+        actions = json.loads(self.get("/api/v1/actions"))
+        headers, raw = self.fetch("/api/v1/actions?format=csv")
+        self.assertFalse(raw.startswith(b"\xef\xbb\xbf"), "no byte order mark unless asked")
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+        self.assertGreater(len(rows), 0)
+        self.assertEqual([row["id"] for row in rows], [a["id"] for a in actions])
+
+        alerts, after = [], ""
+        while True:
+            page = json.loads(self.get("/api/v1/alerts?limit=5" + after))
+            alerts += [a["id"] for a in page["items"]]
+            if page["next_after"] is None:
+                break
+            after = "&after=%d" % page["next_after"]
+        self.assertGreater(len(alerts), 5, "more than one page of alerts")
+        headers, raw = self.fetch("/api/v1/alerts?format=csv")
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+        self.assertEqual([row["id"] for row in rows], alerts)
 
     def test_promtool_accepts_the_metrics(self):
         metrics = self.get("/metrics")

@@ -147,6 +147,9 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
 Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::string>& rest,
                    const std::string& format, std::ostream& out) {
   if (!rest.empty()) {
+    if (format == "csv") {
+      return Status::InvalidArgument("--format csv is for the list of alerts, not one alert");
+    }
     ASSIGN_OR_RETURN(AlertDetail detail, engine.FindAlert(rest[0]));
     const storage::AlertRecord& alert = detail.alert;
     const std::string& state = detail.state;
@@ -187,6 +190,14 @@ Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::stri
     out << "[";
     for (size_t i = 0; i < alerts.size(); ++i) out << (i ? ",\n" : "") << alerts[i].payload;
     out << "]\n";
+    return Status();
+  }
+  if (format == "csv") {
+    out << AlertsCsvHeader();
+    for (const auto& a : alerts) {
+      ASSIGN_OR_RETURN(std::string state, engine.AlertState(a.id));
+      out << AlertCsvLine(a, state);
+    }
     return Status();
   }
   for (const auto& a : alerts) {
@@ -548,7 +559,7 @@ Status RunAlerts(const Context& c) {
   if (c.args.Has("to") || c.args.Has("config")) {
     return Status::InvalidArgument("--to and --config are for `alerts test-email`");
   }
-  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json"}, "table"));
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(c.options));
   return PrintAlerts(*engine, c.args, c.rest, format, c.out);
 }

@@ -42,7 +42,7 @@ Commands:
   rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
                                   that recommendation from its issue to D, as the rules say
   alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
-       [--format table|json]      alerts raised by `serve`; with ID, one alert, its deliveries
+       [--format table|json|csv]  alerts raised by `serve`; with ID, one alert, its deliveries
                                   and every attempt
   alerts test-email --to ADDRESS [--config F]
                                   send one message through the configured SMTP relay
@@ -166,7 +166,11 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
       {"alerts",
-       {{"body", "state", "kind", "format", "to", "config"}, 0, 1, {"table", "json"}, false}},
+       {{"body", "state", "kind", "format", "to", "config"},
+        0,
+        1,
+        {"table", "json", "csv"},
+        false}},
       {"verify", {{}, 0, 0, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},

@@ -9,6 +9,7 @@
 
 #include "engine/model.h"
 #include "engine/reports.h"
+#include "storage/alert_store.h"
 
 namespace rectrack {
 
@@ -62,6 +63,12 @@ std::string AnnexAsMarkdown(const AnnexReport& report);
 std::string AnnexAsCsv(const AnnexReport& report);
 std::string AnnexAsJson(const AnnexReport& report);
 std::string AnnexAsHtml(const AnnexReport& report);
+
+// Alerts as CSV (the command line's and the API's): the header row, and one alert in its
+// delivery `state`. `subject` is what it is about (recommendation or action, from its payload);
+// owners and audience are joined by ';'.
+std::string AlertsCsvHeader();
+std::string AlertCsvLine(const storage::AlertRecord& alert, const std::string& state);
 
 // RFC 4180 field quoting (a field that a spreadsheet would take for a formula starts with an
 // apostrophe), and a record of such fields ending in LF; HTML text escaping.

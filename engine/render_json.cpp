@@ -190,4 +190,30 @@ std::string AnnexAsJson(const AnnexReport& report) {
   return json::serialize(out);
 }
 
+std::string AlertsCsvHeader() {
+  return CsvLine({"seq", "id", "kind", "subject", "recommendation", "milestone", "occurrence",
+                  "due", "raised", "late", "owners", "audience", "state"});
+}
+
+std::string AlertCsvLine(const storage::AlertRecord& a, const std::string& state) {
+  // What the alert is about is in its payload (data.subject), as the API's JSON shows it.
+  std::string subject = "recommendation";
+  const json::value payload = json::parse(a.payload, {}, {});
+  if (const json::object* o = payload.if_object()) {
+    if (const json::value* data = o->if_contains("data"); data && data->is_object()) {
+      if (const json::value* s = data->as_object().if_contains("subject"); s && s->is_string()) {
+        subject = std::string(s->as_string());
+      }
+    }
+  }
+  const auto joined = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) out += (out.empty() ? "" : ";") + item;
+    return out;
+  };
+  return CsvLine({std::to_string(a.seq), a.id, a.kind, subject, a.recommendation, a.milestone,
+                  std::to_string(a.occurrence), a.due, a.raised, a.late ? "true" : "false",
+                  joined(a.owners), joined(a.audience), state});
+}
+
 }  // namespace rectrack

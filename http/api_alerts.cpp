@@ -53,29 +53,6 @@ bool Visible(const Call& call, const storage::AlertRecord& a) {
           std::find(a.audience.begin(), a.audience.end(), call.who.body) != a.audience.end());
 }
 
-// One alert as a CSV record, from the object the JSON list shows (the same fields, the lists
-// joined by ';').
-std::string AlertCsvLine(const json::object& alert) {
-  const auto text = [&](const char* key) -> std::string {
-    const json::value& v = alert.at(key);
-    if (v.is_string()) return std::string(v.as_string());
-    if (v.is_null()) return "";
-    if (v.is_bool()) return v.as_bool() ? "true" : "false";
-    if (v.is_array()) {
-      std::string joined;
-      for (const auto& item : v.as_array()) {
-        if (!joined.empty()) joined += ";";
-        if (item.is_string()) joined += std::string(item.as_string());
-      }
-      return joined;
-    }
-    return json::serialize(v);
-  };
-  return CsvLine({text("seq"), text("id"), text("kind"), text("subject"), text("recommendation"),
-                  text("milestone"), text("occurrence"), text("due"), text("raised"), text("late"),
-                  text("owners"), text("audience"), text("state")});
-}
-
 }  // namespace
 
 Response GetAlert(const Call& call) {
@@ -163,10 +140,7 @@ Response GetAlerts(const Call& call) {
   }
   // Visibility is judged after the store's filter, so page by seq until the page is full.
   json::array items;
-  std::string csv =
-      format->csv ? CsvLine({"seq", "id", "kind", "subject", "recommendation", "milestone",
-                             "occurrence", "due", "raised", "late", "owners", "audience", "state"})
-                  : "";
+  std::string csv = format->csv ? AlertsCsvHeader() : "";
   int64_t last = filter.after_seq;
   bool more = false;
   filter.limit = format->csv ? kMaxAlertPage : limit + 1;
@@ -183,7 +157,7 @@ Response GetAlerts(const Call& call) {
       auto state = call.engine.AlertState(a.id);
       if (!state.ok()) return FromStatus(state.status());
       if (format->csv) {
-        csv += AlertCsvLine(AlertObject(a, *state));
+        csv += AlertCsvLine(a, *state);
       } else {
         items.push_back(AlertObject(a, *state));
       }

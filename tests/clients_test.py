@@ -161,6 +161,10 @@ class ClientsTest(unittest.TestCase):
         headers, raw = self.fetch("/api/v1/alerts?format=csv")
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
         self.assertEqual([row["id"] for row in rows], alerts)
+        # The command line writes the same file.
+        cli = subprocess.run([BINARY, "--db", self.db, "alerts", "--format", "csv"],
+                             capture_output=True, timeout=60, check=True).stdout
+        self.assertEqual(cli, raw)
 
     def test_promtool_accepts_the_metrics(self):
         metrics = self.get("/metrics")

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 
 #include "common/strings.h"
 #include "engine/access.h"
@@ -153,13 +154,26 @@ Response Workspace::Impl::Alerts(const Call& call) {
     states.push_back(d);
   }
   data.set("states", states);
+  // As CSV: every alert the page would show, not only the newest 200.
+  const bool csv = call.Query("format") == "csv";
+  std::string csv_file = AlertsCsvHeader(), today;
   host->Read([&](const Engine& engine) {
+    today = engine.clock().Today().ToString();
     storage::AlertFilter filter;
     filter.body = call.who.body;
     filter.state = call.Query("state");
-    filter.limit = 200;
+    filter.limit = csv ? std::numeric_limits<size_t>::max() : 200;
     filter.newest_first = true;
     auto alerts = engine.ListAlerts(filter);
+    if (csv) {
+      if (!alerts.ok()) return;
+      for (const storage::AlertRecord& a : *alerts) {
+        if (!engine.MaySee(call.who, a.owners)) continue;
+        auto alert_state = engine.AlertState(a.id);
+        csv_file += AlertCsvLine(a, alert_state.ok() ? *alert_state : "unknown");
+      }
+      return;
+    }
     Data rows = List();
     int count = 0;
     if (alerts.ok()) {
@@ -187,6 +201,11 @@ Response Workspace::Impl::Alerts(const Call& call) {
     data.set("rows", rows);
     data.set("count", std::to_string(count));
   });
+  if (csv) {
+    return Download("text/csv; charset=utf-8", std::move(csv_file), "alerts-" + today + ".csv");
+  }
+  data.set("csv_href",
+           "/alerts?" + std::string(state.empty() ? "" : "state=" + state + "&") + "format=csv");
   return Page(call, 200, "alerts", data, "Alerts", "alerts");
 }
 

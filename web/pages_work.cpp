@@ -608,11 +608,13 @@ Response Workspace::Impl::Actions(const Call& call) {
   const bool overdue = call.Query("overdue") == "true";
   auto body = ScopeBody(call.who, call.Query("body"));
   if (!body.ok()) return NotFound(call);
+  const bool csv = call.Query("format") == "csv";
   Data data;
   int64_t generation = 0;
-  std::string unit_name;
+  std::string unit_name, csv_file, today;
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
+    today = engine.clock().Today().ToString();
     ActionQuery q;
     q.body = *body;
     q.unit = unit;
@@ -626,6 +628,10 @@ Response Workspace::Impl::Actions(const Call& call) {
       const std::string x = NextDue(a), y = NextDue(b);
       return (x.empty() ? "9999" : x) < (y.empty() ? "9999" : y);
     });
+    if (csv) {
+      csv_file = ActionsAsCsv(actions);
+      return;
+    }
     Data rows = List();
     for (const RecommendationView& a : actions) {
       Data row = ItemRow(a);
@@ -649,14 +655,20 @@ Response Workspace::Impl::Actions(const Call& call) {
     }
     data.set("units", units);
   });
+  if (csv) {
+    return Download("text/csv; charset=utf-8", std::move(csv_file), "actions-" + today + ".csv");
+  }
   data.set("statuses", StatusChoices(status));
   if (overdue) data.set("overdue", Bool(true));
   SetIf(data, "body", call.Query("body"));
-  SetSelectedFilters(data, "/actions",
-                     {{"body", call.Query("body")},
-                      {"unit", unit},
-                      {"status", status},
-                      {"overdue", overdue ? "true" : ""}},
+  const Params filters{{"body", call.Query("body")},
+                       {"unit", unit},
+                       {"status", status},
+                       {"overdue", overdue ? "true" : ""}};
+  Params csv_params = filters;
+  csv_params["format"] = "csv";
+  data.set("csv_href", "/actions" + QueryString(csv_params));
+  SetSelectedFilters(data, "/actions", filters,
                      {{"body", "Body", ""},
                       {"unit", "Unit", unit_name},
                       {"status", "Open or closed", StatusLabel(status)},

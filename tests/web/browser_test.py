@@ -16,8 +16,10 @@ Usage: browser_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when chrom
 chromedriver or selenium is missing, unless RECTRACK_REQUIRE_TOOLS=1.
 """
 import base64
+import csv as csv_module
 import hashlib
 import hmac
+import io
 import json
 import os
 import struct
@@ -282,6 +284,21 @@ class WebWorkspaceTest(unittest.TestCase):
                                          headers={"Cookie": "rectrack_session=" + cookie})
         csv = urllib.request.urlopen(request, timeout=10).read().decode()
         self.assertEqual(len(csv.strip().split("\r\n")) - 1, len(rows))
+        # The actions and alerts lists download as CSV too, the page's rows exactly, read back
+        # by Python's csv module.
+        for path in ("/actions?status=open", "/alerts"):
+            self.go(driver, path)
+            shown = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+            self.assertGreater(len(shown), 0, path)
+            link = driver.find_element(By.PARTIAL_LINK_TEXT, "as CSV").get_attribute("href")
+            request = urllib.request.Request(link, headers={"Cookie": "rectrack_session=" + cookie})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                self.assertTrue(answer.headers["Content-Disposition"].startswith("attachment;"))
+                table = list(csv_module.DictReader(io.StringIO(answer.read().decode(), newline="")))
+            self.assertEqual(len(table), len(shown), path)
+            for record in table:
+                field = "id" if path.startswith("/actions") else "recommendation"
+                self.assertTrue(any(record[field] in row for row in shown), (path, record[field]))
 
     def test_2_inspectorate_assesses_and_open_page_hears(self):
         watcher = self.new_browser()

@@ -2,6 +2,8 @@
 
 #include <pwd.h>
 #include <unistd.h>
+#include <cstdio>
+#include <fstream>
 
 #include <csignal>
 #include <cstdlib>
@@ -500,6 +502,25 @@ Status RunRecord(Engine& engine, const Context& c) {
   return Status();
 }
 
+// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::remove(partial.c_str());
+      return Status::IOError("cannot write " + path);
+    }
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return Status::IOError("cannot write " + path);
+  }
+  return Status();
+}
+
 Status RunReport(Engine& engine, const Context& c) {
   if (c.rest.size() == 1 && c.rest[0] == "progress") {
     ASSIGN_OR_RETURN(std::string format, Format(c.args, {"text", "md", "csv", "json"}, "text"));
@@ -514,8 +535,18 @@ Status RunReport(Engine& engine, const Context& c) {
     return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
   }
   if (!c.args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
-  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"md", "csv", "json", "html"}, "md"));
+  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"md", "csv", "json", "html", "xlsx"}, "md"));
+  if (format == "xlsx" && !c.args.Has("output")) {
+    return Status::InvalidArgument("--format xlsx writes a file: give --output FILE.xlsx");
+  }
+  if (c.args.Has("output") && format != "xlsx") {
+    return Status::InvalidArgument("--output is for --format xlsx");
+  }
   ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
+  if (format == "xlsx") {
+    ASSIGN_OR_RETURN(std::string workbook, AnnexAsXlsx(report));
+    return WriteFileAtomically(c.args.Get("output"), workbook);
+  }
   c.out << (format == "json"   ? AnnexAsJson(report)
             : format == "csv"  ? AnnexAsCsv(report)
             : format == "html" ? AnnexAsHtml(report)

@@ -23,7 +23,7 @@ Commands:
   record ID TRANSITION [--effective D] [--by BODY [--unit U]] [--role ROLE] [--note TEXT]
        [--field NAME=VALUE]...    fire a workflow transition on a recommendation (close,
                                   assess, ...) or an action (start, close, drop, ...)
-  report annex --body B [--as-of D] [--format md|csv|json|html]
+  report annex --body B [--as-of D] [--format md|csv|json|html | --format xlsx --output FILE]
                                   Annex A: open and closed-in-year tables for a body
   report progress --body B [--as-of D] [--format text|md|csv|json]
                                   per recommendation, its actions closed/open/overdue by unit,
@@ -68,10 +68,11 @@ namespace {
 
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
-    "url",     "db",     "workflow",   "clock", "actor",  "as-of",          "body",
-    "state",   "format", "effective",  "by",    "role",   "note",           "field",
-    "expires", "label",  "email",      "to",    "listen", "config",         "threads",
-    "rules",   "kind",   "clock-rate", "unit",  "rec",    "action-workflow"};
+    "url",    "db",     "workflow",        "clock",     "actor", "as-of",
+    "body",   "state",  "format",          "effective", "by",    "role",
+    "note",   "field",  "expires",         "label",     "email", "to",
+    "listen", "config", "threads",         "rules",     "kind",  "clock-rate",
+    "unit",   "rec",    "action-workflow", "output"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -161,7 +162,12 @@ const std::map<std::string, CommandSpec>& Commands() {
         false}},
       {"units", {{"body", "format"}, 0, 0, {"table", "json"}, false}},
       {"record", {{"effective", "by", "unit", "role", "note", "field"}, 2, 2, {}, true}},
-      {"report", {{"body", "as-of", "format"}, 1, 1, {"text", "md", "csv", "json", "html"}, false}},
+      {"report",
+       {{"body", "as-of", "format", "output"},
+        1,
+        1,
+        {"text", "md", "csv", "json", "html", "xlsx"},
+        false}},
       {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
       {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},
       {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},

@@ -17,6 +17,7 @@ packages=(
   jing  # RELAX NG: /feed.atom checked against RFC 4287's grammar (tests/data/atom.rnc)
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
+  libxlsxwriter-dev python3-openpyxl  # reports as XLSX, and a real reader for them in the tests
   chromium chromium-driver python3-selenium  # the web workspace's browser tests
 )
 # Node builds the web workspace's stylesheet (sass over GOV.UK Frontend) and is never needed to

@@ -54,7 +54,8 @@ AnnexRow RowFor(const RecommendationView& view, const Ledger& ledger, std::strin
                   inspection ? inspection->published.ShortMonthYear() : "",
                   view.def.text,
                   "",
-                  std::move(note)};
+                  std::move(note),
+                  inspection ? std::optional<Date>(inspection->published) : std::nullopt};
 }
 
 }  // namespace

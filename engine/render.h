@@ -63,6 +63,15 @@ std::string AnnexAsMarkdown(const AnnexReport& report);
 std::string AnnexAsCsv(const AnnexReport& report);
 std::string AnnexAsJson(const AnnexReport& report);
 std::string AnnexAsHtml(const AnnexReport& report);
+// As an Excel workbook (XLSX): a sheet per table, under the annual report's caption, with a
+// frozen header row, filters, set widths, notes in italics and publication dates as dates.
+// IOError when the workbook cannot be written (it is made in a temporary file, then removed).
+Result<std::string> AnnexAsXlsx(const AnnexReport& report);
+// What every rendering of Annex A says: its title, "As at ..." line and the two tables' captions.
+std::string AnnexTitle(const AnnexReport& report);
+std::string AsAtLine(const AnnexReport& report);
+std::string OpenHeading(const AnnexReport& report);
+std::string ClosedHeading(const AnnexReport& report);
 
 // Alerts as CSV (the command line's and the API's): the header row, and one alert in its
 // delivery `state`. `subject` is what it is about (recommendation or action, from its payload);

@@ -144,20 +144,6 @@ std::string ProgressCell(const UnitProgress& p) {
 
 // --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
 
-std::string AnnexTitle(const AnnexReport& r) {
-  return "Annex A: " + (r.body_name.empty() ? r.body : r.body_name + " (" + r.body + ")");
-}
-std::string AsAtLine(const AnnexReport& r) {
-  return "As at " + LongDate(r.as_of) + " (financial year " + r.financial_year + ")";
-}
-std::string OpenHeading(const AnnexReport& r) {
-  return "Table of open recommendations as at " + LongDate(r.as_of);
-}
-std::string ClosedHeading(const AnnexReport& r) {
-  return Plural(r.closed.size(), "recommendation") + " closed by the " + r.body + " in " +
-         r.financial_year;
-}
-
 std::string MdCell(const std::string& s) {
   std::string out;
   for (char c : OneLine(s)) out += c == '|' ? std::string("\\|") : std::string(1, c);
@@ -220,6 +206,20 @@ std::string CsvLine(const std::vector<std::string>& fields) {
   // Records end with LF, not RFC 4180's CRLF: the command line prints CSV to terminals, where a
   // CR is escaped (cli/terminal.h), and every CSV reader takes LF.
   return line + "\n";
+}
+
+std::string AnnexTitle(const AnnexReport& r) {
+  return "Annex A: " + (r.body_name.empty() ? r.body : r.body_name + " (" + r.body + ")");
+}
+std::string AsAtLine(const AnnexReport& r) {
+  return "As at " + LongDate(r.as_of) + " (financial year " + r.financial_year + ")";
+}
+std::string OpenHeading(const AnnexReport& r) {
+  return "Table of open recommendations as at " + LongDate(r.as_of);
+}
+std::string ClosedHeading(const AnnexReport& r) {
+  return Plural(r.closed.size(), "recommendation") + " closed by the " + r.body + " in " +
+         r.financial_year;
 }
 
 std::string HtmlEscape(const std::string& value) {

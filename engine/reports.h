@@ -70,6 +70,7 @@ struct AnnexRow {
   std::string text;
   std::string quarter;  // closed table only: "Q2 24/25"
   std::string note;
+  std::optional<Date> published_on = std::nullopt;  // the inspection's publication, as a date
 };
 
 struct AnnexReport {

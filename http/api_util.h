@@ -54,6 +54,9 @@ struct ListFormat {
   bool bom = false;
 };
 Result<ListFormat> ListFormatParams(const Target& t);
+inline constexpr const char* kXlsxType =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 // `csv` (RFC 4180, a header row first) as a file to save named `name`.
 Response CsvFile(std::string csv, const std::string& name, bool bom);
 

@@ -13,6 +13,7 @@ Usage: clients_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when a cli
 unless RECTRACK_REQUIRE_TOOLS=1.
 """
 import csv
+import datetime
 import http.server
 import io
 import json
@@ -165,6 +166,47 @@ class ClientsTest(unittest.TestCase):
         cli = subprocess.run([BINARY, "--db", self.db, "alerts", "--format", "csv"],
                              capture_output=True, timeout=60, check=True).stdout
         self.assertEqual(cli, raw)
+
+    def test_openpyxl_reads_annex_a_as_the_json_says(self):
+        annex = json.loads(self.get("/api/v1/reports/annex?body=CPS&as_of=2025-03-31"))
+        headers, raw = self.fetch("/api/v1/reports/annex?body=CPS&as_of=2025-03-31&format=xlsx")
+        self.assertEqual(headers["Content-Type"],
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        self.assertEqual(headers["Content-Disposition"],
+                         'attachment; filename="annex-a-CPS-2025-03-31.xlsx"')
+        path = os.path.join(self.dir, "annex.xlsx")
+        with open(path, "wb") as f:
+            f.write(raw)
+        # The command line writes the same workbook (its bytes differ only in their timestamps).
+        cli_path = os.path.join(self.dir, "annex-cli.xlsx")
+        subprocess.run([BINARY, "--db", self.db, "report", "annex", "--body", "CPS", "--as-of",
+                        "2025-03-31", "--format", "xlsx", "--output", cli_path],
+                       capture_output=True, timeout=60, check=True)
+        import openpyxl  # python3-openpyxl (Debian), imported here so other tests run without it
+        for workbook_path in (path, cli_path):
+            book = openpyxl.load_workbook(workbook_path)
+            self.assertEqual(book.sheetnames, ["Open", "Closed 2024-25"])
+            self.assertEqual(book.properties.title, "Annex A: " + annex["body_name"] + " (CPS)")
+            for sheet, table, header in (
+                    (book["Open"], annex["open"],
+                     ["Recommendation", "Inspection", "Published", "Text", "Note"]),
+                    (book["Closed 2024-25"], annex["closed"],
+                     ["Recommendation", "Inspection", "Published", "Text", "Quarter closed",
+                      "Note"])):
+                rows = list(sheet.iter_rows(values_only=True))
+                self.assertEqual(list(rows[1]), header)
+                self.assertEqual(sheet.freeze_panes, "A3", "caption and header stay in view")
+                self.assertTrue(sheet.auto_filter.ref.startswith("A2:"))
+                self.assertEqual([r[0] for r in rows[2:]], [row["id"] for row in table])
+                for cells, row in zip(rows[2:], table):
+                    self.assertEqual(cells[3], row["text"])
+                    self.assertIsInstance(cells[2], datetime.datetime, "a date, not text")
+                    self.assertEqual(cells[2].strftime("%b-%y"), row["published"])
+                    self.assertEqual(cells[-1] or "", row["note"])
+                    if "quarter" in row:
+                        self.assertEqual(cells[4], row["quarter"])
+            self.assertIn("Table of open recommendations as at 31 March 2025",
+                          book["Open"]["A1"].value)
 
     def test_promtool_accepts_the_metrics(self):
         metrics = self.get("/metrics")

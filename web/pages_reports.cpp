@@ -34,13 +34,19 @@ Response Workspace::Impl::Annex(const Call& call) {
   const auto ask = AskedReport(call, data);
   if (!ask) return NotFound(call);
   std::optional<Response> download;
+  std::optional<AnnexReport> workbook;  // written after the lock is released
+  std::string file;
   host->Read([&](const Engine& engine) {
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date) return;
     auto report = engine.Annex(chosen, ask->as_of);
     if (!report.ok()) return;
-    const std::string file = "annex-a-" + report->body + "-" + report->as_of.ToString();
+    file = "annex-a-" + report->body + "-" + report->as_of.ToString();
     const std::string format = call.Query("format");
+    if (format == "xlsx") {
+      workbook = *report;
+      return;
+    }
     if (format == "csv") {
       download = Download("text/csv; charset=utf-8", AnnexAsCsv(*report), file + ".csv");
     } else if (format == "md") {
@@ -70,7 +76,7 @@ Response Workspace::Impl::Annex(const Call& call) {
     };
     r.set("open", rows(report->open));
     r.set("closed", rows(report->closed));
-    for (const char* format : {"csv", "md", "html"}) {
+    for (const char* format : {"csv", "md", "html", "xlsx"}) {
       r.set(std::string(format) + "_href",
             "/reports/annex" + QueryString({{"body", report->body},
                                             {"as_at", report->as_of.ToString()},
@@ -78,6 +84,14 @@ Response Workspace::Impl::Annex(const Call& call) {
     }
     data.set("report", r);
   });
+  if (workbook) {
+    auto bytes = AnnexAsXlsx(*workbook);
+    if (!bytes.ok()) {
+      return Message(call, 500, "Sorry, there is a problem", bytes.status().message());
+    }
+    return Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    std::move(*bytes), file + ".xlsx");
+  }
   if (download) return std::move(*download);
   return Page(call, ask->bad_date ? 400 : 200, "annex", data, "Annex A", "annex", ask->bad_date);
 }

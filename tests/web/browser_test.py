@@ -444,6 +444,19 @@ class WebWorkspaceTest(unittest.TestCase):
             self.server.url + "/reports/annex?body=CPS&as_at=2025-03-31&format=csv",
             headers={"Cookie": "rectrack_session=" + cookie}), timeout=10)
         self.assertIn('filename="annex-a-CPS-2025-03-31.csv"', answer.headers["Content-Disposition"])
+        # Annex A as a workbook, from the page's own link, read back by openpyxl.
+        self.go(driver, "/reports/annex?body=CPS&as_at=2025-03-31")
+        link = driver.find_element(By.PARTIAL_LINK_TEXT, "Excel (XLSX)").get_attribute("href")
+        answer = urllib.request.urlopen(urllib.request.Request(
+            link, headers={"Cookie": "rectrack_session=" + cookie}), timeout=10)
+        self.assertIn('filename="annex-a-CPS-2025-03-31.xlsx"', answer.headers["Content-Disposition"])
+        import openpyxl  # python3-openpyxl (Debian)
+        book = openpyxl.load_workbook(io.BytesIO(answer.read()))
+        shown = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "tbody th, tbody td")]
+        ids = [row[0] for sheet in book for row in sheet.iter_rows(min_row=3, values_only=True)]
+        self.assertGreater(len(ids), 0)
+        for recommendation in ids:
+            self.assertTrue(any(recommendation in text for text in shown), recommendation)
 
     def test_6b_account_by_link(self):
         driver = self.new_browser()

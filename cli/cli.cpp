@@ -521,10 +521,27 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   return Status();
 }
 
+// A workbook is written to a file, never to a terminal; --output is for nothing else.
+Status CheckOutput(const Args& args, const std::string& format) {
+  if (format == "xlsx" && !args.Has("output")) {
+    return Status::InvalidArgument("--format xlsx writes a file: give --output FILE.xlsx");
+  }
+  if (args.Has("output") && format != "xlsx") {
+    return Status::InvalidArgument("--output is for --format xlsx");
+  }
+  return Status();
+}
+
 Status RunReport(Engine& engine, const Context& c) {
   if (c.rest.size() == 1 && c.rest[0] == "progress") {
-    ASSIGN_OR_RETURN(std::string format, Format(c.args, {"text", "md", "csv", "json"}, "text"));
+    ASSIGN_OR_RETURN(std::string format,
+                     Format(c.args, {"text", "md", "csv", "json", "xlsx"}, "text"));
+    RETURN_IF_ERROR(CheckOutput(c.args, format));
     ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(c.args.Get("body"), c.as_of));
+    if (format == "xlsx") {
+      ASSIGN_OR_RETURN(std::string workbook, ProgressAsXlsx(report));
+      return WriteFileAtomically(c.args.Get("output"), workbook);
+    }
     c.out << (format == "json"  ? ProgressAsJson(report)
               : format == "csv" ? ProgressAsCsv(report)
               : format == "md"  ? ProgressAsMarkdown(report)
@@ -536,12 +553,7 @@ Status RunReport(Engine& engine, const Context& c) {
   }
   if (!c.args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"md", "csv", "json", "html", "xlsx"}, "md"));
-  if (format == "xlsx" && !c.args.Has("output")) {
-    return Status::InvalidArgument("--format xlsx writes a file: give --output FILE.xlsx");
-  }
-  if (c.args.Has("output") && format != "xlsx") {
-    return Status::InvalidArgument("--output is for --format xlsx");
-  }
+  RETURN_IF_ERROR(CheckOutput(c.args, format));
   ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
   if (format == "xlsx") {
     ASSIGN_OR_RETURN(std::string workbook, AnnexAsXlsx(report));

@@ -25,7 +25,7 @@ Commands:
                                   assess, ...) or an action (start, close, drop, ...)
   report annex --body B [--as-of D] [--format md|csv|json|html | --format xlsx --output FILE]
                                   Annex A: open and closed-in-year tables for a body
-  report progress --body B [--as-of D] [--format text|md|csv|json]
+  report progress --body B [--as-of D] [--format text|md|csv|json | --format xlsx --output FILE]
                                   per recommendation, its actions closed/open/overdue by unit,
                                   the units furthest behind first
   token create --role ROLE [--body B [--unit U]] [--expires D] [--label TEXT]

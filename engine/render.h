@@ -55,6 +55,9 @@ std::string UnitsAsJson(const std::vector<Unit>& units);
 std::string ProgressAsText(const ProgressReport& report);
 std::string ProgressAsMarkdown(const ProgressReport& report);
 std::string ProgressAsCsv(const ProgressReport& report);
+// As an Excel workbook: a sheet of the body's totals by unit and one by recommendation and unit,
+// counts as numbers, laid out as AnnexAsXlsx's sheets are. IOError as AnnexAsXlsx.
+Result<std::string> ProgressAsXlsx(const ProgressReport& report);
 std::string ProgressAsJson(const ProgressReport& report);
 
 // `rectrack report annex`. JSON: {"body","as_of","financial_year","open":[{id,inspection,

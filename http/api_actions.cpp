@@ -94,8 +94,8 @@ Response GetProgress(const Call& call) {
   auto as_of = DateParam(call.target, "as_of");
   if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
   const std::string format = call.target.query.count("format") ? call.Query("format") : "json";
-  if (format != "json" && format != "md" && format != "csv") {
-    return Api::Problem(400, "format must be json, md or csv");
+  if (format != "json" && format != "md" && format != "csv" && format != "xlsx") {
+    return Api::Problem(400, "format must be json, md, csv or xlsx");
   }
   auto report = call.engine.Progress(body, *as_of);
   if (!report.ok()) return FromStatus(report.status());
@@ -105,6 +105,20 @@ Response GetProgress(const Call& call) {
   } else if (format == "md") {
     r.content_type = "text/markdown; charset=utf-8";
     r.body = ProgressAsMarkdown(*report);
+  } else if (format == "xlsx") {
+    r.content_type = kXlsxType;
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"progress-" +
+                                                      report->body + "-" +
+                                                      report->as_of.ToString() + ".xlsx\"");
+    // Written after the engine's lock is released (it goes through a temporary file).
+    r.render = [report = std::move(*report)](Response& out) {
+      auto workbook = ProgressAsXlsx(report);
+      if (workbook.ok()) {
+        out.body = std::move(*workbook);
+      } else {
+        out = Api::Problem(500, workbook.status().message());
+      }
+    };
   } else {
     r.content_type = "text/csv; charset=utf-8";
     r.body = ProgressAsCsv(*report);

@@ -208,6 +208,30 @@ class ClientsTest(unittest.TestCase):
             self.assertIn("Table of open recommendations as at 31 March 2025",
                           book["Open"]["A1"].value)
 
+    def test_openpyxl_reads_the_progress_report_as_the_json_says(self):
+        report = json.loads(self.get("/api/v1/reports/progress?body=CPS&as_of=2025-12-01"))
+        headers, raw = self.fetch("/api/v1/reports/progress?body=CPS&as_of=2025-12-01&format=xlsx")
+        self.assertEqual(headers["Content-Disposition"],
+                         'attachment; filename="progress-CPS-2025-12-01.xlsx"')
+        import openpyxl  # python3-openpyxl (Debian)
+        book = openpyxl.load_workbook(io.BytesIO(raw))
+        self.assertEqual(book.sheetnames, ["By unit", "By recommendation"])
+        units = list(book["By unit"].iter_rows(min_row=3, values_only=True))
+        self.assertGreater(len(units), 0)
+        self.assertEqual([(u[0] or "", u[2], u[3], u[4]) for u in units],
+                         [(u["unit"], u["closed"], u["open"], u["overdue"])
+                          for u in report["units"]])
+        rows = list(book["By recommendation"].iter_rows(min_row=3, values_only=True))
+        expected = []
+        for rec in report["recommendations"]:
+            if not rec["units"]:
+                expected.append((rec["id"], rec["state"], "", 0, 0, 0))
+            for u in rec["units"]:
+                expected.append((rec["id"], rec["state"], u["unit"], u["closed"], u["open"],
+                                 u["overdue"]))
+        self.assertEqual([(r[0], r[1], r[2] or "", r[4], r[5], r[6]) for r in rows], expected)
+        self.assertTrue(all(isinstance(r[4], (int, float)) for r in rows), "counts as numbers")
+
     def test_promtool_accepts_the_metrics(self):
         metrics = self.get("/metrics")
         self.assertIn("rectrack_recommendations_open", metrics)

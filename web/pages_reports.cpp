@@ -29,6 +29,16 @@ std::string Workspace::Impl::ReportBody(const Engine& engine, const Call& call,
   return chosen;
 }
 
+// A workbook to save as `file`.xlsx, or the page that says it could not be written.
+Response Workspace::Impl::XlsxDownload(const Call& call, Result<std::string> workbook,
+                                       const std::string& file) {
+  if (!workbook.ok()) {
+    return Message(call, 500, "Sorry, there is a problem", workbook.status().message());
+  }
+  return Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  std::move(*workbook), file + ".xlsx");
+}
+
 Response Workspace::Impl::Annex(const Call& call) {
   Data data;
   const auto ask = AskedReport(call, data);
@@ -84,14 +94,7 @@ Response Workspace::Impl::Annex(const Call& call) {
     }
     data.set("report", r);
   });
-  if (workbook) {
-    auto bytes = AnnexAsXlsx(*workbook);
-    if (!bytes.ok()) {
-      return Message(call, 500, "Sorry, there is a problem", bytes.status().message());
-    }
-    return Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    std::move(*bytes), file + ".xlsx");
-  }
+  if (workbook) return XlsxDownload(call, AnnexAsXlsx(*workbook), file);
   if (download) return std::move(*download);
   return Page(call, ask->bad_date ? 400 : 200, "annex", data, "Annex A", "annex", ask->bad_date);
 }
@@ -101,6 +104,8 @@ Response Workspace::Impl::Progress(const Call& call) {
   const auto ask = AskedReport(call, data);
   if (!ask) return NotFound(call);
   std::optional<Response> download;
+  std::optional<ProgressReport> workbook;  // written after the lock is released
+  std::string file;
   auto counts = [](Data& d, const UnitProgress& u) {
     d.set("closed", std::to_string(u.closed));
     d.set("open", std::to_string(u.open));
@@ -111,7 +116,11 @@ Response Workspace::Impl::Progress(const Call& call) {
     if (chosen.empty() || ask->bad_date || !action_workflow) return;
     auto report = engine.Progress(chosen, ask->as_of);
     if (!report.ok()) return;
-    const std::string file = "progress-" + report->body + "-" + report->as_of.ToString();
+    file = "progress-" + report->body + "-" + report->as_of.ToString();
+    if (call.Query("format") == "xlsx") {
+      workbook = *report;
+      return;
+    }
     if (call.Query("format") == "csv") {
       download = Download("text/csv; charset=utf-8", ProgressAsCsv(*report), file + ".csv");
     } else if (call.Query("format") == "md") {
@@ -140,7 +149,7 @@ Response Workspace::Impl::Progress(const Call& call) {
       recommendations.push_back(d);
     }
     r.set("recommendations", recommendations);
-    for (const char* format : {"csv", "md"}) {
+    for (const char* format : {"csv", "md", "xlsx"}) {
       r.set(std::string(format) + "_href",
             "/reports/progress" + QueryString({{"body", report->body},
                                                {"as_at", report->as_of.ToString()},
@@ -148,6 +157,7 @@ Response Workspace::Impl::Progress(const Call& call) {
     }
     data.set("report", r);
   });
+  if (workbook) return XlsxDownload(call, ProgressAsXlsx(*workbook), file);
   if (download) return std::move(*download);
   return Page(call, ask->bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
               ask->bad_date);

@@ -106,19 +106,8 @@ Response GetProgress(const Call& call) {
     r.content_type = "text/markdown; charset=utf-8";
     r.body = ProgressAsMarkdown(*report);
   } else if (format == "xlsx") {
-    r.content_type = kXlsxType;
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"progress-" +
-                                                      report->body + "-" +
-                                                      report->as_of.ToString() + ".xlsx\"");
-    // Written after the engine's lock is released (it goes through a temporary file).
-    r.render = [report = std::move(*report)](Response& out) {
-      auto workbook = ProgressAsXlsx(report);
-      if (workbook.ok()) {
-        out.body = std::move(*workbook);
-      } else {
-        out = Api::Problem(500, workbook.status().message());
-      }
-    };
+    const std::string name = "progress-" + report->body + "-" + report->as_of.ToString() + ".xlsx";
+    return XlsxFile([report = std::move(*report)] { return ProgressAsXlsx(report); }, name);
   } else {
     r.content_type = "text/csv; charset=utf-8";
     r.body = ProgressAsCsv(*report);

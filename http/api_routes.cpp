@@ -295,18 +295,8 @@ Response GetAnnex(const Call& call) {
     r.content_type = "text/html; charset=utf-8";
     r.body = AnnexAsHtml(*report);
   } else if (format == "xlsx") {
-    r.content_type = kXlsxType;
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"annex-a-" + report->body +
-                                                      "-" + report->as_of.ToString() + ".xlsx\"");
-    // Written after the engine's lock is released (it goes through a temporary file).
-    r.render = [report = std::move(*report)](Response& out) {
-      auto workbook = AnnexAsXlsx(report);
-      if (workbook.ok()) {
-        out.body = std::move(*workbook);
-      } else {
-        out = Api::Problem(500, workbook.status().message());
-      }
-    };
+    const std::string name = "annex-a-" + report->body + "-" + report->as_of.ToString() + ".xlsx";
+    return XlsxFile([report = std::move(*report)] { return AnnexAsXlsx(report); }, name);
   } else {
     return Api::Problem(400, "format must be json, csv, md, html or xlsx");
   }

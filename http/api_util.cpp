@@ -233,6 +233,21 @@ Result<ListFormat> ListFormatParams(const Target& t) {
   return format;
 }
 
+Response XlsxFile(std::function<Result<std::string>()> write, const std::string& name) {
+  Response r;
+  r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  r.render = [write = std::move(write)](Response& out) {
+    auto workbook = write();
+    if (workbook.ok()) {
+      out.body = std::move(*workbook);
+    } else {
+      out = Api::Problem(500, workbook.status().message());
+    }
+  };
+  return r;
+}
+
 Response CsvFile(std::string csv, const std::string& name, bool bom) {
   Response r;
   r.content_type = "text/csv; charset=utf-8; header=present";

@@ -54,11 +54,11 @@ struct ListFormat {
   bool bom = false;
 };
 Result<ListFormat> ListFormatParams(const Target& t);
-inline constexpr const char* kXlsxType =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 // `csv` (RFC 4180, a header row first) as a file to save named `name`.
 Response CsvFile(std::string csv, const std::string& name, bool bom);
+// A workbook to save as `name`, written by `write` once the engine's lock is released (it goes
+// through a temporary file); a 500 problem if it cannot be written.
+Response XlsxFile(std::function<Result<std::string>()> write, const std::string& name);
 
 // JSON bodies: members of the right type, with errors naming the member.
 Result<json::object> ParseJsonObject(const Request& req);

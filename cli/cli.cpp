@@ -20,6 +20,7 @@
 #include "cli/config.h"
 #include "cli/terminal.h"
 #include "common/strings.h"
+#include "engine/documents.h"
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/importer.h"
@@ -325,15 +326,18 @@ Status RunServe(const Context& c) {
                      storage::Checkpointer::Start(options.db_path, std::chrono::milliseconds(100)));
   }
   EngineHost host(engine.get());
+  // One converter for the API and the web, so documents_at_once bounds them together.
+  serve.api.documents = std::make_shared<DocumentConverter>(serve.documents);
   http::Api api(&host, serve.api);
   // The web workspace: sessions are timed by the real clock, not a demo's fast one.
   web::AccountOptions account_options;
   account_options.second_factor_roles = serve.second_factor_roles;
   ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, account_options, nullptr));
-  ASSIGN_OR_RETURN(auto workspace,
-                   web::Workspace::Create(&host, accounts.get(),
-                                          {serve.api.public_read, serve.secure_cookies, 50,
-                                           serve.alerting.link_base, serve.gov_uk}));
+  ASSIGN_OR_RETURN(
+      auto workspace,
+      web::Workspace::Create(&host, accounts.get(),
+                             {serve.api.public_read, serve.secure_cookies, 50,
+                              serve.alerting.link_base, serve.gov_uk, serve.api.documents}));
   std::unique_ptr<alerts::Alerting> alerting;
   Status alerting_failed;
   Status served = http::Serve(
@@ -521,43 +525,52 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   return Status();
 }
 
-// A workbook is written to a file, never to a terminal; --output is for nothing else.
+// A document (a workbook, DOCX, ODT, PDF) is written to a file, never to a terminal; --output is
+// for nothing else.
 Status CheckOutput(const Args& args, const std::string& format) {
-  if (format == "xlsx" && !args.Has("output")) {
-    return Status::InvalidArgument("--format xlsx writes a file: give --output FILE.xlsx");
+  const bool document = DocumentFormatNamed(format).has_value();
+  if (document && !args.Has("output")) {
+    return Status::InvalidArgument("--format " + format + " writes a file: give --output FILE." +
+                                   format);
   }
-  if (args.Has("output") && format != "xlsx") {
-    return Status::InvalidArgument("--output is for --format xlsx");
+  if (args.Has("output") && !document) {
+    return Status::InvalidArgument("--output is for --format xlsx, docx, odt or pdf");
   }
   return Status();
 }
 
 Status RunReport(Engine& engine, const Context& c) {
+  const DocumentConverter documents;  // pandoc and WeasyPrint from PATH, the default limits
   if (c.rest.size() == 1 && c.rest[0] == "progress") {
-    ASSIGN_OR_RETURN(std::string format,
-                     Format(c.args, {"text", "md", "csv", "json", "xlsx"}, "text"));
+    ASSIGN_OR_RETURN(
+        std::string format,
+        Format(c.args, {"text", "md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"},
+               "text"));
     RETURN_IF_ERROR(CheckOutput(c.args, format));
     ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(c.args.Get("body"), c.as_of));
-    if (format == "xlsx") {
-      ASSIGN_OR_RETURN(std::string workbook, ProgressAsXlsx(report));
-      return WriteFileAtomically(c.args.Get("output"), workbook);
+    if (const auto document = DocumentFormatNamed(format)) {
+      ASSIGN_OR_RETURN(std::string bytes, documents.Progress(report, *document));
+      return WriteFileAtomically(c.args.Get("output"), bytes);
     }
-    c.out << (format == "json"  ? ProgressAsJson(report)
-              : format == "csv" ? ProgressAsCsv(report)
-              : format == "md"  ? ProgressAsMarkdown(report)
-                                : ProgressAsText(report));
+    c.out << (format == "json"   ? ProgressAsJson(report)
+              : format == "csv"  ? ProgressAsCsv(report)
+              : format == "md"   ? ProgressAsMarkdown(report)
+              : format == "html" ? ProgressAsHtml(report)
+                                 : ProgressAsText(report));
     return Status();
   }
   if (c.rest.size() != 1 || c.rest[0] != "annex") {
     return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
   }
   if (!c.args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
-  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"md", "csv", "json", "html", "xlsx"}, "md"));
+  ASSIGN_OR_RETURN(
+      std::string format,
+      Format(c.args, {"md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"}, "md"));
   RETURN_IF_ERROR(CheckOutput(c.args, format));
   ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
-  if (format == "xlsx") {
-    ASSIGN_OR_RETURN(std::string workbook, AnnexAsXlsx(report));
-    return WriteFileAtomically(c.args.Get("output"), workbook);
+  if (const auto document = DocumentFormatNamed(format)) {
+    ASSIGN_OR_RETURN(std::string bytes, documents.Annex(report, *document));
+    return WriteFileAtomically(c.args.Get("output"), bytes);
   }
   c.out << (format == "json"   ? AnnexAsJson(report)
             : format == "csv"  ? AnnexAsCsv(report)

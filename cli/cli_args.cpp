@@ -23,9 +23,11 @@ Commands:
   record ID TRANSITION [--effective D] [--by BODY [--unit U]] [--role ROLE] [--note TEXT]
        [--field NAME=VALUE]...    fire a workflow transition on a recommendation (close,
                                   assess, ...) or an action (start, close, drop, ...)
-  report annex --body B [--as-of D] [--format md|csv|json|html | --format xlsx --output FILE]
+  report annex --body B [--as-of D] [--format md|csv|json|html]
+       [--format xlsx|docx|odt|pdf --output FILE]
                                   Annex A: open and closed-in-year tables for a body
-  report progress --body B [--as-of D] [--format text|md|csv|json | --format xlsx --output FILE]
+  report progress --body B [--as-of D] [--format text|md|csv|json|html]
+       [--format xlsx|docx|odt|pdf --output FILE]
                                   per recommendation, its actions closed/open/overdue by unit,
                                   the units furthest behind first
   token create --role ROLE [--body B [--unit U]] [--expires D] [--label TEXT]
@@ -166,7 +168,7 @@ const std::map<std::string, CommandSpec>& Commands() {
        {{"body", "as-of", "format", "output"},
         1,
         1,
-        {"text", "md", "csv", "json", "html", "xlsx"},
+        {"text", "md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"},
         false}},
       {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
       {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},

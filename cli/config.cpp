@@ -129,6 +129,13 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       return Status::InvalidArgument("smtp_from must be an email address");
     }
     c->alerting.smtp_from = value;
+  } else if (key == "pandoc" || key == "weasyprint") {
+    if (value.empty()) return Status::InvalidArgument(key + " must name a program");
+    (key == "pandoc" ? c->documents.pandoc : c->documents.weasyprint) = value;
+  } else if (key == "document_timeout_seconds") {
+    ASSIGN_OR_RETURN(c->documents.timeout_seconds, number(1, 3600));
+  } else if (key == "documents_at_once") {
+    ASSIGN_OR_RETURN(c->documents.max_concurrent, number(1, 64));
   } else {
     return Status::InvalidArgument("unknown setting '" + key + "'");
   }
@@ -167,7 +174,11 @@ const char* kKeys[] = {"listen",
                        "smtp_password_file",
                        "smtp_ca_file",
                        "smtp_from",
-                       "second_factor_roles"};
+                       "second_factor_roles",
+                       "pandoc",
+                       "weasyprint",
+                       "document_timeout_seconds",
+                       "documents_at_once"};
 
 }  // namespace
 

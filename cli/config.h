@@ -9,8 +9,9 @@
 // alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go to: a list, or "a,
 // b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS required, or
 // smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only), smtp_user,
-// smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from. The variable is RECTRACK_ and
-// the key in capitals. Unknown keys are errors.
+// smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from; for documents: pandoc and
+// weasyprint (the programs), document_timeout_seconds, documents_at_once. The variable is
+// RECTRACK_ and the key in capitals. Unknown keys are errors.
 #pragma once
 
 #include <set>
@@ -19,6 +20,7 @@
 #include "alerts/alerting.h"
 #include "common/status.h"
 #include "engine/commands.h"
+#include "engine/documents.h"
 #include "http/api.h"
 #include "http/server.h"
 
@@ -30,7 +32,8 @@ struct ServeConfig {
   std::string db;        // "" leaves the CLI's default
   std::string workflow;  // "" leaves the CLI's default
   alerts::AlertingOptions alerting;
-  TextLimits text_limits;  // how much text one event may store
+  ConverterOptions documents;  // DOCX, ODT and PDF: which programs, how long, how many at once
+  TextLimits text_limits;      // how much text one event may store
   // Mark the web workspace's session cookie Secure: set it when people reach the server over
   // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.
   bool secure_cookies = false;

@@ -27,6 +27,8 @@ enum class Code {
   kCorruption,          // stored data fails its own checks (hash chain, replay) (500)
   kIOError,             // the database or file system failed (500)
   kStorageFull,         // the disk (or the database's size limit) is full: nothing written (507)
+  kTooLarge,            // the input is over a configured size limit: nothing written (413)
+  kUnavailable,         // busy, or an outside program did not finish: try again later (503)
 };
 
 class Status {
@@ -51,6 +53,8 @@ class Status {
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status StorageFull(std::string msg) { return {Code::kStorageFull, std::move(msg)}; }
+  static Status TooLarge(std::string msg) { return {Code::kTooLarge, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -18,6 +18,8 @@ packages=(
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
   libxlsxwriter-dev python3-openpyxl  # reports as XLSX, and a real reader for them in the tests
+  pandoc weasyprint  # reports as DOCX and ODT (pandoc) and accessible PDF (WeasyPrint)
+  docx2txt odt2txt poppler-utils qpdf  # real readers of those documents in the tests
   chromium chromium-driver python3-selenium  # the web workspace's browser tests
 )
 # Node builds the web workspace's stylesheet (sass over GOV.UK Frontend) and is never needed to

@@ -55,6 +55,11 @@ std::string UnitsAsJson(const std::vector<Unit>& units);
 std::string ProgressAsText(const ProgressReport& report);
 std::string ProgressAsMarkdown(const ProgressReport& report);
 std::string ProgressAsCsv(const ProgressReport& report);
+// A web page that prints as an A4 document (as AnnexAsHtml): the totals by unit, then a heading,
+// the text and a table per recommendation.
+std::string ProgressAsHtml(const ProgressReport& report);
+// "Progress of <body name> on its actions": every rendering's title.
+std::string ProgressTitle(const ProgressReport& report);
 // As an Excel workbook: a sheet of the body's totals by unit and one by recommendation and unit,
 // counts as numbers, laid out as AnnexAsXlsx's sheets are. IOError as AnnexAsXlsx.
 Result<std::string> ProgressAsXlsx(const ProgressReport& report);
@@ -65,6 +70,8 @@ std::string ProgressAsJson(const ProgressReport& report);
 std::string AnnexAsMarkdown(const AnnexReport& report);
 std::string AnnexAsCsv(const AnnexReport& report);
 std::string AnnexAsJson(const AnnexReport& report);
+// HTML: a page (language and title set) with each table under its caption, header cells in a
+// <thead>, notes in italics, and a print stylesheet for A4 with page numbers.
 std::string AnnexAsHtml(const AnnexReport& report);
 // As an Excel workbook (XLSX): a sheet per table, under the annual report's caption, with a
 // frozen header row, filters, set widths, notes in italics and publication dates as dates.

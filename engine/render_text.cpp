@@ -178,10 +178,43 @@ std::string HtmlTable(const std::string& caption, const std::vector<AnnexRow>& r
   for (const AnnexRow& row : rows) {
     std::vector<std::string> cells = {row.inspection, row.published, row.text};
     if (closed) cells.push_back(row.quarter);
-    cells.push_back(row.note);
     out += "<tr>";
     for (const std::string& c : cells) out += "<td>" + HtmlEscape(c) + "</td>";
+    // Notes in italics, as the published Annex A prints them.
+    out += row.note.empty() ? "<td></td>" : "<td><em>" + HtmlEscape(row.note) + "</em></td>";
     out += "</tr>\n";
+  }
+  return out + "</tbody>\n</table>\n";
+}
+
+// The head of a report as a web page and as a printed document: A4 with page numbers (read by
+// WeasyPrint; a browser prints with it too), tables that repeat their header row on every page.
+std::string HtmlHead(const std::string& title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+         HtmlEscape(title) + "</title>\n" + R"(<style>
+@page { size: A4; margin: 18mm 15mm 20mm;
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; } }
+body { font-family: Arial, sans-serif; font-size: 10pt; line-height: 1.4; }
+table { border-collapse: collapse; width: 100%; margin: 0 0 2em; }
+caption { text-align: left; font-weight: bold; font-size: 1.2em; margin-bottom: 0.5em; }
+thead { display: table-header-group; }
+th, td { border: 1px solid #b1b4b6; padding: 4px 6px; text-align: left; vertical-align: top; }
+tr { break-inside: avoid; }
+</style>
+</head>
+<body>
+)";
+}
+
+std::string ProgressHtmlTable(const std::string& caption, const std::vector<UnitProgress>& units,
+                              const char* none) {
+  if (units.empty()) return "<p>" + std::string(none) + "</p>\n";
+  std::string out = "<table>\n<caption>" + HtmlEscape(caption) +
+                    "</caption>\n<thead><tr><th>Unit</th><th>Closed</th><th>Open</th>"
+                    "<th>Overdue</th></tr></thead>\n<tbody>\n";
+  for (const UnitProgress& p : units) {
+    out += "<tr><td>" + HtmlEscape(p.name) + "</td><td>" + std::to_string(p.closed) + "</td><td>" +
+           std::to_string(p.open) + "</td><td>" + std::to_string(p.overdue) + "</td></tr>\n";
   }
   return out + "</tbody>\n</table>\n";
 }
@@ -332,10 +365,8 @@ std::string AnnexAsCsv(const AnnexReport& r) {
 }
 
 std::string AnnexAsHtml(const AnnexReport& r) {
-  const std::string title = HtmlEscape(AnnexTitle(r));
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<title>" + title + "</title>\n</head>\n<body>\n";
-  out += "<h1>" + title + "</h1>\n<p>" + HtmlEscape(AsAtLine(r)) + "</p>\n";
+  std::string out = HtmlHead(AnnexTitle(r));
+  out += "<h1>" + HtmlEscape(AnnexTitle(r)) + "</h1>\n<p>" + HtmlEscape(AsAtLine(r)) + "</p>\n";
   out += HtmlTable(OpenHeading(r), r.open, false);
   out += HtmlTable(ClosedHeading(r), r.closed, true);
   return out + "</body>\n</html>\n";
@@ -427,14 +458,30 @@ std::string ProgressAsMarkdown(const ProgressReport& r) {
     }
     return out;
   };
-  std::string out = "# Progress of " + r.body_name + " on its actions\n\nAs at " +
-                    LongDate(r.as_of) + "\n\n## By unit, furthest behind first\n\n" +
-                    table(r.units, "No actions.");
+  std::string out = "# " + ProgressTitle(r) + "\n\nAs at " + LongDate(r.as_of) +
+                    "\n\n## By unit, furthest behind first\n\n" + table(r.units, "No actions.");
   for (const RecommendationProgress& rec : r.recommendations) {
     out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n" +
            table(rec.units, "No actions planned.");
   }
   return out;
+}
+
+std::string ProgressTitle(const ProgressReport& r) {
+  return "Progress of " + r.body_name + " on its actions";
+}
+
+std::string ProgressAsHtml(const ProgressReport& r) {
+  std::string out = HtmlHead(ProgressTitle(r));
+  out += "<h1>" + HtmlEscape(ProgressTitle(r)) + "</h1>\n<p>As at " + LongDate(r.as_of) +
+         "</p>\n<h2>By unit, furthest behind first</h2>\n" +
+         ProgressHtmlTable("Actions by unit", r.units, "No actions.");
+  for (const RecommendationProgress& rec : r.recommendations) {
+    out += "<h2>" + HtmlEscape(rec.id) + " (" + HtmlEscape(rec.state) + ")</h2>\n<p>" +
+           HtmlEscape(rec.text) + "</p>\n" +
+           ProgressHtmlTable("Actions on " + rec.id + " by unit", rec.units, "No actions planned.");
+  }
+  return out + "</body>\n</html>\n";
 }
 
 std::string ProgressAsCsv(const ProgressReport& r) {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/access.h"
+#include "engine/documents.h"
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api_util.h"
@@ -16,6 +17,7 @@ Api::Api(EngineHost* host, ApiOptions options)
       options_(options),
       routes_(std::make_unique<RouteTable>(
           ApiRoutes([this](const Engine& engine) { return MetricsResponse(engine); }))) {
+  if (!options_.documents) options_.documents = std::make_shared<DocumentConverter>();
   // Workflows never change once the engine is open: keep them to parse POST bodies unlocked.
   host_->ReadAsIs([&](const Engine& engine) {
     workflow_ = &engine.workflow();

@@ -42,6 +42,7 @@
 
 namespace rectrack {
 
+class DocumentConverter;
 class Engine;
 class EngineHost;
 class Workflow;
@@ -99,6 +100,9 @@ struct ApiOptions {
   // Where people and feed readers reach this server ("https://rectrack.example"): the base of
   // the links in feeds. Never taken from a request's Host header, which a client chooses.
   std::string public_url = "";
+  // Makes reports as DOCX, ODT and PDF (engine/documents.h), bounded in time and in how many at
+  // once; shared with the web workspace. Null: one with the default limits.
+  std::shared_ptr<const DocumentConverter> documents;
 };
 
 // Where a stream is: the newest event and alert it has sent (or skipped as not its business).

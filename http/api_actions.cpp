@@ -94,8 +94,9 @@ Response GetProgress(const Call& call) {
   auto as_of = DateParam(call.target, "as_of");
   if (!as_of.ok()) return Api::Problem(400, as_of.status().message());
   const std::string format = call.target.query.count("format") ? call.Query("format") : "json";
-  if (format != "json" && format != "md" && format != "csv" && format != "xlsx") {
-    return Api::Problem(400, "format must be json, md, csv or xlsx");
+  const auto document = DocumentFormatNamed(format);
+  if (format != "json" && format != "md" && format != "csv" && format != "html" && !document) {
+    return Api::Problem(400, "format must be json, md, csv, html, xlsx, docx, odt or pdf");
   }
   auto report = call.engine.Progress(body, *as_of);
   if (!report.ok()) return FromStatus(report.status());
@@ -105,9 +106,14 @@ Response GetProgress(const Call& call) {
   } else if (format == "md") {
     r.content_type = "text/markdown; charset=utf-8";
     r.body = ProgressAsMarkdown(*report);
-  } else if (format == "xlsx") {
-    const std::string name = "progress-" + report->body + "-" + report->as_of.ToString() + ".xlsx";
-    return XlsxFile([report = std::move(*report)] { return ProgressAsXlsx(report); }, name);
+  } else if (format == "html") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = ProgressAsHtml(*report);
+  } else if (document) {
+    const std::string name = "progress-" + report->body + "-" + report->as_of.ToString();
+    return DocumentFile([documents = call.options.documents, report = std::move(*report),
+                         document] { return documents->Progress(report, *document); },
+                        *document, name);
   } else {
     r.content_type = "text/csv; charset=utf-8";
     r.body = ProgressAsCsv(*report);

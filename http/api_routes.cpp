@@ -294,11 +294,13 @@ Response GetAnnex(const Call& call) {
   } else if (format == "html") {
     r.content_type = "text/html; charset=utf-8";
     r.body = AnnexAsHtml(*report);
-  } else if (format == "xlsx") {
-    const std::string name = "annex-a-" + report->body + "-" + report->as_of.ToString() + ".xlsx";
-    return XlsxFile([report = std::move(*report)] { return AnnexAsXlsx(report); }, name);
+  } else if (const auto document = DocumentFormatNamed(format)) {
+    const std::string name = "annex-a-" + report->body + "-" + report->as_of.ToString();
+    return DocumentFile([documents = call.options.documents, report = std::move(*report),
+                         document] { return documents->Annex(report, *document); },
+                        *document, name);
   } else {
-    return Api::Problem(400, "format must be json, csv, md, html or xlsx");
+    return Api::Problem(400, "format must be json, csv, md, html, xlsx, docx, odt or pdf");
   }
   return r;
 }

@@ -76,12 +76,21 @@ int HttpStatus(const Status& s) {
       return 422;
     case Code::kStorageFull:
       return 507;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kUnavailable:
+      return 503;
     default:
       return 500;
   }
 }
 
-Response FromStatus(const Status& s) { return Api::Problem(HttpStatus(s), s.message()); }
+Response FromStatus(const Status& s) {
+  Response r = Api::Problem(HttpStatus(s), s.message());
+  // Busy now, not broken: a client may try again in a moment (RFC 9110 10.2.3).
+  if (s.code() == Code::kUnavailable) r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
 
 Response NotAllowed(const std::string& allow) {
   Response r = Api::Problem(405, "this route answers " + allow);
@@ -233,16 +242,18 @@ Result<ListFormat> ListFormatParams(const Target& t) {
   return format;
 }
 
-Response XlsxFile(std::function<Result<std::string>()> write, const std::string& name) {
+Response DocumentFile(std::function<Result<std::string>()> make, DocumentFormat format,
+                      const std::string& name) {
   Response r;
-  r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
-  r.render = [write = std::move(write)](Response& out) {
-    auto workbook = write();
-    if (workbook.ok()) {
-      out.body = std::move(*workbook);
+  r.content_type = DocumentMediaType(format);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "." +
+                                                    DocumentFormatName(format) + "\"");
+  r.render = [make = std::move(make)](Response& out) {
+    auto document = make();
+    if (document.ok()) {
+      out.body = std::move(*document);
     } else {
-      out = Api::Problem(500, workbook.status().message());
+      out = FromStatus(document.status());
     }
   };
   return r;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "engine/documents.h"
 #include "engine/engine.h"
 #include "http/api.h"
 
@@ -56,9 +57,11 @@ struct ListFormat {
 Result<ListFormat> ListFormatParams(const Target& t);
 // `csv` (RFC 4180, a header row first) as a file to save named `name`.
 Response CsvFile(std::string csv, const std::string& name, bool bom);
-// A workbook to save as `name`, written by `write` once the engine's lock is released (it goes
-// through a temporary file); a 500 problem if it cannot be written.
-Response XlsxFile(std::function<Result<std::string>()> write, const std::string& name);
+// A document to save as `name`.<format>, made by `make` once the engine's lock is released (a
+// PDF takes an outside program seconds); its failure is answered as a problem (a converter that
+// is busy or too slow: 503 with Retry-After).
+Response DocumentFile(std::function<Result<std::string>()> make, DocumentFormat format,
+                      const std::string& name);
 
 // JSON bodies: members of the right type, with errors naming the member.
 Result<json::object> ParseJsonObject(const Request& req);

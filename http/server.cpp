@@ -19,10 +19,23 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "engine/documents.h"
 #include "engine/host.h"
+#include "http/api_util.h"
 
 namespace rectrack::http {
 namespace {
+
+// GET ...?format=docx|odt|pdf, on the API or the web's report pages.
+bool AsksForConvertedDocument(const std::string& target) {
+  if (target.find("format=") == std::string::npos) return false;  // most requests, at once
+  auto parsed = ParseTarget(target);
+  if (!parsed.ok()) return false;
+  const auto format = parsed->query.find("format");
+  if (format == parsed->query.end()) return false;
+  const auto named = DocumentFormatNamed(format->second);
+  return named && MadeByConverter(*named);
+}
 
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
@@ -341,7 +354,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // form waits for its commit; an import is parsed, megabytes of YAML, before it is
     // submitted) is handled on the blocking pool; reads, the bulk, stay here. The session stays
     // busy, and alive (held by `answer`), until its answer is written.
-    const bool may_block = method != bhttp::verb::get && method != bhttp::verb::head;
+    // A document an outside program makes (a PDF) takes seconds of it too.
+    const bool may_block = (method != bhttp::verb::get && method != bhttp::verb::head) ||
+                           AsksForConvertedDocument(request.target);
     auto handle = [self = shared_from_this(), request = std::move(request),
                    answer = std::move(answer)]() mutable {
       self->Handle(request, std::move(answer));

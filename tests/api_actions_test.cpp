@@ -362,8 +362,8 @@ TEST_F(ApiActionsTest, BadDatesJsonAndParametersAre400) {
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?state=done"), 400, "unknown query parameter 'state'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/units?x=1"), 400, "unknown query parameter 'x'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress"), 400, "body is required"));
-  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS&format=pdf"), 400,
-                        "format must be json, md, csv or xlsx"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS&format=rtf"), 400,
+                        "format must be json, md, csv, html, xlsx, docx, odt or pdf"));
   EXPECT_TRUE(
       IsProblem(Get("/api/v1/reports/progress?body=CPS&as_of=x"), 400, "as_of must be a date"));
   EXPECT_EQ(Events(), before);

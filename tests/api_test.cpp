@@ -310,8 +310,8 @@ TEST_F(ApiTest, MalformedRequestsAre400) {
   EXPECT_TRUE(IsProblem(Get(list + "state=pending"), 400, "unknown state 'pending'"));
   EXPECT_TRUE(IsProblem(Get(list + "body=CPS&body=SFO"), 400, "query parameter 'body' repeated"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/annex"), 400, "body is required"));
-  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/annex?body=CPS&format=pdf"), 400,
-                        "format must be json, csv, md, html or xlsx"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/annex?body=CPS&format=rtf"), 400,
+                        "format must be json, csv, md, html, xlsx, docx, odt or pdf"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/bodies?x=1"), 400, "unknown query parameter 'x'"));
   EXPECT_EQ(Events(), before);
 }

@@ -3,6 +3,7 @@
 
 #include "common/strings.h"
 #include "engine/access.h"
+#include "engine/documents.h"
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/render.h"
@@ -29,14 +30,20 @@ std::string Workspace::Impl::ReportBody(const Engine& engine, const Call& call,
   return chosen;
 }
 
-// A workbook to save as `file`.xlsx, or the page that says it could not be written.
-Response Workspace::Impl::XlsxDownload(const Call& call, Result<std::string> workbook,
-                                       const std::string& file) {
-  if (!workbook.ok()) {
-    return Message(call, 500, "Sorry, there is a problem", workbook.status().message());
+// A document to save as `file`.<format>, or the page that says why it could not be made (busy:
+// try again shortly).
+Response Workspace::Impl::DocumentDownload(const Call& call, Result<std::string> document,
+                                           DocumentFormat format, const std::string& file) {
+  if (document.status().code() == Code::kUnavailable) {
+    Response busy = Message(call, 503, "Sorry, the service is busy", document.status().message());
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
   }
-  return Download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                  std::move(*workbook), file + ".xlsx");
+  if (!document.ok()) {
+    return Message(call, 500, "Sorry, there is a problem", document.status().message());
+  }
+  return Download(DocumentMediaType(format), std::move(*document),
+                  file + "." + DocumentFormatName(format));
 }
 
 Response Workspace::Impl::Annex(const Call& call) {
@@ -44,7 +51,8 @@ Response Workspace::Impl::Annex(const Call& call) {
   const auto ask = AskedReport(call, data);
   if (!ask) return NotFound(call);
   std::optional<Response> download;
-  std::optional<AnnexReport> workbook;  // written after the lock is released
+  std::optional<AnnexReport> to_make;  // a document, made after the lock is released
+  const std::optional<DocumentFormat> document = DocumentFormatNamed(call.Query("format"));
   std::string file;
   host->Read([&](const Engine& engine) {
     const std::string chosen = ReportBody(engine, call, *ask, data);
@@ -53,8 +61,8 @@ Response Workspace::Impl::Annex(const Call& call) {
     if (!report.ok()) return;
     file = "annex-a-" + report->body + "-" + report->as_of.ToString();
     const std::string format = call.Query("format");
-    if (format == "xlsx") {
-      workbook = *report;
+    if (document) {
+      to_make = std::move(*report);
       return;
     }
     if (format == "csv") {
@@ -86,7 +94,7 @@ Response Workspace::Impl::Annex(const Call& call) {
     };
     r.set("open", rows(report->open));
     r.set("closed", rows(report->closed));
-    for (const char* format : {"csv", "md", "html", "xlsx"}) {
+    for (const char* format : {"csv", "md", "html", "xlsx", "docx", "odt", "pdf"}) {
       r.set(std::string(format) + "_href",
             "/reports/annex" + QueryString({{"body", report->body},
                                             {"as_at", report->as_of.ToString()},
@@ -94,7 +102,8 @@ Response Workspace::Impl::Annex(const Call& call) {
     }
     data.set("report", r);
   });
-  if (workbook) return XlsxDownload(call, AnnexAsXlsx(*workbook), file);
+  if (to_make)
+    return DocumentDownload(call, options.documents->Annex(*to_make, *document), *document, file);
   if (download) return std::move(*download);
   return Page(call, ask->bad_date ? 400 : 200, "annex", data, "Annex A", "annex", ask->bad_date);
 }
@@ -104,7 +113,8 @@ Response Workspace::Impl::Progress(const Call& call) {
   const auto ask = AskedReport(call, data);
   if (!ask) return NotFound(call);
   std::optional<Response> download;
-  std::optional<ProgressReport> workbook;  // written after the lock is released
+  std::optional<ProgressReport> to_make;  // a document, made after the lock is released
+  const std::optional<DocumentFormat> document = DocumentFormatNamed(call.Query("format"));
   std::string file;
   auto counts = [](Data& d, const UnitProgress& u) {
     d.set("closed", std::to_string(u.closed));
@@ -117,8 +127,8 @@ Response Workspace::Impl::Progress(const Call& call) {
     auto report = engine.Progress(chosen, ask->as_of);
     if (!report.ok()) return;
     file = "progress-" + report->body + "-" + report->as_of.ToString();
-    if (call.Query("format") == "xlsx") {
-      workbook = *report;
+    if (document) {
+      to_make = std::move(*report);
       return;
     }
     if (call.Query("format") == "csv") {
@@ -126,6 +136,8 @@ Response Workspace::Impl::Progress(const Call& call) {
     } else if (call.Query("format") == "md") {
       download =
           Download("text/markdown; charset=utf-8", ProgressAsMarkdown(*report), file + ".md");
+    } else if (call.Query("format") == "html") {
+      download = Download("text/html; charset=utf-8", ProgressAsHtml(*report), file + ".html");
     }
     data.set("body_name", report->body_name);
     Data r;
@@ -149,7 +161,7 @@ Response Workspace::Impl::Progress(const Call& call) {
       recommendations.push_back(d);
     }
     r.set("recommendations", recommendations);
-    for (const char* format : {"csv", "md", "xlsx"}) {
+    for (const char* format : {"csv", "md", "html", "xlsx", "docx", "odt", "pdf"}) {
       r.set(std::string(format) + "_href",
             "/reports/progress" + QueryString({{"body", report->body},
                                                {"as_at", report->as_of.ToString()},
@@ -157,7 +169,10 @@ Response Workspace::Impl::Progress(const Call& call) {
     }
     data.set("report", r);
   });
-  if (workbook) return XlsxDownload(call, ProgressAsXlsx(*workbook), file);
+  if (to_make) {
+    return DocumentDownload(call, options.documents->Progress(*to_make, *document), *document,
+                            file);
+  }
   if (download) return std::move(*download);
   return Page(call, ask->bad_date ? 400 : 200, "progress", data, "Progress on actions", "annex",
               ask->bad_date);

@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "engine/access.h"
+#include "engine/documents.h"
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/render.h"
@@ -421,6 +422,7 @@ Workspace::~Workspace() = default;
 Result<std::unique_ptr<Workspace>> Workspace::Create(EngineHost* host, Accounts* accounts,
                                                      WorkspaceOptions options) {
   ASSIGN_OR_RETURN(Templates templates, Templates::Load());
+  if (!options.documents) options.documents = std::make_shared<DocumentConverter>();
   auto impl = std::make_unique<Impl>(host, accounts, std::move(options), std::move(templates));
   host->ReadAsIs([&](const Engine& engine) {
     impl->workflow = &engine.workflow();

@@ -36,8 +36,10 @@
 #include "http/api.h"
 
 namespace rectrack {
+
+class DocumentConverter;
 class EngineHost;
-}
+}  // namespace rectrack
 
 namespace rectrack::web {
 
@@ -54,6 +56,9 @@ struct WorkspaceOptions {
   // The service runs on gov.uk, so it may (and does) use GDS Transport, which is licensed for
   // gov.uk services only; elsewhere pages use the system font stack.
   bool gov_uk = false;
+  // Makes the reports' DOCX, ODT and PDF downloads (shared with the API, which bounds them as a
+  // whole). Null: one with the default limits.
+  std::shared_ptr<const DocumentConverter> documents;
 };
 
 class Workspace : public http::Front {

@@ -182,7 +182,8 @@ struct Workspace::Impl {
                          Data& data) const;
   Response Annex(const Call& call);
   Response Progress(const Call& call);
-  Response XlsxDownload(const Call& call, Result<std::string> workbook, const std::string& file);
+  Response DocumentDownload(const Call& call, Result<std::string> document, DocumentFormat format,
+                            const std::string& file);
   Response Alerts(const Call& call);
   Response Account(const Call& call);
   // `link`: a set-password link to show once.

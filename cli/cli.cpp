@@ -28,6 +28,7 @@
 #include "http/server.h"
 #include "storage/checkpointer.h"
 #include "storage/crypto.h"
+#include "storage/database.h"
 #include "web/accounts.h"
 #include "web/workspace.h"
 
@@ -283,7 +284,34 @@ Status RunWebhookSecret(const Context& c) {  // needs no database
 Status RunVerify(const Context& c) {
   ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(c.options));
   c.out << "OK: " << result.events << " events, hash chain intact, every event replays through "
-        << c.options.workflow_path << "\nhead " << result.head_hash << "\n";
+        << c.options.workflow_path << ", " << result.evidence_files
+        << " evidence files match their hashes\nhead " << result.head_hash << "\n";
+  return Status();
+}
+
+// A copy of the database (evidence and accounts included) made by SQLite's online backup, so
+// it is consistent even while `serve` writes; then verified as `verify` would.
+Status RunBackup(const Context& c) {
+  const std::filesystem::path dir = c.rest[0];
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::IOError("cannot make " + dir.string() + ": " + error.message());
+  const std::filesystem::path copy = dir / std::filesystem::path(c.options.db_path).filename();
+  if (std::filesystem::exists(copy)) {
+    return Status::InvalidArgument(copy.string() + " exists already: back up into a new directory");
+  }
+  {
+    ASSIGN_OR_RETURN(auto db, storage::Database::Open(c.options.db_path,
+                                                      storage::Database::OpenMode::kExisting));
+    RETURN_IF_ERROR(db->BackupTo(copy.string()));
+  }
+  Engine::Options copied = c.options;
+  copied.db_path = copy.string();
+  auto verified = Engine::VerifyDatabase(copied);
+  if (!verified.ok()) return verified.status().WithContext("the copy " + copy.string());
+  c.out << "backed up " << c.options.db_path << " to " << copy.string() << ": " << verified->events
+        << " events and " << verified->evidence_files << " evidence files, verified\nhead "
+        << verified->head_hash << "\n";
   return Status();
 }
 
@@ -469,6 +497,23 @@ Status RunUnits(Engine& engine, const Context& c) {
   return Status();
 }
 
+// The bytes of the file at `path` to attach as evidence, read only when it is within the limit.
+Result<std::string> ReadEvidenceFile(const std::string& path, const EvidenceLimits& limits) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) return Status::InvalidArgument("--attach " + path + ": " + error.message());
+  if (size > limits.file) {
+    return Status::TooLarge("--attach " + path + ": " + std::to_string(size) +
+                            " bytes; a file may be at most " + std::to_string(limits.file));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string content(size, '\0');
+  if (!in.read(content.data(), static_cast<std::streamsize>(size))) {
+    return Status::IOError("--attach " + path + ": cannot read it");
+  }
+  return content;
+}
+
 Status RunRecord(Engine& engine, const Context& c) {
   const Args& args = c.args;
   if (c.rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
@@ -491,6 +536,10 @@ Status RunRecord(Engine& engine, const Context& c) {
       }
       e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
     }
+  }
+  for (const std::string& path : args.All("attach")) {
+    ASSIGN_OR_RETURN(std::string content, ReadEvidenceFile(path, c.options.text_limits.evidence));
+    e.files.push_back({path, std::move(content)});
   }
   ASSIGN_OR_RETURN(ApplyReport report, engine.Apply({e}, Actor(c)));
   if (report.appended == 0) {
@@ -683,21 +732,14 @@ struct Runner {
 
 const std::map<std::string, Runner>& Runners() {
   static const std::map<std::string, Runner> kRunners = {
-      {"workflow", {RunWorkflow, nullptr}},
-      {"verify", {RunVerify, nullptr}},
-      {"serve", {RunServe, nullptr}},
-      {"import", {nullptr, RunImport}},
-      {"list", {nullptr, RunList}},
-      {"show", {nullptr, RunShow}},
-      {"actions", {nullptr, RunActions}},
-      {"units", {nullptr, RunUnits}},
-      {"record", {nullptr, RunRecord}},
-      {"report", {nullptr, RunReport}},
-      {"token", {nullptr, RunTokenCommand}},
-      {"rules", {nullptr, RunRules}},
-      {"user", {nullptr, RunUser}},
-      {"alerts", {RunAlerts, nullptr}},
-      {"webhook-secret", {RunWebhookSecret, nullptr}},
+      {"workflow", {RunWorkflow, nullptr}}, {"verify", {RunVerify, nullptr}},
+      {"backup", {RunBackup, nullptr}},     {"serve", {RunServe, nullptr}},
+      {"import", {nullptr, RunImport}},     {"list", {nullptr, RunList}},
+      {"show", {nullptr, RunShow}},         {"actions", {nullptr, RunActions}},
+      {"units", {nullptr, RunUnits}},       {"record", {nullptr, RunRecord}},
+      {"report", {nullptr, RunReport}},     {"token", {nullptr, RunTokenCommand}},
+      {"rules", {nullptr, RunRules}},       {"user", {nullptr, RunUser}},
+      {"alerts", {RunAlerts, nullptr}},     {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;
 }

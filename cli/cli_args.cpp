@@ -21,8 +21,11 @@ Commands:
   units [--body B] [--format table|json]
                                   the units (Areas, directorates) that own actions
   record ID TRANSITION [--effective D] [--by BODY [--unit U]] [--role ROLE] [--note TEXT]
-       [--field NAME=VALUE]...    fire a workflow transition on a recommendation (close,
-                                  assess, ...) or an action (start, close, drop, ...)
+       [--field NAME=VALUE]... [--attach FILE]...
+                                  fire a workflow transition on a recommendation (close,
+                                  assess, ...) or an action (start, close, drop, ...); --attach
+                                  keeps FILE (PDF, DOCX, ODT, XLSX, CSV, PNG, JPEG, text) as
+                                  evidence, where the transition takes evidence
   report annex --body B [--as-of D] [--format md|csv|json|html]
        [--format xlsx|docx|odt|pdf --output FILE]
                                   Annex A: open and closed-in-year tables for a body
@@ -49,7 +52,10 @@ Commands:
   alerts test-email --to ADDRESS [--config F]
                                   send one message through the configured SMTP relay
                                   (smtp_url ...) and print what the relay answered
-  verify                          check the hash chain of the whole event log
+  verify                          check the hash chain of the whole event log and every
+                                  evidence file against its hash
+  backup DIR                      write a consistent copy of the database, evidence included,
+                                  into DIR (while serve runs), and verify the copy
   workflow                        print the loaded workflows' states and transitions
   webhook-secret                  print a new webhook signing secret (whsec_..., Standard
                                   Webhooks) for a subscription's secret or secret_env
@@ -74,7 +80,7 @@ const std::set<std::string> kValued = {
     "body",   "state",  "format",          "effective", "by",    "role",
     "note",   "field",  "expires",         "label",     "email", "to",
     "listen", "config", "threads",         "rules",     "kind",  "clock-rate",
-    "unit",   "rec",    "action-workflow", "output"};
+    "unit",   "rec",    "action-workflow", "output",    "attach"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -163,7 +169,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         {"table", "json", "csv"},
         false}},
       {"units", {{"body", "format"}, 0, 0, {"table", "json"}, false}},
-      {"record", {{"effective", "by", "unit", "role", "note", "field"}, 2, 2, {}, true}},
+      {"record", {{"effective", "by", "unit", "role", "note", "field", "attach"}, 2, 2, {}, true}},
       {"report",
        {{"body", "as-of", "format", "output"},
         1,
@@ -180,6 +186,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         {"table", "json", "csv"},
         false}},
       {"verify", {{}, 0, 0, {}, false}},
+      {"backup", {{}, 1, 1, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},
       {"webhook-secret", {{}, 0, 0, {}, false}},

@@ -26,6 +26,11 @@ struct Args {
     auto it = options.find(name);
     return it == options.end() ? fallback : it->second.back();
   }
+  // Every value of a repeatable option, in order.
+  std::vector<std::string> All(const std::string& name) const {
+    auto it = options.find(name);
+    return it == options.end() ? std::vector<std::string>() : it->second;
+  }
 };
 
 // InvalidArgument for an unknown option, or one missing its value.

@@ -129,6 +129,21 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       return Status::InvalidArgument("smtp_from must be an email address");
     }
     c->alerting.smtp_from = value;
+  } else if (key == "max_evidence_file_bytes") {
+    ASSIGN_OR_RETURN(c->text_limits.evidence.file, number(1024, 1LL << 30));
+  } else if (key == "max_evidence_bytes") {
+    ASSIGN_OR_RETURN(c->text_limits.evidence.event, number(1024, 1LL << 30));
+  } else if (key == "evidence_types") {
+    std::vector<std::string> types = SplitList(value);
+    const EvidenceLimits known;
+    for (const std::string& type : types) {
+      if (std::find(known.media_types.begin(), known.media_types.end(), type) ==
+          known.media_types.end()) {
+        return Status::InvalidArgument("evidence_types: rectrack cannot check '" + type +
+                                       "' (it knows " + Join(known.media_types, ", ") + ")");
+      }
+    }
+    c->text_limits.evidence.media_types = std::move(types);
   } else if (key == "pandoc" || key == "weasyprint") {
     if (value.empty()) return Status::InvalidArgument(key + " must name a program");
     (key == "pandoc" ? c->documents.pandoc : c->documents.weasyprint) = value;
@@ -175,6 +190,9 @@ const char* kKeys[] = {"listen",
                        "smtp_ca_file",
                        "smtp_from",
                        "second_factor_roles",
+                       "max_evidence_file_bytes",
+                       "max_evidence_bytes",
+                       "evidence_types",
                        "pandoc",
                        "weasyprint",
                        "document_timeout_seconds",
@@ -215,7 +233,8 @@ Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*))
 Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*)) {
   ServeConfig config;
   config.text_limits = *limits;
-  for (const char* key : {"max_note_bytes", "max_text_bytes", "max_field_bytes"}) {
+  for (const char* key : {"max_note_bytes", "max_text_bytes", "max_field_bytes",
+                          "max_evidence_file_bytes", "max_evidence_bytes", "evidence_types"}) {
     std::string name = "RECTRACK_";
     for (const char* p = key; *p; ++p) name += static_cast<char>(std::toupper(*p));
     const char* value = getenv(name.c_str());

@@ -5,7 +5,9 @@
 // max_connections_per_address, header_timeout_seconds,
 // max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, rate_bytes_per_minute,
 // max_note_bytes, max_text_bytes, max_field_bytes (engine/commands.h: TextLimits),
-// public_read (true|false), gov_uk (true|false), secure_cookies (true|false), db, workflow; for
+// max_evidence_file_bytes, max_evidence_bytes, evidence_types (a list of media types; engine/
+// commands.h: EvidenceLimits), public_read (true|false), gov_uk (true|false), secure_cookies
+// (true|false), db, workflow; for
 // alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go to: a list, or "a,
 // b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS required, or
 // smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only), smtp_user,
@@ -52,7 +54,9 @@ Status LoadConfigFile(const std::string& path, ServeConfig* config);
 // Reads RECTRACK_<KEY> variables through `getenv` (injectable for tests).
 Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*));
 // Every command's text limits from RECTRACK_MAX_NOTE_BYTES, RECTRACK_MAX_TEXT_BYTES and
-// RECTRACK_MAX_FIELD_BYTES (a CLI import is held to what the server holds a client to).
+// RECTRACK_MAX_FIELD_BYTES, and its evidence limits from RECTRACK_MAX_EVIDENCE_FILE_BYTES,
+// RECTRACK_MAX_EVIDENCE_BYTES and RECTRACK_EVIDENCE_TYPES (a CLI import is held to what the
+// server holds a client to).
 Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*));
 // Reads the SMTP password from smtp_password_env or smtp_password_file and checks the relay's
 // settings as a whole (alerts::CheckSmtpRelay): InvalidArgument naming what is wrong, such as an

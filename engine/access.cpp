@@ -39,6 +39,21 @@ Result<RecommendationView> ShowVisible(const Engine& engine, const Principal& wh
   return action ? engine.ShowAction(id, as_of, detail) : engine.Show(id, as_of, detail);
 }
 
+Result<EvidenceDownload> EvidenceVisible(const Engine& engine, const Principal& who,
+                                         const std::string& sha256) {
+  const bool well_formed =
+      sha256.size() == 64 && sha256.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!well_formed) {
+    return Status::InvalidArgument("an evidence file is named by 64 lowercase hex digits");
+  }
+  for (const EvidenceUse& use : engine.EvidenceUses(sha256)) {
+    if (!ShowVisible(engine, who, use.item, use.kind, std::nullopt, Detail::kHead).ok()) continue;
+    ASSIGN_OR_RETURN(std::string content, engine.EvidenceContent(sha256));
+    return EvidenceDownload{use.file, std::move(content)};
+  }
+  return Status::NotFound("no evidence file " + sha256);
+}
+
 std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
                                                const ActionQuery& query) {
   std::vector<RecommendationView> actions = engine.ListActions(query);

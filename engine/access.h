@@ -42,6 +42,17 @@ Result<RecommendationView> ShowVisible(const Engine& engine, const Principal& wh
                                        const std::string& id, SubjectKind kind,
                                        std::optional<Date> as_of, Detail detail = Detail::kFull);
 
+// An evidence file to hand to a reader: as an event names it, and its bytes.
+struct EvidenceDownload {
+  Attachment file;
+  std::string content;
+};
+// The evidence file `sha256` (64 lowercase hex digits), when `who` may see an item with an event
+// that names it: the same rule as for the item itself. NotFound both when there is no such file
+// and when `who` may not see it; InvalidArgument for a malformed hash.
+Result<EvidenceDownload> EvidenceVisible(const Engine& engine, const Principal& who,
+                                         const std::string& sha256);
+
 // The actions of `recommendation` as at `as_of` that `who` may see.
 std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
                                                const std::string& recommendation, Date as_of);

@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "common/text.h"
 #include "engine/deadline_text.h"
+#include "engine/evidence.h"
 
 namespace rectrack {
 namespace {
@@ -380,6 +381,13 @@ class CommandBuilder {
     e.unit = c.unit;
     e.note = c.note;
     e.fields = c.fields;
+    if (!c.files.empty()) {
+      // Files are evidence: only where the workflow says the transition takes evidence.
+      if (!t->Takes("evidence")) {
+        return Status::InvalidArgument("'" + c.transition + "' takes no evidence files");
+      }
+      ASSIGN_OR_RETURN(e.attachments, DescribeEvidence(c.files, limits_.evidence));
+    }
     if (c.skip_if_recorded) {
       for (const Event& existing : item->events) {
         if (existing.SameContent(e)) return std::optional<Event>();

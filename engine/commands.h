@@ -19,10 +19,30 @@ namespace rectrack {
 // naming the field and the limit. `serve` reads them from its config (max_note_bytes, ...), every
 // command from RECTRACK_MAX_NOTE_BYTES and the like (cli/config.h).
 inline constexpr size_t kMaxNameBytes = 500;  // ids, names, labels, roles: fixed, ids are keys
+// Evidence files attached to one event: how large, how many, of which media types (as their
+// content shows; engine/evidence.h). `serve` reads them from max_evidence_file_bytes,
+// max_evidence_bytes and evidence_types.
+struct EvidenceLimits {
+  // Within the server's max_body_bytes (8 MiB by default), which bounds a request as a whole.
+  size_t file = 5 << 20;   // one file
+  size_t event = 7 << 20;  // every file of one event together
+  size_t files = 20;       // files on one event
+  std::vector<std::string> media_types = {
+      "application/pdf",
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "application/vnd.oasis.opendocument.text",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "text/csv",
+      "image/png",
+      "image/jpeg",
+      "text/plain"};
+};
+
 struct TextLimits {
   size_t text = 32 * 1024;        // a recommendation's text, an action's title
   size_t note = 8 * 1024;         // a note
   size_t field_value = 4 * 1024;  // each value of a workflow field (evidence, reason, ...)
+  EvidenceLimits evidence = {};   // and the files attached to it
 };
 inline constexpr size_t kMaxFieldValues = 100;  // values of one field
 inline constexpr size_t kMaxFields = 50;        // fields of one event
@@ -64,6 +84,12 @@ struct DefineAction {
   std::string note;
   std::string where;
 };
+// A file attached to a RecordEvent as evidence: its name (directories are dropped) and bytes.
+struct EvidenceFile {
+  std::string name;
+  std::string content;
+};
+
 // Fires a workflow transition on an existing recommendation or action.
 struct RecordEvent {
   std::string subject_id;
@@ -82,6 +108,10 @@ struct RecordEvent {
   std::string where;
   std::string unit = "";  // the unit of `body` the actor acts for ("" for all of it)
   std::optional<SubjectKind> kind = std::nullopt;  // nullopt: whichever the id names
+  // Evidence files, for a transition that takes evidence (its workflow names the `evidence`
+  // field among its fields). Each is checked against TextLimits::evidence and kept, with the
+  // event, in the same transaction.
+  std::vector<EvidenceFile> files = {};
 };
 using Command = std::variant<DefineBody, DefineUnit, DefineInspection, DefineRecommendation,
                              DefineAction, RecordEvent>;

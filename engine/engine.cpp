@@ -13,6 +13,7 @@
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
+#include "storage/evidence_store.h"
 #include "storage/wal_watch.h"
 
 namespace rectrack {
@@ -293,6 +294,14 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     }
     return group;
   }
+  // The evidence files of the batches written go in with their events, or nothing does.
+  if (Status kept = KeepEvidence(batches, results); !kept.ok()) {
+    events.clear();
+    for (auto& r : results) {
+      if (r.ok()) r = kept;
+    }
+    return group;
+  }
   group->tx.emplace(std::move(*tx));
   prepared_ = true;
   return group;
@@ -375,10 +384,65 @@ Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> a
   return BuildAnnex(*ledger_, workflow_, body, as_of.value_or(clock_->Today()));
 }
 
+Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
+                            const std::vector<Result<ApplyReport>>& results) {
+  storage::EvidenceStore evidence(db_.get());
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (!results[i].ok()) continue;
+    for (const Command& command : batches[i].commands) {
+      const auto* record = std::get_if<RecordEvent>(&command);
+      if (!record) continue;
+      for (const EvidenceFile& file : record->files) {
+        RETURN_IF_ERROR(evidence.Put(storage::Sha256Hex(file.content), file.content));
+      }
+    }
+  }
+  return Status();
+}
+
 Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
-  return VerifyResult{report.events, report.head_hash};
+  // Every evidence file an event names is kept and hashes to its name.
+  storage::EvidenceStore evidence(db_.get());
+  std::set<std::string> checked;
+  for (const EvidenceUse& use : EvidenceUses("")) {
+    const Attachment& file = use.file;
+    if (!checked.insert(file.sha256).second) continue;
+    Status kept = evidence.Check(file.sha256, file.size);
+    if (kept.ok()) continue;
+    const std::string which = "evidence file '" + file.name + "' (sha256 " + file.sha256 +
+                              ") of event " + std::to_string(use.seq) + " (" +
+                              SubjectKindName(use.kind) + " " + use.item + " " + use.transition +
+                              ")";
+    if (kept.code() == Code::kNotFound) return Status::Corruption(which + " is missing");
+    if (kept.code() == Code::kCorruption) {
+      return Status::Corruption(which + " was altered: " + kept.message());
+    }
+    return kept;
+  }
+  return VerifyResult{report.events, report.head_hash, static_cast<int64_t>(checked.size())};
+}
+
+std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
+  std::vector<EvidenceUse> uses;
+  for (const auto& [id, item] : ledger_->items()) {
+    for (const Event& e : item.events) {
+      for (const Attachment& file : e.attachments) {
+        if (sha256.empty() || file.sha256 == sha256) {
+          uses.push_back({id, item.kind, e.seq, e.transition, file});
+        }
+      }
+    }
+  }
+  std::sort(uses.begin(), uses.end(),
+            [](const EvidenceUse& a, const EvidenceUse& b) { return a.seq < b.seq; });
+  return uses;
+}
+
+Result<std::string> Engine::EvidenceContent(const std::string& sha256) const {
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  return storage::EvidenceStore(db_.get()).Get(sha256);
 }
 
 Status Engine::CheckScope(const std::string& what, const std::string& role, const std::string& body,

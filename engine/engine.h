@@ -118,8 +118,16 @@ class Engine {
   Result<ProgressReport> Progress(const std::string& body, std::optional<Date> as_of) const;
   // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.
   Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
-  // Walks the hash chain of the whole log; Corruption names the first bad event.
+  // Walks the hash chain of the whole log, then checks every evidence file an event names: kept,
+  // and hashing to its name. Corruption names the first bad event, or the file that is missing
+  // or was altered and the event that names it.
   Result<VerifyResult> Verify();
+  // The events that name the evidence file `sha256` ("": every file), in log order (none: no
+  // such file). Costs a walk over the log in memory.
+  std::vector<EvidenceUse> EvidenceUses(const std::string& sha256) const;
+  // The bytes of the evidence file `sha256`; NotFound when none are kept. Says nothing of who
+  // may read them: see EvidenceVisible (access.h).
+  Result<std::string> EvidenceContent(const std::string& sha256) const;
   // Checks a database without trusting it: walks the hash chain first (so an edited row is
   // named as such, even one that would also break replay), then opens it, which replays every
   // event through the workflow. Never creates a database.
@@ -294,6 +302,10 @@ class Engine {
   std::optional<Workflow> action_workflow_;
   std::optional<Rules> rules_;
   const Clock* clock_;
+  // Keeps the evidence files of the successful batches, inside PrepareAll's transaction.
+  Status KeepEvidence(const std::vector<WriteBatch>& batches,
+                      const std::vector<Result<ApplyReport>>& results);
+
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::EventStore> store_;
   std::unique_ptr<storage::TokenStore> tokens_;

@@ -84,6 +84,16 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
   // The unit an actor acted for has no column of its own: rows from before units keep their
   // bytes (and so their hashes), and a row names a unit only when there is one.
   if (!e.unit.empty()) payload["unit"] = e.unit;
+  // Evidence files by hash: the chain covers their bytes through it. Only when there are some,
+  // so rows from before evidence files keep their bytes.
+  if (!e.attachments.empty()) {
+    json::array files;
+    for (const Attachment& a : e.attachments) {
+      files.push_back(json::object{
+          {"sha256", a.sha256}, {"name", a.name}, {"media_type", a.media_type}, {"size", a.size}});
+    }
+    payload["attachments"] = std::move(files);
+  }
 
   storage::EventRow row;
   row.kind = static_cast<int>(e.kind);
@@ -130,6 +140,16 @@ Result<Event> DecodeEvent(const storage::EventRow& row) {
     }
   }
   e.unit = Text(payload, "unit");
+  if (const json::value* files = payload.if_contains("attachments")) {
+    if (!files->is_array()) return Status::Corruption(where + ": bad attachments");
+    for (const json::value& file : files->get_array()) {
+      const json::value* size = file.is_object() ? file.get_object().if_contains("size") : nullptr;
+      if (!size || !size->is_int64()) return Status::Corruption(where + ": bad attachment");
+      const json::object& f = file.get_object();
+      e.attachments.push_back(
+          {Text(f, "sha256"), Text(f, "name"), Text(f, "media_type"), size->get_int64()});
+    }
+  }
   const json::value* define_value = payload.if_contains("define");
   if (!define_value) return e;
   if (!define_value->is_object()) return Status::Corruption(where + ": bad definition");

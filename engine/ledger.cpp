@@ -399,7 +399,8 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
                       e.fields,
                       view.state,
                       "",
-                      e.unit};
+                      e.unit,
+                      e.attachments};
   if (view.state.empty()) {
     RETURN_IF_ERROR(Create(item, e, wf, view));
   } else {

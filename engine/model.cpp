@@ -15,9 +15,9 @@ bool Event::SameContent(const Event& other) const {
   return kind == other.kind && subject_id == other.subject_id && transition == other.transition &&
          effective == other.effective && role == other.role && body == other.body &&
          unit == other.unit && note == other.note && fields == other.fields &&
-         body_def == other.body_def && inspection_def == other.inspection_def &&
-         recommendation_def == other.recommendation_def && unit_def == other.unit_def &&
-         action_def == other.action_def;
+         attachments == other.attachments && body_def == other.body_def &&
+         inspection_def == other.inspection_def && recommendation_def == other.recommendation_def &&
+         unit_def == other.unit_def && action_def == other.action_def;
 }
 
 const char* SubjectKindName(SubjectKind kind) {

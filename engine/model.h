@@ -86,6 +86,16 @@ struct ActionDef {
   bool operator==(const ActionDef&) const = default;
 };
 
+// An evidence file attached to an event, as the event's payload names it (so the hash chain
+// covers it); its bytes are kept once under `sha256` (storage/evidence_store.h).
+struct Attachment {
+  std::string sha256;      // lowercase hex SHA-256 of its bytes
+  std::string name;        // its file name as given ("dip-sample.xlsx"), without directories
+  std::string media_type;  // as its content shows ("application/pdf")
+  int64_t size = 0;        // bytes
+  bool operator==(const Attachment&) const = default;
+};
+
 // One event of the log. Exactly one of the *_def members is set for definition events ("define"
 // for bodies and inspections; the workflow's creating transition for recommendations).
 struct Event {
@@ -101,6 +111,7 @@ struct Event {
   std::string unit;  // the unit of that body the actor acted for, "" for the whole body
   std::string note;
   Fields fields;
+  std::vector<Attachment> attachments;  // evidence files, in the order given
   std::optional<Body> body_def;
   std::optional<Unit> unit_def;
   std::optional<Inspection> inspection_def;
@@ -138,6 +149,7 @@ struct TimelineEntry {
   std::string from_state;  // "" for the creating event
   std::string to_state;
   std::string unit = "";  // the unit of `body` the actor acted for; "" for the whole body
+  std::vector<Attachment> attachments = {};  // evidence files attached to the event
 };
 
 // What makes an action's view an action's: see RecommendationView.

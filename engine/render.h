@@ -21,7 +21,8 @@ std::string ListAsJson(const std::vector<RecommendationView>& views);
 
 // `rectrack show`. Text: state, owners, milestones, links, its actions, then the timeline of
 // both voices. JSON: the list object plus "actions" (as ActionsAsJson's items) and "timeline":
-// [{seq, effective, recorded, do, voice, actor, role, body, unit, note, fields, from, to}].
+// [{seq, effective, recorded, do, voice, actor, role, body, unit, note, fields, attachments:
+// [{sha256, name, media_type, size, href}], from, to}].
 // `actions` are the recommendation's actions as at the same date.
 std::string ShowAsText(const RecommendationView& view,
                        const std::vector<RecommendationView>& actions = {});

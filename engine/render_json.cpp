@@ -44,6 +44,14 @@ json::object ListObject(const RecommendationView& v) {
 json::object TimelineObject(const TimelineEntry& e) {
   json::object fields;
   for (const auto& [name, values] : e.fields) fields[name] = Strings(values);
+  json::array attachments;
+  for (const Attachment& a : e.attachments) {
+    attachments.push_back(json::object{{"sha256", a.sha256},
+                                       {"name", a.name},
+                                       {"media_type", a.media_type},
+                                       {"size", a.size},
+                                       {"href", "/api/v1/evidence/" + a.sha256}});
+  }
   return json::object{{"seq", e.seq},
                       {"effective", e.effective.ToString()},
                       {"recorded", e.recorded},
@@ -55,6 +63,7 @@ json::object TimelineObject(const TimelineEntry& e) {
                       {"unit", e.unit},
                       {"note", e.note},
                       {"fields", std::move(fields)},
+                      {"attachments", std::move(attachments)},
                       {"from", e.from_state},
                       {"to", e.to_state}};
 }

@@ -129,6 +129,10 @@ std::string TimelineText(const RecommendationView& v) {
   for (const TimelineEntry& e : v.timeline) {
     std::string details = FieldsText(e.fields);
     if (!e.note.empty()) details += (details.empty() ? "\"" : "  \"") + OneLine(e.note) + "\"";
+    for (const Attachment& a : e.attachments) {
+      details += (details.empty() ? "" : "  ") + std::string("[") + OneLine(a.name) + " " +
+                 a.sha256.substr(0, 12) + "]";
+    }
     timeline.push_back({e.effective.ToString(), Voice(e), e.transition,
                         (e.from_state.empty() ? "" : e.from_state + " ") + "-> " + e.to_state,
                         details});

@@ -99,6 +99,16 @@ struct FeedEntry {
 struct VerifyResult {
   int64_t events = 0;
   std::string head_hash;
+  int64_t evidence_files = 0;  // distinct files checked against their hashes
+};
+
+// An event that names an evidence file (Engine::EvidenceUses).
+struct EvidenceUse {
+  std::string item;  // the recommendation's or action's id
+  SubjectKind kind = SubjectKind::kRecommendation;
+  int64_t seq = 0;
+  std::string transition;
+  Attachment file;
 };
 
 }  // namespace rectrack

@@ -8,9 +8,37 @@
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "http/api_util.h"
+#include "http/multipart.h"
 #include "storage/crypto.h"
 
 namespace rectrack::http {
+namespace {
+
+// An event with evidence files: its JSON in the part named "event", each file in a part named
+// "file" with a filename. Nothing else.
+Status ReadEventForm(const Request& req, PostBody* body) {
+  ASSIGN_OR_RETURN(std::vector<FormPart> parts,
+                   ParseMultipartForm(req.Header("content-type"), req.body));
+  bool has_event = false;
+  for (FormPart& part : parts) {
+    if (part.name == "event" && !has_event) {
+      auto object = ParseJsonObject(part.body);
+      if (!object.ok()) return object.status().WithContext("part 'event'");
+      body->object = std::move(*object);
+      has_event = true;
+    } else if (part.name == "file") {
+      if (part.filename.empty()) return Status::InvalidArgument("a 'file' part needs a filename");
+      body->files.push_back({std::move(part.filename), std::move(part.body)});
+    } else {
+      return Status::InvalidArgument("unexpected part '" + part.name +
+                                     "': send one 'event' (JSON) and 'file' parts");
+    }
+  }
+  if (!has_event) return Status::InvalidArgument("no 'event' part with the event's JSON");
+  return Status();
+}
+
+}  // namespace
 
 Api::Api(EngineHost* host, ApiOptions options)
     : host_(host),
@@ -307,9 +335,14 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     auto commands = ParseImport(req.body, "request body", *workflow_, action_workflow_);
     if (!commands.ok()) return Problem(400, commands.status().message());
     body.imported = std::move(*commands);
+  } else if (route->body == BodyKind::kEvent && IsMultipartForm(type)) {
+    if (Status s = ReadEventForm(req, &body); !s.ok()) return Problem(400, s.message());
   } else {
     if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
-      return Problem(415, "send Content-Type: application/json");
+      return Problem(415, route->body == BodyKind::kEvent
+                              ? "send Content-Type: application/json, or multipart/form-data "
+                                "with evidence files"
+                              : "send Content-Type: application/json");
     }
     auto object = ParseJsonObject(req);
     if (!object.ok()) return Problem(400, object.status().message());

@@ -207,9 +207,11 @@ namespace {
 
 // The event `o` asks to record on `current` (a recommendation or an action), or the refusal.
 std::variant<Command, Response> EventCommand(const Engine& engine, const Principal& who,
-                                             const Request& req, const json::object& o,
+                                             const Request& req, PostBody& body,
                                              const RecommendationView& current) {
+  const json::object& o = body.object;
   RecordEvent c;
+  c.files = std::move(body.files);
   c.subject_id = current.id;
   c.kind = current.kind;  // so an action id on the recommendation route is not found
   // Checked by the engine inside the write transaction, so no other write can slip between.
@@ -251,13 +253,13 @@ std::variant<Command, Response> EventCommand(const Engine& engine, const Princip
   return Command(std::move(c));
 }
 
-std::variant<Response, Plan> PostEvent(const Call& call, const PostBody& body, bool action) {
+std::variant<Response, Plan> PostEvent(const Call& call, PostBody& body, bool action) {
   const std::string& id = call.params[0];
   auto current = ShowVisible(call.engine, call.who, id,
                              action ? SubjectKind::kAction : SubjectKind::kRecommendation,
                              std::nullopt, Detail::kHead);
   if (!current.ok()) return FromStatus(current.status());
-  auto made = EventCommand(call.engine, call.who, call.request, body.object, *current);
+  auto made = EventCommand(call.engine, call.who, call.request, body, *current);
   if (auto* refusal = std::get_if<Response>(&made)) return std::move(*refusal);
   return Plan{
       {std::move(std::get<Command>(made))},

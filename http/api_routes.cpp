@@ -53,18 +53,20 @@ std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
        {},
        {},
        PostRecommendationEvent,
-       B::kJson,
+       B::kEvent,
        false},
       {"POST", "recommendations/{}/actions", A::kToken, {}, {}, PostAction, B::kJson, false},
       {"GET", "actions", A::kToken, {}, GetActions, {}, B::kNone, true},
       {"GET", "actions/{}", A::kToken, {}, GetAction, {}, B::kNone, true},
-      {"POST", "actions/{}/events", A::kToken, {}, {}, PostActionEvent, B::kJson, false},
+      {"POST", "actions/{}/events", A::kToken, {}, {}, PostActionEvent, B::kEvent, false},
       {"GET", "reports/annex", A::kToken, {}, GetAnnex, {}, B::kNone, true},
       {"GET", "reports/progress", A::kToken, {}, GetProgress, {}, B::kNone, true},
       // Not cached: delivery states change without the log growing.
       {"GET", "alerts", A::kToken, {}, GetAlerts, {}, B::kNone, false},
       {"GET", "alerts/{}", A::kToken, {}, GetAlert, {}, B::kNone, false},
       {"POST", "import", A::kDefine, {}, {}, PostImport, B::kImport, false},
+      // Not cached: files are large, and each is read rarely.
+      {"GET", "evidence/{}", A::kToken, {}, GetEvidence, {}, B::kNone, false},
   };
 }
 
@@ -266,6 +268,16 @@ Response GetRecommendation(const Call& call) {
   Response r = Json(200, ShowAsJson(*view, actions));
   r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
   return r;
+}
+
+Response GetEvidence(const Call& call) {
+  if (Status s = OnlyParams(call.target, {}); !s.ok()) return Api::Problem(400, s.message());
+  auto download = EvidenceVisible(call.engine, call.who, call.params[0]);
+  if (!download.ok()) {
+    const Status& s = download.status();
+    return Api::Problem(s.code() == Code::kInvalidArgument ? 400 : HttpStatus(s), s.message());
+  }
+  return EvidenceFileResponse(std::move(*download));
 }
 
 Response GetAnnex(const Call& call) {

@@ -259,6 +259,37 @@ Response DocumentFile(std::function<Result<std::string>()> make, DocumentFormat 
   return r;
 }
 
+Response EvidenceFileResponse(EvidenceDownload download) {
+  Response r;
+  r.content_type = download.file.media_type;
+  if (r.content_type.rfind("text/", 0) == 0) r.content_type += "; charset=utf-8";
+  r.body = std::move(download.content);
+  // An ASCII name for old clients, and the real one percent-encoded (RFC 6266, RFC 8187).
+  std::string ascii, encoded;
+  static const char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : download.file.name) {
+    const bool plain = std::isalnum(c) || std::string_view("-._~").find(static_cast<char>(c)) !=
+                                              std::string_view::npos;
+    ascii += c >= 0x20 && c < 0x7F && c != '"' && c != '\\' ? static_cast<char>(c) : '_';
+    if (plain) {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  // The bytes never change (they are named by their hash); who may read them can.
+  r.headers.emplace_back("Cache-Control", "private, no-cache");
+  r.headers.emplace_back("ETag", "\"" + download.file.sha256 + "\"");
+  return r;
+}
+
 Response CsvFile(std::string csv, const std::string& name, bool bom) {
   Response r;
   r.content_type = "text/csv; charset=utf-8; header=present";
@@ -302,12 +333,14 @@ std::optional<std::string> DuplicateMember(std::string_view text) {
 
 }  // namespace
 
-Result<json::object> ParseJsonObject(const Request& req) {
+Result<json::object> ParseJsonObject(const Request& req) { return ParseJsonObject(req.body); }
+
+Result<json::object> ParseJsonObject(std::string_view text) {
   json::error_code ec;
-  json::value v = json::parse(req.body, ec);
+  json::value v = json::parse(text, ec);
   if (ec) return Status::InvalidArgument("malformed JSON: " + ec.message());
   if (!v.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
-  if (auto key = DuplicateMember(req.body)) {
+  if (auto key = DuplicateMember(text)) {
     return Status::InvalidArgument("member '" + *key + "' is given twice");
   }
   return std::move(v.as_object());

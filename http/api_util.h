@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "engine/access.h"
 #include "engine/documents.h"
 #include "engine/engine.h"
 #include "http/api.h"
@@ -63,8 +64,15 @@ Response CsvFile(std::string csv, const std::string& name, bool bom);
 Response DocumentFile(std::function<Result<std::string>()> make, DocumentFormat format,
                       const std::string& name);
 
+// An evidence file as the API and the web hand it out: always a download (Content-Disposition:
+// attachment, with its name as RFC 6266 writes a UTF-8 one), its media type as its content showed
+// when it was kept, X-Content-Type-Options: nosniff and a sandboxing Content-Security-Policy,
+// so that no browser renders it as a page of this site.
+Response EvidenceFileResponse(EvidenceDownload download);
+
 // JSON bodies: members of the right type, with errors naming the member.
 Result<json::object> ParseJsonObject(const Request& req);
+Result<json::object> ParseJsonObject(std::string_view text);
 Result<std::string> StringMember(const json::object& o, const char* key, bool required);
 Result<std::vector<std::string>> StringList(const json::value& v, const std::string& key);
 Result<Date> DateMember(const json::object& o, const char* key);
@@ -104,6 +112,7 @@ struct Plan {
 struct PostBody {
   json::object object;
   std::vector<Command> imported;
+  std::vector<EvidenceFile> files;  // kEvent sent as multipart/form-data
 };
 
 using OpenHandler = std::function<Response()>;
@@ -117,7 +126,9 @@ enum class Access {
   kFeed,    // a bearer token or ?token=, for feed readers and calendars that send no headers
   kDefine,  // a token whose role may define (import): refused before the body is read
 };
-enum class BodyKind { kNone, kJson, kImport };
+// kEvent: JSON, or multipart/form-data with that JSON in a part named "event" and evidence files
+// in parts named "file".
+enum class BodyKind { kNone, kJson, kImport, kEvent };
 
 struct Route {
   std::string method;   // "GET" (HEAD too) or "POST"
@@ -169,6 +180,7 @@ Response GetInspections(const Call& call);
 Response GetRecommendations(const Call& call);
 Response GetRecommendation(const Call& call);
 Response GetAnnex(const Call& call);
+Response GetEvidence(const Call& call);
 std::variant<Response, Plan> PostImport(const Call& call, PostBody& body);
 std::variant<Response, Plan> PostInspection(const Call& call, PostBody& body);
 std::variant<Response, Plan> PostRecommendation(const Call& call, PostBody& body);

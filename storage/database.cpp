@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <cstdio>
 #include <utility>
 
 #include "storage/migrations.h"
@@ -118,6 +119,38 @@ Status Database::Exec(const char* sql) {
   return Status();
 }
 
+Status Database::BackupTo(const std::string& path) {
+  const std::string partial = path + ".partial";
+  std::remove(partial.c_str());
+  sqlite3* copy = nullptr;
+  int rc =
+      sqlite3_open_v2(partial.c_str(), &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  auto fail = [&](const std::string& what) {
+    const std::string message = what + ": " + (copy ? sqlite3_errmsg(copy) : "out of memory");
+    sqlite3_close(copy);
+    std::remove(partial.c_str());
+    return Status::IOError("cannot back up to '" + path + "': " + message);
+  };
+  if (rc != SQLITE_OK) return fail("cannot create the copy");
+  sqlite3_backup* backup = sqlite3_backup_init(copy, "main", db_, "main");
+  if (backup == nullptr) return fail("cannot start");
+  // All pages in one step: the copy is of one snapshot, whatever other connections commit.
+  rc = sqlite3_backup_step(backup, -1);
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) return fail("cannot copy");
+  // The copy is a plain file (no -wal beside it) that can be moved or archived as it is.
+  if (sqlite3_exec(copy, "PRAGMA journal_mode = DELETE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("cannot finish");
+  }
+  if (sqlite3_close(copy) != SQLITE_OK) return fail("cannot close");
+  copy = nullptr;
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return Status::IOError("cannot back up to '" + path + "': cannot rename the copy onto it");
+  }
+  return Status();
+}
+
 Result<Statement> Database::Prepare(std::string_view sql) {
   // Trailing separators would make the text differ from sqlite3_sql(), the key a recycled
   // statement is kept under.
@@ -189,6 +222,11 @@ Statement& Statement::Bind(int index, int64_t value) {
   return *this;
 }
 
+Statement& Statement::BindBlob(int index, std::string_view bytes) {
+  NoteBind(index, sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+  return *this;
+}
+
 Statement& Statement::BindNull(int index) {
   NoteBind(index, sqlite3_bind_null(stmt_, index));
   return *this;
@@ -222,6 +260,13 @@ std::string Statement::ColumnText(int index) const {
   const unsigned char* text = sqlite3_column_text(stmt_, index);
   if (text == nullptr) return "";
   return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
+std::string Statement::ColumnBlob(int index) const {
+  const void* bytes = sqlite3_column_blob(stmt_, index);
+  if (bytes == nullptr) return "";
+  return std::string(static_cast<const char*>(bytes),
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 

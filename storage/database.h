@@ -52,6 +52,11 @@ class Database {
   // REQUIRES: the Database outlives the Statement.
   Result<Statement> Prepare(std::string_view sql);
 
+  // Writes a consistent copy of the whole database to `path` (SQLite's online backup, page by
+  // page, while other connections go on writing): the copy is as the database was at one
+  // commit. The copy is made beside `path` and renamed onto it, so `path` is never half
+  // written. IOError naming the path.
+  Status BackupTo(const std::string& path);
   // Whether a transaction is open on this connection.
   bool InTransaction() const;
   // Rows changed by the most recent INSERT, UPDATE or DELETE on this connection.
@@ -93,6 +98,7 @@ class Statement {
   Statement& Bind(int index, std::string_view text);
   Statement& Bind(int index, int64_t value);
   Statement& BindNull(int index);
+  Statement& BindBlob(int index, std::string_view bytes);
   // Advances: true when a row is available, false when done; IOError/Conflict on failure
   // (a constraint violation is Conflict).
   Result<bool> Step();
@@ -102,6 +108,7 @@ class Statement {
   void Reset();
 
   std::string ColumnText(int index) const;  // "" for NULL
+  std::string ColumnBlob(int index) const;  // the bytes as stored; "" for NULL
   int64_t ColumnInt(int index) const;
   bool ColumnIsNull(int index) const;
 

@@ -203,6 +203,24 @@ CREATE TABLE IF NOT EXISTS password_links (
   expires INTEGER NOT NULL
 );
 )sql",
+    // 8: evidence files attached to events, kept once each under the SHA-256 of their bytes.
+    // Events name them (hash, name, media type, size) in their payload, so the hash chain covers
+    // them; like the events they are never changed or removed.
+    R"sql(
+CREATE TABLE IF NOT EXISTS evidence (
+  sha256 TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  content BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS evidence_no_update BEFORE UPDATE ON evidence
+BEGIN
+  SELECT RAISE(ABORT, 'evidence is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS evidence_no_delete BEFORE DELETE ON evidence
+BEGIN
+  SELECT RAISE(ABORT, 'evidence is append-only');
+END;
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

@@ -74,6 +74,8 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
     }
     const bool alert_path = target.find("{alert_id}") != std::string::npos;
     if (alert_path) target.replace(target.find("{alert_id}"), 10, "alrt_none");
+    const bool evidence_path = target.find("{sha256}") != std::string::npos;
+    if (evidence_path) target.replace(target.find("{sha256}"), 8, std::string(64, 'a'));
     for (const auto& operation : path.second) {
       const std::string method = [&] {
         std::string m = operation.first.as<std::string>();
@@ -96,17 +98,19 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
       EXPECT_NE(r.status, 405) << method << " " << target;
       const bool no_route = r.status == 404 && r.body.find("no route") != std::string::npos;
       EXPECT_FALSE(no_route) << method << " " << target << ": " << r.body;
-      if (alert_path) {
-        // No alert has been raised in this database: the route answers that it has none.
+      if (alert_path || evidence_path) {
+        // No alert has been raised and no file attached in this database: the route answers
+        // that it has none.
         EXPECT_EQ(r.status, 404);
-        EXPECT_NE(r.body.find("no alert"), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find(alert_path ? "no alert" : "no evidence file"), std::string::npos)
+            << r.body;
       } else if (method == "GET") {
         EXPECT_EQ(r.status, 200) << target << ": " << r.body;
       }
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 24);  // 21 paths; inspections, recommendations and units also take POST
+  EXPECT_EQ(checked, 25);  // 22 paths; inspections, recommendations and units also take POST
 }
 
 TEST_F(OpenApiTest, EveryRouteTheServerKnowsIsDocumented) {
@@ -176,7 +180,7 @@ TEST(OpenApiDocumentTest, OperationsHaveUniqueIdsList401WhenAuthenticatedAndWell
       }
     }
   }
-  EXPECT_EQ(operations, 24);
+  EXPECT_EQ(operations, 25);
 }
 
 }  // namespace

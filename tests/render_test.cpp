@@ -170,8 +170,9 @@ TEST(RenderTest, ShowAsJsonAddsTheTimeline) {
   const json::object& close = timeline[1].as_object();
   std::set<std::string> keys;
   for (const auto& kv : close) keys.insert(std::string(kv.key()));
-  EXPECT_EQ(keys, (std::set<std::string>{"seq", "effective", "recorded", "do", "voice", "actor",
-                                         "role", "body", "unit", "note", "fields", "from", "to"}));
+  EXPECT_EQ(keys,
+            (std::set<std::string>{"seq", "effective", "recorded", "do", "voice", "actor", "role",
+                                   "body", "unit", "note", "fields", "attachments", "from", "to"}));
   EXPECT_EQ(close.at("seq").as_int64(), 2);
   // Without actions passed, "actions" is still there, empty: every key is always present.
   EXPECT_TRUE(show.at("actions").as_array().empty());

@@ -83,6 +83,7 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     form.transition = name;
     form.label = Capitalised(name);
     form.button = Capitalised(name);
+    form.takes_files = t->Takes("evidence");
     if (t->guard.actions_closed) {
       form.conditions.push_back(
           "Every action must be closed first" +
@@ -198,51 +199,6 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
     }
   }
   return errors;
-}
-
-Result<std::map<std::string, std::string>> ParseMultipart(std::string_view body,
-                                                          std::string_view content_type) {
-  const size_t at = content_type.find("boundary=");
-  if (at == std::string_view::npos)
-    return Status::InvalidArgument("multipart body without a boundary");
-  std::string boundary(content_type.substr(at + 9));
-  if (const size_t semicolon = boundary.find(';'); semicolon != std::string::npos) {
-    boundary.resize(semicolon);
-  }
-  if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"') {
-    boundary = boundary.substr(1, boundary.size() - 2);
-  }
-  if (boundary.empty() || boundary.size() > 70) {
-    return Status::InvalidArgument("multipart boundary must have 1 to 70 characters");
-  }
-  const std::string delimiter = "--" + boundary;
-  std::map<std::string, std::string> fields;
-  size_t pos = body.find(delimiter);
-  if (pos == std::string_view::npos) return Status::InvalidArgument("multipart body has no parts");
-  while (true) {
-    pos += delimiter.size();
-    if (body.substr(pos, 2) == "--") return fields;  // the closing delimiter
-    if (body.substr(pos, 2) != "\r\n") return Status::InvalidArgument("malformed multipart body");
-    pos += 2;
-    const size_t head_end = body.find("\r\n\r\n", pos);
-    if (head_end == std::string_view::npos)
-      return Status::InvalidArgument("a part has no end of headers");
-    const std::string_view head = body.substr(pos, head_end - pos);
-    const size_t next = body.find("\r\n" + delimiter, head_end + 4);
-    if (next == std::string_view::npos) return Status::InvalidArgument("a part is not closed");
-    std::string name;
-    // Content-Disposition: form-data; name="file"; filename="x.yaml" (not filename=)
-    const size_t name_at = head.find("; name=\"");
-    if (name_at != std::string_view::npos) {
-      const size_t start = name_at + 8;
-      const size_t end = head.find('"', start);
-      if (end != std::string_view::npos) name = std::string(head.substr(start, end - start));
-    }
-    if (name.empty()) return Status::InvalidArgument("a part has no name");
-    if (fields.count(name)) return Status::InvalidArgument("field '" + name + "' repeated");
-    fields[name] = std::string(body.substr(head_end + 4, next - head_end - 4));
-    pos = next + 2;
-  }
 }
 
 }  // namespace rectrack::web

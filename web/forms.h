@@ -42,6 +42,9 @@ struct Form {
   // person fills the form, not only when it is refused.
   std::vector<std::string> conditions;
   std::vector<FormField> fields;
+  // The workflow says this transition takes evidence: the form also takes files (sent as
+  // multipart/form-data, read by Call::Files("evidence_files")).
+  bool takes_files = false;
 };
 
 // A posted value that could not be read, named by its field.
@@ -63,11 +66,5 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
 std::vector<FieldError> ParseEventForm(const Workflow& workflow,
                                        const std::map<std::string, std::string>& posted,
                                        RecordEvent* event);
-
-// The fields of a multipart/form-data body (a form with a file): name -> value, a file's
-// content as its value. `content_type` is the request's header, with its boundary.
-// InvalidArgument for a malformed body or a repeated field.
-Result<std::map<std::string, std::string>> ParseMultipart(std::string_view body,
-                                                          std::string_view content_type);
 
 }  // namespace rectrack::web

@@ -56,7 +56,8 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
 }
 
 Response Workspace::Impl::Import(const Call& call) {
-  std::string text = call.Form("file");
+  const std::vector<EvidenceFile> chosen = call.Files("file");
+  std::string text = chosen.empty() ? "" : chosen.front().content;
   std::string source = "the uploaded file";
   if (text.empty()) {
     text = call.Form("text");

@@ -470,7 +470,19 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         fields.push_back(f);
       }
       if (!e.fields.empty()) d.set("has_fields", Bool(true));
-      if (!e.fields.empty() || !e.note.empty()) d.set("has_description", Bool(true));
+      Data files = List();
+      for (const Attachment& a : e.attachments) {
+        Data file;
+        file.set("name", a.name);
+        file.set("href", "/evidence/" + a.sha256);
+        file.set("size", FileSize(a.size));
+        files.push_back(file);
+      }
+      d.set("files", files);
+      if (!e.attachments.empty()) d.set("has_files", Bool(true));
+      if (!e.fields.empty() || !e.note.empty() || !e.attachments.empty()) {
+        d.set("has_description", Bool(true));
+      }
       d.set("fields", fields);
       timeline.push_back(d);
     }
@@ -493,6 +505,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       f.set("self", self + "?version=" + std::to_string(today->version));
       f.set("csrf", call.session->csrf);
       if (form.transition == failed) f.set("open", Bool(true));
+      if (form.takes_files) f.set("takes_files", Bool(true));
       Data fields = List();
       for (const FormField& field : form.fields) {
         Data d;
@@ -563,6 +576,15 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
               !errors.empty(), generation);
 }
 
+// An evidence file, to whoever may see an item whose history names it: the API's rule and the
+// API's response (always a download, never rendered here).
+Response Workspace::Impl::Evidence(const Call& call, const std::string& sha256) {
+  std::optional<Result<EvidenceDownload>> found;
+  host->Read([&](const Engine& engine) { found = EvidenceVisible(engine, call.who, sha256); });
+  if (!found->ok()) return NotFound(call);
+  return http::EvidenceFileResponse(std::move(**found));
+}
+
 Response Workspace::Impl::Record(const Call& call, const std::string& id, SubjectKind kind) {
   const bool action = kind == SubjectKind::kAction;
   const Workflow* wf = action ? action_workflow : workflow;
@@ -572,6 +594,7 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   event.kind = kind;
   const std::string failed = call.Form("do");
   std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
+  event.files = call.Files("evidence_files");
   if (const std::string version = call.Query("version"); !version.empty()) {
     if (version.size() < 19 && version.find_first_not_of("0123456789") == std::string::npos) {
       event.expected_version = std::stoll(version);

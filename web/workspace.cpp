@@ -117,6 +117,13 @@ std::string StateClass(const Workflow* workflow, const std::string& state) {
   return "govuk-tag--blue";
 }
 
+std::string FileSize(int64_t bytes) {
+  if (bytes < 1000) return std::to_string(bytes) + " bytes";
+  if (bytes < 1000 * 1000) return std::to_string((bytes + 500) / 1000) + " KB";
+  const int64_t tenths = (bytes + 50'000) / 100'000;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MB";
+}
+
 std::string NextDue(const RecommendationHead& item) {
   std::optional<Date> next;
   for (const MilestoneView& m : item.milestones) {
@@ -374,6 +381,7 @@ Response Workspace::Impl::Route(Call& call) {
     if (path == "/reports/annex") return Annex(call);
     if (path == "/reports/progress") return Progress(call);
     if (path == "/alerts") return Alerts(call);
+    if (auto sha256 = tail("/evidence/")) return Evidence(call, *sha256);
     if (path == "/account") return Account(call);
     if (path == "/account/second-factor") return SecondFactor(call);
   } else {
@@ -447,16 +455,24 @@ Response Workspace::Handle(const Request& request) {
   if (!target.ok()) return Html(400, "bad request: " + HtmlEscape(target.status().message()));
   Call call{request, *target, {}, std::nullopt, Principal{"", "reader", "", "", ""}, false};
   if (request.method == "POST") {
-    // An import file may be as large as the server takes (max_body_bytes); other forms are small.
-    const bool upload = call.target.path == "/admin/import";
-    if (!upload && request.body.size() > kMaxFormBytes) {
+    // A form with files (an import, evidence) may be as large as the server takes
+    // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
+    const std::string type = Lower(request.Header("content-type"));
+    if (!http::IsMultipartForm(type) && request.body.size() > kMaxFormBytes) {
       return Html(413, "a form may send at most " + std::to_string(kMaxFormBytes) + " bytes");
     }
-    const std::string type = Lower(request.Header("content-type"));
-    if (type.rfind("multipart/form-data", 0) == 0) {
-      auto form = ParseMultipart(request.body, request.Header("content-type"));
-      if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
-      call.form = std::move(*form);
+    if (http::IsMultipartForm(type)) {
+      auto parts = http::ParseMultipartForm(request.Header("content-type"), request.body);
+      if (!parts.ok()) return Html(400, "malformed form: " + HtmlEscape(parts.status().message()));
+      for (http::FormPart& part : *parts) {
+        if (part.content_type.empty() && part.filename.empty()) {
+          if (!call.form.emplace(part.name, std::move(part.body)).second) {
+            return Html(400, "malformed form: field '" + HtmlEscape(part.name) + "' repeated");
+          }
+        } else {
+          call.uploads.push_back(std::move(part));
+        }
+      }
     } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
       auto form = http::ParseTarget("/?" + request.body);
       if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));

@@ -16,6 +16,7 @@
 #include "engine/principal.h"
 #include "http/api.h"
 #include "http/api_util.h"
+#include "http/multipart.h"
 #include "web/accounts.h"
 #include "web/forms.h"
 #include "web/templates.h"
@@ -48,6 +49,7 @@ inline constexpr std::string_view kPaths[] = {"/",
                                               "/inspections",
                                               "/reports",
                                               "/alerts",
+                                              "/evidence",
                                               "/admin",
                                               "/assets"};
 
@@ -73,6 +75,8 @@ std::string ScopeLabel(const Principal& who);
 std::string StateClass(const Workflow* workflow, const std::string& state);
 // The earliest unmet milestone's due date, "" for none.
 std::string NextDue(const RecommendationHead& item);
+// "412 bytes", "9 KB", "1.4 MB": a file's size as people read it.
+std::string FileSize(int64_t bytes);
 std::string OwnersText(const std::vector<std::string>& owners);
 // Sets the error summary's list ("errors": field to link to, message) and "has_errors".
 void SetErrors(Data& data, const std::vector<FieldError>& errors);
@@ -88,6 +92,7 @@ struct Call {
   std::optional<Session> session;  // also a half-signed-in one (needs_code)
   Principal who;
   bool signed_in = false;  // fully: the password and, when set up, the second factor
+  std::vector<http::FormPart> uploads = {};  // a multipart POST's files (parts with a filename)
 
   std::string Query(const std::string& name) const {
     auto it = target.query.find(name);
@@ -96,6 +101,15 @@ struct Call {
   std::string Form(const std::string& name) const {
     auto it = form.find(name);
     return it == form.end() ? "" : it->second;
+  }
+  // The files posted under `name` that were chosen (a file input left empty sends a part with
+  // no filename, which is not a file).
+  std::vector<EvidenceFile> Files(const std::string& name) const {
+    std::vector<EvidenceFile> files;
+    for (const http::FormPart& part : uploads) {
+      if (part.name == name && !part.filename.empty()) files.push_back({part.filename, part.body});
+    }
+    return files;
   }
 };
 
@@ -164,6 +178,7 @@ struct Workspace::Impl {
                 const std::vector<FieldError>& errors = {}, const std::string& failed = "",
                 const Params& posted = {}, int status = 200);
   Response Record(const Call& call, const std::string& id, SubjectKind kind);
+  Response Evidence(const Call& call, const std::string& sha256);
   Response Actions(const Call& call);
   Response Inspections(const Call& call);
   Response InspectionPage(const Call& call, const std::string& id);

@@ -249,8 +249,24 @@ class WebWorkspaceTest(unittest.TestCase):
         self.check_page(driver, "action")
         details = self.open_form(driver, "close")
         details.find_element(By.NAME, "evidence").send_keys("escalation-protocol.pdf")
+        # The close takes evidence (its workflow says so): a file field, and a file chosen.
+        policy = os.path.join(SOURCE, "tests", "data", "evidence", "policy.pdf")
+        details.find_element(By.NAME, "evidence_files").send_keys(policy)
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("done", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        self.check_page(driver, "action-with-evidence")
+        # The history links the file; it downloads as the bytes chosen, never shown as a page.
+        link = driver.find_element(By.LINK_TEXT, "policy.pdf").get_attribute("href")
+        with open(policy, "rb") as f:
+            chosen = f.read()
+        self.assertEqual(self.server.timeline("sw22-i2-a4")[-1]["attachments"][0]["sha256"],
+                         hashlib.sha256(chosen).hexdigest())
+        request = urllib.request.Request(link, headers={
+            "Cookie": "rectrack_session=" + driver.get_cookie("rectrack_session")["value"]})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            self.assertEqual(answer.read(), chosen)
+            self.assertTrue(answer.headers["Content-Disposition"].startswith("attachment;"))
+            self.assertEqual(answer.headers["X-Content-Type-Options"], "nosniff")
         # Closing a recommendation whose actions are open is refused, with the error summary.
         self.go(driver, "/recommendations/sw22-i2")
         details = self.open_form(driver, "close")
@@ -457,6 +473,15 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertGreater(len(ids), 0)
         for recommendation in ids:
             self.assertTrue(any(recommendation in text for text in shown), recommendation)
+        # And as a PDF from its link: read back by pdftotext, with the page's rows in it.
+        link = driver.find_element(By.LINK_TEXT, "PDF").get_attribute("href")
+        answer = urllib.request.urlopen(urllib.request.Request(
+            link, headers={"Cookie": "rectrack_session=" + cookie}), timeout=60)
+        self.assertEqual(answer.headers["Content-Type"], "application/pdf")
+        self.assertIn('filename="annex-a-CPS-2025-03-31.pdf"', answer.headers["Content-Disposition"])
+        text = subprocess.run(["pdftotext", "-", "-"], input=answer.read(), capture_output=True,
+                              timeout=60, check=True).stdout.decode()
+        self.assertIn("Table of open recommendations as at 31 March 2025", " ".join(text.split()))
 
     def test_6b_account_by_link(self):
         driver = self.new_browser()

@@ -1,0 +1,31 @@
+// multipart/form-data (RFC 7578): how a client sends an event together with evidence files, and
+// how a browser sends a form with a file field. The whole body is in memory already (the server
+// bounds it by max_body_bytes); parts are views copied out once.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rectrack::http {
+
+struct FormPart {
+  std::string name;          // Content-Disposition's name
+  std::string filename;      // its filename; "" for a plain field
+  std::string content_type;  // the part's Content-Type; "" when it has none
+  std::string body;
+};
+
+// Whether `content_type` (a request's header, any case) is multipart/form-data.
+bool IsMultipartForm(std::string_view content_type);
+
+// The parts of `body`, sent with `content_type` ("multipart/form-data; boundary=..."), in order.
+// InvalidArgument saying what is wrong: no boundary, a body that does not start with it or ends
+// before its closing boundary (cut off), a part without a form-data name, more than 64 parts or
+// part headers over 8 KiB.
+Result<std::vector<FormPart>> ParseMultipartForm(std::string_view content_type,
+                                                 std::string_view body);
+
+}  // namespace rectrack::http

@@ -22,6 +22,7 @@
 #include "engine/documents.h"
 #include "engine/host.h"
 #include "http/api_util.h"
+#include "http/wire.h"
 
 namespace rectrack::http {
 namespace {
@@ -46,95 +47,7 @@ class Session;
 
 }  // namespace
 
-// Appends `value`, any CR, LF or NUL in it replaced by a space, so a header cannot end early.
-static void AppendFieldValue(std::string_view value, std::string* out) {
-  const size_t from = out->size();
-  out->append(value);
-  for (size_t i = from; i < out->size(); ++i) {
-    char& c = (*out)[i];
-    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
-  }
-}
-
-// Written by hand into a buffer the session keeps: Beast's fields allocate once per field, and
-// its serializer costs more than the few lines it would write.
-void WriteResponseHead(const Response& response, bool keep_alive, size_t length, std::string* out) {
-  out->clear();
-  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
-  out->append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
-  out->append(reason.data(), reason.size()).append("\r\nServer: rectrack\r\n");
-  const auto field = [out](std::string_view name, std::string_view value) {
-    AppendFieldValue(name, out);
-    out->append(": ");
-    AppendFieldValue(value, out);
-    out->append("\r\n");
-  };
-  if (!response.content_type.empty()) field("Content-Type", response.content_type);
-  for (const auto& [name, value] : response.headers) {
-    // The framing is the server's alone: a handler's copy would contradict it.
-    if (beast::iequals(name, "Content-Length") || beast::iequals(name, "Transfer-Encoding") ||
-        beast::iequals(name, "Connection")) {
-      continue;
-    }
-    field(name, value);
-  }
-  const int status = response.status;
-  if (status >= 200 && status != 204 && status != 304) {
-    field("Content-Length", std::to_string(length));
-  }
-  if (!keep_alive) out->append("Connection: close\r\n");
-  out->append("\r\n");
-}
-
 namespace {
-
-// Reads a request straight into an http::Request: Beast's parser (limits, framing, chunked
-// bodies, keep-alive) without Beast's fields container, which allocates once per header and would
-// be copied out of afterwards. A header given twice keeps its last value; names are lower case.
-class RequestReader : public bhttp::basic_parser<true> {
- public:
-  Request request;
-  bhttp::verb method = bhttp::verb::unknown;
-  bool expect_continue = false;    // "Expect: 100-continue"
-  bool transfer_encoding = false;  // any Transfer-Encoding field
-
- private:
-  void on_request_impl(bhttp::verb verb, beast::string_view method_string,
-                       beast::string_view target, int, beast::error_code&) override {
-    method = verb;
-    request.method.assign(method_string.data(), method_string.size());
-    request.target.assign(target.data(), target.size());
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
-    ec = bhttp::error::bad_method;  // never called: this parser reads requests
-  }
-  void on_field_impl(bhttp::field field, beast::string_view name, beast::string_view value,
-                     beast::error_code&) override {
-    std::string lower(name.data(), name.size());
-    for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (field == bhttp::field::expect) expect_continue = beast::iequals(value, "100-continue");
-    if (field == bhttp::field::transfer_encoding) transfer_encoding = true;
-    request.headers[std::move(lower)].assign(value.data(), value.size());
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override {
-    // Within the body limit (the parser refuses a longer Content-Length before this), and no
-    // more than 64 KiB before the bytes arrive: a client that only announces a body does not
-    // get the server to set its memory aside.
-    if (length) request.body.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 65536)));
-  }
-  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    request.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
-    request.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-};
 
 // What every session shares: the API, the limits, the live sessions and the rate buckets.
 class Shared {

@@ -1,0 +1,179 @@
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "engine/documents.h"
+#include "engine/render.h"
+#include "storage/database.h"
+
+namespace rectrack::cli {
+namespace {
+
+// The bytes of the file at `path` to attach as evidence, read only when it is within the limit.
+Result<std::string> ReadEvidenceFile(const std::string& path, const EvidenceLimits& limits) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) return Status::InvalidArgument("--attach " + path + ": " + error.message());
+  if (size > limits.file) {
+    return Status::TooLarge("--attach " + path + ": " + std::to_string(size) +
+                            " bytes; a file may be at most " + std::to_string(limits.file));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string content(size, '\0');
+  if (!in.read(content.data(), static_cast<std::streamsize>(size))) {
+    return Status::IOError("--attach " + path + ": cannot read it");
+  }
+  return content;
+}
+
+// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::remove(partial.c_str());
+      return Status::IOError("cannot write " + path);
+    }
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return Status::IOError("cannot write " + path);
+  }
+  return Status();
+}
+
+// A document (a workbook, DOCX, ODT, PDF) is written to a file, never to a terminal; --output is
+// for nothing else.
+Status CheckOutput(const Args& args, const std::string& format) {
+  const bool document = DocumentFormatNamed(format).has_value();
+  if (document && !args.Has("output")) {
+    return Status::InvalidArgument("--format " + format + " writes a file: give --output FILE." +
+                                   format);
+  }
+  if (args.Has("output") && !document) {
+    return Status::InvalidArgument("--output is for --format xlsx, docx, odt or pdf");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status RunRecord(Engine& engine, const Context& c) {
+  const Args& args = c.args;
+  if (c.rest.size() != 2) return Status::InvalidArgument("record needs ID and TRANSITION");
+  RecordEvent e;
+  e.subject_id = c.rest[0];
+  e.transition = c.rest[1];
+  ASSIGN_OR_RETURN(e.effective, OptionalDate(args, "effective"));
+  e.body = args.Get("by");
+  e.unit = args.Get("unit");
+  if (!e.unit.empty() && e.body.empty()) {
+    return Status::InvalidArgument("--unit U goes with --by BODY, the body the unit is part of");
+  }
+  e.role = args.Get("role", e.body.empty() ? "inspectorate" : "body_lead");
+  e.note = args.Get("note");
+  if (args.Has("field")) {
+    for (const auto& kv : args.options.at("field")) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("--field must be NAME=VALUE, not '" + kv + "'");
+      }
+      e.fields[kv.substr(0, eq)].push_back(kv.substr(eq + 1));
+    }
+  }
+  for (const std::string& path : args.All("attach")) {
+    ASSIGN_OR_RETURN(std::string content, ReadEvidenceFile(path, c.options.text_limits.evidence));
+    e.files.push_back({path, std::move(content)});
+  }
+  ASSIGN_OR_RETURN(ApplyReport report, engine.Apply({e}, Actor(c)));
+  if (report.appended == 0) {
+    c.out << "unchanged: the same event is already recorded\n";
+    return Status();
+  }
+  auto view = engine.KindOf(e.subject_id) == SubjectKind::kAction
+                  ? engine.ShowAction(e.subject_id, std::nullopt)
+                  : engine.Show(e.subject_id, std::nullopt);
+  if (!view.ok()) return view.status();
+  c.out << "recorded event " << report.seqs.back() << ": " << e.subject_id << " is now "
+        << view->state << "\n";
+  return Status();
+}
+
+Status RunReport(Engine& engine, const Context& c) {
+  const DocumentConverter documents;  // pandoc and WeasyPrint from PATH, the default limits
+  if (c.rest.size() == 1 && c.rest[0] == "progress") {
+    ASSIGN_OR_RETURN(
+        std::string format,
+        Format(c.args, {"text", "md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"},
+               "text"));
+    RETURN_IF_ERROR(CheckOutput(c.args, format));
+    ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(c.args.Get("body"), c.as_of));
+    if (const auto document = DocumentFormatNamed(format)) {
+      ASSIGN_OR_RETURN(std::string bytes, documents.Progress(report, *document));
+      return WriteFileAtomically(c.args.Get("output"), bytes);
+    }
+    c.out << (format == "json"   ? ProgressAsJson(report)
+              : format == "csv"  ? ProgressAsCsv(report)
+              : format == "md"   ? ProgressAsMarkdown(report)
+              : format == "html" ? ProgressAsHtml(report)
+                                 : ProgressAsText(report));
+    return Status();
+  }
+  if (c.rest.size() != 1 || c.rest[0] != "annex") {
+    return Status::InvalidArgument("report needs a kind: report annex|progress --body B");
+  }
+  if (!c.args.Has("body")) return Status::InvalidArgument("report annex needs --body B");
+  ASSIGN_OR_RETURN(
+      std::string format,
+      Format(c.args, {"md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"}, "md"));
+  RETURN_IF_ERROR(CheckOutput(c.args, format));
+  ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
+  if (const auto document = DocumentFormatNamed(format)) {
+    ASSIGN_OR_RETURN(std::string bytes, documents.Annex(report, *document));
+    return WriteFileAtomically(c.args.Get("output"), bytes);
+  }
+  c.out << (format == "json"   ? AnnexAsJson(report)
+            : format == "csv"  ? AnnexAsCsv(report)
+            : format == "html" ? AnnexAsHtml(report)
+                               : AnnexAsMarkdown(report));
+  return Status();
+}
+
+Status RunVerify(const Context& c) {
+  ASSIGN_OR_RETURN(VerifyResult result, Engine::VerifyDatabase(c.options));
+  c.out << "OK: " << result.events << " events, hash chain intact, every event replays through "
+        << c.options.workflow_path << ", " << result.evidence_files
+        << " evidence files match their hashes\nhead " << result.head_hash << "\n";
+  return Status();
+}
+
+// A copy of the database (evidence and accounts included) made by SQLite's online backup, so
+// it is consistent even while `serve` writes; then verified as `verify` would.
+Status RunBackup(const Context& c) {
+  const std::filesystem::path dir = c.rest[0];
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::IOError("cannot make " + dir.string() + ": " + error.message());
+  const std::filesystem::path copy = dir / std::filesystem::path(c.options.db_path).filename();
+  if (std::filesystem::exists(copy)) {
+    return Status::InvalidArgument(copy.string() + " exists already: back up into a new directory");
+  }
+  {
+    ASSIGN_OR_RETURN(auto db, storage::Database::Open(c.options.db_path,
+                                                      storage::Database::OpenMode::kExisting));
+    RETURN_IF_ERROR(db->BackupTo(copy.string()));
+  }
+  Engine::Options copied = c.options;
+  copied.db_path = copy.string();
+  auto verified = Engine::VerifyDatabase(copied);
+  if (!verified.ok()) return verified.status().WithContext("the copy " + copy.string());
+  c.out << "backed up " << c.options.db_path << " to " << copy.string() << ": " << verified->events
+        << " events and " << verified->evidence_files << " evidence files, verified\nhead "
+        << verified->head_hash << "\n";
+  return Status();
+}
+
+}  // namespace rectrack::cli

@@ -1,0 +1,41 @@
+// The command line's commands, split by subject across files: cli.cpp has the dispatch and
+// the reading commands, cli_records.cpp the ones about the log's content and its copies
+// (record, report, verify, backup). Private to rectrack::cli.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/cli_args.h"
+#include "common/date.h"
+#include "common/status.h"
+#include "engine/clock.h"
+#include "engine/engine.h"
+
+namespace rectrack::cli {
+
+// What a command runs with: its arguments, the engine's options, the clock and where to print.
+struct Context {
+  const Args& args;
+  std::vector<std::string> rest;  // the positional arguments after the command's name
+  Engine::Options options;
+  const Clock& clock;
+  std::optional<Date> as_of;  // --as-of
+  std::ostream& out;
+};
+
+// Who the log names as the actor of what the command writes: --actor, or cli:$USER.
+std::string Actor(const Context& c);
+
+// `record ID TRANSITION ...`: one event, with any --attach files as its evidence.
+Status RunRecord(Engine& engine, const Context& c);
+// `report annex|progress`: printed, or a document written to --output.
+Status RunReport(Engine& engine, const Context& c);
+// `verify`: the chain, a replay and every evidence file; needs no engine of its own.
+Status RunVerify(const Context& c);
+// `backup DIR`: a verified copy of the database.
+Status RunBackup(const Context& c);
+
+}  // namespace rectrack::cli

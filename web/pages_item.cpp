@@ -1,0 +1,280 @@
+#include "common/strings.h"
+#include "engine/access.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "engine/render.h"
+#include "web/workspace_impl.h"
+
+namespace rectrack::web {
+
+// --- A recommendation's or an action's page, and its forms
+
+Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectKind kind,
+                               const std::vector<FieldError>& errors, const std::string& failed,
+                               const Params& posted, int status) {
+  const bool action = kind == SubjectKind::kAction;
+  const std::string as_at = call.Query("as_at");
+  std::optional<Date> as_of;
+  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
+  Data data;
+  bool found = false;
+  int64_t generation = 0;
+  std::map<std::string, std::string> anchors;  // "transition|field" -> the input to link to
+  host->Read([&](const Engine& engine) {
+    generation = engine.last_seq();
+    auto view = ShowVisible(engine, call.who, id, kind, as_of);
+    if (!view.ok()) return;
+    found = true;
+    const RecommendationView& v = *view;
+    const Workflow* wf = action ? action_workflow : workflow;
+    const std::string self = std::string(action ? "/actions/" : "/recommendations/") + v.id;
+    data.set("self", self);
+    data.set("kind_label", action ? "Action" : "Recommendation");
+    data.set("id", v.id);
+    data.set("text", v.def.text);
+    data.set("as_at", as_at);
+    data.set("as_at_shown", v.as_of.ToString());
+    if (bad_date) data.set("as_at_error", Bool(true));
+    data.set("state", v.state);
+    data.set("state_class", StateClass(wf, v.state));
+    if (v.overdue) data.set("overdue", Bool(true));
+    data.set("owner_label", action ? "Owning body" : "Owners");
+    data.set("owners", OwnersText(v.def.owners));
+    data.set("issued", v.issued.ToString());
+    std::string inspection_title;
+    std::string follow_up_of;
+    for (const Inspection& i : engine.Inspections()) {
+      if (i.id == v.def.inspection) inspection_title = i.title, follow_up_of = i.follow_up_of;
+    }
+    if (action) {
+      data.set("caption", "Action under recommendation " + v.action->recommendation);
+      data.set("recommendation", v.action->recommendation);
+      if (!v.action->unit.empty()) {
+        auto unit = engine.FindUnit(v.action->unit);
+        data.set("unit", unit ? unit->name : v.action->unit);
+      }
+    } else {
+      data.set("caption", inspection_title);
+      data.set("inspection", v.def.inspection);
+      data.set("inspection_title", inspection_title);
+      SetIf(data, "follow_up_of", follow_up_of);
+    }
+    auto links = [&](const char* name, const std::vector<std::string>& ids) {
+      Data list = List();
+      for (const std::string& other : ids) list.push_back(Data(other));
+      data.set(name, list);
+      if (!ids.empty()) data.set(std::string("has_") + name, Bool(true));
+    };
+    links("supersedes", v.supersedes);
+    links("superseded_by", v.superseded_by);
+    Data milestones = List();
+    for (const MilestoneView& m : v.milestones) {
+      Data d;
+      d.set("label", m.label);
+      d.set("due", m.due.ToString());
+      d.set("original_due", m.original_due.ToString());
+      if (m.met) {
+        d.set("met", Bool(true));
+        d.set("met_on", m.met_on ? m.met_on->ToString() : "");
+      } else if (m.overdue) {
+        d.set("overdue", Bool(true));
+      } else {
+        d.set("pending", Bool(true));
+      }
+      milestones.push_back(d);
+    }
+    data.set("milestones", milestones);
+    if (!v.milestones.empty()) data.set("has_milestones", Bool(true));
+    if (!action) {
+      const auto actions = VisibleActions(engine, call.who, v.id, v.as_of);
+      Data rows = List();
+      int closed = 0;
+      for (const RecommendationView& a : actions) {
+        Data row = ItemRow(a);
+        if (auto unit = engine.FindUnit(a.action->unit)) row.set("unit", unit->name);
+        if (!a.open) ++closed;
+        rows.push_back(row);
+      }
+      data.set("actions", rows);
+      data.set("actions_count", std::to_string(actions.size()));
+      data.set("actions_closed", std::to_string(closed));
+      if (!actions.empty()) data.set("has_actions", Bool(true));
+    }
+    Data timeline = List();
+    for (auto it = v.timeline.rbegin(); it != v.timeline.rend(); ++it) {
+      const TimelineEntry& e = *it;
+      Data d;
+      d.set("transition", e.transition);
+      d.set("effective", e.effective.ToString());
+      d.set("recorded", e.recorded);
+      d.set("actor", e.actor);
+      d.set("role", e.role);
+      SetIf(d, "body", e.body);
+      SetIf(d, "unit", e.unit);
+      d.set("voice", e.voice);
+      SetIf(d, "note", e.note);
+      if (e.from_state != e.to_state) {
+        d.set("from", e.from_state.empty() ? "new" : e.from_state);
+        d.set("to", e.to_state);
+      }
+      Data fields = List();
+      for (const auto& [name, values] : e.fields) {
+        Data f;
+        f.set("name", name);
+        f.set("value", Join(values, ", "));
+        fields.push_back(f);
+      }
+      if (!e.fields.empty()) d.set("has_fields", Bool(true));
+      Data files = List();
+      for (const Attachment& a : e.attachments) {
+        Data file;
+        file.set("name", a.name);
+        file.set("href", "/evidence/" + a.sha256);
+        file.set("size", FileSize(a.size));
+        files.push_back(file);
+      }
+      d.set("files", files);
+      if (!e.attachments.empty()) d.set("has_files", Bool(true));
+      if (!e.fields.empty() || !e.note.empty() || !e.attachments.empty()) {
+        d.set("has_description", Bool(true));
+      }
+      d.set("fields", fields);
+      timeline.push_back(d);
+    }
+    data.set("timeline", timeline);
+    // Forms only on today's view: what may be recorded depends on the state now.
+    if (!call.signed_in || as_of || !wf) return;
+    auto today = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
+    const std::vector<Form> forms = BuildForms(*wf, OfferedTransitions(*wf, call.who, *today),
+                                               *today, engine.Inspections(), engine.Bodies());
+    Data form_list = List();
+    for (const Form& form : forms) {
+      Data f;
+      f.set("name", form.transition);
+      f.set("label", form.label);
+      f.set("button", form.button);
+      Data conditions = List();
+      for (const std::string& condition : form.conditions) conditions.push_back(Data(condition));
+      f.set("conditions", conditions);
+      if (!form.conditions.empty()) f.set("has_conditions", Bool(true));
+      f.set("self", self + "?version=" + std::to_string(today->version));
+      f.set("csrf", call.session->csrf);
+      if (form.transition == failed) f.set("open", Bool(true));
+      if (form.takes_files) f.set("takes_files", Bool(true));
+      Data fields = List();
+      for (const FormField& field : form.fields) {
+        Data d;
+        const std::string element_id = form.transition + "-" + field.name;
+        d.set("id", element_id);
+        d.set("name", field.name);
+        d.set("label", field.label);
+        SetIf(d, "hint", field.hint);
+        if (field.required) d.set("required", Bool(true));
+        auto echoed = [&](const std::string& name) {  // what was posted, when re-shown
+          return form.transition == failed && posted.count(name) ? posted.at(name) : "";
+        };
+        const std::string value = echoed(field.name);
+        d.set("value", value);
+        anchors[form.transition + "|" + field.name] = element_id;
+        if (field.kind == FormField::Kind::kTextArea) d.set("textarea", Bool(true));
+        if (field.kind == FormField::Kind::kDate) {
+          Data date;
+          date.set("day", echoed(field.name + "-day"));
+          date.set("month", echoed(field.name + "-month"));
+          date.set("year", echoed(field.name + "-year"));
+          d.set("date", date);
+          anchors[form.transition + "|" + field.name] = element_id + "-day";
+        }
+        if (field.kind == FormField::Kind::kChoice) {
+          Data radios = List();
+          for (const auto& [option, label] : field.options) {
+            Data o;
+            o.set("id", element_id + "-" + option);
+            o.set("name", field.name);
+            o.set("value", option);
+            o.set("label", label);
+            if (option == value) o.set("checked", Bool(true));
+            radios.push_back(o);
+          }
+          Data group;
+          group.set("options", radios);
+          d.set("radios", group);
+          if (!field.options.empty()) {
+            anchors[form.transition + "|" + field.name] = element_id + "-" + field.options[0].first;
+          }
+        }
+        for (const FieldError& e : errors) {
+          if (form.transition == failed && e.field == field.name) d.set("error", e.message);
+        }
+        fields.push_back(d);
+      }
+      f.set("fields", fields);
+      form_list.push_back(f);
+    }
+    data.set("forms", form_list);
+    if (!forms.empty()) data.set("has_forms", Bool(true));
+  });
+  if (!found) return NotFound(call);
+  // Each error links to its field's input (a choice's first option, a date's day), else to the
+  // form's note.
+  std::vector<FieldError> linked;
+  for (const FieldError& e : errors) {
+    auto anchor = anchors.find(failed + "|" + e.field);
+    linked.push_back({anchor != anchors.end() ? anchor->second : failed + "-note", e.message});
+  }
+  SetErrors(data, linked);
+  if (const std::string recorded = call.Query("recorded"); !recorded.empty()) {
+    data.set("recorded", recorded);
+  }
+  const std::string title = std::string(action ? "Action " : "Recommendation ") + id;
+  return Page(call, status, "item", data, title, action ? "actions" : "recommendations",
+              !errors.empty(), generation);
+}
+
+// An evidence file, to whoever may see an item whose history names it: the API's rule and the
+// API's response (always a download, never rendered here).
+Response Workspace::Impl::Evidence(const Call& call, const std::string& sha256) {
+  std::optional<Result<EvidenceDownload>> found;
+  host->Read([&](const Engine& engine) { found = EvidenceVisible(engine, call.who, sha256); });
+  if (!found->ok()) return NotFound(call);
+  return http::EvidenceFileResponse(std::move(**found));
+}
+
+Response Workspace::Impl::Record(const Call& call, const std::string& id, SubjectKind kind) {
+  const bool action = kind == SubjectKind::kAction;
+  const Workflow* wf = action ? action_workflow : workflow;
+  if (!wf) return NotFound(call);
+  RecordEvent event;
+  event.subject_id = id;
+  event.kind = kind;
+  const std::string failed = call.Form("do");
+  std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
+  event.files = call.Files("evidence_files");
+  if (const std::string version = call.Query("version"); !version.empty()) {
+    if (version.size() < 19 && version.find_first_not_of("0123456789") == std::string::npos) {
+      event.expected_version = std::stoll(version);
+    }
+  }
+  // The same check the API makes: what may be seen may be written to, and nothing else.
+  bool visible = false;
+  host->Read([&](const Engine& engine) {
+    visible = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead).ok();
+  });
+  if (!visible) return NotFound(call);
+  if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
+  ActAs(call.who, wf, &event);
+  auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
+  if (!written.ok()) {
+    std::string message = written.status().message();
+    if (written.status().code() == Code::kFailedPrecondition) {
+      message = "It changed since you opened this page: check its history, then try again. (" +
+                message + ")";
+    }
+    const int status = http::FromStatus(written.status()).status;
+    return Item(call, id, kind, {{"do", message}}, failed, call.form, status);
+  }
+  return Redirect(std::string(action ? "/actions/" : "/recommendations/") + id +
+                  "?recorded=" + failed);
+}
+
+}  // namespace rectrack::web

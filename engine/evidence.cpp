@@ -76,7 +76,9 @@ Result<std::string_view> Sniff(const std::string& name, std::string_view content
                                      "incomplete (truncated)");
     }
     // ODF puts an uncompressed "mimetype" entry first; OOXML names its main part.
-    if (content.substr(30, 8) == "mimetype" && content.substr(38, kOdt.size()) == kOdt) {
+    // (substr would throw past the end: a ZIP this short is none of the formats.)
+    if (content.size() >= 38 + kOdt.size() && content.substr(30, 8) == "mimetype" &&
+        content.substr(38, kOdt.size()) == kOdt) {
       return kOdt;
     }
     const bool ooxml = content.find("[Content_Types].xml") != std::string_view::npos;

@@ -78,6 +78,10 @@ TEST(EvidenceTest, EmptyUnknownAndMisnamedFilesAreRefused) {
     }
   }
   EXPECT_FALSE(EvidenceMediaType("policy.docx", zip).ok());
+  // A ZIP shorter than a local header, yet with an end record: refused, not read past its end.
+  EXPECT_FALSE(EvidenceMediaType("z.odt", std::string("PK\x03\x04PK\x05\x06", 8)).ok());
+  EXPECT_FALSE(EvidenceMediaType("x.pdf", "%PDF-").ok());
+  EXPECT_FALSE(EvidenceMediaType("x.png", "\x89PNG\r\n\x1a\n").ok());
 }
 
 TEST(EvidenceTest, LimitsAndTheAllowListAreHeld) {

@@ -150,7 +150,9 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
   } else if (key == "document_timeout_seconds") {
     ASSIGN_OR_RETURN(c->documents.timeout_seconds, number(1, 3600));
   } else if (key == "documents_at_once") {
-    ASSIGN_OR_RETURN(c->documents.max_concurrent, number(1, 64));
+    // Conversions run on the server's blocking pool (http::ServerOptions::blocking_threads),
+    // with every write: at least one thread must stay for the writes.
+    ASSIGN_OR_RETURN(c->documents.max_concurrent, number(1, c->server.blocking_threads - 1));
   } else {
     return Status::InvalidArgument("unknown setting '" + key + "'");
   }

@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
-
-extern char** environ;
 
 namespace rectrack {
 namespace {
@@ -74,12 +73,25 @@ class SigpipeHeld {
   sigset_t pipe_, old_;
 };
 
-// Ends the program and everything it started, and reaps it.
+// Ends the program and everything it started, and reaps it. Until it is reaped its pid, and so
+// its group's id, cannot be given to another process, so the kill reaches only its group.
 void KillGroup(pid_t pid) {
   ::kill(-pid, SIGKILL);
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+}
+
+// What the program may see of rectrack's environment: enough to find programs, fonts and a
+// place for temporary files; never the secrets a server is given (SMTP passwords, webhook keys).
+std::vector<std::string> ProgramEnvironment() {
+  std::vector<std::string> kept;
+  for (const char* name :
+       {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "XDG_CACHE_HOME",
+        "XDG_DATA_DIRS", "FONTCONFIG_FILE", "FONTCONFIG_PATH"}) {
+    if (const char* value = std::getenv(name)) kept.push_back(std::string(name) + "=" + value);
+  }
+  return kept;
 }
 
 Result<pid_t> Spawn(const std::vector<std::string>& argv, Pipe& in, Pipe& out, Pipe& err) {
@@ -104,8 +116,13 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv, Pipe& in, Pipe& out, P
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> environment = ProgramEnvironment();
+  std::vector<char*> env;
+  for (const std::string& e : environment) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  // posix_spawnp looks the program up in this process's PATH, which the child keeps.
+  const int spawned = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (spawned != 0) {
@@ -182,11 +199,17 @@ Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::stri
     }
   }
   // Its output is closed; it may still be running (or have left a child holding the pipes).
-  int status = 0;
+  // Its exit is seen without reaping it (WNOWAIT), so its group is killed while its id is
+  // still its own, then it is reaped.
+  siginfo_t info{};
   for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0 && errno != EINTR) return Status::IOError("lost " + argv[0] + "'s process");
+    info.si_pid = 0;
+    const int seen = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (seen == 0 && info.si_pid == pid) break;
+    if (seen < 0 && errno != EINTR) {
+      KillGroup(pid);
+      return Status::IOError("lost " + argv[0] + "'s process");
+    }
     if (remaining_ms() == 0) {
       KillGroup(pid);
       const long long ms = limits.timeout.count();
@@ -196,11 +219,11 @@ Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::stri
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  ::kill(-pid, SIGKILL);  // anything it left running in its group
-  if (WIFSIGNALED(status)) {
-    return Status::IOError(argv[0] + " was ended by signal " + std::to_string(WTERMSIG(status)));
+  KillGroup(pid);  // anything it left running in its group; reaps it
+  if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
+    return Status::IOError(argv[0] + " was ended by signal " + std::to_string(info.si_status));
   }
-  result.exit_code = WEXITSTATUS(status);
+  result.exit_code = info.si_status;
   return result;
 }
 

@@ -96,6 +96,8 @@ Result<std::string> DocumentConverter::FromHtml(const std::string& html,
   } else {
     // The page's <h1> becomes the document's title (the title style, and its metadata);
     // the tables keep their captions and repeat their header row on every page.
+    // Not --sandbox: Debian 12's pandoc (2.17) then cannot read its own docx and odt templates.
+    // The HTML is rectrack's own, every text in it escaped: it names no file or URL to fetch.
     argv = {options_.pandoc,
             "--from",
             "html",

@@ -104,6 +104,20 @@ Result<std::string_view> Sniff(const std::string& name, std::string_view content
   return std::string_view("");
 }
 
+// U+202A-U+202E and U+2066-U+2069 reorder what follows them: "policy<U+202E>fdp.exe" shows
+// as "policyexe.pdf". A file name is no place for them.
+bool HasBidiControl(std::string_view name) {
+  for (size_t i = 0; i + 2 < name.size(); ++i) {
+    const auto b1 = static_cast<unsigned char>(name[i + 1]);
+    const auto b2 = static_cast<unsigned char>(name[i + 2]);
+    if (static_cast<unsigned char>(name[i]) != 0xE2) continue;
+    if ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The name without any directory a client put in front of it.
 std::string BaseName(const std::string& name) {
   const size_t slash = name.find_last_of("/\\");
@@ -143,10 +157,12 @@ Result<std::vector<Attachment>> DescribeEvidence(const std::vector<EvidenceFile>
   for (const EvidenceFile& file : files) {
     const std::string name = BaseName(file.name);
     if (name.empty() || name.size() > kMaxNameBytes || !IsValidUtf8(name) ||
-        FindControl(name) != std::string::npos) {
-      return Status::InvalidArgument("an evidence file needs a name of at most " +
-                                     std::to_string(kMaxNameBytes) +
-                                     " bytes of UTF-8 without control characters");
+        FindControl(name) != std::string::npos || name.find_first_of("\t\n") != std::string::npos ||
+        HasBidiControl(name)) {
+      return Status::InvalidArgument(
+          "an evidence file needs a name of at most " + std::to_string(kMaxNameBytes) +
+          " bytes of UTF-8 without control characters, tabs, line breaks or bidirectional "
+          "controls");
     }
     if (file.content.size() > limits.file) {
       return Status::TooLarge(name + " is " + std::to_string(file.content.size()) +

@@ -84,7 +84,7 @@ Result<std::vector<FormPart>> ParseMultipartForm(std::string_view content_type,
   const std::string delimiter = "--" + boundary;
   // The first delimiter may follow a preamble; every later one starts a line.
   size_t at = body.find(delimiter);
-  if (at == std::string_view::npos || (at != 0 && body.substr(at - 2, 2) != "\r\n")) {
+  if (at == std::string_view::npos || (at != 0 && (at < 2 || body.substr(at - 2, 2) != "\r\n"))) {
     return Status::InvalidArgument("the body does not start with its boundary");
   }
   const std::string next = "\r\n" + delimiter;

@@ -124,6 +124,12 @@ TEST(EvidenceTest, DescribedByHashNameTypeAndSizeOnceEach) {
   EXPECT_EQ((*files)[1].name, "copy.pdf");
   EXPECT_EQ((*files)[1].sha256, (*files)[0].sha256);
   EXPECT_FALSE(DescribeEvidence({{"bad\x1b]0;name.txt", "x"}}, {}).ok());
+  EXPECT_FALSE(DescribeEvidence({{"two\nlines.txt", "x"}}, {}).ok());
+  EXPECT_FALSE(DescribeEvidence({{"tab\t.txt", "x"}}, {}).ok());
+  EXPECT_FALSE(DescribeEvidence({{"policy\xE2\x80\xAEtxt.exe.txt", "x"}}, {}).ok())
+      << "a right-to-left override disguises the extension";
+  EXPECT_TRUE(DescribeEvidence({{"r\xC3\xA9sum\xC3\xA9 \xE2\x80\x94 final.txt", "x"}}, {}).ok())
+      << "other UTF-8 is a name like any";
   EXPECT_FALSE(DescribeEvidence({{"dir/", "x"}}, {}).ok()) << "a name that is only directories";
 }
 
@@ -167,6 +173,10 @@ TEST(MultipartTest, ABodyCutOffOrMalformedIsRefusedSayingWhy) {
   EXPECT_EQ(http::ParseMultipartForm("multipart/form-data", whole).status().message(),
             "multipart/form-data needs a boundary of 1 to 70 characters");
   EXPECT_FALSE(http::ParseMultipartForm(type, "--b\r\nX-Nothing: 1\r\n\r\nx\r\n--b--").ok());
+  // A preamble of one byte: the boundary neither starts the body nor a line.
+  EXPECT_EQ(http::ParseMultipartForm(type, "x" + whole).status().message(),
+            "the body does not start with its boundary");
+  EXPECT_TRUE(http::ParseMultipartForm(type, "preamble\r\n" + whole).ok());
   std::string many;
   for (int i = 0; i < 65; ++i)
     many += "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";

@@ -236,7 +236,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
 Response Workspace::Impl::Evidence(const Call& call, const std::string& sha256) {
   std::optional<Result<EvidenceDownload>> found;
   host->Read([&](const Engine& engine) { found = EvidenceVisible(engine, call.who, sha256); });
-  if (!found->ok()) return NotFound(call);
+  if (!found || !found->ok()) return NotFound(call);
   return http::EvidenceFileResponse(std::move(**found));
 }
 

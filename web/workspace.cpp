@@ -357,9 +357,10 @@ Response Workspace::Impl::Route(Call& call) {
     return Redirect("/account/second-factor");
   }
   const bool may_read = call.signed_in || options.public_read;
+  // With public_read, an item's evidence files are as public as the item (the same rule).
   const bool public_page = path == "/recommendations" || path == "/inspections" ||
                            path.rfind("/recommendations/", 0) == 0 ||
-                           path.rfind("/inspections/", 0) == 0;
+                           path.rfind("/inspections/", 0) == 0 || path.rfind("/evidence/", 0) == 0;
   if (!call.signed_in && !(may_read && public_page && method == "GET")) {
     std::string next = call.req.target;
     return Redirect("/sign-in" + (next == "/" ? "" : QueryString({{"next", next}})));
@@ -458,7 +459,10 @@ Response Workspace::Handle(const Request& request) {
     // A form with files (an import, evidence) may be as large as the server takes
     // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
     const std::string type = Lower(request.Header("content-type"));
-    if (!http::IsMultipartForm(type) && request.body.size() > kMaxFormBytes) {
+    const std::string& path = call.target.path;
+    const bool takes_files = path == "/admin/import" || path.rfind("/recommendations/", 0) == 0 ||
+                             path.rfind("/actions/", 0) == 0;
+    if (!takes_files && request.body.size() > kMaxFormBytes) {
       return Html(413, "a form may send at most " + std::to_string(kMaxFormBytes) + " bytes");
     }
     if (http::IsMultipartForm(type)) {

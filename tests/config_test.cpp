@@ -82,6 +82,9 @@ TEST_F(ConfigTest, TheDeployExampleLoadsAndBindsToLoopback) {
   EXPECT_EQ(c.text_limits.note, 8192u);
   EXPECT_EQ(c.text_limits.text, 32768u);
   EXPECT_EQ(c.text_limits.field_value, 4096u);
+  EXPECT_EQ(c.text_limits.evidence.file, EvidenceLimits{}.file);
+  EXPECT_EQ(c.text_limits.evidence.media_types, EvidenceLimits{}.media_types);
+  EXPECT_EQ(c.documents.max_concurrent, 2);
   EXPECT_FALSE(c.api.public_read);
   EXPECT_EQ(c.second_factor_roles, (std::set<std::string>{"inspectorate"}));
   EXPECT_TRUE(c.secure_cookies);  // its public_url is https://
@@ -109,6 +112,37 @@ TEST_F(ConfigTest, TextLimitsFromTheFileAndTheEnvironment) {
   const Status s = ApplyTextLimitsEnvironment(&limits, FakeGetenv);
   EXPECT_EQ(s.message(), "RECTRACK_MAX_TEXT_BYTES: max_text_bytes must be from 100 to 1048576");
   EXPECT_EQ(limits.text, TextLimits{}.text) << "nothing changed by a refused setting";
+}
+
+TEST_F(ConfigTest, DocumentAndEvidenceSettings) {
+  Write(
+      "pandoc: /opt/pandoc/bin/pandoc\ndocument_timeout_seconds: 20\ndocuments_at_once: 3\n"
+      "max_evidence_file_bytes: 2048\nmax_evidence_bytes: 4096\n"
+      "evidence_types: application/pdf, text/csv\n");
+  ServeConfig c;
+  const Status loaded = LoadConfigFile(path_, &c);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  EXPECT_EQ(c.documents.pandoc, "/opt/pandoc/bin/pandoc");
+  EXPECT_EQ(c.documents.weasyprint, "weasyprint");
+  EXPECT_EQ(c.documents.timeout_seconds, 20);
+  EXPECT_EQ(c.documents.max_concurrent, 3);
+  EXPECT_EQ(c.text_limits.evidence.file, 2048u);
+  EXPECT_EQ(c.text_limits.evidence.event, 4096u);
+  EXPECT_EQ(c.text_limits.evidence.media_types,
+            (std::vector<std::string>{"application/pdf", "text/csv"}));
+  // Conversions share the blocking pool with the writes: one thread stays for them.
+  Write("documents_at_once: 4\n");
+  EXPECT_NE(LoadConfigFile(path_, &c).message().find("documents_at_once must be from 1 to 3"),
+            std::string::npos);
+  Write("evidence_types: application/x-msdownload\n");
+  EXPECT_NE(
+      LoadConfigFile(path_, &c).message().find("rectrack cannot check 'application/x-msdownload'"),
+      std::string::npos);
+  // Every command, not only serve, holds evidence to the environment's limits.
+  TextLimits limits;
+  fake_env = {{"RECTRACK_MAX_EVIDENCE_FILE_BYTES", "5000"}};
+  ASSERT_TRUE(ApplyTextLimitsEnvironment(&limits, FakeGetenv).ok());
+  EXPECT_EQ(limits.evidence.file, 5000u);
 }
 
 TEST_F(ConfigTest, BadSettingsSayWhichAndWhere) {

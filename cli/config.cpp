@@ -133,6 +133,8 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     ASSIGN_OR_RETURN(c->text_limits.evidence.file, number(1024, 1LL << 30));
   } else if (key == "max_evidence_bytes") {
     ASSIGN_OR_RETURN(c->text_limits.evidence.event, number(1024, 1LL << 30));
+  } else if (key == "max_evidence_bytes_per_day") {
+    ASSIGN_OR_RETURN(c->text_limits.evidence.per_actor_per_day, number(1024, 1LL << 40));
   } else if (key == "evidence_types") {
     std::vector<std::string> types = SplitList(value);
     const EvidenceLimits known;
@@ -194,6 +196,7 @@ const char* kKeys[] = {"listen",
                        "second_factor_roles",
                        "max_evidence_file_bytes",
                        "max_evidence_bytes",
+                       "max_evidence_bytes_per_day",
                        "evidence_types",
                        "pandoc",
                        "weasyprint",
@@ -235,8 +238,9 @@ Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*))
 Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*)) {
   ServeConfig config;
   config.text_limits = *limits;
-  for (const char* key : {"max_note_bytes", "max_text_bytes", "max_field_bytes",
-                          "max_evidence_file_bytes", "max_evidence_bytes", "evidence_types"}) {
+  for (const char* key :
+       {"max_note_bytes", "max_text_bytes", "max_field_bytes", "max_evidence_file_bytes",
+        "max_evidence_bytes", "max_evidence_bytes_per_day", "evidence_types"}) {
     std::string name = "RECTRACK_";
     for (const char* p = key; *p; ++p) name += static_cast<char>(std::toupper(*p));
     const char* value = getenv(name.c_str());

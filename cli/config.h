@@ -2,18 +2,17 @@
 // environment variables, then command-line flags, each overriding the one before.
 //
 // File keys and their variables: listen (RECTRACK_LISTEN), threads, max_connections,
-// max_connections_per_address, header_timeout_seconds,
-// max_body_bytes, max_header_bytes, timeout_seconds, rate_per_minute, rate_bytes_per_minute,
-// max_note_bytes, max_text_bytes, max_field_bytes (engine/commands.h: TextLimits),
-// max_evidence_file_bytes, max_evidence_bytes, evidence_types (a list of media types; engine/
-// commands.h: EvidenceLimits), public_read (true|false), gov_uk (true|false), secure_cookies
-// (true|false), db, workflow; for
-// alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go to: a list, or "a,
-// b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS required, or
-// smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only), smtp_user,
-// smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from; for documents: pandoc and
-// weasyprint (the programs), document_timeout_seconds, documents_at_once. The variable is
-// RECTRACK_ and the key in capitals. Unknown keys are errors.
+// max_connections_per_address, header_timeout_seconds, max_body_bytes, max_header_bytes,
+// timeout_seconds, rate_per_minute, rate_bytes_per_minute; max_note_bytes, max_text_bytes,
+// max_field_bytes (engine/commands.h: TextLimits); max_evidence_file_bytes, max_evidence_bytes,
+// max_evidence_bytes_per_day, evidence_types (a list of media types; engine/commands.h:
+// EvidenceLimits); public_read (true|false), gov_uk (true|false), secure_cookies (true|false),
+// db, workflow; for alerts: public_url (links in alerts), webhook_allow (hosts webhooks may go
+// to: a list, or "a, b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS
+// required, or smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only),
+// smtp_user, smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from; for documents:
+// pandoc and weasyprint (the programs), document_timeout_seconds, documents_at_once. The
+// variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
 #pragma once
 
 #include <set>

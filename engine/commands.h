@@ -27,6 +27,9 @@ struct EvidenceLimits {
   size_t file = 5 << 20;   // one file
   size_t event = 7 << 20;  // every file of one event together
   size_t files = 20;       // files on one event
+  // Every file one account or token attaches in a day (UTC), so that no client can make the
+  // server store without bound.
+  size_t per_actor_per_day = 512 << 20;
   std::vector<std::string> media_types = {
       "application/pdf",
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -249,6 +249,10 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
       event.seq = last_seq_ + static_cast<int64_t>(events.size() + mine.size()) + 1;
       event.recorded = recorded;
       event.actor = batches[i].actor;
+      if (Status within = CheckEvidenceQuota(event); !within.ok()) {
+        failed = context(within);
+        break;
+      }
       if (Status added = ledger.Add(event); !added.ok()) {
         failed = context(added.WithContext(event.subject_id));
         break;
@@ -382,6 +386,30 @@ std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
   return BuildAnnex(*ledger_, workflow_, body, as_of.value_or(clock_->Today()));
+}
+
+Status Engine::CheckEvidenceQuota(const Event& event) const {
+  if (event.attachments.empty()) return Status();
+  int64_t bytes = 0;
+  for (const Attachment& a : event.attachments) bytes += a.size;
+  // What the same actor attached today (UTC, by when it was recorded), this group's events
+  // included: they are in the ledger already.
+  const std::string today = event.recorded.substr(0, 10);
+  for (const auto& [id, item] : ledger_->items()) {
+    for (const Event& e : item.events) {
+      if (e.attachments.empty() || e.actor != event.actor || e.recorded.compare(0, 10, today)) {
+        continue;
+      }
+      for (const Attachment& a : e.attachments) bytes += a.size;
+    }
+  }
+  const auto limit = static_cast<int64_t>(text_limits_.evidence.per_actor_per_day);
+  if (bytes <= limit) return Status();
+  return Status::StorageFull("the evidence files " + event.actor + " attached on " + today +
+                             " would come to " + std::to_string(bytes) + " bytes: at most " +
+                             std::to_string(limit) +
+                             " a day may be stored for one account or token "
+                             "(max_evidence_bytes_per_day); nothing was written");
 }
 
 Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,

@@ -302,6 +302,10 @@ class Engine {
   std::optional<Workflow> action_workflow_;
   std::optional<Rules> rules_;
   const Clock* clock_;
+  // StorageFull when `event`'s evidence files would take what its actor attached on its recorded
+  // day (UTC) past TextLimits::evidence.per_actor_per_day: what one token or account can make
+  // the server store is bounded.
+  Status CheckEvidenceQuota(const Event& event) const;
   // Keeps the evidence files of the successful batches, inside PrepareAll's transaction.
   Status KeepEvidence(const std::vector<WriteBatch>& batches,
                       const std::vector<Result<ApplyReport>>& results);

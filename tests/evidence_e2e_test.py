@@ -231,6 +231,25 @@ class EvidenceTest(unittest.TestCase):
             self.assertIn(message, json.loads(raw)["detail"])
         self.assertEqual(self.written(), before)
 
+    def test_3b_what_one_actor_may_store_in_a_day_is_bounded(self):
+        pdf = os.path.join(SAMPLES, "policy.pdf")
+        limit = os.path.getsize(pdf) + 1000  # room for the PDF, not for it and another
+        env = dict(os.environ, RECTRACK_MAX_EVIDENCE_BYTES_PER_DAY=str(limit))
+        run = lambda *args: subprocess.run(  # noqa: E731
+            [BINARY, "--db", self.db, "--clock", "2025-12-01T08:00:00Z", "--actor", "cli:quota",
+             *args], capture_output=True, text=True, timeout=60, env=env)
+        first = run("record", "sw22-i1-a2", "close", "--by", "CPS", "--unit", "cps-sw-crown",
+                    "--attach", pdf)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        before = self.written()
+        second = run("record", "sw22-i1-a3", "close", "--by", "CPS", "--unit", "cps-sw-mags",
+                     "--attach", os.path.join(SAMPLES, "policy.docx"))
+        self.assertEqual(second.returncode, 1)
+        self.assertIn("the evidence files cli:quota attached on 2025-12-01 would come to",
+                      second.stderr)
+        self.assertIn("(max_evidence_bytes_per_day)", second.stderr)
+        self.assertEqual(self.written(), before)
+
     def test_4_verify_names_a_file_altered_or_removed(self):
         self.cli("record", "da23-r2", "close", "--by", "CPS", "--effective", "2025-11-01",
                  "--attach", os.path.join(SAMPLES, "dip-sample.xlsx"))

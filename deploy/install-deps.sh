@@ -18,7 +18,10 @@ packages=(
   clang  # the thread-safety analysis test (-Wthread-safety)
   libsodium-dev libkainjow-mustache-dev  # the web workspace: Argon2id passwords, templates
   libxlsxwriter-dev python3-openpyxl  # reports as XLSX, and a real reader for them in the tests
-  pandoc weasyprint  # reports as DOCX and ODT (pandoc) and accessible PDF (WeasyPrint)
+  # Reports as DOCX and ODT (pandoc) and accessible PDF (WeasyPrint). WeasyPrint's fonttools
+  # wants python3-scipy or python3-munkres; named first, munkres keeps apt from taking scipy,
+  # whose pythran needs libboost1.74-dev, which conflicts with the 1.81 above.
+  python3-munkres pandoc weasyprint
   docx2txt odt2txt poppler-utils qpdf  # real readers of those documents in the tests
   chromium chromium-driver python3-selenium  # the web workspace's browser tests
 )

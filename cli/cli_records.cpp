@@ -1,7 +1,9 @@
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/config.h"
 #include "engine/documents.h"
 #include "engine/render.h"
 #include "storage/database.h"
@@ -103,7 +105,10 @@ Status RunRecord(Engine& engine, const Context& c) {
 }
 
 Status RunReport(Engine& engine, const Context& c) {
-  const DocumentConverter documents;  // pandoc and WeasyPrint from PATH, the default limits
+  ConverterOptions converters;  // as serve's, from RECTRACK_PANDOC, RECTRACK_REFERENCE_DOCX, ...
+  RETURN_IF_ERROR(ApplyDocumentsEnvironment(
+      &converters, [](const char* name) -> const char* { return std::getenv(name); }));
+  const DocumentConverter documents(converters);
   if (c.rest.size() == 1 && c.rest[0] == "progress") {
     ASSIGN_OR_RETURN(
         std::string format,

@@ -146,6 +146,9 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
       }
     }
     c->text_limits.evidence.media_types = std::move(types);
+  } else if (key == "reference_docx" || key == "reference_odt") {
+    if (!std::ifstream(value)) return Status::InvalidArgument(key + ": cannot read " + value);
+    (key == "reference_docx" ? c->documents.reference_docx : c->documents.reference_odt) = value;
   } else if (key == "pandoc" || key == "weasyprint") {
     if (value.empty()) return Status::InvalidArgument(key + " must name a program");
     (key == "pandoc" ? c->documents.pandoc : c->documents.weasyprint) = value;
@@ -200,6 +203,8 @@ const char* kKeys[] = {"listen",
                        "evidence_types",
                        "pandoc",
                        "weasyprint",
+                       "reference_docx",
+                       "reference_odt",
                        "document_timeout_seconds",
                        "documents_at_once"};
 
@@ -247,6 +252,20 @@ Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(cons
     if (value && *value) RETURN_IF_ERROR(Set(&config, key, value).WithContext(name));
   }
   *limits = config.text_limits;
+  return Status();
+}
+
+Status ApplyDocumentsEnvironment(ConverterOptions* documents, const char* (*getenv)(const char*)) {
+  ServeConfig config;
+  config.documents = *documents;
+  for (const char* key :
+       {"pandoc", "weasyprint", "document_timeout_seconds", "reference_docx", "reference_odt"}) {
+    std::string name = "RECTRACK_";
+    for (const char* p = key; *p; ++p) name += static_cast<char>(std::toupper(*p));
+    const char* value = getenv(name.c_str());
+    if (value && *value) RETURN_IF_ERROR(Set(&config, key, value).WithContext(name));
+  }
+  *documents = config.documents;
   return Status();
 }
 

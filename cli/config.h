@@ -11,8 +11,9 @@
 // to: a list, or "a, b"), webhook_timeout_seconds, smtp_url (smtp://host:port with STARTTLS
 // required, or smtps://host:port), smtp_plain (true: no TLS, for a relay on this machine only),
 // smtp_user, smtp_password_env or smtp_password_file, smtp_ca_file, smtp_from; for documents:
-// pandoc and weasyprint (the programs), document_timeout_seconds, documents_at_once. The
-// variable is RECTRACK_ and the key in capitals. Unknown keys are errors.
+// pandoc and weasyprint (the programs), document_timeout_seconds, documents_at_once,
+// reference_docx and reference_odt (house styles). The variable is RECTRACK_ and the key in
+// capitals. Unknown keys are errors.
 #pragma once
 
 #include <set>
@@ -57,6 +58,10 @@ Status ApplyEnvironment(ServeConfig* config, const char* (*getenv)(const char*))
 // RECTRACK_MAX_EVIDENCE_BYTES and RECTRACK_EVIDENCE_TYPES (a CLI import is held to what the
 // server holds a client to).
 Status ApplyTextLimitsEnvironment(TextLimits* limits, const char* (*getenv)(const char*));
+// The document converters of every other command (`report --format docx`) from RECTRACK_PANDOC,
+// RECTRACK_WEASYPRINT, RECTRACK_DOCUMENT_TIMEOUT_SECONDS, RECTRACK_REFERENCE_DOCX and
+// RECTRACK_REFERENCE_ODT, as serve reads them.
+Status ApplyDocumentsEnvironment(ConverterOptions* documents, const char* (*getenv)(const char*));
 // Reads the SMTP password from smtp_password_env or smtp_password_file and checks the relay's
 // settings as a whole (alerts::CheckSmtpRelay): InvalidArgument naming what is wrong, such as an
 // unset variable or a user without a password.

@@ -106,6 +106,9 @@ Result<std::string> DocumentConverter::FromHtml(const std::string& html,
             "--shift-heading-level-by=-1",
             "--output",
             "-"};
+    const std::string& style =
+        format == DocumentFormat::kDocx ? options_.reference_docx : options_.reference_odt;
+    if (!style.empty()) argv.push_back("--reference-doc=" + style);
   }
   ProgramLimits limits;
   limits.timeout = std::chrono::seconds(options_.timeout_seconds);

@@ -34,6 +34,10 @@ struct ConverterOptions {
   int timeout_seconds = 60;
   int max_concurrent = 2;  // a PDF of a large annex holds a core for seconds
   size_t max_output_bytes = 64 << 20;
+  // A house style: a DOCX (or ODT) whose styles (fonts, headings, table captions) the documents
+  // take, as pandoc's --reference-doc reads it. "" for pandoc's own.
+  std::string reference_docx = "";
+  std::string reference_odt = "";
 };
 
 class DocumentConverter {

@@ -134,6 +134,16 @@ TEST_F(ConfigTest, DocumentAndEvidenceSettings) {
   Write("documents_at_once: 4\n");
   EXPECT_NE(LoadConfigFile(path_, &c).message().find("documents_at_once must be from 1 to 3"),
             std::string::npos);
+  Write("reference_docx: /nonexistent/house-style.docx\n");
+  EXPECT_NE(LoadConfigFile(path_, &c).message().find(
+                "reference_docx: cannot read /nonexistent/house-style.docx"),
+            std::string::npos);
+  ConverterOptions documents;
+  fake_env = {{"RECTRACK_WEASYPRINT", "/opt/weasyprint"}, {"RECTRACK_DOCUMENTS_AT_ONCE", "3"}};
+  ASSERT_TRUE(ApplyDocumentsEnvironment(&documents, FakeGetenv).ok());
+  EXPECT_EQ(documents.weasyprint, "/opt/weasyprint");
+  EXPECT_EQ(documents.max_concurrent, ConverterOptions{}.max_concurrent)
+      << "how many at once is the server's to say";
   Write("evidence_types: application/x-msdownload\n");
   EXPECT_NE(
       LoadConfigFile(path_, &c).message().find("rectrack cannot check 'application/x-msdownload'"),

@@ -15,6 +15,7 @@ Usage: documents_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when a r
 converter is missing, unless RECTRACK_REQUIRE_TOOLS=1.
 """
 import html
+import io
 import json
 import os
 import re
@@ -79,6 +80,22 @@ class DocumentsTest(unittest.TestCase):
         cls.run_cli("import", *[os.path.join(SOURCE, "demo", f) for f in
                                 ("domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml")])
         cls.token = cls.run_cli("token", "create", "--role", "inspectorate").splitlines()[0]
+        # A house style: pandoc's reference document with the title in GOV.UK blue. The main
+        # server and the command line are given it (RECTRACK_REFERENCE_DOCX).
+        style = os.path.join(cls.dir, "house-style.docx")
+        default = subprocess.run(["pandoc", "--print-default-data-file", "reference.docx"],
+                                 capture_output=True, timeout=60, check=True).stdout
+        with zipfile.ZipFile(io.BytesIO(default)) as source, \
+                zipfile.ZipFile(style, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "word/styles.xml":
+                    data = data.decode().replace(
+                        '<w:color w:val="345A8A" w:themeColor="accent1" w:themeShade="B5" />',
+                        '<w:color w:val="1D70B8" />', 1).encode()
+                    assert b"1D70B8" in data
+                target.writestr(item, data)
+        os.environ["RECTRACK_REFERENCE_DOCX"] = style
         # A second server whose PDF converter hangs (and starts a child that would outlive it),
         # whose DOCX converter fails, with room for one conversion at a time.
         cls.hang_marker = "sleep 300.%d" % os.getpid()  # how pgrep tells the child from others
@@ -163,12 +180,15 @@ class DocumentsTest(unittest.TestCase):
             with zipfile.ZipFile(path) as docx:
                 xml = docx.read("word/document.xml").decode()
                 core = docx.read("docProps/core.xml").decode()
+                styles = docx.read("word/styles.xml").decode()
             self.assertEqual(xml.count("<w:tbl>"), 2, "two real tables")
             self.assertEqual(len(re.findall(r'<w:tblHeader w:val="true" ?/>', xml)), 2,
                              "each table's header row repeats on every page")
             self.assertIn('w:val="Title"', xml)
             self.assertIn("TableCaption", xml)
             self.assertIn("<dc:title>Annex A: ", core)
+            # The house style's title colour: the reference document's styles were taken.
+            self.assertIn('<w:color w:val="1D70B8" />', styles)
             self.assertIn("<dc:language>en</dc:language>", core)
             for row in self.annex["open"] + self.annex["closed"]:
                 if row["note"]:

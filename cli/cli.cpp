@@ -43,6 +43,7 @@ using cli::Context;
 using cli::Format;
 using cli::OptionalDate;
 using cli::RunBackup;
+using cli::RunDraft;
 using cli::RunRecord;
 using cli::RunReport;
 using cli::RunVerify;
@@ -564,14 +565,23 @@ struct Runner {
 
 const std::map<std::string, Runner>& Runners() {
   static const std::map<std::string, Runner> kRunners = {
-      {"workflow", {RunWorkflow, nullptr}}, {"verify", {RunVerify, nullptr}},
-      {"backup", {RunBackup, nullptr}},     {"serve", {RunServe, nullptr}},
-      {"import", {nullptr, RunImport}},     {"list", {nullptr, RunList}},
-      {"show", {nullptr, RunShow}},         {"actions", {nullptr, RunActions}},
-      {"units", {nullptr, RunUnits}},       {"record", {nullptr, RunRecord}},
-      {"report", {nullptr, RunReport}},     {"token", {nullptr, RunTokenCommand}},
-      {"rules", {nullptr, RunRules}},       {"user", {nullptr, RunUser}},
-      {"alerts", {RunAlerts, nullptr}},     {"webhook-secret", {RunWebhookSecret, nullptr}},
+      {"workflow", {RunWorkflow, nullptr}},
+      {"verify", {RunVerify, nullptr}},
+      {"backup", {RunBackup, nullptr}},
+      {"draft", {RunDraft, nullptr}},
+      {"serve", {RunServe, nullptr}},
+      {"import", {nullptr, RunImport}},
+      {"list", {nullptr, RunList}},
+      {"show", {nullptr, RunShow}},
+      {"actions", {nullptr, RunActions}},
+      {"units", {nullptr, RunUnits}},
+      {"record", {nullptr, RunRecord}},
+      {"report", {nullptr, RunReport}},
+      {"token", {nullptr, RunTokenCommand}},
+      {"rules", {nullptr, RunRules}},
+      {"user", {nullptr, RunUser}},
+      {"alerts", {RunAlerts, nullptr}},
+      {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;
 }

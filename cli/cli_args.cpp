@@ -52,6 +52,11 @@ Commands:
   alerts test-email --to ADDRESS [--config F]
                                   send one message through the configured SMTP relay
                                   (smtp_url ...) and print what the relay answered
+  draft REPORT [--inspection ID] [--published D] [--follow-up-of ID] [-o|--output FILE]
+                                  read a report (PDF, DOCX, ODT, HTML or text) and write a
+                                  draft import file of its recommendations, deadlines, owners
+                                  and, in a follow-up, judgements, to review before importing
+                                  (docs/draft.md)
   verify                          check the hash chain of the whole event log and every
                                   evidence file against its hash
   backup DIR                      write a consistent copy of the database, evidence included,
@@ -76,11 +81,12 @@ namespace {
 
 // Options that take a value, and flags that do not.
 const std::set<std::string> kValued = {
-    "url",    "db",     "workflow",        "clock",     "actor", "as-of",
-    "body",   "state",  "format",          "effective", "by",    "role",
-    "note",   "field",  "expires",         "label",     "email", "to",
-    "listen", "config", "threads",         "rules",     "kind",  "clock-rate",
-    "unit",   "rec",    "action-workflow", "output",    "attach"};
+    "url",       "db",          "workflow",        "clock",     "actor",  "as-of",
+    "body",      "state",       "format",          "effective", "by",     "role",
+    "note",      "field",       "expires",         "label",     "email",  "to",
+    "listen",    "config",      "threads",         "rules",     "kind",   "clock-rate",
+    "unit",      "rec",         "action-workflow", "output",    "attach", "inspection",
+    "published", "follow-up-of"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -99,7 +105,7 @@ Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const
 Result<Args> ParseArgs(const std::vector<std::string>& argv) {
   Args args;
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
+    const std::string& a = argv[i] == "-o" ? "--output" : argv[i];  // -o FILE, as compilers say
     if (a.size() > 2 && a.rfind("--", 0) == 0) {
       std::string name = a.substr(2), value;
       bool inline_value = false;
@@ -187,6 +193,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         false}},
       {"verify", {{}, 0, 0, {}, false}},
       {"backup", {{}, 1, 1, {}, false}},
+      {"draft", {{"inspection", "published", "follow-up-of", "output"}, 1, 1, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},
       {"workflow", {{}, 0, 0, {}, false}},
       {"webhook-secret", {{}, 0, 0, {}, false}},

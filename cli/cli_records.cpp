@@ -9,26 +9,25 @@
 #include "storage/database.h"
 
 namespace rectrack::cli {
-namespace {
+namespace {}  // namespace
 
-// The bytes of the file at `path` to attach as evidence, read only when it is within the limit.
-Result<std::string> ReadEvidenceFile(const std::string& path, const EvidenceLimits& limits) {
+Result<std::string> ReadBoundedFile(const std::string& path, size_t limit,
+                                    const std::string& what) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
-  if (error) return Status::InvalidArgument("--attach " + path + ": " + error.message());
-  if (size > limits.file) {
-    return Status::TooLarge("--attach " + path + ": " + std::to_string(size) +
-                            " bytes; a file may be at most " + std::to_string(limits.file));
+  if (error) return Status::InvalidArgument(what + " " + path + ": " + error.message());
+  if (size > limit) {
+    return Status::TooLarge(what + " " + path + ": " + std::to_string(size) + " bytes; at most " +
+                            std::to_string(limit) + " are read");
   }
   std::ifstream in(path, std::ios::binary);
   std::string content(size, '\0');
   if (!in.read(content.data(), static_cast<std::streamsize>(size))) {
-    return Status::IOError("--attach " + path + ": cannot read it");
+    return Status::IOError(what + " " + path + ": cannot read it");
   }
   return content;
 }
 
-// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   const std::string partial = path + ".partial";
   {
@@ -46,6 +45,8 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   }
   return Status();
 }
+
+namespace {
 
 // A document (a workbook, DOCX, ODT, PDF) is written to a file, never to a terminal; --output is
 // for nothing else.
@@ -87,7 +88,8 @@ Status RunRecord(Engine& engine, const Context& c) {
     }
   }
   for (const std::string& path : args.All("attach")) {
-    ASSIGN_OR_RETURN(std::string content, ReadEvidenceFile(path, c.options.text_limits.evidence));
+    ASSIGN_OR_RETURN(std::string content,
+                     ReadBoundedFile(path, c.options.text_limits.evidence.file, "--attach"));
     e.files.push_back({path, std::move(content)});
   }
   ASSIGN_OR_RETURN(ApplyReport report, engine.Apply({e}, Actor(c)));

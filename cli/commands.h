@@ -1,6 +1,7 @@
 // The command line's commands, split by subject across files: cli.cpp has the dispatch and
 // the reading commands, cli_records.cpp the ones about the log's content and its copies
-// (record, report, verify, backup). Private to rectrack::cli.
+// (record, report, verify, backup), cli_draft.cpp the drafting of a report's recommendations.
+// Private to rectrack::cli.
 #pragma once
 
 #include <optional>
@@ -29,6 +30,12 @@ struct Context {
 // Who the log names as the actor of what the command writes: --actor, or cli:$USER.
 std::string Actor(const Context& c);
 
+// The bytes of the file at `path`, read only when it holds at most `limit` bytes: TooLarge
+// otherwise, naming it as `what` ("--attach") says.
+Result<std::string> ReadBoundedFile(const std::string& path, size_t limit, const std::string& what);
+// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
 // `record ID TRANSITION ...`: one event, with any --attach files as its evidence.
 Status RunRecord(Engine& engine, const Context& c);
 // `report annex|progress`: printed, or a document written to --output.
@@ -37,5 +44,7 @@ Status RunReport(Engine& engine, const Context& c);
 Status RunVerify(const Context& c);
 // `backup DIR`: a verified copy of the database.
 Status RunBackup(const Context& c);
+// `draft REPORT`: a draft import file of the report's recommendations (cli_draft.cpp).
+Status RunDraft(const Context& c);
 
 }  // namespace rectrack::cli

@@ -39,11 +39,25 @@ class ImportParser {
     Entry top;
     RETURN_IF_ERROR(yaml::ForEachEntry(
         source_, root, "import file",
-        {"bodies", "units", "inspections", "recommendations", "actions", "events"},
+        {"reviewed", "bodies", "units", "inspections", "recommendations", "actions", "events"},
         [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
           top[key] = value;
           return Status();
         }));
+    // A draft read from a report (`rectrack draft`) says `reviewed: false` until a person has
+    // checked it against the report: nothing lands unread.
+    if (auto reviewed = top.find("reviewed"); reviewed != top.end()) {
+      const YAML::Node& flag = reviewed->second;
+      bool value = false;
+      if (!flag.IsScalar() || !YAML::convert<bool>::decode(flag, value)) {
+        return yaml::Error(source_, flag, "'reviewed' must be true or false");
+      }
+      if (!value) {
+        return yaml::Error(source_, flag,
+                           "this draft has not been reviewed: check each item against the report "
+                           "(the comments say what to check), then set 'reviewed: true'");
+      }
+    }
     // Definitions go first whatever order the file lists them in: events refer to them.
     RETURN_IF_ERROR(EachItem(top, "bodies", [&](const YAML::Node& n) { return ParseBody(n); }));
     RETURN_IF_ERROR(EachItem(top, "units", [&](const YAML::Node& n) { return ParseUnit(n); }));

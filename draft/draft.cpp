@@ -1,0 +1,887 @@
+#include "draft/draft.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/strings.h"
+#include "engine/engine.h"
+
+namespace rectrack {
+namespace {
+
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) { return IsLower(c) || IsUpper(c) || IsDigit(c); }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !IsAlnum(text[i])) ++i;
+    const size_t begin = i;
+    while (i < text.size() && (IsAlnum(text[i]) || text[i] == '\'')) ++i;
+    if (i > begin) words.push_back(Lower(text.substr(begin, i - begin)));
+  }
+  return words;
+}
+
+// Where `needle` stands in `text` as whole words (case-sensitive when `exact`), or npos.
+size_t FindWhole(std::string_view text, std::string_view needle, bool exact) {
+  if (needle.empty()) return std::string_view::npos;
+  const std::string hay = exact ? std::string(text) : Lower(text);
+  const std::string pin = exact ? std::string(needle) : Lower(needle);
+  for (size_t at = hay.find(pin); at != std::string::npos; at = hay.find(pin, at + 1)) {
+    const bool left = at == 0 || !IsAlnum(hay[at - 1]);
+    const size_t end = at + pin.size();
+    const bool right = end >= hay.size() || !IsAlnum(hay[end]);
+    if (left && right) return at;
+  }
+  return std::string_view::npos;
+}
+
+bool EndsWithAny(std::string_view s, std::string_view chars) {
+  return !s.empty() && chars.find(s.back()) != std::string_view::npos;
+}
+
+// ---- What a paragraph is ----
+
+bool IsHeading(const Paragraph& p) {
+  if (p.cell && p.cells_in_row > 1) return false;
+  if (p.marker != Marker::kNone && p.marker != Marker::kNumber) return false;
+  const std::string& t = p.text;
+  if (t.empty() || t.size() > 90 || EndsWithAny(t, ".;:,")) return false;
+  if (!IsUpper(t.front()) && !IsDigit(t.front())) return false;
+  const auto words = Words(t);
+  if (words.size() > 10) return false;
+  for (const auto& w : words) {
+    if (w == "should" || w == "must") return false;
+  }
+  return true;
+}
+
+enum class RecHeading { kNone, kList, kBox };
+
+// "Recommendations", "New recommendations", "Our recommendation", "Recommendation" (a box).
+RecHeading RecommendationHeading(const Paragraph& p) {
+  if (!IsHeading(p)) return RecHeading::kNone;
+  static const std::set<std::string> kLeading = {"new", "our",  "the",  "further", "summary",
+                                                 "of",  "list", "main", "key",     "additional"};
+  // "Recommendations for the Service Prosecuting Authority", "Recommendations made to ...".
+  static const std::set<std::string> kFollowing = {"for", "to", "made"};
+  const auto words = Words(p.text);
+  size_t at = 0;
+  while (at < words.size() && kLeading.count(words[at])) ++at;
+  if (at >= words.size() || (at + 1 < words.size() && !kFollowing.count(words[at + 1]))) {
+    return RecHeading::kNone;
+  }
+  if (words[at] == "recommendations") return RecHeading::kList;
+  if (words[at] == "recommendation" && at + 1 == words.size()) return RecHeading::kBox;
+  return RecHeading::kNone;
+}
+
+// ---- Judgements ----
+
+struct Judgement {
+  std::string outcome;  // achieved, partially_achieved, not_achieved
+  bool new_made = false;
+  std::string phrase;
+  std::string see;   // "(see new recommendation 1)": the new one's number
+  size_t begin = 0;  // where the judgement starts in the paragraph
+};
+
+// The number after "recommendation" in a "(see new recommendation 1)" aside.
+std::string SeeNumber(std::string_view s) {
+  const std::string lower = Lower(s);
+  size_t at = lower.find("recommendation");
+  if (at == std::string::npos) return "";
+  at += 14;
+  while (at < lower.size() && (lower[at] == ' ' || lower[at] == 's')) ++at;
+  size_t end = at;
+  while (end < lower.size() && IsAlnum(lower[end]) && end - at < 3) ++end;
+  return lower.substr(at, end - at);
+}
+
+// A judgement standing at `text` from `begin` to its end: "NOT ACHIEVED - NEW RECOMMENDATION
+// MADE (see new recommendation 1)", "Partially achieved.", "Judgement: achieved".
+std::optional<Judgement> ReadJudgementAt(std::string_view text, size_t begin) {
+  std::string rest = Lower(text.substr(begin));
+  for (std::string_view prefix :
+       {"judgement:", "judgment:", "assessment:", "status:", "outcome:", "position:", "finding:"}) {
+    if (StartsWith(rest, prefix)) rest = rest.substr(prefix.size());
+  }
+  std::string see;
+  if (size_t open = rest.find('('); open != std::string::npos) {
+    const size_t close = rest.find(')', open);
+    if (close == std::string::npos ||
+        rest.find_first_not_of(" .", close + 1) != std::string::npos) {
+      return std::nullopt;
+    }
+    see = SeeNumber(rest.substr(open, close - open));
+    rest = rest.substr(0, open);
+  }
+  // Dashes of every width, colons and full stops become spaces.
+  std::string flat;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest.compare(i, 3, "\u2013") == 0 || rest.compare(i, 3, "\u2014") == 0) {
+      flat += ' ';
+      i += 2;
+    } else if (rest[i] == '-' || rest[i] == ':' || rest[i] == '.' || rest[i] == ',' ||
+               rest[i] == ';') {
+      flat += ' ';
+    } else {
+      flat += rest[i];
+    }
+  }
+  const auto words = Words(flat);
+  static const std::map<std::vector<std::string>, std::string> kOutcomes = {
+      {{"achieved"}, "achieved"},
+      {{"not", "achieved"}, "not_achieved"},
+      {{"partially", "achieved"}, "partially_achieved"},
+      {{"partly", "achieved"}, "partially_achieved"},
+      {{"achieved", "in", "part"}, "partially_achieved"},
+  };
+  for (const auto& [lead, outcome] : kOutcomes) {
+    if (words.size() < lead.size() || !std::equal(lead.begin(), lead.end(), words.begin())) {
+      continue;
+    }
+    std::vector<std::string> tail(words.begin() + static_cast<long>(lead.size()), words.end());
+    Judgement j{outcome, false, std::string(text.substr(begin)), see, begin};
+    if (tail.empty()) return j;
+    static const std::vector<std::vector<std::string>> kNewMade = {
+        {"new", "recommendation", "made"},
+        {"new", "recommendations", "made"},
+        {"new", "recommendation", "issued"},
+        {"new", "recommendation", "raised"},
+        {"new", "recommendation"}};
+    for (const auto& made : kNewMade) {
+      if (tail == made) {
+        j.new_made = true;
+        return j;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// A judgement that is the whole paragraph, or (written in capitals) ends it.
+std::optional<Judgement> FindJudgement(const Paragraph& p) {
+  const std::string& t = p.text;
+  if (t.size() > 200 && t.find("ACHIEVED") == std::string::npos) return std::nullopt;
+  if (auto j = ReadJudgementAt(t, 0)) return j;
+  // "... sentence hearings. NOT ACHIEVED", "... | ACHIEVED": capitals only.
+  for (size_t at = t.rfind("ACHIEVED"); at != std::string::npos && at > 0;
+       at = at == 0 ? std::string::npos : t.rfind("ACHIEVED", at - 1)) {
+    size_t begin = at;
+    for (std::string_view lead : {"NOT ", "PARTIALLY ", "PARTLY "}) {
+      if (begin >= lead.size() && t.compare(begin - lead.size(), lead.size(), lead) == 0) {
+        begin -= lead.size();
+      }
+    }
+    if (begin == 0 || t[begin - 1] != ' ') continue;
+    if (auto j = ReadJudgementAt(t, begin)) return j;
+  }
+  return std::nullopt;
+}
+
+// ---- Owners ----
+
+// The part of an item that says who acts: the words before its verb ("should", "must", "to
+// <verb>"), the opening "By <date>," included.
+std::string SubjectOf(std::string_view text) {
+  const std::string lower = Lower(text);
+  size_t end = lower.size();
+  for (std::string_view verb : {" should ", " must ", " will ", " needs to ", " need to ",
+                                " is to ", " are to ", " to ", " should:", " must:"}) {
+    const size_t at = lower.find(verb);
+    if (at != std::string::npos) end = std::min(end, at);
+  }
+  return std::string(text.substr(0, std::min<size_t>(end, 300)));
+}
+
+struct Found {
+  size_t at;
+  std::string id;
+};
+
+std::vector<std::string> KnownOwners(std::string_view raw, const std::vector<KnownBody>& bodies) {
+  std::string subject(raw);  // "Chiefs’ Council" is "Chiefs' Council"
+  for (size_t at; (at = subject.find("\u2019")) != std::string::npos;) subject.replace(at, 3, "'");
+  std::vector<Found> found;
+  for (const KnownBody& body : bodies) {
+    size_t at = std::string_view::npos;
+    for (auto [name, exact] : {std::pair<std::string_view, bool>{body.name, false},
+                               {body.id, true},
+                               {body.short_name, true}}) {
+      at = std::min(at, FindWhole(subject, name, exact));
+    }
+    if (at != std::string_view::npos) found.push_back({at, body.id});
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.at < b.at; });
+  std::vector<std::string> ids;
+  for (const Found& f : found) ids.push_back(f.id);
+  return ids;
+}
+
+std::string IdFrom(std::string_view name) {
+  std::string id;
+  for (char c : Lower(name)) {
+    if (IsAlnum(c)) {
+      id += c;
+    } else if (!id.empty() && id.back() != '-') {
+      id += '-';
+    }
+  }
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  return id.substr(0, 64);
+}
+
+// An owner the known bodies do not name: "the Home Office (HO)", "the government, through its
+// ... ministry". Only a phrase that names an organisation counts: "prosecutors" is not one.
+std::optional<DraftBody> ProposedOwner(std::string_view subject) {
+  // "Name (ABBR)": the report's own abbreviation.
+  for (size_t open = subject.find('('); open != std::string_view::npos;
+       open = subject.find('(', open + 1)) {
+    const size_t close = subject.find(')', open);
+    if (close == std::string_view::npos) break;
+    const std::string_view abbr = subject.substr(open + 1, close - open - 1);
+    if (abbr.size() < 2 || abbr.size() > 10 ||
+        !std::all_of(abbr.begin(), abbr.end(), [](char c) { return IsUpper(c) || c == '&'; })) {
+      continue;
+    }
+    // The name: the capitalised words before the bracket.
+    const auto words = SplitList(subject.substr(0, open), ' ');
+    std::vector<std::string> name;
+    for (size_t i = words.size(); i-- > 0;) {
+      const std::string& w = words[i];
+      if (!w.empty() && (IsUpper(w.front()) || w == "of" || w == "for" || w == "and")) {
+        name.insert(name.begin(), w);
+      } else {
+        break;
+      }
+    }
+    if (!name.empty()) {
+      return DraftBody{std::string(abbr), Join(name, " "),
+                       std::string(subject.substr(0, close + 1))};
+    }
+  }
+  static const std::set<std::string> kOrganisations = {
+      "government", "ministry", "department",   "council", "office",  "authority",
+      "agency",     "police",   "commission",   "board",   "college", "treasury",
+      "executive",  "service",  "inspectorate", "forces",  "force",   "tribunal"};
+  // From "the" to the first comma or the end: "the government, through its ...".
+  const std::string lower = Lower(subject);
+  size_t the = FindWhole(lower, "the", false);
+  if (the == std::string::npos) return std::nullopt;
+  size_t end = subject.find(',', the);
+  if (end == std::string_view::npos) end = subject.size();
+  std::string phrase(subject.substr(the, end - the));
+  while (!phrase.empty() && phrase.back() == ' ') phrase.pop_back();
+  const auto words = Words(phrase);
+  if (words.size() < 2 || words.size() > 8) return std::nullopt;
+  bool organisation = false;
+  for (const auto& w : words) organisation = organisation || kOrganisations.count(w) > 0;
+  if (!organisation) return std::nullopt;
+  std::string name = phrase.substr(4);
+  if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return DraftBody{IdFrom(name), name, phrase};
+}
+
+// ---- Matching texts ----
+
+std::set<std::string> ContentWords(std::string_view text) {
+  static const std::set<std::string> kStop = {
+      "the",   "and",   "for",  "with", "that",   "this", "from", "have",  "been",  "their",
+      "which", "where", "when", "will", "should", "into", "each", "every", "cases", "case"};
+  std::set<std::string> words;
+  for (std::string w : Words(text)) {
+    if (w.size() < 4 || kStop.count(w) || IsDigit(w.front())) continue;
+    if (w.size() > 5 && w.back() == 's') w.pop_back();  // "hearings" is "hearing"
+    words.insert(w);
+  }
+  return words;
+}
+
+// How much two texts share: the common content words over the smaller set's size (0..1).
+double Similarity(std::string_view a, std::string_view b) {
+  const auto wa = ContentWords(a), wb = ContentWords(b);
+  if (wa.empty() || wb.empty()) return 0;
+  size_t common = 0;
+  for (const auto& w : wa) common += wb.count(w);
+  return static_cast<double>(common) / static_cast<double>(std::min(wa.size(), wb.size()));
+}
+
+// "da23-r4" -> "4"; the number a recommendation's id ends with.
+std::string NumberOfId(const std::string& id) {
+  size_t end = id.size(), begin = end;
+  while (begin > 0 && IsDigit(id[begin - 1])) --begin;
+  return id.substr(begin, end - begin);
+}
+
+// ---- The walk ----
+
+struct Item {
+  std::string number;
+  bool numbered = false;    // the report printed its number
+  bool in_section = false;  // under a recommendations heading or in a box
+  std::vector<std::string> parts;
+  std::vector<int> paragraphs;
+  int lead_in = -1;  // index into Walk::paragraphs of the list's lead-in
+  std::optional<Judgement> judgement;
+  int judgement_paragraph = 0;
+  bool lost_number = false;
+};
+
+bool HasDeadline(std::string_view text) {
+  auto m = MilestonesFromText(text);
+  return !m.ok() || !m->empty();
+}
+
+bool HasModal(std::string_view text) {
+  const std::string lower = " " + Lower(text) + " ";
+  for (std::string_view verb : {" should ", " must ", " to have ", " to be ", " should:"}) {
+    if (lower.find(verb) != std::string::npos) return true;
+  }
+  // "By March 2024, the CPS to introduce": a deadline, then "to".
+  return lower.find(" to ") != std::string::npos && StartsWith(lower, " by ");
+}
+
+// A paragraph that reads like a recommendation: a dated instruction, or one that says so.
+bool ReadsLikeRecommendation(std::string_view text) {
+  const std::string lower = Lower(text);
+  if (lower.find("we recommend") != std::string::npos) return true;
+  return HasDeadline(text) && HasModal(text);
+}
+
+// "By 31 July 2025 to have designed ...", "To be embedded by March 2024.": a step of the item
+// before it, not a new one.
+bool ContinuesItem(std::string_view text) {
+  if (text.empty()) return false;
+  if (IsLower(text.front())) return true;
+  const std::string lower = Lower(text.substr(0, 120));
+  if (StartsWith(lower, "to be ") || StartsWith(lower, "to have ") || StartsWith(lower, "and ") ||
+      StartsWith(lower, "this should") || StartsWith(lower, "this must")) {
+    return true;
+  }
+  if (StartsWith(lower, "by ")) {
+    const size_t comma = lower.find(',');
+    const size_t to = lower.find(" to ");
+    return to != std::string::npos && (comma == std::string::npos || to < comma) &&
+           lower.substr(0, to).find(" the ") == std::string::npos;
+  }
+  return false;
+}
+
+class Walker {
+ public:
+  Walker(const ReportText& report, const std::vector<KnownBody>& bodies)
+      : report_(report), bodies_(bodies) {}
+
+  std::vector<Item> Walk(std::vector<DraftQuestion>* questions) {
+    const auto& ps = report_.paragraphs;
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const Paragraph& p = ps[i];
+      if (auto j = FindJudgement(p); j && !items_.empty() && Current()) {
+        Item& item = *Current();
+        if (!item.judgement) {
+          // A judgement ending an item's own paragraph leaves the rest as its text.
+          if (j->begin > 0 && !item.paragraphs.empty() && item.paragraphs.back() == p.number) {
+            std::string& last = item.parts.back();
+            last = last.substr(0, std::min(last.size(), j->begin));
+          } else if (j->begin > 0) {
+            Append(item, p, p.text.substr(0, j->begin));
+          }
+          item.judgement = j;
+          item.judgement_paragraph = p.number;
+          continue;
+        }
+      }
+      if (RecHeading h = RecommendationHeading(p); h != RecHeading::kNone) {
+        state_ = h == RecHeading::kList ? State::kList : State::kBox;
+        style_ = Marker::kNone;
+        lead_in_ = -1;
+        current_ = -1;
+        continue;
+      }
+      if (p.marker == Marker::kRecommendation) {
+        if (state_ != State::kList ||
+            (style_ != Marker::kRecommendation && style_ != Marker::kNone)) {
+          lead_in_ = -1;  // a new list, not the one a lead-in opened
+        }
+        state_ = State::kList;
+        style_ = Marker::kRecommendation;
+        StartItem(p, p.label, true);
+        if (auto j = ReadJudgementAt(p.text, 0)) {  // "Recommendation 2 - NOT ACHIEVED"
+          Current()->parts.clear();
+          Current()->judgement = j;
+          Current()->judgement_paragraph = p.number;
+        }
+        continue;
+      }
+      if (IsHeading(p) && !(p.cell && current_ >= 0)) {
+        state_ = State::kProse;
+        current_ = -1;
+        lead_in_ = -1;
+        continue;
+      }
+      if (p.marker == Marker::kNone && !p.text.empty() && p.text.back() == ':' &&
+          i + 1 < ps.size() && ps[i + 1].marker != Marker::kNone &&
+          ps[i + 1].marker != Marker::kBullet &&
+          (state_ == State::kList || (HasDeadline(p.text) && HasModal(p.text)))) {
+        state_ = State::kList;
+        style_ = Marker::kNone;
+        lead_in_ = static_cast<int>(i);
+        current_ = -1;
+        continue;
+      }
+      switch (state_) {
+        case State::kList:
+          List(p, questions);
+          break;
+        case State::kBox:
+          Box(p);
+          break;
+        case State::kProse:
+          Prose(p, questions);
+          break;
+      }
+    }
+    return std::move(items_);
+  }
+
+ private:
+  enum class State { kProse, kList, kBox };
+
+  Item* Current() { return current_ >= 0 ? &items_[static_cast<size_t>(current_)] : nullptr; }
+
+  void StartItem(const Paragraph& p, const std::string& number, bool numbered) {
+    Item item;
+    item.number = number;
+    item.numbered = numbered;
+    item.in_section = state_ != State::kProse;
+    item.lead_in = lead_in_;
+    items_.push_back(std::move(item));
+    current_ = static_cast<int>(items_.size()) - 1;
+    Append(items_.back(), p, p.text);
+  }
+
+  void Append(Item& item, const Paragraph& p, std::string_view text) {
+    if (!text.empty()) item.parts.emplace_back(text);
+    item.paragraphs.push_back(p.number);
+  }
+
+  std::string NextNumber() const {
+    int last = 0;
+    for (const Item& item : items_) {
+      if (item.in_section && !item.number.empty() && IsDigit(item.number.front())) {
+        last = std::max(last, std::stoi(item.number));
+      }
+    }
+    return std::to_string(last + 1);
+  }
+
+  // "2.5. We will carry out ...": the report's own numbered paragraphs are prose again.
+  static bool NumberedProse(const Paragraph& p) {
+    return p.marker == Marker::kNone && p.label.find('.') != std::string::npos;
+  }
+
+  void List(const Paragraph& p, std::vector<DraftQuestion>* questions) {
+    if (NumberedProse(p)) {
+      state_ = State::kProse;
+      current_ = -1;
+      return Prose(p, questions);
+    }
+    if (style_ == Marker::kNone && p.marker != Marker::kNone) style_ = p.marker;
+    if (p.marker != Marker::kNone && p.marker == style_) {
+      return StartItem(p, p.marker == Marker::kBullet ? NextNumber() : p.label,
+                       p.marker != Marker::kBullet);
+    }
+    Item* item = Current();
+    if (item && p.marker != Marker::kNone) {  // a sub-list of the item
+      Append(*item, p, (p.label.empty() ? "-" : p.label + ".") + " " + p.text);
+      return;
+    }
+    if (item && !p.cell && StartsLikeRecommendation(p.text) && style_ == Marker::kNumber &&
+        EndsWithAny(item->parts.empty() ? "" : item->parts.back(), ".")) {
+      // A dated instruction after a finished item in a numbered list: its number was lost.
+      StartItem(p, NextNumber(), false);
+      Current()->lost_number = true;
+      return;
+    }
+    if (item && (ContinuesItem(p.text) || p.cell || HasModal(p.text) || HasDeadline(p.text))) {
+      Append(*item, p, p.text);
+      return;
+    }
+    if (!item && style_ == Marker::kNone && ReadsLikeRecommendation(p.text)) {
+      return StartItem(p, NextNumber(), false);  // a list written without numbers
+    }
+    // Prose after the list: the list is over.
+    state_ = State::kProse;
+    current_ = -1;
+    Prose(p, questions);
+  }
+
+  void Box(const Paragraph& p) {
+    Item* item = Current();
+    // A box holds one recommendation: it needs no number to be told apart.
+    if (!item) return StartItem(p, p.marker == Marker::kNumber ? p.label : NextNumber(), true);
+    if (p.marker != Marker::kNone) {
+      Append(*item, p, (p.label.empty() ? "-" : p.label + ".") + " " + p.text);
+    } else if (ContinuesItem(p.text) && !NumberedProse(p)) {
+      Append(*item, p, p.text);
+    } else {
+      state_ = State::kProse;
+      current_ = -1;
+    }
+  }
+
+  void Prose(const Paragraph& p, std::vector<DraftQuestion>* questions) {
+    // Numbered items outside a recommendations section: kept in case a judgement follows (a
+    // follow-up's list of the earlier recommendations); dropped otherwise.
+    if (p.marker == Marker::kNumber || p.marker == Marker::kLetter) {
+      return StartItem(p, p.label, true);
+    }
+    if (Item* item = Current(); item && p.marker == Marker::kNone && !item->judgement) {
+      Append(*item, p, p.text);
+      return;
+    }
+    current_ = -1;
+    if (p.marker == Marker::kNone && ReadsLikeRecommendation(p.text)) {
+      questions->push_back({p.number, p.text,
+                            "reads like a recommendation but is not under a recommendations "
+                            "heading"});
+    }
+  }
+
+  // A dated instruction that opens with its deadline ("By July 2023, the CPS to ...") or names
+  // a known body as the one to act: an item of its own, not the next paragraph of one.
+  bool StartsLikeRecommendation(std::string_view text) const {
+    if (!ReadsLikeRecommendation(text) || ContinuesItem(text)) return false;
+    return StartsWithNoCase(text, "by ") || !KnownOwners(SubjectOf(text), bodies_).empty();
+  }
+
+  const ReportText& report_;
+  const std::vector<KnownBody>& bodies_;
+  std::vector<Item> items_;
+  State state_ = State::kProse;
+  Marker style_ = Marker::kNone;
+  int lead_in_ = -1;
+  int current_ = -1;
+};
+
+// ---- The inspection ----
+
+bool NamesInspectorate(std::string_view text) {
+  const std::string lower = Lower(text);
+  for (std::string_view name : {"inspectorate", "hmcpsi", "hm cpsi", "hmicfrs", "hmi probation"}) {
+    if (lower.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+struct ReadDate {
+  std::optional<Date> date;
+  std::string phrase;
+  bool month_only = false;
+};
+
+// "1 March 2023", "March 2023", "Published: 6 March 2025" standing alone.
+std::optional<ReadDate> DateParagraph(std::string_view text) {
+  std::string t(text);
+  if (StartsWithNoCase(t, "published")) {
+    t = t.substr(9);
+    while (!t.empty() &&
+           (t.front() == ':' || t.front() == ' ' || t.front() == 'o' || t.front() == 'n')) {
+      t.erase(0, 1);
+    }
+  }
+  const auto words = SplitList(t, ' ');
+  if (words.size() < 2 || words.size() > 3) return std::nullopt;
+  auto year = [](const std::string& w) -> std::optional<int> {
+    if (w.size() != 4 || !std::all_of(w.begin(), w.end(), IsDigit)) return std::nullopt;
+    return std::stoi(w);
+  };
+  const auto y = year(words.back());
+  const auto m = MonthFromName(words[words.size() - 2]);
+  if (!y || !m || *y < Date::kMinYear) return std::nullopt;
+  if (words.size() == 2) return ReadDate{std::nullopt, std::string(text), true};
+  if (words[0].size() > 2 || !std::all_of(words[0].begin(), words[0].end(), IsDigit)) {
+    return std::nullopt;
+  }
+  auto d = Date::FromYmd(*y, *m, static_cast<unsigned>(std::stoi(words[0])));
+  if (!d) return std::nullopt;
+  return ReadDate{d, std::string(text), false};
+}
+
+std::string MadeUpId(const std::string& title, int year) {
+  static const std::set<std::string> kSmall = {"the", "of", "to", "from", "a",   "an",  "and",
+                                               "for", "in", "on", "by",   "its", "how", "up"};
+  std::string id;
+  for (const auto& w : Words(title)) {
+    if (!kSmall.count(w) && id.size() < 5 && IsAlnum(w.front())) id += w.front();
+  }
+  if (id.empty()) id = "report";
+  if (year > 0)
+    id += std::to_string(year % 100 < 10 ? 0 : year % 100 / 10) + std::to_string(year % 10);
+  return id;
+}
+
+void ReadInspection(const ReportText& report, const DraftRequest& request, Draft* draft) {
+  ReadDate published;
+  const size_t head = std::min<size_t>(report.paragraphs.size(), 40);
+  for (size_t i = 0; i < head; ++i) {
+    const Paragraph& p = report.paragraphs[i];
+    if (auto d = DateParagraph(p.text)) {
+      if (published.phrase.empty()) published = *d;
+      continue;
+    }
+    if (draft->title.empty() && i < 15 && !NamesInspectorate(p.text) && p.text.size() <= 200 &&
+        Words(p.text).size() >= 2 && !StartsWithNoCase(p.text, "contents")) {
+      draft->title = p.text;
+    }
+  }
+  if (draft->title.empty()) {
+    draft->inspection_checks.push_back("the report's title could not be read: give it");
+  }
+  if (request.published) {
+    draft->published = request.published;
+    if (published.date && *published.date != *request.published) {
+      draft->inspection_checks.push_back("the report says it was published " + published.phrase +
+                                         "; " + request.published->ToString() + " was given");
+    }
+  } else if (published.date) {
+    draft->published = published.date;
+  } else if (published.month_only) {
+    draft->inspection_checks.push_back("the report gives only the month it was published (" +
+                                       published.phrase + "): give the day");
+  } else {
+    draft->inspection_checks.push_back("no publication date could be read: give it");
+  }
+  int year = draft->published ? draft->published->year() : 0;
+  if (!year && published.month_only)
+    year = std::stoi(published.phrase.substr(published.phrase.size() - 4));
+  draft->inspection_id = request.inspection_id;
+  if (draft->inspection_id.empty()) {
+    draft->inspection_id = MadeUpId(draft->title, year);
+    draft->inspection_checks.push_back("the id '" + draft->inspection_id +
+                                       "' was made from the title: change it if you like");
+  }
+  draft->follow_up_of = request.follow_up_of;
+}
+
+// ---- From items to the draft ----
+
+DraftRecommendation MakeRecommendation(const Item& item, const ReportText& report,
+                                       const DraftRequest& request, Draft* draft) {
+  DraftRecommendation rec;
+  rec.number = item.number;
+  rec.id = draft->inspection_id + "-r" + item.number;
+  std::string lead;
+  if (item.lead_in >= 0) lead = report.paragraphs[static_cast<size_t>(item.lead_in)].text;
+  rec.text = Join(item.parts, " ");
+  const std::string full = lead.empty() ? rec.text : lead + " " + rec.text;
+  rec.paragraphs = item.paragraphs;
+  if (item.lead_in >= 0) rec.paragraphs.insert(rec.paragraphs.begin(), item.lead_in + 1);
+  if (!lead.empty()) rec.text = full;
+  if (item.lost_number) {
+    rec.checks.push_back("its number was lost in conversion: numbered " + item.number +
+                         " by its place in the list");
+  } else if (!item.numbered) {
+    rec.checks.push_back("the report does not number it: numbered " + item.number +
+                         " by its place");
+  }
+  // Owners: who the item says acts, else who its lead-in says.
+  rec.owners =
+      KnownOwners(SubjectOf(rec.text.substr(lead.empty() ? 0 : lead.size() + 1)), request.bodies);
+  if (rec.owners.empty() && !lead.empty())
+    rec.owners = KnownOwners(SubjectOf(lead), request.bodies);
+  if (rec.owners.empty()) {
+    const std::string subject = SubjectOf(rec.text);
+    if (auto proposed = ProposedOwner(subject)) {
+      auto same = std::find_if(draft->new_bodies.begin(), draft->new_bodies.end(),
+                               [&](const DraftBody& b) { return b.id == proposed->id; });
+      if (same == draft->new_bodies.end()) draft->new_bodies.push_back(*proposed);
+      rec.owners.push_back(proposed->id);
+      rec.checks.push_back("owner '" + proposed->phrase + "' is no body rectrack knows: " +
+                           "proposed as a new body '" + proposed->id + "'");
+    } else {
+      rec.checks.push_back("no owner could be told from the text: give one");
+    }
+  }
+  auto milestones = MilestonesFromText(full);
+  if (!milestones.ok()) {
+    rec.checks.push_back(milestones.status().message() + ": no milestone");
+  } else if (milestones->empty()) {
+    rec.checks.push_back("no date could be read: no milestone");
+  } else {
+    rec.milestones = *milestones;
+  }
+  return rec;
+}
+
+void MatchJudgement(const Item& item, const DraftRequest& request, Draft* draft,
+                    std::set<std::string>* used_new) {
+  DraftJudgement j;
+  j.number = item.number;
+  j.outcome = item.judgement->outcome;
+  j.phrase = item.judgement->phrase;
+  j.paragraphs = item.paragraphs;
+  if (item.judgement_paragraph &&
+      (j.paragraphs.empty() || j.paragraphs.back() != item.judgement_paragraph)) {
+    j.paragraphs.push_back(item.judgement_paragraph);
+  }
+  const std::string text = Join(item.parts, " ");
+  const KnownRecommendation* by_number = nullptr;
+  const KnownRecommendation* by_text = nullptr;
+  double best = 0, numbered = 0;
+  for (const KnownRecommendation& parent : request.parent) {
+    const double s = Similarity(text, parent.text);
+    if (NumberOfId(parent.id) == item.number) {
+      by_number = &parent;
+      numbered = s;
+    }
+    if (s > best) {
+      best = s;
+      by_text = &parent;
+    }
+  }
+  if (by_number && (numbered >= 0.3 || text.size() < 20 || by_text == by_number)) {
+    j.rec = by_number->id;
+    if (text.size() >= 20 && numbered < 0.3) {
+      j.checks.push_back("matched by its number only: the wording differs from " + j.rec);
+    }
+  } else if (by_text && best >= 0.4) {
+    j.rec = by_text->id;
+    j.checks.push_back("matched by its wording to " + j.rec +
+                       (by_number ? " (its number says " + by_number->id + ")" : ""));
+  } else {
+    draft->questions.push_back({j.paragraphs.empty() ? 0 : j.paragraphs.front(),
+                                text + " - " + j.phrase,
+                                "a judgement on a recommendation of " + request.follow_up_of +
+                                    " that matches none of its recommendations"});
+    return;
+  }
+  if (item.judgement->new_made) {
+    const DraftRecommendation* target = nullptr;
+    if (!item.judgement->see.empty()) {
+      for (const auto& rec : draft->recommendations) {
+        if (rec.number == item.judgement->see) target = &rec;
+      }
+    }
+    if (!target) {
+      double best_new = 0;
+      const std::string& parent_text =
+          std::find_if(request.parent.begin(), request.parent.end(),
+                       [&](const KnownRecommendation& r) { return r.id == j.rec; })
+              ->text;
+      for (const auto& rec : draft->recommendations) {
+        if (used_new->count(rec.id)) continue;
+        const double s = std::max(Similarity(parent_text, rec.text), Similarity(text, rec.text));
+        if (s > best_new) {
+          best_new = s;
+          target = &rec;
+        }
+      }
+      if (target && best_new < 0.2) target = nullptr;
+      if (target) {
+        j.checks.push_back("the report does not say which new recommendation replaces it: " +
+                           target->id + " is the closest in wording");
+      }
+    }
+    if (target) {
+      j.superseded_by.push_back(target->id);
+      used_new->insert(target->id);
+    } else {
+      j.checks.push_back("the report says a new recommendation was made, but none was found");
+    }
+  }
+  draft->judgements.push_back(std::move(j));
+}
+
+}  // namespace
+
+Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
+  for (const Body& body : engine.Bodies()) {
+    request->bodies.push_back({body.id, body.name, body.short_name});
+  }
+  bool parent_known = false;
+  for (const Inspection& inspection : engine.Inspections()) {
+    if (inspection.id == request->inspection_id) {
+      return Status::InvalidArgument("inspection '" + request->inspection_id +
+                                     "' is already known: draft a new report under a new id");
+    }
+    parent_known = parent_known || inspection.id == request->follow_up_of;
+  }
+  if (request->follow_up_of.empty()) return Status();
+  if (!parent_known) {
+    return Status::NotFound("no inspection '" + request->follow_up_of +
+                            "' is known to follow up: import it first");
+  }
+  std::vector<RecommendationView> parent = engine.List(ListQuery{});
+  std::erase_if(parent, [&](const RecommendationView& r) {
+    return r.def.inspection != request->follow_up_of;
+  });
+  // In the report's order: by the number the id ends with, then by id.
+  auto number = [](const std::string& id) {
+    const std::string digits = NumberOfId(id);
+    return digits.empty() || digits.size() > 6 ? 0 : std::stoi(digits);
+  };
+  std::sort(parent.begin(), parent.end(), [&](const auto& a, const auto& b) {
+    return std::pair(number(a.id), a.id) < std::pair(number(b.id), b.id);
+  });
+  for (const RecommendationView& r : parent) request->parent.push_back({r.id, r.def.text});
+  return Status();
+}
+
+Draft DraftFromReport(const ReportText& report, const DraftRequest& request) {
+  Draft draft;
+  ReadInspection(report, request, &draft);
+  std::vector<Item> items = Walker(report, request.bodies).Walk(&draft.questions);
+  std::set<std::string> ids;
+  for (const Item& item : items) {
+    if (item.judgement) continue;
+    if (!item.in_section) {
+      const std::string text = Join(item.parts, " ");
+      if (ReadsLikeRecommendation(text)) {
+        draft.questions.push_back({item.paragraphs.empty() ? 0 : item.paragraphs.front(), text,
+                                   "reads like a recommendation but is not under a "
+                                   "recommendations heading"});
+      }
+      continue;
+    }
+    DraftRecommendation rec = MakeRecommendation(item, report, request, &draft);
+    if (!ids.insert(rec.id).second) {
+      rec.checks.push_back("another item has the number " + rec.number);
+      rec.id += "-" + std::to_string(ids.size());
+      ids.insert(rec.id);
+    }
+    draft.recommendations.push_back(std::move(rec));
+  }
+  std::set<std::string> used_new;
+  for (const Item& item : items) {
+    if (!item.judgement) continue;
+    if (request.follow_up_of.empty()) {
+      draft.questions.push_back(
+          {item.paragraphs.empty() ? 0 : item.paragraphs.front(),
+           Join(item.parts, " ") + " - " + item.judgement->phrase,
+           "a judgement on an earlier report's recommendation: name that report's inspection "
+           "(--follow-up-of) to draft it as an assessment"});
+      continue;
+    }
+    MatchJudgement(item, request, &draft, &used_new);
+  }
+  std::sort(
+      draft.questions.begin(), draft.questions.end(),
+      [](const DraftQuestion& a, const DraftQuestion& b) { return a.paragraph < b.paragraph; });
+  return draft;
+}
+
+}  // namespace rectrack

@@ -1,0 +1,162 @@
+// DraftAsYaml: the draft in the import format (docs/import-format.md), with comments for its
+// reader.
+#include <sstream>
+
+#include "common/strings.h"
+#include "draft/draft.h"
+
+namespace rectrack {
+namespace {
+
+// A YAML double-quoted scalar: every character the format could misread escaped.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A comment's text on one line, shortened to `limit` bytes (not inside a UTF-8 character).
+std::string OneLine(std::string_view text, size_t limit = 400) {
+  std::string out;
+  for (char c : text) out += (c == '\n' || c == '\r') ? ' ' : c;
+  if (out.size() > limit) {
+    size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out = out.substr(0, cut) + "...";
+  }
+  return out;
+}
+
+// "page 9, after the report's paragraph 2.18" for the paragraphs an item came from.
+std::string Where(const ReportText& report, const std::vector<int>& paragraphs) {
+  const int count = static_cast<int>(report.paragraphs.size());
+  if (paragraphs.empty() || paragraphs.front() < 1 || paragraphs.back() > count) return "";
+  const int first = paragraphs.front();
+  std::string where;
+  const Paragraph& p = report.paragraphs[static_cast<size_t>(first - 1)];
+  if (p.page > 0) where = "page " + std::to_string(p.page);
+  for (int i = first; i-- > 0;) {
+    const Paragraph& before = report.paragraphs[static_cast<size_t>(i)];
+    if (before.marker == Marker::kNone && before.label.find('.') != std::string::npos) {
+      where +=
+          std::string(where.empty() ? "" : ", ") + "after the report's paragraph " + before.label;
+      break;
+    }
+  }
+  const int last = paragraphs.back();
+  where += std::string(where.empty() ? "" : "; ") + "text paragraph" +
+           (last != first ? "s " + std::to_string(first) + "-" + std::to_string(last)
+                          : " " + std::to_string(first));
+  return where;
+}
+
+void Checks(std::ostream& out, const std::vector<std::string>& checks, const char* indent) {
+  if (checks.empty()) {
+    out << " Sure.\n";
+    return;
+  }
+  out << "\n";
+  for (const auto& check : checks) out << indent << "# CHECK: " << OneLine(check) << "\n";
+}
+
+}  // namespace
+
+std::string DraftAsYaml(const Draft& draft, const ReportText& report, const DraftRequest& request) {
+  std::ostringstream out;
+  out << "# A draft read by rectrack from " << OneLine(request.source, 200) << " ("
+      << ReportFormatName(report.format);
+  if (report.pages > 0) out << ", " << report.pages << " pages";
+  out << "). Nothing in it is tracked yet.\n"
+         "# Check every item against the report: its text, owners, milestones and, in a\n"
+         "# follow-up, each judgement. The comment above an item says where the report has it\n"
+         "# and what to check (\"text paragraph N\" counts the paragraphs rectrack read). Then "
+         "set\n"
+         "# reviewed: true and run `rectrack import` on this file.\n"
+         "reviewed: false\n";
+  if (!draft.new_bodies.empty()) {
+    out << "\nbodies:\n";
+    for (const DraftBody& body : draft.new_bodies) {
+      out << "  # CHECK: a new body, proposed from " << Quote(OneLine(body.phrase, 200))
+          << ": check its id and name\n"
+          << "  - {id: " << Quote(body.id) << ", name: " << Quote(body.name) << "}\n";
+    }
+  }
+  out << "\ninspections:\n";
+  for (const auto& check : draft.inspection_checks) out << "  # CHECK: " << OneLine(check) << "\n";
+  out << "  - id: " << Quote(draft.inspection_id) << "\n"
+      << "    title: " << Quote(draft.title) << "\n"
+      << "    published: " << (draft.published ? draft.published->ToString() : "null") << "\n";
+  if (!draft.follow_up_of.empty()) out << "    follow_up_of: " << Quote(draft.follow_up_of) << "\n";
+
+  out << "\nrecommendations:";
+  if (draft.recommendations.empty()) out << " []  # none found";
+  out << "\n";
+  for (const DraftRecommendation& rec : draft.recommendations) {
+    out << "  # Recommendation " << rec.number << ": " << Where(report, rec.paragraphs) << ".";
+    Checks(out, rec.checks, "  ");
+    out << "  - id: " << Quote(rec.id) << "\n"
+        << "    inspection: " << Quote(draft.inspection_id) << "\n"
+        << "    owners: [";
+    for (size_t i = 0; i < rec.owners.size(); ++i) out << (i ? ", " : "") << Quote(rec.owners[i]);
+    out << "]\n"
+        << "    text: " << Quote(rec.text) << "\n"
+        << "    milestones:";
+    if (rec.milestones.empty()) out << " []";
+    out << "\n";
+    for (const TextMilestone& m : rec.milestones) {
+      out << "      - {label: " << Quote(m.label) << ", due: " << m.due.ToString() << "}  # "
+          << Quote(OneLine(m.phrase, 120)) << "\n";
+    }
+  }
+  if (!draft.judgements.empty()) {
+    out << "\nevents:\n";
+    for (const DraftJudgement& j : draft.judgements) {
+      out << "  # " << draft.follow_up_of << "'s recommendation " << j.number << ": "
+          << Quote(OneLine(j.phrase, 160)) << ", " << Where(report, j.paragraphs) << ".";
+      Checks(out, j.checks, "  ");
+      out << "  - {rec: " << Quote(j.rec)
+          << ", do: assess, effective: " << (draft.published ? draft.published->ToString() : "null")
+          << ", outcome: " << j.outcome << ", in: " << Quote(draft.inspection_id);
+      if (!j.superseded_by.empty()) {
+        out << ", superseded_by: [";
+        for (size_t i = 0; i < j.superseded_by.size(); ++i) {
+          out << (i ? ", " : "") << Quote(j.superseded_by[i]);
+        }
+        out << "]";
+      }
+      out << "}\n";
+    }
+  }
+  if (!draft.questions.empty()) {
+    out << "\n# Questions: paragraphs that might be recommendations or judgements. None is\n"
+           "# imported; copy one into the lists above if it is one.\n";
+    for (const DraftQuestion& q : draft.questions) {
+      out << "#   " << Where(report, {q.paragraph}) << " (" << q.why << "):\n#     "
+          << Quote(OneLine(q.text, 300)) << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace rectrack

@@ -493,6 +493,12 @@ class Walker {
     return p.marker == Marker::kNone && p.label.find('.') != std::string::npos;
   }
 
+  // A sub-list's entry as it goes on its item's text: "a. the same core training"; a bullet
+  // without its mark (conversion turns some paragraphs into bullets, and "-" reads as nothing).
+  static std::string SubItem(const Paragraph& p) {
+    return p.label.empty() ? p.text : p.label + ". " + p.text;
+  }
+
   void List(const Paragraph& p, std::vector<DraftQuestion>* questions) {
     if (NumberedProse(p)) {
       state_ = State::kProse;
@@ -506,7 +512,7 @@ class Walker {
     }
     Item* item = Current();
     if (item && p.marker != Marker::kNone) {  // a sub-list of the item
-      Append(*item, p, (p.label.empty() ? "-" : p.label + ".") + " " + p.text);
+      Append(*item, p, SubItem(p));
       return;
     }
     if (item && !p.cell && StartsLikeRecommendation(p.text) && style_ == Marker::kNumber &&
@@ -534,7 +540,7 @@ class Walker {
     // A box holds one recommendation: it needs no number to be told apart.
     if (!item) return StartItem(p, p.marker == Marker::kNumber ? p.label : NextNumber(), true);
     if (p.marker != Marker::kNone) {
-      Append(*item, p, (p.label.empty() ? "-" : p.label + ".") + " " + p.text);
+      Append(*item, p, SubItem(p));
     } else if (ContinuesItem(p.text) && !NumberedProse(p)) {
       Append(*item, p, p.text);
     } else {
@@ -585,6 +591,22 @@ bool NamesInspectorate(std::string_view text) {
     if (lower.find(name) != std::string::npos) return true;
   }
   return false;
+}
+
+// "Economic crime casework HM Crown Prosecution Service Inspectorate": the words before it.
+std::string BeforeInspectorate(const std::string& text) {
+  const std::string lower = Lower(text);
+  size_t cut = std::string::npos;
+  for (std::string_view name :
+       {"hm crown prosecution service inspectorate",
+        "his majesty's crown prosecution service inspectorate",
+        "her majesty's crown prosecution service inspectorate", "hmcpsi", "hm cpsi"}) {
+    cut = std::min(cut, lower.find(name));
+  }
+  if (cut == std::string::npos || cut == 0) return text;
+  std::string before = text.substr(0, cut);
+  while (!before.empty() && before.back() == ' ') before.pop_back();
+  return before;
 }
 
 struct ReadDate {
@@ -643,9 +665,11 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
       if (published.phrase.empty()) published = *d;
       continue;
     }
-    if (draft->title.empty() && i < 15 && !NamesInspectorate(p.text) && p.text.size() <= 200 &&
-        Words(p.text).size() >= 2 && !StartsWithNoCase(p.text, "contents")) {
-      draft->title = p.text;
+    // A PDF's cover can run the title and the inspectorate's name into one paragraph.
+    const std::string text = BeforeInspectorate(p.text);
+    if (draft->title.empty() && i < 15 && !NamesInspectorate(text) && text.size() <= 200 &&
+        Words(text).size() >= 2 && !StartsWithNoCase(text, "contents")) {
+      draft->title = text;
     }
   }
   if (draft->title.empty()) {
@@ -877,6 +901,17 @@ Draft DraftFromReport(const ReportText& report, const DraftRequest& request) {
       continue;
     }
     MatchJudgement(item, request, &draft, &used_new);
+  }
+  if (!request.follow_up_of.empty() && draft.judgements.size() < request.parent.size()) {
+    std::set<std::string> judged;
+    for (const DraftJudgement& j : draft.judgements) judged.insert(j.rec);
+    std::vector<std::string> missing;
+    for (const KnownRecommendation& r : request.parent) {
+      if (!judged.count(r.id)) missing.push_back(r.id);
+    }
+    draft.inspection_checks.push_back("a follow-up of " + request.follow_up_of +
+                                      ", but no judgement was found on " + Join(missing, ", ") +
+                                      ": find them in the report and add their assessments");
   }
   std::sort(
       draft.questions.begin(), draft.questions.end(),

@@ -61,6 +61,7 @@ struct DraftRecommendation {
   std::vector<TextMilestone> milestones;
   std::vector<int> paragraphs;      // the report's paragraphs (Paragraph::number) it came from
   std::vector<std::string> checks;  // what a reviewer must check; empty when sure
+  bool left_out = false;            // a reviewer left it out: not written by DraftAsYaml
 };
 
 struct DraftJudgement {
@@ -71,6 +72,7 @@ struct DraftJudgement {
   std::string phrase;  // the judgement as the report writes it
   std::vector<int> paragraphs;
   std::vector<std::string> checks;
+  bool left_out = false;
 };
 
 struct DraftQuestion {
@@ -80,6 +82,7 @@ struct DraftQuestion {
 };
 
 struct Draft {
+  bool reviewed = false;  // a person has checked it (the web's review page): "reviewed: true"
   std::string inspection_id, title;
   std::optional<Date> published;
   std::string follow_up_of;

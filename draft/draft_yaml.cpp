@@ -1,5 +1,6 @@
 // DraftAsYaml: the draft in the import format (docs/import-format.md), with comments for its
 // reader.
+#include <algorithm>
 #include <sstream>
 
 #include "common/strings.h"
@@ -93,7 +94,7 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
          "# and what to check (\"text paragraph N\" counts the paragraphs rectrack read). Then "
          "set\n"
          "# reviewed: true and run `rectrack import` on this file.\n"
-         "reviewed: false\n";
+      << "reviewed: " << (draft.reviewed ? "true" : "false") << "\n";
   if (!draft.new_bodies.empty()) {
     out << "\nbodies:\n";
     for (const DraftBody& body : draft.new_bodies) {
@@ -110,9 +111,13 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
   if (!draft.follow_up_of.empty()) out << "    follow_up_of: " << Quote(draft.follow_up_of) << "\n";
 
   out << "\nrecommendations:";
-  if (draft.recommendations.empty()) out << " []  # none found";
+  if (std::all_of(draft.recommendations.begin(), draft.recommendations.end(),
+                  [](const DraftRecommendation& r) { return r.left_out; })) {
+    out << " []  # none found";
+  }
   out << "\n";
   for (const DraftRecommendation& rec : draft.recommendations) {
+    if (rec.left_out) continue;
     out << "  # Recommendation " << rec.number << ": " << Where(report, rec.paragraphs) << ".";
     Checks(out, rec.checks, "  ");
     out << "  - id: " << Quote(rec.id) << "\n"
@@ -129,9 +134,11 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
           << Quote(OneLine(m.phrase, 120)) << "\n";
     }
   }
-  if (!draft.judgements.empty()) {
+  if (std::any_of(draft.judgements.begin(), draft.judgements.end(),
+                  [](const DraftJudgement& j) { return !j.left_out; })) {
     out << "\nevents:\n";
     for (const DraftJudgement& j : draft.judgements) {
+      if (j.left_out) continue;
       out << "  # " << draft.follow_up_of << "'s recommendation " << j.number << ": "
           << Quote(OneLine(j.phrase, 160)) << ", " << Where(report, j.paragraphs) << ".";
       Checks(out, j.checks, "  ");

@@ -117,7 +117,7 @@ size_t SkipSpaces(std::string_view s, size_t at) {
 MarkerMatch ReadMarker(std::string_view s) {
   MarkerMatch m;
   // "Recommendation 3", "Recommendation 3:", "Recommendation 3 -", "Recommendation 3." ...
-  if (StartsWithNoCase(s, "recommendation ")) {
+  if (StartsWith(s, "Recommendation ") || StartsWith(s, "RECOMMENDATION ")) {
     size_t at = SkipSpaces(s, 15), end = at;
     while (end < s.size() && (IsDigit(s[end]) || (end == at && IsLower(s[end])))) ++end;
     if (end > at && end - at <= 3) {
@@ -236,20 +236,26 @@ class ParagraphBuilder {
     if (line.empty() || IsRule(line)) return Flush();
     if (IsPageNumber(line)) return;  // in the middle of a paragraph too
     if (line.front() == '|' && line.size() > 1 && line.back() == '|') return Row(line, page);
-    if (line.front() == '#') {  // a Markdown heading
+    const bool heading = line.front() == '#';  // a Markdown heading: a paragraph of its own
+    if (heading) {
       Flush();
       while (!line.empty() && line.front() == '#') line.remove_prefix(1);
-      Start(Trim(line), page);
-      return Flush();
     }
     const std::string text = StripMarkup(line);
     std::string_view t = Trim(text);
+    // A line that goes on inside brackets ("(see new\nrecommendation 1)") starts nothing.
+    if (open_ && !heading && Unclosed(current_.text)) return Join(t);
     if (MarkerMatch m = ReadMarker(t); m.marker != Marker::kNone) {
       Flush();
       Start(t.substr(m.length), page);
       current_.marker = m.marker;
       current_.label = m.label;
+      if (heading) Flush();
       return;
+    }
+    if (heading) {
+      Start(t, page);
+      return Flush();
     }
     if (open_ && SectionNumberLength(t) == 0) return Join(t);
     Flush();  // "2.12. ..." opens a paragraph of the report's own, blank line or not
@@ -278,6 +284,10 @@ class ParagraphBuilder {
     current_.text = std::string(text);
     current_.page = page;
     open_ = true;
+  }
+
+  static bool Unclosed(std::string_view text) {
+    return std::count(text.begin(), text.end(), '(') > std::count(text.begin(), text.end(), ')');
   }
 
   // A line that goes on the paragraph: a word split at its end is joined again.

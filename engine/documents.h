@@ -44,6 +44,8 @@ class DocumentConverter {
  public:
   explicit DocumentConverter(ConverterOptions options = {});
 
+  const ConverterOptions& options() const { return options_; }
+
   // The report in `format`. Unavailable when max_concurrent conversions are running (nothing was
   // started: try again) or the program did not finish in time (it was killed); IOError when it
   // cannot be run or fails (with the first line of what it said).

@@ -415,6 +415,11 @@ Response Workspace::Impl::Route(Call& call) {
     if (path == "/admin/accounts/status" && method == "POST") return SetAccountStatus(call);
     if (path == "/admin/audit" && method == "GET") return Audit(call);
     if (path == "/admin/import" && method == "POST") return Import(call);
+    if (path == "/admin/draft" && method == "GET") {
+      return DraftPage(call, nullptr, nullptr, nullptr, {}, 200);
+    }
+    if (path == "/admin/draft" && method == "POST") return DraftUpload(call);
+    if (path == "/admin/draft/import" && method == "POST") return DraftImport(call);
     if (path == "/admin/define" && method == "POST") return Define(call);
     if (path == "/admin/tokens" && method == "POST") return CreateToken(call);
     if (path == "/admin/tokens/revoke" && method == "POST") return RevokeToken(call);
@@ -460,7 +465,8 @@ Response Workspace::Handle(const Request& request) {
     // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
     const std::string type = Lower(request.Header("content-type"));
     const std::string& path = call.target.path;
-    const bool takes_files = path == "/admin/import" || path.rfind("/recommendations/", 0) == 0 ||
+    const bool takes_files = path == "/admin/import" || path.rfind("/admin/draft", 0) == 0 ||
+                             path.rfind("/recommendations/", 0) == 0 ||
                              path.rfind("/actions/", 0) == 0;
     if (!takes_files && request.body.size() > kMaxFormBytes) {
       return Html(413, "a form may send at most " + std::to_string(kMaxFormBytes) + " bytes");

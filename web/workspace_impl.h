@@ -3,6 +3,7 @@
 // it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,9 @@ namespace rectrack {
 class Engine;
 class EngineHost;
 class Workflow;
+struct Draft;
+struct DraftRequest;
+struct ReportText;
 }  // namespace rectrack
 
 namespace rectrack::web {
@@ -212,10 +216,18 @@ struct Workspace::Impl {
   Response Admin(const Call& call, std::vector<FieldError> errors = {},
                  const std::string& done = "", const std::string& secret = "", int status = 200);
   Response Import(const Call& call);
+  // Drafting from a report (pages_draft.cpp): the upload form (`draft` null) or the review of
+  // a draft beside its report's text; the upload; the reviewed draft's import.
+  Response DraftPage(const Call& call, const Draft* draft, const ReportText* report,
+                     const DraftRequest* request, std::vector<FieldError> errors, int status);
+  Response DraftUpload(const Call& call);
+  Response DraftImport(const Call& call);
   Response Define(const Call& call);
   Response CreateToken(const Call& call);
   Response RevokeToken(const Call& call);
   Response Asset(const std::string& path) const;
+
+  std::atomic<int> reading_reports{0};  // reports being read now: at most one
 
   // CachedPage's entries: key -> (generation, content); bounded in bytes, cleared when full.
   static constexpr size_t kCacheBytes = 32 << 20;

@@ -483,6 +483,81 @@ class WebWorkspaceTest(unittest.TestCase):
                               timeout=60, check=True).stdout.decode()
         self.assertIn("Table of open recommendations as at 31 March 2025", " ".join(text.split()))
 
+    def test_6c_draft_from_report(self):
+        """Issue 18: a report (a real DOCX, made by pandoc) uploaded, its draft reviewed beside
+        the report's text, corrected and imported; a bad upload and a bad draft write nothing."""
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/admin")
+        self.submit(driver, driver.find_element(By.LINK_TEXT, "Draft from a report"))
+        self.check_page(driver, "draft-upload")
+        before = rectrack(self.server.db, "list", "--format", "json")
+        # Not a document: refused, and said where.
+        junk = os.path.join(self.server.dir, "photo.pdf")
+        with open(junk, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+        driver.find_element(By.ID, "report-file").send_keys(junk)
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/draft'] button"))
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
+        self.assertIn("photo.pdf", summary)
+        self.check_page(driver, "draft-upload-error")
+        # A real report as DOCX.
+        report = os.path.join(self.server.dir, "economic-crime.docx")
+        subprocess.run(["pandoc", os.path.join(SOURCE, "tests", "data", "reports",
+                                               "joint-and-outside.md"), "-o", report],
+                       check=True, timeout=60)
+        driver.find_element(By.ID, "report-file").send_keys(report)
+        driver.find_element(By.ID, "draft-inspection").send_keys("ec24")
+        driver.find_element(By.ID, "draft-published").send_keys("2024-06-04")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/draft'] button"))
+        self.assertIn("Review the draft", driver.title)
+        self.check_page(driver, "draft-review")
+        # Each row links to its source in the report's text, which is marked.
+        link = driver.find_element(By.LINK_TEXT, "Show recommendation 3 in the report")
+        source = driver.find_element(By.ID, link.get_attribute("href").split("#")[1])
+        self.assertIn("rectrack-report-source", source.get_attribute("class"))
+        numbers = driver.find_element(By.NAME, "rec-3-paragraphs").get_attribute("value")
+        marked = " ".join(driver.find_element(By.ID, "report-p-" + n).text
+                          for n in numbers.split(","))
+        self.assertIn("National Police Chiefs", marked)
+        self.assertEqual(driver.find_element(By.ID, "rec-3-owners").get_attribute("value"),
+                         "NPCC, CPS")
+        self.assertEqual(driver.find_element(By.ID, "rec-3-milestones").get_attribute("value"),
+                         "due 2024-09-30")
+        paragraphs = len(driver.find_elements(By.CSS_SELECTOR, ".rectrack-report-text p"))
+        # Only the drafted items' sources are marked, not the foreword.
+        marked = driver.find_elements(By.CSS_SELECTOR, ".rectrack-report-source")
+        self.assertLess(len(marked), paragraphs / 2)
+        self.assertFalse(any("Chief Inspector" in p.text for p in marked))
+        # Imported as drafted, the SPA (no body here) and "prosecutors" owners are refused.
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form#draft-import > div button.govuk-button"))
+        self.assertIn("govuk-error-summary", driver.page_source)
+        self.assertEqual(len(driver.find_elements(By.CSS_SELECTOR, ".rectrack-report-text p")),
+                         paragraphs)
+        self.check_page(driver, "draft-review-error")
+        self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
+        # Corrected: the SPA's two left out, an owner given, a deadline changed.
+        for n in (1, 2):
+            box = driver.find_element(By.ID, "rec-%d-import" % n)
+            if box.is_selected():
+                box.click()
+        driver.find_element(By.ID, "rec-6-owners").send_keys("CPS")
+        milestones = driver.find_element(By.ID, "rec-3-milestones")
+        milestones.clear()
+        milestones.send_keys("due 2024-12-31")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form#draft-import > div button.govuk-button"))
+        self.assertIn("/inspections/ec24", driver.current_url)
+        shown = json.loads(rectrack(self.server.db, "show", "ec24-r3", "--format", "json"))
+        self.assertEqual(shown["owners"], ["NPCC", "CPS"])
+        self.assertIn("2024-12-31", json.dumps(shown["milestones"]))
+        self.assertEqual(json.loads(rectrack(self.server.db, "show", "ec24-r6", "--format", "json"))
+                         ["owners"], ["CPS"])
+        with self.assertRaises(subprocess.CalledProcessError):
+            rectrack(self.server.db, "show", "ec24-r1")
+        # The outside owner, proposed as a new body, was defined with it.
+        self.assertEqual(json.loads(rectrack(self.server.db, "show", "ec24-r5", "--format", "json"))
+                         ["owners"], ["government"])
+
     def test_6b_account_by_link(self):
         driver = self.new_browser()
         self.sign_in(driver, "staff@hmcpsi.example")

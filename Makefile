@@ -115,7 +115,7 @@ tsan: deps
 # (read only); what it finds new goes to $(SAN_DIR)/fuzz-corpus, a crash to $(SAN_DIR)/fuzz-crashes
 # (copy it into fuzz/corpus/<target>/ once fixed, so it stays a test).
 fuzz:
-	@for target in import workflow rules deadline_text target api upload; do \
+	@for target in import workflow rules deadline_text target api upload draft; do \
 	  mkdir -p $(SAN_DIR)/fuzz-corpus/$$target $(SAN_DIR)/fuzz-crashes; \
 	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 \

@@ -694,7 +694,13 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
     year = std::stoi(published.phrase.substr(published.phrase.size() - 4));
   draft->inspection_id = request.inspection_id;
   if (draft->inspection_id.empty()) {
-    draft->inspection_id = MadeUpId(draft->title, year);
+    const std::string made = MadeUpId(draft->title, year);
+    draft->inspection_id = made;
+    for (int n = 2; std::find(request.inspections.begin(), request.inspections.end(),
+                              draft->inspection_id) != request.inspections.end();
+         ++n) {
+      draft->inspection_id = made + "-" + std::to_string(n);
+    }
     draft->inspection_checks.push_back("the id '" + draft->inspection_id +
                                        "' was made from the title: change it if you like");
   }
@@ -843,6 +849,7 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
                                      "' is already known: draft a new report under a new id");
     }
     parent_known = parent_known || inspection.id == request->follow_up_of;
+    request->inspections.push_back(inspection.id);
   }
   if (request->follow_up_of.empty()) return Status();
   if (!parent_known) {

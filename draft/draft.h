@@ -42,6 +42,7 @@ struct KnownRecommendation {
 // What the drafter is told beside the report.
 struct DraftRequest {
   std::vector<KnownBody> bodies;            // the bodies already known
+  std::vector<std::string> inspections;     // the inspections known: a made-up id avoids them
   std::string inspection_id;                // "" to make one from the title and year
   std::optional<Date> published;            // nullopt to read it from the report
   std::string follow_up_of;                 // the inspection this report follows up, or ""

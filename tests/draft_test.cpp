@@ -298,6 +298,10 @@ TEST(Draft, ReadsTheInspectionFromTheFrontPage) {
   EXPECT_EQ(draft.title, "Individual Quality Assessments");
   EXPECT_EQ(draft.published->ToString(), "2025-02-11");
   EXPECT_EQ(draft.inspection_id, "iqa25");
+  // A made-up id avoids the inspections already known.
+  request.inspections = {"iqa25", "iqa25-2"};
+  EXPECT_EQ(DraftOf("Individual Quality Assessments\n\n11 February 2025\n", request).inspection_id,
+            "iqa25-3");
   // A month alone is no date: the draft leaves it to be given.
   draft = DraftOf("Individual Quality Assessments\n\nFebruary 2025\n\nText.\n", request);
   EXPECT_FALSE(draft.published.has_value());

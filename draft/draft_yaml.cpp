@@ -27,12 +27,22 @@ std::string Quote(std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += ' ';
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          static const char kHex[] = "0123456789ABCDEF";
+          out += "\\x";
+          out += kHex[(c >> 4) & 0xF];
+          out += kHex[c & 0xF];
         } else {
           out += c;
         }
     }
+  }
+  // YAML reads U+0085, U+2028 and U+2029 inside quotes as line breaks: escaped, they stay.
+  for (auto [raw, escaped] : {std::pair<std::string_view, std::string_view>{"\u0085", "\\N"},
+                              {"\u2028", "\\L"},
+                              {"\u2029", "\\P"}}) {
+    for (size_t at; (at = out.find(raw)) != std::string::npos;)
+      out.replace(at, raw.size(), escaped);
   }
   return out + "\"";
 }

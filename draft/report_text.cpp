@@ -462,7 +462,38 @@ const char* ReportFormatName(ReportFormat format) {
   return "text";
 }
 
-ReportText ParagraphsOf(std::string_view text, ReportFormat format) {
+namespace {
+
+// Control characters mean nothing in a report and no stored text may hold them: each becomes a
+// space. Unicode's own line breaks (U+0085, U+2028, U+2029) are line breaks. '\n', '\t' and
+// '\f' (a page) stay.
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += static_cast<unsigned char>(text[i + 1]) == 0x85 ? '\n' : ' ';  // C1 controls
+      ++i;
+    } else if (c == 0xE2 && text.compare(i, 3, "\u2028") == 0) {
+      out += '\n';
+      i += 2;
+    } else if (c == 0xE2 && text.compare(i, 3, "\u2029") == 0) {
+      out += '\n';
+      i += 2;
+    } else if ((c < 0x20 && c != '\n' && c != '\t' && c != '\f') || c == 0x7F) {
+      out += ' ';
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ReportText ParagraphsOf(std::string_view raw, ReportFormat format) {
+  const std::string text = Printable(raw);
   ReportText report;
   report.format = format;
   const auto pages = PageLines(text);

@@ -73,7 +73,8 @@ Result<ReportFormat> SniffReport(std::string_view bytes);
 // an encrypted PDF, a malformed DOCX); Unavailable when it overran timeout_seconds.
 Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& options);
 
-// The paragraphs of text as a converter printed it: '\f' separates pages.
+// The paragraphs of text as a converter printed it: '\f' separates pages. REQUIRES: `text` is
+// UTF-8 (ReadReport makes it so); control characters become spaces.
 ReportText ParagraphsOf(std::string_view text, ReportFormat format);
 
 }  // namespace rectrack

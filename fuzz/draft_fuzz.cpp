@@ -8,13 +8,16 @@
 #include <string>
 #include <variant>
 
+#include "common/text.h"
 #include "draft/draft.h"
 #include "engine/importer.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const rectrack::Workflow& workflow = rectrack::fuzz::BundledWorkflow();
-  const std::string text(reinterpret_cast<const char*>(data), size);
+  // Valid UTF-8, as ReadReport hands every converter's output on.
+  const std::string text =
+      rectrack::SanitizeUtf8(std::string_view(reinterpret_cast<const char*>(data), size));
   const bool paged = text.find('\f') != std::string::npos;
   const rectrack::ReportText report = rectrack::ParagraphsOf(
       text, paged ? rectrack::ReportFormat::kPdf : rectrack::ReportFormat::kText);

@@ -87,10 +87,14 @@ struct DefineAction {
   std::string note;
   std::string where;
 };
-// A file attached to a RecordEvent as evidence: its name (directories are dropped) and bytes.
+// A file attached to a RecordEvent as evidence: its name (directories are dropped), its bytes
+// and their SHA-256, computed once when it is made (evidence.cpp): by the adapter that read the
+// upload, outside the engine's lock, where hashing 7 MiB would hold up every writer.
 struct EvidenceFile {
+  EvidenceFile(std::string name, std::string content);
   std::string name;
-  std::string content;
+  std::string content;  // REQUIRES: not changed once made (sha256 is of these bytes)
+  std::string sha256;
 };
 
 // Fires a workflow transition on an existing recommendation or action.

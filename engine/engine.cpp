@@ -421,7 +421,7 @@ Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
       const auto* record = std::get_if<RecordEvent>(&command);
       if (!record) continue;
       for (const EvidenceFile& file : record->files) {
-        RETURN_IF_ERROR(evidence.Put(storage::Sha256Hex(file.content), file.content));
+        RETURN_IF_ERROR(evidence.Put(file.sha256, file.content));
       }
     }
   }

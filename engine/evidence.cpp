@@ -146,6 +146,11 @@ Result<std::string> EvidenceMediaType(const std::string& name, std::string_view 
   return std::string(type);
 }
 
+EvidenceFile::EvidenceFile(std::string name, std::string content)
+    : name(std::move(name)),
+      content(std::move(content)),
+      sha256(storage::Sha256Hex(this->content)) {}
+
 Result<std::vector<Attachment>> DescribeEvidence(const std::vector<EvidenceFile>& files,
                                                  const EvidenceLimits& limits) {
   if (files.size() > limits.files) {
@@ -180,8 +185,7 @@ Result<std::vector<Attachment>> DescribeEvidence(const std::vector<EvidenceFile>
                                      ", which this server does not take as evidence (" +
                                      Join(limits.media_types, ", ") + ")");
     }
-    Attachment a{storage::Sha256Hex(file.content), name, media_type,
-                 static_cast<int64_t>(file.content.size())};
+    Attachment a{file.sha256, name, media_type, static_cast<int64_t>(file.content.size())};
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(std::move(a));
   }
   return out;

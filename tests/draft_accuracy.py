@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """How well `rectrack draft` reads inspection reports: the corpus in tests/data/reports/ (see its
-README.md), each report fed as written (Markdown-flavoured text), as pandoc's DOCX, as pandoc's
-standalone HTML and as that HTML printed to PDF by weasyprint (with a running header and a
-"Page N of M" footer), and compared with tests/data/reports/expected.yaml.
+README.md), each report fed as written (Markdown-flavoured text), as pandoc's DOCX and ODT, as
+pandoc's standalone HTML and as that HTML printed to PDF by weasyprint (with a running header and
+a "Page N of M" footer), and compared with tests/data/reports/expected.yaml.
 
 Printed per report and form, and in total:
 - recall: expected recommendations found (by id and text, else by text under another id);
@@ -132,7 +132,7 @@ class Corpus:
         src = os.path.join(self.dir, report["file"])
         stem = os.path.join(self.work, os.path.splitext(report["file"])[0])
         forms = {"text": src}
-        wanted = report.get("formats", ["text", "html", "docx", "pdf"])
+        wanted = report.get("formats", ["text", "html", "docx", "odt", "pdf"])
         steps = []
         reader = report.get("pandoc_from", "markdown")
         if "html" in wanted or "pdf" in wanted:
@@ -146,6 +146,9 @@ class Corpus:
         if "docx" in wanted:
             steps.append(("docx", ["pandoc", "-f", reader, "-o", stem + ".docx", src],
                           stem + ".docx"))
+        if "odt" in wanted:
+            steps.append(("odt", ["pandoc", "-f", reader, "-o", stem + ".odt", src],
+                          stem + ".odt"))
         for form, args, out in steps:
             if form == "pdf" and "html" in forms:
                 with open(forms["html"], encoding="utf-8") as f:

@@ -276,6 +276,17 @@ TEST(Draft, ABoxHoldsOneRecommendationAndItsStepsOutsideIt) {
   EXPECT_TRUE(draft.recommendations[0].checks.empty());
 }
 
+TEST(Draft, ABoxThatLostItsTitleIsAQuestion) {
+  // As pandoc's ODT writer leaves the IQA report's box: the text without its "Recommendation".
+  const Draft draft = DraftOf(
+      "2.18. In our view, the CPS needs to change.\n\n"
+      "The CPS should design a new approach. By 31 July 2025 to have designed it.\n\n"
+      "By 31 March 2026 to have implemented the new approach.\n");
+  EXPECT_TRUE(draft.recommendations.empty());
+  ASSERT_EQ(draft.questions.size(), 2u);
+  EXPECT_EQ(draft.questions[0].text.rfind("The CPS should design", 0), 0u);
+}
+
 TEST(Draft, NumbersAnItemWhoseNumberWasLost) {
   const Draft draft = DraftOf(
       "Recommendations\n\n1. By June 2025, the CPS to review letters.\n\n"

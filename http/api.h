@@ -86,6 +86,14 @@ class Front {
   virtual ~Front() = default;
   virtual bool Claims(std::string_view path) const = 0;
   virtual Response Handle(const Request& request) = 0;
+  // The server's own refusal of a request to a claimed path before it could be handled (413: a
+  // body over max_body_bytes; `head` has the request line and headers only), as a page people
+  // can read; `detail` says what was wrong. Without an override, the API's problem JSON.
+  virtual std::optional<Response> Refusal(const Request& head, int status,
+                                          const std::string& detail) {
+    (void)head, (void)status, (void)detail;
+    return std::nullopt;
+  }
 };
 
 struct ApiOptions {

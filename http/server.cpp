@@ -233,9 +233,14 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == bhttp::error::body_limit) {
-      return Decline(Api::Problem(413, "the request body is larger than " +
-                                           std::to_string(shared_.options.max_body_bytes) +
-                                           " bytes"));
+      const std::string detail = "the request body is larger than " +
+                                 std::to_string(shared_.options.max_body_bytes) + " bytes";
+      const Request& head = parser_->request;
+      const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
+      if (shared_.front && shared_.front->Claims(path)) {
+        if (auto page = shared_.front->Refusal(head, 413, detail)) return Decline(std::move(*page));
+      }
+      return Decline(Api::Problem(413, detail));
     }
     if (ec == bhttp::error::header_limit) {
       return Decline(Api::Problem(431, "the request header is larger than " +

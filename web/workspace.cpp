@@ -456,6 +456,24 @@ bool Workspace::Claims(std::string_view path) const {
   return false;
 }
 
+std::optional<Response> Workspace::Refusal(const Request& head, int status,
+                                           const std::string& detail) {
+  auto target = http::ParseTarget(head.target);
+  if (!target.ok()) return std::nullopt;
+  Call call{head, *target, {}, std::nullopt, Principal{"", "reader", "", "", ""}, false};
+  if (auto session = impl_->accounts->Resume(CookieValue(head, kCookie))) {
+    call.session = session;
+    if (!session->needs_code) {
+      call.who = session->who;
+      call.signed_in = true;
+    }
+  }
+  if (status != 413) return impl_->Message(call, status, "The request was refused", detail);
+  return impl_->Message(call, 413, "The file is too large",
+                        "The form sent more than this server takes (" + detail +
+                            "). Go back and choose a smaller file.");
+}
+
 Response Workspace::Handle(const Request& request) {
   auto target = http::ParseTarget(request.target);
   if (!target.ok()) return Html(400, "bad request: " + HtmlEscape(target.status().message()));

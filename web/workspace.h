@@ -71,6 +71,9 @@ class Workspace : public http::Front {
 
   bool Claims(std::string_view path) const override;
   http::Response Handle(const http::Request& request) override;
+  // A page saying the form sent too much (the layout, signed in or not), for a 413.
+  std::optional<http::Response> Refusal(const http::Request& head, int status,
+                                        const std::string& detail) override;
 
  private:
   struct Impl;

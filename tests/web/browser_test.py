@@ -501,6 +501,15 @@ class WebWorkspaceTest(unittest.TestCase):
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
         self.assertIn("photo.pdf", summary)
         self.check_page(driver, "draft-upload-error")
+        # Over the server's max_body_bytes: a page that says so, not the API's JSON.
+        huge = os.path.join(self.server.dir, "huge.txt")
+        with open(huge, "wb") as f:
+            f.write(b"Recommendations\n\n" + b"x" * (9 << 20))
+        driver.find_element(By.ID, "report-file").send_keys(huge)
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/draft'] button"))
+        self.assertIn("The file is too large", driver.title)
+        self.assertIn("8388608 bytes", driver.page_source)
+        self.go(driver, "/admin/draft")
         # A real report as DOCX.
         report = os.path.join(self.server.dir, "economic-crime.docx")
         subprocess.run(["pandoc", os.path.join(SOURCE, "tests", "data", "reports",

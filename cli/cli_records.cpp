@@ -29,7 +29,25 @@ Result<std::string> ReadBoundedFile(const std::string& path, size_t limit,
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string partial = path + ".partial";
+  // Not a file to replace (/dev/stdout, a pipe, /dev/null): written to as it is.
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    return out ? Status() : Status::IOError("cannot write " + path);
+  }
+  // A symbolic link is followed: the file it names is replaced, not the link.
+  std::string target = path;
+  if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, error))) {
+    const std::filesystem::path link = std::filesystem::read_symlink(path, error);
+    if (!error) {
+      target = (link.is_absolute() ? link : std::filesystem::path(path).parent_path() / link)
+                   .string();
+    }
+  }
+  const std::string partial = target + ".partial";
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -39,7 +57,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
       return Status::IOError("cannot write " + path);
     }
   }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+  if (std::rename(partial.c_str(), target.c_str()) != 0) {
     std::remove(partial.c_str());
     return Status::IOError("cannot write " + path);
   }

@@ -33,7 +33,9 @@ std::string Actor(const Context& c);
 // The bytes of the file at `path`, read only when it holds at most `limit` bytes: TooLarge
 // otherwise, naming it as `what` ("--attach") says.
 Result<std::string> ReadBoundedFile(const std::string& path, size_t limit, const std::string& what);
-// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it.
+// Writes `bytes` to `path` whole or not at all: into a file beside it, then renamed over it (over
+// the file a symbolic link names). A path that is no regular file (/dev/stdout, a pipe) is
+// written to directly.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 // `record ID TRANSITION ...`: one event, with any --attach files as its evidence.

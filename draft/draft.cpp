@@ -172,14 +172,20 @@ std::optional<Judgement> ReadJudgementAt(std::string_view text, size_t begin) {
   return std::nullopt;
 }
 
+// A judgement with its aside ("(see new recommendation 1)") is no longer than this.
+constexpr size_t kJudgementLength = 160;
+
 // A judgement that is the whole paragraph, or (written in capitals) ends it.
 std::optional<Judgement> FindJudgement(const Paragraph& p) {
   const std::string& t = p.text;
-  if (t.size() > 200 && t.find("ACHIEVED") == std::string::npos) return std::nullopt;
-  if (auto j = ReadJudgementAt(t, 0)) return j;
-  // "... sentence hearings. NOT ACHIEVED", "... | ACHIEVED": capitals only.
-  for (size_t at = t.rfind("ACHIEVED"); at != std::string::npos && at > 0;
-       at = at == 0 ? std::string::npos : t.rfind("ACHIEVED", at - 1)) {
+  if (t.size() <= kJudgementLength) {
+    if (auto j = ReadJudgementAt(t, 0)) return j;
+  }
+  // "... sentence hearings. NOT ACHIEVED", "... | ACHIEVED": capitals only, near the end (looking
+  // further back would cost the square of the paragraph's length).
+  for (size_t at = t.rfind("ACHIEVED");
+       at != std::string::npos && at > 0 && t.size() - at <= kJudgementLength;
+       at = t.rfind("ACHIEVED", at - 1)) {
     size_t begin = at;
     for (std::string_view lead : {"NOT ", "PARTIALLY ", "PARTLY "}) {
       if (begin >= lead.size() && t.compare(begin - lead.size(), lead.size(), lead) == 0) {
@@ -204,7 +210,11 @@ std::string SubjectOf(std::string_view text) {
     const size_t at = lower.find(verb);
     if (at != std::string::npos) end = std::min(end, at);
   }
-  return std::string(text.substr(0, std::min<size_t>(end, 300)));
+  end = std::min<size_t>(end, 300);
+  while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;  // not inside a UTF-8 character
+  }
+  return std::string(text.substr(0, end));
 }
 
 struct Found {
@@ -253,8 +263,11 @@ std::optional<DraftBody> ProposedOwner(std::string_view subject) {
     const size_t close = subject.find(')', open);
     if (close == std::string_view::npos) break;
     const std::string_view abbr = subject.substr(open + 1, close - open - 1);
-    if (abbr.size() < 2 || abbr.size() > 10 ||
-        !std::all_of(abbr.begin(), abbr.end(), [](char c) { return IsUpper(c) || c == '&'; })) {
+    // "SFO", "MoJ", "DfE": letters (and "&"), two capitals at least, the first one of them.
+    const auto capitals = std::count_if(abbr.begin(), abbr.end(), IsUpper);
+    if (abbr.size() < 2 || abbr.size() > 10 || capitals < 2 || !IsUpper(abbr.front()) ||
+        !std::all_of(abbr.begin(), abbr.end(),
+                     [](char c) { return IsUpper(c) || IsLower(c) || c == '&'; })) {
       continue;
     }
     // The name: the capitalised words before the bracket.
@@ -293,6 +306,34 @@ std::optional<DraftBody> ProposedOwner(std::string_view subject) {
   std::string name = phrase.substr(4);
   if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
   return DraftBody{IdFrom(name), name, phrase};
+}
+
+// "By June 2025, the CPS and the Home Office" -> "By June 2025", "the CPS", "the Home Office":
+// the parts of a subject that can each name one owner (commas inside brackets do not split).
+std::vector<std::string> SubjectParts(std::string_view subject) {
+  std::vector<std::string> parts;
+  std::string part;
+  int depth = 0;
+  auto flush = [&] {
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+    if (!part.empty()) parts.push_back(part);
+    part.clear();
+  };
+  for (size_t i = 0; i < subject.size(); ++i) {
+    const char c = subject[i];
+    depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+    if (depth == 0 && c == ',') {
+      flush();
+    } else if (depth == 0 && subject.compare(i, 5, " and ") == 0) {
+      flush();
+      i += 4;
+    } else {
+      part += c;
+    }
+  }
+  flush();
+  return parts;
 }
 
 // ---- Matching texts ----
@@ -389,20 +430,15 @@ class Walker {
     const auto& ps = report_.paragraphs;
     for (size_t i = 0; i < ps.size(); ++i) {
       const Paragraph& p = ps[i];
-      if (auto j = FindJudgement(p); j && !items_.empty() && Current()) {
-        Item& item = *Current();
-        if (!item.judgement) {
-          // A judgement ending an item's own paragraph leaves the rest as its text.
-          if (j->begin > 0 && !item.paragraphs.empty() && item.paragraphs.back() == p.number) {
-            std::string& last = item.parts.back();
-            last = last.substr(0, std::min(last.size(), j->begin));
-          } else if (j->begin > 0) {
-            Append(item, p, p.text.substr(0, j->begin));
-          }
-          item.judgement = j;
-          item.judgement_paragraph = p.number;
-          continue;
-        }
+      const auto j = FindJudgement(p);
+      // A judgement on a paragraph (or in a cell) of its own, or ending a paragraph that goes on
+      // the item: the current item's. One ending a numbered paragraph is that paragraph's own
+      // item's, once it is started below.
+      if (j && p.marker == Marker::kNone && Current() && !Current()->judgement) {
+        if (j->begin > 0) Append(*Current(), p, p.text.substr(0, j->begin));
+        Current()->judgement = j;
+        Current()->judgement_paragraph = p.number;
+        continue;
       }
       if (RecHeading h = RecommendationHeading(p); h != RecHeading::kNone) {
         state_ = h == RecHeading::kList ? State::kList : State::kBox;
@@ -419,11 +455,7 @@ class Walker {
         state_ = State::kList;
         style_ = Marker::kRecommendation;
         StartItem(p, p.label, true);
-        if (auto j = ReadJudgementAt(p.text, 0)) {  // "Recommendation 2 - NOT ACHIEVED"
-          Current()->parts.clear();
-          Current()->judgement = j;
-          Current()->judgement_paragraph = p.number;
-        }
+        if (j) OwnJudgement(p, *j);  // "Recommendation 2 - NOT ACHIEVED"
         continue;
       }
       if (IsHeading(p) && !(p.cell && current_ >= 0)) {
@@ -444,7 +476,7 @@ class Walker {
       }
       switch (state_) {
         case State::kList:
-          List(p, questions);
+          List(p, i + 1 < ps.size() ? &ps[i + 1] : nullptr, questions);
           break;
         case State::kBox:
           Box(p);
@@ -453,6 +485,7 @@ class Walker {
           Prose(p, questions);
           break;
       }
+      if (j && p.marker != Marker::kNone) OwnJudgement(p, *j);  // "2. <text> NOT ACHIEVED"
     }
     return std::move(items_);
   }
@@ -462,12 +495,34 @@ class Walker {
 
   Item* Current() { return current_ >= 0 ? &items_[static_cast<size_t>(current_)] : nullptr; }
 
+  // `j` ends paragraph `p`, which started the current item: the judgement is that item's, and
+  // the rest of the paragraph its text.
+  void OwnJudgement(const Paragraph& p, const Judgement& j) {
+    Item* item = Current();
+    if (!item || item->judgement || item->paragraphs.empty() ||
+        item->paragraphs.front() != p.number) {
+      return;
+    }
+    if (!item->parts.empty() && item->paragraphs.size() == 1) {
+      std::string& text = item->parts.back();
+      text = text.substr(0, std::min(text.size(), j.begin));
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+      if (text.empty()) item->parts.pop_back();
+    }
+    item->judgement = j;
+    item->judgement_paragraph = p.number;
+  }
+
   void StartItem(const Paragraph& p, const std::string& number, bool numbered) {
     Item item;
     item.number = number;
     item.numbered = numbered;
     item.in_section = state_ != State::kProse;
     item.lead_in = lead_in_;
+    if (item.in_section && !number.empty() && number.size() <= 6 &&
+        std::all_of(number.begin(), number.end(), IsDigit)) {
+      last_number_ = std::max(last_number_, std::stoi(number));
+    }
     items_.push_back(std::move(item));
     current_ = static_cast<int>(items_.size()) - 1;
     Append(items_.back(), p, p.text);
@@ -478,15 +533,7 @@ class Walker {
     item.paragraphs.push_back(p.number);
   }
 
-  std::string NextNumber() const {
-    int last = 0;
-    for (const Item& item : items_) {
-      if (item.in_section && !item.number.empty() && IsDigit(item.number.front())) {
-        last = std::max(last, std::stoi(item.number));
-      }
-    }
-    return std::to_string(last + 1);
-  }
+  std::string NextNumber() const { return std::to_string(last_number_ + 1); }
 
   // "2.5. We will carry out ...": the report's own numbered paragraphs are prose again.
   static bool NumberedProse(const Paragraph& p) {
@@ -499,7 +546,23 @@ class Walker {
     return p.label.empty() ? p.text : p.label + ". " + p.text;
   }
 
-  void List(const Paragraph& p, std::vector<DraftQuestion>* questions) {
+  // True when `text` says someone other than `item`'s actor is to act ("The police should
+  // publish guidance by March 2026" after a CPS item): not a paragraph of that item.
+  bool AnotherActor(std::string_view text, const Item& item) const {
+    if (item.parts.empty()) return false;  // "Recommendation 3" alone: its text follows
+    const std::string subject = SubjectOf(text);
+    std::vector<std::string> named = KnownOwners(subject, bodies_);
+    if (named.empty()) {
+      if (!ProposedOwner(subject)) return false;
+      return true;
+    }
+    const std::vector<std::string> own = KnownOwners(SubjectOf(item.parts.front()), bodies_);
+    return std::any_of(named.begin(), named.end(), [&](const std::string& id) {
+      return std::find(own.begin(), own.end(), id) == own.end();
+    });
+  }
+
+  void List(const Paragraph& p, const Paragraph* next, std::vector<DraftQuestion>* questions) {
     if (NumberedProse(p)) {
       state_ = State::kProse;
       current_ = -1;
@@ -522,12 +585,23 @@ class Walker {
       Current()->lost_number = true;
       return;
     }
-    if (item && (ContinuesItem(p.text) || p.cell || HasModal(p.text) || HasDeadline(p.text))) {
+    if (item && (ContinuesItem(p.text) || p.cell ||
+                 ((HasModal(p.text) || HasDeadline(p.text)) && !AnotherActor(p.text, *item)))) {
       Append(*item, p, p.text);
       return;
     }
     if (!item && style_ == Marker::kNone && ReadsLikeRecommendation(p.text)) {
       return StartItem(p, NextNumber(), false);  // a list written without numbers
+    }
+    // "The following recommendations are for the police forces.", and the list goes on.
+    if (next && style_ != Marker::kNone && next->marker == style_) {
+      current_ = -1;
+      if (ReadsLikeRecommendation(p.text)) {
+        questions->push_back({p.number, p.text,
+                              "reads like a recommendation but is not numbered "
+                              "as the list's items are"});
+      }
+      return;
     }
     // Prose after the list: the list is over.
     state_ = State::kProse;
@@ -571,7 +645,9 @@ class Walker {
   // a known body as the one to act: an item of its own, not the next paragraph of one.
   bool StartsLikeRecommendation(std::string_view text) const {
     if (!ReadsLikeRecommendation(text) || ContinuesItem(text)) return false;
-    return StartsWithNoCase(text, "by ") || !KnownOwners(SubjectOf(text), bodies_).empty();
+    const std::string subject = SubjectOf(text);
+    return StartsWithNoCase(text, "by ") || !KnownOwners(subject, bodies_).empty() ||
+           ProposedOwner(subject).has_value();
   }
 
   const ReportText& report_;
@@ -581,6 +657,7 @@ class Walker {
   Marker style_ = Marker::kNone;
   int lead_in_ = -1;
   int current_ = -1;
+  int last_number_ = 0;  // the highest number an item in a section had
 };
 
 // ---- The inspection ----
@@ -729,21 +806,40 @@ DraftRecommendation MakeRecommendation(const Item& item, const ReportText& repor
                          " by its place");
   }
   // Owners: who the item says acts, else who its lead-in says.
-  rec.owners =
-      KnownOwners(SubjectOf(rec.text.substr(lead.empty() ? 0 : lead.size() + 1)), request.bodies);
-  if (rec.owners.empty() && !lead.empty())
+  const std::string own_text = rec.text.substr(lead.empty() ? 0 : lead.size() + 1);
+  const std::string subject = SubjectOf(own_text);
+  // Only words before a verb are a subject: "introduce a protocol with the service police ..."
+  // (a lead-in's item) names no one who acts.
+  const bool has_subject = subject.size() < own_text.size();
+  rec.owners = KnownOwners(subject, request.bodies);
+  const bool own_owners = !rec.owners.empty();
+  if (rec.owners.empty() && !lead.empty()) {
     rec.owners = KnownOwners(SubjectOf(lead), request.bodies);
+  }
+  // Organisations no known body matches, each part of the subject on its own ("the CPS and the
+  // Home Office should"): proposed as new bodies, so that no owner is silently left out.
+  auto propose = [&](const std::string& part) {
+    auto proposed = ProposedOwner(part);
+    if (!proposed) return false;
+    if (std::find(rec.owners.begin(), rec.owners.end(), proposed->id) != rec.owners.end()) {
+      return true;
+    }
+    auto same = std::find_if(draft->new_bodies.begin(), draft->new_bodies.end(),
+                             [&](const DraftBody& b) { return b.id == proposed->id; });
+    if (same == draft->new_bodies.end()) draft->new_bodies.push_back(*proposed);
+    rec.owners.push_back(proposed->id);
+    rec.checks.push_back("owner '" + proposed->phrase + "' is no body rectrack knows: " +
+                         "proposed as a new body '" + proposed->id + "'");
+    return true;
+  };
   if (rec.owners.empty()) {
-    const std::string subject = SubjectOf(rec.text);
-    if (auto proposed = ProposedOwner(subject)) {
-      auto same = std::find_if(draft->new_bodies.begin(), draft->new_bodies.end(),
-                               [&](const DraftBody& b) { return b.id == proposed->id; });
-      if (same == draft->new_bodies.end()) draft->new_bodies.push_back(*proposed);
-      rec.owners.push_back(proposed->id);
-      rec.checks.push_back("owner '" + proposed->phrase + "' is no body rectrack knows: " +
-                           "proposed as a new body '" + proposed->id + "'");
-    } else {
+    const std::string whole = SubjectOf(rec.text);
+    if (whole.size() == rec.text.size() || !propose(whole)) {
       rec.checks.push_back("no owner could be told from the text: give one");
+    }
+  } else if (own_owners && has_subject) {
+    for (const std::string& part : SubjectParts(subject)) {
+      if (KnownOwners(part, request.bodies).empty()) propose(part);
     }
   }
   auto milestones = MilestonesFromText(full);
@@ -806,8 +902,13 @@ void MatchJudgement(const Item& item, const DraftRequest& request, Draft* draft,
         if (rec.number == item.judgement->see) target = &rec;
       }
     }
-    if (!target) {
-      double best_new = 0;
+    if (target) {
+      j.superseded_by.push_back(target->id);
+      used_new->insert(target->id);
+    } else {
+      // Not guessed: the closest in wording is named for the reviewer, not filled in.
+      const DraftRecommendation* closest = nullptr;
+      double best_new = 0.2;
       const std::string& parent_text =
           std::find_if(request.parent.begin(), request.parent.end(),
                        [&](const KnownRecommendation& r) { return r.id == j.rec; })
@@ -817,20 +918,12 @@ void MatchJudgement(const Item& item, const DraftRequest& request, Draft* draft,
         const double s = std::max(Similarity(parent_text, rec.text), Similarity(text, rec.text));
         if (s > best_new) {
           best_new = s;
-          target = &rec;
+          closest = &rec;
         }
       }
-      if (target && best_new < 0.2) target = nullptr;
-      if (target) {
-        j.checks.push_back("the report does not say which new recommendation replaces it: " +
-                           target->id + " is the closest in wording");
-      }
-    }
-    if (target) {
-      j.superseded_by.push_back(target->id);
-      used_new->insert(target->id);
-    } else {
-      j.checks.push_back("the report says a new recommendation was made, but none was found");
+      j.checks.push_back(
+          "the report says a new recommendation was made but not which: give superseded_by" +
+          (closest ? " (" + closest->id + " is the closest in wording)" : std::string()));
     }
   }
   draft->judgements.push_back(std::move(j));

@@ -59,28 +59,43 @@ std::string OneLine(std::string_view text, size_t limit = 400) {
   return out;
 }
 
-// "page 9, after the report's paragraph 2.18" for the paragraphs an item came from.
-std::string Where(const ReportText& report, const std::vector<int>& paragraphs) {
-  const int count = static_cast<int>(report.paragraphs.size());
-  if (paragraphs.empty() || paragraphs.front() < 1 || paragraphs.back() > count) return "";
-  const int first = paragraphs.front();
-  std::string where;
-  const Paragraph& p = report.paragraphs[static_cast<size_t>(first - 1)];
-  if (p.page > 0) where = "page " + std::to_string(p.page);
-  for (int i = first; i-- > 0;) {
-    const Paragraph& before = report.paragraphs[static_cast<size_t>(i)];
-    if (before.marker == Marker::kNone && before.label.find('.') != std::string::npos) {
-      where +=
-          std::string(where.empty() ? "" : ", ") + "after the report's paragraph " + before.label;
-      break;
+// Where the report has an item: "page 9, after the report's paragraph 2.18; text paragraphs 3-5".
+class Locator {
+ public:
+  // The report's own numbered paragraph ("2.12") at or before each paragraph, found in one pass.
+  explicit Locator(const ReportText& report) : report_(report) {
+    int last = -1;
+    for (size_t i = 0; i < report.paragraphs.size(); ++i) {
+      const Paragraph& p = report.paragraphs[i];
+      if (p.marker == Marker::kNone && p.label.find('.') != std::string::npos) {
+        last = static_cast<int>(i);
+      }
+      section_.push_back(last);
     }
   }
-  const int last = paragraphs.back();
-  where += std::string(where.empty() ? "" : "; ") + "text paragraph" +
-           (last != first ? "s " + std::to_string(first) + "-" + std::to_string(last)
-                          : " " + std::to_string(first));
-  return where;
-}
+
+  std::string Where(const std::vector<int>& paragraphs) const {
+    if (paragraphs.empty()) return "";
+    const auto [low, high] = std::minmax_element(paragraphs.begin(), paragraphs.end());
+    const int first = *low, last = *high;
+    if (first < 1 || last > static_cast<int>(report_.paragraphs.size())) return "";
+    std::string where;
+    const Paragraph& p = report_.paragraphs[static_cast<size_t>(first - 1)];
+    if (p.page > 0) where = "page " + std::to_string(p.page);
+    if (const int s = section_[static_cast<size_t>(first - 1)]; s >= 0) {
+      where += std::string(where.empty() ? "" : ", ") + "after the report's paragraph " +
+               report_.paragraphs[static_cast<size_t>(s)].label;
+    }
+    where += std::string(where.empty() ? "" : "; ") + "text paragraph" +
+             (last != first ? "s " + std::to_string(first) + "-" + std::to_string(last)
+                            : " " + std::to_string(first));
+    return where;
+  }
+
+ private:
+  const ReportText& report_;
+  std::vector<int> section_;
+};
 
 void Checks(std::ostream& out, const std::vector<std::string>& checks, const char* indent) {
   if (checks.empty()) {
@@ -94,6 +109,7 @@ void Checks(std::ostream& out, const std::vector<std::string>& checks, const cha
 }  // namespace
 
 std::string DraftAsYaml(const Draft& draft, const ReportText& report, const DraftRequest& request) {
+  const Locator where(report);
   std::ostringstream out;
   out << "# A draft read by rectrack from " << OneLine(request.source, 200) << " ("
       << ReportFormatName(report.format);
@@ -128,7 +144,8 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
   out << "\n";
   for (const DraftRecommendation& rec : draft.recommendations) {
     if (rec.left_out) continue;
-    out << "  # Recommendation " << rec.number << ": " << Where(report, rec.paragraphs) << ".";
+    out << "  # Recommendation " << OneLine(rec.number, 20) << ": " << where.Where(rec.paragraphs)
+        << ".";
     Checks(out, rec.checks, "  ");
     out << "  - id: " << Quote(rec.id) << "\n"
         << "    inspection: " << Quote(draft.inspection_id) << "\n"
@@ -149,12 +166,13 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
     out << "\nevents:\n";
     for (const DraftJudgement& j : draft.judgements) {
       if (j.left_out) continue;
-      out << "  # " << draft.follow_up_of << "'s recommendation " << j.number << ": "
-          << Quote(OneLine(j.phrase, 160)) << ", " << Where(report, j.paragraphs) << ".";
+      out << "  # " << OneLine(draft.follow_up_of, 64) << "'s recommendation "
+          << OneLine(j.number, 20) << ": " << Quote(OneLine(j.phrase, 160)) << ", "
+          << where.Where(j.paragraphs) << ".";
       Checks(out, j.checks, "  ");
       out << "  - {rec: " << Quote(j.rec)
           << ", do: assess, effective: " << (draft.published ? draft.published->ToString() : "null")
-          << ", outcome: " << j.outcome << ", in: " << Quote(draft.inspection_id);
+          << ", outcome: " << Quote(j.outcome) << ", in: " << Quote(draft.inspection_id);
       if (!j.superseded_by.empty()) {
         out << ", superseded_by: [";
         for (size_t i = 0; i < j.superseded_by.size(); ++i) {
@@ -169,7 +187,7 @@ std::string DraftAsYaml(const Draft& draft, const ReportText& report, const Draf
     out << "\n# Questions: paragraphs that might be recommendations or judgements. None is\n"
            "# imported; copy one into the lists above if it is one.\n";
     for (const DraftQuestion& q : draft.questions) {
-      out << "#   " << Where(report, {q.paragraph}) << " (" << q.why << "):\n#     "
+      out << "#   " << where.Where({q.paragraph}) << " (" << q.why << "):\n#     "
           << Quote(OneLine(q.text, 300)) << "\n";
     }
   }

@@ -50,17 +50,20 @@ std::string CollapseSpaces(std::string_view s) {
   return out;
 }
 
-// "7", "Page 7", "Page 7 of 32", "7 of 32", "- 7 -": a page number, wherever it stands.
-bool IsPageNumber(std::string_view line) {
+// "7", "Page 7", "Page 7 of 32", "7 of 32", "- 7 -": a page number, wherever it stands. A bare
+// number counts only in a document with pages: in plain text "2026" on a line of its own may be
+// the end of a date.
+bool IsPageNumber(std::string_view line, bool paged) {
   std::string_view s = Trim(line);
   if (StartsWith(s, "- ") && s.size() > 4 && s.substr(s.size() - 2) == " -") {
     s = Trim(s.substr(2, s.size() - 4));
   }
-  if (StartsWithNoCase(s, "page ")) s = Trim(s.substr(5));
+  const bool worded = StartsWithNoCase(s, "page ");
+  if (worded) s = Trim(s.substr(5));
   auto digits = [](std::string_view d) {
     return !d.empty() && d.size() <= 4 && std::all_of(d.begin(), d.end(), IsDigit);
   };
-  if (digits(s)) return true;
+  if (digits(s)) return paged || worded;
   const size_t of = s.find(" of ");
   return of != std::string_view::npos && digits(s.substr(0, of)) && digits(Trim(s.substr(of + 4)));
 }
@@ -116,6 +119,7 @@ size_t SkipSpaces(std::string_view s, size_t at) {
 // The list marker at the start of `s` (already trimmed), if any.
 MarkerMatch ReadMarker(std::string_view s) {
   MarkerMatch m;
+  if (s.empty()) return m;
   // "Recommendation 3", "Recommendation 3:", "Recommendation 3 -", "Recommendation 3." ...
   if (StartsWith(s, "Recommendation ") || StartsWith(s, "RECOMMENDATION ")) {
     size_t at = SkipSpaces(s, 15), end = at;
@@ -227,14 +231,35 @@ std::set<std::string> WholeWords(std::string_view text) {
   return words;
 }
 
+// "</p>", "<br>", "<br/>" and "<br />" as "<p>": each a break between a cell's paragraphs. One
+// pass, whatever the number of tags.
+std::string ParagraphTags(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    bool replaced = false;
+    for (std::string_view tag : {"</p>", "<br>", "<br/>", "<br />"}) {
+      if (s.compare(i, tag.size(), tag) == 0) {
+        out += "<p>";
+        i += tag.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += s[i++];
+  }
+  return out;
+}
+
 class ParagraphBuilder {
  public:
-  ParagraphBuilder(std::set<std::string> words) : words_(std::move(words)) {}
+  ParagraphBuilder(std::set<std::string> words, bool paged)
+      : words_(std::move(words)), paged_(paged) {}
 
   void Line(std::string_view raw, int page) {
     std::string_view line = Trim(raw);
     if (line.empty() || IsRule(line)) return Flush();
-    if (IsPageNumber(line)) return;  // in the middle of a paragraph too
+    if (IsPageNumber(line, paged_)) return;  // in the middle of a paragraph too
     if (line.front() == '|' && line.size() > 1 && line.back() == '|') return Row(line, page);
     const bool heading = line.front() == '#';  // a Markdown heading: a paragraph of its own
     if (heading) {
@@ -244,7 +269,7 @@ class ParagraphBuilder {
     const std::string text = StripMarkup(line);
     std::string_view t = Trim(text);
     // A line that goes on inside brackets ("(see new\nrecommendation 1)") starts nothing.
-    if (open_ && !heading && Unclosed(current_.text)) return Join(t);
+    if (open_ && !heading && depth_ > 0) return Join(t);
     if (MarkerMatch m = ReadMarker(t); m.marker != Marker::kNone) {
       Flush();
       Start(t.substr(m.length), page);
@@ -284,10 +309,14 @@ class ParagraphBuilder {
     current_.text = std::string(text);
     current_.page = page;
     open_ = true;
+    depth_ = 0;
+    Brackets(text);
   }
 
-  static bool Unclosed(std::string_view text) {
-    return std::count(text.begin(), text.end(), '(') > std::count(text.begin(), text.end(), ')');
+  // How many brackets the open paragraph leaves open, kept as lines arrive (counting the whole
+  // paragraph again at each line would cost the square of its length).
+  void Brackets(std::string_view text) {
+    for (char c : text) depth_ += c == '(' ? 1 : c == ')' ? -1 : 0;
   }
 
   // A line that goes on the paragraph: a word split at its end is joined again.
@@ -302,6 +331,7 @@ class ParagraphBuilder {
       text += ' ';
     }
     text += next;
+    Brackets(next);
   }
 
   // True when the last word of `left` and the first of `right` are one word the report writes
@@ -321,11 +351,7 @@ class ParagraphBuilder {
     ++rows_;
     const size_t first = paragraphs_.size();
     for (const std::string& cell : SplitList(line, '|')) {
-      std::string text = StripMarkup(cell);
-      for (std::string_view tag : {"</p>", "<br>", "<br/>", "<br />"}) {
-        for (size_t at; (at = text.find(tag)) != std::string::npos;)
-          text.replace(at, tag.size(), "<p>");
-      }
+      std::string text = ParagraphTags(StripMarkup(cell));
       size_t from = 0;
       while (from <= text.size()) {
         size_t to = text.find("<p>", from);
@@ -355,6 +381,8 @@ class ParagraphBuilder {
   std::vector<Paragraph> paragraphs_;
   Paragraph current_;
   bool open_ = false;
+  bool paged_ = false;
+  long depth_ = 0;  // brackets the open paragraph leaves open
   int rows_ = 0;
 };
 
@@ -499,7 +527,7 @@ ReportText ParagraphsOf(std::string_view raw, ReportFormat format) {
   const auto pages = PageLines(text);
   const bool paged = pages.size() > 1;
   const std::set<std::string> words = WholeWords(text);
-  ParagraphBuilder builder(words);
+  ParagraphBuilder builder(words, paged || format == ReportFormat::kPdf);
   for (size_t p = 0; p < pages.size(); ++p) {
     for (std::string_view line : pages[p]) builder.Line(line, paged ? static_cast<int>(p) + 1 : 0);
     if (!paged) continue;
@@ -589,7 +617,9 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
       const char* from = format == ReportFormat::kDocx  ? "docx"
                          : format == ReportFormat::kOdt ? "odt"
                                                         : "html";
-      argv = {options.pandoc, "-f", from, "-t", "plain", "--wrap=none"};
+      // --sandbox: pandoc's readers fetch what a document links (an HTML <iframe src>, an
+      // image) and read local files; a report is read for its own text only.
+      argv = {options.pandoc, "--sandbox", "-f", from, "-t", "plain", "--wrap=none"};
     }
     ProgramLimits limits;
     limits.timeout = std::chrono::seconds(options.timeout_seconds);

@@ -138,6 +138,58 @@ class DraftRefusalsTest(unittest.TestCase):
         left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
         self.assertEqual(left.stdout.strip(), "", "the converter's child outlived it")
 
+    def test_an_html_report_fetches_nothing(self):
+        """pandoc runs sandboxed: what a report links (an iframe, an image) is not fetched."""
+        import http.server
+        import threading
+        asked = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<p>SECRET-FROM-THE-NETWORK</p>")
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = "http://127.0.0.1:%d/internal" % server.server_address[1]
+            page = self.write("linked.html", (
+                "<!DOCTYPE html><html><head><title>Report</title></head><body>"
+                "<h1>Report</h1><h2>Recommendations</h2><ol><li>By June 2025, the CPS should act."
+                "</li></ol><iframe src='%s'></iframe><img src='%s.png'></body></html>"
+                % (url, url)).encode())
+            done, wrote, _ = self.draft(page)
+        finally:
+            server.shutdown()
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(asked, [])
+        with open(os.path.join(self.dir, "out.yaml"), encoding="utf-8") as f:
+            self.assertNotIn("SECRET", f.read())
+
+    def test_output_to_a_device_or_through_a_link(self):
+        """-o /dev/stdout writes to it (no file renamed over a device); a link stays a link."""
+        done = subprocess.run([BINARY, "--db", self.db, "draft", self.docx, "--inspection", "t26",
+                               "--published", "2025-01-01", "-o", "/dev/stdout"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("reviewed: false", done.stdout)
+        self.assertTrue(os.path.exists("/dev/stdout"))
+        link = os.path.join(self.dir, "link.yaml")
+        os.symlink("real.yaml", link)
+        done = subprocess.run([BINARY, "--db", self.db, "draft", self.docx, "--inspection", "t26",
+                               "--published", "2025-01-01", "-o", link],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertTrue(os.path.islink(link))
+        with open(os.path.join(self.dir, "real.yaml"), encoding="utf-8") as f:
+            self.assertIn("reviewed: false", f.read())
+
     def test_a_good_report_drafts_and_waits_for_review(self):
         done, wrote, _ = self.draft(self.docx)
         self.assertEqual(done.returncode, 0, done.stderr)

@@ -2,6 +2,7 @@
 // that must yield nothing. The same reports through real converters: tests/draft_accuracy.py.
 #include <gtest/gtest.h>
 
+#include "common/text.h"
 #include "draft/draft.h"
 #include "engine/importer.h"
 #include "engine/workflow.h"
@@ -89,11 +90,18 @@ TEST(ReportText, JoinsAParagraphAPageNumberOrBreakCut) {
   const auto report = ParagraphsOf(
       "By March 2024, the CPS to introduce a system to\n\n12\n\nidentify summary time limits.\n\n"
       "Findings.\n\nlower case after a full stop stays apart.\n",
-      ReportFormat::kText);
+      ReportFormat::kPdf);
   EXPECT_EQ(
       Texts(report),
       (Strings{"By March 2024, the CPS to introduce a system to identify summary time limits.",
                "Findings.", "lower case after a full stop stays apart."}));
+}
+
+TEST(ReportText, KeepsABareNumberInTextWithoutPages) {
+  // "2026" on a line of its own ends a date in plain text; only a paged document has page
+  // numbers to drop.
+  const auto report = ParagraphsOf("By 31 March\n2026\nthe CPS should act.\n", ReportFormat::kText);
+  EXPECT_EQ(report.paragraphs.at(0).text, "By 31 March 2026 the CPS should act.");
 }
 
 TEST(ReportText, ReadsMarkersAndTableCells) {
@@ -390,6 +398,95 @@ TEST(Draft, MatchesByWordingWhenTheNumberDisagrees) {
   ASSERT_EQ(draft.judgements.size(), 1u);
   EXPECT_EQ(draft.judgements[0].rec, "da23-r2");
   EXPECT_FALSE(draft.judgements[0].checks.empty());
+}
+
+TEST(Draft, AJudgementEndingANumberedParagraphIsThatItemsOwn) {
+  const Draft draft = DraftOf(
+      "Progress\n\n"
+      "1. By March 2024, the CPS to introduce a system to identify summary time limits. "
+      "ACHIEVED\n\n"
+      "2. By July 2023, the CPS to mark communications with the police with the STL. NOT "
+      "ACHIEVED\n\n"
+      "4. By December 2023, the CPS to request up-to-date victim information for sentence "
+      "hearings. PARTIALLY ACHIEVED\n",
+      FollowUp());
+  ASSERT_EQ(draft.judgements.size(), 3u);
+  EXPECT_EQ(draft.judgements[0].rec, "da23-r1");
+  EXPECT_EQ(draft.judgements[0].outcome, "achieved");
+  EXPECT_EQ(draft.judgements[1].rec, "da23-r2");
+  EXPECT_EQ(draft.judgements[1].outcome, "not_achieved");
+  EXPECT_EQ(draft.judgements[2].rec, "da23-r4");
+  EXPECT_EQ(draft.judgements[2].outcome, "partially_achieved");
+}
+
+TEST(Draft, ANewRecommendationNotNamedIsNotGuessed) {
+  DraftRequest request = FollowUp();
+  const Draft draft = DraftOf(
+      "Recommendation 4\n\nBy December 2023, the CPS to request up-to-date victim information "
+      "for sentence hearings.\n\nNOT ACHIEVED - NEW RECOMMENDATION MADE\n\n"
+      "New recommendations\n\n1. By December 2025, the CPS to request victim information for "
+      "every sentence hearing.\n",
+      request);
+  ASSERT_EQ(draft.judgements.size(), 1u);
+  EXPECT_TRUE(draft.judgements[0].superseded_by.empty());
+  ASSERT_FALSE(draft.judgements[0].checks.empty());
+  EXPECT_NE(draft.judgements[0].checks[0].find("da25-r1 is the closest"), std::string::npos);
+}
+
+TEST(Draft, AListGoesOnAfterAnInterlude) {
+  const Draft draft = DraftOf(
+      "Recommendations\n\n1. By June 2025, the CPS should review its letters.\n\n"
+      "2. By July 2025, the CPS should train its staff.\n\n"
+      "The following recommendations are for the police forces.\n\n"
+      "3. The NPCC should publish guidance.\n\n4. The NPCC should train officers.\n");
+  ASSERT_EQ(draft.recommendations.size(), 4u);
+  EXPECT_EQ(draft.recommendations[2].owners, Strings{"NPCC"});
+  EXPECT_EQ(draft.recommendations[1].text.find("police forces"), std::string::npos);
+}
+
+TEST(Draft, AnotherActorsSentenceIsNotTheItemBeforeIt) {
+  const Draft draft = DraftOf(
+      "Recommendations\n\n1. By June 2025, the CPS should review its letters.\n\n"
+      "The police should publish guidance by March 2026.\n");
+  ASSERT_GE(draft.recommendations.size(), 1u);
+  EXPECT_EQ(Dues(draft.recommendations[0]), Strings{"2025-06-30"});
+  EXPECT_EQ(draft.recommendations[0].text.find("police"), std::string::npos);
+}
+
+TEST(Draft, ASecondOwnerNoBodyMatchesIsProposedNotDropped) {
+  const Draft draft = DraftOf(
+      "Recommendations\n\n1. By June 2025, the CPS and the Home Office should agree a plan.\n\n"
+      "2. By June 2025, the SFO and the Ministry of Justice (MoJ) should agree a plan.\n");
+  ASSERT_EQ(draft.recommendations.size(), 2u);
+  EXPECT_EQ(draft.recommendations[0].owners, (Strings{"CPS", "home-office"}));
+  EXPECT_EQ(draft.recommendations[1].owners, (Strings{"SFO", "MoJ"}));
+  EXPECT_FALSE(draft.recommendations[0].checks.empty());
+}
+
+TEST(Draft, ALongSubjectIsNotCutInsideACharacter) {
+  const Draft draft = DraftOf("Recommendations\n\n1. By June 2025, the " + std::string(293, 'x') +
+                              " \u00e9\u00e9\u00e9 Office should act.\n");
+  ASSERT_EQ(draft.recommendations.size(), 1u);
+  for (const auto& body : draft.new_bodies) EXPECT_TRUE(IsValidUtf8(body.name)) << body.name;
+}
+
+// Inputs that once took minutes (each work was the square of a paragraph's length): they must
+// finish within the test's timeout.
+TEST(Draft, HostileShapesStayLinear) {
+  std::string achieved = "x";
+  for (int i = 0; i < 40000; ++i) achieved += " a ACHIEVED";
+  std::string brackets, rules, cells = "| ";
+  for (int i = 0; i < 200000; ++i) brackets += "(\n";
+  for (int i = 0; i < 500000; ++i) rules += "-\n";
+  for (int i = 0; i < 100000; ++i) cells += "a<br>";
+  cells += " |\n";
+  std::string items = "Recommendations\n\n";
+  for (int i = 0; i < 20000; ++i) items += "- By June 2025, the CPS should act.\n";
+  for (const std::string* text : {&achieved, &brackets, &rules, &cells, &items}) {
+    const auto report = ParagraphsOf(*text, ReportFormat::kText);
+    const Draft draft = DraftFromReport(report, FollowUp());
+    EXPECT_FALSE(DraftAsYaml(draft, report, FollowUp()).empty());
+  }
 }
 
 // ---- The import file ----

@@ -164,6 +164,11 @@ Reviewed ReadReviewForm(const Call& call) {
     j.number = call.Form(k + "number");
     j.rec = call.Form(k + "rec");
     j.outcome = call.Form(k + "outcome");
+    if (std::find(std::begin(kOutcomes), std::end(kOutcomes), j.outcome) == std::end(kOutcomes)) {
+      r.errors.push_back({k + "outcome", "Judgement on recommendation " + j.number +
+                                             ": the outcome is one of achieved, "
+                                             "partially_achieved or not_achieved"});
+    }
     j.phrase = call.Form(k + "phrase");
     j.superseded_by = SplitList(call.Form(k + "superseded_by"));
     j.paragraphs = Numbers(call.Form(k + "paragraphs"));
@@ -353,18 +358,21 @@ Response Workspace::Impl::DraftUpload(const Call& call) {
                        known.message()}},
                      400);
   }
-  // One report is read at a time: a converter holds a core for seconds.
+  // One report is read and drafted at a time: a converter holds a core for seconds.
   if (reading_reports.fetch_add(1) > 0) {
     reading_reports.fetch_sub(1);
     return DraftPage(call, nullptr, nullptr, nullptr,
                      {{"report-file", "Another report is being read; send this one again shortly"}},
                      503);
   }
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { count.fetch_sub(1); }
+  } release{reading_reports};
   ReportReadOptions reading;
   reading.pandoc = options.documents->options().pandoc;
   reading.timeout_seconds = options.documents->options().timeout_seconds;
   auto report = ReadReport(chosen.front().content, reading);
-  reading_reports.fetch_sub(1);
   if (!report.ok()) {
     return DraftPage(call, nullptr, nullptr, nullptr,
                      {{"report-file", chosen.front().name + ": " + report.status().message()}},
@@ -390,7 +398,7 @@ Response Workspace::Impl::DraftImport(const Call& call) {
   }
   auto written = host->Apply(WriteBatch{std::move(*commands), ActorOf(call.who)});
   if (!written.ok()) {
-    return again({{"draft-import", written.status().message()}},
+    return again({{"draft-import", AboutRow(yaml, written.status().message())}},
                  http::FromStatus(written.status()).status);
   }
   return Redirect("/inspections/" + r.draft.inspection_id);

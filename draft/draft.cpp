@@ -5,22 +5,13 @@
 #include <set>
 
 #include "common/strings.h"
+#include "draft/scan.h"
 #include "engine/engine.h"
 
 namespace rectrack {
 namespace {
 
-bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return IsLower(c) || IsUpper(c) || IsDigit(c); }
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
-}
+using namespace scan;  // NOLINT: the character tests every function here uses
 
 std::vector<std::string> Words(std::string_view text) {
   std::vector<std::string> words;

@@ -8,32 +8,12 @@
 #include "common/strings.h"
 #include "common/subprocess.h"
 #include "common/text.h"
+#include "draft/scan.h"
 
 namespace rectrack {
 namespace {
 
-// Hand-written scanning rather than std::regex throughout: the work stays linear in the text, and
-// libstdc++'s regex can exhaust its stack on a long line of a hostile document.
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsLetter(char c) { return IsLower(c) || IsUpper(c); }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
-}
+using namespace scan;  // NOLINT: the character tests every function here uses
 
 // Runs of spaces (pdftotext -layout pads columns with them) become one space.
 std::string CollapseSpaces(std::string_view s) {

@@ -208,6 +208,14 @@ std::string AboutRow(const std::string& yaml, const std::string& message) {
   return message.substr(rest + 2);
 }
 
+// A row's checks: shown ("checks") and carried to the next post ("checks_text", one a line).
+void SetChecks(Data& row, const std::vector<std::string>& checks) {
+  Data shown = List();
+  for (const std::string& check : checks) shown.push_back(Data("text", check));
+  row.set("checks", shown);
+  row.set("checks_text", Join(checks, "\n"));
+}
+
 }  // namespace
 
 Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const ReportText* report,
@@ -271,10 +279,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
     d.set("text", rec.text);
     d.set("owners", Join(rec.owners, ", "));
     d.set("milestones", MilestonesText(rec.milestones));
-    Data c = List();
-    for (const std::string& check : rec.checks) c.push_back(Data("text", check));
-    d.set("checks", c);
-    d.set("checks_text", Join(rec.checks, "\n"));
+    SetChecks(d, rec.checks);
     d.set("import", Bool(!rec.left_out));
     rows(rec.paragraphs, d, "Recommendation " + rec.number);
     recs.push_back(d);
@@ -297,10 +302,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
     }
     d.set("outcomes", outcomes);
     d.set("superseded_by", Join(j.superseded_by, ", "));
-    Data c = List();
-    for (const std::string& check : j.checks) c.push_back(Data("text", check));
-    d.set("checks", c);
-    d.set("checks_text", Join(j.checks, "\n"));
+    SetChecks(d, j.checks);
     d.set("import", Bool(!j.left_out));
     rows(j.paragraphs, d, "Judgement on recommendation " + j.number);
     judgements.push_back(d);

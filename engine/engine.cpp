@@ -145,27 +145,36 @@ Status Engine::Refresh() {
   return refreshed;
 }
 
-Status Engine::CatchUpIfChanged() {
-  if (!data_version_stmt_) {
-    ASSIGN_OR_RETURN(data_version_stmt_, db_->Prepare("PRAGMA data_version"));
+// SQLite's count of other connections' commits to this database (PRAGMA data_version).
+static Result<int64_t> DataVersion(storage::Database& db, std::optional<storage::Statement>* stmt) {
+  if (!*stmt) {
+    ASSIGN_OR_RETURN(*stmt, db.Prepare("PRAGMA data_version"));
   }
-  storage::Statement& stmt = *data_version_stmt_;
-  stmt.Reset();
-  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-  const int64_t version = has_row ? stmt.ColumnInt(0) : -1;
-  stmt.Reset();
+  (*stmt)->Reset();
+  ASSIGN_OR_RETURN(bool has_row, (*stmt)->Step());
+  const int64_t version = has_row ? (*stmt)->ColumnInt(0) : -1;
+  (*stmt)->Reset();
+  return version;
+}
+
+Status Engine::CatchUpIfChanged() {
+  ASSIGN_OR_RETURN(const int64_t version, DataVersion(*db_, &data_version_stmt_));
   if (version == data_version_) return Status();
-  // Another process committed: it may have revoked a token, so forget the ones we know.
-  known_tokens_.clear();
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   RETURN_IF_ERROR(CatchUp());
-  RETURN_IF_ERROR(tx.Commit());
-  data_version_ = version;
-  return Status();
+  return tx.Commit();
 }
 
 Status Engine::CatchUp() {
+  // Another process committed since the last look: it may have revoked a token, so forget the
+  // ones known. Looked at here, where every path takes in other commits (a refresh, and each
+  // write, which catches up inside its own transaction): a write that took in another
+  // process's events while keeping the tokens it knew would let a revoked token read them.
+  // The version is read before the events, so that what is loaded is at least that new; events
+  // that came in after it are from another commit too, and also clear the tokens.
+  ASSIGN_OR_RETURN(const int64_t version, DataVersion(*db_, &data_version_stmt_));
   ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
+  if (version != data_version_ || !rows.empty()) known_tokens_.clear();
   // The ledger holds exactly the events through last_seq_: one that does not replay stops the
   // catch-up there, and is met again (and reported) by the next one.
   Status replayed;
@@ -184,6 +193,7 @@ Status Engine::CatchUp() {
       NoteChanged(row.subject_id);
     }
   }
+  if (replayed.ok()) data_version_ = version;
   return replayed;
 }
 

@@ -637,6 +637,24 @@ TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
   ASSERT_TRUE(verify.ok()) << verify.status().message();
 }
 
+// A token another process revoked stops working once this engine takes in any of that process's
+// commits, also when a write of its own is what took them in (a stream once read the command
+// line's next event with a token the command line had just revoked).
+TEST_F(EngineTest, ATokenRevokedElsewhereStopsWhenAWriteTakesInThatProcesssCommits) {
+  ImportDemo();
+  auto token = engine_->CreateToken("reader", "", std::nullopt, "stream");
+  ASSERT_TRUE(token.ok()) << token.status().message();
+  ASSERT_TRUE(engine_->Authenticate(token->second).ok());  // known, and kept in memory
+  auto other = OpenEngine();
+  ASSERT_TRUE(other->RevokeToken(token->first.id).ok());
+  ASSERT_TRUE(other->Apply({CpsLeadCloses("da25-n2")}, "cli").ok());
+  RecordEvent e = CpsLeadCloses("da25-n1");
+  e.transition = "update";
+  ASSERT_TRUE(engine_->Apply({e}, "server").ok());  // catches up with `other` inside its write
+  EXPECT_EQ(engine_->Show("da25-n2", std::nullopt)->state, "closed");
+  EXPECT_FALSE(engine_->Authenticate(token->second).ok());
+}
+
 // Refresh asks SQLite only when the WAL-index header moved (storage/wal_watch.h), and so must
 // still take in each of another engine's commits, one after another, the moment it is made.
 TEST_F(EngineTest, RefreshTakesInEachOfAnotherEnginesCommitsAtOnce) {

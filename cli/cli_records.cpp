@@ -43,8 +43,8 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, error))) {
     const std::filesystem::path link = std::filesystem::read_symlink(path, error);
     if (!error) {
-      target = (link.is_absolute() ? link : std::filesystem::path(path).parent_path() / link)
-                   .string();
+      target =
+          (link.is_absolute() ? link : std::filesystem::path(path).parent_path() / link).string();
     }
   }
   const std::string partial = target + ".partial";

@@ -417,8 +417,7 @@ std::string MadeUpId(const std::string& title, int year) {
     if (!kSmall.count(w) && id.size() < 5 && IsAlnum(w.front())) id += w.front();
   }
   if (id.empty()) id = "report";
-  if (year > 0)
-    id += std::to_string(year % 100 < 10 ? 0 : year % 100 / 10) + std::to_string(year % 10);
+  if (year > 0) id += std::to_string(year / 10 % 10) + std::to_string(year % 10);  // "25"
   return id;
 }
 

@@ -57,8 +57,10 @@ Commands:
                                   draft import file of its recommendations, deadlines, owners
                                   and, in a follow-up, judgements, to review before importing
                                   (docs/draft.md)
-  verify                          check the hash chain of the whole event log and every
+  verify                          check the hash chain of the whole event log, that every
+                                  event replays, the item index against the log, and every
                                   evidence file against its hash
+  rebuild                         rebuild the item index (what `show` reads) from the log
   backup DIR                      write a consistent copy of the database, evidence included,
                                   into DIR (while serve runs), and verify the copy
   workflow                        print the loaded workflows' states and transitions
@@ -192,6 +194,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         {"table", "json", "csv"},
         false}},
       {"verify", {{}, 0, 0, {}, false}},
+      {"rebuild", {{}, 0, 0, {}, false}},
       {"backup", {{}, 1, 1, {}, false}},
       {"draft", {{"inspection", "published", "follow-up-of", "output"}, 1, 1, {}, false}},
       {"rules", {{"as-of"}, 0, 1, {}, false}},

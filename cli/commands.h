@@ -42,8 +42,11 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 Status RunRecord(Engine& engine, const Context& c);
 // `report annex|progress`: printed, or a document written to --output.
 Status RunReport(Engine& engine, const Context& c);
-// `verify`: the chain, a replay and every evidence file; needs no engine of its own.
+// `verify`: the chain, a replay, the item index and every evidence file; needs no engine of
+// its own.
 Status RunVerify(const Context& c);
+// `rebuild`: the item index from the log (Engine::Rebuild).
+Status RunRebuild(Engine& engine, const Context& c);
 // `backup DIR`: a verified copy of the database.
 Status RunBackup(const Context& c);
 // `draft REPORT`: a draft import file of the report's recommendations (cli_draft.cpp).

@@ -124,8 +124,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   }
   ASSIGN_OR_RETURN(auto tx,
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
+  if (!options.scope.empty()) {
+    RETURN_IF_ERROR(engine->LoadScope(options.scope));
+    RETURN_IF_ERROR(tx.Commit());
+    return engine;
+  }
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
+  RETURN_IF_ERROR(engine->IndexIfBehind());
   engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
   return engine;
 }
@@ -133,7 +139,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(pages); }
 
 Status Engine::Refresh() {
-  if (prepared_) return Status();
+  if (prepared_ || !scope_.empty()) return Status();
   // No commit visible since the last look (most requests): nothing to ask SQLite. The copy is
   // taken before asking, so a commit that lands after it is seen next time.
   if (wal_watch_) {
@@ -223,9 +229,10 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     for (auto& r : results) r = s;
     return std::move(group);
   };
+  if (Status s = ScopeTakes(batches); !s.ok()) return fail_all(s);
   auto tx = storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite);
   if (!tx.ok()) return fail_all(tx.status());
-  if (Status s = CatchUp(); !s.ok()) return fail_all(s);
+  if (Status s = scope_.empty() ? CatchUp() : ReloadScopeIfChanged(); !s.ok()) return fail_all(s);
 
   // Each batch is applied to the ledger in place, after a savepoint of its own, so a failing
   // batch leaves no trace. At the end the group's savepoint undoes them all: queries must not see
@@ -308,8 +315,11 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     }
     return group;
   }
-  // The evidence files of the batches written go in with their events, or nothing does.
-  if (Status kept = KeepEvidence(batches, results); !kept.ok()) {
+  // The evidence files of the batches written, and the index rows of their events, go in with
+  // their events, or nothing does.
+  Status kept = KeepEvidence(batches, results);
+  if (kept.ok()) kept = IndexAppended(events);
+  if (!kept.ok()) {
     events.clear();
     for (auto& r : results) {
       if (r.ok()) r = kept;
@@ -377,6 +387,7 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
 
 Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of,
                                         Detail detail) const {
+  RETURN_IF_ERROR(ScopeCovers(id));
   const Item* item = ledger_->FindItem(id);
   if (!item || item->kind != SubjectKind::kRecommendation) {
     return Status::NotFound("no recommendation '" + id + "'");
@@ -441,6 +452,8 @@ Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
 Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
+  RETURN_IF_ERROR(CatchUp());
+  ASSIGN_OR_RETURN(const int64_t index_rows, CheckIndex());
   // Every evidence file an event names is kept and hashes to its name.
   storage::EvidenceStore evidence(db_.get());
   std::set<std::string> checked;
@@ -459,7 +472,8 @@ Result<VerifyResult> Engine::Verify() {
     }
     return kept;
   }
-  return VerifyResult{report.events, report.head_hash, static_cast<int64_t>(checked.size())};
+  return VerifyResult{report.events, report.head_hash, static_cast<int64_t>(checked.size()),
+                      index_rows};
 }
 
 std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {

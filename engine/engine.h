@@ -61,6 +61,7 @@ class Ledger;
 class AlertQueue;
 namespace storage {
 class EventStore;
+struct IndexRow;
 class WalWatch;
 }  // namespace storage
 
@@ -79,6 +80,19 @@ class Engine {
     // delivers alerts (`serve`) needs them.
     bool resolve_secrets = true;
     TextLimits text_limits = {};  // how much text a command may store (commands.h)
+    // Recommendations and actions to read, or empty for the whole log. Given, the engine reads
+    // from the item index (storage/item_index.h) only what their views need: every body, unit
+    // and inspection, the items' events, the events of items that name them (their actions,
+    // what supersedes them) and the creating events of what those name. Opening then costs
+    // those histories, not the log. Such a scoped engine answers Show, ShowAction, KindOf and
+    // ListActions for the items given, as a whole engine would, and Apply records events on
+    // them (its transaction reads them afresh when another process wrote meanwhile), checked as
+    // a whole engine checks them, provided every recommendation or action a field names is in
+    // the scope too. It defines nothing, takes no evidence files, and Refresh and Rebuild do
+    // nothing or are refused; questions about the whole world (List, Annex, Progress, Feed, ...)
+    // are not for it. When the index does not yet cover the log, it reads the whole log instead
+    // and is a whole engine.
+    std::vector<std::string> scope = {};
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -118,9 +132,9 @@ class Engine {
   Result<ProgressReport> Progress(const std::string& body, std::optional<Date> as_of) const;
   // The two tables of Annex A for `body` at `as_of` (default today); NotFound for an unknown body.
   Result<AnnexReport> Annex(const std::string& body, std::optional<Date> as_of) const;
-  // Walks the hash chain of the whole log, then checks every evidence file an event names: kept,
-  // and hashing to its name. Corruption names the first bad event, or the file that is missing
-  // or was altered and the event that names it.
+  // Walks the hash chain of the whole log, checks the item index against the log, then checks
+  // every evidence file an event names: kept, and hashing to its name. Corruption names the first
+  // bad event, or the file that is missing or was altered and the event that names it.
   Result<VerifyResult> Verify();
   // The events that name the evidence file `sha256` ("": every file), in log order (none: no
   // such file). Costs a walk over the log in memory.
@@ -132,6 +146,9 @@ class Engine {
   // named as such, even one that would also break replay), then opens it, which replays every
   // event through the workflow. Never creates a database.
   static Result<VerifyResult> VerifyDatabase(const Options& options);
+  // Rebuilds the item index (storage/item_index.h) from the log, in one transaction: a crash
+  // leaves the old index. Returns how many rows it has.
+  Result<int64_t> Rebuild();
 
   // Bearer tokens. CreateToken returns the stored record and the secret, which is not kept.
   // The role must be a workflow role; a role that acts for an owner needs a known body, a role
@@ -263,8 +280,36 @@ class Engine {
   std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
-  Status CatchUp();           // replays events other processes appended since we last looked
-  Status CatchUpIfChanged();  // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
+  Status CatchUp();  // replays events other processes appended since we last looked
+  // --- The item index (item_index.cpp). Its rows for `event`: the event concerns its own
+  // subject, and every item created before it that it names.
+  std::vector<storage::IndexRow> IndexRowsOf(const Event& event) const;
+  // Brings the index to cover events through `to_seq`, from the log. REQUIRES: in a write
+  // transaction, the ledger holding every event through `to_seq`.
+  Status CatchUpIndex(int64_t to_seq);
+  // Indexes `events`, just appended (non-empty, in seq order), with what came before them if
+  // the index lags. REQUIRES: as CatchUpIndex.
+  Status IndexAppended(const std::vector<Event>& events);
+  // Indexes the log's events the index does not cover yet, in a write transaction of its own.
+  Status IndexIfBehind();
+  // Corruption naming the first row where the index differs from the log. REQUIRES: in a
+  // transaction, the ledger caught up with the log.
+  // Returns how many rows it has.
+  Result<int64_t> CheckIndex();
+  // Fills the ledger with what Options::scope needs. REQUIRES: in a read transaction, the
+  // ledger empty.
+  Status LoadScope(const std::vector<std::string>& ids);
+  // FailedPrecondition when this engine is scoped and `id` is not in its scope.
+  Status ScopeCovers(const std::string& id) const;
+  // FailedPrecondition unless every command of `batches` is one a scoped engine can check as a
+  // whole engine would: an event, without evidence files (whose daily quota counts the whole
+  // log), on an item in scope. OK for a whole engine.
+  Status ScopeTakes(const std::vector<WriteBatch>& batches) const;
+  // Reads the scope afresh when another process has written since it was read. REQUIRES: in
+  // the write transaction, so that what is read stays true until the commit.
+  Status ReloadScopeIfChanged();
+  std::set<std::string> scope_;  // Options::scope; empty for a whole engine
+  Status CatchUpIfChanged();     // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
   void NoteChanged(const Event& event);
   // Whether `event` may make an alert of its item fall due earlier than queued, or at all: a

@@ -15,6 +15,7 @@ std::optional<SubjectKind> Engine::KindOf(const std::string& id) const {
 
 Result<RecommendationView> Engine::ShowAction(const std::string& id, std::optional<Date> as_of,
                                               Detail detail) const {
+  RETURN_IF_ERROR(ScopeCovers(id));
   const Item* item = ledger_->FindItem(id);
   if (!item || item->kind != SubjectKind::kAction)
     return Status::NotFound("no action '" + id + "'");

@@ -100,6 +100,7 @@ struct VerifyResult {
   int64_t events = 0;
   std::string head_hash;
   int64_t evidence_files = 0;  // distinct files checked against their hashes
+  int64_t index_rows = 0;      // rows of the item index, each checked against the log
 };
 
 // An event that names an evidence file (Engine::EvidenceUses).

@@ -107,6 +107,35 @@ Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
   return rows;
 }
 
+Status EventStore::Scan(int64_t after_seq, const std::function<Status(const EventRow&)>& visit) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
+                                                " FROM events WHERE seq > ? ORDER BY seq"));
+  stmt.Bind(1, after_seq);
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return Status();
+    RETURN_IF_ERROR(visit(ReadRow(stmt)));
+  }
+}
+
+Result<std::vector<EventRow>> EventStore::LoadSeqs(const std::vector<int64_t>& seqs) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(std::string("SELECT ") + kColumns + " FROM events WHERE seq = ?"));
+  std::vector<EventRow> rows;
+  rows.reserve(seqs.size());
+  for (int64_t seq : seqs) {
+    stmt.Reset();
+    stmt.Bind(1, seq);
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) {
+      return Status::Corruption("the item index names event " + std::to_string(seq) +
+                                ", which the log does not have");
+    }
+    rows.push_back(ReadRow(stmt));
+  }
+  return rows;
+}
+
 int64_t EventStore::LastSeq() {
   auto stmt = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
   if (!stmt.ok()) return -1;

@@ -59,6 +59,12 @@ class EventStore {
 
   // Rows with seq > after_seq in seq order. Call inside a transaction for a consistent snapshot.
   Result<std::vector<EventRow>> LoadSince(int64_t after_seq);
+  // Calls `visit` with each row with seq > after_seq in seq order, one row in memory at a time;
+  // stops at the first error `visit` returns. Call inside a transaction.
+  Status Scan(int64_t after_seq, const std::function<Status(const EventRow&)>& visit);
+  // The rows with the given seqs (ascending, no repeats), in seq order; a seq with no row is
+  // Corruption (an index named an event the log does not have).
+  Result<std::vector<EventRow>> LoadSeqs(const std::vector<int64_t>& seqs);
   // Appends `rows` in order after the current last row, filling in seq, prev_hash and hash.
   // REQUIRES: inside a kWrite transaction; on error nothing is visible once it rolls back.
   Status Append(std::vector<EventRow>& rows);

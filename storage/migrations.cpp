@@ -221,6 +221,23 @@ BEGIN
   SELECT RAISE(ABORT, 'evidence is append-only');
 END;
 )sql",
+    // 9: the item index (storage/item_index.h): which events concern which recommendation,
+    // action or definition, so that one item's history is read without replaying the log.
+    // Derived from the log and rebuilt from it; `derived` records how far it reaches. It starts
+    // empty: the first engine that opens the database fills it in.
+    R"sql(
+CREATE TABLE IF NOT EXISTS item_events (
+  kind INTEGER NOT NULL,
+  item TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (kind, item, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS derived (
+  name TEXT PRIMARY KEY,
+  through INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO derived (name, through) VALUES ('item_events', 0);
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

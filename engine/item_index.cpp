@@ -1,0 +1,258 @@
+// The item index's upkeep and use (storage/item_index.h): its rows for new events, bringing it
+// up to the log, checking it against the log, and loading only what a scoped Engine needs.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "engine/engine.h"
+#include "engine/event_codec.h"
+#include "engine/ledger.h"
+#include "storage/database.h"
+#include "storage/event_store.h"
+#include "storage/item_index.h"
+
+namespace rectrack {
+namespace {
+
+const std::vector<int> kItemKinds = {static_cast<int>(SubjectKind::kRecommendation),
+                                     static_cast<int>(SubjectKind::kAction)};
+const std::vector<int> kDefinitionKinds = {static_cast<int>(SubjectKind::kBody),
+                                           static_cast<int>(SubjectKind::kInspection),
+                                           static_cast<int>(SubjectKind::kUnit)};
+
+bool IsItemKind(SubjectKind kind) {
+  return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
+}
+
+// Every id `event` may name: its action's recommendation and each field value. Whether a value
+// is a reference is the workflow's to say, and a workflow can change; a value that names an item
+// created before the event is indexed whatever field holds it, so the index never depends on it.
+std::vector<std::string> NamedIds(const Event& event) {
+  std::vector<std::string> ids;
+  if (event.action_def) ids.push_back(event.action_def->recommendation);
+  for (const auto& [field, values] : event.fields) {
+    for (const auto& value : values) {
+      if (IsValidId(value)) ids.push_back(value);
+    }
+  }
+  return ids;
+}
+
+std::string DescribeRow(const storage::IndexRow& row) {
+  return SubjectKindName(row.kind) + " '" + row.item + "' and event " + std::to_string(row.seq);
+}
+
+}  // namespace
+
+std::vector<storage::IndexRow> Engine::IndexRowsOf(const Event& event) const {
+  std::vector<storage::IndexRow> rows = {
+      {static_cast<int>(event.kind), event.subject_id, event.seq}};
+  if (!IsItemKind(event.kind)) return rows;
+  for (const std::string& id : NamedIds(event)) {
+    const Item* named = ledger_->FindItem(id);
+    if (!named || id == event.subject_id || named->creation().seq >= event.seq) continue;
+    rows.push_back({static_cast<int>(named->kind), id, event.seq});
+  }
+  return rows;
+}
+
+Status Engine::CatchUpIndex(int64_t to_seq) {
+  storage::ItemIndex index(db_.get());
+  ASSIGN_OR_RETURN(int64_t through, index.Through());
+  if (through == to_seq) return Status();
+  if (through > to_seq) {
+    // It covers events the log does not have (a log restored from an older copy): start again.
+    RETURN_IF_ERROR(index.Clear());
+    through = 0;
+  }
+  std::vector<storage::IndexRow> rows;
+  RETURN_IF_ERROR(store_->Scan(through, [&](const storage::EventRow& row) -> Status {
+    if (row.seq > to_seq) return Status();
+    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+    for (auto& r : IndexRowsOf(event)) rows.push_back(std::move(r));
+    return Status();
+  }));
+  return index.Add(rows, to_seq);
+}
+
+Status Engine::IndexAppended(const std::vector<Event>& events) {
+  storage::ItemIndex index(db_.get());
+  ASSIGN_OR_RETURN(int64_t through, index.Through());
+  if (through != events.front().seq - 1) return CatchUpIndex(events.back().seq);
+  std::vector<storage::IndexRow> rows;
+  for (const Event& e : events) {
+    for (auto& r : IndexRowsOf(e)) rows.push_back(std::move(r));
+  }
+  return index.Add(rows, events.back().seq);
+}
+
+Status Engine::IndexIfBehind() {
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
+  if (through >= last_seq_) return Status();
+  // The first open after an upgrade (or of a log another version wrote): index it once.
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
+  RETURN_IF_ERROR(CatchUp());
+  RETURN_IF_ERROR(CatchUpIndex(last_seq_));
+  return tx.Commit();
+}
+
+Result<int64_t> Engine::Rebuild() {
+  if (!scope_.empty()) return Status::FailedPrecondition("a scoped engine cannot rebuild");
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
+  RETURN_IF_ERROR(CatchUp());
+  storage::ItemIndex index(db_.get());
+  RETURN_IF_ERROR(index.Clear());
+  RETURN_IF_ERROR(CatchUpIndex(last_seq_));
+  ASSIGN_OR_RETURN(auto rows, index.All());
+  RETURN_IF_ERROR(tx.Commit());
+  return static_cast<int64_t>(rows.size());
+}
+
+Result<int64_t> Engine::CheckIndex() {
+  storage::ItemIndex index(db_.get());
+  ASSIGN_OR_RETURN(const int64_t through, index.Through());
+  const std::string repair = "; `rectrack rebuild` rebuilds it from the log";
+  if (through > last_seq_) {
+    return Status::Corruption("the item index covers events to " + std::to_string(through) +
+                              " but the log ends at event " + std::to_string(last_seq_) + repair);
+  }
+  // Only what it claims to cover: an index behind the log is brought up to it by the next write.
+  std::vector<storage::IndexRow> expected;
+  RETURN_IF_ERROR(store_->Scan(0, [&](const storage::EventRow& row) -> Status {
+    if (row.seq > through) return Status();
+    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+    for (auto& r : IndexRowsOf(event)) expected.push_back(std::move(r));
+    return Status();
+  }));
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  ASSIGN_OR_RETURN(const auto stored, index.All());
+  auto [e, s] = std::mismatch(expected.begin(), expected.end(), stored.begin(), stored.end());
+  if (e == expected.end() && s == stored.end()) return static_cast<int64_t>(stored.size());
+  // The first row, in index order, that one side has and the other lacks.
+  if (s == stored.end() || (e != expected.end() && *e < *s)) {
+    return Status::Corruption("the item index lacks the row for " + DescribeRow(*e) +
+                              ", which the log has" + repair);
+  }
+  return Status::Corruption("the item index has a row for " + DescribeRow(*s) +
+                            ", which the log does not have" + repair);
+}
+
+Status Engine::LoadScope(const std::vector<std::string>& ids) {
+  storage::ItemIndex index(db_.get());
+  ASSIGN_OR_RETURN(const int64_t through, index.Through());
+  const int64_t last = store_->LastSeq();
+  if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
+  // Behind the log (a database not yet opened by this version): read the whole log instead.
+  if (through != last) return CatchUp();
+
+  std::map<int64_t, Event> events;  // what is read, by seq
+  auto read = [&](const std::vector<int64_t>& seqs) -> Status {
+    std::vector<int64_t> missing;
+    for (int64_t seq : seqs) {
+      if (!events.count(seq)) missing.push_back(seq);
+    }
+    ASSIGN_OR_RETURN(auto rows, store_->LoadSeqs(missing));
+    for (const auto& row : rows) {
+      ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+      events.emplace(row.seq, std::move(event));
+    }
+    return Status();
+  };
+  ASSIGN_OR_RETURN(auto definitions, index.EventsOfKinds(kDefinitionKinds));
+  RETURN_IF_ERROR(read(definitions));
+  // Read whole: the items asked for, and the items whose events name them (their actions, the
+  // recommendations they supersede), whose histories their views depend on.
+  std::set<std::string> whole(ids.begin(), ids.end());
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    RETURN_IF_ERROR(read(seqs));
+    for (int64_t seq : seqs) whole.insert(events.at(seq).subject_id);
+  }
+  for (const std::string& id : whole) {
+    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    RETURN_IF_ERROR(read(seqs));
+  }
+  // Read only their creating events: the items those histories name, which replay checks exist
+  // (and an action's recommendation, which its creation names in turn).
+  std::map<std::string, int64_t> created;  // id -> seq of its creating event
+  std::vector<std::string> named;
+  for (const auto& [seq, event] : events) {
+    if (IsItemKind(event.kind) && whole.count(event.subject_id)) {
+      for (auto& id : NamedIds(event)) named.push_back(std::move(id));
+    }
+  }
+  while (!named.empty()) {
+    const std::string id = std::move(named.back());
+    named.pop_back();
+    if (whole.count(id) || created.count(id)) continue;
+    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    if (seqs.empty()) continue;  // not an item: a body, an inspection, or plain text
+    RETURN_IF_ERROR(read({seqs.front()}));
+    const Event& creation = events.at(seqs.front());
+    if (creation.subject_id != id) {
+      return Status::Corruption("the item index has event " + std::to_string(creation.seq) +
+                                " first for '" + id + "', but it is an event of '" +
+                                creation.subject_id + "'; `rectrack rebuild` rebuilds it");
+    }
+    created.emplace(id, creation.seq);
+    if (creation.action_def) named.push_back(creation.action_def->recommendation);
+  }
+  // Replayed in log order, as a whole replay would, but only the events of those items.
+  for (auto& [seq, event] : events) {
+    if (IsItemKind(event.kind)) {
+      auto made = created.find(event.subject_id);
+      const bool wanted =
+          whole.count(event.subject_id) || (made != created.end() && made->second == seq);
+      if (!wanted) continue;
+    }
+    if (Status s = ledger_->Add(std::move(event), Ledger::Undo::kSkip); !s.ok()) {
+      return Status::Corruption("event " + std::to_string(seq) +
+                                " does not replay through workflow " + workflow_.source() + ": " +
+                                s.message() +
+                                " (read through the item index: `rectrack verify` checks the "
+                                "item index against the log)");
+    }
+  }
+  last_seq_ = last;
+  scope_ = std::set<std::string>(ids.begin(), ids.end());
+  return Status();
+}
+
+Status Engine::ScopeTakes(const std::vector<WriteBatch>& batches) const {
+  if (scope_.empty()) return Status();
+  for (const WriteBatch& batch : batches) {
+    for (const Command& command : batch.commands) {
+      const auto* record = std::get_if<RecordEvent>(&command);
+      if (!record) {
+        return Status::FailedPrecondition("an engine opened for some items only defines nothing");
+      }
+      if (!record->files.empty()) {
+        return Status::FailedPrecondition(
+            "an engine opened for some items only takes no evidence files");
+      }
+      RETURN_IF_ERROR(ScopeCovers(record->subject_id));
+    }
+  }
+  return Status();
+}
+
+Status Engine::ReloadScopeIfChanged() {
+  const int64_t last = store_->LastSeq();
+  if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
+  if (last == last_seq_) return Status();
+  std::vector<std::string> ids(scope_.begin(), scope_.end());
+  ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
+  last_seq_ = 0;
+  scope_.clear();
+  known_tokens_.clear();
+  return LoadScope(ids);
+}
+
+Status Engine::ScopeCovers(const std::string& id) const {
+  if (scope_.empty() || scope_.count(id)) return Status();
+  return Status::FailedPrecondition("this engine read only the log of " + *scope_.begin() +
+                                    ", not of '" + id + "'");
+}
+
+}  // namespace rectrack

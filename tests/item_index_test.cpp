@@ -1,0 +1,435 @@
+// The item index (storage/item_index.h) and the scoped engine that reads one item's history
+// from it: answers equal a whole replay's, a damaged index is found by verify and repaired by
+// rebuild, a database of the previous schema is upgraded in place, and a process killed while
+// writing the index leaves a database that opens and answers correctly. Real SQLite files.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "engine/engine.h"
+#include "engine/importer.h"
+#include "engine/render.h"
+#include "storage/database.h"
+#include "tests/test_support.h"
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = RECTRACK_SOURCE_DIR;
+const std::string kWorkflow = kSource + "/workflows/recommendation.yaml";
+
+Date D(const std::string& iso) { return *Date::Parse(iso); }
+
+// A day between 2020-03-01 and 2025-12-31.
+Date RandomDay(std::mt19937& rng) {
+  std::uniform_int_distribution<int> days(0, 2131);
+  return D("2020-03-01").AddDays(days(rng));
+}
+
+class ItemIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("item_index_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string db() const { return (dir_ / db_name_).string(); }
+
+  Result<std::unique_ptr<Engine>> Open(std::vector<std::string> scope = {}) {
+    Engine::Options options{db(), kWorkflow, &clock_, true, ""};
+    options.scope = std::move(scope);
+    return Engine::Open(options);
+  }
+
+  // Raw SQL on the database file, behind the engine's back.
+  void Sql(const char* sql) {
+    auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    ASSERT_TRUE((*raw)->Exec(sql).ok()) << sql;
+  }
+  int64_t Through() {
+    auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
+    auto stmt = (*raw)->Prepare("SELECT through FROM derived WHERE name = 'item_events'");
+    return stmt.ok() && *stmt->Step() ? stmt->ColumnInt(0) : -1;
+  }
+
+  // A world of `recommendations` recommendations under two bodies, some with actions, then
+  // `events` random events (back-dated, reopened, superseded, extended, ...). Events the
+  // workflow refuses are simply not written; returns how many were.
+  // With `scoped_writes`, each event is recorded by an engine scoped to its item and what its
+  // fields name, as `rectrack record` does.
+  int MakeRandomWorld(std::mt19937& rng, int recommendations, int events,
+                      bool scoped_writes = false) {
+    auto engine = Open();
+    EXPECT_TRUE(engine.ok()) << engine.status().message();
+    std::string yaml = R"(
+bodies:
+  - {id: CPS, name: Crown Prosecution Service}
+  - {id: SFO, name: Serious Fraud Office}
+units:
+  - {id: sw, body: CPS, name: CPS South West}
+inspections:
+  - {id: i1, title: Disclosure, published: 2020-01-10}
+  - {id: f1, title: Disclosure follow-up, published: 2020-02-01, kind: follow_up, follow_up_of: i1}
+recommendations:
+)";
+    for (int r = 0; r < recommendations; ++r) {
+      const std::string owners = r % 5 == 0 ? "[CPS, SFO]" : (r % 2 ? "[SFO]" : "[CPS]");
+      yaml += "  - {id: r" + std::to_string(r) + ", inspection: i1, owners: " + owners +
+              ", text: \"Improve case " + std::to_string(r) +
+              ".\", milestones: [{label: m1, due: 2022-06-30}]}\n";
+    }
+    yaml += "actions:\n";
+    std::vector<std::pair<std::string, std::string>> actions;  // id, body
+    for (int r = 0; r < recommendations; r += 2) {
+      const std::string id = "a" + std::to_string(r);
+      yaml += "  - {id: " + id + ", rec: r" + std::to_string(r) + ", body: CPS" +
+              (r % 4 == 0 ? ", unit: sw" : "") + ", title: Plan " + id +
+              ", due: 2021-03-31, planned: 2020-02-15}\n";
+      actions.emplace_back(id, "CPS");
+    }
+    auto commands =
+        ParseImport(yaml, "world.yaml", (*engine)->workflow(), (*engine)->action_workflow());
+    EXPECT_TRUE(commands.ok()) << commands.status().message();
+    auto imported = (*engine)->Apply(*commands, "test");
+    EXPECT_TRUE(imported.ok()) << imported.status().message();
+
+    const char* rec_transitions[] = {"update",    "close",  "assess",   "assess", "reopen",
+                                     "supersede", "extend", "withdraw", "close"};
+    const char* action_transitions[] = {"start",  "update",     "close",  "drop",
+                                        "reopen", "reschedule", "comment"};
+    const char* outcomes[] = {"achieved", "partially_achieved", "not_achieved"};
+    int written = 0;
+    for (int i = 0; i < events; ++i) {
+      RecordEvent e;
+      e.effective = RandomDay(rng);
+      if (rng() % 3 == 0 && !actions.empty()) {
+        const auto& [id, body] = actions[rng() % actions.size()];
+        e.subject_id = id;
+        e.transition = action_transitions[rng() % std::size(action_transitions)];
+        e.role = e.transition == "comment" && rng() % 2 ? "inspectorate" : "body_lead";
+        if (e.role == "body_lead") e.body = body;
+        if (e.transition == "drop" || e.transition == "reschedule") e.fields["reason"] = {"why"};
+        if (e.transition == "reschedule") e.fields["due"] = {RandomDay(rng).ToString()};
+      } else {
+        const int r = static_cast<int>(rng() % recommendations);
+        e.subject_id = "r" + std::to_string(r);
+        e.transition = rec_transitions[rng() % std::size(rec_transitions)];
+        const bool body_voice = e.transition == "close" || (e.transition == "update" && rng() % 2);
+        e.role = body_voice ? "body_lead" : "inspectorate";
+        if (body_voice) e.body = r % 2 && r % 5 ? "SFO" : "CPS";
+        if (e.transition == "close" && rng() % 2) e.fields["override"] = {"agreed"};
+        if (e.transition == "assess") {
+          e.fields["outcome"] = {outcomes[rng() % 3]};
+          e.fields["in"] = {"f1"};
+        }
+        if (e.transition == "reopen" || e.transition == "withdraw" || e.transition == "extend") {
+          e.fields["reason"] = {"as the follow-up found"};
+        }
+        if (e.transition == "extend") {
+          e.fields["milestone"] = {"m1"};
+          e.fields["due"] = {RandomDay(rng).ToString()};
+        }
+        if (e.transition == "supersede") {
+          e.fields["superseded_by"] = {"r" + std::to_string(rng() % recommendations)};
+        }
+      }
+      if (!scoped_writes) {
+        if ((*engine)->Apply({e}, "test").ok()) ++written;
+        continue;
+      }
+      std::vector<std::string> scope = {e.subject_id};
+      for (const auto& [field, values] : e.fields) {
+        scope.insert(scope.end(), values.begin(), values.end());
+      }
+      auto scoped = Open(scope);
+      EXPECT_TRUE(scoped.ok()) << scoped.status().message();
+      if ((*scoped)->Apply({e}, "test").ok()) ++written;
+    }
+    return written;
+  }
+
+  // What `show` prints for `id` at `as_of`, as JSON, from `engine`; or the error.
+  static std::string Shown(Engine& engine, const std::string& id, Date as_of) {
+    const auto kind = engine.KindOf(id);
+    if (!kind) return "none";
+    if (*kind == SubjectKind::kAction) {
+      auto action = engine.ShowAction(id, as_of);
+      return action.ok() ? ActionAsJson(*action) : action.status().message();
+    }
+    auto view = engine.Show(id, as_of);
+    if (!view.ok()) return view.status().message();
+    ActionQuery of;
+    of.as_of = as_of;
+    of.recommendation = id;
+    return ShowAsJson(*view, engine.ListActions(of));
+  }
+
+  // Every item, at each of `dates`, shown by a scoped engine as by the whole one.
+  void ExpectScopedAnswersEqualReplay(const std::vector<Date>& dates, int* compared) {
+    auto whole = Open();
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    std::vector<std::string> ids;
+    for (int r = 0; r < 40; ++r) {
+      for (const char* prefix : {"r", "a"}) ids.push_back(prefix + std::to_string(r));
+    }
+    for (const auto& id : ids) {
+      auto scoped = Open({id});
+      ASSERT_TRUE(scoped.ok()) << id << ": " << scoped.status().message();
+      for (Date as_of : dates) {
+        EXPECT_EQ(Shown(**scoped, id, as_of), Shown(**whole, id, as_of))
+            << id << " as at " << as_of.ToString();
+        ++*compared;
+      }
+    }
+  }
+
+  fs::path dir_;
+  std::string db_name_ = "rectrack.db";
+  FixedClock clock_{"2026-01-15T10:00:00Z"};
+};
+
+TEST_F(ItemIndexTest, ScopedAnswersEqualAWholeReplayAtRandomDates) {
+  int compared = 0;
+  for (unsigned seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    fs::remove(db());
+    fs::remove(db() + "-wal");
+    fs::remove(db() + "-shm");
+    std::mt19937 rng(seed);
+    const int written = MakeRandomWorld(rng, 24, 400);
+    EXPECT_GT(written, 100);  // enough of the random events fit the workflow to mean something
+    std::vector<Date> dates = {D("2020-01-31"), D("2026-01-15")};
+    for (int i = 0; i < 4; ++i) dates.push_back(RandomDay(rng));
+    ASSERT_EQ(Through(), Open().value()->last_seq());  // the scoped engines read the index
+    ExpectScopedAnswersEqualReplay(dates, &compared);
+  }
+  EXPECT_GT(compared, 500);
+}
+
+TEST_F(ItemIndexTest, ScopedWritesAcceptAndRefuseExactlyWhatAWholeEngineDoes) {
+  for (unsigned seed : {21u, 22u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 whole_rng(seed), scoped_rng(seed);
+    db_name_ = "whole" + std::to_string(seed) + ".db";
+    const int whole_written = MakeRandomWorld(whole_rng, 16, 300);
+    db_name_ = "scoped" + std::to_string(seed) + ".db";
+    const int scoped_written = MakeRandomWorld(scoped_rng, 16, 300, /*scoped_writes=*/true);
+    EXPECT_GT(whole_written, 80);
+    EXPECT_EQ(scoped_written, whole_written);
+    // The same clock and actor: the same events make the same hash chain, and the index of
+    // the scoped writes is the one a rebuild makes.
+    auto scoped = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_TRUE(scoped.ok()) << scoped.status().message();
+    db_name_ = "whole" + std::to_string(seed) + ".db";
+    auto whole = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    EXPECT_EQ(scoped->head_hash, whole->head_hash);
+    EXPECT_EQ(scoped->index_rows, whole->index_rows);
+  }
+}
+
+TEST_F(ItemIndexTest, AScopedWriteReadsItsItemsAfreshWhenAnotherProcessWroteMeanwhile) {
+  std::mt19937 rng(9);
+  MakeRandomWorld(rng, 4, 0);
+  auto scoped = Open({"r1"});
+  ASSERT_TRUE(scoped.ok()) << scoped.status().message();
+  // Another engine (another process, as far as this one knows) closes r1.
+  RecordEvent close{"r1", "close", D("2025-01-10"), "body_lead", "SFO"};
+  ASSERT_TRUE(Open().value()->Apply({close}, "other").ok());
+  // Reopening needs r1 closed: the scoped engine must see the close to accept it.
+  RecordEvent reopen{"r1", "reopen", D("2025-02-10"), "inspectorate"};
+  reopen.fields["reason"] = {"not done"};
+  auto applied = (*scoped)->Apply({reopen}, "test");
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ((*scoped)->Show("r1", std::nullopt)->state, "reopened");
+  EXPECT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
+}
+
+TEST_F(ItemIndexTest, AScopedEngineReadsOnlyWhatItsItemsNeedAndWritesNothingElse) {
+  std::mt19937 rng(7);
+  MakeRandomWorld(rng, 10, 100);
+  auto scoped = Open({"r2"});
+  ASSERT_TRUE(scoped.ok()) << scoped.status().message();
+  EXPECT_TRUE((*scoped)->Show("r2", std::nullopt).ok());
+  EXPECT_TRUE((*scoped)->ShowAction("a2", std::nullopt).status().code() ==
+              Code::kFailedPrecondition);
+  EXPECT_EQ((*scoped)->Show("r3", std::nullopt).status().code(), Code::kFailedPrecondition);
+  // r3 and the other unrelated items were never read.
+  EXPECT_LE((*scoped)->List({}).size(), 3u);
+  RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
+  EXPECT_EQ((*scoped)->Apply({e}, "test").status().code(), Code::kFailedPrecondition);
+  DefineBody body{Body{"HMCTS", "HM Courts and Tribunals Service", "HMCTS"}};
+  EXPECT_EQ((*scoped)->Apply({body}, "test").status().code(), Code::kFailedPrecondition);
+  e.subject_id = "r2";
+  e.files.push_back(EvidenceFile("note.txt", "evidence"));
+  EXPECT_EQ((*scoped)->Apply({e}, "test").status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*scoped)->Rebuild().status().code(), Code::kFailedPrecondition);
+}
+
+TEST_F(ItemIndexTest, VerifyFindsADamagedIndexAndRebuildRepairsIt) {
+  std::mt19937 rng(11);
+  MakeRandomWorld(rng, 12, 150);
+  ASSERT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
+  const std::string before = Shown(*Open().value(), "r4", D("2026-01-15"));
+
+  // A row lost: r4's own creating event. The scoped engine cannot replay r4; verify says why.
+  Sql("DELETE FROM item_events WHERE kind = 3 AND item = 'r4' AND seq = "
+      "(SELECT MIN(seq) FROM item_events WHERE kind = 3 AND item = 'r4')");
+  auto damaged = Open({"r4"});
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find("`rectrack verify` checks the item index"),
+            std::string::npos)
+      << damaged.status().message();
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.status().code(), Code::kCorruption);
+  EXPECT_NE(verified.status().message().find("lacks the row for recommendation 'r4'"),
+            std::string::npos)
+      << verified.status().message();
+  EXPECT_NE(verified.status().message().find("rectrack rebuild"), std::string::npos);
+
+  auto rebuilt = Open().value()->Rebuild();
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().message();
+  EXPECT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
+  EXPECT_EQ(Shown(*Open({"r4"}).value(), "r4", D("2026-01-15")), before);
+
+  // A row added that no event justifies.
+  Sql("INSERT INTO item_events (kind, item, seq) VALUES (3, 'r5', 1)");
+  verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_FALSE(verified.ok());
+  EXPECT_NE(verified.status().message().find(
+                "has a row for recommendation 'r5' and event 1, which the log does not have"),
+            std::string::npos)
+      << verified.status().message();
+  ASSERT_TRUE(Open().value()->Rebuild().ok());
+
+  // A row naming an event the log does not have: a clear error, not a crash.
+  Sql("INSERT INTO item_events (kind, item, seq) VALUES (3, 'r6', 999999)");
+  auto scoped = Open({"r6"});
+  ASSERT_FALSE(scoped.ok());
+  EXPECT_NE(scoped.status().message().find("names event 999999"), std::string::npos)
+      << scoped.status().message();
+  ASSERT_TRUE(Open().value()->Rebuild().ok());
+  EXPECT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
+}
+
+TEST_F(ItemIndexTest, ADatabaseOfThePreviousSchemaIsUpgradedInPlace) {
+  std::mt19937 rng(5);
+  MakeRandomWorld(rng, 12, 150);
+  std::string expected;
+  {
+    auto whole = Open().value();
+    for (const char* id : {"r0", "r3", "a4"}) expected += Shown(*whole, id, D("2024-06-30"));
+  }
+  // Schema 8, as the previous rectrack wrote it: no item index.
+  Sql("DROP TABLE item_events; DROP TABLE derived; PRAGMA user_version = 8;");
+
+  // A scoped engine on it reads the whole log (the index is still empty) and answers the same.
+  std::string scoped;
+  for (const char* id : {"r0", "r3", "a4"}) {
+    scoped += Shown(*Open({id}).value(), id, D("2024-06-30"));
+  }
+  EXPECT_EQ(scoped, expected);
+  EXPECT_EQ(Through(), 0);
+  // The first whole engine fills the index in; verify agrees with it.
+  const int64_t last = Open().value()->last_seq();
+  EXPECT_EQ(Through(), last);
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_GT(verified->index_rows, last);
+  scoped.clear();
+  for (const char* id : {"r0", "r3", "a4"}) {
+    scoped += Shown(*Open({id}).value(), id, D("2024-06-30"));
+  }
+  EXPECT_EQ(scoped, expected);
+}
+
+// Kills a child process, with SIGKILL, at a random instant while it writes: `work` runs in
+// the child until it is killed. Then the database must open, verify and answer as before.
+void KillWhileWriting(const std::function<void()>& work, std::mt19937& rng) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    work();
+    ::_exit(0);
+  }
+  std::uniform_int_distribution<int> ms(20, 250);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms(rng)));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the child finished before it was killed";
+}
+
+TEST_F(ItemIndexTest, AKillWhileTheIndexIsWrittenLeavesADatabaseThatAnswersCorrectly) {
+  std::mt19937 rng(13);
+  MakeRandomWorld(rng, 40, 800);
+  const std::string expected = Shown(*Open().value(), "r8", D("2026-01-15"));
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Rebuilding the index over and over; and writing events, each with its index rows.
+    KillWhileWriting(
+        [&] {
+          auto engine = Open();
+          while (engine.ok() && (*engine)->Rebuild().ok()) {
+          }
+        },
+        rng);
+    KillWhileWriting(
+        [&] {
+          auto engine = Open();
+          for (int i = 0; engine.ok(); ++i) {
+            RecordEvent e{"r9", "update", D("2025-01-01"), "inspectorate"};
+            e.note = "note " + std::to_string(i);
+            (void)(*engine)->Apply({e}, "test");
+          }
+        },
+        rng);
+    auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_TRUE(verified.ok()) << verified.status().message();
+    EXPECT_EQ(Shown(*Open({"r8"}).value(), "r8", D("2026-01-15")), expected);
+    EXPECT_EQ(Shown(*Open({"r9"}).value(), "r9", D("2026-01-15")),
+              Shown(*Open().value(), "r9", D("2026-01-15")));
+  }
+}
+
+TEST_F(ItemIndexTest, TheCommandLineShowsFromTheIndexAndVerifiesAndRebuildsIt) {
+  std::mt19937 rng(17);
+  MakeRandomWorld(rng, 6, 40);
+  const std::string flags = "--db " + db() + " --clock 2026-01-15 ";
+  CliRun shown = Rectrack(flags + "show r1");
+  ASSERT_EQ(shown.status, 0) << shown.out;
+  // With r1's rows gone from the index, `show` cannot find it: it reads the index, not the log.
+  Sql("DELETE FROM item_events WHERE item = 'r1'");
+  CliRun lost = Rectrack(flags + "show r1");
+  EXPECT_EQ(lost.status, 1);
+  EXPECT_NE(lost.out.find("no recommendation or action 'r1'"), std::string::npos) << lost.out;
+  CliRun verify = Rectrack(flags + "verify");
+  EXPECT_EQ(verify.status, 1);
+  EXPECT_NE(verify.out.find("the item index lacks the row for recommendation 'r1'"),
+            std::string::npos)
+      << verify.out;
+  CliRun rebuild = Rectrack(flags + "rebuild");
+  ASSERT_EQ(rebuild.status, 0) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("OK: rebuilt the item index from the log"), std::string::npos);
+  EXPECT_EQ(Rectrack(flags + "show r1").out, shown.out);
+  verify = Rectrack(flags + "verify");
+  EXPECT_EQ(verify.status, 0) << verify.out;
+  EXPECT_NE(verify.out.find("the item index ("), std::string::npos) << verify.out;
+}
+
+}  // namespace
+}  // namespace rectrack

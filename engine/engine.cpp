@@ -179,26 +179,29 @@ Status Engine::CatchUp() {
   // The version is read before the events, so that what is loaded is at least that new; events
   // that came in after it are from another commit too, and also clear the tokens.
   ASSIGN_OR_RETURN(const int64_t version, DataVersion(*db_, &data_version_stmt_));
-  ASSIGN_OR_RETURN(auto rows, store_->LoadSince(last_seq_));
-  if (version != data_version_ || !rows.empty()) known_tokens_.clear();
+  if (version != data_version_) known_tokens_.clear();
   // The ledger holds exactly the events through last_seq_: one that does not replay stops the
-  // catch-up there, and is met again (and reported) by the next one.
+  // catch-up there, and is met again (and reported) by the next one. Rows are read one at a
+  // time: holding the whole log's rows at once would double what a first replay needs.
   Status replayed;
-  for (const auto& row : rows) {
+  Status read = store_->Scan(last_seq_, [&](const storage::EventRow& row) -> Status {
+    known_tokens_.clear();
     auto event = DecodeEvent(row);
     replayed = event.ok() ? ledger_->Add(std::move(*event), Ledger::Undo::kSkip) : event.status();
     if (!replayed.ok()) {
       replayed = Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
                                     ") does not replay through workflow " + workflow_.source() +
                                     ": " + replayed.message());
-      break;
+      return replayed;
     }
     last_seq_ = row.seq;
     const auto kind = static_cast<SubjectKind>(row.kind);
     if (kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction) {
       NoteChanged(row.subject_id);
     }
-  }
+    return Status();
+  });
+  if (replayed.ok() && !read.ok()) replayed = read;
   if (replayed.ok()) data_version_ = version;
   return replayed;
 }
@@ -478,6 +481,18 @@ Result<VerifyResult> Engine::Verify() {
 
 std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
   std::vector<EvidenceUse> uses;
+  if (!sha256.empty()) {
+    for (const auto& [seq, item] : ledger_->EvidenceEvents(sha256)) {
+      for (const Event& e : item->events) {
+        if (e.seq != seq) continue;
+        for (const Attachment& file : e.attachments) {
+          if (file.sha256 == sha256)
+            uses.push_back({item->id, item->kind, e.seq, e.transition, file});
+        }
+      }
+    }
+    return uses;
+  }
   for (const auto& [id, item] : ledger_->items()) {
     for (const Event& e : item.events) {
       for (const Attachment& file : e.attachments) {

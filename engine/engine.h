@@ -137,7 +137,7 @@ class Engine {
   // bad event, or the file that is missing or was altered and the event that names it.
   Result<VerifyResult> Verify();
   // The events that name the evidence file `sha256` ("": every file), in log order (none: no
-  // such file). Costs a walk over the log in memory.
+  // such file). Costs the events that name it; for "", a walk over the log in memory.
   std::vector<EvidenceUse> EvidenceUses(const std::string& sha256) const;
   // The bytes of the evidence file `sha256`; NotFound when none are kept. Says nothing of who
   // may read them: see EvidenceVisible (access.h).

@@ -27,6 +27,13 @@ const Unit* Ledger::FindUnit(std::string_view id) const {
   return it == units_.end() ? nullptr : &it->second;
 }
 
+const std::vector<std::pair<int64_t, const Item*>>& Ledger::EvidenceEvents(
+    const std::string& sha256) const {
+  static const std::vector<std::pair<int64_t, const Item*>> kNone;
+  auto it = evidence_events_.find(sha256);
+  return it == evidence_events_.end() ? kNone : it->second;
+}
+
 std::vector<std::string> Ledger::ActionsOf(const std::string& id) const {
   auto it = actions_of_.find(id);
   if (it == actions_of_.end()) return {};
@@ -218,6 +225,19 @@ void Ledger::Index(const Item& item, const Event& event) {
     auto it = std::lower_bound(item_events_.begin(), item_events_.end(), seq, by_seq);
     if (it != item_events_.end() && it->first == seq) item_events_.erase(it);
   });
+  std::set<std::string> attached;
+  for (const Attachment& file : event.attachments) {
+    if (!attached.insert(file.sha256).second) continue;  // one entry per event and file
+    auto& events = evidence_events_[file.sha256];
+    events.insert(std::lower_bound(events.begin(), events.end(), seq, by_seq), {seq, &item});
+    Remember([this, sha256 = file.sha256, seq, by_seq] {
+      auto found = evidence_events_.find(sha256);
+      auto& events = found->second;
+      auto it = std::lower_bound(events.begin(), events.end(), seq, by_seq);
+      if (it != events.end() && it->first == seq) events.erase(it);
+      if (events.empty()) evidence_events_.erase(found);
+    });
+  }
   auto link = [this](std::map<std::string, std::set<std::string>>& index, const std::string& key,
                      const std::string& value) {
     if (!index[key].insert(value).second) return;

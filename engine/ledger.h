@@ -104,6 +104,10 @@ class Ledger {
   // Every recommendation and action event, by seq: (seq, the item it belongs to). What the feed
   // and the live streams read, so their cost is the events asked for, not the whole log.
   const std::vector<std::pair<int64_t, const Item*>>& item_events() const { return item_events_; }
+  // The events that attach the evidence file `sha256`, by seq: (seq, the item it belongs to).
+  // What an evidence download reads, so that it costs the events naming the file, not the log.
+  const std::vector<std::pair<int64_t, const Item*>>& EvidenceEvents(
+      const std::string& sha256) const;
 
  private:
   // Guard `not_before: judgement` (workflow.h).
@@ -145,6 +149,8 @@ class Ledger {
   std::map<std::string, std::set<std::string>> actions_of_;
   // Sorted by seq; an Item's address is stable (a map node, assigned in place when replayed).
   std::vector<std::pair<int64_t, const Item*>> item_events_;
+  // Evidence file SHA-256 -> the events attaching it, as item_events_.
+  std::map<std::string, std::vector<std::pair<int64_t, const Item*>>> evidence_events_;
   // Since the last Release(), oldest first: each reverses one change.
   std::vector<std::function<void()>> undo_;
 };

@@ -94,16 +94,13 @@ std::string ChainHash(const EventRow& row) {
   // Append refuses it.
   return Sha256Hex(input);
 }
+
 Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
-  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
-                                                " FROM events WHERE seq > ? ORDER BY seq"));
-  stmt.Bind(1, after_seq);
   std::vector<EventRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-    if (!has_row) break;
-    rows.push_back(ReadRow(stmt));
-  }
+  RETURN_IF_ERROR(Scan(after_seq, [&](const EventRow& row) {
+    rows.push_back(row);
+    return Status();
+  }));
   return rows;
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "engine/engine.h"
@@ -403,6 +404,54 @@ TEST_F(ItemIndexTest, AKillWhileTheIndexIsWrittenLeavesADatabaseThatAnswersCorre
     EXPECT_EQ(Shown(*Open({"r8"}).value(), "r8", D("2026-01-15")), expected);
     EXPECT_EQ(Shown(*Open({"r9"}).value(), "r9", D("2026-01-15")),
               Shown(*Open().value(), "r9", D("2026-01-15")));
+  }
+}
+
+// An evidence download looks up the events that attach the file, not every event: the answer
+// is the same as a walk over the log's, also for a batch that failed and a reopened engine.
+TEST_F(ItemIndexTest, EvidenceUsesOfOneFileEqualTheWalkOverTheLog) {
+  std::mt19937 rng(31);
+  MakeRandomWorld(rng, 8, 0);
+  auto engine = Open().value();
+  std::set<std::string> refused;
+  for (int i = 0; i < 40; ++i) {
+    const int r = static_cast<int>(rng() % 8);
+    const std::string id = "r" + std::to_string(r);
+    // Dated one after another: a body may not date its close behind the last judgement.
+    const Date day = D("2024-01-01").AddDays(3 * i);
+    RecordEvent close{id, "close", day, "body_lead", r % 2 && r % 5 ? "SFO" : "CPS"};
+    close.fields["override"] = {"agreed"};
+    close.files.push_back(EvidenceFile("f" + std::to_string(rng() % 12) + ".txt",
+                                       "evidence " + std::to_string(rng() % 12)));
+    auto applied = engine->Apply({close}, "test");
+    if (!applied.ok()) continue;
+    // Reopen it, so that the next close can attach again; now and then in a batch that fails.
+    RecordEvent reopen{id, "reopen", day.AddDays(1), "inspectorate"};
+    reopen.fields["reason"] = {"again"};
+    RecordEvent failing = close;
+    failing.files = {EvidenceFile("x.txt", "refused " + std::to_string(i))};
+    failing.effective = day.AddDays(2);
+    if (i % 5 == 0) {
+      EXPECT_FALSE(engine->Apply({reopen, failing, failing}, "test").ok());
+      refused.insert(failing.files[0].sha256);
+    }
+    ASSERT_TRUE(engine->Apply({reopen}, "test").ok());
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto all = engine->EvidenceUses("");
+    std::set<std::string> files;
+    for (const auto& use : all) files.insert(use.file.sha256);
+    EXPECT_GE(files.size(), 5u);
+    for (const auto& sha256 : files) {
+      std::vector<int64_t> walked, looked_up;
+      for (const auto& use : all) {
+        if (use.file.sha256 == sha256) walked.push_back(use.seq);
+      }
+      for (const auto& use : engine->EvidenceUses(sha256)) looked_up.push_back(use.seq);
+      EXPECT_EQ(looked_up, walked) << sha256;
+    }
+    for (const auto& sha256 : refused) EXPECT_TRUE(engine->EvidenceUses(sha256).empty());
+    engine = Open().value();  // the second pass on the log replayed
   }
 }
 

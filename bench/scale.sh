@@ -7,7 +7,11 @@
 #   make build && bench/scale.sh                 # 100,000 recommendations, about 2 minutes
 #   SCALE_RECOMMENDATIONS=20000 bench/scale.sh   # smaller
 #
-# Variables: RECTRACK (binary, default build/cli/rectrack), SCALE_RECOMMENDATIONS,
+# Above SCALE_CHUNK recommendations (default 100,000) the file is imported in chunks of that many,
+# one import each (one import of a million would need about 25 GB); the import row is the first
+# chunk's, into an empty database.
+#
+# Variables: RECTRACK (binary, default build/cli/rectrack), SCALE_RECOMMENDATIONS, SCALE_CHUNK,
 # SCALE_INSPECTIONS (default recommendations / 100), SCALE_REPEAT (runs per figure, median
 # reported; default 5), BENCH_KEEP=1 (keep the temporary directory).
 set -euo pipefail
@@ -55,8 +59,50 @@ measure() {
 say "Generating $recommendations recommendations over $inspections inspections"
 python3 "$here/generate.py" --recommendations "$recommendations" --inspections "$inspections" \
   "$work/data.yaml" >&2
-say "Importing (all or nothing, one transaction)"
-read -r import_ms import_kb <<<"$(repeat=1 measure "$rectrack" --db "$db" import "$work/data.yaml")"
+chunk="${SCALE_CHUNK:-100000}"
+if [ "$recommendations" -le "$chunk" ]; then
+  chunks=("$work/data.yaml")
+else
+  # generate.py writes bodies:, inspections:, recommendations: (each "  - id: ..." and its
+  # indented lines), then events: ("  - {rec: ID, ...}" one per line): cut it by recommendation.
+  python3 - "$work/data.yaml" "$chunk" <<'SPLIT'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+head, recs, events, section = [], [], {}, None
+for line in open(path, encoding="utf-8"):
+    if not line.startswith(" "):
+        section = line.strip()
+        if section not in ("recommendations:", "events:"):
+            head.append(line)
+        continue
+    if section == "recommendations:":
+        if line.startswith("  - id: "):
+            recs.append([line.split()[2], [line]])
+        else:
+            recs[-1][1].append(line)
+    elif section == "events:":
+        events.setdefault(line.split("rec: ", 1)[1].split(",", 1)[0], []).append(line)
+    else:
+        head.append(line)
+for n, start in enumerate(range(0, len(recs), size)):
+    with open(f"{path}.{n:03d}", "w", encoding="utf-8") as out:
+        out.writelines(head if n == 0 else [])
+        out.write("recommendations:\n")
+        for rec_id, lines in recs[start:start + size]:
+            out.writelines(lines)
+        out.write("events:\n")
+        for rec_id, lines in recs[start:start + size]:
+            out.writelines(events.get(rec_id, []))
+SPLIT
+  chunks=("$work"/data.yaml.[0-9][0-9][0-9])
+fi
+say "Importing ${#chunks[@]} file(s), each all or nothing in one transaction"
+read -r import_ms import_kb <<<"$(repeat=1 measure "$rectrack" --db "$db" import "${chunks[0]}")"
+for file in "${chunks[@]:1}"; do
+  say "  ... $file"
+  "$rectrack" --db "$db" import "$file" >/dev/null 2>"$work/import.err" ||
+    die "import of $file failed: $(tail -n 3 "$work/import.err")"
+done
 events="$(sqlite3 "$db" 'SELECT count(*) FROM events')"
 db_mb="$(du -m "$db" | cut -f1)"
 
@@ -113,7 +159,7 @@ serve_kb="$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")"
 kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
 server_pid=""
 rows+=("| \`serve\` until \`/healthz\` and a first list of 100 answer | $ready_ms | $((serve_kb / 1024)) | every item event | ${all_rows%% *} | $(ratio "$ready_ms" "${all_rows%% *}") |")
-rows+=("| \`import\` of the generated file | $import_ms | $((import_kb / 1024)) | | | |")
+rows+=("| \`import\` of $(grep -c '^  - id: ' "${chunks[0]}") recommendations into an empty database | $import_ms | $((import_kb / 1024)) | | | |")
 
 cat <<TABLE
 $recommendations recommendations, $events events, a $db_mb MB database ($(date -u +%Y-%m-%dT%H:%MZ), median of $repeat runs as whole processes)

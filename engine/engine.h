@@ -81,17 +81,17 @@ class Engine {
     bool resolve_secrets = true;
     TextLimits text_limits = {};  // how much text a command may store (commands.h)
     // Recommendations and actions to read, or empty for the whole log. Given, the engine reads
-    // from the item index (storage/item_index.h) only what their views need: every body, unit
-    // and inspection, the items' events, the events of items that name them (their actions,
-    // what supersedes them) and the creating events of what those name. Opening then costs
-    // those histories, not the log. Such a scoped engine answers Show, ShowAction, KindOf and
-    // ListActions for the items given, as a whole engine would, and Apply records events on
-    // them (its transaction reads them afresh when another process wrote meanwhile), checked as
-    // a whole engine checks them, provided every recommendation or action a field names is in
-    // the scope too. It defines nothing, takes no evidence files, and Refresh and Rebuild do
-    // nothing or are refused; questions about the whole world (List, Annex, Progress, Feed, ...)
-    // are not for it. When the index does not yet cover the log, it reads the whole log instead
-    // and is a whole engine.
+    // from the item index (storage/item_index.h) only what their views need: every body and
+    // unit, the inspections their events name, the items' events, the events of items that name
+    // them (their actions, what supersedes them) and the creating events of what those name.
+    // Opening then costs those histories, not the log. Such a scoped engine answers Show,
+    // ShowAction, KindOf and ListActions for the items given, as a whole engine would, and Apply
+    // records events on them (its transaction reads them afresh when another process wrote
+    // meanwhile), checked as a whole engine checks them, provided every recommendation, action or
+    // inspection a field names is in the scope too. It defines nothing, takes no evidence files,
+    // and Refresh and Rebuild do nothing or are refused; questions about the whole world (List,
+    // Annex, Progress, Feed, ...) are not for it. When the index does not yet cover the log, it
+    // reads the whole log instead and is a whole engine.
     std::vector<std::string> scope = {};
   };
 

@@ -16,9 +16,10 @@ namespace {
 
 const std::vector<int> kItemKinds = {static_cast<int>(SubjectKind::kRecommendation),
                                      static_cast<int>(SubjectKind::kAction)};
-const std::vector<int> kDefinitionKinds = {static_cast<int>(SubjectKind::kBody),
-                                           static_cast<int>(SubjectKind::kInspection),
-                                           static_cast<int>(SubjectKind::kUnit)};
+// Read whole by a scoped engine: there are few of them, however long the log.
+const std::vector<int> kBodyAndUnitKinds = {static_cast<int>(SubjectKind::kBody),
+                                            static_cast<int>(SubjectKind::kUnit)};
+const std::vector<int> kInspectionKind = {static_cast<int>(SubjectKind::kInspection)};
 
 bool IsItemKind(SubjectKind kind) {
   return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
@@ -159,7 +160,7 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
     }
     return Status();
   };
-  ASSIGN_OR_RETURN(auto definitions, index.EventsOfKinds(kDefinitionKinds));
+  ASSIGN_OR_RETURN(auto definitions, index.EventsOfKinds(kBodyAndUnitKinds));
   RETURN_IF_ERROR(read(definitions));
   // Read whole: the items asked for, and the items whose events name them (their actions, the
   // recommendations they supersede), whose histories their views depend on.
@@ -197,6 +198,19 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
     }
     created.emplace(id, creation.seq);
     if (creation.action_def) named.push_back(creation.action_def->recommendation);
+  }
+  // The inspections those events name: a recommendation's own, and any a field names (the
+  // follow-up that judged it); and any the scope names, for the events to be recorded.
+  // Inspections grow with the log; only these are read.
+  std::set<std::string> inspections(ids.begin(), ids.end());
+  for (const auto& [seq, event] : events) {
+    if (!IsItemKind(event.kind)) continue;
+    if (event.recommendation_def) inspections.insert(event.recommendation_def->inspection);
+    for (auto& id : NamedIds(event)) inspections.insert(std::move(id));
+  }
+  for (const std::string& id : inspections) {
+    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kInspectionKind));
+    RETURN_IF_ERROR(read(seqs));
   }
   // Replayed in log order, as a whole replay would, but only the events of those items.
   for (auto& [seq, event] : events) {

@@ -83,13 +83,16 @@ units:
   - {id: sw, body: CPS, name: CPS South West}
 inspections:
   - {id: i1, title: Disclosure, published: 2020-01-10}
+  - {id: i2, title: Case progression, published: 2020-01-20}
+  - {id: i3, title: Witness care, published: 2020-01-25}
   - {id: f1, title: Disclosure follow-up, published: 2020-02-01, kind: follow_up, follow_up_of: i1}
+  - {id: f2, title: Progression follow-up, published: 2020-02-05, kind: follow_up, follow_up_of: i2}
 recommendations:
 )";
     for (int r = 0; r < recommendations; ++r) {
       const std::string owners = r % 5 == 0 ? "[CPS, SFO]" : (r % 2 ? "[SFO]" : "[CPS]");
-      yaml += "  - {id: r" + std::to_string(r) + ", inspection: i1, owners: " + owners +
-              ", text: \"Improve case " + std::to_string(r) +
+      yaml += "  - {id: r" + std::to_string(r) + ", inspection: i" + std::to_string(1 + r % 3) +
+              ", owners: " + owners + ", text: \"Improve case " + std::to_string(r) +
               ".\", milestones: [{label: m1, due: 2022-06-30}]}\n";
     }
     yaml += "actions:\n";
@@ -134,7 +137,7 @@ recommendations:
         if (e.transition == "close" && rng() % 2) e.fields["override"] = {"agreed"};
         if (e.transition == "assess") {
           e.fields["outcome"] = {outcomes[rng() % 3]};
-          e.fields["in"] = {"f1"};
+          e.fields["in"] = {rng() % 2 ? "f1" : "f2"};
         }
         if (e.transition == "reopen" || e.transition == "withdraw" || e.transition == "extend") {
           e.fields["reason"] = {"as the follow-up found"};
@@ -268,8 +271,10 @@ TEST_F(ItemIndexTest, AScopedEngineReadsOnlyWhatItsItemsNeedAndWritesNothingElse
   EXPECT_TRUE((*scoped)->ShowAction("a2", std::nullopt).status().code() ==
               Code::kFailedPrecondition);
   EXPECT_EQ((*scoped)->Show("r3", std::nullopt).status().code(), Code::kFailedPrecondition);
-  // r3 and the other unrelated items were never read.
+  // r3 and the other unrelated items were never read, nor every inspection.
   EXPECT_LE((*scoped)->List({}).size(), 3u);
+  EXPECT_LT((*scoped)->Inspections().size(), 5u);
+  EXPECT_EQ((*scoped)->Bodies().size(), 2u);
   RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
   EXPECT_EQ((*scoped)->Apply({e}, "test").status().code(), Code::kFailedPrecondition);
   DefineBody body{Body{"HMCTS", "HM Courts and Tribunals Service", "HMCTS"}};

@@ -172,7 +172,12 @@ Status RunVerify(const Context& c) {
   c.out << "OK: " << result.events << " events, hash chain intact, every event replays through "
         << c.options.workflow_path << ", " << result.evidence_files
         << " evidence files match their hashes, the item index (" << result.index_rows
-        << " rows) matches the log\nhead " << result.head_hash << "\n";
+        << " rows) matches the log";
+  if (result.index_through < result.events) {
+    c.out << " up to event " << result.index_through
+          << " (the next write, or `rectrack rebuild`, indexes the rest)";
+  }
+  c.out << "\nhead " << result.head_hash << "\n";
   return Status();
 }
 

@@ -14,6 +14,7 @@
 #include "storage/database.h"
 #include "storage/event_store.h"
 #include "storage/evidence_store.h"
+#include "storage/item_index.h"
 #include "storage/wal_watch.h"
 
 namespace rectrack {
@@ -127,11 +128,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   if (!options.scope.empty()) {
     RETURN_IF_ERROR(engine->LoadScope(options.scope));
     RETURN_IF_ERROR(tx.Commit());
+    // The index did not cover the log, so the whole log was read: index it now, once.
+    if (engine->scope_.empty() && options.index_if_behind) {
+      RETURN_IF_ERROR(engine->IndexIfBehind());
+    }
     return engine;
   }
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
-  RETURN_IF_ERROR(engine->IndexIfBehind());
+  if (options.index_if_behind) RETURN_IF_ERROR(engine->IndexIfBehind());
   engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
   return engine;
 }
@@ -457,6 +462,7 @@ Result<VerifyResult> Engine::Verify() {
   ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
   RETURN_IF_ERROR(CatchUp());
   ASSIGN_OR_RETURN(const int64_t index_rows, CheckIndex());
+  ASSIGN_OR_RETURN(const int64_t index_through, storage::ItemIndex(db_.get()).Through());
   // Every evidence file an event names is kept and hashes to its name.
   storage::EvidenceStore evidence(db_.get());
   std::set<std::string> checked;
@@ -476,7 +482,7 @@ Result<VerifyResult> Engine::Verify() {
     return kept;
   }
   return VerifyResult{report.events, report.head_hash, static_cast<int64_t>(checked.size()),
-                      index_rows};
+                      index_rows, index_through};
 }
 
 std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
@@ -607,6 +613,7 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   }
   Options existing = options;
   existing.create_if_missing = false;
+  existing.index_if_behind = false;
   ASSIGN_OR_RETURN(auto engine, Open(existing));
   return engine->Verify();
 }

@@ -93,6 +93,9 @@ class Engine {
     // Annex, Progress, Feed, ...) are not for it. When the index does not yet cover the log, it
     // reads the whole log instead and is a whole engine.
     std::vector<std::string> scope = {};
+    // Whether opening brings an item index that does not cover the log up to it (a write of
+    // its own). VerifyDatabase opens without, so that checking writes nothing and can report it.
+    bool index_if_behind = true;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "engine/engine.h"
 #include "engine/event_codec.h"
@@ -58,6 +59,10 @@ std::vector<storage::IndexRow> Engine::IndexRowsOf(const Event& event) const {
 }
 
 Status Engine::CatchUpIndex(int64_t to_seq) {
+  // Its rows come from the ledger's answer to "what does this name": only a whole ledger knows.
+  if (!scope_.empty()) {
+    return Status::FailedPrecondition("an engine opened for some items only cannot index the log");
+  }
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
   if (through == to_seq) return Status();
@@ -79,6 +84,12 @@ Status Engine::CatchUpIndex(int64_t to_seq) {
 Status Engine::IndexAppended(const std::vector<Event>& events) {
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
+  if (through >= events.front().seq) {
+    // It covers events the log did not have until now (a log restored from an older copy):
+    // its rows for those seqs are of other events. Start again.
+    RETURN_IF_ERROR(index.Clear());
+    through = 0;
+  }
   if (through != events.front().seq - 1) return CatchUpIndex(events.back().seq);
   std::vector<storage::IndexRow> rows;
   for (const Event& e : events) {
@@ -89,8 +100,10 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
 
 Status Engine::IndexIfBehind() {
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  if (through >= last_seq_) return Status();
-  // The first open after an upgrade (or of a log another version wrote): index it once.
+  if (through == last_seq_) return Status();
+  // The first open after an upgrade: index the log once. Or the index covers events the log
+  // does not have (a log restored from an older copy, or another process wrote since this
+  // engine read the log: then CatchUp finds those events and the index is found whole).
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
   RETURN_IF_ERROR(CatchUp());
   RETURN_IF_ERROR(CatchUpIndex(last_seq_));
@@ -104,9 +117,9 @@ Result<int64_t> Engine::Rebuild() {
   storage::ItemIndex index(db_.get());
   RETURN_IF_ERROR(index.Clear());
   RETURN_IF_ERROR(CatchUpIndex(last_seq_));
-  ASSIGN_OR_RETURN(auto rows, index.All());
+  ASSIGN_OR_RETURN(const int64_t rows, index.Count());
   RETURN_IF_ERROR(tx.Commit());
-  return static_cast<int64_t>(rows.size());
+  return rows;
 }
 
 Result<int64_t> Engine::CheckIndex() {
@@ -254,13 +267,24 @@ Status Engine::ScopeTakes(const std::vector<WriteBatch>& batches) const {
 Status Engine::ReloadScopeIfChanged() {
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
-  if (last == last_seq_) return Status();
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
+  // Unchanged, and the index still covers the log (the rows this write adds need it to).
+  if (last == last_seq_ && through == last) return Status();
+  // Read afresh; what was read stays, whole, if that fails. An index no longer covering the
+  // log makes this a whole engine (LoadScope), which indexes what it writes from the whole log.
   std::vector<std::string> ids(scope_.begin(), scope_.end());
-  ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
-  last_seq_ = 0;
-  scope_.clear();
+  auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
+  std::swap(ledger, ledger_);
+  const int64_t last_seq = std::exchange(last_seq_, 0);
+  std::set<std::string> scope = std::exchange(scope_, {});
   known_tokens_.clear();
-  return LoadScope(ids);
+  Status loaded = LoadScope(ids);
+  if (!loaded.ok()) {
+    ledger_ = std::move(ledger);
+    last_seq_ = last_seq;
+    scope_ = std::move(scope);
+  }
+  return loaded;
 }
 
 Status Engine::ScopeCovers(const std::string& id) const {

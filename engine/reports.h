@@ -101,6 +101,7 @@ struct VerifyResult {
   std::string head_hash;
   int64_t evidence_files = 0;  // distinct files checked against their hashes
   int64_t index_rows = 0;      // rows of the item index, each checked against the log
+  int64_t index_through = 0;   // the last event the item index covers (`events` when whole)
 };
 
 // An event that names an evidence file (Engine::EvidenceUses).

@@ -73,6 +73,12 @@ Result<std::vector<int64_t>> ItemIndex::EventsOfKinds(const std::vector<int>& ki
   return Seqs(stmt);
 }
 
+Result<int64_t> ItemIndex::Count() {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT count(*) FROM item_events"));
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  return has_row ? stmt.ColumnInt(0) : 0;
+}
+
 Result<std::vector<IndexRow>> ItemIndex::All() {
   ASSIGN_OR_RETURN(
       Statement stmt,

@@ -46,6 +46,8 @@ class ItemIndex {
   Result<std::vector<int64_t>> EventsOf(std::string_view item, const std::vector<int>& kinds);
   // The seqs of every event concerning an item of one of `kinds`, ascending.
   Result<std::vector<int64_t>> EventsOfKinds(const std::vector<int>& kinds);
+  // How many rows it has.
+  Result<int64_t> Count();
   // Every row, in (kind, item, seq) order.
   Result<std::vector<IndexRow>> All();
 

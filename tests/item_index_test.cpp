@@ -343,14 +343,13 @@ TEST_F(ItemIndexTest, ADatabaseOfThePreviousSchemaIsUpgradedInPlace) {
   // Schema 8, as the previous rectrack wrote it: no item index.
   Sql("DROP TABLE item_events; DROP TABLE derived; PRAGMA user_version = 8;");
 
-  // A scoped engine on it reads the whole log (the index is still empty) and answers the same.
+  // A scoped engine on it reads the whole log (the index is empty) and answers the same.
   std::string scoped;
   for (const char* id : {"r0", "r3", "a4"}) {
     scoped += Shown(*Open({id}).value(), id, D("2024-06-30"));
   }
   EXPECT_EQ(scoped, expected);
-  EXPECT_EQ(Through(), 0);
-  // The first whole engine fills the index in; verify agrees with it.
+  // The first of them, having read the whole log, filled the index in; verify agrees with it.
   const int64_t last = Open().value()->last_seq();
   EXPECT_EQ(Through(), last);
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
@@ -361,6 +360,73 @@ TEST_F(ItemIndexTest, ADatabaseOfThePreviousSchemaIsUpgradedInPlace) {
     scoped += Shown(*Open({id}).value(), id, D("2024-06-30"));
   }
   EXPECT_EQ(scoped, expected);
+}
+
+TEST_F(ItemIndexTest, AnIndexThatCoversMoreThanTheLogIsStartedAgainByTheNextWrite) {
+  std::mt19937 rng(41);
+  MakeRandomWorld(rng, 6, 60);
+  auto engine = Open().value();
+  const int64_t last = engine->last_seq();
+  std::string open_id;  // a recommendation that still takes an update
+  for (int r = 0; r < 6 && open_id.empty(); ++r) {
+    auto view = engine->Show("r" + std::to_string(r), std::nullopt);
+    if (view.ok() && view->state != "superseded" && view->state != "withdrawn" &&
+        view->state != "verified") {
+      open_id = view->id;
+    }
+  }
+  ASSERT_FALSE(open_id.empty());
+  // As if the log were restored from an older copy: the index claims events it does not have.
+  Sql(("UPDATE derived SET through = " + std::to_string(last + 1)).c_str());
+  RecordEvent first{open_id, "update", D("2026-01-01"), "inspectorate"};
+  first.note = "first";
+  RecordEvent second = first;
+  second.note = "second";
+  auto applied = engine->Apply({first, second}, "test");
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_EQ(verified->index_through, last + 2);
+  EXPECT_EQ(Shown(*Open({open_id}).value(), open_id, D("2026-01-15")),
+            Shown(*Open().value(), open_id, D("2026-01-15")));
+}
+
+TEST_F(ItemIndexTest, AScopedWriteOnAnIndexBehindTheLogIsCheckedAndIndexedWhole) {
+  std::mt19937 rng(43);
+  MakeRandomWorld(rng, 6, 60);
+  auto scoped = Open({"r2"}).value();
+  const int64_t last = scoped->last_seq();
+  // The index loses its last event behind the engine's back; the log is unchanged.
+  Sql(("DELETE FROM item_events WHERE seq = " + std::to_string(last) +
+       "; UPDATE derived SET through = " + std::to_string(last - 1))
+          .c_str());
+  RecordEvent e{"r2", "update", D("2025-01-01"), "inspectorate"};
+  ASSERT_TRUE(scoped->Apply({e}, "test").ok());
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_EQ(verified->index_through, last + 1);
+}
+
+TEST_F(ItemIndexTest, VerifyWritesNothingAndTheFirstReadOfAnUnindexedLogIndexesIt) {
+  std::mt19937 rng(47);
+  MakeRandomWorld(rng, 6, 60);
+  const int64_t last = Open().value()->last_seq();
+  Sql("DELETE FROM item_events; UPDATE derived SET through = 0");
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_EQ(verified->index_through, 0);
+  EXPECT_EQ(verified->index_rows, 0);
+  EXPECT_EQ(Through(), 0);
+  CliRun verify = Rectrack("--db " + db() + " verify");
+  EXPECT_NE(verify.out.find("up to event 0 (the next write, or `rectrack rebuild`, indexes the "
+                            "rest)"),
+            std::string::npos)
+      << verify.out;
+  // show reads the whole log this once, and indexes it.
+  const std::string shown = Shown(*Open({"r3"}).value(), "r3", D("2026-01-15"));
+  EXPECT_EQ(Through(), last);
+  EXPECT_EQ(Shown(*Open({"r3"}).value(), "r3", D("2026-01-15")), shown);
+  EXPECT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
 }
 
 // Kills a child process, with SIGKILL, at a random instant while it writes: `work` runs in

@@ -579,6 +579,25 @@ const std::map<std::string, Runner>& Runners() {
   return kRunners;
 }
 
+// The items a command is about, when it is about some only: it then reads their histories from
+// the item index, not the whole log (Engine::Options::scope). One item's view, its alerts, its
+// actions; an event on one item, with whatever its fields name (a superseding recommendation,
+// the follow-up inspection). Evidence files are held to a daily quota over the whole log.
+std::vector<std::string> ScopeOf(const std::string& cmd, const Args& args) {
+  const auto& p = args.positional;
+  if ((cmd == "show" || cmd == "rules") && p.size() == 2) return {p[1]};
+  if (cmd == "actions" && !args.Get("rec").empty()) return {args.Get("rec")};
+  if (cmd != "record" || p.size() != 3 || args.Has("attach")) return {};
+  std::vector<std::string> scope = {p[1]};
+  for (const std::string& field : args.All("field")) {
+    const size_t eq = field.find('=');
+    if (eq != std::string::npos && IsValidId(field.substr(eq + 1))) {
+      scope.push_back(field.substr(eq + 1));
+    }
+  }
+  return scope;
+}
+
 Status RunCommand(const Args& args, std::ostream& out) {
   const std::string cmd = args.positional.empty() ? "" : args.positional[0];
   auto runner = Runners().find(cmd);
@@ -595,19 +614,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.create_if_missing = Commands().at(cmd).creates_database;
   // Only serve delivers alerts: the other commands run without the webhooks' secrets.
   options.resolve_secrets = cmd == "serve";
-  // One item's view, or an event on one item, reads that item's history from the item index,
-  // not the whole log: with, for an event, whatever its fields name (a superseding
-  // recommendation). Evidence files are checked against a daily quota over the whole log.
-  if (cmd == "show" && args.positional.size() == 2) options.scope = {args.positional[1]};
-  if (cmd == "record" && args.positional.size() == 3 && !args.Has("attach")) {
-    options.scope = {args.positional[1]};
-    for (const std::string& field : args.All("field")) {
-      const size_t eq = field.find('=');
-      if (eq != std::string::npos && IsValidId(field.substr(eq + 1))) {
-        options.scope.push_back(field.substr(eq + 1));
-      }
-    }
-  }
+  options.scope = ScopeOf(cmd, args);
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{

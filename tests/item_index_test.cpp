@@ -532,6 +532,12 @@ TEST_F(ItemIndexTest, TheCommandLineShowsFromTheIndexAndVerifiesAndRebuildsIt) {
   const std::string flags = "--db " + db() + " --clock 2026-01-15 ";
   CliRun shown = Rectrack(flags + "show r1");
   ASSERT_EQ(shown.status, 0) << shown.out;
+  // Read from the index (and at the end, the index dropped, from the whole log: the same).
+  CliRun actions = Rectrack(flags + "actions --rec r0");
+  CliRun alerts = Rectrack(flags + "rules r0");
+  ASSERT_EQ(actions.status, 0) << actions.out;
+  ASSERT_EQ(alerts.status, 0) << alerts.out;
+  EXPECT_NE(actions.out.find("a0"), std::string::npos) << actions.out;
   // With r1's rows gone from the index, `show` cannot find it: it reads the index, not the log.
   Sql("DELETE FROM item_events WHERE item = 'r1'");
   CliRun lost = Rectrack(flags + "show r1");
@@ -542,10 +548,20 @@ TEST_F(ItemIndexTest, TheCommandLineShowsFromTheIndexAndVerifiesAndRebuildsIt) {
   EXPECT_NE(verify.out.find("the item index lacks the row for recommendation 'r1'"),
             std::string::npos)
       << verify.out;
+  // So do the other commands about one item: its actions, its alerts.
+  EXPECT_NE(Rectrack(flags + "actions --rec r1").out.find("no recommendation 'r1'"),
+            std::string::npos);
+  EXPECT_NE(Rectrack(flags + "rules r1").out.find("no recommendation 'r1'"), std::string::npos);
   CliRun rebuild = Rectrack(flags + "rebuild");
   ASSERT_EQ(rebuild.status, 0) << rebuild.out;
   EXPECT_NE(rebuild.out.find("OK: rebuilt the item index from the log"), std::string::npos);
   EXPECT_EQ(Rectrack(flags + "show r1").out, shown.out);
+  EXPECT_EQ(Rectrack(flags + "actions --rec r0").out, actions.out);
+  EXPECT_EQ(Rectrack(flags + "rules r0").out, alerts.out);
+  Sql("DELETE FROM item_events; UPDATE derived SET through = 0");
+  EXPECT_EQ(Rectrack(flags + "actions --rec r0").out, actions.out);
+  Sql("DELETE FROM item_events; UPDATE derived SET through = 0");
+  EXPECT_EQ(Rectrack(flags + "rules r0").out, alerts.out);
   verify = Rectrack(flags + "verify");
   EXPECT_EQ(verify.status, 0) << verify.out;
   EXPECT_NE(verify.out.find("the item index ("), std::string::npos) << verify.out;

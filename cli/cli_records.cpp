@@ -175,7 +175,7 @@ Status RunVerify(const Context& c) {
         << " rows) matches the log";
   if (result.index_through < result.events) {
     c.out << " up to event " << result.index_through
-          << " (the next write, or `rectrack rebuild`, indexes the rest)";
+          << " (the events after it are read from the log; writes index them a batch at a time)";
   }
   c.out << "\nhead " << result.head_hash << "\n";
   return Status();

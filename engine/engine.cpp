@@ -104,6 +104,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   std::unique_ptr<Engine> engine(
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   engine->text_limits_ = options.text_limits;
+  engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
                      Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),

@@ -96,6 +96,10 @@ class Engine {
     // Whether opening brings an item index that does not cover the log up to it (a write of
     // its own). VerifyDatabase opens without, so that checking writes nothing and can report it.
     bool index_if_behind = true;
+    // How many events the item index may lag the log: a write indexes the events since the
+    // last indexed one once there are this many. Rows for many events written at once share the
+    // index's pages; readers read the events after it from the log. 1 indexes every write.
+    int64_t index_batch = 1000;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -287,13 +291,18 @@ class Engine {
   // --- The item index (item_index.cpp). Its rows for `event`: the event concerns its own
   // subject, and every item created before it that it names.
   std::vector<storage::IndexRow> IndexRowsOf(const Event& event) const;
+  // The index rows of the log's events after `through` up to `to_seq`, from the log and the
+  // index alone (no ledger), sorted; with `decoded`, the events too.
+  Result<std::vector<storage::IndexRow>> TailRows(int64_t through, int64_t to_seq,
+                                                  std::map<int64_t, Event>* decoded);
   // Brings the index to cover events through `to_seq`, from the log. REQUIRES: in a write
-  // transaction, the ledger holding every event through `to_seq`.
+  // transaction.
   Status CatchUpIndex(int64_t to_seq);
-  // Indexes `events`, just appended (non-empty, in seq order), with what came before them if
-  // the index lags. REQUIRES: as CatchUpIndex.
+  // After `events` were appended (non-empty, in seq order): indexes the events since the last
+  // indexed one when there are Options::index_batch of them. REQUIRES: as CatchUpIndex.
   Status IndexAppended(const std::vector<Event>& events);
-  // Indexes the log's events the index does not cover yet, in a write transaction of its own.
+  // Indexes the log's events the index does not cover yet, in a write transaction of its own,
+  // when they are Options::index_batch or more (or the index is ahead of the log).
   Status IndexIfBehind();
   // Corruption naming the first row where the index differs from the log. REQUIRES: in a
   // transaction, the ledger caught up with the log.
@@ -312,6 +321,7 @@ class Engine {
   // the write transaction, so that what is read stays true until the commit.
   Status ReloadScopeIfChanged();
   std::set<std::string> scope_;  // Options::scope; empty for a whole engine
+  int64_t index_batch_ = 1000;   // Options::index_batch
   Status CatchUpIfChanged();     // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
   void NoteChanged(const Event& event);

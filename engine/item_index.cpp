@@ -2,6 +2,7 @@
 // up to the log, checking it against the log, and loading only what a scoped Engine needs.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -58,11 +59,44 @@ std::vector<storage::IndexRow> Engine::IndexRowsOf(const Event& event) const {
   return rows;
 }
 
+Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t to_seq,
+                                                        std::map<int64_t, Event>* decoded) {
+  // Read from the log and the index alone, not the ledger, so that an engine holding only some
+  // items can index too. An item named by an event was created before it when the index has a
+  // row for it (all at or before `through`) or its creation came earlier in this tail: the
+  // same answer a whole ledger gives (IndexRowsOf), which verify checks.
+  storage::ItemIndex index(db_.get());
+  std::map<std::string, int> created;  // items created in the tail so far, with their kind
+  std::vector<storage::IndexRow> rows;
+  RETURN_IF_ERROR(store_->Scan(through, [&](const storage::EventRow& row) -> Status {
+    if (row.seq > to_seq) return Status();
+    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+    rows.push_back({static_cast<int>(event.kind), event.subject_id, event.seq});
+    if (IsItemKind(event.kind)) {
+      for (const std::string& id : NamedIds(event)) {
+        if (id == event.subject_id) continue;
+        auto made = created.find(id);
+        std::optional<int> kind;
+        if (made != created.end()) {
+          kind = made->second;
+        } else {
+          ASSIGN_OR_RETURN(kind, index.KindOf(id, kItemKinds));
+        }
+        if (kind) rows.push_back({*kind, id, event.seq});
+      }
+      if (event.recommendation_def || event.action_def) {
+        created.emplace(event.subject_id, static_cast<int>(event.kind));
+      }
+    }
+    if (decoded) decoded->emplace(event.seq, std::move(event));
+    return Status();
+  }));
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
 Status Engine::CatchUpIndex(int64_t to_seq) {
-  // Its rows come from the ledger's answer to "what does this name": only a whole ledger knows.
-  if (!scope_.empty()) {
-    return Status::FailedPrecondition("an engine opened for some items only cannot index the log");
-  }
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
   if (through == to_seq) return Status();
@@ -71,13 +105,7 @@ Status Engine::CatchUpIndex(int64_t to_seq) {
     RETURN_IF_ERROR(index.Clear());
     through = 0;
   }
-  std::vector<storage::IndexRow> rows;
-  RETURN_IF_ERROR(store_->Scan(through, [&](const storage::EventRow& row) -> Status {
-    if (row.seq > to_seq) return Status();
-    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
-    for (auto& r : IndexRowsOf(event)) rows.push_back(std::move(r));
-    return Status();
-  }));
+  ASSIGN_OR_RETURN(auto rows, TailRows(through, to_seq, nullptr));
   return index.Add(rows, to_seq);
 }
 
@@ -90,17 +118,16 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
     RETURN_IF_ERROR(index.Clear());
     through = 0;
   }
-  if (through != events.front().seq - 1) return CatchUpIndex(events.back().seq);
-  std::vector<storage::IndexRow> rows;
-  for (const Event& e : events) {
-    for (auto& r : IndexRowsOf(e)) rows.push_back(std::move(r));
-  }
-  return index.Add(rows, events.back().seq);
+  // Indexed a batch at a time: rows for many events at once share the index's pages, where
+  // rows written with every commit would add a page per item to each commit. Readers read the
+  // events after `through` from the log.
+  if (events.back().seq - through < index_batch_) return Status();
+  return CatchUpIndex(events.back().seq);
 }
 
 Status Engine::IndexIfBehind() {
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  if (through == last_seq_) return Status();
+  if (through <= last_seq_ && last_seq_ - through < index_batch_) return Status();
   // The first open after an upgrade: index the log once. Or the index covers events the log
   // does not have (a log restored from an older copy, or another process wrote since this
   // engine read the log: then CatchUp finds those events and the index is found whole).
@@ -157,14 +184,37 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
   ASSIGN_OR_RETURN(const int64_t through, index.Through());
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
-  // Behind the log (a database not yet opened by this version): read the whole log instead.
-  if (through != last) return CatchUp();
+  // An index far behind the log (a database not yet opened by this version), or ahead of it (a
+  // log restored from an older copy): read the whole log instead.
+  const int64_t longest_tail = std::max<int64_t>(10 * index_batch_, 10000);
+  if (through > last || last - through > longest_tail) return CatchUp();
 
+  // The events after `through`, decoded, and the index rows they will have: read with the
+  // index as if they were in it.
+  std::map<int64_t, Event> tail;
+  ASSIGN_OR_RETURN(const auto tail_rows, TailRows(through, last, &tail));
+  auto seqs_of = [&](const std::string* id,
+                     const std::vector<int>& kinds) -> Result<std::vector<int64_t>> {
+    ASSIGN_OR_RETURN(auto seqs, id ? index.EventsOf(*id, kinds) : index.EventsOfKinds(kinds));
+    for (const auto& row : tail_rows) {
+      if ((!id || row.item == *id) && std::count(kinds.begin(), kinds.end(), row.kind)) {
+        seqs.push_back(row.seq);
+      }
+    }
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    return seqs;
+  };
   std::map<int64_t, Event> events;  // what is read, by seq
   auto read = [&](const std::vector<int64_t>& seqs) -> Status {
     std::vector<int64_t> missing;
     for (int64_t seq : seqs) {
-      if (!events.count(seq)) missing.push_back(seq);
+      if (events.count(seq)) continue;
+      if (auto in_tail = tail.find(seq); in_tail != tail.end()) {
+        events.emplace(seq, in_tail->second);
+      } else {
+        missing.push_back(seq);
+      }
     }
     ASSIGN_OR_RETURN(auto rows, store_->LoadSeqs(missing));
     for (const auto& row : rows) {
@@ -173,18 +223,18 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
     }
     return Status();
   };
-  ASSIGN_OR_RETURN(auto definitions, index.EventsOfKinds(kBodyAndUnitKinds));
+  ASSIGN_OR_RETURN(auto definitions, seqs_of(nullptr, kBodyAndUnitKinds));
   RETURN_IF_ERROR(read(definitions));
   // Read whole: the items asked for, and the items whose events name them (their actions, the
   // recommendations they supersede), whose histories their views depend on.
   std::set<std::string> whole(ids.begin(), ids.end());
   for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
     RETURN_IF_ERROR(read(seqs));
     for (int64_t seq : seqs) whole.insert(events.at(seq).subject_id);
   }
   for (const std::string& id : whole) {
-    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
     RETURN_IF_ERROR(read(seqs));
   }
   // Read only their creating events: the items those histories name, which replay checks exist
@@ -200,7 +250,7 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
     const std::string id = std::move(named.back());
     named.pop_back();
     if (whole.count(id) || created.count(id)) continue;
-    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kItemKinds));
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
     if (seqs.empty()) continue;  // not an item: a body, an inspection, or plain text
     RETURN_IF_ERROR(read({seqs.front()}));
     const Event& creation = events.at(seqs.front());
@@ -222,7 +272,7 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
     for (auto& id : NamedIds(event)) inspections.insert(std::move(id));
   }
   for (const std::string& id : inspections) {
-    ASSIGN_OR_RETURN(auto seqs, index.EventsOf(id, kInspectionKind));
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kInspectionKind));
     RETURN_IF_ERROR(read(seqs));
   }
   // Replayed in log order, as a whole replay would, but only the events of those items.
@@ -267,11 +317,8 @@ Status Engine::ScopeTakes(const std::vector<WriteBatch>& batches) const {
 Status Engine::ReloadScopeIfChanged() {
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
-  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  // Unchanged, and the index still covers the log (the rows this write adds need it to).
-  if (last == last_seq_ && through == last) return Status();
-  // Read afresh; what was read stays, whole, if that fails. An index no longer covering the
-  // log makes this a whole engine (LoadScope), which indexes what it writes from the whole log.
+  if (last == last_seq_) return Status();
+  // Read afresh; what was read stays, whole, if that fails.
   std::vector<std::string> ids(scope_.begin(), scope_.end());
   auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
   std::swap(ledger, ledger_);

@@ -73,6 +73,18 @@ Result<std::vector<int64_t>> ItemIndex::EventsOfKinds(const std::vector<int>& ki
   return Seqs(stmt);
 }
 
+Result<std::optional<int>> ItemIndex::KindOf(std::string_view item, const std::vector<int>& kinds) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT kind FROM item_events WHERE kind IN (" +
+                                Placeholders(kinds.size()) + ") AND item = ? LIMIT 1"));
+  int i = 1;
+  for (int kind : kinds) stmt.Bind(i++, static_cast<int64_t>(kind));
+  stmt.Bind(i, item);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) return std::optional<int>();
+  return std::optional<int>(static_cast<int>(stmt.ColumnInt(0)));
+}
+
 Result<int64_t> ItemIndex::Count() {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT count(*) FROM item_events"));
   ASSIGN_OR_RETURN(bool has_row, stmt.Step());

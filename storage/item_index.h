@@ -15,6 +15,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,8 @@ class ItemIndex {
   Result<std::vector<int64_t>> EventsOf(std::string_view item, const std::vector<int>& kinds);
   // The seqs of every event concerning an item of one of `kinds`, ascending.
   Result<std::vector<int64_t>> EventsOfKinds(const std::vector<int>& kinds);
+  // The kind of the item `item` when the index has a row for it as one of `kinds`.
+  Result<std::optional<int>> KindOf(std::string_view item, const std::vector<int>& kinds);
   // How many rows it has.
   Result<int64_t> Count();
   // Every row, in (kind, item, seq) order.

@@ -8,8 +8,10 @@
 //
 // The index is derived, never the truth: every row follows from the log, so it can be dropped and
 // rebuilt at any time, and the engine checks it against a replay (Engine::Verify). It records how
-// far it reaches (`through`, the seq of the last event it covers); rows and `through` are written
-// in the same transaction as the events, so a crash leaves them as consistent as the log.
+// far it reaches (`through`, the seq of the last event it covers), which may be behind the log:
+// readers take the events after it from the log. Rows and `through` are written inside a write
+// transaction of the log (the engine indexes a batch of events at a time), so a crash leaves them
+// as consistent as the log.
 // Thread-safety: as the Database it wraps, one thread at a time.
 #pragma once
 

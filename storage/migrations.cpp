@@ -224,7 +224,7 @@ END;
     // 9: the item index (storage/item_index.h): which events concern which recommendation,
     // action or definition, so that one item's history is read without replaying the log.
     // Derived from the log and rebuilt from it; `derived` records how far it reaches. It starts
-    // empty: the first engine that opens the database fills it in.
+    // empty: the first engine that reads the whole log fills it in.
     R"sql(
 CREATE TABLE IF NOT EXISTS item_events (
   kind INTEGER NOT NULL,

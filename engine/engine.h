@@ -90,8 +90,10 @@ class Engine {
     // meanwhile), checked as a whole engine checks them, provided every recommendation, action or
     // inspection a field names is in the scope too. It defines nothing, takes no evidence files,
     // and Refresh and Rebuild do nothing or are refused; questions about the whole world (List,
-    // Annex, Progress, Feed, ...) are not for it. When the index does not yet cover the log, it
-    // reads the whole log instead and is a whole engine.
+    // Annex, Progress, Feed, ...) are not for it. The events after the index's last one are
+    // read from the log; when they are more than 10 index batches (a database not yet indexed
+    // since the upgrade), or the index covers more than the log, it reads the whole log instead
+    // and is a whole engine.
     std::vector<std::string> scope = {};
     // Whether opening brings an item index that does not cover the log up to it (a write of
     // its own). VerifyDatabase opens without, so that checking writes nothing and can report it.
@@ -288,8 +290,9 @@ class Engine {
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
-  // --- The item index (item_index.cpp). Its rows for `event`: the event concerns its own
-  // subject, and every item created before it that it names.
+  // --- The item index (item_index.cpp). The rows for `event` as the whole ledger names them
+  // (it concerns its own subject, and every item created before it that it names): what
+  // CheckIndex compares the index with, computed apart from TailRows, which writes it.
   std::vector<storage::IndexRow> IndexRowsOf(const Event& event) const;
   // The index rows of the log's events after `through` up to `to_seq`, from the log and the
   // index alone (no ledger), sorted; with `decoded`, the events too.

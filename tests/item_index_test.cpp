@@ -442,6 +442,40 @@ TEST_F(ItemIndexTest, VerifyWritesNothingAndTheFirstReadOfAnUnindexedLogIndexesI
   EXPECT_TRUE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""}).ok());
 }
 
+// tests/data/schema8-demo.db was written by the previous rectrack (772bfb4, schema 8): the demo
+// imported, then `record da23-r2 update` on 2026-12-02. The first open upgrades it in place and
+// indexes it.
+TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
+  fs::copy_file(std::string(RECTRACK_TEST_DATA_DIR) + "/schema8-demo.db", db());
+  std::vector<std::string> ids;
+  {
+    auto whole = Open();
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    EXPECT_EQ((*whole)->last_seq(), 77);
+    for (const auto& view : (*whole)->List({})) ids.push_back(view.id);
+    for (const auto& action : (*whole)->ListActions({})) ids.push_back(action.id);
+  }
+  auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ((*raw)->schema_version(), 9);
+  raw->reset();
+  EXPECT_EQ(Through(), 77);
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_EQ(verified->events, 77);
+  ASSERT_GE(ids.size(), 20u);
+  auto whole = Open().value();
+  for (const auto& id : ids) {
+    auto scoped = Open({id});
+    ASSERT_TRUE(scoped.ok()) << id << ": " << scoped.status().message();
+    for (const char* as_of : {"2023-06-30", "2025-03-31", "2026-01-15"}) {
+      EXPECT_EQ(Shown(**scoped, id, D(as_of)), Shown(*whole, id, D(as_of))) << id << " " << as_of;
+    }
+  }
+  EXPECT_NE(Shown(*whole, "da23-r2", D("2026-12-31")).find("recorded by rectrack at schema 8"),
+            std::string::npos);
+}
+
 // Kills a child process, with SIGKILL, at a random instant while it writes: `work` runs in
 // the child until it is killed. Then the database must open, verify and answer as before.
 void KillWhileWriting(const std::function<void()>& work, std::mt19937& rng) {

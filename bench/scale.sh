@@ -131,6 +131,11 @@ one_insert="$(measure sqlite3 "$work/scratch.db" \
 add_row "\`record $newest update --note bench\`" \
   "$(measure "${rt[@]}" record "$newest" update --note bench)" "one durable INSERT" "$one_insert"
 
+say "a list of 100, from the item heads, against a SELECT of 100 rows"
+hundred_rows="$(measure sqlite3 "$db" 'SELECT subject_id, payload FROM events WHERE kind = 3 LIMIT 100')"
+add_row "\`list --open --body CPS --limit 100 --format json\`" \
+  "$(measure "${rt[@]}" list --open --body CPS --limit 100 --format json)" "100 rows" "$hundred_rows"
+
 say "whole-log commands against a SELECT of every recommendation's events"
 all_rows="$(measure sqlite3 "$db" 'SELECT subject_id, payload FROM events WHERE kind IN (3, 4)')"
 add_row "\`list --open --body CPS --format json\`" \

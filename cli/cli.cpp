@@ -399,8 +399,17 @@ Status RunList(Engine& engine, const Context& c) {
     return Status::InvalidArgument("unknown state '" + q.state + "'");
   }
   q.overdue_only = c.args.Has("overdue");
+  if (c.args.Has("limit")) {
+    const std::string n = c.args.Get("limit");
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(n) < 1) {
+      return Status::InvalidArgument("--limit must be a whole number from 1 to 999999999, not '" +
+                                     n + "'");
+    }
+    q.limit = static_cast<size_t>(std::stoi(n));
+  }
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
-  auto views = engine.List(q);
+  ASSIGN_OR_RETURN(auto views, engine.ListFromHeads(q));
   c.out << (format == "json"  ? ListAsJson(views)
             : format == "csv" ? ListAsCsv(views)
                               : ListAsTable(views));
@@ -615,6 +624,8 @@ Status RunCommand(const Args& args, std::ostream& out) {
   // Only serve delivers alerts: the other commands run without the webhooks' secrets.
   options.resolve_secrets = cmd == "serve";
   options.scope = ScopeOf(cmd, args);
+  // A list reads the item heads, not the log (Engine::ListFromHeads).
+  options.heads_only = cmd == "list";
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{

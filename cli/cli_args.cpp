@@ -11,7 +11,9 @@ Commands:
   import FILE...                  apply import files (YAML), all in one transaction
   list                            recommendations as at a date
        [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
-       [--format table|json|csv]
+       [--limit N] [--format table|json|csv]
+                                  (the first N, by issue date: read from the item heads, it
+                                  costs the rows read, however long the log)
   show ID [--as-of D] [--format text|json]
                                   one recommendation (state, milestones, links, its actions,
                                   timeline) or one action
@@ -82,13 +84,17 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 namespace {
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {
-    "url",       "db",          "workflow",        "clock",     "actor",  "as-of",
-    "body",      "state",       "format",          "effective", "by",     "role",
-    "note",      "field",       "expires",         "label",     "email",  "to",
-    "listen",    "config",      "threads",         "rules",     "kind",   "clock-rate",
-    "unit",      "rec",         "action-workflow", "output",    "attach", "inspection",
-    "published", "follow-up-of"};
+const std::set<std::string> kValued = {"url",       "db",           "workflow",
+                                       "clock",     "actor",        "as-of",
+                                       "body",      "state",        "format",
+                                       "effective", "by",           "role",
+                                       "note",      "field",        "expires",
+                                       "label",     "email",        "to",
+                                       "listen",    "config",       "threads",
+                                       "rules",     "kind",         "clock-rate",
+                                       "unit",      "rec",          "action-workflow",
+                                       "output",    "attach",       "inspection",
+                                       "published", "follow-up-of", "limit"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
 const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
                                        "actor", "help"};
@@ -164,7 +170,7 @@ const std::map<std::string, CommandSpec>& Commands() {
   static const std::map<std::string, CommandSpec> kCommands = {
       {"import", {{}, 1, kManyArgs, {}, true}},
       {"list",
-       {{"as-of", "body", "state", "open", "closed", "overdue", "format"},
+       {{"as-of", "body", "state", "open", "closed", "overdue", "limit", "format"},
         0,
         0,
         {"table", "json", "csv"},

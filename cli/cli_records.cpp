@@ -177,6 +177,13 @@ Status RunVerify(const Context& c) {
     c.out << " up to event " << result.index_through
           << " (the events after it are read from the log; writes index them a batch at a time)";
   }
+  if (result.heads_current) {
+    c.out << ", the item heads (" << result.head_rows << " rows) match the log";
+  } else {
+    c.out << "; the item heads are not current (worked out under another workflow, or not yet "
+             "since an upgrade): lists read the whole log until a command that does (`rectrack "
+             "rebuild`, `serve`, `import`) works them out again";
+  }
   c.out << "\nhead " << result.head_hash << "\n";
   return Status();
 }
@@ -184,7 +191,7 @@ Status RunVerify(const Context& c) {
 Status RunRebuild(Engine& engine, const Context& c) {
   ASSIGN_OR_RETURN(const int64_t rows, engine.Rebuild());
   c.out << "OK: rebuilt the item index from the log: " << rows << " rows for " << engine.last_seq()
-        << " events\n";
+        << " events, and the item heads\n";
   return Status();
 }
 

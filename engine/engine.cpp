@@ -126,13 +126,12 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   }
   ASSIGN_OR_RETURN(auto tx,
                    storage::Transaction::Begin(*engine->db_, storage::Transaction::Mode::kRead));
-  if (!options.scope.empty()) {
-    RETURN_IF_ERROR(engine->LoadScope(options.scope));
+  if (!options.scope.empty() || options.heads_only) {
+    ASSIGN_OR_RETURN(const bool partial, engine->LoadScope(options.scope));
     RETURN_IF_ERROR(tx.Commit());
+    engine->heads_only_ = partial && options.heads_only;
     // The index did not cover the log, so the whole log was read: index it now, once.
-    if (engine->scope_.empty() && options.index_if_behind) {
-      RETURN_IF_ERROR(engine->IndexIfBehind());
-    }
+    if (!partial && options.index_if_behind) RETURN_IF_ERROR(engine->IndexIfBehind());
     return engine;
   }
   RETURN_IF_ERROR(engine->CatchUp());
@@ -391,6 +390,7 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
   });
+  if (q.limit && out.size() > q.limit) out.resize(q.limit);
   return out;
 }
 
@@ -464,6 +464,7 @@ Result<VerifyResult> Engine::Verify() {
   RETURN_IF_ERROR(CatchUp());
   ASSIGN_OR_RETURN(const int64_t index_rows, CheckIndex());
   ASSIGN_OR_RETURN(const int64_t index_through, storage::ItemIndex(db_.get()).Through());
+  ASSIGN_OR_RETURN(const std::optional<int64_t> head_rows, CheckHeads());
   // Every evidence file an event names is kept and hashes to its name.
   storage::EvidenceStore evidence(db_.get());
   std::set<std::string> checked;
@@ -482,8 +483,9 @@ Result<VerifyResult> Engine::Verify() {
     }
     return kept;
   }
-  return VerifyResult{report.events, report.head_hash, static_cast<int64_t>(checked.size()),
-                      index_rows, index_through};
+  return VerifyResult{report.events,        report.head_hash, static_cast<int64_t>(checked.size()),
+                      index_rows,           index_through,    head_rows.value_or(0),
+                      head_rows.has_value()};
 }
 
 std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {

@@ -102,6 +102,10 @@ class Engine {
     // last indexed one once there are this many. Rows for many events written at once share the
     // index's pages; readers read the events after it from the log. 1 indexes every write.
     int64_t index_batch = 1000;
+    // Opened for ListFromHeads: reads every body and unit and nothing else (unless the item
+    // index lags the log by more than a scoped engine reads from the log: then the whole log).
+    // Such an engine answers HasBody, Bodies and ListFromHeads; it writes nothing.
+    bool heads_only = false;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -126,6 +130,16 @@ class Engine {
   Status Refresh();
 
   std::vector<RecommendationView> List(const ListQuery& query) const;
+  // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
+  // recommendation's head stands for its view as at any date on or after its last change, so
+  // only the recommendations changed after that date, or since the heads were written, are read
+  // whole (from the item index). With a limit, the heads are read only as far as the list goes.
+  // Costs then the rows read, not the log. The same answer as List, which it is for a whole
+  // engine, or when the heads are not current (then the whole log is read).
+  Result<std::vector<RecommendationView>> ListFromHeads(const ListQuery& query);
+  // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
+  // whole log since (a fallback of Open or ListFromHeads).
+  bool reads_heads() const { return heads_only_; }
   Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of,
                                   Detail detail = Detail::kFull) const;
   // What `id` names: a recommendation, an action, or (nullopt) neither.
@@ -155,8 +169,9 @@ class Engine {
   // named as such, even one that would also break replay), then opens it, which replays every
   // event through the workflow. Never creates a database.
   static Result<VerifyResult> VerifyDatabase(const Options& options);
-  // Rebuilds the item index (storage/item_index.h) from the log, in one transaction: a crash
-  // leaves the old index. Returns how many rows it has.
+  // Rebuilds the item index (storage/item_index.h) and the item heads (storage/item_heads.h)
+  // from the log, in one transaction: a crash leaves the old ones. Returns how many index rows
+  // there are.
   Result<int64_t> Rebuild();
 
   // Bearer tokens. CreateToken returns the stored record and the secret, which is not kept.
@@ -311,9 +326,24 @@ class Engine {
   // transaction, the ledger caught up with the log.
   // Returns how many rows it has.
   Result<int64_t> CheckIndex();
-  // Fills the ledger with what Options::scope needs. REQUIRES: in a read transaction, the
-  // ledger empty.
-  Status LoadScope(const std::vector<std::string>& ids);
+  // Fills the ledger with what Options::scope needs; true when it read only that, false when the
+  // index did not cover the log (then it read the whole log). REQUIRES: in a read transaction,
+  // the ledger empty.
+  Result<bool> LoadScope(const std::vector<std::string>& ids);
+  // LoadScope's reading, into `ledger`: what the views of `ids` need, from the index (which
+  // covers events to `through`) and the log after it (to `last`).
+  Status ReadItems(const std::vector<std::string>& ids, int64_t through, int64_t last,
+                   Ledger& ledger);
+  // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
+  std::string HeadsBasis() const;
+  // After the index was brought from `from` to `to_seq` with `rows`: brings the heads there
+  // too, for the items those rows concern; all of them when the heads were not current (only a
+  // whole engine can: a scoped one leaves them for the next). REQUIRES: in a write transaction.
+  Status CatchUpHeads(int64_t from, int64_t to_seq, const std::vector<storage::IndexRow>& rows);
+  // Corruption naming the first item whose stored head differs from the log's; returns how
+  // many were checked (nullopt: not current, not read). REQUIRES: as CheckIndex.
+  Result<std::optional<int64_t>> CheckHeads();
+  bool heads_only_ = false;  // Options::heads_only, while nothing more was read
   // FailedPrecondition when this engine is scoped and `id` is not in its scope.
   Status ScopeCovers(const std::string& id) const;
   // FailedPrecondition unless every command of `batches` is one a scoped engine can check as a

@@ -11,6 +11,7 @@
 #include "engine/ledger.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
+#include "storage/item_heads.h"
 #include "storage/item_index.h"
 
 namespace rectrack {
@@ -99,14 +100,18 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
 Status Engine::CatchUpIndex(int64_t to_seq) {
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
-  if (through == to_seq) return Status();
   if (through > to_seq) {
     // It covers events the log does not have (a log restored from an older copy): start again.
     RETURN_IF_ERROR(index.Clear());
+    RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Clear());
     through = 0;
   }
-  ASSIGN_OR_RETURN(auto rows, TailRows(through, to_seq, nullptr));
-  return index.Add(rows, to_seq);
+  std::vector<storage::IndexRow> rows;
+  if (through < to_seq) {
+    ASSIGN_OR_RETURN(rows, TailRows(through, to_seq, nullptr));
+    RETURN_IF_ERROR(index.Add(rows, to_seq));
+  }
+  return CatchUpHeads(through, to_seq, rows);
 }
 
 Status Engine::IndexAppended(const std::vector<Event>& events) {
@@ -116,6 +121,7 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
     // It covers events the log did not have until now (a log restored from an older copy):
     // its rows for those seqs are of other events. Start again.
     RETURN_IF_ERROR(index.Clear());
+    RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Clear());
     through = 0;
   }
   // Indexed a batch at a time: rows for many events at once share the index's pages, where
@@ -127,9 +133,14 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
 
 Status Engine::IndexIfBehind() {
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  if (through <= last_seq_ && last_seq_ - through < index_batch_) return Status();
-  // The first open after an upgrade: index the log once. Or the index covers events the log
-  // does not have (a log restored from an older copy, or another process wrote since this
+  ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
+  const bool heads_current = heads.through == through && heads.basis == HeadsBasis();
+  if (through <= last_seq_ && last_seq_ - through < index_batch_ && heads_current) {
+    return Status();
+  }
+  // The first open after an upgrade: index the log once (or work out the heads, which a
+  // workflow changed since they were, or a scoped engine could not). Or the index covers events
+  // the log does not have (a log restored from an older copy, or another process wrote since this
   // engine read the log: then CatchUp finds those events and the index is found whole).
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
   RETURN_IF_ERROR(CatchUp());
@@ -138,11 +149,14 @@ Status Engine::IndexIfBehind() {
 }
 
 Result<int64_t> Engine::Rebuild() {
-  if (!scope_.empty()) return Status::FailedPrecondition("a scoped engine cannot rebuild");
+  if (!scope_.empty() || heads_only_) {
+    return Status::FailedPrecondition("an engine that read only some of the log cannot rebuild");
+  }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
   RETURN_IF_ERROR(CatchUp());
   storage::ItemIndex index(db_.get());
   RETURN_IF_ERROR(index.Clear());
+  RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Clear());
   RETURN_IF_ERROR(CatchUpIndex(last_seq_));
   ASSIGN_OR_RETURN(const int64_t rows, index.Count());
   RETURN_IF_ERROR(tx.Commit());
@@ -179,16 +193,26 @@ Result<int64_t> Engine::CheckIndex() {
                             ", which the log does not have" + repair);
 }
 
-Status Engine::LoadScope(const std::vector<std::string>& ids) {
-  storage::ItemIndex index(db_.get());
-  ASSIGN_OR_RETURN(const int64_t through, index.Through());
+Result<bool> Engine::LoadScope(const std::vector<std::string>& ids) {
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
   // An index far behind the log (a database not yet opened by this version), or ahead of it (a
   // log restored from an older copy): read the whole log instead.
   const int64_t longest_tail = std::max<int64_t>(10 * index_batch_, 10000);
-  if (through > last || last - through > longest_tail) return CatchUp();
+  if (through > last || last - through > longest_tail) {
+    RETURN_IF_ERROR(CatchUp());
+    return false;
+  }
+  RETURN_IF_ERROR(ReadItems(ids, through, last, *ledger_));
+  last_seq_ = last;
+  scope_ = std::set<std::string>(ids.begin(), ids.end());
+  return true;
+}
 
+Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, int64_t last,
+                         Ledger& ledger) {
+  storage::ItemIndex index(db_.get());
   // The events after `through`, decoded, and the index rows they will have: read with the
   // index as if they were in it.
   std::map<int64_t, Event> tail;
@@ -283,7 +307,7 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
           whole.count(event.subject_id) || (made != created.end() && made->second == seq);
       if (!wanted) continue;
     }
-    if (Status s = ledger_->Add(std::move(event), Ledger::Undo::kSkip); !s.ok()) {
+    if (Status s = ledger.Add(std::move(event), Ledger::Undo::kSkip); !s.ok()) {
       return Status::Corruption("event " + std::to_string(seq) +
                                 " does not replay through workflow " + workflow_.source() + ": " +
                                 s.message() +
@@ -291,12 +315,11 @@ Status Engine::LoadScope(const std::vector<std::string>& ids) {
                                 "item index against the log)");
     }
   }
-  last_seq_ = last;
-  scope_ = std::set<std::string>(ids.begin(), ids.end());
   return Status();
 }
 
 Status Engine::ScopeTakes(const std::vector<WriteBatch>& batches) const {
+  if (heads_only_) return Status::FailedPrecondition("an engine opened for lists writes nothing");
   if (scope_.empty()) return Status();
   for (const WriteBatch& batch : batches) {
     for (const Command& command : batch.commands) {
@@ -325,13 +348,13 @@ Status Engine::ReloadScopeIfChanged() {
   const int64_t last_seq = std::exchange(last_seq_, 0);
   std::set<std::string> scope = std::exchange(scope_, {});
   known_tokens_.clear();
-  Status loaded = LoadScope(ids);
+  Result<bool> loaded = LoadScope(ids);
   if (!loaded.ok()) {
     ledger_ = std::move(ledger);
     last_seq_ = last_seq;
     scope_ = std::move(scope);
   }
-  return loaded;
+  return loaded.status();
 }
 
 Status Engine::ScopeCovers(const std::string& id) const {

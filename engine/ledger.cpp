@@ -346,6 +346,18 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
   return view;
 }
 
+Date Ledger::LastChange(const Item& item) const {
+  Date last = item.events.back().effective;  // events are in effective order
+  auto it = superseding_.find(item.id);
+  if (it == superseding_.end()) return last;
+  for (const auto& source_id : it->second) {
+    if (const Item* source = FindItem(source_id)) {
+      last = std::max(last, source->events.back().effective);
+    }
+  }
+  return last;
+}
+
 void Ledger::Finish(Date as_of, RecommendationView& view) const {
   view.as_of = as_of;
   view.open = WorkflowOf(view.kind)->IsOpen(view.state);

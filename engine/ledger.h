@@ -96,6 +96,14 @@ class Ledger {
   // The recommendation as it was at the end of `as_of`. NotFound when it was not yet issued.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
+  // Sets the as-of date and what depends on it (open, overdue): a view of the end of an item's
+  // history (Project as at LastChange or later) made a view as at `as_of`, when that is on or
+  // after LastChange.
+  void Finish(Date as_of, RecommendationView& view) const;
+  // The latest effective date of an event that `item`'s view depends on: its own, and those of
+  // the recommendations that name it as superseding them. Project as at any later date gives
+  // the same view but for Finish.
+  Date LastChange(const Item& item) const;
 
   const std::map<std::string, Body>& bodies() const { return bodies_; }
   const std::map<std::string, Unit>& units() const { return units_; }
@@ -118,8 +126,6 @@ class Ledger {
   // Applies one event to `view`, checking it against the workflow and the world first; on error
   // `view` is unchanged and the message names the event.
   Status Step(const Item& item, const Event& event, RecommendationView& view) const;
-  // Sets the as-of date and what depends on it (open, overdue).
-  void Finish(Date as_of, RecommendationView& view) const;
   // Step's creating event.
   Status Create(const Item& item, const Event& event, const Workflow& wf,
                 RecommendationView& view) const;

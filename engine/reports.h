@@ -19,6 +19,7 @@ struct ListQuery {
   std::string state;          // "" for all
   std::optional<bool> open;   // nullopt for both
   bool overdue_only = false;
+  size_t limit = 0;  // at most this many, the first in list order; 0 for all
 };
 
 struct ActionQuery {
@@ -102,6 +103,11 @@ struct VerifyResult {
   int64_t evidence_files = 0;  // distinct files checked against their hashes
   int64_t index_rows = 0;      // rows of the item index, each checked against the log
   int64_t index_through = 0;   // the last event the item index covers (`events` when whole)
+  // Item heads (storage/item_heads.h) checked against the log; 0 with heads_current false when
+  // they were worked out under other workflows or to another event than the index (then they
+  // are not read, and the next write or `rectrack rebuild` works them out again).
+  int64_t head_rows = 0;
+  bool heads_current = false;
 };
 
 // An event that names an evidence file (Engine::EvidenceUses).

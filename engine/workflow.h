@@ -106,6 +106,9 @@ class Workflow {
   const std::string& name() const { return name_; }
   const std::string& subject() const { return subject_; }  // "recommendation", "action", ...
   const std::string& source() const { return source_; }
+  // SHA-256 of its text: what was worked out under it (the item heads) is read only while it is
+  // the same.
+  const std::string& digest() const { return digest_; }
 
   const StateSpec* FindState(std::string_view name) const;
   const RoleSpec* FindRole(std::string_view name) const;
@@ -136,6 +139,7 @@ class Workflow {
   std::string name_;
   std::string subject_;
   std::string source_;
+  std::string digest_;
   std::vector<StateSpec> states_;
   std::vector<RoleSpec> roles_;
   std::vector<FieldSpec> fields_;

@@ -7,6 +7,7 @@
 
 #include "engine/workflow.h"
 #include "engine/yaml_util.h"
+#include "storage/crypto.h"
 
 namespace rectrack {
 
@@ -472,7 +473,9 @@ class WorkflowLoader {
 Result<Workflow> Workflow::Parse(std::string_view text, const std::string& source) {
   ASSIGN_OR_RETURN(YAML::Node root, yaml::ParseDocument(text, source));
   try {
-    return WorkflowLoader(source).Load(root);
+    ASSIGN_OR_RETURN(Workflow workflow, WorkflowLoader(source).Load(root));
+    workflow.digest_ = storage::Sha256Hex(text);
+    return workflow;
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(source + ": malformed workflow: " + e.msg);
   }

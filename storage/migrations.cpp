@@ -238,6 +238,30 @@ CREATE TABLE IF NOT EXISTS derived (
 );
 INSERT OR IGNORE INTO derived (name, through) VALUES ('item_events', 0);
 )sql",
+    // 10: the item heads (storage/item_heads.h): each recommendation's and action's view at the
+    // end of its history, so that a list reads rows, not the log. Derived like the item index;
+    // `item_heads_mark` says to which event, and under which workflows (`basis`), they were
+    // worked out. It starts empty: the first engine that reads the whole log fills it in.
+    R"sql(
+CREATE TABLE IF NOT EXISTS item_heads (
+  kind INTEGER NOT NULL,
+  item TEXT NOT NULL,
+  issued TEXT NOT NULL,
+  settled TEXT NOT NULL,
+  owners TEXT NOT NULL,
+  state TEXT NOT NULL,
+  overdue_from TEXT NOT NULL,
+  head TEXT NOT NULL,
+  PRIMARY KEY (kind, item)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS item_heads_by_issue ON item_heads (kind, issued, item);
+CREATE TABLE IF NOT EXISTS item_heads_mark (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  through INTEGER NOT NULL,
+  basis TEXT NOT NULL
+);
+INSERT OR IGNORE INTO item_heads_mark (id, through, basis) VALUES (1, 0, '');
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "engine/engine.h"
@@ -201,6 +202,63 @@ recommendations:
     }
   }
 
+  // What `list` gives for `q` (as JSON), read from the item heads by an engine opened for
+  // lists as `rectrack list` opens one; `read_heads` is set to whether it read them (rather than
+  // falling back to the whole log).
+  std::string ListedFromHeads(const ListQuery& q, bool* read_heads = nullptr) {
+    Engine::Options options{db(), kWorkflow, &clock_, true, ""};
+    options.heads_only = true;
+    options.index_batch = index_batch_;
+    auto engine = Engine::Open(options);
+    if (!engine.ok()) return engine.status().message();
+    auto views = (*engine)->ListFromHeads(q);
+    if (read_heads) *read_heads = (*engine)->reads_heads();
+    return views.ok() ? ListAsJson(*views) : views.status().message();
+  }
+
+  // Lists of every kind (bodies, open or closed, states, overdue, limits) at each of `dates`,
+  // read from the heads as by a whole replay.
+  void ExpectListsFromHeadsEqualReplay(const std::vector<Date>& dates, int* compared) {
+    auto whole = Open();
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    std::vector<ListQuery> queries;
+    for (const char* body : {"", "CPS", "SFO"}) {
+      for (std::optional<bool> open :
+           {std::optional<bool>(), std::optional(true), std::optional(false)}) {
+        for (size_t limit : {0, 1, 5}) {
+          ListQuery q;
+          q.body = body;
+          q.open = open;
+          q.limit = limit;
+          queries.push_back(q);
+        }
+      }
+      for (const char* state : {"open", "closed", "superseded"}) {
+        ListQuery q;
+        q.body = body;
+        q.state = state;
+        queries.push_back(q);
+      }
+      ListQuery overdue;
+      overdue.body = body;
+      overdue.overdue_only = true;
+      queries.push_back(overdue);
+      overdue.limit = 2;
+      queries.push_back(overdue);
+    }
+    for (Date as_of : dates) {
+      for (ListQuery q : queries) {
+        q.as_of = as_of;
+        bool read_heads = false;
+        EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson((*whole)->List(q)))
+            << "as at " << as_of.ToString() << " body '" << q.body << "' state '" << q.state
+            << "' limit " << q.limit;
+        EXPECT_TRUE(read_heads);
+        ++*compared;
+      }
+    }
+  }
+
   fs::path dir_;
   std::string db_name_ = "rectrack.db";
   int64_t index_batch_ = 1;  // Engine::Options::index_batch of the engines Open makes
@@ -231,6 +289,106 @@ TEST_F(ItemIndexTest, ScopedAnswersEqualAWholeReplayAtRandomDates) {
     ASSERT_TRUE(verified.ok()) << verified.status().message();
   }
   EXPECT_GT(compared, 500);
+}
+
+TEST_F(ItemIndexTest, ListsFromTheItemHeadsEqualAWholeReplayAtRandomDates) {
+  int compared = 0;
+  // Heads written with every event, every 7 (the recommendations changed since are read whole),
+  // never after the first (all of them read whole); and written by scoped engines, one event
+  // each, as `rectrack record` writes them.
+  struct Run {
+    unsigned seed;
+    int64_t batch;
+    bool scoped_writes;
+  };
+  for (const Run& run :
+       {Run{61, 1, false}, Run{62, 7, false}, Run{63, 100000, false}, Run{64, 5, true}}) {
+    SCOPED_TRACE("seed " + std::to_string(run.seed));
+    fs::remove(db());
+    fs::remove(db() + "-wal");
+    fs::remove(db() + "-shm");
+    index_batch_ = run.batch;
+    std::mt19937 rng(run.seed);
+    EXPECT_GT(MakeRandomWorld(rng, 30, run.scoped_writes ? 250 : 400, run.scoped_writes), 80);
+    // Today (every recommendation settled: read from its head), before any event, after
+    // some, and random dates (the recommendations changed after them read whole).
+    std::vector<Date> dates = {D("2026-01-15"), D("2020-01-31"), D("2021-06-30")};
+    for (int i = 0; i < 3; ++i) dates.push_back(RandomDay(rng));
+    ExpectListsFromHeadsEqualReplay(dates, &compared);
+    auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_TRUE(verified.ok()) << verified.status().message();
+    EXPECT_TRUE(verified->heads_current);
+    // Every recommendation and action has its row, checked, but those changed since the heads'
+    // last event (read whole by a list).
+    EXPECT_GT(verified->head_rows, run.batch == 100000 ? -1 : 30);
+  }
+  EXPECT_GT(compared, 1000);
+}
+
+TEST_F(ItemIndexTest, VerifyFindsDamagedHeadsAndRebuildRepairsThem) {
+  std::mt19937 rng(65);
+  MakeRandomWorld(rng, 12, 150);
+  ListQuery open_cps;
+  open_cps.body = "CPS";
+  open_cps.open = true;
+  const std::string listed = ListedFromHeads(open_cps);
+  auto verify_says = [&](const std::string& what) {
+    auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_FALSE(verified.ok()) << what;
+    EXPECT_EQ(verified.status().code(), Code::kCorruption);
+    EXPECT_NE(verified.status().message().find(what), std::string::npos)
+        << verified.status().message();
+    EXPECT_NE(verified.status().message().find("`rectrack rebuild` rebuilds them"),
+              std::string::npos);
+    auto rebuilt = Open().value()->Rebuild();
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().message();
+    auto again = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    ASSERT_TRUE(again.ok()) << again.status().message();
+    EXPECT_TRUE(again->heads_current);
+    EXPECT_EQ(ListedFromHeads(open_cps), listed);
+  };
+  Sql("UPDATE item_heads SET state = 'draft' WHERE kind = 3 AND item = 'r4'");
+  verify_says("the item heads' row for recommendation 'r4' has state 'draft' where the log gives");
+  Sql(R"(UPDATE item_heads SET head = replace(head, '"version":', '"version":1')
+         WHERE kind = 4 AND item = 'a2')");
+  verify_says("the item heads' row for action 'a2' has head");
+  Sql("DELETE FROM item_heads WHERE kind = 3 AND item = 'r7'");
+  verify_says("the item heads lack the row for recommendation 'r7', which the log has");
+  Sql("INSERT INTO item_heads SELECT kind, 'r99', issued, settled, owners, state, overdue_from, "
+      "head FROM item_heads WHERE item = 'r1'");
+  verify_says("the item heads have a row for recommendation 'r99', which the log does not have");
+  // A head that no longer decodes: a list says so, and verify names it.
+  Sql(R"(UPDATE item_heads SET head = '{"id": 1}' WHERE kind = 3 AND item = 'r2')");
+  EXPECT_NE(ListedFromHeads({}).find("the item heads' row for 'r2' does not decode"),
+            std::string::npos);
+  verify_says("the item heads' row for recommendation 'r2' has head");
+}
+
+TEST_F(ItemIndexTest, HeadsWorkedOutUnderAnotherWorkflowAreNotReadUntilWorkedOutAgain) {
+  std::mt19937 rng(66);
+  MakeRandomWorld(rng, 12, 150);
+  const std::string whole_list = ListAsJson(Open().value()->List({}));
+  // As if the workflow file had changed since the heads were written: their basis is another.
+  Sql("UPDATE item_heads_mark SET basis = 'another workflow'");
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_FALSE(verified->heads_current);
+  EXPECT_EQ(verified->head_rows, 0);
+  bool read_heads = true;
+  EXPECT_EQ(ListedFromHeads({}, &read_heads), whole_list);
+  EXPECT_FALSE(read_heads);  // the whole log, as the heads are not current
+  // A scoped write cannot work them all out again, and leaves them as they are ...
+  RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
+  index_batch_ = 1;
+  ASSERT_TRUE(Open({"r3"}).value()->Apply({e}, "test").ok());
+  EXPECT_FALSE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""})->heads_current);
+  // ... the next whole engine does.
+  const std::string after = ListAsJson(Open().value()->List({}));
+  verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_TRUE(verified->heads_current);
+  EXPECT_EQ(ListedFromHeads({}, &read_heads), after);
+  EXPECT_TRUE(read_heads);
 }
 
 TEST_F(ItemIndexTest, ScopedWritesAcceptAndRefuseExactlyWhatAWholeEngineDoes) {
@@ -351,8 +509,9 @@ TEST_F(ItemIndexTest, ADatabaseOfThePreviousSchemaIsUpgradedInPlace) {
     auto whole = Open().value();
     for (const char* id : {"r0", "r3", "a4"}) expected += Shown(*whole, id, D("2024-06-30"));
   }
-  // Schema 8, as the previous rectrack wrote it: no item index.
-  Sql("DROP TABLE item_events; DROP TABLE derived; PRAGMA user_version = 8;");
+  // Schema 8, as the rectrack before the previous wrote it: no item index, no heads.
+  Sql("DROP TABLE item_events; DROP TABLE derived; DROP TABLE item_heads; "
+      "DROP TABLE item_heads_mark; PRAGMA user_version = 8;");
 
   // A scoped engine on it reads the whole log (the index is empty) and answers the same.
   std::string scoped;
@@ -366,11 +525,36 @@ TEST_F(ItemIndexTest, ADatabaseOfThePreviousSchemaIsUpgradedInPlace) {
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
   ASSERT_TRUE(verified.ok()) << verified.status().message();
   EXPECT_GT(verified->index_rows, last);
+  EXPECT_TRUE(verified->heads_current);
   scoped.clear();
   for (const char* id : {"r0", "r3", "a4"}) {
     scoped += Shown(*Open({id}).value(), id, D("2024-06-30"));
   }
   EXPECT_EQ(scoped, expected);
+}
+
+TEST_F(ItemIndexTest, ADatabaseOfSchema9GetsItsHeadsFromTheFirstWholeRead) {
+  std::mt19937 rng(67);
+  MakeRandomWorld(rng, 12, 150);
+  ListQuery open_sfo;
+  open_sfo.body = "SFO";
+  open_sfo.open = true;
+  const std::string expected = ListAsJson(Open().value()->List(open_sfo));
+  // Schema 9, as the previous rectrack wrote it: the item index, no heads.
+  Sql("DROP TABLE item_heads; DROP TABLE item_heads_mark; PRAGMA user_version = 9;");
+  bool read_heads = true;
+  EXPECT_EQ(ListedFromHeads(open_sfo, &read_heads), expected);  // migrated, then the whole log
+  EXPECT_FALSE(read_heads);
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_FALSE(verified->heads_current);
+  Open().value();  // the first whole read works them out
+  verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_TRUE(verified->heads_current);
+  EXPECT_GE(verified->head_rows, 18);  // 12 recommendations and 6 actions
+  EXPECT_EQ(ListedFromHeads(open_sfo, &read_heads), expected);
+  EXPECT_TRUE(read_heads);
 }
 
 TEST_F(ItemIndexTest, AnIndexThatCoversMoreThanTheLogIsStartedAgainByTheNextWrite) {
@@ -457,7 +641,7 @@ TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
   }
   auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
   ASSERT_TRUE(raw.ok());
-  EXPECT_EQ((*raw)->schema_version(), 9);
+  EXPECT_EQ((*raw)->schema_version(), 10);
   raw->reset();
   EXPECT_EQ(Through(), 77);
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
@@ -474,6 +658,14 @@ TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
   }
   EXPECT_NE(Shown(*whole, "da23-r2", D("2026-12-31")).find("recorded by rectrack at schema 8"),
             std::string::npos);
+  EXPECT_TRUE(verified->heads_current);
+  for (const char* as_of : {"2023-06-30", "2025-03-31", "2026-01-15"}) {
+    ListQuery q;
+    q.as_of = D(as_of);
+    bool read_heads = false;
+    EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson(whole->List(q))) << as_of;
+    EXPECT_TRUE(read_heads);
+  }
 }
 
 // Kills a child process, with SIGKILL, at a random instant while it writes: `work` runs in
@@ -612,6 +804,46 @@ TEST_F(ItemIndexTest, TheCommandLineShowsFromTheIndexAndVerifiesAndRebuildsIt) {
   verify = Rectrack(flags + "verify");
   EXPECT_EQ(verify.status, 0) << verify.out;
   EXPECT_NE(verify.out.find("the item index ("), std::string::npos) << verify.out;
+}
+
+TEST_F(ItemIndexTest, TheCommandLineListsFromTheItemHeads) {
+  std::mt19937 rng(18);
+  MakeRandomWorld(rng, 10, 60);
+  const std::string flags = "--db " + db() + " --clock 2026-01-15 ";
+  CliRun all = Rectrack(flags + "list --format csv");
+  ASSERT_EQ(all.status, 0) << all.out;
+  CliRun first = Rectrack(flags + "list --format csv --limit 3");
+  ASSERT_EQ(first.status, 0) << first.out;
+  std::istringstream lines(all.out);
+  std::string line, expected;
+  for (int i = 0; i < 4 && std::getline(lines, line); ++i) expected += line + "\n";
+  EXPECT_EQ(first.out, expected);
+  // It reads the heads: one altered behind rectrack's back is what it shows, and verify finds.
+  const std::string listed = Rectrack(flags + "list --format json").out;
+  EXPECT_NE(listed.find("Improve case 1."), std::string::npos) << listed;
+  Sql("UPDATE item_heads SET head = replace(head, 'Improve case 1.', 'Altered.') "
+      "WHERE item = 'r1'");
+  EXPECT_NE(Rectrack(flags + "list --format json").out.find("Altered."), std::string::npos);
+  CliRun verify = Rectrack(flags + "verify");
+  EXPECT_EQ(verify.status, 1);
+  EXPECT_NE(verify.out.find("the item heads' row for recommendation 'r1' has head"),
+            std::string::npos)
+      << verify.out;
+  CliRun rebuild = Rectrack(flags + "rebuild");
+  ASSERT_EQ(rebuild.status, 0) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("and the item heads"), std::string::npos) << rebuild.out;
+  EXPECT_EQ(Rectrack(flags + "list --format json").out, listed);
+  verify = Rectrack(flags + "verify");
+  EXPECT_EQ(verify.status, 0) << verify.out;
+  EXPECT_NE(verify.out.find("the item heads ("), std::string::npos) << verify.out;
+  for (const char* bad : {"0", "-1", "x", "10000000000"}) {
+    CliRun refused = Rectrack(flags + "list --limit " + bad);
+    EXPECT_EQ(refused.status, 1) << bad;
+    EXPECT_NE(refused.out.find("--limit must be a whole number from 1 to 999999999, not '" +
+                               std::string(bad) + "'"),
+              std::string::npos)
+        << refused.out;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,341 @@
+// The item heads' upkeep and use (storage/item_heads.h): working them out for the items a batch
+// of events concerns, checking them against the log, and answering a list from them.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "engine/engine.h"
+#include "engine/ledger.h"
+#include "storage/database.h"
+#include "storage/event_store.h"
+#include "storage/item_heads.h"
+#include "storage/item_index.h"
+
+namespace rectrack {
+namespace json = boost::json;
+namespace {
+
+bool IsItemKind(int kind) {
+  return kind == static_cast<int>(SubjectKind::kRecommendation) ||
+         kind == static_cast<int>(SubjectKind::kAction);
+}
+
+json::array ToArray(const std::vector<std::string>& values) {
+  json::array out;
+  for (const auto& v : values) out.emplace_back(v);
+  return out;
+}
+
+// A view less what depends on the as-at date (as_of, open, overdue) and the timeline.
+std::string EncodeHead(const RecommendationView& v) {
+  json::object def{
+      {"inspection", v.def.inspection}, {"owners", ToArray(v.def.owners)}, {"text", v.def.text}};
+  json::array defined;
+  for (const MilestoneDef& m : v.def.milestones) {
+    defined.push_back(json::object{{"label", m.label}, {"due", m.due.ToString()}});
+  }
+  def["milestones"] = std::move(defined);
+  json::array milestones;
+  for (const MilestoneView& m : v.milestones) {
+    milestones.push_back(json::object{{"label", m.label},
+                                      {"due", m.due.ToString()},
+                                      {"original_due", m.original_due.ToString()},
+                                      {"met", m.met},
+                                      {"met_on", m.met_on ? m.met_on->ToString() : ""}});
+  }
+  json::object head{{"id", v.id},
+                    {"kind", static_cast<int>(v.kind)},
+                    {"def", std::move(def)},
+                    {"issued", v.issued.ToString()},
+                    {"state", v.state},
+                    {"milestones", std::move(milestones)},
+                    {"superseded_by", ToArray(v.superseded_by)},
+                    {"supersedes", ToArray(v.supersedes)},
+                    {"version", v.version}};
+  if (v.action) {
+    head["action"] = json::object{{"recommendation", v.action->recommendation},
+                                  {"unit", v.action->unit},
+                                  {"milestone", v.action->milestone}};
+  }
+  return json::serialize(head);
+}
+
+// Reads EncodeHead's text back; throws on anything else (DecodeHead turns it into Corruption).
+struct HeadReader {
+  static const json::object& Object(const json::value& v, const char* key) {
+    return v.as_object().at(key).as_object();
+  }
+  static std::string Text(const json::object& o, const char* key) {
+    return std::string(o.at(key).as_string());
+  }
+  static Date Day(const json::object& o, const char* key) {
+    auto day = Date::Parse(o.at(key).as_string());
+    if (!day) throw std::invalid_argument(std::string("bad date in '") + key + "'");
+    return *day;
+  }
+  static std::vector<std::string> Texts(const json::object& o, const char* key) {
+    std::vector<std::string> out;
+    for (const auto& v : o.at(key).as_array()) out.emplace_back(v.as_string());
+    return out;
+  }
+  static RecommendationView Read(const json::object& o) {
+    RecommendationView v;
+    v.id = Text(o, "id");
+    v.kind = static_cast<SubjectKind>(o.at("kind").to_number<int>());
+    const json::object& def = o.at("def").as_object();
+    v.def.inspection = Text(def, "inspection");
+    v.def.owners = Texts(def, "owners");
+    v.def.text = Text(def, "text");
+    for (const auto& m : def.at("milestones").as_array()) {
+      v.def.milestones.push_back({Text(m.as_object(), "label"), Day(m.as_object(), "due")});
+    }
+    v.issued = Day(o, "issued");
+    v.state = Text(o, "state");
+    for (const auto& value : o.at("milestones").as_array()) {
+      const json::object& m = value.as_object();
+      MilestoneView milestone;
+      milestone.label = Text(m, "label");
+      milestone.due = Day(m, "due");
+      milestone.original_due = Day(m, "original_due");
+      milestone.met = m.at("met").as_bool();
+      if (!m.at("met_on").as_string().empty()) milestone.met_on = Day(m, "met_on");
+      v.milestones.push_back(std::move(milestone));
+    }
+    v.superseded_by = Texts(o, "superseded_by");
+    v.supersedes = Texts(o, "supersedes");
+    v.version = o.at("version").to_number<int64_t>();
+    if (const json::value* action = o.if_contains("action")) {
+      const json::object& a = action->as_object();
+      v.action = ActionInfo{Text(a, "recommendation"), Text(a, "unit"), Text(a, "milestone")};
+    }
+    return v;
+  }
+};
+
+Result<RecommendationView> DecodeHead(const storage::HeadRow& row) {
+  try {
+    return HeadReader::Read(json::parse(row.head).as_object());
+  } catch (const std::exception& e) {
+    return Status::Corruption("the item heads' row for '" + row.item + "' does not decode: " +
+                              e.what() + "; `rectrack rebuild` rebuilds them from the log");
+  }
+}
+
+// `item`'s row, from a ledger holding everything its view depends on.
+Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item) {
+  const Date settled = ledger.LastChange(item);
+  ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, settled, Detail::kHead));
+  storage::HeadRow row{static_cast<int>(item.kind), item.id, view.issued.ToString(),
+                       settled.ToString()};
+  for (const std::string& owner : item.owners()) row.owners += owner + " ";
+  row.state = view.state;
+  std::optional<Date> overdue_from;
+  for (const MilestoneView& m : view.milestones) {
+    if (!m.met && (!overdue_from || m.due < *overdue_from)) overdue_from = m.due;
+  }
+  if (overdue_from) row.overdue_from = overdue_from->ToString();
+  row.head = EncodeHead(view);
+  return row;
+}
+
+// The first column in which `stored` differs from `expected`, described.
+std::string Difference(const storage::HeadRow& stored, const storage::HeadRow& expected) {
+  const std::pair<const char*, const std::string storage::HeadRow::*> columns[] = {
+      {"issued", &storage::HeadRow::issued},
+      {"settled", &storage::HeadRow::settled},
+      {"owners", &storage::HeadRow::owners},
+      {"state", &storage::HeadRow::state},
+      {"overdue_from", &storage::HeadRow::overdue_from},
+      {"head", &storage::HeadRow::head}};
+  for (const auto& [name, column] : columns) {
+    if (stored.*column != expected.*column) {
+      return std::string(name) + " '" + stored.*column + "' where the log gives '" +
+             expected.*column + "'";
+    }
+  }
+  return "nothing";
+}
+
+}  // namespace
+
+std::string Engine::HeadsBasis() const {
+  const Workflow* actions = action_workflow();
+  return workflow_.digest() + " " + (actions ? actions->digest() : "");
+}
+
+Status Engine::CatchUpHeads(int64_t from, int64_t to_seq,
+                            const std::vector<storage::IndexRow>& rows) {
+  storage::ItemHeads heads(db_.get());
+  ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
+  const std::string basis = HeadsBasis();
+  const bool current = mark.through == from && mark.basis == basis;
+  if (current && from == to_seq) return Status();
+  const bool whole = scope_.empty() && !heads_only_;
+  std::vector<storage::HeadRow> out;
+  if (!current) {
+    // Worked out under other workflows, or to another event than the index: all of them again,
+    // which only a whole ledger has. Until then they are not read.
+    if (!whole) return Status();
+    RETURN_IF_ERROR(heads.Clear());
+    for (const auto& [id, item] : ledger_->items()) {
+      ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger_, item));
+      out.push_back(std::move(row));
+    }
+    return heads.Put(out, {to_seq, basis});
+  }
+  // The items the new events concern: their own, and those they name (a superseded
+  // recommendation's head lists what supersedes it).
+  std::set<std::string> changed;
+  for (const storage::IndexRow& row : rows) {
+    if (IsItemKind(row.kind)) changed.insert(row.item);
+  }
+  const Ledger* ledger = ledger_.get();
+  std::unique_ptr<Ledger> read;
+  if (!whole) {
+    // A scoped engine holds some items only: read the changed ones, as a scoped engine would.
+    read = std::make_unique<Ledger>(&workflow_, action_workflow());
+    RETURN_IF_ERROR(ReadItems({changed.begin(), changed.end()}, to_seq, to_seq, *read));
+    ledger = read.get();
+  }
+  for (const std::string& id : changed) {
+    const Item* item = ledger->FindItem(id);
+    if (!item) {
+      return Status::Corruption("the item index names '" + id +
+                                "', which the log does not have; `rectrack rebuild` rebuilds it");
+    }
+    ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger, *item));
+    out.push_back(std::move(row));
+  }
+  return heads.Put(out, {to_seq, basis});
+}
+
+Result<std::optional<int64_t>> Engine::CheckHeads() {
+  storage::ItemHeads heads(db_.get());
+  ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
+  if (mark.basis != HeadsBasis() || mark.through != through) return std::optional<int64_t>();
+  // Items changed after the heads' last event are read whole by a list, whatever their row
+  // says; every other row must be the log's.
+  ASSIGN_OR_RETURN(const auto tail, TailRows(through, last_seq_, nullptr));
+  std::set<std::string> later;
+  for (const auto& row : tail) {
+    if (IsItemKind(row.kind)) later.insert(row.item);
+  }
+  std::map<std::pair<int, std::string>, const Item*> expected;  // in the rows' order
+  for (const auto& [id, item] : ledger_->items()) {
+    if (!later.count(id)) expected.emplace(std::pair{static_cast<int>(item.kind), id}, &item);
+  }
+  const std::string repair = "; `rectrack rebuild` rebuilds them from the log";
+  auto next = expected.begin();
+  int64_t checked = 0;
+  RETURN_IF_ERROR(heads.All([&](const storage::HeadRow& stored) -> Status {
+    if (later.count(stored.item)) return Status();
+    const std::pair<int, std::string> key{stored.kind, stored.item};
+    if (next != expected.end() && next->first < key) {
+      return Status::Corruption("the item heads lack the row for " +
+                                SubjectKindName(next->first.first) + " '" + next->first.second +
+                                "', which the log has" + repair);
+    }
+    if (next == expected.end() || key < next->first) {
+      return Status::Corruption("the item heads have a row for " + SubjectKindName(stored.kind) +
+                                " '" + stored.item + "', which the log does not have" + repair);
+    }
+    ASSIGN_OR_RETURN(const storage::HeadRow want, HeadRowOf(*ledger_, *next->second));
+    if (!(stored == want)) {
+      return Status::Corruption("the item heads' row for " + SubjectKindName(stored.kind) + " '" +
+                                stored.item + "' has " + Difference(stored, want) + repair);
+    }
+    ++next;
+    ++checked;
+    return Status();
+  }));
+  if (next != expected.end()) {
+    return Status::Corruption("the item heads lack the row for " +
+                              SubjectKindName(next->first.first) + " '" + next->first.second +
+                              "', which the log has" + repair);
+  }
+  return std::optional<int64_t>(checked);
+}
+
+Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
+  if (!heads_only_) return List(q);
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
+  const int64_t last = store_->LastSeq();
+  if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
+  const int64_t longest_tail = std::max<int64_t>(10 * index_batch_, 10000);
+  if (mark.basis != HeadsBasis() || mark.through != through || through > last ||
+      last - through > longest_tail) {
+    // Not current (worked out under other workflows, or not since the upgrade), or far behind
+    // the log: the whole log it is.
+    ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
+    last_seq_ = 0;
+    heads_only_ = false;
+    RETURN_IF_ERROR(CatchUp());
+    RETURN_IF_ERROR(tx.Commit());
+    return List(q);
+  }
+  // Recommendations changed since the heads were written: read whole, whatever their rows say.
+  ASSIGN_OR_RETURN(const auto tail, TailRows(through, last, nullptr));
+  std::set<std::string> read_whole;
+  for (const auto& row : tail) {
+    if (row.kind == static_cast<int>(SubjectKind::kRecommendation)) read_whole.insert(row.item);
+  }
+  const Date as_of = q.as_of.value_or(clock_->Today());
+  auto wanted = [&](const RecommendationView& view) {
+    return (q.state.empty() || view.state == q.state) && (!q.open || view.open == *q.open) &&
+           (!q.overdue_only || view.overdue);
+  };
+  std::vector<RecommendationView> out;
+  size_t from_rows = 0;
+  RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Scan(
+      static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(),
+      [&](const storage::HeadRow& row) -> Result<bool> {
+        if (read_whole.count(row.item)) return true;
+        if (!q.body.empty() && (" " + row.owners).find(" " + q.body + " ") == std::string::npos) {
+          return true;
+        }
+        if (row.settled > as_of.ToString()) {
+          // Changed after the as-at date: its view then needs its history.
+          read_whole.insert(row.item);
+          return true;
+        }
+        // Filtered on the row's columns before the head is decoded: most rows are not wanted.
+        const bool open = workflow_.IsOpen(row.state);
+        const bool overdue =
+            open && !row.overdue_from.empty() && row.overdue_from < as_of.ToString();
+        if ((!q.state.empty() && row.state != q.state) || (q.open && open != *q.open) ||
+            (q.overdue_only && !overdue)) {
+          return true;
+        }
+        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(row));
+        ledger_->Finish(as_of, view);
+        out.push_back(std::move(view));
+        return q.limit == 0 || ++from_rows < q.limit;
+      }));
+  if (!read_whole.empty()) {
+    Ledger ledger(&workflow_, action_workflow());
+    RETURN_IF_ERROR(ReadItems({read_whole.begin(), read_whole.end()}, through, last, ledger));
+    for (const std::string& id : read_whole) {
+      const Item* item = ledger.FindItem(id);
+      if (!item || item->kind != SubjectKind::kRecommendation || item->issued() > as_of) continue;
+      const auto owners = item->owners();
+      if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(RecommendationView view, ledger.Project(*item, as_of, Detail::kHead));
+      if (wanted(view)) out.push_back(std::move(view));
+    }
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
+  });
+  if (q.limit && out.size() > q.limit) out.resize(q.limit);
+  return out;
+}
+
+}  // namespace rectrack

@@ -181,8 +181,8 @@ Status RunVerify(const Context& c) {
     c.out << ", the item heads (" << result.head_rows << " rows) match the log";
   } else {
     c.out << "; the item heads are not current (worked out under another workflow, or not yet "
-             "since an upgrade): lists read the whole log until a command that does (`rectrack "
-             "rebuild`, `serve`, `import`) works them out again";
+             "since an upgrade): the next command that reads the whole log (`list`, `serve`, "
+             "`rebuild`, ...) works them out again";
   }
   c.out << "\nhead " << result.head_hash << "\n";
   return Status();

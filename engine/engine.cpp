@@ -105,6 +105,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   engine->text_limits_ = options.text_limits;
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
+  engine->index_if_behind_ = options.index_if_behind;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
                      Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),
@@ -144,7 +145,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(pages); }
 
 Status Engine::Refresh() {
-  if (prepared_ || !scope_.empty()) return Status();
+  if (prepared_ || !scope_.empty() || heads_only_) return Status();
   // No commit visible since the last look (most requests): nothing to ask SQLite. The copy is
   // taken before asking, so a commit that lands after it is seen next time.
   if (wal_watch_) {
@@ -459,6 +460,9 @@ Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
 }
 
 Result<VerifyResult> Engine::Verify() {
+  if (!scope_.empty() || heads_only_) {
+    return Status::FailedPrecondition("an engine that read only some of the log cannot verify it");
+  }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   ASSIGN_OR_RETURN(storage::VerifyReport report, store_->Verify());
   RETURN_IF_ERROR(CatchUp());

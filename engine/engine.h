@@ -104,7 +104,9 @@ class Engine {
     int64_t index_batch = 1000;
     // Opened for ListFromHeads: reads every body and unit and nothing else (unless the item
     // index lags the log by more than a scoped engine reads from the log: then the whole log).
-    // Such an engine answers HasBody, Bodies and ListFromHeads; it writes nothing.
+    // Such an engine answers HasBody, Bodies and ListFromHeads, and nothing else (Verify and
+    // Apply are refused, Refresh does nothing). It writes only what any engine that reads the
+    // whole log writes (with index_if_behind): the index and heads, when it falls back to it.
     bool heads_only = false;
   };
 
@@ -135,7 +137,8 @@ class Engine {
   // only the recommendations changed after that date, or since the heads were written, are read
   // whole (from the item index). With a limit, the heads are read only as far as the list goes.
   // Costs then the rows read, not the log. The same answer as List, which it is for a whole
-  // engine, or when the heads are not current (then the whole log is read).
+  // engine, or when the heads are not current (then the whole log is read, and the heads are
+  // worked out from it, in a write of its own, for the next list).
   Result<std::vector<RecommendationView>> ListFromHeads(const ListQuery& query);
   // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
   // whole log since (a fallback of Open or ListFromHeads).
@@ -343,7 +346,8 @@ class Engine {
   // Corruption naming the first item whose stored head differs from the log's; returns how
   // many were checked (nullopt: not current, not read). REQUIRES: as CheckIndex.
   Result<std::optional<int64_t>> CheckHeads();
-  bool heads_only_ = false;  // Options::heads_only, while nothing more was read
+  bool heads_only_ = false;      // Options::heads_only, while nothing more was read
+  bool index_if_behind_ = true;  // Options::index_if_behind
   // FailedPrecondition when this engine is scoped and `id` is not in its scope.
   Status ScopeCovers(const std::string& id) const;
   // FailedPrecondition unless every command of `batches` is one a scoped engine can check as a

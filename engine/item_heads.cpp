@@ -115,20 +115,27 @@ struct HeadReader {
 };
 
 Result<RecommendationView> DecodeHead(const storage::HeadRow& row) {
+  std::string problem;
   try {
-    return HeadReader::Read(json::parse(row.head).as_object());
+    RecommendationView view = HeadReader::Read(json::parse(row.head).as_object());
+    if (static_cast<int>(view.kind) == row.kind && view.id == row.item) return view;
+    problem = "it is the head of another item";
   } catch (const std::exception& e) {
-    return Status::Corruption("the item heads' row for '" + row.item + "' does not decode: " +
-                              e.what() + "; `rectrack rebuild` rebuilds them from the log");
+    problem = e.what();
   }
+  return Status::Corruption("the item heads' row for '" + row.item + "' does not decode: " +
+                            problem + "; `rectrack rebuild` rebuilds them from the log");
 }
 
 // `item`'s row, from a ledger holding everything its view depends on.
 Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item) {
   const Date settled = ledger.LastChange(item);
   ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, settled, Detail::kHead));
-  storage::HeadRow row{static_cast<int>(item.kind), item.id, view.issued.ToString(),
-                       settled.ToString()};
+  storage::HeadRow row;
+  row.kind = static_cast<int>(item.kind);
+  row.item = item.id;
+  row.issued = view.issued.ToString();
+  row.settled = settled.ToString();
   for (const std::string& owner : item.owners()) row.owners += owner + " ";
   row.state = view.state;
   std::optional<Date> overdue_from;
@@ -261,7 +268,23 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
 
 Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
   if (!heads_only_) return List(q);
+  // Rows match a body by its id among the owners' ids, each followed by a space.
+  if (!q.body.empty() && !IsValidId(q.body)) return std::vector<RecommendationView>();
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  // The whole log, into a ledger of its own (this engine is unchanged if that fails), and List.
+  auto from_the_log = [&]() -> Result<std::vector<RecommendationView>> {
+    auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
+    std::swap(ledger, ledger_);
+    const int64_t last_seq = std::exchange(last_seq_, 0);
+    if (Status read = CatchUp(); !read.ok()) {
+      ledger_ = std::move(ledger);
+      last_seq_ = last_seq;
+      return read;
+    }
+    heads_only_ = false;
+    RETURN_IF_ERROR(tx.Commit());
+    return List(q);
+  };
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   const int64_t last = store_->LastSeq();
@@ -270,13 +293,15 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   if (mark.basis != HeadsBasis() || mark.through != through || through > last ||
       last - through > longest_tail) {
     // Not current (worked out under other workflows, or not since the upgrade), or far behind
-    // the log: the whole log it is.
-    ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
-    last_seq_ = 0;
-    heads_only_ = false;
-    RETURN_IF_ERROR(CatchUp());
-    RETURN_IF_ERROR(tx.Commit());
-    return List(q);
+    // the log: the whole log it is. Having read it, work them out (a write of its own, as any
+    // engine that reads the whole log does) so that the next list reads them; a database this
+    // process cannot write to (read-only, or busy past the timeout) still gets its list.
+    ASSIGN_OR_RETURN(auto views, from_the_log());
+    if (index_if_behind_) {
+      Status worked_out = IndexIfBehind();
+      (void)worked_out;
+    }
+    return views;
   }
   // Recommendations changed since the heads were written: read whole, whatever their rows say.
   ASSIGN_OR_RETURN(const auto tail, TailRows(through, last, nullptr));
@@ -291,6 +316,11 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   };
   std::vector<RecommendationView> out;
   size_t from_rows = 0;
+  // Reading histories one by one through the index is random access: past this many (a list as
+  // at a date long ago, when most recommendations changed since), reading the log in order
+  // costs less.
+  constexpr size_t kMostReadWhole = 10000;
+  bool too_many = false;
   RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Scan(
       static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(),
       [&](const storage::HeadRow& row) -> Result<bool> {
@@ -301,7 +331,8 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
         if (row.settled > as_of.ToString()) {
           // Changed after the as-at date: its view then needs its history.
           read_whole.insert(row.item);
-          return true;
+          too_many = read_whole.size() > kMostReadWhole;
+          return !too_many;
         }
         // Filtered on the row's columns before the head is decoded: most rows are not wanted.
         const bool open = workflow_.IsOpen(row.state);
@@ -316,6 +347,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
         out.push_back(std::move(view));
         return q.limit == 0 || ++from_rows < q.limit;
       }));
+  if (too_many || read_whole.size() > kMostReadWhole) return from_the_log();
   if (!read_whole.empty()) {
     Ledger ledger(&workflow_, action_workflow());
     RETURN_IF_ERROR(ReadItems({read_whole.begin(), read_whole.end()}, through, last, ledger));

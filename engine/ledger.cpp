@@ -350,9 +350,15 @@ Date Ledger::LastChange(const Item& item) const {
   Date last = item.events.back().effective;  // events are in effective order
   auto it = superseding_.find(item.id);
   if (it == superseding_.end()) return last;
+  // Whether a recommendation supersedes this one changes only with its events that name this
+  // one (superseded_by only grows, by the field naming it): not with its other events.
   for (const auto& source_id : it->second) {
-    if (const Item* source = FindItem(source_id)) {
-      last = std::max(last, source->events.back().effective);
+    const Item* source = FindItem(source_id);
+    if (!source) continue;
+    for (const Event& e : source->events) {
+      for (const auto& [field, values] : e.fields) {
+        if (std::count(values.begin(), values.end(), item.id)) last = std::max(last, e.effective);
+      }
     }
   }
   return last;

@@ -100,9 +100,9 @@ class Ledger {
   // history (Project as at LastChange or later) made a view as at `as_of`, when that is on or
   // after LastChange.
   void Finish(Date as_of, RecommendationView& view) const;
-  // The latest effective date of an event that `item`'s view depends on: its own, and those of
-  // the recommendations that name it as superseding them. Project as at any later date gives
-  // the same view but for Finish.
+  // The latest effective date of an event that `item`'s view depends on: its own, and those
+  // events of other recommendations that name it (as superseding them). Project as at any later
+  // date gives the same view but for Finish.
   Date LastChange(const Item& item) const;
 
   const std::map<std::string, Body>& bodies() const { return bodies_; }

@@ -9,9 +9,10 @@
 //
 // Like the item index, the heads are derived, never the truth: the engine writes them for the
 // items a batch of events concerns, in that batch's write transaction, checks them against a
-// replay (Engine::Verify) and rebuilds them from the log. `through` is the seq of the last event
-// they reflect; `basis` names the workflows they were worked out under (a head is a replay
-// through a workflow): heads of another basis are not read.
+// replay (Engine::Verify) and rebuilds them from the log. Their mark (table item_heads_mark)
+// says how far they reach: `through`, the seq of the last event they reflect, and `basis`, the
+// workflows they were worked out under (a head is a replay through a workflow): heads of
+// another basis are not read.
 // Thread-safety: as the Database it wraps, one thread at a time.
 #pragma once
 

@@ -105,6 +105,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
       new Engine(std::move(workflow), std::move(action_workflow), options.clock));
   engine->text_limits_ = options.text_limits;
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
+  engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);
   engine->index_if_behind_ = options.index_if_behind;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,

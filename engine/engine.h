@@ -102,6 +102,12 @@ class Engine {
     // last indexed one once there are this many. Rows for many events written at once share the
     // index's pages; readers read the events after it from the log. 1 indexes every write.
     int64_t index_batch = 1000;
+    // How many events the item heads may lag the log: once there are this many, the write that
+    // indexes a batch also works out the heads of the items they concern. A head is a row per
+    // item, rewritten whole, so heads written with every index batch would rewrite most of the
+    // table's pages a thousand events at a time (a third off the writes at 64 connections);
+    // lists read the recommendations changed since from their histories.
+    int64_t heads_batch = 10000;
     // Opened for ListFromHeads: reads every body and unit and nothing else (unless the item
     // index lags the log by more than a scoped engine reads from the log: then the whole log).
     // Such an engine answers HasBody, Bodies and ListFromHeads, and nothing else (Verify and
@@ -339,10 +345,14 @@ class Engine {
                    Ledger& ledger);
   // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
   std::string HeadsBasis() const;
-  // After the index was brought from `from` to `to_seq` with `rows`: brings the heads there
-  // too, for the items those rows concern; all of them when the heads were not current (only a
-  // whole engine can: a scoped one leaves them for the next). REQUIRES: in a write transaction.
-  Status CatchUpHeads(int64_t from, int64_t to_seq, const std::vector<storage::IndexRow>& rows);
+  // After the index was brought to `to_seq`: brings the heads there too when they lag it by
+  // Options::heads_batch events or more, for the items those events concern; all of them when
+  // the heads were not current (only a whole engine can: a scoped one leaves them for the
+  // next). REQUIRES: in a write transaction.
+  Status CatchUpHeads(int64_t to_seq);
+  // The longest tail of events after the heads' last one that a list reads histories for,
+  // rather than the whole log.
+  int64_t LongestHeadsTail() const;
   // Corruption naming the first item whose stored head differs from the log's; returns how
   // many were checked (nullopt: not current, not read). REQUIRES: as CheckIndex.
   Result<std::optional<int64_t>> CheckHeads();
@@ -359,6 +369,7 @@ class Engine {
   Status ReloadScopeIfChanged();
   std::set<std::string> scope_;  // Options::scope; empty for a whole engine
   int64_t index_batch_ = 1000;   // Options::index_batch
+  int64_t heads_batch_ = 10000;  // Options::heads_batch
   Status CatchUpIfChanged();     // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
   void NoteChanged(const Event& event);

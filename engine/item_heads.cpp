@@ -172,18 +172,21 @@ std::string Engine::HeadsBasis() const {
   return workflow_.digest() + " " + (actions ? actions->digest() : "");
 }
 
-Status Engine::CatchUpHeads(int64_t from, int64_t to_seq,
-                            const std::vector<storage::IndexRow>& rows) {
+int64_t Engine::LongestHeadsTail() const {
+  return std::max<int64_t>({10 * index_batch_, 2 * heads_batch_, 20000});
+}
+
+Status Engine::CatchUpHeads(int64_t to_seq) {
   storage::ItemHeads heads(db_.get());
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
   const std::string basis = HeadsBasis();
-  const bool current = mark.through == from && mark.basis == basis;
-  if (current && from == to_seq) return Status();
+  const bool current = mark.basis == basis && mark.through <= to_seq;
+  if (current && to_seq - mark.through < heads_batch_) return Status();
   const bool whole = scope_.empty() && !heads_only_;
   std::vector<storage::HeadRow> out;
   if (!current) {
-    // Worked out under other workflows, or to another event than the index: all of them again,
-    // which only a whole ledger has. Until then they are not read.
+    // Worked out under other workflows, or never, or for events the log does not have: all of
+    // them again, which only a whole ledger has. Until then they are not read.
     if (!whole) return Status();
     RETURN_IF_ERROR(heads.Clear());
     for (const auto& [id, item] : ledger_->items()) {
@@ -192,8 +195,9 @@ Status Engine::CatchUpHeads(int64_t from, int64_t to_seq,
     }
     return heads.Put(out, {to_seq, basis});
   }
-  // The items the new events concern: their own, and those they name (a superseded
-  // recommendation's head lists what supersedes it).
+  // The items the events since concern: their own, and those they name (a superseded
+  // recommendation's head lists what supersedes it). From the log, as the index has them.
+  ASSIGN_OR_RETURN(const auto rows, TailRows(mark.through, to_seq, nullptr));
   std::set<std::string> changed;
   for (const storage::IndexRow& row : rows) {
     if (IsItemKind(row.kind)) changed.insert(row.item);
@@ -222,10 +226,10 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
   storage::ItemHeads heads(db_.get());
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  if (mark.basis != HeadsBasis() || mark.through != through) return std::optional<int64_t>();
+  if (mark.basis != HeadsBasis() || mark.through > through) return std::optional<int64_t>();
   // Items changed after the heads' last event are read whole by a list, whatever their row
   // says; every other row must be the log's.
-  ASSIGN_OR_RETURN(const auto tail, TailRows(through, last_seq_, nullptr));
+  ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last_seq_, nullptr));
   std::set<std::string> later;
   for (const auto& row : tail) {
     if (IsItemKind(row.kind)) later.insert(row.item);
@@ -289,9 +293,8 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
-  const int64_t longest_tail = std::max<int64_t>(10 * index_batch_, 10000);
-  if (mark.basis != HeadsBasis() || mark.through != through || through > last ||
-      last - through > longest_tail) {
+  if (mark.basis != HeadsBasis() || mark.through > through || through > last ||
+      last - mark.through > LongestHeadsTail()) {
     // Not current (worked out under other workflows, or not since the upgrade), or far behind
     // the log: the whole log it is. Having read it, work them out (a write of its own, as any
     // engine that reads the whole log does) so that the next list reads them; a database this
@@ -304,7 +307,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
     return views;
   }
   // Recommendations changed since the heads were written: read whole, whatever their rows say.
-  ASSIGN_OR_RETURN(const auto tail, TailRows(through, last, nullptr));
+  ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last, nullptr));
   std::set<std::string> read_whole;
   for (const auto& row : tail) {
     if (row.kind == static_cast<int>(SubjectKind::kRecommendation)) read_whole.insert(row.item);

@@ -106,12 +106,11 @@ Status Engine::CatchUpIndex(int64_t to_seq) {
     RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Clear());
     through = 0;
   }
-  std::vector<storage::IndexRow> rows;
   if (through < to_seq) {
-    ASSIGN_OR_RETURN(rows, TailRows(through, to_seq, nullptr));
+    ASSIGN_OR_RETURN(auto rows, TailRows(through, to_seq, nullptr));
     RETURN_IF_ERROR(index.Add(rows, to_seq));
   }
-  return CatchUpHeads(through, to_seq, rows);
+  return CatchUpHeads(to_seq);
 }
 
 Status Engine::IndexAppended(const std::vector<Event>& events) {
@@ -134,7 +133,8 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
 Status Engine::IndexIfBehind() {
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
-  const bool heads_current = heads.through == through && heads.basis == HeadsBasis();
+  const bool heads_current = heads.basis == HeadsBasis() && heads.through <= through &&
+                             last_seq_ - heads.through < heads_batch_;
   if (through <= last_seq_ && last_seq_ - through < index_batch_ && heads_current) {
     return Status();
   }

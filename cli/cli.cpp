@@ -624,8 +624,9 @@ Status RunCommand(const Args& args, std::ostream& out) {
   // Only serve delivers alerts: the other commands run without the webhooks' secrets.
   options.resolve_secrets = cmd == "serve";
   options.scope = ScopeOf(cmd, args);
-  // A list reads the item heads, not the log (Engine::ListFromHeads).
-  options.heads_only = cmd == "list";
+  // A list and Annex A read the item heads, not the log (Engine::ListFromHeads, AnnexFromHeads).
+  options.heads_only = cmd == "list" || (cmd == "report" && args.positional.size() == 2 &&
+                                         args.positional[1] == "annex");
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{

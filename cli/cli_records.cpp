@@ -155,7 +155,7 @@ Status RunReport(Engine& engine, const Context& c) {
       std::string format,
       Format(c.args, {"md", "csv", "json", "html", "xlsx", "docx", "odt", "pdf"}, "md"));
   RETURN_IF_ERROR(CheckOutput(c.args, format));
-  ASSIGN_OR_RETURN(AnnexReport report, engine.Annex(c.args.Get("body"), c.as_of));
+  ASSIGN_OR_RETURN(AnnexReport report, engine.AnnexFromHeads(c.args.Get("body"), c.as_of));
   if (const auto document = DocumentFormatNamed(format)) {
     ASSIGN_OR_RETURN(std::string bytes, documents.Annex(report, *document));
     return WriteFileAtomically(c.args.Get("output"), bytes);

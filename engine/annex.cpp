@@ -78,50 +78,72 @@ std::string HistoryNote(const RecommendationView& view, const Ledger& ledger, co
   return "This was closed by the " + closer + ", " + reason + ", and closed again";
 }
 
-Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& wf, const std::string& body,
-                               Date as_of) {
-  const Body* owner = ledger.FindBody(body);
+bool IsTurn(const TimelineEntry& e, const Workflow& wf) {
+  return !e.from_state.empty() && wf.IsOpen(e.from_state) != wf.IsOpen(e.to_state);
+}
+
+AnnexBuilder::AnnexBuilder(const Ledger& lookups, const Workflow& workflow, AnnexReport report)
+    : lookups_(&lookups),
+      workflow_(&workflow),
+      report_(std::move(report)),
+      year_start_(report_.as_of.FinancialYearStart()) {}
+
+Result<AnnexBuilder> AnnexBuilder::For(const Ledger& lookups, const Workflow& workflow,
+                                       const std::string& body, Date as_of) {
+  const Body* owner = lookups.FindBody(body);
   if (!owner) return Status::NotFound("no body '" + body + "'");
   AnnexReport report;
   report.body = body;
   report.body_name = owner->name;
   report.as_of = as_of;
   report.financial_year = as_of.FinancialYearLabel();
-  const Date year_start = as_of.FinancialYearStart();
+  return AnnexBuilder(lookups, workflow, std::move(report));
+}
 
-  std::vector<std::pair<Date, AnnexRow>> open, closed;  // keyed by publication for ordering
+void AnnexBuilder::Add(const RecommendationView& view) {
+  const Ledger& ledger = *lookups_;
+  const Workflow& wf = *workflow_;
+  const Inspection* inspection = ledger.FindInspection(view.def.inspection);
+  const Date published = inspection ? inspection->published : view.issued;
+  const std::string note = HistoryNote(view, ledger, wf);
+  if (view.open) open_.emplace_back(published, RowFor(view, ledger, note));
+
+  auto last_closure = std::find_if(
+      view.timeline.rbegin(), view.timeline.rend(),
+      [&](const TimelineEntry& e) { return IsBodyClosure(e, wf) && e.effective >= year_start_; });
+  if (last_closure == view.timeline.rend()) return;
+  AnnexRow row = RowFor(view, ledger, note);
+  row.quarter = last_closure->effective.QuarterLabel();
+  if (last_closure->body != report_.body) {
+    // A joint recommendation closed by a co-owner: say who, since the table is this body's.
+    const std::string who = "Closed by the " + BodyShortName(ledger, last_closure->body);
+    row.note = row.note.empty() ? who : who + ". " + row.note;
+  }
+  closed_.emplace_back(published, std::move(row));
+}
+
+AnnexReport AnnexBuilder::Finish() && {
+  auto by_publication = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+  };
+  std::sort(open_.begin(), open_.end(), by_publication);
+  std::sort(closed_.begin(), closed_.end(), by_publication);
+  for (auto& [date, row] : open_) report_.open.push_back(std::move(row));
+  for (auto& [date, row] : closed_) report_.closed.push_back(std::move(row));
+  return std::move(report_);
+}
+
+Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& wf, const std::string& body,
+                               Date as_of) {
+  ASSIGN_OR_RETURN(AnnexBuilder annex, AnnexBuilder::For(ledger, wf, body, as_of));
   for (const auto& [id, item] : ledger.items()) {
     if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
     const auto& owners = item.def().owners;
     if (std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
     auto view = ledger.Project(item, as_of);
-    if (!view.ok()) continue;
-    const Inspection* inspection = ledger.FindInspection(view->def.inspection);
-    const Date published = inspection ? inspection->published : view->issued;
-    const std::string note = HistoryNote(*view, ledger, wf);
-    if (view->open) open.emplace_back(published, RowFor(*view, ledger, note));
-
-    auto last_closure = std::find_if(
-        view->timeline.rbegin(), view->timeline.rend(),
-        [&](const TimelineEntry& e) { return IsBodyClosure(e, wf) && e.effective >= year_start; });
-    if (last_closure == view->timeline.rend()) continue;
-    AnnexRow row = RowFor(*view, ledger, note);
-    row.quarter = last_closure->effective.QuarterLabel();
-    if (last_closure->body != body) {
-      // A joint recommendation closed by a co-owner: say who, since the table is this body's.
-      const std::string who = "Closed by the " + BodyShortName(ledger, last_closure->body);
-      row.note = row.note.empty() ? who : who + ". " + row.note;
-    }
-    closed.emplace_back(published, std::move(row));
+    if (view.ok()) annex.Add(*view);
   }
-  auto by_publication = [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
-  };
-  std::sort(open.begin(), open.end(), by_publication);
-  std::sort(closed.begin(), closed.end(), by_publication);
-  for (auto& [date, row] : open) report.open.push_back(std::move(row));
-  for (auto& [date, row] : closed) report.closed.push_back(std::move(row));
-  return report;
+  return std::move(annex).Finish();
 }
 
 }  // namespace rectrack

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/ledger.h"
@@ -12,9 +14,35 @@
 
 namespace rectrack {
 
-// NotFound for an unknown body.
+// Builds Annex A from views, one recommendation at a time, in any order.
+class AnnexBuilder {
+ public:
+  // `lookups` answers for the bodies and the inspections the views name, and must outlive the
+  // builder. NotFound for an unknown body.
+  static Result<AnnexBuilder> For(const Ledger& lookups, const Workflow& workflow,
+                                  const std::string& body, Date as_of);
+  // `view`: a recommendation `body` owns, issued by the as-at date, projected as at it. Its
+  // timeline need hold only its turns: the entries that move it between an open and a closed
+  // state (what the notes and the closed-in-year table are made from).
+  void Add(const RecommendationView& view);
+  // The two tables, each ordered by publication, then id.
+  AnnexReport Finish() &&;
+
+ private:
+  AnnexBuilder(const Ledger& lookups, const Workflow& workflow, AnnexReport report);
+  const Ledger* lookups_;
+  const Workflow* workflow_;
+  AnnexReport report_;
+  Date year_start_;
+  std::vector<std::pair<Date, AnnexRow>> open_, closed_;  // keyed by publication for ordering
+};
+
+// Annex A from a ledger holding every recommendation of the body. NotFound for an unknown body.
 Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& workflow,
                                const std::string& body, Date as_of);
+
+// Whether `entry` moves its item between an open and a closed state of `workflow`.
+bool IsTurn(const TimelineEntry& entry, const Workflow& workflow);
 
 // The Annex A note for a recommendation's history as of view.as_of, or "" when there is nothing
 // to say: closed and superseded by new recommendations; closed by a body then reopened after an

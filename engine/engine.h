@@ -62,6 +62,7 @@ class AlertQueue;
 namespace storage {
 class EventStore;
 struct IndexRow;
+struct HeadRow;
 class WalWatch;
 }  // namespace storage
 
@@ -146,6 +147,10 @@ class Engine {
   // engine, or when the heads are not current (then the whole log is read, and the heads are
   // worked out from it, in a write of its own, for the next list).
   Result<std::vector<RecommendationView>> ListFromHeads(const ListQuery& query);
+  // Annex, read from the item heads as ListFromHeads reads a list: the body's recommendations
+  // open at the date, or changed in its financial year, from their heads (which keep the turns
+  // the annex is made from) and the inspections they name.
+  Result<AnnexReport> AnnexFromHeads(const std::string& body, std::optional<Date> as_of);
   // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
   // whole log since (a fallback of Open or ListFromHeads).
   bool reads_heads() const { return heads_only_; }
@@ -356,6 +361,27 @@ class Engine {
   // Corruption naming the first item whose stored head differs from the log's; returns how
   // many were checked (nullopt: not current, not read). REQUIRES: as CheckIndex.
   Result<std::optional<int64_t>> CheckHeads();
+  // What ViewsFromHeads reads: the recommendations issued by `as_of` (of `body`, unless ""),
+  // as at that date. Those whose head stands for that date are decoded if `row_wanted` (on the
+  // row's columns, with whether its state is open), up to `limit` of them (0: all); the others
+  // are read whole (and are not filtered). With `turns`, the views' timelines hold their turns
+  // at least (annex.h); otherwise they are empty. `also_read` names, for a view from its head,
+  // what else to read (inspections).
+  struct HeadsQuery {
+    Date as_of;
+    std::string body;
+    std::function<bool(const storage::HeadRow&, bool open)> row_wanted;
+    size_t limit = 0;
+    bool turns = false;
+    std::function<void(const RecommendationView&, std::set<std::string>&)> also_read;
+  };
+  struct FromHeads {
+    std::vector<RecommendationView> views;  // in no particular order
+    std::unique_ptr<Ledger> read;           // what was read whole (and its bodies); null if nothing
+  };
+  // nullopt when the heads could not answer (not current, or too far behind): the engine has
+  // then read the whole log and is a whole engine.
+  Result<std::optional<FromHeads>> ViewsFromHeads(const HeadsQuery& query);
   bool heads_only_ = false;      // Options::heads_only, while nothing more was read
   bool index_if_behind_ = true;  // Options::index_if_behind
   // FailedPrecondition when this engine is scoped and `id` is not in its scope.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "engine/annex.h"
 #include "engine/engine.h"
 #include "engine/ledger.h"
 #include "storage/database.h"
@@ -28,8 +29,24 @@ json::array ToArray(const std::vector<std::string>& values) {
   return out;
 }
 
-// A view less what depends on the as-at date (as_of, open, overdue) and the timeline.
-std::string EncodeHead(const RecommendationView& v) {
+// A turn (annex.h): a timeline entry less who recorded it, when, and its note and attachments.
+json::object EncodeTurn(const TimelineEntry& e) {
+  json::object fields;
+  for (const auto& [name, values] : e.fields) fields[name] = ToArray(values);
+  return json::object{{"seq", e.seq},
+                      {"effective", e.effective.ToString()},
+                      {"transition", e.transition},
+                      {"voice", e.voice},
+                      {"body", e.body},
+                      {"unit", e.unit},
+                      {"from", e.from_state},
+                      {"to", e.to_state},
+                      {"fields", std::move(fields)}};
+}
+
+// A view less what depends on the as-at date (as_of, open, overdue), and of its timeline only
+// its turns: what Annex A needs (annex.h).
+std::string EncodeHead(const RecommendationView& v, const Workflow* workflow) {
   json::object def{
       {"inspection", v.def.inspection}, {"owners", ToArray(v.def.owners)}, {"text", v.def.text}};
   json::array defined;
@@ -54,6 +71,11 @@ std::string EncodeHead(const RecommendationView& v) {
                     {"superseded_by", ToArray(v.superseded_by)},
                     {"supersedes", ToArray(v.supersedes)},
                     {"version", v.version}};
+  json::array turns;
+  for (const TimelineEntry& e : v.timeline) {
+    if (workflow && IsTurn(e, *workflow)) turns.push_back(EncodeTurn(e));
+  }
+  head["turns"] = std::move(turns);
   if (v.action) {
     head["action"] = json::object{{"recommendation", v.action->recommendation},
                                   {"unit", v.action->unit},
@@ -80,7 +102,21 @@ struct HeadReader {
     for (const auto& v : o.at(key).as_array()) out.emplace_back(v.as_string());
     return out;
   }
-  static RecommendationView Read(const json::object& o) {
+  static TimelineEntry Turn(const json::object& o) {
+    TimelineEntry e;
+    e.seq = o.at("seq").to_number<int64_t>();
+    e.effective = Day(o, "effective");
+    e.transition = Text(o, "transition");
+    e.voice = Text(o, "voice");
+    e.body = Text(o, "body");
+    e.unit = Text(o, "unit");
+    e.from_state = Text(o, "from");
+    e.to_state = Text(o, "to");
+    const json::object& fields = o.at("fields").as_object();
+    for (const auto& field : fields) e.fields[field.key()] = Texts(fields, field.key().data());
+    return e;
+  }
+  static RecommendationView Read(const json::object& o, bool with_turns) {
     RecommendationView v;
     v.id = Text(o, "id");
     v.kind = static_cast<SubjectKind>(o.at("kind").to_number<int>());
@@ -106,6 +142,10 @@ struct HeadReader {
     v.superseded_by = Texts(o, "superseded_by");
     v.supersedes = Texts(o, "supersedes");
     v.version = o.at("version").to_number<int64_t>();
+    if (with_turns) {
+      for (const auto& turn : o.at("turns").as_array())
+        v.timeline.push_back(Turn(turn.as_object()));
+    }
     if (const json::value* action = o.if_contains("action")) {
       const json::object& a = action->as_object();
       v.action = ActionInfo{Text(a, "recommendation"), Text(a, "unit"), Text(a, "milestone")};
@@ -114,10 +154,11 @@ struct HeadReader {
   }
 };
 
-Result<RecommendationView> DecodeHead(const storage::HeadRow& row) {
+// With `with_turns`, the view's timeline holds its turns (annex.h); otherwise it is empty.
+Result<RecommendationView> DecodeHead(const storage::HeadRow& row, bool with_turns) {
   std::string problem;
   try {
-    RecommendationView view = HeadReader::Read(json::parse(row.head).as_object());
+    RecommendationView view = HeadReader::Read(json::parse(row.head).as_object(), with_turns);
     if (static_cast<int>(view.kind) == row.kind && view.id == row.item) return view;
     problem = "it is the head of another item";
   } catch (const std::exception& e) {
@@ -130,7 +171,7 @@ Result<RecommendationView> DecodeHead(const storage::HeadRow& row) {
 // `item`'s row, from a ledger holding everything its view depends on.
 Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item) {
   const Date settled = ledger.LastChange(item);
-  ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, settled, Detail::kHead));
+  ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, settled, Detail::kFull));
   storage::HeadRow row;
   row.kind = static_cast<int>(item.kind);
   row.item = item.id;
@@ -143,7 +184,7 @@ Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item) {
     if (!m.met && (!overdue_from || m.due < *overdue_from)) overdue_from = m.due;
   }
   if (overdue_from) row.overdue_from = overdue_from->ToString();
-  row.head = EncodeHead(view);
+  row.head = EncodeHead(view, ledger.WorkflowOf(item.kind));
   return row;
 }
 
@@ -169,7 +210,8 @@ std::string Difference(const storage::HeadRow& stored, const storage::HeadRow& e
 
 std::string Engine::HeadsBasis() const {
   const Workflow* actions = action_workflow();
-  return workflow_.digest() + " " + (actions ? actions->digest() : "");
+  // The heads' format is part of it: heads written by an earlier version are worked out again.
+  return "heads-2 " + workflow_.digest() + " " + (actions ? actions->digest() : "");
 }
 
 int64_t Engine::LongestHeadsTail() const {
@@ -270,13 +312,11 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
   return std::optional<int64_t>(checked);
 }
 
-Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
-  if (!heads_only_) return List(q);
-  // Rows match a body by its id among the owners' ids, each followed by a space.
-  if (!q.body.empty() && !IsValidId(q.body)) return std::vector<RecommendationView>();
+Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery& q) {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  // The whole log, into a ledger of its own (this engine is unchanged if that fails), and List.
-  auto from_the_log = [&]() -> Result<std::vector<RecommendationView>> {
+  // The whole log, into a ledger of its own (this engine is unchanged if that fails): the
+  // caller answers as a whole engine.
+  auto from_the_log = [&]() -> Result<std::optional<FromHeads>> {
     auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
     std::swap(ledger, ledger_);
     const int64_t last_seq = std::exchange(last_seq_, 0);
@@ -287,7 +327,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
     }
     heads_only_ = false;
     RETURN_IF_ERROR(tx.Commit());
-    return List(q);
+    return std::optional<FromHeads>();
   };
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
@@ -297,14 +337,14 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
       last - mark.through > LongestHeadsTail()) {
     // Not current (worked out under other workflows, or not since the upgrade), or far behind
     // the log: the whole log it is. Having read it, work them out (a write of its own, as any
-    // engine that reads the whole log does) so that the next list reads them; a database this
-    // process cannot write to (read-only, or busy past the timeout) still gets its list.
-    ASSIGN_OR_RETURN(auto views, from_the_log());
+    // engine that reads the whole log does) so that the next query reads them; a database this
+    // process cannot write to (read-only, or busy past the timeout) still gets its answer.
+    ASSIGN_OR_RETURN(auto whole, from_the_log());
     if (index_if_behind_) {
       Status worked_out = IndexIfBehind();
       (void)worked_out;
     }
-    return views;
+    return whole;
   }
   // Recommendations changed since the heads were written: read whole, whatever their rows say.
   ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last, nullptr));
@@ -312,65 +352,123 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   for (const auto& row : tail) {
     if (row.kind == static_cast<int>(SubjectKind::kRecommendation)) read_whole.insert(row.item);
   }
-  const Date as_of = q.as_of.value_or(clock_->Today());
-  auto wanted = [&](const RecommendationView& view) {
-    return (q.state.empty() || view.state == q.state) && (!q.open || view.open == *q.open) &&
-           (!q.overdue_only || view.overdue);
-  };
-  std::vector<RecommendationView> out;
+  const std::string as_of = q.as_of.ToString();
+  FromHeads found;
+  std::set<std::string> also_read;
   size_t from_rows = 0;
-  // Reading histories one by one through the index is random access: past this many (a list as
-  // at a date long ago, when most recommendations changed since), reading the log in order
+  // Reading histories one by one through the index is random access: past this many (a query
+  // as at a date long ago, when most recommendations changed since), reading the log in order
   // costs less.
   constexpr size_t kMostReadWhole = 10000;
   bool too_many = false;
-  RETURN_IF_ERROR(storage::ItemHeads(db_.get()).Scan(
-      static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(),
+  storage::ItemHeads heads(db_.get());
+  RETURN_IF_ERROR(heads.Scan(
+      static_cast<int>(SubjectKind::kRecommendation), as_of,
       [&](const storage::HeadRow& row) -> Result<bool> {
         if (read_whole.count(row.item)) return true;
         if (!q.body.empty() && (" " + row.owners).find(" " + q.body + " ") == std::string::npos) {
           return true;
         }
-        if (row.settled > as_of.ToString()) {
+        if (row.settled > as_of) {
           // Changed after the as-at date: its view then needs its history.
           read_whole.insert(row.item);
           too_many = read_whole.size() > kMostReadWhole;
           return !too_many;
         }
         // Filtered on the row's columns before the head is decoded: most rows are not wanted.
-        const bool open = workflow_.IsOpen(row.state);
-        const bool overdue =
-            open && !row.overdue_from.empty() && row.overdue_from < as_of.ToString();
-        if ((!q.state.empty() && row.state != q.state) || (q.open && open != *q.open) ||
-            (q.overdue_only && !overdue)) {
-          return true;
-        }
-        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(row));
-        ledger_->Finish(as_of, view);
-        out.push_back(std::move(view));
+        if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
+        storage::HeadRow whole = row;
+        ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
+        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(whole, q.turns));
+        ledger_->Finish(q.as_of, view);
+        if (q.also_read) q.also_read(view, also_read);
+        found.views.push_back(std::move(view));
         return q.limit == 0 || ++from_rows < q.limit;
       }));
   if (too_many || read_whole.size() > kMostReadWhole) return from_the_log();
-  if (!read_whole.empty()) {
-    Ledger ledger(&workflow_, action_workflow());
-    RETURN_IF_ERROR(ReadItems({read_whole.begin(), read_whole.end()}, through, last, ledger));
-    for (const std::string& id : read_whole) {
-      const Item* item = ledger.FindItem(id);
-      if (!item || item->kind != SubjectKind::kRecommendation || item->issued() > as_of) continue;
-      const auto owners = item->owners();
-      if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
-        continue;
-      }
-      ASSIGN_OR_RETURN(RecommendationView view, ledger.Project(*item, as_of, Detail::kHead));
-      if (wanted(view)) out.push_back(std::move(view));
+  if (!read_whole.empty() || !also_read.empty()) {
+    std::vector<std::string> ids(read_whole.begin(), read_whole.end());
+    ids.insert(ids.end(), also_read.begin(), also_read.end());
+    found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
+    RETURN_IF_ERROR(ReadItems(ids, through, last, *found.read));
+  }
+  for (const std::string& id : read_whole) {
+    const Item* item = found.read->FindItem(id);
+    if (!item || item->kind != SubjectKind::kRecommendation || item->issued() > q.as_of) continue;
+    const auto owners = item->owners();
+    if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
+      continue;
     }
+    ASSIGN_OR_RETURN(RecommendationView view,
+                     found.read->Project(*item, q.as_of, q.turns ? Detail::kFull : Detail::kHead));
+    found.views.push_back(std::move(view));
   }
   RETURN_IF_ERROR(tx.Commit());
+  return std::optional<FromHeads>(std::move(found));
+}
+
+Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
+  if (!heads_only_) return List(q);
+  // Rows match a body by its id among the owners' ids, each followed by a space.
+  if (!q.body.empty() && !IsValidId(q.body)) return std::vector<RecommendationView>();
+  HeadsQuery heads;
+  heads.as_of = q.as_of.value_or(clock_->Today());
+  heads.body = q.body;
+  heads.row_wanted = [&](const storage::HeadRow& row, bool open) {
+    const bool overdue =
+        open && !row.overdue_from.empty() && row.overdue_from < heads.as_of.ToString();
+    return (q.state.empty() || row.state == q.state) && (!q.open || open == *q.open) &&
+           (!q.overdue_only || overdue);
+  };
+  heads.limit = q.limit;
+  ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
+  if (!found) return List(q);
+  std::vector<RecommendationView> out;
+  for (RecommendationView& view : found->views) {
+    // Those from rows are wanted; those read whole are checked now.
+    if ((q.state.empty() || view.state == q.state) && (!q.open || view.open == *q.open) &&
+        (!q.overdue_only || view.overdue)) {
+      out.push_back(std::move(view));
+    }
+  }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
   });
   if (q.limit && out.size() > q.limit) out.resize(q.limit);
   return out;
+}
+
+Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optional<Date> as_of) {
+  if (!heads_only_) return Annex(body, as_of);
+  HeadsQuery heads;
+  heads.as_of = as_of.value_or(clock_->Today());
+  // Checked before the heads are read, as Annex would.
+  RETURN_IF_ERROR(AnnexBuilder::For(*ledger_, workflow_, body, heads.as_of).status());
+  heads.body = body;
+  const std::string year_start = heads.as_of.FinancialYearStart().ToString();
+  // Open at the date, or closed and changed in its financial year (a closure in the year is a
+  // change in it): the others are in neither table.
+  heads.row_wanted = [&](const storage::HeadRow& row, bool open) {
+    return open || row.settled >= year_start;
+  };
+  heads.turns = true;
+  // The rows' inspections, and those their turns name (the follow-up that reopened them).
+  heads.also_read = [this](const RecommendationView& view, std::set<std::string>& ids) {
+    ids.insert(view.def.inspection);
+    for (const TimelineEntry& turn : view.timeline) {
+      for (const auto& [name, values] : turn.fields) {
+        const FieldSpec* spec = workflow_.FindField(name);
+        if (spec && spec->type == FieldType::kInspection) ids.insert(values.begin(), values.end());
+      }
+    }
+  };
+  ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
+  if (!found) return Annex(body, as_of);
+  // The bodies (every engine holds them) and inspections, from what was read.
+  const Ledger& lookups = found->read ? *found->read : *ledger_;
+  ASSIGN_OR_RETURN(AnnexBuilder annex, AnnexBuilder::For(lookups, workflow_, body, heads.as_of));
+  for (const RecommendationView& view : found->views) annex.Add(view);
+  return std::move(annex).Finish();
 }
 
 }  // namespace rectrack

@@ -4,6 +4,8 @@ namespace rectrack::storage {
 namespace {
 
 constexpr const char* kColumns = "kind, item, issued, settled, owners, state, overdue_from, head";
+// Every column but the head: what the index item_heads_by_issue covers.
+constexpr const char* kListColumns = "kind, item, issued, settled, owners, state, overdue_from, ''";
 
 HeadRow RowOf(const Statement& stmt) {
   return {static_cast<int>(stmt.ColumnInt(0)),
@@ -56,7 +58,7 @@ Status ItemHeads::Clear() {
 
 Status ItemHeads::Scan(int kind, const std::string& issued_by,
                        const std::function<Result<bool>(const HeadRow&)>& visit) {
-  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kListColumns +
                                                 " FROM item_heads WHERE kind = ? AND issued <= ? "
                                                 "ORDER BY issued, item"));
   stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, issued_by);
@@ -66,6 +68,15 @@ Status ItemHeads::Scan(int kind, const std::string& issued_by,
     ASSIGN_OR_RETURN(bool more, visit(RowOf(stmt)));
     if (!more) return Status();
   }
+}
+
+Result<std::string> ItemHeads::Head(int kind, const std::string& item) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT head FROM item_heads WHERE kind = ? AND item = ?"));
+  stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, item);
+  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  if (!has_row) return Status::NotFound("the item heads have no row for '" + item + "'");
+  return stmt.ColumnText(0);
 }
 
 Status ItemHeads::All(const std::function<Status(const HeadRow&)>& visit) {

@@ -54,9 +54,12 @@ class ItemHeads {
   // Removes every row and sets the mark to 0. REQUIRES: inside a kWrite transaction.
   Status Clear();
   // Visits the rows of `kind` issued on or before `issued_by` (ISO date), in (issued, item)
-  // order, until `visit` returns false or an error.
+  // order, until `visit` returns false or an error. The rows come without their heads (`head`
+  // is empty), from the index alone: Head reads the head of a row wanted.
   Status Scan(int kind, const std::string& issued_by,
               const std::function<Result<bool>(const HeadRow&)>& visit);
+  // The head of `item`; NotFound when it has no row.
+  Result<std::string> Head(int kind, const std::string& item);
   // Every row, in (kind, item) order.
   Status All(const std::function<Status(const HeadRow&)>& visit);
   Result<int64_t> Count();

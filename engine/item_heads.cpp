@@ -356,10 +356,10 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   FromHeads found;
   std::set<std::string> also_read;
   size_t from_rows = 0;
-  // Reading histories one by one through the index is random access: past this many (a query
-  // as at a date long ago, when most recommendations changed since), reading the log in order
-  // costs less.
-  constexpr size_t kMostReadWhole = 10000;
+  // Reading histories one by one through the index is random access, a few pages each: past
+  // one for every 20 events in the log (a query as at a date long ago, when most
+  // recommendations changed since), reading the log in order costs less.
+  const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
   bool too_many = false;
   storage::ItemHeads heads(db_.get());
   RETURN_IF_ERROR(heads.Scan(
@@ -372,7 +372,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         if (row.settled > as_of) {
           // Changed after the as-at date: its view then needs its history.
           read_whole.insert(row.item);
-          too_many = read_whole.size() > kMostReadWhole;
+          too_many = read_whole.size() > most_read_whole;
           return !too_many;
         }
         // Filtered on the row's columns before the head is decoded: most rows are not wanted.
@@ -385,7 +385,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         found.views.push_back(std::move(view));
         return q.limit == 0 || ++from_rows < q.limit;
       }));
-  if (too_many || read_whole.size() > kMostReadWhole) return from_the_log();
+  if (too_many || read_whole.size() > most_read_whole) return from_the_log();
   if (!read_whole.empty() || !also_read.empty()) {
     std::vector<std::string> ids(read_whole.begin(), read_whole.end());
     ids.insert(ids.end(), also_read.begin(), also_read.end());

@@ -155,7 +155,7 @@ for _ in $(seq 1200); do
   kill -0 "$server_pid" 2>/dev/null || die "serve exited: $(tail -n 5 "$work/serve.err")"
   sleep 0.05
 done
-curl -fsS --max-time 60 -H "Authorization: Bearer $token" \
+curl -fsS --max-time 900 -H "Authorization: Bearer $token" \
   "http://127.0.0.1:$port/api/v1/recommendations?limit=100" >/dev/null ||
   die "serve did not answer the first list"
 ready_ms="$(( ($(date +%s%N) - start_ns) / 1000000 ))"

@@ -5,13 +5,15 @@
 namespace rectrack {
 namespace json = boost::json;
 
-namespace {
+namespace {}  // namespace
 
-json::array ToArray(const std::vector<std::string>& values) {
+json::array JsonStrings(const std::vector<std::string>& values) {
   json::array out;
   for (const auto& v : values) out.emplace_back(v);
   return out;
 }
+
+namespace {
 
 std::string Text(const json::object& obj, const char* key) {
   const json::value* v = obj.if_contains(key);
@@ -61,7 +63,7 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
   } else if (e.recommendation_def) {
     const RecommendationDef& r = *e.recommendation_def;
     define["inspection"] = r.inspection;
-    define["owners"] = ToArray(r.owners);
+    define["owners"] = JsonStrings(r.owners);
     define["text"] = r.text;
     json::array milestones;
     for (const auto& m : r.milestones) {
@@ -77,7 +79,7 @@ storage::EventRow EncodeEvent(const Event& e, const Workflow& workflow) {
     if (spec && !spec->list && values.size() == 1) {
       fields[name] = values[0];
     } else {
-      fields[name] = ToArray(values);
+      fields[name] = JsonStrings(values);
     }
   }
   if (!fields.empty()) payload["fields"] = std::move(fields);

@@ -8,6 +8,7 @@
 
 #include "engine/annex.h"
 #include "engine/engine.h"
+#include "engine/event_codec.h"
 #include "engine/ledger.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
@@ -18,21 +19,10 @@ namespace rectrack {
 namespace json = boost::json;
 namespace {
 
-bool IsItemKind(int kind) {
-  return kind == static_cast<int>(SubjectKind::kRecommendation) ||
-         kind == static_cast<int>(SubjectKind::kAction);
-}
-
-json::array ToArray(const std::vector<std::string>& values) {
-  json::array out;
-  for (const auto& v : values) out.emplace_back(v);
-  return out;
-}
-
 // A turn (annex.h): a timeline entry less who recorded it, when, and its note and attachments.
 json::object EncodeTurn(const TimelineEntry& e) {
   json::object fields;
-  for (const auto& [name, values] : e.fields) fields[name] = ToArray(values);
+  for (const auto& [name, values] : e.fields) fields[name] = JsonStrings(values);
   return json::object{{"seq", e.seq},
                       {"effective", e.effective.ToString()},
                       {"transition", e.transition},
@@ -47,8 +37,9 @@ json::object EncodeTurn(const TimelineEntry& e) {
 // A view less what depends on the as-at date (as_of, open, overdue), and of its timeline only
 // its turns: what Annex A needs (annex.h).
 std::string EncodeHead(const RecommendationView& v, const Workflow* workflow) {
-  json::object def{
-      {"inspection", v.def.inspection}, {"owners", ToArray(v.def.owners)}, {"text", v.def.text}};
+  json::object def{{"inspection", v.def.inspection},
+                   {"owners", JsonStrings(v.def.owners)},
+                   {"text", v.def.text}};
   json::array defined;
   for (const MilestoneDef& m : v.def.milestones) {
     defined.push_back(json::object{{"label", m.label}, {"due", m.due.ToString()}});
@@ -68,8 +59,8 @@ std::string EncodeHead(const RecommendationView& v, const Workflow* workflow) {
                     {"issued", v.issued.ToString()},
                     {"state", v.state},
                     {"milestones", std::move(milestones)},
-                    {"superseded_by", ToArray(v.superseded_by)},
-                    {"supersedes", ToArray(v.supersedes)},
+                    {"superseded_by", JsonStrings(v.superseded_by)},
+                    {"supersedes", JsonStrings(v.supersedes)},
                     {"version", v.version}};
   json::array turns;
   for (const TimelineEntry& e : v.timeline) {
@@ -242,7 +233,7 @@ Status Engine::CatchUpHeads(int64_t to_seq) {
   ASSIGN_OR_RETURN(const auto rows, TailRows(mark.through, to_seq, nullptr));
   std::set<std::string> changed;
   for (const storage::IndexRow& row : rows) {
-    if (IsItemKind(row.kind)) changed.insert(row.item);
+    if (IsItemKind(static_cast<SubjectKind>(row.kind))) changed.insert(row.item);
   }
   const Ledger* ledger = ledger_.get();
   std::unique_ptr<Ledger> read;
@@ -274,7 +265,7 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
   ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last_seq_, nullptr));
   std::set<std::string> later;
   for (const auto& row : tail) {
-    if (IsItemKind(row.kind)) later.insert(row.item);
+    if (IsItemKind(static_cast<SubjectKind>(row.kind))) later.insert(row.item);
   }
   std::map<std::pair<int, std::string>, const Item*> expected;  // in the rows' order
   for (const auto& [id, item] : ledger_->items()) {

@@ -24,10 +24,6 @@ const std::vector<int> kBodyAndUnitKinds = {static_cast<int>(SubjectKind::kBody)
                                             static_cast<int>(SubjectKind::kUnit)};
 const std::vector<int> kInspectionKind = {static_cast<int>(SubjectKind::kInspection)};
 
-bool IsItemKind(SubjectKind kind) {
-  return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
-}
-
 // Every id `event` may name: its action's recommendation and each field value. Whether a value
 // is a reference is the workflow's to say, and a workflow can change; a value that names an item
 // created before the event is indexed whatever field holds it, so the index never depends on it.

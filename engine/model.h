@@ -25,6 +25,10 @@ enum class SubjectKind : int {
   kAction = 4,
   kUnit = 5,
 };
+// Recommendations and actions: the subjects with a history of their own, the items.
+constexpr bool IsItemKind(SubjectKind kind) {
+  return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
+}
 const char* SubjectKindName(SubjectKind kind);  // "body", "inspection", ...
 // SubjectKindName of a stored number: "unknown" for one this binary does not know (written by a
 // newer rectrack, or tampered with).

@@ -6,18 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/event_codec.h"
 #include "engine/render.h"
 
 namespace rectrack {
 namespace {
 
 namespace json = boost::json;
-
-json::array Strings(const std::vector<std::string>& items) {
-  json::array out;
-  for (const std::string& item : items) out.emplace_back(item);
-  return out;
-}
 
 json::object ListObject(const RecommendationView& v) {
   json::array milestones;
@@ -30,20 +25,20 @@ json::object ListObject(const RecommendationView& v) {
   }
   return json::object{{"id", v.id},
                       {"inspection", v.def.inspection},
-                      {"owners", Strings(v.def.owners)},
+                      {"owners", JsonStrings(v.def.owners)},
                       {"state", v.state},
                       {"open", v.open},
                       {"overdue", v.overdue},
                       {"milestones", std::move(milestones)},
                       {"text", v.def.text},
-                      {"superseded_by", Strings(v.superseded_by)},
-                      {"supersedes", Strings(v.supersedes)},
+                      {"superseded_by", JsonStrings(v.superseded_by)},
+                      {"supersedes", JsonStrings(v.supersedes)},
                       {"as_of", v.as_of.ToString()}};
 }
 
 json::object TimelineObject(const TimelineEntry& e) {
   json::object fields;
-  for (const auto& [name, values] : e.fields) fields[name] = Strings(values);
+  for (const auto& [name, values] : e.fields) fields[name] = JsonStrings(values);
   json::array attachments;
   for (const Attachment& a : e.attachments) {
     attachments.push_back(json::object{{"sha256", a.sha256},

@@ -78,6 +78,14 @@ std::string HistoryNote(const RecommendationView& view, const Ledger& ledger, co
   return "This was closed by the " + closer + ", " + reason + ", and closed again";
 }
 
+std::vector<std::string> InspectionsNamed(const RecommendationView& view) {
+  std::vector<std::string> ids = {view.def.inspection};
+  for (const TimelineEntry& e : view.timeline) {
+    if (std::string in = FirstField(e, "in"); !in.empty()) ids.push_back(std::move(in));
+  }
+  return ids;
+}
+
 bool IsTurn(const TimelineEntry& e, const Workflow& wf) {
   return !e.from_state.empty() && wf.IsOpen(e.from_state) != wf.IsOpen(e.to_state);
 }

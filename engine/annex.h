@@ -44,6 +44,10 @@ Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& workflow,
 // Whether `entry` moves its item between an open and a closed state of `workflow`.
 bool IsTurn(const TimelineEntry& entry, const Workflow& workflow);
 
+// The ids of the inspections AnnexBuilder::Add may look up for `view`: its own, and the one each
+// turn names in its field `in` (the follow-up that reopened it), whatever the field's type.
+std::vector<std::string> InspectionsNamed(const RecommendationView& view);
+
 // The Annex A note for a recommendation's history as of view.as_of, or "" when there is nothing
 // to say: closed and superseded by new recommendations; closed by a body then reopened after an
 // assessment (or by the inspectorate).

@@ -5,8 +5,6 @@
 namespace rectrack {
 namespace json = boost::json;
 
-namespace {}  // namespace
-
 json::array JsonStrings(const std::vector<std::string>& values) {
   json::array out;
   for (const auto& v : values) out.emplace_back(v);

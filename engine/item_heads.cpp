@@ -444,14 +444,8 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
   };
   heads.turns = true;
   // The rows' inspections, and those their turns name (the follow-up that reopened them).
-  heads.also_read = [this](const RecommendationView& view, std::set<std::string>& ids) {
-    ids.insert(view.def.inspection);
-    for (const TimelineEntry& turn : view.timeline) {
-      for (const auto& [name, values] : turn.fields) {
-        const FieldSpec* spec = workflow_.FindField(name);
-        if (spec && spec->type == FieldType::kInspection) ids.insert(values.begin(), values.end());
-      }
-    }
+  heads.also_read = [](const RecommendationView& view, std::set<std::string>& ids) {
+    for (std::string& id : InspectionsNamed(view)) ids.insert(std::move(id));
   };
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
   if (!found) return Annex(body, as_of);

@@ -278,6 +278,54 @@ recommendations:
   }
 }
 
+TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
+  // A workflow whose `in` is plain text: the note still names the follow-up report, which is
+  // no recommendation's own inspection, as a whole replay's does.
+  std::ifstream in(kWorkflow);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string typed = "in:            {type: inspection,";
+  ASSERT_NE(text.find(typed), std::string::npos);
+  text.replace(text.find(typed), typed.size(), "in:            {type: text,");
+  const std::string workflow = (dir_ / "in-as-text.yaml").string();
+  std::ofstream(workflow) << text;
+  Engine::Options options{db(), workflow, &clock_, true, ""};
+  options.index_batch = 1;
+  options.heads_batch = 1;
+  {
+    auto engine = Engine::Open(options).value();
+    auto commands = ParseImport(R"(
+bodies:
+  - {id: CPS, name: Crown Prosecution Service, short_name: CPS}
+inspections:
+  - {id: i1, title: Disclosure, published: 2024-01-10}
+  - {id: f1, title: Disclosure follow-up, short_title: follow-up, published: 2025-02-01}
+recommendations:
+  - {id: r1, inspection: i1, owners: [CPS], text: "Improve disclosure."}
+)",
+                                "world.yaml", engine->workflow(), nullptr);
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    ASSERT_TRUE(engine->Apply(*commands, "test").ok());
+    RecordEvent close{"r1", "close", D("2024-06-01"), "body_lead", "CPS"};
+    ASSERT_TRUE(engine->Apply({close}, "test").ok());
+    RecordEvent assess{"r1", "assess", D("2025-02-15"), "inspectorate"};
+    assess.fields = {{"outcome", {"not_achieved"}}, {"in", {"f1"}}};
+    auto assessed = engine->Apply({assess}, "test");
+    ASSERT_TRUE(assessed.ok()) << assessed.status().message();
+  }
+  const std::string expected =
+      AnnexAsJson(Engine::Open(options).value()->Annex("CPS", D("2025-03-31")).value());
+  EXPECT_NE(expected.find("reopened following an assessment of 'not achieved' in the follow-up "
+                          "report published in February 2025"),
+            std::string::npos)
+      << expected;
+  options.heads_only = true;
+  auto engine = Engine::Open(options).value();
+  auto annex = engine->AnnexFromHeads("CPS", D("2025-03-31"));
+  ASSERT_TRUE(annex.ok()) << annex.status().message();
+  EXPECT_TRUE(engine->reads_heads());
+  EXPECT_EQ(AnnexAsJson(*annex), expected);
+}
+
 TEST_F(ItemHeadsTest, ADatabaseOfSchema9GetsItsHeadsFromTheFirstWholeRead) {
   std::mt19937 rng(67);
   MakeRandomWorld(rng, 12, 150);

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libyaml-cpp-dev libssl-dev
+  libyaml-dev  # import files read a piece at a time (yaml-cpp builds whole trees)
   libcurl4-openssl-dev  # email alerts: libcurl's SMTP with STARTTLS and AUTH
   googletest libgtest-dev
   sqlite3  # the shell, used by the tamper test of `rectrack verify` and by operators

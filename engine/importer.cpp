@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/yaml_stream.h"
 #include "engine/yaml_util.h"
 
 namespace rectrack {
@@ -20,90 +21,140 @@ constexpr const char* kRootShape =
     "events";
 constexpr const char* kIdRule = "1-64 of letters, digits, '.', '_', '-'";
 
-// The keys of one list entry, each with its value node, in a map so required keys can be checked
-// after every key has been seen.
-using Entry = std::map<std::string, YAML::Node>;
+// The keys of one list entry, each with its value node, so that required keys can be checked
+// after every key has been seen. An entry has a handful of keys: a scan beats a map's
+// allocations, 300,000 entries at a time.
+class Entry {
+ public:
+  void Set(std::string_view key, const yaml::Value* value) { keys_.emplace_back(key, value); }
+  const yaml::Value* Find(std::string_view key) const {
+    for (const auto& [k, v] : keys_) {
+      if (k == key) return v;
+    }
+    return nullptr;
+  }
+  bool count(std::string_view key) const { return Find(key) != nullptr; }
+  const yaml::Value& at(std::string_view key) const { return *Find(key); }
 
-class ImportParser {
+ private:
+  std::vector<std::pair<std::string_view, const yaml::Value*>> keys_;  // views of the entry's keys
+};
+
+// The top-level lists, in the order they are applied whatever order the file lists them in:
+// events refer to definitions.
+constexpr const char* kSections[] = {"bodies",          "units",   "inspections",
+                                     "recommendations", "actions", "events"};
+
+// Reads the file's top level as it streams by (yaml_stream.h): each list entry becomes a command
+// and its YAML is dropped, so a large file is never held as a tree.
+class ImportParser : public yaml::MappingReader {
  public:
   ImportParser(std::string source, const Workflow& workflow, const Workflow* action_workflow)
       : source_(std::move(source)), workflow_(workflow), action_workflow_(action_workflow) {}
 
-  Result<std::vector<Command>> Parse(const YAML::Node& root) {
-    if (!root.IsMap()) {
-      // An empty document has no position of its own; the file's start is where it went wrong.
-      const std::string where =
-          root.Mark().is_null() ? source_ + ":1:1" : yaml::Where(source_, root);
-      return Status::InvalidArgument(where + ": " + kRootShape);
+  Result<std::vector<Command>> Parse(std::string_view text) {
+    RETURN_IF_ERROR(yaml::ReadMapping(text, source_, *this));
+    std::vector<Command> commands;
+    size_t total = 0;
+    for (const auto& section : sections_) total += section.size();
+    commands.reserve(total);
+    for (auto& section : sections_) {
+      for (Command& command : section) commands.push_back(std::move(command));
+      section = {};
     }
-    Entry top;
-    RETURN_IF_ERROR(yaml::ForEachEntry(
-        source_, root, "import file",
-        {"reviewed", "bodies", "units", "inspections", "recommendations", "actions", "events"},
-        [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
-          top[key] = value;
-          return Status();
-        }));
-    // A draft read from a report (`rectrack draft`) says `reviewed: false` until a person has
-    // checked it against the report: nothing lands unread.
-    if (auto reviewed = top.find("reviewed"); reviewed != top.end()) {
-      const YAML::Node& flag = reviewed->second;
-      bool value = false;
-      if (!flag.IsScalar() || !YAML::convert<bool>::decode(flag, value)) {
-        return yaml::Error(source_, flag, "'reviewed' must be true or false");
-      }
-      if (!value) {
-        return yaml::Error(source_, flag,
-                           "this draft has not been reviewed: check each item against the report "
-                           "(the comments say what to check), then set 'reviewed: true'");
-      }
-    }
-    // Definitions go first whatever order the file lists them in: events refer to them.
-    RETURN_IF_ERROR(EachItem(top, "bodies", [&](const YAML::Node& n) { return ParseBody(n); }));
-    RETURN_IF_ERROR(EachItem(top, "units", [&](const YAML::Node& n) { return ParseUnit(n); }));
-    RETURN_IF_ERROR(
-        EachItem(top, "inspections", [&](const YAML::Node& n) { return ParseInspection(n); }));
-    RETURN_IF_ERROR(EachItem(top, "recommendations",
-                             [&](const YAML::Node& n) { return ParseRecommendation(n); }));
-    if (top.count("actions") && !top.at("actions").IsNull() && !action_workflow_) {
-      return yaml::Error(source_, top.at("actions"),
-                         "'actions' needs the action workflow, and none is loaded");
-    }
-    RETURN_IF_ERROR(EachItem(top, "actions", [&](const YAML::Node& n) { return ParseAction(n); }));
-    RETURN_IF_ERROR(EachItem(top, "events", [&](const YAML::Node& n) { return ParseEvent(n); }));
-    return std::move(commands_);
+    return commands;
   }
 
- private:
-  template <typename Fn>
-  Status EachItem(const Entry& top, const std::string& key, Fn parse) {
-    auto it = top.find(key);
-    if (it == top.end() || it->second.IsNull()) return Status();
-    if (!it->second.IsSequence()) {
-      return yaml::Error(source_, it->second, "'" + key + "' must be a list");
+  Status OnNotAMapping(const yaml::Value& root) override {
+    return yaml::Error(source_, root, kRootShape);
+  }
+
+  Status OnKey(const yaml::Value& key) override {
+    static const std::set<std::string> kKeys = {
+        "reviewed", "bodies", "units", "inspections", "recommendations", "actions", "events"};
+    if (!key.IsScalar()) return yaml::Error(source_, key, "import file: keys must be names");
+    if (!kKeys.count(key.text)) {
+      std::string known;
+      for (const auto& k : kKeys) known += (known.empty() ? "" : ", ") + k;
+      return yaml::Error(source_, key,
+                         "unknown key '" + key.text + "' in import file (known: " + known + ")");
     }
-    for (const YAML::Node& item : it->second) {
-      if (!item.IsMap()) {
-        return yaml::Error(source_, item, "each entry of '" + key + "' must be a mapping");
-      }
-      RETURN_IF_ERROR(parse(item));
+    if (!seen_.insert(key.text).second) {
+      return yaml::Error(source_, key, "duplicate key '" + key.text + "' in import file");
     }
     return Status();
   }
 
-  Result<Entry> Collect(const YAML::Node& item, const std::string& what,
+  Status OnValue(const yaml::Value& key, const yaml::Value& value) override {
+    if (key.text == "reviewed") return CheckReviewed(value);
+    if (value.IsNull()) return Status();
+    if (!value.IsSequence()) {
+      return yaml::Error(source_, value, "'" + key.text + "' must be a list");
+    }
+    RETURN_IF_ERROR(OnList(key, value));
+    for (const yaml::Value& entry : value.items) RETURN_IF_ERROR(OnEntry(key, entry));
+    return Status();
+  }
+
+  Status OnList(const yaml::Value& key, const yaml::Value& list) override {
+    if (key.text == "reviewed") return CheckReviewed(list);
+    if (key.text == "actions" && !action_workflow_) {
+      return yaml::Error(source_, list, "'actions' needs the action workflow, and none is loaded");
+    }
+    return Status();
+  }
+
+  Status OnEntry(const yaml::Value& key, const yaml::Value& item) override {
+    if (!item.IsMap()) {
+      return yaml::Error(source_, item, "each entry of '" + key.text + "' must be a mapping");
+    }
+    const std::string& k = key.text;
+    if (k == "bodies") return ParseBody(item);
+    if (k == "units") return ParseUnit(item);
+    if (k == "inspections") return ParseInspection(item);
+    if (k == "recommendations") return ParseRecommendation(item);
+    if (k == "actions") return ParseAction(item);
+    return ParseEvent(item);
+  }
+
+ private:
+  // A draft read from a report (`rectrack draft`) says `reviewed: false` until a person has
+  // checked it against the report: nothing lands unread.
+  Status CheckReviewed(const yaml::Value& flag) {
+    bool value = false;
+    if (!yaml::DecodeBool(flag, value)) {
+      return yaml::Error(source_, flag, "'reviewed' must be true or false");
+    }
+    if (!value) {
+      return yaml::Error(source_, flag,
+                         "this draft has not been reviewed: check each item against the report "
+                         "(the comments say what to check), then set 'reviewed: true'");
+    }
+    return Status();
+  }
+
+  void Add(const char* section, Command command) {
+    for (size_t i = 0; i < std::size(kSections); ++i) {
+      if (std::string_view(kSections[i]) == section) {
+        sections_[i].push_back(std::move(command));
+        return;
+      }
+    }
+  }
+
+  Result<Entry> Collect(const yaml::Value& item, const std::string& what,
                         const std::set<std::string>& allowed) {
     Entry entry;
-    RETURN_IF_ERROR(
-        yaml::ForEachEntry(source_, item, what, allowed,
-                           [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
-                             entry[key] = value;
-                             return Status();
-                           }));
+    RETURN_IF_ERROR(yaml::ForEachEntry(
+        source_, item, what, allowed,
+        [&](const std::string&, const yaml::Value& key_node, const yaml::Value& value) {
+          entry.Set(key_node.text, &value);
+          return Status();
+        }));
     return entry;
   }
 
-  Status Require(const Entry& entry, const YAML::Node& item, const std::string& what,
+  Status Require(const Entry& entry, const yaml::Value& item, const std::string& what,
                  std::initializer_list<const char*> keys) {
     for (const char* key : keys) {
       if (!entry.count(key)) {
@@ -114,17 +165,17 @@ class ImportParser {
   }
 
   Result<std::string> Text(const Entry& entry, const std::string& key, bool required = false) {
-    auto it = entry.find(key);
-    if (it == entry.end()) return std::string();
-    if (it->second.IsNull()) return yaml::Error(source_, it->second, "'" + key + "' needs a value");
-    ASSIGN_OR_RETURN(std::string value, yaml::Scalar(source_, it->second, "'" + key + "'"));
+    const yaml::Value* found = entry.Find(key);
+    if (!found) return std::string();
+    if (found->IsNull()) return yaml::Error(source_, *found, "'" + key + "' needs a value");
+    ASSIGN_OR_RETURN(std::string value, yaml::Scalar(source_, *found, "'" + key + "'"));
     if (required && value.empty()) {
-      return yaml::Error(source_, it->second, "'" + key + "' must not be empty");
+      return yaml::Error(source_, *found, "'" + key + "' must not be empty");
     }
     return value;
   }
 
-  Status CheckId(const YAML::Node& node, const std::string& key, const std::string& value) {
+  Status CheckId(const yaml::Value& node, const std::string& key, const std::string& value) {
     if (IsValidId(value)) return Status();
     return yaml::Error(source_, node,
                        "'" + key + "' must be an id (" + kIdRule + "), not '" + value + "'");
@@ -137,7 +188,7 @@ class ImportParser {
     return value;
   }
 
-  Result<Date> DateOf(const YAML::Node& node, const std::string& key) {
+  Result<Date> DateOf(const yaml::Value& node, const std::string& key) {
     if (node.IsNull()) return yaml::Error(source_, node, "'" + key + "' needs a value");
     ASSIGN_OR_RETURN(std::string text, yaml::Scalar(source_, node, "'" + key + "'"));
     std::optional<Date> date = Date::Parse(text);
@@ -149,14 +200,15 @@ class ImportParser {
   }
 
   Result<std::optional<Date>> OptionalDate(const Entry& entry, const std::string& key) {
-    auto it = entry.find(key);
-    if (it == entry.end()) return std::optional<Date>();
-    ASSIGN_OR_RETURN(Date date, DateOf(it->second, key));
+    const yaml::Value* found = entry.Find(key);
+    if (!found) return std::optional<Date>();
+    ASSIGN_OR_RETURN(Date date, DateOf(*found, key));
     return std::optional<Date>(date);
   }
 
-  Status ParseBody(const YAML::Node& item) {
-    ASSIGN_OR_RETURN(Entry e, Collect(item, "body", {"id", "name", "short_name"}));
+  Status ParseBody(const yaml::Value& item) {
+    static const std::set<std::string> kKeys = {"id", "name", "short_name"};
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "body", kKeys));
     RETURN_IF_ERROR(Require(e, item, "body", {"id", "name"}));
     DefineBody cmd;
     cmd.where = yaml::Where(source_, item);
@@ -164,12 +216,13 @@ class ImportParser {
     ASSIGN_OR_RETURN(cmd.body.name, Text(e, "name", true));
     ASSIGN_OR_RETURN(cmd.body.short_name, Text(e, "short_name"));
     if (!e.count("short_name")) cmd.body.short_name = cmd.body.id;
-    commands_.push_back(std::move(cmd));
+    Add("bodies", std::move(cmd));
     return Status();
   }
 
-  Status ParseUnit(const YAML::Node& item) {
-    ASSIGN_OR_RETURN(Entry e, Collect(item, "unit", {"id", "body", "name", "kind"}));
+  Status ParseUnit(const yaml::Value& item) {
+    static const std::set<std::string> kKeys = {"id", "body", "name", "kind"};
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "unit", kKeys));
     RETURN_IF_ERROR(Require(e, item, "unit", {"id", "body", "name"}));
     DefineUnit cmd;
     cmd.where = yaml::Where(source_, item);
@@ -177,14 +230,15 @@ class ImportParser {
     ASSIGN_OR_RETURN(cmd.unit.body, Id(e, "body"));
     ASSIGN_OR_RETURN(cmd.unit.name, Text(e, "name", true));
     ASSIGN_OR_RETURN(cmd.unit.kind, Text(e, "kind"));
-    commands_.push_back(std::move(cmd));
+    Add("units", std::move(cmd));
     return Status();
   }
 
-  Status ParseAction(const YAML::Node& item) {
-    ASSIGN_OR_RETURN(Entry e, Collect(item, "action",
-                                      {"id", "rec", "title", "body", "unit", "due", "milestone",
-                                       "planned", "by", "by_unit", "role", "note"}));
+  Status ParseAction(const yaml::Value& item) {
+    static const std::set<std::string> kKeys = {"id",   "rec",     "title",     "body",
+                                                "unit", "due",     "milestone", "planned",
+                                                "by",   "by_unit", "role",      "note"};
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "action", kKeys));
     RETURN_IF_ERROR(Require(e, item, "action", {"id", "rec", "title", "planned"}));
     DefineAction cmd;
     cmd.where = yaml::Where(source_, item);
@@ -203,15 +257,15 @@ class ImportParser {
     if (e.count("role")) {
       ASSIGN_OR_RETURN(cmd.role, Text(e, "role", true));
     }
-    commands_.push_back(std::move(cmd));
+    Add("actions", std::move(cmd));
     return Status();
   }
 
-  Status ParseInspection(const YAML::Node& item) {
+  Status ParseInspection(const yaml::Value& item) {
     static const std::set<std::string> kKinds = {"thematic", "area", "invitation", "follow_up"};
-    ASSIGN_OR_RETURN(Entry e,
-                     Collect(item, "inspection",
-                             {"id", "title", "short_title", "published", "kind", "follow_up_of"}));
+    static const std::set<std::string> kKeys = {"id",        "title", "short_title",
+                                                "published", "kind",  "follow_up_of"};
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "inspection", kKeys));
     RETURN_IF_ERROR(Require(e, item, "inspection", {"id", "title", "published"}));
     DefineInspection cmd;
     cmd.where = yaml::Where(source_, item);
@@ -229,16 +283,17 @@ class ImportParser {
           source_, e.at("kind"),
           "'kind' must be thematic, area, invitation or follow_up, not '" + in.kind + "'");
     }
-    commands_.push_back(std::move(cmd));
+    Add("inspections", std::move(cmd));
     return Status();
   }
 
-  Status ParseMilestones(const YAML::Node& node, std::vector<MilestoneDef>& out) {
+  Status ParseMilestones(const yaml::Value& node, std::vector<MilestoneDef>& out) {
     if (!node.IsSequence()) return yaml::Error(source_, node, "'milestones' must be a list");
     std::set<std::string> labels;
-    for (const YAML::Node& item : node) {
+    for (const yaml::Value& item : node.items) {
       if (!item.IsMap()) return yaml::Error(source_, item, "each milestone must be a mapping");
-      ASSIGN_OR_RETURN(Entry e, Collect(item, "milestone", {"label", "due"}));
+      static const std::set<std::string> kKeys = {"label", "due"};
+      ASSIGN_OR_RETURN(Entry e, Collect(item, "milestone", kKeys));
       RETURN_IF_ERROR(Require(e, item, "milestone", {"label", "due"}));
       MilestoneDef m;
       ASSIGN_OR_RETURN(m.label, Id(e, "label"));
@@ -251,22 +306,22 @@ class ImportParser {
     return Status();
   }
 
-  Status ParseRecommendation(const YAML::Node& item) {
-    ASSIGN_OR_RETURN(
-        Entry e, Collect(item, "recommendation",
-                         {"id", "inspection", "owners", "text", "milestones", "issued", "note"}));
+  Status ParseRecommendation(const yaml::Value& item) {
+    static const std::set<std::string> kKeys = {"id",         "inspection", "owners", "text",
+                                                "milestones", "issued",     "note"};
+    ASSIGN_OR_RETURN(Entry e, Collect(item, "recommendation", kKeys));
     RETURN_IF_ERROR(Require(e, item, "recommendation", {"id", "inspection", "owners", "text"}));
     DefineRecommendation cmd;
     cmd.where = yaml::Where(source_, item);
     ASSIGN_OR_RETURN(cmd.id, Id(e, "id"));
     ASSIGN_OR_RETURN(cmd.def.inspection, Id(e, "inspection"));
-    const YAML::Node& owners = e.at("owners");
+    const yaml::Value& owners = e.at("owners");
     ASSIGN_OR_RETURN(cmd.def.owners, yaml::ScalarList(source_, owners, "'owners'", true));
     if (cmd.def.owners.empty()) return yaml::Error(source_, owners, "'owners' must name a body");
     std::set<std::string> seen;
     for (size_t i = 0; i < cmd.def.owners.size(); ++i) {
       const std::string& owner = cmd.def.owners[i];
-      const YAML::Node node = owners.IsSequence() ? owners[i] : owners;
+      const yaml::Value& node = owners.IsSequence() ? owners.items[i] : owners;
       RETURN_IF_ERROR(CheckId(node, "owners", owner));
       if (!seen.insert(owner).second) {
         return yaml::Error(source_, node, "owner '" + owner + "' listed twice");
@@ -279,11 +334,11 @@ class ImportParser {
     }
     ASSIGN_OR_RETURN(cmd.issued, OptionalDate(e, "issued"));
     ASSIGN_OR_RETURN(cmd.note, Text(e, "note"));
-    commands_.push_back(std::move(cmd));
+    Add("recommendations", std::move(cmd));
     return Status();
   }
 
-  Result<std::vector<std::string>> FieldValue(const std::string& key, const YAML::Node& value) {
+  Result<std::vector<std::string>> FieldValue(const std::string& key, const yaml::Value& value) {
     if (value.IsNull()) return yaml::Error(source_, value, "'" + key + "' needs a value");
     if (value.IsMap()) {
       return yaml::Error(source_, value,
@@ -294,7 +349,7 @@ class ImportParser {
     return yaml::ScalarList(source_, value, "'" + key + "'", true);
   }
 
-  Status ParseEvent(const YAML::Node& item) {
+  Status ParseEvent(const yaml::Value& item) {
     static const std::set<std::string> kFixed = {"rec", "action", "do",   "effective",
                                                  "by",  "unit",   "role", "note"};
     RecordEvent cmd;
@@ -302,7 +357,7 @@ class ImportParser {
     cmd.where = yaml::Where(source_, item);
     // An event is about a recommendation (`rec`) or an action (`action`); its other keys are
     // fields of that one's workflow.
-    const bool is_action = item.IsMap() && item["action"].IsDefined();
+    const bool is_action = item.Find("action") != nullptr;
     if (is_action && !action_workflow_) {
       return yaml::Error(source_, item, "an action's event needs the action workflow");
     }
@@ -310,9 +365,10 @@ class ImportParser {
     Entry e;
     RETURN_IF_ERROR(yaml::ForEachEntry(
         source_, item, "event", {},
-        [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) -> Status {
+        [&](const std::string& key, const yaml::Value& key_node,
+            const yaml::Value& value) -> Status {
           if (kFixed.count(key)) {
-            e[key] = value;
+            e.Set(key_node.text, &value);
             return Status();
           }
           if (!wf.FindField(key)) {
@@ -342,14 +398,15 @@ class ImportParser {
     if (e.count("role")) {
       ASSIGN_OR_RETURN(cmd.role, Text(e, "role", true));
     }
-    commands_.push_back(std::move(cmd));
+    Add("events", std::move(cmd));
     return Status();
   }
 
   std::string source_;
   const Workflow& workflow_;
   const Workflow* action_workflow_;
-  std::vector<Command> commands_;
+  std::set<std::string> seen_;                           // top-level keys
+  std::vector<Command> sections_[std::size(kSections)];  // commands, by section
 };
 
 }  // namespace
@@ -357,16 +414,7 @@ class ImportParser {
 Result<std::vector<Command>> ParseImport(std::string_view yaml, const std::string& source,
                                          const Workflow& workflow,
                                          const Workflow* action_workflow) {
-  ASSIGN_OR_RETURN(YAML::Node root, yaml::ParseDocument(yaml, source));
-  try {
-    return ImportParser(source, workflow, action_workflow).Parse(root);
-  } catch (const YAML::Exception& e) {
-    std::string where = source;
-    if (!e.mark.is_null()) {
-      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-    }
-    return Status::InvalidArgument(where + ": " + e.msg);
-  }
+  return ImportParser(source, workflow, action_workflow).Parse(yaml);
 }
 
 Result<std::vector<Command>> ParseImportFile(const std::string& path, const Workflow& workflow,

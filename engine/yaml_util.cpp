@@ -21,8 +21,6 @@ Status Error(const std::string& source, const YAML::Node& node, const std::strin
   return Status::InvalidArgument(Where(source, node) + ": " + what);
 }
 
-namespace {
-
 // yaml-cpp 0.7 (Debian 12) never returns, and allocates without bound, when a document's first
 // token is ',', also after node properties (an anchor or a tag) and comments: ",", "--- ,",
 // "# note\n,", "&a ,", "!t,", "&a !t\n," (found by fuzz/import_fuzz). Such a document is not YAML
@@ -66,8 +64,6 @@ Status CheckDocumentStarts(std::string_view text, const std::string& source) {
   }
   return Status();
 }
-
-}  // namespace
 
 // Where each document starts, and nothing else: counts documents without building them.
 class DocumentStarts : public YAML::EventHandler {

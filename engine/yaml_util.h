@@ -23,6 +23,12 @@ Status Error(const std::string& source, const YAML::Node& node, const std::strin
 // a second document.
 Result<YAML::Node> ParseDocument(std::string_view text, const std::string& source);
 
+// yaml-cpp 0.7 never returns on a document whose first token is ',' (also after an anchor, a tag
+// or comments): InvalidArgument "source:line:col: malformed YAML: a document cannot begin with
+// ','" for such text, before any parser sees it. ParseDocument calls it; so does ReadMapping
+// (yaml_stream.h), so that every YAML file is refused alike.
+Status CheckDocumentStarts(std::string_view text, const std::string& source);
+
 // Files rectrack reads (workflows, imports, config) are text of human size.
 inline constexpr uintmax_t kMaxFileBytes = 64ull << 20;
 // NotFound for a missing or non-regular file; InvalidArgument above kMaxFileBytes.

@@ -220,6 +220,68 @@ TEST(ImporterTest, MalformedYaml) {
   EXPECT_NE(msg.find("malformed YAML"), std::string::npos) << msg;
 }
 
+// Bytes that are not UTF-8 (or are control characters) are refused where they are, before any
+// command is made of them.
+TEST(ImporterTest, BytesThatAreNotUtf8TextAreRefusedWithTheirPosition) {
+  EXPECT_EQ(
+      ErrorOf("inspections:\n  - {id: x1, title: \"bad \xff bytes\", published: 2024-01-01}\n"),
+      "t.yaml:2:26: not UTF-8 text: invalid leading UTF-8 octet");
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"caf\xc3\"}\n").rfind("t.yaml:2:", 0), 0u);
+  EXPECT_EQ(ErrorOf("\xff"), "t.yaml:1:1: not UTF-8 text: invalid leading UTF-8 octet");
+  EXPECT_EQ(ErrorOf("bodies: []\n\x01"),
+            "t.yaml:2:1: not UTF-8 text: control characters are not allowed");
+}
+
+// The file is read a list entry at a time (engine/yaml_stream.h); what YAML allows across entries
+// still works: an anchor in one entry used by an alias in another, and a list that is an alias's
+// anchor, read whole.
+TEST(ImporterTest, AnchorsAndAliasesWorkAcrossEntriesAndLists) {
+  auto parsed = Parse(
+      "bodies: &all\n  - {id: CPS, name: &name Crown Prosecution Service}\n"
+      "  - {id: CPSX, name: *name}\n"
+      "recommendations:\n"
+      "  - {id: r1, inspection: i, owners: &owners [CPS, CPSX], text: t}\n"
+      "  - {id: r2, inspection: i, owners: *owners, text: t}\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->size(), 4u);
+  EXPECT_EQ(std::get<DefineBody>((*parsed)[1]).body.name, "Crown Prosecution Service");
+  EXPECT_EQ(std::get<DefineRecommendation>((*parsed)[3]).def.owners,
+            (std::vector<std::string>{"CPS", "CPSX"}));
+  EXPECT_EQ(std::get<DefineRecommendation>((*parsed)[3]).where, "t.yaml:6:5");
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: *none}\n"),
+            "t.yaml:2:21: malformed YAML: no anchor 'none' before this alias");
+}
+
+// What a file can make the reader spend is bounded: aliases that multiply ("billion laughs")
+// and nesting without end are refused, saying where.
+TEST(ImporterTest, AliasBombsAndDeepNestingAreRefused) {
+  // Each list holds ten aliases of the one before: 10^8 nodes from 80 lines.
+  std::string bomb = "bodies:\n  - id: CPS\n    name: X\n    short_name:\n";
+  bomb += "      - &b0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    bomb += "      - &b" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) bomb += (j ? ", *b" : "*b") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  const std::string aliased = ErrorOf(bomb);
+  EXPECT_NE(aliased.find("aliases expand to more than 1000000 nodes"), std::string::npos)
+      << aliased;
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: " + std::string(100, '[') + "\n"),
+            "t.yaml:2:82: nested deeper than 64 levels");
+}
+
+TEST(ImporterTest, ReviewedTakesYamlsBooleans) {
+  EXPECT_TRUE(Parse("reviewed: true\nbodies: []\n").ok());
+  EXPECT_TRUE(Parse("reviewed: Yes\nbodies: []\n").ok());
+  EXPECT_EQ(ErrorOf("bodies: []\nreviewed: off\n")
+                .rfind("t.yaml:2:11: this draft has not been "
+                       "reviewed",
+                       0),
+            0u);
+  EXPECT_EQ(ErrorOf("reviewed: maybe\n"), "t.yaml:1:11: 'reviewed' must be true or false");
+  EXPECT_EQ(ErrorOf("reviewed: [true]\n"), "t.yaml:1:11: 'reviewed' must be true or false");
+}
+
 TEST(ImporterTest, EmptyFileAndNonMappingRoot) {
   const std::string expected =
       "t.yaml:1:1: an import file must be a mapping with bodies, units, inspections, "

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -367,9 +368,10 @@ Status RunImport(Engine& engine, const Context& c) {
   for (const auto& file : c.rest) {
     ASSIGN_OR_RETURN(auto parsed,
                      ParseImportFile(file, engine.workflow(), engine.action_workflow()));
-    commands.insert(commands.end(), parsed.begin(), parsed.end());
+    commands.insert(commands.end(), std::make_move_iterator(parsed.begin()),
+                    std::make_move_iterator(parsed.end()));
   }
-  ASSIGN_OR_RETURN(ApplyReport report, engine.Apply(commands, Actor(c)));
+  ASSIGN_OR_RETURN(ApplyReport report, engine.ApplyInPlace(std::move(commands), Actor(c)));
   c.out << "imported " << c.rest.size() << (c.rest.size() == 1 ? " file: " : " files: ")
         << report.appended << " events appended, " << report.unchanged << " unchanged\n";
   return Status();

@@ -217,6 +217,39 @@ Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const st
   return std::move(ApplyAll({WriteBatch{commands, actor}}).front());
 }
 
+Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const std::string& actor) {
+  if (!scope_.empty() || heads_only_) {
+    return Status::FailedPrecondition("an engine that read only part of the log imports nothing");
+  }
+  struct InPlace {
+    bool& flag;
+    explicit InPlace(bool& f) : flag(f) { flag = true; }
+    ~InPlace() { flag = false; }
+  };
+  Result<ApplyReport> result = Status::IOError("not applied");
+  {
+    InPlace in_place(in_place_);
+    std::vector<WriteBatch> batches;
+    batches.push_back(WriteBatch{std::move(commands), actor});
+    Prepared group = PrepareAll(batches);
+    batches.clear();  // the events are made: the commands' memory is not needed for the commit
+    const Status committed = CommitPrepared(*group);
+    result = std::move(FinishPrepared(std::move(group), committed).front());
+  }
+  // The world in memory may hold part of the batch, which nothing can undo: read it again.
+  if (!result.ok()) RETURN_IF_ERROR(ReplayAgain());
+  return result;
+}
+
+Status Engine::ReplayAgain() {
+  ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
+  last_seq_ = 0;
+  data_version_ = -1;
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  RETURN_IF_ERROR(CatchUp());
+  return tx.Commit();
+}
+
 std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {
   Prepared group = PrepareAll(batches);
   const Status committed = CommitPrepared(*group);
@@ -280,7 +313,8 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
         failed = context(within);
         break;
       }
-      if (Status added = ledger.Add(event); !added.ok()) {
+      const auto undo = in_place_ ? Ledger::Undo::kSkip : Ledger::Undo::kRecord;
+      if (Status added = ledger.Add(event, undo); !added.ok()) {
         failed = context(added.WithContext(event.subject_id));
         break;
       }
@@ -350,6 +384,19 @@ std::vector<Result<ApplyReport>> Engine::FinishPrepared(Prepared group, Status c
   prepared_ = false;
   std::vector<Result<ApplyReport>> results = std::move(group->results);
   if (group->events.empty()) return results;
+  if (in_place_) {
+    // Already in the world (PrepareAll kept them there); ApplyInPlace replays the log if the
+    // commit failed.
+    if (!committed.ok()) {
+      for (auto& r : results) {
+        if (r.ok()) r = committed;
+      }
+      return results;
+    }
+    last_seq_ = group->events.back().seq;
+    for (const Event& e : group->events) NoteChanged(e);
+    return results;
+  }
   // The same events on the same world as PrepareAll validated them on, so they fit again. If
   // they did not (or an exception came), the ledger stays as it was and last_seq_ with it: the
   // next write's catch-up meets the committed events again and reports what is wrong.

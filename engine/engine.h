@@ -127,6 +127,14 @@ class Engine {
   // content) are counted as unchanged, so applying the same import twice writes nothing. On any
   // error nothing is written and the error says which command ("file:line:col: ...") and why.
   Result<ApplyReport> Apply(const std::vector<Command>& commands, const std::string& actor);
+  // Apply for one large batch in a process that writes nothing else meanwhile and lets no
+  // reader in while it commits (the CLI's import): the same checks, the same all or nothing, but
+  // the commands are taken, not copied, and their events are applied to the world in memory
+  // once, in place, keeping no way to undo them. (Apply validates on a savepoint, rolls back and
+  // applies again once durable, so that readers never see an uncommitted event.) If the batch
+  // fails, the engine reads the whole log again before it returns, so that it answers as before.
+  // REQUIRES: an engine that read the whole log (opened without scope or heads_only).
+  Result<ApplyReport> ApplyInPlace(std::vector<Command> commands, const std::string& actor);
   // Group commit: applies each batch all or nothing, as Apply would one after another, but
   // writes every batch that succeeds in one transaction (one fsync for all of them). A batch
   // that fails affects no other; results[i] is batch i's report or error.
@@ -316,6 +324,8 @@ class Engine {
   Prepared PrepareAll(const std::vector<WriteBatch>& batches);
   Status CommitPrepared(PreparedGroup& group);
   std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
+  // Forgets the world in memory and replays the whole log again.
+  Status ReplayAgain();
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
@@ -327,9 +337,14 @@ class Engine {
   // index alone (no ledger), sorted; with `decoded`, the events too.
   Result<std::vector<storage::IndexRow>> TailRows(int64_t through, int64_t to_seq,
                                                   std::map<int64_t, Event>* decoded);
-  // Brings the index to cover events through `to_seq`, from the log. REQUIRES: in a write
-  // transaction.
-  Status CatchUpIndex(int64_t to_seq);
+  // TailRows, but with the events just appended (`appended`: in seq order, the last at `to_seq`)
+  // indexed from memory rather than read back from the log, when the ledger is whole: there
+  // IndexRowsOf gives the same rows (CheckIndex compares them). Without `appended`, TailRows.
+  Result<std::vector<storage::IndexRow>> RowsSince(int64_t through, int64_t to_seq,
+                                                   const std::vector<Event>* appended);
+  // Brings the index to cover events through `to_seq`, from the log (and `appended`, as
+  // RowsSince). REQUIRES: in a write transaction.
+  Status CatchUpIndex(int64_t to_seq, const std::vector<Event>* appended = nullptr);
   // After `events` were appended (non-empty, in seq order): indexes the events since the last
   // indexed one when there are Options::index_batch of them. REQUIRES: as CatchUpIndex.
   Status IndexAppended(const std::vector<Event>& events);
@@ -354,7 +369,7 @@ class Engine {
   // Options::heads_batch events or more, for the items those events concern; all of them when
   // the heads were not current (only a whole engine can: a scoped one leaves them for the
   // next). REQUIRES: in a write transaction.
-  Status CatchUpHeads(int64_t to_seq);
+  Status CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended = nullptr);
   // The longest tail of events after the heads' last one that a list reads histories for,
   // rather than the whole log.
   int64_t LongestHeadsTail() const;
@@ -458,6 +473,7 @@ class Engine {
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;
   bool prepared_ = false;  // a group is between PrepareAll and FinishPrepared
+  bool in_place_ = false;  // ApplyInPlace's group: applied once, without undo records
   int64_t data_version_ = -1;
   std::optional<storage::Statement> data_version_stmt_;
   // Lets Refresh skip asking SQLite when no commit can have happened (null: always ask).

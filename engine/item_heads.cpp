@@ -209,7 +209,7 @@ int64_t Engine::LongestHeadsTail() const {
   return std::max<int64_t>({10 * index_batch_, 2 * heads_batch_, 20000});
 }
 
-Status Engine::CatchUpHeads(int64_t to_seq) {
+Status Engine::CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended) {
   storage::ItemHeads heads(db_.get());
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
   const std::string basis = HeadsBasis();
@@ -230,7 +230,7 @@ Status Engine::CatchUpHeads(int64_t to_seq) {
   }
   // The items the events since concern: their own, and those they name (a superseded
   // recommendation's head lists what supersedes it). From the log, as the index has them.
-  ASSIGN_OR_RETURN(const auto rows, TailRows(mark.through, to_seq, nullptr));
+  ASSIGN_OR_RETURN(const auto rows, RowsSince(mark.through, to_seq, appended));
   std::set<std::string> changed;
   for (const storage::IndexRow& row : rows) {
     if (IsItemKind(static_cast<SubjectKind>(row.kind))) changed.insert(row.item);

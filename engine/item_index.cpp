@@ -93,7 +93,29 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
   return rows;
 }
 
-Status Engine::CatchUpIndex(int64_t to_seq) {
+Result<std::vector<storage::IndexRow>> Engine::RowsSince(int64_t through, int64_t to_seq,
+                                                         const std::vector<Event>* appended) {
+  const bool whole = scope_.empty() && !heads_only_;
+  if (!appended || appended->empty() || !whole || appended->back().seq != to_seq) {
+    return TailRows(through, to_seq, nullptr);
+  }
+  // An import of 300,000 events would otherwise read and decode them all again, twice (the
+  // index, then the heads).
+  std::vector<storage::IndexRow> rows;
+  const int64_t first = appended->front().seq;
+  if (through < first - 1) {
+    ASSIGN_OR_RETURN(rows, TailRows(through, first - 1, nullptr));
+  }
+  for (const Event& event : *appended) {
+    if (event.seq <= through) continue;
+    for (auto& row : IndexRowsOf(event)) rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+Status Engine::CatchUpIndex(int64_t to_seq, const std::vector<Event>* appended) {
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
   if (through > to_seq) {
@@ -103,10 +125,10 @@ Status Engine::CatchUpIndex(int64_t to_seq) {
     through = 0;
   }
   if (through < to_seq) {
-    ASSIGN_OR_RETURN(auto rows, TailRows(through, to_seq, nullptr));
+    ASSIGN_OR_RETURN(auto rows, RowsSince(through, to_seq, appended));
     RETURN_IF_ERROR(index.Add(rows, to_seq));
   }
-  return CatchUpHeads(to_seq);
+  return CatchUpHeads(to_seq, appended);
 }
 
 Status Engine::IndexAppended(const std::vector<Event>& events) {
@@ -123,7 +145,7 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
   // rows written with every commit would add a page per item to each commit. Readers read the
   // events after `through` from the log.
   if (events.back().seq - through < index_batch_) return Status();
-  return CatchUpIndex(events.back().seq);
+  return CatchUpIndex(events.back().seq, &events);
 }
 
 Status Engine::IndexIfBehind() {

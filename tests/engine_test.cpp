@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "engine/importer.h"
+#include "engine/render.h"
 #include "storage/database.h"
 
 extern char** environ;
@@ -128,6 +129,50 @@ TEST_F(EngineTest, ImportingTheSameFileTwiceChangesNothingTheSecondTime) {
   EXPECT_EQ(second->appended, 0);
   EXPECT_EQ(second->unchanged, static_cast<int>(commands->size()));
   EXPECT_EQ(EventCount(), events);
+}
+
+// ApplyInPlace (the CLI's import) applies once, keeping no undo records: the world Apply makes,
+// and after a failure, the world as before it, in memory as on disk.
+TEST_F(EngineTest, AnImportAppliedInPlaceIsAnApplyAndAFailedOneChangesNothing) {
+  auto commands = ParseImportFile(kDemo, engine_->workflow());
+  ASSERT_TRUE(commands.ok()) << commands.status().message();
+  auto other = Engine::Open({(dir_ / "other.db").string(), kWorkflow, &clock_, true, ""});
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  auto applied = (*other)->Apply(*commands, "test");
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  auto in_place = engine_->ApplyInPlace(*commands, "test");
+  ASSERT_TRUE(in_place.ok()) << in_place.status().message();
+  EXPECT_EQ(in_place->seqs, applied->seqs);
+  for (const char* as_of : {"2023-06-01", "2025-03-31", "2026-11-22"}) {
+    ListQuery q;
+    q.as_of = D(as_of);
+    EXPECT_EQ(ListAsJson(engine_->List(q)), ListAsJson((*other)->List(q))) << as_of;
+  }
+  const int64_t before = EventCount();  // verify: log, index and heads agree
+  const std::string listed = ListAsJson(engine_->List({}));
+
+  // A new recommendation, then an event no workflow allows: nothing of it stays.
+  auto bad = ParseImport(
+      "recommendations:\n"
+      "  - {id: new-r1, inspection: da25, owners: [CPS], text: \"By 2027, a plan\"}\n"
+      "events:\n"
+      "  - {rec: new-r1, do: close, effective: 2026-01-05, by: CPS}\n"
+      "  - {rec: new-r1, do: close, effective: 2026-01-06, by: CPS}\n",
+      "bad.yaml", engine_->workflow());
+  ASSERT_TRUE(bad.ok()) << bad.status().message();
+  auto failed = engine_->ApplyInPlace(*bad, "test");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message().rfind("bad.yaml:5:5: ", 0), 0u) << failed.status().message();
+  EXPECT_EQ(engine_->Show("new-r1", std::nullopt).status().code(), Code::kNotFound);
+  EXPECT_EQ(ListAsJson(engine_->List({})), listed);
+  EXPECT_EQ(EventCount(), before);
+  // And the engine goes on: the good part applies.
+  bad->pop_back();
+  auto good = engine_->ApplyInPlace(*bad, "test");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  EXPECT_EQ(good->appended, 2);
+  EXPECT_EQ(State("new-r1", "2026-11-22"), "closed");
+  EXPECT_EQ(EventCount(), before + 2);
 }
 
 TEST_F(EngineTest, ABadEventInTheMiddleOfAnImportLeavesTheDatabaseUnchanged) {

@@ -153,8 +153,9 @@ Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::stri
   ProgramOutput result;
   size_t written = 0;
   auto remaining_ms = [&] {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: 0.7 ms left is a wait of 1 ms, not a timeout before the limit.
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     return static_cast<int>(std::max<long long>(0, left.count()));
   };
   char buffer[65536];

@@ -227,7 +227,7 @@ Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const st
     ~InPlace() { flag = false; }
   };
   Result<ApplyReport> result = Status::IOError("not applied");
-  {
+  try {
     InPlace in_place(in_place_);
     std::vector<WriteBatch> batches;
     batches.push_back(WriteBatch{std::move(commands), actor});
@@ -235,19 +235,44 @@ Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const st
     batches.clear();  // the events are made: the commands' memory is not needed for the commit
     const Status committed = CommitPrepared(*group);
     result = std::move(FinishPrepared(std::move(group), committed).front());
+  } catch (...) {
+    // Out of memory, most likely: the rows were not committed (the transaction rolled back
+    // as it unwound), but the world in memory may hold part of the batch.
+    (void)ReplayAgain();
+    throw;
   }
   // The world in memory may hold part of the batch, which nothing can undo: read it again.
-  if (!result.ok()) RETURN_IF_ERROR(ReplayAgain());
+  if (!result.ok()) {
+    if (Status replayed = ReplayAgain(); !replayed.ok()) {
+      // Both matter: what was wrong with the import, and that this engine's world is not to be
+      // trusted (it may hold part of the batch).
+      return Status::IOError(result.status().message() +
+                             "; then reading the log again failed, so this engine may hold part "
+                             "of the import: " +
+                             replayed.message());
+    }
+  }
   return result;
 }
 
 Status Engine::ReplayAgain() {
-  ledger_ = std::make_unique<Ledger>(&workflow_, action_workflow());
-  last_seq_ = 0;
-  data_version_ = -1;
-  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  RETURN_IF_ERROR(CatchUp());
-  return tx.Commit();
+  // Read into a new world, taken only when whole: a failure keeps the one there was (and says
+  // so).
+  auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
+  std::swap(ledger, ledger_);
+  const int64_t last_seq = std::exchange(last_seq_, 0);
+  const int64_t data_version = std::exchange(data_version_, -1);
+  Status replayed = [&]() -> Status {
+    ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+    RETURN_IF_ERROR(CatchUp());
+    return tx.Commit();
+  }();
+  if (!replayed.ok()) {
+    std::swap(ledger, ledger_);
+    last_seq_ = last_seq;
+    data_version_ = data_version;
+  }
+  return replayed;
 }
 
 std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -78,9 +79,10 @@ bool DecodeBool(const Value& node, bool& value) {
   if (!node.IsScalar() || node.text.empty()) return false;
   const std::string& s = node.text;
   // "true", "TRUE" and "True", as yaml-cpp: not "tRUE".
-  const bool rest_lower =
-      std::all_of(s.begin() + 1, s.end(), [](char c) { return std::islower(c); });
-  const bool all_upper = std::all_of(s.begin(), s.end(), [](char c) { return std::isupper(c); });
+  auto lower_case = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
+  auto upper_case = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
+  const bool rest_lower = std::all_of(s.begin() + 1, s.end(), lower_case);
+  const bool all_upper = std::all_of(s.begin(), s.end(), upper_case);
   if (!rest_lower && !all_upper) return false;
   std::string lower;
   for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -98,13 +100,24 @@ namespace {
 // Nesting deeper than this is no import file: refused before a tree that deep is built (and
 // destroyed, recursively).
 constexpr size_t kMaxDepth = 64;
-// Aliases copy their anchor's node: "billion laughs" would copy without end.
-constexpr size_t kMaxAliasedNodes = 1'000'000;
+// Anchors keep a copy of their node and aliases copy it again: what both may hold in all, so
+// that "billion laughs" (each alias multiplying the one before) or one large text aliased many
+// times is refused rather than built.
+constexpr size_t kMaxAnchoredBytes = 64u << 20;
 
-size_t CountNodes(const Value& v) {
-  size_t n = 1;
-  for (const Value& item : v.items) n += CountNodes(item);
-  return n;
+// What a copy of `v` costs (its nodes and texts), and how deep it nests (a scalar: 0).
+struct Extent {
+  size_t bytes = 0;
+  size_t depth = 0;
+};
+Extent ExtentOf(const Value& v) {
+  Extent e{sizeof(Value) + v.text.size(), 0};
+  for (const Value& item : v.items) {
+    const Extent inner = ExtentOf(item);
+    e.bytes += inner.bytes;
+    e.depth = std::max(e.depth, inner.depth + 1);
+  }
+  return e;
 }
 
 // libyaml's parser and event, freed whatever happens.
@@ -186,15 +199,17 @@ class Builder {
             return Error(source_, At(Value::Kind::kNull, ev.start_mark),
                          "malformed YAML: no anchor '" + anchor + "' before this alias");
           }
-          aliased_nodes_ += it->second.second;
-          if (aliased_nodes_ > kMaxAliasedNodes) {
-            return Error(
-                source_, At(Value::Kind::kNull, ev.start_mark),
-                "aliases expand to more than " + std::to_string(kMaxAliasedNodes) + " nodes");
+          const Value at = At(Value::Kind::kNull, ev.start_mark);
+          const Anchor& anchored = it->second;
+          RETURN_IF_ERROR(Spend(anchored.extent.bytes, at));
+          // The copy lands where the alias is: held to the same depth as any node.
+          if (stack_.size() + anchored.extent.depth >= kMaxDepth) {
+            return Error(source_, at,
+                         "nested deeper than " + std::to_string(kMaxDepth) + " levels");
           }
-          Value copy = it->second.first;
-          copy.line = static_cast<int>(ev.start_mark.line);
-          copy.column = static_cast<int>(ev.start_mark.column);
+          Value copy = *anchored.node;
+          copy.line = at.line;
+          copy.column = at.column;
           RETURN_IF_ERROR(Complete(std::move(copy), "", false));
           break;
         }
@@ -237,9 +252,20 @@ class Builder {
     const size_t offset = std::min(parser.problem_offset, text.size());
     at.line = static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
     const size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
-    at.column = static_cast<int>(
-        line_start == std::string_view::npos || offset == 0 ? offset : offset - line_start - 1);
+    const size_t from = line_start == std::string_view::npos || offset == 0 ? 0 : line_start + 1;
+    // Characters, not bytes, as libyaml counts every other column.
+    at.column = static_cast<int>(std::count_if(text.begin() + from, text.begin() + offset,
+                                               [](char c) { return (c & 0xC0) != 0x80; }));
     return Error(source_, at, "not UTF-8 text: " + what);
+  }
+
+  // Counts `bytes` more held for anchors and aliases; an error at `at` past kMaxAnchoredBytes.
+  Status Spend(size_t bytes, const Value& at) {
+    anchored_bytes_ += bytes;
+    if (anchored_bytes_ <= kMaxAnchoredBytes) return Status();
+    return Error(
+        source_, at,
+        "anchors and aliases copy more than " + std::to_string(kMaxAnchoredBytes >> 20) + " MiB");
   }
 
   // The root mapping is at the bottom of the stack while it is read.
@@ -262,8 +288,9 @@ class Builder {
 
   Status Complete(Value v, const std::string& anchor, bool streamed) {
     if (!anchor.empty()) {
-      const size_t nodes = CountNodes(v);
-      anchors_[anchor] = {v, nodes};
+      const Extent extent = ExtentOf(v);
+      RETURN_IF_ERROR(Spend(extent.bytes, v));
+      anchors_[anchor] = Anchor{std::make_shared<const Value>(v), extent};
     }
     if (stack_.empty()) {
       // The root: a mapping is done; anything else is not an import file.
@@ -287,8 +314,12 @@ class Builder {
   MappingReader& reader_;
   std::vector<Frame> stack_;
   std::optional<Value> key_;  // the top-level key whose value is being read
-  std::map<std::string, std::pair<Value, size_t>> anchors_;  // anchor -> node, its node count
-  size_t aliased_nodes_ = 0;
+  struct Anchor {
+    std::shared_ptr<const Value> node;
+    Extent extent;
+  };
+  std::map<std::string, Anchor> anchors_;
+  size_t anchored_bytes_ = 0;  // held by anchors and spent on aliases' copies
 };
 
 }  // namespace

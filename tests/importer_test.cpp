@@ -228,6 +228,9 @@ TEST(ImporterTest, BytesThatAreNotUtf8TextAreRefusedWithTheirPosition) {
       "t.yaml:2:26: not UTF-8 text: invalid leading UTF-8 octet");
   EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"caf\xc3\"}\n").rfind("t.yaml:2:", 0), 0u);
   EXPECT_EQ(ErrorOf("\xff"), "t.yaml:1:1: not UTF-8 text: invalid leading UTF-8 octet");
+  // Columns count characters, as everywhere else.
+  EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: \"\xc3\xa9 \xff\"}\n"),
+            "t.yaml:2:24: not UTF-8 text: invalid leading UTF-8 octet");
   EXPECT_EQ(ErrorOf("bodies: []\n\x01"),
             "t.yaml:2:1: not UTF-8 text: control characters are not allowed");
 }
@@ -264,8 +267,21 @@ TEST(ImporterTest, AliasBombsAndDeepNestingAreRefused) {
     bomb += "]\n";
   }
   const std::string aliased = ErrorOf(bomb);
-  EXPECT_NE(aliased.find("aliases expand to more than 1000000 nodes"), std::string::npos)
+  EXPECT_NE(aliased.find("anchors and aliases copy more than 64 MiB"), std::string::npos)
       << aliased;
+  // One large text aliased many times is counted by its bytes, not as one node each time.
+  std::string large = "bodies:\n  - {id: CPS, name: &t " + std::string(1 << 20, 'x') +
+                      "}\n  - {id: SFO, name: X, short_name: [";
+  for (int i = 0; i < 100; ++i) large += (i ? ", *t" : "*t");
+  const std::string copied = ErrorOf(large + "]}\n");
+  EXPECT_NE(copied.find("t.yaml:3:"), std::string::npos) << copied.substr(0, 200);
+  EXPECT_NE(copied.find("anchors and aliases copy more than 64 MiB"), std::string::npos)
+      << copied.substr(0, 200);
+  // Nor can an alias nest deeper than the limit by copying a deep node into a deep place.
+  const std::string deep = "bodies:\n  - {id: CPS, name: &d " + std::string(50, '[') +
+                           std::string(50, ']') + ", short_name: " + std::string(20, '[') + "*d" +
+                           std::string(20, ']') + "}\n";
+  EXPECT_NE(ErrorOf(deep).find("nested deeper than 64 levels"), std::string::npos) << ErrorOf(deep);
   EXPECT_EQ(ErrorOf("bodies:\n  - {id: CPS, name: " + std::string(100, '[') + "\n"),
             "t.yaml:2:82: nested deeper than 64 levels");
 }

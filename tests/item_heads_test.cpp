@@ -225,16 +225,12 @@ TEST_F(ItemHeadsTest, HeadsWorkedOutUnderAnotherWorkflowAreNotReadUntilWorkedOut
 }
 
 TEST_F(ItemHeadsTest, AHeadDependsOnlyOnTheEventsThatNameIt) {
-  std::ifstream in(kWorkflow);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string bundled =
+  const std::string workflow = WorkflowWith(
       "  - name: update       # a progress note; no `to`: the state does "
-      "not change\n    from: [issued, reopened, closed]";
-  ASSERT_NE(text.find(bundled), std::string::npos);
-  text.replace(text.find(bundled), bundled.size(),
-               "  - name: update\n    from: [issued, reopened, closed, superseded]");
-  const std::string workflow = (dir_ / "notes-after-supersede.yaml").string();
-  std::ofstream(workflow) << text;
+      "not change\n    from: [issued, reopened, closed]",
+      "  - name: update\n    from: [issued, reopened, closed, superseded]",
+      "notes-after-supersede.yaml");
+  ASSERT_FALSE(workflow.empty());
   Engine::Options options{db(), workflow, &clock_, true, ""};
   options.index_batch = 1;
   options.heads_batch = 1;
@@ -281,13 +277,9 @@ recommendations:
 TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
   // A workflow whose `in` is plain text: the note still names the follow-up report, which is
   // no recommendation's own inspection, as a whole replay's does.
-  std::ifstream in(kWorkflow);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string typed = "in:            {type: inspection,";
-  ASSERT_NE(text.find(typed), std::string::npos);
-  text.replace(text.find(typed), typed.size(), "in:            {type: text,");
-  const std::string workflow = (dir_ / "in-as-text.yaml").string();
-  std::ofstream(workflow) << text;
+  const std::string workflow = WorkflowWith("in:            {type: inspection,",
+                                            "in:            {type: text,", "in-as-text.yaml");
+  ASSERT_FALSE(workflow.empty());
   Engine::Options options{db(), workflow, &clock_, true, ""};
   options.index_batch = 1;
   options.heads_batch = 1;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -62,6 +64,22 @@ class ItemIndexTest : public ::testing::Test {
     options.index_batch = index_batch_;
     options.heads_batch = heads_batch_;
     return Engine::Open(options);
+  }
+
+  // The bundled workflow with `bundled` (which must be in it) replaced by `changed`, written to
+  // `name` in the test's directory; returns its path, or "" (and fails the test) when the
+  // bundled workflow no longer holds `bundled`.
+  std::string WorkflowWith(const std::string& bundled, const std::string& changed,
+                           const std::string& name) {
+    std::ifstream in(kWorkflow);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find(bundled);
+    EXPECT_NE(at, std::string::npos) << "the bundled workflow no longer holds: " << bundled;
+    if (at == std::string::npos) return "";
+    text.replace(at, bundled.size(), changed);
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
   }
 
   // Raw SQL on the database file, behind the engine's back.

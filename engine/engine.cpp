@@ -367,14 +367,21 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
   }
   if (events.empty()) return group;  // nothing to write: the transaction ends unused
 
+  // Encoded and appended a part at a time: an import's 300,000 rows need not be held at once.
+  constexpr size_t kRowsPerAppend = 4096;
+  Status written;
   std::vector<storage::EventRow> rows;
-  rows.reserve(events.size());
-  for (const Event& e : events) rows.push_back(EncodeEvent(e, *ledger.WorkflowOf(e.kind)));
-  Status written = store_->Append(rows);
-  for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
-    // We hold the write lock and caught up first, so the store must agree with our numbering.
-    if (rows[i].seq != events[i].seq) {
-      written = Status::Corruption("event numbering diverged from the database");
+  for (size_t from = 0; written.ok() && from < events.size(); from += kRowsPerAppend) {
+    rows.clear();
+    for (size_t i = from; i < std::min(events.size(), from + kRowsPerAppend); ++i) {
+      rows.push_back(EncodeEvent(events[i], *ledger.WorkflowOf(events[i].kind)));
+    }
+    written = store_->Append(rows);
+    for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
+      // We hold the write lock and caught up first, so the store must agree with our numbering.
+      if (rows[i].seq != events[from + i].seq) {
+        written = Status::Corruption("event numbering diverged from the database");
+      }
     }
   }
   if (!written.ok()) {

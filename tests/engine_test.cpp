@@ -186,6 +186,28 @@ TEST_F(EngineTest, AnImportAppliedInPlaceIsAnApplyAndAFailedOneChangesNothing) {
   EXPECT_EQ(EventCount(), before + 2);
 }
 
+// A batch's rows are encoded and appended a part at a time (4,096 rows each): one of more
+// parts keeps one unbroken hash chain and the seqs it reports.
+TEST_F(EngineTest, ABatchOfManyPartsIsOneChain) {
+  std::string yaml =
+      "bodies:\n  - {id: CPS, name: Crown Prosecution Service}\n"
+      "inspections:\n  - {id: i1, title: T, published: 2024-01-01}\nrecommendations:\n";
+  std::string events = "events:\n";
+  for (int i = 0; i < 2100; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    yaml += "  - {id: " + id + ", inspection: i1, owners: [CPS], text: t, milestones: []}\n";
+    events += "  - {rec: " + id + ", do: close, effective: 2024-06-01, by: CPS}\n";
+  }
+  auto report = engine_->ApplyInPlace(Parse(yaml + events), "test");
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->appended, 4202);
+  for (size_t i = 0; i < report->seqs.size(); ++i) EXPECT_EQ(report->seqs[i], int64_t(i) + 1);
+  EXPECT_EQ(EventCount(), 4202);  // verify: the chain is whole
+  engine_ = OpenEngine();
+  ASSERT_NE(engine_, nullptr);
+  EXPECT_EQ(State("r2099", "2024-06-02"), "closed");
+}
+
 TEST_F(EngineTest, ABadEventInTheMiddleOfAnImportLeavesTheDatabaseUnchanged) {
   ImportDemo();
   const int64_t before = EventCount();

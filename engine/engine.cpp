@@ -146,7 +146,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(pages); }
 
 Status Engine::Refresh() {
-  if (prepared_ || !scope_.empty() || heads_only_) return Status();
+  if (prepared_ || !HoldsWholeLog()) return Status();
   // No commit visible since the last look (most requests): nothing to ask SQLite. The copy is
   // taken before asking, so a commit that lands after it is seen next time.
   if (wal_watch_) {
@@ -218,7 +218,7 @@ Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const st
 }
 
 Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const std::string& actor) {
-  if (!scope_.empty() || heads_only_) {
+  if (!HoldsWholeLog()) {
     return Status::FailedPrecondition("an engine that read only part of the log imports nothing");
   }
   struct InPlace {
@@ -540,7 +540,7 @@ Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
 }
 
 Result<VerifyResult> Engine::Verify() {
-  if (!scope_.empty() || heads_only_) {
+  if (!HoldsWholeLog()) {
     return Status::FailedPrecondition("an engine that read only some of the log cannot verify it");
   }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));

@@ -397,7 +397,9 @@ class Engine {
   // nullopt when the heads could not answer (not current, or too far behind): the engine has
   // then read the whole log and is a whole engine.
   Result<std::optional<FromHeads>> ViewsFromHeads(const HeadsQuery& query);
-  bool heads_only_ = false;      // Options::heads_only, while nothing more was read
+  bool heads_only_ = false;  // Options::heads_only, while nothing more was read
+  // Whether the ledger holds the whole log (not opened with a scope, nor for lists only).
+  bool HoldsWholeLog() const { return scope_.empty() && !heads_only_; }
   bool index_if_behind_ = true;  // Options::index_if_behind
   // FailedPrecondition when this engine is scoped and `id` is not in its scope.
   Status ScopeCovers(const std::string& id) const;

@@ -3,7 +3,6 @@
 #include "engine/importer.h"
 
 #include <initializer_list>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>

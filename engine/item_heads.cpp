@@ -215,7 +215,7 @@ Status Engine::CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended) 
   const std::string basis = HeadsBasis();
   const bool current = mark.basis == basis && mark.through <= to_seq;
   if (current && to_seq - mark.through < heads_batch_) return Status();
-  const bool whole = scope_.empty() && !heads_only_;
+  const bool whole = HoldsWholeLog();
   std::vector<storage::HeadRow> out;
   if (!current) {
     // Worked out under other workflows, or never, or for events the log does not have: all of

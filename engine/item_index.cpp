@@ -95,7 +95,7 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
 
 Result<std::vector<storage::IndexRow>> Engine::RowsSince(int64_t through, int64_t to_seq,
                                                          const std::vector<Event>* appended) {
-  const bool whole = scope_.empty() && !heads_only_;
+  const bool whole = HoldsWholeLog();
   if (!appended || appended->empty() || !whole || appended->back().seq != to_seq) {
     return TailRows(through, to_seq, nullptr);
   }
@@ -167,7 +167,7 @@ Status Engine::IndexIfBehind() {
 }
 
 Result<int64_t> Engine::Rebuild() {
-  if (!scope_.empty() || heads_only_) {
+  if (!HoldsWholeLog()) {
     return Status::FailedPrecondition("an engine that read only some of the log cannot rebuild");
   }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));

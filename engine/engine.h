@@ -329,6 +329,9 @@ class Engine {
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
+  // Events just appended, in seq order: into a PreparedGroup's own, or (applied in place) into
+  // the ledger's items, which hold them.
+  using Appended = std::vector<const Event*>;
   // --- The item index (item_index.cpp). The rows for `event` as the whole ledger names them
   // (it concerns its own subject, and every item created before it that it names): what
   // CheckIndex compares the index with, computed apart from TailRows, which writes it.
@@ -341,13 +344,13 @@ class Engine {
   // indexed from memory rather than read back from the log, when the ledger is whole: there
   // IndexRowsOf gives the same rows (CheckIndex compares them). Without `appended`, TailRows.
   Result<std::vector<storage::IndexRow>> RowsSince(int64_t through, int64_t to_seq,
-                                                   const std::vector<Event>* appended);
+                                                   const Appended* appended);
   // Brings the index to cover events through `to_seq`, from the log (and `appended`, as
   // RowsSince). REQUIRES: in a write transaction.
-  Status CatchUpIndex(int64_t to_seq, const std::vector<Event>* appended = nullptr);
+  Status CatchUpIndex(int64_t to_seq, const Appended* appended = nullptr);
   // After `events` were appended (non-empty, in seq order): indexes the events since the last
   // indexed one when there are Options::index_batch of them. REQUIRES: as CatchUpIndex.
-  Status IndexAppended(const std::vector<Event>& events);
+  Status IndexAppended(const Appended& events);
   // Indexes the log's events the index does not cover yet, in a write transaction of its own,
   // when they are Options::index_batch or more (or the index is ahead of the log).
   Status IndexIfBehind();
@@ -369,7 +372,7 @@ class Engine {
   // Options::heads_batch events or more, for the items those events concern; all of them when
   // the heads were not current (only a whole engine can: a scoped one leaves them for the
   // next). REQUIRES: in a write transaction.
-  Status CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended = nullptr);
+  Status CatchUpHeads(int64_t to_seq, const Appended* appended = nullptr);
   // The longest tail of events after the heads' last one that a list reads histories for,
   // rather than the whole log.
   int64_t LongestHeadsTail() const;
@@ -475,7 +478,9 @@ class Engine {
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;
   bool prepared_ = false;  // a group is between PrepareAll and FinishPrepared
-  bool in_place_ = false;  // ApplyInPlace's group: applied once, without undo records
+  // ApplyInPlace's group (one batch): applied once, without undo records, its items' events
+  // kept by the ledger alone.
+  bool in_place_ = false;
   int64_t data_version_ = -1;
   std::optional<storage::Statement> data_version_stmt_;
   // Lets Refresh skip asking SQLite when no commit can have happened (null: always ask).

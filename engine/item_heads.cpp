@@ -209,14 +209,23 @@ int64_t Engine::LongestHeadsTail() const {
   return std::max<int64_t>({10 * index_batch_, 2 * heads_batch_, 20000});
 }
 
-Status Engine::CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended) {
+Status Engine::CatchUpHeads(int64_t to_seq, const Appended* appended) {
   storage::ItemHeads heads(db_.get());
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, heads.Mark());
   const std::string basis = HeadsBasis();
   const bool current = mark.basis == basis && mark.through <= to_seq;
   if (current && to_seq - mark.through < heads_batch_) return Status();
   const bool whole = HoldsWholeLog();
+  // Written a part at a time, each with the final mark (all in the caller's transaction): the
+  // heads of an import's 300,000 items need not be held at once.
+  constexpr size_t kRowsPerPut = 4096;
   std::vector<storage::HeadRow> out;
+  auto put_if_full = [&]() -> Status {
+    if (out.size() < kRowsPerPut) return Status();
+    RETURN_IF_ERROR(heads.Put(out, {to_seq, basis}));
+    out.clear();
+    return Status();
+  };
   if (!current) {
     // Worked out under other workflows, or never, or for events the log does not have: all of
     // them again, which only a whole ledger has. Until then they are not read.
@@ -225,6 +234,7 @@ Status Engine::CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended) 
     for (const auto& [id, item] : ledger_->items()) {
       ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger_, item));
       out.push_back(std::move(row));
+      RETURN_IF_ERROR(put_if_full());
     }
     return heads.Put(out, {to_seq, basis});
   }
@@ -251,6 +261,7 @@ Status Engine::CatchUpHeads(int64_t to_seq, const std::vector<Event>* appended) 
     }
     ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger, *item));
     out.push_back(std::move(row));
+    RETURN_IF_ERROR(put_if_full());
   }
   return heads.Put(out, {to_seq, basis});
 }

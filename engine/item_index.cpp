@@ -94,28 +94,28 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
 }
 
 Result<std::vector<storage::IndexRow>> Engine::RowsSince(int64_t through, int64_t to_seq,
-                                                         const std::vector<Event>* appended) {
+                                                         const Appended* appended) {
   const bool whole = HoldsWholeLog();
-  if (!appended || appended->empty() || !whole || appended->back().seq != to_seq) {
+  if (!appended || appended->empty() || !whole || appended->back()->seq != to_seq) {
     return TailRows(through, to_seq, nullptr);
   }
   // An import of 300,000 events would otherwise read and decode them all again, twice (the
   // index, then the heads).
   std::vector<storage::IndexRow> rows;
-  const int64_t first = appended->front().seq;
+  const int64_t first = appended->front()->seq;
   if (through < first - 1) {
     ASSIGN_OR_RETURN(rows, TailRows(through, first - 1, nullptr));
   }
-  for (const Event& event : *appended) {
-    if (event.seq <= through) continue;
-    for (auto& row : IndexRowsOf(event)) rows.push_back(std::move(row));
+  for (const Event* event : *appended) {
+    if (event->seq <= through) continue;
+    for (auto& row : IndexRowsOf(*event)) rows.push_back(std::move(row));
   }
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   return rows;
 }
 
-Status Engine::CatchUpIndex(int64_t to_seq, const std::vector<Event>* appended) {
+Status Engine::CatchUpIndex(int64_t to_seq, const Appended* appended) {
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
   if (through > to_seq) {
@@ -131,10 +131,10 @@ Status Engine::CatchUpIndex(int64_t to_seq, const std::vector<Event>* appended) 
   return CatchUpHeads(to_seq, appended);
 }
 
-Status Engine::IndexAppended(const std::vector<Event>& events) {
+Status Engine::IndexAppended(const Appended& events) {
   storage::ItemIndex index(db_.get());
   ASSIGN_OR_RETURN(int64_t through, index.Through());
-  if (through >= events.front().seq) {
+  if (through >= events.front()->seq) {
     // It covers events the log did not have until now (a log restored from an older copy):
     // its rows for those seqs are of other events. Start again.
     RETURN_IF_ERROR(index.Clear());
@@ -144,8 +144,8 @@ Status Engine::IndexAppended(const std::vector<Event>& events) {
   // Indexed a batch at a time: rows for many events at once share the index's pages, where
   // rows written with every commit would add a page per item to each commit. Readers read the
   // events after `through` from the log.
-  if (events.back().seq - through < index_batch_) return Status();
-  return CatchUpIndex(events.back().seq, &events);
+  if (events.back()->seq - through < index_batch_) return Status();
+  return CatchUpIndex(events.back()->seq, &events);
 }
 
 Status Engine::IndexIfBehind() {

@@ -115,6 +115,15 @@ const Item* Ledger::FindItem(std::string_view id) const {
   return it == items_.end() ? nullptr : &it->second;
 }
 
+const Event* Ledger::FindEvent(std::string_view id, int64_t seq) const {
+  const Item* item = FindItem(id);
+  if (!item) return nullptr;
+  for (const Event& e : item->events) {
+    if (e.seq == seq) return &e;
+  }
+  return nullptr;
+}
+
 template <typename T>
 void Ledger::Define(std::map<std::string, T>& map, const std::string& id, const T& value) {
   auto it = map.find(id);

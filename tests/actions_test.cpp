@@ -425,38 +425,51 @@ TEST_F(ActionsTest, TheGuardCountsActionsOpenAtTheCloseDateOrNow) {
   EXPECT_EQ(engine_->Show("r1", std::nullopt)->state, "closed");
 }
 
+// As Apply does it and as the CLI's import does (ApplyInPlace: the events checked where the
+// ledger keeps them).
 TEST_F(ActionsTest, TheGuardLooksAtAnImportAsAWhole) {
-  ImportSmall();
-  // The close comes first in the file, the events closing the actions after it.
-  auto report = engine_->Apply(Parse(R"(
+  for (const bool in_place : {false, true}) {
+    SCOPED_TRACE(in_place ? "ApplyInPlace" : "Apply");
+    auto import = [&](std::vector<Command> commands) {
+      return in_place ? engine_->ApplyInPlace(std::move(commands), "test")
+                      : engine_->Apply(commands, "test");
+    };
+    engine_.reset();
+    fs::remove(dir_ / "rectrack.db");
+    engine_ = Open();
+    ImportSmall();
+    // The close comes first in the file, the events closing the actions after it.
+    auto report = import(Parse(R"(
 events:
   - {rec: r1, do: close, effective: 2025-04-01, by: CPS}
   - {action: a-sw, do: close, effective: 2025-03-01, by: CPS}
   - {action: a-yh, do: drop, effective: 2025-03-01, by: CPS, reason: merged}
   - {action: a-cps, do: close, effective: 2025-03-02, by: CPS}
-)"),
-                               "test");
-  ASSERT_TRUE(report.ok()) << report.status().message();
-  EXPECT_EQ(report->appended, 4);
-  // A file that leaves one open is refused as a whole, naming the close's line.
-  engine_.reset();
-  fs::remove(dir_ / "rectrack.db");
-  engine_ = Open();
-  ImportSmall();
-  const int64_t seq = engine_->last_seq();
-  auto refused = engine_->Apply(Parse(R"(
+)"));
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    EXPECT_EQ(report->appended, 4);
+    EXPECT_EQ(engine_->Show("r1", std::nullopt)->state, "closed");
+    // A file that leaves one open is refused as a whole, naming the close's line.
+    engine_.reset();
+    fs::remove(dir_ / "rectrack.db");
+    engine_ = Open();
+    ImportSmall();
+    const int64_t seq = engine_->last_seq();
+    auto refused = import(Parse(R"(
 events:
   - {rec: r1, do: close, effective: 2025-04-01, by: CPS}
   - {action: a-sw, do: close, effective: 2025-03-01, by: CPS}
-)"),
-                                "test");
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().message().rfind("t.yaml:3:5: r1: 'close' effective 2025-04-01: 2 "
-                                             "actions are still open",
-                                             0),
-            0u)
-      << refused.status().message();
-  EXPECT_EQ(engine_->last_seq(), seq);
+)"));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().message().rfind("t.yaml:3:5: r1: 'close' effective 2025-04-01: 2 "
+                                               "actions are still open",
+                                               0),
+              0u)
+        << refused.status().message();
+    EXPECT_EQ(engine_->last_seq(), seq);
+    EXPECT_EQ(engine_->Show("r1", std::nullopt)->state, "issued");
+    EXPECT_EQ(engine_->ShowAction("a-sw", std::nullopt)->state, "planned");
+  }
 }
 
 TEST_F(ActionsTest, AClosedRecommendationTakesNoNewActions) {

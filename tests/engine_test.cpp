@@ -13,6 +13,7 @@
 #include "engine/importer.h"
 #include "engine/render.h"
 #include "storage/database.h"
+#include "storage/item_heads.h"
 
 extern char** environ;
 
@@ -186,26 +187,40 @@ TEST_F(EngineTest, AnImportAppliedInPlaceIsAnApplyAndAFailedOneChangesNothing) {
   EXPECT_EQ(EventCount(), before + 2);
 }
 
-// A batch's rows are encoded and appended a part at a time (4,096 rows each): one of more
-// parts keeps one unbroken hash chain and the seqs it reports.
-TEST_F(EngineTest, ABatchOfManyPartsIsOneChain) {
+// A batch's rows are encoded and appended a part at a time (4,096 rows each), and its items'
+// heads written a part at a time (4,096 heads each): a batch of more parts keeps one unbroken
+// hash chain, the seqs it reports, and every item's head.
+TEST_F(EngineTest, ABatchOfManyPartsIsOneChainWithEveryHead) {
+  Engine::Options options{db_path_, kWorkflow, &clock_, true, ""};
+  options.index_batch = 1;  // the index and heads written with the batch
+  options.heads_batch = 1;
+  engine_ = Engine::Open(options).value();
   std::string yaml =
       "bodies:\n  - {id: CPS, name: Crown Prosecution Service}\n"
       "inspections:\n  - {id: i1, title: T, published: 2024-01-01}\nrecommendations:\n";
   std::string events = "events:\n";
-  for (int i = 0; i < 2100; ++i) {
+  constexpr int kRecommendations = 4500;
+  for (int i = 0; i < kRecommendations; ++i) {
     const std::string id = "r" + std::to_string(i);
     yaml += "  - {id: " + id + ", inspection: i1, owners: [CPS], text: t, milestones: []}\n";
     events += "  - {rec: " + id + ", do: close, effective: 2024-06-01, by: CPS}\n";
   }
   auto report = engine_->ApplyInPlace(Parse(yaml + events), "test");
   ASSERT_TRUE(report.ok()) << report.status().message();
-  ASSERT_EQ(report->appended, 4202);
+  ASSERT_EQ(report->appended, 2 * kRecommendations + 2);
   for (size_t i = 0; i < report->seqs.size(); ++i) EXPECT_EQ(report->seqs[i], int64_t(i) + 1);
-  EXPECT_EQ(EventCount(), 4202);  // verify: the chain is whole
+  auto verified = engine_->Verify();  // the chain is whole, and every head is the log's
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_EQ(verified->events, 2 * kRecommendations + 2);
+  EXPECT_TRUE(verified->heads_current);
+  auto heads = storage::Database::Open(db_path_);
+  ASSERT_TRUE(heads.ok()) << heads.status().message();
+  auto count = storage::ItemHeads(heads->get()).Count();
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  EXPECT_EQ(*count, kRecommendations);
   engine_ = OpenEngine();
   ASSERT_NE(engine_, nullptr);
-  EXPECT_EQ(State("r2099", "2024-06-02"), "closed");
+  EXPECT_EQ(State("r4499", "2024-06-02"), "closed");
 }
 
 TEST_F(EngineTest, ABadEventInTheMiddleOfAnImportLeavesTheDatabaseUnchanged) {

@@ -1,0 +1,327 @@
+// Engine's write path: a group of batches made into events on the world in memory, appended to
+// the log in one transaction, and shown to queries once durable (Apply, ApplyAll, the three steps
+// EngineHost drives), and the CLI's import applied in place (ApplyInPlace).
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "engine/command_builder.h"
+#include "engine/event_codec.h"
+#include "engine/ledger.h"
+#include "storage/database.h"
+#include "storage/event_store.h"
+
+namespace rectrack {
+namespace {
+
+// A ledger savepoint that rolls back when it goes out of scope unless released: nothing
+// half-applied survives an error return or an exception.
+class LedgerSavepoint {
+ public:
+  explicit LedgerSavepoint(Ledger& ledger) : ledger_(ledger), mark_(ledger.Savepoint()) {}
+  ~LedgerSavepoint() {
+    if (!released_) ledger_.RollbackTo(mark_);
+  }
+  LedgerSavepoint(const LedgerSavepoint&) = delete;
+  LedgerSavepoint& operator=(const LedgerSavepoint&) = delete;
+  // Keeps the changes. The ledger forgets how to undo them: REQUIRES: the outermost savepoint.
+  void Release() {
+    released_ = true;
+    ledger_.Release();
+  }
+
+ private:
+  Ledger& ledger_;
+  const Ledger::Mark mark_;
+  bool released_ = false;
+};
+
+}  // namespace
+
+Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
+  return std::move(ApplyAll({WriteBatch{commands, actor}}).front());
+}
+
+Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const std::string& actor) {
+  if (!HoldsWholeLog()) {
+    return Status::FailedPrecondition("an engine that read only part of the log imports nothing");
+  }
+  struct InPlace {
+    bool& flag;
+    explicit InPlace(bool& f) : flag(f) { flag = true; }
+    ~InPlace() { flag = false; }
+  };
+  Result<ApplyReport> result = Status::IOError("not applied");
+  try {
+    InPlace in_place(in_place_);
+    std::vector<WriteBatch> batches;
+    batches.push_back(WriteBatch{std::move(commands), actor});
+    Prepared group = PrepareAll(batches);
+    batches.clear();  // the events are made: the commands' memory is not needed for the commit
+    const Status committed = CommitPrepared(*group);
+    result = std::move(FinishPrepared(std::move(group), committed).front());
+  } catch (...) {
+    // Out of memory, most likely: the rows were not committed (the transaction rolled back
+    // as it unwound), but the world in memory may hold part of the batch.
+    (void)ReplayAgain();
+    throw;
+  }
+  // The world in memory may hold part of the batch, which nothing can undo: read it again.
+  if (!result.ok()) {
+    if (Status replayed = ReplayAgain(); !replayed.ok()) {
+      // Both matter: what was wrong with the import, and that this engine's world is not to be
+      // trusted (it may hold part of the batch).
+      return Status::IOError(result.status().message() +
+                             "; then reading the log again failed, so this engine may hold part "
+                             "of the import: " +
+                             replayed.message());
+    }
+  }
+  return result;
+}
+
+Status Engine::ReplayAgain() {
+  // Read into a new world, taken only when whole: a failure keeps the one there was (and says
+  // so).
+  auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
+  std::swap(ledger, ledger_);
+  const int64_t last_seq = std::exchange(last_seq_, 0);
+  const int64_t data_version = std::exchange(data_version_, -1);
+  Status replayed = [&]() -> Status {
+    ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+    RETURN_IF_ERROR(CatchUp());
+    return tx.Commit();
+  }();
+  if (!replayed.ok()) {
+    std::swap(ledger, ledger_);
+    last_seq_ = last_seq;
+    data_version_ = data_version;
+  }
+  return replayed;
+}
+
+std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {
+  Prepared group = PrepareAll(batches);
+  const Status committed = CommitPrepared(*group);
+  return FinishPrepared(std::move(group), committed);
+}
+
+struct Engine::PreparedGroup {
+  std::optional<storage::Transaction> tx;  // open, with the rows written; none when not needed
+  // The events made, to show once durable. Applied in place, the ledger holds those of items
+  // already (an import's 300,000 need no second copy), so `events` has only the definitions;
+  // `appended` points at every one, in seq order, wherever it is.
+  std::vector<Event> events;
+  Appended appended;
+  std::vector<Result<ApplyReport>> results;
+};
+
+void Engine::PreparedGroupDeleter::operator()(PreparedGroup* group) const { delete group; }
+
+Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
+  Prepared group(new PreparedGroup);
+  std::vector<Result<ApplyReport>>& results = group->results;
+  results.assign(batches.size(), Status::IOError("not applied"));
+  auto fail_all = [&](const Status& s) {
+    for (auto& r : results) r = s;
+    return std::move(group);
+  };
+  if (Status s = ScopeTakes(batches); !s.ok()) return fail_all(s);
+  if (in_place_ && batches.size() != 1) {
+    // Its events are found in the ledger, where another batch's would move them.
+    return fail_all(Status::FailedPrecondition("an import in place is one batch"));
+  }
+  auto tx = storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite);
+  if (!tx.ok()) return fail_all(tx.status());
+  if (Status s = scope_.empty() ? CatchUp() : ReloadScopeIfChanged(); !s.ok()) return fail_all(s);
+
+  // Each batch is applied to the ledger in place, after a savepoint of its own, so a failing
+  // batch leaves no trace. At the end the group's savepoint undoes them all: queries must not see
+  // the events until they are durable (FinishPrepared applies them again).
+  Ledger& ledger = *ledger_;
+  LedgerSavepoint all(ledger);
+  const std::string recorded = clock_->NowRfc3339();
+  const Date today = clock_->Today();
+  std::vector<Event>& events = group->events;
+  // An event made: applied in place, an item's is moved into the ledger, which keeps it, and
+  // found there once its batch is whole (until then an item's events move as others are added).
+  struct Made {
+    std::string item;  // its item, when in the ledger; "" when in `mine` at `index`
+    int64_t seq = 0;
+    size_t index = 0;
+    size_t command = 0;  // of the batch's commands, which made it
+  };
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const Ledger::Mark batch = ledger.Savepoint();
+    const std::vector<Command>& commands = batches[i].commands;
+    ApplyReport report;
+    std::vector<Event> mine;
+    std::vector<Made> made;
+    made.reserve(commands.size());  // an import's 300,000, without slack
+    if (!in_place_) mine.reserve(commands.size());
+    auto context = [&](size_t c, const Status& s) {
+      const std::string where = std::visit([](const auto& cmd) { return cmd.where; }, commands[c]);
+      return where.empty() ? s : s.WithContext(where);
+    };
+    Status failed;
+    for (size_t c = 0; c < commands.size(); ++c) {
+      auto built = BuildEvent(commands[c], workflow_, ledger, today, text_limits_);
+      if (!built.ok()) {
+        failed = context(c, built.status());
+        break;
+      }
+      if (!built->has_value()) {
+        ++report.unchanged;
+        continue;
+      }
+      Event event = std::move(**built);
+      event.seq = last_seq_ + static_cast<int64_t>(events.size() + made.size()) + 1;
+      event.recorded = recorded;
+      event.actor = batches[i].actor;
+      if (Status within = CheckEvidenceQuota(event); !within.ok()) {
+        failed = context(c, within);
+        break;
+      }
+      Made m{"", event.seq, mine.size(), c};
+      Status added;
+      if (in_place_ && IsItemKind(event.kind)) {
+        m.item = event.subject_id;
+        added = ledger.Add(std::move(event), Ledger::Undo::kSkip);
+      } else {
+        added = ledger.Add(event, in_place_ ? Ledger::Undo::kSkip : Ledger::Undo::kRecord);
+        if (added.ok()) mine.push_back(std::move(event));
+      }
+      if (!added.ok()) {
+        failed = context(c, added.WithContext(m.item.empty() ? event.subject_id : m.item));
+        break;
+      }
+      made.push_back(std::move(m));
+    }
+    // Guards look at the batch as a whole: an import may list a recommendation's close before
+    // the events that close its actions.
+    Appended mine_appended;
+    for (size_t g = 0; failed.ok() && g < made.size(); ++g) {
+      const Made& m = made[g];
+      const Event* event = m.item.empty() ? &mine[m.index] : ledger.FindEvent(m.item, m.seq);
+      if (!event) {
+        failed = Status::Corruption("event " + std::to_string(m.seq) + " of '" + m.item +
+                                    "' is not in the world it was just added to");
+      } else if (Status s = ledger.CheckGuard(*event); !s.ok()) {
+        failed = context(m.command, s.WithContext(event->subject_id));
+      }
+      mine_appended.push_back(event);
+    }
+    if (!failed.ok()) {
+      ledger.RollbackTo(batch);
+      results[i] = failed;
+      continue;
+    }
+    for (const Made& m : made) report.seqs.push_back(m.seq);
+    if (in_place_) {
+      // One batch (ApplyInPlace's): moving `mine` keeps its elements where they are.
+      events = std::move(mine);
+      group->appended = std::move(mine_appended);
+    } else if (events.empty()) {
+      events = std::move(mine);  // the common case, one batch: no second vector of them all
+    } else {
+      std::move(mine.begin(), mine.end(), std::back_inserter(events));
+    }
+    report.appended = static_cast<int>(report.seqs.size());
+    results[i] = report;
+  }
+  Appended& appended = group->appended;
+  if (!in_place_) {
+    for (const Event& e : events) appended.push_back(&e);
+  }
+  if (appended.empty()) return group;  // nothing to write: the transaction ends unused
+
+  // Encoded and appended a part at a time: an import's 300,000 rows need not be held at once.
+  constexpr size_t kRowsPerAppend = 4096;
+  Status written;
+  std::vector<storage::EventRow> rows;
+  for (size_t from = 0; written.ok() && from < appended.size(); from += kRowsPerAppend) {
+    rows.clear();
+    for (size_t i = from; i < std::min(appended.size(), from + kRowsPerAppend); ++i) {
+      rows.push_back(EncodeEvent(*appended[i], *ledger.WorkflowOf(appended[i]->kind)));
+    }
+    written = store_->Append(rows);
+    for (size_t i = 0; written.ok() && i < rows.size(); ++i) {
+      // We hold the write lock and caught up first, so the store must agree with our numbering.
+      if (rows[i].seq != appended[from + i]->seq) {
+        written = Status::Corruption("event numbering diverged from the database");
+      }
+    }
+  }
+  if (!written.ok()) {
+    appended.clear();
+    events.clear();
+    for (auto& r : results) {
+      if (r.ok()) r = written;
+    }
+    return group;
+  }
+  // The evidence files of the batches written, and the index rows of their events, go in with
+  // their events, or nothing does.
+  Status kept = KeepEvidence(batches, results);
+  if (kept.ok()) kept = IndexAppended(appended);
+  if (!kept.ok()) {
+    appended.clear();
+    events.clear();
+    for (auto& r : results) {
+      if (r.ok()) r = kept;
+    }
+    return group;
+  }
+  group->tx.emplace(std::move(*tx));
+  prepared_ = true;
+  return group;
+}
+
+Status Engine::CommitPrepared(PreparedGroup& group) {
+  if (!group.tx) return Status();
+  return group.tx->Commit();
+}
+
+std::vector<Result<ApplyReport>> Engine::FinishPrepared(Prepared group, Status committed) {
+  prepared_ = false;
+  std::vector<Result<ApplyReport>> results = std::move(group->results);
+  if (group->appended.empty()) return results;
+  if (in_place_) {
+    // Already in the world (PrepareAll kept them there); ApplyInPlace replays the log if the
+    // commit failed.
+    if (!committed.ok()) {
+      for (auto& r : results) {
+        if (r.ok()) r = committed;
+      }
+      return results;
+    }
+    last_seq_ = group->appended.back()->seq;
+    for (const Event* e : group->appended) NoteChanged(*e);
+    return results;
+  }
+  // The same events on the same world as PrepareAll validated them on, so they fit again. If
+  // they did not (or an exception came), the ledger stays as it was and last_seq_ with it: the
+  // next write's catch-up meets the committed events again and reports what is wrong.
+  LedgerSavepoint shown(*ledger_);
+  for (size_t i = 0; committed.ok() && i < group->events.size(); ++i) {
+    const Event& e = group->events[i];
+    if (Status s = ledger_->Add(e); !s.ok()) {
+      committed = Status::Corruption("event " + std::to_string(e.seq) +
+                                     " was committed but does not apply: " + s.message());
+    }
+  }
+  if (!committed.ok()) {
+    for (auto& r : results) {
+      if (r.ok()) r = committed;
+    }
+    return results;
+  }
+  shown.Release();
+  last_seq_ = group->events.back().seq;
+  for (const Event& e : group->events) NoteChanged(e);
+  return results;
+}
+
+}  // namespace rectrack

@@ -199,7 +199,7 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
     if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
       continue;
     }
-    auto view = ledger_->Project(item, as_of);
+    auto view = ledger_->Project(item, as_of, Detail::kHead);
     if (!view.ok()) continue;  // replayed at load, so this cannot fail for stored items
     if (!q.state.empty() && view->state != q.state) continue;
     if (q.open && view->open != *q.open) continue;

@@ -146,6 +146,9 @@ class Engine {
   // committed before, PrepareAll caught up with.
   Status Refresh();
 
+  // The recommendations `query` asks for, in list order (issue date, id), as a list shows them:
+  // heads, with empty timelines (Show gives an item's timeline), so that a list of 100,000
+  // copies no histories.
   std::vector<RecommendationView> List(const ListQuery& query) const;
   // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
   // recommendation's head stands for its view as at any date on or after its last change, so

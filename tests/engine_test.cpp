@@ -223,6 +223,26 @@ TEST_F(EngineTest, ABatchOfManyPartsIsOneChainWithEveryHead) {
   EXPECT_EQ(State("r4499", "2024-06-02"), "closed");
 }
 
+// A list shows heads: its views carry no timelines (a list of 100,000 would copy every
+// history), as at today and as at an earlier date; Show has the timeline.
+TEST_F(EngineTest, AListsViewsAreHeadsWithoutTimelines) {
+  ImportDemo();
+  for (const char* as_of : {"2024-01-01", "2026-11-22"}) {
+    ListQuery q;
+    q.as_of = D(as_of);
+    const auto views = engine_->List(q);
+    ASSERT_FALSE(views.empty()) << as_of;
+    for (const RecommendationView& v : views) {
+      EXPECT_TRUE(v.timeline.empty()) << v.id << " as at " << as_of;
+      auto shown = engine_->Show(v.id, D(as_of));
+      ASSERT_TRUE(shown.ok()) << shown.status().message();
+      EXPECT_FALSE(shown->timeline.empty()) << v.id;
+      EXPECT_EQ(shown->state, v.state) << v.id;
+      EXPECT_EQ(shown->version, v.version) << v.id;
+    }
+  }
+}
+
 TEST_F(EngineTest, ABadEventInTheMiddleOfAnImportLeavesTheDatabaseUnchanged) {
   ImportDemo();
   const int64_t before = EventCount();

@@ -332,8 +332,8 @@ class Engine {
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked
-  // Events just appended, in seq order: into a PreparedGroup's own, or (applied in place) into
-  // the ledger's items, which hold them.
+  // Events just appended, in seq order: into a PreparedGroup's own events, or, for the items'
+  // events of a batch applied in place, into the ledger's items, which hold them.
   using Appended = std::vector<const Event*>;
   // --- The item index (item_index.cpp). The rows for `event` as the whole ledger names them
   // (it concerns its own subject, and every item created before it that it names): what

@@ -148,9 +148,11 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
   // An event made: applied in place, an item's is moved into the ledger, which keeps it, and
   // found there once its batch is whole (until then an item's events move as others are added).
   struct Made {
-    std::string item;  // its item, when in the ledger; "" when in `mine` at `index`
+    bool in_ledger = false;  // true: found in the ledger by item, effective date and seq
+    std::string item;
+    Date effective;
     int64_t seq = 0;
-    size_t index = 0;
+    size_t index = 0;    // in `mine`, when not in the ledger
     size_t command = 0;  // of the batch's commands, which made it
   };
   for (size_t i = 0; i < batches.size(); ++i) {
@@ -184,17 +186,21 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
         failed = context(c, within);
         break;
       }
-      Made m{"", event.seq, mine.size(), c};
+      Made m{in_place_ && IsItemKind(event.kind),
+             event.subject_id,
+             event.effective,
+             event.seq,
+             mine.size(),
+             c};
       Status added;
-      if (in_place_ && IsItemKind(event.kind)) {
-        m.item = event.subject_id;
+      if (m.in_ledger) {
         added = ledger.Add(std::move(event), Ledger::Undo::kSkip);
       } else {
         added = ledger.Add(event, in_place_ ? Ledger::Undo::kSkip : Ledger::Undo::kRecord);
         if (added.ok()) mine.push_back(std::move(event));
       }
       if (!added.ok()) {
-        failed = context(c, added.WithContext(m.item.empty() ? event.subject_id : m.item));
+        failed = context(c, added.WithContext(m.item));
         break;
       }
       made.push_back(std::move(m));
@@ -204,7 +210,8 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     Appended mine_appended;
     for (size_t g = 0; failed.ok() && g < made.size(); ++g) {
       const Made& m = made[g];
-      const Event* event = m.item.empty() ? &mine[m.index] : ledger.FindEvent(m.item, m.seq);
+      const Event* event =
+          m.in_ledger ? ledger.FindEvent(m.item, m.effective, m.seq) : &mine[m.index];
       if (!event) {
         failed = Status::Corruption("event " + std::to_string(m.seq) + " of '" + m.item +
                                     "' is not in the world it was just added to");
@@ -220,8 +227,8 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     }
     for (const Made& m : made) report.seqs.push_back(m.seq);
     if (in_place_) {
-      // One batch (ApplyInPlace's): moving `mine` keeps its elements where they are.
-      events = std::move(mine);
+      // One batch (ApplyInPlace's): a swap keeps `mine`'s elements where they are.
+      events.swap(mine);
       group->appended = std::move(mine_appended);
     } else if (events.empty()) {
       events = std::move(mine);  // the common case, one batch: no second vector of them all

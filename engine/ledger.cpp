@@ -115,13 +115,15 @@ const Item* Ledger::FindItem(std::string_view id) const {
   return it == items_.end() ? nullptr : &it->second;
 }
 
-const Event* Ledger::FindEvent(std::string_view id, int64_t seq) const {
+const Event* Ledger::FindEvent(std::string_view id, Date effective, int64_t seq) const {
   const Item* item = FindItem(id);
   if (!item) return nullptr;
-  for (const Event& e : item->events) {
-    if (e.seq == seq) return &e;
-  }
-  return nullptr;
+  // In (effective, seq) order: found in log time, however many events the item has.
+  Event key;
+  key.effective = effective;
+  key.seq = seq;
+  auto it = std::lower_bound(item->events.begin(), item->events.end(), key, EffectiveOrder);
+  return it != item->events.end() && it->seq == seq ? &*it : nullptr;
 }
 
 template <typename T>

@@ -63,8 +63,9 @@ class Ledger {
   const Unit* FindUnit(std::string_view id) const;
   const Inspection* FindInspection(std::string_view id) const;
   const Item* FindItem(std::string_view id) const;
-  // Item `id`'s event `seq`; null when it has none. The pointer holds until the next change.
-  const Event* FindEvent(std::string_view id, int64_t seq) const;
+  // Item `id`'s event `seq`, effective on `effective`; null when it has none. The pointer holds
+  // until the next change.
+  const Event* FindEvent(std::string_view id, Date effective, int64_t seq) const;
   // Ids of the actions under recommendation `id`, in id order.
   std::vector<std::string> ActionsOf(const std::string& id) const;
   // The workflow that `kind`'s events run through; null for an action without an action workflow.

@@ -387,14 +387,15 @@ void Ledger::Finish(Date as_of, RecommendationView& view) const {
 
 Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
                       RecommendationView& view) const {
-  const std::string what = Describe(e);
+  // Named only in a refusal: replaying a long log describes no event.
+  auto what = [&] { return Describe(e); };
   const Transition* t = wf.FindTransition(e.transition);
   const bool is_action = item.kind == SubjectKind::kAction;
   if (!t->creates || !(is_action ? e.action_def.has_value() : e.recommendation_def.has_value())) {
-    return Status::Conflict(what + ": the first event must be '" + wf.creating().name + "'");
+    return Status::Conflict(what() + ": the first event must be '" + wf.creating().name + "'");
   }
   if (!t->AllowsRole(e.role)) {
-    return Status::PermissionDenied(what + ": role '" + e.role + "' may not '" + t->name + "'");
+    return Status::PermissionDenied(what() + ": role '" + e.role + "' may not '" + t->name + "'");
   }
   view.id = item.id;
   view.kind = item.kind;
@@ -405,7 +406,7 @@ Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
     const ActionDef& a = *e.action_def;
     const Item* parent = FindItem(a.recommendation);
     if (!parent || parent->kind != SubjectKind::kRecommendation) {
-      return Status::Unprocessable(what + ": no recommendation '" + a.recommendation + "'");
+      return Status::Unprocessable(what() + ": no recommendation '" + a.recommendation + "'");
     }
     view.def.inspection = parent->def().inspection;
     view.def.owners = {a.body};
@@ -428,14 +429,15 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
     return Status::FailedPrecondition(Describe(e) + ": no action workflow is loaded");
   }
   const Workflow& wf = *workflow;
-  const std::string what = Describe(e);
+  // Named only in a refusal: replaying a long log describes no event.
+  auto what = [&] { return Describe(e); };
   const Transition* t = wf.FindTransition(e.transition);
   if (!t) {
-    return Status::InvalidArgument(what + ": the workflow has no transition '" + e.transition +
+    return Status::InvalidArgument(what() + ": the workflow has no transition '" + e.transition +
                                    "'");
   }
   const RoleSpec* role = wf.FindRole(e.role);
-  if (!role) return Status::InvalidArgument(what + ": the workflow has no role '" + e.role + "'");
+  if (!role) return Status::InvalidArgument(what() + ": the workflow has no role '" + e.role + "'");
   TimelineEntry entry{e.seq,
                       e.effective,
                       e.recorded,
@@ -454,36 +456,37 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
     RETURN_IF_ERROR(Create(item, e, wf, view));
   } else {
     // Every check comes before the first change, so a refused event leaves `view` as it was.
-    if (t->creates) return Status::Conflict(what + ": '" + item.id + "' already exists");
-    RETURN_IF_ERROR(wf.CheckFields(*t, e.fields).WithContext(what));
+    if (t->creates) return Status::Conflict(what() + ": '" + item.id + "' already exists");
+    if (Status s = wf.CheckFields(*t, e.fields); !s.ok()) return s.WithContext(what());
     if (role->acts_for_owner) {
       const auto& owners = view.def.owners;
       if (std::find(owners.begin(), owners.end(), e.body) == owners.end()) {
         return Status::PermissionDenied(
-            what + ": a " + e.role + " acts only for a body that owns the " +
+            what() + ": a " + e.role + " acts only for a body that owns the " +
             SubjectKindName(item.kind) + ", and " +
             (e.body.empty() ? std::string("no body was given") : "'" + e.body + "' does not"));
       }
       // A lead scoped to a unit acts only on that unit's actions, never on the body's own.
       if (!e.unit.empty() && (!view.action || view.action->unit != e.unit)) {
         return Status::PermissionDenied(
-            what + ": a " + e.role + " of unit '" + e.unit + "' acts only on its unit's actions" +
+            what() + ": a " + e.role + " of unit '" + e.unit + "' acts only on its unit's actions" +
             (view.action ? std::string(", and '") + item.id + "' is owned by " +
                                (view.action->unit.empty() ? "the body as a whole"
                                                           : "unit '" + view.action->unit + "'")
                          : std::string(", and '") + item.id + "' is a recommendation"));
       }
     } else if (!e.body.empty() || !e.unit.empty()) {
-      return Status::InvalidArgument(what + ": role '" + e.role + "' does not act for a body");
+      return Status::InvalidArgument(what() + ": role '" + e.role + "' does not act for a body");
     }
     for (const auto& [name, values] : e.fields) {
       for (const auto& value : values) {
-        RETURN_IF_ERROR(
-            CheckReference(*wf.FindField(name), value, item, e, view).WithContext(what));
+        if (Status s = CheckReference(*wf.FindField(name), value, item, e, view); !s.ok()) {
+          return s.WithContext(what());
+        }
       }
     }
     auto next = wf.Decide(view.state, *t, e.role, e.fields);
-    if (!next.ok()) return next.status().WithContext(what);
+    if (!next.ok()) return next.status().WithContext(what());
     const Effects& fx = t->effects;
     auto field = [&](const std::string& name) -> const std::vector<std::string>* {
       auto it = e.fields.find(name);

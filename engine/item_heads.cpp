@@ -364,29 +364,27 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
   bool too_many = false;
   storage::ItemHeads heads(db_.get());
-  RETURN_IF_ERROR(heads.Scan(
-      static_cast<int>(SubjectKind::kRecommendation), as_of,
-      [&](const storage::HeadRow& row) -> Result<bool> {
-        if (read_whole.count(row.item)) return true;
-        if (!q.body.empty() && (" " + row.owners).find(" " + q.body + " ") == std::string::npos) {
-          return true;
-        }
-        if (row.settled > as_of) {
-          // Changed after the as-at date: its view then needs its history.
-          read_whole.insert(row.item);
-          too_many = read_whole.size() > most_read_whole;
-          return !too_many;
-        }
-        // Filtered on the row's columns before the head is decoded: most rows are not wanted.
-        if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
-        storage::HeadRow whole = row;
-        ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
-        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(whole, q.turns));
-        ledger_->Finish(q.as_of, view);
-        if (q.also_read) q.also_read(view, also_read);
-        found.views.push_back(std::move(view));
-        return q.limit == 0 || ++from_rows < q.limit;
-      }));
+  RETURN_IF_ERROR(heads.Scan(static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
+                             [&](const storage::HeadRow& row) -> Result<bool> {
+                               if (read_whole.count(row.item)) return true;
+                               if (row.settled > as_of) {
+                                 // Changed after the as-at date: its view then needs its history.
+                                 read_whole.insert(row.item);
+                                 too_many = read_whole.size() > most_read_whole;
+                                 return !too_many;
+                               }
+                               // Filtered on the row's columns before the head is decoded: most
+                               // rows are not wanted.
+                               if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
+                               storage::HeadRow whole = row;
+                               ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
+                               ASSIGN_OR_RETURN(RecommendationView view,
+                                                DecodeHead(whole, q.turns));
+                               ledger_->Finish(q.as_of, view);
+                               if (q.also_read) q.also_read(view, also_read);
+                               found.views.push_back(std::move(view));
+                               return q.limit == 0 || ++from_rows < q.limit;
+                             }));
   if (too_many || read_whole.size() > most_read_whole) return from_the_log();
   if (!read_whole.empty() || !also_read.empty()) {
     std::vector<std::string> ids(read_whole.begin(), read_whole.end());

@@ -56,12 +56,16 @@ Status ItemHeads::Clear() {
   return Put({}, HeadsMark{});
 }
 
-Status ItemHeads::Scan(int kind, const std::string& issued_by,
+Status ItemHeads::Scan(int kind, const std::string& issued_by, const std::string& owner,
                        const std::function<Result<bool>(const HeadRow&)>& visit) {
-  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kListColumns +
-                                                " FROM item_heads WHERE kind = ? AND issued <= ? "
-                                                "ORDER BY issued, item"));
-  stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, issued_by);
+  // `owners` is ids each followed by a space ("CPS SFO "): an id is owned when " id " is in
+  // " " + owners. instr, unlike LIKE, is exact about case and has no wildcards.
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare(std::string("SELECT ") + kListColumns +
+                                " FROM item_heads WHERE kind = ?1 AND issued <= ?2 AND "
+                                "(?3 = '' OR instr(' ' || owners, ' ' || ?3 || ' ') > 0) "
+                                "ORDER BY issued, item"));
+  stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, issued_by).Bind(3, owner);
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return Status();

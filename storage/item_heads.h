@@ -53,10 +53,12 @@ class ItemHeads {
   Status Put(const std::vector<HeadRow>& rows, const HeadsMark& mark);
   // Removes every row and sets the mark to 0. REQUIRES: inside a kWrite transaction.
   Status Clear();
-  // Visits the rows of `kind` issued on or before `issued_by` (ISO date), in (issued, item)
-  // order, until `visit` returns false or an error. The rows come without their heads (`head`
-  // is empty), from the index alone: Head reads the head of a row wanted.
-  Status Scan(int kind, const std::string& issued_by,
+  // Visits the rows of `kind` issued on or before `issued_by` (ISO date) and, unless `owner` is
+  // "", owned by body `owner` (among `owners`), in (issued, item) order, until `visit` returns
+  // false or an error. The rows come without their heads (`head` is empty), from the index
+  // alone: Head reads the head of a row wanted. The owner is matched in SQLite, so that the rows
+  // of other bodies (most of them, for one body's Annex A) are never copied out.
+  Status Scan(int kind, const std::string& issued_by, const std::string& owner,
               const std::function<Result<bool>(const HeadRow&)>& visit);
   // The head of `item`; NotFound when it has no row.
   Result<std::string> Head(int kind, const std::string& item);

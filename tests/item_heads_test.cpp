@@ -4,10 +4,12 @@
 // again, and the command line reads them. Real SQLite files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "storage/item_heads.h"
 #include "tests/item_store_fixture.h"
 
 namespace rectrack {
@@ -80,6 +82,41 @@ class ItemHeadsTest : public ItemIndexTest {
     }
   }
 };
+
+// Scan matches a body among a row's owners in SQLite: the whole id, exactly (case, and no
+// wildcards), wherever it stands among the owners; "" matches every row.
+TEST(ItemHeadsScan, MatchesAnOwnerAsAWholeIdAmongTheOwners) {
+  auto db = storage::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  std::vector<storage::HeadRow> rows;
+  for (const char* owners : {"CPS ", "CPSX ", "XCPS ", "SFO CPS ", "cps ", "C_S ", "SFO "}) {
+    rows.push_back(
+        {3, std::string("r-") + owners, "2024-01-01", "2024-01-01", owners, "issued", "", "{}"});
+  }
+  {
+    auto tx = storage::Transaction::Begin(**db, storage::Transaction::Mode::kWrite);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    ASSERT_TRUE(storage::ItemHeads(db->get()).Put(rows, {1, "b"}).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  auto owners_of = [&](const std::string& owner) {
+    std::vector<std::string> seen;
+    Status s = storage::ItemHeads(db->get()).Scan(3, "2024-12-31", owner,
+                                                  [&](const storage::HeadRow& row) -> Result<bool> {
+                                                    EXPECT_TRUE(row.head.empty());
+                                                    seen.push_back(row.owners);
+                                                    return true;
+                                                  });
+    EXPECT_TRUE(s.ok()) << s.message();
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  EXPECT_EQ(owners_of("CPS"), (std::vector<std::string>{"CPS ", "SFO CPS "}));
+  EXPECT_EQ(owners_of("SFO"), (std::vector<std::string>{"SFO ", "SFO CPS "}));
+  EXPECT_EQ(owners_of("C_S"), (std::vector<std::string>{"C_S "}));
+  EXPECT_EQ(owners_of("C%"), std::vector<std::string>{});
+  EXPECT_EQ(owners_of("").size(), rows.size());
+}
 
 TEST_F(ItemHeadsTest, ListsAndAnnexesFromTheItemHeadsEqualAWholeReplayAtRandomDates) {
   int compared = 0, annex_rows = 0, annex_notes = 0;

@@ -243,6 +243,16 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     for (const Event& e : events) appended.push_back(&e);
   }
   if (appended.empty()) return group;  // nothing to write: the transaction ends unused
+  // Rows not all written: the batches that had succeeded fail with `s`, and nothing is shown
+  // (the transaction rolls back as `tx` goes).
+  auto abandon = [&](const Status& s) {
+    appended.clear();
+    events.clear();
+    for (auto& r : results) {
+      if (r.ok()) r = s;
+    }
+    return std::move(group);
+  };
 
   // Encoded and appended a part at a time: an import's 300,000 rows need not be held at once.
   constexpr size_t kRowsPerAppend = 4096;
@@ -261,26 +271,12 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
       }
     }
   }
-  if (!written.ok()) {
-    appended.clear();
-    events.clear();
-    for (auto& r : results) {
-      if (r.ok()) r = written;
-    }
-    return group;
-  }
+  if (!written.ok()) return abandon(written);
   // The evidence files of the batches written, and the index rows of their events, go in with
   // their events, or nothing does.
   Status kept = KeepEvidence(batches, results);
   if (kept.ok()) kept = IndexAppended(appended);
-  if (!kept.ok()) {
-    appended.clear();
-    events.clear();
-    for (auto& r : results) {
-      if (r.ok()) r = kept;
-    }
-    return group;
-  }
+  if (!kept.ok()) return abandon(kept);
   group->tx.emplace(std::move(*tx));
   prepared_ = true;
   return group;

@@ -263,16 +263,19 @@ Status Engine::CheckEvidenceQuota(const Event& event) const {
 
 Status Engine::KeepEvidence(const std::vector<WriteBatch>& batches,
                             const std::vector<Result<ApplyReport>>& results) {
-  storage::EvidenceStore evidence(db_.get());
   for (size_t i = 0; i < batches.size(); ++i) {
     if (!results[i].ok()) continue;
-    for (const Command& command : batches[i].commands) {
-      const auto* record = std::get_if<RecordEvent>(&command);
-      if (!record) continue;
-      for (const EvidenceFile& file : record->files) {
-        RETURN_IF_ERROR(evidence.Put(file.sha256, file.content));
-      }
-    }
+    for (const Command& command : batches[i].commands) RETURN_IF_ERROR(KeepEvidence(command));
+  }
+  return Status();
+}
+
+Status Engine::KeepEvidence(const Command& command) {
+  const auto* record = std::get_if<RecordEvent>(&command);
+  if (!record) return Status();
+  storage::EvidenceStore evidence(db_.get());
+  for (const EvidenceFile& file : record->files) {
+    RETURN_IF_ERROR(evidence.Put(file.sha256, file.content));
   }
   return Status();
 }

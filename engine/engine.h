@@ -129,16 +129,17 @@ class Engine {
   Result<ApplyReport> Apply(const std::vector<Command>& commands, const std::string& actor);
   // Apply for one large batch in a process that writes nothing else meanwhile and lets no
   // reader in while it commits (the CLI's import): the same checks, the same all or nothing, but
-  // the commands are taken, not copied, and their events are applied to the world in memory
-  // once, in place, keeping no way to undo them. (Apply validates on a savepoint, rolls back and
-  // applies again once durable, so that readers never see an uncommitted event.) If the batch
-  // fails, the engine reads the whole log again before it returns, so that it answers as before.
-  // REQUIRES: an engine that read the whole log (opened without scope or heads_only).
+  // the commands are taken, not copied, and dropped as their events are made, and the events are
+  // applied to the world in memory once, in place, keeping no way to undo them. (Apply validates on
+  // a savepoint, rolls back and applies again once durable, so that readers never see an
+  // uncommitted event.) If the batch fails, the engine reads the whole log again before it returns,
+  // so that it answers as before. REQUIRES: an engine that read the whole log (opened without scope
+  // or heads_only).
   Result<ApplyReport> ApplyInPlace(std::vector<Command> commands, const std::string& actor);
   // Group commit: applies each batch all or nothing, as Apply would one after another, but
   // writes every batch that succeeds in one transaction (one fsync for all of them). A batch
   // that fails affects no other; results[i] is batch i's report or error.
-  std::vector<Result<ApplyReport>> ApplyAll(const std::vector<WriteBatch>& batches);
+  std::vector<Result<ApplyReport>> ApplyAll(std::vector<WriteBatch> batches);
 
   // Catches up with events other processes committed since this Engine last looked (cheap when
   // there are none: one PRAGMA data_version). Long-running servers call it before each request.
@@ -324,7 +325,8 @@ class Engine {
     void operator()(PreparedGroup* group) const;
   };
   using Prepared = std::unique_ptr<PreparedGroup, PreparedGroupDeleter>;
-  Prepared PrepareAll(const std::vector<WriteBatch>& batches);
+  // In place, PrepareAll takes each command's memory once its event is made.
+  Prepared PrepareAll(std::vector<WriteBatch>& batches);
   Status CommitPrepared(PreparedGroup& group);
   std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
   // Forgets the world in memory and replays the whole log again.
@@ -343,11 +345,13 @@ class Engine {
   // index alone (no ledger), sorted; with `decoded`, the events too.
   Result<std::vector<storage::IndexRow>> TailRows(int64_t through, int64_t to_seq,
                                                   std::map<int64_t, Event>* decoded);
-  // TailRows, but with the events just appended (`appended`: in seq order, the last at `to_seq`)
-  // indexed from memory rather than read back from the log, when the ledger is whole: there
-  // IndexRowsOf gives the same rows (CheckIndex compares them). Without `appended`, TailRows.
-  Result<std::vector<storage::IndexRow>> RowsSince(int64_t through, int64_t to_seq,
-                                                   const Appended* appended);
+  // TailRows, given to `part` a part at a time (each sorted, no row in two parts), with the
+  // events just appended (`appended`: in seq order, the last at `to_seq`) indexed from memory
+  // rather than read back from the log, when the ledger is whole: there IndexRowsOf gives the
+  // same rows (CheckIndex compares them). Without `appended`, TailRows in one part. The rows of
+  // an import's 300,000 events need not be held at once.
+  using RowsPart = std::function<Status(const std::vector<storage::IndexRow>&)>;
+  Status RowsSince(int64_t through, int64_t to_seq, const Appended* appended, const RowsPart& part);
   // Brings the index to cover events through `to_seq`, from the log (and `appended`, as
   // RowsSince). REQUIRES: in a write transaction.
   Status CatchUpIndex(int64_t to_seq, const Appended* appended = nullptr);
@@ -461,9 +465,11 @@ class Engine {
   // day (UTC) past TextLimits::evidence.per_actor_per_day: what one token or account can make
   // the server store is bounded.
   Status CheckEvidenceQuota(const Event& event) const;
-  // Keeps the evidence files of the successful batches, inside PrepareAll's transaction.
+  // Keeps the evidence files of the successful batches, or of one command, inside PrepareAll's
+  // transaction.
   Status KeepEvidence(const std::vector<WriteBatch>& batches,
                       const std::vector<Result<ApplyReport>>& results);
+  Status KeepEvidence(const Command& command);
 
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::EventStore> store_;

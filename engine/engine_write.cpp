@@ -38,6 +38,39 @@ class LedgerSavepoint {
   bool released_ = false;
 };
 
+// A batch's commands, read in order. With `drop`, those before the one being read are let go,
+// with the vector's memory, each time they are a quarter of what is held: an import's 300,000
+// are not held beside the events made of them. A quarter, not a half, because the rest is moved
+// to a new vector while the old one is still there; every command is moved about 3 times.
+class CommandsInOrder {
+ public:
+  CommandsInOrder(std::vector<Command>& commands, bool drop)
+      : commands_(commands), count_(commands.size()), drop_(drop) {}
+  size_t size() const { return count_; }
+  // REQUIRES: c < size(), and no command before one dropped.
+  const Command& operator[](size_t c) const { return commands_[c - first_]; }
+  // Commands before `c` will not be read again.
+  void DropBefore(size_t c) {
+    if (!drop_ || 4 * (c - first_) < commands_.size()) return;
+    std::vector<Command> rest;
+    rest.reserve(commands_.size() - (c - first_));
+    std::move(commands_.begin() + static_cast<ptrdiff_t>(c - first_), commands_.end(),
+              std::back_inserter(rest));
+    commands_.swap(rest);
+    first_ = c;
+  }
+
+ private:
+  std::vector<Command>& commands_;
+  const size_t count_;
+  const bool drop_;
+  size_t first_ = 0;  // the command commands_[0] is
+};
+
+const std::string& WhereOf(const Command& command) {
+  return std::visit([](const auto& c) -> const std::string& { return c.where; }, command);
+}
+
 }  // namespace
 
 Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
@@ -58,8 +91,7 @@ Result<ApplyReport> Engine::ApplyInPlace(std::vector<Command> commands, const st
     InPlace in_place(in_place_);
     std::vector<WriteBatch> batches;
     batches.push_back(WriteBatch{std::move(commands), actor});
-    Prepared group = PrepareAll(batches);
-    batches.clear();  // the events are made: the commands' memory is not needed for the commit
+    Prepared group = PrepareAll(batches);  // takes the commands' memory as it goes
     const Status committed = CommitPrepared(*group);
     result = std::move(FinishPrepared(std::move(group), committed).front());
   } catch (...) {
@@ -102,7 +134,7 @@ Status Engine::ReplayAgain() {
   return replayed;
 }
 
-std::vector<Result<ApplyReport>> Engine::ApplyAll(const std::vector<WriteBatch>& batches) {
+std::vector<Result<ApplyReport>> Engine::ApplyAll(std::vector<WriteBatch> batches) {
   Prepared group = PrepareAll(batches);
   const Status committed = CommitPrepared(*group);
   return FinishPrepared(std::move(group), committed);
@@ -120,7 +152,7 @@ struct Engine::PreparedGroup {
 
 void Engine::PreparedGroupDeleter::operator()(PreparedGroup* group) const { delete group; }
 
-Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
+Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
   Prepared group(new PreparedGroup);
   std::vector<Result<ApplyReport>>& results = group->results;
   results.assign(batches.size(), Status::IOError("not applied"));
@@ -152,26 +184,26 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
     std::string item;
     Date effective;
     int64_t seq = 0;
-    size_t index = 0;    // in `mine`, when not in the ledger
-    size_t command = 0;  // of the batch's commands, which made it
+    size_t index = 0;   // in `mine`, when not in the ledger
+    std::string where;  // of the command that made it, for the guards' errors
   };
   for (size_t i = 0; i < batches.size(); ++i) {
     const Ledger::Mark batch = ledger.Savepoint();
-    const std::vector<Command>& commands = batches[i].commands;
+    // Applied in place, a command is dropped once its event is made (and its evidence kept).
+    CommandsInOrder commands(batches[i].commands, in_place_);
     ApplyReport report;
     std::vector<Event> mine;
     std::vector<Made> made;
     made.reserve(commands.size());  // an import's 300,000, without slack
     if (!in_place_) mine.reserve(commands.size());
-    auto context = [&](size_t c, const Status& s) {
-      const std::string where = std::visit([](const auto& cmd) { return cmd.where; }, commands[c]);
+    auto context = [](const std::string& where, const Status& s) {
       return where.empty() ? s : s.WithContext(where);
     };
     Status failed;
     for (size_t c = 0; c < commands.size(); ++c) {
       auto built = BuildEvent(commands[c], workflow_, ledger, today, text_limits_);
       if (!built.ok()) {
-        failed = context(c, built.status());
+        failed = context(WhereOf(commands[c]), built.status());
         break;
       }
       if (!built->has_value()) {
@@ -183,7 +215,7 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
       event.recorded = recorded;
       event.actor = batches[i].actor;
       if (Status within = CheckEvidenceQuota(event); !within.ok()) {
-        failed = context(c, within);
+        failed = context(WhereOf(commands[c]), within);
         break;
       }
       Made m{in_place_ && IsItemKind(event.kind),
@@ -191,7 +223,7 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
              event.effective,
              event.seq,
              mine.size(),
-             c};
+             WhereOf(commands[c])};
       Status added;
       if (m.in_ledger) {
         added = ledger.Add(std::move(event), Ledger::Undo::kSkip);
@@ -199,11 +231,13 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
         added = ledger.Add(event, in_place_ ? Ledger::Undo::kSkip : Ledger::Undo::kRecord);
         if (added.ok()) mine.push_back(std::move(event));
       }
+      if (added.ok() && in_place_) added = KeepEvidence(commands[c]);
       if (!added.ok()) {
-        failed = context(c, added.WithContext(m.item));
+        failed = context(m.where, added.WithContext(m.item));
         break;
       }
       made.push_back(std::move(m));
+      commands.DropBefore(c + 1);
     }
     // Guards look at the batch as a whole: an import may list a recommendation's close before
     // the events that close its actions.
@@ -216,7 +250,7 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
         failed = Status::Corruption("event " + std::to_string(m.seq) + " of '" + m.item +
                                     "' is not in the world it was just added to");
       } else if (Status s = ledger.CheckGuard(*event); !s.ok()) {
-        failed = context(m.command, s.WithContext(event->subject_id));
+        failed = context(m.where, s.WithContext(event->subject_id));
       }
       mine_appended.push_back(event);
     }
@@ -274,7 +308,7 @@ Engine::Prepared Engine::PrepareAll(const std::vector<WriteBatch>& batches) {
   if (!written.ok()) return abandon(written);
   // The evidence files of the batches written, and the index rows of their events, go in with
   // their events, or nothing does.
-  Status kept = KeepEvidence(batches, results);
+  Status kept = in_place_ ? Status() : KeepEvidence(batches, results);
   if (kept.ok()) kept = IndexAppended(appended);
   if (!kept.ok()) return abandon(kept);
   group->tx.emplace(std::move(*tx));

@@ -240,11 +240,16 @@ Status Engine::CatchUpHeads(int64_t to_seq, const Appended* appended) {
   }
   // The items the events since concern: their own, and those they name (a superseded
   // recommendation's head lists what supersedes it). From the log, as the index has them.
-  ASSIGN_OR_RETURN(const auto rows, RowsSince(mark.through, to_seq, appended));
   std::set<std::string> changed;
-  for (const storage::IndexRow& row : rows) {
-    if (IsItemKind(static_cast<SubjectKind>(row.kind))) changed.insert(row.item);
-  }
+  RETURN_IF_ERROR(
+      RowsSince(mark.through, to_seq, appended, [&](const std::vector<storage::IndexRow>& rows) {
+        for (const storage::IndexRow& row : rows) {
+          if (IsItemKind(static_cast<SubjectKind>(row.kind))) {
+            changed.insert(row.item);
+          }
+        }
+        return Status();
+      }));
   const Ledger* ledger = ledger_.get();
   std::unique_ptr<Ledger> read;
   if (!whole) {

@@ -93,26 +93,34 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
   return rows;
 }
 
-Result<std::vector<storage::IndexRow>> Engine::RowsSince(int64_t through, int64_t to_seq,
-                                                         const Appended* appended) {
+Status Engine::RowsSince(int64_t through, int64_t to_seq, const Appended* appended,
+                         const RowsPart& part) {
   const bool whole = HoldsWholeLog();
   if (!appended || appended->empty() || !whole || appended->back()->seq != to_seq) {
-    return TailRows(through, to_seq, nullptr);
+    ASSIGN_OR_RETURN(const auto rows, TailRows(through, to_seq, nullptr));
+    return part(rows);
   }
   // An import of 300,000 events would otherwise read and decode them all again, twice (the
   // index, then the heads).
-  std::vector<storage::IndexRow> rows;
   const int64_t first = appended->front()->seq;
   if (through < first - 1) {
-    ASSIGN_OR_RETURN(rows, TailRows(through, first - 1, nullptr));
+    ASSIGN_OR_RETURN(const auto rows, TailRows(through, first - 1, nullptr));
+    RETURN_IF_ERROR(part(rows));
   }
-  for (const Event* event : *appended) {
-    if (event->seq <= through) continue;
-    for (auto& row : IndexRowsOf(*event)) rows.push_back(std::move(row));
+  constexpr size_t kEventsPerPart = 16384;
+  std::vector<storage::IndexRow> rows;
+  for (size_t from = 0; from < appended->size(); from += kEventsPerPart) {
+    rows.clear();
+    for (size_t i = from; i < std::min(appended->size(), from + kEventsPerPart); ++i) {
+      const Event& event = *(*appended)[i];
+      if (event.seq <= through) continue;
+      for (auto& row : IndexRowsOf(event)) rows.push_back(std::move(row));
+    }
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    RETURN_IF_ERROR(part(rows));
   }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-  return rows;
+  return Status();
 }
 
 Status Engine::CatchUpIndex(int64_t to_seq, const Appended* appended) {
@@ -125,8 +133,10 @@ Status Engine::CatchUpIndex(int64_t to_seq, const Appended* appended) {
     through = 0;
   }
   if (through < to_seq) {
-    ASSIGN_OR_RETURN(auto rows, RowsSince(through, to_seq, appended));
-    RETURN_IF_ERROR(index.Add(rows, to_seq));
+    // Each part with the final mark, all in the caller's transaction.
+    RETURN_IF_ERROR(RowsSince(
+        through, to_seq, appended,
+        [&](const std::vector<storage::IndexRow>& rows) { return index.Add(rows, to_seq); }));
   }
   return CatchUpHeads(to_seq, appended);
 }

@@ -21,7 +21,7 @@ namespace rectrack {
 // The group commit's three steps are private to the Engine and its EngineHost; these tests
 // drive them directly.
 struct EngineTestPeer {
-  static Engine::Prepared PrepareAll(Engine& engine, const std::vector<WriteBatch>& batches) {
+  static Engine::Prepared PrepareAll(Engine& engine, std::vector<WriteBatch> batches) {
     return engine.PrepareAll(batches);
   }
   static Status CommitPrepared(Engine& engine, Engine::PreparedGroup& group) {
@@ -102,6 +102,48 @@ TEST_F(EngineTest, AnImportAppliedInPlaceIsAnApplyAndAFailedOneChangesNothing) {
   EXPECT_EQ(good->appended, 2);
   EXPECT_EQ(State("new-r1", "2026-11-22"), "closed");
   EXPECT_EQ(EventCount(), before + 2);
+}
+
+// Applied in place, a command is dropped once its event is made (a quarter of what is held at a
+// time): the evidence files of one dropped long before the batch is written are kept with it,
+// and a guard refusing an event after the drops names that event's line.
+TEST_F(EngineTest, AnImportInPlaceKeepsTheEvidenceOfCommandsItHasDropped) {
+  ImportDemo();
+  std::vector<Command> batch;
+  RecordEvent close = CpsLeadCloses("da25-n1");
+  close.effective = D("2025-06-02");
+  close.fields["evidence"] = {"minutes of the board"};
+  close.files.push_back(EvidenceFile("minutes.txt", "the board agreed the plan"));
+  close.where = "t.yaml:1:1";
+  const std::string sha256 = close.files.front().sha256;
+  batch.push_back(close);
+  for (int i = 0; i < 11; ++i) {
+    RecordEvent note{"da25-n1", "update", D("2025-06-03"), "inspectorate"};
+    note.note = "progress " + std::to_string(i);
+    note.where = "t.yaml:" + std::to_string(i + 2) + ":1";
+    batch.push_back(note);
+  }
+  auto refused = batch;
+  // A body dating a note behind the inspectorate's notes before it: the guard, checked once the
+  // batch is whole, refuses it, long after its command was dropped.
+  RecordEvent behind{"da25-n1", "update", D("2025-06-01"), "body_lead"};
+  behind.body = "CPS";
+  behind.where = "t.yaml:13:1";
+  refused.insert(refused.begin() + 7, behind);
+  const int64_t before = EventCount();
+  auto failed = engine_->ApplyInPlace(refused, "test");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message().rfind("t.yaml:13:1: ", 0), 0u) << failed.status().message();
+  EXPECT_EQ(EventCount(), before);
+  EXPECT_EQ(engine_->EvidenceContent(sha256).status().code(), Code::kNotFound);
+
+  auto applied = engine_->ApplyInPlace(batch, "test");
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ(applied->appended, 12);
+  auto kept = engine_->EvidenceContent(sha256);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ(*kept, "the board agreed the plan");
+  EXPECT_EQ(EventCount(), before + 12);  // and verify finds every file the events name
 }
 
 // A batch's rows are encoded and appended a part at a time (4,096 rows each), and its items'

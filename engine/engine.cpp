@@ -226,11 +226,7 @@ Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Dat
 std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq) const {
   const Item* item = ledger_->FindItem(id);
   if (!item || !item->tail) return std::nullopt;
-  const auto& timeline = item->tail->timeline;
-  auto it = std::find_if(timeline.rbegin(), timeline.rend(),
-                         [&](const TimelineEntry& e) { return e.seq == seq; });
-  if (it == timeline.rend()) return std::nullopt;
-  return *it;
+  return ledger_->EntryOf(*item, seq);
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
@@ -470,11 +466,9 @@ std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
     seen.event.seq = seq;
     return seen;
   }
-  // The timeline at the end of time carries each event's from and to states.
-  const auto& timeline = item.tail->timeline;
-  auto entry = std::find_if(timeline.rbegin(), timeline.rend(),
-                            [&](const TimelineEntry& e) { return e.seq == seq; });
-  if (entry == timeline.rend()) return std::nullopt;
+  // With each event's from and to states.
+  std::optional<TimelineEntry> entry = ledger.EntryOf(item, seq);
+  if (!entry) return std::nullopt;
   const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
   const Inspection* inspection = ledger.FindInspection(def.inspection);
   return FeedEntry{is_action ? item.action().recommendation : item.id,

@@ -58,7 +58,8 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   std::optional<Date> watermark = Date::Parse(through);
   for (const auto& [id, item] : ledger_->items()) {
     if (!Alerted(item.kind) || !item.tail) continue;
-    const RecommendationView& view = *item.tail;
+    // One item's timeline at a time: the world holds none.
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(item));
     const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
     if (auto day = NextAlertDayOf(view, after)) alert_queue_->Set(id, *day);
   }
@@ -69,10 +70,8 @@ bool Engine::MayBringAlertsForward(const Event& e) const {
   const Item* item = ledger_->FindItem(e.subject_id);
   if (!item || !item->tail || e.recommendation_def || e.action_def) return true;
   // Back-dated (not last in effective order): the states of later events may have moved.
-  const std::vector<TimelineEntry>& timeline = item->tail->timeline;
-  if (timeline.empty() || timeline.back().seq != e.seq) return true;
-  const TimelineEntry& entry = timeline.back();
-  if (entry.from_state != entry.to_state) return true;  // opens or closes series
+  if (item->events.back().seq != e.seq) return true;
+  if (item->state_before_last != item->tail->state) return true;  // opens or closes series
   const Workflow* wf = ledger_->WorkflowOf(e.kind);
   const Transition* t = wf ? wf->FindTransition(e.transition) : nullptr;
   if (!t) return true;
@@ -245,8 +244,9 @@ Status Engine::StageAlerts(Date day) {
     if (changed_.count(id)) continue;  // looked at over its whole history when raised
     const Item* item = ledger_->FindItem(id);
     if (!item || !item->tail) continue;
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(*item));
     ASSIGN_OR_RETURN(PendingAlerts pending,
-                     PendingFor(*item->tail, false, watermark, day, raised, disabled));
+                     PendingFor(view, false, watermark, day, raised, disabled));
     stage.recommendations.emplace(id, std::move(pending));
   }
   RETURN_IF_ERROR(tx.Commit());  // a read transaction: ends the snapshot
@@ -288,8 +288,8 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     if (!pending) {
       const Item* item = ledger_->FindItem(id);
       if (!item || !item->tail) continue;
-      ASSIGN_OR_RETURN(computed,
-                       PendingFor(*item->tail, whole, watermark, today, raised, disabled));
+      ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(*item));
+      ASSIGN_OR_RETURN(computed, PendingFor(view, whole, watermark, today, raised, disabled));
       pending = &computed;
     }
     for (size_t i = 0; i < pending->alerts.size(); ++i) {

@@ -167,7 +167,7 @@ Status Ledger::Add(Event event, Undo undo) {
     fresh.id = id;
     fresh.kind = event.kind;
     fresh.tail.emplace();
-    RETURN_IF_ERROR(Step(fresh, event, *fresh.tail));
+    RETURN_IF_ERROR(Step(fresh, event, *fresh.tail, Detail::kHead));
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
     Remember([this, id] { items_.erase(id); });
@@ -178,17 +178,19 @@ Status Ledger::Add(Event event, Undo undo) {
   if (!EffectiveOrder(event, item.events.back())) {
     // The common case: the event comes last in effective order, so one step from the cached
     // end-of-history view validates it. Step changes nothing when it fails. Undoing it restores
-    // the state before (a copy of the head, without the timeline) and drops the entry.
+    // the head before.
     std::optional<RecommendationHead> before;
     if (recording_) before = *item.tail;
-    RETURN_IF_ERROR(Step(item, event, *item.tail));
+    std::string state_before = item.tail->state;
+    RETURN_IF_ERROR(Step(item, event, *item.tail, Detail::kHead));
     item.events.push_back(std::move(event));
+    std::swap(item.state_before_last, state_before);
     if (before) {
-      Remember([this, id, before = std::move(*before)] {
+      Remember([this, id, before = std::move(*before), last = std::move(state_before)] {
         Item& undone = items_.at(id);
         undone.events.pop_back();
-        undone.tail->timeline.pop_back();
         static_cast<RecommendationHead&>(*undone.tail) = before;
+        undone.state_before_last = last;
       });
     }
     Index(item, item.events.back());
@@ -204,8 +206,11 @@ Status Ledger::Add(Event event, Undo undo) {
     return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
                             " was created (" + item.issued().ToString() + ")");
   }
-  auto replayed = Replay(candidate, kEndOfTime);
+  // With its timeline, for the state before the last event; then a head, as every tail is.
+  auto replayed = StepThrough(candidate, kEndOfTime, Detail::kFull);
   if (!replayed.ok()) return replayed.status();
+  candidate.state_before_last = replayed->timeline.back().from_state;
+  replayed->timeline = {};
   candidate.tail = std::move(*replayed);
   if (recording_) {
     undo_.reserve(undo_.size() + 1);  // so that nothing throws once `item` is moved from
@@ -274,24 +279,19 @@ Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail 
                             item.issued().ToString());
   }
   RecommendationView view;
-  if (item.tail && item.events.back().effective <= as_of) {
+  if (detail == Detail::kHead && item.tail && item.events.back().effective <= as_of) {
     // Every event counts: the cached end-of-history view is the answer, once dated.
-    if (detail == Detail::kFull) {
-      view = *item.tail;
-    } else {
-      static_cast<RecommendationHead&>(view) = *item.tail;
-    }
+    static_cast<RecommendationHead&>(view) = *item.tail;
     Finish(as_of, view);
   } else {
-    ASSIGN_OR_RETURN(view, Replay(item, as_of));
-    if (detail == Detail::kHead) view.timeline.clear();
+    ASSIGN_OR_RETURN(view, Replay(item, as_of, detail));
   }
   auto it = superseding_.find(item.id);
   if (it != superseding_.end()) {
     for (const auto& source_id : it->second) {
       const Item* source = FindItem(source_id);
       if (!source || source->issued() > as_of) continue;
-      auto source_view = Replay(*source, as_of);
+      auto source_view = Replay(*source, as_of, Detail::kHead);
       if (source_view.ok() && std::count(source_view->superseded_by.begin(),
                                          source_view->superseded_by.end(), item.id)) {
         view.supersedes.push_back(source_id);
@@ -347,14 +347,57 @@ Status Ledger::CheckReference(const FieldSpec& spec, const std::string& value, c
   }
 }
 
-Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of) const {
-  RecommendationView view;
-  for (const Event& e : item.events) {
-    if (e.effective > as_of) break;
-    RETURN_IF_ERROR(Step(item, e, view));
-  }
+Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail detail) const {
+  ASSIGN_OR_RETURN(RecommendationView view, StepThrough(item, as_of, detail));
   Finish(as_of, view);
   return view;
+}
+
+Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail) const {
+  RecommendationView view;
+  if (detail == Detail::kFull) view.timeline.reserve(item.events.size());
+  for (const Event& e : item.events) {
+    if (e.effective > as_of) break;
+    RETURN_IF_ERROR(Step(item, e, view, detail));
+  }
+  return view;
+}
+
+Result<RecommendationView> Ledger::WholeHistory(const Item& item) const {
+  return StepThrough(item, kEndOfTime, Detail::kFull);
+}
+
+TimelineEntry Ledger::LastEntry(const Item& item) const {
+  return EntryFor(item, item.events.back(), item.state_before_last, item.tail->state);
+}
+
+std::optional<TimelineEntry> Ledger::EntryOf(const Item& item, int64_t seq) const {
+  if (item.tail && item.events.back().seq == seq) return LastEntry(item);
+  auto whole = WholeHistory(item);
+  if (!whole.ok()) return std::nullopt;
+  for (TimelineEntry& entry : whole->timeline) {
+    if (entry.seq == seq) return std::move(entry);
+  }
+  return std::nullopt;
+}
+
+TimelineEntry Ledger::EntryFor(const Item& item, const Event& e, const std::string& from_state,
+                               const std::string& to_state) const {
+  const RoleSpec* role = WorkflowOf(item.kind)->FindRole(e.role);
+  return TimelineEntry{e.seq,
+                       e.effective,
+                       e.recorded,
+                       e.transition,
+                       role && role->acts_for_owner ? "body" : "inspectorate",
+                       e.actor,
+                       e.role,
+                       e.body,
+                       e.note,
+                       e.fields,
+                       from_state,
+                       to_state,
+                       e.unit,
+                       e.attachments};
 }
 
 Date Ledger::LastChange(const Item& item) const {
@@ -423,7 +466,8 @@ Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
   return Status();
 }
 
-Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) const {
+Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
+                    Detail detail) const {
   const Workflow* workflow = WorkflowOf(item.kind);
   if (!workflow) {
     return Status::FailedPrecondition(Describe(e) + ": no action workflow is loaded");
@@ -438,20 +482,8 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
   }
   const RoleSpec* role = wf.FindRole(e.role);
   if (!role) return Status::InvalidArgument(what() + ": the workflow has no role '" + e.role + "'");
-  TimelineEntry entry{e.seq,
-                      e.effective,
-                      e.recorded,
-                      e.transition,
-                      role->acts_for_owner ? "body" : "inspectorate",
-                      e.actor,
-                      e.role,
-                      e.body,
-                      e.note,
-                      e.fields,
-                      view.state,
-                      "",
-                      e.unit,
-                      e.attachments};
+  std::string from_state;  // for the timeline entry
+  if (detail == Detail::kFull) from_state = view.state;
   if (view.state.empty()) {
     RETURN_IF_ERROR(Create(item, e, wf, view));
   } else {
@@ -524,8 +556,7 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view) 
     }
     view.state = *next;
   }
-  entry.to_state = view.state;
-  view.timeline.push_back(std::move(entry));
+  if (detail == Detail::kFull) view.timeline.push_back(EntryFor(item, e, from_state, view.state));
   view.version = std::max(view.version, e.seq);
   return Status();
 }

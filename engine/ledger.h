@@ -35,8 +35,12 @@ struct Item {
   SubjectKind kind = SubjectKind::kRecommendation;
   std::vector<Event> events;  // sorted by (effective, seq); the first is the creating event
   // The item replayed through all its events (before Finish): adding an event that comes last
-  // in effective order is then one Step, not a whole replay.
+  // in effective order is then one Step, not a whole replay. A head only, its timeline empty:
+  // the events are held once, here, and WholeHistory makes the timeline when it is asked for.
   std::optional<RecommendationView> tail;
+  // The tail's state before its last event ("" for one event): with the tail's, the states
+  // around the last event, which a write's answer, a live stream and the alerts ask about.
+  std::string state_before_last;
 
   const Event& creation() const { return events.front(); }
   Date issued() const { return events.front().effective; }
@@ -97,8 +101,18 @@ class Ledger {
   void Release() { undo_.clear(); }
 
   // The recommendation as it was at the end of `as_of`. NotFound when it was not yet issued.
+  // With kFull, a replay of the item; with kHead, as at or after its LastChange, a copy of its
+  // tail.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
+  // `item`'s tail with its timeline: every event, with the states before and after it, as the
+  // alert rules, the feed and a write's answer read them. Costs a replay of the item.
+  Result<RecommendationView> WholeHistory(const Item& item) const;
+  // The timeline entry of `item`'s last event in effective order, without a replay.
+  TimelineEntry LastEntry(const Item& item) const;
+  // The timeline entry of `item`'s event `seq`: LastEntry for the last, else from WholeHistory.
+  // Nullopt when it has no such event.
+  std::optional<TimelineEntry> EntryOf(const Item& item, int64_t seq) const;
   // Sets the as-of date and what depends on it (open, overdue): a view of the end of an item's
   // history (Project as at LastChange or later) made a view as at `as_of`, when that is on or
   // after LastChange.
@@ -124,11 +138,18 @@ class Ledger {
   // Guard `not_before: judgement` (workflow.h).
   Status CheckNotBeforeJudgement(const Item& item, const Workflow& wf, const Event& event) const;
   // Replays `item` up to the end of `as_of`, checking every event against the workflow and the
-  // world. Used for both validation (as_of far in the future) and projection.
-  Result<RecommendationView> Replay(const Item& item, Date as_of) const;
+  // world, then Finish. Used for both validation (as_of far in the future) and projection.
+  Result<RecommendationView> Replay(const Item& item, Date as_of,
+                                    Detail detail = Detail::kFull) const;
+  // Replay without the Finish.
+  Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail) const;
   // Applies one event to `view`, checking it against the workflow and the world first; on error
-  // `view` is unchanged and the message names the event.
-  Status Step(const Item& item, const Event& event, RecommendationView& view) const;
+  // `view` is unchanged and the message names the event. With kHead, adds no timeline entry.
+  Status Step(const Item& item, const Event& event, RecommendationView& view,
+              Detail detail = Detail::kFull) const;
+  // Step's timeline entry for `event`, which moved its item from `from_state` to `to_state`.
+  TimelineEntry EntryFor(const Item& item, const Event& event, const std::string& from_state,
+                         const std::string& to_state) const;
   // Step's creating event.
   Status Create(const Item& item, const Event& event, const Workflow& wf,
                 RecommendationView& view) const;

@@ -108,6 +108,68 @@ TEST_F(LedgerTest, RollingBackEachDemoFileLeavesTheWorldAsItWas) {
   EXPECT_EQ(n1->supersedes, std::vector<std::string>{"da23-r4"});
 }
 
+// The world holds each event once: an item's tail is its head, without a timeline, after an
+// appended event and after a back-dated one alike. WholeHistory makes the timeline, the one a
+// full projection after the last event has, and each of its entries says the states around it.
+TEST_F(LedgerTest, ATailHoldsNoTimelineAndWholeHistoryMakesIt) {
+  for (const char* file : {"domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml"}) {
+    ASSERT_TRUE(ApplyFile(file, Ledger::Undo::kSkip).ok()) << file;
+  }
+  ASSERT_TRUE(ApplyYaml(R"(
+events:
+  - {rec: da25-n1, do: update, effective: 2025-05-01, by: CPS, note: "back-dated"}
+)")
+                  .ok());
+  size_t items = 0, entries = 0;
+  for (const auto& [id, item] : ledger_->items()) {
+    SCOPED_TRACE(id);
+    ASSERT_TRUE(item.tail.has_value());
+    EXPECT_TRUE(item.tail->timeline.empty());
+    auto whole = ledger_->WholeHistory(item);
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    auto shown = ledger_->Project(item, today_);
+    ASSERT_TRUE(shown.ok()) << shown.status().message();
+    ASSERT_EQ(whole->timeline.size(), item.events.size());
+    ASSERT_EQ(shown->timeline.size(), item.events.size());
+    std::string state;
+    for (size_t i = 0; i < item.events.size(); ++i) {
+      const TimelineEntry& entry = whole->timeline[i];
+      EXPECT_EQ(entry.seq, item.events[i].seq);
+      EXPECT_EQ(entry.note, item.events[i].note);
+      EXPECT_EQ(entry.seq, shown->timeline[i].seq);
+      EXPECT_EQ(entry.from_state, state);
+      EXPECT_EQ(entry.to_state, shown->timeline[i].to_state);
+      state = entry.to_state;
+    }
+    EXPECT_EQ(state, item.tail->state);
+    // The last event's entry, without a replay, is the timeline's.
+    const TimelineEntry last = ledger_->LastEntry(item);
+    EXPECT_EQ(last.seq, whole->timeline.back().seq);
+    EXPECT_EQ(last.from_state, whole->timeline.back().from_state);
+    EXPECT_EQ(last.to_state, whole->timeline.back().to_state);
+    EXPECT_EQ(last.voice, whole->timeline.back().voice);
+    ++items;
+    entries += item.events.size();
+  }
+  EXPECT_GT(items, 20u);
+  EXPECT_GT(entries, items);
+
+  // A close appended, then undone: the states around the last event are those before it.
+  ASSERT_TRUE(ApplyYaml(kOneRecommendation).ok());
+  ledger_->Release();
+  const Ledger::Mark mark = ledger_->Savepoint();
+  ASSERT_TRUE(
+      ApplyYaml("events:\n  - {rec: r1, do: close, effective: 2025-03-20, by: CPS}\n").ok());
+  const Item& r1 = *ledger_->FindItem("r1");
+  EXPECT_EQ(ledger_->LastEntry(r1).from_state, "issued");
+  EXPECT_EQ(ledger_->LastEntry(r1).to_state, "closed");
+  EXPECT_EQ(ledger_->EntryOf(r1, r1.events.front().seq)->to_state, "issued");
+  ledger_->RollbackTo(mark);
+  EXPECT_EQ(ledger_->LastEntry(r1).from_state, "");
+  EXPECT_EQ(ledger_->LastEntry(r1).to_state, "issued");
+  EXPECT_EQ(ledger_->LastEntry(r1).transition, "issue");
+}
+
 TEST_F(LedgerTest, ABackDatedEventIsUndoneToTheHistoryBeforeIt) {
   ASSERT_TRUE(ApplyYaml(kOneRecommendation).ok());
   ASSERT_TRUE(ApplyYaml(R"(

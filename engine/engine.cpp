@@ -223,10 +223,39 @@ Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Dat
   return ledger_->Project(*item, as_of.value_or(clock_->Today()), detail);
 }
 
+namespace {
+
+// The timeline entries one answer shows (a write's, a feed page's): an item's last event's
+// without a replay, and its older ones from one replay of the item per answer, however many of
+// its events the answer shows.
+class AnswerTimelines {
+ public:
+  explicit AnswerTimelines(const Ledger& ledger) : ledger_(ledger) {}
+  std::optional<TimelineEntry> EntryOf(const Item& item, int64_t seq) {
+    if (item.events.back().seq == seq) return ledger_.LastEntry(item);
+    auto made = made_.find(&item);
+    if (made == made_.end()) {
+      auto whole = ledger_.WholeHistory(item);
+      if (!whole.ok()) return std::nullopt;
+      made = made_.emplace(&item, std::move(whole->timeline)).first;
+    }
+    for (const TimelineEntry& entry : made->second) {
+      if (entry.seq == seq) return entry;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const Ledger& ledger_;
+  std::map<const Item*, std::vector<TimelineEntry>> made_;
+};
+
+}  // namespace
+
 std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq) const {
   const Item* item = ledger_->FindItem(id);
   if (!item || !item->tail) return std::nullopt;
-  return ledger_->EntryOf(*item, seq);
+  return AnswerTimelines(*ledger_).EntryOf(*item, seq);
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
@@ -447,8 +476,8 @@ namespace {
 // The event `seq` of `item` as `principal` may see it in the feed of `body` ("" for all), or
 // nullopt when it may not.
 std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
-                                     const Principal& principal, const std::string& body,
-                                     int64_t seq, const Item& item,
+                                     AnswerTimelines& timelines, const Principal& principal,
+                                     const std::string& body, int64_t seq, const Item& item,
                                      const std::function<bool(int64_t)>& known = nullptr) {
   if (!item.tail) return std::nullopt;  // every stored item has one
   const std::vector<std::string> owners = item.owners();
@@ -467,7 +496,7 @@ std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
     return seen;
   }
   // With each event's from and to states.
-  std::optional<TimelineEntry> entry = ledger.EntryOf(item, seq);
+  std::optional<TimelineEntry> entry = timelines.EntryOf(item, seq);
   if (!entry) return std::nullopt;
   const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
   const Inspection* inspection = ledger.FindInspection(def.inspection);
@@ -486,10 +515,11 @@ std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
 std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::string& body,
                                     int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
+  AnswerTimelines timelines(*ledger_);
   const auto& events = ledger_->item_events();
   for (auto it = events.rbegin(); it != events.rend() && it->first > after_seq; ++it) {
     if (out.size() >= limit) break;
-    auto entry = FeedEntryOf(*this, *ledger_, principal, body, it->first, *it->second);
+    auto entry = FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second);
     if (entry) out.push_back(std::move(*entry));
   }
   return out;
@@ -505,8 +535,10 @@ Engine::FeedPage Engine::FeedAfter(const Principal& principal, const std::string
                              [](int64_t seq, const auto& e) { return seq < e.first; });
   size_t looked = 0;
   const size_t max_looked = 4 * limit + 64;
+  AnswerTimelines timelines(*ledger_);
   for (; it != events.end() && page.entries.size() < limit && looked < max_looked; ++it, ++looked) {
-    auto entry = FeedEntryOf(*this, *ledger_, principal, body, it->first, *it->second, known);
+    auto entry =
+        FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second, known);
     if (entry) page.entries.push_back(std::move(*entry));
     page.scanned_to = it->first;
   }

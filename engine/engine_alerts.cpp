@@ -58,8 +58,11 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   std::optional<Date> watermark = Date::Parse(through);
   for (const auto& [id, item] : ledger_->items()) {
     if (!Alerted(item.kind) || !item.tail) continue;
-    // One item's timeline at a time: the world holds none.
-    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(item));
+    // One item's timeline at a time: the world holds none. An item that no longer replays
+    // (which `verify` names) raises nothing, rather than stopping every other item's alerts.
+    const auto whole = ledger_->WholeHistory(item);
+    if (!whole.ok()) continue;
+    const RecommendationView& view = *whole;
     const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
     if (auto day = NextAlertDayOf(view, after)) alert_queue_->Set(id, *day);
   }
@@ -244,9 +247,10 @@ Status Engine::StageAlerts(Date day) {
     if (changed_.count(id)) continue;  // looked at over its whole history when raised
     const Item* item = ledger_->FindItem(id);
     if (!item || !item->tail) continue;
-    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(*item));
+    const auto view = ledger_->WholeHistory(*item);
+    if (!view.ok()) continue;  // as in StartAlerts
     ASSIGN_OR_RETURN(PendingAlerts pending,
-                     PendingFor(view, false, watermark, day, raised, disabled));
+                     PendingFor(*view, false, watermark, day, raised, disabled));
     stage.recommendations.emplace(id, std::move(pending));
   }
   RETURN_IF_ERROR(tx.Commit());  // a read transaction: ends the snapshot
@@ -288,8 +292,9 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     if (!pending) {
       const Item* item = ledger_->FindItem(id);
       if (!item || !item->tail) continue;
-      ASSIGN_OR_RETURN(const RecommendationView view, ledger_->WholeHistory(*item));
-      ASSIGN_OR_RETURN(computed, PendingFor(view, whole, watermark, today, raised, disabled));
+      const auto view = ledger_->WholeHistory(*item);
+      if (!view.ok()) continue;  // as in StartAlerts
+      ASSIGN_OR_RETURN(computed, PendingFor(*view, whole, watermark, today, raised, disabled));
       pending = &computed;
     }
     for (size_t i = 0; i < pending->alerts.size(); ++i) {

@@ -71,6 +71,14 @@ const std::string& WhereOf(const Command& command) {
   return std::visit([](const auto& c) -> const std::string& { return c.where; }, command);
 }
 
+// Whether Ledger::CheckGuard may refuse `event` once its batch is whole (then an error needs its
+// command's `where`).
+bool HasGuard(const Ledger& ledger, const Event& event) {
+  const Workflow* workflow = ledger.WorkflowOf(event.kind);
+  const Transition* t = workflow ? workflow->FindTransition(event.transition) : nullptr;
+  return t && (t->guard.actions_closed || t->guard.not_before_judgement);
+}
+
 }  // namespace
 
 Result<ApplyReport> Engine::Apply(const std::vector<Command>& commands, const std::string& actor) {
@@ -185,7 +193,7 @@ Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
     Date effective;
     int64_t seq = 0;
     size_t index = 0;   // in `mine`, when not in the ledger
-    std::string where;  // of the command that made it, for the guards' errors
+    std::string where;  // of the command that made it, when its transition has a guard
   };
   for (size_t i = 0; i < batches.size(); ++i) {
     const Ledger::Mark batch = ledger.Savepoint();
@@ -223,7 +231,7 @@ Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
              event.effective,
              event.seq,
              mine.size(),
-             WhereOf(commands[c])};
+             HasGuard(ledger, event) ? WhereOf(commands[c]) : std::string()};
       Status added;
       if (m.in_ledger) {
         added = ledger.Add(std::move(event), Ledger::Undo::kSkip);
@@ -233,7 +241,7 @@ Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
       }
       if (added.ok() && in_place_) added = KeepEvidence(commands[c]);
       if (!added.ok()) {
-        failed = context(m.where, added.WithContext(m.item));
+        failed = context(WhereOf(commands[c]), added.WithContext(m.item));
         break;
       }
       made.push_back(std::move(m));
@@ -276,7 +284,9 @@ Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
   if (!in_place_) {
     for (const Event& e : events) appended.push_back(&e);
   }
-  if (appended.empty()) return group;  // nothing to write: the transaction ends unused
+  // Nothing to write: the transaction rolls back as `tx` goes (a batch that failed in place may
+  // have kept evidence files).
+  if (appended.empty()) return group;
   // Rows not all written: the batches that had succeeded fail with `s`, and nothing is shown
   // (the transaction rolls back as `tx` goes).
   auto abandon = [&](const Status& s) {

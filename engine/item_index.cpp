@@ -107,7 +107,7 @@ Status Engine::RowsSince(int64_t through, int64_t to_seq, const Appended* append
     ASSIGN_OR_RETURN(const auto rows, TailRows(through, first - 1, nullptr));
     RETURN_IF_ERROR(part(rows));
   }
-  constexpr size_t kEventsPerPart = 16384;
+  constexpr size_t kEventsPerPart = 4096;
   std::vector<storage::IndexRow> rows;
   for (size_t from = 0; from < appended->size(); from += kEventsPerPart) {
     rows.clear();

@@ -206,12 +206,12 @@ Status Ledger::Add(Event event, Undo undo) {
     return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
                             " was created (" + item.issued().ToString() + ")");
   }
-  // With its timeline, for the state before the last event; then a head, as every tail is.
-  auto replayed = StepThrough(candidate, kEndOfTime, Detail::kFull);
-  if (!replayed.ok()) return replayed.status();
-  candidate.state_before_last = replayed->timeline.back().from_state;
-  replayed->timeline = {};
-  candidate.tail = std::move(*replayed);
+  RecommendationView replayed;  // a head, as every tail is
+  for (const Event& e : candidate.events) {
+    candidate.state_before_last = replayed.state;
+    RETURN_IF_ERROR(Step(candidate, e, replayed, Detail::kHead));
+  }
+  candidate.tail = std::move(replayed);
   if (recording_) {
     undo_.reserve(undo_.size() + 1);  // so that nothing throws once `item` is moved from
     undo_.push_back(
@@ -369,16 +369,6 @@ Result<RecommendationView> Ledger::WholeHistory(const Item& item) const {
 
 TimelineEntry Ledger::LastEntry(const Item& item) const {
   return EntryFor(item, item.events.back(), item.state_before_last, item.tail->state);
-}
-
-std::optional<TimelineEntry> Ledger::EntryOf(const Item& item, int64_t seq) const {
-  if (item.tail && item.events.back().seq == seq) return LastEntry(item);
-  auto whole = WholeHistory(item);
-  if (!whole.ok()) return std::nullopt;
-  for (TimelineEntry& entry : whole->timeline) {
-    if (entry.seq == seq) return std::move(entry);
-  }
-  return std::nullopt;
 }
 
 TimelineEntry Ledger::EntryFor(const Item& item, const Event& e, const std::string& from_state,

@@ -106,13 +106,10 @@ class Ledger {
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
   // `item`'s tail with its timeline: every event, with the states before and after it, as the
-  // alert rules, the feed and a write's answer read them. Costs a replay of the item.
+  // alert rules and the feed read them. Costs a replay of the item.
   Result<RecommendationView> WholeHistory(const Item& item) const;
   // The timeline entry of `item`'s last event in effective order, without a replay.
   TimelineEntry LastEntry(const Item& item) const;
-  // The timeline entry of `item`'s event `seq`: LastEntry for the last, else from WholeHistory.
-  // Nullopt when it has no such event.
-  std::optional<TimelineEntry> EntryOf(const Item& item, int64_t seq) const;
   // Sets the as-of date and what depends on it (open, overdue): a view of the end of an item's
   // history (Project as at LastChange or later) made a view as at `as_of`, when that is on or
   // after LastChange.

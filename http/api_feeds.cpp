@@ -119,6 +119,7 @@ Response GetCalendar(const Call& call) {
   actions.body = body;
   actions.unit = unit;
   actions.open = true;
+  actions.detail = Detail::kHead;  // no timeline: a due date is in the head
   for (const RecommendationView& view : engine.ListActions(actions)) {
     if (!MaySeeItem(engine, who, view) || !view.action) continue;
     const std::string& title = titles[view.def.inspection];
@@ -174,6 +175,7 @@ Response Api::MetricsResponse(const Engine& engine) {
     std::map<std::pair<std::string, std::string>, std::pair<int, int>> actions;
     ActionQuery open_actions;
     open_actions.open = true;
+    open_actions.detail = Detail::kHead;
     for (const RecommendationView& a : engine.ListActions(open_actions)) {
       auto& c = actions[{a.def.owners.front(), a.action->unit}];
       ++c.first;

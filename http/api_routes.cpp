@@ -237,7 +237,7 @@ Response GetRecommendations(const Call& call) {
     // The cursor is a position in the list's order (issue date, id), so a page still follows
     // even when the item it names has since left the list.
     const std::string cursor = call.Query("cursor");
-    auto at = engine.Show(cursor, std::nullopt);
+    auto at = engine.Show(cursor, std::nullopt, Detail::kHead);
     if (!at.ok() || !engine.MaySee(call.who, at->def.owners)) {
       return Api::Problem(400, "cursor '" + cursor + "' names no recommendation");
     }

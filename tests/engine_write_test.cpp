@@ -146,10 +146,11 @@ TEST_F(EngineTest, AnImportInPlaceKeepsTheEvidenceOfCommandsItHasDropped) {
   EXPECT_EQ(EventCount(), before + 12);  // and verify finds every file the events name
 }
 
-// A batch's rows are encoded and appended a part at a time (4,096 rows each), and its items'
-// heads written a part at a time (4,096 heads each), whether all of them are written again (the
-// heads were worked out under other workflows) or those the batch changed: a batch of more
-// parts keeps one unbroken hash chain, the seqs it reports, and every item's head.
+// A batch's rows are encoded and appended a part at a time (4,096 rows each), its index rows
+// worked out and written 4,096 events at a time, and its items' heads written a part at a time
+// (4,096 heads each), whether all of them are written again (the heads were worked out under
+// other workflows) or those the batch changed: a batch of more parts keeps one unbroken hash
+// chain, the seqs it reports, every index row and every item's head.
 TEST_F(EngineTest, ABatchOfManyPartsIsOneChainWithEveryHead) {
   Engine::Options options{db_path_, kWorkflow, &clock_, true, ""};
   options.index_batch = 1;  // the index and heads written with the batch

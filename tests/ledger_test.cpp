@@ -163,7 +163,7 @@ events:
   const Item& r1 = *ledger_->FindItem("r1");
   EXPECT_EQ(ledger_->LastEntry(r1).from_state, "issued");
   EXPECT_EQ(ledger_->LastEntry(r1).to_state, "closed");
-  EXPECT_EQ(ledger_->EntryOf(r1, r1.events.front().seq)->to_state, "issued");
+  EXPECT_EQ(ledger_->WholeHistory(r1)->timeline.front().to_state, "issued");
   ledger_->RollbackTo(mark);
   EXPECT_EQ(ledger_->LastEntry(r1).from_state, "");
   EXPECT_EQ(ledger_->LastEntry(r1).to_state, "issued");

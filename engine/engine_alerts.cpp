@@ -60,7 +60,7 @@ Status Engine::StartAlerts(const AlertOptions& options) {
     if (!Alerted(item.kind) || !item.tail) continue;
     // One item's timeline at a time: the world holds none. An item that no longer replays
     // (which `verify` names) raises nothing, rather than stopping every other item's alerts.
-    const auto whole = ledger_->WholeHistory(item);
+    const auto whole = ledger_->WholeHistory(item, Detail::kStates);
     if (!whole.ok()) continue;
     const RecommendationView& view = *whole;
     const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
@@ -247,7 +247,7 @@ Status Engine::StageAlerts(Date day) {
     if (changed_.count(id)) continue;  // looked at over its whole history when raised
     const Item* item = ledger_->FindItem(id);
     if (!item || !item->tail) continue;
-    const auto view = ledger_->WholeHistory(*item);
+    const auto view = ledger_->WholeHistory(*item, Detail::kStates);
     if (!view.ok()) continue;  // as in StartAlerts
     ASSIGN_OR_RETURN(PendingAlerts pending,
                      PendingFor(*view, false, watermark, day, raised, disabled));
@@ -292,7 +292,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     if (!pending) {
       const Item* item = ledger_->FindItem(id);
       if (!item || !item->tail) continue;
-      const auto view = ledger_->WholeHistory(*item);
+      const auto view = ledger_->WholeHistory(*item, Detail::kStates);
       if (!view.ok()) continue;  // as in StartAlerts
       ASSIGN_OR_RETURN(computed, PendingFor(*view, whole, watermark, today, raised, disabled));
       pending = &computed;

@@ -355,7 +355,7 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail d
 
 Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail) const {
   RecommendationView view;
-  if (detail == Detail::kFull) view.timeline.reserve(item.events.size());
+  if (detail != Detail::kHead) view.timeline.reserve(item.events.size());
   for (const Event& e : item.events) {
     if (e.effective > as_of) break;
     RETURN_IF_ERROR(Step(item, e, view, detail));
@@ -363,8 +363,8 @@ Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Det
   return view;
 }
 
-Result<RecommendationView> Ledger::WholeHistory(const Item& item) const {
-  return StepThrough(item, kEndOfTime, Detail::kFull);
+Result<RecommendationView> Ledger::WholeHistory(const Item& item, Detail detail) const {
+  return StepThrough(item, kEndOfTime, detail);
 }
 
 TimelineEntry Ledger::LastEntry(const Item& item) const {
@@ -473,7 +473,7 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
   const RoleSpec* role = wf.FindRole(e.role);
   if (!role) return Status::InvalidArgument(what() + ": the workflow has no role '" + e.role + "'");
   std::string from_state;  // for the timeline entry
-  if (detail == Detail::kFull) from_state = view.state;
+  if (detail != Detail::kHead) from_state = view.state;
   if (view.state.empty()) {
     RETURN_IF_ERROR(Create(item, e, wf, view));
   } else {
@@ -546,7 +546,18 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
     }
     view.state = *next;
   }
-  if (detail == Detail::kFull) view.timeline.push_back(EntryFor(item, e, from_state, view.state));
+  if (detail == Detail::kFull) {
+    view.timeline.push_back(EntryFor(item, e, from_state, view.state));
+  } else if (detail == Detail::kStates) {
+    TimelineEntry entry;
+    entry.seq = e.seq;
+    entry.effective = e.effective;
+    entry.transition = e.transition;
+    entry.voice = role->acts_for_owner ? "body" : "inspectorate";
+    entry.from_state = std::move(from_state);
+    entry.to_state = view.state;
+    view.timeline.push_back(std::move(entry));
+  }
   view.version = std::max(view.version, e.seq);
   return Status();
 }

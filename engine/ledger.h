@@ -106,8 +106,8 @@ class Ledger {
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
   // `item`'s tail with its timeline: every event, with the states before and after it, as the
-  // alert rules and the feed read them. Costs a replay of the item.
-  Result<RecommendationView> WholeHistory(const Item& item) const;
+  // feed (kFull) and the alert rules (kStates) read them. Costs a replay of the item.
+  Result<RecommendationView> WholeHistory(const Item& item, Detail detail = Detail::kFull) const;
   // The timeline entry of `item`'s last event in effective order, without a replay.
   TimelineEntry LastEntry(const Item& item) const;
   // Sets the as-of date and what depends on it (open, overdue): a view of the end of an item's
@@ -141,7 +141,8 @@ class Ledger {
   // Replay without the Finish.
   Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail) const;
   // Applies one event to `view`, checking it against the workflow and the world first; on error
-  // `view` is unchanged and the message names the event. With kHead, adds no timeline entry.
+  // `view` is unchanged and the message names the event. With kHead, adds no timeline entry;
+  // with kStates, one with no text (Detail).
   Status Step(const Item& item, const Event& event, RecommendationView& view,
               Detail detail = Detail::kFull) const;
   // Step's timeline entry for `event`, which moved its item from `from_state` to `to_state`.

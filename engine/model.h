@@ -191,8 +191,9 @@ struct RecommendationView : RecommendationHead {
   std::vector<TimelineEntry> timeline;  // effective order
 };
 
-// How much of a view a query builds: all of it, or (kHead) an empty timeline, which costs the
-// item's state only.
-enum class Detail { kFull, kHead };
+// How much of a view a query builds: all of it; (kStates) a timeline whose entries have only
+// their seq, effective date, transition, voice and the states around them, what the alert rules
+// read, with no text copied; or (kHead) an empty timeline, which costs the item's state only.
+enum class Detail { kFull, kStates, kHead };
 
 }  // namespace rectrack

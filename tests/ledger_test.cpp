@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <tuple>
 
 #include "engine/command_builder.h"
 #include "engine/importer.h"
@@ -110,7 +111,8 @@ TEST_F(LedgerTest, RollingBackEachDemoFileLeavesTheWorldAsItWas) {
 
 // The world holds each event once: an item's tail is its head, without a timeline, after an
 // appended event and after a back-dated one alike. WholeHistory makes the timeline, the one a
-// full projection after the last event has, and each of its entries says the states around it.
+// full projection after the last event has, and each of its entries says the states around it;
+// with kStates, the same entries without their text.
 TEST_F(LedgerTest, ATailHoldsNoTimelineAndWholeHistoryMakesIt) {
   for (const char* file : {"domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml"}) {
     ASSERT_TRUE(ApplyFile(file, Ledger::Undo::kSkip).ok()) << file;
@@ -142,6 +144,20 @@ events:
       state = entry.to_state;
     }
     EXPECT_EQ(state, item.tail->state);
+    // What the alert rules read (kStates) is the same timeline, without its text.
+    auto states = ledger_->WholeHistory(item, Detail::kStates);
+    ASSERT_TRUE(states.ok()) << states.status().message();
+    ASSERT_EQ(states->timeline.size(), whole->timeline.size());
+    for (size_t i = 0; i < whole->timeline.size(); ++i) {
+      const TimelineEntry& full = whole->timeline[i];
+      const TimelineEntry& brief = states->timeline[i];
+      EXPECT_EQ(std::tie(brief.seq, brief.effective, brief.transition, brief.voice,
+                         brief.from_state, brief.to_state),
+                std::tie(full.seq, full.effective, full.transition, full.voice, full.from_state,
+                         full.to_state));
+      EXPECT_TRUE(brief.note.empty() && brief.fields.empty() && brief.actor.empty());
+    }
+    EXPECT_EQ(states->state, whole->state);
     // The last event's entry, without a replay, is the timeline's.
     const TimelineEntry last = ledger_->LastEntry(item);
     EXPECT_EQ(last.seq, whole->timeline.back().seq);

@@ -30,6 +30,15 @@ bool Alerted(SubjectKind kind) {
   return kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction;
 }
 
+// `item`'s history as the alert rules read it (Detail::kStates), one item at a time: the world
+// holds no timeline. Nullopt for an item that no longer replays (which `verify` names): it
+// raises nothing, rather than stopping every other item's alerts.
+std::optional<RecommendationView> RulesHistory(const Ledger& ledger, const Item& item) {
+  auto whole = ledger.WholeHistory(item, Detail::kStates);
+  if (!whole.ok()) return std::nullopt;
+  return std::move(*whole);
+}
+
 }  // namespace
 
 std::string Engine::alert_link(const std::string& id, SubjectKind kind) const {
@@ -58,13 +67,10 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   std::optional<Date> watermark = Date::Parse(through);
   for (const auto& [id, item] : ledger_->items()) {
     if (!Alerted(item.kind) || !item.tail) continue;
-    // One item's timeline at a time: the world holds none. An item that no longer replays
-    // (which `verify` names) raises nothing, rather than stopping every other item's alerts.
-    const auto whole = ledger_->WholeHistory(item, Detail::kStates);
-    if (!whole.ok()) continue;
-    const RecommendationView& view = *whole;
-    const Date after = watermark ? std::min(*watermark, today) : view.issued.AddDays(-1);
-    if (auto day = NextAlertDayOf(view, after)) alert_queue_->Set(id, *day);
+    const std::optional<RecommendationView> view = RulesHistory(*ledger_, item);
+    if (!view) continue;
+    const Date after = watermark ? std::min(*watermark, today) : view->issued.AddDays(-1);
+    if (auto day = NextAlertDayOf(*view, after)) alert_queue_->Set(id, *day);
   }
   return Status();
 }
@@ -247,8 +253,8 @@ Status Engine::StageAlerts(Date day) {
     if (changed_.count(id)) continue;  // looked at over its whole history when raised
     const Item* item = ledger_->FindItem(id);
     if (!item || !item->tail) continue;
-    const auto view = ledger_->WholeHistory(*item, Detail::kStates);
-    if (!view.ok()) continue;  // as in StartAlerts
+    const std::optional<RecommendationView> view = RulesHistory(*ledger_, *item);
+    if (!view) continue;
     ASSIGN_OR_RETURN(PendingAlerts pending,
                      PendingFor(*view, false, watermark, day, raised, disabled));
     stage.recommendations.emplace(id, std::move(pending));
@@ -292,8 +298,8 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     if (!pending) {
       const Item* item = ledger_->FindItem(id);
       if (!item || !item->tail) continue;
-      const auto view = ledger_->WholeHistory(*item, Detail::kStates);
-      if (!view.ok()) continue;  // as in StartAlerts
+      const std::optional<RecommendationView> view = RulesHistory(*ledger_, *item);
+      if (!view) continue;
       ASSIGN_OR_RETURN(computed, PendingFor(*view, whole, watermark, today, raised, disabled));
       pending = &computed;
     }

@@ -206,12 +206,10 @@ Status Ledger::Add(Event event, Undo undo) {
     return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
                             " was created (" + item.issued().ToString() + ")");
   }
-  RecommendationView replayed;  // a head, as every tail is
-  for (const Event& e : candidate.events) {
-    candidate.state_before_last = replayed.state;
-    RETURN_IF_ERROR(Step(candidate, e, replayed, Detail::kHead));
-  }
-  candidate.tail = std::move(replayed);
+  // A head, as every tail is.
+  auto replayed = StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last);
+  if (!replayed.ok()) return replayed.status();
+  candidate.tail = std::move(*replayed);
   if (recording_) {
     undo_.reserve(undo_.size() + 1);  // so that nothing throws once `item` is moved from
     undo_.push_back(
@@ -353,11 +351,13 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail d
   return view;
 }
 
-Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail) const {
+Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail,
+                                               std::string* state_before_last) const {
   RecommendationView view;
   if (detail != Detail::kHead) view.timeline.reserve(item.events.size());
   for (const Event& e : item.events) {
     if (e.effective > as_of) break;
+    if (state_before_last) *state_before_last = view.state;
     RETURN_IF_ERROR(Step(item, e, view, detail));
   }
   return view;

@@ -138,8 +138,10 @@ class Ledger {
   // world, then Finish. Used for both validation (as_of far in the future) and projection.
   Result<RecommendationView> Replay(const Item& item, Date as_of,
                                     Detail detail = Detail::kFull) const;
-  // Replay without the Finish.
-  Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail) const;
+  // Replay without the Finish. With `state_before_last`, sets it to the state before the last
+  // event stepped.
+  Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail,
+                                         std::string* state_before_last = nullptr) const;
   // Applies one event to `view`, checking it against the workflow and the world first; on error
   // `view` is unchanged and the message names the event. With kHead, adds no timeline entry;
   // with kStates, one with no text (Detail).

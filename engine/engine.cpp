@@ -191,26 +191,44 @@ Status Engine::CatchUp() {
 }
 
 std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
-  const Date as_of = q.as_of.value_or(clock_->Today());
   std::vector<RecommendationView> out;
+  VisitList(q, [&](const RecommendationView& view) {
+    out.push_back(view);
+    return q.limit == 0 || out.size() < q.limit;
+  });
+  return out;
+}
+
+void Engine::VisitList(const ListQuery& q,
+                       const std::function<bool(const RecommendationView&)>& visit) const {
+  const Date as_of = q.as_of.value_or(clock_->Today());
+  // The candidates, in list order, chosen on what needs no view: a sort of pointers, so that
+  // only the views visited are made.
+  std::vector<const Item*> listed;
   for (const auto& [id, item] : ledger_->items()) {
     if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
+    if (q.after && std::pair(item.issued(), std::string_view(id)) <=
+                       std::pair(q.after->first, std::string_view(q.after->second))) {
+      continue;
+    }
     const auto& owners = item.def().owners;
     if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
       continue;
     }
-    auto view = ledger_->Project(item, as_of, Detail::kHead);
+    listed.push_back(&item);
+  }
+  std::sort(listed.begin(), listed.end(), [](const Item* a, const Item* b) {
+    return a->issued() != b->issued() ? a->issued() < b->issued() : a->id < b->id;
+  });
+  size_t visited = 0;
+  for (const Item* item : listed) {
+    auto view = ledger_->Project(*item, as_of, Detail::kHead);
     if (!view.ok()) continue;  // replayed at load, so this cannot fail for stored items
     if (!q.state.empty() && view->state != q.state) continue;
     if (q.open && view->open != *q.open) continue;
     if (q.overdue_only && !view->overdue) continue;
-    out.push_back(std::move(*view));
+    if (!visit(*view) || (q.limit && ++visited == q.limit)) return;
   }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
-  });
-  if (q.limit && out.size() > q.limit) out.resize(q.limit);
-  return out;
 }
 
 Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of,

@@ -151,6 +151,11 @@ class Engine {
   // heads, with empty timelines (Show gives an item's timeline), so that a list of 100,000
   // copies no histories.
   std::vector<RecommendationView> List(const ListQuery& query) const;
+  // The recommendations List would give, one at a time, in list order, until `visit` returns
+  // false: each view is made as it is visited and gone after, so a page of a long list, or a
+  // count over it, holds one head at a time and makes only the heads it visits.
+  void VisitList(const ListQuery& query,
+                 const std::function<bool(const RecommendationView&)>& visit) const;
   // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
   // recommendation's head stands for its view as at any date on or after its last change, so
   // only the recommendations changed after that date, or since the heads were written, are read

@@ -419,11 +419,15 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   HeadsQuery heads;
   heads.as_of = q.as_of.value_or(clock_->Today());
   heads.body = q.body;
+  auto after = [&](const std::string& issued, const std::string& id) {
+    return !q.after || std::pair(issued, std::string_view(id)) >
+                           std::pair(q.after->first.ToString(), std::string_view(q.after->second));
+  };
   heads.row_wanted = [&](const storage::HeadRow& row, bool open) {
     const bool overdue =
         open && !row.overdue_from.empty() && row.overdue_from < heads.as_of.ToString();
     return (q.state.empty() || row.state == q.state) && (!q.open || open == *q.open) &&
-           (!q.overdue_only || overdue);
+           (!q.overdue_only || overdue) && after(row.issued, row.item);
   };
   heads.limit = q.limit;
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
@@ -432,7 +436,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   for (RecommendationView& view : found->views) {
     // Those from rows are wanted; those read whole are checked now.
     if ((q.state.empty() || view.state == q.state) && (!q.open || view.open == *q.open) &&
-        (!q.overdue_only || view.overdue)) {
+        (!q.overdue_only || view.overdue) && after(view.issued.ToString(), view.id)) {
       out.push_back(std::move(view));
     }
   }

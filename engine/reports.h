@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/date.h"
@@ -20,6 +21,9 @@ struct ListQuery {
   std::optional<bool> open;   // nullopt for both
   bool overdue_only = false;
   size_t limit = 0;  // at most this many, the first in list order; 0 for all
+  // Only those after this place in list order (issue date, then id): where a page ends, so the
+  // next page follows even when the recommendation it ended with has left the list.
+  std::optional<std::pair<Date, std::string>> after;
 };
 
 struct ActionQuery {

@@ -104,15 +104,16 @@ Response GetCalendar(const Call& call) {
     ListQuery query;
     query.body = body;
     query.open = true;
-    for (const RecommendationView& view : engine.List(query)) {
-      if (!engine.MaySee(who, view.def.owners)) continue;
+    engine.VisitList(query, [&](const RecommendationView& view) {
+      if (!engine.MaySee(who, view.def.owners)) return true;
       const std::string& title = titles[view.def.inspection];
       for (const MilestoneView& m : view.milestones) {
         if (m.met) continue;
         items.push_back(CalendarItem{view.id, m.label, m.due, title, view.def.owners, view.def.text,
                                      m.overdue});
       }
-    }
+      return true;
+    });
   }
   // Open actions with a due date: the body's (every unit's and its own), or the unit's.
   ActionQuery actions;
@@ -153,12 +154,13 @@ Response Api::MetricsResponse(const Engine& engine) {
     for (const Body& b : engine.Bodies()) counts[b.id];
     ListQuery query;
     query.open = true;
-    for (const RecommendationView& view : engine.List(query)) {
+    engine.VisitList(query, [&](const RecommendationView& view) {
       for (const auto& owner : view.def.owners) {
         ++counts[owner].first;
         if (view.overdue) ++counts[owner].second;
       }
-    }
+      return true;
+    });
     std::string g =
         "# HELP rectrack_recommendations_open Recommendations open today, by owner body.\n"
         "# TYPE rectrack_recommendations_open gauge\n";

@@ -221,18 +221,21 @@ Response GetRecommendations(const Call& call) {
     return Api::Problem(400, "unknown state '" + q.state + "'");
   }
   if (!limit.ok()) return Api::Problem(400, limit.status().message());
-  std::vector<RecommendationView> views = engine.List(q);
   const std::string text_query = call.Query("q");
-  std::erase_if(views, [&](const RecommendationView& v) {
-    return !engine.MaySee(call.who, v.def.owners) || (not_overdue && v.overdue) ||
-           (!text_query.empty() && !ContainsFolded(v.def.text, text_query) &&
-            !ContainsFolded(v.id, text_query));
-  });
+  auto wanted = [&](const RecommendationView& v) {
+    return engine.MaySee(call.who, v.def.owners) && !(not_overdue && v.overdue) &&
+           (text_query.empty() || ContainsFolded(v.def.text, text_query) ||
+            ContainsFolded(v.id, text_query));
+  };
+  std::vector<RecommendationView> views;
   if (format->csv) {
+    engine.VisitList(q, [&](const RecommendationView& v) {
+      if (wanted(v)) views.push_back(v);
+      return true;
+    });
     const Date day = q.as_of.value_or(engine.clock().Today());
     return CsvFile(ListAsCsv(views), "recommendations-" + day.ToString() + ".csv", format->bom);
   }
-  size_t start = 0;
   if (t.query.count("cursor")) {
     // The cursor is a position in the list's order (issue date, id), so a page still follows
     // even when the item it names has since left the list.
@@ -241,18 +244,17 @@ Response GetRecommendations(const Call& call) {
     if (!at.ok() || !engine.MaySee(call.who, at->def.owners)) {
       return Api::Problem(400, "cursor '" + cursor + "' names no recommendation");
     }
-    const auto after = std::make_pair(at->issued, cursor);
-    start = static_cast<size_t>(std::find_if(views.begin(), views.end(),
-                                             [&](const RecommendationView& v) {
-                                               return std::make_pair(v.issued, v.id) > after;
-                                             }) -
-                                views.begin());
+    q.after = std::pair(at->issued, cursor);
   }
-  const size_t end = std::min(views.size(), start + *limit);
-  std::vector<RecommendationView> page(views.begin() + static_cast<long>(start),
-                                       views.begin() + static_cast<long>(end));
-  std::string next = end < views.size() ? json::serialize(json::string(views[end - 1].id)) : "null";
-  return Json(200, "{\"items\":" + ListAsJson(page) + ",\"next_cursor\":" + next + "}");
+  // One more than the page, to know whether another follows; only the page's heads are made.
+  engine.VisitList(q, [&](const RecommendationView& v) {
+    if (wanted(v)) views.push_back(v);
+    return views.size() <= *limit;
+  });
+  const bool more = views.size() > *limit;
+  if (more) views.pop_back();
+  std::string next = more ? json::serialize(json::string(views.back().id)) : "null";
+  return Json(200, "{\"items\":" + ListAsJson(views) + ",\"next_cursor\":" + next + "}");
 }
 
 Response GetRecommendation(const Call& call) {

@@ -70,7 +70,39 @@ class ItemHeadsTest : public ItemIndexTest {
       queries.push_back(overdue);
     }
     for (Date as_of : dates) {
-      for (ListQuery q : queries) {
+      // Pages after a place in list order: where a whole list's first, middle and last entries
+      // stand, and a place no recommendation holds.
+      std::vector<ListQuery> pages = queries;
+      ListQuery all;
+      all.as_of = as_of;
+      const std::vector<RecommendationView> listed = (*whole)->List(all);
+      std::vector<std::pair<Date, std::string>> places = {{as_of.AddDays(-400), "m"}};
+      for (size_t i : {size_t{0}, listed.size() / 2, listed.size() - 1}) {
+        if (i < listed.size()) places.emplace_back(listed[i].issued, listed[i].id);
+      }
+      for (const auto& place : places) {
+        for (ListQuery q : {queries[0], queries[1], queries[4], queries[13]}) {
+          q.after = place;
+          pages.push_back(q);
+        }
+        // The page is the whole list's entries after the place, whatever the filters.
+        ListQuery page = all;
+        page.after = place;
+        std::vector<RecommendationView> expected;
+        for (const RecommendationView& v : listed) {
+          if (std::pair(v.issued, v.id) > place) expected.push_back(v);
+        }
+        EXPECT_EQ(ListAsJson((*whole)->List(page)), ListAsJson(expected))
+            << "after " << place.first.ToString() << " " << place.second;
+      }
+      // A visit ends when the visitor says so, having made only the views it was given.
+      int visited = 0;
+      (*whole)->VisitList(all, [&](const RecommendationView& v) {
+        EXPECT_EQ(v.id, listed[static_cast<size_t>(visited)].id);
+        return ++visited < 3;
+      });
+      EXPECT_EQ(visited, std::min<int>(3, static_cast<int>(listed.size())));
+      for (ListQuery q : pages) {
         q.as_of = as_of;
         bool read_heads = false;
         EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson((*whole)->List(q)))

@@ -81,8 +81,8 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
       ListQuery q;
       q.body = b.id;
       int open = 0, overdue = 0, due_soon = 0, awaiting = 0;
-      for (const RecommendationView& v : engine.List(q)) {
-        if (!MaySeeItem(engine, call.who, v)) continue;
+      engine.VisitList(q, [&](const RecommendationView& v) {
+        if (!MaySeeItem(engine, call.who, v)) return true;
         if (v.open) ++open;
         if (v.overdue) ++overdue;
         const std::string next = NextDue(v);
@@ -91,7 +91,8 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
           ++due_soon;
         }
         if (v.state == awaiting_state) ++awaiting;
-      }
+        return true;
+      });
       Data d;
       d.set("id", b.id);
       d.set("name", b.name);
@@ -193,8 +194,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     if (status == "open") query.open = true;
     if (status == "closed") query.open = false;
     query.overdue_only = overdue;
-    views = engine.List(query);
-    std::erase_if(views, [&](const RecommendationView& v) {
+    // Only the recommendations shown are kept: the page counts and sorts them.
+    engine.VisitList(query, [&](const RecommendationView& v) {
       if (!MaySeeItem(engine, call.who, v)) return true;
       if (!inspection.empty() && v.def.inspection != inspection) return true;
       if (!q.empty() && !http::ContainsFolded(v.def.text, q) && !http::ContainsFolded(v.id, q)) {
@@ -204,7 +205,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
         const std::string next = NextDue(v);
         if (next.empty() || next >= due_limit->ToString()) return true;
       }
-      return false;
+      views.push_back(v);
+      return true;
     });
     data.set("bodies", BodyChoices(engine, call.who, *body));
     for (const Body& b : engine.Bodies()) {
@@ -475,11 +477,12 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
     if (has_follow_ups) data.set("has_follow_ups", Bool(true));
     Data rows = List();
     int count = 0;
-    for (const RecommendationView& v : engine.List({})) {
-      if (v.def.inspection != id || !MaySeeItem(engine, call.who, v)) continue;
+    engine.VisitList({}, [&](const RecommendationView& v) {
+      if (v.def.inspection != id || !MaySeeItem(engine, call.who, v)) return true;
       rows.push_back(ItemRow(v));
       ++count;
-    }
+      return true;
+    });
     data.set("rows", rows);
     data.set("count", std::to_string(count));
   });

@@ -9,6 +9,7 @@
 #include "engine/annex.h"
 #include "engine/event_codec.h"
 #include "engine/ledger.h"
+#include "engine/read_ahead.h"
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
@@ -83,6 +84,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   engine->text_limits_ = options.text_limits;
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
   engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);
+  engine->read_ahead_from_ = std::max<int64_t>(options.read_ahead_from, 1);
   engine->index_if_behind_ = options.index_if_behind;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
@@ -155,6 +157,18 @@ Status Engine::CatchUpIfChanged() {
   return tx.Commit();
 }
 
+namespace {
+
+// The error of an event the ledger does not take: one that does not decode, or does not replay.
+Status DoesNotReplay(int64_t seq, const std::string& subject, const std::string& workflow,
+                     const Status& why) {
+  return Status::Corruption("event " + std::to_string(seq) + " (" + subject +
+                            ") does not replay through workflow " + workflow + ": " +
+                            why.message());
+}
+
+}  // namespace
+
 Status Engine::CatchUp() {
   // Another process committed since the last look: it may have revoked a token, so forget the
   // ones known. Looked at here, where every path takes in other commits (a refresh, and each
@@ -166,26 +180,47 @@ Status Engine::CatchUp() {
   if (version != data_version_) known_tokens_.clear();
   // The ledger holds exactly the events through last_seq_: one that does not replay stops the
   // catch-up there, and is met again (and reported) by the next one. Rows are read one at a
-  // time: holding the whole log's rows at once would double what a first replay needs.
-  Status replayed;
-  Status read = store_->Scan(last_seq_, [&](const storage::EventRow& row) -> Status {
-    known_tokens_.clear();
+  // time (or a batch ahead): holding the whole log's rows at once would double what a first
+  // replay needs.
+  const std::string& workflow = workflow_.source();
+  auto decode = [&workflow](const storage::EventRow& row) -> Result<Event> {
     auto event = DecodeEvent(row);
-    replayed = event.ok() ? ledger_->Add(std::move(*event), Ledger::Undo::kSkip) : event.status();
-    if (!replayed.ok()) {
-      replayed = Status::Corruption("event " + std::to_string(row.seq) + " (" + row.subject_id +
-                                    ") does not replay through workflow " + workflow_.source() +
-                                    ": " + replayed.message());
-      return replayed;
-    }
-    last_seq_ = row.seq;
-    const auto kind = static_cast<SubjectKind>(row.kind);
-    if (kind == SubjectKind::kRecommendation || kind == SubjectKind::kAction) {
-      NoteChanged(row.subject_id);
-    }
+    if (event.ok()) return event;
+    return DoesNotReplay(row.seq, row.subject_id, workflow, event.status());
+  };
+  auto replay = [&](Event event) -> Status {
+    known_tokens_.clear();
+    const int64_t seq = event.seq;
+    const SubjectKind kind = event.kind;
+    std::string subject = event.subject_id;
+    Status added = ledger_->Add(std::move(event), Ledger::Undo::kSkip);
+    if (!added.ok()) return DoesNotReplay(seq, subject, workflow, added);
+    last_seq_ = seq;
+    if (IsItemKind(kind)) NoteChanged(subject);
     return Status();
-  });
-  if (replayed.ok() && !read.ok()) replayed = read;
+  };
+  Status replayed;
+  const int64_t last = store_->LastSeq();
+  if (last - last_seq_ >= read_ahead_from_) {
+    // A long way behind (a first read of a long log): rows read on another thread.
+    ReadAhead ahead(store_.get(), last_seq_);
+    std::vector<storage::EventRow> batch;
+    while (replayed.ok() && ahead.Next(&batch)) {
+      for (const storage::EventRow& row : batch) {
+        auto event = decode(row);
+        replayed = event.ok() ? replay(std::move(*event)) : event.status();
+        if (!replayed.ok()) break;
+      }
+    }
+    if (replayed.ok()) replayed = ahead.status();
+  } else {
+    Status read = store_->Scan(last_seq_, [&](const storage::EventRow& row) -> Status {
+      auto event = decode(row);
+      replayed = event.ok() ? replay(std::move(*event)) : event.status();
+      return replayed;
+    });
+    if (replayed.ok() && !read.ok()) replayed = read;
+  }
   if (replayed.ok()) data_version_ = version;
   return replayed;
 }

@@ -1,0 +1,98 @@
+// ReadAhead (engine/read_ahead.h): the log's rows read on a thread of its own, in order, a
+// bounded number of batches ahead, stopping when the reader is done with it.
+#include "engine/read_ahead.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "storage/database.h"
+#include "storage/event_store.h"
+
+namespace rectrack {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ReadAheadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "rectrack_read_ahead_test_" + std::to_string(getpid()) + ".db";
+    fs::remove(path_);
+    auto db = storage::Database::Open(path_);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    db_ = std::move(db).value();
+    store_ = std::make_unique<storage::EventStore>(db_.get(),
+                                                   [](int kind) { return SubjectKindName(kind); });
+    // More rows than kBatchesAhead batches hold, and a part of a batch at the end.
+    std::vector<storage::EventRow> rows(kRows);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i].kind = static_cast<int>(SubjectKind::kRecommendation);
+      rows[i].subject_id = "r" + std::to_string(i);
+      rows[i].transition = "update";
+      rows[i].effective = "2025-01-01";
+      rows[i].recorded = "2025-01-01T00:00:00Z";
+      rows[i].actor = "test";
+      rows[i].role = "inspectorate";
+      rows[i].payload = "{}";
+    }
+    auto tx = storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    ASSERT_TRUE(store_->Append(rows).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
+  }
+
+  static constexpr size_t kRows = (ReadAhead::kBatchesAhead + 2) * ReadAhead::kBatchSize + 7;
+  std::string path_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::EventStore> store_;
+};
+
+TEST_F(ReadAheadTest, GivesEveryRowAfterTheSeqInOrderABatchAtATime) {
+  for (int64_t after :
+       {int64_t{0}, int64_t{1}, static_cast<int64_t>(kRows) - 3, static_cast<int64_t>(kRows)}) {
+    SCOPED_TRACE("after " + std::to_string(after));
+    ReadAhead ahead(store_.get(), after);
+    std::vector<storage::EventRow> batch;
+    int64_t expected = after + 1;
+    while (ahead.Next(&batch)) {
+      EXPECT_FALSE(batch.empty());
+      EXPECT_LE(batch.size(), ReadAhead::kBatchSize);
+      for (const storage::EventRow& row : batch) {
+        EXPECT_EQ(row.seq, expected);
+        EXPECT_EQ(row.subject_id, "r" + std::to_string(expected - 1));
+        ++expected;
+      }
+    }
+    EXPECT_EQ(expected, static_cast<int64_t>(kRows) + 1);
+    EXPECT_TRUE(ahead.status().ok()) << ahead.status().message();
+  }
+}
+
+// A reader that stops early (an event that does not replay) leaves the thread waiting with its
+// batches full: the ReadAhead stops it, and the database is this thread's again.
+TEST_F(ReadAheadTest, StopsReadingWhenLetGoEarly) {
+  {
+    ReadAhead ahead(store_.get(), 0);
+    std::vector<storage::EventRow> batch;
+    ASSERT_TRUE(ahead.Next(&batch));
+    EXPECT_EQ(batch.front().seq, 1);
+  }
+  EXPECT_EQ(store_->LastSeq(), static_cast<int64_t>(kRows));
+  ReadAhead again(store_.get(), 0);
+  std::vector<storage::EventRow> batch;
+  ASSERT_TRUE(again.Next(&batch));
+  EXPECT_EQ(batch.front().seq, 1);
+}
+
+}  // namespace
+}  // namespace rectrack

@@ -84,7 +84,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   engine->text_limits_ = options.text_limits;
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
   engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);
-  engine->read_ahead_from_ = std::max<int64_t>(options.read_ahead_from, 1);
+  engine->two_threads_from_ = std::max<int64_t>(options.two_threads_from, 1);
   engine->index_if_behind_ = options.index_if_behind;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
@@ -201,7 +201,7 @@ Status Engine::CatchUp() {
   };
   Status replayed;
   const int64_t last = store_->LastSeq();
-  if (last - last_seq_ >= read_ahead_from_) {
+  if (last - last_seq_ >= two_threads_from_) {
     // A long way behind (a first read of a long log): rows read on another thread.
     ReadAhead ahead(store_.get(), last_seq_);
     std::vector<storage::EventRow> batch;

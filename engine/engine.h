@@ -115,10 +115,12 @@ class Engine {
     // Apply are refused, Refresh does nothing). It writes only what any engine that reads the
     // whole log writes (with index_if_behind): the index and heads, when it falls back to it.
     bool heads_only = false;
-    // How many events behind the log a catch-up (the first: opening) must be to read the rows on
-    // a thread of its own while this one replays them (engine/read_ahead.h). Fewer cost less on
-    // one thread than a thread costs; a test sets 1 to read every catch-up ahead.
-    int64_t read_ahead_from = 20000;
+    // How much work the engine shares with a second thread: a catch-up (the first: opening)
+    // this many events behind the log reads the rows on a thread of its own while this one
+    // replays them (engine/read_ahead.h), and StartAlerts works out the next alert days of
+    // this many items or more on two threads. Less costs less on one thread than a thread
+    // costs; a test sets 1 to use two threads whenever it can.
+    int64_t two_threads_from = 20000;
   };
 
   // Opens the database (migrating it), loads the workflow and replays the log. Errors name the
@@ -429,10 +431,10 @@ class Engine {
   // Reads the scope afresh when another process has written since it was read. REQUIRES: in
   // the write transaction, so that what is read stays true until the commit.
   Status ReloadScopeIfChanged();
-  std::set<std::string> scope_;      // Options::scope; empty for a whole engine
-  int64_t index_batch_ = 1000;       // Options::index_batch
-  int64_t heads_batch_ = 10000;      // Options::heads_batch
-  int64_t read_ahead_from_ = 20000;  // Options::read_ahead_from
+  std::set<std::string> scope_;       // Options::scope; empty for a whole engine
+  int64_t index_batch_ = 1000;        // Options::index_batch
+  int64_t heads_batch_ = 10000;       // Options::heads_batch
+  int64_t two_threads_from_ = 20000;  // Options::two_threads_from
   Status CatchUpIfChanged();  // Refresh's question to SQLite: PRAGMA data_version, then CatchUp
   // Queues a recommendation (or action) whose alerts `event`, just committed, may have changed.
   void NoteChanged(const Event& event);

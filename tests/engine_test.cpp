@@ -494,7 +494,7 @@ TEST_F(EngineTest, RefreshTakesInEachOfAnotherEnginesCommitsAtOnce) {
 Result<std::unique_ptr<Engine>> OpenReadingAhead(const std::string& db, const Clock* clock,
                                                  bool ahead) {
   Engine::Options options{db, kWorkflow, clock, true, ""};
-  options.read_ahead_from = ahead ? 1 : 1'000'000;
+  options.two_threads_from = ahead ? 1 : 1'000'000;
   return Engine::Open(options);
 }
 

@@ -257,6 +257,16 @@ Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, i
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
     return seqs;
   };
+  // An item's events, looked up in the index once however often it is named.
+  std::map<std::string, std::vector<int64_t>> item_seqs;
+  auto item_seqs_of = [&](const std::string& id) -> Result<const std::vector<int64_t>*> {
+    auto found = item_seqs.find(id);
+    if (found == item_seqs.end()) {
+      ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
+      found = item_seqs.emplace(id, std::move(seqs)).first;
+    }
+    return &found->second;
+  };
   std::map<int64_t, Event> events;  // what is read, by seq
   auto read = [&](const std::vector<int64_t>& seqs) -> Status {
     std::vector<int64_t> missing;
@@ -281,13 +291,13 @@ Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, i
   // recommendations they supersede), whose histories their views depend on.
   std::set<std::string> whole(ids.begin(), ids.end());
   for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
-    RETURN_IF_ERROR(read(seqs));
-    for (int64_t seq : seqs) whole.insert(events.at(seq).subject_id);
+    ASSIGN_OR_RETURN(const std::vector<int64_t>* seqs, item_seqs_of(id));
+    RETURN_IF_ERROR(read(*seqs));
+    for (int64_t seq : *seqs) whole.insert(events.at(seq).subject_id);
   }
   for (const std::string& id : whole) {
-    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
-    RETURN_IF_ERROR(read(seqs));
+    ASSIGN_OR_RETURN(const std::vector<int64_t>* seqs, item_seqs_of(id));
+    RETURN_IF_ERROR(read(*seqs));
   }
   // Read only their creating events: the items those histories name, which replay checks exist
   // (and an action's recommendation, which its creation names in turn).
@@ -302,10 +312,10 @@ Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, i
     const std::string id = std::move(named.back());
     named.pop_back();
     if (whole.count(id) || created.count(id)) continue;
-    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kItemKinds));
-    if (seqs.empty()) continue;  // not an item: a body, an inspection, or plain text
-    RETURN_IF_ERROR(read({seqs.front()}));
-    const Event& creation = events.at(seqs.front());
+    ASSIGN_OR_RETURN(const std::vector<int64_t>* seqs, item_seqs_of(id));
+    if (seqs->empty()) continue;  // not an item: a body, an inspection, or plain text
+    RETURN_IF_ERROR(read({seqs->front()}));
+    const Event& creation = events.at(seqs->front());
     if (creation.subject_id != id) {
       return Status::Corruption("the item index has event " + std::to_string(creation.seq) +
                                 " first for '" + id + "', but it is an event of '" +

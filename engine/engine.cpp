@@ -188,35 +188,39 @@ Status Engine::CatchUp() {
     if (event.ok()) return event;
     return DoesNotReplay(row.seq, row.subject_id, workflow, event.status());
   };
-  auto replay = [&](Event event) -> Status {
+  // Decodes `row` and replays its event, or says why not.
+  auto take = [&](const storage::EventRow& row) -> Status {
     known_tokens_.clear();
-    const int64_t seq = event.seq;
-    const SubjectKind kind = event.kind;
-    std::string subject = event.subject_id;
-    Status added = ledger_->Add(std::move(event), Ledger::Undo::kSkip);
-    if (!added.ok()) return DoesNotReplay(seq, subject, workflow, added);
-    last_seq_ = seq;
-    if (IsItemKind(kind)) NoteChanged(subject);
+    auto event = decode(row);
+    if (!event.ok()) return event.status();
+    Status added = ledger_->Add(std::move(*event), Ledger::Undo::kSkip);
+    if (!added.ok()) return DoesNotReplay(row.seq, row.subject_id, workflow, added);
+    last_seq_ = row.seq;
+    if (IsItemKind(static_cast<SubjectKind>(row.kind))) NoteChanged(row.subject_id);
     return Status();
   };
+  // Only a first read, or another connection's commits, can put this engine far behind the
+  // log (its own writes are in the ledger once durable), so only then is the log's length asked
+  // (not on every write's catch-up): a long way behind, the rows are read on another thread
+  // (ReadAhead), if one can be started.
+  std::unique_ptr<ReadAhead> ahead;
+  if ((last_seq_ == 0 || version != data_version_) &&
+      store_->LastSeq() - last_seq_ >= two_threads_from_) {
+    ahead = ReadAhead::Start(store_.get(), last_seq_);
+  }
   Status replayed;
-  const int64_t last = store_->LastSeq();
-  if (last - last_seq_ >= two_threads_from_) {
-    // A long way behind (a first read of a long log): rows read on another thread.
-    ReadAhead ahead(store_.get(), last_seq_);
+  if (ahead) {
     std::vector<storage::EventRow> batch;
-    while (replayed.ok() && ahead.Next(&batch)) {
+    while (replayed.ok() && ahead->Next(&batch)) {
       for (const storage::EventRow& row : batch) {
-        auto event = decode(row);
-        replayed = event.ok() ? replay(std::move(*event)) : event.status();
+        replayed = take(row);
         if (!replayed.ok()) break;
       }
     }
-    if (replayed.ok()) replayed = ahead.status();
+    if (replayed.ok()) replayed = ahead->status();
   } else {
     Status read = store_->Scan(last_seq_, [&](const storage::EventRow& row) -> Status {
-      auto event = decode(row);
-      replayed = event.ok() ? replay(std::move(*event)) : event.status();
+      replayed = take(row);
       return replayed;
     });
     if (replayed.ok() && !read.ok()) replayed = read;
@@ -229,7 +233,7 @@ std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
   std::vector<RecommendationView> out;
   VisitList(q, [&](const RecommendationView& view) {
     out.push_back(view);
-    return q.limit == 0 || out.size() < q.limit;
+    return true;  // VisitList stops at the limit
   });
   return out;
 }

@@ -115,11 +115,12 @@ class Engine {
     // Apply are refused, Refresh does nothing). It writes only what any engine that reads the
     // whole log writes (with index_if_behind): the index and heads, when it falls back to it.
     bool heads_only = false;
-    // How much work the engine shares with a second thread: a catch-up (the first: opening)
-    // this many events behind the log reads the rows on a thread of its own while this one
-    // replays them (engine/read_ahead.h), and StartAlerts works out the next alert days of
-    // this many items or more on two threads. Less costs less on one thread than a thread
-    // costs; a test sets 1 to use two threads whenever it can.
+    // How much work the engine shares with a second thread, counted in events for one and in
+    // items for the other: a catch-up (the first: opening) this many events behind the log reads
+    // the rows on a thread of its own while this one replays them (engine/read_ahead.h), and
+    // StartAlerts works out the next alert days of this many items or more on two threads. Less
+    // costs less on one thread than a thread costs. 1 (or less) uses two threads whenever it
+    // can, as some tests do; a very large number never does.
     int64_t two_threads_from = 20000;
   };
 
@@ -165,7 +166,8 @@ class Engine {
   // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
   // recommendation's head stands for its view as at any date on or after its last change, so
   // only the recommendations changed after that date, or since the heads were written, are read
-  // whole (from the item index). With a limit, the heads are read only as far as the list goes.
+  // whole (from the item index). With a limit, the heads are read only as far as the list goes
+  // (from the place `after` names, when it names one).
   // Costs then the rows read, not the log. The same answer as List, which it is for a whole
   // engine, or when the heads are not current (then the whole log is read, and the heads are
   // worked out from it, in a write of its own, for the next list).
@@ -407,6 +409,8 @@ class Engine {
     Date as_of;
     std::string body;
     std::function<bool(const storage::HeadRow&, bool open)> row_wanted;
+    // Only rows after this place in list order (issue date as ISO text, then id).
+    std::optional<std::pair<std::string, std::string>> after;
     size_t limit = 0;
     bool turns = false;
     std::function<void(const RecommendationView&, std::set<std::string>&)> also_read;

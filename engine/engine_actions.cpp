@@ -80,7 +80,7 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
   ListQuery recommendations;
   recommendations.as_of = report.as_of;
   recommendations.body = body;
-  for (const RecommendationView& rec : List(recommendations)) {
+  VisitList(recommendations, [&](const RecommendationView& rec) {
     RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
     progress.all.name = b->name;
     std::map<std::string, UnitProgress> units;
@@ -99,9 +99,10 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     for (auto& [unit, p] : units) progress.units.push_back(std::move(p));
     std::sort(progress.units.begin(), progress.units.end(), FurtherBehind);
     // A closed recommendation without actions has nothing to report; an open one has: no plan.
-    if (progress.all.total() == 0 && !rec.open) continue;
+    if (progress.all.total() == 0 && !rec.open) return true;
     report.recommendations.push_back(std::move(progress));
-  }
+    return true;
+  });
   for (auto& [unit, p] : totals) report.units.push_back(std::move(p));
   std::sort(report.units.begin(), report.units.end(), FurtherBehind);
   return report;

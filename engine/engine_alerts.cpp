@@ -4,8 +4,10 @@
 // the action workflow; its alerts carry its id where a recommendation's carry the
 // recommendation's.
 #include <boost/json.hpp>
+#include <exception>
 #include <iterator>
 #include <map>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -84,17 +86,34 @@ Status Engine::StartAlerts(const AlertOptions& options) {
     }
   };
   // Each item's whole history is replayed for the rules: on a long log (serve's start), half of
-  // the items on a thread of their own.
+  // the items on a thread of their own. next_days reaches only const Ledger, Workflow and Rules
+  // methods, which keep no caches (ledger.h), so the two halves share only what they read. If
+  // no thread can be started, or that half fails (out of memory), this thread does it.
   const std::map<std::string, Item>& items = ledger_->items();
+  const Items middle = static_cast<int64_t>(items.size()) >= two_threads_from_
+                           ? std::next(items.begin(), static_cast<std::ptrdiff_t>(items.size() / 2))
+                           : items.end();
   Due first, second;
-  if (static_cast<int64_t>(items.size()) >= two_threads_from_) {
-    const Items middle = std::next(items.begin(), static_cast<long>(items.size() / 2));
-    std::thread other([&] { next_days(middle, items.end(), &second); });
+  bool second_done = false;
+  {
+    std::jthread other;
+    if (middle != items.end()) {
+      try {
+        other = std::jthread([&] {
+          try {
+            next_days(middle, items.end(), &second);
+            second_done = true;
+          } catch (const std::exception&) {
+            second.clear();
+          }
+        });
+      } catch (const std::system_error&) {
+        // No thread to be had: this one does the second half too, below.
+      }
+    }
     next_days(items.begin(), middle, &first);
-    other.join();
-  } else {
-    next_days(items.begin(), items.end(), &first);
-  }
+  }  // joins `other`
+  if (!second_done) next_days(middle, items.end(), &second);
   for (const Due* due : {&first, &second}) {
     for (const auto& [id, day] : *due) alert_queue_->Set(*id, day);
   }

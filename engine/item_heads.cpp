@@ -369,27 +369,33 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
   bool too_many = false;
   storage::ItemHeads heads(db_.get());
-  RETURN_IF_ERROR(heads.Scan(static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
-                             [&](const storage::HeadRow& row) -> Result<bool> {
-                               if (read_whole.count(row.item)) return true;
-                               if (row.settled > as_of) {
-                                 // Changed after the as-at date: its view then needs its history.
-                                 read_whole.insert(row.item);
-                                 too_many = read_whole.size() > most_read_whole;
-                                 return !too_many;
-                               }
-                               // Filtered on the row's columns before the head is decoded: most
-                               // rows are not wanted.
-                               if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
-                               storage::HeadRow whole = row;
-                               ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
-                               ASSIGN_OR_RETURN(RecommendationView view,
-                                                DecodeHead(whole, q.turns));
-                               ledger_->Finish(q.as_of, view);
-                               if (q.also_read) q.also_read(view, also_read);
-                               found.views.push_back(std::move(view));
-                               return q.limit == 0 || ++from_rows < q.limit;
-                             }));
+  RETURN_IF_ERROR(heads.Scan(
+      static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
+      [&](const storage::HeadRow& row) -> Result<bool> {
+        // Before the page: not wanted, nor read whole.
+        if (q.after &&
+            std::pair(std::string_view(row.issued), std::string_view(row.item)) <=
+                std::pair(std::string_view(q.after->first), std::string_view(q.after->second))) {
+          return true;
+        }
+        if (read_whole.count(row.item)) return true;
+        if (row.settled > as_of) {
+          // Changed after the as-at date: its view then needs its history.
+          read_whole.insert(row.item);
+          too_many = read_whole.size() > most_read_whole;
+          return !too_many;
+        }
+        // Filtered on the row's columns before the head is decoded: most
+        // rows are not wanted.
+        if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
+        storage::HeadRow whole = row;
+        ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
+        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(whole, q.turns));
+        ledger_->Finish(q.as_of, view);
+        if (q.also_read) q.also_read(view, also_read);
+        found.views.push_back(std::move(view));
+        return q.limit == 0 || ++from_rows < q.limit;
+      }));
   if (too_many || read_whole.size() > most_read_whole) return from_the_log();
   if (!read_whole.empty() || !also_read.empty()) {
     std::vector<std::string> ids(read_whole.begin(), read_whole.end());
@@ -400,6 +406,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   for (const std::string& id : read_whole) {
     const Item* item = found.read->FindItem(id);
     if (!item || item->kind != SubjectKind::kRecommendation || item->issued() > q.as_of) continue;
+    if (q.after && std::pair(item->issued().ToString(), id) <= *q.after) continue;
     const auto owners = item->owners();
     if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
       continue;
@@ -419,15 +426,12 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   HeadsQuery heads;
   heads.as_of = q.as_of.value_or(clock_->Today());
   heads.body = q.body;
-  auto after = [&](const std::string& issued, const std::string& id) {
-    return !q.after || std::pair(issued, std::string_view(id)) >
-                           std::pair(q.after->first.ToString(), std::string_view(q.after->second));
-  };
+  if (q.after) heads.after = std::pair(q.after->first.ToString(), q.after->second);
   heads.row_wanted = [&](const storage::HeadRow& row, bool open) {
     const bool overdue =
         open && !row.overdue_from.empty() && row.overdue_from < heads.as_of.ToString();
     return (q.state.empty() || row.state == q.state) && (!q.open || open == *q.open) &&
-           (!q.overdue_only || overdue) && after(row.issued, row.item);
+           (!q.overdue_only || overdue);
   };
   heads.limit = q.limit;
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
@@ -436,7 +440,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   for (RecommendationView& view : found->views) {
     // Those from rows are wanted; those read whole are checked now.
     if ((q.state.empty() || view.state == q.state) && (!q.open || view.open == *q.open) &&
-        (!q.overdue_only || view.overdue) && after(view.issued.ToString(), view.id)) {
+        (!q.overdue_only || view.overdue)) {
       out.push_back(std::move(view));
     }
   }

@@ -14,7 +14,9 @@
 // Recommendations run through the recommendation workflow, actions through the action workflow;
 // everything else (replay, as-of, overdue milestones) is the same code for both.
 //
-// Thread-safety: none; the Engine serialises access.
+// Thread-safety: the Engine serialises access. The const methods change nothing and keep no
+// caches, so several threads may call them at once while nothing changes the Ledger
+// (Engine::StartAlerts works out the alert days of two halves of the items so); keep it so.
 #pragma once
 
 #include <functional>

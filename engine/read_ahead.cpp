@@ -1,11 +1,21 @@
 #include "engine/read_ahead.h"
 
+#include <exception>
+#include <system_error>
 #include <utility>
 
 namespace rectrack {
 
-ReadAhead::ReadAhead(storage::EventStore* store, int64_t after_seq)
-    : reader_([this, store, after_seq] { Read(store, after_seq); }) {}
+std::unique_ptr<ReadAhead> ReadAhead::Start(storage::EventStore* store, int64_t after_seq) {
+  std::unique_ptr<ReadAhead> ahead(new ReadAhead());
+  try {
+    ahead->reader_ =
+        std::thread([raw = ahead.get(), store, after_seq] { raw->Read(store, after_seq); });
+  } catch (const std::system_error&) {
+    return nullptr;  // no thread to be had: the caller reads on its own
+  }
+  return ahead;
+}
 
 ReadAhead::~ReadAhead() {
   {
@@ -29,15 +39,20 @@ void ReadAhead::Read(storage::EventStore* store, int64_t after_seq) {
   std::vector<storage::EventRow> batch;
   batch.reserve(kBatchSize);
   bool stopped = false;
-  Status read = store->Scan(after_seq, [&](const storage::EventRow& row) -> Status {
-    batch.push_back(row);
-    if (batch.size() < kBatchSize) return Status();
-    stopped = !Hand(std::exchange(batch, {}));
-    batch.reserve(kBatchSize);
-    // Only ends the scan: the caller, who said stop, reads nothing more.
-    return stopped ? Status::Unavailable("stopped") : Status();
-  });
-  if (!stopped && !batch.empty()) Hand(std::move(batch));
+  Status read;
+  try {
+    read = store->Scan(after_seq, [&](const storage::EventRow& row) -> Status {
+      batch.push_back(row);
+      if (batch.size() < kBatchSize) return Status();
+      stopped = !Hand(std::exchange(batch, {}));
+      batch.reserve(kBatchSize);
+      // Only ends the scan: the caller, who said stop, reads nothing more.
+      return stopped ? Status::Unavailable("stopped") : Status();
+    });
+    if (!stopped && !batch.empty()) Hand(std::move(batch));
+  } catch (const std::exception& e) {  // out of memory, most likely: a read that failed
+    read = Status::IOError(std::string("cannot read the event log: ") + e.what());
+  }
   MutexLock lock(&mu_);
   read_all_ = true;
   if (!stopped) read_ = read;
@@ -45,6 +60,9 @@ void ReadAhead::Read(storage::EventStore* store, int64_t after_seq) {
 }
 
 bool ReadAhead::Next(std::vector<storage::EventRow>* batch) {
+  // The rows already taken are freed here, not under the lock, where the reader would wait.
+  std::vector<storage::EventRow> taken = std::move(*batch);
+  taken.clear();
   MutexLock lock(&mu_);
   while (ready_.empty() && !read_all_) changed_.Wait();
   if (ready_.empty()) return false;
@@ -54,7 +72,7 @@ bool ReadAhead::Next(std::vector<storage::EventRow>* batch) {
   return true;
 }
 
-Status ReadAhead::status() {
+Status ReadAhead::status() const {
   MutexLock lock(&mu_);
   return read_;
 }

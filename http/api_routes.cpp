@@ -246,7 +246,8 @@ Response GetRecommendations(const Call& call) {
     }
     q.after = std::pair(at->issued, cursor);
   }
-  // One more than the page, to know whether another follows; only the page's heads are made.
+  // One more than the page, to know whether another follows: heads are made only up to the page's
+  // end (those the filters drop on the way too), not for the rest of the list.
   engine.VisitList(q, [&](const RecommendationView& v) {
     if (wanted(v)) views.push_back(v);
     return views.size() <= *limit;

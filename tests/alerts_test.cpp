@@ -133,7 +133,7 @@ subscriptions:
                             (dir_ / "rules").string()};
     // StartAlerts splits the items between two threads, as on a long log (serve's start): every
     // test here then checks the days worked out on both (and ThreadSanitizer, that they share
-    // nothing but what they read).
+    // nothing but what they read). Every catch-up of another engine's commits is read ahead too.
     options.two_threads_from = 1;
     auto engine = Engine::Open(options);
     EXPECT_TRUE(engine.ok()) << engine.status().message();

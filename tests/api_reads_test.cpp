@@ -47,7 +47,12 @@ TEST_F(ApiTest, CursorPaginationVisitsEveryItemOnce) {
   for (const auto& [filter, who, expected] :
        {std::tuple<std::string, Who, size_t>{"as_of=2026-11-22", kReader, kAllRecs},
         {"body=CPS", kCpsLead, 10u},
-        {"open=true&as_of=2025-03-31", kInspectorate, 7u}}) {
+        {"open=true&as_of=2025-03-31", kInspectorate, 7u},
+        // A whole number of pages: the last full one says no page follows.
+        {"as_of=2024-01-01", kReader, 6u},
+        // Filters the engine's list does not know (text, not overdue): pages still follow.
+        {"q=r1", kReader, 4u},
+        {"overdue=false", kInspectorate, 6u}}) {
     SCOPED_TRACE(filter);
     const std::vector<std::string> unpaged = Ids("/api/v1/recommendations?" + filter, who);
     ASSERT_EQ(unpaged.size(), expected);

@@ -557,6 +557,38 @@ TEST_F(EngineTest, AnEngineThatReadsTheLogAheadAnswersAsOneThatDoesNot) {
   }
 }
 
+// A catch-up read ahead that meets an event that does not replay keeps every event before it,
+// and says so again at the next look, as a plain one does.
+TEST_F(EngineTest, ACatchUpReadAheadStopsAtAnEventThatDoesNotReplayAndSaysSoAgain) {
+  ImportDemo();
+  auto opened = OpenReadingAhead(db_path_, &clock_, true);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  Engine& ahead = **opened;
+  const int64_t before = ahead.last_seq();
+  for (const char* note : {"first", "second"}) {
+    RecordEvent e = CpsLeadCloses("da25-n2");
+    e.transition = "update";
+    e.effective = D("2025-06-02");
+    e.note = note;
+    ASSERT_TRUE(engine_->Apply({e}, "other").ok());
+  }
+  {
+    auto db = storage::Database::Open(db_path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DROP TRIGGER events_no_update").ok());
+    const std::string edit =
+        "UPDATE events SET transition='vanish' WHERE seq=" + std::to_string(before + 2);
+    ASSERT_TRUE((*db)->Exec(edit.c_str()).ok());
+  }
+  for (int look = 0; look < 2; ++look) {
+    Status refreshed = ahead.Refresh();
+    EXPECT_EQ(refreshed.code(), Code::kCorruption) << look;
+    EXPECT_NE(refreshed.message().find("event " + std::to_string(before + 2)), std::string::npos)
+        << refreshed.message();
+    EXPECT_EQ(ahead.last_seq(), before + 1) << look;
+  }
+}
+
 // An event that does not decode stops the read there, read ahead or not: the same error, naming it.
 TEST_F(EngineTest, AnEventThatDoesNotDecodeIsNamedWhetherReadAheadOrNot) {
   ImportDemo();

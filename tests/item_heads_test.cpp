@@ -95,7 +95,7 @@ class ItemHeadsTest : public ItemIndexTest {
         EXPECT_EQ(ListAsJson((*whole)->List(page)), ListAsJson(expected))
             << "after " << place.first.ToString() << " " << place.second;
       }
-      // A visit ends when the visitor says so, having made only the views it was given.
+      // A visit ends when the visitor says so, with the views List gives, in its order.
       int visited = 0;
       (*whole)->VisitList(all, [&](const RecommendationView& v) {
         EXPECT_EQ(v.id, listed[static_cast<size_t>(visited)].id);

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/model.h"
@@ -61,10 +63,11 @@ TEST_F(ReadAheadTest, GivesEveryRowAfterTheSeqInOrderABatchAtATime) {
   for (int64_t after :
        {int64_t{0}, int64_t{1}, static_cast<int64_t>(kRows) - 3, static_cast<int64_t>(kRows)}) {
     SCOPED_TRACE("after " + std::to_string(after));
-    ReadAhead ahead(store_.get(), after);
+    auto ahead = ReadAhead::Start(store_.get(), after);
+    ASSERT_NE(ahead, nullptr);
     std::vector<storage::EventRow> batch;
     int64_t expected = after + 1;
-    while (ahead.Next(&batch)) {
+    while (ahead->Next(&batch)) {
       EXPECT_FALSE(batch.empty());
       EXPECT_LE(batch.size(), ReadAhead::kBatchSize);
       for (const storage::EventRow& row : batch) {
@@ -74,24 +77,42 @@ TEST_F(ReadAheadTest, GivesEveryRowAfterTheSeqInOrderABatchAtATime) {
       }
     }
     EXPECT_EQ(expected, static_cast<int64_t>(kRows) + 1);
-    EXPECT_TRUE(ahead.status().ok()) << ahead.status().message();
+    EXPECT_TRUE(ahead->status().ok()) << ahead->status().message();
+    EXPECT_FALSE(ahead->Next(&batch)) << "given twice";
   }
 }
 
 // A reader that stops early (an event that does not replay) leaves the thread waiting with its
-// batches full: the ReadAhead stops it, and the database is this thread's again.
+// batches full, or still reading: the ReadAhead stops it, and the database is this thread's
+// again.
 TEST_F(ReadAheadTest, StopsReadingWhenLetGoEarly) {
   {
-    ReadAhead ahead(store_.get(), 0);
+    auto ahead = ReadAhead::Start(store_.get(), 0);
+    ASSERT_NE(ahead, nullptr);
     std::vector<storage::EventRow> batch;
-    ASSERT_TRUE(ahead.Next(&batch));
+    ASSERT_TRUE(ahead->Next(&batch));
     EXPECT_EQ(batch.front().seq, 1);
+    // Time for the reader to fill every batch it may and wait for room.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  { auto never_asked = ReadAhead::Start(store_.get(), 0); }
   EXPECT_EQ(store_->LastSeq(), static_cast<int64_t>(kRows));
-  ReadAhead again(store_.get(), 0);
+  auto again = ReadAhead::Start(store_.get(), 0);
   std::vector<storage::EventRow> batch;
-  ASSERT_TRUE(again.Next(&batch));
+  ASSERT_TRUE(again->Next(&batch));
   EXPECT_EQ(batch.front().seq, 1);
+}
+
+// A read that fails ends the rows given, and says why.
+TEST_F(ReadAheadTest, AReadThatFailsSaysWhy) {
+  ASSERT_TRUE(db_->Exec("ALTER TABLE events RENAME TO events_gone").ok());
+  auto ahead = ReadAhead::Start(store_.get(), 0);
+  ASSERT_NE(ahead, nullptr);
+  std::vector<storage::EventRow> batch;
+  EXPECT_FALSE(ahead->Next(&batch));
+  EXPECT_FALSE(ahead->status().ok());
+  EXPECT_NE(ahead->status().message().find("events"), std::string::npos)
+      << ahead->status().message();
 }
 
 }  // namespace

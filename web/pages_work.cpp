@@ -194,7 +194,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     if (status == "open") query.open = true;
     if (status == "closed") query.open = false;
     query.overdue_only = overdue;
-    // Only the recommendations shown are kept: the page counts and sorts them.
+    // Only the recommendations that pass the filters are kept: the page counts and sorts them.
     engine.VisitList(query, [&](const RecommendationView& v) {
       if (!MaySeeItem(engine, call.who, v)) return true;
       if (!inspection.empty() && v.def.inspection != inspection) return true;

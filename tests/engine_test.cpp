@@ -498,16 +498,19 @@ Result<std::unique_ptr<Engine>> OpenReadingAhead(const std::string& db, const Cl
   return Engine::Open(options);
 }
 
+// Runs `edit` on the log behind its triggers, as a tampering hand would.
+void EditBehindTheTriggers(const std::string& db_path, const std::string& edit) {
+  auto db = storage::Database::Open(db_path);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("DROP TRIGGER IF EXISTS events_no_update").ok());
+  ASSERT_TRUE((*db)->Exec(edit.c_str()).ok());
+}
+
 // What opening says of the demo's log once `edit` has changed a row behind the triggers, read
 // ahead or not (the two must say the same); "" when it opens.
 std::string OpenedAfterEditing(const std::string& db_path, const Clock* clock,
                                const std::string& edit) {
-  {
-    auto db = storage::Database::Open(db_path);
-    EXPECT_TRUE(db.ok());
-    EXPECT_TRUE((*db)->Exec("DROP TRIGGER IF EXISTS events_no_update").ok());
-    EXPECT_TRUE((*db)->Exec(edit.c_str()).ok());
-  }
+  EditBehindTheTriggers(db_path, edit);
   std::string said[2];
   for (bool ahead : {false, true}) {
     auto reopened = OpenReadingAhead(db_path, clock, ahead);
@@ -572,14 +575,8 @@ TEST_F(EngineTest, ACatchUpReadAheadStopsAtAnEventThatDoesNotReplayAndSaysSoAgai
     e.note = note;
     ASSERT_TRUE(engine_->Apply({e}, "other").ok());
   }
-  {
-    auto db = storage::Database::Open(db_path_);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TRIGGER events_no_update").ok());
-    const std::string edit =
-        "UPDATE events SET transition='vanish' WHERE seq=" + std::to_string(before + 2);
-    ASSERT_TRUE((*db)->Exec(edit.c_str()).ok());
-  }
+  EditBehindTheTriggers(
+      db_path_, "UPDATE events SET transition='vanish' WHERE seq=" + std::to_string(before + 2));
   for (int look = 0; look < 2; ++look) {
     Status refreshed = ahead.Refresh();
     EXPECT_EQ(refreshed.code(), Code::kCorruption) << look;

@@ -182,19 +182,13 @@ Status Engine::CatchUp() {
   // catch-up there, and is met again (and reported) by the next one. Rows are read one at a
   // time (or a batch ahead): holding the whole log's rows at once would double what a first
   // replay needs.
-  const std::string& workflow = workflow_.source();
-  auto decode = [&workflow](const storage::EventRow& row) -> Result<Event> {
-    auto event = DecodeEvent(row);
-    if (event.ok()) return event;
-    return DoesNotReplay(row.seq, row.subject_id, workflow, event.status());
-  };
   // Decodes `row` and replays its event, or says why not.
   auto take = [&](const storage::EventRow& row) -> Status {
     known_tokens_.clear();
-    auto event = decode(row);
-    if (!event.ok()) return event.status();
-    Status added = ledger_->Add(std::move(*event), Ledger::Undo::kSkip);
-    if (!added.ok()) return DoesNotReplay(row.seq, row.subject_id, workflow, added);
+    auto event = DecodeEvent(row);
+    Status added =
+        event.ok() ? ledger_->Add(std::move(*event), Ledger::Undo::kSkip) : event.status();
+    if (!added.ok()) return DoesNotReplay(row.seq, row.subject_id, workflow_.source(), added);
     last_seq_ = row.seq;
     if (IsItemKind(static_cast<SubjectKind>(row.kind))) NoteChanged(row.subject_id);
     return Status();

@@ -182,21 +182,22 @@ Status Engine::CatchUp() {
   // catch-up there, and is met again (and reported) by the next one. Rows are read one at a
   // time (or a batch ahead): holding the whole log's rows at once would double what a first
   // replay needs.
-  // Decodes `row` and replays its event, or says why not.
-  auto take = [&](const storage::EventRow& row) -> Status {
+  // Replays event `seq` of `subject` (decoded, or why it does not decode), or says why not.
+  auto take = [&](int64_t seq, std::string subject, Result<Event> event) -> Status {
     known_tokens_.clear();
-    auto event = DecodeEvent(row);
+    if (event.ok()) subject = event->subject_id;
+    const bool item = event.ok() && IsItemKind(event->kind);
     Status added =
         event.ok() ? ledger_->Add(std::move(*event), Ledger::Undo::kSkip) : event.status();
-    if (!added.ok()) return DoesNotReplay(row.seq, row.subject_id, workflow_.source(), added);
-    last_seq_ = row.seq;
-    if (IsItemKind(static_cast<SubjectKind>(row.kind))) NoteChanged(row.subject_id);
+    if (!added.ok()) return DoesNotReplay(seq, subject, workflow_.source(), added);
+    last_seq_ = seq;
+    if (item) NoteChanged(subject);
     return Status();
   };
   // Only a first read, or another connection's commits, can put this engine far behind the
   // log (its own writes are in the ledger once durable), so only then is the log's length asked
-  // (not on every write's catch-up): a long way behind, the rows are read on another thread
-  // (ReadAhead), if one can be started.
+  // (not on every write's catch-up): a long way behind, the rows are read and decoded on
+  // another thread (ReadAhead), if one can be started.
   std::unique_ptr<ReadAhead> ahead;
   if ((last_seq_ == 0 || version != data_version_) &&
       store_->LastSeq() - last_seq_ >= two_threads_from_) {
@@ -204,17 +205,19 @@ Status Engine::CatchUp() {
   }
   Status replayed;
   if (ahead) {
-    std::vector<storage::EventRow> batch;
+    std::vector<ReadAhead::Decoded> batch;
     while (replayed.ok() && ahead->Next(&batch)) {
-      for (const storage::EventRow& row : batch) {
-        replayed = take(row);
+      for (ReadAhead::Decoded& row : batch) {
+        replayed = take(row.seq, std::move(row.subject_id), std::move(row.event));
         if (!replayed.ok()) break;
       }
     }
     if (replayed.ok()) replayed = ahead->status();
   } else {
-    Status read = store_->Scan(last_seq_, [&](const storage::EventRow& row) -> Status {
-      replayed = take(row);
+    Status read = store_->Scan(last_seq_, [&](const storage::EventRowView& row) -> Status {
+      Result<Event> event = DecodeEvent(row);
+      std::string subject = event.ok() ? "" : std::string(row.subject_id);
+      replayed = take(row.seq, std::move(subject), std::move(event));
       return replayed;
     });
     if (replayed.ok() && !read.ok()) replayed = read;

@@ -27,5 +27,6 @@ boost::json::array JsonStrings(const std::vector<std::string>& values);
 storage::EventRow EncodeEvent(const Event& event, const Workflow& workflow);
 // Corruption when the row's payload or dates do not decode.
 Result<Event> DecodeEvent(const storage::EventRow& row);
+Result<Event> DecodeEvent(const storage::EventRowView& row);
 
 }  // namespace rectrack

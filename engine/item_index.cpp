@@ -65,7 +65,7 @@ Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t
   storage::ItemIndex index(db_.get());
   std::map<std::string, int> created;  // items created in the tail so far, with their kind
   std::vector<storage::IndexRow> rows;
-  RETURN_IF_ERROR(store_->Scan(through, [&](const storage::EventRow& row) -> Status {
+  RETURN_IF_ERROR(store_->Scan(through, [&](const storage::EventRowView& row) -> Status {
     if (row.seq > to_seq) return Status();
     ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
     rows.push_back({static_cast<int>(event.kind), event.subject_id, event.seq});
@@ -201,7 +201,7 @@ Result<int64_t> Engine::CheckIndex() {
   }
   // Only what it claims to cover: an index behind the log is brought up to it by the next write.
   std::vector<storage::IndexRow> expected;
-  RETURN_IF_ERROR(store_->Scan(0, [&](const storage::EventRow& row) -> Status {
+  RETURN_IF_ERROR(store_->Scan(0, [&](const storage::EventRowView& row) -> Status {
     if (row.seq > through) return Status();
     ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
     for (auto& r : IndexRowsOf(event)) expected.push_back(std::move(r));

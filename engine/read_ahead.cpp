@@ -4,6 +4,8 @@
 #include <system_error>
 #include <utility>
 
+#include "engine/event_codec.h"
+
 namespace rectrack {
 
 std::unique_ptr<ReadAhead> ReadAhead::Start(storage::EventStore* store, int64_t after_seq) {
@@ -26,7 +28,7 @@ ReadAhead::~ReadAhead() {
   reader_.join();
 }
 
-bool ReadAhead::Hand(std::vector<storage::EventRow> batch) {
+bool ReadAhead::Hand(std::vector<Decoded> batch) {
   MutexLock lock(&mu_);
   while (!stop_ && ready_.size() >= kBatchesAhead) changed_.Wait();
   if (stop_) return false;
@@ -36,13 +38,14 @@ bool ReadAhead::Hand(std::vector<storage::EventRow> batch) {
 }
 
 void ReadAhead::Read(storage::EventStore* store, int64_t after_seq) {
-  std::vector<storage::EventRow> batch;
+  std::vector<Decoded> batch;
   batch.reserve(kBatchSize);
   bool stopped = false;
   Status read;
   try {
-    read = store->Scan(after_seq, [&](const storage::EventRow& row) -> Status {
-      batch.push_back(row);
+    read = store->Scan(after_seq, [&](const storage::EventRowView& row) -> Status {
+      Decoded& decoded = batch.emplace_back(Decoded{row.seq, "", DecodeEvent(row)});
+      if (!decoded.event.ok()) decoded.subject_id = row.subject_id;
       if (batch.size() < kBatchSize) return Status();
       stopped = !Hand(std::exchange(batch, {}));
       batch.reserve(kBatchSize);
@@ -59,9 +62,9 @@ void ReadAhead::Read(storage::EventStore* store, int64_t after_seq) {
   changed_.SignalAll();
 }
 
-bool ReadAhead::Next(std::vector<storage::EventRow>* batch) {
+bool ReadAhead::Next(std::vector<Decoded>* batch) {
   // The rows already taken are freed here, not under the lock, where the reader would wait.
-  std::vector<storage::EventRow> taken = std::move(*batch);
+  std::vector<Decoded> taken = std::move(*batch);
   taken.clear();
   MutexLock lock(&mu_);
   while (ready_.empty() && !read_all_) changed_.Wait();

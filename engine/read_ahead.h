@@ -1,33 +1,34 @@
-// ReadAhead: the log's rows read from SQLite on a thread of its own, a batch at a time, while
-// the caller's thread decodes and replays them. The first catch-up of a long log (serve's start,
-// a CLI command that reads the whole log) then costs about the slower of the two, not their sum
-// (at 100,000 recommendations, a whole engine opens in three quarters of the time). At most
-// kBatchesAhead batches wait to be taken, besides the one being read and the one the caller
-// holds, so what it holds is bounded however long the log.
+// ReadAhead: the log's rows read from SQLite and decoded into events on a thread of its own, a
+// batch at a time, while the caller's thread replays them. The first catch-up of a long log
+// (serve's start, a CLI command that reads the whole log) then costs about the slower of the
+// two, not their sum. At most kBatchesAhead batches wait to be taken, besides the one being read
+// and the one the caller holds, so what it holds is bounded however long the log.
 //
 // Typical use:
 //   std::unique_ptr<ReadAhead> ahead = ReadAhead::Start(store, after_seq);
 //   if (!ahead) ...read on this thread instead...
-//   std::vector<storage::EventRow> batch;
-//   while (ahead->Next(&batch)) for (const storage::EventRow& row : batch) ...
+//   std::vector<ReadAhead::Decoded> batch;
+//   while (ahead->Next(&batch)) for (ReadAhead::Decoded& row : batch) ...
 //   RETURN_IF_ERROR(ahead->status());
 //
 // Thread-safety: from Start until Next returns false or the ReadAhead is destroyed, its thread
 // alone uses `store` (and the Database under it); the caller must not. Next, status and the
-// destructor are for the thread that started it. (The rows are decoded by the caller, not here:
-// the events are then made in the caller's malloc arena, beside the rest of the ledger, and the
-// reading thread's arena holds only the rows in flight.)
+// destructor are for the thread that started it. (The rows are read as views into SQLite's
+// copy, storage::EventRowView, and decoded from there: that thread allocates only the events
+// themselves, which the ledger keeps.)
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "common/mutex.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
+#include "engine/model.h"
 #include "storage/event_store.h"
 
 namespace rectrack {
@@ -36,6 +37,13 @@ class ReadAhead {
  public:
   static constexpr size_t kBatchSize = 1024;
   static constexpr size_t kBatchesAhead = 4;
+
+  // A row of the log, decoded: its event, or (an error) why it does not decode.
+  struct Decoded {
+    int64_t seq = 0;
+    std::string subject_id;  // set when `event` is an error; the event has its own
+    Result<Event> event;
+  };
 
   // Starts reading the events after `after_seq`, in seq order; null when no thread can be
   // started (the caller reads on its own). REQUIRES: `store` outlives the ReadAhead.
@@ -46,8 +54,9 @@ class ReadAhead {
   ReadAhead& operator=(const ReadAhead&) = delete;
 
   // Replaces `*batch` with the next rows, in seq order; false when every row has been given, or
-  // the read failed (then `status()` says why, and every row before the failure was given).
-  bool Next(std::vector<storage::EventRow>* batch) EXCLUDES(mu_);
+  // the read failed (then `status()` says why, and every row before the failure was given). A
+  // row that does not decode is given (as an error), and the rows after it too.
+  bool Next(std::vector<Decoded>* batch) EXCLUDES(mu_);
   // Whether the rows were read through. REQUIRES: Next returned false.
   Status status() const EXCLUDES(mu_);
 
@@ -56,11 +65,11 @@ class ReadAhead {
   // The thread's body: every row, into batches handed over, until the end, an error or stop.
   void Read(storage::EventStore* store, int64_t after_seq) EXCLUDES(mu_);
   // Queues a batch, waiting while kBatchesAhead are queued; false once told to stop.
-  bool Hand(std::vector<storage::EventRow> batch) EXCLUDES(mu_);
+  bool Hand(std::vector<Decoded> batch) EXCLUDES(mu_);
 
   mutable Mutex mu_;
   CondVar changed_{&mu_};  // a batch queued or taken, the end reached, or told to stop
-  std::deque<std::vector<storage::EventRow>> ready_ GUARDED_BY(mu_);
+  std::deque<std::vector<Decoded>> ready_ GUARDED_BY(mu_);
   bool read_all_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   Status read_ GUARDED_BY(mu_);

@@ -121,12 +121,14 @@ std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_v
 
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
                                      std::string_view role, const Fields& fields) const {
-  const std::string allowed = Join(Allowed(state, role), ", ", "nothing");
-  const std::string context =
-      "it is '" + std::string(state) + "'; as " + std::string(role) + " you may: " + allowed;
+  // What the role may do instead: said only in an error (a replay decides every event).
+  auto allowed = [&] { return Join(Allowed(state, role), ", ", "nothing"); };
+  auto context = [&] {
+    return "it is '" + std::string(state) + "'; as " + std::string(role) + " you may: " + allowed();
+  };
   if (!t.AllowsRole(role)) {
     return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name + "' (" +
-                                    Join(t.roles, ", ", "nothing") + " may); " + context);
+                                    Join(t.roles, ", ", "nothing") + " may); " + context());
   }
   bool from_matched = false;
   for (const auto& c : t.cases) {
@@ -135,11 +137,11 @@ Result<std::string> Workflow::Decide(std::string_view state, const Transition& t
     if (Matches(c, fields)) return c.to ? *c.to : std::string(state);
   }
   if (!from_matched) {
-    return Status::Conflict("'" + t.name + "' is not allowed: " + context);
+    return Status::Conflict("'" + t.name + "' is not allowed: " + context());
   }
   return Status::Conflict("'" + t.name + "' with " + DescribeFields(fields) +
                           " is not allowed from '" + std::string(state) + "'; as " +
-                          std::string(role) + " you may: " + allowed);
+                          std::string(role) + " you may: " + allowed());
 }
 
 }  // namespace rectrack

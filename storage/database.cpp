@@ -263,6 +263,13 @@ std::string Statement::ColumnText(int index) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
 }
 
+std::string_view Statement::ColumnView(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);  // then the length, as above
+  if (text == nullptr) return {};
+  return std::string_view(reinterpret_cast<const char*>(text),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
 std::string Statement::ColumnBlob(int index) const {
   const void* bytes = sqlite3_column_blob(stmt_, index);
   if (bytes == nullptr) return "";

@@ -108,7 +108,9 @@ class Statement {
   void Reset();
 
   std::string ColumnText(int index) const;  // "" for NULL
-  std::string ColumnBlob(int index) const;  // the bytes as stored; "" for NULL
+  // The text without a copy: valid until the next Step or Reset, or the statement's end.
+  std::string_view ColumnView(int index) const;  // "" for NULL
+  std::string ColumnBlob(int index) const;       // the bytes as stored; "" for NULL
   int64_t ColumnInt(int index) const;
   bool ColumnIsNull(int index) const;
 

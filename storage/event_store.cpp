@@ -96,22 +96,40 @@ std::string ChainHash(const EventRow& row) {
 }
 
 Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
-  std::vector<EventRow> rows;
-  RETURN_IF_ERROR(Scan(after_seq, [&](const EventRow& row) {
-    rows.push_back(row);
-    return Status();
-  }));
-  return rows;
-}
-
-Status EventStore::Scan(int64_t after_seq, const std::function<Status(const EventRow&)>& visit) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kColumns +
                                                 " FROM events WHERE seq > ? ORDER BY seq"));
   stmt.Bind(1, after_seq);
+  std::vector<EventRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return rows;
+    rows.push_back(ReadRow(stmt));
+  }
+}
+
+Status EventStore::Scan(int64_t after_seq,
+                        const std::function<Status(const EventRowView&)>& visit) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT seq, kind, subject_id, transition, effective, recorded, "
+                                "actor, role, body, note, payload FROM events WHERE seq > ? "
+                                "ORDER BY seq"));
+  stmt.Bind(1, after_seq);
+  EventRowView row;
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return Status();
-    RETURN_IF_ERROR(visit(ReadRow(stmt)));
+    row.seq = stmt.ColumnInt(0);
+    row.kind = static_cast<int>(stmt.ColumnInt(1));
+    row.subject_id = stmt.ColumnView(2);
+    row.transition = stmt.ColumnView(3);
+    row.effective = stmt.ColumnView(4);
+    row.recorded = stmt.ColumnView(5);
+    row.actor = stmt.ColumnView(6);
+    row.role = stmt.ColumnView(7);
+    row.body = stmt.ColumnView(8);
+    row.note = stmt.ColumnView(9);
+    row.payload = stmt.ColumnView(10);
+    RETURN_IF_ERROR(visit(row));
   }
 }
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,15 @@ struct EventRow {
   std::string hash;       // hex SHA-256; assigned by Append
 };
 
+// A row as Scan shows it: its texts are views into SQLite's copy, valid only during the visit
+// (copy what you keep), and without the hashes (a replay does not read them; Verify walks the
+// chain). No row is made of it, so reading the log allocates nothing per row.
+struct EventRowView {
+  int64_t seq = 0;
+  int kind = 0;
+  std::string_view subject_id, transition, effective, recorded, actor, role, body, note, payload;
+};
+
 // The chain hash of `row` given row.prev_hash: SHA-256 over every field but `hash`, each
 // length-prefixed so no two different rows share an input.
 std::string ChainHash(const EventRow& row);
@@ -59,9 +69,9 @@ class EventStore {
 
   // Rows with seq > after_seq in seq order. Call inside a transaction for a consistent snapshot.
   Result<std::vector<EventRow>> LoadSince(int64_t after_seq);
-  // Calls `visit` with each row with seq > after_seq in seq order, one row in memory at a time;
-  // stops at the first error `visit` returns. Call inside a transaction.
-  Status Scan(int64_t after_seq, const std::function<Status(const EventRow&)>& visit);
+  // Calls `visit` with each row with seq > after_seq in seq order, one row at a time (see
+  // EventRowView); stops at the first error `visit` returns. Call inside a transaction.
+  Status Scan(int64_t after_seq, const std::function<Status(const EventRowView&)>& visit);
   // The rows with the given seqs (ascending, no repeats), in seq order; a seq with no row is
   // Corruption (an index named an event the log does not have).
   Result<std::vector<EventRow>> LoadSeqs(const std::vector<int64_t>& seqs);

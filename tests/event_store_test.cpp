@@ -123,6 +123,44 @@ TEST_F(EventStoreTest, LoadSinceReturnsRowsAfterSeqInOrder) {
   EXPECT_TRUE(store_->LoadSince(3)->empty());
 }
 
+// Scan shows the same rows as LoadSince, as views, without the hashes, and stops at the first
+// error its visitor returns.
+TEST_F(EventStoreTest, ScanShowsEachRowAfterSeqAsAView) {
+  AppendThree();
+  auto rows = store_->LoadSince(0);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  for (int64_t after : {0, 1, 3}) {
+    SCOPED_TRACE("after " + std::to_string(after));
+    size_t i = static_cast<size_t>(after);
+    Status scanned = store_->Scan(after, [&](const EventRowView& view) -> Status {
+      EXPECT_LT(i, rows->size());
+      if (i >= rows->size()) return Status::Corruption("too many rows");
+      const EventRow& row = (*rows)[i++];
+      EXPECT_EQ(view.seq, row.seq);
+      EXPECT_EQ(view.kind, row.kind);
+      EXPECT_EQ(view.subject_id, row.subject_id);
+      EXPECT_EQ(view.transition, row.transition);
+      EXPECT_EQ(view.effective, row.effective);
+      EXPECT_EQ(view.recorded, row.recorded);
+      EXPECT_EQ(view.actor, row.actor);
+      EXPECT_EQ(view.role, row.role);
+      EXPECT_EQ(view.body, row.body);
+      EXPECT_EQ(view.note, row.note);
+      EXPECT_EQ(view.payload, row.payload);
+      return Status();
+    });
+    EXPECT_TRUE(scanned.ok()) << scanned.message();
+    EXPECT_EQ(i, rows->size());
+  }
+  int visits = 0;
+  Status stopped = store_->Scan(0, [&](const EventRowView&) {
+    ++visits;
+    return Status::Conflict("enough");
+  });
+  EXPECT_EQ(stopped.code(), Code::kConflict);
+  EXPECT_EQ(visits, 1);
+}
+
 TEST_F(EventStoreTest, ChainHashIsDeterministicAndCoversEveryField) {
   EventRow base = MakeRow("da23-r2", "close", "done");
   base.seq = 2;

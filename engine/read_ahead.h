@@ -8,14 +8,20 @@
 //   std::unique_ptr<ReadAhead> ahead = ReadAhead::Start(store, after_seq);
 //   if (!ahead) ...read on this thread instead...
 //   std::vector<ReadAhead::Decoded> batch;
-//   while (ahead->Next(&batch)) for (ReadAhead::Decoded& row : batch) ...
-//   RETURN_IF_ERROR(ahead->status());
+//   while (ahead->Next(&batch)) {
+//     for (ReadAhead::Decoded& row : batch) {
+//       if (!row.event.ok()) ...row.seq and row.subject_id do not decode: stop...
+//       ...replay *row.event...
+//     }
+//   }
+//   RETURN_IF_ERROR(ahead->status());  // the read itself, to the end
 //
 // Thread-safety: from Start until Next returns false or the ReadAhead is destroyed, its thread
 // alone uses `store` (and the Database under it); the caller must not. Next, status and the
 // destructor are for the thread that started it. (The rows are read as views into SQLite's
-// copy, storage::EventRowView, and decoded from there: that thread allocates only the events
-// themselves, which the ledger keeps.)
+// copy, storage::EventRowView, and decoded from there: that thread makes no copy of a row, and
+// allocates little but the events, which the ledger keeps, and the batches. An exception there,
+// out of memory, ends the read as a failed one: status() says so.)
 #pragma once
 
 #include <cstdint>

@@ -10,9 +10,13 @@ namespace {
 
 const std::string kZeroHash(64, '0');
 
+// The columns of an EventRowView, then every column of an EventRow, in ReadRow's order.
+constexpr char kViewColumns[] =
+    "seq, kind, subject_id, transition, effective, recorded, actor, role, body, note, payload";
 constexpr char kColumns[] =
     "seq, kind, subject_id, transition, effective, recorded, actor, role, body, note, payload, "
     "prev_hash, hash";
+static_assert(std::string_view(kColumns).starts_with(kViewColumns));
 
 EventRow ReadRow(const Statement& stmt) {
   EventRow row;
@@ -109,10 +113,8 @@ Result<std::vector<EventRow>> EventStore::LoadSince(int64_t after_seq) {
 
 Status EventStore::Scan(int64_t after_seq,
                         const std::function<Status(const EventRowView&)>& visit) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("SELECT seq, kind, subject_id, transition, effective, recorded, "
-                                "actor, role, body, note, payload FROM events WHERE seq > ? "
-                                "ORDER BY seq"));
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(std::string("SELECT ") + kViewColumns +
+                                                " FROM events WHERE seq > ? ORDER BY seq"));
   stmt.Bind(1, after_seq);
   EventRowView row;
   while (true) {

@@ -5,6 +5,7 @@
 
 #include "engine/render.h"
 #include "storage/database.h"
+#include "storage/event_store.h"
 #include "tests/engine_fixture.h"
 
 namespace rectrack {
@@ -590,9 +591,21 @@ TEST_F(EngineTest, ACatchUpReadAheadStopsAtAnEventThatDoesNotReplayAndSaysSoAgai
 TEST_F(EngineTest, AnEventThatDoesNotDecodeIsNamedWhetherReadAheadOrNot) {
   ImportDemo();
   engine_.reset();
+  std::string subject;
+  {
+    auto db = storage::Database::Open(db_path_);
+    ASSERT_TRUE(db.ok());
+    auto row = storage::EventStore(db->get()).LoadSeqs({20});
+    ASSERT_TRUE(row.ok() && row->size() == 1);
+    subject = row->front().subject_id;
+  }
+  ASSERT_FALSE(subject.empty());
   const std::string said =
       OpenedAfterEditing(db_path_, &clock_, "UPDATE events SET payload='{not json' WHERE seq=20");
-  EXPECT_NE(said.find("event 20 ("), std::string::npos) << said;
+  // The row's subject, though its event never decoded.
+  EXPECT_EQ(said.rfind("event 20 (" + subject + ") does not replay through workflow ", 0), 0u)
+      << said;
+  EXPECT_NE(said.find("event 20: payload is not a JSON object"), std::string::npos) << said;
 }
 
 }  // namespace

@@ -286,9 +286,13 @@ TEST_F(EventCodecTest, EventsRoundTripThroughARealEventStore) {
   auto db = storage::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.status().message();
   storage::EventStore store(db->get());
-  const std::vector<Event> events = {BodyDefinition(),       InspectionDefinition(),
-                                     UnitDefinition(),       RecommendationIssue(),
-                                     RecommendationAssess(), ActionPlan()};
+  // One payload larger than the buffer on the stack that decoding parses into.
+  Event long_text = RecommendationIssue();
+  long_text.subject_id = "da25-n2";
+  long_text.recommendation_def->text = std::string(10000, 'x') + " \"quoted\" " + "\u00e9";
+  const std::vector<Event> events = {
+      BodyDefinition(),       InspectionDefinition(), UnitDefinition(), RecommendationIssue(),
+      RecommendationAssess(), ActionPlan(),           long_text};
   std::vector<storage::EventRow> rows;
   for (const Event& e : events) {
     rows.push_back(EncodeEvent(e, e.kind == SubjectKind::kAction ? action_workflow_ : workflow_));

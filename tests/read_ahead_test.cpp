@@ -87,6 +87,7 @@ TEST_F(ReadAheadTest, GivesEveryRowAfterTheSeqInOrderABatchAtATime) {
           EXPECT_EQ(row.subject_id, subject);
         } else {
           ASSERT_TRUE(row.event.ok()) << row.event.status().message();
+          EXPECT_EQ(row.subject_id, "") << "the event has its own";
           EXPECT_EQ(row.event->seq, expected);
           EXPECT_EQ(row.event->subject_id, subject);
           EXPECT_EQ(row.event->transition, "update");

@@ -174,7 +174,7 @@ struct ActionInfo {
 struct RecommendationHead {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
-  std::optional<ActionInfo> action;  // set for actions only
+  Boxed<ActionInfo> action;  // set for actions only (boxed: most views are of recommendations)
   RecommendationDef def;
   Date as_of;
   Date issued;

@@ -65,7 +65,7 @@ json::object TimelineObject(const TimelineEntry& e) {
 
 json::object ActionObject(const RecommendationView& v) {
   const MilestoneView* due = v.milestones.empty() ? nullptr : &v.milestones.front();
-  const ActionInfo info = v.action.value_or(ActionInfo{});
+  const ActionInfo info = v.action ? *v.action : ActionInfo{};
   return json::object{{"id", v.id},
                       {"recommendation", info.recommendation},
                       {"title", v.def.text},

@@ -394,7 +394,7 @@ std::string ActionsAsCsv(const std::vector<RecommendationView>& actions) {
                              "due", "original_due", "milestone", "title"});
   for (const RecommendationView& a : actions) {
     const MilestoneView* due = a.milestones.empty() ? nullptr : &a.milestones.front();
-    const ActionInfo info = a.action.value_or(ActionInfo{});
+    const ActionInfo info = a.action ? *a.action : ActionInfo{};
     out += CsvLine({a.id, info.recommendation, a.def.owners.empty() ? "" : a.def.owners.front(),
                     info.unit, a.state, a.open ? "true" : "false", a.overdue ? "true" : "false",
                     due ? due->due.ToString() : "", due ? due->original_due.ToString() : "",
@@ -404,7 +404,7 @@ std::string ActionsAsCsv(const std::vector<RecommendationView>& actions) {
 }
 
 std::string ActionAsText(const RecommendationView& a) {
-  const ActionInfo info = a.action.value_or(ActionInfo{});
+  const ActionInfo info = a.action ? *a.action : ActionInfo{};
   std::string out = a.id + "\n";
   out += Labelled("recommendation", info.recommendation);
   out += Labelled("body", a.def.owners.empty() ? "" : a.def.owners.front());

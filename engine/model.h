@@ -108,9 +108,9 @@ struct Attachment {
 struct Event {
   int64_t seq = 0;
   SubjectKind kind = SubjectKind::kRecommendation;
+  Date effective;  // beside `kind`: two 4-byte members in one 8-byte slot
   std::string subject_id;
   std::string transition;
-  Date effective;
   std::string recorded;
   std::string actor;
   std::string role;

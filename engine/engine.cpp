@@ -199,9 +199,11 @@ Status Engine::CatchUp() {
   // (not on every write's catch-up): a long way behind, the rows are read and decoded on
   // another thread (ReadAhead), if one can be started.
   std::unique_ptr<ReadAhead> ahead;
-  if ((last_seq_ == 0 || version != data_version_) &&
-      store_->LastSeq() - last_seq_ >= two_threads_from_) {
-    ahead = ReadAhead::Start(store_.get(), last_seq_);
+  if (last_seq_ == 0 || version != data_version_) {
+    if (const int64_t behind = store_->LastSeq() - last_seq_; behind >= two_threads_from_) {
+      ledger_->ReserveEvents(static_cast<size_t>(behind));
+      ahead = ReadAhead::Start(store_.get(), last_seq_);
+    }
   }
   Status replayed;
   if (ahead) {

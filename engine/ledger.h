@@ -128,6 +128,10 @@ class Ledger {
   // Every recommendation and action event, by seq: (seq, the item it belongs to). What the feed
   // and the live streams read, so their cost is the events asked for, not the whole log.
   const std::vector<std::pair<int64_t, const Item*>>& item_events() const { return item_events_; }
+  // Room for `more` events beyond those held (a hint): a long replay then fills item_events()
+  // in place rather than copying it each time it doubles, and leaves no doubled capacity
+  // unused. For long catch-ups only: reserving a little at a time would copy it every time.
+  void ReserveEvents(size_t more) { item_events_.reserve(item_events_.size() + more); }
   // The events that attach the evidence file `sha256`, by seq: (seq, the item it belongs to).
   // What an evidence download reads, so that it costs the events naming the file, not the log.
   const std::vector<std::pair<int64_t, const Item*>>& EvidenceEvents(

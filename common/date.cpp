@@ -48,10 +48,13 @@ unsigned Date::month() const { return static_cast<unsigned>(Ymd(days_).month());
 unsigned Date::day() const { return static_cast<unsigned>(Ymd(days_).day()); }
 
 std::string Date::ToString() const {
-  const int y = year();
+  const chr::year_month_day ymd = Ymd(days_);  // once, not once for each part
+  const int y = static_cast<int>(ymd.year());
+  const unsigned m = static_cast<unsigned>(ymd.month());
+  const unsigned d = static_cast<unsigned>(ymd.day());
   if (y < 0 || y > 9999) {
     char buf[24];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, month(), day());
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
     return buf;
   }
   // By hand: it is in every cache key and ETag, and snprintf costs more than the date.
@@ -60,8 +63,8 @@ std::string Date::ToString() const {
     for (size_t i = end; value > 0; value /= 10) out[--i] = static_cast<char>('0' + value % 10);
   };
   digits(4, static_cast<unsigned>(y));
-  digits(7, month());
-  digits(10, day());
+  digits(7, m);
+  digits(10, d);
   return out;
 }
 

@@ -127,7 +127,14 @@ Result<Event> Decode(const Row& row) {
   Event e;
   e.seq = row.seq;
   e.kind = static_cast<SubjectKind>(row.kind);
+  e.subject_id = row.subject_id;
+  e.transition = row.transition;
   e.effective = *effective;
+  e.recorded = row.recorded;
+  e.actor = row.actor;
+  e.role = row.role;
+  e.body = row.body;
+  e.note = row.note;
 
   // A payload is small (a definition's text at most): parsed into a buffer on the stack, its
   // values cost no allocation of their own (the storage grows onto the heap beyond it).
@@ -155,53 +162,45 @@ Result<Event> Decode(const Row& row) {
           {Text(f, "sha256"), Text(f, "name"), Text(f, "media_type"), size->get_int64()});
     }
   }
-  if (const json::value* define_value = payload.if_contains("define")) {
-    if (!define_value->is_object()) return Status::Corruption(where() + ": bad definition");
-    const json::object& define = define_value->get_object();
-    if (e.kind == SubjectKind::kBody) {
-      e.body_def =
-          Body{std::string(row.subject_id), Text(define, "name"), Text(define, "short_name")};
-    } else if (e.kind == SubjectKind::kInspection) {
-      auto published = Date::Parse(Text(define, "published"));
-      if (!published) return Status::Corruption(where() + ": bad published date");
-      e.inspection_def = Inspection{std::string(row.subject_id), Text(define, "title"),
-                                    Text(define, "short_title"), *published,
-                                    Text(define, "kind"),        Text(define, "follow_up_of")};
-    } else if (e.kind == SubjectKind::kUnit) {
-      e.unit_def = Unit{std::string(row.subject_id), Text(define, "body"), Text(define, "name"),
-                        Text(define, "kind")};
-    } else if (e.kind == SubjectKind::kAction) {
-      ActionDef def{
-          Text(define, "recommendation"), Text(define, "title"), Text(define, "body"),
-          Text(define, "unit"),           std::nullopt,          Text(define, "milestone")};
-      if (const std::string due = Text(define, "due"); !due.empty()) {
-        def.due = Date::Parse(due);
-        if (!def.due) return Status::Corruption(where() + ": bad action due date");
-      }
-      e.action_def = std::move(def);
-    } else {
-      RecommendationDef def;
-      def.inspection = Text(define, "inspection");
-      if (const json::value* owners = define.if_contains("owners")) def.owners = Strings(*owners);
-      def.text = Text(define, "text");
-      if (const json::value* ms = define.if_contains("milestones"); ms && ms->is_array()) {
-        for (const auto& m : ms->get_array()) {
-          if (!m.is_object()) return Status::Corruption(where() + ": bad milestone");
-          auto due = Date::Parse(Text(m.get_object(), "due"));
-          if (!due) return Status::Corruption(where() + ": bad milestone due date");
-          def.milestones.push_back({Text(m.get_object(), "label"), *due});
-        }
-      }
-      e.recommendation_def = std::move(def);
+  const json::value* define_value = payload.if_contains("define");
+  if (!define_value) return e;
+  if (!define_value->is_object()) return Status::Corruption(where() + ": bad definition");
+  const json::object& define = define_value->get_object();
+  if (e.kind == SubjectKind::kBody) {
+    e.body_def =
+        Body{std::string(row.subject_id), Text(define, "name"), Text(define, "short_name")};
+  } else if (e.kind == SubjectKind::kInspection) {
+    auto published = Date::Parse(Text(define, "published"));
+    if (!published) return Status::Corruption(where() + ": bad published date");
+    e.inspection_def = Inspection{std::string(row.subject_id), Text(define, "title"),
+                                  Text(define, "short_title"), *published,
+                                  Text(define, "kind"),        Text(define, "follow_up_of")};
+  } else if (e.kind == SubjectKind::kUnit) {
+    e.unit_def = Unit{std::string(row.subject_id), Text(define, "body"), Text(define, "name"),
+                      Text(define, "kind")};
+  } else if (e.kind == SubjectKind::kAction) {
+    ActionDef def{Text(define, "recommendation"), Text(define, "title"), Text(define, "body"),
+                  Text(define, "unit"),           std::nullopt,          Text(define, "milestone")};
+    if (const std::string due = Text(define, "due"); !due.empty()) {
+      def.due = Date::Parse(due);
+      if (!def.due) return Status::Corruption(where() + ": bad action due date");
     }
+    e.action_def = std::move(def);
+  } else {
+    RecommendationDef def;
+    def.inspection = Text(define, "inspection");
+    if (const json::value* owners = define.if_contains("owners")) def.owners = Strings(*owners);
+    def.text = Text(define, "text");
+    if (const json::value* ms = define.if_contains("milestones"); ms && ms->is_array()) {
+      for (const auto& m : ms->get_array()) {
+        if (!m.is_object()) return Status::Corruption(where() + ": bad milestone");
+        auto due = Date::Parse(Text(m.get_object(), "due"));
+        if (!due) return Status::Corruption(where() + ": bad milestone due date");
+        def.milestones.push_back({Text(m.get_object(), "label"), *due});
+      }
+    }
+    e.recommendation_def = std::move(def);
   }
-  e.subject_id = row.subject_id;
-  e.transition = row.transition;
-  e.recorded = row.recorded;
-  e.actor = row.actor;
-  e.role = row.role;
-  e.body = row.body;
-  e.note = row.note;
   return e;
 }
 

@@ -382,9 +382,11 @@ class Engine {
   // index did not cover the log (then it read the whole log). REQUIRES: in a read transaction,
   // the ledger empty.
   Result<bool> LoadScope(const std::vector<std::string>& ids);
-  // LoadScope's reading, into `ledger`: what the views of `ids` need, from the index (which
-  // covers events to `through`) and the log after it (to `last`).
-  Status ReadItems(const std::vector<std::string>& ids, int64_t through, int64_t last,
+  // LoadScope's reading, into `ledger`: what the views of `ids` need, and the inspections
+  // `also_inspections` names, from the index (which covers events to `through`) and the log
+  // after it (to `last`).
+  Status ReadItems(const std::vector<std::string>& ids,
+                   const std::set<std::string>& also_inspections, int64_t through, int64_t last,
                    Ledger& ledger);
   // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
   std::string HeadsBasis() const;
@@ -404,7 +406,7 @@ class Engine {
   // row's columns, with whether its state is open), up to `limit` of them (0: all); the others
   // are read whole (and are not filtered). With `turns`, the views' timelines hold their turns
   // at least (annex.h); otherwise they are empty. `also_read` names, for a view from its head,
-  // what else to read (inspections).
+  // the inspections to read beside (its own, and those its turns name).
   struct HeadsQuery {
     Date as_of;
     std::string body;

@@ -149,7 +149,12 @@ struct HeadReader {
 Result<RecommendationView> DecodeHead(const storage::HeadRow& row, bool with_turns) {
   std::string problem;
   try {
-    RecommendationView view = HeadReader::Read(json::parse(row.head).as_object(), with_turns);
+    // As an event's payload (event_codec.cpp): parsed into a buffer on the stack, its values
+    // cost no allocation of their own; a head is a few hundred bytes.
+    unsigned char buffer[4096];
+    json::monotonic_resource parsing(buffer, sizeof buffer);
+    RecommendationView view =
+        HeadReader::Read(json::parse(row.head, &parsing).as_object(), with_turns);
     if (static_cast<int>(view.kind) == row.kind && view.id == row.item) return view;
     problem = "it is the head of another item";
   } catch (const std::exception& e) {
@@ -255,7 +260,7 @@ Status Engine::CatchUpHeads(int64_t to_seq, const Appended* appended) {
   if (!whole) {
     // A scoped engine holds some items only: read the changed ones, as a scoped engine would.
     read = std::make_unique<Ledger>(&workflow_, action_workflow());
-    RETURN_IF_ERROR(ReadItems({changed.begin(), changed.end()}, to_seq, to_seq, *read));
+    RETURN_IF_ERROR(ReadItems({changed.begin(), changed.end()}, {}, to_seq, to_seq, *read));
     ledger = read.get();
   }
   for (const std::string& id : changed) {
@@ -388,9 +393,14 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         // Filtered on the row's columns before the head is decoded: most
         // rows are not wanted.
         if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
-        storage::HeadRow whole = row;
-        ASSIGN_OR_RETURN(whole.head, heads.Head(row.kind, row.item));
-        ASSIGN_OR_RETURN(RecommendationView view, DecodeHead(whole, q.turns));
+        // One body's rows come with their heads; every body's are read one at a time.
+        std::optional<storage::HeadRow> with_head;
+        if (row.head.empty()) {
+          with_head = row;
+          ASSIGN_OR_RETURN(with_head->head, heads.Head(row.kind, row.item));
+        }
+        ASSIGN_OR_RETURN(RecommendationView view,
+                         DecodeHead(with_head ? *with_head : row, q.turns));
         ledger_->Finish(q.as_of, view);
         if (q.also_read) q.also_read(view, also_read);
         found.views.push_back(std::move(view));
@@ -398,10 +408,9 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
       }));
   if (too_many || read_whole.size() > most_read_whole) return from_the_log();
   if (!read_whole.empty() || !also_read.empty()) {
-    std::vector<std::string> ids(read_whole.begin(), read_whole.end());
-    ids.insert(ids.end(), also_read.begin(), also_read.end());
     found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
-    RETURN_IF_ERROR(ReadItems(ids, through, last, *found.read));
+    RETURN_IF_ERROR(
+        ReadItems({read_whole.begin(), read_whole.end()}, also_read, through, last, *found.read));
   }
   for (const std::string& id : read_whole) {
     const Item* item = found.read->FindItem(id);

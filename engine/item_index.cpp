@@ -232,24 +232,40 @@ Result<bool> Engine::LoadScope(const std::vector<std::string>& ids) {
     RETURN_IF_ERROR(CatchUp());
     return false;
   }
-  RETURN_IF_ERROR(ReadItems(ids, through, last, *ledger_));
+  RETURN_IF_ERROR(ReadItems(ids, {}, through, last, *ledger_));
   last_seq_ = last;
   scope_ = std::set<std::string>(ids.begin(), ids.end());
   return true;
 }
 
-Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, int64_t last,
-                         Ledger& ledger) {
+Status Engine::ReadItems(const std::vector<std::string>& ids,
+                         const std::set<std::string>& also_inspections, int64_t through,
+                         int64_t last, Ledger& ledger) {
   storage::ItemIndex index(db_.get());
   // The events after `through`, decoded, and the index rows they will have: read with the
   // index as if they were in it.
   std::map<int64_t, Event> tail;
   ASSIGN_OR_RETURN(const auto tail_rows, TailRows(through, last, &tail));
-  auto seqs_of = [&](const std::string* id,
-                     const std::vector<int>& kinds) -> Result<std::vector<int64_t>> {
-    ASSIGN_OR_RETURN(auto seqs, id ? index.EventsOf(*id, kinds) : index.EventsOfKinds(kinds));
+  // The events of item `id` of one of `kinds`; for a null `id`, those of every item of `kinds`
+  // (or of those `among` names, filtered here).
+  auto seqs_of = [&](const std::string* id, const std::vector<int>& kinds,
+                     const std::set<std::string>* among = nullptr) -> Result<std::vector<int64_t>> {
+    auto wanted = [&](const std::string& item) {
+      return id ? item == *id : !among || among->count(item) > 0;
+    };
+    std::vector<int64_t> seqs;
+    if (id) {
+      ASSIGN_OR_RETURN(seqs, index.EventsOf(*id, kinds));
+    } else if (!among) {
+      ASSIGN_OR_RETURN(seqs, index.EventsOfKinds(kinds));
+    } else {
+      ASSIGN_OR_RETURN(const auto rows, index.RowsOfKinds(kinds));
+      for (const auto& row : rows) {
+        if (wanted(row.item)) seqs.push_back(row.seq);
+      }
+    }
     for (const auto& row : tail_rows) {
-      if ((!id || row.item == *id) && std::count(kinds.begin(), kinds.end(), row.kind)) {
+      if (wanted(row.item) && std::count(kinds.begin(), kinds.end(), row.kind)) {
         seqs.push_back(row.seq);
       }
     }
@@ -328,13 +344,23 @@ Status Engine::ReadItems(const std::vector<std::string>& ids, int64_t through, i
   // follow-up that judged it); and any the scope names, for the events to be recorded.
   // Inspections grow with the log; only these are read.
   std::set<std::string> inspections(ids.begin(), ids.end());
+  inspections.insert(also_inspections.begin(), also_inspections.end());
   for (const auto& [seq, event] : events) {
     if (!IsItemKind(event.kind)) continue;
     if (event.recommendation_def) inspections.insert(event.recommendation_def->inspection);
     for (auto& id : NamedIds(event)) inspections.insert(std::move(id));
   }
-  for (const std::string& id : inspections) {
-    ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kInspectionKind));
+  // Each looked up in the index, or, past a few hundred (a body's Annex A names every
+  // inspection of the body), all in one pass over the index's inspections: a lookup costs as
+  // much as passing dozens of rows, and inspections are few beside items.
+  constexpr size_t kInspectionsLookedUp = 256;
+  if (inspections.size() <= kInspectionsLookedUp) {
+    for (const std::string& id : inspections) {
+      ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kInspectionKind));
+      RETURN_IF_ERROR(read(seqs));
+    }
+  } else {
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(nullptr, kInspectionKind, &inspections));
     RETURN_IF_ERROR(read(seqs));
   }
   // Replayed in log order, as a whole replay would, but only the events of those items.

@@ -7,6 +7,12 @@
 // with only the as-at date and what follows from it (open, overdue) to work out, so a list as at
 // such a date needs no history. Earlier dates need the item's events (storage/item_index.h).
 //
+// The table keeps an item's row once for each body that owns it, clustered by that body, so
+// that one body's rows (a list of its recommendations, its Annex A) are read together, heads
+// and all, rather than looked up one by one across every body's; the first owner's copy is the
+// item's lead row, which a list of every body reads. Put writes the copies and All checks that
+// they agree.
+//
 // Like the item index, the heads are derived, never the truth: the engine writes them for the
 // items a batch of events concerns, in that batch's write transaction, checks them against a
 // replay (Engine::Verify) and rebuilds them from the log. Their mark (table item_heads_mark)
@@ -55,15 +61,17 @@ class ItemHeads {
   Status Clear();
   // Visits the rows of `kind` issued on or before `issued_by` (ISO date) and, unless `owner` is
   // "", owned by body `owner` (among `owners`), in (issued, item) order, until `visit` returns
-  // false or an error. The rows come without their heads (`head` is empty), from the index
-  // alone: Head reads the head of a row wanted. The owner is matched in SQLite, so that the rows
-  // of other bodies (most of them, for one body's Annex A) are never copied out.
+  // false or an error. One body's rows come with their heads, read beside them; every body's
+  // (owner "") come without (`head` empty), from the index alone, and Head reads the head of a
+  // row wanted.
   Status Scan(int kind, const std::string& issued_by, const std::string& owner,
               const std::function<Result<bool>(const HeadRow&)>& visit);
   // The head of `item`; NotFound when it has no row.
   Result<std::string> Head(int kind, const std::string& item);
-  // Every row, in (kind, item) order.
+  // Every item's row once, in (kind, item) order. Corruption, naming the item, when its copies
+  // do not agree: one for each of its owners, each the same row.
   Status All(const std::function<Status(const HeadRow&)>& visit);
+  // How many items have a row.
   Result<int64_t> Count();
 
  private:

@@ -25,6 +25,16 @@ Result<std::vector<int64_t>> Seqs(Statement& stmt) {
   return seqs;
 }
 
+// The (kind, item, seq) rows `stmt` gives.
+Result<std::vector<IndexRow>> Rows(Statement& stmt) {
+  std::vector<IndexRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return rows;
+    rows.push_back({static_cast<int>(stmt.ColumnInt(0)), stmt.ColumnText(1), stmt.ColumnInt(2)});
+  }
+}
+
 }  // namespace
 
 Result<int64_t> ItemIndex::Through() {
@@ -91,17 +101,21 @@ Result<int64_t> ItemIndex::Count() {
   return has_row ? stmt.ColumnInt(0) : 0;
 }
 
+Result<std::vector<IndexRow>> ItemIndex::RowsOfKinds(const std::vector<int>& kinds) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT kind, item, seq FROM item_events "
+                                "WHERE kind IN (" +
+                                Placeholders(kinds.size()) + ") ORDER BY kind, item, seq"));
+  int i = 1;
+  for (int kind : kinds) stmt.Bind(i++, static_cast<int64_t>(kind));
+  return Rows(stmt);
+}
+
 Result<std::vector<IndexRow>> ItemIndex::All() {
   ASSIGN_OR_RETURN(
       Statement stmt,
       db_->Prepare("SELECT kind, item, seq FROM item_events ORDER BY kind, item, seq"));
-  std::vector<IndexRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-    if (!has_row) break;
-    rows.push_back({static_cast<int>(stmt.ColumnInt(0)), stmt.ColumnText(1), stmt.ColumnInt(2)});
-  }
-  return rows;
+  return Rows(stmt);
 }
 
 }  // namespace rectrack::storage

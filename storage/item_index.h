@@ -53,6 +53,8 @@ class ItemIndex {
   Result<std::optional<int>> KindOf(std::string_view item, const std::vector<int>& kinds);
   // How many rows it has.
   Result<int64_t> Count();
+  // Every row of an item of one of `kinds`, in (kind, item, seq) order.
+  Result<std::vector<IndexRow>> RowsOfKinds(const std::vector<int>& kinds);
   // Every row, in (kind, item, seq) order.
   Result<std::vector<IndexRow>> All();
 

@@ -269,6 +269,31 @@ DROP INDEX IF EXISTS item_heads_by_issue;
 CREATE INDEX item_heads_by_issue
   ON item_heads (kind, issued, item, settled, owners, state, overdue_from);
 )sql",
+    // 12: the heads kept once for each owning body, clustered by it, so that one body's rows
+    // (its Annex A, its lists) are read together rather than looked up across every body's;
+    // the first owner's copy is the item's lead row, which a list of every body reads through
+    // item_heads_by_issue. The old rows are dropped and worked out again by the first engine
+    // that reads the whole log (the mark says there are none).
+    R"sql(
+DROP TABLE IF EXISTS item_heads;
+CREATE TABLE item_heads (
+  owner TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  issued TEXT NOT NULL,
+  item TEXT NOT NULL,
+  lead INTEGER NOT NULL,
+  settled TEXT NOT NULL,
+  owners TEXT NOT NULL,
+  state TEXT NOT NULL,
+  overdue_from TEXT NOT NULL,
+  head TEXT NOT NULL,
+  PRIMARY KEY (owner, kind, issued, item)
+) WITHOUT ROWID;
+CREATE INDEX item_heads_by_item ON item_heads (kind, item);
+CREATE INDEX item_heads_by_issue
+  ON item_heads (kind, issued, item, settled, owners, state, overdue_from) WHERE lead = 1;
+UPDATE item_heads_mark SET through = 0, basis = '';
+)sql",
 };
 
 constexpr int kKnownVersions = static_cast<int>(std::size(kMigrations));

@@ -134,12 +134,12 @@ TEST_F(AlertStoreTest, AlertIdIsPrefixedSha256OfKey) {
   EXPECT_NE(AlertIdFor("a"), AlertIdFor("b"));
 }
 
-TEST_F(AlertStoreTest, NewDatabaseIsAtSchemaVersion11) {
-  EXPECT_EQ(db_->schema_version(), 11);
+TEST_F(AlertStoreTest, NewDatabaseIsAtSchemaVersion12) {
+  EXPECT_EQ(db_->schema_version(), 12);
   auto version = db_->Prepare("PRAGMA user_version");
   ASSERT_TRUE(version.ok());
   ASSERT_TRUE(*version->Step());
-  EXPECT_EQ(version->ColumnInt(0), 11);
+  EXPECT_EQ(version->ColumnInt(0), 12);
   for (const char* table :
        {"alerts", "deliveries", "delivery_attempts", "subscription_state", "scheduler_state"}) {
     EXPECT_EQ(Count(table), 0) << table;
@@ -728,10 +728,10 @@ TEST_F(AlertStoreTest, MigratesVersion2DatabaseKeepingItsData) {
   db_ = OpenOrDie(path_);
   ASSERT_NE(db_, nullptr);
   store_ = std::make_unique<AlertStore>(db_.get());
-  EXPECT_EQ(db_->schema_version(), 11);
+  EXPECT_EQ(db_->schema_version(), 12);
   auto version = db_->Prepare("PRAGMA user_version");
   ASSERT_TRUE(version.ok() && *version->Step());
-  EXPECT_EQ(version->ColumnInt(0), 11);
+  EXPECT_EQ(version->ColumnInt(0), 12);
   EXPECT_EQ(Count("events"), 1);
   EXPECT_TRUE(EventStore(db_.get()).Verify().ok());
   EXPECT_TRUE(RaiseOne(MakeAlert("k1")));

@@ -56,7 +56,7 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtTheNewestVersion) {
   auto db = OpenOrDie(":memory:");
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 11);
+  EXPECT_EQ(db->schema_version(), 12);
   EXPECT_EQ(db->path(), ":memory:");
   auto stmt = db->Prepare("SELECT name FROM sqlite_master WHERE type = ? ORDER BY name");
   ASSERT_TRUE(stmt.ok()) << stmt.status().message();
@@ -83,7 +83,7 @@ TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
   }
   auto db = OpenOrDie(path_);
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 11);
+  EXPECT_EQ(db->schema_version(), 12);
   auto select = db->Prepare("SELECT text FROM notes");
   ASSERT_TRUE(select.ok());
   ASSERT_TRUE(*select->Step());
@@ -101,7 +101,7 @@ TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
   EXPECT_EQ(db.status().code(), Code::kCorruption);
   EXPECT_NE(db.status().message().find(path_), std::string::npos) << db.status().message();
   EXPECT_NE(db.status().message().find("database schema version 99 is newer than this rectrack "
-                                       "(knows 11)"),
+                                       "(knows 12)"),
             std::string::npos)
       << db.status().message();
 }
@@ -325,7 +325,7 @@ TEST_F(DatabaseTest, Migrations5And6DropTheIndexesOnEventsKeepingEventsAndTrigge
   }
   auto db = OpenOrDie(path_);  // migrates 4 -> 5 -> 6 -> 7 -> 8 -> 9
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(db->schema_version(), 11);
+  EXPECT_EQ(db->schema_version(), 12);
   EXPECT_EQ(unique_indexes(*db), 0);
   EXPECT_EQ(CountRows(*db, "events"), 3);
   auto report = EventStore(db.get()).Verify();

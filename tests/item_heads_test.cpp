@@ -17,6 +17,30 @@ namespace {
 
 class ItemHeadsTest : public ItemIndexTest {
  protected:
+  // The heads' table as schema 11 and earlier had it, one row for each item (its lead row
+  // now), with `index` (that version's item_heads_by_issue).
+  void BackToOneRowForEachItem(const std::string& index) {
+    const std::string statements =
+        "CREATE TABLE old_heads (kind INTEGER NOT NULL, item TEXT NOT NULL, "
+        "issued TEXT NOT NULL, settled TEXT NOT NULL, owners TEXT NOT NULL, "
+        "state TEXT NOT NULL, overdue_from TEXT NOT NULL, head TEXT NOT NULL, "
+        "PRIMARY KEY (kind, item)) WITHOUT ROWID;"
+        "INSERT INTO old_heads SELECT kind, item, issued, settled, owners, state, overdue_from, "
+        "head FROM item_heads WHERE lead = 1;"
+        "DROP TABLE item_heads; ALTER TABLE old_heads RENAME TO item_heads;" +
+        index;
+    Sql(statements.c_str());
+  }
+
+  // How many columns index `name` has (after the migrations, when opened).
+  int64_t IndexColumns(const std::string& name) {
+    auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting).value();
+    EXPECT_EQ(raw->schema_version(), 12);
+    auto columns = raw->Prepare("SELECT count(*) FROM pragma_index_info('" + name + "')");
+    EXPECT_TRUE(columns.ok() && *columns->Step());
+    return columns->ColumnInt(0);
+  }
+
   // Annex A for each body at each of `dates`, read from the heads as by a whole replay; adds
   // to `rows` and `notes` how many rows the annexes had, and how many of them with a note
   // made from the turns (closed, reopened after an assessment, ...).
@@ -116,7 +140,8 @@ class ItemHeadsTest : public ItemIndexTest {
 };
 
 // Scan matches a body among a row's owners in SQLite: the whole id, exactly (case, and no
-// wildcards), wherever it stands among the owners; "" matches every row.
+// wildcards), wherever it stands among the owners; "" matches every row, once. One body's rows
+// come with their heads.
 TEST(ItemHeadsScan, MatchesAnOwnerAsAWholeIdAmongTheOwners) {
   auto db = storage::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.status().message();
@@ -135,7 +160,7 @@ TEST(ItemHeadsScan, MatchesAnOwnerAsAWholeIdAmongTheOwners) {
     std::vector<std::string> seen;
     Status s = storage::ItemHeads(db->get()).Scan(3, "2024-12-31", owner,
                                                   [&](const storage::HeadRow& row) -> Result<bool> {
-                                                    EXPECT_TRUE(row.head.empty());
+                                                    EXPECT_EQ(row.head, owner.empty() ? "" : "{}");
                                                     seen.push_back(row.owners);
                                                     return true;
                                                   });
@@ -148,6 +173,75 @@ TEST(ItemHeadsScan, MatchesAnOwnerAsAWholeIdAmongTheOwners) {
   EXPECT_EQ(owners_of("C_S"), (std::vector<std::string>{"C_S "}));
   EXPECT_EQ(owners_of("C%"), std::vector<std::string>{});
   EXPECT_EQ(owners_of("").size(), rows.size());
+  auto count = storage::ItemHeads(db->get()).Count();
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  EXPECT_EQ(*count, static_cast<int64_t>(rows.size()));
+  // Put replaces an item's copies whole: a body no longer among its owners no longer lists it.
+  {
+    auto tx = storage::Transaction::Begin(**db, storage::Transaction::Mode::kWrite);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    storage::HeadRow moved = rows[3];  // "SFO CPS "
+    moved.owners = "CPS ";
+    ASSERT_TRUE(storage::ItemHeads(db->get()).Put({moved}, {2, "b"}).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_EQ(owners_of("SFO"), (std::vector<std::string>{"SFO "}));
+  EXPECT_EQ(owners_of("CPS"), (std::vector<std::string>{"CPS ", "CPS "}));
+  std::vector<std::string> all;
+  ASSERT_TRUE(storage::ItemHeads(db->get())
+                  .All([&](const storage::HeadRow& row) {
+                    all.push_back(row.item);
+                    return Status();
+                  })
+                  .ok());
+  EXPECT_EQ(all.size(), rows.size());
+}
+
+// An item's copies, one for each owner, must agree: All names the item whose copies do not.
+TEST(ItemHeadsAll, NamesAnItemWhoseCopiesForItsOwnersDisagree) {
+  auto db = storage::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto sql = [&](const std::string& statements) {
+    ASSERT_TRUE((*db)->Exec(statements.c_str()).ok()) << statements;
+  };
+  auto all_says = [&]() -> std::string {
+    Status s = storage::ItemHeads(db->get()).All([](const storage::HeadRow&) { return Status(); });
+    if (s.ok()) return "ok";
+    EXPECT_EQ(s.code(), Code::kCorruption);
+    return s.message();
+  };
+  auto reset = [&]() {
+    sql("DELETE FROM item_heads");
+    auto tx = storage::Transaction::Begin(**db, storage::Transaction::Mode::kWrite);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    ASSERT_TRUE(storage::ItemHeads(db->get())
+                    .Put({{3, "r1", "2024-01-01", "2024-01-01", "SFO CPS ", "issued", "", "{}"},
+                          {3, "r2", "2024-01-01", "2024-01-01", "CPS ", "issued", "", "{}"}},
+                         {1, "b"})
+                    .ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  };
+  reset();
+  EXPECT_EQ(all_says(), "ok");
+  sql("UPDATE item_heads SET head = '{\"x\":1}' WHERE item = 'r1' AND owner = 'CPS'");
+  EXPECT_EQ(all_says(),
+            "the item heads' rows for 'r1' differ between the copies for 'SFO' and 'CPS'; "
+            "`rectrack rebuild` rebuilds them from the log");
+  reset();
+  sql("DELETE FROM item_heads WHERE item = 'r1' AND owner = 'CPS'");
+  EXPECT_EQ(all_says(),
+            "the item heads' rows for 'r1' are kept under 'SFO' where its owners are "
+            "'SFO CPS '; `rectrack rebuild` rebuilds them from the log");
+  reset();
+  sql("UPDATE item_heads SET lead = 1 WHERE item = 'r1'");
+  EXPECT_NE(all_says().find("'r1' have more than one lead row"), std::string::npos);
+  reset();
+  sql("UPDATE item_heads SET lead = 0 WHERE item = 'r2'");
+  EXPECT_NE(all_says().find("'r2' have no lead row"), std::string::npos);
+  reset();
+  sql("UPDATE item_heads SET lead = 1 - lead WHERE item = 'r1'");
+  EXPECT_NE(all_says().find("'r1' have their lead row under 'CPS', not its first owner 'SFO'"),
+            std::string::npos);
 }
 
 TEST_F(ItemHeadsTest, ListsAndAnnexesFromTheItemHeadsEqualAWholeReplayAtRandomDates) {
@@ -220,8 +314,8 @@ TEST_F(ItemHeadsTest, VerifyFindsDamagedHeadsAndRebuildRepairsThem) {
   verify_says("the item heads' row for action 'a2' has head");
   Sql("DELETE FROM item_heads WHERE kind = 3 AND item = 'r7'");
   verify_says("the item heads lack the row for recommendation 'r7', which the log has");
-  Sql("INSERT INTO item_heads SELECT kind, 'r99', issued, settled, owners, state, overdue_from, "
-      "head FROM item_heads WHERE item = 'r1'");
+  Sql("INSERT INTO item_heads SELECT owner, kind, issued, 'r99', lead, settled, owners, state, "
+      "overdue_from, head FROM item_heads WHERE item = 'r1'");
   verify_says("the item heads have a row for recommendation 'r99', which the log does not have");
   // A head that no longer decodes: a list says so, and verify names it.
   Sql(R"(UPDATE item_heads SET head = '{"id": 1}' WHERE kind = 3 AND item = 'r2')");
@@ -235,6 +329,12 @@ TEST_F(ItemHeadsTest, VerifyFindsDamagedHeadsAndRebuildRepairsThem) {
                                      "head of another item"),
             std::string::npos);
   verify_says("the item heads' row for recommendation 'r5' has head");
+  // A joint recommendation (r0, owned by the CPS and the SFO) whose copy for one body differs,
+  // or is missing: that body's list and Annex A would be wrong, and verify says so.
+  Sql("UPDATE item_heads SET state = 'closed' WHERE kind = 3 AND item = 'r0' AND lead = 0");
+  verify_says("the item heads' rows for 'r0' differ between the copies for 'CPS' and 'SFO'");
+  Sql("DELETE FROM item_heads WHERE kind = 3 AND item = 'r0' AND lead = 0");
+  verify_says("the item heads' rows for 'r0' are kept under 'CPS' where its owners are 'CPS SFO '");
 }
 
 TEST_F(ItemHeadsTest, AnEngineOpenedForListsAnswersListsOnly) {
@@ -455,23 +555,17 @@ TEST_F(ItemHeadsTest, ADatabaseOfSchema10GetsTheCoveringIndexAndItsHeadsWorkedOu
   std::mt19937 rng(71);
   MakeRandomWorld(rng, 12, 150);
   const std::string expected = AnnexAsJson(Open().value()->Annex("CPS", D("2022-03-31")).value());
-  // Schema 10, as the previous rectrack wrote it: the heads' index on (kind, issued, item), and
-  // heads without their turns, under a basis without the heads' format.
-  Sql("DROP INDEX item_heads_by_issue;"
-      "CREATE INDEX item_heads_by_issue ON item_heads (kind, issued, item);"
-      "UPDATE item_heads SET head = json_remove(head, '$.turns');"
+  // Schema 10, as the rectrack before the last wrote it: one row for each item, the heads'
+  // index on (kind, issued, item), and heads without their turns, under a basis without the
+  // heads' format.
+  BackToOneRowForEachItem("CREATE INDEX item_heads_by_issue ON item_heads (kind, issued, item);");
+  Sql("UPDATE item_heads SET head = json_remove(head, '$.turns');"
       "UPDATE item_heads_mark SET basis = substr(basis, length('heads-2 ') + 1);"
       "PRAGMA user_version = 10;");
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
   ASSERT_TRUE(verified.ok()) << verified.status().message();  // migrated, writing nothing else
   EXPECT_FALSE(verified->heads_current);
-  {
-    auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting).value();
-    EXPECT_EQ(raw->schema_version(), 11);
-    auto columns = raw->Prepare("SELECT count(*) FROM pragma_index_info('item_heads_by_issue')");
-    ASSERT_TRUE(columns.ok() && *columns->Step());
-    EXPECT_EQ(columns->ColumnInt(0), 7);
-  }
+  EXPECT_EQ(IndexColumns("item_heads_by_issue"), 7);
   // The first annex reads the whole log and works the heads out; the next reads them.
   bool read_heads = true;
   EXPECT_EQ(AnnexedFromHeads("CPS", D("2022-03-31"), &read_heads), expected);
@@ -480,6 +574,48 @@ TEST_F(ItemHeadsTest, ADatabaseOfSchema10GetsTheCoveringIndexAndItsHeadsWorkedOu
   ASSERT_TRUE(verified.ok()) << verified.status().message();
   EXPECT_TRUE(verified->heads_current);
   EXPECT_EQ(AnnexedFromHeads("CPS", D("2022-03-31"), &read_heads), expected);
+  EXPECT_TRUE(read_heads);
+}
+
+TEST_F(ItemHeadsTest, ADatabaseOfSchema11GetsItsHeadsKeptForEachOwnerAndWorkedOutAgain) {
+  std::mt19937 rng(72);
+  MakeRandomWorld(rng, 15, 150);
+  const std::string expected = AnnexAsJson(Open().value()->Annex("SFO", D("2023-03-31")).value());
+  ListQuery cps;
+  cps.body = "CPS";
+  const std::string listed = ListAsJson(Open().value()->List(cps));
+  // Schema 11, as the previous rectrack wrote it: one row for each item, current heads.
+  BackToOneRowForEachItem(
+      "CREATE INDEX item_heads_by_issue "
+      "ON item_heads (kind, issued, item, settled, owners, state, overdue_from);");
+  Sql("PRAGMA user_version = 11;");
+  auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();  // migrated, writing nothing else
+  EXPECT_FALSE(verified->heads_current);
+  EXPECT_EQ(verified->head_rows, 0);
+  EXPECT_EQ(IndexColumns("item_heads_by_item"), 2);
+  // The first annex reads the whole log and works the heads out, a copy for each owner.
+  bool read_heads = true;
+  EXPECT_EQ(AnnexedFromHeads("SFO", D("2023-03-31"), &read_heads), expected);
+  EXPECT_FALSE(read_heads);
+  verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+  ASSERT_TRUE(verified.ok()) << verified.status().message();
+  EXPECT_TRUE(verified->heads_current);
+  EXPECT_GE(verified->head_rows, 15);
+  // r0, r5 and r10 are the CPS's and the SFO's: kept twice, listed once by each.
+  {
+    auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting).value();
+    auto copies = raw->Prepare(
+        "SELECT group_concat(owner || lead, ' ') FROM "
+        "(SELECT owner, lead FROM item_heads WHERE kind = 3 AND item = 'r5' ORDER BY owner)");
+    ASSERT_TRUE(copies.ok() && *copies->Step());
+    EXPECT_EQ(copies->ColumnText(0), "CPS1 SFO0");
+  }
+  EXPECT_EQ(AnnexedFromHeads("SFO", D("2023-03-31"), &read_heads), expected);
+  EXPECT_TRUE(read_heads);
+  EXPECT_EQ(ListedFromHeads(cps, &read_heads), listed);
+  EXPECT_TRUE(read_heads);
+  EXPECT_EQ(ListedFromHeads({}, &read_heads), ListAsJson(Open().value()->List({})));
   EXPECT_TRUE(read_heads);
 }
 

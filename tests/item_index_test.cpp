@@ -337,7 +337,7 @@ TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
   }
   auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
   ASSERT_TRUE(raw.ok());
-  EXPECT_EQ((*raw)->schema_version(), 11);
+  EXPECT_EQ((*raw)->schema_version(), 12);
   raw->reset();
   EXPECT_EQ(Through(), 77);
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});

@@ -149,8 +149,10 @@ std::string ProgressCell(const UnitProgress& p) {
 // --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
 
 std::string MdCell(const std::string& s) {
-  std::string out;
-  for (char c : OneLine(s)) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  std::string out = OneLine(s);
+  for (size_t at = out.find('|'); at != std::string::npos; at = out.find('|', at + 2)) {
+    out.insert(at, 1, '\\');
+  }
   return out;
 }
 
@@ -161,10 +163,15 @@ std::string MdTable(const std::vector<AnnexRow>& rows, bool closed) {
                           "|---|---|---|---|---|\n"
                         : "| Inspection | Published | Recommendation | Note |\n|---|---|---|---|\n";
   for (const AnnexRow& row : rows) {
-    out += "| " + MdCell(row.inspection) + " | " + MdCell(row.published) + " | " +
-           MdCell(row.text) + " | ";
-    if (closed) out += MdCell(row.quarter) + " | ";
-    out += MdCell(row.note) + " |\n";
+    std::vector<const std::string*> cells = {&row.inspection, &row.published, &row.text};
+    if (closed) cells.push_back(&row.quarter);
+    cells.push_back(&row.note);
+    for (const std::string* cell : cells) {
+      out += "| ";
+      out += MdCell(*cell);
+      out += ' ';
+    }
+    out += "|\n";
   }
   return out;
 }

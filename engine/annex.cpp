@@ -90,6 +90,40 @@ bool IsTurn(const TimelineEntry& e, const Workflow& wf) {
   return !e.from_state.empty() && wf.IsOpen(e.from_state) != wf.IsOpen(e.to_state);
 }
 
+bool KeptInHead(const TimelineEntry& e, const Workflow& wf) {
+  if (IsTurn(e, wf)) return true;
+  const Transition* t = wf.FindTransition(e.transition);
+  return t && !t->effects.supersede.empty() && e.fields.count(t->effects.supersede) > 0;
+}
+
+void TakeBack(RecommendationView& view, Date as_of, const Workflow& wf) {
+  std::vector<TimelineEntry>& entries = view.timeline;  // in effective order
+  // No turn comes before the first entry kept: it starts from a state as open as the first.
+  const bool open_at_issue =
+      entries.empty() ? wf.IsOpen(view.state) : wf.IsOpen(entries.front().from_state);
+  entries.erase(std::find_if(entries.begin(), entries.end(),
+                             [&](const TimelineEntry& e) { return e.effective > as_of; }),
+                entries.end());
+  view.as_of = as_of;
+  view.open = entries.empty() ? open_at_issue : wf.IsOpen(entries.back().to_state);
+  view.overdue = false;
+  view.state.clear();
+  view.milestones.clear();
+  // As a replay grows it (Ledger::Step): each superseding entry's names, in order, once each.
+  view.superseded_by.clear();
+  for (const TimelineEntry& e : entries) {
+    const Transition* t = wf.FindTransition(e.transition);
+    if (!t || t->effects.supersede.empty()) continue;
+    auto names = e.fields.find(t->effects.supersede);
+    if (names == e.fields.end()) continue;
+    for (const std::string& name : names->second) {
+      if (!std::count(view.superseded_by.begin(), view.superseded_by.end(), name)) {
+        view.superseded_by.push_back(name);
+      }
+    }
+  }
+}
+
 AnnexBuilder::AnnexBuilder(const Ledger& lookups, const Workflow& workflow, AnnexReport report)
     : lookups_(&lookups),
       workflow_(&workflow),

@@ -44,6 +44,18 @@ Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& workflow,
 // Whether `entry` moves its item between an open and a closed state of `workflow`.
 bool IsTurn(const TimelineEntry& entry, const Workflow& workflow);
 
+// Whether an item head keeps `entry` of its history: a turn, or an entry whose transition names
+// what supersedes the recommendation. With these, TakeBack makes a head what Annex A reads as
+// at any earlier date.
+bool KeptInHead(const TimelineEntry& entry, const Workflow& workflow);
+
+// Takes `view`, a head whose timeline holds the entries KeptInHead keeps, back to `as_of`, an
+// earlier date than its last change, for AnnexBuilder::Add: whether it was open then, what
+// superseded it by then, and its entries to then. Openness changes only at a turn, and each
+// entry's `to_state` has the openness that held after it. What the entries cannot tell (its
+// state then, its milestones) is left empty: the view is for Annex A only.
+void TakeBack(RecommendationView& view, Date as_of, const Workflow& workflow);
+
 // The ids of the inspections AnnexBuilder::Add may look up for `view`: its own, and the one each
 // turn names in its field `in` (the follow-up that reopened it), whatever the field's type.
 std::vector<std::string> InspectionsNamed(const RecommendationView& view);

@@ -404,9 +404,10 @@ class Engine {
   // What ViewsFromHeads reads: the recommendations issued by `as_of` (of `body`, unless ""),
   // as at that date. Those whose head stands for that date are decoded if `row_wanted` (on the
   // row's columns, with whether its state is open), up to `limit` of them (0: all); the others
-  // are read whole (and are not filtered). With `turns`, the views' timelines hold their turns
-  // at least (annex.h); otherwise they are empty. `also_read` names, for a view from its head,
-  // the inspections to read beside (its own, and those its turns name).
+  // are read whole (and are not filtered), or taken back to the date (`take_back`). With `turns`,
+  // the views' timelines hold their turns at least (annex.h); otherwise they are empty. `also_read`
+  // names, for a view from its head, the inspections to read beside (its own, and those its turns
+  // name).
   struct HeadsQuery {
     Date as_of;
     std::string body;
@@ -416,6 +417,10 @@ class Engine {
     size_t limit = 0;
     bool turns = false;
     std::function<void(const RecommendationView&, std::set<std::string>&)> also_read;
+    // When set, a row changed after the as-at date is not read whole: its head (decoded with
+    // its turns) is made a view as at that date by `take_back` (annex.h: TakeBack), and its
+    // row is not filtered by `row_wanted` (its columns are of a later date).
+    std::function<void(RecommendationView&)> take_back;
   };
   struct FromHeads {
     std::vector<RecommendationView> views;  // in no particular order

@@ -64,7 +64,7 @@ std::string EncodeHead(const RecommendationView& v, const Workflow* workflow) {
                     {"version", v.version}};
   json::array turns;
   for (const TimelineEntry& e : v.timeline) {
-    if (workflow && IsTurn(e, *workflow)) turns.push_back(EncodeTurn(e));
+    if (workflow && KeptInHead(e, *workflow)) turns.push_back(EncodeTurn(e));
   }
   head["turns"] = std::move(turns);
   if (v.action) {
@@ -207,7 +207,7 @@ std::string Difference(const storage::HeadRow& stored, const storage::HeadRow& e
 std::string Engine::HeadsBasis() const {
   const Workflow* actions = action_workflow();
   // The heads' format is part of it: heads written by an earlier version are worked out again.
-  return "heads-2 " + workflow_.digest() + " " + (actions ? actions->digest() : "");
+  return "heads-3 " + workflow_.digest() + " " + (actions ? actions->digest() : "");
 }
 
 int64_t Engine::LongestHeadsTail() const {
@@ -384,15 +384,16 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
           return true;
         }
         if (read_whole.count(row.item)) return true;
-        if (row.settled > as_of) {
+        const bool changed_since = row.settled > as_of;
+        if (changed_since && !q.take_back) {
           // Changed after the as-at date: its view then needs its history.
           read_whole.insert(row.item);
           too_many = read_whole.size() > most_read_whole;
           return !too_many;
         }
-        // Filtered on the row's columns before the head is decoded: most
-        // rows are not wanted.
-        if (!q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
+        // Filtered on the row's columns before the head is decoded: most rows are not wanted.
+        // (A row changed since has the columns of a later date: the caller filters its view.)
+        if (!changed_since && !q.row_wanted(row, workflow_.IsOpen(row.state))) return true;
         // One body's rows come with their heads; every body's are read one at a time.
         std::optional<storage::HeadRow> with_head;
         if (row.head.empty()) {
@@ -401,7 +402,11 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         }
         ASSIGN_OR_RETURN(RecommendationView view,
                          DecodeHead(with_head ? *with_head : row, q.turns));
-        ledger_->Finish(q.as_of, view);
+        if (changed_since) {
+          q.take_back(view);
+        } else {
+          ledger_->Finish(q.as_of, view);
+        }
         if (q.also_read) q.also_read(view, also_read);
         found.views.push_back(std::move(view));
         return q.limit == 0 || ++from_rows < q.limit;
@@ -474,6 +479,9 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
     return open || row.settled >= year_start;
   };
   heads.turns = true;
+  // A recommendation changed after the date is taken back to it from what its head keeps, not
+  // read whole.
+  heads.take_back = [&](RecommendationView& view) { TakeBack(view, heads.as_of, workflow_); };
   // The rows' inspections, and those their turns name (the follow-up that reopened them).
   heads.also_read = [](const RecommendationView& view, std::set<std::string>& ids) {
     for (std::string& id : InspectionsNamed(view)) ids.insert(std::move(id));

@@ -443,6 +443,74 @@ recommendations:
   }
 }
 
+// Annex A as at a date before recommendations last changed takes their heads back to that date
+// (what was open, what superseded them, their turns): their histories are not read, so it
+// answers as a whole replay does even with their rows gone from the item index.
+TEST_F(ItemHeadsTest, AnAnnexAsAtAnEarlierDateTakesHeadsBackWithoutReadingHistories) {
+  const std::string workflow = WorkflowWith(
+      "  - name: update       # a progress note; no `to`: the state does "
+      "not change\n    from: [issued, reopened, closed]",
+      "  - name: update\n    from: [issued, reopened, closed, superseded]",
+      "notes-after-supersede.yaml");
+  ASSERT_FALSE(workflow.empty());
+  Engine::Options options{db(), workflow, &clock_, true, ""};
+  options.index_batch = 1;
+  options.heads_batch = 1;
+  {
+    auto engine = Engine::Open(options).value();
+    auto commands = ParseImport(R"(
+bodies:
+  - {id: CPS, name: Crown Prosecution Service, short_name: CPS}
+inspections:
+  - {id: i1, title: Disclosure, published: 2024-01-10}
+  - {id: f1, title: Disclosure follow-up, short_title: follow-up, published: 2025-02-01}
+recommendations:
+  - {id: r1, inspection: i1, owners: [CPS], text: "Closed, then superseded."}
+  - {id: r2, inspection: i1, owners: [CPS], text: "Closed, reopened, closed again later."}
+  - {id: r3, inspection: i1, owners: [CPS], text: "What supersedes r1."}
+  - {id: r4, inspection: i1, owners: [CPS], text: "Closed after the date."}
+  - {id: r5, inspection: i1, owners: [CPS], text: "Closed in the year, noted after it."}
+)",
+                                "world.yaml", engine->workflow(), nullptr);
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    ASSERT_TRUE(engine->Apply(*commands, "test").ok());
+    auto apply = [&](const std::string& id, const std::string& transition, const char* on,
+                     const std::string& role,
+                     std::map<std::string, std::vector<std::string>> fields = {}) {
+      RecordEvent e{id, transition, D(on), role, role == "body_lead" ? "CPS" : ""};
+      e.fields = std::move(fields);
+      if (transition == "update") e.note = "later";
+      auto applied = engine->Apply({e}, "test");
+      ASSERT_TRUE(applied.ok()) << id << " " << transition << ": " << applied.status().message();
+    };
+    apply("r1", "close", "2024-06-01", "body_lead");
+    apply("r1", "supersede", "2024-09-01", "inspectorate", {{"superseded_by", {"r3"}}});
+    apply("r1", "update", "2025-05-01", "inspectorate");
+    apply("r2", "close", "2024-06-01", "body_lead");
+    apply("r2", "assess", "2025-02-15", "inspectorate",
+          {{"outcome", {"not_achieved"}}, {"in", {"f1"}}});
+    apply("r2", "close", "2025-04-15", "body_lead");
+    apply("r4", "close", "2025-04-20", "body_lead");
+    apply("r5", "close", "2024-12-01", "body_lead");
+    apply("r5", "update", "2025-05-01", "inspectorate");
+  }
+  const std::string expected =
+      AnnexAsJson(Engine::Open(options).value()->Annex("CPS", D("2025-03-31")).value());
+  for (const char* says : {"This remains closed but superseded by new recommendation r3",
+                           "This was closed by the CPS but reopened following an assessment",
+                           "Closed in the year, noted after it.", "Closed after the date."}) {
+    EXPECT_NE(expected.find(says), std::string::npos) << says << " in " << expected;
+  }
+  // Their histories gone from the index: read whole, they would be missing.
+  Sql("DELETE FROM item_events WHERE item IN ('r1', 'r2', 'r4', 'r5')");
+  options.heads_only = true;
+  auto engine = Engine::Open(options).value();
+  auto annex = engine->AnnexFromHeads("CPS", D("2025-03-31"));
+  ASSERT_TRUE(annex.ok()) << annex.status().message();
+  EXPECT_TRUE(engine->reads_heads());
+  EXPECT_EQ(AnnexAsJson(*annex), expected);
+}
+
 TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
   // A workflow whose `in` is plain text: the note still names the follow-up report, which is
   // no recommendation's own inspection, as a whole replay's does.
@@ -560,7 +628,7 @@ TEST_F(ItemHeadsTest, ADatabaseOfSchema10GetsTheCoveringIndexAndItsHeadsWorkedOu
   // heads' format.
   BackToOneRowForEachItem("CREATE INDEX item_heads_by_issue ON item_heads (kind, issued, item);");
   Sql("UPDATE item_heads SET head = json_remove(head, '$.turns');"
-      "UPDATE item_heads_mark SET basis = substr(basis, length('heads-2 ') + 1);"
+      "UPDATE item_heads_mark SET basis = substr(basis, length('heads-3 ') + 1);"
       "PRAGMA user_version = 10;");
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
   ASSERT_TRUE(verified.ok()) << verified.status().message();  // migrated, writing nothing else

@@ -90,10 +90,20 @@ bool IsTurn(const TimelineEntry& e, const Workflow& wf) {
   return !e.from_state.empty() && wf.IsOpen(e.from_state) != wf.IsOpen(e.to_state);
 }
 
-bool KeptInHead(const TimelineEntry& e, const Workflow& wf) {
-  if (IsTurn(e, wf)) return true;
+namespace {
+
+// Whether `e` names what supersedes its item, as Ledger::Step grows superseded_by (never the
+// creating entry, whose effects a replay does not apply).
+bool Supersedes(const TimelineEntry& e, const Workflow& wf) {
   const Transition* t = wf.FindTransition(e.transition);
-  return t && !t->effects.supersede.empty() && e.fields.count(t->effects.supersede) > 0;
+  return !e.from_state.empty() && t && !t->effects.supersede.empty() &&
+         e.fields.count(t->effects.supersede) > 0;
+}
+
+}  // namespace
+
+bool KeptInHead(const TimelineEntry& e, const Workflow& wf) {
+  return IsTurn(e, wf) || Supersedes(e, wf);
 }
 
 void TakeBack(RecommendationView& view, Date as_of, const Workflow& wf) {
@@ -112,11 +122,9 @@ void TakeBack(RecommendationView& view, Date as_of, const Workflow& wf) {
   // As a replay grows it (Ledger::Step): each superseding entry's names, in order, once each.
   view.superseded_by.clear();
   for (const TimelineEntry& e : entries) {
-    const Transition* t = wf.FindTransition(e.transition);
-    if (!t || t->effects.supersede.empty()) continue;
-    auto names = e.fields.find(t->effects.supersede);
-    if (names == e.fields.end()) continue;
-    for (const std::string& name : names->second) {
+    if (!Supersedes(e, wf)) continue;
+    const auto& names = e.fields.at(wf.FindTransition(e.transition)->effects.supersede);
+    for (const std::string& name : names) {
       if (!std::count(view.superseded_by.begin(), view.superseded_by.end(), name)) {
         view.superseded_by.push_back(name);
       }

@@ -174,7 +174,8 @@ class Engine {
   Result<std::vector<RecommendationView>> ListFromHeads(const ListQuery& query);
   // Annex, read from the item heads as ListFromHeads reads a list: the body's recommendations
   // open at the date, or changed in its financial year, from their heads (which keep the turns
-  // the annex is made from) and the inspections they name.
+  // the annex is made from; one changed after the date is taken back to it from them, annex.h:
+  // TakeBack) and the inspections they name.
   Result<AnnexReport> AnnexFromHeads(const std::string& body, std::optional<Date> as_of);
   // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
   // whole log since (a fallback of Open or ListFromHeads).

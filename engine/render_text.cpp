@@ -149,9 +149,12 @@ std::string ProgressCell(const UnitProgress& p) {
 // --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
 
 std::string MdCell(const std::string& s) {
-  std::string out = OneLine(s);
-  for (size_t at = out.find('|'); at != std::string::npos; at = out.find('|', at + 2)) {
-    out.insert(at, 1, '\\');
+  const std::string flat = OneLine(s);
+  std::string out;
+  out.reserve(flat.size());
+  for (char c : flat) {
+    if (c == '|') out += '\\';
+    out += c;
   }
   return out;
 }

@@ -5,7 +5,8 @@
 // date) and the head itself, encoded by the engine (`head`, opaque here). `settled` is the latest
 // effective date of any event the head depends on: a view as at that date or later is the head
 // with only the as-at date and what follows from it (open, overdue) to work out, so a list as at
-// such a date needs no history. Earlier dates need the item's events (storage/item_index.h).
+// such a date needs no history. Earlier dates need the item's events (storage/item_index.h), or,
+// for Annex A, what the head keeps of them (its turns: the engine's TakeBack).
 //
 // The table keeps an item's row once for each body that owns it, clustered by that body, so
 // that one body's rows (a list of its recommendations, its Annex A) are read together, heads

@@ -272,7 +272,9 @@ CREATE INDEX item_heads_by_issue
     // 12: the heads kept once for each owning body, clustered by it, so that one body's rows
     // (its Annex A, its lists) are read together rather than looked up across every body's;
     // the first owner's copy is the item's lead row, which a list of every body reads through
-    // item_heads_by_issue. The old rows are dropped and worked out again by the first engine
+    // item_heads_by_issue (`lead` among its columns too: SQLite reads a column from an index
+    // only if the index has it, even one its WHERE fixes). The old rows are dropped and worked out
+    // again by the first engine
     // that reads the whole log (the mark says there are none).
     R"sql(
 DROP TABLE IF EXISTS item_heads;
@@ -291,7 +293,7 @@ CREATE TABLE item_heads (
 ) WITHOUT ROWID;
 CREATE INDEX item_heads_by_item ON item_heads (kind, item);
 CREATE INDEX item_heads_by_issue
-  ON item_heads (kind, issued, item, settled, owners, state, overdue_from) WHERE lead = 1;
+  ON item_heads (kind, issued, item, settled, owners, state, overdue_from, lead) WHERE lead = 1;
 UPDATE item_heads_mark SET through = 0, basis = '';
 )sql",
 };

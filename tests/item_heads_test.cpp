@@ -470,6 +470,7 @@ recommendations:
   - {id: r3, inspection: i1, owners: [CPS], text: "What supersedes r1."}
   - {id: r4, inspection: i1, owners: [CPS], text: "Closed after the date."}
   - {id: r5, inspection: i1, owners: [CPS], text: "Closed in the year, noted after it."}
+  - {id: r6, inspection: i1, owners: [CPS], text: "Assessed and superseded while open."}
 )",
                                 "world.yaml", engine->workflow(), nullptr);
     ASSERT_TRUE(commands.ok()) << commands.status().message();
@@ -493,22 +494,40 @@ recommendations:
     apply("r4", "close", "2025-04-20", "body_lead");
     apply("r5", "close", "2024-12-01", "body_lead");
     apply("r5", "update", "2025-05-01", "inspectorate");
+    // A turn that also supersedes: open to superseded.
+    apply("r6", "assess", "2025-02-10", "inspectorate",
+          {{"outcome", {"not_achieved"}}, {"in", {"f1"}}, {"superseded_by", {"r3", "r5"}}});
+    apply("r6", "update", "2025-05-01", "inspectorate");
   }
-  const std::string expected =
-      AnnexAsJson(Engine::Open(options).value()->Annex("CPS", D("2025-03-31")).value());
+  // Before r1 is superseded, after, before and after r6 is; and the end of the year.
+  const std::vector<const char*> dates = {"2024-08-01", "2024-10-01", "2025-02-01", "2025-02-20",
+                                          "2025-03-31"};
+  std::vector<std::string> expected;
+  {
+    auto whole = Engine::Open(options).value();
+    for (const char* as_of : dates)
+      expected.push_back(AnnexAsJson(whole->Annex("CPS", D(as_of)).value()));
+  }
   for (const char* says : {"This remains closed but superseded by new recommendation r3",
                            "This was closed by the CPS but reopened following an assessment",
                            "Closed in the year, noted after it.", "Closed after the date."}) {
-    EXPECT_NE(expected.find(says), std::string::npos) << says << " in " << expected;
+    EXPECT_NE(expected.back().find(says), std::string::npos) << says << " in " << expected.back();
   }
+  // r1 is not yet superseded; r6 is open, and then (superseded, by the inspectorate) in
+  // neither table.
+  EXPECT_EQ(expected.front().find("This remains closed"), std::string::npos) << expected.front();
+  EXPECT_NE(expected[2].find("Assessed and superseded while open."), std::string::npos);
+  EXPECT_EQ(expected[3].find("Assessed and superseded while open."), std::string::npos);
   // Their histories gone from the index: read whole, they would be missing.
-  Sql("DELETE FROM item_events WHERE item IN ('r1', 'r2', 'r4', 'r5')");
+  Sql("DELETE FROM item_events WHERE item IN ('r1', 'r2', 'r4', 'r5', 'r6')");
   options.heads_only = true;
-  auto engine = Engine::Open(options).value();
-  auto annex = engine->AnnexFromHeads("CPS", D("2025-03-31"));
-  ASSERT_TRUE(annex.ok()) << annex.status().message();
-  EXPECT_TRUE(engine->reads_heads());
-  EXPECT_EQ(AnnexAsJson(*annex), expected);
+  for (size_t i = 0; i < dates.size(); ++i) {
+    auto engine = Engine::Open(options).value();
+    auto annex = engine->AnnexFromHeads("CPS", D(dates[i]));
+    ASSERT_TRUE(annex.ok()) << annex.status().message();
+    EXPECT_TRUE(engine->reads_heads());
+    EXPECT_EQ(AnnexAsJson(*annex), expected[i]) << "as at " << dates[i];
+  }
 }
 
 TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
@@ -619,21 +638,20 @@ TEST_F(ItemHeadsTest, TheCommandLineListsFromTheItemHeads) {
   }
 }
 
-TEST_F(ItemHeadsTest, ADatabaseOfSchema10GetsTheCoveringIndexAndItsHeadsWorkedOutAgain) {
+TEST_F(ItemHeadsTest, ADatabaseOfSchema10IsUpgradedThroughTwoMigrationsAndItsHeadsWorkedOutAgain) {
   std::mt19937 rng(71);
   MakeRandomWorld(rng, 12, 150);
   const std::string expected = AnnexAsJson(Open().value()->Annex("CPS", D("2022-03-31")).value());
-  // Schema 10, as the rectrack before the last wrote it: one row for each item, the heads'
-  // index on (kind, issued, item), and heads without their turns, under a basis without the
-  // heads' format.
+  // Schema 10, as rectrack wrote it two versions ago: one row for each item, the heads' index on
+  // (kind, issued, item). Migration 11 redefines that index and 12 drops the table for the one
+  // kept by owner: whatever heads it held are worked out again.
   BackToOneRowForEachItem("CREATE INDEX item_heads_by_issue ON item_heads (kind, issued, item);");
-  Sql("UPDATE item_heads SET head = json_remove(head, '$.turns');"
-      "UPDATE item_heads_mark SET basis = substr(basis, length('heads-3 ') + 1);"
-      "PRAGMA user_version = 10;");
+  Sql("PRAGMA user_version = 10;");
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
   ASSERT_TRUE(verified.ok()) << verified.status().message();  // migrated, writing nothing else
   EXPECT_FALSE(verified->heads_current);
-  EXPECT_EQ(IndexColumns("item_heads_by_issue"), 7);
+  EXPECT_EQ(IndexColumns("item_heads_by_issue"), 8);
+  EXPECT_EQ(IndexColumns("item_heads_by_item"), 2);
   // The first annex reads the whole log and works the heads out; the next reads them.
   bool read_heads = true;
   EXPECT_EQ(AnnexedFromHeads("CPS", D("2022-03-31"), &read_heads), expected);
@@ -662,6 +680,9 @@ TEST_F(ItemHeadsTest, ADatabaseOfSchema11GetsItsHeadsKeptForEachOwnerAndWorkedOu
   EXPECT_FALSE(verified->heads_current);
   EXPECT_EQ(verified->head_rows, 0);
   EXPECT_EQ(IndexColumns("item_heads_by_item"), 2);
+  // The list of every body reads the lead rows from this index alone: it has every column
+  // the query reads, `lead` too.
+  EXPECT_EQ(IndexColumns("item_heads_by_issue"), 8);
   // The first annex reads the whole log and works the heads out, a copy for each owner.
   bool read_heads = true;
   EXPECT_EQ(AnnexedFromHeads("SFO", D("2023-03-31"), &read_heads), expected);

@@ -398,7 +398,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         std::optional<storage::HeadRow> with_head;
         if (row.head.empty()) {
           with_head = row;
-          ASSIGN_OR_RETURN(with_head->head, heads.Head(row.kind, row.item));
+          ASSIGN_OR_RETURN(with_head->head, heads.Head(row));
         }
         ASSIGN_OR_RETURN(RecommendationView view,
                          DecodeHead(with_head ? *with_head : row, q.turns));

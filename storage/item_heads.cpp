@@ -155,13 +155,16 @@ Status ItemHeads::Scan(int kind, const std::string& issued_by, const std::string
   }
 }
 
-Result<std::string> ItemHeads::Head(int kind, const std::string& item) {
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      db_->Prepare("SELECT head FROM item_heads WHERE kind = ? AND item = ? AND lead = 1"));
-  stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, item);
+Result<std::string> ItemHeads::Head(const HeadRow& row) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT head FROM item_heads "
+                                "WHERE owner = ? AND kind = ? AND issued = ? AND item = ?"));
+  stmt.Bind(1, CopiesOf(row.owners).front())
+      .Bind(2, static_cast<int64_t>(row.kind))
+      .Bind(3, row.issued)
+      .Bind(4, row.item);
   ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-  if (!has_row) return Status::NotFound("the item heads have no row for '" + item + "'");
+  if (!has_row) return Status::NotFound("the item heads have no row for '" + row.item + "'");
   return stmt.ColumnText(0);
 }
 

@@ -67,8 +67,9 @@ class ItemHeads {
   // row wanted.
   Status Scan(int kind, const std::string& issued_by, const std::string& owner,
               const std::function<Result<bool>(const HeadRow&)>& visit);
-  // The head of `item`; NotFound when it has no row.
-  Result<std::string> Head(int kind, const std::string& item);
+  // The head of the item of `row`, a row Scan gave: read by the table's key (its first owner,
+  // kind, issue date and id). NotFound when it has no such row.
+  Result<std::string> Head(const HeadRow& row);
   // Every item's row once, in (kind, item) order. Corruption, naming the item, when its copies
   // do not agree: one for each of its owners, each the same row.
   Status All(const std::function<Status(const HeadRow&)>& visit);

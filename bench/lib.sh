@@ -1,10 +1,14 @@
-# Shell helpers shared by bench/run.sh and bench/web.sh (sourced, not run).
+# Shell helpers shared by the bench scripts (sourced, not run).
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # wrk output -> "requests_per_s p50_ms p99_ms requests errors" (errors: non-2xx/3xx + socket)
+median_run() {  # lines that begin with requests per second, on stdin -> the line with the median
+  sort -n -k1,1 | awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }'
+}
+
 parse_wrk() {
   awk '
     function ms(v) {

@@ -81,9 +81,6 @@ run_wrk() {  # connections url [header...] -> "requests_per_s p50_ms p99_ms"
 }
 
 rounds="${BENCH_ROUNDS:-3}"
-median_run() {  # "rps p50 p99" lines on stdin -> the line with the median rps
-  sort -n -k1,1 | awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }'
-}
 
 echo "rectrack $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $(nproc) CPUs, 10,000 recommendations, wrk -t2 ${seconds}s each, median of $rounds"
 printf '%-8s %6s %6s %11s %8s %8s %9s %7s\n' answer bytes conns rectrack/s p50_ms p99_ms nginx/s ratio

@@ -32,6 +32,24 @@ class ItemHeadsTest : public ItemIndexTest {
     Sql(statements.c_str());
   }
 
+  // The bundled workflow, but for a progress note allowed after a supersede too: a superseded
+  // recommendation can still change.
+  std::string NotesAfterSupersede() {
+    return WorkflowWith(
+        "  - name: update       # a progress note; no `to`: the state does "
+        "not change\n    from: [issued, reopened, closed]",
+        "  - name: update\n    from: [issued, reopened, closed, superseded]",
+        "notes-after-supersede.yaml");
+  }
+
+  // Options over `workflow` that index every event and work out the heads with each.
+  Engine::Options WithEveryEvent(const std::string& workflow) {
+    Engine::Options options{db(), workflow, &clock_, true, ""};
+    options.index_batch = 1;
+    options.heads_batch = 1;
+    return options;
+  }
+
   // How many columns index `name` has (after the migrations, when opened).
   int64_t IndexColumns(const std::string& name) {
     auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting).value();
@@ -394,15 +412,9 @@ TEST_F(ItemHeadsTest, HeadsWorkedOutUnderAnotherWorkflowAreNotReadUntilWorkedOut
 }
 
 TEST_F(ItemHeadsTest, AHeadDependsOnlyOnTheEventsThatNameIt) {
-  const std::string workflow = WorkflowWith(
-      "  - name: update       # a progress note; no `to`: the state does "
-      "not change\n    from: [issued, reopened, closed]",
-      "  - name: update\n    from: [issued, reopened, closed, superseded]",
-      "notes-after-supersede.yaml");
+  const std::string workflow = NotesAfterSupersede();
   ASSERT_FALSE(workflow.empty());
-  Engine::Options options{db(), workflow, &clock_, true, ""};
-  options.index_batch = 1;
-  options.heads_batch = 1;
+  Engine::Options options = WithEveryEvent(workflow);
   {
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -447,15 +459,9 @@ recommendations:
 // (what was open, what superseded them, their turns): their histories are not read, so it
 // answers as a whole replay does even with their rows gone from the item index.
 TEST_F(ItemHeadsTest, AnAnnexAsAtAnEarlierDateTakesHeadsBackWithoutReadingHistories) {
-  const std::string workflow = WorkflowWith(
-      "  - name: update       # a progress note; no `to`: the state does "
-      "not change\n    from: [issued, reopened, closed]",
-      "  - name: update\n    from: [issued, reopened, closed, superseded]",
-      "notes-after-supersede.yaml");
+  const std::string workflow = NotesAfterSupersede();
   ASSERT_FALSE(workflow.empty());
-  Engine::Options options{db(), workflow, &clock_, true, ""};
-  options.index_batch = 1;
-  options.heads_batch = 1;
+  Engine::Options options = WithEveryEvent(workflow);
   {
     auto engine = Engine::Open(options).value();
     auto commands = ParseImport(R"(
@@ -536,9 +542,7 @@ TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
   const std::string workflow = WorkflowWith("in:            {type: inspection,",
                                             "in:            {type: text,", "in-as-text.yaml");
   ASSERT_FALSE(workflow.empty());
-  Engine::Options options{db(), workflow, &clock_, true, ""};
-  options.index_batch = 1;
-  options.heads_batch = 1;
+  Engine::Options options = WithEveryEvent(workflow);
   {
     auto engine = Engine::Open(options).value();
     auto commands = ParseImport(R"(

@@ -9,6 +9,7 @@
 #include "engine/importer.h"
 #include "http/api_util.h"
 #include "http/multipart.h"
+#include "http/sealed_body.h"
 #include "storage/crypto.h"
 
 namespace rectrack::http {
@@ -172,6 +173,7 @@ Response Api::Handle(const Request& request) {
   if (response->shared_body) {
     response->body = *response->shared_body;
     response->shared_body.reset();
+    response->sealed_body.reset();
   }
   return std::move(*response);
 }
@@ -195,14 +197,21 @@ std::shared_ptr<const Response> Api::CacheStore(const CacheSlot& slot, Response 
         "ETag", "\"" + slot.generation + "-" +
                     std::to_string(std::hash<std::string>{}(slot.key) % 1000000) + "\"");
   }
+  // The bytes a client may ask for by the thousand go out by sendfile, made once here.
+  fresh.sealed_body = SealedBody::Make(fresh.body);
   auto answer = std::make_shared<const Response>(std::move(fresh));
-  // Bounded in bytes (keys included: a long query makes a long key); when full, start again,
-  // since every entry is cheap to recompute. (An older generation stored after a newer one only
-  // costs the next request a recomputation: lookups match the generation exactly.)
-  const size_t size = slot.key.size() + answer->body.size() + 512;
+  // Bounded in bytes (keys included: a long query makes a long key, and a sealed file's bytes
+  // count again); when full, start again, since every entry is cheap to recompute. (An older
+  // generation stored after a newer one only costs the next request a recomputation: lookups
+  // match the generation exactly.)
+  const auto bytes_of = [&slot](const Response& entry) {
+    return slot.key.size() + entry.body.size() + 512 +
+           (entry.sealed_body ? entry.sealed_body->size() : 0);
+  };
+  const size_t size = bytes_of(*answer);
   MutexLock lock(&cache_mutex_);
   if (auto old = cache_.find(slot.key); old != cache_.end()) {
-    cache_bytes_ -= std::min(cache_bytes_, slot.key.size() + old->second.second->body.size() + 512);
+    cache_bytes_ -= std::min(cache_bytes_, bytes_of(*old->second.second));
   }
   if (cache_bytes_ + size > kCacheBytes) {
     cache_.clear();
@@ -314,6 +323,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     response.content_type = answer->content_type;
     response.headers = answer->headers;
     response.shared_body = std::shared_ptr<const std::string>(answer, &answer->body);
+    response.sealed_body = answer->sealed_body;
     return response;
   }
 

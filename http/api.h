@@ -53,6 +53,7 @@ struct Target;     // a parsed request target (api_util.h)
 struct Call;       // a routed request (api_util.h)
 struct Route;      // one entry of the route table (api_util.h)
 class RouteTable;  // (api_util.h)
+class SealedBody;  // (sealed_body.h)
 
 struct Request {
   std::string method;                          // "GET", "POST", ...
@@ -72,6 +73,9 @@ struct Response {
   // Set instead of `body` when the bytes are shared with the GET cache: the server sends them
   // without a copy (a list is hundreds of KB). Api::Handle folds it back into `body`.
   std::shared_ptr<const std::string> shared_body;
+  // Set beside `shared_body` for a large cached answer: the same bytes in a sealed file, which
+  // the server sends with sendfile(2) (sealed_body.h). Nothing else reads it.
+  std::shared_ptr<const SealedBody> sealed_body;
   // Set by a handler whose body is costly to render (the Atom feed): it runs after the engine's
   // lock is released, on what the handler copied, and fills `body`. Api::Route runs it and
   // clears it; nothing outside the Api sees one.

@@ -9,8 +9,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -22,6 +27,7 @@
 #include "engine/documents.h"
 #include "engine/host.h"
 #include "http/api_util.h"
+#include "http/sealed_body.h"
 #include "http/wire.h"
 
 namespace rectrack::http {
@@ -115,6 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)),
         heartbeat_(stream_.get_executor()),
         wake_(stream_.get_executor()),
+        send_deadline_(stream_.get_executor()),
         shared_(shared) {
     ++shared_.connections;
     beast::error_code ignored;
@@ -122,6 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // Every answer goes out in whole writes: Nagle's algorithm would hold a large answer's last
     // segment until the client's (delayed, up to 40 ms) ACK of the one before.
     stream_.socket().set_option(tcp::no_delay(true), ignored);
+    // SendSealed calls send and sendfile on the socket itself, and expects them not to block.
+    stream_.socket().native_non_blocking(true, ignored);
   }
   ~Session() {
     EndStream();
@@ -311,7 +320,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
-  // The body is sent from where it lies (shared with the GET cache, or owned by the session).
+  // The body is sent from where it lies (shared with the GET cache, or owned by the session),
+  // a large cached one from its sealed file (SendSealed).
   void Write(Response response, bool keep_alive, bool head = false) {
     body_shared_ = std::move(response.shared_body);
     body_owned_ = std::move(response.body);
@@ -323,16 +333,70 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const std::string_view body = body_shared_ ? *body_shared_ : body_owned_;
     WriteResponseHead(response, keep_alive, body.size(), &head_);
+    if (body_shared_ && !head && response.sealed_body &&
+        response.sealed_body->size() == body.size()) {
+      body_sealed_ = std::move(response.sealed_body);
+      sealed_sent_ = 0;
+      send_deadline_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+      send_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+        if (auto self = weak.lock(); self && !ec) self->stream_.socket().cancel();
+      });
+      return SendSealed(keep_alive);
+    }
     const std::array<net::const_buffer, 2> buffers{
         net::buffer(head_), head ? net::const_buffer() : net::buffer(body.data(), body.size())};
     stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
     net::async_write(stream_, buffers,
                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                       self->body_shared_.reset();  // the cache may drop its entry
-                       self->body_owned_ = std::string();
-                       if (ec || !keep_alive) return self->Close();
-                       self->Read();
+                       self->Written(ec, keep_alive);
                      });
+  }
+
+  // Sends head_ and then body_sealed_ as far as the socket takes them, and waits for room for
+  // the rest: the head with MSG_MORE, so that it leaves in the body's first segment, the body
+  // by sendfile(2) from its file, without a copy. Within timeout_seconds (send_deadline_), as
+  // any other answer.
+  void SendSealed(bool keep_alive) {
+    const int socket = stream_.socket().native_handle();
+    const size_t total = head_.size() + body_sealed_->size();
+    while (sealed_sent_ < total) {
+      ssize_t n;
+      if (sealed_sent_ < head_.size()) {
+        n = ::send(socket, head_.data() + sealed_sent_, head_.size() - sealed_sent_,
+                   MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+      } else {
+        off_t offset = static_cast<off_t>(sealed_sent_ - head_.size());
+        n = ::sendfile(socket, body_sealed_->fd(), &offset,
+                       body_sealed_->size() - static_cast<size_t>(offset));
+      }
+      if (n > 0) {
+        sealed_sent_ += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        stream_.socket().async_wait(tcp::socket::wait_write,
+                                    [self = shared_from_this(), keep_alive](beast::error_code ec) {
+                                      if (ec) return self->Written(ec, keep_alive);
+                                      self->SendSealed(keep_alive);
+                                    });
+        return;
+      } else {
+        return Written(n < 0 ? beast::error_code(errno, beast::system_category())
+                             : net::error::connection_reset,
+                       keep_alive);
+      }
+    }
+    Written({}, keep_alive);
+  }
+
+  // An answer is written (or failed to be): read the next request, or close.
+  void Written(beast::error_code ec, bool keep_alive) {
+    send_deadline_.cancel();
+    body_shared_.reset();  // the cache may drop its entry
+    body_sealed_.reset();
+    body_owned_ = std::string();
+    if (ec || !keep_alive) return Close();
+    Read();
   }
 
   // Server-sent events: the header once, then frames whenever the log grows, and a comment
@@ -454,6 +518,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;                                // a response's status line and fields
   std::string body_owned_;                          // its body, or
   std::shared_ptr<const std::string> body_shared_;  // its body shared with the GET cache
+  std::shared_ptr<const SealedBody> body_sealed_;   // that body's sealed file, being sent
+  size_t sealed_sent_ = 0;                          // of head_ and body_sealed_, in SendSealed
+  net::steady_timer send_deadline_;                 // SendSealed's timeout
   std::array<char, 512> discard_;
   beast::flat_buffer buffer_;
   std::optional<RequestReader> parser_;
@@ -588,6 +655,10 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
              const std::function<void(const std::string&)>& on_listening, Front* front) {
+  // sendfile(2) (Session::SendSealed) cannot be asked not to raise SIGPIPE, as send can, when the
+  // client has gone: a server takes the EPIPE instead, as nginx does. Programs rectrack starts
+  // get the default back (common/subprocess.cpp).
+  ::signal(SIGPIPE, SIG_IGN);
   // `shared` is declared first so it outlives the io_context: destroying the io_context destroys
   // pending handlers, and with them sessions that still use `shared`.
   Shared shared(host, api, options, front);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -106,6 +107,16 @@ class Connection {
   std::string buffer_;
 };
 
+// The value of header field `name` (lower case) in a reply's head, or "".
+inline std::string FieldOf(const Reply& reply, const std::string& name) {
+  const std::string lower = Lower(reply.head);
+  const size_t at = lower.find("\r\n" + name + ":");
+  if (at == std::string::npos) return "";
+  size_t from = at + 3 + name.size();
+  while (from < reply.head.size() && reply.head[from] == ' ') ++from;
+  return reply.head.substr(from, reply.head.find("\r\n", from) - from);
+}
+
 // Reads from `c` until `needle` has arrived or `seconds` pass; returns what arrived.
 inline std::string ReadUntil(int fd, const std::string& needle, int seconds) {
   std::string got;
@@ -123,6 +134,18 @@ inline std::string ReadUntil(int fd, const std::string& needle, int seconds) {
 
 // The CLI's stdout and stderr together (test_support.h's Rectrack).
 inline std::string RunCli(const std::string& args) { return Rectrack(args).out; }
+
+// A log of `recommendations` synthetic recommendations (bench/generate.py, about three events
+// each) on top of the fixture's demo data.
+inline void ImportSynthetic(const std::string& db, const fs::path& dir, int recommendations) {
+  const std::string file = (dir / "synthetic.yaml").string();
+  const std::string generate = "/usr/bin/python3 " + std::string(RECTRACK_SOURCE_DIR) +
+                               "/bench/generate.py --recommendations " +
+                               std::to_string(recommendations) + " --inspections 50 " + file +
+                               " > /dev/null";
+  ASSERT_EQ(std::system(generate.c_str()), 0);
+  RunCli("--db " + db + " import " + file);
+}
 
 class ServerTest : public ::testing::Test {
  protected:

@@ -5,7 +5,9 @@
 // stream_test.cpp; the fixture is tests/server_fixture.h.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -354,6 +356,113 @@ TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
       << head;
 }
 
+// The sealed files (http/sealed_body.h) `pid` holds open.
+int SealedFilesOf(pid_t pid) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(entry.path(), ec).string().find("memfd:rectrack-answer") !=
+        std::string::npos) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// A connection with a small receive buffer, so that a large answer waits on it in the server.
+int SlowReader(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  timeval patience{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  return fd;
+}
+
+// A list of 1,000 is hundreds of KB; once cached, it is sent from a sealed file by sendfile(2).
+// Whole, again and again on one connection, between other answers, and HEAD and 304 still
+// without a body.
+TEST_F(ServerTest, ALargeCachedAnswerIsSentWholeFromItsSealedFile) {
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 600));
+  Start();
+  const std::string list = "/api/v1/recommendations?limit=1000";
+  Connection c(port_);
+  const Reply first = c.Request("GET", list, inspectorate_);
+  ASSERT_EQ(first.status, 200) << first.body.substr(0, 300);
+  ASSERT_GT(first.body.size(), 150000u);
+  const std::string etag = FieldOf(first, "etag");
+  EXPECT_GE(SealedFilesOf(server_->pid()), 1) << "the cached list has no sealed file";
+  for (int i = 0; i < 3; ++i) {
+    const Reply again = c.Request("GET", list, inspectorate_);
+    EXPECT_EQ(again.status, 200);
+    EXPECT_EQ(again.body, first.body) << "request " << i;
+    EXPECT_EQ(FieldOf(again, "content-length"), std::to_string(first.body.size()));
+    EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
+  }
+  c.Send("HEAD " + list + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
+         "\r\n\r\n");
+  const std::string head = ReadUntil(c.fd(), "\r\n\r\n", 5);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(first.body.size())), std::string::npos);
+  c.Send("GET " + list + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
+         "\r\nIf-None-Match: " + etag + "\r\n\r\n");
+  const Reply not_modified = c.Read();
+  EXPECT_EQ(not_modified.status, 304) << "a body after the HEAD would be read as this answer";
+  EXPECT_EQ(c.Request("GET", list, inspectorate_).body, first.body);
+}
+
+// A large answer sent by sendfile is bound by the write timeout like any other, and clients
+// that go away in the middle of one (sendfile cannot be told not to raise SIGPIPE) leave the
+// server serving.
+TEST_F(ServerTest, ALargeAnswerToAClientThatStopsReadingTimesOutAndOneThatLeavesHarmsNothing) {
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 600));
+  Start({"RECTRACK_TIMEOUT_SECONDS=1"});
+  const std::string request =
+      "GET /api/v1/recommendations?limit=1000 HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      inspectorate_ + "\r\n\r\n";
+  Connection warm(port_);  // cached, so sent from its sealed file from now on
+  const Reply whole = warm.Request("GET", "/api/v1/recommendations?limit=1000", inspectorate_);
+  ASSERT_GT(whole.body.size(), 150000u);
+
+  // Answers asked for ahead, more than the kernel's buffers hold (4 MB at most), so that the
+  // server is left waiting to send.
+  const int stalled = SlowReader(port_);
+  std::string ahead;
+  for (int i = 0; i < 100; ++i) ahead += request;
+  ::send(stalled, ahead.data(), ahead.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the timeout, reading nothing
+  std::string got;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::recv(stalled, buffer, sizeof buffer, 0)) > 0) got.append(buffer, n);
+  // Closed with requests unread, the server's end resets the connection.
+  const bool closed = n == 0 || errno == ECONNRESET;
+  EXPECT_TRUE(closed) << "the server did not close the stalled connection: " << strerror(errno);
+  EXPECT_LT(got.size(), 100 * whole.body.size()) << "every answer went out: nothing stalled";
+  ::close(stalled);
+
+  for (int i = 0; i < 20; ++i) {
+    const int leaving = SlowReader(port_);
+    ::send(leaving, request.data(), request.size(), MSG_NOSIGNAL);
+    ReadUntil(leaving, "\r\n\r\n", 2);  // the head and a part of the body
+    if (i % 2 == 1) {                   // the other half reset the connection rather than close it
+      linger reset{1, 0};
+      ::setsockopt(leaving, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    ::close(leaving);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Connection after(port_);
+  EXPECT_EQ(after.Request("GET", "/api/v1/recommendations?limit=1000", inspectorate_).body,
+            whole.body);
+  EXPECT_EQ(Stop(), 0);
+}
+
 // Each I/O thread serves the connections dealt to it; an import (megabytes of YAML to parse)
 // runs on another thread, so no connection waits for it.
 TEST_F(ServerTest, AnImportBeingReadHoldsUpNoOtherConnection) {
@@ -397,9 +506,8 @@ TEST_F(ServerTest, A304HasNoBodyAndTheConnectionGoesOnAfterIt) {
   Connection c(port_);
   Reply get = c.Request("GET", "/api/v1/recommendations/da23-r2", cps_);
   ASSERT_EQ(get.status, 200) << get.body;
-  const size_t at = get.head.find("ETag: ");
-  ASSERT_NE(at, std::string::npos) << get.head;
-  const std::string etag = get.head.substr(at + 6, get.head.find("\r\n", at) - at - 6);
+  const std::string etag = FieldOf(get, "etag");
+  ASSERT_NE(etag, "") << get.head;
   c.Send("GET /api/v1/recommendations/da23-r2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
          cps_ + "\r\nIf-None-Match: " + etag + "\r\n\r\n");
   Reply not_modified = c.Read();

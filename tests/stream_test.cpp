@@ -132,18 +132,6 @@ TEST_F(StreamTest, AClosedStreamFreesItsSlotAtOnceAndAFutureLastEventIdIsClamped
   EXPECT_NE(ReadUntil(second, "after clamp", 5).find("after clamp"), std::string::npos);
 }
 
-// A log of `recommendations` synthetic recommendations (bench/generate.py, about three events
-// each) on top of the fixture's demo data.
-void ImportSynthetic(const std::string& db, const fs::path& dir, int recommendations) {
-  const std::string file = (dir / "synthetic.yaml").string();
-  const std::string generate = "/usr/bin/python3 " + std::string(RECTRACK_SOURCE_DIR) +
-                               "/bench/generate.py --recommendations " +
-                               std::to_string(recommendations) + " --inspections 50 " + file +
-                               " > /dev/null";
-  ASSERT_EQ(std::system(generate.c_str()), 0);
-  RunCli("--db " + db + " import " + file);
-}
-
 // The server's resident memory, from /proc (kB).
 long ResidentKb(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");

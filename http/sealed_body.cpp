@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <new>
 
 namespace rectrack::http {
 namespace {
@@ -44,14 +45,18 @@ std::shared_ptr<const SealedBody> SealedBody::Make(std::string_view bytes) {
     --open_files;
     return nullptr;
   }
-  return std::shared_ptr<const SealedBody>(new SealedBody(fd, bytes.size()));
+  auto* sealed = new (std::nothrow) SealedBody(fd, bytes.size());
+  if (!sealed) {
+    ::close(fd);
+    --open_files;
+    return nullptr;
+  }
+  return std::shared_ptr<const SealedBody>(sealed);
 }
 
 SealedBody::~SealedBody() {
   ::close(fd_);
   --open_files;
 }
-
-int SealedBody::open_count() { return open_files.load(); }
 
 }  // namespace rectrack::http

@@ -7,7 +7,8 @@
 //
 // Make() gives null, and the caller sends its std::string as before, for fewer than kMinBytes
 // (a copy costs less than the calls), when kMaxOpen files are already open (each holds a file
-// descriptor, which the server's connections also need), or when the system refuses.
+// descriptor, which the server's connections also need: with the default 256 connections and
+// a soft limit of 1,024 descriptors there is room for both), or when the system refuses.
 //
 // Thread-safety: a SealedBody never changes after Make; any thread may read or send it.
 #pragma once
@@ -31,8 +32,6 @@ class SealedBody {
 
   int fd() const { return fd_; }
   size_t size() const { return size_; }
-  // How many are open in this process (for tests).
-  static int open_count();
 
  private:
   SealedBody(int fd, size_t size) : fd_(fd), size_(size) {}

@@ -339,7 +339,14 @@ class Session : public std::enable_shared_from_this<Session> {
       sealed_sent_ = 0;
       send_deadline_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
       send_deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-        if (auto self = weak.lock(); self && !ec) self->stream_.socket().cancel();
+        auto self = weak.lock();
+        // A firing already queued when Written moved the expiry away is not this send's.
+        if (ec || !self || !self->body_sealed_ ||
+            self->send_deadline_.expiry() > std::chrono::steady_clock::now()) {
+          return;
+        }
+        beast::error_code ignored;
+        self->stream_.socket().cancel(ignored);
       });
       return SendSealed(keep_alive);
     }
@@ -389,9 +396,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Written({}, keep_alive);
   }
 
-  // An answer is written (or failed to be): read the next request, or close.
+  // An answer is written (or failed to be): read the next request, or close. (After a sealed
+  // answer sent at once, this runs inside OnRead's call; nothing there touches parser_ after.)
   void Written(beast::error_code ec, bool keep_alive) {
-    send_deadline_.cancel();
+    send_deadline_.expires_at(net::steady_timer::time_point::max());  // cancels a pending wait
     body_shared_.reset();  // the cache may drop its entry
     body_sealed_.reset();
     body_owned_ = std::string();

@@ -384,11 +384,11 @@ class Engine {
   // the ledger empty.
   Result<bool> LoadScope(const std::vector<std::string>& ids);
   // LoadScope's reading, into `ledger`: what the views of `ids` need, and the inspections
-  // `also_inspections` names, from the index (which covers events to `through`) and the log
-  // after it (to `last`).
+  // `also_inspections` names (with `every_inspection`, every one), from the index (which covers
+  // events to `through`) and the log after it (to `last`).
   Status ReadItems(const std::vector<std::string>& ids,
                    const std::set<std::string>& also_inspections, int64_t through, int64_t last,
-                   Ledger& ledger);
+                   Ledger& ledger, bool every_inspection = false);
   // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
   std::string HeadsBasis() const;
   // After the index was brought to `to_seq`: brings the heads there too when they lag it by
@@ -422,9 +422,14 @@ class Engine {
     // its turns) is made a view as at that date by `take_back` (annex.h: TakeBack), and its
     // row is not filtered by `row_wanted` (its columns are of a later date).
     std::function<void(RecommendationView&)> take_back;
+    // When set, each view is handed here as it is made, with a ledger holding every body, unit
+    // and inspection (read before the rows), rather than kept in FromHeads::views: a long
+    // answer (Annex A) then holds one view at a time. REQUIRES: take_back set (so no row read
+    // has to be read again whole) and also_read unset.
+    std::function<Status(const Ledger& lookups, RecommendationView& view)> visit;
   };
   struct FromHeads {
-    std::vector<RecommendationView> views;  // in no particular order
+    std::vector<RecommendationView> views;  // in no particular order; none with `visit`
     std::unique_ptr<Ledger> read;           // what was read whole (and its bodies); null if nothing
   };
   // nullopt when the heads could not answer (not current, or too far behind): the engine has

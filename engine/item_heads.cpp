@@ -373,6 +373,12 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   // recommendations changed since), reading the log in order costs less.
   const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
   bool too_many = false;
+  // Handed out one at a time: what the views are read with comes first.
+  if (q.visit) {
+    found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
+    RETURN_IF_ERROR(ReadItems({read_whole.begin(), read_whole.end()}, {}, through, last,
+                              *found.read, /*every_inspection=*/true));
+  }
   storage::ItemHeads heads(db_.get());
   RETURN_IF_ERROR(heads.Scan(
       static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
@@ -408,11 +414,15 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
           ledger_->Finish(q.as_of, view);
         }
         if (q.also_read) q.also_read(view, also_read);
-        found.views.push_back(std::move(view));
+        if (q.visit) {
+          RETURN_IF_ERROR(q.visit(*found.read, view));
+        } else {
+          found.views.push_back(std::move(view));
+        }
         return q.limit == 0 || ++from_rows < q.limit;
       }));
   if (too_many || read_whole.size() > most_read_whole) return from_the_log();
-  if (!read_whole.empty() || !also_read.empty()) {
+  if (!q.visit && (!read_whole.empty() || !also_read.empty())) {
     found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
     RETURN_IF_ERROR(
         ReadItems({read_whole.begin(), read_whole.end()}, also_read, through, last, *found.read));
@@ -427,7 +437,11 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
     }
     ASSIGN_OR_RETURN(RecommendationView view,
                      found.read->Project(*item, q.as_of, q.turns ? Detail::kFull : Detail::kHead));
-    found.views.push_back(std::move(view));
+    if (q.visit) {
+      RETURN_IF_ERROR(q.visit(*found.read, view));
+    } else {
+      found.views.push_back(std::move(view));
+    }
   }
   RETURN_IF_ERROR(tx.Commit());
   return std::optional<FromHeads>(std::move(found));
@@ -482,17 +496,27 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
   // A recommendation changed after the date is taken back to it from what its head keeps, not
   // read whole.
   heads.take_back = [&](RecommendationView& view) { TakeBack(view, heads.as_of, workflow_); };
-  // The rows' inspections, and those their turns name (the follow-up that reopened them).
-  heads.also_read = [](const RecommendationView& view, std::set<std::string>& ids) {
-    for (std::string& id : InspectionsNamed(view)) ids.insert(std::move(id));
+  // Each row into the annex as it is read, with every inspection read first (a body's annex
+  // names most of them, and they are few beside recommendations): 100,000 rows' views are
+  // never held at once.
+  std::optional<AnnexBuilder> annex;
+  heads.visit = [&](const Ledger& lookups, RecommendationView& view) -> Status {
+    if (!annex) {
+      ASSIGN_OR_RETURN(AnnexBuilder started,
+                       AnnexBuilder::For(lookups, workflow_, body, heads.as_of));
+      annex.emplace(std::move(started));
+    }
+    annex->Add(view);
+    return Status();
   };
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
   if (!found) return Annex(body, as_of);
-  // The bodies (every engine holds them) and inspections, from what was read.
-  const Ledger& lookups = found->read ? *found->read : *ledger_;
-  ASSIGN_OR_RETURN(AnnexBuilder annex, AnnexBuilder::For(lookups, workflow_, body, heads.as_of));
-  for (const RecommendationView& view : found->views) annex.Add(view);
-  return std::move(annex).Finish();
+  if (!annex) {  // no row: the tables are empty
+    ASSIGN_OR_RETURN(AnnexBuilder empty, AnnexBuilder::For(found->read ? *found->read : *ledger_,
+                                                           workflow_, body, heads.as_of));
+    annex.emplace(std::move(empty));
+  }
+  return std::move(*annex).Finish();
 }
 
 }  // namespace rectrack

@@ -240,7 +240,7 @@ Result<bool> Engine::LoadScope(const std::vector<std::string>& ids) {
 
 Status Engine::ReadItems(const std::vector<std::string>& ids,
                          const std::set<std::string>& also_inspections, int64_t through,
-                         int64_t last, Ledger& ledger) {
+                         int64_t last, Ledger& ledger, bool every_inspection) {
   storage::ItemIndex index(db_.get());
   // The events after `through`, decoded, and the index rows they will have: read with the
   // index as if they were in it.
@@ -354,7 +354,10 @@ Status Engine::ReadItems(const std::vector<std::string>& ids,
   // inspection of the body), all in one pass over the index's inspections: a lookup costs as
   // much as passing dozens of rows, and inspections are few beside items.
   constexpr size_t kInspectionsLookedUp = 256;
-  if (inspections.size() <= kInspectionsLookedUp) {
+  if (every_inspection) {
+    ASSIGN_OR_RETURN(auto seqs, seqs_of(nullptr, kInspectionKind));
+    RETURN_IF_ERROR(read(seqs));
+  } else if (inspections.size() <= kInspectionsLookedUp) {
     for (const std::string& id : inspections) {
       ASSIGN_OR_RETURN(auto seqs, seqs_of(&id, kInspectionKind));
       RETURN_IF_ERROR(read(seqs));

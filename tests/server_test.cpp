@@ -631,14 +631,7 @@ TEST_F(ServerTest, IfMatchTakesAListAndNeverMatchesAWeakTag) {
 
 TEST_F(ServerTest, SigtermWithAClientThatNeverReadsStillExitsCleanly) {
   Start({"RECTRACK_SHUTDOWN_GRACE_SECONDS=1"});
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = SlowReader(port_);
   std::string burst;
   for (int i = 0; i < 500; ++i) burst += "GET /openapi.yaml HTTP/1.1\r\nHost: x\r\n\r\n";
   ::fcntl(fd, F_SETFL, O_NONBLOCK);

@@ -384,8 +384,9 @@ class Engine {
   // the ledger empty.
   Result<bool> LoadScope(const std::vector<std::string>& ids);
   // LoadScope's reading, into `ledger`: what the views of `ids` need, and the inspections
-  // `also_inspections` names (with `every_inspection`, every one), from the index (which covers
-  // events to `through`) and the log after it (to `last`).
+  // `also_inspections` names (with `every_inspection`, every inspection in the index and the
+  // log after it), from the index (which covers events to `through`) and the log after it (to
+  // `last`).
   Status ReadItems(const std::vector<std::string>& ids,
                    const std::set<std::string>& also_inspections, int64_t through, int64_t last,
                    Ledger& ledger, bool every_inspection = false);
@@ -422,15 +423,21 @@ class Engine {
     // its turns) is made a view as at that date by `take_back` (annex.h: TakeBack), and its
     // row is not filtered by `row_wanted` (its columns are of a later date).
     std::function<void(RecommendationView&)> take_back;
-    // When set, each view is handed here as it is made, with a ledger holding every body, unit
-    // and inspection (read before the rows), rather than kept in FromHeads::views: a long
-    // answer (Annex A) then holds one view at a time. REQUIRES: take_back set (so no row read
-    // has to be read again whole) and also_read unset.
+    // When set, the views are handed here rather than kept in FromHeads::views, each with a
+    // ledger holding the bodies, units and inspections they name: held until they name more
+    // inspections than are looked up one by one (kInspectionsLookedUp) or number kViewsHeld,
+    // then, every inspection read, handed out as they are made, so that a long answer (Annex
+    // A) holds one view at a time. REQUIRES: take_back set (so that no row handed out has to
+    // be read again whole; FailedPrecondition otherwise).
     std::function<Status(const Ledger& lookups, RecommendationView& view)> visit;
   };
+  // ReadItems looks up this many inspections one by one; more, it reads them in one pass.
+  static constexpr size_t kInspectionsLookedUp = 256;
+  // HeadsQuery::visit holds at most this many views before it reads every inspection.
+  static constexpr size_t kViewsHeld = 4096;
   struct FromHeads {
     std::vector<RecommendationView> views;  // in no particular order; none with `visit`
-    std::unique_ptr<Ledger> read;           // what was read whole (and its bodies); null if nothing
+    std::unique_ptr<Ledger> read;  // what was read whole, bodies, inspections; null if nothing
   };
   // nullopt when the heads could not answer (not current, or too far behind): the engine has
   // then read the whole log and is a whole engine.

@@ -325,6 +325,10 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
 }
 
 Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery& q) {
+  if (q.visit && !q.take_back) {
+    return Status::FailedPrecondition(
+        "HeadsQuery::visit without take_back: rows could be read again");
+  }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
   // The whole log, into a ledger of its own (this engine is unchanged if that fails): the
   // caller answers as a whole engine.
@@ -372,13 +376,30 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   // one for every 20 events in the log (a query as at a date long ago, when most
   // recommendations changed since), reading the log in order costs less.
   const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
-  bool too_many = false;
-  // Handed out one at a time: what the views are read with comes first.
-  if (q.visit) {
+  bool too_many = read_whole.size() > most_read_whole;
+  if (too_many) return from_the_log();
+  // With q.visit, the views are held (in found.views) until they name more inspections than
+  // ReadItems looks up one by one, or are many: then every inspection is read, in one pass,
+  // and the views are handed out, those held and each one after as it is made.
+  bool streaming = false;
+  auto hand_over = [&](RecommendationView view) -> Status {
+    if (!q.visit) {
+      found.views.push_back(std::move(view));
+      return Status();
+    }
+    if (streaming) return q.visit(*found.read, view);
+    found.views.push_back(std::move(view));
+    if (also_read.size() <= kInspectionsLookedUp && found.views.size() < kViewsHeld) {
+      return Status();
+    }
+    streaming = true;
     found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
     RETURN_IF_ERROR(ReadItems({read_whole.begin(), read_whole.end()}, {}, through, last,
                               *found.read, /*every_inspection=*/true));
-  }
+    for (RecommendationView& held : found.views) RETURN_IF_ERROR(q.visit(*found.read, held));
+    found.views = {};
+    return Status();
+  };
   storage::ItemHeads heads(db_.get());
   RETURN_IF_ERROR(heads.Scan(
       static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
@@ -414,18 +435,19 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
           ledger_->Finish(q.as_of, view);
         }
         if (q.also_read) q.also_read(view, also_read);
-        if (q.visit) {
-          RETURN_IF_ERROR(q.visit(*found.read, view));
-        } else {
-          found.views.push_back(std::move(view));
-        }
+        RETURN_IF_ERROR(hand_over(std::move(view)));
         return q.limit == 0 || ++from_rows < q.limit;
       }));
   if (too_many || read_whole.size() > most_read_whole) return from_the_log();
-  if (!q.visit && (!read_whole.empty() || !also_read.empty())) {
+  if (!streaming && (q.visit || !read_whole.empty() || !also_read.empty())) {
     found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
     RETURN_IF_ERROR(
         ReadItems({read_whole.begin(), read_whole.end()}, also_read, through, last, *found.read));
+  }
+  if (q.visit && !streaming) {
+    streaming = true;
+    for (RecommendationView& held : found.views) RETURN_IF_ERROR(q.visit(*found.read, held));
+    found.views = {};
   }
   for (const std::string& id : read_whole) {
     const Item* item = found.read->FindItem(id);
@@ -437,11 +459,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
     }
     ASSIGN_OR_RETURN(RecommendationView view,
                      found.read->Project(*item, q.as_of, q.turns ? Detail::kFull : Detail::kHead));
-    if (q.visit) {
-      RETURN_IF_ERROR(q.visit(*found.read, view));
-    } else {
-      found.views.push_back(std::move(view));
-    }
+    RETURN_IF_ERROR(hand_over(std::move(view)));
   }
   RETURN_IF_ERROR(tx.Commit());
   return std::optional<FromHeads>(std::move(found));
@@ -496,9 +514,12 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
   // A recommendation changed after the date is taken back to it from what its head keeps, not
   // read whole.
   heads.take_back = [&](RecommendationView& view) { TakeBack(view, heads.as_of, workflow_); };
-  // Each row into the annex as it is read, with every inspection read first (a body's annex
-  // names most of them, and they are few beside recommendations): 100,000 rows' views are
-  // never held at once.
+  // The rows' inspections, and those their turns name (the follow-up that reopened them).
+  heads.also_read = [](const RecommendationView& view, std::set<std::string>& ids) {
+    for (std::string& id : InspectionsNamed(view)) ids.insert(std::move(id));
+  };
+  // Each row into the annex as it is handed out: a large annex (one that names many
+  // inspections, which are then all read first) holds one view at a time, not 100,000.
   std::optional<AnnexBuilder> annex;
   heads.visit = [&](const Ledger& lookups, RecommendationView& view) -> Status {
     if (!annex) {
@@ -511,9 +532,9 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
   };
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
   if (!found) return Annex(body, as_of);
-  if (!annex) {  // no row: the tables are empty
-    ASSIGN_OR_RETURN(AnnexBuilder empty, AnnexBuilder::For(found->read ? *found->read : *ledger_,
-                                                           workflow_, body, heads.as_of));
+  if (!annex) {  // no row: the tables are empty (found->read holds the bodies)
+    ASSIGN_OR_RETURN(AnnexBuilder empty,
+                     AnnexBuilder::For(*found->read, workflow_, body, heads.as_of));
     annex.emplace(std::move(empty));
   }
   return std::move(*annex).Finish();

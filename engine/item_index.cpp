@@ -342,7 +342,7 @@ Status Engine::ReadItems(const std::vector<std::string>& ids,
   }
   // The inspections those events name: a recommendation's own, and any a field names (the
   // follow-up that judged it); and any the scope names, for the events to be recorded.
-  // Inspections grow with the log; only these are read.
+  // Inspections grow with the log; only these are read (unless every one is asked for).
   std::set<std::string> inspections(ids.begin(), ids.end());
   inspections.insert(also_inspections.begin(), also_inspections.end());
   for (const auto& [seq, event] : events) {
@@ -353,7 +353,6 @@ Status Engine::ReadItems(const std::vector<std::string>& ids,
   // Each looked up in the index, or, past a few hundred (a body's Annex A names every
   // inspection of the body), all in one pass over the index's inspections: a lookup costs as
   // much as passing dozens of rows, and inspections are few beside items.
-  constexpr size_t kInspectionsLookedUp = 256;
   if (every_inspection) {
     ASSIGN_OR_RETURN(auto seqs, seqs_of(nullptr, kInspectionKind));
     RETURN_IF_ERROR(read(seqs));

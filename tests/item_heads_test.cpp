@@ -536,6 +536,73 @@ recommendations:
   }
 }
 
+// A large Annex A is handed out one row at a time once its rows name more inspections than are
+// looked up one by one, or are many (HeadsQuery::visit): the same annex as a whole replay's,
+// whether the rows were held or handed out, with notes naming follow-ups and rows taken back.
+TEST_F(ItemHeadsTest, ALargeAnnexHandedOutARowAtATimeEqualsAWholeReplays) {
+  struct World {
+    int inspections;
+    int recommendations;
+  };
+  // Held (few inspections, few rows); handed out past the 256 inspections looked up one by one
+  // (Engine::kInspectionsLookedUp); past the 4,096 views held (Engine::kViewsHeld).
+  const std::vector<World> worlds = {{5, 40}, {300, 300}, {3, 4200}};
+  for (const World& world : worlds) {
+    SCOPED_TRACE(std::to_string(world.inspections) + " inspections, " +
+                 std::to_string(world.recommendations) + " recommendations");
+    for (const char* file : {"", "-wal", "-shm"}) fs::remove(db() + file);
+    const Engine::Options options = WithEveryEvent(kWorkflow);
+    {
+      auto engine = Engine::Open(options).value();
+      std::string yaml =
+          "bodies:\n  - {id: CPS, name: Crown Prosecution Service, short_name: CPS}\n"
+          "inspections:\n"
+          "  - {id: f1, title: The follow-up, short_title: follow-up, published: 2025-02-01}\n";
+      for (int i = 0; i < world.inspections; ++i) {
+        yaml += "  - {id: i" + std::to_string(i) + ", title: Inspection " + std::to_string(i) +
+                ", published: 2024-01-" + (i % 2 ? "10" : "20") + "}\n";
+      }
+      yaml += "recommendations:\n";
+      for (int r = 0; r < world.recommendations; ++r) {
+        yaml += "  - {id: r" + std::to_string(r) + ", inspection: i" +
+                std::to_string(r % world.inspections) + ", owners: [CPS], text: \"Do " +
+                std::to_string(r) + ".\"}\n";
+      }
+      auto commands = ParseImport(yaml, "world.yaml", engine->workflow(), nullptr);
+      ASSERT_TRUE(commands.ok()) << commands.status().message();
+      ASSERT_TRUE(engine->Apply(*commands, "test").ok());
+      // Every third closed in the year, every seventh of those reopened by the follow-up, and
+      // every fifth closed after the date.
+      std::vector<Command> events;
+      for (int r = 0; r < world.recommendations; ++r) {
+        const std::string id = "r" + std::to_string(r);
+        if (r % 3 == 0) {
+          events.push_back(RecordEvent{id, "close", D("2024-06-01"), "body_lead", "CPS"});
+          if (r % 7 == 0) {
+            RecordEvent assess{id, "assess", D("2025-02-15"), "inspectorate"};
+            assess.fields = {{"outcome", {"not_achieved"}}, {"in", {"f1"}}};
+            events.push_back(assess);
+          }
+        } else if (r % 5 == 0) {
+          events.push_back(RecordEvent{id, "close", D("2025-04-20"), "body_lead", "CPS"});
+        }
+      }
+      auto applied = engine->Apply(events, "test");
+      ASSERT_TRUE(applied.ok()) << applied.status().message();
+    }
+    for (const char* as_of : {"2025-03-31", "2026-01-15"}) {
+      const std::string expected =
+          AnnexAsJson(Engine::Open(options).value()->Annex("CPS", D(as_of)).value());
+      EXPECT_NE(expected.find("reopened following an assessment of 'not achieved' in the "
+                              "follow-up report"),
+                std::string::npos);
+      bool read_heads = false;
+      EXPECT_EQ(AnnexedFromHeads("CPS", D(as_of), &read_heads), expected) << "as at " << as_of;
+      EXPECT_TRUE(read_heads);
+    }
+  }
+}
+
 TEST_F(ItemHeadsTest, AnAnnexNoteNamesTheFollowUpWhateverTheTypeOfItsField) {
   // A workflow whose `in` is plain text: the note still names the follow-up report, which is
   // no recommendation's own inspection, as a whole replay's does.

@@ -35,18 +35,35 @@ struct Reply {
   std::string body;
 };
 
+// A TCP socket connected to 127.0.0.1:`port`, or -1. With `read_timeout`, a read on it gives up
+// after 5 s; with `receive_buffer`, its kernel buffer for reading is that small (set before the
+// connection, so the window the server sees is small too).
+inline int ConnectLocal(int port, bool read_timeout, int receive_buffer = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
+  if (read_timeout) {
+    timeval patience{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // A minimal blocking HTTP/1.1 client on one connection.
 class Connection {
  public:
-  explicit Connection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  explicit Connection(int port) : fd_(ConnectLocal(port, /*read_timeout=*/true)) {
+    connected_ = fd_ >= 0;
   }
   ~Connection() { ::close(fd_); }
   bool connected() const { return connected_; }
@@ -191,12 +208,8 @@ class StreamTest : public ServerTest {
  protected:
   // Opens GET /api/v1/stream on a raw socket and returns the socket.
   int OpenStream(const std::string& token, const std::string& last_event_id = "") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+    const int fd = ConnectLocal(port_, /*read_timeout=*/false);
+    if (fd < 0) return -1;
     std::string req =
         "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n";
     if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";

@@ -379,16 +379,8 @@ long long SendBufferMax() {
 
 // A connection with a small receive buffer, so that a large answer waits on it in the server.
 int SlowReader(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  timeval patience{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = ConnectLocal(port, /*read_timeout=*/true, /*receive_buffer=*/4096);
+  EXPECT_GE(fd, 0) << "cannot connect to port " << port;
   return fd;
 }
 

@@ -353,6 +353,19 @@ Status RunServe(const Context& c) {
           }
           alerting = std::move(started).value();
         }
+        // With history_cache_mb, once the alerts' first pass has read every history: let
+        // them go (Engine::KeepHistoriesOut), so that memory follows the items, not the log.
+        if (serve.history_cache_mb > 0) {
+          Status kept;
+          Status updated = host.Update([&](Engine& e) {
+            kept = e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20);
+          });
+          if (!updated.ok() || !kept.ok()) {
+            alerting_failed = updated.ok() ? kept : updated;
+            std::raise(SIGTERM);
+            return;
+          }
+        }
         c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
               << c.clock.Today().ToString() << ")" << std::endl;
       },

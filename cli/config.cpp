@@ -57,6 +57,8 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     (key == "gov_uk" ? c->gov_uk : c->secure_cookies) = value == "true";
   } else if (key == "threads") {
     ASSIGN_OR_RETURN(c->server.threads, number(1, 64));
+  } else if (key == "history_cache_mb") {
+    ASSIGN_OR_RETURN(c->history_cache_mb, number(0, 65536));
   } else if (key == "max_connections") {
     ASSIGN_OR_RETURN(c->server.max_connections, number(1, 100000));
   } else if (key == "max_body_bytes") {
@@ -171,6 +173,7 @@ const char* kKeys[] = {"listen",
                        "gov_uk",
                        "secure_cookies",
                        "threads",
+                       "history_cache_mb",
                        "max_connections",
                        "max_connections_per_address",
                        "header_timeout_seconds",

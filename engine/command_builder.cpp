@@ -362,8 +362,8 @@ class CommandBuilder {
                                      wf.name() + "' has: " + Join(names) + ")");
     }
     if (c.expected_version) {
-      int64_t version = 0;
-      for (const Event& e : item->events) version = std::max(version, e.seq);
+      // The newest event's seq, which the head keeps: no history need be read.
+      const int64_t version = item->tail ? item->tail->version : item->last_seq();
       if (version != *c.expected_version) {
         return Status::FailedPrecondition(
             "'" + c.subject_id + "' is at version " + std::to_string(version) + ", not " +
@@ -389,7 +389,8 @@ class CommandBuilder {
       ASSIGN_OR_RETURN(e.attachments, DescribeEvidence(c.files, limits_.evidence));
     }
     if (c.skip_if_recorded) {
-      for (const Event& existing : item->events) {
+      ASSIGN_OR_RETURN(const Ledger::History history, world_.HistoryOf(*item));
+      for (const Event& existing : *history) {
         if (existing.SameContent(e)) return std::optional<Event>();
       }
     }

@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <set>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "common/strings.h"
 #include "engine/alert_queue.h"
 #include "engine/annex.h"
@@ -14,6 +18,7 @@
 #include "storage/database.h"
 #include "storage/event_store.h"
 #include "storage/evidence_store.h"
+#include "storage/item_heads.h"
 #include "storage/item_index.h"
 #include "storage/wal_watch.h"
 
@@ -134,6 +139,7 @@ Status Engine::Refresh() {
   }
   Status refreshed = CatchUpIfChanged();
   if (!refreshed.ok() && wal_watch_) wal_watch_->Forget();  // ask SQLite again next time
+  if (refreshed.ok()) refreshed = DropHistoriesIfDue();
   return refreshed;
 }
 
@@ -288,7 +294,10 @@ class AnswerTimelines {
  public:
   explicit AnswerTimelines(const Ledger& ledger) : ledger_(ledger) {}
   std::optional<TimelineEntry> EntryOf(const Item& item, int64_t seq) {
-    if (item.events.back().seq == seq) return ledger_.LastEntry(item);
+    if (item.last_seq() == seq) {
+      auto last = ledger_.LastEntry(item);
+      return last.ok() ? std::optional<TimelineEntry>(std::move(*last)) : std::nullopt;
+    }
     auto made = made_.find(&item);
     if (made == made_.end()) {
       auto whole = ledger_.WholeHistory(item);
@@ -325,11 +334,10 @@ Status Engine::CheckEvidenceQuota(const Event& event) const {
   // What the same actor attached today (UTC, by when it was recorded), this group's events
   // included: they are in the ledger already.
   const std::string today = event.recorded.substr(0, 10);
-  for (const auto& [id, item] : ledger_->items()) {
-    for (const Event& e : item.events) {
-      if (e.attachments.empty() || e.actor != event.actor || e.recorded.compare(0, 10, today)) {
-        continue;
-      }
+  for (const auto& [seq, item] : ledger_->EventsWithEvidence()) {
+    ASSIGN_OR_RETURN(const Ledger::History history, ledger_->HistoryOf(*item));
+    for (const Event& e : *history) {
+      if (e.seq != seq || e.actor != event.actor || e.recorded.compare(0, 10, today)) continue;
       for (const Attachment& a : e.attachments) bytes += a.size;
     }
   }
@@ -396,23 +404,16 @@ Result<VerifyResult> Engine::Verify() {
 
 std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
   std::vector<EvidenceUse> uses;
-  if (!sha256.empty()) {
-    for (const auto& [seq, item] : ledger_->EvidenceEvents(sha256)) {
-      for (const Event& e : item->events) {
-        if (e.seq != seq) continue;
-        for (const Attachment& file : e.attachments) {
-          if (file.sha256 == sha256)
-            uses.push_back({item->id, item->kind, e.seq, e.transition, file});
-        }
-      }
-    }
-    return uses;
-  }
-  for (const auto& [id, item] : ledger_->items()) {
-    for (const Event& e : item.events) {
+  for (const auto& [seq, item] :
+       sha256.empty() ? ledger_->EventsWithEvidence() : ledger_->EvidenceEvents(sha256)) {
+    // Unreadable (an item index that lost rows): left out, so that no one is let read by it.
+    auto history = ledger_->HistoryOf(*item);
+    if (!history.ok()) continue;
+    for (const Event& e : **history) {
+      if (e.seq != seq) continue;
       for (const Attachment& file : e.attachments) {
         if (sha256.empty() || file.sha256 == sha256) {
-          uses.push_back({id, item.kind, e.seq, e.transition, file});
+          uses.push_back({item->id, item->kind, e.seq, e.transition, file});
         }
       }
     }
@@ -420,6 +421,59 @@ std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
   std::sort(uses.begin(), uses.end(),
             [](const EvidenceUse& a, const EvidenceUse& b) { return a.seq < b.seq; });
   return uses;
+}
+
+Status Engine::KeepHistoriesOut(size_t cache_bytes) {
+  if (!HoldsWholeLog()) {
+    return Status::FailedPrecondition(
+        "an engine that read only some of the log holds no histories");
+  }
+  history_cache_bytes_ = std::max<size_t>(cache_bytes, 1);
+  ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
+                            history_cache_bytes_);
+  RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
+#if defined(__GLIBC__)
+  // The events let go were most of the heap, in small blocks among those kept: hand the whole
+  // pages among them back, which free() alone leaves to the process.
+  malloc_trim(0);
+#endif
+  return Status();
+}
+
+int64_t Engine::histories_read_back() const { return ledger_->histories_read_back(); }
+
+Status Engine::DropHistoriesIfDue(bool now) {
+  if (!history_cache_bytes_) return Status();
+  if (!now && last_seq_ - histories_dropped_at_ < index_batch_) return Status();
+  histories_dropped_at_ = last_seq_;
+  // A ledger read afresh (the whole log again) holds every history: keep them out again.
+  if (!ledger_->keeps_histories_out()) {
+    ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
+                              history_cache_bytes_);
+  }
+  // What the index covers can be read back; what the heads do not cover yet, their next batch
+  // reads from the ledger, so it is kept until then.
+  ASSIGN_OR_RETURN(const int64_t indexed, storage::ItemIndex(db_.get()).Through());
+  ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
+  const int64_t through = heads.basis == HeadsBasis() ? std::min(indexed, heads.through) : indexed;
+  ledger_->DropHistories(std::min(through, last_seq_));
+  return Status();
+}
+
+Result<std::vector<Event>> Engine::ReadHistory(const std::string& id, SubjectKind kind) {
+  ASSIGN_OR_RETURN(const std::vector<int64_t> seqs,
+                   storage::ItemIndex(db_.get()).EventsOf(id, {static_cast<int>(kind)}));
+  ASSIGN_OR_RETURN(const std::vector<storage::EventRow> rows, store_->LoadSeqs(seqs));
+  std::vector<Event> events;
+  events.reserve(rows.size());
+  for (const storage::EventRow& row : rows) {
+    // The index also lists the events of other items that name this one, and may reach past
+    // what this engine has taken in (another process's commit, this group's rows).
+    if (row.subject_id != id || row.seq > last_seq_) continue;
+    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
+    events.push_back(std::move(event));
+  }
+  return events;
 }
 
 Result<std::string> Engine::EvidenceContent(const std::string& sha256) const {

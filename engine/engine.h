@@ -209,6 +209,17 @@ class Engine {
   // named as such, even one that would also break replay), then opens it, which replays every
   // event through the workflow. Never creates a database.
   static Result<VerifyResult> VerifyDatabase(const Options& options);
+  // Keeps the items' histories out of memory from now on, as a long-running server wants
+  // (`serve`, once its alerts are started: their first pass reads every history): an item
+  // holds its head and creating event, and its other events are read back from the item index
+  // and the log when a question needs them (an as-of date before its last change, its
+  // timeline, a back-dated write), the latest kept in a cache of about `cache_bytes`. Histories
+  // are let go once the index and the heads cover them, now and after each write or catch-up
+  // that indexes a batch. The answers are the same. FailedPrecondition for an engine that did
+  // not read the whole log.
+  Status KeepHistoriesOut(size_t cache_bytes);
+  // How many histories KeepHistoriesOut's engine has read back so far.
+  int64_t histories_read_back() const;
   // Rebuilds the item index (storage/item_index.h) and the item heads (storage/item_heads.h)
   // from the log, in one transaction: a crash leaves the old ones. Returns how many index rows
   // there are.
@@ -345,6 +356,14 @@ class Engine {
   std::vector<Result<ApplyReport>> FinishPrepared(Prepared group, Status committed);
   // Forgets the world in memory and replays the whole log again.
   Status ReplayAgain();
+  // KeepHistoriesOut's reading back: the events of item `id` of `kind` from the item index and
+  // the log, those this engine has taken in (to last_seq_).
+  Result<std::vector<Event>> ReadHistory(const std::string& id, SubjectKind kind);
+  // Lets go of the histories the item index and the heads cover, when the log has grown by an
+  // index batch since the last look (or `now`). REQUIRES: nothing to undo in the ledger.
+  Status DropHistoriesIfDue(bool now = false);
+  size_t history_cache_bytes_ = 0;    // KeepHistoriesOut's; 0 while histories are held
+  int64_t histories_dropped_at_ = 0;  // last_seq_ at the last look
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);
   Status CatchUp();  // replays events other processes appended since we last looked

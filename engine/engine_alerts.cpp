@@ -124,7 +124,7 @@ bool Engine::MayBringAlertsForward(const Event& e) const {
   const Item* item = ledger_->FindItem(e.subject_id);
   if (!item || !item->tail || e.recommendation_def || e.action_def) return true;
   // Back-dated (not last in effective order): the states of later events may have moved.
-  if (item->events.back().seq != e.seq) return true;
+  if (item->last_seq() != e.seq) return true;
   if (item->state_before_last != item->tail->state) return true;  // opens or closes series
   const Workflow* wf = ledger_->WorkflowOf(e.kind);
   const Transition* t = wf ? wf->FindTransition(e.transition) : nullptr;

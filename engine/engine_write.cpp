@@ -368,6 +368,8 @@ std::vector<Result<ApplyReport>> Engine::FinishPrepared(Prepared group, Status c
   shown.Release();
   last_seq_ = group->events.back().seq;
   for (const Event& e : group->events) NoteChanged(e);
+  // Failing, it lets nothing go: the histories stay held until a later look succeeds.
+  (void)DropHistoriesIfDue();
   return results;
 }
 

@@ -50,7 +50,7 @@ std::vector<storage::IndexRow> Engine::IndexRowsOf(const Event& event) const {
   if (!IsItemKind(event.kind)) return rows;
   for (const std::string& id : NamedIds(event)) {
     const Item* named = ledger_->FindItem(id);
-    if (!named || id == event.subject_id || named->creation().seq >= event.seq) continue;
+    if (!named || id == event.subject_id || named->creation_seq() >= event.seq) continue;
     rows.push_back({static_cast<int>(named->kind), id, event.seq});
   }
   return rows;

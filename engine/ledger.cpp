@@ -1,6 +1,9 @@
 #include "engine/ledger.h"
 
 #include <algorithm>
+#include <list>
+#include <mutex>
+#include <unordered_map>
 
 namespace rectrack {
 namespace {
@@ -15,7 +18,168 @@ bool EffectiveOrder(const Event& a, const Event& b) {
   return a.effective != b.effective ? a.effective < b.effective : a.seq < b.seq;
 }
 
+// About the bytes `e` holds, with its strings' and containers' (a cache's measure, not malloc's).
+size_t ApproxBytes(const Event& e) {
+  size_t bytes = sizeof(Event);
+  for (const std::string* s :
+       {&e.subject_id, &e.transition, &e.recorded, &e.actor, &e.role, &e.body, &e.unit, &e.note}) {
+    if (s->size() > 15) bytes += s->capacity();
+  }
+  for (const auto& [name, values] : e.fields) {
+    bytes += 64 + name.size();
+    for (const auto& value : values) bytes += sizeof(std::string) + value.size();
+  }
+  bytes += e.attachments.size() * (sizeof(Attachment) + 128);
+  if (e.recommendation_def) bytes += sizeof(RecommendationDef) + e.recommendation_def->text.size();
+  if (e.action_def) bytes += sizeof(ActionDef) + e.action_def->title.size();
+  return bytes;
+}
+
 }  // namespace
+
+// The histories read back from the source, newest use last, at most about `capacity` bytes of
+// them (the one read last is kept whatever its size: its reader holds it anyway).
+class Ledger::HistoryCache {
+ public:
+  HistoryCache(HistorySource source, size_t capacity)
+      : source_(std::move(source)), capacity_(capacity) {}
+
+  Result<History> Get(const Item& item) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto found = entries_.find(item.id); found != entries_.end()) {
+      order_.splice(order_.end(), order_, found->second.place);
+      return found->second.history;
+    }
+    ASSIGN_OR_RETURN(std::vector<Event> events, source_(item));
+    ++read_back_;
+    std::sort(events.begin(), events.end(), EffectiveOrder);
+    // The source must give back the events that were let go: the same first and last.
+    if (events.empty() || events.front().seq != item.outline.creation_seq ||
+        events.back().seq != item.outline.last_seq ||
+        events.back().effective != item.outline.last_effective) {
+      return Status::Corruption("the history of '" + item.id + "' read back has " +
+                                std::to_string(events.size()) +
+                                " events that do not begin and end as it did; `rectrack rebuild` "
+                                "rebuilds the item index it is read from");
+    }
+    size_t bytes = 0;
+    for (const Event& e : events) bytes += ApproxBytes(e);
+    auto history = std::make_shared<const std::vector<Event>>(std::move(events));
+    order_.push_back(item.id);
+    entries_[item.id] = Entry{std::prev(order_.end()), history, bytes};
+    bytes_ += bytes;
+    while (bytes_ > capacity_ && order_.size() > 1) Evict(order_.front());
+    return history;
+  }
+
+  int64_t read_back() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return read_back_;
+  }
+
+  // Forgets `id`'s history: it is held again, or let go anew.
+  void Forget(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.count(id)) Evict(id);
+  }
+
+ private:
+  struct Entry {
+    std::list<std::string>::iterator place;
+    History history;
+    size_t bytes = 0;
+  };
+  void Evict(const std::string& id) {
+    auto found = entries_.find(id);
+    bytes_ -= found->second.bytes;
+    order_.erase(found->second.place);
+    entries_.erase(found);
+  }
+
+  const HistorySource source_;
+  const size_t capacity_;
+  std::mutex mutex_;              // Get runs on StartAlerts' two threads at once
+  std::list<std::string> order_;  // least recently used first
+  std::unordered_map<std::string, Entry> entries_;
+  size_t bytes_ = 0;
+  int64_t read_back_ = 0;
+};
+
+Ledger::Ledger(const Workflow* workflow, const Workflow* action_workflow)
+    : workflow_(workflow), action_workflow_(action_workflow) {}
+
+Ledger::~Ledger() = default;
+
+Result<Ledger::History> Ledger::HistoryOf(const Item& item) const {
+  // Held: the item's own vector, owned by nobody else (an aliasing pointer).
+  if (item.whole) return History(History(), &item.events);
+  return history_cache_->Get(item);
+}
+
+int64_t Ledger::histories_read_back() const {
+  return history_cache_ ? history_cache_->read_back() : 0;
+}
+
+void Ledger::SetHistorySource(HistorySource source, size_t cache_bytes) {
+  history_cache_ = std::make_unique<HistoryCache>(std::move(source), cache_bytes);
+  held_whole_.clear();
+  look_at_every_item_ = true;
+}
+
+size_t Ledger::DropHistories(int64_t through) {
+  if (!history_cache_ || !undo_.empty()) return 0;
+  // Whether `item`'s events were let go; false when it keeps them (none to let go, or not all
+  // of them where the source reaches yet).
+  auto drop = [&](Item& item) {
+    if (!item.whole || !item.tail) return false;
+    int64_t newest = 0;
+    for (const Event& e : item.events) newest = std::max(newest, e.seq);
+    if (newest > through) return false;
+    Item::Outline& outline = item.outline;
+    outline.issued = item.events.front().effective;
+    outline.creation_seq = item.events.front().seq;
+    outline.last_effective = item.events.back().effective;
+    outline.last_seq = item.events.back().seq;
+    if (item.kind == SubjectKind::kAction)
+      outline.action = std::move(item.events.front().action_def);
+    std::vector<Event>().swap(item.events);
+    item.whole = false;
+    history_cache_->Forget(item.id);
+    return true;
+  };
+  size_t dropped = 0;
+  if (look_at_every_item_) {
+    look_at_every_item_ = false;
+    for (auto& [id, item] : items_) {
+      if (drop(item)) {
+        ++dropped;
+      } else if (item.whole) {
+        held_whole_.insert(id);
+      }
+    }
+    return dropped;
+  }
+  for (auto it = held_whole_.begin(); it != held_whole_.end();) {
+    auto found = items_.find(*it);
+    if (found != items_.end() && found->second.whole && !drop(found->second)) {
+      ++it;  // not yet where the source reaches
+      continue;
+    }
+    dropped += found != items_.end() && !found->second.whole;
+    it = held_whole_.erase(it);
+  }
+  return dropped;
+}
+
+Status Ledger::MakeWhole(Item& item) {
+  if (item.whole) return Status();
+  ASSIGN_OR_RETURN(History history, HistoryOf(item));
+  item.events = *history;
+  item.whole = true;
+  item.outline = Item::Outline();
+  history_cache_->Forget(item.id);
+  return Status();
+}
 
 const Body* Ledger::FindBody(std::string_view id) const {
   auto it = bodies_.find(std::string(id));
@@ -32,6 +196,15 @@ const std::vector<std::pair<int64_t, const Item*>>& Ledger::EvidenceEvents(
   static const std::vector<std::pair<int64_t, const Item*>> kNone;
   auto it = evidence_events_.find(sha256);
   return it == evidence_events_.end() ? kNone : it->second;
+}
+
+std::vector<std::pair<int64_t, const Item*>> Ledger::EventsWithEvidence() const {
+  std::vector<std::pair<int64_t, const Item*>> events;
+  for (const auto& [sha256, uses] : evidence_events_)
+    events.insert(events.end(), uses.begin(), uses.end());
+  std::sort(events.begin(), events.end());
+  events.erase(std::unique(events.begin(), events.end()), events.end());
+  return events;
 }
 
 std::vector<std::string> Ledger::ActionsOf(const std::string& id) const {
@@ -91,8 +264,9 @@ Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
   // The latest judgement recorded before this event (by seq: an import that lists a close
   // before the assessment of it is in order), other than the issue.
   const Event* judgement = nullptr;
-  for (const Event& e : item.events) {
-    if (e.seq >= event.seq || &e == &item.creation()) continue;
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
+  for (const Event& e : *history) {
+    if (e.seq >= event.seq || e.seq == item.creation_seq()) continue;
     const RoleSpec* by = wf.FindRole(e.role);
     if (by && by->acts_for_owner) continue;
     if (!judgement || e.effective > judgement->effective) judgement = &e;
@@ -117,7 +291,7 @@ const Item* Ledger::FindItem(std::string_view id) const {
 
 const Event* Ledger::FindEvent(std::string_view id, Date effective, int64_t seq) const {
   const Item* item = FindItem(id);
-  if (!item) return nullptr;
+  if (!item || !item->whole) return nullptr;
   // In (effective, seq) order: found in log time, however many events the item has.
   Event key;
   key.effective = effective;
@@ -171,10 +345,13 @@ Status Ledger::Add(Event event, Undo undo) {
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
     Remember([this, id] { items_.erase(id); });
+    if (history_cache_) held_whole_.insert(id);
     Index(item, item.events.back());
     return Status();
   }
   Item& item = found->second;
+  RETURN_IF_ERROR(MakeWhole(item));
+  if (history_cache_) held_whole_.insert(id);
   if (!EffectiveOrder(event, item.events.back())) {
     // The common case: the event comes last in effective order, so one step from the cached
     // end-of-history view validates it. Step changes nothing when it fails. Undoing it restores
@@ -284,7 +461,7 @@ Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail 
                             item.issued().ToString());
   }
   RecommendationView view;
-  if (detail == Detail::kHead && item.tail && item.events.back().effective <= as_of) {
+  if (detail == Detail::kHead && item.tail && item.last_effective() <= as_of) {
     // Every event counts: the cached end-of-history view is the answer, once dated.
     static_cast<RecommendationHead&>(view) = *item.tail;
     Finish(as_of, view);
@@ -297,8 +474,9 @@ Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail 
       const Item* source = FindItem(source_id);
       if (!source || source->issued() > as_of) continue;
       auto source_view = Replay(*source, as_of, Detail::kHead);
-      if (source_view.ok() && std::count(source_view->superseded_by.begin(),
-                                         source_view->superseded_by.end(), item.id)) {
+      if (!source_view.ok()) return source_view.status();  // its history could not be read
+      if (std::count(source_view->superseded_by.begin(), source_view->superseded_by.end(),
+                     item.id)) {
         view.supersedes.push_back(source_id);
       }
     }
@@ -360,9 +538,10 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail d
 
 Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail,
                                                std::string* state_before_last) const {
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
   RecommendationView view;
-  if (detail != Detail::kHead) view.timeline.reserve(item.events.size());
-  for (const Event& e : item.events) {
+  if (detail != Detail::kHead) view.timeline.reserve(history->size());
+  for (const Event& e : *history) {
     if (e.effective > as_of) break;
     if (state_before_last) *state_before_last = view.state;
     RETURN_IF_ERROR(Step(item, e, view, detail));
@@ -374,8 +553,9 @@ Result<RecommendationView> Ledger::WholeHistory(const Item& item, Detail detail)
   return StepThrough(item, kEndOfTime, detail);
 }
 
-TimelineEntry Ledger::LastEntry(const Item& item) const {
-  return EntryFor(item, item.events.back(), item.state_before_last, item.tail->state);
+Result<TimelineEntry> Ledger::LastEntry(const Item& item) const {
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
+  return EntryFor(item, history->back(), item.state_before_last, item.tail->state);
 }
 
 TimelineEntry Ledger::EntryFor(const Item& item, const Event& e, const std::string& from_state,
@@ -398,7 +578,7 @@ TimelineEntry Ledger::EntryFor(const Item& item, const Event& e, const std::stri
 }
 
 Date Ledger::LastChange(const Item& item) const {
-  Date last = item.events.back().effective;  // events are in effective order
+  Date last = item.last_effective();
   auto it = superseding_.find(item.id);
   if (it == superseding_.end()) return last;
   // Whether a recommendation supersedes this one changes only with its events that name this
@@ -406,7 +586,10 @@ Date Ledger::LastChange(const Item& item) const {
   for (const auto& source_id : it->second) {
     const Item* source = FindItem(source_id);
     if (!source) continue;
-    for (const Event& e : source->events) {
+    auto history = HistoryOf(*source);
+    // Unreadable: as if it changed last, so that a projection replays and meets the error.
+    if (!history.ok()) return kEndOfTime;
+    for (const Event& e : **history) {
       for (const auto& [field, values] : e.fields) {
         if (std::count(values.begin(), values.end(), item.id)) last = std::max(last, e.effective);
       }

@@ -14,13 +14,21 @@
 // Recommendations run through the recommendation workflow, actions through the action workflow;
 // everything else (replay, as-of, overdue milestones) is the same code for both.
 //
-// Thread-safety: the Engine serialises access. The const methods change nothing and keep no
-// caches, so several threads may call them at once while nothing changes the Ledger
-// (Engine::StartAlerts works out the alert days of two halves of the items so); keep it so.
+// Histories need not be held: once given a HistorySource, DropHistories lets go of the events
+// (all but the creating one) of items whose events the source can give back, and HistoryOf
+// reads them again when a replay asks for them, keeping the latest in a cache bounded in bytes.
+// Every answer is the same as a ledger holding them all would give. The items' heads (tails),
+// definitions and links stay in memory, so a list as at today reads no history.
+//
+// Thread-safety: the Engine serialises access. The const methods change nothing but the cache
+// of histories read back, which has a lock of its own, so several threads may call them at once
+// while nothing changes the Ledger (Engine::StartAlerts works out the alert days of two halves
+// of the items so); keep it so.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,7 +43,12 @@ namespace rectrack {
 struct Item {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
-  std::vector<Event> events;  // sorted by (effective, seq); the first is the creating event
+  // The events held, sorted by (effective, seq); the first is the creating event. Every event
+  // while `whole`; none otherwise (a ledger that keeps histories out of memory: Ledger::
+  // DropHistories): then `outline` holds what the item answers from, and Ledger::HistoryOf
+  // reads the events back when they are asked for.
+  std::vector<Event> events;
+  bool whole = true;
   // The item replayed through all its events (before Finish): adding an event that comes last
   // in effective order is then one Step, not a whole replay. A head only, its timeline empty:
   // the events are held once, here, and WholeHistory makes the timeline when it is asked for.
@@ -43,25 +56,45 @@ struct Item {
   // The tail's state before its last event ("" for one event): with the tail's, the states
   // around the last event, which a write's answer, a live stream and the alerts ask about.
   std::string state_before_last;
+  // While not whole: its creating and last events' dates and seqs, and an action's
+  // definition (a recommendation's is its tail's: no event changes it).
+  struct Outline {
+    Date issued;
+    Date last_effective;
+    int64_t creation_seq = 0;
+    int64_t last_seq = 0;
+    Boxed<ActionDef> action;
+  };
+  Outline outline;
 
-  const Event& creation() const { return events.front(); }
-  Date issued() const { return events.front().effective; }
+  int64_t creation_seq() const { return whole ? events.front().seq : outline.creation_seq; }
+  Date issued() const { return whole ? events.front().effective : outline.issued; }
+  // The effective date and seq of its last event in effective order.
+  Date last_effective() const { return whole ? events.back().effective : outline.last_effective; }
+  int64_t last_seq() const { return whole ? events.back().seq : outline.last_seq; }
   // REQUIRES: a recommendation.
-  const RecommendationDef& def() const { return *events.front().recommendation_def; }
+  const RecommendationDef& def() const {
+    return whole ? *events.front().recommendation_def : tail->def;
+  }
   // REQUIRES: an action.
-  const ActionDef& action() const { return *events.front().action_def; }
+  const ActionDef& action() const { return whole ? *events.front().action_def : *outline.action; }
   // The bodies that own it: a recommendation's owners, an action's one body.
   std::vector<std::string> owners() const {
     return kind == SubjectKind::kAction ? std::vector<std::string>{action().body} : def().owners;
   }
 };
 
+// Where a ledger that keeps histories out of memory reads them back: every event of `item`
+// (its own; in any order), as the log has them. The engine's reads the item index
+// (storage/item_index.h) and the log.
+using HistorySource = std::function<Result<std::vector<Event>>(const Item& item)>;
+
 class Ledger {
  public:
   // The world. `action_workflow` may be null: then no action can be recorded.
   // REQUIRES: the workflows outlive this Ledger.
-  Ledger(const Workflow* workflow, const Workflow* action_workflow)
-      : workflow_(workflow), action_workflow_(action_workflow) {}
+  Ledger(const Workflow* workflow, const Workflow* action_workflow);
+  ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
@@ -69,8 +102,9 @@ class Ledger {
   const Unit* FindUnit(std::string_view id) const;
   const Inspection* FindInspection(std::string_view id) const;
   const Item* FindItem(std::string_view id) const;
-  // Item `id`'s event `seq`, effective on `effective`; null when it has none. The pointer holds
-  // until the next change.
+  // Item `id`'s event `seq`, effective on `effective`; null when it has none or its history is
+  // not held (an item is whole again once an event is added to it). The pointer holds until
+  // the next change.
   const Event* FindEvent(std::string_view id, Date effective, int64_t seq) const;
   // Ids of the actions under recommendation `id`, in id order.
   std::vector<std::string> ActionsOf(const std::string& id) const;
@@ -107,11 +141,30 @@ class Ledger {
   // tail.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
+  // Every event of `item`, in effective order: its own when whole, otherwise read from the
+  // history source (through the cache). IOError or Corruption when it cannot be read back.
+  // Holds while the item is not changed, also after the cache lets it go.
+  using History = std::shared_ptr<const std::vector<Event>>;
+  Result<History> HistoryOf(const Item& item) const;
+  // Keeps histories out of memory from now on: DropHistories may let them go, HistoryOf reads
+  // them back from `source`, keeping at most about `cache_bytes` of them. Every item that
+  // holds more than its creating event may be dropped by the next DropHistories.
+  void SetHistorySource(HistorySource source, size_t cache_bytes);
+  bool keeps_histories_out() const { return history_cache_ != nullptr; }
+  // How many histories were read back from the source so far (not found in the cache).
+  int64_t histories_read_back() const;
+  // Lets go of the events of the items held whole, changed since the last drop, whose events
+  // all have seq `through` or less (which the source must give back: the item index
+  // covers them). Returns how many it dropped. REQUIRES: a history source; no savepoint
+  // (nothing to undo: Release()d).
+  size_t DropHistories(int64_t through);
+
   // `item`'s tail with its timeline: every event, with the states before and after it, as the
   // feed (kFull) and the alert rules (kStates) read them. Costs a replay of the item.
   Result<RecommendationView> WholeHistory(const Item& item, Detail detail = Detail::kFull) const;
-  // The timeline entry of `item`'s last event in effective order, without a replay.
-  TimelineEntry LastEntry(const Item& item) const;
+  // The timeline entry of `item`'s last event in effective order, without a replay (reading
+  // the history back when it is not held).
+  Result<TimelineEntry> LastEntry(const Item& item) const;
   // Sets the as-of date and what depends on it (open, overdue): a view of the end of an item's
   // history (Project as at LastChange or later) made a view as at `as_of`, when that is on or
   // after LastChange.
@@ -136,6 +189,8 @@ class Ledger {
   // What an evidence download reads, so that it costs the events naming the file, not the log.
   const std::vector<std::pair<int64_t, const Item*>>& EvidenceEvents(
       const std::string& sha256) const;
+  // Every event that attaches an evidence file, by seq, once: (seq, the item it belongs to).
+  std::vector<std::pair<int64_t, const Item*>> EventsWithEvidence() const;
 
  private:
   // Guard `not_before: judgement` (workflow.h).
@@ -167,6 +222,9 @@ class Ledger {
   // Keeps the previous value of `map[id]` (or its absence) to undo, then sets it.
   template <typename T>
   void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
+  // Reads `item`'s history back into it, so that it can change. Nothing to undo: whole, it
+  // answers as before.
+  Status MakeWhole(Item& item);
   // Records how to undo a change, unless the Add in progress was asked not to.
   void Remember(std::function<void()> undo) {
     if (recording_) undo_.push_back(std::move(undo));
@@ -189,6 +247,11 @@ class Ledger {
   std::map<std::string, std::vector<std::pair<int64_t, const Item*>>> evidence_events_;
   // Since the last Release(), oldest first: each reverses one change.
   std::vector<std::function<void()>> undo_;
+  // With a history source: the histories read back, and the items whole since the last drop.
+  class HistoryCache;
+  std::unique_ptr<HistoryCache> history_cache_;
+  std::set<std::string> held_whole_;
+  bool look_at_every_item_ = false;  // the next DropHistories looks at every item
 };
 
 }  // namespace rectrack

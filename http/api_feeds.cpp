@@ -204,7 +204,12 @@ Response Api::MetricsResponse(const Engine& engine) {
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   const EngineHost::WriteCounts writes = host_->write_counts();
-  r.body = metrics_.Render(writes.groups, writes.batches) + gauges_.second;
+  r.body = metrics_.Render(writes.groups, writes.batches) + gauges_.second +
+           "# HELP rectrack_histories_read_back_total Histories read back from the item index "
+           "(history_cache_mb; 0 when every history is held).\n"
+           "# TYPE rectrack_histories_read_back_total counter\n"
+           "rectrack_histories_read_back_total " +
+           std::to_string(engine.histories_read_back()) + "\n";
   return r;
 }
 

@@ -719,5 +719,58 @@ TEST_F(ApiActionsTest, OverARealSocket) {
   ASSERT_GT(port, 0) << "server did not start: " << server.first_line();
 }
 
+TEST_F(ApiActionsTest, AServerKeepingHistoriesOutAnswersAndWritesAsOneHoldingThem) {
+  api_.reset();
+  host_.reset();
+  // The item index and heads brought up to the log, so that every history can be let go.
+  ASSERT_EQ(
+      std::system(
+          (std::string(RECTRACK_BINARY) + " --db " + db_path_ + " rebuild > /dev/null").c_str()),
+      0);
+  // What a server says of a recommendation and an action with their timelines, and after a
+  // write to each; and how many histories it read back.
+  auto answers = [&](const std::vector<std::string>& settings, int64_t* read_back) {
+    ServeProcess server({"--db", db_path_, "--clock", "2026-11-22"}, settings);
+    std::string said;
+    const int port = server.port();
+    if (port > 0) {
+      for (const char* path : {"/api/v1/recommendations/sw22-i1", "/api/v1/actions/sw22-i1-a1"}) {
+        said += HttpRequest(port, "GET", path, secrets_[kReader]).second + "\n";
+      }
+      said += std::to_string(HttpRequest(port, "POST", "/api/v1/recommendations/sw22-i1/events",
+                                         secrets_[kCpsLead], R"({"do":"update","note":"seen"})")
+                                 .first) +
+              "\n";
+      said += HttpRequest(port, "GET", "/api/v1/recommendations/sw22-i1", secrets_[kReader]).second;
+      const std::string metrics = HttpRequest(port, "GET", "/metrics", secrets_[kReader]).second;
+      const std::string name = "\nrectrack_histories_read_back_total ";
+      const size_t at = metrics.find(name);
+      *read_back = at == std::string::npos ? -1 : std::atoll(metrics.c_str() + at + name.size());
+    }
+    EXPECT_EQ(server.Stop(), 0);
+    EXPECT_GT(port, 0) << "server did not start: " << server.first_line();
+    return said;
+  };
+  // The second server starts from the same file (and its write-ahead log) as the first.
+  const std::string copy = db_path_ + ".copy";
+  for (const char* part : {"", "-wal"}) {
+    if (fs::exists(db_path_ + part)) fs::copy_file(db_path_ + part, copy + part);
+  }
+  int64_t out_read = 0, held_read = 0;
+  const std::string out = answers({"RECTRACK_HISTORY_CACHE_MB=1"}, &out_read);
+  fs::remove(db_path_);
+  fs::remove(db_path_ + "-wal");
+  fs::remove(db_path_ + "-shm");
+  for (const char* part : {"", "-wal"}) {
+    if (fs::exists(copy + part)) fs::copy_file(copy + part, db_path_ + part);
+  }
+  const std::string held = answers({}, &held_read);
+  EXPECT_NE(out.find("\"timeline\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\n201\n"), std::string::npos) << out;
+  EXPECT_EQ(out, held);
+  EXPECT_GT(out_read, 0);  // the timelines were read back, not held
+  EXPECT_EQ(held_read, 0);
+}
+
 }  // namespace
 }  // namespace rectrack::http

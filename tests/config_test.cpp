@@ -50,7 +50,7 @@ TEST_F(ConfigTest, DefaultsAreLoopbackAndBounded) {
 TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {
   Write(
       "listen: \"127.0.0.1:9001\"\nthreads: 3\nmax_streams: 5\npublic_read: true\n"
-      "db: /tmp/x.db\ngov_uk: true\nsecure_cookies: true\n");
+      "db: /tmp/x.db\ngov_uk: true\nsecure_cookies: true\nhistory_cache_mb: 32\n");
   ServeConfig c;
   ASSERT_TRUE(LoadConfigFile(path_, &c).ok());
   EXPECT_EQ(c.server.port, 9001);
@@ -60,11 +60,15 @@ TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {
   EXPECT_TRUE(c.gov_uk);
   EXPECT_TRUE(c.secure_cookies);
   EXPECT_EQ(c.db, "/tmp/x.db");
-  fake_env = {{"RECTRACK_THREADS", "4"}, {"RECTRACK_LISTEN", "[::1]:9002"}};
+  EXPECT_EQ(c.history_cache_mb, 32);
+  fake_env = {{"RECTRACK_THREADS", "4"},
+              {"RECTRACK_LISTEN", "[::1]:9002"},
+              {"RECTRACK_HISTORY_CACHE_MB", "0"}};
   ASSERT_TRUE(ApplyEnvironment(&c, FakeGetenv).ok());
   EXPECT_EQ(c.server.threads, 4);
   EXPECT_EQ(c.server.address, "::1");
   EXPECT_EQ(c.server.port, 9002);
+  EXPECT_EQ(c.history_cache_mb, 0);
   EXPECT_EQ(c.api.max_streams, 5);  // untouched by the environment
 }
 

@@ -54,7 +54,11 @@ class ItemIndexTest : public ::testing::Test {
     options.scope = std::move(scope);
     options.index_batch = index_batch_;
     options.heads_batch = heads_batch_;
-    return Engine::Open(options);
+    ASSIGN_OR_RETURN(auto engine, Engine::Open(options));
+    if (histories_out_ && options.scope.empty()) {
+      RETURN_IF_ERROR(engine->KeepHistoriesOut(history_cache_bytes_));
+    }
+    return engine;
   }
 
   // An engine opened heads_only, as `rectrack list` and `report annex` open one.
@@ -253,6 +257,10 @@ recommendations:
   std::string db_name_ = "rectrack.db";
   int64_t index_batch_ = 1;  // Engine::Options::index_batch of the engines Open makes
   int64_t heads_batch_ = 1;  // and their Options::heads_batch
+  // Whether the whole engines Open makes keep histories out of memory (as `serve`), and in a
+  // cache of how many bytes.
+  bool histories_out_ = false;
+  size_t history_cache_bytes_ = 1;
   FixedClock clock_{"2026-01-15T10:00:00Z"};
 };
 

@@ -159,7 +159,7 @@ events:
     }
     EXPECT_EQ(states->state, whole->state);
     // The last event's entry, without a replay, is the timeline's.
-    const TimelineEntry last = ledger_->LastEntry(item);
+    const TimelineEntry last = *ledger_->LastEntry(item);
     EXPECT_EQ(last.seq, whole->timeline.back().seq);
     EXPECT_EQ(last.from_state, whole->timeline.back().from_state);
     EXPECT_EQ(last.to_state, whole->timeline.back().to_state);
@@ -177,13 +177,13 @@ events:
   ASSERT_TRUE(
       ApplyYaml("events:\n  - {rec: r1, do: close, effective: 2025-03-20, by: CPS}\n").ok());
   const Item& r1 = *ledger_->FindItem("r1");
-  EXPECT_EQ(ledger_->LastEntry(r1).from_state, "issued");
-  EXPECT_EQ(ledger_->LastEntry(r1).to_state, "closed");
+  EXPECT_EQ(ledger_->LastEntry(r1)->from_state, "issued");
+  EXPECT_EQ(ledger_->LastEntry(r1)->to_state, "closed");
   EXPECT_EQ(ledger_->WholeHistory(r1)->timeline.front().to_state, "issued");
   ledger_->RollbackTo(mark);
-  EXPECT_EQ(ledger_->LastEntry(r1).from_state, "");
-  EXPECT_EQ(ledger_->LastEntry(r1).to_state, "issued");
-  EXPECT_EQ(ledger_->LastEntry(r1).transition, "issue");
+  EXPECT_EQ(ledger_->LastEntry(r1)->from_state, "");
+  EXPECT_EQ(ledger_->LastEntry(r1)->to_state, "issued");
+  EXPECT_EQ(ledger_->LastEntry(r1)->transition, "issue");
 }
 
 TEST_F(LedgerTest, ABackDatedEventIsUndoneToTheHistoryBeforeIt) {

@@ -1,0 +1,181 @@
+// Engine::KeepHistoriesOut: an engine that lets the items' histories go, as `serve` does, and
+// reads them back from the item index when a question needs them, answers and takes writes
+// exactly as an engine holding the whole log does: at random dates, for random worlds
+// (back-dated, reopened, superseded), after another process's writes, and it says so when a
+// history cannot be read back. Real SQLite files.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/item_store_fixture.h"
+
+namespace rectrack {
+namespace {
+
+class HistoriesOutTest : public ItemIndexTest {
+ protected:
+  // Everything `engine` says about the world as at `as_of`: each item shown with its
+  // timeline, the list, each body's Annex A and progress.
+  static std::string Answers(Engine& engine, Date as_of) {
+    std::string out;
+    for (int r = 0; r < 30; ++r) {
+      for (const char* prefix : {"r", "a"}) {
+        out += Shown(engine, prefix + std::to_string(r), as_of) + "\n";
+      }
+    }
+    ListQuery all;
+    all.as_of = as_of;
+    out += ListAsJson(engine.List(all)) + "\n";
+    for (const char* body : {"CPS", "SFO"}) {
+      auto annex = engine.Annex(body, as_of);
+      out += (annex.ok() ? AnnexAsJson(*annex) : annex.status().message()) + "\n";
+      auto progress = engine.Progress(body, as_of);
+      out += (progress.ok() ? ProgressAsJson(*progress) : progress.status().message()) + "\n";
+    }
+    return out;
+  }
+
+  // The feed of every event, newest first, as the inspectorate reads it.
+  static std::string Fed(Engine& engine) {
+    std::string out;
+    for (const FeedEntry& e : engine.Feed({"", "inspectorate", ""}, "", 0, 100000)) {
+      out += std::to_string(e.event.seq) + " " + e.recommendation + " " + e.action + " " +
+             e.event.transition + " " + e.event.from_state + ">" + e.event.to_state + " " +
+             e.event.effective.ToString() + " " + e.event.note + "\n";
+    }
+    return out;
+  }
+
+  // The hash of the log's last event, which covers every event before it.
+  std::string HeadHash() {
+    auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
+    EXPECT_TRUE(verified.ok()) << verified.status().message();
+    return verified.ok() ? verified->head_hash : "";
+  }
+};
+
+TEST_F(HistoriesOutTest, WritesAndAnswersWithHistoriesOutEqualAWholeEnginesAtRandomDates) {
+  // Index and heads with every event (histories let go after each write), or in batches (the
+  // items changed since are held until the index and the heads cover them).
+  struct Run {
+    unsigned seed;
+    int64_t index_batch, heads_batch;
+  };
+  int64_t read_back = 0;
+  for (const Run& run : {Run{81, 1, 1}, Run{82, 3, 7}, Run{83, 1, 20}}) {
+    SCOPED_TRACE("seed " + std::to_string(run.seed));
+    index_batch_ = run.index_batch;
+    heads_batch_ = run.heads_batch;
+    // The same random writes, recorded once by whole engines and once by engines that keep
+    // histories out (back-dated ones read the history back to replay it): the same events are
+    // taken and refused, so the two logs are the same, event for event.
+    db_name_ = "whole-" + std::to_string(run.seed) + ".db";
+    std::mt19937 whole_rng(run.seed);
+    const int whole_written = MakeRandomWorld(whole_rng, 30, 400);
+    const std::string whole_db = db();
+    const std::string whole_hash = HeadHash();
+    db_name_ = "out-" + std::to_string(run.seed) + ".db";
+    histories_out_ = true;
+    std::mt19937 out_rng(run.seed);
+    EXPECT_EQ(MakeRandomWorld(out_rng, 30, 400), whole_written);
+    EXPECT_GT(whole_written, 80);
+    EXPECT_EQ(HeadHash(), whole_hash);
+
+    // Answers at random dates: before anything, among the events, today.
+    auto out = Open();
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    histories_out_ = false;
+    db_name_ = "whole-" + std::to_string(run.seed) + ".db";
+    auto whole = Open();
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    std::vector<Date> dates = {D("2026-01-15"), D("2020-01-31"), D("2021-06-30")};
+    for (int i = 0; i < 3; ++i) dates.push_back(RandomDay(out_rng));
+    for (Date as_of : dates) {
+      EXPECT_EQ(Answers(**out, as_of), Answers(**whole, as_of)) << "as at " << as_of.ToString();
+    }
+    EXPECT_EQ(Fed(**out), Fed(**whole));
+    read_back += (*out)->histories_read_back();
+  }
+  // The answers above came from histories read back, not held: a cache of one history.
+  EXPECT_GT(read_back, 500);
+}
+
+TEST_F(HistoriesOutTest, AnotherProcesssBackDatedWritesAreTakenInOverHistoriesLetGo) {
+  std::mt19937 rng(84);
+  MakeRandomWorld(rng, 30, 200);
+  histories_out_ = true;
+  auto out = Open();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const int64_t before = (*out)->histories_read_back();
+  // Another process (the command line) records on items whose histories `out` let go: a
+  // progress note back-dated to before everything else, and a note today.
+  // (A note where the workflow takes one: not after a supersede or a withdrawal.)
+  histories_out_ = false;
+  int taken = 0;
+  {
+    auto cli = Open();
+    ASSERT_TRUE(cli.ok());
+    for (int r = 0; r < 30; ++r) {
+      RecordEvent note;
+      note.subject_id = "r" + std::to_string(r);
+      note.transition = "update";
+      note.role = "inspectorate";
+      note.note = "noted by another process";
+      note.effective = r % 2 ? D("2020-03-02") : D("2026-01-15");
+      taken += (*cli)->Apply({note}, "cli").ok();
+    }
+  }
+  EXPECT_GT(taken, 10);
+  ASSERT_TRUE((*out)->Refresh().ok());
+  auto whole = Open();
+  ASSERT_TRUE(whole.ok());
+  for (Date as_of : {D("2026-01-15"), D("2020-03-02"), D("2023-01-01")}) {
+    EXPECT_EQ(Answers(**out, as_of), Answers(**whole, as_of)) << "as at " << as_of.ToString();
+  }
+  EXPECT_EQ(Fed(**out), Fed(**whole));
+  EXPECT_GT((*out)->histories_read_back(), before);
+}
+
+TEST_F(HistoriesOutTest, AHistoryThatCannotBeReadBackIsNamedNotMadeUp) {
+  std::mt19937 rng(85);
+  MakeRandomWorld(rng, 30, 300);
+  histories_out_ = true;
+  auto out = Open();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  histories_out_ = false;
+  auto whole = Open();
+  ASSERT_TRUE(whole.ok());
+  // The recommendation with the longest history, whose timeline must be read back.
+  std::string longest;
+  size_t events = 0;
+  for (int r = 0; r < 30; ++r) {
+    auto view = (*whole)->Show("r" + std::to_string(r), std::nullopt);
+    ASSERT_TRUE(view.ok());
+    if (view->timeline.size() > events) {
+      events = view->timeline.size();
+      longest = view->id;
+    }
+  }
+  ASSERT_GT(events, 2u);
+  // Its rows taken out of the item index behind the engine's back (the event naming it kept).
+  Sql(("DELETE FROM item_events WHERE item = '" + longest +
+       "' AND seq <> (SELECT min(seq) FROM item_events WHERE item = '" + longest + "')")
+          .c_str());
+  auto shown = (*out)->Show(longest, std::nullopt);
+  ASSERT_FALSE(shown.ok());
+  EXPECT_EQ(shown.status().code(), Code::kCorruption);
+  EXPECT_NE(shown.status().message().find("the history of '" + longest + "' read back"),
+            std::string::npos)
+      << shown.status().message();
+  EXPECT_NE(shown.status().message().find("`rectrack rebuild`"), std::string::npos);
+  // A list as at today reads heads only, and still answers.
+  EXPECT_FALSE((*out)->List({}).empty());
+  // `rectrack rebuild` puts the rows back, and the history reads back as the log has it.
+  ASSERT_TRUE((*whole)->Rebuild().ok());
+  auto again = (*out)->Show(longest, std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->timeline.size(), events);
+}
+
+}  // namespace
+}  // namespace rectrack

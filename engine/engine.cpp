@@ -139,7 +139,8 @@ Status Engine::Refresh() {
   }
   Status refreshed = CatchUpIfChanged();
   if (!refreshed.ok() && wal_watch_) wal_watch_->Forget();  // ask SQLite again next time
-  if (refreshed.ok()) refreshed = DropHistoriesIfDue();
+  // Failing, it lets nothing go and fails no request: the next look tries again.
+  if (refreshed.ok()) (void)DropHistoriesIfDue();
   return refreshed;
 }
 
@@ -203,9 +204,11 @@ Status Engine::CatchUp() {
   // Only a first read, or another connection's commits, can put this engine far behind the
   // log (its own writes are in the ledger once durable), so only then is the log's length asked
   // (not on every write's catch-up): a long way behind, the rows are read and decoded on
-  // another thread (ReadAhead), if one can be started.
+  // another thread (ReadAhead), if one can be started. Not while histories are kept out of
+  // memory: adding an event to an item let go reads its history back on this thread, through
+  // the same connection the other thread reads the log with (Database: one thread at a time).
   std::unique_ptr<ReadAhead> ahead;
-  if (last_seq_ == 0 || version != data_version_) {
+  if ((last_seq_ == 0 || version != data_version_) && !ledger_->keeps_histories_out()) {
     if (const int64_t behind = store_->LastSeq() - last_seq_; behind >= two_threads_from_) {
       ledger_->ReserveEvents(static_cast<size_t>(behind));
       ahead = ReadAhead::Start(store_.get(), last_seq_);
@@ -445,7 +448,6 @@ int64_t Engine::histories_read_back() const { return ledger_->histories_read_bac
 Status Engine::DropHistoriesIfDue(bool now) {
   if (!history_cache_bytes_) return Status();
   if (!now && last_seq_ - histories_dropped_at_ < index_batch_) return Status();
-  histories_dropped_at_ = last_seq_;
   // A ledger read afresh (the whole log again) holds every history: keep them out again.
   if (!ledger_->keeps_histories_out()) {
     ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
@@ -457,6 +459,7 @@ Status Engine::DropHistoriesIfDue(bool now) {
   ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
   const int64_t through = heads.basis == HeadsBasis() ? std::min(indexed, heads.through) : indexed;
   ledger_->DropHistories(std::min(through, last_seq_));
+  histories_dropped_at_ = last_seq_;
   return Status();
 }
 

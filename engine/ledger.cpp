@@ -1,9 +1,8 @@
 #include "engine/ledger.h"
 
 #include <algorithm>
-#include <list>
-#include <mutex>
-#include <unordered_map>
+
+#include "engine/history_cache.h"
 
 namespace rectrack {
 namespace {
@@ -18,92 +17,7 @@ bool EffectiveOrder(const Event& a, const Event& b) {
   return a.effective != b.effective ? a.effective < b.effective : a.seq < b.seq;
 }
 
-// About the bytes `e` holds, with its strings' and containers' (a cache's measure, not malloc's).
-size_t ApproxBytes(const Event& e) {
-  size_t bytes = sizeof(Event);
-  for (const std::string* s :
-       {&e.subject_id, &e.transition, &e.recorded, &e.actor, &e.role, &e.body, &e.unit, &e.note}) {
-    if (s->size() > 15) bytes += s->capacity();
-  }
-  for (const auto& [name, values] : e.fields) {
-    bytes += 64 + name.size();
-    for (const auto& value : values) bytes += sizeof(std::string) + value.size();
-  }
-  bytes += e.attachments.size() * (sizeof(Attachment) + 128);
-  if (e.recommendation_def) bytes += sizeof(RecommendationDef) + e.recommendation_def->text.size();
-  if (e.action_def) bytes += sizeof(ActionDef) + e.action_def->title.size();
-  return bytes;
-}
-
 }  // namespace
-
-// The histories read back from the source, newest use last, at most about `capacity` bytes of
-// them (the one read last is kept whatever its size: its reader holds it anyway).
-class Ledger::HistoryCache {
- public:
-  HistoryCache(HistorySource source, size_t capacity)
-      : source_(std::move(source)), capacity_(capacity) {}
-
-  Result<History> Get(const Item& item) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto found = entries_.find(item.id); found != entries_.end()) {
-      order_.splice(order_.end(), order_, found->second.place);
-      return found->second.history;
-    }
-    ASSIGN_OR_RETURN(std::vector<Event> events, source_(item));
-    ++read_back_;
-    std::sort(events.begin(), events.end(), EffectiveOrder);
-    // The source must give back the events that were let go: the same first and last.
-    if (events.empty() || events.front().seq != item.outline.creation_seq ||
-        events.back().seq != item.outline.last_seq ||
-        events.back().effective != item.outline.last_effective) {
-      return Status::Corruption("the history of '" + item.id + "' read back has " +
-                                std::to_string(events.size()) +
-                                " events that do not begin and end as it did; `rectrack rebuild` "
-                                "rebuilds the item index it is read from");
-    }
-    size_t bytes = 0;
-    for (const Event& e : events) bytes += ApproxBytes(e);
-    auto history = std::make_shared<const std::vector<Event>>(std::move(events));
-    order_.push_back(item.id);
-    entries_[item.id] = Entry{std::prev(order_.end()), history, bytes};
-    bytes_ += bytes;
-    while (bytes_ > capacity_ && order_.size() > 1) Evict(order_.front());
-    return history;
-  }
-
-  int64_t read_back() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return read_back_;
-  }
-
-  // Forgets `id`'s history: it is held again, or let go anew.
-  void Forget(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (entries_.count(id)) Evict(id);
-  }
-
- private:
-  struct Entry {
-    std::list<std::string>::iterator place;
-    History history;
-    size_t bytes = 0;
-  };
-  void Evict(const std::string& id) {
-    auto found = entries_.find(id);
-    bytes_ -= found->second.bytes;
-    order_.erase(found->second.place);
-    entries_.erase(found);
-  }
-
-  const HistorySource source_;
-  const size_t capacity_;
-  std::mutex mutex_;              // Get runs on StartAlerts' two threads at once
-  std::list<std::string> order_;  // least recently used first
-  std::unordered_map<std::string, Entry> entries_;
-  size_t bytes_ = 0;
-  int64_t read_back_ = 0;
-};
 
 Ledger::Ledger(const Workflow* workflow, const Workflow* action_workflow)
     : workflow_(workflow), action_workflow_(action_workflow) {}
@@ -113,7 +27,22 @@ Ledger::~Ledger() = default;
 Result<Ledger::History> Ledger::HistoryOf(const Item& item) const {
   // Held: the item's own vector, owned by nobody else (an aliasing pointer).
   if (item.whole) return History(History(), &item.events);
-  return history_cache_->Get(item);
+  return history_cache_->Get(item.id, [&] { return ReadBack(item); });
+}
+
+Result<std::vector<Event>> Ledger::ReadBack(const Item& item) const {
+  ASSIGN_OR_RETURN(std::vector<Event> events, history_source_(item));
+  std::sort(events.begin(), events.end(), EffectiveOrder);
+  // The source must give back the events that were let go: the same first and last.
+  if (events.empty() || events.front().seq != item.outline.creation_seq ||
+      events.back().seq != item.outline.last_seq ||
+      events.back().effective != item.outline.last_effective) {
+    return Status::Corruption("the history of '" + item.id + "' read back has " +
+                              std::to_string(events.size()) +
+                              " events that do not begin and end as it did; `rectrack rebuild` "
+                              "rebuilds the item index it is read from");
+  }
+  return events;
 }
 
 int64_t Ledger::histories_read_back() const {
@@ -121,7 +50,8 @@ int64_t Ledger::histories_read_back() const {
 }
 
 void Ledger::SetHistorySource(HistorySource source, size_t cache_bytes) {
-  history_cache_ = std::make_unique<HistoryCache>(std::move(source), cache_bytes);
+  history_source_ = std::move(source);
+  history_cache_ = std::make_unique<HistoryCache>(cache_bytes);
   held_whole_.clear();
   look_at_every_item_ = true;
 }
@@ -131,10 +61,8 @@ size_t Ledger::DropHistories(int64_t through) {
   // Whether `item`'s events were let go; false when it keeps them (none to let go, or not all
   // of them where the source reaches yet).
   auto drop = [&](Item& item) {
-    if (!item.whole || !item.tail) return false;
-    int64_t newest = 0;
-    for (const Event& e : item.events) newest = std::max(newest, e.seq);
-    if (newest > through) return false;
+    // The head's version is its newest event's seq.
+    if (!item.whole || !item.tail || item.tail->version > through) return false;
     Item::Outline& outline = item.outline;
     outline.issued = item.events.front().effective;
     outline.creation_seq = item.events.front().seq;

@@ -40,6 +40,8 @@
 
 namespace rectrack {
 
+class HistoryCache;
+
 struct Item {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
@@ -248,7 +250,10 @@ class Ledger {
   // Since the last Release(), oldest first: each reverses one change.
   std::vector<std::function<void()>> undo_;
   // With a history source: the histories read back, and the items whole since the last drop.
-  class HistoryCache;
+  // HistoryOf's reading, of an item not whole: its events from the source, in effective order,
+  // checked to begin and end as the item did.
+  Result<std::vector<Event>> ReadBack(const Item& item) const;
+  HistorySource history_source_;
   std::unique_ptr<HistoryCache> history_cache_;
   std::set<std::string> held_whole_;
   bool look_at_every_item_ = false;  // the next DropHistories looks at every item

@@ -389,8 +389,8 @@ class CommandBuilder {
       ASSIGN_OR_RETURN(e.attachments, DescribeEvidence(c.files, limits_.evidence));
     }
     if (c.skip_if_recorded) {
-      ASSIGN_OR_RETURN(const Ledger::History history, world_.HistoryOf(*item));
-      for (const Event& existing : *history) {
+      ASSIGN_OR_RETURN(const History history, world_.HistoryOf(*item));
+      for (const Event& existing : history) {
         if (existing.SameContent(e)) return std::optional<Event>();
       }
     }

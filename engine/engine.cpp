@@ -338,8 +338,8 @@ Status Engine::CheckEvidenceQuota(const Event& event) const {
   // included: they are in the ledger already.
   const std::string today = event.recorded.substr(0, 10);
   for (const auto& [seq, item] : ledger_->EventsWithEvidence()) {
-    ASSIGN_OR_RETURN(const Ledger::History history, ledger_->HistoryOf(*item));
-    for (const Event& e : *history) {
+    ASSIGN_OR_RETURN(const History history, ledger_->HistoryOf(*item));
+    for (const Event& e : history) {
       if (e.seq != seq || e.actor != event.actor || e.recorded.compare(0, 10, today)) continue;
       for (const Attachment& a : e.attachments) bytes += a.size;
     }
@@ -412,7 +412,7 @@ std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
     // Unreadable (an item index that lost rows): left out, so that no one is let read by it.
     auto history = ledger_->HistoryOf(*item);
     if (!history.ok()) continue;
-    for (const Event& e : **history) {
+    for (const Event& e : *history) {
       if (e.seq != seq) continue;
       for (const Attachment& file : e.attachments) {
         if (sha256.empty() || file.sha256 == sha256) {

@@ -31,14 +31,32 @@ Result<HistoryCache::History> HistoryCache::Get(
   }
   ASSIGN_OR_RETURN(std::vector<Event> events, read());
   ++read_back_;
-  size_t bytes = 0;
-  for (const Event& e : events) bytes += ApproxBytes(e);
   auto history = std::make_shared<const std::vector<Event>>(std::move(events));
+  Keep(id, history);
+  return history;
+}
+
+HistoryCache::History HistoryCache::Find(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = entries_.find(id);
+  if (found == entries_.end()) return nullptr;
+  order_.splice(order_.end(), order_, found->second.place);
+  return found->second.history;
+}
+
+void HistoryCache::Put(const std::string& id, History history) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (entries_.count(id)) Evict(id);
+  Keep(id, std::move(history));
+}
+
+void HistoryCache::Keep(const std::string& id, History history) {
+  size_t bytes = 0;
+  for (const Event& e : *history) bytes += ApproxBytes(e);
   order_.push_back(id);
-  entries_[id] = Entry{std::prev(order_.end()), history, bytes};
+  entries_[id] = Entry{std::prev(order_.end()), std::move(history), bytes};
   bytes_ += bytes;
   while (bytes_ > capacity_ && order_.size() > 1) Evict(order_.front());
-  return history;
 }
 
 void HistoryCache::Forget(const std::string& id) {

@@ -29,6 +29,11 @@ class HistoryCache {
   // Item `id`'s history: kept, or made by `read` (whose error is returned, and nothing kept).
   Result<History> Get(const std::string& id,
                       const std::function<Result<std::vector<Event>>()>& read);
+  // Item `id`'s history if kept, else null; counts as used.
+  History Find(const std::string& id);
+  // Keeps `history` as `id`'s (replacing any), as the one used last: the events of an item
+  // just let go, which are likely to be asked for again, so that they need no reading back.
+  void Put(const std::string& id, History history);
   // Forgets `id`'s history: it is held by its item again, or let go anew.
   void Forget(const std::string& id);
   // How many histories `read` has made so far.
@@ -41,6 +46,9 @@ class HistoryCache {
     size_t bytes = 0;
   };
   void Evict(const std::string& id);
+  // Keeps `history` as `id`'s, then lets go of the least recently used down to the capacity.
+  // REQUIRES: mutex_ held; `id` not kept.
+  void Keep(const std::string& id, History history);
 
   const size_t capacity_;
   std::mutex mutex_;

@@ -24,14 +24,20 @@ Ledger::Ledger(const Workflow* workflow, const Workflow* action_workflow)
 
 Ledger::~Ledger() = default;
 
-Result<Ledger::History> Ledger::HistoryOf(const Item& item) const {
-  // Held: the item's own vector, owned by nobody else (an aliasing pointer).
-  if (item.whole) return History(History(), &item.events);
-  return history_cache_->Get(item.id, [&] { return ReadBack(item); });
+Result<History> Ledger::HistoryOf(const Item& item) const {
+  if (item.whole) return History(nullptr, &item.events);
+  ASSIGN_OR_RETURN(HistoryCache::History let_go,
+                   history_cache_->Get(item.id, [&] { return ReadBack(item); }));
+  return History(std::move(let_go), &item.events);
 }
 
 Result<std::vector<Event>> Ledger::ReadBack(const Item& item) const {
   ASSIGN_OR_RETURN(std::vector<Event> events, history_source_(item));
+  // The events added since the drop are held, and may be in the source already.
+  const int64_t newest = item.outline.newest_seq;
+  events.erase(std::remove_if(events.begin(), events.end(),
+                              [newest](const Event& e) { return e.seq > newest; }),
+               events.end());
   std::sort(events.begin(), events.end(), EffectiveOrder);
   // The source must give back the events that were let go: the same first and last.
   if (events.empty() || events.front().seq != item.outline.creation_seq ||
@@ -52,57 +58,76 @@ int64_t Ledger::histories_read_back() const {
 void Ledger::SetHistorySource(HistorySource source, size_t cache_bytes) {
   history_source_ = std::move(source);
   history_cache_ = std::make_unique<HistoryCache>(cache_bytes);
-  held_whole_.clear();
+  holding_events_.clear();
   look_at_every_item_ = true;
 }
 
 size_t Ledger::DropHistories(int64_t through) {
   if (!history_cache_ || !undo_.empty()) return 0;
   // Whether `item`'s events were let go; false when it keeps them (none to let go, or not all
-  // of them where the source reaches yet).
-  auto drop = [&](Item& item) {
+  // of them where the source reaches yet). `cache` keeps them in the cache.
+  auto drop = [&](Item& item, bool cache) {
     // The head's version is its newest event's seq.
-    if (!item.whole || !item.tail || item.tail->version > through) return false;
+    if (item.events.empty() || !item.tail || item.tail->version > through) return false;
     Item::Outline& outline = item.outline;
-    outline.issued = item.events.front().effective;
-    outline.creation_seq = item.events.front().seq;
+    if (item.whole) {
+      outline.issued = item.events.front().effective;
+      outline.creation_seq = item.events.front().seq;
+      if (item.kind == SubjectKind::kAction) outline.action = item.events.front().action_def;
+    }
+    // The last in effective order is held: those held come after every one let go before.
     outline.last_effective = item.events.back().effective;
     outline.last_seq = item.events.back().seq;
-    if (item.kind == SubjectKind::kAction)
-      outline.action = std::move(item.events.front().action_def);
+    outline.newest_seq = item.tail->version;
+    HistoryCache::History let_go;
+    if (item.whole) {
+      let_go = std::make_shared<const std::vector<Event>>(std::move(item.events));
+    } else if (HistoryCache::History before = history_cache_->Find(item.id)) {
+      auto joined = std::make_shared<std::vector<Event>>(*before);
+      std::move(item.events.begin(), item.events.end(), std::back_inserter(*joined));
+      let_go = std::move(joined);
+    }
     std::vector<Event>().swap(item.events);
     item.whole = false;
-    history_cache_->Forget(item.id);
+    if (cache && let_go) {
+      history_cache_->Put(item.id, std::move(let_go));
+    } else {
+      history_cache_->Forget(item.id);
+    }
     return true;
   };
   size_t dropped = 0;
   if (look_at_every_item_) {
+    // Every item, at once: the cache would keep an arbitrary few.
     look_at_every_item_ = false;
     for (auto& [id, item] : items_) {
-      if (drop(item)) {
+      if (drop(item, /*cache=*/false)) {
         ++dropped;
-      } else if (item.whole) {
-        held_whole_.insert(id);
+      } else if (!item.events.empty()) {
+        holding_events_.insert(id);
       }
     }
     return dropped;
   }
-  for (auto it = held_whole_.begin(); it != held_whole_.end();) {
+  for (auto it = holding_events_.begin(); it != holding_events_.end();) {
     auto found = items_.find(*it);
-    if (found != items_.end() && found->second.whole && !drop(found->second)) {
-      ++it;  // not yet where the source reaches
-      continue;
+    if (found != items_.end() && !found->second.events.empty()) {
+      if (!drop(found->second, /*cache=*/true)) {
+        ++it;  // not yet where the source reaches
+        continue;
+      }
+      ++dropped;
     }
-    dropped += found != items_.end() && !found->second.whole;
-    it = held_whole_.erase(it);
+    it = holding_events_.erase(it);
   }
   return dropped;
 }
 
 Status Ledger::MakeWhole(Item& item) {
   if (item.whole) return Status();
-  ASSIGN_OR_RETURN(History history, HistoryOf(item));
-  item.events = *history;
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
+  std::vector<Event> events(history.begin(), history.end());
+  item.events = std::move(events);
   item.whole = true;
   item.outline = Item::Outline();
   history_cache_->Forget(item.id);
@@ -193,7 +218,7 @@ Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
   // before the assessment of it is in order), other than the issue.
   const Event* judgement = nullptr;
   ASSIGN_OR_RETURN(const History history, HistoryOf(item));
-  for (const Event& e : *history) {
+  for (const Event& e : history) {
     if (e.seq >= event.seq || e.seq == item.creation_seq()) continue;
     const RoleSpec* by = wf.FindRole(e.role);
     if (by && by->acts_for_owner) continue;
@@ -219,7 +244,7 @@ const Item* Ledger::FindItem(std::string_view id) const {
 
 const Event* Ledger::FindEvent(std::string_view id, Date effective, int64_t seq) const {
   const Item* item = FindItem(id);
-  if (!item || !item->whole) return nullptr;
+  if (!item) return nullptr;
   // In (effective, seq) order: found in log time, however many events the item has.
   Event key;
   key.effective = effective;
@@ -273,17 +298,19 @@ Status Ledger::Add(Event event, Undo undo) {
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
     Remember([this, id] { items_.erase(id); });
-    if (history_cache_) held_whole_.insert(id);
+    if (history_cache_) holding_events_.insert(id);
     Index(item, item.events.back());
     return Status();
   }
   Item& item = found->second;
-  RETURN_IF_ERROR(MakeWhole(item));
-  if (history_cache_) held_whole_.insert(id);
-  if (!EffectiveOrder(event, item.events.back())) {
+  if (history_cache_) holding_events_.insert(id);
+  const bool comes_last = event.effective != item.last_effective()
+                              ? event.effective > item.last_effective()
+                              : event.seq > item.last_seq();
+  if (comes_last) {
     // The common case: the event comes last in effective order, so one step from the cached
     // end-of-history view validates it. Step changes nothing when it fails. Undoing it restores
-    // the head before.
+    // the head before. An item whose history was let go holds it after the events let go.
     std::optional<RecommendationHead> before;
     if (recording_) before = *item.tail;
     std::string state_before = item.tail->state;
@@ -309,6 +336,7 @@ Status Ledger::Add(Event event, Undo undo) {
     return Status();
   }
   // A back-dated event: replay the whole history with the event in its place.
+  RETURN_IF_ERROR(MakeWhole(item));
   Item candidate = item;
   const Event added = event;
   auto pos =
@@ -468,8 +496,8 @@ Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Det
                                                std::string* state_before_last) const {
   ASSIGN_OR_RETURN(const History history, HistoryOf(item));
   RecommendationView view;
-  if (detail != Detail::kHead) view.timeline.reserve(history->size());
-  for (const Event& e : *history) {
+  if (detail != Detail::kHead) view.timeline.reserve(history.size());
+  for (const Event& e : history) {
     if (e.effective > as_of) break;
     if (state_before_last) *state_before_last = view.state;
     RETURN_IF_ERROR(Step(item, e, view, detail));
@@ -482,8 +510,12 @@ Result<RecommendationView> Ledger::WholeHistory(const Item& item, Detail detail)
 }
 
 Result<TimelineEntry> Ledger::LastEntry(const Item& item) const {
+  // The last event is held, unless the item's history was let go since it changed.
+  if (!item.events.empty()) {
+    return EntryFor(item, item.events.back(), item.state_before_last, item.tail->state);
+  }
   ASSIGN_OR_RETURN(const History history, HistoryOf(item));
-  return EntryFor(item, history->back(), item.state_before_last, item.tail->state);
+  return EntryFor(item, history.back(), item.state_before_last, item.tail->state);
 }
 
 TimelineEntry Ledger::EntryFor(const Item& item, const Event& e, const std::string& from_state,
@@ -517,7 +549,7 @@ Date Ledger::LastChange(const Item& item) const {
     auto history = HistoryOf(*source);
     // Unreadable: as if it changed last, so that a projection replays and meets the error.
     if (!history.ok()) return kEndOfTime;
-    for (const Event& e : **history) {
+    for (const Event& e : *history) {
       for (const auto& [field, values] : e.fields) {
         if (std::count(values.begin(), values.end(), item.id)) last = std::max(last, e.effective);
       }

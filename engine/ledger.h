@@ -27,6 +27,7 @@
 #pragma once
 
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,10 +46,11 @@ class HistoryCache;
 struct Item {
   std::string id;
   SubjectKind kind = SubjectKind::kRecommendation;
-  // The events held, sorted by (effective, seq); the first is the creating event. Every event
-  // while `whole`; none otherwise (a ledger that keeps histories out of memory: Ledger::
-  // DropHistories): then `outline` holds what the item answers from, and Ledger::HistoryOf
-  // reads the events back when they are asked for.
+  // The events held, sorted by (effective, seq). While `whole`, every event, the first its
+  // creating event. Otherwise (a ledger that keeps histories out of memory: Ledger::
+  // DropHistories let its history go) only those added since, each after every event let go
+  // in effective order: `outline` describes the ones let go, and Ledger::HistoryOf reads them
+  // back when they are asked for.
   std::vector<Event> events;
   bool whole = true;
   // The item replayed through all its events (before Finish): adding an event that comes last
@@ -58,13 +60,15 @@ struct Item {
   // The tail's state before its last event ("" for one event): with the tail's, the states
   // around the last event, which a write's answer, a live stream and the alerts ask about.
   std::string state_before_last;
-  // While not whole: its creating and last events' dates and seqs, and an action's
-  // definition (a recommendation's is its tail's: no event changes it).
+  // While not whole, the events let go: the creating event's date and seq, the last one's
+  // (in effective order), their newest seq, and an action's definition (a recommendation's is
+  // its tail's: no event changes it).
   struct Outline {
     Date issued;
     Date last_effective;
     int64_t creation_seq = 0;
     int64_t last_seq = 0;
+    int64_t newest_seq = 0;
     Boxed<ActionDef> action;
   };
   Outline outline;
@@ -72,8 +76,10 @@ struct Item {
   int64_t creation_seq() const { return whole ? events.front().seq : outline.creation_seq; }
   Date issued() const { return whole ? events.front().effective : outline.issued; }
   // The effective date and seq of its last event in effective order.
-  Date last_effective() const { return whole ? events.back().effective : outline.last_effective; }
-  int64_t last_seq() const { return whole ? events.back().seq : outline.last_seq; }
+  Date last_effective() const {
+    return events.empty() ? outline.last_effective : events.back().effective;
+  }
+  int64_t last_seq() const { return events.empty() ? outline.last_seq : events.back().seq; }
   // REQUIRES: a recommendation.
   const RecommendationDef& def() const {
     return whole ? *events.front().recommendation_def : tail->def;
@@ -91,6 +97,53 @@ struct Item {
 // (storage/item_index.h) and the log.
 using HistorySource = std::function<Result<std::vector<Event>>(const Item& item)>;
 
+// An item's events in effective order, as Ledger::HistoryOf gives them: those let go and read
+// back (shared with the cache), then those the item holds (its own vector: valid while the item
+// is not changed). Either part may be empty; not copied.
+class History {
+ public:
+  History() = default;
+  History(std::shared_ptr<const std::vector<Event>> let_go, const std::vector<Event>* held)
+      : let_go_(std::move(let_go)), held_(held) {}
+
+  size_t size() const { return let_go_size() + (held_ ? held_->size() : 0); }
+  bool empty() const { return size() == 0; }
+  const Event& operator[](size_t i) const {
+    return i < let_go_size() ? (*let_go_)[i] : (*held_)[i - let_go_size()];
+  }
+  const Event& back() const { return (*this)[size() - 1]; }
+
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Event;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Event*;
+    using reference = const Event&;
+    Iterator() = default;
+    Iterator(const History* history, size_t i) : history_(history), i_(i) {}
+    reference operator*() const { return (*history_)[i_]; }
+    pointer operator->() const { return &(*history_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    Iterator operator++(int) { return Iterator(history_, i_++); }
+    bool operator==(const Iterator& other) const { return i_ == other.i_; }
+
+   private:
+    const History* history_ = nullptr;
+    size_t i_ = 0;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  size_t let_go_size() const { return let_go_ ? let_go_->size() : 0; }
+  std::shared_ptr<const std::vector<Event>> let_go_;
+  const std::vector<Event>* held_ = nullptr;
+};
+
 class Ledger {
  public:
   // The world. `action_workflow` may be null: then no action can be recorded.
@@ -104,9 +157,9 @@ class Ledger {
   const Unit* FindUnit(std::string_view id) const;
   const Inspection* FindInspection(std::string_view id) const;
   const Item* FindItem(std::string_view id) const;
-  // Item `id`'s event `seq`, effective on `effective`; null when it has none or its history is
-  // not held (an item is whole again once an event is added to it). The pointer holds until
-  // the next change.
+  // Item `id`'s event `seq`, effective on `effective`; null when it has none or the event is
+  // not held (its history was let go, and the event was added before that). The pointer holds
+  // until the next change.
   const Event* FindEvent(std::string_view id, Date effective, int64_t seq) const;
   // Ids of the actions under recommendation `id`, in id order.
   std::vector<std::string> ActionsOf(const std::string& id) const;
@@ -143,10 +196,10 @@ class Ledger {
   // tail.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
-  // Every event of `item`, in effective order: its own when whole, otherwise read from the
-  // history source (through the cache). IOError or Corruption when it cannot be read back.
-  // Holds while the item is not changed, also after the cache lets it go.
-  using History = std::shared_ptr<const std::vector<Event>>;
+  // Every event of `item`, in effective order: its own when whole, otherwise those let go
+  // read from the history source (through the cache) followed by those held; no event is
+  // copied. IOError or Corruption when it cannot be read back. Holds while the item is not
+  // changed, also after the cache lets it go.
   Result<History> HistoryOf(const Item& item) const;
   // Keeps histories out of memory from now on: DropHistories may let them go, HistoryOf reads
   // them back from `source`, keeping at most about `cache_bytes` of them. Every item that
@@ -155,10 +208,10 @@ class Ledger {
   bool keeps_histories_out() const { return history_cache_ != nullptr; }
   // How many histories were read back from the source so far (not found in the cache).
   int64_t histories_read_back() const;
-  // Lets go of the events of the items held whole, changed since the last drop, whose events
-  // all have seq `through` or less (which the source must give back: the item index
-  // covers them). Returns how many it dropped. REQUIRES: a history source; no savepoint
-  // (nothing to undo: Release()d).
+  // Lets go of the events held by the items changed since the last drop whose events all have
+  // seq `through` or less (which the source must give back: the item index covers them); the
+  // cache keeps them, as the ones used last, while it has room. Returns how many it dropped.
+  // REQUIRES: a history source; no savepoint (nothing to undo: Release()d).
   size_t DropHistories(int64_t through);
 
   // `item`'s tail with its timeline: every event, with the states before and after it, as the
@@ -224,8 +277,8 @@ class Ledger {
   // Keeps the previous value of `map[id]` (or its absence) to undo, then sets it.
   template <typename T>
   void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
-  // Reads `item`'s history back into it, so that it can change. Nothing to undo: whole, it
-  // answers as before.
+  // Reads `item`'s history back into it, so that an event can be added before its last. Nothing
+  // to undo: whole, it answers as before.
   Status MakeWhole(Item& item);
   // Records how to undo a change, unless the Add in progress was asked not to.
   void Remember(std::function<void()> undo) {
@@ -249,13 +302,14 @@ class Ledger {
   std::map<std::string, std::vector<std::pair<int64_t, const Item*>>> evidence_events_;
   // Since the last Release(), oldest first: each reverses one change.
   std::vector<std::function<void()>> undo_;
-  // With a history source: the histories read back, and the items whole since the last drop.
-  // HistoryOf's reading, of an item not whole: its events from the source, in effective order,
-  // checked to begin and end as the item did.
+  // With a history source: the histories read back, and the items that hold events (whole, or
+  // changed since their history was let go) since the last drop.
+  // HistoryOf's reading, of an item not whole: the events it let go, from the source, in
+  // effective order, checked to begin and end as they did.
   Result<std::vector<Event>> ReadBack(const Item& item) const;
   HistorySource history_source_;
   std::unique_ptr<HistoryCache> history_cache_;
-  std::set<std::string> held_whole_;
+  std::set<std::string> holding_events_;
   bool look_at_every_item_ = false;  // the next DropHistories looks at every item
 };
 

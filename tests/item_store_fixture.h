@@ -104,7 +104,7 @@ class ItemIndexTest : public ::testing::Test {
   // With `scoped_writes`, each event is recorded by an engine scoped to its item and what its
   // fields name, as `rectrack record` does.
   int MakeRandomWorld(std::mt19937& rng, int recommendations, int events,
-                      bool scoped_writes = false) {
+                      bool scoped_writes = false, std::unique_ptr<Engine>* writer = nullptr) {
     auto engine = Open();
     EXPECT_TRUE(engine.ok()) << engine.status().message();
     std::string yaml = R"(
@@ -194,6 +194,7 @@ recommendations:
       EXPECT_TRUE(scoped.ok()) << scoped.status().message();
       if ((*scoped)->Apply({e}, "test").ok()) ++written;
     }
+    if (writer) *writer = std::move(*engine);
     return written;
   }
 

@@ -39,8 +39,7 @@ struct ServeConfig {
   ConverterOptions documents;  // DOCX, ODT and PDF: which programs, how long, how many at once
   TextLimits text_limits;      // how much text one event may store
   // 0: `serve` holds every history in memory; N: it keeps them out, caching N MB of those read
-  // back (Engine::KeepHistoriesOut): a third of the memory at 100,000, but durable writes to
-  // items let go read their histories back first.
+  // back (Engine::KeepHistoriesOut): half the memory at 100,000, writes as fast.
   long long history_cache_mb = 0;
   // Mark the web workspace's session cookie Secure: set it when people reach the server over
   // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.

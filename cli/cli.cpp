@@ -446,7 +446,7 @@ Status RunShow(Engine& engine, const Context& c) {
   ActionQuery of_recommendation;
   of_recommendation.as_of = view.as_of;
   of_recommendation.recommendation = view.id;
-  const auto actions = engine.ListActions(of_recommendation);
+  ASSIGN_OR_RETURN(const auto actions, engine.ListActions(of_recommendation));
   c.out << (format == "json" ? ShowAsJson(view, actions) : ShowAsText(view, actions));
   return Status();
 }
@@ -470,7 +470,7 @@ Status RunActions(Engine& engine, const Context& c) {
   if (!q.recommendation.empty()) RETURN_IF_ERROR(engine.Show(q.recommendation, {}).status());
   q.overdue_only = c.args.Has("overdue");
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
-  auto views = engine.ListActions(q);
+  ASSIGN_OR_RETURN(const auto views, engine.ListActions(q));
   c.out << (format == "json"  ? ActionsAsJson(views)
             : format == "csv" ? ActionsAsCsv(views)
                               : ActionsAsTable(views));

@@ -87,7 +87,9 @@ class [[nodiscard]] Result {
   }
   T& value() & { return std::get<T>(data_); }
   const T& value() const& { return std::get<T>(data_); }
-  T&& value() && { return std::get<T>(std::move(data_)); }
+  // By value, not T&&: `for (auto& x : F().value())` then holds the value for the loop, where a
+  // reference into the temporary Result would dangle.
+  T value() && { return std::get<T>(std::move(data_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

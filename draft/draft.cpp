@@ -637,7 +637,7 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
     return Status::NotFound("no inspection '" + request->follow_up_of +
                             "' is known to follow up: import it first");
   }
-  std::vector<RecommendationView> parent = engine.List(ListQuery{});
+  ASSIGN_OR_RETURN(std::vector<RecommendationView> parent, engine.List(ListQuery{}));
   std::erase_if(parent, [&](const RecommendationView& r) {
     return r.def.inspection != request->follow_up_of;
   });

@@ -54,15 +54,16 @@ Result<EvidenceDownload> EvidenceVisible(const Engine& engine, const Principal& 
   return Status::NotFound("no evidence file " + sha256);
 }
 
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const ActionQuery& query) {
-  std::vector<RecommendationView> actions = engine.ListActions(query);
+Result<std::vector<RecommendationView>> VisibleActions(const Engine& engine, const Principal& who,
+                                                       const ActionQuery& query) {
+  ASSIGN_OR_RETURN(std::vector<RecommendationView> actions, engine.ListActions(query));
   std::erase_if(actions, [&](const RecommendationView& a) { return !MaySeeItem(engine, who, a); });
   return actions;
 }
 
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const std::string& recommendation, Date as_of) {
+Result<std::vector<RecommendationView>> VisibleActions(const Engine& engine, const Principal& who,
+                                                       const std::string& recommendation,
+                                                       Date as_of) {
   ActionQuery query;
   query.as_of = as_of;
   query.recommendation = recommendation;

@@ -54,11 +54,12 @@ Result<EvidenceDownload> EvidenceVisible(const Engine& engine, const Principal& 
                                          const std::string& sha256);
 
 // The actions of `recommendation` as at `as_of` that `who` may see.
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const std::string& recommendation, Date as_of);
+Result<std::vector<RecommendationView>> VisibleActions(const Engine& engine, const Principal& who,
+                                                       const std::string& recommendation,
+                                                       Date as_of);
 // ListActions(query), without what `who` may not see.
-std::vector<RecommendationView> VisibleActions(const Engine& engine, const Principal& who,
-                                               const ActionQuery& query);
+Result<std::vector<RecommendationView>> VisibleActions(const Engine& engine, const Principal& who,
+                                                       const ActionQuery& query);
 
 // Sets the role, body and unit `who` acts as on an item of `workflow` (null: none loaded).
 void ActAs(const Principal& who, const Workflow* workflow, RecordEvent* event);

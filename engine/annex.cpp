@@ -190,8 +190,8 @@ Result<AnnexReport> BuildAnnex(const Ledger& ledger, const Workflow& wf, const s
     if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
     const auto& owners = item.def().owners;
     if (std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
-    auto view = ledger.Project(item, as_of);
-    if (view.ok()) annex.Add(*view);
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, as_of));
+    annex.Add(view);
   }
   return std::move(annex).Finish();
 }

@@ -237,17 +237,17 @@ Status Engine::CatchUp() {
   return replayed;
 }
 
-std::vector<RecommendationView> Engine::List(const ListQuery& q) const {
+Result<std::vector<RecommendationView>> Engine::List(const ListQuery& q) const {
   std::vector<RecommendationView> out;
-  VisitList(q, [&](const RecommendationView& view) {
+  RETURN_IF_ERROR(VisitList(q, [&](const RecommendationView& view) {
     out.push_back(view);
     return true;  // VisitList stops at the limit
-  });
+  }));
   return out;
 }
 
-void Engine::VisitList(const ListQuery& q,
-                       const std::function<bool(const RecommendationView&)>& visit) const {
+Status Engine::VisitList(const ListQuery& q,
+                         const std::function<bool(const RecommendationView&)>& visit) const {
   const Date as_of = q.as_of.value_or(clock_->Today());
   // The candidates, in list order, chosen on what needs no view: a sort of pointers, so that
   // only the views visited are made.
@@ -269,13 +269,13 @@ void Engine::VisitList(const ListQuery& q,
   });
   size_t visited = 0;
   for (const Item* item : listed) {
-    auto view = ledger_->Project(*item, as_of, Detail::kHead);
-    if (!view.ok()) continue;  // replayed at load, so this cannot fail for stored items
-    if (!q.state.empty() && view->state != q.state) continue;
-    if (q.open && view->open != *q.open) continue;
-    if (q.overdue_only && !view->overdue) continue;
-    if (!visit(*view) || (q.limit && ++visited == q.limit)) return;
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->Project(*item, as_of, Detail::kHead));
+    if (!q.state.empty() && view.state != q.state) continue;
+    if (q.open && view.open != *q.open) continue;
+    if (q.overdue_only && !view.overdue) continue;
+    if (!visit(view) || (q.limit && ++visited == q.limit)) break;
   }
+  return Status();
 }
 
 Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of,
@@ -296,21 +296,21 @@ namespace {
 class AnswerTimelines {
  public:
   explicit AnswerTimelines(const Ledger& ledger) : ledger_(ledger) {}
-  std::optional<TimelineEntry> EntryOf(const Item& item, int64_t seq) {
+  // Nullopt when the item has no event `seq`; an error when its history cannot be read back.
+  Result<std::optional<TimelineEntry>> EntryOf(const Item& item, int64_t seq) {
     if (item.last_seq() == seq) {
-      auto last = ledger_.LastEntry(item);
-      return last.ok() ? std::optional<TimelineEntry>(std::move(*last)) : std::nullopt;
+      ASSIGN_OR_RETURN(TimelineEntry last, ledger_.LastEntry(item));
+      return std::optional<TimelineEntry>(std::move(last));
     }
     auto made = made_.find(&item);
     if (made == made_.end()) {
-      auto whole = ledger_.WholeHistory(item);
-      if (!whole.ok()) return std::nullopt;
-      made = made_.emplace(&item, std::move(whole->timeline)).first;
+      ASSIGN_OR_RETURN(RecommendationView whole, ledger_.WholeHistory(item));
+      made = made_.emplace(&item, std::move(whole.timeline)).first;
     }
     for (const TimelineEntry& entry : made->second) {
-      if (entry.seq == seq) return entry;
+      if (entry.seq == seq) return std::optional<TimelineEntry>(entry);
     }
-    return std::nullopt;
+    return std::optional<TimelineEntry>();
   }
 
  private:
@@ -323,7 +323,9 @@ class AnswerTimelines {
 std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq) const {
   const Item* item = ledger_->FindItem(id);
   if (!item || !item->tail) return std::nullopt;
-  return AnswerTimelines(*ledger_).EntryOf(*item, seq);
+  // A write's answer: its item's newest events are held, so this reads nothing back.
+  auto entry = AnswerTimelines(*ledger_).EntryOf(*item, seq);
+  return entry.ok() ? std::move(*entry) : std::nullopt;
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
@@ -587,60 +589,59 @@ Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
 namespace {
 
 // The event `seq` of `item` as `principal` may see it in the feed of `body` ("" for all), or
-// nullopt when it may not.
-std::optional<FeedEntry> FeedEntryOf(const Engine& engine, const Ledger& ledger,
-                                     AnswerTimelines& timelines, const Principal& principal,
-                                     const std::string& body, int64_t seq, const Item& item,
-                                     const std::function<bool(int64_t)>& known = nullptr) {
-  if (!item.tail) return std::nullopt;  // every stored item has one
+// nullopt when it may not; an error when its history cannot be read back.
+Result<std::optional<FeedEntry>> FeedEntryOf(const Engine& engine, const Ledger& ledger,
+                                             AnswerTimelines& timelines, const Principal& principal,
+                                             const std::string& body, int64_t seq, const Item& item,
+                                             const std::function<bool(int64_t)>& known = nullptr) {
+  const std::optional<FeedEntry> none;
+  if (!item.tail) return none;  // every stored item has one
   const std::vector<std::string> owners = item.owners();
-  if (!engine.MaySee(principal, owners)) return std::nullopt;
+  if (!engine.MaySee(principal, owners)) return none;
   if (!body.empty() && std::find(owners.begin(), owners.end(), body) == owners.end()) {
-    return std::nullopt;
+    return none;
   }
   const bool is_action = item.kind == SubjectKind::kAction;
   // A unit's lead hears of its own unit's actions only (access.h).
   if (is_action && !principal.unit.empty() && item.action().unit != principal.unit) {
-    return std::nullopt;
+    return none;
   }
   if (known && known(seq)) {
     FeedEntry seen;
     seen.event.seq = seq;
-    return seen;
+    return std::optional<FeedEntry>(std::move(seen));
   }
   // With each event's from and to states.
-  std::optional<TimelineEntry> entry = timelines.EntryOf(item, seq);
-  if (!entry) return std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<TimelineEntry> entry, timelines.EntryOf(item, seq));
+  if (!entry) return none;
   const RecommendationDef& def = item.tail->def;  // an action's: its title, its body
   const Inspection* inspection = ledger.FindInspection(def.inspection);
-  return FeedEntry{is_action ? item.action().recommendation : item.id,
-                   def.inspection,
-                   inspection ? inspection->title : "",
-                   owners,
-                   def.text,
-                   *entry,
-                   is_action ? item.id : "",
-                   is_action ? item.action().unit : ""};
+  return std::optional<FeedEntry>(
+      FeedEntry{is_action ? item.action().recommendation : item.id, def.inspection,
+                inspection ? inspection->title : "", owners, def.text, std::move(*entry),
+                is_action ? item.id : "", is_action ? item.action().unit : ""});
 }
 
 }  // namespace
 
-std::vector<FeedEntry> Engine::Feed(const Principal& principal, const std::string& body,
-                                    int64_t after_seq, size_t limit) const {
+Result<std::vector<FeedEntry>> Engine::Feed(const Principal& principal, const std::string& body,
+                                            int64_t after_seq, size_t limit) const {
   std::vector<FeedEntry> out;
   AnswerTimelines timelines(*ledger_);
   const auto& events = ledger_->item_events();
   for (auto it = events.rbegin(); it != events.rend() && it->first > after_seq; ++it) {
     if (out.size() >= limit) break;
-    auto entry = FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second);
+    ASSIGN_OR_RETURN(
+        std::optional<FeedEntry> entry,
+        FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second));
     if (entry) out.push_back(std::move(*entry));
   }
   return out;
 }
 
-Engine::FeedPage Engine::FeedAfter(const Principal& principal, const std::string& body,
-                                   int64_t after_seq, size_t limit,
-                                   const std::function<bool(int64_t)>& known) const {
+Result<Engine::FeedPage> Engine::FeedAfter(const Principal& principal, const std::string& body,
+                                           int64_t after_seq, size_t limit,
+                                           const std::function<bool(int64_t)>& known) const {
   FeedPage page;
   page.scanned_to = after_seq;
   const auto& events = ledger_->item_events();
@@ -650,8 +651,9 @@ Engine::FeedPage Engine::FeedAfter(const Principal& principal, const std::string
   const size_t max_looked = 4 * limit + 64;
   AnswerTimelines timelines(*ledger_);
   for (; it != events.end() && page.entries.size() < limit && looked < max_looked; ++it, ++looked) {
-    auto entry =
-        FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second, known);
+    ASSIGN_OR_RETURN(
+        std::optional<FeedEntry> entry,
+        FeedEntryOf(*this, *ledger_, timelines, principal, body, it->first, *it->second, known));
     if (entry) page.entries.push_back(std::move(*entry));
     page.scanned_to = it->first;
   }

@@ -156,13 +156,15 @@ class Engine {
 
   // The recommendations `query` asks for, in list order (issue date, id), as a list shows them:
   // heads, with empty timelines (Show gives an item's timeline), so that a list of 100,000
-  // copies no histories.
-  std::vector<RecommendationView> List(const ListQuery& query) const;
+  // copies no histories. An error, and no list, when a history it needs cannot be read back
+  // (KeepHistoriesOut, and an item index damaged or unreadable): it leaves nothing out.
+  Result<std::vector<RecommendationView>> List(const ListQuery& query) const;
   // The recommendations List would give, one at a time, in list order, until `visit` returns
   // false: each view is made as it is visited and gone after, so a page of a long list, or a
-  // count over it, holds one head at a time and makes only the heads it visits.
-  void VisitList(const ListQuery& query,
-                 const std::function<bool(const RecommendationView&)>& visit) const;
+  // count over it, holds one head at a time and makes only the heads it visits. An error as
+  // List's ends the visit (after the views visited before it).
+  Status VisitList(const ListQuery& query,
+                   const std::function<bool(const RecommendationView&)>& visit) const;
   // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
   // recommendation's head stands for its view as at any date on or after its last change, so
   // only the recommendations changed after that date, or since the heads were written, are read
@@ -184,8 +186,9 @@ class Engine {
                                   Detail detail = Detail::kFull) const;
   // What `id` names: a recommendation, an action, or (nullopt) neither.
   std::optional<SubjectKind> KindOf(const std::string& id) const;
-  // Actions, ordered by recommendation, then due date (undated last), then id.
-  std::vector<RecommendationView> ListActions(const ActionQuery& query) const;
+  // Actions, ordered by recommendation, then due date (undated last), then id; an error as
+  // List's.
+  Result<std::vector<RecommendationView>> ListActions(const ActionQuery& query) const;
   Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of,
                                         Detail detail = Detail::kFull) const;
   // The timeline entry of event `seq` of recommendation or action `id` (its from and to states as
@@ -257,9 +260,10 @@ class Engine {
 
   // Recommendation and action events with seq > after_seq that `principal` may see, owned by
   // `body` when it is not "", newest first, at most `limit` of them.
-  // Costs the events looked at, not the log: newest first from the end of the log.
-  std::vector<FeedEntry> Feed(const Principal& principal, const std::string& body,
-                              int64_t after_seq, size_t limit) const;
+  // Costs the events looked at, not the log: newest first from the end of the log. An error as
+  // List's when an event's history cannot be read back.
+  Result<std::vector<FeedEntry>> Feed(const Principal& principal, const std::string& body,
+                                      int64_t after_seq, size_t limit) const;
   // The same events oldest first, for paging forward through the log (a live stream resuming):
   // at most `limit` of them, and `scanned_to`, the seq up to which the log was looked at (events
   // `principal` may not see included), so the next page starts after it. Looks at no more than
@@ -271,8 +275,9 @@ class Engine {
   };
   // `known(seq)` true: the caller has that event already (a live stream's shared frames), so
   // its entry comes with only event.seq set, saving the copy of its texts.
-  FeedPage FeedAfter(const Principal& principal, const std::string& body, int64_t after_seq,
-                     size_t limit, const std::function<bool(int64_t)>& known = nullptr) const;
+  Result<FeedPage> FeedAfter(const Principal& principal, const std::string& body, int64_t after_seq,
+                             size_t limit,
+                             const std::function<bool(int64_t)>& known = nullptr) const;
 
   std::vector<Body> Bodies() const;
   bool HasBody(const std::string& id) const;
@@ -305,7 +310,9 @@ class Engine {
   Status StartAlerts(const AlertOptions& options);
   // Raises, in one write transaction, the alerts of every recommendation queued for today or
   // before, and advances the watermark. Returns the new alerts in the order raised. Looks at
-  // nothing else: an idle call costs one heap peek.
+  // nothing else: an idle call costs one heap peek. An error (a history that cannot be read
+  // back, a failed write) raises nothing and leaves every queued recommendation due, to try
+  // again.
   Result<std::vector<storage::AlertRecord>> RaiseDueAlerts();
   // The day RaiseDueAlerts next has work: today when changes are waiting, nullopt when nothing
   // is queued (or alerts were not started).

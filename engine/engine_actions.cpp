@@ -22,27 +22,27 @@ Result<RecommendationView> Engine::ShowAction(const std::string& id, std::option
   return ledger_->Project(*item, as_of.value_or(clock_->Today()), detail);
 }
 
-std::vector<RecommendationView> Engine::ListActions(const ActionQuery& q) const {
+Result<std::vector<RecommendationView>> Engine::ListActions(const ActionQuery& q) const {
   const Date as_of = q.as_of.value_or(clock_->Today());
   std::vector<RecommendationView> out;
-  auto consider = [&](const Item& item) {
-    if (item.kind != SubjectKind::kAction || item.issued() > as_of) return;
+  auto consider = [&](const Item& item) -> Status {
+    if (item.kind != SubjectKind::kAction || item.issued() > as_of) return Status();
     const ActionDef& a = item.action();
-    if (!q.body.empty() && a.body != q.body) return;
-    if (!q.unit.empty() && a.unit != q.unit) return;
-    if (!q.recommendation.empty() && a.recommendation != q.recommendation) return;
-    auto view = ledger_->Project(item, as_of, q.detail);
-    if (!view.ok()) return;
-    if (q.open && view->open != *q.open) return;
-    if (q.overdue_only && !view->overdue) return;
-    out.push_back(std::move(*view));
+    if (!q.body.empty() && a.body != q.body) return Status();
+    if (!q.unit.empty() && a.unit != q.unit) return Status();
+    if (!q.recommendation.empty() && a.recommendation != q.recommendation) return Status();
+    ASSIGN_OR_RETURN(RecommendationView view, ledger_->Project(item, as_of, q.detail));
+    if (q.open && view.open != *q.open) return Status();
+    if (q.overdue_only && !view.overdue) return Status();
+    out.push_back(std::move(view));
+    return Status();
   };
   if (!q.recommendation.empty()) {
     for (const auto& id : ledger_->ActionsOf(q.recommendation)) {
-      if (const Item* item = ledger_->FindItem(id)) consider(*item);
+      if (const Item* item = ledger_->FindItem(id)) RETURN_IF_ERROR(consider(*item));
     }
   } else {
-    for (const auto& [id, item] : ledger_->items()) consider(item);
+    for (const auto& [id, item] : ledger_->items()) RETURN_IF_ERROR(consider(item));
   }
   // By recommendation, then due date (undated actions after every dated one), then id.
   auto key = [](const RecommendationView& v) {
@@ -80,12 +80,18 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
   ListQuery recommendations;
   recommendations.as_of = report.as_of;
   recommendations.body = body;
-  VisitList(recommendations, [&](const RecommendationView& rec) {
+  Status listed;  // the first error of ListActions, which ends the visit
+  RETURN_IF_ERROR(VisitList(recommendations, [&](const RecommendationView& rec) {
     RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
     progress.all.name = b->name;
     std::map<std::string, UnitProgress> units;
-    for (const RecommendationView& action : ListActions(
-             ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false, Detail::kHead})) {
+    auto actions = ListActions(
+        ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false, Detail::kHead});
+    if (!actions.ok()) {
+      listed = actions.status();
+      return false;
+    }
+    for (const RecommendationView& action : *actions) {
       const std::string& unit = action.action->unit;
       for (UnitProgress* p : {&units[unit], &totals[unit], &progress.all}) {
         if (p != &progress.all) {
@@ -102,7 +108,8 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     if (progress.all.total() == 0 && !rec.open) return true;
     report.recommendations.push_back(std::move(progress));
     return true;
-  });
+  }));
+  RETURN_IF_ERROR(listed);
   for (auto& [unit, p] : totals) report.units.push_back(std::move(p));
   std::sort(report.units.begin(), report.units.end(), FurtherBehind);
   return report;

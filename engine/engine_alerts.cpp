@@ -38,12 +38,11 @@ bool Alerted(SubjectKind kind) {
 }
 
 // `item`'s history as the alert rules read it (Detail::kStates), one item at a time: the world
-// holds no timeline. Nullopt for an item that no longer replays (which `verify` names): it
-// raises nothing, rather than stopping every other item's alerts.
-std::optional<RecommendationView> RulesHistory(const Ledger& ledger, const Item& item) {
-  auto whole = ledger.WholeHistory(item, Detail::kStates);
-  if (!whole.ok()) return std::nullopt;
-  return std::move(*whole);
+// holds no timeline. An error when it cannot be read back (Engine::KeepHistoriesOut): a raise
+// then fails as a whole, nothing is raised and nothing is marked done, and the scheduler tries
+// again (alerts/alerting.h), rather than lose that item's alerts for the day.
+Result<RecommendationView> RulesHistory(const Ledger& ledger, const Item& item) {
+  return ledger.WholeHistory(item, Detail::kStates);
 }
 
 }  // namespace
@@ -79,8 +78,10 @@ Status Engine::StartAlerts(const AlertOptions& options) {
     for (Items it = from; it != to; ++it) {
       const Item& item = it->second;
       if (!Alerted(item.kind) || !item.tail) continue;
-      const std::optional<RecommendationView> view = RulesHistory(*ledger_, item);
-      if (!view) continue;
+      // At the start every history is held (KeepHistoriesOut comes after), so this replays
+      // from memory; one that no longer replays (which `verify` names) raises nothing.
+      const auto view = RulesHistory(*ledger_, item);
+      if (!view.ok()) continue;
       const Date after = watermark ? std::min(*watermark, today) : view->issued.AddDays(-1);
       if (auto day = NextAlertDayOf(*view, after)) due->emplace_back(&it->first, *day);
     }
@@ -298,10 +299,9 @@ Status Engine::StageAlerts(Date day) {
     if (changed_.count(id)) continue;  // looked at over its whole history when raised
     const Item* item = ledger_->FindItem(id);
     if (!item || !item->tail) continue;
-    const std::optional<RecommendationView> view = RulesHistory(*ledger_, *item);
-    if (!view) continue;
+    ASSIGN_OR_RETURN(const RecommendationView view, RulesHistory(*ledger_, *item));
     ASSIGN_OR_RETURN(PendingAlerts pending,
-                     PendingFor(*view, false, watermark, day, raised, disabled));
+                     PendingFor(view, false, watermark, day, raised, disabled));
     stage.recommendations.emplace(id, std::move(pending));
   }
   RETURN_IF_ERROR(tx.Commit());  // a read transaction: ends the snapshot
@@ -343,9 +343,8 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     if (!pending) {
       const Item* item = ledger_->FindItem(id);
       if (!item || !item->tail) continue;
-      const std::optional<RecommendationView> view = RulesHistory(*ledger_, *item);
-      if (!view) continue;
-      ASSIGN_OR_RETURN(computed, PendingFor(*view, whole, watermark, today, raised, disabled));
+      ASSIGN_OR_RETURN(const RecommendationView view, RulesHistory(*ledger_, *item));
+      ASSIGN_OR_RETURN(computed, PendingFor(view, whole, watermark, today, raised, disabled));
       pending = &computed;
     }
     for (size_t i = 0; i < pending->alerts.size(); ++i) {

@@ -57,7 +57,9 @@ Response GetActions(const Call& call) {
   q.open = *open;
   q.overdue_only = overdue->value_or(false);
   q.detail = Detail::kHead;  // a list shows no timelines
-  std::vector<RecommendationView> actions = VisibleActions(engine, call.who, q);
+  auto listed = VisibleActions(engine, call.who, q);
+  if (!listed.ok()) return FromStatus(listed.status());
+  std::vector<RecommendationView>& actions = *listed;
   if (*overdue == std::optional<bool>(false)) {
     std::erase_if(actions, [](const RecommendationView& a) { return a.overdue; });
   }

@@ -73,10 +73,12 @@ Response GetAtomFeed(const Call& call) {
       alerts.push_back(std::move(a));
     }
   }
+  auto entries = engine.Feed(call.who, body, 0, kFeedEntries);
+  if (!entries.ok()) return FromStatus(entries.status());
   Response r;
   r.content_type = "application/atom+xml; charset=utf-8";
   // The entries are copied under the lock (at most kFeedEntries); the XML is written after it.
-  r.render = [entries = engine.Feed(call.who, body, 0, kFeedEntries), options = std::move(options),
+  r.render = [entries = std::move(*entries), options = std::move(options),
               alerts = std::move(alerts)](Response& done) {
     done.body = AtomFeed(entries, options, alerts);
   };
@@ -104,7 +106,7 @@ Response GetCalendar(const Call& call) {
     ListQuery query;
     query.body = body;
     query.open = true;
-    engine.VisitList(query, [&](const RecommendationView& view) {
+    Status listed = engine.VisitList(query, [&](const RecommendationView& view) {
       if (!engine.MaySee(who, view.def.owners)) return true;
       const std::string& title = titles[view.def.inspection];
       for (const MilestoneView& m : view.milestones) {
@@ -114,6 +116,7 @@ Response GetCalendar(const Call& call) {
       }
       return true;
     });
+    if (!listed.ok()) return FromStatus(listed);
   }
   // Open actions with a due date: the body's (every unit's and its own), or the unit's.
   ActionQuery actions;
@@ -121,7 +124,9 @@ Response GetCalendar(const Call& call) {
   actions.unit = unit;
   actions.open = true;
   actions.detail = Detail::kHead;  // no timeline: a due date is in the head
-  for (const RecommendationView& view : engine.ListActions(actions)) {
+  auto open_actions = engine.ListActions(actions);
+  if (!open_actions.ok()) return FromStatus(open_actions.status());
+  for (const RecommendationView& view : *open_actions) {
     if (!MaySeeItem(engine, who, view) || !view.action) continue;
     const std::string& title = titles[view.def.inspection];
     for (const MilestoneView& m : view.milestones) {
@@ -154,13 +159,14 @@ Response Api::MetricsResponse(const Engine& engine) {
     for (const Body& b : engine.Bodies()) counts[b.id];
     ListQuery query;
     query.open = true;
-    engine.VisitList(query, [&](const RecommendationView& view) {
+    Status listed = engine.VisitList(query, [&](const RecommendationView& view) {
       for (const auto& owner : view.def.owners) {
         ++counts[owner].first;
         if (view.overdue) ++counts[owner].second;
       }
       return true;
     });
+    if (!listed.ok()) return FromStatus(listed);
     std::string g =
         "# HELP rectrack_recommendations_open Recommendations open today, by owner body.\n"
         "# TYPE rectrack_recommendations_open gauge\n";
@@ -178,7 +184,9 @@ Response Api::MetricsResponse(const Engine& engine) {
     ActionQuery open_actions;
     open_actions.open = true;
     open_actions.detail = Detail::kHead;
-    for (const RecommendationView& a : engine.ListActions(open_actions)) {
+    auto listed_actions = engine.ListActions(open_actions);
+    if (!listed_actions.ok()) return FromStatus(listed_actions.status());
+    for (const RecommendationView& a : *listed_actions) {
       auto& c = actions[{a.def.owners.front(), a.action->unit}];
       ++c.first;
       if (a.overdue) ++c.second;

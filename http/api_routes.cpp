@@ -229,10 +229,11 @@ Response GetRecommendations(const Call& call) {
   };
   std::vector<RecommendationView> views;
   if (format->csv) {
-    engine.VisitList(q, [&](const RecommendationView& v) {
+    Status listed = engine.VisitList(q, [&](const RecommendationView& v) {
       if (wanted(v)) views.push_back(v);
       return true;
     });
+    if (!listed.ok()) return FromStatus(listed);
     const Date day = q.as_of.value_or(engine.clock().Today());
     return CsvFile(ListAsCsv(views), "recommendations-" + day.ToString() + ".csv", format->bom);
   }
@@ -248,10 +249,11 @@ Response GetRecommendations(const Call& call) {
   }
   // One more than the page, to know whether another follows: heads are made only up to the page's
   // end (those the filters drop on the way too), not for the rest of the list.
-  engine.VisitList(q, [&](const RecommendationView& v) {
+  Status listed = engine.VisitList(q, [&](const RecommendationView& v) {
     if (wanted(v)) views.push_back(v);
     return views.size() <= *limit;
   });
+  if (!listed.ok()) return FromStatus(listed);
   const bool more = views.size() > *limit;
   if (more) views.pop_back();
   std::string next = more ? json::serialize(json::string(views.back().id)) : "null";
@@ -268,8 +270,9 @@ Response GetRecommendation(const Call& call) {
   auto view = ShowVisible(call.engine, call.who, id, SubjectKind::kRecommendation, *as_of);
   if (!view.ok()) return FromStatus(view.status());
   const auto actions = VisibleActions(call.engine, call.who, id, view->as_of);
-  Response r = Json(200, ShowAsJson(*view, actions));
-  r.headers.emplace_back("ETag", RecommendationEtag(*view, actions));
+  if (!actions.ok()) return FromStatus(actions.status());
+  Response r = Json(200, ShowAsJson(*view, *actions));
+  r.headers.emplace_back("ETag", RecommendationEtag(*view, *actions));
   return r;
 }
 
@@ -419,8 +422,10 @@ Response ItemWritten(const Engine& engine, const Principal& who, const std::stri
   auto item = action ? engine.ShowAction(subject, std::nullopt, detail)
                      : engine.Show(subject, std::nullopt, detail);
   if (!item.ok()) return FromStatus(item.status());
-  const auto actions = action ? std::vector<RecommendationView>{}
-                              : VisibleActions(engine, who, subject, item->as_of);
+  auto listed = action ? std::vector<RecommendationView>{}
+                       : VisibleActions(engine, who, subject, item->as_of);
+  if (!listed.ok()) return FromStatus(listed.status());
+  const std::vector<RecommendationView>& actions = *listed;
   std::string body;
   if (event) {
     std::optional<TimelineEntry> recorded;

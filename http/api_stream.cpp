@@ -111,6 +111,7 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
   int64_t events_seen = cursor->event;
   bool more = false;
   bool valid = true;
+  Status paged;
   Status refreshed = host_->Read([&](const Engine& engine) {
     // Tokens revoked by another process are noticed once the host's refresh sees its commit.
     if (!stream.secret.empty() && !engine.Authenticate(stream.secret).ok()) {
@@ -119,11 +120,16 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
     }
     // A page at a time, oldest first: the cost of what is new, not of the log, and bounded
     // memory for a stream resuming from far back.
-    Engine::FeedPage page =
-        engine.FeedAfter(stream.who, stream.body, cursor->event, kStreamBatch, known);
-    entries = std::move(page.entries);
-    events_seen = page.scanned_to;
-    more = page.more;
+    auto page = engine.FeedAfter(stream.who, stream.body, cursor->event, kStreamBatch, known);
+    if (!page.ok()) {
+      // A history that cannot be read back: the stream ends where it is, and the client's
+      // reconnection (Last-Event-ID) asks again, rather than skip the event.
+      paged = page.status();
+      return;
+    }
+    entries = std::move(page->entries);
+    events_seen = page->scanned_to;
+    more = page->more;
     if (engine.last_alert_seq() > cursor->alert) {
       storage::AlertFilter filter;
       filter.body = stream.body;
@@ -139,7 +145,7 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
       }
     }
   });
-  if (!valid || (!refreshed.ok() && !stream.secret.empty())) return std::nullopt;
+  if (!valid || !paged.ok() || (!refreshed.ok() && !stream.secret.empty())) return std::nullopt;
   // Rendered outside the host's lock; each new frame once, for every stream.
   std::string frames;
   for (const FeedEntry& entry : entries) {

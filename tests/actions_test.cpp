@@ -431,12 +431,13 @@ TEST_F(ActionsTest, TokensMayBeNarrowedToAUnitOfTheirBody) {
 
 TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   ImportSouthWest();
-  const auto open = engine_->ListActions(Query("2023-06-30", "CPS", "", true));
+  const auto open = engine_->ListActions(Query("2023-06-30", "CPS", "", true)).value();
   std::vector<std::string> ids;
   for (const auto& a : open) ids.push_back(a.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"sw22-i1-a2", "sw22-i1-a3", "sw22-i1-a4", "sw22-i2-a3",
                                            "sw22-i2-a4", "sw22-i2-a5", "sw22-i3-a3"}));
-  const auto overdue = engine_->ListActions(Query("2023-06-30", "CPS", "", std::nullopt, true));
+  const auto overdue =
+      engine_->ListActions(Query("2023-06-30", "CPS", "", std::nullopt, true)).value();
   ids.clear();
   for (const auto& a : overdue) ids.push_back(a.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"sw22-i1-a2", "sw22-i2-a3"}));
@@ -447,7 +448,7 @@ TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   EXPECT_FALSE(engine_->ShowAction("sw22-i2-a2", D("2023-01-31"))->overdue);
   EXPECT_TRUE(engine_->ShowAction("sw22-i2-a2", D("2023-02-01"))->overdue);
   EXPECT_EQ(engine_->ShowAction("sw22-i2-a2", D("2023-02-10"))->state, "done");
-  const auto unit = engine_->ListActions(Query("2023-06-30", "", "cps-sw-crown"));
+  const auto unit = engine_->ListActions(Query("2023-06-30", "", "cps-sw-crown")).value();
   EXPECT_EQ(unit.size(), 2u);
 
   // The VCL issue was closed with an override while the national pilot ran on.
@@ -467,18 +468,18 @@ TEST_F(ActionsTest, SouthWestActionPlanAsAtMidsummer2023) {
   EXPECT_EQ(report->appended, 0);
 
   // The whole log replays to the same views after a reopen, and its chain holds.
-  const std::string before = ActionsAsJson(engine_->ListActions(Query("2023-06-30")));
+  const std::string before = ActionsAsJson(engine_->ListActions(Query("2023-06-30")).value());
   engine_.reset();
   engine_ = Open();
   ASSERT_NE(engine_, nullptr);
-  EXPECT_EQ(ActionsAsJson(engine_->ListActions(Query("2023-06-30"))), before);
+  EXPECT_EQ(ActionsAsJson(engine_->ListActions(Query("2023-06-30")).value()), before);
   EXPECT_TRUE(engine_->Verify().ok());
 }
 
 TEST_F(ActionsTest, TheFeedCarriesActionEventsToWhoMaySeeTheirBody) {
   ImportSmall();
   ASSERT_TRUE(Act("a-sw", "start", "2025-02-01", "body_lead", "CPS", "sw").ok());
-  const auto feed = engine_->Feed(Principal{"", "reader", ""}, "CPS", 0, 100);
+  const auto feed = engine_->Feed(Principal{"", "reader", ""}, "CPS", 0, 100).value();
   ASSERT_FALSE(feed.empty());
   EXPECT_EQ(feed.front().action, "a-sw");  // newest first
   EXPECT_EQ(feed.front().recommendation, "r1");
@@ -486,7 +487,7 @@ TEST_F(ActionsTest, TheFeedCarriesActionEventsToWhoMaySeeTheirBody) {
   EXPECT_EQ(feed.front().text, "Champions");
   EXPECT_EQ(feed.front().event.transition, "start");
   EXPECT_EQ(feed.front().event.unit, "sw");
-  EXPECT_TRUE(engine_->Feed(Principal{"", "body_lead", "SFO"}, "", 0, 100).empty());
+  EXPECT_TRUE(engine_->Feed(Principal{"", "body_lead", "SFO"}, "", 0, 100).value().empty());
 }
 
 // Paging forward (a stream resuming) gives the feed's events oldest first, every one once, and a
@@ -495,7 +496,7 @@ TEST_F(ActionsTest, TheFeedCarriesActionEventsToWhoMaySeeTheirBody) {
 TEST_F(ActionsTest, FeedAfterPagesForwardThroughTheSameEvents) {
   ImportSouthWest();
   const Principal reader{"", "reader", ""};
-  auto newest_first = engine_->Feed(reader, "", 0, 1000);
+  auto newest_first = engine_->Feed(reader, "", 0, 1000).value();
   ASSERT_GT(newest_first.size(), 6u);
   std::vector<int64_t> expected;
   for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
@@ -505,7 +506,7 @@ TEST_F(ActionsTest, FeedAfterPagesForwardThroughTheSameEvents) {
   Engine::FeedPage page;
   int64_t after = 0;
   do {
-    page = engine_->FeedAfter(reader, "", after, 3);
+    page = engine_->FeedAfter(reader, "", after, 3).value();
     EXPECT_LE(page.entries.size(), 3u);
     for (const FeedEntry& e : page.entries) paged.push_back(e.event.seq);
     ASSERT_GT(page.scanned_to, after) << "a page must move on";
@@ -515,13 +516,13 @@ TEST_F(ActionsTest, FeedAfterPagesForwardThroughTheSameEvents) {
   EXPECT_EQ(after, engine_->last_seq());
   // A principal who sees nothing still moves through the log, a bounded stretch at a time.
   const Principal sfo{"", "body_lead", "SFO"};
-  Engine::FeedPage nothing = engine_->FeedAfter(sfo, "", 0, 1);
+  Engine::FeedPage nothing = engine_->FeedAfter(sfo, "", 0, 1).value();
   EXPECT_TRUE(nothing.entries.empty());
   EXPECT_GT(nothing.scanned_to, 0);
   // A refused write adds nothing to the index.
-  const size_t before = engine_->Feed(reader, "", 0, 1000).size();
+  const size_t before = engine_->Feed(reader, "", 0, 1000).value().size();
   EXPECT_FALSE(Act("no-such-action", "start", "2025-02-01", "body_lead", "CPS", "sw").ok());
-  EXPECT_EQ(engine_->Feed(reader, "", 0, 1000).size(), before);
+  EXPECT_EQ(engine_->Feed(reader, "", 0, 1000).value().size(), before);
 }
 
 TEST_F(ActionsTest, ProgressPutsTheUnitsFurthestBehindFirst) {

@@ -12,6 +12,7 @@
 #include "engine/alert_queue.h"
 #include "engine/engine.h"
 #include "engine/importer.h"
+#include "storage/database.h"
 
 namespace rectrack {
 namespace {
@@ -127,10 +128,12 @@ subscriptions:
     fs::remove_all(dir_);
   }
 
-  std::unique_ptr<Engine> Open() {
+  // `batch`: the item index and heads are written every `batch` events (0: the default).
+  std::unique_ptr<Engine> Open(int64_t batch = 0) {
     Engine::Options options{(dir_ / "rectrack.db").string(),
                             kSource + "/workflows/recommendation.yaml", &clock_, true,
                             (dir_ / "rules").string()};
+    if (batch > 0) options.index_batch = options.heads_batch = batch;
     // StartAlerts splits the items between two threads, as on a long log (serve's start): every
     // test here then checks the days worked out on both (and ThreadSanitizer, that they share
     // nothing but what they read). Every catch-up of another engine's commits is read ahead too.
@@ -535,6 +538,45 @@ events:
   EXPECT_TRUE(Raise().empty()) << "the staged due-soon alert of a closed action was raised";
   clock_.Set("2025-03-01T09:00:00Z");
   EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));  // and no action_overdue
+}
+
+// With histories out of memory (as `serve` keeps them), a history the rules cannot read back
+// fails the raise, which raises nothing and marks nothing done; the scheduler tries again, and
+// once the item index is rebuilt the alert is raised on time. Before, the item was skipped and
+// the day marked done: its alert was lost.
+TEST_F(AlertsTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAlert) {
+  engine_ = Open(/*batch=*/1);  // the index covers every event: every history can be let go
+  ASSERT_NE(engine_, nullptr);
+  RecordEvent started = ByCpsLead("r1", "update");
+  started.effective = D("2025-01-21");
+  started.note = "and more";
+  ASSERT_TRUE(engine_->Apply({started}, "test").ok());
+  ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
+  ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
+  EXPECT_TRUE(Raise().empty());
+  {
+    // r1's rows taken out of the item index behind the engine's back, but its first.
+    auto raw = storage::Database::Open((dir_ / "rectrack.db").string(),
+                                       storage::Database::OpenMode::kExisting);
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    ASSERT_TRUE((*raw)
+                    ->Exec("DELETE FROM item_events WHERE item = 'r1' AND seq <> "
+                           "(SELECT min(seq) FROM item_events WHERE item = 'r1')")
+                    .ok());
+  }
+  clock_.Set("2025-03-01T00:00:01Z");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto raised = engine_->RaiseDueAlerts();
+    ASSERT_FALSE(raised.ok()) << "attempt " << attempt;
+    EXPECT_NE(raised.status().message().find("'r1'"), std::string::npos)
+        << raised.status().message();
+    EXPECT_EQ(*engine_->NextAlertDay(), D("2025-03-01")) << "still due";
+  }
+  std::unique_ptr<Engine> other = Open();
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->Rebuild().ok());
+  EXPECT_EQ(Raise(), (V{"r1/due/due_soon/0"}));
+  EXPECT_TRUE(Raise().empty()) << "raised twice";
 }
 
 TEST_F(AlertsTest, NotStartedMeansNothingQueued) {

@@ -18,7 +18,7 @@ TEST_F(EngineTest, AListsViewsAreHeadsWithoutTimelines) {
   for (const char* as_of : {"2024-01-01", "2026-11-22"}) {
     ListQuery q;
     q.as_of = D(as_of);
-    const auto views = engine_->List(q);
+    const auto views = engine_->List(q).value();
     ASSERT_FALSE(views.empty()) << as_of;
     for (const RecommendationView& v : views) {
       EXPECT_TRUE(v.timeline.empty()) << v.id << " as at " << as_of;
@@ -404,23 +404,23 @@ TEST_F(EngineTest, ListFiltersByBodyStateOpennessAndOverdue) {
   ImportDemo();
   ListQuery q;
   q.as_of = D("2025-03-31");
-  EXPECT_EQ(engine_->List(q).size(), 8u);
+  EXPECT_EQ(engine_->List(q).value().size(), 8u);
   q.open = true;
-  EXPECT_EQ(engine_->List(q).size(), 3u);
+  EXPECT_EQ(engine_->List(q).value().size(), 3u);
   q.overdue_only = true;
-  auto overdue = engine_->List(q);
+  auto overdue = engine_->List(q).value();
   ASSERT_EQ(overdue.size(), 1u);
   EXPECT_EQ(overdue[0].id, "da23-r2");
   q = ListQuery{};
   q.as_of = D("2025-03-31");
   q.state = "superseded";
-  EXPECT_EQ(engine_->List(q).size(), 2u);
+  EXPECT_EQ(engine_->List(q).value().size(), 2u);
   q.state = "";
   q.body = "SFO";
-  EXPECT_TRUE(engine_->List(q).empty());
+  EXPECT_TRUE(engine_->List(q).value().empty());
   q.body = "";
   q.as_of = D("2024-01-01");
-  EXPECT_EQ(engine_->List(q).size(), 6u);  // the follow-up's two were not issued yet
+  EXPECT_EQ(engine_->List(q).value().size(), 6u);  // the follow-up's two were not issued yet
 }
 
 TEST_F(EngineTest, StateSurvivesReopeningTheDatabase) {
@@ -552,9 +552,9 @@ TEST_F(EngineTest, AnEngineThatReadsTheLogAheadAnswersAsOneThatDoesNot) {
   for (const Date as_of : {D("2024-01-01"), D("2025-03-31"), clock_.Today()}) {
     ListQuery q;
     q.as_of = as_of;
-    EXPECT_EQ(ListAsJson(ahead->List(q)), ListAsJson(plain->List(q)));
-    EXPECT_FALSE(ahead->List(q).empty() && as_of != D("2024-01-01"));
-    for (const RecommendationView& v : plain->List(q)) {
+    EXPECT_EQ(ListAsJson(ahead->List(q).value()), ListAsJson(plain->List(q).value()));
+    EXPECT_FALSE(ahead->List(q).value().empty() && as_of != D("2024-01-01"));
+    for (const RecommendationView& v : plain->List(q).value()) {
       EXPECT_EQ(ShowAsJson(ahead->Show(v.id, as_of).value(), {}),
                 ShowAsJson(plain->Show(v.id, as_of).value(), {}));
     }

@@ -97,7 +97,7 @@ TEST_F(ItemIndexTest, AScopedEngineReadsOnlyWhatItsItemsNeedAndWritesNothingElse
               Code::kFailedPrecondition);
   EXPECT_EQ((*scoped)->Show("r3", std::nullopt).status().code(), Code::kFailedPrecondition);
   // r3 and the other unrelated items were never read, nor every inspection.
-  EXPECT_LE((*scoped)->List({}).size(), 3u);
+  EXPECT_LE((*scoped)->List({}).value().size(), 3u);
   EXPECT_LT((*scoped)->Inspections().size(), 5u);
   EXPECT_EQ((*scoped)->Bodies().size(), 2u);
   RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
@@ -332,8 +332,8 @@ TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
     auto whole = Open();
     ASSERT_TRUE(whole.ok()) << whole.status().message();
     EXPECT_EQ((*whole)->last_seq(), 77);
-    for (const auto& view : (*whole)->List({})) ids.push_back(view.id);
-    for (const auto& action : (*whole)->ListActions({})) ids.push_back(action.id);
+    for (const auto& view : (*whole)->List({}).value()) ids.push_back(view.id);
+    for (const auto& action : (*whole)->ListActions({}).value()) ids.push_back(action.id);
   }
   auto raw = storage::Database::Open(db(), storage::Database::OpenMode::kExisting);
   ASSERT_TRUE(raw.ok());
@@ -359,7 +359,7 @@ TEST_F(ItemIndexTest, ADatabaseWrittenByThePreviousVersionIsUpgradedInPlace) {
     ListQuery q;
     q.as_of = D(as_of);
     bool read_heads = false;
-    EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson(whole->List(q))) << as_of;
+    EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson(whole->List(q).value())) << as_of;
     EXPECT_TRUE(read_heads);
     EXPECT_EQ(AnnexedFromHeads("CPS", D(as_of), &read_heads),
               AnnexAsJson(whole->Annex("CPS", D(as_of)).value()))

@@ -211,7 +211,7 @@ recommendations:
     ActionQuery of;
     of.as_of = as_of;
     of.recommendation = id;
-    return ShowAsJson(*view, engine.ListActions(of));
+    return ShowAsJson(*view, engine.ListActions(of).value());
   }
 
   // Every item, at each of `dates`, shown by a scoped engine as by the whole one.

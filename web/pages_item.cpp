@@ -20,10 +20,14 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   bool found = false;
   int64_t generation = 0;
   std::map<std::string, std::string> anchors;  // "transition|field" -> the input to link to
+  Status unreadable;  // an item that may be seen but whose history cannot be read back
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     auto view = ShowVisible(engine, call.who, id, kind, as_of);
-    if (!view.ok()) return;
+    if (!view.ok()) {
+      if (view.status().code() != Code::kNotFound) unreadable = view.status();
+      return;
+    }
     found = true;
     const RecommendationView& v = *view;
     const Workflow* wf = action ? action_workflow : workflow;
@@ -86,7 +90,12 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("milestones", milestones);
     if (!v.milestones.empty()) data.set("has_milestones", Bool(true));
     if (!action) {
-      const auto actions = VisibleActions(engine, call.who, v.id, v.as_of);
+      auto listed = VisibleActions(engine, call.who, v.id, v.as_of);
+      if (!listed.ok()) {
+        unreadable = listed.status();
+        return;
+      }
+      const std::vector<RecommendationView>& actions = *listed;
       Data rows = List();
       int closed = 0;
       for (const RecommendationView& a : actions) {
@@ -214,6 +223,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("forms", form_list);
     if (!forms.empty()) data.set("has_forms", Bool(true));
   });
+  if (!unreadable.ok()) return Failure(call, unreadable);
   if (!found) return NotFound(call);
   // Each error links to its field's input (a choice's first option, a date's day), else to the
   // form's note.

@@ -110,8 +110,7 @@ Response Workspace::Impl::SecondFactor(const Call& call) {
     data.set("error", "Enter the code the app shows now (" + enabled.message() + ")");
   } else {
     auto fresh = NewTotpSecret();
-    if (!fresh.ok())
-      return Message(call, 500, "Sorry, there is a problem", fresh.status().message());
+    if (!fresh.ok()) return Failure(call, fresh.status());
     secret = *fresh;
   }
   data.set("secret", secret);

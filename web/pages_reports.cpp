@@ -40,7 +40,7 @@ Response Workspace::Impl::DocumentDownload(const Call& call, Result<std::string>
     return busy;
   }
   if (!document.ok()) {
-    return Message(call, 500, "Sorry, there is a problem", document.status().message());
+    return Failure(call, document.status());
   }
   return Download(DocumentMediaType(format), std::move(*document),
                   file + "." + DocumentFormatName(format));

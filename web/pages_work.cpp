@@ -64,6 +64,7 @@ std::string StatusLabel(const std::string& status) {
 Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
   Data data;
   int64_t generation = 0;
+  Status failed;  // the first list that could not be made
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     const Date today = engine.clock().Today();
@@ -81,7 +82,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
       ListQuery q;
       q.body = b.id;
       int open = 0, overdue = 0, due_soon = 0, awaiting = 0;
-      engine.VisitList(q, [&](const RecommendationView& v) {
+      failed = engine.VisitList(q, [&](const RecommendationView& v) {
         if (!MaySeeItem(engine, call.who, v)) return true;
         if (v.open) ++open;
         if (v.overdue) ++overdue;
@@ -93,6 +94,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
         if (v.state == awaiting_state) ++awaiting;
         return true;
       });
+      if (!failed.ok()) return;
       Data d;
       d.set("id", b.id);
       d.set("name", b.name);
@@ -109,7 +111,12 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
         aq.open = true;
         aq.detail = Detail::kHead;
         std::map<std::string, std::pair<int, int>> by_unit;  // unit -> (open, overdue)
-        for (const RecommendationView& a : VisibleActions(engine, call.who, aq)) {
+        auto actions = VisibleActions(engine, call.who, aq);
+        if (!actions.ok()) {
+          failed = actions.status();
+          return;
+        }
+        for (const RecommendationView& a : *actions) {
           auto& counts = by_unit[a.action ? a.action->unit : ""];
           ++counts.first;
           if (a.overdue) ++counts.second;
@@ -132,6 +139,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
     }
     data.set("bodies", bodies);
   });
+  if (!failed.ok()) return Content{0, "", false, -1, Failure(call, failed)};
   return Content{200, templates.Render("dashboard", data), false, generation, std::nullopt};
 }
 
@@ -184,6 +192,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   std::vector<RecommendationView> views;
   int64_t generation = 0;
   std::string today, body_name, inspection_name;
+  Status failed;  // the list could not be made
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
@@ -195,7 +204,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     if (status == "closed") query.open = false;
     query.overdue_only = overdue;
     // Only the recommendations that pass the filters are kept: the page counts and sorts them.
-    engine.VisitList(query, [&](const RecommendationView& v) {
+    failed = engine.VisitList(query, [&](const RecommendationView& v) {
       if (!MaySeeItem(engine, call.who, v)) return true;
       if (!inspection.empty() && v.def.inspection != inspection) return true;
       if (!q.empty() && !http::ContainsFolded(v.def.text, q) && !http::ContainsFolded(v.id, q)) {
@@ -208,6 +217,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
       views.push_back(v);
       return true;
     });
+    if (!failed.ok()) return;
     data.set("bodies", BodyChoices(engine, call.who, *body));
     for (const Body& b : engine.Bodies()) {
       if (b.id == body_asked) body_name = b.name;
@@ -225,6 +235,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     }
     data.set("inspections", inspections);
   });
+  if (!failed.ok()) return Content{0, "", false, -1, Failure(call, failed)};
   auto key = [&](const RecommendationView& v) -> std::string {
     if (sort == "id") return v.id;
     if (sort == "state") return v.state + "|" + v.id;
@@ -367,6 +378,7 @@ Response Workspace::Impl::Actions(const Call& call) {
   Data data;
   int64_t generation = 0;
   std::string unit_name, csv_file, today;
+  Status failed;
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
@@ -377,7 +389,12 @@ Response Workspace::Impl::Actions(const Call& call) {
     if (status == "closed") q.open = false;
     q.overdue_only = overdue;
     q.detail = Detail::kHead;
-    std::vector<RecommendationView> actions = VisibleActions(engine, call.who, q);
+    auto listed = VisibleActions(engine, call.who, q);
+    if (!listed.ok()) {
+      failed = listed.status();
+      return;
+    }
+    std::vector<RecommendationView>& actions = *listed;
     // A lead's own work first: the soonest due at the top, undated last.
     std::stable_sort(actions.begin(), actions.end(), [](const auto& a, const auto& b) {
       const std::string x = NextDue(a), y = NextDue(b);
@@ -410,6 +427,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     }
     data.set("units", units);
   });
+  if (!failed.ok()) return Failure(call, failed);
   if (csv) {
     return Download("text/csv; charset=utf-8", std::move(csv_file), "actions-" + today + ".csv");
   }
@@ -453,6 +471,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
   Data data;
   bool found = false;
   std::string title;
+  Status failed;
   host->Read([&](const Engine& engine) {
     Data follow_ups = List();
     bool has_follow_ups = false;
@@ -477,7 +496,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
     if (has_follow_ups) data.set("has_follow_ups", Bool(true));
     Data rows = List();
     int count = 0;
-    engine.VisitList({}, [&](const RecommendationView& v) {
+    failed = engine.VisitList({}, [&](const RecommendationView& v) {
       if (v.def.inspection != id || !MaySeeItem(engine, call.who, v)) return true;
       rows.push_back(ItemRow(v));
       ++count;
@@ -486,6 +505,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
     data.set("rows", rows);
     data.set("count", std::to_string(count));
   });
+  if (!failed.ok()) return Failure(call, failed);
   if (!found) return NotFound(call);
   return Page(call, 200, "inspection", data, title, "inspections");
 }

@@ -277,6 +277,10 @@ Response Workspace::Impl::Message(const Call& call, int status, const std::strin
   return Page(call, status, "message", data, title, "", status >= 400);
 }
 
+Response Workspace::Impl::Failure(const Call& call, const Status& status) const {
+  return Message(call, 500, "Sorry, there is a problem", status.message());
+}
+
 Response Workspace::Impl::NotFound(const Call& call) const {
   return Message(call, 404, "Page not found",
                  "There is no such page, or it is not yours to see. Check the address.");

@@ -144,6 +144,9 @@ struct Workspace::Impl {
   Response Message(const Call& call, int status, const std::string& title,
                    const std::string& message) const;
   Response NotFound(const Call& call) const;
+  // 500, "Sorry, there is a problem", and what went wrong: what a page could not read (a history
+  // that cannot be read back names its item and `rectrack rebuild`).
+  Response Failure(const Call& call, const Status& status) const;
 
   // A page's content (what goes in <main>), rendered once per state of the log, day and scope:
   // the dashboard and the lists cost a pass over every recommendation, and most requests find

@@ -1,9 +1,9 @@
 // The configuration of `rectrack serve`: defaults, then a YAML file (--config), then RECTRACK_*
 // environment variables, then command-line flags, each overriding the one before.
 //
-// File keys and their variables: listen (RECTRACK_LISTEN), threads, history_cache_mb (0, the
-// default: every history held in memory; N: histories read back from the item index when asked
-// for, N MB of them cached; Engine::KeepHistoriesOut), max_connections,
+// File keys and their variables: listen (RECTRACK_LISTEN), threads, history_cache_mb (N, 16 by
+// default: histories read back from the item index when asked for, N MB of them cached,
+// Engine::KeepHistoriesOut; 0: every history held in memory), max_connections,
 // max_connections_per_address, header_timeout_seconds, max_body_bytes, max_header_bytes,
 // timeout_seconds, rate_per_minute, rate_bytes_per_minute; max_note_bytes, max_text_bytes,
 // max_field_bytes (engine/commands.h: TextLimits); max_evidence_file_bytes, max_evidence_bytes,
@@ -38,9 +38,10 @@ struct ServeConfig {
   alerts::AlertingOptions alerting;
   ConverterOptions documents;  // DOCX, ODT and PDF: which programs, how long, how many at once
   TextLimits text_limits;      // how much text one event may store
-  // 0: `serve` holds every history in memory; N: it keeps them out, caching N MB of those read
-  // back (Engine::KeepHistoriesOut): half the memory at 100,000, writes as fast.
-  long long history_cache_mb = 0;
+  // N: `serve` keeps histories out of memory, caching N MB of those read back
+  // (Engine::KeepHistoriesOut): half the memory at 100,000, writes as fast. 0: it holds every
+  // history in memory, as rectrack did before (more memory, a quicker first past-date answer).
+  long long history_cache_mb = 16;
   // Mark the web workspace's session cookie Secure: set it when people reach the server over
   // TLS (through a proxy, deploy/nginx-tls.conf). An https public_url sets it too.
   bool secure_cookies = false;

@@ -764,7 +764,7 @@ TEST_F(ApiActionsTest, AServerKeepingHistoriesOutAnswersAndWritesAsOneHoldingThe
   for (const char* part : {"", "-wal"}) {
     if (fs::exists(copy + part)) fs::copy_file(copy + part, db_path_ + part);
   }
-  const std::string held = answers({}, &held_read);
+  const std::string held = answers({"RECTRACK_HISTORY_CACHE_MB=0"}, &held_read);
   EXPECT_NE(out.find("\"timeline\""), std::string::npos) << out;
   EXPECT_NE(out.find("\n201\n"), std::string::npos) << out;
   EXPECT_EQ(out, held);

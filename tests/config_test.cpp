@@ -44,7 +44,8 @@ TEST_F(ConfigTest, DefaultsAreLoopbackAndBounded) {
   EXPECT_GT(c.server.max_connections, 0);
   EXPECT_GT(c.api.rate_per_minute, 0);
   EXPECT_FALSE(c.api.public_read);
-  EXPECT_FALSE(c.gov_uk);  // the system font stack unless the service is on gov.uk
+  EXPECT_FALSE(c.gov_uk);            // the system font stack unless the service is on gov.uk
+  EXPECT_GT(c.history_cache_mb, 0);  // histories out of memory unless told otherwise
 }
 
 TEST_F(ConfigTest, TheFileSetsAndTheEnvironmentOverrides) {

@@ -210,7 +210,9 @@ struct Alerting::Impl {
         delay = chr::seconds(5);
       } else if (next) {
         const auto until_start = RealDelay(clock, UkDayStart(*next));
-        delay = std::max(until_start, chr::milliseconds(raised.empty() ? 50 : 0));
+        // A day raised in turns (AlertOptions::raise_batch): a moment between them, in which
+        // the requests waiting for the engine are answered.
+        delay = std::max(until_start, chr::milliseconds(raised.empty() ? 50 : 2));
         // Wake early once, to prepare the day's alerts.
         if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
       }

@@ -39,9 +39,10 @@ std::optional<Date> AlertQueue::Earliest() {
   return Date::FromDaysSinceEpoch(heap_.front().day);
 }
 
-std::vector<std::string> AlertQueue::PopThrough(Date day) {
+std::vector<std::string> AlertQueue::PopThrough(Date day, size_t most) {
   std::vector<std::string> out;
-  for (DropStaleHead(); !heap_.empty() && heap_.front().day <= day.days_since_epoch();
+  for (DropStaleHead();
+       out.size() < most && !heap_.empty() && heap_.front().day <= day.days_since_epoch();
        DropStaleHead()) {
     const uint32_t index = heap_.front().index;
     std::pop_heap(heap_.begin(), heap_.end(), Later);

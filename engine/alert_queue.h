@@ -10,6 +10,7 @@
 // Thread-safety: none; the Engine serialises access.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -28,8 +29,9 @@ class AlertQueue {
   void Set(const std::string& id, Date day);
   void Erase(const std::string& id);
   std::optional<Date> Earliest();
-  // Removes and returns, earliest first, every recommendation queued for `day` or before.
-  std::vector<std::string> PopThrough(Date day);
+  // Removes and returns, earliest first, the recommendations queued for `day` or before: every
+  // one, or at most `most`.
+  std::vector<std::string> PopThrough(Date day, size_t most = SIZE_MAX);
   // The same recommendations as PopThrough(day) would return, in no particular order, leaving
   // the queue as it is.
   std::vector<std::string> PeekThrough(Date day) const;

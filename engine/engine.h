@@ -51,6 +51,10 @@ struct AlertDetail {
 struct AlertOptions {
   // The recommendation link in an alert is link_base + "/api/v1/recommendations/<id>".
   std::string link_base = "http://127.0.0.1:8080";
+  // At most this many recommendations are raised for in one RaiseDueAlerts (one transaction,
+  // one hold of the engine): a day with more (the first start on a long log, a start after
+  // downtime, a large import) is raised in turns, and the server answers between them.
+  size_t raise_batch = 2000;
 };
 
 // The action workflow used when none is named: action.yaml beside `workflow_path`, or "" when
@@ -308,11 +312,12 @@ class Engine {
   // committed change to a recommendation (here or, seen by Refresh, by another process) queues
   // it to be looked at again. FailedPrecondition without rules.
   Status StartAlerts(const AlertOptions& options);
-  // Raises, in one write transaction, the alerts of every recommendation queued for today or
-  // before, and advances the watermark. Returns the new alerts in the order raised. Looks at
-  // nothing else: an idle call costs one heap peek. An error (a history that cannot be read
-  // back, a failed write) raises nothing and leaves every queued recommendation due, to try
-  // again.
+  // Raises, in one write transaction, the alerts of the recommendations queued for today or
+  // before (at most AlertOptions::raise_batch of them; NextAlertDay is then still today, and the
+  // next call goes on), and once none is left, advances the watermark. Returns the new alerts
+  // in the order raised. Looks at nothing else: an idle call costs one heap peek. An error (a
+  // history that cannot be read back, a failed write) raises nothing and leaves every queued
+  // recommendation due, to try again.
   Result<std::vector<storage::AlertRecord>> RaiseDueAlerts();
   // The day RaiseDueAlerts next has work: today when changes are waiting, nullopt when nothing
   // is queued (or alerts were not started).

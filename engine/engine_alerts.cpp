@@ -234,10 +234,17 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   if (changed_.empty() && (!earliest || *earliest > today))
     return std::vector<storage::AlertRecord>{};
 
-  // Each recommendation once: changed ones over their whole history, due ones since the mark.
+  // Each recommendation once: changed ones over their whole history, due ones since the mark,
+  // at most a batch of them (Raise may add changes it catches up with).
+  const size_t batch = std::max<size_t>(alert_options_.raise_batch, 1);
   std::map<std::string, bool> work;  // id -> whole history
-  for (const auto& id : alert_queue_->PopThrough(today)) work[id] = false;
-  for (const auto& id : changed_) work[id] = true;
+  for (const auto& id : changed_) {
+    if (work.size() >= batch) break;
+    work[id] = true;
+  }
+  for (const auto& id : alert_queue_->PopThrough(today, batch - work.size())) {
+    work.emplace(id, false);
+  }
   auto raised = Raise(work, today);
   if (!raised.ok()) {
     // Nothing was raised: every popped recommendation is due again (changed_ is kept). The
@@ -322,7 +329,22 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
                                                         Date today) {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
   RETURN_IF_ERROR(CatchUp());  // a commit elsewhere may have changed what is due
-  for (const auto& id : changed_) work[id] = true;
+  const size_t batch = std::max<size_t>(alert_options_.raise_batch, 1);
+  bool every_change = true;  // whether every changed recommendation is in this batch
+  for (const auto& id : changed_) {
+    if (auto it = work.find(id); it != work.end()) {
+      it->second = true;
+    } else if (work.size() < batch) {
+      work[id] = true;
+    } else {
+      every_change = false;
+    }
+  }
+  // The day is done when nothing else is due: then the watermark may pass it. Until then a
+  // restart works out what is left from the watermark (what this batch raised is not raised
+  // twice: an alert's key is unique).
+  const std::optional<Date> earliest = alert_queue_->Earliest();
+  const bool day_done = every_change && (!earliest || *earliest > today);
   ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   ASSIGN_OR_RETURN(std::set<std::string> disabled, alert_store_->DisabledSubscriptions());
   const std::optional<Date> watermark = Date::Parse(through);
@@ -357,12 +379,16 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     }
     next[id] = pending->next;
   }
-  if (!watermark || *watermark < today) {
+  if (day_done && (!watermark || *watermark < today)) {
     RETURN_IF_ERROR(alert_store_->SetProcessedThrough(today.ToString()));
   }
   RETURN_IF_ERROR(tx.Commit());
-  changed_.clear();
-  if (stage) staged_.reset();  // used; a later raise the same day looks afresh
+  for (const auto& [id, whole] : work) changed_.erase(id);
+  if (stage && day_done) {
+    staged_.reset();  // used; a later raise the same day looks afresh
+  } else if (stage) {
+    for (const auto& [id, whole] : work) stage->recommendations.erase(id);  // used
+  }
   for (const auto& [id, day] : next) {
     if (day) alert_queue_->Set(id, *day);
   }

@@ -3,6 +3,7 @@
 // a clock the test moves.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -242,6 +243,38 @@ TEST_F(AlertsTest, AfterDowntimeEachSeriesIsRaisedOnceAndLate) {
   EXPECT_TRUE(Raise().empty());
   clock_.Set("2025-08-29T09:00:00Z");
   EXPECT_EQ(Raise(), (V{"r1/due/overdue/5"}));  // s1 repeats from 1 July: 30 August
+}
+
+// A day with more recommendations due than a batch (AlertOptions::raise_batch) is raised in
+// turns, the engine free between them; the watermark passes the day only when every one is
+// raised, so a restart midway raises the rest, once each, and nothing is lost.
+TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
+  AlertOptions one_at_a_time;
+  one_at_a_time.raise_batch = 1;
+  ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
+  clock_.Set("2025-04-01T09:00:00Z");
+  EXPECT_EQ(Raise(), (V{"r1/due/overdue/0"}));
+  engine_.reset();
+  clock_.Set("2025-08-15T09:00:00Z");  // down for four months: r1 and s1 are both due
+  engine_ = Open();
+  ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
+  V raised = Raise();
+  ASSERT_FALSE(raised.empty());
+  EXPECT_LE(*engine_->NextAlertDay(), D("2025-08-15")) << "one recommendation a turn";
+  engine_.reset();  // stopped between turns
+  engine_ = Open();
+  ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
+  for (int turn = 0; turn < 4 && *engine_->NextAlertDay() <= D("2025-08-15"); ++turn) {
+    for (std::string& key : Raise()) raised.push_back(std::move(key));
+  }
+  std::sort(raised.begin(), raised.end());
+  EXPECT_EQ(raised,
+            (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  EXPECT_GT(*engine_->NextAlertDay(), D("2025-08-15"));
+  engine_.reset();
+  engine_ = Open();
+  ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
+  EXPECT_TRUE(Raise().empty()) << "the day is done";
 }
 
 TEST_F(AlertsTest, ACommitReArmsOnlyThatRecommendation) {

@@ -92,6 +92,9 @@ struct Item {
   }
 };
 
+// The order an item's events are held and replayed in: by effective date, then by seq.
+bool EffectiveOrder(const Event& a, const Event& b);
+
 // Where a ledger that keeps histories out of memory reads them back: every event of `item`
 // (its own; in any order), as the log has them. The engine's reads the item index
 // (storage/item_index.h) and the log.

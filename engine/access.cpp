@@ -35,6 +35,9 @@ Result<RecommendationView> ShowVisible(const Engine& engine, const Principal& wh
   // action's unit changed cannot show another unit's work.
   auto today = action ? engine.ShowAction(id, std::nullopt, Detail::kHead)
                       : engine.Show(id, std::nullopt, Detail::kHead);
+  // An error other than NotFound (today's view of a superseded recommendation reads its
+  // superseding one's history, which may not read back) is said, not passed off as NotFound.
+  if (!today.ok() && today.status().code() != Code::kNotFound) return today.status();
   if (!today.ok() || !MaySeeItem(engine, who, *today)) return not_found();
   return action ? engine.ShowAction(id, as_of, detail) : engine.Show(id, as_of, detail);
 }

@@ -216,6 +216,8 @@ class CommandBuilder {
     // A closed recommendation takes no new actions: reopen it first.
     for (const Date when : {planned, today_}) {
       auto state = world_.Project(*rec, when, Detail::kHead);
+      // NotFound: not issued yet at that date; anything else cannot be judged without.
+      if (!state.ok() && state.status().code() != Code::kNotFound) return state.status();
       if (state.ok() && !state->open) {
         return Status::Conflict(what + ": '" + rec->id + "' is " + state->state + " as at " +
                                 when.ToString() +

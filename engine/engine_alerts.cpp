@@ -390,7 +390,12 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
     for (const auto& [id, whole] : work) stage->recommendations.erase(id);  // used
   }
   for (const auto& [id, day] : next) {
-    if (day) alert_queue_->Set(id, *day);
+    // No next day: any older entry (a changed recommendation also queued) goes too.
+    if (day) {
+      alert_queue_->Set(id, *day);
+    } else {
+      alert_queue_->Erase(id);
+    }
   }
   for (const auto& alert : out) last_alert_seq_ = std::max(last_alert_seq_, alert.seq);
   return out;

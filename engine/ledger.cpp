@@ -71,8 +71,10 @@ Status Ledger::CheckGuard(const Event& event) const {
   for (const std::string& id : ActionsOf(item->id)) {
     const Item* action = FindItem(id);
     if (!action || !action->tail) continue;
-    // NotFound: not yet planned at that date.
+    // NotFound: not yet planned at that date. Any other error (a history that cannot be read
+    // back) fails the write: the guard cannot be judged without it.
     auto then = Project(*action, event.effective, Detail::kHead);
+    if (!then.ok() && then.status().code() != Code::kNotFound) return then.status();
     const bool open_then = then.ok() && then->open;
     const bool open_now = action_workflow_->IsOpen(action->tail->state);
     if (!open_then && !open_now) continue;

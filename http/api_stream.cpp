@@ -1,5 +1,6 @@
 // The push side of the API: the live event stream (its frames and who may open one).
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <memory>
 
@@ -145,6 +146,11 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
       }
     }
   });
+  if (!paged.ok()) {
+    // Said where an operator looks, as the alerts' failures are: the client will ask again.
+    std::cerr << "rectrack: stream: ended after event " << cursor->event << ": " << paged.message()
+              << std::endl;
+  }
   if (!valid || !paged.ok() || (!refreshed.ok() && !stream.secret.empty())) return std::nullopt;
   // Rendered outside the host's lock; each new frame once, for every stream.
   std::string frames;

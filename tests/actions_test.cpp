@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "storage/database.h"
 #include "tests/test_support.h"
 
 namespace rectrack {
@@ -283,6 +284,39 @@ TEST_F(ActionsTest, TheGuardCountsActionsOpenAtTheCloseDateOrNow) {
   engine_ = Open();
   ASSERT_NE(engine_, nullptr);
   EXPECT_EQ(engine_->Show("r1", std::nullopt)->state, "closed");
+}
+
+// With histories out of memory (as `serve` keeps them), an action whose history cannot be read
+// back cannot be judged open or closed at a back-dated close: the close fails naming it, where
+// the guard once counted it closed and let the close through on the others' say.
+TEST_F(ActionsTest, TheGuardFailsWhenAnActionsHistoryCannotBeReadBack) {
+  ImportSmall();
+  for (const char* id : {"a-sw", "a-yh", "a-cps"}) {
+    ASSERT_TRUE(Act(id, "close", "2025-03-01", "body_lead", "CPS").ok()) << id;
+  }
+  engine_.reset();
+  Engine::Options options{(dir_ / "rectrack.db").string(), kWorkflow, &clock_, true, ""};
+  options.index_batch = options.heads_batch = 1;  // the index covers every event
+  auto opened = Engine::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  engine_ = std::move(opened).value();
+  ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
+  {
+    auto raw = storage::Database::Open((dir_ / "rectrack.db").string(),
+                                       storage::Database::OpenMode::kExisting);
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    ASSERT_TRUE((*raw)
+                    ->Exec("DELETE FROM item_events WHERE item = 'a-sw' AND seq <> "
+                           "(SELECT min(seq) FROM item_events WHERE item = 'a-sw')")
+                    .ok());
+  }
+  const int64_t seq = engine_->last_seq();
+  auto closed = Act("r1", "close", "2025-02-01", "body_lead", "CPS");
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.status().code(), Code::kCorruption) << closed.status().message();
+  EXPECT_NE(closed.status().message().find("'a-sw'"), std::string::npos)
+      << closed.status().message();
+  EXPECT_EQ(engine_->last_seq(), seq);
 }
 
 // As Apply does it and as the CLI's import does (ApplyInPlace: the events checked where the

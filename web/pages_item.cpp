@@ -154,6 +154,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     // Forms only on today's view: what may be recorded depends on the state now.
     if (!call.signed_in || as_of || !wf) return;
     auto today = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
+    if (!today.ok()) {
+      unreadable = today.status();
+      return;
+    }
     const std::vector<Form> forms = BuildForms(*wf, OfferedTransitions(*wf, call.who, *today),
                                                *today, engine.Inspections(), engine.Bodies());
     Data form_list = List();
@@ -266,11 +270,12 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
     }
   }
   // The same check the API makes: what may be seen may be written to, and nothing else.
-  bool visible = false;
+  Status visible;
   host->Read([&](const Engine& engine) {
-    visible = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead).ok();
+    visible = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead).status();
   });
-  if (!visible) return NotFound(call);
+  if (visible.code() == Code::kNotFound) return NotFound(call);
+  if (!visible.ok()) return Failure(call, visible);
   if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
   ActAs(call.who, wf, &event);
   auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});

@@ -164,16 +164,40 @@ Result<RecommendationView> DecodeHead(const storage::HeadRow& row, bool with_tur
                             problem + "; `rectrack rebuild` rebuilds them from the log");
 }
 
-// `item`'s row, from a ledger holding everything its view depends on.
-Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item) {
+// `item`'s view as at `settled` for its row. An item whose history was let go (serve keeps
+// them out of memory) is worked out from its stored row, which holds every event let go, and
+// the events held since: a batch of heads then costs the events since the last, not the
+// histories of the items they concern. Otherwise, and when there is no such row, a replay.
+Result<RecommendationView> HeadViewOf(const Ledger& ledger, const Item& item, Date settled,
+                                      const storage::HeadRow& key, storage::ItemHeads* stored) {
+  if (!item.whole && stored) {
+    auto text = stored->Head(key);
+    if (text.ok()) {
+      storage::HeadRow row = key;
+      row.head = std::move(*text);
+      auto through = DecodeHead(row, /*with_turns=*/true);
+      if (through.ok()) {
+        auto view = ledger.ProjectFrom(item, std::move(*through), settled);
+        if (view.ok() || view.status().code() != Code::kFailedPrecondition) return view;
+      }
+    }
+  }
+  return ledger.Project(item, settled, Detail::kFull);
+}
+
+// `item`'s row, from a ledger holding everything its view depends on (`stored`: the heads as
+// written so far, or null).
+Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item,
+                                   storage::ItemHeads* stored = nullptr) {
   const Date settled = ledger.LastChange(item);
-  ASSIGN_OR_RETURN(const RecommendationView view, ledger.Project(item, settled, Detail::kFull));
   storage::HeadRow row;
   row.kind = static_cast<int>(item.kind);
   row.item = item.id;
-  row.issued = view.issued.ToString();
+  row.issued = item.issued().ToString();
   row.settled = settled.ToString();
   for (const std::string& owner : item.owners()) row.owners += owner + " ";
+  ASSIGN_OR_RETURN(const RecommendationView view, HeadViewOf(ledger, item, settled, row, stored));
+  row.issued = view.issued.ToString();
   row.state = view.state;
   std::optional<Date> overdue_from;
   for (const MilestoneView& m : view.milestones) {
@@ -269,7 +293,7 @@ Status Engine::CatchUpHeads(int64_t to_seq, const Appended* appended) {
       return Status::Corruption("the item index names '" + id +
                                 "', which the log does not have; `rectrack rebuild` rebuilds it");
     }
-    ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger, *item));
+    ASSIGN_OR_RETURN(storage::HeadRow row, HeadRowOf(*ledger, *item, &heads));
     out.push_back(std::move(row));
     RETURN_IF_ERROR(put_if_full());
   }

@@ -106,6 +106,9 @@ Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
                                        const Event& event) const {
   const RoleSpec* role = wf.FindRole(event.role);
   if (!role || !role->acts_for_owner) return Status();  // the other voice may correct history
+  // Nothing is dated after an event that comes last, so no judgement is: the common write
+  // needs no history (one let go would be read back).
+  if (!(event.effective < item.last_effective())) return Status();
   // The latest judgement recorded before this event (by seq: an import that lists a close
   // before the assessment of it is in order), other than the issue.
   const Event* judgement = nullptr;
@@ -316,20 +319,39 @@ Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail 
   } else {
     ASSIGN_OR_RETURN(view, Replay(item, as_of, detail));
   }
+  RETURN_IF_ERROR(AddSupersedes(item, as_of, view));
+  return view;
+}
+
+Result<RecommendationView> Ledger::ProjectFrom(const Item& item, RecommendationView through,
+                                               Date as_of) const {
+  if (item.whole || through.version < item.outline.newest_seq || as_of < item.last_effective()) {
+    return Status::FailedPrecondition("'" + item.id + "' cannot be projected from a head");
+  }
+  // The events held come after those let go, each added last (a back-dated one makes the item
+  // whole), so those after `through` are the last ones in effective order too.
+  for (const Event& e : item.events) {
+    if (e.seq > through.version) RETURN_IF_ERROR(Step(item, e, through, Detail::kFull));
+  }
+  Finish(as_of, through);
+  through.supersedes.clear();  // worked out again, as Project does
+  RETURN_IF_ERROR(AddSupersedes(item, as_of, through));
+  return through;
+}
+
+Status Ledger::AddSupersedes(const Item& item, Date as_of, RecommendationView& view) const {
   auto it = superseding_.find(item.id);
-  if (it != superseding_.end()) {
-    for (const auto& source_id : it->second) {
-      const Item* source = FindItem(source_id);
-      if (!source || source->issued() > as_of) continue;
-      auto source_view = Replay(*source, as_of, Detail::kHead);
-      if (!source_view.ok()) return source_view.status();  // its history could not be read
-      if (std::count(source_view->superseded_by.begin(), source_view->superseded_by.end(),
-                     item.id)) {
-        view.supersedes.push_back(source_id);
-      }
+  if (it == superseding_.end()) return Status();
+  for (const auto& source_id : it->second) {
+    const Item* source = FindItem(source_id);
+    if (!source || source->issued() > as_of) continue;
+    auto source_view = Replay(*source, as_of, Detail::kHead);
+    if (!source_view.ok()) return source_view.status();  // its history could not be read
+    if (std::count(source_view->superseded_by.begin(), source_view->superseded_by.end(), item.id)) {
+      view.supersedes.push_back(source_id);
     }
   }
-  return view;
+  return Status();
 }
 
 Status Ledger::CheckReference(const FieldSpec& spec, const std::string& value, const Item& item,

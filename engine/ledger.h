@@ -199,6 +199,13 @@ class Ledger {
   // tail.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
+  // Project(item, as_of, kFull) of an item whose history was let go, from `through`: its view
+  // through every event up to `through.version` (a head row's, whose timeline holds only some
+  // entries) stepped through the events held since. Costs those events, not the history.
+  // FailedPrecondition, and `through` unused, when it cannot: the item is whole, `through` is
+  // older than the events let go, or `as_of` is before its last event.
+  Result<RecommendationView> ProjectFrom(const Item& item, RecommendationView through,
+                                         Date as_of) const;
   // Every event of `item`, in effective order: its own when whole, otherwise those let go
   // read from the history source (through the cache) followed by those held; no event is
   // copied. IOError or Corruption when it cannot be read back. Holds while the item is not
@@ -264,6 +271,9 @@ class Ledger {
   // Applies one event to `view`, checking it against the workflow and the world first; on error
   // `view` is unchanged and the message names the event. With kHead, adds no timeline entry;
   // with kStates, one with no text (Detail).
+  // Project's last part: the recommendations as at `as_of` that supersede `item`, in
+  // view.supersedes (each one's history replayed to that date).
+  Status AddSupersedes(const Item& item, Date as_of, RecommendationView& view) const;
   Status Step(const Item& item, const Event& event, RecommendationView& view,
               Detail detail = Detail::kFull) const;
   // Step's timeline entry for `event`, which moved its item from `from_state` to `to_state`.

@@ -63,6 +63,7 @@ std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date 
 Status Engine::StartAlerts(const AlertOptions& options) {
   if (!rules_) return Status::FailedPrecondition("alerts need rules (--rules DIR)");
   alert_options_ = options;
+  alert_options_.raise_batch = std::max<size_t>(options.raise_batch, 1);
   alert_queue_ = std::make_unique<AlertQueue>();
   changed_.clear();
   staged_.reset();
@@ -236,7 +237,7 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
 
   // Each recommendation once: changed ones over their whole history, due ones since the mark,
   // at most a batch of them (Raise may add changes it catches up with).
-  const size_t batch = std::max<size_t>(alert_options_.raise_batch, 1);
+  const size_t batch = alert_options_.raise_batch;
   std::map<std::string, bool> work;  // id -> whole history
   for (const auto& id : changed_) {
     if (work.size() >= batch) break;
@@ -329,7 +330,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
                                                         Date today) {
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kWrite));
   RETURN_IF_ERROR(CatchUp());  // a commit elsewhere may have changed what is due
-  const size_t batch = std::max<size_t>(alert_options_.raise_batch, 1);
+  const size_t batch = alert_options_.raise_batch;
   bool every_change = true;  // whether every changed recommendation is in this batch
   for (const auto& id : changed_) {
     if (auto it = work.find(id); it != work.end()) {

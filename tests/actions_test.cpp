@@ -12,7 +12,6 @@
 #include "engine/engine.h"
 #include "engine/importer.h"
 #include "engine/render.h"
-#include "storage/database.h"
 #include "tests/test_support.h"
 
 namespace rectrack {
@@ -301,15 +300,7 @@ TEST_F(ActionsTest, TheGuardFailsWhenAnActionsHistoryCannotBeReadBack) {
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   engine_ = std::move(opened).value();
   ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
-  {
-    auto raw = storage::Database::Open((dir_ / "rectrack.db").string(),
-                                       storage::Database::OpenMode::kExisting);
-    ASSERT_TRUE(raw.ok()) << raw.status().message();
-    ASSERT_TRUE((*raw)
-                    ->Exec("DELETE FROM item_events WHERE item = 'a-sw' AND seq <> "
-                           "(SELECT min(seq) FROM item_events WHERE item = 'a-sw')")
-                    .ok());
-  }
+  ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "a-sw").ok());
   const int64_t seq = engine_->last_seq();
   auto closed = Act("r1", "close", "2025-02-01", "body_lead", "CPS");
   ASSERT_FALSE(closed.ok());

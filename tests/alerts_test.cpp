@@ -13,7 +13,7 @@
 #include "engine/alert_queue.h"
 #include "engine/engine.h"
 #include "engine/importer.h"
-#include "storage/database.h"
+#include "tests/test_support.h"
 
 namespace rectrack {
 namespace {
@@ -589,16 +589,8 @@ TEST_F(AlertsTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAle
   ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
   ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
   EXPECT_TRUE(Raise().empty());
-  {
-    // r1's rows taken out of the item index behind the engine's back, but its first.
-    auto raw = storage::Database::Open((dir_ / "rectrack.db").string(),
-                                       storage::Database::OpenMode::kExisting);
-    ASSERT_TRUE(raw.ok()) << raw.status().message();
-    ASSERT_TRUE((*raw)
-                    ->Exec("DELETE FROM item_events WHERE item = 'r1' AND seq <> "
-                           "(SELECT min(seq) FROM item_events WHERE item = 'r1')")
-                    .ok());
-  }
+  // r1's rows taken out of the item index behind the engine's back, but its first.
+  ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "r1").ok());
   clock_.Set("2025-03-01T00:00:01Z");
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto raised = engine_->RaiseDueAlerts();

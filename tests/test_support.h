@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/clock.h"
+#include "storage/database.h"
 
 // Skips the test when `missing` (why a tool it needs cannot run here) is not empty; fails it
 // instead under RECTRACK_REQUIRE_TOOLS=1, which `make test` sets because it installs every tool
@@ -36,6 +37,17 @@ class FixedClock : public Clock {
  private:
   TimePoint now_;
 };
+
+// Takes the rows of item `id` but its first out of the item index of the database at `db`,
+// behind every engine's back: a history let go can no longer be read back whole.
+inline Status DamageHistoryOf(const std::string& db, const std::string& id) {
+  ASSIGN_OR_RETURN(auto raw, storage::Database::Open(db, storage::Database::OpenMode::kExisting));
+  ASSIGN_OR_RETURN(storage::Statement stmt,
+                   raw->Prepare("DELETE FROM item_events WHERE item = ?1 AND seq <> "
+                                "(SELECT min(seq) FROM item_events WHERE item = ?1)"));
+  stmt.Bind(1, id);
+  return stmt.Step().status();
+}
 
 struct CliRun {
   int status;       // the exit status; -1 when it did not exit normally

@@ -197,7 +197,6 @@ Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item,
   row.settled = settled.ToString();
   for (const std::string& owner : item.owners()) row.owners += owner + " ";
   ASSIGN_OR_RETURN(const RecommendationView view, HeadViewOf(ledger, item, settled, row, stored));
-  row.issued = view.issued.ToString();
   row.state = view.state;
   std::optional<Date> overdue_from;
   for (const MilestoneView& m : view.milestones) {

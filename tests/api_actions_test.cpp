@@ -730,7 +730,8 @@ TEST_F(ApiActionsTest, AServerSaysWhichHistoryItCannotReadRatherThanLeaveItOut) 
   ASSERT_EQ(std::system((rectrack + " rebuild > /dev/null").c_str()), 0);
   // sw22-i1-a3: planned 2022-09-15, started 2023-01-09. Its rows but the first taken out.
   ASSERT_TRUE(DamageHistoryOf(db_path_, "sw22-i1-a3").ok());
-  ServeProcess server({"--db", db_path_, "--clock", "2026-11-22"}, {});
+  // Read without signing in (public_read), so that the web workspace's page can be asked too.
+  ServeProcess server({"--db", db_path_, "--clock", "2026-11-22"}, {"RECTRACK_PUBLIC_READ=true"});
   const int port = server.port();
   ASSERT_GT(port, 0) << "server did not start: " << server.first_line();
   auto names_it = [](const std::pair<int, std::string>& answer) {
@@ -743,6 +744,13 @@ TEST_F(ApiActionsTest, AServerSaysWhichHistoryItCannotReadRatherThanLeaveItOut) 
   auto page = HttpRequest(port, "GET", "/api/v1/recommendations/sw22-i1?as_of=2022-12-01",
                           secrets_[kReader]);
   EXPECT_TRUE(names_it(page)) << page.first << " " << page.second;
+  // A person sees the workspace's error page saying which item and what to do, not a page
+  // without the action nor "Page not found".
+  auto web = HttpRequest(port, "GET", "/recommendations/sw22-i1?as_at=2022-12-01", "");
+  EXPECT_EQ(web.first, 500) << web.second.substr(0, 2000);
+  EXPECT_NE(web.second.find("Sorry, there is a problem"), std::string::npos);
+  EXPECT_NE(web.second.find("sw22-i1-a3&apos;"), std::string::npos) << "escaped, and named";
+  EXPECT_NE(web.second.find("rectrack rebuild"), std::string::npos);
   // Today: heads only.
   auto today = HttpRequest(port, "GET", "/api/v1/actions", secrets_[kReader]);
   EXPECT_EQ(today.first, 200) << today.second;

@@ -27,6 +27,7 @@
 #include "engine/host.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "engine/turns.h"
 #include "http/server.h"
 #include "storage/checkpointer.h"
 #include "storage/crypto.h"
@@ -335,6 +336,7 @@ Status RunServe(const Context& c) {
                              {serve.api.public_read, serve.secure_cookies, 50,
                               serve.alerting.link_base, serve.gov_uk, serve.api.documents}));
   std::unique_ptr<alerts::Alerting> alerting;
+  std::unique_ptr<Turns> letting_histories_go;
   Status alerting_failed;
   Status served = http::Serve(
       host, api, serve.server,
@@ -355,21 +357,28 @@ Status RunServe(const Context& c) {
         }
         // With history_cache_mb, once the alerts' first pass has read every history: let
         // them go (Engine::KeepHistoriesOut), so that memory follows the items, not the log.
+        // A turn of kHistoryTurn items now, the rest in turns while the server answers (at
+        // 100,000 recommendations, 0.1 to 0.3 s in all).
         if (serve.history_cache_mb > 0) {
+          constexpr size_t kHistoryTurn = 4096;
           Status kept;
           Status updated = host.Update([&](Engine& e) {
-            kept = e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20);
+            kept =
+                e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20, kHistoryTurn);
           });
           if (!updated.ok() || !kept.ok()) {
             alerting_failed = updated.ok() ? kept : updated;
             std::raise(SIGTERM);
             return;
           }
+          letting_histories_go = std::make_unique<Turns>(
+              &host, "letting histories go", [](Engine& e) { return e.LetHistoriesGo(); });
         }
         c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
               << c.clock.Today().ToString() << ")" << std::endl;
       },
       workspace.get());
+  letting_histories_go.reset();
   alerting.reset();
   RETURN_IF_ERROR(alerting_failed);
   return served;

@@ -428,24 +428,29 @@ std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
   return uses;
 }
 
-Status Engine::KeepHistoriesOut(size_t cache_bytes) {
+Status Engine::KeepHistoriesOut(size_t cache_bytes, size_t turn) {
   if (!HoldsWholeLog()) {
     return Status::FailedPrecondition(
         "an engine that read only some of the log holds no histories");
   }
   history_cache_bytes_ = std::max<size_t>(cache_bytes, 1);
+  history_turn_ = turn;
   ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
-                            history_cache_bytes_);
-  RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
-#if defined(__GLIBC__)
-  // The events let go were most of the heap, in small blocks among those kept: hand the whole
-  // pages among them back, which free() alone leaves to the process.
-  malloc_trim(0);
-#endif
-  return Status();
+                            history_cache_bytes_, history_turn_);
+  return DropHistoriesIfDue(/*now=*/true);
+}
+
+Result<bool> Engine::LetHistoriesGo() {
+  if (!history_cache_bytes_) {
+    return Status::FailedPrecondition("histories are held: KeepHistoriesOut first");
+  }
+  if (!ledger_->looked_at_every_item()) RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
+  return ledger_->looked_at_every_item();
 }
 
 int64_t Engine::histories_read_back() const { return ledger_->histories_read_back(); }
+
+size_t Engine::histories_left_to_look_at() const { return ledger_->items_left_to_look_at(); }
 
 Status Engine::DropHistoriesIfDue(bool now) {
   if (!history_cache_bytes_) return Status();
@@ -453,15 +458,21 @@ Status Engine::DropHistoriesIfDue(bool now) {
   // A ledger read afresh (the whole log again) holds every history: keep them out again.
   if (!ledger_->keeps_histories_out()) {
     ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
-                              history_cache_bytes_);
+                              history_cache_bytes_, history_turn_);
   }
   // What the index covers can be read back; what the heads do not cover yet, their next batch
   // reads from the ledger, so it is kept until then.
   ASSIGN_OR_RETURN(const int64_t indexed, storage::ItemIndex(db_.get()).Through());
   ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
   const int64_t through = heads.basis == HeadsBasis() ? std::min(indexed, heads.through) : indexed;
+  const bool looking_at_every_item = !ledger_->looked_at_every_item();
   ledger_->DropHistories(std::min(through, last_seq_));
   histories_dropped_at_ = last_seq_;
+#if defined(__GLIBC__)
+  // The events let go of every item were most of the heap, in small blocks among those kept:
+  // hand the whole pages among them back, which free() alone leaves to the process.
+  if (looking_at_every_item && ledger_->looked_at_every_item()) malloc_trim(0);
+#endif
   return Status();
 }
 

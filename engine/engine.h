@@ -17,6 +17,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -224,9 +225,19 @@ class Engine {
   // are let go once the index and the heads cover them, now and after each write or catch-up
   // that indexes a batch. The answers are the same. FailedPrecondition for an engine that did
   // not read the whole log.
-  Status KeepHistoriesOut(size_t cache_bytes);
+  //
+  // With `turn`, the items' histories held now are let go `turn` items at a time: one turn
+  // now, one at each LetHistoriesGo, and one after each write or catch-up as above, so that a
+  // server answers between turns (without, all at once).
+  Status KeepHistoriesOut(size_t cache_bytes, size_t turn = std::numeric_limits<size_t>::max());
+  // The next turn of KeepHistoriesOut's: true once every item's history has been looked at
+  // (then and after, a turn does nothing). FailedPrecondition before KeepHistoriesOut.
+  Result<bool> LetHistoriesGo();
   // How many histories KeepHistoriesOut's engine has read back so far.
   int64_t histories_read_back() const;
+  // About how many items' histories KeepHistoriesOut has still to look at (0 once it has
+  // looked at every item, and while histories are held).
+  size_t histories_left_to_look_at() const;
   // Rebuilds the item index (storage/item_index.h) and the item heads (storage/item_heads.h)
   // from the log, in one transaction: a crash leaves the old ones. Returns how many index rows
   // there are.
@@ -375,6 +386,7 @@ class Engine {
   // index batch since the last look (or `now`). REQUIRES: nothing to undo in the ledger.
   Status DropHistoriesIfDue(bool now = false);
   size_t history_cache_bytes_ = 0;    // KeepHistoriesOut's; 0 while histories are held
+  size_t history_turn_ = 0;           // KeepHistoriesOut's
   int64_t histories_dropped_at_ = 0;  // last_seq_ at the last look
 
   Engine(Workflow workflow, std::optional<Workflow> action_workflow, const Clock* clock);

@@ -26,8 +26,10 @@
 // of the items so); keep it so.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -213,14 +215,24 @@ class Ledger {
   Result<History> HistoryOf(const Item& item) const;
   // Keeps histories out of memory from now on: DropHistories may let them go, HistoryOf reads
   // them back from `source`, keeping at most about `cache_bytes` of them. Every item that
-  // holds more than its creating event may be dropped by the next DropHistories.
-  void SetHistorySource(HistorySource source, size_t cache_bytes);
+  // holds more than its creating event may be dropped by the DropHistories after it, which
+  // look at `turn` of them each (in id order) besides the items changed since, until they have
+  // looked at every one.
+  void SetHistorySource(HistorySource source, size_t cache_bytes,
+                        size_t turn = std::numeric_limits<size_t>::max());
+  // Whether DropHistories has looked at every item since SetHistorySource, and about how many
+  // it has still to look at (items made since count).
+  bool looked_at_every_item() const { return !every_item_from_; }
+  size_t items_left_to_look_at() const {
+    return every_item_from_ ? items_.size() - std::min(every_item_looked_, items_.size()) : 0;
+  }
   bool keeps_histories_out() const { return history_cache_ != nullptr; }
   // How many histories were read back from the source so far (not found in the cache).
   int64_t histories_read_back() const;
-  // Lets go of the events held by the items changed since the last drop whose events all have
-  // seq `through` or less (which the source must give back: the item index covers them); the
-  // cache keeps them, as the ones used last, while it has room. Returns how many it dropped.
+  // Lets go of the events held by the items changed since the last drop (and by the next turn
+  // of every item, until it has looked at each) whose events all have seq `through` or less
+  // (which the source must give back: the item index covers them); the cache keeps the changed
+  // items' events, as the ones used last, while it has room. Returns how many it dropped.
   // REQUIRES: a history source; no savepoint (nothing to undo: Release()d).
   size_t DropHistories(int64_t through);
 
@@ -323,7 +335,11 @@ class Ledger {
   HistorySource history_source_;
   std::unique_ptr<HistoryCache> history_cache_;
   std::set<std::string> holding_events_;
-  bool look_at_every_item_ = false;  // the next DropHistories looks at every item
+  // Where the next DropHistories goes on looking at every item (nullopt: it has), and how many
+  // it looks at.
+  std::optional<std::string> every_item_from_;
+  size_t every_item_turn_ = 0;
+  size_t every_item_looked_ = 0;
 };
 
 }  // namespace rectrack

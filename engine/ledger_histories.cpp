@@ -39,11 +39,13 @@ int64_t Ledger::histories_read_back() const {
   return history_cache_ ? history_cache_->read_back() : 0;
 }
 
-void Ledger::SetHistorySource(HistorySource source, size_t cache_bytes) {
+void Ledger::SetHistorySource(HistorySource source, size_t cache_bytes, size_t turn) {
   history_source_ = std::move(source);
   history_cache_ = std::make_unique<HistoryCache>(cache_bytes);
   holding_events_.clear();
-  look_at_every_item_ = true;
+  every_item_from_ = "";
+  every_item_turn_ = std::max<size_t>(turn, 1);
+  every_item_looked_ = 0;
 }
 
 size_t Ledger::DropHistories(int64_t through) {
@@ -81,17 +83,21 @@ size_t Ledger::DropHistories(int64_t through) {
     return true;
   };
   size_t dropped = 0;
-  if (look_at_every_item_) {
-    // Every item, at once: the cache would keep an arbitrary few.
-    look_at_every_item_ = false;
-    for (auto& [id, item] : items_) {
-      if (drop(item, /*cache=*/false)) {
+  if (every_item_from_) {
+    // Every item, a turn at a time (not cached: the cache would keep an arbitrary few). Those
+    // changed meanwhile are among holding_events_ below, whether looked at yet or not.
+    auto it = items_.lower_bound(*every_item_from_);
+    size_t looked = 0;
+    for (; it != items_.end() && looked < every_item_turn_; ++it, ++looked) {
+      if (drop(it->second, /*cache=*/false)) {
         ++dropped;
-      } else if (!item.events.empty()) {
-        holding_events_.insert(id);
+      } else if (!it->second.events.empty()) {
+        holding_events_.insert(it->first);
       }
     }
-    return dropped;
+    every_item_looked_ += looked;
+    every_item_from_.reset();
+    if (it != items_.end()) every_item_from_ = it->first;
   }
   for (auto it = holding_events_.begin(); it != holding_events_.end();) {
     auto found = items_.find(*it);

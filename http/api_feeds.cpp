@@ -217,7 +217,12 @@ Response Api::MetricsResponse(const Engine& engine) {
            "(history_cache_mb; 0 when every history is held).\n"
            "# TYPE rectrack_histories_read_back_total counter\n"
            "rectrack_histories_read_back_total " +
-           std::to_string(engine.histories_read_back()) + "\n";
+           std::to_string(engine.histories_read_back()) + "\n" +
+           "# HELP rectrack_histories_to_let_go Items whose histories serve has still to look at "
+           "after its start, to let them go (0 once it has, or when every history is held).\n"
+           "# TYPE rectrack_histories_to_let_go gauge\n"
+           "rectrack_histories_to_let_go " +
+           std::to_string(engine.histories_left_to_look_at()) + "\n";
   return r;
 }
 

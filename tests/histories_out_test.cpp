@@ -5,6 +5,7 @@
 // history cannot be read back. Real SQLite files.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "tests/item_store_fixture.h"
@@ -59,18 +60,22 @@ TEST_F(HistoriesOutTest, WritesAndAnswersWithHistoriesOutEqualAWholeEnginesAtRan
   // items changed since are held until the index and the heads cover them). A cache of one
   // history (nearly every question reads back), or of all of them (the events let go join
   // those cached).
+  // With a turn, the histories held at the start are let go a few items at a time, as writes
+  // come (as `serve` lets them go, in turns between requests).
   struct Run {
     unsigned seed;
     int64_t index_batch, heads_batch;
     size_t cache_bytes;
+    size_t turn = std::numeric_limits<size_t>::max();
   };
   int64_t read_back = 0;
-  for (const Run& run :
-       {Run{81, 1, 1, 1}, Run{82, 3, 7, 1}, Run{83, 1, 20, 1}, Run{86, 2, 5, 64 << 20}}) {
+  for (const Run& run : {Run{81, 1, 1, 1}, Run{82, 3, 7, 1}, Run{83, 1, 20, 1},
+                         Run{86, 2, 5, 64 << 20}, Run{87, 1, 3, 1, 2}, Run{88, 4, 4, 1, 5}}) {
     SCOPED_TRACE("seed " + std::to_string(run.seed));
     index_batch_ = run.index_batch;
     heads_batch_ = run.heads_batch;
     history_cache_bytes_ = run.cache_bytes;
+    history_turn_ = run.turn;
     // The same random writes, recorded once by whole engines and once by engines that keep
     // histories out (back-dated ones read the history back to replay it): the same events are
     // taken and refused, so the two logs are the same, event for event.
@@ -109,6 +114,68 @@ TEST_F(HistoriesOutTest, WritesAndAnswersWithHistoriesOutEqualAWholeEnginesAtRan
   }
   // The answers above came from histories read back, not held.
   EXPECT_GT(read_back, 500);
+}
+
+TEST_F(HistoriesOutTest, HistoriesLetGoInTurnsAnswerAsAWholeEngineAfterEveryTurn) {
+  // The same world in two files: one engine holds every history, one lets them go.
+  for (const char* name : {"whole.db", "out.db"}) {
+    db_name_ = name;
+    std::mt19937 rng(89);
+    MakeRandomWorld(rng, 30, 300);
+  }
+  db_name_ = "whole.db";
+  auto whole = Open();
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  db_name_ = "out.db";
+  auto out = Open();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  auto before_keeping = (*out)->LetHistoriesGo();
+  ASSERT_FALSE(before_keeping.ok()) << "turns with every history held";
+  EXPECT_EQ(before_keeping.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*out)->histories_left_to_look_at(), 0u);
+  // 30 recommendations, 5 at a time; between turns, the same writes to both
+  // engines (one to an item already looked at, one to an item not yet, one back-dated).
+  constexpr size_t kTurn = 5;
+  ASSERT_TRUE((*out)->KeepHistoriesOut(1, kTurn).ok());
+  size_t left = (*out)->histories_left_to_look_at();
+  ASSERT_GT(left, 3 * kTurn) << "a world of more than three turns";
+  const std::vector<Date> dates = {D("2026-01-15"), D("2020-06-30"), D("2022-03-31")};
+  int turns = 1, written = 0, back_dated = 0;
+  for (bool done = false; !done; ++turns) {
+    ASSERT_LT(turns, 100) << "the turns never end";
+    for (int i = 0; i < 3; ++i) {
+      RecordEvent note;
+      note.subject_id = "r" + std::to_string((turns * 7 + i * 11) % 30);
+      note.transition = "update";
+      note.role = "inspectorate";
+      note.note = "turn " + std::to_string(turns);
+      note.effective = i == 2 ? D("2020-03-02") : D("2026-01-15");
+      const bool taken = (*whole)->Apply({note}, "t").ok();
+      EXPECT_EQ((*out)->Apply({note}, "t").ok(), taken) << note.subject_id;
+      written += taken;
+      back_dated += taken && i == 2;
+    }
+    for (Date as_of : dates) {
+      ASSERT_EQ(Answers(**out, as_of), Answers(**whole, as_of))
+          << "after turn " << turns << ", as at " << as_of.ToString();
+    }
+    auto turned = (*out)->LetHistoriesGo();
+    ASSERT_TRUE(turned.ok()) << turned.status().message();
+    done = *turned;
+    const size_t now_left = (*out)->histories_left_to_look_at();
+    EXPECT_LT(now_left, left) << "turn " << turns << " looked at nothing";
+    left = now_left;
+  }
+  EXPECT_EQ(left, 0u);
+  EXPECT_GE(turns - 1, 3) << "turns after the first";
+  EXPECT_GT(written, 3);
+  EXPECT_GT(back_dated, 0);
+  // Done: another turn does nothing, and past questions read histories back.
+  EXPECT_TRUE((*out)->LetHistoriesGo().value());
+  const int64_t read_back = (*out)->histories_read_back();
+  for (Date as_of : dates) EXPECT_EQ(Answers(**out, as_of), Answers(**whole, as_of));
+  EXPECT_EQ(Fed(**out), Fed(**whole));
+  EXPECT_GT((*out)->histories_read_back(), read_back);
 }
 
 TEST_F(HistoriesOutTest, AnotherProcesssBackDatedWritesAreTakenInOverHistoriesLetGo) {

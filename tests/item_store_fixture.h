@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
@@ -56,7 +57,7 @@ class ItemIndexTest : public ::testing::Test {
     options.heads_batch = heads_batch_;
     ASSIGN_OR_RETURN(auto engine, Engine::Open(options));
     if (histories_out_ && options.scope.empty()) {
-      RETURN_IF_ERROR(engine->KeepHistoriesOut(history_cache_bytes_));
+      RETURN_IF_ERROR(engine->KeepHistoriesOut(history_cache_bytes_, history_turn_));
     }
     return engine;
   }
@@ -262,6 +263,7 @@ recommendations:
   // cache of how many bytes.
   bool histories_out_ = false;
   size_t history_cache_bytes_ = 1;
+  size_t history_turn_ = std::numeric_limits<size_t>::max();  // all at once
   FixedClock clock_{"2026-01-15T10:00:00Z"};
 };
 

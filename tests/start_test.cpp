@@ -1,5 +1,6 @@
 // How the rectrack binary starts itself: with glibc's malloc asked for transparent huge pages
-// (cli/main.cpp), unless the user's GLIBC_TUNABLES already says.
+// (cli/main.cpp), unless the user's GLIBC_TUNABLES already says; and how `serve` lets go of the
+// histories its start read, in turns once it answers (cli.cpp, engine/turns.h).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/serve_process.h"
+#include "tests/server_fixture.h"
 
 namespace rectrack {
 namespace {
@@ -73,6 +74,58 @@ TEST_F(StartTest, AUsersOwnTunablesDoNotStopHugePages) {
 
 TEST_F(StartTest, AUserWhoSaysNoToHugePagesIsHeard) {
   EXPECT_FALSE(HeapAskedForHugePages({"GLIBC_TUNABLES=glibc.malloc.hugetlb=0"}));
+}
+
+using server_test::Connection;
+using server_test::ImportSynthetic;
+using server_test::Reply;
+
+class ServeStartTest : public server_test::ServerTest {
+ protected:
+  // A counter or gauge of /metrics, or -1 when it is not there.
+  long long Metric(Connection& c, const std::string& name) {
+    const Reply m = c.Request("GET", "/metrics", inspectorate_);
+    EXPECT_EQ(m.status, 200);
+    const size_t at = m.body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atoll(m.body.c_str() + at + name.size() + 2);
+  }
+};
+
+TEST_F(ServeStartTest, TheHistoriesReadAtTheStartAreLetGoInTurnsOnceItAnswers) {
+  // More items than a turn (4,096), recommendations and their actions.
+#ifdef RECTRACK_SANITIZED
+  constexpr int kRecommendations = 5000;
+#else
+  constexpr int kRecommendations = 10000;
+#endif
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, kRecommendations));
+  Start({"RECTRACK_HISTORY_CACHE_MB=8"});
+  Connection c(port_);
+  ASSERT_EQ(c.Request("GET", "/healthz", "").status, 200);
+  // The rest of the turns go on between requests, and end by themselves.
+  long long left = Metric(c, "rectrack_histories_to_let_go");
+  ASSERT_GE(left, 0) << "no rectrack_histories_to_let_go in /metrics";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    left = Metric(c, "rectrack_histories_to_let_go");
+  }
+  EXPECT_EQ(left, 0) << "histories still held a minute after the start";
+  // Let go: a question about the past reads them back, and answers as before.
+  const long long read_back = Metric(c, "rectrack_histories_read_back_total");
+  const Reply past =
+      c.Request("GET", "/api/v1/recommendations?as_of=2021-06-30&limit=50", inspectorate_);
+  EXPECT_EQ(past.status, 200) << past.body.substr(0, 500);
+  EXPECT_GT(Metric(c, "rectrack_histories_read_back_total"), read_back);
+  EXPECT_EQ(Stop(), 0);
+  // Holding every history, there is nothing to let go, and nothing is read back.
+  Start({"RECTRACK_HISTORY_CACHE_MB=0"});
+  Connection held(port_);
+  EXPECT_EQ(Metric(held, "rectrack_histories_to_let_go"), 0);
+  const Reply same =
+      held.Request("GET", "/api/v1/recommendations?as_of=2021-06-30&limit=50", inspectorate_);
+  EXPECT_EQ(same.body, past.body);
+  EXPECT_EQ(Metric(held, "rectrack_histories_read_back_total"), 0);
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+#include "engine/turns.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "engine/engine.h"
+#include "engine/host.h"
+
+namespace rectrack {
+
+namespace {
+// Between turns: long enough for the requests that queued on the lock during one to take it.
+constexpr int kBetweenTurnsMs = 2;
+constexpr int kAfterAFailureMs = 5000;
+}  // namespace
+
+Turns::Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn)
+    : host_(host), what_(std::move(what)), turn_(std::move(turn)), thread_([this] { Run(); }) {}
+
+Turns::~Turns() {
+  {
+    MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.SignalAll();
+  thread_.join();
+}
+
+void Turns::Run() {
+  while (true) {
+    Result<bool> done = false;
+    Status updated = host_->Update([&](Engine& engine) { done = turn_(engine); });
+    if (!updated.ok()) done = updated;
+    if (done.ok() && *done) return;
+    if (!done.ok()) {
+      std::cerr << "rectrack: " << what_ << ": " << done.status().message()
+                << " (trying again in 5 s)" << std::endl;
+    }
+    if (!Pause(done.ok() ? kBetweenTurnsMs : kAfterAFailureMs)) return;
+  }
+}
+
+bool Turns::Pause(int ms) {
+  MutexLock lock(&mutex_);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stopping_ && std::chrono::steady_clock::now() < until) {
+    stop_cv_.WaitFor(until - std::chrono::steady_clock::now());
+  }
+  return !stopping_;
+}
+
+}  // namespace rectrack

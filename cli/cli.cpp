@@ -372,7 +372,8 @@ Status RunServe(const Context& c) {
             return;
           }
           letting_histories_go = std::make_unique<Turns>(
-              &host, "letting histories go", [](Engine& e) { return e.LetHistoriesGo(); });
+              &host, "letting histories go", [](Engine& e) { return e.LetHistoriesGo(); },
+              &Engine::ReturnFreeMemory);
         }
         c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
               << c.clock.Today().ToString() << ")" << std::endl;

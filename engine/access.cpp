@@ -49,12 +49,15 @@ Result<EvidenceDownload> EvidenceVisible(const Engine& engine, const Principal& 
   if (!well_formed) {
     return Status::InvalidArgument("an evidence file is named by 64 lowercase hex digits");
   }
-  for (const EvidenceUse& use : engine.EvidenceUses(sha256)) {
-    if (!ShowVisible(engine, who, use.item, use.kind, std::nullopt, Detail::kHead).ok()) continue;
-    ASSIGN_OR_RETURN(std::string content, engine.EvidenceContent(sha256));
-    return EvidenceDownload{use.file, std::move(content)};
-  }
-  return Status::NotFound("no evidence file " + sha256);
+  // Only the items `who` may see are read: an error reading another's history would say that
+  // the file exists, and name the item.
+  ASSIGN_OR_RETURN(const std::vector<EvidenceUse> uses,
+                   engine.EvidenceUses(sha256, [&](const std::string& item, SubjectKind kind) {
+                     return ShowVisible(engine, who, item, kind, std::nullopt, Detail::kHead).ok();
+                   }));
+  if (uses.empty()) return Status::NotFound("no evidence file " + sha256);
+  ASSIGN_OR_RETURN(std::string content, engine.EvidenceContent(sha256));
+  return EvidenceDownload{uses.front().file, std::move(content)};
 }
 
 Result<std::vector<RecommendationView>> VisibleActions(const Engine& engine, const Principal& who,

@@ -387,7 +387,8 @@ Result<VerifyResult> Engine::Verify() {
   // Every evidence file an event names is kept and hashes to its name.
   storage::EvidenceStore evidence(db_.get());
   std::set<std::string> checked;
-  for (const EvidenceUse& use : EvidenceUses("")) {
+  ASSIGN_OR_RETURN(const std::vector<EvidenceUse> uses, EvidenceUses(""));
+  for (const EvidenceUse& use : uses) {
     const Attachment& file = use.file;
     if (!checked.insert(file.sha256).second) continue;
     Status kept = evidence.Check(file.sha256, file.size);
@@ -407,14 +408,14 @@ Result<VerifyResult> Engine::Verify() {
                       head_rows.has_value()};
 }
 
-std::vector<EvidenceUse> Engine::EvidenceUses(const std::string& sha256) const {
+Result<std::vector<EvidenceUse>> Engine::EvidenceUses(const std::string& sha256,
+                                                      const ItemFilter& wanted) const {
   std::vector<EvidenceUse> uses;
   for (const auto& [seq, item] :
        sha256.empty() ? ledger_->EventsWithEvidence() : ledger_->EvidenceEvents(sha256)) {
-    // Unreadable (an item index that lost rows): left out, so that no one is let read by it.
-    auto history = ledger_->HistoryOf(*item);
-    if (!history.ok()) continue;
-    for (const Event& e : *history) {
+    if (wanted && !wanted(item->id, item->kind)) continue;
+    ASSIGN_OR_RETURN(const History history, ledger_->HistoryOf(*item));
+    for (const Event& e : history) {
       if (e.seq != seq) continue;
       for (const Attachment& file : e.attachments) {
         if (sha256.empty() || file.sha256 == sha256) {
@@ -437,18 +438,31 @@ Status Engine::KeepHistoriesOut(size_t cache_bytes, size_t turn) {
   history_turn_ = turn;
   ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
                             history_cache_bytes_, history_turn_);
-  return DropHistoriesIfDue(/*now=*/true);
+  RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
+  // The events let go were most of the heap, in small blocks among those kept: hand the whole
+  // pages among them back. In turns, the caller does once they are done, without the lock.
+  if (turn == std::numeric_limits<size_t>::max()) ReturnFreeMemory();
+  return Status();
 }
 
 Result<bool> Engine::LetHistoriesGo() {
   if (!history_cache_bytes_) {
     return Status::FailedPrecondition("histories are held: KeepHistoriesOut first");
   }
-  if (!ledger_->looked_at_every_item()) RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
-  return ledger_->looked_at_every_item();
+  // A ledger read afresh (the whole log again) holds every history: the drop starts over.
+  if (!ledger_->keeps_histories_out() || !ledger_->looked_at_every_item()) {
+    RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
+  }
+  return ledger_->keeps_histories_out() && ledger_->looked_at_every_item();
 }
 
 int64_t Engine::histories_read_back() const { return ledger_->histories_read_back(); }
+
+void Engine::ReturnFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 size_t Engine::histories_left_to_look_at() const { return ledger_->items_left_to_look_at(); }
 
@@ -465,14 +479,8 @@ Status Engine::DropHistoriesIfDue(bool now) {
   ASSIGN_OR_RETURN(const int64_t indexed, storage::ItemIndex(db_.get()).Through());
   ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
   const int64_t through = heads.basis == HeadsBasis() ? std::min(indexed, heads.through) : indexed;
-  const bool looking_at_every_item = !ledger_->looked_at_every_item();
   ledger_->DropHistories(std::min(through, last_seq_));
   histories_dropped_at_ = last_seq_;
-#if defined(__GLIBC__)
-  // The events let go of every item were most of the heap, in small blocks among those kept:
-  // hand the whole pages among them back, which free() alone leaves to the process.
-  if (looking_at_every_item && ledger_->looked_at_every_item()) malloc_trim(0);
-#endif
   return Status();
 }
 

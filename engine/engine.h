@@ -208,8 +208,13 @@ class Engine {
   // bad event, or the file that is missing or was altered and the event that names it.
   Result<VerifyResult> Verify();
   // The events that name the evidence file `sha256` ("": every file), in log order (none: no
-  // such file). Costs the events that name it; for "", a walk over the log in memory.
-  std::vector<EvidenceUse> EvidenceUses(const std::string& sha256) const;
+  // such file), of the items `wanted` takes (every item when it is empty). Costs the events
+  // that name it; for "", a walk over the log in memory. Corruption or IOError naming the item
+  // when a wanted item's history cannot be read back (histories out of memory): an item left
+  // out would make the file look unused, or its check skipped.
+  using ItemFilter = std::function<bool(const std::string& id, SubjectKind kind)>;
+  Result<std::vector<EvidenceUse>> EvidenceUses(const std::string& sha256,
+                                                const ItemFilter& wanted = {}) const;
   // The bytes of the evidence file `sha256`; NotFound when none are kept. Says nothing of who
   // may read them: see EvidenceVisible (access.h).
   Result<std::string> EvidenceContent(const std::string& sha256) const;
@@ -233,6 +238,10 @@ class Engine {
   // The next turn of KeepHistoriesOut's: true once every item's history has been looked at
   // (then and after, a turn does nothing). FailedPrecondition before KeepHistoriesOut.
   Result<bool> LetHistoriesGo();
+  // Hands the whole free pages inside malloc's heap back to the system (free() keeps them):
+  // after histories were let go in turns, once, and without the engine's lock, as it walks the
+  // whole heap.
+  static void ReturnFreeMemory();
   // How many histories KeepHistoriesOut's engine has read back so far.
   int64_t histories_read_back() const;
   // About how many items' histories KeepHistoriesOut has still to look at (0 once it has

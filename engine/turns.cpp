@@ -1,6 +1,7 @@
 #include "engine/turns.h"
 
 #include <chrono>
+#include <exception>
 #include <iostream>
 
 #include "engine/engine.h"
@@ -14,8 +15,13 @@ constexpr int kBetweenTurnsMs = 2;
 constexpr int kAfterAFailureMs = 5000;
 }  // namespace
 
-Turns::Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn)
-    : host_(host), what_(std::move(what)), turn_(std::move(turn)), thread_([this] { Run(); }) {}
+Turns::Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn,
+             std::function<void()> done)
+    : host_(host),
+      what_(std::move(what)),
+      turn_(std::move(turn)),
+      done_(std::move(done)),
+      thread_([this] { Run(); }) {}
 
 Turns::~Turns() {
   {
@@ -29,9 +35,18 @@ Turns::~Turns() {
 void Turns::Run() {
   while (true) {
     Result<bool> done = false;
-    Status updated = host_->Update([&](Engine& engine) { done = turn_(engine); });
+    Status updated = host_->Update([&](Engine& engine) {
+      try {
+        done = turn_(engine);
+      } catch (const std::exception& e) {  // a thread's exception would end the process
+        done = Status::IOError(e.what());
+      }
+    });
     if (!updated.ok()) done = updated;
-    if (done.ok() && *done) return;
+    if (done.ok() && *done) {
+      if (done_) done_();
+      return;
+    }
     if (!done.ok()) {
       std::cerr << "rectrack: " << what_ << ": " << done.status().message()
                 << " (trying again in 5 s)" << std::endl;

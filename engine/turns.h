@@ -3,9 +3,9 @@
 // rather than after the whole of it. `serve` lets go, so, of the histories its start read
 // (Engine::LetHistoriesGo), once it is already answering.
 //
-// The work's function runs under the host's lock and says whether the work is done; an error is
-// written to the log (naming the work) and the turn tried again 5 s later. The thread stops when
-// the work is done, or between turns when the Turns is destroyed.
+// The work's function runs under the host's lock and says whether the work is done; an error (or
+// an exception) is written to the log, naming the work, and the turn tried again 5 s later. The
+// thread stops when the work is done, or between turns when the Turns is destroyed.
 //
 // Thread-safety: construct and destroy on one thread; the work runs on the Turns' own.
 #pragma once
@@ -25,8 +25,10 @@ class EngineHost;
 
 class Turns {
  public:
-  // Starts turning at once. REQUIRES: `host` outlives the Turns.
-  Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn);
+  // Starts turning at once; once `turn` says the work is done, runs `done` (if any) on the
+  // Turns' thread without the lock. REQUIRES: `host` outlives the Turns.
+  Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn,
+        std::function<void()> done = {});
   // Waits for a turn under way, then stops.
   ~Turns();
   Turns(const Turns&) = delete;
@@ -40,6 +42,7 @@ class Turns {
   EngineHost* const host_;
   const std::string what_;
   const std::function<Result<bool>(Engine&)> turn_;
+  const std::function<void()> done_;
   Mutex mutex_;
   CondVar stop_cv_{&mutex_};
   bool stopping_ GUARDED_BY(mutex_) = false;

@@ -219,7 +219,8 @@ Response Api::MetricsResponse(const Engine& engine) {
            "rectrack_histories_read_back_total " +
            std::to_string(engine.histories_read_back()) + "\n" +
            "# HELP rectrack_histories_to_let_go Items whose histories serve has still to look at "
-           "after its start, to let them go (0 once it has, or when every history is held).\n"
+           "after its start, to let them go (0 once it has, or when every history is held; items "
+           "changed since are let go as the item index covers them).\n"
            "# TYPE rectrack_histories_to_let_go gauge\n"
            "rectrack_histories_to_let_go " +
            std::to_string(engine.histories_left_to_look_at()) + "\n";

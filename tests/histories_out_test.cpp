@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 
+#include "engine/access.h"
 #include "tests/item_store_fixture.h"
 
 namespace rectrack {
@@ -176,6 +177,64 @@ TEST_F(HistoriesOutTest, HistoriesLetGoInTurnsAnswerAsAWholeEngineAfterEveryTurn
   for (Date as_of : dates) EXPECT_EQ(Answers(**out, as_of), Answers(**whole, as_of));
   EXPECT_EQ(Fed(**out), Fed(**whole));
   EXPECT_GT((*out)->histories_read_back(), read_back);
+}
+
+// An evidence file whose event's history cannot be read back is not passed off as unused (a
+// download's 404, a check `verify` skips); and it is said only to those who may see the item.
+TEST_F(HistoriesOutTest, AnEvidenceFileWhoseHistoryCannotBeReadBackIsNotPassedOffAsUnused) {
+  std::mt19937 rng(90);
+  MakeRandomWorld(rng, 8, 0);
+  std::string closed, owner;
+  const EvidenceFile file("minutes.txt", "the board's minutes");
+  {
+    auto whole = Open();
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    // Owned by one body (r0 and r5 by both).
+    for (int r = 1; r < 8 && closed.empty(); ++r) {
+      if (r % 5 == 0) continue;
+      const std::string body = r % 2 ? "SFO" : "CPS";
+      RecordEvent close{"r" + std::to_string(r), "close", D("2024-01-01"), "body_lead", body};
+      close.fields["override"] = {"agreed"};
+      close.files.push_back(file);
+      if ((*whole)->Apply({close}, "test").ok()) closed = close.subject_id, owner = body;
+    }
+  }
+  ASSERT_FALSE(closed.empty()) << "no recommendation took a close with evidence";
+  const std::string other = owner == "CPS" ? "SFO" : "CPS";
+  histories_out_ = true;
+  auto out = Open();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const Principal inspectorate{"", "inspectorate", ""};
+  const Principal other_lead{"", "body_lead", other};
+  // (Nothing asked before the damage: the history read back would be in the cache.)
+  ASSERT_TRUE(DamageHistoryOf(db(), closed).ok());
+  const auto names_it = [&](const Status& s) {
+    return s.code() == Code::kCorruption &&
+           s.message().find("'" + closed + "'") != std::string::npos;
+  };
+  auto uses = (*out)->EvidenceUses(file.sha256);
+  ASSERT_FALSE(uses.ok()) << "the file's one use was left out";
+  EXPECT_TRUE(names_it(uses.status())) << uses.status().message();
+  auto every = (*out)->EvidenceUses("");
+  ASSERT_FALSE(every.ok());
+  EXPECT_TRUE(names_it(every.status())) << every.status().message();
+  auto download = EvidenceVisible(**out, inspectorate, file.sha256);
+  ASSERT_FALSE(download.ok());
+  EXPECT_TRUE(names_it(download.status())) << download.status().message();
+  // Another body's lead, who may not see the recommendation, learns nothing of it.
+  auto theirs = EvidenceVisible(**out, other_lead, file.sha256);
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.status().code(), Code::kNotFound) << theirs.status().message();
+  EXPECT_EQ(theirs.status().message().find(closed), std::string::npos);
+
+  // `rectrack rebuild` puts the rows back.
+  histories_out_ = false;
+  ASSERT_TRUE(Open().value()->Rebuild().ok());
+  auto again = EvidenceVisible(**out, inspectorate, file.sha256);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->content, file.content);
+  EXPECT_EQ((*out)->EvidenceUses(file.sha256).value().size(), 1u);
+  EXPECT_EQ(EvidenceVisible(**out, other_lead, file.sha256).status().code(), Code::kNotFound);
 }
 
 TEST_F(HistoriesOutTest, AnotherProcesssBackDatedWritesAreTakenInOverHistoriesLetGo) {

@@ -448,7 +448,7 @@ TEST_F(ItemIndexTest, EvidenceUsesOfOneFileEqualTheWalkOverTheLog) {
     ASSERT_TRUE(engine->Apply({reopen}, "test").ok());
   }
   for (int pass = 0; pass < 2; ++pass) {
-    const auto all = engine->EvidenceUses("");
+    const auto all = engine->EvidenceUses("").value();
     std::set<std::string> files;
     for (const auto& use : all) files.insert(use.file.sha256);
     EXPECT_GE(files.size(), 5u);
@@ -457,10 +457,10 @@ TEST_F(ItemIndexTest, EvidenceUsesOfOneFileEqualTheWalkOverTheLog) {
       for (const auto& use : all) {
         if (use.file.sha256 == sha256) walked.push_back(use.seq);
       }
-      for (const auto& use : engine->EvidenceUses(sha256)) looked_up.push_back(use.seq);
+      for (const auto& use : engine->EvidenceUses(sha256).value()) looked_up.push_back(use.seq);
       EXPECT_EQ(looked_up, walked) << sha256;
     }
-    for (const auto& sha256 : refused) EXPECT_TRUE(engine->EvidenceUses(sha256).empty());
+    for (const auto& sha256 : refused) EXPECT_TRUE(engine->EvidenceUses(sha256).value().empty());
     engine = Open().value();  // the second pass on the log replayed
   }
 }

@@ -73,7 +73,15 @@ TEST_F(StartTest, AUsersOwnTunablesDoNotStopHugePages) {
 }
 
 TEST_F(StartTest, AUserWhoSaysNoToHugePagesIsHeard) {
+  if (!KernelGivesHugePagesWhenAsked()) GTEST_SKIP() << "transparent huge pages are not 'madvise'";
   EXPECT_FALSE(HeapAskedForHugePages({"GLIBC_TUNABLES=glibc.malloc.hugetlb=0"}));
+}
+
+// The mark of a process started again: never a second time, whatever glibc did to the
+// tunables (it cleans them for a setuid or capability-raised process).
+TEST_F(StartTest, AProcessStartedAgainIsNotStartedAgain) {
+  if (!KernelGivesHugePagesWhenAsked()) GTEST_SKIP() << "transparent huge pages are not 'madvise'";
+  EXPECT_FALSE(HeapAskedForHugePages({"RECTRACK_STARTED_AGAIN=1"}));
 }
 
 using server_test::Connection;

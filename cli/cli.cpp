@@ -596,19 +596,20 @@ Status RunUser(Engine& engine, const Context& c) {
 struct Runner {
   Status (*alone)(const Context&) = nullptr;
   Status (*with_engine)(Engine&, const Context&) = nullptr;
+  bool whole_log = false;  // `alone` reads the whole log into memory (an engine, or verify's)
 };
 
 const std::map<std::string, Runner>& Runners() {
   static const std::map<std::string, Runner> kRunners = {
-      {"workflow", {RunWorkflow, nullptr}}, {"verify", {RunVerify, nullptr}},
-      {"backup", {RunBackup, nullptr}},     {"draft", {RunDraft, nullptr}},
-      {"serve", {RunServe, nullptr}},       {"import", {nullptr, RunImport}},
-      {"list", {nullptr, RunList}},         {"show", {nullptr, RunShow}},
-      {"rebuild", {nullptr, RunRebuild}},   {"actions", {nullptr, RunActions}},
-      {"units", {nullptr, RunUnits}},       {"record", {nullptr, RunRecord}},
-      {"report", {nullptr, RunReport}},     {"token", {nullptr, RunTokenCommand}},
-      {"rules", {nullptr, RunRules}},       {"user", {nullptr, RunUser}},
-      {"alerts", {RunAlerts, nullptr}},     {"webhook-secret", {RunWebhookSecret, nullptr}},
+      {"workflow", {RunWorkflow, nullptr}},   {"verify", {RunVerify, nullptr, true}},
+      {"backup", {RunBackup, nullptr}},       {"draft", {RunDraft, nullptr, true}},
+      {"serve", {RunServe, nullptr, true}},   {"import", {nullptr, RunImport}},
+      {"list", {nullptr, RunList}},           {"show", {nullptr, RunShow}},
+      {"rebuild", {nullptr, RunRebuild}},     {"actions", {nullptr, RunActions}},
+      {"units", {nullptr, RunUnits}},         {"record", {nullptr, RunRecord}},
+      {"report", {nullptr, RunReport}},       {"token", {nullptr, RunTokenCommand}},
+      {"rules", {nullptr, RunRules}},         {"user", {nullptr, RunUser}},
+      {"alerts", {RunAlerts, nullptr, true}}, {"webhook-secret", {RunWebhookSecret, nullptr}},
   };
   return kRunners;
 }
@@ -632,6 +633,12 @@ std::vector<std::string> ScopeOf(const std::string& cmd, const Args& args) {
   return scope;
 }
 
+// A list and Annex A read the item heads, not the log (Engine::ListFromHeads, AnnexFromHeads).
+bool HeadsOnly(const std::string& cmd, const Args& args) {
+  return cmd == "list" ||
+         (cmd == "report" && args.positional.size() == 2 && args.positional[1] == "annex");
+}
+
 Status RunCommand(const Args& args, std::ostream& out) {
   const std::string cmd = args.positional.empty() ? "" : args.positional[0];
   auto runner = Runners().find(cmd);
@@ -649,9 +656,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   // Only serve delivers alerts: the other commands run without the webhooks' secrets.
   options.resolve_secrets = cmd == "serve";
   options.scope = ScopeOf(cmd, args);
-  // A list and Annex A read the item heads, not the log (Engine::ListFromHeads, AnnexFromHeads).
-  options.heads_only = cmd == "list" || (cmd == "report" && args.positional.size() == 2 &&
-                                         args.positional[1] == "annex");
+  options.heads_only = HeadsOnly(cmd, args);
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{
@@ -686,6 +691,16 @@ int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ost
   if (status.ok()) return 0;
   err << "rectrack: error: " << status.message() << "\n";
   return 1;
+}
+
+bool ReadsWholeLog(const std::vector<std::string>& argv) {
+  auto args = cli::ParseArgs(argv);
+  if (!args.ok() || args->positional.empty() || !cli::CheckUsage(*args).ok()) return false;
+  const std::string& cmd = args->positional[0];
+  auto runner = Runners().find(cmd);
+  if (runner == Runners().end()) return false;
+  if (runner->second.alone) return runner->second.whole_log;
+  return ScopeOf(cmd, *args).empty() && !HeadsOnly(cmd, *args);
 }
 
 namespace cli {

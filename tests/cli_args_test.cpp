@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "common/strings.h"
 #include "engine/rules.h"
 #include "tests/test_support.h"
@@ -372,6 +373,25 @@ TEST(CliUsageTest, WebhookSecretPrintsANewStandardWebhooksSecret) {
   EXPECT_TRUE(CheckWebhookSecret(secret).ok()) << secret;
   EXPECT_EQ(Base64Decode(secret.substr(6))->size(), 32u);
   EXPECT_NE(a.out, b.out);
+}
+
+// Which command lines start again: those that read the whole log into memory.
+TEST(StartAgainTest, OnlyACommandThatReadsTheWholeLogStartsAgain) {
+  using Line = std::vector<std::string>;
+  for (const Line& whole :
+       {Line{"--db", "x.db", "serve"}, Line{"import", "a.yaml"}, Line{"verify"}, Line{"rebuild"},
+        Line{"report", "progress", "--body", "CPS"},
+        Line{"record", "r1", "close", "--attach", "minutes.pdf"}, Line{"token", "list"}}) {
+    EXPECT_TRUE(rectrack::ReadsWholeLog(whole)) << whole.back();
+  }
+  for (const Line& part :
+       {Line{"show", "r1"}, Line{"--db", "x.db", "show", "r1", "--as-of", "2025-01-01"},
+        Line{"record", "r1", "update", "--note", "serve"}, Line{"list", "--open"},
+        Line{"report", "annex", "--body", "CPS"}, Line{"actions", "--rec", "r1"},
+        Line{"rules", "r1"}, Line{"backup", "b"}, Line{"workflow"}, Line{},
+        Line{"serve", "--bogus"}, Line{"bogus"}, Line{"show"}}) {
+    EXPECT_FALSE(rectrack::ReadsWholeLog(part)) << (part.empty() ? "(nothing)" : part.front());
+  }
 }
 
 }  // namespace

@@ -748,7 +748,7 @@ TEST_F(ApiActionsTest, AServerSaysWhichHistoryItCannotReadRatherThanLeaveItOut) 
   // without the action nor "Page not found".
   auto web = HttpRequest(port, "GET", "/recommendations/sw22-i1?as_at=2022-12-01", "");
   EXPECT_EQ(web.first, 500) << web.second.substr(0, 2000);
-  EXPECT_NE(web.second.find("Sorry, there is a problem"), std::string::npos);
+  EXPECT_NE(web.second.find("Sorry, there is a problem with the service"), std::string::npos);
   EXPECT_NE(web.second.find("sw22-i1-a3&apos;"), std::string::npos) << "escaped, and named";
   EXPECT_NE(web.second.find("rectrack rebuild"), std::string::npos);
   // Today: heads only.

@@ -278,7 +278,7 @@ Response Workspace::Impl::Message(const Call& call, int status, const std::strin
 }
 
 Response Workspace::Impl::Failure(const Call& call, const Status& status) const {
-  return Message(call, 500, "Sorry, there is a problem", status.message());
+  return Message(call, 500, "Sorry, there is a problem with the service", status.message());
 }
 
 Response Workspace::Impl::NotFound(const Call& call) const {

@@ -25,6 +25,7 @@ import os
 import struct
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ def rectrack(db, *args, stdin=None):
 
 
 class Server:
-    def __init__(self, *serve_flags, env=None):
+    def __init__(self, *serve_flags, env=None, before_serving=None):
         self.dir = tempfile.mkdtemp(prefix="rectrack-web-")
         self.db = os.path.join(self.dir, "web.db")
         rectrack(self.db, "import", *[os.path.join(SOURCE, "demo", f) for f in
@@ -86,6 +87,8 @@ class Server:
                              ("lead@sfo.example", ["body_lead", "--body", "SFO"])):
             rectrack(self.db, "user", "add", "--email", email, "--role", *scope,
                      stdin=PASSWORD + "\n")
+        if before_serving:
+            before_serving(self.db)
         self.process = subprocess.Popen(
             [BINARY, "--db", self.db, "--clock", CLOCK, "serve", "--listen", "127.0.0.1:0",
              *serve_flags],
@@ -774,7 +777,37 @@ class PublicTrackerTest(unittest.TestCase):
             "return document.fonts.load('19px \"GDS Transport\"').then(f => f.length)")
         self.assertGreater(loaded, 0)
 
+    def test_z_a_history_that_cannot_be_read_back_is_a_problem_page(self):
+        """The item index damaged behind the server's back (it keeps histories out of memory,
+        and reads them back from the index): a page that needs the history is GOV.UK's 'Sorry,
+        there is a problem with the service' page, naming the action and what repairs it,
+        passing axe like every other page; rebuilt, it reads again."""
+        def damage(db_path):
+            # The index and heads up to the log (so that every history is let go), then
+            # sw22-i1-a3's rows in the index taken out, but its first.
+            rectrack(db_path, "rebuild")
+            db = sqlite3.connect(db_path)
+            try:
+                with db:
+                    db.execute("DELETE FROM item_events WHERE item = ?1 AND seq <> "
+                               "(SELECT min(seq) FROM item_events WHERE item = ?1)",
+                               ("sw22-i1-a3",))
+            finally:
+                db.close()
 
+        d = self.driver
+        server = Server("--public-read", before_serving=damage)
+        self.addCleanup(server.stop)
+        page = server.url + "/recommendations/sw22-i1?as_at=2022-12-01"
+        d.get(page)
+        self.assertIn("Sorry, there is a problem with the service", d.title)
+        self.assertIn("sw22-i1-a3", d.page_source)
+        self.assertIn("rectrack rebuild", d.page_source)
+        WebWorkspaceTest.check_page(self, d, "problem-unreadable-history")
+        rectrack(server.db, "rebuild")
+        d.get(page)
+        self.assertNotIn("Sorry, there is a problem", d.title)
+        self.assertIn("sw22-i1-a3", d.page_source)
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])

@@ -5,10 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -16,24 +14,17 @@
 #include <set>
 
 #include <iostream>
-#include "alerts/alerting.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/terminal.h"
 #include "common/strings.h"
-#include "engine/documents.h"
 #include "engine/engine.h"
-#include "engine/host.h"
 #include "engine/importer.h"
 #include "engine/render.h"
-#include "engine/turns.h"
-#include "http/server.h"
-#include "storage/checkpointer.h"
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "web/accounts.h"
-#include "web/workspace.h"
 
 namespace rectrack {
 namespace {
@@ -44,11 +35,13 @@ using cli::Commands;
 using cli::Context;
 using cli::Format;
 using cli::OptionalDate;
+using cli::RunAlerts;
 using cli::RunBackup;
 using cli::RunDraft;
 using cli::RunRebuild;
 using cli::RunRecord;
 using cli::RunReport;
+using cli::RunServe;
 using cli::RunVerify;
 
 namespace fs = std::filesystem;
@@ -159,72 +152,6 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
   return Status();
 }
 
-Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::string>& rest,
-                   const std::string& format, std::ostream& out) {
-  if (!rest.empty()) {
-    if (format == "csv") {
-      return Status::InvalidArgument("--format csv is for the list of alerts, not one alert");
-    }
-    ASSIGN_OR_RETURN(AlertDetail detail, engine.FindAlert(rest[0]));
-    const storage::AlertRecord& alert = detail.alert;
-    const std::string& state = detail.state;
-    const auto& deliveries = detail.deliveries;
-    const auto& attempts = detail.attempts;
-    if (format == "json") {
-      out << alert.payload << "\n";
-      return Status();
-    }
-    out << "alert " << alert.id << ": " << alert.kind << " for " << alert.recommendation
-        << (alert.milestone.empty() ? "" : " milestone " + alert.milestone) << ", due " << alert.due
-        << ", raised " << alert.raised << (alert.late ? " (late)" : "") << ", " << state << "\n";
-    for (const auto& d : deliveries) {
-      out << "  " << d.subscription << " (" << d.channel << " " << d.target << "): " << d.state
-          << ", " << d.attempts << " attempt(s)"
-          << (d.state == "pending" ? ", next " + d.next_attempt : "") << "\n";
-      for (const auto& a : attempts) {
-        if (a.subscription != d.subscription) continue;
-        out << "    #" << a.attempt << " " << a.started << " -> "
-            << (a.finished.empty() ? "(unfinished)" : a.finished) << "  status " << a.status
-            << (a.error.empty() ? "" : "  " + a.error) << "\n";
-      }
-    }
-    return Status();
-  }
-  storage::AlertFilter filter;
-  filter.body = args.Get("body");
-  filter.state = args.Get("state");
-  filter.kind = args.Get("kind");
-  filter.limit = std::numeric_limits<size_t>::max();
-  static const std::set<std::string> kStates = {"", "pending", "delivered", "failed",
-                                                "unsubscribed"};
-  if (!kStates.count(filter.state)) {
-    return Status::InvalidArgument("--state must be pending, delivered, failed or unsubscribed");
-  }
-  ASSIGN_OR_RETURN(auto alerts, engine.ListAlerts(filter));
-  if (format == "json") {
-    out << "[";
-    for (size_t i = 0; i < alerts.size(); ++i) out << (i ? ",\n" : "") << alerts[i].payload;
-    out << "]\n";
-    return Status();
-  }
-  if (format == "csv") {
-    out << AlertsCsvHeader();
-    for (const auto& a : alerts) {
-      ASSIGN_OR_RETURN(std::string state, engine.AlertState(a.id));
-      out << AlertCsvLine(a, state);
-    }
-    return Status();
-  }
-  for (const auto& a : alerts) {
-    ASSIGN_OR_RETURN(std::string state, engine.AlertState(a.id));
-    out << a.id << "  " << a.due << "  " << a.kind << "  " << a.recommendation
-        << (a.milestone.empty() ? "" : " " + a.milestone) << "  " << Join(a.owners, ",") << "  "
-        << state << (a.late ? "  late" : "") << "\n";
-  }
-  out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
-  return Status();
-}
-
 Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>& rest,
                 std::ostream& out) {
   const std::string action = rest.empty() ? "" : rest[0];
@@ -282,107 +209,6 @@ Status RunWebhookSecret(const Context& c) {  // needs no database
   ASSIGN_OR_RETURN(std::string key, storage::RandomBytes(32));
   c.out << "whsec_" << Base64Encode(key) << "\n";
   return Status();
-}
-
-// serve's settings: defaults, then --config, then RECTRACK_*, then flags (cli/config.h).
-Result<cli::ServeConfig> ServeSettings(const Context& c) {
-  const Args& args = c.args;
-  cli::ServeConfig serve;
-  if (args.Has("config")) RETURN_IF_ERROR(cli::LoadConfigFile(args.Get("config"), &serve));
-  RETURN_IF_ERROR(cli::ApplyEnvironment(
-      &serve, [](const char* name) -> const char* { return std::getenv(name); }));
-  if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
-  if (args.Has("threads")) {
-    const std::string n = args.Get("threads");
-    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(n) < 1) {
-      return Status::InvalidArgument("--threads must be from 1 to 99");
-    }
-    serve.server.threads = std::stoi(n);
-  }
-  if (args.Has("public-read")) serve.api.public_read = true;
-  RETURN_IF_ERROR(cli::ResolveSmtpPassword(
-      &serve, [](const char* name) -> const char* { return std::getenv(name); }));
-  return serve;
-}
-
-Status RunServe(const Context& c) {
-  if (!c.rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
-  ASSIGN_OR_RETURN(cli::ServeConfig serve, ServeSettings(c));
-  Engine::Options options = c.options;
-  if (!c.args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
-  if (!c.args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
-  options.text_limits = serve.text_limits;
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
-  // Checkpoints move the log into the database file off the write path; a commit still does
-  // it itself if the log ever grows past 40 MB (10,000 pages) without them.
-  std::unique_ptr<storage::Checkpointer> checkpointer;
-  if (options.db_path != ":memory:") {
-    RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
-    ASSIGN_OR_RETURN(checkpointer,
-                     storage::Checkpointer::Start(options.db_path, std::chrono::milliseconds(100)));
-  }
-  EngineHost host(engine.get());
-  // One converter for the API and the web, so documents_at_once bounds them together.
-  serve.api.documents = std::make_shared<DocumentConverter>(serve.documents);
-  http::Api api(&host, serve.api);
-  // The web workspace: sessions are timed by the real clock, not a demo's fast one.
-  web::AccountOptions account_options;
-  account_options.second_factor_roles = serve.second_factor_roles;
-  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, account_options, nullptr));
-  ASSIGN_OR_RETURN(
-      auto workspace,
-      web::Workspace::Create(&host, accounts.get(),
-                             {serve.api.public_read, serve.secure_cookies, 50,
-                              serve.alerting.link_base, serve.gov_uk, serve.api.documents}));
-  std::unique_ptr<alerts::Alerting> alerting;
-  std::unique_ptr<Turns> letting_histories_go;
-  Status alerting_failed;
-  Status served = http::Serve(
-      host, api, serve.server,
-      [&](const std::string& where) {
-        // Alerts and feeds link to the address actually bound (port 0 picks one) unless
-        // public_url says otherwise.
-        if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
-        api.SetPublicUrl(serve.alerting.link_base);
-        if (engine->rules()) {
-          serve.alerting.db_path = options.db_path;
-          auto started = alerts::Alerting::Start(host, serve.alerting);
-          if (!started.ok()) {
-            alerting_failed = started.status();
-            std::raise(SIGTERM);  // stops the server before it serves anything
-            return;
-          }
-          alerting = std::move(started).value();
-        }
-        // With history_cache_mb, once the alerts' first pass has read every history: let
-        // them go (Engine::KeepHistoriesOut), so that memory follows the items, not the log.
-        // A turn of kHistoryTurn items now, the rest in turns while the server answers (at
-        // 100,000 recommendations, 0.1 to 0.3 s in all).
-        if (serve.history_cache_mb > 0) {
-          constexpr size_t kHistoryTurn = 4096;
-          Status kept;
-          Status updated = host.Update([&](Engine& e) {
-            kept =
-                e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20, kHistoryTurn);
-          });
-          if (!updated.ok() || !kept.ok()) {
-            alerting_failed = updated.ok() ? kept : updated;
-            std::raise(SIGTERM);
-            return;
-          }
-          letting_histories_go = std::make_unique<Turns>(
-              &host, "letting histories go", [](Engine& e) { return e.LetHistoriesGo(); },
-              &Engine::ReturnFreeMemory);
-        }
-        c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
-              << c.clock.Today().ToString() << ")" << std::endl;
-      },
-      workspace.get());
-  letting_histories_go.reset();
-  alerting.reset();
-  RETURN_IF_ERROR(alerting_failed);
-  return served;
 }
 
 Status RunImport(Engine& engine, const Context& c) {
@@ -502,39 +328,6 @@ Status RunTokenCommand(Engine& engine, const Context& c) {
 
 Status RunRules(Engine& engine, const Context& c) {
   return PrintRules(engine, c.rest, c.as_of, c.out);
-}
-
-// `alerts test-email --to ADDRESS`: one message through the configured relay (serve's settings:
-// --config, RECTRACK_*), and what the relay answered, so an operator can check them.
-Status RunTestEmail(const Context& c) {
-  ASSIGN_OR_RETURN(cli::ServeConfig serve, ServeSettings(c));
-  if (serve.alerting.smtp.url.empty()) {
-    return Status::InvalidArgument(
-        "no smtp_url is configured (in --config FILE, or RECTRACK_SMTP_URL)");
-  }
-  const std::string to = c.args.Get("to");
-  if (to.empty()) return Status::InvalidArgument("alerts test-email needs --to ADDRESS");
-  ASSIGN_OR_RETURN(std::string random, storage::RandomBytes(8));
-  alerts::Deliverer deliverer(serve.alerting.delivery);
-  std::promise<alerts::AttemptResult> sent;
-  deliverer.Send(
-      alerts::TestEmail(serve.alerting, to, "test-" + storage::Sha256Hex(random).substr(0, 16)),
-      [&](alerts::AttemptResult r) { sent.set_value(std::move(r)); });
-  const alerts::AttemptResult result = sent.get_future().get();
-  if (!result.delivered) return Status::IOError("the test message was not sent: " + result.error);
-  c.out << "sent a test message to " << to << " through " << serve.alerting.smtp.url
-        << "; the relay answered: " << result.reply << "\n";
-  return Status();
-}
-
-Status RunAlerts(const Context& c) {
-  if (!c.rest.empty() && c.rest[0] == "test-email") return RunTestEmail(c);
-  if (c.args.Has("to") || c.args.Has("config")) {
-    return Status::InvalidArgument("--to and --config are for `alerts test-email`");
-  }
-  ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(c.options));
-  return PrintAlerts(*engine, c.args, c.rest, format, c.out);
 }
 
 // `user`: the people who sign in to the web workspace (web/accounts.h). A password is read

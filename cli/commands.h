@@ -1,6 +1,7 @@
 // The command line's commands, split by subject across files: cli.cpp has the dispatch and
 // the reading commands, cli_records.cpp the ones about the log's content and its copies
-// (record, report, verify, backup), cli_draft.cpp the drafting of a report's recommendations.
+// (record, report, verify, backup), cli_draft.cpp the drafting of a report's recommendations,
+// cli_serve.cpp `serve` and `alerts`.
 // Private to rectrack::cli.
 #pragma once
 
@@ -51,5 +52,9 @@ Status RunRebuild(Engine& engine, const Context& c);
 Status RunBackup(const Context& c);
 // `draft REPORT`: a draft import file of the report's recommendations (cli_draft.cpp).
 Status RunDraft(const Context& c);
+// `serve`: the HTTP API, the web workspace and the alerts over one engine (cli_serve.cpp).
+Status RunServe(const Context& c);
+// `alerts [ID]` and `alerts test-email --to ADDRESS` (cli_serve.cpp).
+Status RunAlerts(const Context& c);
 
 }  // namespace rectrack::cli

@@ -181,6 +181,7 @@ struct Alerting::Impl {
       std::vector<storage::AlertRecord> raised;
       std::optional<Date> next;
       bool staged = false;
+      bool first_pass = false;  // the engine's first pass of the alert days is under way
       Status failed;
       // The host takes in other processes' commits first (and wakes the streams for them).
       Status refreshed = host.Update([&](Engine& e) {
@@ -191,6 +192,7 @@ struct Alerting::Impl {
           failed = r.status();
         }
         next = e.NextAlertDay();
+        first_pass = !e.alert_days_known();
         // Shortly before the next alert day, prepare its alerts, so that at its start only
         // the writing is left. A failure here is not one: the alerts are computed when raised.
         if (failed.ok() && next && *next > clock.Today() && e.staged_day() != next &&
@@ -210,9 +212,9 @@ struct Alerting::Impl {
         delay = chr::seconds(5);
       } else if (next) {
         const auto until_start = RealDelay(clock, UkDayStart(*next));
-        // A day raised in turns (AlertOptions::raise_batch): a moment between them, in which
-        // the requests waiting for the engine are answered.
-        delay = std::max(until_start, chr::milliseconds(raised.empty() ? 50 : 2));
+        // A day raised in turns (AlertOptions::raise_batch), or the first pass's turns: a
+        // moment between them, in which the requests waiting for the engine are answered.
+        delay = std::max(until_start, chr::milliseconds(raised.empty() && !first_pass ? 50 : 2));
         // Wake early once, to prepare the day's alerts.
         if (!staged && until_start > kStageLead) delay = until_start - kStageLead;
       }
@@ -377,7 +379,11 @@ Result<std::unique_ptr<Alerting>> Alerting::Start(EngineHost& host,
     }
   }
   Status started;
-  RETURN_IF_ERROR(host.Update([&](Engine& e) { started = e.StartAlerts({options.link_base}); }));
+  // The first pass over a long log goes in turns, between which the server answers.
+  constexpr size_t kFirstPassTurn = 1024;
+  RETURN_IF_ERROR(host.Update([&](Engine& e) {
+    started = e.StartAlerts({.link_base = options.link_base, .first_pass_turn = kFirstPassTurn});
+  }));
   RETURN_IF_ERROR(started);
   auto impl = std::make_unique<Impl>(host, *clock, *rules, options);
   impl->deliverer = std::make_unique<Deliverer>(options.delivery);

@@ -36,7 +36,9 @@ EmailMessage TestEmail(const AlertingOptions& options, const std::string& to,
 
 class Alerting {
  public:
-  // Starts alerts in the host's engine (Engine::StartAlerts) and both threads.
+  // Starts alerts in the host's engine (Engine::StartAlerts, its first pass in turns of 1,024
+  // items that the scheduler thread goes on with, between which the server answers) and both
+  // threads.
   // REQUIRES: `host` outlives the Alerting.
   static Result<std::unique_ptr<Alerting>> Start(EngineHost& host, const AlertingOptions& options);
   ~Alerting();  // stops both threads; deliveries in flight are abandoned and retried on restart

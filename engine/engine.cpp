@@ -249,27 +249,19 @@ Result<std::vector<RecommendationView>> Engine::List(const ListQuery& q) const {
 Status Engine::VisitList(const ListQuery& q,
                          const std::function<bool(const RecommendationView&)>& visit) const {
   const Date as_of = q.as_of.value_or(clock_->Today());
-  // The candidates, in list order, chosen on what needs no view: a sort of pointers, so that
-  // only the views visited are made.
-  std::vector<const Item*> listed;
-  for (const auto& [id, item] : ledger_->items()) {
-    if (item.kind != SubjectKind::kRecommendation || item.issued() > as_of) continue;
-    if (q.after && std::pair(item.issued(), std::string_view(id)) <=
-                       std::pair(q.after->first, std::string_view(q.after->second))) {
-      continue;
-    }
-    const auto& owners = item.def().owners;
-    if (!q.body.empty() && std::find(owners.begin(), owners.end(), q.body) == owners.end()) {
-      continue;
-    }
-    listed.push_back(&item);
-  }
-  std::sort(listed.begin(), listed.end(), [](const Item* a, const Item* b) {
-    return a->issued() != b->issued() ? a->issued() < b->issued() : a->id < b->id;
-  });
+  // The recommendations in list order from the place the query goes on from, until one issued
+  // after the date: a page costs the recommendations it walks, not a sort of all of them.
+  const auto& in_order = ledger_->recommendations_in_list_order();
+  auto it = q.after ? in_order.upper_bound(ListOrder::Place(q.after->first, q.after->second))
+                    : in_order.begin();
   size_t visited = 0;
-  for (const Item* item : listed) {
-    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->Project(*item, as_of, Detail::kHead));
+  for (; it != in_order.end() && (*it)->issued() <= as_of; ++it) {
+    const Item& item = **it;
+    if (!q.body.empty()) {
+      const auto& owners = item.def().owners;
+      if (std::find(owners.begin(), owners.end(), q.body) == owners.end()) continue;
+    }
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->Project(item, as_of, Detail::kHead));
     if (!q.state.empty() && view.state != q.state) continue;
     if (q.open && view.open != *q.open) continue;
     if (q.overdue_only && !view.overdue) continue;
@@ -468,6 +460,8 @@ size_t Engine::histories_left_to_look_at() const { return ledger_->items_left_to
 
 Status Engine::DropHistoriesIfDue(bool now) {
   if (!history_cache_bytes_) return Status();
+  // The alerts' first pass replays every item's whole history: they go once it is done.
+  if (!alert_days_known()) return Status();
   if (!now && last_seq_ - histories_dropped_at_ < index_batch_) return Status();
   // A ledger read afresh (the whole log again) holds every history: keep them out again.
   if (!ledger_->keeps_histories_out()) {

@@ -56,6 +56,11 @@ struct AlertOptions {
   // one hold of the engine): a day with more (the first start on a long log, a start after
   // downtime, a large import) is raised in turns, and the server answers between them.
   size_t raise_batch = 2000;
+  // How many items StartAlerts looks at (each one's whole history replayed for the rules, to
+  // work out its next alert day) before it returns; the rest are looked at by the following
+  // RaiseDueAlerts calls, this many a call, and only then does raising begin. A server so
+  // answers while a long log's first pass is under way (at 1,000,000 recommendations, seconds).
+  size_t first_pass_turn = std::numeric_limits<size_t>::max();
 };
 
 // The action workflow used when none is named: action.yaml beside `workflow_path`, or "" when
@@ -228,8 +233,9 @@ class Engine {
   // and the log when a question needs them (an as-of date before its last change, its
   // timeline, a back-dated write), the latest kept in a cache of about `cache_bytes`. Histories
   // are let go once the index and the heads cover them, now and after each write or catch-up
-  // that indexes a batch. The answers are the same. FailedPrecondition for an engine that did
-  // not read the whole log.
+  // that indexes a batch, and not before the alerts' first pass (StartAlerts) has looked at
+  // every item. The answers are the same. FailedPrecondition for an engine that did not read
+  // the whole log.
   //
   // With `turn`, the items' histories held now are let go `turn` items at a time: one turn
   // now, one at each LetHistoriesGo, and one after each write or catch-up as above, so that a
@@ -330,23 +336,31 @@ class Engine {
   // the outbox's watermark (the day through which everything was raised): after downtime, the
   // alerts that fell due meanwhile are raised once each, flagged late. From then on every
   // committed change to a recommendation (here or, seen by Refresh, by another process) queues
-  // it to be looked at again. FailedPrecondition without rules.
+  // it to be looked at again. FailedPrecondition without rules. With a first_pass_turn smaller
+  // than the items, the queue is built in turns (alert_days_known says when it is whole).
   Status StartAlerts(const AlertOptions& options);
   // Raises, in one write transaction, the alerts of the recommendations queued for today or
   // before (at most AlertOptions::raise_batch of them; NextAlertDay is then still today, and the
   // next call goes on), and once none is left, advances the watermark. Returns the new alerts
   // in the order raised. Looks at nothing else: an idle call costs one heap peek. An error (a
   // history that cannot be read back, a failed write) raises nothing and leaves every queued
-  // recommendation due, to try again.
+  // recommendation due, to try again. While StartAlerts' first pass is not done, a call looks
+  // at its next turn of items instead and raises nothing (nor moves the watermark): an item not
+  // yet looked at may have an alert due.
   Result<std::vector<storage::AlertRecord>> RaiseDueAlerts();
-  // The day RaiseDueAlerts next has work: today when changes are waiting, nullopt when nothing
-  // is queued (or alerts were not started).
+  // Whether the first pass has looked at every item (true before StartAlerts: nothing to do).
+  bool alert_days_known() const { return !alert_pass_from_; }
+  // About how many items the first pass has still to look at (0 once it has looked at all).
+  size_t alert_days_left_to_work_out() const;
+  // The day RaiseDueAlerts next has work: today when changes are waiting or the first pass is
+  // under way, nullopt when nothing is queued (or alerts were not started).
   std::optional<Date> NextAlertDay();
   // Prepares, ahead of time, the alerts RaiseDueAlerts will raise on `day` (the queue's next
   // day), so that at the start of that day it only has to write them: the scheduler calls it
   // shortly before. Staged alerts carry the start of `day` as their raise time. A recommendation
   // that changes in between is not taken from the stage but looked at afresh when raised.
-  // Nothing is written; calling it again for the same day does nothing.
+  // Nothing is written; calling it again for the same day does nothing, and so does a call
+  // while the first pass is under way.
   Status StageAlerts(Date day);
   std::optional<Date> staged_day() const;
   size_t QueuedRecommendations() const;
@@ -571,6 +585,15 @@ class Engine {
   std::set<std::string> changed_;
   std::optional<StagedDay> staged_;
   AlertOptions alert_options_;
+  // StartAlerts' first pass: the id it goes on from (nullopt: done), how many items it has
+  // looked at, and the watermark it works from (read once, at the start: nothing is raised,
+  // so the watermark does not move, until the pass is done).
+  std::optional<std::string> alert_pass_from_;
+  size_t alert_pass_looked_ = 0;
+  std::optional<Date> alert_pass_watermark_;
+  // The first pass's next turn: the next AlertOptions::first_pass_turn items' next alert days,
+  // on two threads when they are two_threads_from_ or more.
+  void WorkOutAlertDays();
   TextLimits text_limits_;
   int64_t last_alert_seq_ = 0;
   int64_t last_seq_ = 0;

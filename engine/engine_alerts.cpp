@@ -64,14 +64,29 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   if (!rules_) return Status::FailedPrecondition("alerts need rules (--rules DIR)");
   alert_options_ = options;
   alert_options_.raise_batch = std::max<size_t>(options.raise_batch, 1);
+  alert_options_.first_pass_turn = std::max<size_t>(options.first_pass_turn, 1);
   alert_queue_ = std::make_unique<AlertQueue>();
   changed_.clear();
   staged_.reset();
   ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
-  const Date today = clock_->Today();
   // Before the first pass nothing was raised: every recommendation (and action) is looked at from
   // its issue (or plan).
-  std::optional<Date> watermark = Date::Parse(through);
+  alert_pass_watermark_ = Date::Parse(through);
+  alert_pass_from_ = "";
+  alert_pass_looked_ = 0;
+  WorkOutAlertDays();
+  return Status();
+}
+
+size_t Engine::alert_days_left_to_work_out() const {
+  if (!alert_pass_from_) return 0;
+  const size_t items = ledger_->items().size();
+  return items - std::min(alert_pass_looked_, items);
+}
+
+void Engine::WorkOutAlertDays() {
+  if (!alert_pass_from_) return;
+  const Date today = clock_->Today();
   using Items = std::map<std::string, Item>::const_iterator;
   using Due = std::vector<std::pair<const std::string*, Date>>;
   // Reads the ledger and the rules only, so two of these may run at once.
@@ -79,31 +94,40 @@ Status Engine::StartAlerts(const AlertOptions& options) {
     for (Items it = from; it != to; ++it) {
       const Item& item = it->second;
       if (!Alerted(item.kind) || !item.tail) continue;
-      // At the start every history is held (KeepHistoriesOut comes after), so this replays
-      // from memory; one that no longer replays (which `verify` names) raises nothing.
+      // `serve` lets histories go only once this pass is done, so this replays from memory;
+      // one that no longer replays (which `verify` names) raises nothing.
       const auto view = RulesHistory(*ledger_, item);
       if (!view.ok()) continue;
-      const Date after = watermark ? std::min(*watermark, today) : view->issued.AddDays(-1);
+      const Date after = alert_pass_watermark_ ? std::min(*alert_pass_watermark_, today)
+                                               : view->issued.AddDays(-1);
       if (auto day = NextAlertDayOf(*view, after)) due->emplace_back(&it->first, *day);
     }
   };
-  // Each item's whole history is replayed for the rules: on a long log (serve's start), half of
-  // the items on a thread of their own. next_days reaches only const Ledger, Workflow and Rules
-  // methods, which keep no caches (ledger.h), so the two halves share only what they read. If
-  // no thread can be started, or that half fails (out of memory), this thread does it.
+  // This turn's items, from where the last turn stopped (by id: an item made or undone between
+  // turns moves no other). One made behind the pass was committed since it started, so it is
+  // among the changes, looked at over its whole history when raised.
   const std::map<std::string, Item>& items = ledger_->items();
-  const Items middle = static_cast<int64_t>(items.size()) >= two_threads_from_
-                           ? std::next(items.begin(), static_cast<std::ptrdiff_t>(items.size() / 2))
-                           : items.end();
+  const Items from = items.lower_bound(*alert_pass_from_);
+  Items to = from;
+  size_t count = 0;
+  for (; to != items.end() && count < alert_options_.first_pass_turn; ++to) ++count;
+  // Each item's whole history is replayed for the rules: for a long turn (the whole of a long
+  // log, at once), half of the items on a thread of their own. next_days reaches only const
+  // Ledger, Workflow and Rules methods, which keep no caches (ledger.h), so the two halves share
+  // only what they read. If no thread can be started, or that half fails (out of memory), this
+  // thread does it.
+  const Items middle = static_cast<int64_t>(count) >= two_threads_from_
+                           ? std::next(from, static_cast<std::ptrdiff_t>(count / 2))
+                           : to;
   Due first, second;
   bool second_done = false;
   {
     std::jthread other;
-    if (middle != items.end()) {
+    if (middle != to) {
       try {
         other = std::jthread([&] {
           try {
-            next_days(middle, items.end(), &second);
+            next_days(middle, to, &second);
             second_done = true;
           } catch (const std::exception&) {
             second.clear();
@@ -113,13 +137,18 @@ Status Engine::StartAlerts(const AlertOptions& options) {
         // No thread to be had: this one does the second half too, below.
       }
     }
-    next_days(items.begin(), middle, &first);
+    next_days(from, middle, &first);
   }  // joins `other`
-  if (!second_done) next_days(middle, items.end(), &second);
+  if (!second_done) next_days(middle, to, &second);
   for (const Due* due : {&first, &second}) {
     for (const auto& [id, day] : *due) alert_queue_->Set(*id, day);
   }
-  return Status();
+  alert_pass_looked_ += count;
+  if (to == items.end()) {
+    alert_pass_from_.reset();
+  } else {
+    alert_pass_from_ = to->first;
+  }
 }
 
 bool Engine::MayBringAlertsForward(const Event& e) const {
@@ -160,7 +189,7 @@ void Engine::NoteChanged(const std::string& recommendation) {
 
 std::optional<Date> Engine::NextAlertDay() {
   if (!alert_queue_) return std::nullopt;
-  if (!changed_.empty()) return clock_->Today();
+  if (!changed_.empty() || alert_pass_from_) return clock_->Today();
   return alert_queue_->Earliest();
 }
 
@@ -230,6 +259,10 @@ Result<storage::AlertRecord> Engine::MakeAlert(const AlertInstance& instance,
 
 Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   if (!alert_queue_) return Status::FailedPrecondition("alerts were not started");
+  if (alert_pass_from_) {
+    WorkOutAlertDays();
+    return std::vector<storage::AlertRecord>{};
+  }
   const Date today = clock_->Today();
   std::optional<Date> earliest = alert_queue_->Earliest();
   if (changed_.empty() && (!earliest || *earliest > today))
@@ -294,6 +327,7 @@ Result<Engine::PendingAlerts> Engine::PendingFor(const RecommendationView& view,
 
 Status Engine::StageAlerts(Date day) {
   if (!alert_queue_) return Status::FailedPrecondition("alerts were not started");
+  if (alert_pass_from_) return Status();  // the queue is not whole yet: nothing to stage
   if (staged_ && staged_->day == day) return Status();
   staged_.reset();
   // Read in one snapshot, so that the outbox's keys and the watermark agree.

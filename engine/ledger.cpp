@@ -192,7 +192,12 @@ Status Ledger::Add(Event event, Undo undo) {
     RETURN_IF_ERROR(Step(fresh, event, *fresh.tail, Detail::kHead));
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
-    Remember([this, id] { items_.erase(id); });
+    if (item.kind == SubjectKind::kRecommendation) list_order_.insert(&item);
+    Remember([this, id] {
+      auto made = items_.find(id);
+      list_order_.erase(&made->second);
+      items_.erase(made);
+    });
     if (history_cache_) holding_events_.insert(id);
     Index(item, item.events.back());
     return Status();

@@ -35,6 +35,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -96,6 +98,17 @@ struct Item {
 
 // The order an item's events are held and replayed in: by effective date, then by seq.
 bool EffectiveOrder(const Event& a, const Event& b);
+
+// The order recommendations are listed in: by issue date, then id. Compares items, and an item
+// with the place (issue date, id) a list goes on from.
+struct ListOrder {
+  using is_transparent = void;
+  using Place = std::pair<Date, std::string_view>;
+  static Place PlaceOf(const Item* item) { return {item->issued(), item->id}; }
+  bool operator()(const Item* a, const Item* b) const { return PlaceOf(a) < PlaceOf(b); }
+  bool operator()(const Item* a, const Place& b) const { return PlaceOf(a) < b; }
+  bool operator()(const Place& a, const Item* b) const { return a < PlaceOf(b); }
+};
 
 // Where a ledger that keeps histories out of memory reads them back: every event of `item`
 // (its own; in any order), as the log has them. The engine's reads the item index
@@ -255,6 +268,11 @@ class Ledger {
   const std::map<std::string, Unit>& units() const { return units_; }
   const std::map<std::string, Inspection>& inspections() const { return inspections_; }
   const std::map<std::string, Item>& items() const { return items_; }
+  // Every recommendation, in list order: a page of a long list walks from its place rather
+  // than sorting every recommendation.
+  const std::set<const Item*, ListOrder>& recommendations_in_list_order() const {
+    return list_order_;
+  }
   // Every recommendation and action event, by seq: (seq, the item it belongs to). What the feed
   // and the live streams read, so their cost is the events asked for, not the whole log.
   const std::vector<std::pair<int64_t, const Item*>>& item_events() const { return item_events_; }
@@ -317,6 +335,9 @@ class Ledger {
   std::map<std::string, Unit> units_;
   std::map<std::string, Inspection> inspections_;
   std::map<std::string, Item> items_;
+  // The recommendations of items_, in list order (an item's issue date never changes: its
+  // creating event comes first, and no event may come before it).
+  std::set<const Item*, ListOrder> list_order_;
   // target id -> ids of items whose events name it as superseding them (any date).
   std::map<std::string, std::set<std::string>> superseding_;
   // recommendation id -> ids of its actions.

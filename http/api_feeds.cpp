@@ -223,7 +223,12 @@ Response Api::MetricsResponse(const Engine& engine) {
            "changed since are let go as the item index covers them).\n"
            "# TYPE rectrack_histories_to_let_go gauge\n"
            "rectrack_histories_to_let_go " +
-           std::to_string(engine.histories_left_to_look_at()) + "\n";
+           std::to_string(engine.histories_left_to_look_at()) + "\n" +
+           "# HELP rectrack_alerts_first_pass_items_left Items whose next alert serve has still to "
+           "work out after its start (0 once it has: only then are alerts raised).\n"
+           "# TYPE rectrack_alerts_first_pass_items_left gauge\n"
+           "rectrack_alerts_first_pass_items_left " +
+           std::to_string(engine.alert_days_left_to_work_out()) + "\n";
   return r;
 }
 

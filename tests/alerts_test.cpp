@@ -279,6 +279,56 @@ TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
   EXPECT_TRUE(Raise().empty()) << "the day is done";
 }
 
+// serve's start works out the alert days in turns (AlertOptions::first_pass_turn) and answers
+// between them: until every item has been looked at, nothing is raised, staged or let go, and
+// the watermark stays; then the same alerts are raised, once each, as one pass raises, also for
+// items changed between turns (one already looked at, one not yet).
+TEST_F(AlertsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
+  ASSERT_TRUE(engine_->StartAlerts({}).ok());
+  EXPECT_TRUE(engine_->alert_days_known()) << "one pass by default";
+  EXPECT_TRUE(Raise().empty());
+  engine_.reset();
+  clock_.Set("2025-08-15T09:00:00Z");  // down for seven months: r1 and s1 are both due
+  engine_ = Open();
+  const auto watermark = engine_->alert_store().ProcessedThrough();
+  ASSERT_TRUE(watermark.ok());
+  AlertOptions in_turns;
+  in_turns.first_pass_turn = 1;
+  ASSERT_TRUE(engine_->StartAlerts(in_turns).ok());
+  EXPECT_FALSE(engine_->alert_days_known());
+  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 1u) << "r1 looked at, s1 not yet";
+  EXPECT_EQ(engine_->NextAlertDay(), D("2025-08-15")) << "the pass goes on today";
+  ASSERT_TRUE(engine_->StageAlerts(D("2025-08-16")).ok());
+  EXPECT_FALSE(engine_->staged_day().has_value());
+  ASSERT_TRUE(engine_->KeepHistoriesOut(1 << 20, 1).ok());
+  EXPECT_FALSE(*engine_->LetHistoriesGo()) << "let go before the pass replayed them";
+  EXPECT_GT(engine_->histories_left_to_look_at(), 0u);
+
+  RecordEvent r1 = ByCpsLead("r1", "update");
+  r1.note = "more work";
+  RecordEvent s1 = ByCpsLead("s1", "update");
+  s1.body = "SFO";
+  s1.note = "more work";
+  ASSERT_TRUE(engine_->Apply({r1, s1}, "test").ok());
+  EXPECT_TRUE(Raise().empty()) << "raised before every item was looked at";
+  EXPECT_TRUE(engine_->alert_days_known());
+  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 0u);
+  EXPECT_EQ(*engine_->alert_store().ProcessedThrough(), *watermark);
+
+  V raised;
+  for (int turn = 0;
+       turn < 4 && engine_->NextAlertDay().value_or(D("9999-12-31")) <= D("2025-08-15"); ++turn) {
+    for (std::string& key : Raise()) raised.push_back(std::move(key));
+  }
+  std::sort(raised.begin(), raised.end());
+  EXPECT_EQ(raised,
+            (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  EXPECT_EQ(*engine_->alert_store().ProcessedThrough(), "2025-08-15");
+  bool let_go = false;
+  for (int turn = 0; turn < 10 && !let_go; ++turn) let_go = *engine_->LetHistoriesGo();
+  EXPECT_TRUE(let_go);
+}
+
 TEST_F(AlertsTest, ACommitReArmsOnlyThatRecommendation) {
   ASSERT_TRUE(engine_->StartAlerts({}).ok());
   clock_.Set("2025-04-01T09:00:00Z");

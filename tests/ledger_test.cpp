@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <tuple>
 
@@ -75,7 +76,9 @@ class LedgerTest : public ::testing::Test {
       for (const auto& action : ledger_->ActionsOf(id)) out += " " + action;
       out += "\n";
     }
-    return out;
+    out += "list order:";
+    for (const Item* item : ledger_->recommendations_in_list_order()) out += " " + item->id;
+    return out + "\n";
   }
 
   Workflow workflow_ = *Workflow::LoadFile(kSource + "/workflows/recommendation.yaml");
@@ -107,6 +110,37 @@ TEST_F(LedgerTest, RollingBackEachDemoFileLeavesTheWorldAsItWas) {
   auto n1 = ledger_->Project(*ledger_->FindItem("da25-n1"), today_);
   ASSERT_TRUE(n1.ok());
   EXPECT_EQ(n1->supersedes, std::vector<std::string>{"da23-r4"});
+}
+
+// Lists walk the recommendations in list order (issue date, then id) as the ledger keeps it:
+// the order a sort of every recommendation gives, kept as recommendations are made, and undone.
+TEST_F(LedgerTest, RecommendationsAreKeptInListOrder) {
+  for (const char* file : {"domestic-abuse.yaml", "more-bodies.yaml", "cps-south-west.yaml"}) {
+    ASSERT_TRUE(ApplyFile(file).ok()) << file;
+  }
+  std::vector<const Item*> sorted;
+  for (const auto& [id, item] : ledger_->items()) {
+    if (item.kind == SubjectKind::kRecommendation) sorted.push_back(&item);
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const Item* a, const Item* b) {
+    return std::pair(a->issued(), a->id) < std::pair(b->issued(), b->id);
+  });
+  ASSERT_GT(sorted.size(), 10u);
+  ASSERT_NE(sorted.front()->issued(), sorted.back()->issued());
+  const auto& kept = ledger_->recommendations_in_list_order();
+  EXPECT_EQ(std::vector<const Item*>(kept.begin(), kept.end()), sorted);
+  // One issued before every other, then undone.
+  const Ledger::Mark mark = ledger_->Savepoint();
+  ASSERT_TRUE(ApplyYaml(R"(
+inspections: [{id: early, title: An early inspection, published: 2001-01-05}]
+recommendations:
+  - {id: zz-early, inspection: early, owners: [CPS], text: "By 31 March 2001, the CPS to act."}
+)")
+                  .ok());
+  EXPECT_EQ((*kept.begin())->id, "zz-early");
+  EXPECT_EQ(kept.size(), sorted.size() + 1);
+  ledger_->RollbackTo(mark);
+  EXPECT_EQ(std::vector<const Item*>(kept.begin(), kept.end()), sorted);
 }
 
 // The world holds each event once: an item's tail is its head, without a timeline, after an

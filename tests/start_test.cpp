@@ -147,5 +147,43 @@ TEST_F(ServeStartTest, TheHistoriesReadAtTheStartAreLetGoInTurnsOnceItAnswers) {
   EXPECT_EQ(Metric(held, "rectrack_histories_read_back_total"), 0);
 }
 
+// With alert rules (the bundled ones), the alerts' first pass over the items goes in turns
+// (1,024 items each) while the server answers: histories are let go only once it has read them
+// all, and then the alerts it found due are raised.
+TEST_F(ServeStartTest, TheAlertsFirstPassGoesInTurnsThenRaisesAndLetsHistoriesGo) {
+#ifdef RECTRACK_SANITIZED
+  constexpr int kRecommendations = 3000;
+#else
+  constexpr int kRecommendations = 6000;
+#endif
+  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, kRecommendations));
+  ASSERT_NO_FATAL_FAILURE(Start({"RECTRACK_HISTORY_CACHE_MB=8"}));
+  Connection c(port_);
+  ASSERT_EQ(c.Request("GET", "/healthz", "").status, 200);
+  long long first_pass = Metric(c, "rectrack_alerts_first_pass_items_left");
+  long long to_let_go = Metric(c, "rectrack_histories_to_let_go");
+  ASSERT_GE(first_pass, 0) << "no rectrack_alerts_first_pass_items_left in /metrics";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((first_pass > 0 || to_let_go > 0) && std::chrono::steady_clock::now() < deadline) {
+    if (first_pass > 0) EXPECT_GT(to_let_go, 0) << "histories let go before the first pass";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    first_pass = Metric(c, "rectrack_alerts_first_pass_items_left");
+    to_let_go = Metric(c, "rectrack_histories_to_let_go");
+  }
+  EXPECT_EQ(first_pass, 0) << "the first pass was not done a minute after the start";
+  EXPECT_EQ(to_let_go, 0);
+  // The synthetic recommendations have milestones long past: their alerts are raised.
+  Reply alerts;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    alerts = c.Request("GET", "/api/v1/alerts?limit=5", inspectorate_);
+  } while (alerts.body.find("\"recommendation\":") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(alerts.status, 200);
+  EXPECT_NE(alerts.body.find("\"recommendation\":"), std::string::npos)
+      << alerts.body.substr(0, 300);
+  EXPECT_EQ(Stop(), 0);
+}
+
 }  // namespace
 }  // namespace rectrack

@@ -193,7 +193,8 @@ Status RunServe(const Context& c) {
         // With history_cache_mb, let the histories go (Engine::KeepHistoriesOut), so that
         // memory follows the items, not the log: in turns of kHistoryTurn items while the
         // server answers (at 100,000 recommendations, 0.1 to 0.3 s in all), once the alerts'
-        // first pass, itself in turns, has read every history.
+        // first pass (itself in turns) and the raise of what it found due have read the
+        // histories they need.
         if (serve.history_cache_mb > 0) {
           constexpr size_t kHistoryTurn = 4096;
           Status kept;

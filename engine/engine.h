@@ -233,9 +233,9 @@ class Engine {
   // and the log when a question needs them (an as-of date before its last change, its
   // timeline, a back-dated write), the latest kept in a cache of about `cache_bytes`. Histories
   // are let go once the index and the heads cover them, now and after each write or catch-up
-  // that indexes a batch, and not before the alerts' first pass (StartAlerts) has looked at
-  // every item. The answers are the same. FailedPrecondition for an engine that did not read
-  // the whole log.
+  // that indexes a batch; with alerts started, not before the first pass (StartAlerts) has
+  // looked at every item and the alerts it found due have been raised. The answers are the
+  // same. FailedPrecondition for an engine that did not read the whole log.
   //
   // With `turn`, the items' histories held now are let go `turn` items at a time: one turn
   // now, one at each LetHistoriesGo, and one after each write or catch-up as above, so that a
@@ -590,6 +590,10 @@ class Engine {
   // so the watermark does not move, until the pass is done).
   std::optional<std::string> alert_pass_from_;
   size_t alert_pass_looked_ = 0;
+  // Whether, since StartAlerts, a RaiseDueAlerts has found nothing left due today (the first
+  // pass done, every alert it found due raised). Histories are let go only then: the first
+  // raise reads every due item's whole history, from memory while they are held.
+  bool first_raise_done_ = false;
   std::optional<Date> alert_pass_watermark_;
   // The first pass's next turn: the next AlertOptions::first_pass_turn items' next alert days,
   // on two threads when they are two_threads_from_ or more.

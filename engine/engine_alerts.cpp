@@ -74,6 +74,7 @@ Status Engine::StartAlerts(const AlertOptions& options) {
   alert_pass_watermark_ = Date::Parse(through);
   alert_pass_from_ = "";
   alert_pass_looked_ = 0;
+  first_raise_done_ = false;
   WorkOutAlertDays();
   return Status();
 }
@@ -261,12 +262,15 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   if (!alert_queue_) return Status::FailedPrecondition("alerts were not started");
   if (alert_pass_from_) {
     WorkOutAlertDays();
-    return std::vector<storage::AlertRecord>{};
+    if (alert_pass_from_) return std::vector<storage::AlertRecord>{};
+    // That was its last turn: what it found due is raised now.
   }
   const Date today = clock_->Today();
   std::optional<Date> earliest = alert_queue_->Earliest();
-  if (changed_.empty() && (!earliest || *earliest > today))
+  if (changed_.empty() && (!earliest || *earliest > today)) {
+    first_raise_done_ = true;
     return std::vector<storage::AlertRecord>{};
+  }
 
   // Each recommendation once: changed ones over their whole history, due ones since the mark,
   // at most a batch of them (Raise may add changes it catches up with).
@@ -419,6 +423,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
   }
   RETURN_IF_ERROR(tx.Commit());
   for (const auto& [id, whole] : work) changed_.erase(id);
+  if (day_done) first_raise_done_ = true;
   if (stage && day_done) {
     staged_.reset();  // used; a later raise the same day looks afresh
   } else if (stage) {

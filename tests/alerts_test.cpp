@@ -282,8 +282,19 @@ TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
 // serve's start works out the alert days in turns (AlertOptions::first_pass_turn) and answers
 // between them: until every item has been looked at, nothing is raised, staged or let go, and
 // the watermark stays; then the same alerts are raised, once each, as one pass raises, also for
-// items changed between turns (one already looked at, one not yet).
+// items changed between turns (one already looked at, one not yet), and only then are the
+// histories let go.
 TEST_F(AlertsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
+  // A third recommendation, between r1 and s1 in id order, with nothing due in August.
+  auto third = ParseImport(R"(
+recommendations:
+  - {id: r2, inspection: i1, owners: [CPS], text: "By 30 September 2025, the CPS to do a third."}
+events:
+  - {rec: r2, do: update, effective: 2025-01-20, by: CPS, note: "started"}
+)",
+                           "t.yaml", engine_->workflow());
+  ASSERT_TRUE(third.ok()) << third.status().message();
+  ASSERT_TRUE(engine_->Apply(*third, "test").ok());
   ASSERT_TRUE(engine_->StartAlerts({}).ok());
   EXPECT_TRUE(engine_->alert_days_known()) << "one pass by default";
   EXPECT_TRUE(Raise().empty());
@@ -294,9 +305,10 @@ TEST_F(AlertsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
   ASSERT_TRUE(watermark.ok());
   AlertOptions in_turns;
   in_turns.first_pass_turn = 1;
+  in_turns.raise_batch = 1;
   ASSERT_TRUE(engine_->StartAlerts(in_turns).ok());
   EXPECT_FALSE(engine_->alert_days_known());
-  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 1u) << "r1 looked at, s1 not yet";
+  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 2u) << "r1 looked at, r2 and s1 not yet";
   EXPECT_EQ(engine_->NextAlertDay(), D("2025-08-15")) << "the pass goes on today";
   ASSERT_TRUE(engine_->StageAlerts(D("2025-08-16")).ok());
   EXPECT_FALSE(engine_->staged_day().has_value());
@@ -311,11 +323,16 @@ TEST_F(AlertsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
   s1.note = "more work";
   ASSERT_TRUE(engine_->Apply({r1, s1}, "test").ok());
   EXPECT_TRUE(Raise().empty()) << "raised before every item was looked at";
-  EXPECT_TRUE(engine_->alert_days_known());
-  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 0u);
+  EXPECT_FALSE(engine_->alert_days_known());
+  EXPECT_EQ(engine_->alert_days_left_to_work_out(), 1u);
   EXPECT_EQ(*engine_->alert_store().ProcessedThrough(), *watermark);
+  EXPECT_FALSE(*engine_->LetHistoriesGo());
 
-  V raised;
+  // The pass's last turn, then the first batch of the day's raise: the histories stay until
+  // the day's last.
+  V raised = Raise();
+  EXPECT_TRUE(engine_->alert_days_known());
+  EXPECT_FALSE(*engine_->LetHistoriesGo()) << "let go before the day's alerts were raised";
   for (int turn = 0;
        turn < 4 && engine_->NextAlertDay().value_or(D("9999-12-31")) <= D("2025-08-15"); ++turn) {
     for (std::string& key : Raise()) raised.push_back(std::move(key));
@@ -639,6 +656,8 @@ TEST_F(AlertsTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAle
   ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
   ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
   EXPECT_TRUE(Raise().empty());
+  // The day's raise done, the histories go (not before: KeepHistoriesOut).
+  ASSERT_TRUE(*engine_->LetHistoriesGo());
   // r1's rows taken out of the item index behind the engine's back, but its first.
   ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "r1").ok());
   clock_.Set("2025-03-01T00:00:01Z");

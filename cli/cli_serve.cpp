@@ -208,7 +208,12 @@ Status RunServe(const Context& c) {
             return;
           }
           letting_histories_go = std::make_unique<Turns>(
-              &host, "letting histories go", [](Engine& e) { return e.LetHistoriesGo(); },
+              &host, "letting histories go",
+              [](Engine& e) -> Result<Turns::Next> {
+                if (e.alerts_hold_histories()) return Turns::Next::kWait;
+                ASSIGN_OR_RETURN(const bool done, e.LetHistoriesGo());
+                return done ? Turns::Next::kDone : Turns::Next::kTurn;
+              },
               &Engine::ReturnFreeMemory);
         }
         c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "

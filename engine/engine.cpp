@@ -462,7 +462,7 @@ Status Engine::DropHistoriesIfDue(bool now) {
   if (!history_cache_bytes_) return Status();
   // The alerts' first pass, and the raise of what it found due, replay the whole histories of
   // the items they look at: they go once both are done.
-  if (alert_queue_ && !first_raise_done_) return Status();
+  if (alerts_hold_histories_) return Status();
   if (!now && last_seq_ - histories_dropped_at_ < index_batch_) return Status();
   // A ledger read afresh (the whole log again) holds every history: keep them out again.
   if (!ledger_->keeps_histories_out()) {

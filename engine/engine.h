@@ -128,7 +128,8 @@ class Engine {
     // How much work the engine shares with a second thread, counted in events for one and in
     // items for the other: a catch-up (the first: opening) this many events behind the log reads
     // the rows on a thread of its own while this one replays them (engine/read_ahead.h), and
-    // StartAlerts works out the next alert days of this many items or more on two threads. Less
+    // the alerts' first pass (StartAlerts) over this many items or more splits each of its turns
+    // between two threads. Less
     // costs less on one thread than a thread costs. 1 (or less) uses two threads whenever it
     // can, as some tests do; a very large number never does.
     int64_t two_threads_from = 20000;
@@ -350,6 +351,9 @@ class Engine {
   Result<std::vector<storage::AlertRecord>> RaiseDueAlerts();
   // Whether the first pass has looked at every item (true before StartAlerts: nothing to do).
   bool alert_days_known() const { return !alert_pass_from_; }
+  // Whether KeepHistoriesOut's histories are held for the alerts still: from StartAlerts until
+  // the first pass is done and the alerts it found due are raised (or a raise fails).
+  bool alerts_hold_histories() const { return alerts_hold_histories_; }
   // About how many items the first pass has still to look at (0 once it has looked at all).
   size_t alert_days_left_to_work_out() const;
   // The day RaiseDueAlerts next has work: today when changes are waiting or the first pass is
@@ -590,13 +594,13 @@ class Engine {
   // so the watermark does not move, until the pass is done).
   std::optional<std::string> alert_pass_from_;
   size_t alert_pass_looked_ = 0;
-  // Whether, since StartAlerts, a RaiseDueAlerts has found nothing left due today (the first
-  // pass done, every alert it found due raised). Histories are let go only then: the first
-  // raise reads every due item's whole history, from memory while they are held.
-  bool first_raise_done_ = false;
+  // From StartAlerts until a RaiseDueAlerts finds nothing left due today (the first pass done,
+  // every alert it found due raised), or fails: histories are let go only then, as the pass and
+  // the first raise read the whole histories of the items they look at.
+  bool alerts_hold_histories_ = false;
   std::optional<Date> alert_pass_watermark_;
   // The first pass's next turn: the next AlertOptions::first_pass_turn items' next alert days,
-  // on two threads when they are two_threads_from_ or more.
+  // on two threads when the items are two_threads_from_ or more.
   void WorkOutAlertDays();
   TextLimits text_limits_;
   int64_t last_alert_seq_ = 0;

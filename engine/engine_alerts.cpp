@@ -62,19 +62,20 @@ std::optional<Date> Engine::NextAlertDayOf(const RecommendationView& view, Date 
 
 Status Engine::StartAlerts(const AlertOptions& options) {
   if (!rules_) return Status::FailedPrecondition("alerts need rules (--rules DIR)");
+  // Read before anything changes: a failure leaves alerts as they were.
+  ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   alert_options_ = options;
   alert_options_.raise_batch = std::max<size_t>(options.raise_batch, 1);
   alert_options_.first_pass_turn = std::max<size_t>(options.first_pass_turn, 1);
   alert_queue_ = std::make_unique<AlertQueue>();
   changed_.clear();
   staged_.reset();
-  ASSIGN_OR_RETURN(std::string through, alert_store_->ProcessedThrough());
   // Before the first pass nothing was raised: every recommendation (and action) is looked at from
   // its issue (or plan).
   alert_pass_watermark_ = Date::Parse(through);
   alert_pass_from_ = "";
   alert_pass_looked_ = 0;
-  first_raise_done_ = false;
+  alerts_hold_histories_ = true;
   WorkOutAlertDays();
   return Status();
 }
@@ -89,19 +90,27 @@ void Engine::WorkOutAlertDays() {
   if (!alert_pass_from_) return;
   const Date today = clock_->Today();
   using Items = std::map<std::string, Item>::const_iterator;
-  using Due = std::vector<std::pair<const std::string*, Date>>;
+  // The items' next alert days, and those whose history could not be read back.
+  struct Found {
+    std::vector<std::pair<const std::string*, Date>> due;
+    std::vector<const std::string*> unread;
+  };
   // Reads the ledger and the rules only, so two of these may run at once.
-  auto next_days = [&](Items from, Items to, Due* due) {
+  auto next_days = [&](Items from, Items to, Found* found) {
     for (Items it = from; it != to; ++it) {
       const Item& item = it->second;
       if (!Alerted(item.kind) || !item.tail) continue;
-      // `serve` lets histories go only once this pass is done, so this replays from memory;
-      // one that no longer replays (which `verify` names) raises nothing.
+      // Held, the history replays from memory (serve lets histories go only after this pass);
+      // let go, one that cannot be read back now is looked at again when raised, which tries
+      // again until it can (RaiseDueAlerts), rather than lose its alerts.
       const auto view = RulesHistory(*ledger_, item);
-      if (!view.ok()) continue;
+      if (!view.ok()) {
+        found->unread.push_back(&it->first);
+        continue;
+      }
       const Date after = alert_pass_watermark_ ? std::min(*alert_pass_watermark_, today)
                                                : view->issued.AddDays(-1);
-      if (auto day = NextAlertDayOf(*view, after)) due->emplace_back(&it->first, *day);
+      if (auto day = NextAlertDayOf(*view, after)) found->due.emplace_back(&it->first, *day);
     }
   };
   // This turn's items, from where the last turn stopped (by id: an item made or undone between
@@ -112,15 +121,15 @@ void Engine::WorkOutAlertDays() {
   Items to = from;
   size_t count = 0;
   for (; to != items.end() && count < alert_options_.first_pass_turn; ++to) ++count;
-  // Each item's whole history is replayed for the rules: for a long turn (the whole of a long
-  // log, at once), half of the items on a thread of their own. next_days reaches only const
-  // Ledger, Workflow and Rules methods, which keep no caches (ledger.h), so the two halves share
-  // only what they read. If no thread can be started, or that half fails (out of memory), this
-  // thread does it.
-  const Items middle = static_cast<int64_t>(count) >= two_threads_from_
+  // Each item's whole history is replayed for the rules: on a long log (serve's start), half of
+  // each turn's items on a thread of their own, so that a turn holds the engine half as long.
+  // next_days reaches only const Ledger, Workflow and Rules methods, which change nothing but
+  // the history cache, behind its own lock (ledger.h), so the two halves share only what they
+  // read. If no thread can be started, or that half fails (out of memory), this thread does it.
+  const Items middle = static_cast<int64_t>(items.size()) >= two_threads_from_ && count >= 2
                            ? std::next(from, static_cast<std::ptrdiff_t>(count / 2))
                            : to;
-  Due first, second;
+  Found first, second;
   bool second_done = false;
   {
     std::jthread other;
@@ -131,7 +140,7 @@ void Engine::WorkOutAlertDays() {
             next_days(middle, to, &second);
             second_done = true;
           } catch (const std::exception&) {
-            second.clear();
+            second = Found{};
           }
         });
       } catch (const std::system_error&) {
@@ -141,8 +150,9 @@ void Engine::WorkOutAlertDays() {
     next_days(from, middle, &first);
   }  // joins `other`
   if (!second_done) next_days(middle, to, &second);
-  for (const Due* due : {&first, &second}) {
-    for (const auto& [id, day] : *due) alert_queue_->Set(*id, day);
+  for (const Found* found : {&first, &second}) {
+    for (const auto& [id, day] : found->due) alert_queue_->Set(*id, day);
+    for (const std::string* id : found->unread) NoteChanged(*id);
   }
   alert_pass_looked_ += count;
   if (to == items.end()) {
@@ -268,7 +278,7 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   const Date today = clock_->Today();
   std::optional<Date> earliest = alert_queue_->Earliest();
   if (changed_.empty() && (!earliest || *earliest > today)) {
-    first_raise_done_ = true;
+    alerts_hold_histories_ = false;
     return std::vector<storage::AlertRecord>{};
   }
 
@@ -285,6 +295,9 @@ Result<std::vector<storage::AlertRecord>> Engine::RaiseDueAlerts() {
   }
   auto raised = Raise(work, today);
   if (!raised.ok()) {
+    // The raise will be tried again, reading back what it needs if need be: the histories it
+    // held for are let go meanwhile, rather than held for as long as it fails.
+    alerts_hold_histories_ = false;
     // Nothing was raised: every popped recommendation is due again (changed_ is kept). The
     // stage may have been half consumed: the next attempt computes afresh.
     staged_.reset();
@@ -423,7 +436,7 @@ Result<std::vector<storage::AlertRecord>> Engine::Raise(std::map<std::string, bo
   }
   RETURN_IF_ERROR(tx.Commit());
   for (const auto& [id, whole] : work) changed_.erase(id);
-  if (day_done) first_raise_done_ = true;
+  if (day_done) alerts_hold_histories_ = false;
   if (stage && day_done) {
     staged_.reset();  // used; a later raise the same day looks afresh
   } else if (stage) {

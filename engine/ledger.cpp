@@ -192,12 +192,15 @@ Status Ledger::Add(Event event, Undo undo) {
     RETURN_IF_ERROR(Step(fresh, event, *fresh.tail, Detail::kHead));
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
-    if (item.kind == SubjectKind::kRecommendation) list_order_.insert(&item);
-    Remember([this, id] {
-      auto made = items_.find(id);
-      list_order_.erase(&made->second);
-      items_.erase(made);
-    });
+    if (item.kind == SubjectKind::kRecommendation) {
+      const auto listed = list_order_.insert(&item).first;
+      Remember([this, id, listed] {
+        list_order_.erase(listed);
+        items_.erase(id);
+      });
+    } else {
+      Remember([this, id] { items_.erase(id); });
+    }
     if (history_cache_) holding_events_.insert(id);
     Index(item, item.events.back());
     return Status();

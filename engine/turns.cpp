@@ -12,10 +12,11 @@ namespace rectrack {
 namespace {
 // Between turns: long enough for the requests that queued on the lock during one to take it.
 constexpr int kBetweenTurnsMs = 2;
+constexpr int kWaitingMs = 100;
 constexpr int kAfterAFailureMs = 5000;
 }  // namespace
 
-Turns::Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn,
+Turns::Turns(EngineHost* host, std::string what, std::function<Result<Next>(Engine&)> turn,
              std::function<void()> done)
     : host_(host),
       what_(std::move(what)),
@@ -34,24 +35,27 @@ Turns::~Turns() {
 
 void Turns::Run() {
   while (true) {
-    Result<bool> done = false;
+    Result<Next> next = Next::kTurn;
     Status updated = host_->Update([&](Engine& engine) {
       try {
-        done = turn_(engine);
+        next = turn_(engine);
       } catch (const std::exception& e) {  // a thread's exception would end the process
-        done = Status::IOError(e.what());
+        next = Status::IOError(e.what());
       }
     });
-    if (!updated.ok()) done = updated;
-    if (done.ok() && *done) {
+    if (!updated.ok()) next = updated;
+    if (next.ok() && *next == Next::kDone) {
       if (done_) done_();
       return;
     }
-    if (!done.ok()) {
-      std::cerr << "rectrack: " << what_ << ": " << done.status().message()
+    if (!next.ok()) {
+      std::cerr << "rectrack: " << what_ << ": " << next.status().message()
                 << " (trying again in 5 s)" << std::endl;
     }
-    if (!Pause(done.ok() ? kBetweenTurnsMs : kAfterAFailureMs)) return;
+    const int pause = !next.ok()             ? kAfterAFailureMs
+                      : *next == Next::kWait ? kWaitingMs
+                                             : kBetweenTurnsMs;
+    if (!Pause(pause)) return;
   }
 }
 

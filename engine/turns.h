@@ -3,9 +3,11 @@
 // rather than after the whole of it. `serve` lets go, so, of the histories its start read
 // (Engine::LetHistoriesGo), once it is already answering.
 //
-// The work's function runs under the host's lock and says whether the work is done; an error (or
-// an exception) is written to the log, naming the work, and the turn tried again 5 s later. The
-// thread stops when the work is done, or between turns when the Turns is destroyed.
+// The work's function runs under the host's lock and says what comes next: another turn at
+// once (a moment later, for the requests waiting), one 100 ms later (the work waits on other
+// work), or nothing (done); an error (or an exception) is written to the log, naming the work,
+// and the turn tried again 5 s later. The thread stops when the work is done, or between turns
+// when the Turns is destroyed.
 //
 // Thread-safety: construct and destroy on one thread; the work runs on the Turns' own.
 #pragma once
@@ -25,9 +27,10 @@ class EngineHost;
 
 class Turns {
  public:
+  enum class Next { kTurn, kWait, kDone };
   // Starts turning at once; once `turn` says the work is done, runs `done` (if any) on the
   // Turns' thread without the lock. REQUIRES: `host` outlives the Turns.
-  Turns(EngineHost* host, std::string what, std::function<Result<bool>(Engine&)> turn,
+  Turns(EngineHost* host, std::string what, std::function<Result<Next>(Engine&)> turn,
         std::function<void()> done = {});
   // Waits for a turn under way, then stops.
   ~Turns();
@@ -41,7 +44,7 @@ class Turns {
 
   EngineHost* const host_;
   const std::string what_;
-  const std::function<Result<bool>(Engine&)> turn_;
+  const std::function<Result<Next>(Engine&)> turn_;
   const std::function<void()> done_;
   Mutex mutex_;
   CondVar stop_cv_{&mutex_};

@@ -4,21 +4,14 @@
 #include <filesystem>
 #include <set>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
-#include "common/strings.h"
 #include "engine/alert_queue.h"
 #include "engine/annex.h"
 #include "engine/event_codec.h"
 #include "engine/ledger.h"
 #include "engine/read_ahead.h"
-#include "storage/crypto.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
 #include "storage/evidence_store.h"
-#include "storage/item_heads.h"
 #include "storage/item_index.h"
 #include "storage/wal_watch.h"
 
@@ -421,168 +414,10 @@ Result<std::vector<EvidenceUse>> Engine::EvidenceUses(const std::string& sha256,
   return uses;
 }
 
-Status Engine::KeepHistoriesOut(size_t cache_bytes, size_t turn) {
-  if (!HoldsWholeLog()) {
-    return Status::FailedPrecondition(
-        "an engine that read only some of the log holds no histories");
-  }
-  history_cache_bytes_ = std::max<size_t>(cache_bytes, 1);
-  history_turn_ = turn;
-  ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
-                            history_cache_bytes_, history_turn_);
-  RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
-  // The events let go were most of the heap, in small blocks among those kept: hand the whole
-  // pages among them back. In turns, the caller does once they are done, without the lock.
-  if (turn == std::numeric_limits<size_t>::max()) ReturnFreeMemory();
-  return Status();
-}
-
-Result<bool> Engine::LetHistoriesGo() {
-  if (!history_cache_bytes_) {
-    return Status::FailedPrecondition("histories are held: KeepHistoriesOut first");
-  }
-  // A ledger read afresh (the whole log again) holds every history: the drop starts over.
-  if (!ledger_->keeps_histories_out() || !ledger_->looked_at_every_item()) {
-    RETURN_IF_ERROR(DropHistoriesIfDue(/*now=*/true));
-  }
-  return ledger_->keeps_histories_out() && ledger_->looked_at_every_item();
-}
-
-int64_t Engine::histories_read_back() const { return ledger_->histories_read_back(); }
-
-void Engine::ReturnFreeMemory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-}
-
-size_t Engine::histories_left_to_look_at() const { return ledger_->items_left_to_look_at(); }
-
-Status Engine::DropHistoriesIfDue(bool now) {
-  if (!history_cache_bytes_) return Status();
-  // The alerts' first pass, and the raise of what it found due, replay the whole histories of
-  // the items they look at: they go once both are done.
-  if (alerts_hold_histories_) return Status();
-  if (!now && last_seq_ - histories_dropped_at_ < index_batch_) return Status();
-  // A ledger read afresh (the whole log again) holds every history: keep them out again.
-  if (!ledger_->keeps_histories_out()) {
-    ledger_->SetHistorySource([this](const Item& item) { return ReadHistory(item.id, item.kind); },
-                              history_cache_bytes_, history_turn_);
-  }
-  // What the index covers can be read back; what the heads do not cover yet, their next batch
-  // reads from the ledger, so it is kept until then.
-  ASSIGN_OR_RETURN(const int64_t indexed, storage::ItemIndex(db_.get()).Through());
-  ASSIGN_OR_RETURN(const storage::HeadsMark heads, storage::ItemHeads(db_.get()).Mark());
-  const int64_t through = heads.basis == HeadsBasis() ? std::min(indexed, heads.through) : indexed;
-  ledger_->DropHistories(std::min(through, last_seq_));
-  histories_dropped_at_ = last_seq_;
-  return Status();
-}
-
-Result<std::vector<Event>> Engine::ReadHistory(const std::string& id, SubjectKind kind) {
-  ASSIGN_OR_RETURN(const std::vector<int64_t> seqs,
-                   storage::ItemIndex(db_.get()).EventsOf(id, {static_cast<int>(kind)}));
-  ASSIGN_OR_RETURN(const std::vector<storage::EventRow> rows, store_->LoadSeqs(seqs));
-  std::vector<Event> events;
-  events.reserve(rows.size());
-  for (const storage::EventRow& row : rows) {
-    // The index also lists the events of other items that name this one, and may reach past
-    // what this engine has taken in (another process's commit, this group's rows).
-    if (row.subject_id != id || row.seq > last_seq_) continue;
-    ASSIGN_OR_RETURN(Event event, DecodeEvent(row));
-    events.push_back(std::move(event));
-  }
-  return events;
-}
-
 Result<std::string> Engine::EvidenceContent(const std::string& sha256) const {
   // One SELECT of a row that never changes, so no transaction: a query may run while a group's
   // COMMIT does (EngineHost lets readers in then), and BEGIN would fail on that connection.
   return storage::EvidenceStore(db_.get()).Get(sha256);
-}
-
-Status Engine::CheckScope(const std::string& what, const std::string& role, const std::string& body,
-                          const std::string& unit) const {
-  const RoleSpec* spec = workflow_.FindRole(role);
-  if (!spec) {
-    std::vector<std::string> roles;
-    for (const auto& r : workflow_.roles()) roles.push_back(r.name);
-    return Status::InvalidArgument("unknown role '" + role + "' (the workflow has: " + Join(roles) +
-                                   ")");
-  }
-  const bool defines = workflow_.creating().AllowsRole(role);
-  if (spec->acts_for_owner && body.empty()) {
-    return Status::InvalidArgument("a " + role + " " + what + " needs --body");
-  }
-  if (defines && !body.empty()) {
-    return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a body");
-  }
-  if (!body.empty() && !ledger_->FindBody(body)) {
-    return Status::NotFound("no body '" + body + "'");
-  }
-  if (!unit.empty()) {
-    if (!spec->acts_for_owner) {
-      return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a unit");
-    }
-    const Unit* u = ledger_->FindUnit(unit);
-    if (!u) return Status::NotFound("no unit '" + unit + "'");
-    if (u->body != body) {
-      return Status::InvalidArgument("unit '" + unit + "' belongs to " + u->body + ", not " + body);
-    }
-  }
-  return Status();
-}
-
-Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
-    const std::string& role, const std::string& body, std::optional<Date> expires,
-    const std::string& label, const std::string& unit) {
-  RETURN_IF_ERROR(CheckScope("token", role, body, unit));
-  if (expires && *expires < clock_->Today()) {
-    return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
-  }
-  storage::TokenRecord record;
-  record.role = role;
-  record.body = body;
-  record.unit = unit;
-  record.label = label;
-  record.created = clock_->NowRfc3339();
-  record.expires = expires ? expires->ToString() : "";
-  return tokens_->Create(std::move(record));
-}
-
-Status Engine::RevokeToken(const std::string& id) {
-  known_tokens_.clear();
-  return tokens_->Revoke(id, clock_->NowRfc3339());
-}
-
-Result<std::vector<storage::TokenRecord>> Engine::Tokens() { return tokens_->List(); }
-
-Result<Principal> Engine::Authenticate(const std::string& secret, std::string secret_hash) const {
-  // Tokens seen since the database last changed are kept in memory (by the secret's hash, never
-  // the secret), so a busy client costs one hash, not a query, per request.
-  const std::string key = secret_hash.empty() ? storage::Sha256Hex(secret) : std::move(secret_hash);
-  auto known = known_tokens_.find(key);
-  if (known == known_tokens_.end()) {
-    auto found = tokens_->FindBySecret(secret);
-    if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
-    if (known_tokens_.size() >= 10000) known_tokens_.clear();  // bound memory under guessing
-    known = known_tokens_.emplace(key, found.ok() ? std::optional(*found) : std::nullopt).first;
-  }
-  const std::optional<storage::TokenRecord>& record = known->second;
-  const Status rejected = Status::Unauthenticated("unknown, revoked or expired token");
-  if (!record) return rejected;
-  if (!record->revoked.empty()) return rejected;
-  if (!record->expires.empty() && record->expires < clock_->Today().ToString()) return rejected;
-  return Principal{record->id, record->role, record->body, record->unit};
-}
-
-bool Engine::MaySee(const Principal& principal, const std::vector<std::string>& owners) const {
-  return principal.body.empty() ||
-         std::find(owners.begin(), owners.end(), principal.body) != owners.end();
-}
-
-bool Engine::MayDefine(const Principal& principal) const {
-  return workflow_.creating().AllowsRole(principal.role);
 }
 
 Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {

@@ -194,6 +194,25 @@ class ServerTest : public ::testing::Test {
     ASSERT_GT(port_, 0) << "server did not start: " << server_->first_line();
   }
 
+  // Waits (at most a minute) until the server has let go of the histories its start read:
+  // it answers while its alerts' first pass and first raise still hold them (/metrics).
+  void WaitUntilHistoriesAreLetGo() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::string metrics;
+    while (std::chrono::steady_clock::now() < deadline) {
+      Connection c(port_);
+      const Reply m = c.Request("GET", "/metrics", inspectorate_);
+      ASSERT_EQ(m.status, 200) << m.body;
+      if (m.body.find("\nrectrack_histories_to_let_go 0\n") != std::string::npos &&
+          m.body.find("\nrectrack_alerts_first_pass_items_left 0\n") != std::string::npos) {
+        return;
+      }
+      metrics = m.body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "histories still held a minute after the start:\n" << metrics;
+  }
+
   // `signal` (SIGTERM, or SIGINT as Ctrl-C sends), then wait up to 10 s; returns the exit
   // status (-1 if it had to be killed).
   int Stop(int signal = SIGTERM) { return server_ ? server_->Stop(signal) : 0; }

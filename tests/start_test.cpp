@@ -165,7 +165,9 @@ TEST_F(ServeStartTest, TheAlertsFirstPassGoesInTurnsThenRaisesAndLetsHistoriesGo
   ASSERT_GE(first_pass, 0) << "no rectrack_alerts_first_pass_items_left in /metrics";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while ((first_pass > 0 || to_let_go > 0) && std::chrono::steady_clock::now() < deadline) {
-    if (first_pass > 0) EXPECT_GT(to_let_go, 0) << "histories let go before the first pass";
+    if (first_pass > 0) {
+      EXPECT_GT(to_let_go, 0) << "histories let go before the first pass";
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     first_pass = Metric(c, "rectrack_alerts_first_pass_items_left");
     to_let_go = Metric(c, "rectrack_histories_to_let_go");

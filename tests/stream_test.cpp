@@ -184,6 +184,7 @@ TEST_F(StreamTest, StreamsResumingFromTheStartOfALongLogKeepMemoryBounded) {
   Start({"RECTRACK_MAX_STREAMS=16", "RECTRACK_HISTORY_CACHE_MB=" + std::to_string(kCacheMb)});
   Connection warm(port_);
   ASSERT_EQ(warm.Request("GET", "/healthz", "", "").status, 200);
+  ASSERT_NO_FATAL_FAILURE(WaitUntilHistoriesAreLetGo());
   const long before = ResidentKb(server_->pid());
   ASSERT_GT(before, 0);
   for (int i = 0; i < 8; ++i) {

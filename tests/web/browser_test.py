@@ -112,6 +112,25 @@ class Server:
     def timeline(self, item):
         return json.loads(rectrack(self.db, "show", item, "--format", "json"))["timeline"]
 
+    def wait_until_histories_are_let_go(self):
+        """serve answers while its alerts' first pass and first raise still hold the histories
+        its start read; this waits (at most a minute) until /metrics says they are let go."""
+        token = rectrack(self.db, "token", "create", "--role", "inspectorate").splitlines()[0]
+        deadline = time.monotonic() + 60
+        while True:
+            request = urllib.request.Request(self.url + "/metrics",
+                                             headers={"Authorization": "Bearer " + token})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                metrics = answer.read().decode()
+            left = [int(line.split()[1]) for line in metrics.splitlines()
+                    if line.startswith(("rectrack_histories_to_let_go ",
+                                        "rectrack_alerts_first_pass_items_left "))]
+            if len(left) == 2 and left == [0, 0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("histories still held a minute after the start: " + str(left))
+            time.sleep(0.05)
+
 
 def totp(secret, step):
     """RFC 6238, written here independently of rectrack's own."""
@@ -798,6 +817,7 @@ class PublicTrackerTest(unittest.TestCase):
         d = self.driver
         server = Server("--public-read", before_serving=damage)
         self.addCleanup(server.stop)
+        server.wait_until_histories_are_let_go()
         page = server.url + "/recommendations/sw22-i1?as_at=2022-12-01"
         d.get(page)
         self.assertIn("Sorry, there is a problem with the service", d.title)

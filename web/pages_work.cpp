@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <tuple>
 
 #include "common/strings.h"
 #include "engine/access.h"
@@ -189,7 +190,35 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     }
     per_page = std::stoul(per_page_asked);
   }
-  std::vector<RecommendationView> views;
+  // The list is walked once, under the engine's lock, and only a page of views is kept: every
+  // other recommendation that passes the filters leaves its place in the order (its sort key
+  // and id), or, for a download, its CSV line. In the list's own order (issue date, then id)
+  // not even that: the walk is in that order already.
+  const bool in_list_order = sort != "id" && sort != "state" && sort != "due";
+  auto sort_key = [&](const RecommendationView& v) -> std::string {
+    if (sort == "state") return v.state;
+    if (sort == "due") {
+      const std::string next = NextDue(v);
+      return next.empty() ? "9999" : next;
+    }
+    return "";  // id, or the list's order
+  };
+  auto csv_line = [](const RecommendationView& v) {
+    return CsvField(v.id) + "," + CsvField(v.def.inspection) + "," +
+           CsvField(OwnersText(v.def.owners)) + "," + CsvField(v.state) + "," +
+           (v.open ? "true" : "false") + "," + (v.overdue ? "true" : "false") + "," +
+           CsvField(NextDue(v)) + "," + CsvField(v.issued.ToString()) + "," + CsvField(v.def.text) +
+           "\r\n";
+  };
+  struct Place {
+    std::string key;
+    std::string id;
+    std::string csv;  // the row's line, for a download
+  };
+  std::vector<Place> places;
+  std::vector<RecommendationView> views;  // the page's
+  size_t count = 0;
+  const size_t page_first = (page - 1) * per_page, page_end = page * per_page;
   int64_t generation = 0;
   std::string today, body_name, inspection_name;
   Status failed;  // the list could not be made
@@ -203,7 +232,6 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     if (status == "open") query.open = true;
     if (status == "closed") query.open = false;
     query.overdue_only = overdue;
-    // Only the recommendations that pass the filters are kept: the page counts and sorts them.
     failed = engine.VisitList(query, [&](const RecommendationView& v) {
       if (!MaySeeItem(engine, call.who, v)) return true;
       if (!inspection.empty() && v.def.inspection != inspection) return true;
@@ -214,10 +242,32 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
         const std::string next = NextDue(v);
         if (next.empty() || next >= due_limit->ToString()) return true;
       }
-      views.push_back(v);
+      if (csv) {
+        places.push_back({sort_key(v), v.id, csv_line(v)});
+      } else if (!in_list_order) {
+        places.push_back({sort_key(v), v.id, ""});
+      } else if (count >= page_first && count < page_end) {
+        views.push_back(v);
+      }
+      ++count;
       return true;
     });
     if (!failed.ok()) return;
+    if (!in_list_order) {
+      std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
+        return std::tie(a.key, a.id) < std::tie(b.key, b.id);
+      });
+    }
+    // The page's views, made again from their ids (as at the same date, in the same hold).
+    for (size_t i = page_first; !csv && !in_list_order && i < std::min(places.size(), page_end);
+         ++i) {
+      auto view = engine.Show(places[i].id, as_of, Detail::kHead);
+      if (!view.ok()) {
+        failed = view.status();
+        return;
+      }
+      views.push_back(std::move(*view));
+    }
     data.set("bodies", BodyChoices(engine, call.who, *body));
     for (const Body& b : engine.Bodies()) {
       if (b.id == body_asked) body_name = b.name;
@@ -236,26 +286,9 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     data.set("inspections", inspections);
   });
   if (!failed.ok()) return Content{0, "", false, -1, Failure(call, failed)};
-  auto key = [&](const RecommendationView& v) -> std::string {
-    if (sort == "id") return v.id;
-    if (sort == "state") return v.state + "|" + v.id;
-    if (sort == "due") {
-      const std::string next = NextDue(v);
-      return (next.empty() ? "9999" : next) + "|" + v.id;
-    }
-    return v.issued.ToString() + "|" + v.id;
-  };
-  std::stable_sort(views.begin(), views.end(),
-                   [&](const auto& a, const auto& b) { return key(a) < key(b); });
   if (csv && error.empty()) {  // a bad date is said on the page, not hidden in a file
     std::string out = "id,inspection,owners,state,open,overdue,next_due,issued,text\r\n";
-    for (const RecommendationView& v : views) {
-      out += CsvField(v.id) + "," + CsvField(v.def.inspection) + "," +
-             CsvField(OwnersText(v.def.owners)) + "," + CsvField(v.state) + "," +
-             (v.open ? "true" : "false") + "," + (v.overdue ? "true" : "false") + "," +
-             CsvField(NextDue(v)) + "," + CsvField(v.issued.ToString()) + "," +
-             CsvField(v.def.text) + "\r\n";
-    }
+    for (const Place& place : places) out += place.csv;
     // The file is named by a date parsed, never by the text of the query.
     return Content{0, "", false, -1,
                    Download("text/csv; charset=utf-8", std::move(out),
@@ -299,8 +332,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     data.set("error_field", error_field);
     data.set(error_field + "_error", Bool(true));
   }
-  data.set("count", std::to_string(views.size()));
-  data.set("count_noun", views.size() == 1 ? "recommendation" : "recommendations");
+  data.set("count", std::to_string(count));
+  data.set("count_noun", count == 1 ? "recommendation" : "recommendations");
   data.set("as_at_shown", as_at.empty() ? today : as_at);
   Params csv_params = filters;
   csv_params["format"] = "csv";
@@ -324,17 +357,17 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     columns.push_back(d);
   }
   data.set("columns", columns);
-  const size_t pages = std::max<size_t>(1, (views.size() + per_page - 1) / per_page);
+  const size_t pages = std::max<size_t>(1, (count + per_page - 1) / per_page);
   if (page > pages) return Content{0, "", false, -1, NotFound(call)};
   Data rows = List();
   const std::string as_at_query = as_at.empty() ? "" : "?as_at=" + as_at;
-  for (size_t i = (page - 1) * per_page; i < std::min(views.size(), page * per_page); ++i) {
-    Data row = ItemRow(views[i]);
+  for (const RecommendationView& view : views) {
+    Data row = ItemRow(view);
     row.set("as_at_query", as_at_query);
     rows.push_back(row);
   }
   data.set("rows", rows);
-  if (!views.empty()) data.set("has_rows", Bool(true));
+  if (count > 0) data.set("has_rows", Bool(true));
   if (pages > 1) {
     Data pagination;
     auto href = [&](size_t n) {

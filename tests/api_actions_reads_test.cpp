@@ -2,6 +2,7 @@
 // progress report, and one round trip over a real socket (Api::Handle over a real SQLite file
 // holding the demo imports; the fixture is api_actions_fixture.h).
 #include "tests/api_actions_fixture.h"
+#include "tests/server_fixture.h"
 
 namespace rectrack::http {
 namespace {
@@ -347,24 +348,6 @@ TEST_F(ApiActionsTest, OverARealSocket) {
 // behind its back: what needs that history answers 500 naming the action and `rectrack
 // rebuild`, rather than leave the action out of a list or a recommendation's page; what needs
 // only heads still answers.
-// Waits (at most a minute) until the server on `port` has let go of the histories its start
-// read, as /metrics says (read with `token`, an unscoped one).
-void WaitUntilHistoriesAreLetGo(int port, const std::string& token) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  std::string metrics;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const auto [status, body] = HttpRequest(port, "GET", "/metrics", token);
-    ASSERT_EQ(status, 200) << body;
-    if (body.find("\nrectrack_histories_to_let_go 0\n") != std::string::npos &&
-        body.find("\nrectrack_alerts_first_pass_items_left 0\n") != std::string::npos) {
-      return;
-    }
-    metrics = body;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  FAIL() << "histories still held a minute after the start:\n" << metrics;
-}
-
 TEST_F(ApiActionsTest, AServerSaysWhichHistoryItCannotReadRatherThanLeaveItOut) {
   api_.reset();
   host_.reset();
@@ -382,7 +365,7 @@ TEST_F(ApiActionsTest, AServerSaysWhichHistoryItCannotReadRatherThanLeaveItOut) 
   };
   // The server answers while its alerts' first pass and first raise still hold the histories
   // its start read: wait until they are let go, and so read back from the damaged index.
-  ASSERT_NO_FATAL_FAILURE(WaitUntilHistoriesAreLetGo(port, secrets_[kReader]));
+  ASSERT_NO_FATAL_FAILURE(server_test::WaitUntilHistoriesAreLetGo(port, secrets_[kReader]));
   // As at a day before its start: its history is needed.
   auto actions = HttpRequest(port, "GET", "/api/v1/actions?as_of=2022-12-01", secrets_[kReader]);
   EXPECT_TRUE(names_it(actions)) << actions.first << " " << actions.second;
@@ -426,7 +409,7 @@ TEST_F(ApiActionsTest, AServerKeepingHistoriesOutAnswersAndWritesAsOneHoldingThe
     std::string said;
     const int port = server.port();
     if (port > 0) {
-      WaitUntilHistoriesAreLetGo(port, secrets_[kReader]);
+      server_test::WaitUntilHistoriesAreLetGo(port, secrets_[kReader]);
       for (const char* path : {"/api/v1/recommendations/sw22-i1", "/api/v1/actions/sw22-i1-a1"}) {
         said += HttpRequest(port, "GET", path, secrets_[kReader]).second + "\n";
       }

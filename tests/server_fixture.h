@@ -1,5 +1,5 @@
 // The fixture of the tests of `rectrack serve` over real sockets (server_test.cpp,
-// stream_test.cpp): a minimal blocking HTTP/1.1 client, a server started as its own process on
+// stream_test.cpp, start_test.cpp; api_actions_reads_test.cpp waits with it): a minimal blocking HTTP/1.1 client, a server started as its own process on
 // a free port of 127.0.0.1 over a copy of the demo data, and raw event-stream sockets.
 #pragma once
 
@@ -164,6 +164,26 @@ inline void ImportSynthetic(const std::string& db, const fs::path& dir, int reco
   RunCli("--db " + db + " import " + file);
 }
 
+// Waits (at most a minute) until the server on `port` has let go of the histories its start
+// read, as /metrics says (read with `token`, an unscoped one): it answers while its alerts'
+// first pass and first raise still hold them.
+inline void WaitUntilHistoriesAreLetGo(int port, const std::string& token) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Connection c(port);
+    const Reply m = c.Request("GET", "/metrics", token);
+    ASSERT_EQ(m.status, 200) << m.body;
+    if (m.body.find("\nrectrack_histories_to_let_go 0\n") != std::string::npos &&
+        m.body.find("\nrectrack_alerts_first_pass_items_left 0\n") != std::string::npos) {
+      return;
+    }
+    metrics = m.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL() << "histories still held a minute after the start:\n" << metrics;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -194,23 +214,9 @@ class ServerTest : public ::testing::Test {
     ASSERT_GT(port_, 0) << "server did not start: " << server_->first_line();
   }
 
-  // Waits (at most a minute) until the server has let go of the histories its start read:
-  // it answers while its alerts' first pass and first raise still hold them (/metrics).
+  // WaitUntilHistoriesAreLetGo, for this fixture's server.
   void WaitUntilHistoriesAreLetGo() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    std::string metrics;
-    while (std::chrono::steady_clock::now() < deadline) {
-      Connection c(port_);
-      const Reply m = c.Request("GET", "/metrics", inspectorate_);
-      ASSERT_EQ(m.status, 200) << m.body;
-      if (m.body.find("\nrectrack_histories_to_let_go 0\n") != std::string::npos &&
-          m.body.find("\nrectrack_alerts_first_pass_items_left 0\n") != std::string::npos) {
-        return;
-      }
-      metrics = m.body;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    FAIL() << "histories still held a minute after the start:\n" << metrics;
+    ASSERT_NO_FATAL_FAILURE(server_test::WaitUntilHistoriesAreLetGo(port_, inspectorate_));
   }
 
   // `signal` (SIGTERM, or SIGINT as Ctrl-C sends), then wait up to 10 s; returns the exit

@@ -107,24 +107,32 @@ events:
   EXPECT_TRUE(let_go);
 }
 
+// Alerts started on an engine whose item index covers every event, the day's raise done and
+// so every history let go (not before: KeepHistoriesOut), then r1's rows taken out of the item
+// index behind the engine's back, but its first.
+class AlertsHistoriesTest : public AlertsTest {
+ protected:
+  void LetHistoriesGoThenDamageR1() {
+    engine_ = Open(/*batch=*/1);
+    ASSERT_NE(engine_, nullptr);
+    RecordEvent started = ByCpsLead("r1", "update");
+    started.effective = D("2025-01-21");
+    started.note = "and more";
+    ASSERT_TRUE(engine_->Apply({started}, "test").ok());
+    ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
+    ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
+    EXPECT_TRUE(Raise().empty());
+    ASSERT_TRUE(*engine_->LetHistoriesGo());
+    ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "r1").ok());
+  }
+};
+
 // With histories out of memory (as `serve` keeps them), a history the rules cannot read back
 // fails the raise, which raises nothing and marks nothing done; the scheduler tries again, and
 // once the item index is rebuilt the alert is raised on time. Before, the item was skipped and
 // the day marked done: its alert was lost.
-TEST_F(AlertsTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAlert) {
-  engine_ = Open(/*batch=*/1);  // the index covers every event: every history can be let go
-  ASSERT_NE(engine_, nullptr);
-  RecordEvent started = ByCpsLead("r1", "update");
-  started.effective = D("2025-01-21");
-  started.note = "and more";
-  ASSERT_TRUE(engine_->Apply({started}, "test").ok());
-  ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
-  ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
-  EXPECT_TRUE(Raise().empty());
-  // The day's raise done, the histories go (not before: KeepHistoriesOut).
-  ASSERT_TRUE(*engine_->LetHistoriesGo());
-  // r1's rows taken out of the item index behind the engine's back, but its first.
-  ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "r1").ok());
+TEST_F(AlertsHistoriesTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAlert) {
+  ASSERT_NO_FATAL_FAILURE(LetHistoriesGoThenDamageR1());
   clock_.Set("2025-03-01T00:00:01Z");
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto raised = engine_->RaiseDueAlerts();
@@ -144,18 +152,8 @@ TEST_F(AlertsTest, AHistoryThatCannotBeReadBackHoldsTheRaiseRatherThanLoseItsAle
 // The first pass of alerts started again once histories were let go reads them back: one that
 // cannot be read is looked at again when raised (which fails, naming it, until it can), not
 // left out of the queue with its alerts.
-TEST_F(AlertsTest, AHistoryTheFirstPassCannotReadBackIsNotLeftOut) {
-  engine_ = Open(/*batch=*/1);
-  ASSERT_NE(engine_, nullptr);
-  RecordEvent started = ByCpsLead("r1", "update");
-  started.effective = D("2025-01-21");
-  started.note = "and more";
-  ASSERT_TRUE(engine_->Apply({started}, "test").ok());
-  ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());
-  ASSERT_TRUE(engine_->KeepHistoriesOut(1).ok());
-  EXPECT_TRUE(Raise().empty());
-  ASSERT_TRUE(*engine_->LetHistoriesGo());
-  ASSERT_TRUE(DamageHistoryOf((dir_ / "rectrack.db").string(), "r1").ok());
+TEST_F(AlertsHistoriesTest, AHistoryTheFirstPassCannotReadBackIsNotLeftOut) {
+  ASSERT_NO_FATAL_FAILURE(LetHistoriesGoThenDamageR1());
   ASSERT_TRUE(engine_->StartAlerts({"http://rt.example"}).ok());  // reads every history back
   EXPECT_TRUE(engine_->alert_days_known());
   clock_.Set("2025-03-01T00:00:01Z");

@@ -1,6 +1,7 @@
 // The fixture of the tests of `rectrack serve` over real sockets (server_test.cpp,
-// stream_test.cpp, start_test.cpp; api_actions_reads_test.cpp waits with it): a minimal blocking HTTP/1.1 client, a server started as its own process on
-// a free port of 127.0.0.1 over a copy of the demo data, and raw event-stream sockets.
+// stream_test.cpp, start_test.cpp; api_actions_reads_test.cpp waits with it): a minimal blocking
+// HTTP/1.1 client, a server started as its own process on a free port of 127.0.0.1 over a copy of
+// the demo data, and raw event-stream sockets.
 #pragma once
 
 #include <arpa/inet.h>

@@ -197,9 +197,15 @@ class Engine {
                                   Detail detail = Detail::kFull) const;
   // What `id` names: a recommendation, an action, or (nullopt) neither.
   std::optional<SubjectKind> KindOf(const std::string& id) const;
-  // Actions, ordered by recommendation, then due date (undated last), then id; an error as
-  // List's.
+  // Actions, ordered by recommendation, then due date (undated last), then id (ActionPlace);
+  // an error as List's.
   Result<std::vector<RecommendationView>> ListActions(const ActionQuery& query) const;
+  // The actions ListActions would give, one at a time, in that order, until `visit` returns
+  // false. It walks the recommendations that have actions from the place `query.after` names,
+  // making the views of one recommendation's actions at a time: a page costs the actions it
+  // passes, not every item. An error as List's ends the visit.
+  Status VisitActions(const ActionQuery& query,
+                      const std::function<bool(const RecommendationView&)>& visit) const;
   Result<RecommendationView> ShowAction(const std::string& id, std::optional<Date> as_of,
                                         Detail detail = Detail::kFull) const;
   // The timeline entry of event `seq` of recommendation or action `id` (its from and to states as

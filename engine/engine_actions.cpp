@@ -22,37 +22,60 @@ Result<RecommendationView> Engine::ShowAction(const std::string& id, std::option
   return ledger_->Project(*item, as_of.value_or(clock_->Today()), detail);
 }
 
+ActionPlace PlaceOf(const RecommendationView& action) {
+  const bool undated = action.milestones.empty();
+  return {action.action->recommendation, undated, undated ? Date() : action.milestones[0].due,
+          action.id};
+}
+
 Result<std::vector<RecommendationView>> Engine::ListActions(const ActionQuery& q) const {
-  const Date as_of = q.as_of.value_or(clock_->Today());
   std::vector<RecommendationView> out;
-  auto consider = [&](const Item& item) -> Status {
-    if (item.kind != SubjectKind::kAction || item.issued() > as_of) return Status();
-    const ActionDef& a = item.action();
-    if (!q.body.empty() && a.body != q.body) return Status();
-    if (!q.unit.empty() && a.unit != q.unit) return Status();
-    if (!q.recommendation.empty() && a.recommendation != q.recommendation) return Status();
-    ASSIGN_OR_RETURN(RecommendationView view, ledger_->Project(item, as_of, q.detail));
-    if (q.open && view.open != *q.open) return Status();
-    if (q.overdue_only && !view.overdue) return Status();
-    out.push_back(std::move(view));
-    return Status();
-  };
-  if (!q.recommendation.empty()) {
-    for (const auto& id : ledger_->ActionsOf(q.recommendation)) {
-      if (const Item* item = ledger_->FindItem(id)) RETURN_IF_ERROR(consider(*item));
-    }
-  } else {
-    for (const auto& [id, item] : ledger_->items()) RETURN_IF_ERROR(consider(item));
-  }
-  // By recommendation, then due date (undated actions after every dated one), then id.
-  auto key = [](const RecommendationView& v) {
-    const std::optional<Date> due =
-        v.milestones.empty() ? std::nullopt : std::optional(v.milestones[0].due);
-    return std::make_tuple(std::cref(v.action->recommendation), !due.has_value(),
-                           due.value_or(Date()), std::cref(v.id));
-  };
-  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  RETURN_IF_ERROR(VisitActions(q, [&](const RecommendationView& view) {
+    out.push_back(view);
+    return true;
+  }));
   return out;
+}
+
+Status Engine::VisitActions(const ActionQuery& q,
+                            const std::function<bool(const RecommendationView&)>& visit) const {
+  const Date as_of = q.as_of.value_or(clock_->Today());
+  // One recommendation's actions, those the query wants, in their order; false when the visit
+  // stopped.
+  auto visit_actions_of = [&](const std::set<std::string>& ids) -> Result<bool> {
+    std::vector<RecommendationView> views;
+    for (const std::string& id : ids) {
+      const Item* item = ledger_->FindItem(id);
+      if (!item || item->kind != SubjectKind::kAction || item->issued() > as_of) continue;
+      const ActionDef& a = item->action();
+      if (!q.body.empty() && a.body != q.body) continue;
+      if (!q.unit.empty() && a.unit != q.unit) continue;
+      ASSIGN_OR_RETURN(RecommendationView view, ledger_->Project(*item, as_of, q.detail));
+      if (q.open && view.open != *q.open) continue;
+      if (q.overdue_only && !view.overdue) continue;
+      if (q.after && PlaceOf(view) <= *q.after) continue;
+      views.push_back(std::move(view));
+    }
+    std::sort(views.begin(), views.end(),
+              [](const auto& a, const auto& b) { return PlaceOf(a) < PlaceOf(b); });
+    for (const RecommendationView& view : views) {
+      if (!visit(view)) return false;
+    }
+    return true;
+  };
+  const auto& by_recommendation = ledger_->actions_by_recommendation();
+  if (!q.recommendation.empty()) {
+    auto it = by_recommendation.find(q.recommendation);
+    if (it != by_recommendation.end()) RETURN_IF_ERROR(visit_actions_of(it->second).status());
+    return Status();
+  }
+  auto it =
+      q.after ? by_recommendation.lower_bound(q.after->recommendation) : by_recommendation.begin();
+  for (; it != by_recommendation.end(); ++it) {
+    ASSIGN_OR_RETURN(const bool go_on, visit_actions_of(it->second));
+    if (!go_on) break;
+  }
+  return Status();
 }
 
 bool FurtherBehind(const UnitProgress& a, const UnitProgress& b) {
@@ -85,8 +108,12 @@ Result<ProgressReport> Engine::Progress(const std::string& body, std::optional<D
     RecommendationProgress progress{rec.id, rec.def.text, rec.state, rec.open, {}, {}};
     progress.all.name = b->name;
     std::map<std::string, UnitProgress> units;
-    auto actions = ListActions(
-        ActionQuery{report.as_of, body, "", rec.id, std::nullopt, false, Detail::kHead});
+    ActionQuery of_recommendation;
+    of_recommendation.as_of = report.as_of;
+    of_recommendation.body = body;
+    of_recommendation.recommendation = rec.id;
+    of_recommendation.detail = Detail::kHead;
+    auto actions = ListActions(of_recommendation);
     if (!actions.ok()) {
       listed = actions.status();
       return false;

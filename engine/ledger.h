@@ -181,6 +181,11 @@ class Ledger {
   const Event* FindEvent(std::string_view id, Date effective, int64_t seq) const;
   // Ids of the actions under recommendation `id`, in id order.
   std::vector<std::string> ActionsOf(const std::string& id) const;
+  // Recommendation id -> the ids of its actions, for every recommendation that has any, in id
+  // order: a list of actions walks it from its place, rather than looking at every item.
+  const std::map<std::string, std::set<std::string>>& actions_by_recommendation() const {
+    return actions_of_;
+  }
   // The workflow that `kind`'s events run through; null for an action without an action workflow.
   const Workflow* WorkflowOf(SubjectKind kind) const {
     return kind == SubjectKind::kAction ? action_workflow_ : workflow_;

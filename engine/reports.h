@@ -26,6 +26,18 @@ struct ListQuery {
   std::optional<std::pair<Date, std::string>> after;
 };
 
+// A place in the order actions are listed in: by recommendation, then due date (undated after
+// every dated one), then id.
+struct ActionPlace {
+  std::string recommendation;
+  bool undated = false;
+  Date due;
+  std::string id;
+  auto operator<=>(const ActionPlace&) const = default;
+};
+// The place of an action's view (its due date as at the view's date). REQUIRES: an action's.
+ActionPlace PlaceOf(const RecommendationView& action);
+
 struct ActionQuery {
   std::optional<Date> as_of;   // default: today
   std::string body;            // owning body; "" for all
@@ -34,6 +46,9 @@ struct ActionQuery {
   std::optional<bool> open;    // nullopt for both
   bool overdue_only = false;
   Detail detail = Detail::kFull;
+  // Only those after this place: where a page ended, so that the next page follows even when
+  // the action it ended with has since moved or left the list.
+  std::optional<ActionPlace> after = std::nullopt;
 };
 
 // How far a unit (or the body as a whole, unit "") has got with its actions.

@@ -22,11 +22,43 @@ Response GetUnits(const Call& call) {
   return Json(200, UnitsAsJson(call.engine.Units(body)));
 }
 
+namespace {
+
+// A list of actions' cursor: the place its page ended, as "<action id>@<due date>" ("" for an
+// undated action). The due date is in it, not worked out again from the action, so that a page
+// follows on from where the last one ended even when that action was rescheduled since (its
+// recommendation never changes).
+std::string ActionCursor(const RecommendationView& action) {
+  const ActionPlace place = PlaceOf(action);
+  return place.id + "@" + (place.undated ? "" : place.due.ToString());
+}
+
+Result<ActionPlace> ActionCursorPlace(const Engine& engine, const Principal& who,
+                                      const std::string& cursor) {
+  const Status not_ours = Status::InvalidArgument(
+      "cursor '" + cursor +
+      "' is not a next_cursor of this list (an action id, '@' and its due date)");
+  const size_t at = cursor.rfind('@');
+  if (at == std::string::npos) return not_ours;
+  const std::string id = cursor.substr(0, at), due = cursor.substr(at + 1);
+  const std::optional<Date> due_date = Date::Parse(due);
+  if (!due.empty() && !due_date) return not_ours;
+  // Its recommendation, which never changes, from the action as it is today; one the caller
+  // may not see is no place for it, as for a list of recommendations.
+  auto action = engine.ShowAction(id, std::nullopt, Detail::kHead);
+  if (!action.ok() || !MaySeeItem(engine, who, *action)) {
+    return Status::InvalidArgument("cursor '" + cursor + "' names no action");
+  }
+  return ActionPlace{action->action->recommendation, !due_date, due_date.value_or(Date()), id};
+}
+
+}  // namespace
+
 Response GetActions(const Call& call) {
   const Target& t = call.target;
   const Engine& engine = call.engine;
-  if (Status s = OnlyParams(
-          t, {"body", "unit", "recommendation", "open", "overdue", "as_of", "format", "bom"});
+  if (Status s = OnlyParams(t, {"body", "unit", "recommendation", "open", "overdue", "as_of",
+                                "limit", "cursor", "format", "bom"});
       !s.ok()) {
     return Api::Problem(400, s.message());
   }
@@ -35,7 +67,8 @@ Response GetActions(const Call& call) {
   auto as_of = DateParam(t, "as_of");
   auto open = BoolParam(t, "open");
   auto overdue = BoolParam(t, "overdue");
-  for (const Status& s : {as_of.status(), open.status(), overdue.status()}) {
+  auto limit = PageLimit(call);
+  for (const Status& s : {as_of.status(), open.status(), overdue.status(), limit.status()}) {
     if (!s.ok()) return Api::Problem(400, s.message());
   }
   ActionQuery q;
@@ -57,17 +90,35 @@ Response GetActions(const Call& call) {
   q.open = *open;
   q.overdue_only = overdue->value_or(false);
   q.detail = Detail::kHead;  // a list shows no timelines
-  auto listed = VisibleActions(engine, call.who, q);
-  if (!listed.ok()) return FromStatus(listed.status());
-  std::vector<RecommendationView>& actions = *listed;
-  if (*overdue == std::optional<bool>(false)) {
-    std::erase_if(actions, [](const RecommendationView& a) { return a.overdue; });
-  }
+  const bool not_overdue = *overdue == std::optional<bool>(false);
+  auto wanted = [&](const RecommendationView& a) {
+    return MaySeeItem(engine, call.who, a) && !(not_overdue && a.overdue);
+  };
+  std::vector<RecommendationView> actions;
   if (format->csv) {
+    Status listed = engine.VisitActions(q, [&](const RecommendationView& a) {
+      if (wanted(a)) actions.push_back(a);
+      return true;
+    });
+    if (!listed.ok()) return FromStatus(listed);
     const Date day = q.as_of.value_or(engine.clock().Today());
     return CsvFile(ActionsAsCsv(actions), "actions-" + day.ToString() + ".csv", format->bom);
   }
-  return Json(200, ActionsAsJson(actions));
+  if (t.query.count("cursor")) {
+    auto after = ActionCursorPlace(engine, call.who, call.Query("cursor"));
+    if (!after.ok()) return Api::Problem(400, after.status().message());
+    q.after = std::move(*after);
+  }
+  // One more than the page, to know whether another follows.
+  Status listed = engine.VisitActions(q, [&](const RecommendationView& a) {
+    if (wanted(a)) actions.push_back(a);
+    return actions.size() <= *limit;
+  });
+  if (!listed.ok()) return FromStatus(listed);
+  const bool more = actions.size() > *limit;
+  if (more) actions.pop_back();
+  std::string next = more ? json::serialize(json::string(ActionCursor(actions.back()))) : "null";
+  return Json(200, "{\"items\":" + ActionsAsJson(actions) + ",\"next_cursor\":" + next + "}");
 }
 
 Response GetAction(const Call& call) {

@@ -176,8 +176,6 @@ Response GetInspections(const Call& call) {
   return Json(200, json::serialize(out));
 }
 
-namespace {
-
 // ?limit=: a number from 1 to the largest page, or the default page.
 Result<size_t> PageLimit(const Call& call) {
   if (!call.target.query.count("limit")) return call.options.default_page;
@@ -190,8 +188,6 @@ Result<size_t> PageLimit(const Call& call) {
   }
   return std::stoul(text);
 }
-
-}  // namespace
 
 Response GetRecommendations(const Call& call) {
   const Target& t = call.target;

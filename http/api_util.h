@@ -101,6 +101,9 @@ struct Call {
   std::string Query(const char* name) const;
 };
 
+// A list's `limit`: a number from 1 to options.max_page, or options.default_page when absent.
+Result<size_t> PageLimit(const Call& call);
+
 // What a POST writes, and how to answer once it is committed or refused (run by the host's
 // writer with its lock held).
 struct Plan {

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "engine/engine.h"
 #include "engine/host.h"
@@ -107,24 +108,37 @@ class ApiActionsTest : public ::testing::Test {
     return Send("POST", target, body, who, std::move(headers));
   }
 
-  // The ids of a JSON array answer (units, actions); expects 200.
+  // The ids of a JSON array answer (units), or of every page of a list (actions: each page's
+  // `items`, following `next_cursor` until it is null); expects 200.
   std::vector<std::string> Ids(const std::string& target, Who who = kReader) {
-    Response r = Get(target, who);
-    EXPECT_EQ(r.status, 200) << target << ": " << r.body;
     std::vector<std::string> ids;
-    if (r.status != 200) return ids;
-    json::value v = ParseJson(r.body);
-    if (!v.is_array()) {
-      ADD_FAILURE() << target << ": not an array: " << r.body;
-      return ids;
-    }
-    for (const auto& item : v.as_array()) {
-      if (!item.is_object() || !item.as_object().contains("id")) {
-        ADD_FAILURE() << target << ": an item without an id: " << r.body;
+    std::string page = target;
+    for (int pages = 0; pages < 1000; ++pages) {
+      Response r = Get(page, who);
+      EXPECT_EQ(r.status, 200) << page << ": " << r.body;
+      if (r.status != 200) return ids;
+      json::value v = ParseJson(r.body);
+      const json::value* items = &v;
+      if (v.is_object() && v.as_object().contains("items")) items = &v.as_object().at("items");
+      if (!items->is_array()) {
+        ADD_FAILURE() << page << ": not a list: " << r.body;
         return ids;
       }
-      ids.push_back(Str(item, "id"));
+      for (const auto& item : items->as_array()) {
+        if (!item.is_object() || !item.as_object().contains("id")) {
+          ADD_FAILURE() << page << ": an item without an id: " << r.body;
+          return ids;
+        }
+        ids.push_back(Str(item, "id"));
+      }
+      if (!v.is_object() || !v.as_object().contains("next_cursor") ||
+          v.as_object().at("next_cursor").is_null()) {
+        return ids;
+      }
+      page = target + (target.find('?') == std::string::npos ? "?" : "&") +
+             "cursor=" + Str(v, "next_cursor");
     }
+    ADD_FAILURE() << target << ": more than 1,000 pages";
     return ids;
   }
   IdSet IdsOf(const std::string& target, Who who = kReader) {

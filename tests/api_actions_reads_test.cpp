@@ -131,6 +131,65 @@ TEST_F(ApiActionsTest, ListFiltersAndBodyScoping) {
   EXPECT_TRUE(IdsOf("/api/v1/actions?as_of=2022-01-01").empty());
 }
 
+TEST_F(ApiActionsTest, ActionsComeInPagesThatFollowOnFromTheCursor) {
+  // The whole list in one page (13 actions, the default page is 100), in its order: by
+  // recommendation, then due date (undated last), then id.
+  Response whole = Get("/api/v1/actions");
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  const json::value listed = ParseJson(whole.body);
+  ASSERT_TRUE(listed.at("next_cursor").is_null());
+  std::vector<std::string> in_order;
+  std::vector<std::tuple<std::string, bool, std::string, std::string>> places;
+  for (const auto& a : listed.at("items").as_array()) {
+    in_order.push_back(Str(a, "id"));
+    places.emplace_back(Str(a, "recommendation"), Str(a, "due").empty(), Str(a, "due"),
+                        Str(a, "id"));
+  }
+  ASSERT_EQ(in_order.size(), 13u);
+  EXPECT_TRUE(std::is_sorted(places.begin(), places.end())) << whole.body;
+  // A first page that ends with an open action (one that can be rescheduled below), not the
+  // last: its cursor names that action and its due date.
+  size_t end = 1;
+  while (end < in_order.size() - 1 && !listed.at("items").as_array()[end].at("open").as_bool()) {
+    ++end;
+  }
+  ASSERT_LT(end, in_order.size() - 1) << "the demo has open actions";
+  Response first = Get("/api/v1/actions?limit=" + std::to_string(end + 1));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json::value page = ParseJson(first.body);
+  ASSERT_EQ(page.at("items").as_array().size(), end + 1);
+  EXPECT_EQ(Str(page, "next_cursor"), in_order[end] + "@" + std::get<2>(places[end]));
+  // Every page size walks the same list, once.
+  EXPECT_EQ(Ids("/api/v1/actions?limit=5"), in_order);
+  EXPECT_EQ(Ids("/api/v1/actions?limit=1"), in_order);
+  EXPECT_EQ(Ids("/api/v1/actions?limit=1", kSwLead), Ids("/api/v1/actions?unit=cps-sw"));
+  EXPECT_EQ(Ids("/api/v1/actions?limit=2&unit=cps-sw&open=true"),
+            Ids("/api/v1/actions?unit=cps-sw&open=true"));
+  // The next page follows on from where the last one ended, even when the action it ended with
+  // has been rescheduled since: none is given twice, none is left out.
+  const std::string cursor = Str(page, "next_cursor");
+  const std::string moved = in_order[end];
+  Response moving = Post("/api/v1/actions/" + moved + "/events",
+                         R"({"do":"reschedule","due":"2030-01-31","reason":"later"})", kCpsLead);
+  ASSERT_EQ(moving.status, 201) << moving.body;
+  std::vector<std::string> rest = Ids("/api/v1/actions?cursor=" + cursor);
+  const std::vector<std::string> expected_rest(in_order.begin() + end + 1, in_order.end());
+  std::erase(rest, moved);  // now later in its recommendation's actions, so in the rest
+  EXPECT_EQ(rest, expected_rest);
+  // Cursors this list did not give, and pages it does not make, are refused.
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/actions?cursor=nope@"), 400, "cursor 'nope@' names no action"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?cursor=" + moved), 400, "is not a next_cursor"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?cursor=" + moved + "@2023-02-30"), 400,
+                        "is not a next_cursor"));
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/actions?cursor=" + moved + "@", kSfoLead), 400, "names no action"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?limit=0"), 400, "limit must be a number"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?limit=1001"), 400, "limit must be a number"));
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/actions?format=csv&limit=5"), 400, "format=csv is the whole list"));
+}
+
 TEST_F(ApiActionsTest, ARecommendationShowsTheActionsItsReaderMaySee) {
   // Without actions the list is empty; with them, as at the same date.
   json::value da = ParseJson(Get("/api/v1/recommendations/da25-n1").body);

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import unittest
+import urllib.parse
 import urllib.request
 
 BINARY, SOURCE = (os.path.abspath(sys.argv.pop(1)), os.path.abspath(sys.argv.pop(1))) \
@@ -144,7 +145,13 @@ class ClientsTest(unittest.TestCase):
         self.assertEqual(by_id[ids[0]]["text"], one["text"])
         self.assertEqual(by_id[ids[0]]["state"], one["state"])
 
-        actions = json.loads(self.get("/api/v1/actions"))
+        actions, cursor = [], ""
+        while True:  # pages of 3, each following on from the last one's cursor
+            page = json.loads(self.get("/api/v1/actions?limit=3" + cursor))
+            actions += page["items"]
+            if page["next_cursor"] is None:
+                break
+            cursor = "&cursor=" + urllib.parse.quote(page["next_cursor"])
         headers, raw = self.fetch("/api/v1/actions?format=csv")
         self.assertFalse(raw.startswith(b"\xef\xbb\xbf"), "no byte order mark unless asked")
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))

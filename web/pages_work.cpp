@@ -172,24 +172,10 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
-  size_t page = 1;
-  if (const std::string p = call.Query("page"); !p.empty()) {
-    if (p.size() > 6 || p.find_first_not_of("0123456789") != std::string::npos || p == "0") {
-      return Content{0, "", false, -1, NotFound(call)};
-    }
-    page = std::stoul(p);
-  }
-  // Rows a page: the default, or 10 to 200 when asked (?per_page=100).
-  size_t per_page = options.page_size;
+  const std::optional<PageAsked> asked = AskedPage(call, options.page_size);
+  if (!asked) return Content{0, "", false, -1, NotFound(call)};
+  const size_t page = asked->page, per_page = asked->per_page;
   const std::string per_page_asked = call.Query("per_page");
-  if (!per_page_asked.empty()) {
-    if (per_page_asked.size() > 3 ||
-        per_page_asked.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(per_page_asked) < 10 || std::stoul(per_page_asked) > 200) {
-      return Content{0, "", false, -1, NotFound(call)};
-    }
-    per_page = std::stoul(per_page_asked);
-  }
   // The list is walked once, under the engine's lock, and only a page of views is kept: every
   // other recommendation that passes the filters leaves its place in the order (its sort key
   // and id), or, for a download, its CSV line. In the list's own order (issue date, then id)
@@ -218,7 +204,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   std::vector<Place> places;
   std::vector<RecommendationView> views;  // the page's
   size_t count = 0;
-  const size_t page_first = (page - 1) * per_page, page_end = page * per_page;
+  const size_t page_first = asked->first(), page_end = asked->end();
   int64_t generation = 0;
   std::string today, body_name, inspection_name;
   Status failed;  // the list could not be made
@@ -369,25 +355,11 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("rows", rows);
   if (count > 0) data.set("has_rows", Bool(true));
   if (pages > 1) {
-    Data pagination;
-    auto href = [&](size_t n) {
-      Params p = filters;
-      p["page"] = n == 1 ? "" : std::to_string(n);
-      return "/recommendations" + QueryString(p);
-    };
-    if (page > 1) pagination.set("previous", href(page - 1));
-    if (page < pages) pagination.set("next", href(page + 1));
-    Data numbers = List();
-    for (size_t n = 1; n <= pages; ++n) {
-      if (n != 1 && n != pages && (n + 2 < page || n > page + 2)) continue;
-      Data d;
-      d.set("number", std::to_string(n));
-      d.set("href", href(n));
-      if (n == page) d.set("current", Bool(true));
-      numbers.push_back(d);
-    }
-    pagination.set("pages", numbers);
-    data.set("pagination", pagination);
+    data.set("pagination", Pagination(page, pages, "recommendations", [&](size_t n) {
+               Params p = filters;
+               p["page"] = n == 1 ? "" : std::to_string(n);
+               return "/recommendations" + QueryString(p);
+             }));
   }
   return Content{error.empty() ? 200 : 400, templates.Render("recommendations", data),
                  !error.empty(), generation, std::nullopt};
@@ -408,8 +380,11 @@ Response Workspace::Impl::Actions(const Call& call) {
   auto body = ScopeBody(call.who, call.Query("body"));
   if (!body.ok()) return NotFound(call);
   const bool csv = call.Query("format") == "csv";
+  const std::optional<PageAsked> asked = AskedPage(call, options.page_size);
+  if (!asked) return NotFound(call);
   Data data;
   int64_t generation = 0;
+  size_t count = 0;
   std::string unit_name, csv_file, today;
   Status failed;
   host->Read([&](const Engine& engine) {
@@ -422,30 +397,55 @@ Response Workspace::Impl::Actions(const Call& call) {
     if (status == "closed") q.open = false;
     q.overdue_only = overdue;
     q.detail = Detail::kHead;
-    auto listed = VisibleActions(engine, call.who, q);
-    if (!listed.ok()) {
-      failed = listed.status();
-      return;
-    }
-    std::vector<RecommendationView>& actions = *listed;
-    // A lead's own work first: the soonest due at the top, undated last.
-    std::stable_sort(actions.begin(), actions.end(), [](const auto& a, const auto& b) {
-      const std::string x = NextDue(a), y = NextDue(b);
-      return (x.empty() ? "9999" : x) < (y.empty() ? "9999" : y);
+    // One walk under the engine's lock. A download keeps each action's CSV line; a page keeps
+    // each action's place in the page's order (its next due date, then the list's order, that
+    // of the API: by recommendation, due date and id) and makes views for its own rows only.
+    struct Place {
+      std::string due;  // "9999" for none: undated last
+      size_t walked = 0;
+      std::string id;
+    };
+    std::vector<Place> places;
+    std::vector<RecommendationView> shown;  // a download's rows
+    failed = engine.VisitActions(q, [&](const RecommendationView& a) {
+      if (!MaySeeItem(engine, call.who, a)) return true;
+      if (csv) {
+        shown.push_back(a);
+      } else {
+        const std::string due = NextDue(a);
+        places.push_back({due.empty() ? "9999" : due, places.size(), a.id});
+      }
+      return true;
     });
+    if (!failed.ok()) return;
     if (csv) {
-      csv_file = ActionsAsCsv(actions);
+      // The same order as the page's: a lead's own work first, the soonest due at the top.
+      std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) {
+        const std::string x = NextDue(a), y = NextDue(b);
+        return (x.empty() ? "9999" : x) < (y.empty() ? "9999" : y);
+      });
+      csv_file = ActionsAsCsv(shown);
       return;
     }
+    std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
+      return std::tie(a.due, a.walked) < std::tie(b.due, b.walked);
+    });
+    count = places.size();
     Data rows = List();
-    for (const RecommendationView& a : actions) {
-      Data row = ItemRow(a);
-      if (auto u = engine.FindUnit(a.action->unit)) row.set("unit", u->name);
+    for (size_t i = asked->first(); i < std::min(places.size(), asked->end()); ++i) {
+      auto a = engine.ShowAction(places[i].id, std::nullopt, Detail::kHead);
+      if (!a.ok()) {
+        failed = a.status();
+        return;
+      }
+      Data row = ItemRow(*a);
+      if (auto u = engine.FindUnit(a->action->unit)) row.set("unit", u->name);
       rows.push_back(row);
     }
     data.set("rows", rows);
-    data.set("count", std::to_string(actions.size()));
-    if (!actions.empty()) data.set("has_rows", Bool(true));
+    data.set("count", std::to_string(count));
+    data.set("count_noun", count == 1 ? "action" : "actions");
+    if (count > 0) data.set("has_rows", Bool(true));
     Data units = List();
     for (const Unit& u : engine.Units(*body)) {
       if (!call.who.unit.empty() && u.id != call.who.unit) continue;
@@ -467,10 +467,20 @@ Response Workspace::Impl::Actions(const Call& call) {
   data.set("statuses", StatusChoices(status));
   if (overdue) data.set("overdue", Bool(true));
   SetIf(data, "body", call.Query("body"));
-  const Params filters{{"body", call.Query("body")},
+  const Params filters{{"per_page", call.Query("per_page")},
+                       {"body", call.Query("body")},
                        {"unit", unit},
                        {"status", status},
                        {"overdue", overdue ? "true" : ""}};
+  const size_t pages = std::max<size_t>(1, (count + asked->per_page - 1) / asked->per_page);
+  if (asked->page > pages) return NotFound(call);
+  if (pages > 1) {
+    data.set("pagination", Pagination(asked->page, pages, "actions", [&](size_t n) {
+               Params p = filters;
+               p["page"] = n == 1 ? "" : std::to_string(n);
+               return "/actions" + QueryString(p);
+             }));
+  }
   Params csv_params = filters;
   csv_params["format"] = "csv";
   data.set("csv_href", "/actions" + QueryString(csv_params));

@@ -134,6 +134,48 @@ std::string NextDue(const RecommendationHead& item) {
 
 std::string OwnersText(const std::vector<std::string>& owners) { return Join(owners, ", "); }
 
+std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
+  auto number = [](const std::string& text, size_t max_digits) -> std::optional<size_t> {
+    if (text.empty() || text.size() > max_digits ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return std::stoul(text);
+  };
+  PageAsked asked{1, default_per_page};
+  if (const std::string page = call.Query("page"); !page.empty()) {
+    const auto n = number(page, 6);
+    if (!n || *n == 0) return std::nullopt;
+    asked.page = *n;
+  }
+  if (const std::string per_page = call.Query("per_page"); !per_page.empty()) {
+    const auto n = number(per_page, 3);
+    if (!n || *n < 10 || *n > 200) return std::nullopt;
+    asked.per_page = *n;
+  }
+  return asked;
+}
+
+Data Pagination(size_t page, size_t pages, const std::string& what,
+                const std::function<std::string(size_t)>& href) {
+  Data pagination;
+  pagination.set("label", "Pages of " + what);
+  if (page > 1) pagination.set("previous", href(page - 1));
+  if (page < pages) pagination.set("next", href(page + 1));
+  // The first and last pages, and two either side of this one (GOV.UK's pattern).
+  Data numbers = List();
+  for (size_t n = 1; n <= pages; ++n) {
+    if (n != 1 && n != pages && (n + 2 < page || n > page + 2)) continue;
+    Data d;
+    d.set("number", std::to_string(n));
+    d.set("href", href(n));
+    if (n == page) d.set("current", Bool(true));
+    numbers.push_back(d);
+  }
+  pagination.set("pages", numbers);
+  return pagination;
+}
+
 void SetErrors(Data& data, const std::vector<FieldError>& errors) {
   Data list = List();
   for (const FieldError& e : errors) {

@@ -117,6 +117,20 @@ struct Call {
   }
 };
 
+// The page of a long list a request asks for: ?page= (from 1) and ?per_page= (10 to 200, or
+// `default_per_page`). Nullopt when either is not such a number: the page is not found.
+struct PageAsked {
+  size_t page = 1;
+  size_t per_page = 0;
+  size_t first() const { return (page - 1) * per_page; }  // the index of its first row
+  size_t end() const { return page * per_page; }
+};
+std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page);
+// The GOV.UK pagination of page `page` of `pages` (the _pagination partial's data, labelled
+// "Pages of <what>"), each page's link made by `href`.
+Data Pagination(size_t page, size_t pages, const std::string& what,
+                const std::function<std::string(size_t)>& href);
+
 struct Workspace::Impl {
   Impl(EngineHost* host, Accounts* accounts, WorkspaceOptions options, Templates templates)
       : host(host),

@@ -391,6 +391,46 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
         self.check_page(driver, "sign-in")
 
+    def test_3b_long_lists_come_in_pages(self):
+        """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
+        pagination links that work without JavaScript: every row once, none twice."""
+        driver = self.new_browser(javascript=False)
+        self.sign_in(driver, "reader@ago.example")
+        checker = self.new_browser()  # axe-core needs JavaScript
+        self.sign_in(checker, "reader@ago.example")
+        for path, noun in (("/actions?per_page=10", "actions"),
+                           ("/recommendations?per_page=10", "recommendations")):
+            self.go(driver, path)
+            count = int(driver.find_element(By.CSS_SELECTOR, "#count strong").text)
+            self.assertGreater(count, 10, path)
+            nav = driver.find_element(By.CSS_SELECTOR, "nav.govuk-pagination")
+            self.assertEqual(nav.get_attribute("aria-label"), "Pages of " + noun)
+            self.assertEqual(nav.find_element(By.CSS_SELECTOR, "[aria-current='page']").text, "1")
+            seen, pages = [], 0
+            while True:
+                pages += 1
+                rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+                self.assertLessEqual(len(rows), 10, path)
+                seen += [row.find_element(By.CSS_SELECTOR, "a").text for row in rows]
+                following = driver.find_elements(By.CSS_SELECTOR, "a[rel='next']")
+                if not following:
+                    break
+                self.submit(driver, following[0])
+                self.assertIn("page=%d" % (pages + 1), driver.current_url)
+                self.assertIn("per_page=10", driver.current_url, "the page size is kept")
+            self.assertEqual(pages, (count + 9) // 10, path)
+            self.assertEqual(len(seen), count, path)
+            self.assertEqual(len(set(seen)), count, (path, "a row shown twice"))
+            self.go(driver, path + "&page=%d" % (pages + 1))
+            self.assertIn("Page not found", driver.page_source)
+            self.go(checker, path + "&page=2")
+            self.check_page(checker, noun + "-page-2")
+        # The unit lead's pages hold only the unit's actions.
+        lead = self.new_browser(javascript=False)
+        self.sign_in(lead, "sw@cps.example")
+        self.go(lead, "/actions?per_page=10")
+        self.assertNotIn("sw22-i1-a2", lead.page_source)
+
     def test_4_sign_in_throttled(self):
         statuses = [self.post("/sign-in", {"email": "reader@ago.example", "password": "wrong password"})
                     for _ in range(6)]

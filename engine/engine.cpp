@@ -314,7 +314,13 @@ std::optional<TimelineEntry> Engine::Recorded(const std::string& id, int64_t seq
 }
 
 Result<AnnexReport> Engine::Annex(const std::string& body, std::optional<Date> as_of) const {
-  return BuildAnnex(*ledger_, workflow_, body, as_of.value_or(clock_->Today()));
+  const Date date = as_of.value_or(clock_->Today());
+  // Histories let go (serve): the turns Annex A needs are in the heads' rows, not in memory.
+  if (ledger_->keeps_histories_out()) {
+    ASSIGN_OR_RETURN(std::optional<AnnexReport> annex, AnnexFromHeadRows(body, date));
+    if (annex) return std::move(*annex);
+  }
+  return BuildAnnex(*ledger_, workflow_, body, date);
 }
 
 Status Engine::CheckEvidenceQuota(const Event& event) const {

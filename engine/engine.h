@@ -468,6 +468,12 @@ class Engine {
                    Ledger& ledger, bool every_inspection = false);
   // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
   std::string HeadsBasis() const;
+  // Annex, for an engine that keeps histories out: each of the body's recommendations from its
+  // heads' row (its turns, taken back to the date when it changed since) when that row is its
+  // head as the ledger has it (the same newest event), otherwise from its history. A
+  // recommendation's Annex A rows then cost its row, not a history read back. Nullopt when the
+  // heads are of another basis or cannot be read: they are derived, so the histories answer.
+  Result<std::optional<AnnexReport>> AnnexFromHeadRows(const std::string& body, Date as_of) const;
   // After the index was brought to `to_seq`: brings the heads there too when they lag it by
   // Options::heads_batch events or more, for the items those events concern; all of them when
   // the heads were not current (only a whole engine can: a scoped one leaves them for the

@@ -520,6 +520,45 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   return out;
 }
 
+Result<std::optional<AnnexReport>> Engine::AnnexFromHeadRows(const std::string& body,
+                                                             Date as_of) const {
+  ASSIGN_OR_RETURN(AnnexBuilder annex, AnnexBuilder::For(*ledger_, workflow_, body, as_of));
+  storage::ItemHeads heads(db_.get());
+  const Result<storage::HeadsMark> mark = heads.Mark();
+  if (!mark.ok() || mark->basis != HeadsBasis()) return std::optional<AnnexReport>();
+  std::set<std::string> annexed;  // from their rows
+  Status scanned =
+      heads.Scan(static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(), body,
+                 [&](const storage::HeadRow& row) -> Result<bool> {
+                   const Item* item = ledger_->FindItem(row.item);
+                   if (!item || item->kind != SubjectKind::kRecommendation || !item->tail)
+                     return true;
+                   // A row written before the item's newest event (the heads' next batch has yet to
+                   // write it), or that does not decode, is not its head: its history answers,
+                   // below.
+                   Result<RecommendationView> view = DecodeHead(row, /*with_turns=*/true);
+                   if (!view.ok() || view->version != item->tail->version) return true;
+                   // Taken back to the date from its turns, whenever it last changed: what Annex A
+                   // reads of a view (open, superseded by, the turns) is the same as a replay's
+                   // either way, and when it last changed would ask the histories of what
+                   // supersedes it.
+                   TakeBack(*view, as_of, workflow_);
+                   annex.Add(*view);
+                   annexed.insert(row.item);
+                   return true;
+                 });
+  if (!scanned.ok()) return std::optional<AnnexReport>();
+  for (const Item* item : ledger_->recommendations_in_list_order()) {
+    if (item->issued() > as_of) break;
+    if (annexed.count(item->id)) continue;
+    const auto& owners = item->def().owners;
+    if (std::find(owners.begin(), owners.end(), body) == owners.end()) continue;
+    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->Project(*item, as_of));
+    annex.Add(view);
+  }
+  return std::optional(std::move(annex).Finish());
+}
+
 Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optional<Date> as_of) {
   if (!heads_only_) return Annex(body, as_of);
   HeadsQuery heads;

@@ -252,12 +252,12 @@ Status RunList(Engine& engine, const Context& c) {
   q.overdue_only = c.args.Has("overdue");
   if (c.args.Has("limit")) {
     const std::string n = c.args.Get("limit");
-    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(n) < 1) {
+    const std::optional<int64_t> limit = ParseDigits(n, 9);
+    if (!limit || *limit < 1) {
       return Status::InvalidArgument("--limit must be a whole number from 1 to 999999999, not '" +
                                      n + "'");
     }
-    q.limit = static_cast<size_t>(std::stoi(n));
+    q.limit = static_cast<size_t>(*limit);
   }
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
   ASSIGN_OR_RETURN(auto views, engine.ListFromHeads(q));

@@ -104,11 +104,9 @@ Result<cli::ServeConfig> ServeSettings(const Context& c) {
   if (args.Has("listen")) RETURN_IF_ERROR(http::ParseListen(args.Get("listen"), &serve.server));
   if (args.Has("threads")) {
     const std::string n = args.Get("threads");
-    if (n.empty() || n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(n) < 1) {
-      return Status::InvalidArgument("--threads must be from 1 to 99");
-    }
-    serve.server.threads = std::stoi(n);
+    const std::optional<int64_t> threads = ParseDigits(n, 2);
+    if (!threads || *threads < 1) return Status::InvalidArgument("--threads must be from 1 to 99");
+    serve.server.threads = static_cast<int>(*threads);
   }
   if (args.Has("public-read")) serve.api.public_read = true;
   RETURN_IF_ERROR(cli::ResolveSmtpPassword(

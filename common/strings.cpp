@@ -50,6 +50,16 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<int64_t> ParseDigits(std::string_view text, size_t max_digits) {
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
 std::optional<std::string> Base64Decode(std::string_view text) {
   std::string in(text);
   if (in.size() % 4 == 1) return std::nullopt;

@@ -1,7 +1,9 @@
 // String helpers every library shares, one copy each: joining lists for messages, ASCII case
-// folding, and base64 (standard and URL-safe). Pure functions; thread-safe.
+// folding, plain decimal numbers, and base64 (standard and URL-safe). Pure functions;
+// thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +19,10 @@ std::string Lower(std::string_view text);
 // The items of a `separator`-separated list, each trimmed of spaces and tabs, empty ones
 // dropped: "NPCC, CPS" -> {"NPCC", "CPS"}.
 std::vector<std::string> SplitList(std::string_view text, char separator = ',');
+// `text` as a number of 1 to `max_digits` decimal digits and nothing else (no sign, space or
+// exponent), as query parameters and flags give counts; nullopt otherwise.
+// REQUIRES: max_digits <= 18, so that every such number fits.
+std::optional<int64_t> ParseDigits(std::string_view text, size_t max_digits);
 
 // Base64 with the standard alphabet and padding (RFC 4648 section 4).
 std::string Base64Encode(std::string_view bytes);

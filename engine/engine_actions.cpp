@@ -43,7 +43,7 @@ Status Engine::VisitActions(const ActionQuery& q,
   // One recommendation's actions, those the query wants, in their order; false when the visit
   // stopped.
   auto visit_actions_of = [&](const std::set<std::string>& ids) -> Result<bool> {
-    std::vector<RecommendationView> views;
+    std::vector<std::pair<ActionPlace, RecommendationView>> views;
     for (const std::string& id : ids) {
       const Item* item = ledger_->FindItem(id);
       if (!item || item->kind != SubjectKind::kAction || item->issued() > as_of) continue;
@@ -53,12 +53,13 @@ Status Engine::VisitActions(const ActionQuery& q,
       ASSIGN_OR_RETURN(RecommendationView view, ledger_->Project(*item, as_of, q.detail));
       if (q.open && view.open != *q.open) continue;
       if (q.overdue_only && !view.overdue) continue;
-      if (q.after && PlaceOf(view) <= *q.after) continue;
-      views.push_back(std::move(view));
+      ActionPlace place = PlaceOf(view);
+      if (q.after && place <= *q.after) continue;
+      views.emplace_back(std::move(place), std::move(view));
     }
     std::sort(views.begin(), views.end(),
-              [](const auto& a, const auto& b) { return PlaceOf(a) < PlaceOf(b); });
-    for (const RecommendationView& view : views) {
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [place, view] : views) {
       if (!visit(view)) return false;
     }
     return true;

@@ -90,6 +90,10 @@ Response GetActions(const Call& call) {
   q.open = *open;
   q.overdue_only = overdue->value_or(false);
   q.detail = Detail::kHead;  // a list shows no timelines
+  // A body's (or a unit's) token walks its own actions only: others' are neither projected
+  // (whose error could name them) nor paid for.
+  if (q.body.empty()) q.body = call.who.body;
+  if (q.unit.empty()) q.unit = call.who.unit;
   const bool not_overdue = *overdue == std::optional<bool>(false);
   auto wanted = [&](const RecommendationView& a) {
     return MaySeeItem(engine, call.who, a) && !(not_overdue && a.overdue);

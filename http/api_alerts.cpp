@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/strings.h"
 #include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -121,22 +122,19 @@ Response GetAlerts(const Call& call) {
     return Api::Problem(400, "state must be pending, delivered, failed or unsubscribed, not '" +
                                  filter.state + "'");
   }
-  auto number = [](const std::string& s, size_t max_digits) {
-    return !s.empty() && s.size() <= max_digits &&
-           s.find_first_not_of("0123456789") == std::string::npos;
-  };
   if (t.query.count("after")) {
-    if (!number(param("after"), 18)) return Api::Problem(400, "after must be an alert seq number");
-    filter.after_seq = std::stoll(param("after"));
+    const std::optional<int64_t> after = ParseDigits(param("after"), 18);
+    if (!after) return Api::Problem(400, "after must be an alert seq number");
+    filter.after_seq = *after;
   }
   // As CSV, every visible alert: one page as large as the filter can match.
   size_t limit = format->csv ? std::numeric_limits<size_t>::max() - 1 : 100;
   if (t.query.count("limit")) {
-    if (!number(param("limit"), 4) || std::stoul(param("limit")) == 0 ||
-        std::stoul(param("limit")) > kMaxAlertPage) {
+    const std::optional<int64_t> asked = ParseDigits(param("limit"), 4);
+    if (!asked || *asked == 0 || static_cast<size_t>(*asked) > kMaxAlertPage) {
       return Api::Problem(400, "limit must be a number from 1 to " + std::to_string(kMaxAlertPage));
     }
-    limit = std::stoul(param("limit"));
+    limit = static_cast<size_t>(*asked);
   }
   // Visibility is judged after the store's filter, so page by seq until the page is full.
   json::array items;

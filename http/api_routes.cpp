@@ -3,6 +3,7 @@
 // metrics in api_feeds.cpp.
 #include <algorithm>
 
+#include "common/strings.h"
 #include "engine/access.h"
 #include "engine/render.h"
 #include "http/api.h"
@@ -179,14 +180,12 @@ Response GetInspections(const Call& call) {
 // ?limit=: a number from 1 to the largest page, or the default page.
 Result<size_t> PageLimit(const Call& call) {
   if (!call.target.query.count("limit")) return call.options.default_page;
-  const std::string text = call.Query("limit");
-  if (text.empty() || text.size() > 6 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); }) ||
-      std::stoul(text) == 0 || std::stoul(text) > call.options.max_page) {
+  const std::optional<int64_t> limit = ParseDigits(call.Query("limit"), 6);
+  if (!limit || *limit == 0 || static_cast<size_t>(*limit) > call.options.max_page) {
     return Status::InvalidArgument("limit must be a number from 1 to " +
                                    std::to_string(call.options.max_page));
   }
-  return std::stoul(text);
+  return static_cast<size_t>(*limit);
 }
 
 Response GetRecommendations(const Call& call) {

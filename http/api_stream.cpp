@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "common/strings.h"
 #include "engine/host.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -39,15 +40,14 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     const size_t dot = last.find('.');
     const std::string event = last.substr(0, dot);
     const std::string alert = dot == std::string::npos ? "0" : last.substr(dot + 1);
-    auto number = [](const std::string& s) {
-      return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
-    };
-    if (!number(event) || !number(alert)) {
+    const std::optional<int64_t> event_seq = ParseDigits(event, 18);
+    const std::optional<int64_t> alert_seq = ParseDigits(alert, 18);
+    if (!event_seq || !alert_seq) {
       return Problem(400, "Last-Event-ID must be an event number, or EVENT.ALERT as sent in id:");
     }
     // Not beyond the newest: a stream waiting for event 10^9 would stay silent.
-    stream.after.event = std::min<int64_t>(std::stoll(event), stream.after.event);
-    stream.after.alert = std::min<int64_t>(std::stoll(alert), stream.after.alert);
+    stream.after.event = std::min<int64_t>(*event_seq, stream.after.event);
+    stream.after.alert = std::min<int64_t>(*alert_seq, stream.after.alert);
   }
   if (++streams_ > options_.max_streams) {
     --streams_;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "common/strings.h"
 #include "engine/documents.h"
 #include "engine/host.h"
 #include "http/api_util.h"
@@ -652,12 +653,12 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
   beast::error_code ec;
   net::ip::make_address(host, ec);
   if (ec) return Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
-  if (port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+  const std::optional<int64_t> number = ParseDigits(port, 5);
+  if (!number || *number > 65535) {
     return Status::InvalidArgument("--listen: bad port '" + port + "'");
   }
   options->address = host;
-  options->port = static_cast<uint16_t>(std::stoi(port));
+  options->port = static_cast<uint16_t>(*number);
   return Status();
 }
 

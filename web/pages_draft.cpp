@@ -29,8 +29,8 @@ std::string JoinNumbers(const std::vector<int>& numbers) {
 std::vector<int> Numbers(const std::string& text) {
   std::vector<int> numbers;
   for (const std::string& part : SplitList(text)) {
-    if (part.size() > 7 || !std::all_of(part.begin(), part.end(), ::isdigit)) continue;
-    numbers.push_back(std::stoi(part));
+    if (const std::optional<int64_t> n = ParseDigits(part, 7))
+      numbers.push_back(static_cast<int>(*n));
   }
   return numbers;
 }
@@ -70,9 +70,9 @@ ReportText DecodeParagraphs(const std::string& encoded) {
     const size_t tab = line.find('\t');
     if (tab == std::string::npos || tab == 0 || tab > 6) continue;
     Paragraph p;
-    const std::string page = line.substr(0, tab);
-    if (!std::all_of(page.begin(), page.end(), ::isdigit)) continue;
-    p.page = std::stoi(page);
+    const std::optional<int64_t> page = ParseDigits(line.substr(0, tab), 6);
+    if (!page) continue;
+    p.page = static_cast<int>(*page);
     p.text = line.substr(tab + 1);
     p.number = static_cast<int>(report.paragraphs.size()) + 1;
     report.pages = std::max(report.pages, p.page);
@@ -125,9 +125,7 @@ Reviewed ReadReviewForm(const Call& call) {
     r.errors.push_back({"inspection-published", "Published must be a date like 2025-03-06"});
   }
   auto count = [&](const std::string& name) {
-    const std::string n = call.Form(name);
-    return n.size() > 4 || !std::all_of(n.begin(), n.end(), ::isdigit) || n.empty() ? 0
-                                                                                    : std::stoi(n);
+    return static_cast<int>(ParseDigits(call.Form(name), 4).value_or(0));
   };
   for (int i = 1; i <= count("body-count"); ++i) {
     const std::string k = "body-" + std::to_string(i) + "-";

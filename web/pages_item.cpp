@@ -265,8 +265,8 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
   event.files = call.Files("evidence_files");
   if (const std::string version = call.Query("version"); !version.empty()) {
-    if (version.size() < 19 && version.find_first_not_of("0123456789") == std::string::npos) {
-      event.expected_version = std::stoll(version);
+    if (const std::optional<int64_t> number = ParseDigits(version, 18)) {
+      event.expected_version = *number;
     }
   }
   // The same check the API makes: what may be seen may be written to, and nothing else.

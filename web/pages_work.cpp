@@ -172,7 +172,9 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
-  const std::optional<PageAsked> asked = AskedPage(call, options.page_size);
+  // A download is the whole list, whatever page it was asked from.
+  const std::optional<PageAsked> asked =
+      csv ? PageAsked{1, options.page_size} : AskedPage(call, options.page_size);
   if (!asked) return Content{0, "", false, -1, NotFound(call)};
   const size_t page = asked->page, per_page = asked->per_page;
   const std::string per_page_asked = call.Query("per_page");
@@ -312,6 +314,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("due_before", due_before);
   data.set("as_at", as_at);
   data.set("sort", sort == "issued" ? "" : sort);
+  SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
   if (overdue) data.set("overdue", Bool(true));
   if (!error.empty()) {
     data.set("error", error);
@@ -380,7 +383,9 @@ Response Workspace::Impl::Actions(const Call& call) {
   auto body = ScopeBody(call.who, call.Query("body"));
   if (!body.ok()) return NotFound(call);
   const bool csv = call.Query("format") == "csv";
-  const std::optional<PageAsked> asked = AskedPage(call, options.page_size);
+  // A download is the whole list, whatever page it was asked from.
+  const std::optional<PageAsked> asked =
+      csv ? PageAsked{1, options.page_size} : AskedPage(call, options.page_size);
   if (!asked) return NotFound(call);
   Data data;
   int64_t generation = 0;
@@ -392,44 +397,39 @@ Response Workspace::Impl::Actions(const Call& call) {
     today = engine.clock().Today().ToString();
     ActionQuery q;
     q.body = *body;
-    q.unit = unit;
     if (status == "open") q.open = true;
     if (status == "closed") q.open = false;
     q.overdue_only = overdue;
     q.detail = Detail::kHead;
-    // One walk under the engine's lock. A download keeps each action's CSV line; a page keeps
-    // each action's place in the page's order (its next due date, then the list's order, that
-    // of the API: by recommendation, due date and id) and makes views for its own rows only.
+    q.unit = unit.empty() ? call.who.unit : unit;  // a unit's lead walks its own only
+    // One walk under the engine's lock, in the page's order: by next due date (undated last),
+    // then the list's own order (the API's: by recommendation, due date and id). A page keeps
+    // each action's place and makes again the views of its own rows only; a download keeps
+    // every view, for its lines.
     struct Place {
-      std::string due;  // "9999" for none: undated last
+      std::string due;  // "9999" for none
       size_t walked = 0;
       std::string id;
+      std::optional<RecommendationView> view;  // a download's
     };
     std::vector<Place> places;
-    std::vector<RecommendationView> shown;  // a download's rows
     failed = engine.VisitActions(q, [&](const RecommendationView& a) {
       if (!MaySeeItem(engine, call.who, a)) return true;
-      if (csv) {
-        shown.push_back(a);
-      } else {
-        const std::string due = NextDue(a);
-        places.push_back({due.empty() ? "9999" : due, places.size(), a.id});
-      }
+      const std::string due = NextDue(a);
+      places.push_back(
+          {due.empty() ? "9999" : due, places.size(), a.id, csv ? std::optional(a) : std::nullopt});
       return true;
     });
     if (!failed.ok()) return;
-    if (csv) {
-      // The same order as the page's: a lead's own work first, the soonest due at the top.
-      std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) {
-        const std::string x = NextDue(a), y = NextDue(b);
-        return (x.empty() ? "9999" : x) < (y.empty() ? "9999" : y);
-      });
-      csv_file = ActionsAsCsv(shown);
-      return;
-    }
     std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
       return std::tie(a.due, a.walked) < std::tie(b.due, b.walked);
     });
+    if (csv) {
+      std::vector<RecommendationView> shown;
+      for (Place& place : places) shown.push_back(std::move(*place.view));
+      csv_file = ActionsAsCsv(shown);
+      return;
+    }
     count = places.size();
     Data rows = List();
     for (size_t i = asked->first(); i < std::min(places.size(), asked->end()); ++i) {
@@ -467,6 +467,7 @@ Response Workspace::Impl::Actions(const Call& call) {
   data.set("statuses", StatusChoices(status));
   if (overdue) data.set("overdue", Bool(true));
   SetIf(data, "body", call.Query("body"));
+  SetIf(data, "per_page", call.Query("per_page"));  // kept when the filters are applied
   const Params filters{{"per_page", call.Query("per_page")},
                        {"body", call.Query("body")},
                        {"unit", unit},

@@ -135,23 +135,16 @@ std::string NextDue(const RecommendationHead& item) {
 std::string OwnersText(const std::vector<std::string>& owners) { return Join(owners, ", "); }
 
 std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
-  auto number = [](const std::string& text, size_t max_digits) -> std::optional<size_t> {
-    if (text.empty() || text.size() > max_digits ||
-        text.find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    return std::stoul(text);
-  };
   PageAsked asked{1, default_per_page};
   if (const std::string page = call.Query("page"); !page.empty()) {
-    const auto n = number(page, 6);
+    const std::optional<int64_t> n = ParseDigits(page, 6);
     if (!n || *n == 0) return std::nullopt;
-    asked.page = *n;
+    asked.page = static_cast<size_t>(*n);
   }
   if (const std::string per_page = call.Query("per_page"); !per_page.empty()) {
-    const auto n = number(per_page, 3);
+    const std::optional<int64_t> n = ParseDigits(per_page, 3);
     if (!n || *n < 10 || *n > 200) return std::nullopt;
-    asked.per_page = *n;
+    asked.per_page = static_cast<size_t>(*n);
   }
   return asked;
 }

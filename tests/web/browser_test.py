@@ -425,6 +425,12 @@ class WebWorkspaceTest(unittest.TestCase):
             self.assertIn("Page not found", driver.page_source)
             self.go(checker, path + "&page=2")
             self.check_page(checker, noun + "-page-2")
+        # Applying a filter keeps the page size.
+        self.go(driver, "/actions?per_page=10")
+        Select(driver.find_element(By.ID, "status")).select_by_value("open")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form.moj-filter button"))
+        self.assertIn("per_page=10", driver.current_url)
+        self.assertIn("status=open", driver.current_url)
         # The unit lead's pages hold only the unit's actions.
         lead = self.new_browser(javascript=False)
         self.sign_in(lead, "sw@cps.example")

@@ -49,11 +49,11 @@ bool IsTurn(const TimelineEntry& entry, const Workflow& workflow);
 // at any earlier date.
 bool KeptInHead(const TimelineEntry& entry, const Workflow& workflow);
 
-// Takes `view`, a head whose timeline holds the entries KeptInHead keeps, back to `as_of`, an
-// earlier date than its last change, for AnnexBuilder::Add: whether it was open then, what
-// superseded it by then, and its entries to then. Openness changes only at a turn, and each
-// entry's `to_state` has the openness that held after it. What the entries cannot tell (its
-// state then, its milestones) is left empty: the view is for Annex A only.
+// Takes `view`, a head whose timeline holds the entries KeptInHead keeps, back to `as_of` (any
+// date from its issue on, before its last change or not), for AnnexBuilder::Add: whether it was
+// open then, what superseded it by then, and its entries to then. Openness changes only at a turn,
+// and each entry's `to_state` has the openness that held after it. What the entries cannot tell
+// (its state then, its milestones) is left empty: the view is for Annex A only.
 void TakeBack(RecommendationView& view, Date as_of, const Workflow& workflow);
 
 // The ids of the inspections AnnexBuilder::Add may look up for `view`: its own, and the one each

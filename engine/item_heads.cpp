@@ -527,27 +527,30 @@ Result<std::optional<AnnexReport>> Engine::AnnexFromHeadRows(const std::string& 
   const Result<storage::HeadsMark> mark = heads.Mark();
   if (!mark.ok() || mark->basis != HeadsBasis()) return std::optional<AnnexReport>();
   std::set<std::string> annexed;  // from their rows
+  auto take_row = [&](const storage::HeadRow& row) -> Result<bool> {
+    const Item* item = ledger_->FindItem(row.item);
+    if (!item || item->kind != SubjectKind::kRecommendation || !item->tail) return true;
+    // A row written before the item's newest event (the heads' next batch has yet to write
+    // it), or that does not decode, is not its head: its history answers, below.
+    Result<RecommendationView> view = DecodeHead(row, /*with_turns=*/true);
+    if (!view.ok() || view->version != item->tail->version) return true;
+    // Taken back to the date from its turns, whenever it last changed: what Annex A reads of
+    // a view (open, superseded by, the turns) is the same as a replay's either way, and when
+    // it last changed would ask the histories of what supersedes it.
+    TakeBack(*view, as_of, workflow_);
+    annex.Add(*view);
+    annexed.insert(row.item);
+    return true;
+  };
+  // Two statements, not a transaction (a write group's COMMIT may be under way on this
+  // connection, and BEGIN would fail): heads rewritten meanwhile under another basis (another
+  // process's workflows) are noticed by the mark read again after.
   Status scanned =
-      heads.Scan(static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(), body,
-                 [&](const storage::HeadRow& row) -> Result<bool> {
-                   const Item* item = ledger_->FindItem(row.item);
-                   if (!item || item->kind != SubjectKind::kRecommendation || !item->tail)
-                     return true;
-                   // A row written before the item's newest event (the heads' next batch has yet to
-                   // write it), or that does not decode, is not its head: its history answers,
-                   // below.
-                   Result<RecommendationView> view = DecodeHead(row, /*with_turns=*/true);
-                   if (!view.ok() || view->version != item->tail->version) return true;
-                   // Taken back to the date from its turns, whenever it last changed: what Annex A
-                   // reads of a view (open, superseded by, the turns) is the same as a replay's
-                   // either way, and when it last changed would ask the histories of what
-                   // supersedes it.
-                   TakeBack(*view, as_of, workflow_);
-                   annex.Add(*view);
-                   annexed.insert(row.item);
-                   return true;
-                 });
-  if (!scanned.ok()) return std::optional<AnnexReport>();
+      heads.Scan(static_cast<int>(SubjectKind::kRecommendation), as_of.ToString(), body, take_row);
+  const Result<storage::HeadsMark> after = heads.Mark();
+  if (!scanned.ok() || !after.ok() || after->basis != mark->basis) {
+    return std::optional<AnnexReport>();
+  }
   for (const Item* item : ledger_->recommendations_in_list_order()) {
     if (item->issued() > as_of) break;
     if (annexed.count(item->id)) continue;

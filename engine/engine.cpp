@@ -248,13 +248,14 @@ Status Engine::VisitList(const ListQuery& q,
   auto it = q.after ? in_order.upper_bound(ListOrder::Place(q.after->first, q.after->second))
                     : in_order.begin();
   size_t visited = 0;
+  RecommendationView view;  // each visited in turn, in the room the one before left
   for (; it != in_order.end() && (*it)->issued() <= as_of; ++it) {
     const Item& item = **it;
     if (!q.body.empty()) {
       const auto& owners = item.def().owners;
       if (std::find(owners.begin(), owners.end(), q.body) == owners.end()) continue;
     }
-    ASSIGN_OR_RETURN(const RecommendationView view, ledger_->Project(item, as_of, Detail::kHead));
+    RETURN_IF_ERROR(ledger_->ProjectInto(item, as_of, Detail::kHead, &view));
     if (!q.state.empty() && view.state != q.state) continue;
     if (q.open && view.open != *q.open) continue;
     if (q.overdue_only && !view.overdue) continue;

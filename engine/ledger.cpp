@@ -314,21 +314,27 @@ void Ledger::Index(const Item& item, const Event& event) {
 }
 
 Result<RecommendationView> Ledger::Project(const Item& item, Date as_of, Detail detail) const {
+  RecommendationView view;
+  RETURN_IF_ERROR(ProjectInto(item, as_of, detail, &view));
+  return view;
+}
+
+Status Ledger::ProjectInto(const Item& item, Date as_of, Detail detail,
+                           RecommendationView* view) const {
   if (item.issued() > as_of) {
     return Status::NotFound("'" + item.id + "' was not " +
                             (item.kind == SubjectKind::kAction ? "planned" : "issued") + " until " +
                             item.issued().ToString());
   }
-  RecommendationView view;
   if (detail == Detail::kHead && item.tail && item.last_effective() <= as_of) {
     // Every event counts: the cached end-of-history view is the answer, once dated.
-    static_cast<RecommendationHead&>(view) = *item.tail;
-    Finish(as_of, view);
+    static_cast<RecommendationHead&>(*view) = *item.tail;
+    view->timeline.clear();
+    Finish(as_of, *view);
   } else {
-    ASSIGN_OR_RETURN(view, Replay(item, as_of, detail));
+    ASSIGN_OR_RETURN(*view, Replay(item, as_of, detail));
   }
-  RETURN_IF_ERROR(AddSupersedes(item, as_of, view));
-  return view;
+  return AddSupersedes(item, as_of, *view);
 }
 
 Result<RecommendationView> Ledger::ProjectFrom(const Item& item, RecommendationView through,

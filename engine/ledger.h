@@ -219,6 +219,10 @@ class Ledger {
   // tail.
   Result<RecommendationView> Project(const Item& item, Date as_of,
                                      Detail detail = Detail::kFull) const;
+  // Project into `view`, whatever it held: a walk over many items (a list, a count) that
+  // projects each into one view reuses its strings' and vectors' room rather than allocating
+  // every item's anew. On error `view` is left in an unspecified state.
+  Status ProjectInto(const Item& item, Date as_of, Detail detail, RecommendationView* view) const;
   // Project(item, as_of, kFull) of an item whose history was let go, from `through`: its view
   // through every event up to `through.version` (a head row's, whose timeline holds only some
   // entries) stepped through the events held since. Costs those events, not the history.

@@ -15,11 +15,9 @@ namespace {
 
 Result<long long> Number(const std::string& key, const std::string& text, long long min,
                          long long max) {
-  if (text.empty() || text.size() > 12 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(c); })) {
-    return Status::InvalidArgument(key + " must be a whole number, not '" + text + "'");
-  }
-  long long v = std::stoll(text);
+  const std::optional<int64_t> number = ParseDigits(text, 12);
+  if (!number) return Status::InvalidArgument(key + " must be a whole number, not '" + text + "'");
+  const long long v = *number;
   if (v < min || v > max) {
     return Status::InvalidArgument(key + " must be from " + std::to_string(min) + " to " +
                                    std::to_string(max));

@@ -208,9 +208,8 @@ class Walker {
     item.numbered = numbered;
     item.in_section = state_ != State::kProse;
     item.lead_in = lead_in_;
-    if (item.in_section && !number.empty() && number.size() <= 6 &&
-        std::all_of(number.begin(), number.end(), IsDigit)) {
-      last_number_ = std::max(last_number_, std::stoi(number));
+    if (const std::optional<int64_t> n = ParseDigits(number, 6); item.in_section && n) {
+      last_number_ = std::max(last_number_, static_cast<int>(*n));
     }
     items_.push_back(std::move(item));
     current_ = static_cast<int>(items_.size()) - 1;
@@ -394,8 +393,9 @@ std::optional<ReadDate> DateParagraph(std::string_view text) {
   const auto words = SplitList(t, ' ');
   if (words.size() < 2 || words.size() > 3) return std::nullopt;
   auto year = [](const std::string& w) -> std::optional<int> {
-    if (w.size() != 4 || !std::all_of(w.begin(), w.end(), IsDigit)) return std::nullopt;
-    return std::stoi(w);
+    if (w.size() != 4) return std::nullopt;
+    const std::optional<int64_t> n = ParseDigits(w, 4);
+    return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
   };
   const auto y = year(words.back());
   const auto m = MonthFromName(words[words.size() - 2]);
@@ -643,8 +643,7 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
   });
   // In the report's order: by the number the id ends with, then by id.
   auto number = [](const std::string& id) {
-    const std::string digits = NumberOfId(id);
-    return digits.empty() || digits.size() > 6 ? 0 : std::stoi(digits);
+    return static_cast<int>(ParseDigits(NumberOfId(id), 6).value_or(0));
   };
   std::sort(parent.begin(), parent.end(), [&](const auto& a, const auto& b) {
     return std::pair(number(a.id), a.id) < std::pair(number(b.id), b.id);

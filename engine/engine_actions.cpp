@@ -1,7 +1,6 @@
 // Engine's queries about action plans: actions, units and the progress report.
 #include <algorithm>
 #include <map>
-#include <tuple>
 
 #include "engine/engine.h"
 #include "engine/ledger.h"

@@ -90,8 +90,8 @@ Response GetActions(const Call& call) {
   q.open = *open;
   q.overdue_only = overdue->value_or(false);
   q.detail = Detail::kHead;  // a list shows no timelines
-  // A body's (or a unit's) token walks its own actions only: others' are neither projected
-  // (whose error could name them) nor paid for.
+  // A body's (or a unit's) token has its own actions only projected: others' are passed over
+  // on their definitions, not read (an error reading one could name it).
   if (q.body.empty()) q.body = call.who.body;
   if (q.unit.empty()) q.unit = call.who.unit;
   const bool not_overdue = *overdue == std::optional<bool>(false);

@@ -1,9 +1,6 @@
 // The route table, and the routes of bodies, inspections, recommendations, Annex A and import.
 // Units, actions and progress are in api_actions.cpp, alerts in api_alerts.cpp, feeds and
 // metrics in api_feeds.cpp.
-#include <algorithm>
-
-#include "common/strings.h"
 #include "engine/access.h"
 #include "engine/render.h"
 #include "http/api.h"
@@ -175,17 +172,6 @@ Response GetInspections(const Call& call) {
                    {"follow_up_of", i.follow_up_of}});
   }
   return Json(200, json::serialize(out));
-}
-
-// ?limit=: a number from 1 to the largest page, or the default page.
-Result<size_t> PageLimit(const Call& call) {
-  if (!call.target.query.count("limit")) return call.options.default_page;
-  const std::optional<int64_t> limit = ParseDigits(call.Query("limit"), 6);
-  if (!limit || *limit == 0 || static_cast<size_t>(*limit) > call.options.max_page) {
-    return Status::InvalidArgument("limit must be a number from 1 to " +
-                                   std::to_string(call.options.max_page));
-  }
-  return static_cast<size_t>(*limit);
 }
 
 Response GetRecommendations(const Call& call) {

@@ -1,5 +1,6 @@
 #include "http/api_util.h"
 
+#include "common/strings.h"
 #include "common/text.h"
 
 #include <boost/url/parse.hpp>
@@ -223,6 +224,17 @@ Result<std::optional<bool>> BoolParam(const Target& t, const char* name) {
   if (it->second == "true") return std::optional<bool>(true);
   if (it->second == "false") return std::optional<bool>(false);
   return Status::InvalidArgument(std::string(name) + " must be true or false");
+}
+
+// ?limit=: a number from 1 to the largest page, or the default page.
+Result<size_t> PageLimit(const Call& call) {
+  if (!call.target.query.count("limit")) return call.options.default_page;
+  const std::optional<int64_t> limit = ParseDigits(call.Query("limit"), 6);
+  if (!limit || *limit == 0 || static_cast<size_t>(*limit) > call.options.max_page) {
+    return Status::InvalidArgument("limit must be a number from 1 to " +
+                                   std::to_string(call.options.max_page));
+  }
+  return static_cast<size_t>(*limit);
 }
 
 Result<ListFormat> ListFormatParams(const Target& t) {

@@ -111,17 +111,16 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
         aq.body = b.id;
         aq.open = true;
         aq.detail = Detail::kHead;
+        aq.unit = call.who.unit;                             // a unit's lead counts its own
         std::map<std::string, std::pair<int, int>> by_unit;  // unit -> (open, overdue)
-        auto actions = VisibleActions(engine, call.who, aq);
-        if (!actions.ok()) {
-          failed = actions.status();
-          return;
-        }
-        for (const RecommendationView& a : *actions) {
+        failed = engine.VisitActions(aq, [&](const RecommendationView& a) {
+          if (!MaySeeItem(engine, call.who, a)) return true;
           auto& counts = by_unit[a.action ? a.action->unit : ""];
           ++counts.first;
           if (a.overdue) ++counts.second;
-        }
+          return true;
+        });
+        if (!failed.ok()) return;
         Data units = List();
         for (const auto& [unit, counts] : by_unit) {
           Data u;
@@ -358,11 +357,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("rows", rows);
   if (count > 0) data.set("has_rows", Bool(true));
   if (pages > 1) {
-    data.set("pagination", Pagination(page, pages, "recommendations", [&](size_t n) {
-               Params p = filters;
-               p["page"] = n == 1 ? "" : std::to_string(n);
-               return "/recommendations" + QueryString(p);
-             }));
+    data.set("pagination", Pagination(page, pages, "recommendations", "/recommendations", filters));
   }
   return Content{error.empty() ? 200 : 400, templates.Render("recommendations", data),
                  !error.empty(), generation, std::nullopt};
@@ -410,14 +405,14 @@ Response Workspace::Impl::Actions(const Call& call) {
       std::string due;  // "9999" for none
       size_t walked = 0;
       std::string id;
-      std::optional<RecommendationView> view;  // a download's
     };
     std::vector<Place> places;
+    std::vector<RecommendationView> walked;  // a download's views, in walk order
     failed = engine.VisitActions(q, [&](const RecommendationView& a) {
       if (!MaySeeItem(engine, call.who, a)) return true;
       const std::string due = NextDue(a);
-      places.push_back(
-          {due.empty() ? "9999" : due, places.size(), a.id, csv ? std::optional(a) : std::nullopt});
+      places.push_back({due.empty() ? "9999" : due, places.size(), a.id});
+      if (csv) walked.push_back(a);
       return true;
     });
     if (!failed.ok()) return;
@@ -426,7 +421,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     });
     if (csv) {
       std::vector<RecommendationView> shown;
-      for (Place& place : places) shown.push_back(std::move(*place.view));
+      for (const Place& place : places) shown.push_back(std::move(walked[place.walked]));
       csv_file = ActionsAsCsv(shown);
       return;
     }
@@ -476,11 +471,7 @@ Response Workspace::Impl::Actions(const Call& call) {
   const size_t pages = std::max<size_t>(1, (count + asked->per_page - 1) / asked->per_page);
   if (asked->page > pages) return NotFound(call);
   if (pages > 1) {
-    data.set("pagination", Pagination(asked->page, pages, "actions", [&](size_t n) {
-               Params p = filters;
-               p["page"] = n == 1 ? "" : std::to_string(n);
-               return "/actions" + QueryString(p);
-             }));
+    data.set("pagination", Pagination(asked->page, pages, "actions", "/actions", filters));
   }
   Params csv_params = filters;
   csv_params["format"] = "csv";

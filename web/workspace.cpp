@@ -149,8 +149,13 @@ std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
   return asked;
 }
 
-Data Pagination(size_t page, size_t pages, const std::string& what,
-                const std::function<std::string(size_t)>& href) {
+Data Pagination(size_t page, size_t pages, const std::string& what, const std::string& path,
+                const Params& filters) {
+  auto href = [&](size_t n) {
+    Params p = filters;
+    p["page"] = n == 1 ? "" : std::to_string(n);
+    return path + QueryString(p);
+  };
   Data pagination;
   pagination.set("label", "Pages of " + what);
   if (page > 1) pagination.set("previous", href(page - 1));

@@ -126,10 +126,11 @@ struct PageAsked {
   size_t end() const { return page * per_page; }
 };
 std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page);
-// The GOV.UK pagination of page `page` of `pages` (the _pagination partial's data, labelled
-// "Pages of <what>"), each page's link made by `href`.
-Data Pagination(size_t page, size_t pages, const std::string& what,
-                const std::function<std::string(size_t)>& href);
+// The GOV.UK pagination of page `page` of `pages` of the list at `path` (the _pagination
+// partial's data, labelled "Pages of <what>"): each page's link is `path` with `filters` and
+// its page number (none for the first).
+Data Pagination(size_t page, size_t pages, const std::string& what, const std::string& path,
+                const Params& filters);
 
 struct Workspace::Impl {
   Impl(EngineHost* host, Accounts* accounts, WorkspaceOptions options, Templates templates)

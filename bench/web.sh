@@ -6,8 +6,12 @@
 #
 #   make build && bench/web.sh
 #
+# Then the dashboard and /metrics after each of 5 writes (so neither is cached: what a write makes
+# the next one cost), against the cached dashboard in the same run.
+#
 # Environment: RECTRACK (the binary, default build/cli/rectrack), BENCH_SECONDS (each wrk run,
-# default 10), BENCH_KEEP=1 (keep the temporary directory). Needs wrk, nginx, curl and python3
+# default 10), BENCH_KEEP=1 (keep the temporary directory), BENCH_DB (a database to copy and
+# use instead of generating 10,000 recommendations). Needs wrk, nginx, curl and python3
 # (bench/run.sh installs them).
 set -euo pipefail
 
@@ -18,8 +22,12 @@ root="$(dirname "$here")"
 bench_start web.sh 10
 
 db="$work/bench.db"
-python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
-"$rectrack" --db "$db" import "$work/data.yaml" >&2
+if [ -n "${BENCH_DB:-}" ]; then
+  cp "$BENCH_DB" "$db"  # a database bench/scale.sh kept (100,000 or 1,000,000 recommendations)
+else
+  python3 "$here/generate.py" --seed 1 "$work/data.yaml" >&2
+  "$rectrack" --db "$db" import "$work/data.yaml" >&2
+fi
 echo "bench password 1" | "$rectrack" --db "$db" user add --email bench@hmcpsi.example --role inspectorate >&2
 
 port="$(free_port)"
@@ -64,3 +72,21 @@ for i in "${!pages[@]}"; do
   ratio="$(ratio "$r_rps" "$n_rps")"
   printf '%-22s %8s %12s %10s %10s %12s %8s\n' "${names[$i]}" "$bytes" "$r_rps" "$r_p50" "$r_p99" "$n_rps" "${ratio}x"
 done
+
+# What a write makes the next dashboard and metrics scrape cost (both are cached until the log
+# changes), against the cached dashboard.
+token="$("$rectrack" --db "$db" token create --role inspectorate --label bench | head -1)"
+id="$(curl -fsS -H "Authorization: Bearer $token" "$base/api/v1/recommendations?limit=1" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')"
+seconds_of() { curl -fsS -o /dev/null -w '%{time_total}' "$@"; }
+fresh_dashboard=0 fresh_metrics=0 cached=0
+for _ in 1 2 3 4 5; do
+  curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"do":"update","note":"bench"}' "$base/api/v1/recommendations/$id/events"
+  fresh_dashboard="$(awk -v a="$fresh_dashboard" -v b="$(seconds_of -H "Cookie: $cookie" "$base/")" 'BEGIN { print a + b }')"
+  fresh_metrics="$(awk -v a="$fresh_metrics" -v b="$(seconds_of -H "Authorization: Bearer $token" "$base/metrics")" 'BEGIN { print a + b }')"
+  cached="$(awk -v a="$cached" -v b="$(seconds_of -H "Cookie: $cookie" "$base/")" 'BEGIN { print a + b }')"
+done
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 / 5 }'; }
+echo "after a write: dashboard $(ms "$fresh_dashboard") ms, /metrics $(ms "$fresh_metrics") ms;" \
+  "the cached dashboard $(ms "$cached") ms (ratio $(ratio "$fresh_dashboard" "$cached")x)"

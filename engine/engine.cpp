@@ -264,6 +264,28 @@ Status Engine::VisitList(const ListQuery& q,
   return Status();
 }
 
+Result<std::map<WorkOwner, WorkCounts>> Engine::CountWork(Date day, int within) const {
+  if (!HoldsWholeLog()) {
+    return Status::FailedPrecondition("counting work needs an engine that read the whole log");
+  }
+  if (day >= ledger_->latest_effective()) return ledger_->work().CountAsAt(day, within);
+  // Some item changed after the day, so its head is not its view then: count every item as
+  // projected as at the day, with the same counting.
+  WorkTally walked;
+  auto count = [&](const RecommendationView& view) {
+    walked.Count(view, view.open, +1);
+    return true;
+  };
+  ListQuery recommendations;
+  recommendations.as_of = day;
+  RETURN_IF_ERROR(VisitList(recommendations, count));
+  ActionQuery actions;
+  actions.as_of = day;
+  actions.detail = Detail::kHead;
+  RETURN_IF_ERROR(VisitActions(actions, count));
+  return walked.CountAsAt(day, within);
+}
+
 Result<RecommendationView> Engine::Show(const std::string& id, std::optional<Date> as_of,
                                         Detail detail) const {
   RETURN_IF_ERROR(ScopeCovers(id));

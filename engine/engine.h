@@ -34,6 +34,7 @@
 #include "engine/principal.h"
 #include "engine/reports.h"
 #include "engine/rules.h"
+#include "engine/work_tally.h"
 #include "engine/workflow.h"
 #include "storage/alert_store.h"
 #include "storage/token_store.h"
@@ -193,6 +194,13 @@ class Engine {
   // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
   // whole log since (a fallback of Open or ListFromHeads).
   bool reads_heads() const { return heads_only_; }
+  // Every body's work, and its units' (work_tally.h), as at `day`, a milestone due within
+  // `within` days of it counting as due soon: what the dashboard and the metrics show. From the
+  // counts the ledger keeps as items change, so it costs the bodies, units and due days, not the
+  // items; when an event is effective after `day` (a date in the past asked about), from a walk
+  // over every item as at `day`, with an error as List's. FailedPrecondition for an engine that
+  // did not read the whole log.
+  Result<std::map<WorkOwner, WorkCounts>> CountWork(Date day, int within) const;
   Result<RecommendationView> Show(const std::string& id, std::optional<Date> as_of,
                                   Detail detail = Detail::kFull) const;
   // What `id` names: a recommendation, an action, or (nullopt) neither.

@@ -182,6 +182,7 @@ Status Ledger::Add(Event event, Undo undo) {
         Describe(event) + ": no action workflow is loaded, so no action can be recorded");
   }
   const std::string id = event.subject_id;
+  latest_effective_ = std::max(latest_effective_, event.effective);
   auto found = items_.find(id);
   if (found == items_.end()) {
     // A new item: its creating event is its first, and one step validates it.
@@ -192,14 +193,19 @@ Status Ledger::Add(Event event, Undo undo) {
     RETURN_IF_ERROR(Step(fresh, event, *fresh.tail, Detail::kHead));
     fresh.events.push_back(std::move(event));
     Item& item = items_.emplace(id, std::move(fresh)).first->second;
+    CountWork(item, +1);
     if (item.kind == SubjectKind::kRecommendation) {
       const auto listed = list_order_.insert(&item).first;
       Remember([this, id, listed] {
+        CountWork(items_.at(id), -1);
         list_order_.erase(listed);
         items_.erase(id);
       });
     } else {
-      Remember([this, id] { items_.erase(id); });
+      Remember([this, id] {
+        CountWork(items_.at(id), -1);
+        items_.erase(id);
+      });
     }
     if (history_cache_) holding_events_.insert(id);
     Index(item, item.events.back());
@@ -217,7 +223,10 @@ Status Ledger::Add(Event event, Undo undo) {
     std::optional<RecommendationHead> before;
     if (recording_) before = *item.tail;
     std::string state_before = item.tail->state;
-    RETURN_IF_ERROR(Step(item, event, *item.tail, Detail::kHead));
+    {
+      const Recount recount(this, item);  // Step changes the head, or nothing
+      RETURN_IF_ERROR(Step(item, event, *item.tail, Detail::kHead));
+    }
     // Most items have a handful of events, held for the life of the process: grown one at a
     // time up to four, then by half, rather than doubled (a third of a three-event item's
     // vector was empty).
@@ -230,6 +239,7 @@ Status Ledger::Add(Event event, Undo undo) {
     if (before) {
       Remember([this, id, before = std::move(*before), last = std::move(state_before)] {
         Item& undone = items_.at(id);
+        const Recount recount(this, undone);
         undone.events.pop_back();
         static_cast<RecommendationHead&>(*undone.tail) = before;
         undone.state_before_last = last;
@@ -253,14 +263,22 @@ Status Ledger::Add(Event event, Undo undo) {
   auto replayed = StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last);
   if (!replayed.ok()) return replayed.status();
   candidate.tail = std::move(*replayed);
+  const Recount recount(this, item);  // before the item is moved into its undo
   if (recording_) {
     undo_.reserve(undo_.size() + 1);  // so that nothing throws once `item` is moved from
-    undo_.push_back(
-        [this, id, before = std::move(item)]() mutable { items_.at(id) = std::move(before); });
+    undo_.push_back([this, id, before = std::move(item)]() mutable {
+      Item& undone = items_.at(id);
+      const Recount recount(this, undone);
+      undone = std::move(before);
+    });
   }
   item = std::move(candidate);
   Index(item, added);
   return Status();
+}
+
+void Ledger::CountWork(const Item& item, int sign) {
+  if (item.tail) work_.Count(*item.tail, WorkflowOf(item.kind)->IsOpen(item.tail->state), sign);
 }
 
 void Ledger::RollbackTo(Mark mark) {

@@ -41,6 +41,7 @@
 
 #include "common/status.h"
 #include "engine/model.h"
+#include "engine/work_tally.h"
 #include "engine/workflow.h"
 
 namespace rectrack {
@@ -186,6 +187,11 @@ class Ledger {
   const std::map<std::string, std::set<std::string>>& actions_by_recommendation() const {
     return actions_of_;
   }
+  // Every item counted by whose work it is (work_tally.h), as its head stands now.
+  const WorkTally& work() const { return work_; }
+  // The latest effective date of any event added (not lowered when one is undone): as at a day
+  // on or after it, every item's head is its view, and work() counts what a walk would.
+  Date latest_effective() const { return latest_effective_; }
   // The workflow that `kind`'s events run through; null for an action without an action workflow.
   const Workflow* WorkflowOf(SubjectKind kind) const {
     return kind == SubjectKind::kAction ? action_workflow_ : workflow_;
@@ -329,6 +335,23 @@ class Ledger {
   // Keeps the previous value of `map[id]` (or its absence) to undo, then sets it.
   template <typename T>
   void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
+  // Counts `item`'s head in work_ (+1), or stops counting it (-1).
+  void CountWork(const Item& item, int sign);
+  // Takes an item's head out of work_ while it lives and counts the item again as it is then:
+  // around every change of a head, also one that fails or is undone.
+  class Recount {
+   public:
+    Recount(Ledger* ledger, const Item& item) : ledger_(ledger), item_(item) {
+      ledger_->CountWork(item_, -1);
+    }
+    ~Recount() { ledger_->CountWork(item_, +1); }
+    Recount(const Recount&) = delete;
+    Recount& operator=(const Recount&) = delete;
+
+   private:
+    Ledger* ledger_;
+    const Item& item_;
+  };
   // Reads `item`'s history back into it, so that an event can be added before its last. Nothing
   // to undo: whole, it answers as before.
   Status MakeWhole(Item& item);
@@ -344,6 +367,8 @@ class Ledger {
   std::map<std::string, Unit> units_;
   std::map<std::string, Inspection> inspections_;
   std::map<std::string, Item> items_;
+  WorkTally work_;
+  Date latest_effective_;
   // The recommendations of items_, in list order (an item's issue date never changes: its
   // creating event comes first, and no event may come before it).
   std::set<const Item*, ListOrder> list_order_;

@@ -155,55 +155,43 @@ Response Api::MetricsResponse(const Engine& engine) {
   const std::string generation =
       std::to_string(engine.last_seq()) + "-" + engine.clock().Today().ToString();
   if (gauges_.first != generation) {
-    std::map<std::string, std::pair<int, int>> counts;  // body -> (open, overdue)
-    for (const Body& b : engine.Bodies()) counts[b.id];
-    ListQuery query;
-    query.open = true;
-    Status listed = engine.VisitList(query, [&](const RecommendationView& view) {
-      for (const auto& owner : view.def.owners) {
-        ++counts[owner].first;
-        if (view.overdue) ++counts[owner].second;
+    // Counted as items change (Engine::CountWork), not by a walk over every item under the lock.
+    auto work = engine.CountWork(engine.clock().Today(), 0);
+    if (!work.ok()) return FromStatus(work.status());
+    std::map<std::string, WorkCounts> bodies;  // every body, with work or not
+    for (const Body& b : engine.Bodies()) bodies[b.id];
+    std::map<std::pair<std::string, std::string>, WorkCounts> actions;  // with open actions
+    for (const auto& [owner, counts] : *work) {
+      if (owner.kind == SubjectKind::kRecommendation) {
+        bodies[owner.body] = counts;
+      } else if (counts.open > 0) {
+        actions[{owner.body, owner.unit}] = counts;
       }
-      return true;
-    });
-    if (!listed.ok()) return FromStatus(listed);
-    std::string g =
-        "# HELP rectrack_recommendations_open Recommendations open today, by owner body.\n"
-        "# TYPE rectrack_recommendations_open gauge\n";
-    for (const auto& [body, c] : counts) {
-      g += "rectrack_recommendations_open{body=\"" + body + "\"} " + std::to_string(c.first) + "\n";
     }
-    g += "# HELP rectrack_recommendations_overdue Open recommendations with a milestone overdue.\n"
-         "# TYPE rectrack_recommendations_overdue gauge\n";
-    for (const auto& [body, c] : counts) {
-      g += "rectrack_recommendations_overdue{body=\"" + body + "\"} " + std::to_string(c.second) +
-           "\n";
-    }
-    // Actions by owning body and unit ("" for the body as a whole).
-    std::map<std::pair<std::string, std::string>, std::pair<int, int>> actions;
-    ActionQuery open_actions;
-    open_actions.open = true;
-    open_actions.detail = Detail::kHead;
-    auto listed_actions = engine.ListActions(open_actions);
-    if (!listed_actions.ok()) return FromStatus(listed_actions.status());
-    for (const RecommendationView& a : *listed_actions) {
-      auto& c = actions[{a.def.owners.front(), a.action->unit}];
-      ++c.first;
-      if (a.overdue) ++c.second;
-    }
-    auto action_lines = [&](const char* name, const char* help, bool overdue) {
+    auto lines = [](const char* name, const char* help, const auto& by, auto labels, bool overdue) {
       std::string out =
           std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
-      for (const auto& [owner, c] : actions) {
-        out += std::string(name) + "{body=\"" + owner.first + "\",unit=\"" + owner.second + "\"} " +
-               std::to_string(overdue ? c.second : c.first) + "\n";
+      for (const auto& [owner, c] : by) {
+        out += std::string(name) + "{" + labels(owner) + "} " +
+               std::to_string(overdue ? c.overdue : c.open) + "\n";
       }
       return out;
     };
-    g += action_lines("rectrack_actions_open",
-                      "Actions open today, by owning body and unit (\"\" for the whole body).",
-                      false);
-    g += action_lines("rectrack_actions_overdue", "Open actions past their due date.", true);
+    auto body_label = [](const std::string& body) { return "body=\"" + body + "\""; };
+    auto unit_labels = [](const std::pair<std::string, std::string>& owner) {
+      return "body=\"" + owner.first + "\",unit=\"" + owner.second + "\"";
+    };
+    std::string g =
+        lines("rectrack_recommendations_open", "Recommendations open today, by owner body.", bodies,
+              body_label, false) +
+        lines("rectrack_recommendations_overdue", "Open recommendations with a milestone overdue.",
+              bodies, body_label, true);
+    // Actions by owning body and unit ("" for the body as a whole).
+    g += lines("rectrack_actions_open",
+               "Actions open today, by owning body and unit (\"\" for the whole body).", actions,
+               unit_labels, false);
+    g += lines("rectrack_actions_overdue", "Open actions past their due date.", actions,
+               unit_labels, true);
     g += "# HELP rectrack_events_total Events in the log.\n# TYPE rectrack_events_total counter\n"
          "rectrack_events_total " +
          std::to_string(engine.last_seq()) + "\n";

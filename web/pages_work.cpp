@@ -54,6 +54,11 @@ void SetSelectedFilters(Data& data, const std::string& path, const Params& filte
   if (any) data.set("has_selected", Bool(true));
 }
 
+// The actions list's `unit` for actions of no unit (the body's own): not an id (model.h:
+// IsValidId), so no unit can be called it.
+constexpr const char* kNoUnit = "(none)";
+constexpr const char* kNoUnitName = "The body as a whole (no unit)";
+
 std::string StatusLabel(const std::string& status) {
   return status == "open" ? "Open" : status == "closed" ? "Closed" : status;
 }
@@ -77,62 +82,52 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
         if (c.to) awaiting_state = *c.to;
       }
     }
+    // Counted as items change (Engine::CountWork): the dashboard costs the bodies and units,
+    // not a walk over every recommendation under the lock.
+    constexpr int kDueSoonDays = 30;
+    auto work = engine.CountWork(today, kDueSoonDays);
+    if (!work.ok()) {
+      failed = work.status();
+      return;
+    }
+    const WorkCounts none;
     Data bodies = List();
     for (const Body& b : engine.Bodies()) {
       if (!call.who.body.empty() && b.id != call.who.body) continue;
-      ListQuery q;
-      q.body = b.id;
-      int open = 0, overdue = 0, due_soon = 0, awaiting = 0;
-      failed = engine.VisitList(q, [&](const RecommendationView& v) {
-        if (!MaySeeItem(engine, call.who, v)) return true;
-        if (v.open) ++open;
-        if (v.overdue) ++overdue;
-        const std::string next = NextDue(v);
-        if (v.open && !next.empty() && next <= today.AddDays(30).ToString() &&
-            next >= today.ToString()) {
-          ++due_soon;
-        }
-        if (v.state == awaiting_state) ++awaiting;
-        return true;
-      });
-      if (!failed.ok()) return;
+      auto found = work->find({SubjectKind::kRecommendation, b.id, ""});
+      const WorkCounts& counts = found == work->end() ? none : found->second;
+      auto awaiting = counts.states.find(awaiting_state);
       Data d;
       d.set("id", b.id);
       d.set("name", b.name);
       d.set("short", b.short_name.empty() ? b.id : b.short_name);
-      d.set("open", std::to_string(open));
-      d.set("overdue", std::to_string(overdue));
-      d.set("due_soon", std::to_string(due_soon));
-      d.set("due_before", today.AddDays(31).ToString());
-      d.set("awaiting", std::to_string(awaiting));
+      d.set("open", std::to_string(counts.open));
+      d.set("overdue", std::to_string(counts.overdue));
+      d.set("due_soon", std::to_string(counts.due_soon));
+      d.set("due_before", today.AddDays(kDueSoonDays + 1).ToString());
+      d.set("awaiting", std::to_string(awaiting == counts.states.end() ? 0 : awaiting->second));
       d.set("awaiting_state", awaiting_state);
       if (action_workflow) {
-        ActionQuery aq;
-        aq.body = b.id;
-        aq.open = true;
-        aq.detail = Detail::kHead;
-        aq.unit = call.who.unit;                             // a unit's lead counts its own
-        std::map<std::string, std::pair<int, int>> by_unit;  // unit -> (open, overdue)
-        failed = engine.VisitActions(aq, [&](const RecommendationView& a) {
-          if (!MaySeeItem(engine, call.who, a)) return true;
-          auto& counts = by_unit[a.action ? a.action->unit : ""];
-          ++counts.first;
-          if (a.overdue) ++counts.second;
-          return true;
-        });
-        if (!failed.ok()) return;
+        // The body's units with open actions (a unit's lead counts its own), "" first: the
+        // body as a whole.
         Data units = List();
-        for (const auto& [unit, counts] : by_unit) {
+        for (auto it = work->lower_bound({SubjectKind::kAction, b.id, ""});
+             it != work->end() && it->first.kind == SubjectKind::kAction && it->first.body == b.id;
+             ++it) {
+          const std::string& unit = it->first.unit;
+          if (it->second.open == 0 || (!call.who.unit.empty() && unit != call.who.unit)) continue;
           Data u;
-          auto found = engine.FindUnit(unit);
-          u.set("name", unit.empty() ? b.name + " as a whole" : found ? found->name : unit);
-          u.set("unit", unit);
+          auto found_unit = engine.FindUnit(unit);
+          u.set("name", unit.empty() ? b.name + " as a whole"
+                        : found_unit ? found_unit->name
+                                     : unit);
+          u.set("unit", unit.empty() ? kNoUnit : unit);
           u.set("body", b.id);
-          u.set("open", std::to_string(counts.first));
-          u.set("overdue", std::to_string(counts.second));
+          u.set("open", std::to_string(it->second.open));
+          u.set("overdue", std::to_string(it->second.overdue));
           units.push_back(u);
         }
-        if (!by_unit.empty()) d.set("has_units", Bool(true));
+        if (units.is_non_empty_list()) d.set("has_units", Bool(true));
         d.set("units", units);
       }
       bodies.push_back(d);
@@ -373,6 +368,8 @@ Response Workspace::Impl::Recommendations(const Call& call) {
 Response Workspace::Impl::Actions(const Call& call) {
   if (!action_workflow) return NotFound(call);
   const std::string unit = call.Query("unit");
+  // The actions of no unit (the body's as a whole), as the dashboard counts them apart.
+  const bool no_unit = unit == kNoUnit;
   const std::string status = call.Query("status");
   const bool overdue = call.Query("overdue") == "true";
   auto body = ScopeBody(call.who, call.Query("body"));
@@ -396,7 +393,8 @@ Response Workspace::Impl::Actions(const Call& call) {
     if (status == "closed") q.open = false;
     q.overdue_only = overdue;
     q.detail = Detail::kHead;
-    q.unit = unit.empty() ? call.who.unit : unit;  // a unit's lead walks its own only
+    // A unit's lead walks its own only (and sees no action of the body as a whole).
+    q.unit = unit.empty() ? call.who.unit : no_unit ? "" : unit;
     // One walk under the engine's lock, in the page's order: by next due date (undated last),
     // then the list's own order (the API's: by recommendation, due date and id). A page keeps
     // each action's place and makes again the views of its own rows only; a download keeps
@@ -410,6 +408,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     std::vector<RecommendationView> walked;  // a download's views, in walk order
     failed = engine.VisitActions(q, [&](const RecommendationView& a) {
       if (!MaySeeItem(engine, call.who, a)) return true;
+      if (no_unit && !a.action->unit.empty()) return true;
       const std::string due = NextDue(a);
       places.push_back({due.empty() ? "9999" : due, places.size(), a.id});
       if (csv) walked.push_back(a);
@@ -454,6 +453,13 @@ Response Workspace::Impl::Actions(const Call& call) {
       units.push_back(d);
     }
     data.set("units", units);
+    if (call.who.unit.empty()) {
+      data.set("no_unit", kNoUnit);
+      if (no_unit) {
+        data.set("no_unit_selected", Bool(true));
+        unit_name = kNoUnitName;
+      }
+    }
   });
   if (!failed.ok()) return Failure(call, failed);
   if (csv) {

@@ -391,6 +391,51 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(len(self.server.timeline("sw22-i1-a4")), before_own)
         self.check_page(driver, "sign-in")
 
+    def dashboard_counts(self, driver):
+        """Each count the dashboard links to a list with, by the link's target."""
+        self.go(driver, "/")
+        return {a.get_attribute("href").replace(self.server.url, ""):
+                int(a.text.split()[0]) for a in driver.find_elements(By.CSS_SELECTOR, "main td a")}
+
+    def listed(self, driver, path):
+        self.go(driver, path)
+        return int(driver.find_element(By.CSS_SELECTOR, "#count strong").text)
+
+    def test_3a_dashboard_counts_what_its_lists_show(self):
+        """The dashboard's counts (kept as items change, not walked) are the lists' own, for
+        every body and unit, and follow a write made meanwhile by the command line."""
+        driver = self.new_browser(javascript=False)
+        self.sign_in(driver, "staff@hmcpsi.example")
+
+        def check(counts):
+            for path, count in counts.items():
+                if "due_before=" in path:
+                    # Due in the next 30 days: open and due before the day after, not overdue.
+                    overdue = path.split("&status=")[0] + "&overdue=true"
+                    self.assertEqual(count, self.listed(driver, path) - self.listed(driver, overdue), path)
+                else:
+                    self.assertEqual(count, self.listed(driver, path), path)
+
+        before = self.dashboard_counts(driver)
+        self.assertIn("/recommendations?body=SFO&overdue=true", before)
+        self.assertTrue(any(path.startswith("/actions?body=CPS&unit=") for path in before))
+        self.assertGreater(sum(before.values()), 0)
+        check(before)
+        # A CPS recommendation closed by the command line: one more awaiting assessment.
+        awaiting = [p for p in before if p.startswith("/recommendations?body=CPS&state=")][0]
+        self.go(driver, "/recommendations?body=CPS&status=open&state=issued")
+        open_one = driver.find_element(By.CSS_SELECTOR, "tbody tr a").text
+        rectrack(self.server.db, "record", open_one, "close", "--by", "CPS",
+                 "--note", "done, see the evidence", "--field", "override=the actions left open go on")
+        deadline = time.monotonic() + 10
+        while True:
+            after = self.dashboard_counts(driver)
+            if after[awaiting] == before[awaiting] + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(after[awaiting], before[awaiting] + 1)
+        check(after)
+
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
         pagination links that work without JavaScript: every row once, none twice."""

@@ -6,10 +6,27 @@
 namespace rectrack {
 namespace {
 
+// The turns' tests: AlertsTest, and the end of the day they all raise.
+class AlertTurnsTest : public AlertsTest {
+ protected:
+  // Raises the turns left of 15 August 2025 (at most four), after `raised`, and checks that
+  // they and `raised` are that day's three alerts, each once: r1 and s1 came due while the
+  // server was down for four months.
+  void RaiseTheRestOf15August(V* raised) {
+    for (int turn = 0;
+         turn < 4 && engine_->NextAlertDay().value_or(D("9999-12-31")) <= D("2025-08-15"); ++turn) {
+      for (std::string& key : Raise()) raised->push_back(std::move(key));
+    }
+    std::sort(raised->begin(), raised->end());
+    EXPECT_EQ(*raised,
+              (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  }
+};
+
 // A day with more recommendations due than a batch (AlertOptions::raise_batch) is raised in
 // turns, the engine free between them; the watermark passes the day only when every one is
 // raised, so a restart midway raises the rest, once each, and nothing is lost.
-TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
+TEST_F(AlertTurnsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
   AlertOptions one_at_a_time;
   one_at_a_time.raise_batch = 1;
   ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
@@ -26,13 +43,7 @@ TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
   engine_.reset();  // stopped between turns
   engine_ = Open();
   ASSERT_TRUE(engine_->StartAlerts(one_at_a_time).ok());
-  for (int turn = 0;
-       turn < 4 && engine_->NextAlertDay().value_or(D("9999-12-31")) <= D("2025-08-15"); ++turn) {
-    for (std::string& key : Raise()) raised.push_back(std::move(key));
-  }
-  std::sort(raised.begin(), raised.end());
-  EXPECT_EQ(raised,
-            (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  RaiseTheRestOf15August(&raised);
   EXPECT_GT(engine_->NextAlertDay().value_or(D("9999-12-31")), D("2025-08-15"));
   engine_.reset();
   engine_ = Open();
@@ -45,7 +56,7 @@ TEST_F(AlertsTest, ADayRaisedInTurnsLosesNothingWhenRestartedMidway) {
 // the watermark stays; then the same alerts are raised, once each, as one pass raises, also for
 // items changed between turns (one already looked at, one not yet), and only then are the
 // histories let go.
-TEST_F(AlertsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
+TEST_F(AlertTurnsTest, AFirstPassInTurnsRaisesWhatOnePassWouldAndNothingBefore) {
   // A third recommendation, between r1 and s1 in id order, with nothing due in August.
   auto third = ParseImport(R"(
 recommendations:
@@ -94,13 +105,7 @@ events:
   V raised = Raise();
   EXPECT_TRUE(engine_->alert_days_known());
   EXPECT_FALSE(*engine_->LetHistoriesGo()) << "let go before the day's alerts were raised";
-  for (int turn = 0;
-       turn < 4 && engine_->NextAlertDay().value_or(D("9999-12-31")) <= D("2025-08-15"); ++turn) {
-    for (std::string& key : Raise()) raised.push_back(std::move(key));
-  }
-  std::sort(raised.begin(), raised.end());
-  EXPECT_EQ(raised,
-            (V{"r1/due/escalation/0 late", "r1/due/overdue/4 late", "s1/due/overdue/1 late"}));
+  RaiseTheRestOf15August(&raised);
   EXPECT_EQ(*engine_->alert_store().ProcessedThrough(), "2025-08-15");
   bool let_go = false;
   for (int turn = 0; turn < 10 && !let_go; ++turn) let_go = *engine_->LetHistoriesGo();

@@ -104,6 +104,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
       d.set("open", std::to_string(counts.open));
       d.set("overdue", std::to_string(counts.overdue));
       d.set("due_soon", std::to_string(counts.due_soon));
+      d.set("due_from", today.ToString());
       d.set("due_before", today.AddDays(kDueSoonDays + 1).ToString());
       d.set("awaiting", std::to_string(awaiting == counts.states.end() ? 0 : awaiting->second));
       d.set("awaiting_state", awaiting_state);
@@ -153,16 +154,20 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const bool overdue = call.Query("overdue") == "true";
   const std::string q = call.Query("q");
   const std::string due_before = call.Query("due_before");
+  const std::string due_from = call.Query("due_from");
   const std::string as_at = call.Query("as_at");
   const std::string sort = call.Query("sort").empty() ? "issued" : call.Query("sort");
   const bool csv = call.Query("format") == "csv";
   std::string error, error_field;
-  std::optional<Date> as_of, due_limit;
+  std::optional<Date> as_of, due_limit, due_start;
   if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
     error = "As at must be a date like 2025-03-31", error_field = "as_at";
   }
   if (!due_before.empty() && !(due_limit = Date::Parse(due_before))) {
     error = "Due before must be a date like 2025-03-31", error_field = "due_before";
+  }
+  if (!due_from.empty() && !(due_start = Date::Parse(due_from))) {
+    error = "Due on or after must be a date like 2025-03-31", error_field = "due_from";
   }
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
@@ -220,9 +225,12 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
       if (!q.empty() && !http::ContainsFolded(v.def.text, q) && !http::ContainsFolded(v.id, q)) {
         return true;
       }
-      if (due_limit) {
+      if (due_limit || due_start) {
         const std::string next = NextDue(v);
-        if (next.empty() || next >= due_limit->ToString()) return true;
+        if (next.empty() || (due_limit && next >= due_limit->ToString()) ||
+            (due_start && next < due_start->ToString())) {
+          return true;
+        }
       }
       if (csv) {
         places.push_back({sort_key(v), v.id, csv_line(v)});
@@ -283,6 +291,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                  {"status", status},
                  {"overdue", overdue ? "true" : ""},
                  {"q", q},
+                 {"due_from", due_from},
                  {"due_before", due_before},
                  {"as_at", as_at},
                  {"sort", sort == "issued" ? "" : sort}};
@@ -302,9 +311,11 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                       {"status", "Open or closed", StatusLabel(status)},
                       {"overdue", "Overdue", "Overdue only"},
                       {"q", "Text or id contains", ""},
+                      {"due_from", "Due on or after", ""},
                       {"due_before", "Due before", ""},
                       {"as_at", "As at", ""}});
   data.set("q", q);
+  data.set("due_from", due_from);
   data.set("due_before", due_before);
   data.set("as_at", as_at);
   data.set("sort", sort == "issued" ? "" : sort);
@@ -394,7 +405,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     q.overdue_only = overdue;
     q.detail = Detail::kHead;
     // A unit's lead walks its own only (and sees no action of the body as a whole).
-    q.unit = unit.empty() ? call.who.unit : no_unit ? "" : unit;
+    q.unit = unit.empty() || no_unit ? call.who.unit : unit;
     // One walk under the engine's lock, in the page's order: by next due date (undated last),
     // then the list's own order (the API's: by recommendation, due date and id). A page keeps
     // each action's place and makes again the views of its own rows only; a download keeps
@@ -453,12 +464,10 @@ Response Workspace::Impl::Actions(const Call& call) {
       units.push_back(d);
     }
     data.set("units", units);
-    if (call.who.unit.empty()) {
+    if (no_unit) unit_name = kNoUnitName;
+    if (call.who.unit.empty()) {  // a unit's lead sees none of the body's own
       data.set("no_unit", kNoUnit);
-      if (no_unit) {
-        data.set("no_unit_selected", Bool(true));
-        unit_name = kNoUnitName;
-      }
+      if (no_unit) data.set("no_unit_selected", Bool(true));
     }
   });
   if (!failed.ok()) return Failure(call, failed);

@@ -17,6 +17,13 @@ std::vector<std::string> Words(std::string_view text);
 // Where `needle` stands in `text` as whole words (case-sensitive when `exact`), or npos.
 size_t FindWhole(std::string_view text, std::string_view needle, bool exact);
 
+// ---- The inspection (inspection.cpp)
+
+// The inspection `report` is of, into `draft`: its title and publication date as the report's
+// first pages give them (or as `request` says), and its id (`request`'s, or one made from the
+// title and year that no inspection in `request` has), with a check for each it had to guess.
+void ReadInspection(const ReportText& report, const DraftRequest& request, Draft* draft);
+
 // ---- Who acts (owners.cpp)
 
 // The part of an item that says who acts: the words before its verb ("should", "must", "to

@@ -200,6 +200,9 @@ Status Engine::CatchUp() {
   // another thread (ReadAhead), if one can be started. Not while histories are kept out of
   // memory: adding an event to an item let go reads its history back on this thread, through
   // the same connection the other thread reads the log with (Database: one thread at a time).
+  // A first read counts each item's work once, after its last event, not at each.
+  std::optional<Ledger::WorkCountPause> counting_at_the_end;
+  if (last_seq_ == 0) counting_at_the_end.emplace(ledger_.get());
   std::unique_ptr<ReadAhead> ahead;
   if ((last_seq_ == 0 || version != data_version_) && !ledger_->keeps_histories_out()) {
     if (const int64_t behind = store_->LastSeq() - last_seq_; behind >= two_threads_from_) {

@@ -278,7 +278,15 @@ Status Ledger::Add(Event event, Undo undo) {
 }
 
 void Ledger::CountWork(const Item& item, int sign) {
-  if (item.tail) work_.Count(*item.tail, WorkflowOf(item.kind)->IsOpen(item.tail->state), sign);
+  if (counting_work_ && item.tail) {
+    work_.Count(*item.tail, WorkflowOf(item.kind)->IsOpen(item.tail->state), sign);
+  }
+}
+
+void Ledger::CountEveryItemsWork() {
+  work_ = WorkTally();
+  counting_work_ = true;
+  for (const auto& [id, item] : items_) CountWork(item, +1);
 }
 
 void Ledger::RollbackTo(Mark mark) {

@@ -271,9 +271,12 @@ Result<std::map<WorkOwner, WorkCounts>> Engine::CountWork(Date day, int within) 
   if (!HoldsWholeLog()) {
     return Status::FailedPrecondition("counting work needs an engine that read the whole log");
   }
-  if (day >= ledger_->latest_effective()) return ledger_->work().CountAsAt(day, within);
-  // Some item changed after the day, so its head is not its view then: count every item as
-  // projected as at the day, with the same counting.
+  if (day >= ledger_->latest_effective() && ledger_->work_counted()) {
+    return ledger_->work().CountAsAt(day, within);
+  }
+  // Some item changed after the day, so its head is not its view then (or the counts were not
+  // kept: a first read that ended in an exception): count every item as projected as at the
+  // day, with the same counting.
   WorkTally walked;
   auto count = [&](const RecommendationView& view) {
     walked.Count(view, view.open, +1);

@@ -283,10 +283,16 @@ void Ledger::CountWork(const Item& item, int sign) {
   }
 }
 
-void Ledger::CountEveryItemsWork() {
-  work_ = WorkTally();
-  counting_work_ = true;
-  for (const auto& [id, item] : items_) CountWork(item, +1);
+void Ledger::CountEveryItemsWork() noexcept {
+  try {
+    WorkTally counted;
+    for (const auto& [id, item] : items_) {
+      if (item.tail) counted.Count(*item.tail, WorkflowOf(item.kind)->IsOpen(item.tail->state), +1);
+    }
+    work_ = std::move(counted);
+    counting_work_ = true;
+  } catch (...) {  // std::bad_alloc: Engine::CountWork walks the items instead
+  }
 }
 
 void Ledger::RollbackTo(Mark mark) {

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -189,18 +190,29 @@ class Ledger {
   }
   // Every item counted by whose work it is (work_tally.h), as its head stands now.
   const WorkTally& work() const { return work_; }
+  // Whether work() counts every item as its head stands: false while a WorkCountPause lives,
+  // and after one that could not count (an exception, or no memory to count with), when the
+  // items must be walked instead.
+  bool work_counted() const { return counting_work_; }
   // While one lives, work() is not kept up as heads change; when it goes, every item is counted
   // once: a first read of the log changes each head once per event, and counting each change
-  // cost a few per cent of the start. REQUIRES: nothing reads work() meanwhile; not nested.
+  // cost a few per cent of the start. Left by an exception, it counts nothing (work_counted()
+  // stays false). REQUIRES: not nested.
   class WorkCountPause {
    public:
-    explicit WorkCountPause(Ledger* ledger) : ledger_(ledger) { ledger_->counting_work_ = false; }
-    ~WorkCountPause() { ledger_->CountEveryItemsWork(); }
+    explicit WorkCountPause(Ledger* ledger)
+        : ledger_(ledger), exceptions_(std::uncaught_exceptions()) {
+      ledger_->counting_work_ = false;
+    }
+    ~WorkCountPause() {
+      if (std::uncaught_exceptions() == exceptions_) ledger_->CountEveryItemsWork();
+    }
     WorkCountPause(const WorkCountPause&) = delete;
     WorkCountPause& operator=(const WorkCountPause&) = delete;
 
    private:
     Ledger* ledger_;
+    int exceptions_;
   };
   // The latest effective date of any event added (not lowered when one is undone): as at a day
   // on or after it, every item's head is its view, and work() counts what a walk would.
@@ -350,8 +362,9 @@ class Ledger {
   void Define(std::map<std::string, T>& map, const std::string& id, const T& value);
   // Counts `item`'s head in work_ (+1), or stops counting it (-1), unless paused.
   void CountWork(const Item& item, int sign);
-  // work_ counted afresh from every item's head, and kept up from then on.
-  void CountEveryItemsWork();
+  // work_ counted afresh from every item's head, and kept up from then on; on failure (no
+  // memory) left as it was, and not counting.
+  void CountEveryItemsWork() noexcept;
   // Takes an item's head out of work_ while it lives and counts the item again as it is then:
   // around every change of a head, also one that fails or is undone.
   class Recount {

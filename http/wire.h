@@ -1,7 +1,7 @@
 // The HTTP/1.1 wire, as rectrack's server reads and writes it: a request parsed straight into
 // an http::Request (RequestReader), and the response head written by hand (WriteResponseHead, in
-// server.h for tests). Private to the http library: only server.cpp and wire.cpp include it,
-// so Beast's parser stays out of every other file.
+// server.h for tests). Private to the http library: only session.h (so session.cpp and
+// server.cpp) and wire.cpp include it, so Beast's parser stays out of every other file.
 #pragma once
 
 #include <algorithm>

@@ -198,11 +198,9 @@ Result<storage::HeadRow> HeadRowOf(const Ledger& ledger, const Item& item,
   for (const std::string& owner : item.owners()) row.owners += owner + " ";
   ASSIGN_OR_RETURN(const RecommendationView view, HeadViewOf(ledger, item, settled, row, stored));
   row.state = view.state;
-  std::optional<Date> overdue_from;
-  for (const MilestoneView& m : view.milestones) {
-    if (!m.met && (!overdue_from || m.due < *overdue_from)) overdue_from = m.due;
+  if (const std::optional<Date> overdue_from = NextDueNotMet(view)) {
+    row.overdue_from = overdue_from->ToString();
   }
-  if (overdue_from) row.overdue_from = overdue_from->ToString();
   row.head = EncodeHead(view, ledger.WorkflowOf(item.kind));
   return row;
 }

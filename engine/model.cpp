@@ -36,6 +36,14 @@ const char* SubjectKindName(SubjectKind kind) {
   return "unknown";
 }
 
+std::optional<Date> NextDueNotMet(const RecommendationHead& head) {
+  std::optional<Date> next;
+  for (const MilestoneView& m : head.milestones) {
+    if (!m.met && (!next || m.due < *next)) next = m.due;
+  }
+  return next;
+}
+
 std::string SubjectKindName(int stored) {
   return SubjectKindName(static_cast<SubjectKind>(stored));
 }

@@ -187,6 +187,10 @@ struct RecommendationHead {
   int64_t version = 0;                     // seq of the newest event counted
 };
 
+// The earliest due date among `head`'s milestones not met: its next deadline (overdue once
+// before the day, if it is open), or nullopt when every milestone is met.
+std::optional<Date> NextDueNotMet(const RecommendationHead& head);
+
 struct RecommendationView : RecommendationHead {
   std::vector<TimelineEntry> timeline;  // effective order
 };

@@ -32,11 +32,7 @@ void WorkTally::CountFor(const WorkOwner& owner, const RecommendationHead& head,
   AddTo(kept.states, head.state, sign);
   if (open) {
     kept.open += sign;
-    std::optional<Date> next;
-    for (const MilestoneView& m : head.milestones) {
-      if (!m.met && (!next || m.due < *next)) next = m.due;
-    }
-    if (next) AddTo(kept.next_due, *next, sign);
+    if (const std::optional<Date> next = NextDueNotMet(head)) AddTo(kept.next_due, *next, sign);
   }
   if (kept.states.empty()) kept_.erase(owner);
 }

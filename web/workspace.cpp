@@ -125,10 +125,7 @@ std::string FileSize(int64_t bytes) {
 }
 
 std::string NextDue(const RecommendationHead& item) {
-  std::optional<Date> next;
-  for (const MilestoneView& m : item.milestones) {
-    if (!m.met && (!next || m.due < *next)) next = m.due;
-  }
+  const std::optional<Date> next = NextDueNotMet(item);
   return next ? next->ToString() : "";
 }
 

@@ -486,14 +486,18 @@ int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ost
   return 1;
 }
 
-bool ReadsWholeLog(const std::vector<std::string>& argv) {
+bool GrowsWithTheLog(const std::vector<std::string>& argv) {
   auto args = cli::ParseArgs(argv);
   if (!args.ok() || args->positional.empty() || !cli::CheckUsage(*args).ok()) return false;
   const std::string& cmd = args->positional[0];
   auto runner = Runners().find(cmd);
   if (runner == Runners().end()) return false;
   if (runner->second.alone) return runner->second.whole_log;
-  return ScopeOf(cmd, *args).empty() && !HeadsOnly(cmd, *args);
+  if (cmd == "list") {
+    const std::optional<int64_t> limit = ParseDigits(args->Get("limit"), 9);
+    return !limit || *limit > kSmallList;  // a bad --limit is refused, either way
+  }
+  return ScopeOf(cmd, *args).empty();
 }
 
 namespace cli {

@@ -13,10 +13,12 @@ namespace rectrack {
 // status: 0 success, 1 the command failed, 2 bad usage.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// Whether `rectrack args...` reads the whole log into memory (serve, import, verify, a token, a
-// progress report; not show, record, list or Annex A, which read the item index and heads):
-// such a command is worth starting again with huge pages for its heap (main.cpp). False for a
-// command line that is not one.
-bool ReadsWholeLog(const std::vector<std::string>& args);
+// Whether what `rectrack args...` builds in memory grows with the log: the whole world (serve,
+// import, verify, a token, a progress report), or an answer of every head it asks for (Annex
+// A, a list without a --limit of at most kSmallList); not show or record, which read one item,
+// or a short list. Such a command is worth starting again with huge pages for its heap
+// (main.cpp). False for a command line that is not one.
+inline constexpr long kSmallList = 1000;
+bool GrowsWithTheLog(const std::vector<std::string>& args);
 
 }  // namespace rectrack

@@ -33,12 +33,12 @@ bool KernelGivesHugePagesWhenAsked() {
 // at a time, each one zeroed and mapped by the kernel. glibc's malloc can ask for transparent
 // huge pages for its heap (2 MB a fault, 512 times fewer), but only when told at start-up, by
 // the GLIBC_TUNABLES environment variable: measured, an import of 100,000 takes 7.1 to 7.6 s
-// with it and 10.6 to 11.7 s without. So a rectrack that reads the whole log (ReadsWholeLog,
-// cli.h) starts itself again once, with the tunable
-// added, unless it is already there, whatever its value (GLIBC_TUNABLES=glibc.malloc.hugetlb=0
-// keeps them off). Never twice: a process started again is marked, and a secure one (setuid,
-// file capabilities), whose GLIBC_TUNABLES glibc cleans, is left as it is. Built with a
-// sanitizer, whose allocator is not glibc's, nothing is done.
+// with it and 10.6 to 11.7 s without. So a rectrack whose memory grows with the log
+// (GrowsWithTheLog, cli.h) starts itself again once, with the tunable added, unless it is already
+// there, whatever its value (GLIBC_TUNABLES=glibc.malloc.hugetlb=0 keeps them off). Never twice: a
+// process started again is marked, and a secure one (setuid, file capabilities), whose
+// GLIBC_TUNABLES glibc cleans, is left as it is. Built with a sanitizer, whose allocator is not
+// glibc's, nothing is done.
 void StartAgainWithHugePages(char** argv) {
 #ifdef RECTRACK_STARTS_AGAIN
   constexpr char kMark[] = "RECTRACK_STARTED_AGAIN=1";
@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   // Starting again costs about 20 ms (the dynamic linker, again): worth it only for a command
-  // that builds the whole world in memory, not for one that reads an item or a list of heads.
-  if (rectrack::ReadsWholeLog(args)) StartAgainWithHugePages(argv);
+  // whose memory grows with the log, not for one that reads an item or a short list of heads.
+  if (rectrack::GrowsWithTheLog(args)) StartAgainWithHugePages(argv);
   try {
     return rectrack::RunCli(args, std::cout, std::cerr);
   } catch (const std::exception& e) {

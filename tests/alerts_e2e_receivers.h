@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "tests/http_client.h"
 
 extern char** environ;
 
@@ -341,48 +342,7 @@ class SmtpRelay {
   LocalServer server_;  // last: its threads use the members above
 };
 
-struct Reply {
-  int status = 0;
-  std::string head, body;
-};
-
-// One GET on its own connection (Content-Length framed), with a 5 s receive timeout.
-inline Reply HttpGet(int port, const std::string& target, const std::string& token) {
-  Reply r;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return r;
-  }
-  const std::string req = "GET " + target +
-                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
-                          "\r\nConnection: close\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string buf;
-  char chunk[4096];
-  size_t length = std::string::npos;
-  for (;;) {
-    const size_t end = buf.find("\r\n\r\n");
-    if (end != std::string::npos && length == std::string::npos) {
-      r.head = buf.substr(0, end);
-      const size_t at = Lower(r.head).find("content-length:");
-      length = at == std::string::npos ? 0 : std::strtoul(r.head.c_str() + at + 15, nullptr, 10);
-    }
-    if (length != std::string::npos && buf.size() >= r.head.size() + 4 + length) break;
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (r.head.size() > 12) r.status = std::atoi(r.head.c_str() + 9);
-  if (length != std::string::npos) r.body = buf.substr(r.head.size() + 4, length);
-  return r;
-}
+using rectrack::test_http::Reply;
+using rectrack::test_http::RequestOnce;
 
 }  // namespace

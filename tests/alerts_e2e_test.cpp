@@ -85,7 +85,7 @@ TEST_F(AlertsE2eTest, EveryAlertArrivesOnceSignedAndIsRecordedDelivered) {
     EXPECT_NE(shown.find("status 200"), std::string::npos) << shown;
   }
   // And over the API.
-  Reply list = HttpGet(port_, "/api/v1/alerts", inspectorate_);
+  Reply list = RequestOnce(port_, "GET", "/api/v1/alerts", inspectorate_);
   ASSERT_EQ(list.status, 200) << list.head << list.body;
   json::value doc = json::parse(list.body);
   std::set<std::string> listed;
@@ -99,7 +99,7 @@ TEST_F(AlertsE2eTest, EveryAlertArrivesOnceSignedAndIsRecordedDelivered) {
   for (const auto& [id, payload] : outbox) all.insert(id);
   EXPECT_EQ(listed, all);
   const std::string one = *expected.begin();
-  Reply detail = HttpGet(port_, "/api/v1/alerts/" + one, inspectorate_);
+  Reply detail = RequestOnce(port_, "GET", "/api/v1/alerts/" + one, inspectorate_);
   ASSERT_EQ(detail.status, 200) << detail.body;
   const json::value d = json::parse(detail.body);
   const json::array& deliveries = d.at("deliveries").as_array();
@@ -220,7 +220,7 @@ TEST_F(AlertsE2eTest, FailedAttemptsAreRetriedHonouringRetryAfterThenTheSchedule
   EXPECT_NE(shown.substr(a2, a3 - a2).find("status 500"), std::string::npos) << shown;
   EXPECT_NE(shown.substr(a3).find("status 200"), std::string::npos) << shown;
 
-  Reply detail = HttpGet(port_, "/api/v1/alerts/" + id, inspectorate_);
+  Reply detail = RequestOnce(port_, "GET", "/api/v1/alerts/" + id, inspectorate_);
   ASSERT_EQ(detail.status, 200) << detail.body;
   const json::value d = json::parse(detail.body);
   const json::array& log = d.at("deliveries").as_array().at(0).at("log").as_array();
@@ -252,7 +252,7 @@ TEST_F(AlertsE2eTest, A410DisablesTheSubscriptionAndLaterAlertsAreNotSent) {
   EXPECT_NE(shown.find("status 410"), std::string::npos) << shown;
   EXPECT_NE(shown.find("HTTP 410 Gone: subscription disabled"), std::string::npos) << shown;
 
-  Reply first_detail = HttpGet(port_, "/api/v1/alerts/" + first, inspectorate_);
+  Reply first_detail = RequestOnce(port_, "GET", "/api/v1/alerts/" + first, inspectorate_);
   ASSERT_EQ(first_detail.status, 200) << first_detail.body;
   const json::value fd = json::parse(first_detail.body);
   ASSERT_EQ(fd.at("deliveries").as_array().size(), 1u) << first_detail.body;
@@ -276,7 +276,7 @@ TEST_F(AlertsE2eTest, A410DisablesTheSubscriptionAndLaterAlertsAreNotSent) {
   const std::string later_shown = Cli("alerts " + later);
   EXPECT_EQ(StateOf(later), "unsubscribed") << later_shown;
   EXPECT_EQ(later_shown.find("cps-hook"), std::string::npos) << later_shown;
-  Reply detail = HttpGet(port_, "/api/v1/alerts/" + later, inspectorate_);
+  Reply detail = RequestOnce(port_, "GET", "/api/v1/alerts/" + later, inspectorate_);
   ASSERT_EQ(detail.status, 200) << detail.body;
   const json::value d = json::parse(detail.body);
   EXPECT_TRUE(d.at("deliveries").as_array().empty()) << detail.body;

@@ -343,35 +343,8 @@ TEST_F(ApiActionsTest, TheProgressReportInJsonMarkdownAndCsv) {
 std::pair<int, std::string> HttpRequest(int port, const std::string& method,
                                         const std::string& target, const std::string& token,
                                         const std::string& body = "") {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {0, ""};
-  }
-  std::string req = method + " " + target +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                    "Authorization: Bearer " +
-                    token + "\r\n";
-  if (!body.empty()) {
-    req +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  req += "\r\n" + body;
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string got;
-  std::array<char, 4096> chunk;
-  ssize_t n;
-  while ((n = ::recv(fd, chunk.data(), chunk.size(), 0)) > 0) got.append(chunk.data(), n);
-  ::close(fd);
-  if (got.size() < 12) return {0, got};
-  const size_t end = got.find("\r\n\r\n");
-  return {std::atoi(got.substr(9, 3).c_str()), end == std::string::npos ? "" : got.substr(end + 4)};
+  test_http::Reply reply = test_http::RequestOnce(port, method, target, token, body);
+  return {reply.status, std::move(reply.body)};
 }
 
 TEST_F(ApiActionsTest, OverARealSocket) {

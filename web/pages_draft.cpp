@@ -228,7 +228,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
       Data d;
       d.set("id", i.id);
       d.set("name", i.id + ": " + (i.short_title.empty() ? i.title : i.short_title));
-      if (draft && draft->follow_up_of == i.id) d.set("selected", Bool(true));
+      d.set("selected", Bool(draft && draft->follow_up_of == i.id));
       inspections.push_back(d);
     }
   });
@@ -295,7 +295,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
     Data outcomes = List();
     for (const char* o : kOutcomes) {
       Data od("value", std::string(o));
-      if (j.outcome == o) od.set("selected", Bool(true));
+      od.set("selected", Bool(j.outcome == o));
       outcomes.push_back(od);
     }
     d.set("outcomes", outcomes);

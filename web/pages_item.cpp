@@ -38,10 +38,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("text", v.def.text);
     data.set("as_at", as_at);
     data.set("as_at_shown", v.as_of.ToString());
-    if (bad_date) data.set("as_at_error", Bool(true));
+    data.set("as_at_error", Bool(bad_date));
     data.set("state", v.state);
     data.set("state_class", StateClass(wf, v.state));
-    if (v.overdue) data.set("overdue", Bool(true));
+    data.set("overdue", Bool(v.overdue));
     data.set("owner_label", action ? "Owning body" : "Owners");
     data.set("owners", OwnersText(v.def.owners));
     data.set("issued", v.issued.ToString());
@@ -67,7 +67,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       Data list = List();
       for (const std::string& other : ids) list.push_back(Data(other));
       data.set(name, list);
-      if (!ids.empty()) data.set(std::string("has_") + name, Bool(true));
+      data.set(std::string("has_") + name, Bool(!ids.empty()));
     };
     links("supersedes", v.supersedes);
     links("superseded_by", v.superseded_by);
@@ -77,18 +77,16 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       d.set("label", m.label);
       d.set("due", m.due.ToString());
       d.set("original_due", m.original_due.ToString());
-      if (m.met) {
-        d.set("met", Bool(true));
-        d.set("met_on", m.met_on ? m.met_on->ToString() : "");
-      } else if (m.overdue) {
-        d.set("overdue", Bool(true));
-      } else {
-        d.set("pending", Bool(true));
-      }
+      // Each of the three set, true or false: a key a row lacks is looked up in the page's data
+      // (mustache's context stack), whose "overdue" is the recommendation's.
+      d.set("met", Bool(m.met));
+      if (m.met) d.set("met_on", m.met_on ? m.met_on->ToString() : "");
+      d.set("overdue", Bool(!m.met && m.overdue));
+      d.set("pending", Bool(!m.met && !m.overdue));
       milestones.push_back(d);
     }
     data.set("milestones", milestones);
-    if (!v.milestones.empty()) data.set("has_milestones", Bool(true));
+    data.set("has_milestones", Bool(!v.milestones.empty()));
     if (!action) {
       auto listed = VisibleActions(engine, call.who, v.id, v.as_of);
       if (!listed.ok()) {
@@ -107,7 +105,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       data.set("actions", rows);
       data.set("actions_count", std::to_string(actions.size()));
       data.set("actions_closed", std::to_string(closed));
-      if (!actions.empty()) data.set("has_actions", Bool(true));
+      data.set("has_actions", Bool(!actions.empty()));
     }
     Data timeline = List();
     for (auto it = v.timeline.rbegin(); it != v.timeline.rend(); ++it) {
@@ -133,7 +131,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         f.set("value", Join(values, ", "));
         fields.push_back(f);
       }
-      if (!e.fields.empty()) d.set("has_fields", Bool(true));
+      d.set("has_fields", Bool(!e.fields.empty()));
       Data files = List();
       for (const Attachment& a : e.attachments) {
         Data file;
@@ -143,10 +141,9 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         files.push_back(file);
       }
       d.set("files", files);
-      if (!e.attachments.empty()) d.set("has_files", Bool(true));
-      if (!e.fields.empty() || !e.note.empty() || !e.attachments.empty()) {
-        d.set("has_description", Bool(true));
-      }
+      d.set("has_files", Bool(!e.attachments.empty()));
+      d.set("has_description",
+            Bool(!e.fields.empty() || !e.note.empty() || !e.attachments.empty()));
       d.set("fields", fields);
       timeline.push_back(d);
     }
@@ -169,11 +166,11 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       Data conditions = List();
       for (const std::string& condition : form.conditions) conditions.push_back(Data(condition));
       f.set("conditions", conditions);
-      if (!form.conditions.empty()) f.set("has_conditions", Bool(true));
+      f.set("has_conditions", Bool(!form.conditions.empty()));
       f.set("self", self + "?version=" + std::to_string(today->version));
       f.set("csrf", call.session->csrf);
-      if (form.transition == failed) f.set("open", Bool(true));
-      if (form.takes_files) f.set("takes_files", Bool(true));
+      f.set("open", Bool(form.transition == failed));
+      f.set("takes_files", Bool(form.takes_files));
       Data fields = List();
       for (const FormField& field : form.fields) {
         Data d;
@@ -182,14 +179,14 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         d.set("name", field.name);
         d.set("label", field.label);
         SetIf(d, "hint", field.hint);
-        if (field.required) d.set("required", Bool(true));
+        d.set("required", Bool(field.required));
         auto echoed = [&](const std::string& name) {  // what was posted, when re-shown
           return form.transition == failed && posted.count(name) ? posted.at(name) : "";
         };
         const std::string value = echoed(field.name);
         d.set("value", value);
         anchors[form.transition + "|" + field.name] = element_id;
-        if (field.kind == FormField::Kind::kTextArea) d.set("textarea", Bool(true));
+        d.set("textarea", Bool(field.kind == FormField::Kind::kTextArea));
         if (field.kind == FormField::Kind::kDate) {
           Data date;
           date.set("day", echoed(field.name + "-day"));
@@ -206,7 +203,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
             o.set("name", field.name);
             o.set("value", option);
             o.set("label", label);
-            if (option == value) o.set("checked", Bool(true));
+            o.set("checked", Bool(option == value));
             radios.push_back(o);
           }
           Data group;
@@ -225,7 +222,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       form_list.push_back(f);
     }
     data.set("forms", form_list);
-    if (!forms.empty()) data.set("has_forms", Bool(true));
+    data.set("has_forms", Bool(!forms.empty()));
   });
   if (!unreadable.ok()) return Failure(call, unreadable);
   if (!found) return NotFound(call);

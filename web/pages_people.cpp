@@ -17,7 +17,7 @@ Response Workspace::Impl::SignInPage(const Call& call, int status, const std::st
   data.set("email", email);
   std::string next = call.target.query.count("next") ? call.Query("next") : call.Form("next");
   data.set("next", next);
-  if (options.public_read) data.set("public_read", Bool(true));
+  data.set("public_read", Bool(options.public_read));
   return Page(call, status, "sign_in", data, "Sign in", "", !error.empty());
 }
 
@@ -99,7 +99,7 @@ Response Workspace::Impl::SetPassword(const Call& call) {
 Response Workspace::Impl::SecondFactor(const Call& call) {
   Data data;
   data.set("csrf", call.session->csrf);
-  if (call.session->must_enrol) data.set("must_enrol", Bool(true));
+  data.set("must_enrol", Bool(call.session->must_enrol));
   std::string secret = call.Form("secret");
   if (call.req.method == "POST") {
     Status enabled =
@@ -127,11 +127,11 @@ Response Workspace::Impl::Account(const Call& call) {
   data.set("email", call.who.account);
   data.set("scope", ScopeLabel(call.who));
   data.set("csrf", call.session->csrf);
-  if (call.session->has_second_factor) data.set("has_second_factor", Bool(true));
+  data.set("has_second_factor", Bool(call.session->has_second_factor));
   SetIf(data, "done", call.Query("done"));
   bool admin = false;
   host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
-  if (admin) data.set("admin", Bool(true));
+  data.set("admin", Bool(admin));
   return Page(call, 200, "account", data, "Your account", "");
 }
 
@@ -149,8 +149,8 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
       SetIf(d, "body", a.body);
       SetIf(d, "unit", a.unit);
       d.set("created", a.created);
-      if (!a.disabled.empty()) d.set("disabled", Bool(true));
-      if (Lower(a.email) == Lower(call.who.account)) d.set("self", Bool(true));
+      d.set("disabled", Bool(!a.disabled.empty()));
+      d.set("self", Bool(Lower(a.email) == Lower(call.who.account)));
       rows.push_back(d);
     }
   }
@@ -162,7 +162,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
-    if (failed && r.name == call.Form("role")) d.set("selected", Bool(true));
+    d.set("selected", Bool(failed && r.name == call.Form("role")));
     roles.push_back(d);
   }
   data.set("roles", roles);
@@ -173,7 +173,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
       Data d;
       d.set("id", u.id);
       d.set("name", u.name + " (" + u.body + ")");
-      if (failed && u.id == call.Form("unit")) d.set("selected", Bool(true));
+      d.set("selected", Bool(failed && u.id == call.Form("unit")));
       units.push_back(d);
     }
     data.set("units", units);

@@ -189,7 +189,7 @@ Response Workspace::Impl::Alerts(const Call& call) {
     Data d;
     d.set("value", s);
     d.set("label", s.empty() ? "Every delivery state" : s);
-    if (s == state) d.set("selected", Bool(true));
+    d.set("selected", Bool(s == state));
     states.push_back(d);
   }
   data.set("states", states);
@@ -221,7 +221,7 @@ Response Workspace::Impl::Alerts(const Call& call) {
         Data d;
         d.set("raised", a.raised);
         d.set("kind", a.kind);
-        if (a.late) d.set("late", Bool(true));
+        d.set("late", Bool(a.late));
         const bool action = engine.KindOf(a.recommendation) == SubjectKind::kAction;
         d.set("href", std::string(action ? "/actions/" : "/recommendations/") + a.recommendation);
         d.set("subject", a.recommendation + (a.milestone.empty() ? "" : " (" + a.milestone + ")"));

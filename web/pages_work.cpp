@@ -20,7 +20,7 @@ Data StatusChoices(const std::string& selected) {
     Data d;
     d.set("value", value);
     d.set("label", label);
-    if (value == selected) d.set("selected", Bool(true));
+    d.set("selected", Bool(value == selected));
     statuses.push_back(d);
   }
   return statuses;
@@ -51,7 +51,7 @@ void SetSelectedFilters(Data& data, const std::string& path, const Params& filte
   }
   data.set("selected_filters", selected);
   data.set("clear_href", path);
-  if (any) data.set("has_selected", Bool(true));
+  data.set("has_selected", Bool(any));
 }
 
 // The actions list's `unit` for actions of no unit (the body's own): not an id (model.h:
@@ -128,7 +128,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
           u.set("overdue", std::to_string(it->second.overdue));
           units.push_back(u);
         }
-        if (units.is_non_empty_list()) d.set("has_units", Bool(true));
+        d.set("has_units", Bool(units.is_non_empty_list()));
         d.set("units", units);
       }
       bodies.push_back(d);
@@ -267,10 +267,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
       Data d;
       d.set("id", i.id);
       d.set("name", i.short_title.empty() ? i.title : i.short_title);
-      if (i.id == inspection) {
-        d.set("selected", Bool(true));
-        inspection_name = i.short_title.empty() ? i.title : i.short_title;
-      }
+      d.set("selected", Bool(i.id == inspection));
+      if (i.id == inspection) inspection_name = i.short_title.empty() ? i.title : i.short_title;
       inspections.push_back(d);
     }
     data.set("inspections", inspections);
@@ -299,7 +297,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   for (const StateSpec& s : workflow->states()) {
     Data d;
     d.set("name", s.name);
-    if (s.name == state) d.set("selected", Bool(true));
+    d.set("selected", Bool(s.name == state));
     states.push_back(d);
   }
   data.set("states", states);
@@ -320,7 +318,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("as_at", as_at);
   data.set("sort", sort == "issued" ? "" : sort);
   SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
-  if (overdue) data.set("overdue", Bool(true));
+  data.set("overdue", Bool(overdue));
   if (!error.empty()) {
     data.set("error", error);
     data.set("error_field", error_field);
@@ -361,7 +359,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     rows.push_back(row);
   }
   data.set("rows", rows);
-  if (count > 0) data.set("has_rows", Bool(true));
+  data.set("has_rows", Bool(count > 0));
   if (pages > 1) {
     data.set("pagination", Pagination(page, pages, "recommendations", "/recommendations", filters));
   }
@@ -450,24 +448,22 @@ Response Workspace::Impl::Actions(const Call& call) {
     data.set("rows", rows);
     data.set("count", std::to_string(count));
     data.set("count_noun", count == 1 ? "action" : "actions");
-    if (count > 0) data.set("has_rows", Bool(true));
+    data.set("has_rows", Bool(count > 0));
     Data units = List();
     for (const Unit& u : engine.Units(*body)) {
       if (!call.who.unit.empty() && u.id != call.who.unit) continue;
       Data d;
       d.set("id", u.id);
       d.set("name", u.name);
-      if (u.id == unit) {
-        d.set("selected", Bool(true));
-        unit_name = u.name;
-      }
+      d.set("selected", Bool(u.id == unit));
+      if (u.id == unit) unit_name = u.name;
       units.push_back(d);
     }
     data.set("units", units);
     if (no_unit) unit_name = kNoUnitName;
     if (call.who.unit.empty()) {  // a unit's lead sees none of the body's own
       data.set("no_unit", kNoUnit);
-      if (no_unit) data.set("no_unit_selected", Bool(true));
+      data.set("no_unit_selected", Bool(no_unit));
     }
   });
   if (!failed.ok()) return Failure(call, failed);
@@ -475,7 +471,7 @@ Response Workspace::Impl::Actions(const Call& call) {
     return Download("text/csv; charset=utf-8", std::move(csv_file), "actions-" + today + ".csv");
   }
   data.set("statuses", StatusChoices(status));
-  if (overdue) data.set("overdue", Bool(true));
+  data.set("overdue", Bool(overdue));
   SetIf(data, "body", call.Query("body"));
   SetIf(data, "per_page", call.Query("per_page"));  // kept when the filters are applied
   const Params filters{{"per_page", call.Query("per_page")},
@@ -543,7 +539,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
       }
     }
     data.set("follow_ups", follow_ups);
-    if (has_follow_ups) data.set("has_follow_ups", Bool(true));
+    data.set("has_follow_ups", Bool(has_follow_ups));
     Data rows = List();
     int count = 0;
     failed = engine.VisitList({}, [&](const RecommendationView& v) {

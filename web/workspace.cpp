@@ -19,7 +19,7 @@ Data List() { return Data(Data::type::list); }
 // Sets `name` only when `value` is not empty: a mustache section {{#name}} renders for any
 // string, even an empty one.
 void SetIf(Data& data, const std::string& name, const std::string& value) {
-  if (!value.empty()) data.set(name, value);
+  data.set(name, value.empty() ? Bool(false) : Data(value));
 }
 
 Data Bool(bool value) { return value ? Data(Data::type::bool_true) : Data(Data::type::bool_false); }
@@ -164,7 +164,7 @@ Data Pagination(size_t page, size_t pages, const std::string& what, const std::s
     Data d;
     d.set("number", std::to_string(n));
     d.set("href", href(n));
-    if (n == page) d.set("current", Bool(true));
+    d.set("current", Bool(n == page));
     numbers.push_back(d);
   }
   pagination.set("pages", numbers);
@@ -180,7 +180,7 @@ void SetErrors(Data& data, const std::vector<FieldError>& errors) {
     list.push_back(d);
   }
   data.set("errors", list);
-  if (!errors.empty()) data.set("has_errors", Bool(true));
+  data.set("has_errors", Bool(!errors.empty()));
 }
 
 std::string LocalPath(const std::string& next) {
@@ -201,7 +201,7 @@ Data Workspace::Impl::Layout(const Call& call, const std::string& title, const s
   Data layout;
   layout.set("title", title);
   layout.set("stylesheet", options.gov_uk ? "rectrack-gov-uk.css" : "rectrack.css");
-  if (error) layout.set("error_title", Bool(true));
+  layout.set("error_title", Bool(error));
   if (call.signed_in) {
     Data who;
     who.set("email", call.who.account);
@@ -214,7 +214,7 @@ Data Workspace::Impl::Layout(const Call& call, const std::string& title, const s
     Data item;
     item.set("href", href);
     item.set("label", label);
-    if (key == current) item.set("current", Bool(true));
+    item.set("current", Bool(key == current));
     items.push_back(item);
   };
   if (call.signed_in) add("/", "Dashboard", "dashboard");
@@ -331,7 +331,7 @@ Data Workspace::Impl::BodyChoices(const Engine& engine, const Principal& who,
     Data d;
     d.set("id", b.id);
     d.set("name", b.name);
-    if (b.id == selected) d.set("selected", Bool(true));
+    d.set("selected", Bool(b.id == selected));
     bodies.push_back(d);
   }
   return bodies;
@@ -345,13 +345,11 @@ Data Workspace::Impl::ItemRow(const RecommendationHead& v) const {
   row.set("state", v.state);
   const Workflow* wf = v.kind == SubjectKind::kAction ? action_workflow : workflow;
   row.set("state_class", StateClass(wf, v.state));
-  if (v.overdue) row.set("overdue", Bool(true));
+  row.set("overdue", Bool(v.overdue));
   SetIf(row, "next_due", NextDue(v));
   row.set("issued", v.issued.ToString());
-  if (v.action) {
-    row.set("recommendation", v.action->recommendation);
-    SetIf(row, "unit", v.action->unit);
-  }
+  SetIf(row, "recommendation", v.action ? v.action->recommendation : "");
+  SetIf(row, "unit", v.action ? v.action->unit : "");
   return row;
 }
 

@@ -60,8 +60,10 @@ inline constexpr std::string_view kPaths[] = {"/",
 // Helpers shared by the pages (workspace.cpp).
 Data List();
 Data Bool(bool value);
-// Sets `name` only when `value` is not empty: a mustache section {{#name}} renders for any
-// string, even an empty one.
+// Sets `name` to `value`, or to false when it is empty: a mustache section {{#name}} renders for
+// any string, even an empty one, and a name left unset is looked up in the enclosing data (the
+// context stack), so that a list's row without it would show the page's. Booleans are set
+// either way for the same reason: Bool(condition), never only when true.
 void SetIf(Data& data, const std::string& name, const std::string& value);
 // The headers every answer carries: a Content-Security-Policy without inline script, no framing,
 // no sniffing, no referrer beyond this site.

@@ -433,6 +433,45 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(after[awaiting], before[awaiting] + 1)
         check(after)
 
+    def test_3c_each_row_shows_its_own_tags(self):
+        """A milestone or an action row of an overdue recommendation shows its own state, not
+        the recommendation's: a row's template looks up in the page's data whatever the row
+        does not set."""
+        imported = os.path.join(self.server.dir, "late.yaml")
+        with open(imported, "w", encoding="utf-8") as f:
+            f.write("inspections:\n"
+                    "  - {id: late25, title: Late milestones, published: 2025-02-11}\n"
+                    "recommendations:\n"
+                    "  - id: late25-r1\n"
+                    "    inspection: late25\n"
+                    "    owners: [CPS]\n"
+                    "    text: \"By 31 July 2025 to have designed a new approach. By 31 March 2026"
+                    " to have implemented it across all Areas.\"\n"
+                    "actions:\n"
+                    "  - {id: late25-r1-a1, rec: late25-r1, unit: cps-sw, planned: 2025-03-01,"
+                    " by: CPS, due: 2026-02-28, title: Roll the approach out in the South West}\n")
+        rectrack(self.server.db, "import", imported)
+        shown = json.loads(rectrack(self.server.db, "--clock", CLOCK, "show", "late25-r1",
+                                    "--format", "json"))
+        self.assertTrue(shown["overdue"])
+        self.assertEqual([m["overdue"] for m in shown["milestones"]], [True, False])
+        self.assertEqual([a["overdue"] for a in shown["actions"]], [False])
+        driver = self.new_browser(javascript=False)
+        self.sign_in(driver, "staff@hmcpsi.example")
+        deadline = time.monotonic() + 10
+        while True:  # the server takes in the command line's import within a second or so
+            self.go(driver, "/recommendations/late25-r1")
+            if "Page not found" not in driver.title or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        tags = [[t.get_attribute("textContent") for t in row.find_elements(By.CSS_SELECTOR,
+                                                                             "td .govuk-tag")]
+                for row in driver.find_elements(By.XPATH, "//table[.//th[contains(., 'Original')]]"
+                                                          "//tbody/tr")]
+        self.assertEqual(tags, [["overdue"], ["not yet due"]])
+        row = driver.find_element(By.XPATH, "//tr[.//a[@href='/actions/late25-r1-a1']]")
+        self.assertEqual(row.find_elements(By.CSS_SELECTOR, ".moj-badge--red"), [])
+
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
         pagination links that work without JavaScript: every row once, none twice."""

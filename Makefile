@@ -72,7 +72,7 @@ run: configure
 	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/alerts?body=CPS'"; \
 	echo "   RECTRACK_CLOCK=$(DEMO_CLOCK) $(RECTRACK) --db $(DEMO_DB) alerts"; \
 	echo "   RECTRACK_CLOCK=$(DEMO_CLOCK) $(RECTRACK) --db $(DEMO_DB) report progress --body CPS --as-of 2023-06-30"; \
-	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n1/events"; \
+	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n2/events"; \
 	echo; \
 	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) serve --listen $(LISTEN)
 

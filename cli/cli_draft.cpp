@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "common/strings.h"
 #include "draft/draft.h"
 #include "engine/documents.h"
 
@@ -47,11 +48,12 @@ Status RunDraft(const Context& c) {
   size_t checks = draft.inspection_checks.size();
   for (const auto& r : draft.recommendations) checks += r.checks.empty() ? 0 : 1;
   for (const auto& j : draft.judgements) checks += j.checks.empty() ? 0 : 1;
-  c.out << "wrote " << c.args.Get("output") << ": " << draft.recommendations.size()
-        << " recommendation(s), " << draft.judgements.size() << " judgement(s), "
-        << draft.new_bodies.size() << " new body(ies) proposed, " << checks << " item(s) to check, "
-        << draft.questions.size()
-        << " question(s). Review it, set reviewed: true, then run rectrack import.\n";
+  c.out << "wrote " << c.args.Get("output") << ": "
+        << Plural(draft.recommendations.size(), "recommendation") << ", "
+        << Plural(draft.judgements.size(), "judgement") << ", "
+        << Plural(draft.new_bodies.size(), "new body", "new bodies") << " proposed, "
+        << Plural(checks, "item") << " to check, " << Plural(draft.questions.size(), "question")
+        << ". Review it, set reviewed: true, then run rectrack import.\n";
   return Status();
 }
 

@@ -48,7 +48,7 @@ Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::stri
         << ", raised " << alert.raised << (alert.late ? " (late)" : "") << ", " << state << "\n";
     for (const auto& d : deliveries) {
       out << "  " << d.subscription << " (" << d.channel << " " << d.target << "): " << d.state
-          << ", " << d.attempts << " attempt(s)"
+          << ", " << Plural(d.attempts, "attempt")
           << (d.state == "pending" ? ", next " + d.next_attempt : "") << "\n";
       for (const auto& a : attempts) {
         if (a.subscription != d.subscription) continue;

@@ -33,6 +33,13 @@ std::vector<std::string> SplitList(std::string_view text, char separator) {
   return items;
 }
 
+std::string Plural(size_t n, std::string_view noun, std::string_view plural) {
+  std::string out = std::to_string(n) + " ";
+  if (n == 1) return out.append(noun);
+  if (plural.empty()) return out.append(noun).append("s");
+  return out.append(plural);
+}
+
 std::string Lower(std::string_view text) {
   std::string out(text);
   // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.

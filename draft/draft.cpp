@@ -506,7 +506,7 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
                                      "' is already known: draft a new report under a new id");
     }
     parent_known = parent_known || inspection.id == request->follow_up_of;
-    request->inspections.push_back(inspection.id);
+    request->inspections.push_back({inspection.id, inspection.title, inspection.published});
   }
   if (request->follow_up_of.empty()) return Status();
   if (!parent_known) {

@@ -34,6 +34,11 @@ struct KnownBody {
   std::string id, name, short_name;
 };
 
+struct KnownInspection {
+  std::string id, title;
+  Date published;
+};
+
 struct KnownRecommendation {
   std::string id;
   std::string text;
@@ -41,8 +46,10 @@ struct KnownRecommendation {
 
 // What the drafter is told beside the report.
 struct DraftRequest {
-  std::vector<KnownBody> bodies;            // the bodies already known
-  std::vector<std::string> inspections;     // the inspections known: a made-up id avoids them
+  std::vector<KnownBody> bodies;  // the bodies already known
+  // The inspections known: a made-up id avoids theirs, and one of the same title published
+  // then (or that month) is named in a check, since the report may be imported already.
+  std::vector<KnownInspection> inspections;
   std::string inspection_id;                // "" to make one from the title and year
   std::optional<Date> published;            // nullopt to read it from the report
   std::string follow_up_of;                 // the inspection this report follows up, or ""

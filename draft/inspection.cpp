@@ -126,15 +126,29 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
   if (draft->inspection_id.empty()) {
     const std::string made = MadeUpId(draft->title, year);
     draft->inspection_id = made;
-    for (int n = 2; std::find(request.inspections.begin(), request.inspections.end(),
-                              draft->inspection_id) != request.inspections.end();
-         ++n) {
+    auto known = [&](const std::string& id) {
+      return std::any_of(request.inspections.begin(), request.inspections.end(),
+                         [&](const KnownInspection& k) { return k.id == id; });
+    };
+    for (int n = 2; known(draft->inspection_id); ++n) {
       draft->inspection_id = made + "-" + std::to_string(n);
     }
     draft->inspection_checks.push_back("the id '" + draft->inspection_id +
                                        "' was made from the title: change it if you like");
   }
   draft->follow_up_of = request.follow_up_of;
+  // The same report drafted again: an inspection of the same title (its words, whatever their
+  // case), published on the draft's date, or in its year when the report gives only the month.
+  for (const KnownInspection& k : request.inspections) {
+    if (draft->title.empty() ||
+        Lower(Join(Words(k.title), " ")) != Lower(Join(Words(draft->title), " "))) {
+      continue;
+    }
+    if (draft->published ? k.published != *draft->published : k.published.year() != year) continue;
+    draft->inspection_checks.push_back(
+        "inspection '" + k.id + "' has this title and was published " + k.published.ToString() +
+        ": if this is that report, it is imported already, and importing this adds it again");
+  }
 }
 
 }  // namespace rectrack::recognise

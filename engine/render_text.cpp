@@ -21,10 +21,6 @@ std::string LongDate(const Date& date) {
   return std::to_string(date.day()) + " " + date.MonthYear();
 }
 
-std::string Plural(size_t n, const std::string& noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-}
-
 // Columns are measured in code points, not bytes, so names with accents still line up.
 size_t DisplayWidth(const std::string& s) {
   return std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; });

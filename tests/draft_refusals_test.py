@@ -194,7 +194,7 @@ class DraftRefusalsTest(unittest.TestCase):
         done, wrote, _ = self.draft(self.docx)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertTrue(wrote)
-        self.assertIn("6 recommendation(s)", done.stdout)
+        self.assertIn("6 recommendations", done.stdout)
         out = os.path.join(self.dir, "out.yaml")
         refused = subprocess.run([BINARY, "--db", self.db, "import", out], capture_output=True,
                                  text=True, timeout=60)

@@ -484,8 +484,7 @@ Status Accounts::SignOutEverywhere(const std::string& email, const std::string& 
   MutexLock lock(&mutex_);
   ASSIGN_OR_RETURN(int ended, store_->EndSessions(Lower(email)));
   ForgetLocked(Lower(email));
-  AuditLocked(Lower(email), "sign_out_everywhere", address,
-              std::to_string(ended) + " session(s) ended");
+  AuditLocked(Lower(email), "sign_out_everywhere", address, Plural(ended, "session") + " ended");
   return Status();
 }
 

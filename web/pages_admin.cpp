@@ -52,7 +52,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
     }
   });
   data.set("tokens", tokens);
-  return Page(call, status, "admin", data, "Administration", "", !errors.empty());
+  return Page(call, status, "admin", data, "Administration", "admin", !errors.empty());
 }
 
 Response Workspace::Impl::Import(const Call& call) {

@@ -236,7 +236,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
   if (!draft) {
     SetIf(data, "inspection_id", call.Form("inspection"));
     SetIf(data, "published", call.Form("published"));
-    return Page(call, status, "draft", data, "Draft from a report", "", !errors.empty());
+    return Page(call, status, "draft", data, "Draft from a report", "admin", !errors.empty());
   }
   // Which paragraph each row came from, so the report's text can mark and link them.
   std::map<int, std::string> marked;
@@ -264,7 +264,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
   data.set("body_count", std::to_string(draft->new_bodies.size()));
   auto rows = [&](const std::vector<int>& paragraphs, Data& d, const std::string& label) {
     d.set("paragraphs", JoinNumbers(paragraphs));
-    if (!paragraphs.empty()) d.set("first", std::to_string(paragraphs.front()));
+    SetIf(d, "first", paragraphs.empty() ? "" : std::to_string(paragraphs.front()));
     for (int p : paragraphs) marked.emplace(p, label);
   };
   Data recs = List();
@@ -323,13 +323,14 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
     Data d;
     d.set("number", std::to_string(p.number));
     d.set("text", p.text);
-    if (p.page != page && p.page > 0) d.set("page", std::to_string(p.page));
+    SetIf(d, "page", p.page != page && p.page > 0 ? std::to_string(p.page) : "");
     page = p.page;
-    if (auto m = marked.find(p.number); m != marked.end()) d.set("marked_as", m->second);
+    auto m = marked.find(p.number);
+    SetIf(d, "marked_as", m != marked.end() ? m->second : "");
     paragraphs.push_back(d);
   }
   data.set("paragraphs", paragraphs);
-  return Page(call, status, "draft", data, "Review the draft", "", !errors.empty());
+  return Page(call, status, "draft", data, "Review the draft", "admin", !errors.empty());
 }
 
 Response Workspace::Impl::DraftUpload(const Call& call) {

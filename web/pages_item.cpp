@@ -7,6 +7,22 @@
 
 namespace rectrack::web {
 
+namespace {
+
+// The form field a refused write's error belongs to: the field that overrides the transition's
+// actions guard when that guard refused it (its message names the field: ledger.cpp), so that
+// the error summary leads to where the answer goes; else the form as a whole ("do").
+std::string RefusedField(const Workflow& wf, const std::string& transition, const Status& why) {
+  const Transition* t = wf.FindTransition(transition);
+  if (why.code() == Code::kConflict && t && !t->guard.unless.empty() &&
+      why.message().find("give '" + t->guard.unless + "'") != std::string::npos) {
+    return t->guard.unless;
+  }
+  return "do";
+}
+
+}  // namespace
+
 // --- A recommendation's or an action's page, and its forms
 
 Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectKind kind,
@@ -187,6 +203,8 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         d.set("value", value);
         anchors[form.transition + "|" + field.name] = element_id;
         d.set("textarea", Bool(field.kind == FormField::Kind::kTextArea));
+        d.set("date", Bool(false));
+        d.set("radios", Bool(false));
         if (field.kind == FormField::Kind::kDate) {
           Data date;
           date.set("day", echoed(field.name + "-day"));
@@ -213,9 +231,16 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
             anchors[form.transition + "|" + field.name] = element_id + "-" + field.options[0].first;
           }
         }
+        std::string error;
         for (const FieldError& e : errors) {
-          if (form.transition == failed && e.field == field.name) d.set("error", e.message);
+          if (form.transition == failed && e.field == field.name) error = e.message;
         }
+        SetIf(d, "error", error);
+        // What a screen reader reads with the field: its hint, then its error.
+        std::string described_by = field.hint.empty() ? "" : element_id + "-hint";
+        if (!error.empty())
+          described_by += (described_by.empty() ? "" : " ") + element_id + "-error";
+        SetIf(d, "described_by", described_by);
         fields.push_back(d);
       }
       f.set("fields", fields);
@@ -283,7 +308,8 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
                 message + ")";
     }
     const int status = http::FromStatus(written.status()).status;
-    return Item(call, id, kind, {{"do", message}}, failed, call.form, status);
+    return Item(call, id, kind, {{RefusedField(*wf, failed, written.status()), message}}, failed,
+                call.form, status);
   }
   return Redirect(std::string(action ? "/actions/" : "/recommendations/") + id +
                   "?recorded=" + failed);

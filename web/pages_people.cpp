@@ -129,9 +129,7 @@ Response Workspace::Impl::Account(const Call& call) {
   data.set("csrf", call.session->csrf);
   data.set("has_second_factor", Bool(call.session->has_second_factor));
   SetIf(data, "done", call.Query("done"));
-  bool admin = false;
-  host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
-  data.set("admin", Bool(admin));
+  data.set("admin", Bool(MayAdminister(call)));
   return Page(call, 200, "account", data, "Your account", "");
 }
 
@@ -188,7 +186,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
     data.set("status_changed", email + " is enabled");
   }
   SetIf(data, "link", link);
-  return Page(call, status, "admin_accounts", data, "Accounts", "", failed);
+  return Page(call, status, "admin_accounts", data, "Accounts", "admin", failed);
 }
 
 Response Workspace::Impl::AddAccount(const Call& call) {
@@ -252,7 +250,7 @@ Response Workspace::Impl::Audit(const Call& call) {
     }
   }
   data.set("rows", rows);
-  return Page(call, 200, "audit", data, "Audit list", "");
+  return Page(call, 200, "audit", data, "Audit list", "admin");
 }
 
 }  // namespace rectrack::web

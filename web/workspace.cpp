@@ -196,6 +196,13 @@ std::string LocalPath(const std::string& next) {
 
 // --- Layout and common parts
 
+bool Workspace::Impl::MayAdminister(const Call& call) const {
+  if (!call.signed_in) return false;
+  bool admin = false;
+  host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
+  return admin;
+}
+
 Data Workspace::Impl::Layout(const Call& call, const std::string& title, const std::string& current,
                              bool error) const {
   Data layout;
@@ -224,6 +231,7 @@ Data Workspace::Impl::Layout(const Call& call, const std::string& title, const s
   if (call.signed_in) {
     add("/reports/annex", "Reports", "annex");
     add("/alerts", "Alerts", "alerts");
+    if (MayAdminister(call)) add("/admin", "Administration", "admin");
   }
   Data nav;
   nav.set("items", items);
@@ -418,6 +426,7 @@ Response Workspace::Impl::Route(Call& call) {
     if (auto id = tail("/actions/")) return Item(call, *id, SubjectKind::kAction);
     if (path == "/inspections") return Inspections(call);
     if (auto id = tail("/inspections/")) return InspectionPage(call, *id);
+    if (path == "/reports") return Redirect("/reports/annex");  // the nav's Reports
     if (path == "/reports/annex") return Annex(call);
     if (path == "/reports/progress") return Progress(call);
     if (path == "/alerts") return Alerts(call);
@@ -444,9 +453,7 @@ Response Workspace::Impl::Route(Call& call) {
     if (auto id = tail("/actions/")) return Record(call, *id, SubjectKind::kAction);
   }
   if (path == "/admin" || path.rfind("/admin/", 0) == 0) {
-    bool admin = false;
-    host->ReadAsIs([&](const Engine& engine) { admin = engine.MayDefine(call.who); });
-    if (!admin) return NotFound(call);
+    if (!MayAdminister(call)) return NotFound(call);
     if (path == "/admin/accounts" && method == "GET") {
       return AdminAccounts(call, {}, call.Query("added"));
     }

@@ -151,6 +151,9 @@ struct Workspace::Impl {
   Response Route(Call& call);
 
   // --- Layout and common parts (workspace.cpp)
+  // Whether the signed-in person may administer (import, define, accounts, audit): the role the
+  // workflow lets create recommendations. The nav and every /admin page ask it.
+  bool MayAdminister(const Call& call) const;
   Data Layout(const Call& call, const std::string& title, const std::string& current,
               bool error = false) const;
   // The page `name` with `data` in the layout; `generation` (the log's position) lets the page

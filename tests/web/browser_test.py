@@ -299,6 +299,12 @@ class WebWorkspaceTest(unittest.TestCase):
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
         self.assertIn("open", summary.text)
         self.assertTrue(driver.title.startswith("Error:"))
+        # The summary leads to the field that answers it, Override, which says the error too.
+        target = summary.find_element(By.TAG_NAME, "a").get_attribute("href").split("#")[1]
+        override = driver.find_element(By.ID, target)
+        self.assertEqual(override.get_attribute("name"), "override")
+        self.assertIn("still open", driver.find_element(
+            By.ID, override.get_attribute("aria-describedby").split()[-1]).text)
         self.check_page(driver, "recommendation-error")
         self.assertEqual(self.server.timeline("sw22-i2")[-1]["do"], "issue")
         details = self.open_form(driver, "close")
@@ -560,6 +566,14 @@ class WebWorkspaceTest(unittest.TestCase):
     def test_6_inspectorate_administers(self):
         driver = self.new_browser()
         self.sign_in(driver, "staff@hmcpsi.example")
+        # Administration is in the navigation, and marked current on its pages; Reports leads to
+        # the reports.
+        self.submit(driver, driver.find_element(By.LINK_TEXT, "Administration"))
+        self.assertTrue(driver.current_url.endswith("/admin"))
+        self.assertEqual(driver.find_element(By.CSS_SELECTOR, "[aria-current='page']").text,
+                         "Administration")
+        self.go(driver, "/reports")
+        self.assertTrue(driver.current_url.endswith("/reports/annex"), driver.current_url)
         self.go(driver, "/admin")
         self.check_page(driver, "admin")
         # A bad import names its line and writes nothing.
@@ -719,6 +733,18 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(json.loads(rectrack(self.server.db, "show", "ec24-r5", "--format", "json"))
                          ["owners"], ["government"])
 
+    def test_6d_a_report_drafted_again_is_flagged(self):
+        """The demo holds the IQA report as iqa25: drafting it again says so among the checks."""
+        driver = self.new_browser(javascript=False)
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/admin/draft")
+        driver.find_element(By.ID, "report-file").send_keys(
+            os.path.join(SOURCE, "tests", "data", "reports", "iqa-report-2025.txt"))
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/draft'] button"))
+        self.assertIn("Review the draft", driver.title)
+        self.assertIn("inspection 'iqa25' has this title and was published 2025-02-11",
+                      driver.find_element(By.TAG_NAME, "main").text)
+
     def test_6b_account_by_link(self):
         driver = self.new_browser()
         self.sign_in(driver, "staff@hmcpsi.example")
@@ -769,6 +795,7 @@ class WebWorkspaceTest(unittest.TestCase):
     def test_7_body_lead_has_no_admin(self):
         driver = self.new_browser()
         self.sign_in(driver, "lead@cps.example")
+        self.assertEqual(driver.find_elements(By.LINK_TEXT, "Administration"), [])
         for path in ("/admin", "/admin/accounts", "/admin/audit"):
             self.go(driver, path)
             self.assertIn("Page not found", driver.page_source, path)

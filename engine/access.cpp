@@ -4,6 +4,7 @@
 
 #include "engine/engine.h"
 #include "engine/workflow.h"
+#include "storage/alert_store.h"
 
 namespace rectrack {
 
@@ -14,6 +15,17 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
     return item.action && item.action->unit == who.unit;
   }
   return true;
+}
+
+bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert) {
+  const bool to_its_body =
+      !who.body.empty() &&
+      std::find(alert.audience.begin(), alert.audience.end(), who.body) != alert.audience.end();
+  if (!engine.MaySee(who, alert.owners) && !to_its_body) return false;
+  if (who.unit.empty() || engine.KindOf(alert.recommendation) != SubjectKind::kAction) return true;
+  // A unit's lead: the action's alert only when the action is its unit's, as the action itself.
+  auto action = engine.ShowAction(alert.recommendation, std::nullopt, Detail::kHead);
+  return action.ok() && MaySeeItem(engine, who, *action);
 }
 
 Result<std::string> ScopeBody(const Principal& who, const std::string& asked) {

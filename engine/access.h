@@ -8,7 +8,8 @@
 // - a unit-scoped one (a CPS Area's lead) sees its body's recommendations and only its own
 //   unit's actions, and acts only on those;
 // - a role that acts for an owner (body_lead) records events for its body (and unit); other
-//   roles act for no body.
+//   roles act for no body;
+// - an alert is seen by whoever sees the item it is about.
 //
 // Thread-safety: free functions over a const Engine; call them under the host's lock.
 #pragma once
@@ -27,9 +28,19 @@ namespace rectrack {
 
 class Engine;
 class Workflow;
+namespace storage {
+struct AlertRecord;
+}
 
 // Whether `who` may see `item` (a recommendation or an action, as a view or list shows it).
 bool MaySeeItem(const Engine& engine, const Principal& who, const RecommendationHead& item);
+
+// Whether `who` may see `alert` (in a list, a feed, a stream, the web): as it may see the item
+// the alert is about (MaySeeItem: a unit's lead sees its own unit's actions' alerts only), or,
+// for a body-scoped principal, when the alert is addressed to its body though the body owns no
+// part of the item (a rule's `to`). An alert about an item no longer known is seen by whoever
+// may see its owners.
+bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert);
 
 // The body a question from `who` is about: `asked` ("" for every body) when `who` may ask it,
 // its own body when it asks none. PermissionDenied naming its body when it asks about another.

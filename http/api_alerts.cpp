@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/strings.h"
+#include "engine/access.h"
 #include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -47,13 +48,6 @@ json::object AlertObject(const storage::AlertRecord& a, const std::string& state
   return out;
 }
 
-// Whether `who` may see alert `a`: about what it owns, or addressed to its body.
-bool Visible(const Call& call, const storage::AlertRecord& a) {
-  return call.engine.MaySee(call.who, a.owners) ||
-         (!call.who.body.empty() &&
-          std::find(a.audience.begin(), a.audience.end(), call.who.body) != a.audience.end());
-}
-
 }  // namespace
 
 Response GetAlert(const Call& call) {
@@ -63,7 +57,7 @@ Response GetAlert(const Call& call) {
   // Any failure to find it is "no alert", as for one the caller may not see: a 404 says
   // nothing about others' alerts.
   auto found = call.engine.FindAlert(id);
-  if (!found.ok() || !Visible(call, found->alert)) {
+  if (!found.ok() || !MaySeeAlert(call.engine, call.who, found->alert)) {
     return Api::Problem(404, "no alert '" + id + "'");
   }
   json::object out = AlertObject(found->alert, found->state);
@@ -147,7 +141,7 @@ Response GetAlerts(const Call& call) {
     if (!page.ok()) return FromStatus(page.status());
     for (const auto& a : *page) {
       filter.after_seq = a.seq;
-      if (!Visible(call, a)) continue;
+      if (!MaySeeAlert(call.engine, call.who, a)) continue;
       if (items.size() == limit) {
         more = true;
         break;

@@ -66,7 +66,7 @@ Response GetAtomFeed(const Call& call) {
   filter.limit = kFeedEntries;
   if (auto listed = engine.ListAlerts(filter); listed.ok()) {
     for (auto& a : *listed) {
-      if (!engine.MaySee(call.who, a.owners)) continue;
+      if (!MaySeeAlert(engine, call.who, a)) continue;
       if (engine.KindOf(a.recommendation) == SubjectKind::kAction) {
         options.actions.insert(a.recommendation);
       }

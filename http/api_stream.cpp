@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/strings.h"
+#include "engine/access.h"
 #include "engine/host.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -141,7 +142,7 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
         if (listed->size() == kStreamBatch) more = true;
         for (auto& a : *listed) {
           alerts_seen = std::max(alerts_seen, a.seq);  // seen, even when not shown
-          if (engine.MaySee(stream.who, a.owners)) alerts.push_back(std::move(a));
+          if (MaySeeAlert(engine, stream.who, a)) alerts.push_back(std::move(a));
         }
       }
     }

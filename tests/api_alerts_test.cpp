@@ -39,8 +39,10 @@ class ApiAlertsTest : public ::testing::Test {
                       &clock_, true, kSource + "/rules"});
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     engine_ = std::move(engine).value();
-    for (const char* demo : {"/demo/domestic-abuse.yaml", "/demo/more-bodies.yaml"}) {
-      auto commands = ParseImportFile(kSource + demo, engine_->workflow());
+    for (const char* demo :
+         {"/demo/domestic-abuse.yaml", "/demo/more-bodies.yaml", "/demo/cps-south-west.yaml"}) {
+      auto commands =
+          ParseImportFile(kSource + demo, engine_->workflow(), engine_->action_workflow());
       ASSERT_TRUE(commands.ok()) << commands.status().message();
       ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
     }
@@ -52,6 +54,10 @@ class ApiAlertsTest : public ::testing::Test {
       ASSERT_TRUE(created.ok()) << created.status().message();
       tokens_[name] = created->second;
     }
+    // The lead of one unit of the CPS (its South West Area, not the Area's casework units).
+    auto unit_lead = engine_->CreateToken("body_lead", "CPS", std::nullopt, "sw", "cps-sw");
+    ASSERT_TRUE(unit_lead.ok()) << unit_lead.status().message();
+    tokens_["sw"] = unit_lead->second;
     host_ = std::make_unique<EngineHost>(engine_.get());
     api_ = std::make_unique<Api>(host_.get(), ApiOptions{});
     // Streams opened before the alerts are raised see them arrive.
@@ -160,6 +166,49 @@ TEST_F(ApiAlertsTest, FiltersPagesAndRefusals) {
   EXPECT_EQ(api_->Handle(post).status, 405);
   Request anonymous{"GET", "/api/v1/alerts", {}, "", "127.0.0.1"};
   EXPECT_EQ(api_->Handle(anonymous).status, 401);
+}
+
+// A unit's lead sees an action's alerts only when the action is its unit's, as it sees the
+// action itself: in the list, one by one, in the feed and in a stream from the start.
+TEST_F(ApiAlertsTest, AUnitsLeadSeesTheAlertsOfItsOwnUnitsActionsOnly) {
+  std::set<std::string> own, others;  // action alerts' ids, by whose the action is
+  for (const auto& item : Items("/api/v1/alerts?limit=500", "insp")) {
+    const std::string id(item.as_object().at("id").as_string());
+    const std::string about(item.as_object().at("recommendation").as_string());
+    if (engine_->KindOf(about) != SubjectKind::kAction) continue;
+    auto action = engine_->ShowAction(about, std::nullopt, Detail::kHead);
+    ASSERT_TRUE(action.ok()) << about;
+    (action->action->unit == "cps-sw" ? own : others).insert(id);
+  }
+  ASSERT_FALSE(own.empty());
+  ASSERT_FALSE(others.empty());  // other units' actions, and the CPS's own (no unit)
+  std::set<std::string> seen;
+  for (const auto& item : Items("/api/v1/alerts?limit=500", "sw")) {
+    seen.insert(std::string(item.as_object().at("id").as_string()));
+  }
+  for (const std::string& id : own) EXPECT_TRUE(seen.count(id)) << id;
+  Response feed = api_->Handle(Get("/feed.atom", "sw"));
+  ASSERT_EQ(feed.status, 200);
+  Request from_the_start = Get("/api/v1/stream", "sw");
+  from_the_start.headers["last-event-id"] = "0.0";
+  auto opened = api_->OpenStream(from_the_start);
+  ASSERT_TRUE(std::holds_alternative<StreamRequest>(opened));
+  StreamCursor cursor = std::get<StreamRequest>(opened).after;
+  std::string streamed;
+  for (int batches = 0; batches < 100; ++batches) {
+    auto frames = api_->StreamFrames(std::get<StreamRequest>(opened), &cursor);
+    if (!frames || frames->empty()) break;
+    streamed += *frames;
+  }
+  api_->CloseStream();
+  EXPECT_NE(streamed.find("event: alert"), std::string::npos);
+  for (const std::string& id : others) {
+    EXPECT_FALSE(seen.count(id)) << id;
+    EXPECT_EQ(api_->Handle(Get("/api/v1/alerts/" + id, "sw")).status, 404) << id;
+    EXPECT_EQ(api_->Handle(Get("/api/v1/alerts/" + id, "cps")).status, 200) << id;
+    EXPECT_EQ(feed.body.find("urn:rectrack:alert:" + id), std::string::npos) << id;
+    EXPECT_EQ(streamed.find("\"id\":\"" + id + "\""), std::string::npos) << id;
+  }
 }
 
 TEST_F(ApiAlertsTest, AlertsAppearInTheAtomFeedAndTheStream) {

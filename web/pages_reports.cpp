@@ -207,7 +207,7 @@ Response Workspace::Impl::Alerts(const Call& call) {
     if (csv) {
       if (!alerts.ok()) return;
       for (const storage::AlertRecord& a : *alerts) {
-        if (!engine.MaySee(call.who, a.owners)) continue;
+        if (!MaySeeAlert(engine, call.who, a)) continue;
         auto alert_state = engine.AlertState(a.id);
         csv_file += AlertCsvLine(a, alert_state.ok() ? *alert_state : "unknown");
       }
@@ -217,7 +217,7 @@ Response Workspace::Impl::Alerts(const Call& call) {
     int count = 0;
     if (alerts.ok()) {
       for (const storage::AlertRecord& a : *alerts) {
-        if (!engine.MaySee(call.who, a.owners)) continue;
+        if (!MaySeeAlert(engine, call.who, a)) continue;
         Data d;
         d.set("raised", a.raised);
         d.set("kind", a.kind);

@@ -377,6 +377,13 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/actions")
         self.assertNotIn("sw22-i1-a2", driver.page_source)
         self.assertIn("sw22-i1-a4", driver.page_source)
+        # Nor the alerts of another unit's actions, or of the body's own (the demo's are due).
+        self.go(driver, "/alerts")
+        alerted = {a.get_attribute("href").split("/actions/")[1]
+                   for a in driver.find_elements(By.CSS_SELECTOR, "main a[href*='/actions/']")}
+        self.assertIn("sw22-i1-a4", alerted)
+        self.assertEqual([a for a in alerted if a not in ("sw22-i1-a1", "sw22-i1-a4", "sw22-i2-a1",
+                                                          "sw22-i2-a4", "sw22-i2-a5", "sw22-i3-a4")], [])
         # A form posted by hand to another unit's action is refused and writes nothing.
         self.go(driver, "/actions/sw22-i1-a4")
         csrf = driver.find_element(By.NAME, "csrf").get_attribute("value")

@@ -163,11 +163,16 @@ Status RunServe(const Context& c) {
   web::AccountOptions account_options;
   account_options.second_factor_roles = serve.second_factor_roles;
   ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(options.db_path, account_options, nullptr));
-  ASSIGN_OR_RETURN(
-      auto workspace,
-      web::Workspace::Create(&host, accounts.get(),
-                             {serve.api.public_read, serve.secure_cookies, 50,
-                              serve.alerting.link_base, serve.gov_uk, serve.api.documents}));
+  web::WorkspaceOptions web_options{serve.api.public_read,
+                                    serve.secure_cookies,
+                                    50,
+                                    serve.alerting.link_base,
+                                    serve.gov_uk,
+                                    serve.api.documents,
+                                    serve.api.rate_per_minute,
+                                    serve.api.rate_bytes_per_minute};
+  ASSIGN_OR_RETURN(auto workspace,
+                   web::Workspace::Create(&host, accounts.get(), std::move(web_options)));
   std::unique_ptr<alerts::Alerting> alerting;
   std::unique_ptr<Turns> letting_histories_go;
   Status alerting_failed;

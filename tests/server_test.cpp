@@ -118,6 +118,26 @@ TEST_F(ServerTest, RequestsBeyondTheRateAreRefused429WithRetryAfter) {
   EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
 }
 
+// The web workspace's pages count too, per account or (here, not signed in) per address, apart
+// from the API's tokens; the stylesheet is not counted.
+TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
+  Start({"RECTRACK_RATE_PER_MINUTE=5"});
+  Connection c(port_);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(c.Request("GET", "/sign-in", "").status, 200);
+    ASSERT_EQ(c.Request("GET", "/assets/rectrack.css", "").status, 200);
+  }
+  Reply limited = c.Request("GET", "/sign-in", "");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_NE(limited.head.find("Retry-After: 60"), std::string::npos) << limited.head;
+  EXPECT_NE(limited.body.find("Too many requests"), std::string::npos) << limited.body;
+  EXPECT_EQ(c.Request("POST", "/sign-in", "", "email=a%40b.example&password=x",
+                      "application/x-www-form-urlencoded")
+                .status,
+            429);
+  EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
+}
+
 // The budget counts bytes too: a token fetching large answers is refused once it has been sent
 // rate_bytes_per_minute, however few requests that took; another token is not.
 TEST_F(ServerTest, AnswersBeyondTheByteBudgetAreRefused429) {

@@ -565,7 +565,24 @@ Response Workspace::Handle(const Request& request) {
       call.signed_in = true;
     }
   }
-  return impl_->Route(call);
+  if (asset) return impl_->Route(call);
+  // Counted per account once signed in (a second-factor code not yet given counts as the
+  // address), else per address: as the API counts per token.
+  const std::string client =
+      call.signed_in ? "account:" + Lower(call.who.account) : "address:" + request.remote;
+  if (!impl_->rate.Allow(client)) {
+    Response r = impl_->Message(
+        call, 429, "Too many requests",
+        "More than " + std::to_string(impl_->options.rate_per_minute) + " pages, or " +
+            std::to_string(impl_->options.rate_bytes_per_minute) +
+            " bytes of pages and downloads, in a minute. Wait a minute, then try again.");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
+  Response answer = impl_->Route(call);
+  impl_->rate.Charge(client,
+                     answer.body.size() + (answer.shared_body ? answer.shared_body->size() : 0));
+  return answer;
 }
 
 }  // namespace rectrack::web

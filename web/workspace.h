@@ -23,7 +23,8 @@
 // Security: a session cookie (HttpOnly, SameSite=Lax, Secure when configured); a CSRF token in
 // every form, checked on every POST; a Content-Security-Policy without inline script; every
 // value escaped by the templates. Without a session only /sign-in and the assets answer (and,
-// when public_read is on, the read-only pages as an unscoped reader).
+// when public_read is on, the read-only pages as an unscoped reader). Requests and answer bytes
+// are limited per account, or per address without one, as the API's per token.
 //
 // Thread-safety: Handle may be called from many threads. A POST that records something waits
 // for its group commit on the calling thread.
@@ -59,6 +60,11 @@ struct WorkspaceOptions {
   // Makes the reports' DOCX, ODT and PDF downloads (shared with the API, which bounds them as a
   // whole). Null: one with the default limits.
   std::shared_ptr<const DocumentConverter> documents;
+  // Requests and bytes of answers a minute, per signed-in account (else per address), as the
+  // API's per token (ApiOptions, serve's rate_per_minute and rate_bytes_per_minute); 0 disables
+  // one. The stylesheet and script are not counted.
+  int rate_per_minute = 6000;
+  long long rate_bytes_per_minute = 1LL << 30;
 };
 
 class Workspace : public http::Front {

@@ -145,6 +145,7 @@ struct Workspace::Impl {
   Accounts* accounts;
   WorkspaceOptions options;
   Templates templates;
+  http::RateLimiter rate{options.rate_per_minute, options.rate_bytes_per_minute};
   const Workflow* workflow = nullptr;
   const Workflow* action_workflow = nullptr;
 

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "engine/workflow.h"
 #include "web/accounts.h"
@@ -253,6 +255,38 @@ TEST_F(AccountsTest, FailedSignInsAreThrottledAndAudited) {
   EXPECT_EQ(std::count_if(audit->begin(), audit->end(),
                           [](const auto& a) { return a.what == "sign_in_failed"; }),
             5);
+}
+
+// Attempts made at once are counted before their passwords are checked: no more than the
+// allowed failures are checked, however many arrive together.
+TEST_F(AccountsTest, SignInsAtOnceCheckNoMorePasswordsThanTheThrottleAllows) {
+  std::atomic<int> checked{0}, throttled{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 24; ++i) {
+    threads.emplace_back([&, i] {
+      auto tried = accounts_->SignIn("lead@cps.example", "wrong password!",
+                                     "address-" + std::to_string(i % 2));
+      (tried.status().code() == Code::kUnprocessable ? throttled : checked)++;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(checked.load(), 5);
+  EXPECT_EQ(throttled.load(), 19);
+  // A right password after a failure takes back its own mark only: the address's four allowed
+  // failures (of twenty) are what they were.
+  now_ += 16 * 60;
+  ASSERT_EQ(accounts_->SignIn("lead@cps.example", "wrong password!", "z").status().code(),
+            Code::kUnauthenticated);
+  EXPECT_TRUE(accounts_->SignIn("lead@cps.example", "correct horse battery", "z").ok());
+  for (int i = 0; i < 19; ++i) {
+    ASSERT_EQ(accounts_->SignIn("x" + std::to_string(i) + "@cps.example", "wrong password!", "z")
+                  .status()
+                  .code(),
+              Code::kUnauthenticated)
+        << i;
+  }
+  EXPECT_EQ(accounts_->SignIn("y@cps.example", "wrong password!", "z").status().code(),
+            Code::kUnprocessable);
 }
 
 TEST_F(AccountsTest, ASecondFactorIsAskedForOnceSetUpAndItsCodesWorkOnce) {

@@ -272,7 +272,15 @@ bool Accounts::ThrottledLocked(const std::string& key, int limit) {
   return static_cast<int>(it->second.size()) >= limit;
 }
 
-void Accounts::NoteFailureLocked(const std::string& key) {
+void Accounts::TakeBackFailureLocked(const std::string& key, int64_t at) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return;
+  auto noted = std::find(it->second.rbegin(), it->second.rend(), at);
+  if (noted != it->second.rend()) it->second.erase(std::next(noted).base());
+  if (it->second.empty()) failures_.erase(it);
+}
+
+int64_t Accounts::NoteFailureLocked(const std::string& key) {
   if (failures_.size() >= kMaxThrottleKeys && !failures_.count(key)) {
     // Full: forget the key whose newest failure is oldest.
     auto oldest = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
@@ -281,8 +289,10 @@ void Accounts::NoteFailureLocked(const std::string& key) {
     failures_.erase(oldest);
   }
   auto& times = failures_[key];
-  times.push_back(now_());
+  const int64_t now = now_();
+  times.push_back(now);
   if (times.size() > 100) times.erase(times.begin());
+  return now;
 }
 
 Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::string& password,
@@ -291,6 +301,7 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
   const std::string account_key = "account:" + email;
   const std::string address_key = "address:" + address;
   std::optional<storage::AccountRecord> account;
+  int64_t noted_at = 0;
   {
     MutexLock lock(&mutex_);
     if (ThrottledLocked(account_key, options_.max_failures) ||
@@ -301,6 +312,11 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
     }
     auto found = store_->Find(email);
     if (found.ok()) account = *found;
+    // Counted as a failure before the password is checked, without the lock: attempts made at
+    // once would otherwise each pass the throttle before any had failed. A right password takes
+    // its mark back.
+    NoteFailureLocked(account_key);
+    noted_at = NoteFailureLocked(address_key);
   }
   // The password is checked without the lock (it takes a tenth of a second); an unknown account
   // costs the same, so the time taken does not tell which emails have accounts.
@@ -313,13 +329,12 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
                      account && !account->password_hash.empty() && account->disabled.empty();
   MutexLock lock(&mutex_);
   if (!right) {
-    NoteFailureLocked(account_key);
-    NoteFailureLocked(address_key);
     AuditLocked(account ? email : "", "sign_in_failed", address,
                 account ? (account->disabled.empty() ? "" : "account disabled") : "as " + email);
     return Status::Unauthenticated("wrong email or password");
   }
   failures_.erase(account_key);
+  TakeBackFailureLocked(address_key, noted_at);
   const bool pending = !account->totp_secret.empty();
   ASSIGN_OR_RETURN(NewSession fresh, StartSessionLocked(*account, pending));
   AuditLocked(email, pending ? "password_accepted" : "sign_in", address,

@@ -137,7 +137,10 @@ class Accounts {
                    const std::string& detail) REQUIRES(mutex_);
   // Whether `key` ("account:x", "address:y") has had `limit` failures in the window.
   bool ThrottledLocked(const std::string& key, int limit) REQUIRES(mutex_);
-  void NoteFailureLocked(const std::string& key) REQUIRES(mutex_);
+  // Counts a failure of `key` now; returns when, for TakeBackFailureLocked.
+  int64_t NoteFailureLocked(const std::string& key) REQUIRES(mutex_);
+  // Forgets one failure of `key` counted at `at` (an attempt that turned out right).
+  void TakeBackFailureLocked(const std::string& key, int64_t at) REQUIRES(mutex_);
   // Whether `code` is `account`'s TOTP code now (one step either side), not used before; if so,
   // records its step as used.
   bool AcceptCodeLocked(const storage::AccountRecord& account, const std::string& code,

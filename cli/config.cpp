@@ -96,6 +96,8 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
     }
   } else if (key == "webhook_allow") {
     c->alerting.delivery.allow = alerts::AllowList(SplitList(value));
+  } else if (key == "trusted_proxies") {
+    return http::ParseTrustedProxies(value, &c->server);
   } else if (key == "second_factor_roles") {
     const std::vector<std::string> roles = SplitList(value);
     c->second_factor_roles = std::set<std::string>(roles.begin(), roles.end());
@@ -198,6 +200,7 @@ const char* kKeys[] = {"listen",
                        "smtp_ca_file",
                        "smtp_from",
                        "second_factor_roles",
+                       "trusted_proxies",
                        "max_evidence_file_bytes",
                        "max_evidence_bytes",
                        "max_evidence_bytes_per_day",
@@ -219,7 +222,8 @@ Status LoadConfigFile(const std::string& path, ServeConfig* config) {
       path, root, "config", {std::begin(kKeys), std::end(kKeys)},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& value) -> Status {
         std::string scalar;
-        if (key == "webhook_allow" && value.IsSequence()) {  // a list, or "a, b" as in the env
+        // A list, or "a, b" as in the environment.
+        if ((key == "webhook_allow" || key == "trusted_proxies") && value.IsSequence()) {
           for (const auto& item : value) {
             ASSIGN_OR_RETURN(std::string host, yaml::Scalar(path, item, key));
             scalar += (scalar.empty() ? "" : ",") + host;

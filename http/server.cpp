@@ -142,6 +142,42 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
   return Status();
 }
 
+Status ParseTrustedProxies(const std::string& list, ServerOptions* options) {
+  std::vector<std::string> proxies = SplitList(list);
+  for (const std::string& proxy : proxies) {
+    beast::error_code ec;
+    net::ip::make_address(proxy, ec);
+    if (ec) return Status::InvalidArgument("trusted_proxies: '" + proxy + "' is not an IP address");
+  }
+  options->trusted_proxies = std::move(proxies);
+  return Status();
+}
+
+std::string ClientAddress(const std::string& peer, std::string_view forwarded_for,
+                          const std::vector<std::string>& trusted_proxies) {
+  if (trusted_proxies.empty() || forwarded_for.empty()) return peer;
+  auto trusted = [&](const net::ip::address& address) {
+    for (const std::string& proxy : trusted_proxies) {
+      beast::error_code ec;
+      const net::ip::address parsed = net::ip::make_address(proxy, ec);
+      if (!ec && parsed == address) return true;
+    }
+    return false;
+  };
+  beast::error_code ec;
+  const net::ip::address from = net::ip::make_address(peer, ec);
+  if (ec || !trusted(from)) return peer;
+  // Each proxy appends the address it heard from: from the nearest back, the first that is not
+  // one of ours is the client. Anything before it may be made up by the client.
+  const std::vector<std::string> hops = SplitList(forwarded_for);
+  for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+    const net::ip::address address = net::ip::make_address(*hop, ec);
+    if (ec) return peer;  // not an address: believe none of it
+    if (!trusted(address)) return address.to_string();
+  }
+  return peer;
+}
+
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
              const std::function<void(const std::string&)>& on_listening, Front* front) {
   // sendfile(2) (Session::SendSealed) cannot be asked not to raise SIGPIPE, as send can, when the

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "http/api.h"
@@ -41,7 +43,21 @@ struct ServerOptions {
   int shutdown_grace_seconds = 10;
   int heartbeat_seconds = 15;    // comment lines on idle event streams keep proxies from closing
   int poll_milliseconds = 1000;  // how often to look for other processes' commits (one PRAGMA)
+  // Addresses of reverse proxies (nginx in front, deploy/nginx-tls.conf) whose X-Forwarded-For
+  // is believed: a request from one is the client's named there (the nearest address in it that
+  // is not itself a trusted proxy), for the rate limits and the sign-in throttle, which count
+  // per address. Empty: none; the header is ignored, as anyone may send it.
+  std::vector<std::string> trusted_proxies;
 };
+
+// Parses "127.0.0.1, ::1" (IP addresses, comma-separated) into options.trusted_proxies.
+Status ParseTrustedProxies(const std::string& list, ServerOptions* options);
+
+// The address a request is from: `peer` (the socket's), or, when `peer` is one of
+// `trusted_proxies`, the nearest address in `forwarded_for` (X-Forwarded-For, "client, proxy1,
+// proxy2") that is not a trusted proxy; `peer` when the header has no valid address.
+std::string ClientAddress(const std::string& peer, std::string_view forwarded_for,
+                          const std::vector<std::string>& trusted_proxies);
 
 // Parses "127.0.0.1:8080", "[::1]:8080" or ":8080" into options.address/port.
 Status ParseListen(const std::string& listen, ServerOptions* options);

@@ -172,7 +172,8 @@ void Session::OnRead(beast::error_code ec) {
   const bool keep_alive = parser_->keep_alive() && !shared_.stopping;
   const bhttp::verb method = parser_->method;
   Request request = std::move(parser_->request);
-  request.remote = address_;
+  request.remote =
+      ClientAddress(address_, request.Header("x-forwarded-for"), shared_.options.trusted_proxies);
   const std::string_view path =
       std::string_view(request.target).substr(0, request.target.find('?'));
   if (method == bhttp::verb::get && path == "/api/v1/stream") return StartStream(request);

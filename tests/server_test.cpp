@@ -138,6 +138,45 @@ TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
   EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
 }
 
+TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
+  const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");
+  EXPECT_EQ(http::ClientAddress("::1", " 2001:db8::7 ", ours), "2001:db8::7");
+  // The nearest address that is not ours: what the client wrote before it is not believed.
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.2", ours),
+            "203.0.113.7");
+  EXPECT_EQ(http::ClientAddress("198.51.100.9", "203.0.113.7", ours), "198.51.100.9");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", {}), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "", ours), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7, not-an-address", ours), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "10.0.0.2, 127.0.0.1", ours), "127.0.0.1");
+  http::ServerOptions options;
+  EXPECT_TRUE(http::ParseTrustedProxies("127.0.0.1, ::1", &options).ok());
+  EXPECT_EQ(options.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(http::ParseTrustedProxies("127.0.0.1, proxy.example", &options).message(),
+            "trusted_proxies: 'proxy.example' is not an IP address");
+}
+
+// Behind a trusted proxy each client has its own allowance, by X-Forwarded-For; from anyone
+// else the header changes nothing.
+TEST_F(ServerTest, ClientsBehindATrustedProxyAreLimitedEachOnItsOwn) {
+  auto bodies = [&](Connection& c, const std::string& forwarded_for) {
+    c.Send("GET /api/v1/bodies HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: " + forwarded_for +
+           "\r\n\r\n");
+    return c.Read().status;
+  };
+  Start({"RECTRACK_RATE_PER_MINUTE=3", "RECTRACK_TRUSTED_PROXIES=127.0.0.1"});
+  Connection c(port_);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(c, "203.0.113.1"), 401);
+  EXPECT_EQ(bodies(c, "203.0.113.1"), 429);
+  EXPECT_EQ(bodies(c, "198.51.100.1, 203.0.113.1"), 429);  // what it says before is its own
+  EXPECT_EQ(bodies(c, "203.0.113.2"), 401);
+  Start({"RECTRACK_RATE_PER_MINUTE=3"});
+  Connection d(port_);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(d, "203.0.113." + std::to_string(i)), 401);
+  EXPECT_EQ(bodies(d, "203.0.113.9"), 429);
+}
+
 // The budget counts bytes too: a token fetching large answers is refused once it has been sent
 // rate_bytes_per_minute, however few requests that took; another token is not.
 TEST_F(ServerTest, AnswersBeyondTheByteBudgetAreRefused429) {

@@ -79,4 +79,31 @@ std::string ControlName(std::string_view text, size_t at) {
   return std::string("U+00") + kHex[code >> 4] + kHex[code & 0xf];
 }
 
+size_t FindNoncharacter(std::string_view text, char32_t* code_point) {
+  for (size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+    if (length >= 3 && i + length <= text.size()) {
+      char32_t c = lead & (length == 3 ? 0x0f : 0x07);
+      for (size_t k = 1; k < length; ++k)
+        c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+      if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe) {
+        *code_point = c;
+        return i;
+      }
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string CodePointName(char32_t code_point) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string digits;
+  for (char32_t c = code_point; c != 0 || digits.size() < 4; c >>= 4) {
+    digits.insert(digits.begin(), kHex[c & 0xf]);
+  }
+  return "U+" + digits;
+}
+
 }  // namespace rectrack

@@ -20,4 +20,14 @@ size_t FindControl(std::string_view text);
 // "U+001B": how messages name the control at `text[at]` (as FindControl found it).
 std::string ControlName(std::string_view text, size_t at);
 
+// Noncharacters (U+FDD0-U+FDEF, and the last two code points of every plane, U+FFFE and U+FFFF
+// among them) are not for interchange, and XML (XLSX, DOCX, ODT, Atom) cannot hold U+FFFE and
+// U+FFFF at all: rectrack refuses them in what it stores.
+//
+// The byte offset of the first noncharacter in `text`, or npos; `*code_point` set to it.
+// REQUIRES: valid UTF-8.
+size_t FindNoncharacter(std::string_view text, char32_t* code_point);
+// "U+FFFF", "U+10FFFE".
+std::string CodePointName(char32_t code_point);
+
 }  // namespace rectrack

@@ -37,7 +37,8 @@ class CommandBuilder {
 
   // Every text a command carries is checked once, here, so no adapter can let a bad one
   // through: valid UTF-8 (the log is JSON), no control character but tab and newline (they
-  // would reach terminals and documents), and within its limit (commands.h).
+  // would reach terminals and documents), no noncharacter (XML cannot hold U+FFFF), and within
+  // its limit (commands.h).
   Status CheckText(std::initializer_list<Text> texts) const {
     for (const Text& t : texts) {
       const std::string field = t.field;
@@ -54,6 +55,12 @@ class CommandBuilder {
         return Status::InvalidArgument(
             field + " holds the control character " + ControlName(t.value, at) + " at byte " +
             std::to_string(at + 1) + "; only tab and newline are allowed");
+      }
+      char32_t noncharacter = 0;
+      if (const size_t at = FindNoncharacter(t.value, &noncharacter); at != std::string::npos) {
+        return Status::InvalidArgument(field + " holds the noncharacter " +
+                                       CodePointName(noncharacter) + " at byte " +
+                                       std::to_string(at + 1) + ", which is not text");
       }
     }
     return Status();

@@ -293,17 +293,33 @@ TEST_F(EngineTest, ControlCharactersOtherThanTabAndNewlineAreRefusedNamingTheFie
               std::string::npos)
         << refused.status().message();
   }
+  // Noncharacters are not text either: XML (the XLSX annex, the Atom feed) cannot hold U+FFFF.
+  for (const auto& [note, named] :
+       std::vector<std::pair<std::string, std::string>>{{"rec \xef\xbf\xbf text", "U+FFFF"},
+                                                        {"\xef\xb7\x90", "U+FDD0"},
+                                                        {"x\xf4\x8f\xbf\xbe", "U+10FFFE"}}) {
+    e.note = note;
+    auto refused = engine_->Apply({e}, "t");
+    ASSERT_EQ(refused.status().code(), Code::kInvalidArgument) << named;
+    EXPECT_NE(refused.status().message().find("note holds the noncharacter " + named),
+              std::string::npos)
+        << refused.status().message();
+  }
+  e.note = "\xef\xbf\xbd replacement, \xf0\x9f\x98\x80 and \xef\xb7\xb0 are text";
+  EXPECT_TRUE(engine_->Apply({e}, "t").ok());
+  const int64_t with_one = EventCount();
+  EXPECT_EQ(with_one, before + 1);
   e.note = "";
   e.fields["evidence"] = {"minutes\x1b]0;title\x07"};
   auto field = engine_->Apply({e}, "t");
   EXPECT_NE(field.status().message().find("field 'evidence' holds the control character U+001B"),
             std::string::npos)
       << field.status().message();
-  EXPECT_EQ(EventCount(), before);
+  EXPECT_EQ(EventCount(), with_one);
   e.fields.clear();
   e.note = "line one\n\tindented, and a no-break\xc2\xa0space";
   EXPECT_TRUE(engine_->Apply({e}, "t").ok());
-  EXPECT_EQ(EventCount(), before + 1);
+  EXPECT_EQ(EventCount(), with_one + 1);
 }
 
 // No client can make one event huge: every text has a limit in bytes, named when exceeded.

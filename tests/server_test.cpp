@@ -138,6 +138,20 @@ TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
   EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
 }
 
+// How far the log has come (the page script's poll) is for whoever may read the pages.
+TEST_F(ServerTest, TheLogsPositionIsForWhoeverMayReadThePages) {
+  Start();
+  Connection c(port_);
+  Reply anonymous = c.Request("GET", "/live", "");
+  EXPECT_EQ(anonymous.status, 303);
+  EXPECT_EQ(FieldOf(anonymous, "location"), "/sign-in?next=%2Flive");
+  Start({"RECTRACK_PUBLIC_READ=true"});
+  Connection d(port_);
+  Reply public_read = d.Request("GET", "/live", "");
+  EXPECT_EQ(public_read.status, 200);
+  EXPECT_TRUE(ParseDigits(public_read.body, 18).has_value()) << public_read.body;
+}
+
 TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
   const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");

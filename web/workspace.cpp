@@ -367,14 +367,6 @@ Response Workspace::Impl::Route(Call& call) {
   const std::string& method = call.req.method == "HEAD" ? std::string("GET") : call.req.method;
   const std::string& path = call.target.path;
   if (path.rfind("/assets/", 0) == 0 && method == "GET") return Asset(path);
-  if (path == "/live" && method == "GET") {
-    Response r;
-    r.content_type = "text/plain; charset=utf-8";
-    host->Read([&](const Engine& engine) { r.body = std::to_string(engine.last_seq()); });
-    r.headers.emplace_back("Cache-Control", "no-store");
-    SecurityHeaders(&r);
-    return r;
-  }
   if (path == "/sign-in/code") return SignInCode(call);
   // The link's token is the credential: no session, and no CSRF token (a forger cannot know it).
   if (path == "/set-password") return SetPassword(call);
@@ -407,7 +399,8 @@ Response Workspace::Impl::Route(Call& call) {
   // With public_read, an item's evidence files are as public as the item (the same rule).
   const bool public_page = path == "/recommendations" || path == "/inspections" ||
                            path.rfind("/recommendations/", 0) == 0 ||
-                           path.rfind("/inspections/", 0) == 0 || path.rfind("/evidence/", 0) == 0;
+                           path.rfind("/inspections/", 0) == 0 ||
+                           path.rfind("/evidence/", 0) == 0 || path == "/live";
   if (!call.signed_in && !(may_read && public_page && method == "GET")) {
     std::string next = call.req.target;
     return Redirect("/sign-in" + (next == "/" ? "" : QueryString({{"next", next}})));
@@ -419,6 +412,14 @@ Response Workspace::Impl::Route(Call& call) {
     return rest;
   };
   if (method == "GET") {
+    if (path == "/live") {  // the log's position, which the page script polls
+      Response r;
+      r.content_type = "text/plain; charset=utf-8";
+      host->Read([&](const Engine& engine) { r.body = std::to_string(engine.last_seq()); });
+      r.headers.emplace_back("Cache-Control", "no-store");
+      SecurityHeaders(&r);
+      return r;
+    }
     if (path == "/") return Dashboard(call);
     if (path == "/recommendations") return Recommendations(call);
     if (auto id = tail("/recommendations/")) return Item(call, *id, SubjectKind::kRecommendation);

@@ -144,12 +144,15 @@ std::string ProgressCell(const UnitProgress& p) {
 
 // --- Annex A: the headings are shared by Markdown and HTML so both say the same thing.
 
+// A table cell's text as Markdown shows it, whatever it holds: one line, and every character
+// that could end the cell or make markup (a tag, a link, emphasis, code) escaped with a
+// backslash, which CommonMark allows before any ASCII punctuation.
 std::string MdCell(const std::string& s) {
   const std::string flat = OneLine(s);
   std::string out;
   out.reserve(flat.size());
   for (char c : flat) {
-    if (c == '|') out += '\\';
+    if (std::string_view("\\|<>[]*_`").find(c) != std::string_view::npos) out += '\\';
     out += c;
   }
   return out;
@@ -356,7 +359,7 @@ std::string ShowAsText(const RecommendationView& v,
 }
 
 std::string AnnexAsMarkdown(const AnnexReport& r) {
-  std::string out = "# " + AnnexTitle(r) + "\n\n" + AsAtLine(r) + "\n\n";
+  std::string out = "# " + MdCell(AnnexTitle(r)) + "\n\n" + AsAtLine(r) + "\n\n";
   out += "## " + OpenHeading(r) + "\n\n" + MdTable(r.open, false) + "\n";
   out += "## " + ClosedHeading(r) + "\n\n" + MdTable(r.closed, true);
   return out;
@@ -468,7 +471,7 @@ std::string ProgressAsMarkdown(const ProgressReport& r) {
     }
     return out;
   };
-  std::string out = "# " + ProgressTitle(r) + "\n\nAs at " + LongDate(r.as_of) +
+  std::string out = "# " + MdCell(ProgressTitle(r)) + "\n\nAs at " + LongDate(r.as_of) +
                     "\n\n## By unit, furthest behind first\n\n" + table(r.units, "No actions.");
   for (const RecommendationProgress& rec : r.recommendations) {
     out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n" +

@@ -4,9 +4,14 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "tests/test_support.h"
 
 namespace rectrack {
 namespace {
@@ -243,10 +248,43 @@ TEST(RenderTest, AnnexAsMarkdown) {
             0u)
       << md;
   EXPECT_TRUE(Contains(md,
-                       "| Domestic abuse \\| victims | Mar-23 | By July 2023, mark <STL> | "
+                       "| Domestic abuse \\| victims | Mar-23 | By July 2023, mark \\<STL\\> | "
                        "This was closed by the CPS but reopened |\n"))
       << md;
   EXPECT_TRUE(Contains(md, "## 0 recommendations closed by the CPS in 2024-25\n\nNone.\n")) << md;
+}
+
+// What a recommendation's text says is shown as text by a Markdown reader (pandoc's GitHub Markdown, with its tables),
+// never as markup: no tag, link or emphasis made of it, and every character back.
+TEST(RenderTest, AnnexAsMarkdownReadBackByPandocShowsTheTextAsWritten) {
+  RECTRACK_SKIP_IF_MISSING(std::system("command -v pandoc >/dev/null") != 0 ? "pandoc is missing"
+                                                                            : "");
+  AnnexReport r = Annex();
+  const std::string text =
+      "<script>alert(1)</script> [link](javascript:alert(1)) *a* _b_ `c` \\d a|b & <i>";
+  r.open[0].text = text;
+  const std::string path = ::testing::TempDir() + "render_test_annex.md";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << AnnexAsMarkdown(r);
+  }
+  const std::string command = "pandoc -f gfm -t html --wrap=none " + path + " 2>&1";
+  std::string html;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) html.append(buffer, n);
+  ASSERT_EQ(::pclose(pipe), 0) << html;
+  EXPECT_FALSE(Contains(html, "<script")) << html;
+  EXPECT_FALSE(Contains(html, "<a ")) << html;
+  EXPECT_FALSE(Contains(html, "<em>")) << html;
+  EXPECT_FALSE(Contains(html, "<code>")) << html;
+  EXPECT_FALSE(Contains(html, "<i>")) << html;
+  EXPECT_TRUE(Contains(html,
+                       "<td>&lt;script&gt;alert(1)&lt;/script&gt; [link](javascript:alert(1)) "
+                       "*a* _b_ `c` \\d a|b &amp; &lt;i&gt;</td>"))
+      << html;
+  std::remove(path.c_str());
 }
 
 TEST(RenderTest, AnnexAsCsvAndHtml) {

@@ -7,7 +7,8 @@ DEMO_DB ?= $(BUILD_DIR)/demo.db
 LISTEN ?= 127.0.0.1:8080
 # The demo server runs as if it were 1 December 2025, an hour per second: alerts are due on
 # first start (due-soon warnings for December deadlines, overdue recommendations) and more fall
-# due while you watch. DEMO_CLOCK= make run uses the real clock.
+# due while you watch (the demo is imported as recorded then, too). DEMO_CLOCK= make run uses
+# the real clock.
 DEMO_CLOCK ?= 2025-12-01T08:00:00Z
 DEMO_CLOCK_RATE ?= 3600
 CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOCK_RATE))
@@ -38,8 +39,8 @@ run: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS) --target rectrack
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@echo "== Importing the demo into $(DEMO_DB)"
-	$(RECTRACK) --db $(DEMO_DB) import demo/domestic-abuse.yaml demo/more-bodies.yaml \
-		demo/cps-south-west.yaml
+	$(RECTRACK) --db $(DEMO_DB) $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK)) import \
+		demo/domestic-abuse.yaml demo/more-bodies.yaml demo/cps-south-west.yaml
 	@echo
 	@echo "== Annex A for the CPS as at 31 March 2025 (also: rectrack report annex --body CPS --as-of 2025-03-31)"
 	@$(RECTRACK) --db $(DEMO_DB) report annex --body CPS --as-of 2025-03-31

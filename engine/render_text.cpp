@@ -21,6 +21,12 @@ std::string LongDate(const Date& date) {
   return std::to_string(date.day()) + " " + date.MonthYear();
 }
 
+// "verified (closed)", "in_progress (open)"; a state named "closed" or "open" is not said twice.
+std::string StateAndOpenness(const std::string& state, bool open) {
+  const std::string openness = open ? "open" : "closed";
+  return state == openness ? state : state + " (" + openness + ")";
+}
+
 // Columns are measured in code points, not bytes, so names with accents still line up.
 size_t DisplayWidth(const std::string& s) {
   return std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; });
@@ -324,7 +330,7 @@ std::string ShowAsText(const RecommendationView& v,
   std::string out = v.id + "\n";
   out += Labelled("inspection", v.def.inspection);
   out += Labelled("owners", Join(v.def.owners, ", "));
-  out += Labelled("state", v.state + (v.open ? " (open)" : " (closed)"));
+  out += Labelled("state", StateAndOpenness(v.state, v.open));
   out += Labelled("overdue", v.overdue ? "yes" : "no");
   out += Labelled("issued", v.issued.ToString());
   out += Labelled("as at", v.as_of.ToString());
@@ -419,7 +425,7 @@ std::string ActionAsText(const RecommendationView& a) {
   out += Labelled("body", a.def.owners.empty() ? "" : a.def.owners.front());
   out += Labelled("unit", info.unit.empty() ? "(the body as a whole)" : info.unit);
   if (!info.milestone.empty()) out += Labelled("milestone", info.milestone);
-  out += Labelled("state", a.state + (a.open ? " (open)" : " (closed)"));
+  out += Labelled("state", StateAndOpenness(a.state, a.open));
   std::string due = DueOf(a);
   if (!a.milestones.empty() && a.milestones.front().original_due != a.milestones.front().due) {
     due += " (originally " + a.milestones.front().original_due.ToString() + ")";

@@ -212,6 +212,11 @@ TEST(RenderTest, ShowAsTextHasStateMilestonesAndTimeline) {
                        "outcome=not_achieved\n"))
       << text;
   EXPECT_TRUE(Contains(ShowAsText(SupersededR4()), "  superseded by  da25-n1\n"));
+  // A state named for its openness is not said twice.
+  RecommendationView closed = ReopenedR2();
+  closed.state = "closed";
+  closed.open = false;
+  EXPECT_TRUE(Contains(ShowAsText(closed), "  state          closed\n")) << ShowAsText(closed);
 }
 
 TEST(RenderTest, ShowAsTextWrapsLongTextUnderItsLabel) {
@@ -254,8 +259,9 @@ TEST(RenderTest, AnnexAsMarkdown) {
   EXPECT_TRUE(Contains(md, "## 0 recommendations closed by the CPS in 2024-25\n\nNone.\n")) << md;
 }
 
-// What a recommendation's text says is shown as text by a Markdown reader (pandoc's GitHub Markdown, with its tables),
-// never as markup: no tag, link or emphasis made of it, and every character back.
+// What a recommendation's text says is shown as text by a Markdown reader (pandoc's GitHub
+// Markdown, with its tables), never as markup: no tag, link or emphasis made of it, and every
+// character back.
 TEST(RenderTest, AnnexAsMarkdownReadBackByPandocShowsTheTextAsWritten) {
   RECTRACK_SKIP_IF_MISSING(std::system("command -v pandoc >/dev/null") != 0 ? "pandoc is missing"
                                                                             : "");

@@ -36,6 +36,7 @@ struct FieldSpec {
   bool list = false;
   std::vector<std::string> values;  // kEnum only
   std::string description;
+  std::string label;  // what forms call it ("Follow-up inspection"); "" for its name, capitalised
 };
 
 struct StateSpec {

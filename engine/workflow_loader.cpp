@@ -112,10 +112,11 @@ class WorkflowLoader {
         source_, node, "fields", {},
         [&](const std::string& name, const YAML::Node& key, const YAML::Node& value) -> Status {
           RETURN_IF_ERROR(CheckName(key, name, "field"));
-          FieldSpec field{name, FieldType::kText, false, {}, ""};
+          FieldSpec field{name, FieldType::kText, false, {}, "", ""};
           bool has_type = false;
           RETURN_IF_ERROR(yaml::ForEachEntry(
-              source_, value, "field '" + name + "'", {"type", "list", "values", "description"},
+              source_, value, "field '" + name + "'",
+              {"type", "list", "values", "description", "label"},
               [&](const std::string& k, const YAML::Node&, const YAML::Node& v) -> Status {
                 if (k == "type") {
                   ASSIGN_OR_RETURN(std::string t, yaml::Scalar(source_, v, k));
@@ -132,6 +133,8 @@ class WorkflowLoader {
                   ASSIGN_OR_RETURN(field.list, yaml::Bool(source_, v, k));
                 } else if (k == "values") {
                   ASSIGN_OR_RETURN(field.values, yaml::ScalarList(source_, v, k));
+                } else if (k == "label") {
+                  ASSIGN_OR_RETURN(field.label, yaml::Scalar(source_, v, k));
                 } else {
                   ASSIGN_OR_RETURN(field.description, yaml::Scalar(source_, v, k));
                 }

@@ -82,8 +82,10 @@ TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
   EXPECT_EQ(outcome.kind, FormField::Kind::kChoice);
   ASSERT_EQ(outcome.options.size(), 3u);
   EXPECT_EQ(outcome.options[2].first, "not_achieved");
-  EXPECT_EQ(forms[0].fields[1].options.at(0).first, "f1");   // `in`: the inspections
-  EXPECT_EQ(forms[1].fields[0].options.at(0).first, "due");  // `met`: the item's milestones
+  EXPECT_EQ(forms[0].fields[1].options.at(0).first, "f1");      // `in`: the inspections
+  EXPECT_EQ(forms[0].fields[1].label, "Follow-up inspection");  // the workflow's label
+  EXPECT_EQ(forms[0].fields[0].label, "Outcome");               // or its name, capitalised
+  EXPECT_EQ(forms[1].fields[0].options.at(0).first, "due");     // `met`: the item's milestones
   EXPECT_TRUE(forms[0].conditions.empty());
   // update's guard (not_before: judgement) is said on its form; close's too, with its override.
   ASSERT_EQ(forms[1].conditions.size(), 1u);

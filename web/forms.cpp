@@ -20,7 +20,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
                    const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
   FormField f;
   f.name = spec.name;
-  f.label = Capitalised(spec.name);
+  f.label = spec.label.empty() ? Capitalised(spec.name) : spec.label;
   f.hint = spec.description;
   f.required = required;
   f.list = spec.list;

@@ -55,7 +55,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("as_at", as_at);
     data.set("as_at_shown", v.as_of.ToString());
     data.set("as_at_error", Bool(bad_date));
-    data.set("state", v.state);
+    data.set("state", Spoken(v.state));
     data.set("state_class", StateClass(wf, v.state));
     data.set("overdue", Bool(v.overdue));
     data.set("owner_label", action ? "Owning body" : "Owners");

@@ -156,7 +156,7 @@ Response Workspace::Impl::Progress(const Call& call) {
       Data d;
       d.set("id", p.id);
       d.set("text", p.text);
-      d.set("state", p.state);
+      d.set("state", Spoken(p.state));
       counts(d, p.all);
       recommendations.push_back(d);
     }

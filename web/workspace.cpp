@@ -102,8 +102,13 @@ Response Download(const std::string& content_type, std::string body, const std::
   return r;
 }
 
+std::string Spoken(std::string name) {
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return name;
+}
+
 std::string ScopeLabel(const Principal& who) {
-  std::string label = who.role;
+  std::string label = Spoken(who.role);
   if (!who.body.empty()) label += " of " + who.body;
   if (!who.unit.empty()) label += ", unit " + who.unit;
   return label;
@@ -350,7 +355,7 @@ Data Workspace::Impl::ItemRow(const RecommendationHead& v) const {
   row.set("id", v.id);
   row.set("text", v.def.text);
   row.set("owners", OwnersText(v.def.owners));
-  row.set("state", v.state);
+  row.set("state", Spoken(v.state));
   const Workflow* wf = v.kind == SubjectKind::kAction ? action_workflow : workflow;
   row.set("state_class", StateClass(wf, v.state));
   row.set("overdue", Bool(v.overdue));

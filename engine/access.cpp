@@ -28,6 +28,22 @@ bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::Aler
   return action.ok() && MaySeeItem(engine, who, *action);
 }
 
+Result<ProgressReport> ProgressVisible(const Engine& engine, const Principal& who,
+                                       const std::string& body, std::optional<Date> as_of) {
+  ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(body, as_of));
+  if (who.unit.empty()) return report;
+  auto others = [&](const UnitProgress& u) { return u.unit != who.unit; };
+  std::erase_if(report.units, others);
+  for (RecommendationProgress& rec : report.recommendations) {
+    std::erase_if(rec.units, others);
+    const std::string name = rec.all.name;
+    rec.all = rec.units.empty() ? UnitProgress{} : rec.units.front();
+    rec.all.unit = "";
+    rec.all.name = name;
+  }
+  return report;
+}
+
 Result<std::string> ScopeBody(const Principal& who, const std::string& asked) {
   if (who.body.empty()) return asked;
   if (!asked.empty() && asked != who.body) {

@@ -42,6 +42,12 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
 // may see its owners.
 bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert);
 
+// The progress report of `body` as at `as_of` as `who` may see it: whole, or for a unit's lead
+// its own unit's rows only (each recommendation's counts are then its unit's), as it sees
+// only its unit's actions. The API, the web page and every download give this one.
+Result<ProgressReport> ProgressVisible(const Engine& engine, const Principal& who,
+                                       const std::string& body, std::optional<Date> as_of);
+
 // The body a question from `who` is about: `asked` ("" for every body) when `who` may ask it,
 // its own body when it asks none. PermissionDenied naming its body when it asks about another.
 Result<std::string> ScopeBody(const Principal& who, const std::string& asked);

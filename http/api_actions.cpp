@@ -155,7 +155,7 @@ Response GetProgress(const Call& call) {
   if (format != "json" && format != "md" && format != "csv" && format != "html" && !document) {
     return Api::Problem(400, "format must be json, md, csv, html, xlsx, docx, odt or pdf");
   }
-  auto report = call.engine.Progress(body, *as_of);
+  auto report = ProgressVisible(call.engine, call.who, body, *as_of);
   if (!report.ok()) return FromStatus(report.status());
   Response r;
   if (format == "json") {

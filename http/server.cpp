@@ -156,11 +156,18 @@ Status ParseTrustedProxies(const std::string& list, ServerOptions* options) {
 std::string ClientAddress(const std::string& peer, std::string_view forwarded_for,
                           const std::vector<std::string>& trusted_proxies) {
   if (trusted_proxies.empty() || forwarded_for.empty()) return peer;
+  // An IPv4 address as a dual-stack socket gives it (::ffff:127.0.0.1) is that IPv4 address.
+  auto plain = [](const net::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      return net::ip::address(net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()));
+    }
+    return address;
+  };
   auto trusted = [&](const net::ip::address& address) {
     for (const std::string& proxy : trusted_proxies) {
       beast::error_code ec;
       const net::ip::address parsed = net::ip::make_address(proxy, ec);
-      if (!ec && parsed == address) return true;
+      if (!ec && plain(parsed) == plain(address)) return true;
     }
     return false;
   };
@@ -173,7 +180,7 @@ std::string ClientAddress(const std::string& peer, std::string_view forwarded_fo
   for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
     const net::ip::address address = net::ip::make_address(*hop, ec);
     if (ec) return peer;  // not an address: believe none of it
-    if (!trusted(address)) return address.to_string();
+    if (!trusted(address)) return plain(address).to_string();
   }
   return peer;
 }

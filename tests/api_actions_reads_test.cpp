@@ -299,7 +299,7 @@ TEST_F(ApiActionsTest, UnitsAreListedAndDefinedByWhoMayDefine) {
 
 TEST_F(ApiActionsTest, TheProgressReportInJsonMarkdownAndCsv) {
   const std::string target = "/api/v1/reports/progress?body=CPS&as_of=2023-06-30";
-  Response r = Get(target, kSwLead);
+  Response r = Get(target, kCpsLead);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
   json::value report = ParseJson(r.body);
@@ -332,6 +332,20 @@ TEST_F(ApiActionsTest, TheProgressReportInJsonMarkdownAndCsv) {
   EXPECT_EQ(csv.status, 200);
   EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
   EXPECT_NE(csv.body.find("cps-sw-crown"), std::string::npos) << csv.body;
+  // A unit's lead: its own unit's rows only, whatever the format, as it sees only its actions.
+  json::value own = ParseJson(Get(target, kSwLead).body);
+  ASSERT_EQ(own.at("units").as_array().size(), 1u) << own;
+  EXPECT_EQ(Str(own.at("units").as_array().at(0), "unit"), "cps-sw");
+  for (const auto& rec : own.at("recommendations").as_array()) {
+    for (const auto& u : rec.at("units").as_array()) EXPECT_EQ(Str(u, "unit"), "cps-sw") << rec;
+    if (Str(rec, "id") == "sw22-i1") EXPECT_EQ(rec.at("all").at("total").as_int64(), 2) << rec;
+  }
+  for (const char* format : {"csv", "md", "html"}) {
+    Response file = Get(target + "&format=" + format, kSwLead);
+    EXPECT_EQ(file.status, 200) << format;
+    EXPECT_EQ(file.body.find("cps-sw-crown"), std::string::npos) << format << ": " << file.body;
+    EXPECT_EQ(file.body.find("CPS South West Crown Court"), std::string::npos) << format;
+  }
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS", kSfoLead), 403,
                         "this token sees only SFO"));
   EXPECT_EQ(Get("/api/v1/reports/progress?body=SFO", kSfoLead).status, 200);

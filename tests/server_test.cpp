@@ -160,6 +160,8 @@ TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.2", ours),
             "203.0.113.7");
   EXPECT_EQ(http::ClientAddress("198.51.100.9", "203.0.113.7", ours), "198.51.100.9");
+  // A dual-stack socket's IPv4 peer is that IPv4 address, and so is a client's.
+  EXPECT_EQ(http::ClientAddress("::ffff:127.0.0.1", "::ffff:203.0.113.7", ours), "203.0.113.7");
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", {}), "127.0.0.1");
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "", ours), "127.0.0.1");
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7, not-an-address", ours), "127.0.0.1");

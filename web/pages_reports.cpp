@@ -124,7 +124,7 @@ Response Workspace::Impl::Progress(const Call& call) {
   host->Read([&](const Engine& engine) {
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date || !action_workflow) return;
-    auto report = engine.Progress(chosen, ask->as_of);
+    auto report = ProgressVisible(engine, call.who, chosen, ask->as_of);
     if (!report.ok()) return;
     file = "progress-" + report->body + "-" + report->as_of.ToString();
     if (document) {
@@ -144,7 +144,6 @@ Response Workspace::Impl::Progress(const Call& call) {
     r.set("as_of", report->as_of.ToString());
     Data units = List();
     for (const UnitProgress& u : report->units) {
-      if (!call.who.unit.empty() && u.unit != call.who.unit) continue;
       Data d;
       d.set("name", u.name);
       counts(d, u);

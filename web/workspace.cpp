@@ -571,7 +571,9 @@ Response Workspace::Handle(const Request& request) {
       call.signed_in = true;
     }
   }
-  if (asset) return impl_->Route(call);
+  // Nor the page script's poll of /live (every 2 s from each open page: a few numbers'
+  // bytes, read under the lock), which would spend a reader's budget on its open tabs.
+  if (asset || call.target.path == "/live") return impl_->Route(call);
   // Counted per account once signed in (a second-factor code not yet given counts as the
   // address), else per address: as the API counts per token.
   const std::string client =

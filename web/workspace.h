@@ -62,7 +62,7 @@ struct WorkspaceOptions {
   std::shared_ptr<const DocumentConverter> documents;
   // Requests and bytes of answers a minute, per signed-in account (else per address), as the
   // API's per token (ApiOptions, serve's rate_per_minute and rate_bytes_per_minute); 0 disables
-  // one. The stylesheet and script are not counted.
+  // one. The stylesheet and script, and the page script's poll of /live, are not counted.
   int rate_per_minute = 6000;
   long long rate_bytes_per_minute = 1LL << 30;
 };

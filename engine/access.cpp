@@ -28,6 +28,27 @@ bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::Aler
   return action.ok() && MaySeeItem(engine, who, *action);
 }
 
+Result<std::vector<storage::AlertRecord>> NewestVisibleAlerts(const Engine& engine,
+                                                              const Principal& who,
+                                                              storage::AlertFilter filter,
+                                                              size_t limit) {
+  filter.newest_first = true;
+  filter.before_seq = 0;
+  filter.limit = std::clamp<size_t>(limit, 100, 1000);  // a page
+  std::vector<storage::AlertRecord> visible;
+  while (visible.size() < limit) {
+    ASSIGN_OR_RETURN(std::vector<storage::AlertRecord> page, engine.ListAlerts(filter));
+    for (storage::AlertRecord& alert : page) {
+      filter.before_seq = alert.seq;
+      if (!MaySeeAlert(engine, who, alert)) continue;
+      visible.push_back(std::move(alert));
+      if (visible.size() == limit) break;
+    }
+    if (page.size() < filter.limit) break;
+  }
+  return visible;
+}
+
 Result<ProgressReport> ProgressVisible(const Engine& engine, const Principal& who,
                                        const std::string& body, std::optional<Date> as_of) {
   ASSIGN_OR_RETURN(ProgressReport report, engine.Progress(body, as_of));

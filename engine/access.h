@@ -29,8 +29,9 @@ namespace rectrack {
 class Engine;
 class Workflow;
 namespace storage {
+struct AlertFilter;
 struct AlertRecord;
-}
+}  // namespace storage
 
 // Whether `who` may see `item` (a recommendation or an action, as a view or list shows it).
 bool MaySeeItem(const Engine& engine, const Principal& who, const RecommendationHead& item);
@@ -41,6 +42,15 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
 // part of the item (a rule's `to`). An alert about an item no longer known is seen by whoever
 // may see its owners.
 bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert);
+
+// The newest `limit` alerts `filter` matches that `who` may see (MaySeeAlert), newest first
+// (filter.newest_first, limit and before_seq are this function's): read a page at a time, as
+// which may be seen is judged after the store's filter, so that a unit's lead's page is not
+// cut short by alerts it may not see.
+Result<std::vector<storage::AlertRecord>> NewestVisibleAlerts(const Engine& engine,
+                                                              const Principal& who,
+                                                              storage::AlertFilter filter,
+                                                              size_t limit);
 
 // The progress report of `body` as at `as_of` as `who` may see it: whole, or for a unit's lead
 // its own unit's rows only (each recommendation's counts are then its unit's), as it sees

@@ -62,11 +62,8 @@ Response GetAtomFeed(const Call& call) {
   std::vector<storage::AlertRecord> alerts;
   storage::AlertFilter filter;
   filter.body = body;
-  filter.newest_first = true;
-  filter.limit = kFeedEntries;
-  if (auto listed = engine.ListAlerts(filter); listed.ok()) {
+  if (auto listed = NewestVisibleAlerts(engine, call.who, filter, kFeedEntries); listed.ok()) {
     for (auto& a : *listed) {
-      if (!MaySeeAlert(engine, call.who, a)) continue;
       if (engine.KindOf(a.recommendation) == SubjectKind::kAction) {
         options.actions.insert(a.recommendation);
       }

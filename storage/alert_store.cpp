@@ -221,7 +221,8 @@ Result<std::vector<AlertRecord>> AlertStore::List(const AlertFilter& filter) {
                                    "' (expected pending, delivered, failed or unsubscribed)");
   }
   // The SQL is assembled from fixed fragments only; every value is a bound parameter, in order.
-  std::string sql = std::string("SELECT ") + kAlertColumns + " FROM alerts a WHERE a.seq > ?";
+  std::string sql =
+      std::string("SELECT ") + kAlertColumns + " FROM alerts a WHERE a.seq > ? AND a.seq < ?";
   std::vector<std::string> params;
   if (!filter.body.empty()) {
     sql +=
@@ -247,6 +248,8 @@ Result<std::vector<AlertRecord>> AlertStore::List(const AlertFilter& filter) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(sql));
   int index = 1;
   stmt.Bind(index++, filter.after_seq);
+  stmt.Bind(index++,
+            filter.before_seq > 0 ? filter.before_seq : std::numeric_limits<int64_t>::max());
   for (const std::string& param : params) stmt.Bind(index++, param);
   stmt.Bind(index, ToInt64(filter.limit));
   std::vector<AlertRecord> alerts;

@@ -67,6 +67,7 @@ struct AlertFilter {
   std::string kind;   // "" for all
   std::string recommendation;  // "" for all
   int64_t after_seq = 0;       // only alerts with seq > after_seq
+  int64_t before_seq = 0;      // only alerts with seq < before_seq; 0 for no bound
   size_t limit = 1000;
   bool newest_first = false;
 };

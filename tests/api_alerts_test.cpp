@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/access.h"
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/importer.h"
@@ -208,6 +209,34 @@ TEST_F(ApiAlertsTest, AUnitsLeadSeesTheAlertsOfItsOwnUnitsActionsOnly) {
     EXPECT_EQ(api_->Handle(Get("/api/v1/alerts/" + id, "cps")).status, 200) << id;
     EXPECT_EQ(feed.body.find("urn:rectrack:alert:" + id), std::string::npos) << id;
     EXPECT_EQ(streamed.find("\"id\":\"" + id + "\""), std::string::npos) << id;
+  }
+}
+
+// The newest alerts a unit's lead may see, however many newer ones it may not: the web's page
+// and the feed take them so, not the body's newest cut down afterwards.
+TEST_F(ApiAlertsTest, TheNewestVisibleAlertsAreTheNewestOfThoseItMaySee) {
+  Principal crown{"", "body_lead", "CPS", "cps-sw-crown", ""};
+  storage::AlertFilter every;
+  every.limit = 100000;
+  every.newest_first = true;
+  auto all = engine_->ListAlerts(every);
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> expected;
+  for (const auto& a : *all) {
+    if (MaySeeAlert(*engine_, crown, a)) expected.push_back(a.id);
+  }
+  ASSERT_GE(expected.size(), 2u);
+  ASSERT_NE(expected.front(), all->front().id);  // newer alerts it may not see come first
+  for (size_t limit : {size_t{1}, size_t{2}, expected.size(), expected.size() + 5}) {
+    storage::AlertFilter filter;
+    filter.body = "CPS";
+    auto got = NewestVisibleAlerts(*engine_, crown, filter, limit);
+    ASSERT_TRUE(got.ok());
+    std::vector<std::string> ids;
+    for (const auto& a : *got) ids.push_back(a.id);
+    EXPECT_EQ(ids, std::vector<std::string>(expected.begin(),
+                                            expected.begin() + std::min(limit, expected.size())))
+        << limit;
   }
 }
 

@@ -200,13 +200,11 @@ Response Workspace::Impl::Alerts(const Call& call) {
     storage::AlertFilter filter;
     filter.body = call.who.body;
     filter.state = call.Query("state");
-    filter.limit = csv ? std::numeric_limits<size_t>::max() : 200;
-    filter.newest_first = true;
-    auto alerts = engine.ListAlerts(filter);
+    auto alerts = NewestVisibleAlerts(engine, call.who, filter,
+                                      csv ? std::numeric_limits<size_t>::max() : 200);
     if (csv) {
       if (!alerts.ok()) return;
       for (const storage::AlertRecord& a : *alerts) {
-        if (!MaySeeAlert(engine, call.who, a)) continue;
         auto alert_state = engine.AlertState(a.id);
         csv_file += AlertCsvLine(a, alert_state.ok() ? *alert_state : "unknown");
       }
@@ -216,7 +214,6 @@ Response Workspace::Impl::Alerts(const Call& call) {
     int count = 0;
     if (alerts.ok()) {
       for (const storage::AlertRecord& a : *alerts) {
-        if (!MaySeeAlert(engine, call.who, a)) continue;
         Data d;
         d.set("raised", a.raised);
         d.set("kind", a.kind);

@@ -319,6 +319,32 @@ TEST_F(AccountsTest, ASecondFactorIsAskedForOnceSetUpAndItsCodesWorkOnce) {
   EXPECT_FALSE(accounts_->ConfirmCode(again->id, TotpCode(*secret, step + 1), "a").ok());
 }
 
+// Knowing the password buys no fresh guesses at the code: a right password clears only its own
+// mark while the code is still to be given; the right code clears the rest.
+TEST_F(AccountsTest, ARightPasswordDoesNotResetTheCodesWrongGuesses) {
+  auto secret = NewTotpSecret();
+  ASSERT_TRUE(secret.ok());
+  const int64_t step = now_ / 30;
+  ASSERT_TRUE(
+      accounts_->EnableTotp("lead@cps.example", *secret, TotpCode(*secret, step), "a").ok());
+  auto half = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(half.ok());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(accounts_->ConfirmCode(half->id, "000000", "a").status().code(),
+              Code::kUnauthenticated);
+  }
+  auto again = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(accounts_->ConfirmCode(again->id, "000000", "a").status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(accounts_->ConfirmCode(again->id, TotpCode(*secret, step + 1), "a").status().code(),
+            Code::kUnprocessable);  // five wrong codes: throttled, right code or not
+  now_ += 16 * 60;
+  auto later = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(accounts_->ConfirmCode(later->id, TotpCode(*secret, now_ / 30), "a").ok());
+}
+
 TEST_F(AccountsTest, ARoleThatRequiresASecondFactorMustSetOneUp) {
   accounts_.reset();
   AccountOptions options;

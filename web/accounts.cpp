@@ -301,7 +301,7 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
   const std::string account_key = "account:" + email;
   const std::string address_key = "address:" + address;
   std::optional<storage::AccountRecord> account;
-  int64_t noted_at = 0;
+  int64_t noted_at = 0, account_noted_at = 0;
   {
     MutexLock lock(&mutex_);
     if (ThrottledLocked(account_key, options_.max_failures) ||
@@ -315,7 +315,7 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
     // Counted as a failure before the password is checked, without the lock: attempts made at
     // once would otherwise each pass the throttle before any had failed. A right password takes
     // its mark back.
-    NoteFailureLocked(account_key);
+    account_noted_at = NoteFailureLocked(account_key);
     noted_at = NoteFailureLocked(address_key);
   }
   // The password is checked without the lock (it takes a tenth of a second); an unknown account
@@ -333,9 +333,16 @@ Result<NewSession> Accounts::SignIn(const std::string& email_given, const std::s
                 account ? (account->disabled.empty() ? "" : "account disabled") : "as " + email);
     return Status::Unauthenticated("wrong email or password");
   }
-  failures_.erase(account_key);
   TakeBackFailureLocked(address_key, noted_at);
   const bool pending = !account->totp_secret.empty();
+  // A right password clears the account's failures, unless a second factor is still to be
+  // given: then only its own mark, so that the code's wrong guesses count on (knowing the
+  // password must not buy fresh guesses at the code); the right code clears them.
+  if (pending) {
+    TakeBackFailureLocked(account_key, account_noted_at);
+  } else {
+    failures_.erase(account_key);
+  }
   ASSIGN_OR_RETURN(NewSession fresh, StartSessionLocked(*account, pending));
   AuditLocked(email, pending ? "password_accepted" : "sign_in", address,
               pending ? "awaiting the second factor" : "");
@@ -404,6 +411,7 @@ Result<NewSession> Accounts::ConfirmCode(const std::string& id, const std::strin
     AuditLocked(account.email, "second_factor_failed", address, "");
     return Status::Unauthenticated("the code is wrong or has expired");
   }
+  failures_.erase(account_key);
   // A fresh id once fully signed in: the half-signed-in one is worth nothing now.
   (void)store_->EndSession(hash);
   recent_.erase(hash);

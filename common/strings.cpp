@@ -40,6 +40,11 @@ std::string Plural(size_t n, std::string_view noun, std::string_view plural) {
   return out.append(plural);
 }
 
+std::string Spoken(std::string name) {
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return name;
+}
+
 std::string Lower(std::string_view text) {
   std::string out(text);
   // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.

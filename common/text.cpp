@@ -75,8 +75,7 @@ size_t FindControl(std::string_view text) {
 std::string ControlName(std::string_view text, size_t at) {
   unsigned code = static_cast<unsigned char>(text[at]);
   if (code == 0xc2 && at + 1 < text.size()) code = static_cast<unsigned char>(text[at + 1]);
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  return std::string("U+00") + kHex[code >> 4] + kHex[code & 0xf];
+  return CodePointName(code);
 }
 
 size_t FindNoncharacter(std::string_view text, char32_t* code_point) {

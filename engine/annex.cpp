@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+
 namespace rectrack {
 namespace {
 
@@ -35,12 +37,11 @@ std::string JoinAnd(const std::vector<std::string>& items) {
 }
 
 std::string ReopenReason(const TimelineEntry& reopening, const Ledger& ledger) {
-  std::string outcome = FirstField(reopening, "outcome");
+  const std::string outcome = Spoken(FirstField(reopening, "outcome"));
   const Inspection* in = ledger.FindInspection(FirstField(reopening, "in"));
   if (outcome.empty() || !in) {
     return "reopened by the inspectorate in " + reopening.effective.MonthYear();
   }
-  std::replace(outcome.begin(), outcome.end(), '_', ' ');
   const std::string report = in->short_title.empty() ? "the report '" + in->title + "'"
                                                      : "the " + in->short_title + " report";
   return "reopened following an assessment of '" + outcome + "' in " + report + " published in " +

@@ -1,6 +1,7 @@
 // Text renderings: terminal tables, CSV, Markdown and HTML. Every function is a pure function of
 // its view, so the CLI and the server print the same bytes for the same state.
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -158,8 +159,25 @@ std::string MdCell(const std::string& s) {
   std::string out;
   out.reserve(flat.size());
   for (char c : flat) {
-    if (std::string_view("\\|<>[]*_`").find(c) != std::string_view::npos) out += '\\';
+    if (std::string_view("\\|<>[]*_`~&").find(c) != std::string_view::npos) out += '\\';
     out += c;
+  }
+  return out;
+}
+
+// A text as a Markdown paragraph of its own: as MdCell, and a start that would make it a
+// heading, a list item, a quote or a rule ("# ", "- ", "1. ", "> ", "---") escaped too.
+std::string MdParagraph(const std::string& s) {
+  std::string out = MdCell(s);
+  size_t digits = 0;
+  while (digits < out.size() && digits < 9 &&
+         std::isdigit(static_cast<unsigned char>(out[digits]))) {
+    ++digits;
+  }
+  if (digits > 0 && digits < out.size() && (out[digits] == '.' || out[digits] == ')')) {
+    out.insert(digits, "\\");
+  } else if (!out.empty() && std::string_view("#-+=").find(out[0]) != std::string_view::npos) {
+    out.insert(0, "\\");
   }
   return out;
 }
@@ -480,7 +498,7 @@ std::string ProgressAsMarkdown(const ProgressReport& r) {
   std::string out = "# " + MdCell(ProgressTitle(r)) + "\n\nAs at " + LongDate(r.as_of) +
                     "\n\n## By unit, furthest behind first\n\n" + table(r.units, "No actions.");
   for (const RecommendationProgress& rec : r.recommendations) {
-    out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdCell(rec.text) + "\n\n" +
+    out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdParagraph(rec.text) + "\n\n" +
            table(rec.units, "No actions planned.");
   }
   return out;

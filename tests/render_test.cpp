@@ -293,6 +293,42 @@ TEST(RenderTest, AnnexAsMarkdownReadBackByPandocShowsTheTextAsWritten) {
   std::remove(path.c_str());
 }
 
+// As a paragraph of its own (the progress report's recommendations), a text's start is not a
+// heading, a list or a rule either.
+TEST(RenderTest, ProgressAsMarkdownReadBackByPandocShowsEachTextAsWritten) {
+  RECTRACK_SKIP_IF_MISSING(std::system("command -v pandoc >/dev/null") != 0 ? "pandoc is missing"
+                                                                            : "");
+  ProgressReport r;
+  r.body = "CPS";
+  r.body_name = "Crown Prosecution Service";
+  r.as_of = D("2023-06-30");
+  const std::vector<std::string> texts = {"# not a heading", "1. not a list", "- nor this",
+                                          "--- no rule", "~~kept~~ &amp; as written"};
+  for (size_t i = 0; i < texts.size(); ++i) {
+    RecommendationProgress rec;
+    rec.id = "r" + std::to_string(i);
+    rec.text = texts[i];
+    rec.state = "issued";
+    r.recommendations.push_back(rec);
+  }
+  const std::string path = ::testing::TempDir() + "render_test_progress.md";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << ProgressAsMarkdown(r);
+  }
+  const std::string command = "pandoc -f gfm -t plain --wrap=none " + path + " 2>&1";
+  std::string plain;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) plain.append(buffer, n);
+  ASSERT_EQ(::pclose(pipe), 0) << plain;
+  for (const std::string& text : texts) {
+    EXPECT_TRUE(Contains(plain, "\n" + text + "\n")) << text << " in:\n" << plain;
+  }
+  std::remove(path.c_str());
+}
+
 TEST(RenderTest, AnnexAsCsvAndHtml) {
   AnnexReport r = Annex();
   r.closed = {

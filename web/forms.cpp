@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/strings.h"
 #include "engine/workflow.h"
 
 namespace rectrack::web {
 namespace {
 
 std::string Capitalised(std::string text) {
-  for (char& c : text) {
-    if (c == '_') c = ' ';
-  }
+  text = Spoken(std::move(text));
   if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
   return text;
 }

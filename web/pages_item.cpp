@@ -131,15 +131,14 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       d.set("effective", e.effective.ToString());
       d.set("recorded", e.recorded);
       d.set("actor", e.actor);
-      d.set("role", e.role);
+      d.set("role", Spoken(e.role));
       SetIf(d, "body", e.body);
       SetIf(d, "unit", e.unit);
       d.set("voice", e.voice);
       SetIf(d, "note", e.note);
-      if (e.from_state != e.to_state) {
-        d.set("from", e.from_state.empty() ? "new" : e.from_state);
-        d.set("to", e.to_state);
-      }
+      const bool moved = e.from_state != e.to_state;
+      SetIf(d, "from", !moved ? "" : e.from_state.empty() ? "new" : Spoken(e.from_state));
+      SetIf(d, "to", moved ? Spoken(e.to_state) : "");
       Data fields = List();
       for (const auto& [name, values] : e.fields) {
         Data f;

@@ -297,6 +297,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   for (const StateSpec& s : workflow->states()) {
     Data d;
     d.set("name", s.name);
+    d.set("label", Spoken(s.name));
     d.set("selected", Bool(s.name == state));
     states.push_back(d);
   }
@@ -340,12 +341,10 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                                                         {"issued", "Issued"}}) {
     Data d;
     d.set("label", label);
-    if (!column.empty()) {
-      Params sorted = filters;
-      sorted["sort"] = column == "issued" ? "" : column;
-      d.set("href", "/recommendations" + QueryString(sorted));
-      d.set("aria_sort", column == sort ? "ascending" : "none");
-    }
+    Params sorted = filters;
+    sorted["sort"] = column == "issued" ? "" : column;
+    SetIf(d, "href", column.empty() ? "" : "/recommendations" + QueryString(sorted));
+    SetIf(d, "aria_sort", column.empty() ? "" : column == sort ? "ascending" : "none");
     columns.push_back(d);
   }
   data.set("columns", columns);

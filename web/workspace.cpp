@@ -102,11 +102,6 @@ Response Download(const std::string& content_type, std::string body, const std::
   return r;
 }
 
-std::string Spoken(std::string name) {
-  std::replace(name.begin(), name.end(), '_', ' ');
-  return name;
-}
-
 std::string ScopeLabel(const Principal& who) {
   std::string label = Spoken(who.role);
   if (!who.body.empty()) label += " of " + who.body;

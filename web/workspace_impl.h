@@ -76,9 +76,6 @@ Response Download(const std::string& content_type, std::string body, const std::
 // A query string of `params` in a fixed order, each value percent-encoded; "" for none.
 std::string QueryString(const Params& params);
 std::string CookieValue(const Request& req, const std::string& name);
-// A workflow's name as people read it: "in progress" for the state in_progress, "body lead"
-// for the role body_lead.
-std::string Spoken(std::string name);
 std::string ScopeLabel(const Principal& who);
 // The GOV.UK tag colour of a state.
 std::string StateClass(const Workflow* workflow, const std::string& state);

@@ -259,6 +259,27 @@ TEST(RenderTest, AnnexAsMarkdown) {
   EXPECT_TRUE(Contains(md, "## 0 recommendations closed by the CPS in 2024-25\n\nNone.\n")) << md;
 }
 
+// `markdown` as pandoc's GitHub Markdown reader reads it, written `to` ("html", "plain"): a real
+// reader's view of what the Markdown renderers make. Fails the test when pandoc fails.
+std::string ReadByPandoc(const std::string& markdown, const std::string& to) {
+  const std::string path = ::testing::TempDir() + "render_test_" + to + ".md";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << markdown;
+  }
+  const std::string command = "pandoc -f gfm -t " + to + " --wrap=none " + path + " 2>&1";
+  std::string read;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) read.append(buffer, n);
+    EXPECT_EQ(::pclose(pipe), 0) << read;
+  } else {
+    ADD_FAILURE() << "cannot run pandoc";
+  }
+  std::remove(path.c_str());
+  return read;
+}
+
 // What a recommendation's text says is shown as text by a Markdown reader (pandoc's GitHub
 // Markdown, with its tables), never as markup: no tag, link or emphasis made of it, and every
 // character back.
@@ -269,18 +290,7 @@ TEST(RenderTest, AnnexAsMarkdownReadBackByPandocShowsTheTextAsWritten) {
   const std::string text =
       "<script>alert(1)</script> [link](javascript:alert(1)) *a* _b_ `c` \\d a|b & <i>";
   r.open[0].text = text;
-  const std::string path = ::testing::TempDir() + "render_test_annex.md";
-  {
-    std::ofstream out(path, std::ios::binary);
-    out << AnnexAsMarkdown(r);
-  }
-  const std::string command = "pandoc -f gfm -t html --wrap=none " + path + " 2>&1";
-  std::string html;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) html.append(buffer, n);
-  ASSERT_EQ(::pclose(pipe), 0) << html;
+  const std::string html = ReadByPandoc(AnnexAsMarkdown(r), "html");
   EXPECT_FALSE(Contains(html, "<script")) << html;
   EXPECT_FALSE(Contains(html, "<a ")) << html;
   EXPECT_FALSE(Contains(html, "<em>")) << html;
@@ -290,7 +300,6 @@ TEST(RenderTest, AnnexAsMarkdownReadBackByPandocShowsTheTextAsWritten) {
                        "<td>&lt;script&gt;alert(1)&lt;/script&gt; [link](javascript:alert(1)) "
                        "*a* _b_ `c` \\d a|b &amp; &lt;i&gt;</td>"))
       << html;
-  std::remove(path.c_str());
 }
 
 // As a paragraph of its own (the progress report's recommendations), a text's start is not a
@@ -311,22 +320,10 @@ TEST(RenderTest, ProgressAsMarkdownReadBackByPandocShowsEachTextAsWritten) {
     rec.state = "issued";
     r.recommendations.push_back(rec);
   }
-  const std::string path = ::testing::TempDir() + "render_test_progress.md";
-  {
-    std::ofstream out(path, std::ios::binary);
-    out << ProgressAsMarkdown(r);
-  }
-  const std::string command = "pandoc -f gfm -t plain --wrap=none " + path + " 2>&1";
-  std::string plain;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) plain.append(buffer, n);
-  ASSERT_EQ(::pclose(pipe), 0) << plain;
+  const std::string plain = ReadByPandoc(ProgressAsMarkdown(r), "plain");
   for (const std::string& text : texts) {
     EXPECT_TRUE(Contains(plain, "\n" + text + "\n")) << text << " in:\n" << plain;
   }
-  std::remove(path.c_str());
 }
 
 TEST(RenderTest, AnnexAsCsvAndHtml) {

@@ -1,6 +1,7 @@
 #include "engine/render.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -262,7 +263,8 @@ TEST(RenderTest, AnnexAsMarkdown) {
 // `markdown` as pandoc's GitHub Markdown reader reads it, written `to` ("html", "plain"): a real
 // reader's view of what the Markdown renderers make. Fails the test when pandoc fails.
 std::string ReadByPandoc(const std::string& markdown, const std::string& to) {
-  const std::string path = ::testing::TempDir() + "render_test_" + to + ".md";
+  const std::string path =
+      ::testing::TempDir() + "render_test_" + std::to_string(::getpid()) + "_" + to + ".md";
   {
     std::ofstream out(path, std::ios::binary);
     out << markdown;

@@ -225,7 +225,8 @@ std::string HtmlTable(const std::string& caption, const std::vector<AnnexRow>& r
 }
 
 // The head of a report as a web page and as a printed document: A4 with page numbers (read by
-// WeasyPrint; a browser prints with it too), tables that repeat their header row on every page.
+// WeasyPrint; a browser prints with it too), tables that repeat their header row on every page,
+// a caption kept on the page of its table's first row.
 std::string HtmlHead(const std::string& title) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
          HtmlEscape(title) + "</title>\n" + R"(<style>
@@ -233,7 +234,8 @@ std::string HtmlHead(const std::string& title) {
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; } }
 body { font-family: Arial, sans-serif; font-size: 10pt; line-height: 1.4; }
 table { border-collapse: collapse; width: 100%; margin: 0 0 2em; }
-caption { text-align: left; font-weight: bold; font-size: 1.2em; margin-bottom: 0.5em; }
+caption { text-align: left; font-weight: bold; font-size: 1.2em; margin-bottom: 0.5em;
+  break-after: avoid; }
 thead { display: table-header-group; }
 th, td { border: 1px solid #b1b4b6; padding: 4px 6px; text-align: left; vertical-align: top; }
 tr { break-inside: avoid; }

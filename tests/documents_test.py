@@ -232,6 +232,47 @@ class DocumentsTest(unittest.TestCase):
                      self.cli_document("annex", "pdf", "--as-of", "2025-03-31")):
             self.assert_has_the_annex(self.check_pdf(path, title), unhyphenated)
 
+    def test_no_pdf_page_ends_with_a_tables_caption(self):
+        """The second table's caption must go with its first row: the annex's own HTML and style,
+        its first table padded a row at a time so that the second table starts at every height
+        of a page, each made into a PDF by WeasyPrint and read back a page at a time."""
+        annex_html = self.run_cli("report", "annex", "--body", "CPS", "--as-of", "2025-03-31",
+                                  "--format", "html")
+        tables = annex_html.split("<table>")
+        self.assertEqual(len(tables), 3, "two tables")
+        rows = re.findall(r"<tr>.*?</tr>", tables[1].split("<tbody>")[1], re.S)
+        self.assertGreater(len(rows), 0)
+        captions = [words(html.unescape(c)) for c in
+                    re.findall(r"<caption>(.*?)</caption>", annex_html, re.S)]
+        self.assertEqual(len(captions), 2)
+        page_counts = set()
+        for extra in range(0, 28):
+            padded = tables[1].replace("</tbody>", "".join(
+                rows[i % len(rows)] for i in range(extra)) + "</tbody>", 1)
+            source = os.path.join(self.dir, "padded.html")
+            with open(source, "w") as f:
+                f.write("<table>".join([tables[0], padded, tables[2]]))
+            pdf = os.path.join(self.dir, "padded.pdf")
+            subprocess.run(["weasyprint", "-q", source, pdf], timeout=120, check=True)
+            pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+                ["pdfinfo", pdf], capture_output=True, text=True, timeout=60,
+                check=True).stdout).group(1))
+            page_counts.add(pages)
+            for page in range(1, pages + 1):
+                text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), pdf, "-"],
+                                      capture_output=True, text=True, timeout=60,
+                                      check=True).stdout
+                lines = [words(line) for line in text.splitlines() if line.strip()]
+                # The page number comes last; the line before it is the page's last content.
+                last = lines[-2] if lines[-1].startswith("Page ") else lines[-1]
+                for caption in captions:
+                    self.assertFalse(last == caption or
+                                     (len(last) > 12 and caption.endswith(last)),
+                                     "page %d of %d ends with the caption '%s' (%d rows added)"
+                                     % (page, pages, caption, extra))
+        # Padded by more than a page: the second table started at every height of one.
+        self.assertGreater(len(page_counts), 2, "the second table started at many heights")
+
     def test_progress_report_as_every_document(self):
         report = json.loads(self.get(
             self.base, "/api/v1/reports/progress?body=CPS&as_of=2025-12-01")[1])

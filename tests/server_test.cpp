@@ -1,8 +1,9 @@
 // `rectrack serve` over real sockets on 127.0.0.1: transport behaviour that Api::Handle tests
-// cannot see (keep-alive, malformed HTTP, limits, timeouts, shutdown), feeds through real
-// parsers, metrics, group commit under load, and other processes' writes becoming visible.
-// Every socket has a receive timeout; every server is stopped. The live event stream is in
-// stream_test.cpp; the fixture is tests/server_fixture.h.
+// cannot see (keep-alive, malformed HTTP, timeouts, shutdown), feeds through real parsers,
+// metrics, group commit under load, and other processes' writes becoming visible. Every socket
+// has a receive timeout; every server is stopped. The limits (connections, rates, budgets,
+// proxies) are in server_limits_test.cpp, slow and idle clients in server_slow_clients_test.cpp,
+// the live event stream in stream_test.cpp; the fixture is tests/server_fixture.h.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -98,46 +99,6 @@ TEST_F(ServerTest, ATruncatedBodyTimesOutWithoutWritingAnything) {
   EXPECT_EQ(again.Request("GET", "/healthz", "").status, 200);
 }
 
-TEST_F(ServerTest, ConnectionsBeyondTheCapAreRefused503) {
-  Start({"RECTRACK_MAX_CONNECTIONS=2"});
-  Connection a(port_), b(port_);
-  ASSERT_EQ(a.Request("GET", "/healthz", "").status, 200);
-  ASSERT_EQ(b.Request("GET", "/healthz", "").status, 200);
-  Connection c(port_);
-  EXPECT_EQ(c.Read().status, 503);
-}
-
-TEST_F(ServerTest, RequestsBeyondTheRateAreRefused429WithRetryAfter) {
-  Start({"RECTRACK_RATE_PER_MINUTE=5"});
-  Connection c(port_);
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
-  Reply limited = c.Request("GET", "/api/v1/bodies", cps_);
-  EXPECT_EQ(limited.status, 429);
-  EXPECT_NE(limited.head.find("Retry-After: 60"), std::string::npos) << limited.head;
-  // Another client has its own allowance.
-  EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
-}
-
-// The web workspace's pages count too, per account or (here, not signed in) per address, apart
-// from the API's tokens; the stylesheet is not counted.
-TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
-  Start({"RECTRACK_RATE_PER_MINUTE=5"});
-  Connection c(port_);
-  for (int i = 0; i < 5; ++i) {
-    ASSERT_EQ(c.Request("GET", "/sign-in", "").status, 200);
-    ASSERT_EQ(c.Request("GET", "/assets/rectrack.css", "").status, 200);
-  }
-  Reply limited = c.Request("GET", "/sign-in", "");
-  EXPECT_EQ(limited.status, 429);
-  EXPECT_NE(limited.head.find("Retry-After: 60"), std::string::npos) << limited.head;
-  EXPECT_NE(limited.body.find("Too many requests"), std::string::npos) << limited.body;
-  EXPECT_EQ(c.Request("POST", "/sign-in", "", "email=a%40b.example&password=x",
-                      "application/x-www-form-urlencoded")
-                .status,
-            429);
-  EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
-}
-
 // How far the log has come (the page script's poll) is for whoever may read the pages.
 TEST_F(ServerTest, TheLogsPositionIsForWhoeverMayReadThePages) {
   Start();
@@ -150,68 +111,6 @@ TEST_F(ServerTest, TheLogsPositionIsForWhoeverMayReadThePages) {
   Reply public_read = d.Request("GET", "/live", "");
   EXPECT_EQ(public_read.status, 200);
   EXPECT_TRUE(ParseDigits(public_read.body, 18).has_value()) << public_read.body;
-}
-
-TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
-  const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");
-  EXPECT_EQ(http::ClientAddress("::1", " 2001:db8::7 ", ours), "2001:db8::7");
-  // The nearest address that is not ours: what the client wrote before it is not believed.
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.2", ours),
-            "203.0.113.7");
-  EXPECT_EQ(http::ClientAddress("198.51.100.9", "203.0.113.7", ours), "198.51.100.9");
-  // A dual-stack socket's IPv4 peer is that IPv4 address, and so is a client's.
-  EXPECT_EQ(http::ClientAddress("::ffff:127.0.0.1", "::ffff:203.0.113.7", ours), "203.0.113.7");
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", {}), "127.0.0.1");
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "", ours), "127.0.0.1");
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7, not-an-address", ours), "127.0.0.1");
-  EXPECT_EQ(http::ClientAddress("127.0.0.1", "10.0.0.2, 127.0.0.1", ours), "127.0.0.1");
-  http::ServerOptions options;
-  EXPECT_TRUE(http::ParseTrustedProxies("127.0.0.1, ::1", &options).ok());
-  EXPECT_EQ(options.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
-  EXPECT_EQ(http::ParseTrustedProxies("127.0.0.1, proxy.example", &options).message(),
-            "trusted_proxies: 'proxy.example' is not an IP address");
-}
-
-// Behind a trusted proxy each client has its own allowance, by X-Forwarded-For; from anyone
-// else the header changes nothing.
-TEST_F(ServerTest, ClientsBehindATrustedProxyAreLimitedEachOnItsOwn) {
-  auto bodies = [&](Connection& c, const std::string& forwarded_for) {
-    c.Send("GET /api/v1/bodies HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: " + forwarded_for +
-           "\r\n\r\n");
-    return c.Read().status;
-  };
-  Start({"RECTRACK_RATE_PER_MINUTE=3", "RECTRACK_TRUSTED_PROXIES=127.0.0.1"});
-  Connection c(port_);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(c, "203.0.113.1"), 401);
-  EXPECT_EQ(bodies(c, "203.0.113.1"), 429);
-  EXPECT_EQ(bodies(c, "198.51.100.1, 203.0.113.1"), 429);  // what it says before is its own
-  EXPECT_EQ(bodies(c, "203.0.113.2"), 401);
-  Start({"RECTRACK_RATE_PER_MINUTE=3"});
-  Connection d(port_);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(d, "203.0.113." + std::to_string(i)), 401);
-  EXPECT_EQ(bodies(d, "203.0.113.9"), 429);
-}
-
-// The budget counts bytes too: a token fetching large answers is refused once it has been sent
-// rate_bytes_per_minute, however few requests that took; another token is not.
-TEST_F(ServerTest, AnswersBeyondTheByteBudgetAreRefused429) {
-  Start({"RECTRACK_RATE_PER_MINUTE=0", "RECTRACK_RATE_BYTES_PER_MINUTE=40000"});
-  Connection c(port_);
-  Reply first = c.Request("GET", "/api/v1/recommendations", cps_);
-  ASSERT_EQ(first.status, 200);
-  ASSERT_GT(first.body.size(), 1000u);
-  const size_t allowed = 40000 / first.body.size() + 1;  // the one that crosses the line is sent
-  size_t served = 1;
-  Reply r;
-  while (served < allowed + 5 &&
-         (r = c.Request("GET", "/api/v1/recommendations", cps_)).status == 200) {
-    ++served;
-  }
-  EXPECT_EQ(r.status, 429);
-  EXPECT_EQ(served, allowed);
-  EXPECT_NE(r.body.find("bytes"), std::string::npos) << r.body;
-  EXPECT_EQ(c.Request("GET", "/api/v1/recommendations", inspectorate_).status, 200);
 }
 
 TEST_F(ServerTest, SigtermWithAnIdleConnectionOpenStopsPromptlyAndCleanly) {
@@ -432,169 +331,6 @@ TEST_F(ServerTest, HeadAnswersWithTheLengthAGetWouldHave) {
       << head;
 }
 
-// The bytes `pid` has passed through read(2) and sendfile(2), from /proc/PID/io ("rchar"): a
-// sendfile counts what it sent, a send(2) to a socket nothing.
-long long BytesReadBy(pid_t pid) {
-  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
-  std::string name;
-  long long value = -1;
-  while (io >> name >> value) {
-    if (name == "rchar:") return value;
-  }
-  return -1;
-}
-
-// The most the kernel buffers on one side of a TCP connection (tcp_wmem's maximum).
-long long SendBufferMax() {
-  std::ifstream wmem("/proc/sys/net/ipv4/tcp_wmem");
-  long long low = 0, initial = 0, most = 4 << 20;
-  wmem >> low >> initial >> most;
-  return most;
-}
-
-// A connection with a small receive buffer, so that a large answer waits on it in the server.
-int SlowReader(int port) {
-  const int fd = ConnectLocal(port, /*read_timeout=*/true, /*receive_buffer=*/4096);
-  EXPECT_GE(fd, 0) << "cannot connect to port " << port;
-  return fd;
-}
-
-// A list of 1,000 is hundreds of KB; once cached, it is sent from a sealed file by sendfile(2).
-// Whole, again and again on one connection, between other answers, and HEAD and 304 still
-// without a body.
-TEST_F(ServerTest, ALargeCachedAnswerIsSentWholeFromItsSealedFile) {
-  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 600));
-  Start();
-  const std::string list = "/api/v1/recommendations?limit=1000";
-  Connection c(port_);
-  const Reply first = c.Request("GET", list, inspectorate_);
-  ASSERT_EQ(first.status, 200) << first.body.substr(0, 300);
-  ASSERT_GT(first.body.size(), 150000u);
-  const std::string etag = FieldOf(first, "etag");
-  const long long read_before = BytesReadBy(server_->pid());
-  for (int i = 0; i < 3; ++i) {
-    const Reply again = c.Request("GET", list, inspectorate_);
-    EXPECT_EQ(again.status, 200);
-    EXPECT_EQ(again.body, first.body) << "request " << i;
-    EXPECT_EQ(FieldOf(again, "content-length"), std::to_string(first.body.size()));
-    EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
-  }
-  EXPECT_GE(BytesReadBy(server_->pid()) - read_before,
-            static_cast<long long>(3 * first.body.size()))
-      << "the three cached answers did not go out by sendfile";
-  c.Send("HEAD " + list + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
-         "\r\n\r\n");
-  const std::string head = ReadUntil(c.fd(), "\r\n\r\n", 5);
-  EXPECT_NE(head.find("Content-Length: " + std::to_string(first.body.size())), std::string::npos);
-  // The alerts the server raises when it starts give the log a new generation, and the list a
-  // new ETag: a 200 with the whole list says so, and the next try uses its tag.
-  std::string tag = etag;
-  int status = 0;
-  for (int tries = 0; tries < 20 && status != 304; ++tries) {
-    c.Send("GET " + list + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
-           "\r\nIf-None-Match: " + tag + "\r\n\r\n");
-    const Reply conditional = c.Read();
-    status = conditional.status;
-    if (status != 200) break;
-    EXPECT_EQ(conditional.body, first.body);
-    tag = FieldOf(conditional, "etag");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_EQ(status, 304) << "a body after the HEAD would be read as this answer";
-  EXPECT_EQ(c.Request("GET", list, inspectorate_).body, first.body);
-}
-
-// A large answer sent by sendfile is bound by the write timeout like any other, and clients
-// that go away in the middle of one (sendfile cannot be told not to raise SIGPIPE) leave the
-// server serving.
-TEST_F(ServerTest, ALargeAnswerToAClientThatStopsReadingTimesOutAndOneThatLeavesHarmsNothing) {
-  ASSERT_NO_FATAL_FAILURE(ImportSynthetic(db_, dir_, 600));
-  Start({"RECTRACK_TIMEOUT_SECONDS=1"});
-  const std::string request =
-      "GET /api/v1/recommendations?limit=1000 HTTP/1.1\r\nHost: x\r\n"
-      "Authorization: Bearer " +
-      inspectorate_ + "\r\n\r\n";
-  Connection warm(port_);  // cached, so sent from its sealed file from now on
-  const Reply whole = warm.Request("GET", "/api/v1/recommendations?limit=1000", inspectorate_);
-  ASSERT_GT(whole.body.size(), 150000u);
-
-  // Answers asked for ahead, more than the kernel's buffers on both sides hold, so that the
-  // server is left waiting to send.
-  const size_t answers = 2 * static_cast<size_t>(SendBufferMax()) / whole.body.size() + 20;
-  const int stalled = SlowReader(port_);
-  std::string ahead;
-  for (size_t i = 0; i < answers; ++i) ahead += request;
-  ::send(stalled, ahead.data(), ahead.size(), MSG_NOSIGNAL);
-  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the timeout, reading nothing
-  std::string got;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = ::recv(stalled, buffer, sizeof buffer, 0)) > 0) got.append(buffer, n);
-  // Closed with requests unread, the server's end resets the connection.
-  const bool closed = n == 0 || errno == ECONNRESET;
-  EXPECT_TRUE(closed) << "the server did not close the stalled connection: " << strerror(errno);
-  EXPECT_LT(got.size(), answers * whole.body.size()) << "every answer went out: nothing stalled";
-  ::close(stalled);
-
-  for (int i = 0; i < 20; ++i) {
-    const int leaving = SlowReader(port_);
-    ::send(leaving, request.data(), request.size(), MSG_NOSIGNAL);
-    ReadUntil(leaving, "\r\n\r\n", 2);  // the head and a part of the body
-    if (i % 2 == 0) {
-      // Half close first, so that the reset below finds the server's end past the client's
-      // FIN: its next send is then EPIPE, which raises SIGPIPE unless ignored.
-      ::shutdown(leaving, SHUT_WR);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    linger reset{1, 0};
-    ::setsockopt(leaving, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-    ::close(leaving);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Connection after(port_);
-  EXPECT_EQ(after.Request("GET", "/api/v1/recommendations?limit=1000", inspectorate_).body,
-            whole.body);
-  EXPECT_EQ(Stop(), 0);
-}
-
-// Each I/O thread serves the connections dealt to it; an import (megabytes of YAML to parse)
-// runs on another thread, so no connection waits for it.
-TEST_F(ServerTest, AnImportBeingReadHoldsUpNoOtherConnection) {
-  Start();
-  std::string yaml =
-      "inspections:\n  - {id: big, title: A large import, published: 2025-01-01}\n"
-      "recommendations:\n";
-  for (int i = 0; yaml.size() < 1500000; ++i) {
-    yaml += "  - {id: big-r" + std::to_string(i) +
-            ", inspection: big, owners: [CPS], text: \"The CPS to review item " +
-            std::to_string(i) + " of the plan and report on it\"}\n";
-  }
-  Connection import(port_);
-  const auto sent = std::chrono::steady_clock::now();
-  import.Send("POST /api/v1/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + inspectorate_ +
-              "\r\nContent-Type: application/yaml\r\nContent-Length: " +
-              std::to_string(yaml.size()) + "\r\n\r\n" + yaml);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // New connections are dealt to every I/O thread in turn, the import's included.
-  for (int i = 0; i < 4; ++i) {
-    Connection c(port_);
-    const auto asked = std::chrono::steady_clock::now();
-    EXPECT_EQ(c.Request("GET", "/healthz", "").status, 200);
-    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(500))
-        << "connection " << i << " waited for the import";
-  }
-  char byte;
-  const bool still_reading = ::recv(import.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0;
-  const std::string answer = ReadUntil(import.fd(), "\r\n\r\n", 120);
-  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer.substr(0, 300);
-  // Otherwise the import was too quick to tell anything.
-  EXPECT_TRUE(still_reading) << "the import took only "
-                             << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - sent)
-                                    .count()
-                             << " ms";
-}
-
 TEST_F(ServerTest, A304HasNoBodyAndTheConnectionGoesOnAfterIt) {
   Start();
   Connection c(port_);
@@ -629,18 +365,6 @@ TEST(ResponseHeadTest, SaysWhatTheBodyIsAndNoFieldCanEndEarly) {
   empty.content_type.clear();
   http::WriteResponseHead(empty, false, 0, &head);
   EXPECT_EQ(head, "HTTP/1.1 204 No Content\r\nServer: rectrack\r\nConnection: close\r\n\r\n");
-}
-
-TEST_F(ServerTest, MadeUpTokensDoNotEscapeTheRateLimit) {
-  Start({"RECTRACK_RATE_PER_MINUTE=5"});
-  Connection c(port_);
-  int limited = 0;
-  for (int i = 0; i < 8; ++i) {
-    if (c.Request("GET", "/api/v1/bodies", "rt_guess" + std::to_string(i)).status == 429) {
-      ++limited;
-    }
-  }
-  EXPECT_EQ(limited, 3);
 }
 
 // Feed links use the server's public address, whatever Host a client sends: a Host header
@@ -696,18 +420,6 @@ TEST_F(ServerTest, IfMatchTakesAListAndNeverMatchesAWeakTag) {
   EXPECT_EQ(post("\"1-2025-01-01\", " + tag), 201);
 }
 
-TEST_F(ServerTest, SigtermWithAClientThatNeverReadsStillExitsCleanly) {
-  Start({"RECTRACK_SHUTDOWN_GRACE_SECONDS=1"});
-  const int fd = SlowReader(port_);
-  std::string burst;
-  for (int i = 0; i < 500; ++i) burst += "GET /openapi.yaml HTTP/1.1\r\nHost: x\r\n\r\n";
-  ::fcntl(fd, F_SETFL, O_NONBLOCK);
-  ::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(Stop(), 0);  // it used to destroy the sessions' shared state first and crash
-  ::close(fd);
-}
-
 TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {
   const std::string config = (dir_ / "rectrack.yaml").string();
   FILE* f = std::fopen(config.c_str(), "w");
@@ -717,29 +429,6 @@ TEST_F(ServerTest, ABadListenAddressInTheConfigFileIsRefusedWithItsPosition) {
   EXPECT_NE(out.find("rectrack.yaml:1:9: --listen: 'not-an-address' is not an IP address"),
             std::string::npos)
       << out;
-}
-
-// Idle connections cannot lock everyone out: one address holds at most its share, a connection
-// that sends nothing is closed after the header timeout, and /healthz answers even when full.
-TEST_F(ServerTest, IdleConnectionsFromOneAddressCannotLockOutTheRest) {
-  Start({"RECTRACK_MAX_CONNECTIONS=6", "RECTRACK_MAX_CONNECTIONS_PER_ADDRESS=3",
-         "RECTRACK_HEADER_TIMEOUT_SECONDS=1"});
-  std::vector<std::unique_ptr<Connection>> idle;
-  for (int i = 0; i < 3; ++i) {
-    idle.push_back(std::make_unique<Connection>(port_));
-    ASSERT_TRUE(idle.back()->connected());
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted and counted
-  Connection refused(port_);
-  Reply r = refused.Request("GET", "/api/v1/bodies", cps_);
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_NE(r.body.find("too many connections from 127.0.0.1"), std::string::npos) << r.body;
-  Connection health(port_);
-  EXPECT_EQ(health.Request("GET", "/healthz", "").status, 200) << "healthz while full";
-  // Sending nothing, they are closed after the header timeout, and room comes back.
-  for (auto& c : idle) EXPECT_TRUE(c->ClosedByPeer());
-  Connection after(port_);
-  EXPECT_EQ(after.Request("GET", "/api/v1/bodies", cps_).status, 200);
 }
 
 // A client that asks before sending its body (curl does for large bodies) is told to go on.

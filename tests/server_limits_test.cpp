@@ -1,0 +1,132 @@
+// `rectrack serve`'s limits over real sockets on 127.0.0.1: the connection cap, the rate and byte
+// budgets per token, account or address (API and web pages alike), and which address a client
+// has behind a trusted proxy. The fixture is tests/server_fixture.h; the rest of the transport
+// is in server_test.cpp.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+#include "tests/server_fixture.h"
+#include "tests/test_support.h"
+
+namespace rectrack::server_test {
+namespace {
+
+TEST_F(ServerTest, ConnectionsBeyondTheCapAreRefused503) {
+  Start({"RECTRACK_MAX_CONNECTIONS=2"});
+  Connection a(port_), b(port_);
+  ASSERT_EQ(a.Request("GET", "/healthz", "").status, 200);
+  ASSERT_EQ(b.Request("GET", "/healthz", "").status, 200);
+  Connection c(port_);
+  EXPECT_EQ(c.Read().status, 503);
+}
+
+TEST_F(ServerTest, RequestsBeyondTheRateAreRefused429WithRetryAfter) {
+  Start({"RECTRACK_RATE_PER_MINUTE=5"});
+  Connection c(port_);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
+  Reply limited = c.Request("GET", "/api/v1/bodies", cps_);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_NE(limited.head.find("Retry-After: 60"), std::string::npos) << limited.head;
+  // Another client has its own allowance.
+  EXPECT_EQ(c.Request("GET", "/api/v1/bodies", inspectorate_).status, 200);
+}
+
+// The web workspace's pages count too, per account or (here, not signed in) per address, apart
+// from the API's tokens; the stylesheet is not counted.
+TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
+  Start({"RECTRACK_RATE_PER_MINUTE=5"});
+  Connection c(port_);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(c.Request("GET", "/sign-in", "").status, 200);
+    ASSERT_EQ(c.Request("GET", "/assets/rectrack.css", "").status, 200);
+  }
+  Reply limited = c.Request("GET", "/sign-in", "");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_NE(limited.head.find("Retry-After: 60"), std::string::npos) << limited.head;
+  EXPECT_NE(limited.body.find("Too many requests"), std::string::npos) << limited.body;
+  EXPECT_EQ(c.Request("POST", "/sign-in", "", "email=a%40b.example&password=x",
+                      "application/x-www-form-urlencoded")
+                .status,
+            429);
+  EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
+}
+
+TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
+  const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");
+  EXPECT_EQ(http::ClientAddress("::1", " 2001:db8::7 ", ours), "2001:db8::7");
+  // The nearest address that is not ours: what the client wrote before it is not believed.
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "1.1.1.1, 203.0.113.7, 10.0.0.2", ours),
+            "203.0.113.7");
+  EXPECT_EQ(http::ClientAddress("198.51.100.9", "203.0.113.7", ours), "198.51.100.9");
+  // A dual-stack socket's IPv4 peer is that IPv4 address, and so is a client's.
+  EXPECT_EQ(http::ClientAddress("::ffff:127.0.0.1", "::ffff:203.0.113.7", ours), "203.0.113.7");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", {}), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "", ours), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7, not-an-address", ours), "127.0.0.1");
+  EXPECT_EQ(http::ClientAddress("127.0.0.1", "10.0.0.2, 127.0.0.1", ours), "127.0.0.1");
+  http::ServerOptions options;
+  EXPECT_TRUE(http::ParseTrustedProxies("127.0.0.1, ::1", &options).ok());
+  EXPECT_EQ(options.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(http::ParseTrustedProxies("127.0.0.1, proxy.example", &options).message(),
+            "trusted_proxies: 'proxy.example' is not an IP address");
+}
+
+// Behind a trusted proxy each client has its own allowance, by X-Forwarded-For; from anyone
+// else the header changes nothing.
+TEST_F(ServerTest, ClientsBehindATrustedProxyAreLimitedEachOnItsOwn) {
+  auto bodies = [&](Connection& c, const std::string& forwarded_for) {
+    c.Send("GET /api/v1/bodies HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: " + forwarded_for +
+           "\r\n\r\n");
+    return c.Read().status;
+  };
+  Start({"RECTRACK_RATE_PER_MINUTE=3", "RECTRACK_TRUSTED_PROXIES=127.0.0.1"});
+  Connection c(port_);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(c, "203.0.113.1"), 401);
+  EXPECT_EQ(bodies(c, "203.0.113.1"), 429);
+  EXPECT_EQ(bodies(c, "198.51.100.1, 203.0.113.1"), 429);  // what it says before is its own
+  EXPECT_EQ(bodies(c, "203.0.113.2"), 401);
+  Start({"RECTRACK_RATE_PER_MINUTE=3"});
+  Connection d(port_);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(bodies(d, "203.0.113." + std::to_string(i)), 401);
+  EXPECT_EQ(bodies(d, "203.0.113.9"), 429);
+}
+
+// The budget counts bytes too: a token fetching large answers is refused once it has been sent
+// rate_bytes_per_minute, however few requests that took; another token is not.
+TEST_F(ServerTest, AnswersBeyondTheByteBudgetAreRefused429) {
+  Start({"RECTRACK_RATE_PER_MINUTE=0", "RECTRACK_RATE_BYTES_PER_MINUTE=40000"});
+  Connection c(port_);
+  Reply first = c.Request("GET", "/api/v1/recommendations", cps_);
+  ASSERT_EQ(first.status, 200);
+  ASSERT_GT(first.body.size(), 1000u);
+  const size_t allowed = 40000 / first.body.size() + 1;  // the one that crosses the line is sent
+  size_t served = 1;
+  Reply r;
+  while (served < allowed + 5 &&
+         (r = c.Request("GET", "/api/v1/recommendations", cps_)).status == 200) {
+    ++served;
+  }
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(served, allowed);
+  EXPECT_NE(r.body.find("bytes"), std::string::npos) << r.body;
+  EXPECT_EQ(c.Request("GET", "/api/v1/recommendations", inspectorate_).status, 200);
+}
+
+TEST_F(ServerTest, MadeUpTokensDoNotEscapeTheRateLimit) {
+  Start({"RECTRACK_RATE_PER_MINUTE=5"});
+  Connection c(port_);
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (c.Request("GET", "/api/v1/bodies", "rt_guess" + std::to_string(i)).status == 429) {
+      ++limited;
+    }
+  }
+  EXPECT_EQ(limited, 3);
+}
+
+}  // namespace
+}  // namespace rectrack::server_test

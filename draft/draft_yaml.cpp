@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "common/text.h"
 #include "draft/draft.h"
 
 namespace rectrack {
@@ -48,9 +49,30 @@ std::string Quote(std::string_view text) {
 }
 
 // A comment's text on one line, shortened to `limit` bytes (not inside a UTF-8 character).
+// Whatever YAML reads as a line break (U+0085, U+2028 and U+2029 too) or refuses in a stream
+// (controls, invalid UTF-8, U+FFFE, U+FFFF) becomes a space or U+FFFD: a comment can hold a
+// report's file name, and what follows a line break would be read as the draft's content.
 std::string OneLine(std::string_view text, size_t limit = 400) {
+  const std::string valid = SanitizeUtf8(text);
   std::string out;
-  for (char c : text) out += (c == '\n' || c == '\r') ? ' ' : c;
+  out.reserve(valid.size());
+  for (size_t i = 0; i < valid.size(); ++i) {
+    const auto c = static_cast<unsigned char>(valid[i]);
+    if (c == 0xC2 && i + 1 < valid.size() && static_cast<unsigned char>(valid[i + 1]) <= 0x9F) {
+      out += ' ';  // C1 controls, U+0085 among them
+      ++i;
+    } else if (c == 0xE2 &&
+               (valid.compare(i, 3, "\u2028") == 0 || valid.compare(i, 3, "\u2029") == 0)) {
+      out += ' ';
+      i += 2;
+    } else if (c == 0xEF && (valid.compare(i, 3, "\xEF\xBF\xBE") == 0 ||
+                             valid.compare(i, 3, "\xEF\xBF\xBF") == 0)) {
+      out += "\uFFFD";
+      i += 2;
+    } else {
+      out += (c < 0x20 && c != '\t') || c == 0x7F ? ' ' : static_cast<char>(c);
+    }
+  }
   if (out.size() > limit) {
     size_t cut = limit;
     while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;

@@ -17,6 +17,8 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
   return true;
 }
 
+bool HasOperatorsView(const Principal& who) { return !who.token_id.empty() && who.body.empty(); }
+
 bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert) {
   const bool to_its_body =
       !who.body.empty() &&

@@ -62,7 +62,19 @@ Response GetAlert(const Call& call) {
   }
   json::object out = AlertObject(found->alert, found->state);
   json::array list;
+  // Whoever sees the alert sees whether it was delivered; where to and why not, the operator.
+  const bool where = HasOperatorsView(call.who);
   for (const auto& d : found->deliveries) {
+    if (!where) {
+      list.push_back({{"subscription", d.subscription},
+                      {"channel", d.channel},
+                      {"state", d.state},
+                      {"attempts", d.attempts},
+                      {"next_attempt",
+                       d.state == "pending" ? json::value(d.next_attempt) : json::value(nullptr)},
+                      {"last_status", d.last_status}});
+      continue;
+    }
     json::array log;
     for (const auto& a : found->attempts) {
       if (a.subscription != d.subscription) continue;

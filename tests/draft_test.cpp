@@ -529,5 +529,28 @@ TEST(DraftYaml, ImportsOnlyOnceReviewed) {
   EXPECT_NE(yaml.find("quote \\\"this\\\" and a back\\\\slash: here."), std::string::npos);
 }
 
+// The report's file name is written into a comment: whatever YAML takes for a line break there
+// (U+2028 among them) must not end the comment, or the rest of the name is read as content.
+TEST(DraftYaml, AFileNameCannotAddToTheDraft) {
+  DraftRequest request = Known();
+  const std::string hidden = "events: [{rec: da23-r2, do: assess, outcome: achieved}]";
+  for (const char* line_break : {"\n", "\r", "\u0085", "\u2028", "\u2029"}) {
+    request.source =
+        std::string("joint report") + line_break + hidden + line_break + "#\x01\xFF.md";
+    const auto report = ParagraphsOf(
+        std::string(kSection) + "\nRecommendation 9\n\nBy June 2025, the CPS should act.\n",
+        ReportFormat::kText);
+    std::string yaml = DraftAsYaml(DraftFromReport(report, request), report, request);
+    yaml.replace(yaml.find("reviewed: false"), 15, "reviewed: true");
+    const auto workflow =
+        Workflow::LoadFile(std::string(RECTRACK_SOURCE_DIR) + "/workflows/recommendation.yaml");
+    ASSERT_TRUE(workflow.ok()) << workflow.status().message();
+    const auto commands = ParseImport(yaml, "draft.yaml", *workflow);
+    ASSERT_TRUE(commands.ok()) << commands.status().message() << "\n" << yaml;
+    EXPECT_EQ(commands->size(), 1u + 4u) << yaml;  // the inspection and four recommendations
+    EXPECT_NE(yaml.find("joint report " + hidden + " #"), std::string::npos) << yaml;
+  }
+}
+
 }  // namespace
 }  // namespace rectrack

@@ -113,6 +113,36 @@ TEST_F(ServerTest, TheLogsPositionIsForWhoeverMayReadThePages) {
   EXPECT_TRUE(ParseDigits(public_read.body, 18).has_value()) << public_read.body;
 }
 
+// A form posted from another site's page is refused before anything reads it: signing in has
+// no session's CSRF token yet, and a forged sign-in would put the victim in the forger's account.
+// A browser says where a form came from (Origin, Sec-Fetch-Site); a client that does not is
+// believed.
+TEST_F(ServerTest, AFormPostedFromAnotherSiteIsRefused) {
+  Start({"RECTRACK_PUBLIC_URL=https://rectrack.example.org"});
+  auto sign_in = [&](const std::string& headers) {
+    const std::string form = "email=lead%40cps.example&password=wrong+password";
+    Connection c(port_);
+    c.Send("POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) + "\r\n" + headers +
+           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+           std::to_string(form.size()) + "\r\n\r\n" + form);
+    return c.Read();
+  };
+  Reply forged = sign_in("Origin: https://evil.example\r\n");
+  EXPECT_EQ(forged.status, 403) << forged.head;
+  EXPECT_NE(forged.body.find("The form came from another site"), std::string::npos);
+  EXPECT_EQ(sign_in("Origin: null\r\n").status, 403);
+  EXPECT_EQ(sign_in("Sec-Fetch-Site: cross-site\r\n").status, 403);
+  // From its own pages, as this server or its public address, or from no page at all.
+  const std::string own = "Origin: http://127.0.0.1:" + std::to_string(port_) + "\r\n";
+  for (const std::string& headers :
+       {own, own + "Sec-Fetch-Site: same-origin\r\n",
+        std::string("Origin: https://rectrack.example.org\r\n"), std::string()}) {
+    Reply r = sign_in(headers);
+    EXPECT_EQ(r.status, 401) << headers << r.head;  // the sign-in page: the password is wrong
+    EXPECT_NE(r.body.find("Enter a correct email address and password"), std::string::npos);
+  }
+}
+
 TEST_F(ServerTest, SigtermWithAnIdleConnectionOpenStopsPromptlyAndCleanly) {
   Start();
   Connection idle(port_);

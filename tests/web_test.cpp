@@ -389,6 +389,23 @@ TEST_F(AccountsTest, AnAccountDisabledByAnotherProcessLosesItsSessionsWithinSeco
   EXPECT_FALSE(accounts_->Resume(s->id));
 }
 
+// `rectrack user password` is how an administrator answers a lost or stolen password: whoever
+// signed in with the old one is signed out, in the server (another process) within seconds.
+TEST_F(AccountsTest, APasswordSetByTheCommandLineEndsTheAccountsSessions) {
+  auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(accounts_->Resume(s->id));  // remembered now
+  auto cli = Accounts::Open(path_.string(), {}, [this] { return now_.load(); });
+  ASSERT_TRUE(cli.ok());
+  ASSERT_TRUE((*cli)->SetPassword("Lead@cps.example", "a brand new password", "cli:test", "").ok());
+  now_ += 6;  // past the few seconds the server trusts what it remembers
+  EXPECT_FALSE(accounts_->Resume(s->id));
+  EXPECT_FALSE(accounts_->SignIn("lead@cps.example", "correct horse battery", "a").ok());
+  auto again = accounts_->SignIn("lead@cps.example", "a brand new password", "a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(accounts_->Resume(again->id));
+}
+
 TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {
   auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
   ASSERT_TRUE(s.ok());

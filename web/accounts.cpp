@@ -215,7 +215,16 @@ Status Accounts::SetPassword(const std::string& email, const std::string& passwo
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   MutexLock lock(&mutex_);
   RETURN_IF_ERROR(store_->SetPasswordHash(Lower(email), hash));
-  AuditLocked(Lower(email), "password_set", address, "by " + by);
+  // A password is set for someone when theirs is lost or stolen: whoever signed in with the old
+  // one is signed out, as after a one-time link.
+  Result<int> ended = store_->EndSessions(Lower(email));
+  ForgetLocked(Lower(email));
+  AuditLocked(Lower(email), "password_set", address,
+              "by " + by + (ended.ok() ? "; " + Plural(*ended, "session") + " ended" : ""));
+  if (!ended.ok()) {
+    return Status::IOError("the password is set, but its sessions could not be ended: " +
+                           ended.status().message());
+  }
   return Status();
 }
 

@@ -89,6 +89,7 @@ class Accounts {
   // malformed email or a password too short. `by` and `address` go to the audit list.
   Status Add(const storage::AccountRecord& account, const std::string& password,
              const std::string& by, const std::string& address) EXCLUDES(mutex_);
+  // Sets `email`'s password and ends every session of the account (signed in with the old one).
   Status SetPassword(const std::string& email, const std::string& password, const std::string& by,
                      const std::string& address) EXCLUDES(mutex_);
   Status SetDisabled(const std::string& email, bool disabled, const std::string& by,

@@ -55,6 +55,26 @@ Response Redirect(const std::string& location) {
   return r;
 }
 
+// Whether a browser says the form was sent from another site's page: Fetch Metadata's
+// Sec-Fetch-Site, or an Origin that is neither this server's (as the Host it was asked by, over
+// http or https: a proxy may end TLS) nor `public_url`'s. No such header (curl, an old browser):
+// not from another site. Signing in has no session's CSRF token yet, and a forged sign-in would
+// put the victim's browser in the forger's account; the other forms have both checks.
+namespace {
+bool FromAnotherSite(const Request& req, const std::string& public_url) {
+  if (req.Header("sec-fetch-site") == "cross-site") return true;
+  const std::string origin = Lower(req.Header("origin"));
+  if (origin.empty()) return false;
+  const std::string ours =
+      Lower(public_url.substr(0, public_url.find('/', public_url.find("//") + 2)));
+  if (!ours.empty() && origin == ours) return false;
+  for (const char* scheme : {"http://", "https://"}) {
+    if (origin == scheme + Lower(req.Header("host"))) return false;
+  }
+  return true;
+}
+}  // namespace
+
 // A query string of `params` in a fixed order, each value percent-encoded.
 std::string QueryString(const Params& params) {
   std::string out;
@@ -367,6 +387,11 @@ Response Workspace::Impl::Route(Call& call) {
   const std::string& method = call.req.method == "HEAD" ? std::string("GET") : call.req.method;
   const std::string& path = call.target.path;
   if (path.rfind("/assets/", 0) == 0 && method == "GET") return Asset(path);
+  if (method == "POST" && FromAnotherSite(call.req, options.public_url)) {
+    return Message(call, 403, "The form came from another site",
+                   "This form was sent from a page of another website, so nothing was done. "
+                   "Go to rectrack's own page and try again.");
+  }
   if (path == "/sign-in/code") return SignInCode(call);
   // The link's token is the credential: no session, and no CSRF token (a forger cannot know it).
   if (path == "/set-password") return SetPassword(call);

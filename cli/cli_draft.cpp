@@ -39,6 +39,7 @@ Status RunDraft(const Context& c) {
   auto report = ReadReport(bytes, reading);
   if (!report.ok()) return report.status().WithContext(path);
   const Draft draft = DraftFromReport(*report, request);
+  RETURN_IF_ERROR(CheckDraftSize(draft).WithContext(path));
   const std::string yaml = DraftAsYaml(draft, *report, request);
   if (!c.args.Has("output")) {
     c.out << yaml;

@@ -528,6 +528,15 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request) {
   return Status();
 }
 
+Status CheckDraftSize(const Draft& draft) {
+  const size_t items =
+      draft.recommendations.size() + draft.judgements.size() + draft.questions.size();
+  if (items <= kMaxDraftItems) return Status();
+  return Status::TooLarge("the report gives " + std::to_string(items) +
+                          " recommendations, judgements and questions; a draft holds at most " +
+                          std::to_string(kMaxDraftItems) + ": is it one inspection's report?");
+}
+
 Draft DraftFromReport(const ReportText& report, const DraftRequest& request) {
   Draft draft;
   ReadInspection(report, request, &draft);

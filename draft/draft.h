@@ -111,6 +111,12 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request);
 
 Draft DraftFromReport(const ReportText& report, const DraftRequest& request);
 
+// The most items (recommendations, judgements and questions) a draft may hold: one report has
+// tens. A review page is a form row for each.
+inline constexpr size_t kMaxDraftItems = 500;
+// TooLarge, saying how many, when `draft` holds more than kMaxDraftItems items.
+Status CheckDraftSize(const Draft& draft);
+
 // The draft in the import format: "reviewed: false" first (import refuses it until a person sets
 // it true), each item with a comment saying where the report has it and what to check, the
 // questions at the end as comments.

@@ -622,6 +622,12 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
     text = SanitizeUtf8(ran->out);
   }
   ReportText report = ParagraphsOf(text, format);
+  if (report.paragraphs.size() > options.max_paragraphs) {
+    return Status::TooLarge("the " + std::string(ReportFormatName(format)) + " has " +
+                            std::to_string(report.paragraphs.size()) +
+                            " paragraphs; rectrack drafts from reports of at most " +
+                            std::to_string(options.max_paragraphs));
+  }
   const bool any_words =
       std::any_of(report.paragraphs.begin(), report.paragraphs.end(), [](const Paragraph& p) {
         return std::count_if(p.text.begin(), p.text.end(), IsLetter) >= 3;

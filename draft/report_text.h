@@ -33,6 +33,9 @@ struct ReportReadOptions {
   int timeout_seconds = 60;
   size_t max_bytes = 20 << 20;      // the document
   size_t max_text_bytes = 8 << 20;  // the text a converter may print
+  // The paragraphs read: a long inspection report has a few thousand. A review page shows each,
+  // so this bounds the page a server makes of one upload.
+  size_t max_paragraphs = 10000;
 };
 
 enum class Marker {
@@ -68,9 +71,10 @@ struct ReportText {
 Result<ReportFormat> SniffReport(std::string_view bytes);
 
 // The report's paragraphs. TooLarge over max_bytes (or a converter printing more than
-// max_text_bytes); InvalidArgument for a file that is not a report SniffReport knows or that holds
-// no text (a scanned PDF); IOError when the converter fails (quoting the first line it printed:
-// an encrypted PDF, a malformed DOCX); Unavailable when it overran timeout_seconds.
+// max_text_bytes, or more than max_paragraphs paragraphs); InvalidArgument for a file that is not a
+// report SniffReport knows or that holds no text (a scanned PDF); IOError when the converter fails
+// (quoting the first line it printed: an encrypted PDF, a malformed DOCX); Unavailable when it
+// overran timeout_seconds.
 Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& options);
 
 // The paragraphs of text as a converter printed it: '\f' separates pages. REQUIRES: `text` is

@@ -155,6 +155,17 @@ TEST(ReportText, RefusesWhatIsTooLargeBeforeReadingIt) {
   options.max_bytes = 10;
   EXPECT_EQ(ReadReport("a report longer than ten bytes", options).status().code(), Code::kTooLarge);
   EXPECT_EQ(ReadReport("1\n\n2\n", ReportReadOptions()).status().code(), Code::kInvalidArgument);
+  // Paragraphs past the limit (a review page shows each): refused, saying how many.
+  std::string many;
+  for (int i = 1; i <= 30; ++i) many += "Paragraph number " + std::to_string(i) + " here.\n\n";
+  options = ReportReadOptions();
+  options.max_paragraphs = 29;
+  const auto refused = ReadReport(many, options);
+  EXPECT_EQ(refused.status().code(), Code::kTooLarge);
+  EXPECT_EQ(refused.status().message(),
+            "the text has 30 paragraphs; rectrack drafts from reports of at most 29");
+  options.max_paragraphs = 30;
+  EXPECT_TRUE(ReadReport(many, options).ok());
 }
 
 // ---- Recommendations ----
@@ -502,6 +513,22 @@ TEST(Draft, HostileShapesStayLinear) {
     const Draft draft = DraftFromReport(report, FollowUp());
     EXPECT_FALSE(DraftAsYaml(draft, report, FollowUp()).empty());
   }
+}
+
+TEST(Draft, AReportOfMoreItemsThanADraftHoldsIsRefused) {
+  std::string text = "Recommendations\n\n";
+  for (size_t i = 1; i <= kMaxDraftItems + 1; ++i) {
+    text += std::to_string(i) + ". By March 2024, the CPS should do thing " + std::to_string(i) +
+            ".\n\n";
+  }
+  Draft draft = DraftOf(text);
+  ASSERT_EQ(draft.recommendations.size(), kMaxDraftItems + 1);
+  const Status refused = CheckDraftSize(draft);
+  EXPECT_EQ(refused.code(), Code::kTooLarge);
+  EXPECT_NE(refused.message().find("the report gives 501 recommendations"), std::string::npos)
+      << refused.message();
+  draft.recommendations.pop_back();
+  EXPECT_TRUE(CheckDraftSize(draft).ok());
 }
 
 // ---- The import file ----

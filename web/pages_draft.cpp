@@ -380,6 +380,11 @@ Response Workspace::Impl::DraftUpload(const Call& call) {
                      http::FromStatus(report.status()).status);
   }
   const Draft draft = DraftFromReport(*report, request);
+  if (Status size = CheckDraftSize(draft); !size.ok()) {
+    return DraftPage(call, nullptr, nullptr, nullptr,
+                     {{"report-file", chosen.front().name + ": " + size.message()}},
+                     http::FromStatus(size).status);
+  }
   return DraftPage(call, &draft, &*report, &request, {}, 200);
 }
 

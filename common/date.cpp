@@ -68,6 +68,8 @@ std::string Date::ToString() const {
   return out;
 }
 
+std::string Date::LongString() const { return std::to_string(day()) + " " + MonthYear(); }
+
 std::string Date::MonthYear() const {
   return std::string(kMonthNames[month() - 1]) + " " + std::to_string(year());
 }

@@ -111,6 +111,12 @@ Status AddWhatEngineKnows(const Engine& engine, DraftRequest* request);
 
 Draft DraftFromReport(const ReportText& report, const DraftRequest& request);
 
+// The known inspections that may be this report imported already: the same title (its words,
+// whatever their case), published on `published`, or in `year` when only that is known (0:
+// neither is).
+std::vector<KnownInspection> SameReport(const std::string& title, std::optional<Date> published,
+                                        int year, const std::vector<KnownInspection>& known);
+
 // The most items (recommendations, judgements and questions) a draft may hold: one report has
 // tens. A review page is a form row for each.
 inline constexpr size_t kMaxDraftItems = 500;

@@ -139,12 +139,8 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
   draft->follow_up_of = request.follow_up_of;
   // The same report drafted again: an inspection of the same title (its words, whatever their
   // case), published on the draft's date, or in its year when the report gives only the month.
-  for (const KnownInspection& k : request.inspections) {
-    if (draft->title.empty() ||
-        Lower(Join(Words(k.title), " ")) != Lower(Join(Words(draft->title), " "))) {
-      continue;
-    }
-    if (draft->published ? k.published != *draft->published : k.published.year() != year) continue;
+  for (const KnownInspection& k :
+       SameReport(draft->title, draft->published, year, request.inspections)) {
     draft->inspection_checks.push_back(
         "inspection '" + k.id + "' has this title and was published " + k.published.ToString() +
         ": if this is that report, it is imported already, and importing this adds it again");
@@ -152,3 +148,20 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
 }
 
 }  // namespace rectrack::recognise
+
+namespace rectrack {
+
+std::vector<KnownInspection> SameReport(const std::string& title, std::optional<Date> published,
+                                        int year, const std::vector<KnownInspection>& known) {
+  std::vector<KnownInspection> same;
+  if (title.empty()) return same;
+  const std::string words = Lower(Join(recognise::Words(title), " "));
+  for (const KnownInspection& k : known) {
+    if (Lower(Join(recognise::Words(k.title), " ")) != words) continue;
+    if (published ? k.published != *published : k.published.year() != year) continue;
+    same.push_back(k);
+  }
+  return same;
+}
+
+}  // namespace rectrack

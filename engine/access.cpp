@@ -163,8 +163,10 @@ std::vector<std::string> OfferedTransitions(const Workflow& workflow, const Prin
   if (ActsForOwner(&workflow, who.role)) {
     const auto& owners = item.def.owners;
     if (std::find(owners.begin(), owners.end(), who.body) == owners.end()) return {};
-    if (item.kind == SubjectKind::kAction && !who.unit.empty() &&
-        !(item.action && item.action->unit == who.unit)) {
+    // A lead scoped to a unit acts on that unit's actions only: not on a recommendation, nor on
+    // another unit's action or the body's own (the engine's rule, Ledger's owner check).
+    if (!who.unit.empty() &&
+        !(item.kind == SubjectKind::kAction && item.action && item.action->unit == who.unit)) {
       return {};
     }
   }

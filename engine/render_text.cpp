@@ -17,11 +17,6 @@ constexpr size_t kTextWidth = 100;
 constexpr const char* kLabelIndent = "  ";
 constexpr size_t kLabelWidth = 15;
 
-// "31 March 2025", as the annual report writes a date.
-std::string LongDate(const Date& date) {
-  return std::to_string(date.day()) + " " + date.MonthYear();
-}
-
 // "verified (closed)", "in_progress (open)"; a state named "closed" or "open" is not said twice.
 std::string StateAndOpenness(const std::string& state, bool open) {
   const std::string openness = open ? "open" : "closed";
@@ -284,10 +279,10 @@ std::string AnnexTitle(const AnnexReport& r) {
   return "Annex A: " + (r.body_name.empty() ? r.body : r.body_name + " (" + r.body + ")");
 }
 std::string AsAtLine(const AnnexReport& r) {
-  return "As at " + LongDate(r.as_of) + " (financial year " + r.financial_year + ")";
+  return "As at " + r.as_of.LongString() + " (financial year " + r.financial_year + ")";
 }
 std::string OpenHeading(const AnnexReport& r) {
-  return "Table of open recommendations as at " + LongDate(r.as_of);
+  return "Table of open recommendations as at " + r.as_of.LongString();
 }
 std::string ClosedHeading(const AnnexReport& r) {
   return Plural(r.closed.size(), "recommendation") + " closed by the " + r.body + " in " +
@@ -497,7 +492,7 @@ std::string ProgressAsMarkdown(const ProgressReport& r) {
     }
     return out;
   };
-  std::string out = "# " + MdCell(ProgressTitle(r)) + "\n\nAs at " + LongDate(r.as_of) +
+  std::string out = "# " + MdCell(ProgressTitle(r)) + "\n\nAs at " + r.as_of.LongString() +
                     "\n\n## By unit, furthest behind first\n\n" + table(r.units, "No actions.");
   for (const RecommendationProgress& rec : r.recommendations) {
     out += "\n## " + rec.id + " (" + rec.state + ")\n\n" + MdParagraph(rec.text) + "\n\n" +
@@ -512,7 +507,7 @@ std::string ProgressTitle(const ProgressReport& r) {
 
 std::string ProgressAsHtml(const ProgressReport& r) {
   std::string out = HtmlHead(ProgressTitle(r));
-  out += "<h1>" + HtmlEscape(ProgressTitle(r)) + "</h1>\n<p>As at " + LongDate(r.as_of) +
+  out += "<h1>" + HtmlEscape(ProgressTitle(r)) + "</h1>\n<p>As at " + r.as_of.LongString() +
          "</p>\n<h2>By unit, furthest behind first</h2>\n" +
          ProgressHtmlTable("Actions by unit", r.units, "No actions.");
   for (const RecommendationProgress& rec : r.recommendations) {

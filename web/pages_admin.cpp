@@ -22,6 +22,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
+    d.set("label", Spoken(r.name));
     roles.push_back(d);
   }
   data.set("roles", roles);
@@ -41,7 +42,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
     for (const storage::TokenRecord& t : *list) {
       Data d;
       d.set("id", t.id);
-      d.set("role", t.role);
+      d.set("role", Spoken(t.role));
       SetIf(d, "body", t.body);
       SetIf(d, "unit", t.unit);
       SetIf(d, "label", t.label);

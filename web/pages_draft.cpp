@@ -120,6 +120,7 @@ Reviewed ReadReviewForm(const Call& call) {
   d.inspection_id = call.Form("inspection-id");
   d.title = call.Form("inspection-title");
   d.follow_up_of = call.Form("inspection-follow_up_of");
+  d.inspection_checks = Lines(call.Form("inspection-checks"));
   d.published = Date::Parse(call.Form("inspection-published"));
   if (!d.published) {
     r.errors.push_back({"inspection-published", "Published must be a date like 2025-03-06"});
@@ -250,6 +251,12 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
   Data checks = List();
   for (const std::string& c : draft->inspection_checks) checks.push_back(Data("text", c));
   data.set("inspection_checks", checks);
+  data.set("inspection_checks_text", Join(draft->inspection_checks, "\n"));
+  for (const FieldError& e : errors) {
+    if (e.field == "inspection-published") data.set("published_error", e.message);
+    // Importing what looks like a report imported already is asked about, not assumed.
+    if (e.field == "import-again") data.set("import_again_error", e.message);
+  }
   Data bodies = List();
   for (size_t i = 0; i < draft->new_bodies.size(); ++i) {
     const DraftBody& b = draft->new_bodies[i];
@@ -401,6 +408,19 @@ Response Workspace::Impl::DraftImport(const Call& call) {
   auto commands = ParseImport(yaml, "the draft", *workflow, action_workflow);
   if (!commands.ok()) {
     return again({{"draft-import", AboutRow(yaml, commands.status().message())}}, 400);
+  }
+  if (call.Form("import-again").empty()) {
+    Status known;
+    host->ReadAsIs([&](const Engine& engine) { known = AddWhatEngineKnows(engine, &r.request); });
+    if (!known.ok()) return again({{"draft-import", known.message()}}, 400);
+    const auto same = SameReport(r.draft.title, r.draft.published, 0, r.request.inspections);
+    if (!same.empty()) {
+      return again(
+          {{"import-again", "Inspection " + same.front().id + " has this title and was published " +
+                                same.front().published.LongString() +
+                                ": if this is another report, tick 'Import it again'"}},
+          409);
+    }
   }
   auto written = host->Apply(WriteBatch{std::move(*commands), ActorOf(call.who)});
   if (!written.ok()) {

@@ -122,6 +122,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       data.set("actions_count", std::to_string(actions.size()));
       data.set("actions_closed", std::to_string(closed));
       data.set("has_actions", Bool(!actions.empty()));
+      data.set("unit_only", Bool(!call.who.unit.empty()));
     }
     Data timeline = List();
     for (auto it = v.timeline.rbegin(); it != v.timeline.rend(); ++it) {

@@ -143,7 +143,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
     for (const storage::AccountRecord& a : *accounts_list) {
       Data d;
       d.set("email", a.email);
-      d.set("role", a.role);
+      d.set("role", Spoken(a.role));
       SetIf(d, "body", a.body);
       SetIf(d, "unit", a.unit);
       d.set("created", a.created);
@@ -160,6 +160,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
+    d.set("label", Spoken(r.name));
     d.set("selected", Bool(failed && r.name == call.Form("role")));
     roles.push_back(d);
   }
@@ -243,14 +244,14 @@ Response Workspace::Impl::Audit(const Call& call) {
       Data d;
       d.set("at", a.at);
       SetIf(d, "account", a.account);
-      d.set("what", a.what);
+      d.set("what", Spoken(a.what));
       SetIf(d, "address", a.address);
       SetIf(d, "detail", a.detail);
       rows.push_back(d);
     }
   }
   data.set("rows", rows);
-  return Page(call, 200, "audit", data, "Audit list", "admin");
+  return Page(call, 200, "audit", data, "Sign-in and account audit list", "admin");
 }
 
 }  // namespace rectrack::web

@@ -216,7 +216,7 @@ Response Workspace::Impl::Alerts(const Call& call) {
       for (const storage::AlertRecord& a : *alerts) {
         Data d;
         d.set("raised", a.raised);
-        d.set("kind", a.kind);
+        d.set("kind", Spoken(a.kind));
         d.set("late", Bool(a.late));
         const bool action = engine.KindOf(a.recommendation) == SubjectKind::kAction;
         d.set("href", std::string(action ? "/actions/" : "/recommendations/") + a.recommendation);

@@ -503,7 +503,7 @@ Response Workspace::Impl::Inspections(const Call& call) {
       d.set("id", i.id);
       d.set("title", i.title);
       d.set("published", i.published.ToString());
-      d.set("kind", i.kind);
+      d.set("kind", Spoken(i.kind));
       SetIf(d, "follow_up_of", i.follow_up_of);
       rows.push_back(d);
     }

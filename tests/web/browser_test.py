@@ -364,10 +364,14 @@ class WebWorkspaceTest(unittest.TestCase):
         # The reader's open list page was told.
         WebDriverWait(watcher, 15).until(
             lambda d: d.find_element(By.CSS_SELECTOR, "[data-live-generation]").is_displayed())
+        # And told in words a screen reader hears: a status line, there from the start.
+        status = watcher.find_element(By.CSS_SELECTOR, "#live-status[role='status']")
+        self.assertIn("Something was recorded", status.get_attribute("textContent"))
         for path, name in (("/admin/accounts", "admin-accounts"), ("/admin/audit", "audit")):
             self.go(driver, path)
             self.check_page(driver, name)
-        self.assertIn("sign_in", driver.page_source)
+        self.assertIn("sign in", driver.page_source)
+        self.assertNotIn("sign_in", driver.find_element(By.TAG_NAME, "main").text)
 
     def test_3_unit_lead_and_reader_limits(self):
         driver = self.new_browser()
@@ -377,6 +381,14 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/actions")
         self.assertNotIn("sw22-i1-a2", driver.page_source)
         self.assertIn("sw22-i1-a4", driver.page_source)
+        # On the recommendation: no form (a unit's lead acts on its unit's actions only), and the
+        # actions are said to be its unit's.
+        self.go(driver, "/recommendations/sw22-i1")
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, "main input[name='do']"), [])
+        self.assertIn("Your unit's actions", driver.page_source)
+        self.assertIn("other units' actions are not shown", driver.page_source)
+        self.go(driver, "/actions/sw22-i1-a4")
+        self.assertNotEqual(driver.find_elements(By.CSS_SELECTOR, "main input[name='do']"), [])
         # Nor the alerts of another unit's actions, or of the body's own (the demo's are due).
         self.go(driver, "/alerts")
         alerted = {a.get_attribute("href").split("/actions/")[1]
@@ -741,16 +753,41 @@ class WebWorkspaceTest(unittest.TestCase):
                          ["owners"], ["government"])
 
     def test_6d_a_report_drafted_again_is_flagged(self):
-        """The demo holds the IQA report as iqa25: drafting it again says so among the checks."""
-        driver = self.new_browser(javascript=False)
+        """The demo holds the IQA report as iqa25: drafting it again says so among the checks,
+        still after an import refused, and importing it is asked about, not assumed."""
+        driver = self.new_browser()
         self.sign_in(driver, "staff@hmcpsi.example")
         self.go(driver, "/admin/draft")
         driver.find_element(By.ID, "report-file").send_keys(
             os.path.join(SOURCE, "tests", "data", "reports", "iqa-report-2025.txt"))
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/draft'] button"))
         self.assertIn("Review the draft", driver.title)
-        self.assertIn("inspection 'iqa25' has this title and was published 2025-02-11",
-                      driver.find_element(By.TAG_NAME, "main").text)
+        warning = "inspection 'iqa25' has this title and was published 2025-02-11"
+        self.assertIn(warning, driver.find_element(By.TAG_NAME, "main").text)
+        # The report gives only the month: imported without a day, refused at the field, and the
+        # warning is still there.
+        import_button = "form#draft-import > div button.govuk-button"
+        before = rectrack(self.server.db, "list", "--format", "json")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, import_button))
+        main = driver.find_element(By.TAG_NAME, "main").text
+        self.assertIn(warning, main)
+        self.assertIn("Published must be a date", driver.find_element(
+            By.ID, "inspection-published-error").text)
+        self.assertIn("govuk-input--error",
+                      driver.find_element(By.ID, "inspection-published").get_attribute("class"))
+        self.check_page(driver, "draft-review-published-error")
+        # Given that report's day: asked whether it is another report, and nothing is imported
+        # until that is ticked.
+        driver.find_element(By.ID, "inspection-published").send_keys("2025-02-11")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, import_button))
+        self.assertIn("Inspection iqa25 has this title and was published 11 February 2025",
+                      driver.find_element(By.ID, "import-again-error").text)
+        self.assertIn(warning, driver.find_element(By.TAG_NAME, "main").text)
+        self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
+        self.check_page(driver, "draft-review-import-again")
+        driver.find_element(By.ID, "import-again").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, import_button))
+        self.assertIn("/inspections/iqa25-2", driver.current_url)
 
     def test_6b_account_by_link(self):
         driver = self.new_browser()

@@ -11,6 +11,10 @@
     request.onload = function () {
       if (request.status === 200 && request.responseText.trim() !== seen) {
         notice.classList.add('rectrack-live--shown');
+        // The banner appears where it was hidden; a screen reader hears of it from the status
+        // line, a live region that was on the page from the start.
+        var status = document.getElementById('live-status');
+        if (status) status.textContent = 'Something was recorded since this page was shown. Reload the page to see it.';
         return;
       }
       setTimeout(check, 2000);

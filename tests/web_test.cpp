@@ -127,7 +127,14 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(errors[0].field, "effective");
   EXPECT_EQ(errors[0].message, "Effective date must be a real date");
   EXPECT_EQ(errors[1].field, "reason");
+  EXPECT_EQ(errors[1].message, "Enter the reason");  // as GOV.UK's error messages say it
   EXPECT_EQ(errors[2].field, "due");
+  // A choice left empty: "Select the ...", by the field's label where the workflow gives one.
+  errors = ParseEventForm(wf, {{"do", "assess"}}, &bad);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].field, "outcome");
+  EXPECT_EQ(errors[0].message, "Select the outcome");
+  EXPECT_EQ(errors[1].message, "Select the follow-up inspection");
   RecordEvent dated;
   errors = ParseEventForm(wf,
                           {{"do", "escalate"},

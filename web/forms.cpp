@@ -15,6 +15,18 @@ std::string Capitalised(std::string text) {
   return text;
 }
 
+// What GOV.UK's error messages say of a required field left empty: "Select the outcome" for a
+// choice, "Enter the reason" for what is typed.
+std::string RequiredMessage(const FieldSpec* spec, const std::string& field) {
+  std::string label = spec && !spec->label.empty() ? spec->label : Spoken(field);
+  if (!label.empty())
+    label[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(label[0])));
+  const bool choice =
+      spec && (spec->type == FieldType::kEnum || spec->type == FieldType::kMilestone ||
+               spec->type == FieldType::kInspection || spec->type == FieldType::kBody);
+  return (choice ? "Select the " : "Enter the ") + label;
+}
+
 FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHead& item,
                    const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
   FormField f;
@@ -190,7 +202,7 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
       }
       if (values.empty()) {
         if (names == &t->required) {
-          errors.push_back({field, Capitalised(field) + " is required to " + t->name});
+          errors.push_back({field, RequiredMessage(spec, field)});
         }
         continue;
       }

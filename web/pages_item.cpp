@@ -54,7 +54,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("text", v.def.text);
     data.set("as_at", as_at);
     data.set("as_at_shown", v.as_of.ToString());
-    data.set("as_at_error", Bool(bad_date));
+    SetIf(data, "as_at_error", bad_date ? kAsAtError : "");
     data.set("state", Spoken(v.state));
     data.set("state_class", StateClass(wf, v.state));
     data.set("overdue", Bool(v.overdue));
@@ -254,6 +254,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   // Each error links to its field's input (a choice's first option, a date's day), else to the
   // form's note.
   std::vector<FieldError> linked;
+  if (bad_date) linked.push_back({"as_at", kAsAtError});
   for (const FieldError& e : errors) {
     auto anchor = anchors.find(failed + "|" + e.field);
     linked.push_back({anchor != anchors.end() ? anchor->second : failed + "-note", e.message});
@@ -263,8 +264,8 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("recorded", recorded);
   }
   const std::string title = std::string(action ? "Action " : "Recommendation ") + id;
-  return Page(call, status, "item", data, title, action ? "actions" : "recommendations",
-              !errors.empty(), generation);
+  return Page(call, bad_date && status == 200 ? 400 : status, "item", data, title,
+              action ? "actions" : "recommendations", !linked.empty(), generation);
 }
 
 // An evidence file, to whoever may see an item whose history names it: the API's rule and the

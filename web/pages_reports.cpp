@@ -18,7 +18,10 @@ std::optional<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Cal
   ReportAsk ask{*body, call.Query("as_at"), std::nullopt, false};
   data.set("as_at", ask.as_at);
   ask.bad_date = !ask.as_at.empty() && !(ask.as_of = Date::Parse(ask.as_at));
-  if (ask.bad_date) data.set("as_at_error", "As at must be a date like 2025-03-31");
+  if (ask.bad_date) {
+    data.set("as_at_error", kAsAtError);
+    SetErrors(data, {{"as_at", kAsAtError}});
+  }
   return ask;
 }
 

@@ -161,7 +161,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   std::string error, error_field;
   std::optional<Date> as_of, due_limit, due_start;
   if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
-    error = "As at must be a date like 2025-03-31", error_field = "as_at";
+    error = kAsAtError, error_field = "as_at";
   }
   if (!due_before.empty() && !(due_limit = Date::Parse(due_before))) {
     error = "Due before must be a date like 2025-03-31", error_field = "due_before";

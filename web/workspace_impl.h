@@ -86,6 +86,8 @@ std::string FileSize(int64_t bytes);
 std::string OwnersText(const std::vector<std::string>& owners);
 // Sets the error summary's list ("errors": field to link to, message) and "has_errors".
 void SetErrors(Data& data, const std::vector<FieldError>& errors);
+// What every page's "as at" field says of a date it cannot read.
+inline constexpr const char* kAsAtError = "As at must be a date like 2025-03-31";
 // `next` when it is a path on this site (not "//host" nor "/\\host", no control characters),
 // where a sign-in may go; "/" otherwise.
 std::string LocalPath(const std::string& next);

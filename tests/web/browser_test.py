@@ -497,6 +497,25 @@ class WebWorkspaceTest(unittest.TestCase):
         row = driver.find_element(By.XPATH, "//tr[.//a[@href='/actions/late25-r1-a1']]")
         self.assertEqual(row.find_elements(By.CSS_SELECTOR, ".moj-badge--red"), [])
 
+    def test_3d_an_as_at_date_that_cannot_be_read_is_an_error_at_its_field(self):
+        """GOV.UK's error pattern on every page with an 'as at' field: a summary linking to the
+        field, the message at it, the input marked, "Error:" in the title."""
+        driver = self.new_browser()
+        self.sign_in(driver, "lead@cps.example")
+        for path, name in (("/recommendations/da23-r2?as_at=banana", "item-as-at-error"),
+                           ("/reports/annex?body=CPS&as_at=banana", "annex-as-at-error"),
+                           ("/reports/progress?body=CPS&as_at=banana", "progress-as-at-error")):
+            self.go(driver, path)
+            self.assertTrue(driver.title.startswith("Error: "), path)
+            summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary a")
+            self.assertEqual(summary.get_attribute("href").split("#")[1], "as_at")
+            self.assertIn("As at must be a date like 2025-03-31",
+                          driver.find_element(By.ID, "as_at-error").text)
+            field = driver.find_element(By.ID, "as_at")
+            self.assertIn("govuk-input--error", field.get_attribute("class"))
+            self.assertIn("as_at-error", field.get_attribute("aria-describedby"))
+            self.check_page(driver, name)
+
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
         pagination links that work without JavaScript: every row once, none twice."""

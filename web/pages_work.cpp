@@ -333,8 +333,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("csv_href", "/recommendations" + QueryString(csv_params));
   Data columns = List();
   for (auto [column, label] :
-       std::vector<std::pair<std::string, std::string>>{{"id", "Recommendation"},
-                                                        {"", "Text"},
+       std::vector<std::pair<std::string, std::string>>{{"id", "Reference"},
+                                                        {"", "Recommendation"},
                                                         {"", "Owners"},
                                                         {"state", "State"},
                                                         {"due", "Next due"},

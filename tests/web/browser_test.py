@@ -514,6 +514,9 @@ class WebWorkspaceTest(unittest.TestCase):
             field = driver.find_element(By.ID, "as_at")
             self.assertIn("govuk-input--error", field.get_attribute("class"))
             self.assertIn("as_at-error", field.get_attribute("aria-describedby"))
+            # GOV.UK Frontend's script moved the focus to the summary, as its pages do.
+            self.assertIn("govuk-error-summary",
+                          driver.switch_to.active_element.get_attribute("class"))
             self.check_page(driver, name)
 
     def test_3b_long_lists_come_in_pages(self):
@@ -923,6 +926,24 @@ class WebWorkspaceTest(unittest.TestCase):
         wait_for_new_page(driver, page)
         self.assertIn("recorded=update", driver.current_url)
         self.assertEqual(self.server.timeline("da25-n1")[-1]["note"], "by keyboard")
+
+    def test_9b_pages_reflow_at_320_pixels(self):
+        """WCAG 2.2's reflow: at 320 CSS pixels (a phone, or 400% zoom) no page scrolls sideways
+        as a whole; a table too wide scrolls on its own, and can be scrolled from the keyboard."""
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        driver.set_window_size(320, 900)
+        width = driver.execute_script("return window.innerWidth")
+        self.assertLessEqual(width, 320)
+        for path in ("/", "/recommendations", "/recommendations/sw22-i1", "/actions",
+                     "/actions/sw22-i1-a4", "/inspections", "/inspections/da23", "/alerts",
+                     "/reports/annex?body=CPS", "/reports/progress?body=CPS", "/admin",
+                     "/admin/accounts", "/admin/audit", "/account"):
+            self.go(driver, path)
+            page = driver.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(page, width, path + " scrolls sideways as a whole")
+            for pane in driver.find_elements(By.CSS_SELECTOR, ".rectrack-table-pane"):
+                self.assertEqual(pane.get_attribute("tabindex"), "0", path)
 
     def test_4b_headers_cannot_be_injected(self):
         # A sign-in's `next` with a CR LF in it goes home, and adds no header of its own.

@@ -1,6 +1,11 @@
 // Live updates for the web workspace, loaded as a file (the Content-Security-Policy allows no
 // inline script). Pages work without it; with it, a page learns of a change by polling the cheap
 // /live endpoint and says so, offering to reload.
+// GOV.UK Frontend styles and starts its components only on a body it marks as supported (as its
+// page template does with an inline script, which the Content-Security-Policy does not allow).
+document.body.classList.add('js-enabled');
+if ('noModule' in HTMLScriptElement.prototype) document.body.classList.add('govuk-frontend-supported');
+
 (function () {
   var notice = document.querySelector('[data-live-generation]');
   if (!notice) return;

@@ -339,7 +339,9 @@ Response Workspace::Impl::Message(const Call& call, int status, const std::strin
   Data data;
   data.set("title", title);
   data.set("message", message);
-  return Page(call, status, "message", data, title, "", status >= 400);
+  // Not "Error: " in the title: GOV.UK keeps that for a form's errors, not a page that could
+  // not be shown ("Page not found").
+  return Page(call, status, "message", data, title, "", false);
 }
 
 Response Workspace::Impl::Failure(const Call& call, const Status& status) const {

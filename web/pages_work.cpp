@@ -156,7 +156,13 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const std::string due_before = call.Query("due_before");
   const std::string due_from = call.Query("due_from");
   const std::string as_at = call.Query("as_at");
-  const std::string sort = call.Query("sort").empty() ? "issued" : call.Query("sort");
+  // A column's name sorts by it, first to last; "-" before it, last to first. Issue date, first
+  // to last, is the list's own order.
+  const std::string sort_asked = call.Query("sort");
+  const bool descending = !sort_asked.empty() && sort_asked[0] == '-';
+  std::string sort = descending ? sort_asked.substr(1) : sort_asked;
+  if (sort != "id" && sort != "state" && sort != "due") sort = "issued";
+  const std::string sort_param = descending ? "-" + sort : sort == "issued" ? "" : sort;
   const bool csv = call.Query("format") == "csv";
   std::string error, error_field;
   std::optional<Date> as_of, due_limit, due_start;
@@ -181,9 +187,10 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   // other recommendation that passes the filters leaves its place in the order (its sort key
   // and id), or, for a download, its CSV line. In the list's own order (issue date, then id)
   // not even that: the walk is in that order already.
-  const bool in_list_order = sort != "id" && sort != "state" && sort != "due";
+  const bool in_list_order = sort == "issued" && !descending;
   auto sort_key = [&](const RecommendationView& v) -> std::string {
     if (sort == "state") return v.state;
+    if (sort == "issued") return v.issued.ToString();
     if (sort == "due") {
       const std::string next = NextDue(v);
       return next.empty() ? "9999" : next;
@@ -244,8 +251,9 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     });
     if (!failed.ok()) return;
     if (!in_list_order) {
-      std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
-        return std::tie(a.key, a.id) < std::tie(b.key, b.id);
+      std::sort(places.begin(), places.end(), [descending](const Place& a, const Place& b) {
+        return descending ? std::tie(b.key, b.id) < std::tie(a.key, a.id)
+                          : std::tie(a.key, a.id) < std::tie(b.key, b.id);
       });
     }
     // The page's views, made again from their ids (as at the same date, in the same hold).
@@ -292,7 +300,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                  {"due_from", due_from},
                  {"due_before", due_before},
                  {"as_at", as_at},
-                 {"sort", sort == "issued" ? "" : sort}};
+                 {"sort", sort_param}};
   Data states = List();
   for (const StateSpec& s : workflow->states()) {
     Data d;
@@ -317,7 +325,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("due_from", due_from);
   data.set("due_before", due_before);
   data.set("as_at", as_at);
-  data.set("sort", sort == "issued" ? "" : sort);
+  data.set("sort", sort_param);
   SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
   data.set("overdue", Bool(overdue));
   if (!error.empty()) {
@@ -341,10 +349,16 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                                                         {"issued", "Issued"}}) {
     Data d;
     d.set("label", label);
+    // The column sorted by sorts the other way round when followed again.
     Params sorted = filters;
-    sorted["sort"] = column == "issued" ? "" : column;
+    const bool reverse = column == sort && !descending;
+    sorted["sort"] = reverse ? "-" + column : column == "issued" ? "" : column;
     SetIf(d, "href", column.empty() ? "" : "/recommendations" + QueryString(sorted));
-    SetIf(d, "aria_sort", column.empty() ? "" : column == sort ? "ascending" : "none");
+    SetIf(d, "aria_sort",
+          column.empty()   ? ""
+          : column != sort ? "none"
+          : descending     ? "descending"
+                           : "ascending");
     columns.push_back(d);
   }
   data.set("columns", columns);

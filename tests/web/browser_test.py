@@ -603,6 +603,35 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(self.server.timeline("da25-n2")[-1]["effective"], "2025-12-01")
         self.go(driver, "/recommendations?body=CPS&status=open&sort=due")
         self.assertIn("recommendations", driver.find_element(By.ID, "count").text)
+        # A column's header sorts by it; followed again, the other way round (aria-sort says so).
+        self.go(driver, "/recommendations?body=CPS")
+
+        def header(label):
+            return driver.find_element(By.XPATH, "//th[a[normalize-space(text())='%s']]" % label)
+
+        def follow(label):
+            self.go(driver, header(label).find_element(By.TAG_NAME, "a").get_attribute("href")
+                    .replace(self.server.url, ""))
+
+        def ids():
+            return [a.text for a in driver.find_elements(
+                By.CSS_SELECTOR, "main tbody tr td:first-child a")]
+
+        self.assertEqual(header("Issued").get_attribute("aria-sort"), "ascending")
+        follow("Reference")
+        self.assertEqual(header("Reference").get_attribute("aria-sort"), "ascending")
+        self.assertEqual(header("Issued").get_attribute("aria-sort"), "none")
+        self.assertGreater(len(ids()), 5)
+        self.assertEqual(ids(), sorted(ids()))
+        follow("Reference")
+        self.assertIn("sort=-id", driver.current_url)
+        self.assertEqual(header("Reference").get_attribute("aria-sort"), "descending")
+        self.assertEqual(ids(), sorted(ids(), reverse=True))
+        self.go(driver, "/recommendations?body=CPS")
+        first_issued = ids()
+        follow("Issued")
+        self.assertEqual(header("Issued").get_attribute("aria-sort"), "descending")
+        self.assertNotEqual(ids()[0], first_issued[0])
 
     def test_6_inspectorate_administers(self):
         driver = self.new_browser()

@@ -45,6 +45,12 @@ std::string Spoken(std::string name) {
   return name;
 }
 
+std::string Capitalised(std::string text) {
+  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z')
+    text[0] = static_cast<char>(text[0] - 'a' + 'A');
+  return text;
+}
+
 std::string Lower(std::string_view text) {
   std::string out(text);
   // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.

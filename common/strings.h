@@ -19,6 +19,8 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
 std::string Plural(size_t n, std::string_view noun, std::string_view plural = "");
 // A name as people read it: "in progress" for in_progress, "body lead" for body_lead.
 std::string Spoken(std::string name);
+// `text` with its first letter a capital (ASCII): a message or a name that begins a sentence.
+std::string Capitalised(std::string text);
 // ASCII lower case; bytes >= 0x80 (UTF-8) are left as they are.
 std::string Lower(std::string_view text);
 // The items of a `separator`-separated list, each trimmed of spaces and tabs, empty ones

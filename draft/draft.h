@@ -114,6 +114,12 @@ Draft DraftFromReport(const ReportText& report, const DraftRequest& request);
 // The known inspections that may be this report imported already: the same title (its words,
 // whatever their case), published on `published`, or in `year` when only that is known (0:
 // neither is).
+// The check a draft says of such an inspection, and whether a check is one ("inspection 'iqa25'
+// has this title and was published 2025-02-11: ..."); whether a check is the one said when the
+// report gives no publication date, or only its month.
+std::string SameReportCheck(const KnownInspection& known);
+bool IsSameReportCheck(const std::string& check);
+bool IsNoDateCheck(const std::string& check);
 std::vector<KnownInspection> SameReport(const std::string& title, std::optional<Date> published,
                                         int year, const std::vector<KnownInspection>& known);
 

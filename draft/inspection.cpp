@@ -9,6 +9,11 @@
 #include "draft/scan.h"
 
 namespace rectrack::recognise {
+
+// Said when the report gives no publication date, or only its month (draft.h's IsNoDateCheck
+// knows them).
+constexpr const char* kNoDateCheck = "no publication date could be read: give it";
+constexpr const char* kMonthOnlyCheck = "the report gives only the month it was published (";
 namespace {
 
 using namespace scan;  // NOLINT: the character tests every function here uses
@@ -114,10 +119,9 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
   } else if (published.date) {
     draft->published = published.date;
   } else if (published.month_only) {
-    draft->inspection_checks.push_back("the report gives only the month it was published (" +
-                                       published.phrase + "): give the day");
+    draft->inspection_checks.push_back(kMonthOnlyCheck + published.phrase + "): give the day");
   } else {
-    draft->inspection_checks.push_back("no publication date could be read: give it");
+    draft->inspection_checks.push_back(kNoDateCheck);
   }
   int year = draft->published ? draft->published->year() : 0;
   if (!year && published.month_only)
@@ -141,15 +145,31 @@ void ReadInspection(const ReportText& report, const DraftRequest& request, Draft
   // case), published on the draft's date, or in its year when the report gives only the month.
   for (const KnownInspection& k :
        SameReport(draft->title, draft->published, year, request.inspections)) {
-    draft->inspection_checks.push_back(
-        "inspection '" + k.id + "' has this title and was published " + k.published.ToString() +
-        ": if this is that report, it is imported already, and importing this adds it again");
+    draft->inspection_checks.push_back(SameReportCheck(k));
   }
 }
 
 }  // namespace rectrack::recognise
 
 namespace rectrack {
+
+namespace {
+constexpr std::string_view kSameReportEnd =
+    ": if this is that report, it is imported already, and importing this adds it again";
+}  // namespace
+
+std::string SameReportCheck(const KnownInspection& known) {
+  return "inspection '" + known.id + "' has this title and was published " +
+         known.published.ToString() + std::string(kSameReportEnd);
+}
+
+bool IsSameReportCheck(const std::string& check) {
+  return check.rfind("inspection '", 0) == 0 && check.ends_with(kSameReportEnd);
+}
+
+bool IsNoDateCheck(const std::string& check) {
+  return check == recognise::kNoDateCheck || check.rfind(recognise::kMonthOnlyCheck, 0) == 0;
+}
 
 std::vector<KnownInspection> SameReport(const std::string& title, std::optional<Date> published,
                                         int year, const std::vector<KnownInspection>& known) {

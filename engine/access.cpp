@@ -19,6 +19,10 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
 
 bool HasOperatorsView(const Principal& who) { return !who.token_id.empty() && who.body.empty(); }
 
+bool MaySeeWhereAlertsGo(const Engine& engine, const Principal& who) {
+  return HasOperatorsView(who) && engine.MayDefine(who);
+}
+
 bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert) {
   const bool to_its_body =
       !who.body.empty() &&

@@ -9,8 +9,8 @@
 //   unit's actions, and acts only on those;
 // - a role that acts for an owner (body_lead) records events for its body (and unit); other
 //   roles act for no body;
-// - an alert is seen by whoever sees the item it is about; where it was sent, by the operator
-//   (an unscoped token) only.
+// - an alert is seen by whoever sees the item it is about; where it was sent, by the
+//   inspectorate's unscoped tokens only.
 //
 // Thread-safety: free functions over a const Engine; call them under the host's lock.
 #pragma once
@@ -44,11 +44,15 @@ bool MaySeeItem(const Engine& engine, const Principal& who, const Recommendation
 // may see its owners.
 bool MaySeeAlert(const Engine& engine, const Principal& who, const storage::AlertRecord& alert);
 
-// Whether `who` has the operator's view: every body's work counted (/metrics), and where each
-// alert was sent and why a delivery failed (a webhook's URL may hold its secret; an error may
-// name a host inside the network). An unscoped token: not a body's, not a person signed in,
-// not an anonymous reader under public_read.
+// Whether `who` may count every body's work (/metrics): an unscoped token (a reader token made
+// for monitoring, or the inspectorate's), not a body's, not a person signed in, not an anonymous
+// reader under public_read.
 bool HasOperatorsView(const Principal& who);
+
+// Whether `who` may see where each alert was sent and why a delivery failed (a webhook's URL may
+// hold its secret; an error may name a host inside the network): an unscoped token of the role
+// that runs the service (the one that defines inspections, Engine::MayDefine), not a reader's.
+bool MaySeeWhereAlertsGo(const Engine& engine, const Principal& who);
 
 // The newest `limit` alerts `filter` matches that `who` may see (MaySeeAlert), newest first
 // (filter.newest_first, limit and before_seq are this function's): read a page at a time, as

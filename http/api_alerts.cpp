@@ -63,7 +63,7 @@ Response GetAlert(const Call& call) {
   json::object out = AlertObject(found->alert, found->state);
   json::array list;
   // Whoever sees the alert sees whether it was delivered; where to and why not, the operator.
-  const bool where = HasOperatorsView(call.who);
+  const bool where = MaySeeWhereAlertsGo(call.engine, call.who);
   for (const auto& d : found->deliveries) {
     if (!where) {
       list.push_back({{"subscription", d.subscription},

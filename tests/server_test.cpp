@@ -118,7 +118,7 @@ TEST_F(ServerTest, TheLogsPositionIsForWhoeverMayReadThePages) {
 // A browser says where a form came from (Origin, Sec-Fetch-Site); a client that does not is
 // believed.
 TEST_F(ServerTest, AFormPostedFromAnotherSiteIsRefused) {
-  Start({"RECTRACK_PUBLIC_URL=https://rectrack.example.org"});
+  Start({"RECTRACK_PUBLIC_URL=https://rectrack.example.org:443/tracker"});
   auto sign_in = [&](const std::string& headers) {
     const std::string form = "email=lead%40cps.example&password=wrong+password";
     Connection c(port_);

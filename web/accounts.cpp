@@ -195,7 +195,9 @@ Status Accounts::Add(const storage::AccountRecord& account, const std::string& p
   storage::AccountRecord record = account;
   record.email = Lower(record.email);
   if (!ValidEmail(record.email)) {
-    return Status::InvalidArgument("'" + account.email + "' is not an email address");
+    return Status::InvalidArgument(
+        "Enter an email address in the correct format, like name@example.com (not '" +
+        account.email + "')");
   }
   if (!password.empty()) {
     ASSIGN_OR_RETURN(record.password_hash, HashPassword(password));
@@ -258,9 +260,13 @@ Status Accounts::UsePasswordLink(const std::string& token, const std::string& pa
   ASSIGN_OR_RETURN(auto account, store_->TakePasswordLink(storage::Sha256Hex(token), now_()));
   if (!account) return Status::Unauthenticated("this link is not valid, or was used or expired");
   RETURN_IF_ERROR(store_->SetPasswordHash(*account, hash));
-  (void)store_->EndSessions(*account);
+  Result<int> ended = store_->EndSessions(*account);
   ForgetLocked(*account);
   AuditLocked(*account, "password_set", address, "with a one-time link");
+  if (!ended.ok()) {
+    return Status::IOError("the password is set, but its sessions could not be ended: " +
+                           ended.status().message());
+  }
   return Status();
 }
 

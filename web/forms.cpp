@@ -9,11 +9,8 @@
 namespace rectrack::web {
 namespace {
 
-std::string Capitalised(std::string text) {
-  text = Spoken(std::move(text));
-  if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
-  return text;
-}
+// A workflow's name as a form's label: "not_achieved" is "Not achieved".
+std::string Label(std::string name) { return Capitalised(Spoken(std::move(name))); }
 
 // What GOV.UK's error messages say of a required field left empty: "Select the outcome" for a
 // choice, "Enter the reason" for what is typed.
@@ -21,9 +18,10 @@ std::string RequiredMessage(const FieldSpec* spec, const std::string& field) {
   std::string label = spec && !spec->label.empty() ? spec->label : Spoken(field);
   if (!label.empty())
     label[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(label[0])));
-  const bool choice =
-      spec && (spec->type == FieldType::kEnum || spec->type == FieldType::kMilestone ||
-               spec->type == FieldType::kInspection || spec->type == FieldType::kBody);
+  // As FieldFor shows it: one of a list of choices (a list of values is typed, one a line).
+  const bool choice = spec && !spec->list &&
+                      (spec->type == FieldType::kEnum || spec->type == FieldType::kMilestone ||
+                       spec->type == FieldType::kInspection || spec->type == FieldType::kBody);
   return (choice ? "Select the " : "Enter the ") + label;
 }
 
@@ -31,7 +29,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
                    const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
   FormField f;
   f.name = spec.name;
-  f.label = spec.label.empty() ? Capitalised(spec.name) : spec.label;
+  f.label = spec.label.empty() ? Label(spec.name) : spec.label;
   f.hint = spec.description;
   f.required = required;
   f.list = spec.list;
@@ -46,7 +44,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
       break;
     case FieldType::kEnum:
       f.kind = FormField::Kind::kChoice;
-      for (const std::string& v : spec.values) f.options.emplace_back(v, Capitalised(v));
+      for (const std::string& v : spec.values) f.options.emplace_back(v, Label(v));
       break;
     case FieldType::kMilestone:
       f.kind = FormField::Kind::kChoice;
@@ -92,15 +90,14 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     if (!t || t->creates) continue;
     Form form;
     form.transition = name;
-    form.label = Capitalised(name);
-    form.button = Capitalised(name);
+    form.label = Label(name);
+    form.button = Label(name);
     form.takes_files = t->Takes("evidence");
     if (t->guard.actions_closed) {
-      form.conditions.push_back(
-          "Every action must be closed first" +
-          (t->guard.unless.empty()
-               ? std::string(".")
-               : ", unless " + Capitalised(t->guard.unless) + " says why it closes anyway."));
+      form.conditions.push_back("Every action must be closed first" +
+                                (t->guard.unless.empty() ? std::string(".")
+                                                         : ", unless " + Label(t->guard.unless) +
+                                                               " says why it closes anyway."));
     }
     if (t->guard.not_before_judgement) {
       form.conditions.push_back(
@@ -181,7 +178,7 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
       std::vector<std::string> values;
       if (spec && spec->type == FieldType::kDate && !spec->list) {
         const size_t before = errors.size();
-        if (auto date = ReadDate(posted, field, Capitalised(field), &errors)) {
+        if (auto date = ReadDate(posted, field, Label(field), &errors)) {
           values.push_back(date->ToString());
         } else if (errors.size() > before) {
           continue;  // said why already

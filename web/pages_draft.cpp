@@ -400,6 +400,27 @@ Response Workspace::Impl::DraftImport(const Call& call) {
   auto again = [&](std::vector<FieldError> errors, int status) {
     return DraftPage(call, &r.draft, &r.report, &r.request, std::move(errors), status);
   };
+  // The form came back from the browser: as bounded as the upload it was made from.
+  if (Status size = CheckDraftSize(r.draft); !size.ok()) {
+    return Message(call, 413, "The draft is too large", size.message());
+  }
+  if (r.report.paragraphs.size() > ReportReadOptions().max_paragraphs) {
+    return Message(call, 413, "The draft is too large",
+                   "The report's text has more paragraphs than a report read for a draft may have");
+  }
+  // Whether the report is imported already, as the form now says it (title, date): worked out
+  // again, not carried from the upload, once there is a date to go by.
+  Status known;
+  host->ReadAsIs([&](const Engine& engine) { known = AddWhatEngineKnows(engine, &r.request); });
+  if (!known.ok()) return again({{"draft-import", known.message()}}, 400);
+  const std::vector<KnownInspection> same =
+      SameReport(r.draft.title, r.draft.published, 0, r.request.inspections);
+  if (r.draft.published) {
+    std::erase_if(r.draft.inspection_checks, [](const std::string& check) {
+      return IsSameReportCheck(check) || IsNoDateCheck(check);
+    });
+    for (const KnownInspection& k : same) r.draft.inspection_checks.push_back(SameReportCheck(k));
+  }
   if (!r.errors.empty()) return again(r.errors, 400);
   const std::string yaml = DraftAsYaml(r.draft, ReportText(), r.request);
   const EngineHost::ImportTurn turn = host->TakeImportTurn();
@@ -410,10 +431,6 @@ Response Workspace::Impl::DraftImport(const Call& call) {
     return again({{"draft-import", AboutRow(yaml, commands.status().message())}}, 400);
   }
   if (call.Form("import-again").empty()) {
-    Status known;
-    host->ReadAsIs([&](const Engine& engine) { known = AddWhatEngineKnows(engine, &r.request); });
-    if (!known.ok()) return again({{"draft-import", known.message()}}, 400);
-    const auto same = SameReport(r.draft.title, r.draft.published, 0, r.request.inspections);
     if (!same.empty()) {
       return again(
           {{"import-again", "Inspection " + same.front().id + " has this title and was published " +

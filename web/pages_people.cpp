@@ -31,7 +31,7 @@ Response Workspace::Impl::SignIn(Call& call) {
   if (!signed_in.ok()) {
     const bool throttled = signed_in.status().code() == Code::kUnprocessable;
     return SignInPage(call, throttled ? 429 : 401,
-                      throttled ? "Too many failed attempts: " + signed_in.status().message()
+                      throttled ? Capitalised(signed_in.status().message())
                                 : "Enter a correct email address and password",
                       email);
   }
@@ -65,9 +65,9 @@ Response Workspace::Impl::SignInCode(const Call& call) {
       accounts->ConfirmCode(CookieValue(call.req, kCookie), call.Form("code"), call.req.remote);
   if (!confirmed.ok()) {
     const bool throttled = confirmed.status().code() == Code::kUnprocessable;
-    return page(throttled ? 429 : 401,
-                throttled ? "Too many failed attempts: " + confirmed.status().message()
-                          : "Enter the code your authenticator app shows now");
+    return page(throttled ? 429 : 401, throttled
+                                           ? Capitalised(confirmed.status().message())
+                                           : "Enter the code your authenticator app shows now");
   }
   Response r = Redirect(LocalPath(call.Form("next")));
   r.headers.emplace_back("Set-Cookie", SessionCookie(confirmed->id));
@@ -196,11 +196,28 @@ Response Workspace::Impl::AddAccount(const Call& call) {
   record.role = call.Form("role");
   record.body = call.Form("body");
   record.unit = call.Form("unit");
+  if (record.email.empty())
+    return AdminAccounts(call, {{"email", "Enter an email address"}}, "", 400);
   Status scope;
   host->ReadAsIs([&](const Engine& engine) {
     scope = engine.CheckScope("account", record.role, record.body, record.unit);
   });
-  if (!scope.ok()) return AdminAccounts(call, {{"email", scope.message()}}, "", 400);
+  if (!scope.ok()) {
+    // The engine's words are the command line's (--body): the page says them by its fields.
+    const std::string& said = scope.message();
+    if (record.body.empty() && said.find("needs") != std::string::npos) {
+      return AdminAccounts(
+          call, {{"body", "Select the body a " + Spoken(record.role) + " acts for"}}, "", 400);
+    }
+    const char* field = said.find("unit") != std::string::npos   ? "unit"
+                        : said.find("body") != std::string::npos ? "body"
+                                                                 : "role";
+    std::string message = said;
+    if (const size_t at = message.find("a " + record.role + " "); at != std::string::npos) {
+      message.replace(at + 2, record.role.size(), Spoken(record.role));
+    }
+    return AdminAccounts(call, {{field, Capitalised(message)}}, "", 400);
+  }
   Status added = accounts->Add(record, call.Form("password"), call.who.account, call.req.remote);
   if (!added.ok()) {
     const bool password = added.message().find("password") != std::string::npos;

@@ -191,11 +191,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   auto sort_key = [&](const RecommendationView& v) -> std::string {
     if (sort == "state") return v.state;
     if (sort == "issued") return v.issued.ToString();
-    if (sort == "due") {
-      const std::string next = NextDue(v);
-      return next.empty() ? "9999" : next;
-    }
-    return "";  // id, or the list's order
+    if (sort == "due") return NextDue(v);  // "" for none: last, whichever way round
+    return "";                             // id, or the list's order
   };
   auto csv_line = [](const RecommendationView& v) {
     return CsvField(v.id) + "," + CsvField(v.def.inspection) + "," +
@@ -252,6 +249,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     if (!failed.ok()) return;
     if (!in_list_order) {
       std::sort(places.begin(), places.end(), [descending](const Place& a, const Place& b) {
+        // No key (no milestone due) goes last; a sort by id has no key at all.
+        if (a.key.empty() != b.key.empty()) return b.key.empty();
         return descending ? std::tie(b.key, b.id) < std::tie(a.key, a.id)
                           : std::tie(a.key, a.id) < std::tie(b.key, b.id);
       });

@@ -61,15 +61,30 @@ Response Redirect(const std::string& location) {
 // not from another site. Signing in has no session's CSRF token yet, and a forged sign-in would
 // put the victim's browser in the forger's account; the other forms have both checks.
 namespace {
+// "https://host:443" is "https://host", as a browser writes an Origin; lower case.
+std::string WithoutDefaultPort(std::string origin) {
+  origin = Lower(origin);
+  for (const char* default_port : {"http://|:80", "https://|:443"}) {
+    const std::string_view both(default_port);
+    const std::string scheme(both.substr(0, both.find('|')));
+    const std::string port(both.substr(both.find('|') + 1));
+    if (origin.rfind(scheme, 0) == 0 && origin.size() > port.size() &&
+        origin.compare(origin.size() - port.size(), port.size(), port) == 0) {
+      origin.resize(origin.size() - port.size());
+    }
+  }
+  return origin;
+}
+
 bool FromAnotherSite(const Request& req, const std::string& public_url) {
   if (req.Header("sec-fetch-site") == "cross-site") return true;
-  const std::string origin = Lower(req.Header("origin"));
+  const std::string origin = WithoutDefaultPort(req.Header("origin"));
   if (origin.empty()) return false;
   const std::string ours =
-      Lower(public_url.substr(0, public_url.find('/', public_url.find("//") + 2)));
+      WithoutDefaultPort(public_url.substr(0, public_url.find('/', public_url.find("//") + 2)));
   if (!ours.empty() && origin == ours) return false;
   for (const char* scheme : {"http://", "https://"}) {
-    if (origin == scheme + Lower(req.Header("host"))) return false;
+    if (origin == WithoutDefaultPort(scheme + req.Header("host"))) return false;
   }
   return true;
 }

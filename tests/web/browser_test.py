@@ -844,6 +844,16 @@ class WebWorkspaceTest(unittest.TestCase):
         driver = self.new_browser()
         self.sign_in(driver, "staff@hmcpsi.example")
         self.go(driver, "/admin/accounts")
+        # A body lead with no body: said at the body's field, in the page's words (not --body).
+        driver.find_element(By.ID, "email").send_keys("lead2@sfo.example")
+        driver.find_element(By.XPATH, "//select[@id='role']/option[@value='body_lead']").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/accounts'] button"))
+        self.assertEqual(" ".join(driver.find_element(By.ID, "body-error").text.split()),
+                         "Error: Select the body a body lead acts for")
+        self.assertEqual(driver.find_element(By.ID, "email").get_attribute("value"),
+                         "lead2@sfo.example")
+        self.check_page(driver, "admin-accounts-error")
+        self.go(driver, "/admin/accounts")
         driver.find_element(By.ID, "email").send_keys("new@sfo.example")
         driver.find_element(By.XPATH, "//select[@id='role']/option[@value='reader']").click()
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/accounts'] button"))

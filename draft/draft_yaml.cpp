@@ -53,24 +53,18 @@ std::string Quote(std::string_view text) {
 // (controls, invalid UTF-8, U+FFFE, U+FFFF) becomes a space or U+FFFD: a comment can hold a
 // report's file name, and what follows a line break would be read as the draft's content.
 std::string OneLine(std::string_view text, size_t limit = 400) {
-  const std::string valid = SanitizeUtf8(text);
+  const std::string plain = Printable(SanitizeUtf8(text));
   std::string out;
-  out.reserve(valid.size());
-  for (size_t i = 0; i < valid.size(); ++i) {
-    const auto c = static_cast<unsigned char>(valid[i]);
-    if (c == 0xC2 && i + 1 < valid.size() && static_cast<unsigned char>(valid[i + 1]) <= 0x9F) {
-      out += ' ';  // C1 controls, U+0085 among them
-      ++i;
-    } else if (c == 0xE2 &&
-               (valid.compare(i, 3, "\u2028") == 0 || valid.compare(i, 3, "\u2029") == 0)) {
+  out.reserve(plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    if (plain[i] == '\n' || plain[i] == '\f') {
       out += ' ';
-      i += 2;
-    } else if (c == 0xEF && (valid.compare(i, 3, "\xEF\xBF\xBE") == 0 ||
-                             valid.compare(i, 3, "\xEF\xBF\xBF") == 0)) {
-      out += "\uFFFD";
+    } else if (plain.compare(i, 3, "\xEF\xBF\xBE") == 0 ||
+               plain.compare(i, 3, "\xEF\xBF\xBF") == 0) {
+      out += "\uFFFD";  // U+FFFE, U+FFFF: not in a YAML stream
       i += 2;
     } else {
-      out += (c < 0x20 && c != '\t') || c == 0x7F ? ' ' : static_cast<char>(c);
+      out += plain[i];
     }
   }
   if (out.size() > limit) {

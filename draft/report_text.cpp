@@ -470,11 +470,6 @@ const char* ReportFormatName(ReportFormat format) {
   return "text";
 }
 
-namespace {
-
-// Control characters mean nothing in a report and no stored text may hold them: each becomes a
-// space. Unicode's own line breaks (U+0085, U+2028, U+2029) are line breaks. '\n', '\t' and
-// '\f' (a page) stay.
 std::string Printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -497,8 +492,6 @@ std::string Printable(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 ReportText ParagraphsOf(std::string_view raw, ReportFormat format) {
   const std::string text = Printable(raw);

@@ -77,6 +77,11 @@ Result<ReportFormat> SniffReport(std::string_view bytes);
 // overran timeout_seconds.
 Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& options);
 
+// `text` with what means nothing in a report, and no stored text may hold, made plain: each
+// control character a space, Unicode's own line breaks (U+0085, U+2028, U+2029) '\n'; '\n',
+// '\t' and '\f' (a page) stay. REQUIRES: UTF-8.
+std::string Printable(std::string_view text);
+
 // The paragraphs of text as a converter printed it: '\f' separates pages. REQUIRES: `text` is
 // UTF-8 (ReadReport makes it so); control characters become spaces.
 ReportText ParagraphsOf(std::string_view text, ReportFormat format);

@@ -64,12 +64,9 @@ namespace {
 // "https://host:443" is "https://host", as a browser writes an Origin; lower case.
 std::string WithoutDefaultPort(std::string origin) {
   origin = Lower(origin);
-  for (const char* default_port : {"http://|:80", "https://|:443"}) {
-    const std::string_view both(default_port);
-    const std::string scheme(both.substr(0, both.find('|')));
-    const std::string port(both.substr(both.find('|') + 1));
-    if (origin.rfind(scheme, 0) == 0 && origin.size() > port.size() &&
-        origin.compare(origin.size() - port.size(), port.size(), port) == 0) {
+  for (auto [scheme, port] :
+       {std::pair<std::string_view, std::string_view>{"http://", ":80"}, {"https://", ":443"}}) {
+    if (origin.starts_with(scheme) && origin.ends_with(port)) {
       origin.resize(origin.size() - port.size());
     }
   }

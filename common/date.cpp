@@ -70,6 +70,11 @@ std::string Date::ToString() const {
 
 std::string Date::LongString() const { return std::to_string(day()) + " " + MonthYear(); }
 
+std::string Date::ShortString() const {
+  return std::to_string(day()) + " " + std::string(kMonthNames[month() - 1]).substr(0, 3) + " " +
+         std::to_string(year());
+}
+
 std::string Date::MonthYear() const {
   return std::string(kMonthNames[month() - 1]) + " " + std::to_string(year());
 }

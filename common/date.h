@@ -39,6 +39,7 @@ class Date {
   std::string ToString() const;        // "2025-03-31"
   std::string MonthYear() const;       // "March 2025"
   std::string LongString() const;      // "31 March 2025", as the annual report and GOV.UK write it
+  std::string ShortString() const;     // "31 Mar 2025", as GOV.UK writes a date where room is short
   std::string ShortMonthYear() const;  // "Mar-23", as Annex A writes a publication month
 
   // The financial year containing this date: its first day (1 April) and label ("2024-25").

@@ -54,6 +54,10 @@ bool Transition::Takes(std::string_view field) const {
 
 bool Transition::AllowsRole(std::string_view role) const { return Contains(roles, role); }
 
+bool Transition::KeepsState() const {
+  return std::none_of(cases.begin(), cases.end(), [](const Case& c) { return c.to.has_value(); });
+}
+
 const StateSpec* Workflow::FindState(std::string_view name) const {
   return FindByName(states_, name);
 }

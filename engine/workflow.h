@@ -96,6 +96,9 @@ struct Transition {
 
   bool Takes(std::string_view field) const;
   bool AllowsRole(std::string_view role) const;
+  // Whether no case moves the state (an update, a comment): such an event says something only
+  // through its note, its fields or its files.
+  bool KeepsState() const;
 };
 
 class Workflow {

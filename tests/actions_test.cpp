@@ -104,6 +104,8 @@ actions:
     e.body = body;
     e.unit = unit;
     e.fields = std::move(fields);
+    // A note-only transition with nothing in it is refused (it would record nothing).
+    if ((transition == "update" || transition == "comment") && e.fields.empty()) e.note = "noted";
     return engine_->Apply({e}, "test");
   }
 

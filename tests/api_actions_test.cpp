@@ -114,7 +114,8 @@ TEST_F(ApiActionsTest, AUnitLeadMayNotActOnTheBodysOwnActions) {
 
 TEST_F(ApiActionsTest, AUnitScopedLeadMayNotActOnARecommendation) {
   const int64_t before = Events();
-  for (const char* body : {R"({"do":"close","override":"all done"})", R"({"do":"update"})"}) {
+  for (const char* body :
+       {R"({"do":"close","override":"all done"})", R"({"do":"update","note":"n"})"}) {
     EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations/sw22-i2/events", body, kSwLead), 403,
                           "'sw22-i2' is a recommendation"))
         << body;
@@ -122,8 +123,10 @@ TEST_F(ApiActionsTest, AUnitScopedLeadMayNotActOnARecommendation) {
   EXPECT_EQ(Events(), before);
   // It still reads its body's recommendations.
   EXPECT_EQ(Get("/api/v1/recommendations/sw22-i2", kSwLead).status, 200);
-  EXPECT_EQ(Post("/api/v1/recommendations/sw22-i2/events", R"({"do":"update"})", kCpsLead).status,
-            201);
+  EXPECT_EQ(
+      Post("/api/v1/recommendations/sw22-i2/events", R"({"do":"update","note":"n"})", kCpsLead)
+          .status,
+      201);
 }
 
 // --- 3. The close guard.

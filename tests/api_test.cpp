@@ -419,7 +419,7 @@ TEST_F(ApiTest, IfMatchWithAStaleETagIs412AndWithTheCurrentOneSucceeds) {
 
 TEST_F(ApiTest, AWrongContentTypeIs415) {
   const std::string events = "/api/v1/recommendations/da25-n1/events";
-  const std::string update = R"({"do":"update"})";
+  const std::string update = R"({"do":"update","note":"n"})";
   const int64_t before = Events();
   EXPECT_TRUE(IsProblem(Send(Make("POST", events, update), kCpsLead), 415,
                         "send Content-Type: application/json"));
@@ -439,6 +439,11 @@ TEST_F(ApiTest, WellFormedRequestsThatBreakARuleAre422) {
                         "'assess' needs field 'in'"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","colour":"red"})", kCpsLead), 422,
                         "'update' takes no field 'colour' (it takes: met)"));
+  // A note-only transition with nothing in it would be an empty entry in the history.
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update"})", kCpsLead), 422,
+                        "'update' records nothing without a note or a field (met)"));
+  EXPECT_TRUE(
+      IsProblem(Post(events, R"({"do":"update","note":""})", kCpsLead), 422, "records nothing"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"assess","outcome":"achieved","in":"zz99"})"), 422,
                         "field 'in': no inspection 'zz99'"));
   EXPECT_TRUE(IsProblem(

@@ -274,6 +274,7 @@ TEST_F(EngineTest, ControlCharactersOtherThanTabAndNewlineAreRefusedNamingTheFie
   const int64_t before = EventCount();
   RecordEvent e = CpsLeadCloses("da25-n1");
   e.transition = "update";
+  e.note = "noted";
   e.effective = D("2025-06-02");
   struct Case {
     std::string note;
@@ -458,6 +459,7 @@ TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
   RecordEvent e;
   e.subject_id = "da25-n2";
   e.transition = "update";
+  e.note = "noted";
   e.effective = D("2025-06-02");
   e.role = "body_lead";
   e.body = "CPS";
@@ -481,6 +483,7 @@ TEST_F(EngineTest, ATokenRevokedElsewhereStopsWhenAWriteTakesInThatProcesssCommi
   ASSERT_TRUE(other->Apply({CpsLeadCloses("da25-n2")}, "cli").ok());
   RecordEvent e = CpsLeadCloses("da25-n1");
   e.transition = "update";
+  e.note = "noted";
   ASSERT_TRUE(engine_->Apply({e}, "server").ok());  // catches up with `other` inside its write
   EXPECT_EQ(engine_->Show("da25-n2", std::nullopt)->state, "closed");
   EXPECT_FALSE(engine_->Authenticate(token->second).ok());
@@ -559,6 +562,7 @@ TEST_F(EngineTest, AnEngineThatReadsTheLogAheadAnswersAsOneThatDoesNot) {
   Engine* plain = opened_plain->get();
   RecordEvent e = CpsLeadCloses("da25-n2");
   e.transition = "update";
+  e.note = "noted";
   e.effective = D("2025-06-02");
   ASSERT_TRUE(engine_->Apply({e}, "other").ok());
   ASSERT_TRUE(ahead->Refresh().ok());

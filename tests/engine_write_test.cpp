@@ -119,6 +119,7 @@ TEST_F(EngineTest, AnImportInPlaceKeepsTheEvidenceOfCommandsItHasDropped) {
   batch.push_back(close);
   for (int i = 0; i < 11; ++i) {
     RecordEvent note{"da25-n1", "update", D("2025-06-03"), "inspectorate"};
+    note.note = "noted";
     note.note = "progress " + std::to_string(i);
     note.where = "t.yaml:" + std::to_string(i + 2) + ":1";
     batch.push_back(note);
@@ -127,6 +128,7 @@ TEST_F(EngineTest, AnImportInPlaceKeepsTheEvidenceOfCommandsItHasDropped) {
   // A body dating a note behind the inspectorate's notes before it: the guard, checked once the
   // batch is whole, refuses it, long after its command was dropped.
   RecordEvent behind{"da25-n1", "update", D("2025-06-01"), "body_lead"};
+  behind.note = "noted";
   behind.body = "CPS";
   behind.where = "t.yaml:13:1";
   refused.insert(refused.begin() + 7, behind);

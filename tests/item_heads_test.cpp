@@ -368,6 +368,7 @@ TEST_F(ItemHeadsTest, AnEngineOpenedForListsAnswersListsOnly) {
   EXPECT_EQ(engine->Verify().status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(engine->Rebuild().status().code(), Code::kFailedPrecondition);
   RecordEvent e{"r1", "update", D("2025-01-01"), "inspectorate"};
+  e.note = "noted";
   EXPECT_EQ(engine->Apply({e}, "test").status().code(), Code::kFailedPrecondition);
   // Another process writes: Refresh leaves it as it is (it reads the heads afresh each list).
   ASSERT_TRUE(Open().value()->Apply({e}, "test").ok());
@@ -392,6 +393,7 @@ TEST_F(ItemHeadsTest, HeadsWorkedOutUnderAnotherWorkflowAreNotReadUntilWorkedOut
   EXPECT_EQ(verified->head_rows, 0);
   // A scoped write cannot work them all out again, and leaves them as they are ...
   RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
+  e.note = "noted";
   index_batch_ = 1;
   ASSERT_TRUE(Open({"r3"}).value()->Apply({e}, "test").ok());
   EXPECT_FALSE(Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""})->heads_current);
@@ -438,6 +440,7 @@ recommendations:
     auto applied = (*engine)->Apply({supersede}, "test");
     ASSERT_TRUE(applied.ok()) << applied.status().message();
     RecordEvent note{"r1", "update", D("2025-03-01"), "inspectorate"};
+    note.note = "noted";
     note.note = "still referred to";
     applied = (*engine)->Apply({note}, "test");
     ASSERT_TRUE(applied.ok()) << applied.status().message();

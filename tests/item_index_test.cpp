@@ -101,6 +101,7 @@ TEST_F(ItemIndexTest, AScopedEngineReadsOnlyWhatItsItemsNeedAndWritesNothingElse
   EXPECT_LT((*scoped)->Inspections().size(), 5u);
   EXPECT_EQ((*scoped)->Bodies().size(), 2u);
   RecordEvent e{"r3", "update", D("2025-01-01"), "inspectorate"};
+  e.note = "noted";
   EXPECT_EQ((*scoped)->Apply({e}, "test").status().code(), Code::kFailedPrecondition);
   DefineBody body{Body{"HMCTS", "HM Courts and Tribunals Service", "HMCTS"}};
   EXPECT_EQ((*scoped)->Apply({body}, "test").status().code(), Code::kFailedPrecondition);
@@ -292,6 +293,7 @@ TEST_F(ItemIndexTest, AScopedWriteOnAnIndexBehindTheLogIsCheckedAndIndexedWhole)
        "; UPDATE derived SET through = " + std::to_string(last - 1))
           .c_str());
   RecordEvent e{"r2", "update", D("2025-01-01"), "inspectorate"};
+  e.note = "noted";
   ASSERT_TRUE(scoped->Apply({e}, "test").ok());
   auto verified = Engine::VerifyDatabase({db(), kWorkflow, &clock_, false, ""});
   ASSERT_TRUE(verified.ok()) << verified.status().message();
@@ -404,6 +406,7 @@ TEST_F(ItemIndexTest, AKillWhileTheIndexIsWrittenLeavesADatabaseThatAnswersCorre
           auto engine = Open();
           for (int i = 0; engine.ok(); ++i) {
             RecordEvent e{"r9", "update", D("2025-01-01"), "inspectorate"};
+            e.note = "noted";
             e.note = "note " + std::to_string(i);
             (void)(*engine)->Apply({e}, "test");
           }

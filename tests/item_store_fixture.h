@@ -183,6 +183,10 @@ recommendations:
           e.fields["superseded_by"] = {"r" + std::to_string(rng() % recommendations)};
         }
       }
+      // A note-only transition with nothing in it is refused (it would record nothing).
+      if ((e.transition == "update" || e.transition == "comment") && e.fields.empty()) {
+        e.note = "noted";
+      }
       if (!scoped_writes) {
         if ((*engine)->Apply({e}, "test").ok()) ++written;
         continue;

@@ -442,7 +442,7 @@ TEST_F(ServerTest, IfMatchTakesAListAndNeverMatchesAWeakTag) {
         "POST /api/v1/recommendations/da25-n1/events HTTP/1.1\r\nHost: x\r\nAuthorization: "
         "Bearer " +
         cps_ + "\r\nContent-Type: application/json\r\nIf-Match: " + if_match +
-        "\r\nContent-Length: 15\r\n\r\n{\"do\":\"update\"}");
+        "\r\nContent-Length: 26\r\n\r\n{\"do\":\"update\",\"note\":\"n\"}");
     return c.Read().status;
   };
   EXPECT_EQ(post("W/" + tag), 412);

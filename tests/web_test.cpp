@@ -14,6 +14,7 @@
 #include "engine/workflow.h"
 #include "web/accounts.h"
 #include "web/forms.h"
+#include "web/spoken.h"
 
 namespace rectrack::web {
 namespace {
@@ -147,6 +148,39 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(dated.fields["due"], (std::vector<std::string>{"2026-06-30"}));
   EXPECT_FALSE(dated.effective);
   EXPECT_EQ(ParseEventForm(wf, {{"do", "issue"}}, &bad).at(0).field, "do");  // creates: never
+}
+
+TEST(SpokenTest, DatesAreWrittenAsGovUkWritesThem) {
+  EXPECT_EQ(LongDate("2025-12-03"), "3 December 2025");
+  EXPECT_EQ(ShortDate("2025-09-30"), "30 Sep 2025");
+  EXPECT_EQ(LongDate(""), "");
+  EXPECT_EQ(ShortDate("2025-13-01"), "2025-13-01");  // not a date: shown as it is
+}
+
+TEST(SpokenTest, TimesAreUkTimeWithSummerTimeFromMarchsToOctobersLastSunday) {
+  EXPECT_EQ(SpokenTime("2025-12-01T08:00:00Z"), "1 December 2025 at 8am");
+  EXPECT_EQ(SpokenTime("2025-12-01T13:05:09.123Z"), "1 December 2025 at 1:05pm");
+  EXPECT_EQ(SpokenTime("2025-12-01T12:00:00Z"), "1 December 2025 at midday");
+  EXPECT_EQ(SpokenTime("2025-12-01T00:00:00Z"), "1 December 2025 at midnight");
+  // 2025's summer time: 1am UTC on 30 March to 1am UTC on 26 October.
+  EXPECT_EQ(SpokenTime("2025-03-30T00:59:00Z"), "30 March 2025 at 12:59am");
+  EXPECT_EQ(SpokenTime("2025-03-30T01:00:00Z"), "30 March 2025 at 2am");
+  EXPECT_EQ(SpokenTime("2025-06-03T13:05:00Z"), "3 June 2025 at 2:05pm");
+  EXPECT_EQ(SpokenTime("2025-06-03T23:30:00Z"), "4 June 2025 at 12:30am");  // the next day
+  EXPECT_EQ(SpokenTime("2025-10-26T00:59:00Z"), "26 October 2025 at 1:59am");
+  EXPECT_EQ(SpokenTime("2025-10-26T01:00:00Z"), "26 October 2025 at 1am");
+  for (const char* odd : {"", "2025-12-01", "2025-12-01T25:00:00Z", "2025-12-01T08:00:00+01:00",
+                          "yesterday at noonZ"}) {
+    EXPECT_EQ(SpokenTime(odd), odd);
+  }
+}
+
+TEST(SpokenTest, TheLogsNamesForWhoRecordedAnEventReadAsPeopleWriteThem) {
+  EXPECT_EQ(SpokenActor("account:lead@cps.example"), "lead@cps.example");
+  EXPECT_EQ(SpokenActor("token:3f2a"), "API token 3f2a");
+  EXPECT_EQ(SpokenActor("cli:root"), "root, on the command line");
+  EXPECT_EQ(SpokenActor("public"), "public");
+  EXPECT_EQ(SpokenActor("account:"), "account:");
 }
 
 TEST(PasswordTest, Argon2idHashesVerifyOnlyTheRightPassword) {

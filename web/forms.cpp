@@ -30,7 +30,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
   FormField f;
   f.name = spec.name;
   f.label = spec.label.empty() ? Label(spec.name) : spec.label;
-  f.hint = spec.description;
+  f.hint = Capitalised(spec.description);
   f.required = required;
   f.list = spec.list;
   switch (spec.type) {
@@ -49,7 +49,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
     case FieldType::kMilestone:
       f.kind = FormField::Kind::kChoice;
       for (const MilestoneView& m : item.milestones) {
-        f.options.emplace_back(m.label, m.label + " (due " + m.due.ToString() + ")");
+        f.options.emplace_back(m.label, m.label + " (due " + m.due.LongString() + ")");
       }
       if (f.options.empty()) f.kind = FormField::Kind::kText;  // nothing to choose from
       break;
@@ -205,6 +205,18 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
       }
       event->fields[field] = std::move(values);
     }
+  }
+  // The engine refuses it too (command_builder.cpp); here it is said at the note, in the form's
+  // words.
+  if (errors.empty() && t->KeepsState() && event->note.empty() && event->fields.empty() &&
+      event->files.empty()) {
+    std::string message = "Enter a note";
+    for (const std::string& field : t->optional) {
+      std::string other = RequiredMessage(workflow.FindField(field), field);
+      other[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(other[0])));
+      message += " or " + other;
+    }
+    errors.push_back({"note", message});
   }
   return errors;
 }

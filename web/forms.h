@@ -62,7 +62,9 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
 
 // Reads the posted form (`posted`: name -> value) of transition posted["do"] into `event`
 // (transition, effective date, note, fields; not who acts). Returns the fields that could not
-// be read; empty when `event` is ready to record.
+// be read; empty when `event` is ready to record. `event->files` are the files posted with it
+// (set before): a transition that keeps the state records nothing without a note, a field or
+// a file, and its note is then the field in error.
 std::vector<FieldError> ParseEventForm(const Workflow& workflow,
                                        const std::map<std::string, std::string>& posted,
                                        RecordEvent* event);

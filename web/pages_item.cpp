@@ -53,14 +53,14 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("id", v.id);
     data.set("text", v.def.text);
     data.set("as_at", as_at);
-    data.set("as_at_shown", v.as_of.ToString());
+    data.set("as_at_shown", v.as_of.LongString());
     SetIf(data, "as_at_error", bad_date ? kAsAtError : "");
     data.set("state", Spoken(v.state));
     data.set("state_class", StateClass(wf, v.state));
     data.set("overdue", Bool(v.overdue));
     data.set("owner_label", action ? "Owning body" : "Owners");
     data.set("owners", OwnersText(v.def.owners));
-    data.set("issued", v.issued.ToString());
+    data.set("issued", v.issued.LongString());
     std::string inspection_title;
     std::string follow_up_of;
     for (const Inspection& i : engine.Inspections()) {
@@ -91,12 +91,12 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     for (const MilestoneView& m : v.milestones) {
       Data d;
       d.set("label", m.label);
-      d.set("due", m.due.ToString());
-      d.set("original_due", m.original_due.ToString());
+      d.set("due", m.due.LongString());
+      d.set("original_due", m.original_due.LongString());
       // Each of the three set, true or false: a key a row lacks is looked up in the page's data
       // (mustache's context stack), whose "overdue" is the recommendation's.
       d.set("met", Bool(m.met));
-      if (m.met) d.set("met_on", m.met_on ? m.met_on->ToString() : "");
+      if (m.met) d.set("met_on", m.met_on ? m.met_on->LongString() : "");
       d.set("overdue", Bool(!m.met && m.overdue));
       d.set("pending", Bool(!m.met && !m.overdue));
       milestones.push_back(d);
@@ -129,9 +129,11 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       const TimelineEntry& e = *it;
       Data d;
       d.set("transition", e.transition);
-      d.set("effective", e.effective.ToString());
-      d.set("recorded", e.recorded);
-      d.set("actor", e.actor);
+      d.set("effective", e.effective.LongString());
+      d.set("effective_iso", e.effective.ToString());
+      d.set("recorded", SpokenTime(e.recorded));
+      d.set("recorded_iso", e.recorded);
+      d.set("actor", SpokenActor(e.actor));
       d.set("role", Spoken(e.role));
       SetIf(d, "body", e.body);
       SetIf(d, "unit", e.unit);
@@ -285,8 +287,8 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   event.subject_id = id;
   event.kind = kind;
   const std::string failed = call.Form("do");
-  std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
   event.files = call.Files("evidence_files");
+  std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
   if (const std::string version = call.Query("version"); !version.empty()) {
     if (const std::optional<int64_t> number = ParseDigits(version, 18)) {
       event.expected_version = *number;

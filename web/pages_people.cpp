@@ -259,7 +259,7 @@ Response Workspace::Impl::Audit(const Call& call) {
   if (auto entries = accounts->AuditList(500); entries.ok()) {
     for (const storage::AuditRecord& a : *entries) {
       Data d;
-      d.set("at", a.at);
+      d.set("at", SpokenTime(a.at));
       SetIf(d, "account", a.account);
       d.set("what", Spoken(a.what));
       SetIf(d, "address", a.address);

@@ -77,7 +77,7 @@ Response Workspace::Impl::Annex(const Call& call) {
     }
     data.set("body_name", report->body_name);
     Data r;
-    r.set("as_of", report->as_of.ToString());
+    r.set("as_of", report->as_of.LongString());
     r.set("financial_year", report->financial_year);
     r.set("body", report->body);
     r.set("closed_count", std::to_string(report->closed.size()));
@@ -144,7 +144,7 @@ Response Workspace::Impl::Progress(const Call& call) {
     }
     data.set("body_name", report->body_name);
     Data r;
-    r.set("as_of", report->as_of.ToString());
+    r.set("as_of", report->as_of.LongString());
     Data units = List();
     for (const UnitProgress& u : report->units) {
       Data d;
@@ -218,13 +218,13 @@ Response Workspace::Impl::Alerts(const Call& call) {
     if (alerts.ok()) {
       for (const storage::AlertRecord& a : *alerts) {
         Data d;
-        d.set("raised", a.raised);
+        d.set("raised", SpokenTime(a.raised));
         d.set("kind", Spoken(a.kind));
         d.set("late", Bool(a.late));
         const bool action = engine.KindOf(a.recommendation) == SubjectKind::kAction;
         d.set("href", std::string(action ? "/actions/" : "/recommendations/") + a.recommendation);
         d.set("subject", a.recommendation + (a.milestone.empty() ? "" : " (" + a.milestone + ")"));
-        d.set("due", a.due);
+        d.set("due", ShortDate(a.due));
         d.set("audience", Join(a.audience, ", "));
         auto alert_state = engine.AlertState(a.id);
         const std::string state = alert_state.ok() ? *alert_state : "unknown";

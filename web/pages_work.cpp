@@ -74,7 +74,7 @@ Workspace::Impl::Content Workspace::Impl::DashboardContent(const Call& call) {
   host->Read([&](const Engine& engine) {
     generation = engine.last_seq();
     const Date today = engine.clock().Today();
-    data.set("today", today.ToString());
+    data.set("today", today.LongString());
     // The state a body's closure waits in for the inspectorate: the one `close` leads to.
     std::string awaiting_state;
     if (const Transition* close = workflow->FindTransition("close")) {
@@ -334,7 +334,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   data.set("count", std::to_string(count));
   data.set("count_noun", count == 1 ? "recommendation" : "recommendations");
-  data.set("as_at_shown", as_at.empty() ? today : as_at);
+  data.set("as_at_shown", LongDate(as_at.empty() ? today : as_at));
   Params csv_params = filters;
   csv_params["format"] = "csv";
   data.set("csv_href", "/recommendations" + QueryString(csv_params));
@@ -515,7 +515,7 @@ Response Workspace::Impl::Inspections(const Call& call) {
       Data d;
       d.set("id", i.id);
       d.set("title", i.title);
-      d.set("published", i.published.ToString());
+      d.set("published", i.published.LongString());
       d.set("kind", Spoken(i.kind));
       SetIf(d, "follow_up_of", i.follow_up_of);
       rows.push_back(d);
@@ -539,7 +539,7 @@ Response Workspace::Impl::InspectionPage(const Call& call, const std::string& id
         title = i.title;
         data.set("id", i.id);
         data.set("title", i.title);
-        data.set("published", i.published.ToString());
+        data.set("published", i.published.LongString());
         SetIf(data, "follow_up_of", i.follow_up_of);
       }
       if (i.follow_up_of == id) {

@@ -388,8 +388,8 @@ Data Workspace::Impl::ItemRow(const RecommendationHead& v) const {
   const Workflow* wf = v.kind == SubjectKind::kAction ? action_workflow : workflow;
   row.set("state_class", StateClass(wf, v.state));
   row.set("overdue", Bool(v.overdue));
-  SetIf(row, "next_due", NextDue(v));
-  row.set("issued", v.issued.ToString());
+  SetIf(row, "next_due", ShortDate(NextDue(v)));
+  row.set("issued", v.issued.ShortString());
   SetIf(row, "recommendation", v.action ? v.action->recommendation : "");
   SetIf(row, "unit", v.action ? v.action->unit : "");
   return row;

@@ -20,6 +20,7 @@
 #include "http/multipart.h"
 #include "web/accounts.h"
 #include "web/forms.h"
+#include "web/spoken.h"
 #include "web/templates.h"
 #include "web/workspace.h"
 

@@ -257,6 +257,14 @@ class WebWorkspaceTest(unittest.TestCase):
             "return getComputedStyle(document.querySelector('.moj-timeline__title')).fontWeight"), "700")
         self.assertNotIn("GDS Transport",
                          driver.execute_script("return getComputedStyle(document.querySelector('h1')).fontFamily"))
+        # An update with nothing in it would record nothing: refused, said at the note.
+        events_before = len(self.server.timeline("da23-r2"))
+        details = self.open_form(driver, "update")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
+        self.assertIn("Enter a note or select the milestone met", summary.text)
+        self.assertEqual(summary.find_element(By.TAG_NAME, "a").get_attribute("hash"), "#update-note")
+        self.assertEqual(len(self.server.timeline("da23-r2")), events_before)
         details = self.open_form(driver, "update")
         details.find_element(By.NAME, "note").send_keys("Training plan agreed <script>alert(1)</script>")
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
@@ -266,6 +274,17 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertNotIn("<script>alert(1)</script>", driver.page_source)
         last = self.server.timeline("da23-r2")[-1]
         self.assertEqual(last["actor"], "account:lead@cps.example")
+        # The history says who and when as people write it: the account, not the log's
+        # "account:" name; dates as GOV.UK writes them, machine-readable in <time>.
+        newest = driver.find_element(By.CSS_SELECTOR, ".moj-timeline__item")
+        self.assertIn("by lead@cps.example (", newest.text)
+        self.assertNotIn("account:", newest.text)
+        effective = newest.find_element(By.CSS_SELECTOR, ".moj-timeline__date time")
+        self.assertEqual(effective.get_attribute("datetime"), "2025-12-01")
+        self.assertEqual(effective.text, "1 December 2025")
+        recorded = newest.find_elements(By.CSS_SELECTOR, ".moj-timeline__date time")[1]
+        self.assertEqual(recorded.get_attribute("datetime"), last["recorded"])
+        self.assertRegex(recorded.text, r"^\d{1,2} [A-Z][a-z]+ \d{4} at (\d{1,2}(:\d\d)?[ap]m|midday|midnight)$")
         # An action: closed from its page.
         self.go(driver, "/actions/sw22-i2-a4")
         self.check_page(driver, "action")
@@ -673,7 +692,7 @@ class WebWorkspaceTest(unittest.TestCase):
             "By March 2026, the SFO should review its disclosure training.")
         self.submit(driver, form.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("/recommendations/t1-r1", driver.current_url)
-        self.assertIn("2026-03-31", driver.page_source)
+        self.assertIn("31 March 2026", driver.page_source)  # the milestone read from the text
         self.assertEqual(self.server.timeline("t1-r1")[0]["actor"], "account:staff@hmcpsi.example")
         # An API token, shown once, then revoked.
         self.go(driver, "/admin")

@@ -1,0 +1,27 @@
+// Dates, times and the log's names for people as the workspace's pages write them, after the
+// GOV.UK style guide: what a page shows, never what it stores or sends to machines (a CSV, a
+// <time datetime> attribute and the API keep ISO 8601 and the log's own names).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rectrack::web {
+
+// A date as GOV.UK writes it, "3 December 2025"; in a table, where room is short, "3 Dec 2025".
+// Given as an ISO date ("2025-12-03"), one that does not parse is shown as it is; "" stays "".
+std::string LongDate(std::string_view iso);
+std::string ShortDate(std::string_view iso);
+// A moment the log or the server recorded (RFC 3339 in UTC, "2025-06-03T13:05:00Z") in UK time as
+// GOV.UK writes it: "3 June 2025 at 2:05pm", "1 December 2025 at 8am", "midday", "midnight".
+// British Summer Time runs from 1am UTC on March's last Sunday to 1am UTC on October's. A string
+// that does not parse is shown as it is.
+std::string SpokenTime(std::string_view rfc3339);
+// Who recorded an event, as the log names them (engine/access.h's ActorOf, the command line's
+// "cli:" user), as people read it: "lead@cps.example", "API token 3f2a", "root, on the command
+// line". Any other name is shown as it is.
+std::string SpokenActor(const std::string& actor);
+
+}  // namespace rectrack::web

@@ -123,6 +123,18 @@ std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_v
   return out;
 }
 
+bool Workflow::EndsLife(const Transition& t) const {
+  auto left = [&](const std::string& state) {
+    return std::any_of(transitions_.begin(), transitions_.end(), [&](const Transition& other) {
+      return !other.creates && std::any_of(other.cases.begin(), other.cases.end(),
+                                           [&](const Case& c) { return Contains(c.from, state); });
+    });
+  };
+  return !t.creates && !t.cases.empty() &&
+         std::all_of(t.cases.begin(), t.cases.end(),
+                     [&](const Case& c) { return c.to.has_value() && !left(*c.to); });
+}
+
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
                                      std::string_view role, const Fields& fields) const {
   // What the role may do instead: said only in an error (a replay decides every event).

@@ -137,6 +137,9 @@ class Workflow {
 
   // Names of the transitions `role` may fire from `state`, in file order.
   std::vector<std::string> Allowed(std::string_view state, std::string_view role) const;
+  // Whether `t` always ends the item's life: every case moves it to a state no transition
+  // leaves (withdrawn, superseded). The web asks before recording one.
+  bool EndsLife(const Transition& t) const;
 
  private:
   friend class WorkflowLoader;

@@ -25,11 +25,19 @@ std::string RequiredMessage(const FieldSpec* spec, const std::string& field) {
   return (choice ? "Select the " : "Enter the ") + label;
 }
 
+}  // namespace
+
+std::string FieldLabel(const FieldSpec* spec, const std::string& name) {
+  return spec && !spec->label.empty() ? spec->label : Label(name);
+}
+
+namespace {
+
 FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHead& item,
                    const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
   FormField f;
   f.name = spec.name;
-  f.label = spec.label.empty() ? Label(spec.name) : spec.label;
+  f.label = FieldLabel(&spec, spec.name);
   f.hint = Capitalised(spec.description);
   f.required = required;
   f.list = spec.list;
@@ -93,6 +101,11 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     form.label = Label(name);
     form.button = Label(name);
     form.takes_files = t->Takes("evidence");
+    form.ends_life = workflow.EndsLife(*t);
+    if (form.ends_life) {
+      form.conditions.push_back("It cannot be undone: once " + Spoken(*t->cases.front().to) +
+                                ", nothing more can be recorded on it.");
+    }
     if (t->guard.actions_closed) {
       form.conditions.push_back("Every action must be closed first" +
                                 (t->guard.unless.empty() ? std::string(".")

@@ -45,6 +45,9 @@ struct Form {
   // The workflow says this transition takes evidence: the form also takes files (sent as
   // multipart/form-data, read by Call::Files("evidence_files")).
   bool takes_files = false;
+  // It ends the item's life (Workflow::EndsLife): a warning button, and a question before it
+  // is recorded.
+  bool ends_life = false;
 };
 
 // A posted value that could not be read, named by its field.
@@ -52,6 +55,10 @@ struct FieldError {
   std::string field;
   std::string message;
 };
+
+// A workflow field's label as the forms show it: its `label`, else its name as people write it
+// ("superseded_by" is "Superseded by").
+std::string FieldLabel(const FieldSpec* spec, const std::string& name);
 
 // The forms of `offered` (transition names of `workflow`, in that order) for `item`.
 // `inspections` and `bodies` are the choices of inspection and body fields.

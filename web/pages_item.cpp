@@ -128,7 +128,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     for (auto it = v.timeline.rbegin(); it != v.timeline.rend(); ++it) {
       const TimelineEntry& e = *it;
       Data d;
-      d.set("transition", e.transition);
+      d.set("transition", Capitalised(Spoken(e.transition)));
       d.set("effective", e.effective.LongString());
       d.set("effective_iso", e.effective.ToString());
       d.set("recorded", SpokenTime(e.recorded));
@@ -145,8 +145,13 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       Data fields = List();
       for (const auto& [name, values] : e.fields) {
         Data f;
-        f.set("name", name);
-        f.set("value", Join(values, ", "));
+        const FieldSpec* spec = wf ? wf->FindField(name) : nullptr;
+        f.set("name", FieldLabel(spec, name));
+        std::vector<std::string> shown = values;  // an enum's values as people write them
+        if (spec && spec->type == FieldType::kEnum) {
+          for (std::string& value : shown) value = Spoken(value);
+        }
+        f.set("value", Join(shown, ", "));
         fields.push_back(f);
       }
       d.set("has_fields", Bool(!e.fields.empty()));
@@ -189,6 +194,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       f.set("csrf", call.session->csrf);
       f.set("open", Bool(form.transition == failed));
       f.set("takes_files", Bool(form.takes_files));
+      f.set("ends_life", Bool(form.ends_life));
       Data fields = List();
       for (const FormField& field : form.fields) {
         Data d;
@@ -302,6 +308,11 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   if (visible.code() == Code::kNotFound) return NotFound(call);
   if (!visible.ok()) return Failure(call, visible);
   if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
+  // The question cannot carry files a form posted: a transition that takes them is not asked.
+  const Transition* t = wf->FindTransition(event.transition);
+  if (wf->EndsLife(*t) && !t->Takes("evidence") && call.Form("confirmed") != "yes") {
+    return ConfirmEnd(call, *wf, id, kind, event);
+  }
   ActAs(call.who, wf, &event);
   auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
   if (!written.ok()) {
@@ -316,6 +327,53 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   }
   return Redirect(std::string(action ? "/actions/" : "/recommendations/") + id +
                   "?recorded=" + failed);
+}
+
+Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id,
+                                     SubjectKind kind, const RecordEvent& event) {
+  const bool action = kind == SubjectKind::kAction;
+  const std::string self = std::string(action ? "/actions/" : "/recommendations/") + id;
+  const Transition& t = *wf.FindTransition(event.transition);
+  Data data;
+  data.set("id", id);
+  data.set("kind_label", action ? "Action" : "Recommendation");
+  data.set("kind_noun", action ? "action" : "recommendation");
+  data.set("verb", Spoken(t.name));
+  data.set("ends_in", Spoken(*t.cases.front().to));
+  host->Read([&](const Engine& engine) {
+    auto view = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
+    if (view.ok()) data.set("text", view->def.text);
+  });
+  Data recorded = List();
+  auto row = [&](const std::string& label, const std::string& value) {
+    Data d;
+    d.set("label", label);
+    d.set("value", value);
+    recorded.push_back(d);
+  };
+  for (const auto& [name, values] : event.fields) {
+    row(FieldLabel(wf.FindField(name), name), Join(values, ", "));
+  }
+  row("Effective date", event.effective ? event.effective->LongString() : "Today");
+  if (!event.note.empty()) row("Note", event.note);
+  data.set("recorded", recorded);
+  Data posted = List();
+  for (const auto& [name, value] : call.form) {
+    if (name == "csrf" || name == "confirmed") continue;
+    Data d;
+    d.set("name", name);
+    d.set("value", value);
+    posted.push_back(d);
+  }
+  data.set("posted", posted);
+  data.set("csrf", call.session->csrf);
+  const std::string version = call.Query("version");
+  data.set("self", self + (version.empty() ? "" : QueryString({{"version", version}})));
+  data.set("back", self);
+  data.set("button", Capitalised(Spoken(t.name)) + " " + (action ? "action" : "recommendation"));
+  return Page(call, 200, "confirm", data,
+              "Are you sure you want to " + Spoken(t.name) + " " + id + "?",
+              action ? "actions" : "recommendations");
 }
 
 }  // namespace rectrack::web

@@ -252,7 +252,7 @@ class WebWorkspaceTest(unittest.TestCase):
         # The history is the MoJ timeline, newest first, styled by its stylesheet; the pages
         # are set in the system font stack (GDS Transport is for services on gov.uk only).
         titles = driver.find_elements(By.CSS_SELECTOR, ".moj-timeline__item .moj-timeline__title")
-        self.assertTrue(titles[0].text.startswith("assess"), titles[0].text)
+        self.assertTrue(titles[0].text.startswith("Assess: "), titles[0].text)
         self.assertEqual(driver.execute_script(
             "return getComputedStyle(document.querySelector('.moj-timeline__title')).fontWeight"), "700")
         self.assertNotIn("GDS Transport",
@@ -391,6 +391,55 @@ class WebWorkspaceTest(unittest.TestCase):
             self.check_page(driver, name)
         self.assertIn("sign in", driver.page_source)
         self.assertNotIn("sign_in", driver.find_element(By.TAG_NAME, "main").text)
+
+    def test_2b_a_withdrawal_is_asked_about_first(self):
+        """A transition that ends a recommendation's life (nothing leaves 'withdrawn') has a
+        warning button, says so on its form, and asks "Are you sure?" before it is recorded;
+        Cancel records nothing."""
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/recommendations/sfo24-r2")
+        events_before = len(self.server.timeline("sfo24-r2"))
+        details = self.open_form(driver, "withdraw")
+        button = details.find_element(By.CSS_SELECTOR, "button")
+        self.assertIn("govuk-button--warning", button.get_attribute("class"))
+        self.assertIn("It cannot be undone: once withdrawn",
+                      details.find_element(By.CSS_SELECTOR, ".govuk-inset-text").text)
+        # Not asked while the form itself is wrong.
+        self.submit(driver, button)
+        self.assertIn("Enter the reason", driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text)
+        details = self.open_form(driver, "withdraw")
+        details.find_element(By.NAME, "reason").send_keys("Replaced by the case management review")
+        details.find_element(By.NAME, "note").send_keys("Agreed with the SFO <i>on 28 November</i>")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        self.assertEqual(driver.title, "Are you sure you want to withdraw sfo24-r2? – rectrack")
+        self.check_page(driver, "confirm-withdraw")
+        main = driver.find_element(By.TAG_NAME, "main").text
+        self.assertIn("Replaced by the case management review", main)
+        self.assertIn("Agreed with the SFO <i>on 28 November</i>", main)  # text, not markup
+        self.assertEqual(len(self.server.timeline("sfo24-r2")), events_before)
+        self.submit(driver, driver.find_element(By.LINK_TEXT, "Cancel"))
+        self.assertIn("issued", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        self.assertEqual(len(self.server.timeline("sfo24-r2")), events_before)
+        # Asked again, and answered: recorded once, as the form said.
+        details = self.open_form(driver, "withdraw")
+        details.find_element(By.NAME, "reason").send_keys("Replaced by the case management review")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        confirm = driver.find_element(By.CSS_SELECTOR, "main form button")
+        self.assertEqual(confirm.text, "Withdraw recommendation")
+        self.assertIn("govuk-button--warning", confirm.get_attribute("class"))
+        self.submit(driver, confirm)
+        self.assertIn("recorded=withdraw", driver.current_url)
+        self.assertIn("withdrawn", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        timeline = self.server.timeline("sfo24-r2")
+        self.assertEqual(len(timeline), events_before + 1)
+        self.assertEqual(timeline[-1]["do"], "withdraw")
+        self.assertEqual(timeline[-1]["fields"], {"reason": ["Replaced by the case management review"]})
+        newest = driver.find_element(By.CSS_SELECTOR, ".moj-timeline__item")
+        self.assertIn("Withdraw: issued → withdrawn", newest.text)
+        self.assertIn("Reason: Replaced by the case management review", newest.text)
+        # A note-taking transition is not asked about, and no form is left on a withdrawn one.
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, "input[name='do']"), [])
 
     def test_3_unit_lead_and_reader_limits(self):
         driver = self.new_browser()

@@ -14,6 +14,8 @@ Response Workspace::Impl::SignInPage(const Call& call, int status, const std::st
                                      const std::string& email) const {
   Data data;
   if (!error.empty()) data.set("error", error);
+  SetErrors(data,
+            error.empty() ? std::vector<FieldError>{} : std::vector<FieldError>{{"email", error}});
   data.set("email", email);
   std::string next = call.target.query.count("next") ? call.Query("next") : call.Form("next");
   data.set("next", next);
@@ -54,6 +56,8 @@ Response Workspace::Impl::SignInCode(const Call& call) {
   auto page = [&](int status, const std::string& error) {
     Data data;
     SetIf(data, "error", error);
+    SetErrors(data,
+              error.empty() ? std::vector<FieldError>{} : std::vector<FieldError>{{"code", error}});
     data.set("csrf", call.session->csrf);
     data.set("next", call.target.query.count("next") ? call.Query("next") : call.Form("next"));
     return Page(call, status, "sign_in_code", data, "Enter your code", "", !error.empty());
@@ -80,6 +84,8 @@ Response Workspace::Impl::SetPassword(const Call& call) {
     Data data;
     data.set("token", token);
     SetIf(data, "error", error);
+    SetErrors(data, error.empty() ? std::vector<FieldError>{}
+                                  : std::vector<FieldError>{{"password", error}});
     return Page(call, status, "set_password", data, "Set your password", "", !error.empty());
   };
   if (call.req.method != "POST") return page(200, "");
@@ -107,7 +113,9 @@ Response Workspace::Impl::SecondFactor(const Call& call) {
     if (enabled.ok()) {
       return Redirect("/account" + QueryString({{"done", "Your second factor is on"}}));
     }
-    data.set("error", "Enter the code the app shows now (" + enabled.message() + ")");
+    const std::string error = "Enter the code the app shows now (" + enabled.message() + ")";
+    data.set("error", error);
+    SetErrors(data, {{"code", error}});
   } else {
     auto fresh = NewTotpSecret();
     if (!fresh.ok()) return Failure(call, fresh.status());

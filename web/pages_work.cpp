@@ -329,8 +329,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("overdue", Bool(overdue));
   if (!error.empty()) {
     data.set("error", error);
-    data.set("error_field", error_field);
     data.set(error_field + "_error", Bool(true));
+    SetErrors(data, {{error_field, error}});
   }
   data.set("count", std::to_string(count));
   data.set("count_noun", count == 1 ? "recommendation" : "recommendations");

@@ -46,8 +46,8 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
       SetIf(d, "body", t.body);
       SetIf(d, "unit", t.unit);
       SetIf(d, "label", t.label);
-      SetIf(d, "expires", t.expires);
-      SetIf(d, "revoked", t.revoked);
+      SetIf(d, "expires", LongDate(t.expires));
+      SetIf(d, "revoked", SpokenTime(t.revoked));
       d.set("csrf", call.session->csrf);
       tokens.push_back(d);
     }

@@ -753,7 +753,8 @@ class WebWorkspaceTest(unittest.TestCase):
                                      headers={"Authorization": "Bearer " + secret})
         self.assertEqual(urllib.request.urlopen(api, timeout=10).status, 200)
         self.submit(driver, driver.find_element(By.XPATH, "//tr[td[text()='dashboard screen']]//button"))
-        self.assertIn("revoked", driver.page_source)
+        revoked = driver.find_element(By.XPATH, "//tr[td[text()='dashboard screen']]").text
+        self.assertRegex(revoked, r"Revoked \d{1,2} [A-Z][a-z]+ \d{4} at ")
         with self.assertRaises(urllib.error.HTTPError):
             urllib.request.urlopen(api, timeout=10)
         # Reports: downloads with their file names.

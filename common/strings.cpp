@@ -51,6 +51,8 @@ std::string Capitalised(std::string text) {
   return text;
 }
 
+bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == text.npos; }
+
 std::string Lower(std::string_view text) {
   std::string out(text);
   // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.

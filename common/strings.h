@@ -21,6 +21,8 @@ std::string Plural(size_t n, std::string_view noun, std::string_view plural = ""
 std::string Spoken(std::string name);
 // `text` with its first letter a capital (ASCII): a message or a name that begins a sentence.
 std::string Capitalised(std::string text);
+// Whether `text` is empty or only spaces, tabs and line breaks: says nothing.
+bool IsBlank(std::string_view text);
 // ASCII lower case; bytes >= 0x80 (UTF-8) are left as they are.
 std::string Lower(std::string_view text);
 // The items of a `separator`-separated list, each trimmed of spaces and tabs, empty ones

@@ -6,10 +6,6 @@ namespace rectrack {
 
 namespace chr = std::chrono;
 
-namespace {
-
-// UK civil time: GMT, or BST (GMT+1) from 01:00 UTC on the last Sunday of March to 01:00 UTC on
-// the last Sunday of October (Summer Time Order 2002). Deadlines are UK calendar days.
 Clock::TimePoint UkCivil(Clock::TimePoint utc) {
   const chr::year year = chr::year_month_day(chr::floor<chr::days>(utc)).year();
   auto last_sunday = [&](chr::month m) {
@@ -19,8 +15,6 @@ Clock::TimePoint UkCivil(Clock::TimePoint utc) {
   const bool summer = utc >= last_sunday(chr::March) && utc < last_sunday(chr::October);
   return summer ? utc + chr::hours(1) : utc;
 }
-
-}  // namespace
 
 Date Clock::Today() const {
   auto days = chr::floor<chr::days>(UkCivil(Now())).time_since_epoch().count();

@@ -45,6 +45,10 @@ class ShiftedClock : public Clock {
   double rate_;
 };
 
+// UK civil time: GMT, or BST (GMT+1) from 01:00 UTC on the last Sunday of March to 01:00 UTC on
+// the last Sunday of October (Summer Time Order 2002): `utc` as a UK clock shows it (the time
+// point whose UTC reading is the UK wall-clock time). Deadlines are UK calendar days.
+Clock::TimePoint UkCivil(Clock::TimePoint utc);
 // The instant `day` begins in the UK (00:00 GMT, or 00:00 BST = 23:00 UTC the day before).
 Clock::TimePoint UkDayStart(Date day);
 // RFC 3339 in UTC, to the second: "2025-03-31T09:00:00Z".

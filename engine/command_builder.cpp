@@ -384,13 +384,6 @@ class CommandBuilder {
       return Status::InvalidArgument("effective date " + effective.ToString() +
                                      " is in the future (today is " + today_.ToString() + ")");
     }
-    // A note-only transition with nothing in it would put an empty entry in the history.
-    if (t->KeepsState() && t->required.empty() && c.note.empty() && c.fields.empty() &&
-        c.files.empty()) {
-      return Status::InvalidArgument(
-          "'" + c.transition + "' records nothing without a note" +
-          (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"));
-    }
     Event e = NewEvent(item->kind, c.subject_id, c.transition, effective);
     e.role = c.role;
     e.body = c.body;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
 #include "engine/history_cache.h"  // ~Ledger destroys the cache
 
 namespace rectrack {
@@ -61,6 +62,14 @@ Status Ledger::CheckGuard(const Event& event) const {
   const Workflow* wf = WorkflowOf(event.kind);
   const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
   if (!item || !t) return Status();
+  // Checked after the role and the state (a reader is told it may not, not what to write), and
+  // only for new events: the log may hold such events from before the rule.
+  if (t->MaySayNothing() && IsBlank(event.note) && event.fields.empty() &&
+      event.attachments.empty()) {
+    return Status::InvalidArgument(
+        "'" + t->name + "' records nothing without a note" +
+        (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"));
+  }
   if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
   if (!t->guard.actions_closed) return Status();
   if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();

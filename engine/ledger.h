@@ -224,7 +224,9 @@ class Ledger {
 
   // The guard of the transition `event` fires (workflow.h), against the world as it is (the
   // event already added or not): Conflict naming the open actions when it does not hold. An
-  // action counts if it was open at the event's effective date or is open now. Called for new
+  // action counts if it was open at the event's effective date or is open now. InvalidArgument
+  // for an event that says nothing (Transition::MaySayNothing, and no note, field or file).
+  // Called for new
   // events only: a guard is the rule when an event is recorded, not a condition every later
   // replay must meet again.
   Status CheckGuard(const Event& event) const;

@@ -123,16 +123,17 @@ std::vector<std::string> Workflow::Allowed(std::string_view state, std::string_v
   return out;
 }
 
+bool Workflow::IsFinal(std::string_view state) const {
+  return std::none_of(transitions_.begin(), transitions_.end(), [&](const Transition& t) {
+    return !t.creates && std::any_of(t.cases.begin(), t.cases.end(),
+                                     [&](const Case& c) { return Contains(c.from, state); });
+  });
+}
+
 bool Workflow::EndsLife(const Transition& t) const {
-  auto left = [&](const std::string& state) {
-    return std::any_of(transitions_.begin(), transitions_.end(), [&](const Transition& other) {
-      return !other.creates && std::any_of(other.cases.begin(), other.cases.end(),
-                                           [&](const Case& c) { return Contains(c.from, state); });
-    });
-  };
   return !t.creates && !t.cases.empty() &&
          std::all_of(t.cases.begin(), t.cases.end(),
-                     [&](const Case& c) { return c.to.has_value() && !left(*c.to); });
+                     [&](const Case& c) { return c.to.has_value() && IsFinal(*c.to); });
 }
 
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,

@@ -99,6 +99,9 @@ struct Transition {
   // Whether no case moves the state (an update, a comment): such an event says something only
   // through its note, its fields or its files.
   bool KeepsState() const;
+  // Whether an event of it may say nothing at all: it keeps the state and requires no field.
+  // A new one that says nothing is refused (Ledger::CheckGuard).
+  bool MaySayNothing() const { return KeepsState() && required.empty(); }
 };
 
 class Workflow {
@@ -137,8 +140,10 @@ class Workflow {
 
   // Names of the transitions `role` may fire from `state`, in file order.
   std::vector<std::string> Allowed(std::string_view state, std::string_view role) const;
-  // Whether `t` always ends the item's life: every case moves it to a state no transition
-  // leaves (withdrawn, superseded). The web asks before recording one.
+  // Whether no transition leaves `state` (withdrawn, superseded): the item's life has ended.
+  bool IsFinal(std::string_view state) const;
+  // Whether `t` always ends the item's life: every case moves it to a final state. (Others may
+  // end it in some cases: assess with superseded_by.) The web warns on its form.
   bool EndsLife(const Transition& t) const;
 
  private:

@@ -442,8 +442,11 @@ TEST_F(ApiTest, WellFormedRequestsThatBreakARuleAre422) {
   // A note-only transition with nothing in it would be an empty entry in the history.
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update"})", kCpsLead), 422,
                         "'update' records nothing without a note or a field (met)"));
-  EXPECT_TRUE(
-      IsProblem(Post(events, R"({"do":"update","note":""})", kCpsLead), 422, "records nothing"));
+  for (const char* blank : {R"({"do":"update","note":""})", R"({"do":"update","note":" \n\t"})"}) {
+    EXPECT_TRUE(IsProblem(Post(events, blank, kCpsLead), 422, "records nothing")) << blank;
+  }
+  // Who may not write is told so first, not what to write.
+  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update"})", kReader), 403, "may not"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"assess","outcome":"achieved","in":"zz99"})"), 422,
                         "field 'in': no inspection 'zz99'"));
   EXPECT_TRUE(IsProblem(

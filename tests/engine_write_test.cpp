@@ -119,7 +119,6 @@ TEST_F(EngineTest, AnImportInPlaceKeepsTheEvidenceOfCommandsItHasDropped) {
   batch.push_back(close);
   for (int i = 0; i < 11; ++i) {
     RecordEvent note{"da25-n1", "update", D("2025-06-03"), "inspectorate"};
-    note.note = "noted";
     note.note = "progress " + std::to_string(i);
     note.where = "t.yaml:" + std::to_string(i + 2) + ":1";
     batch.push_back(note);

@@ -440,7 +440,6 @@ recommendations:
     auto applied = (*engine)->Apply({supersede}, "test");
     ASSERT_TRUE(applied.ok()) << applied.status().message();
     RecordEvent note{"r1", "update", D("2025-03-01"), "inspectorate"};
-    note.note = "noted";
     note.note = "still referred to";
     applied = (*engine)->Apply({note}, "test");
     ASSERT_TRUE(applied.ok()) << applied.status().message();

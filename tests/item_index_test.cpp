@@ -406,7 +406,6 @@ TEST_F(ItemIndexTest, AKillWhileTheIndexIsWrittenLeavesADatabaseThatAnswersCorre
           auto engine = Open();
           for (int i = 0; engine.ok(); ++i) {
             RecordEvent e{"r9", "update", D("2025-01-01"), "inspectorate"};
-            e.note = "noted";
             e.note = "note " + std::to_string(i);
             (void)(*engine)->Apply({e}, "test");
           }

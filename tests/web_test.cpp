@@ -159,7 +159,7 @@ TEST(SpokenTest, DatesAreWrittenAsGovUkWritesThem) {
 
 TEST(SpokenTest, TimesAreUkTimeWithSummerTimeFromMarchsToOctobersLastSunday) {
   EXPECT_EQ(SpokenTime("2025-12-01T08:00:00Z"), "1 December 2025 at 8am");
-  EXPECT_EQ(SpokenTime("2025-12-01T13:05:09.123Z"), "1 December 2025 at 1:05pm");
+  EXPECT_EQ(SpokenTime("2025-12-01T13:05:09Z"), "1 December 2025 at 1:05pm");
   EXPECT_EQ(SpokenTime("2025-12-01T12:00:00Z"), "1 December 2025 at midday");
   EXPECT_EQ(SpokenTime("2025-12-01T00:00:00Z"), "1 December 2025 at midnight");
   // 2025's summer time: 1am UTC on 30 March to 1am UTC on 26 October.

@@ -155,6 +155,29 @@ TEST_F(ShippedWorkflowTest, UpdateStaysInIssuedReopenedAndClosed) {
   EXPECT_EQ(T("update").effects.mark_met, "met");
 }
 
+TEST_F(ShippedWorkflowTest,
+       WithdrawnAndSupersededAreFinalAndOnlyWithdrawAndSupersedeAlwaysEndALife) {
+  for (const std::string state : {"withdrawn", "superseded"}) EXPECT_TRUE(wf_->IsFinal(state));
+  for (const std::string state : {"issued", "closed", "verified", "reopened"}) {
+    EXPECT_FALSE(wf_->IsFinal(state)) << state;
+  }
+  Names ending;
+  for (const auto& t : wf_->transitions()) {
+    if (wf_->EndsLife(t)) ending.push_back(t.name);
+  }
+  // assess ends it only with superseded_by; issue creates.
+  EXPECT_EQ(ending, (Names{"supersede", "withdraw"}));
+}
+
+TEST_F(ShippedWorkflowTest, OnlyUpdateMaySayNothing) {
+  Names quiet;
+  for (const auto& t : wf_->transitions()) {
+    if (t.MaySayNothing()) quiet.push_back(t.name);
+  }
+  // close moves the state; assess keeps it in some cases but requires an outcome.
+  EXPECT_EQ(quiet, Names{"update"});
+}
+
 TEST_F(ShippedWorkflowTest, CloseFromIssuedAndReopenedIsClosed) {
   EXPECT_EQ(Fire("issued", "close", "body_lead", {}), "closed");
   EXPECT_EQ(Fire("reopened", "close", "body_lead", {{"evidence", {"E1", "E2"}}}), "closed");

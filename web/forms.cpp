@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "engine/workflow.h"
+#include "web/spoken.h"
 
 namespace rectrack::web {
 namespace {
@@ -29,6 +30,15 @@ std::string RequiredMessage(const FieldSpec* spec, const std::string& field) {
 
 std::string FieldLabel(const FieldSpec* spec, const std::string& name) {
   return spec && !spec->label.empty() ? spec->label : Label(name);
+}
+
+std::string FieldValueText(const FieldSpec* spec, const std::vector<std::string>& values) {
+  std::vector<std::string> shown = values;
+  for (std::string& value : shown) {
+    if (spec && spec->type == FieldType::kEnum) value = Spoken(value);
+    if (spec && spec->type == FieldType::kDate) value = LongDate(value);
+  }
+  return Join(shown, ", ");
 }
 
 namespace {
@@ -103,7 +113,7 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     form.takes_files = t->Takes("evidence");
     form.ends_life = workflow.EndsLife(*t);
     if (form.ends_life) {
-      form.conditions.push_back("It cannot be undone: once " + Spoken(*t->cases.front().to) +
+      form.conditions.push_back("You cannot undo this: once " + Spoken(*t->cases.front().to) +
                                 ", nothing more can be recorded on it.");
     }
     if (t->guard.actions_closed) {
@@ -221,7 +231,7 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
   }
   // The engine refuses it too (command_builder.cpp); here it is said at the note, in the form's
   // words.
-  if (errors.empty() && t->KeepsState() && event->note.empty() && event->fields.empty() &&
+  if (errors.empty() && t->MaySayNothing() && IsBlank(event->note) && event->fields.empty() &&
       event->files.empty()) {
     std::string message = "Enter a note";
     for (const std::string& field : t->optional) {

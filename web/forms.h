@@ -59,6 +59,9 @@ struct FieldError {
 // A workflow field's label as the forms show it: its `label`, else its name as people write it
 // ("superseded_by" is "Superseded by").
 std::string FieldLabel(const FieldSpec* spec, const std::string& name);
+// A field's values as the pages show them, joined by ", ": an enum's as people write them
+// ("not achieved"), a date's as GOV.UK writes it ("31 March 2026"), others as they are.
+std::string FieldValueText(const FieldSpec* spec, const std::vector<std::string>& values);
 
 // The forms of `offered` (transition names of `workflow`, in that order) for `item`.
 // `inspections` and `bodies` are the choices of inspection and body fields.

@@ -147,11 +147,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
         Data f;
         const FieldSpec* spec = wf ? wf->FindField(name) : nullptr;
         f.set("name", FieldLabel(spec, name));
-        std::vector<std::string> shown = values;  // an enum's values as people write them
-        if (spec && spec->type == FieldType::kEnum) {
-          for (std::string& value : shown) value = Spoken(value);
-        }
-        f.set("value", Join(shown, ", "));
+        f.set("value", FieldValueText(spec, values));
         fields.push_back(f);
       }
       d.set("has_fields", Bool(!e.fields.empty()));
@@ -300,20 +296,26 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
       event.expected_version = *number;
     }
   }
+  ActAs(call.who, wf, &event);
   // The same check the API makes: what may be seen may be written to, and nothing else.
   Status visible;
+  std::string ends_in;  // a final state the event would move the item to, as it stands now
   host->Read([&](const Engine& engine) {
-    visible = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead).status();
+    auto head = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
+    visible = head.status();
+    if (!head.ok() || !errors.empty()) return;
+    // What the workflow would decide: a refused event is not asked about, but refused.
+    auto to =
+        wf->Decide(head->state, *wf->FindTransition(event.transition), event.role, event.fields);
+    if (to.ok() && *to != head->state && wf->IsFinal(*to)) ends_in = *to;
   });
   if (visible.code() == Code::kNotFound) return NotFound(call);
   if (!visible.ok()) return Failure(call, visible);
   if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
   // The question cannot carry files a form posted: a transition that takes them is not asked.
-  const Transition* t = wf->FindTransition(event.transition);
-  if (wf->EndsLife(*t) && !t->Takes("evidence") && call.Form("confirmed") != "yes") {
-    return ConfirmEnd(call, *wf, id, kind, event);
+  if (!ends_in.empty() && event.files.empty() && call.Form("confirmed") != "yes") {
+    return ConfirmEnd(call, *wf, id, kind, event, ends_in);
   }
-  ActAs(call.who, wf, &event);
   auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
   if (!written.ok()) {
     std::string message = written.status().message();
@@ -330,7 +332,8 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
 }
 
 Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id,
-                                     SubjectKind kind, const RecordEvent& event) {
+                                     SubjectKind kind, const RecordEvent& event,
+                                     const std::string& ends_in) {
   const bool action = kind == SubjectKind::kAction;
   const std::string self = std::string(action ? "/actions/" : "/recommendations/") + id;
   const Transition& t = *wf.FindTransition(event.transition);
@@ -339,7 +342,7 @@ Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const
   data.set("kind_label", action ? "Action" : "Recommendation");
   data.set("kind_noun", action ? "action" : "recommendation");
   data.set("verb", Spoken(t.name));
-  data.set("ends_in", Spoken(*t.cases.front().to));
+  data.set("ends_in", Spoken(ends_in));
   host->Read([&](const Engine& engine) {
     auto view = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
     if (view.ok()) data.set("text", view->def.text);
@@ -352,7 +355,8 @@ Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const
     recorded.push_back(d);
   };
   for (const auto& [name, values] : event.fields) {
-    row(FieldLabel(wf.FindField(name), name), Join(values, ", "));
+    const FieldSpec* spec = wf.FindField(name);
+    row(FieldLabel(spec, name), FieldValueText(spec, values));
   }
   row("Effective date", event.effective ? event.effective->LongString() : "Today");
   if (!event.note.empty()) row("Note", event.note);
@@ -372,7 +376,8 @@ Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const
   data.set("back", self);
   data.set("button", Capitalised(Spoken(t.name)) + " " + (action ? "action" : "recommendation"));
   return Page(call, 200, "confirm", data,
-              "Are you sure you want to " + Spoken(t.name) + " " + id + "?",
+              "Are you sure you want to " + Spoken(t.name) + " " +
+                  (action ? "action " : "recommendation ") + id + "?",
               action ? "actions" : "recommendations");
 }
 

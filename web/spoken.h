@@ -16,8 +16,8 @@ std::string LongDate(std::string_view iso);
 std::string ShortDate(std::string_view iso);
 // A moment the log or the server recorded (RFC 3339 in UTC, "2025-06-03T13:05:00Z") in UK time as
 // GOV.UK writes it: "3 June 2025 at 2:05pm", "1 December 2025 at 8am", "midday", "midnight".
-// British Summer Time runs from 1am UTC on March's last Sunday to 1am UTC on October's. A string
-// that does not parse is shown as it is.
+// British Summer Time as engine/clock.h's UkCivil keeps it. A string that does not parse (as
+// engine/clock.h's ParseInstant reads an instant, to the second) is shown as it is.
 std::string SpokenTime(std::string_view rfc3339);
 // Who recorded an event, as the log names them (engine/access.h's ActorOf, the command line's
 // "cli:" user), as people read it: "lead@cps.example", "API token 3f2a", "root, on the command

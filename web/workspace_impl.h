@@ -209,11 +209,11 @@ struct Workspace::Impl {
                 const std::vector<FieldError>& errors = {}, const std::string& failed = "",
                 const Params& posted = {}, int status = 200);
   Response Record(const Call& call, const std::string& id, SubjectKind kind);
-  // Asks "Are you sure?" of a transition that ends the item's life (Workflow::EndsLife) before
-  // recording `event`, read from the form: a page saying what will be recorded, and the posted
-  // form again with `confirmed=yes`.
-  Response ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id,
-                      SubjectKind kind, const RecordEvent& event);
+  // Asks "Are you sure?" before recording `event`, read from the form, which would move the
+  // item to `ends_in`, a state nothing leaves (Workflow::IsFinal): a page saying what will be
+  // recorded, and the posted form again with `confirmed=yes`.
+  Response ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id, SubjectKind kind,
+                      const RecordEvent& event, const std::string& ends_in);
   Response Evidence(const Call& call, const std::string& sha256);
   Response Actions(const Call& call);
   Response Inspections(const Call& call);

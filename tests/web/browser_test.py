@@ -375,7 +375,16 @@ class WebWorkspaceTest(unittest.TestCase):
         details.find_element(By.ID, "assess-outcome-not_achieved").click()
         details.find_element(By.ID, "assess-in-asi22-sw").click()
         details.find_element(By.NAME, "superseded_by").send_keys("da25-n1")
-        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        # Not a warning button (an assessment ends a life only when it supersedes), but this
+        # one would: it is asked about, with the outcome as people write it.
+        button = details.find_element(By.CSS_SELECTOR, "button")
+        self.assertNotIn("govuk-button--warning", button.get_attribute("class"))
+        self.submit(driver, button)
+        self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text,
+                         "Are you sure you want to assess recommendation sw22-i3?")
+        self.assertIn("once superseded", driver.find_element(By.CSS_SELECTOR, ".govuk-warning-text").text)
+        self.assertIn("not achieved", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "main form button"))
         self.assertIn("recorded=assess", driver.current_url)
         self.assertIn("superseded", driver.find_element(By.CSS_SELECTOR, ".govuk-summary-list").text)
         self.go(driver, "/recommendations?state=superseded")
@@ -403,7 +412,7 @@ class WebWorkspaceTest(unittest.TestCase):
         details = self.open_form(driver, "withdraw")
         button = details.find_element(By.CSS_SELECTOR, "button")
         self.assertIn("govuk-button--warning", button.get_attribute("class"))
-        self.assertIn("It cannot be undone: once withdrawn",
+        self.assertIn("You cannot undo this: once withdrawn",
                       details.find_element(By.CSS_SELECTOR, ".govuk-inset-text").text)
         # Not asked while the form itself is wrong.
         self.submit(driver, button)
@@ -412,7 +421,8 @@ class WebWorkspaceTest(unittest.TestCase):
         details.find_element(By.NAME, "reason").send_keys("Replaced by the case management review")
         details.find_element(By.NAME, "note").send_keys("Agreed with the SFO <i>on 28 November</i>")
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
-        self.assertEqual(driver.title, "Are you sure you want to withdraw sfo24-r2? – rectrack")
+        self.assertEqual(driver.title,
+                         "Are you sure you want to withdraw recommendation sfo24-r2? – rectrack")
         self.check_page(driver, "confirm-withdraw")
         main = driver.find_element(By.TAG_NAME, "main").text
         self.assertIn("Replaced by the case management review", main)
@@ -438,7 +448,7 @@ class WebWorkspaceTest(unittest.TestCase):
         newest = driver.find_element(By.CSS_SELECTOR, ".moj-timeline__item")
         self.assertIn("Withdraw: issued → withdrawn", newest.text)
         self.assertIn("Reason: Replaced by the case management review", newest.text)
-        # A note-taking transition is not asked about, and no form is left on a withdrawn one.
+        # Nothing more can be recorded: no form is left on it.
         self.assertEqual(driver.find_elements(By.CSS_SELECTOR, "input[name='do']"), [])
 
     def test_3_unit_lead_and_reader_limits(self):

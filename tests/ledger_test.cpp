@@ -250,7 +250,8 @@ TEST_F(LedgerTest, SavepointsNest) {
   ledger_->Release();
   const std::string start = World();
   const Ledger::Mark outer = ledger_->Savepoint();
-  ASSERT_TRUE(ApplyYaml("events: [{rec: r1, do: update, effective: 2025-02-01, by: CPS, note: x}]").ok());
+  ASSERT_TRUE(
+      ApplyYaml("events: [{rec: r1, do: update, effective: 2025-02-01, by: CPS, note: x}]").ok());
   const std::string after_first = World();
   const Ledger::Mark inner = ledger_->Savepoint();
   ASSERT_TRUE(ApplyYaml(R"(

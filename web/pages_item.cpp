@@ -300,6 +300,7 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   // The same check the API makes: what may be seen may be written to, and nothing else.
   Status visible;
   std::string ends_in;  // a final state the event would move the item to, as it stands now
+  std::string text;     // the item's text, for the question about it
   host->Read([&](const Engine& engine) {
     auto head = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
     visible = head.status();
@@ -307,14 +308,14 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
     // What the workflow would decide: a refused event is not asked about, but refused.
     auto to =
         wf->Decide(head->state, *wf->FindTransition(event.transition), event.role, event.fields);
-    if (to.ok() && *to != head->state && wf->IsFinal(*to)) ends_in = *to;
+    if (to.ok() && *to != head->state && wf->IsFinal(*to)) ends_in = *to, text = head->def.text;
   });
   if (visible.code() == Code::kNotFound) return NotFound(call);
   if (!visible.ok()) return Failure(call, visible);
   if (!errors.empty()) return Item(call, id, kind, errors, failed, call.form, 400);
   // The question cannot carry files a form posted: a transition that takes them is not asked.
   if (!ends_in.empty() && event.files.empty() && call.Form("confirmed") != "yes") {
-    return ConfirmEnd(call, *wf, id, kind, event, ends_in);
+    return ConfirmEnd(call, *wf, id, kind, event, ends_in, text);
   }
   auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
   if (!written.ok()) {
@@ -333,20 +334,17 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
 
 Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id,
                                      SubjectKind kind, const RecordEvent& event,
-                                     const std::string& ends_in) {
-  const bool action = kind == SubjectKind::kAction;
-  const std::string self = std::string(action ? "/actions/" : "/recommendations/") + id;
-  const Transition& t = *wf.FindTransition(event.transition);
+                                     const std::string& ends_in, const std::string& text) {
+  const std::string noun = kind == SubjectKind::kAction ? "action" : "recommendation";
+  const std::string self = "/" + noun + "s/" + id;
+  const std::string verb = Spoken(event.transition);
+  const std::string question = "Are you sure you want to " + verb + " " + noun + " " + id + "?";
   Data data;
   data.set("id", id);
-  data.set("kind_label", action ? "Action" : "Recommendation");
-  data.set("kind_noun", action ? "action" : "recommendation");
-  data.set("verb", Spoken(t.name));
+  data.set("kind_label", Capitalised(noun));
+  data.set("question", question);
   data.set("ends_in", Spoken(ends_in));
-  host->Read([&](const Engine& engine) {
-    auto view = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
-    if (view.ok()) data.set("text", view->def.text);
-  });
+  data.set("text", text);
   Data recorded = List();
   auto row = [&](const std::string& label, const std::string& value) {
     Data d;
@@ -374,11 +372,8 @@ Response Workspace::Impl::ConfirmEnd(const Call& call, const Workflow& wf, const
   const std::string version = call.Query("version");
   data.set("self", self + (version.empty() ? "" : QueryString({{"version", version}})));
   data.set("back", self);
-  data.set("button", Capitalised(Spoken(t.name)) + " " + (action ? "action" : "recommendation"));
-  return Page(call, 200, "confirm", data,
-              "Are you sure you want to " + Spoken(t.name) + " " +
-                  (action ? "action " : "recommendation ") + id + "?",
-              action ? "actions" : "recommendations");
+  data.set("button", Capitalised(verb) + " " + noun);
+  return Page(call, 200, "confirm", data, question, noun + "s");
 }
 
 }  // namespace rectrack::web

@@ -211,9 +211,10 @@ struct Workspace::Impl {
   Response Record(const Call& call, const std::string& id, SubjectKind kind);
   // Asks "Are you sure?" before recording `event`, read from the form, which would move the
   // item to `ends_in`, a state nothing leaves (Workflow::IsFinal): a page saying what will be
-  // recorded, and the posted form again with `confirmed=yes`.
+  // recorded, and the posted form again with `confirmed=yes`. `text` is the item's.
   Response ConfirmEnd(const Call& call, const Workflow& wf, const std::string& id, SubjectKind kind,
-                      const RecordEvent& event, const std::string& ends_in);
+                      const RecordEvent& event, const std::string& ends_in,
+                      const std::string& text);
   Response Evidence(const Call& call, const std::string& sha256);
   Response Actions(const Call& call);
   Response Inspections(const Call& call);

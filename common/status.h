@@ -60,15 +60,30 @@ class Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // The input the error is about, when it is about one: a workflow field's name, or
+  // "effective" for an event's effective date; "" when about the request as a whole. A form
+  // shows the error beside that input; the message says the same in words.
+  const std::string& field() const { return field_; }
+
   // Returns a copy whose message is "prefix: message"; used to add where an error happened.
   Status WithContext(const std::string& prefix) const {
-    return ok() ? *this : Status(code_, prefix + ": " + message_);
+    if (ok()) return *this;
+    Status s(code_, prefix + ": " + message_);
+    s.field_ = field_;
+    return s;
+  }
+  // Returns a copy that says which input it is about (field()).
+  Status AtField(std::string field) const {
+    Status s = *this;
+    if (!ok()) s.field_ = std::move(field);
+    return s;
   }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
   Code code_ = Code::kOk;
   std::string message_;
+  std::string field_;
 };
 
 // Either a value or a non-OK Status. REQUIRES: a Status stored in a Result is not OK.

@@ -81,7 +81,7 @@ class CommandBuilder {
       }
       const std::string what = "field '" + name + "'";
       for (const auto& value : values) {
-        RETURN_IF_ERROR(CheckText({{what.c_str(), value, limits_.field_value}}));
+        RETURN_IF_ERROR(CheckText({{what.c_str(), value, limits_.field_value}}).AtField(name));
       }
     }
     return Status();
@@ -351,8 +351,8 @@ class CommandBuilder {
                                {"transition", c.transition},
                                {"role", c.role},
                                {"by", c.body},
-                               {"unit", c.unit},
-                               {"note", c.note, limits_.note}}));
+                               {"unit", c.unit}}));
+    RETURN_IF_ERROR(CheckText({{"note", c.note, limits_.note}}).AtField("note"));
     RETURN_IF_ERROR(CheckFields(c.fields));
     const Item* item = world_.FindItem(c.subject_id);
     if (!item || (c.kind && item->kind != *c.kind)) {
@@ -382,7 +382,8 @@ class CommandBuilder {
     const Date effective = c.effective.value_or(today_);
     if (effective > today_) {
       return Status::InvalidArgument("effective date " + effective.ToString() +
-                                     " is in the future (today is " + today_.ToString() + ")");
+                                     " is in the future (today is " + today_.ToString() + ")")
+          .AtField("effective");
     }
     Event e = NewEvent(item->kind, c.subject_id, c.transition, effective);
     e.role = c.role;

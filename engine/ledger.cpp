@@ -67,8 +67,9 @@ Status Ledger::CheckGuard(const Event& event) const {
   if (t->MaySayNothing() && IsBlank(event.note) && event.fields.empty() &&
       event.attachments.empty()) {
     return Status::InvalidArgument(
-        "'" + t->name + "' records nothing without a note" +
-        (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"));
+               "'" + t->name + "' records nothing without a note" +
+               (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"))
+        .AtField("note");
   }
   if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
   if (!t->guard.actions_closed) return Status();
@@ -105,10 +106,9 @@ Status Ledger::CheckGuard(const Event& event) const {
   std::string message = Describe(event) + ": " + std::to_string(open) +
                         (open == 1 ? " action is" : " actions are") + " still open: " + named +
                         "; close them first";
-  if (!t->guard.unless.empty()) {
-    message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
-  }
-  return Status::Conflict(message);
+  if (t->guard.unless.empty()) return Status::Conflict(message);
+  message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
+  return Status::Conflict(message).AtField(t->guard.unless);
 }
 
 Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
@@ -133,7 +133,8 @@ Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
                           judgement->transition + "' effective " + judgement->effective.ToString() +
                           ", and a " + event.role + " may not record behind it; date it " +
                           judgement->effective.ToString() + " or later (the " + judgement->role +
-                          " may correct the history)");
+                          " may correct the history)")
+      .AtField("effective");
 }
 
 const Inspection* Ledger::FindInspection(std::string_view id) const {
@@ -266,11 +267,13 @@ Status Ledger::Add(Event event, Undo undo) {
   candidate.events.insert(pos, std::move(event));
   if (!candidate.events.front().recommendation_def && !candidate.events.front().action_def) {
     return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
-                            " was created (" + item.issued().ToString() + ")");
+                            " was created (" + item.issued().ToString() + ")")
+        .AtField("effective");
   }
   // A head, as every tail is.
   auto replayed = StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last);
-  if (!replayed.ok()) return replayed.status();
+  // A later event that no longer replays with this one in its place: the date is the problem.
+  if (!replayed.ok()) return replayed.status().AtField("effective");
   candidate.tail = std::move(*replayed);
   const Recount recount(this, item);  // before the item is moved into its undo
   if (recording_) {
@@ -622,7 +625,7 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
     for (const auto& [name, values] : e.fields) {
       for (const auto& value : values) {
         if (Status s = CheckReference(*wf.FindField(name), value, item, e, view); !s.ok()) {
-          return s.WithContext(what());
+          return s.WithContext(what()).AtField(name);
         }
       }
     }

@@ -80,32 +80,39 @@ Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
       std::vector<std::string> takes = t.required;
       takes.insert(takes.end(), t.optional.begin(), t.optional.end());
       return Status::InvalidArgument("'" + t.name + "' takes no field '" + name +
-                                     "' (it takes: " + Join(takes, ", ", "nothing") + ")");
+                                     "' (it takes: " + Join(takes, ", ", "nothing") + ")")
+          .AtField(name);
     }
     const FieldSpec& spec = *FindField(name);
     if (!spec.list && values.size() != 1) {
       return Status::InvalidArgument("field '" + name + "' of '" + t.name +
-                                     "' takes exactly one value");
+                                     "' takes exactly one value")
+          .AtField(name);
     }
     if (spec.list && values.empty()) {
       return Status::InvalidArgument("field '" + name + "' of '" + t.name +
-                                     "' is an empty list; leave it out instead");
+                                     "' is an empty list; leave it out instead")
+          .AtField(name);
     }
     for (const auto& value : values) {
       if (spec.type == FieldType::kDate && !Date::Parse(value)) {
         return Status::InvalidArgument("field '" + name + "': '" + value +
-                                       "' is not a date (YYYY-MM-DD)");
+                                       "' is not a date (YYYY-MM-DD)")
+            .AtField(name);
       }
       if (spec.type == FieldType::kEnum && !Contains(spec.values, value)) {
         return Status::InvalidArgument("field '" + name + "': '" + value +
-                                       "' is not one of: " + Join(spec.values, ", ", "nothing"));
+                                       "' is not one of: " + Join(spec.values, ", ", "nothing"))
+            .AtField(name);
       }
-      if (value.empty()) return Status::InvalidArgument("field '" + name + "' is empty");
+      if (value.empty()) {
+        return Status::InvalidArgument("field '" + name + "' is empty").AtField(name);
+      }
     }
   }
   for (const auto& name : t.required) {
     if (!fields.count(name)) {
-      return Status::InvalidArgument("'" + t.name + "' needs field '" + name + "'");
+      return Status::InvalidArgument("'" + t.name + "' needs field '" + name + "'").AtField(name);
     }
   }
   return Status();

@@ -203,7 +203,9 @@ class Api {
 
   // Problem response for `status` with `detail`; used by the server for errors found before a
   // request reaches the API (too large, malformed, too many connections).
-  static Response Problem(int status, const std::string& detail);
+  // With `field`, the problem's member "field": the input it is about (Status::field): a
+  // workflow field's name, "effective" or "note".
+  static Response Problem(int status, const std::string& detail, const std::string& field = "");
   // GET /healthz's answer; the server gives it too when it has no room for the connection.
   static Response Healthz();
 

@@ -87,7 +87,7 @@ int HttpStatus(const Status& s) {
 }
 
 Response FromStatus(const Status& s) {
-  Response r = Api::Problem(HttpStatus(s), s.message());
+  Response r = Api::Problem(HttpStatus(s), s.message(), s.field());
   // Busy now, not broken: a client may try again in a moment (RFC 9110 10.2.3).
   if (s.code() == Code::kUnavailable) r.headers.emplace_back("Retry-After", "5");
   return r;
@@ -488,9 +488,10 @@ const std::string& Request::Header(const std::string& lower_name) const {
 
 Response Api::Healthz() { return Json(200, "{\"status\":\"ok\"}"); }
 
-Response Api::Problem(int status, const std::string& detail) {
+Response Api::Problem(int status, const std::string& detail, const std::string& field) {
   json::object problem{
       {"type", "about:blank"}, {"title", Reason(status)}, {"status", status}, {"detail", detail}};
+  if (!field.empty()) problem["field"] = field;
   Response r;
   r.status = status;
   r.content_type = "application/problem+json";

@@ -136,6 +136,7 @@ TEST_F(ApiActionsTest, CloseWithOpenActionsIs409NamingThemAndAnOverrideIsRecorde
   const int64_t before = Events();
   Response refused = Post(events, R"({"do":"close","note":"done"})", kCpsLead);
   EXPECT_TRUE(IsProblem(refused, 409, "3 actions are still open"));
+  EXPECT_EQ(ProblemField(refused), "override");  // the input that answers it
   for (const char* open : {"sw22-i1-a2 (in_progress)", "sw22-i1-a3 (in_progress)",
                            "sw22-i1-a4 (planned)", "give 'override'"}) {
     EXPECT_TRUE(IsProblem(refused, 409, open)) << open;

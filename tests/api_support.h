@@ -29,6 +29,15 @@ inline std::string Str(const boost::json::value& v, const char* key) {
   return std::string(v.as_object().at(key).as_string());
 }
 
+// The problem's "field" (the input it is about), or "" when it names none.
+inline std::string ProblemField(const Response& r) {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("field")) return "";
+  const boost::json::value& field = v.as_object().at("field");
+  return field.is_string() ? std::string(field.as_string()) : "(not a string)";
+}
+
 // Whether `r` is an RFC 9457 problem for `status` whose detail contains `detail`.
 inline ::testing::AssertionResult IsProblem(const Response& r, int status,
                                             const std::string& detail) {

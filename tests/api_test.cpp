@@ -435,13 +435,24 @@ TEST_F(ApiTest, AWrongContentTypeIs415) {
 TEST_F(ApiTest, WellFormedRequestsThatBreakARuleAre422) {
   const std::string events = "/api/v1/recommendations/da25-n1/events";
   const int64_t before = Events();
-  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"assess","outcome":"achieved"})"), 422,
-                        "'assess' needs field 'in'"));
-  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","colour":"red"})", kCpsLead), 422,
-                        "'update' takes no field 'colour' (it takes: met)"));
+  // Each names the input it is about ("field"), for a form to show the error beside it.
+  Response missing = Post(events, R"({"do":"assess","outcome":"achieved"})");
+  EXPECT_TRUE(IsProblem(missing, 422, "'assess' needs field 'in'"));
+  EXPECT_EQ(ProblemField(missing), "in");
+  Response unknown = Post(events, R"({"do":"update","colour":"red"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(unknown, 422, "'update' takes no field 'colour' (it takes: met)"));
+  EXPECT_EQ(ProblemField(unknown), "colour");
   // A note-only transition with nothing in it would be an empty entry in the history.
-  EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update"})", kCpsLead), 422,
-                        "'update' records nothing without a note or a field (met)"));
+  Response empty = Post(events, R"({"do":"update"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(empty, 422, "'update' records nothing without a note or a field (met)"));
+  EXPECT_EQ(ProblemField(empty), "note");
+  Response early = Post(events, R"({"do":"update","note":"n","effective":"2001-01-01"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(early, 409, "comes before the recommendation was created"));
+  EXPECT_EQ(ProblemField(early), "effective");
+  Response future =
+      Post(events, R"({"do":"update","note":"n","effective":"2999-01-01"})", kCpsLead);
+  EXPECT_TRUE(IsProblem(future, 422, "is in the future"));
+  EXPECT_EQ(ProblemField(future), "effective");
   for (const char* blank : {R"({"do":"update","note":""})", R"({"do":"update","note":" \n\t"})"}) {
     EXPECT_TRUE(IsProblem(Post(events, blank, kCpsLead), 422, "records nothing")) << blank;
   }

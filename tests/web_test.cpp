@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/workflow.h"
+#include "tests/engine_fixture.h"
 #include "web/accounts.h"
 #include "web/forms.h"
 #include "web/spoken.h"
@@ -130,6 +131,9 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(errors[1].field, "reason");
   EXPECT_EQ(errors[1].message, "Enter the reason");  // as GOV.UK's error messages say it
   EXPECT_EQ(errors[2].field, "due");
+  EXPECT_EQ(
+      errors[2].message,
+      "New due date must be a real date, with a day, a month and a year");  // the field's label
   // A choice left empty: "Select the ...", by the field's label where the workflow gives one.
   errors = ParseEventForm(wf, {{"do", "assess"}}, &bad);
   ASSERT_EQ(errors.size(), 2u);
@@ -148,6 +152,70 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(dated.fields["due"], (std::vector<std::string>{"2026-06-30"}));
   EXPECT_FALSE(dated.effective);
   EXPECT_EQ(ParseEventForm(wf, {{"do", "issue"}}, &bad).at(0).field, "do");  // creates: never
+}
+
+// A write the engine refuses says which input it is about (Status::field), and the page says
+// it in its own words: no event named, states and roles as people write them, dates as GOV.UK.
+class RefusalTest : public EngineTest {
+ protected:
+  void Import(const std::string& file) {
+    auto commands = ParseImportFile(std::string(RECTRACK_SOURCE_DIR) + "/demo/" + file,
+                                    engine_->workflow(), engine_->action_workflow());
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    ASSERT_TRUE(engine_->Apply(*commands, "test").ok());
+  }
+  std::string Said(const Status& why, const std::string& id, const std::string& transition) {
+    return RefusalText(why, id, transition, {&engine_->workflow(), engine_->action_workflow()});
+  }
+};
+
+TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
+  Import("cps-south-west.yaml");
+  Import("domestic-abuse.yaml");
+  // Closing with actions open: about Override, the field that answers it.
+  auto closed = engine_->Apply({CpsLeadCloses("sw22-i2")}, "test");
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.status().field(), "override");
+  EXPECT_NE(closed.status().message().find("(in_progress)"), std::string::npos);
+  const std::string said = Said(closed.status(), "sw22-i2", "close");
+  EXPECT_EQ(said.find("'close'"), std::string::npos) << said;
+  EXPECT_EQ(said.find("in_progress"), std::string::npos) << said;
+  EXPECT_NE(said.find("(in progress)"), std::string::npos) << said;
+  EXPECT_NE(said.find("or give Override saying why it closes anyway"), std::string::npos) << said;
+  EXPECT_EQ(said.rfind("3 actions are still open: sw22-i2-a3 (planned), ", 0), 0u) << said;
+  // Dated before the recommendation was created: about the effective date.
+  auto early = Record("da23-r2", "update", "2020-01-01", "CPS");
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().field(), "effective");
+  EXPECT_EQ(Said(early.status(), "da23-r2", "update"),
+            "The effective date comes before the recommendation was created (1 March 2023)");
+  // A lead dating a note behind the inspectorate's assessment (6 March 2025).
+  auto behind = Record("da23-r2", "update", "2023-06-01", "CPS");
+  ASSERT_FALSE(behind.ok());
+  EXPECT_EQ(behind.status().field(), "effective");
+  EXPECT_EQ(Said(behind.status(), "da23-r2", "update"),
+            "It is dated before the inspectorate's assess effective 6 March 2025, and a body lead "
+            "may not record behind it; date it 6 March 2025 or later (the inspectorate may "
+            "correct the history)");
+  // A field the workflow checks: about that field, by its label.
+  auto extended = Record("da23-r2", "extend", "2025-12-01", "",
+                         {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});
+  ASSERT_FALSE(extended.ok());
+  EXPECT_EQ(extended.status().field(), "due");
+  EXPECT_EQ(Said(extended.status(), "da23-r2", "extend"), "'soon' is not a date (YYYY-MM-DD)");
+  // Ids that contain a state's name or a date, and a value quoted, are left as they are.
+  const Status odd = Status::Conflict(
+      "r_in_progress-2025-03-06: 'close' effective 2025-12-01: 1 action is still open: "
+      "r_in_progress-2025-03-06-a1 (in_progress), no milestone 'reason'; close them first, or "
+      "give 'override' saying why it closes anyway");
+  EXPECT_EQ(Said(odd, "r_in_progress-2025-03-06", "close"),
+            "1 action is still open: r_in_progress-2025-03-06-a1 (in progress), no milestone "
+            "'reason'; close them first, or give Override saying why it closes anyway");
+  // A refusal about no input: the form as a whole; a context added keeps the input.
+  auto withdrawn = Record("da23-r2", "reopen", "2025-12-01", "", {{"reason", {"r"}}});
+  ASSERT_FALSE(withdrawn.ok());
+  EXPECT_EQ(withdrawn.status().field(), "");
+  EXPECT_EQ(early.status().WithContext("t.yaml:3:1").field(), "effective");
 }
 
 TEST(SpokenTest, DatesAreWrittenAsGovUkWritesThem) {

@@ -1,6 +1,7 @@
 #include "web/forms.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "common/strings.h"
@@ -30,6 +31,89 @@ std::string RequiredMessage(const FieldSpec* spec, const std::string& field) {
 
 std::string FieldLabel(const FieldSpec* spec, const std::string& name) {
   return spec && !spec->label.empty() ? spec->label : Label(name);
+}
+
+namespace {
+
+// Whether `c` may be part of a name or an id (an id is letters, digits, '.', '_' and '-').
+bool NameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+}
+
+// Whether text[at, at + size) stands alone: no name or id goes on before or after it.
+bool StandsAlone(const std::string& text, size_t at, size_t size) {
+  return (at == 0 || !NameChar(text[at - 1])) &&
+         (at + size == text.size() || !NameChar(text[at + size]));
+}
+
+// `text` with every `name` in it that stands alone written `said` instead, so that an id that
+// contains the name ("x_in_progress") is left as it is.
+void ReplaceAll(std::string& text, const std::string& name, const std::string& said) {
+  if (name.empty() || name == said) return;
+  for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at)) {
+    if (!StandsAlone(text, at, name.size())) {
+      ++at;
+      continue;
+    }
+    text.replace(at, name.size(), said);
+    at += said.size();
+  }
+}
+
+// `text` with each ISO date in it that stands alone (2025-03-06; not one inside an id such as
+// "r-2025-03-06-a1") as GOV.UK writes dates (6 March 2025).
+std::string DatesSpoken(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (i + 10 <= text.size() && StandsAlone(text, i, 10) && Date::Parse(text.substr(i, 10))) {
+      out += LongDate(text.substr(i, 10));
+      i += 10;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RefusalText(const Status& why, const std::string& id, const std::string& transition,
+                        const std::vector<const Workflow*>& workflows) {
+  std::string text = why.message();
+  auto strip = [&](const std::string& prefix) {
+    if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  };
+  strip(id + ": ");
+  // "'close' effective 2025-12-01: 3 actions are..." or "... 2023-01-01 comes before ...".
+  const std::string event = "'" + transition + "' effective ";
+  if (text.rfind(event, 0) == 0 && text.size() > event.size() + 10 &&
+      Date::Parse(text.substr(event.size(), 10))) {
+    const std::string rest = text.substr(event.size() + 10);
+    if (rest.rfind(": ", 0) == 0) text = rest.substr(2);
+    if (rest[0] == ' ') text = "the effective date" + rest;
+  }
+  if (!why.field().empty()) strip("field '" + why.field() + "': ");
+  for (const Workflow* wf : workflows) {
+    if (!wf) continue;
+    // A field named as a field ("give 'override'", "needs field 'in'") by its label; a value
+    // quoted ("no milestone 'due'") stays as it was given.
+    for (const Transition& t : wf->transitions()) {
+      for (const auto* names : {&t.required, &t.optional}) {
+        for (const std::string& name : *names) {
+          const std::string label = FieldLabel(wf->FindField(name), name);
+          ReplaceAll(text, "give '" + name + "'", "give " + label);
+          ReplaceAll(text, "field '" + name + "'", label);
+        }
+      }
+      ReplaceAll(text, "'" + t.name + "'", Spoken(t.name));
+    }
+    for (const StateSpec& state : wf->states()) {
+      ReplaceAll(text, "'" + state.name + "'", Spoken(state.name));
+      ReplaceAll(text, state.name, Spoken(state.name));
+    }
+    for (const RoleSpec& role : wf->roles()) ReplaceAll(text, role.name, Spoken(role.name));
+  }
+  return Capitalised(DatesSpoken(text));
 }
 
 std::string FieldValueText(const FieldSpec* spec, const std::vector<std::string>& values) {
@@ -117,10 +201,12 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
                                 ", nothing more can be recorded on it.");
     }
     if (t->guard.actions_closed) {
-      form.conditions.push_back("Every action must be closed first" +
-                                (t->guard.unless.empty() ? std::string(".")
-                                                         : ", unless " + Label(t->guard.unless) +
-                                                               " says why it closes anyway."));
+      form.conditions.push_back(
+          "Every action must be closed first" +
+          (t->guard.unless.empty()
+               ? std::string(".")
+               : ", unless " + FieldLabel(workflow.FindField(t->guard.unless), t->guard.unless) +
+                     " says why it closes anyway."));
     }
     if (t->guard.not_before_judgement) {
       form.conditions.push_back(
@@ -201,7 +287,7 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
       std::vector<std::string> values;
       if (spec && spec->type == FieldType::kDate && !spec->list) {
         const size_t before = errors.size();
-        if (auto date = ReadDate(posted, field, Label(field), &errors)) {
+        if (auto date = ReadDate(posted, field, FieldLabel(spec, field), &errors)) {
           values.push_back(date->ToString());
         } else if (errors.size() > before) {
           continue;  // said why already

@@ -63,6 +63,14 @@ std::string FieldLabel(const FieldSpec* spec, const std::string& name);
 // ("not achieved"), a date's as GOV.UK writes it ("31 March 2026"), others as they are.
 std::string FieldValueText(const FieldSpec* spec, const std::vector<std::string>& values);
 
+// A write the engine refused, said for the page that posted it. The engine names the event it
+// refused ("sw22-i2: 'close' effective 2025-12-01: ...") and writes states, roles, transitions
+// and fields by their names in the workflows, dates in ISO, as an import file's author reads
+// them; the page's reader knows which event it was, and reads "(in progress)", "a body lead",
+// "Override", "6 March 2025". `workflows` are the ones whose names the message may use.
+std::string RefusalText(const Status& why, const std::string& id, const std::string& transition,
+                        const std::vector<const Workflow*>& workflows);
+
 // The forms of `offered` (transition names of `workflow`, in that order) for `item`.
 // `inspections` and `bodies` are the choices of inspection and body fields.
 std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::string>& offered,

@@ -9,15 +9,13 @@ namespace rectrack::web {
 
 namespace {
 
-// The form field a refused write's error belongs to: the field that overrides the transition's
-// actions guard when that guard refused it (its message names the field: ledger.cpp), so that
-// the error summary leads to where the answer goes; else the form as a whole ("do").
+// The form field a refused write's error belongs to: the input the engine says it is about
+// (Status::field), when the form has it, so that the error summary leads to where the answer
+// goes; else the form as a whole ("do").
 std::string RefusedField(const Workflow& wf, const std::string& transition, const Status& why) {
   const Transition* t = wf.FindTransition(transition);
-  if (why.code() == Code::kConflict && t && !t->guard.unless.empty() &&
-      why.message().find("give '" + t->guard.unless + "'") != std::string::npos) {
-    return t->guard.unless;
-  }
+  const std::string& field = why.field();
+  if (t && (field == "effective" || field == "note" || t->Takes(field))) return field;
   return "do";
 }
 
@@ -319,7 +317,8 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   }
   auto written = host->Apply(WriteBatch{{std::move(event)}, ActorOf(call.who)});
   if (!written.ok()) {
-    std::string message = written.status().message();
+    std::string message =
+        RefusalText(written.status(), id, failed, {wf, action ? workflow : action_workflow});
     if (written.status().code() == Code::kFailedPrecondition) {
       message = "It changed since you opened this page: check its history, then try again. (" +
                 message + ")";

@@ -265,7 +265,29 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("Enter a note or select the milestone met", summary.text)
         self.assertEqual(summary.find_element(By.TAG_NAME, "a").get_attribute("hash"), "#update-note")
         self.assertEqual(len(self.server.timeline("da23-r2")), events_before)
+        # Dated behind the inspectorate's assessment: refused at the effective date, in the
+        # page's words (no event named, a role and dates as people write them).
         details = self.open_form(driver, "update")
+        details.find_element(By.NAME, "note").send_keys("A note from June 2023")
+        for part, value in (("day", "1"), ("month", "6"), ("year", "2023")):
+            details.find_element(By.NAME, "effective-" + part).send_keys(value)
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
+        self.assertIn("It is dated before the inspectorate's assess effective 6 March 2025, "
+                      "and a body lead may not record behind it", summary.text)
+        self.assertNotIn("'update' effective", summary.text)
+        self.assertEqual(summary.find_element(By.TAG_NAME, "a").get_attribute("hash"),
+                         "#update-effective-day")
+        group = driver.find_element(By.ID, "update-effective-day").find_element(
+            By.XPATH, "ancestor::fieldset")
+        self.assertIn("date it 6 March 2025 or later", driver.find_element(
+            By.ID, group.get_attribute("aria-describedby").split()[-1]).text)
+        self.assertEqual(len(self.server.timeline("da23-r2")), events_before)
+        self.check_page(driver, "recommendation-refused-date")
+        details = self.open_form(driver, "update")
+        details.find_element(By.NAME, "note").clear()
+        for part in ("day", "month", "year"):
+            details.find_element(By.NAME, "effective-" + part).clear()
         details.find_element(By.NAME, "note").send_keys("Training plan agreed <script>alert(1)</script>")
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("recorded=update", driver.current_url)
@@ -317,6 +339,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
         self.assertIn("open", summary.text)
+        self.assertIn("sw22-i2-a5 (in progress)", summary.text)  # states as people write them
         self.assertTrue(driver.title.startswith("Error:"))
         # The summary leads to the field that answers it, Override, which says the error too.
         target = summary.find_element(By.TAG_NAME, "a").get_attribute("href").split("#")[1]

@@ -17,26 +17,30 @@ Status Engine::CheckScope(const std::string& what, const std::string& role, cons
     std::vector<std::string> roles;
     for (const auto& r : workflow_.roles()) roles.push_back(r.name);
     return Status::InvalidArgument("unknown role '" + role + "' (the workflow has: " + Join(roles) +
-                                   ")");
+                                   ")")
+        .AtField("role");
   }
   const bool defines = workflow_.creating().AllowsRole(role);
   if (spec->acts_for_owner && body.empty()) {
-    return Status::InvalidArgument("a " + role + " " + what + " needs --body");
+    return Status::InvalidArgument("a " + role + " " + what + " needs --body").AtField("body");
   }
   if (defines && !body.empty()) {
-    return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a body");
+    return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a body")
+        .AtField("body");
   }
   if (!body.empty() && !ledger_->FindBody(body)) {
-    return Status::NotFound("no body '" + body + "'");
+    return Status::NotFound("no body '" + body + "'").AtField("body");
   }
   if (!unit.empty()) {
     if (!spec->acts_for_owner) {
-      return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a unit");
+      return Status::InvalidArgument("a " + role + " " + what + " is not scoped to a unit")
+          .AtField("unit");
     }
     const Unit* u = ledger_->FindUnit(unit);
-    if (!u) return Status::NotFound("no unit '" + unit + "'");
+    if (!u) return Status::NotFound("no unit '" + unit + "'").AtField("unit");
     if (u->body != body) {
-      return Status::InvalidArgument("unit '" + unit + "' belongs to " + u->body + ", not " + body);
+      return Status::InvalidArgument("unit '" + unit + "' belongs to " + u->body + ", not " + body)
+          .AtField("unit");
     }
   }
   return Status();

@@ -521,9 +521,16 @@ TEST_F(AccountsTest, ADisabledAccountCannotSignInAndLosesItsSessions) {
   ASSERT_TRUE(accounts_->SetDisabled("lead@cps.example", true, "test", "").ok());
   EXPECT_FALSE(accounts_->Resume(s->id));
   EXPECT_FALSE(accounts_->SignIn("lead@cps.example", "correct horse battery", "a").ok());
-  EXPECT_EQ(accounts_->Add({"lead@cps.example", "reader", "", "", "", "", ""}, "", "t", "").code(),
-            Code::kConflict);
-  EXPECT_FALSE(accounts_->Add({"not an email", "reader", "", "", "", "", ""}, "", "t", "").ok());
+  // Each refusal names the input it is about (Status::field), for the form to show it there.
+  const Status taken =
+      accounts_->Add({"lead@cps.example", "reader", "", "", "", "", ""}, "", "t", "");
+  EXPECT_EQ(taken.code(), Code::kConflict);
+  EXPECT_EQ(taken.field(), "email");
+  EXPECT_EQ(accounts_->Add({"not an email", "reader", "", "", "", "", ""}, "", "t", "").field(),
+            "email");
+  EXPECT_EQ(
+      accounts_->Add({"short@cps.example", "reader", "", "", "", "", ""}, "short", "t", "").field(),
+      "password");
 }
 
 }  // namespace

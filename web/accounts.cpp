@@ -196,15 +196,18 @@ Status Accounts::Add(const storage::AccountRecord& account, const std::string& p
   record.email = Lower(record.email);
   if (!ValidEmail(record.email)) {
     return Status::InvalidArgument(
-        "Enter an email address in the correct format, like name@example.com (not '" +
-        account.email + "')");
+               "Enter an email address in the correct format, like name@example.com (not '" +
+               account.email + "')")
+        .AtField("email");
   }
   if (!password.empty()) {
-    ASSIGN_OR_RETURN(record.password_hash, HashPassword(password));
+    Result<std::string> hash = HashPassword(password);
+    if (!hash.ok()) return hash.status().AtField("password");
+    record.password_hash = std::move(*hash);
   }
   MutexLock lock(&mutex_);
   record.created = Instant(now_());
-  RETURN_IF_ERROR(store_->Add(record));
+  if (Status added = store_->Add(record); !added.ok()) return added.AtField("email");
   std::string scope = record.role;
   if (!record.body.empty()) scope += " of " + record.body;
   if (!record.unit.empty()) scope += " (" + record.unit + ")";

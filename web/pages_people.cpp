@@ -211,16 +211,14 @@ Response Workspace::Impl::AddAccount(const Call& call) {
     scope = engine.CheckScope("account", record.role, record.body, record.unit);
   });
   if (!scope.ok()) {
-    // The engine's words are the command line's (--body): the page says them by its fields.
-    const std::string& said = scope.message();
-    if (record.body.empty() && said.find("needs") != std::string::npos) {
+    // The engine says which input (Status::field) in the command line's words (--body): the
+    // page says them by its fields.
+    const std::string field = scope.field().empty() ? "role" : scope.field();
+    if (record.body.empty() && field == "body") {
       return AdminAccounts(
           call, {{"body", "Select the body a " + Spoken(record.role) + " acts for"}}, "", 400);
     }
-    const char* field = said.find("unit") != std::string::npos   ? "unit"
-                        : said.find("body") != std::string::npos ? "body"
-                                                                 : "role";
-    std::string message = said;
+    std::string message = scope.message();
     if (const size_t at = message.find("a " + record.role + " "); at != std::string::npos) {
       message.replace(at + 2, record.role.size(), Spoken(record.role));
     }
@@ -228,9 +226,8 @@ Response Workspace::Impl::AddAccount(const Call& call) {
   }
   Status added = accounts->Add(record, call.Form("password"), call.who.account, call.req.remote);
   if (!added.ok()) {
-    const bool password = added.message().find("password") != std::string::npos;
-    return AdminAccounts(call, {{password ? "password" : "email", added.message()}}, "",
-                         http::FromStatus(added).status);
+    return AdminAccounts(call, {{added.field().empty() ? "email" : added.field(), added.message()}},
+                         "", http::FromStatus(added).status);
   }
   if (call.Form("password").empty()) {
     // No password given: a one-time link for the person to set one, shown once, here.

@@ -955,6 +955,12 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(driver.find_element(By.ID, "email").get_attribute("value"),
                          "lead2@sfo.example")
         self.check_page(driver, "admin-accounts-error")
+        # A reader scoped to a unit: said at the unit's field, the role as people write it.
+        driver.find_element(By.XPATH, "//select[@id='role']/option[@value='reader']").click()
+        driver.find_element(By.XPATH, "//select[@id='unit']/option[@value='cps-sw']").click()
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/accounts'] button"))
+        self.assertEqual(" ".join(driver.find_element(By.ID, "unit-error").text.split()),
+                         "Error: A reader account is not scoped to a unit")
         self.go(driver, "/admin/accounts")
         driver.find_element(By.ID, "email").send_keys("new@sfo.example")
         driver.find_element(By.XPATH, "//select[@id='role']/option[@value='reader']").click()

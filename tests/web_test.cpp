@@ -225,6 +225,21 @@ TEST(SpokenTest, DatesAreWrittenAsGovUkWritesThem) {
   EXPECT_EQ(ShortDate("2025-13-01"), "2025-13-01");  // not a date: shown as it is
 }
 
+TEST(SpokenTest, DatesAreReadAsPeopleTypeThemAndShownAsTheHintsSayThem) {
+  for (const char* typed : {"31/3/2025", "31/03/2025", " 31 3 2025 ", "31-3-2025", "31.3.2025",
+                            "31 March 2025", "31 mar 2025", "2025-03-31"}) {
+    const std::optional<Date> date = DateAsTyped(typed);
+    ASSERT_TRUE(date) << typed;
+    EXPECT_EQ(date->ToString(), "2025-03-31") << typed;
+  }
+  // Not a day that is, a two-digit year (which century?), a part missing or one too many.
+  for (const char* typed : {"31/2/2025", "31/3/25", "3/2025", "1/2/3/2025", "31/13/2025", "banana",
+                            "", "31 Marc 2025", "2025/3/31"}) {
+    EXPECT_FALSE(DateAsTyped(typed)) << typed;
+  }
+  EXPECT_EQ(TypedDate(*Date::Parse("2025-03-06")), "6/3/2025");
+}
+
 TEST(SpokenTest, TimesAreUkTimeWithSummerTimeFromMarchsToOctobersLastSunday) {
   EXPECT_EQ(SpokenTime("2025-12-01T08:00:00Z"), "1 December 2025 at 8am");
   EXPECT_EQ(SpokenTime("2025-12-01T13:05:09Z"), "1 December 2025 at 1:05pm");

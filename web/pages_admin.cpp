@@ -94,10 +94,11 @@ Response Workspace::Impl::Define(const Call& call) {
   Command command;
   std::string field = what + "-id";
   if (what == "inspection") {
-    auto published = Date::Parse(call.Form("published"));
+    auto published = DateAsTyped(call.Form("published"));
     if (!published) {
-      return Admin(call, {{"inspection-published", "Published must be a date like 2025-03-06"}}, "",
-                   "", 400);
+      return Admin(
+          call, {{"inspection-published", "Published must be a real date, for example 6/3/2025"}},
+          "", "", 400);
     }
     command = DefineInspection{Inspection{id, call.Form("title"), call.Form("short_title"),
                                           *published, call.Form("kind"), call.Form("follow_up_of")},

@@ -121,9 +121,10 @@ Reviewed ReadReviewForm(const Call& call) {
   d.title = call.Form("inspection-title");
   d.follow_up_of = call.Form("inspection-follow_up_of");
   d.inspection_checks = Lines(call.Form("inspection-checks"));
-  d.published = Date::Parse(call.Form("inspection-published"));
+  d.published = DateAsTyped(call.Form("inspection-published"));
   if (!d.published) {
-    r.errors.push_back({"inspection-published", "Published must be a date like 2025-03-06"});
+    r.errors.push_back(
+        {"inspection-published", "Published must be a real date, for example 6/3/2025"});
   }
   auto count = [&](const std::string& name) {
     return static_cast<int>(ParseDigits(call.Form(name), 4).value_or(0));
@@ -246,7 +247,7 @@ Response Workspace::Impl::DraftPage(const Call& call, const Draft* draft, const 
   data.set("report", EncodeParagraphs(*report));
   data.set("inspection_id", draft->inspection_id);
   data.set("title", draft->title);
-  SetIf(data, "published", draft->published ? draft->published->ToString() : "");
+  SetIf(data, "published", draft->published ? TypedDate(*draft->published) : "");
   SetIf(data, "follow_up_of", draft->follow_up_of);
   Data checks = List();
   for (const std::string& c : draft->inspection_checks) checks.push_back(Data("text", c));
@@ -352,10 +353,11 @@ Response Workspace::Impl::DraftUpload(const Call& call) {
   request.inspection_id = call.Form("inspection");
   request.follow_up_of = call.Form("follow_up_of");
   if (!call.Form("published").empty()) {
-    request.published = Date::Parse(call.Form("published"));
+    request.published = DateAsTyped(call.Form("published"));
     if (!request.published) {
       return DraftPage(call, nullptr, nullptr, nullptr,
-                       {{"draft-published", "Published must be a date like 2025-03-06"}}, 400);
+                       {{"draft-published", "Published must be a real date, for example 6/3/2025"}},
+                       400);
     }
   }
   Status known;

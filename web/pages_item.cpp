@@ -27,9 +27,9 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
                                const std::vector<FieldError>& errors, const std::string& failed,
                                const Params& posted, int status) {
   const bool action = kind == SubjectKind::kAction;
-  const std::string as_at = call.Query("as_at");
-  std::optional<Date> as_of;
-  const bool bad_date = !as_at.empty() && !(as_of = Date::Parse(as_at));
+  const TypedDateField as_at_typed(call.Query("as_at"));
+  const std::optional<Date> as_of = as_at_typed.date;
+  const bool bad_date = as_at_typed.bad;
   Data data;
   bool found = false;
   int64_t generation = 0;
@@ -50,7 +50,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("kind_label", action ? "Action" : "Recommendation");
     data.set("id", v.id);
     data.set("text", v.def.text);
-    data.set("as_at", as_at);
+    data.set("as_at", as_at_typed.shown);
     data.set("as_at_shown", v.as_of.LongString());
     SetIf(data, "as_at_error", bad_date ? kAsAtError : "");
     data.set("state", Spoken(v.state));

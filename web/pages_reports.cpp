@@ -15,9 +15,9 @@ std::optional<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Cal
                                                                        Data& data) const {
   auto body = ScopeBody(call.who, call.Query("body"));
   if (!body.ok()) return std::nullopt;
-  ReportAsk ask{*body, call.Query("as_at"), std::nullopt, false};
-  data.set("as_at", ask.as_at);
-  ask.bad_date = !ask.as_at.empty() && !(ask.as_of = Date::Parse(ask.as_at));
+  const TypedDateField as_at(call.Query("as_at"));
+  ReportAsk ask{*body, as_at.iso, as_at.date, as_at.bad};
+  data.set("as_at", as_at.shown);
   if (ask.bad_date) {
     data.set("as_at_error", kAsAtError);
     SetErrors(data, {{"as_at", kAsAtError}});

@@ -153,9 +153,13 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const std::string status = call.Query("status");
   const bool overdue = call.Query("overdue") == "true";
   const std::string q = call.Query("q");
-  const std::string due_before = call.Query("due_before");
-  const std::string due_from = call.Query("due_from");
-  const std::string as_at = call.Query("as_at");
+  const TypedDateField due_before_typed(call.Query("due_before"));
+  const TypedDateField due_from_typed(call.Query("due_from"));
+  const TypedDateField as_at_typed(call.Query("as_at"));
+  // As links and filters carry them: ISO when read.
+  const std::string& due_before = due_before_typed.iso;
+  const std::string& due_from = due_from_typed.iso;
+  const std::string& as_at = as_at_typed.iso;
   // A column's name sorts by it, first to last; "-" before it, last to first. Issue date, first
   // to last, is the list's own order.
   const std::string sort_asked = call.Query("sort");
@@ -165,15 +169,14 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const std::string sort_param = descending ? "-" + sort : sort == "issued" ? "" : sort;
   const bool csv = call.Query("format") == "csv";
   std::string error, error_field;
-  std::optional<Date> as_of, due_limit, due_start;
-  if (!as_at.empty() && !(as_of = Date::Parse(as_at))) {
-    error = kAsAtError, error_field = "as_at";
+  const std::optional<Date> as_of = as_at_typed.date, due_limit = due_before_typed.date,
+                            due_start = due_from_typed.date;
+  if (as_at_typed.bad) error = kAsAtError, error_field = "as_at";
+  if (due_before_typed.bad) {
+    error = "Due before must be a real date, for example 31/3/2025", error_field = "due_before";
   }
-  if (!due_before.empty() && !(due_limit = Date::Parse(due_before))) {
-    error = "Due before must be a date like 2025-03-31", error_field = "due_before";
-  }
-  if (!due_from.empty() && !(due_start = Date::Parse(due_from))) {
-    error = "Due on or after must be a date like 2025-03-31", error_field = "due_from";
+  if (due_from_typed.bad) {
+    error = "Due on or after must be a real date, for example 31/3/2025", error_field = "due_from";
   }
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
@@ -317,13 +320,13 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
                       {"status", "Open or closed", StatusLabel(status)},
                       {"overdue", "Overdue", "Overdue only"},
                       {"q", "Text or id contains", ""},
-                      {"due_from", "Due on or after", ""},
-                      {"due_before", "Due before", ""},
-                      {"as_at", "As at", ""}});
+                      {"due_from", "Due on or after", LongDate(due_from)},
+                      {"due_before", "Due before", LongDate(due_before)},
+                      {"as_at", "As at", LongDate(as_at)}});
   data.set("q", q);
-  data.set("due_from", due_from);
-  data.set("due_before", due_before);
-  data.set("as_at", as_at);
+  data.set("due_from", due_from_typed.shown);
+  data.set("due_before", due_before_typed.shown);
+  data.set("as_at", as_at_typed.shown);
   data.set("sort", sort_param);
   SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
   data.set("overdue", Bool(overdue));

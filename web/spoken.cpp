@@ -18,6 +18,49 @@ std::string ShortDate(std::string_view iso) {
   return date ? date->ShortString() : std::string(iso);
 }
 
+std::optional<Date> DateAsTyped(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (auto iso = Date::Parse(text)) return iso;
+  // Day, month (a number or a name), year: three parts between separators.
+  std::string_view parts[3];
+  size_t count = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto separator = [](char c) { return c == '/' || c == '-' || c == '.' || c == ' '; };
+    if (separator(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && !separator(text[end])) ++end;
+    if (count == 3) return std::nullopt;
+    parts[count++] = text.substr(i, end - i);
+    i = end;
+  }
+  if (count != 3) return std::nullopt;
+  auto number = [](std::string_view digits, size_t most) -> std::optional<unsigned> {
+    if (digits.empty() || digits.size() > most) return std::nullopt;
+    unsigned n = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<unsigned>(c - '0');
+    }
+    return n;
+  };
+  const std::optional<unsigned> day = number(parts[0], 2);
+  std::optional<unsigned> month = number(parts[1], 2);
+  if (!month) month = MonthFromName(parts[1]);
+  if (!day || !month || parts[2].size() != 4) return std::nullopt;
+  const std::optional<unsigned> year = number(parts[2], 4);
+  if (!year) return std::nullopt;
+  return Date::FromYmd(static_cast<int>(*year), *month, *day);
+}
+
+std::string TypedDate(const Date& date) {
+  return std::to_string(date.day()) + "/" + std::to_string(date.month()) + "/" +
+         std::to_string(date.year());
+}
+
 namespace {
 
 // "8am", "2:05pm", "midday", "midnight".

@@ -5,8 +5,11 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/date.h"
 
 namespace rectrack::web {
 
@@ -14,6 +17,14 @@ namespace rectrack::web {
 // Given as an ISO date ("2025-12-03"), one that does not parse is shown as it is; "" stays "".
 std::string LongDate(std::string_view iso);
 std::string ShortDate(std::string_view iso);
+// A date as a person types it into a one-field date (a filter's "as at", a report's
+// publication date): "31/3/2025" as the hints show it, "31 3 2025", "31-3-2025", "31.3.2025",
+// "31 March 2025", "31 Mar 2025", or ISO "2025-03-31" (as links and the address bar carry it).
+// Nullopt for anything else, a two-digit year included (which century is a guess).
+std::optional<Date> DateAsTyped(std::string_view text);
+// A date as those inputs show it: "31/3/2025".
+std::string TypedDate(const Date& date);
+
 // A moment the log or the server recorded (RFC 3339 in UTC, "2025-06-03T13:05:00Z") in UK time as
 // GOV.UK writes it: "3 June 2025 at 2:05pm", "1 December 2025 at 8am", "midday", "midnight".
 // British Summer Time as engine/clock.h's UkCivil keeps it. A string that does not parse (as

@@ -88,7 +88,21 @@ std::string OwnersText(const std::vector<std::string>& owners);
 // Sets the error summary's list ("errors": field to link to, message) and "has_errors".
 void SetErrors(Data& data, const std::vector<FieldError>& errors);
 // What every page's "as at" field says of a date it cannot read.
-inline constexpr const char* kAsAtError = "As at must be a date like 2025-03-31";
+inline constexpr const char* kAsAtError = "As at must be a real date, for example 31/3/2025";
+// A date typed into a one-field date input, as a page uses it (spoken.h: DateAsTyped): the
+// date, the ISO form that links and filters carry, what the input shows again, and whether
+// something was typed that is not a date.
+struct TypedDateField {
+  explicit TypedDateField(const std::string& typed)
+      : date(DateAsTyped(typed)),
+        iso(date ? date->ToString() : typed),
+        shown(date ? TypedDate(*date) : typed),
+        bad(!typed.empty() && !date) {}
+  std::optional<Date> date;
+  std::string iso;    // "" when nothing was typed
+  std::string shown;  // "31/3/2025" when read; else as typed
+  bool bad = false;
+};
 // `next` when it is a path on this site (not "//host" nor "/\\host", no control characters),
 // where a sign-in may go; "/" otherwise.
 std::string LocalPath(const std::string& next);

@@ -610,7 +610,7 @@ class WebWorkspaceTest(unittest.TestCase):
             self.assertTrue(driver.title.startswith("Error: "), path)
             summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary a")
             self.assertEqual(summary.get_attribute("href").split("#")[1], "as_at")
-            self.assertIn("As at must be a date like 2025-03-31",
+            self.assertIn("As at must be a real date, for example 31/3/2025",
                           driver.find_element(By.ID, "as_at-error").text)
             field = driver.find_element(By.ID, "as_at")
             self.assertIn("govuk-input--error", field.get_attribute("class"))
@@ -619,6 +619,17 @@ class WebWorkspaceTest(unittest.TestCase):
             self.assertIn("govuk-error-summary",
                           driver.switch_to.active_element.get_attribute("class"))
             self.check_page(driver, name)
+        # A date typed as people in the UK type one is read; the field shows it so again, and
+        # links carry it as ISO.
+        self.go(driver, "/recommendations/da23-r2?as_at=" + urllib.parse.quote("31/12/2023"))
+        self.assertFalse(driver.title.startswith("Error: "))
+        self.assertIn("State as at 31 December 2023", driver.find_element(By.TAG_NAME, "main").text)
+        self.assertEqual(driver.find_element(By.ID, "as_at").get_attribute("value"), "31/12/2023")
+        self.go(driver, "/recommendations?as_at=" + urllib.parse.quote("31 March 2025"))
+        self.assertIn("as at 31 March 2025", driver.find_element(By.ID, "count").text)
+        self.assertEqual(driver.find_element(By.ID, "as_at").get_attribute("value"), "31/3/2025")
+        link = driver.find_element(By.CSS_SELECTOR, "td a[href^='/recommendations/']")
+        self.assertTrue(link.get_attribute("href").endswith("?as_at=2025-03-31"))
 
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
@@ -924,7 +935,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, import_button))
         main = driver.find_element(By.TAG_NAME, "main").text
         self.assertIn(warning, main)
-        self.assertIn("Published must be a date", driver.find_element(
+        self.assertIn("Published must be a real date", driver.find_element(
             By.ID, "inspection-published-error").text)
         self.assertIn("govuk-input--error",
                       driver.find_element(By.ID, "inspection-published").get_attribute("class"))

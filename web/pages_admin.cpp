@@ -26,17 +26,73 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
     roles.push_back(d);
   }
   data.set("roles", roles);
+  // The define forms: the one posted keeps what was typed and chosen when it is refused, and
+  // each error is said at its input, as well as in the summary (GOV.UK's error pattern).
+  const std::string posted = errors.empty() ? "" : call.Form("what");
+  auto kept = [&](const std::string& what, const std::string& name) {
+    return posted == what ? call.Form(name) : std::string();
+  };
+  auto input = [&](const std::string& what, const std::string& name, const std::string& label,
+                   const std::string& hint, const std::string& width, bool textarea = false) {
+    const std::string id = what + "-" + name;
+    std::string error;
+    for (const FieldError& e : errors) {
+      if (e.field == id && error.empty()) error = e.message;
+    }
+    Data d;
+    d.set("id", id);
+    d.set("name", name);
+    d.set("label", label);
+    SetIf(d, "hint", hint);
+    SetIf(d, "width", width);
+    d.set("textarea", Bool(textarea));
+    d.set("value", kept(what, name));
+    SetIf(d, "error", error);
+    std::string described = hint.empty() ? "" : id + "-hint";
+    if (!error.empty()) described += (described.empty() ? "" : " ") + id + "-error";
+    SetIf(d, "described_by", described);
+    data.set("f_" + what + "_" + name, d);
+  };
+  input("inspection", "id", "Id", "Short, for example da25", "govuk-input--width-10");
+  input("inspection", "title", "Title", "", "");
+  input("inspection", "short_title", "Short title (optional)", "", "");
+  input("inspection", "published", "Published", "For example, 6/3/2025", "govuk-input--width-10");
+  input("recommendation", "id", "Id", "For example, da25-n3", "govuk-input--width-10");
+  input("recommendation", "owners", "Owners",
+        "Body ids, separated by commas, for example CPS or NPCC, CPS", "govuk-input--width-20");
+  input("recommendation", "text", "Text",
+        "As the report words it. Deadlines in it (\"By March 2026, ...\") become its milestones.",
+        "", /*textarea=*/true);
+  input("body", "id", "Body id", "", "govuk-input--width-10");
+  input("body", "name", "Name", "", "");
+  input("unit", "id", "Unit id", "", "govuk-input--width-10");
+  input("unit", "name", "Name", "", "");
+  input("unit", "kind", "Kind (optional)", "For example, area or directorate",
+        "govuk-input--width-20");
+  auto choice = [](const std::string& id, const std::string& name, bool selected) {
+    Data d;
+    d.set("id", id);
+    d.set("name", name);
+    d.set("selected", Bool(selected));
+    return d;
+  };
+  Data kinds = List();
+  for (const char* kind : {"thematic", "area", "invitation", "follow_up"}) {
+    kinds.push_back(choice(kind, Spoken(kind), kept("inspection", "kind") == kind));
+  }
+  data.set("inspection_kinds", kinds);
   Data tokens = List();
   host->Update([&](Engine& engine) {
     data.set("bodies", BodyChoices(engine, call.who, ""));
-    Data inspections = List();
+    data.set("unit_bodies", BodyChoices(engine, call.who, kept("unit", "body")));
+    Data follow_ups = List(), inspections = List();
     for (const Inspection& i : engine.Inspections()) {
-      Data d;
-      d.set("id", i.id);
-      d.set("name", i.id + ": " + (i.short_title.empty() ? i.title : i.short_title));
-      inspections.push_back(d);
+      const std::string name = i.id + ": " + (i.short_title.empty() ? i.title : i.short_title);
+      follow_ups.push_back(choice(i.id, name, kept("inspection", "follow_up_of") == i.id));
+      inspections.push_back(choice(i.id, name, kept("recommendation", "inspection") == i.id));
     }
-    data.set("inspections", inspections);
+    data.set("follow_up_choices", follow_ups);
+    data.set("inspection_choices", inspections);
     auto list = engine.Tokens();
     if (!list.ok()) return;
     for (const storage::TokenRecord& t : *list) {
@@ -91,40 +147,58 @@ Response Workspace::Impl::Import(const Call& call) {
 Response Workspace::Impl::Define(const Call& call) {
   const std::string what = call.Form("what");
   const std::string id = call.Form("id");
+  // Every input a person must fill is checked at once, so that one post says every error.
+  std::vector<FieldError> errors;
+  auto need = [&](const std::string& name, const std::string& message) {
+    if (IsBlank(call.Form(name))) errors.push_back({what + "-" + name, message});
+  };
   Command command;
-  std::string field = what + "-id";
   if (what == "inspection") {
-    auto published = DateAsTyped(call.Form("published"));
-    if (!published) {
-      return Admin(
-          call, {{"inspection-published", "Published must be a real date, for example 6/3/2025"}},
-          "", "", 400);
+    need("id", "Enter an id for the inspection");
+    need("title", "Enter the inspection's title");
+    const std::optional<Date> published = DateAsTyped(call.Form("published"));
+    if (IsBlank(call.Form("published"))) {
+      errors.push_back({"inspection-published", "Enter the date the report was published"});
+    } else if (!published) {
+      errors.push_back(
+          {"inspection-published", "Published must be a real date, for example 6/3/2025"});
     }
-    command = DefineInspection{Inspection{id, call.Form("title"), call.Form("short_title"),
-                                          *published, call.Form("kind"), call.Form("follow_up_of")},
-                               ""};
+    if (errors.empty()) {
+      command =
+          DefineInspection{Inspection{id, call.Form("title"), call.Form("short_title"), *published,
+                                      call.Form("kind"), call.Form("follow_up_of")},
+                           ""};
+    }
   } else if (what == "recommendation") {
+    need("id", "Enter an id for the recommendation");
     DefineRecommendation c;
     c.id = id;
     c.def.inspection = call.Form("inspection");
     c.def.text = call.Form("text");
     c.def.owners = SplitList(call.Form("owners"));
     if (c.def.owners.empty()) {
-      return Admin(call, {{"recommendation-owners", "Name at least one owning body"}}, "", "", 400);
+      errors.push_back({"recommendation-owners", "Name at least one owning body"});
     }
+    need("text", "Enter the recommendation's text, as the report words it");
     command = std::move(c);
   } else if (what == "body") {
+    need("id", "Enter an id for the body");
+    need("name", "Enter the body's name");
     command = DefineBody{Body{id, call.Form("name"), ""}, ""};
   } else if (what == "unit") {
+    need("id", "Enter an id for the unit");
+    need("name", "Enter the unit's name");
     command = DefineUnit{Unit{id, call.Form("body"), call.Form("name"), call.Form("kind")}, ""};
   } else {
     return NotFound(call);
   }
-  if (id.empty()) return Admin(call, {{field, "Give it an id"}}, "", "", 400);
+  if (!errors.empty()) return Admin(call, errors, "", "", 400);
   auto written = host->Apply(WriteBatch{{std::move(command)}, ActorOf(call.who)});
   if (!written.ok()) {
-    return Admin(call, {{field, written.status().message()}}, "", "",
-                 http::FromStatus(written.status()).status);
+    // The engine's refusal: at the input it names, else at the id (what is defined).
+    const std::string& field = written.status().field();
+    return Admin(call, {{what + "-" + (field.empty() ? "id" : field), written.status().message()}},
+                 "", "", http::FromStatus(written.status()).status);
   }
   if (what == "recommendation") return Redirect("/recommendations/" + id + "?recorded=issue");
   if (what == "inspection") return Redirect("/inspections/" + id);

@@ -758,6 +758,29 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertTrue(driver.current_url.endswith("/reports/annex"), driver.current_url)
         self.go(driver, "/admin")
         self.check_page(driver, "admin")
+        # A definition with inputs missing or wrong: every error at once, each at its input, and
+        # what was typed and chosen is kept.
+        form = driver.find_element(By.CSS_SELECTOR, "form input[name='what'][value='inspection']")
+        form = form.find_element(By.XPATH, "..")
+        form.find_element(By.ID, "inspection-title").send_keys("A thematic inspection")
+        form.find_element(By.ID, "inspection-published").send_keys("31/2/2025")
+        form.find_element(By.XPATH, ".//option[@value='invitation']").click()
+        self.submit(driver, form.find_element(By.CSS_SELECTOR, "button"))
+        links = driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary a")
+        self.assertEqual([a.get_attribute("hash") for a in links],
+                         ["#inspection-id", "#inspection-published"])
+        self.assertIn("Enter an id for the inspection",
+                      driver.find_element(By.ID, "inspection-id-error").text)
+        self.assertIn("Published must be a real date, for example 6/3/2025",
+                      driver.find_element(By.ID, "inspection-published-error").text)
+        self.assertEqual(driver.find_element(By.ID, "inspection-title").get_attribute("value"),
+                         "A thematic inspection")
+        self.assertEqual(driver.find_element(By.ID, "inspection-published").get_attribute("value"),
+                         "31/2/2025")
+        self.assertTrue(driver.find_element(By.XPATH, "//select[@id='inspection-kind']"
+                                            "/option[@value='invitation']").is_selected())
+        self.check_page(driver, "admin-define-error")
+        self.go(driver, "/admin")
         # A bad import names its line and writes nothing.
         before = rectrack(self.server.db, "list", "--format", "json")
         driver.find_element(By.ID, "import-text").send_keys(

@@ -297,16 +297,19 @@ class CommandBuilder {
                                    def.inspection + "'");
     }
     if (def.owners.empty()) {
-      return Status::InvalidArgument("recommendation '" + c.id + "' needs at least one owner");
+      return Status::InvalidArgument("recommendation '" + c.id + "' needs at least one owner")
+          .AtField("owners");
     }
     std::set<std::string> seen;
     for (const auto& owner : def.owners) {
       if (!world_.FindBody(owner)) {
-        return Status::Unprocessable("recommendation '" + c.id + "': no body '" + owner + "'");
+        return Status::Unprocessable("recommendation '" + c.id + "': no body '" + owner + "'")
+            .AtField("owners");
       }
       if (!seen.insert(owner).second) {
         return Status::InvalidArgument("recommendation '" + c.id + "' names owner '" + owner +
-                                       "' twice");
+                                       "' twice")
+            .AtField("owners");
       }
     }
     if (def.text.empty())

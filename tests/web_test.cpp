@@ -96,6 +96,14 @@ TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
   ASSERT_EQ(close.at(0).conditions.size(), 2u);
   EXPECT_EQ(close[0].conditions[0],
             "Every action must be closed first, unless Override says why it closes anyway.");
+  // An item without milestones: no form that must name one (extend), and no milestone to pick
+  // on one that may (update's `met`).
+  RecommendationHead none = item;
+  none.milestones.clear();
+  const auto offered = BuildForms(wf, {"extend", "update"}, none, {}, {});
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(offered[0].transition, "update");
+  for (const FormField& f : offered[0].fields) EXPECT_NE(f.name, "met");
 }
 
 TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {

@@ -153,7 +153,6 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
       for (const MilestoneView& m : item.milestones) {
         f.options.emplace_back(m.label, m.label + " (due " + m.due.LongString() + ")");
       }
-      if (f.options.empty()) f.kind = FormField::Kind::kText;  // nothing to choose from
       break;
     case FieldType::kInspection:
       f.kind = FormField::Kind::kChoice;
@@ -190,6 +189,14 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
   for (const std::string& name : offered) {
     const Transition* t = workflow.FindTransition(name);
     if (!t || t->creates) continue;
+    // A milestone to name, and none to name: the form could only be refused.
+    const bool no_milestones = item.milestones.empty();
+    const bool needs_milestone =
+        std::any_of(t->required.begin(), t->required.end(), [&](const std::string& field) {
+          const FieldSpec* spec = workflow.FindField(field);
+          return spec && spec->type == FieldType::kMilestone;
+        });
+    if (needs_milestone && no_milestones) continue;
     Form form;
     form.transition = name;
     form.label = Label(name);
@@ -215,7 +222,7 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     for (const auto* names : {&t->required, &t->optional}) {
       for (const std::string& field : *names) {
         const FieldSpec* spec = workflow.FindField(field);
-        if (!spec) continue;
+        if (!spec || (spec->type == FieldType::kMilestone && no_milestones)) continue;
         form.fields.push_back(FieldFor(*spec, names == &t->required, item, inspections, bodies));
       }
     }

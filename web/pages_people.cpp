@@ -154,7 +154,8 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
       d.set("role", Spoken(a.role));
       SetIf(d, "body", a.body);
       SetIf(d, "unit", a.unit);
-      d.set("created", a.created);
+      d.set("created", SpokenTime(a.created));
+      d.set("created_iso", a.created);
       d.set("disabled", Bool(!a.disabled.empty()));
       d.set("self", Bool(Lower(a.email) == Lower(call.who.account)));
       rows.push_back(d);

@@ -168,16 +168,17 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   if (sort != "id" && sort != "state" && sort != "due") sort = "issued";
   const std::string sort_param = descending ? "-" + sort : sort == "issued" ? "" : sort;
   const bool csv = call.Query("format") == "csv";
-  std::string error, error_field;
+  // Every date that cannot be read is said, each at its field.
+  std::vector<FieldError> errors;
   const std::optional<Date> as_of = as_at_typed.date, due_limit = due_before_typed.date,
                             due_start = due_from_typed.date;
-  if (as_at_typed.bad) error = kAsAtError, error_field = "as_at";
-  if (due_before_typed.bad) {
-    error = "Due before must be a real date, for example 31/3/2025", error_field = "due_before";
-  }
   if (due_from_typed.bad) {
-    error = "Due on or after must be a real date, for example 31/3/2025", error_field = "due_from";
+    errors.push_back({"due_from", "Due on or after must be a real date, for example 31/3/2025"});
   }
+  if (due_before_typed.bad) {
+    errors.push_back({"due_before", "Due before must be a real date, for example 31/3/2025"});
+  }
+  if (as_at_typed.bad) errors.push_back({"as_at", kAsAtError});
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
   // A download is the whole list, whatever page it was asked from.
@@ -284,7 +285,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     data.set("inspections", inspections);
   });
   if (!failed.ok()) return Content{0, "", false, -1, Failure(call, failed)};
-  if (csv && error.empty()) {  // a bad date is said on the page, not hidden in a file
+  if (csv && errors.empty()) {  // a bad date is said on the page, not hidden in a file
     std::string out = "id,inspection,owners,state,open,overdue,next_due,issued,text\r\n";
     for (const Place& place : places) out += place.csv;
     // The file is named by a date parsed, never by the text of the query.
@@ -330,14 +331,17 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("sort", sort_param);
   SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
   data.set("overdue", Bool(overdue));
-  if (!error.empty()) {
-    data.set("error", error);
-    data.set(error_field + "_error", Bool(true));
-    SetErrors(data, {{error_field, error}});
+  for (const char* field : {"due_from", "due_before", "as_at"}) {
+    std::string message;
+    for (const FieldError& e : errors) {
+      if (e.field == field) message = e.message;
+    }
+    SetIf(data, std::string(field) + "_error", message);
   }
+  SetErrors(data, errors);
   data.set("count", std::to_string(count));
   data.set("count_noun", count == 1 ? "recommendation" : "recommendations");
-  data.set("as_at_shown", LongDate(as_at.empty() ? today : as_at));
+  data.set("as_at_shown", LongDate(as_at_typed.date ? as_at : today));  // what the list shows
   Params csv_params = filters;
   csv_params["format"] = "csv";
   data.set("csv_href", "/recommendations" + QueryString(csv_params));
@@ -378,8 +382,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   if (pages > 1) {
     data.set("pagination", Pagination(page, pages, "recommendations", "/recommendations", filters));
   }
-  return Content{error.empty() ? 200 : 400, templates.Render("recommendations", data),
-                 !error.empty(), generation, std::nullopt};
+  return Content{errors.empty() ? 200 : 400, templates.Render("recommendations", data),
+                 !errors.empty(), generation, std::nullopt};
 }
 
 Response Workspace::Impl::Recommendations(const Call& call) {

@@ -630,6 +630,16 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertEqual(driver.find_element(By.ID, "as_at").get_attribute("value"), "31/3/2025")
         link = driver.find_element(By.CSS_SELECTOR, "td a[href^='/recommendations/']")
         self.assertTrue(link.get_attribute("href").endswith("?as_at=2025-03-31"))
+        # Two filters that cannot be read: both said, each at its field; the list is today's
+        # and says so, not the text typed.
+        self.go(driver, "/recommendations?due_from=soon&as_at=" + urllib.parse.quote("31/2/2025"))
+        links = driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary a")
+        self.assertEqual([a.get_attribute("hash") for a in links], ["#due_from", "#as_at"])
+        self.assertIn("Due on or after must be a real date",
+                      driver.find_element(By.ID, "due_from-error").text)
+        self.assertIn("As at must be a real date", driver.find_element(By.ID, "as_at-error").text)
+        self.assertNotIn("31/2/2025", driver.find_element(By.ID, "count").text)
+        self.check_page(driver, "recommendations-filter-errors")
 
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
@@ -780,6 +790,16 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertTrue(driver.find_element(By.XPATH, "//select[@id='inspection-kind']"
                                             "/option[@value='invitation']").is_selected())
         self.check_page(driver, "admin-define-error")
+        # An owner that is no body: the engine's refusal, at Owners.
+        form = driver.find_element(By.CSS_SELECTOR, "form input[name='what'][value='recommendation']")
+        form = form.find_element(By.XPATH, "..")
+        form.find_element(By.ID, "recommendation-id").send_keys("t9-r1")
+        form.find_element(By.ID, "recommendation-owners").send_keys("XYZ")
+        form.find_element(By.ID, "recommendation-text").send_keys("Do something.")
+        self.submit(driver, form.find_element(By.CSS_SELECTOR, "button"))
+        self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
+            By.CSS_SELECTOR, ".govuk-error-summary a")], ["#recommendation-owners"])
+        self.assertIn("no body 'XYZ'", driver.find_element(By.ID, "recommendation-owners-error").text)
         self.go(driver, "/admin")
         # A bad import names its line and writes nothing.
         before = rectrack(self.server.db, "list", "--format", "json")

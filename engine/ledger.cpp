@@ -267,7 +267,8 @@ Status Ledger::Add(Event event, Undo undo) {
   candidate.events.insert(pos, std::move(event));
   if (!candidate.events.front().recommendation_def && !candidate.events.front().action_def) {
     return Status::Conflict(Describe(added) + " comes before the " + SubjectKindName(item.kind) +
-                            " was created (" + item.issued().ToString() + ")")
+                            " was created (" + item.issued().ToString() + "); date it " +
+                            item.issued().ToString() + " or later")
         .AtField("effective");
   }
   // A head, as every tail is.

@@ -139,9 +139,24 @@ TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
   EXPECT_EQ(errors[1].field, "reason");
   EXPECT_EQ(errors[1].message, "Enter the reason");  // as GOV.UK's error messages say it
   EXPECT_EQ(errors[2].field, "due");
-  EXPECT_EQ(
-      errors[2].message,
-      "New due date must be a real date, with a day, a month and a year");  // the field's label
+  EXPECT_EQ(errors[2].message,
+            "New due date must include a month");  // the part missing, by the field's label
+  // As GOV.UK's date input says it: the parts missing, a short year, else not a real date.
+  auto date_error = [&](const char* day, const char* month, const char* year) {
+    RecordEvent e;
+    auto said = ParseEventForm(wf,
+                               {{"do", "update"},
+                                {"note", "n"},
+                                {"effective-day", day},
+                                {"effective-month", month},
+                                {"effective-year", year}},
+                               &e);
+    return said.empty() ? std::string("(none)") : said[0].message;
+  };
+  EXPECT_EQ(date_error("", "", "2025"), "Effective date must include a day and a month");
+  EXPECT_EQ(date_error("1", "4", "25"), "Year must include 4 numbers");
+  EXPECT_EQ(date_error("1", "x", "2025"), "Effective date must be a real date");
+  EXPECT_EQ(date_error("1", "4", "2025"), "(none)");
   // A choice left empty: "Select the ...", by the field's label where the workflow gives one.
   errors = ParseEventForm(wf, {{"do", "assess"}}, &bad);
   ASSERT_EQ(errors.size(), 2u);
@@ -196,7 +211,8 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.status().field(), "effective");
   EXPECT_EQ(Said(early.status(), "da23-r2", "update"),
-            "The effective date comes before the recommendation was created (1 March 2023)");
+            "The effective date comes before the recommendation was created (1 March 2023); date "
+            "it 1 March 2023 or later");
   // A lead dating a note behind the inspectorate's assessment (6 March 2025).
   auto behind = Record("da23-r2", "update", "2023-06-01", "CPS");
   ASSERT_FALSE(behind.ok());

@@ -262,8 +262,24 @@ std::optional<Date> ReadDate(const std::map<std::string, std::string>& posted,
     return t.size() >= min && t.size() <= max &&
            t.find_first_not_of("0123456789") == std::string::npos;
   };
+  // As GOV.UK's date input says it: which parts are missing, a year of other than 4 numbers,
+  // else not a real date.
+  std::vector<std::string> missing;
+  if (day.empty()) missing.push_back("a day");
+  if (month.empty()) missing.push_back("a month");
+  if (year.empty()) missing.push_back("a year");
+  if (!missing.empty()) {
+    std::string said = missing[0];
+    if (missing.size() == 2) said += " and " + missing[1];
+    errors->push_back({name, label + " must include " + said});
+    return std::nullopt;
+  }
+  if (digits(year, 1, 3)) {
+    errors->push_back({name, "Year must include 4 numbers"});
+    return std::nullopt;
+  }
   if (!digits(day, 1, 2) || !digits(month, 1, 2) || !digits(year, 4, 4)) {
-    errors->push_back({name, label + " must be a real date, with a day, a month and a year"});
+    errors->push_back({name, label + " must be a real date"});
     return std::nullopt;
   }
   auto pad = [](const std::string& t) { return t.size() == 1 ? "0" + t : t; };

@@ -129,11 +129,11 @@ Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
     if (!judgement || e.effective > judgement->effective) judgement = &e;
   }
   if (!judgement || !(event.effective < judgement->effective)) return Status();
-  return Status::Conflict(Describe(event) + ": it is dated before the " + judgement->role + "'s '" +
-                          judgement->transition + "' effective " + judgement->effective.ToString() +
-                          ", and a " + event.role + " may not record behind it; date it " +
-                          judgement->effective.ToString() + " or later (the " + judgement->role +
-                          " may correct the history)")
+  return Status::Conflict(Describe(event) + ": it is dated before the " + judgement->role +
+                          "'s latest judgement ('" + judgement->transition + "', effective " +
+                          judgement->effective.ToString() + "), and a " + event.role +
+                          " may not record behind it; date it " + judgement->effective.ToString() +
+                          " or later (the " + judgement->role + " may correct the history)")
       .AtField("effective");
 }
 

@@ -122,7 +122,8 @@ TEST_F(EngineTest, ABodyMayNotRecordBehindTheInspectoratesJudgement) {
   auto behind = Record("da23-r2", "update", "2023-07-01", "CPS", {{"met", {"due"}}});
   ASSERT_EQ(behind.status().code(), Code::kConflict) << behind.status().message();
   EXPECT_NE(behind.status().message().find(
-                "it is dated before the inspectorate's 'assess' effective 2025-03-06, and a "
+                "it is dated before the inspectorate's latest judgement ('assess', effective "
+                "2025-03-06), and a "
                 "body_lead may not record behind it; date it 2025-03-06 or later"),
             std::string::npos)
       << behind.status().message();

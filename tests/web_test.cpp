@@ -218,7 +218,8 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   ASSERT_FALSE(behind.ok());
   EXPECT_EQ(behind.status().field(), "effective");
   EXPECT_EQ(Said(behind.status(), "da23-r2", "update"),
-            "It is dated before the inspectorate's assess effective 6 March 2025, and a body lead "
+            "It is dated before the inspectorate's latest judgement (assess, effective 6 March "
+            "2025), and a body lead "
             "may not record behind it; date it 6 March 2025 or later (the inspectorate may "
             "correct the history)");
   // A field the workflow checks: about that field, by its label.

@@ -273,7 +273,8 @@ class WebWorkspaceTest(unittest.TestCase):
             details.find_element(By.NAME, "effective-" + part).send_keys(value)
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary")
-        self.assertIn("It is dated before the inspectorate's assess effective 6 March 2025, "
+        self.assertIn("It is dated before the inspectorate's latest judgement (assess, effective "
+                      "6 March 2025), "
                       "and a body lead may not record behind it", summary.text)
         self.assertNotIn("'update' effective", summary.text)
         self.assertEqual(summary.find_element(By.TAG_NAME, "a").get_attribute("hash"),

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/date.h"
+#include "common/strings.h"
 #include "engine/clock.h"
 
 namespace rectrack::web {
@@ -38,22 +39,14 @@ std::optional<Date> DateAsTyped(std::string_view text) {
     i = end;
   }
   if (count != 3) return std::nullopt;
-  auto number = [](std::string_view digits, size_t most) -> std::optional<unsigned> {
-    if (digits.empty() || digits.size() > most) return std::nullopt;
-    unsigned n = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return std::nullopt;
-      n = n * 10 + static_cast<unsigned>(c - '0');
-    }
-    return n;
-  };
-  const std::optional<unsigned> day = number(parts[0], 2);
-  std::optional<unsigned> month = number(parts[1], 2);
+  const std::optional<int64_t> day = ParseDigits(parts[0], 2);
+  std::optional<int64_t> month = ParseDigits(parts[1], 2);
   if (!month) month = MonthFromName(parts[1]);
-  if (!day || !month || parts[2].size() != 4) return std::nullopt;
-  const std::optional<unsigned> year = number(parts[2], 4);
-  if (!year) return std::nullopt;
-  return Date::FromYmd(static_cast<int>(*year), *month, *day);
+  const std::optional<int64_t> year =
+      parts[2].size() == 4 ? ParseDigits(parts[2], 4) : std::nullopt;
+  if (!day || !month || !year) return std::nullopt;
+  return Date::FromYmd(static_cast<int>(*year), static_cast<unsigned>(*month),
+                       static_cast<unsigned>(*day));
 }
 
 std::string TypedDate(const Date& date) {

@@ -272,7 +272,8 @@ Status Ledger::Add(Event event, Undo undo) {
         .AtField("effective");
   }
   // A head, as every tail is.
-  auto replayed = StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last);
+  auto replayed =
+      StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last, Tense::kPast);
   // A later event that no longer replays with this one in its place: the date is the problem.
   if (!replayed.ok()) return replayed.status().AtField("effective");
   candidate.tail = std::move(*replayed);
@@ -466,14 +467,14 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail d
 }
 
 Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail,
-                                               std::string* state_before_last) const {
+                                               std::string* state_before_last, Tense tense) const {
   ASSIGN_OR_RETURN(const History history, HistoryOf(item));
   RecommendationView view;
   if (detail != Detail::kHead) view.timeline.reserve(history.size());
   for (const Event& e : history) {
     if (e.effective > as_of) break;
     if (state_before_last) *state_before_last = view.state;
-    RETURN_IF_ERROR(Step(item, e, view, detail));
+    RETURN_IF_ERROR(Step(item, e, view, detail, tense));
   }
   return view;
 }
@@ -579,8 +580,8 @@ Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
   return Status();
 }
 
-Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
-                    Detail detail) const {
+Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view, Detail detail,
+                    Tense tense) const {
   const Workflow* workflow = WorkflowOf(item.kind);
   if (!workflow) {
     return Status::FailedPrecondition(Describe(e) + ": no action workflow is loaded");
@@ -630,7 +631,8 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view,
         }
       }
     }
-    auto next = wf.Decide(view.state, *t, e.role, e.fields);
+    auto next = wf.Decide(view.state, *t, e.role, e.fields,
+                          tense == Tense::kPast ? e.effective.ToString() : std::string());
     if (!next.ok()) return next.status().WithContext(what());
     const Effects& fx = t->effects;
     auto field = [&](const std::string& name) -> const std::vector<std::string>* {

@@ -144,12 +144,18 @@ bool Workflow::EndsLife(const Transition& t) const {
 }
 
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
-                                     std::string_view role, const Fields& fields) const {
+                                     std::string_view role, const Fields& fields,
+                                     std::string_view was_on) const {
   // What the role may do instead: said only in an error (a replay decides every event).
   auto allowed = [&] { return Join(Allowed(state, role), ", ", "nothing"); };
-  auto context = [&] {
-    return "it is '" + std::string(state) + "'; as " + std::string(role) + " you may: " + allowed();
+  // The state named as the item's on the event's date when that is not its state today, so
+  // that a refusal does not contradict the state a reader sees.
+  auto in_state = [&] {
+    return was_on.empty() ? "it is '" + std::string(state) + "'"
+                          : "on " + std::string(was_on) + " it was '" + std::string(state) + "'";
   };
+  auto may = [&] { return std::string(was_on.empty() ? " you may: " : " you could then: "); };
+  auto context = [&] { return in_state() + "; as " + std::string(role) + may() + allowed(); };
   if (!t.AllowsRole(role)) {
     return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name + "' (" +
                                     Join(t.roles, ", ", "nothing") + " may); " + context());
@@ -164,8 +170,9 @@ Result<std::string> Workflow::Decide(std::string_view state, const Transition& t
     return Status::Conflict("'" + t.name + "' is not allowed: " + context());
   }
   return Status::Conflict("'" + t.name + "' with " + DescribeFields(fields) +
-                          " is not allowed from '" + std::string(state) + "'; as " +
-                          std::string(role) + " you may: " + allowed());
+                          " is not allowed from '" + std::string(state) + "'" +
+                          (was_on.empty() ? "" : " (its state on " + std::string(was_on) + ")") +
+                          "; as " + std::string(role) + may() + allowed());
 }
 
 }  // namespace rectrack

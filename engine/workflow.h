@@ -134,9 +134,10 @@ class Workflow {
   // The state `role` reaches by firing `t` from `state` with `fields` (already checked).
   // PermissionDenied when the role may never fire `t`; Conflict when `t` is not allowed from
   // `state` or no case matches these fields. Both messages name the state, the role and the
-  // transitions the role may fire from there.
+  // transitions the role may fire from there. `was_on`, an ISO date, says the state is the
+  // item's on that date, not today's (a back-dated event): "on 2025-03-06 it was 'closed'".
   Result<std::string> Decide(std::string_view state, const Transition& t, std::string_view role,
-                             const Fields& fields) const;
+                             const Fields& fields, std::string_view was_on = {}) const;
 
   // Names of the transitions `role` may fire from `state`, in file order.
   std::vector<std::string> Allowed(std::string_view state, std::string_view role) const;

@@ -104,6 +104,14 @@ TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
   ASSERT_EQ(offered.size(), 1u);
   EXPECT_EQ(offered[0].transition, "update");
   for (const FormField& f : offered[0].fields) EXPECT_NE(f.name, "met");
+  // An update that says nothing is refused at the note, naming only the inputs offered.
+  RecordEvent empty;
+  empty.transition = "update";
+  EXPECT_EQ(NothingToRecord(wf, empty, item)->message, "Enter a note or select the milestone met");
+  EXPECT_EQ(NothingToRecord(wf, empty, none)->message, "Enter a note");
+  EXPECT_EQ(NothingToRecord(wf, empty, none)->field, "note");
+  empty.note = "noted";
+  EXPECT_FALSE(NothingToRecord(wf, empty, none));
 }
 
 TEST(FormsTest, APostedFormBecomesTheEventOrSaysWhichFieldIsWrong) {
@@ -236,6 +244,23 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   EXPECT_EQ(Said(odd, "r_in_progress-2025-03-06", "close"),
             "1 action is still open: r_in_progress-2025-03-06-a1 (in progress), no milestone "
             "'reason'; close them first, or give Override saying why it closes anyway");
+  // Dated back to when it was closed (it is reopened today, and Extend is offered): the
+  // refusal speaks of its state on that date, not as if it were today's.
+  auto back = Record("da23-r2", "extend", "2024-09-01", "",
+                     {{"milestone", {"due"}}, {"due", {"2026-01-01"}}, {"reason", {"r"}}});
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.status().message().find(
+                "'extend' is not allowed: on 2024-09-01 it was 'closed'; as inspectorate you "
+                "could then: "),
+            std::string::npos)
+      << back.status().message();
+  EXPECT_EQ(
+      Said(back.status(), "da23-r2", "extend")
+          .rfind("Extend is not allowed: on 1 September 2024 it was closed; as inspectorate you "
+                 "could then: ",
+                 0),
+      0u)
+      << Said(back.status(), "da23-r2", "extend");
   // A refusal about no input: the form as a whole; a context added keeps the input.
   auto withdrawn = Record("da23-r2", "reopen", "2025-12-01", "", {{"reason", {"r"}}});
   ASSERT_FALSE(withdrawn.ok());

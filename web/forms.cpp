@@ -127,6 +127,12 @@ std::string FieldValueText(const FieldSpec* spec, const std::vector<std::string>
 
 namespace {
 
+// Whether an item's form has an input for `spec`: a milestone is named only where there are
+// milestones to name.
+bool Offered(const FieldSpec* spec, const RecommendationHead& item) {
+  return spec && !(spec->type == FieldType::kMilestone && item.milestones.empty());
+}
+
 FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHead& item,
                    const std::vector<Inspection>& inspections, const std::vector<Body>& bodies) {
   FormField f;
@@ -222,7 +228,7 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
     for (const auto* names : {&t->required, &t->optional}) {
       for (const std::string& field : *names) {
         const FieldSpec* spec = workflow.FindField(field);
-        if (!spec || (spec->type == FieldType::kMilestone && no_milestones)) continue;
+        if (!Offered(spec, item)) continue;
         form.fields.push_back(FieldFor(*spec, names == &t->required, item, inspections, bodies));
       }
     }
@@ -338,19 +344,27 @@ std::vector<FieldError> ParseEventForm(const Workflow& workflow,
       event->fields[field] = std::move(values);
     }
   }
-  // The engine refuses it too (command_builder.cpp); here it is said at the note, in the form's
-  // words.
-  if (errors.empty() && t->MaySayNothing() && IsBlank(event->note) && event->fields.empty() &&
-      event->files.empty()) {
-    std::string message = "Enter a note";
-    for (const std::string& field : t->optional) {
-      std::string other = RequiredMessage(workflow.FindField(field), field);
-      other[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(other[0])));
-      message += " or " + other;
-    }
-    errors.push_back({"note", message});
-  }
   return errors;
+}
+
+std::optional<FieldError> NothingToRecord(const Workflow& workflow, const RecordEvent& event,
+                                          const RecommendationHead& item) {
+  const Transition* t = workflow.FindTransition(event.transition);
+  if (!t || !t->MaySayNothing() || !IsBlank(event.note) || !event.fields.empty() ||
+      !event.files.empty()) {
+    return std::nullopt;
+  }
+  // The engine refuses it too (command_builder.cpp); here it is said at the note, in the form's
+  // words, naming only the inputs the form offers.
+  std::string message = "Enter a note";
+  for (const std::string& field : t->optional) {
+    const FieldSpec* spec = workflow.FindField(field);
+    if (!Offered(spec, item)) continue;
+    std::string other = RequiredMessage(spec, field);
+    other[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(other[0])));
+    message += " or " + other;
+  }
+  return FieldError{"note", message};
 }
 
 }  // namespace rectrack::web

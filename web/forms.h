@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,11 +81,16 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
 
 // Reads the posted form (`posted`: name -> value) of transition posted["do"] into `event`
 // (transition, effective date, note, fields; not who acts). Returns the fields that could not
-// be read; empty when `event` is ready to record. `event->files` are the files posted with it
-// (set before): a transition that keeps the state records nothing without a note, a field or
-// a file, and its note is then the field in error.
+// be read; empty when every input could be read (NothingToRecord then says whether the event
+// says anything).
 std::vector<FieldError> ParseEventForm(const Workflow& workflow,
                                        const std::map<std::string, std::string>& posted,
                                        RecordEvent* event);
+
+// A transition that keeps the state records nothing without a note, a field or a file
+// (`event->files`, the files posted with it): then the error at the note, naming the inputs
+// `item`'s form offers ("Enter a note or select the milestone met"); else nullopt.
+std::optional<FieldError> NothingToRecord(const Workflow& workflow, const RecordEvent& event,
+                                          const RecommendationHead& item);
 
 }  // namespace rectrack::web

@@ -17,15 +17,27 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   SetIf(data, "done", done.empty() ? call.Query("done") : done);
   SetIf(data, "secret", secret);
   if (!errors.empty()) SetIf(data, "import_text", call.Form("text"));
+  for (const FieldError& e : errors) {
+    if (e.field == "import-file") data.set("import_file_error", e.message);
+    if (e.field == "import-text") data.set("import_text_error", e.message);
+  }
   SetErrors(data, errors);
+  // The token form keeps its choices when it is refused, and says the error at its input.
+  const bool token_refused = !errors.empty() && errors.front().field.rfind("token-", 0) == 0;
   Data roles = List();
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
     d.set("label", Spoken(r.name));
+    d.set("selected", Bool(token_refused && r.name == call.Form("role")));
     roles.push_back(d);
   }
   data.set("roles", roles);
+  for (const FieldError& e : errors) {
+    if (e.field == "token-role") data.set("token_role_error", e.message);
+    if (e.field == "token-body") data.set("token_body_error", e.message);
+  }
+  if (token_refused) SetIf(data, "token_label", call.Form("label"));
   // The define forms: the one posted keeps what was typed and chosen when it is refused, and
   // each error is said at its input, as well as in the summary (GOV.UK's error pattern).
   const std::string posted = errors.empty() ? "" : call.Form("what");
@@ -83,7 +95,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   data.set("inspection_kinds", kinds);
   Data tokens = List();
   host->Update([&](Engine& engine) {
-    data.set("bodies", BodyChoices(engine, call.who, ""));
+    data.set("bodies", BodyChoices(engine, call.who, token_refused ? call.Form("body") : ""));
     data.set("unit_bodies", BodyChoices(engine, call.who, kept("unit", "body")));
     Data follow_ups = List(), inspections = List();
     for (const Inspection& i : engine.Inspections()) {
@@ -116,9 +128,11 @@ Response Workspace::Impl::Import(const Call& call) {
   const std::vector<EvidenceFile> chosen = call.Files("file");
   std::string text = chosen.empty() ? "" : chosen.front().content;
   std::string source = "the uploaded file";
+  std::string input = "import-file";  // where an error in it is said
   if (text.empty()) {
     text = call.Form("text");
     source = "the pasted text";
+    input = "import-text";
   }
   if (text.empty())
     return Admin(call, {{"import-file", "Choose a file to import, or paste its text"}}, "", "",
@@ -131,11 +145,11 @@ Response Workspace::Impl::Import(const Call& call) {
   }
   auto commands = ParseImport(text, source, *workflow, action_workflow);
   if (!commands.ok()) {
-    return Admin(call, {{"import-file", commands.status().message()}}, "", "", 400);
+    return Admin(call, {{input, commands.status().message()}}, "", "", 400);
   }
   auto written = host->Apply(WriteBatch{std::move(*commands), ActorOf(call.who)});
   if (!written.ok()) {
-    return Admin(call, {{"import-file", written.status().message()}}, "", "",
+    return Admin(call, {{input, written.status().message()}}, "", "",
                  http::FromStatus(written.status()).status);
   }
   return Redirect(
@@ -212,7 +226,10 @@ Response Workspace::Impl::CreateToken(const Call& call) {
         call.Form("role"), call.Form("body"), std::nullopt,
         call.Form("label").empty() ? "by " + call.who.account : call.Form("label"));
   });
-  if (!made.ok()) return Admin(call, {{"token-role", made.status().message()}}, "", "", 400);
+  if (!made.ok()) {
+    return Admin(call, {ScopeError(made.status(), call.Form("role"), call.Form("body"), "token-")},
+                 "", "", http::FromStatus(made.status()).status);
+  }
   (void)accounts;  // the audit list is for accounts; a token's creation is in its own record
   // Shown once, on this answer only (no redirect: the secret must not sit in a URL).
   return Admin(call, {}, "Token " + made->first.id + " created for " + made->first.role,

@@ -303,6 +303,10 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
     auto head = ShowVisible(engine, call.who, id, kind, std::nullopt, Detail::kHead);
     visible = head.status();
     if (!head.ok() || !errors.empty()) return;
+    if (auto nothing = NothingToRecord(*wf, event, *head)) {
+      errors.push_back(std::move(*nothing));
+      return;
+    }
     // What the workflow would decide: a refused event is not asked about, but refused.
     auto to =
         wf->Decide(head->state, *wf->FindTransition(event.transition), event.role, event.fields);

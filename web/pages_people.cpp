@@ -212,18 +212,7 @@ Response Workspace::Impl::AddAccount(const Call& call) {
     scope = engine.CheckScope("account", record.role, record.body, record.unit);
   });
   if (!scope.ok()) {
-    // The engine says which input (Status::field) in the command line's words (--body): the
-    // page says them by its fields.
-    const std::string field = scope.field().empty() ? "role" : scope.field();
-    if (record.body.empty() && field == "body") {
-      return AdminAccounts(
-          call, {{"body", "Select the body a " + Spoken(record.role) + " acts for"}}, "", 400);
-    }
-    std::string message = scope.message();
-    if (const size_t at = message.find("a " + record.role + " "); at != std::string::npos) {
-      message.replace(at + 2, record.role.size(), Spoken(record.role));
-    }
-    return AdminAccounts(call, {{field, Capitalised(message)}}, "", 400);
+    return AdminAccounts(call, {ScopeError(scope, record.role, record.body)}, "", 400);
   }
   Status added = accounts->Add(record, call.Form("password"), call.who.account, call.req.remote);
   if (!added.ok()) {

@@ -178,6 +178,10 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   if (due_before_typed.bad) {
     errors.push_back({"due_before", "Due before must be a real date, for example 31/3/2025"});
   }
+  if (due_start && due_limit && *due_start >= *due_limit) {
+    // Nothing is due on or after a date and before an earlier one: say so rather than list none.
+    errors.push_back({"due_before", "Due before must be later than due on or after"});
+  }
   if (as_at_typed.bad) errors.push_back({"as_at", kAsAtError});
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};

@@ -215,6 +215,19 @@ void SetErrors(Data& data, const std::vector<FieldError>& errors) {
   data.set("has_errors", Bool(!errors.empty()));
 }
 
+FieldError ScopeError(const Status& refused, const std::string& role, const std::string& body,
+                      const std::string& prefix) {
+  const std::string field = refused.field().empty() ? "role" : refused.field();
+  if (body.empty() && field == "body") {
+    return {prefix + field, "Select the body a " + Spoken(role) + " acts for"};
+  }
+  std::string message = refused.message();
+  if (const size_t at = message.find("a " + role + " "); at != std::string::npos) {
+    message.replace(at + 2, role.size(), Spoken(role));
+  }
+  return {prefix + field, Capitalised(message)};
+}
+
 std::string LocalPath(const std::string& next) {
   if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
     return "/";

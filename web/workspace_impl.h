@@ -87,6 +87,11 @@ std::string FileSize(int64_t bytes);
 std::string OwnersText(const std::vector<std::string>& owners);
 // Sets the error summary's list ("errors": field to link to, message) and "has_errors".
 void SetErrors(Data& data, const std::vector<FieldError>& errors);
+// Engine::CheckScope's refusal of an account's or token's `role` and `body` as a form says it:
+// at the input it is about (`prefix` + role, body or unit), in the page's words rather than
+// the command line's ("needs --body": "Select the body a body lead acts for").
+FieldError ScopeError(const Status& refused, const std::string& role, const std::string& body,
+                      const std::string& prefix = "");
 // What every page's "as at" field says of a date it cannot read.
 inline constexpr const char* kAsAtError = "As at must be a real date, for example 31/3/2025";
 // A date typed into a one-field date input, as a page uses it (spoken.h: DateAsTyped): the

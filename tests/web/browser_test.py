@@ -641,6 +641,14 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("As at must be a real date", driver.find_element(By.ID, "as_at-error").text)
         self.assertNotIn("31/2/2025", driver.find_element(By.ID, "count").text)
         self.check_page(driver, "recommendations-filter-errors")
+        # A range that ends before it starts: said at its end, not answered with an empty list.
+        self.go(driver, "/recommendations?due_from=" + urllib.parse.quote("1/4/2025") +
+                "&due_before=" + urllib.parse.quote("1/3/2025"))
+        links = driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary a")
+        self.assertEqual([a.get_attribute("hash") for a in links], ["#due_before"])
+        self.assertIn("Due before must be later than due on or after",
+                      driver.find_element(By.ID, "due_before-error").text)
+        self.assertEqual(driver.find_element(By.ID, "due_before").get_attribute("value"), "1/3/2025")
 
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
@@ -809,6 +817,11 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
         self.assertIn(":2:", summary)  # line 2 of the pasted text
+        # Said at the pasted text, which is kept; the summary's link goes there.
+        self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
+            By.CSS_SELECTOR, ".govuk-error-summary a")], ["#import-text"])
+        self.assertIn(":2:", driver.find_element(By.ID, "import-text-error").text)
+        self.assertIn("2025-13-01", driver.find_element(By.ID, "import-text").get_attribute("value"))
         self.check_page(driver, "admin-error")
         self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
         # A good one, uploaded as a file.
@@ -831,6 +844,20 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("/recommendations/t1-r1", driver.current_url)
         self.assertIn("31 March 2026", driver.page_source)  # the milestone read from the text
         self.assertEqual(self.server.timeline("t1-r1")[0]["actor"], "account:staff@hmcpsi.example")
+        # A body lead's token needs a body: said at Body, in the page's words; the choices
+        # and the label are kept.
+        self.go(driver, "/admin")
+        Select(driver.find_element(By.ID, "token-role")).select_by_value("body_lead")
+        driver.find_element(By.ID, "token-label").send_keys("sfo feed")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/tokens'] button"))
+        self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
+            By.CSS_SELECTOR, ".govuk-error-summary a")], ["#token-body"])
+        self.assertIn("Select the body a body lead acts for",
+                      driver.find_element(By.ID, "token-body-error").text)
+        self.assertEqual(Select(driver.find_element(By.ID, "token-role"))
+                         .first_selected_option.get_attribute("value"), "body_lead")
+        self.assertEqual(driver.find_element(By.ID, "token-label").get_attribute("value"), "sfo feed")
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".rectrack-secret"), [])
         # An API token, shown once, then revoked.
         self.go(driver, "/admin")
         driver.find_element(By.ID, "token-label").send_keys("dashboard screen")

@@ -98,6 +98,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
   return db;
 }
 
+Database::Hold::Hold(Database& db) : mutex_(sqlite3_db_mutex(db.db_)) {
+  sqlite3_mutex_enter(static_cast<sqlite3_mutex*>(mutex_));  // none (null): nothing to hold
+}
+
+Database::Hold::~Hold() { sqlite3_mutex_leave(static_cast<sqlite3_mutex*>(mutex_)); }
+
 Database::~Database() {
   for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);

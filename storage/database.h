@@ -69,6 +69,21 @@ class Database {
   // The raw connection, for storage's own tests only; code uses the methods above.
   sqlite3* handle() { return db_; }
 
+  // While one lives, this thread holds the connection: another thread's call on it waits.
+  // SQLite takes the connection's lock (a recursive one) in every call, a step or a column
+  // read alike; a long read that holds it once for many rows takes it again cheaply, where
+  // each call would otherwise lock and unlock it afresh (a twentieth of reading the log).
+  class Hold {
+   public:
+    explicit Hold(Database& db);
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    void* mutex_;  // sqlite3_mutex
+  };
+
  private:
   friend class Statement;
   struct TextHash {

@@ -2,6 +2,7 @@
 
 #include "storage/crypto.h"
 
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -117,7 +118,15 @@ Status EventStore::Scan(int64_t after_seq,
                                                 " FROM events WHERE seq > ? ORDER BY seq"));
   stmt.Bind(1, after_seq);
   EventRowView row;
-  while (true) {
+  // The connection is held for runs of rows, and let go between them, so that another thread
+  // waiting to use it (a commit while a catch-up reads) waits a run, not the whole log.
+  constexpr int kRowsHeld = 256;
+  std::optional<Database::Hold> held;
+  for (int rows = 0;; ++rows) {
+    if (rows % kRowsHeld == 0) {
+      held.reset();
+      held.emplace(*db_);
+    }
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return Status();
     row.seq = stmt.ColumnInt(0);

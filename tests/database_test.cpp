@@ -69,6 +69,26 @@ TEST_F(DatabaseTest, OpenInMemoryCreatesSchemaAtTheNewestVersion) {
   EXPECT_EQ(CountRows(*db, "events"), 0);
 }
 
+TEST_F(DatabaseTest, AHoldKeepsOtherThreadsOffTheConnectionAndLetsItsOwnThreadUseIt) {
+  auto db = OpenOrDie(":memory:");
+  ASSERT_NE(db, nullptr);
+  std::atomic<bool> released{false};
+  std::atomic<bool> answered_after_release{false};
+  std::thread other;
+  {
+    const Database::Hold hold(*db);
+    EXPECT_EQ(CountRows(*db, "events"), 0);  // its own thread: taken again, no deadlock
+    other = std::thread([&] {
+      CountRows(*db, "events");  // waits for the hold to go
+      answered_after_release = released.load();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    released = true;
+  }
+  other.join();
+  EXPECT_TRUE(answered_after_release);
+}
+
 TEST_F(DatabaseTest, OpenFileUsesWalAndReopeningKeepsData) {
   {
     auto db = OpenOrDie(path_);

@@ -650,6 +650,30 @@ class WebWorkspaceTest(unittest.TestCase):
                       driver.find_element(By.ID, "due_before-error").text)
         self.assertEqual(driver.find_element(By.ID, "due_before").get_attribute("value"), "1/3/2025")
 
+    def test_3e_a_date_can_be_chosen_from_a_calendar(self):
+        """The one-field dates have the MoJ date picker: it opens at the date typed, a day
+        chosen is written as the hints write dates (15/3/2025), and the server reads it. Its
+        open calendar passes axe; without JavaScript the field is a text input (test_5)."""
+        driver = self.new_browser()
+        self.sign_in(driver, "staff@hmcpsi.example")
+        self.go(driver, "/recommendations?as_at=2025-03-31")
+        field = driver.find_element(By.ID, "as_at")
+        toggle = field.find_element(By.XPATH, "./following-sibling::button")
+        self.assertIn("Choose date", toggle.text)
+        toggle.click()
+        dialog = driver.find_element(By.ID, "datepicker-as_at")
+        WebDriverWait(driver, 10).until(lambda _: dialog.is_displayed())
+        self.assertEqual(dialog.find_element(By.CSS_SELECTOR, ".moj-js-datepicker-month-year").text,
+                         "March 2025")
+        self.check_page(driver, "recommendations-date-picker")
+        dialog.find_element(By.CSS_SELECTOR, "button[data-testid='15/3/2025']").click()
+        self.assertEqual(field.get_attribute("value"), "15/3/2025")
+        self.assertFalse(dialog.is_displayed())
+        self.submit(driver, field.find_element(By.XPATH, "ancestor::form//button[@type='submit']"))
+        self.assertIn("as at 15 March 2025", driver.find_element(By.ID, "count").text)
+        link = driver.find_element(By.CSS_SELECTOR, "td a[href^='/recommendations/']")
+        self.assertTrue(link.get_attribute("href").endswith("?as_at=2025-03-15"))
+
     def test_3b_long_lists_come_in_pages(self):
         """The recommendations and the actions come a page at a time (here 10 rows), with GOV.UK
         pagination links that work without JavaScript: every row once, none twice."""
@@ -732,6 +756,12 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("recorded=update", driver.current_url)
         self.assertEqual(self.server.timeline("da25-n2")[-1]["note"], "recorded without JavaScript")
         self.assertEqual(self.server.timeline("da25-n2")[-1]["effective"], "2025-12-01")
+        # The item's "as at" is a text input that the server reads, with no calendar button.
+        self.go(driver, "/recommendations/da25-n2")
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".moj-js-datepicker-toggle"), [])
+        driver.find_element(By.ID, "as_at").send_keys("1/4/2025")
+        self.submit(driver, driver.find_element(By.XPATH, "//input[@id='as_at']/../button"))
+        self.assertIn("State as at 1 April 2025", driver.find_element(By.TAG_NAME, "main").text)
         self.go(driver, "/recommendations?body=CPS&status=open&sort=due")
         self.assertIn("recommendations", driver.find_element(By.ID, "count").text)
         # A column's header sorts by it; followed again, the other way round (aria-sort says so).

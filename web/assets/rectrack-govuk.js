@@ -2,6 +2,10 @@
 // a page shows one, a summary's links focus their fields with labels and legends in view, a
 // button sent once is not sent twice. A module (browsers that take modules are the ones GOV.UK
 // Frontend supports); rectrack.js has marked the body as supported first. Pages work without it.
+// The MoJ date picker adds a calendar button to the one-field dates (typed as 31/3/2025, which
+// is how it writes a date chosen); without it they are text inputs, as the server reads them.
 import { initAll } from '/assets/govuk-frontend.min.js';
+import { DatePicker } from '/assets/moj-date-picker.js';
 
 initAll();
+document.querySelectorAll('[data-module="moj-date-picker"]').forEach(($root) => new DatePicker($root));

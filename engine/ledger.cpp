@@ -273,7 +273,7 @@ Status Ledger::Add(Event event, Undo undo) {
   }
   // A head, as every tail is.
   auto replayed =
-      StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last, Tense::kPast);
+      StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last, added.seq);
   // A later event that no longer replays with this one in its place: the date is the problem.
   if (!replayed.ok()) return replayed.status().AtField("effective");
   candidate.tail = std::move(*replayed);
@@ -467,13 +467,20 @@ Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail d
 }
 
 Result<RecommendationView> Ledger::StepThrough(const Item& item, Date as_of, Detail detail,
-                                               std::string* state_before_last, Tense tense) const {
+                                               std::string* state_before_last,
+                                               std::optional<int64_t> back_dated) const {
   ASSIGN_OR_RETURN(const History history, HistoryOf(item));
   RecommendationView view;
+  Workflow::Tense tense = Workflow::Tense::kNow;
   if (detail != Detail::kHead) view.timeline.reserve(history.size());
   for (const Event& e : history) {
     if (e.effective > as_of) break;
     if (state_before_last) *state_before_last = view.state;
+    if (back_dated && e.seq == *back_dated) {
+      tense = Workflow::Tense::kOnItsDate;
+    } else if (tense != Workflow::Tense::kNow) {
+      tense = Workflow::Tense::kLater;  // after the back-dated event
+    }
     RETURN_IF_ERROR(Step(item, e, view, detail, tense));
   }
   return view;
@@ -581,7 +588,7 @@ Status Ledger::Create(const Item& item, const Event& e, const Workflow& wf,
 }
 
 Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view, Detail detail,
-                    Tense tense) const {
+                    Workflow::Tense tense) const {
   const Workflow* workflow = WorkflowOf(item.kind);
   if (!workflow) {
     return Status::FailedPrecondition(Describe(e) + ": no action workflow is loaded");
@@ -631,8 +638,8 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view, 
         }
       }
     }
-    auto next = wf.Decide(view.state, *t, e.role, e.fields,
-                          tense == Tense::kPast ? e.effective.ToString() : std::string());
+    auto next = wf.Decide(view.state, *t, e.role, e.fields, tense,
+                          tense == Workflow::Tense::kNow ? std::string() : e.effective.ToString());
     if (!next.ok()) return next.status().WithContext(what());
     const Effects& fx = t->effects;
     auto field = [&](const std::string& name) -> const std::vector<std::string>* {

@@ -336,14 +336,13 @@ class Ledger {
   // world, then Finish. Used for both validation (as_of far in the future) and projection.
   Result<RecommendationView> Replay(const Item& item, Date as_of,
                                     Detail detail = Detail::kFull) const;
-  // Whether a refusal speaks of the item's state as today's or as that on the event's date
-  // (the replay of a back-dated event): see Workflow::Decide.
-  enum class Tense { kNow, kPast };
   // Replay without the Finish. With `state_before_last`, sets it to the state before the last
-  // event stepped.
+  // event stepped. With `back_dated`, the seq of an event being added behind later ones, a
+  // refusal speaks of the state on that event's date, or, for a later event, as it would be
+  // then (Workflow::Tense), not as if it were today's.
   Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail,
                                          std::string* state_before_last = nullptr,
-                                         Tense tense = Tense::kNow) const;
+                                         std::optional<int64_t> back_dated = std::nullopt) const;
   // Project's last part: the recommendations as at `as_of` that supersede `item`, in
   // view.supersedes (each one's history replayed to that date).
   Status AddSupersedes(const Item& item, Date as_of, RecommendationView& view) const;
@@ -351,7 +350,7 @@ class Ledger {
   // `view` is unchanged and the message names the event. With kHead, adds no timeline entry;
   // with kStates, one with no text (Detail).
   Status Step(const Item& item, const Event& event, RecommendationView& view,
-              Detail detail = Detail::kFull, Tense tense = Tense::kNow) const;
+              Detail detail = Detail::kFull, Workflow::Tense tense = Workflow::Tense::kNow) const;
   // Step's timeline entry for `event`, which moved its item from `from_state` to `to_state`.
   TimelineEntry EntryFor(const Item& item, const Event& event, const std::string& from_state,
                          const std::string& to_state) const;

@@ -144,18 +144,21 @@ bool Workflow::EndsLife(const Transition& t) const {
 }
 
 Result<std::string> Workflow::Decide(std::string_view state, const Transition& t,
-                                     std::string_view role, const Fields& fields,
-                                     std::string_view was_on) const {
+                                     std::string_view role, const Fields& fields, Tense tense,
+                                     std::string_view date) const {
   // What the role may do instead: said only in an error (a replay decides every event).
   auto allowed = [&] { return Join(Allowed(state, role), ", ", "nothing"); };
-  // The state named as the item's on the event's date when that is not its state today, so
-  // that a refusal does not contradict the state a reader sees.
-  auto in_state = [&] {
-    return was_on.empty() ? "it is '" + std::string(state) + "'"
-                          : "on " + std::string(was_on) + " it was '" + std::string(state) + "'";
-  };
-  auto may = [&] { return std::string(was_on.empty() ? " you may: " : " you could then: "); };
-  auto context = [&] { return in_state() + "; as " + std::string(role) + may() + allowed(); };
+  const std::string quoted = "'" + std::string(state) + "'";
+  std::string in_state = "it is " + quoted, may = " you may: ", not_allowed = " is not allowed";
+  if (tense == Tense::kOnItsDate) {
+    in_state = "on " + std::string(date) + " it was " + quoted;
+    may = " you could then: ";
+  } else if (tense == Tense::kLater) {
+    in_state = "by then it would be " + quoted;
+    may = " one could then: ";
+    not_allowed = " would no longer be allowed";
+  }
+  auto context = [&] { return in_state + "; as " + std::string(role) + may + allowed(); };
   if (!t.AllowsRole(role)) {
     return Status::PermissionDenied("role '" + std::string(role) + "' may not '" + t.name + "' (" +
                                     Join(t.roles, ", ", "nothing") + " may); " + context());
@@ -166,13 +169,11 @@ Result<std::string> Workflow::Decide(std::string_view state, const Transition& t
     from_matched = true;
     if (Matches(c, fields)) return c.to ? *c.to : std::string(state);
   }
-  if (!from_matched) {
-    return Status::Conflict("'" + t.name + "' is not allowed: " + context());
-  }
-  return Status::Conflict("'" + t.name + "' with " + DescribeFields(fields) +
-                          " is not allowed from '" + std::string(state) + "'" +
-                          (was_on.empty() ? "" : " (its state on " + std::string(was_on) + ")") +
-                          "; as " + std::string(role) + may() + allowed());
+  if (!from_matched) return Status::Conflict("'" + t.name + "'" + not_allowed + ": " + context());
+  return Status::Conflict("'" + t.name + "' with " + DescribeFields(fields) + not_allowed +
+                          " from " + quoted +
+                          (tense == Tense::kNow ? std::string() : " (" + in_state + ")") + "; as " +
+                          std::string(role) + may + allowed());
 }
 
 }  // namespace rectrack

@@ -131,13 +131,19 @@ class Workflow {
   // dates parse, enum values are allowed. InvalidArgument saying which field and why.
   Status CheckFields(const Transition& t, const Fields& fields) const;
 
+  // Which state a refusal speaks of: the item's as it is ("it is 'closed'"); as it was on the
+  // date of an event recorded behind later ones ("on 2024-09-01 it was 'closed'"); or, for an
+  // event already recorded after such a one, as it would be with that one in its place ("by
+  // then it would be 'withdrawn'"). A back-dated refusal must not read as today's state.
+  enum class Tense { kNow, kOnItsDate, kLater };
   // The state `role` reaches by firing `t` from `state` with `fields` (already checked).
   // PermissionDenied when the role may never fire `t`; Conflict when `t` is not allowed from
   // `state` or no case matches these fields. Both messages name the state, the role and the
-  // transitions the role may fire from there. `was_on`, an ISO date, says the state is the
-  // item's on that date, not today's (a back-dated event): "on 2025-03-06 it was 'closed'".
+  // transitions the role may fire from there, in `tense` (`date`, ISO: the event's date, for
+  // kOnItsDate).
   Result<std::string> Decide(std::string_view state, const Transition& t, std::string_view role,
-                             const Fields& fields, std::string_view was_on = {}) const;
+                             const Fields& fields, Tense tense = Tense::kNow,
+                             std::string_view date = {}) const;
 
   // Names of the transitions `role` may fire from `state`, in file order.
   std::vector<std::string> Allowed(std::string_view state, std::string_view role) const;

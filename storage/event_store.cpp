@@ -2,7 +2,6 @@
 
 #include "storage/crypto.h"
 
-#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -19,19 +18,27 @@ constexpr char kColumns[] =
     "prev_hash, hash";
 static_assert(std::string_view(kColumns).starts_with(kViewColumns));
 
-EventRow ReadRow(const Statement& stmt) {
-  EventRow row;
+// The kViewColumns of the statement's current row into `row` (an EventRow or an EventRowView),
+// each text read by `text(column)`: a copy or a view.
+template <typename Row, typename Text>
+void ReadViewColumns(const Statement& stmt, const Text& text, Row& row) {
   row.seq = stmt.ColumnInt(0);
   row.kind = static_cast<int>(stmt.ColumnInt(1));
-  row.subject_id = stmt.ColumnText(2);
-  row.transition = stmt.ColumnText(3);
-  row.effective = stmt.ColumnText(4);
-  row.recorded = stmt.ColumnText(5);
-  row.actor = stmt.ColumnText(6);
-  row.role = stmt.ColumnText(7);
-  row.body = stmt.ColumnText(8);
-  row.note = stmt.ColumnText(9);
-  row.payload = stmt.ColumnText(10);
+  row.subject_id = text(2);
+  row.transition = text(3);
+  row.effective = text(4);
+  row.recorded = text(5);
+  row.actor = text(6);
+  row.role = text(7);
+  row.body = text(8);
+  row.note = text(9);
+  row.payload = text(10);
+}
+
+EventRow ReadRow(const Statement& stmt) {
+  EventRow row;
+  ReadViewColumns(
+      stmt, [&](int column) { return stmt.ColumnText(column); }, row);
   row.prev_hash = stmt.ColumnText(11);
   row.hash = stmt.ColumnText(12);
   return row;
@@ -118,28 +125,16 @@ Status EventStore::Scan(int64_t after_seq,
                                                 " FROM events WHERE seq > ? ORDER BY seq"));
   stmt.Bind(1, after_seq);
   EventRowView row;
-  // The connection is held for runs of rows, and let go between them, so that another thread
-  // waiting to use it (a commit while a catch-up reads) waits a run, not the whole log.
-  constexpr int kRowsHeld = 256;
-  std::optional<Database::Hold> held;
-  for (int rows = 0;; ++rows) {
-    if (rows % kRowsHeld == 0) {
-      held.reset();
-      held.emplace(*db_);
+  while (true) {
+    {
+      // Each row's step and column reads hold the connection once, not once a call; it is let
+      // go before the visit, which may wait on other threads (ReadAhead hands rows over).
+      const Database::Hold hold(*db_);
+      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) return Status();
+      ReadViewColumns(
+          stmt, [&](int column) { return stmt.ColumnView(column); }, row);
     }
-    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-    if (!has_row) return Status();
-    row.seq = stmt.ColumnInt(0);
-    row.kind = static_cast<int>(stmt.ColumnInt(1));
-    row.subject_id = stmt.ColumnView(2);
-    row.transition = stmt.ColumnView(3);
-    row.effective = stmt.ColumnView(4);
-    row.recorded = stmt.ColumnView(5);
-    row.actor = stmt.ColumnView(6);
-    row.role = stmt.ColumnView(7);
-    row.body = stmt.ColumnView(8);
-    row.note = stmt.ColumnView(9);
-    row.payload = stmt.ColumnView(10);
     RETURN_IF_ERROR(visit(row));
   }
 }

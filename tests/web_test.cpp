@@ -261,6 +261,19 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
                  0),
       0u)
       << Said(back.status(), "da23-r2", "extend");
+  // Dated where it would leave a later event out of place: that event is named, with the
+  // state it would then meet, not as if the item were in it.
+  auto early_withdrawal = Record("da23-r2", "withdraw", "2024-06-01", "", {{"reason", {"r"}}});
+  ASSERT_FALSE(early_withdrawal.ok());
+  EXPECT_EQ(early_withdrawal.status().field(), "effective");
+  EXPECT_NE(early_withdrawal.status().message().find(
+                "'close' effective 2024-08-15: 'close' would no longer be allowed: by then it "
+                "would be 'withdrawn'; as body_lead one could then: nothing"),
+            std::string::npos)
+      << early_withdrawal.status().message();
+  EXPECT_EQ(Said(early_withdrawal.status(), "da23-r2", "withdraw"),
+            "Close effective 15 August 2024: close would no longer be allowed: by then it would "
+            "be withdrawn; as body lead one could then: nothing");
   // A refusal about no input: the form as a whole; a context added keeps the input.
   auto withdrawn = Record("da23-r2", "reopen", "2025-12-01", "", {{"reason", {"r"}}});
   ASSERT_FALSE(withdrawn.ok());

@@ -17,10 +17,6 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   SetIf(data, "done", done.empty() ? call.Query("done") : done);
   SetIf(data, "secret", secret);
   if (!errors.empty()) SetIf(data, "import_text", call.Form("text"));
-  for (const FieldError& e : errors) {
-    if (e.field == "import-file") data.set("import_file_error", e.message);
-    if (e.field == "import-text") data.set("import_text_error", e.message);
-  }
   SetErrors(data, errors);
   // The token form keeps its choices when it is refused, and says the error at its input.
   const bool token_refused = !errors.empty() && errors.front().field.rfind("token-", 0) == 0;
@@ -33,10 +29,6 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
     roles.push_back(d);
   }
   data.set("roles", roles);
-  for (const FieldError& e : errors) {
-    if (e.field == "token-role") data.set("token_role_error", e.message);
-    if (e.field == "token-body") data.set("token_body_error", e.message);
-  }
   if (token_refused) SetIf(data, "token_label", call.Form("label"));
   // The define forms: the one posted keeps what was typed and chosen when it is refused, and
   // each error is said at its input, as well as in the summary (GOV.UK's error pattern).
@@ -221,14 +213,17 @@ Response Workspace::Impl::Define(const Call& call) {
 
 Response Workspace::Impl::CreateToken(const Call& call) {
   Result<std::pair<storage::TokenRecord, std::string>> made = Status::IOError("not run");
-  host->Update([&](Engine& engine) {
+  const Status updated = host->Update([&](Engine& engine) {
     made = engine.CreateToken(
         call.Form("role"), call.Form("body"), std::nullopt,
         call.Form("label").empty() ? "by " + call.who.account : call.Form("label"));
   });
+  if (!updated.ok()) return Failure(call, updated);
   if (!made.ok()) {
+    // The scope's refusals, as the accounts page says them; anything else is the server's.
+    if (made.status().field().empty()) return Failure(call, made.status());
     return Admin(call, {ScopeError(made.status(), call.Form("role"), call.Form("body"), "token-")},
-                 "", "", http::FromStatus(made.status()).status);
+                 "", "", 400);
   }
   (void)accounts;  // the audit list is for accounts; a token's creation is in its own record
   // Shown once, on this answer only (no redirect: the secret must not sit in a URL).

@@ -187,7 +187,6 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
     data.set("units", units);
   });
   SetErrors(data, errors);
-  for (const FieldError& e : errors) data.set(e.field + "_error", e.message);
   if (!added.empty()) data.set("added", added);
   // After a change of status (post/redirect/get): which account, said by the server.
   if (const std::string email = call.Query("disabled"); !email.empty()) {

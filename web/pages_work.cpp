@@ -180,7 +180,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   }
   if (due_start && due_limit && *due_start >= *due_limit) {
     // Nothing is due on or after a date and before an earlier one: say so rather than list none.
-    errors.push_back({"due_before", "Due before must be later than due on or after"});
+    errors.push_back({"due_before", "Due before must be after " + due_start->LongString()});
   }
   if (as_at_typed.bad) errors.push_back({"as_at", kAsAtError});
   auto body = ScopeBody(call.who, body_asked);
@@ -335,14 +335,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   data.set("sort", sort_param);
   SetIf(data, "per_page", per_page_asked);  // kept when the filters are applied
   data.set("overdue", Bool(overdue));
-  for (const char* field : {"due_from", "due_before", "as_at"}) {
-    std::string message;
-    for (const FieldError& e : errors) {
-      if (e.field == field) message = e.message;
-    }
-    SetIf(data, std::string(field) + "_error", message);
-  }
-  SetErrors(data, errors);
+  SetErrors(data, errors);  // each also at its field: due_from_error, ...
   data.set("count", std::to_string(count));
   data.set("count_noun", count == 1 ? "recommendation" : "recommendations");
   data.set("as_at_shown", LongDate(as_at_typed.date ? as_at : today));  // what the list shows

@@ -1,6 +1,7 @@
 #include "web/workspace.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/strings.h"
 #include "engine/access.h"
@@ -205,11 +206,15 @@ Data Pagination(size_t page, size_t pages, const std::string& what, const std::s
 
 void SetErrors(Data& data, const std::vector<FieldError>& errors) {
   Data list = List();
+  std::set<std::string> said;
   for (const FieldError& e : errors) {
     Data d;
     d.set("field", e.field);
     d.set("message", e.message);
     list.push_back(d);
+    std::string key = e.field + "_error";
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (said.insert(key).second) data.set(key, e.message);  // the first error at each input
   }
   data.set("errors", list);
   data.set("has_errors", Bool(!errors.empty()));
@@ -218,12 +223,17 @@ void SetErrors(Data& data, const std::vector<FieldError>& errors) {
 FieldError ScopeError(const Status& refused, const std::string& role, const std::string& body,
                       const std::string& prefix) {
   const std::string field = refused.field().empty() ? "role" : refused.field();
-  if (body.empty() && field == "body") {
-    return {prefix + field, "Select the body a " + Spoken(role) + " acts for"};
+  const std::string spoken = Spoken(role);
+  const std::string a = std::string(spoken.find_first_of("aeiou") == 0 ? "an " : "a ") + spoken;
+  if (field == "body") {
+    if (body.empty()) return {prefix + field, "Select the body " + a + " acts for"};
+    if (refused.message().find("is not scoped to a body") != std::string::npos) {
+      return {prefix + field, "Select None: " + a + " does not act for one body"};
+    }
   }
   std::string message = refused.message();
   if (const size_t at = message.find("a " + role + " "); at != std::string::npos) {
-    message.replace(at + 2, role.size(), Spoken(role));
+    message.replace(at, 2 + role.size(), a);
   }
   return {prefix + field, Capitalised(message)};
 }

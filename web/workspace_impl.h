@@ -85,7 +85,9 @@ std::string NextDue(const RecommendationHead& item);
 // "412 bytes", "9 KB", "1.4 MB": a file's size as people read it.
 std::string FileSize(int64_t bytes);
 std::string OwnersText(const std::vector<std::string>& owners);
-// Sets the error summary's list ("errors": field to link to, message) and "has_errors".
+// Sets the error summary's list ("errors": field to link to, message) and "has_errors", and
+// each input's message beside it: "<field>_error" ("-" written "_": "token_body_error"), the
+// first error at that input.
 void SetErrors(Data& data, const std::vector<FieldError>& errors);
 // Engine::CheckScope's refusal of an account's or token's `role` and `body` as a form says it:
 // at the input it is about (`prefix` + role, body or unit), in the page's words rather than

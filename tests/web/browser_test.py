@@ -232,7 +232,7 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "a[href='/recommendations?body=CPS&overdue=true']"))
         self.assertIn("overdue", driver.current_url)
         self.check_page(driver, "recommendations-overdue")
-        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.govuk-table tbody tr")
         self.assertTrue(rows)
         self.assertTrue(all("overdue" in row.text.lower() for row in rows))
         # The MoJ filter: the filters set are tags, the fields keep only what was asked, and
@@ -375,7 +375,7 @@ class WebWorkspaceTest(unittest.TestCase):
         # by Python's csv module.
         for path in ("/actions?status=open", "/alerts"):
             self.go(driver, path)
-            shown = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+            shown = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table.govuk-table tbody tr")]
             self.assertGreater(len(shown), 0, path)
             link = driver.find_element(By.PARTIAL_LINK_TEXT, "as CSV").get_attribute("href")
             request = urllib.request.Request(link, headers={"Cookie": "rectrack_session=" + cookie})
@@ -548,7 +548,7 @@ class WebWorkspaceTest(unittest.TestCase):
         # A CPS recommendation closed by the command line: one more awaiting assessment.
         awaiting = [p for p in before if p.startswith("/recommendations?body=CPS&state=")][0]
         self.go(driver, "/recommendations?body=CPS&status=open&state=issued")
-        open_one = driver.find_element(By.CSS_SELECTOR, "tbody tr a").text
+        open_one = driver.find_element(By.CSS_SELECTOR, "table.govuk-table tbody tr a").text
         rectrack(self.server.db, "record", open_one, "close", "--by", "CPS",
                  "--note", "done, see the evidence", "--field", "override=the actions left open go on")
         deadline = time.monotonic() + 10
@@ -641,14 +641,19 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("As at must be a real date", driver.find_element(By.ID, "as_at-error").text)
         self.assertNotIn("31/2/2025", driver.find_element(By.ID, "count").text)
         self.check_page(driver, "recommendations-filter-errors")
-        # A range that ends before it starts: said at its end, not answered with an empty list.
+        # A range that ends before it starts, or where it starts (nothing is due on or after a
+        # day and before it): said at its end, not answered with an empty list.
+        for before in ("1/3/2025", "1/4/2025"):
+            self.go(driver, "/recommendations?due_from=" + urllib.parse.quote("1/4/2025") +
+                    "&due_before=" + urllib.parse.quote(before))
+            links = driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary a")
+            self.assertEqual([a.get_attribute("hash") for a in links], ["#due_before"])
+            self.assertIn("Due before must be after 1 April 2025",
+                          driver.find_element(By.ID, "due_before-error").text)
+            self.assertEqual(driver.find_element(By.ID, "due_before").get_attribute("value"), before)
         self.go(driver, "/recommendations?due_from=" + urllib.parse.quote("1/4/2025") +
-                "&due_before=" + urllib.parse.quote("1/3/2025"))
-        links = driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary a")
-        self.assertEqual([a.get_attribute("hash") for a in links], ["#due_before"])
-        self.assertIn("Due before must be later than due on or after",
-                      driver.find_element(By.ID, "due_before-error").text)
-        self.assertEqual(driver.find_element(By.ID, "due_before").get_attribute("value"), "1/3/2025")
+                "&due_before=" + urllib.parse.quote("2/4/2025"))
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary"), [])
 
     def test_3e_a_date_can_be_chosen_from_a_calendar(self):
         """The one-field dates have the MoJ date picker: it opens at the date typed, a day
@@ -692,7 +697,7 @@ class WebWorkspaceTest(unittest.TestCase):
             seen, pages = [], 0
             while True:
                 pages += 1
-                rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+                rows = driver.find_elements(By.CSS_SELECTOR, "table.govuk-table tbody tr")
                 self.assertLessEqual(len(rows), 10, path)
                 seen += [row.find_element(By.CSS_SELECTOR, "a").text for row in rows]
                 following = driver.find_elements(By.CSS_SELECTOR, "a[rel='next']")
@@ -854,8 +859,18 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("2025-13-01", driver.find_element(By.ID, "import-text").get_attribute("value"))
         self.check_page(driver, "admin-error")
         self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
-        # A good one, uploaded as a file.
+        # A bad one uploaded as a file: said at the file input.
         upload = os.path.join(self.server.dir, "t1.yaml")
+        with open(upload, "w", encoding="utf-8") as f:
+            f.write("inspections:\n  - {id: t1, title: Test inspection, published: soon}\n")
+        driver.find_element(By.ID, "import-text").clear()
+        driver.find_element(By.ID, "import-file").send_keys(upload)
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
+        self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
+            By.CSS_SELECTOR, ".govuk-error-summary a")], ["#import-file"])
+        self.assertIn(":2:", driver.find_element(By.ID, "import-file-error").text)
+        self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
+        # A good one, uploaded as a file.
         with open(upload, "w", encoding="utf-8") as f:
             f.write("inspections:\n  - {id: t1, title: Test inspection, published: 2025-06-01}\n")
         driver.find_element(By.ID, "import-text").clear()
@@ -888,6 +903,12 @@ class WebWorkspaceTest(unittest.TestCase):
                          .first_selected_option.get_attribute("value"), "body_lead")
         self.assertEqual(driver.find_element(By.ID, "token-label").get_attribute("value"), "sfo feed")
         self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".rectrack-secret"), [])
+        # An inspectorate's token for one body: the page says to choose None.
+        self.go(driver, "/admin")
+        Select(driver.find_element(By.ID, "token-body")).select_by_value("CPS")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/tokens'] button"))
+        self.assertIn("Select None: an inspectorate does not act for one body",
+                      driver.find_element(By.ID, "token-body-error").text)
         # An API token, shown once, then revoked.
         self.go(driver, "/admin")
         driver.find_element(By.ID, "token-label").send_keys("dashboard screen")

@@ -224,7 +224,8 @@ FieldError ScopeError(const Status& refused, const std::string& role, const std:
                       const std::string& prefix) {
   const std::string field = refused.field().empty() ? "role" : refused.field();
   const std::string spoken = Spoken(role);
-  const std::string a = std::string(spoken.find_first_of("aeiou") == 0 ? "an " : "a ") + spoken;
+  // "an inspectorate", "a body lead", "a unit lead" (not by its letter: a "u" says "you").
+  const std::string a = std::string(spoken.find_first_of("aeio") == 0 ? "an " : "a ") + spoken;
   if (field == "body") {
     if (body.empty()) return {prefix + field, "Select the body " + a + " acts for"};
     if (refused.message().find("is not scoped to a body") != std::string::npos) {

@@ -146,7 +146,7 @@ Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& na
   if (!args.Has(name)) return std::optional<Date>();
   auto date = Date::Parse(args.Get(name));
   if (!date) {
-    return Status::InvalidArgument("--" + name + " must be a date YYYY-MM-DD, not '" +
+    return Status::InvalidArgument("--" + name + " must be a real date written YYYY-MM-DD, not '" +
                                    args.Get(name) + "'");
   }
   return std::optional<Date>(date);

@@ -192,8 +192,9 @@ class ImportParser : public yaml::MappingReader {
     ASSIGN_OR_RETURN(std::string text, yaml::Scalar(source_, node, "'" + key + "'"));
     std::optional<Date> date = Date::Parse(text);
     if (!date) {
-      return yaml::Error(source_, node,
-                         "'" + key + "' must be a date YYYY-MM-DD, not '" + text + "'");
+      return yaml::Error(
+          source_, node,
+          "'" + key + "' must be a real date written YYYY-MM-DD, not '" + text + "'");
     }
     return *date;
   }

@@ -130,7 +130,8 @@ class RulesLoader {
     ASSIGN_OR_RETURN(std::string text, yaml::Scalar(src, node, what));
     auto date = Date::Parse(text);
     if (!date)
-      return yaml::Error(src, node, what + " must be a date YYYY-MM-DD, not '" + text + "'");
+      return yaml::Error(src, node,
+                         what + " must be a real date written YYYY-MM-DD, not '" + text + "'");
     return *date;
   }
 

@@ -97,7 +97,7 @@ Status Workflow::CheckFields(const Transition& t, const Fields& fields) const {
     for (const auto& value : values) {
       if (spec.type == FieldType::kDate && !Date::Parse(value)) {
         return Status::InvalidArgument("field '" + name + "': '" + value +
-                                       "' is not a date (YYYY-MM-DD)")
+                                       "' is not a real date (YYYY-MM-DD)")
             .AtField(name);
       }
       if (spec.type == FieldType::kEnum && !Contains(spec.values, value)) {

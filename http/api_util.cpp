@@ -212,8 +212,8 @@ Result<std::optional<Date>> DateParam(const Target& t, const char* name) {
   if (it == t.query.end()) return std::optional<Date>();
   auto date = Date::Parse(it->second);
   if (!date) {
-    return Status::InvalidArgument(std::string(name) + " must be a date YYYY-MM-DD, not '" +
-                                   it->second + "'");
+    return Status::InvalidArgument(
+        std::string(name) + " must be a real date written YYYY-MM-DD, not '" + it->second + "'");
   }
   return std::optional<Date>(date);
 }
@@ -389,8 +389,8 @@ Result<Date> DateMember(const json::object& o, const char* key) {
   ASSIGN_OR_RETURN(std::string text, StringMember(o, key, true));
   auto date = Date::Parse(text);
   if (!date) {
-    return Status::InvalidArgument("'" + std::string(key) + "' must be a date YYYY-MM-DD, not '" +
-                                   text + "'");
+    return Status::InvalidArgument("'" + std::string(key) +
+                                   "' must be a real date written YYYY-MM-DD, not '" + text + "'");
   }
   return *date;
 }

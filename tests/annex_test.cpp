@@ -174,7 +174,7 @@ TEST_F(AnnexTest, ErrorsSayWhatAndWhereAndExitNonZero) {
   EXPECT_NE(unknown_body.out.find("no body 'XYZ'"), std::string::npos) << unknown_body.out;
   CliRun bad_date = Rectrack(db_ + "list --as-of 2025-02-30");
   EXPECT_EQ(bad_date.status, 2);  // a usage error: caught before the database is opened
-  EXPECT_NE(bad_date.out.find("--as-of must be a date YYYY-MM-DD, not '2025-02-30'"),
+  EXPECT_NE(bad_date.out.find("--as-of must be a real date written YYYY-MM-DD, not '2025-02-30'"),
             std::string::npos);
   CliRun refused = Rectrack(db_ + "record da23-r4 close --by CPS --effective 2025-04-01");
   EXPECT_EQ(refused.status, 1);

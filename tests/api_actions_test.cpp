@@ -202,16 +202,16 @@ TEST_F(ApiActionsTest, BadDatesJsonAndParametersAre400) {
   const std::string events = "/api/v1/actions/sw22-i1-a4/events";
   const int64_t before = Events();
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","due":"2027-02-30"})"), 400,
-                        "'due' must be a date YYYY-MM-DD, not '2027-02-30'"));
+                        "'due' must be a real date written YYYY-MM-DD, not '2027-02-30'"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","planned":"soon"})"), 400,
-                        "'planned' must be a date YYYY-MM-DD, not 'soon'"));
+                        "'planned' must be a real date written YYYY-MM-DD, not 'soon'"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a"})"), 400, "'title' is required"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","colour":"red"})"), 400,
                         "unknown member 'colour'"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":7})"), 400, "'title' must be a string"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":)"), 400, "malformed JSON: "));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"start","effective":"2026-13-01"})", kCpsLead), 400,
-                        "'effective' must be a date YYYY-MM-DD, not '2026-13-01'"));
+                        "'effective' must be a real date written YYYY-MM-DD, not '2026-13-01'"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do": )", kCpsLead), 400, "malformed JSON: "));
   EXPECT_TRUE(IsProblem(Post(events, "[]", kCpsLead), 400, "must be a JSON object"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"start","unit":"cps-sw"})", kCpsLead), 400,
@@ -221,17 +221,17 @@ TEST_F(ApiActionsTest, BadDatesJsonAndParametersAre400) {
   EXPECT_TRUE(
       IsProblem(Post("/api/v1/units", R"({"id":"u","body":"CPS"})"), 400, "'name' is required"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?as_of=2025-13-01"), 400,
-                        "as_of must be a date YYYY-MM-DD, not '2025-13-01'"));
+                        "as_of must be a real date written YYYY-MM-DD, not '2025-13-01'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions/sw22-i1-a1?as_of=yesterday"), 400,
-                        "as_of must be a date YYYY-MM-DD, not 'yesterday'"));
+                        "as_of must be a real date written YYYY-MM-DD, not 'yesterday'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?open=yes"), 400, "open must be true or false"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?state=done"), 400, "unknown query parameter 'state'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/units?x=1"), 400, "unknown query parameter 'x'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress"), 400, "body is required"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS&format=rtf"), 400,
                         "format must be json, md, csv, html, xlsx, docx, odt or pdf"));
-  EXPECT_TRUE(
-      IsProblem(Get("/api/v1/reports/progress?body=CPS&as_of=x"), 400, "as_of must be a date"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=CPS&as_of=x"), 400,
+                        "as_of must be a real date"));
   EXPECT_EQ(Events(), before);
 }
 

@@ -280,7 +280,7 @@ TEST_F(ApiTest, MalformedRequestsAre400) {
   EXPECT_TRUE(
       IsProblem(Post(events, "[]", kCpsLead), 400, "the request body must be a JSON object"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","effective":"2025-02-30"})", kCpsLead), 400,
-                        "'effective' must be a date YYYY-MM-DD, not '2025-02-30'"));
+                        "'effective' must be a real date written YYYY-MM-DD, not '2025-02-30'"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"update","role":"inspectorate"})", kCpsLead), 400,
                         "'role' comes from your token, not the request"));
   EXPECT_TRUE(IsProblem(Post(events, R"({"do":"close","by":"CPS"})", kInspectorate), 400,
@@ -296,9 +296,9 @@ TEST_F(ApiTest, MalformedRequestsAre400) {
                         400, "unknown member 'colour'"));
   const std::string list = "/api/v1/recommendations?";
   EXPECT_TRUE(IsProblem(Get(list + "as_of=2025-13-01"), 400,
-                        "as_of must be a date YYYY-MM-DD, not '2025-13-01'"));
+                        "as_of must be a real date written YYYY-MM-DD, not '2025-13-01'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/recommendations/da23-r1?as_of=yesterday"), 400,
-                        "as_of must be a date YYYY-MM-DD, not 'yesterday'"));
+                        "as_of must be a real date written YYYY-MM-DD, not 'yesterday'"));
   EXPECT_TRUE(IsProblem(Get(list + "colour=red"), 400, "unknown query parameter 'colour'"));
   for (const char* limit : {"0", "abc", "1001", "", "-1"}) {
     EXPECT_TRUE(

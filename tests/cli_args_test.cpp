@@ -210,12 +210,12 @@ TEST_F(CliArgsTest, ATokenSubcommandThatDoesNotExistOrTakesNoSuchArgumentIsAUsag
 
 TEST_F(CliArgsTest, AMalformedDateIsInvalidArgumentNamingTheOption) {
   EXPECT_EQ(Usage({"list", "--as-of", "31/03/2025"}),
-            "--as-of must be a date YYYY-MM-DD, not '31/03/2025'");
+            "--as-of must be a real date written YYYY-MM-DD, not '31/03/2025'");
   EXPECT_EQ(Usage({"record", "r1", "close", "--effective", "2025-02-29"}),
-            "--effective must be a date YYYY-MM-DD, not '2025-02-29'");
+            "--effective must be a real date written YYYY-MM-DD, not '2025-02-29'");
   EXPECT_EQ(Usage({"token", "create", "--role", "reader", "--expires", "tomorrow"}),
-            "--expires must be a date YYYY-MM-DD, not 'tomorrow'");
-  EXPECT_EQ(Usage({"list", "--as-of="}), "--as-of must be a date YYYY-MM-DD, not ''");
+            "--expires must be a real date written YYYY-MM-DD, not 'tomorrow'");
+  EXPECT_EQ(Usage({"list", "--as-of="}), "--as-of must be a real date written YYYY-MM-DD, not ''");
 }
 
 TEST_F(CliArgsTest, AFormatTheCommandDoesNotOfferIsInvalidArgumentListingTheChoices) {
@@ -264,7 +264,8 @@ TEST_F(CliArgsTest, OptionalDateIsNulloptWhenAbsentAndTheDateWhenGiven) {
   auto bad = OptionalDate(Parse({"list", "--as-of", "2025-1-1"}), "as-of");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "--as-of must be a date YYYY-MM-DD, not '2025-1-1'");
+  EXPECT_EQ(bad.status().message(),
+            "--as-of must be a real date written YYYY-MM-DD, not '2025-1-1'");
 }
 
 TEST_F(CliArgsTest, FormatReturnsTheGivenChoiceOrTheFallback) {

@@ -182,9 +182,9 @@ TEST(ImporterTest, BadId) {
 
 TEST(ImporterTest, BadDate) {
   EXPECT_EQ(ErrorOf("inspections:\n  - {id: da23, title: T, published: 2023-3-1}\n"),
-            "t.yaml:2:37: 'published' must be a date YYYY-MM-DD, not '2023-3-1'");
+            "t.yaml:2:37: 'published' must be a real date written YYYY-MM-DD, not '2023-3-1'");
   const std::string msg = ErrorOf("events:\n  - {rec: r1, do: close, effective: 2023-02-29}\n");
-  EXPECT_EQ(msg.rfind("t.yaml:2:37: 'effective' must be a date", 0), 0u) << msg;
+  EXPECT_EQ(msg.rfind("t.yaml:2:37: 'effective' must be a real date", 0), 0u) << msg;
 }
 
 TEST(ImporterTest, MissingRequiredKey) {

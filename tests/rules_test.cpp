@@ -278,7 +278,7 @@ TEST(RulesLoadTest, RefusesBadRulesWithPositions) {
        Replace(kCalendar, "2025-12-25", "2026-12-25"),
        {"holiday 2026-12-25 is outside", "2025-01-01 to 2025-12-31"}},
       {c + "6:12", kCalendar + "  - {date: 2025-12-25, name: Again}\n", {"listed twice"}},
-      {c + "5:12", Replace(kCalendar, "2025-12-25", "2025-02-30"), {"must be a date"}},
+      {c + "5:12", Replace(kCalendar, "2025-12-25", "2025-02-30"), {"must be a real date"}},
       {c + "2:21", Replace(kCalendar, "sunday", "sundy"), {"unknown weekday 'sundy'"}},
       {c + "3:32",
        Replace(kCalendar, "to: 2025-12-31", "to: 2024-12-31"),

@@ -235,7 +235,7 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
                          {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});
   ASSERT_FALSE(extended.ok());
   EXPECT_EQ(extended.status().field(), "due");
-  EXPECT_EQ(Said(extended.status(), "da23-r2", "extend"), "'soon' is not a date (YYYY-MM-DD)");
+  EXPECT_EQ(Said(extended.status(), "da23-r2", "extend"), "'soon' is not a real date (YYYY-MM-DD)");
   // Ids that contain a state's name or a date, and a value quoted, are left as they are.
   const Status odd = Status::Conflict(
       "r_in_progress-2025-03-06: 'close' effective 2025-12-01: 1 action is still open: "

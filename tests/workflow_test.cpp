@@ -387,7 +387,7 @@ TEST_F(ShippedWorkflowTest, CheckFieldsRefusesAnImpossibleDueDate) {
   f["due"] = {"2025-02-30"};
   Status s = wf_->CheckFields(T("extend"), f);
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
-  EXPECT_EQ(s.message(), "field 'due': '2025-02-30' is not a date (YYYY-MM-DD)");
+  EXPECT_EQ(s.message(), "field 'due': '2025-02-30' is not a real date (YYYY-MM-DD)");
 }
 
 TEST_F(ShippedWorkflowTest, CheckFieldsRefusesAnOutcomeOutsideTheEnum) {

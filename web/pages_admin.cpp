@@ -24,7 +24,7 @@ Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
-    d.set("label", Spoken(r.name));
+    d.set("label", Capitalised(Spoken(r.name)));
     d.set("selected", Bool(token_refused && r.name == call.Form("role")));
     roles.push_back(d);
   }

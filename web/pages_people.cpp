@@ -169,7 +169,7 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   for (const RoleSpec& r : workflow->roles()) {
     Data d;
     d.set("name", r.name);
-    d.set("label", Spoken(r.name));
+    d.set("label", Capitalised(Spoken(r.name)));
     d.set("selected", Bool(failed && r.name == call.Form("role")));
     roles.push_back(d);
   }

@@ -173,7 +173,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const std::optional<Date> as_of = as_at_typed.date, due_limit = due_before_typed.date,
                             due_start = due_from_typed.date;
   if (due_from_typed.bad) {
-    errors.push_back({"due_from", "Due on or after must be a real date, for example 31/3/2025"});
+    errors.push_back({"due_from", "Due on or after must be a real date, for example 1/1/2025"});
   }
   if (due_before_typed.bad) {
     errors.push_back({"due_before", "Due before must be a real date, for example 31/3/2025"});

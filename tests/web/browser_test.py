@@ -1224,6 +1224,23 @@ class WebWorkspaceTest(unittest.TestCase):
             self.assertLessEqual(page, width, path + " scrolls sideways as a whole")
             for pane in driver.find_elements(By.CSS_SELECTOR, ".rectrack-table-pane"):
                 self.assertEqual(pane.get_attribute("tabindex"), "0", path)
+            # Nothing lies over the list: its first link, scrolled to, is what is there.
+            links = driver.find_elements(By.CSS_SELECTOR, "table.govuk-table tbody a")
+            if path in ("/recommendations", "/actions"):
+                self.assertTrue(links, path)
+            if links:
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", links[0])
+                shown = driver.execute_script(
+                    "const r = arguments[0].getBoundingClientRect();"
+                    "return document.elementFromPoint(r.left + 2, r.top + r.height / 2);", links[0])
+                self.assertEqual(shown, links[0], path + ": something lies over the list")
+            # The calendar of a one-field date, open, fits too.
+            for toggle in driver.find_elements(By.CSS_SELECTOR, ".moj-js-datepicker-toggle")[:1]:
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+                toggle.click()
+                page = driver.execute_script("return document.documentElement.scrollWidth")
+                self.assertLessEqual(page, width, path + ": the calendar is wider than the page")
+                driver.switch_to.active_element.send_keys(Keys.ESCAPE)
 
     def test_4b_headers_cannot_be_injected(self):
         # A sign-in's `next` with a CR LF in it goes home, and adds no header of its own.

@@ -248,6 +248,7 @@ std::string AssetType(const std::string& name) {
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".js")) return "text/javascript; charset=utf-8";
   if (ends(".svg")) return "image/svg+xml";
+  if (ends(".ico")) return "image/x-icon";
   if (ends(".woff2")) return "font/woff2";
   if (ends(".woff")) return "font/woff";
   return "application/octet-stream";

@@ -264,6 +264,8 @@ Data Workspace::Impl::Layout(const Call& call, const std::string& title, const s
   Data layout;
   layout.set("title", title);
   layout.set("stylesheet", options.gov_uk ? "rectrack-gov-uk.css" : "rectrack.css");
+  // GOV.UK's crown, like its typeface, is for services on gov.uk only.
+  layout.set("gov_uk", Bool(options.gov_uk));
   layout.set("error_title", Bool(error));
   if (call.signed_in) {
     Data who;

@@ -167,6 +167,16 @@ def browser(javascript=True):
     return driver
 
 
+def page_icons(driver):
+    """The page's icons, as the browser fetches them: [path, content type, status] each."""
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all([...document.querySelectorAll("link[rel=icon]")].map(link =>
+            fetch(link.href).then(r => [new URL(link.href).pathname,
+                                        r.headers.get("Content-Type"), r.status])))
+          .then(done, e => done(String(e)));""")
+
+
 class WebWorkspaceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -257,6 +267,8 @@ class WebWorkspaceTest(unittest.TestCase):
             "return getComputedStyle(document.querySelector('.moj-timeline__title')).fontWeight"), "700")
         self.assertNotIn("GDS Transport",
                          driver.execute_script("return getComputedStyle(document.querySelector('h1')).fontFamily"))
+        # Its icon is rectrack's own (GOV.UK's crown is for services on gov.uk), and is served.
+        self.assertEqual(page_icons(driver), [["/assets/images/rectrack-icon.svg", "image/svg+xml", 200]])
         # An update with nothing in it would record nothing: refused, said at the note.
         events_before = len(self.server.timeline("da23-r2"))
         details = self.open_form(driver, "update")
@@ -1333,6 +1345,9 @@ class PublicTrackerTest(unittest.TestCase):
         loaded = d.execute_script(
             "return document.fonts.load('19px \"GDS Transport\"').then(f => f.length)")
         self.assertGreater(loaded, 0)
+        # So are its icons: GOV.UK's crown, as GOV.UK's template links them, each served.
+        self.assertEqual(page_icons(d), [["/assets/images/favicon.ico", "image/x-icon", 200],
+                                         ["/assets/images/favicon.svg", "image/svg+xml", 200]])
 
     def test_z_a_history_that_cannot_be_read_back_is_a_problem_page(self):
         """The item index damaged behind the server's back (it keeps histories out of memory,

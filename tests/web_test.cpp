@@ -303,6 +303,18 @@ TEST(SpokenTest, DatesAreReadAsPeopleTypeThemAndShownAsTheHintsSayThem) {
   EXPECT_EQ(TypedDate(*Date::Parse("2025-03-06")), "6/3/2025");
 }
 
+TEST(SpokenTest, ADateThatCannotBeReadIsSaidAsGovUkSaysIt) {
+  EXPECT_EQ(TypedDateError("31/3/2025", "As at", "31/3/2025"), "");
+  EXPECT_EQ(TypedDateError("  ", "As at", "31/3/2025"), "");  // nothing typed: no date asked for
+  EXPECT_EQ(TypedDateError("31/3/25", "As at", "31/3/2025"), "Year must include 4 numbers");
+  EXPECT_EQ(TypedDateError("31 March 202", "As at", "31/3/2025"), "Year must include 4 numbers");
+  for (const char* typed : {"31/2/2025", "banana", "3/2025", "31/3/20255", "31/3/2x"}) {
+    EXPECT_EQ(TypedDateError(typed, "Due before", "1/1/2025"),
+              "Due before must be a real date, for example 1/1/2025")
+        << typed;
+  }
+}
+
 TEST(SpokenTest, TimesAreUkTimeWithSummerTimeFromMarchsToOctobersLastSunday) {
   EXPECT_EQ(SpokenTime("2025-12-01T08:00:00Z"), "1 December 2025 at 8am");
   EXPECT_EQ(SpokenTime("2025-12-01T13:05:09Z"), "1 December 2025 at 1:05pm");

@@ -166,8 +166,8 @@ Response Workspace::Impl::Define(const Call& call) {
     if (IsBlank(call.Form("published"))) {
       errors.push_back({"inspection-published", "Enter the date the report was published"});
     } else if (!published) {
-      errors.push_back(
-          {"inspection-published", "Published must be a real date, for example 6/3/2025"});
+      errors.push_back({"inspection-published",
+                        TypedDateError(call.Form("published"), "Published", "6/3/2025")});
     }
     if (errors.empty()) {
       command =

@@ -123,8 +123,10 @@ Reviewed ReadReviewForm(const Call& call) {
   d.inspection_checks = Lines(call.Form("inspection-checks"));
   d.published = DateAsTyped(call.Form("inspection-published"));
   if (!d.published) {
+    const std::string typed = call.Form("inspection-published");
     r.errors.push_back(
-        {"inspection-published", "Published must be a real date, for example 6/3/2025"});
+        {"inspection-published", IsBlank(typed) ? "Enter the date the report was published"
+                                                : TypedDateError(typed, "Published", "6/3/2025")});
   }
   auto count = [&](const std::string& name) {
     return static_cast<int>(ParseDigits(call.Form(name), 4).value_or(0));
@@ -352,12 +354,13 @@ Response Workspace::Impl::DraftUpload(const Call& call) {
   request.source = chosen.front().name;
   request.inspection_id = call.Form("inspection");
   request.follow_up_of = call.Form("follow_up_of");
-  if (!call.Form("published").empty()) {
+  if (!IsBlank(call.Form("published"))) {
     request.published = DateAsTyped(call.Form("published"));
     if (!request.published) {
-      return DraftPage(call, nullptr, nullptr, nullptr,
-                       {{"draft-published", "Published must be a real date, for example 6/3/2025"}},
-                       400);
+      return DraftPage(
+          call, nullptr, nullptr, nullptr,
+          {{"draft-published", TypedDateError(call.Form("published"), "Published", "6/3/2025")}},
+          400);
     }
   }
   Status known;

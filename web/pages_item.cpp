@@ -29,7 +29,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   const bool action = kind == SubjectKind::kAction;
   const TypedDateField as_at_typed(call.Query("as_at"));
   const std::optional<Date> as_of = as_at_typed.date;
-  const bool bad_date = as_at_typed.bad;
+  const bool bad_date = as_at_typed.bad();
   Data data;
   bool found = false;
   int64_t generation = 0;
@@ -52,7 +52,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     data.set("text", v.def.text);
     data.set("as_at", as_at_typed.shown);
     data.set("as_at_shown", v.as_of.LongString());
-    SetIf(data, "as_at_error", bad_date ? kAsAtError : "");
+    SetIf(data, "as_at_error", as_at_typed.error);
     data.set("state", Spoken(v.state));
     data.set("state_class", StateClass(wf, v.state));
     data.set("overdue", Bool(v.overdue));
@@ -256,7 +256,7 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
   // Each error links to its field's input (a choice's first option, a date's day), else to the
   // form's note.
   std::vector<FieldError> linked;
-  if (bad_date) linked.push_back({"as_at", kAsAtError});
+  if (bad_date) linked.push_back({"as_at", as_at_typed.error});
   for (const FieldError& e : errors) {
     auto anchor = anchors.find(failed + "|" + e.field);
     linked.push_back({anchor != anchors.end() ? anchor->second : failed + "-note", e.message});

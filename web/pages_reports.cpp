@@ -16,11 +16,11 @@ std::optional<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Cal
   auto body = ScopeBody(call.who, call.Query("body"));
   if (!body.ok()) return std::nullopt;
   const TypedDateField as_at(call.Query("as_at"));
-  ReportAsk ask{*body, as_at.iso, as_at.date, as_at.bad};
+  ReportAsk ask{*body, as_at.iso, as_at.date, as_at.bad()};
   data.set("as_at", as_at.shown);
   if (ask.bad_date) {
-    data.set("as_at_error", kAsAtError);
-    SetErrors(data, {{"as_at", kAsAtError}});
+    data.set("as_at_error", as_at.error);
+    SetErrors(data, {{"as_at", as_at.error}});
   }
   return ask;
 }

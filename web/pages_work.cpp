@@ -153,8 +153,8 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const std::string status = call.Query("status");
   const bool overdue = call.Query("overdue") == "true";
   const std::string q = call.Query("q");
-  const TypedDateField due_before_typed(call.Query("due_before"));
-  const TypedDateField due_from_typed(call.Query("due_from"));
+  const TypedDateField due_before_typed(call.Query("due_before"), "Due before", "31/3/2025");
+  const TypedDateField due_from_typed(call.Query("due_from"), "Due on or after", "1/1/2025");
   const TypedDateField as_at_typed(call.Query("as_at"));
   // As links and filters carry them: ISO when read.
   const std::string& due_before = due_before_typed.iso;
@@ -172,17 +172,13 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   std::vector<FieldError> errors;
   const std::optional<Date> as_of = as_at_typed.date, due_limit = due_before_typed.date,
                             due_start = due_from_typed.date;
-  if (due_from_typed.bad) {
-    errors.push_back({"due_from", "Due on or after must be a real date, for example 1/1/2025"});
-  }
-  if (due_before_typed.bad) {
-    errors.push_back({"due_before", "Due before must be a real date, for example 31/3/2025"});
-  }
+  if (due_from_typed.bad()) errors.push_back({"due_from", due_from_typed.error});
+  if (due_before_typed.bad()) errors.push_back({"due_before", due_before_typed.error});
   if (due_start && due_limit && *due_start >= *due_limit) {
     // Nothing is due on or after a date and before an earlier one: say so rather than list none.
     errors.push_back({"due_before", "Due before must be after " + due_start->LongString()});
   }
-  if (as_at_typed.bad) errors.push_back({"as_at", kAsAtError});
+  if (as_at_typed.bad()) errors.push_back({"as_at", as_at_typed.error});
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
   // A download is the whole list, whatever page it was asked from.

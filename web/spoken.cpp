@@ -19,12 +19,16 @@ std::string ShortDate(std::string_view iso) {
   return date ? date->ShortString() : std::string(iso);
 }
 
-std::optional<Date> DateAsTyped(std::string_view text) {
+namespace {
+
+std::string_view Trimmed(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  if (auto iso = Date::Parse(text)) return iso;
-  // Day, month (a number or a name), year: three parts between separators.
-  std::string_view parts[3];
+  return text;
+}
+
+// Day, month and year as typed: three parts between separators. False for more or fewer.
+bool SplitDate(std::string_view text, std::string_view (&parts)[3]) {
   size_t count = 0;
   for (size_t i = 0; i < text.size();) {
     const auto separator = [](char c) { return c == '/' || c == '-' || c == '.' || c == ' '; };
@@ -34,11 +38,20 @@ std::optional<Date> DateAsTyped(std::string_view text) {
     }
     size_t end = i;
     while (end < text.size() && !separator(text[end])) ++end;
-    if (count == 3) return std::nullopt;
+    if (count == 3) return false;
     parts[count++] = text.substr(i, end - i);
     i = end;
   }
-  if (count != 3) return std::nullopt;
+  return count == 3;
+}
+
+}  // namespace
+
+std::optional<Date> DateAsTyped(std::string_view text) {
+  text = Trimmed(text);
+  if (auto iso = Date::Parse(text)) return iso;
+  std::string_view parts[3];
+  if (!SplitDate(text, parts)) return std::nullopt;
   const std::optional<int64_t> day = ParseDigits(parts[0], 2);
   std::optional<int64_t> month = ParseDigits(parts[1], 2);
   if (!month) month = MonthFromName(parts[1]);
@@ -47,6 +60,16 @@ std::optional<Date> DateAsTyped(std::string_view text) {
   if (!day || !month || !year) return std::nullopt;
   return Date::FromYmd(static_cast<int>(*year), static_cast<unsigned>(*month),
                        static_cast<unsigned>(*day));
+}
+
+std::string TypedDateError(std::string_view text, const std::string& label,
+                           const std::string& example) {
+  if (Trimmed(text).empty() || DateAsTyped(text)) return "";
+  std::string_view parts[3];
+  if (SplitDate(Trimmed(text), parts) && parts[2].size() < 4 && ParseDigits(parts[2], 3)) {
+    return "Year must include 4 numbers";
+  }
+  return label + " must be a real date, for example " + example;
 }
 
 std::string TypedDate(const Date& date) {

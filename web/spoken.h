@@ -22,6 +22,11 @@ std::string ShortDate(std::string_view iso);
 // "31 March 2025", "31 Mar 2025", or ISO "2025-03-31" (as links and the address bar carry it).
 // Nullopt for anything else, a two-digit year included (which century is a guess).
 std::optional<Date> DateAsTyped(std::string_view text);
+// What such an input says of `text`, in GOV.UK's words: "" when DateAsTyped reads it or nothing
+// was typed; "Year must include 4 numbers" for a day and month with a year of 1 to 3 numbers
+// ("1/3/25"); else "`label` must be a real date, for example `example`".
+std::string TypedDateError(std::string_view text, const std::string& label,
+                           const std::string& example);
 // A date as those inputs show it: "31/3/2025".
 std::string TypedDate(const Date& date);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "common/strings.h"
 #include "engine/model.h"
 #include "engine/principal.h"
 #include "http/api.h"
@@ -94,21 +95,25 @@ void SetErrors(Data& data, const std::vector<FieldError>& errors);
 // the command line's ("needs --body": "Select the body a body lead acts for").
 FieldError ScopeError(const Status& refused, const std::string& role, const std::string& body,
                       const std::string& prefix = "");
-// What every page's "as at" field says of a date it cannot read.
-inline constexpr const char* kAsAtError = "As at must be a real date, for example 31/3/2025";
 // A date typed into a one-field date input, as a page uses it (spoken.h: DateAsTyped): the
-// date, the ISO form that links and filters carry, what the input shows again, and whether
-// something was typed that is not a date.
+// date, the ISO form that links and filters carry, what the input shows again, and what the
+// input says of something typed that is not a date (TypedDateError: "" when it is one, or
+// nothing was typed).
 struct TypedDateField {
-  explicit TypedDateField(const std::string& typed)
+  TypedDateField(const std::string& typed, const std::string& label, const std::string& example)
       : date(DateAsTyped(typed)),
-        iso(date ? date->ToString() : typed),
+        iso(date             ? date->ToString()
+            : IsBlank(typed) ? ""
+                             : typed),
         shown(date ? TypedDate(*date) : typed),
-        bad(!typed.empty() && !date) {}
+        error(TypedDateError(typed, label, example)) {}
+  // The "as at" field every page with one has.
+  explicit TypedDateField(const std::string& typed) : TypedDateField(typed, "As at", "31/3/2025") {}
+  bool bad() const { return !error.empty(); }
   std::optional<Date> date;
   std::string iso;    // "" when nothing was typed
   std::string shown;  // "31/3/2025" when read; else as typed
-  bool bad = false;
+  std::string error;
 };
 // `next` when it is a path on this site (not "//host" nor "/\\host", no control characters),
 // where a sign-in may go; "/" otherwise.

@@ -666,6 +666,10 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/recommendations?due_from=" + urllib.parse.quote("1/4/2025") +
                 "&due_before=" + urllib.parse.quote("2/4/2025"))
         self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".govuk-error-summary"), [])
+        # A two-digit year is not guessed at: GOV.UK's date input's words, at the field.
+        self.go(driver, "/recommendations?due_before=" + urllib.parse.quote("1/4/25"))
+        self.assertEqual(driver.find_element(By.ID, "due_before-error").text,
+                         "Error:\nYear must include 4 numbers")
 
     def test_3e_a_date_can_be_chosen_from_a_calendar(self):
         """The one-field dates have the MoJ date picker: it opens at the date typed, a day

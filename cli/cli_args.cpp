@@ -60,9 +60,10 @@ Commands:
                                   and, in a follow-up, judgements, to review before importing
                                   (docs/draft.md)
   verify                          check the hash chain of the whole event log, that every
-                                  event replays, the item index against the log, and every
-                                  evidence file against its hash
-  rebuild                         rebuild the item index (what `show` reads) from the log
+                                  event replays, the item index and the item heads against
+                                  the log, and every evidence file against its hash
+  rebuild                         rebuild the item index (what `show` reads) and the item
+                                  heads (what `list` and `report annex` read) from the log
   backup DIR                      write a consistent copy of the database, evidence included,
                                   into DIR (while serve runs), and verify the copy
   workflow                        print the loaded workflows' states and transitions
@@ -75,8 +76,9 @@ Options for every command:
   --action-workflow FILE
                    action workflow YAML (default: action.yaml beside the workflow)
   --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
-  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z); with serve,
-                   --clock-rate N makes that clock run N times faster (default 1)
+  --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z; default
+                   $RECTRACK_CLOCK, else now); with serve, --clock-rate N makes that clock
+                   run N times faster (default 1)
   --actor NAME     who is recording (default cli:$USER)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
 )";
@@ -274,9 +276,6 @@ Status CheckUsage(const Args& args) {
     const std::string format = args.Get("format");
     if (kind == "annex" && format == "text") {
       return Status::InvalidArgument("report annex takes --format md, csv, json or html");
-    }
-    if (kind == "progress" && format == "html") {
-      return Status::InvalidArgument("report progress takes --format text, md, csv or json");
     }
   }
   if (args.Has("db") && (args.Get("db").empty() || args.Get("db") == ":memory:")) {

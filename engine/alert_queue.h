@@ -1,4 +1,5 @@
-// AlertQueue: for each recommendation, the day its next alert falls due, earliest first. It is
+// AlertQueue: for each recommendation and action, the day its next alert falls due, earliest
+// first. It is
 // what lets `rectrack serve` sleep until the next alert instead of scanning every recommendation
 // on a period: the scheduler looks only at the head.
 //

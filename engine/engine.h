@@ -1,8 +1,11 @@
 // Engine: the one way in. Every change (CLI, import, HTTP, web) is a list of Commands
 // (commands.h) applied by Apply(): each command goes through the workflow, then all of them are
 // appended to the event log in one BEGIN IMMEDIATE transaction, or none are (ApplyAll does the
-// same for several callers at once, each on its own). Every query is answered from the log's
-// in-memory replay, as the world was at the end of an as-of date (by effective dates).
+// same for several callers at once, each on its own). Every query is answered as the world was at
+// the end of an as-of date (by effective dates), as a replay of the log would answer it: a whole
+// engine (serve) from the ledger it replayed, each item's head in memory and histories read back
+// from the item index when asked for; a scoped one (show, record) from the items it read; a
+// heads-only one (list, report annex) from the item heads (ListFromHeads).
 //
 // Typical use:
 //   ASSIGN_OR_RETURN(auto engine, Engine::Open({.db_path = "rectrack.db", ...}));

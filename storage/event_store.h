@@ -1,6 +1,6 @@
 // EventStore: the append-only, hash-chained event log, the single source of truth of rectrack.
 //
-// Every change to a body, inspection, recommendation (and later action) is one EventRow. Rows are
+// Every change to a body, unit, inspection, recommendation or action is one EventRow. Rows are
 // never updated or deleted: triggers refuse UPDATE and DELETE on the table, and each row carries
 // SHA-256(previous row's hash, this row's content), so an edit made behind rectrack's back (with
 // the sqlite3 shell, say, after dropping the triggers) is found by Verify().

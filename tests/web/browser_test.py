@@ -15,6 +15,7 @@ build/web-screenshots).
 Usage: browser_test.py RECTRACK_BINARY SOURCE_DIR. Exits 77 (skipped) when chromium,
 chromedriver or selenium is missing, unless RECTRACK_REQUIRE_TOOLS=1.
 """
+import atexit
 import base64
 import csv as csv_module
 import hashlib
@@ -153,6 +154,12 @@ def wait_for_new_page(driver, old_page):
     WebDriverWait(driver, 20).until(gone)
 
 
+# Chromium leaves a directory of its own in $TMPDIR for each session: in one of ours, removed
+# when the tests end.
+CHROMIUM_TMP = tempfile.mkdtemp(prefix="rectrack-chromium-")
+atexit.register(shutil.rmtree, CHROMIUM_TMP, ignore_errors=True)
+
+
 def browser(javascript=True):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -162,7 +169,8 @@ def browser(javascript=True):
     if not javascript:
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    service = Service("/usr/bin/chromedriver", env={**os.environ, "TMPDIR": CHROMIUM_TMP})
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     return driver
 

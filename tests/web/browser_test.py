@@ -689,6 +689,11 @@ class WebWorkspaceTest(unittest.TestCase):
         field = driver.find_element(By.ID, "as_at")
         toggle = field.find_element(By.XPATH, "./following-sibling::button")
         self.assertIn("Choose date", toggle.text)
+        # Each calendar button is described by its field's label.
+        described = driver.execute_script("""
+            return [...document.querySelectorAll('.moj-js-datepicker-toggle')].map(b =>
+                document.getElementById(b.getAttribute('aria-describedby')).textContent.trim());""")
+        self.assertEqual(described, ["Due on or after", "Due before", "As at"])
         toggle.click()
         dialog = driver.find_element(By.ID, "datepicker-as_at")
         WebDriverWait(driver, 10).until(lambda _: dialog.is_displayed())

@@ -8,4 +8,13 @@ import { initAll } from '/assets/govuk-frontend.min.js';
 import { DatePicker } from '/assets/moj-date-picker.js';
 
 initAll();
-document.querySelectorAll('[data-module="moj-date-picker"]').forEach(($root) => new DatePicker($root));
+// Every calendar button is "Choose date": each is described by its field's label, so that a
+// screen reader going from button to button hears which date each one sets.
+document.querySelectorAll('[data-module="moj-date-picker"]').forEach(($root) => {
+  new DatePicker($root);
+  const $label = $root.querySelector('label');
+  const $toggle = $root.querySelector('.moj-js-datepicker-toggle');
+  if (!$label || !$toggle) return;
+  if (!$label.id) $label.id = `${$label.htmlFor}-label`;
+  $toggle.setAttribute('aria-describedby', $label.id);
+});

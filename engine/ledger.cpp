@@ -274,8 +274,17 @@ Status Ledger::Add(Event event, Undo undo) {
   // A head, as every tail is.
   auto replayed =
       StepThrough(candidate, kEndOfTime, Detail::kHead, &candidate.state_before_last, added.seq);
-  // A later event that no longer replays with this one in its place: the date is the problem.
-  if (!replayed.ok()) return replayed.status().AtField("effective");
+  // A later event that no longer replays with this one in its place: the date is the problem,
+  // and the refusal says the earliest date that is not, when one is.
+  if (!replayed.ok()) {
+    const Status& refused = replayed.status();
+    if (refused.code() != Code::kConflict) return refused.AtField("effective");
+    const std::optional<Date> earliest = EarliestDateAllowed(item, added);
+    if (!earliest) return refused.AtField("effective");
+    return Status::Conflict(refused.message() + "; the earliest date it would be allowed is " +
+                            earliest->ToString())
+        .AtField("effective");
+  }
   candidate.tail = std::move(*replayed);
   const Recount recount(this, item);  // before the item is moved into its undo
   if (recording_) {
@@ -289,6 +298,27 @@ Status Ledger::Add(Event event, Undo undo) {
   item = std::move(candidate);
   Index(item, added);
   return Status();
+}
+
+std::optional<Date> Ledger::EarliestDateAllowed(const Item& item, const Event& event) const {
+  // Between two of the item's dates its replay with the event goes as on the first of them, so
+  // only those dates need trying. Bounded: each try is a replay of the item.
+  constexpr int kMostTries = 32;
+  int tries = 0;
+  std::optional<Date> tried;
+  for (const Event& later : item.events) {
+    if (later.effective <= event.effective || later.effective == tried) continue;
+    if (++tries > kMostTries) break;
+    tried = later.effective;
+    Item trial = item;
+    Event moved = event;
+    moved.effective = later.effective;
+    trial.events.insert(
+        std::upper_bound(trial.events.begin(), trial.events.end(), moved, EffectiveOrder),
+        std::move(moved));
+    if (StepThrough(trial, kEndOfTime, Detail::kHead).ok()) return tried;
+  }
+  return std::nullopt;
 }
 
 void Ledger::CountWork(const Item& item, int sign) {

@@ -343,6 +343,10 @@ class Ledger {
   Result<RecommendationView> StepThrough(const Item& item, Date as_of, Detail detail,
                                          std::string* state_before_last = nullptr,
                                          std::optional<int64_t> back_dated = std::nullopt) const;
+  // For a back-dated `event` whose replay `item` (whole) refuses: the earliest of the item's
+  // later dates on which it would replay, placed after that day's events; nullopt when none
+  // would (among the first 32 tried).
+  std::optional<Date> EarliestDateAllowed(const Item& item, const Event& event) const;
   // Project's last part: the recommendations as at `as_of` that supersede `item`, in
   // view.supersedes (each one's history replayed to that date).
   Status AddSupersedes(const Item& item, Date as_of, RecommendationView& view) const;

@@ -271,9 +271,25 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
                 "would be 'withdrawn'; as body_lead one could then: nothing"),
             std::string::npos)
       << early_withdrawal.status().message();
+  // Each says the earliest date it would be allowed, when there is one: here after the
+  // inspectorate reopened it.
   EXPECT_EQ(Said(early_withdrawal.status(), "da23-r2", "withdraw"),
             "Close effective 15 August 2024: close would no longer be allowed: by then it would "
-            "be withdrawn; as body lead one could then: nothing");
+            "be withdrawn; as body lead one could then: nothing; the earliest date it would be "
+            "allowed is 6 March 2025");
+  const std::string back_said = Said(back.status(), "da23-r2", "extend");
+  EXPECT_EQ(back_said.substr(back_said.rfind("; ")),
+            "; the earliest date it would be allowed is 6 March 2025")
+      << back_said;
+  // da23-r4 was closed on 10 February 2025, then superseded: a close dated before that fits
+  // no later date, and says none.
+  auto twice = Record("da23-r4", "close", "2025-02-01", "CPS");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().field(), "effective");
+  EXPECT_NE(twice.status().message().find("'close' would no longer be allowed"), std::string::npos)
+      << twice.status().message();
+  EXPECT_EQ(twice.status().message().find("earliest"), std::string::npos)
+      << twice.status().message();
   // A refusal about no input: the form as a whole; a context added keeps the input.
   auto withdrawn = Record("da23-r2", "reopen", "2025-12-01", "", {{"reason", {"r"}}});
   ASSERT_FALSE(withdrawn.ok());

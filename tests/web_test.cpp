@@ -319,6 +319,23 @@ TEST(SpokenTest, DatesAreReadAsPeopleTypeThemAndShownAsTheHintsSayThem) {
   EXPECT_EQ(TypedDate(*Date::Parse("2025-03-06")), "6/3/2025");
 }
 
+TEST(SpokenTest, AnImportErrorSaysItsLineInWords) {
+  EXPECT_EQ(ImportErrorText("the pasted text:2:38: 'published' must be a real date written "
+                            "YYYY-MM-DD, not '2025-13-01'",
+                            "the pasted text"),
+            "Line 2 of the pasted text: 'published' must be a real date written YYYY-MM-DD, not "
+            "'2025-13-01'");
+  EXPECT_EQ(ImportErrorText("the uploaded file:14:1: malformed YAML: did not find expected node",
+                            "the uploaded file"),
+            "Line 14 of the uploaded file: malformed YAML: did not find expected node");
+  // Without a position of that source: as it is.
+  for (const char* as_it_is :
+       {"da23-r2: 'close' effective 2025-12-01: 'close' is not allowed", "the pasted text: empty",
+        "the pasted text:x:1: what", "the pasted text:2: what", "the pasted text:2:3 what"}) {
+    EXPECT_EQ(ImportErrorText(as_it_is, "the pasted text"), as_it_is);
+  }
+}
+
 TEST(SpokenTest, ADateThatCannotBeReadIsSaidAsGovUkSaysIt) {
   EXPECT_EQ(TypedDateError("31/3/2025", "As at", "31/3/2025"), "");
   EXPECT_EQ(TypedDateError("  ", "As at", "31/3/2025"), "");  // nothing typed: no date asked for

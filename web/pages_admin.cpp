@@ -137,11 +137,12 @@ Response Workspace::Impl::Import(const Call& call) {
   }
   auto commands = ParseImport(text, source, *workflow, action_workflow);
   if (!commands.ok()) {
-    return Admin(call, {{input, commands.status().message()}}, "", "", 400);
+    return Admin(call, {{input, ImportErrorText(commands.status().message(), source)}}, "", "",
+                 400);
   }
   auto written = host->Apply(WriteBatch{std::move(*commands), ActorOf(call.who)});
   if (!written.ok()) {
-    return Admin(call, {{input, written.status().message()}}, "", "",
+    return Admin(call, {{input, ImportErrorText(written.status().message(), source)}}, "", "",
                  http::FromStatus(written.status()).status);
   }
   return Redirect(

@@ -72,6 +72,22 @@ std::string TypedDateError(std::string_view text, const std::string& label,
   return label + " must be a real date, for example " + example;
 }
 
+std::string ImportErrorText(const std::string& message, const std::string& source) {
+  // "SOURCE:LINE:COLUMN: what"
+  const std::string prefix = source + ":";
+  if (message.rfind(prefix, 0) != 0) return message;
+  const size_t line_at = prefix.size();
+  const size_t line_end = message.find(':', line_at);
+  if (line_end == std::string::npos) return message;
+  const size_t column_end = message.find(": ", line_end + 1);
+  if (column_end == std::string::npos) return message;
+  const std::string_view line = std::string_view(message).substr(line_at, line_end - line_at);
+  const std::string_view column =
+      std::string_view(message).substr(line_end + 1, column_end - line_end - 1);
+  if (!ParseDigits(line, 9) || !ParseDigits(column, 9)) return message;
+  return "Line " + std::string(line) + " of " + source + ": " + message.substr(column_end + 2);
+}
+
 std::string TypedDate(const Date& date) {
   return std::to_string(date.day()) + "/" + std::to_string(date.month()) + "/" +
          std::to_string(date.year());

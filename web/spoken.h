@@ -27,6 +27,9 @@ std::optional<Date> DateAsTyped(std::string_view text);
 // ("1/3/25"); else "`label` must be a real date, for example `example`".
 std::string TypedDateError(std::string_view text, const std::string& label,
                            const std::string& example);
+// An import's error as a page says it: the position the engine gives as a compiler would
+// ("the pasted text:2:38: ...") as "Line 2 of the pasted text: ..."; any other message as it is.
+std::string ImportErrorText(const std::string& message, const std::string& source);
 // A date as those inputs show it: "31/3/2025".
 std::string TypedDate(const Date& date);
 

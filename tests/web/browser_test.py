@@ -880,11 +880,11 @@ class WebWorkspaceTest(unittest.TestCase):
             "inspections:\n  - {id: t1, title: Test, published: 2025-13-01}\n")
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
-        self.assertIn(":2:", summary)  # line 2 of the pasted text
+        self.assertIn("Line 2 of the pasted text: 'published' must be a real date", summary)
         # Said at the pasted text, which is kept; the summary's link goes there.
         self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
             By.CSS_SELECTOR, ".govuk-error-summary a")], ["#import-text"])
-        self.assertIn(":2:", driver.find_element(By.ID, "import-text-error").text)
+        self.assertIn("Line 2 of the pasted text:", driver.find_element(By.ID, "import-text-error").text)
         self.assertIn("2025-13-01", driver.find_element(By.ID, "import-text").get_attribute("value"))
         self.check_page(driver, "admin-error")
         self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
@@ -897,7 +897,8 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         self.assertEqual([a.get_attribute("hash") for a in driver.find_elements(
             By.CSS_SELECTOR, ".govuk-error-summary a")], ["#import-file"])
-        self.assertIn(":2:", driver.find_element(By.ID, "import-file-error").text)
+        self.assertIn("Line 2 of the uploaded file: 'published' must be a real date",
+                      driver.find_element(By.ID, "import-file-error").text)
         self.assertEqual(rectrack(self.server.db, "list", "--format", "json"), before)
         # A good one, uploaded as a file.
         with open(upload, "w", encoding="utf-8") as f:

@@ -53,6 +53,20 @@ std::string Capitalised(std::string text) {
 
 bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == text.npos; }
 
+std::string WithLfLineBreaks(std::string text) {
+  if (text.find('\r') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      out += text[i];
+    } else if (i + 1 >= text.size() || text[i + 1] != '\n') {
+      out += '\n';  // a CR alone; a CR before a LF is dropped, and the LF kept
+    }
+  }
+  return out;
+}
+
 std::string Lower(std::string_view text) {
   std::string out(text);
   // ASCII only, as every caller wants (header names, schemes, media types), whatever the locale.

@@ -25,6 +25,9 @@ std::string Capitalised(std::string text);
 bool IsBlank(std::string_view text);
 // ASCII lower case; bytes >= 0x80 (UTF-8) are left as they are.
 std::string Lower(std::string_view text);
+// `text` with every line break LF: CR LF (as browsers send a text area's) and a CR alone each
+// become one LF.
+std::string WithLfLineBreaks(std::string text);
 // The items of a `separator`-separated list, each trimmed of spaces and tabs, empty ones
 // dropped: "NPCC, CPS" -> {"NPCC", "CPS"}.
 std::vector<std::string> SplitList(std::string_view text, char separator = ',');

@@ -54,6 +54,27 @@ TEST_F(ServerTest, PagesBeyondTheRateAreRefused429WithRetryAfter) {
   EXPECT_EQ(c.Request("GET", "/api/v1/bodies", cps_).status, 200);
 }
 
+// A page's form is read whole before anything looks at it, signed in or not: held to a page's
+// fields, and, without files, to what an event's text can be (under the server's 8 MB).
+TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
+  Start();
+  Connection c(port_);
+  const std::string form = "application/x-www-form-urlencoded";
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "f" + std::to_string(i) + "=x&";
+  Reply fields = c.Request("POST", "/recommendations/da23-r2", "", many, form);
+  EXPECT_EQ(fields.status, 413);
+  EXPECT_NE(fields.body.find("at most 256 fields"), std::string::npos) << fields.body;
+  Reply large =
+      c.Request("POST", "/recommendations/da23-r2", "", "note=" + std::string(5 << 20, 'a'), form);
+  EXPECT_EQ(large.status, 413);
+  EXPECT_NE(large.body.find("without files may send at most"), std::string::npos) << large.body;
+  // Within both, the form is read (and, not signed in, sent to sign in).
+  EXPECT_EQ(
+      c.Request("POST", "/recommendations/da23-r2", "", "note=a%0D%0Ab&do=update", form).status,
+      303);
+}
+
 TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
   const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");

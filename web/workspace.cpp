@@ -614,12 +614,25 @@ Response Workspace::Handle(const Request& request) {
         }
       }
     } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      // Files come as multipart: URL-encoded, a form holds text, read whole before it is
+      // looked at, so held to what the largest event's text can be.
+      if (request.body.size() > kMaxEventFormBytes) {
+        return Html(413, "a form without files may send at most " +
+                             std::to_string(kMaxEventFormBytes) + " bytes");
+      }
+      if (static_cast<size_t>(std::count(request.body.begin(), request.body.end(), '&')) >=
+          kMaxFormFields) {
+        return Html(413, "a form may send at most " + std::to_string(kMaxFormFields) + " fields");
+      }
       auto form = http::ParseTarget("/?" + request.body);
       if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
       call.form = form->query;
     } else {
       return Html(415, "send the form as application/x-www-form-urlencoded or multipart/form-data");
     }
+    // Browsers send a text area's line breaks as CR LF (HTML's form submission): the engine
+    // keeps text with LF line breaks, and refuses a CR as a control character.
+    for (auto& [name, value] : call.form) value = WithLfLineBreaks(std::move(value));
   }
   // The stylesheet and script are the same for everyone: no session is looked up for them.
   const bool asset = call.target.path.rfind("/assets/", 0) == 0;

@@ -42,6 +42,11 @@ using Params = std::map<std::string, std::string>;
 
 inline constexpr const char* kCookie = "rectrack_session";
 inline constexpr size_t kMaxFormBytes = 64 * 1024;
+// A form without files that records an event: a note, text and fields up to the engine's
+// largest limits (1 MB each), URL-encoded.
+inline constexpr size_t kMaxEventFormBytes = 4 * 1024 * 1024;
+// No page's form has more than a few dozen fields.
+inline constexpr size_t kMaxFormFields = 256;
 
 // The paths the workspace answers; everything else is the API's.
 inline constexpr std::string_view kPaths[] = {"/",

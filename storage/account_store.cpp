@@ -139,6 +139,9 @@ Status AccountStore::ExpireSessions(int64_t idle_before, int64_t started_before)
 
 Status AccountStore::AddPasswordLink(const std::string& hash, const std::string& email,
                                      int64_t expires) {
+  // Not in one transaction: should the insert fail, the account is left with no link, and the
+  // one asked for was not given either.
+  RETURN_IF_ERROR(EndPasswordLinks(email));
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("INSERT INTO password_links (hash, account, "
                                                 "expires) VALUES (?, ?, ?)"));
   stmt.Bind(1, hash).Bind(2, email).Bind(3, expires);
@@ -160,6 +163,12 @@ Result<std::optional<std::string>> AccountStore::TakePasswordLink(const std::str
   RETURN_IF_ERROR(remove.Run());
   if (expires < now) return std::optional<std::string>();
   return std::optional<std::string>(std::move(account));
+}
+
+Status AccountStore::EndPasswordLinks(const std::string& email) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM password_links WHERE account = ?"));
+  stmt.Bind(1, email);
+  return stmt.Run();
 }
 
 Status AccountStore::Audit(const AuditRecord& record) {

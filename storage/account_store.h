@@ -73,9 +73,12 @@ class AccountStore {
   Status ExpireSessions(int64_t idle_before, int64_t started_before);
 
   // One-time set-password links: stored by the SHA-256 of their token, until `expires` (unix
-  // seconds). TakePasswordLink returns the account of an unexpired link and deletes it.
+  // seconds), one an account: a new link ends the account's older ones. TakePasswordLink
+  // returns the account of an unexpired link and deletes it. EndPasswordLinks deletes every
+  // link of `email` (its password was set another way).
   Status AddPasswordLink(const std::string& hash, const std::string& email, int64_t expires);
   Result<std::optional<std::string>> TakePasswordLink(const std::string& hash, int64_t now);
+  Status EndPasswordLinks(const std::string& email);
 
   Status Audit(const AuditRecord& record);
   // The newest `limit` entries, newest first.

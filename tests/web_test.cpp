@@ -609,6 +609,24 @@ TEST_F(AccountsTest, ASetPasswordLinkWorksOnceAndFor24Hours) {
   EXPECT_FALSE(accounts_->CreatePasswordLink("nobody@cps.example", "test", "").ok());
 }
 
+// A link leaked or sent twice does not outlive the one used after it: a new link ends the
+// older ones, and a password set by an administrator ends the link.
+TEST_F(AccountsTest, OnlyTheNewestSetPasswordLinkWorks) {
+  auto first = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
+  auto second = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(accounts_->UsePasswordLink(*first, "a brand new password", "a").code(),
+            Code::kUnauthenticated);
+  ASSERT_TRUE(accounts_->UsePasswordLink(*second, "a brand new password", "a").ok());
+  auto third = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE(
+      accounts_->SetPassword("lead@cps.example", "set by an administrator", "test", "").ok());
+  EXPECT_EQ(accounts_->UsePasswordLink(*third, "another new password", "a").code(),
+            Code::kUnauthenticated);
+  EXPECT_TRUE(accounts_->SignIn("lead@cps.example", "set by an administrator", "a").ok());
+}
+
 TEST_F(AccountsTest, AnAccountDisabledByAnotherProcessLosesItsSessionsWithinSeconds) {
   auto s = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
   ASSERT_TRUE(s.ok());

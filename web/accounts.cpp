@@ -221,7 +221,8 @@ Status Accounts::SetPassword(const std::string& email, const std::string& passwo
   MutexLock lock(&mutex_);
   RETURN_IF_ERROR(store_->SetPasswordHash(Lower(email), hash));
   // A password is set for someone when theirs is lost or stolen: whoever signed in with the old
-  // one is signed out, as after a one-time link.
+  // one is signed out, as after a one-time link, and a link to set it no longer works.
+  RETURN_IF_ERROR(store_->EndPasswordLinks(Lower(email)));
   Result<int> ended = store_->EndSessions(Lower(email));
   ForgetLocked(Lower(email));
   AuditLocked(Lower(email), "password_set", address,

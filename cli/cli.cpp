@@ -377,6 +377,8 @@ Status RunUser(Engine& engine, const Context& c) {
   if (action == "link") return print_link(email);
   if (action == "password") {
     RETURN_IF_ERROR(accounts->SetPassword(email, read_password(), by, ""));
+  } else if (action == "second-factor-off") {
+    RETURN_IF_ERROR(accounts->DisableTotp(email, by, ""));
   } else {
     RETURN_IF_ERROR(accounts->SetDisabled(email, action == "disable", by, ""));
   }

@@ -46,6 +46,8 @@ Commands:
                                   on the server at U, default http://127.0.0.1:8080)
   user list | user password EMAIL | user link EMAIL [--url U]
        | user disable EMAIL | user enable EMAIL
+  user second-factor-off EMAIL    turn off the account's second factor (a lost authenticator):
+                                  its sessions end, and it can set up another
   rules [ID] [--as-of D]           the loaded alert rules and calendars; with ID, the alerts of
                                   that recommendation from its issue to D, as the rules say
   alerts [ID] [--body B] [--state pending|delivered|failed|unsubscribed] [--kind K]
@@ -258,13 +260,13 @@ Status CheckUsage(const Args& args) {
     const std::string& action = args.positional[1];
     if (!((action == "add" && given == 1 && args.Has("email") && args.Has("role")) ||
           (action == "list" && given == 1) ||
-          ((action == "password" || action == "link" || action == "disable" ||
-            action == "enable") &&
+          ((action == "password" || action == "link" || action == "disable" || action == "enable" ||
+            action == "second-factor-off") &&
            given == 2))) {
       return Status::InvalidArgument(
           "usage: user add --email E --role ROLE [--body B [--unit U]] (password on stdin) | "
           "user list | user password EMAIL (on stdin) | user link EMAIL [--url U] | "
-          "user disable EMAIL | user enable EMAIL");
+          "user disable EMAIL | user enable EMAIL | user second-factor-off EMAIL");
     }
   }
   if (cmd == "report") {

@@ -531,6 +531,21 @@ TEST_F(AccountsTest, ASecondFactorIsAskedForOnceSetUpAndItsCodesWorkOnce) {
                TotpCode(*secret, step) != "000000");
   ASSERT_TRUE(
       accounts_->EnableTotp("lead@cps.example", *secret, TotpCode(*secret, step), "a").ok());
+  // Once on, it is not replaced by someone holding only a session: an administrator turns it
+  // off first.
+  auto other = NewTotpSecret();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(accounts_->EnableTotp("lead@cps.example", *other, TotpCode(*other, step), "a").code(),
+            Code::kFailedPrecondition);
+  {  // Turned off by an administrator (a lost authenticator): signed out, and may set up another.
+    auto before = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
+    ASSERT_TRUE(before.ok());
+    ASSERT_TRUE(accounts_->DisableTotp("Lead@cps.example", "cli:test", "").ok());
+    EXPECT_FALSE(accounts_->Resume(before->id));
+    EXPECT_EQ(accounts_->DisableTotp("nobody@cps.example", "cli:test", "").code(), Code::kNotFound);
+    ASSERT_TRUE(
+        accounts_->EnableTotp("lead@cps.example", *secret, TotpCode(*secret, step), "a").ok());
+  }
   auto half = accounts_->SignIn("lead@cps.example", "correct horse battery", "a");
   ASSERT_TRUE(half.ok());
   EXPECT_TRUE(half->session.needs_code);

@@ -445,6 +445,12 @@ Status Accounts::EnableTotp(const std::string& email, const std::string& secret,
   if (!key || key->size() < 16) return Status::InvalidArgument("the secret is malformed");
   MutexLock lock(&mutex_);
   ASSIGN_OR_RETURN(storage::AccountRecord account, store_->Find(Lower(email)));
+  // Replacing one would need only a session, not the factor it replaces.
+  if (!account.totp_secret.empty()) {
+    return Status::FailedPrecondition(
+        "a second factor is already on; an administrator can turn it off for you to set up "
+        "another");
+  }
   account.totp_secret = secret;
   account.totp_last_step = 0;
   int64_t used = 0;
@@ -461,9 +467,16 @@ Status Accounts::EnableTotp(const std::string& email, const std::string& secret,
 Status Accounts::DisableTotp(const std::string& email, const std::string& by,
                              const std::string& address) {
   MutexLock lock(&mutex_);
-  RETURN_IF_ERROR(store_->SetTotpSecret(Lower(email), ""));
-  ForgetLocked(Lower(email));
-  AuditLocked(Lower(email), "second_factor_disabled", address, "by " + by);
+  ASSIGN_OR_RETURN(storage::AccountRecord account, store_->Find(Lower(email)));
+  RETURN_IF_ERROR(store_->SetTotpSecret(account.email, ""));
+  // Turned off for a lost or stolen authenticator: whoever is signed in with it is signed out.
+  Result<int> ended = store_->EndSessions(account.email);
+  ForgetLocked(account.email);
+  AuditLocked(account.email, "second_factor_disabled", address, "by " + by);
+  if (!ended.ok()) {
+    return Status::IOError("the second factor is off, but its sessions could not be ended: " +
+                           ended.status().message());
+  }
   return Status();
 }
 

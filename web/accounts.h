@@ -118,8 +118,11 @@ class Accounts {
   Result<NewSession> ConfirmCode(const std::string& id, const std::string& code,
                                  const std::string& address) EXCLUDES(mutex_);
   // Sets up TOTP for `email` with `secret` once `code` proves the authenticator has it.
+  // FailedPrecondition when it has one already: DisableTotp first.
   Status EnableTotp(const std::string& email, const std::string& secret, const std::string& code,
                     const std::string& address) EXCLUDES(mutex_);
+  // Turns `email`'s second factor off (`rectrack user second-factor-off`) and ends its sessions.
+  // NotFound for no such account.
   Status DisableTotp(const std::string& email, const std::string& by, const std::string& address)
       EXCLUDES(mutex_);
 

@@ -4,6 +4,7 @@
 #include "engine/access.h"
 #include "engine/engine.h"
 #include "engine/host.h"
+#include "storage/crypto.h"
 #include "web/workspace_impl.h"
 
 namespace rectrack::web {
@@ -103,29 +104,45 @@ Response Workspace::Impl::SetPassword(const Call& call) {
 }
 
 Response Workspace::Impl::SecondFactor(const Call& call) {
+  // One is replaced only by an administrator turning it off: a session alone is not enough.
+  if (call.session->has_second_factor) return Redirect("/account");
   Data data;
   data.set("csrf", call.session->csrf);
   data.set("must_enrol", Bool(call.session->must_enrol));
+  // The key is the server's, made for this page: the form carries it with a MAC under the
+  // session's CSRF token, so that a key of the sender's choosing (all zeros) is refused.
+  auto check = [&](const std::string& key) {
+    return storage::HmacSha256Hex(call.session->csrf, "second factor key " + key);
+  };
   std::string secret = call.Form("secret");
-  if (call.req.method == "POST") {
+  std::string error;
+  if (call.req.method == "POST" && !SameSecret(call.Form("secret_check"), check(secret))) {
+    error = "Add the key this page shows now to your authenticator app, then enter its code";
+    secret.clear();
+  } else if (call.req.method == "POST") {
     Status enabled =
         accounts->EnableTotp(call.who.account, secret, call.Form("code"), call.req.remote);
     if (enabled.ok()) {
       return Redirect("/account" + QueryString({{"done", "Your second factor is on"}}));
     }
-    const std::string error = "Enter the code the app shows now (" + enabled.message() + ")";
+    error = "Enter the code the app shows now (" + enabled.message() + ")";
+  }
+  if (!error.empty()) {
     data.set("error", error);
     SetErrors(data, {{"code", error}});
-  } else {
+  }
+  if (secret.empty()) {
     auto fresh = NewTotpSecret();
     if (!fresh.ok()) return Failure(call, fresh.status());
     secret = *fresh;
   }
   data.set("secret", secret);
+  data.set("secret_check", check(secret));
   data.set("uri", "otpauth://totp/rectrack:" + call.who.account + "?secret=" + secret +
                       "&issuer=rectrack&algorithm=SHA1&digits=6&period=30");
-  const bool error = call.req.method == "POST";
-  return Page(call, error ? 400 : 200, "second_factor", data, "Set up a second factor", "", error);
+  const bool failed = !error.empty();
+  return Page(call, failed ? 400 : 200, "second_factor", data, "Set up a second factor", "",
+              failed);
 }
 
 // --- Account and administration

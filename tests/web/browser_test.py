@@ -1184,10 +1184,23 @@ class WebWorkspaceTest(unittest.TestCase):
         self.sign_in(driver, "lead@sfo.example")
         self.go(driver, "/account/second-factor")
         self.check_page(driver, "second-factor")
+        # A key of the sender's own choosing (all zeros), with its right code, is refused: the
+        # key must be the one the page gave.
+        chosen = "A" * 32
+        driver.execute_script("document.querySelector(\"input[name='secret']\").value = arguments[0]",
+                              chosen)
+        driver.find_element(By.ID, "code").send_keys(totp(chosen, int(time.time()) // 30))
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button"))
+        self.assertIn("Add the key this page shows now",
+                      driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text)
+        self.assertNotEqual(driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text, chosen)
         secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
         driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30))
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button"))
         self.assertIn("Your second factor is on", driver.page_source)
+        # Once on, the set-up page is not offered again: it would replace it with a session alone.
+        self.go(driver, "/account/second-factor")
+        self.assertTrue(driver.current_url.endswith("/account"), driver.current_url)
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button"))
         # Now the password alone is not enough.
         self.go(driver, "/sign-in")

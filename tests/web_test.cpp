@@ -341,7 +341,8 @@ TEST(SpokenTest, ADateThatCannotBeReadIsSaidAsGovUkSaysIt) {
   EXPECT_EQ(TypedDateError("  ", "As at", "31/3/2025"), "");  // nothing typed: no date asked for
   EXPECT_EQ(TypedDateError("31/3/25", "As at", "31/3/2025"), "Year must include 4 numbers");
   EXPECT_EQ(TypedDateError("31 March 202", "As at", "31/3/2025"), "Year must include 4 numbers");
-  for (const char* typed : {"31/2/2025", "banana", "3/2025", "31/3/20255", "31/3/2x"}) {
+  for (const char* typed :
+       {"31/2/2025", "banana", "3/2025", "31/3/20255", "31/3/2x", "2025-13-01", "0001-01-01"}) {
     EXPECT_EQ(TypedDateError(typed, "Due before", "1/1/2025"),
               "Due before must be a real date, for example 1/1/2025")
         << typed;

@@ -290,9 +290,14 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   event.files = call.Files("evidence_files");
   std::vector<FieldError> errors = ParseEventForm(*wf, call.form, &event);
   if (const std::string version = call.Query("version"); !version.empty()) {
-    if (const std::optional<int64_t> number = ParseDigits(version, 18)) {
-      event.expected_version = *number;
+    // The page's own form carries the version it showed; anything else is not that form.
+    const std::optional<int64_t> number = ParseDigits(version, 18);
+    if (!number) {
+      return Message(call, 400, "The form could not be read",
+                     "The address the form was sent to has a version that is not a number. Go "
+                     "back to the page, reload it and try again.");
     }
+    event.expected_version = *number;
   }
   ActAs(call.who, wf, &event);
   // The same check the API makes: what may be seen may be written to, and nothing else.

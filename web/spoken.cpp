@@ -66,7 +66,9 @@ std::string TypedDateError(std::string_view text, const std::string& label,
                            const std::string& example) {
   if (Trimmed(text).empty() || DateAsTyped(text)) return "";
   std::string_view parts[3];
-  if (SplitDate(Trimmed(text), parts) && parts[2].size() < 4 && ParseDigits(parts[2], 3)) {
+  // Day, month, then a short year: not ISO's year first ("2025-13-01", a month that is none).
+  if (SplitDate(Trimmed(text), parts) && parts[0].size() <= 2 && parts[2].size() < 4 &&
+      ParseDigits(parts[2], 3)) {
     return "Year must include 4 numbers";
   }
   return label + " must be a real date, for example " + example;

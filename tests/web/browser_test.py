@@ -319,6 +319,16 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertNotIn("<script>alert(1)</script>", driver.page_source)
         last = self.server.timeline("da23-r2")[-1]
         self.assertEqual(last["note"], "Training plan agreed\nwith the Area <script>alert(1)</script>")
+        # A form sent with a version that is not a number is not the page's own: refused, and
+        # nothing recorded (it used to be recorded without the lost-update check).
+        details = self.open_form(driver, "update")
+        form = details.find_element(By.TAG_NAME, "form")
+        driver.execute_script("arguments[0].action = '/recommendations/da23-r2?version=abc'", form)
+        details.find_element(By.NAME, "note").send_keys("sent with a broken version")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        self.assertIn("The form could not be read", driver.title)
+        self.assertEqual(self.server.timeline("da23-r2")[-1]["note"], last["note"])
+        self.go(driver, "/recommendations/da23-r2")
         self.assertEqual(last["actor"], "account:lead@cps.example")
         # The history says who and when as people write it: the account, not the log's
         # "account:" name; dates as GOV.UK writes them, machine-readable in <time>.

@@ -10,11 +10,35 @@
 
 namespace rectrack::web {
 
+namespace {
+
+// The success banner after an import, a definition or a revocation, made from the redirect's
+// codes (counts and ids) rather than carried as text, so that a link cannot make the page say
+// a sentence of the linker's choosing. "" when the query says none.
+std::string DoneSaid(const Call& call) {
+  const auto imported = ParseDigits(call.Query("imported"), 12);
+  const auto unchanged = ParseDigits(call.Query("unchanged"), 12);
+  if (imported && unchanged) {
+    return "Imported: " + std::to_string(*imported) + " events written, " +
+           std::to_string(*unchanged) + " already recorded";
+  }
+  const std::string defined = call.Query("defined"), id = call.Query("id");
+  if ((defined == "body" || defined == "unit") && IsValidId(id)) {
+    return "Defined " + defined + " " + id;
+  }
+  if (const std::string revoked = call.Query("revoked"); IsValidId(revoked)) {
+    return "Token " + revoked + " revoked";
+  }
+  return "";
+}
+
+}  // namespace
+
 Response Workspace::Impl::Admin(const Call& call, std::vector<FieldError> errors,
                                 const std::string& done, const std::string& secret, int status) {
   Data data;
   data.set("csrf", call.session->csrf);
-  SetIf(data, "done", done.empty() ? call.Query("done") : done);
+  SetIf(data, "done", done.empty() ? DoneSaid(call) : done);
   SetIf(data, "secret", secret);
   if (!errors.empty()) SetIf(data, "import_text", call.Form("text"));
   SetErrors(data, errors);
@@ -145,10 +169,8 @@ Response Workspace::Impl::Import(const Call& call) {
     return Admin(call, {{input, ImportErrorText(written.status().message(), source)}}, "", "",
                  http::FromStatus(written.status()).status);
   }
-  return Redirect(
-      "/admin" +
-      QueryString({{"done", "Imported: " + std::to_string(written->appended) + " events written, " +
-                                std::to_string(written->unchanged) + " already recorded"}}));
+  return Redirect("/admin" + QueryString({{"imported", std::to_string(written->appended)},
+                                          {"unchanged", std::to_string(written->unchanged)}}));
 }
 
 Response Workspace::Impl::Define(const Call& call) {
@@ -209,7 +231,7 @@ Response Workspace::Impl::Define(const Call& call) {
   }
   if (what == "recommendation") return Redirect("/recommendations/" + id + "?recorded=issue");
   if (what == "inspection") return Redirect("/inspections/" + id);
-  return Redirect("/admin" + QueryString({{"done", "Defined " + what + " " + id}}));
+  return Redirect("/admin" + QueryString({{"defined", what}, {"id", id}}));
 }
 
 Response Workspace::Impl::CreateToken(const Call& call) {
@@ -236,7 +258,7 @@ Response Workspace::Impl::RevokeToken(const Call& call) {
   Status revoked;
   host->Update([&](Engine& engine) { revoked = engine.RevokeToken(call.Form("id")); });
   if (!revoked.ok()) return Admin(call, {{"tokens", revoked.message()}}, "", "", 404);
-  return Redirect("/admin" + QueryString({{"done", "Token " + call.Form("id") + " revoked"}}));
+  return Redirect("/admin" + QueryString({{"revoked", call.Form("id")}}));
 }
 
 namespace {

@@ -262,7 +262,10 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
     linked.push_back({anchor != anchors.end() ? anchor->second : failed + "-note", e.message});
   }
   SetErrors(data, linked);
-  if (const std::string recorded = call.Query("recorded"); !recorded.empty()) {
+  // Only a transition's name: a link cannot put words of its own in the banner.
+  const Workflow* item_workflow = action ? action_workflow : workflow;
+  if (const std::string recorded = call.Query("recorded");
+      item_workflow && item_workflow->FindTransition(recorded)) {
     data.set("recorded", recorded);
   }
   const std::string title = std::string(action ? "Action " : "Recommendation ") + id;

@@ -920,6 +920,17 @@ class WebWorkspaceTest(unittest.TestCase):
         driver.find_element(By.ID, "import-file").send_keys(upload)
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/import'] button"))
         self.assertIn("Imported: 1 events written", driver.page_source)
+        # A success banner says what was done, from codes: a link cannot make it say words of
+        # the linker's choosing.
+        phish = urllib.parse.quote("Your account is compromised. Call 0800 000000")
+        for path in ("/admin?done=" + phish, "/account?done=" + phish,
+                     "/recommendations/da23-r2?recorded=" + phish,
+                     "/admin?defined=body&id=" + phish, "/admin?revoked=" + phish):
+            self.go(driver, path)
+            self.assertNotIn("compromised", driver.page_source, path)
+            self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".govuk-notification-banner--success"),
+                             [], path)
+        self.go(driver, "/admin")
         # A recommendation defined by form; its deadline is read from its text.
         form = driver.find_element(By.CSS_SELECTOR, "form input[name='what'][value='recommendation']")
         form = form.find_element(By.XPATH, "..")

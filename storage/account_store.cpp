@@ -165,6 +165,13 @@ Result<std::optional<std::string>> AccountStore::TakePasswordLink(const std::str
   return std::optional<std::string>(std::move(account));
 }
 
+Result<bool> AccountStore::HasPasswordLink(const std::string& hash, int64_t now) {
+  ASSIGN_OR_RETURN(Statement find, db_->Prepare("SELECT 1 FROM password_links WHERE hash = ? AND "
+                                                "expires >= ?"));
+  find.Bind(1, hash).Bind(2, now);
+  return find.Step();
+}
+
 Status AccountStore::EndPasswordLinks(const std::string& email) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM password_links WHERE account = ?"));
   stmt.Bind(1, email);

@@ -78,6 +78,8 @@ class AccountStore {
   // link of `email` (its password was set another way).
   Status AddPasswordLink(const std::string& hash, const std::string& email, int64_t expires);
   Result<std::optional<std::string>> TakePasswordLink(const std::string& hash, int64_t now);
+  // Whether a link is there and unexpired, without spending it.
+  Result<bool> HasPasswordLink(const std::string& hash, int64_t now);
   Status EndPasswordLinks(const std::string& email);
 
   Status Audit(const AuditRecord& record);

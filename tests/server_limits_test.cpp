@@ -75,6 +75,19 @@ TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
       303);
 }
 
+// A page asked with a method it does not answer says which it does (RFC 9110 15.5.6).
+TEST_F(ServerTest, APageAskedWithAnotherMethodIs405SayingWhichAreAllowed) {
+  Start();
+  Connection c(port_);
+  for (const char* method : {"PUT", "DELETE", "OPTIONS"}) {
+    for (const char* path : {"/recommendations", "/sign-in"}) {
+      Reply r = c.Request(method, path, "");
+      EXPECT_EQ(r.status, 405) << method << " " << path;
+      EXPECT_NE(r.head.find("Allow: GET, HEAD, POST"), std::string::npos) << r.head;
+    }
+  }
+}
+
 TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {
   const std::vector<std::string> ours = {"127.0.0.1", "::1", "10.0.0.2"};
   EXPECT_EQ(http::ClientAddress("127.0.0.1", "203.0.113.7", ours), "203.0.113.7");

@@ -611,12 +611,16 @@ TEST_F(AccountsTest, ASetPasswordLinkWorksOnceAndFor24Hours) {
   ASSERT_TRUE(session.ok());
   auto link = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
   ASSERT_TRUE(link.ok());
+  EXPECT_TRUE(accounts_->PasswordLinkWorks(*link));
+  EXPECT_FALSE(accounts_->PasswordLinkWorks(*link + "x"));
   EXPECT_FALSE(accounts_->UsePasswordLink(*link, "short", "a").ok());  // the link stays good
+  EXPECT_TRUE(accounts_->PasswordLinkWorks(*link));
   ASSERT_TRUE(accounts_->UsePasswordLink(*link, "a brand new password", "a").ok());
   EXPECT_FALSE(accounts_->Resume(session->id));  // every session of the account ended
   EXPECT_TRUE(accounts_->SignIn("lead@cps.example", "a brand new password", "a").ok());
   EXPECT_EQ(accounts_->UsePasswordLink(*link, "another new password", "a").code(),
             Code::kUnauthenticated);  // spent
+  EXPECT_FALSE(accounts_->PasswordLinkWorks(*link));
   auto late = accounts_->CreatePasswordLink("lead@cps.example", "test", "");
   ASSERT_TRUE(late.ok());
   now_ += 24 * 3600 + 1;

@@ -255,6 +255,13 @@ Result<std::string> Accounts::CreatePasswordLink(const std::string& email, const
   return token;
 }
 
+bool Accounts::PasswordLinkWorks(const std::string& token) {
+  if (token.empty() || token.size() > 100) return false;
+  MutexLock lock(&mutex_);
+  Result<bool> found = store_->HasPasswordLink(storage::Sha256Hex(token), now_());
+  return found.ok() && *found;
+}
+
 Status Accounts::UsePasswordLink(const std::string& token, const std::string& password,
                                  const std::string& address) {
   // Checked first, so a password the rules refuse does not spend the link.

@@ -100,6 +100,9 @@ class Accounts {
   // its SHA-256 is stored. NotFound for an unknown email.
   Result<std::string> CreatePasswordLink(const std::string& email, const std::string& by,
                                          const std::string& address) EXCLUDES(mutex_);
+  // Whether `token` is a link that works now (unspent, unexpired, the account's newest), without
+  // spending it: the page says so before a password is typed.
+  bool PasswordLinkWorks(const std::string& token) EXCLUDES(mutex_);
   // Sets the password of the link's account and spends the link; every session of the account
   // ends. Unauthenticated for an unknown, spent or expired link; InvalidArgument for a password
   // too short or too long (the link stays good then).

@@ -89,16 +89,19 @@ Response Workspace::Impl::SetPassword(const Call& call) {
                                   : std::vector<FieldError>{{"password", error}});
     return Page(call, status, "set_password", data, "Set your password", "", !error.empty());
   };
-  if (call.req.method != "POST") return page(200, "");
+  auto does_not_work = [&] {
+    return Message(call, 401, "This link does not work",
+                   "It was used already, has expired or was mistyped. Ask the inspectorate for "
+                   "a new one.");
+  };
+  if (call.req.method != "POST") {
+    return accounts->PasswordLinkWorks(token) ? page(200, "") : does_not_work();
+  }
   if (call.Form("password") != call.Form("confirm")) {
     return page(400, "The two passwords are not the same");
   }
   Status set = accounts->UsePasswordLink(token, call.Form("password"), call.req.remote);
-  if (set.code() == Code::kUnauthenticated) {
-    return Message(call, 401, "This link does not work",
-                   "It was used already, has expired or was mistyped. Ask the inspectorate for "
-                   "a new one.");
-  }
+  if (set.code() == Code::kUnauthenticated) return does_not_work();
   if (!set.ok()) return page(400, "Enter a password of at least 10 characters");
   return Redirect("/sign-in");
 }

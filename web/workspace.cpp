@@ -441,7 +441,9 @@ Response Workspace::Impl::Route(Call& call) {
   if (path == "/sign-in") {
     if (method == "GET") return call.signed_in ? Redirect("/") : SignInPage(call, 200, "", "");
     if (method == "POST") return SignIn(call);
-    return Message(call, 405, "Not allowed", "Use the sign-in form.");
+    Response r = Message(call, 405, "Not allowed", "Use the sign-in form.");
+    r.headers.emplace_back("Allow", "GET, HEAD, POST");
+    return r;
   }
   // Every other POST comes from a signed-in person's form and carries its CSRF token.
   if (method == "POST") {
@@ -453,7 +455,10 @@ Response Workspace::Impl::Route(Call& call) {
                      "try again.");
     }
   } else if (method != "GET") {
-    return Message(call, 405, "Not allowed", "Use the pages' links and forms.");
+    // Pages are read with GET (and HEAD); their forms POST.
+    Response r = Message(call, 405, "Not allowed", "Use the pages' links and forms.");
+    r.headers.emplace_back("Allow", "GET, HEAD, POST");
+    return r;
   }
   // A role that must use a second factor may do nothing else until it is set up.
   if (call.signed_in && call.session->must_enrol && path != "/account/second-factor" &&

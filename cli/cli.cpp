@@ -348,7 +348,8 @@ Status RunUser(Engine& engine, const Context& c) {
     ASSIGN_OR_RETURN(std::string token, accounts->CreatePasswordLink(email, by, ""));
     std::string url = c.args.Get("url", "http://127.0.0.1:8080");
     while (!url.empty() && url.back() == '/') url.pop_back();
-    c.out << "set-password link for " << Lower(email) << " (works once, for 24 hours):\n  " << url
+    c.out << "set-password link for " << Lower(email)
+          << " (works once, for 24 hours, until a newer one is made):\n  " << url
           << "/set-password?token=" << token << "\n";
     return Status();
   };

@@ -302,20 +302,37 @@ Status Ledger::Add(Event event, Undo undo) {
 
 std::optional<Date> Ledger::EarliestDateAllowed(const Item& item, const Event& event) const {
   // Between two of the item's dates its replay with the event goes as on the first of them, so
-  // only those dates need trying. Bounded: each try is a replay of the item.
+  // only those dates need trying. Bounded: each try is a replay of the item, in one copy of it
+  // through which the event moves forward.
   constexpr int kMostTries = 32;
+  const Workflow* wf = WorkflowOf(item.kind);
+  const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
+  Item trial = item;
+  size_t at = static_cast<size_t>(
+      std::upper_bound(trial.events.begin(), trial.events.end(), event, EffectiveOrder) -
+      trial.events.begin());
+  trial.events.insert(trial.events.begin() + static_cast<std::ptrdiff_t>(at), event);
   int tries = 0;
   std::optional<Date> tried;
   for (const Event& later : item.events) {
     if (later.effective <= event.effective || later.effective == tried) continue;
     if (++tries > kMostTries) break;
     tried = later.effective;
-    Item trial = item;
-    Event moved = event;
-    moved.effective = later.effective;
-    trial.events.insert(
-        std::upper_bound(trial.events.begin(), trial.events.end(), moved, EffectiveOrder),
-        std::move(moved));
+    // After every event of that day (its seq is the newest).
+    trial.events[at].effective = later.effective;
+    size_t to = at;
+    while (to + 1 < trial.events.size() && EffectiveOrder(trial.events[to + 1], trial.events[at])) {
+      ++to;
+    }
+    std::rotate(trial.events.begin() + static_cast<std::ptrdiff_t>(at),
+                trial.events.begin() + static_cast<std::ptrdiff_t>(at) + 1,
+                trial.events.begin() + static_cast<std::ptrdiff_t>(to) + 1);
+    at = to;
+    // The write would also meet this guard: a date it refuses is not one to suggest.
+    if (t && t->guard.not_before_judgement &&
+        !CheckNotBeforeJudgement(item, *wf, trial.events[at]).ok()) {
+      continue;
+    }
     if (StepThrough(trial, kEndOfTime, Detail::kHead).ok()) return tried;
   }
   return std::nullopt;

@@ -139,13 +139,14 @@ Status AccountStore::ExpireSessions(int64_t idle_before, int64_t started_before)
 
 Status AccountStore::AddPasswordLink(const std::string& hash, const std::string& email,
                                      int64_t expires) {
-  // Not in one transaction: should the insert fail, the account is left with no link, and the
-  // one asked for was not given either.
+  // One transaction: two processes making links at once leave one of them, not both.
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_, Transaction::Mode::kWrite));
   RETURN_IF_ERROR(EndPasswordLinks(email));
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("INSERT INTO password_links (hash, account, "
                                                 "expires) VALUES (?, ?, ?)"));
   stmt.Bind(1, hash).Bind(2, email).Bind(3, expires);
-  return stmt.Run();
+  RETURN_IF_ERROR(stmt.Run());
+  return txn.Commit();
 }
 
 Result<std::optional<std::string>> AccountStore::TakePasswordLink(const std::string& hash,

@@ -80,7 +80,7 @@ TEST_F(ServerTest, APageAskedWithAnotherMethodIs405SayingWhichAreAllowed) {
   Start();
   Connection c(port_);
   for (const char* method : {"PUT", "DELETE", "OPTIONS"}) {
-    for (const char* path : {"/recommendations", "/sign-in"}) {
+    for (const char* path : {"/recommendations", "/sign-in", "/set-password", "/sign-in/code"}) {
       Reply r = c.Request(method, path, "");
       EXPECT_EQ(r.status, 405) << method << " " << path;
       EXPECT_NE(r.head.find("Allow: GET, HEAD, POST"), std::string::npos) << r.head;

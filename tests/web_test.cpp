@@ -295,6 +295,16 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   ASSERT_FALSE(withdrawn.ok());
   EXPECT_EQ(withdrawn.status().field(), "");
   EXPECT_EQ(early.status().WithContext("t.yaml:3:1").field(), "effective");
+  // A body lead may not record behind the inspectorate's latest judgement (here an update of
+  // 1 April 2025): the earliest date said is one that rule takes too, not 6 March 2025.
+  ASSERT_TRUE(Record("da23-r2", "update", "2025-04-01").ok());
+  auto behind_judgement = Record("da23-r2", "close", "2024-07-01", "CPS");
+  ASSERT_FALSE(behind_judgement.ok());
+  EXPECT_NE(behind_judgement.status().message().find(
+                "; the earliest date it would be allowed is 2025-04-01"),
+            std::string::npos)
+      << behind_judgement.status().message();
+  EXPECT_TRUE(Record("da23-r2", "close", "2025-04-01", "CPS").ok());
 }
 
 TEST(SpokenTest, DatesAreWrittenAsGovUkWritesThem) {
@@ -341,8 +351,8 @@ TEST(SpokenTest, ADateThatCannotBeReadIsSaidAsGovUkSaysIt) {
   EXPECT_EQ(TypedDateError("  ", "As at", "31/3/2025"), "");  // nothing typed: no date asked for
   EXPECT_EQ(TypedDateError("31/3/25", "As at", "31/3/2025"), "Year must include 4 numbers");
   EXPECT_EQ(TypedDateError("31 March 202", "As at", "31/3/2025"), "Year must include 4 numbers");
-  for (const char* typed :
-       {"31/2/2025", "banana", "3/2025", "31/3/20255", "31/3/2x", "2025-13-01", "0001-01-01"}) {
+  for (const char* typed : {"31/2/2025", "banana", "3/2025", "31/3/20255", "31/3/2x", "2025-13-01",
+                            "0001-01-01", "ab/xx/25"}) {
     EXPECT_EQ(TypedDateError(typed, "Due before", "1/1/2025"),
               "Due before must be a real date, for example 1/1/2025")
         << typed;

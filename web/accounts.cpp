@@ -222,14 +222,17 @@ Status Accounts::SetPassword(const std::string& email, const std::string& passwo
   RETURN_IF_ERROR(store_->SetPasswordHash(Lower(email), hash));
   // A password is set for someone when theirs is lost or stolen: whoever signed in with the old
   // one is signed out, as after a one-time link, and a link to set it no longer works.
-  RETURN_IF_ERROR(store_->EndPasswordLinks(Lower(email)));
   Result<int> ended = store_->EndSessions(Lower(email));
+  if (Status links = store_->EndPasswordLinks(Lower(email)); !links.ok() && ended.ok()) {
+    ended = links;
+  }
   ForgetLocked(Lower(email));
   AuditLocked(Lower(email), "password_set", address,
               "by " + by + (ended.ok() ? "; " + Plural(*ended, "session") + " ended" : ""));
   if (!ended.ok()) {
-    return Status::IOError("the password is set, but its sessions could not be ended: " +
-                           ended.status().message());
+    return Status::IOError(
+        "the password is set, but its sessions and set-password links could not be ended: " +
+        ended.status().message());
   }
   return Status();
 }

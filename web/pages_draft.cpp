@@ -35,15 +35,9 @@ std::vector<int> Numbers(const std::string& text) {
   return numbers;
 }
 
-// A browser sends a field's line breaks as CRLF.
-std::string WithoutCarriageReturns(std::string text) {
-  std::erase(text, '\r');
-  return text;
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
-  for (const std::string& line : SplitList(WithoutCarriageReturns(text), '\n')) {
+  for (const std::string& line : SplitList(text, '\n')) {
     if (!line.empty()) lines.push_back(line);
   }
   return lines;
@@ -113,7 +107,7 @@ struct Reviewed {
 
 Reviewed ReadReviewForm(const Call& call) {
   Reviewed r;
-  r.report = DecodeParagraphs(WithoutCarriageReturns(call.Form("report")));
+  r.report = DecodeParagraphs(call.Form("report"));
   r.request.source = call.Form("source");
   Draft& d = r.draft;
   d.reviewed = true;
@@ -141,7 +135,7 @@ Reviewed ReadReviewForm(const Call& call) {
     DraftRecommendation rec;
     rec.number = call.Form(k + "number");
     rec.id = call.Form(k + "id");
-    rec.text = WithoutCarriageReturns(call.Form(k + "text"));
+    rec.text = call.Form(k + "text");
     rec.owners = SplitList(call.Form(k + "owners"));
     rec.paragraphs = Numbers(call.Form(k + "paragraphs"));
     rec.checks = Lines(call.Form(k + "checks"));

@@ -112,10 +112,13 @@ Response Workspace::Impl::SecondFactor(const Call& call) {
   Data data;
   data.set("csrf", call.session->csrf);
   data.set("must_enrol", Bool(call.session->must_enrol));
-  // The key is the server's, made for this page: the form carries it with a MAC under the
-  // session's CSRF token, so that a key of the sender's choosing (all zeros) is refused.
+  // The key is the server's, made for this page: the form carries it with a MAC under a key
+  // only this process knows, bound to the session, so that a key of the sender's choosing (all
+  // zeros) is refused. (Not the CSRF token as the MAC's key: every page shows that.)
+  if (form_key.empty()) return Failure(call, Status::IOError("no random bytes for a form key"));
   auto check = [&](const std::string& key) {
-    return storage::HmacSha256Hex(call.session->csrf, "second factor key " + key);
+    return storage::HmacSha256Hex(form_key,
+                                  "second factor key\n" + call.session->csrf + "\n" + key);
   };
   std::string secret = call.Form("secret");
   std::string error;

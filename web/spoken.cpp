@@ -67,7 +67,8 @@ std::string TypedDateError(std::string_view text, const std::string& label,
   if (Trimmed(text).empty() || DateAsTyped(text)) return "";
   std::string_view parts[3];
   // Day, month, then a short year: not ISO's year first ("2025-13-01", a month that is none).
-  if (SplitDate(Trimmed(text), parts) && parts[0].size() <= 2 && parts[2].size() < 4 &&
+  if (SplitDate(Trimmed(text), parts) && ParseDigits(parts[0], 2) &&
+      (ParseDigits(parts[1], 2) || MonthFromName(parts[1])) && parts[2].size() < 4 &&
       ParseDigits(parts[2], 3)) {
     return "Year must include 4 numbers";
   }

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "engine/render.h"
+#include "storage/crypto.h"
 #include "web/workspace_impl.h"
 
 namespace rectrack::web {
@@ -239,6 +240,11 @@ FieldError ScopeError(const Status& refused, const std::string& role, const std:
   return {prefix + field, Capitalised(message)};
 }
 
+std::string NewFormKey() {
+  Result<std::string> key = storage::RandomBytes(32);
+  return key.ok() ? *key : std::string();
+}
+
 std::string LocalPath(const std::string& next) {
   if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) {
     return "/";
@@ -427,6 +433,12 @@ Response Workspace::Impl::Route(Call& call) {
   const std::string& method = call.req.method == "HEAD" ? std::string("GET") : call.req.method;
   const std::string& path = call.target.path;
   if (path.rfind("/assets/", 0) == 0 && method == "GET") return Asset(path);
+  if (method != "GET" && method != "POST") {
+    // Pages are read with GET (and HEAD); their forms POST.
+    Response r = Message(call, 405, "Not allowed", "Use the pages' links and forms.");
+    r.headers.emplace_back("Allow", "GET, HEAD, POST");
+    return r;
+  }
   if (method == "POST" && FromAnotherSite(call.req, options.public_url)) {
     return Message(call, 403, "The form came from another site",
                    "This form was sent from a page of another website, so nothing was done. "
@@ -440,10 +452,7 @@ Response Workspace::Impl::Route(Call& call) {
   }
   if (path == "/sign-in") {
     if (method == "GET") return call.signed_in ? Redirect("/") : SignInPage(call, 200, "", "");
-    if (method == "POST") return SignIn(call);
-    Response r = Message(call, 405, "Not allowed", "Use the sign-in form.");
-    r.headers.emplace_back("Allow", "GET, HEAD, POST");
-    return r;
+    return SignIn(call);  // a POST: no other method comes this far
   }
   // Every other POST comes from a signed-in person's form and carries its CSRF token.
   if (method == "POST") {
@@ -454,11 +463,6 @@ Response Workspace::Impl::Route(Call& call) {
                      "is missing or wrong). Nothing was recorded. Go back, reload the page and "
                      "try again.");
     }
-  } else if (method != "GET") {
-    // Pages are read with GET (and HEAD); their forms POST.
-    Response r = Message(call, 405, "Not allowed", "Use the pages' links and forms.");
-    r.headers.emplace_back("Allow", "GET, HEAD, POST");
-    return r;
   }
   // A role that must use a second factor may do nothing else until it is set up.
   if (call.signed_in && call.session->must_enrol && path != "/account/second-factor" &&

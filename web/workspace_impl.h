@@ -42,8 +42,9 @@ using Params = std::map<std::string, std::string>;
 
 inline constexpr const char* kCookie = "rectrack_session";
 inline constexpr size_t kMaxFormBytes = 64 * 1024;
-// A form without files that records an event: a note, text and fields up to the engine's
-// largest limits (1 MB each), URL-encoded.
+// A form without files: room for a note, a text and fields within the engine's default limits
+// many times over, URL-encoded (up to three bytes a byte). With the limits raised towards their
+// largest (1 MB each), a form filled to all of them at once is refused 413 here.
 inline constexpr size_t kMaxEventFormBytes = 4 * 1024 * 1024;
 // No page's form has more than a few dozen fields.
 inline constexpr size_t kMaxFormFields = 256;
@@ -168,6 +169,9 @@ std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page);
 Data Pagination(size_t page, size_t pages, const std::string& what, const std::string& path,
                 const Params& filters);
 
+// 32 random bytes, or "" when the system has none to give.
+std::string NewFormKey();
+
 struct Workspace::Impl {
   Impl(EngineHost* host, Accounts* accounts, WorkspaceOptions options, Templates templates)
       : host(host),
@@ -178,6 +182,10 @@ struct Workspace::Impl {
   EngineHost* host;
   Accounts* accounts;
   WorkspaceOptions options;
+  // The key of the MACs the server puts in a form to know a value there is its own (a second
+  // factor's key): random, in this process only, so no page shows it. "" when the system gave
+  // no random bytes; such a form then cannot be sent.
+  const std::string form_key = NewFormKey();
   Templates templates;
   http::RateLimiter rate{options.rate_per_minute, options.rate_bytes_per_minute};
   const Workflow* workflow = nullptr;

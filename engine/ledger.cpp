@@ -10,11 +10,11 @@ namespace {
 
 const Date kEndOfTime = *Date::FromYmd(9999, 12, 31);
 
+}  // namespace
+
 std::string Describe(const Event& e) {
   return "'" + e.transition + "' effective " + e.effective.ToString();
 }
-
-}  // namespace
 
 bool EffectiveOrder(const Event& a, const Event& b) {
   return a.effective != b.effective ? a.effective < b.effective : a.seq < b.seq;
@@ -55,86 +55,6 @@ std::vector<std::string> Ledger::ActionsOf(const std::string& id) const {
   auto it = actions_of_.find(id);
   if (it == actions_of_.end()) return {};
   return {it->second.begin(), it->second.end()};
-}
-
-Status Ledger::CheckGuard(const Event& event) const {
-  const Item* item = FindItem(event.subject_id);
-  const Workflow* wf = WorkflowOf(event.kind);
-  const Transition* t = wf ? wf->FindTransition(event.transition) : nullptr;
-  if (!item || !t) return Status();
-  // Checked after the role and the state (a reader is told it may not, not what to write), and
-  // only for new events: the log may hold such events from before the rule.
-  if (t->MaySayNothing() && IsBlank(event.note) && event.fields.empty() &&
-      event.attachments.empty()) {
-    return Status::InvalidArgument(
-               "'" + t->name + "' records nothing without a note" +
-               (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"))
-        .AtField("note");
-  }
-  if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
-  if (!t->guard.actions_closed) return Status();
-  if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();
-  // An action counts if it was open at the event's effective date or is open now: back-dating a
-  // close to before the plan was made does not get round the guard.
-  std::string named;
-  int open = 0, unnamed = 0;
-  for (const std::string& id : ActionsOf(item->id)) {
-    const Item* action = FindItem(id);
-    if (!action || !action->tail) continue;
-    // NotFound: not yet planned at that date. Any other error (a history that cannot be read
-    // back) fails the write: the guard cannot be judged without it.
-    auto then = Project(*action, event.effective, Detail::kHead);
-    if (!then.ok() && then.status().code() != Code::kNotFound) return then.status();
-    const bool open_then = then.ok() && then->open;
-    const bool open_now = action_workflow_->IsOpen(action->tail->state);
-    if (!open_then && !open_now) continue;
-    ++open;
-    // An actor acting for one owner is told which of its own body's actions are open, and only
-    // how many of the other owners' are.
-    if (!event.body.empty() && action->action().body != event.body) {
-      ++unnamed;
-      continue;
-    }
-    named += std::string(named.empty() ? "" : ", ") + id + " (" +
-             (open_then ? then->state : action->tail->state) + ")";
-  }
-  if (open == 0) return Status();
-  if (unnamed) {
-    named += std::string(named.empty() ? "" : ", and ") + std::to_string(unnamed) + " of " +
-             (unnamed == 1 ? "another owner" : "other owners");
-  }
-  std::string message = Describe(event) + ": " + std::to_string(open) +
-                        (open == 1 ? " action is" : " actions are") + " still open: " + named +
-                        "; close them first";
-  if (t->guard.unless.empty()) return Status::Conflict(message);
-  message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
-  return Status::Conflict(message).AtField(t->guard.unless);
-}
-
-Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,
-                                       const Event& event) const {
-  const RoleSpec* role = wf.FindRole(event.role);
-  if (!role || !role->acts_for_owner) return Status();  // the other voice may correct history
-  // Nothing is dated after an event that comes last, so no judgement is: the common write
-  // needs no history (one let go would be read back).
-  if (!(event.effective < item.last_effective())) return Status();
-  // The latest judgement recorded before this event (by seq: an import that lists a close
-  // before the assessment of it is in order), other than the issue.
-  const Event* judgement = nullptr;
-  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
-  for (const Event& e : history) {
-    if (e.seq >= event.seq || e.seq == item.creation_seq()) continue;
-    const RoleSpec* by = wf.FindRole(e.role);
-    if (by && by->acts_for_owner) continue;
-    if (!judgement || e.effective > judgement->effective) judgement = &e;
-  }
-  if (!judgement || !(event.effective < judgement->effective)) return Status();
-  return Status::Conflict(Describe(event) + ": it is dated before the " + judgement->role +
-                          "'s latest judgement ('" + judgement->transition + "', effective " +
-                          judgement->effective.ToString() + "), and a " + event.role +
-                          " may not record behind it; date it " + judgement->effective.ToString() +
-                          " or later (the " + judgement->role + " may correct the history)")
-      .AtField("effective");
 }
 
 const Inspection* Ledger::FindInspection(std::string_view id) const {
@@ -459,52 +379,6 @@ Status Ledger::AddSupersedes(const Item& item, Date as_of, RecommendationView& v
     }
   }
   return Status();
-}
-
-Status Ledger::CheckReference(const FieldSpec& spec, const std::string& value, const Item& item,
-                              const Event& event, const RecommendationView& view) const {
-  const std::string field = "field '" + spec.name + "': ";
-  switch (spec.type) {
-    case FieldType::kInspection: {
-      const Inspection* inspection = FindInspection(value);
-      if (!inspection) return Status::Unprocessable(field + "no inspection '" + value + "'");
-      if (inspection->published > event.effective) {
-        return Status::Unprocessable(field + "inspection '" + value + "' was not published until " +
-                                     inspection->published.ToString());
-      }
-      return Status();
-    }
-    case FieldType::kRecommendation: {
-      const Item* target = FindItem(value);
-      if (!target || target->kind != SubjectKind::kRecommendation) {
-        return Status::Unprocessable(field + "no recommendation '" + value + "'");
-      }
-      if (target->id == item.id) {
-        return Status::Unprocessable(field + "a recommendation cannot name itself");
-      }
-      if (target->issued() > event.effective) {
-        return Status::Unprocessable(field + "recommendation '" + value +
-                                     "' was not issued until " + target->issued().ToString());
-      }
-      return Status();
-    }
-    case FieldType::kBody:
-      if (!FindBody(value)) return Status::Unprocessable(field + "no body '" + value + "'");
-      return Status();
-    case FieldType::kMilestone: {
-      bool known = std::any_of(view.milestones.begin(), view.milestones.end(),
-                               [&](const MilestoneView& m) { return m.label == value; });
-      if (!known) {
-        std::string labels;
-        for (const auto& m : view.milestones) labels += (labels.empty() ? "" : ", ") + m.label;
-        return Status::Unprocessable(field + "no milestone '" + value +
-                                     "' (it has: " + (labels.empty() ? "none" : labels) + ")");
-      }
-      return Status();
-    }
-    default:
-      return Status();
-  }
 }
 
 Result<RecommendationView> Ledger::Replay(const Item& item, Date as_of, Detail detail) const {

@@ -100,6 +100,8 @@ struct Item {
 
 // The order an item's events are held and replayed in: by effective date, then by seq.
 bool EffectiveOrder(const Event& a, const Event& b);
+// How a refusal names an event: "'close' effective 2025-03-31".
+std::string Describe(const Event& e);
 
 // The order recommendations are listed in: by issue date, then id. Compares items, and an item
 // with the place (issue date, id) a list goes on from.

@@ -127,6 +127,11 @@ std::variant<Principal, Response> Api::Identify(const Engine& engine, const Requ
   return *principal;
 }
 
+bool Api::Owns(std::string_view path) const {
+  if (path == "/api" || path.rfind("/api/", 0) == 0) return true;
+  return !routes_->Allowed(std::string(path)).empty();
+}
+
 void Api::HandleAsync(const Request& request, std::function<void(Response)> done) {
   const auto start = std::chrono::steady_clock::now();
   auto finish = [this, label = RouteLabel(request.target), start,

@@ -83,14 +83,14 @@ struct Response {
 };
 
 // Another front served by the same server beside the API: the web workspace (web/). The server
-// hands it every request whose path it claims. Handle may block its I/O thread (a form that
+// hands it every request whose path is not the API's (Api::Owns), so that an address people
+// mistype gets a page, not the API's JSON. Handle may block its I/O thread (a form that
 // records something waits for its commit).
 class Front {
  public:
   virtual ~Front() = default;
-  virtual bool Claims(std::string_view path) const = 0;
   virtual Response Handle(const Request& request) = 0;
-  // The server's own refusal of a request to a claimed path before it could be handled (413: a
+  // The server's own refusal of a request to one of its paths before it could be handled (413: a
   // body over max_body_bytes; `head` has the request line and headers only), as a page people
   // can read; `detail` says what was wrong. Without an override, the API's problem JSON.
   virtual std::optional<Response> Refusal(const Request& head, int status,
@@ -172,6 +172,10 @@ class Api {
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
+
+  // Whether `path` (as the request line has it, before its query) is the API's: under /api/,
+  // or one of its own top-level files (/healthz, /metrics, /openapi.yaml, the feeds).
+  bool Owns(std::string_view path) const;
 
   // Answers `request` by calling `done` once: on this thread, before returning, for anything
   // but a write; on the host's writer thread once a write is committed or refused. `done` must

@@ -197,6 +197,25 @@ Result<Target> ParseTargetInFull(const std::string& target) {
   return t;
 }
 
+Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body) {
+  Result<Target> read = ParseTarget("/?" + body);
+  if (read.ok()) return std::move(read->query);
+  // ParseTarget's words are about a query: the same faults, said of a form.
+  std::string message = read.status().message();
+  const std::string repeated = "' repeated", param = "query parameter '";
+  if (message.rfind(param, 0) == 0 && message.size() > param.size() + repeated.size() &&
+      message.compare(message.size() - repeated.size(), repeated.size(), repeated) == 0) {
+    message = "the field '" + message.substr(param.size(), message.size() - param.size() -
+                                                               repeated.size()) +
+              "' was sent more than once";
+  } else if (message == "a query parameter is not valid UTF-8") {
+    message = "a field is not valid UTF-8";
+  } else {
+    message = "it is not URL-encoded";
+  }
+  return Status::InvalidArgument(message);
+}
+
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed) {
   for (const auto& param : t.query) {
     const std::string& key = param.first;

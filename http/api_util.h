@@ -45,6 +45,9 @@ Response Json(int status, std::string body);
 // way (fuzz/target_fuzz.cpp compares them), at a fraction of the cost on the common case.
 Result<Target> ParseTarget(const std::string& target);
 Result<Target> ParseTargetInFull(const std::string& target);
+// The fields of a URL-encoded form's body (application/x-www-form-urlencoded), read as a query
+// is, its refusals speaking of fields: "the field 'note' was sent more than once".
+Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body);
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed);
 Result<std::optional<Date>> DateParam(const Target& t, const char* name);
 Result<std::optional<bool>> BoolParam(const Target& t, const char* name);

@@ -72,7 +72,7 @@ void WriteResponseHead(const Response& response, bool keep_alive, size_t length,
 // "address:port" (useful with port 0). IOError when the address cannot be bound. While serving
 // it polls `host` for other processes' commits (streams hear of them), and drains its writes
 // before returning. REQUIRES: `api` is over `host`.
-// `front`, when not null, answers the requests whose paths it claims (the web workspace).
+// `front`, when not null, answers the requests whose paths are not the API's (the web workspace).
 // Sets SIGPIPE to be ignored for the whole process, for good: a large answer goes out by
 // sendfile(2), which cannot be told not to raise it when a client has gone.
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,

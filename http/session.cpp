@@ -152,7 +152,7 @@ void Session::OnRead(beast::error_code ec) {
                                std::to_string(shared_.options.max_body_bytes) + " bytes";
     const Request& head = parser_->request;
     const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
-    if (shared_.front && shared_.front->Claims(path)) {
+    if (shared_.front && !shared_.api.Owns(path)) {
       if (auto page = shared_.front->Refusal(head, 413, detail)) return Decline(std::move(*page));
     }
     return Decline(Api::Problem(413, detail));
@@ -202,7 +202,7 @@ void Session::OnRead(beast::error_code ec) {
 void Session::Handle(const Request& request, std::function<void(Response)> answer) {
   const std::string_view path =
       std::string_view(request.target).substr(0, request.target.find('?'));
-  if (!shared_.front || !shared_.front->Claims(path)) {
+  if (!shared_.front || shared_.api.Owns(path)) {
     return shared_.api.HandleAsync(request, std::move(answer));
   }
   Response response;

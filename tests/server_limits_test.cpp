@@ -69,6 +69,17 @@ TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
       c.Request("POST", "/recommendations/da23-r2", "", "note=" + std::string(5 << 20, 'a'), form);
   EXPECT_EQ(large.status, 413);
   EXPECT_NE(large.body.find("without files may send at most"), std::string::npos) << large.body;
+  // A field sent twice, or a body that is not URL-encoded, is a page saying so, not bare text.
+  for (const std::string& body : {std::string("note=a&note=b&do=update"), std::string("a=%zz")}) {
+    Reply unreadable = c.Request("POST", "/recommendations/da23-r2", "", body, form);
+    EXPECT_EQ(unreadable.status, 400) << body;
+    EXPECT_NE(FieldOf(unreadable, "content-type").find("text/html"), std::string::npos);
+    EXPECT_NE(unreadable.body.find("<title>The form could not be read"), std::string::npos)
+        << unreadable.body;
+  }
+  Reply twice = c.Request("POST", "/recommendations/da23-r2", "", "note=a&note=b", form);
+  EXPECT_NE(twice.body.find("the field &apos;note&apos; was sent more than once"), std::string::npos)
+      << twice.body;
   // Within both, the form is read (and, not signed in, sent to sign in).
   EXPECT_EQ(
       c.Request("POST", "/recommendations/da23-r2", "", "note=a%0D%0Ab&do=update", form).status,
@@ -86,6 +97,25 @@ TEST_F(ServerTest, APageAskedWithAnotherMethodIs405SayingWhichAreAllowed) {
       EXPECT_NE(r.head.find("Allow: GET, HEAD, POST"), std::string::npos) << r.head;
     }
   }
+}
+
+// Every path that is not the API's is the workspace's: an address people mistype is sent to sign
+// in, then gets the page "Page not found" (the browser test), never the API's JSON; the API's
+// paths are still its own.
+TEST_F(ServerTest, AnUnknownPathIsThePagesNotTheApis) {
+  Start();
+  Connection c(port_);
+  for (const char* path : {"/elsewhere", "//recommendations", "/recommendations/da23-r2/more"}) {
+    Reply r = c.Request("GET", path, "");
+    EXPECT_EQ(r.status, 303) << path;
+    EXPECT_EQ(FieldOf(r, "location").rfind("/sign-in?next=", 0), 0u) << path << r.head;
+  }
+  Reply api = c.Request("GET", "/api/v1/nothing", cps_);
+  EXPECT_EQ(api.status, 404);
+  EXPECT_NE(FieldOf(api, "content-type").find("application/problem+json"), std::string::npos);
+  EXPECT_EQ(c.Request("GET", "/api", "").status, 404);
+  EXPECT_EQ(c.Request("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(c.Request("GET", "/openapi.yaml", "").status, 200);
 }
 
 TEST(ClientAddressTest, OnlyATrustedProxysForwardedForIsBelieved) {

@@ -182,9 +182,9 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   auto body = ScopeBody(call.who, body_asked);
   if (!body.ok()) return Content{0, "", false, -1, NotFound(call)};
   // A download is the whole list, whatever page it was asked from.
-  const std::optional<PageAsked> asked =
+  const Result<PageAsked> asked =
       csv ? PageAsked{1, options.page_size} : AskedPage(call, options.page_size);
-  if (!asked) return Content{0, "", false, -1, NotFound(call)};
+  if (!asked.ok()) return Content{0, "", false, -1, AddressNotRight(call, asked.status())};
   const size_t page = asked->page, per_page = asked->per_page;
   const std::string per_page_asked = call.Query("per_page");
   // The list is walked once, under the engine's lock, and only a page of views is kept: every
@@ -397,9 +397,9 @@ Response Workspace::Impl::Actions(const Call& call) {
   if (!body.ok()) return NotFound(call);
   const bool csv = call.Query("format") == "csv";
   // A download is the whole list, whatever page it was asked from.
-  const std::optional<PageAsked> asked =
+  const Result<PageAsked> asked =
       csv ? PageAsked{1, options.page_size} : AskedPage(call, options.page_size);
-  if (!asked) return NotFound(call);
+  if (!asked.ok()) return AddressNotRight(call, asked.status());
   Data data;
   int64_t generation = 0;
   size_t count = 0;

@@ -165,16 +165,22 @@ std::string NextDue(const RecommendationHead& item) {
 
 std::string OwnersText(const std::vector<std::string>& owners) { return Join(owners, ", "); }
 
-std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
+Result<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
   PageAsked asked{1, default_per_page};
   if (const std::string page = call.Query("page"); !page.empty()) {
     const std::optional<int64_t> n = ParseDigits(page, 6);
-    if (!n || *n == 0) return std::nullopt;
+    if (!n || *n == 0) {
+      return Status::InvalidArgument("The page number in the address (page=) must be a whole "
+                                     "number from 1 to 999999.");
+    }
     asked.page = static_cast<size_t>(*n);
   }
   if (const std::string per_page = call.Query("per_page"); !per_page.empty()) {
     const std::optional<int64_t> n = ParseDigits(per_page, 3);
-    if (!n || *n < 10 || *n > 200) return std::nullopt;
+    if (!n || *n < 10 || *n > 200) {
+      return Status::InvalidArgument("The rows a page shows (per_page= in the address) must be "
+                                     "a whole number from 10 to 200.");
+    }
     asked.per_page = static_cast<size_t>(*n);
   }
   return asked;
@@ -397,6 +403,10 @@ Response Workspace::Impl::NotFound(const Call& call) const {
                  "There is no such page, or it is not yours to see. Check the address.");
 }
 
+Response Workspace::Impl::AddressNotRight(const Call& call, const Status& status) const {
+  return Message(call, 400, "The address is not right", status.message());
+}
+
 Data Workspace::Impl::BodyChoices(const Engine& engine, const Principal& who,
                                   const std::string& selected) const {
   Data bodies = List();
@@ -566,17 +576,6 @@ Result<std::unique_ptr<Workspace>> Workspace::Create(EngineHost* host, Accounts*
   return std::unique_ptr<Workspace>(new Workspace(std::move(impl)));
 }
 
-bool Workspace::Claims(std::string_view path) const {
-  for (std::string_view prefix : kPaths) {
-    if (path == prefix) return true;
-    if (prefix != "/" && path.substr(0, prefix.size()) == prefix && path.size() > prefix.size() &&
-        path[prefix.size()] == '/') {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::optional<Response> Workspace::Refusal(const Request& head, int status,
                                            const std::string& detail) {
   auto target = http::ParseTarget(head.target);
@@ -595,54 +594,72 @@ std::optional<Response> Workspace::Refusal(const Request& head, int status,
                             "). Go back and choose a smaller file.");
 }
 
+// Reads a POST's form into `call` (its fields, and its files when multipart), or says why it
+// cannot: a status (400, 413, 415) and what was wrong, in words a person can act on.
+std::optional<std::pair<int, std::string>> ReadForm(const Request& request, Call& call) {
+  using Refused = std::pair<int, std::string>;
+  // A form with files (an import, evidence) may be as large as the server takes
+  // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
+  const std::string type = Lower(request.Header("content-type"));
+  const std::string& path = call.target.path;
+  const bool takes_files = path == "/admin/import" || path.rfind("/admin/draft", 0) == 0 ||
+                           path.rfind("/recommendations/", 0) == 0 ||
+                           path.rfind("/actions/", 0) == 0;
+  if (!takes_files && request.body.size() > kMaxFormBytes) {
+    return Refused{413, "This form may send at most " + std::to_string(kMaxFormBytes) + " bytes."};
+  }
+  auto repeated = [](const std::string& name) {
+    return Refused{400, "The form could not be read: the field '" + name +
+                            "' was sent more than once. Go back, reload the page and try again."};
+  };
+  if (http::IsMultipartForm(type)) {
+    auto parts = http::ParseMultipartForm(request.Header("content-type"), request.body);
+    if (!parts.ok()) {
+      return Refused{400, "The form could not be read: " + parts.status().message() +
+                              ". Go back, reload the page and try again."};
+    }
+    for (http::FormPart& part : *parts) {
+      if (part.content_type.empty() && part.filename.empty()) {
+        if (!call.form.emplace(part.name, std::move(part.body)).second) return repeated(part.name);
+      } else {
+        call.uploads.push_back(std::move(part));
+      }
+    }
+  } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+    // Files come as multipart: URL-encoded, a form holds text, read whole before it is looked
+    // at, so held to what the largest event's text can be.
+    if (request.body.size() > kMaxEventFormBytes) {
+      return Refused{413, "A form without files may send at most " +
+                              std::to_string(kMaxEventFormBytes) + " bytes."};
+    }
+    if (static_cast<size_t>(std::count(request.body.begin(), request.body.end(), '&')) >=
+        kMaxFormFields) {
+      return Refused{413,
+                     "A form may send at most " + std::to_string(kMaxFormFields) + " fields."};
+    }
+    auto form = http::ParseFormBody(request.body);
+    if (!form.ok()) {
+      return Refused{400, "The form could not be read: " + form.status().message() +
+                              ". Go back, reload the page and try again."};
+    }
+    call.form = std::move(*form);
+  } else {
+    return Refused{415,
+                   "Send the form as application/x-www-form-urlencoded or multipart/form-data."};
+  }
+  // Browsers send a text area's line breaks as CR LF (HTML's form submission): the engine
+  // keeps text with LF line breaks, and refuses a CR as a control character.
+  for (auto& [name, value] : call.form) value = WithLfLineBreaks(std::move(value));
+  return std::nullopt;
+}
+
 Response Workspace::Handle(const Request& request) {
   auto target = http::ParseTarget(request.target);
   if (!target.ok()) return Html(400, "bad request: " + HtmlEscape(target.status().message()));
   Call call{request, *target, {}, std::nullopt, Principal{"", "reader", "", "", ""}, false};
-  if (request.method == "POST") {
-    // A form with files (an import, evidence) may be as large as the server takes
-    // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
-    const std::string type = Lower(request.Header("content-type"));
-    const std::string& path = call.target.path;
-    const bool takes_files = path == "/admin/import" || path.rfind("/admin/draft", 0) == 0 ||
-                             path.rfind("/recommendations/", 0) == 0 ||
-                             path.rfind("/actions/", 0) == 0;
-    if (!takes_files && request.body.size() > kMaxFormBytes) {
-      return Html(413, "a form may send at most " + std::to_string(kMaxFormBytes) + " bytes");
-    }
-    if (http::IsMultipartForm(type)) {
-      auto parts = http::ParseMultipartForm(request.Header("content-type"), request.body);
-      if (!parts.ok()) return Html(400, "malformed form: " + HtmlEscape(parts.status().message()));
-      for (http::FormPart& part : *parts) {
-        if (part.content_type.empty() && part.filename.empty()) {
-          if (!call.form.emplace(part.name, std::move(part.body)).second) {
-            return Html(400, "malformed form: field '" + HtmlEscape(part.name) + "' repeated");
-          }
-        } else {
-          call.uploads.push_back(std::move(part));
-        }
-      }
-    } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
-      // Files come as multipart: URL-encoded, a form holds text, read whole before it is
-      // looked at, so held to what the largest event's text can be.
-      if (request.body.size() > kMaxEventFormBytes) {
-        return Html(413, "a form without files may send at most " +
-                             std::to_string(kMaxEventFormBytes) + " bytes");
-      }
-      if (static_cast<size_t>(std::count(request.body.begin(), request.body.end(), '&')) >=
-          kMaxFormFields) {
-        return Html(413, "a form may send at most " + std::to_string(kMaxFormFields) + " fields");
-      }
-      auto form = http::ParseTarget("/?" + request.body);
-      if (!form.ok()) return Html(400, "malformed form: " + HtmlEscape(form.status().message()));
-      call.form = form->query;
-    } else {
-      return Html(415, "send the form as application/x-www-form-urlencoded or multipart/form-data");
-    }
-    // Browsers send a text area's line breaks as CR LF (HTML's form submission): the engine
-    // keeps text with LF line breaks, and refuses a CR as a control character.
-    for (auto& [name, value] : call.form) value = WithLfLineBreaks(std::move(value));
-  }
+  // Said once the session is known, as a page in the layout.
+  std::optional<std::pair<int, std::string>> unreadable;
+  if (request.method == "POST") unreadable = ReadForm(request, call);
   // The stylesheet and script are the same for everyone: no session is looked up for them.
   const bool asset = call.target.path.rfind("/assets/", 0) == 0;
   if (auto session =
@@ -655,7 +672,13 @@ Response Workspace::Handle(const Request& request) {
   }
   // Nor the page script's poll of /live (every 2 s from each open page: a few numbers'
   // bytes, read under the lock), which would spend a reader's budget on its open tabs.
-  if (asset || call.target.path == "/live") return impl_->Route(call);
+  auto refuse_form = [&] {
+    const auto& [status, detail] = *unreadable;
+    return impl_->Message(call, status,
+                          status == 413 ? "The form is too large" : "The form could not be read",
+                          detail);
+  };
+  if (asset || call.target.path == "/live") return unreadable ? refuse_form() : impl_->Route(call);
   // Counted per account once signed in (a second-factor code not yet given counts as the
   // address), else per address: as the API counts per token.
   const std::string client =
@@ -669,7 +692,7 @@ Response Workspace::Handle(const Request& request) {
     r.headers.emplace_back("Retry-After", "60");
     return r;
   }
-  Response answer = impl_->Route(call);
+  Response answer = unreadable ? refuse_form() : impl_->Route(call);
   impl_->rate.Charge(client,
                      answer.body.size() + (answer.shared_body ? answer.shared_body->size() : 0));
   return answer;

@@ -19,6 +19,8 @@
 //   GET  /set-password?token=, POST /set-password   (a one-time link, Accounts::CreatePasswordLink)
 //   GET  /live                  the log's position, polled by the page script
 //   GET  /assets/...            the compiled stylesheet and script
+// Every path that is not the API's (http::Api::Owns) is the workspace's: any other is the page
+// "Page not found" (404), not the API's JSON.
 //
 // Security: a session cookie (HttpOnly, SameSite=Lax, Secure when configured); a CSRF token in
 // every form, checked on every POST; a Content-Security-Policy without inline script; every
@@ -75,7 +77,6 @@ class Workspace : public http::Front {
                                                    WorkspaceOptions options);
   ~Workspace() override;
 
-  bool Claims(std::string_view path) const override;
   http::Response Handle(const http::Request& request) override;
   // A page saying the form sent too much (the layout, signed in or not), for a 413.
   std::optional<http::Response> Refusal(const http::Request& head, int status,

@@ -49,22 +49,6 @@ inline constexpr size_t kMaxEventFormBytes = 4 * 1024 * 1024;
 // No page's form has more than a few dozen fields.
 inline constexpr size_t kMaxFormFields = 256;
 
-// The paths the workspace answers; everything else is the API's.
-inline constexpr std::string_view kPaths[] = {"/",
-                                              "/sign-in",
-                                              "/sign-out",
-                                              "/account",
-                                              "/live",
-                                              "/set-password",
-                                              "/recommendations",
-                                              "/actions",
-                                              "/inspections",
-                                              "/reports",
-                                              "/alerts",
-                                              "/evidence",
-                                              "/admin",
-                                              "/assets"};
-
 // Helpers shared by the pages (workspace.cpp).
 Data List();
 Data Bool(bool value);
@@ -155,14 +139,15 @@ struct Call {
 };
 
 // The page of a long list a request asks for: ?page= (from 1) and ?per_page= (10 to 200, or
-// `default_per_page`). Nullopt when either is not such a number: the page is not found.
+// `default_per_page`). InvalidArgument, saying which, when either is not such a number: a page
+// says so (400); a page past the list's last is not found (404).
 struct PageAsked {
   size_t page = 1;
   size_t per_page = 0;
   size_t first() const { return (page - 1) * per_page; }  // the index of its first row
   size_t end() const { return page * per_page; }
 };
-std::optional<PageAsked> AskedPage(const Call& call, size_t default_per_page);
+Result<PageAsked> AskedPage(const Call& call, size_t default_per_page);
 // The GOV.UK pagination of page `page` of `pages` of the list at `path` (the _pagination
 // partial's data, labelled "Pages of <what>"): each page's link is `path` with `filters` and
 // its page number (none for the first).
@@ -207,6 +192,9 @@ struct Workspace::Impl {
   Response Message(const Call& call, int status, const std::string& title,
                    const std::string& message) const;
   Response NotFound(const Call& call) const;
+  // 400, "The address is not right", and what `status` says is wrong with it (a page number
+  // that is not a number).
+  Response AddressNotRight(const Call& call, const Status& status) const;
   // 500, "Sorry, there is a problem", and what went wrong: what a page could not read (a history
   // that cannot be read back names its item and `rectrack rebuild`).
   Response Failure(const Call& call, const Status& status) const;

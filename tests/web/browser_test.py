@@ -753,8 +753,21 @@ class WebWorkspaceTest(unittest.TestCase):
             self.assertEqual(len(set(seen)), count, (path, "a row shown twice"))
             self.go(driver, path + "&page=%d" % (pages + 1))
             self.assertIn("Page not found", driver.page_source)
+            # A page number or size that is not one is said to be so (400), in the layout.
+            for bad, says in (("&page=abc", "page number"), ("&page=0", "page number"),
+                              ("&per_page=5", "rows a page shows")):
+                self.go(driver, path.split("?")[0] + "?" + bad[1:])
+                self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text,
+                                 "The address is not right", bad)
+                self.assertIn(says, driver.find_element(By.TAG_NAME, "main").text, bad)
             self.go(checker, path + "&page=2")
             self.check_page(checker, noun + "-page-2")
+        # An address that is no page is the page "Page not found", in the layout (not the
+        # API's JSON).
+        for path in ("/elsewhere", "//recommendations", "/reports/annex/more"):
+            self.go(driver, path)
+            self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, "Page not found", path)
+            self.assertTrue(driver.find_elements(By.CSS_SELECTOR, "header.govuk-header"), path)
         # Applying a filter keeps the page size.
         self.go(driver, "/actions?per_page=10")
         Select(driver.find_element(By.ID, "status")).select_by_value("open")

@@ -205,8 +205,8 @@ Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body
   const std::string repeated = "' repeated", param = "query parameter '";
   if (message.rfind(param, 0) == 0 && message.size() > param.size() + repeated.size() &&
       message.compare(message.size() - repeated.size(), repeated.size(), repeated) == 0) {
-    message = "the field '" + message.substr(param.size(), message.size() - param.size() -
-                                                               repeated.size()) +
+    message = "the field '" +
+              message.substr(param.size(), message.size() - param.size() - repeated.size()) +
               "' was sent more than once";
   } else if (message == "a query parameter is not valid UTF-8") {
     message = "a field is not valid UTF-8";

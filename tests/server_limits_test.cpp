@@ -78,7 +78,8 @@ TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
         << unreadable.body;
   }
   Reply twice = c.Request("POST", "/recommendations/da23-r2", "", "note=a&note=b", form);
-  EXPECT_NE(twice.body.find("the field &apos;note&apos; was sent more than once"), std::string::npos)
+  EXPECT_NE(twice.body.find("the field &apos;note&apos; was sent more than once"),
+            std::string::npos)
       << twice.body;
   // Within both, the form is read (and, not signed in, sent to sign in).
   EXPECT_EQ(

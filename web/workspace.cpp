@@ -170,16 +170,18 @@ Result<PageAsked> AskedPage(const Call& call, size_t default_per_page) {
   if (const std::string page = call.Query("page"); !page.empty()) {
     const std::optional<int64_t> n = ParseDigits(page, 6);
     if (!n || *n == 0) {
-      return Status::InvalidArgument("The page number in the address (page=) must be a whole "
-                                     "number from 1 to 999999.");
+      return Status::InvalidArgument(
+          "The page number in the address (page=) must be a whole "
+          "number from 1 to 999999.");
     }
     asked.page = static_cast<size_t>(*n);
   }
   if (const std::string per_page = call.Query("per_page"); !per_page.empty()) {
     const std::optional<int64_t> n = ParseDigits(per_page, 3);
     if (!n || *n < 10 || *n > 200) {
-      return Status::InvalidArgument("The rows a page shows (per_page= in the address) must be "
-                                     "a whole number from 10 to 200.");
+      return Status::InvalidArgument(
+          "The rows a page shows (per_page= in the address) must be "
+          "a whole number from 10 to 200.");
     }
     asked.per_page = static_cast<size_t>(*n);
   }
@@ -634,8 +636,7 @@ std::optional<std::pair<int, std::string>> ReadForm(const Request& request, Call
     }
     if (static_cast<size_t>(std::count(request.body.begin(), request.body.end(), '&')) >=
         kMaxFormFields) {
-      return Refused{413,
-                     "A form may send at most " + std::to_string(kMaxFormFields) + " fields."};
+      return Refused{413, "A form may send at most " + std::to_string(kMaxFormFields) + " fields."};
     }
     auto form = http::ParseFormBody(request.body);
     if (!form.ok()) {

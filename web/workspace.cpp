@@ -598,7 +598,7 @@ std::optional<Response> Workspace::Refusal(const Request& head, int status,
 
 // Reads a POST's form into `call` (its fields, and its files when multipart), or says why it
 // cannot: a status (400, 413, 415) and what was wrong, in words a person can act on.
-std::optional<std::pair<int, std::string>> ReadForm(const Request& request, Call& call) {
+static std::optional<std::pair<int, std::string>> ReadForm(const Request& request, Call& call) {
   using Refused = std::pair<int, std::string>;
   // A form with files (an import, evidence) may be as large as the server takes
   // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.

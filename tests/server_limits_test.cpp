@@ -111,6 +111,12 @@ TEST_F(ServerTest, AnUnknownPathIsThePagesNotTheApis) {
     EXPECT_EQ(r.status, 303) << path;
     EXPECT_EQ(FieldOf(r, "location").rfind("/sign-in?next=", 0), 0u) << path << r.head;
   }
+  // An address that cannot be read is a page saying so, before anything else.
+  Reply twice = c.Request("GET", "/recommendations?body=CPS&body=SFO", "");
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_NE(twice.body.find("<h1 class=\"govuk-heading-l\">The address is not right"),
+            std::string::npos)
+      << twice.body;
   Reply api = c.Request("GET", "/api/v1/nothing", cps_);
   EXPECT_EQ(api.status, 404);
   EXPECT_NE(FieldOf(api, "content-type").find("application/problem+json"), std::string::npos);

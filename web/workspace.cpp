@@ -596,10 +596,22 @@ std::optional<Response> Workspace::Refusal(const Request& head, int status,
                             "). Go back and choose a smaller file.");
 }
 
+// A request the workspace cannot read (its address, or its form): said as a page once the
+// session is known, in words a person can act on.
+struct Unreadable {
+  int status = 400;  // 400, 413 or 415
+  std::string title;
+  std::string detail;
+};
+
 // Reads a POST's form into `call` (its fields, and its files when multipart), or says why it
-// cannot: a status (400, 413, 415) and what was wrong, in words a person can act on.
-static std::optional<std::pair<int, std::string>> ReadForm(const Request& request, Call& call) {
-  using Refused = std::pair<int, std::string>;
+// cannot.
+static std::optional<Unreadable> ReadForm(const Request& request, Call& call) {
+  auto refused = [](int status, std::string detail) {
+    return Unreadable{status,
+                      status == 413 ? "The form is too large" : "The form could not be read",
+                      std::move(detail)};
+  };
   // A form with files (an import, evidence) may be as large as the server takes
   // (max_body_bytes; the engine holds evidence to its own limits); other forms are small.
   const std::string type = Lower(request.Header("content-type"));
@@ -608,17 +620,17 @@ static std::optional<std::pair<int, std::string>> ReadForm(const Request& reques
                            path.rfind("/recommendations/", 0) == 0 ||
                            path.rfind("/actions/", 0) == 0;
   if (!takes_files && request.body.size() > kMaxFormBytes) {
-    return Refused{413, "This form may send at most " + std::to_string(kMaxFormBytes) + " bytes."};
+    return refused(413, "This form may send at most " + std::to_string(kMaxFormBytes) + " bytes.");
   }
-  auto repeated = [](const std::string& name) {
-    return Refused{400, "The form could not be read: the field '" + name +
-                            "' was sent more than once. Go back, reload the page and try again."};
+  auto repeated = [&](const std::string& name) {
+    return refused(400, "The form could not be read: the field '" + name +
+                            "' was sent more than once. Go back, reload the page and try again.");
   };
   if (http::IsMultipartForm(type)) {
     auto parts = http::ParseMultipartForm(request.Header("content-type"), request.body);
     if (!parts.ok()) {
-      return Refused{400, "The form could not be read: " + parts.status().message() +
-                              ". Go back, reload the page and try again."};
+      return refused(400, "The form could not be read: " + parts.status().message() +
+                              ". Go back, reload the page and try again.");
     }
     for (http::FormPart& part : *parts) {
       if (part.content_type.empty() && part.filename.empty()) {
@@ -631,22 +643,22 @@ static std::optional<std::pair<int, std::string>> ReadForm(const Request& reques
     // Files come as multipart: URL-encoded, a form holds text, read whole before it is looked
     // at, so held to what the largest event's text can be.
     if (request.body.size() > kMaxEventFormBytes) {
-      return Refused{413, "A form without files may send at most " +
-                              std::to_string(kMaxEventFormBytes) + " bytes."};
+      return refused(413, "A form without files may send at most " +
+                              std::to_string(kMaxEventFormBytes) + " bytes.");
     }
     if (static_cast<size_t>(std::count(request.body.begin(), request.body.end(), '&')) >=
         kMaxFormFields) {
-      return Refused{413, "A form may send at most " + std::to_string(kMaxFormFields) + " fields."};
+      return refused(413, "A form may send at most " + std::to_string(kMaxFormFields) + " fields.");
     }
     auto form = http::ParseFormBody(request.body);
     if (!form.ok()) {
-      return Refused{400, "The form could not be read: " + form.status().message() +
-                              ". Go back, reload the page and try again."};
+      return refused(400, "The form could not be read: " + form.status().message() +
+                              ". Go back, reload the page and try again.");
     }
     call.form = std::move(*form);
   } else {
-    return Refused{415,
-                   "Send the form as application/x-www-form-urlencoded or multipart/form-data."};
+    return refused(415,
+                   "Send the form as application/x-www-form-urlencoded or multipart/form-data.");
   }
   // Browsers send a text area's line breaks as CR LF (HTML's form submission): the engine
   // keeps text with LF line breaks, and refuses a CR as a control character.
@@ -656,11 +668,16 @@ static std::optional<std::pair<int, std::string>> ReadForm(const Request& reques
 
 Response Workspace::Handle(const Request& request) {
   auto target = http::ParseTarget(request.target);
-  if (!target.ok()) return Html(400, "bad request: " + HtmlEscape(target.status().message()));
-  Call call{request, *target, {}, std::nullopt, Principal{"", "reader", "", "", ""}, false};
   // Said once the session is known, as a page in the layout.
-  std::optional<std::pair<int, std::string>> unreadable;
-  if (request.method == "POST") unreadable = ReadForm(request, call);
+  std::optional<Unreadable> unreadable;
+  if (!target.ok()) {
+    unreadable = Unreadable{400, "The address is not right",
+                            "The address could not be read (" + target.status().message() +
+                                "). Check it, or go back and use the page's links."};
+  }
+  Call call{request,      target.ok() ? *target : http::Target{"/", {}}, {},
+            std::nullopt, Principal{"", "reader", "", "", ""},           false};
+  if (!unreadable && request.method == "POST") unreadable = ReadForm(request, call);
   // The stylesheet and script are the same for everyone: no session is looked up for them.
   const bool asset = call.target.path.rfind("/assets/", 0) == 0;
   if (auto session =
@@ -673,13 +690,10 @@ Response Workspace::Handle(const Request& request) {
   }
   // Nor the page script's poll of /live (every 2 s from each open page: a few numbers'
   // bytes, read under the lock), which would spend a reader's budget on its open tabs.
-  auto refuse_form = [&] {
-    const auto& [status, detail] = *unreadable;
-    return impl_->Message(call, status,
-                          status == 413 ? "The form is too large" : "The form could not be read",
-                          detail);
+  auto refuse = [&] {
+    return impl_->Message(call, unreadable->status, unreadable->title, unreadable->detail);
   };
-  if (asset || call.target.path == "/live") return unreadable ? refuse_form() : impl_->Route(call);
+  if (asset || call.target.path == "/live") return unreadable ? refuse() : impl_->Route(call);
   // Counted per account once signed in (a second-factor code not yet given counts as the
   // address), else per address: as the API counts per token.
   const std::string client =
@@ -693,7 +707,7 @@ Response Workspace::Handle(const Request& request) {
     r.headers.emplace_back("Retry-After", "60");
     return r;
   }
-  Response answer = unreadable ? refuse_form() : impl_->Route(call);
+  Response answer = unreadable ? refuse() : impl_->Route(call);
   impl_->rate.Charge(client,
                      answer.body.size() + (answer.shared_body ? answer.shared_body->size() : 0));
   return answer;

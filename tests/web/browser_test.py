@@ -768,6 +768,10 @@ class WebWorkspaceTest(unittest.TestCase):
             self.go(driver, path)
             self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, "Page not found", path)
             self.assertTrue(driver.find_elements(By.CSS_SELECTOR, "header.govuk-header"), path)
+        # An address that cannot be read says so, as a page.
+        self.go(driver, "/recommendations?body=CPS&body=SFO")
+        self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, "The address is not right")
+        self.assertIn("'body'", driver.find_element(By.TAG_NAME, "main").text)
         # Applying a filter keeps the page size.
         self.go(driver, "/actions?per_page=10")
         Select(driver.find_element(By.ID, "status")).select_by_value("open")

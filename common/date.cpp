@@ -85,12 +85,17 @@ std::string Date::ShortMonthYear() const {
   return buf;
 }
 
+// Not FromYmd: a financial year reaches past the years rectrack reads (the one of 15 February
+// 1900 began in 1899; the one of 31 December 9999 ends in 10000), and a day is a day.
 Date Date::FinancialYearStart() const {
-  int y = month() >= 4 ? year() : year() - 1;
-  return *FromYmd(y, 4, 1);
+  const int y = month() >= 4 ? year() : year() - 1;
+  return Date(chr::sys_days(chr::year(y) / 4 / 1).time_since_epoch().count());
 }
 
-Date Date::FinancialYearEnd() const { return *FromYmd(FinancialYearStart().year() + 1, 3, 31); }
+Date Date::FinancialYearEnd() const {
+  const int y = FinancialYearStart().year() + 1;
+  return Date(chr::sys_days(chr::year(y) / 3 / 31).time_since_epoch().count());
+}
 
 std::string Date::FinancialYearLabel() const {
   int y = FinancialYearStart().year();

@@ -52,6 +52,16 @@ TEST(DateTest, FinancialYearsAndQuartersFollowTheUkConvention) {
   EXPECT_EQ(Date::Parse("2099-06-01")->QuarterLabel(), "Q1 99/00");
   EXPECT_EQ(d.FinancialYearStart().ToString(), "2024-04-01");
   EXPECT_EQ(d.FinancialYearEnd().ToString(), "2025-03-31");
+  // The financial years of the first and last years rectrack reads reach past them.
+  const Date first = *Date::Parse("1900-02-15");
+  EXPECT_EQ(first.FinancialYearStart().ToString(), "1899-04-01");
+  EXPECT_EQ(first.FinancialYearEnd().ToString(), "1900-03-31");
+  EXPECT_EQ(first.FinancialYearLabel(), "1899-00");
+  EXPECT_EQ(first.QuarterLabel(), "Q4 99/00");
+  const Date last = *Date::Parse("9999-12-31");
+  EXPECT_EQ(last.FinancialYearStart().ToString(), "9999-04-01");
+  EXPECT_EQ(last.FinancialYearEnd().ToString(), "10000-03-31");
+  EXPECT_EQ(last.FinancialYearLabel(), "9999-00");
   EXPECT_EQ(Date::Parse("2023-03-01")->ShortMonthYear(), "Mar-23");
   EXPECT_EQ(Date::Parse("2025-03-06")->MonthYear(), "March 2025");
 }

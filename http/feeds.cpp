@@ -353,7 +353,12 @@ std::string ICalendar(const std::vector<CalendarItem>& items, const CalendarOpti
     line("UID:" + IcsText(uid));
     line("DTSTAMP:" + dtstamp);
     line("DTSTART;VALUE=DATE:" + IcsDate(item.due));
-    line("DTEND;VALUE=DATE:" + IcsDate(item.due.AddDays(1)));
+    // An all-day event ends the next day; without DTEND it lasts that one day (RFC 5545
+    // 3.6.1), which is how a deadline on 31 December 9999 says it: its next day's year has
+    // five digits, which iCalendar's dates cannot write.
+    if (const Date end = item.due.AddDays(1); end.year() <= Date::kMaxYear) {
+      line("DTEND;VALUE=DATE:" + IcsDate(end));
+    }
     line("SUMMARY:" + IcsText((item.overdue ? "OVERDUE: " : "") + what));
     line("DESCRIPTION:" + IcsText(EventDescription(item)));
     line("URL:" + CleanLine(item.action.empty()

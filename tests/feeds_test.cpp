@@ -395,6 +395,24 @@ TEST(ICalendarTest, IcalendarReadsEveryEventAndTheAwkwardTextRoundTrips) {
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << ics;
 }
 
+// A deadline may be as late as rectrack reads dates (a body may reschedule to 31 December
+// 9999): the calendar stays one every reader reads, four-digit years throughout.
+TEST(ICalendarTest, ADeadlineOnTheLastDayThereIsStillMakesAValidCalendar) {
+  std::vector<CalendarItem> items = Items();
+  items.push_back(
+      {"late-r1", "due", D("9999-12-31"), "", std::vector<std::string>{"CPS"}, "", false});
+  const std::string ics = ICalendar(items, Calendar());
+  const std::vector<std::string> lines = LogicalLines(ics);
+  EXPECT_EQ(WithPrefix(lines, "DTSTART;VALUE=DATE:").back(), "99991231");
+  EXPECT_EQ(WithPrefix(lines, "DTEND;VALUE=DATE:"),
+            (std::vector<std::string>{"20230801", "20240401", "20260101"}));
+  SKIP_WITHOUT_CHECKER();
+  json::array expect = {
+      {}, {}, {}, {{"uid", "late-r1.due@rectrack.example"}, {"dtstart", "9999-12-31"}}};
+  const CheckRun run = Check("ics", ics, 4, expect);
+  EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << ics;
+}
+
 TEST(ICalendarTest, HasTheCalendarPropertiesAndOneCompleteEventPerItem) {
   const std::string ics = ICalendar(Items(), Calendar());
   const std::vector<std::string> lines = LogicalLines(ics);

@@ -12,6 +12,9 @@ LISTEN ?= 127.0.0.1:8080
 DEMO_CLOCK ?= 2025-12-01T08:00:00Z
 DEMO_CLOCK_RATE ?= 3600
 CLOCK_FLAGS := $(if $(DEMO_CLOCK),--clock $(DEMO_CLOCK) --clock-rate $(DEMO_CLOCK_RATE))
+# What a shell sources to run the command line at the demo server's time (its clock was
+# DEMO_CLOCK at the real instant SINCE, when the server started): see the README's tour.
+DEMO_ENV := $(BUILD_DIR)/demo.env
 RECTRACK := $(BUILD_DIR)/cli/rectrack
 DEMO_PASSWORD ?= demo-password-1
 
@@ -71,11 +74,18 @@ run: configure
 	echo "   curl 'http://$(LISTEN)/feed.atom?token=$$READER'"; \
 	echo "   curl -N -H 'Authorization: Bearer $$READER' http://$(LISTEN)/api/v1/stream"; \
 	echo "   curl -H 'Authorization: Bearer $$READER' 'http://$(LISTEN)/api/v1/alerts?body=CPS'"; \
-	echo "   RECTRACK_CLOCK=$(DEMO_CLOCK) $(RECTRACK) --db $(DEMO_DB) alerts"; \
-	echo "   RECTRACK_CLOCK=$(DEMO_CLOCK) $(RECTRACK) --db $(DEMO_DB) report progress --body CPS --as-of 2023-06-30"; \
+	echo "   . $(DEMO_ENV); $(RECTRACK) alerts"; \
+	echo "   . $(DEMO_ENV); $(RECTRACK) report progress --body CPS --as-of 2023-06-30"; \
 	echo "   curl -H 'Authorization: Bearer $$CPS_LEAD' -H 'Content-Type: application/json' -d '{\"do\":\"update\",\"note\":\"progress\"}' http://$(LISTEN)/api/v1/recommendations/da25-n2/events"; \
 	echo; \
-	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) serve --listen $(LISTEN)
+	SINCE=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
+	if [ -n "$(DEMO_CLOCK)" ]; then \
+	  echo "export RECTRACK_DB=$(abspath $(DEMO_DB)) RECTRACK_CLOCK=$(DEMO_CLOCK) RECTRACK_CLOCK_RATE=$(DEMO_CLOCK_RATE) RECTRACK_CLOCK_SINCE=$$SINCE" > $(DEMO_ENV); \
+	else \
+	  echo "export RECTRACK_DB=$(abspath $(DEMO_DB)); unset RECTRACK_CLOCK RECTRACK_CLOCK_RATE RECTRACK_CLOCK_SINCE" > $(DEMO_ENV); \
+	fi; \
+	echo "For the command line at the server's time: . $(DEMO_ENV)"; \
+	exec $(RECTRACK) --db $(DEMO_DB) $(CLOCK_FLAGS) $(if $(DEMO_CLOCK),--clock-since $$SINCE) serve --listen $(LISTEN)
 
 test: build
 	RECTRACK_REQUIRE_TOOLS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)

@@ -69,15 +69,30 @@ std::string DefaultActor() {
   return "cli:uid" + std::to_string(::geteuid());
 }
 
-// --clock, else $RECTRACK_CLOCK (so a shell can run every command as if it were the demo
-// server's day), else the system clock.
+// --clock, --clock-rate and --clock-since, else $RECTRACK_CLOCK, $RECTRACK_CLOCK_RATE and
+// $RECTRACK_CLOCK_SINCE (so that a shell runs every command at the demo server's time, which
+// `make run` writes to build/demo.env), else the system clock.
 Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
   const char* env = std::getenv("RECTRACK_CLOCK");
-  const std::string given = args.Has("clock") ? args.Get("clock") : env ? env : "";
+  const bool flags = args.Has("clock");
+  const std::string given = flags ? args.Get("clock") : env ? env : "";
   if (given.empty()) {
-    if (args.Has("clock-rate")) return Status::InvalidArgument("--clock-rate needs --clock");
+    for (const char* name : {"clock-rate", "clock-since"}) {
+      if (args.Has(name))
+        return Status::InvalidArgument("--" + std::string(name) + " needs --clock");
+    }
     return std::unique_ptr<Clock>(new SystemClock());
   }
+  // The rate and the real instant go with the clock they came with: flags with --clock, the
+  // environment's with $RECTRACK_CLOCK.
+  auto setting = [&](const char* name, const char* variable) -> std::optional<std::string> {
+    if (args.Has(name)) return args.Get(name);
+    if (const char* value = std::getenv(variable); !flags && value && *value) return value;
+    return std::nullopt;
+  };
+  auto said = [&](const char* name, const char* variable) {
+    return std::string(args.Has(name) ? "--" + std::string(name) : variable);
+  };
   auto start = ParseInstant(given);
   if (!start) {
     return Status::InvalidArgument(
@@ -85,16 +100,24 @@ Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
         " must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" + given + "'");
   }
   double rate = 1.0;
-  if (args.Has("clock-rate")) {
-    const std::string text = args.Get("clock-rate");
+  if (auto text = setting("clock-rate", "RECTRACK_CLOCK_RATE")) {
     char* end = nullptr;
-    rate = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end || !(rate >= 0 && rate <= 1e6)) {
-      return Status::InvalidArgument("--clock-rate must be a number from 0 to 1000000, not '" +
-                                     text + "'");
+    rate = std::strtod(text->c_str(), &end);
+    if (text->empty() || *end || !(rate >= 0 && rate <= 1e6)) {
+      return Status::InvalidArgument(said("clock-rate", "RECTRACK_CLOCK_RATE") +
+                                     " must be a number from 0 to 1000000, not '" + *text + "'");
     }
   }
-  return std::unique_ptr<Clock>(new ShiftedClock(*start, rate));
+  std::optional<Clock::TimePoint> since;
+  if (auto text = setting("clock-since", "RECTRACK_CLOCK_SINCE")) {
+    since = ParseInstant(*text);
+    if (!since) {
+      return Status::InvalidArgument(said("clock-since", "RECTRACK_CLOCK_SINCE") +
+                                     " must be a real instant like 2026-12-05T16:45:00Z, not '" +
+                                     *text + "'");
+    }
+  }
+  return std::unique_ptr<Clock>(new ShiftedClock(*start, rate, since));
 }
 
 Status PrintWorkflow(const Workflow& wf, std::ostream& out) {

@@ -6,7 +6,7 @@ const char* const kUsage = R"(usage: rectrack COMMAND [options]
 
 Commands:
   serve [--listen 127.0.0.1:8080] [--config rectrack.yaml] [--threads N] [--public-read]
-       [--clock-rate N]           the HTTP API (see docs/api.md), and the alert scheduler and
+                                  the HTTP API (see docs/api.md), and the alert scheduler and
                                   deliveries (docs/alerts.md); stops on SIGINT/SIGTERM
   import FILE...                  apply import files (YAML), all in one transaction
   list                            recommendations as at a date
@@ -79,8 +79,13 @@ Options for every command:
                    action workflow YAML (default: action.yaml beside the workflow)
   --rules DIR      deadline and alert rules (default: the bundled rules/), checked at start
   --clock T        run as if it were T (2025-03-31 or 2025-03-31T09:00:00Z; default
-                   $RECTRACK_CLOCK, else now); with serve, --clock-rate N makes that clock
-                   run N times faster (default 1)
+                   $RECTRACK_CLOCK, else now)
+  --clock-rate N   with --clock, that clock runs N times faster (default 1;
+                   $RECTRACK_CLOCK_RATE with $RECTRACK_CLOCK)
+  --clock-since R  with --clock, it was T at the real instant R (2026-12-05T16:45:00Z), not
+                   when the command started: processes given the same T, N and R agree on the
+                   time ($RECTRACK_CLOCK_SINCE with $RECTRACK_CLOCK; make run writes all
+                   three to build/demo.env)
   --actor NAME     who is recording (default cli:$USER)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
 )";
@@ -88,20 +93,17 @@ Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effec
 namespace {
 
 // Options that take a value, and flags that do not.
-const std::set<std::string> kValued = {"url",       "db",           "workflow",
-                                       "clock",     "actor",        "as-of",
-                                       "body",      "state",        "format",
-                                       "effective", "by",           "role",
-                                       "note",      "field",        "expires",
-                                       "label",     "email",        "to",
-                                       "listen",    "config",       "threads",
-                                       "rules",     "kind",         "clock-rate",
-                                       "unit",      "rec",          "action-workflow",
-                                       "output",    "attach",       "inspection",
-                                       "published", "follow-up-of", "limit"};
+const std::set<std::string> kValued = {
+    "url",       "db",           "workflow",        "clock",      "actor",  "as-of",
+    "body",      "state",        "format",          "effective",  "by",     "role",
+    "note",      "field",        "expires",         "label",      "email",  "to",
+    "listen",    "config",       "threads",         "rules",      "kind",   "clock-rate",
+    "unit",      "rec",          "action-workflow", "output",     "attach", "inspection",
+    "published", "follow-up-of", "limit",           "clock-since"};
 const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
-const std::set<std::string> kGlobal = {"db",    "workflow", "action-workflow", "rules", "clock",
-                                       "actor", "help"};
+const std::set<std::string> kGlobal = {"db",          "workflow", "action-workflow",
+                                       "rules",       "clock",    "clock-rate",
+                                       "clock-since", "actor",    "help"};
 
 Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const std::string& cmd) {
   for (const auto& [name, values] : args.options) {
@@ -196,7 +198,7 @@ const std::map<std::string, CommandSpec>& Commands() {
         false}},
       {"token", {{"role", "body", "unit", "expires", "label"}, 1, 2, {}, true}},
       {"user", {{"email", "role", "body", "unit", "url"}, 1, 2, {}, true}},
-      {"serve", {{"listen", "config", "threads", "public-read", "clock-rate"}, 0, 0, {}, true}},
+      {"serve", {{"listen", "config", "threads", "public-read"}, 0, 0, {}, true}},
       {"alerts",
        {{"body", "state", "kind", "format", "to", "config"},
         0,

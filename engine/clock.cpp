@@ -43,11 +43,14 @@ std::string FormatInstant(Clock::TimePoint t) {
   return buf;
 }
 
-ShiftedClock::ShiftedClock(TimePoint start, double rate)
-    : start_(start), real_start_(chr::steady_clock::now()), rate_(rate) {}
+ShiftedClock::ShiftedClock(TimePoint start, double rate, std::optional<TimePoint> since)
+    : start_(start), since_(since), real_start_(chr::steady_clock::now()), rate_(rate) {}
 
 Clock::TimePoint ShiftedClock::Now() const {
-  auto real = chr::steady_clock::now() - real_start_;
+  // Without `since`, the steady clock: a change of the system's time does not move this one.
+  const auto real =
+      since_ ? chr::duration_cast<chr::steady_clock::duration>(chr::system_clock::now() - *since_)
+             : chr::steady_clock::now() - real_start_;
   return start_ + chr::duration_cast<chr::system_clock::duration>(real * rate_);
 }
 

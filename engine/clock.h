@@ -32,15 +32,18 @@ class SystemClock : public Clock {
 };
 
 // Runs as if it were `start` when constructed, advancing `rate` times faster than real time
-// (rate 0 stands still).
+// (rate 0 stands still). With `since`, a real (system clock) instant, it was `start` then
+// instead: every process given the same three reads the same time, so the command line and a
+// demo server whose clock runs fast agree on the day.
 class ShiftedClock : public Clock {
  public:
-  ShiftedClock(TimePoint start, double rate);
+  ShiftedClock(TimePoint start, double rate, std::optional<TimePoint> since = std::nullopt);
   TimePoint Now() const override;
   double Rate() const override { return rate_; }
 
  private:
   TimePoint start_;
+  std::optional<TimePoint> since_;
   std::chrono::steady_clock::time_point real_start_;
   double rate_;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "common/strings.h"
+#include "engine/clock.h"
 #include "engine/rules.h"
 #include "tests/test_support.h"
 
@@ -129,7 +131,8 @@ TEST_F(CliArgsTest, AValuedOptionWithoutItsValueIsInvalidArgument) {
                            "role",       "note",      "field",
                            "expires",    "label",     "listen",
                            "config",     "threads",   "kind",
-                           "clock-rate", "unit",      "rec"}) {
+                           "clock-rate", "unit",      "rec",
+                           "clock-since"}) {
     EXPECT_EQ(ParseError({"list", std::string("--") + name}),
               std::string("--") + name + " needs a value");
     EXPECT_EQ(ParseError({"list", std::string("--") + name, "v"}), "") << name;
@@ -355,6 +358,25 @@ TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
   EXPECT_EQ(then.out.find("reopened"), std::string::npos) << then.out;
   const CliRun flag = Rectrack(base + "--clock 2025-04-01 show da23-r2");
   EXPECT_NE(flag.out.find("reopened"), std::string::npos) << flag.out;
+  // With its rate and the real instant it read that, the day moves on as the demo server's
+  // does: 2024-09-30, a day a second, 200 real seconds ago, is in April 2025, after the
+  // follow-up reopened it.
+  ::setenv("RECTRACK_CLOCK", "2024-09-30", 1);
+  ::setenv("RECTRACK_CLOCK_RATE", "86400", 1);
+  const auto since = std::chrono::system_clock::now() - std::chrono::seconds(200);
+  ::setenv("RECTRACK_CLOCK_SINCE", FormatInstant(since).c_str(), 1);
+  const CliRun moved = Rectrack(base + "show da23-r2");
+  EXPECT_NE(moved.out.find("reopened"), std::string::npos) << moved.out;
+  ::setenv("RECTRACK_CLOCK_SINCE", "soon", 1);
+  const CliRun bad_since = Rectrack(base + "list");
+  EXPECT_EQ(bad_since.status, 1);
+  EXPECT_NE(bad_since.out.find("RECTRACK_CLOCK_SINCE must be a real instant"), std::string::npos)
+      << bad_since.out;
+  // --clock takes its rate and instant from the flags, not the environment.
+  const CliRun flag_alone = Rectrack(base + "--clock 2024-09-30 show da23-r2");
+  EXPECT_EQ(flag_alone.out.find("reopened"), std::string::npos) << flag_alone.out;
+  ::unsetenv("RECTRACK_CLOCK_RATE");
+  ::unsetenv("RECTRACK_CLOCK_SINCE");
   ::setenv("RECTRACK_CLOCK", "yesterday", 1);
   const CliRun bad = Rectrack(base + "list");
   ::unsetenv("RECTRACK_CLOCK");

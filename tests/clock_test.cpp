@@ -27,6 +27,24 @@ TEST(ClockTest, ParsesInstantsAndDatesWithinTheRangeTheClockCanHold) {
   EXPECT_EQ(At("2025-03-31T09:00:00Z").NowRfc3339(), "2025-03-31T09:00:00Z");
 }
 
+// Two clocks made apart in real time, from the same start, rate and real instant, read the same
+// time: the command line beside a demo server whose clock runs fast agrees with it.
+TEST(ClockTest, AShiftedClockFromARealInstantReadsTheSameInEveryProcess) {
+  const Clock::TimePoint start = *ParseInstant("2025-12-01T08:00:00Z");
+  const auto ten_seconds_ago = std::chrono::system_clock::now() - std::chrono::seconds(10);
+  const ShiftedClock server(start, 3600, ten_seconds_ago);
+  const ShiftedClock cli(start, 3600, ten_seconds_ago);
+  // Ten real seconds at an hour a second: ten hours on (and a little for the test's own time).
+  const auto on = server.Now() - start;
+  EXPECT_GE(on, std::chrono::hours(10));
+  EXPECT_LT(on, std::chrono::hours(11));
+  EXPECT_LT(cli.Now() - server.Now(), std::chrono::hours(1));
+  EXPECT_EQ(cli.Today().ToString(), "2025-12-01");
+  // Without the real instant, from when it was made.
+  const ShiftedClock fresh(start, 3600);
+  EXPECT_LT(fresh.Now() - start, std::chrono::hours(1));
+}
+
 TEST(ClockTest, TodayIsTheUkCalendarDay) {
   // Winter: GMT, so 23:30 UTC is still the same day.
   EXPECT_EQ(At("2025-01-15T23:30:00Z").Today().ToString(), "2025-01-15");

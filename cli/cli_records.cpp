@@ -214,7 +214,16 @@ Status RunBackup(const Context& c) {
   Engine::Options copied = c.options;
   copied.db_path = copy.string();
   auto verified = Engine::VerifyDatabase(copied);
-  if (!verified.ok()) return verified.status().WithContext("the copy " + copy.string());
+  if (!verified.ok()) {
+    // Not left to look like a backup: the copy is of the database as it is, so what failed is
+    // the database itself, which `rectrack verify` names.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(copy.string() + suffix, error);
+    }
+    return verified.status().WithContext("the backup of " + c.options.db_path +
+                                         " does not verify, so it was removed (rectrack verify "
+                                         "checks the database itself)");
+  }
   c.out << "backed up " << c.options.db_path << " to " << copy.string() << ": " << verified->events
         << " events and " << verified->evidence_files << " evidence files, verified\nhead "
         << verified->head_hash << "\n";

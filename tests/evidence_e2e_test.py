@@ -282,6 +282,19 @@ class EvidenceTest(unittest.TestCase):
         again = self.cli("backup", target, check=False)
         self.assertNotEqual(again.returncode, 0)
         self.assertIn("exists already", again.stderr)
+        # A database that does not verify leaves no copy that looks like a backup, and says
+        # that the database itself is what failed.
+        tampered = os.path.join(self.dir, "tampered.db")
+        self.sql("VACUUM INTO '%s'" % tampered)
+        self.sql("DROP TRIGGER events_no_update; UPDATE events SET note = 'x' WHERE seq = 12",
+                 db=tampered)
+        elsewhere = os.path.join(self.dir, "backup-of-tampered")
+        refused = self.cli("backup", elsewhere, check=False, db=tampered)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        self.assertIn("the backup of %s does not verify, so it was removed" % tampered,
+                      refused.stderr)
+        self.assertIn("event 12", refused.stderr)
+        self.assertEqual(os.listdir(elsewhere), [])
 
 
 if __name__ == "__main__":

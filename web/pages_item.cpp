@@ -332,8 +332,10 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
     std::string message =
         RefusalText(written.status(), id, failed, {wf, action ? workflow : action_workflow});
     if (written.status().code() == Code::kFailedPrecondition) {
-      message = "It changed since you opened this page: check its history, then try again. (" +
-                message + ")";
+      // The engine's words name the log's versions, which mean nothing to a person.
+      message =
+          "It changed since you opened this page (perhaps by you, from another tab or before "
+          "going back): check its history below, then try again.";
     }
     const int status = http::FromStatus(written.status()).status;
     return Item(call, id, kind, {{RefusedField(*wf, failed, written.status()), message}}, failed,

@@ -328,6 +328,18 @@ class WebWorkspaceTest(unittest.TestCase):
         self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
         self.assertIn("The form could not be read", driver.title)
         self.assertEqual(self.server.timeline("da23-r2")[-1]["note"], last["note"])
+        # A form from a page opened before the item changed (going back to it, another tab) is
+        # refused, in words, without the log's version numbers; nothing is recorded.
+        self.go(driver, "/recommendations/da23-r2")
+        details = self.open_form(driver, "update")
+        form = details.find_element(By.TAG_NAME, "form")
+        driver.execute_script("arguments[0].action = '/recommendations/da23-r2?version=1'", form)
+        details.find_element(By.NAME, "note").send_keys("sent from an old page")
+        self.submit(driver, details.find_element(By.CSS_SELECTOR, "button"))
+        summary = driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text
+        self.assertIn("It changed since you opened this page", summary)
+        self.assertNotIn("version", summary)
+        self.assertEqual(self.server.timeline("da23-r2")[-1]["note"], last["note"])
         self.go(driver, "/recommendations/da23-r2")
         self.assertEqual(last["actor"], "account:lead@cps.example")
         # The history says who and when as people write it: the account, not the log's

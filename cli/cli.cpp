@@ -265,12 +265,13 @@ Status RunList(Engine& engine, const Context& c) {
   ASSIGN_OR_RETURN(q.open, Openness(c.args));
   q.as_of = c.as_of;
   q.body = c.args.Get("body");
-  if (!q.body.empty() && !engine.HasBody(q.body)) {
-    return Status::NotFound("no body '" + q.body + "'");
-  }
+  RETURN_IF_ERROR(cli::CheckBody(engine, q.body));
   q.state = c.args.Get("state");
   if (!q.state.empty() && !engine.workflow().FindState(q.state)) {
-    return Status::InvalidArgument("unknown state '" + q.state + "'");
+    std::vector<std::string> states;
+    for (const auto& s : engine.workflow().states()) states.push_back(s.name);
+    return Status::InvalidArgument("unknown state '" + q.state + "' (the states are " +
+                                   Join(states, ", ") + ")");
   }
   q.overdue_only = c.args.Has("overdue");
   if (c.args.Has("limit")) {
@@ -320,9 +321,7 @@ Status RunActions(Engine& engine, const Context& c) {
   q.body = c.args.Get("body");
   q.unit = c.args.Get("unit");
   q.recommendation = c.args.Get("rec");
-  if (!q.body.empty() && !engine.HasBody(q.body)) {
-    return Status::NotFound("no body '" + q.body + "'");
-  }
+  RETURN_IF_ERROR(cli::CheckBody(engine, q.body));
   if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
     return Status::NotFound("no unit '" + q.unit + "'");
   }
@@ -338,7 +337,7 @@ Status RunActions(Engine& engine, const Context& c) {
 
 Status RunUnits(Engine& engine, const Context& c) {
   const std::string body = c.args.Get("body");
-  if (!body.empty() && !engine.HasBody(body)) return Status::NotFound("no body '" + body + "'");
+  RETURN_IF_ERROR(cli::CheckBody(engine, body));
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json"}, "table"));
   const auto units = engine.Units(body);
   c.out << (format == "json" ? UnitsAsJson(units) : UnitsAsTable(units));
@@ -495,7 +494,15 @@ int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ost
   std::ostream out(&out_buf), err(&err_buf);
   auto args = cli::ParseArgs(argv);
   if (!args.ok()) {
-    err << "rectrack: " << args.status().message() << "\n\n" << cli::kUsage;
+    // The command, if one is named: the first word that is one.
+    std::string command;
+    for (const std::string& word : argv) {
+      if (cli::Commands().count(word)) {
+        command = word;
+        break;
+      }
+    }
+    err << "rectrack: " << args.status().message() << "\n\n" << cli::UsageOf(command);
     return 2;
   }
   if (args->Has("help") || args->positional.empty() || args->positional[0] == "help") {
@@ -503,7 +510,7 @@ int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ost
     return args->positional.empty() && !args->Has("help") ? 2 : 0;
   }
   if (Status usage = cli::CheckUsage(*args); !usage.ok()) {
-    err << "rectrack: " << usage.message() << "\n\n" << cli::kUsage;
+    err << "rectrack: " << usage.message() << "\n\n" << cli::UsageOf(args->positional[0]);
     return 2;
   }
   Status status = RunCommand(*args, out);
@@ -529,6 +536,21 @@ bool GrowsWithTheLog(const std::vector<std::string>& argv) {
 namespace cli {
 
 std::string Actor(const Context& c) { return c.args.Get("actor", DefaultActor()); }
+
+Status CheckBody(const Engine& engine, const std::string& body) {
+  if (body.empty() || engine.HasBody(body)) return Status();
+  std::vector<std::string> ids;
+  for (const Body& b : engine.Bodies()) ids.push_back(b.id);
+  constexpr size_t kNamed = 20;  // enough to spot a typo; not a page of them
+  const size_t more = ids.size() > kNamed ? ids.size() - kNamed : 0;
+  ids.resize(std::min(ids.size(), kNamed));
+  return Status::NotFound("no body '" + body + "' (" +
+                          (ids.empty()
+                               ? std::string("there are none yet")
+                               : "the bodies are " + Join(ids, ", ") +
+                                     (more ? " and " + std::to_string(more) + " more" : "")) +
+                          ")");
+}
 
 }  // namespace cli
 }  // namespace rectrack

@@ -216,6 +216,29 @@ const std::map<std::string, CommandSpec>& Commands() {
   return kCommands;
 }
 
+std::string UsageOf(const std::string& cmd) {
+  const std::string_view usage = kUsage;
+  std::string lines;
+  bool in_entry = false;
+  for (size_t at = 0; at < usage.size();) {
+    const size_t end = std::min(usage.find('\n', at), usage.size());
+    const std::string_view line = usage.substr(at, end - at);
+    at = end + 1;
+    const bool entry = line.size() > 2 && line.substr(0, 2) == "  " && line[2] != ' ';
+    if (entry) {
+      const std::string_view rest = line.substr(2);
+      in_entry = rest.substr(0, cmd.size()) == cmd &&
+                 (rest.size() == cmd.size() || rest[cmd.size()] == ' ');
+    } else if (line.empty() || line.front() != ' ') {
+      in_entry = false;
+    }
+    if (in_entry) lines.append(line).append("\n");
+  }
+  const std::string all =
+      "(rectrack --help shows every command, and the options for every command)\n";
+  return lines.empty() ? all : "usage:\n" + lines + all;
+}
+
 Status CheckUsage(const Args& args) {
   const std::string& cmd = args.positional[0];
   auto known = Commands().find(cmd);

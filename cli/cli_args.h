@@ -15,6 +15,11 @@
 namespace rectrack::cli {
 
 extern const char* const kUsage;
+// What kUsage says of command `cmd` (each of its entries, with their continuation lines), after
+// "usage:"; for a command it does not know, where to find them all. What a usage mistake
+// prints under its message: the one command, not the whole page, which would scroll the
+// message away.
+std::string UsageOf(const std::string& cmd);
 
 // One command line: `--name value`, `--name=value` and `--flag`, and the rest in order.
 struct Args {

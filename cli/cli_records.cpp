@@ -125,6 +125,7 @@ Status RunRecord(Engine& engine, const Context& c) {
 }
 
 Status RunReport(Engine& engine, const Context& c) {
+  RETURN_IF_ERROR(CheckBody(engine, c.args.Get("body")));
   ConverterOptions converters;  // as serve's, from RECTRACK_PANDOC, RECTRACK_REFERENCE_DOCX, ...
   RETURN_IF_ERROR(ApplyDocumentsEnvironment(
       &converters, [](const char* name) -> const char* { return std::getenv(name); }));

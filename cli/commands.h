@@ -30,6 +30,9 @@ struct Context {
 
 // Who the log names as the actor of what the command writes: --actor, or cli:$USER.
 std::string Actor(const Context& c);
+// OK for "" (every body) or a body `engine` knows; else NotFound saying which there are (ids
+// are case-sensitive: "no body 'cps' (the bodies are CPS, NPCC, SFO)").
+Status CheckBody(const Engine& engine, const std::string& body);
 
 // The bytes of the file at `path`, read only when it holds at most `limit` bytes: TooLarge
 // otherwise, naming it as `what` ("--attach") says.

@@ -171,11 +171,20 @@ TEST_F(AnnexTest, ListAsJsonHasTheDocumentedShape) {
 TEST_F(AnnexTest, ErrorsSayWhatAndWhereAndExitNonZero) {
   CliRun unknown_body = Rectrack(db_ + "report annex --body XYZ --as-of 2025-03-31");
   EXPECT_EQ(unknown_body.status, 1);
-  EXPECT_NE(unknown_body.out.find("no body 'XYZ'"), std::string::npos) << unknown_body.out;
+  // Ids are case-sensitive: the error says which there are.
+  EXPECT_NE(unknown_body.out.find("no body 'XYZ' (the bodies are CPS"), std::string::npos)
+      << unknown_body.out;
+  CliRun bad_state = Rectrack(db_ + "list --state opened");
+  EXPECT_NE(bad_state.out.find("unknown state 'opened' (the states are issued, closed,"),
+            std::string::npos)
+      << bad_state.out;
   CliRun bad_date = Rectrack(db_ + "list --as-of 2025-02-30");
   EXPECT_EQ(bad_date.status, 2);  // a usage error: caught before the database is opened
   EXPECT_NE(bad_date.out.find("--as-of must be a real date written YYYY-MM-DD, not '2025-02-30'"),
             std::string::npos);
+  // Under it, the usage of that command alone, not the whole page, which would scroll it away.
+  EXPECT_NE(bad_date.out.find("usage:\n  list "), std::string::npos) << bad_date.out;
+  EXPECT_EQ(bad_date.out.find("  serve "), std::string::npos) << bad_date.out;
   CliRun refused = Rectrack(db_ + "record da23-r4 close --by CPS --effective 2025-04-01");
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.out.find("it is 'superseded'"), std::string::npos) << refused.out;

@@ -127,6 +127,18 @@ std::variant<Principal, Response> Api::Identify(const Engine& engine, const Requ
   return *principal;
 }
 
+std::optional<Response> Api::RefuseBeforeBody(const Request& head) {
+  if (head.method != "POST") return std::nullopt;
+  const std::string presented_hash = PresentedHash(head, "");
+  std::optional<Response> refused;
+  Status read = host_->Read([&](const Engine& engine) {
+    auto identified = Identify(engine, head, /*read=*/false, "", presented_hash);
+    if (auto* refusal = std::get_if<Response>(&identified)) refused = std::move(*refusal);
+  });
+  if (!read.ok()) return std::nullopt;  // the request goes on, and meets it again
+  return refused;
+}
+
 bool Api::Owns(std::string_view path) const {
   if (path == "/api" || path.rfind("/api/", 0) == 0) return true;
   return !routes_->Allowed(std::string(path)).empty();

@@ -122,6 +122,19 @@ void Session::OnHeader(beast::error_code ec) {
   if (ec || parser_->is_done()) return OnRead(ec);
   busy_ = true;
   stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
+  // A write to the API that no body could make acceptable (no token, or none that is one) is
+  // answered now, before a client that waits for 100 Continue sends its body, or a large body
+  // is read to be thrown away; the connection then closes, its body unread. A small body
+  // without Expect is read as usual: closing with it unread could reset the connection
+  // before the client reads the answer.
+  constexpr uint64_t kReadAnyway = 64 * 1024;
+  const std::string& target = parser_->request.target;
+  if ((parser_->expect_continue || parser_->content_length().value_or(0) > kReadAnyway) &&
+      shared_.api.Owns(std::string_view(target).substr(0, target.find('?')))) {
+    if (auto refusal = shared_.api.RefuseBeforeBody(parser_->request)) {
+      return Decline(std::move(*refusal));
+    }
+  }
   if (parser_->expect_continue) {
     // RFC 9110 10.1.1: the client waits for this before it sends the body.
     auto go_on = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -161,6 +174,10 @@ void Session::OnRead(beast::error_code ec) {
     return Decline(Api::Problem(431, "the request header is larger than " +
                                          std::to_string(shared_.options.max_header_bytes) +
                                          " bytes"));
+  }
+  if (ec && !parser_->repeated.empty()) {
+    return Decline(Api::Problem(400, "the header field '" + parser_->repeated +
+                                         "' may be given once, and was given more than once"));
   }
   if (ec) return Decline(Api::Problem(400, "malformed HTTP request: " + ec.message()));
 

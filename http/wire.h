@@ -25,6 +25,9 @@ class RequestReader : public bhttp::basic_parser<true> {
   bhttp::verb method = bhttp::verb::unknown;
   bool expect_continue = false;    // "Expect: 100-continue"
   bool transfer_encoding = false;  // any Transfer-Encoding field
+  // A field that decides who asks or what the body is, given twice (the request is refused:
+  // which one a reader takes is a guess an attacker could play on); "" for none.
+  std::string repeated;
 
  private:
   void on_request_impl(bhttp::verb verb, beast::string_view method_string,
@@ -37,12 +40,25 @@ class RequestReader : public bhttp::basic_parser<true> {
     ec = bhttp::error::bad_method;  // never called: this parser reads requests
   }
   void on_field_impl(bhttp::field field, beast::string_view name, beast::string_view value,
-                     beast::error_code&) override {
+                     beast::error_code& ec) override {
     std::string lower(name.data(), name.size());
     for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     if (field == bhttp::field::expect) expect_continue = beast::iequals(value, "100-continue");
     if (field == bhttp::field::transfer_encoding) transfer_encoding = true;
-    request.headers[std::move(lower)].assign(value.data(), value.size());
+    auto [at, added] = request.headers.try_emplace(std::move(lower));
+    if (!added && OnlyOnce(at->first)) {
+      repeated = at->first;
+      ec = bhttp::error::bad_field;
+      return;
+    }
+    at->second.assign(value.data(), value.size());
+  }
+  static bool OnlyOnce(const std::string& lower_name) {
+    for (const char* name : {"authorization", "content-type", "cookie", "origin", "sec-fetch-site",
+                             "if-match", "if-none-match", "last-event-id", "expect", "host"}) {
+      if (lower_name == name) return true;
+    }
+    return false;
   }
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,

@@ -479,6 +479,40 @@ TEST_F(ServerTest, Expect100ContinueIsAnsweredBeforeTheBody) {
   EXPECT_EQ(c.Read().status, 201);
 }
 
+// A write that no body could make acceptable is refused before its body: a client waiting to
+// send one is not told to go on, and a large one is not read to be thrown away.
+TEST_F(ServerTest, AWriteWithoutATokenIsRefusedBeforeItsBody) {
+  Start();
+  const int64_t before = std::stoll(RunCli("--db " + db_ + " verify").substr(4));
+  for (const std::string& authorization :
+       {std::string(), std::string("Authorization: Bearer rt_made_up\r\n")}) {
+    for (const char* announce :
+         {"Expect: 100-continue\r\nContent-Length: 8000000\r\n", "Content-Length: 8000000\r\n"}) {
+      Connection c(port_);
+      c.Send("POST /api/v1/import HTTP/1.1\r\nHost: x\r\n" + authorization +
+             "Content-Type: application/yaml\r\n" + announce + "\r\n");
+      Reply refused = c.Read();  // at once: no body was sent
+      EXPECT_EQ(refused.status, 401) << authorization << announce << refused.head;
+      EXPECT_NE(refused.head.find("Connection: close"), std::string::npos) << refused.head;
+    }
+  }
+  EXPECT_EQ(std::stoll(RunCli("--db " + db_ + " verify").substr(4)), before);
+}
+
+// A field that says who asks or what the body is, given twice, is refused: which one a reader
+// would take is a guess (the last one used to win).
+TEST_F(ServerTest, AnAuthorizationGivenTwiceIsRefused) {
+  Start();
+  Connection c(port_);
+  c.Send("GET /api/v1/bodies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + cps_ +
+         "\r\nAuthorization: Bearer " + cps_ + "\r\n\r\n");
+  Reply twice = c.Read();
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_NE(twice.body.find("the header field 'authorization' may be given once"),
+            std::string::npos)
+      << twice.body;
+}
+
 // Fills the file system holding `dir` (a small tmpfs here) with a file until it is full.
 void FillUp(const fs::path& file) {
   std::FILE* f = std::fopen(file.c_str(), "wb");

@@ -126,6 +126,8 @@ struct StreamCursor {
   // More is waiting than one call of StreamFrames returns: call it again once its frames are
   // written (a stream resuming from far back pages through the log, never holding it all).
   bool more = false;
+  // Its client is over its bytes this minute: end the stream once these frames are written.
+  bool spent = false;
   std::string Id() const;
 };
 
@@ -133,6 +135,7 @@ struct StreamCursor {
 struct StreamRequest {
   Principal who;
   std::string secret;  // the bearer token, re-checked on every push: revoking it ends the stream
+  std::string client;  // whose budget its bytes count against (Api::RateClient)
   std::string body;
   StreamCursor after;
 };
@@ -147,8 +150,9 @@ class RateLimiter {
       : per_minute_(per_minute), bytes_per_minute_(bytes_per_minute) {}
   // Counts one request; false when the client is over its requests or its bytes.
   bool Allow(const std::string& client) EXCLUDES(mutex_);
-  // Counts `bytes` of answer sent to the client (after Allow let the request in).
-  void Charge(const std::string& client, size_t bytes) EXCLUDES(mutex_);
+  // Counts `bytes` of answer sent to the client (after Allow let the request in); false when it
+  // is now over its bytes (a stream then ends: its client resumes once the minute turns).
+  bool Charge(const std::string& client, size_t bytes) EXCLUDES(mutex_);
 
  private:
   struct Spent {

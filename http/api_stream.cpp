@@ -26,6 +26,7 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
       return;
     }
     stream.who = std::get<Principal>(authenticated);
+    stream.client = RateClient(&stream.who, req);
     const std::string auth = req.Header("authorization");
     if (auth.size() > 7) stream.secret = auth.substr(7);
     stream.after = {engine.last_seq(), engine.last_alert_seq()};
@@ -176,6 +177,10 @@ std::optional<std::string> Api::StreamFrames(const StreamRequest& stream, Stream
   cursor->alert = alerts_seen;
   cursor->event = std::max(cursor->event, events_seen);
   cursor->more = more;
+  // A stream's bytes count against its client's budget, as answers do: over it, the stream
+  // ends after these frames, and its client's reconnection is refused (429) until the minute
+  // turns, then resumes from its Last-Event-ID.
+  cursor->spent = !rate_.Charge(stream.client, frames.size());
   return frames;
 }
 

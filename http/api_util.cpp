@@ -490,13 +490,15 @@ bool RateLimiter::Allow(const std::string& client) {
   return bytes_per_minute_ <= 0 || spent.bytes < bytes_per_minute_;
 }
 
-void RateLimiter::Charge(const std::string& client, size_t bytes) {
-  if (bytes_per_minute_ <= 0) return;
+bool RateLimiter::Charge(const std::string& client, size_t bytes) {
+  if (bytes_per_minute_ <= 0) return true;
   MutexLock lock(&mutex_);
   TurnLocked();
-  if (auto it = spent_.find(client); it != spent_.end()) {
-    it->second.bytes += static_cast<long long>(bytes);
-  }
+  // A client not counted this minute (a stream open since the last one): counted from here.
+  if (spent_.size() >= 100000 && !spent_.count(client)) return false;
+  Spent& spent = spent_[client];
+  spent.bytes += static_cast<long long>(bytes);
+  return spent.bytes <= bytes_per_minute_;
 }
 
 const std::string& Request::Header(const std::string& lower_name) const {

@@ -391,7 +391,7 @@ void Session::WriteRaw(std::string bytes) {
   net::async_write(stream_, net::buffer(out_),
                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
                      self->writing_ = false;
-                     if (ec) return self->EndStream();
+                     if (ec || self->stream_seq_.spent) return self->EndStream();
                      self->stream_.expires_never();
                      // More from the log (a stream resuming from far back) goes once this
                      // page is written: a reader too slow for the timeout is dropped, not

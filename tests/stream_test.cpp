@@ -99,6 +99,24 @@ TEST_F(StreamTest, AnswersGivenBeforeRoutingAndStreamsAreCountedInTheMetricsToo)
   EXPECT_EQ(count(metrics, "/api/v1/stream", 401), 1) << metrics;
 }
 
+// A stream's bytes count against its token's budget, as answers do: a stream resuming from the
+// start ends once it has sent a minute's bytes, and the token is refused (429) until the
+// minute turns, streams and requests alike.
+TEST_F(StreamTest, AStreamEndsOnceItsTokenHasSpentItsBytesForTheMinute) {
+  Start({"RECTRACK_RATE_BYTES_PER_MINUTE=4000", "RECTRACK_RATE_PER_MINUTE=0"});
+  int fd = OpenStream(inspectorate_, "0");
+  const std::string got = ReadUntil(fd, "never sent", 10);
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find("id: 4\n"), std::string::npos) << got;  // the first item's issue
+  EXPECT_GT(got.size(), 4000u);  // the frames that crossed the line were sent
+  EXPECT_LT(got.size(), 40000u) << "far more than the budget";
+  char byte;
+  EXPECT_EQ(::recv(fd, &byte, 1, MSG_DONTWAIT), 0) << "the stream should have been closed";
+  int again = OpenStream(inspectorate_, "1");
+  EXPECT_NE(ReadUntil(again, "429", 5).find("HTTP/1.1 429"), std::string::npos);
+  EXPECT_EQ(test_http::RequestOnce(port_, "GET", "/api/v1/bodies", inspectorate_).status, 429);
+}
+
 TEST_F(StreamTest, RevokingTheTokenEndsItsOpenStream) {
   const std::string created =
       RunCli("--db " + db_ + " token create --role reader --label streaming");

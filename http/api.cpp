@@ -348,9 +348,11 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   // import does not hold up every other request; the command is then built under it.
   PostBody body;
   const std::string type = Lower(req.Header("content-type"));
+  // The media type alone, without its parameters ("; charset=utf-8"), compared whole:
+  // "application/yamlfoo" is not YAML.
+  const std::string media = MediaType(type);
   if (route->body == BodyKind::kImport) {
-    if (type.rfind("application/yaml", 0) != 0 && type.rfind("text/yaml", 0) != 0 &&
-        type.rfind("application/x-yaml", 0) != 0) {
+    if (media != "application/yaml" && media != "text/yaml" && media != "application/x-yaml") {
       return Problem(415, "send the import file with Content-Type: application/yaml");
     }
     const EngineHost::ImportTurn turn = host_->TakeImportTurn();
@@ -365,7 +367,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   } else if (route->body == BodyKind::kEvent && IsMultipartForm(type)) {
     if (Status s = ReadEventForm(req, &body); !s.ok()) return Problem(400, s.message());
   } else {
-    if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
+    if (media != "application/json") {
       return Problem(415, route->body == BodyKind::kEvent
                               ? "send Content-Type: application/json, or multipart/form-data "
                                 "with evidence files"

@@ -71,8 +71,12 @@ Status ParseHead(std::string_view head, FormPart* part) {
 
 }  // namespace
 
+std::string MediaType(std::string_view content_type) {
+  return Lower(Trim(content_type.substr(0, content_type.find(';'))));
+}
+
 bool IsMultipartForm(std::string_view content_type) {
-  return Lower(Trim(content_type.substr(0, content_type.find(';')))) == "multipart/form-data";
+  return MediaType(content_type) == "multipart/form-data";
 }
 
 Result<std::vector<FormPart>> ParseMultipartForm(std::string_view content_type,

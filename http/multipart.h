@@ -19,6 +19,9 @@ struct FormPart {
 };
 
 // Whether `content_type` (a request's header, any case) is multipart/form-data.
+// The media type of a Content-Type, without its parameters, trimmed and in lower case:
+// "application/json" for "Application/JSON; charset=utf-8".
+std::string MediaType(std::string_view content_type);
 bool IsMultipartForm(std::string_view content_type);
 
 // The parts of `body`, sent with `content_type` ("multipart/form-data; boundary=..."), in order.

@@ -427,6 +427,12 @@ TEST_F(ApiTest, AWrongContentTypeIs415) {
                         "send Content-Type: application/json"));
   EXPECT_TRUE(IsProblem(Send(Make("POST", "/api/v1/import", "bodies: []\n", kJson), kInspectorate),
                         415, "send the import file with Content-Type: application/yaml"));
+  // The media type is compared whole, not as a prefix.
+  EXPECT_TRUE(IsProblem(
+      Send(Make("POST", "/api/v1/import", "bodies: []\n", "application/yamlfoo"), kInspectorate),
+      415, "send the import file with Content-Type: application/yaml"));
+  EXPECT_TRUE(IsProblem(Send(Make("POST", events, update, "application/jsonx"), kCpsLead), 415,
+                        "send Content-Type: application/json"));
   EXPECT_EQ(Events(), before);
   EXPECT_EQ(Send(Make("POST", events, update, "application/json; charset=utf-8"), kCpsLead).status,
             201);

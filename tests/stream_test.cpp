@@ -99,6 +99,18 @@ TEST_F(StreamTest, AnswersGivenBeforeRoutingAndStreamsAreCountedInTheMetricsToo)
   EXPECT_EQ(count(metrics, "/api/v1/stream", 401), 1) << metrics;
 }
 
+// The stream is a GET (and a HEAD, its head alone); other methods are told so, as on every route.
+TEST_F(StreamTest, OtherMethodsThanGetAndHeadAre405) {
+  Start();
+  Connection c(port_);
+  Reply post = c.Request("POST", "/api/v1/stream", inspectorate_, "{}");
+  EXPECT_EQ(post.status, 405) << post.body;
+  EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos) << post.head;
+  Reply head = c.Request("HEAD", "/api/v1/stream", inspectorate_);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_NE(head.head.find("text/event-stream"), std::string::npos) << head.head;
+}
+
 // A stream's bytes count against its token's budget, as answers do: a stream resuming from the
 // start ends once it has sent a minute's bytes, and the token is refused (429) until the
 // minute turns, streams and requests alike.

@@ -73,19 +73,32 @@ Response GetActions(const Call& call) {
   }
   ActionQuery q;
   q.as_of = *as_of;
-  q.body = call.Query("body");
+  // Another body's, for a body's token, is 403, as for recommendations.
+  auto scoped = ScopedBody(call);
+  if (auto* refusal = std::get_if<Response>(&scoped)) return std::move(*refusal);
+  q.body = std::get<std::string>(scoped);
   q.unit = call.Query("unit");
   q.recommendation = call.Query("recommendation");
-  // Unknown names are 404s, as in the CLI, not empty lists that hide a typo.
+  // Unknown names are 404s, as in the CLI, not empty lists that hide a typo; so are another
+  // body's unit and recommendation, for a body's token, as if they were not there (as
+  // GET /recommendations/{id} says of them): an empty list would say that they are.
   if (!q.body.empty() && !engine.HasBody(q.body)) {
     return Api::Problem(404, "no body '" + q.body + "'");
   }
-  if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
-    return Api::Problem(404, "no unit '" + q.unit + "'");
+  if (!q.unit.empty()) {
+    const std::optional<Unit> unit = engine.FindUnit(q.unit);
+    if (!unit || (!call.who.body.empty() && unit->body != call.who.body)) {
+      return Api::Problem(404, "no unit '" + q.unit + "'");
+    }
   }
-  if (!q.recommendation.empty() &&
-      engine.KindOf(q.recommendation) != SubjectKind::kRecommendation) {
-    return Api::Problem(404, "no recommendation '" + q.recommendation + "'");
+  if (!q.recommendation.empty()) {
+    auto seen = engine.KindOf(q.recommendation) == SubjectKind::kRecommendation
+                    ? engine.Show(q.recommendation, {}, Detail::kHead)
+                    : Result<RecommendationView>(Status::NotFound(""));
+    if (!seen.ok() && seen.status().code() != Code::kNotFound) return FromStatus(seen.status());
+    if (!seen.ok() || !MaySeeItem(engine, call.who, *seen)) {
+      return Api::Problem(404, "no recommendation '" + q.recommendation + "'");
+    }
   }
   q.open = *open;
   q.overdue_only = overdue->value_or(false);

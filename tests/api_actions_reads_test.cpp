@@ -114,7 +114,8 @@ TEST_F(ApiActionsTest, ListFiltersAndBodyScoping) {
   EXPECT_EQ(IdsOf("/api/v1/actions", kSwLead), IdsOf("/api/v1/actions?unit=cps-sw"));
   EXPECT_EQ(IdsOf("/api/v1/actions?unit=cps-sw-crown", kSwLead), IdSet{});
   EXPECT_TRUE(IdsOf("/api/v1/actions", kSfoLead).empty());
-  EXPECT_TRUE(IdsOf("/api/v1/actions?body=CPS", kSfoLead).empty());
+  // Another body's, asked for by name, is refused as for recommendations (it was an empty list).
+  EXPECT_EQ(Get("/api/v1/actions?body=CPS", kSfoLead).status, 403);
   EXPECT_EQ(IdsOf("/api/v1/actions?recommendation=sw22-i1"),
             (IdSet{"sw22-i1-a1", "sw22-i1-a2", "sw22-i1-a3", "sw22-i1-a4"}));
   EXPECT_EQ(IdsOf("/api/v1/actions?unit=cps-sw-crown"), (IdSet{"sw22-i1-a2", "sw22-i2-a3"}));

@@ -192,6 +192,15 @@ TEST_F(ApiActionsTest, UnknownActionsAndKindMismatchesAre404) {
                         "no action 'sw22-i1-a1'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/units?body=XYZ"), 404, "no body 'XYZ'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/progress?body=XYZ"), 404, "no body 'XYZ'"));
+  // Nor does a list of actions filtered by another body's recommendation or unit say that it
+  // exists (an empty list did, against a 404 for one that does not); another body is 403.
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?recommendation=sw22-i1", kSfoLead), 404,
+                        "no recommendation 'sw22-i1'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=cps-sw", kSfoLead), 404, "no unit 'cps-sw'"));
+  EXPECT_TRUE(
+      IsProblem(Get("/api/v1/actions?body=CPS", kSfoLead), 403, "this token sees only SFO"));
+  EXPECT_EQ(Get("/api/v1/actions?recommendation=sw22-i1", kCpsLead).status, 200);
+  EXPECT_EQ(Get("/api/v1/actions?unit=cps-sw", kSwLead).status, 200);
   EXPECT_EQ(Events(), before);
 }
 

@@ -319,6 +319,15 @@ class CommandBuilder {
       if (!read.ok()) return read.status().WithContext("recommendation '" + c.id + "'");
       for (const auto& m : *read) def.milestones.push_back({m.label, m.due});
     }
+    // A recommendation has a few (Annex A shows each); far more is a mistake or an attack on
+    // every page and calendar that lists them.
+    constexpr size_t kMaxMilestones = 50;
+    if (def.milestones.size() > kMaxMilestones) {
+      return Status::InvalidArgument("recommendation '" + c.id + "' has " +
+                                     std::to_string(def.milestones.size()) +
+                                     " milestones: at most " + std::to_string(kMaxMilestones))
+          .AtField("milestones");
+    }
     std::set<std::string> labels;
     for (const auto& m : def.milestones) {
       if (!IsValidId(m.label) || !labels.insert(m.label).second) {

@@ -383,6 +383,9 @@ std::variant<Response, Plan> PostRecommendation(const Call& call, PostBody& body
     if (!ms->is_array()) return Api::Problem(400, "'milestones' must be a list of {label, due}");
     for (const auto& m : ms->as_array()) {
       if (!m.is_object()) return Api::Problem(400, "'milestones' must be a list of {label, due}");
+      if (Status s = OnlyMembers(m.as_object(), {"label", "due"}); !s.ok()) {
+        return Api::Problem(400, "a milestone: " + s.message());
+      }
       auto label = StringMember(m.as_object(), "label", true);
       auto due = DateMember(m.as_object(), "due");
       if (!label.ok()) return Api::Problem(400, label.status().message());

@@ -481,6 +481,21 @@ TEST_F(ApiTest, WellFormedRequestsThatBreakARuleAre422) {
       Post("/api/v1/recommendations",
            R"({"id":"x1","inspection":"da25","owners":["XYZ"],"text":"By March 2027, do it."})"),
       422, "no body 'XYZ'"));
+  // A milestone says its label and due date, nothing else; a recommendation has at most 50.
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations",
+                             R"({"id":"x1","inspection":"da25","owners":["CPS"],"text":"Do it.",)"
+                             R"("milestones":[{"label":"due","due":"2027-03-31","x":1}]})"),
+                        400, "a milestone: unknown member 'x'"));
+  std::string many;
+  for (int i = 0; i < 51; ++i) {
+    many += std::string(i ? "," : "") + R"({"label":"m)" + std::to_string(i) +
+            R"(","due":"2027-03-31"})";
+  }
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations",
+                             R"({"id":"x1","inspection":"da25","owners":["CPS"],"text":"Do it.",)"
+                             R"("milestones":[)" +
+                                 many + "]}"),
+                        422, "has 51 milestones: at most 50"));
   EXPECT_EQ(Events(), before);
 }
 

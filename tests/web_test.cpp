@@ -84,11 +84,18 @@ TEST(FormsTest, ChoicesComeFromTheWorkflowAndTheItem) {
   EXPECT_EQ(forms[0].fields[1].label, "Follow-up inspection");  // the workflow's label
   EXPECT_EQ(forms[0].fields[0].label, "Outcome");               // or its name, capitalised
   EXPECT_EQ(forms[1].fields[0].options.at(0).first, "due");     // `met`: the item's milestones
+  EXPECT_EQ(forms[1].fields[0].options.at(0).second, "Due 31 December 2025");
   EXPECT_TRUE(forms[0].conditions.empty());
-  // update's guard (not_before: judgement) is said on its form; close's too, with its override.
-  ASSERT_EQ(forms[1].conditions.size(), 1u);
-  EXPECT_NE(forms[1].conditions[0].find("latest judgement"), std::string::npos);
-  const auto close = BuildForms(wf, {"close"}, item, {}, {});
+  // update's guard (not_before: judgement) is said on its form, with the judgement's date, once
+  // the item has been judged; close's too, with its override.
+  EXPECT_TRUE(forms[1].conditions.empty());
+  const auto judged =
+      BuildForms(wf, {"assess", "update"}, item, {}, {}, *Date::Parse("2025-03-06"));
+  ASSERT_EQ(judged[1].conditions.size(), 1u);
+  EXPECT_EQ(judged[1].conditions[0],
+            "A body may not date it before 6 March 2025, the inspectorate's latest judgement of "
+            "this item.");
+  const auto close = BuildForms(wf, {"close"}, item, {}, {}, *Date::Parse("2025-03-06"));
   ASSERT_EQ(close.at(0).conditions.size(), 2u);
   EXPECT_EQ(close[0].conditions[0],
             "Every action must be closed first, unless Override says why it closes anyway.");

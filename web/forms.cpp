@@ -157,7 +157,12 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
     case FieldType::kMilestone:
       f.kind = FormField::Kind::kChoice;
       for (const MilestoneView& m : item.milestones) {
-        f.options.emplace_back(m.label, m.label + " (due " + m.due.LongString() + ")");
+        // "Due 31 July 2023" for a recommendation's one milestone (labelled "due"), else
+        // "Embedded, due 31 March 2024".
+        f.options.emplace_back(m.label, m.label == "due"
+                                            ? "Due " + m.due.LongString()
+                                            : Capitalised(Spoken(m.label)) + ", due " +
+                                                  m.due.LongString());
       }
       break;
     case FieldType::kInspection:
@@ -190,7 +195,7 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
 std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::string>& offered,
                              const RecommendationHead& item,
                              const std::vector<Inspection>& inspections,
-                             const std::vector<Body>& bodies) {
+                             const std::vector<Body>& bodies, std::optional<Date> judged) {
   std::vector<Form> forms;
   for (const std::string& name : offered) {
     const Transition* t = workflow.FindTransition(name);
@@ -221,9 +226,9 @@ std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::st
                : ", unless " + FieldLabel(workflow.FindField(t->guard.unless), t->guard.unless) +
                      " says why it closes anyway."));
     }
-    if (t->guard.not_before_judgement) {
-      form.conditions.push_back(
-          "A body may not date it before the inspectorate's latest judgement of this item.");
+    if (t->guard.not_before_judgement && judged) {
+      form.conditions.push_back("A body may not date it before " + judged->LongString() +
+                                ", the inspectorate's latest judgement of this item.");
     }
     for (const auto* names : {&t->required, &t->optional}) {
       for (const std::string& field : *names) {

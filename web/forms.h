@@ -73,11 +73,14 @@ std::string RefusalText(const Status& why, const std::string& id, const std::str
                         const std::vector<const Workflow*>& workflows);
 
 // The forms of `offered` (transition names of `workflow`, in that order) for `item`.
-// `inspections` and `bodies` are the choices of inspection and body fields.
+// `inspections` and `bodies` are the choices of inspection and body fields. `judged`, the
+// effective date of the inspectorate's latest judgement of the item (none: never judged),
+// is said on the forms that may not be dated before it.
 std::vector<Form> BuildForms(const Workflow& workflow, const std::vector<std::string>& offered,
                              const RecommendationHead& item,
                              const std::vector<Inspection>& inspections,
-                             const std::vector<Body>& bodies);
+                             const std::vector<Body>& bodies,
+                             std::optional<Date> judged = std::nullopt);
 
 // Reads the posted form (`posted`: name -> value) of transition posted["do"] into `event`
 // (transition, effective date, note, fields; not who acts). Returns the fields that could not

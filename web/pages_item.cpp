@@ -172,8 +172,17 @@ Response Workspace::Impl::Item(const Call& call, const std::string& id, SubjectK
       unreadable = today.status();
       return;
     }
-    const std::vector<Form> forms = BuildForms(*wf, OfferedTransitions(*wf, call.who, *today),
-                                               *today, engine.Inspections(), engine.Bodies());
+    // The inspectorate's latest judgement (its voice, after the issue): forms that may not be
+    // dated before it say when it was.
+    std::optional<Date> judged;
+    for (size_t i = 1; i < v.timeline.size(); ++i) {
+      if (v.timeline[i].voice == "inspectorate") {
+        judged = std::max(judged.value_or(v.timeline[i].effective), v.timeline[i].effective);
+      }
+    }
+    const std::vector<Form> forms =
+        BuildForms(*wf, OfferedTransitions(*wf, call.who, *today), *today, engine.Inspections(),
+                   engine.Bodies(), judged);
     Data form_list = List();
     for (const Form& form : forms) {
       Data f;

@@ -84,13 +84,12 @@ Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::stri
     }
     return Status();
   }
+  std::vector<std::string> states;
   for (const auto& a : alerts) {
     ASSIGN_OR_RETURN(std::string state, engine.AlertState(a.id));
-    out << a.id << "  " << a.due << "  " << a.kind << "  " << a.recommendation
-        << (a.milestone.empty() ? "" : " " + a.milestone) << "  " << Join(a.owners, ",") << "  "
-        << state << (a.late ? "  late" : "") << "\n";
+    states.push_back(std::move(state));
   }
-  out << alerts.size() << (alerts.size() == 1 ? " alert\n" : " alerts\n");
+  out << AlertsAsTable(alerts, states);
   return Status();
 }
 

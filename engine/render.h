@@ -89,6 +89,10 @@ std::string ClosedHeading(const AnnexReport& report);
 // owners and audience are joined by ';'.
 std::string AlertsCsvHeader();
 std::string AlertCsvLine(const storage::AlertRecord& alert, const std::string& state);
+// Alerts as the command line's table: a header row, then one aligned row per alert (`states`,
+// each one's delivery state, in the same order), then the count.
+std::string AlertsAsTable(const std::vector<storage::AlertRecord>& alerts,
+                          const std::vector<std::string>& states);
 
 // RFC 4180 field quoting (a field that a spreadsheet would take for a formula starts with an
 // apostrophe), and a record of such fields ending in LF; HTML text escaping.

@@ -532,4 +532,17 @@ std::string ProgressAsCsv(const ProgressReport& r) {
   return out;
 }
 
+std::string AlertsAsTable(const std::vector<storage::AlertRecord>& alerts,
+                          const std::vector<std::string>& states) {
+  Rows rows = {{"ALERT", "DUE", "KIND", "ABOUT", "OWNERS", "DELIVERY", "RAISED"}};
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const storage::AlertRecord& a = alerts[i];
+    rows.push_back(
+        {a.id, a.due, a.kind, a.recommendation + (a.milestone.empty() ? "" : " " + a.milestone),
+         Join(a.owners, ","), i < states.size() ? states[i] : "", a.late ? "late" : "on time"});
+  }
+  return Align(rows, "") + std::to_string(alerts.size()) +
+         (alerts.size() == 1 ? " alert\n" : " alerts\n");
+}
+
 }  // namespace rectrack

@@ -376,5 +376,31 @@ TEST(RenderTest, AnnexAsJsonHasTheContractKeys) {
   EXPECT_EQ(annex.at("open").as_array().at(0).at("text").as_string(), "By July 2023,\nmark <STL>");
 }
 
+// The command line's alerts table says what each column is, and its columns line up.
+TEST(AlertsTableTest, HasAHeaderAndAlignedColumns) {
+  storage::AlertRecord short_one, long_one;
+  short_one.id = "alrt_1";
+  short_one.due = "2025-12-01";
+  short_one.kind = "overdue";
+  short_one.recommendation = "da23-r2";
+  short_one.milestone = "due";
+  short_one.owners = {"CPS"};
+  short_one.late = true;
+  long_one = short_one;
+  long_one.id = "alrt_22222222";
+  long_one.kind = "verification_due";
+  long_one.milestone = "";
+  long_one.owners = {"NPCC", "CPS"};
+  long_one.late = false;
+  EXPECT_EQ(
+      AlertsAsTable({short_one, long_one}, {"unsubscribed", "delivered"}),
+      "ALERT          DUE         KIND              ABOUT        OWNERS    DELIVERY      "
+      "RAISED\n"
+      "alrt_1         2025-12-01  overdue           da23-r2 due  CPS       unsubscribed  late\n"
+      "alrt_22222222  2025-12-01  verification_due  da23-r2      NPCC,CPS  delivered     "
+      "on time\n"
+      "2 alerts\n");
+}
+
 }  // namespace
 }  // namespace rectrack

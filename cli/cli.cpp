@@ -19,6 +19,7 @@
 #include "cli/config.h"
 #include "cli/terminal.h"
 #include "common/strings.h"
+#include "draft/draft.h"
 #include "engine/engine.h"
 #include "engine/importer.h"
 #include "engine/render.h"
@@ -242,6 +243,27 @@ Status RunImport(Engine& engine, const Context& c) {
                      ParseImportFile(file, engine.workflow(), engine.action_workflow()));
     commands.insert(commands.end(), std::make_move_iterator(parsed.begin()),
                     std::make_move_iterator(parsed.end()));
+  }
+  // One report imported twice by a slip (its draft again, under a new id) is refused, as the
+  // web's draft page refuses it, unless --again says it is another report of that title and
+  // date.
+  if (!c.args.Has("again")) {
+    DraftRequest known;
+    RETURN_IF_ERROR(AddWhatEngineKnows(engine, &known));
+    for (const Command& command : commands) {
+      const auto* defined = std::get_if<DefineInspection>(&command);
+      if (!defined) continue;
+      const Inspection& i = defined->inspection;
+      const auto held = [&](const KnownInspection& k) { return k.id == i.id; };
+      if (std::any_of(known.inspections.begin(), known.inspections.end(), held)) continue;
+      const auto same = SameReport(i.title, i.published, 0, known.inspections);
+      if (same.empty()) continue;
+      return Status::Conflict(
+          (defined->where.empty() ? "" : defined->where + ": ") + "inspection '" + i.id +
+          "' has the title and publication date of inspection '" + same.front().id +
+          "', imported already: nothing was imported. If this is another report, import it "
+          "with --again");
+    }
   }
   ASSIGN_OR_RETURN(ApplyReport report, engine.ApplyInPlace(std::move(commands), Actor(c)));
   c.out << "imported " << c.rest.size() << (c.rest.size() == 1 ? " file: " : " files: ")

@@ -8,7 +8,9 @@ Commands:
   serve [--listen 127.0.0.1:8080] [--config rectrack.yaml] [--threads N] [--public-read]
                                   the HTTP API (see docs/api.md), and the alert scheduler and
                                   deliveries (docs/alerts.md); stops on SIGINT/SIGTERM
-  import FILE...                  apply import files (YAML), all in one transaction
+  import FILE... [--again]        apply import files (YAML), all in one transaction; an
+                                  inspection new by id but of a held one's title and date is
+                                  refused as imported already, unless --again
   list                            recommendations as at a date
        [--as-of D] [--body B] [--state S] [--open|--closed] [--overdue]
        [--limit N] [--format table|json|csv]
@@ -100,7 +102,7 @@ const std::set<std::string> kValued = {
     "listen",    "config",       "threads",         "rules",      "kind",   "clock-rate",
     "unit",      "rec",          "action-workflow", "output",     "attach", "inspection",
     "published", "follow-up-of", "limit",           "clock-since"};
-const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read"};
+const std::set<std::string> kFlags = {"open", "closed", "overdue", "help", "public-read", "again"};
 const std::set<std::string> kGlobal = {"db",          "workflow", "action-workflow",
                                        "rules",       "clock",    "clock-rate",
                                        "clock-since", "actor",    "help"};
@@ -174,7 +176,7 @@ constexpr size_t kManyArgs = 1000;
 
 const std::map<std::string, CommandSpec>& Commands() {
   static const std::map<std::string, CommandSpec> kCommands = {
-      {"import", {{}, 1, kManyArgs, {}, true}},
+      {"import", {{"again"}, 1, kManyArgs, {}, true}},
       {"list",
        {{"as-of", "body", "state", "open", "closed", "overdue", "limit", "format"},
         0,

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -383,6 +384,35 @@ TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("RECTRACK_CLOCK must be like 2025-03-31"), std::string::npos) << bad.out;
   fs::remove(db);
+}
+
+// A report imported again under a new id (its draft imported twice by a slip) is refused, as on
+// the web's draft page, and nothing is imported; --again says it is another report.
+TEST(CliUsageTest, AnInspectionOfAHeldOnesTitleAndDateIsRefusedUnlessAgain) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_again_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string base = "--db " + (dir / "r.db").string() + " --clock 2025-12-01 ";
+  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
+            0);
+  const std::string again = (dir / "again.yaml").string();
+  std::ofstream(again) << "inspections:\n"
+                          "  - id: da23-again\n"
+                          "    title: \"The service from the Crown Prosecution Service (CPS) to "
+                          "VICTIMS of domestic abuse\"\n"
+                          "    published: 2023-03-01\n";
+  const CliRun refused = Rectrack(base + "import " + again);
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_NE(refused.out.find("inspection 'da23-again' has the title and publication date of "
+                             "inspection 'da23', imported already: nothing was imported"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_NE(Rectrack(base + "show da23-r1").status, 1);
+  const CliRun taken = Rectrack(base + "import --again " + again);
+  EXPECT_EQ(taken.status, 0) << taken.out;
+  EXPECT_NE(taken.out.find("1 events appended"), std::string::npos) << taken.out;
+  fs::remove_all(dir);
 }
 
 // `rectrack webhook-secret` makes a secret the rules accept, a new one each time.

@@ -101,7 +101,9 @@ Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
         " must be like 2025-03-31 or 2025-03-31T09:00:00Z (years 1970-2200), not '" + given + "'");
   }
   double rate = 1.0;
+  std::string rate_text = "1";
   if (auto text = setting("clock-rate", "RECTRACK_CLOCK_RATE")) {
+    rate_text = *text;
     char* end = nullptr;
     rate = std::strtod(text->c_str(), &end);
     if (text->empty() || *end || !(rate >= 0 && rate <= 1e6)) {
@@ -118,7 +120,18 @@ Result<std::unique_ptr<Clock>> MakeClock(const Args& args) {
                                      *text + "'");
     }
   }
-  return std::unique_ptr<Clock>(new ShiftedClock(*start, rate, since));
+  if (since && *since > std::chrono::system_clock::now()) {
+    return Status::InvalidArgument(said("clock-since", "RECTRACK_CLOCK_SINCE") + " '" +
+                                   FormatInstant(*since) + "' is in the future");
+  }
+  auto clock = std::make_unique<ShiftedClock>(*start, rate, since);
+  if (clock->Now() >= ShiftedClock::kLatest) {
+    return Status::InvalidArgument(
+        "the clock, " + FormatInstant(*start) + " run " + rate_text + " times faster since " +
+        (since ? FormatInstant(*since) : "now") +
+        ", reads past 2200: a demo's build/demo.env from long ago? (make run writes another)");
+  }
+  return std::unique_ptr<Clock>(std::move(clock));
 }
 
 Status PrintWorkflow(const Workflow& wf, std::ostream& out) {

@@ -1,5 +1,6 @@
 #include "engine/clock.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace rectrack {
@@ -51,7 +52,13 @@ Clock::TimePoint ShiftedClock::Now() const {
   const auto real =
       since_ ? chr::duration_cast<chr::steady_clock::duration>(chr::system_clock::now() - *since_)
              : chr::steady_clock::now() - real_start_;
-  return start_ + chr::duration_cast<chr::system_clock::duration>(real * rate_);
+  // In seconds as a double, held between 1970 and kLatest: a fast clock run long enough (a
+  // `since` months old at an hour a second) would overflow system_clock's nanoseconds.
+  const double offset = chr::duration<double>(real).count() * rate_;
+  const double latest = chr::duration<double>(kLatest - start_).count();
+  const double earliest = -chr::duration<double>(start_.time_since_epoch()).count();
+  return start_ + chr::duration_cast<chr::system_clock::duration>(
+                      chr::duration<double>(std::clamp(offset, earliest, latest)));
 }
 
 std::optional<Clock::TimePoint> ParseInstant(std::string_view text) {

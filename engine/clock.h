@@ -37,6 +37,9 @@ class SystemClock : public Clock {
 // demo server whose clock runs fast agree on the day.
 class ShiftedClock : public Clock {
  public:
+  // Where it stops: the start of 2200, the last year ParseInstant reads.
+  static constexpr TimePoint kLatest =
+      TimePoint(std::chrono::sys_days(std::chrono::year(2200) / 1 / 1).time_since_epoch());
   ShiftedClock(TimePoint start, double rate, std::optional<TimePoint> since = std::nullopt);
   TimePoint Now() const override;
   double Rate() const override { return rate_; }

@@ -39,6 +39,15 @@ Status ReadEventForm(const Request& req, PostBody* body) {
   return Status();
 }
 
+// 429: a client over its requests or bytes this minute.
+Response OverRate(const ApiOptions& options) {
+  Response r = Api::Problem(
+      429, "more than " + std::to_string(options.rate_per_minute) + " requests, or " +
+               std::to_string(options.rate_bytes_per_minute) + " bytes of answers, a minute");
+  r.headers.emplace_back("Retry-After", "60");
+  return r;
+}
+
 }  // namespace
 
 Api::Api(EngineHost* host, ApiOptions options)
@@ -63,13 +72,7 @@ std::variant<Principal, Response> Api::Authenticate(const Engine& engine, const 
   // Requests are counted per token once we know it is one, else per address, so neither
   // rotating made-up tokens nor guessing escapes the limit.
   const std::string client = RateClient(std::get_if<Principal>(&identified), req);
-  if (!rate_.Allow(client)) {
-    Response r = Problem(
-        429, "more than " + std::to_string(options_.rate_per_minute) + " requests, or " +
-                 std::to_string(options_.rate_bytes_per_minute) + " bytes of answers, a minute");
-    r.headers.emplace_back("Retry-After", "60");
-    return r;
-  }
+  if (!rate_.Allow(client)) return OverRate(options_);
   return identified;
 }
 
@@ -133,9 +136,14 @@ std::optional<Response> Api::RefuseBeforeBody(const Request& head) {
   std::optional<Response> refused;
   Status read = host_->Read([&](const Engine& engine) {
     auto identified = Identify(engine, head, /*read=*/false, "", presented_hash);
-    if (auto* refusal = std::get_if<Response>(&identified)) refused = std::move(*refusal);
+    if (auto* refusal = std::get_if<Response>(&identified); refusal && refusal->status == 401) {
+      refused = std::move(*refusal);
+    }
   });
-  if (!read.ok()) return std::nullopt;  // the request goes on, and meets it again
+  // Anything else (a store that could not be read) goes on, and meets it again in Route.
+  if (!read.ok() || !refused) return std::nullopt;
+  // Counted as Route counts a failed attempt, so that guessing tokens this way is limited too.
+  if (!rate_.Allow(RateClient(nullptr, head))) return OverRate(options_);
   return refused;
 }
 
@@ -280,7 +288,11 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     who = std::get<Principal>(authenticated);
     if (!route) {
       // Asked only once the caller is known, so an unknown route says nothing to strangers.
-      if (req.method != "GET" && req.method != "POST") {
+      if (t.path == "/api/v1/stream") {
+        // The server answers its GET itself (Session::StartStream): an open-ended stream,
+        // which has no head to give alone.
+        refused = NotAllowed("GET");
+      } else if (req.method != "GET" && req.method != "POST") {
         // What the API answers as a whole; the alerts are read-only throughout.
         refused =
             NotAllowed(t.path.rfind("/api/v1/alerts", 0) == 0 ? "GET, HEAD" : "GET, HEAD, POST");

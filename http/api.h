@@ -177,10 +177,11 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  // The refusal of a POST to the API whose head (line and headers: its body not read yet) is
-  // refused whatever its body, because it has no token that is one (401), or nullopt: so that
-  // the server need not read, or a client waiting to send (Expect: 100-continue) need not
-  // send, a body that would be thrown away. Counts nothing against a rate.
+  // The refusal of a POST to the API whose head (line and headers: its body not sent yet) is
+  // refused whatever its body, because it has no token that is one (401; 429 once its
+  // address is over its requests, as Route counts a failed attempt), or nullopt: so that a
+  // client waiting to send (Expect: 100-continue) need not send a body that would be thrown
+  // away.
   std::optional<Response> RefuseBeforeBody(const Request& head);
 
   // Whether `path` (as the request line has it, before its query) is the API's: under /api/,

@@ -65,7 +65,6 @@ std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
       {"POST", "import", A::kDefine, {}, {}, PostImport, B::kImport, false},
       // Not cached: files are large, and each is read rarely.
       {"GET", "evidence/{}", A::kToken, {}, GetEvidence, {}, B::kNone, false},
-      {"GET", "stream", A::kToken, {}, GetStreamHead, {}, B::kNone, false},
   };
 }
 
@@ -255,13 +254,6 @@ Response GetRecommendation(const Call& call) {
   if (!actions.ok()) return FromStatus(actions.status());
   Response r = Json(200, ShowAsJson(*view, *actions));
   r.headers.emplace_back("ETag", RecommendationEtag(*view, *actions));
-  return r;
-}
-
-Response GetStreamHead(const Call&) {
-  Response r;
-  r.content_type = "text/event-stream";
-  r.headers.emplace_back("Cache-Control", "no-cache");
   return r;
 }
 

@@ -494,8 +494,9 @@ bool RateLimiter::Charge(const std::string& client, size_t bytes) {
   if (bytes_per_minute_ <= 0) return true;
   MutexLock lock(&mutex_);
   TurnLocked();
-  // A client not counted this minute (a stream open since the last one): counted from here.
-  if (spent_.size() >= 100000 && !spent_.count(client)) return false;
+  // A client not counted this minute (a stream open since the last one): counted from here;
+  // while a flood of new addresses fills the map, not counted (an open stream goes on).
+  if (spent_.size() >= 100000 && !spent_.count(client)) return true;
   Spent& spent = spent_[client];
   spent.bytes += static_cast<long long>(bytes);
   return spent.bytes <= bytes_per_minute_;

@@ -187,9 +187,6 @@ Response GetRecommendations(const Call& call);
 Response GetRecommendation(const Call& call);
 Response GetAnnex(const Call& call);
 Response GetEvidence(const Call& call);
-// HEAD /api/v1/stream: what a GET would begin with, without the stream (the server answers a
-// GET itself, Session::StartStream); in the table so that other methods are 405, not 404.
-Response GetStreamHead(const Call& call);
 std::variant<Response, Plan> PostImport(const Call& call, PostBody& body);
 std::variant<Response, Plan> PostInspection(const Call& call, PostBody& body);
 std::variant<Response, Plan> PostRecommendation(const Call& call, PostBody& body);

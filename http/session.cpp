@@ -123,15 +123,17 @@ void Session::OnHeader(beast::error_code ec) {
   busy_ = true;
   stream_.expires_after(std::chrono::seconds(shared_.options.timeout_seconds));
   // A write to the API that no body could make acceptable (no token, or none that is one) is
-  // answered now, before a client that waits for 100 Continue sends its body, or a large body
-  // is read to be thrown away; the connection then closes, its body unread. A small body
-  // without Expect is read as usual: closing with it unread could reset the connection
-  // before the client reads the answer.
-  constexpr uint64_t kReadAnyway = 64 * 1024;
+  // answered now, before a client that waits for 100 Continue sends its body; the connection
+  // then closes, no body sent. A body sent without asking is read as usual (within
+  // max_body_bytes): closing with it unread would reset the connection before the client
+  // could read the answer.
   const std::string& target = parser_->request.target;
-  if ((parser_->expect_continue || parser_->content_length().value_or(0) > kReadAnyway) &&
+  if (parser_->expect_continue &&
       shared_.api.Owns(std::string_view(target).substr(0, target.find('?')))) {
-    if (auto refusal = shared_.api.RefuseBeforeBody(parser_->request)) {
+    Request& head = parser_->request;
+    head.remote =
+        ClientAddress(address_, head.Header("x-forwarded-for"), shared_.options.trusted_proxies);
+    if (auto refusal = shared_.api.RefuseBeforeBody(head)) {
       return Decline(std::move(*refusal));
     }
   }

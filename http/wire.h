@@ -46,16 +46,32 @@ class RequestReader : public bhttp::basic_parser<true> {
     if (field == bhttp::field::expect) expect_continue = beast::iequals(value, "100-continue");
     if (field == bhttp::field::transfer_encoding) transfer_encoding = true;
     auto [at, added] = request.headers.try_emplace(std::move(lower));
-    if (!added && OnlyOnce(at->first)) {
-      repeated = at->first;
-      ec = bhttp::error::bad_field;
-      return;
+    if (!added) {
+      // A list may come on several lines, which mean the lines joined (RFC 9110 5.3; cookies
+      // by "; ", RFC 6265 and 9113 8.2.3). A field of one value given twice is refused:
+      // which one a reader took would be a guess.
+      if (const char* separator = ListSeparator(at->first)) {
+        at->second.append(separator).append(value.data(), value.size());
+        return;
+      }
+      if (OnlyOnce(at->first)) {
+        repeated = at->first;
+        ec = bhttp::error::bad_field;
+        return;
+      }
     }
     at->second.assign(value.data(), value.size());
   }
+  static const char* ListSeparator(const std::string& lower_name) {
+    if (lower_name == "cookie") return "; ";
+    for (const char* name : {"if-match", "if-none-match", "expect"}) {
+      if (lower_name == name) return ", ";
+    }
+    return nullptr;
+  }
   static bool OnlyOnce(const std::string& lower_name) {
-    for (const char* name : {"authorization", "content-type", "cookie", "origin", "sec-fetch-site",
-                             "if-match", "if-none-match", "last-event-id", "expect", "host"}) {
+    for (const char* name :
+         {"authorization", "content-type", "origin", "sec-fetch-site", "last-event-id", "host"}) {
       if (lower_name == name) return true;
     }
     return false;

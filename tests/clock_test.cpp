@@ -40,6 +40,10 @@ TEST(ClockTest, AShiftedClockFromARealInstantReadsTheSameInEveryProcess) {
   EXPECT_LT(on, std::chrono::hours(11));
   EXPECT_LT(cli.Now() - server.Now(), std::chrono::hours(1));
   EXPECT_EQ(cli.Today().ToString(), "2025-12-01");
+  // A fast clock run long enough stops at 2200 rather than overflow.
+  const ShiftedClock stale(start, 3600,
+                           std::chrono::system_clock::now() - std::chrono::hours(24 * 365));
+  EXPECT_EQ(stale.Now(), ShiftedClock::kLatest);
   // Without the real instant, from when it was made.
   const ShiftedClock fresh(start, 3600);
   EXPECT_LT(fresh.Now() - start, std::chrono::hours(1));

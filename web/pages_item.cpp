@@ -340,8 +340,9 @@ Response Workspace::Impl::Record(const Call& call, const std::string& id, Subjec
   if (!written.ok()) {
     std::string message =
         RefusalText(written.status(), id, failed, {wf, action ? workflow : action_workflow});
-    if (written.status().code() == Code::kFailedPrecondition) {
-      // The engine's words name the log's versions, which mean nothing to a person.
+    // The page's version, which the form carries, is no longer the item's (the engine's words
+    // name the log's versions, which mean nothing to a person); other refusals in their own.
+    if (written.status().code() == Code::kFailedPrecondition && !call.Query("version").empty()) {
       message =
           "It changed since you opened this page (perhaps by you, from another tab or before "
           "going back): check its history below, then try again.";

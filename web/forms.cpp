@@ -159,10 +159,9 @@ FormField FieldFor(const FieldSpec& spec, bool required, const RecommendationHea
       for (const MilestoneView& m : item.milestones) {
         // "Due 31 July 2023" for a recommendation's one milestone (labelled "due"), else
         // "Embedded, due 31 March 2024".
-        f.options.emplace_back(m.label, m.label == "due"
-                                            ? "Due " + m.due.LongString()
-                                            : Capitalised(Spoken(m.label)) + ", due " +
-                                                  m.due.LongString());
+        f.options.emplace_back(m.label, m.label == "due" ? "Due " + m.due.LongString()
+                                                         : Capitalised(Spoken(m.label)) + ", due " +
+                                                               m.due.LongString());
       }
       break;
     case FieldType::kInspection:

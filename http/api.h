@@ -22,6 +22,7 @@
 // Thread-safety: Handle() and HandleAsync() may be called from many threads.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -205,7 +206,10 @@ class Api {
   std::variant<StreamRequest, Response> OpenStream(const Request& request);
   std::optional<std::string> StreamFrames(const StreamRequest& stream, StreamCursor* cursor);
   static constexpr size_t kStreamBatch = 256;
-  void CloseStream() { --streams_; }
+  void CloseStream(const StreamRequest& stream) EXCLUDES(streams_mutex_);
+  // The streams one client (a token, or an address) may hold at once: a quarter of
+  // max_streams, at least one, so that one client cannot take every slot.
+  int StreamsPerClient() const { return std::max(1, options_.max_streams / 4); }
 
   // Sets ApiOptions::public_url once the server knows the address it listens on.
   // REQUIRES: called before the first request.
@@ -267,7 +271,9 @@ class Api {
   // Fixed once the engine is open, so POST bodies are parsed against them without the lock.
   const Workflow* workflow_ = nullptr;
   const Workflow* action_workflow_ = nullptr;
-  std::atomic<int> streams_{0};
+  Mutex streams_mutex_;
+  int streams_ GUARDED_BY(streams_mutex_) = 0;
+  std::map<std::string, int> streams_by_client_ GUARDED_BY(streams_mutex_);
   Metrics metrics_;
   RateLimiter rate_{options_.rate_per_minute, options_.rate_bytes_per_minute};
   // The rate limiter's key for a request: its token, else its address.

@@ -197,6 +197,10 @@ Response GetRecommendations(const Call& call) {
   q.overdue_only = overdue->value_or(false);
   const bool not_overdue = *overdue == std::optional<bool>(false);
   q.body = call.Query("body");
+  // An unknown body is 404, as for actions, units and reports: not an empty list hiding a typo.
+  if (!q.body.empty() && !engine.HasBody(q.body)) {
+    return Api::Problem(404, "no body '" + q.body + "'");
+  }
   q.state = call.Query("state");
   if (!q.state.empty() && !engine.workflow().FindState(q.state)) {
     return Api::Problem(400, "unknown state '" + q.state + "'");

@@ -51,12 +51,30 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     stream.after.event = std::min<int64_t>(*event_seq, stream.after.event);
     stream.after.alert = std::min<int64_t>(*alert_seq, stream.after.alert);
   }
-  if (++streams_ > options_.max_streams) {
-    --streams_;
+  MutexLock lock(&streams_mutex_);
+  if (streams_ >= options_.max_streams) {
     return Problem(503,
                    "too many open streams (at most " + std::to_string(options_.max_streams) + ")");
   }
+  int& of_client = streams_by_client_[stream.client];
+  if (of_client >= StreamsPerClient()) {
+    Response r = Problem(429, "this token (or address) has " + std::to_string(of_client) +
+                                  " streams open already, the most one may hold at once");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
+  ++of_client;
+  ++streams_;
   return stream;
+}
+
+void Api::CloseStream(const StreamRequest& stream) {
+  MutexLock lock(&streams_mutex_);
+  --streams_;
+  if (auto it = streams_by_client_.find(stream.client);
+      it != streams_by_client_.end() && --it->second <= 0) {
+    streams_by_client_.erase(it);
+  }
 }
 
 std::string StreamCursor::Id() const {

@@ -407,9 +407,9 @@ void Session::WriteRaw(std::string bytes) {
 
 void Session::EndStream() {
   if (!subscription_) return;
+  shared_.api.CloseStream(*subscription_);
   subscription_.reset();
   shared_.host.Unsubscribe(listener_);
-  shared_.api.CloseStream();
   heartbeat_.cancel();
   wake_.cancel();
   Close();

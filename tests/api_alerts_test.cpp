@@ -72,7 +72,7 @@ class ApiAlertsTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started.message();
   }
   void TearDown() override {
-    api_->CloseStream();
+    api_->CloseStream(stream_);
     api_.reset();
     host_.reset();
     engine_.reset();
@@ -201,7 +201,7 @@ TEST_F(ApiAlertsTest, AUnitsLeadSeesTheAlertsOfItsOwnUnitsActionsOnly) {
     if (!frames || frames->empty()) break;
     streamed += *frames;
   }
-  api_->CloseStream();
+  api_->CloseStream(std::get<StreamRequest>(opened));
   EXPECT_NE(streamed.find("event: alert"), std::string::npos);
   for (const std::string& id : others) {
     EXPECT_FALSE(seen.count(id)) << id;
@@ -263,7 +263,7 @@ TEST_F(ApiAlertsTest, AlertsAppearInTheAtomFeedAndTheStream) {
   ASSERT_TRUE(std::holds_alternative<StreamRequest>(reopened));
   StreamCursor again = std::get<StreamRequest>(reopened).after;
   auto replay = api_->StreamFrames(std::get<StreamRequest>(reopened), &again);
-  api_->CloseStream();
+  api_->CloseStream(std::get<StreamRequest>(reopened));
   ASSERT_TRUE(replay.has_value());
   size_t count = 0;
   for (size_t at = replay->find("event: alert"); at != std::string::npos;

@@ -367,6 +367,7 @@ TEST_F(ApiTest, UnknownRoutesAndRecommendationsAre404AndOtherMethods405) {
                         "no recommendation 'da99-r1'"));
   EXPECT_TRUE(IsProblem(Post("/api/v1/nothing", "{}"), 404, "no route POST /api/v1/nothing"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/reports/annex?body=XYZ"), 404, "no body 'XYZ'"));
+  EXPECT_TRUE(IsProblem(Get("/api/v1/recommendations?body=XYZ"), 404, "no body 'XYZ'"));
   const int64_t before = Events();
   for (const char* method : {"PUT", "DELETE", "PATCH"}) {
     EXPECT_TRUE(

@@ -87,7 +87,7 @@ TEST_F(OpenApiTest, EveryDocumentedPathAndMethodAnswers) {
         // Streams are served by the socket layer; the API's part is OpenStream.
         auto opened = api_->OpenStream(req);
         EXPECT_TRUE(std::holds_alternative<StreamRequest>(opened));
-        if (std::holds_alternative<StreamRequest>(opened)) api_->CloseStream();
+        if (auto* stream = std::get_if<StreamRequest>(&opened)) api_->CloseStream(*stream);
         ++checked;
         continue;
       }

@@ -342,9 +342,11 @@ TEST_F(ServerTest, AQueryValueThatLooksLikeTwoParametersIsNotConfusedInTheCache)
   const std::string list = "/api/v1/recommendations?as_of=2025-03-31&body=";
   EXPECT_NE(c.Request("GET", list + "CPS&q=r2", inspectorate_).body.find("da23-r2"),
             std::string::npos);
-  // The body here is literally "CPS&q=r2": no such body owns anything.
+  // The body here is literally "CPS&q=r2": there is no such body (404, not the list cached for
+  // CPS; before unknown bodies were 404 it was an empty list).
   Reply odd = c.Request("GET", list + "CPS%26q%3Dr2", inspectorate_);
-  EXPECT_EQ(odd.status, 200);
+  EXPECT_EQ(odd.status, 404);
+  EXPECT_NE(odd.body.find("no body 'CPS&q=r2'"), std::string::npos) << odd.body;
   EXPECT_EQ(odd.body.find("da23-r2"), std::string::npos) << odd.body;
 }
 

@@ -63,6 +63,28 @@ TEST_F(StreamTest, StreamsBeyondTheCapAreRefusedAndShutdownClosesOpenStreams) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// One client (a token, or an address) holds at most a quarter of the streams, so that it cannot
+// take every slot; a slot it gives back is its own again.
+TEST_F(StreamTest, OneTokenHoldsAtMostAQuarterOfTheStreams) {
+  Start({"RECTRACK_MAX_STREAMS=8"});
+  int first = OpenStream(inspectorate_);
+  int second = OpenStream(inspectorate_);
+  for (int fd : {first, second}) {
+    ASSERT_NE(ReadUntil(fd, "retry: 2000", 5).find("HTTP/1.1 200"), std::string::npos);
+  }
+  const std::string third = ReadUntil(OpenStream(inspectorate_), "429", 5);
+  EXPECT_NE(third.find("HTTP/1.1 429"), std::string::npos) << third;
+  EXPECT_NE(third.find("2 streams open already"), std::string::npos) << third;
+  EXPECT_NE(ReadUntil(OpenStream(cps_), "retry: 2000", 5).find("HTTP/1.1 200"), std::string::npos);
+  ::shutdown(first, SHUT_RDWR);  // the server notices and gives its slot back
+  std::string again;
+  for (int tries = 0; tries < 50 && again.find("HTTP/1.1 200") == std::string::npos; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    again = ReadUntil(OpenStream(inspectorate_), "HTTP/1.1", 5);
+  }
+  EXPECT_NE(again.find("HTTP/1.1 200"), std::string::npos) << again;
+}
+
 TEST_F(StreamTest, AnswersGivenBeforeRoutingAndStreamsAreCountedInTheMetricsToo) {
   Start({"RECTRACK_MAX_BODY_BYTES=2048"});
   {

@@ -134,7 +134,21 @@ bool IsPlainTarget(std::string_view target) {
   return true;
 }
 
-Result<Target> ParsePlainTarget(std::string_view target) {
+// How a refusal names what it read: a request's query parameters, or a form's fields (read as
+// a query is).
+struct ParamWords {
+  const char* malformed;
+  const char* not_utf8;
+  std::string (*repeated)(const std::string& key);
+};
+const ParamWords kQueryWords{
+    "malformed request target", "a query parameter is not valid UTF-8",
+    [](const std::string& key) { return "query parameter '" + key + "' repeated"; }};
+const ParamWords kFormWords{
+    "it is not URL-encoded", "a field is not valid UTF-8",
+    [](const std::string& key) { return "the field '" + key + "' was sent more than once"; }};
+
+Result<Target> ParsePlainTarget(std::string_view target, const ParamWords& words) {
   Target t;
   const size_t mark = target.find('?');
   t.path = std::string(target.substr(0, mark));
@@ -148,9 +162,7 @@ Result<Target> ParsePlainTarget(std::string_view target) {
       std::string key(pair.substr(0, eq));
       std::string value(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
       if (!key.empty() || !value.empty()) {
-        if (t.query.count(key)) {
-          return Status::InvalidArgument("query parameter '" + key + "' repeated");
-        }
+        if (t.query.count(key)) return Status::InvalidArgument(words.repeated(key));
         t.query.emplace(std::move(key), std::move(value));
       }
     }
@@ -160,16 +172,9 @@ Result<Target> ParsePlainTarget(std::string_view target) {
   return t;
 }
 
-}  // namespace
-
-Result<Target> ParseTarget(const std::string& target) {
-  if (IsPlainTarget(target)) return ParsePlainTarget(target);
-  return ParseTargetInFull(target);
-}
-
-Result<Target> ParseTargetInFull(const std::string& target) {
+Result<Target> ParseInFull(const std::string& target, const ParamWords& words) {
   auto parsed = urls::parse_origin_form(target);
-  if (!parsed) return Status::InvalidArgument("malformed request target");
+  if (!parsed) return Status::InvalidArgument(words.malformed);
   if (!IsValidUtf8(std::string(parsed->path()))) {
     return Status::InvalidArgument("the request path is not valid UTF-8");
   }
@@ -188,32 +193,30 @@ Result<Target> ParseTargetInFull(const std::string& target) {
     std::string key(param.key);
     if (key.empty() && param.value.empty()) continue;  // "?" alone or a trailing "&"
     if (!IsValidUtf8(key) || !IsValidUtf8(std::string(param.value))) {
-      return Status::InvalidArgument("a query parameter is not valid UTF-8");
+      return Status::InvalidArgument(words.not_utf8);
     }
-    if (t.query.count(key))
-      return Status::InvalidArgument("query parameter '" + key + "' repeated");
+    if (t.query.count(key)) return Status::InvalidArgument(words.repeated(key));
     t.query[key] = std::string(param.value);
   }
   return t;
 }
 
+Result<Target> Parse(const std::string& target, const ParamWords& words) {
+  if (IsPlainTarget(target)) return ParsePlainTarget(target, words);
+  return ParseInFull(target, words);
+}
+
+}  // namespace
+
+Result<Target> ParseTarget(const std::string& target) { return Parse(target, kQueryWords); }
+
+Result<Target> ParseTargetInFull(const std::string& target) {
+  return ParseInFull(target, kQueryWords);
+}
+
 Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body) {
-  Result<Target> read = ParseTarget("/?" + body);
-  if (read.ok()) return std::move(read->query);
-  // ParseTarget's words are about a query: the same faults, said of a form.
-  std::string message = read.status().message();
-  const std::string repeated = "' repeated", param = "query parameter '";
-  if (message.rfind(param, 0) == 0 && message.size() > param.size() + repeated.size() &&
-      message.compare(message.size() - repeated.size(), repeated.size(), repeated) == 0) {
-    message = "the field '" +
-              message.substr(param.size(), message.size() - param.size() - repeated.size()) +
-              "' was sent more than once";
-  } else if (message == "a query parameter is not valid UTF-8") {
-    message = "a field is not valid UTF-8";
-  } else {
-    message = "it is not URL-encoded";
-  }
-  return Status::InvalidArgument(message);
+  ASSIGN_OR_RETURN(Target read, Parse("/?" + body, kFormWords));
+  return std::move(read.query);
 }
 
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed) {

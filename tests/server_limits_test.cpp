@@ -81,6 +81,12 @@ TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
   EXPECT_NE(twice.body.find("the field &apos;note&apos; was sent more than once"),
             std::string::npos)
       << twice.body;
+  EXPECT_NE(c.Request("POST", "/recommendations/da23-r2", "", "a=%zz", form)
+                .body.find("it is not URL-encoded"),
+            std::string::npos);
+  EXPECT_NE(c.Request("POST", "/recommendations/da23-r2", "", "note=%ff", form)
+                .body.find("a field is not valid UTF-8"),
+            std::string::npos);
   // Within both, the form is read (and, not signed in, sent to sign in).
   EXPECT_EQ(
       c.Request("POST", "/recommendations/da23-r2", "", "note=a%0D%0Ab&do=update", form).status,

@@ -17,6 +17,7 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
   if (!target.ok()) return Problem(400, target.status().message());
   if (Status s = OnlyParams(*target, {"body"}); !s.ok()) return Problem(400, s.message());
   StreamRequest stream;
+  stream.body = target->query.count("body") ? target->query.at("body") : "";
   std::optional<Response> refused;
   const std::string presented_hash = PresentedHash(req, "");
   Status refreshed = host_->Read([&](const Engine& engine) {
@@ -30,10 +31,13 @@ std::variant<StreamRequest, Response> Api::OpenStream(const Request& req) {
     const std::string auth = req.Header("authorization");
     if (auth.size() > 7) stream.secret = auth.substr(7);
     stream.after = {engine.last_seq(), engine.last_alert_seq()};
+    // An unknown body is 404, as for lists and feeds: not a stream that stays silent.
+    if (!stream.body.empty() && !engine.HasBody(stream.body)) {
+      refused = Problem(404, "no body '" + stream.body + "'");
+    }
   });
   if (!refreshed.ok()) return FromStatus(refreshed);
   if (refused) return std::move(*refused);
-  stream.body = target->query.count("body") ? target->query.at("body") : "";
   if (!stream.who.body.empty() && !stream.body.empty() && stream.body != stream.who.body) {
     return Problem(403, "this token sees only " + stream.who.body);
   }

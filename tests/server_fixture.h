@@ -119,12 +119,14 @@ class ServerTest : public ::testing::Test {
 
 class StreamTest : public ServerTest {
  protected:
-  // Opens GET /api/v1/stream on a raw socket and returns the socket.
-  int OpenStream(const std::string& token, const std::string& last_event_id = "") {
+  // Opens GET /api/v1/stream (of `body`'s events, if one is given) on a raw socket and returns
+  // the socket.
+  int OpenStream(const std::string& token, const std::string& last_event_id = "",
+                 const std::string& body = "") {
     const int fd = ConnectLocal(port_, /*read_timeout=*/false);
     if (fd < 0) return -1;
-    std::string req =
-        "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n";
+    std::string req = "GET /api/v1/stream" + (body.empty() ? "" : "?body=" + body) +
+                      " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n";
     if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";
     req += "\r\n";
     ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);

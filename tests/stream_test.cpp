@@ -121,6 +121,18 @@ TEST_F(StreamTest, AnswersGivenBeforeRoutingAndStreamsAreCountedInTheMetricsToo)
   EXPECT_EQ(count(metrics, "/api/v1/stream", 401), 1) << metrics;
 }
 
+// A stream asked for a body that does not exist is 404, as a list or a feed is, not a stream
+// that stays silent; another body's, for a body's token, is 403.
+TEST_F(StreamTest, AStreamOfAnUnknownBodyIs404) {
+  Start();
+  Connection c(port_);
+  Reply unknown = c.Request("GET", "/api/v1/stream?body=NOPE", inspectorate_, "");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(unknown.body.find("no body 'NOPE'"), std::string::npos) << unknown.body;
+  EXPECT_NE(ReadUntil(OpenStream(inspectorate_, "", "CPS"), "retry: 2000", 5).find("retry: 2000"),
+            std::string::npos);
+}
+
 // The stream is a GET (an open-ended one, with no head to give alone); other methods are told
 // so, as on every route.
 TEST_F(StreamTest, OtherMethodsThanGetAre405) {

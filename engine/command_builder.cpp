@@ -194,8 +194,10 @@ class CommandBuilder {
       if (role.empty()) role = awf->creating().roles.front();
     }
     const RoleSpec* spec = awf->FindRole(role);
-    if (!spec)
-      return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'");
+    if (!spec) {
+      return Status::InvalidArgument(what + ": the action workflow has no role '" + role + "'")
+          .AtField("role");
+    }
     if (spec->acts_for_owner) {
       if (c.body != def.body) {
         return Status::PermissionDenied(what + ": a " + role + " of " +
@@ -380,7 +382,8 @@ class CommandBuilder {
         if (!tr.creates) names.push_back(tr.name);
       }
       return Status::InvalidArgument("unknown transition '" + c.transition + "' (workflow '" +
-                                     wf.name() + "' has: " + Join(names) + ")");
+                                     wf.name() + "' has: " + Join(names) + ")")
+          .AtField("do");
     }
     if (c.expected_version) {
       // The newest event's seq, which the head keeps: no history need be read.

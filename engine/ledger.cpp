@@ -198,7 +198,9 @@ Status Ledger::Add(Event event, Undo undo) {
   // and the refusal says the earliest date that is not, when one is.
   if (!replayed.ok()) {
     const Status& refused = replayed.status();
-    if (refused.code() != Code::kConflict) return refused.AtField("effective");
+    // Not a conflict with a later event: the event itself is wrong (a role or a field the
+    // workflow does not know), whatever its date.
+    if (refused.code() != Code::kConflict) return refused;
     const std::optional<Date> earliest = EarliestDateAllowed(item, added);
     if (!earliest) return refused.AtField("effective");
     return Status::Conflict(refused.message() + "; the earliest date it would be allowed is " +
@@ -520,10 +522,14 @@ Status Ledger::Step(const Item& item, const Event& e, RecommendationView& view, 
   const Transition* t = wf.FindTransition(e.transition);
   if (!t) {
     return Status::InvalidArgument(what() + ": the workflow has no transition '" + e.transition +
-                                   "'");
+                                   "'")
+        .AtField("do");
   }
   const RoleSpec* role = wf.FindRole(e.role);
-  if (!role) return Status::InvalidArgument(what() + ": the workflow has no role '" + e.role + "'");
+  if (!role) {
+    return Status::InvalidArgument(what() + ": the workflow has no role '" + e.role + "'")
+        .AtField("role");
+  }
   std::string from_state;  // for the timeline entry
   if (detail != Detail::kHead) from_state = view.state;
   if (view.state.empty()) {

@@ -239,6 +239,28 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   ASSERT_FALSE(extended.ok());
   EXPECT_EQ(extended.status().field(), "due");
   EXPECT_EQ(Said(extended.status(), "da23-r2", "extend"), "'soon' is not a real date (YYYY-MM-DD)");
+  // Back-dated, the same: about that field, not the date (the date is not what is wrong).
+  auto extended_back = Record("da23-r2", "extend", "2024-06-01", "",
+                              {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});
+  ASSERT_FALSE(extended_back.ok());
+  EXPECT_EQ(extended_back.status().field(), "due");
+  // A transition or a role the workflow does not know, back-dated or not: about it.
+  auto unknown = Record("da23-r2", "comment", "2025-12-01");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().field(), "do");
+  for (const char* effective : {"2025-12-01", "2024-06-01"}) {
+    RecordEvent wizard;
+    wizard.subject_id = "da23-r2";
+    wizard.transition = "update";
+    wizard.note = "n";
+    wizard.role = "wizard";
+    wizard.effective = D(effective);
+    auto refused = engine_->Apply({wizard}, "test");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().field(), "role") << effective;
+    EXPECT_NE(refused.status().message().find("no role 'wizard'"), std::string::npos)
+        << refused.status().message();
+  }
   // Ids that contain a state's name or a date, and a value quoted, are left as they are.
   const Status odd = Status::Conflict(
       "r_in_progress-2025-03-06: 'close' effective 2025-12-01: 1 action is still open: "

@@ -182,6 +182,11 @@ class CommandBuilder {
                                      " must be between its recommendation's issue (" +
                                      rec->issued().ToString() + ") and today");
     }
+    if (def.due && *def.due < planned) {
+      return Status::InvalidArgument(what + ": due " + def.due->ToString() +
+                                     ", before it is planned (" + planned.ToString() + ")")
+          .AtField("due");
+    }
     std::string role = c.role;
     if (role.empty()) {
       for (const auto& r : awf->creating().roles) {
@@ -342,6 +347,15 @@ class CommandBuilder {
       return Status::InvalidArgument("recommendation '" + c.id + "': issued " + issued.ToString() +
                                      " must be between its inspection's publication (" +
                                      inspection->published.ToString() + ") and today");
+    }
+    // A deadline before the recommendation exists is a slip (a year mistyped), never a plan.
+    for (const auto& m : def.milestones) {
+      if (m.due < issued) {
+        return Status::InvalidArgument("recommendation '" + c.id + "': milestone '" + m.label +
+                                       "' is due " + m.due.ToString() + ", before it is issued (" +
+                                       issued.ToString() + ")")
+            .AtField("milestones");
+      }
     }
     if (const Item* existing = world_.FindItem(c.id)) {
       if (existing->kind != SubjectKind::kRecommendation) {

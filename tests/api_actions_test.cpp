@@ -215,6 +215,10 @@ TEST_F(ApiActionsTest, BadDatesJsonAndParametersAre400) {
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","planned":"soon"})"), 400,
                         "'planned' must be a real date written YYYY-MM-DD, not 'soon'"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a"})"), 400, "'title' is required"));
+  // A due date before the action is planned is a slip, not a plan.
+  EXPECT_TRUE(
+      IsProblem(Post(plan, R"({"id":"a","title":"t","planned":"2026-11-01","due":"2026-10-31"})"),
+                422, "action 'a': due 2026-10-31, before it is planned (2026-11-01)"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":"t","colour":"red"})"), 400,
                         "unknown member 'colour'"));
   EXPECT_TRUE(IsProblem(Post(plan, R"({"id":"a","title":7})"), 400, "'title' must be a string"));

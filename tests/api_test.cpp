@@ -487,6 +487,12 @@ TEST_F(ApiTest, WellFormedRequestsThatBreakARuleAre422) {
                              R"({"id":"x1","inspection":"da25","owners":["CPS"],"text":"Do it.",)"
                              R"("milestones":[{"label":"due","due":"2027-03-31","x":1}]})"),
                         400, "a milestone: unknown member 'x'"));
+  // A deadline before the recommendation is issued (da25: 6 March 2025) is a slip.
+  EXPECT_TRUE(IsProblem(Post("/api/v1/recommendations",
+                             R"({"id":"x1","inspection":"da25","owners":["CPS"],"text":"Do it.",)"
+                             R"("milestones":[{"label":"due","due":"2025-03-05"}]})"),
+                        422,
+                        "milestone 'due' is due 2025-03-05, before it is issued (2025-03-06)"));
   std::string many;
   for (int i = 0; i < 51; ++i) {
     many += std::string(i ? "," : "") + R"({"label":"m)" + std::to_string(i) +

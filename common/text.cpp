@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <algorithm>
+
 namespace rectrack {
 namespace {
 
@@ -103,6 +105,35 @@ std::string CodePointName(char32_t code_point) {
     digits.insert(digits.begin(), kHex[c & 0xf]);
   }
   return "U+" + digits;
+}
+
+Status CheckStoredText(std::string_view field, std::string_view value, size_t limit,
+                       TextLines lines) {
+  const std::string name(field);
+  if (!IsValidUtf8(value)) {
+    return Status::InvalidArgument(name + " is not valid UTF-8 text: '" +
+                                   SanitizeUtf8(value.substr(0, 200)) + "'");
+  }
+  if (value.size() > limit) {
+    return Status::InvalidArgument(name + " is " + std::to_string(value.size()) +
+                                   " bytes long; at most " + std::to_string(limit) +
+                                   " are allowed");
+  }
+  size_t control = FindControl(value);
+  if (lines == TextLines::kOne) control = std::min(control, value.find_first_of("\t\n"));
+  if (control != std::string::npos) {
+    return Status::InvalidArgument(
+        name + " holds the control character " + ControlName(value, control) + " at byte " +
+        std::to_string(control + 1) +
+        (lines == TextLines::kOne ? "; it must be one line of text"
+                                  : "; only tab and newline are allowed"));
+  }
+  char32_t noncharacter = 0;
+  if (const size_t at = FindNoncharacter(value, &noncharacter); at != std::string::npos) {
+    return Status::InvalidArgument(name + " holds the noncharacter " + CodePointName(noncharacter) +
+                                   " at byte " + std::to_string(at + 1) + ", which is not text");
+  }
+  return Status();
 }
 
 }  // namespace rectrack

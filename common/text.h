@@ -2,8 +2,11 @@
 // event log is JSON and a payload that does not decode would make the log unreadable.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "common/status.h"
 
 namespace rectrack {
 
@@ -29,5 +32,12 @@ std::string ControlName(std::string_view text, size_t at);
 size_t FindNoncharacter(std::string_view text, char32_t* code_point);
 // "U+FFFF", "U+10FFFE".
 std::string CodePointName(char32_t code_point);
+
+// Whether `value`, a text rectrack is to store as `field` ("note", "label"), may be: valid UTF-8,
+// at most `limit` bytes, no control character (with kOne, not tab or newline either: a label
+// printed in a table), no noncharacter. InvalidArgument saying which and where otherwise.
+enum class TextLines { kMany, kOne };
+Status CheckStoredText(std::string_view field, std::string_view value, size_t limit,
+                       TextLines lines = TextLines::kMany);
 
 }  // namespace rectrack

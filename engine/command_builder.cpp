@@ -40,29 +40,7 @@ class CommandBuilder {
   // would reach terminals and documents), no noncharacter (XML cannot hold U+FFFF), and within
   // its limit (commands.h).
   Status CheckText(std::initializer_list<Text> texts) const {
-    for (const Text& t : texts) {
-      const std::string field = t.field;
-      if (!IsValidUtf8(t.value)) {
-        return Status::InvalidArgument(field + " is not valid UTF-8 text: '" +
-                                       SanitizeUtf8(t.value.substr(0, 200)) + "'");
-      }
-      if (t.value.size() > t.limit) {
-        return Status::InvalidArgument(field + " is " + std::to_string(t.value.size()) +
-                                       " bytes long; at most " + std::to_string(t.limit) +
-                                       " are allowed");
-      }
-      if (const size_t at = FindControl(t.value); at != std::string::npos) {
-        return Status::InvalidArgument(
-            field + " holds the control character " + ControlName(t.value, at) + " at byte " +
-            std::to_string(at + 1) + "; only tab and newline are allowed");
-      }
-      char32_t noncharacter = 0;
-      if (const size_t at = FindNoncharacter(t.value, &noncharacter); at != std::string::npos) {
-        return Status::InvalidArgument(field + " holds the noncharacter " +
-                                       CodePointName(noncharacter) + " at byte " +
-                                       std::to_string(at + 1) + ", which is not text");
-      }
-    }
+    for (const Text& t : texts) RETURN_IF_ERROR(CheckStoredText(t.field, t.value, t.limit));
     return Status();
   }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "common/strings.h"
+#include "common/text.h"
+#include "engine/commands.h"
 #include "engine/engine.h"
 #include "engine/ledger.h"
 #include "storage/crypto.h"
@@ -50,6 +52,9 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
     const std::string& role, const std::string& body, std::optional<Date> expires,
     const std::string& label, const std::string& unit) {
   RETURN_IF_ERROR(CheckScope("token", role, body, unit));
+  // A label is printed in `token list` and the web's table: one line, a name's length.
+  RETURN_IF_ERROR(CheckStoredText("the label", label, kMaxNameBytes, TextLines::kOne)
+                      .AtField("label"));
   if (expires && *expires < clock_->Today()) {
     return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
   }

@@ -471,6 +471,24 @@ TEST_F(EngineTest, TwoEnginesOnOneFileSeeEachOthersWrites) {
   ASSERT_TRUE(verify.ok()) << verify.status().message();
 }
 
+// A token's label is printed in `token list` and the web's table: one line of text, a name's
+// length; a label refused makes no token.
+TEST_F(EngineTest, ATokenLabelIsOneLineOfTextWithinANamesLength) {
+  ImportDemo();
+  for (const std::string& label : {std::string("ok\r\nforged row"), std::string("a\tb"),
+                                   std::string("\x1b[31mred"), std::string(501, 'x')}) {
+    auto token = engine_->CreateToken("reader", "", std::nullopt, label);
+    ASSERT_FALSE(token.ok()) << label;
+    EXPECT_EQ(token.status().field(), "label");
+    EXPECT_EQ(token.status().message().rfind("the label ", 0), 0u) << token.status().message();
+  }
+  auto tokens = engine_->Tokens();
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_TRUE(tokens->empty());
+  EXPECT_TRUE(
+      engine_->CreateToken("reader", "", std::nullopt, "Calendar for the CPS's leads").ok());
+}
+
 // A token another process revoked stops working once this engine takes in any of that process's
 // commits, also when a write of its own is what took them in (a stream once read the command
 // line's next event with a token the command line had just revoked).

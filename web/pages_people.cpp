@@ -144,8 +144,9 @@ Response Workspace::Impl::SecondFactor(const Call& call) {
   }
   data.set("secret", secret);
   data.set("secret_check", check(secret));
-  data.set("uri", "otpauth://totp/rectrack:" + call.who.account + "?secret=" + secret +
-                      "&issuer=rectrack&algorithm=SHA1&digits=6&period=30");
+  // The label is the account, encoded: an address may hold '#', '?' or '&'.
+  data.set("uri", "otpauth://totp/rectrack:" + PercentEncoded(call.who.account) +
+                      "?secret=" + secret + "&issuer=rectrack&algorithm=SHA1&digits=6&period=30");
   const bool failed = !error.empty();
   return Page(call, failed ? 400 : 200, "second_factor", data, "Set up a second factor", "",
               failed);
@@ -171,8 +172,20 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
   Data data;
   auto accounts_list = accounts->List();
   Data rows = List();
+  // After an account is added or its status changed (post/redirect/get), which account, said
+  // from the list: a link cannot put words in the banners, nor say a status it does not have.
+  const std::string added_asked = Lower(added), disabled_asked = Lower(call.Query("disabled")),
+                    enabled_asked = Lower(call.Query("enabled"));
+  std::string added_said, status_changed;
   if (accounts_list.ok()) {
     for (const storage::AccountRecord& a : *accounts_list) {
+      const std::string email = Lower(a.email);
+      if (!added_asked.empty() && email == added_asked) added_said = a.email;
+      if (!disabled_asked.empty() && email == disabled_asked && !a.disabled.empty()) {
+        status_changed = a.email + " is disabled and signed out everywhere";
+      } else if (!enabled_asked.empty() && email == enabled_asked && a.disabled.empty()) {
+        status_changed = a.email + " is enabled";
+      }
       Data d;
       d.set("email", a.email);
       d.set("role", Spoken(a.role));
@@ -211,13 +224,8 @@ Response Workspace::Impl::AdminAccounts(const Call& call, std::vector<FieldError
     data.set("units", units);
   });
   SetErrors(data, errors);
-  if (!added.empty()) data.set("added", added);
-  // After a change of status (post/redirect/get): which account, said by the server.
-  if (const std::string email = call.Query("disabled"); !email.empty()) {
-    data.set("status_changed", email + " is disabled and signed out everywhere");
-  } else if (const std::string email = call.Query("enabled"); !email.empty()) {
-    data.set("status_changed", email + " is enabled");
-  }
+  SetIf(data, "added", added_said);
+  SetIf(data, "status_changed", status_changed);
   SetIf(data, "link", link);
   return Page(call, status, "admin_accounts", data, "Accounts", "admin", failed);
 }
@@ -246,10 +254,13 @@ Response Workspace::Impl::AddAccount(const Call& call) {
     // No password given: a one-time link for the person to set one, shown once, here.
     auto token = accounts->CreatePasswordLink(record.email, call.who.account, call.req.remote);
     if (!token.ok()) return AdminAccounts(call, {{"email", token.status().message()}}, "", 500);
-    return AdminAccounts(call, {}, Lower(record.email), 201,
-                         options.public_url + "/set-password?token=" + *token);
+    // A whole address, to send: public_url, or else the one the administrator asked by.
+    const std::string base =
+        options.public_url.empty() ? "http://" + call.req.Header("host") : options.public_url;
+    return AdminAccounts(call, {}, record.email, 201,
+                         base + "/set-password" + QueryString({{"token", *token}}));
   }
-  return Redirect("/admin/accounts?added=" + record.email);
+  return Redirect("/admin/accounts" + QueryString({{"added", record.email}}));
 }
 
 Response Workspace::Impl::SetAccountStatus(const Call& call) {

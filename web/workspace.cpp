@@ -89,23 +89,27 @@ bool FromAnotherSite(const Request& req, const std::string& public_url) {
 }
 }  // namespace
 
-// A query string of `params` in a fixed order, each value percent-encoded.
+std::string PercentEncoded(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      static const char* kHex = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string QueryString(const Params& params) {
   std::string out;
   for (const auto& [name, value] : params) {
     if (value.empty()) continue;
     out += out.empty() ? "?" : "&";
-    out += name + "=";
-    for (unsigned char c : value) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        static const char* kHex = "0123456789ABCDEF";
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-    }
+    out += name + "=" + PercentEncoded(value);
   }
   return out;
 }

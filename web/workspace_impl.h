@@ -65,6 +65,9 @@ Response Html(int status, std::string body);
 Response Redirect(const std::string& location);
 // A report or list as a file to save: `name` is its file name.
 Response Download(const std::string& content_type, std::string body, const std::string& name);
+// `value` with every byte but RFC 3986's unreserved ones percent-encoded: safe in any part of a
+// URL.
+std::string PercentEncoded(std::string_view value);
 // A query string of `params` in a fixed order, each value percent-encoded; "" for none.
 std::string QueryString(const Params& params);
 std::string CookieValue(const Request& req, const std::string& name);

@@ -1182,9 +1182,10 @@ class WebWorkspaceTest(unittest.TestCase):
         driver.find_element(By.XPATH, "//select[@id='role']/option[@value='reader']").click()
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/accounts'] button"))
         link = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
-        self.assertIn("/set-password?token=", link)
+        # A whole address to send (no public_url here: the one the administrator asked by).
+        self.assertTrue(link.startswith(self.server.url + "/set-password?token="), link)
         person = self.new_browser()
-        self.go(person, link[link.index("/set-password"):])
+        person.get(link)
         self.check_page(person, "set-password")
         person.find_element(By.ID, "password").send_keys("my own good password")
         person.find_element(By.ID, "confirm").send_keys("my own good passwort")
@@ -1214,6 +1215,20 @@ class WebWorkspaceTest(unittest.TestCase):
         self.assertIn("Sign in", person.title)
         self.submit(driver, driver.find_element(By.XPATH, "//tr[td[1]='new@sfo.example']//button"))
         self.assertIn("new@sfo.example is enabled", driver.page_source)
+        # A link cannot put words in the banners, nor say a status an account does not have.
+        for query in ("?enabled=Your+password+expired,+sign+in+at+evil.example",
+                      "?disabled=new@sfo.example", "?added=nobody@evil.example"):
+            self.go(driver, "/admin/accounts" + query)
+            self.assertEqual(driver.find_elements(By.CSS_SELECTOR, ".govuk-notification-banner"), [], query)
+        # An address with '+' and '&' is named whole after it is added.
+        self.go(driver, "/admin/accounts")
+        driver.find_element(By.ID, "email").send_keys("dave+a&disabled=x@sfo.example")
+        driver.find_element(By.XPATH, "//select[@id='role']/option[@value='reader']").click()
+        driver.find_element(By.ID, "password").send_keys("a good long password")
+        self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/admin/accounts'] button"))
+        banners = driver.find_elements(By.CSS_SELECTOR, ".govuk-notification-banner")
+        self.assertEqual(len(banners), 1, driver.page_source)
+        self.assertIn("Account added for dave+a&disabled=x@sfo.example.", banners[0].text)
         self.go(person, "/sign-in")
         person.find_element(By.ID, "email").send_keys("new@sfo.example")
         person.find_element(By.ID, "password").send_keys("my own good password")
@@ -1251,6 +1266,14 @@ class WebWorkspaceTest(unittest.TestCase):
                       driver.find_element(By.CSS_SELECTOR, ".govuk-error-summary").text)
         self.assertNotEqual(driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text, chosen)
         secret = driver.find_element(By.CSS_SELECTOR, ".rectrack-secret").text
+        # The authenticator's link, read as a URL: the account, encoded, is its label, and the
+        # secret its query's (an address holding '#' or '?' would otherwise cut it off).
+        href = driver.find_element(
+            By.PARTIAL_LINK_TEXT, "add rectrack to an authenticator").get_attribute("href")
+        self.assertIn("otpauth://totp/rectrack:lead%40sfo.example?secret=", href)
+        uri = urllib.parse.urlsplit(href)
+        self.assertEqual(urllib.parse.unquote(uri.path), "/rectrack:lead@sfo.example")
+        self.assertEqual(urllib.parse.parse_qs(uri.query)["secret"], [secret])
         driver.find_element(By.ID, "code").send_keys(totp(secret, int(time.time()) // 30))
         self.submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/account/second-factor'] button"))
         self.assertIn("Your second factor is on", driver.page_source)

@@ -11,10 +11,16 @@
 
 namespace rectrack::web {
 
-std::optional<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Call& call,
-                                                                       Data& data) const {
+Result<Workspace::Impl::ReportAsk> Workspace::Impl::AskedReport(const Call& call,
+                                                                Data& data) const {
   auto body = ScopeBody(call.who, call.Query("body"));
-  if (!body.ok()) return std::nullopt;
+  if (!body.ok()) return Status::NotFound(body.status().message());
+  if (const std::string format = call.Query("format"); !format.empty() && format != "csv" &&
+                                                       format != "md" && format != "html" &&
+                                                       !DocumentFormatNamed(format)) {
+    return Status::InvalidArgument("There is no format '" + format +
+                                   "': csv, md, html, xlsx, docx, odt or pdf.");
+  }
   const TypedDateField as_at(call.Query("as_at"));
   ReportAsk ask{*body, as_at.iso, as_at.date, as_at.bad()};
   data.set("as_at", as_at.shown);
@@ -52,16 +58,22 @@ Response Workspace::Impl::DocumentDownload(const Call& call, Result<std::string>
 Response Workspace::Impl::Annex(const Call& call) {
   Data data;
   const auto ask = AskedReport(call, data);
-  if (!ask) return NotFound(call);
+  if (!ask.ok()) return FilterRefusal(call, ask.status());
+  Status filters_exist, failed;
   std::optional<Response> download;
   std::optional<AnnexReport> to_make;  // a document, made after the lock is released
   const std::optional<DocumentFormat> document = DocumentFormatNamed(call.Query("format"));
   std::string file;
   host->Read([&](const Engine& engine) {
+    filters_exist = FiltersExist(engine, call);
+    if (!filters_exist.ok()) return;
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date) return;
     auto report = engine.Annex(chosen, ask->as_of);
-    if (!report.ok()) return;
+    if (!report.ok()) {
+      failed = report.status();
+      return;
+    }
     file = "annex-a-" + report->body + "-" + report->as_of.ToString();
     const std::string format = call.Query("format");
     if (document) {
@@ -105,6 +117,8 @@ Response Workspace::Impl::Annex(const Call& call) {
     }
     data.set("report", r);
   });
+  if (!filters_exist.ok()) return FilterRefusal(call, filters_exist);
+  if (!failed.ok()) return Failure(call, failed);
   if (to_make)
     return DocumentDownload(call, options.documents->Annex(*to_make, *document), *document, file);
   if (download) return std::move(*download);
@@ -114,7 +128,8 @@ Response Workspace::Impl::Annex(const Call& call) {
 Response Workspace::Impl::Progress(const Call& call) {
   Data data;
   const auto ask = AskedReport(call, data);
-  if (!ask) return NotFound(call);
+  if (!ask.ok()) return FilterRefusal(call, ask.status());
+  Status filters_exist, failed;
   std::optional<Response> download;
   std::optional<ProgressReport> to_make;  // a document, made after the lock is released
   const std::optional<DocumentFormat> document = DocumentFormatNamed(call.Query("format"));
@@ -125,10 +140,15 @@ Response Workspace::Impl::Progress(const Call& call) {
     d.set("overdue", std::to_string(u.overdue));
   };
   host->Read([&](const Engine& engine) {
+    filters_exist = FiltersExist(engine, call);
+    if (!filters_exist.ok()) return;
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date || !action_workflow) return;
     auto report = ProgressVisible(engine, call.who, chosen, ask->as_of);
-    if (!report.ok()) return;
+    if (!report.ok()) {
+      failed = report.status();
+      return;
+    }
     file = "progress-" + report->body + "-" + report->as_of.ToString();
     if (document) {
       to_make = std::move(*report);
@@ -171,6 +191,8 @@ Response Workspace::Impl::Progress(const Call& call) {
     }
     data.set("report", r);
   });
+  if (!filters_exist.ok()) return FilterRefusal(call, filters_exist);
+  if (!failed.ok()) return Failure(call, failed);
   if (to_make) {
     return DocumentDownload(call, options.documents->Progress(*to_make, *document), *document,
                             file);

@@ -59,6 +59,41 @@ void SetSelectedFilters(Data& data, const std::string& path, const Params& filte
 constexpr const char* kNoUnit = "(none)";
 constexpr const char* kNoUnitName = "The body as a whole (no unit)";
 
+}  // namespace
+
+Status Workspace::Impl::FiltersExist(const Engine& engine, const Call& call) const {
+  if (const std::string body = call.Query("body"); !body.empty() && !engine.HasBody(body)) {
+    return Status::NotFound("no body '" + body + "'");
+  }
+  if (const std::string inspection = call.Query("inspection"); !inspection.empty()) {
+    const std::vector<Inspection> all = engine.Inspections();
+    if (std::none_of(all.begin(), all.end(),
+                     [&](const Inspection& i) { return i.id == inspection; })) {
+      return Status::NotFound("no inspection '" + inspection + "'");
+    }
+  }
+  if (const std::string unit = call.Query("unit");
+      !unit.empty() && unit != kNoUnit && !engine.FindUnit(unit)) {
+    return Status::NotFound("no unit '" + unit + "'");
+  }
+  if (const std::string state = call.Query("state");
+      !state.empty() && !engine.workflow().FindState(state)) {
+    return Status::InvalidArgument("There is no state '" + state + "'.");
+  }
+  if (const std::string status = call.Query("status");
+      !status.empty() && status != "open" && status != "closed") {
+    return Status::InvalidArgument("Open or closed must be 'open' or 'closed', not '" + status +
+                                   "'.");
+  }
+  return Status();
+}
+
+Response Workspace::Impl::FilterRefusal(const Call& call, const Status& why) const {
+  return why.code() == Code::kNotFound ? NotFound(call) : AddressNotRight(call, why);
+}
+
+namespace {
+
 std::string StatusLabel(const std::string& status) {
   return status == "open" ? "Open" : status == "closed" ? "Closed" : status;
 }
@@ -216,14 +251,17 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   const size_t page_first = asked->first(), page_end = asked->end();
   int64_t generation = 0;
   std::string today, body_name, inspection_name;
-  Status failed;  // the list could not be made
+  Status failed;         // the list could not be made
+  Status filters_exist;  // the address's filters name what there is
   host->Read([&](const Engine& engine) {
+    filters_exist = FiltersExist(engine, call);
+    if (!filters_exist.ok()) return;
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
     ListQuery query;
     query.as_of = as_of;
     query.body = *body;
-    if (workflow->FindState(state)) query.state = state;
+    query.state = state;
     if (status == "open") query.open = true;
     if (status == "closed") query.open = false;
     query.overdue_only = overdue;
@@ -284,6 +322,7 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
     }
     data.set("inspections", inspections);
   });
+  if (!filters_exist.ok()) return Content{0, "", false, -1, FilterRefusal(call, filters_exist)};
   if (!failed.ok()) return Content{0, "", false, -1, Failure(call, failed)};
   if (csv && errors.empty()) {  // a bad date is said on the page, not hidden in a file
     std::string out = "id,inspection,owners,state,open,overdue,next_due,issued,text\r\n";
@@ -404,8 +443,10 @@ Response Workspace::Impl::Actions(const Call& call) {
   int64_t generation = 0;
   size_t count = 0;
   std::string unit_name, csv_file, today;
-  Status failed;
+  Status failed, filters_exist;
   host->Read([&](const Engine& engine) {
+    filters_exist = FiltersExist(engine, call);
+    if (!filters_exist.ok()) return;
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
     ActionQuery q;
@@ -478,6 +519,7 @@ Response Workspace::Impl::Actions(const Call& call) {
       data.set("no_unit_selected", Bool(no_unit));
     }
   });
+  if (!filters_exist.ok()) return FilterRefusal(call, filters_exist);
   if (!failed.ok()) return Failure(call, failed);
   if (csv) {
     return Download("text/csv; charset=utf-8", std::move(csv_file), "actions-" + today + ".csv");

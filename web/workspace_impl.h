@@ -195,6 +195,12 @@ struct Workspace::Impl {
   Response Message(const Call& call, int status, const std::string& title,
                    const std::string& message) const;
   Response NotFound(const Call& call) const;
+  // Whether the filters in a list's or a report's address name what there is (read under the
+  // engine's lock): an unknown body, inspection or unit is NotFound, as the API says; a state
+  // the workflow has not, or a status but open or closed, is InvalidArgument saying which (no
+  // form offers them: the address was edited). FilterRefusal answers either as a page.
+  Status FiltersExist(const Engine& engine, const Call& call) const;
+  Response FilterRefusal(const Call& call, const Status& why) const;
   // 400, "The address is not right", and what `status` says is wrong with it (a page number
   // that is not a number).
   Response AddressNotRight(const Call& call, const Status& status) const;
@@ -250,14 +256,15 @@ struct Workspace::Impl {
   Response Inspections(const Call& call);
   Response InspectionPage(const Call& call, const std::string& id);
   // What a report page (Annex A, progress) asks about: its body, scoped to who asks, and its
-  // "as at" date. Sets the page's date field (and its error) in `data`.
+  // "as at" date. Sets the page's date field (and its error) in `data`. NotFound for another
+  // body than the caller's, InvalidArgument for a format there is not (FilterRefusal).
   struct ReportAsk {
     std::string body;  // "" until ReportBody picks one
     std::string as_at;
     std::optional<Date> as_of;
     bool bad_date = false;
   };
-  std::optional<ReportAsk> AskedReport(const Call& call, Data& data) const;
+  Result<ReportAsk> AskedReport(const Call& call, Data& data) const;
   // The body the report is of (the one asked, else the first the caller may see), with the
   // body choices set in `data`; "" when there is none. REQUIRES: under the host's lock.
   std::string ReportBody(const Engine& engine, const Call& call, const ReportAsk& ask,

@@ -784,6 +784,22 @@ class WebWorkspaceTest(unittest.TestCase):
         self.go(driver, "/recommendations?body=CPS&body=SFO")
         self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, "The address is not right")
         self.assertIn("'body'", driver.find_element(By.TAG_NAME, "main").text)
+        # A filter no form offers is said, not ignored while the list shows everything: a state
+        # or status there is not (400), a body, inspection or unit there is not (404), on the
+        # lists and the reports alike; and so is a report's format there is not.
+        for path, heading, says in (
+                ("/recommendations?state=nope", "The address is not right", "no state 'nope'"),
+                ("/recommendations?status=foo", "The address is not right", "'open' or 'closed'"),
+                ("/actions?status=foo", "The address is not right", "'open' or 'closed'"),
+                ("/reports/annex?format=exe", "The address is not right", "no format 'exe'"),
+                ("/recommendations?body=NOPE", "Page not found", ""),
+                ("/recommendations?inspection=nope", "Page not found", ""),
+                ("/actions?unit=nope", "Page not found", ""),
+                ("/reports/annex?body=NOPE", "Page not found", ""),
+                ("/reports/progress?body=NOPE", "Page not found", "")):
+            self.go(driver, path)
+            self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, heading, path)
+            self.assertIn(says, driver.find_element(By.TAG_NAME, "main").text, path)
         # Applying a filter keeps the page size.
         self.go(driver, "/actions?per_page=10")
         Select(driver.find_element(By.ID, "status")).select_by_value("open")

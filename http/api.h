@@ -92,8 +92,10 @@ class Front {
   virtual ~Front() = default;
   virtual Response Handle(const Request& request) = 0;
   // The server's own refusal of a request to one of its paths before it could be handled (413: a
-  // body over max_body_bytes; `head` has the request line and headers only), as a page people
-  // can read; `detail` says what was wrong. Without an override, the API's problem JSON.
+  // body over max_body_bytes; 431: a head over max_header_bytes; 400: a request that cannot be
+  // read), as a page people can read; `head` has the request line and as many headers as were
+  // read (none for 431); `detail` says what was wrong. Without an override, the API's problem
+  // JSON.
   virtual std::optional<Response> Refusal(const Request& head, int status,
                                           const std::string& detail) {
     (void)head, (void)status, (void)detail;

@@ -163,30 +163,23 @@ void Session::OnRead(beast::error_code ec) {
     return Close();
   }
   if (ec == bhttp::error::body_limit) {
-    const std::string detail = "the request body is larger than " +
-                               std::to_string(shared_.options.max_body_bytes) + " bytes";
-    const Request& head = parser_->request;
-    const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
-    if (shared_.front && !shared_.api.Owns(path)) {
-      if (auto page = shared_.front->Refusal(head, 413, detail)) return Decline(std::move(*page));
-    }
-    return Decline(Api::Problem(413, detail));
+    return Refuse(413, "the request body is larger than " +
+                           std::to_string(shared_.options.max_body_bytes) + " bytes");
   }
   if (ec == bhttp::error::header_limit) {
-    return Decline(Api::Problem(431, "the request header is larger than " +
-                                         std::to_string(shared_.options.max_header_bytes) +
-                                         " bytes"));
+    return Refuse(431, "the request header is larger than " +
+                           std::to_string(shared_.options.max_header_bytes) + " bytes");
   }
   if (ec && !parser_->repeated.empty()) {
-    return Decline(Api::Problem(400, "the header field '" + parser_->repeated +
-                                         "' may be given once, and was given more than once"));
+    return Refuse(400, "the header field '" + parser_->repeated +
+                           "' may be given once, and was given more than once");
   }
-  if (ec) return Decline(Api::Problem(400, "malformed HTTP request: " + ec.message()));
+  if (ec) return Refuse(400, "malformed HTTP request: " + ec.message());
 
   // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's end
   // unknowable; reading on would take the body for the next request.
   if (parser_->transfer_encoding && !parser_->chunked()) {
-    return Decline(Api::Problem(400, "Transfer-Encoding must end with chunked"));
+    return Refuse(400, "Transfer-Encoding must end with chunked");
   }
   const bool keep_alive = parser_->keep_alive() && !shared_.stopping;
   const bhttp::verb method = parser_->method;
@@ -232,6 +225,36 @@ void Session::Handle(const Request& request, std::function<void(Response)> answe
   }
   shared_.api.CountServerAnswer(request.target, response.status);
   answer(std::move(response));
+}
+
+namespace {
+
+// The target of the request line at the start of `bytes` ("GET /recommendations HTTP/1.1"), or
+// "" when that line has not all come or is not one: for a request whose head was too large for
+// the parser to read, only to choose how to say so.
+std::string TargetOfRequestLine(std::string_view bytes) {
+  const std::string_view line = bytes.substr(0, bytes.find("\r\n"));
+  if (line.size() == bytes.size()) return "";
+  const size_t first = line.find(' '), last = line.rfind(' ');
+  if (first == std::string_view::npos || last <= first + 1) return "";
+  const std::string_view target = line.substr(first + 1, last - first - 1);
+  if (target.front() != '/' || !line.substr(last + 1).starts_with("HTTP/")) return "";
+  return std::string(target);
+}
+
+}  // namespace
+
+void Session::Refuse(int status, const std::string& detail) {
+  Request& head = parser_->request;
+  if (head.target.empty()) {
+    head.target = TargetOfRequestLine(
+        std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+  }
+  const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
+  if (shared_.front && !path.empty() && !shared_.api.Owns(path)) {
+    if (auto page = shared_.front->Refusal(head, status, detail)) return Decline(std::move(*page));
+  }
+  return Decline(Api::Problem(status, detail));
 }
 
 void Session::Decline(Response response) {

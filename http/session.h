@@ -139,6 +139,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request the Api never saw (refused, malformed, too large), counts the answer in
   // /metrics under the request's route as far as it was read, and closes.
   void Decline(Response response);
+  // Declines a request that could not be read with `status` and `detail`: a page for the
+  // workspace's paths (as far as its request line was read), the API's problem otherwise.
+  void Refuse(int status, const std::string& detail);
 
   // `head`: answer with the headers a GET would have, Content-Length included, and no body.
   // The body is sent from where it lies (shared with the GET cache, or owned by the session),

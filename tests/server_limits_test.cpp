@@ -93,6 +93,33 @@ TEST_F(ServerTest, AFormWithTooManyFieldsOrBytesIsRefused413) {
       303);
 }
 
+// A request the server cannot read (a head too large, a field given twice, a length that is
+// none) is refused as a page on the workspace's paths, with the pages' headers, and as the
+// API's problem on the API's.
+TEST_F(ServerTest, ARequestThatCannotBeReadIsAPageOnTheWorkspacesPaths) {
+  Start();
+  const std::string cookie = "Cookie: a=" + std::string(20000, 'a') + "\r\n";
+  const std::string twice = "Host: x\r\n";
+  const std::string unended = "Content-Length: many\r\n";
+  for (const auto& [headers, status] :
+       {std::pair{cookie, 431}, std::pair{twice, 400}, std::pair{unended, 400}}) {
+    for (const std::string path : {"/recommendations", "/api/v1/bodies"}) {
+      Connection c(port_);
+      c.Send("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n");
+      Reply r = c.Read();
+      EXPECT_EQ(r.status, status) << path << headers.substr(0, 40);
+      const bool page = path == "/recommendations";
+      EXPECT_EQ(FieldOf(r, "content-type").find(page ? "text/html" : "application/problem+json"),
+                0u)
+          << path << r.head;
+      if (page) {
+        EXPECT_NE(r.body.find("<title>The request was refused"), std::string::npos) << r.body;
+        EXPECT_NE(FieldOf(r, "content-security-policy"), "") << r.head;
+      }
+    }
+  }
+}
+
 // A page asked with a method it does not answer says which it does (RFC 9110 15.5.6).
 TEST_F(ServerTest, APageAskedWithAnotherMethodIs405SayingWhichAreAllowed) {
   Start();

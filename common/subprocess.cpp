@@ -187,7 +187,7 @@ Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::stri
         if (is_out) {
           if (to.size() + static_cast<size_t>(r) > limits.max_output_bytes) {
             KillGroup(pid);
-            return Status::IOError(argv[0] + " wrote more than " +
+            return Status::TooLarge(argv[0] + " wrote more than " +
                                    std::to_string(limits.max_output_bytes) + " bytes");
           }
           to.append(buffer, static_cast<size_t>(r));

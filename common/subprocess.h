@@ -28,9 +28,10 @@ struct ProgramOutput {
 
 // Runs argv[0], looked up in PATH, with `args`, writes `input` to its standard input and returns
 // what it printed once it has exited (whatever its exit code). IOError when it cannot be started
-// (naming the program), when it is killed by a signal, or when it prints more than
-// max_output_bytes (it is killed); Unavailable when it has not exited within `timeout` (it and
-// its process group are killed). Never leaves a child behind.
+// (naming the program) or when it is killed by a signal; TooLarge when it prints more than
+// max_output_bytes (it is killed): the caller says whose fault that is; Unavailable when it has
+// not exited within `timeout` (it and its process group are killed). Never leaves a child
+// behind.
 Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::string_view input,
                                  const ProgramLimits& limits);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -573,12 +575,59 @@ Result<ReportFormat> SniffReport(std::string_view bytes) {
   return ReportFormat::kText;
 }
 
+namespace {
+
+uint64_t LittleEndian(std::string_view bytes, size_t at, size_t width) {
+  uint64_t value = 0;
+  for (size_t i = width; i-- > 0;) value = value << 8 | static_cast<unsigned char>(bytes[at + i]);
+  return value;
+}
+
+// The bytes a ZIP archive's entries take unpacked, as its central directory says (APPNOTE
+// 4.3.12 and 4.3.16); nullopt when the directory cannot be read, for the converter to say what
+// is wrong. An entry whose size is ZIP64's (over 4 GB) counts as the most there is.
+std::optional<uint64_t> UnpackedBytes(std::string_view zip) {
+  constexpr size_t kEndSize = 22, kEntrySize = 46;
+  const size_t from = zip.size() > 65535 + kEndSize ? zip.size() - 65535 - kEndSize : 0;
+  const size_t end = zip.rfind(std::string_view("PK\x05\x06", 4));
+  if (end == std::string_view::npos || end < from || end + kEndSize > zip.size()) {
+    return std::nullopt;
+  }
+  const uint64_t entries = LittleEndian(zip, end + 10, 2);
+  uint64_t at = LittleEndian(zip, end + 16, 4);
+  uint64_t unpacked = 0;
+  for (uint64_t i = 0; i < entries; ++i) {
+    if (at + kEntrySize > end || zip.substr(at, 4) != std::string_view("PK\x01\x02", 4)) {
+      return std::nullopt;
+    }
+    const uint64_t size = LittleEndian(zip, at + 24, 4);
+    if (size == 0xFFFFFFFF) return std::numeric_limits<uint64_t>::max();
+    unpacked += size;
+    at += kEntrySize + LittleEndian(zip, at + 28, 2) + LittleEndian(zip, at + 30, 2) +
+          LittleEndian(zip, at + 32, 2);
+  }
+  return unpacked;
+}
+
+}  // namespace
+
 Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& options) {
   if (bytes.size() > options.max_bytes) {
     return Status::TooLarge("the report is " + std::to_string(bytes.size()) + " bytes; at most " +
                             std::to_string(options.max_bytes) + " are read");
   }
   ASSIGN_OR_RETURN(ReportFormat format, SniffReport(bytes));
+  if (format == ReportFormat::kDocx || format == ReportFormat::kOdt) {
+    if (const auto unpacked = UnpackedBytes(bytes);
+        unpacked && *unpacked > options.max_unpacked_bytes) {
+      return Status::TooLarge("the " + std::string(ReportFormatName(format)) + " unpacks to " +
+                              (*unpacked == std::numeric_limits<uint64_t>::max()
+                                   ? std::string("over 4 GB")
+                                   : std::to_string(*unpacked) + " bytes") +
+                              "; rectrack reads documents of at most " +
+                              std::to_string(options.max_unpacked_bytes));
+    }
+  }
   std::string text;
   if (format == ReportFormat::kText) {
     text = std::string(StartsWith(bytes, "\xEF\xBB\xBF") ? bytes.substr(3) : bytes);
@@ -603,6 +652,13 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
         return Status::Unavailable("reading the " + std::string(ReportFormatName(format)) +
                                    " took longer than " + std::to_string(options.timeout_seconds) +
                                    " s; it was stopped");
+      }
+      // The file's text, not the server, is too large: a zip bomb, or a report far longer than
+      // any inspectorate's.
+      if (ran.status().code() == Code::kTooLarge) {
+        return Status::TooLarge("the " + std::string(ReportFormatName(format)) +
+                                " holds more than " + std::to_string(options.max_text_bytes) +
+                                " bytes of text; rectrack drafts from reports of at most that");
       }
       return ran.status();
     }

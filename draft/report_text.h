@@ -33,6 +33,9 @@ struct ReportReadOptions {
   int timeout_seconds = 60;
   size_t max_bytes = 20 << 20;      // the document
   size_t max_text_bytes = 8 << 20;  // the text a converter may print
+  // What a DOCX's or ODT's entries may take unpacked, as its ZIP directory says: a small file
+  // that unpacks to gigabytes (a zip bomb) is refused before a converter spends a minute on it.
+  size_t max_unpacked_bytes = 64 << 20;
   // The paragraphs read: a long inspection report has a few thousand. A review page shows each,
   // so this bounds the page a server makes of one upload.
   size_t max_paragraphs = 10000;

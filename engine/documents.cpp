@@ -113,7 +113,10 @@ Result<std::string> DocumentConverter::FromHtml(const std::string& html,
   ProgramLimits limits;
   limits.timeout = std::chrono::seconds(options_.timeout_seconds);
   limits.max_output_bytes = options_.max_output_bytes;
-  ASSIGN_OR_RETURN(ProgramOutput made, RunProgram(argv, html, limits));
+  Result<ProgramOutput> ran = RunProgram(argv, html, limits);
+  // A document this large is the server's to make, not a request too large: say it as a failure.
+  if (ran.status().code() == Code::kTooLarge) return Status::IOError(ran.status().message());
+  ASSIGN_OR_RETURN(ProgramOutput made, std::move(ran));
   if (made.exit_code != 0) {
     return Status::IOError(argv[0] + " could not make the " + DocumentFormatName(format) +
                            " (exit " + std::to_string(made.exit_code) +

@@ -108,6 +108,21 @@ class DraftRefusalsTest(unittest.TestCase):
                 dst.writestr(item, data)
         self.refused(broken, "broken.docx", "could not be read")
 
+    def test_a_docx_that_unpacks_to_far_more_is_refused_unread(self):
+        # A zip bomb: a file of a few hundred KB whose text unpacks to 100 MB. Refused from its
+        # ZIP directory, before pandoc spends a minute of the one converter slot on it.
+        bomb = os.path.join(self.dir, "bomb.docx")
+        with zipfile.ZipFile(self.docx) as src, \
+                zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "word/document.xml":
+                    data = data.replace(b"</w:body>", b"<w:p><w:r><w:t>" + b"a" * (100 << 20) +
+                                        b"</w:t></w:r></w:p></w:body>")
+                dst.writestr(item.filename, data)
+        self.assertLess(os.path.getsize(bomb), 1 << 20)
+        self.refused(bomb, "bomb.docx", "unpacks to", "at most 67108864")
+
     def test_spreadsheet_and_picture(self):
         book = os.path.join(self.dir, "book.xlsx")
         with zipfile.ZipFile(book, "w") as z:

@@ -168,6 +168,23 @@ TEST(ReportText, RefusesWhatIsTooLargeBeforeReadingIt) {
   EXPECT_TRUE(ReadReport(many, options).ok());
 }
 
+// A document whose text comes out longer than max_text_bytes (a zip bomb, small as a file) is
+// the file's fault: TooLarge (413), saying so, not the server's failure (500).
+TEST(ReportText, ADocumentWhoseTextIsTooLongIsTooLarge) {
+  std::string html = "<!DOCTYPE html><html><body>";
+  for (int i = 0; i < 200; ++i) html += "<p>Paragraph number " + std::to_string(i) + ".</p>";
+  html += "</body></html>";
+  ReportReadOptions options;
+  options.max_text_bytes = 1000;
+  const auto refused = ReadReport(html, options);
+  EXPECT_EQ(refused.status().code(), Code::kTooLarge) << refused.status().message();
+  EXPECT_EQ(refused.status().message(),
+            "the HTML holds more than 1000 bytes of text; rectrack drafts from reports of at most "
+            "that");
+  options.max_text_bytes = 1 << 20;
+  EXPECT_TRUE(ReadReport(html, options).ok());
+}
+
 // ---- Recommendations ----
 
 constexpr std::string_view kSection =

@@ -97,7 +97,7 @@ TEST(SubprocessTest, AProgramThatClosesItsOutputButRunsOnIsStillTimed) {
 TEST(SubprocessTest, TooMuchOutputIsRefusedAndTheProgramKilled) {
   auto run = RunProgram({"yes"}, "", Limits(10'000, 1 << 20));
   ASSERT_FALSE(run.ok());
-  EXPECT_EQ(run.status().code(), Code::kIOError);
+  EXPECT_EQ(run.status().code(), Code::kTooLarge);
   EXPECT_EQ(run.status().message(), "yes wrote more than 1048576 bytes");
 }
 

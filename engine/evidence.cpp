@@ -57,10 +57,14 @@ std::string Extension(const std::string& name) {
   return dot == std::string::npos ? "" : Lower(std::string_view(name).substr(dot));
 }
 
+// How a refusal names a file: "the file 'dip-sample.pdf'", so that a message a page begins
+// with a capital letter does not change the name.
+std::string TheFile(const std::string& name) { return "the file '" + name + "'"; }
+
 // What the bytes are, and whether they end as that kind must: "" when unknown.
 Result<std::string_view> Sniff(const std::string& name, std::string_view content) {
   auto truncated = [&](const Kind& kind) {
-    return Status::InvalidArgument(name + " is " + std::string(kind.label) +
+    return Status::InvalidArgument(TheFile(name) + " is " + std::string(kind.label) +
                                    " that ends too soon: the file is incomplete (truncated)");
   };
   if (StartsWith(content, "%PDF-")) {
@@ -71,7 +75,7 @@ Result<std::string_view> Sniff(const std::string& name, std::string_view content
   if (StartsWith(content, "PK\x03\x04")) {
     // The end of central directory record: 22 bytes, after at most a 64 KiB comment.
     if (!EndsWithin(content, std::string_view("PK\x05\x06", 4), 22 + 65535)) {
-      return Status::InvalidArgument(name +
+      return Status::InvalidArgument(TheFile(name) +
                                      " is a ZIP archive that ends too soon: the file is "
                                      "incomplete (truncated)");
     }
@@ -127,19 +131,20 @@ std::string BaseName(const std::string& name) {
 }  // namespace
 
 Result<std::string> EvidenceMediaType(const std::string& name, std::string_view content) {
-  if (content.empty()) return Status::InvalidArgument(name + " is empty");
+  if (content.empty()) return Status::InvalidArgument(TheFile(name) + " is empty");
   ASSIGN_OR_RETURN(std::string_view type, Sniff(name, content));
   if (type.empty()) {
     std::vector<std::string> labels;
     for (const Kind& k : Kinds()) labels.emplace_back(k.label);
-    return Status::InvalidArgument(name + " is not a kind of file rectrack keeps as evidence (" +
+    return Status::InvalidArgument(TheFile(name) +
+                                   " is not a kind of file rectrack keeps as evidence (" +
                                    Join(labels, ", ") + "), as its content shows");
   }
   const Kind& kind = KindOf(type);
   const std::string extension = Extension(name);
   if (std::find(kind.extensions.begin(), kind.extensions.end(), extension) ==
       kind.extensions.end()) {
-    return Status::InvalidArgument(name + " is " + std::string(kind.label) +
+    return Status::InvalidArgument(TheFile(name) + " is " + std::string(kind.label) +
                                    ", as its content shows: its name must end in " +
                                    std::string(kind.extensions.front()));
   }
@@ -170,7 +175,7 @@ Result<std::vector<Attachment>> DescribeEvidence(const std::vector<EvidenceFile>
           "controls");
     }
     if (file.content.size() > limits.file) {
-      return Status::TooLarge(name + " is " + std::to_string(file.content.size()) +
+      return Status::TooLarge(TheFile(name) + " is " + std::to_string(file.content.size()) +
                               " bytes: a file may be at most " + std::to_string(limits.file));
     }
     total += file.content.size();
@@ -181,9 +186,9 @@ Result<std::vector<Attachment>> DescribeEvidence(const std::vector<EvidenceFile>
     ASSIGN_OR_RETURN(std::string media_type, EvidenceMediaType(name, file.content));
     if (std::find(limits.media_types.begin(), limits.media_types.end(), media_type) ==
         limits.media_types.end()) {
-      return Status::InvalidArgument(name + " is " + std::string(KindOf(media_type).label) +
-                                     ", which this server does not take as evidence (" +
-                                     Join(limits.media_types, ", ") + ")");
+      return Status::InvalidArgument(
+          TheFile(name) + " is " + std::string(KindOf(media_type).label) +
+          ", which this server does not take as evidence (" + Join(limits.media_types, ", ") + ")");
     }
     Attachment a{file.sha256, name, media_type, static_cast<int64_t>(file.content.size())};
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(std::move(a));

@@ -176,10 +176,10 @@ class EvidenceTest(unittest.TestCase):
         cases = [
             ("oversized", [("policy.pdf", big)], 413, "a file may be at most 20000"),
             ("disallowed", [("tool.exe", b"MZ\x90\x00\x03binary")], 422,
-             "tool.exe is not a kind of file rectrack keeps"),
+             "the file 'tool.exe' is not a kind of file rectrack keeps"),
             ("misnamed", [("policy.pdf", sample("photo.png"))], 422,
              "its name must end in .png"),
-            ("empty", [("empty.pdf", b"")], 422, "empty.pdf is empty"),
+            ("empty", [("empty.pdf", b"")], 422, "the file 'empty.pdf' is empty"),
             ("truncated", [("policy.pdf", pdf[:len(pdf) // 2])], 422, "(truncated)"),
         ]
         for what, files, code, message in cases:

@@ -49,16 +49,18 @@ TEST(EvidenceTest, AFileCutShortIsRefusedAsTruncated) {
     ASSERT_FALSE(cut.ok()) << name;
     EXPECT_NE(cut.status().message().find("(truncated)"), std::string::npos)
         << cut.status().message();
-    EXPECT_EQ(cut.status().message().rfind(name, 0), 0u) << "the message names the file";
+    EXPECT_EQ(cut.status().message().rfind(std::string("the file '") + name + "'", 0), 0u)
+        << "the message names the file";
   }
 }
 
 TEST(EvidenceTest, EmptyUnknownAndMisnamedFilesAreRefused) {
-  EXPECT_EQ(EvidenceMediaType("empty.pdf", "").status().message(), "empty.pdf is empty");
+  EXPECT_EQ(EvidenceMediaType("empty.pdf", "").status().message(), "the file 'empty.pdf' is empty");
   auto binary = EvidenceMediaType("tool.exe", std::string("MZ\x90\x00\x03\x00", 6));
   ASSERT_FALSE(binary.ok());
-  EXPECT_NE(binary.status().message().find("tool.exe is not a kind of file rectrack keeps"),
-            std::string::npos)
+  EXPECT_NE(
+      binary.status().message().find("the file 'tool.exe' is not a kind of file rectrack keeps"),
+      std::string::npos)
       << binary.status().message();
   // HTML is text, but not text rectrack serves: it has control of nothing, yet a browser would
   // render it. It is plain text only if named so; by its .html name it is refused.
@@ -68,8 +70,9 @@ TEST(EvidenceTest, EmptyUnknownAndMisnamedFilesAreRefused) {
       << html.status().message();
   auto misnamed = EvidenceMediaType("policy.pdf", Sample("photo.png"));
   ASSERT_FALSE(misnamed.ok());
-  EXPECT_EQ(misnamed.status().message(),
-            "policy.pdf is a PNG image, as its content shows: its name must end in .png");
+  EXPECT_EQ(
+      misnamed.status().message(),
+      "the file 'policy.pdf' is a PNG image, as its content shows: its name must end in .png");
   // A ZIP that is none of the office formats is not evidence either.
   std::string zip = Sample("policy.docx");
   for (const char* part : {"word/document.xml", "[Content_Types].xml"}) {
@@ -91,7 +94,7 @@ TEST(EvidenceTest, LimitsAndTheAllowListAreHeld) {
   auto big = DescribeEvidence({{"policy.pdf", Sample("policy.pdf")}}, limits);
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.status().code(), Code::kTooLarge);
-  EXPECT_NE(big.status().message().find("policy.pdf is "), std::string::npos);
+  EXPECT_NE(big.status().message().find("the file 'policy.pdf' is "), std::string::npos);
   auto together = DescribeEvidence({{"photo.jpg", Sample("photo.jpg")},
                                     {"photo2.jpg", Sample("photo.jpg")},
                                     {"photo3.jpg", Sample("photo.jpg")}},
@@ -104,7 +107,7 @@ TEST(EvidenceTest, LimitsAndTheAllowListAreHeld) {
   auto refused = DescribeEvidence({{"photo.png", Sample("photo.png")}}, pdf_only);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(),
-            "photo.png is a PNG image, which this server does not take as evidence "
+            "the file 'photo.png' is a PNG image, which this server does not take as evidence "
             "(application/pdf)");
 
   EvidenceLimits few;

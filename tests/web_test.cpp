@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "engine/evidence.h"
 #include "engine/workflow.h"
 #include "tests/engine_fixture.h"
 #include "web/forms.h"
@@ -244,6 +245,9 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
                               {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});
   ASSERT_FALSE(extended_back.ok());
   EXPECT_EQ(extended_back.status().field(), "due");
+  // An evidence file's refusal keeps the file's name as it was given, in a sentence.
+  EXPECT_EQ(Said(EvidenceMediaType("x.pdf", "").status(), "da23-r2", "close"),
+            "The file 'x.pdf' is empty");
   // A transition or a role the workflow does not know, back-dated or not: about it.
   auto unknown = Record("da23-r2", "comment", "2025-12-01");
   ASSERT_FALSE(unknown.ok());

@@ -160,11 +160,6 @@ class CommandBuilder {
                                      " must be between its recommendation's issue (" +
                                      rec->issued().ToString() + ") and today");
     }
-    if (def.due && *def.due < planned) {
-      return Status::InvalidArgument(what + ": due " + def.due->ToString() +
-                                     ", before it is planned (" + planned.ToString() + ")")
-          .AtField("due");
-    }
     std::string role = c.role;
     if (role.empty()) {
       for (const auto& r : awf->creating().roles) {
@@ -204,6 +199,15 @@ class CommandBuilder {
                                         "' already exists with a different definition; a "
                                         "definition cannot be changed"
                                   : "'" + c.id + "' is already the id of a recommendation");
+    }
+    // Due before it was planned is a slip (a year mistyped); checked for a new action only, as
+    // the closed recommendation below: a file imported again changes nothing.
+    if (def.due && *def.due < planned) {
+      return Status::InvalidArgument(
+                 what + ": due " + def.due->ToString() + ", before it is planned (" +
+                 planned.ToString() +
+                 (c.planned ? ")" : ", today: give the date it was planned, if it was earlier)"))
+          .AtField("due");
     }
     // A closed recommendation takes no new actions: reopen it first.
     for (const Date when : {planned, today_}) {
@@ -326,15 +330,6 @@ class CommandBuilder {
                                      " must be between its inspection's publication (" +
                                      inspection->published.ToString() + ") and today");
     }
-    // A deadline before the recommendation exists is a slip (a year mistyped), never a plan.
-    for (const auto& m : def.milestones) {
-      if (m.due < issued) {
-        return Status::InvalidArgument("recommendation '" + c.id + "': milestone '" + m.label +
-                                       "' is due " + m.due.ToString() + ", before it is issued (" +
-                                       issued.ToString() + ")")
-            .AtField("milestones");
-      }
-    }
     if (const Item* existing = world_.FindItem(c.id)) {
       if (existing->kind != SubjectKind::kRecommendation) {
         return Status::Conflict("'" + c.id + "' is already the id of an action");
@@ -345,6 +340,16 @@ class CommandBuilder {
       return Status::Conflict("recommendation '" + c.id +
                               "' already exists with a different definition; a definition "
                               "cannot be changed");
+    }
+    // A deadline before the recommendation exists is a slip (a year mistyped), never a plan.
+    // Checked for a new one only: a file imported again changes nothing, whatever it holds.
+    for (const auto& m : def.milestones) {
+      if (m.due < issued) {
+        return Status::InvalidArgument("recommendation '" + c.id + "': milestone '" + m.label +
+                                       "' is due " + m.due.ToString() + ", before it is issued (" +
+                                       issued.ToString() + ")")
+            .AtField(c.milestones_given ? "milestones" : "text");
+      }
     }
     Event e = NewEvent(SubjectKind::kRecommendation, c.id, wf_.creating().name, issued);
     e.note = c.note;

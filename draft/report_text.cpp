@@ -584,8 +584,10 @@ uint64_t LittleEndian(std::string_view bytes, size_t at, size_t width) {
 }
 
 // The bytes a ZIP archive's entries take unpacked, as its central directory says (APPNOTE
-// 4.3.12 and 4.3.16); nullopt when the directory cannot be read, for the converter to say what
-// is wrong. An entry whose size is ZIP64's (over 4 GB) counts as the most there is.
+// 4.3.12 and 4.3.16); nullopt when the directory cannot be read. An entry whose size is ZIP64's
+// (said elsewhere: over 4 GB) counts as the most there is. A directory may lie about the sizes:
+// this refuses an honest bomb with a clear message, and the converter's memory limit
+// (ReportReadOptions::max_converter_heap_mb) bounds a dishonest one.
 std::optional<uint64_t> UnpackedBytes(std::string_view zip) {
   constexpr size_t kEndSize = 22, kEntrySize = 46;
   const size_t from = zip.size() > 65535 + kEndSize ? zip.size() - 65535 - kEndSize : 0;
@@ -618,14 +620,18 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
   }
   ASSIGN_OR_RETURN(ReportFormat format, SniffReport(bytes));
   if (format == ReportFormat::kDocx || format == ReportFormat::kOdt) {
-    if (const auto unpacked = UnpackedBytes(bytes);
-        unpacked && *unpacked > options.max_unpacked_bytes) {
+    const auto unpacked = UnpackedBytes(bytes);
+    if (!unpacked) {
+      return Status::InvalidArgument("the " + std::string(ReportFormatName(format)) +
+                                     " is damaged: its ZIP directory cannot be read");
+    }
+    if (*unpacked > options.max_unpacked_bytes) {
       return Status::TooLarge("the " + std::string(ReportFormatName(format)) + " unpacks to " +
                               (*unpacked == std::numeric_limits<uint64_t>::max()
-                                   ? std::string("over 4 GB")
+                                   ? std::string("an entry too large for its size to be said")
                                    : std::to_string(*unpacked) + " bytes") +
                               "; rectrack reads documents of at most " +
-                              std::to_string(options.max_unpacked_bytes));
+                              std::to_string(options.max_unpacked_bytes) + " bytes unpacked");
     }
   }
   std::string text;
@@ -641,7 +647,13 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
                                                         : "html";
       // --sandbox: pandoc's readers fetch what a document links (an HTML <iframe src>, an
       // image) and read local files; a report is read for its own text only.
-      argv = {options.pandoc, "--sandbox", "-f", from, "-t", "plain", "--wrap=none"};
+      // +RTS -M: pandoc's heap (GHC's runtime) is bounded, so a ZIP whose directory lies
+      // about its sizes cannot unpack into the machine's memory; it stops with exit 251.
+      argv = {
+          options.pandoc, "+RTS",      "-M" + std::to_string(options.max_converter_heap_mb) + "m",
+          "-RTS",         "--sandbox", "-f",
+          from,           "-t",        "plain",
+          "--wrap=none"};
     }
     ProgramLimits limits;
     limits.timeout = std::chrono::seconds(options.timeout_seconds);
@@ -661,6 +673,13 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
                                 " bytes of text; rectrack drafts from reports of at most that");
       }
       return ran.status();
+    }
+    // 251: GHC's runtime ran out of the heap it was given (pandoc's RTS -M, above).
+    if (ran->exit_code == 251 && format != ReportFormat::kPdf) {
+      return Status::TooLarge("the " + std::string(ReportFormatName(format)) + " needs more than " +
+                              std::to_string(options.max_converter_heap_mb) +
+                              " MiB of memory to read; rectrack drafts from reports that need at "
+                              "most that");
     }
     if (ran->exit_code != 0) {
       std::string said = ran->err.substr(0, ran->err.find('\n'));

@@ -36,6 +36,9 @@ struct ReportReadOptions {
   // What a DOCX's or ODT's entries may take unpacked, as its ZIP directory says: a small file
   // that unpacks to gigabytes (a zip bomb) is refused before a converter spends a minute on it.
   size_t max_unpacked_bytes = 64 << 20;
+  // The heap pandoc may take (its runtime's -M): a report whose text reaches max_text_bytes
+  // needs about 1.5 GiB; more is a document built to exhaust the machine.
+  int max_converter_heap_mb = 2048;
   // The paragraphs read: a long inspection report has a few thousand. A review page shows each,
   // so this bounds the page a server makes of one upload.
   size_t max_paragraphs = 10000;

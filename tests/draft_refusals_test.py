@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import unittest
+import struct
 import zipfile
 
 BINARY, SOURCE = (os.path.abspath(sys.argv.pop(1)), os.path.abspath(sys.argv.pop(1))) \
@@ -67,6 +68,9 @@ class DraftRefusalsTest(unittest.TestCase):
             capture_output=True, text=True, timeout=timeout,
             env=dict(os.environ, **(env or {})))
         return done, os.path.exists(out), time.monotonic() - started
+
+    def refused_with(self, path, env, *words):
+        return self.refused(path, *words, env=env)
 
     def refused(self, path, *words, env=None):
         done, wrote, _ = self.draft(path, env)
@@ -121,7 +125,23 @@ class DraftRefusalsTest(unittest.TestCase):
                                         b"</w:t></w:r></w:p></w:body>")
                 dst.writestr(item.filename, data)
         self.assertLess(os.path.getsize(bomb), 1 << 20)
-        self.refused(bomb, "bomb.docx", "unpacks to", "at most 67108864")
+        self.refused(bomb, "bomb.docx", "unpacks to", "at most 67108864 bytes unpacked")
+
+    def test_a_zip_directory_that_cannot_be_read_is_refused(self):
+        with open(self.docx, "rb") as f:
+            data = bytearray(f.read())
+        end = data.rindex(b"PK\x05\x06")
+        data[end + 16:end + 20] = struct.pack("<I", len(data) + 1000)  # the directory's offset
+        self.refused(self.write("damaged.docx", bytes(data)), "damaged.docx",
+                     "its zip directory cannot be read")
+
+    def test_a_converter_out_of_memory_is_too_large(self):
+        # A directory that lies about its sizes is bounded by pandoc's heap (+RTS -M): a
+        # converter that runs out of it (GHC's exit 251) is a report too large, not a failure.
+        fake = self.write("pandoc-out-of-memory.sh",
+                          b'#!/bin/sh\n[ "$1 $2 $3" = "+RTS -M2048m -RTS" ] || exit 3\nexit 251\n')
+        os.chmod(fake, 0o755)
+        self.refused_with(self.docx, {"RECTRACK_PANDOC": fake}, "needs more than 2048 mib")
 
     def test_spreadsheet_and_picture(self):
         book = os.path.join(self.dir, "book.xlsx")

@@ -198,8 +198,8 @@ Status Ledger::Add(Event event, Undo undo) {
   // and the refusal says the earliest date that is not, when one is.
   if (!replayed.ok()) {
     const Status& refused = replayed.status();
-    // Not a conflict with a later event: the event itself is wrong (a role or a field the
-    // workflow does not know), whatever its date.
+    // Not a conflict with a later event: the event itself is refused (a role the workflow does
+    // not know, a field's value), as it would be were it not back-dated: said at that input.
     if (refused.code() != Code::kConflict) return refused;
     const std::optional<Date> earliest = EarliestDateAllowed(item, added);
     if (!earliest) return refused.AtField("effective");

@@ -246,7 +246,10 @@ std::string TargetOfRequestLine(std::string_view bytes) {
 
 void Session::Refuse(int status, const std::string& detail) {
   Request& head = parser_->request;
-  if (head.target.empty()) {
+  // A head too large is refused before its request line is parsed: its target, to choose a
+  // page or the API's problem, is read from the line as it came. (Any other refusal has its
+  // line parsed, or it is the line that cannot be read, and is counted as `unread`.)
+  if (status == 431 && head.target.empty()) {
     head.target = TargetOfRequestLine(
         std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
   }

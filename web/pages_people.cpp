@@ -254,9 +254,13 @@ Response Workspace::Impl::AddAccount(const Call& call) {
     // No password given: a one-time link for the person to set one, shown once, here.
     auto token = accounts->CreatePasswordLink(record.email, call.who.account, call.req.remote);
     if (!token.ok()) return AdminAccounts(call, {{"email", token.status().message()}}, "", 500);
-    // A whole address, to send: public_url, or else the one the administrator asked by.
-    const std::string base =
-        options.public_url.empty() ? "http://" + call.req.Header("host") : options.public_url;
+    // A whole address, to send: public_url, or else the one the administrator asked by (over
+    // TLS when the cookies say so: a proxy ends it), or a path when not even that is known.
+    const std::string host = call.req.Header("host");
+    const std::string base = !options.public_url.empty() ? options.public_url
+                             : host.empty()
+                                 ? ""
+                                 : (options.secure_cookies ? "https://" : "http://") + host;
     return AdminAccounts(call, {}, record.email, 201,
                          base + "/set-password" + QueryString({{"token", *token}}));
   }

@@ -65,7 +65,7 @@ Response Workspace::Impl::Annex(const Call& call) {
   const std::optional<DocumentFormat> document = DocumentFormatNamed(call.Query("format"));
   std::string file;
   host->Read([&](const Engine& engine) {
-    filters_exist = FiltersExist(engine, call);
+    filters_exist = FiltersExist(engine, call, kBodyFilter);
     if (!filters_exist.ok()) return;
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date) return;
@@ -140,7 +140,7 @@ Response Workspace::Impl::Progress(const Call& call) {
     d.set("overdue", std::to_string(u.overdue));
   };
   host->Read([&](const Engine& engine) {
-    filters_exist = FiltersExist(engine, call);
+    filters_exist = FiltersExist(engine, call, kBodyFilter);
     if (!filters_exist.ok()) return;
     const std::string chosen = ReportBody(engine, call, *ask, data);
     if (chosen.empty() || ask->bad_date || !action_workflow) return;

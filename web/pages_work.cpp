@@ -61,29 +61,41 @@ constexpr const char* kNoUnitName = "The body as a whole (no unit)";
 
 }  // namespace
 
-Status Workspace::Impl::FiltersExist(const Engine& engine, const Call& call) const {
-  if (const std::string body = call.Query("body"); !body.empty() && !engine.HasBody(body)) {
+Status Workspace::Impl::FiltersExist(const Engine& engine, const Call& call,
+                                     unsigned page_has) const {
+  auto asked = [&](Filter filter, const char* name) {
+    return (page_has & filter) ? call.Query(name) : std::string();
+  };
+  if (const std::string body = asked(kBodyFilter, "body"); !body.empty() && !engine.HasBody(body)) {
     return Status::NotFound("no body '" + body + "'");
   }
-  if (const std::string inspection = call.Query("inspection"); !inspection.empty()) {
+  if (const std::string inspection = asked(kInspectionFilter, "inspection"); !inspection.empty()) {
     const std::vector<Inspection> all = engine.Inspections();
     if (std::none_of(all.begin(), all.end(),
                      [&](const Inspection& i) { return i.id == inspection; })) {
       return Status::NotFound("no inspection '" + inspection + "'");
     }
   }
-  if (const std::string unit = call.Query("unit");
+  if (const std::string unit = asked(kUnitFilter, "unit");
       !unit.empty() && unit != kNoUnit && !engine.FindUnit(unit)) {
     return Status::NotFound("no unit '" + unit + "'");
   }
-  if (const std::string state = call.Query("state");
+  if (const std::string state = asked(kStateFilter, "state");
       !state.empty() && !engine.workflow().FindState(state)) {
     return Status::InvalidArgument("There is no state '" + state + "'.");
   }
-  if (const std::string status = call.Query("status");
+  if (const std::string status = asked(kStatusFilter, "status");
       !status.empty() && status != "open" && status != "closed") {
     return Status::InvalidArgument("Open or closed must be 'open' or 'closed', not '" + status +
                                    "'.");
+  }
+  if (const std::string overdue = asked(kOverdueFilter, "overdue");
+      !overdue.empty() && overdue != "true") {
+    return Status::InvalidArgument("Overdue must be 'true' or not given, not '" + overdue + "'.");
+  }
+  if (const std::string format = asked(kCsvFilter, "format"); !format.empty() && format != "csv") {
+    return Status::InvalidArgument("There is no format '" + format +
+                                   "': the list downloads as csv.");
   }
   return Status();
 }
@@ -254,7 +266,9 @@ Workspace::Impl::Content Workspace::Impl::RecommendationsContent(const Call& cal
   Status failed;         // the list could not be made
   Status filters_exist;  // the address's filters name what there is
   host->Read([&](const Engine& engine) {
-    filters_exist = FiltersExist(engine, call);
+    filters_exist = FiltersExist(engine, call,
+                                 kBodyFilter | kInspectionFilter | kStateFilter | kStatusFilter |
+                                     kOverdueFilter | kCsvFilter);
     if (!filters_exist.ok()) return;
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();
@@ -445,7 +459,8 @@ Response Workspace::Impl::Actions(const Call& call) {
   std::string unit_name, csv_file, today;
   Status failed, filters_exist;
   host->Read([&](const Engine& engine) {
-    filters_exist = FiltersExist(engine, call);
+    filters_exist = FiltersExist(
+        engine, call, kBodyFilter | kUnitFilter | kStatusFilter | kOverdueFilter | kCsvFilter);
     if (!filters_exist.ok()) return;
     generation = engine.last_seq();
     today = engine.clock().Today().ToString();

@@ -54,7 +54,8 @@ struct WorkspaceOptions {
   bool secure_cookies = false;  // mark the session cookie Secure (set when served over TLS)
   size_t page_size = 50;        // rows of a list page
   // Where people reach this server ("https://rectrack.example"): the base of set-password links
-  // shown to the inspectorate; "" shows them as paths.
+  // shown to the inspectorate, and an Origin forms may come from; "" takes the Host the
+  // administrator asked by (https with secure_cookies), or a path without one.
   std::string public_url = "";
   // The service runs on gov.uk, so it may (and does) use GDS Transport, which is licensed for
   // gov.uk services only; elsewhere pages use the system font stack.

@@ -195,11 +195,22 @@ struct Workspace::Impl {
   Response Message(const Call& call, int status, const std::string& title,
                    const std::string& message) const;
   Response NotFound(const Call& call) const;
-  // Whether the filters in a list's or a report's address name what there is (read under the
-  // engine's lock): an unknown body, inspection or unit is NotFound, as the API says; a state
-  // the workflow has not, or a status but open or closed, is InvalidArgument saying which (no
-  // form offers them: the address was edited). FilterRefusal answers either as a page.
-  Status FiltersExist(const Engine& engine, const Call& call) const;
+  // The filters a list or a report has, for FiltersExist.
+  enum Filter : unsigned {
+    kBodyFilter = 1,
+    kInspectionFilter = 2,
+    kUnitFilter = 4,
+    kStateFilter = 8,     // the recommendation workflow's states
+    kStatusFilter = 16,   // open or closed
+    kOverdueFilter = 32,  // true
+    kCsvFilter = 64,      // format=csv
+  };
+  // Whether the filters `page_has` in a list's or a report's address name what there is (read
+  // under the engine's lock): an unknown body, inspection or unit is NotFound, as the API says;
+  // a state the workflow has not, a status but open or closed, overdue but true or a format but
+  // csv is InvalidArgument saying which (no form offers them: the address was edited). What the
+  // page has not is left alone. FilterRefusal answers either as a page.
+  Status FiltersExist(const Engine& engine, const Call& call, unsigned page_has) const;
   Response FilterRefusal(const Call& call, const Status& why) const;
   // 400, "The address is not right", and what `status` says is wrong with it (a page number
   // that is not a number).

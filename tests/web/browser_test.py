@@ -792,6 +792,8 @@ class WebWorkspaceTest(unittest.TestCase):
                 ("/recommendations?status=foo", "The address is not right", "'open' or 'closed'"),
                 ("/actions?status=foo", "The address is not right", "'open' or 'closed'"),
                 ("/reports/annex?format=exe", "The address is not right", "no format 'exe'"),
+                ("/recommendations?format=exe", "The address is not right", "no format 'exe'"),
+                ("/actions?overdue=yes", "The address is not right", "'true'"),
                 ("/recommendations?body=NOPE", "Page not found", ""),
                 ("/recommendations?inspection=nope", "Page not found", ""),
                 ("/actions?unit=nope", "Page not found", ""),
@@ -800,6 +802,9 @@ class WebWorkspaceTest(unittest.TestCase):
             self.go(driver, path)
             self.assertEqual(driver.find_element(By.TAG_NAME, "h1").text, heading, path)
             self.assertIn(says, driver.find_element(By.TAG_NAME, "main").text, path)
+        # What a page does not filter on is left alone: the actions have no recommendation state.
+        self.go(driver, "/actions?state=done")
+        self.assertNotEqual(driver.find_element(By.TAG_NAME, "h1").text, "The address is not right")
         # Applying a filter keeps the page size.
         self.go(driver, "/actions?per_page=10")
         Select(driver.find_element(By.ID, "status")).select_by_value("open")

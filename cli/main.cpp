@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -75,7 +77,18 @@ int main(int argc, char** argv) {
   // whose memory grows with the log, not for one that reads an item or a short list of heads.
   if (rectrack::GrowsWithTheLog(args)) StartAgainWithHugePages(argv);
   try {
-    return rectrack::RunCli(args, std::cout, std::cerr);
+    const int code = rectrack::RunCli(args, std::cout, std::cerr);
+    // What a command printed may still sit in stdout's buffer: a full disk or a file-size limit
+    // says so only now. A report cut short must not pass for a whole one (nor a token's secret
+    // for shown), so that is a failure, said, as a write to -o FILE is.
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+      const int error = errno;
+      std::cerr << "rectrack: error: cannot write standard output"
+                << (error ? std::string(": ") + std::strerror(error) : std::string()) << "\n";
+      return code == 0 ? 1 : code;
+    }
+    return code;
   } catch (const std::exception& e) {
     // Nothing should throw this far (adapters turn exceptions into Status); if something does,
     // say so instead of aborting. Every write is one transaction, so nothing is half-written.

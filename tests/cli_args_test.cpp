@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -338,6 +340,34 @@ TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
     const CliRun run = Rectrack("--db " + db.string() + " " + mistake);
     EXPECT_EQ(run.status, 2) << mistake << ": " << run.out;
     EXPECT_FALSE(fs::exists(db)) << mistake << " created " << db;
+  }
+  fs::remove(db);
+}
+
+// What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
+// exit 0 with the output lost: a report cut short must not pass for a whole one.
+TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_full_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  const std::string base = std::string(RECTRACK_BINARY) + " --db " + db.string() + " ";
+  ASSERT_EQ(Rectrack("--db " + db.string() + " import " + RECTRACK_SOURCE_DIR +
+                     "/demo/domestic-abuse.yaml")
+                .status,
+            0);
+  for (const char* command : {"list", "show da23-r2", "report annex --body CPS"}) {
+    // Standard error to the pipe, standard output to the full device.
+    FILE* pipe = ::popen((base + command + " 2>&1 >/dev/full").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string said;
+    std::array<char, 4096> buf;
+    for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;)
+      said.append(buf.data(), n);
+    const int status = ::pclose(pipe);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << command << ": " << status;
+    EXPECT_EQ(said, "rectrack: error: cannot write standard output: No space left on device\n")
+        << command;
   }
   fs::remove(db);
 }

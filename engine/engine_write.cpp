@@ -7,6 +7,7 @@
 #include <iterator>
 #include <utility>
 
+#include "common/text.h"
 #include "engine/command_builder.h"
 #include "engine/event_codec.h"
 #include "engine/ledger.h"
@@ -207,8 +208,12 @@ Engine::Prepared Engine::PrepareAll(std::vector<WriteBatch>& batches) {
     auto context = [](const std::string& where, const Status& s) {
       return where.empty() ? s : s.WithContext(where);
     };
-    Status failed;
-    for (size_t c = 0; c < commands.size(); ++c) {
+    // Who records it goes into every event, and out in every feed and answer: text, one line.
+    Status failed =
+        batches[i].actor.empty()
+            ? Status::InvalidArgument("the actor is empty: say who records it")
+            : CheckStoredText("the actor", batches[i].actor, kMaxNameBytes, TextLines::kOne);
+    for (size_t c = 0; failed.ok() && c < commands.size(); ++c) {
       auto built = BuildEvent(commands[c], workflow_, ledger, today, text_limits_);
       if (!built.ok()) {
         failed = context(WhereOf(commands[c]), built.status());

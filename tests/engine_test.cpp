@@ -689,5 +689,28 @@ TEST_F(EngineTest, AFileImportedAgainChangesNothingThoughANewOneWouldBeRefused) 
   EXPECT_EQ(engine_->last_seq(), before);
 }
 
+// Who records an event goes into it for good, and out in every feed and answer: an actor that
+// is empty, not UTF-8, not one line or too long is refused, and nothing is written.
+TEST_F(EngineTest, AnActorThatIsNotOneLineOfTextIsRefused) {
+  ImportDemo();
+  const int64_t before = engine_->last_seq();
+  RecordEvent note;
+  note.subject_id = "da23-r2";
+  note.transition = "update";
+  note.note = "noted";
+  note.role = "inspectorate";
+  for (const std::string& actor :
+       {std::string(""),
+        std::string("a\xff"
+                    "b"),
+        std::string("cli:\x1b[2Jx"), std::string("a\nb"), std::string(501, 'a')}) {
+    auto refused = engine_->Apply({note}, actor);
+    ASSERT_FALSE(refused.ok()) << actor;
+    EXPECT_EQ(refused.status().message().rfind("the actor ", 0), 0u) << refused.status().message();
+  }
+  EXPECT_EQ(engine_->last_seq(), before);
+  EXPECT_TRUE(engine_->Apply({note}, "cli:someone").ok());
+}
+
 }  // namespace
 }  // namespace rectrack

@@ -259,6 +259,22 @@ Status CheckUsage(const Args& args) {
     return Status::InvalidArgument("'" + cmd + "' takes " + range + " argument(s), not " +
                                    std::to_string(given));
   }
+  // An option says one thing once: given twice (--by CPS --by SFO), which one was meant is a
+  // guess; --field alone gathers. One that names something is not empty either: a script's
+  // unset variable (--by "$BODY") would otherwise record in the inspectorate's voice.
+  for (const auto& [name, values] : args.options) {
+    if (name != "field" && values.size() > 1) {
+      return Status::InvalidArgument("--" + name + " was given " + std::to_string(values.size()) +
+                                     " times; give it once");
+    }
+  }
+  for (const char* name : {"by", "by-unit", "body", "unit", "role", "actor", "state", "kind",
+                           "email", "inspection", "limit"}) {
+    if (args.Has(name) && args.Get(name).empty()) {
+      return Status::InvalidArgument("--" + std::string(name) +
+                                     " is empty: give a value or leave it out");
+    }
+  }
   if (!spec.formats.empty()) RETURN_IF_ERROR(Format(args, spec.formats, "").status());
   for (const char* name : {"as-of", "effective", "expires"}) {
     RETURN_IF_ERROR(OptionalDate(args, name).status());

@@ -344,6 +344,36 @@ TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
   fs::remove(db);
 }
 
+// An option given twice, or one naming something given empty (a script's unset variable), is a
+// usage mistake: which one was meant, or whether the inspectorate was, would be a guess.
+TEST(CliUsageTest, AnOptionGivenTwiceOrANameGivenEmptyIsAUsageMistake) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_twice_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  const std::string base = "--db " + db.string() + " ";
+  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
+            0);
+  const std::string log = Rectrack(base + "show da23-r2").out;
+  for (const auto& [command, says] :
+       {std::pair{"record da23-r2 update --note n --by CPS --by SFO", "--by was given 2 times"},
+        std::pair{"record da23-r2 update --note n --by ''", "--by is empty"},
+        std::pair{"list --body ''", "--body is empty"},
+        std::pair{"list --limit 1 --limit 2", "--limit was given 2 times"}}) {
+    const CliRun run = Rectrack(base + command);
+    EXPECT_EQ(run.status, 2) << command << ": " << run.out;
+    EXPECT_NE(run.out.find(says), std::string::npos) << command << ": " << run.out;
+  }
+  EXPECT_EQ(Rectrack(base + "show da23-r2").out, log) << "nothing was recorded";
+  // --field gathers: each is one field.
+  const CliRun fields =
+      Rectrack(base +
+               "record da23-r2 extend --field milestone=due --field due=2099-06-30 "
+               "--field reason=r");
+  EXPECT_EQ(fields.status, 0) << fields.out;
+  fs::remove(db);
+}
+
 // What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
 // exit 0 with the output lost: a report cut short must not pass for a whole one.
 TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {

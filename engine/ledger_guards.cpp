@@ -21,6 +21,22 @@ Status Ledger::CheckGuard(const Event& event) const {
                (t->optional.empty() ? "" : " or a field (" + Join(t->optional, ", ") + ")"))
         .AtField("note");
   }
+  // A due date moved to before the item was issued (or planned) is a slip, as in a definition
+  // (command_builder.cpp); for new events only, as above.
+  if (const std::string& due_field = t->effects.set_due_date; !due_field.empty()) {
+    if (auto due = event.fields.find(due_field); due != event.fields.end()) {
+      for (const std::string& value : due->second) {
+        const std::optional<Date> date = Date::Parse(value);
+        if (date && *date < item->issued()) {
+          return Status::InvalidArgument(
+                     "the new due date " + value + " is before the " + SubjectKindName(item->kind) +
+                     " was " + (item->kind == SubjectKind::kAction ? "planned (" : "issued (") +
+                     item->issued().ToString() + ")")
+              .AtField(due_field);
+        }
+      }
+    }
+  }
   if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
   if (!t->guard.actions_closed) return Status();
   if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();

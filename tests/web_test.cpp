@@ -240,6 +240,14 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   ASSERT_FALSE(extended.ok());
   EXPECT_EQ(extended.status().field(), "due");
   EXPECT_EQ(Said(extended.status(), "da23-r2", "extend"), "'soon' is not a real date (YYYY-MM-DD)");
+  // A due date moved to before the recommendation was issued is a slip: about that field.
+  auto before_issue = Record("da23-r2", "extend", "2025-12-01", "",
+                             {{"milestone", {"due"}}, {"due", {"2020-01-01"}}, {"reason", {"r"}}});
+  ASSERT_FALSE(before_issue.ok());
+  EXPECT_EQ(before_issue.status().field(), "due");
+  EXPECT_EQ(Said(before_issue.status(), "da23-r2", "extend"),
+            "The new due date 1 January 2020 is before the recommendation was issued (1 March "
+            "2023)");
   // Back-dated, the same: about that field, not the date (the date is not what is wrong).
   auto extended_back = Record("da23-r2", "extend", "2024-06-01", "",
                               {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});

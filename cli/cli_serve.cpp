@@ -220,6 +220,18 @@ Status RunServe(const Context& c) {
         }
         c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
               << c.clock.Today().ToString() << ")" << std::endl;
+        // Beyond its calendar's coverage a working-day alert counts weekends only: say so while
+        // there is a year to add the bank holidays.
+        if (const Rules* rules = engine->rules();
+            rules && rules->calendar() &&
+            rules->calendar()->covers_to() < c.clock.Today().AddDays(365)) {
+          const Calendar& calendar = *rules->calendar();
+          c.out << "rectrack: warning: calendar '" << calendar.name() << "' covers to "
+                << calendar.covers_to().ToString()
+                << ": after it working days count weekends only; add its bank holidays to its "
+                   "file in the rules' calendars/"
+                << std::endl;
+        }
       },
       workspace.get());
   letting_histories_go.reset();

@@ -33,10 +33,9 @@ Result<Date> Calendar::AddWorkingDays(Date day, int n) const {
   Date d = day;
   while (left > 0) {
     d = d.AddDays(step);
-    if (d < from_ || d > to_) {
+    if (d.year() < Date::kMinYear || d.year() > Date::kMaxYear) {
       return Status::InvalidArgument(std::to_string(n) + " working days from " + day.ToString() +
-                                     " go past calendar '" + name_ + "', which covers " +
-                                     from_.ToString() + " to " + to_.ToString());
+                                     " go past the dates rectrack keeps");
     }
     if (IsWorkingDay(d)) --left;
   }

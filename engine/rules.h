@@ -49,7 +49,8 @@ class Calendar {
   // Outside the calendar's coverage no holidays are known: only the weekend counts.
   bool IsWorkingDay(Date day) const;
   // `day` moved by `n` working days (n may be negative); the start day itself is not counted.
-  // InvalidArgument when the result or a day crossed lies outside the calendar's coverage.
+  // Beyond the coverage only weekends count (IsWorkingDay): an alert a day early is better than
+  // one never raised, and `serve` warns while the coverage ends within a year.
   Result<Date> AddWorkingDays(Date day, int n) const;
   Date covers_from() const { return from_; }
   Date covers_to() const { return to_; }

@@ -230,15 +230,13 @@ Status RunToken(Engine& engine, const Args& args, const std::vector<std::string>
 // environment and (for serve) the config file say, and where to print.
 
 Status RunWorkflow(const Context& c) {  // needs no database
-  ASSIGN_OR_RETURN(Workflow wf, Workflow::LoadFile(c.options.workflow_path));
-  RETURN_IF_ERROR(PrintWorkflow(wf, c.out));
-  const std::string action_path = c.options.action_workflow_path.empty()
-                                      ? DefaultActionWorkflowPath(c.options.workflow_path)
-                                      : c.options.action_workflow_path;
-  if (action_path.empty()) return Status();
-  ASSIGN_OR_RETURN(Workflow actions, Workflow::LoadFile(action_path));
+  // Checked as every other command loads them, so that a file it passes works there too.
+  ASSIGN_OR_RETURN(Workflows workflows,
+                   LoadWorkflows(c.options.workflow_path, c.options.action_workflow_path));
+  RETURN_IF_ERROR(PrintWorkflow(workflows.recommendation, c.out));
+  if (!workflows.action) return Status();
   c.out << "\n";
-  return PrintWorkflow(actions, c.out);
+  return PrintWorkflow(*workflows.action, c.out);
 }
 
 // 32 random bytes, the middle of what Standard Webhooks allows (24 to 64).

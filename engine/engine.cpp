@@ -59,17 +59,14 @@ Status CheckActionRoles(const Workflow& recommendations, const Workflow& actions
 
 Engine::~Engine() = default;
 
-Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
-  if (!options.clock) return Status::InvalidArgument("Engine::Open needs a clock");
-  ASSIGN_OR_RETURN(Workflow workflow, Workflow::LoadFile(options.workflow_path));
+Result<Workflows> LoadWorkflows(const std::string& path, const std::string& action_path_given) {
+  ASSIGN_OR_RETURN(Workflow workflow, Workflow::LoadFile(path));
   if (workflow.subject() != "recommendation") {
-    return Status::InvalidArgument(options.workflow_path +
-                                   ": expected a workflow whose subject is recommendation");
+    return Status::InvalidArgument(path + ": expected a workflow whose subject is recommendation");
   }
   std::optional<Workflow> action_workflow;
-  const std::string action_path = options.action_workflow_path.empty()
-                                      ? DefaultActionWorkflowPath(options.workflow_path)
-                                      : options.action_workflow_path;
+  const std::string action_path =
+      action_path_given.empty() ? DefaultActionWorkflowPath(path) : action_path_given;
   if (!action_path.empty()) {
     ASSIGN_OR_RETURN(action_workflow, Workflow::LoadFile(action_path));
     if (action_workflow->subject() != "action") {
@@ -77,8 +74,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
     }
     RETURN_IF_ERROR(CheckActionRoles(workflow, *action_workflow));
   }
+  return Workflows{std::move(workflow), std::move(action_workflow)};
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
+  if (!options.clock) return Status::InvalidArgument("Engine::Open needs a clock");
+  ASSIGN_OR_RETURN(Workflows workflows,
+                   LoadWorkflows(options.workflow_path, options.action_workflow_path));
   std::unique_ptr<Engine> engine(
-      new Engine(std::move(workflow), std::move(action_workflow), options.clock));
+      new Engine(std::move(workflows.recommendation), std::move(workflows.action), options.clock));
   engine->text_limits_ = options.text_limits;
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
   engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);

@@ -71,6 +71,16 @@ struct AlertOptions {
 // there is none (then actions are not available).
 std::string DefaultActionWorkflowPath(const std::string& workflow_path);
 
+// The recommendation workflow at `path` and the action workflow at `action_path` ("" for the
+// default, above), as Engine::Open loads them: each of its subject, and the action workflow's
+// roles those of the recommendation workflow (a token holds one role for both). What
+// `rectrack workflow` checks a file with.
+struct Workflows {
+  Workflow recommendation;
+  std::optional<Workflow> action;  // none beside `path`, and none named
+};
+Result<Workflows> LoadWorkflows(const std::string& path, const std::string& action_path);
+
 class Ledger;
 class AlertQueue;
 namespace storage {

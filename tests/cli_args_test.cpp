@@ -374,6 +374,22 @@ TEST(CliUsageTest, AnOptionGivenTwiceOrANameGivenEmptyIsAUsageMistake) {
   fs::remove(db);
 }
 
+// `rectrack workflow` checks a file as every other command loads it: one of the wrong subject
+// (the action workflow given as the recommendations') is refused, not printed as if it would do.
+TEST(CliUsageTest, TheWorkflowCommandRefusesAFileOfTheWrongSubject) {
+  const std::string dir = std::string(RECTRACK_SOURCE_DIR) + "/workflows/";
+  const CliRun swapped = Rectrack("workflow --workflow " + dir + "action.yaml");
+  EXPECT_EQ(swapped.status, 1) << swapped.out;
+  EXPECT_NE(swapped.out.find("expected a workflow whose subject is recommendation"),
+            std::string::npos)
+      << swapped.out;
+  const CliRun actions = Rectrack("workflow --action-workflow " + dir + "recommendation.yaml");
+  EXPECT_EQ(actions.status, 1) << actions.out;
+  EXPECT_NE(actions.out.find("expected a workflow whose subject is action"), std::string::npos)
+      << actions.out;
+  EXPECT_EQ(Rectrack("workflow").status, 0);
+}
+
 // What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
 // exit 0 with the output lost: a report cut short must not pass for a whole one.
 TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {

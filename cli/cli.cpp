@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/importer.h"
 #include "engine/render.h"
+#include "http/api_util.h"
 #include "storage/crypto.h"
 #include "storage/database.h"
 #include "web/accounts.h"
@@ -388,6 +389,8 @@ Status RunRules(Engine& engine, const Context& c) {
 // `user`: the people who sign in to the web workspace (web/accounts.h). A password is read
 // from the first line of standard input, so it never appears in a process list or history.
 Status RunUser(Engine& engine, const Context& c) {
+  // Before anything is changed: the link printed at the end must be one a person can open.
+  if (c.args.Has("url")) RETURN_IF_ERROR(http::CheckBaseUrl(c.args.Get("url"), "--url"));
   ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(c.options.db_path, {}, nullptr));
   const std::string& action = c.rest[0];
   const std::string by = DefaultActor();

@@ -9,6 +9,7 @@
 
 #include "common/strings.h"
 #include "engine/yaml_util.h"
+#include "http/api_util.h"
 
 namespace rectrack::cli {
 namespace {
@@ -86,9 +87,7 @@ Status Set(ServeConfig* c, const std::string& key, const std::string& value) {
   } else if (key == "max_field_bytes") {
     ASSIGN_OR_RETURN(c->text_limits.field_value, number(100, 1 << 20));
   } else if (key == "public_url") {
-    if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
-      return Status::InvalidArgument("public_url must start with http:// or https://");
-    }
+    RETURN_IF_ERROR(http::CheckBaseUrl(value, "public_url"));
     c->alerting.link_base = value;
     if (value.rfind("https://", 0) == 0) c->secure_cookies = true;
     while (!c->alerting.link_base.empty() && c->alerting.link_base.back() == '/') {

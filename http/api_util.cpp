@@ -219,6 +219,19 @@ Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body
   return std::move(read.query);
 }
 
+Status CheckBaseUrl(const std::string& url, const std::string& what) {
+  const auto parsed = urls::parse_absolute_uri(url);
+  const std::string said = what + " must be an http:// or https:// address with a host, as " +
+                           "people reach this server (https://rectrack.example), not '" +
+                           SanitizeUtf8(url.substr(0, 200)) + "'";
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
+      parsed->encoded_host().empty() || parsed->has_query() || parsed->has_fragment() ||
+      parsed->has_userinfo()) {
+    return Status::InvalidArgument(said);
+  }
+  return Status();
+}
+
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed) {
   for (const auto& param : t.query) {
     const std::string& key = param.first;

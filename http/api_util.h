@@ -49,6 +49,9 @@ Result<Target> ParseTargetInFull(const std::string& target);
 // is, its refusals speaking of fields: "the field 'note' was sent more than once".
 Result<std::map<std::string, std::string>> ParseFormBody(const std::string& body);
 Status OnlyParams(const Target& t, std::initializer_list<const char*> allowed);
+// Whether `url`, said as `what` ("public_url"), is where people reach this server: an absolute
+// http or https URL with a host, and no query or fragment (links are made by adding paths).
+Status CheckBaseUrl(const std::string& url, const std::string& what);
 Result<std::optional<Date>> DateParam(const Target& t, const char* name);
 Result<std::optional<bool>> BoolParam(const Target& t, const char* name);
 

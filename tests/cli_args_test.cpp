@@ -390,6 +390,26 @@ TEST(CliUsageTest, TheWorkflowCommandRefusesAFileOfTheWrongSubject) {
   EXPECT_EQ(Rectrack("workflow").status, 0);
 }
 
+// The set-password link `user add` prints must be one a person can open: a --url that is no
+// http(s) address with a host is refused before the account is made.
+TEST(CliUsageTest, UserAddRefusesAUrlThatIsNoAddressBeforeMakingTheAccount) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_url_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  const std::string base = "--db " + db.string() + " ";
+  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
+            0);
+  const CliRun refused = Rectrack(base +
+                                  "user add --email new@cps.example --role reader "
+                                  "--url 'javascript:alert(1)' < /dev/null");
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_NE(refused.out.find("--url must be an http:// or https:// address"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(Rectrack(base + "user list").out.find("new@cps.example"), std::string::npos);
+  fs::remove(db);
+}
+
 // What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
 // exit 0 with the output lost: a report cut short must not pass for a whole one.
 TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {

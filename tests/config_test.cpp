@@ -214,14 +214,18 @@ TEST_F(ConfigTest, AlertSettings) {
   ServeConfig defaults;
   EXPECT_FALSE(defaults.alerting.delivery.allow.Check("http://127.0.0.1/").ok())
       << "webhooks must be refused until allowed";
-  for (const char* bad : {"webhook_timeout_seconds: 0\n", "smtp_relay: \"127.0.0.1:25\"\n",
-                          "smtp_url: \"mail.example:25\"\n", "smtp_url: \"http://mail.example\"\n",
-                          "smtp_url: \"smtp://user@mail.example:587\"\n",
-                          "smtp_url: \"smtp://mail.example:587/path\"\n",
-                          "smtp_url: \"smtp://mail.example:587\"\nsmtp_plain: true\n",
-                          "smtp_plain: true\nsmtp_url: \"smtp://10.0.0.5:25\"\n",
-                          "smtp_url: \"smtps://localhost:465\"\nsmtp_plain: true\n",
-                          "smtp_from: \"a b\"\n", "public_url: ftp://x\n"}) {
+  for (const char* bad :
+       {"webhook_timeout_seconds: 0\n", "smtp_relay: \"127.0.0.1:25\"\n",
+        "smtp_url: \"mail.example:25\"\n", "smtp_url: \"http://mail.example\"\n",
+        "smtp_url: \"smtp://user@mail.example:587\"\n",
+        "smtp_url: \"smtp://mail.example:587/path\"\n",
+        "smtp_url: \"smtp://mail.example:587\"\nsmtp_plain: true\n",
+        "smtp_plain: true\nsmtp_url: \"smtp://10.0.0.5:25\"\n",
+        "smtp_url: \"smtps://localhost:465\"\nsmtp_plain: true\n", "smtp_from: \"a b\"\n",
+        "public_url: ftp://x\n",
+        // Links are made by adding paths to it: a host, nothing after.
+        "public_url: \"https://\"\n", "public_url: \"http://exa mple.org/\"\n",
+        "public_url: \"https://a.example/?x=1\"\n", "public_url: \"https://user@a.example\"\n"}) {
     ServeConfig fresh;
     Write(bad);
     EXPECT_FALSE(LoadConfigFile(path_, &fresh).ok()) << bad;

@@ -69,6 +69,17 @@ Status PrintAlerts(Engine& engine, const Args& args, const std::vector<std::stri
   if (!kStates.count(filter.state)) {
     return Status::InvalidArgument("--state must be pending, delivered, failed or unsubscribed");
   }
+  // A typo is said, not answered with no alerts.
+  RETURN_IF_ERROR(CheckBody(engine, filter.body));
+  if (!filter.kind.empty() && engine.rules()) {
+    std::set<std::string> kinds;
+    for (const AlertRule& rule : engine.rules()->alerts()) kinds.insert(rule.kind);
+    if (!kinds.count(filter.kind)) {
+      return Status::InvalidArgument(
+          "--kind: the rules have no alert kind '" + filter.kind +
+          "' (they have: " + Join(std::vector<std::string>(kinds.begin(), kinds.end())) + ")");
+    }
+  }
   ASSIGN_OR_RETURN(auto alerts, engine.ListAlerts(filter));
   if (format == "json") {
     out << "[";

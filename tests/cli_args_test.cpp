@@ -410,6 +410,25 @@ TEST(CliUsageTest, UserAddRefusesAUrlThatIsNoAddressBeforeMakingTheAccount) {
   fs::remove(db);
 }
 
+// A filter of `alerts` that names nothing (a typo) is said, not answered with no alerts.
+TEST(CliUsageTest, AlertsFilteredByAKindOrBodyThereIsNotIsAnError) {
+  namespace fs = std::filesystem;
+  const fs::path db =
+      fs::path(::testing::TempDir()) / ("cli_alerts_" + std::to_string(::getpid()) + ".db");
+  fs::remove(db);
+  const std::string base = "--db " + db.string() + " ";
+  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
+            0);
+  const CliRun kind = Rectrack(base + "alerts --kind bogus");
+  EXPECT_EQ(kind.status, 1) << kind.out;
+  EXPECT_NE(kind.out.find("no alert kind 'bogus' (they have: "), std::string::npos) << kind.out;
+  const CliRun body = Rectrack(base + "alerts --body NOPE");
+  EXPECT_EQ(body.status, 1) << body.out;
+  EXPECT_NE(body.out.find("no body 'NOPE'"), std::string::npos) << body.out;
+  EXPECT_EQ(Rectrack(base + "alerts --kind overdue --body CPS").status, 0);
+  fs::remove(db);
+}
+
 // What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
 // exit 0 with the output lost: a report cut short must not pass for a whole one.
 TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {

@@ -260,8 +260,9 @@ Status CheckUsage(const Args& args) {
                                    std::to_string(given));
   }
   // An option says one thing once: given twice (--by CPS --by SFO), which one was meant is a
-  // guess; --field and --attach alone gather (the usage marks them "..."). One that names something is not empty either: a script's
-  // unset variable (--by "$BODY") would otherwise record in the inspectorate's voice.
+  // guess; --field and --attach alone gather (the usage marks them "..."). One that names something
+  // is not empty either: a script's unset variable (--by "$BODY") would otherwise record in the
+  // inspectorate's voice.
   for (const auto& [name, values] : args.options) {
     if (name != "field" && name != "attach" && values.size() > 1) {
       return Status::InvalidArgument("--" + name + " was given " + std::to_string(values.size()) +

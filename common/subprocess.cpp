@@ -188,7 +188,7 @@ Result<ProgramOutput> RunProgram(const std::vector<std::string>& argv, std::stri
           if (to.size() + static_cast<size_t>(r) > limits.max_output_bytes) {
             KillGroup(pid);
             return Status::TooLarge(argv[0] + " wrote more than " +
-                                   std::to_string(limits.max_output_bytes) + " bytes");
+                                    std::to_string(limits.max_output_bytes) + " bytes");
           }
           to.append(buffer, static_cast<size_t>(r));
         } else if (to.size() < kMaxErrorBytes) {

@@ -53,8 +53,8 @@ Result<std::pair<storage::TokenRecord, std::string>> Engine::CreateToken(
     const std::string& label, const std::string& unit) {
   RETURN_IF_ERROR(CheckScope("token", role, body, unit));
   // A label is printed in `token list` and the web's table: one line, a name's length.
-  RETURN_IF_ERROR(CheckStoredText("the label", label, kMaxNameBytes, TextLines::kOne)
-                      .AtField("label"));
+  RETURN_IF_ERROR(
+      CheckStoredText("the label", label, kMaxNameBytes, TextLines::kOne).AtField("label"));
   if (expires && *expires < clock_->Today()) {
     return Status::InvalidArgument("--expires " + expires->ToString() + " is in the past");
   }

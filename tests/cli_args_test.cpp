@@ -328,6 +328,28 @@ TEST_F(CliArgsTest, OnlyCommandsThatWriteMayCreateADatabase) {
   }
 }
 
+// A database file of one test's own with the domestic-abuse demo imported, removed after it;
+// base() is the --db option to put before a command.
+class DemoDatabase {
+ public:
+  explicit DemoDatabase(const std::string& name)
+      : path_(std::filesystem::path(::testing::TempDir()) /
+              ("cli_" + name + "_" + std::to_string(::getpid()) + ".db")) {
+    std::filesystem::remove(path_);
+    imported_ = Rectrack(base() + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml");
+  }
+  ~DemoDatabase() { std::filesystem::remove(path_); }
+  DemoDatabase(const DemoDatabase&) = delete;
+  DemoDatabase& operator=(const DemoDatabase&) = delete;
+  std::string path() const { return path_.string(); }
+  std::string base() const { return "--db " + path() + " "; }
+  const CliRun& imported() const { return imported_; }
+
+ private:
+  std::filesystem::path path_;
+  CliRun imported_;
+};
+
 // The promise of Commands(), kept by the binary as a user runs it: a usage mistake exits with
 // status 2 and leaves no database behind.
 TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
@@ -347,13 +369,9 @@ TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
 // An option given twice, or one naming something given empty (a script's unset variable), is a
 // usage mistake: which one was meant, or whether the inspectorate was, would be a guess.
 TEST(CliUsageTest, AnOptionGivenTwiceOrANameGivenEmptyIsAUsageMistake) {
-  namespace fs = std::filesystem;
-  const fs::path db =
-      fs::path(::testing::TempDir()) / ("cli_twice_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  const std::string base = "--db " + db.string() + " ";
-  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
-            0);
+  const DemoDatabase demo("twice");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  const std::string base = demo.base();
   const std::string log = Rectrack(base + "show da23-r2").out;
   for (const auto& [command, says] :
        {std::pair{"record da23-r2 update --note n --by CPS --by SFO", "--by was given 2 times"},
@@ -371,7 +389,6 @@ TEST(CliUsageTest, AnOptionGivenTwiceOrANameGivenEmptyIsAUsageMistake) {
                "record da23-r2 extend --field milestone=due --field due=2099-06-30 "
                "--field reason=r");
   EXPECT_EQ(fields.status, 0) << fields.out;
-  fs::remove(db);
 }
 
 // `rectrack workflow` checks a file as every other command loads it: one of the wrong subject
@@ -393,13 +410,9 @@ TEST(CliUsageTest, TheWorkflowCommandRefusesAFileOfTheWrongSubject) {
 // The set-password link `user add` prints must be one a person can open: a --url that is no
 // http(s) address with a host is refused before the account is made.
 TEST(CliUsageTest, UserAddRefusesAUrlThatIsNoAddressBeforeMakingTheAccount) {
-  namespace fs = std::filesystem;
-  const fs::path db =
-      fs::path(::testing::TempDir()) / ("cli_url_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  const std::string base = "--db " + db.string() + " ";
-  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
-            0);
+  const DemoDatabase demo("url");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  const std::string base = demo.base();
   const CliRun refused = Rectrack(base +
                                   "user add --email new@cps.example --role reader "
                                   "--url 'javascript:alert(1)' < /dev/null");
@@ -407,18 +420,13 @@ TEST(CliUsageTest, UserAddRefusesAUrlThatIsNoAddressBeforeMakingTheAccount) {
   EXPECT_NE(refused.out.find("--url must be an http:// or https:// address"), std::string::npos)
       << refused.out;
   EXPECT_EQ(Rectrack(base + "user list").out.find("new@cps.example"), std::string::npos);
-  fs::remove(db);
 }
 
 // A filter of `alerts` that names nothing (a typo) is said, not answered with no alerts.
 TEST(CliUsageTest, AlertsFilteredByAKindOrBodyThereIsNotIsAnError) {
-  namespace fs = std::filesystem;
-  const fs::path db =
-      fs::path(::testing::TempDir()) / ("cli_alerts_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  const std::string base = "--db " + db.string() + " ";
-  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
-            0);
+  const DemoDatabase demo("alerts");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  const std::string base = demo.base();
   const CliRun kind = Rectrack(base + "alerts --kind bogus");
   EXPECT_EQ(kind.status, 1) << kind.out;
   EXPECT_NE(kind.out.find("no alert kind 'bogus' (they have: "), std::string::npos) << kind.out;
@@ -426,21 +434,14 @@ TEST(CliUsageTest, AlertsFilteredByAKindOrBodyThereIsNotIsAnError) {
   EXPECT_EQ(body.status, 1) << body.out;
   EXPECT_NE(body.out.find("no body 'NOPE'"), std::string::npos) << body.out;
   EXPECT_EQ(Rectrack(base + "alerts --kind overdue --body CPS").status, 0);
-  fs::remove(db);
 }
 
 // What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
 // exit 0 with the output lost: a report cut short must not pass for a whole one.
 TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {
-  namespace fs = std::filesystem;
-  const fs::path db =
-      fs::path(::testing::TempDir()) / ("cli_full_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  const std::string base = std::string(RECTRACK_BINARY) + " --db " + db.string() + " ";
-  ASSERT_EQ(Rectrack("--db " + db.string() + " import " + RECTRACK_SOURCE_DIR +
-                     "/demo/domestic-abuse.yaml")
-                .status,
-            0);
+  const DemoDatabase demo("full");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  const std::string base = std::string(RECTRACK_BINARY) + " " + demo.base();
   for (const char* command : {"list", "show da23-r2", "report annex --body CPS"}) {
     // Standard error to the pipe, standard output to the full device.
     FILE* pipe = ::popen((base + command + " 2>&1 >/dev/full").c_str(), "r");
@@ -454,19 +455,14 @@ TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {
     EXPECT_EQ(said, "rectrack: error: cannot write standard output: No space left on device\n")
         << command;
   }
-  fs::remove(db);
 }
 
 // RECTRACK_CLOCK sets the command line's today when --clock is not given, as for the README's
 // tour beside the demo server; --clock still wins, and a malformed value is an error naming it.
 TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
-  namespace fs = std::filesystem;
-  const fs::path db =
-      fs::path(::testing::TempDir()) / ("cli_clock_" + std::to_string(::getpid()) + ".db");
-  fs::remove(db);
-  const std::string base = "--db " + db.string() + " ";
-  ASSERT_EQ(Rectrack(base + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml").status,
-            0);
+  const DemoDatabase demo("clock");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  const std::string base = demo.base();
   // da23-r2 was closed by the CPS in August 2024 and reopened by the follow-up in March 2025.
   ::setenv("RECTRACK_CLOCK", "2024-09-30", 1);  // the binary inherits it
   const CliRun then = Rectrack(base + "show da23-r2");
@@ -509,7 +505,6 @@ TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {
   ::unsetenv("RECTRACK_CLOCK");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("RECTRACK_CLOCK must be like 2025-03-31"), std::string::npos) << bad.out;
-  fs::remove(db);
 }
 
 // A report imported again under a new id (its draft imported twice by a slip) is refused, as on

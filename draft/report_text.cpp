@@ -11,6 +11,7 @@
 #include "common/subprocess.h"
 #include "common/text.h"
 #include "draft/scan.h"
+#include "draft/zip_directory.h"
 
 namespace rectrack {
 namespace {
@@ -575,44 +576,6 @@ Result<ReportFormat> SniffReport(std::string_view bytes) {
   return ReportFormat::kText;
 }
 
-namespace {
-
-uint64_t LittleEndian(std::string_view bytes, size_t at, size_t width) {
-  uint64_t value = 0;
-  for (size_t i = width; i-- > 0;) value = value << 8 | static_cast<unsigned char>(bytes[at + i]);
-  return value;
-}
-
-// The bytes a ZIP archive's entries take unpacked, as its central directory says (APPNOTE
-// 4.3.12 and 4.3.16); nullopt when the directory cannot be read. An entry whose size is ZIP64's
-// (said elsewhere: over 4 GB) counts as the most there is. A directory may lie about the sizes:
-// this refuses an honest bomb with a clear message, and the converter's memory limit
-// (ReportReadOptions::max_converter_heap_mb) bounds a dishonest one.
-std::optional<uint64_t> UnpackedBytes(std::string_view zip) {
-  constexpr size_t kEndSize = 22, kEntrySize = 46;
-  const size_t from = zip.size() > 65535 + kEndSize ? zip.size() - 65535 - kEndSize : 0;
-  const size_t end = zip.rfind(std::string_view("PK\x05\x06", 4));
-  if (end == std::string_view::npos || end < from || end + kEndSize > zip.size()) {
-    return std::nullopt;
-  }
-  const uint64_t entries = LittleEndian(zip, end + 10, 2);
-  uint64_t at = LittleEndian(zip, end + 16, 4);
-  uint64_t unpacked = 0;
-  for (uint64_t i = 0; i < entries; ++i) {
-    if (at + kEntrySize > end || zip.substr(at, 4) != std::string_view("PK\x01\x02", 4)) {
-      return std::nullopt;
-    }
-    const uint64_t size = LittleEndian(zip, at + 24, 4);
-    if (size == 0xFFFFFFFF) return std::numeric_limits<uint64_t>::max();
-    unpacked += size;
-    at += kEntrySize + LittleEndian(zip, at + 28, 2) + LittleEndian(zip, at + 30, 2) +
-          LittleEndian(zip, at + 32, 2);
-  }
-  return unpacked;
-}
-
-}  // namespace
-
 Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& options) {
   if (bytes.size() > options.max_bytes) {
     return Status::TooLarge("the report is " + std::to_string(bytes.size()) + " bytes; at most " +
@@ -620,7 +583,7 @@ Result<ReportText> ReadReport(std::string_view bytes, const ReportReadOptions& o
   }
   ASSIGN_OR_RETURN(ReportFormat format, SniffReport(bytes));
   if (format == ReportFormat::kDocx || format == ReportFormat::kOdt) {
-    const auto unpacked = UnpackedBytes(bytes);
+    const auto unpacked = ZipUnpackedBytes(bytes);
     if (!unpacked) {
       return Status::InvalidArgument("the " + std::string(ReportFormatName(format)) +
                                      " is damaged: its ZIP directory cannot be read");

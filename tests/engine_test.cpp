@@ -3,7 +3,6 @@
 // other processes on one file. The write path's own tests are in engine_write_test.cpp.
 #include <gtest/gtest.h>
 
-#include "engine/event_codec.h"
 #include "engine/render.h"
 #include "storage/database.h"
 #include "storage/event_store.h"
@@ -646,70 +645,6 @@ TEST_F(EngineTest, AnEventThatDoesNotDecodeIsNamedWhetherReadAheadOrNot) {
   EXPECT_EQ(said.rfind("event 20 (" + subject + ") does not replay through workflow ", 0), 0u)
       << said;
   EXPECT_NE(said.find("event 20: payload is not a JSON object"), std::string::npos) << said;
-}
-
-// A file imported again changes nothing, also when it holds what a new definition may no longer
-// hold: a database an older rectrack wrote (here a milestone due before its recommendation's
-// issue, which is now refused for a new one) takes its own import file again.
-TEST_F(EngineTest, AFileImportedAgainChangesNothingThoughANewOneWouldBeRefused) {
-  ImportDemo();
-  const std::string yaml = R"(recommendations:
-  - {id: da23-r9, inspection: da23, owners: [CPS], text: "Do it.",
-     milestones: [{label: due, due: 2022-12-31}]}
-)";
-  auto refused = engine_->Apply(Parse(yaml), "t");
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("before it is issued (2023-03-01)"), std::string::npos)
-      << refused.status().message();
-  // The definition as an older rectrack recorded it, straight into the log.
-  Event old;
-  old.kind = SubjectKind::kRecommendation;
-  old.effective = D("2023-03-01");
-  old.subject_id = "da23-r9";
-  old.transition = engine_->workflow().creating().name;
-  old.recorded = "2025-01-01T00:00:00Z";
-  old.actor = "import:old.yaml";
-  old.role = "inspectorate";
-  old.recommendation_def = RecommendationDef{"da23", {"CPS"}, "Do it.", {{"due", D("2022-12-31")}}};
-  std::vector<storage::EventRow> rows = {EncodeEvent(old, engine_->workflow())};
-  engine_.reset();
-  {
-    auto db = storage::Database::Open(db_path_);
-    ASSERT_TRUE(db.ok());
-    auto txn = storage::Transaction::Begin(**db, storage::Transaction::Mode::kWrite);
-    ASSERT_TRUE(txn.ok());
-    ASSERT_TRUE(storage::EventStore(db->get()).Append(rows).ok());
-    ASSERT_TRUE(txn->Commit().ok());
-  }
-  engine_ = OpenEngine();
-  ASSERT_NE(engine_, nullptr);
-  const int64_t before = engine_->last_seq();
-  auto again = engine_->Apply(Parse(yaml), "t");
-  ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ(engine_->last_seq(), before);
-}
-
-// Who records an event goes into it for good, and out in every feed and answer: an actor that
-// is empty, not UTF-8, not one line or too long is refused, and nothing is written.
-TEST_F(EngineTest, AnActorThatIsNotOneLineOfTextIsRefused) {
-  ImportDemo();
-  const int64_t before = engine_->last_seq();
-  RecordEvent note;
-  note.subject_id = "da23-r2";
-  note.transition = "update";
-  note.note = "noted";
-  note.role = "inspectorate";
-  for (const std::string& actor :
-       {std::string(""),
-        std::string("a\xff"
-                    "b"),
-        std::string("cli:\x1b[2Jx"), std::string("a\nb"), std::string(501, 'a')}) {
-    auto refused = engine_->Apply({note}, actor);
-    ASSERT_FALSE(refused.ok()) << actor;
-    EXPECT_EQ(refused.status().message().rfind("the actor ", 0), 0u) << refused.status().message();
-  }
-  EXPECT_EQ(engine_->last_seq(), before);
-  EXPECT_TRUE(engine_->Apply({note}, "cli:someone").ok());
 }
 
 }  // namespace

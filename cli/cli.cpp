@@ -308,15 +308,8 @@ Status RunList(Engine& engine, const Context& c) {
                                    Join(states, ", ") + ")");
   }
   q.overdue_only = c.args.Has("overdue");
-  if (c.args.Has("limit")) {
-    const std::string n = c.args.Get("limit");
-    const std::optional<int64_t> limit = ParseDigits(n, 9);
-    if (!limit || *limit < 1) {
-      return Status::InvalidArgument("--limit must be a whole number from 1 to 999999999, not '" +
-                                     n + "'");
-    }
-    q.limit = static_cast<size_t>(*limit);
-  }
+  ASSIGN_OR_RETURN(std::optional<size_t> limit, cli::Limit(c.args));
+  if (limit) q.limit = *limit;
   ASSIGN_OR_RETURN(std::string format, Format(c.args, {"table", "json", "csv"}, "table"));
   ASSIGN_OR_RETURN(auto views, engine.ListFromHeads(q));
   c.out << (format == "json"  ? ListAsJson(views)

@@ -1,5 +1,7 @@
 #include "cli/cli_args.h"
 
+#include "common/strings.h"
+
 namespace rectrack::cli {
 
 const char* const kUsage = R"(usage: rectrack COMMAND [options]
@@ -89,6 +91,7 @@ Options for every command:
                    time ($RECTRACK_CLOCK_SINCE with $RECTRACK_CLOCK; make run writes all
                    three to build/demo.env)
   --actor NAME     who is recording (default cli:$USER)
+  --               the words after it are arguments, not options (an ID that begins with -)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
 )";
 
@@ -120,9 +123,12 @@ Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const
 
 Result<Args> ParseArgs(const std::vector<std::string>& argv) {
   Args args;
+  bool options_end = false;  // after "--", as getopt has it: an id may begin with '-'
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i] == "-o" ? "--output" : argv[i];  // -o FILE, as compilers say
-    if (a.size() > 2 && a.rfind("--", 0) == 0) {
+    const std::string& a = argv[i] == "-o" && !options_end ? "--output" : argv[i];  // as cc says
+    if (a == "--" && !options_end) {
+      options_end = true;
+    } else if (!options_end && a.size() > 2 && a.rfind("--", 0) == 0) {
       std::string name = a.substr(2), value;
       bool inline_value = false;
       if (auto eq = name.find('='); eq != std::string::npos) {
@@ -158,6 +164,17 @@ Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& na
                                    args.Get(name) + "'");
   }
   return std::optional<Date>(date);
+}
+
+Result<std::optional<size_t>> Limit(const Args& args) {
+  if (!args.Has("limit")) return std::optional<size_t>();
+  const std::string n = args.Get("limit");
+  const std::optional<int64_t> limit = ParseDigits(n, 9);
+  if (!limit || *limit < 1) {
+    return Status::InvalidArgument("--limit must be a whole number from 1 to 999999999, not '" + n +
+                                   "'");
+  }
+  return std::optional<size_t>(static_cast<size_t>(*limit));
 }
 
 Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,
@@ -277,6 +294,7 @@ Status CheckUsage(const Args& args) {
     }
   }
   if (!spec.formats.empty()) RETURN_IF_ERROR(Format(args, spec.formats, "").status());
+  RETURN_IF_ERROR(Limit(args).status());
   for (const char* name : {"as-of", "effective", "expires"}) {
     RETURN_IF_ERROR(OptionalDate(args, name).status());
   }

@@ -21,7 +21,8 @@ extern const char* const kUsage;
 // message away.
 std::string UsageOf(const std::string& cmd);
 
-// One command line: `--name value`, `--name=value` and `--flag`, and the rest in order.
+// One command line: `--name value`, `--name=value` and `--flag`, and the rest in order; after
+// `--`, every word is one of the rest (an id that begins with '-').
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> options;
@@ -60,6 +61,9 @@ Status CheckUsage(const Args& args);
 
 // The date option `name`, or nullopt when not given; InvalidArgument when not YYYY-MM-DD.
 Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& name);
+
+// --limit, a whole number from 1 to 999999999, or nullopt when not given; InvalidArgument else.
+Result<std::optional<size_t>> Limit(const Args& args);
 
 // --format, one of `allowed`, else `fallback`; InvalidArgument naming the choices.
 Result<std::string> Format(const Args& args, const std::set<std::string>& allowed,

@@ -106,11 +106,22 @@ TEST_F(CliArgsTest, RepeatedOptionsKeepEveryValueInOrderAndGetReturnsTheLast) {
 }
 
 TEST_F(CliArgsTest, WordsThatAreNotLongOptionsArePositional) {
-  Args args = Parse({"import", "a.yaml", "-", "--", "-x", "b c.yaml"});
-  EXPECT_EQ(args.positional,
-            (std::vector<std::string>{"import", "a.yaml", "-", "--", "-x", "b c.yaml"}));
+  Args args = Parse({"import", "a.yaml", "-", "-x", "b c.yaml"});
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"import", "a.yaml", "-", "-x", "b c.yaml"}));
   EXPECT_TRUE(args.options.empty());
   EXPECT_TRUE(Parse({}).positional.empty());
+}
+
+// As getopt has it: the first "--" ends the options, so an id that begins with a dash can be
+// named; every word after it is positional, a later "--" and "-o" included.
+TEST_F(CliArgsTest, DoubleDashEndsTheOptions) {
+  Args args = Parse({"show", "--format", "json", "--", "--odd-id", "--", "-o", "x"});
+  EXPECT_EQ(args.positional, (std::vector<std::string>{"show", "--odd-id", "--", "-o", "x"}));
+  EXPECT_EQ(args.options.size(), 1u);
+  EXPECT_EQ(args.Get("format"), "json");
+  // Before it, "--odd-id" is an option still.
+  EXPECT_EQ(ParseError({"show", "--odd-id", "--"}), "unknown option --odd-id");
+  EXPECT_EQ(Usage({"show", "--", "-r1"}), "");
 }
 
 TEST_F(CliArgsTest, AnUnknownOptionIsInvalidArgumentNamingIt) {
@@ -249,6 +260,12 @@ TEST_F(CliArgsTest, OtherUsageMistakesAreInvalidArgument) {
   EXPECT_EQ(Usage({"list", "--db", ":memory:"}),
             "--db needs a file: nothing would be kept in ':memory:'");
   EXPECT_EQ(Usage({"list", "--db="}), "--db needs a file: nothing would be kept in ''");
+  for (const char* limit : {"abc", "0", "-1", "1e3", "1000000000"}) {
+    EXPECT_EQ(
+        Usage({"list", "--limit", limit}),
+        "--limit must be a whole number from 1 to 999999999, not '" + std::string(limit) + "'");
+  }
+  EXPECT_EQ(Usage({"list", "--limit", "999999999"}), "");
 }
 
 TEST_F(CliArgsTest, OptionalDateIsNulloptWhenAbsentAndTheDateWhenGiven) {
@@ -534,6 +551,36 @@ TEST(CliUsageTest, AnInspectionOfAHeldOnesTitleAndDateIsRefusedUnlessAgain) {
   const CliRun taken = Rectrack(base + "import --again " + again);
   EXPECT_EQ(taken.status, 0) << taken.out;
   EXPECT_NE(taken.out.find("1 events appended"), std::string::npos) << taken.out;
+  fs::remove_all(dir);
+}
+
+// An id that begins with a dash, which an import may hold, is named after "--": shown, and
+// recorded on. Before it, the id is taken for an option, a usage mistake.
+TEST(CliUsageTest, AnIdThatBeginsWithADashIsNamedAfterDoubleDash) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_dash_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string base = "--db " + (dir / "r.db").string() + " --clock 2025-12-01 ";
+  const std::string file = (dir / "dash.yaml").string();
+  std::ofstream(file) << "bodies:\n  - {id: CPS, name: Crown Prosecution Service}\n"
+                         "inspections:\n  - {id: i1, title: One, published: 2025-01-06}\n"
+                         "recommendations:\n"
+                         "  - {id: --r1, inspection: i1, owners: [CPS], text: Do it.}\n";
+  ASSERT_EQ(Rectrack(base + "import " + file).status, 0);
+  EXPECT_EQ(Rectrack(base + "show --r1").status, 2);
+  const CliRun shown = Rectrack(base + "show --format json -- --r1");
+  EXPECT_EQ(shown.status, 0) << shown.out;
+  EXPECT_NE(shown.out.find("\"id\":\"--r1\""), std::string::npos) << shown.out;
+  const CliRun closed = Rectrack(base + "record --by CPS -- --r1 close --note done");
+  EXPECT_EQ(closed.status, 2) << "the options go before --: " << closed.out;
+  const CliRun recorded = Rectrack(base + "record --by CPS --note done -- --r1 close");
+  EXPECT_EQ(recorded.status, 0) << recorded.out;
+  EXPECT_NE(Rectrack(base + "show -- --r1").out.find("closed"), std::string::npos);
+  // A --limit that is no number is a usage mistake, said before the database is read.
+  const CliRun limit = Rectrack(base + "list --limit abc");
+  EXPECT_EQ(limit.status, 2) << limit.out;
+  EXPECT_NE(limit.out.find("--limit must be a whole number"), std::string::npos) << limit.out;
   fs::remove_all(dir);
 }
 

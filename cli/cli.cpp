@@ -187,6 +187,9 @@ Status PrintRules(const Engine& engine, const std::vector<std::string>& rest,
     out << "calendar " << name << ": " << calendar.covers_from().ToString() << " to "
         << calendar.covers_to().ToString() << "\n";
   }
+  for (const std::string& warning : engine.RulesNamingWhatIsNotHeld()) {
+    out << "warning: " << warning << "\n";
+  }
   return Status();
 }
 

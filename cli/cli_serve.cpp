@@ -243,6 +243,11 @@ Status RunServe(const Context& c) {
                    "file in the rules' calendars/"
                 << std::endl;
         }
+        std::vector<std::string> not_held;
+        host.ReadAsIs([&](const Engine& e) { not_held = e.RulesNamingWhatIsNotHeld(); });
+        for (const std::string& warning : not_held) {
+          c.out << "rectrack: warning: " << warning << std::endl;
+        }
       },
       workspace.get());
   letting_histories_go.reset();

@@ -351,6 +351,12 @@ class Engine {
   }
   // The loaded rules, or null when Options::rules_dir was empty.
   const Rules* rules() const { return rules_ ? &*rules_ : nullptr; }
+  // What the loaded rules name that this database does not hold, each "file:line:col: ..."
+  // and what follows: an alert addressed to a body there is not (a typo, `to: [everyone]`)
+  // reaches no one, and a subscription for one, or for a unit that is not its body's, gets
+  // nothing. The rules still load (the body may be imported later); `serve` and `rectrack
+  // rules` say these. Empty when every name is held, or no rules are loaded.
+  std::vector<std::string> RulesNamingWhatIsNotHeld() const;
   // The alerts of recommendation (or action) `id` falling due from its issue (or plan) to the end
   // of `as_of` (default today). FailedPrecondition when no rules are loaded.
   Result<std::vector<AlertInstance>> Alerts(const std::string& id, std::optional<Date> as_of) const;

@@ -472,4 +472,27 @@ Result<std::string> Engine::AlertState(const std::string& id) const {
   return alert_store_->StateOf(id);
 }
 
+std::vector<std::string> Engine::RulesNamingWhatIsNotHeld() const {
+  std::vector<std::string> said;
+  if (!rules_) return said;
+  for (const AlertRule& rule : rules_->alerts()) {
+    for (const std::string& who : rule.to) {
+      if (who == "owners" || who == "inspectorate" || who == "unit" || HasBody(who)) continue;
+      said.push_back(rule.where + ": alert '" + rule.kind + "' is addressed to '" + who +
+                     "', which is no body in this database: it reaches no one as '" + who + "'");
+    }
+  }
+  for (const Subscription& s : rules_->subscriptions()) {
+    if (s.body != "inspectorate" && !HasBody(s.body)) {
+      said.push_back(s.where + ": subscription '" + s.id + "' is for body '" + s.body +
+                     "', which is no body in this database: it gets no alerts");
+    } else if (const Unit* unit = s.unit.empty() ? nullptr : ledger_->FindUnit(s.unit);
+               !s.unit.empty() && (!unit || unit->body != s.body)) {
+      said.push_back(s.where + ": subscription '" + s.id + "' is for unit '" + s.unit +
+                     "', which is no unit of " + s.body + " in this database: it gets no alerts");
+    }
+  }
+  return said;
+}
+
 }  // namespace rectrack

@@ -283,6 +283,39 @@ TEST_F(AlertsTest, AStagedDeliveryToADisabledSubscriptionIsDropped) {
   EXPECT_TRUE(deliveries->empty());
 }
 
+// A rule or subscription that names a body (or unit) the database does not hold loads, since
+// the body may be imported later, but is said: until then it reaches no one.
+TEST_F(AlertsTest, RulesNamingABodyOrUnitThereIsNotAreSaid) {
+  engine_.reset();
+  std::ofstream(dir_ / "rules" / "typo.yaml") << R"(
+alerts:
+  - {kind: nudge, before_due: 7 days, to: [owners, everyone]}
+subscriptions:
+  - {id: nope-hook, body: NOPE, email: nope@example.org}
+  - {id: sfo-sw, body: SFO, unit: cps-sw, email: sw@example.org}
+)";
+  engine_ = Open();
+  ASSERT_NE(engine_, nullptr);
+  const std::vector<std::string> said = engine_->RulesNamingWhatIsNotHeld();
+  ASSERT_EQ(said.size(), 3u);
+  const std::string file = (dir_ / "rules" / "typo.yaml").string();
+  EXPECT_EQ(said[0], file +
+                         ":3:5: alert 'nudge' is addressed to 'everyone', which is no body in "
+                         "this database: it reaches no one as 'everyone'");
+  EXPECT_EQ(said[1], file +
+                         ":5:5: subscription 'nope-hook' is for body 'NOPE', which is no body in "
+                         "this database: it gets no alerts");
+  EXPECT_EQ(said[2], file +
+                         ":6:5: subscription 'sfo-sw' is for unit 'cps-sw', which is no unit of "
+                         "SFO in this database: it gets no alerts");
+  // The bundled rules and subscriptions (the inspectorate's among them) name nothing amiss.
+  std::filesystem::remove(dir_ / "rules" / "typo.yaml");
+  engine_.reset();
+  engine_ = Open();
+  ASSERT_NE(engine_, nullptr);
+  EXPECT_EQ(engine_->RulesNamingWhatIsNotHeld(), std::vector<std::string>());
+}
+
 // Actions under r1, owned by CPS South West: their due dates feed the same scheduler, by the
 // action rules of rules/alerts.yaml (due soon 14 days before, to the unit; overdue the day
 // after, to the unit and the body).

@@ -1,9 +1,11 @@
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "common/strings.h"
 #include "engine/documents.h"
 #include "engine/render.h"
 #include "storage/database.h"
@@ -36,7 +38,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
-    return out ? Status() : Status::IOError("cannot write " + path);
+    return out ? Status() : Status::IOError("cannot write " + path + SystemReason(errno));
   }
   // A symbolic link is followed: the file it names is replaced, not the link.
   std::string target = path;
@@ -53,13 +55,15 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) {
+      const int error = errno;
       std::remove(partial.c_str());
-      return Status::IOError("cannot write " + path);
+      return Status::IOError("cannot write " + path + SystemReason(error));
     }
   }
   if (std::rename(partial.c_str(), target.c_str()) != 0) {
+    const int error = errno;
     std::remove(partial.c_str());
-    return Status::IOError("cannot write " + path);
+    return Status::IOError("cannot write " + path + SystemReason(error));
   }
   return Status();
 }

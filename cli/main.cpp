@@ -14,6 +14,7 @@
 #endif
 
 #include "cli/cli.h"
+#include "common/strings.h"
 
 namespace {
 
@@ -84,8 +85,8 @@ int main(int argc, char** argv) {
     std::cout.flush();
     if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
       const int error = errno;
-      std::cerr << "rectrack: error: cannot write standard output"
-                << (error ? std::string(": ") + std::strerror(error) : std::string()) << "\n";
+      std::cerr << "rectrack: error: cannot write standard output" << rectrack::SystemReason(error)
+                << "\n";
       return code == 0 ? 1 : code;
     }
     return code;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace rectrack {
 
@@ -118,6 +119,10 @@ std::string Base64Url(std::string_view bytes) {
   std::replace(out.begin(), out.end(), '+', '-');
   std::replace(out.begin(), out.end(), '/', '_');
   return out;
+}
+
+std::string SystemReason(int error) {
+  return error == 0 ? std::string() : std::string(": ") + std::strerror(error);
 }
 
 }  // namespace rectrack

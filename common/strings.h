@@ -36,6 +36,10 @@ std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 // REQUIRES: max_digits <= 18, so that every such number fits.
 std::optional<int64_t> ParseDigits(std::string_view text, size_t max_digits);
 
+// What the system said of error number `error` (an errno), as a message goes on:
+// ": No space left on device"; "" for 0, when nothing was said.
+std::string SystemReason(int error);
+
 // Base64 with the standard alphabet and padding (RFC 4648 section 4).
 std::string Base64Encode(std::string_view bytes);
 // nullopt when `text` is not base64; missing padding is tolerated.

@@ -1,6 +1,7 @@
 #include "engine/yaml_util.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,6 +9,8 @@
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
+
+#include "common/strings.h"
 
 namespace rectrack::yaml {
 
@@ -123,14 +126,17 @@ Result<YAML::Node> ParseDocument(std::string_view text, const std::string& sourc
 Result<std::string> ReadFile(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return Status::NotFound("'" + path + "' is not a readable file");
+    const bool there = !ec && std::filesystem::exists(path, ec);
+    return Status::NotFound("'" + path + "' is not a readable file" +
+                            (there ? std::string(": it is a directory or a device")
+                                   : SystemReason(ec ? ec.value() : ENOENT)));
   }
   if (std::filesystem::file_size(path, ec) > kMaxFileBytes) {
     return Status::InvalidArgument("'" + path + "' is larger than " +
                                    std::to_string(kMaxFileBytes >> 20) + " MiB");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read '" + path + "'");
+  if (!in) return Status::NotFound("cannot read '" + path + "'" + SystemReason(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError("error reading '" + path + "'");

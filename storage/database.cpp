@@ -1,13 +1,18 @@
 #include "storage/database.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <sqlite3.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
+#include "common/strings.h"
 #include "storage/migrations.h"
 
 namespace rectrack::storage {
@@ -27,6 +32,30 @@ std::string Abbreviate(std::string_view sql) {
   return out;
 }
 
+// What may explain an I/O error whose cause SQLite did not keep (a write to the WAL that failed:
+// its errno is gone by the time the error reaches us), said as facts: the free space where the
+// database is, and this process's file-size limit. "" when neither is remarkable.
+std::string IoErrorFacts(sqlite3* db) {
+  std::string facts;
+  const char* file = sqlite3_db_filename(db, "main");
+  struct statvfs fs;
+  if (file != nullptr && *file != '\0' && ::statvfs(file, &fs) == 0) {
+    const unsigned long long free_bytes =
+        static_cast<unsigned long long>(fs.f_bavail) * static_cast<unsigned long long>(fs.f_frsize);
+    constexpr unsigned long long kLittle = 16ull << 20;
+    if (free_bytes < kLittle) {
+      facts += "; the file system holding the database has " + std::to_string(free_bytes >> 10) +
+               " KiB free";
+    }
+  }
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    facts += "; this process may write files of at most " +
+             std::to_string(static_cast<unsigned long long>(limit.rlim_cur)) + " bytes (ulimit -f)";
+  }
+  return facts;
+}
+
 // A constraint violation (UNIQUE, NOT NULL, the append-only triggers) is the caller's conflict,
 // not a broken database, so it maps to Conflict; anything else is an I/O failure.
 Status SqliteError(sqlite3* db, int rc, const std::string& what) {
@@ -40,6 +69,25 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
     return Status::StorageFull("the storage is full (" + std::string(sqlite3_errstr(rc)) +
                                "): nothing was written; free space and try again");
   }
+  // An I/O error says why only in the system's error number: a full disk is an I/O error to
+  // SQLite when a write (not an allocation of its own) fails.
+  int os_error = 0;
+  if (db != nullptr && (rc & 0xff) == SQLITE_IOERR) {
+    // The file's own record of its last failed call first: the global errno SQLite reads for
+    // sqlite3_system_errno may have been set again by the clean-up after the failure.
+    sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &os_error);
+    if (os_error == 0) os_error = sqlite3_system_errno(db);
+  }
+  if (os_error == ENOSPC || os_error == EDQUOT) {
+    return Status::StorageFull("the storage is full (" + std::string(std::strerror(os_error)) +
+                               "): nothing was written; free space and try again");
+  }
+  if (os_error == EFBIG) {
+    return Status::StorageFull(
+        "the database cannot grow: the file is at the size this process "
+        "may write (File too large, ulimit -f): nothing was written");
+  }
+  msg += os_error != 0 ? SystemReason(os_error) : IoErrorFacts(db);
   return Status::IOError(std::move(msg));
 }
 

@@ -474,6 +474,37 @@ TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {
   }
 }
 
+// A write the system refuses (here this process's file-size limit, as a full disk would) is said
+// with what explains it, not as a bare "disk I/O error"; and nothing is half-written: the same
+// import, without the limit, goes through and verifies.
+TEST(CliUsageTest, AWriteTheSystemRefusesSaysWhy) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_fsize_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string import = std::string(RECTRACK_BINARY) + " --db " + (dir / "r.db").string() +
+                             " import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml";
+  // SIGXFSZ ignored, so that a write past the limit fails with EFBIG rather than killing.
+  for (const auto& [blocks, says] :
+       {std::pair{"1",
+                  "the database cannot grow: the file is at the size this process may "
+                  "write (File too large, ulimit -f): nothing was written"},
+        std::pair{"200", "disk I/O error (code 778); this process may write files of at most "}}) {
+    fs::remove_all(dir / "r.db");
+    const CliRun run =
+        Shell("(trap '' XFSZ; ulimit -f " + std::string(blocks) + "; " + import + ")");
+    EXPECT_EQ(run.status, 1) << run.out;
+    EXPECT_NE(run.out.find(says), std::string::npos) << blocks << ": " << run.out;
+  }
+  ASSERT_EQ(Rectrack("--db " + (dir / "r.db").string() + " import " + RECTRACK_SOURCE_DIR +
+                     "/demo/domestic-abuse.yaml")
+                .status,
+            0);
+  const CliRun verified = Rectrack("--db " + (dir / "r.db").string() + " verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
+  fs::remove_all(dir);
+}
+
 // RECTRACK_CLOCK sets the command line's today when --clock is not given, as for the README's
 // tour beside the demo server; --clock still wins, and a malformed value is an error naming it.
 TEST(CliUsageTest, RectrackClockSetsTodayUnlessClockIsGiven) {

@@ -55,10 +55,9 @@ struct CliRun {
 };
 
 #ifdef RECTRACK_BINARY
-// Runs the rectrack binary with `args`, shell-quoted by the caller where needed.
-inline CliRun Rectrack(const std::string& args) {
-  std::string command = std::string(RECTRACK_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
+// Runs `command` through /bin/sh, standard error joined to its output.
+inline CliRun Shell(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   CliRun run{-1, ""};
   if (!pipe) return run;
   std::array<char, 4096> buf;
@@ -67,6 +66,11 @@ inline CliRun Rectrack(const std::string& args) {
   int status = ::pclose(pipe);
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// Runs the rectrack binary with `args`, shell-quoted by the caller where needed.
+inline CliRun Rectrack(const std::string& args) {
+  return Shell(std::string(RECTRACK_BINARY) + " " + args);
 }
 #endif
 

@@ -464,6 +464,23 @@ const std::map<std::string, Runner>& Runners() {
   return kRunners;
 }
 
+// Whether `cmd` only reads the database (it may bring the item index and heads up to date, when
+// it can write).
+bool ReadsOnly(const std::string& cmd) {
+  static const std::set<std::string> kReaders = {"list",   "show",   "actions", "units",
+                                                 "report", "alerts", "verify",  "rules"};
+  return kReaders.count(cmd) > 0;
+}
+
+// Whether this process may write the database at `path` and its directory (which SQLite's
+// journal or WAL files go in). A reading command opens one it may not write read only (a
+// backup on a read-only disk, another user's file) rather than fail to open it.
+bool MayWrite(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0) return true;  // none yet: as it ever was (NotFound)
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  return ::access(path.c_str(), W_OK) == 0 && ::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0;
+}
+
 // The items a command is about, when it is about some only: it then reads their histories from
 // the item index, not the whole log (Engine::Options::scope). One item's view, its alerts, its
 // actions; an event on one item, with whatever its fields name (a superseding recommendation,
@@ -507,6 +524,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.resolve_secrets = cmd == "serve";
   options.scope = ScopeOf(cmd, args);
   options.heads_only = HeadsOnly(cmd, args);
+  options.read_only = ReadsOnly(cmd) && !MayWrite(options.db_path);
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{

@@ -211,23 +211,34 @@ Status RunBackup(const Context& c) {
   if (std::filesystem::exists(copy)) {
     return Status::InvalidArgument(copy.string() + " exists already: back up into a new directory");
   }
+  // Made and verified under a name no one takes for a backup, and only then given its own: a
+  // backup killed (or failing) on the way leaves nothing that looks finished.
+  const std::string unverified = copy.string() + ".unverified";
+  std::filesystem::remove(unverified, error);
   {
     ASSIGN_OR_RETURN(auto db, storage::Database::Open(c.options.db_path,
                                                       storage::Database::OpenMode::kExisting));
-    RETURN_IF_ERROR(db->BackupTo(copy.string()));
+    RETURN_IF_ERROR(db->BackupTo(unverified));
   }
+  // Read only: the copy stays as BackupTo left it, one file in rollback-journal mode, which
+  // opens where its reader may not write (no WAL, no -shm beside it).
   Engine::Options copied = c.options;
-  copied.db_path = copy.string();
+  copied.db_path = unverified;
+  copied.read_only = true;
   auto verified = Engine::VerifyDatabase(copied);
   if (!verified.ok()) {
     // Not left to look like a backup: the copy is of the database as it is, so what failed is
     // the database itself, which `rectrack verify` names.
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(copy.string() + suffix, error);
-    }
+    std::filesystem::remove(unverified, error);
     return verified.status().WithContext("the backup of " + c.options.db_path +
                                          " does not verify, so it was removed (rectrack verify "
                                          "checks the database itself)");
+  }
+  if (std::rename(unverified.c_str(), copy.c_str()) != 0) {
+    const int reason = errno;
+    std::filesystem::remove(unverified, error);
+    return Status::IOError("cannot back up to '" + copy.string() +
+                           "': cannot rename the verified copy onto it" + SystemReason(reason));
   }
   c.out << "backed up " << c.options.db_path << " to " << copy.string() << ": " << verified->events
         << " events and " << verified->evidence_files << " evidence files, verified\nhead "

@@ -87,16 +87,18 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   engine->index_batch_ = std::max<int64_t>(options.index_batch, 1);
   engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);
   engine->two_threads_from_ = std::max<int64_t>(options.two_threads_from, 1);
-  engine->index_if_behind_ = options.index_if_behind;
+  engine->index_if_behind_ = options.index_if_behind && !options.read_only;
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
                      Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),
                                     options.resolve_secrets));
   }
-  ASSIGN_OR_RETURN(engine->db_, storage::Database::Open(
-                                    options.db_path, options.create_if_missing
-                                                         ? storage::Database::OpenMode::kCreate
-                                                         : storage::Database::OpenMode::kExisting));
+  ASSIGN_OR_RETURN(
+      engine->db_,
+      storage::Database::Open(
+          options.db_path, options.read_only           ? storage::Database::OpenMode::kReadOnly
+                           : options.create_if_missing ? storage::Database::OpenMode::kCreate
+                                                       : storage::Database::OpenMode::kExisting));
   engine->store_ = std::make_unique<storage::EventStore>(engine->db_.get(), NameKind);
   engine->tokens_ = std::make_unique<storage::TokenStore>(engine->db_.get());
   engine->alert_store_ = std::make_unique<storage::AlertStore>(engine->db_.get());
@@ -114,13 +116,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
     RETURN_IF_ERROR(tx.Commit());
     engine->heads_only_ = partial && options.heads_only;
     // The index did not cover the log, so the whole log was read: index it now, once.
-    if (!partial && options.index_if_behind) RETURN_IF_ERROR(engine->IndexIfBehind());
+    if (!partial && engine->index_if_behind_) RETURN_IF_ERROR(engine->IndexIfBehind());
     return engine;
   }
   RETURN_IF_ERROR(engine->CatchUp());
   RETURN_IF_ERROR(tx.Commit());
-  if (options.index_if_behind) RETURN_IF_ERROR(engine->IndexIfBehind());
-  engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
+  if (engine->index_if_behind_) RETURN_IF_ERROR(engine->IndexIfBehind());
+  // (Read only, there is nothing to watch for: mapping the WAL-index would make a -shm file.)
+  if (!options.read_only) engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
   return engine;
 }
 
@@ -462,7 +465,9 @@ Result<std::string> Engine::EvidenceContent(const std::string& sha256) const {
 Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   {
     ASSIGN_OR_RETURN(
-        auto db, storage::Database::Open(options.db_path, storage::Database::OpenMode::kExisting));
+        auto db, storage::Database::Open(
+                     options.db_path, options.read_only ? storage::Database::OpenMode::kReadOnly
+                                                        : storage::Database::OpenMode::kExisting));
     storage::EventStore store(db.get(), NameKind);
     ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db, storage::Transaction::Mode::kRead));
     RETURN_IF_ERROR(store.Verify().status());

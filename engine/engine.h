@@ -120,6 +120,11 @@ class Engine {
     // since the upgrade), or the index covers more than the log, it reads the whole log instead
     // and is a whole engine.
     std::vector<std::string> scope = {};
+    // Opens the database for reading only (storage::Database::OpenMode::kReadOnly): for a
+    // process that may not write the file or its directory (a backup on a read-only disk).
+    // Nothing is written, not even the item index or heads that reading would bring up to date
+    // (as with index_if_behind false), and Apply fails. REQUIRES: the database exists.
+    bool read_only = false;
     // Whether opening brings an item index that does not cover the log up to it (a write of
     // its own). VerifyDatabase opens without, so that checking writes nothing and can report it.
     bool index_if_behind = true;

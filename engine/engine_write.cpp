@@ -77,7 +77,8 @@ const std::string& WhereOf(const Command& command) {
 bool HasGuard(const Ledger& ledger, const Event& event) {
   const Workflow* workflow = ledger.WorkflowOf(event.kind);
   const Transition* t = workflow ? workflow->FindTransition(event.transition) : nullptr;
-  return t && (t->guard.actions_closed || t->guard.not_before_judgement || t->MaySayNothing());
+  return t && (t->guard.actions_closed || t->guard.not_before_judgement || t->MaySayNothing() ||
+               !t->effects.set_due_date.empty());
 }
 
 }  // namespace

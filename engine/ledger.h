@@ -332,6 +332,8 @@ class Ledger {
   std::vector<std::pair<int64_t, const Item*>> EventsWithEvidence() const;
 
  private:
+  // set_due's `later: true` (workflow.h): the new date after the one it replaces.
+  Status CheckLater(const Item& item, const Transition& t, const Event& event) const;
   // Guard `not_before: judgement` (workflow.h).
   Status CheckNotBeforeJudgement(const Item& item, const Workflow& wf, const Event& event) const;
   // Replays `item` up to the end of `as_of`, checking every event against the workflow and the

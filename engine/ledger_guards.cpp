@@ -37,6 +37,7 @@ Status Ledger::CheckGuard(const Event& event) const {
       }
     }
   }
+  if (t->effects.set_due_later) RETURN_IF_ERROR(CheckLater(*item, *t, event));
   if (t->guard.not_before_judgement) RETURN_IF_ERROR(CheckNotBeforeJudgement(*item, *wf, event));
   if (!t->guard.actions_closed) return Status();
   if (!t->guard.unless.empty() && event.fields.count(t->guard.unless)) return Status();
@@ -75,6 +76,55 @@ Status Ledger::CheckGuard(const Event& event) const {
   if (t->guard.unless.empty()) return Status::Conflict(message);
   message += ", or give '" + t->guard.unless + "' saying why it closes anyway";
   return Status::Conflict(message).AtField(t->guard.unless);
+}
+
+Status Ledger::CheckLater(const Item& item, const Transition& t, const Event& event) const {
+  auto due = event.fields.find(t.effects.set_due_date);
+  if (due == event.fields.end() || due->second.empty()) return Status();
+  const std::optional<Date> moved_to = Date::Parse(due->second.front());
+  if (!moved_to) return Status();  // the field's own check says what is wrong with it
+  // An action has one milestone, "due" (model.h); a recommendation's is named by a field.
+  std::string label = "due";
+  if (!t.effects.set_due_milestone.empty()) {
+    auto named = event.fields.find(t.effects.set_due_milestone);
+    if (named == event.fields.end() || named->second.empty()) return Status();
+    label = named->second.front();
+  }
+  // The date it replaces: the definition's, moved by each set_due before this event in
+  // effective order (a back-dated extension extends what was due then). From the events, not a
+  // projection as at the date, which would count this event and others of its day after it.
+  std::optional<Date> replaced;
+  if (item.kind == SubjectKind::kAction) {
+    replaced = item.action().due;
+  } else {
+    for (const MilestoneDef& m : item.def().milestones) {
+      if (m.label == label) replaced = m.due;
+    }
+  }
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
+  for (const Event& e : history) {
+    if (e.seq == event.seq) break;
+    const Workflow* wf = WorkflowOf(e.kind);
+    const Transition* moved = wf ? wf->FindTransition(e.transition) : nullptr;
+    if (!moved || moved->effects.set_due_date.empty()) continue;
+    auto date = e.fields.find(moved->effects.set_due_date);
+    if (date == e.fields.end() || date->second.empty()) continue;
+    if (!moved->effects.set_due_milestone.empty()) {
+      auto of = e.fields.find(moved->effects.set_due_milestone);
+      if (of == e.fields.end() || of->second.empty() || of->second.front() != label) continue;
+    }
+    if (auto parsed = Date::Parse(date->second.front())) replaced = parsed;
+  }
+  if (replaced && *moved_to <= *replaced) {
+    return Status::InvalidArgument(
+               "'" + t.name + "' moves a due date later: " + moved_to->ToString() +
+               " is not after " + replaced->ToString() + ", the due date " +
+               (item.kind == SubjectKind::kAction ? std::string()
+                                                  : "of milestone '" + label + "' ") +
+               "it replaces")
+        .AtField(t.effects.set_due_date);
+  }
+  return Status();  // no date yet (an action's first), or a milestone the field check refuses
 }
 
 Status Ledger::CheckNotBeforeJudgement(const Item& item, const Workflow& wf,

@@ -65,7 +65,10 @@ struct Effects {
   std::string mark_met;           // field naming a milestone that is now met
   std::string set_due_milestone;  // field naming the milestone whose due date changes ...
   std::string set_due_date;       // ... and the field with its new date
-  std::string supersede;          // field listing the recommendations that replace this one
+  // set_due's `later: true`: the new date must come after the due date it replaces (as at the
+  // event's effective date): an extension. Checked for new events only (Ledger::CheckGuard).
+  bool set_due_later = false;
+  std::string supersede;  // field listing the recommendations that replace this one
   // For an item with one due date of its own (an action), set_due may name only the date field:
   // the item's due date becomes that date.
 };

@@ -408,9 +408,17 @@ class WorkflowLoader {
                              field_of_type(v, FieldType::kRecommendation, true, "supersede"));
           } else {
             return yaml::ForEachEntry(
-                source_, v, "set_due", {"milestone", "due"},
+                source_, v, "set_due", {"milestone", "due", "later"},
                 [&](const std::string& kk, const YAML::Node&, const YAML::Node& vv) -> Status {
-                  if (kk == "milestone") {
+                  if (kk == "later") {
+                    ASSIGN_OR_RETURN(const std::string later,
+                                     yaml::Scalar(source_, vv, "set_due.later"));
+                    if (later != "true" && later != "false") {
+                      return yaml::Error(
+                          source_, vv, "set_due.later must be true or false, not '" + later + "'");
+                    }
+                    t->effects.set_due_later = later == "true";
+                  } else if (kk == "milestone") {
                     ASSIGN_OR_RETURN(t->effects.set_due_milestone,
                                      field_of_type(vv, FieldType::kMilestone, false, "set_due"));
                   } else {

@@ -63,6 +63,12 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   std::string msg = what + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
                     " (code " + std::to_string(extended) + ")";
   if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::Conflict(std::move(msg));
+  if (extended == SQLITE_READONLY_DIRECTORY) {
+    msg +=
+        ": this user may not write the database's directory, where SQLite keeps the files it "
+        "needs beside a database in WAL mode (-wal, -shm); run it as a user who may, or read a "
+        "backup (rectrack backup), which needs none";
+  }
   // Said plainly, without the statement: the caller's transaction rolls back, and a person
   // needs to know that nothing was written and why, not which INSERT it was.
   if ((rc & 0xff) == SQLITE_FULL) {
@@ -102,9 +108,12 @@ Result<std::string> QueryPragma(Database& db, const char* sql) {
   return value;
 }
 
-Status Configure(Database& db) {
+Status Configure(Database& db, Database::OpenMode open_mode) {
   // The busy timeout goes first so that switching to WAL also waits for a concurrent opener.
   RETURN_IF_ERROR(db.Exec("PRAGMA busy_timeout = 5000"));
+  // Read only: the file stays in the journal mode it has (a live database's WAL, a backup's
+  // rollback journal); switching would write.
+  if (open_mode == Database::OpenMode::kReadOnly) return Status();
   ASSIGN_OR_RETURN(std::string mode, QueryPragma(db, "PRAGMA journal_mode = WAL"));
   // An in-memory database reports "memory" and cannot use WAL; it has no readers to protect.
   const bool in_memory = db.path() == ":memory:" || db.path().empty();
@@ -121,7 +130,7 @@ Status Configure(Database& db) {
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMode mode) {
   const std::string where = "cannot open database '" + path + "'";
   if (path.empty()) return Status::InvalidArgument("the database path is empty");
-  if (mode == OpenMode::kExisting && path != ":memory:") {
+  if (mode != OpenMode::kCreate && path != ":memory:") {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       return Status::NotFound("no database at '" + path + "' (rectrack import creates one)");
@@ -129,7 +138,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
   }
   sqlite3* handle = nullptr;
   // FULLMUTEX costs little and turns a thread-safety slip into contention rather than corruption.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+  const int flags = SQLITE_OPEN_FULLMUTEX |
+                    (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
                     (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -139,9 +149,13 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
   }
   sqlite3_extended_result_codes(handle, 1);
   std::unique_ptr<Database> db(new Database(handle, path));
-  RETURN_IF_ERROR(Configure(*db).WithContext(where));
+  RETURN_IF_ERROR(Configure(*db, mode).WithContext(where));
   int version = 0;
-  RETURN_IF_ERROR(Migrate(*db, &version).WithContext(where));
+  if (mode == OpenMode::kReadOnly) {
+    RETURN_IF_ERROR(CheckCurrent(*db, &version).WithContext(where));
+  } else {
+    RETURN_IF_ERROR(Migrate(*db, &version).WithContext(where));
+  }
   db->schema_version_ = version;
   return db;
 }
@@ -180,9 +194,11 @@ Status Database::BackupTo(const std::string& path) {
   int rc =
       sqlite3_open_v2(partial.c_str(), &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   auto fail = [&](const std::string& what) {
-    const std::string message = what + ": " + (copy ? sqlite3_errmsg(copy) : "out of memory");
+    std::string message = what + ": " + (copy ? sqlite3_errmsg(copy) : "out of memory");
+    if (copy != nullptr) message += IoErrorFacts(copy);
     sqlite3_close(copy);
     std::remove(partial.c_str());
+    std::remove((partial + "-journal").c_str());  // a copy's own journal, when its write failed
     return Status::IOError("cannot back up to '" + path + "': " + message);
   };
   if (rc != SQLITE_OK) return fail("cannot create the copy");

@@ -32,11 +32,15 @@ class Statement;
 
 class Database {
  public:
-  enum class OpenMode { kCreate, kExisting };
+  enum class OpenMode { kCreate, kExisting, kReadOnly };
   // Opens `path` (":memory:" for a private in-memory database), creating it in kCreate mode,
-  // and migrates its schema to the newest version. Errors: NotFound for a missing file in
-  // kExisting mode; IOError naming the path and SQLite's message; Corruption when the file's
-  // schema is newer than this binary knows or the file belongs to another application.
+  // and migrates its schema to the newest version. kReadOnly opens an existing file for
+  // reading only, as a process that may not write it or its directory can (a backup, which is
+  // in rollback-journal mode, needs no -shm file beside it): no switch to WAL, no migration
+  // (FailedPrecondition when its schema is older than this binary's), and every write fails.
+  // Errors: NotFound for a missing file in kExisting or kReadOnly mode; IOError naming the path
+  // and SQLite's message; Corruption when the file's schema is newer than this binary knows or
+  // the file belongs to another application.
   static Result<std::unique_ptr<Database>> Open(const std::string& path,
                                                 OpenMode mode = OpenMode::kCreate);
   ~Database();

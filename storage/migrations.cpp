@@ -352,4 +352,24 @@ Status Migrate(Database& db, int* version) {
   return Status();
 }
 
+Status CheckCurrent(Database& db, int* version) {
+  ASSIGN_OR_RETURN(const int current, ReadVersion(db));
+  RETURN_IF_ERROR(CheckKnown(current));
+  if (current == 0) {
+    return Status::FailedPrecondition(
+        "it is not a rectrack database, or an empty one (and it is opened read only, as this "
+        "process may not write it or its directory)");
+  }
+  if (current < kKnownVersions) {
+    return Status::FailedPrecondition(
+        "its schema is version " + std::to_string(current) + " and this rectrack's is " +
+        std::to_string(kKnownVersions) +
+        ": it is opened read only (this process may not write it or its directory), so it "
+        "cannot be upgraded here; run a rectrack command as a user who may write it (rectrack "
+        "verify upgrades it) and try again");
+  }
+  *version = current;
+  return Status();
+}
+
 }  // namespace rectrack::storage

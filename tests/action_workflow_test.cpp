@@ -79,6 +79,16 @@ TEST(ActionWorkflowTest, GuardsAndOwnDueDatesAreValidatedWithTheirPlace) {
                       "  - {name: move, from: [open], roles: [lead], required: [due],\n"
                       "     effects: {set_due: {due: due}}}\n"),
             "loaded");
+  // `later` (an extension's) is true or false, nothing else.
+  EXPECT_EQ(LoadError(std::string(kMiniAction) +
+                      "  - {name: move, from: [open], roles: [lead], required: [due],\n"
+                      "     effects: {set_due: {due: due, later: true}}}\n"),
+            "loaded");
+  EXPECT_NE(LoadError(std::string(kMiniAction) +
+                      "  - {name: move, from: [open], roles: [lead], required: [due],\n"
+                      "     effects: {set_due: {due: due, later: maybe}}}\n")
+                .find("set_due.later must be true or false, not 'maybe'"),
+            std::string::npos);
   EXPECT_NE(LoadError(std::string(kMiniAction) +
                       "  - {name: move, from: [open], roles: [lead], required: [why],\n"
                       "     effects: {set_due: {due: why}}}\n")

@@ -345,28 +345,6 @@ TEST_F(CliArgsTest, OnlyCommandsThatWriteMayCreateADatabase) {
   }
 }
 
-// A database file of one test's own with the domestic-abuse demo imported, removed after it;
-// base() is the --db option to put before a command.
-class DemoDatabase {
- public:
-  explicit DemoDatabase(const std::string& name)
-      : path_(std::filesystem::path(::testing::TempDir()) /
-              ("cli_" + name + "_" + std::to_string(::getpid()) + ".db")) {
-    std::filesystem::remove(path_);
-    imported_ = Rectrack(base() + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml");
-  }
-  ~DemoDatabase() { std::filesystem::remove(path_); }
-  DemoDatabase(const DemoDatabase&) = delete;
-  DemoDatabase& operator=(const DemoDatabase&) = delete;
-  std::string path() const { return path_.string(); }
-  std::string base() const { return "--db " + path() + " "; }
-  const CliRun& imported() const { return imported_; }
-
- private:
-  std::filesystem::path path_;
-  CliRun imported_;
-};
-
 // The promise of Commands(), kept by the binary as a user runs it: a usage mistake exits with
 // status 2 and leaves no database behind.
 TEST(CliUsageTest, AUsageMistakeExitsWithTwoAndCreatesNoDatabase) {
@@ -451,58 +429,6 @@ TEST(CliUsageTest, AlertsFilteredByAKindOrBodyThereIsNotIsAnError) {
   EXPECT_EQ(body.status, 1) << body.out;
   EXPECT_NE(body.out.find("no body 'NOPE'"), std::string::npos) << body.out;
   EXPECT_EQ(Rectrack(base + "alerts --kind overdue --body CPS").status, 0);
-}
-
-// What a command prints that cannot be written (a full disk: /dev/full) is a failure, said, not
-// exit 0 with the output lost: a report cut short must not pass for a whole one.
-TEST(CliUsageTest, OutputThatCannotBeWrittenIsAFailureSaidOnStandardError) {
-  const DemoDatabase demo("full");
-  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
-  const std::string base = std::string(RECTRACK_BINARY) + " " + demo.base();
-  for (const char* command : {"list", "show da23-r2", "report annex --body CPS"}) {
-    // Standard error to the pipe, standard output to the full device.
-    FILE* pipe = ::popen((base + command + " 2>&1 >/dev/full").c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string said;
-    std::array<char, 4096> buf;
-    for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;)
-      said.append(buf.data(), n);
-    const int status = ::pclose(pipe);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << command << ": " << status;
-    EXPECT_EQ(said, "rectrack: error: cannot write standard output: No space left on device\n")
-        << command;
-  }
-}
-
-// A write the system refuses (here this process's file-size limit, as a full disk would) is said
-// with what explains it, not as a bare "disk I/O error"; and nothing is half-written: the same
-// import, without the limit, goes through and verifies.
-TEST(CliUsageTest, AWriteTheSystemRefusesSaysWhy) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_fsize_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string import = std::string(RECTRACK_BINARY) + " --db " + (dir / "r.db").string() +
-                             " import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml";
-  // SIGXFSZ ignored, so that a write past the limit fails with EFBIG rather than killing.
-  for (const auto& [blocks, says] :
-       {std::pair{"1",
-                  "the database cannot grow: the file is at the size this process may "
-                  "write (File too large, ulimit -f): nothing was written"},
-        std::pair{"200", "disk I/O error (code 778); this process may write files of at most "}}) {
-    fs::remove_all(dir / "r.db");
-    const CliRun run =
-        Shell("(trap '' XFSZ; ulimit -f " + std::string(blocks) + "; " + import + ")");
-    EXPECT_EQ(run.status, 1) << run.out;
-    EXPECT_NE(run.out.find(says), std::string::npos) << blocks << ": " << run.out;
-  }
-  ASSERT_EQ(Rectrack("--db " + (dir / "r.db").string() + " import " + RECTRACK_SOURCE_DIR +
-                     "/demo/domestic-abuse.yaml")
-                .status,
-            0);
-  const CliRun verified = Rectrack("--db " + (dir / "r.db").string() + " verify");
-  EXPECT_EQ(verified.status, 0) << verified.out;
-  fs::remove_all(dir);
 }
 
 // RECTRACK_CLOCK sets the command line's today when --clock is not given, as for the README's

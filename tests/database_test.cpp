@@ -126,6 +126,56 @@ TEST_F(DatabaseTest, OpenRefusesSchemaNewerThanKnownWithCorruption) {
       << db.status().message();
 }
 
+// A backup is one file in rollback-journal mode (BackupTo); opened read only it stays one: no
+// switch to WAL, no -wal or -shm beside it, reads answer and writes fail, changing nothing.
+TEST_F(DatabaseTest, ABackupOpenedReadOnlyStaysOneFileAndTakesNoWrite) {
+  const std::string copy = path_ + ".copy";
+  {
+    auto db = OpenOrDie(path_);
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(db->Exec("CREATE TABLE notes (text TEXT NOT NULL)").ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO notes (text) VALUES ('kept')").ok());
+    ASSERT_TRUE(db->BackupTo(copy).ok());
+  }
+  {
+    auto db = Database::Open(copy, Database::OpenMode::kReadOnly);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    EXPECT_EQ((*db)->schema_version(), 12);
+    auto mode = (*db)->Prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(mode.ok() && *mode->Step());
+    EXPECT_EQ(mode->ColumnText(0), "delete");
+    EXPECT_EQ(CountRows(**db, "notes"), 1);
+    const Status write = (*db)->Exec("INSERT INTO notes (text) VALUES ('more')");
+    EXPECT_FALSE(write.ok());
+    EXPECT_NE(write.message().find("readonly"), std::string::npos) << write.message();
+    EXPECT_EQ(CountRows(**db, "notes"), 1);
+  }
+  for (const char* beside : {"-wal", "-shm", "-journal", ".partial"}) {
+    EXPECT_FALSE(std::filesystem::exists(copy + beside)) << beside;
+  }
+  std::remove(copy.c_str());
+  // Not there is NotFound, as for kExisting, and nothing is made.
+  auto missing = Database::Open(copy, Database::OpenMode::kReadOnly);
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(copy));
+}
+
+// Read only, an older schema cannot be migrated: refused, saying how to upgrade, and left as it
+// was (the previous rectrack's demo, schema 8).
+TEST_F(DatabaseTest, AnOlderSchemaOpenedReadOnlyIsRefusedAndLeftAsItWas) {
+  std::filesystem::copy_file(std::string(RECTRACK_TEST_DATA_DIR) + "/schema8-demo.db", path_);
+  auto db = Database::Open(path_, Database::OpenMode::kReadOnly);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("its schema is version 8 and this rectrack's is 12: it is "
+                                       "opened read only"),
+            std::string::npos)
+      << db.status().message();
+  auto upgraded = Database::Open(path_, Database::OpenMode::kExisting);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().message();
+  EXPECT_EQ((*upgraded)->schema_version(), 12);
+}
+
 TEST_F(DatabaseTest, OpenInMissingDirectoryFailsWithIOErrorNamingPath) {
   const std::string path = ::testing::TempDir() + "no_such_dir_rectrack/x.db";
   auto db = Database::Open(path);

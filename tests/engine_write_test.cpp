@@ -417,6 +417,49 @@ TEST_F(EngineTest, AFileImportedAgainChangesNothingThoughANewOneWouldBeRefused) 
 
 // Who records an event goes into it for good, and out in every feed and answer: an actor that
 // is empty, not UTF-8, not one line or too long is refused, and nothing is written.
+// `extend` (set_due's `later: true`) moves a due date later: to an earlier date, or the same,
+// it is refused at the date field, and changes nothing. What it replaces is the due date as at
+// its effective date, after the events before it in effective order (the same day's too).
+TEST_F(EngineTest, AnExtensionMustMoveTheDueDateLater) {
+  ImportDemo();
+  auto extend = [&](const char* effective, const char* due) {
+    return Record("da23-r2", "extend", effective, "",
+                  {{"milestone", {"due"}}, {"due", {due}}, {"reason", {"agreed"}}});
+  };
+  const int64_t before = EventCount();
+  for (const char* due : {"2023-07-31", "2023-06-30"}) {
+    auto refused = extend("2025-12-01", due);
+    ASSERT_FALSE(refused.ok()) << due;
+    EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(refused.status().field(), "due");
+    EXPECT_NE(
+        refused.status().message().find("'extend' moves a due date later: " + std::string(due) +
+                                        " is not after 2023-07-31, the due date of "
+                                        "milestone 'due' it replaces"),
+        std::string::npos)
+        << refused.status().message();
+  }
+  EXPECT_EQ(EventCount(), before);
+  ASSERT_TRUE(extend("2025-12-01", "2026-03-31").ok());
+  // Now 31 March 2026 is what a later extension replaces, on the same day or after.
+  for (const char* effective : {"2025-12-01", "2025-12-02"}) {
+    auto refused = extend(effective, "2026-01-31");
+    ASSERT_FALSE(refused.ok()) << effective;
+    EXPECT_NE(refused.status().message().find("is not after 2026-03-31, the due date of "
+                                              "milestone 'due' it replaces"),
+              std::string::npos)
+        << refused.status().message();
+  }
+  ASSERT_TRUE(extend("2025-12-02", "2026-06-30").ok());
+  // Back-dated before the first extension, it extends what was due then (31 July 2023).
+  auto back = extend("2025-11-03", "2025-12-31");
+  EXPECT_TRUE(back.ok()) << back.status().message();
+  auto view = engine_->Show("da23-r2", std::nullopt);
+  ASSERT_TRUE(view.ok()) << view.status().message();
+  ASSERT_EQ(view->milestones.size(), 1u);
+  EXPECT_EQ(view->milestones[0].due.ToString(), "2026-06-30");
+}
+
 TEST_F(EngineTest, AnActorThatIsNotOneLineOfTextIsRefused) {
   ImportDemo();
   const int64_t before = engine_->last_seq();

@@ -706,7 +706,7 @@ TEST_F(ItemHeadsTest, TheCommandLineListsFromTheItemHeads) {
   EXPECT_NE(verify.out.find("the item heads ("), std::string::npos) << verify.out;
   for (const char* bad : {"0", "-1", "x", "10000000000"}) {
     CliRun refused = Rectrack(flags + "list --limit " + bad);
-    EXPECT_EQ(refused.status, 1) << bad;
+    EXPECT_EQ(refused.status, 2) << bad;  // a usage mistake
     EXPECT_NE(refused.out.find("--limit must be a whole number from 1 to 999999999, not '" +
                                std::string(bad) + "'"),
               std::string::npos)

@@ -176,8 +176,10 @@ recommendations:
           e.fields["reason"] = {"as the follow-up found"};
         }
         if (e.transition == "extend") {
+          // After m1's first due date (an extension moves it later), though perhaps not after
+          // an extension before it: those are refused, as any event the workflow refuses.
           e.fields["milestone"] = {"m1"};
-          e.fields["due"] = {RandomDay(rng).ToString()};
+          e.fields["due"] = {D("2022-07-01").AddDays(static_cast<int>(rng() % 1500)).ToString()};
         }
         if (e.transition == "supersede") {
           e.fields["superseded_by"] = {"r" + std::to_string(rng() % recommendations)};

@@ -2,11 +2,14 @@
 // would.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "engine/clock.h"
@@ -72,6 +75,28 @@ inline CliRun Shell(const std::string& command) {
 inline CliRun Rectrack(const std::string& args) {
   return Shell(std::string(RECTRACK_BINARY) + " " + args);
 }
+
+// A database file of one test's own with the domestic-abuse demo imported, removed after it;
+// base() is the --db option to put before a command.
+class DemoDatabase {
+ public:
+  explicit DemoDatabase(const std::string& name)
+      : path_(std::filesystem::path(::testing::TempDir()) /
+              ("cli_" + name + "_" + std::to_string(::getpid()) + ".db")) {
+    std::filesystem::remove(path_);
+    imported_ = Rectrack(base() + "import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml");
+  }
+  ~DemoDatabase() { std::filesystem::remove(path_); }
+  DemoDatabase(const DemoDatabase&) = delete;
+  DemoDatabase& operator=(const DemoDatabase&) = delete;
+  std::string path() const { return path_.string(); }
+  std::string base() const { return "--db " + path() + " "; }
+  const CliRun& imported() const { return imported_; }
+
+ private:
+  std::filesystem::path path_;
+  CliRun imported_;
+};
 #endif
 
 }  // namespace rectrack

@@ -248,6 +248,14 @@ TEST_F(RefusalTest, ARefusedWriteIsSaidAtItsInputInThePagesWords) {
   EXPECT_EQ(Said(before_issue.status(), "da23-r2", "extend"),
             "The new due date 1 January 2020 is before the recommendation was issued (1 March "
             "2023)");
+  // An extension to a date not after the one it replaces: about that field.
+  auto earlier = Record("da23-r2", "extend", "2025-12-01", "",
+                        {{"milestone", {"due"}}, {"due", {"2023-07-01"}}, {"reason", {"r"}}});
+  ASSERT_FALSE(earlier.ok());
+  EXPECT_EQ(earlier.status().field(), "due");
+  EXPECT_EQ(Said(earlier.status(), "da23-r2", "extend"),
+            "Extend moves a due date later: 1 July 2023 is not after 31 July 2023, the due date of "
+            "milestone 'due' it replaces");
   // Back-dated, the same: about that field, not the date (the date is not what is wrong).
   auto extended_back = Record("da23-r2", "extend", "2024-06-01", "",
                               {{"milestone", {"due"}}, {"due", {"soon"}}, {"reason", {"r"}}});

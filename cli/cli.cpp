@@ -352,8 +352,15 @@ Status RunActions(Engine& engine, const Context& c) {
   q.unit = c.args.Get("unit");
   q.recommendation = c.args.Get("rec");
   RETURN_IF_ERROR(cli::CheckBody(engine, q.body));
-  if (!q.unit.empty() && !engine.FindUnit(q.unit)) {
-    return Status::NotFound("no unit '" + q.unit + "'");
+  if (!q.unit.empty()) {
+    // A unit of another body than the one asked for is not there, as in the calendar's
+    // ?body=&unit=: an empty list would hide the slip.
+    const std::optional<Unit> unit = engine.FindUnit(q.unit);
+    if (!unit) return Status::NotFound("no unit '" + q.unit + "'");
+    if (!q.body.empty() && unit->body != q.body) {
+      return Status::NotFound("no unit '" + q.unit + "' in " + q.body + " (it is " + unit->body +
+                              "'s)");
+    }
   }
   if (!q.recommendation.empty()) RETURN_IF_ERROR(engine.Show(q.recommendation, {}).status());
   q.overdue_only = c.args.Has("overdue");
@@ -477,7 +484,10 @@ bool ReadsOnly(const std::string& cmd) {
 // backup on a read-only disk, another user's file) rather than fail to open it.
 bool MayWrite(const std::string& path) {
   if (::access(path.c_str(), F_OK) != 0) return true;  // none yet: as it ever was (NotFound)
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  // SQLite puts its files beside the file a symbolic link names, not beside the link.
+  std::error_code error;
+  std::filesystem::path dir = std::filesystem::weakly_canonical(path, error).parent_path();
+  if (error) dir = std::filesystem::path(path).parent_path();
   return ::access(path.c_str(), W_OK) == 0 && ::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0;
 }
 
@@ -524,7 +534,10 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.resolve_secrets = cmd == "serve";
   options.scope = ScopeOf(cmd, args);
   options.heads_only = HeadsOnly(cmd, args);
-  options.read_only = ReadsOnly(cmd) && !MayWrite(options.db_path);
+  // A reading command changes nothing of the file: not its journal mode either, so a backup
+  // (rollback journal) stays one that opens where its reader may not write.
+  options.read_only = ReadsOnly(cmd) && (!MayWrite(options.db_path) ||
+                                         storage::Database::InRollbackJournalMode(options.db_path));
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{

@@ -91,7 +91,7 @@ Options for every command:
                    time ($RECTRACK_CLOCK_SINCE with $RECTRACK_CLOCK; make run writes all
                    three to build/demo.env)
   --actor NAME     who is recording (default cli:$USER)
-  --               the words after it are arguments, not options (an ID that begins with -)
+  --               the words after it are arguments, not options (an ID that begins with --)
 Dates are YYYY-MM-DD; --as-of D means as the world was at the end of D (by effective dates).
 )";
 

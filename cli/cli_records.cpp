@@ -186,8 +186,11 @@ Status RunVerify(const Context& c) {
     c.out << ", the item heads (" << result.head_rows << " rows) match the log";
   } else {
     c.out << "; the item heads are not current (worked out under another workflow, or not yet "
-             "since an upgrade): the next command that reads the whole log (`list`, `serve`, "
-             "`rebuild`, ...) works them out again";
+             "since an upgrade): "
+          << (c.options.read_only
+                  ? "`rebuild` works them out again (read only, as here, nothing writes them)"
+                  : "the next command that reads the whole log (`list`, `serve`, `rebuild`, "
+                    "...) works them out again");
   }
   c.out << "\nhead " << result.head_hash << "\n";
   return Status();

@@ -101,19 +101,39 @@ Status Ledger::CheckLater(const Item& item, const Transition& t, const Event& ev
       if (m.label == label) replaced = m.due;
     }
   }
-  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
-  for (const Event& e : history) {
-    if (e.seq == event.seq) break;
+  // The date a set_due event moves this milestone to, or nullopt when it moves another.
+  auto moves_to = [&](const Event& e) -> std::optional<Date> {
     const Workflow* wf = WorkflowOf(e.kind);
     const Transition* moved = wf ? wf->FindTransition(e.transition) : nullptr;
-    if (!moved || moved->effects.set_due_date.empty()) continue;
+    if (!moved || moved->effects.set_due_date.empty()) return std::nullopt;
     auto date = e.fields.find(moved->effects.set_due_date);
-    if (date == e.fields.end() || date->second.empty()) continue;
+    if (date == e.fields.end() || date->second.empty()) return std::nullopt;
     if (!moved->effects.set_due_milestone.empty()) {
       auto of = e.fields.find(moved->effects.set_due_milestone);
-      if (of == e.fields.end() || of->second.empty() || of->second.front() != label) continue;
+      if (of == e.fields.end() || of->second.empty() || of->second.front() != label) {
+        return std::nullopt;
+      }
     }
-    if (auto parsed = Date::Parse(date->second.front())) replaced = parsed;
+    return Date::Parse(date->second.front());
+  };
+  ASSIGN_OR_RETURN(const History history, HistoryOf(item));
+  const Event* next = nullptr;  // the first set_due of the milestone after this event
+  std::optional<Date> next_to;
+  bool passed = false;
+  for (const Event& e : history) {
+    if (e.seq == event.seq) {
+      passed = true;
+      continue;
+    }
+    const std::optional<Date> to = moves_to(e);
+    if (!to) continue;
+    if (!passed) {
+      replaced = to;
+    } else {
+      next = &e;
+      next_to = to;
+      break;
+    }
   }
   if (replaced && *moved_to <= *replaced) {
     return Status::InvalidArgument(
@@ -123,6 +143,17 @@ Status Ledger::CheckLater(const Item& item, const Transition& t, const Event& ev
                                                   : "of milestone '" + label + "' ") +
                "it replaces")
         .AtField(t.effects.set_due_date);
+  }
+  // Back-dated, it must leave the moves after it moving the date later too.
+  if (next && next_to && *moved_to >= *next_to && WorkflowOf(next->kind)) {
+    const Transition* after = WorkflowOf(next->kind)->FindTransition(next->transition);
+    if (after && after->effects.set_due_later) {
+      return Status::InvalidArgument(
+                 "'" + t.name + "' moves a due date later: " + moved_to->ToString() +
+                 " is not before " + next_to->ToString() + ", the due date '" + next->transition +
+                 "' effective " + next->effective.ToString() + " moves it to after it")
+          .AtField(t.effects.set_due_date);
+    }
   }
   return Status();  // no date yet (an action's first), or a milestone the field check refuses
 }

@@ -430,6 +430,9 @@ class WorkflowLoader {
           }
           return Status();
         }));
+    if (t->effects.set_due_later && t->effects.set_due_date.empty()) {
+      return yaml::Error(source_, node, "effect set_due's `later` needs its `due`");
+    }
     // An action has one due date of its own, so its set_due needs only the date.
     const bool needs_milestone = wf_.subject_ != "action";
     if (t->effects.set_due_date.empty() ||

@@ -90,6 +90,9 @@ Response GetActions(const Call& call) {
     if (!unit || (!call.who.body.empty() && unit->body != call.who.body)) {
       return Api::Problem(404, "no unit '" + q.unit + "'");
     }
+    if (!q.body.empty() && unit->body != q.body) {
+      return Api::Problem(404, "no unit '" + q.unit + "' in " + q.body);
+    }
   }
   if (!q.recommendation.empty()) {
     auto seen = engine.KindOf(q.recommendation) == SubjectKind::kRecommendation

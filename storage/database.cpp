@@ -66,8 +66,8 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   if (extended == SQLITE_READONLY_DIRECTORY) {
     msg +=
         ": this user may not write the database's directory, where SQLite keeps the files it "
-        "needs beside a database in WAL mode (-wal, -shm); run it as a user who may, or read a "
-        "backup (rectrack backup), which needs none";
+        "needs beside a database in WAL mode (-wal, -shm); run it as a user who may (the "
+        "service's), or read a backup that user makes (rectrack backup DIR), which needs none";
   }
   // Said plainly, without the statement: the caller's transaction rolls back, and a person
   // needs to know that nothing was written and why, not which INSERT it was.
@@ -77,13 +77,8 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   }
   // An I/O error says why only in the system's error number: a full disk is an I/O error to
   // SQLite when a write (not an allocation of its own) fails.
-  int os_error = 0;
-  if (db != nullptr && (rc & 0xff) == SQLITE_IOERR) {
-    // The file's own record of its last failed call first: the global errno SQLite reads for
-    // sqlite3_system_errno may have been set again by the clean-up after the failure.
-    sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &os_error);
-    if (os_error == 0) os_error = sqlite3_system_errno(db);
-  }
+  // (The number SQLite read when the error happened; a write to the WAL may leave none.)
+  const int os_error = db != nullptr && (rc & 0xff) == SQLITE_IOERR ? sqlite3_system_errno(db) : 0;
   if (os_error == ENOSPC || os_error == EDQUOT) {
     return Status::StorageFull("the storage is full (" + std::string(std::strerror(os_error)) +
                                "): nothing was written; free space and try again");
@@ -160,6 +155,17 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
   return db;
 }
 
+bool Database::InRollbackJournalMode(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  unsigned char header[20] = {};
+  const bool read = std::fread(header, 1, sizeof header, file) == sizeof header;
+  std::fclose(file);
+  static constexpr char kMagic[] = "SQLite format 3";  // and its NUL: 16 bytes
+  return read && std::memcmp(header, kMagic, sizeof kMagic) == 0 && header[18] == 1 &&
+         header[19] == 1;
+}
+
 Database::Hold::Hold(Database& db) : mutex_(sqlite3_db_mutex(db.db_)) {
   sqlite3_mutex_enter(static_cast<sqlite3_mutex*>(mutex_));  // none (null): nothing to hold
 }
@@ -195,10 +201,14 @@ Status Database::BackupTo(const std::string& path) {
       sqlite3_open_v2(partial.c_str(), &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   auto fail = [&](const std::string& what) {
     std::string message = what + ": " + (copy ? sqlite3_errmsg(copy) : "out of memory");
-    if (copy != nullptr) message += IoErrorFacts(copy);
+    const int failed = copy != nullptr ? sqlite3_errcode(copy) : SQLITE_NOMEM;
+    if (failed == SQLITE_IOERR || failed == SQLITE_FULL) message += IoErrorFacts(copy);
     sqlite3_close(copy);
-    std::remove(partial.c_str());
-    std::remove((partial + "-journal").c_str());  // a copy's own journal, when its write failed
+    // The copy, and what SQLite made beside it: its journal, or (a WAL source's header copied
+    // before the switch to a rollback journal) its -wal and -shm.
+    for (const char* beside : {"", "-journal", "-wal", "-shm"}) {
+      std::remove((partial + beside).c_str());
+    }
     return Status::IOError("cannot back up to '" + path + "': " + message);
   };
   if (rc != SQLITE_OK) return fail("cannot create the copy");
@@ -215,8 +225,10 @@ Status Database::BackupTo(const std::string& path) {
   if (sqlite3_close(copy) != SQLITE_OK) return fail("cannot close");
   copy = nullptr;
   if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    const int error = errno;
     std::remove(partial.c_str());
-    return Status::IOError("cannot back up to '" + path + "': cannot rename the copy onto it");
+    return Status::IOError("cannot back up to '" + path + "': cannot rename the copy onto it" +
+                           SystemReason(error));
   }
   return Status();
 }

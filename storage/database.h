@@ -43,6 +43,10 @@ class Database {
   // the file belongs to another application.
   static Result<std::unique_ptr<Database>> Open(const std::string& path,
                                                 OpenMode mode = OpenMode::kCreate);
+  // Whether the file at `path` is a SQLite database in rollback-journal mode (its header's
+  // read and write versions 1, not WAL's 2), as a backup is: a reader that opened it read-write
+  // would switch it to WAL. False when it is not there or not a database.
+  static bool InRollbackJournalMode(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

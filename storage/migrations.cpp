@@ -364,9 +364,10 @@ Status CheckCurrent(Database& db, int* version) {
     return Status::FailedPrecondition(
         "its schema is version " + std::to_string(current) + " and this rectrack's is " +
         std::to_string(kKnownVersions) +
-        ": it is opened read only (this process may not write it or its directory), so it "
-        "cannot be upgraded here; run a rectrack command as a user who may write it (rectrack "
-        "verify upgrades it) and try again");
+        ": it is opened read only (this process may not write it or its directory, or it is a "
+        "backup, which reading leaves as it is), so it cannot be upgraded here; copy it where "
+        "you may write and open it there with a command that writes (rectrack rebuild "
+        "upgrades it)");
   }
   *version = current;
   return Status();

@@ -90,6 +90,11 @@ TEST(ActionWorkflowTest, GuardsAndOwnDueDatesAreValidatedWithTheirPlace) {
                 .find("set_due.later must be true or false, not 'maybe'"),
             std::string::npos);
   EXPECT_NE(LoadError(std::string(kMiniAction) +
+                      "  - {name: move, from: [open], roles: [lead], required: [due],\n"
+                      "     effects: {set_due: {later: true}}}\n")
+                .find("effect set_due's `later` needs its `due`"),
+            std::string::npos);
+  EXPECT_NE(LoadError(std::string(kMiniAction) +
                       "  - {name: move, from: [open], roles: [lead], required: [why],\n"
                       "     effects: {set_due: {due: why}}}\n")
                 .find("effect set_due needs a field of the transition"),

@@ -650,6 +650,14 @@ TEST_F(ActionsTest, CommandLineListsActionsReportsProgressAndKeepsUnitLeadsToThe
   CliRun unknown_unit = Rectrack(db + "actions --unit nope");
   EXPECT_EQ(unknown_unit.status, 1);
   EXPECT_NE(unknown_unit.out.find("no unit 'nope'"), std::string::npos);
+  // A unit of another body than the one asked for is not there either (SFO from more-bodies).
+  ASSERT_EQ(
+      Rectrack(db + "import " + std::string(RECTRACK_SOURCE_DIR) + "/demo/more-bodies.yaml").status,
+      0);
+  CliRun other_body = Rectrack(db + "actions --unit cps-sw --body SFO");
+  EXPECT_EQ(other_body.status, 1) << other_body.out;
+  EXPECT_NE(other_body.out.find("no unit 'cps-sw' in SFO (it is CPS's)"), std::string::npos)
+      << other_body.out;
   CliRun nothing = Rectrack(db + "show nope");
   EXPECT_NE(nothing.out.find("no recommendation or action 'nope'"), std::string::npos);
   CliRun units = Rectrack(db + "units --body CPS");

@@ -102,6 +102,9 @@ TEST_F(ApiActionsTest, MetricsAreForUnscopedTokensOnly) {
 TEST_F(ApiActionsTest, UnknownFiltersAreNotFound) {
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=nope", kInspectorate), 404, "no unit 'nope'"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?body=NOPE", kInspectorate), 404, "no body 'NOPE'"));
+  // A unit of another body than the one asked for, as the calendar has it.
+  EXPECT_TRUE(IsProblem(Get("/api/v1/actions?unit=cps-sw&body=SFO", kInspectorate), 404,
+                        "no unit 'cps-sw' in SFO"));
   EXPECT_TRUE(IsProblem(Get("/api/v1/actions?recommendation=sw22-i1-a1", kInspectorate), 404,
                         "no recommendation 'sw22-i1-a1'"));
 }

@@ -47,16 +47,15 @@ TEST(CliFilesTest, AWriteTheSystemRefusesSaysWhy) {
   const std::string import = std::string(RECTRACK_BINARY) + " --db " + (dir / "r.db").string() +
                              " import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml";
   // SIGXFSZ ignored, so that a write past the limit fails with EFBIG rather than killing.
-  for (const auto& [blocks, says] :
-       {std::pair{"1",
-                  "the database cannot grow: the file is at the size this process may "
-                  "write (File too large, ulimit -f): nothing was written"},
-        std::pair{"200", "disk I/O error (code 778); this process may write files of at most "}}) {
+  // Where the limit stops it depends on which file SQLite grows first; either way, the message
+  // says what explains it, and nothing is written.
+  for (const char* blocks : {"1", "200"}) {
     fs::remove_all(dir / "r.db");
     const CliRun run =
         Shell("(trap '' XFSZ; ulimit -f " + std::string(blocks) + "; " + import + ")");
     EXPECT_EQ(run.status, 1) << run.out;
-    EXPECT_NE(run.out.find(says), std::string::npos) << blocks << ": " << run.out;
+    EXPECT_NE(run.out.find("ulimit -f"), std::string::npos) << blocks << ": " << run.out;
+    EXPECT_EQ(run.out.find("imported"), std::string::npos) << blocks << ": " << run.out;
   }
   ASSERT_EQ(Rectrack("--db " + (dir / "r.db").string() + " import " + RECTRACK_SOURCE_DIR +
                      "/demo/domestic-abuse.yaml")
@@ -89,12 +88,20 @@ TEST(CliFilesTest, ABackupIsReadByAUserWhoMayNotWriteIt) {
     return names;
   };
   EXPECT_EQ(beside(), copy.filename().string() + " ");
-  // Bytes 18 and 19 of the header: 1 for a rollback journal, 2 for WAL.
-  std::ifstream header(copy, std::ios::binary);
-  std::array<char, 20> bytes{};
-  header.read(bytes.data(), bytes.size());
-  EXPECT_EQ(bytes[18], 1);
-  EXPECT_EQ(bytes[19], 1);
+  // Bytes 18 and 19 of the header: 1 for a rollback journal, 2 for WAL. Read by a user who may
+  // write it (the one who made it), it stays so: reading changes nothing of it.
+  auto rollback_journal = [&] {
+    std::ifstream header(copy, std::ios::binary);
+    std::array<char, 20> bytes{};
+    header.read(bytes.data(), bytes.size());
+    return bytes[18] == 1 && bytes[19] == 1;
+  };
+  EXPECT_TRUE(rollback_journal());
+  for (const char* command : {"verify", "list", "show da23-r2"}) {
+    EXPECT_EQ(Rectrack("--db " + copy.string() + " " + command).status, 0) << command;
+  }
+  EXPECT_TRUE(rollback_journal());
+  EXPECT_EQ(beside(), copy.filename().string() + " ");
 
   std::string as_reader;
   if (::geteuid() == 0) {

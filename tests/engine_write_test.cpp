@@ -415,8 +415,6 @@ TEST_F(EngineTest, AFileImportedAgainChangesNothingThoughANewOneWouldBeRefused) 
   EXPECT_EQ(engine_->last_seq(), before);
 }
 
-// Who records an event goes into it for good, and out in every feed and answer: an actor that
-// is empty, not UTF-8, not one line or too long is refused, and nothing is written.
 // `extend` (set_due's `later: true`) moves a due date later: to an earlier date, or the same,
 // it is refused at the date field, and changes nothing. What it replaces is the due date as at
 // its effective date, after the events before it in effective order (the same day's too).
@@ -451,7 +449,15 @@ TEST_F(EngineTest, AnExtensionMustMoveTheDueDateLater) {
         << refused.status().message();
   }
   ASSERT_TRUE(extend("2025-12-02", "2026-06-30").ok());
-  // Back-dated before the first extension, it extends what was due then (31 July 2023).
+  // Back-dated before the first extension, it extends what was due then (31 July 2023), and
+  // only so far that the extensions after it still move the date later.
+  auto beyond = extend("2025-11-03", "2026-04-30");
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.status().field(), "due");
+  EXPECT_NE(beyond.status().message().find("2026-04-30 is not before 2026-03-31, the due date "
+                                           "'extend' effective 2025-12-01 moves it to after it"),
+            std::string::npos)
+      << beyond.status().message();
   auto back = extend("2025-11-03", "2025-12-31");
   EXPECT_TRUE(back.ok()) << back.status().message();
   auto view = engine_->Show("da23-r2", std::nullopt);
@@ -460,6 +466,8 @@ TEST_F(EngineTest, AnExtensionMustMoveTheDueDateLater) {
   EXPECT_EQ(view->milestones[0].due.ToString(), "2026-06-30");
 }
 
+// Who records an event goes into it for good, and out in every feed and answer: an actor that
+// is empty, not UTF-8, not one line or too long is refused, and nothing is written.
 TEST_F(EngineTest, AnActorThatIsNotOneLineOfTextIsRefused) {
   ImportDemo();
   const int64_t before = engine_->last_seq();

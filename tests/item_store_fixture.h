@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -149,6 +150,7 @@ recommendations:
                                         "reopen", "reschedule", "comment"};
     const char* outcomes[] = {"achieved", "partially_achieved", "not_achieved"};
     int written = 0;
+    std::map<std::string, Date> extended;  // each recommendation's latest extension asked for
     for (int i = 0; i < events; ++i) {
       RecordEvent e;
       e.effective = RandomDay(rng);
@@ -176,10 +178,12 @@ recommendations:
           e.fields["reason"] = {"as the follow-up found"};
         }
         if (e.transition == "extend") {
-          // After m1's first due date (an extension moves it later), though perhaps not after
-          // an extension before it: those are refused, as any event the workflow refuses.
+          // Later than the extensions before it, as an extension must be (one back-dated
+          // behind another may still be refused, as any event the workflow refuses).
+          Date& due = extended.try_emplace(e.subject_id, D("2022-06-30")).first->second;
+          due = due.AddDays(1 + static_cast<int>(rng() % 200));
           e.fields["milestone"] = {"m1"};
-          e.fields["due"] = {D("2022-07-01").AddDays(static_cast<int>(rng() % 1500)).ToString()};
+          e.fields["due"] = {due.ToString()};
         }
         if (e.transition == "supersede") {
           e.fields["superseded_by"] = {"r" + std::to_string(rng() % recommendations)};

@@ -471,18 +471,23 @@ const std::map<std::string, Runner>& Runners() {
   return kRunners;
 }
 
-// Whether `cmd` only reads the database (it may bring the item index and heads up to date, when
-// it can write).
-bool ReadsOnly(const std::string& cmd) {
-  static const std::set<std::string> kReaders = {"list",   "show",   "actions", "units",
-                                                 "report", "alerts", "verify",  "rules"};
-  return kReaders.count(cmd) > 0;
+// Whether the command only reads the database (it may bring the item index and heads up to
+// date, when it can write).
+bool ReadsOnly(const std::string& cmd, const Args& args) {
+  static const std::set<std::string> kReaders = {"list",   "show",   "actions", "units", "report",
+                                                 "alerts", "verify", "rules",   "backup"};
+  // (`user list` reads through web::Accounts, which opens the database for writing.)
+  const bool listing =
+      cmd == "token" && args.positional.size() == 2 && args.positional[1] == "list";
+  return kReaders.count(cmd) > 0 || listing;
 }
 
-// Whether this process may write the database at `path` and its directory (which SQLite's
-// journal or WAL files go in). A reading command opens one it may not write read only (a
-// backup on a read-only disk, another user's file) rather than fail to open it.
-bool MayWrite(const std::string& path) {
+// Whether a reading command may write the database at `path`: this process may write it and
+// its directory (which SQLite's journal or WAL files go in), and it is not a backup (rollback
+// journal), which a reader leaves as it is. Otherwise it opens it read only, rather than fail
+// to open one on a read-only disk or turn a backup into a live (WAL) database.
+bool WritesHere(const std::string& path) {
+  if (storage::Database::InRollbackJournalMode(path)) return false;
   if (::access(path.c_str(), F_OK) != 0) return true;  // none yet: as it ever was (NotFound)
   // SQLite puts its files beside the file a symbolic link names, not beside the link.
   std::error_code error;
@@ -536,8 +541,7 @@ Status RunCommand(const Args& args, std::ostream& out) {
   options.heads_only = HeadsOnly(cmd, args);
   // A reading command changes nothing of the file: not its journal mode either, so a backup
   // (rollback journal) stays one that opens where its reader may not write.
-  options.read_only = ReadsOnly(cmd) && (!MayWrite(options.db_path) ||
-                                         storage::Database::InRollbackJournalMode(options.db_path));
+  options.read_only = ReadsOnly(cmd, args) && !WritesHere(options.db_path);
   RETURN_IF_ERROR(cli::ApplyTextLimitsEnvironment(
       &options.text_limits, [](const char* name) -> const char* { return std::getenv(name); }));
   const Context context{
@@ -557,15 +561,8 @@ int RunCli(const std::vector<std::string>& argv, std::ostream& raw_out, std::ost
   std::ostream out(&out_buf), err(&err_buf);
   auto args = cli::ParseArgs(argv);
   if (!args.ok()) {
-    // The command, if one is named: the first word that is one.
-    std::string command;
-    for (const std::string& word : argv) {
-      if (cli::Commands().count(word)) {
-        command = word;
-        break;
-      }
-    }
-    err << "rectrack: " << args.status().message() << "\n\n" << cli::UsageOf(command);
+    err << "rectrack: " << args.status().message() << "\n\n"
+        << cli::UsageOf(cli::CommandNamed(argv));
     return 2;
   }
   if (args->Has("help") || args->positional.empty() || args->positional[0] == "help") {

@@ -156,6 +156,20 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv) {
   return args;
 }
 
+std::string CommandNamed(const std::vector<std::string>& argv) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (word == "--") break;
+    if (word == "-o" || (word.rfind("--", 0) == 0 && word.find('=') == std::string::npos &&
+                         kValued.count(word.substr(2)))) {
+      ++i;  // its value
+    } else if (word.rfind("--", 0) != 0 && Commands().count(word)) {
+      return word;
+    }
+  }
+  return "";
+}
+
 Result<std::optional<Date>> OptionalDate(const Args& args, const std::string& name) {
   if (!args.Has(name)) return std::optional<Date>();
   auto date = Date::Parse(args.Get(name));

@@ -41,6 +41,9 @@ struct Args {
 
 // InvalidArgument for an unknown option, or one missing its value.
 Result<Args> ParseArgs(const std::vector<std::string>& argv);
+// The command a command line names, even one ParseArgs refuses: its first word that is neither
+// an option nor an option's value (`--rules rules show` names show); "" when it names none.
+std::string CommandNamed(const std::vector<std::string>& argv);
 
 // What each command takes. Usage mistakes are caught from this table before the database is
 // opened, so a typo never creates a stray rectrack.db, and they exit with status 2.

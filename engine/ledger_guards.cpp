@@ -150,8 +150,8 @@ Status Ledger::CheckLater(const Item& item, const Transition& t, const Event& ev
     if (after && after->effects.set_due_later) {
       return Status::InvalidArgument(
                  "'" + t.name + "' moves a due date later: " + moved_to->ToString() +
-                 " is not before " + next_to->ToString() + ", the due date '" + next->transition +
-                 "' effective " + next->effective.ToString() + " moves it to after it")
+                 " is not before " + next_to->ToString() + ", the date the '" + next->transition +
+                 "' effective " + next->effective.ToString() + " moves it to after this one")
           .AtField(t.effects.set_due_date);
     }
   }

@@ -130,6 +130,22 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, OpenMo
     if (::stat(path.c_str(), &st) != 0) {
       return Status::NotFound("no database at '" + path + "' (rectrack import creates one)");
     }
+    // An empty file is no database either: only a command that may create one makes it one.
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+      return Status::NotFound("'" + path +
+                              "' is an empty file, not a database (rectrack import creates one)");
+    }
+    // Read only, SQLite would make the WAL's -shm (and -wal) beside a database in WAL mode that
+    // has none, owned by this user, whom the database's owner may not be: its owner could then
+    // no longer write it. None beside it means no one has it open; a running server has them.
+    if (mode == OpenMode::kReadOnly && !InRollbackJournalMode(path) &&
+        ::access((path + "-shm").c_str(), F_OK) != 0) {
+      return Status::FailedPrecondition(
+          "cannot open database '" + path +
+          "' read only: it is in WAL mode with no -shm file beside it, and reading it as this "
+          "user (who may not write it) would leave one, owned by this user, that would stop its "
+          "owner writing it; run the command as its owner, or read a backup (rectrack backup)");
+    }
   }
   sqlite3* handle = nullptr;
   // FULLMUTEX costs little and turns a thread-safety slip into contention rather than corruption.

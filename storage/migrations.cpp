@@ -357,8 +357,8 @@ Status CheckCurrent(Database& db, int* version) {
   RETURN_IF_ERROR(CheckKnown(current));
   if (current == 0) {
     return Status::FailedPrecondition(
-        "it is not a rectrack database, or an empty one (and it is opened read only, as this "
-        "process may not write it or its directory)");
+        "it is not a rectrack database (it has no rectrack schema version, and opened read "
+        "only it was not made one)");
   }
   if (current < kKnownVersions) {
     return Status::FailedPrecondition(

@@ -114,6 +114,16 @@ TEST_F(CliArgsTest, WordsThatAreNotLongOptionsArePositional) {
 
 // As getopt has it: the first "--" ends the options, so an id that begins with a dash can be
 // named; every word after it is positional, a later "--" and "-o" included.
+// A usage mistake shows the usage of the command named, not of an option's value that happens
+// to be a command's name (--rules rules).
+TEST_F(CliArgsTest, TheCommandNamedIsNoOptionsValue) {
+  EXPECT_EQ(CommandNamed({"--db", "list", "--rules", "rules", "show", "x", "--bogus"}), "show");
+  EXPECT_EQ(CommandNamed({"--actor=verify", "list"}), "list");
+  EXPECT_EQ(CommandNamed({"-o", "verify", "draft"}), "draft");
+  EXPECT_EQ(CommandNamed({"--db", "x.db", "--", "list"}), "");
+  EXPECT_EQ(CommandNamed({"--open", "list"}), "list");
+}
+
 TEST_F(CliArgsTest, DoubleDashEndsTheOptions) {
   Args args = Parse({"show", "--format", "json", "--", "--odd-id", "--", "-o", "x"});
   EXPECT_EQ(args.positional, (std::vector<std::string>{"show", "--odd-id", "--", "-o", "x"}));

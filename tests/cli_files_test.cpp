@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tests/test_support.h"
 
@@ -97,9 +98,13 @@ TEST(CliFilesTest, ABackupIsReadByAUserWhoMayNotWriteIt) {
     return bytes[18] == 1 && bytes[19] == 1;
   };
   EXPECT_TRUE(rollback_journal());
-  for (const char* command : {"verify", "list", "show da23-r2"}) {
-    EXPECT_EQ(Rectrack("--db " + copy.string() + " " + command).status, 0) << command;
+  const fs::path again = dir / "again";
+  for (const std::string& command : std::vector<std::string>{
+           "verify", "list", "show da23-r2", "token list", "backup " + again.string()}) {
+    const CliRun run = Rectrack("--db " + copy.string() + " " + command);
+    EXPECT_EQ(run.status, 0) << command << ": " << run.out;
   }
+  EXPECT_TRUE(fs::exists(again / copy.filename()));
   EXPECT_TRUE(rollback_journal());
   EXPECT_EQ(beside(), copy.filename().string() + " ");
 
@@ -136,6 +141,47 @@ TEST(CliFilesTest, ABackupIsReadByAUserWhoMayNotWriteIt) {
   EXPECT_NE(write.out.find("readonly"), std::string::npos) << write.out;
   EXPECT_EQ(beside(), copy.filename().string() + " ");
   fs::permissions(backup, fs::perms::owner_all);
+  fs::remove_all(dir);
+}
+
+// Read as another user who may not write it, a database in WAL mode that no one has open (no
+// -shm beside it) is refused: SQLite would leave a -shm owned by that user, and its owner could
+// no longer write it. Nothing is left beside it, and its owner goes on writing. An empty file is
+// no database: a reading command says so and leaves it empty.
+TEST(CliFilesTest, AReaderLeavesNothingThatStopsTheOwnerWriting) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("cli_owner_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path empty = dir / "empty.db";
+  std::ofstream(empty.string()).close();
+  const CliRun none = Rectrack("--db " + empty.string() + " list");
+  EXPECT_EQ(none.status, 1) << none.out;
+  EXPECT_NE(none.out.find("is an empty file, not a database"), std::string::npos) << none.out;
+  EXPECT_EQ(fs::file_size(empty), 0u);
+  fs::remove(empty);
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to read as another user";
+  const std::string live = (dir / "live.db").string();
+  ASSERT_EQ(
+      Rectrack("--db " + live + " import " + RECTRACK_SOURCE_DIR + "/demo/domestic-abuse.yaml")
+          .status,
+      0);
+  fs::permissions(dir, fs::perms::all);  // anyone may make files here
+  const CliRun read = Shell("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                            std::string(RECTRACK_BINARY) + " --db " + live + " list");
+  RECTRACK_SKIP_IF_MISSING(read.out.find("setpriv") != std::string::npos ? read.out : "");
+  EXPECT_EQ(read.status, 1) << read.out;
+  EXPECT_NE(read.out.find("would leave one, owned by this user, that would stop its owner "
+                          "writing it"),
+            std::string::npos)
+      << read.out;
+  std::string beside;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    beside += entry.path().filename().string() + " ";
+  }
+  EXPECT_EQ(beside, "live.db ");
+  const CliRun written = Rectrack("--db " + live + " record da23-r2 update --note still");
+  EXPECT_EQ(written.status, 0) << written.out;
   fs::remove_all(dir);
 }
 

@@ -454,8 +454,9 @@ TEST_F(EngineTest, AnExtensionMustMoveTheDueDateLater) {
   auto beyond = extend("2025-11-03", "2026-04-30");
   ASSERT_FALSE(beyond.ok());
   EXPECT_EQ(beyond.status().field(), "due");
-  EXPECT_NE(beyond.status().message().find("2026-04-30 is not before 2026-03-31, the due date "
-                                           "'extend' effective 2025-12-01 moves it to after it"),
+  EXPECT_NE(beyond.status().message().find("2026-04-30 is not before 2026-03-31, the date the "
+                                           "'extend' effective 2025-12-01 moves it to after "
+                                           "this one"),
             std::string::npos)
       << beyond.status().message();
   auto back = extend("2025-11-03", "2025-12-31");

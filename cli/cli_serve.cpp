@@ -2,12 +2,14 @@
 // EngineHost, the checkpointer, the HTTP API and the web workspace, the alert threads, and the
 // turns that let the start's histories go), `alerts` (the outbox as the command line reads it)
 // and `alerts test-email`.
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <future>
 #include <limits>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "alerts/alerting.h"
 #include "cli/commands.h"
@@ -149,6 +151,22 @@ Status RunTestEmail(const Context& c) {
 
 }  // namespace
 
+// An engine that answers lists from the item heads while `serve` reads the log (reading
+// 1,000,000 recommendations' events takes seconds): it reads the bodies and units, not the log.
+// Null when the heads cannot answer lists (not current: then the log is read before the server
+// listens, and the heads are worked out) or the database is in memory (another connection would
+// be another database).
+Result<std::unique_ptr<Engine>> OpenForLists(Engine::Options options) {
+  if (options.db_path == ":memory:") return std::unique_ptr<Engine>();
+  options.heads_only = true;
+  options.index_if_behind = false;  // the engine that reads the log writes what is behind
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> heads, Engine::Open(options));
+  if (!heads->reads_heads()) return std::unique_ptr<Engine>();
+  ASSIGN_OR_RETURN(const bool current, heads->HeadsAreCurrent());
+  if (!current) return std::unique_ptr<Engine>();
+  return heads;
+}
+
 Status RunServe(const Context& c) {
   if (!c.rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
   ASSIGN_OR_RETURN(cli::ServeConfig serve, ServeSettings(c));
@@ -156,19 +174,19 @@ Status RunServe(const Context& c) {
   if (!c.args.Has("db") && !serve.db.empty()) options.db_path = serve.db;
   if (!c.args.Has("workflow") && !serve.workflow.empty()) options.workflow_path = serve.workflow;
   options.text_limits = serve.text_limits;
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
-  // Checkpoints move the log into the database file off the write path; a commit still does
-  // it itself if the log ever grows past 40 MB (10,000 pages) without them.
-  std::unique_ptr<storage::Checkpointer> checkpointer;
-  if (options.db_path != ":memory:") {
-    RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
-    ASSIGN_OR_RETURN(checkpointer,
-                     storage::Checkpointer::Start(options.db_path, std::chrono::milliseconds(100)));
+  // The server listens as soon as it can answer lists (EngineHost::kStarting): the engine that
+  // reads the log is opened on a thread of its own once it does, and everything else waits
+  // for it. Without current heads, it is opened first, as it always was.
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> heads, OpenForLists(options));
+  std::unique_ptr<Engine> engine;
+  if (!heads) {
+    ASSIGN_OR_RETURN(engine, Engine::Open(options));
   }
-  EngineHost host(engine.get());
+  auto host = heads ? std::make_unique<EngineHost>(EngineHost::kStarting, heads.get())
+                    : std::make_unique<EngineHost>(engine.get());
   // One converter for the API and the web, so documents_at_once bounds them together.
   serve.api.documents = std::make_shared<DocumentConverter>(serve.documents);
-  http::Api api(&host, serve.api);
+  http::Api api(host.get(), serve.api);
   // The web workspace: sessions are timed by the real clock, not a demo's fast one.
   web::AccountOptions account_options;
   account_options.second_factor_roles = serve.second_factor_roles;
@@ -182,77 +200,103 @@ Status RunServe(const Context& c) {
                                     serve.api.rate_per_minute,
                                     serve.api.rate_bytes_per_minute};
   ASSIGN_OR_RETURN(auto workspace,
-                   web::Workspace::Create(&host, accounts.get(), std::move(web_options)));
+                   web::Workspace::Create(host.get(), accounts.get(), std::move(web_options)));
+  std::unique_ptr<storage::Checkpointer> checkpointer;
   std::unique_ptr<alerts::Alerting> alerting;
   std::unique_ptr<Turns> letting_histories_go;
-  Status alerting_failed;
+  // What follows the engine's open, once the server listens at `where`: checkpoints, alerts,
+  // histories let go, and the line that says the server is up.
+  auto begin = [&](const std::string& where) -> Status {
+    // Checkpoints move the log into the database file off the write path; a commit still does
+    // it itself if the log ever grows past 40 MB (10,000 pages) without them.
+    if (options.db_path != ":memory:") {
+      RETURN_IF_ERROR(engine->SetAutoCheckpoint(10000));
+      ASSIGN_OR_RETURN(checkpointer, storage::Checkpointer::Start(options.db_path,
+                                                                  std::chrono::milliseconds(100)));
+    }
+    if (engine->rules()) {
+      serve.alerting.db_path = options.db_path;
+      ASSIGN_OR_RETURN(alerting, alerts::Alerting::Start(*host, serve.alerting));
+    }
+    // With history_cache_mb, let the histories go (Engine::KeepHistoriesOut), so that memory
+    // follows the items, not the log: in turns of kHistoryTurn items while the server answers
+    // (at 100,000 recommendations, 0.1 to 0.3 s in all), once the alerts' first pass (itself
+    // in turns) and the raise of what it found due have read the histories they need.
+    if (serve.history_cache_mb > 0) {
+      constexpr size_t kHistoryTurn = 4096;
+      Status kept;
+      RETURN_IF_ERROR(host->Update([&](Engine& e) {
+        kept = e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20, kHistoryTurn);
+      }));
+      RETURN_IF_ERROR(kept);
+      letting_histories_go = std::make_unique<Turns>(
+          host.get(), "letting histories go",
+          [](Engine& e) -> Result<Turns::Next> {
+            if (e.alerts_hold_histories()) return Turns::Next::kWait;
+            ASSIGN_OR_RETURN(const bool done, e.LetHistoriesGo());
+            return done ? Turns::Next::kDone : Turns::Next::kTurn;
+          },
+          &Engine::ReturnFreeMemory);
+    }
+    c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
+          << c.clock.Today().ToString() << ")" << std::endl;
+    // Beyond its calendar's coverage a working-day alert counts weekends only: say so while
+    // there is a year to add the bank holidays.
+    if (const Rules* rules = engine->rules();
+        rules && rules->calendar() &&
+        rules->calendar()->covers_to() < c.clock.Today().AddDays(365)) {
+      const Calendar& calendar = *rules->calendar();
+      c.out << "rectrack: warning: calendar '" << calendar.name() << "' covers to "
+            << calendar.covers_to().ToString()
+            << ": after it working days count weekends only; add its bank holidays to its "
+               "file in the rules' calendars/"
+            << std::endl;
+    }
+    std::vector<std::string> not_held;
+    host->ReadAsIs([&](const Engine& e) { not_held = e.RulesNamingWhatIsNotHeld(); });
+    for (const std::string& warning : not_held) {
+      c.out << "rectrack: warning: " << warning << std::endl;
+    }
+    return Status();
+  };
+  Status start_failed;  // written before SIGTERM is raised, read once the server stopped
+  std::thread starting;
+  std::atomic<bool> stopped{false};
   Status served = http::Serve(
-      host, api, serve.server,
+      *host, api, serve.server,
       [&](const std::string& where) {
         // Alerts and feeds link to the address actually bound (port 0 picks one) unless
         // public_url says otherwise.
         if (serve.alerting.link_base.empty()) serve.alerting.link_base = "http://" + where;
         api.SetPublicUrl(serve.alerting.link_base);
-        if (engine->rules()) {
-          serve.alerting.db_path = options.db_path;
-          auto started = alerts::Alerting::Start(host, serve.alerting);
-          if (!started.ok()) {
-            alerting_failed = started.status();
-            std::raise(SIGTERM);  // stops the server before it serves anything
-            return;
-          }
-          alerting = std::move(started).value();
+        if (engine) {
+          start_failed = begin(where);
+          if (!start_failed.ok()) std::raise(SIGTERM);  // stops the server before it serves
+          return;
         }
-        // With history_cache_mb, let the histories go (Engine::KeepHistoriesOut), so that
-        // memory follows the items, not the log: in turns of kHistoryTurn items while the
-        // server answers (at 100,000 recommendations, 0.1 to 0.3 s in all), once the alerts'
-        // first pass (itself in turns) and the raise of what it found due have read the
-        // histories they need.
-        if (serve.history_cache_mb > 0) {
-          constexpr size_t kHistoryTurn = 4096;
-          Status kept;
-          Status updated = host.Update([&](Engine& e) {
-            kept =
-                e.KeepHistoriesOut(static_cast<size_t>(serve.history_cache_mb) << 20, kHistoryTurn);
-          });
-          if (!updated.ok() || !kept.ok()) {
-            alerting_failed = updated.ok() ? kept : updated;
+        // (Nothing is printed until then: "rectrack serving ..." is the first line, which
+        // scripts wait for before they use the server; /readyz says the same.)
+        starting = std::thread([&, where] {
+          Result<std::unique_ptr<Engine>> opened = Engine::Open(options);
+          if (stopped.load()) return;  // stopped while it read: nothing to begin
+          Status began = opened.status();
+          if (opened.ok()) {
+            engine = std::move(opened).value();
+            host->Start(engine.get());
+            began = begin(where);
+          }
+          if (!began.ok()) {
+            start_failed = began;
             std::raise(SIGTERM);
-            return;
           }
-          letting_histories_go = std::make_unique<Turns>(
-              &host, "letting histories go",
-              [](Engine& e) -> Result<Turns::Next> {
-                if (e.alerts_hold_histories()) return Turns::Next::kWait;
-                ASSIGN_OR_RETURN(const bool done, e.LetHistoriesGo());
-                return done ? Turns::Next::kDone : Turns::Next::kTurn;
-              },
-              &Engine::ReturnFreeMemory);
-        }
-        c.out << "rectrack serving " << options.db_path << " on http://" << where << " (today is "
-              << c.clock.Today().ToString() << ")" << std::endl;
-        // Beyond its calendar's coverage a working-day alert counts weekends only: say so while
-        // there is a year to add the bank holidays.
-        if (const Rules* rules = engine->rules();
-            rules && rules->calendar() &&
-            rules->calendar()->covers_to() < c.clock.Today().AddDays(365)) {
-          const Calendar& calendar = *rules->calendar();
-          c.out << "rectrack: warning: calendar '" << calendar.name() << "' covers to "
-                << calendar.covers_to().ToString()
-                << ": after it working days count weekends only; add its bank holidays to its "
-                   "file in the rules' calendars/"
-                << std::endl;
-        }
-        std::vector<std::string> not_held;
-        host.ReadAsIs([&](const Engine& e) { not_held = e.RulesNamingWhatIsNotHeld(); });
-        for (const std::string& warning : not_held) {
-          c.out << "rectrack: warning: " << warning << std::endl;
-        }
+        });
       },
       workspace.get());
+  stopped.store(true);
+  if (starting.joinable()) starting.join();
   letting_histories_go.reset();
   alerting.reset();
-  RETURN_IF_ERROR(alerting_failed);
+  RETURN_IF_ERROR(start_failed);
   return served;
 }
 

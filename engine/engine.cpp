@@ -129,7 +129,27 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
 
 Status Engine::SetAutoCheckpoint(int pages) { return db_->SetAutoCheckpoint(pages); }
 
+// SQLite's count of other connections' commits to this database (PRAGMA data_version).
+static Result<int64_t> DataVersion(storage::Database& db, std::optional<storage::Statement>* stmt) {
+  if (!*stmt) {
+    ASSIGN_OR_RETURN(*stmt, db.Prepare("PRAGMA data_version"));
+  }
+  (*stmt)->Reset();
+  ASSIGN_OR_RETURN(bool has_row, (*stmt)->Step());
+  const int64_t version = has_row ? (*stmt)->ColumnInt(0) : -1;
+  (*stmt)->Reset();
+  return version;
+}
+
 Status Engine::Refresh() {
+  if (heads_only_) {
+    // Its lists read the heads afresh each time; what it remembers is the tokens it has seen,
+    // and one revoked since must stop working.
+    ASSIGN_OR_RETURN(const int64_t version, DataVersion(*db_, &data_version_stmt_));
+    if (version != data_version_) known_tokens_.clear();
+    data_version_ = version;
+    return Status();
+  }
   if (prepared_ || !HoldsWholeLog()) return Status();
   // No commit visible since the last look (most requests): nothing to ask SQLite. The copy is
   // taken before asking, so a commit that lands after it is seen next time.
@@ -142,18 +162,6 @@ Status Engine::Refresh() {
   // Failing, it lets nothing go and fails no request: the next look tries again.
   if (refreshed.ok()) (void)DropHistoriesIfDue();
   return refreshed;
-}
-
-// SQLite's count of other connections' commits to this database (PRAGMA data_version).
-static Result<int64_t> DataVersion(storage::Database& db, std::optional<storage::Statement>* stmt) {
-  if (!*stmt) {
-    ASSIGN_OR_RETURN(*stmt, db.Prepare("PRAGMA data_version"));
-  }
-  (*stmt)->Reset();
-  ASSIGN_OR_RETURN(bool has_row, (*stmt)->Step());
-  const int64_t version = has_row ? (*stmt)->ColumnInt(0) : -1;
-  (*stmt)->Reset();
-  return version;
 }
 
 Status Engine::CatchUpIfChanged() {
@@ -251,6 +259,7 @@ Result<std::vector<RecommendationView>> Engine::List(const ListQuery& q) const {
 
 Status Engine::VisitList(const ListQuery& q,
                          const std::function<bool(const RecommendationView&)>& visit) const {
+  if (heads_only_) return VisitHeads(q, visit);
   const Date as_of = q.as_of.value_or(clock_->Today());
   // The recommendations in list order from the place the query goes on from, until one issued
   // after the date: a page costs the recommendations it walks, not a sort of all of them.

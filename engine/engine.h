@@ -140,9 +140,11 @@ class Engine {
     int64_t heads_batch = 10000;
     // Opened for ListFromHeads: reads every body and unit and nothing else (unless the item
     // index lags the log by more than a scoped engine reads from the log: then the whole log).
-    // Such an engine answers HasBody, Bodies and ListFromHeads, and nothing else (Verify and
-    // Apply are refused, Refresh does nothing). It writes only what any engine that reads the
-    // whole log writes (with index_if_behind): the index and heads, when it falls back to it.
+    // Such an engine answers HasBody, Bodies, Authenticate, ListFromHeads and VisitList (from
+    // the heads, Unavailable when they cannot answer), and nothing else: Verify and Apply are
+    // refused, and Refresh only forgets the tokens it has seen once the database changed. It
+    // writes only what any engine that reads the whole log writes (with index_if_behind): the
+    // index and heads, when it falls back to it.
     bool heads_only = false;
     // How much work the engine shares with a second thread, counted in events for one and in
     // items for the other: a catch-up (the first: opening) this many events behind the log reads
@@ -192,7 +194,9 @@ class Engine {
   // The recommendations List would give, one at a time, in list order, until `visit` returns
   // false: each view is made as it is visited and gone after, so a page of a long list, or a
   // count over it, holds one head at a time and makes only the heads it visits. An error as
-  // List's ends the visit (after the views visited before it).
+  // List's ends the visit (after the views visited before it). An engine opened heads_only
+  // (while `serve` reads the log, EngineHost) visits the list from the item heads, a page at a
+  // time, as ListFromHeads would give it, and is Unavailable when they cannot answer it.
   Status VisitList(const ListQuery& query,
                    const std::function<bool(const RecommendationView&)>& visit) const;
   // List, read from the item heads (storage/item_heads.h) by an engine opened heads_only: a
@@ -212,6 +216,9 @@ class Engine {
   // Whether this engine reads lists from the item heads: opened heads_only, and no read of the
   // whole log since (a fallback of Open or ListFromHeads).
   bool reads_heads() const { return heads_only_; }
+  // Whether the item heads can answer lists at all: worked out under this engine's workflows,
+  // and no further behind the log than a list reads histories for.
+  Result<bool> HeadsAreCurrent() const;
   // Every body's work, and its units' (work_tally.h), as at `day`, a milestone due within
   // `within` days of it counting as due soon: what the dashboard and the metrics show. From the
   // counts the ledger keeps as items change, so it costs the bodies, units and due days, not the
@@ -466,7 +473,7 @@ class Engine {
   // The index rows of the log's events after `through` up to `to_seq`, from the log and the
   // index alone (no ledger), sorted; with `decoded`, the events too.
   Result<std::vector<storage::IndexRow>> TailRows(int64_t through, int64_t to_seq,
-                                                  std::map<int64_t, Event>* decoded);
+                                                  std::map<int64_t, Event>* decoded) const;
   // TailRows, given to `part` a part at a time (each sorted, no row in two parts), with the
   // events just appended (`appended`: in seq order, the last at `to_seq`) indexed from memory
   // rather than read back from the log, when the ledger is whole: there IndexRowsOf gives the
@@ -497,7 +504,7 @@ class Engine {
   // `last`).
   Status ReadItems(const std::vector<std::string>& ids,
                    const std::set<std::string>& also_inspections, int64_t through, int64_t last,
-                   Ledger& ledger, bool every_inspection = false);
+                   Ledger& ledger, bool every_inspection = false) const;
   // --- The item heads (item_heads.cpp). The workflows' digests: the heads' basis.
   std::string HeadsBasis() const;
   // Annex, for an engine that keeps histories out: each of the body's recommendations from its
@@ -553,9 +560,20 @@ class Engine {
     std::vector<RecommendationView> views;  // in no particular order; none with `visit`
     std::unique_ptr<Ledger> read;  // what was read whole, bodies, inspections; null if nothing
   };
-  // nullopt when the heads could not answer (not current, or too far behind): the engine has
-  // then read the whole log and is a whole engine.
-  Result<std::optional<FromHeads>> ViewsFromHeads(const HeadsQuery& query);
+  // nullopt when the heads cannot answer (not current, far behind the log, or the query needs
+  // more histories than reading the whole log costs): the caller reads the whole log
+  // (ReadWholeLog) and answers as a whole engine, or says why it cannot.
+  Result<std::optional<FromHeads>> ViewsFromHeads(const HeadsQuery& query) const;
+  // For an engine opened heads_only whose heads could not answer: reads the whole log (this
+  // engine is unchanged if that fails) and is a whole engine from then on; then works the
+  // heads out (a write of its own, as any engine that reads the whole log does), so that the
+  // next query reads them.
+  Status ReadWholeLog();
+  // ListFromHeads' answer, or nullopt when the heads cannot give it (ViewsFromHeads).
+  Result<std::optional<std::vector<RecommendationView>>> ListedFromHeads(const ListQuery& q) const;
+  // VisitList for an engine opened heads_only.
+  Status VisitHeads(const ListQuery& q,
+                    const std::function<bool(const RecommendationView&)>& visit) const;
   bool heads_only_ = false;  // Options::heads_only, while nothing more was read
   // Whether the ledger holds the whole log (not opened with a scope, nor for lists only).
   bool HoldsWholeLog() const { return scope_.empty() && !heads_only_; }

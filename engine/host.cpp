@@ -6,9 +6,29 @@
 
 namespace rectrack {
 
-EngineHost::EngineHost(Engine* engine) : engine_(engine) {}
+EngineHost::EngineHost(Engine* engine) : engine_(engine), started_(true) {}
+
+EngineHost::EngineHost(StartingTag, Engine* heads) : engine_(nullptr), heads_(heads) {}
+
+void EngineHost::Start(Engine* engine) {
+  MutexLock lock(&mutex_);
+  engine_ = engine;
+  started_.store(true, std::memory_order_release);
+  engine_given_.SignalAll();
+}
+
+Status EngineHost::Starting() {
+  return Status::Unavailable(
+      "rectrack is starting: it is reading the event log, and answers lists of recommendations "
+      "meanwhile; try again in a few seconds");
+}
 
 EngineHost::~EngineHost() {
+  {
+    MutexLock lock(&mutex_);
+    abandoned_ = true;
+    engine_given_.SignalAll();
+  }
   std::thread writer;
   {
     MutexLock lock(&writers_mutex_);
@@ -83,6 +103,19 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
   };
   std::vector<Result<ApplyReport>> results;
   MutexLock lock(&mutex_);
+  while (!engine_ && !abandoned_) engine_given_.Wait();
+  if (!engine_) {  // never started: answered from the heads' engine, Unavailable
+    lock.Unlock();
+    MutexLock heads_lock(&heads_mutex_);
+    for (Write& write : group) {
+      if (write.committed) write.committed(Starting(), *heads_);
+    }
+    heads_lock.Unlock();
+    for (Write& write : group) {
+      if (write.then) write.then();
+    }
+    return;
+  }
   const int64_t before = engine_->last_seq();
   Engine::Prepared prepared;
   try {
@@ -92,15 +125,15 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
   }
   if (prepared) {
     commit_in_flight_ = true;
+    // The one use of the engine without mutex_, through an unguarded copy of the pointer:
+    // while commit_in_flight_ is set, readers only query and nothing else writes
+    // (Engine::CommitPrepared's contract).
+    Engine* const unlocked = engine_;
     // The fsync, without the lock: requests are read, checked and queued meanwhile (they still
     // see the world before this group), which is what makes the next group large.
     lock.Unlock();
     Status committed;
     try {
-      // The one use of the engine without mutex_, through an unguarded copy of the pointer:
-      // while commit_in_flight_ is set, readers only query and nothing else writes
-      // (Engine::CommitPrepared's contract).
-      Engine* const unlocked = engine_;
       committed = unlocked->CommitPrepared(*prepared);
     } catch (const std::exception& e) {
       committed = Status::IOError(std::string("write failed: ") + e.what());
@@ -144,11 +177,14 @@ Status EngineHost::RefreshLocked(bool* caught_up) {
   return refreshed;
 }
 
+Status EngineHost::RefreshHeadsLocked() { return heads_->Refresh(); }
+
 Status EngineHost::Update(const std::function<void(Engine&)>& fn) {
   bool caught_up = false;
   Status refreshed;
   {
     MutexLock lock(&mutex_);
+    if (!engine_) return Starting();
     while (commit_in_flight_) commit_landed_.Wait();
     refreshed = RefreshLocked(&caught_up);
     if (refreshed.ok()) fn(*engine_);

@@ -21,6 +21,12 @@
 // Listeners are called, on the thread that noticed and without the lock, after the log grew: by
 // a write through this host, or by another process's commit that Read, Update or Poll took in.
 //
+// Starting: `serve` answers before it has read the log (reading 1,000,000 recommendations'
+// events takes seconds). A host made with kStarting has no engine until Start: Read and Update
+// are Unavailable (their fn is not run) and Poll does nothing, writes wait in the queue, and
+// ReadHeads, for the reads the item heads answer (lists: Engine::VisitList on an engine opened
+// heads_only), runs on the engine it was given for that. Once started, ReadHeads is Read.
+//
 // Thread-safety: every method may be called from any thread, except from inside the callbacks
 // it runs (they hold the lock): a callback must not call back into the host.
 #pragma once
@@ -56,6 +62,18 @@ class EngineHost {
 
   // REQUIRES: `engine` outlives the host, and nothing else uses it while the host exists.
   explicit EngineHost(Engine* engine);
+  // Starting (above), answering ReadHeads from `heads`, an engine opened heads_only, until
+  // Start. REQUIRES: as for `engine`, for both.
+  struct StartingTag {};
+  static constexpr StartingTag kStarting{};
+  EngineHost(StartingTag, Engine* heads);
+  // Hands the host its engine: from now on it answers everything. REQUIRES: made kStarting,
+  // called once.
+  void Start(Engine* engine) EXCLUDES(mutex_);
+  // Whether the host has its engine (made with one, or Start called).
+  bool started() const { return started_.load(std::memory_order_acquire); }
+  // What Read and Update are while starting.
+  static Status Starting();
   // Commits and answers every write still queued, then stops the writer thread.
   ~EngineHost();
   EngineHost(const EngineHost&) = delete;
@@ -77,18 +95,38 @@ class EngineHost {
     Status refreshed;
     {
       MutexLock lock(&mutex_);
+      if (!engine_) return Starting();
       refreshed = RefreshLocked(&caught_up);
       if (refreshed.ok()) fn(static_cast<const Engine&>(*engine_));
     }
     if (caught_up) Notify();
     return refreshed;
   }
+  // Read, for what the item heads answer: while starting, `fn` runs on the heads_only engine
+  // (whose VisitList reads the heads; anything else it answers is not the log's).
+  template <typename Fn>
+  Status ReadHeads(Fn&& fn) EXCLUDES(mutex_, heads_mutex_) {
+    if (!started()) {
+      MutexLock lock(&heads_mutex_);
+      Status refreshed = RefreshHeadsLocked();
+      if (refreshed.ok()) fn(static_cast<const Engine&>(*heads_));
+      return refreshed;
+    }
+    return Read(std::forward<Fn>(fn));
+  }
   // Read without taking in other processes' commits first: for a second look within one
   // request that has just Read (a write's command is checked again inside its transaction).
+  // While starting, `fn` runs on the heads_only engine: for what any engine of these
+  // workflows answers alike (the workflows themselves).
   template <typename Fn>
-  void ReadAsIs(Fn&& fn) EXCLUDES(mutex_) {
+  void ReadAsIs(Fn&& fn) EXCLUDES(mutex_, heads_mutex_) {
     MutexLock lock(&mutex_);
-    fn(static_cast<const Engine&>(*engine_));
+    if (engine_) {
+      fn(static_cast<const Engine&>(*engine_));
+      return;
+    }
+    MutexLock heads_lock(&heads_mutex_);
+    fn(static_cast<const Engine&>(*heads_));
   }
   // Read with write access, once no group's commit is in flight: for work that writes outside
   // the group commit (the alert scheduler's outbox). `fn` must not call Engine::Apply.
@@ -142,15 +180,26 @@ class EngineHost {
 
  private:
   Status RefreshLocked(bool* caught_up) REQUIRES(mutex_);
+  // The heads' engine's Refresh (it forgets the tokens it saw when the database changed).
+  Status RefreshHeadsLocked() REQUIRES(heads_mutex_);
   void RunWriter() EXCLUDES(writers_mutex_);
   void CommitGroup(std::vector<Write>& group) EXCLUDES(mutex_, writers_mutex_);
 
-  // The engine is only touched with mutex_ held (checked), except by CommitPrepared.
-  Engine* const engine_ PT_GUARDED_BY(mutex_);
   // Guards the engine (engine_ below).
   Mutex mutex_;
+  // The engine is only touched with mutex_ held (checked), except by CommitPrepared. Null
+  // while starting.
+  Engine* engine_ GUARDED_BY(mutex_) PT_GUARDED_BY(mutex_);
   bool commit_in_flight_ GUARDED_BY(mutex_) = false;
   CondVar commit_landed_{&mutex_};
+  // While starting: Start signals the writer, which waits for an engine; the destructor gives
+  // up waiting (abandoned_), answering what is queued Unavailable.
+  CondVar engine_given_{&mutex_};
+  bool abandoned_ GUARDED_BY(mutex_) = false;
+  std::atomic<bool> started_{false};
+  // The heads_only engine ReadHeads uses while starting (null for a host made with its engine).
+  Mutex heads_mutex_;  // taken after mutex_, never before
+  Engine* const heads_ PT_GUARDED_BY(heads_mutex_) = nullptr;
 
   Mutex writers_mutex_;  // never held while taking mutex_
   CondVar writers_cv_{&writers_mutex_};

@@ -345,15 +345,19 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
   return std::optional<int64_t>(checked);
 }
 
-Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery& q) {
-  if (q.visit && !q.take_back) {
-    return Status::FailedPrecondition(
-        "HeadsQuery::visit without take_back: rows could be read again");
-  }
-  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  // The whole log, into a ledger of its own (this engine is unchanged if that fails): the
-  // caller answers as a whole engine.
-  auto from_the_log = [&]() -> Result<std::optional<FromHeads>> {
+Result<bool> Engine::HeadsAreCurrent() const {
+  ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
+  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
+  const int64_t last = store_->LastSeq();
+  if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
+  // Not current: worked out under other workflows, or not since the upgrade, or far behind.
+  return mark.basis == HeadsBasis() && mark.through <= through && through <= last &&
+         last - mark.through <= LongestHeadsTail();
+}
+
+Status Engine::ReadWholeLog() {
+  {
+    ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
     auto ledger = std::make_unique<Ledger>(&workflow_, action_workflow());
     std::swap(ledger, ledger_);
     const int64_t last_seq = std::exchange(last_seq_, 0);
@@ -364,25 +368,27 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
     }
     heads_only_ = false;
     RETURN_IF_ERROR(tx.Commit());
-    return std::optional<FromHeads>();
-  };
+  }
+  // A database this process cannot write to (read-only, or busy past the timeout) still
+  // gets its answer.
+  if (index_if_behind_) {
+    Status worked_out = IndexIfBehind();
+    (void)worked_out;
+  }
+  return Status();
+}
+
+Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery& q) const {
+  if (q.visit && !q.take_back) {
+    return Status::FailedPrecondition(
+        "HeadsQuery::visit without take_back: rows could be read again");
+  }
+  ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
+  ASSIGN_OR_RETURN(const bool current, HeadsAreCurrent());
+  if (!current) return std::optional<FromHeads>();
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   const int64_t last = store_->LastSeq();
-  if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
-  if (mark.basis != HeadsBasis() || mark.through > through || through > last ||
-      last - mark.through > LongestHeadsTail()) {
-    // Not current (worked out under other workflows, or not since the upgrade), or far behind
-    // the log: the whole log it is. Having read it, work them out (a write of its own, as any
-    // engine that reads the whole log does) so that the next query reads them; a database this
-    // process cannot write to (read-only, or busy past the timeout) still gets its answer.
-    ASSIGN_OR_RETURN(auto whole, from_the_log());
-    if (index_if_behind_) {
-      Status worked_out = IndexIfBehind();
-      (void)worked_out;
-    }
-    return whole;
-  }
   // Recommendations changed since the heads were written: read whole, whatever their rows say.
   ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last, nullptr));
   std::set<std::string> read_whole;
@@ -398,7 +404,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   // recommendations changed since), reading the log in order costs less.
   const size_t most_read_whole = std::max<size_t>(10000, static_cast<size_t>(last / 20));
   bool too_many = read_whole.size() > most_read_whole;
-  if (too_many) return from_the_log();
+  if (too_many) return std::optional<FromHeads>();
   // With q.visit, the views are held (in found.views) until they name more inspections than
   // ReadItems looks up one by one, or are many: then every inspection is read, in one pass,
   // and the views are handed out, those held and each one after as it is made.
@@ -458,8 +464,9 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         if (q.also_read) q.also_read(view, also_read);
         RETURN_IF_ERROR(hand_over(std::move(view)));
         return q.limit == 0 || ++from_rows < q.limit;
-      }));
-  if (too_many || read_whole.size() > most_read_whole) return from_the_log();
+      },
+      q.after));
+  if (too_many || read_whole.size() > most_read_whole) return std::optional<FromHeads>();
   if (!streaming && (q.visit || !read_whole.empty() || !also_read.empty())) {
     found.read = std::make_unique<Ledger>(&workflow_, action_workflow());
     RETURN_IF_ERROR(
@@ -486,10 +493,11 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   return std::optional<FromHeads>(std::move(found));
 }
 
-Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
-  if (!heads_only_) return List(q);
+Result<std::optional<std::vector<RecommendationView>>> Engine::ListedFromHeads(
+    const ListQuery& q) const {
+  using Listed = std::optional<std::vector<RecommendationView>>;
   // Rows match a body by its id among the owners' ids, each followed by a space.
-  if (!q.body.empty() && !IsValidId(q.body)) return std::vector<RecommendationView>();
+  if (!q.body.empty() && !IsValidId(q.body)) return Listed(std::vector<RecommendationView>());
   HeadsQuery heads;
   heads.as_of = q.as_of.value_or(clock_->Today());
   heads.body = q.body;
@@ -502,7 +510,7 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
   };
   heads.limit = q.limit;
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
-  if (!found) return List(q);
+  if (!found) return Listed();
   std::vector<RecommendationView> out;
   for (RecommendationView& view : found->views) {
     // Those from rows are wanted; those read whole are checked now.
@@ -515,7 +523,39 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
     return a.issued != b.issued ? a.issued < b.issued : a.id < b.id;
   });
   if (q.limit && out.size() > q.limit) out.resize(q.limit);
-  return out;
+  return Listed(std::move(out));
+}
+
+Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q) {
+  if (!heads_only_) return List(q);
+  ASSIGN_OR_RETURN(auto listed, ListedFromHeads(q));
+  if (listed) return std::move(*listed);
+  RETURN_IF_ERROR(ReadWholeLog());
+  return List(q);
+}
+
+Status Engine::VisitHeads(const ListQuery& q,
+                          const std::function<bool(const RecommendationView&)>& visit) const {
+  // Pages in list order, each going on from where the one before ended, twice as long as it
+  // (a page scans the rows before its start again): a first page of a list costs that page.
+  ListQuery page = q;
+  page.limit = 64;
+  size_t visited = 0;
+  for (;;) {
+    if (q.limit) page.limit = std::min(page.limit, q.limit - visited);
+    ASSIGN_OR_RETURN(auto listed, ListedFromHeads(page));
+    if (!listed) {
+      return Status::Unavailable(
+          "the item heads cannot answer this list (not current, or too many recommendations "
+          "changed since they were written): it is answered once the log is read");
+    }
+    for (const RecommendationView& view : *listed) {
+      if (!visit(view) || (q.limit && ++visited == q.limit)) return Status();
+    }
+    if (listed->size() < page.limit) return Status();
+    page.after = std::pair(listed->back().issued, listed->back().id);
+    page.limit = std::min<size_t>(page.limit * 2, 8192);
+  }
 }
 
 Result<std::optional<AnnexReport>> Engine::AnnexFromHeadRows(const std::string& body,
@@ -594,7 +634,10 @@ Result<AnnexReport> Engine::AnnexFromHeads(const std::string& body, std::optiona
     return Status();
   };
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
-  if (!found) return Annex(body, as_of);
+  if (!found) {
+    RETURN_IF_ERROR(ReadWholeLog());
+    return Annex(body, as_of);
+  }
   if (!annex) {  // no row: the tables are empty (found->read holds the bodies)
     ASSIGN_OR_RETURN(AnnexBuilder empty,
                      AnnexBuilder::For(*found->read, workflow_, body, heads.as_of));

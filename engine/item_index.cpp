@@ -57,7 +57,7 @@ std::vector<storage::IndexRow> Engine::IndexRowsOf(const Event& event) const {
 }
 
 Result<std::vector<storage::IndexRow>> Engine::TailRows(int64_t through, int64_t to_seq,
-                                                        std::map<int64_t, Event>* decoded) {
+                                                        std::map<int64_t, Event>* decoded) const {
   // Read from the log and the index alone, not the ledger, so that an engine holding only some
   // items can index too. An item named by an event was created before it when the index has a
   // row for it (all at or before `through`) or its creation came earlier in this tail: the
@@ -240,7 +240,7 @@ Result<bool> Engine::LoadScope(const std::vector<std::string>& ids) {
 
 Status Engine::ReadItems(const std::vector<std::string>& ids,
                          const std::set<std::string>& also_inspections, int64_t through,
-                         int64_t last, Ledger& ledger, bool every_inspection) {
+                         int64_t last, Ledger& ledger, bool every_inspection) const {
   storage::ItemIndex index(db_.get());
   // The events after `through`, decoded, and the index rows they will have: read with the
   // index as if they were in it.

@@ -54,7 +54,8 @@ Api::Api(EngineHost* host, ApiOptions options)
     : host_(host),
       options_(options),
       routes_(std::make_unique<RouteTable>(
-          ApiRoutes([this](const Engine& engine) { return MetricsResponse(engine); }))) {
+          ApiRoutes([this](const Engine& engine) { return MetricsResponse(engine); },
+                    [this] { return host_->started(); }))) {
   if (!options_.documents) options_.documents = std::make_shared<DocumentConverter>();
   // Workflows never change once the engine is open: keep them to parse POST bodies unlocked.
   host_->ReadAsIs([&](const Engine& engine) {
@@ -278,7 +279,7 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
   CacheSlot slot;
   std::shared_ptr<const Response> answer;
   Principal who;
-  Status refreshed = host_->Read([&](const Engine& engine) {
+  auto under_lock = [&](const Engine& engine) {
     auto authenticated =
         Authenticate(engine, req, req.method == "GET", query_token, presented_hash);
     if (auto* refusal = std::get_if<Response>(&authenticated)) {
@@ -313,13 +314,17 @@ std::variant<Response, Api::WriteJob> Api::Route(const Request& original) {
     }
     if (route->method != "GET") return;
     const Call call{req, t, params, who, engine, options_};
-    if (route->cached) {
+    // (An answer from the item heads is not kept: the cache's generations are the log's.)
+    if (route->cached && !engine.reads_heads()) {
       answer = CacheLookup(call, &slot);
       if (!answer) fresh = route->get(call);
     } else {
       refused = route->get(call);
     }
-  });
+  };
+  // While the server starts, what the item heads answer is answered; the rest is 503.
+  const Status refreshed =
+      route && route->while_starting ? host_->ReadHeads(under_lock) : host_->Read(under_lock);
   if (!refreshed.ok()) return FromStatus(refreshed);
   // Without the lock: what is left of rendering an answer, then the cache keeps it.
   for (std::optional<Response>* done : {&fresh, &refused}) {

@@ -2,6 +2,7 @@
 // Units, actions and progress are in api_actions.cpp, alerts in api_alerts.cpp, feeds and
 // metrics in api_feeds.cpp.
 #include "engine/access.h"
+#include "engine/host.h"
 #include "engine/render.h"
 #include "http/api.h"
 #include "http/api_util.h"
@@ -9,8 +10,14 @@
 
 namespace rectrack::http {
 
-std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
+std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics,
+                             std::function<bool()> started) {
   auto healthz = [] { return Api::Healthz(); };
+  // Ready once the log is read: until then only lists are answered (from the item heads), so a
+  // load balancer sends the rest elsewhere.
+  auto readyz = [started = std::move(started)] {
+    return started() ? Json(200, "{\"status\":\"ready\"}") : FromStatus(EngineHost::Starting());
+  };
   auto openapi = [] {
     Response r;
     r.content_type = "application/yaml";
@@ -30,19 +37,20 @@ std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics) {
   };
   using A = Access;
   using B = BodyKind;
-  // method, pattern, access, open, get, post, body, cached
+  // method, pattern, access, open, get, post, body, cached, while_starting
   return {
       {"GET", "/healthz", A::kOpen, healthz, {}, {}, B::kNone, false},
+      {"GET", "/readyz", A::kOpen, readyz, {}, {}, B::kNone, false},
       {"GET", "/openapi.yaml", A::kOpen, openapi, {}, {}, B::kNone, false},
       {"GET", "/metrics", A::kToken, {}, metrics_get, {}, B::kNone, false},
       {"GET", "/feed.atom", A::kFeed, {}, GetAtomFeed, {}, B::kNone, true},
       {"GET", "/calendar.ics", A::kFeed, {}, GetCalendar, {}, B::kNone, true},
-      {"GET", "bodies", A::kToken, {}, GetBodies, {}, B::kNone, true},
+      {"GET", "bodies", A::kToken, {}, GetBodies, {}, B::kNone, true, true},
       {"GET", "inspections", A::kToken, {}, GetInspections, {}, B::kNone, true},
       {"POST", "inspections", A::kToken, {}, {}, PostInspection, B::kJson, false},
       {"GET", "units", A::kToken, {}, GetUnits, {}, B::kNone, true},
       {"POST", "units", A::kToken, {}, {}, PostUnit, B::kJson, false},
-      {"GET", "recommendations", A::kToken, {}, GetRecommendations, {}, B::kNone, true},
+      {"GET", "recommendations", A::kToken, {}, GetRecommendations, {}, B::kNone, true, true},
       {"POST", "recommendations", A::kToken, {}, {}, PostRecommendation, B::kJson, false},
       {"GET", "recommendations/{}", A::kToken, {}, GetRecommendation, {}, B::kNone, true},
       {"POST",
@@ -226,6 +234,9 @@ Response GetRecommendations(const Call& call) {
     // The cursor is a position in the list's order (issue date, id), so a page still follows
     // even when the item it names has since left the list.
     const std::string cursor = call.Query("cursor");
+    // Where the cursor is in the list is the recommendation's, which the item heads' engine
+    // cannot show: a next page waits for the log.
+    if (engine.reads_heads()) return FromStatus(EngineHost::Starting());
     auto at = engine.Show(cursor, std::nullopt, Detail::kHead);
     if (!at.ok() || !engine.MaySee(call.who, at->def.owners)) {
       return Api::Problem(400, "cursor '" + cursor + "' names no recommendation");

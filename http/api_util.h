@@ -148,6 +148,9 @@ struct Route {
   PostHandler post;  // for POSTs
   BodyKind body = BodyKind::kNone;
   bool cached = false;  // a GET answer the Api may reuse until the log grows or the day turns
+  // A GET that the item heads answer while the server starts (EngineHost::ReadHeads); every
+  // other route is 503 until the log is read.
+  bool while_starting = false;
 };
 
 // The routes, matched by method and path. Immutable once built; thread-safe.
@@ -175,7 +178,9 @@ class RouteTable {
 };
 
 // The API's routes; `metrics` answers GET /metrics (it needs the Api's counters).
-std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics);
+// `started`: whether the server has read the log (GET /readyz).
+std::vector<Route> ApiRoutes(std::function<Response(const Engine&)> metrics,
+                             std::function<bool()> started);
 
 // The body ?body= asks about ("" for all), narrowed to the caller's: a body-scoped token sees
 // its own body (that one when it asks for none, 403 when it asks for another).

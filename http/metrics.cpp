@@ -7,11 +7,22 @@ namespace rectrack::http {
 
 std::string RouteLabel(const std::string& target) {
   const std::string path = target.substr(0, target.find('?'));
-  static const char* kFixed[] = {
-      "/healthz",       "/metrics",        "/openapi.yaml",           "/feed.atom",
-      "/calendar.ics",  "/api/v1/bodies",  "/api/v1/inspections",     "/api/v1/recommendations",
-      "/api/v1/import", "/api/v1/stream",  "/api/v1/reports/annex",   "/api/v1/alerts",
-      "/api/v1/units",  "/api/v1/actions", "/api/v1/reports/progress"};
+  static const char* kFixed[] = {"/healthz",
+                                 "/readyz",
+                                 "/metrics",
+                                 "/openapi.yaml",
+                                 "/feed.atom",
+                                 "/calendar.ics",
+                                 "/api/v1/bodies",
+                                 "/api/v1/inspections",
+                                 "/api/v1/recommendations",
+                                 "/api/v1/import",
+                                 "/api/v1/stream",
+                                 "/api/v1/reports/annex",
+                                 "/api/v1/alerts",
+                                 "/api/v1/units",
+                                 "/api/v1/actions",
+                                 "/api/v1/reports/progress"};
   for (const char* fixed : kFixed) {
     if (path == fixed) return path;
   }

@@ -132,19 +132,20 @@ Status ItemHeads::Clear() {
 }
 
 Status ItemHeads::Scan(int kind, const std::string& issued_by, const std::string& owner,
-                       const std::function<Result<bool>(const HeadRow&)>& visit) {
+                       const std::function<Result<bool>(const HeadRow&)>& visit,
+                       const std::optional<Place>& after) {
   // One body's: a range of the table's key, heads and all. Every body's: the lead rows, from
   // the index that covers every column but the head.
+  const std::string where =
+      owner.empty() ? " FROM item_heads WHERE lead = 1 AND kind = ?1 AND issued <= ?2"
+                    : " FROM item_heads WHERE owner = ?3 AND kind = ?1 AND issued <= ?2";
   ASSIGN_OR_RETURN(
       Statement stmt,
-      db_->Prepare(owner.empty() ? std::string("SELECT ") + kListColumns +
-                                       " FROM item_heads WHERE lead = 1 AND kind = ?1 AND "
-                                       "issued <= ?2 ORDER BY issued, item"
-                                 : std::string("SELECT ") + kColumns +
-                                       " FROM item_heads WHERE owner = ?3 AND kind = ?1 AND "
-                                       "issued <= ?2 ORDER BY issued, item"));
+      db_->Prepare(std::string("SELECT ") + (owner.empty() ? kListColumns : kColumns) + where +
+                   (after ? " AND (issued, item) > (?4, ?5)" : "") + " ORDER BY issued, item"));
   stmt.Bind(1, static_cast<int64_t>(kind)).Bind(2, issued_by);
   if (!owner.empty()) stmt.Bind(3, owner);
+  if (after) stmt.Bind(4, after->first).Bind(5, after->second);
   HeadRow row;  // one for every row: a row's texts fill the room the last one's left
   while (true) {
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,12 @@ class ItemHeads {
   // "", owned by body `owner` (among `owners`), in (issued, item) order, until `visit` returns
   // false or an error. One body's rows come with their heads, read beside them; every body's
   // (owner "") come without (`head` empty), from the index alone, and Head reads the head of a
-  // row wanted.
+  // row wanted. With `after` (issued, item), only the rows after that place, found in the
+  // index rather than read past: a page of a long list costs that page.
+  using Place = std::pair<std::string, std::string>;
   Status Scan(int kind, const std::string& issued_by, const std::string& owner,
-              const std::function<Result<bool>(const HeadRow&)>& visit);
+              const std::function<Result<bool>(const HeadRow&)>& visit,
+              const std::optional<Place>& after = std::nullopt);
   // The head of the item of `row`, a row Scan gave: read by the table's key (its first owner,
   // kind, issue date and id). NotFound when it has no such row.
   Result<std::string> Head(const HeadRow& row);

@@ -226,5 +226,69 @@ TEST_F(HostTest, UpdateTakesInOtherProcessesCommitsFirst) {
   EXPECT_EQ(woken.load(), 1);
 }
 
+// A host made kStarting (`serve` while it reads the log) has only the engine that reads the
+// item heads: Read and Update are Unavailable without running their fn, ReadHeads runs on that
+// engine, and a write waits in the queue until Start gives the host its engine.
+TEST_F(HostTest, AStartingHostAnswersFromTheHeadsAndWritesWaitForItsEngine) {
+  Engine::Options for_lists{db_path_, kWorkflow, &clock_, false, ""};
+  for_lists.heads_only = true;
+  auto heads = Engine::Open(for_lists);
+  ASSERT_TRUE(heads.ok()) << heads.status().message();
+  ASSERT_TRUE((*heads)->reads_heads());
+  EngineHost starting(EngineHost::kStarting, heads->get());
+  EXPECT_FALSE(starting.started());
+  bool ran = false;
+  Status read = starting.Read([&](const Engine&) { ran = true; });
+  EXPECT_EQ(read.code(), Code::kUnavailable);
+  EXPECT_NE(read.message().find("rectrack is starting"), std::string::npos) << read.message();
+  EXPECT_EQ(starting.Update([&](Engine&) { ran = true; }).code(), Code::kUnavailable);
+  starting.Poll();
+  EXPECT_FALSE(ran);
+  const Engine* answered = nullptr;
+  ASSERT_TRUE(starting.ReadHeads([&](const Engine& e) { answered = &e; }).ok());
+  EXPECT_EQ(answered, heads->get());
+  // A write before the start is held, not refused, and lands once the engine is given.
+  const int64_t before = engine_->last_seq();
+  std::atomic<bool> answered_write{false};
+  Result<ApplyReport> result = Status::IOError("not answered");
+  starting.Submit({Note("while starting"),
+                   [&](const Result<ApplyReport>& r, const Engine&) { result = r; },
+                   [&] { answered_write = true; }});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(answered_write.load());
+  starting.Start(engine_.get());
+  starting.Drain();
+  EXPECT_TRUE(answered_write.load());
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->seqs, std::vector<int64_t>{before + 1});
+  EXPECT_TRUE(starting.started());
+  ASSERT_TRUE(starting.ReadHeads([&](const Engine& e) { answered = &e; }).ok());
+  EXPECT_EQ(answered, engine_.get());
+  ASSERT_TRUE(starting.Read([&](const Engine& e) { answered = &e; }).ok());
+  EXPECT_EQ(answered, engine_.get());
+}
+
+// A server stopped before it read the log: what was queued is answered Unavailable, nothing
+// is written, and the host's end does not wait for an engine that never comes.
+TEST_F(HostTest, AHostStoppedWhileStartingAnswersItsQueuedWritesUnavailable) {
+  Engine::Options for_lists{db_path_, kWorkflow, &clock_, false, ""};
+  for_lists.heads_only = true;
+  auto heads = Engine::Open(for_lists);
+  ASSERT_TRUE(heads.ok()) << heads.status().message();
+  const int64_t before = engine_->last_seq();
+  Result<ApplyReport> result = Status::IOError("not answered");
+  bool then_ran = false;
+  {
+    EngineHost starting(EngineHost::kStarting, heads->get());
+    starting.Submit({Note("never written"),
+                     [&](const Result<ApplyReport>& r, const Engine&) { result = r; },
+                     [&] { then_ran = true; }});
+  }
+  EXPECT_TRUE(then_ran);
+  EXPECT_EQ(result.status().code(), Code::kUnavailable);
+  ASSERT_TRUE(engine_->Refresh().ok());
+  EXPECT_EQ(engine_->last_seq(), before);
+}
+
 }  // namespace
 }  // namespace rectrack

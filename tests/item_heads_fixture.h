@@ -151,10 +151,13 @@ class ItemHeadsTest : public ItemIndexTest {
       for (ListQuery q : pages) {
         q.as_of = as_of;
         bool read_heads = false;
-        EXPECT_EQ(ListedFromHeads(q, &read_heads), ListAsJson((*whole)->List(q).value()))
+        const std::string replayed = ListAsJson((*whole)->List(q).value());
+        EXPECT_EQ(ListedFromHeads(q, &read_heads), replayed)
             << "as at " << as_of.ToString() << " body '" << q.body << "' state '" << q.state
             << "' limit " << q.limit;
         EXPECT_TRUE(read_heads);
+        // And visited as `serve` lists while it reads the log (EngineHost::kStarting).
+        EXPECT_EQ(VisitedFromHeads(q), replayed) << "visited as at " << as_of.ToString();
         ++*compared;
       }
     }

@@ -238,6 +238,42 @@ TEST_F(ItemHeadsTest, AnEngineOpenedForListsAnswersListsOnly) {
   EXPECT_EQ(ListAsJson(engine->ListFromHeads(spaced).value()), "[]");
 }
 
+TEST_F(ItemHeadsTest, AnEngineOpenedForListsVisitsAListPageByPageWithoutReadingTheLog) {
+  // More recommendations than VisitList's first pages hold (64, then 128): the pages follow
+  // on from one another, whatever the filters and however early the visitor stops.
+  std::mt19937 rng(71);
+  heads_batch_ = 50;  // some recommendations changed since the heads: read whole, in order
+  MakeRandomWorld(rng, 300, 700);
+  auto whole = Open().value();
+  for (const char* body : {"", "CPS", "SFO"}) {
+    for (std::optional<bool> open : {std::optional<bool>(), std::optional(true)}) {
+      ListQuery q;
+      q.body = body;
+      q.open = open;
+      const std::vector<RecommendationView> listed = whole->List(q).value();
+      EXPECT_GT(listed.size(), body[0] && open ? 30u : 100u);
+      EXPECT_EQ(VisitedFromHeads(q), ListAsJson(listed)) << "body '" << body << "'";
+      for (size_t most : {size_t{1}, size_t{64}, size_t{65}, size_t{200}}) {
+        const std::vector<RecommendationView> first(
+            listed.begin(), listed.begin() + static_cast<long>(std::min(most, listed.size())));
+        EXPECT_EQ(VisitedFromHeads(q, most), ListAsJson(first)) << "the first " << most;
+        q.limit = most;
+        EXPECT_EQ(VisitedFromHeads(q), ListAsJson(first)) << "limit " << most;
+        q.limit = 0;
+      }
+    }
+  }
+  // Heads that cannot answer (worked out under another workflow): Unavailable, and the log is
+  // not read (a server starting would hold it twice).
+  Sql("UPDATE item_heads_mark SET basis = 'another workflow'");
+  auto engine = OpenForLists().value();
+  EXPECT_FALSE(engine->HeadsAreCurrent().value());
+  Status visited = engine->VisitList({}, [](const RecommendationView&) { return true; });
+  EXPECT_EQ(visited.code(), Code::kUnavailable);
+  EXPECT_NE(visited.message().find("the item heads cannot answer this list"), std::string::npos);
+  EXPECT_TRUE(engine->reads_heads());
+}
+
 TEST_F(ItemHeadsTest, HeadsWorkedOutUnderAnotherWorkflowAreNotReadUntilWorkedOutAgain) {
   std::mt19937 rng(66);
   MakeRandomWorld(rng, 12, 150);

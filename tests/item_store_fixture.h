@@ -255,6 +255,21 @@ recommendations:
     return views.ok() ? ListAsJson(*views) : views.status().message();
   }
 
+  // The list `q` asks for (as JSON), visited (Engine::VisitList) by an engine opened for lists,
+  // as `serve` answers lists while it reads the log; at most `most` views (0: every one).
+  std::string VisitedFromHeads(const ListQuery& q, size_t most = 0) {
+    auto engine = OpenForLists();
+    if (!engine.ok()) return engine.status().message();
+    if (!(*engine)->reads_heads()) return "read the whole log";
+    std::vector<RecommendationView> views;
+    Status visited = (*engine)->VisitList(q, [&](const RecommendationView& v) {
+      views.push_back(v);
+      return most == 0 || views.size() < most;
+    });
+    if (!visited.ok()) return visited.message();
+    return (*engine)->reads_heads() ? ListAsJson(views) : "read the whole log";
+  }
+
   // Annex A for `body` at `as_of` (as JSON), read from the item heads as `rectrack report annex`
   // reads it; `read_heads` as for ListedFromHeads.
   std::string AnnexedFromHeads(const std::string& body, Date as_of, bool* read_heads = nullptr) {

@@ -160,10 +160,10 @@ class MetricsTest : public ::testing::Test {
 
 TEST_F(MetricsTest, RouteLabelKeepsFixedPathsAndDropsTheQuery) {
   for (const char* path :
-       {"/healthz", "/metrics", "/openapi.yaml", "/feed.atom", "/calendar.ics", "/api/v1/bodies",
-        "/api/v1/inspections", "/api/v1/recommendations", "/api/v1/import", "/api/v1/stream",
-        "/api/v1/reports/annex", "/api/v1/reports/progress", "/api/v1/alerts", "/api/v1/units",
-        "/api/v1/actions"}) {
+       {"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/feed.atom", "/calendar.ics",
+        "/api/v1/bodies", "/api/v1/inspections", "/api/v1/recommendations", "/api/v1/import",
+        "/api/v1/stream", "/api/v1/reports/annex", "/api/v1/reports/progress", "/api/v1/alerts",
+        "/api/v1/units", "/api/v1/actions"}) {
     EXPECT_EQ(RouteLabel(path), path);
     EXPECT_EQ(RouteLabel(std::string(path) + "?as_of=2025-03-31&body=CPS"), path);
     EXPECT_EQ(RouteLabel(std::string(path) + "?"), path);

@@ -460,6 +460,15 @@ Response Workspace::Impl::Route(Call& call) {
                    "This form was sent from a page of another website, so nothing was done. "
                    "Go to rectrack's own page and try again.");
   }
+  // While the server reads the log (EngineHost::kStarting) a page waits for it: the API's lists
+  // are answered from the item heads meanwhile, but a page shows more than a list.
+  if (!host->started()) {
+    Response r = Message(call, 503, "Sorry, rectrack is starting",
+                         "It is reading its records and will be ready in a few seconds. Nothing "
+                         "you sent was recorded: reload this page to try again.");
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
   if (path == "/sign-in/code") return SignInCode(call);
   // The link's token is the credential: no session, and no CSRF token (a forger cannot know it).
   if (path == "/set-password") return SetPassword(call);

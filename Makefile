@@ -111,10 +111,10 @@ asan: deps
 
 # ThreadSanitizer over the tests where threads meet: the HTTP server and its connections, live
 # streams, the engine host and its group commit, the alert scheduler, outbox and deliveries.
-TSAN_TARGETS := rectrack server_test server_limits_test server_slow_clients_test stream_test host_test engine_test engine_write_test read_ahead_test alerts_e2e_test \
+TSAN_TARGETS := rectrack server_test server_limits_test server_slow_clients_test server_start_test stream_test host_test engine_test engine_write_test read_ahead_test alerts_e2e_test \
 	alerts_e2e_start_test \
 	alerts_test delivery_test
-TSAN_TESTS := ^(ServerTest|StreamTest|HostTest|EngineTest|ReadAheadTest|AlertsE2eTest|AlertQueueTest|AlertsTest|WebhookTest|EmailTest)\.
+TSAN_TESTS := ^(ServerTest|StartingServerTest|ServeStart|StreamTest|HostTest|EngineTest|ReadAheadTest|AlertsE2eTest|AlertQueueTest|AlertsTest|WebhookTest|EmailTest)\.
 tsan: deps
 	@echo "== ThreadSanitizer"
 	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Release \

@@ -2,7 +2,6 @@
 // EngineHost, the checkpointer, the HTTP API and the web workspace, the alert threads, and the
 // turns that let the start's histories go), `alerts` (the outbox as the command line reads it)
 // and `alerts test-email`.
-#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <future>
@@ -149,23 +148,38 @@ Status RunTestEmail(const Context& c) {
   return Status();
 }
 
-}  // namespace
-
-// An engine that answers lists from the item heads while `serve` reads the log (reading
-// 1,000,000 recommendations' events takes seconds): it reads the bodies and units, not the log.
-// Null when the heads cannot answer lists (not current: then the log is read before the server
-// listens, and the heads are worked out) or the database is in memory (another connection would
-// be another database).
-Result<std::unique_ptr<Engine>> OpenForLists(Engine::Options options) {
-  if (options.db_path == ":memory:") return std::unique_ptr<Engine>();
-  options.heads_only = true;
-  options.index_if_behind = false;  // the engine that reads the log writes what is behind
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> heads, Engine::Open(options));
-  if (!heads->reads_heads()) return std::unique_ptr<Engine>();
-  ASSIGN_OR_RETURN(const bool current, heads->HeadsAreCurrent());
-  if (!current) return std::unique_ptr<Engine>();
-  return heads;
+// What `serve` starts from: an engine that answers lists from the item heads while the log is
+// read on a thread of its own (`heads`), or the engine itself, when the heads cannot answer
+// lists (not current: the log is read before the server listens, and the heads worked out) or
+// the database is in memory (another connection would be another database).
+struct Opened {
+  std::unique_ptr<Engine> heads, engine;
+};
+Result<Opened> OpenForServe(const Engine::Options& options) {
+  Opened opened;
+  if (options.db_path == ":memory:") {
+    ASSIGN_OR_RETURN(opened.engine, Engine::Open(options));
+    return opened;
+  }
+  Engine::Options for_lists = options;
+  for_lists.heads_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> first, Engine::Open(for_lists));
+  // An index far behind the log made it read the whole log: it is the engine (read once).
+  if (!first->reads_heads()) {
+    opened.engine = std::move(first);
+    return opened;
+  }
+  const Result<bool> current = first->HeadsAreCurrent();
+  if (current.ok() && *current) {
+    opened.heads = std::move(first);
+    return opened;
+  }
+  first.reset();
+  ASSIGN_OR_RETURN(opened.engine, Engine::Open(options));
+  return opened;
 }
+
+}  // namespace
 
 Status RunServe(const Context& c) {
   if (!c.rest.empty()) return Status::InvalidArgument("serve takes no positional arguments");
@@ -177,11 +191,9 @@ Status RunServe(const Context& c) {
   // The server listens as soon as it can answer lists (EngineHost::kStarting): the engine that
   // reads the log is opened on a thread of its own once it does, and everything else waits
   // for it. Without current heads, it is opened first, as it always was.
-  ASSIGN_OR_RETURN(std::unique_ptr<Engine> heads, OpenForLists(options));
-  std::unique_ptr<Engine> engine;
-  if (!heads) {
-    ASSIGN_OR_RETURN(engine, Engine::Open(options));
-  }
+  ASSIGN_OR_RETURN(Opened opened, OpenForServe(options));
+  std::unique_ptr<Engine> heads = std::move(opened.heads);
+  std::unique_ptr<Engine> engine = std::move(opened.engine);
   auto host = heads ? std::make_unique<EngineHost>(EngineHost::kStarting, heads.get())
                     : std::make_unique<EngineHost>(engine.get());
   // One converter for the API and the web, so documents_at_once bounds them together.
@@ -259,9 +271,33 @@ Status RunServe(const Context& c) {
     }
     return Status();
   };
-  Status start_failed;  // written before SIGTERM is raised, read once the server stopped
+  // The thread that reads the log, when the server listens first: it hands the engine over
+  // and begins the rest, unless the server is stopping by then; on failure it stops the
+  // server, which then says why. (Stopping while it reads waits for it: Engine::Open cannot
+  // be cut short.)
+  http::Stop stop;
+  Status start_failed;  // written before the stop is requested, read once the server stopped
   std::thread starting;
-  std::atomic<bool> stopped{false};
+  auto read_the_log = [&](const std::string& where) {
+    Status began;
+    try {
+      Result<std::unique_ptr<Engine>> read = Engine::Open(options);
+      if (stop.stopping()) return;
+      began = read.status();
+      if (read.ok()) {
+        engine = std::move(read).value();
+        host->Start(engine.get());
+        began = begin(where);
+      }
+    } catch (const std::exception& e) {
+      began = Status::IOError(std::string("reading the log failed: ") + e.what());
+    }
+    if (!began.ok()) {
+      start_failed = began;
+      if (!host->started()) host->Abandon();
+      stop.Request();
+    }
+  };
   Status served = http::Serve(
       *host, api, serve.server,
       [&](const std::string& where) {
@@ -271,28 +307,15 @@ Status RunServe(const Context& c) {
         api.SetPublicUrl(serve.alerting.link_base);
         if (engine) {
           start_failed = begin(where);
-          if (!start_failed.ok()) std::raise(SIGTERM);  // stops the server before it serves
+          // Stops the server before it serves: the signal is taken before any request.
+          if (!start_failed.ok()) std::raise(SIGTERM);
           return;
         }
-        // (Nothing is printed until then: "rectrack serving ..." is the first line, which
-        // scripts wait for before they use the server; /readyz says the same.)
-        starting = std::thread([&, where] {
-          Result<std::unique_ptr<Engine>> opened = Engine::Open(options);
-          if (stopped.load()) return;  // stopped while it read: nothing to begin
-          Status began = opened.status();
-          if (opened.ok()) {
-            engine = std::move(opened).value();
-            host->Start(engine.get());
-            began = begin(where);
-          }
-          if (!began.ok()) {
-            start_failed = began;
-            std::raise(SIGTERM);
-          }
-        });
+        // (Nothing is printed until the log is read: "rectrack serving ..." is the first line,
+        // which scripts wait for before they use the server; /readyz says the same.)
+        starting = std::thread(read_the_log, where);
       },
-      workspace.get());
-  stopped.store(true);
+      workspace.get(), &stop);
   if (starting.joinable()) starting.join();
   letting_histories_go.reset();
   alerting.reset();

@@ -115,8 +115,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
     ASSIGN_OR_RETURN(const bool partial, engine->LoadScope(options.scope));
     RETURN_IF_ERROR(tx.Commit());
     engine->heads_only_ = partial && options.heads_only;
-    // The index did not cover the log, so the whole log was read: index it now, once.
-    if (!partial && engine->index_if_behind_) RETURN_IF_ERROR(engine->IndexIfBehind());
+    if (partial) return engine;
+    // The index did not cover the log, so the whole log was read: index it now, once. The
+    // engine is then a whole one, and watches for other processes' commits as one does.
+    if (engine->index_if_behind_) RETURN_IF_ERROR(engine->IndexIfBehind());
+    if (!options.read_only) engine->wal_watch_ = storage::WalWatch::Open(*engine->db_);
     return engine;
   }
   RETURN_IF_ERROR(engine->CatchUp());
@@ -143,11 +146,24 @@ static Result<int64_t> DataVersion(storage::Database& db, std::optional<storage:
 
 Status Engine::Refresh() {
   if (heads_only_) {
-    // Its lists read the heads afresh each time; what it remembers is the tokens it has seen,
-    // and one revoked since must stop working.
+    // Its lists read the heads afresh each time; what it remembers is the tokens it has seen
+    // (one revoked since must stop working), and the bodies and units it read when it opened.
     ASSIGN_OR_RETURN(const int64_t version, DataVersion(*db_, &data_version_stmt_));
-    if (version != data_version_) known_tokens_.clear();
-    data_version_ = version;
+    if (version != data_version_) {
+      known_tokens_.clear();
+      RETURN_IF_ERROR(store_->Scan(last_seq_, [&](const storage::EventRowView& row) -> Status {
+        const auto kind = static_cast<SubjectKind>(row.kind);
+        if (kind == SubjectKind::kBody || kind == SubjectKind::kUnit) bodies_defined_since_ = true;
+        return Status();
+      }));
+      data_version_ = version;
+    }
+    // Answering with the bodies as they were would name one no more, or miss a new one.
+    if (bodies_defined_since_) {
+      return Status::Unavailable(
+          "bodies or units were defined since this engine read them: its lists wait for an "
+          "engine that reads the log");
+    }
     return Status();
   }
   if (prepared_ || !HoldsWholeLog()) return Status();

@@ -142,7 +142,8 @@ class Engine {
     // index lags the log by more than a scoped engine reads from the log: then the whole log).
     // Such an engine answers HasBody, Bodies, Authenticate, ListFromHeads and VisitList (from
     // the heads, Unavailable when they cannot answer), and nothing else: Verify and Apply are
-    // refused, and Refresh only forgets the tokens it has seen once the database changed. It
+    // refused, and Refresh forgets the tokens it has seen once the database changed, and is
+    // Unavailable from when a body or unit was defined since it read them. It
     // writes only what any engine that reads the whole log writes (with index_if_behind): the
     // index and heads, when it falls back to it.
     bool heads_only = false;
@@ -575,6 +576,8 @@ class Engine {
   Status VisitHeads(const ListQuery& q,
                     const std::function<bool(const RecommendationView&)>& visit) const;
   bool heads_only_ = false;  // Options::heads_only, while nothing more was read
+  // A heads_only engine's Refresh found a body or unit defined after it read them.
+  bool bodies_defined_since_ = false;
   // Whether the ledger holds the whole log (not opened with a scope, nor for lists only).
   bool HoldsWholeLog() const { return scope_.empty() && !heads_only_; }
   bool index_if_behind_ = true;  // Options::index_if_behind

@@ -23,12 +23,14 @@ Status EngineHost::Starting() {
       "meanwhile; try again in a few seconds");
 }
 
+void EngineHost::Abandon() {
+  MutexLock lock(&mutex_);
+  abandoned_ = true;
+  engine_given_.SignalAll();
+}
+
 EngineHost::~EngineHost() {
-  {
-    MutexLock lock(&mutex_);
-    abandoned_ = true;
-    engine_given_.SignalAll();
-  }
+  Abandon();
   std::thread writer;
   {
     MutexLock lock(&writers_mutex_);
@@ -108,11 +110,18 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
     lock.Unlock();
     MutexLock heads_lock(&heads_mutex_);
     for (Write& write : group) {
-      if (write.committed) write.committed(Starting(), *heads_);
+      try {
+        if (write.committed) write.committed(Starting(), *heads_);
+      } catch (const std::exception&) {
+        // As below: a caller's own failure; the others still get their answers.
+      }
     }
     heads_lock.Unlock();
     for (Write& write : group) {
-      if (write.then) write.then();
+      try {
+        if (write.then) write.then();
+      } catch (const std::exception&) {
+      }
     }
     return;
   }

@@ -70,6 +70,9 @@ class EngineHost {
   // Hands the host its engine: from now on it answers everything. REQUIRES: made kStarting,
   // called once.
   void Start(Engine* engine) EXCLUDES(mutex_);
+  // Gives up waiting for an engine (a server whose engine could not read the log): writes
+  // queued, and those to come, are answered Unavailable. Start must not be called after.
+  void Abandon() EXCLUDES(mutex_);
   // Whether the host has its engine (made with one, or Start called).
   bool started() const { return started_.load(std::memory_order_acquire); }
   // What Read and Update are while starting.
@@ -117,7 +120,8 @@ class EngineHost {
   // Read without taking in other processes' commits first: for a second look within one
   // request that has just Read (a write's command is checked again inside its transaction).
   // While starting, `fn` runs on the heads_only engine: for what any engine of these
-  // workflows answers alike (the workflows themselves).
+  // workflows answers alike (the workflows themselves), not for what the log says. It then
+  // waits for a list from the heads in progress (ReadHeads), which callers keep short.
   template <typename Fn>
   void ReadAsIs(Fn&& fn) EXCLUDES(mutex_, heads_mutex_) {
     MutexLock lock(&mutex_);

@@ -220,8 +220,12 @@ Response GetRecommendations(const Call& call) {
            (text_query.empty() || ContainsFolded(v.def.text, text_query) ||
             ContainsFolded(v.id, text_query));
   };
+  // A body's token sees that body's recommendations: visited alone, not found among all.
+  if (q.body.empty()) q.body = call.who.body;
   std::vector<RecommendationView> views;
   if (format->csv) {
+    // The whole list, which the item heads' engine would hold the server's start up for.
+    if (engine.reads_heads()) return FromStatus(EngineHost::Starting());
     Status listed = engine.VisitList(q, [&](const RecommendationView& v) {
       if (wanted(v)) views.push_back(v);
       return true;
@@ -244,12 +248,20 @@ Response GetRecommendations(const Call& call) {
     q.after = std::pair(at->issued, cursor);
   }
   // One more than the page, to know whether another follows: heads are made only up to the page's
-  // end (those the filters drop on the way too), not for the rest of the list.
+  // end (those the filters drop on the way too), not for the rest of the list. From the item
+  // heads, while the server starts, a page that filters out so much that it is not full after
+  // kMostFromHeads recommendations waits for the log (a list in progress there holds up the
+  // others).
+  constexpr size_t kMostFromHeads = 10000;
+  size_t visited = 0;
+  bool too_long = false;
   Status listed = engine.VisitList(q, [&](const RecommendationView& v) {
     if (wanted(v)) views.push_back(v);
-    return views.size() <= *limit;
+    too_long = engine.reads_heads() && ++visited > kMostFromHeads && views.size() <= *limit;
+    return !too_long && views.size() <= *limit;
   });
   if (!listed.ok()) return FromStatus(listed);
+  if (too_long) return FromStatus(EngineHost::Starting());
   const bool more = views.size() > *limit;
   if (more) views.pop_back();
   std::string next = more ? json::serialize(json::string(views.back().id)) : "null";

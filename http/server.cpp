@@ -186,7 +186,8 @@ std::string ClientAddress(const std::string& peer, std::string_view forwarded_fo
 }
 
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
-             const std::function<void(const std::string&)>& on_listening, Front* front) {
+             const std::function<void(const std::string&)>& on_listening, Front* front,
+             Stop* stop) {
   // sendfile(2) (Session::SendSealed) cannot be asked not to raise SIGPIPE, as send can, when the
   // client has gone: a server takes the EPIPE instead, as nginx does. Programs rectrack starts
   // get the default back (common/subprocess.cpp).
@@ -206,21 +207,10 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
           ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
           : bound.address().to_string() + ":" + std::to_string(bound.port());
 
-  // Other processes (the CLI) may commit too; one cheap PRAGMA a second notices it.
-  net::steady_timer poll_timer(ioc);
-  std::function<void()> poll_loop = [&] {
-    poll_timer.expires_after(std::chrono::milliseconds(options.poll_milliseconds));
-    poll_timer.async_wait([&](beast::error_code ec) {
-      if (ec || shared.stopping) return;
-      host.Poll();
-      poll_loop();
-    });
-  };
-  poll_loop();
-
   // Shutdown: stop accepting, let requests in flight finish, close idle connections and
   // streams, and stop when none is left or the grace period is over.
   net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer poll_timer(ioc);
   net::steady_timer drain(ioc);
   auto deadline = std::chrono::steady_clock::time_point::max();
   std::function<void()> wait_for_drain = [&] {
@@ -232,15 +222,33 @@ Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
     drain.expires_after(std::chrono::milliseconds(50));
     drain.async_wait([&](beast::error_code) { wait_for_drain(); });
   };
-  signals.async_wait([&](beast::error_code ec, int) {
-    if (ec) return;
+  auto shut_down = [&] {
+    if (shared.stopping) return;
     shared.stopping = true;
+    if (stop) stop->MarkStopping();
     listener->Stop();
     poll_timer.cancel();
+    signals.cancel();
     deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds);
     wait_for_drain();
+  };
+  signals.async_wait([&](beast::error_code ec, int) {
+    if (!ec) shut_down();
   });
+
+  // Other processes (the CLI) may commit too; one cheap PRAGMA a second notices it. The same
+  // turn looks whether another thread asked the server to stop.
+  std::function<void()> poll_loop = [&] {
+    poll_timer.expires_after(std::chrono::milliseconds(options.poll_milliseconds));
+    poll_timer.async_wait([&](beast::error_code ec) {
+      if (ec || shared.stopping) return;
+      if (stop && stop->requested()) return shut_down();
+      host.Poll();
+      poll_loop();
+    });
+  };
+  poll_loop();
 
   on_listening(where);
   pool.Run();

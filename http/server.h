@@ -11,6 +11,7 @@
 // and return.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -68,14 +69,31 @@ Status ParseListen(const std::string& listen, ServerOptions* options);
 // or NUL in a name or value is written as a space, so no header can end early or add another.
 void WriteResponseHead(const Response& response, bool keep_alive, size_t length, std::string* out);
 
-// Serves `api` until SIGINT/SIGTERM. `on_listening` is called once with the bound
-// "address:port" (useful with port 0). IOError when the address cannot be bound. While serving
-// it polls `host` for other processes' commits (streams hear of them), and drains its writes
-// before returning. REQUIRES: `api` is over `host`.
+// Stopping a server from another thread of the process (`serve`'s start, which reads the log
+// on a thread of its own while the server answers): Request asks it to stop as SIGTERM does
+// (it notices within ServerOptions::poll_milliseconds), and stopping() says whether it has
+// begun to. Both may be called from any thread, before, while or after the server runs.
+class Stop {
+ public:
+  void Request() { requested_.store(true); }
+  bool requested() const { return requested_.load(); }
+  bool stopping() const { return stopping_.load(); }
+  void MarkStopping() { stopping_.store(true); }  // by Serve
+
+ private:
+  std::atomic<bool> requested_{false};
+  std::atomic<bool> stopping_{false};
+};
+
+// Serves `api` until SIGINT/SIGTERM (or `stop`, when given, is requested). `on_listening` is
+// called once with the bound "address:port" (useful with port 0). IOError when the address
+// cannot be bound. While serving it polls `host` for other processes' commits (streams hear of
+// them), and drains its writes before returning. REQUIRES: `api` is over `host`.
 // `front`, when not null, answers the requests whose paths are not the API's (the web workspace).
 // Sets SIGPIPE to be ignored for the whole process, for good: a large answer goes out by
 // sendfile(2), which cannot be told not to raise it when a client has gone.
 Status Serve(EngineHost& host, Api& api, const ServerOptions& options,
-             const std::function<void(const std::string&)>& on_listening, Front* front = nullptr);
+             const std::function<void(const std::string&)>& on_listening, Front* front = nullptr,
+             Stop* stop = nullptr);
 
 }  // namespace rectrack::http

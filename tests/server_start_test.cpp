@@ -3,14 +3,13 @@
 // lists of recommendations and the bodies from the item heads, and 503 with Retry-After to
 // everything else, API and pages alike, recording nothing; once given its engine it answers
 // everything, the lists as they were. The server runs in this process (http::Serve on a
-// thread of its own, stopped with SIGTERM as `serve` is), so that the test says when the log
-// has been read.
+// thread of its own, stopped by http::Stop), so that the test says when the log has been read.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -20,6 +19,7 @@
 #include "engine/host.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "storage/database.h"
 #include "tests/http_client.h"
 #include "tests/test_support.h"
 #include "web/accounts.h"
@@ -71,23 +71,21 @@ class StartingServerTest : public ::testing::Test {
     options.address = "127.0.0.1";
     options.port = 0;
     options.shutdown_grace_seconds = 1;
-    std::promise<int> bound;
-    server_ = std::thread([this, options, &bound] {
+    server_ = std::thread([this, options] {
       served_ = http::Serve(
           *host_, *api_, options,
           [&](const std::string& where) {
-            bound.set_value(std::stoi(where.substr(where.rfind(':') + 1)));
+            bound_.set_value(std::stoi(where.substr(where.rfind(':') + 1)));
           },
-          workspace_.get());
+          workspace_.get(), &stop_);
     });
-    auto port = bound.get_future();
+    auto port = bound_.get_future();
     ASSERT_EQ(port.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     port_ = port.get();
   }
 
   void TearDown() override {
-    // Serve stops on SIGTERM, which its signal set takes while it serves.
-    if (port_ > 0) std::raise(SIGTERM);
+    stop_.Request();  // noticed within a second, whether it listens yet or not
     if (server_.joinable()) server_.join();
     EXPECT_TRUE(served_.ok()) << served_.message();
     workspace_.reset();
@@ -121,6 +119,8 @@ class StartingServerTest : public ::testing::Test {
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<web::Accounts> accounts_;
   std::unique_ptr<web::Workspace> workspace_;
+  std::promise<int> bound_;
+  http::Stop stop_;
   std::thread server_;
   Status served_;
   int port_ = 0;
@@ -140,7 +140,6 @@ TEST_F(StartingServerTest, AnswersListsFromTheHeadsAndTheRest503UntilTheLogIsRea
       {"/api/v1/recommendations?overdue=false&limit=2", inspectorate_},
       {"/api/v1/recommendations?q=victim", inspectorate_},
       {"/api/v1/recommendations?limit=4", cps_},
-      {"/api/v1/recommendations?format=csv", inspectorate_},
       {"/api/v1/bodies", inspectorate_}};
   std::vector<Reply> from_heads;
   for (const auto& [target, token] : lists) {
@@ -170,9 +169,11 @@ TEST_F(StartingServerTest, AnswersListsFromTheHeadsAndTheRest503UntilTheLogIsRea
   EXPECT_EQ(Get(page_two, inspectorate_).status, 503);
 
   // Everything else: 503 with Retry-After, for the API and the pages alike.
+  // And the whole list as CSV, which would hold the others up.
   for (const std::string target :
        {"/api/v1/recommendations/da25-n1", "/api/v1/actions", "/api/v1/inspections",
-        "/api/v1/annex?body=CPS", "/feed.atom", "/metrics"}) {
+        "/api/v1/reports/annex?body=CPS", "/feed.atom", "/metrics",
+        "/api/v1/recommendations?format=csv"}) {
     const Reply r = Get(target, inspectorate_);
     EXPECT_EQ(r.status, 503) << target << ": " << r.body;
     EXPECT_NE(r.head.find("Retry-After: 5"), std::string::npos) << target;
@@ -193,10 +194,22 @@ TEST_F(StartingServerTest, AnswersListsFromTheHeadsAndTheRest503UntilTheLogIsRea
                      R"({"transition":"update","effective":"2026-01-10","note":"too soon"})");
   EXPECT_EQ(refused.status, 503) << refused.body;
 
+  // A body defined meanwhile (by the command line): the bodies the heads' engine read when it
+  // opened are no longer all there are, so its lists wait for the log too.
+  const std::string more = (dir_ / "more.yaml").string();
+  {
+    std::ofstream out(more);
+    out << "bodies:\n  - {id: HMIC, name: HM Inspectorate of Constabulary}\n";
+  }
+  ASSERT_EQ(Rectrack(cli + "import " + more).status, 0);
+  EXPECT_EQ(Get("/api/v1/bodies", inspectorate_).status, 503);
+  EXPECT_EQ(Get("/api/v1/recommendations?limit=3", inspectorate_).status, 503);
+
   ReadTheLog();
   EXPECT_EQ(Get("/readyz", "").status, 200);
+  EXPECT_NE(Get("/api/v1/bodies", inspectorate_).body.find("HMIC"), std::string::npos);
   // The same lists, now from the engine that read the log.
-  for (size_t i = 0; i < lists.size(); ++i) {
+  for (size_t i = 0; i + 1 < lists.size(); ++i) {  // (the bodies have one more)
     const Reply r = Get(lists[i].first, lists[i].second);
     EXPECT_EQ(r.status, 200) << lists[i].first;
     EXPECT_EQ(r.body, from_heads[i].body) << lists[i].first;
@@ -206,6 +219,27 @@ TEST_F(StartingServerTest, AnswersListsFromTheHeadsAndTheRest503UntilTheLogIsRea
   EXPECT_EQ(shown.status, 200) << shown.body;
   EXPECT_EQ(shown.body.find("too soon"), std::string::npos) << "a write while starting landed";
   EXPECT_EQ(Get("/sign-in", "").status, 200);
+}
+
+// `rectrack serve` whose log no longer replays: the item heads still answer lists (nothing
+// reads the log to open them), so the server listens, and the engine that reads the log on its
+// thread fails; the server then stops by itself and says why, rather than answering lists
+// forever and 503 to the rest.
+TEST(ServeStart, AServerWhoseLogDoesNotReadStopsAndSaysWhy) {
+  DemoDatabase demo("start_fails");
+  ASSERT_EQ(demo.imported().status, 0) << demo.imported().out;
+  {
+    auto db = storage::Database::Open(demo.path());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    ASSERT_TRUE((*db)->Exec("DROP TRIGGER IF EXISTS events_no_update").ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE events SET transition = 'vanish' WHERE seq = 15").ok());
+  }
+  const CliRun run = Shell("timeout 60 " + std::string(RECTRACK_BINARY) + " " + demo.base() +
+                           "--clock 2026-01-15 serve --listen 127.0.0.1:0");
+  EXPECT_NE(run.status, 124) << "still serving a minute later: " << run.out;
+  EXPECT_NE(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("event 15"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("rectrack serving"), std::string::npos) << run.out;
 }
 
 }  // namespace

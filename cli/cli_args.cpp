@@ -122,10 +122,15 @@ Status OnlyOptions(const Args& args, const std::set<std::string>& allowed, const
 }  // namespace
 
 Result<Args> ParseArgs(const std::vector<std::string>& argv) {
+  static const std::string kOutput = "--output", kHelp = "--help";
   Args args;
   bool options_end = false;  // after "--", as getopt has it: an id may begin with '-'
   for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i] == "-o" && !options_end ? "--output" : argv[i];  // as cc says
+    // The two short options everyone types: -o as cc has it, -h as every tool has it.
+    const std::string& a = options_end       ? argv[i]
+                           : argv[i] == "-o" ? kOutput
+                           : argv[i] == "-h" ? kHelp
+                                             : argv[i];
     if (a == "--" && !options_end) {
       options_end = true;
     } else if (!options_end && a.size() > 2 && a.rfind("--", 0) == 0) {

@@ -219,10 +219,9 @@ Status RunBackup(const Context& c) {
   const std::string unverified = copy.string() + ".unverified";
   std::filesystem::remove(unverified, error);
   {
-    ASSIGN_OR_RETURN(auto db, storage::Database::Open(
-                                  c.options.db_path, c.options.read_only
-                                                         ? storage::Database::OpenMode::kReadOnly
-                                                         : storage::Database::OpenMode::kExisting));
+    ASSIGN_OR_RETURN(auto db,
+                     storage::Database::Open(c.options.db_path,
+                                             storage::Database::Existing(c.options.read_only)));
     RETURN_IF_ERROR(db->BackupTo(unverified));
   }
   // Read only: the copy stays as BackupTo left it, one file in rollback-journal mode, which

@@ -489,10 +489,8 @@ Result<std::string> Engine::EvidenceContent(const std::string& sha256) const {
 
 Result<VerifyResult> Engine::VerifyDatabase(const Options& options) {
   {
-    ASSIGN_OR_RETURN(
-        auto db, storage::Database::Open(
-                     options.db_path, options.read_only ? storage::Database::OpenMode::kReadOnly
-                                                        : storage::Database::OpenMode::kExisting));
+    ASSIGN_OR_RETURN(auto db, storage::Database::Open(
+                                  options.db_path, storage::Database::Existing(options.read_only)));
     storage::EventStore store(db.get(), NameKind);
     ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db, storage::Transaction::Mode::kRead));
     RETURN_IF_ERROR(store.Verify().status());

@@ -536,8 +536,9 @@ Result<std::vector<RecommendationView>> Engine::ListFromHeads(const ListQuery& q
 
 Status Engine::VisitHeads(const ListQuery& q,
                           const std::function<bool(const RecommendationView&)>& visit) const {
-  // Pages in list order, each going on from where the one before ended, twice as long as it
-  // (a page scans the rows before its start again): a first page of a list costs that page.
+  // Pages in list order, each going on from where the one before ended (the heads are read
+  // from there), twice as long as it: a first page of a list costs that page. Each page reads
+  // the heads and the log's tail afresh, so a long visit may see a commit between two pages.
   ListQuery page = q;
   page.limit = 64;
   size_t visited = 0;

@@ -85,8 +85,9 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
   }
   if (os_error == EFBIG) {
     return Status::StorageFull(
-        "the database cannot grow: the file is at the size this process "
-        "may write (File too large, ulimit -f): nothing was written");
+        "the database cannot grow: the file is at the largest size this process may write "
+        "(File too large: its ulimit -f, or the file system's largest file): nothing was "
+        "written");
   }
   msg += os_error != 0 ? SystemReason(os_error) : IoErrorFacts(db);
   return Status::IOError(std::move(msg));

@@ -33,6 +33,10 @@ class Statement;
 class Database {
  public:
   enum class OpenMode { kCreate, kExisting, kReadOnly };
+  // The mode for a file that must exist already, read only or not.
+  static OpenMode Existing(bool read_only) {
+    return read_only ? OpenMode::kReadOnly : OpenMode::kExisting;
+  }
   // Opens `path` (":memory:" for a private in-memory database), creating it in kCreate mode,
   // and migrates its schema to the newest version. kReadOnly opens an existing file for
   // reading only, as a process that may not write it or its directory can (a backup, which is

@@ -134,6 +134,18 @@ TEST_F(CliArgsTest, DoubleDashEndsTheOptions) {
   EXPECT_EQ(Usage({"show", "--", "-r1"}), "");
 }
 
+// -h asks for help, as with every tool; after "--" it is an id like any other.
+TEST_F(CliArgsTest, DashHIsHelp) {
+  EXPECT_TRUE(Parse({"show", "-h"}).Has("help"));
+  EXPECT_TRUE(Parse({"-h"}).Has("help"));
+  const Args id = Parse({"show", "--", "-h"});
+  EXPECT_FALSE(id.Has("help"));
+  EXPECT_EQ(id.positional, (std::vector<std::string>{"show", "-h"}));
+  const CliRun help = Rectrack("show -h");
+  EXPECT_EQ(help.status, 0) << help.out;
+  EXPECT_NE(help.out.find("usage: rectrack"), std::string::npos) << help.out;
+}
+
 TEST_F(CliArgsTest, AnUnknownOptionIsInvalidArgumentNamingIt) {
   EXPECT_EQ(ParseError({"list", "--colour", "red"}), "unknown option --colour");
   EXPECT_EQ(ParseError({"list", "--colour=red"}), "unknown option --colour");

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "common/strings.h"
@@ -203,19 +205,13 @@ Status RunRebuild(Engine& engine, const Context& c) {
   return Status();
 }
 
-// A copy of the database (evidence and accounts included) made by SQLite's online backup, so
-// it is consistent even while `serve` writes; then verified as `verify` would.
-Status RunBackup(const Context& c) {
-  const std::filesystem::path dir = c.rest[0];
+namespace {
+
+// The backup into `copy` (in a directory that exists): made and verified under a name no one
+// takes for a backup, and only then given its own, so that a backup killed (or failing) on the
+// way leaves nothing that looks finished.
+Result<VerifyResult> BackUpTo(const Context& c, const std::filesystem::path& copy) {
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) return Status::IOError("cannot make " + dir.string() + ": " + error.message());
-  const std::filesystem::path copy = dir / std::filesystem::path(c.options.db_path).filename();
-  if (std::filesystem::exists(copy)) {
-    return Status::InvalidArgument(copy.string() + " exists already: back up into a new directory");
-  }
-  // Made and verified under a name no one takes for a backup, and only then given its own: a
-  // backup killed (or failing) on the way leaves nothing that looks finished.
   const std::string unverified = copy.string() + ".unverified";
   std::filesystem::remove(unverified, error);
   {
@@ -243,6 +239,31 @@ Status RunBackup(const Context& c) {
     std::filesystem::remove(unverified, error);
     return Status::IOError("cannot back up to '" + copy.string() +
                            "': cannot rename the verified copy onto it" + SystemReason(reason));
+  }
+  return verified;
+}
+
+}  // namespace
+
+// A copy of the database (evidence and accounts included) made by SQLite's online backup, so
+// it is consistent even while `serve` writes; then verified as `verify` would. A backup that
+// fails leaves no directory it made.
+Status RunBackup(const Context& c) {
+  const std::filesystem::path dir = c.rest[0];
+  std::error_code error;
+  const bool made = std::filesystem::create_directories(dir, error);
+  if (error) return Status::IOError("cannot make " + dir.string() + ": " + error.message());
+  const std::filesystem::path copy = dir / std::filesystem::path(c.options.db_path).filename();
+  if (std::filesystem::exists(copy)) {
+    return Status::InvalidArgument(copy.string() + " exists already: back up into a new directory");
+  }
+  Result<VerifyResult> verified =
+      ::access(dir.c_str(), W_OK) != 0
+          ? Status::IOError("cannot back up into " + dir.string() + SystemReason(errno))
+          : BackUpTo(c, copy);
+  if (!verified.ok()) {
+    if (made) std::filesystem::remove(dir, error);  // (only if empty: nothing else of ours)
+    return verified.status();
   }
   c.out << "backed up " << c.options.db_path << " to " << copy.string() << ": " << verified->events
         << " events and " << verified->evidence_files << " evidence files, verified\nhead "

@@ -394,7 +394,8 @@ Status RunRules(Engine& engine, const Context& c) {
 Status RunUser(Engine& engine, const Context& c) {
   // Before anything is changed: the link printed at the end must be one a person can open.
   if (c.args.Has("url")) RETURN_IF_ERROR(http::CheckBaseUrl(c.args.Get("url"), "--url"));
-  ASSIGN_OR_RETURN(auto accounts, web::Accounts::Open(c.options.db_path, {}, nullptr));
+  ASSIGN_OR_RETURN(auto accounts,
+                   web::Accounts::Open(c.options.db_path, {}, nullptr, c.options.read_only));
   const std::string& action = c.rest[0];
   const std::string by = DefaultActor();
   auto read_password = [] {
@@ -476,9 +477,8 @@ const std::map<std::string, Runner>& Runners() {
 bool ReadsOnly(const std::string& cmd, const Args& args) {
   static const std::set<std::string> kReaders = {"list",   "show",   "actions", "units", "report",
                                                  "alerts", "verify", "rules",   "backup"};
-  // (`user list` reads through web::Accounts, which opens the database for writing.)
-  const bool listing =
-      cmd == "token" && args.positional.size() == 2 && args.positional[1] == "list";
+  const bool listing = (cmd == "token" || cmd == "user") && args.positional.size() == 2 &&
+                       args.positional[1] == "list";
   return kReaders.count(cmd) > 0 || listing;
 }
 

@@ -99,8 +99,9 @@ TEST(CliFilesTest, ABackupIsReadByAUserWhoMayNotWriteIt) {
   };
   EXPECT_TRUE(rollback_journal());
   const fs::path again = dir / "again";
-  for (const std::string& command : std::vector<std::string>{
-           "verify", "list", "show da23-r2", "token list", "backup " + again.string()}) {
+  for (const std::string& command :
+       std::vector<std::string>{"verify", "list", "show da23-r2", "token list", "user list",
+                                "backup " + again.string()}) {
     const CliRun run = Rectrack("--db " + copy.string() + " " + command);
     EXPECT_EQ(run.status, 0) << command << ": " << run.out;
   }
@@ -126,7 +127,7 @@ TEST(CliFilesTest, ABackupIsReadByAUserWhoMayNotWriteIt) {
   const std::string on_copy = " --db " + copy.string() + " --clock 2025-06-01 ";
   for (const char* command :
        {"show da23-r2", "list --limit 3", "list", "report annex --body CPS --as-of 2025-03-31",
-        "actions", "units", "alerts", "rules da23-r2"}) {
+        "actions", "units", "alerts", "rules da23-r2", "user list"}) {
     const CliRun original = Rectrack(demo.base() + " --clock 2025-06-01 " + command);
     const CliRun read = Shell(as_reader + RECTRACK_BINARY + on_copy + command);
     EXPECT_EQ(read.status, 0) << command << ": " << read.out;

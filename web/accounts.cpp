@@ -171,7 +171,7 @@ Accounts::Accounts(std::unique_ptr<storage::Database> db, AccountOptions options
 Accounts::~Accounts() = default;
 
 Result<std::unique_ptr<Accounts>> Accounts::Open(const std::string& db_path, AccountOptions options,
-                                                 std::function<int64_t()> now) {
+                                                 std::function<int64_t()> now, bool read_only) {
   if (sodium_init() < 0) return Status::IOError("libsodium cannot start");
   if (!now) {
     now = [] {
@@ -180,7 +180,9 @@ Result<std::unique_ptr<Accounts>> Accounts::Open(const std::string& db_path, Acc
           .count();
     };
   }
-  ASSIGN_OR_RETURN(auto db, storage::Database::Open(db_path));
+  ASSIGN_OR_RETURN(
+      auto db, storage::Database::Open(db_path, read_only ? storage::Database::OpenMode::kReadOnly
+                                                          : storage::Database::OpenMode::kCreate));
   return std::unique_ptr<Accounts>(new Accounts(std::move(db), options, std::move(now)));
 }
 

@@ -80,8 +80,11 @@ bool SameSecret(const std::string& a, const std::string& b);
 class Accounts {
  public:
   // Opens `db_path` (created and migrated if need be). `now` gives unix seconds (a test clock).
+  // `read_only`: an existing file, opened for reading only (storage::Database::OpenMode::
+  // kReadOnly), for `user list` on a backup; every change then fails.
   static Result<std::unique_ptr<Accounts>> Open(const std::string& db_path, AccountOptions options,
-                                                std::function<int64_t()> now);
+                                                std::function<int64_t()> now,
+                                                bool read_only = false);
   ~Accounts();
 
   // Adds an account. The caller has checked the scope (Engine::CheckScope). `password` may be

@@ -88,6 +88,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) {
   engine->heads_batch_ = std::max<int64_t>(options.heads_batch, 1);
   engine->two_threads_from_ = std::max<int64_t>(options.two_threads_from, 1);
   engine->index_if_behind_ = options.index_if_behind && !options.read_only;
+  engine->most_rows_visited_ = std::max<size_t>(options.most_rows_visited, 1);
   if (!options.rules_dir.empty()) {
     ASSIGN_OR_RETURN(engine->rules_,
                      Rules::LoadDir(options.rules_dir, engine->workflow_, engine->action_workflow(),

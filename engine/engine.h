@@ -147,6 +147,10 @@ class Engine {
     // writes only what any engine that reads the whole log writes (with index_if_behind): the
     // index and heads, when it falls back to it.
     bool heads_only = false;
+    // How many rows of the item heads such an engine's VisitList reads at most, those its
+    // filters skip too (a server that lists while it starts answers between): beyond them the
+    // visit is Unavailable.
+    size_t most_rows_visited = 10000;
     // How much work the engine shares with a second thread, counted in events for one and in
     // items for the other: a catch-up (the first: opening) this many events behind the log reads
     // the rows on a thread of its own while this one replays them (engine/read_ahead.h), and
@@ -539,6 +543,10 @@ class Engine {
     // Only rows after this place in list order (issue date as ISO text, then id).
     std::optional<std::pair<std::string, std::string>> after;
     size_t limit = 0;
+    // At most this many rows read (those the filters pass or not; 0: no bound): beyond it,
+    // Unavailable, so that a list that filters out nearly everything is not a scan of every
+    // row. FromHeads::rows_read says how many were.
+    size_t most_rows = 0;
     bool turns = false;
     std::function<void(const RecommendationView&, std::set<std::string>&)> also_read;
     // When set, a row changed after the as-at date is not read whole: its head (decoded with
@@ -560,6 +568,7 @@ class Engine {
   struct FromHeads {
     std::vector<RecommendationView> views;  // in no particular order; none with `visit`
     std::unique_ptr<Ledger> read;  // what was read whole, bodies, inspections; null if nothing
+    size_t rows_read = 0;
   };
   // nullopt when the heads cannot answer (not current, far behind the log, or the query needs
   // more histories than reading the whole log costs): the caller reads the whole log
@@ -570,9 +579,13 @@ class Engine {
   // heads out (a write of its own, as any engine that reads the whole log does), so that the
   // next query reads them.
   Status ReadWholeLog();
-  // ListFromHeads' answer, or nullopt when the heads cannot give it (ViewsFromHeads).
-  Result<std::optional<std::vector<RecommendationView>>> ListedFromHeads(const ListQuery& q) const;
-  // VisitList for an engine opened heads_only.
+  // ListFromHeads' answer, or nullopt when the heads cannot give it (ViewsFromHeads); reading
+  // at most `most_rows` rows (HeadsQuery::most_rows), and saying in `*rows_read` how many.
+  Result<std::optional<std::vector<RecommendationView>>> ListedFromHeads(
+      const ListQuery& q, size_t most_rows = 0, size_t* rows_read = nullptr) const;
+  // VisitList for an engine opened heads_only: it reads at most Options::most_rows_visited
+  // rows of the heads.
+  size_t most_rows_visited_ = 10000;
   Status VisitHeads(const ListQuery& q,
                     const std::function<bool(const RecommendationView&)>& visit) const;
   bool heads_only_ = false;  // Options::heads_only, while nothing more was read

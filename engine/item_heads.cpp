@@ -431,6 +431,10 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
   RETURN_IF_ERROR(heads.Scan(
       static_cast<int>(SubjectKind::kRecommendation), as_of, q.body,
       [&](const storage::HeadRow& row) -> Result<bool> {
+        if (q.most_rows && ++found.rows_read > q.most_rows) {
+          return Status::Unavailable("this list reads more than " + std::to_string(q.most_rows) +
+                                     " rows of the item heads");
+        }
         // Before the page: not wanted, nor read whole.
         if (q.after &&
             std::pair(std::string_view(row.issued), std::string_view(row.item)) <=
@@ -494,7 +498,7 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
 }
 
 Result<std::optional<std::vector<RecommendationView>>> Engine::ListedFromHeads(
-    const ListQuery& q) const {
+    const ListQuery& q, size_t most_rows, size_t* rows_read) const {
   using Listed = std::optional<std::vector<RecommendationView>>;
   // Rows match a body by its id among the owners' ids, each followed by a space.
   if (!q.body.empty() && !IsValidId(q.body)) return Listed(std::vector<RecommendationView>());
@@ -509,8 +513,10 @@ Result<std::optional<std::vector<RecommendationView>>> Engine::ListedFromHeads(
            (!q.overdue_only || overdue);
   };
   heads.limit = q.limit;
+  heads.most_rows = most_rows;
   ASSIGN_OR_RETURN(std::optional<FromHeads> found, ViewsFromHeads(heads));
   if (!found) return Listed();
+  if (rows_read) *rows_read = found->rows_read;
   std::vector<RecommendationView> out;
   for (RecommendationView& view : found->views) {
     // Those from rows are wanted; those read whole are checked now.
@@ -541,20 +547,31 @@ Status Engine::VisitHeads(const ListQuery& q,
   // the heads and the log's tail afresh, so a long visit may see a commit between two pages.
   ListQuery page = q;
   page.limit = 64;
-  size_t visited = 0;
+  size_t visited = 0, rows_left = most_rows_visited_;
+  const Status too_long = Status::Unavailable(
+      "this list reads more than " + std::to_string(most_rows_visited_) +
+      " rows of the item heads (its filters pass few of them): it is answered once the log is "
+      "read");
   for (;;) {
     if (q.limit) page.limit = std::min(page.limit, q.limit - visited);
-    ASSIGN_OR_RETURN(auto listed, ListedFromHeads(page));
-    if (!listed) {
+    size_t rows_read = 0;
+    Result<std::optional<std::vector<RecommendationView>>> listed =
+        ListedFromHeads(page, rows_left, &rows_read);
+    if (!listed.ok()) {
+      return listed.status().code() == Code::kUnavailable ? too_long : listed.status();
+    }
+    if (!*listed) {
       return Status::Unavailable(
           "the item heads cannot answer this list (not current, or too many recommendations "
           "changed since they were written): it is answered once the log is read");
     }
-    for (const RecommendationView& view : *listed) {
+    for (const RecommendationView& view : **listed) {
       if (!visit(view) || (q.limit && ++visited == q.limit)) return Status();
     }
-    if (listed->size() < page.limit) return Status();
-    page.after = std::pair(listed->back().issued, listed->back().id);
+    if ((*listed)->size() < page.limit) return Status();
+    rows_left -= std::min(rows_left, rows_read);
+    if (rows_left == 0) return too_long;
+    page.after = std::pair((*listed)->back().issued, (*listed)->back().id);
     page.limit = std::min<size_t>(page.limit * 2, 8192);
   }
 }

@@ -248,20 +248,14 @@ Response GetRecommendations(const Call& call) {
     q.after = std::pair(at->issued, cursor);
   }
   // One more than the page, to know whether another follows: heads are made only up to the page's
-  // end (those the filters drop on the way too), not for the rest of the list. From the item
-  // heads, while the server starts, a page that filters out so much that it is not full after
-  // kMostFromHeads recommendations waits for the log (a list in progress there holds up the
-  // others).
-  constexpr size_t kMostFromHeads = 10000;
-  size_t visited = 0;
-  bool too_long = false;
+  // end (those the filters drop on the way too), not for the rest of the list. (From the item
+  // heads while the server starts, a list that reads too many of them waits for the log:
+  // Engine::VisitList is Unavailable.)
   Status listed = engine.VisitList(q, [&](const RecommendationView& v) {
     if (wanted(v)) views.push_back(v);
-    too_long = engine.reads_heads() && ++visited > kMostFromHeads && views.size() <= *limit;
-    return !too_long && views.size() <= *limit;
+    return views.size() <= *limit;
   });
   if (!listed.ok()) return FromStatus(listed);
-  if (too_long) return FromStatus(EngineHost::Starting());
   const bool more = views.size() > *limit;
   if (more) views.pop_back();
   std::string next = more ? json::serialize(json::string(views.back().id)) : "null";

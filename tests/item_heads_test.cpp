@@ -263,6 +263,29 @@ TEST_F(ItemHeadsTest, AnEngineOpenedForListsVisitsAListPageByPageWithoutReadingT
       }
     }
   }
+  // A visit reads at most Options::most_rows_visited rows, those its filters skip too: one
+  // that would read more is Unavailable, however few it would have given.
+  Engine::Options bounded{db(), kWorkflow, &clock_, true, ""};
+  bounded.heads_only = true;
+  bounded.heads_batch = heads_batch_;
+  bounded.most_rows_visited = 100;
+  auto short_visits = Engine::Open(bounded).value();
+  ListQuery superseded;
+  superseded.state = "superseded";  // few of them, spread over the list
+  const size_t how_many = whole->List(superseded).value().size();
+  EXPECT_GT(how_many, 0u);
+  EXPECT_LT(how_many, 60u);
+  size_t given = 0;
+  Status bounded_visit = short_visits->VisitList(superseded, [&](const RecommendationView&) {
+    ++given;
+    return true;
+  });
+  EXPECT_EQ(bounded_visit.code(), Code::kUnavailable) << bounded_visit.message();
+  EXPECT_NE(bounded_visit.message().find("reads more than 100 rows"), std::string::npos);
+  ListQuery first_ten;
+  first_ten.limit = 10;
+  EXPECT_TRUE(
+      short_visits->VisitList(first_ten, [](const RecommendationView&) { return true; }).ok());
   // Heads that cannot answer (worked out under another workflow): Unavailable, and the log is
   // not read (a server starting would hold it twice).
   Sql("UPDATE item_heads_mark SET basis = 'another workflow'");

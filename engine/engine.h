@@ -579,6 +579,13 @@ class Engine {
   // heads out (a write of its own, as any engine that reads the whole log does), so that the
   // next query reads them.
   Status ReadWholeLog();
+  // Where the heads, the item index and the log end, when the heads can answer lists
+  // (HeadsAreCurrent); nullopt when they cannot. REQUIRES: in a read transaction, for the three
+  // to agree.
+  struct HeadsPlace {
+    int64_t heads_through = 0, index_through = 0, last = 0;
+  };
+  Result<std::optional<HeadsPlace>> CurrentHeads() const;
   // ListFromHeads' answer, or nullopt when the heads cannot give it (ViewsFromHeads); reading
   // at most `most_rows` rows (HeadsQuery::most_rows), and saying in `*rows_read` how many.
   Result<std::optional<std::vector<RecommendationView>>> ListedFromHeads(

@@ -345,14 +345,22 @@ Result<std::optional<int64_t>> Engine::CheckHeads() {
   return std::optional<int64_t>(checked);
 }
 
-Result<bool> Engine::HeadsAreCurrent() const {
+Result<std::optional<Engine::HeadsPlace>> Engine::CurrentHeads() const {
   ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
   ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
   const int64_t last = store_->LastSeq();
   if (last < 0) return Status::IOError("cannot read the event log of " + db_->path());
   // Not current: worked out under other workflows, or not since the upgrade, or far behind.
-  return mark.basis == HeadsBasis() && mark.through <= through && through <= last &&
-         last - mark.through <= LongestHeadsTail();
+  if (mark.basis != HeadsBasis() || mark.through > through || through > last ||
+      last - mark.through > LongestHeadsTail()) {
+    return std::optional<HeadsPlace>();
+  }
+  return std::optional(HeadsPlace{mark.through, through, last});
+}
+
+Result<bool> Engine::HeadsAreCurrent() const {
+  ASSIGN_OR_RETURN(const std::optional<HeadsPlace> place, CurrentHeads());
+  return place.has_value();
 }
 
 Status Engine::ReadWholeLog() {
@@ -384,13 +392,11 @@ Result<std::optional<Engine::FromHeads>> Engine::ViewsFromHeads(const HeadsQuery
         "HeadsQuery::visit without take_back: rows could be read again");
   }
   ASSIGN_OR_RETURN(auto tx, storage::Transaction::Begin(*db_, storage::Transaction::Mode::kRead));
-  ASSIGN_OR_RETURN(const bool current, HeadsAreCurrent());
-  if (!current) return std::optional<FromHeads>();
-  ASSIGN_OR_RETURN(const storage::HeadsMark mark, storage::ItemHeads(db_.get()).Mark());
-  ASSIGN_OR_RETURN(const int64_t through, storage::ItemIndex(db_.get()).Through());
-  const int64_t last = store_->LastSeq();
+  ASSIGN_OR_RETURN(const std::optional<HeadsPlace> place, CurrentHeads());
+  if (!place) return std::optional<FromHeads>();
+  const int64_t through = place->index_through, last = place->last;
   // Recommendations changed since the heads were written: read whole, whatever their rows say.
-  ASSIGN_OR_RETURN(const auto tail, TailRows(mark.through, last, nullptr));
+  ASSIGN_OR_RETURN(const auto tail, TailRows(place->heads_through, last, nullptr));
   std::set<std::string> read_whole;
   for (const auto& row : tail) {
     if (row.kind == static_cast<int>(SubjectKind::kRecommendation)) read_whole.insert(row.item);

@@ -36,7 +36,7 @@ RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 \
   "$rectrack" --db "$db" serve --listen "127.0.0.1:$port" >"$work/serve.out" 2>&1 &
 pids+=($!)
 base="http://127.0.0.1:$port"
-for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && break; sleep 0.1; done
 wait_for_start_alerts "$db" >/dev/null
 
 # The answers, saved where nginx serves them under the same paths (it ignores the query).

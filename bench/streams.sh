@@ -56,8 +56,8 @@ base="http://127.0.0.1:$port"
 RECTRACK_MAX_STREAMS=200 RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 "$rectrack" --db "$db" serve \
   --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
 serve_pid=$!
-for _ in $(seq 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$base/healthz" >/dev/null || die "serve did not start: $(cat "$work/serve.err")"
+for _ in $(seq 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$base/readyz" >/dev/null || die "serve did not start: $(cat "$work/serve.err")"
 
 # Recommendations the CPS lead may `update`: its open ones.
 curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/recommendations?open=true&body=CPS&limit=500" |

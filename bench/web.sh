@@ -35,7 +35,7 @@ RECTRACK_RATE_PER_MINUTE=0 RECTRACK_RATE_BYTES_PER_MINUTE=0 RECTRACK_THREADS=2 "
   >"$work/serve.out" 2>&1 &
 pids+=($!)
 base="http://127.0.0.1:$port"
-for _ in $(seq 600); do curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -fsS -o /dev/null "$base/readyz" 2>/dev/null && break; sleep 0.1; done
 echo "alerts raised at start: $(wait_for_start_alerts "$db")" >&2
 curl -fsS -o /dev/null -c "$work/cookies" --data-urlencode email=bench@hmcpsi.example \
   --data-urlencode "password=bench password 1" "$base/sign-in"

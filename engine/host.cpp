@@ -5,6 +5,34 @@
 #include "engine/engine.h"
 
 namespace rectrack {
+namespace {
+
+// Each write's `committed` with its result (results[i]) and the engine as the group left it.
+void AnswerCommitted(std::vector<EngineHost::Write>& group,
+                     const std::vector<Result<ApplyReport>>& results, const Engine& engine) {
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!group[i].committed) continue;
+    try {
+      group[i].committed(results[i], engine);
+    } catch (const std::exception&) {
+      // A caller's own failure is its own to report; the others still get their answers.
+    }
+  }
+}
+
+// Each write's `then`, once the lock is released.
+void RunThen(std::vector<EngineHost::Write>& group) {
+  for (EngineHost::Write& write : group) {
+    if (!write.then) continue;
+    try {
+      write.then();
+    } catch (const std::exception&) {
+      // One caller's failure to take its answer must not cost the others theirs.
+    }
+  }
+}
+
+}  // namespace
 
 EngineHost::EngineHost(Engine* engine) : engine_(engine), started_(true) {}
 
@@ -109,20 +137,9 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
   if (!engine_) {  // never started: answered from the heads' engine, Unavailable
     lock.Unlock();
     MutexLock heads_lock(&heads_mutex_);
-    for (Write& write : group) {
-      try {
-        if (write.committed) write.committed(Starting(), *heads_);
-      } catch (const std::exception&) {
-        // As below: a caller's own failure; the others still get their answers.
-      }
-    }
+    AnswerCommitted(group, std::vector<Result<ApplyReport>>(group.size(), Starting()), *heads_);
     heads_lock.Unlock();
-    for (Write& write : group) {
-      try {
-        if (write.then) write.then();
-      } catch (const std::exception&) {
-      }
-    }
+    RunThen(group);
     return;
   }
   const int64_t before = engine_->last_seq();
@@ -159,24 +176,10 @@ void EngineHost::CommitGroup(std::vector<Write>& group) {
   groups_.fetch_add(1, std::memory_order_relaxed);
   batches_.fetch_add(static_cast<long long>(group.size()), std::memory_order_relaxed);
   const bool grown = engine_->last_seq() > before;
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (!group[i].committed) continue;
-    try {
-      group[i].committed(results[i], *engine_);
-    } catch (const std::exception&) {
-      // A caller's own failure is its own to report; the others still get their answers.
-    }
-  }
+  AnswerCommitted(group, results, *engine_);
   lock.Unlock();
   if (grown) Notify();
-  for (Write& write : group) {
-    if (!write.then) continue;
-    try {
-      write.then();
-    } catch (const std::exception&) {
-      // One caller's failure to take its answer must not cost the others theirs.
-    }
-  }
+  RunThen(group);
 }
 
 Status EngineHost::RefreshLocked(bool* caught_up) {
